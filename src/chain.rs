@@ -1,0 +1,350 @@
+//! The hash chain: algorithms, keys and the per-record hash.
+//!
+//! A record's hash is `H(body)` where `body` is the record's canonical bytes
+//! (see `spec/format.md`); the body itself names the previous record's hash
+//! in its `"prev"` field, which is what links the chain. For keyed logs `H`
+//! is HMAC with the log's key. No I/O happens here.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256, Sha512};
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The chain's hash algorithm, named in the genesis record (`"alg"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum HashAlg {
+    /// Keyless SHA-256: detects corruption, and tampering when the head hash
+    /// is kept somewhere the attacker cannot change.
+    Sha256 = 1,
+    /// HMAC-SHA256 with a secret key: an attacker without the key cannot
+    /// forge or rewrite entries.
+    HmacSha256 = 2,
+    /// HMAC-SHA512 with a secret key.
+    HmacSha512 = 3,
+}
+
+impl HashAlg {
+    /// The name used in the genesis record.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlg::Sha256 => "sha256",
+            HashAlg::HmacSha256 => "hmac-sha256",
+            HashAlg::HmacSha512 => "hmac-sha512",
+        }
+    }
+
+    /// Parses a genesis `"alg"` value.
+    pub fn from_name(name: &str) -> Option<HashAlg> {
+        match name {
+            "sha256" => Some(HashAlg::Sha256),
+            "hmac-sha256" => Some(HashAlg::HmacSha256),
+            "hmac-sha512" => Some(HashAlg::HmacSha512),
+            _ => None,
+        }
+    }
+
+    /// Length of the hash in bytes (32 or 64).
+    pub fn hash_len(self) -> usize {
+        match self {
+            HashAlg::Sha256 | HashAlg::HmacSha256 => 32,
+            HashAlg::HmacSha512 => 64,
+        }
+    }
+
+    /// Whether the algorithm needs a key.
+    pub fn is_keyed(self) -> bool {
+        !matches!(self, HashAlg::Sha256)
+    }
+}
+
+impl fmt::Display for HashAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A secret HMAC key. The bytes are zeroed when the key is dropped and never
+/// printed by `Debug`.
+#[derive(Clone)]
+pub struct Key {
+    bytes: Vec<u8>,
+}
+
+impl Key {
+    /// Minimum key length accepted, in bytes.
+    pub const MIN_LEN: usize = 16;
+
+    /// Wraps raw key bytes (at least [`Key::MIN_LEN`] bytes).
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Key> {
+        let bytes = bytes.into();
+        if bytes.len() < Self::MIN_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "HMAC key must be at least {} bytes, got {}",
+                Self::MIN_LEN,
+                bytes.len()
+            )));
+        }
+        Ok(Key { bytes })
+    }
+
+    /// Parses a key file's contents: hex (64+ hex digits, whitespace
+    /// trimmed) if the text is valid hex, otherwise the raw bytes.
+    pub fn from_file_contents(contents: &[u8]) -> Result<Key> {
+        let trimmed = std::str::from_utf8(contents).map(str::trim).ok();
+        if let Some(text) = trimmed {
+            if text.len() >= 2 * Self::MIN_LEN && text.len() % 2 == 0 {
+                if let Ok(bytes) = hex::decode(text) {
+                    return Key::new(bytes);
+                }
+            }
+        }
+        Key::new(contents.to_vec())
+    }
+
+    /// The key id recorded in the genesis record: the first 8 bytes of
+    /// `SHA-256("evident key id v1" || key)`, hex. It identifies the key
+    /// without revealing it.
+    pub fn key_id(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(b"evident key id v1");
+        h.update(&self.bytes);
+        hex::encode(&h.finalize()[..8])
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        for b in self.bytes.iter_mut() {
+            // Volatile so the zeroing is not optimised away.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key(id={})", self.key_id())
+    }
+}
+
+/// A record hash (32 or 64 bytes).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Hash {
+    len: u8,
+    bytes: [u8; 64],
+}
+
+impl Hash {
+    /// The all-zero hash of `len` bytes: the genesis record's `prev`.
+    pub fn zero(len: usize) -> Hash {
+        Hash {
+            len: len.min(64) as u8,
+            bytes: [0; 64],
+        }
+    }
+
+    /// Copies a hash from bytes (32 or 64 long).
+    pub fn from_slice(b: &[u8]) -> Option<Hash> {
+        if b.len() != 32 && b.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 64];
+        bytes[..b.len()].copy_from_slice(b);
+        Some(Hash {
+            len: b.len() as u8,
+            bytes,
+        })
+    }
+
+    /// Parses lower-case hex.
+    pub fn from_hex(s: &str) -> Option<Hash> {
+        if s.len() != 64 && s.len() != 128 {
+            return None;
+        }
+        if s.bytes().any(|c| c.is_ascii_uppercase()) {
+            return None;
+        }
+        let mut bytes = [0u8; 64];
+        let n = s.len() / 2;
+        hex::decode_to_slice(s, &mut bytes[..n]).ok()?;
+        Some(Hash {
+            len: n as u8,
+            bytes,
+        })
+    }
+
+    /// The hash bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.as_bytes())
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// Computes record hashes for one log. Cheap to clone; holds a pre-keyed
+/// HMAC state so each record only pays for its own bytes.
+#[derive(Clone)]
+pub struct Chain {
+    alg: HashAlg,
+    mac: MacState,
+    key_id: Option<String>,
+}
+
+#[derive(Clone)]
+enum MacState {
+    Plain,
+    H256(Hmac<Sha256>),
+    H512(Hmac<Sha512>),
+}
+
+impl fmt::Debug for Chain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chain")
+            .field("alg", &self.alg)
+            .field("key_id", &self.key_id)
+            .finish()
+    }
+}
+
+impl Chain {
+    /// A chain for `alg`; `key` is required exactly when `alg` is keyed.
+    pub fn new(alg: HashAlg, key: Option<&Key>) -> Result<Chain> {
+        let (mac, key_id) = match (alg, key) {
+            (HashAlg::Sha256, None) => (MacState::Plain, None),
+            (HashAlg::Sha256, Some(_)) => {
+                return Err(Error::InvalidArgument(
+                    "a key was given for the keyless sha256 algorithm".into(),
+                ))
+            }
+            (_, None) => {
+                return Err(Error::InvalidArgument(format!(
+                    "algorithm {alg} needs a key"
+                )))
+            }
+            (HashAlg::HmacSha256, Some(k)) => (
+                MacState::H256(
+                    <Hmac<Sha256> as Mac>::new_from_slice(k.bytes())
+                        .map_err(|e| Error::InvalidArgument(e.to_string()))?,
+                ),
+                Some(k.key_id()),
+            ),
+            (HashAlg::HmacSha512, Some(k)) => (
+                MacState::H512(
+                    <Hmac<Sha512> as Mac>::new_from_slice(k.bytes())
+                        .map_err(|e| Error::InvalidArgument(e.to_string()))?,
+                ),
+                Some(k.key_id()),
+            ),
+        };
+        Ok(Chain { alg, mac, key_id })
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> HashAlg {
+        self.alg
+    }
+
+    /// The key id, for keyed chains.
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    /// The hash of one record body.
+    pub fn hash(&self, body: &[u8]) -> Hash {
+        self.hash_parts(&[body])
+    }
+
+    /// The hash of a body given in pieces (their concatenation is hashed).
+    pub fn hash_parts(&self, parts: &[&[u8]]) -> Hash {
+        match &self.mac {
+            MacState::Plain => {
+                let mut h = Sha256::new();
+                for p in parts {
+                    h.update(p);
+                }
+                Hash::from_slice(&h.finalize()).unwrap_or(Hash::zero(32))
+            }
+            MacState::H256(m) => {
+                let mut m = m.clone();
+                for p in parts {
+                    m.update(p);
+                }
+                Hash::from_slice(&m.finalize().into_bytes()).unwrap_or(Hash::zero(32))
+            }
+            MacState::H512(m) => {
+                let mut m = m.clone();
+                for p in parts {
+                    m.update(p);
+                }
+                Hash::from_slice(&m.finalize().into_bytes()).unwrap_or(Hash::zero(64))
+            }
+        }
+    }
+
+    /// The all-zero `prev` of the genesis record.
+    pub fn zero(&self) -> Hash {
+        Hash::zero(self.alg.hash_len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_known_answer() {
+        let c = Chain::new(HashAlg::Sha256, None).unwrap();
+        assert_eq!(
+            c.hash(b"abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn hmac_rfc4231_case2_style() {
+        // Key shorter than MIN_LEN is refused.
+        assert!(Key::new(b"Jefe".to_vec()).is_err());
+        let key = Key::new(vec![0x0b; 20]).unwrap();
+        let c = Chain::new(HashAlg::HmacSha256, Some(&key)).unwrap();
+        // RFC 4231 test case 1.
+        assert_eq!(
+            c.hash(b"Hi There").to_hex(),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        let c = Chain::new(HashAlg::HmacSha512, Some(&key)).unwrap();
+        assert_eq!(
+            c.hash(b"Hi There").to_hex(),
+            "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854"
+        );
+    }
+
+    #[test]
+    fn hash_hex_roundtrip_and_rejects() {
+        let h = Hash::from_slice(&[7u8; 32]).unwrap();
+        assert_eq!(Hash::from_hex(&h.to_hex()), Some(h));
+        assert!(Hash::from_hex("abc").is_none());
+        assert!(Hash::from_hex(&"AB".repeat(32)).is_none());
+        assert!(Chain::new(HashAlg::HmacSha256, None).is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! The one error type of the library.
+//!
+//! Every public function returns [`Result<T>`]. Each error carries enough
+//! context to be printed as one line that names the file and, where there is
+//! one, the entry (`seq`) and its position (line or byte offset).
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Where in a log file something was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    /// Byte offset of the record's first byte in the file.
+    pub offset: u64,
+    /// 1-based line number for JSONL logs (0 when unknown or binary framing).
+    pub line: u64,
+    /// Sequence number of the entry, when it could be read (genesis is 0).
+    pub seq: Option<u64>,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(seq) = self.seq {
+            write!(f, "entry seq {seq}, ")?;
+        }
+        if self.line > 0 {
+            write!(f, "line {}, ", self.line)?;
+        }
+        write!(f, "byte offset {}", self.offset)
+    }
+}
+
+/// Errors returned by the library.
+///
+/// The variants are stable: new variants may be added (the enum is
+/// `non_exhaustive`), existing ones are never renumbered in the C ABI.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O error on `path`.
+    #[error("{path}: {op}: {source}")]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not an evident log, or its structure is damaged where the
+    /// library cannot continue (for example a damaged genesis record).
+    #[error("{path}: {at}: {msg}")]
+    Malformed {
+        path: PathBuf,
+        at: Position,
+        msg: String,
+    },
+    /// The log's last complete record is well-formed but fails its hash
+    /// check: this is tampering or corruption, not a torn write, so the
+    /// writer refuses to extend the chain. Run verify.
+    #[error("{path}: {at}: {msg}; the chain head cannot be trusted (run `evident verify`)")]
+    Corrupt {
+        path: PathBuf,
+        at: Position,
+        msg: String,
+    },
+    /// The key given does not match the log's key id, or a key was given for
+    /// a keyless log or none for a keyed log.
+    #[error("{path}: {msg}")]
+    WrongKey { path: PathBuf, msg: String },
+    /// Another writer holds the log's lock.
+    #[error("{path}: locked by {holder}")]
+    Locked { path: PathBuf, holder: String },
+    /// An argument is invalid (bad details JSON, NaN, empty key, …).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// An entry is larger than the format allows.
+    #[error("{path}: entry of {size} bytes exceeds the maximum of {max} bytes")]
+    TooLarge {
+        path: PathBuf,
+        size: usize,
+        max: usize,
+    },
+    /// A previous write or fsync failed; the writer refuses further appends
+    /// until the log is reopened (the page cache can no longer be trusted).
+    #[error("{path}: writer is poisoned by an earlier I/O failure ({cause}); reopen the log")]
+    Poisoned { path: PathBuf, cause: String },
+    /// The log was written by a newer, incompatible format version or needs
+    /// an extension this reader does not implement.
+    #[error("{path}: unsupported format: {msg}")]
+    Unsupported { path: PathBuf, msg: String },
+    /// The log is already closed.
+    #[error("{path}: log is closed")]
+    Closed { path: PathBuf },
+}
+
+/// Shorthand for `std::result::Result<T, evident::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn io(path: &Path, op: &'static str, source: io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            op,
+            source,
+        }
+    }
+
+    pub(crate) fn malformed(path: &Path, at: Position, msg: impl Into<String>) -> Self {
+        Error::Malformed {
+            path: path.to_path_buf(),
+            at,
+            msg: msg.into(),
+        }
+    }
+
+    /// A short stable name for the error's kind (used by the CLI and FFI).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::Malformed { .. } => "malformed",
+            Error::Corrupt { .. } => "corrupt",
+            Error::WrongKey { .. } => "wrong_key",
+            Error::Locked { .. } => "locked",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::TooLarge { .. } => "too_large",
+            Error::Poisoned { .. } => "poisoned",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Closed { .. } => "closed",
+        }
+    }
+
+    /// True when the underlying I/O error is "no space left on device".
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC))
+    }
+}

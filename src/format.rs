@@ -1,0 +1,787 @@
+//! The on-disk format: canonical record bodies and the two framings.
+//!
+//! No I/O happens here; this module turns entries into bytes and bytes into
+//! records. `spec/format.md` is the normative description; the constants and
+//! layouts below follow it exactly.
+//!
+//! ```text
+//! body  = {"v":1,"seq":N,"prev":"<hex>","kind":"entry","ts":"…",…,"details":…}
+//! hash  = H(body)                       (SHA-256, or HMAC with the log key)
+//!
+//! JSONL  : body without its final '}' ++ ,"hash":"<hex>"} ++ '\n'
+//! binary : header(16) then per record:
+//!          u32 body_len | u16 hash_len | u16 flags | body | hash | u32 crc | u32 frame_len
+//! ```
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::chain::{Chain, Hash, HashAlg};
+
+/// The record format version written by this library (`"v"`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Largest record body accepted (16 MiB). Larger entries are refused on
+/// append and larger length fields are treated as damage on read.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Magic bytes opening a binary-framed log.
+pub const BINARY_MAGIC: [u8; 8] = *b"\x89EVD\r\n\x1a\n";
+
+/// Length of the binary file header: magic, u32 framing version, u32 flags.
+pub const BINARY_HEADER_LEN: usize = 16;
+
+/// Binary framing version in the file header.
+pub const BINARY_VERSION: u32 = 1;
+
+/// Fixed bytes of a binary frame around body and hash.
+pub const FRAME_OVERHEAD: usize = 4 + 2 + 2 + 4 + 4;
+
+/// The suffix key that separates a JSONL line's body from its hash.
+const HASH_KEY: &[u8] = b",\"hash\":\"";
+
+/// The two framings of one chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Framing {
+    /// One JSON object per line (`jq`-readable).
+    Jsonl = 1,
+    /// A file header then CRC-protected, length-prefixed frames.
+    Binary = 2,
+}
+
+impl Framing {
+    /// Detects the framing from a file's first bytes (`None` if neither).
+    pub fn detect(first: &[u8]) -> Option<Framing> {
+        if first.starts_with(&BINARY_MAGIC) {
+            Some(Framing::Binary)
+        } else if first.first() == Some(&b'{') {
+            Some(Framing::Jsonl)
+        } else {
+            None
+        }
+    }
+
+    /// Offset of the first record (the genesis).
+    pub fn data_start(self) -> u64 {
+        match self {
+            Framing::Jsonl => 0,
+            Framing::Binary => BINARY_HEADER_LEN as u64,
+        }
+    }
+
+    /// The file header (empty for JSONL).
+    pub fn file_header(self) -> Vec<u8> {
+        match self {
+            Framing::Jsonl => Vec::new(),
+            Framing::Binary => {
+                let mut h = Vec::with_capacity(BINARY_HEADER_LEN);
+                h.extend_from_slice(&BINARY_MAGIC);
+                h.extend_from_slice(&BINARY_VERSION.to_le_bytes());
+                h.extend_from_slice(&0u32.to_le_bytes());
+                h
+            }
+        }
+    }
+
+    /// Name used by the CLI and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::Jsonl => "jsonl",
+            Framing::Binary => "binary",
+        }
+    }
+}
+
+impl fmt::Display for Framing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Formats a timestamp the canonical way: RFC 3339, UTC, microseconds, `Z`.
+pub fn format_ts(ts: &DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// What a caller supplies for one entry. `seq`, `prev`, `hash` and (unless
+/// set) `ts`, `actor` and `host` are filled in by the writer.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Event {
+    /// Category of the event (e.g. `ACTION_EXECUTED`, `data_access`).
+    pub event_type: String,
+    /// What was done (e.g. `load_trace`, `run_command`, an RTGS operation).
+    pub action: String,
+    /// Who did it; `None` means the OS user running the writer.
+    pub actor: Option<String>,
+    /// Where; `None` means this machine's host name.
+    pub host: Option<String>,
+    /// Session the event belongs to.
+    pub session_id: String,
+    /// Originating component or tool (e.g. `pipeline`, an RTGS tool name).
+    pub source: String,
+    /// Off-the-record flag (OpenParallax `otr`). Written only when true.
+    pub otr: bool,
+    /// Outcome, when known (RTGS `success`).
+    pub success: Option<bool>,
+    /// Duration in milliseconds (RTGS `duration`).
+    pub duration_ms: Option<f64>,
+    /// Error text of a failed action (RTGS `error`).
+    pub error: Option<String>,
+    /// Free-text note (RTGS `note`).
+    pub note: Option<String>,
+    /// Source revision the action ran from (RTGS git commit).
+    pub git_commit: Option<String>,
+    /// Free-form JSON details (parameters, results, …). Defaults to `{}`.
+    pub details: Option<Value>,
+    /// Explicit timestamp (for imports); `None` means now.
+    pub ts: Option<DateTime<Utc>>,
+}
+
+impl Event {
+    /// An event with the given type and action.
+    pub fn new(event_type: impl Into<String>, action: impl Into<String>) -> Event {
+        Event {
+            event_type: event_type.into(),
+            action: action.into(),
+            ..Event::default()
+        }
+    }
+
+    /// Sets the details.
+    pub fn details(mut self, details: Value) -> Event {
+        self.details = Some(details);
+        self
+    }
+
+    /// Sets the session id.
+    pub fn session(mut self, session_id: impl Into<String>) -> Event {
+        self.session_id = session_id.into();
+        self
+    }
+
+    /// Sets the actor.
+    pub fn actor(mut self, actor: impl Into<String>) -> Event {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    /// Sets the source.
+    pub fn source(mut self, source: impl Into<String>) -> Event {
+        self.source = source.into();
+        self
+    }
+}
+
+/// One entry as read back from a log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct Entry {
+    /// Gapless sequence number, 1 for the first entry.
+    pub seq: u64,
+    /// UTC time the entry was written (microsecond precision).
+    #[serde(serialize_with = "ser_ts")]
+    pub ts: DateTime<Utc>,
+    pub event_type: String,
+    pub action: String,
+    pub actor: String,
+    pub host: String,
+    pub session_id: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub otr: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    pub details: Value,
+    /// Hash of the previous record (hex).
+    pub prev: String,
+    /// This record's hash (hex).
+    pub hash: String,
+}
+
+fn ser_ts<S: serde::Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_ts(ts))
+}
+
+/// The genesis record's content: it makes a log describe itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Genesis {
+    /// Record format version.
+    pub version: u32,
+    /// Creation time.
+    pub ts: DateTime<Utc>,
+    /// Chain algorithm.
+    pub alg: HashAlg,
+    /// Key id for keyed logs.
+    pub key_id: Option<String>,
+    /// Random 128-bit log id (32 hex digits).
+    pub log_id: String,
+    /// Extensions a reader must implement to verify this log (empty in v1).
+    pub critical: Vec<String>,
+}
+
+/// Extensions this reader implements (none beyond version 1 yet).
+pub const KNOWN_EXTENSIONS: &[&str] = &[];
+
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // serde_json's escaping is the canonical one (see spec): `"`, `\` and
+    // control characters escaped, everything else literal UTF-8.
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn push_field_str(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.push(b',');
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    push_json_str(out, value);
+}
+
+fn push_head(out: &mut Vec<u8>, seq: u64, prev: &Hash, kind: &str, ts: &DateTime<Utc>) {
+    out.extend_from_slice(b"{\"v\":");
+    out.extend_from_slice(FORMAT_VERSION.to_string().as_bytes());
+    out.extend_from_slice(b",\"seq\":");
+    out.extend_from_slice(seq.to_string().as_bytes());
+    out.extend_from_slice(b",\"prev\":\"");
+    let mut hexbuf = [0u8; 128];
+    let n = prev.as_bytes().len() * 2;
+    if let Some(dst) = hexbuf.get_mut(..n) {
+        if hex::encode_to_slice(prev.as_bytes(), dst).is_ok() {
+            out.extend_from_slice(dst);
+        }
+    }
+    out.extend_from_slice(b"\",\"kind\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"ts\":\"");
+    out.extend_from_slice(format_ts(ts).as_bytes());
+    out.push(b'"');
+}
+
+/// Writes the canonical genesis body into `out` (cleared first).
+pub fn encode_genesis(out: &mut Vec<u8>, g: &Genesis) {
+    out.clear();
+    push_head(out, 0, &Hash::zero(g.alg.hash_len()), "genesis", &g.ts);
+    push_field_str(out, "format", "evident");
+    push_field_str(out, "alg", g.alg.name());
+    if let Some(k) = &g.key_id {
+        push_field_str(out, "key_id", k);
+    }
+    push_field_str(out, "log_id", &g.log_id);
+    if !g.critical.is_empty() {
+        out.extend_from_slice(b",\"critical\":");
+        let _ = serde_json::to_writer(&mut *out, &g.critical);
+    }
+    out.push(b'}');
+}
+
+/// Writes the canonical body of entry `seq` into `out` (cleared first).
+///
+/// `actor` and `host` are the resolved values (the event's own or the
+/// writer's defaults). Fails on a non-finite duration.
+pub fn encode_entry(
+    out: &mut Vec<u8>,
+    seq: u64,
+    prev: &Hash,
+    ts: &DateTime<Utc>,
+    ev: &Event,
+    actor: &str,
+    host: &str,
+) -> Result<(), String> {
+    out.clear();
+    push_head(out, seq, prev, "entry", ts);
+    push_field_str(out, "event_type", &ev.event_type);
+    push_field_str(out, "action", &ev.action);
+    push_field_str(out, "actor", actor);
+    push_field_str(out, "host", host);
+    push_field_str(out, "session_id", &ev.session_id);
+    push_field_str(out, "source", &ev.source);
+    if ev.otr {
+        out.extend_from_slice(b",\"otr\":true");
+    }
+    if let Some(s) = ev.success {
+        out.extend_from_slice(if s {
+            b",\"success\":true".as_slice()
+        } else {
+            b",\"success\":false".as_slice()
+        });
+    }
+    if let Some(d) = ev.duration_ms {
+        if !d.is_finite() {
+            return Err("duration_ms must be a finite number".into());
+        }
+        out.extend_from_slice(b",\"duration_ms\":");
+        let _ = serde_json::to_writer(&mut *out, &d);
+    }
+    if let Some(e) = &ev.error {
+        push_field_str(out, "error", e);
+    }
+    if let Some(n) = &ev.note {
+        push_field_str(out, "note", n);
+    }
+    if let Some(g) = &ev.git_commit {
+        push_field_str(out, "git_commit", g);
+    }
+    out.extend_from_slice(b",\"details\":");
+    match &ev.details {
+        None => out.extend_from_slice(b"{}"),
+        Some(v) => serde_json::to_writer(&mut *out, v).map_err(|e| e.to_string())?,
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Appends the framed record for `body` and `hash` to `out`.
+pub fn frame(out: &mut Vec<u8>, framing: Framing, body: &[u8], hash: &Hash) {
+    match framing {
+        Framing::Jsonl => {
+            let (without_brace, _) = body.split_at(body.len().saturating_sub(1));
+            out.extend_from_slice(without_brace);
+            out.extend_from_slice(HASH_KEY);
+            let start = out.len();
+            out.resize(start + hash.as_bytes().len() * 2, 0);
+            if let Some(dst) = out.get_mut(start..) {
+                let _ = hex::encode_to_slice(hash.as_bytes(), dst);
+            }
+            out.extend_from_slice(b"\"}\n");
+        }
+        Framing::Binary => {
+            let start = out.len();
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(hash.as_bytes().len() as u16).to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(hash.as_bytes());
+            let crc = crc32fast::hash(out.get(start..).unwrap_or_default());
+            out.extend_from_slice(&crc.to_le_bytes());
+            let frame_len = (out.len() - start + 4) as u32;
+            out.extend_from_slice(&frame_len.to_le_bytes());
+        }
+    }
+}
+
+/// Why raw bytes are not a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defect(pub String);
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn defect<T>(msg: impl Into<String>) -> Result<T, Defect> {
+    Err(Defect(msg.into()))
+}
+
+/// A framing-valid record: its body and stored hash, borrowed from a buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
+    /// Body bytes. For JSONL the body's closing `}` is not in the line at
+    /// this position; see [`RawRecord::body_tail`].
+    pub body_head: &'a [u8],
+    /// The bytes that complete the body after `body_head` (`b"}"` for JSONL,
+    /// empty for binary).
+    pub body_tail: &'static [u8],
+    /// The stored hash.
+    pub hash: Hash,
+    /// Bytes that parse as one JSON object holding every field (the JSONL
+    /// line, or the binary body).
+    pub json: &'a [u8],
+}
+
+impl RawRecord<'_> {
+    /// Recomputes the hash of this record's body.
+    pub fn compute_hash(&self, chain: &Chain) -> Hash {
+        chain.hash_parts(&[self.body_head, self.body_tail])
+    }
+
+    /// The full body as owned bytes.
+    pub fn body(&self) -> Vec<u8> {
+        let mut body = self.body_head.to_vec();
+        body.extend_from_slice(self.body_tail);
+        body
+    }
+}
+
+/// Splits one JSONL line (without its `\n`) into body and hash.
+pub fn split_jsonl(line: &[u8]) -> Result<RawRecord<'_>, Defect> {
+    // ...,"hash":"<64 or 128 hex>"}
+    let Some(rest) = line.strip_suffix(b"\"}") else {
+        return defect("line does not end with the hash field");
+    };
+    for hex_len in [64usize, 128] {
+        let Some(key_end) = rest.len().checked_sub(hex_len) else {
+            continue;
+        };
+        let (before, hex_part) = rest.split_at(key_end);
+        if let Some(body_head) = before.strip_suffix(HASH_KEY) {
+            if !body_head.starts_with(b"{") {
+                return defect("line is not a JSON object");
+            }
+            if hex_part
+                .iter()
+                .any(|c| !matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+            {
+                return defect("hash is not lower-case hex");
+            }
+            let mut raw = [0u8; 64];
+            let n = hex_len / 2;
+            let dst = raw
+                .get_mut(..n)
+                .ok_or_else(|| Defect("hash length".into()))?;
+            if hex::decode_to_slice(hex_part, dst).is_err() {
+                return defect("hash is not hex");
+            }
+            let hash = Hash::from_slice(dst).ok_or_else(|| Defect("hash length".into()))?;
+            return Ok(RawRecord {
+                body_head,
+                body_tail: b"}",
+                hash,
+                json: line,
+            });
+        }
+    }
+    defect("line does not end with a \"hash\" field of 64 or 128 hex digits")
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([
+        *s.first()?,
+        *s.get(1)?,
+        *s.get(2)?,
+        *s.get(3)?,
+    ]))
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_le_bytes([*s.first()?, *s.get(1)?]))
+}
+
+/// What the start of a binary frame says about its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameSize {
+    /// A frame of this many bytes starts here (bounds checked, not the CRC).
+    Len(usize),
+    /// Fewer than 8 bytes remain: cannot tell yet.
+    NeedMore,
+    /// The length fields are impossible.
+    Bad,
+}
+
+/// Reads the length fields at the start of a binary frame.
+pub fn frame_size(buf: &[u8]) -> FrameSize {
+    let (Some(body_len), Some(hash_len)) = (u32_at(buf, 0), u16_at(buf, 4)) else {
+        return FrameSize::NeedMore;
+    };
+    let body_len = body_len as usize;
+    if body_len < 2 || body_len > MAX_BODY || !(hash_len == 32 || hash_len == 64) {
+        return FrameSize::Bad;
+    }
+    FrameSize::Len(FRAME_OVERHEAD + body_len + hash_len as usize)
+}
+
+/// Checks and splits one complete binary frame (exactly `frame` bytes).
+pub fn split_binary(frame: &[u8]) -> Result<RawRecord<'_>, Defect> {
+    let FrameSize::Len(len) = frame_size(frame) else {
+        return defect("impossible frame length fields");
+    };
+    if len != frame.len() {
+        return defect("frame length mismatch");
+    }
+    let body_len = u32_at(frame, 0).unwrap_or(0) as usize;
+    let hash_len = u16_at(frame, 4).unwrap_or(0) as usize;
+    let flags = u16_at(frame, 6).unwrap_or(0);
+    let crc_at = 8 + body_len + hash_len;
+    let stored_crc = u32_at(frame, crc_at);
+    let trailer = u32_at(frame, crc_at + 4);
+    if trailer != Some(len as u32) {
+        return defect("frame trailer length mismatch");
+    }
+    let covered = frame.get(..crc_at).unwrap_or_default();
+    if stored_crc != Some(crc32fast::hash(covered)) {
+        return defect("frame CRC mismatch");
+    }
+    if flags != 0 {
+        return defect(format!("unknown frame flags {flags:#06x}"));
+    }
+    let body = frame.get(8..8 + body_len).unwrap_or_default();
+    let hash = frame
+        .get(8 + body_len..crc_at)
+        .and_then(Hash::from_slice)
+        .ok_or_else(|| Defect("hash length".into()))?;
+    Ok(RawRecord {
+        body_head: body,
+        body_tail: b"",
+        hash,
+        json: body,
+    })
+}
+
+/// The fields every record has, parsed from its JSON.
+#[derive(Debug, Deserialize)]
+pub struct RecordHead<'a> {
+    pub v: u32,
+    pub seq: u64,
+    #[serde(borrow)]
+    pub prev: Cow<'a, str>,
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+}
+
+/// A record whose framing and common fields are valid.
+#[derive(Debug, Clone)]
+pub struct Parsed<'a> {
+    pub raw: RawRecord<'a>,
+    pub seq: u64,
+    pub prev: Hash,
+    pub kind: RecordKind,
+}
+
+/// The record kinds of format version 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordKind {
+    Genesis,
+    Entry,
+    /// A kind from a later version: part of the chain, not an entry.
+    Other(String),
+}
+
+/// Splits a raw record (line or frame) and parses its common fields.
+pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
+    let raw = match framing {
+        Framing::Jsonl => split_jsonl(bytes)?,
+        Framing::Binary => split_binary(bytes)?,
+    };
+    let head: RecordHead = match serde_json::from_slice(raw.json) {
+        Ok(h) => h,
+        Err(e) => return defect(format!("record is not valid JSON: {e}")),
+    };
+    if head.v == 0 {
+        return defect("record version 0");
+    }
+    let Some(prev) = Hash::from_hex(&head.prev) else {
+        return defect("\"prev\" is not a hash");
+    };
+    if prev.as_bytes().len() != raw.hash.as_bytes().len() {
+        return defect("\"prev\" and \"hash\" differ in length");
+    }
+    let kind = match &*head.kind {
+        "genesis" => RecordKind::Genesis,
+        "entry" => RecordKind::Entry,
+        other => RecordKind::Other(other.to_string()),
+    };
+    Ok(Parsed {
+        raw,
+        seq: head.seq,
+        prev,
+        kind,
+    })
+}
+
+#[derive(Deserialize)]
+struct GenesisJson {
+    v: u32,
+    seq: u64,
+    ts: DateTime<Utc>,
+    format: String,
+    alg: String,
+    #[serde(default)]
+    key_id: Option<String>,
+    log_id: String,
+    #[serde(default)]
+    critical: Vec<String>,
+}
+
+/// Decodes a genesis record's fields.
+pub fn decode_genesis(p: &Parsed<'_>) -> Result<Genesis, Defect> {
+    if p.kind != RecordKind::Genesis || p.seq != 0 {
+        return defect("first record is not a genesis record with seq 0");
+    }
+    let g: GenesisJson = match serde_json::from_slice(p.raw.json) {
+        Ok(g) => g,
+        Err(e) => return defect(format!("bad genesis record: {e}")),
+    };
+    if g.format != "evident" {
+        return defect(format!(
+            "genesis names format {:?}, not \"evident\"",
+            g.format
+        ));
+    }
+    let Some(alg) = HashAlg::from_name(&g.alg) else {
+        return defect(format!("unknown hash algorithm {:?}", g.alg));
+    };
+    if alg.hash_len() != p.raw.hash.as_bytes().len() {
+        return defect("hash length does not match the algorithm");
+    }
+    if p.prev != Hash::zero(alg.hash_len()) {
+        return defect("genesis \"prev\" is not all zeros");
+    }
+    debug_assert_eq!(g.seq, 0);
+    Ok(Genesis {
+        version: g.v,
+        ts: g.ts,
+        alg,
+        key_id: g.key_id,
+        log_id: g.log_id,
+        critical: g.critical,
+    })
+}
+
+/// Decodes an entry record into an [`Entry`].
+pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
+    #[derive(Deserialize)]
+    struct EntryJson {
+        seq: u64,
+        ts: DateTime<Utc>,
+        event_type: String,
+        action: String,
+        actor: String,
+        host: String,
+        session_id: String,
+        source: String,
+        #[serde(default)]
+        otr: bool,
+        #[serde(default)]
+        success: Option<bool>,
+        #[serde(default)]
+        duration_ms: Option<f64>,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        note: Option<String>,
+        #[serde(default)]
+        git_commit: Option<String>,
+        #[serde(default)]
+        details: Value,
+    }
+    let e: EntryJson = match serde_json::from_slice(p.raw.json) {
+        Ok(e) => e,
+        Err(err) => return defect(format!("bad entry record: {err}")),
+    };
+    Ok(Entry {
+        seq: e.seq,
+        ts: e.ts,
+        event_type: e.event_type,
+        action: e.action,
+        actor: e.actor,
+        host: e.host,
+        session_id: e.session_id,
+        source: e.source,
+        otr: e.otr,
+        success: e.success,
+        duration_ms: e.duration_ms,
+        error: e.error,
+        note: e.note,
+        git_commit: e.git_commit,
+        details: e.details,
+        prev: p.prev.to_hex(),
+        hash: p.raw.hash.to_hex(),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample_body() -> Vec<u8> {
+        let ev = Event::new("ACTION_EXECUTED", "read_file")
+            .session("s1")
+            .details(json!({"path": "/tmp/x", "n": 3, "q": "a\"b\nc"}));
+        let ts = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut body = Vec::new();
+        encode_entry(&mut body, 7, &Hash::zero(32), &ts, &ev, "alice", "lab1").unwrap();
+        body
+    }
+
+    #[test]
+    fn canonical_entry_body() {
+        let body = sample_body();
+        let expected = concat!(
+            r#"{"v":1,"seq":7,"prev":"0000000000000000000000000000000000000000000000000000000000000000","#,
+            r#""kind":"entry","ts":"2026-01-02T03:04:05.123456Z","event_type":"ACTION_EXECUTED","#,
+            r#""action":"read_file","actor":"alice","host":"lab1","session_id":"s1","source":"","#,
+            r#""details":{"n":3,"path":"/tmp/x","q":"a\"b\nc"}}"#
+        );
+        assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
+    }
+
+    #[test]
+    fn both_framings_carry_the_same_body_and_hash() {
+        let body = sample_body();
+        let chain = Chain::new(HashAlg::Sha256, None).unwrap();
+        let hash = chain.hash(&body);
+        for framing in [Framing::Jsonl, Framing::Binary] {
+            let mut out = Vec::new();
+            frame(&mut out, framing, &body, &hash);
+            let rec_bytes = match framing {
+                Framing::Jsonl => {
+                    assert_eq!(out.last(), Some(&b'\n'));
+                    &out[..out.len() - 1]
+                }
+                Framing::Binary => {
+                    assert_eq!(frame_size(&out), FrameSize::Len(out.len()));
+                    &out[..]
+                }
+            };
+            let p = parse(framing, rec_bytes).unwrap();
+            assert_eq!(p.raw.body(), body);
+            assert_eq!(p.raw.hash, hash);
+            assert_eq!(p.raw.compute_hash(&chain), hash);
+            assert_eq!(p.seq, 7);
+            let e = decode_entry(&p).unwrap();
+            assert_eq!(e.details["q"], "a\"b\nc");
+        }
+    }
+
+    #[test]
+    fn jsonl_line_is_plain_json() {
+        let body = sample_body();
+        let chain = Chain::new(HashAlg::Sha256, None).unwrap();
+        let mut out = Vec::new();
+        frame(&mut out, Framing::Jsonl, &body, &chain.hash(&body));
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["hash"].as_str().unwrap().len(), 64);
+        assert_eq!(memchr::memchr_iter(b'\n', &out).count(), 1);
+    }
+
+    #[test]
+    fn damaged_frames_are_defects_not_panics() {
+        assert!(split_jsonl(b"").is_err());
+        assert!(split_jsonl(b"\"}").is_err());
+        assert!(split_binary(&[]).is_err());
+        assert!(split_binary(&[0xff; 40]).is_err());
+        assert_eq!(
+            frame_size(&[0xff, 0xff, 0xff, 0xff, 32, 0, 0, 0]),
+            FrameSize::Bad
+        );
+        assert_eq!(frame_size(&[1, 2]), FrameSize::NeedMore);
+    }
+
+    #[test]
+    fn non_finite_duration_is_refused() {
+        let mut ev = Event::new("t", "a");
+        ev.duration_ms = Some(f64::NAN);
+        let mut out = Vec::new();
+        let ts = Utc::now();
+        assert!(encode_entry(&mut out, 1, &Hash::zero(32), &ts, &ev, "u", "h").is_err());
+    }
+}

@@ -1,0 +1,39 @@
+//! # evident
+//!
+//! Tamper-evident, crash-safe, append-only audit logs.
+//!
+//! A log is a hash chain of records, written in one of two framings that
+//! carry the same bytes: JSONL (one JSON object per line, readable with
+//! `jq`) or binary (CRC-framed). Each record's hash is SHA-256 or HMAC over
+//! its canonical body, which names the previous record's hash.
+//!
+//! ```no_run
+//! use evident::{Log, OpenOptions, Event, verify, VerifyOptions};
+//! let log = Log::open("audit.jsonl", OpenOptions::new())?;
+//! log.append(&Event::new("ACTION_EXECUTED", "load_trace")
+//!     .details(serde_json::json!({"file": "scope.bin"})))?;
+//! log.close()?;
+//! let report = verify("audit.jsonl", &VerifyOptions::default())?;
+//! assert!(report.valid);
+//! # Ok::<(), evident::Error>(())
+//! ```
+//!
+//! Layers, each readable alone: [`format`] (bytes, no I/O), [`chain`]
+//! (hashing and keys), [`storage`] and `scan` (file access), [`log`] (the
+//! writer), [`verify`] and [`query`] (readers).
+
+pub mod chain;
+pub mod error;
+pub mod format;
+pub mod log;
+pub mod query;
+pub(crate) mod scan;
+pub mod storage;
+pub mod verify;
+
+pub use chain::{Chain, Hash, HashAlg, Key};
+pub use error::{Error, Position, Result};
+pub use format::{Entry, Event, Framing, Genesis};
+pub use log::{Durability, Head, LockMode, Log, OpenOptions, Recovery, TornTail};
+pub use query::{query, Order, Query, QueryIter};
+pub use verify::{verify, ExpectedHead, VerifyOptions, VerifyReport, Violation, ViolationKind};

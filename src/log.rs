@@ -1,0 +1,1043 @@
+//! The writer: create, open with chain recovery, append, sync, close.
+//!
+//! Durability modes (see [`Durability`]) and lock modes (see [`LockMode`])
+//! are chosen at open. Every append that returns `Ok` in a durable mode is
+//! on disk; a torn tail found at open is moved to a sidecar file, never
+//! dropped; damage before the tail is left for [`crate::verify`] to report.
+
+use std::fs::{self, File, OpenOptions as FsOpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use fs2::FileExt;
+
+use crate::chain::{Chain, Hash, HashAlg, Key};
+use crate::error::{Error, Position, Result};
+use crate::format::{self, Event, Framing, Genesis, RecordKind, MAX_BODY};
+use crate::scan::{self, Backward, ReadAt, SpanKind};
+use crate::storage::{sync_dir, FileStorage, Storage};
+
+/// When an append is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u32)]
+pub enum Durability {
+    /// Every append is fsynced (fdatasync) before it returns. Survives a
+    /// power cut as soon as `append` returns.
+    #[default]
+    Sync = 1,
+    /// Concurrent appenders share one fsync; each append returns once its
+    /// entry is durable. Same guarantee as `Sync`, far higher throughput
+    /// with several threads.
+    GroupCommit = 2,
+    /// Appends are buffered in memory (exclusive mode) or written to the OS
+    /// without fsync (shared mode). Entries are durable only after
+    /// [`Log::sync`] or [`Log::close`] returns; a crash may lose entries
+    /// appended since the last sync (never earlier ones, never the chain).
+    Buffered = 3,
+}
+
+/// How writers share the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u32)]
+pub enum LockMode {
+    /// One writer holds the lock for as long as the log is open. A second
+    /// writer gets [`Error::Locked`] naming the holder (after waiting up to
+    /// the lock timeout).
+    #[default]
+    Exclusive = 1,
+    /// Several processes append to the same log; each append takes the lock
+    /// briefly, re-reads the chain head from the file's tail and appends.
+    Shared = 2,
+}
+
+/// Options for [`Log::open`].
+#[derive(Clone)]
+pub struct OpenOptions {
+    /// Framing for a new log; for an existing log, if set, must match.
+    /// Default for new logs: binary when the path ends in `.evl` or `.bin`,
+    /// otherwise JSONL.
+    pub framing: Option<Framing>,
+    /// HMAC key. Its presence selects HMAC-SHA256 for new logs unless `alg`
+    /// says otherwise; for existing logs it must match the log's key id.
+    pub key: Option<Key>,
+    /// Algorithm for a new log (default: SHA-256, or HMAC-SHA256 with a key).
+    pub alg: Option<HashAlg>,
+    /// Durability mode.
+    pub durability: Durability,
+    /// Lock mode.
+    pub lock: LockMode,
+    /// How long to wait for the lock (default: 0 for exclusive, 10 s for shared).
+    pub lock_timeout: Option<Duration>,
+    /// Create the log if it does not exist (default true).
+    pub create: bool,
+    /// Fail if the log already exists.
+    pub create_new: bool,
+    /// Default actor for entries that name none (default: the OS user).
+    pub actor: Option<String>,
+    /// Default host (default: this machine's host name).
+    pub host: Option<String>,
+    /// In-memory buffer size for [`Durability::Buffered`] (default 64 KiB).
+    pub buffer_size: usize,
+    /// Test hook: wraps the real storage (fault injection, crash tracking).
+    #[doc(hidden)]
+    pub storage_hook: Option<Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync>>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            framing: None,
+            key: None,
+            alg: None,
+            durability: Durability::Sync,
+            lock: LockMode::Exclusive,
+            lock_timeout: None,
+            create: true,
+            create_new: false,
+            actor: None,
+            host: None,
+            buffer_size: 64 * 1024,
+            storage_hook: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("framing", &self.framing)
+            .field("key", &self.key)
+            .field("alg", &self.alg)
+            .field("durability", &self.durability)
+            .field("lock", &self.lock)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("create", &self.create)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the framing.
+    pub fn framing(mut self, f: Framing) -> Self {
+        self.framing = Some(f);
+        self
+    }
+    /// Sets the key.
+    pub fn key(mut self, k: Key) -> Self {
+        self.key = Some(k);
+        self
+    }
+    /// Sets the algorithm for a new log.
+    pub fn alg(mut self, a: HashAlg) -> Self {
+        self.alg = Some(a);
+        self
+    }
+    /// Sets the durability mode.
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+    /// Sets the lock mode.
+    pub fn lock(mut self, l: LockMode) -> Self {
+        self.lock = l;
+        self
+    }
+    /// Sets the lock timeout.
+    pub fn lock_timeout(mut self, t: Duration) -> Self {
+        self.lock_timeout = Some(t);
+        self
+    }
+    /// Sets whether a missing log is created.
+    pub fn create(mut self, c: bool) -> Self {
+        self.create = c;
+        self
+    }
+}
+
+/// The chain head: the number of entries (the last seq) and the last hash.
+/// Keep it somewhere safe to detect truncation later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Sequence number of the last entry (0 when the log has none).
+    pub seq: u64,
+    /// Hash of the last record (the genesis hash when there are no entries).
+    pub hash: Hash,
+}
+
+/// A torn tail that open moved aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// Offset in the log where the torn bytes started (the log now ends here).
+    pub offset: u64,
+    /// Number of bytes moved.
+    pub len: u64,
+    /// The sidecar file that holds them.
+    pub sidecar: PathBuf,
+}
+
+/// What open found about the file: the self-description and any repair.
+#[derive(Debug, Clone)]
+pub struct Recovery {
+    /// Torn tails moved aside by this handle (at open, or on a shared-mode
+    /// append after another writer crashed).
+    pub torn: Vec<TornTail>,
+    /// Whether the log was created by this open.
+    pub created: bool,
+}
+
+struct Inner {
+    head: Head,
+    /// Bytes of the file written so far (the file's length as far as this
+    /// writer knows); buffered entries follow in `pending`.
+    file_len: u64,
+    /// Bytes appended but not yet written to the file (Buffered, exclusive).
+    pending: Vec<u8>,
+    body: Vec<u8>,
+    recovery: Recovery,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct GroupState {
+    synced: u64,
+    leader: bool,
+}
+
+/// An open audit log. `Log` is `Send + Sync`: share it between threads
+/// with `Arc`; appends are serialised internally.
+pub struct Log {
+    path: PathBuf,
+    framing: Framing,
+    chain: Chain,
+    genesis: Genesis,
+    genesis_hash: Hash,
+    genesis_end: u64,
+    durability: Durability,
+    lock_mode: LockMode,
+    lock_timeout: Duration,
+    actor: String,
+    host: String,
+    buffer_size: usize,
+    storage: Arc<dyn Storage>,
+    lock_file: File,
+    inner: Mutex<Inner>,
+    written_end: AtomicU64,
+    group: Mutex<GroupState>,
+    group_cv: Condvar,
+    poisoned: AtomicBool,
+    poison_cause: Mutex<String>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("path", &self.path)
+            .field("framing", &self.framing)
+            .field("alg", &self.genesis.alg)
+            .field("log_id", &self.genesis.log_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Limit on how far back open looks for the last valid record.
+const TAIL_SCAN_LIMIT: u64 = 64 * 1024 * 1024 + MAX_BODY as u64;
+
+fn lock_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+fn default_framing(path: &Path) -> Framing {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("evl") | Some("bin") => Framing::Binary,
+        _ => Framing::Jsonl,
+    }
+}
+
+fn lock_err(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path, "lock", e)
+}
+
+impl Log {
+    /// Opens (or creates) the log at `path`.
+    pub fn open(path: impl AsRef<Path>, opts: OpenOptions) -> Result<Log> {
+        let path = path.as_ref().to_path_buf();
+        let mut created = false;
+        if !path.exists() {
+            if !opts.create {
+                return Err(Error::io(
+                    &path,
+                    "open",
+                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                ));
+            }
+            created = create_log(&path, &opts)?;
+        } else if opts.create_new {
+            return Err(Error::io(
+                &path,
+                "create",
+                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            ));
+        }
+
+        let lpath = lock_path(&path);
+        let lock_file = FsOpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lpath)
+            .map_err(|e| Error::io(&lpath, "open lock file", e))?;
+        let lock_timeout = opts.lock_timeout.unwrap_or(match opts.lock {
+            LockMode::Exclusive => Duration::ZERO,
+            LockMode::Shared => Duration::from_secs(10),
+        });
+        acquire(&path, &lock_file, lock_timeout)?;
+        if opts.lock == LockMode::Exclusive {
+            write_holder(&lock_file);
+        }
+
+        let result = Self::open_locked(&path, opts, lock_file, lock_timeout, created);
+        if let Ok(log) = &result {
+            if log.lock_mode == LockMode::Shared {
+                let _ = FileExt::unlock(&log.lock_file);
+            }
+        }
+        result
+    }
+
+    fn open_locked(
+        path: &Path,
+        opts: OpenOptions,
+        lock_file: File,
+        lock_timeout: Duration,
+        created: bool,
+    ) -> Result<Log> {
+        let file = FsOpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, "open", e))?;
+        let storage: Arc<dyn Storage> = match &opts.storage_hook {
+            Some(hook) => Arc::from(hook(FileStorage::new(file))),
+            None => Arc::new(FileStorage::new(file)),
+        };
+        let len = storage.len().map_err(|e| Error::io(path, "stat", e))?;
+        let gi = read_genesis(path, &*storage, len)?;
+        let (framing, genesis_hash, genesis_end) = (gi.framing, gi.hash, gi.end);
+        if let Some(want) = opts.framing {
+            if want != framing {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: log is {framing}-framed, not {want}",
+                    path.display()
+                )));
+            }
+        }
+        let chain = chain_for(path, &gi.genesis, opts.key.as_ref())?;
+        if !gi.hash_ok(&chain) {
+            return Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                at: Position {
+                    offset: framing.data_start(),
+                    line: u64::from(framing == Framing::Jsonl),
+                    seq: Some(0),
+                },
+                msg: "genesis record fails its hash check".into(),
+            });
+        }
+        let genesis = gi.genesis;
+        let actor = opts.actor.clone().unwrap_or_else(whoami::username);
+        let host = opts
+            .host
+            .clone()
+            .unwrap_or_else(|| whoami::fallible::hostname().unwrap_or_else(|_| "unknown".into()));
+
+        let log = Log {
+            path: path.to_path_buf(),
+            framing,
+            chain,
+            genesis,
+            genesis_hash,
+            genesis_end,
+            durability: opts.durability,
+            lock_mode: opts.lock,
+            lock_timeout,
+            actor,
+            host,
+            buffer_size: opts.buffer_size.max(1),
+            storage,
+            lock_file,
+            inner: Mutex::new(Inner {
+                head: Head {
+                    seq: 0,
+                    hash: genesis_hash,
+                },
+                file_len: genesis_end,
+                pending: Vec::new(),
+                body: Vec::with_capacity(1024),
+                recovery: Recovery {
+                    torn: Vec::new(),
+                    created,
+                },
+                closed: false,
+            }),
+            written_end: AtomicU64::new(0),
+            group: Mutex::new(GroupState::default()),
+            group_cv: Condvar::new(),
+            poisoned: AtomicBool::new(false),
+            poison_cause: Mutex::new(String::new()),
+        };
+        {
+            let mut inner = log.lock_inner();
+            log.recover_tail(&mut inner, len)?;
+            log.written_end.store(inner.file_len, Ordering::SeqCst);
+        }
+        if let Ok(mut g) = log.group.lock() {
+            g.synced = log.written_end.load(Ordering::SeqCst);
+        }
+        Ok(log)
+    }
+
+    fn lock_inner(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave Inner inconsistent in
+        // a way that matters more than refusing service; recover the guard.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Finds the last valid record from the end of the file; moves a torn
+    /// tail aside. Sets `inner.head` and `inner.end`.
+    fn recover_tail(&self, inner: &mut Inner, len: u64) -> Result<()> {
+        let path = &self.path;
+        let src: &dyn Storage = &*self.storage;
+        let mut back = Backward::new(src, self.framing, self.genesis_end, len);
+        let mut good_end = self.genesis_end;
+        let mut head = Head {
+            seq: 0,
+            hash: self.genesis_hash,
+        };
+        while let Some(item) = back.prev_item() {
+            let item = item.map_err(|e| Error::io(path, "read", e))?;
+            if len - item.offset > TAIL_SCAN_LIMIT {
+                return Err(Error::Corrupt {
+                    path: path.clone(),
+                    at: Position {
+                        offset: item.offset,
+                        ..Position::default()
+                    },
+                    msg: format!("no valid record in the last {TAIL_SCAN_LIMIT} bytes of the file"),
+                });
+            }
+            if item.kind != SpanKind::Record {
+                continue;
+            }
+            let Ok(p) = format::parse(self.framing, &item.bytes) else {
+                continue;
+            };
+            let at = Position {
+                offset: item.offset,
+                line: 0,
+                seq: Some(p.seq),
+            };
+            if p.raw.hash.as_bytes().len() != self.chain.alg().hash_len() {
+                return Err(Error::Corrupt {
+                    path: path.clone(),
+                    at,
+                    msg: "last record's hash has the wrong length".into(),
+                });
+            }
+            if p.raw.compute_hash(&self.chain) != p.raw.hash {
+                return Err(Error::Corrupt {
+                    path: path.clone(),
+                    at,
+                    msg: "last record fails its hash check".into(),
+                });
+            }
+            if p.kind == RecordKind::Genesis && item.offset != self.framing.data_start() {
+                return Err(Error::Corrupt {
+                    path: path.clone(),
+                    at,
+                    msg: "a genesis record after the start of the log".into(),
+                });
+            }
+            head = Head {
+                seq: p.seq,
+                hash: p.raw.hash,
+            };
+            good_end = item.end(self.framing);
+            break;
+        }
+        if good_end < len {
+            let torn = self.move_aside(good_end, len)?;
+            inner.recovery.torn.push(torn);
+        }
+        inner.head = head;
+        inner.file_len = good_end;
+        Ok(())
+    }
+
+    /// Copies `[from, to)` into a new sidecar file, makes it durable, then
+    /// truncates the log to `from`.
+    fn move_aside(&self, from: u64, to: u64) -> Result<TornTail> {
+        let path = &self.path;
+        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".torn-{stamp}-at-{from}"));
+        let sidecar = PathBuf::from(name);
+        let mut out = FsOpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&sidecar)
+            .map_err(|e| Error::io(&sidecar, "create torn-tail sidecar", e))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut off = from;
+        while off < to {
+            let n = ((to - off) as usize).min(buf.len());
+            let chunk = buf.get_mut(..n).unwrap_or_default();
+            let got = (&*self.storage as &dyn Storage)
+                .read_full_at(chunk, off)
+                .map_err(|e| Error::io(path, "read torn tail", e))?;
+            if got == 0 {
+                break;
+            }
+            out.write_all(chunk.get(..got).unwrap_or_default())
+                .map_err(|e| Error::io(&sidecar, "write", e))?;
+            off += got as u64;
+        }
+        out.sync_all()
+            .map_err(|e| Error::io(&sidecar, "fsync", e))?;
+        if let Some(dir) = sidecar.parent() {
+            sync_dir(dir).map_err(|e| Error::io(dir, "fsync directory", e))?;
+        }
+        self.storage
+            .truncate(from)
+            .map_err(|e| Error::io(path, "truncate torn tail", e))?;
+        self.storage
+            .sync_data()
+            .map_err(|e| Error::io(path, "fsync", e))?;
+        Ok(TornTail {
+            offset: from,
+            len: to - from,
+            sidecar,
+        })
+    }
+
+    fn check_usable(&self, inner: &Inner) -> Result<()> {
+        if inner.closed {
+            return Err(Error::Closed {
+                path: self.path.clone(),
+            });
+        }
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(Error::Poisoned {
+                path: self.path.clone(),
+                cause: self
+                    .poison_cause
+                    .lock()
+                    .map(|c| c.clone())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+
+    fn poison(&self, cause: &Error) {
+        if let Ok(mut c) = self.poison_cause.lock() {
+            if c.is_empty() {
+                *c = cause.to_string();
+            }
+        }
+        self.poisoned.store(true, Ordering::SeqCst);
+        self.group_cv.notify_all();
+    }
+
+    /// Appends one entry and returns the new head. In `Sync` and
+    /// `GroupCommit` modes the entry is durable when this returns `Ok`; on
+    /// `Err` it is not acknowledged (and may or may not be on disk).
+    pub fn append(&self, ev: &Event) -> Result<Head> {
+        let ts = ev.ts.unwrap_or_else(Utc::now);
+        let mut inner = self.lock_inner();
+        self.check_usable(&inner)?;
+        let shared = self.lock_mode == LockMode::Shared;
+        if shared {
+            acquire(&self.path, &self.lock_file, self.lock_timeout)?;
+        }
+        let r = self.append_locked(&mut inner, ev, &ts);
+        if shared {
+            let _ = FileExt::unlock(&self.lock_file);
+        }
+        let head = r?;
+        let end = inner.file_len;
+        match self.durability {
+            Durability::Sync => {
+                if let Err(e) = self.storage.sync_data() {
+                    let err = Error::io(&self.path, "fsync", e);
+                    self.poison(&err);
+                    return Err(err);
+                }
+                drop(inner);
+                self.note_synced(end);
+            }
+            Durability::GroupCommit => {
+                drop(inner);
+                self.wait_durable(end)?;
+            }
+            Durability::Buffered => {}
+        }
+        Ok(head)
+    }
+
+    fn append_locked(&self, inner: &mut Inner, ev: &Event, ts: &DateTime<Utc>) -> Result<Head> {
+        if self.lock_mode == LockMode::Shared {
+            let len = self
+                .storage
+                .len()
+                .map_err(|e| Error::io(&self.path, "stat", e))?;
+            if len != inner.file_len {
+                self.recover_tail(inner, len)?;
+            }
+        }
+        let seq = inner.head.seq + 1;
+        let actor = ev.actor.as_deref().unwrap_or(&self.actor);
+        let host = ev.host.as_deref().unwrap_or(&self.host);
+        let mut body = std::mem::take(&mut inner.body);
+        let enc = format::encode_entry(&mut body, seq, &inner.head.hash, ts, ev, actor, host);
+        let result = match enc {
+            Err(msg) => Err(Error::InvalidArgument(msg)),
+            Ok(()) if body.len() > MAX_BODY => Err(Error::TooLarge {
+                path: self.path.clone(),
+                size: body.len(),
+                max: MAX_BODY,
+            }),
+            Ok(()) => {
+                let hash = self.chain.hash(&body);
+                format::frame(&mut inner.pending, self.framing, &body, &hash);
+                let write_now = self.durability != Durability::Buffered
+                    || self.lock_mode == LockMode::Shared
+                    || inner.pending.len() >= self.buffer_size;
+                let r = if write_now {
+                    self.flush_pending(inner)
+                } else {
+                    Ok(())
+                };
+                match r {
+                    Ok(()) => {
+                        inner.head = Head { seq, hash };
+                        Ok(inner.head)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        inner.body = body;
+        result
+    }
+
+    /// Writes the in-memory buffer to the file. On failure the partial
+    /// write is rolled back where possible and the writer is poisoned.
+    fn flush_pending(&self, inner: &mut Inner) -> Result<()> {
+        if inner.pending.is_empty() {
+            return Ok(());
+        }
+        match self.storage.append(&inner.pending) {
+            Ok(()) => {
+                inner.file_len += inner.pending.len() as u64;
+                inner.pending.clear();
+                self.written_end.store(inner.file_len, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) => {
+                let err = Error::io(&self.path, "write", e);
+                // Roll back a short write so the file ends on a record. The
+                // entries that were only buffered are lost: the writer is
+                // poisoned and must be reopened.
+                let _ = self.storage.truncate(inner.file_len);
+                inner.pending.clear();
+                self.poison(&err);
+                Err(err)
+            }
+        }
+    }
+
+    fn note_synced(&self, upto: u64) {
+        let mut g = self.group.lock().unwrap_or_else(|e| e.into_inner());
+        if upto > g.synced {
+            g.synced = upto;
+        }
+    }
+
+    /// Group commit: returns once the file is durable up to `target`,
+    /// sharing one fsync among every thread waiting at the same time.
+    fn wait_durable(&self, target: u64) -> Result<()> {
+        let mut g = self.group.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if g.synced >= target {
+                return Ok(());
+            }
+            if self.poisoned.load(Ordering::SeqCst) {
+                drop(g);
+                let inner = self.lock_inner();
+                self.check_usable(&inner)?;
+                return Err(Error::Poisoned {
+                    path: self.path.clone(),
+                    cause: "fsync failed".into(),
+                });
+            }
+            if !g.leader {
+                g.leader = true;
+                drop(g);
+                let upto = self.written_end.load(Ordering::SeqCst);
+                let r = self.storage.sync_data();
+                g = self.group.lock().unwrap_or_else(|e| e.into_inner());
+                g.leader = false;
+                match r {
+                    Ok(()) => {
+                        if upto > g.synced {
+                            g.synced = upto;
+                        }
+                    }
+                    Err(e) => {
+                        let err = Error::io(&self.path, "fsync", e);
+                        self.poison(&err);
+                        self.group_cv.notify_all();
+                        return Err(err);
+                    }
+                }
+                self.group_cv.notify_all();
+                continue;
+            }
+            g = self.group_cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Writes buffered entries to the file and makes everything durable.
+    pub fn sync(&self) -> Result<()> {
+        let mut inner = self.lock_inner();
+        self.check_usable(&inner)?;
+        self.flush_pending(&mut inner)?;
+        let end = inner.file_len;
+        if let Err(e) = self.storage.sync_data() {
+            let err = Error::io(&self.path, "fsync", e);
+            self.poison(&err);
+            return Err(err);
+        }
+        drop(inner);
+        self.note_synced(end);
+        Ok(())
+    }
+
+    /// Flushes, syncs and releases the lock. Further calls fail with
+    /// [`Error::Closed`]; closing twice is a no-op.
+    pub fn close(&self) -> Result<()> {
+        let r = {
+            let inner = self.lock_inner();
+            if inner.closed {
+                return Ok(());
+            }
+            drop(inner);
+            if self.poisoned.load(Ordering::SeqCst) {
+                Ok(())
+            } else {
+                self.sync()
+            }
+        };
+        let mut inner = self.lock_inner();
+        inner.closed = true;
+        let _ = FileExt::unlock(&self.lock_file);
+        r
+    }
+
+    /// The current head (including entries buffered but not yet synced).
+    pub fn head(&self) -> Head {
+        self.lock_inner().head
+    }
+
+    /// What open found and repaired.
+    pub fn recovery(&self) -> Recovery {
+        self.lock_inner().recovery.clone()
+    }
+
+    /// The log's genesis (format version, algorithm, key id, log id).
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The file's framing.
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The durability mode.
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+fn acquire(path: &Path, lock_file: &File, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut sleep = Duration::from_micros(200);
+    loop {
+        match FileExt::try_lock_exclusive(lock_file) {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.raw_os_error() == Some(libc::EWOULDBLOCK) =>
+            {
+                if Instant::now() >= deadline {
+                    return Err(Error::Locked {
+                        path: path.to_path_buf(),
+                        holder: read_holder(lock_file),
+                    });
+                }
+                std::thread::sleep(sleep);
+                sleep = (sleep * 2).min(Duration::from_millis(20));
+            }
+            Err(e) => return Err(lock_err(path, e)),
+        }
+    }
+}
+
+fn write_holder(lock_file: &File) {
+    let text = format!(
+        "pid {} on host {} (user {}), exclusive writer since {}\n",
+        std::process::id(),
+        whoami::fallible::hostname().unwrap_or_else(|_| "unknown".into()),
+        whoami::username(),
+        format::format_ts(&Utc::now())
+    );
+    let _ = lock_file.set_len(0);
+    let _ = (&*lock_file).write_all(text.as_bytes());
+}
+
+fn read_holder(lock_file: &File) -> String {
+    let mut s = String::new();
+    let mut f = lock_file;
+    use std::io::Seek;
+    let _ = f.seek(std::io::SeekFrom::Start(0));
+    let _ = f.take(512).read_to_string(&mut s);
+    let s = s.trim();
+    if s.is_empty() {
+        "another writer (shared mode)".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Creates a new log atomically: the genesis is written to a temporary file
+/// which is made durable and then linked into place (never replacing an
+/// existing file). Returns false if another process created it first.
+fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
+    let framing = opts.framing.unwrap_or_else(|| default_framing(path));
+    let alg = opts.alg.unwrap_or(if opts.key.is_some() {
+        HashAlg::HmacSha256
+    } else {
+        HashAlg::Sha256
+    });
+    let chain = Chain::new(alg, opts.key.as_ref())?;
+    let genesis = Genesis {
+        version: format::FORMAT_VERSION,
+        ts: Utc::now(),
+        alg,
+        key_id: chain.key_id().map(str::to_string),
+        log_id: hex::encode(rand::random::<[u8; 16]>()),
+        critical: Vec::new(),
+    };
+    let mut body = Vec::new();
+    format::encode_genesis(&mut body, &genesis);
+    let mut bytes = framing.file_header();
+    format::frame(&mut bytes, framing, &body, &chain.hash(&body));
+
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "log".into());
+    let tmp = dir.join(format!(
+        ".{file_name}.creating-{}-{}",
+        std::process::id(),
+        hex::encode(rand::random::<[u8; 4]>())
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = FsOpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()
+    };
+    if let Err(e) = write() {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(path, "create", e));
+    }
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if opts.create_new {
+                Err(Error::io(path, "create", e))
+            } else {
+                Ok(false)
+            }
+        }
+        Err(e) => Err(Error::io(path, "create", e)),
+    }
+}
+
+/// A log's genesis as read from its file.
+pub(crate) struct GenesisInfo {
+    pub framing: Framing,
+    pub genesis: Genesis,
+    /// The stored hash of the genesis record.
+    pub hash: Hash,
+    /// Offset just past the genesis record.
+    pub end: u64,
+    /// The genesis record's bytes (JSONL line or binary frame).
+    pub bytes: Vec<u8>,
+}
+
+impl GenesisInfo {
+    /// Whether the genesis record's stored hash is right for `chain`.
+    pub fn hash_ok(&self, chain: &Chain) -> bool {
+        format::parse(self.framing, &self.bytes)
+            .map(|p| p.raw.compute_hash(chain) == self.hash)
+            .unwrap_or(false)
+    }
+}
+
+/// Reads and checks the file's header and genesis record.
+pub(crate) fn read_genesis(
+    path: &Path,
+    src: &(impl ReadAt + ?Sized),
+    len: u64,
+) -> Result<GenesisInfo> {
+    let mut first = [0u8; format::BINARY_HEADER_LEN];
+    let n = src
+        .read_full_at(&mut first, 0)
+        .map_err(|e| Error::io(path, "read", e))?;
+    let at0 = Position {
+        offset: 0,
+        line: 1,
+        seq: None,
+    };
+    let framing = Framing::detect(first.get(..n).unwrap_or_default()).ok_or_else(|| {
+        Error::malformed(
+            path,
+            at0,
+            if n == 0 {
+                "file is empty: not an evident log".to_string()
+            } else {
+                "not an evident log (neither JSONL nor binary framing)".to_string()
+            },
+        )
+    })?;
+    if framing == Framing::Binary {
+        let version = u32::from_le_bytes([
+            first.get(8).copied().unwrap_or(0),
+            first.get(9).copied().unwrap_or(0),
+            first.get(10).copied().unwrap_or(0),
+            first.get(11).copied().unwrap_or(0),
+        ]);
+        if n < format::BINARY_HEADER_LEN || version != format::BINARY_VERSION {
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                msg: format!("binary framing version {version}"),
+            });
+        }
+    }
+    let at = Position {
+        offset: framing.data_start(),
+        line: 1,
+        seq: Some(0),
+    };
+    let (bytes, end) = scan::read_first_record(src, framing, len)
+        .map_err(|e| Error::io(path, "read", e))?
+        .ok_or_else(|| Error::malformed(path, at, "genesis record is missing or incomplete"))?;
+    let p = format::parse(framing, &bytes).map_err(|d| Error::malformed(path, at, d.0))?;
+    let g = format::decode_genesis(&p).map_err(|d| Error::malformed(path, at, d.0))?;
+    if g.version > format::FORMAT_VERSION {
+        return Err(Error::Unsupported {
+            path: path.to_path_buf(),
+            msg: format!(
+                "format version {} (this library reads up to {})",
+                g.version,
+                format::FORMAT_VERSION
+            ),
+        });
+    }
+    if let Some(ext) = g
+        .critical
+        .iter()
+        .find(|c| !format::KNOWN_EXTENSIONS.contains(&c.as_str()))
+    {
+        return Err(Error::Unsupported {
+            path: path.to_path_buf(),
+            msg: format!("log needs extension {ext:?}"),
+        });
+    }
+    let hash = p.raw.hash;
+    Ok(GenesisInfo {
+        framing,
+        genesis: g,
+        hash,
+        end,
+        bytes,
+    })
+}
+
+/// Builds the chain for a log's genesis and the caller's key.
+pub(crate) fn chain_for(path: &Path, g: &Genesis, key: Option<&Key>) -> Result<Chain> {
+    match (g.alg.is_keyed(), key) {
+        (true, None) => Err(Error::WrongKey {
+            path: path.to_path_buf(),
+            msg: format!(
+                "log is keyed ({}, key id {}): a key is needed",
+                g.alg,
+                g.key_id.as_deref().unwrap_or("?")
+            ),
+        }),
+        (false, Some(_)) => Err(Error::WrongKey {
+            path: path.to_path_buf(),
+            msg: "a key was given but the log is keyless (sha256)".into(),
+        }),
+        (true, Some(k)) => {
+            if g.key_id.as_deref() != Some(k.key_id().as_str()) {
+                return Err(Error::WrongKey {
+                    path: path.to_path_buf(),
+                    msg: format!(
+                        "key id {} does not match the log's key id {}",
+                        k.key_id(),
+                        g.key_id.as_deref().unwrap_or("(none)")
+                    ),
+                });
+            }
+            Chain::new(g.alg, Some(k))
+        }
+        (false, None) => Chain::new(g.alg, None),
+    }
+}

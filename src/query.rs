@@ -1,0 +1,191 @@
+//! Query: a streaming reader of entries with filters, oldest-first or
+//! newest-first. Newest-first reads backward from the end of the file, so
+//! "the last N entries" costs O(N), not O(file).
+//!
+//! Query reads; it does not check hashes (that is [`crate::verify`]'s job).
+//! A partial record at the end of the file (a torn write in progress or
+//! left by a crash) is never returned as an entry.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Position, Result};
+use crate::format::{self, Entry, Framing, RecordKind};
+use crate::log::read_genesis;
+use crate::scan::{Backward, Forward, Item, SpanKind};
+
+/// Reading order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u32)]
+pub enum Order {
+    /// From the first entry to the last.
+    #[default]
+    OldestFirst = 1,
+    /// From the last entry backward.
+    NewestFirst = 2,
+}
+
+/// Filters for [`query`]. Every set filter must match (AND); string filters
+/// match exactly.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    pub session_id: Option<String>,
+    pub event_type: Option<String>,
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub source: Option<String>,
+    /// Entries with `ts >= since`.
+    pub since: Option<DateTime<Utc>>,
+    /// Entries with `ts < until`.
+    pub until: Option<DateTime<Utc>>,
+    /// Entries with `seq >= seq_min`.
+    pub seq_min: Option<u64>,
+    /// Entries with `seq <= seq_max`.
+    pub seq_max: Option<u64>,
+    pub order: Order,
+    /// At most this many entries.
+    pub limit: Option<usize>,
+}
+
+impl Query {
+    /// The last `n` entries, newest first.
+    pub fn last(n: usize) -> Query {
+        Query {
+            order: Order::NewestFirst,
+            limit: Some(n),
+            ..Query::default()
+        }
+    }
+
+    /// Whether `e` passes every filter.
+    pub fn matches(&self, e: &Entry) -> bool {
+        fn eq(f: &Option<String>, v: &str) -> bool {
+            f.as_deref().is_none_or(|f| f == v)
+        }
+        eq(&self.session_id, &e.session_id)
+            && eq(&self.event_type, &e.event_type)
+            && eq(&self.action, &e.action)
+            && eq(&self.actor, &e.actor)
+            && eq(&self.source, &e.source)
+            && self.since.is_none_or(|s| e.ts >= s)
+            && self.until.is_none_or(|u| e.ts < u)
+            && self.seq_min.is_none_or(|m| e.seq >= m)
+            && self.seq_max.is_none_or(|m| e.seq <= m)
+    }
+}
+
+enum Dir {
+    Fwd(Forward<File>),
+    Back(Backward<File>),
+}
+
+/// Iterator over matching entries. Yields `Err` for a damaged record (with
+/// its position) and goes on with the next one where the framing allows.
+pub struct QueryIter {
+    path: PathBuf,
+    framing: Framing,
+    dir: Dir,
+    q: Query,
+    returned: usize,
+    done: bool,
+}
+
+/// Opens `path` and returns an iterator over the entries matching `q`.
+pub fn query(path: impl AsRef<Path>, q: &Query) -> Result<QueryIter> {
+    let path = path.as_ref().to_path_buf();
+    let file = File::open(&path).map_err(|e| Error::io(&path, "open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(&path, "stat", e))?
+        .len();
+    let gi = read_genesis(&path, &file, len)?;
+    let dir = match q.order {
+        Order::OldestFirst => Dir::Fwd(Forward::new(file, gi.framing, gi.end, len, 2)),
+        Order::NewestFirst => Dir::Back(Backward::new(file, gi.framing, gi.end, len)),
+    };
+    Ok(QueryIter {
+        path,
+        framing: gi.framing,
+        dir,
+        q: q.clone(),
+        returned: 0,
+        done: false,
+    })
+}
+
+impl QueryIter {
+    fn next_raw(&mut self) -> Option<std::io::Result<(Item, u64)>> {
+        match &mut self.dir {
+            Dir::Fwd(f) => f.next_item(),
+            Dir::Back(b) => b.prev_item().map(|r| r.map(|i| (i, 0))),
+        }
+    }
+}
+
+impl Iterator for QueryIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        if self.done || self.q.limit.is_some_and(|l| self.returned >= l) {
+            return None;
+        }
+        loop {
+            let (item, line) = match self.next_raw()? {
+                Ok(x) => x,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(Error::io(&self.path, "read", e)));
+                }
+            };
+            let at = Position {
+                offset: item.offset,
+                line,
+                seq: None,
+            };
+            match item.kind {
+                // A torn tail is not an entry; verify and open report it.
+                SpanKind::Partial => continue,
+                SpanKind::Bad => {
+                    return Some(Err(Error::malformed(
+                        &self.path,
+                        at,
+                        "damaged bytes, no valid record",
+                    )))
+                }
+                SpanKind::Record => {}
+            }
+            let p = match format::parse(self.framing, &item.bytes) {
+                Ok(p) => p,
+                Err(d) => return Some(Err(Error::malformed(&self.path, at, d.0))),
+            };
+            if p.kind != RecordKind::Entry {
+                continue; // genesis copies and kinds from later versions
+            }
+            let newest_first = matches!(self.dir, Dir::Back(_));
+            if newest_first && self.q.seq_min.is_some_and(|m| p.seq < m) {
+                self.done = true;
+                return None;
+            }
+            if !newest_first && self.q.seq_max.is_some_and(|m| p.seq > m) {
+                self.done = true;
+                return None;
+            }
+            let e = match format::decode_entry(&p) {
+                Ok(e) => e,
+                Err(d) => {
+                    let at = Position {
+                        seq: Some(p.seq),
+                        ..at
+                    };
+                    return Some(Err(Error::malformed(&self.path, at, d.0)));
+                }
+            };
+            if self.q.matches(&e) {
+                self.returned += 1;
+                return Some(Ok(e));
+            }
+        }
+    }
+}

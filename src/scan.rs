@@ -1,0 +1,536 @@
+//! Finding records in a file: forward in chunks, backward from the end, and
+//! the file's first record (the genesis). Readers here take no lock and
+//! never treat a partial record as a record.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+
+use crate::format::{self, frame_size, split_binary, FrameSize, Framing, MAX_BODY};
+use crate::storage::Storage;
+
+/// Longest JSONL line accepted: a maximal body plus its hash.
+pub(crate) const MAX_LINE: usize = MAX_BODY + 256;
+
+/// Positional reads, from a plain file or a writer's storage.
+pub(crate) trait ReadAt {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+
+    /// Reads as much of `[offset, offset + buf.len())` as exists.
+    fn read_full_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            let Some(rest) = buf.get_mut(done..) else {
+                break;
+            };
+            match self.read_at(rest, offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+}
+
+impl ReadAt for File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        FileExt::read_at(self, buf, offset)
+    }
+}
+
+impl ReadAt for dyn Storage + '_ {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        Storage::read_at(self, buf, offset)
+    }
+}
+
+impl<T: ReadAt + ?Sized> ReadAt for &T {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        (**self).read_at(buf, offset)
+    }
+}
+
+/// What a span of bytes is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SpanKind {
+    /// A complete record by its framing (JSONL: a line ending in `\n`, which
+    /// the span excludes; binary: a frame whose CRC checks). Its content may
+    /// still be malformed.
+    Record,
+    /// Bytes at the end of the file that are not a complete record.
+    Partial,
+    /// Damaged bytes between records (binary framing only: the splitter
+    /// resynchronises at the next valid frame).
+    Bad,
+}
+
+/// A span of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub start: usize,
+    pub len: usize,
+    pub kind: SpanKind,
+}
+
+/// Splits `buf` (starting at a record boundary) into spans. Returns how many
+/// bytes were consumed; the rest must be kept and completed with more data
+/// unless `at_eof`, in which case everything is consumed.
+pub(crate) fn split(framing: Framing, buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
+    match framing {
+        Framing::Jsonl => split_jsonl(buf, at_eof, out),
+        Framing::Binary => split_binary_spans(buf, at_eof, out),
+    }
+}
+
+fn split_jsonl(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', buf) {
+        out.push(Span {
+            start,
+            len: nl - start,
+            kind: SpanKind::Record,
+        });
+        start = nl + 1;
+    }
+    let rest = buf.len() - start;
+    if rest > 0 && (at_eof || rest > MAX_LINE) {
+        // A line longer than any record can be is damage; report it in
+        // pieces so memory stays bounded.
+        let len = rest.min(MAX_LINE);
+        out.push(Span {
+            start,
+            len,
+            kind: if at_eof {
+                SpanKind::Partial
+            } else {
+                SpanKind::Bad
+            },
+        });
+        start += len;
+        if at_eof && start < buf.len() {
+            return split_jsonl_tail(buf, start, out);
+        }
+    }
+    start
+}
+
+fn split_jsonl_tail(buf: &[u8], mut start: usize, out: &mut Vec<Span>) -> usize {
+    while start < buf.len() {
+        let len = (buf.len() - start).min(MAX_LINE);
+        out.push(Span {
+            start,
+            len,
+            kind: SpanKind::Partial,
+        });
+        start += len;
+    }
+    start
+}
+
+/// Checks whether a valid frame starts at `p`: `Some(true)` yes,
+/// `Some(false)` no, `None` cannot tell without more bytes.
+fn frame_at(buf: &[u8], p: usize) -> Option<bool> {
+    let rest = buf.get(p..)?;
+    match frame_size(rest) {
+        FrameSize::NeedMore => None,
+        FrameSize::Bad => Some(false),
+        FrameSize::Len(n) => {
+            let f = rest.get(..n)?;
+            Some(split_binary(f).is_ok())
+        }
+    }
+}
+
+fn split_binary_spans(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
+    let mut pos = 0;
+    while pos < buf.len() {
+        match frame_at(buf, pos) {
+            Some(true) => {
+                let n = match frame_size(buf.get(pos..).unwrap_or_default()) {
+                    FrameSize::Len(n) => n,
+                    _ => break,
+                };
+                out.push(Span {
+                    start: pos,
+                    len: n,
+                    kind: SpanKind::Record,
+                });
+                pos += n;
+            }
+            None if !at_eof => return pos,
+            None => {
+                out.push(Span {
+                    start: pos,
+                    len: buf.len() - pos,
+                    kind: SpanKind::Partial,
+                });
+                return buf.len();
+            }
+            Some(false) => {
+                // Resynchronise: the next position where a valid frame starts.
+                let mut p = pos + 1;
+                let mut undecided = false;
+                while p < buf.len() {
+                    match frame_at(buf, p) {
+                        Some(true) => break,
+                        Some(false) => p += 1,
+                        None => {
+                            undecided = true;
+                            break;
+                        }
+                    }
+                }
+                if undecided && !at_eof {
+                    if p == pos + 1 && buf.len() - pos <= MAX_BODY + 1024 {
+                        // Not enough bytes to decide about the very next
+                        // candidate; wait for more (bounded by MAX_BODY).
+                        return pos;
+                    }
+                    out.push(Span {
+                        start: pos,
+                        len: p - pos,
+                        kind: SpanKind::Bad,
+                    });
+                    pos = p;
+                    continue;
+                }
+                let kind = if p >= buf.len() || undecided {
+                    SpanKind::Partial
+                } else {
+                    SpanKind::Bad
+                };
+                let end = if undecided { buf.len() } else { p };
+                out.push(Span {
+                    start: pos,
+                    len: end - pos,
+                    kind,
+                });
+                pos = end;
+            }
+        }
+    }
+    pos
+}
+
+/// An owned record (or damaged span) read from a file.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    pub offset: u64,
+    pub kind: SpanKind,
+    pub bytes: Vec<u8>,
+}
+
+impl Item {
+    /// File offset just past this item (including a JSONL newline).
+    pub fn end(&self, framing: Framing) -> u64 {
+        let nl = u64::from(framing == Framing::Jsonl && self.kind == SpanKind::Record);
+        self.offset + self.bytes.len() as u64 + nl
+    }
+}
+
+/// Reads records forward from `offset` in chunks.
+pub(crate) struct Forward<R: ReadAt> {
+    src: R,
+    framing: Framing,
+    buf: Vec<u8>,
+    buf_offset: u64,
+    file_len: u64,
+    spans: std::collections::VecDeque<Span>,
+    span_base: u64,
+    span_buf: Vec<u8>,
+    /// 1-based line number of the next JSONL record.
+    pub next_line: u64,
+}
+
+const CHUNK: usize = 256 * 1024;
+
+impl<R: ReadAt> Forward<R> {
+    pub fn new(src: R, framing: Framing, offset: u64, file_len: u64, line: u64) -> Self {
+        Forward {
+            src,
+            framing,
+            buf: Vec::new(),
+            buf_offset: offset,
+            file_len,
+            spans: Default::default(),
+            span_base: offset,
+            span_buf: Vec::new(),
+            next_line: line,
+        }
+    }
+
+    fn refill(&mut self) -> io::Result<bool> {
+        let read_from = self.buf_offset + self.buf.len() as u64;
+        if read_from >= self.file_len {
+            if self.buf.is_empty() {
+                return Ok(false);
+            }
+        } else {
+            let want = CHUNK.min((self.file_len - read_from) as usize);
+            let old = self.buf.len();
+            self.buf.resize(old + want, 0);
+            let got = self
+                .src
+                .read_full_at(self.buf.get_mut(old..).unwrap_or_default(), read_from)?;
+            self.buf.truncate(old + got);
+            if got == 0 {
+                self.file_len = read_from;
+            }
+        }
+        let at_eof = self.buf_offset + self.buf.len() as u64 >= self.file_len;
+        let mut spans = Vec::new();
+        let consumed = split(self.framing, &self.buf, at_eof, &mut spans);
+        self.span_buf.clear();
+        self.span_buf
+            .extend_from_slice(self.buf.get(..consumed).unwrap_or_default());
+        self.span_base = self.buf_offset;
+        self.buf.drain(..consumed);
+        self.buf_offset += consumed as u64;
+        self.spans.extend(spans);
+        Ok(true)
+    }
+
+    /// The next item, or `None` at the end of the file.
+    pub fn next_item(&mut self) -> Option<io::Result<(Item, u64)>> {
+        loop {
+            if let Some(span) = self.spans.pop_front() {
+                let bytes = self
+                    .span_buf
+                    .get(span.start..span.start + span.len)
+                    .unwrap_or_default()
+                    .to_vec();
+                let line = self.next_line;
+                if self.framing == Framing::Jsonl {
+                    self.next_line += 1;
+                }
+                let item = Item {
+                    offset: self.span_base + span.start as u64,
+                    kind: span.kind,
+                    bytes,
+                };
+                return Some(Ok((item, line)));
+            }
+            match self.refill() {
+                Ok(true) => continue,
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Reads records backward from `end` down to `floor` (the data start).
+pub(crate) struct Backward<R: ReadAt> {
+    src: R,
+    framing: Framing,
+    floor: u64,
+    /// Bytes `[buf_start, end)` of the file.
+    buf: Vec<u8>,
+    buf_start: u64,
+    end: u64,
+    file_end: u64,
+}
+
+/// How far back one step of binary resynchronisation looks.
+const RESYNC_WINDOW: u64 = 1024 * 1024;
+
+impl<R: ReadAt> Backward<R> {
+    pub fn new(src: R, framing: Framing, floor: u64, end: u64) -> Self {
+        Backward {
+            src,
+            framing,
+            floor,
+            buf: Vec::new(),
+            buf_start: end,
+            end,
+            file_end: end,
+        }
+    }
+
+    /// Makes sure bytes `[from, end)` are buffered (`from >= floor`).
+    fn ensure(&mut self, from: u64) -> io::Result<()> {
+        if from >= self.buf_start {
+            return Ok(());
+        }
+        let want = (self.buf_start - from).max(64 * 1024);
+        let new_start = self.buf_start.saturating_sub(want as u64).max(self.floor);
+        let n = (self.buf_start - new_start) as usize;
+        let mut block = vec![0u8; n + self.buf.len()];
+        let got = self
+            .src
+            .read_full_at(block.get_mut(..n).unwrap_or_default(), new_start)?;
+        if got != n {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while reading",
+            ));
+        }
+        if let Some(dst) = block.get_mut(n..) {
+            dst.copy_from_slice(&self.buf);
+        }
+        self.buf = block;
+        self.buf_start = new_start;
+        Ok(())
+    }
+
+    fn slice(&self, from: u64, to: u64) -> &[u8] {
+        let a = (from - self.buf_start) as usize;
+        let b = (to - self.buf_start) as usize;
+        self.buf.get(a..b).unwrap_or_default()
+    }
+
+    fn consume(&mut self, new_end: u64) {
+        self.end = new_end;
+        self.buf.truncate((new_end - self.buf_start) as usize);
+    }
+
+    /// The previous item, or `None` at the floor.
+    pub fn prev_item(&mut self) -> Option<io::Result<Item>> {
+        if self.end <= self.floor {
+            return None;
+        }
+        let r = match self.framing {
+            Framing::Jsonl => self.prev_jsonl(),
+            Framing::Binary => self.prev_binary(),
+        };
+        Some(r)
+    }
+
+    fn prev_jsonl(&mut self) -> io::Result<Item> {
+        let end = self.end;
+        self.ensure(end - 1)?;
+        let last = self.slice(end - 1, end).first().copied();
+        // A record is the line ending at `end - 1`; trailing bytes without a
+        // newline are a partial record.
+        let (search_to, kind) = if last == Some(b'\n') {
+            (end - 1, SpanKind::Record)
+        } else {
+            (end, SpanKind::Partial)
+        };
+        let mut from = search_to;
+        loop {
+            let lo = from.saturating_sub(64 * 1024).max(self.floor);
+            self.ensure(lo)?;
+            if let Some(i) = memchr::memrchr(b'\n', self.slice(lo, from)) {
+                let start = lo + i as u64 + 1;
+                return Ok(self.take(start, search_to, end, kind));
+            }
+            if lo == self.floor {
+                return Ok(self.take(self.floor, search_to, end, kind));
+            }
+            if search_to - lo > MAX_LINE as u64 {
+                // No newline within the longest possible line: damage.
+                let start = search_to - MAX_LINE as u64;
+                return Ok(self.take(start, search_to, end, SpanKind::Bad));
+            }
+            from = lo;
+        }
+    }
+
+    fn take(&mut self, start: u64, content_end: u64, end: u64, kind: SpanKind) -> Item {
+        let _ = end;
+        let bytes = self.slice(start, content_end).to_vec();
+        self.consume(start);
+        Item {
+            offset: start,
+            kind,
+            bytes,
+        }
+    }
+
+    /// Is there a valid frame ending exactly at `at`? Returns its start.
+    fn frame_ending_at(&mut self, at: u64) -> io::Result<Option<u64>> {
+        if at < self.floor + 4 {
+            return Ok(None);
+        }
+        self.ensure(at - 4)?;
+        let t = self.slice(at - 4, at);
+        let n = match t {
+            [a, b, c, d] => u32::from_le_bytes([*a, *b, *c, *d]) as u64,
+            _ => return Ok(None),
+        };
+        if n < (format::FRAME_OVERHEAD + 2 + 32) as u64
+            || n > (format::FRAME_OVERHEAD + MAX_BODY + 64) as u64
+            || at - self.floor < n
+        {
+            return Ok(None);
+        }
+        self.ensure(at - n)?;
+        let f = self.slice(at - n, at);
+        Ok(split_binary(f).is_ok().then_some(at - n))
+    }
+
+    fn prev_binary(&mut self) -> io::Result<Item> {
+        let end = self.end;
+        if let Some(start) = self.frame_ending_at(end)? {
+            return Ok(self.take(start, end, end, SpanKind::Record));
+        }
+        // Damage: find the last position below `end` where a valid frame ends.
+        // Look back at most RESYNC_WINDOW bytes per step so memory stays
+        // bounded on a large damaged region.
+        let lowest = end.saturating_sub(RESYNC_WINDOW).max(self.floor);
+        let mut p = end - 1;
+        while p > lowest {
+            if self.frame_ending_at(p)?.is_some() {
+                break;
+            }
+            p -= 1;
+        }
+        let kind = if end == self.file_end {
+            SpanKind::Partial
+        } else {
+            SpanKind::Bad
+        };
+        Ok(self.take(p, end, end, kind))
+    }
+}
+
+/// Reads the file's genesis record: returns its bytes (JSONL line without
+/// the newline, or the binary frame) and the offset just past it.
+pub(crate) fn read_first_record(
+    src: &(impl ReadAt + ?Sized),
+    framing: Framing,
+    file_len: u64,
+) -> io::Result<Option<(Vec<u8>, u64)>> {
+    let start = framing.data_start();
+    let mut fwd = Forward::new(src, framing, start, file_len, 1);
+    match fwd.next_item() {
+        None => Ok(None),
+        Some(Err(e)) => Err(e),
+        Some(Ok((item, _))) if item.kind == SpanKind::Record => {
+            let end = item.end(framing);
+            Ok(Some((item.bytes, end)))
+        }
+        Some(Ok(_)) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonl_split_keeps_partial_until_eof() {
+        let buf = b"{a}\n{b}\n{c";
+        let mut out = Vec::new();
+        assert_eq!(split(Framing::Jsonl, buf, false, &mut out), 8);
+        assert_eq!(out.len(), 2);
+        out.clear();
+        assert_eq!(split(Framing::Jsonl, buf, true, &mut out), buf.len());
+        assert_eq!(out[2].kind, SpanKind::Partial);
+    }
+
+    #[test]
+    fn binary_garbage_is_bad_span() {
+        let garbage = vec![0xAAu8; 100];
+        let mut out = Vec::new();
+        let n = split(Framing::Binary, &garbage, true, &mut out);
+        assert_eq!(n, 100);
+        assert_eq!(out.len(), 1);
+        assert_ne!(out[0].kind, SpanKind::Record);
+    }
+}

@@ -1,0 +1,812 @@
+//! Verification: a streaming, constant-memory, multi-threaded check of a
+//! whole log.
+//!
+//! One thread reads the file in chunks and splits them at record
+//! boundaries; worker threads parse and hash the records of each chunk and
+//! check the links inside it; the calling thread joins the chunks in order,
+//! checking the link across each chunk boundary. Memory is bounded by the
+//! number of chunks in flight.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use crate::chain::{Chain, Hash, Key};
+use crate::error::{Error, Result};
+use crate::format::{self, Framing, RecordKind};
+use crate::log::{chain_for, read_genesis, GenesisInfo, Head};
+use crate::scan::{self, ReadAt, Span, SpanKind};
+
+/// The kinds of violation, with stable numbers (used by the C ABI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u32)]
+pub enum ViolationKind {
+    /// A record's stored hash is not the hash of its body.
+    HashMismatch = 1,
+    /// A record's `prev` is not the previous record's hash.
+    ChainBreak = 2,
+    /// A record's `seq` is not one more than the previous record's.
+    SeqGap = 3,
+    /// Bytes that are not a record (bad framing, CRC, JSON or fields).
+    Malformed = 4,
+    /// The file ends in bytes that are not a complete record (a torn write):
+    /// open moves them aside; nothing before them is damaged.
+    TornTail = 5,
+    /// The key does not match the log (or a keyed log was checked without
+    /// its key, or a keyless log where a key was expected).
+    WrongKey = 6,
+    /// The log id is not the expected one.
+    WrongLogId = 7,
+    /// The log does not reach the expected head (entries were removed from
+    /// the end), or its entry at the expected seq has another hash.
+    HeadMismatch = 8,
+    /// The log needs a newer reader.
+    Unsupported = 9,
+}
+
+impl ViolationKind {
+    /// Stable snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationKind::HashMismatch => "hash_mismatch",
+            ViolationKind::ChainBreak => "chain_break",
+            ViolationKind::SeqGap => "seq_gap",
+            ViolationKind::Malformed => "malformed",
+            ViolationKind::TornTail => "torn_tail",
+            ViolationKind::WrongKey => "wrong_key",
+            ViolationKind::WrongLogId => "wrong_log_id",
+            ViolationKind::HeadMismatch => "head_mismatch",
+            ViolationKind::Unsupported => "unsupported",
+        }
+    }
+}
+
+impl std::fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One violation found by verify.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    /// The record's seq when it could be read.
+    pub seq: Option<u64>,
+    /// 1-based line (JSONL), 0 for binary logs.
+    pub line: u64,
+    /// Byte offset of the record in the file.
+    pub offset: u64,
+    /// Human-readable description.
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if let Some(s) = self.seq {
+            write!(f, " at entry seq {s}")?;
+        }
+        if self.line > 0 {
+            write!(f, ", line {}", self.line)?;
+        }
+        write!(f, ", byte offset {}: {}", self.offset, self.message)
+    }
+}
+
+/// A head kept outside the log (count of entries and last hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedHead {
+    /// The entry count (= last seq) when the head was taken.
+    pub seq: u64,
+    /// The hash of that entry.
+    pub hash: Hash,
+}
+
+/// Options for [`verify`].
+#[derive(Clone, Default)]
+pub struct VerifyOptions {
+    /// The HMAC key for keyed logs. Giving a key for a keyless log is a
+    /// violation (the log may have been rewritten without the key).
+    pub key: Option<Key>,
+    /// A head taken earlier: the log must contain it (detects truncation).
+    pub expected_head: Option<ExpectedHead>,
+    /// The log id the log must have.
+    pub expected_log_id: Option<String>,
+    /// Report every violation instead of the first.
+    pub all: bool,
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    /// Called with (bytes checked, total bytes) as verification proceeds.
+    pub progress: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for VerifyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("key", &self.key)
+            .field("expected_head", &self.expected_head)
+            .field("expected_log_id", &self.expected_log_id)
+            .field("all", &self.all)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most violations kept in a report (the total is still counted).
+pub const MAX_REPORTED: usize = 10_000;
+
+/// The result of [`verify`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifyReport {
+    /// True when no violation was found.
+    pub valid: bool,
+    /// The file checked.
+    pub path: PathBuf,
+    /// The framing, when the file has one.
+    #[serde(serialize_with = "ser_framing")]
+    pub framing: Option<Framing>,
+    /// Algorithm name, log id and key id from the genesis.
+    pub alg: Option<String>,
+    pub log_id: Option<String>,
+    pub key_id: Option<String>,
+    /// Entry records checked (the genesis is not counted).
+    pub entries: u64,
+    /// Seq and hash (hex) of the last complete record.
+    pub head_seq: u64,
+    pub head_hash: Option<String>,
+    /// File size.
+    pub bytes: u64,
+    /// The first violation, or all of them (up to [`MAX_REPORTED`]) when
+    /// `all` was set.
+    pub violations: Vec<Violation>,
+    /// Number of violations found (may exceed `violations.len()`).
+    pub violations_total: u64,
+}
+
+fn ser_framing<S: serde::Serializer>(
+    f: &Option<Framing>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match f {
+        Some(f) => s.serialize_str(f.name()),
+        None => s.serialize_none(),
+    }
+}
+
+impl VerifyReport {
+    /// The first violation.
+    pub fn first(&self) -> Option<&Violation> {
+        self.violations.first()
+    }
+
+    /// The head found (entries count and last hash).
+    pub fn head(&self) -> Option<Head> {
+        let hash = Hash::from_hex(self.head_hash.as_deref()?)?;
+        Some(Head {
+            seq: self.head_seq,
+            hash,
+        })
+    }
+
+    /// True when the only problem is a torn tail.
+    pub fn only_torn_tail(&self) -> bool {
+        !self.violations.is_empty()
+            && self
+                .violations
+                .iter()
+                .all(|v| v.kind == ViolationKind::TornTail)
+    }
+}
+
+/// Checks the log at `path`. Returns `Err` only when the file cannot be
+/// read (I/O errors); every finding about its content is in the report.
+pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    let mut report = VerifyReport {
+        valid: false,
+        path: path.to_path_buf(),
+        framing: None,
+        alg: None,
+        log_id: None,
+        key_id: None,
+        entries: 0,
+        head_seq: 0,
+        head_hash: None,
+        bytes: len,
+        violations: Vec::new(),
+        violations_total: 0,
+    };
+    let mut sink = Sink::new(opts.all);
+    let gi = match read_genesis(path, &file, len) {
+        Ok(g) => g,
+        Err(Error::Io { source, op, .. }) => return Err(Error::io(path, op, source)),
+        Err(e) => {
+            let (kind, offset, line) = match &e {
+                Error::Unsupported { .. } => (ViolationKind::Unsupported, 0, 1),
+                Error::Malformed { at, .. } => (ViolationKind::Malformed, at.offset, at.line),
+                _ => (ViolationKind::Malformed, 0, 1),
+            };
+            sink.push(Violation {
+                kind,
+                seq: Some(0),
+                line,
+                offset,
+                message: e.to_string(),
+            });
+            return Ok(sink.finish(report));
+        }
+    };
+    let (framing, genesis_hash, genesis_end) = (gi.framing, gi.hash, gi.end);
+    let genesis = &gi.genesis;
+    report.framing = Some(framing);
+    report.alg = Some(genesis.alg.name().to_string());
+    report.log_id = Some(genesis.log_id.clone());
+    report.key_id = genesis.key_id.clone();
+    report.head_hash = Some(genesis_hash.to_hex());
+    let g_line = u64::from(framing == Framing::Jsonl);
+    let g_off = framing.data_start();
+    let chain = check_genesis(path, &gi, opts, &mut sink, g_line, g_off)?;
+
+    let mut joiner = Joiner {
+        sink,
+        expect: Some((1, genesis_hash)),
+        line_base: g_line,
+        last_good_end: genesis_end,
+        tail_start: None,
+        head: (0, genesis_hash),
+        entries: 0,
+        expected_seq_hash: None,
+        framing,
+    };
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let target_seq = opts.expected_head.map(|h| h.seq);
+    stream_chunks(
+        path,
+        &file,
+        framing,
+        genesis_end,
+        len,
+        threads,
+        opts,
+        |chunk| check_chunk(framing, chain.as_ref(), &chunk, target_seq),
+        &mut joiner,
+    )?;
+
+    // Torn tail: malformed bytes after the last complete record.
+    if let Some((off, line)) = joiner.tail_start {
+        joiner.sink.retain_before(off);
+        joiner.sink.push(Violation {
+            kind: ViolationKind::TornTail,
+            seq: None,
+            line: if framing == Framing::Jsonl { line } else { 0 },
+            offset: off,
+            message: format!(
+                "{} bytes at the end of the file are not a complete record (torn write); open moves them aside",
+                len - off
+            ),
+        });
+    }
+    if let Some(eh) = opts.expected_head {
+        let found = joiner.expected_seq_hash.or(if eh.seq == 0 {
+            Some(genesis_hash)
+        } else {
+            None
+        });
+        match found {
+            None => joiner.sink.push(Violation {
+                kind: ViolationKind::HeadMismatch,
+                seq: Some(joiner.head.0),
+                line: 0,
+                offset: joiner.last_good_end,
+                message: format!(
+                    "log ends at entry {} but the expected head is entry {}: entries were removed from the end",
+                    joiner.head.0, eh.seq
+                ),
+            }),
+            Some(h) if h != eh.hash => joiner.sink.push(Violation {
+                kind: ViolationKind::HeadMismatch,
+                seq: Some(eh.seq),
+                line: 0,
+                offset: joiner.last_good_end,
+                message: format!(
+                    "entry {} has hash {} but the expected head hash is {}",
+                    eh.seq, h, eh.hash
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+    report.entries = joiner.entries;
+    report.head_seq = joiner.head.0;
+    report.head_hash = Some(joiner.head.1.to_hex());
+    Ok(joiner.sink.finish(report))
+}
+
+fn check_genesis(
+    path: &Path,
+    gi: &GenesisInfo,
+    opts: &VerifyOptions,
+    sink: &mut Sink,
+    line: u64,
+    offset: u64,
+) -> Result<Option<Chain>> {
+    let at = |kind, message: String| Violation {
+        kind,
+        seq: Some(0),
+        line,
+        offset,
+        message,
+    };
+    let genesis = &gi.genesis;
+    let chain = match chain_for(path, genesis, opts.key.as_ref()) {
+        Ok(c) => Some(c),
+        Err(Error::WrongKey { msg, .. }) => {
+            sink.push(at(ViolationKind::WrongKey, msg));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(chain) = &chain {
+        if !gi.hash_ok(chain) {
+            sink.push(at(
+                ViolationKind::HashMismatch,
+                "genesis record fails its hash check".into(),
+            ));
+        }
+    }
+    if let Some(want) = &opts.expected_log_id {
+        if !want.eq_ignore_ascii_case(&genesis.log_id) {
+            sink.push(at(
+                ViolationKind::WrongLogId,
+                format!("log id is {}, expected {want}", genesis.log_id),
+            ));
+        }
+    }
+    Ok(chain)
+}
+
+/// Collects violations: the first only, or all up to a cap.
+struct Sink {
+    all: bool,
+    list: Vec<Violation>,
+    total: u64,
+}
+
+impl Sink {
+    fn new(all: bool) -> Sink {
+        Sink {
+            all,
+            list: Vec::new(),
+            total: 0,
+        }
+    }
+    fn push(&mut self, v: Violation) {
+        self.total += 1;
+        if self.list.len() < MAX_REPORTED {
+            self.list.push(v);
+        }
+    }
+    fn retain_before(&mut self, off: u64) {
+        let before = self.list.len();
+        self.list
+            .retain(|v| v.offset < off || v.kind != ViolationKind::Malformed);
+        self.total -= (before - self.list.len()) as u64;
+    }
+    fn finish(mut self, mut report: VerifyReport) -> VerifyReport {
+        // Stable order: by file position (genesis findings first).
+        self.list.sort_by_key(|v| v.offset);
+        if !self.all {
+            self.list.truncate(1);
+        }
+        report.valid = self.total == 0;
+        report.violations_total = self.total;
+        report.violations = self.list;
+        report
+    }
+}
+
+/// A chunk of whole records handed to a worker.
+struct Chunk {
+    index: u64,
+    offset: u64,
+    buf: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+/// One record's link information.
+#[derive(Clone, Copy)]
+struct LinkInfo {
+    seq: u64,
+    prev: Hash,
+    offset: u64,
+    line: u64,
+}
+
+/// What a worker found in one chunk (lines relative to the chunk).
+struct ChunkResult {
+    index: u64,
+    bytes_end: u64,
+    lines: u64,
+    /// The chunk's first span when it is a parsed record (its link to the
+    /// previous chunk is checked by the joiner), with the violation the
+    /// worker found for it on its own (hash mismatch).
+    first: Option<(LinkInfo, Option<Violation>)>,
+    /// Link expectation after the chunk (None after a malformed record).
+    expect_after: Option<(u64, Hash)>,
+    /// Last parsed record: (seq, hash, end offset).
+    last: Option<(u64, Hash, u64)>,
+    /// First malformed span after the last parsed record: (offset, line).
+    trailing_bad: Option<(u64, u64)>,
+    violations: Vec<Violation>,
+    entries: u64,
+    target_hash: Option<Hash>,
+}
+
+fn check_chunk(
+    framing: Framing,
+    chain: Option<&Chain>,
+    c: &Chunk,
+    target_seq: Option<u64>,
+) -> ChunkResult {
+    let mut r = ChunkResult {
+        index: c.index,
+        bytes_end: c.offset + c.buf.len() as u64,
+        lines: if framing == Framing::Jsonl {
+            c.spans.len() as u64
+        } else {
+            0
+        },
+        first: None,
+        expect_after: None,
+        last: None,
+        trailing_bad: None,
+        violations: Vec::new(),
+        entries: 0,
+        target_hash: None,
+    };
+    let mut expect: Option<(u64, Hash)> = None;
+    for (i, span) in c.spans.iter().enumerate() {
+        let offset = c.offset + span.start as u64;
+        let line = if framing == Framing::Jsonl {
+            i as u64 + 1
+        } else {
+            0
+        };
+        let bytes = c
+            .buf
+            .get(span.start..span.start + span.len)
+            .unwrap_or_default();
+        let parsed = match span.kind {
+            SpanKind::Record => format::parse(framing, bytes).map_err(|d| d.0),
+            SpanKind::Partial => Err("incomplete record at the end of the file".to_string()),
+            SpanKind::Bad => Err("damaged bytes: no valid frame".to_string()),
+        };
+        let p = match parsed {
+            Ok(p) => p,
+            Err(msg) => {
+                r.violations.push(Violation {
+                    kind: ViolationKind::Malformed,
+                    seq: None,
+                    line,
+                    offset,
+                    message: msg,
+                });
+                if r.trailing_bad.is_none() {
+                    r.trailing_bad = Some((offset, line));
+                }
+                expect = None;
+                continue;
+            }
+        };
+        r.trailing_bad = None;
+        let end = offset + span.len as u64 + u64::from(framing == Framing::Jsonl);
+        let mut v: Option<Violation> = None;
+        let mk = |kind, message: String| Violation {
+            kind,
+            seq: Some(p.seq),
+            line,
+            offset,
+            message,
+        };
+        if p.kind == RecordKind::Genesis {
+            v = Some(mk(
+                ViolationKind::Malformed,
+                "a genesis record after the start of the log".into(),
+            ));
+        }
+        let is_first = i == 0;
+        if !is_first && v.is_none() {
+            if let Some((es, eh)) = expect {
+                if p.seq != es {
+                    v = Some(mk(
+                        ViolationKind::SeqGap,
+                        format!("seq {} follows seq {}", p.seq, es.wrapping_sub(1)),
+                    ));
+                } else if p.prev != eh {
+                    v = Some(mk(
+                        ViolationKind::ChainBreak,
+                        "\"prev\" is not the previous record's hash".into(),
+                    ));
+                }
+            }
+        }
+        if v.is_none() {
+            if let Some(chain) = chain {
+                if p.raw.hash.as_bytes().len() != chain.alg().hash_len() {
+                    v = Some(mk(
+                        ViolationKind::Malformed,
+                        "hash length does not match the log's algorithm".into(),
+                    ));
+                } else if p.raw.compute_hash(chain) != p.raw.hash {
+                    v = Some(mk(
+                        ViolationKind::HashMismatch,
+                        "stored hash is not the hash of the record".into(),
+                    ));
+                }
+            }
+        }
+        if is_first {
+            r.first = Some((
+                LinkInfo {
+                    seq: p.seq,
+                    prev: p.prev,
+                    offset,
+                    line,
+                },
+                v,
+            ));
+        } else if let Some(v) = v {
+            r.violations.push(v);
+        }
+        if p.kind == RecordKind::Entry {
+            r.entries += 1;
+        }
+        if Some(p.seq) == target_seq {
+            r.target_hash = Some(p.raw.hash);
+        }
+        expect = Some((p.seq.wrapping_add(1), p.raw.hash));
+        r.last = Some((p.seq, p.raw.hash, end));
+    }
+    r.expect_after = expect;
+    r
+}
+
+/// Joins chunk results in file order.
+struct Joiner {
+    sink: Sink,
+    expect: Option<(u64, Hash)>,
+    line_base: u64,
+    last_good_end: u64,
+    tail_start: Option<(u64, u64)>,
+    head: (u64, Hash),
+    entries: u64,
+    expected_seq_hash: Option<Hash>,
+    framing: Framing,
+}
+
+impl Joiner {
+    fn join(&mut self, r: ChunkResult) {
+        let base = self.line_base;
+        let had_spans = r.first.is_some() || r.last.is_some() || r.trailing_bad.is_some();
+        let fix_line = |mut v: Violation| {
+            if v.line > 0 {
+                v.line += base;
+            }
+            v
+        };
+        if let Some((link, own)) = r.first {
+            let line = if link.line > 0 { link.line + base } else { 0 };
+            let mk = |kind, message: String| Violation {
+                kind,
+                seq: Some(link.seq),
+                line,
+                offset: link.offset,
+                message,
+            };
+            let mut v = None;
+            if let Some((es, eh)) = self.expect {
+                if link.seq != es {
+                    v = Some(mk(
+                        ViolationKind::SeqGap,
+                        format!("seq {} follows seq {}", link.seq, es.wrapping_sub(1)),
+                    ));
+                } else if link.prev != eh {
+                    v = Some(mk(
+                        ViolationKind::ChainBreak,
+                        "\"prev\" is not the previous record's hash".into(),
+                    ));
+                }
+            }
+            if let Some(v) = v.or(own.map(fix_line)) {
+                self.sink.push(v);
+            }
+        }
+        for v in r.violations {
+            self.sink.push(fix_line(v));
+        }
+        if let Some((seq, hash, end)) = r.last {
+            self.head = (seq, hash);
+            self.last_good_end = end;
+            self.tail_start = None;
+        }
+        if let Some((off, line)) = r.trailing_bad {
+            if self.tail_start.is_none() {
+                self.tail_start = Some((off, line + base));
+            }
+        }
+        // The chunk's expectation for the next one: unchanged if it held no
+        // spans, else what its last span left.
+        if had_spans {
+            self.expect = r.expect_after;
+        }
+        self.entries += r.entries;
+        if r.target_hash.is_some() {
+            self.expected_seq_hash = r.target_hash;
+        }
+        if self.framing == Framing::Jsonl {
+            self.line_base += r.lines;
+        }
+    }
+}
+
+const VERIFY_CHUNK: usize = 4 * 1024 * 1024;
+
+/// Reads `[start, len)` in chunks split at record boundaries, checks them
+/// on `threads` workers and joins the results in order.
+#[allow(clippy::too_many_arguments)]
+fn stream_chunks<F>(
+    path: &Path,
+    file: &File,
+    framing: Framing,
+    start: u64,
+    len: u64,
+    threads: usize,
+    opts: &VerifyOptions,
+    work: F,
+    joiner: &mut Joiner,
+) -> Result<()>
+where
+    F: Fn(Chunk) -> ChunkResult + Sync,
+{
+    let mut reader = ChunkReader {
+        file,
+        framing,
+        pos: start,
+        len,
+        leftover: Vec::new(),
+        index: 0,
+    };
+    let total = len;
+    let report = |done: u64| {
+        if let Some(p) = &opts.progress {
+            p(done, total);
+        }
+    };
+    if threads <= 1 {
+        while let Some(chunk) = reader
+            .next_chunk()
+            .map_err(|e| Error::io(path, "read", e))?
+        {
+            let r = work(chunk);
+            report(r.bytes_end);
+            joiner.join(r);
+        }
+        return Ok(());
+    }
+    let (job_tx, job_rx) = mpsc::sync_channel::<Chunk>(threads * 2);
+    let job_rx = Mutex::new(job_rx);
+    let (res_tx, res_rx) = mpsc::channel::<ChunkResult>();
+    std::thread::scope(|s| -> Result<()> {
+        for _ in 0..threads {
+            let res_tx = res_tx.clone();
+            let job_rx = &job_rx;
+            let work = &work;
+            s.spawn(move || loop {
+                let job = match job_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(chunk) => {
+                        if res_tx.send(work(chunk)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => return,
+                }
+            });
+        }
+        drop(res_tx);
+        let reader_handle = s.spawn(move || -> std::io::Result<()> {
+            while let Some(chunk) = reader.next_chunk()? {
+                if job_tx.send(chunk).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        let mut pending = BTreeMap::new();
+        let mut next = 0u64;
+        for r in res_rx {
+            pending.insert(r.index, r);
+            while let Some(r) = pending.remove(&next) {
+                report(r.bytes_end);
+                joiner.join(r);
+                next += 1;
+            }
+        }
+        match reader_handle.join() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::io(path, "read", e)),
+            Err(_) => Err(Error::io(
+                path,
+                "read",
+                std::io::Error::other("reader thread panicked"),
+            )),
+        }
+    })
+}
+
+struct ChunkReader<'a> {
+    file: &'a File,
+    framing: Framing,
+    pos: u64,
+    len: u64,
+    leftover: Vec<u8>,
+    index: u64,
+}
+
+impl ChunkReader<'_> {
+    fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        loop {
+            let read_from = self.pos + self.leftover.len() as u64;
+            let at_eof = read_from >= self.len;
+            if at_eof && self.leftover.is_empty() {
+                return Ok(None);
+            }
+            let mut buf = std::mem::take(&mut self.leftover);
+            if !at_eof {
+                let want = VERIFY_CHUNK.min((self.len - read_from) as usize);
+                let old = buf.len();
+                buf.resize(old + want, 0);
+                let got = self
+                    .file
+                    .read_full_at(buf.get_mut(old..).unwrap_or_default(), read_from)?;
+                buf.truncate(old + got);
+                if got < want {
+                    self.len = read_from + got as u64;
+                }
+            }
+            let at_eof = self.pos + buf.len() as u64 >= self.len;
+            let mut spans = Vec::new();
+            let consumed = scan::split(self.framing, &buf, at_eof, &mut spans);
+            if consumed == 0 && !at_eof {
+                self.leftover = buf;
+                continue;
+            }
+            self.leftover = buf.split_off(consumed);
+            let chunk = Chunk {
+                index: self.index,
+                offset: self.pos,
+                buf,
+                spans,
+            };
+            self.index += 1;
+            self.pos += consumed as u64;
+            return Ok(Some(chunk));
+        }
+    }
+}

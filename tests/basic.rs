@@ -1,0 +1,78 @@
+//! End-to-end behaviour of the public API: append, reopen, verify, query.
+
+use evident::*;
+use serde_json::json;
+use tempfile::tempdir;
+
+fn ev(i: usize) -> Event {
+    Event::new("ACTION_EXECUTED", format!("act{}", i % 3))
+        .session(format!("s{}", i % 2))
+        .details(json!({"i": i, "pad": "x".repeat(100)}))
+}
+
+#[test]
+fn append_reopen_verify_query_both_framings() {
+    for framing in [Framing::Jsonl, Framing::Binary] {
+        for key in [None, Some(Key::new(vec![7u8; 32]).unwrap())] {
+            let dir = tempdir().unwrap();
+            let path = dir.path().join("a.log");
+            let mut opts = OpenOptions::new().framing(framing);
+            opts.key = key.clone();
+            let log = Log::open(&path, opts.clone()).unwrap();
+            for i in 0..10 {
+                let h = log.append(&ev(i)).unwrap();
+                assert_eq!(h.seq, i as u64 + 1);
+            }
+            let head = log.head();
+            log.close().unwrap();
+            drop(log);
+            let log = Log::open(&path, opts.clone()).unwrap();
+            assert_eq!(log.head(), head, "{framing:?} chain resumes");
+            assert!(log.recovery().torn.is_empty());
+            log.append(&ev(10)).unwrap();
+            log.close().unwrap();
+            drop(log);
+
+            let vo = VerifyOptions {
+                key: key.clone(),
+                ..Default::default()
+            };
+            for threads in [1, 2, 4] {
+                let r = verify(
+                    &path,
+                    &VerifyOptions {
+                        threads,
+                        ..vo.clone()
+                    },
+                )
+                .unwrap();
+                assert!(r.valid, "{framing:?} {:?}", r.violations);
+                assert_eq!(r.entries, 11);
+                assert_eq!(r.head_seq, 11);
+            }
+            let all: Vec<Entry> = query(&path, &Query::default())
+                .unwrap()
+                .collect::<Result<_>>()
+                .unwrap();
+            assert_eq!(all.len(), 11);
+            assert_eq!(all[0].seq, 1);
+            assert_eq!(all[0].details["i"], 0);
+            let last: Vec<Entry> = query(&path, &Query::last(3))
+                .unwrap()
+                .collect::<Result<_>>()
+                .unwrap();
+            assert_eq!(
+                last.iter().map(|e| e.seq).collect::<Vec<_>>(),
+                vec![11, 10, 9]
+            );
+            let q = Query {
+                session_id: Some("s1".into()),
+                action: Some("act1".into()),
+                ..Default::default()
+            };
+            let got: Vec<u64> = query(&path, &q).unwrap().map(|e| e.unwrap().seq).collect();
+            // i = seq-1; session s1 => i odd; act1 => i%3==1 => i in {1,7}
+            assert_eq!(got, vec![2, 8]);
+        }
+    }
+}
