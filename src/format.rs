@@ -489,7 +489,7 @@ pub fn frame_size(buf: &[u8]) -> FrameSize {
         return FrameSize::NeedMore;
     };
     let body_len = body_len as usize;
-    if body_len < 2 || body_len > MAX_BODY || !(hash_len == 32 || hash_len == 64) {
+    if !(2..=MAX_BODY).contains(&body_len) || !(hash_len == 32 || hash_len == 64) {
         return FrameSize::Bad;
     }
     FrameSize::Len(FRAME_OVERHEAD + body_len + hash_len as usize)

@@ -54,6 +54,9 @@ pub enum LockMode {
     Shared = 2,
 }
 
+/// Wraps the real file storage (tests: fault injection, crash tracking).
+pub type StorageHook = Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync>;
+
 /// Options for [`Log::open`].
 #[derive(Clone)]
 pub struct OpenOptions {
@@ -84,7 +87,7 @@ pub struct OpenOptions {
     pub buffer_size: usize,
     /// Test hook: wraps the real storage (fault injection, crash tracking).
     #[doc(hidden)]
-    pub storage_hook: Option<Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync>>,
+    pub storage_hook: Option<StorageHook>,
 }
 
 impl Default for OpenOptions {

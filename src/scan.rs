@@ -355,8 +355,8 @@ impl<R: ReadAt> Backward<R> {
         if from >= self.buf_start {
             return Ok(());
         }
-        let want = (self.buf_start - from).max(64 * 1024);
-        let new_start = self.buf_start.saturating_sub(want as u64).max(self.floor);
+        let want: u64 = (self.buf_start - from).max(64 * 1024);
+        let new_start = self.buf_start.saturating_sub(want).max(self.floor);
         let n = (self.buf_start - new_start) as usize;
         let mut block = vec![0u8; n + self.buf.len()];
         let got = self

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 /// The operations the writer needs from a log file. Methods take `&self`
 /// so a group-commit leader can fsync while another thread appends.
+#[allow(clippy::len_without_is_empty)]
 pub trait Storage: Send + Sync {
     /// Appends `buf` at the end of the file (the file is opened O_APPEND).
     fn append(&self, buf: &[u8]) -> io::Result<()>;
