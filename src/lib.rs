@@ -22,6 +22,9 @@
 //! (hashing and keys), [`storage`] and `scan` (file access), [`log`] (the
 //! writer), [`verify`] and [`query`] (readers).
 
+/// The library version (crate version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub mod chain;
 pub mod error;
 pub mod format;
