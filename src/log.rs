@@ -746,11 +746,9 @@ impl Log {
                 return Ok(());
             }
             drop(inner);
-            if self.poisoned.load(Ordering::SeqCst) {
-                Ok(())
-            } else {
-                self.sync()
-            }
+            // On a poisoned writer this returns the poison error: entries
+            // acknowledged only as buffered may not be durable.
+            self.sync()
         };
         let mut inner = self.lock_inner();
         inner.closed = true;
