@@ -40,3 +40,8 @@ pub use format::{Entry, Event, Framing, Genesis};
 pub use log::{Durability, Head, LockMode, Log, OpenOptions, Recovery, TornTail};
 pub use query::{query, Order, Query, QueryIter};
 pub use verify::{verify, ExpectedHead, VerifyOptions, VerifyReport, Violation, ViolationKind};
+
+/// Compiles the README's examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
