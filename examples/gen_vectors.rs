@@ -1165,11 +1165,11 @@ fn gen_framing(out: &mut Out, fr: Framing) {
     out.expect(
         exp(
             "hash_length",
-            "entry 3 has a 64-byte hash and prev in a sha256 log: the record does not fit the log's algorithm, so it is malformed (not a chain break)",
+            "entry 3 has a 64-byte hash and prev in a sha256 log: the record does not fit the log's algorithm, so it is malformed (malformed takes priority over chain_break); entry 4 then breaks the chain (its prev is 32 bytes)",
             &log,
             &f,
         )
-        .invalid("malformed", Some(3), pos(&f, 3), 1, 5)
+        .invalid("malformed", Some(3), pos(&f, 3), 2, 5)
         .head(hl.head()),
     );
 
@@ -1214,6 +1214,23 @@ fn gen_framing(out: &mut Out, fr: Framing) {
         exp(
             "unsupported_version",
             "genesis says format version 2: a version-1 reader must refuse the log",
+            &log,
+            &f,
+        )
+        .invalid("unsupported", Some(0), f.genesis_pos(), 1, 0),
+    );
+
+    let mut v2a = LogB::keyless("unsupported_version_alg");
+    v2a.edit(0, "{\"v\":1,", "{\"v\":2,");
+    v2a.edit(0, "\"alg\":\"sha256\"", "\"alg\":\"x-future-hash\"");
+    v2a.rehash(0);
+    v2a.entry(&evs2[0]);
+    let f = File::of(&v2a, fr);
+    let log = out.log("unsupported_version_alg", &f);
+    out.expect(
+        exp(
+            "unsupported_version_alg",
+            "genesis says format version 2 and names a hash algorithm version 1 does not know: the version decides, the log is unsupported (not malformed)",
             &log,
             &f,
         )
