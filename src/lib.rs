@@ -26,6 +26,7 @@
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub mod chain;
+pub mod convert;
 pub mod error;
 pub mod format;
 pub mod log;
@@ -35,6 +36,7 @@ pub mod storage;
 pub mod verify;
 
 pub use chain::{Chain, Hash, HashAlg, Key};
+pub use convert::{convert, ConvertOptions, ConvertReport};
 pub use error::{Error, Position, Result};
 pub use format::{Entry, Event, Framing, Genesis};
 pub use log::{Durability, Head, LockMode, Log, OpenOptions, Recovery, TornTail};
