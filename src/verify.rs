@@ -230,11 +230,7 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         Ok(g) => g,
         Err(Error::Io { source, op, .. }) => return Err(Error::io(path, op, source)),
         Err(e) => {
-            let (kind, offset, line) = match &e {
-                Error::Unsupported { .. } => (ViolationKind::Unsupported, 0, 1),
-                Error::Malformed { at, .. } => (ViolationKind::Malformed, at.offset, at.line),
-                _ => (ViolationKind::Malformed, 0, 1),
-            };
+            let (kind, offset, line) = genesis_error_at(&file, &e);
             sink.push(Violation {
                 kind,
                 seq: Some(0),
@@ -273,6 +269,7 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         opts.threads
     };
     let target_seq = opts.expected_head.map(|h| h.seq);
+    let hash_len = genesis.alg.hash_len();
     stream_chunks(
         path,
         &file,
@@ -281,7 +278,7 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         len,
         threads,
         opts,
-        |chunk| check_chunk(framing, chain.as_ref(), &chunk, target_seq),
+        |chunk| check_chunk(framing, chain.as_ref(), hash_len, &chunk, target_seq),
         &mut joiner,
     )?;
 
@@ -333,6 +330,32 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
     report.head_seq = joiner.head.0;
     report.head_hash = Some(joiner.head.1.to_hex());
     Ok(joiner.sink.finish(report))
+}
+
+/// Kind and position (offset, line) of a violation for a log whose header
+/// or genesis cannot be read: the genesis record's position (offset 0 and
+/// line 1 in JSONL, offset 16 and line 0 in binary), or offset 0 for a
+/// damaged or unsupported binary header and a file in no framing.
+fn genesis_error_at(file: &File, e: &Error) -> (ViolationKind, u64, u64) {
+    let mut first = [0u8; format::BINARY_HEADER_LEN];
+    let n = file.read_full_at(&mut first, 0).unwrap_or(0);
+    let first = first.get(..n).unwrap_or_default();
+    let binary = Framing::detect(first) == Some(Framing::Binary);
+    // Magic, framing version 1, flags 0.
+    let header_ok = first == Framing::Binary.file_header().as_slice();
+    let kind = match e {
+        Error::Unsupported { .. } => ViolationKind::Unsupported,
+        _ => ViolationKind::Malformed,
+    };
+    let at_genesis = match e {
+        Error::Malformed { at, .. } => at.offset != 0 || !binary,
+        _ => true,
+    };
+    match (binary, header_ok && at_genesis) {
+        (true, true) => (kind, Framing::Binary.data_start(), 0),
+        (true, false) => (kind, 0, 0),
+        (false, _) => (kind, 0, 1),
+    }
 }
 
 fn check_genesis(
@@ -458,6 +481,7 @@ struct ChunkResult {
 fn check_chunk(
     framing: Framing,
     chain: Option<&Chain>,
+    hash_len: usize,
     c: &Chunk,
     target_seq: Option<u64>,
 ) -> ChunkResult {
@@ -521,10 +545,17 @@ fn check_chunk(
             offset,
             message,
         };
+        // Priority per record (spec § 9.3): malformed > seq_gap >
+        // chain_break > hash_mismatch.
         if p.kind == RecordKind::Genesis {
             v = Some(mk(
                 ViolationKind::Malformed,
                 "a genesis record after the start of the log".into(),
+            ));
+        } else if p.raw.hash.as_bytes().len() != hash_len {
+            v = Some(mk(
+                ViolationKind::Malformed,
+                "hash length does not match the log's algorithm".into(),
             ));
         }
         let is_first = i == 0;
@@ -545,12 +576,7 @@ fn check_chunk(
         }
         if v.is_none() {
             if let Some(chain) = chain {
-                if p.raw.hash.as_bytes().len() != chain.alg().hash_len() {
-                    v = Some(mk(
-                        ViolationKind::Malformed,
-                        "hash length does not match the log's algorithm".into(),
-                    ));
-                } else if p.raw.compute_hash(chain) != p.raw.hash {
+                if p.raw.compute_hash(chain) != p.raw.hash {
                     v = Some(mk(
                         ViolationKind::HashMismatch,
                         "stored hash is not the hash of the record".into(),
@@ -630,7 +656,13 @@ impl Joiner {
                     ));
                 }
             }
-            if let Some(v) = v.or(own.map(fix_line)) {
+            // A malformed record (found by the worker) outranks a link
+            // violation; a hash mismatch does not (spec § 9.3).
+            let chosen = match own.map(fix_line) {
+                Some(o) if o.kind == ViolationKind::Malformed => Some(o),
+                o => v.or(o),
+            };
+            if let Some(v) = chosen {
                 self.sink.push(v);
             }
         }
