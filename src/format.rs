@@ -567,6 +567,12 @@ pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
         Framing::Jsonl => split_jsonl(bytes)?,
         Framing::Binary => split_binary(bytes)?,
     };
+    // JSON is UTF-8 (RFC 8259). serde_json does not check the UTF-8 of
+    // strings it skips (unknown members, details), so check it here: other
+    // implementations reject such records (spec § 2, vector invalid_utf8).
+    if std::str::from_utf8(raw.json).is_err() {
+        return defect("record is not valid UTF-8");
+    }
     let head: RecordHead = match serde_json::from_slice(raw.json) {
         Ok(h) => h,
         Err(e) => return defect(format!("record is not valid JSON: {e}")),
