@@ -919,6 +919,21 @@ fn gen_framing(out: &mut Out, fr: Framing) {
         .head(gt.head()),
     );
 
+    let mut gm = LogB::keyless("genesis_malformed").standard();
+    gm.edit(0, "\"format\":\"evident\"", "\"format\":\"not-evident\"");
+    gm.rehash(0);
+    let f = File::of(&gm, fr);
+    let log = out.log("genesis_malformed", &f);
+    out.expect(
+        exp(
+            "genesis_malformed",
+            "the genesis names format \"not-evident\" (hash recomputed): not an evident log; verification stops at the genesis",
+            &log,
+            &f,
+        )
+        .invalid("malformed", Some(0), f.genesis_pos(), 1, 0),
+    );
+
     // ---- Torn tails.
     let mut f = File::of(&keyless, fr);
     let last = f.pieces.len() - 1;

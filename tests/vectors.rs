@@ -1,0 +1,352 @@
+//! The shared test vectors of `spec/vectors/` against this library.
+//!
+//! - every `*.expect` file: verify the log it names with the options it
+//!   gives and compare valid / kind / seq / line / offset / violations /
+//!   entries / head exactly;
+//! - the generator (`examples/gen_vectors.rs`) reproduces every file byte
+//!   for byte, and no stray file is left in `spec/vectors/`;
+//! - the worked example quoted in `spec/format.md` is the library's output.
+
+#[path = "../examples/gen_vectors.rs"]
+#[allow(dead_code)]
+mod gen;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use evident::{verify, ExpectedHead, Hash, Key, VerifyOptions};
+
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/vectors")
+}
+
+/// A parsed `.expect` file: `key: value` lines, `#` comments.
+fn parse_expect(text: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, v) = line
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("bad expect line {line:?}"));
+        assert!(
+            m.insert(k.to_string(), v.to_string()).is_none(),
+            "duplicate key {k}"
+        );
+    }
+    m
+}
+
+fn parse_head(s: &str) -> (u64, Hash) {
+    let (seq, hash) = s.split_once(':').expect("seq:hash");
+    (
+        seq.parse().expect("seq"),
+        Hash::from_hex(hash).expect("hash hex"),
+    )
+}
+
+fn expect_files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(vectors_dir())
+        .expect("spec/vectors exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "expect"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Checks one vector; returns a description of every mismatch.
+fn check_vector(expect_path: &Path) -> Vec<String> {
+    let name = expect_path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let m = parse_expect(&std::fs::read_to_string(expect_path).unwrap());
+    let get = |k: &str| m.get(k).map(String::as_str);
+    let log = vectors_dir().join(get("log").expect("log:"));
+    let mut opts = VerifyOptions {
+        key: get("key").map(|k| Key::new(hex::decode(k).expect("key hex")).expect("key")),
+        expected_log_id: get("expected-log-id").map(str::to_string),
+        ..VerifyOptions::default()
+    };
+    if let Some(h) = get("expected-head") {
+        let (seq, hash) = parse_head(h);
+        opts.expected_head = Some(ExpectedHead { seq, hash });
+    }
+    let mut errors = Vec::new();
+    for (threads, all) in [(1, false), (0, false), (1, true), (3, true)] {
+        let o = VerifyOptions {
+            threads,
+            all,
+            ..opts.clone()
+        };
+        let r = match verify(&log, &o) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("{name}: verify returned Err: {e}"));
+                return errors;
+            }
+        };
+        let mut err = |what: &str, want: &str, got: String| {
+            if want != got {
+                errors.push(format!(
+                    "{name} (threads {threads}, all {all}): {what}: expected {want}, got {got}"
+                ));
+            }
+        };
+        let want_valid = get("expect").expect("expect:");
+        err(
+            "expect",
+            want_valid,
+            if r.valid { "valid" } else { "invalid" }.to_string(),
+        );
+        if want_valid == "invalid" {
+            match r.first() {
+                None => err("violation", "one", "none".into()),
+                Some(v) => {
+                    err("kind", get("kind").expect("kind:"), v.kind.name().into());
+                    err(
+                        "seq",
+                        get("seq").expect("seq:"),
+                        v.seq.map_or("none".into(), |s| s.to_string()),
+                    );
+                    err("line", get("line").expect("line:"), v.line.to_string());
+                    err(
+                        "offset",
+                        get("offset").expect("offset:"),
+                        v.offset.to_string(),
+                    );
+                }
+            }
+        }
+        if let Some(n) = get("violations") {
+            err("violations", n, r.violations_total.to_string());
+            if all {
+                err("violations listed", n, r.violations.len().to_string());
+            }
+        }
+        if let Some(n) = get("entries") {
+            err("entries", n, r.entries.to_string());
+        }
+        if let Some(h) = get("head") {
+            err(
+                "head",
+                h,
+                format!(
+                    "{}:{}",
+                    r.head_seq,
+                    r.head_hash.clone().unwrap_or_else(|| "none".into())
+                ),
+            );
+        }
+    }
+    errors
+}
+
+/// Vectors on which this library is known to disagree with the spec; each
+/// is a bug reported in the project, checked by the ignored test below.
+/// Both are in `log.rs` `read_genesis`:
+/// - `header_flags`: non-zero binary header flags are ignored (the log
+///   verifies as valid) instead of refused as unsupported; the header has
+///   no CRC, so a bit flip there goes undetected;
+/// - `unsupported_version_alg`: a genesis with `v` 2 and an algorithm
+///   version 1 does not know is reported as malformed, not unsupported,
+///   because `v` is checked after the other genesis members.
+const KNOWN_BUGS: &[&str] = &["header_flags-", "unsupported_version_alg-"];
+
+#[test]
+fn every_vector_verifies_as_expected() {
+    let files = expect_files();
+    assert!(files.len() > 50, "only {} vectors found", files.len());
+    let mut errors = Vec::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy();
+        if KNOWN_BUGS.iter().any(|b| name.starts_with(b)) {
+            continue;
+        }
+        errors.extend(check_vector(f));
+    }
+    assert!(errors.is_empty(), "\n{}", errors.join("\n"));
+}
+
+#[test]
+#[ignore = "bug: the library misclassifies these vectors (see KNOWN_BUGS)"]
+fn known_bug_vectors() {
+    let mut errors = Vec::new();
+    for f in expect_files() {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if KNOWN_BUGS.iter().any(|b| name.starts_with(b)) {
+            errors.extend(check_vector(&f));
+        }
+    }
+    assert!(errors.is_empty(), "\n{}", errors.join("\n"));
+}
+
+#[test]
+fn every_expect_file_is_well_formed() {
+    const KEYS: &[&str] = &[
+        "description",
+        "log",
+        "framing",
+        "key",
+        "expected-head",
+        "expected-log-id",
+        "expect",
+        "kind",
+        "seq",
+        "line",
+        "offset",
+        "violations",
+        "entries",
+        "head",
+    ];
+    const KINDS: &[&str] = &[
+        "hash_mismatch",
+        "chain_break",
+        "seq_gap",
+        "malformed",
+        "torn_tail",
+        "wrong_key",
+        "wrong_log_id",
+        "head_mismatch",
+        "unsupported",
+    ];
+    for f in expect_files() {
+        let m = parse_expect(&std::fs::read_to_string(&f).unwrap());
+        for k in m.keys() {
+            assert!(KEYS.contains(&k.as_str()), "{f:?}: unknown key {k}");
+        }
+        assert!(vectors_dir().join(&m["log"]).is_file(), "{f:?}: no log");
+        match m["expect"].as_str() {
+            "valid" => {
+                for k in ["kind", "seq", "line", "offset"] {
+                    assert!(!m.contains_key(k), "{f:?}: valid with {k}");
+                }
+            }
+            "invalid" => {
+                assert!(KINDS.contains(&m["kind"].as_str()), "{f:?}: kind");
+                for k in ["seq", "line", "offset"] {
+                    assert!(m.contains_key(k), "{f:?}: invalid without {k}");
+                }
+            }
+            other => panic!("{f:?}: expect: {other}"),
+        }
+    }
+}
+
+#[test]
+fn generator_reproduces_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let names = gen::generate(tmp.path()).unwrap();
+    for n in &names {
+        let fresh = std::fs::read(tmp.path().join(n)).unwrap();
+        let stored = std::fs::read(vectors_dir().join(n))
+            .unwrap_or_else(|e| panic!("spec/vectors/{n}: {e} (run the generator)"));
+        assert!(
+            fresh == stored,
+            "spec/vectors/{n} differs from the generator's output (run `cargo run --example gen_vectors`)"
+        );
+    }
+    // Nothing in spec/vectors that the generator does not make.
+    for e in std::fs::read_dir(vectors_dir()).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().to_string();
+        assert!(
+            n == "README.md" || names.contains(&n),
+            "spec/vectors/{n} is not produced by the generator"
+        );
+    }
+    // Twice in a row gives the same bytes (no clock, no randomness).
+    let tmp2 = tempfile::tempdir().unwrap();
+    assert_eq!(gen::generate(tmp2.path()).unwrap(), names);
+    for n in &names {
+        assert_eq!(
+            std::fs::read(tmp.path().join(n)).unwrap(),
+            std::fs::read(tmp2.path().join(n)).unwrap(),
+            "{n}"
+        );
+    }
+}
+
+/// The text of the fenced block that follows `marker` in `doc`.
+fn fenced_after<'a>(doc: &'a str, marker: &str) -> &'a str {
+    let at = doc
+        .find(marker)
+        .unwrap_or_else(|| panic!("spec/format.md has no {marker}"));
+    let rest = &doc[at..];
+    let open = rest.find("```").expect("opening fence");
+    let body_start = open + rest[open..].find('\n').expect("fence line") + 1;
+    let len = rest[body_start..].find("\n```").expect("closing fence");
+    &rest[body_start..body_start + len + 1]
+}
+
+fn spec() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/format.md"))
+        .expect("spec/format.md")
+}
+
+#[test]
+fn worked_example_in_the_spec_matches_the_library() {
+    let doc = spec();
+    let (jsonl, binary) = gen::example_log();
+
+    // The JSONL file, quoted whole.
+    let quoted = fenced_after(&doc, "<!-- example: example.jsonl -->");
+    assert_eq!(
+        quoted,
+        std::str::from_utf8(&jsonl).unwrap(),
+        "the JSONL example in spec/format.md is not the library's output"
+    );
+    assert_eq!(
+        std::fs::read(vectors_dir().join("example.jsonl")).unwrap(),
+        jsonl
+    );
+
+    // The binary file, as a hex dump: "OFFSET  hex bytes  |ascii|".
+    let dump = fenced_after(&doc, "<!-- example: example.evl -->");
+    let mut bytes = Vec::new();
+    for line in dump.lines() {
+        let hexpart = line.split('|').next().unwrap();
+        let mut tokens = hexpart.split_whitespace();
+        let off = tokens.next().expect("offset");
+        assert_eq!(
+            usize::from_str_radix(off, 16).unwrap(),
+            bytes.len(),
+            "dump offset"
+        );
+        for t in tokens {
+            bytes.push(u8::from_str_radix(t, 16).expect("hex byte"));
+        }
+    }
+    assert_eq!(
+        bytes, binary,
+        "the binary example in spec/format.md is not the library's output"
+    );
+    assert_eq!(
+        std::fs::read(vectors_dir().join("example.evl")).unwrap(),
+        binary
+    );
+
+    // Each record's body and hash, as the spec lists them.
+    let bodies = fenced_after(&doc, "<!-- example: bodies -->");
+    let recs = gen::example_records();
+    let mut want = String::new();
+    for (i, (body, hash)) in recs.iter().enumerate() {
+        want.push_str(&format!("body[{i}] = {body}\nhash[{i}] = {hash}\n"));
+    }
+    assert_eq!(bodies, want, "the bodies/hashes listing in spec/format.md");
+
+    // The key id example.
+    let key = Key::new(gen::key_a()).unwrap();
+    let kid = fenced_after(&doc, "<!-- example: key id -->");
+    assert_eq!(
+        kid,
+        format!(
+            "key    = {}\nkey_id = {}\n",
+            hex::encode(gen::key_a()),
+            key.key_id()
+        )
+    );
+}
