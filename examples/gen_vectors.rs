@@ -1271,6 +1271,27 @@ fn gen_framing(out: &mut Out, fr: Framing) {
         .invalid("unsupported", Some(0), f.genesis_pos(), 1, 0),
     );
 
+    let mut cra = LogB::new(
+        HashAlg::Sha256,
+        None,
+        &log_id_for("unsupported_critical_alg"),
+        &["x-future-extension"],
+    );
+    cra.edit(0, "\"alg\":\"sha256\"", "\"alg\":\"x-future-hash\"");
+    cra.rehash(0);
+    cra.entry(&evs2[0]);
+    let f = File::of(&cra, fr);
+    let log = out.log("unsupported_critical_alg", &f);
+    out.expect(
+        exp(
+            "unsupported_critical_alg",
+            "genesis (v 1) lists a critical extension and names a hash algorithm version 1 does not know: the extension decides, the log is unsupported (not malformed)",
+            &log,
+            &f,
+        )
+        .invalid("unsupported", Some(0), f.genesis_pos(), 1, 0),
+    );
+
     if fr == Framing::Binary {
         let mut f = File::of(&LogB::keyless("binary_version").standard(), fr);
         f.header[8..12].copy_from_slice(&2u32.to_le_bytes());
