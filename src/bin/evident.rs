@@ -1,1 +1,406 @@
-fn main() {}
+//! `evident`: the command-line tool for evident audit logs.
+//!
+//! A thin layer over the library: every subcommand parses its arguments
+//! (clap), calls the public API ([`evident::Log`], [`evident::verify`],
+//! [`evident::query`], [`evident::convert`]) and prints the result. Nothing
+//! here reads or writes the log format itself.
+//!
+//! Exit status: 0 success; 1 the log failed a check (a violation, tampering,
+//! damage, a torn tail); 2 a usage error, an I/O error, a missing or wrong
+//! key file, a locked log. Errors are one line on stderr:
+//! `evident: <file>: <problem>`.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+
+#[path = "evident/check.rs"]
+mod check;
+#[path = "evident/demo.rs"]
+mod demo;
+#[path = "evident/read.rs"]
+mod read;
+#[path = "evident/util.rs"]
+mod util;
+#[path = "evident/write.rs"]
+mod write;
+
+use util::Failure;
+
+const EXIT_HELP: &str = "\
+Exit status:
+  0  success (verify: the log is valid)
+  1  the log failed a check: a violation, tampering, damage or a torn tail
+  2  usage error, I/O error, missing or wrong key file, log locked by a writer
+
+Errors are printed as one line: `evident: <file>: <problem>`.
+Try `evident demo` for a guided example.";
+
+/// Tamper-evident, crash-safe, append-only audit logs.
+///
+/// Append entries from scripts, verify a log's hash chain, read, search,
+/// summarise and export it, convert between the JSONL and binary framings,
+/// and move a torn tail aside after a crash. Run `evident demo` to see it
+/// catch a tampered log.
+#[derive(Parser, Debug)]
+#[command(name = "evident", version, after_help = EXIT_HELP, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Append one entry (from flags or a JSON object), or one per line of
+    /// stdin with `--json -`; prints the new head as SEQ:HASH.
+    Append(AppendArgs),
+    /// Verify the whole hash chain; exit 0 valid, 1 violation, 2 error.
+    Verify(VerifyArgs),
+    /// Print entries (oldest first unless --newest-first), with filters.
+    Cat(CatArgs),
+    /// Print the last N entries in chronological order (reads from the end).
+    Tail(TailArgs),
+    /// Print the head (SEQ:HASH, for an external checkpoint), entry count and log id.
+    Head(HeadArgs),
+    /// Summarise: entries, time span, counts by event type, action, actor, session.
+    Stats(StatsArgs),
+    /// Export entries as a JSON array, CSV or JSON lines.
+    Export(ExportArgs),
+    /// Convert a log to the other framing (same bodies and hashes, verified).
+    Convert(ConvertArgs),
+    /// Move a torn tail (incomplete last write) aside into a sidecar file.
+    Repair(RepairArgs),
+    /// Write an example log, verify it, and show a tampered copy being caught.
+    Demo(DemoArgs),
+}
+
+/// `--framing` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FramingArg {
+    /// One JSON object per line.
+    Jsonl,
+    /// CRC-framed binary records.
+    Binary,
+}
+
+impl FramingArg {
+    fn framing(self) -> evident::Framing {
+        match self {
+            FramingArg::Jsonl => evident::Framing::Jsonl,
+            FramingArg::Binary => evident::Framing::Binary,
+        }
+    }
+}
+
+/// `--durability` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    /// fsync before each append returns.
+    Sync,
+    /// Group commit (one fsync shared by concurrent appends).
+    Group,
+    /// Buffered; made durable when the command ends.
+    Buffered,
+}
+
+/// `export --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// A JSON array of entries.
+    Json,
+    /// A header row, then one row per entry.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// The key file option shared by several subcommands.
+#[derive(Args, Debug, Clone)]
+pub struct KeyArg {
+    /// HMAC key file of a keyed log (hex, or raw bytes; at least 16 bytes).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct AppendArgs {
+    /// The log file (created if it does not exist).
+    pub log: PathBuf,
+    /// Category of the event (e.g. ACTION_EXECUTED).
+    #[arg(long, value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// What was done (e.g. load_trace).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Who did it (default: the OS user).
+    #[arg(long, value_name = "USER")]
+    pub actor: Option<String>,
+    /// Where (default: this machine's host name).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Session the event belongs to.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Originating component or tool.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Free-form JSON details (e.g. '{"file":"ch1.bin"}').
+    #[arg(long, value_name = "JSON", value_parser = util::parse_json)]
+    pub details: Option<Value>,
+    /// Free-text note.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Outcome of the action.
+    #[arg(long, value_name = "true|false")]
+    pub success: Option<bool>,
+    /// Duration of the action in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub duration_ms: Option<f64>,
+    /// Error text of a failed action.
+    #[arg(long, value_name = "TEXT")]
+    pub error: Option<String>,
+    /// Source revision the action ran from.
+    #[arg(long, value_name = "REV")]
+    pub git_commit: Option<String>,
+    /// Mark the entry off-the-record.
+    #[arg(long)]
+    pub otr: bool,
+    /// Explicit timestamp (RFC 3339), for imports; default now.
+    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    pub ts: Option<DateTime<Utc>>,
+    /// The entry as a JSON object (its fields override the flags above), or
+    /// `-` to append one JSON object per line of standard input.
+    #[arg(long, value_name = "OBJ|-")]
+    pub json: Option<String>,
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Create a new log in the binary framing (same as --framing binary).
+    #[arg(long, conflicts_with = "framing")]
+    pub binary: bool,
+    /// Framing of a new log (default: binary for .evl/.bin, else jsonl); an
+    /// existing log must have this framing.
+    #[arg(long, value_enum)]
+    pub framing: Option<FramingArg>,
+    /// When an append is durable.
+    #[arg(long, value_enum, default_value_t = DurabilityArg::Sync)]
+    pub durability: DurabilityArg,
+    /// Shared lock mode: several processes may append to the log at once.
+    #[arg(long)]
+    pub shared: bool,
+    /// Seconds to wait for another writer's lock (default: 0 exclusive, 10 shared).
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The log file.
+    pub log: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// A head taken earlier (from `evident head`): the log must contain it.
+    #[arg(long, value_name = "SEQ:HASH", value_parser = util::parse_head)]
+    pub expect_head: Option<evident::ExpectedHead>,
+    /// The log id the log must have.
+    #[arg(long, value_name = "ID")]
+    pub expect_log_id: Option<String>,
+    /// Report every violation, not only the first.
+    #[arg(long)]
+    pub all: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// Query filters shared by cat, tail, stats and export.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Filters {
+    /// Only entries of this session.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Only entries of this event type.
+    #[arg(long, value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// Only entries with this action.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only entries by this actor.
+    #[arg(long, value_name = "USER")]
+    pub actor: Option<String>,
+    /// Only entries from this source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only entries at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries before this time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only entries with seq >= N.
+    #[arg(long, value_name = "N")]
+    pub seq_min: Option<u64>,
+    /// Only entries with seq <= N.
+    #[arg(long, value_name = "N")]
+    pub seq_max: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct CatArgs {
+    /// The log file.
+    pub log: PathBuf,
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Newest entries first (reads backward from the end).
+    #[arg(long)]
+    pub newest_first: bool,
+    /// At most N entries.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// One JSON object per entry.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TailArgs {
+    /// The log file.
+    pub log: PathBuf,
+    /// Number of entries.
+    #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 10)]
+    pub n: usize,
+    #[command(flatten)]
+    pub filters: Filters,
+    /// One JSON object per entry.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HeadArgs {
+    /// The log file.
+    pub log: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Read the head from the end of the file without verifying the chain
+    /// (fast on huge logs, but the head is not checked).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// The log file.
+    pub log: PathBuf,
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The log file.
+    pub log: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Write to FILE (atomically; replaced if it exists) instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub filters: Filters,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// The log to convert (must verify; it is only read).
+    pub src: PathBuf,
+    /// The new log (must not exist).
+    pub dst: PathBuf,
+    /// Target framing (default: the other one).
+    #[arg(long, value_enum)]
+    pub to: Option<FramingArg>,
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Worker threads for verification (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct RepairArgs {
+    /// The log file.
+    pub log: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArg,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Directory for the example files (default: a new temporary directory).
+    pub dir: Option<PathBuf>,
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
+    match cli.cmd {
+        Cmd::Append(a) => write::append(a, out),
+        Cmd::Verify(a) => check::verify(a, out),
+        Cmd::Cat(a) => read::cat(a, out),
+        Cmd::Tail(a) => read::tail(a, out),
+        Cmd::Head(a) => read::head(a, out),
+        Cmd::Stats(a) => read::stats(a, out),
+        Cmd::Export(a) => read::export(a, out),
+        Cmd::Convert(a) => write::convert(a, out),
+        Cmd::Repair(a) => write::repair(a, out),
+        Cmd::Demo(a) => demo::demo(a, out),
+    }
+}
+
+fn main() -> ExitCode {
+    // A panic is a bug; still, report it as one line, never a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("evident: internal error{at}: {msg} (this is a bug; please report it)");
+    }));
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let r = run(cli, &mut out);
+        match out.flush() {
+            Err(e) if r.is_ok() => Err(util::stdout_err(e)),
+            _ => r,
+        }
+    }));
+    let code = match result {
+        Ok(Ok(code)) => code,
+        Ok(Err(f)) => {
+            if !f.msg.is_empty() {
+                eprintln!("evident: {}", f.msg);
+            }
+            f.code
+        }
+        Err(_) => 2,
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,534 @@
+//! Reading commands: cat, tail, head, stats, export.
+//!
+//! These read through [`evident::query`], which does not check hashes
+//! (`evident verify` does). A damaged record is reported on stderr with its
+//! position: cat, tail and stats go on with the next record and exit 1 at
+//! the end; export stops (an export must not be silently incomplete).
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions as FsOpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use evident::format::format_ts;
+use evident::{Entry, Error, Order, Query, VerifyOptions};
+use serde_json::json;
+
+use crate::check::{missing_key_msg, missing_key_only, status, violation_line};
+use crate::util::{
+    head_str, human_entry, io_err, lib_msg, load_key, read_genesis, span, stdout_err, Failure,
+    EXIT_FAILED,
+};
+use crate::{CatArgs, ExportArgs, ExportFormat, Filters, HeadArgs, StatsArgs, TailArgs};
+
+/// The library query for the filter flags.
+pub fn to_query(f: &Filters) -> Query {
+    Query {
+        session_id: f.session.clone(),
+        event_type: f.event_type.clone(),
+        action: f.action.clone(),
+        actor: f.actor.clone(),
+        source: f.source.clone(),
+        since: f.since,
+        until: f.until,
+        seq_min: f.seq_min,
+        seq_max: f.seq_max,
+        ..Query::default()
+    }
+}
+
+/// Counts damaged records met while reading and reports each one.
+struct Damage<'a> {
+    path: &'a Path,
+    count: u64,
+}
+
+impl<'a> Damage<'a> {
+    fn new(path: &'a Path) -> Self {
+        Damage { path, count: 0 }
+    }
+
+    /// Reports a read error: I/O errors end the command, damaged records
+    /// are printed and skipped.
+    fn note(&mut self, e: Error) -> Result<(), Failure> {
+        if matches!(e, Error::Io { .. }) {
+            return Err(Failure::lib(self.path, e));
+        }
+        eprintln!("evident: {}", lib_msg(self.path, &e));
+        self.count += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<u8, Failure> {
+        if self.count == 0 {
+            return Ok(0);
+        }
+        Err(Failure::failed(
+            self.path,
+            format!(
+                "{} damaged record(s) skipped; run `evident verify --all {}`",
+                self.count,
+                self.path.display()
+            ),
+        ))
+    }
+}
+
+fn print_entry(e: &Entry, as_json: bool, out: &mut dyn Write) -> Result<(), Failure> {
+    if as_json {
+        serde_json::to_writer(&mut *out, e).map_err(|e| stdout_err(e.into()))?;
+        writeln!(out).map_err(stdout_err)
+    } else {
+        writeln!(out, "{}", human_entry(e)).map_err(stdout_err)
+    }
+}
+
+pub fn cat(a: CatArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let q = Query {
+        order: if a.newest_first {
+            Order::NewestFirst
+        } else {
+            Order::OldestFirst
+        },
+        limit: a.limit,
+        ..to_query(&a.filters)
+    };
+    let mut damage = Damage::new(&a.log);
+    for r in evident::query(&a.log, &q).map_err(|e| Failure::lib(&a.log, e))? {
+        match r {
+            Ok(e) => print_entry(&e, a.json, out)?,
+            Err(e) => damage.note(e)?,
+        }
+    }
+    damage.finish()
+}
+
+pub fn tail(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    // Newest first from the end of the file: costs O(n), not O(file).
+    let q = Query {
+        order: Order::NewestFirst,
+        limit: Some(a.n),
+        ..to_query(&a.filters)
+    };
+    let mut damage = Damage::new(&a.log);
+    let mut last = Vec::with_capacity(a.n.min(10_000));
+    if a.n > 0 {
+        for r in evident::query(&a.log, &q).map_err(|e| Failure::lib(&a.log, e))? {
+            match r {
+                Ok(e) => last.push(e),
+                Err(e) => damage.note(e)?,
+            }
+        }
+    }
+    for e in last.iter().rev() {
+        print_entry(e, a.json, out)?;
+    }
+    damage.finish()
+}
+
+pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let path = &a.log;
+    let g = read_genesis(path)?;
+    let (entries, seq, hash, verified) = if a.no_verify {
+        let mut it = evident::query(path, &Query::last(1)).map_err(|e| Failure::lib(path, e))?;
+        let last = match it.next() {
+            None => None,
+            Some(Ok(e)) => Some(e),
+            Some(Err(e)) => {
+                return Err(Failure {
+                    code: if matches!(e, Error::Io { .. }) {
+                        2
+                    } else {
+                        EXIT_FAILED
+                    },
+                    msg: format!(
+                        "{}; the last record is damaged (run `evident verify`)",
+                        lib_msg(path, &e)
+                    ),
+                })
+            }
+        };
+        match last {
+            Some(e) => (e.seq, e.seq, e.hash, false),
+            None => (0, 0, g.hash.to_hex(), false),
+        }
+    } else {
+        let key = load_key(a.key.key_file.as_deref())?;
+        let key_given = key.is_some();
+        let r = evident::verify(
+            path,
+            &VerifyOptions {
+                key,
+                ..VerifyOptions::default()
+            },
+        )
+        .map_err(|e| Failure::lib(path, e))?;
+        if missing_key_only(&r, key_given) {
+            return Err(missing_key_msg(
+                path,
+                &r,
+                " to verify it (or --no-verify to read the head unchecked)",
+            ));
+        }
+        match status(&r) {
+            "valid" => {}
+            "torn_tail" => {
+                if let Some(v) = r.first() {
+                    eprintln!("evident: {}", violation_line(path, v));
+                }
+                eprintln!(
+                    "evident: {}: note: the head below is the last complete entry",
+                    path.display()
+                );
+            }
+            _ => {
+                for v in &r.violations {
+                    eprintln!("evident: {}", violation_line(path, v));
+                }
+                return Err(Failure::failed(
+                    path,
+                    "the log does not verify, so no head is printed (see `evident verify --all`)",
+                ));
+            }
+        }
+        let hash = r.head_hash.clone().unwrap_or_default();
+        (r.entries, r.head_seq, hash, true)
+    };
+    let gen = &g.genesis;
+    if a.json {
+        let v = json!({
+            "head": head_str(seq, &hash),
+            "head_seq": seq,
+            "head_hash": hash,
+            "entries": entries,
+            "log_id": gen.log_id,
+            "framing": g.framing.name(),
+            "alg": gen.alg.name(),
+            "key_id": gen.key_id,
+            "verified": verified,
+        });
+        let text = serde_json::to_string_pretty(&v).map_err(|e| Failure::usage(e.to_string()))?;
+        writeln!(out, "{text}").map_err(stdout_err)?;
+    } else {
+        let key = gen
+            .key_id
+            .as_deref()
+            .map(|k| format!(", key id {k}"))
+            .unwrap_or_default();
+        let text = format!(
+            "head:    {}\nentries: {entries}\nlog id:  {}\nformat:  {}, {}{key}\nchecked: {}\n",
+            head_str(seq, &hash),
+            gen.log_id,
+            g.framing,
+            gen.alg,
+            if verified {
+                "the whole chain verified"
+            } else {
+                "not verified (--no-verify)"
+            }
+        );
+        out.write_all(text.as_bytes()).map_err(stdout_err)?;
+    }
+    Ok(0)
+}
+
+#[derive(Default)]
+struct Stats {
+    entries: u64,
+    first_seq: Option<u64>,
+    last_seq: Option<u64>,
+    earliest: Option<DateTime<Utc>>,
+    latest: Option<DateTime<Utc>>,
+    by_event_type: BTreeMap<String, u64>,
+    by_action: BTreeMap<String, u64>,
+    by_actor: BTreeMap<String, u64>,
+    by_session: BTreeMap<String, u64>,
+    succeeded: u64,
+    failed: u64,
+}
+
+impl Stats {
+    fn add(&mut self, e: &Entry) {
+        self.entries += 1;
+        self.first_seq.get_or_insert(e.seq);
+        self.last_seq = Some(e.seq);
+        if self.earliest.is_none_or(|t| e.ts < t) {
+            self.earliest = Some(e.ts);
+        }
+        if self.latest.is_none_or(|t| e.ts > t) {
+            self.latest = Some(e.ts);
+        }
+        *self.by_event_type.entry(e.event_type.clone()).or_default() += 1;
+        *self.by_action.entry(e.action.clone()).or_default() += 1;
+        *self.by_actor.entry(e.actor.clone()).or_default() += 1;
+        *self.by_session.entry(e.session_id.clone()).or_default() += 1;
+        match e.success {
+            Some(true) => self.succeeded += 1,
+            Some(false) => self.failed += 1,
+            None => {}
+        }
+    }
+}
+
+/// Most values listed per table in the human-readable stats.
+const STATS_TOP: usize = 20;
+
+fn table(out: &mut dyn Write, title: &str, m: &BTreeMap<String, u64>) -> io::Result<()> {
+    writeln!(out, "by {title} ({} distinct):", m.len())?;
+    let mut rows: Vec<(&String, &u64)> = m.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let width = rows
+        .iter()
+        .take(STATS_TOP)
+        .map(|(k, _)| crate::util::word(k).chars().count())
+        .max()
+        .unwrap_or(0);
+    for (k, n) in rows.iter().take(STATS_TOP) {
+        writeln!(out, "  {:<width$}  {n}", crate::util::word(k))?;
+    }
+    if rows.len() > STATS_TOP {
+        writeln!(out, "  ... and {} more", rows.len() - STATS_TOP)?;
+    }
+    Ok(())
+}
+
+pub fn stats(a: StatsArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let path = &a.log;
+    let g = read_genesis(path)?;
+    let mut s = Stats::default();
+    let mut damage = Damage::new(path);
+    for r in evident::query(path, &to_query(&a.filters)).map_err(|e| Failure::lib(path, e))? {
+        match r {
+            Ok(e) => s.add(&e),
+            Err(e) => damage.note(e)?,
+        }
+    }
+    let span_secs = match (s.earliest, s.latest) {
+        (Some(a), Some(b)) => Some((b - a).num_microseconds().unwrap_or(0) as f64 / 1e6),
+        _ => None,
+    };
+    if a.json {
+        let v = json!({
+            "log_id": g.genesis.log_id,
+            "framing": g.framing.name(),
+            "alg": g.genesis.alg.name(),
+            "entries": s.entries,
+            "first_seq": s.first_seq,
+            "last_seq": s.last_seq,
+            "first_ts": s.earliest.as_ref().map(format_ts),
+            "last_ts": s.latest.as_ref().map(format_ts),
+            "span_seconds": span_secs,
+            "by_event_type": s.by_event_type,
+            "by_action": s.by_action,
+            "by_actor": s.by_actor,
+            "by_session": s.by_session,
+            "outcomes": {"success": s.succeeded, "failure": s.failed,
+                         "unknown": s.entries - s.succeeded - s.failed},
+            "damaged_records": damage.count,
+        });
+        let text = serde_json::to_string_pretty(&v).map_err(|e| Failure::usage(e.to_string()))?;
+        writeln!(out, "{text}").map_err(stdout_err)?;
+    } else {
+        let w = |out: &mut dyn Write| -> io::Result<()> {
+            writeln!(
+                out,
+                "log:      {} ({}, {}, log id {})",
+                path.display(),
+                g.framing,
+                g.genesis.alg,
+                g.genesis.log_id
+            )?;
+            writeln!(out, "entries:  {}", s.entries)?;
+            if let (Some(f), Some(l)) = (s.first_seq, s.last_seq) {
+                writeln!(out, "seq:      {f} .. {l}")?;
+            }
+            if let (Some(e), Some(l)) = (s.earliest, s.latest) {
+                writeln!(out, "first:    {}", format_ts(&e))?;
+                writeln!(out, "last:     {}", format_ts(&l))?;
+                writeln!(out, "span:     {}", span(l - e))?;
+            }
+            writeln!(
+                out,
+                "outcomes: {} succeeded, {} failed, {} not stated",
+                s.succeeded,
+                s.failed,
+                s.entries - s.succeeded - s.failed
+            )?;
+            table(out, "event type", &s.by_event_type)?;
+            table(out, "action", &s.by_action)?;
+            table(out, "actor", &s.by_actor)?;
+            table(out, "session", &s.by_session)
+        };
+        w(out).map_err(stdout_err)?;
+    }
+    damage.finish()
+}
+
+/// CSV columns, in order.
+pub const CSV_COLUMNS: [&str; 17] = [
+    "seq",
+    "ts",
+    "event_type",
+    "action",
+    "actor",
+    "host",
+    "session_id",
+    "source",
+    "success",
+    "duration_ms",
+    "error",
+    "note",
+    "git_commit",
+    "details",
+    "prev",
+    "hash",
+    "otr",
+];
+
+fn csv_row(e: &Entry) -> [String; 17] {
+    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    [
+        e.seq.to_string(),
+        format_ts(&e.ts),
+        e.event_type.clone(),
+        e.action.clone(),
+        e.actor.clone(),
+        e.host.clone(),
+        e.session_id.clone(),
+        e.source.clone(),
+        e.success.map(|b| b.to_string()).unwrap_or_default(),
+        e.duration_ms
+            .and_then(|d| serde_json::to_string(&d).ok())
+            .unwrap_or_default(),
+        opt(&e.error),
+        opt(&e.note),
+        opt(&e.git_commit),
+        serde_json::to_string(&e.details).unwrap_or_default(),
+        e.prev.clone(),
+        e.hash.clone(),
+        e.otr.to_string(),
+    ]
+}
+
+/// Writes the export to `w`; returns the number of entries. Stops at the
+/// first damaged record.
+fn write_export(
+    path: &Path,
+    q: &Query,
+    fmt: ExportFormat,
+    w: &mut dyn Write,
+    werr: &dyn Fn(io::Error) -> Failure,
+) -> Result<u64, Failure> {
+    let stop = |e: Error| -> Failure {
+        if matches!(e, Error::Io { .. }) {
+            return Failure::lib(path, e);
+        }
+        Failure {
+            code: EXIT_FAILED,
+            msg: format!(
+                "{}; export stopped (run `evident verify --all {}`)",
+                lib_msg(path, &e),
+                path.display()
+            ),
+        }
+    };
+    let entries = evident::query(path, q).map_err(|e| Failure::lib(path, e))?;
+    let mut n = 0u64;
+    match fmt {
+        ExportFormat::Csv => {
+            let mut cw = csv::Writer::from_writer(&mut *w);
+            let cerr = |e: csv::Error| match e.into_kind() {
+                csv::ErrorKind::Io(e) => werr(e),
+                other => Failure::usage(format!("csv: {other:?}")),
+            };
+            cw.write_record(CSV_COLUMNS).map_err(cerr)?;
+            for r in entries {
+                let e = r.map_err(stop)?;
+                cw.write_record(csv_row(&e)).map_err(cerr)?;
+                n += 1;
+            }
+            cw.flush().map_err(werr)?;
+        }
+        ExportFormat::Json | ExportFormat::Jsonl => {
+            let array = fmt == ExportFormat::Json;
+            if array {
+                w.write_all(b"[").map_err(werr)?;
+            }
+            for r in entries {
+                let e = r.map_err(stop)?;
+                if array {
+                    w.write_all(if n == 0 { b"\n" } else { b",\n" })
+                        .map_err(werr)?;
+                }
+                serde_json::to_writer(&mut *w, &e).map_err(|e| werr(e.into()))?;
+                if !array {
+                    w.write_all(b"\n").map_err(werr)?;
+                }
+                n += 1;
+            }
+            if array {
+                w.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })
+                    .map_err(werr)?;
+            }
+        }
+    }
+    Ok(n)
+}
+
+pub fn export(a: ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let q = to_query(&a.filters);
+    let Some(dest) = &a.output else {
+        write_export(&a.log, &q, a.format, out, &stdout_err)?;
+        return Ok(0);
+    };
+    // Written to a temporary file next to the destination, then renamed
+    // over it: a reader never sees a half-written export.
+    let tmp = temp_name(dest);
+    let werr = |e: io::Error| Failure::lib(dest, io_err(dest, "write", e));
+    let result = (|| -> Result<u64, Failure> {
+        let f = FsOpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Failure::lib(dest, io_err(dest, "create", e)))?;
+        let mut bw = BufWriter::new(f);
+        let n = write_export(&a.log, &q, a.format, &mut bw, &werr)?;
+        let f = bw.into_inner().map_err(|e| werr(e.into_error()))?;
+        f.sync_all().map_err(werr)?;
+        fs::rename(&tmp, dest).map_err(|e| Failure::lib(dest, io_err(dest, "rename", e)))?;
+        Ok(n)
+    })();
+    match result {
+        Ok(n) => {
+            writeln!(
+                out,
+                "exported {n} entries ({}) to {}",
+                format!("{:?}", a.format).to_lowercase(),
+                dest.display()
+            )
+            .map_err(stdout_err)?;
+            Ok(0)
+        }
+        Err(f) => {
+            let _ = fs::remove_file(&tmp);
+            Err(f)
+        }
+    }
+}
+
+fn temp_name(dest: &Path) -> PathBuf {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    dir.join(format!(
+        ".{name}.exporting-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ))
+}

@@ -1,0 +1,337 @@
+//! Shared helpers: the error type with its exit code, key loading, argument
+//! parsers, the genesis of a log, and entry formatting.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use evident::format::{self, Framing, Genesis};
+use evident::{Entry, Error, ExpectedHead, Hash, Key};
+use serde_json::Value;
+
+/// Exit code: the log failed a check.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: usage error, I/O error, wrong key, locked.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Why a command failed: the exit code and one line for stderr (without
+/// the `evident: ` prefix; empty when already reported).
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub msg: String,
+}
+
+impl Failure {
+    /// A usage or I/O error (exit 2) about `path`.
+    pub fn at(path: &Path, msg: impl std::fmt::Display) -> Failure {
+        Failure {
+            code: EXIT_ERROR,
+            msg: format!("{}: {msg}", path.display()),
+        }
+    }
+
+    /// A usage error not about a file (exit 2).
+    pub fn usage(msg: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_ERROR,
+            msg: msg.into(),
+        }
+    }
+
+    /// The log failed a check (exit 1).
+    pub fn failed(path: &Path, msg: impl std::fmt::Display) -> Failure {
+        Failure {
+            code: EXIT_FAILED,
+            msg: format!("{}: {msg}", path.display()),
+        }
+    }
+
+    /// An exit code whose reason was already printed.
+    pub fn quiet(code: u8) -> Failure {
+        Failure {
+            code,
+            msg: String::new(),
+        }
+    }
+
+    /// A library error about `path`. Damage found in the log's content
+    /// (malformed or corrupt records) exits 1; everything else 2.
+    pub fn lib(path: &Path, e: Error) -> Failure {
+        let code = match e {
+            Error::Malformed { .. } | Error::Corrupt { .. } => EXIT_FAILED,
+            _ => EXIT_ERROR,
+        };
+        Failure {
+            code,
+            msg: lib_msg(path, &e),
+        }
+    }
+}
+
+/// One line for a library error, naming the file exactly once.
+pub fn lib_msg(path: &Path, e: &Error) -> String {
+    let p = path.display().to_string();
+    match e {
+        Error::InvalidArgument(m) if m.starts_with(&format!("{p}: ")) => m.clone(),
+        Error::InvalidArgument(m) => format!("{p}: {m}"),
+        _ => {
+            let s = e.to_string();
+            if s.starts_with(&p) {
+                s
+            } else {
+                format!("{p}: {s}")
+            }
+        }
+    }
+}
+
+/// A failed write to standard output. A closed pipe (`evident cat | head`)
+/// ends the command quietly.
+pub fn stdout_err(e: io::Error) -> Failure {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Failure::quiet(0)
+    } else {
+        Failure::usage(format!("standard output: write error: {e}"))
+    }
+}
+
+/// Loads the key named by `--key-file`.
+pub fn load_key(file: Option<&Path>) -> Result<Option<Key>, Failure> {
+    let Some(f) = file else { return Ok(None) };
+    let mut bytes = Vec::new();
+    File::open(f)
+        .and_then(|mut h| h.read_to_end(&mut bytes))
+        .map_err(|e| Failure::at(f, format!("cannot read key file: {e}")))?;
+    let key = Key::from_file_contents(&bytes).map_err(|e| {
+        let msg = match e {
+            Error::InvalidArgument(m) => m,
+            other => other.to_string(),
+        };
+        Failure::at(f, format!("not a usable key file: {msg}"))
+    });
+    // Zero the copy of the key material we read.
+    for b in bytes.iter_mut() {
+        *b = 0;
+    }
+    key.map(Some)
+}
+
+/// clap parser: a JSON value.
+pub fn parse_json(s: &str) -> Result<Value, String> {
+    serde_json::from_str(s).map_err(|e| format!("not valid JSON: {e}"))
+}
+
+/// clap parser: an RFC 3339 time, converted to UTC, or a date
+/// (`YYYY-MM-DD`, meaning its midnight UTC).
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            format!("not an RFC 3339 time (like 2026-01-02T03:04:05Z) or a date (2026-01-02): {e}")
+        })
+}
+
+/// "1 entry", "2 entries".
+pub fn entries(n: u64) -> String {
+    if n == 1 {
+        "1 entry".into()
+    } else {
+        format!("{n} entries")
+    }
+}
+
+/// clap parser: `SEQ:HASH` as printed by `evident head`.
+pub fn parse_head(s: &str) -> Result<ExpectedHead, String> {
+    let (seq, hash) = s
+        .split_once(':')
+        .ok_or_else(|| "expected SEQ:HASH (as printed by `evident head`)".to_string())?;
+    let seq = seq
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{seq:?} is not an entry number"))?;
+    let hash = Hash::from_hex(&hash.trim().to_ascii_lowercase())
+        .ok_or_else(|| "the hash must be 64 or 128 hex digits".to_string())?;
+    Ok(ExpectedHead { seq, hash })
+}
+
+/// `SEQ:HASH`, the form `--expect-head` accepts.
+pub fn head_str(seq: u64, hash: impl std::fmt::Display) -> String {
+    format!("{seq}:{hash}")
+}
+
+/// What the genesis record of a log says, read without a lock and without
+/// scanning the file.
+pub struct GenesisInfo {
+    pub framing: Framing,
+    pub genesis: Genesis,
+    pub hash: Hash,
+}
+
+/// Largest genesis record read (a genesis is a few hundred bytes).
+const GENESIS_MAX: usize = 64 * 1024;
+
+/// Reads and decodes the log's genesis record. The hash is not checked
+/// (that needs the key and is verify's job).
+pub fn read_genesis(path: &Path) -> Result<GenesisInfo, Failure> {
+    let mut buf = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(GENESIS_MAX as u64).read_to_end(&mut buf))
+        .map_err(|e| Failure::lib(path, io_err(path, "open", e)))?;
+    let bad = |msg: String| Failure::failed(path, format!("line 1, byte offset 0: {msg}"));
+    let framing = Framing::detect(&buf).ok_or_else(|| {
+        bad(if buf.is_empty() {
+            "file is empty: not an evident log".into()
+        } else {
+            "not an evident log (neither JSONL nor binary framing)".into()
+        })
+    })?;
+    let start = framing.data_start() as usize;
+    let rest = buf.get(start..).unwrap_or_default();
+    let record = match framing {
+        Framing::Jsonl => memchr_nl(rest).and_then(|n| rest.get(..n)),
+        Framing::Binary => match format::frame_size(rest) {
+            format::FrameSize::Len(n) => rest.get(..n),
+            _ => None,
+        },
+    }
+    .ok_or_else(|| bad("genesis record is missing or incomplete".into()))?;
+    let p = format::parse(framing, record).map_err(|d| bad(d.0))?;
+    let genesis = format::decode_genesis(&p).map_err(|d| bad(d.0))?;
+    Ok(GenesisInfo {
+        framing,
+        genesis,
+        hash: p.raw.hash,
+    })
+}
+
+fn memchr_nl(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+/// An `evident::Error::Io` for `path` (the constructor is crate-private).
+pub fn io_err(path: &Path, op: &'static str, source: io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        op,
+        source,
+    }
+}
+
+/// A value as printed in a human-readable line: bare when it is a plain
+/// word, JSON-quoted otherwise (so control characters never reach the
+/// terminal and every line splits unambiguously).
+pub fn word(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && c != '"' && c != '=' && c != '\\');
+    if plain {
+        v.to_string()
+    } else {
+        serde_json::to_string(v).unwrap_or_default()
+    }
+}
+
+/// One entry as one human-readable line.
+pub fn human_entry(e: &Entry) -> String {
+    let mut s = format!(
+        "{:>5}  {}  {}  {}",
+        e.seq,
+        format::format_ts(&e.ts),
+        word(&e.event_type),
+        word(&e.action)
+    );
+    let mut kv = |k: &str, v: &str| {
+        let _ = write!(s, "  {k}={}", word(v));
+    };
+    kv("actor", &e.actor);
+    kv("host", &e.host);
+    if !e.session_id.is_empty() {
+        kv("session", &e.session_id);
+    }
+    if !e.source.is_empty() {
+        kv("source", &e.source);
+    }
+    if let Some(err) = &e.error {
+        kv("error", err);
+    }
+    if let Some(n) = &e.note {
+        kv("note", n);
+    }
+    if let Some(g) = &e.git_commit {
+        kv("git", g);
+    }
+    match e.success {
+        Some(true) => s.push_str("  ok"),
+        Some(false) => s.push_str("  FAILED"),
+        None => {}
+    }
+    if let Some(d) = e.duration_ms {
+        let _ = write!(s, "  {d}ms");
+    }
+    if e.otr {
+        s.push_str("  otr");
+    }
+    if !matches!(&e.details, Value::Object(m) if m.is_empty()) {
+        let _ = write!(
+            s,
+            "  details={}",
+            serde_json::to_string(&e.details).unwrap_or_default()
+        );
+    }
+    s
+}
+
+/// A duration as `1d 2h 3m 4.5s`.
+pub fn span(d: chrono::TimeDelta) -> String {
+    let micros = d.num_microseconds().unwrap_or(i64::MAX).max(0);
+    let secs = micros / 1_000_000;
+    let (days, hours, mins) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    let s = (micros % 60_000_000) as f64 / 1e6;
+    let mut out = String::new();
+    if days > 0 {
+        let _ = write!(out, "{days}d ");
+    }
+    if days > 0 || hours > 0 {
+        let _ = write!(out, "{hours}h ");
+    }
+    if days > 0 || hours > 0 || mins > 0 {
+        let _ = write!(out, "{mins}m ");
+    }
+    let _ = write!(out, "{}s", (s * 1000.0).round() / 1000.0);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_when_needed() {
+        assert_eq!(word("load_trace"), "load_trace");
+        assert_eq!(word(""), "\"\"");
+        assert_eq!(word("a b"), "\"a b\"");
+        assert_eq!(word("x\u{1b}[2J"), "\"x\\u001b[2J\"");
+    }
+
+    #[test]
+    fn head_parser() {
+        let h = parse_head(&format!("12:{}", "ab".repeat(32))).unwrap();
+        assert_eq!(h.seq, 12);
+        assert!(parse_head("12").is_err());
+        assert!(parse_head("x:ab").is_err());
+        assert!(parse_head("1:abc").is_err());
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(span(chrono::TimeDelta::milliseconds(1500)), "1.5s");
+        assert_eq!(span(chrono::TimeDelta::seconds(3725)), "1h 2m 5s");
+        assert_eq!(span(chrono::TimeDelta::seconds(90_000)), "1d 1h 0m 0s");
+    }
+}
