@@ -273,9 +273,29 @@ struct Expect {
     violations: u64,
     entries: u64,
     head: Option<(u64, Hash)>,
+    /// What a writer does when it opens the log (`None`: derived).
+    open: Option<&'static str>,
 }
 
 impl Expect {
+    /// What a writer opening the log does (spec § 10.3): `ok` (opens,
+    /// moves nothing), `moves-tail` (moves the torn tail at `offset` into a
+    /// sidecar) or `refuses`. Derived from the first violation unless set.
+    fn open_result(&self) -> &'static str {
+        if let Some(o) = self.open {
+            return o;
+        }
+        match &self.first {
+            None => "ok",
+            Some(v) => match (v.kind, v.seq) {
+                ("torn_tail", _) => "moves-tail",
+                ("wrong_key" | "unsupported", _) => "refuses",
+                ("malformed" | "hash_mismatch", Some(0)) => "refuses",
+                _ => "ok",
+            },
+        }
+    }
+
     fn render(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "description: {}", self.description);
@@ -314,6 +334,7 @@ impl Expect {
         if let Some((seq, h)) = &self.head {
             let _ = writeln!(s, "head: {seq}:{h}");
         }
+        let _ = writeln!(s, "open: {}", self.open_result());
         s
     }
 }
@@ -366,6 +387,7 @@ fn exp(name: &str, description: &str, log: &str, f: &File) -> Expect {
         violations: 0,
         entries: 0,
         head: None,
+        open: None,
     }
 }
 
@@ -401,6 +423,10 @@ impl Expect {
     }
     fn key(mut self, k: Vec<u8>) -> Expect {
         self.key = Some(k);
+        self
+    }
+    fn open(mut self, o: &'static str) -> Expect {
+        self.open = Some(o);
         self
     }
 }
@@ -662,6 +688,22 @@ fn gen_framing(out: &mut Out, fr: Framing) {
         .head(hk.head()),
     );
 
+    let mut lh = LogB::keyless("last_hash_mismatch").standard();
+    lh.edit(5, r#""success":true"#, r#""success":false"#);
+    let f = File::of(&lh, fr);
+    let log = out.log("last_hash_mismatch", &f);
+    out.expect(
+        exp(
+            "last_hash_mismatch",
+            "the last entry (5) modified after writing: a readable last record failing its hash is tampering, not a torn write, so a writer refuses to open the log",
+            &log,
+            &f,
+        )
+        .invalid("hash_mismatch", Some(5), pos(&f, 5), 1, 5)
+        .head(lh.head())
+        .open("refuses"),
+    );
+
     let mut cb = LogB::keyless("chain_break").standard();
     let old_prev = cb.recs[2].hash.to_hex();
     cb.edit(3, &old_prev, &"ab".repeat(32));
@@ -867,7 +909,8 @@ fn gen_framing(out: &mut Out, fr: Framing) {
             &f,
         )
         .invalid("malformed", Some(0), pos(&f, second_genesis), 1, 5)
-        .head(other.head()),
+        .head(other.head())
+        .open("ok"),
     );
 
     let mut grl = LogB::keyless("genesis_repeated");
@@ -900,7 +943,8 @@ fn gen_framing(out: &mut Out, fr: Framing) {
             &f,
         )
         .invalid("malformed", Some(0), pos(&f, 1), 1, 2)
-        .head(grl.head()),
+        .head(grl.head())
+        .open("ok"),
     );
 
     let mut gt = LogB::keyless("genesis_tampered").standard();
@@ -1320,7 +1364,7 @@ pub fn generate(dir: &Path) -> std::io::Result<Vec<String>> {
     out.files.push(("empty.log".into(), Vec::new()));
     out.files.push((
         "empty.expect".into(),
-        b"description: an empty file is not a log\nlog: empty.log\nexpect: invalid\nkind: malformed\nseq: 0\nline: 1\noffset: 0\nviolations: 1\nentries: 0\n"
+        b"description: an empty file is not a log\nlog: empty.log\nexpect: invalid\nkind: malformed\nseq: 0\nline: 1\noffset: 0\nviolations: 1\nentries: 0\nopen: refuses\n"
             .to_vec(),
     ));
     out.files.push((
@@ -1329,7 +1373,7 @@ pub fn generate(dir: &Path) -> std::io::Result<Vec<String>> {
     ));
     out.files.push((
         "not_a_log.expect".into(),
-        b"description: a CSV file: neither framing\nlog: not_a_log.log\nexpect: invalid\nkind: malformed\nseq: 0\nline: 1\noffset: 0\nviolations: 1\nentries: 0\n"
+        b"description: a CSV file: neither framing\nlog: not_a_log.log\nexpect: invalid\nkind: malformed\nseq: 0\nline: 1\noffset: 0\nviolations: 1\nentries: 0\nopen: refuses\n"
             .to_vec(),
     ));
 

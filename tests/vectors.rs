@@ -2,7 +2,8 @@
 //!
 //! - every `*.expect` file: verify the log it names with the options it
 //!   gives and compare valid / kind / seq / line / offset / violations /
-//!   entries / head exactly;
+//!   entries / head exactly; then open a copy as a writer and check that it
+//!   opens, moves exactly the torn tail aside, or refuses, as `open` says;
 //! - the generator (`examples/gen_vectors.rs`) reproduces every file byte
 //!   for byte, and no stray file is left in `spec/vectors/`;
 //! - the worked example quoted in `spec/format.md` is the library's output.
@@ -14,7 +15,7 @@ mod gen;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use evident::{verify, ExpectedHead, Hash, Key, VerifyOptions};
+use evident::{verify, ExpectedHead, Hash, Key, Log, OpenOptions, VerifyOptions};
 
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/vectors")
@@ -143,6 +144,73 @@ fn check_vector(expect_path: &Path) -> Vec<String> {
             );
         }
     }
+    if let Some(open) = get("open") {
+        errors.extend(check_open(&name, &m, &log, opts.key.clone(), open));
+    }
+    errors
+}
+
+/// Opens a copy of the log as a writer and checks what happens (spec
+/// § 10.3): `ok` (nothing moved, file unchanged), `moves-tail` (the bytes
+/// from `offset` on are in exactly one sidecar, the log ends at `offset`),
+/// `refuses` (an error, file unchanged). The head must be `head`.
+fn check_open(
+    name: &str,
+    m: &BTreeMap<String, String>,
+    log: &Path,
+    key: Option<Key>,
+    want: &str,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join(log.file_name().unwrap());
+    let original = std::fs::read(log).unwrap();
+    std::fs::write(&path, &original).unwrap();
+    let opts = OpenOptions {
+        key,
+        create: false,
+        ..OpenOptions::default()
+    };
+    let head = m.get("head").map(|h| parse_head(h));
+    match (want, Log::open(&path, opts)) {
+        ("refuses", Ok(_)) => errors.push(format!("{name}: open succeeded, expected a refusal")),
+        ("refuses", Err(_)) => {
+            if std::fs::read(&path).unwrap() != original {
+                errors.push(format!("{name}: a refused open changed the file"));
+            }
+        }
+        (_, Err(e)) => errors.push(format!("{name}: open failed ({e}), expected {want}")),
+        (_, Ok(w)) => {
+            let h = w.head();
+            if let Some((seq, hash)) = head {
+                if (h.seq, h.hash) != (seq, hash) {
+                    errors.push(format!("{name}: open resumed at {}:{}", h.seq, h.hash));
+                }
+            }
+            let torn = w.recovery().torn;
+            w.close().unwrap();
+            let now = std::fs::read(&path).unwrap();
+            if want == "ok" {
+                if !torn.is_empty() || now != original {
+                    errors.push(format!("{name}: open moved {torn:?}, expected nothing"));
+                }
+            } else {
+                let off: u64 = m["offset"].parse().unwrap();
+                let ok = torn.len() == 1
+                    && torn[0].offset == off
+                    && torn[0].len == original.len() as u64 - off
+                    && std::fs::read(&torn[0].sidecar).ok().as_deref()
+                        == Some(&original[off as usize..])
+                    && now == original[..off as usize];
+                if !ok {
+                    errors.push(format!(
+                        "{name}: open moved {torn:?}, expected the {} bytes from offset {off}",
+                        original.len() as u64 - off
+                    ));
+                }
+            }
+        }
+    }
     errors
 }
 
@@ -207,6 +275,7 @@ fn every_expect_file_is_well_formed() {
         "violations",
         "entries",
         "head",
+        "open",
     ];
     const KINDS: &[&str] = &[
         "hash_mismatch",
