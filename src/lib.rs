@@ -28,6 +28,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod chain;
 pub mod convert;
 pub mod error;
+pub mod ffi;
 pub mod format;
 pub mod log;
 pub mod query;

@@ -1,0 +1,597 @@
+//! `evident_log`: open, append, sync, close, head, recovery report.
+
+use std::ffi::{c_char, CString};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::options::evident_open_options;
+use super::{
+    evident_alg, evident_framing, evident_status, ffi_status, ffi_value, opt_ptr, run_value,
+    to_cstring, try_out, try_ref, try_str, write_hex, Failure, FfiResult,
+    EVIDENT_HASH_HEX_CAPACITY,
+};
+use crate::format::Event;
+use crate::log::{Head, Log, OpenOptions};
+
+/// An open log.
+///
+/// Thread safety: one `evident_log` may be used from several threads at
+/// once for `evident_log_append`, `evident_log_append_json`,
+/// `evident_log_sync`, `evident_log_head`, `evident_log_recovery`,
+/// `evident_log_close` and the accessors (appends are serialised inside;
+/// with `EVIDENT_DURABILITY_GROUP_COMMIT` concurrent appenders share
+/// fsyncs). `evident_log_free` needs exclusive access: no other call on the
+/// log may be running or follow.
+/// Ownership: created by `evident_log_open`, freed with `evident_log_free`.
+pub struct evident_log {
+    log: Log,
+    path: CString,
+    log_id: CString,
+    key_id: Option<CString>,
+}
+
+/// The chain head: the number of entries (= the last seq, 0 for a log
+/// without entries) and the hash of the last record as lowercase hex,
+/// NUL-terminated (64 hex digits for SHA-256 / HMAC-SHA256, 128 for
+/// HMAC-SHA512). Keep it outside the log to detect truncation later (see
+/// `evident_verify_options_set_expected_head`).
+#[repr(C)]
+pub struct evident_head {
+    /// Seq of the last entry (= the number of entries).
+    pub seq: u64,
+    /// Hash of the last record, lowercase hex, NUL-terminated.
+    pub hash: [c_char; EVIDENT_HASH_HEX_CAPACITY],
+}
+
+/// One entry to append, as plain C fields. Zero-initialise it
+/// (`evident_event ev = {0};` in C, `evident_event ev{};` in C++) and set
+/// what you need; every pointer may be NULL (= unset). Strings are
+/// NUL-terminated UTF-8 and are only read during the call.
+///
+/// The layout of this struct is fixed for ABI major version 1; event fields
+/// added later are reachable through `evident_log_append_json`.
+#[repr(C)]
+pub struct evident_event {
+    /// Category of the event (e.g. `"ACTION_EXECUTED"`). NULL: `""`.
+    pub event_type: *const c_char,
+    /// What was done (e.g. `"load_trace"`). NULL: `""`.
+    pub action: *const c_char,
+    /// Who did it. NULL: the log's default actor.
+    pub actor: *const c_char,
+    /// Where. NULL: the log's default host.
+    pub host: *const c_char,
+    /// Session the event belongs to. NULL: `""`.
+    pub session_id: *const c_char,
+    /// Originating component or tool. NULL: `""`.
+    pub source: *const c_char,
+    /// Error text of a failed action. NULL: none.
+    pub error: *const c_char,
+    /// Free-text note. NULL: none.
+    pub note: *const c_char,
+    /// Source revision the action ran from. NULL: none.
+    pub git_commit: *const c_char,
+    /// Details as a JSON text (any JSON value, usually an object). NULL: `{}`.
+    pub details_json: *const c_char,
+    /// Explicit RFC 3339 timestamp (for imports). NULL: now.
+    pub ts: *const c_char,
+    /// Off-the-record flag.
+    pub otr: bool,
+    /// Whether `success` is set.
+    pub has_success: bool,
+    /// Outcome of the action (read when `has_success`).
+    pub success: bool,
+    /// Whether `duration_ms` is set.
+    pub has_duration_ms: bool,
+    /// Duration in milliseconds (read when `has_duration_ms`; finite).
+    pub duration_ms: f64,
+}
+
+/// The torn-tail report of one log handle: what `evident_log_open` (or, in
+/// shared mode, a later append) found and moved aside.
+///
+/// Thread safety: a snapshot; may be read from any thread, but not freed
+/// while read. Ownership: created by `evident_log_recovery`, freed with
+/// `evident_recovery_free`; the strings it returns belong to it.
+pub struct evident_recovery {
+    created: bool,
+    torn: Vec<(u64, u64, CString)>,
+}
+
+fn path_cstring(p: &Path) -> CString {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        CString::new(p.as_os_str().as_bytes()).unwrap_or_default()
+    }
+    #[cfg(not(unix))]
+    {
+        to_cstring(&p.to_string_lossy())
+    }
+}
+
+pub(crate) fn parse_ts(s: &str, name: &str) -> FfiResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            Failure::invalid(format!(
+                "`{name}` is not an RFC 3339 timestamp ({e}): {s:?}"
+            ))
+        })
+}
+
+fn event_from_c(ev: &evident_event) -> FfiResult<Event> {
+    let s = |p: *const c_char, name: &'static str| -> FfiResult<Option<String>> {
+        Ok(super::opt_str(p, name)?.map(str::to_owned))
+    };
+    let details = match super::opt_str(ev.details_json, "details_json")? {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str(text)
+                .map_err(|e| Failure::invalid(format!("details_json is not valid JSON: {e}")))?,
+        ),
+    };
+    let ts = match super::opt_str(ev.ts, "ts")? {
+        None => None,
+        Some(t) => Some(parse_ts(t, "ts")?),
+    };
+    Ok(Event {
+        event_type: s(ev.event_type, "event_type")?.unwrap_or_default(),
+        action: s(ev.action, "action")?.unwrap_or_default(),
+        actor: s(ev.actor, "actor")?,
+        host: s(ev.host, "host")?,
+        session_id: s(ev.session_id, "session_id")?.unwrap_or_default(),
+        source: s(ev.source, "source")?.unwrap_or_default(),
+        otr: ev.otr,
+        success: ev.has_success.then_some(ev.success),
+        duration_ms: ev.has_duration_ms.then_some(ev.duration_ms),
+        error: s(ev.error, "error")?,
+        note: s(ev.note, "note")?,
+        git_commit: s(ev.git_commit, "git_commit")?,
+        details,
+        ts,
+    })
+}
+
+/// Parses an event from a JSON object (unknown fields are rejected).
+pub(crate) fn event_from_json(text: &str) -> FfiResult<Event> {
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Failure::invalid(format!("event JSON is not valid JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(Failure::invalid("event JSON must be a JSON object"));
+    }
+    serde_json::from_value(v).map_err(|e| Failure::invalid(format!("event JSON: {e}")))
+}
+
+fn write_head(out: *mut evident_head, head: &Head) {
+    // SAFETY: `out` is NULL or points to a writable evident_head.
+    if let Some(o) = unsafe { out.as_mut() } {
+        o.seq = head.seq;
+        write_hex(&mut o.hash, &head.hash.to_hex());
+    }
+}
+
+fn clear_head(out: *mut evident_head) {
+    // SAFETY: as in write_head.
+    if let Some(o) = unsafe { out.as_mut() } {
+        o.seq = 0;
+        o.hash.fill(0);
+    }
+}
+
+/// Opens the log at `path` (UTF-8), creating it when it does not exist
+/// (unless the options say otherwise). Opening takes the lock, reads the
+/// genesis, and recovers the tail: a torn last record is moved into a
+/// sidecar file `<path>.torn-<time>-at-<offset>` (see `evident_log_recovery`);
+/// a last record that fails its hash check gives `EVIDENT_STATUS_CORRUPT`.
+///
+/// `options` may be NULL (all defaults); it is not kept. `*out_log`
+/// receives the log (NULL on failure); free it with `evident_log_free`.
+/// `EVIDENT_STATUS_LOCKED` means another writer holds the log; the message
+/// names it (pid, host, user, since when).
+#[no_mangle]
+pub extern "C" fn evident_log_open(
+    path: *const c_char,
+    options: *const evident_open_options,
+    out_log: *mut *mut evident_log,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_log, "out_log", std::ptr::null_mut());
+        let path = try_str!(path, "path");
+        // SAFETY: `options` is NULL or a live options object.
+        let opts = match unsafe { options.as_ref() } {
+            Some(o) => o.opts.clone(),
+            None => OpenOptions::new(),
+        };
+        let log = Log::open(path, opts)?;
+        let g = log.genesis();
+        let handle = evident_log {
+            path: path_cstring(log.path()),
+            log_id: to_cstring(&g.log_id),
+            key_id: g.key_id.as_deref().map(to_cstring),
+            log,
+        };
+        *out = Box::into_raw(Box::new(handle));
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Appends one entry built from C fields. In the durable modes the entry is
+/// on disk when this returns `EVIDENT_STATUS_OK`.
+///
+/// `out_head` may be NULL; otherwise it receives the new head (the new
+/// entry's seq and hash), or zeros on failure.
+#[no_mangle]
+pub extern "C" fn evident_log_append(
+    log: *mut evident_log,
+    event: *const evident_event,
+    out_head: *mut evident_head,
+) -> evident_status {
+    ffi_status!({
+        clear_head(out_head);
+        let l = try_ref!(log.cast_const(), "log");
+        let ev = event_from_c(try_ref!(event, "event"))?;
+        let head = l.log.append(&ev)?;
+        write_head(out_head, &head);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Appends one entry given as a JSON object with the fields of an event:
+/// `event_type`, `action`, `actor`, `host`, `session_id`, `source`, `otr`,
+/// `success`, `duration_ms`, `error`, `note`, `git_commit`, `details`, `ts`
+/// (RFC 3339). Unknown fields are rejected (`EVIDENT_STATUS_INVALID_ARGUMENT`).
+///
+/// `out_head` may be NULL; otherwise it receives the new head, or zeros on
+/// failure.
+#[no_mangle]
+pub extern "C" fn evident_log_append_json(
+    log: *mut evident_log,
+    event_json: *const c_char,
+    out_head: *mut evident_head,
+) -> evident_status {
+    ffi_status!({
+        clear_head(out_head);
+        let l = try_ref!(log.cast_const(), "log");
+        let ev = event_from_json(try_str!(event_json, "event_json"))?;
+        let head = l.log.append(&ev)?;
+        write_head(out_head, &head);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Writes buffered entries and makes everything appended so far durable.
+#[no_mangle]
+pub extern "C" fn evident_log_sync(log: *mut evident_log) -> evident_status {
+    ffi_status!({
+        let l = try_ref!(log.cast_const(), "log");
+        l.log.sync()?;
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Flushes, syncs and releases the lock. Later appends and syncs return
+/// `EVIDENT_STATUS_CLOSED`; closing twice is OK. The object stays valid (for
+/// the accessors) until `evident_log_free`. Call this before
+/// `evident_log_free` to see a failing final sync.
+#[no_mangle]
+pub extern "C" fn evident_log_close(log: *mut evident_log) -> evident_status {
+    ffi_status!({
+        let l = try_ref!(log.cast_const(), "log");
+        l.log.close()?;
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Frees a log, closing it first if needed (errors of that close are lost:
+/// call `evident_log_close` to see them). NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn evident_log_free(log: *mut evident_log) {
+    run_value((), || {
+        if !log.is_null() {
+            // SAFETY: `log` came from evident_log_open and is not in use.
+            drop(unsafe { Box::from_raw(log) });
+        }
+    })
+}
+
+/// Writes the current head (including entries buffered but not yet synced)
+/// to `*out_head`.
+#[no_mangle]
+pub extern "C" fn evident_log_head(
+    log: *const evident_log,
+    out_head: *mut evident_head,
+) -> evident_status {
+    ffi_status!({
+        clear_head(out_head);
+        let l = try_ref!(log, "log");
+        if out_head.is_null() {
+            return Err(Failure::null("out_head"));
+        }
+        write_head(out_head, &l.log.head());
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Takes a snapshot of what this handle found and repaired: whether open
+/// created the log and every torn tail moved aside. `*out_recovery`
+/// receives it (NULL on failure); free it with `evident_recovery_free`.
+#[no_mangle]
+pub extern "C" fn evident_log_recovery(
+    log: *const evident_log,
+    out_recovery: *mut *mut evident_recovery,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_recovery, "out_recovery", std::ptr::null_mut());
+        let l = try_ref!(log, "log");
+        let r = l.log.recovery();
+        let rec = evident_recovery {
+            created: r.created,
+            torn: r
+                .torn
+                .iter()
+                .map(|t| (t.offset, t.len, path_cstring(&t.sidecar)))
+                .collect(),
+        };
+        *out = Box::into_raw(Box::new(rec));
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The log's path as given to `evident_log_open`. Owned by the log, valid
+/// until `evident_log_free`. NULL if `log` is NULL.
+#[no_mangle]
+pub extern "C" fn evident_log_path(log: *const evident_log) -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        // SAFETY: `log` is NULL or a live log.
+        unsafe { log.as_ref() }.map_or(std::ptr::null(), |l| l.path.as_ptr())
+    })
+}
+
+/// The log id from the genesis record (random, chosen at creation). Owned by
+/// the log, valid until `evident_log_free`. NULL if `log` is NULL.
+#[no_mangle]
+pub extern "C" fn evident_log_log_id(log: *const evident_log) -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        // SAFETY: `log` is NULL or a live log.
+        unsafe { log.as_ref() }.map_or(std::ptr::null(), |l| l.log_id.as_ptr())
+    })
+}
+
+/// The key id from the genesis record (identifies the HMAC key without
+/// revealing it), or NULL for a keyless log (or a NULL `log`). Owned by the
+/// log, valid until `evident_log_free`.
+#[no_mangle]
+pub extern "C" fn evident_log_key_id(log: *const evident_log) -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        // SAFETY: `log` is NULL or a live log.
+        unsafe { log.as_ref() }.map_or(std::ptr::null(), |l| opt_ptr(&l.key_id))
+    })
+}
+
+/// The log's framing (`EVIDENT_FRAMING_JSONL` or `_BINARY`;
+/// `EVIDENT_FRAMING_AUTO` if `log` is NULL).
+#[no_mangle]
+pub extern "C" fn evident_log_framing(log: *const evident_log) -> evident_framing {
+    ffi_value!(evident_framing::Auto, {
+        // SAFETY: `log` is NULL or a live log.
+        unsafe { log.as_ref() }.map_or(evident_framing::Auto, |l| l.log.framing().into())
+    })
+}
+
+/// The log's hash algorithm (`EVIDENT_ALG_AUTO` if `log` is NULL).
+#[no_mangle]
+pub extern "C" fn evident_log_alg(log: *const evident_log) -> evident_alg {
+    ffi_value!(evident_alg::Auto, {
+        // SAFETY: `log` is NULL or a live log.
+        unsafe { log.as_ref() }.map_or(evident_alg::Auto, |l| l.log.genesis().alg.into())
+    })
+}
+
+/// Frees a recovery report. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn evident_recovery_free(recovery: *mut evident_recovery) {
+    run_value((), || {
+        if !recovery.is_null() {
+            // SAFETY: `recovery` came from evident_log_recovery.
+            drop(unsafe { Box::from_raw(recovery) });
+        }
+    })
+}
+
+/// Whether the log was created by this open (false if `recovery` is NULL).
+#[no_mangle]
+pub extern "C" fn evident_recovery_created(recovery: *const evident_recovery) -> bool {
+    ffi_value!(false, {
+        // SAFETY: `recovery` is NULL or a live report.
+        unsafe { recovery.as_ref() }.is_some_and(|r| r.created)
+    })
+}
+
+/// The number of torn tails moved aside (0 if `recovery` is NULL).
+#[no_mangle]
+pub extern "C" fn evident_recovery_torn_count(recovery: *const evident_recovery) -> usize {
+    ffi_value!(0, {
+        // SAFETY: `recovery` is NULL or a live report.
+        unsafe { recovery.as_ref() }.map_or(0, |r| r.torn.len())
+    })
+}
+
+/// Torn tail number `index` (0-based, below `evident_recovery_torn_count`):
+/// the offset in the log where the torn bytes started (the log now ends
+/// there), their length, and the sidecar file that holds them (owned by the
+/// report, valid until `evident_recovery_free`). Each out-pointer may be
+/// NULL. An index out of range gives `EVIDENT_STATUS_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn evident_recovery_torn_tail(
+    recovery: *const evident_recovery,
+    index: usize,
+    out_offset: *mut u64,
+    out_len: *mut u64,
+    out_sidecar: *mut *const c_char,
+) -> evident_status {
+    ffi_status!({
+        // SAFETY: each out-pointer is NULL or writable.
+        unsafe {
+            if let Some(o) = out_offset.as_mut() {
+                *o = 0;
+            }
+            if let Some(o) = out_len.as_mut() {
+                *o = 0;
+            }
+            if let Some(o) = out_sidecar.as_mut() {
+                *o = std::ptr::null();
+            }
+        }
+        let r = try_ref!(recovery, "recovery");
+        let Some((offset, len, sidecar)) = r.torn.get(index) else {
+            return Err(Failure::invalid(format!(
+                "torn tail index {index} out of range (count {})",
+                r.torn.len()
+            )));
+        };
+        // SAFETY: as above.
+        unsafe {
+            if let Some(o) = out_offset.as_mut() {
+                *o = *offset;
+            }
+            if let Some(o) = out_len.as_mut() {
+                *o = *len;
+            }
+            if let Some(o) = out_sidecar.as_mut() {
+                *o = sidecar.as_ptr();
+            }
+        }
+        Ok(evident_status::Ok)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::options::*;
+    use std::ffi::CStr;
+
+    fn cstr(s: &str) -> CString {
+        CString::new(s).unwrap()
+    }
+
+    fn last_error() -> String {
+        // SAFETY: never NULL.
+        unsafe { CStr::from_ptr(crate::ffi::evident_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn null_arguments_are_errors_not_crashes() {
+        let mut log: *mut evident_log = std::ptr::NonNull::dangling().as_ptr();
+        let st = evident_log_open(std::ptr::null(), std::ptr::null(), &mut log);
+        assert_eq!(st, evident_status::NullArgument);
+        assert!(log.is_null(), "out pointer is reset on failure");
+        assert!(last_error().contains("`path`"));
+
+        let p = cstr("/nonexistent/x.jsonl");
+        let st = evident_log_open(p.as_ptr(), std::ptr::null(), std::ptr::null_mut());
+        assert_eq!(st, evident_status::NullArgument);
+
+        let ev: evident_event = unsafe { std::mem::zeroed() };
+        let st = evident_log_append(std::ptr::null_mut(), &ev, std::ptr::null_mut());
+        assert_eq!(st, evident_status::NullArgument);
+        assert_eq!(
+            evident_log_sync(std::ptr::null_mut()),
+            evident_status::NullArgument
+        );
+        assert_eq!(
+            evident_log_close(std::ptr::null_mut()),
+            evident_status::NullArgument
+        );
+        let mut head: evident_head = unsafe { std::mem::zeroed() };
+        assert_eq!(
+            evident_log_head(std::ptr::null(), &mut head),
+            evident_status::NullArgument
+        );
+        assert!(evident_log_path(std::ptr::null()).is_null());
+        assert_eq!(evident_log_framing(std::ptr::null()), evident_framing::Auto);
+        evident_log_free(std::ptr::null_mut());
+        evident_recovery_free(std::ptr::null_mut());
+        evident_open_options_free(std::ptr::null_mut());
+        assert_eq!(evident_recovery_torn_count(std::ptr::null()), 0);
+        assert_eq!(
+            evident_open_options_set_durability(std::ptr::null_mut(), 1),
+            evident_status::NullArgument
+        );
+    }
+
+    #[test]
+    fn append_fields_and_json_through_the_boundary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = cstr(dir.path().join("a.jsonl").to_str().unwrap());
+        let mut opts = std::ptr::null_mut();
+        assert_eq!(evident_open_options_new(&mut opts), evident_status::Ok);
+        assert_eq!(
+            evident_open_options_set_durability(opts, 99),
+            evident_status::InvalidArgument
+        );
+        let actor = cstr("tester");
+        assert_eq!(
+            evident_open_options_set_actor(opts, actor.as_ptr()),
+            evident_status::Ok
+        );
+        let mut log = std::ptr::null_mut();
+        assert_eq!(
+            evident_log_open(path.as_ptr(), opts, &mut log),
+            evident_status::Ok
+        );
+        evident_open_options_free(opts);
+
+        let (t, a, d) = (cstr("RUN"), cstr("measure"), cstr(r#"{"v":1.5}"#));
+        let mut ev: evident_event = unsafe { std::mem::zeroed() };
+        ev.event_type = t.as_ptr();
+        ev.action = a.as_ptr();
+        ev.details_json = d.as_ptr();
+        ev.has_success = true;
+        ev.success = true;
+        let mut head: evident_head = unsafe { std::mem::zeroed() };
+        assert_eq!(evident_log_append(log, &ev, &mut head), evident_status::Ok);
+        assert_eq!(head.seq, 1);
+        let hex = unsafe { CStr::from_ptr(head.hash.as_ptr()) }
+            .to_str()
+            .unwrap();
+        assert_eq!(hex.len(), 64);
+
+        let bad = cstr("{not json");
+        ev.details_json = bad.as_ptr();
+        assert_eq!(
+            evident_log_append(log, &ev, &mut head),
+            evident_status::InvalidArgument
+        );
+        assert_eq!(head.seq, 0, "head is zeroed on failure");
+        assert!(last_error().contains("details_json"), "{}", last_error());
+
+        let j = cstr(r#"{"event_type":"RUN","action":"x","bogus":1}"#);
+        assert_eq!(
+            evident_log_append_json(log, j.as_ptr(), &mut head),
+            evident_status::InvalidArgument
+        );
+        assert!(last_error().contains("bogus"), "{}", last_error());
+        let j = cstr(r#"["RUN","x"]"#);
+        assert_eq!(
+            evident_log_append_json(log, j.as_ptr(), &mut head),
+            evident_status::InvalidArgument
+        );
+        let j = cstr(r#"{"event_type":"RUN","action":"x","success":false}"#);
+        assert_eq!(
+            evident_log_append_json(log, j.as_ptr(), &mut head),
+            evident_status::Ok
+        );
+        assert_eq!(head.seq, 2);
+
+        assert_eq!(evident_log_close(log), evident_status::Ok);
+        assert_eq!(
+            evident_log_append_json(log, j.as_ptr(), std::ptr::null_mut()),
+            evident_status::Closed
+        );
+        evident_log_free(log);
+    }
+}

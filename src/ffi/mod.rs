@@ -1,0 +1,714 @@
+//! The stable C ABI (`include/evident.h`, generated from this module by
+//! cbindgen; `abi/symbols.txt` lists every exported symbol).
+//!
+//! Conventions, following rustls-ffi and the wasmtime C API:
+//!
+//! - every exported name starts with `evident_`; objects are opaque
+//!   (`evident_log`, `evident_open_options`, `evident_verify_result`, …) and
+//!   each has exactly one `_free` function, which accepts NULL;
+//! - every fallible function returns an [`evident_status`] and writes its
+//!   outputs through out-pointers (set to NULL/0 first, so they are defined
+//!   on failure too);
+//! - on failure a message is kept in a thread-local "last error"
+//!   ([`evident_last_error`]);
+//! - no panic crosses the boundary: every body runs inside
+//!   [`std::panic::catch_unwind`] ([`ffi_status!`], [`ffi_value!`]) and a
+//!   panic becomes `EVIDENT_STATUS_PANIC`;
+//! - NULL and non-UTF-8 arguments return `EVIDENT_STATUS_NULL_ARGUMENT` /
+//!   `EVIDENT_STATUS_INVALID_UTF8`, never a crash.
+//!
+//! The functions are `extern "C"` but not `unsafe fn`: the C caller owns the
+//! pointer contract, which the header documents per function.
+#![allow(non_camel_case_types)]
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::Error;
+
+pub mod log;
+pub mod options;
+pub mod query;
+pub mod verify;
+
+/// Major version of the C ABI. Within one major version the ABI only grows:
+/// functions, enum values and constants are added, never removed or changed.
+pub const EVIDENT_ABI_VERSION_MAJOR: u32 = 1;
+
+/// Minor version of the C ABI, raised whenever something is added.
+pub const EVIDENT_ABI_VERSION_MINOR: u32 = 0;
+
+/// The ABI version this header describes: `(major << 16) | minor`. Compare
+/// it with the value returned by `evident_abi_version()` at run time.
+pub const EVIDENT_ABI_VERSION: u32 = (EVIDENT_ABI_VERSION_MAJOR << 16) | EVIDENT_ABI_VERSION_MINOR;
+
+/// Size of the buffer that holds a hash as lowercase hex plus the
+/// terminating NUL (HMAC-SHA512: 128 hex digits + 1).
+pub const EVIDENT_HASH_HEX_CAPACITY: usize = 129;
+
+/// Status code returned by every fallible function.
+///
+/// The numbers are stable and never reused. Codes 1–99 correspond to the
+/// kinds of `evident::Error`; 100–199 are errors of the C boundary itself;
+/// `EVIDENT_STATUS_END` is not an error but the end of an iteration. On any
+/// status other than `EVIDENT_STATUS_OK` and `EVIDENT_STATUS_END`,
+/// `evident_last_error()` describes the problem in one line naming the file
+/// and, where there is one, the entry.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum evident_status {
+    /// Success.
+    Ok = 0,
+    /// An operating-system I/O error (the message names the file and the
+    /// operation).
+    Io = 1,
+    /// The file is not an evident log or its structure is damaged.
+    Malformed = 2,
+    /// The log's last record fails its hash check: the chain head cannot be
+    /// trusted, appending is refused. Run `evident_verify`.
+    Corrupt = 3,
+    /// The key does not match the log (or a key is missing / superfluous).
+    WrongKey = 4,
+    /// Another writer holds the log's lock; the message names the holder.
+    Locked = 5,
+    /// An argument is invalid (bad JSON, timestamp, enum value, short key…).
+    InvalidArgument = 6,
+    /// An entry is larger than the format allows.
+    TooLarge = 7,
+    /// An earlier write or fsync failed; reopen the log.
+    Poisoned = 8,
+    /// The log needs a newer version of this library.
+    Unsupported = 9,
+    /// The log has been closed.
+    Closed = 10,
+    /// A required pointer argument was NULL.
+    NullArgument = 100,
+    /// A string argument was not valid UTF-8.
+    InvalidUtf8 = 101,
+    /// An internal error (a Rust panic) was caught at the boundary. The
+    /// object involved should not be used further except to free it.
+    Panic = 102,
+    /// An iterator has no more items (not an error).
+    End = 200,
+}
+
+/// The kinds of verification violation (the same numbers as
+/// `evident::ViolationKind`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum evident_violation_kind {
+    /// A record's stored hash is not the hash of its body.
+    HashMismatch = 1,
+    /// A record's `prev` is not the previous record's hash.
+    ChainBreak = 2,
+    /// A record's `seq` is not one more than the previous record's.
+    SeqGap = 3,
+    /// Bytes that are not a record (bad framing, CRC, JSON or fields).
+    Malformed = 4,
+    /// The file ends in an incomplete record (a torn write); opening the log
+    /// moves it aside. Nothing before it is damaged.
+    TornTail = 5,
+    /// The key does not match the log.
+    WrongKey = 6,
+    /// The log id is not the expected one.
+    WrongLogId = 7,
+    /// The log does not reach the expected head, or has another hash there.
+    HeadMismatch = 8,
+    /// The log needs a newer reader.
+    Unsupported = 9,
+}
+
+/// The two framings of a log. Passed as `uint32_t`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum evident_framing {
+    /// New logs: binary when the path ends in `.evl` or `.bin`, else JSONL;
+    /// existing logs: whatever the file is.
+    Auto = 0,
+    /// One JSON object per line.
+    Jsonl = 1,
+    /// CRC-protected binary frames.
+    Binary = 2,
+}
+
+/// Hash algorithms. Passed as `uint32_t`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum evident_alg {
+    /// New logs: HMAC-SHA256 when a key is set, else SHA-256.
+    Auto = 0,
+    /// Keyless SHA-256.
+    Sha256 = 1,
+    /// HMAC-SHA256 (needs a key).
+    HmacSha256 = 2,
+    /// HMAC-SHA512 (needs a key).
+    HmacSha512 = 3,
+}
+
+/// When an append is durable. Passed as `uint32_t`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum evident_durability {
+    /// Every append is fsynced before it returns (default).
+    Sync = 1,
+    /// Concurrent appenders share one fsync; each append returns once its
+    /// entry is durable.
+    GroupCommit = 2,
+    /// Entries are durable only after `evident_log_sync` or
+    /// `evident_log_close`.
+    Buffered = 3,
+}
+
+/// How writers share a log. Passed as `uint32_t`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum evident_lock_mode {
+    /// One writer holds the lock while the log is open (default).
+    Exclusive = 1,
+    /// Several processes append; each append takes the lock briefly.
+    Shared = 2,
+}
+
+/// Query reading order. Passed as `uint32_t`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum evident_order {
+    /// From the first entry to the last (default).
+    OldestFirst = 1,
+    /// From the last entry backward.
+    NewestFirst = 2,
+}
+
+impl From<crate::verify::ViolationKind> for evident_violation_kind {
+    fn from(k: crate::verify::ViolationKind) -> Self {
+        use crate::verify::ViolationKind as K;
+        match k {
+            K::HashMismatch => Self::HashMismatch,
+            K::ChainBreak => Self::ChainBreak,
+            K::SeqGap => Self::SeqGap,
+            K::Malformed => Self::Malformed,
+            K::TornTail => Self::TornTail,
+            K::WrongKey => Self::WrongKey,
+            K::WrongLogId => Self::WrongLogId,
+            K::HeadMismatch => Self::HeadMismatch,
+            K::Unsupported => Self::Unsupported,
+        }
+    }
+}
+
+impl From<crate::format::Framing> for evident_framing {
+    fn from(f: crate::format::Framing) -> Self {
+        match f {
+            crate::format::Framing::Jsonl => Self::Jsonl,
+            crate::format::Framing::Binary => Self::Binary,
+        }
+    }
+}
+
+impl From<crate::chain::HashAlg> for evident_alg {
+    fn from(a: crate::chain::HashAlg) -> Self {
+        match a {
+            crate::chain::HashAlg::Sha256 => Self::Sha256,
+            crate::chain::HashAlg::HmacSha256 => Self::HmacSha256,
+            crate::chain::HashAlg::HmacSha512 => Self::HmacSha512,
+        }
+    }
+}
+
+/// A failure inside an FFI body: the status to return and the message for
+/// the thread's last error.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) status: evident_status,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(status: evident_status, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn null(arg: &str) -> Self {
+        Failure::new(
+            evident_status::NullArgument,
+            format!("argument `{arg}` must not be NULL"),
+        )
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        Failure::new(evident_status::InvalidArgument, msg)
+    }
+}
+
+/// The status for each kind of library error. Exhaustive on purpose: a new
+/// `Error` variant must get its own status number here.
+pub(crate) fn status_of(e: &Error) -> evident_status {
+    match e {
+        Error::Io { .. } => evident_status::Io,
+        Error::Malformed { .. } => evident_status::Malformed,
+        Error::Corrupt { .. } => evident_status::Corrupt,
+        Error::WrongKey { .. } => evident_status::WrongKey,
+        Error::Locked { .. } => evident_status::Locked,
+        Error::InvalidArgument(_) => evident_status::InvalidArgument,
+        Error::TooLarge { .. } => evident_status::TooLarge,
+        Error::Poisoned { .. } => evident_status::Poisoned,
+        Error::Unsupported { .. } => evident_status::Unsupported,
+        Error::Closed { .. } => evident_status::Closed,
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::new(status_of(&e), e.to_string())
+    }
+}
+
+/// Result of an FFI body.
+pub(crate) type FfiResult<T> = Result<T, Failure>;
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+/// Turns a message into a C string (interior NULs, which cannot be
+/// represented, become U+FFFD).
+pub(crate) fn to_cstring(s: &str) -> CString {
+    CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default()
+}
+
+fn set_last_error(msg: &str) {
+    let c = to_cstring(msg);
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c));
+}
+
+fn clear_last_error() {
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = None);
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    format!("internal error (panic caught at the C boundary): {what}")
+}
+
+/// Runs the body of a status-returning function: clears the thread's last
+/// error, catches panics, records the message of a failure.
+pub(crate) fn run_status(f: impl FnOnce() -> FfiResult<evident_status>) -> evident_status {
+    clear_last_error();
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(status)) => status,
+        Ok(Err(fail)) => {
+            set_last_error(&fail.message);
+            fail.status
+        }
+        Err(payload) => {
+            set_last_error(&panic_message(&*payload));
+            evident_status::Panic
+        }
+    }
+}
+
+/// Runs the body of an accessor (a function that does not return a status):
+/// a panic yields `default` and is recorded as the last error; otherwise the
+/// last error is left alone.
+pub(crate) fn run_value<T>(default: T, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(payload) => {
+            set_last_error(&panic_message(&*payload));
+            default
+        }
+    }
+}
+
+/// Runs an accessor on an object pointer: NULL (or a panic) yields `default`.
+pub(crate) fn with_obj<R, T>(p: *const R, default: T, f: impl FnOnce(&R) -> T) -> T {
+    // SAFETY: `p` is NULL or points to a live object of type R (header contract).
+    match unsafe { p.as_ref() } {
+        None => default,
+        Some(r) => run_value(default, || f(r)),
+    }
+}
+
+/// Panic boundary for a function returning `evident_status`. The body is a
+/// block evaluating to `FfiResult<evident_status>`; `?` and the helper
+/// macros below return early with a failure.
+macro_rules! ffi_status {
+    ($body:block) => {
+        $crate::ffi::run_status(
+            move || -> $crate::ffi::FfiResult<$crate::ffi::evident_status> { $body },
+        )
+    };
+}
+
+/// Panic boundary for an accessor: `ffi_value!(default, { body })`.
+macro_rules! ffi_value {
+    ($default:expr, $body:block) => {
+        $crate::ffi::run_value($default, move || $body)
+    };
+}
+
+/// `&T` from a pointer argument, or return `EVIDENT_STATUS_NULL_ARGUMENT`.
+macro_rules! try_ref {
+    ($ptr:expr, $name:literal) => {{
+        let p = $ptr;
+        // SAFETY: the caller passes NULL or a valid pointer (header contract).
+        match unsafe { p.as_ref() } {
+            Some(r) => r,
+            None => return Err($crate::ffi::Failure::null($name)),
+        }
+    }};
+}
+
+/// `&mut T` from a pointer argument, or return `EVIDENT_STATUS_NULL_ARGUMENT`.
+macro_rules! try_mut {
+    ($ptr:expr, $name:literal) => {{
+        let p = $ptr;
+        // SAFETY: the caller passes NULL or a valid pointer it does not use
+        // elsewhere during the call (header contract).
+        match unsafe { p.as_mut() } {
+            Some(r) => r,
+            None => return Err($crate::ffi::Failure::null($name)),
+        }
+    }};
+}
+
+/// A required out-pointer: NULL returns `EVIDENT_STATUS_NULL_ARGUMENT`,
+/// otherwise `*out` is set to `$init` and the reference is returned.
+macro_rules! try_out {
+    ($ptr:expr, $name:literal, $init:expr) => {{
+        let r = $crate::ffi::try_mut!($ptr, $name);
+        *r = $init;
+        r
+    }};
+}
+
+/// A required NUL-terminated UTF-8 string argument as `&str`.
+macro_rules! try_str {
+    ($ptr:expr, $name:literal) => {{
+        match $crate::ffi::opt_str($ptr, $name)? {
+            Some(s) => s,
+            None => return Err($crate::ffi::Failure::null($name)),
+        }
+    }};
+}
+
+/// An optional string argument: NULL is `None`.
+macro_rules! try_opt_str {
+    ($ptr:expr, $name:literal) => {
+        $crate::ffi::opt_str($ptr, $name)?
+    };
+}
+
+pub(crate) use {ffi_status, ffi_value, try_mut, try_opt_str, try_out, try_ref, try_str};
+
+/// Reads an optional C string argument as UTF-8.
+pub(crate) fn opt_str<'a>(ptr: *const c_char, name: &str) -> FfiResult<Option<&'a str>> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL string arguments are NUL-terminated (header contract).
+    let c = unsafe { CStr::from_ptr(ptr) };
+    match c.to_str() {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => Err(Failure::new(
+            evident_status::InvalidUtf8,
+            format!(
+                "argument `{name}` is not valid UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )),
+    }
+}
+
+/// Reads a key given as pointer + length.
+pub(crate) fn key_arg(ptr: *const u8, len: usize) -> FfiResult<Option<crate::chain::Key>> {
+    if ptr.is_null() {
+        if len == 0 {
+            return Ok(None);
+        }
+        return Err(Failure::null("key"));
+    }
+    // SAFETY: the caller passes `len` readable bytes at `ptr` (header contract).
+    let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
+    Ok(Some(crate::chain::Key::new(bytes.to_vec())?))
+}
+
+/// A pointer to the bytes of a C string owned by an object (NULL for `None`).
+pub(crate) fn opt_ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+}
+
+/// Writes `hex` (NUL-terminated) into a fixed hash buffer.
+pub(crate) fn write_hex(buf: &mut [c_char; EVIDENT_HASH_HEX_CAPACITY], hex: &str) {
+    buf.fill(0);
+    for (dst, src) in buf
+        .iter_mut()
+        .zip(hex.bytes().take(EVIDENT_HASH_HEX_CAPACITY - 1))
+    {
+        *dst = src as c_char;
+    }
+}
+
+/// Returns the version of the library (e.g. `"0.1.0"`), a static string.
+#[no_mangle]
+pub extern "C" fn evident_version() -> *const c_char {
+    static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr().cast()
+}
+
+/// Returns the ABI version of the loaded library: `(major << 16) | minor`.
+/// A program built against this header works with any library whose major
+/// version equals `EVIDENT_ABI_VERSION_MAJOR` and whose minor version is at
+/// least `EVIDENT_ABI_VERSION_MINOR`.
+#[no_mangle]
+pub extern "C" fn evident_abi_version() -> u32 {
+    EVIDENT_ABI_VERSION
+}
+
+/// Returns the message of the last failure on the calling thread, or `""`
+/// when the last status-returning call on this thread succeeded. Never NULL.
+///
+/// Ownership: the string belongs to the library. It stays valid until the
+/// next call, on the same thread, to an evident function that returns
+/// `evident_status` (each such call clears or replaces it). Copy it (or use
+/// `evident_last_error_copy`) to keep it.
+#[no_mangle]
+pub extern "C" fn evident_last_error() -> *const c_char {
+    static EMPTY: &[u8] = b"\0";
+    run_value(EMPTY.as_ptr().cast(), || {
+        LAST_ERROR
+            .try_with(|e| {
+                e.borrow()
+                    .as_ref()
+                    .map_or(EMPTY.as_ptr().cast(), |c| c.as_ptr())
+            })
+            .unwrap_or(EMPTY.as_ptr().cast())
+    })
+}
+
+/// Copies the last error message of the calling thread into `buf` (at most
+/// `buf_len - 1` bytes, always NUL-terminated when `buf_len > 0`) and returns
+/// the full length of the message in bytes, without the NUL (like
+/// `snprintf`). `buf` may be NULL when `buf_len` is 0 (to ask for the size).
+/// Does not change the last error.
+#[no_mangle]
+pub extern "C" fn evident_last_error_copy(buf: *mut c_char, buf_len: usize) -> usize {
+    run_value(0, || {
+        LAST_ERROR
+            .try_with(|e| {
+                let e = e.borrow();
+                let msg = e.as_ref().map_or(&[][..], |c| c.as_bytes());
+                if !buf.is_null() && buf_len > 0 {
+                    let n = msg.len().min(buf_len - 1);
+                    // SAFETY: the caller passes `buf_len` writable bytes.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(msg.as_ptr(), buf.cast::<u8>(), n);
+                        *buf.add(n) = 0;
+                    }
+                }
+                msg.len()
+            })
+            .unwrap_or(0)
+    })
+}
+
+/// Returns the name of a status code (e.g. `"EVIDENT_STATUS_LOCKED"`), or
+/// `"EVIDENT_STATUS_UNKNOWN"` for a number this library does not know. A
+/// static string.
+#[no_mangle]
+pub extern "C" fn evident_status_name(status: u32) -> *const c_char {
+    let s: &'static str = match status {
+        0 => "EVIDENT_STATUS_OK\0",
+        1 => "EVIDENT_STATUS_IO\0",
+        2 => "EVIDENT_STATUS_MALFORMED\0",
+        3 => "EVIDENT_STATUS_CORRUPT\0",
+        4 => "EVIDENT_STATUS_WRONG_KEY\0",
+        5 => "EVIDENT_STATUS_LOCKED\0",
+        6 => "EVIDENT_STATUS_INVALID_ARGUMENT\0",
+        7 => "EVIDENT_STATUS_TOO_LARGE\0",
+        8 => "EVIDENT_STATUS_POISONED\0",
+        9 => "EVIDENT_STATUS_UNSUPPORTED\0",
+        10 => "EVIDENT_STATUS_CLOSED\0",
+        100 => "EVIDENT_STATUS_NULL_ARGUMENT\0",
+        101 => "EVIDENT_STATUS_INVALID_UTF8\0",
+        102 => "EVIDENT_STATUS_PANIC\0",
+        200 => "EVIDENT_STATUS_END\0",
+        _ => "EVIDENT_STATUS_UNKNOWN\0",
+    };
+    s.as_ptr().cast()
+}
+
+/// Returns the stable snake_case name of a violation kind (e.g.
+/// `"hash_mismatch"`), or `"unknown"`. A static string.
+#[no_mangle]
+pub extern "C" fn evident_violation_kind_name(kind: u32) -> *const c_char {
+    let s: &'static str = match kind {
+        1 => "hash_mismatch\0",
+        2 => "chain_break\0",
+        3 => "seq_gap\0",
+        4 => "malformed\0",
+        5 => "torn_tail\0",
+        6 => "wrong_key\0",
+        7 => "wrong_log_id\0",
+        8 => "head_mismatch\0",
+        9 => "unsupported\0",
+        _ => "unknown\0",
+    };
+    s.as_ptr().cast()
+}
+
+/// Frees a string returned by the library with "free with
+/// evident_string_free" in its documentation. NULL is a no-op. Never pass a
+/// borrowed string (one documented as owned by an object).
+#[no_mangle]
+pub extern "C" fn evident_string_free(s: *mut c_char) {
+    run_value((), || {
+        if !s.is_null() {
+            // SAFETY: `s` came from CString::into_raw in this library.
+            drop(unsafe { CString::from_raw(s) });
+        }
+    })
+}
+
+/// Hands a Rust string to C as an owned, NUL-terminated string.
+pub(crate) fn owned_string(s: &str) -> *mut c_char {
+    to_cstring(s).into_raw()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_becomes_status_and_message() {
+        let st = ffi_status!({
+            if std::hint::black_box(true) {
+                panic!("boom in test");
+            }
+            Ok(evident_status::Ok)
+        });
+        assert_eq!(st, evident_status::Panic);
+        // SAFETY: evident_last_error never returns NULL.
+        let msg = unsafe { CStr::from_ptr(evident_last_error()) }
+            .to_str()
+            .unwrap();
+        assert!(msg.contains("boom in test"), "{msg}");
+        assert!(msg.contains("panic"), "{msg}");
+        // The next successful call clears it.
+        assert_eq!(ffi_status!({ Ok(evident_status::Ok) }), evident_status::Ok);
+        let msg = unsafe { CStr::from_ptr(evident_last_error()) };
+        assert_eq!(msg.to_bytes(), b"");
+    }
+
+    #[test]
+    fn panic_in_accessor_returns_default() {
+        let v: u64 = ffi_value!(7, {
+            if std::hint::black_box(true) {
+                panic!("accessor panic");
+            }
+            1
+        });
+        assert_eq!(v, 7);
+        let msg = unsafe { CStr::from_ptr(evident_last_error()) }
+            .to_str()
+            .unwrap();
+        assert!(msg.contains("accessor panic"), "{msg}");
+    }
+
+    #[test]
+    fn null_and_utf8_arguments() {
+        let st = ffi_status!({
+            let _s = try_str!(std::ptr::null::<c_char>(), "path");
+            Ok(evident_status::Ok)
+        });
+        assert_eq!(st, evident_status::NullArgument);
+        let msg = unsafe { CStr::from_ptr(evident_last_error()) }
+            .to_str()
+            .unwrap();
+        assert!(msg.contains("`path`"), "{msg}");
+
+        let bad = b"ab\xff\xfecd\0";
+        let st = ffi_status!({
+            let _s = try_str!(bad.as_ptr().cast::<c_char>(), "actor");
+            Ok(evident_status::Ok)
+        });
+        assert_eq!(st, evident_status::InvalidUtf8);
+        let msg = unsafe { CStr::from_ptr(evident_last_error()) }
+            .to_str()
+            .unwrap();
+        assert!(msg.contains("`actor`") && msg.contains("offset 2"), "{msg}");
+
+        let st = ffi_status!({
+            let _r: &u64 = try_ref!(std::ptr::null::<u64>(), "x");
+            Ok(evident_status::Ok)
+        });
+        assert_eq!(st, evident_status::NullArgument);
+    }
+
+    #[test]
+    fn last_error_copy_truncates_and_reports_length() {
+        let _ = ffi_status!({ Err(Failure::invalid("0123456789")) });
+        let n = evident_last_error_copy(std::ptr::null_mut(), 0);
+        assert_eq!(n, 10);
+        let mut buf = [0x55 as c_char; 5];
+        let n = evident_last_error_copy(buf.as_mut_ptr(), buf.len());
+        assert_eq!(n, 10);
+        let got = unsafe { CStr::from_ptr(buf.as_ptr()) };
+        assert_eq!(got.to_bytes(), b"0123");
+    }
+
+    #[test]
+    fn error_kinds_map_to_distinct_statuses() {
+        let p = std::path::PathBuf::from("x.jsonl");
+        let cases = [
+            (
+                Error::Locked {
+                    path: p.clone(),
+                    holder: "pid 1".into(),
+                },
+                evident_status::Locked,
+            ),
+            (Error::Closed { path: p.clone() }, evident_status::Closed),
+            (
+                Error::WrongKey {
+                    path: p.clone(),
+                    msg: "k".into(),
+                },
+                evident_status::WrongKey,
+            ),
+            (
+                Error::InvalidArgument("a".into()),
+                evident_status::InvalidArgument,
+            ),
+        ];
+        for (e, want) in cases {
+            let text = e.to_string();
+            let f = Failure::from(e);
+            assert_eq!(f.status, want);
+            assert_eq!(f.message, text);
+        }
+    }
+
+    #[test]
+    fn free_null_is_noop_and_names_are_static() {
+        evident_string_free(std::ptr::null_mut());
+        let n = unsafe { CStr::from_ptr(evident_status_name(5)) };
+        assert_eq!(n.to_bytes(), b"EVIDENT_STATUS_LOCKED");
+        let n = unsafe { CStr::from_ptr(evident_status_name(12345)) };
+        assert_eq!(n.to_bytes(), b"EVIDENT_STATUS_UNKNOWN");
+        let n = unsafe { CStr::from_ptr(evident_violation_kind_name(1)) };
+        assert_eq!(n.to_bytes(), b"hash_mismatch");
+        assert_eq!(evident_abi_version() >> 16, EVIDENT_ABI_VERSION_MAJOR);
+        let v = unsafe { CStr::from_ptr(evident_version()) };
+        assert_eq!(v.to_str().unwrap(), crate::VERSION);
+    }
+}
