@@ -1576,3 +1576,42 @@ fn demo_without_arguments_uses_a_fresh_temporary_directory() {
     assert!(out.contains(&name), "the directory is printed:\n{out}");
     assert!(made[0].join("scope-audit.jsonl").exists());
 }
+
+#[test]
+fn append_refuses_to_extend_a_log_whose_last_entry_was_tampered() {
+    let dir = tempdir().unwrap();
+    let log = jsonl(&dir, 3);
+    edit_line(&log, 4, "\"i\":2", "\"i\":3");
+    let before = fs::read(&log).unwrap();
+    let a = evident()
+        .arg("append")
+        .arg(&log)
+        .args(["--event-type", "T", "--action", "A"])
+        .assert()
+        .code(1);
+    assert_one_line_error(&a, "a.jsonl");
+    assert!(
+        stderr_of(&a).contains("evident verify"),
+        "{}",
+        stderr_of(&a)
+    );
+    assert_eq!(fs::read(&log).unwrap(), before);
+}
+
+#[test]
+fn append_after_a_crash_moves_the_torn_tail_aside_and_says_so() {
+    let dir = tempdir().unwrap();
+    let log = jsonl(&dir, 2);
+    append_bytes(&log, b"{\"v\":1,\"seq\":3");
+    let a = evident()
+        .arg("append")
+        .arg(&log)
+        .args(["--event-type", "T", "--action", "A"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("3:"));
+    let err = stderr_of(&a);
+    assert!(err.contains("torn tail") && err.contains(".torn-"), "{err}");
+    assert_eq!(sidecars(dir.path()).len(), 1);
+    evident().arg("verify").arg(&log).assert().success();
+}

@@ -35,7 +35,9 @@ const EXIT_HELP: &str = "\
 Exit status:
   0  success (verify: the log is valid)
   1  the log failed a check: a violation, tampering, damage or a torn tail
-  2  usage error, I/O error, missing or wrong key file, log locked by a writer
+  2  usage error, I/O error, missing or unreadable key file, log locked by a
+     writer (a key that does not match the log: 1 for verify, which reports
+     it as a finding; 2 for commands that write)
 
 Errors are printed as one line: `evident: <file>: <problem>`.
 Try `evident demo` for a guided example.";
@@ -59,8 +61,21 @@ enum Cmd {
     /// stdin with `--json -`; prints the new head as SEQ:HASH.
     Append(AppendArgs),
     /// Verify the whole hash chain; exit 0 valid, 1 violation, 2 error.
+    ///
+    /// Checks every record's hash, every link, the sequence numbers and the
+    /// framing, streaming and on several threads. The first violation is
+    /// printed (all with --all) with its kind, entry seq, line (JSONL) and
+    /// byte offset. A torn tail (an incomplete last write after a crash) is
+    /// reported as such, distinct from tampering; `evident repair` moves it
+    /// aside. --expect-head with a head kept elsewhere detects entries
+    /// removed from the end. Shows a progress bar on large logs when stderr
+    /// is a terminal.
     Verify(VerifyArgs),
     /// Print entries (oldest first unless --newest-first), with filters.
+    ///
+    /// One line per entry, or one JSON object per entry with --json. Does
+    /// not check hashes (use verify). A damaged record is reported on stderr
+    /// with its position and skipped; the exit status is then 1.
     Cat(CatArgs),
     /// Print the last N entries in chronological order (reads from the end).
     Tail(TailArgs),
@@ -69,10 +84,28 @@ enum Cmd {
     /// Summarise: entries, time span, counts by event type, action, actor, session.
     Stats(StatsArgs),
     /// Export entries as a JSON array, CSV or JSON lines.
+    ///
+    /// CSV columns: seq, ts, event_type, action, actor, host, session_id,
+    /// source, success, duration_ms, error, note, git_commit, details (JSON
+    /// text), prev, hash, otr. Does not check hashes (run verify first). A
+    /// damaged record stops the export with exit 1; with -o no file is left.
     Export(ExportArgs),
     /// Convert a log to the other framing (same bodies and hashes, verified).
+    ///
+    /// Record bodies and hashes are copied, not recomputed, so the new log
+    /// has the same log id, entries and head (an external head checkpoint
+    /// stays valid). The source must verify: a log with a violation is
+    /// refused, and so is a torn tail (run `evident repair` first); there is
+    /// no way to force it, because damaged records cannot be carried over
+    /// faithfully. DST must not exist; it is written to a temporary file,
+    /// fsynced, verified against the source's head, and only then linked
+    /// into place.
     Convert(ConvertArgs),
     /// Move a torn tail (incomplete last write) aside into a sidecar file.
+    ///
+    /// The bytes are kept in `<LOG>.torn-<time>-at-<offset>`, never dropped.
+    /// Damage anywhere before the end is never repaired: it is evidence.
+    /// repair then changes nothing and exits 1. Needs the writer's lock.
     Repair(RepairArgs),
     /// Write an example log, verify it, and show a tampered copy being caught.
     Demo(DemoArgs),
