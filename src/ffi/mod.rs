@@ -468,7 +468,12 @@ pub extern "C" fn evident_version() -> *const c_char {
 /// Returns the ABI version of the loaded library: `(major << 16) | minor`.
 /// A program built against this header works with any library whose major
 /// version equals `EVIDENT_ABI_VERSION_MAJOR` and whose minor version is at
-/// least `EVIDENT_ABI_VERSION_MINOR`.
+/// least `EVIDENT_ABI_VERSION_MINOR`:
+///
+/// ```c
+/// uint32_t v = evident_abi_version();
+/// bool ok = (v >> 16) == EVIDENT_ABI_VERSION_MAJOR && v >= EVIDENT_ABI_VERSION;
+/// ```
 #[no_mangle]
 pub extern "C" fn evident_abi_version() -> u32 {
     EVIDENT_ABI_VERSION
