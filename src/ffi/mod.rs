@@ -462,7 +462,7 @@ pub(crate) fn write_hex(buf: &mut [c_char; EVIDENT_HASH_HEX_CAPACITY], hex: &str
 #[no_mangle]
 pub extern "C" fn evident_version() -> *const c_char {
     static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
-    VERSION.as_ptr().cast()
+    run_value(std::ptr::null(), || VERSION.as_ptr().cast())
 }
 
 /// Returns the ABI version of the loaded library: `(major << 16) | minor`.
@@ -476,7 +476,7 @@ pub extern "C" fn evident_version() -> *const c_char {
 /// ```
 #[no_mangle]
 pub extern "C" fn evident_abi_version() -> u32 {
-    EVIDENT_ABI_VERSION
+    run_value(EVIDENT_ABI_VERSION, || EVIDENT_ABI_VERSION)
 }
 
 /// Returns the message of the last failure on the calling thread, or `""`
@@ -549,7 +549,7 @@ pub extern "C" fn evident_status_name(status: u32) -> *const c_char {
         200 => "EVIDENT_STATUS_END\0",
         _ => "EVIDENT_STATUS_UNKNOWN\0",
     };
-    s.as_ptr().cast()
+    run_value(std::ptr::null(), || s.as_ptr().cast())
 }
 
 /// Returns the stable snake_case name of a violation kind (e.g.
@@ -568,7 +568,7 @@ pub extern "C" fn evident_violation_kind_name(kind: u32) -> *const c_char {
         9 => "unsupported\0",
         _ => "unknown\0",
     };
-    s.as_ptr().cast()
+    run_value(std::ptr::null(), || s.as_ptr().cast())
 }
 
 /// Frees a string returned by the library with "free with
@@ -701,6 +701,88 @@ mod tests {
             assert_eq!(f.status, want);
             assert_eq!(f.message, text);
         }
+    }
+
+    fn screaming(name: &str) -> String {
+        let mut out = String::new();
+        let mut prev_lower = false;
+        for c in name.chars() {
+            if c.is_ascii_uppercase() && prev_lower {
+                out.push('_');
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            out.push(c.to_ascii_uppercase());
+        }
+        out
+    }
+
+    #[test]
+    fn status_names_match_the_header_constants() {
+        use evident_status as S;
+        let all = [
+            S::Ok,
+            S::Io,
+            S::Malformed,
+            S::Corrupt,
+            S::WrongKey,
+            S::Locked,
+            S::InvalidArgument,
+            S::TooLarge,
+            S::Poisoned,
+            S::Unsupported,
+            S::Closed,
+            S::NullArgument,
+            S::InvalidUtf8,
+            S::Panic,
+            S::End,
+        ];
+        for st in all {
+            // cbindgen's QualifiedScreamingSnakeCase of the variant.
+            let want = format!("EVIDENT_STATUS_{}", screaming(&format!("{st:?}")));
+            let got = unsafe { CStr::from_ptr(evident_status_name(st as u32)) };
+            assert_eq!(got.to_str().unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn violation_kind_numbers_and_names_match_the_library() {
+        use crate::verify::ViolationKind as K;
+        let all = [
+            K::HashMismatch,
+            K::ChainBreak,
+            K::SeqGap,
+            K::Malformed,
+            K::TornTail,
+            K::WrongKey,
+            K::WrongLogId,
+            K::HeadMismatch,
+            K::Unsupported,
+        ];
+        for k in all {
+            let c: evident_violation_kind = k.into();
+            assert_eq!(c as u32, k as u32, "{k:?}");
+            let name = unsafe { CStr::from_ptr(evident_violation_kind_name(k as u32)) };
+            assert_eq!(name.to_str().unwrap(), k.name());
+        }
+    }
+
+    #[test]
+    fn last_error_is_per_thread() {
+        let _ = ffi_status!({ Err(Failure::invalid("main thread failure")) });
+        let other = std::thread::spawn(|| {
+            let empty = unsafe { CStr::from_ptr(evident_last_error()) }
+                .to_bytes()
+                .is_empty();
+            let _ = ffi_status!({ Err(Failure::invalid("other thread failure")) });
+            let msg = unsafe { CStr::from_ptr(evident_last_error()) };
+            (empty, msg.to_str().unwrap().to_string())
+        })
+        .join()
+        .unwrap();
+        assert!(other.0, "a new thread starts without an error");
+        assert_eq!(other.1, "other thread failure");
+        let msg = unsafe { CStr::from_ptr(evident_last_error()) };
+        assert_eq!(msg.to_str().unwrap(), "main thread failure");
     }
 
     #[test]

@@ -484,3 +484,122 @@ pub extern "C" fn evident_entry_to_json(
         Ok(evident_status::Ok)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::log::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn iterator_ends_and_stays_ended_and_nulls_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = CString::new(dir.path().join("q.jsonl").to_str().unwrap()).unwrap();
+        let mut log = std::ptr::null_mut();
+        assert_eq!(
+            evident_log_open(path.as_ptr(), std::ptr::null(), &mut log),
+            evident_status::Ok
+        );
+        for i in 0..3 {
+            let j = CString::new(format!(r#"{{"event_type":"T","action":"a{i}"}}"#)).unwrap();
+            assert_eq!(
+                evident_log_append_json(log, j.as_ptr(), std::ptr::null_mut()),
+                evident_status::Ok
+            );
+        }
+        evident_log_free(log);
+
+        let mut q = std::ptr::null_mut();
+        assert_eq!(evident_query_new(&mut q), evident_status::Ok);
+        assert_eq!(evident_query_set_order(q, 2), evident_status::Ok);
+        assert_eq!(
+            evident_query_set_order(q, 0),
+            evident_status::InvalidArgument
+        );
+        let mut it = std::ptr::null_mut();
+        assert_eq!(
+            evident_query_run(path.as_ptr(), q, &mut it),
+            evident_status::Ok
+        );
+        evident_query_free(q);
+        let mut seqs = Vec::new();
+        loop {
+            let mut e = std::ptr::null_mut();
+            match evident_query_next(it, &mut e) {
+                evident_status::Ok => {
+                    seqs.push(evident_entry_seq(e));
+                    let a = unsafe { CStr::from_ptr(evident_entry_action(e)) };
+                    assert_eq!(
+                        a.to_str().unwrap(),
+                        format!("a{}", seqs.last().unwrap() - 1)
+                    );
+                    evident_entry_free(e);
+                }
+                evident_status::End => {
+                    assert!(e.is_null());
+                    break;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(seqs, [3, 2, 1]);
+        let mut e = std::ptr::null_mut();
+        assert_eq!(evident_query_next(it, &mut e), evident_status::End);
+        assert_eq!(
+            evident_query_next(it, std::ptr::null_mut()),
+            evident_status::NullArgument
+        );
+        evident_query_iter_free(it);
+
+        assert_eq!(
+            evident_query_next(std::ptr::null_mut(), &mut e),
+            evident_status::NullArgument
+        );
+        assert_eq!(
+            evident_query_run(std::ptr::null(), std::ptr::null(), &mut it),
+            evident_status::NullArgument
+        );
+        assert!(it.is_null());
+        assert!(evident_entry_hash(std::ptr::null()).is_null());
+        assert_eq!(evident_entry_duration_ms(std::ptr::null()), 0.0);
+        evident_entry_free(std::ptr::null_mut());
+        evident_query_iter_free(std::ptr::null_mut());
+        evident_query_free(std::ptr::null_mut());
+    }
+
+    #[test]
+    fn nul_inside_a_field_is_cut_in_the_c_view_but_exact_in_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = CString::new(dir.path().join("n.jsonl").to_str().unwrap()).unwrap();
+        let mut log = std::ptr::null_mut();
+        assert_eq!(
+            evident_log_open(path.as_ptr(), std::ptr::null(), &mut log),
+            evident_status::Ok
+        );
+        let j = CString::new(r#"{"event_type":"T","action":"ab\u0000cd"}"#).unwrap();
+        assert_eq!(
+            evident_log_append_json(log, j.as_ptr(), std::ptr::null_mut()),
+            evident_status::Ok
+        );
+        evident_log_free(log);
+        let mut it = std::ptr::null_mut();
+        assert_eq!(
+            evident_query_run(path.as_ptr(), std::ptr::null(), &mut it),
+            evident_status::Ok
+        );
+        let mut e = std::ptr::null_mut();
+        assert_eq!(evident_query_next(it, &mut e), evident_status::Ok);
+        let a = unsafe { CStr::from_ptr(evident_entry_action(e)) };
+        assert_eq!(a.to_bytes(), b"ab");
+        let mut json = std::ptr::null_mut();
+        assert_eq!(evident_entry_to_json(e, &mut json), evident_status::Ok);
+        let text = unsafe { CStr::from_ptr(json) }
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(text.contains(r#""action":"ab\u0000cd""#), "{text}");
+        crate::ffi::evident_string_free(json);
+        evident_entry_free(e);
+        evident_query_iter_free(it);
+    }
+}

@@ -442,3 +442,50 @@ pub extern "C" fn evident_violation_offset(violation: *const evident_violation) 
 pub extern "C" fn evident_violation_message(violation: *const evident_violation) -> *const c_char {
     with_obj(violation, std::ptr::null(), |v| v.message.as_ptr())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_and_out_of_range_arguments() {
+        let mut r = std::ptr::NonNull::dangling().as_ptr();
+        assert_eq!(
+            evident_verify(std::ptr::null(), std::ptr::null(), &mut r),
+            evident_status::NullArgument
+        );
+        assert!(r.is_null());
+        let p = CString::new("/nonexistent/dir/x.jsonl").unwrap();
+        assert_eq!(
+            evident_verify(p.as_ptr(), std::ptr::null(), &mut r),
+            evident_status::Io
+        );
+        assert!(r.is_null());
+        let mut o = std::ptr::null_mut();
+        assert_eq!(evident_verify_options_new(&mut o), evident_status::Ok);
+        let bad = CString::new("zz").unwrap();
+        assert_eq!(
+            evident_verify_options_set_expected_head(o, 1, bad.as_ptr()),
+            evident_status::InvalidArgument
+        );
+        assert_eq!(
+            evident_verify_options_set_key(o, std::ptr::null(), 3),
+            evident_status::NullArgument
+        );
+        assert_eq!(
+            evident_verify_options_set_progress(o, None, std::ptr::null_mut()),
+            evident_status::Ok
+        );
+        evident_verify_options_free(o);
+        let mut v = std::ptr::null();
+        assert_eq!(
+            evident_verify_result_violation(std::ptr::null(), 0, &mut v),
+            evident_status::NullArgument
+        );
+        assert_eq!(evident_violation_get_kind(std::ptr::null()), 0);
+        assert!(evident_violation_message(std::ptr::null()).is_null());
+        assert!(!evident_verify_result_valid(std::ptr::null()));
+        evident_verify_result_free(std::ptr::null_mut());
+        evident_verify_options_free(std::ptr::null_mut());
+    }
+}

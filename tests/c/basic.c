@@ -364,6 +364,47 @@ int main(int argc, char **argv) {
     CHECK(strstr(evident_last_error(), "missing.jsonl") != NULL);
     free(missing);
 
+    /* ---- a torn tail: verify reports it, reopening moves it aside ---- */
+    size_t before = 0;
+    free(read_file(path, &before));
+    static const char torn[] = "{\"v\":1,\"seq\":6,\"prev\":\"00";
+    FILE *tf = fopen(path, "ab");
+    CHECK(tf != NULL);
+    CHECK(fwrite(torn, 1, sizeof torn - 1, tf) == sizeof torn - 1);
+    CHECK(fclose(tf) == 0);
+    OK(evident_verify(path, NULL, &res));
+    CHECK(!evident_verify_result_valid(res));
+    CHECK(evident_verify_result_only_torn_tail(res));
+    OK(evident_verify_result_violation(res, 0, &viol));
+    CHECK(evident_violation_get_kind(viol) == EVIDENT_VIOLATION_KIND_TORN_TAIL);
+    CHECK(evident_violation_offset(viol) == before);
+    evident_verify_result_free(res);
+
+    OK(evident_log_open(path, NULL, &log));
+    OK(evident_log_recovery(log, &rec));
+    CHECK(!evident_recovery_created(rec));
+    CHECK(evident_recovery_torn_count(rec) == 1);
+    OK(evident_recovery_torn_tail(rec, 0, &off, &len, &sidecar));
+    CHECK(off == before);
+    CHECK(len == sizeof torn - 1);
+    CHECK(sidecar != NULL && strstr(sidecar, "audit.jsonl.torn-") != NULL);
+    size_t side_len = 0;
+    char *side = read_file(sidecar, &side_len);
+    CHECK(side_len == sizeof torn - 1 && memcmp(side, torn, side_len) == 0);
+    free(side);
+    /* Out-pointers may be NULL. */
+    OK(evident_recovery_torn_tail(rec, 0, NULL, NULL, NULL));
+    evident_recovery_free(rec);
+    OK(evident_log_head(log, &head));
+    CHECK(head.seq == 5);
+    OK(evident_log_close(log));
+    evident_log_free(log);
+    log = NULL;
+    OK(evident_verify(path, NULL, &res));
+    CHECK(evident_verify_result_valid(res));
+    CHECK(evident_verify_result_entries(res) == 5);
+    evident_verify_result_free(res);
+
     /* ---- query ---- */
     evident_query *q = NULL;
     uint64_t seqs[16];
