@@ -12,7 +12,7 @@
 //! - on failure a message is kept in a thread-local "last error"
 //!   ([`evident_last_error`]);
 //! - no panic crosses the boundary: every body runs inside
-//!   [`std::panic::catch_unwind`] ([`ffi_status!`], [`ffi_value!`]) and a
+//!   [`std::panic::catch_unwind`] (`ffi_status!`, `ffi_value!`) and a
 //!   panic becomes `EVIDENT_STATUS_PANIC`;
 //! - NULL and non-UTF-8 arguments return `EVIDENT_STATUS_NULL_ARGUMENT` /
 //!   `EVIDENT_STATUS_INVALID_UTF8`, never a crash.
