@@ -1615,3 +1615,46 @@ fn append_after_a_crash_moves_the_torn_tail_aside_and_says_so() {
     assert_eq!(sidecars(dir.path()).len(), 1);
     evident().arg("verify").arg(&log).assert().success();
 }
+
+#[test]
+fn reading_commands_on_a_binary_log() {
+    let dir = tempdir().unwrap();
+    let log = make_log(dir.path(), "b.evl", 6, Framing::Binary, None);
+    assert_eq!(
+        seqs(&cat_json(&log, &["--newest-first"])),
+        vec![6, 5, 4, 3, 2, 1]
+    );
+    let a = evident()
+        .args(["tail", "-n", "2", "--json"])
+        .arg(&log)
+        .assert()
+        .success();
+    let v: Vec<Value> = stdout_of(&a)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(seqs(&v), vec![5, 6]);
+    let a = evident()
+        .args(["stats", "--json"])
+        .arg(&log)
+        .assert()
+        .success();
+    let s: Value = serde_json::from_str(&stdout_of(&a)).unwrap();
+    assert_eq!(
+        (&s["entries"], &s["framing"]),
+        (&json!(6), &json!("binary"))
+    );
+    let a = evident()
+        .args(["export", "--format", "jsonl"])
+        .arg(&log)
+        .assert()
+        .success();
+    assert_eq!(stdout_of(&a).lines().count(), 6);
+    let a = evident()
+        .args(["head", "--no-verify", "--json"])
+        .arg(&log)
+        .assert()
+        .success();
+    let h: Value = serde_json::from_str(&stdout_of(&a)).unwrap();
+    assert_eq!(h["head"], head_of(&log));
+}

@@ -378,6 +378,8 @@ pub fn demo(a: DemoArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     ] {
         s.say(&format!("   {cmd}"))?;
     }
+    s.say("(Without `evident` on your PATH: `cargo install --path .` in the evident")?;
+    s.say(" repository, or `cargo run --release --bin evident -- <command>`.)")?;
     Ok(0)
 }
 
