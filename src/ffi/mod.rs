@@ -589,6 +589,25 @@ pub(crate) fn owned_string(s: &str) -> *mut c_char {
     to_cstring(s).into_raw()
 }
 
+/// Compile-time check of the thread-safety promises in the header.
+#[allow(dead_code)]
+fn thread_safety_promises() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    // Used from several threads at once.
+    send_sync::<log::evident_log>();
+    // Immutable results: read from several threads.
+    send_sync::<verify::evident_verify_result>();
+    send_sync::<log::evident_recovery>();
+    send_sync::<query::evident_entry>();
+    // Builders: shared read-only by concurrent calls.
+    send_sync::<options::evident_open_options>();
+    send_sync::<verify::evident_verify_options>();
+    send_sync::<query::evident_query>();
+    // Exclusive access, may move between threads.
+    send::<query::evident_query_iter>();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
