@@ -599,6 +599,40 @@ pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
     })
 }
 
+/// Checks the two genesis members that decide before all others (spec § 3):
+/// a `v` above [`FORMAT_VERSION`] or a `critical` extension this reader does
+/// not implement makes the log unsupported, whatever the other members are
+/// (a later version may change them). Returns the reason, or `None` when
+/// the record is not unsupported (it may still be malformed).
+pub fn unsupported_genesis(framing: Framing, bytes: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Pre {
+        #[serde(default)]
+        v: Option<Value>,
+        #[serde(default)]
+        critical: Option<Value>,
+    }
+    let raw = match framing {
+        Framing::Jsonl => split_jsonl(bytes).ok()?,
+        Framing::Binary => split_binary(bytes).ok()?,
+    };
+    let pre: Pre = serde_json::from_slice(raw.json).ok()?;
+    if let Some(v) = pre.v.as_ref().and_then(Value::as_u64) {
+        if v > u64::from(FORMAT_VERSION) {
+            return Some(format!(
+                "format version {v} (this library reads up to {FORMAT_VERSION})"
+            ));
+        }
+    }
+    if let Some(Value::Array(list)) = &pre.critical {
+        let names: Option<Vec<&str>> = list.iter().map(Value::as_str).collect();
+        if let Some(ext) = names?.into_iter().find(|c| !KNOWN_EXTENSIONS.contains(c)) {
+            return Some(format!("log needs extension {ext:?}"));
+        }
+    }
+    None
+}
+
 #[derive(Deserialize)]
 struct GenesisJson {
     v: u32,

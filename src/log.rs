@@ -958,16 +958,54 @@ pub(crate) fn read_genesis(
         )
     })?;
     if framing == Framing::Binary {
+        if n < format::BINARY_HEADER_LEN {
+            return Err(Error::malformed(
+                path,
+                at0,
+                format!("binary file header is incomplete ({n} of 16 bytes)"),
+            ));
+        }
         let version = u32::from_le_bytes([
             first.get(8).copied().unwrap_or(0),
             first.get(9).copied().unwrap_or(0),
             first.get(10).copied().unwrap_or(0),
             first.get(11).copied().unwrap_or(0),
         ]);
-        if n < format::BINARY_HEADER_LEN || version != format::BINARY_VERSION {
+        if version != format::BINARY_VERSION {
             return Err(Error::Unsupported {
                 path: path.to_path_buf(),
                 msg: format!("binary framing version {version}"),
+            });
+        }
+        // No flags are defined in version 1; a later version may give them
+        // a meaning (spec § 8 rule 1). The header is not covered by any
+        // CRC or hash, so this also catches damage to these bytes.
+        let flags = first.get(12..16).map_or(0, |f| {
+            u32::from_le_bytes([
+                f.first().copied().unwrap_or(0),
+                f.get(1).copied().unwrap_or(0),
+                f.get(2).copied().unwrap_or(0),
+                f.get(3).copied().unwrap_or(0),
+            ])
+        });
+        if flags != 0 {
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                msg: format!("binary header flags {flags:#010x}"),
+            });
+        }
+        // Reserved header flags (spec § 8): the header has no CRC, so this
+        // is also how damage to them is caught.
+        let flags = u32::from_le_bytes([
+            first.get(12).copied().unwrap_or(0),
+            first.get(13).copied().unwrap_or(0),
+            first.get(14).copied().unwrap_or(0),
+            first.get(15).copied().unwrap_or(0),
+        ]);
+        if flags != 0 {
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                msg: format!("binary header flags {flags:#x}"),
             });
         }
     }
@@ -979,6 +1017,12 @@ pub(crate) fn read_genesis(
     let (bytes, end) = scan::read_first_record(src, framing, len)
         .map_err(|e| Error::io(path, "read", e))?
         .ok_or_else(|| Error::malformed(path, at, "genesis record is missing or incomplete"))?;
+    if let Some(msg) = format::unsupported_genesis(framing, &bytes) {
+        return Err(Error::Unsupported {
+            path: path.to_path_buf(),
+            msg,
+        });
+    }
     let p = format::parse(framing, &bytes).map_err(|d| Error::malformed(path, at, d.0))?;
     let g = format::decode_genesis(&p).map_err(|d| Error::malformed(path, at, d.0))?;
     if g.version > format::FORMAT_VERSION {
