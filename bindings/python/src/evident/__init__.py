@@ -1,0 +1,76 @@
+"""evident: tamper-evident, crash-safe, append-only audit logs.
+
+A thin ctypes wrapper over the evident C ABI: the whole engine (writing,
+locking, crash recovery, verification, queries) runs in-process in the Rust
+library; this package maps calls, types and errors.
+
+>>> import evident
+>>> with evident.AuditLog("audit.jsonl") as log:            # doctest: +SKIP
+...     log.log("ACTION_EXECUTED", "load_trace", details={"file": "scope.bin"})
+>>> evident.verify("audit.jsonl").valid                       # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+from . import _native
+from .errors import (
+    ClosedError,
+    CorruptLogError,
+    EvidentError,
+    EvidentIOError,
+    InternalError,
+    InvalidArgumentError,
+    LockedError,
+    MalformedLogError,
+    PoisonedError,
+    TooLargeError,
+    UnsupportedError,
+    WrongKeyError,
+)
+from .handler import AuditHandler
+from .log import AuditLog, Head, Recovery, TornTail
+from .query import Entry, EntryIterator, Query, iter_entries, read_entries
+from .verify import VerifyResult, Violation, verify
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "library_version",
+    "library_path",
+    "AuditLog",
+    "AuditHandler",
+    "Head",
+    "Recovery",
+    "TornTail",
+    "verify",
+    "VerifyResult",
+    "Violation",
+    "Query",
+    "Entry",
+    "EntryIterator",
+    "read_entries",
+    "iter_entries",
+    "EvidentError",
+    "EvidentIOError",
+    "MalformedLogError",
+    "CorruptLogError",
+    "WrongKeyError",
+    "LockedError",
+    "InvalidArgumentError",
+    "TooLargeError",
+    "PoisonedError",
+    "UnsupportedError",
+    "ClosedError",
+    "InternalError",
+]
+
+
+def library_version() -> str:
+    """The version of the loaded evident library (e.g. ``"0.1.0"``)."""
+    return _native.version()
+
+
+#: The file the evident library was loaded from.
+library_path: str = _native.library_path

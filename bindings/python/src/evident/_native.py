@@ -1,0 +1,365 @@
+"""Loading the evident shared library and the ctypes prototypes of its C ABI.
+
+The library is looked up, in order:
+
+1. the file named by the environment variable ``EVIDENT_LIBRARY``;
+2. the library installed inside this package (``evident/_libevident*.so``,
+   ``.dylib`` or ``.pyd``, built by ``pip install``).
+
+Nothing is downloaded and no system path is searched. The library is loaded
+with :class:`ctypes.CDLL`, so the GIL is released during every call.
+
+Every prototype below mirrors ``include/evident.h`` (ABI 1.0).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.machinery
+import os
+from ctypes import (
+    POINTER,
+    Structure,
+    c_bool,
+    c_char,
+    c_char_p,
+    c_double,
+    c_int64,
+    c_size_t,
+    c_uint8,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+from typing import Any, List, NoReturn, Optional, Tuple
+
+from .errors import InternalError, InvalidArgumentError, STATUS_OK, error_class
+
+ABI_VERSION_MAJOR = 1
+ABI_VERSION_MINOR = 0
+HASH_HEX_CAPACITY = 129
+UINT64_MAX = 2**64 - 1
+SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
+
+# enum values (include/evident.h)
+FRAMING = {None: 0, "auto": 0, "jsonl": 1, "binary": 2}
+FRAMING_NAMES = {1: "jsonl", 2: "binary"}
+ALG = {None: 0, "auto": 0, "sha256": 1, "hmac-sha256": 2, "hmac-sha512": 3}
+ALG_NAMES = {1: "sha256", 2: "hmac-sha256", 3: "hmac-sha512"}
+DURABILITY = {"sync": 1, "group": 2, "group_commit": 2, "buffered": 3}
+LOCK_MODE = {"exclusive": 1, "shared": 2}
+ORDER_OLDEST_FIRST = 1
+ORDER_NEWEST_FIRST = 2
+
+
+class evident_event(Structure):
+    _fields_ = [
+        ("event_type", c_char_p),
+        ("action", c_char_p),
+        ("actor", c_char_p),
+        ("host", c_char_p),
+        ("session_id", c_char_p),
+        ("source", c_char_p),
+        ("error", c_char_p),
+        ("note", c_char_p),
+        ("git_commit", c_char_p),
+        ("details_json", c_char_p),
+        ("ts", c_char_p),
+        ("otr", c_bool),
+        ("has_success", c_bool),
+        ("success", c_bool),
+        ("has_duration_ms", c_bool),
+        ("duration_ms", c_double),
+    ]
+
+
+class evident_head(Structure):
+    _fields_ = [("seq", c_uint64), ("hash", c_char * HASH_HEX_CAPACITY)]
+
+
+PROGRESS_FN = ctypes.CFUNCTYPE(None, c_void_p, c_uint64, c_uint64)
+
+# Opaque handles are plain void pointers.
+_P = c_void_p
+_PP = POINTER(c_void_p)
+_S = c_uint32  # evident_status
+
+# name: (restype, argtypes)
+_PROTOTYPES = {
+    # library
+    "evident_version": (c_char_p, []),
+    "evident_abi_version": (c_uint32, []),
+    "evident_last_error": (c_char_p, []),
+    "evident_last_error_copy": (c_size_t, [c_char_p, c_size_t]),
+    "evident_status_name": (c_char_p, [c_uint32]),
+    "evident_violation_kind_name": (c_char_p, [c_uint32]),
+    "evident_string_free": (None, [c_void_p]),
+    # log
+    "evident_log_open": (_S, [c_char_p, _P, _PP]),
+    "evident_log_append": (_S, [_P, POINTER(evident_event), POINTER(evident_head)]),
+    "evident_log_append_json": (_S, [_P, c_char_p, POINTER(evident_head)]),
+    "evident_log_sync": (_S, [_P]),
+    "evident_log_close": (_S, [_P]),
+    "evident_log_free": (None, [_P]),
+    "evident_log_head": (_S, [_P, POINTER(evident_head)]),
+    "evident_log_recovery": (_S, [_P, _PP]),
+    "evident_log_path": (c_char_p, [_P]),
+    "evident_log_log_id": (c_char_p, [_P]),
+    "evident_log_key_id": (c_char_p, [_P]),
+    "evident_log_framing": (c_uint32, [_P]),
+    "evident_log_alg": (c_uint32, [_P]),
+    # recovery
+    "evident_recovery_free": (None, [_P]),
+    "evident_recovery_created": (c_bool, [_P]),
+    "evident_recovery_torn_count": (c_size_t, [_P]),
+    "evident_recovery_torn_tail": (
+        _S,
+        [_P, c_size_t, POINTER(c_uint64), POINTER(c_uint64), POINTER(c_char_p)],
+    ),
+    # open options
+    "evident_open_options_new": (_S, [_PP]),
+    "evident_open_options_free": (None, [_P]),
+    "evident_open_options_set_framing": (_S, [_P, c_uint32]),
+    "evident_open_options_set_key": (_S, [_P, POINTER(c_uint8), c_size_t]),
+    "evident_open_options_set_alg": (_S, [_P, c_uint32]),
+    "evident_open_options_set_durability": (_S, [_P, c_uint32]),
+    "evident_open_options_set_lock_mode": (_S, [_P, c_uint32]),
+    "evident_open_options_set_lock_timeout_ms": (_S, [_P, c_uint64]),
+    "evident_open_options_set_create": (_S, [_P, c_bool]),
+    "evident_open_options_set_create_new": (_S, [_P, c_bool]),
+    "evident_open_options_set_actor": (_S, [_P, c_char_p]),
+    "evident_open_options_set_host": (_S, [_P, c_char_p]),
+    "evident_open_options_set_buffer_size": (_S, [_P, c_size_t]),
+    # query
+    "evident_query_new": (_S, [_PP]),
+    "evident_query_free": (None, [_P]),
+    "evident_query_set_session_id": (_S, [_P, c_char_p]),
+    "evident_query_set_event_type": (_S, [_P, c_char_p]),
+    "evident_query_set_action": (_S, [_P, c_char_p]),
+    "evident_query_set_actor": (_S, [_P, c_char_p]),
+    "evident_query_set_source": (_S, [_P, c_char_p]),
+    "evident_query_set_since": (_S, [_P, c_char_p]),
+    "evident_query_set_until": (_S, [_P, c_char_p]),
+    "evident_query_set_seq_min": (_S, [_P, c_uint64]),
+    "evident_query_set_seq_max": (_S, [_P, c_uint64]),
+    "evident_query_set_order": (_S, [_P, c_uint32]),
+    "evident_query_set_limit": (_S, [_P, c_size_t]),
+    "evident_query_run": (_S, [c_char_p, _P, _PP]),
+    "evident_query_next": (_S, [_P, _PP]),
+    "evident_query_iter_free": (None, [_P]),
+    # entry
+    "evident_entry_free": (None, [_P]),
+    "evident_entry_seq": (c_uint64, [_P]),
+    "evident_entry_ts": (c_char_p, [_P]),
+    "evident_entry_ts_unix_us": (c_int64, [_P]),
+    "evident_entry_event_type": (c_char_p, [_P]),
+    "evident_entry_action": (c_char_p, [_P]),
+    "evident_entry_actor": (c_char_p, [_P]),
+    "evident_entry_host": (c_char_p, [_P]),
+    "evident_entry_session_id": (c_char_p, [_P]),
+    "evident_entry_source": (c_char_p, [_P]),
+    "evident_entry_error": (c_char_p, [_P]),
+    "evident_entry_note": (c_char_p, [_P]),
+    "evident_entry_git_commit": (c_char_p, [_P]),
+    "evident_entry_details_json": (c_char_p, [_P]),
+    "evident_entry_prev": (c_char_p, [_P]),
+    "evident_entry_hash": (c_char_p, [_P]),
+    "evident_entry_otr": (c_bool, [_P]),
+    "evident_entry_has_success": (c_bool, [_P]),
+    "evident_entry_success": (c_bool, [_P]),
+    "evident_entry_has_duration_ms": (c_bool, [_P]),
+    "evident_entry_duration_ms": (c_double, [_P]),
+    "evident_entry_to_json": (_S, [_P, _PP]),
+    # verify
+    "evident_verify_options_new": (_S, [_PP]),
+    "evident_verify_options_free": (None, [_P]),
+    "evident_verify_options_set_key": (_S, [_P, POINTER(c_uint8), c_size_t]),
+    "evident_verify_options_set_expected_head": (_S, [_P, c_uint64, c_char_p]),
+    "evident_verify_options_set_expected_log_id": (_S, [_P, c_char_p]),
+    "evident_verify_options_set_all": (_S, [_P, c_bool]),
+    "evident_verify_options_set_threads": (_S, [_P, c_size_t]),
+    "evident_verify_options_set_progress": (_S, [_P, PROGRESS_FN, c_void_p]),
+    "evident_verify": (_S, [c_char_p, _P, _PP]),
+    "evident_verify_result_free": (None, [_P]),
+    "evident_verify_result_valid": (c_bool, [_P]),
+    "evident_verify_result_only_torn_tail": (c_bool, [_P]),
+    "evident_verify_result_entries": (c_uint64, [_P]),
+    "evident_verify_result_head_seq": (c_uint64, [_P]),
+    "evident_verify_result_head_hash": (c_char_p, [_P]),
+    "evident_verify_result_log_id": (c_char_p, [_P]),
+    "evident_verify_result_key_id": (c_char_p, [_P]),
+    "evident_verify_result_framing": (c_uint32, [_P]),
+    "evident_verify_result_alg": (c_uint32, [_P]),
+    "evident_verify_result_bytes": (c_uint64, [_P]),
+    "evident_verify_result_violation_count": (c_size_t, [_P]),
+    "evident_verify_result_violations_total": (c_uint64, [_P]),
+    "evident_verify_result_violation": (_S, [_P, c_size_t, _PP]),
+    "evident_verify_result_to_json": (_S, [_P, _PP]),
+    "evident_violation_get_kind": (c_uint32, [_P]),
+    "evident_violation_has_seq": (c_bool, [_P]),
+    "evident_violation_seq": (c_uint64, [_P]),
+    "evident_violation_line": (c_uint64, [_P]),
+    "evident_violation_offset": (c_uint64, [_P]),
+    "evident_violation_message": (c_char_p, [_P]),
+}
+
+
+def _candidates() -> List[Path]:
+    here = Path(__file__).resolve().parent
+    names = ["_libevident" + s for s in importlib.machinery.EXTENSION_SUFFIXES]
+    names += ["libevident.so", "libevident.dylib", "evident.dll"]
+    return [here / n for n in names]
+
+
+def _find_library() -> str:
+    override = os.environ.get("EVIDENT_LIBRARY")
+    if override:
+        if not os.path.isfile(override):
+            raise ImportError(
+                f"EVIDENT_LIBRARY={override!r}: no such file (it must name the "
+                "evident shared library, e.g. target/release/libevident.so)"
+            )
+        return override
+    for p in _candidates():
+        if p.is_file():
+            return str(p)
+    raise ImportError(
+        "the evident shared library is not installed in "
+        f"{Path(__file__).resolve().parent} (reinstall with "
+        "`pip install ./bindings/python`, or set EVIDENT_LIBRARY to the path of "
+        "libevident.so / libevident.dylib / evident.dll)"
+    )
+
+
+def _load() -> Tuple[ctypes.CDLL, str]:
+    path = _find_library()
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as e:
+        raise ImportError(f"cannot load the evident library {path}: {e}") from e
+    missing = []
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        fn.restype = restype
+        fn.argtypes = argtypes
+    abi = lib.evident_abi_version()
+    if abi >> 16 != ABI_VERSION_MAJOR or abi < (ABI_VERSION_MAJOR << 16 | ABI_VERSION_MINOR):
+        raise ImportError(
+            f"the evident library {path} has ABI version {abi >> 16}.{abi & 0xFFFF}; "
+            f"this package needs {ABI_VERSION_MAJOR}.{ABI_VERSION_MINOR} or a later "
+            f"{ABI_VERSION_MAJOR}.x"
+        )
+    if missing:
+        raise ImportError(f"the evident library {path} lacks {', '.join(missing)}")
+    return lib, path
+
+
+lib, library_path = _load()
+
+
+# --- status handling -------------------------------------------------------
+
+
+def raise_status(status: int) -> NoReturn:
+    """Raises the exception for a failed call, with the thread's last error."""
+    message = (lib.evident_last_error() or b"").decode("utf-8", "replace")
+    name = (lib.evident_status_name(status) or b"").decode("ascii", "replace")
+    if not message:
+        message = f"evident call failed with {name}"
+    raise error_class(status)(message, status=status, status_name=name)
+
+
+def check(status: int) -> None:
+    """Raises unless ``status`` is ``EVIDENT_STATUS_OK``."""
+    if status != STATUS_OK:
+        raise_status(status)
+
+
+# --- argument conversion (what ctypes would otherwise do silently wrong) ---
+
+
+def text(value: Optional[str], name: str) -> Optional[bytes]:
+    """A ``str`` as UTF-8 for a ``const char *`` argument (``None`` -> NULL).
+
+    Lone surrogates are passed through so that the library reports them
+    (``EVIDENT_STATUS_INVALID_UTF8``); an embedded NUL, which a C string
+    cannot carry, is refused rather than silently truncated.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentError(
+            f"`{name}` must be a str, not {type(value).__name__}"
+        )
+    if "\x00" in value:
+        raise InvalidArgumentError(f"`{name}` contains a NUL character (U+0000)")
+    return value.encode("utf-8", "surrogatepass")
+
+
+def path_arg(path: "os.PathLike[str] | str") -> bytes:
+    """A path argument: ``str`` or path-like, as the file system encodes it."""
+    try:
+        raw = os.fsencode(path)
+    except TypeError:
+        raise InvalidArgumentError(
+            f"path must be a str or os.PathLike, not {type(path).__name__}"
+        ) from None
+    if b"\x00" in raw:
+        raise InvalidArgumentError("path contains a NUL character")
+    return raw
+
+
+def unsigned(value: Any, name: str, maximum: int = UINT64_MAX) -> int:
+    """An integer for a ``uint64_t`` / ``size_t`` argument (ctypes would wrap)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(
+            f"`{name}` must be an int, not {type(value).__name__}"
+        )
+    if value < 0 or value > maximum:
+        raise InvalidArgumentError(f"`{name}` must be between 0 and {maximum}, got {value}")
+    return value
+
+
+def key_arg(key: Optional[bytes]) -> Tuple[Any, int]:
+    """``(pointer, length)`` for a key argument (NULL, 0 when ``None``)."""
+    if key is None:
+        return None, 0
+    if isinstance(key, str) or not isinstance(key, (bytes, bytearray, memoryview)):
+        raise InvalidArgumentError(
+            f"`key` must be bytes, not {type(key).__name__}"
+        )
+    data = bytes(key)
+    buf = (c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0")
+    return buf, len(data)
+
+
+def decode(raw: Optional[bytes]) -> Optional[str]:
+    return None if raw is None else raw.decode("utf-8", "surrogateescape")
+
+
+def take_string(ptr: c_void_p) -> str:
+    """Copies and frees a ``char *`` documented "free with evident_string_free"."""
+    if not ptr.value:
+        raise InternalError("the library returned a NULL string")
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8")
+    finally:
+        lib.evident_string_free(ptr)
+
+
+def head_tuple(h: evident_head) -> Tuple[int, str]:
+    return int(h.seq), h.hash.decode("ascii")
+
+
+def version() -> str:
+    return (lib.evident_version() or b"").decode("ascii")
+
+
+def kind_name(kind: int) -> str:
+    return (lib.evident_violation_kind_name(kind) or b"unknown").decode("ascii")
+

@@ -1,0 +1,130 @@
+"""The exception hierarchy: one class per status code of the C ABI.
+
+Every error raised by this package is an :class:`EvidentError`. Errors that
+come from the library carry its one-line message (naming the file and, where
+there is one, the entry), the numeric :attr:`EvidentError.status` and its
+name (``EVIDENT_STATUS_...``).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Type
+
+__all__ = [
+    "EvidentError",
+    "EvidentIOError",
+    "MalformedLogError",
+    "CorruptLogError",
+    "WrongKeyError",
+    "LockedError",
+    "InvalidArgumentError",
+    "TooLargeError",
+    "PoisonedError",
+    "UnsupportedError",
+    "ClosedError",
+    "InternalError",
+]
+
+
+class EvidentError(Exception):
+    """Base class of every error raised by evident.
+
+    ``status`` is the C ABI status code (``None`` for errors detected by the
+    Python wrapper before any library call) and ``status_name`` its name.
+    """
+
+    status: Optional[int] = None
+    status_name: Optional[str] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: Optional[int] = None,
+        status_name: Optional[str] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if status_name is not None:
+            self.status_name = status_name
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class EvidentIOError(EvidentError, OSError):
+    """An operating-system I/O error (missing file, permission, disk full)."""
+
+    def __init__(self, message: str, **kw: Optional[object]) -> None:
+        EvidentError.__init__(self, message, **kw)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class MalformedLogError(EvidentError):
+    """The file is not an evident log or its structure is damaged."""
+
+
+class CorruptLogError(EvidentError):
+    """The log's last record fails its hash check; appending is refused."""
+
+
+class WrongKeyError(EvidentError):
+    """The key does not match the log (or a key is missing / superfluous)."""
+
+
+class LockedError(EvidentError):
+    """Another writer holds the log's lock; the message names the holder."""
+
+
+class InvalidArgumentError(EvidentError, ValueError):
+    """An argument is invalid (bad JSON details, timestamp, option, short key...)."""
+
+
+class TooLargeError(EvidentError):
+    """An entry is larger than the format allows."""
+
+
+class PoisonedError(EvidentError):
+    """An earlier write or fsync failed; close and reopen the log."""
+
+
+class UnsupportedError(EvidentError):
+    """The log needs a newer version of the library."""
+
+
+class ClosedError(EvidentError):
+    """The log (or iterator) has been closed."""
+
+
+class InternalError(EvidentError):
+    """An internal error of the library (a caught Rust panic) or of the wrapper."""
+
+
+# C ABI status codes (include/evident.h, enum evident_status).
+STATUS_OK = 0
+STATUS_END = 200
+
+_BY_STATUS: Dict[int, Type[EvidentError]] = {
+    1: EvidentIOError,
+    2: MalformedLogError,
+    3: CorruptLogError,
+    4: WrongKeyError,
+    5: LockedError,
+    6: InvalidArgumentError,
+    7: TooLargeError,
+    8: PoisonedError,
+    9: UnsupportedError,
+    10: ClosedError,
+    100: InternalError,  # NULL argument: a wrapper bug, never the caller's
+    101: InvalidArgumentError,  # a string that is not UTF-8
+    102: InternalError,  # a Rust panic caught at the boundary
+}
+
+
+def error_class(status: int) -> Type[EvidentError]:
+    """The exception class raised for a C ABI status code."""
+    return _BY_STATUS.get(status, InternalError)
