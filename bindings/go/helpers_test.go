@@ -196,3 +196,5 @@ func runPython(t *testing.T, script string, args ...string) string {
 	}
 	return string(out)
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
