@@ -254,6 +254,160 @@ fn bench_append(c: &mut Criterion) {
     g.finish();
 }
 
+/// Prototypes of faster engine routines, used only to measure what the
+/// changes proposed in docs/benchmarks.md would gain. Each is checked to
+/// give exactly the engine's bytes before it is timed.
+mod proto {
+    use chrono::{DateTime, Datelike, Timelike, Utc};
+    use evident::{Event, Hash};
+
+    fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&buf[i..]);
+    }
+
+    fn push_2(out: &mut Vec<u8>, n: u32) {
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+    }
+
+    /// RFC 3339, UTC, microseconds, `Z`, without allocating (chrono's
+    /// formatter for the rare cases: years outside 0..=9999, leap seconds).
+    fn push_ts(out: &mut Vec<u8>, ts: &DateTime<Utc>) {
+        let (y, ns) = (ts.year(), ts.nanosecond());
+        if !(0..=9999).contains(&y) || ns >= 1_000_000_000 {
+            let s = evident::format::format_ts(ts);
+            out.extend_from_slice(s.as_bytes());
+            return;
+        }
+        let y = y as u32;
+        push_2(out, y / 100);
+        push_2(out, y % 100);
+        out.push(b'-');
+        push_2(out, ts.month());
+        out.push(b'-');
+        push_2(out, ts.day());
+        out.push(b'T');
+        push_2(out, ts.hour());
+        out.push(b':');
+        push_2(out, ts.minute());
+        out.push(b':');
+        push_2(out, ts.second());
+        out.push(b'.');
+        let us = ns / 1000;
+        push_2(out, us / 10_000);
+        push_2(out, us / 100 % 100);
+        push_2(out, us % 100);
+        out.push(b'Z');
+    }
+
+    /// serde_json escapes exactly `"`, `\` and bytes below 0x20; strings
+    /// without them are copied as they are.
+    fn push_json_str(out: &mut Vec<u8>, s: &str) {
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        } else {
+            let _ = serde_json::to_writer(&mut *out, s);
+        }
+    }
+
+    fn push_field_str(out: &mut Vec<u8>, name: &str, value: &str) {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        push_json_str(out, value);
+    }
+
+    /// `format::encode_entry` for events without the optional RTGS fields.
+    pub fn encode_entry(
+        out: &mut Vec<u8>,
+        seq: u64,
+        prev: &Hash,
+        ts: &DateTime<Utc>,
+        ev: &Event,
+        actor: &str,
+        host: &str,
+    ) {
+        assert!(
+            !ev.otr
+                && ev.success.is_none()
+                && ev.duration_ms.is_none()
+                && ev.error.is_none()
+                && ev.note.is_none()
+                && ev.git_commit.is_none()
+        );
+        out.clear();
+        out.extend_from_slice(b"{\"v\":");
+        push_u64(out, u64::from(evident::format::FORMAT_VERSION));
+        out.extend_from_slice(b",\"seq\":");
+        push_u64(out, seq);
+        out.extend_from_slice(b",\"prev\":\"");
+        let start = out.len();
+        out.resize(start + prev.as_bytes().len() * 2, 0);
+        let _ = hex::encode_to_slice(prev.as_bytes(), &mut out[start..]);
+        out.extend_from_slice(b"\",\"kind\":\"entry\",\"ts\":\"");
+        push_ts(out, ts);
+        out.push(b'"');
+        push_field_str(out, "event_type", &ev.event_type);
+        push_field_str(out, "action", &ev.action);
+        push_field_str(out, "actor", actor);
+        push_field_str(out, "host", host);
+        push_field_str(out, "session_id", &ev.session_id);
+        push_field_str(out, "source", &ev.source);
+        out.extend_from_slice(b",\"details\":");
+        match &ev.details {
+            None => out.extend_from_slice(b"{}"),
+            Some(v) => serde_json::to_writer(&mut *out, v).expect("details"),
+        }
+        out.push(b'}');
+    }
+
+    const fn hex_table() -> [u8; 256] {
+        let mut t = [0xFFu8; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    }
+    static HEX: [u8; 256] = hex_table();
+
+    /// Lower-case hex only, like `Hash::from_hex`, without a branch per
+    /// digit (hash digits are random, so such branches mispredict).
+    pub fn hash_from_hex(s: &[u8]) -> Option<Hash> {
+        if s.len() != 64 && s.len() != 128 {
+            return None;
+        }
+        let mut bytes = [0u8; 64];
+        let mut bad = 0u8;
+        for (o, pair) in bytes.iter_mut().zip(s.chunks_exact(2)) {
+            let (hi, lo) = (HEX[usize::from(pair[0])], HEX[usize::from(pair[1])]);
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0x0F);
+        }
+        if bad & 0xF0 != 0 {
+            return None;
+        }
+        Hash::from_slice(&bytes[..s.len() / 2])
+    }
+}
+
 /// Where an append's CPU time goes: its steps alone, in thread CPU time.
 fn bench_append_parts(c: &mut Criterion) {
     use evident::format;
@@ -303,6 +457,26 @@ fn bench_append_parts(c: &mut Criterion) {
             })
         })
     });
+    let mut check = Vec::new();
+    proto::encode_entry(&mut check, 1, &prev, &ts, &ev, "analyst1", "host");
+    assert_eq!(check, body, "prototype encoder gives the engine's bytes");
+    for (s, secs) in [("tab\there \"q\" \\ é", 0i64), ("", 59), ("x", 86399)] {
+        let t = ts + chrono::Duration::seconds(secs);
+        let ev2 = Event::new(s, s).session(s).source(s);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        format::encode_entry(&mut a, 1 << 40, &prev, &t, &ev2, s, s).expect("encode");
+        proto::encode_entry(&mut b, 1 << 40, &prev, &t, &ev2, s, s);
+        assert_eq!(a, b, "prototype encoder gives the engine's bytes");
+    }
+    g.bench_function("encode_entry_prototype", |b| {
+        let mut out = Vec::with_capacity(1024);
+        b.iter_custom(|n| {
+            thread_cpu(n, &mut || {
+                proto::encode_entry(&mut out, 1, &prev, &ts, &ev, "analyst1", "host");
+                std::hint::black_box(&out);
+            })
+        })
+    });
     g.bench_function(format!("sha256_body_{}B", body.len()), |b| {
         b.iter_custom(|n| {
             thread_cpu(n, &mut || {
@@ -323,6 +497,76 @@ fn bench_append_parts(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // Verify's per-record work: split the framing, parse the common fields
+    // (a full JSON parse), decode the hex hashes, recompute the hash.
+    let mut g = c.benchmark_group("verify_parts");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20);
+    for framing in [Framing::Jsonl, Framing::Binary] {
+        let mut rec = Vec::new();
+        format::frame(&mut rec, framing, &body, &hash);
+        if framing == Framing::Jsonl {
+            rec.pop(); // the newline is not part of the record
+        }
+        g.throughput(Throughput::Bytes(rec.len() as u64));
+        g.bench_function(format!("parse_{}_{}B", fname(framing), rec.len()), |b| {
+            b.iter_custom(|n| {
+                thread_cpu(n, &mut || {
+                    let p = format::parse(framing, std::hint::black_box(&rec)).expect("parse");
+                    std::hint::black_box(p.seq);
+                })
+            })
+        });
+        if framing == Framing::Jsonl {
+            g.bench_function("split_jsonl", |b| {
+                b.iter_custom(|n| {
+                    thread_cpu(n, &mut || {
+                        let r = format::split_jsonl(std::hint::black_box(&rec)).expect("split");
+                        std::hint::black_box(r.hash);
+                    })
+                })
+            });
+        }
+    }
+    let hex = prev.to_hex();
+    g.throughput(Throughput::Bytes(hex.len() as u64));
+    g.bench_function("hash_from_hex", |b| {
+        b.iter_custom(|n| {
+            thread_cpu(n, &mut || {
+                std::hint::black_box(evident::Hash::from_hex(std::hint::black_box(&hex)));
+            })
+        })
+    });
+    for h in [
+        hex.clone(),
+        "00ff".repeat(32),
+        "AB".repeat(32),
+        "0g".repeat(32),
+    ] {
+        assert_eq!(
+            proto::hash_from_hex(h.as_bytes()),
+            evident::Hash::from_hex(&h),
+            "prototype hex decoder agrees on {h}"
+        );
+    }
+    g.bench_function("hash_from_hex_prototype", |b| {
+        b.iter_custom(|n| {
+            thread_cpu(n, &mut || {
+                std::hint::black_box(proto::hash_from_hex(std::hint::black_box(hex.as_bytes())));
+            })
+        })
+    });
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("sha256_body", |b| {
+        b.iter_custom(|n| {
+            thread_cpu(n, &mut || {
+                std::hint::black_box(chain.hash(std::hint::black_box(&body)));
+            })
+        })
+    });
     g.finish();
 }
 
@@ -541,7 +785,9 @@ fn summary(since: std::time::SystemTime) {
         }
     }
     for (id, secs) in &res {
-        if id.starts_with("append") {
+        if id.starts_with("verify_parts") {
+            println!("{id:<40} {:>14.1} ns", secs * 1e9);
+        } else if id.starts_with("append") {
             println!("{id:<40} {:>14.0} entries/s", 1.0 / secs);
         } else if let Some((_, bytes)) = sizes.iter().find(|(g, _)| id.starts_with(g.as_str())) {
             println!(
