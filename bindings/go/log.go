@@ -362,7 +362,9 @@ func (l *Log) Sync() error {
 }
 
 // Head returns the current chain head, including entries buffered but not
-// yet synced.
+// yet synced. In Shared mode it is the head this handle knows (as of its
+// open or its last append): entries other processes appended since are not
+// counted; Verify reads the file's.
 func (l *Log) Head() (Head, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
