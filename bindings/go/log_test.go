@@ -451,6 +451,7 @@ func TestLocked(t *testing.T) {
 	l := mustOpen(t, path, evident.Options{})
 	_, err := evident.Open(path, evident.Options{})
 	e := wantErr(t, err, evident.ErrLocked, evident.StatusLocked)
+	t.Log(e.Message)
 	if !strings.Contains(e.Message, strconv.Itoa(os.Getpid())) {
 		t.Errorf("message %q does not name the holder's pid", e.Message)
 	}
