@@ -56,13 +56,20 @@ def test_openparallax_logger_round_trip(log_path: Path) -> None:
     assert len(blocked) == 1
     b = blocked[0]
     assert b.event_type == op.EventType.ACTION_BLOCKED and isinstance(b.event_type, op.EventType)
-    assert (b.action_type, b.session_id, b.otr, b.source) == ("run_command", "sess-001", True, "shield")
+    assert (b.action_type, b.session_id, b.otr, b.source) == (
+        "run_command",
+        "sess-001",
+        True,
+        "shield",
+    )
     assert b.details == {"command": "rm -rf /", "reason": "denied by policy"}
     raw = evident.read_entries(log_path, evident.Query(seq_min=2, seq_max=2))[0]
     assert b.timestamp == int(raw.ts.timestamp() * 1000)
     assert (b.hash, b.previous_hash) == (raw.hash, raw.prev)
     assert [e.id for e in op.read_entries(str(log_path), op.Query(limit=2))] == ["4", "3"]
-    assert op.read_entries(str(log_path), op.Query(session_id="sess-002"))[0].details == {"from": "json text"}
+    assert op.read_entries(str(log_path), op.Query(session_id="sess-002"))[0].details == {
+        "from": "json text"
+    }
     # stored as the event type's name, readable by any evident tool
     assert raw.event_type == "ACTION_BLOCKED"
 
@@ -110,7 +117,11 @@ def test_tracekit_record_verify_query(tmp_path: Path) -> None:
     e1 = audit.record_action("load_trace", {"file": "data.bin", "size_mb": 100}, user="alice")
     e2 = audit.record_action("compute_fft", {"samples": 1000000})
     assert isinstance(e1, tk.AuditEntry)
-    assert (e1.action, e1.details, e1.user) == ("load_trace", {"file": "data.bin", "size_mb": 100}, "alice")
+    assert (e1.action, e1.details, e1.user) == (
+        "load_trace",
+        {"file": "data.bin", "size_mb": 100},
+        "alice",
+    )
     assert e1.host and e2.user  # default OS user
     assert e2.previous_hash == e1.hmac and len(e1.hmac) == 64
     assert e1.timestamp.endswith("Z")
@@ -174,13 +185,33 @@ def test_tracekit_export_json_and_csv(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "out" / "audit.json").read_text())
     assert data["version"] == "1.0" and data["hash_algorithm"] == "sha256"
     assert data["entries"] == [e.to_dict() for e in entries]
-    assert set(data["entries"][0]) == {"timestamp", "action", "details", "user", "host", "previous_hash", "hmac"}
+    assert set(data["entries"][0]) == {
+        "timestamp",
+        "action",
+        "details",
+        "user",
+        "host",
+        "previous_hash",
+        "hmac",
+    }
     with open(tmp_path / "audit.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == [
-        "timestamp", "action", "user", "host", "previous_hash", "hmac", "detail_file", "detail_n", "detail_window",
+        "timestamp",
+        "action",
+        "user",
+        "host",
+        "previous_hash",
+        "hmac",
+        "detail_file",
+        "detail_n",
+        "detail_window",
     ]
-    assert (rows[0]["action"], rows[0]["detail_file"], rows[0]["detail_n"]) == ("load", '"a.bin"', "")
+    assert (rows[0]["action"], rows[0]["detail_file"], rows[0]["detail_n"]) == (
+        "load",
+        '"a.bin"',
+        "",
+    )
     assert (rows[1]["user"], rows[1]["detail_n"], rows[1]["detail_window"]) == ("u2", "8", '"hann"')
     assert rows[1]["hmac"] == entries[1].hmac
 

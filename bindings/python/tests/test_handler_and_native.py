@@ -25,9 +25,11 @@ def test_handler_writes_records(log_path: Path) -> None:
     logger.addHandler(handler)
     try:
         logger.info("calibrated %s", "sensor 3", extra={"channel": 3, "session_id": "run-9"})
-        logger.warning("overrange", extra={"event_type": "MEASUREMENT", "action": "read", "success": False})
+        logger.warning(
+            "overrange", extra={"event_type": "MEASUREMENT", "action": "read", "success": False}
+        )
         try:
-            1 / 0
+            raise ZeroDivisionError("division by zero")
         except ZeroDivisionError:
             logger.exception("division failed")
         logger.debug("with an object", extra={"obj": object()})
@@ -36,7 +38,12 @@ def test_handler_writes_records(log_path: Path) -> None:
         handler.close()
     assert handler.audit_log.closed
     a, b, c, d = evident.read_entries(log_path)
-    assert (a.event_type, a.action, a.source, a.session_id) == ("INFO", "calibrated sensor 3", "evident.test.handler", "run-9")
+    assert (a.event_type, a.action, a.source, a.session_id) == (
+        "INFO",
+        "calibrated sensor 3",
+        "evident.test.handler",
+        "run-9",
+    )
     assert a.details["channel"] == 3 and a.details["level"] == "INFO"
     assert a.details["function"] == "test_handler_writes_records" and a.details["line"] > 0
     assert (b.event_type, b.action, b.success) == ("MEASUREMENT", "read", False)
@@ -89,11 +96,19 @@ def test_library_is_inside_the_package_unless_overridden() -> None:
 
 def test_evident_library_override(tmp_path: Path) -> None:
     code = "import evident, sys; print(evident.library_path)"
-    p = run_python(code, env={"EVIDENT_LIBRARY": evident.library_path}, stdout=subprocess.PIPE, text=True)
+    p = run_python(
+        code, env={"EVIDENT_LIBRARY": evident.library_path}, stdout=subprocess.PIPE, text=True
+    )
     out, _ = p.communicate(timeout=60)
     assert p.returncode == 0 and out.strip() == evident.library_path
     bogus = str(tmp_path / "nope.so")
-    p = run_python(code, env={"EVIDENT_LIBRARY": bogus}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = run_python(
+        code,
+        env={"EVIDENT_LIBRARY": bogus},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _, err = p.communicate(timeout=60)
     assert p.returncode != 0 and "ImportError" in err and "nope.so" in err
 
@@ -125,12 +140,16 @@ def test_abi_version_and_status_names() -> None:
 def test_structs_match_the_header() -> None:
     import ctypes
 
-    header = (REPO / "include" / "evident.h")
+    header = REPO / "include" / "evident.h"
     if not header.is_file():
         pytest.skip("include/evident.h is not here")
     text = header.read_text()
     assert "#define EVIDENT_HASH_HEX_CAPACITY 129" in text
-    body = text[text.index("typedef struct {", text.index("One entry to append")) : text.index("} evident_event;")]
+    body = text[
+        text.index("typedef struct {", text.index("One entry to append")) : text.index(
+            "} evident_event;"
+        )
+    ]
     c_fields = re.findall(r"^\s+(?:const char \*|bool |double )(\w+);", body, re.M)
     assert c_fields == [f[0] for f in _native.evident_event._fields_]
     assert ctypes.sizeof(_native.evident_head) >= 8 + 129
@@ -138,8 +157,11 @@ def test_structs_match_the_header() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX only")
 def test_no_network_modules_are_imported() -> None:
-    code = "import sys, evident, evident.compat.openparallax, evident.compat.tracekit; " \
-        "print(sorted(m for m in ('socket', 'urllib.request', 'http.client', 'ssl') if m in sys.modules))"
+    code = (
+        "import sys, evident, evident.compat.openparallax, evident.compat.tracekit; "
+        "net = ('socket', 'urllib.request', 'http.client', 'ssl'); "
+        "print(sorted(m for m in net if m in sys.modules))"
+    )
     p = run_python(code, stdout=subprocess.PIPE, text=True)
     out, _ = p.communicate(timeout=60)
     assert out.strip() == "[]"

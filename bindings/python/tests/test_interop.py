@@ -27,22 +27,61 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 def test_read_a_log_written_by_the_cli(tmp_path: Path, framing: str) -> None:
     path = tmp_path / ("cli.jsonl" if framing == "jsonl" else "cli.evl")
     out = cli(
-        "append", str(path), "--event-type", "ACTION_EXECUTED", "--action", "load_trace",
-        "--actor", "alice", "--host", "lab-1", "--session", "s1", "--source", "cli",
-        "--details", '{"file":"ch1.bin","n":3}', "--note", "first", "--success", "true",
-        "--duration-ms", "2.5", "--git-commit", "deadbeef", "--otr", "--ts", "2024-05-01T12:00:00Z",
+        "append",
+        str(path),
+        "--event-type",
+        "ACTION_EXECUTED",
+        "--action",
+        "load_trace",
+        "--actor",
+        "alice",
+        "--host",
+        "lab-1",
+        "--session",
+        "s1",
+        "--source",
+        "cli",
+        "--details",
+        '{"file":"ch1.bin","n":3}',
+        "--note",
+        "first",
+        "--success",
+        "true",
+        "--duration-ms",
+        "2.5",
+        "--git-commit",
+        "deadbeef",
+        "--otr",
+        "--ts",
+        "2024-05-01T12:00:00Z",
     ).stdout.strip()
-    cli("append", str(path), "--json", '{"event_type":"ACTION_FAILED","action":"compute","error":"oom"}')
+    cli(
+        "append",
+        str(path),
+        "--json",
+        '{"event_type":"ACTION_FAILED","action":"compute","error":"oom"}',
+    )
     seq, _, h = out.partition(":")
     entries = evident.read_entries(path)
     assert len(entries) == 2
     e = entries[0]
     assert (int(seq), h) == (e.seq, e.hash) == (1, e.hash)
     assert (e.event_type, e.action, e.actor, e.host, e.session_id, e.source) == (
-        "ACTION_EXECUTED", "load_trace", "alice", "lab-1", "s1", "cli",
+        "ACTION_EXECUTED",
+        "load_trace",
+        "alice",
+        "lab-1",
+        "s1",
+        "cli",
     )
     assert e.details == {"file": "ch1.bin", "n": 3}
-    assert (e.note, e.success, e.duration_ms, e.git_commit, e.otr) == ("first", True, 2.5, "deadbeef", True)
+    assert (e.note, e.success, e.duration_ms, e.git_commit, e.otr) == (
+        "first",
+        True,
+        2.5,
+        "deadbeef",
+        True,
+    )
     assert e.ts.isoformat() == "2024-05-01T12:00:00+00:00"
     assert (entries[1].event_type, entries[1].error) == ("ACTION_FAILED", "oom")
     r = evident.verify(path)
@@ -114,7 +153,9 @@ def go_writer(tmp_path_factory: pytest.TempPathFactory) -> Path:
             _fail_or_skip(f"no {static} (cargo build --release --lib)")
         cmd += ["-tags", "evident_dynamic"]
         env["CGO_LDFLAGS"] = f"-L{target} -Wl,-rpath,{target}"
-    p = subprocess.run(cmd + ["."], cwd=HERE / "go_writer", env=env, capture_output=True, text=True, timeout=600)
+    p = subprocess.run(
+        cmd + ["."], cwd=HERE / "go_writer", env=env, capture_output=True, text=True, timeout=600
+    )
     if p.returncode != 0:
         pytest.fail(f"building tests/go_writer failed:\n{p.stdout}{p.stderr}")
     return out
@@ -133,7 +174,12 @@ def test_read_a_log_written_by_go(go_writer: Path, tmp_path: Path, framing: str)
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
     assert f"{entries[-1].seq}:{entries[-1].hash}" == head
     for i, e in enumerate(entries):
-        assert (e.event_type, e.action, e.session_id, e.source) == ("GO", f"go:{i}", "go-session", "go")
+        assert (e.event_type, e.action, e.session_id, e.source) == (
+            "GO",
+            f"go:{i}",
+            "go-session",
+            "go",
+        )
         assert e.details == {"i": i, "lang": "go"}
         assert (e.success, e.duration_ms) == (i % 2 == 0, 1.5)
     r = evident.verify(path, expected_head=head)

@@ -108,20 +108,37 @@ def test_details_forms(log_path: Path) -> None:
         log.log("T", "scalar-text", details='"just a string"')
         log.log("T", "unicode", details={"unit": "µV", "emoji": "🔬"})
     got = [e.details for e in evident.read_entries(log_path)]
-    assert got == [{"a": [1, 2], "b": "x"}, [1, "two"], "just a string", {"unit": "µV", "emoji": "🔬"}]
+    assert got == [
+        {"a": [1, 2], "b": "x"},
+        [1, "two"],
+        "just a string",
+        {"unit": "µV", "emoji": "🔬"},
+    ]
 
 
 def test_nul_characters_are_kept_not_truncated(log_path: Path) -> None:
     with evident.AuditLog(log_path) as log:
         log.log("A\x00B", "act\x00ion", note="n\x00", details={"k\x00": "v\x00"})
     (e,) = evident.read_entries(log_path)
-    assert (e.event_type, e.action, e.note, e.details) == ("A\x00B", "act\x00ion", "n\x00", {"k\x00": "v\x00"})
+    assert (e.event_type, e.action, e.note, e.details) == (
+        "A\x00B",
+        "act\x00ion",
+        "n\x00",
+        {"k\x00": "v\x00"},
+    )
     assert evident.verify(log_path).valid
 
 
 def test_append_json(log_path: Path) -> None:
     with evident.AuditLog(log_path) as log:
-        h1 = log.append_json({"event_type": "IMPORT", "action": "a", "ts": "2020-01-02T03:04:05Z", "details": {"x": 1}})
+        h1 = log.append_json(
+            {
+                "event_type": "IMPORT",
+                "action": "a",
+                "ts": "2020-01-02T03:04:05Z",
+                "details": {"x": 1},
+            }
+        )
         h2 = log.append_json('{"event_type":"IMPORT","action":"b","success":true}')
         assert (h1.seq, h2.seq) == (1, 2)
     a, b = evident.read_entries(log_path)
@@ -198,9 +215,10 @@ def test_default_actor_and_host_are_filled_in(log_path: Path) -> None:
 
 
 def test_shared_mode_two_handles_in_one_process(log_path: Path) -> None:
-    with evident.AuditLog(log_path, lock="shared", lock_timeout=5) as a, evident.AuditLog(
-        log_path, lock="shared", lock_timeout=5
-    ) as b:
+    with (
+        evident.AuditLog(log_path, lock="shared", lock_timeout=5) as a,
+        evident.AuditLog(log_path, lock="shared", lock_timeout=5) as b,
+    ):
         a.log("S", "a1")
         b.log("S", "b1")
         a.log("S", "a2")

@@ -25,7 +25,14 @@ ROWS = [
 def populated(any_log_path: Path) -> Path:
     with evident.AuditLog(any_log_path) as log:
         for i, (et, action, actor, session, source) in enumerate(ROWS):
-            log.log(et, action, actor=actor, session_id=session, source=source, ts=T0 + timedelta(minutes=i))
+            log.log(
+                et,
+                action,
+                actor=actor,
+                session_id=session,
+                source=source,
+                ts=T0 + timedelta(minutes=i),
+            )
     return any_log_path
 
 
@@ -49,7 +56,12 @@ def test_no_query_reads_everything_oldest_first(populated: Path) -> None:
         (evident.Query(since=T0 + timedelta(minutes=2)), [3, 4, 5]),
         (evident.Query(until=T0 + timedelta(minutes=2)), [1, 2]),
         (evident.Query(since="2024-05-01T12:01:00Z", until="2024-05-01T12:03:00Z"), [2, 3]),
-        (evident.Query(since=(T0 + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=-5)))), [2, 3, 4, 5]),
+        (
+            evident.Query(
+                since=(T0 + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=-5)))
+            ),
+            [2, 3, 4, 5],
+        ),
         (evident.Query(seq_min=2, seq_max=4), [2, 3, 4]),
         (evident.Query(seq_min=0), [1, 2, 3, 4, 5]),
         (evident.Query(newest_first=True), [5, 4, 3, 2, 1]),

@@ -13,6 +13,7 @@ import pytest
 import evident
 from conftest import VECTORS
 
+
 def parse_expect(text: str) -> Dict[str, str]:
     out: Dict[str, str] = {}
     for line in text.splitlines():
@@ -38,7 +39,9 @@ def test_vector(expect_path: Path, tmp_path: Path) -> None:
     m = parse_expect(expect_path.read_text(encoding="utf-8"))
     log = VECTORS / m["log"]
     key = bytes.fromhex(m["key"]) if "key" in m else None
-    kw = dict(key=key, expected_head=m.get("expected-head"), expected_log_id=m.get("expected-log-id"))
+    kw = dict(
+        key=key, expected_head=m.get("expected-head"), expected_log_id=m.get("expected-log-id")
+    )
     errors: List[str] = []
     for threads, all_ in ((1, False), (0, False), (1, True), (3, True)):
         r = evident.verify(log, threads=threads, all=all_, **kw)
@@ -52,7 +55,13 @@ def test_vector(expect_path: Path, tmp_path: Path) -> None:
                 offset=str(r.offset),
             )
             v = r.violations[0]
-            assert (v.kind, v.seq, v.line, v.offset, v.message) == (r.kind, r.seq, r.line, r.offset, r.error)
+            assert (v.kind, v.seq, v.line, v.offset, v.message) == (
+                r.kind,
+                r.seq,
+                r.line,
+                r.offset,
+                r.error,
+            )
         if "violations" in m:
             got["violations"] = str(r.violations_total)
             if all_:
@@ -106,5 +115,7 @@ def check_open(m: Dict[str, str], log: Path, key, tmp_path: Path) -> List[str]:
             and now == original[:off]
         )
         if not ok:
-            errors.append(f"open moved {torn}, expected the {len(original) - off} bytes from offset {off}")
+            errors.append(
+                f"open moved {torn}, expected the {len(original) - off} bytes from offset {off}"
+            )
     return errors

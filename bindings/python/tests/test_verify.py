@@ -21,7 +21,15 @@ def test_valid_log_result_fields(any_log_path: Path, framing: str) -> None:
     head = write(any_log_path, 4)
     r = evident.verify(any_log_path)
     assert r and r.valid
-    assert (r.entries, r.head, r.line, r.offset, r.seq, r.kind, r.error) == (4, head, 0, 0, None, None, "")
+    assert (r.entries, r.head, r.line, r.offset, r.seq, r.kind, r.error) == (
+        4,
+        head,
+        0,
+        0,
+        None,
+        None,
+        "",
+    )
     assert r.violations == [] and r.violations_total == 0 and not r.only_torn_tail
     assert r.framing == framing and r.alg == "sha256" and r.key_id is None
     assert r.bytes == any_log_path.stat().st_size

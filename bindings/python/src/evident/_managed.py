@@ -41,7 +41,7 @@ class Managed:
     _what: ClassVar[str] = "object"
 
     _ptr: Optional[int] = None
-    _finalizer: Optional[weakref.finalize] = None
+    _finalizer: "Optional[weakref.finalize[Any, Any]]" = None
 
     def _set_handle(self, ptr: int) -> None:
         """Takes ownership of ``ptr`` (once, right after creating it)."""

@@ -293,9 +293,7 @@ def text(value: Optional[str], name: str) -> Optional[bytes]:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidArgumentError(
-            f"`{name}` must be a str, not {type(value).__name__}"
-        )
+        raise InvalidArgumentError(f"`{name}` must be a str, not {type(value).__name__}")
     if "\x00" in value:
         raise InvalidArgumentError(f"`{name}` contains a NUL character (U+0000)")
     return value.encode("utf-8", "surrogatepass")
@@ -317,9 +315,7 @@ def path_arg(path: "os.PathLike[str] | str") -> bytes:
 def unsigned(value: Any, name: str, maximum: int = UINT64_MAX) -> int:
     """An integer for a ``uint64_t`` / ``size_t`` argument (ctypes would wrap)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgumentError(
-            f"`{name}` must be an int, not {type(value).__name__}"
-        )
+        raise InvalidArgumentError(f"`{name}` must be an int, not {type(value).__name__}")
     if value < 0 or value > maximum:
         raise InvalidArgumentError(f"`{name}` must be between 0 and {maximum}, got {value}")
     return value
@@ -330,9 +326,7 @@ def key_arg(key: Optional[bytes]) -> Tuple[Any, int]:
     if key is None:
         return None, 0
     if isinstance(key, str) or not isinstance(key, (bytes, bytearray, memoryview)):
-        raise InvalidArgumentError(
-            f"`key` must be bytes, not {type(key).__name__}"
-        )
+        raise InvalidArgumentError(f"`key` must be bytes, not {type(key).__name__}")
     data = bytes(key)
     buf = (c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0")
     return buf, len(data)
@@ -362,4 +356,3 @@ def version() -> str:
 
 def kind_name(kind: int) -> str:
     return (lib.evident_violation_kind_name(kind) or b"unknown").decode("ascii")
-

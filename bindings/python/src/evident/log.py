@@ -7,7 +7,7 @@ import json
 import math
 import os
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native as N
 from ._managed import Managed
@@ -49,9 +49,7 @@ def _choice(table: Mapping[Any, int], value: Any, name: str) -> int:
         return table[value]
     except (KeyError, TypeError):
         names = ", ".join(repr(k) for k in table if k is not None)
-        raise InvalidArgumentError(
-            f"`{name}` must be one of {names}, not {value!r}"
-        ) from None
+        raise InvalidArgumentError(f"`{name}` must be one of {names}, not {value!r}") from None
 
 
 def _ts_text(ts: Union[datetime, str, None]) -> Optional[str]:
@@ -259,7 +257,7 @@ class AuditLog(Managed):
 
     def _log_as_json(
         self,
-        fields: tuple,
+        fields: Tuple[Optional[str], ...],
         details: Details,
         otr: bool,
         success: Optional[bool],

@@ -6,7 +6,7 @@ import ctypes
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, List, Optional, Union
+from typing import Any, List, Optional, Union
 
 from . import _native as N
 from ._managed import Managed

@@ -158,9 +158,7 @@ class AuditTrail:
         with open(out, "w", newline="", encoding="utf-8") as f:
             if not entries:
                 return
-            keys = sorted(
-                {k for e in entries if isinstance(e.details, dict) for k in e.details}
-            )
+            keys = sorted({k for e in entries if isinstance(e.details, dict) for k in e.details})
             writer = csv.DictWriter(
                 f,
                 fieldnames=["timestamp", "action", "user", "host", "previous_hash", "hmac"]
