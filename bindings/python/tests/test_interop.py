@@ -204,3 +204,51 @@ def test_python_and_go_alternate_on_one_log(go_writer: Path, tmp_path: Path) -> 
     assert [e.event_type for e in entries] == ["PY", "GO", "GO"] * 3
     assert [e.seq for e in entries] == list(range(1, 10))
     assert evident.verify(path).valid
+
+
+# --- C --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def c_writer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Builds tests/c_writer/c_writer.c against include/evident.h and the
+    very library this package loaded."""
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    header = REPO / "include" / "evident.h"
+    if cc is None:
+        _fail_or_skip("no C compiler")
+    if not header.is_file():
+        _fail_or_skip(f"no {header}")
+    lib = Path(evident.library_path).resolve()
+    out = tmp_path_factory.mktemp("c") / "c_writer"
+    cmd = [
+        cc, "-std=c99", "-Wall", "-Werror", "-o", str(out),
+        str(HERE / "c_writer" / "c_writer.c"), f"-I{header.parent}",
+        str(lib), f"-Wl,-rpath,{lib.parent}",
+    ]  # fmt: skip
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        pytest.fail(f"building c_writer failed:\n{' '.join(cmd)}\n{p.stderr}")
+    return out
+
+
+def test_rust_c_python_and_go_write_one_chain(
+    c_writer: Path, go_writer: Path, tmp_path: Path, framing: str
+) -> None:
+    """Rust (the CLI), C, Python and Go append to one log in turns, in shared
+    mode; every reader sees one valid chain."""
+    path = tmp_path / ("four.jsonl" if framing == "jsonl" else "four.evl")
+    expected = []
+    for round_ in range(2):
+        cli("append", str(path), "--shared", "--event-type", "RUST", "--action", f"rust:{round_}")
+        run_go(c_writer, str(path), "1")  # run_go just runs a program
+        with evident.AuditLog(path, lock="shared") as log:
+            log.log("PY", f"py:{round_}")
+        head = run_go(go_writer, str(path), "1", "shared")
+        expected += ["RUST", "C", "PY", "GO"]
+    entries = evident.read_entries(path)
+    assert [e.event_type for e in entries] == expected
+    assert [e.seq for e in entries] == list(range(1, 9))
+    r = evident.verify(path, expected_head=head)
+    assert r.valid and r.entries == 8
+    assert cli("verify", str(path)).returncode == 0
