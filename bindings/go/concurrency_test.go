@@ -321,3 +321,39 @@ func poisonChild(path string) {
 	b, _ := json.Marshal(res)
 	fmt.Println("RESULT " + string(b))
 }
+
+// The C ABI's last error is per OS thread and goroutines move between
+// threads: every error must still carry the message of its own call.
+// Goroutines make calls that fail with distinct messages, interleaved with
+// calls that succeed (which clear the thread's last error).
+func TestErrorMessagesAcrossGoroutines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "errs.jsonl")
+	l := mustOpen(t, path, evident.Options{Durability: evident.Buffered})
+	var wg sync.WaitGroup
+	bad := make(chan string, 64)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				field := fmt.Sprintf("field_%d_%d", g, i)
+				_, err := l.AppendJSON([]byte(`{"` + field + `":1}`))
+				var e *evident.Error
+				if !errors.As(err, &e) || e.Status != evident.StatusInvalidArgument || !strings.Contains(e.Message, field) {
+					bad <- fmt.Sprintf("goroutine %d call %d: %v", g, i, err)
+					return
+				}
+				if _, err := l.Append(evident.Entry{Action: field}); err != nil {
+					bad <- err.Error()
+					return
+				}
+				runtime.Gosched()
+			}
+		}()
+	}
+	wg.Wait()
+	close(bad)
+	for msg := range bad {
+		t.Fatal(msg)
+	}
+}

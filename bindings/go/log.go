@@ -174,7 +174,7 @@ func Open(path string, opts Options) (*Log, error) {
 		path:       s.add(path),
 		actor:      s.addOpt(opts.Actor),
 		host:       s.addOpt(opts.Host),
-		key:        s.addBytes(opts.Key),
+		key:        s.addBytes(opts.Key), // last: see Verify
 		key_len:    C.size_t(len(opts.Key)),
 		framing:    C.uint32_t(opts.Framing),
 		alg:        C.uint32_t(opts.Alg),

@@ -164,8 +164,6 @@ func Verify(path string, opts VerifyOptions) (Result, error) {
 	}
 	a := C.evgo_verify_args{
 		path:            s.add(path),
-		key:             s.addBytes(opts.Key),
-		key_len:         C.size_t(len(opts.Key)),
 		expected_hash:   -1,
 		expected_log_id: s.addOpt(opts.ExpectedLogID),
 		all:             C.bool(opts.All),
@@ -179,6 +177,9 @@ func Verify(path string, opts VerifyOptions) (Result, error) {
 		a.expected_seq = C.uint64_t(opts.ExpectedHead.Seq)
 		a.expected_hash = s.add(opts.ExpectedHead.Hash)
 	}
+	// The key goes last, so that no reallocation leaves a copy of it behind
+	// unwiped.
+	a.key, a.key_len = s.addBytes(opts.Key), C.size_t(len(opts.Key))
 	var ps *progressState
 	if opts.Progress != nil {
 		ps = &progressState{fn: opts.Progress}
