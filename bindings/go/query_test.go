@@ -188,3 +188,32 @@ func TestQueryErrors(t *testing.T) {
 	}
 	t.Logf("ReadEntries: %v then %v; Entries: %v", seqs(es), err, got)
 }
+
+// Reading on past errors ends on every damaged vector log (no endless
+// repetition of one error), and yields at most as many entries as verify
+// counts entry records.
+func TestEntriesEndsOnEveryVector(t *testing.T) {
+	var logs []string
+	for _, pat := range []string{"*.jsonl", "*.evl", "*.log"} {
+		m, _ := filepath.Glob(filepath.Join(vectorsDir(t), pat))
+		logs = append(logs, m...)
+	}
+	for _, log := range logs {
+		items, entries := 0, 0
+		for _, err := range evident.Entries(log, evident.QueryOptions{}) {
+			items++
+			if err == nil {
+				entries++
+			} else if !errors.Is(err, evident.ErrMalformed) && !errors.Is(err, evident.ErrUnsupported) {
+				t.Errorf("%s: %v", filepath.Base(log), err)
+			}
+			if items > 1000 {
+				t.Fatalf("%s: more than 1000 items", filepath.Base(log))
+			}
+		}
+		r, err := evident.Verify(log, evident.VerifyOptions{})
+		if err == nil && uint64(entries) > r.Entries {
+			t.Errorf("%s: query yielded %d entries, verify read %d", filepath.Base(log), entries, r.Entries)
+		}
+	}
+}
