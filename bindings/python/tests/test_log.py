@@ -311,3 +311,29 @@ def test_entries_are_json_lines_readable_without_evident(log_path: Path) -> None
         log.log("J", "x", details={"a": 1})
     lines = [json.loads(line) for line in log_path.read_text().splitlines()]
     assert lines[0]["kind"] == "genesis" and lines[1]["details"] == {"a": 1}
+
+
+def test_unclosed_log_is_flushed_at_interpreter_exit(log_path: Path) -> None:
+    """weakref.finalize runs at exit: buffered entries of a log the program
+    forgot to close still reach the file."""
+    import subprocess
+
+    from conftest import run_python
+
+    code = (
+        "import sys, evident\n"
+        "log = evident.AuditLog(sys.argv[1], durability='buffered', buffer_size=1 << 20)\n"
+        "log.log('EXIT', 'unclosed')\n"
+    )
+    p = run_python(code, str(log_path), stderr=subprocess.PIPE, text=True)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert [e.action for e in evident.read_entries(log_path)] == ["unclosed"]
+
+
+def test_infinite_lock_timeout_and_raw_nul_json(log_path: Path) -> None:
+    with evident.AuditLog(log_path, lock_timeout=float("inf")) as log:
+        with pytest.raises(evident.InvalidArgumentError, match="NUL"):
+            log.append_json('{"event_type": "A\x00"}')
+        assert log.append_json({"event_type": "A\x00"}).seq == 1  # escaped by json.dumps
+    assert evident.read_entries(log_path)[0].event_type == "A\x00"
