@@ -16,9 +16,13 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --locked --all-targets
 
+if [ -d bindings/python ] || [ -d bindings/go ]; then
+  echo "== release build of the library and the CLI (used by the bindings)"
+  cargo build --release --lib --bins --locked
+fi
+
 if [ -d bindings/python ]; then
   echo "== Python bindings"
-  cargo build --release --lib --locked
   venv="$root/target/py-venv"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
@@ -29,7 +33,13 @@ fi
 
 if [ -d bindings/go ]; then
   echo "== Go bindings"
-  cargo build --release --lib --locked
-  (cd bindings/go && go test -race -count=1 ./...)
+  (
+    cd bindings/go
+    export EVIDENT_CLI="$root/target/release/evident"
+    export EVIDENT_PYTHON="$root/target/py-venv/bin/python"
+    export EVIDENT_GO_REQUIRE_PEERS=1
+    go vet ./...
+    go test -race -count=1 ./...
+  )
 fi
 echo "== all tests passed"
