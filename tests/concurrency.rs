@@ -691,3 +691,73 @@ fn readers_see_only_whole_records_of_a_growing_file() {
         assert!(r.valid && r.entries == 150, "{what}: {:?}", r.violations);
     }
 }
+
+// ------------------------------------------------ shared-lock fairness --
+
+/// A storage on a slow disk: every write takes 5 ms (with the lock held).
+struct SlowDisk(evident::storage::FileStorage);
+
+impl evident::storage::Storage for SlowDisk {
+    fn append(&self, buf: &[u8]) -> std::io::Result<()> {
+        std::thread::sleep(Duration::from_millis(5));
+        self.0.append(buf)
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        self.0.read_at(buf, offset)
+    }
+    fn len(&self) -> std::io::Result<u64> {
+        self.0.len()
+    }
+    fn truncate(&self, len: u64) -> std::io::Result<()> {
+        self.0.truncate(len)
+    }
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.0.sync_data()
+    }
+}
+
+/// One busy shared-mode writer (4 threads, 5 ms per write) must not lock
+/// another writer out: the second one's open and appends get the lock
+/// within a 2 s lock timeout although nobody holds it for more than 5 ms.
+#[test]
+#[ignore = "bug: shared-mode lock acquisition polls (try_lock, then sleeps of up to 20 ms) \
+            while the busy writer's threads re-take the lock microseconds after releasing \
+            it, so the other writer starves and gets Error::Locked (fails about 2 runs in 3)"]
+fn shared_writer_is_not_starved_by_a_busy_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_path(dir.path(), Framing::Jsonl);
+    let o = opts(Framing::Jsonl, Durability::Buffered, LockMode::Shared);
+    let mut slow = o.clone();
+    slow.storage_hook = Some(Arc::new(
+        |fs: evident::storage::FileStorage| -> Box<dyn evident::storage::Storage> {
+            Box::new(SlowDisk(fs))
+        },
+    ));
+    let busy = Arc::new(Log::open(&path, slow).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let hogs: Vec<_> = (0..4)
+        .map(|t| {
+            let busy = busy.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    busy.append(&ev(0, t, i)).unwrap();
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let result = Log::open(&path, o.lock_timeout(Duration::from_secs(2))).and_then(|other| {
+        for i in 0..10 {
+            other.append(&ev(1, 0, i))?;
+        }
+        other.close()
+    });
+    stop.store(true, Ordering::SeqCst);
+    for h in hogs {
+        h.join().unwrap();
+    }
+    result.unwrap();
+}

@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use evident::storage::{FileStorage, Storage};
 use evident::{
-    query, verify, Durability, Entry, Event, Framing, Hash, HashAlg, Key, Log, OpenOptions, Query,
-    VerifyOptions,
+    query, verify, Durability, Entry, Event, Framing, Hash, HashAlg, Key, LockMode, Log,
+    OpenOptions, Query, VerifyOptions,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -95,8 +95,14 @@ struct ChildSpec {
     alg: Option<HashAlg>,
     round: u64,
     seed: u64,
-    /// Large announced entries (see `child_event`).
+    /// Large entries written slowly (see `SlowWrites`).
     big: bool,
+    /// `LockMode::Shared` (several children at once).
+    shared: bool,
+    /// Children per round.
+    procs: u64,
+    /// In a child: its index (entries of its thread t say `t + 100 * proc`).
+    proc: u64,
 }
 
 impl ChildSpec {
@@ -106,6 +112,12 @@ impl ChildSpec {
             .durability(durability);
         o.key = self.key.clone().map(|k| Key::new(k).unwrap());
         o.alg = self.alg;
+        if self.shared {
+            o.lock = LockMode::Shared;
+            // Generous: contention is heavy here, and a writer that waits
+            // long for the lock is not what this test is about.
+            o.lock_timeout = Some(Duration::from_secs(60));
+        }
         o.actor = Some("crash-test".into());
         o.host = Some("crash-host".into());
         o
@@ -131,6 +143,9 @@ fn crash_child() {
         round: var("EVIDENT_CRASH_ROUND").parse().unwrap(),
         seed: var("EVIDENT_CRASH_SEED").parse().unwrap(),
         big: var("EVIDENT_CRASH_BIG") == "1",
+        shared: var("EVIDENT_CRASH_SHARED") == "1",
+        procs: 0,
+        proc: var("EVIDENT_CRASH_PROC").parse().unwrap(),
     };
     // Die with the parent test (a failed test must not leave appenders).
     // SAFETY: prctl with PR_SET_PDEATHSIG only sets a flag of this process.
@@ -219,19 +234,20 @@ fn child_main(spec: &ChildSpec) -> ! {
     }
     let log = Log::open(&spec.path, opts).unwrap_or_else(|e| panic!("child open: {e}"));
     say(&format!("@ready {}", log.head().seq));
+    let base = 100 * spec.proc;
     match spec.mode {
         Mode::Sync => {
             for i in 0.. {
-                let ev = child_event(&mut rng, spec.round, 0, i, spec.big);
+                let ev = child_event(&mut rng, spec.round, base, i, spec.big);
                 let h = log
                     .append(&ev)
                     .unwrap_or_else(|e| panic!("child append: {e}"));
-                say(&format!("@ack {} {} 0 {i}", h.seq, spec.round));
+                say(&format!("@ack {} {} {base} {i}", h.seq, spec.round));
             }
         }
         Mode::Group => {
             let log = std::sync::Arc::new(log);
-            let handles: Vec<_> = (0..GROUP_THREADS)
+            let handles: Vec<_> = (base..base + GROUP_THREADS)
                 .map(|t| {
                     let log = log.clone();
                     let round = spec.round;
@@ -258,11 +274,11 @@ fn child_main(spec: &ChildSpec) -> ! {
         Mode::Buffered => {
             let k = rng.gen_range(1..=16u64);
             for i in 0.. {
-                let ev = child_event(&mut rng, spec.round, 0, i, spec.big);
+                let ev = child_event(&mut rng, spec.round, base, i, spec.big);
                 let h = log
                     .append(&ev)
                     .unwrap_or_else(|e| panic!("child append: {e}"));
-                say(&format!("@ack {} {} 0 {i}", h.seq, spec.round));
+                say(&format!("@ack {} {} {base} {i}", h.seq, spec.round));
                 if (i + 1) % k == 0 {
                     log.sync().unwrap_or_else(|e| panic!("child sync: {e}"));
                     say(&format!("@synced {}", h.seq));
@@ -309,6 +325,14 @@ impl Said {
     }
 }
 
+/// A child that is running.
+struct Running {
+    child: std::process::Child,
+    rx: mpsc::Receiver<String>,
+    out_thread: std::thread::JoinHandle<()>,
+    err_thread: std::thread::JoinHandle<String>,
+}
+
 /// The chain head the parent saw after the previous round.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
@@ -352,18 +376,10 @@ impl Harness {
         )
     }
 
-    /// Runs one child and kills it; returns what it said.
-    fn run_child(&mut self, round: u64) -> Said {
+    /// Starts child `proc` of this round.
+    fn spawn(&mut self, round: u64, proc: u64) -> Running {
         let exe = std::env::current_exe().unwrap();
-        // How this round's kill is timed: 0 anywhere (also during open),
-        // 1 right after an announced big append started, 2 at a random
-        // moment while appending.
-        let how = match self.rng.gen_range(0..100) {
-            0..=14 => 0,
-            15..=44 => 1,
-            _ => 2,
-        };
-        self.spec.big = how == 1;
+        let seed = self.rng.gen::<u64>();
         let spec = &self.spec;
         let mut child = Command::new(exe)
             .args([CHILD_TEST, "--exact", "--nocapture", "--test-threads=1"])
@@ -380,8 +396,15 @@ impl Harness {
                 spec.alg.map(|a| a.name()).unwrap_or("default"),
             )
             .env("EVIDENT_CRASH_ROUND", round.to_string())
-            .env("EVIDENT_CRASH_BIG", if spec.big { "1" } else { "0" })
-            .env("EVIDENT_CRASH_SEED", self.rng.gen::<u64>().to_string())
+            // Only the first child writes slowly: in shared mode the slow
+            // writes hold the lock, and the others should not starve on it.
+            .env(
+                "EVIDENT_CRASH_BIG",
+                if spec.big && proc == 0 { "1" } else { "0" },
+            )
+            .env("EVIDENT_CRASH_SHARED", if spec.shared { "1" } else { "0" })
+            .env("EVIDENT_CRASH_PROC", proc.to_string())
+            .env("EVIDENT_CRASH_SEED", seed.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -410,24 +433,74 @@ impl Harness {
             let _ = stderr.read_to_string(&mut s);
             s
         });
+        Running {
+            child,
+            rx,
+            out_thread,
+            err_thread,
+        }
+    }
 
+    /// SIGKILLs a child; it must not have ended by itself.
+    fn kill(&self, round: u64, r: Running, said: &mut Said) {
+        let Running {
+            mut child,
+            rx,
+            out_thread,
+            err_thread,
+        } = r;
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        out_thread.join().unwrap();
+        let err = err_thread.join().unwrap_or_default();
+        if status.signal() != Some(libc::SIGKILL) {
+            self.fail(
+                round,
+                format!("child ended by itself ({status}) before the kill; stderr:\n{err}"),
+            );
+        }
+        for line in rx.try_iter() {
+            said.absorb(&line);
+        }
+    }
+
+    /// Runs this round's children and kills them; returns what they said.
+    fn run_round(&mut self, round: u64) -> Said {
+        // How this round's (first) kill is timed: 0 anywhere (also during
+        // open), 1 right after a slow big write started, 2 at a random
+        // moment while appending.
+        let how = match self.rng.gen_range(0..100) {
+            0..=14 => 0,
+            15..=44 => 1,
+            _ => 2,
+        };
+        self.spec.big = how == 1;
+        let procs = self.spec.procs;
+        let mut running: Vec<Running> = (0..procs).map(|p| self.spawn(round, p)).collect();
         let mut said = Said::default();
+        let first = running.remove(0);
         if how == 0 {
-            // Anywhere, including during open (creation, tail recovery).
             std::thread::sleep(Duration::from_micros(self.rng.gen_range(0..15_000)));
         } else {
-            // Wait until the child is appending, then a random delay.
+            // Wait until child 0 is appending (or writing), then a delay.
             let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            let mut ready = false;
             loop {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
-                match rx.recv_timeout(left) {
+                match first.rx.recv_timeout(left) {
                     Ok(line) => {
                         said.absorb(&line);
-                        if (how == 2 && said.ready) || (how == 1 && line.contains("@write")) {
+                        ready |= line.contains("@ready");
+                        if (how == 2 && ready) || (how == 1 && line.contains("@write")) {
                             break;
                         }
                     }
                     Err(_) => {
+                        let Running {
+                            mut child,
+                            err_thread,
+                            ..
+                        } = first;
                         let _ = child.kill();
                         let _ = child.wait();
                         let err = err_thread.join().unwrap_or_default();
@@ -442,21 +515,19 @@ impl Harness {
             };
             std::thread::sleep(Duration::from_micros(delay));
         }
-        child.kill().unwrap();
-        let status = child.wait().unwrap();
-        out_thread.join().unwrap();
-        let err = err_thread.join().unwrap_or_default();
-        if status.signal() != Some(libc::SIGKILL) {
-            self.fail(
-                round,
-                format!("child ended by itself ({status}) before the kill; stderr:\n{err}"),
-            );
-        }
-        if !said.ready {
+        let ready_before = said.ready;
+        self.kill(round, first, &mut said);
+        if !ready_before && !said.ready {
             self.kills_before_ready += 1;
         }
-        for line in rx.try_iter() {
-            said.absorb(&line);
+        // Shared mode: the others go on (and must recover the first one's
+        // torn write), then die one after another.
+        if !running.is_empty() {
+            std::thread::sleep(Duration::from_micros(self.rng.gen_range(5_000..40_000)));
+        }
+        for r in running {
+            self.kill(round, r, &mut said);
+            std::thread::sleep(Duration::from_micros(self.rng.gen_range(0..5_000)));
         }
         said
     }
@@ -644,6 +715,7 @@ fn run_crash_test(
     framing: Framing,
     key: Option<Vec<u8>>,
     alg: Option<HashAlg>,
+    procs: u64,
 ) {
     let dir = tempfile::tempdir().unwrap();
     let ext = if framing == Framing::Binary {
@@ -663,6 +735,9 @@ fn run_crash_test(
             round: 0,
             seed,
             big: false,
+            shared: procs > 1,
+            procs,
+            proc: 0,
         },
         rng: StdRng::seed_from_u64(seed),
         seed,
@@ -675,15 +750,27 @@ fn run_crash_test(
     let mut total_acks = 0usize;
     for round in 0..n {
         h.spec.round = round;
-        let said = h.run_child(round);
+        let said = h.run_round(round);
         total_acks += said.acks.len();
         h.check_round(round, &said);
     }
     let head = h.prev.map_or(0, |p| p.seq);
+    // Sidecars: those the parent's reopen made, and in shared mode those a
+    // surviving writer made when it found another's torn write.
+    let sidecars: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".torn-"))
+        .collect();
+    for sc in &sidecars {
+        let len = std::fs::metadata(sc).unwrap().len();
+        assert!(len > 0, "{name}: empty sidecar {}", sc.display());
+    }
     eprintln!(
-        "{name}: {n} kills ({} before the child was ready), {total_acks} acknowledged appends, \
-         {head} entries, {} torn tails moved aside",
+        "{name}: {n} rounds of {procs} children ({} killed before ready), {total_acks} acknowledged \
+         appends, {head} entries, {} torn tails moved aside ({} by the parent's reopen)",
         h.kills_before_ready,
+        sidecars.len(),
         h.sidecars.len()
     );
     // The test must have exercised appends, not only kills during startup.
@@ -699,7 +786,14 @@ fn key32() -> Option<Vec<u8>> {
 
 #[test]
 fn crash_sync_jsonl() {
-    run_crash_test("crash_sync_jsonl", Mode::Sync, Framing::Jsonl, None, None);
+    run_crash_test(
+        "crash_sync_jsonl",
+        Mode::Sync,
+        Framing::Jsonl,
+        None,
+        None,
+        1,
+    );
 }
 
 #[test]
@@ -710,6 +804,7 @@ fn crash_sync_binary() {
         Framing::Binary,
         key32(),
         Some(HashAlg::HmacSha512),
+        1,
     );
 }
 
@@ -721,6 +816,7 @@ fn crash_group_commit_jsonl() {
         Framing::Jsonl,
         key32(),
         None,
+        1,
     );
 }
 
@@ -732,6 +828,7 @@ fn crash_group_commit_binary() {
         Framing::Binary,
         None,
         None,
+        1,
     );
 }
 
@@ -743,6 +840,7 @@ fn crash_buffered_jsonl() {
         Framing::Jsonl,
         None,
         None,
+        1,
     );
 }
 
@@ -754,5 +852,30 @@ fn crash_buffered_binary() {
         Framing::Binary,
         key32(),
         Some(HashAlg::HmacSha256),
+        1,
+    );
+}
+
+#[test]
+fn crash_shared_sync_binary() {
+    run_crash_test(
+        "crash_shared_sync_binary",
+        Mode::Sync,
+        Framing::Binary,
+        None,
+        None,
+        3,
+    );
+}
+
+#[test]
+fn crash_shared_group_commit_jsonl() {
+    run_crash_test(
+        "crash_shared_group_commit_jsonl",
+        Mode::Group,
+        Framing::Jsonl,
+        key32(),
+        Some(HashAlg::HmacSha512),
+        3,
     );
 }
