@@ -964,3 +964,86 @@ fn power_cut_keeps_every_acknowledged_entry() {
         }
     }
 }
+
+// ------------------------------------------------------- faults at open --
+
+fn sidecars_of(path: &Path) -> Vec<PathBuf> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{name}.torn-"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Moving a torn tail aside at open when the log's fsync or truncate
+/// fails: open reports the error, the torn bytes are in a sidecar (or
+/// still in the log), and a later open succeeds with every entry.
+#[test]
+fn failures_while_moving_a_torn_tail_aside_lose_nothing() {
+    for framing in FRAMINGS {
+        for fault in ["fsync", "truncate"] {
+            let what = format!("{framing:?} {fault} fails at open");
+            let dir = tempfile::tempdir().unwrap();
+            let path = log_path(dir.path(), framing);
+            let log = Log::open(&path, base_opts(framing, Durability::Sync)).unwrap();
+            for i in 0..5 {
+                log.append(&ev(i)).unwrap();
+            }
+            log.close().unwrap();
+            drop(log);
+            let good = std::fs::read(&path).unwrap();
+            // A torn record: the first bytes of a real one.
+            let full = {
+                let log = Log::open(&path, base_opts(framing, Durability::Sync)).unwrap();
+                log.append(&ev(5)).unwrap();
+                log.close().unwrap();
+                drop(log);
+                std::fs::read(&path).unwrap()
+            };
+            let torn = &full[good.len()..good.len() + (full.len() - good.len()) / 2];
+            std::fs::write(&path, [good.as_slice(), torn].concat()).unwrap();
+
+            let plan = FaultPlan::new();
+            let mut opts = base_opts(framing, Durability::Sync);
+            opts.storage_hook = Some(match fault {
+                "fsync" => {
+                    plan.arm(Fault::SyncError);
+                    faulty_hook(&plan)
+                }
+                _ => Arc::new(|fs: FileStorage| -> Box<dyn Storage> { Box::new(NoTruncate(fs)) }),
+            });
+            let err = Log::open(&path, opts).unwrap_err();
+            assert!(matches!(err, Error::Io { .. }), "{what}: {err:?}");
+            assert!(err.to_string().contains("f."), "{what}: {err}");
+            let sides = sidecars_of(&path);
+            assert_eq!(sides.len(), 1, "{what}: {sides:?}");
+            assert_eq!(std::fs::read(&sides[0]).unwrap(), torn, "{what}: sidecar");
+            let now = std::fs::read(&path).unwrap();
+            assert!(
+                now == good || now == [good.as_slice(), torn].concat(),
+                "{what}: the log is neither before nor after the move"
+            );
+
+            let log = Log::open(&path, base_opts(framing, Durability::Sync))
+                .unwrap_or_else(|e| panic!("{what}: reopen: {e}"));
+            assert_eq!(log.head().seq, 5, "{what}");
+            let moved = log.recovery().torn;
+            assert_eq!(moved.is_empty(), now == good, "{what}: {moved:?}");
+            log.append(&ev(5)).unwrap();
+            log.close().unwrap();
+            drop(log);
+            for s in sidecars_of(&path) {
+                assert_eq!(std::fs::read(&s).unwrap(), torn, "{what}: {}", s.display());
+            }
+            assert_eq!(reopen_and_check(&path, framing, 6, &what), 6);
+        }
+    }
+}
