@@ -102,7 +102,11 @@ pub fn query(path: impl AsRef<Path>, q: &Query) -> Result<QueryIter> {
         .len();
     let gi = read_genesis(&path, &file, len)?;
     let dir = match q.order {
-        Order::OldestFirst => Dir::Fwd(Forward::new(file, gi.framing, gi.end, len, 2)),
+        // Line numbers are for JSONL only (the genesis is line 1).
+        Order::OldestFirst => {
+            let line = u64::from(gi.framing == Framing::Jsonl) * 2;
+            Dir::Fwd(Forward::new(file, gi.framing, gi.end, len, line))
+        }
         Order::NewestFirst => Dir::Back(Backward::new(file, gi.framing, gi.end, len)),
     };
     Ok(QueryIter {

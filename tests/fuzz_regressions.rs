@@ -167,6 +167,9 @@ fn check_report(r: &VerifyReport, all: bool, what: &str) {
 
 /// Everything a query yields: `Ok` seqs and the number of errors.
 fn run_query(path: &Path, q: &Query, what: &str) -> Option<(Vec<u64>, usize)> {
+    let binary = std::fs::read(path)
+        .map(|b| b.starts_with(&format::BINARY_MAGIC))
+        .unwrap_or(false);
     let it = match query(path, q) {
         Ok(it) => it,
         Err(_) => return None,
@@ -183,6 +186,11 @@ fn run_query(path: &Path, q: &Query, what: &str) -> Option<(Vec<u64>, usize)> {
             Err(err) => {
                 let msg = err.to_string();
                 assert!(msg.contains("fuzz-"), "{what}: error names no file: {msg}");
+                // A binary log has byte offsets, not lines.
+                assert!(
+                    !(binary && msg.contains(" line ")),
+                    "{what}: binary log error names a line: {msg}"
+                );
                 errors += 1;
             }
         }
