@@ -528,3 +528,54 @@ fn repeated_cuts_keep_every_complete_entry() {
         assert_eq!(r.entries as usize, kept.len());
     }
 }
+
+/// Binary: a torn tail of 1 to 3 bytes right after the genesis made
+/// `Backward` slice below its buffer (an arithmetic overflow panic in debug
+/// builds) while opening.
+#[test]
+fn regression_tiny_tail_after_the_genesis() {
+    for cfg in CFGS {
+        let dir = scratch();
+        let b = build(dir.path(), cfg, 1);
+        for extra in 1..=5u64 {
+            let off = b.end(0) + extra;
+            let complete = cut_and_check(&b, dir.path(), off, true);
+            assert_eq!(complete, 0);
+        }
+    }
+}
+
+/// Shared mode: another process crashed mid-append, leaving a torn tail
+/// behind this writer's back. The next append notices the length change,
+/// moves the torn bytes aside and continues the chain.
+#[test]
+fn shared_writer_moves_aside_a_tail_torn_by_another_process() {
+    for cfg in CFGS {
+        let ctx = format!("{cfg:?}");
+        let dir = scratch();
+        let b = build(dir.path(), cfg, 3);
+        let log = Log::open(
+            &b.path,
+            cfg.open_opts()
+                .lock(evident::LockMode::Shared)
+                .durability(evident::Durability::Sync),
+        )
+        .unwrap();
+        // The "other process": half of a record appended, no newline.
+        let half = &b.record(2)[..b.record(2).len() / 2];
+        let mut f = fs::OpenOptions::new().append(true).open(&b.path).unwrap();
+        std::io::Write::write_all(&mut f, half).unwrap();
+        drop(f);
+        let h = log.append(&ev(50)).unwrap();
+        assert_eq!(h.seq, 4, "{ctx}");
+        let torn = log.recovery().torn;
+        assert_eq!(torn.len(), 1, "{ctx}");
+        assert_eq!((torn[0].offset, torn[0].len), (b.len(), half.len() as u64));
+        assert_eq!(fs::read(&torn[0].sidecar).unwrap(), half);
+        log.close().unwrap();
+        drop(log);
+        let r = verify(&b.path, &cfg.verify_opts()).unwrap();
+        assert!(r.valid, "{ctx}: {}", describe(&r));
+        assert_eq!(r.entries, 4);
+    }
+}

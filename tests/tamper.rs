@@ -457,7 +457,10 @@ fn expect_flip(b: &Built, m: &[u8], pos: usize) -> FlipExpect {
     }
 }
 
-fn check_flip(b: &Built, dir: &Path, pos: usize, bit: u8, check_first: bool) {
+/// Checks one flipped bit. `sampled` adds the first-violation-only report
+/// and (binary) query in both orders, which are checked for a share of the
+/// flips to keep the run short.
+fn check_flip(b: &Built, dir: &Path, pos: usize, bit: u8, sampled: bool) {
     let cfg = b.cfg;
     let ctx = format!(
         "{cfg:?}: bit {bit} of byte {pos} ({:?} -> {:?}) in {}",
@@ -486,7 +489,7 @@ fn check_flip(b: &Built, dir: &Path, pos: usize, bit: u8, check_first: bool) {
     if let Some(e) = exp.entries {
         assert_eq!(r.entries, e, "{ctx}: entries");
     }
-    if check_first {
+    if sampled {
         let first = verify(&path, &cfg.verify_opts()).unwrap();
         assert_eq!(got(&first), g[..1], "{ctx}: first violation");
     }
@@ -534,7 +537,7 @@ fn check_flip(b: &Built, dir: &Path, pos: usize, bit: u8, check_first: bool) {
         (want, Err(e)) => panic!("{ctx}: open should give {want:?}, got {e:?}"),
     }
 
-    if cfg.framing == Framing::Binary && pos >= b.end(0) as usize {
+    if cfg.framing == Framing::Binary && pos >= b.end(0) as usize && sampled {
         // Query: every intact entry, one error for a damaged middle
         // frame, nothing for a torn last frame; in both orders.
         let k = b.record_at(pos as u64);
@@ -571,7 +574,17 @@ fn flip_every_bit(cfg: Cfg) {
     fs::create_dir(&cases).unwrap();
     for pos in 0..b.bytes.len() {
         for bit in 0..8 {
-            check_flip(&b, &cases, pos, bit, (pos + bit as usize) % 5 == 0);
+            // Sampled: every flip in a binary frame's length fields and
+            // frame_len (where query's resynchronisation differs), and one
+            // flip in four elsewhere.
+            let sampled = if cfg.framing == Framing::Binary && pos >= b.end(0) as usize {
+                let k = b.record_at(pos as u64);
+                let (rel, end) = (pos as u64 - b.start(k), b.end(k) - pos as u64);
+                rel < 8 || end <= 4 || (pos + bit as usize) % 4 == 0
+            } else {
+                (pos + bit as usize) % 4 == 0
+            };
+            check_flip(&b, &cases, pos, bit, sampled);
         }
     }
 }
@@ -1612,5 +1625,193 @@ fn damage_at_chunk_boundaries() {
                 }
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Minimal reproductions of engine bugs found by the suites above (each was
+// a failure before its fix; see the commit history of src/).
+
+/// Binary: a middle frame whose `body_len` points past the end of the file
+/// hid every record after it (reported as a torn tail at the damaged frame,
+/// entries after it uncounted, and skipped by query oldest-first).
+#[test]
+fn regression_binary_length_past_eof_in_the_middle() {
+    let cfg = CFGS[2];
+    let dir = scratch();
+    let b = build(dir.path(), cfg, 4);
+    let mut bytes = b.bytes.clone();
+    let s = b.start(2) as usize;
+    bytes[s..s + 4].copy_from_slice(&(1u32 << 20).to_le_bytes());
+    let path = write_case(dir.path(), "t.evl", &bytes);
+    assert_report(
+        &path,
+        &cfg.verify_opts(),
+        &[(Malformed, None, 0, b.start(2))],
+        3,
+        "body_len past EOF",
+    );
+    assert_query(&path, &[1, 3, 4], &[b.start(2)], "body_len past EOF");
+}
+
+/// Binary: a header flag set was accepted (the header is covered by no CRC
+/// or hash, so this is also undetected damage).
+#[test]
+fn regression_binary_header_flags() {
+    let cfg = CFGS[2];
+    let dir = scratch();
+    let b = build(dir.path(), cfg, 1);
+    let mut bytes = b.bytes.clone();
+    bytes[15] = 0x80;
+    let path = write_case(dir.path(), "t.evl", &bytes);
+    assert_report(
+        &path,
+        &cfg.verify_opts(),
+        &[(Unsupported, Some(0), 0, 0)],
+        0,
+        "flags",
+    );
+    match Log::open(&path, cfg.open_opts()) {
+        Err(Error::Unsupported { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+/// JSONL: lines after a run longer than `MAX_LINE` were numbered one too
+/// high (the run is split into several spans, each counted as a line).
+#[test]
+fn regression_line_numbers_after_an_overlong_line() {
+    let cfg = CFGS[0];
+    let dir = scratch();
+    let b = build(dir.path(), cfg, 3);
+    let long = [vec![b'x'; MAX_BODY + 300], b"\n".to_vec()].concat();
+    let mut rec3 = b.record(3).to_vec();
+    let p = memchr_find(&rec3, b"\"action\":\"act").unwrap() + 12;
+    rec3[p] ^= 1;
+    let f = compose(
+        &b,
+        &[
+            Piece::Rec(1),
+            Piece::Raw(&long),
+            Piece::Rec(2),
+            Piece::Raw(&rec3),
+        ],
+    );
+    let path = write_case(dir.path(), "t.jsonl", &f.bytes);
+    let r = verify_all(&path, &cfg.verify_opts());
+    let g = got(&r);
+    assert_eq!(g.first(), Some(&(Malformed, None, 3, f.starts[1])));
+    // Entry 3 is on line 5: genesis, entry 1, the long line, entry 2.
+    assert_eq!(g.last(), Some(&(HashMismatch, Some(3), 5, f.starts[3])));
+    let lines: Vec<u64> = read_items(&path, Order::OldestFirst)
+        .into_iter()
+        .filter_map(|i| match i {
+            Err(Error::Malformed { at, .. }) => Some(at.line),
+            _ => None,
+        })
+        .collect();
+    assert!(lines.iter().all(|&l| l == 3), "{lines:?}");
+}
+
+/// Verify and query grew their read buffers by doubling, allocating 32 MiB
+/// at once for a long run without LF.
+#[test]
+fn regression_no_doubling_of_read_buffers() {
+    let cfg = CFGS[0];
+    let dir = scratch();
+    let b = build(dir.path(), cfg, 1);
+    let mut bytes = b.bytes.clone();
+    bytes.resize(bytes.len() + MAX_BODY + (2 << 20), b'x');
+    let path = write_case(dir.path(), "t.jsonl", &bytes);
+    let r = assert_small_allocs("verify", || verify(&path, &cfg.verify_opts()).unwrap());
+    assert_eq!(got(&r), [(TornTail, None, 3, b.len())]);
+    assert_small_allocs("query", || read_items(&path, Order::OldestFirst));
+}
+
+// ---------------------------------------------------------------------------
+// More shapes of damage.
+
+/// A blank line, and a log converted to CRLF line ends by a text-mode copy.
+#[test]
+fn blank_lines_and_crlf() {
+    let cfg = CFGS[1];
+    let dir = scratch();
+    let b = build(dir.path(), cfg, 4);
+    let f = compose(
+        &b,
+        &[
+            Piece::Rec(1),
+            Piece::Rec(2),
+            Piece::Raw(b"\n"),
+            Piece::Rec(3),
+            Piece::Rec(4),
+        ],
+    );
+    let path = write_case(dir.path(), "t.jsonl", &f.bytes);
+    // The blank line is unreadable; entry 3 after it starts a new chain
+    // segment (not link-checked), so nothing else is reported.
+    assert_report(
+        &path,
+        &cfg.verify_opts(),
+        &[(Malformed, None, 4, f.starts[2])],
+        4,
+        "blank line",
+    );
+    assert_query(&path, &[1, 2, 3, 4], &[f.starts[2]], "blank line");
+    open_expect(&path, cfg, b.head(4), None, "blank line");
+
+    let crlf: Vec<u8> = b
+        .bytes
+        .iter()
+        .flat_map(|&c| {
+            if c == b'\n' {
+                vec![b'\r', b'\n']
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    let path = write_case(dir.path(), "t.jsonl", &crlf);
+    let r = verify_all(&path, &cfg.verify_opts());
+    assert_eq!(
+        got(&r),
+        [(Malformed, Some(0), 1, 0)],
+        "CRLF: {}",
+        describe(&r)
+    );
+    match Log::open(&path, cfg.open_opts()) {
+        Err(e @ Error::Malformed { .. }) => assert!(e.to_string().contains("t.jsonl")),
+        other => panic!("CRLF: {other:?}"),
+    }
+    assert_eq!(fs::read(&path).unwrap(), crlf, "CRLF file untouched");
+}
+
+/// A keyless log whose last entry was forged with the largest seq: open
+/// may accept it (its hash is right), but appending must fail cleanly
+/// rather than overflow the sequence number.
+#[test]
+fn forged_maximal_seq_does_not_panic_the_writer() {
+    for cfg in [CFGS[0], CFGS[2]] {
+        let dir = scratch();
+        let b = build(dir.path(), cfg, 3);
+        let forged = forge(cfg, u64::MAX, &b.heads[3], &attacker_chain(cfg), "forged");
+        let mut bytes = b.bytes.clone();
+        bytes.extend_from_slice(&forged);
+        let path = write_case(dir.path(), "t.log", &bytes);
+        assert_report(
+            &path,
+            &cfg.verify_opts(),
+            &[(SeqGap, Some(u64::MAX), cfg.line_of(4), b.len())],
+            4,
+            &format!("{cfg:?}"),
+        );
+        let r = std::panic::catch_unwind(|| match Log::open(&path, cfg.open_opts()) {
+            Ok(log) => log.append(&ev(9)).map(|_| ()),
+            Err(e) => Err(e),
+        });
+        let r = r.unwrap_or_else(|_| panic!("{cfg:?}: the writer panicked"));
+        assert!(r.is_err(), "{cfg:?}: appended after seq u64::MAX");
+        let after = fs::read(&path).unwrap();
+        assert_eq!(after, bytes, "{cfg:?}: nothing written");
     }
 }
