@@ -27,8 +27,8 @@ use std::path::{Path, PathBuf};
 use chrono::{TimeZone, Utc};
 use evident::format::{self, Genesis};
 use evident::{
-    query, verify, Chain, Durability, Event, Framing, HashAlg, Key, Log, OpenOptions, Order, Query,
-    VerifyOptions, VerifyReport,
+    query, verify, Chain, Durability, Event, ExpectedHead, Framing, HashAlg, Key, Log, OpenOptions,
+    Order, Query, VerifyOptions, VerifyReport,
 };
 
 /// The HMAC key of the keyed genesis prefix.
@@ -233,6 +233,20 @@ fn check_file(path: &Path, bytes: &[u8], key: Option<Key>, name: &str) {
         all.violations.first(),
         "{name}: first violation differs with all=true"
     );
+    // Checked against its own head and log id, the report stays the same.
+    if let (Some(head), Some(log_id)) = (all.head(), all.log_id.clone()) {
+        let mut o = vopts(&key, 1, true);
+        o.expected_head = Some(ExpectedHead {
+            seq: head.seq,
+            hash: head.hash,
+        });
+        o.expected_log_id = Some(log_id);
+        let again = verify(path, &o).unwrap();
+        assert_eq!(
+            again.violations, all.violations,
+            "{name}: verify against its own head and log id"
+        );
+    }
     assert_eq!(
         std::fs::read(path).unwrap(),
         bytes,
@@ -260,6 +274,26 @@ fn check_file(path: &Path, bytes: &[u8], key: Option<Key>, name: &str) {
         assert_eq!(b, rev, "{name}: newest-first seqs");
         let (l, _) = last3.unwrap();
         assert_eq!(l, rev.iter().take(3).copied().collect::<Vec<_>>(), "{name}");
+        // Seq filters, both ways.
+        let (lo, hi) = (all.entries / 3 + 1, all.entries * 2 / 3);
+        for order in [Order::OldestFirst, Order::NewestFirst] {
+            let q = Query {
+                seq_min: Some(lo),
+                seq_max: Some(hi),
+                order,
+                ..Query::default()
+            };
+            let (mut got, errs) = run_query(path, &q, name).unwrap();
+            if order == Order::NewestFirst {
+                got.reverse();
+            }
+            assert_eq!(errs, 0, "{name}");
+            assert_eq!(
+                got,
+                (lo..=hi).collect::<Vec<_>>(),
+                "{name}: seq range {order:?}"
+            );
+        }
     } else if all.only_torn_tail() {
         // A torn tail is never an entry, and nothing before it is damaged
         // (a complete but malformed line in the tail may be an error item).
