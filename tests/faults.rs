@@ -874,6 +874,14 @@ fn power_cut_copy(
             cut.extend_from_slice(more);
         }
     }
+    power_cut_image(path, framing, &cut, what)
+}
+
+/// Writes `image` (what a power cut left of the log at `path`) next to it,
+/// reopens it, appends, and checks that verify finds it valid. Returns the
+/// head seq at reopening.
+fn power_cut_image(path: &Path, framing: Framing, cut: &[u8], what: &str) -> u64 {
+    let keep = cut.len();
     let copy = path.with_file_name(format!(
         "cut-{}-{}.{}",
         keep,
@@ -884,7 +892,7 @@ fn power_cut_copy(
             "jsonl"
         }
     ));
-    std::fs::write(&copy, &cut).unwrap();
+    std::fs::write(&copy, cut).unwrap();
     let log = Log::open(&copy, base_opts(framing, Durability::Sync))
         .unwrap_or_else(|e| panic!("{what}: reopen after power cut: {e}"));
     let head = log.head();
@@ -1046,4 +1054,64 @@ fn failures_while_moving_a_torn_tail_aside_lose_nothing() {
             assert_eq!(reopen_and_check(&path, framing, 6, &what), 6);
         }
     }
+}
+
+/// The disk model (see `evident::storage`): bytes written after the last
+/// successful fsync may be lost, partly written or zeroed after a power
+/// cut, page by page and in any order. So a later unsynced page can survive
+/// while an earlier one is lost. Reopening must still succeed, keep every
+/// synced entry, and leave a log that verifies as valid (this is a power
+/// cut, not tampering).
+#[test]
+#[ignore = "bug: open walks back to the last readable record only, so when a power cut \
+            loses an earlier unsynced page but keeps a later one, the damaged record stays \
+            in the middle of the log and verify reports it as malformed forever"]
+fn power_cut_losing_an_earlier_unsynced_page_but_keeping_a_later_one() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut failures = Vec::new();
+    for framing in FRAMINGS {
+        let what = format!("{framing:?} Buffered");
+        let dir = tempfile::tempdir().unwrap();
+        let path = log_path(dir.path(), framing);
+        // buffer_size 1: every entry is written at once, none is synced.
+        let (log, state, _plan) = crash_log(&path, framing, Durability::Buffered, 1);
+        for i in 0..8 {
+            log.append(&ev(i)).unwrap();
+        }
+        log.sync().unwrap();
+        for i in 8..40 {
+            log.append(&ev(i)).unwrap();
+        }
+        let synced = state.synced() as usize;
+        let bytes = std::fs::read(&path).unwrap();
+        let written = bytes.len();
+        drop(log);
+        for k in 0..8 {
+            // Damage a range of unsynced bytes in place (zeros or stale
+            // garbage); the unsynced bytes after it survive.
+            let a = rng.gen_range(synced..written - 200);
+            let b = rng.gen_range(a + 1..=(a + 300).min(written - 100));
+            let mut image = bytes.clone();
+            let zero = k % 2 == 0;
+            if zero {
+                image[a..b].fill(0);
+            } else {
+                rng.fill(&mut image[a..b]);
+            }
+            let w = format!(
+                "{what}: unsynced bytes {a}..{b} {} (synced {synced}, written {written})",
+                if zero { "zeroed" } else { "garbled" }
+            );
+            let r = std::panic::catch_unwind(|| power_cut_image(&path, framing, &image, &w));
+            match r {
+                Ok(head) => assert!(head >= 8, "{w}: kept {head} < 8 synced entries"),
+                Err(e) => failures.push(
+                    e.downcast_ref::<String>()
+                        .cloned()
+                        .unwrap_or_else(|| w.clone()),
+                ),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
