@@ -769,6 +769,182 @@ fn results_since(since: std::time::SystemTime) -> Vec<(String, f64)> {
     out
 }
 
+/// The real file storage, counting fsyncs and the time spent in them.
+struct CountingStorage {
+    inner: evident::storage::FileStorage,
+    syncs: Arc<std::sync::atomic::AtomicU64>,
+    sync_nanos: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl evident::storage::Storage for CountingStorage {
+    fn append(&self, buf: &[u8]) -> std::io::Result<()> {
+        self.inner.append(buf)
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        self.inner.read_at(buf, offset)
+    }
+    fn len(&self) -> std::io::Result<u64> {
+        self.inner.len()
+    }
+    fn truncate(&self, len: u64) -> std::io::Result<()> {
+        self.inner.truncate(len)
+    }
+    fn sync_data(&self) -> std::io::Result<()> {
+        use std::sync::atomic::Ordering;
+        let t = Instant::now();
+        let r = self.inner.sync_data();
+        self.sync_nanos
+            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        r
+    }
+}
+
+/// One timed run of [`rate_for`].
+struct Rate {
+    per_sec: f64,
+    entries_per_fsync: f64,
+    fsync_ms: f64,
+}
+
+/// Appends with `threads` threads for about `secs` seconds.
+fn rate_for(dir: &Path, d: Durability, threads: usize, secs: f64) -> Rate {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let path = dir.join(format!(
+        "paired-{}-{threads}-{}.jsonl",
+        mode_name(d),
+        std::process::id()
+    ));
+    remove_log(&path);
+    let syncs = Arc::new(AtomicU64::new(0));
+    let sync_nanos = Arc::new(AtomicU64::new(0));
+    let mut opts = OpenOptions::new().durability(d);
+    let (s2, n2) = (Arc::clone(&syncs), Arc::clone(&sync_nanos));
+    opts.storage_hook = Some(Arc::new(move |fs| {
+        Box::new(CountingStorage {
+            inner: fs,
+            syncs: Arc::clone(&s2),
+            sync_nanos: Arc::clone(&n2),
+        })
+    }));
+    let log = Arc::new(Log::open(&path, opts).expect("open log"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (log, stop, count, barrier) = (
+                Arc::clone(&log),
+                Arc::clone(&stop),
+                Arc::clone(&count),
+                Arc::clone(&barrier),
+            );
+            std::thread::spawn(move || {
+                let ev = event();
+                barrier.wait();
+                while !stop.load(Ordering::Relaxed) {
+                    log.append(&ev).expect("append");
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let (s0, n0) = (
+        syncs.load(Ordering::Relaxed),
+        sync_nanos.load(Ordering::Relaxed),
+    );
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().expect("appender thread");
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    let n = count.load(Ordering::Relaxed);
+    let fsyncs = (syncs.load(Ordering::Relaxed) - s0).max(1);
+    let nanos = sync_nanos.load(Ordering::Relaxed) - n0;
+    log.close().expect("close");
+    assert_eq!(log.head().seq, n, "every append is in the chain");
+    drop(log);
+    remove_log(&path);
+    Rate {
+        per_sec: n as f64 / elapsed,
+        entries_per_fsync: n as f64 / fsyncs as f64,
+        fsync_ms: nanos as f64 / fsyncs as f64 / 1e6,
+    }
+}
+
+/// fsync latency on a shared disk drifts by several times within a minute,
+/// so criterion's one-after-the-other estimates can pair a slow Sync run
+/// with a fast GroupCommit run. Here the modes alternate in short rounds,
+/// each round gives its own ratio, and fsyncs are counted so the ratio can
+/// be split into entries per fsync and fsync latency.
+fn paired_fsync_rounds() {
+    let rounds: usize = std::env::var("EVIDENT_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    if rounds == 0 {
+        return;
+    }
+    let dir = cache_dir();
+    let cases: [(&str, Durability, usize); 4] = [
+        ("sync 1t", Durability::Sync, 1),
+        ("sync 8t", Durability::Sync, 8),
+        ("gc 8t", Durability::GroupCommit, 8),
+        ("gc 64t", Durability::GroupCommit, 64),
+    ];
+    println!(
+        "-- paired rounds (JSONL, 1 s per case, order reversed every other round): \
+         entries/s (entries per fsync, mean fsync ms)"
+    );
+    let mut r8 = Vec::new();
+    let mut r64 = Vec::new();
+    for i in 0..rounds {
+        let mut order: Vec<usize> = (0..cases.len()).collect();
+        if i % 2 == 1 {
+            order.reverse();
+        }
+        let mut got: Vec<Option<Rate>> = (0..cases.len()).map(|_| None).collect();
+        for k in order {
+            let (_, d, t) = cases[k];
+            got[k] = Some(rate_for(&dir, d, t, 1.0));
+        }
+        let got: Vec<Rate> = got.into_iter().flatten().collect();
+        let line: Vec<String> = cases
+            .iter()
+            .zip(&got)
+            .map(|((name, _, _), r)| {
+                format!(
+                    "{name} {:.0} ({:.1}, {:.2})",
+                    r.per_sec, r.entries_per_fsync, r.fsync_ms
+                )
+            })
+            .collect();
+        let (g8, g64) = (
+            got[2].per_sec / got[0].per_sec,
+            got[3].per_sec / got[0].per_sec,
+        );
+        println!(
+            "round {}: {} | gc8/sync1 {g8:.1}x gc64/sync1 {g64:.1}x",
+            i + 1,
+            line.join(", ")
+        );
+        r8.push(g8);
+        r64.push(g64);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (m8, m64) = (median(&mut r8), median(&mut r64));
+    println!(
+        "median group_commit 8t / sync 1t: {m8:.1}x (target >= 50: {}); 64t / sync 1t: {m64:.1}x",
+        if m8 >= 50.0 { "met" } else { "MISSED" }
+    );
+}
+
 /// Prints the measured numbers and the ratios the targets are stated in.
 fn summary(since: std::time::SystemTime) {
     let res = results_since(since);
@@ -858,6 +1034,9 @@ fn summary(since: std::time::SystemTime) {
                 );
             }
         }
+    }
+    if get("append/sync/jsonl/1t").is_some() {
+        paired_fsync_rounds();
     }
     let slow: Vec<_> = res
         .iter()
