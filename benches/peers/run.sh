@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the peer benchmarks (Python: evident vs ogentic-audit; Go: evident vs
+# the OpenParallax audit logger) one after the other and keeps their output,
+# with the machine's load, in benches/peers/results/ (or $OUT).
+#
+#   PYTHON=/path/to/venv/bin/python benches/peers/run.sh
+#
+# PYTHON must have the evident package and ogentic-audit installed (see
+# README.md). GO_BENCHTIME / GO_COUNT / PY_ARGS tune the runs; QUICK=1 makes
+# a smoke run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$here/results}
+python=${PYTHON:-python3}
+mkdir -p "$out"
+
+if [[ ${QUICK:-0} == 1 ]]; then
+	py_args=${PY_ARGS:---quick}
+	benchtime=${GO_BENCHTIME:-200ms}
+	count=${GO_COUNT:-1}
+else
+	py_args=${PY_ARGS:-}
+	benchtime=${GO_BENCHTIME:-2s}
+	count=${GO_COUNT:-3}
+fi
+
+{
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "host: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+	echo "memory: $(free -g | awk '/Mem:/ {print $2 " GiB"}')"
+	echo "filesystem of the logs: $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}')"
+	echo "python: $("$python" --version 2>&1)"
+	echo "go: $(go version)"
+	echo "evident commit: $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$out/machine.txt"
+
+echo "== Python: evident vs ogentic-audit"
+(cd "$here/python" && "$python" bench_peers.py $py_args --json "$out/python.json") | tee "$out/python.txt"
+(cd "$here/python" && "$python" profile_binding.py) | tee "$out/python-profile.txt"
+echo "load average after Python: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
+
+echo "== Go: evident vs OpenParallax audit"
+(cd "$here/go" && go test -run '^$' -bench . -benchtime "$benchtime" -count "$count" ${GO_TAGS:+-tags "$GO_TAGS"}) | tee "$out/go.txt"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
