@@ -513,11 +513,22 @@ fn check_flip(b: &Built, dir: &Path, pos: usize, bit: u8, sampled: bool) {
             both.extend(fs::read(&torn[0].sidecar).unwrap());
             assert_eq!(both, m, "{ctx}: log + sidecar");
         }
-        (OpenExpect::Corrupt(k), Err(Error::Corrupt { at, .. })) => {
+        (OpenExpect::Corrupt(k), Err(e @ Error::Corrupt { .. })) => {
+            let Error::Corrupt { at, .. } = &e else {
+                unreachable!()
+            };
             assert_eq!(at.offset, b.start(*k), "{ctx}");
+            // One line naming the file and the entry.
+            let msg = e.to_string();
+            assert!(msg.contains(&path.display().to_string()), "{ctx}: {msg}");
+            assert!(msg.contains("entry seq"), "{ctx}: {msg}");
+            assert!(!msg.contains('\n'), "{ctx}: {msg}");
             assert_eq!(fs::read(&path).unwrap(), m, "{ctx}: file untouched");
         }
         (OpenExpect::GenesisError, Err(e)) => {
+            let msg = e.to_string();
+            assert!(msg.contains(&path.display().to_string()), "{ctx}: {msg}");
+            assert!(!msg.contains('\n'), "{ctx}: {msg}");
             let want = match g[0].0 {
                 Malformed => "malformed",
                 Unsupported => "unsupported",
@@ -1080,8 +1091,22 @@ fn open_expect(
 }
 
 /// Query in both orders: the entries with the given seqs (oldest first)
-/// and one error at each of `errors` (offsets), in file order.
+/// and one error at each of `errors` (offsets), in file order. Errors name
+/// the JSONL line (one plus the LFs before the offset) reading oldest
+/// first; newest first a line may be unknown (0); binary logs have none.
 fn assert_query(path: &Path, seqs: &[u64], errors: &[u64], ctx: &str) {
+    let bytes = fs::read(path).unwrap();
+    let jsonl = bytes.first() == Some(&b'{');
+    let line_at = |off: u64| {
+        if jsonl {
+            1 + bytes[..off as usize]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count() as u64
+        } else {
+            0
+        }
+    };
     for order in [Order::OldestFirst, Order::NewestFirst] {
         let items = assert_small_allocs(ctx, || read_items(path, order));
         let mut oks = Vec::new();
@@ -1091,6 +1116,9 @@ fn assert_query(path: &Path, seqs: &[u64], errors: &[u64], ctx: &str) {
                 Ok(e) => oks.push(e.seq),
                 Err(Error::Malformed { at, path: p, .. }) => {
                     assert_eq!(p, path);
+                    let line = line_at(at.offset);
+                    let ok = at.line == line || (order == Order::NewestFirst && at.line == 0);
+                    assert!(ok, "{ctx}: {order:?}: {at:?}, line {line} expected");
                     errs.push(at.offset);
                 }
                 Err(e) => panic!("{ctx}: {order:?}: {e}"),
@@ -1813,5 +1841,55 @@ fn forged_maximal_seq_does_not_panic_the_writer() {
         assert!(r.is_err(), "{cfg:?}: appended after seq u64::MAX");
         let after = fs::read(&path).unwrap();
         assert_eq!(after, bytes, "{cfg:?}: nothing written");
+    }
+}
+
+/// A damaged region shorter than `MAX_BODY` is one unreadable span (spec
+/// § 8 rule 3), even where it crosses the boundary between two buffers of
+/// a reader (verify's 4 MiB chunks, query's 256 KiB reads), and parallel
+/// verification gives the sequential result (§ 9.8).
+#[test]
+fn damaged_region_across_read_boundaries_is_one_span() {
+    for cfg in [CFGS[0], CFGS[2]] {
+        let dir = scratch();
+        let b = build(dir.path(), cfg, 15_000);
+        let n = b.n();
+        assert!(
+            b.len() > b.end(0) + (4 << 20) + (1 << 20),
+            "{cfg:?}: log too short"
+        );
+        for (name, at, width) in [
+            ("verify chunk", b.end(0) + (4 << 20), 64u64 << 10),
+            ("query read", b.end(0) + (256 << 10), 16 << 10),
+        ] {
+            let ctx = format!("{cfg:?}: {width} bytes zeroed across the {name} boundary");
+            let (s, e) = (at - width / 2, at + width / 2);
+            let mut bytes = b.bytes.clone();
+            bytes[s as usize..e as usize].fill(0);
+            let changed: Vec<u64> = (s..e).filter(|&i| b.bytes[i as usize] != 0).collect();
+            let (lo, hi) = (changed[0], *changed.last().unwrap());
+            let first = b.record_at(lo);
+            let after = match cfg.framing {
+                Framing::Binary => b.record_at(hi) + 1,
+                Framing::Jsonl => {
+                    let lf = bytes[hi as usize..].iter().position(|&c| c == b'\n');
+                    b.record_at(hi + lf.unwrap() as u64) + 1
+                }
+            };
+            let path = write_case(dir.path(), "t.log", &bytes);
+            let want = vec![(Malformed, None, cfg.line_of(first), b.start(first))];
+            let entries = (n - (after - first)) as u64;
+            for threads in [1, 3] {
+                let opts = VerifyOptions {
+                    threads,
+                    ..cfg.verify_opts()
+                };
+                let r = verify_all(&path, &opts);
+                assert_eq!(got(&r), want, "{ctx}, {threads} threads: {}", describe(&r));
+                assert_eq!(r.entries, entries, "{ctx}");
+            }
+            let seqs: Vec<u64> = (1..first as u64).chain(after as u64..=n as u64).collect();
+            assert_query(&path, &seqs, &[b.start(first)], &ctx);
+        }
     }
 }
