@@ -685,6 +685,72 @@ fn bench_open_last10(c: &mut Criterion) {
         });
     }
     g.finish();
+    // What open + close does besides reading: the I/O that waits for the
+    // disk. Timed alone on the 100 MB JSONL log, next to the whole.
+    if let Some((_, _, path)) = logs
+        .iter()
+        .find(|(f, mb, _)| *f == Framing::Jsonl && *mb == 100)
+    {
+        let mut g = c.benchmark_group("open_parts");
+        g.warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3))
+            .sample_size(30);
+        g.bench_function("fdatasync_nothing_dirty", |b| {
+            let f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .expect("open");
+            b.iter(|| f.sync_data().expect("fdatasync"))
+        });
+        let lock = lock_path(path);
+        let open_lock = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&lock)
+                .expect("open lock file")
+        };
+        g.bench_function("lock_file_open_truncate_write_close", |b| {
+            // What open + close do to record the exclusive holder in
+            // `<log>.lock` (ext4 flushes a file truncated to 0 at close).
+            use std::io::Write;
+            let text = format!(
+                "pid {} on host bench (user bench), exclusive writer since now\n",
+                std::process::id()
+            );
+            b.iter(|| {
+                let f = open_lock();
+                f.set_len(0).expect("truncate");
+                (&f).write_all(text.as_bytes()).expect("write");
+            })
+        });
+        g.bench_function("lock_file_open_pwrite_close", |b| {
+            // The proposed alternative: overwrite a fixed-size record in
+            // place, never truncate.
+            use std::os::unix::fs::FileExt;
+            let text = format!(
+                "{:<255}\n",
+                "pid 1 on host bench (user bench), exclusive writer since now"
+            );
+            b.iter(|| {
+                let f = open_lock();
+                f.write_all_at(text.as_bytes(), 0).expect("pwrite");
+            })
+        });
+        g.bench_function("query_last1_no_lock_no_fsync", |b| {
+            b.iter(|| {
+                let v: Vec<_> = query(path, &Query::last(1))
+                    .expect("query")
+                    .collect::<evident::Result<Vec<_>>>()
+                    .expect("entries");
+                assert_eq!(v.len(), 1);
+                v
+            })
+        });
+        g.finish();
+    }
     let mut g = c.benchmark_group("last10");
     g.warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
