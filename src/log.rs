@@ -608,7 +608,19 @@ impl Log {
                 self.recover_tail(inner, len)?;
             }
         }
-        let seq = inner.head.seq + 1;
+        // Only a forged or damaged head can carry the largest seq; refuse to
+        // extend it rather than overflow (or wrap to seq 0).
+        let Some(seq) = inner.head.seq.checked_add(1) else {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                at: Position {
+                    offset: inner.file_len,
+                    line: 0,
+                    seq: Some(inner.head.seq),
+                },
+                msg: "the last record has the largest possible seq".into(),
+            });
+        };
         let actor = ev.actor.as_deref().unwrap_or(&self.actor);
         let host = ev.host.as_deref().unwrap_or(&self.host);
         let mut body = std::mem::take(&mut inner.body);
@@ -992,20 +1004,6 @@ pub(crate) fn read_genesis(
             return Err(Error::Unsupported {
                 path: path.to_path_buf(),
                 msg: format!("binary header flags {flags:#010x}"),
-            });
-        }
-        // Reserved header flags (spec § 8): the header has no CRC, so this
-        // is also how damage to them is caught.
-        let flags = u32::from_le_bytes([
-            first.get(12).copied().unwrap_or(0),
-            first.get(13).copied().unwrap_or(0),
-            first.get(14).copied().unwrap_or(0),
-            first.get(15).copied().unwrap_or(0),
-        ]);
-        if flags != 0 {
-            return Err(Error::Unsupported {
-                path: path.to_path_buf(),
-                msg: format!("binary header flags {flags:#x}"),
             });
         }
     }

@@ -161,15 +161,11 @@ fn split_binary_spans(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
                 pos += n;
             }
             None if !at_eof => return pos,
-            None => {
-                out.push(Span {
-                    start: pos,
-                    len: buf.len() - pos,
-                    kind: SpanKind::Partial,
-                });
-                return buf.len();
-            }
-            Some(false) => {
+            // At the end of the file, a frame that cannot be complete is not
+            // a frame: it is a torn tail only if no valid frame follows it
+            // (a damaged length field in the middle must not hide the
+            // records after it).
+            None | Some(false) => {
                 // Resynchronise: the next position where a valid frame starts.
                 let mut p = pos + 1;
                 let mut undecided = false;
@@ -177,6 +173,7 @@ fn split_binary_spans(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
                     match frame_at(buf, p) {
                         Some(true) => break,
                         Some(false) => p += 1,
+                        None if at_eof => p += 1,
                         None => {
                             undecided = true;
                             break;
@@ -184,9 +181,11 @@ fn split_binary_spans(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
                     }
                 }
                 if undecided && !at_eof {
-                    if p == pos + 1 && buf.len() - pos <= MAX_BODY + 1024 {
-                        // Not enough bytes to decide about the very next
-                        // candidate; wait for more (bounded by MAX_BODY).
+                    if buf.len() - pos <= MAX_BODY + 1024 {
+                        // Not enough bytes to decide whether a frame starts
+                        // at `p`: wait for more and rescan, so that a damaged
+                        // region shorter than MAX_BODY stays one span however
+                        // the file is cut into buffers (bounded by MAX_BODY).
                         return pos;
                     }
                     out.push(Span {
@@ -269,8 +268,15 @@ impl<R: ReadAt> Forward<R> {
                 return Ok(false);
             }
         } else {
-            let want = CHUNK.min((self.file_len - read_from) as usize);
+            // Grow the reads while a span stays undecided (a long line or
+            // damaged region is rescanned after each read), up to 4 MiB.
+            let want = CHUNK
+                .max(self.buf.len().min(4 << 20))
+                .min((self.file_len - read_from) as usize);
             let old = self.buf.len();
+            // Exact: amortized doubling would allocate up to twice the
+            // longest line (MAX_LINE) on a damaged file.
+            self.buf.reserve_exact(want);
             self.buf.resize(old + want, 0);
             let got = self
                 .src
@@ -284,6 +290,7 @@ impl<R: ReadAt> Forward<R> {
         let mut spans = Vec::new();
         let consumed = split(self.framing, &self.buf, at_eof, &mut spans);
         self.span_buf.clear();
+        self.span_buf.reserve_exact(consumed);
         self.span_buf
             .extend_from_slice(self.buf.get(..consumed).unwrap_or_default());
         self.span_base = self.buf_offset;
@@ -303,7 +310,8 @@ impl<R: ReadAt> Forward<R> {
                     .unwrap_or_default()
                     .to_vec();
                 let line = self.next_line;
-                if self.framing == Framing::Jsonl {
+                // Lines are counted by LF bytes: only records end in one.
+                if self.framing == Framing::Jsonl && span.kind == SpanKind::Record {
                     self.next_line += 1;
                 }
                 let item = Item {
@@ -484,6 +492,9 @@ impl<R: ReadAt> Backward<R> {
         } else {
             SpanKind::Bad
         };
+        // `frame_ending_at` buffers nothing below `floor + 4`: make sure
+        // `[p, end)` is buffered before taking it.
+        self.ensure(p)?;
         Ok(self.take(p, end, end, kind))
     }
 }

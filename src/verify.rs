@@ -488,8 +488,13 @@ fn check_chunk(
     let mut r = ChunkResult {
         index: c.index,
         bytes_end: c.offset + c.buf.len() as u64,
+        // Lines are counted by LF bytes: only complete records end in one
+        // (an over-long run without LF may be split into several spans).
         lines: if framing == Framing::Jsonl {
-            c.spans.len() as u64
+            c.spans
+                .iter()
+                .filter(|s| s.kind == SpanKind::Record)
+                .count() as u64
         } else {
             0
         },
@@ -502,13 +507,17 @@ fn check_chunk(
         target_hash: None,
     };
     let mut expect: Option<(u64, Hash)> = None;
+    let mut lfs_before = 0u64;
     for (i, span) in c.spans.iter().enumerate() {
         let offset = c.offset + span.start as u64;
         let line = if framing == Framing::Jsonl {
-            i as u64 + 1
+            lfs_before + 1
         } else {
             0
         };
+        if span.kind == SpanKind::Record {
+            lfs_before += 1;
+        }
         let bytes = c
             .buf
             .get(span.start..span.start + span.len)
@@ -813,6 +822,9 @@ impl ChunkReader<'_> {
             if !at_eof {
                 let want = VERIFY_CHUNK.min((self.len - read_from) as usize);
                 let old = buf.len();
+                // Exact: amortized doubling would allocate up to twice
+                // the longest line on a damaged file.
+                buf.reserve_exact(want);
                 buf.resize(old + want, 0);
                 let got = self
                     .file
