@@ -6,8 +6,10 @@
 #   PYTHON=/path/to/venv/bin/python benches/peers/run.sh
 #
 # PYTHON must have the evident package and ogentic-audit installed (see
-# README.md). GO_BENCHTIME / GO_COUNT / PY_ARGS tune the runs; QUICK=1 makes
-# a smoke run.
+# README.md). GO_BENCHTIME / GO_ROUNDS / PY_ARGS tune the runs; QUICK=1 makes
+# a smoke run. The Go benchmarks run GO_ROUNDS times in turn (each benchmark
+# once per round, not -count N in a row), so a slow stretch of the shared
+# disk or CPU hits evident and the peer alike; go_summary.py takes medians.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/results}
@@ -17,11 +19,11 @@ mkdir -p "$out"
 if [[ ${QUICK:-0} == 1 ]]; then
 	py_args=${PY_ARGS:---quick}
 	benchtime=${GO_BENCHTIME:-200ms}
-	count=${GO_COUNT:-1}
+	rounds=${GO_ROUNDS:-1}
 else
 	py_args=${PY_ARGS:-}
 	benchtime=${GO_BENCHTIME:-2s}
-	count=${GO_COUNT:-3}
+	rounds=${GO_ROUNDS:-3}
 fi
 
 {
@@ -41,5 +43,10 @@ echo "== Python: evident vs ogentic-audit"
 echo "load average after Python: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
 
 echo "== Go: evident vs OpenParallax audit"
-(cd "$here/go" && go test -run '^$' -bench . -benchtime "$benchtime" -count "$count" ${GO_TAGS:+-tags "$GO_TAGS"}) | tee "$out/go.txt"
+: >"$out/go.txt"
+for r in $(seq "$rounds"); do
+	echo "-- round $r/$rounds, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/go.txt"
+	(cd "$here/go" && go test -run '^$' -bench . -benchtime "$benchtime" -count 1 ${GO_TAGS:+-tags "$GO_TAGS"}) | tee -a "$out/go.txt"
+done
+"$python" "$here/go_summary.py" "$out/go.txt" | tee "$out/go-summary.txt"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
