@@ -231,6 +231,8 @@ pub struct Log {
     buffer_size: usize,
     storage: Arc<dyn Storage>,
     lock_file: File,
+    /// How the exclusive-mode lock is held while the log is open.
+    lock_held: Mutex<Option<Held>>,
     inner: Mutex<Inner>,
     written_end: AtomicU64,
     group: Mutex<GroupState>,
@@ -304,16 +306,18 @@ impl Log {
             LockMode::Exclusive => Duration::ZERO,
             LockMode::Shared => Duration::from_secs(10),
         });
-        acquire(&path, &lock_file, lock_timeout)?;
+        let held = acquire(&path, &lock_file, &lpath, lock_timeout)?;
         if opts.lock == LockMode::Exclusive {
             write_holder(&lock_file);
         }
 
         let result = Self::open_locked(&path, opts, lock_file, lock_timeout, created);
-        if let Ok(log) = &result {
-            if log.lock_mode == LockMode::Shared {
-                let _ = FileExt::unlock(&log.lock_file);
+        match &result {
+            Ok(log) if log.lock_mode == LockMode::Exclusive => {
+                *log.lock_held.lock().unwrap_or_else(|e| e.into_inner()) = Some(held);
             }
+            Ok(log) => release(&log.lock_file, held),
+            Err(_) => {} // the lock file is closed with its lock
         }
         result
     }
@@ -379,6 +383,7 @@ impl Log {
             buffer_size: opts.buffer_size.max(1),
             storage,
             lock_file,
+            lock_held: Mutex::new(None),
             inner: Mutex::new(Inner {
                 head: Head {
                     seq: 0,
@@ -570,12 +575,19 @@ impl Log {
         let mut inner = self.lock_inner();
         self.check_usable(&inner)?;
         let shared = self.lock_mode == LockMode::Shared;
-        if shared {
-            acquire(&self.path, &self.lock_file, self.lock_timeout)?;
-        }
+        let held = if shared {
+            Some(acquire(
+                &self.path,
+                &self.lock_file,
+                &lock_path(&self.path),
+                self.lock_timeout,
+            )?)
+        } else {
+            None
+        };
         let r = self.append_locked(&mut inner, ev, &ts);
-        if shared {
-            let _ = FileExt::unlock(&self.lock_file);
+        if let Some(held) = held {
+            release(&self.lock_file, held);
         }
         let head = r?;
         let end = inner.file_len;
@@ -764,7 +776,18 @@ impl Log {
         };
         let mut inner = self.lock_inner();
         inner.closed = true;
-        let _ = FileExt::unlock(&self.lock_file);
+        if self.lock_mode == LockMode::Exclusive {
+            // Forget the holder text before letting go of the lock.
+            let _ = self.lock_file.set_len(0);
+        }
+        if let Some(held) = self
+            .lock_held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            release(&self.lock_file, held);
+        }
         r
     }
 
@@ -805,27 +828,93 @@ impl Drop for Log {
     }
 }
 
-fn acquire(path: &Path, lock_file: &File, timeout: Duration) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    let mut sleep = Duration::from_micros(200);
-    loop {
-        match FileExt::try_lock_exclusive(lock_file) {
-            Ok(()) => return Ok(()),
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.raw_os_error() == Some(libc::EWOULDBLOCK) =>
-            {
-                if Instant::now() >= deadline {
-                    return Err(Error::Locked {
-                        path: path.to_path_buf(),
-                        holder: read_holder(lock_file),
-                    });
-                }
-                std::thread::sleep(sleep);
-                sleep = (sleep * 2).min(Duration::from_millis(20));
-            }
-            Err(e) => return Err(lock_err(path, e)),
+/// How a writer holds the flock: on the log's lock-file descriptor, or on a
+/// descriptor of its own (taken by a waiting helper thread).
+enum Held {
+    Same,
+    Own(File),
+}
+
+fn release(lock_file: &File, held: Held) {
+    match held {
+        Held::Same => {
+            let _ = FileExt::unlock(lock_file);
         }
+        Held::Own(f) => {
+            let _ = FileExt::unlock(&f);
+        }
+    }
+}
+
+fn is_would_block(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
+/// Takes the exclusive flock on `lock_file`, waiting up to `timeout`.
+///
+/// Uncontended: one non-blocking attempt. Contended: a helper thread waits
+/// in a *blocking* flock (the kernel wakes it as soon as the holder lets
+/// go, so a busy writer that re-takes the lock microseconds later cannot
+/// starve us the way sleeping between attempts would), while this thread
+/// waits for it with the timeout. If the timeout wins, the helper releases
+/// the lock as soon as it gets it.
+fn acquire(path: &Path, lock_file: &File, lock_path: &Path, timeout: Duration) -> Result<Held> {
+    match FileExt::try_lock_exclusive(lock_file) {
+        Ok(()) => return Ok(Held::Same),
+        Err(e) if is_would_block(&e) => {}
+        Err(e) => return Err(lock_err(path, e)),
+    }
+    let locked = || Error::Locked {
+        path: path.to_path_buf(),
+        holder: read_holder(lock_file),
+    };
+    if timeout.is_zero() {
+        return Err(locked());
+    }
+    // The helper locks its own open file description, so a lock it takes
+    // after we gave up is released by closing it and can never be confused
+    // with a lock this descriptor takes later.
+    let own = FsOpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(lock_path)
+        .map_err(|e| Error::io(lock_path, "open lock file", e))?;
+    #[derive(Default)]
+    struct State {
+        done: Option<std::io::Result<File>>,
+        abandoned: bool,
+    }
+    let state = Arc::new((Mutex::new(State::default()), Condvar::new()));
+    let st = Arc::clone(&state);
+    std::thread::Builder::new()
+        .name("evident-lock-wait".into())
+        .spawn(move || {
+            let r = FileExt::lock_exclusive(&own).map(|()| own);
+            let (m, cv) = &*st;
+            let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+            if !g.abandoned {
+                g.done = Some(r);
+                cv.notify_all();
+            } // else: dropping `r` closes the file and releases its lock
+        })
+        .map_err(|e| lock_err(path, e))?;
+    let (m, cv) = &*state;
+    let deadline = Instant::now() + timeout;
+    let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if let Some(r) = g.done.take() {
+            return r.map(Held::Own).map_err(|e| lock_err(path, e));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            g.abandoned = true;
+            drop(g);
+            return Err(locked());
+        }
+        g = cv
+            .wait_timeout(g, deadline - now)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0);
     }
 }
 
@@ -841,6 +930,9 @@ fn write_holder(lock_file: &File) {
     let _ = (&*lock_file).write_all(text.as_bytes());
 }
 
+/// Who holds the lock, for [`Error::Locked`]. The text was written by the
+/// last exclusive writer; if that process is gone (same host, pid no longer
+/// running) the holder is a shared-mode writer, which writes no text.
 fn read_holder(lock_file: &File) -> String {
     let mut s = String::new();
     let mut f = lock_file;
@@ -848,11 +940,31 @@ fn read_holder(lock_file: &File) -> String {
     let _ = f.seek(std::io::SeekFrom::Start(0));
     let _ = f.take(512).read_to_string(&mut s);
     let s = s.trim();
+    let shared = "another writer (shared mode)".to_string();
     if s.is_empty() {
-        "another writer (shared mode)".to_string()
-    } else {
-        s.to_string()
+        return shared;
     }
+    let mut words = s.split_whitespace();
+    let pid = match (words.next(), words.next()) {
+        (Some("pid"), Some(p)) => p.parse::<i32>().ok(),
+        _ => None,
+    };
+    let host = s
+        .split(" on host ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next());
+    let this_host = whoami::fallible::hostname().ok();
+    if let (Some(pid), Some(host)) = (pid, host) {
+        if Some(host) == this_host.as_deref() && pid > 0 {
+            // SAFETY: kill with signal 0 only checks that the process exists.
+            let alive = unsafe { libc::kill(pid, 0) } == 0
+                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+            if !alive {
+                return shared;
+            }
+        }
+    }
+    s.to_string()
 }
 
 /// Creates a new log atomically: the genesis is written to a temporary file

@@ -720,9 +720,6 @@ impl evident::storage::Storage for SlowDisk {
 /// another writer out: the second one's open and appends get the lock
 /// within a 2 s lock timeout although nobody holds it for more than 5 ms.
 #[test]
-#[ignore = "bug: shared-mode lock acquisition polls (try_lock, then sleeps of up to 20 ms) \
-            while the busy writer's threads re-take the lock microseconds after releasing \
-            it, so the other writer starves and gets Error::Locked (fails about 2 runs in 3)"]
 fn shared_writer_is_not_starved_by_a_busy_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = log_path(dir.path(), Framing::Jsonl);
@@ -797,9 +794,6 @@ impl evident::storage::Storage for BlockingDisk {
 /// When a shared-mode writer holds the lock, the error names no one else:
 /// not an exclusive writer that held the log earlier and is gone.
 #[test]
-#[ignore = "bug: the lock file keeps the text of the last exclusive holder after it \
-            closes (or dies), and Error::Locked names that stale holder when the lock \
-            is held by a shared-mode writer"]
 fn locked_error_does_not_name_a_stale_exclusive_holder() {
     let dir = tempfile::tempdir().unwrap();
     let framing = Framing::Jsonl;
