@@ -236,7 +236,13 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
                 seq: Some(0),
                 line,
                 offset,
-                message: e.to_string(),
+                // The violation carries the position; keep only the problem.
+                message: match &e {
+                    Error::Malformed { msg, .. }
+                    | Error::Unsupported { msg, .. }
+                    | Error::Corrupt { msg, .. } => msg.clone(),
+                    other => other.to_string(),
+                },
             });
             return Ok(sink.finish(report));
         }

@@ -214,42 +214,13 @@ fn check_open(
     errors
 }
 
-/// Vectors on which this library is known to disagree with the spec; each
-/// is a bug reported in the project, checked by the ignored test below.
-/// Both are in `log.rs` `read_genesis`:
-/// - `header_flags`: non-zero binary header flags are ignored (the log
-///   verifies as valid) instead of refused as unsupported; the header has
-///   no CRC, so a bit flip there goes undetected;
-/// - `unsupported_version_alg`, `unsupported_critical_alg`: a genesis with
-///   `v` 2, or with an unknown critical extension, and an algorithm version
-///   1 does not know is reported as malformed, not unsupported, because `v`
-///   and `critical` are checked after the other genesis members.
-const KNOWN_BUGS: &[&str] = &[];
-
 #[test]
 fn every_vector_verifies_as_expected() {
     let files = expect_files();
     assert!(files.len() > 50, "only {} vectors found", files.len());
     let mut errors = Vec::new();
     for f in &files {
-        let name = f.file_name().unwrap().to_string_lossy();
-        if KNOWN_BUGS.iter().any(|b| name.starts_with(b)) {
-            continue;
-        }
         errors.extend(check_vector(f));
-    }
-    assert!(errors.is_empty(), "\n{}", errors.join("\n"));
-}
-
-#[test]
-#[ignore = "bug: the library misclassifies these vectors (see KNOWN_BUGS)"]
-fn known_bug_vectors() {
-    let mut errors = Vec::new();
-    for f in expect_files() {
-        let name = f.file_name().unwrap().to_string_lossy().to_string();
-        if KNOWN_BUGS.iter().any(|b| name.starts_with(b)) {
-            errors.extend(check_vector(&f));
-        }
     }
     assert!(errors.is_empty(), "\n{}", errors.join("\n"));
 }
