@@ -23,7 +23,7 @@ def parse(text: str) -> Dict[str, Dict[str, List[float]]]:
         if not m:
             continue
         fields = m.group(2).split()
-        for value, unit in zip(fields[0::2], fields[1::2]):
+        for value, unit in zip(fields[0::2], fields[1::2], strict=False):
             runs[m.group(1)][unit].append(float(value))
     return runs
 
@@ -31,7 +31,9 @@ def parse(text: str) -> Dict[str, Dict[str, List[float]]]:
 def main() -> int:
     text = "".join(open(p).read() for p in sys.argv[1:]) if sys.argv[1:] else sys.stdin.read()
     runs = parse(text)
-    med = {name: {u: statistics.median(v) for u, v in units.items()} for name, units in runs.items()}
+    med = {
+        name: {u: statistics.median(v) for u, v in units.items()} for name, units in runs.items()
+    }
     n_runs = {name: len(units["ns/op"]) for name, units in runs.items()}
 
     print("| benchmark | runs | appends/s or MB/s (median) | CPU µs/op | MB per CPU s |")
@@ -60,20 +62,48 @@ def main() -> int:
 
     A, V = "Append/", "Verify/"
     comparisons = [
-        ("OS-buffered, 1 goroutine (equal durability)", A + "g=1/evident/buffered-write-each",
-         A + "g=1/openparallax/os-buffered", None),
-        ("evident 64 KiB buffer vs OpenParallax, 1 goroutine", A + "g=1/evident/buffered-64KiB",
-         A + "g=1/openparallax/os-buffered", None),
-        ("OS-buffered, 8 goroutines (equal durability)", A + "g=8/evident/buffered-write-each",
-         A + "g=8/openparallax/os-buffered", None),
-        ("durable, 1 goroutine: evident sync vs fsync-each", A + "g=1/evident/sync",
-         A + "g=1/openparallax/fsync-each", None),
-        ("durable, 8 goroutines: evident group commit vs fsync-each",
-         A + "g=8/evident/group-commit", A + "g=8/openparallax/fsync-each", 20.0),
-        ("durable, 32 goroutines group commit vs fsync-each 8 goroutines",
-         A + "g=32/evident/group-commit", A + "g=8/openparallax/fsync-each", None),
-        ("evident durable group commit (8) vs OpenParallax as published (no fsync, 8)",
-         A + "g=8/evident/group-commit", A + "g=8/openparallax/os-buffered", None),
+        (
+            "OS-buffered, 1 goroutine (equal durability)",
+            A + "g=1/evident/buffered-write-each",
+            A + "g=1/openparallax/os-buffered",
+            None,
+        ),
+        (
+            "evident 64 KiB buffer vs OpenParallax, 1 goroutine",
+            A + "g=1/evident/buffered-64KiB",
+            A + "g=1/openparallax/os-buffered",
+            None,
+        ),
+        (
+            "OS-buffered, 8 goroutines (equal durability)",
+            A + "g=8/evident/buffered-write-each",
+            A + "g=8/openparallax/os-buffered",
+            None,
+        ),
+        (
+            "durable, 1 goroutine: evident sync vs fsync-each",
+            A + "g=1/evident/sync",
+            A + "g=1/openparallax/fsync-each",
+            None,
+        ),
+        (
+            "durable, 8 goroutines: evident group commit vs fsync-each",
+            A + "g=8/evident/group-commit",
+            A + "g=8/openparallax/fsync-each",
+            20.0,
+        ),
+        (
+            "durable, 32 goroutines group commit vs fsync-each 8 goroutines",
+            A + "g=32/evident/group-commit",
+            A + "g=8/openparallax/fsync-each",
+            None,
+        ),
+        (
+            "evident durable group commit (8) vs OpenParallax as published (no fsync, 8)",
+            A + "g=8/evident/group-commit",
+            A + "g=8/openparallax/os-buffered",
+            None,
+        ),
         ("verify MB/s, evident 1 thread", V + "evident/threads=1", V + "openparallax", None),
         ("verify MB/s, evident all threads", V + "evident/threads=all", V + "openparallax", None),
     ]

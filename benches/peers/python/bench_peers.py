@@ -261,14 +261,20 @@ def main() -> int:
     cases: List[Tuple[str, Callable[[], Result]]] = [
         # OS-buffered: one write(2) per entry, no fsync (equal durability)
         ("og append (write/entry)", lambda: b.og_append(a.n_buffered, False)),
-        ("ev buffered buffer_size=1 (write/entry)",
-         lambda: b.ev_append(a.n_buffered, "buffered", buffer_size=1)),
+        (
+            "ev buffered buffer_size=1 (write/entry)",
+            lambda: b.ev_append(a.n_buffered, "buffered", buffer_size=1),
+        ),
         # evident's in-memory buffer and faster Python paths
         ("ev buffered 64KiB, log(details=dict)", lambda: b.ev_append(a.n_buffered, "buffered")),
-        ("ev buffered 64KiB, log(details=str)",
-         lambda: b.ev_append(a.n_buffered, "buffered", how="log_str")),
-        ("ev buffered 64KiB, append_json(str)",
-         lambda: b.ev_append(a.n_buffered, "buffered", how="append_json")),
+        (
+            "ev buffered 64KiB, log(details=str)",
+            lambda: b.ev_append(a.n_buffered, "buffered", how="log_str"),
+        ),
+        (
+            "ev buffered 64KiB, append_json(str)",
+            lambda: b.ev_append(a.n_buffered, "buffered", how="append_json"),
+        ),
         # durable: on disk when the call returns
         ("og append+flush (fsync file+dir/entry)", lambda: b.og_append(a.n_durable, True)),
         ("ev sync (fdatasync/entry)", lambda: b.ev_append(a.n_durable, "sync")),
@@ -304,28 +310,63 @@ def main() -> int:
         "og verify",
     )
     comparisons = [
-        ("appends, OS-buffered (equal durability)", "ev buffered buffer_size=1 (write/entry)",
-         og_buf, "ops_per_s", 5.0),
-        ("appends, evident 64 KiB buffer vs og write/entry", "ev buffered 64KiB, log(details=dict)",
-         og_buf, "ops_per_s", None),
-        ("appends, evident fastest path (append_json) vs og", "ev buffered 64KiB, append_json(str)",
-         og_buf, "ops_per_s", None),
-        ("appends, durable, 1 thread (equal durability)", "ev sync (fdatasync/entry)",
-         og_dur, "ops_per_s", 5.0),
-        (f"appends, durable, evident group {a.threads} threads vs og 1 thread",
-         f"ev group, {a.threads} threads", og_dur, "ops_per_s", None),
-        ("verify MB/s (each by its own file size)", "ev verify (threads=default)",
-         og_ver, "mb_per_s", 20.0),
+        (
+            "appends, OS-buffered (equal durability)",
+            "ev buffered buffer_size=1 (write/entry)",
+            og_buf,
+            "ops_per_s",
+            5.0,
+        ),
+        (
+            "appends, evident 64 KiB buffer vs og write/entry",
+            "ev buffered 64KiB, log(details=dict)",
+            og_buf,
+            "ops_per_s",
+            None,
+        ),
+        (
+            "appends, evident fastest path (append_json) vs og",
+            "ev buffered 64KiB, append_json(str)",
+            og_buf,
+            "ops_per_s",
+            None,
+        ),
+        (
+            "appends, durable, 1 thread (equal durability)",
+            "ev sync (fdatasync/entry)",
+            og_dur,
+            "ops_per_s",
+            5.0,
+        ),
+        (
+            f"appends, durable, evident group {a.threads} threads vs og 1 thread",
+            f"ev group, {a.threads} threads",
+            og_dur,
+            "ops_per_s",
+            None,
+        ),
+        (
+            "verify MB/s (each by its own file size)",
+            "ev verify (threads=default)",
+            og_ver,
+            "mb_per_s",
+            20.0,
+        ),
         ("verify MB/s, evident 1 thread", "ev verify (threads=1)", og_ver, "mb_per_s", None),
         ("verify entries/s, evident 1 thread", "ev verify (threads=1)", og_ver, "ops_per_s", None),
     ]
 
     print()
-    print(f"evident {evident.__version__} (library {evident.library_version()}), "
-          f"ogentic-audit {ogentic_audit.core_version()} (format {ogentic_audit.format_version()}), "
-          f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs")
-    print(f"load average before {load0}, after {load1}; logs in {root}; "
-          f"{a.rounds} rounds, medians; {time.time() - started:.0f} s")
+    print(
+        f"evident {evident.__version__} (library {evident.library_version()}), "
+        f"ogentic-audit {ogentic_audit.core_version()} "
+        f"(format {ogentic_audit.format_version()}), "
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"load average before {load0}, after {load1}; logs in {root}; "
+        f"{a.rounds} rounds, medians; {time.time() - started:.0f} s"
+    )
     print()
     print("| case | n | ops/s | MB/s | CPU µs/op | MB per CPU s | bytes/entry |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -333,8 +374,10 @@ def main() -> int:
         mb = f"{row['mb_per_s']:.1f}" if "mb_per_s" in row else ""
         cmb = f"{row['cpu_mb_per_s']:.1f}" if "cpu_mb_per_s" in row else ""
         bpe = f"{row['bytes_per_entry']:.0f}" if "bytes_per_entry" in row else ""
-        print(f"| {name} | {row['n']} | {row['ops_per_s']:,.0f} | {mb} "
-              f"| {row['cpu_us_per_op']:.2f} | {cmb} | {bpe} |")
+        print(
+            f"| {name} | {row['n']} | {row['ops_per_s']:,.0f} | {mb} "
+            f"| {row['cpu_us_per_op']:.2f} | {cmb} | {bpe} |"
+        )
     print()
     print("| comparison | ratio (wall) | ratio (CPU time) | target | met (wall) |")
     print("|---|---:|---:|---:|---|")
@@ -345,18 +388,38 @@ def main() -> int:
         met = "" if target is None else ("yes" if rw >= target else "NO")
         tgt = "" if target is None else f"≥ {target:g}×"
         print(f"| {title} | {rw:.1f}× | {rc:.1f}× | {tgt} | {met} |")
-        out_cmp.append({"comparison": title, "evident": ev, "peer": og, "metric": key,
-                        "ratio_wall": rw, "ratio_cpu": rc, "target": target})
+        out_cmp.append(
+            {
+                "comparison": title,
+                "evident": ev,
+                "peer": og,
+                "metric": key,
+                "ratio_wall": rw,
+                "ratio_cpu": rc,
+                "target": target,
+            }
+        )
     if a.profile:
         print()
         print(profile_evident(b, a.n_buffered))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"load_before": load0, "load_after": load1, "rounds": a.rounds,
-                       "rows": rows, "comparisons": out_cmp,
-                       "versions": {"evident": evident.library_version(),
-                                    "ogentic_audit": ogentic_audit.core_version(),
-                                    "python": platform.python_version()}}, f, indent=1)
+            json.dump(
+                {
+                    "load_before": load0,
+                    "load_after": load1,
+                    "rounds": a.rounds,
+                    "rows": rows,
+                    "comparisons": out_cmp,
+                    "versions": {
+                        "evident": evident.library_version(),
+                        "ogentic_audit": ogentic_audit.core_version(),
+                        "python": platform.python_version(),
+                    },
+                },
+                f,
+                indent=1,
+            )
     shutil.rmtree(root)
     return 0
 
