@@ -46,17 +46,23 @@ class Managed:
     def _set_handle(self, ptr: int) -> None:
         """Takes ownership of ``ptr`` (once, right after creating it)."""
         assert self._finalizer is None, "handle already set"
-        self._cond = threading.Condition(threading.Lock())
+        # A plain lock guards ``_ptr`` and ``_in_flight``. ``_drained`` is
+        # created only by a close() that has to wait for calls in flight; the
+        # call that brings ``_in_flight`` to 0 releases it. Calls made while
+        # nobody is closing thus pay for one uncontended lock each, and
+        # nothing else.
+        self._lock = threading.Lock()
         self._in_flight = 0
+        self._drained: Optional[threading.Lock] = None
         self._ptr = ptr
         self._finalizer = weakref.finalize(self, _free, type(self)._free_fn, ptr)
 
     def _acquire(self) -> int:
         """Borrows the handle for one call; pair with :meth:`_release`."""
-        cond = self.__dict__.get("_cond")
-        if cond is None:
+        lock = self.__dict__.get("_lock")
+        if lock is None:
             raise ClosedError(f"this {self._what} is closed")
-        with cond:
+        with lock:
             ptr = self._ptr
             if ptr is None:
                 raise ClosedError(f"this {self._what} is closed")
@@ -64,10 +70,12 @@ class Managed:
             return ptr
 
     def _release(self) -> None:
-        with self._cond:
+        with self._lock:
             self._in_flight -= 1
-            if self._in_flight == 0:
-                self._cond.notify_all()
+            # Once close() has set ``_drained`` no call can start any more,
+            # so the count only goes down and reaches 0 exactly once.
+            if self._in_flight == 0 and self._drained is not None:
+                self._drained.release()
 
     def _detach(self) -> Optional[int]:
         """Marks the object closed and waits for the calls in flight.
@@ -76,17 +84,22 @@ class Managed:
         the object (``None`` to every other caller). Free it with
         :meth:`_free_handle`.
         """
-        cond = self.__dict__.get("_cond")
-        if cond is None:
+        lock = self.__dict__.get("_lock")
+        if lock is None:
             return None
-        with cond:
+        with lock:
             ptr = self._ptr
             if ptr is None:
                 return None
             self._ptr = None
-            while self._in_flight:
-                cond.wait()
-            return ptr
+            if not self._in_flight:
+                return ptr
+            # Only this caller gets here (``_ptr`` was not None under the
+            # lock): a held lock that the last call in flight releases.
+            drained = self._drained = threading.Lock()
+            drained.acquire()
+        drained.acquire()
+        return ptr
 
     def _free_handle(self) -> None:
         """Frees the handle now (runs the finalizer; it runs only once)."""

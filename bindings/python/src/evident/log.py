@@ -62,12 +62,30 @@ def _ts_text(ts: Union[datetime, str, None]) -> Optional[str]:
     return ts.astimezone(timezone.utc).isoformat()
 
 
+#: One encoder for every call: ``json.dumps`` with keyword arguments builds a
+#: new ``JSONEncoder`` each time. ``encode`` keeps no state between calls, so
+#: the instance is safe to share between threads. Its output never holds a
+#: raw NUL (U+0000 is always escaped).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_encode_json = _ENCODER.encode
+
+
 def _json_text(value: Any, name: str) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return _encode_json(value)
     except (TypeError, ValueError) as e:
         raise InvalidArgumentError(f"`{name}` cannot be written as JSON: {e}") from None
 
+
+def _head(h: N.evident_head) -> Head:
+    # tuple.__new__ skips the Python-level Head.__new__; same object.
+    return _new_tuple(Head, (h.seq, h.hash.decode("ascii")))
+
+
+_new_tuple = tuple.__new__
+_Event = N.evident_event
+_HeadStruct = N.evident_head
+_byref = ctypes.byref
 
 _STR_FIELDS = (
     "event_type",
@@ -214,24 +232,23 @@ class AuditLog(Managed):
         In the durable modes the entry is on disk when this returns.
         """
         fields = (event_type, action, actor, host, session_id, source, error, note, git_commit)
-        if any(isinstance(f, str) and "\x00" in f for f in fields):
-            # A C string cannot carry U+0000; the JSON form can.
-            return self._log_as_json(fields, details, otr, success, duration_ms, ts)
-        ev = N.evident_event()
-        ev.event_type = N.text(event_type, "event_type")
-        ev.action = N.text(action, "action")
-        ev.actor = N.text(actor, "actor")
-        ev.host = N.text(host, "host")
-        ev.session_id = N.text(session_id, "session_id")
-        ev.source = N.text(source, "source")
-        ev.error = N.text(error, "error")
-        ev.note = N.text(note, "note")
-        ev.git_commit = N.text(git_commit, "git_commit")
+        ev = _Event()  # every pointer starts NULL (= unset)
+        for name, value in zip(_STR_FIELDS, fields):
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise InvalidArgumentError(f"`{name}` must be a str, not {type(value).__name__}")
+            if "\x00" in value:
+                # A C string cannot carry U+0000; the JSON form can. (It
+                # checks the remaining fields' types in the same order.)
+                return self._log_as_json(fields, details, otr, success, duration_ms, ts)
+            # Lone surrogates pass through so that the library reports them.
+            setattr(ev, name, value.encode("utf-8", "surrogatepass"))
         if details is not None:
-            ev.details_json = N.text(
-                details if isinstance(details, str) else _json_text(details, "details"),
-                "details",
-            )
+            if isinstance(details, str):
+                ev.details_json = N.text(details, "details")
+            else:
+                ev.details_json = _json_text(details, "details").encode("utf-8", "surrogatepass")
         if ts is not None:
             ev.ts = N.text(_ts_text(ts), "ts")
         ev.otr = bool(otr)
@@ -243,15 +260,15 @@ class AuditLog(Managed):
                 raise InvalidArgumentError("`duration_ms` must be a number")
             ev.has_duration_ms = True
             ev.duration_ms = float(duration_ms)
-        head = N.evident_head()
+        head = _HeadStruct()
         ptr = self._acquire()
         try:
-            status = N.lib.evident_log_append(ptr, ctypes.byref(ev), ctypes.byref(head))
+            status = N.lib.evident_log_append(ptr, _byref(ev), _byref(head))
             if status:
                 N.raise_status(status)
         finally:
             self._release()
-        return Head(*N.head_tuple(head))
+        return _head(head)
 
     append = log
 
@@ -301,15 +318,15 @@ class AuditLog(Managed):
             # Only a raw NUL, which is never valid JSON, can be here.
             raise InvalidArgumentError("event JSON contains a raw NUL character")
         raw = text.encode("utf-8", "surrogatepass")
-        head = N.evident_head()
+        head = _HeadStruct()
         ptr = self._acquire()
         try:
-            status = N.lib.evident_log_append_json(ptr, raw, ctypes.byref(head))
+            status = N.lib.evident_log_append_json(ptr, raw, _byref(head))
             if status:
                 N.raise_status(status)
         finally:
             self._release()
-        return Head(*N.head_tuple(head))
+        return _head(head)
 
     # -- state -------------------------------------------------------------
 
@@ -336,7 +353,7 @@ class AuditLog(Managed):
     def _head_of(ptr: int) -> Head:
         head = N.evident_head()
         N.check(N.lib.evident_log_head(ptr, ctypes.byref(head)))
-        return Head(*N.head_tuple(head))
+        return _head(head)
 
     @property
     def recovery(self) -> Recovery:
