@@ -40,7 +40,7 @@ pub use chain::{Chain, Hash, HashAlg, Key};
 pub use convert::{convert, ConvertOptions, ConvertReport};
 pub use error::{Error, Position, Result};
 pub use format::{Entry, Event, Framing, Genesis};
-pub use log::{Durability, Head, LockMode, Log, OpenOptions, Recovery, TornTail};
+pub use log::{inspect, Durability, Head, LockMode, Log, LogInfo, OpenOptions, Recovery, TornTail};
 pub use query::{query, Order, Query, QueryIter};
 pub use verify::{verify, ExpectedHead, VerifyOptions, VerifyReport, Violation, ViolationKind};
 

@@ -1165,6 +1165,36 @@ pub(crate) fn read_genesis(
     })
 }
 
+/// What a log says about itself, read from its first record without a
+/// lock, without a key and without scanning the file.
+#[derive(Debug, Clone)]
+pub struct LogInfo {
+    /// The file's framing.
+    pub framing: Framing,
+    /// The genesis record (format version, algorithm, key id, log id).
+    pub genesis: Genesis,
+    /// The genesis record's stored hash (checked by [`crate::verify`], which
+    /// has the key).
+    pub genesis_hash: Hash,
+}
+
+/// Reads a log's header and genesis record. Fails with `Malformed` when the
+/// file is not an evident log and `Unsupported` when it needs a newer reader.
+pub fn inspect(path: impl AsRef<Path>) -> Result<LogInfo> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    let gi = read_genesis(path, &file, len)?;
+    Ok(LogInfo {
+        framing: gi.framing,
+        genesis: gi.genesis,
+        genesis_hash: gi.hash,
+    })
+}
+
 /// Builds the chain for a log's genesis and the caller's key.
 pub(crate) fn chain_for(path: &Path, g: &Genesis, key: Option<&Key>) -> Result<Chain> {
     match (g.alg.is_keyed(), key) {

@@ -33,6 +33,11 @@ fn append_reopen_verify_query_both_framings() {
             log.close().unwrap();
             drop(log);
 
+            let info = inspect(&path).unwrap();
+            assert_eq!(info.framing, framing);
+            assert_eq!(info.genesis.key_id, key.as_ref().map(|k| k.key_id()));
+            assert_eq!(info.genesis.log_id.len(), 32);
+
             let vo = VerifyOptions {
                 key: key.clone(),
                 ..Default::default()
@@ -75,4 +80,15 @@ fn append_reopen_verify_query_both_framings() {
             assert_eq!(got, vec![2, 8]);
         }
     }
+}
+
+#[test]
+fn inspect_refuses_what_is_not_a_log() {
+    let dir = tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "hello\n").unwrap();
+    let err = inspect(&path).unwrap_err();
+    assert_eq!(err.kind_name(), "malformed");
+    assert!(err.to_string().contains("notes.txt"), "{err}");
+    assert_eq!(inspect(dir.path().join("missing")).unwrap_err().kind_name(), "io");
 }

@@ -151,7 +151,7 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         };
         match last {
             Some(e) => (e.seq, e.seq, e.hash, false),
-            None => (0, 0, g.hash.to_hex(), false),
+            None => (0, 0, g.genesis_hash.to_hex(), false),
         }
     } else {
         let key = load_key(a.key.key_file.as_deref())?;

@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use evident::format::{self, Framing, Genesis};
+use evident::format;
 use evident::{Entry, Error, ExpectedHead, Hash, Key};
 use serde_json::Value;
 
@@ -165,53 +165,10 @@ pub fn head_str(seq: u64, hash: impl std::fmt::Display) -> String {
     format!("{seq}:{hash}")
 }
 
-/// What the genesis record of a log says, read without a lock and without
-/// scanning the file.
-pub struct GenesisInfo {
-    pub framing: Framing,
-    pub genesis: Genesis,
-    pub hash: Hash,
-}
-
-/// Largest genesis record read (a genesis is a few hundred bytes).
-const GENESIS_MAX: usize = 64 * 1024;
-
-/// Reads and decodes the log's genesis record. The hash is not checked
-/// (that needs the key and is verify's job).
-pub fn read_genesis(path: &Path) -> Result<GenesisInfo, Failure> {
-    let mut buf = Vec::new();
-    File::open(path)
-        .and_then(|f| f.take(GENESIS_MAX as u64).read_to_end(&mut buf))
-        .map_err(|e| Failure::lib(path, io_err(path, "open", e)))?;
-    let bad = |msg: String| Failure::failed(path, format!("line 1, byte offset 0: {msg}"));
-    let framing = Framing::detect(&buf).ok_or_else(|| {
-        bad(if buf.is_empty() {
-            "file is empty: not an evident log".into()
-        } else {
-            "not an evident log (neither JSONL nor binary framing)".into()
-        })
-    })?;
-    let start = framing.data_start() as usize;
-    let rest = buf.get(start..).unwrap_or_default();
-    let record = match framing {
-        Framing::Jsonl => memchr_nl(rest).and_then(|n| rest.get(..n)),
-        Framing::Binary => match format::frame_size(rest) {
-            format::FrameSize::Len(n) => rest.get(..n),
-            _ => None,
-        },
-    }
-    .ok_or_else(|| bad("genesis record is missing or incomplete".into()))?;
-    let p = format::parse(framing, record).map_err(|d| bad(d.0))?;
-    let genesis = format::decode_genesis(&p).map_err(|d| bad(d.0))?;
-    Ok(GenesisInfo {
-        framing,
-        genesis,
-        hash: p.raw.hash,
-    })
-}
-
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
+/// Reads the log's header and genesis record (no lock, no scan). The hash
+/// is not checked here (that needs the key and is verify's job).
+pub fn read_genesis(path: &Path) -> Result<evident::LogInfo, Failure> {
+    evident::inspect(path).map_err(|e| Failure::lib(path, e))
 }
 
 /// An `evident::Error::Io` for `path` (the constructor is crate-private).
