@@ -90,5 +90,8 @@ fn inspect_refuses_what_is_not_a_log() {
     let err = inspect(&path).unwrap_err();
     assert_eq!(err.kind_name(), "malformed");
     assert!(err.to_string().contains("notes.txt"), "{err}");
-    assert_eq!(inspect(dir.path().join("missing")).unwrap_err().kind_name(), "io");
+    assert_eq!(
+        inspect(dir.path().join("missing")).unwrap_err().kind_name(),
+        "io"
+    );
 }
