@@ -1033,7 +1033,7 @@ fn summary(since: std::time::SystemTime) {
             println!("{id:<40} {:>14.0} entries/s", 1.0 / secs);
         } else if let Some((_, bytes)) = sizes.iter().find(|(g, _)| id.starts_with(g.as_str())) {
             println!(
-                "{id:<40} {:>14.1} MB/s",
+                "{id:<40} {:>14.1} MiB/s",
                 *bytes as f64 / secs / (1024.0 * 1024.0)
             );
         } else {
