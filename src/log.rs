@@ -751,6 +751,11 @@ impl Log {
         self.check_usable(&inner)?;
         self.flush_pending(&mut inner)?;
         let end = inner.file_len;
+        let synced = self.group.lock().unwrap_or_else(|e| e.into_inner()).synced;
+        if synced >= end {
+            // Nothing was written since the last successful fsync.
+            return Ok(());
+        }
         if let Err(e) = self.storage.sync_data() {
             let err = Error::io(&self.path, "fsync", e);
             self.poison(&err);
@@ -778,7 +783,7 @@ impl Log {
         inner.closed = true;
         if self.lock_mode == LockMode::Exclusive {
             // Forget the holder text before letting go of the lock.
-            let _ = self.lock_file.set_len(0);
+            write_holder_record(&self.lock_file, "");
         }
         if let Some(held) = self
             .lock_held
@@ -926,8 +931,24 @@ fn write_holder(lock_file: &File) {
         whoami::username(),
         format::format_ts(&Utc::now())
     );
-    let _ = lock_file.set_len(0);
-    let _ = (&*lock_file).write_all(text.as_bytes());
+    write_holder_record(lock_file, &text);
+}
+
+/// Size of the holder record at the start of the lock file.
+const HOLDER_LEN: usize = 256;
+
+/// Overwrites the holder record in place with `text` padded to a fixed size
+/// (a truncate + write costs milliseconds on ext4; one `pwrite` does not).
+fn write_holder_record(lock_file: &File, text: &str) {
+    let mut rec = [b' '; HOLDER_LEN];
+    let n = text.len().min(HOLDER_LEN - 1);
+    if let (Some(dst), Some(src)) = (rec.get_mut(..n), text.as_bytes().get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    if let Some(last) = rec.last_mut() {
+        *last = b'\n';
+    }
+    let _ = std::os::unix::fs::FileExt::write_all_at(lock_file, &rec, 0);
 }
 
 /// Who holds the lock, for [`Error::Locked`]. The text was written by the
@@ -938,7 +959,7 @@ fn read_holder(lock_file: &File) -> String {
     let mut f = lock_file;
     use std::io::Seek;
     let _ = f.seek(std::io::SeekFrom::Start(0));
-    let _ = f.take(512).read_to_string(&mut s);
+    let _ = f.take(HOLDER_LEN as u64).read_to_string(&mut s);
     let s = s.trim();
     let shared = "another writer (shared mode)".to_string();
     if s.is_empty() {
