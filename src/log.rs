@@ -833,6 +833,10 @@ impl Drop for Log {
     }
 }
 
+/// Lock timeouts from this long on wait in a blocking flock (fair against
+/// a busy writer); shorter ones poll.
+const BLOCKING_WAIT_FROM: Duration = Duration::from_millis(250);
+
 /// How a writer holds the flock: on the log's lock-file descriptor, or on a
 /// descriptor of its own (taken by a waiting helper thread).
 enum Held {
@@ -875,6 +879,25 @@ fn acquire(path: &Path, lock_file: &File, lock_path: &Path, timeout: Duration) -
     };
     if timeout.is_zero() {
         return Err(locked());
+    }
+    if timeout < BLOCKING_WAIT_FROM {
+        // Short waits poll: a helper thread abandoned at its timeout would
+        // hold the lock for a moment when it finally gets it, which must
+        // not make an immediate reopen after close() fail.
+        let deadline = Instant::now() + timeout;
+        let mut sleep = Duration::from_micros(100);
+        loop {
+            std::thread::sleep(sleep.min(deadline.saturating_duration_since(Instant::now())));
+            match FileExt::try_lock_exclusive(lock_file) {
+                Ok(()) => return Ok(Held::Same),
+                Err(e) if is_would_block(&e) => {}
+                Err(e) => return Err(lock_err(path, e)),
+            }
+            if Instant::now() >= deadline {
+                return Err(locked());
+            }
+            sleep = (sleep * 2).min(Duration::from_millis(2));
+        }
     }
     // The helper locks its own open file description, so a lock it takes
     // after we gave up is released by closing it and can never be confused
