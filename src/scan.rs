@@ -240,11 +240,17 @@ pub(crate) struct Forward<R: ReadAt> {
     spans: std::collections::VecDeque<Span>,
     span_base: u64,
     span_buf: Vec<u8>,
+    /// Size of the first read (later reads grow while a span is undecided).
+    chunk: usize,
     /// 1-based line number of the next JSONL record.
     pub next_line: u64,
 }
 
 const CHUNK: usize = 256 * 1024;
+
+/// First read when only the genesis is wanted: it is a few hundred bytes,
+/// and a 256 KiB buffer costs more in page faults than the rest of an open.
+const FIRST_RECORD_CHUNK: usize = 4096;
 
 impl<R: ReadAt> Forward<R> {
     pub fn new(src: R, framing: Framing, offset: u64, file_len: u64, line: u64) -> Self {
@@ -257,6 +263,7 @@ impl<R: ReadAt> Forward<R> {
             spans: Default::default(),
             span_base: offset,
             span_buf: Vec::new(),
+            chunk: CHUNK,
             next_line: line,
         }
     }
@@ -270,7 +277,8 @@ impl<R: ReadAt> Forward<R> {
         } else {
             // Grow the reads while a span stays undecided (a long line or
             // damaged region is rescanned after each read), up to 4 MiB.
-            let want = CHUNK
+            let want = self
+                .chunk
                 .max(self.buf.len().min(4 << 20))
                 .min((self.file_len - read_from) as usize);
             let old = self.buf.len();
@@ -419,6 +427,19 @@ impl<R: ReadAt> Backward<R> {
             (end, SpanKind::Partial)
         };
         let mut from = search_to;
+        // Look in what is already buffered first: it is a suffix of the
+        // first window below, so a newline there is the one the loop would
+        // find, without reading and copying another 64 KiB.
+        let buffered_lo = self
+            .buf_start
+            .max(from.saturating_sub(64 * 1024))
+            .max(self.floor);
+        if buffered_lo < from {
+            if let Some(i) = memchr::memrchr(b'\n', self.slice(buffered_lo, from)) {
+                let start = buffered_lo + i as u64 + 1;
+                return Ok(self.take(start, search_to, end, kind));
+            }
+        }
         loop {
             let lo = from.saturating_sub(64 * 1024).max(self.floor);
             self.ensure(lo)?;
@@ -508,6 +529,9 @@ pub(crate) fn read_first_record(
 ) -> io::Result<Option<(Vec<u8>, u64)>> {
     let start = framing.data_start();
     let mut fwd = Forward::new(src, framing, start, file_len, 1);
+    // Spans are final once emitted (see `split`), so a short first read
+    // gives the same first record; the reads grow until it is decided.
+    fwd.chunk = FIRST_RECORD_CHUNK;
     match fwd.next_item() {
         None => Ok(None),
         Some(Err(e)) => Err(e),
@@ -533,6 +557,50 @@ mod tests {
         out.clear();
         assert_eq!(split(Framing::Jsonl, buf, true, &mut out), buf.len());
         assert_eq!(out[2].kind, SpanKind::Partial);
+    }
+
+    struct Mem(Vec<u8>);
+
+    impl ReadAt for Mem {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+            let data = self.0.get(offset as usize..).unwrap_or_default();
+            let n = data.len().min(buf.len());
+            buf[..n].copy_from_slice(&data[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn first_record_longer_than_the_first_read() {
+        let len = |d: &Vec<u8>| d.len() as u64;
+        // JSONL: a first line three first reads long, then another line.
+        let line = format!("{{\"x\":\"{}\"}}", "a".repeat(3 * FIRST_RECORD_CHUNK));
+        let data = format!("{line}\n{{\"b\":1}}\n").into_bytes();
+        let (bytes, end) = read_first_record(&Mem(data.clone()), Framing::Jsonl, len(&data))
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytes, line.as_bytes());
+        assert_eq!(end, line.len() as u64 + 1);
+        // Binary: a frame larger than the first read, then another frame.
+        let chain = crate::chain::Chain::new(crate::chain::HashAlg::Sha256, None).unwrap();
+        let body = format!("{{\"x\":\"{}\"}}", "b".repeat(2 * FIRST_RECORD_CHUNK)).into_bytes();
+        let mut data = Framing::Binary.file_header();
+        let start = data.len();
+        format::frame(&mut data, Framing::Binary, &body, &chain.hash(&body));
+        let first_end = data.len();
+        format::frame(&mut data, Framing::Binary, b"{}", &chain.hash(b"{}"));
+        let (bytes, end) = read_first_record(&Mem(data.clone()), Framing::Binary, len(&data))
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytes, &data[start..first_end]);
+        assert_eq!(end, first_end as u64);
+        // Cut inside the first frame: there is no first record.
+        let cut = data[..start + FIRST_RECORD_CHUNK + 10].to_vec();
+        assert!(
+            read_first_record(&Mem(cut.clone()), Framing::Binary, len(&cut))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
