@@ -431,21 +431,9 @@ pub fn split_jsonl(line: &[u8]) -> Result<RawRecord<'_>, Defect> {
             if !body_head.starts_with(b"{") {
                 return defect("line is not a JSON object");
             }
-            if hex_part
-                .iter()
-                .any(|c| !matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-            {
+            let Some(hash) = Hash::from_lower_hex(hex_part) else {
                 return defect("hash is not lower-case hex");
-            }
-            let mut raw = [0u8; 64];
-            let n = hex_len / 2;
-            let dst = raw
-                .get_mut(..n)
-                .ok_or_else(|| Defect("hash length".into()))?;
-            if hex::decode_to_slice(hex_part, dst).is_err() {
-                return defect("hash is not hex");
-            }
-            let hash = Hash::from_slice(dst).ok_or_else(|| Defect("hash length".into()))?;
+            };
             return Ok(RawRecord {
                 body_head,
                 body_tail: b"}",
