@@ -745,7 +745,10 @@ impl Log {
         }
     }
 
-    /// Writes buffered entries to the file and makes everything durable.
+    /// Writes buffered entries to the file and makes everything this handle
+    /// wrote durable. (Bytes that were already in the file when it was
+    /// opened are treated as durable: the fsync is skipped when this handle
+    /// has written nothing since its last one.)
     pub fn sync(&self) -> Result<()> {
         let mut inner = self.lock_inner();
         self.check_usable(&inner)?;
