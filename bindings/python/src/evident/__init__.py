@@ -21,8 +21,10 @@ from .errors import (
     EvidentIOError,
     InternalError,
     InvalidArgumentError,
+    LayerLockedError,
     LockedError,
     MalformedLogError,
+    NotFoundError,
     PoisonedError,
     TooLargeError,
     UnsupportedError,
@@ -31,6 +33,25 @@ from .errors import (
 from .handler import AuditHandler
 from .log import AuditLog, Head, Recovery, TornTail
 from .query import Entry, EntryIterator, Query, iter_entries, read_entries
+from .session import (
+    DTYPES,
+    Annotation,
+    AnnotationLayer,
+    AnnotationType,
+    CompactInfo,
+    HistoryEntry,
+    Measurement,
+    OperationHistory,
+    SaveInfo,
+    Session,
+    SessionReport,
+    Trace,
+    VersionInfo,
+    compact_session,
+    load_session,
+    session_versions,
+    verify_session,
+)
 from .verify import VerifyResult, Violation, verify
 
 __version__ = "0.1.0"
@@ -52,6 +73,23 @@ __all__ = [
     "EntryIterator",
     "read_entries",
     "iter_entries",
+    "Session",
+    "load_session",
+    "session_versions",
+    "compact_session",
+    "verify_session",
+    "Trace",
+    "DTYPES",
+    "Annotation",
+    "AnnotationType",
+    "AnnotationLayer",
+    "Measurement",
+    "HistoryEntry",
+    "OperationHistory",
+    "SaveInfo",
+    "VersionInfo",
+    "CompactInfo",
+    "SessionReport",
     "EvidentError",
     "EvidentIOError",
     "MalformedLogError",
@@ -63,6 +101,8 @@ __all__ = [
     "PoisonedError",
     "UnsupportedError",
     "ClosedError",
+    "NotFoundError",
+    "LayerLockedError",
     "InternalError",
 ]
 

@@ -9,7 +9,11 @@ The library is looked up, in order:
 Nothing is downloaded and no system path is searched. The library is loaded
 with :class:`ctypes.CDLL`, so the GIL is released during every call.
 
-Every prototype below mirrors ``include/evident.h`` (ABI 1.0).
+Every prototype below mirrors ``include/evident.h`` (ABI 1.0). The session
+container's functions (``evident_session_*``, ``evident_trace_*``,
+``evident_save_options_*``) are a separate group: a library without them
+still loads, and :func:`session_lib` raises
+:class:`~evident.errors.UnsupportedError` when they are used.
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ from ctypes import (
 from pathlib import Path
 from typing import Any, List, NoReturn, Optional, Tuple
 
-from .errors import InternalError, InvalidArgumentError, STATUS_OK, error_class
+from .errors import (
+    InternalError,
+    InvalidArgumentError,
+    STATUS_OK,
+    UnsupportedError,
+    error_class,
+)
 
 ABI_VERSION_MAJOR = 1
 ABI_VERSION_MINOR = 0
@@ -204,6 +214,63 @@ _PROTOTYPES = {
     "evident_violation_message": (c_char_p, [_P]),
 }
 
+# The session container (include/evident.h, "session" section).
+_U8P = POINTER(c_uint8)
+_SESSION_PROTOTYPES = {
+    "evident_session_new": (_S, [c_char_p, _PP]),
+    "evident_session_load": (_S, [c_char_p, _U8P, c_size_t, c_uint64, _PP]),
+    "evident_session_free": (None, [_P]),
+    "evident_session_info_json": (_S, [_P, _PP]),
+    "evident_session_set_name": (_S, [_P, c_char_p]),
+    "evident_session_metadata_json": (_S, [_P, _PP]),
+    "evident_session_set_metadata_json": (_S, [_P, c_char_p]),
+    "evident_session_summary": (_S, [_P, _PP]),
+    "evident_session_to_json": (_S, [_P, _PP]),
+    # traces
+    "evident_session_add_trace": (_S, [_P, c_char_p, c_uint32, c_void_p, c_uint64, c_char_p]),
+    "evident_session_load_trace": (_S, [_P, c_char_p, c_char_p, _PP]),
+    "evident_session_remove_trace": (_S, [_P, c_char_p]),
+    "evident_session_trace_names_json": (_S, [_P, _PP]),
+    "evident_session_get_trace": (_S, [_P, c_char_p, _PP]),
+    "evident_trace_free": (None, [_P]),
+    "evident_trace_data": (
+        _S,
+        [_P, POINTER(c_void_p), POINTER(c_uint64), POINTER(c_uint64), POINTER(c_uint32)],
+    ),
+    "evident_trace_info_json": (_S, [_P, _PP]),
+    "evident_trace_verify": (_S, [_P]),
+    # annotations
+    "evident_session_annotate": (_S, [_P, c_char_p, c_char_p]),
+    "evident_session_set_layer": (_S, [_P, c_char_p]),
+    "evident_session_clear_layer": (_S, [_P, c_char_p]),
+    "evident_session_remove_layer": (_S, [_P, c_char_p]),
+    "evident_session_layers_json": (_S, [_P, _PP]),
+    "evident_session_annotations_json": (
+        _S,
+        [_P, c_char_p, ctypes.c_int, c_double, c_double, _PP],
+    ),
+    # measurements, history
+    "evident_session_record_measurement": (_S, [_P, c_char_p]),
+    "evident_session_measurements_json": (_S, [_P, _PP]),
+    "evident_session_record_history": (_S, [_P, c_char_p]),
+    "evident_session_history_json": (_S, [_P, _PP]),
+    "evident_session_set_history_limit": (_S, [_P, c_uint64]),
+    # saving
+    "evident_save_options_new": (_S, [_PP]),
+    "evident_save_options_free": (None, [_P]),
+    "evident_save_options_set_compress": (_S, [_P, ctypes.c_int32]),
+    "evident_save_options_set_include_traces": (_S, [_P, c_bool]),
+    "evident_save_options_set_key": (_S, [_P, _U8P, c_size_t]),
+    "evident_save_options_set_sync": (_S, [_P, c_bool]),
+    "evident_save_options_set_lock_timeout_ms": (_S, [_P, c_uint64]),
+    "evident_save_options_set_audit_log": (_S, [_P, _P]),
+    "evident_session_save": (_S, [_P, c_char_p, _P, _PP]),
+    # file level
+    "evident_session_versions_json": (_S, [c_char_p, _U8P, c_size_t, _PP]),
+    "evident_session_compact": (_S, [c_char_p, _U8P, c_size_t, _PP]),
+    "evident_session_verify": (_S, [c_char_p, _U8P, c_size_t, _PP]),
+}
+
 
 def _candidates() -> List[Path]:
     here = Path(__file__).resolve().parent
@@ -232,14 +299,10 @@ def _find_library() -> str:
     )
 
 
-def _load() -> Tuple[ctypes.CDLL, str]:
-    path = _find_library()
-    try:
-        lib = ctypes.CDLL(path)
-    except OSError as e:
-        raise ImportError(f"cannot load the evident library {path}: {e}") from e
+def _bind(lib: ctypes.CDLL, prototypes: Any) -> List[str]:
+    """Sets restype/argtypes of every function present; returns the missing names."""
     missing = []
-    for name, (restype, argtypes) in _PROTOTYPES.items():
+    for name, (restype, argtypes) in prototypes.items():
         try:
             fn = getattr(lib, name)
         except AttributeError:
@@ -247,6 +310,16 @@ def _load() -> Tuple[ctypes.CDLL, str]:
             continue
         fn.restype = restype
         fn.argtypes = argtypes
+    return missing
+
+
+def _load() -> Tuple[ctypes.CDLL, str]:
+    path = _find_library()
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as e:
+        raise ImportError(f"cannot load the evident library {path}: {e}") from e
+    missing = _bind(lib, _PROTOTYPES)
     abi = lib.evident_abi_version()
     if abi >> 16 != ABI_VERSION_MAJOR or abi < (ABI_VERSION_MAJOR << 16 | ABI_VERSION_MINOR):
         raise ImportError(
@@ -260,6 +333,19 @@ def _load() -> Tuple[ctypes.CDLL, str]:
 
 
 lib, library_path = _load()
+_session_missing = _bind(lib, _SESSION_PROTOTYPES)
+
+
+def session_lib() -> ctypes.CDLL:
+    """The library, checked to have the session container's functions."""
+    if _session_missing:
+        raise UnsupportedError(
+            f"the evident library {library_path} has no session container "
+            f"(it lacks {', '.join(_session_missing[:3])}"
+            f"{', ...' if len(_session_missing) > 3 else ''}): rebuild it from a "
+            "source tree that includes src/ffi/session.rs"
+        )
+    return lib
 
 
 # --- status handling -------------------------------------------------------

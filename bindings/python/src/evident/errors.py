@@ -22,6 +22,8 @@ __all__ = [
     "PoisonedError",
     "UnsupportedError",
     "ClosedError",
+    "NotFoundError",
+    "LayerLockedError",
     "InternalError",
 ]
 
@@ -100,6 +102,20 @@ class ClosedError(EvidentError):
     """The log (or iterator) has been closed."""
 
 
+class NotFoundError(EvidentError, KeyError):
+    """A named object does not exist (a session's trace or annotation layer).
+
+    Also a :class:`KeyError`, as TraceKit raises for an unknown trace name."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class LayerLockedError(EvidentError):
+    """The annotation layer is locked: unlock it (``layer.locked = False``)
+    before adding, clearing or removing annotations."""
+
+
 class InternalError(EvidentError):
     """An internal error of the library (a caught Rust panic) or of the wrapper."""
 
@@ -119,6 +135,8 @@ _BY_STATUS: Dict[int, Type[EvidentError]] = {
     8: PoisonedError,
     9: UnsupportedError,
     10: ClosedError,
+    11: NotFoundError,
+    12: LayerLockedError,
     100: InternalError,  # NULL argument: a wrapper bug, never the caller's
     101: InvalidArgumentError,  # a string that is not UTF-8
     102: InternalError,  # a Rust panic caught at the boundary
