@@ -91,6 +91,13 @@ pub enum Error {
     /// The log is already closed.
     #[error("{path}: log is closed")]
     Closed { path: PathBuf },
+    /// A named thing (a session trace, annotation layer, version) does not
+    /// exist. `what` names it, for example `trace "CH1"`.
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// A session's annotation layer is locked against changes.
+    #[error("annotation layer \"{layer}\" is locked; unlock it before changing it")]
+    LayerLocked { layer: String },
 }
 
 /// Shorthand for `std::result::Result<T, evident::Error>`.
@@ -126,6 +133,8 @@ impl Error {
             Error::Poisoned { .. } => "poisoned",
             Error::Unsupported { .. } => "unsupported",
             Error::Closed { .. } => "closed",
+            Error::NotFound { .. } => "not_found",
+            Error::LayerLocked { .. } => "layer_locked",
         }
     }
 

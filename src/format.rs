@@ -250,7 +250,7 @@ fn push_field_str(out: &mut Vec<u8>, name: &str, value: &str) {
     push_json_str(out, value);
 }
 
-fn push_head(out: &mut Vec<u8>, seq: u64, prev: &Hash, kind: &str, ts: &DateTime<Utc>) {
+pub(crate) fn push_head(out: &mut Vec<u8>, seq: u64, prev: &Hash, kind: &str, ts: &DateTime<Utc>) {
     out.extend_from_slice(b"{\"v\":");
     out.extend_from_slice(FORMAT_VERSION.to_string().as_bytes());
     out.extend_from_slice(b",\"seq\":");

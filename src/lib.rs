@@ -33,6 +33,7 @@ pub mod format;
 pub mod log;
 pub mod query;
 pub(crate) mod scan;
+pub mod session;
 pub mod storage;
 pub mod verify;
 

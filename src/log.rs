@@ -1273,3 +1273,40 @@ pub(crate) fn chain_for(path: &Path, g: &Genesis, key: Option<&Key>) -> Result<C
         (false, None) => Chain::new(g.alg, None),
     }
 }
+
+/// An exclusive writer lock on `<path>.lock`, the same lock [`Log::open`]
+/// takes, for other writers built on the engine (the session container).
+/// Released when dropped.
+pub(crate) struct WriterLock {
+    file: File,
+    held: Option<Held>,
+}
+
+impl WriterLock {
+    /// Takes the lock of `path`, waiting up to `timeout`.
+    pub(crate) fn acquire(path: &Path, timeout: Duration) -> Result<WriterLock> {
+        let lpath = lock_path(path);
+        let file = FsOpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lpath)
+            .map_err(|e| Error::io(&lpath, "open lock file", e))?;
+        let held = acquire(path, &file, &lpath, timeout)?;
+        write_holder(&file);
+        Ok(WriterLock {
+            file,
+            held: Some(held),
+        })
+    }
+}
+
+impl Drop for WriterLock {
+    fn drop(&mut self) {
+        if let Some(h) = self.held.take() {
+            write_holder_record(&self.file, "");
+            release(&self.file, h);
+        }
+    }
+}

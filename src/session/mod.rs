@@ -1,0 +1,47 @@
+//! The session container: a crash-safe, versioned file holding an analysis
+//! session's traces, annotation layers, measurements, operation history and
+//! metadata (the format is in `spec/session.md`).
+//!
+//! It is built on the log engine: the same binary frames, CRC and hash
+//! chain (SHA-256 or HMAC), the same writer lock, the same rule that a torn
+//! tail is moved aside and damage is reported, never repaired. Each save
+//! appends what changed plus a commit record; loading reads the newest
+//! complete commit and maps trace samples instead of copying them.
+//!
+//! ```no_run
+//! use evident::session::{Annotation, Measurement, SaveOptions, Session, Trace, TraceInfo, LoadOptions};
+//! let mut s = Session::new("Power rail");
+//! let samples: Vec<f64> = (0..1000).map(|i| (i as f64 / 50.0).sin()).collect();
+//! s.add_trace("CH1", Trace::from_slice(&samples, TraceInfo::with_rate(1e6))?)?;
+//! s.annotate("default", Annotation::new("spike").at(1.5e-6))?;
+//! s.record_measurement(Measurement::new("rise_time", 2.3e-9, "s"))?;
+//! let info = s.save(Some("analysis.evs".as_ref()), &SaveOptions::default())?;
+//! let back = Session::load("analysis.evs", &LoadOptions::default())?;
+//! assert_eq!(back.trace("CH1").unwrap().as_slice::<f64>()?, &samples[..]);
+//! # Ok::<(), evident::Error>(())
+//! ```
+
+pub(crate) mod file;
+mod import;
+mod model;
+mod store;
+
+pub use file::{CompactedFrom, Counts, Problem, SESSION_MAGIC};
+pub use model::{
+    trace_json, Annotation, AnnotationKind, Dtype, HistoryEntry, Layer, LayerProps, Measurement,
+    Sample, Session, Trace, TraceInfo,
+};
+pub use store::{
+    compact, verify_session, versions, CompactInfo, LoadOptions, SaveInfo, SaveOptions,
+    SessionReport, VersionInfo,
+};
+
+/// True when the file starts with the session magic.
+pub fn is_session_file(path: impl AsRef<std::path::Path>) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == SESSION_MAGIC
+}

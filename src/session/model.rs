@@ -1,0 +1,1241 @@
+//! The in-memory session: traces, annotation layers, measurements, history
+//! and metadata, with the operations of TraceKit's `Session`. No I/O here:
+//! saving and loading are in `store.rs`, the bytes on disk in `file.rs`.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::chain::Hash;
+use crate::error::{Error, Result};
+
+/// Sample types of a trace. Samples are stored little-endian.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dtype {
+    F64 = 1,
+    F32 = 2,
+    I8 = 3,
+    I16 = 4,
+    I32 = 5,
+    I64 = 6,
+    U8 = 7,
+    U16 = 8,
+    U32 = 9,
+    U64 = 10,
+    /// One byte per sample, 0 or 1.
+    Bool = 11,
+    /// Packed bits, eight samples per byte, first sample in the least
+    /// significant bit (digital channels).
+    Bit = 12,
+}
+
+const ALL_DTYPES: [Dtype; 12] = [
+    Dtype::F64,
+    Dtype::F32,
+    Dtype::I8,
+    Dtype::I16,
+    Dtype::I32,
+    Dtype::I64,
+    Dtype::U8,
+    Dtype::U16,
+    Dtype::U32,
+    Dtype::U64,
+    Dtype::Bool,
+    Dtype::Bit,
+];
+
+impl Dtype {
+    /// Every sample type, in numbering order.
+    pub fn all() -> &'static [Dtype] {
+        &ALL_DTYPES
+    }
+
+    /// The name used in files and JSON (`"f64"`, …, `"bool"`, `"bit"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::F64 => "f64",
+            Dtype::F32 => "f32",
+            Dtype::I8 => "i8",
+            Dtype::I16 => "i16",
+            Dtype::I32 => "i32",
+            Dtype::I64 => "i64",
+            Dtype::U8 => "u8",
+            Dtype::U16 => "u16",
+            Dtype::U32 => "u32",
+            Dtype::U64 => "u64",
+            Dtype::Bool => "bool",
+            Dtype::Bit => "bit",
+        }
+    }
+
+    /// The type of a name.
+    pub fn from_name(name: &str) -> Option<Dtype> {
+        ALL_DTYPES.iter().copied().find(|d| d.name() == name)
+    }
+
+    /// The type of a C ABI number.
+    pub fn from_u32(n: u32) -> Option<Dtype> {
+        ALL_DTYPES.iter().copied().find(|d| *d as u32 == n)
+    }
+
+    /// Bytes per sample; `None` for packed bits.
+    pub fn item_size(self) -> Option<u64> {
+        Some(match self {
+            Dtype::F64 | Dtype::I64 | Dtype::U64 => 8,
+            Dtype::F32 | Dtype::I32 | Dtype::U32 => 4,
+            Dtype::I16 | Dtype::U16 => 2,
+            Dtype::I8 | Dtype::U8 | Dtype::Bool => 1,
+            Dtype::Bit => return None,
+        })
+    }
+
+    /// Bytes that `len` samples take (`None` on overflow).
+    pub fn byte_len(self, len: u64) -> Option<u64> {
+        match self.item_size() {
+            Some(n) => len.checked_mul(n),
+            None => Some(len.div_ceil(8)),
+        }
+    }
+}
+
+impl Serialize for Dtype {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Dtype {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Dtype::from_name(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown sample type {s:?}")))
+    }
+}
+
+/// A Rust sample type a trace can be built from or viewed as.
+pub trait Sample: Copy + 'static + sealed::Sealed {
+    /// The trace type of this Rust type.
+    const DTYPE: Dtype;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! sample {
+    ($t:ty, $d:expr) => {
+        impl sealed::Sealed for $t {}
+        impl Sample for $t {
+            const DTYPE: Dtype = $d;
+        }
+    };
+}
+sample!(f64, Dtype::F64);
+sample!(f32, Dtype::F32);
+sample!(i8, Dtype::I8);
+sample!(i16, Dtype::I16);
+sample!(i32, Dtype::I32);
+sample!(i64, Dtype::I64);
+sample!(u8, Dtype::U8);
+sample!(u16, Dtype::U16);
+sample!(u32, Dtype::U32);
+sample!(u64, Dtype::U64);
+sample!(bool, Dtype::Bool);
+
+fn default_rate() -> f64 {
+    1.0
+}
+
+/// What a trace's samples mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceInfo {
+    /// Samples per second (Hz); finite and greater than 0.
+    #[serde(default = "default_rate")]
+    pub sample_rate: f64,
+    /// Time of the first sample, in seconds.
+    #[serde(default)]
+    pub start_time: f64,
+    /// Unit of the samples (`"V"`); empty when unknown.
+    #[serde(default)]
+    pub units: String,
+    /// Free metadata (probe, coupling, channel, …).
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+impl Default for TraceInfo {
+    fn default() -> Self {
+        TraceInfo {
+            sample_rate: 1.0,
+            start_time: 0.0,
+            units: String::new(),
+            metadata: Map::new(),
+        }
+    }
+}
+
+impl TraceInfo {
+    /// Info with this sample rate.
+    pub fn with_rate(sample_rate: f64) -> TraceInfo {
+        TraceInfo {
+            sample_rate,
+            ..TraceInfo::default()
+        }
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        if !(self.sample_rate.is_finite() && self.sample_rate > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "sample rate must be finite and greater than 0, not {}",
+                self.sample_rate
+            )));
+        }
+        if !self.start_time.is_finite() {
+            return Err(Error::InvalidArgument(
+                "start time must be finite".to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where a saved trace's samples are in a session file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stored {
+    /// Identity of the file (device, inode, session id).
+    pub file: FileId,
+    /// Offset of the data frame.
+    pub frame: u64,
+    /// Offset and length of the stored (possibly compressed) bytes.
+    pub data_at: u64,
+    pub stored_len: u64,
+    /// SHA-256 of the stored bytes, as the chained trace record names it.
+    pub sha256: Hash,
+    /// Compressed with zstd (otherwise raw samples).
+    pub zstd: bool,
+}
+
+/// Identity of a session file, to tell whether a stored reference points
+/// into the file a save writes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+    pub session_id: String,
+}
+
+/// The samples of a trace.
+pub(crate) enum Samples {
+    /// In memory, 8-byte aligned (`words` holds `len` bytes).
+    Owned { words: Vec<u64>, len: usize },
+    /// Raw samples inside a file mapping.
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        at: usize,
+        len: usize,
+    },
+    /// zstd-compressed bytes inside a mapping, decompressed on first use.
+    Compressed {
+        map: Arc<memmap2::Mmap>,
+        at: usize,
+        len: usize,
+        raw_len: usize,
+        path: PathBuf,
+        plain: OnceLock<std::result::Result<Vec<u64>, String>>,
+    },
+}
+
+fn words_to_bytes(words: &[u64], len: usize) -> &[u8] {
+    // SAFETY: u64 has no padding; any byte of it is a valid u8, and `len`
+    // never exceeds the words' byte size (checked where `words` is built).
+    let all = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) };
+    all.get(..len).unwrap_or(all)
+}
+
+pub(crate) fn aligned_copy(bytes: &[u8]) -> Vec<u64> {
+    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+    // SAFETY: as in words_to_bytes; the destination has at least bytes.len() bytes.
+    let dst =
+        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) };
+    if let Some(d) = dst.get_mut(..bytes.len()) {
+        d.copy_from_slice(bytes);
+    }
+    words
+}
+
+struct TraceInner {
+    dtype: Dtype,
+    len: u64,
+    samples: Samples,
+    stored: Option<Stored>,
+}
+
+/// A trace: typed samples plus what they mean. Cheap to clone; the samples
+/// are shared (and, for a loaded session, read straight from the file
+/// mapping, which stays alive as long as any clone does).
+#[derive(Clone)]
+pub struct Trace {
+    info: TraceInfo,
+    inner: Arc<TraceInner>,
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace")
+            .field("dtype", &self.inner.dtype)
+            .field("len", &self.inner.len)
+            .field("info", &self.info)
+            .field("mapped", &self.is_mapped())
+            .finish()
+    }
+}
+
+impl Trace {
+    /// A trace of `len` samples of `dtype` copied from `bytes`
+    /// (little-endian; packed bits for [`Dtype::Bit`]).
+    pub fn from_bytes(dtype: Dtype, len: u64, bytes: &[u8], info: TraceInfo) -> Result<Trace> {
+        info.check()?;
+        let want = dtype.byte_len(len).ok_or_else(|| {
+            Error::InvalidArgument(format!("{len} samples of {} overflow", dtype.name()))
+        })?;
+        if want != bytes.len() as u64 {
+            return Err(Error::InvalidArgument(format!(
+                "{len} samples of {} take {want} bytes, not {}",
+                dtype.name(),
+                bytes.len()
+            )));
+        }
+        if dtype == Dtype::Bool {
+            if let Some(i) = bytes.iter().position(|b| *b > 1) {
+                return Err(Error::InvalidArgument(format!(
+                    "bool sample {i} is {}, not 0 or 1",
+                    bytes.get(i).copied().unwrap_or(0)
+                )));
+            }
+        }
+        Ok(Trace {
+            info,
+            inner: Arc::new(TraceInner {
+                dtype,
+                len,
+                samples: Samples::Owned {
+                    words: aligned_copy(bytes),
+                    len: bytes.len(),
+                },
+                stored: None,
+            }),
+        })
+    }
+
+    /// A trace copied from a slice of samples.
+    pub fn from_slice<T: Sample>(samples: &[T], info: TraceInfo) -> Result<Trace> {
+        // SAFETY: every Sample type is a plain number or bool without
+        // padding; viewing it as bytes is sound.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                samples.as_ptr().cast::<u8>(),
+                std::mem::size_of_val(samples),
+            )
+        };
+        Trace::from_bytes(T::DTYPE, samples.len() as u64, bytes, info)
+    }
+
+    pub(crate) fn from_samples(
+        dtype: Dtype,
+        len: u64,
+        samples: Samples,
+        info: TraceInfo,
+        stored: Option<Stored>,
+    ) -> Trace {
+        Trace {
+            info,
+            inner: Arc::new(TraceInner {
+                dtype,
+                len,
+                samples,
+                stored,
+            }),
+        }
+    }
+
+    /// The sample type.
+    pub fn dtype(&self) -> Dtype {
+        self.inner.dtype
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> u64 {
+        self.inner.len
+    }
+
+    /// True for a trace without samples.
+    pub fn is_empty(&self) -> bool {
+        self.inner.len == 0
+    }
+
+    /// What the samples mean.
+    pub fn info(&self) -> &TraceInfo {
+        &self.info
+    }
+
+    /// Changes what the samples mean (the samples stay shared).
+    pub fn info_mut(&mut self) -> &mut TraceInfo {
+        &mut self.info
+    }
+
+    /// True when the samples are read straight from the session file's
+    /// memory mapping (a loaded, uncompressed trace): no copy was made.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.inner.samples, Samples::Mapped { .. })
+    }
+
+    /// True when the trace is stored zstd-compressed in its file.
+    pub fn is_compressed(&self) -> bool {
+        matches!(self.inner.samples, Samples::Compressed { .. })
+    }
+
+    /// The samples as little-endian bytes (packed for bits). Zero-copy for
+    /// owned and mapped traces; a compressed trace is decompressed on the
+    /// first call (and kept).
+    pub fn bytes(&self) -> Result<&[u8]> {
+        match &self.inner.samples {
+            Samples::Owned { words, len } => Ok(words_to_bytes(words, *len)),
+            Samples::Mapped { map, at, len } => map.get(*at..at + len).ok_or_else(|| {
+                Error::InvalidArgument("trace samples outside the file mapping".into())
+            }),
+            Samples::Compressed {
+                map,
+                at,
+                len,
+                raw_len,
+                path,
+                plain,
+            } => {
+                let r = plain.get_or_init(|| {
+                    let src = map
+                        .get(*at..at + len)
+                        .ok_or_else(|| "compressed samples outside the file".to_string())?;
+                    let out =
+                        zstd::bulk::decompress(src, *raw_len).map_err(|e| format!("zstd: {e}"))?;
+                    if out.len() != *raw_len {
+                        return Err(format!(
+                            "decompressed to {} bytes, the record says {raw_len}",
+                            out.len()
+                        ));
+                    }
+                    Ok(aligned_copy(&out))
+                });
+                match r {
+                    Ok(words) => Ok(words_to_bytes(words, *raw_len)),
+                    Err(msg) => Err(Error::Malformed {
+                        path: path.clone(),
+                        at: crate::error::Position {
+                            offset: *at as u64,
+                            line: 0,
+                            seq: None,
+                        },
+                        msg: format!("compressed trace samples: {msg}"),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The samples as a typed slice; the type must be the trace's.
+    pub fn as_slice<T: Sample>(&self) -> Result<&[T]> {
+        if T::DTYPE != self.inner.dtype {
+            return Err(Error::InvalidArgument(format!(
+                "trace holds {} samples, not {}",
+                self.inner.dtype.name(),
+                T::DTYPE.name()
+            )));
+        }
+        let bytes = self.bytes()?;
+        let size = std::mem::size_of::<T>();
+        if (bytes.as_ptr() as usize) % std::mem::align_of::<T>() != 0 || bytes.len() % size != 0 {
+            return Err(Error::InvalidArgument(
+                "trace samples are not aligned for this type".into(),
+            ));
+        }
+        if T::DTYPE == Dtype::Bool && bytes.iter().any(|b| *b > 1) {
+            return Err(Error::InvalidArgument(
+                "a bool sample is neither 0 nor 1".into(),
+            ));
+        }
+        // SAFETY: alignment and length checked above; every bit pattern is
+        // a valid value of the numeric types and bool bytes were checked.
+        Ok(unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), bytes.len() / size) })
+    }
+
+    /// Checks the stored bytes against the SHA-256 its chained record names
+    /// (reads every byte of the trace). Traces not loaded from a file have
+    /// nothing to check.
+    pub fn verify(&self) -> Result<()> {
+        let Some(st) = &self.inner.stored else {
+            return Ok(());
+        };
+        let (map, at, path) = match &self.inner.samples {
+            Samples::Mapped { map, at, .. } => (map, *at, None),
+            Samples::Compressed { map, at, path, .. } => (map, *at, Some(path.clone())),
+            Samples::Owned { .. } => return Ok(()),
+        };
+        let bytes = map
+            .get(at..at + st.stored_len as usize)
+            .ok_or_else(|| Error::InvalidArgument("trace samples outside the file".into()))?;
+        let got = super::file::sha256(bytes);
+        if got != st.sha256 {
+            return Err(Error::Corrupt {
+                path: path.unwrap_or_default(),
+                at: crate::error::Position {
+                    offset: st.frame,
+                    line: 0,
+                    seq: None,
+                },
+                msg: format!(
+                    "trace samples hash to {got}, the chained trace record names {}",
+                    st.sha256
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stored(&self) -> Option<&Stored> {
+        self.inner.stored.as_ref()
+    }
+
+    /// Bytes as stored in a file (compressed bytes for compressed traces),
+    /// for copying into another file without decompressing.
+    pub(crate) fn stored_bytes(&self) -> Option<&[u8]> {
+        match &self.inner.samples {
+            Samples::Compressed { map, at, len, .. } => map.get(*at..at + len),
+            _ => None,
+        }
+    }
+}
+
+/// The kinds of annotation (TraceKit's `AnnotationType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnotationKind {
+    /// One time point.
+    Point,
+    /// A time range.
+    Range,
+    /// A vertical line at a time.
+    Vertical,
+    /// A horizontal line at an amplitude.
+    Horizontal,
+    /// A time range and an amplitude range.
+    Region,
+    /// Free-floating text.
+    Text,
+}
+
+fn default_style() -> String {
+    "solid".to_string()
+}
+fn default_true() -> bool {
+    true
+}
+
+/// One annotation. JSON input may leave out `type` (inferred as TraceKit
+/// does), `style` (`"solid"`), `visible` (true) and `created_at` (now).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    pub text: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    kind_in: Option<AnnotationKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<(f64, f64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amplitude: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amplitude_range: Option<(f64, f64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    #[serde(default = "default_style")]
+    pub style: String,
+    #[serde(default = "default_true")]
+    pub visible: bool,
+    #[serde(default = "Utc::now", with = "ts_micros")]
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+impl Annotation {
+    /// A text annotation created now; set the fields, or use the builders.
+    pub fn new(text: impl Into<String>) -> Annotation {
+        Annotation {
+            text: text.into(),
+            kind_in: None,
+            time: None,
+            time_range: None,
+            amplitude: None,
+            amplitude_range: None,
+            color: None,
+            style: default_style(),
+            visible: true,
+            created_at: Utc::now(),
+            metadata: Map::new(),
+        }
+    }
+
+    /// At one time point.
+    pub fn at(mut self, t: f64) -> Annotation {
+        self.time = Some(t);
+        self
+    }
+
+    /// Over a time range.
+    pub fn over(mut self, t0: f64, t1: f64) -> Annotation {
+        self.time_range = Some((t0, t1));
+        self
+    }
+
+    /// Sets the kind explicitly (otherwise inferred from the fields).
+    pub fn kind(mut self, k: AnnotationKind) -> Annotation {
+        self.kind_in = Some(k);
+        self
+    }
+
+    /// The kind: as set, or inferred like TraceKit (time range and
+    /// amplitude range: region; time range: range; time: point;
+    /// amplitude: horizontal; nothing: text).
+    pub fn annotation_kind(&self) -> AnnotationKind {
+        if let Some(k) = self.kind_in {
+            return k;
+        }
+        match (
+            self.time_range.is_some(),
+            self.amplitude_range.is_some(),
+            self.time.is_some(),
+            self.amplitude.is_some(),
+        ) {
+            (true, true, _, _) => AnnotationKind::Region,
+            (true, false, _, _) => AnnotationKind::Range,
+            (false, _, true, _) => AnnotationKind::Point,
+            (false, _, false, true) => AnnotationKind::Horizontal,
+            _ => AnnotationKind::Text,
+        }
+    }
+
+    /// Fixes the inferred kind (so it is stored explicitly) and checks the
+    /// numbers.
+    pub(crate) fn normalise(mut self) -> Result<Annotation> {
+        self.kind_in = Some(self.annotation_kind());
+        let finite = |x: Option<f64>| x.is_none_or(f64::is_finite);
+        let finite2 = |x: Option<(f64, f64)>| x.is_none_or(|(a, b)| a.is_finite() && b.is_finite());
+        if !(finite(self.time)
+            && finite(self.amplitude)
+            && finite2(self.time_range)
+            && finite2(self.amplitude_range))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "annotation {:?}: times and amplitudes must be finite",
+                self.text
+            )));
+        }
+        if let Some((a, b)) = self.time_range {
+            if a > b {
+                return Err(Error::InvalidArgument(format!(
+                    "annotation {:?}: time range starts at {a} after it ends at {b}",
+                    self.text
+                )));
+            }
+        }
+        Ok(self)
+    }
+
+    /// True when the annotation touches `[t0, t1]`.
+    pub fn in_time_range(&self, t0: f64, t1: f64) -> bool {
+        if let Some((a, b)) = self.time_range {
+            return a <= t1 && b >= t0;
+        }
+        if let Some(t) = self.time {
+            return t >= t0 && t <= t1;
+        }
+        false
+    }
+}
+
+/// Timestamps as RFC 3339 UTC with microseconds (the log's `ts` format).
+pub(crate) mod ts_micros {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::format::format_ts(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| serde::de::Error::custom(format!("time {s:?}: {e}")))
+    }
+}
+
+/// A named collection of annotations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    pub name: String,
+    #[serde(default = "default_true")]
+    pub visible: bool,
+    #[serde(default)]
+    pub locked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub annotations: Vec<Annotation>,
+}
+
+impl Layer {
+    fn new(name: &str) -> Layer {
+        Layer {
+            name: name.to_string(),
+            visible: true,
+            locked: false,
+            color: None,
+            description: String::new(),
+            annotations: Vec::new(),
+        }
+    }
+}
+
+/// Properties of a layer to set; `None` leaves one as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerProps {
+    pub name: String,
+    #[serde(default)]
+    pub visible: Option<bool>,
+    #[serde(default)]
+    pub locked: Option<bool>,
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A recorded measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub name: String,
+    #[serde(default)]
+    pub value: Value,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_name: Option<String>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    #[serde(default = "Utc::now", with = "ts_micros")]
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl Measurement {
+    /// A measurement recorded now.
+    pub fn new(name: impl Into<String>, value: impl Into<Value>, unit: impl Into<String>) -> Self {
+        Measurement {
+            name: name.into(),
+            value: value.into(),
+            unit: unit.into(),
+            trace_name: None,
+            metadata: Map::new(),
+            recorded_at: Utc::now(),
+        }
+    }
+}
+
+/// One operation of the session's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub operation: String,
+    #[serde(default)]
+    pub parameters: Map<String, Value>,
+    #[serde(default)]
+    pub result: Value,
+    #[serde(default = "Utc::now", with = "ts_micros")]
+    pub timestamp: DateTime<Utc>,
+    #[serde(default)]
+    pub duration_ms: f64,
+    #[serde(default = "default_true")]
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+impl HistoryEntry {
+    /// A successful operation recorded now.
+    pub fn new(operation: impl Into<String>) -> HistoryEntry {
+        HistoryEntry {
+            operation: operation.into(),
+            parameters: Map::new(),
+            result: Value::Null,
+            timestamp: Utc::now(),
+            duration_ms: 0.0,
+            success: true,
+            error_message: None,
+            metadata: Map::new(),
+        }
+    }
+}
+
+/// Where a session was loaded from or last saved to.
+#[derive(Debug, Clone)]
+pub(crate) struct Bound {
+    pub path: PathBuf,
+    pub file: FileId,
+    pub version: u64,
+    pub commit: Hash,
+    /// Record references of the sections in that commit, with the hash of
+    /// their content, so an unchanged section is referenced, not rewritten.
+    pub sections: Vec<super::file::SectionRef>,
+    /// Trace records of that commit, by trace name.
+    pub traces: Vec<super::file::TraceRef>,
+}
+
+/// An analysis session: traces, annotation layers, measurements, operation
+/// history and metadata. Saved to and loaded from a session file
+/// ([`Session::save`], [`Session::load`]).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub(crate) name: String,
+    pub(crate) metadata: Map<String, Value>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) modified_at: DateTime<Utc>,
+    pub(crate) traces: Vec<(String, Trace)>,
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) measurements: Vec<Measurement>,
+    pub(crate) history: VecDeque<HistoryEntry>,
+    pub(crate) history_limit: usize,
+    pub(crate) bound: Option<Bound>,
+}
+
+fn finite_json(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.as_f64().is_none_or(f64::is_finite),
+        Value::Array(a) => a.iter().all(finite_json),
+        Value::Object(o) => o.values().all(finite_json),
+        _ => true,
+    }
+}
+
+impl Session {
+    /// An empty session.
+    pub fn new(name: impl Into<String>) -> Session {
+        let now = Utc::now();
+        Session {
+            name: name.into(),
+            metadata: Map::new(),
+            created_at: now,
+            modified_at: now,
+            traces: Vec::new(),
+            layers: Vec::new(),
+            measurements: Vec::new(),
+            history: VecDeque::new(),
+            history_limit: 0,
+            bound: None,
+        }
+    }
+
+    fn touch(&mut self) {
+        self.modified_at = Utc::now();
+    }
+
+    /// The session's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Renames the session.
+    pub fn set_name(&mut self, name: impl Into<String>) {
+        self.name = name.into();
+        self.touch();
+    }
+
+    /// Session metadata.
+    pub fn metadata(&self) -> &Map<String, Value> {
+        &self.metadata
+    }
+
+    /// Session metadata, to change.
+    pub fn metadata_mut(&mut self) -> &mut Map<String, Value> {
+        self.touch();
+        &mut self.metadata
+    }
+
+    /// When the session was created.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    /// When the session was last changed.
+    pub fn modified_at(&self) -> DateTime<Utc> {
+        self.modified_at
+    }
+
+    /// The file the session was loaded from or last saved to.
+    pub fn path(&self) -> Option<&Path> {
+        self.bound.as_ref().map(|b| b.path.as_path())
+    }
+
+    /// The version loaded or last saved (1 for a file's first save).
+    pub fn version(&self) -> Option<u64> {
+        self.bound.as_ref().map(|b| b.version)
+    }
+
+    /// The hash of the commit loaded or last saved.
+    pub fn commit(&self) -> Option<Hash> {
+        self.bound.as_ref().map(|b| b.commit)
+    }
+
+    /// Adds a trace, replacing one of the same name (which keeps its place
+    /// in the list).
+    pub fn add_trace(&mut self, name: &str, trace: Trace) -> Result<()> {
+        if name.is_empty() {
+            return Err(Error::InvalidArgument("a trace needs a name".into()));
+        }
+        trace.info.check()?;
+        self.touch();
+        if let Some(slot) = self.traces.iter_mut().find(|(n, _)| n == name) {
+            slot.1 = trace;
+        } else {
+            self.traces.push((name.to_string(), trace));
+        }
+        Ok(())
+    }
+
+    /// Reads a trace from a CSV or `.npy` file and adds it; the name
+    /// defaults to the file's stem. Returns the name.
+    pub fn load_trace(&mut self, path: impl AsRef<Path>, name: Option<&str>) -> Result<String> {
+        let path = path.as_ref();
+        let trace = super::import::read_trace_file(path)?;
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "trace".to_string()),
+        };
+        self.add_trace(&name, trace)?;
+        Ok(name)
+    }
+
+    /// Removes a trace.
+    pub fn remove_trace(&mut self, name: &str) -> Result<Trace> {
+        let i = self
+            .traces
+            .iter()
+            .position(|(n, _)| n == name)
+            .ok_or_else(|| Error::NotFound {
+                what: format!("trace {name:?}"),
+            })?;
+        self.touch();
+        Ok(self.traces.remove(i).1)
+    }
+
+    /// Trace names, in the order they were added.
+    pub fn trace_names(&self) -> Vec<&str> {
+        self.traces.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// A trace by name.
+    pub fn trace(&self, name: &str) -> Option<&Trace> {
+        self.traces.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+
+    /// All traces with their names, in order.
+    pub fn traces(&self) -> impl Iterator<Item = (&str, &Trace)> {
+        self.traces.iter().map(|(n, t)| (n.as_str(), t))
+    }
+
+    /// Annotation layers, in the order they were created.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// A layer by name.
+    pub fn layer(&self, name: &str) -> Option<&Layer> {
+        self.layers.iter().find(|l| l.name == name)
+    }
+
+    fn layer_mut(&mut self, name: &str) -> &mut Layer {
+        let i = match self.layers.iter().position(|l| l.name == name) {
+            Some(i) => i,
+            None => {
+                self.layers.push(Layer::new(name));
+                self.layers.len() - 1
+            }
+        };
+        // The index is in range: found or just pushed.
+        #[allow(clippy::indexing_slicing)]
+        &mut self.layers[i]
+    }
+
+    /// Creates a layer or changes its properties (allowed on a locked
+    /// layer: that is how it is unlocked).
+    pub fn set_layer(&mut self, props: &LayerProps) -> Result<()> {
+        if props.name.is_empty() {
+            return Err(Error::InvalidArgument("a layer needs a name".into()));
+        }
+        self.touch();
+        let l = self.layer_mut(&props.name);
+        if let Some(v) = props.visible {
+            l.visible = v;
+        }
+        if let Some(v) = props.locked {
+            l.locked = v;
+        }
+        if let Some(c) = &props.color {
+            l.color = if c.is_empty() { None } else { Some(c.clone()) };
+        }
+        if let Some(d) = &props.description {
+            l.description = d.clone();
+        }
+        Ok(())
+    }
+
+    fn unlocked(&mut self, layer: &str) -> Result<&mut Layer> {
+        if self.layer(layer).is_some_and(|l| l.locked) {
+            return Err(Error::LayerLocked {
+                layer: layer.to_string(),
+            });
+        }
+        self.touch();
+        Ok(self.layer_mut(layer))
+    }
+
+    /// Adds an annotation to a layer (created if missing). Fails with
+    /// [`Error::LayerLocked`] on a locked layer.
+    pub fn annotate(&mut self, layer: &str, a: Annotation) -> Result<()> {
+        if layer.is_empty() {
+            return Err(Error::InvalidArgument("a layer needs a name".into()));
+        }
+        let a = a.normalise()?;
+        if !finite_json(&Value::Object(a.metadata.clone())) {
+            return Err(Error::InvalidArgument(
+                "annotation metadata holds a non-finite number".into(),
+            ));
+        }
+        self.unlocked(layer)?.annotations.push(a);
+        Ok(())
+    }
+
+    /// Removes every annotation of a layer.
+    pub fn clear_layer(&mut self, layer: &str) -> Result<()> {
+        if self.layer(layer).is_none() {
+            return Err(Error::NotFound {
+                what: format!("annotation layer {layer:?}"),
+            });
+        }
+        self.unlocked(layer)?.annotations.clear();
+        Ok(())
+    }
+
+    /// Removes a layer and its annotations.
+    pub fn remove_layer(&mut self, layer: &str) -> Result<()> {
+        if self.layer(layer).is_none() {
+            return Err(Error::NotFound {
+                what: format!("annotation layer {layer:?}"),
+            });
+        }
+        self.unlocked(layer)?;
+        self.layers.retain(|l| l.name != layer);
+        Ok(())
+    }
+
+    /// Annotations of one layer or all, optionally only those touching a
+    /// time range; each with its layer's name.
+    pub fn annotations(
+        &self,
+        layer: Option<&str>,
+        time_range: Option<(f64, f64)>,
+    ) -> Vec<(&str, &Annotation)> {
+        self.layers
+            .iter()
+            .filter(|l| layer.is_none_or(|n| n == l.name))
+            .flat_map(|l| l.annotations.iter().map(move |a| (l.name.as_str(), a)))
+            .filter(|(_, a)| time_range.is_none_or(|(t0, t1)| a.in_time_range(t0, t1)))
+            .collect()
+    }
+
+    /// Records a measurement.
+    pub fn record_measurement(&mut self, m: Measurement) -> Result<()> {
+        if m.name.is_empty() {
+            return Err(Error::InvalidArgument("a measurement needs a name".into()));
+        }
+        if !finite_json(&m.value) || !finite_json(&Value::Object(m.metadata.clone())) {
+            return Err(Error::InvalidArgument(format!(
+                "measurement {:?}: NaN and infinities are not JSON; record them as strings",
+                m.name
+            )));
+        }
+        self.touch();
+        self.measurements.push(m);
+        Ok(())
+    }
+
+    /// Measurements in the order they were recorded.
+    pub fn measurements(&self) -> &[Measurement] {
+        &self.measurements
+    }
+
+    /// Records an operation; the oldest entries go when the history limit
+    /// is reached.
+    pub fn record_history(&mut self, e: HistoryEntry) -> Result<()> {
+        if e.operation.is_empty() {
+            return Err(Error::InvalidArgument(
+                "a history entry needs an operation".into(),
+            ));
+        }
+        if !e.duration_ms.is_finite()
+            || !finite_json(&e.result)
+            || !finite_json(&Value::Object(e.parameters.clone()))
+            || !finite_json(&Value::Object(e.metadata.clone()))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "history entry {:?}: NaN and infinities are not JSON",
+                e.operation
+            )));
+        }
+        self.touch();
+        self.history.push_back(e);
+        self.trim_history();
+        Ok(())
+    }
+
+    fn trim_history(&mut self) {
+        if self.history_limit > 0 {
+            while self.history.len() > self.history_limit {
+                self.history.pop_front();
+            }
+        }
+    }
+
+    /// The operation history, oldest first.
+    pub fn history(&self) -> &VecDeque<HistoryEntry> {
+        &self.history
+    }
+
+    /// Keeps at most `n` history entries (0: unlimited), dropping the
+    /// oldest.
+    pub fn set_history_limit(&mut self, n: usize) {
+        self.history_limit = n;
+        self.touch();
+        self.trim_history();
+    }
+
+    /// The history limit (0: unlimited).
+    pub fn history_limit(&self) -> usize {
+        self.history_limit
+    }
+
+    /// Everything but the samples, as JSON: `name`, `created_at`,
+    /// `modified_at`, `metadata`, `path`, `version`, `commit`, `traces`
+    /// (name, dtype, len, info, mapped, compressed), `layers`,
+    /// `measurements`, `history`, `history_limit`.
+    pub fn to_json(&self) -> Value {
+        let traces: Vec<Value> = self.traces.iter().map(|(n, t)| trace_json(n, t)).collect();
+        serde_json::json!({
+            "name": self.name,
+            "created_at": crate::format::format_ts(&self.created_at),
+            "modified_at": crate::format::format_ts(&self.modified_at),
+            "metadata": self.metadata,
+            "path": self.path().map(|p| p.to_string_lossy().into_owned()),
+            "version": self.version(),
+            "commit": self.commit().map(|c| c.to_hex()),
+            "traces": traces,
+            "layers": self.layers,
+            "measurements": self.measurements,
+            "history": self.history,
+            "history_limit": self.history_limit,
+        })
+    }
+
+    /// A short human-readable summary (like TraceKit's `summary()`).
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "Session: {}", self.name);
+        let _ = writeln!(
+            s,
+            "Created: {}",
+            self.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        let _ = writeln!(
+            s,
+            "Modified: {}",
+            self.modified_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        if let (Some(p), Some(v)) = (self.path(), self.version()) {
+            let _ = writeln!(s, "File: {} (version {v})", p.display());
+        }
+        let _ = writeln!(s, "Traces: {}", self.traces.len());
+        for (n, t) in &self.traces {
+            let secs = t.len() as f64 / t.info().sample_rate;
+            let _ = writeln!(
+                s,
+                "  - {n}: {} samples of {} at {} Hz ({secs} s){}",
+                t.len(),
+                t.dtype().name(),
+                t.info().sample_rate,
+                if t.info().units.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", t.info().units)
+                }
+            );
+        }
+        let total: usize = self.layers.iter().map(|l| l.annotations.len()).sum();
+        let _ = writeln!(s, "Annotations: {total} in {} layer(s)", self.layers.len());
+        for l in &self.layers {
+            let _ = writeln!(
+                s,
+                "  - {}: {}{}",
+                l.name,
+                l.annotations.len(),
+                if l.locked { " (locked)" } else { "" }
+            );
+        }
+        let _ = writeln!(s, "Measurements: {}", self.measurements.len());
+        for m in &self.measurements {
+            let _ = writeln!(s, "  - {}: {} {}", m.name, m.value, m.unit);
+        }
+        let ok = self.history.iter().filter(|e| e.success).count();
+        let _ = write!(
+            s,
+            "History: {} operation(s), {ok} successful",
+            self.history.len()
+        );
+        s
+    }
+}
+
+/// The JSON description of a trace (no samples).
+pub fn trace_json(name: &str, t: &Trace) -> Value {
+    serde_json::json!({
+        "name": name,
+        "dtype": t.dtype().name(),
+        "len": t.len(),
+        "bytes": t.dtype().byte_len(t.len()),
+        "sample_rate": t.info().sample_rate,
+        "start_time": t.info().start_time,
+        "units": t.info().units,
+        "metadata": t.info().metadata,
+        "mapped": t.is_mapped(),
+        "compressed": t.is_compressed(),
+    })
+}

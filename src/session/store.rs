@@ -1,0 +1,1023 @@
+//! Saving, loading, listing, compacting and verifying session files.
+//!
+//! A save appends, under the writer lock, the data frames and records that
+//! changed since the session was loaded or last saved, makes them durable,
+//! then appends a `commit` record naming every record of the new version
+//! and makes that durable. A crash before the commit is durable leaves the
+//! previous version the newest complete one.
+
+use std::fs::OpenOptions as FsOpenOptions;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::file::{self, *};
+use super::model::*;
+use crate::chain::{Chain, Hash, HashAlg, Key};
+use crate::error::{Error, Position, Result};
+use crate::format::{self, Event, Framing};
+use crate::log::{Log, WriterLock};
+use crate::storage::sync_dir;
+
+/// How to load a session.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The HMAC key of a keyed session file.
+    pub key: Option<Key>,
+    /// The version to load; the newest complete one when `None`.
+    pub version: Option<u64>,
+}
+
+/// How to save a session.
+#[derive(Debug, Clone)]
+pub struct SaveOptions<'a> {
+    /// Compress the traces this save writes with zstd at this level
+    /// (1..=22; 3 is a good default). Traces already in the file keep
+    /// their encoding.
+    pub compress: Option<i32>,
+    /// Write the traces (true) or only the rest of the session (false: the
+    /// version then holds no traces).
+    pub include_traces: bool,
+    /// HMAC key: makes a new file keyed (HMAC-SHA256); required for an
+    /// existing keyed file.
+    pub key: Option<Key>,
+    /// Make the save durable (fsync) before returning. Without it a power
+    /// cut can lose the save, never an earlier version.
+    pub sync: bool,
+    /// How long to wait for another writer of the same file.
+    pub lock_timeout: Duration,
+    /// An audit log to record the save in (a `SESSION_SAVED` entry naming
+    /// the file, the version and the commit hash).
+    pub audit: Option<&'a Log>,
+}
+
+impl Default for SaveOptions<'_> {
+    fn default() -> Self {
+        SaveOptions {
+            compress: None,
+            include_traces: true,
+            key: None,
+            sync: true,
+            lock_timeout: Duration::from_secs(10),
+            audit: None,
+        }
+    }
+}
+
+/// What a save did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SaveInfo {
+    pub path: PathBuf,
+    /// The version this save created.
+    pub version: u64,
+    /// The hash of its commit record.
+    #[serde(serialize_with = "ser_hex")]
+    pub commit: Hash,
+    /// Bytes appended to the file.
+    pub bytes_written: u64,
+    /// Traces whose records this save wrote (with their samples when they
+    /// were not in the file yet).
+    pub traces_written: usize,
+    /// Traces whose records were already in the file and are only named by
+    /// the new commit.
+    pub traces_reused: usize,
+    /// Sample bytes this save wrote.
+    pub sample_bytes_written: u64,
+}
+
+fn ser_hex<S: serde::Serializer>(h: &Hash, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&h.to_hex())
+}
+
+/// One saved version of a session file.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    pub version: u64,
+    /// Hash of the version's commit record.
+    pub commit: String,
+    /// When it was saved.
+    pub ts: String,
+    /// Offset of the commit record.
+    pub offset: u64,
+    /// The session's name in that version.
+    pub name: String,
+    pub counts: Counts,
+    /// Set for the first version of a compacted file.
+    pub compacted_from: Option<CompactedFrom>,
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompactInfo {
+    /// The version kept.
+    pub version: u64,
+    /// Its new commit hash.
+    pub commit: String,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+/// The result of checking a whole session file.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionReport {
+    pub path: PathBuf,
+    /// No damage, no chain problem, every version loads, every sample hash
+    /// matches. A torn tail alone does not make a file invalid.
+    pub ok: bool,
+    pub versions: usize,
+    pub records: usize,
+    pub data_frames: usize,
+    pub bytes: u64,
+    pub sample_bytes_checked: u64,
+    pub problems: Vec<Problem>,
+    /// Where an incomplete tail (an interrupted save) starts; the next save
+    /// moves it aside.
+    pub torn_tail_at: Option<u64>,
+    /// The newest version and its commit hash.
+    pub head_version: Option<u64>,
+    pub head_commit: Option<String>,
+}
+
+const SECTIONS: [&str; 4] = ["meta", "layers", "measurements", "history"];
+
+fn corrupt(path: &Path, at: Position, msg: impl Into<String>) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        at,
+        msg: msg.into(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Ts {
+    ts: String,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    name: String,
+    #[serde(default)]
+    metadata: serde_json::Map<String, Value>,
+    #[serde(with = "ts_micros")]
+    created_at: DateTime<Utc>,
+    #[serde(with = "ts_micros")]
+    modified_at: DateTime<Utc>,
+    #[serde(default)]
+    history_limit: usize,
+}
+
+fn section_content(s: &Session, name: &str) -> Result<Value> {
+    let v = match name {
+        "meta" => Ok(json!({
+            "name": s.name,
+            "metadata": s.metadata,
+            "created_at": format::format_ts(&s.created_at),
+            "modified_at": format::format_ts(&s.modified_at),
+            "history_limit": s.history_limit,
+        })),
+        "layers" => serde_json::to_value(&s.layers),
+        "measurements" => serde_json::to_value(&s.measurements),
+        _ => serde_json::to_value(&s.history),
+    }
+    .map_err(|e| Error::InvalidArgument(format!("session {name}: {e}")));
+    v
+}
+
+/// Loads the version at `commits[i]` of a scanned file.
+fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
+    let path = &scan.path;
+    let (cr, c) = scan.commit(i)?;
+    if let Some(e) = scan.problem_before(cr.end) {
+        return Err(e);
+    }
+    let cpos = scan.pos(cr);
+    let resolve = |at: u64, hash: &str, kind: &str| -> Result<&RecordInfo> {
+        let r = scan
+            .record_at(at)
+            .filter(|r| r.end <= cr.at)
+            .ok_or_else(|| {
+                corrupt(
+                    path,
+                    cpos,
+                    format!("commit names a {kind} record at byte offset {at}, which is not there"),
+                )
+            })?;
+        if r.hash.to_hex() != hash || r.kind != kind {
+            return Err(corrupt(
+                path,
+                cpos,
+                format!(
+                    "commit names {kind} record {hash} at byte offset {at}, the file has {} record {} there",
+                    r.kind, r.hash
+                ),
+            ));
+        }
+        Ok(r)
+    };
+    let mut s = Session::new(c.name.clone());
+    let mut seen = [false; 4];
+    for sr in &c.sections {
+        let r = resolve(sr.at, &sr.hash, "section")?;
+        let p: SectionPayload = serde_json::from_slice(scan.body(r))
+            .map_err(|e| corrupt(path, scan.pos(r), format!("section record: {e}")))?;
+        let bad = |e: serde_json::Error| {
+            corrupt(path, scan.pos(r), format!("section {:?}: {e}", p.section))
+        };
+        match p.section.as_str() {
+            "meta" => {
+                let m: Meta = serde_json::from_value(p.content.clone()).map_err(bad)?;
+                s.name = m.name;
+                s.metadata = m.metadata;
+                s.created_at = m.created_at;
+                s.modified_at = m.modified_at;
+                s.history_limit = m.history_limit;
+                seen[0] = true;
+            }
+            "layers" => {
+                s.layers = serde_json::from_value(p.content.clone()).map_err(bad)?;
+                seen[1] = true;
+            }
+            "measurements" => {
+                s.measurements = serde_json::from_value(p.content.clone()).map_err(bad)?;
+                seen[2] = true;
+            }
+            "history" => {
+                s.history = serde_json::from_value(p.content.clone()).map_err(bad)?;
+                seen[3] = true;
+            }
+            other => {
+                return Err(Error::Unsupported {
+                    path: path.clone(),
+                    msg: format!("{cpos}: section {other:?} needs a newer reader"),
+                })
+            }
+        }
+    }
+    if !seen[0] {
+        return Err(corrupt(path, cpos, "commit names no meta section"));
+    }
+    let file_id = FileId {
+        dev: scan.dev,
+        ino: scan.ino,
+        session_id: scan.genesis.log_id.clone(),
+    };
+    for tr in &c.traces {
+        let r = resolve(tr.at, &tr.hash, "trace")?;
+        let rpos = scan.pos(r);
+        let p: TracePayload = serde_json::from_slice(scan.body(r))
+            .map_err(|e| corrupt(path, rpos, format!("trace record: {e}")))?;
+        let d = scan
+            .data_at(p.data.frame)
+            .filter(|d| d.at < r.at)
+            .ok_or_else(|| {
+                corrupt(
+                    path,
+                    rpos,
+                    format!(
+                        "trace {:?} names a data frame at byte offset {} that is not there",
+                        p.name, p.data.frame
+                    ),
+                )
+            })?;
+        let sha = Hash::from_hex(&p.data.sha256).filter(|h| h.as_bytes().len() == 32);
+        if sha.as_ref() != Some(&d.sha256) || d.data_len != p.data.stored_len {
+            return Err(corrupt(
+                path,
+                rpos,
+                format!(
+                    "trace {:?}: the data frame at byte offset {} does not hold the bytes the record names",
+                    p.name, d.at
+                ),
+            ));
+        }
+        if p.dtype.byte_len(p.len) != Some(p.data.raw_len) {
+            return Err(corrupt(
+                path,
+                rpos,
+                format!(
+                    "trace {:?}: {} samples of {} are not {} bytes",
+                    p.name,
+                    p.len,
+                    p.dtype.name(),
+                    p.data.raw_len
+                ),
+            ));
+        }
+        p.info
+            .check()
+            .map_err(|e| corrupt(path, rpos, format!("trace {:?}: {e}", p.name)))?;
+        let at = usize::try_from(d.data_at).unwrap_or(usize::MAX);
+        let len = usize::try_from(d.data_len).unwrap_or(usize::MAX);
+        let samples = match p.data.encoding.as_str() {
+            "raw" if p.data.raw_len == d.data_len => Samples::Mapped {
+                map: scan.map.clone(),
+                at,
+                len,
+            },
+            "zstd" => Samples::Compressed {
+                map: scan.map.clone(),
+                at,
+                len,
+                raw_len: usize::try_from(p.data.raw_len).unwrap_or(usize::MAX),
+                path: path.clone(),
+                plain: OnceLock::new(),
+            },
+            other => {
+                return Err(corrupt(
+                    path,
+                    rpos,
+                    format!(
+                        "trace {:?}: encoding {other:?} with {} stored bytes",
+                        p.name, d.data_len
+                    ),
+                ))
+            }
+        };
+        let stored = Stored {
+            file: file_id.clone(),
+            frame: d.at,
+            data_at: d.data_at,
+            stored_len: d.data_len,
+            sha256: d.sha256,
+            zstd: p.data.encoding == "zstd",
+        };
+        let t = Trace::from_samples(p.dtype, p.len, samples, p.info, Some(stored));
+        if s.trace(&tr.name).is_some() {
+            return Err(corrupt(
+                path,
+                cpos,
+                format!("commit names trace {:?} twice", tr.name),
+            ));
+        }
+        s.traces.push((tr.name.clone(), t));
+    }
+    s.bound = Some(Bound {
+        path: path.clone(),
+        file: file_id,
+        version: c.version,
+        commit: cr.hash,
+        sections: c.sections,
+        traces: c.traces,
+    });
+    Ok(s)
+}
+
+fn commit_index(scan: &Scan, version: Option<u64>) -> Result<usize> {
+    if scan.commits.is_empty() {
+        return Err(Error::NotFound {
+            what: format!(
+                "a complete save in {} (the file holds no commit; its first save was interrupted{})",
+                scan.path.display(),
+                if scan.torn_at.is_some() { ", leaving a torn tail" } else { "" }
+            ),
+        });
+    }
+    match version {
+        None => Ok(scan.commits.len() - 1),
+        Some(v) => {
+            for i in (0..scan.commits.len()).rev() {
+                if scan.commit(i)?.1.version == v {
+                    return Ok(i);
+                }
+            }
+            Err(Error::NotFound {
+                what: format!("version {v} of {}", scan.path.display()),
+            })
+        }
+    }
+}
+
+impl Session {
+    /// Loads the newest complete version of a session file (or the one
+    /// `opts.version` names). Only metadata is read: the samples of
+    /// uncompressed traces stay in the file and are mapped, not copied.
+    /// Every record of the chain up to that version is checked; sample
+    /// hashes are checked by [`Trace::verify`] and [`verify_session`].
+    pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Session> {
+        let scan = file::scan(path.as_ref(), opts.key.as_ref())?;
+        let i = commit_index(&scan, opts.version)?;
+        load_commit(&scan, i)
+    }
+
+    /// Saves the session to `path` (or to the file it was loaded from or
+    /// last saved to). A new file is created; an existing session file gets
+    /// a new version, appending only what is not in it yet.
+    pub fn save(&mut self, path: Option<&Path>, opts: &SaveOptions<'_>) -> Result<SaveInfo> {
+        let target = match (path, self.path()) {
+            (Some(p), _) => p.to_path_buf(),
+            (None, Some(p)) => p.to_path_buf(),
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "save: no path given and the session has no file yet".into(),
+                ))
+            }
+        };
+        let _lock = WriterLock::acquire(&target, opts.lock_timeout)?;
+        let info = save_locked(self, &target, opts, None)?;
+        if let Some(log) = opts.audit {
+            let session_id = self
+                .bound
+                .as_ref()
+                .map(|b| b.file.session_id.clone())
+                .unwrap_or_default();
+            log.append(&Event::new("SESSION_SAVED", "save_session").details(json!({
+                "session_file": target.to_string_lossy(),
+                "session_id": session_id,
+                "session_name": self.name,
+                "version": info.version,
+                "commit": info.commit.to_hex(),
+                "traces_written": info.traces_written,
+                "bytes_written": info.bytes_written,
+            })))?;
+        }
+        Ok(info)
+    }
+}
+
+/// Creates a session file atomically (written to a temporary file, made
+/// durable, linked into place; an existing file is never replaced).
+fn create_file(path: &Path, key: Option<&Key>, log_id: Option<&str>) -> Result<()> {
+    let alg = if key.is_some() {
+        HashAlg::HmacSha256
+    } else {
+        HashAlg::Sha256
+    };
+    let chain = Chain::new(alg, key)?;
+    let log_id = match log_id {
+        Some(id) => id.to_string(),
+        None => {
+            let mut id = [0u8; 16];
+            rand::thread_rng().fill_bytes(&mut id);
+            hex::encode(id)
+        }
+    };
+    let g = GenesisPayload {
+        format: GENESIS_FORMAT.to_string(),
+        alg: alg.name().to_string(),
+        key_id: key.map(|k| k.key_id()),
+        log_id,
+    };
+    let body = record_body(0, &chain.zero(), "genesis", &Utc::now(), &g)?;
+    let mut bytes = file_header().to_vec();
+    format::frame(&mut bytes, Framing::Binary, &body, &chain.hash(&body));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".evident-session-")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, "create temporary file", e))?;
+    tmp.write_all(&bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(tmp.path(), "write", e))?;
+    match std::fs::hard_link(tmp.path(), path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io(path, "create", e)),
+    }
+    drop(tmp);
+    sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))
+}
+
+/// Copies `[from, len)` into a sidecar, makes it durable, then cuts the
+/// file at `from` (a torn tail is moved aside, never deleted).
+fn move_aside(path: &Path, f: &std::fs::File, from: u64, len: u64) -> Result<PathBuf> {
+    let stamp = Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".torn-{stamp}-at-{from}"));
+    let sidecar = PathBuf::from(name);
+    let mut out = FsOpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&sidecar)
+        .map_err(|e| Error::io(&sidecar, "create torn-tail sidecar", e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut off = from;
+    while off < len {
+        let n = ((len - off) as usize).min(buf.len());
+        let chunk = buf.get_mut(..n).unwrap_or_default();
+        f.read_exact_at(chunk, off)
+            .map_err(|e| Error::io(path, "read torn tail", e))?;
+        out.write_all(chunk)
+            .map_err(|e| Error::io(&sidecar, "write", e))?;
+        off += n as u64;
+    }
+    out.sync_all()
+        .map_err(|e| Error::io(&sidecar, "fsync", e))?;
+    if let Some(dir) = sidecar.parent().filter(|d| !d.as_os_str().is_empty()) {
+        sync_dir(dir).map_err(|e| Error::io(dir, "fsync directory", e))?;
+    }
+    f.set_len(from)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(path, "truncate torn tail", e))?;
+    Ok(sidecar)
+}
+
+/// Appends frames at the end of the file, chaining records.
+struct Writer<'a> {
+    path: &'a Path,
+    file: std::fs::File,
+    chain: Chain,
+    pos: u64,
+    seq: u64,
+    prev: Hash,
+    pending: Vec<u8>,
+    pending_at: u64,
+    start: u64,
+}
+
+impl Writer<'_> {
+    fn flush(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.file
+                .write_all_at(&self.pending, self.pending_at)
+                .map_err(|e| Error::io(self.path, "write", e))?;
+            self.pending.clear();
+        }
+        self.pending_at = self.pos;
+        Ok(())
+    }
+
+    fn record<T: Serialize>(&mut self, kind: &str, payload: &T) -> Result<(u64, Hash)> {
+        let body = record_body(self.seq, &self.prev, kind, &Utc::now(), payload)?;
+        if body.len() > format::MAX_BODY {
+            return Err(Error::TooLarge {
+                path: self.path.to_path_buf(),
+                size: body.len(),
+                max: format::MAX_BODY,
+            });
+        }
+        let hash = self.chain.hash(&body);
+        let at = self.pos;
+        let before = self.pending.len();
+        format::frame(&mut self.pending, Framing::Binary, &body, &hash);
+        self.pos += (self.pending.len() - before) as u64;
+        self.seq += 1;
+        self.prev = hash;
+        Ok((at, hash))
+    }
+
+    /// Writes a data frame; returns its offset and the SHA-256 of `bytes`.
+    fn data(&mut self, bytes: &[u8]) -> Result<(u64, Hash)> {
+        self.flush()?;
+        let at = self.pos;
+        let head = data_frame_head(at, bytes.len() as u64);
+        let data_at = at + head.len() as u64;
+        let io = |e| Error::io(self.path, "write", e);
+        self.file.write_all_at(&head, at).map_err(io)?;
+        // Hash on a second thread while this one copies the samples into
+        // the page cache.
+        let digest = if bytes.len() >= 4 << 20 {
+            std::thread::scope(|sc| {
+                let h = sc.spawn(|| sha256(bytes));
+                let w = self.file.write_all_at(bytes, data_at);
+                let d = h.join();
+                w.map(|_| d)
+            })
+            .map_err(io)?
+            .map_err(|_| Error::InvalidArgument("hashing thread panicked".into()))?
+        } else {
+            self.file.write_all_at(bytes, data_at).map_err(io)?;
+            sha256(bytes)
+        };
+        let tail = data_frame_tail(&head, &digest);
+        self.file
+            .write_all_at(&tail, data_at + bytes.len() as u64)
+            .map_err(io)?;
+        self.pos = data_at + bytes.len() as u64 + tail.len() as u64;
+        self.pending_at = self.pos;
+        Ok((at, digest))
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        self.flush()?;
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io(self.path, "fsync", e))
+    }
+}
+
+/// A compaction writes one version with a given number.
+struct CompactCtx {
+    version: u64,
+    from: CompactedFrom,
+}
+
+fn save_locked(
+    s: &mut Session,
+    path: &Path,
+    opts: &SaveOptions<'_>,
+    compact: Option<CompactCtx>,
+) -> Result<SaveInfo> {
+    if !path.exists() {
+        create_file(path, opts.key.as_ref(), None)?;
+    }
+    let scan = file::scan(path, opts.key.as_ref())?;
+    if let Some(e) = scan.problem_before(u64::MAX) {
+        return Err(e);
+    }
+    let f = FsOpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, "open for writing", e))?;
+    if let Some(t) = scan.torn_at {
+        move_aside(path, &f, t, scan.file_len)?;
+    }
+    let last = scan
+        .records
+        .last()
+        .ok_or_else(|| Error::malformed(path, Position::default(), "no genesis"))?;
+    let (version, parent) = match (&compact, scan.commits.len()) {
+        (Some(c), _) => (c.version, None),
+        (None, 0) => (1, None),
+        (None, n) => {
+            let (r, c) = scan.commit(n - 1)?;
+            (c.version + 1, Some(r.hash.to_hex()))
+        }
+    };
+    let file_id = FileId {
+        dev: scan.dev,
+        ino: scan.ino,
+        session_id: scan.genesis.log_id.clone(),
+    };
+    let mut w = Writer {
+        path,
+        file: f,
+        chain: scan.chain.clone(),
+        pos: scan.valid_end,
+        seq: last.seq + 1,
+        prev: last.hash,
+        pending: Vec::new(),
+        pending_at: scan.valid_end,
+        start: scan.valid_end,
+    };
+    let same_file = s.bound.as_ref().filter(|b| b.file == file_id).cloned();
+
+    let mut trace_refs = Vec::new();
+    let mut written = Vec::new(); // (index, frame offset) of traces whose samples were written now
+    let (mut n_written, mut n_reused, mut sample_bytes) = (0usize, 0usize, 0u64);
+    let mut counts = Counts::default();
+    if opts.include_traces {
+        for (i, (name, t)) in s.traces.iter().enumerate() {
+            counts.traces += 1;
+            counts.trace_bytes += t.dtype().byte_len(t.len()).unwrap_or(0);
+            let in_file = t.stored().filter(|st| st.file == file_id);
+            // The same record as in the version this session came from?
+            if let (Some(st), Some(b)) = (in_file, &same_file) {
+                let old = b.traces.iter().find(|tr| &tr.name == name).and_then(|tr| {
+                    let r = scan
+                        .record_at(tr.at)
+                        .filter(|r| r.hash.to_hex() == tr.hash)?;
+                    let p: TracePayload = serde_json::from_slice(scan.body(r)).ok()?;
+                    (p.data.frame == st.frame && &p.info == t.info()).then(|| tr.clone())
+                });
+                if let Some(tr) = old {
+                    trace_refs.push(tr);
+                    n_reused += 1;
+                    continue;
+                }
+            }
+            let raw_len = t.dtype().byte_len(t.len()).unwrap_or(0);
+            let data = match in_file {
+                Some(st) => DataRef {
+                    frame: st.frame,
+                    encoding: if st.zstd { "zstd" } else { "raw" }.into(),
+                    stored_len: st.stored_len,
+                    raw_len,
+                    sha256: st.sha256.to_hex(),
+                },
+                None => {
+                    let (bytes, zstd): (std::borrow::Cow<'_, [u8]>, bool) =
+                        match (t.stored_bytes(), opts.compress) {
+                            // Already compressed elsewhere: copy as is.
+                            (Some(c), _) if compact.is_some() || opts.compress.is_some() => {
+                                (c.into(), true)
+                            }
+                            (_, Some(level)) => {
+                                let plain = t.bytes()?;
+                                let c = zstd::bulk::compress(plain, level).map_err(|e| {
+                                    Error::InvalidArgument(format!("zstd level {level}: {e}"))
+                                })?;
+                                (c.into(), true)
+                            }
+                            (_, None) => (t.bytes()?.into(), false),
+                        };
+                    let (frame, digest) = w.data(&bytes)?;
+                    sample_bytes += bytes.len() as u64;
+                    written.push((i, frame, zstd));
+                    DataRef {
+                        frame,
+                        encoding: if zstd { "zstd" } else { "raw" }.into(),
+                        stored_len: bytes.len() as u64,
+                        raw_len,
+                        sha256: digest.to_hex(),
+                    }
+                }
+            };
+            let (at, hash) = w.record(
+                "trace",
+                &TracePayload {
+                    name: name.clone(),
+                    dtype: t.dtype(),
+                    len: t.len(),
+                    info: t.info().clone(),
+                    data,
+                },
+            )?;
+            trace_refs.push(TraceRef {
+                name: name.clone(),
+                at,
+                hash: hash.to_hex(),
+            });
+            n_written += 1;
+        }
+    }
+
+    let mut section_refs = Vec::new();
+    for name in SECTIONS {
+        let content = section_content(s, name)?;
+        let digest = sha256(
+            &serde_json::to_vec(&content)
+                .map_err(|e| Error::InvalidArgument(format!("session {name}: {e}")))?,
+        )
+        .to_hex();
+        let old = same_file.as_ref().and_then(|b| {
+            b.sections
+                .iter()
+                .find(|r| r.section == name && r.content == digest)
+                .filter(|r| {
+                    scan.record_at(r.at)
+                        .is_some_and(|x| x.hash.to_hex() == r.hash)
+                })
+                .cloned()
+        });
+        let r = match old {
+            Some(r) => r,
+            None => {
+                let (at, hash) = w.record(
+                    "section",
+                    &SectionPayload {
+                        section: name.to_string(),
+                        content,
+                    },
+                )?;
+                SectionRef {
+                    section: name.to_string(),
+                    at,
+                    hash: hash.to_hex(),
+                    content: digest,
+                }
+            }
+        };
+        section_refs.push(r);
+    }
+    counts.layers = s.layers.len() as u64;
+    counts.annotations = s.layers.iter().map(|l| l.annotations.len() as u64).sum();
+    counts.measurements = s.measurements.len() as u64;
+    counts.history = s.history.len() as u64;
+
+    // Everything the commit names must be durable before the commit is.
+    if opts.sync {
+        w.sync()?;
+    }
+    let (_, commit) = w.record(
+        "commit",
+        &CommitPayload {
+            version,
+            parent,
+            name: s.name.clone(),
+            traces: trace_refs.clone(),
+            sections: section_refs.clone(),
+            counts,
+            compacted_from: compact.map(|c| c.from),
+        },
+    )?;
+    if opts.sync {
+        w.sync()?;
+    } else {
+        w.flush()?;
+    }
+    let bytes_written = w.pos - w.start;
+
+    // Traces written now are read from the file from here on (their
+    // in-memory copies are released) and carry where they are stored.
+    if !written.is_empty() {
+        let (map, _, _) = map_file(path)?;
+        for (i, frame, zstd) in written {
+            let Some((_, t)) = s.traces.get_mut(i) else {
+                continue;
+            };
+            let pad = data_pad(frame);
+            let data_at = frame + DATA_HEADER + pad;
+            let stored_len = u64::from_le_bytes(
+                map.get(frame as usize + 8..frame as usize + 16)
+                    .and_then(|b| b.try_into().ok())
+                    .unwrap_or([0; 8]),
+            );
+            let sha = map
+                .get((data_at + stored_len) as usize..(data_at + stored_len) as usize + 32)
+                .and_then(Hash::from_slice)
+                .unwrap_or_else(|| Hash::zero(32));
+            let raw_len = t.dtype().byte_len(t.len()).unwrap_or(0) as usize;
+            let samples = if zstd {
+                Samples::Compressed {
+                    map: map.clone(),
+                    at: data_at as usize,
+                    len: stored_len as usize,
+                    raw_len,
+                    path: path.to_path_buf(),
+                    plain: OnceLock::new(),
+                }
+            } else {
+                Samples::Mapped {
+                    map: map.clone(),
+                    at: data_at as usize,
+                    len: stored_len as usize,
+                }
+            };
+            let stored = Stored {
+                file: file_id.clone(),
+                frame,
+                data_at,
+                stored_len,
+                sha256: sha,
+                zstd,
+            };
+            *t = Trace::from_samples(t.dtype(), t.len(), samples, t.info().clone(), Some(stored));
+        }
+    }
+    s.bound = Some(Bound {
+        path: path.to_path_buf(),
+        file: file_id,
+        version,
+        commit,
+        sections: section_refs,
+        traces: trace_refs,
+    });
+    Ok(SaveInfo {
+        path: path.to_path_buf(),
+        version,
+        commit,
+        bytes_written,
+        traces_written: n_written,
+        traces_reused: n_reused,
+        sample_bytes_written: sample_bytes,
+    })
+}
+
+/// Lists the versions of a session file, oldest first.
+pub fn versions(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Vec<VersionInfo>> {
+    let scan = file::scan(path.as_ref(), key)?;
+    (0..scan.commits.len())
+        .map(|i| {
+            let (r, c) = scan.commit(i)?;
+            let ts = serde_json::from_slice::<Ts>(scan.body(r))
+                .map(|t| t.ts)
+                .unwrap_or_default();
+            Ok(VersionInfo {
+                version: c.version,
+                commit: r.hash.to_hex(),
+                ts,
+                offset: r.at,
+                name: c.name,
+                counts: c.counts,
+                compacted_from: c.compacted_from,
+            })
+        })
+        .collect()
+}
+
+/// Rewrites a session file with only its newest version, atomically: the
+/// new file is written next to it, made durable, renamed over it, and the
+/// directory made durable. The session id and version number stay; the
+/// commit hash changes (the new commit names the old one). Refuses a file
+/// with damage or chain problems (those are reported, never "fixed").
+pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo> {
+    let path = path.as_ref();
+    let _lock = WriterLock::acquire(path, Duration::from_secs(10))?;
+    let scan = file::scan(path, key)?;
+    if let Some(e) = scan.problem_before(u64::MAX) {
+        return Err(e);
+    }
+    let i = commit_index(&scan, None)?;
+    let (cr, c) = scan.commit(i)?;
+    let mut s = load_commit(&scan, i)?;
+    s.bound = None;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".evident-compact-")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, "create temporary file", e))?;
+    let tmp_path = tmp.path().to_path_buf();
+    // create_file links a fresh file into place; the empty temp file is
+    // replaced first.
+    std::fs::remove_file(&tmp_path).map_err(|e| Error::io(&tmp_path, "remove", e))?;
+    create_file(&tmp_path, key, Some(&scan.genesis.log_id))?;
+    let opts = SaveOptions {
+        key: key.cloned(),
+        ..SaveOptions::default()
+    };
+    let result = save_locked(
+        &mut s,
+        &tmp_path,
+        &opts,
+        Some(CompactCtx {
+            version: c.version,
+            from: CompactedFrom {
+                version: c.version,
+                commit: cr.hash.to_hex(),
+            },
+        }),
+    );
+    let info = match result {
+        Ok(i) => i,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp_path);
+            return Err(e);
+        }
+    };
+    let after = std::fs::metadata(&tmp_path)
+        .map_err(|e| Error::io(&tmp_path, "stat", e))?
+        .len();
+    std::fs::rename(&tmp_path, path).map_err(|e| Error::io(path, "rename compacted file", e))?;
+    drop(tmp); // its path is gone already; nothing to delete
+    sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))?;
+    Ok(CompactInfo {
+        version: info.version,
+        commit: info.commit.to_hex(),
+        bytes_before: scan.file_len,
+        bytes_after: after,
+    })
+}
+
+/// Checks a whole session file: framing, CRCs, the chain, every record
+/// hash, that every version loads, and the SHA-256 of every data frame.
+/// Problems are reported, never repaired. Errors only when the file is not
+/// a session file, its genesis is damaged, or the key is wrong.
+pub fn verify_session(path: impl AsRef<Path>, key: Option<&Key>) -> Result<SessionReport> {
+    let path = path.as_ref();
+    let scan = file::scan(path, key)?;
+    let mut problems = scan.problems.clone();
+    let mut head = None;
+    for i in 0..scan.commits.len() {
+        let rec = scan.commits.get(i).and_then(|&j| scan.records.get(j));
+        match load_commit(&scan, i) {
+            Ok(s) => head = Some((s.version().unwrap_or(0), s.commit().map(|c| c.to_hex()))),
+            Err(e) => {
+                let msg = e.to_string();
+                if !problems.iter().any(|p| msg.contains(&p.message)) {
+                    problems.push(Problem {
+                        offset: rec.map_or(0, |r| r.at),
+                        seq: rec.map(|r| r.seq),
+                        message: format!("version at commit {}: {msg}", i + 1),
+                    });
+                }
+            }
+        }
+    }
+    let mut checked = 0u64;
+    for d in &scan.data {
+        let bytes = scan
+            .map
+            .get(d.data_at as usize..(d.data_at + d.data_len) as usize)
+            .unwrap_or_default();
+        checked += bytes.len() as u64;
+        let got = sha256(bytes);
+        if got != d.sha256 {
+            problems.push(Problem {
+                offset: d.at,
+                seq: None,
+                message: format!(
+                    "data frame at byte offset {}: samples hash to {got}, the frame and its trace record name {}",
+                    d.at, d.sha256
+                ),
+            });
+        }
+    }
+    problems.sort_by_key(|p| p.offset);
+    Ok(SessionReport {
+        path: path.to_path_buf(),
+        ok: problems.is_empty(),
+        versions: scan.commits.len(),
+        records: scan.records.len(),
+        data_frames: scan.data.len(),
+        bytes: scan.file_len,
+        sample_bytes_checked: checked,
+        problems,
+        torn_tail_at: scan.torn_at,
+        head_version: head.as_ref().map(|h| h.0),
+        head_commit: head.and_then(|h| h.1),
+    })
+}
