@@ -204,7 +204,14 @@ def _plain(value: Any, what: str, lenient: bool = False) -> Any:
     if value is None or isinstance(value, (str, bool)):
         return value
     if isinstance(value, int):
-        return int(value)
+        if -(2**63) <= value < 2**64:
+            return int(value)
+        if lenient:
+            return str(value)
+        raise InvalidArgumentError(
+            f"{what} is {value}, outside the 64-bit integers JSON values are kept "
+            "exactly in (store it as a string or a float)"
+        )
     if isinstance(value, float):
         if math.isfinite(value):
             return float(value)
@@ -550,7 +557,11 @@ class _TraceHandle(Managed):
 
     def __init__(self, ptr: int) -> None:
         self._set_handle(ptr)
-        self.views: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self.views: List["weakref.ref[Any]"] = []  # the memory objects made
+
+    def in_use(self) -> bool:
+        """True while an array or memoryview of the samples exists."""
+        return any(r() is not None for r in self.views)
 
 
 class Trace:
@@ -723,7 +734,7 @@ class Trace:
                     raise InternalError(f"trace {self._name!r}: the library returned NULL data")
                 mem = _memory_type(nbytes).from_address(addr.value)
                 mem.owner = handle  # the native trace lives as long as the memory is used
-                handle.views.add(mem)
+                handle.views.append(weakref.ref(mem))
                 self._raw = memoryview(mem).cast("B").toreadonly()
         return self._raw
 
@@ -796,7 +807,7 @@ class Trace:
 
     def verify(self) -> None:
         """Checks the stored samples against the SHA-256 in the session's hash
-        chain; raises :class:`~evident.errors.MalformedLogError` on a mismatch
+        chain; raises :class:`~evident.errors.CorruptLogError` on a mismatch
         (nothing to check for a trace that was never saved)."""
         handle = self._handle
         if handle is None:
@@ -816,7 +827,7 @@ class Trace:
         handle, self._handle = self._handle, None
         self._raw = None
         self._data = None
-        if handle is not None and len(handle.views) == 0:
+        if handle is not None and not handle.in_use():
             handle.close()
 
     @property
@@ -1025,6 +1036,8 @@ class AnnotationLayer:
     def _set(self, prop: str, value: Any) -> None:
         if self._session is None:
             self._local[prop] = value
+        elif prop == "color" and value is None:
+            self._session.set_layer(self._name, color="")  # "" removes the colour
         else:
             self._session.set_layer(self._name, **{prop: value})
 
@@ -1468,6 +1481,7 @@ class SaveInfo:
     bytes_written: int
     traces_written: int
     traces_reused: int
+    sample_bytes_written: int = 0
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "SaveInfo":
@@ -1478,6 +1492,7 @@ class SaveInfo:
             bytes_written=int(d.get("bytes_written", 0)),
             traces_written=int(d.get("traces_written", 0)),
             traces_reused=int(d.get("traces_reused", 0)),
+            sample_bytes_written=int(d.get("sample_bytes_written", 0)),
         )
 
 
@@ -1494,6 +1509,11 @@ class VersionInfo:
     measurements: int
     history: int
     offset: int
+    layers: int = 0
+    trace_bytes: int = 0
+    #: For the first version of a compacted file: ``{"version", "commit"}``
+    #: of the version it was made from.
+    compacted_from: Optional[Dict[str, Any]] = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "VersionInfo":
@@ -1507,6 +1527,9 @@ class VersionInfo:
             measurements=int(d.get("measurements", 0)),
             history=int(d.get("history", 0)),
             offset=int(d.get("offset", 0)),
+            layers=int(d.get("layers", 0)),
+            trace_bytes=int(d.get("trace_bytes", 0)),
+            compacted_from=d.get("compacted_from"),
         )
 
 
@@ -1517,6 +1540,7 @@ class CompactInfo:
     version: int
     bytes_before: int
     bytes_after: int
+    commit: str = ""
 
 
 @dataclass(frozen=True)
@@ -1527,6 +1551,12 @@ class SessionReport:
     versions: int
     problems: List[str]
     torn_tail_at: Optional[int]
+    #: The newest version and its commit (None when there is none).
+    head_version: Optional[int] = None
+    head_commit: Optional[str] = None
+    #: Everything the library reported (records, data_frames, bytes,
+    #: sample_bytes_checked, problem_details, ...).
+    details: Dict[str, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -1887,7 +1917,7 @@ class Session(Managed):
         description: Optional[str] = None,
     ) -> AnnotationLayer:
         """Creates the layer ``name`` or changes the properties given (allowed
-        on a locked layer); returns it."""
+        on a locked layer; ``color=""`` removes the colour); returns it."""
         props: Dict[str, Any] = {"name": name}
         if visible is not None:
             props["visible"] = bool(visible)
@@ -2110,6 +2140,7 @@ def compact_session(path: PathLike, key: Optional[bytes] = None) -> CompactInfo:
         version=int(d.get("version", 0)),
         bytes_before=int(d.get("bytes_before", 0)),
         bytes_after=int(d.get("bytes_after", 0)),
+        commit=str(d.get("commit", "")),
     )
 
 
@@ -2124,4 +2155,7 @@ def verify_session(path: PathLike, key: Optional[bytes] = None) -> SessionReport
         versions=int(d.get("versions", 0)),
         problems=[str(p) for p in d.get("problems") or []],
         torn_tail_at=None if torn is None else int(torn),
+        head_version=d.get("head_version"),
+        head_commit=d.get("head_commit"),
+        details=dict(d),
     )
