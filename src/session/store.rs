@@ -471,19 +471,33 @@ fn create_file(path: &Path, key: Option<&Key>, log_id: Option<&str>) -> Result<(
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".evident-session-")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, "create temporary file", e))?;
-    tmp.write_all(&bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| Error::io(tmp.path(), "write", e))?;
-    match std::fs::hard_link(tmp.path(), path) {
+    let mut rnd = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut rnd);
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{base}.creating-{}-{}",
+        std::process::id(),
+        hex::encode(rnd)
+    ));
+    let written = FsOpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(&bytes).and_then(|_| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, "write new session file", e));
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(Error::io(path, "create", e)),
     }
-    drop(tmp);
     sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))
 }
 
@@ -916,14 +930,17 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".evident-compact-")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, "create temporary file", e))?;
-    let tmp_path = tmp.path().to_path_buf();
-    // create_file links a fresh file into place; the empty temp file is
-    // replaced first.
-    std::fs::remove_file(&tmp_path).map_err(|e| Error::io(&tmp_path, "remove", e))?;
+    let mut rnd = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut rnd);
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp_path = dir.join(format!(
+        ".{base}.compacting-{}-{}",
+        std::process::id(),
+        hex::encode(rnd)
+    ));
     create_file(&tmp_path, key, Some(&scan.genesis.log_id))?;
     let opts = SaveOptions {
         key: key.cloned(),
@@ -951,8 +968,10 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
     let after = std::fs::metadata(&tmp_path)
         .map_err(|e| Error::io(&tmp_path, "stat", e))?
         .len();
-    std::fs::rename(&tmp_path, path).map_err(|e| Error::io(path, "rename compacted file", e))?;
-    drop(tmp); // its path is gone already; nothing to delete
+    if let Err(e) = std::fs::rename(&tmp_path, path) {
+        let _ = std::fs::remove_file(&tmp_path);
+        return Err(Error::io(path, "rename compacted file", e));
+    }
     sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))?;
     Ok(CompactInfo {
         version: info.version,
