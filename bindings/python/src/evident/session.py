@@ -52,6 +52,7 @@ from typing import (
     Sequence,
     Tuple,
     Union,
+    cast,
 )
 
 from . import _native as N
@@ -495,7 +496,7 @@ def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples
         raw = data.raw
         if raw.nbytes == 0:
             return _Samples(data.dtype, 0, _EMPTY, None, data._info_dict())
-        ptr = ctypes.c_void_p(ctypes.addressof(raw.obj))
+        ptr = ctypes.c_void_p(ctypes.addressof(cast(Any, raw.obj)))
         return _Samples(data.dtype, len(data), ptr, (data, raw), data._info_dict())
     np = _numpy()
     if np is not None and isinstance(data, np.ndarray):
@@ -552,7 +553,7 @@ def _trace_free(ptr: int) -> None:
 class _TraceHandle(Managed):
     """The native ``evident_trace``; kept alive by every view of its samples."""
 
-    _free_fn = staticmethod(_trace_free)
+    _free_fn = staticmethod(_trace_free)  # type: ignore[assignment]
     _what = "trace"
 
     def __init__(self, ptr: int) -> None:
@@ -657,7 +658,8 @@ class Trace:
     @property
     def metadata(self) -> Dict[str, Any]:
         """The trace's metadata (a copy)."""
-        return json.loads(json.dumps(self._metadata))
+        copy: Dict[str, Any] = json.loads(json.dumps(self._metadata))
+        return copy
 
     @property
     def is_mapped(self) -> bool:
@@ -768,9 +770,9 @@ class Trace:
         raw = self.raw
         d = DTYPES[self._dtype]
         if self._dtype == "bit" or d.size == 1:
-            return raw if self._dtype in ("bit", "u8") else raw.cast(d.fmt)
+            return raw if self._dtype in ("bit", "u8") else _cast(raw, d.fmt)
         if _LITTLE:
-            return raw.cast(d.fmt)
+            return _cast(raw, d.fmt)
         a = array.array(d.fmt if d.size != 8 else dtype_code(self._dtype), raw.tobytes())
         a.byteswap()  # big-endian host: a copy in native order
         return memoryview(a).toreadonly()
@@ -846,6 +848,10 @@ class Trace:
             f"<evident.Trace {self._name!r} {self._dtype}[{self._len}] "
             f"{self._sample_rate:g} Hz {where}>"
         )
+
+
+def _cast(mv: memoryview, fmt: str) -> memoryview:
+    return mv.cast(fmt)  # type: ignore[call-overload,no-any-return]
 
 
 _memory_types: Dict[int, Any] = {}
@@ -1036,10 +1042,14 @@ class AnnotationLayer:
     def _set(self, prop: str, value: Any) -> None:
         if self._session is None:
             self._local[prop] = value
-        elif prop == "color" and value is None:
-            self._session.set_layer(self._name, color="")  # "" removes the colour
+        elif prop == "color":
+            self._session.set_layer(self._name, color=value or "")  # "" removes the colour
+        elif prop == "description":
+            self._session.set_layer(self._name, description=value)
+        elif prop == "visible":
+            self._session.set_layer(self._name, visible=value)
         else:
-            self._session.set_layer(self._name, **{prop: value})
+            self._session.set_layer(self._name, locked=value)
 
     @property
     def name(self) -> str:
@@ -1184,16 +1194,12 @@ class _Layers(MutableMapping[str, AnnotationLayer]):
             raise InvalidArgumentError(
                 f"annotation_layers values must be AnnotationLayer, not {type(layer).__name__}"
             )
-        props = {
-            "visible": layer.visible,
-            "color": layer.color,
-            "description": layer.description,
-        }
+        visible, color, description = layer.visible, layer.color, layer.description
         locked, annotations = layer.locked, layer.annotations
         s = self._session
         if name in self._names():
             s._remove_layer(name)
-        s.set_layer(name, locked=False, **props)
+        s.set_layer(name, locked=False, visible=visible, color=color or "", description=description)
         for a in annotations:
             s._annotate(name, a)
         if locked:
@@ -1580,7 +1586,7 @@ class Session(Managed):
     ``with`` block) frees it; traces already obtained stay valid.
     """
 
-    _free_fn = staticmethod(_session_free)
+    _free_fn = staticmethod(_session_free)  # type: ignore[assignment]
     _what = "session"
 
     def __init__(
@@ -1864,7 +1870,7 @@ class Session(Managed):
             time_range=time_range,
             amplitude=None if amplitude is None else _number(amplitude, "amplitude"),
             amplitude_range=amplitude_range,
-            annotation_type=annotation_type,
+            annotation_type=_annotation_type(annotation_type),
             color=color,
             style=style,
             visible=visible,
