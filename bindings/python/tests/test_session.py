@@ -1474,3 +1474,90 @@ def test_tracekit_examples(
     assert history == []
     again.history.record("load_trace", {"path": "signal.wfm"})
     assert "tk.load_trace(path='signal.wfm')" in again.history.to_script()
+
+
+# --- saving to other files, files changed behind a session -------------------------------------
+
+
+def test_save_as_another_file_writes_the_traces_again(tmp_path: Path) -> None:
+    s = evident.Session()
+    s.add_trace("a", array.array("d", [1.0, 2.0, 3.0]))
+    s.save(tmp_path / "one.evs")
+    s.save(tmp_path / "two.evs")
+    assert s.path == tmp_path / "two.evs"
+    assert (s.last_save.version, s.last_save.traces_written, s.last_save.traces_reused) == (1, 1, 0)
+    loaded = evident.load_session(tmp_path / "one.evs")
+    loaded.annotate("copy")
+    loaded.save(tmp_path / "three.evs")  # samples mapped from one.evs are copied
+    assert loaded.last_save.traces_written == 1
+    (tmp_path / "one.evs").unlink()
+    for name in ("two.evs", "three.evs"):
+        t = evident.load_session(tmp_path / name).get_trace("a")
+        assert t.to_list() == [1.0, 2.0, 3.0]
+        t.verify()
+
+
+def test_saving_after_the_file_was_compacted_or_saved_by_another_session(tmp_path: Path) -> None:
+    p = tmp_path / "shared.evs"
+    s = evident.Session(name="A")
+    s.add_trace("a", array.array("d", [1.0] * 100))
+    s.save(p)
+    s.annotate("v2")
+    s.save()
+    other = evident.load_session(p)
+    evident.compact_session(p)
+
+    def save_and_check(session: evident.Session) -> None:
+        try:
+            session.save()
+        except evident.EvidentError as e:  # refusing is acceptable, with a message
+            assert str(e)
+            return
+        newest = evident.load_session(p)  # a save that succeeded is the newest version
+        assert newest.version == session.version
+        assert newest.get_annotations() == session.get_annotations()
+        assert newest.get_measurements() == session.get_measurements()
+        t = newest.get_trace("a")
+        t.verify()
+        assert t.to_list() == [1.0] * 100
+
+    s.annotate("after compaction")
+    save_and_check(s)
+    other.record_measurement("from the other session", 1)
+    save_and_check(other)
+    assert evident.verify_session(p).ok
+
+
+def test_hostile_trace_files_for_load_trace(tmp_path: Path) -> None:
+    rng = random.Random(8)
+    s = evident.Session()
+    npy_head = b"\x93NUMPY\x01\x00"
+    blobs = {
+        "bad.npy": [npy_head + bytes(rng.randrange(256) for _ in range(200)) for _ in range(30)],
+        "bad.csv": [bytes(rng.randrange(256) for _ in range(200)) for _ in range(30)],
+    }
+    blobs["bad.npy"].append(
+        npy_head + struct.pack("<H", 70) + b"{'descr': '<f8', 'fortran_order': False, "
+        b"'shape': (99999999999,), }" + b" " * 8 + b"\n"
+    )
+    blobs["bad.npy"].append(
+        npy_head
+        + struct.pack("<H", 60)
+        + b"{'descr': __import__('os').system('id')}"
+        + b" " * 19
+        + b"\n"
+    )
+    blobs["bad.csv"] += [b"1,2\n3\n4,5,6\n", b"time,v\n0,1\n0,2\n", b"nan\ninf\n", b"\xff\xfe\n"]
+    for name, variants in blobs.items():
+        for blob in variants:
+            (tmp_path / name).write_bytes(blob)
+            try:
+                t = s.load_trace(tmp_path / name, name="x")
+            except evident.EvidentError as e:
+                assert str(e)
+            else:
+                assert t.dtype in evident.DTYPES
+                t.to_list()
+    (tmp_path / "x.txt").write_text("1\n2\n")
+    with pytest.raises(evident.InvalidArgumentError, match="csv"):
+        s.load_trace(tmp_path / "x.txt")
