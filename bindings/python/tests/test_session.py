@@ -1561,3 +1561,36 @@ def test_hostile_trace_files_for_load_trace(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("1\n2\n")
     with pytest.raises(evident.InvalidArgumentError, match="csv"):
         s.load_trace(tmp_path / "x.txt")
+
+
+def test_one_session_used_from_several_threads(tmp_path: Path) -> None:
+    import threading
+
+    s = evident.Session()
+    s.add_trace("a", [1.0, 2.0])
+    errors: List[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            for i in range(40):
+                s.annotate(f"t{k}-{i}", time=float(i), layer=f"thread {k}")
+                s.record_measurement(f"m{k}", i)
+                s.get_annotations(time_range=(0.0, 5.0))
+                if i % 10 == 0:
+                    s.save(tmp_path / "threads.evs", sync=False)
+                    s.get_trace("a").to_list()
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    s.save()
+    loaded = evident.load_session(tmp_path / "threads.evs")
+    assert len(loaded.get_annotations()) == 160
+    assert {n: m["value"] for n, m in loaded.get_measurements().items()} == {
+        f"m{k}": 39 for k in range(4)
+    }
