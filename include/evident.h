@@ -17,6 +17,14 @@
  *   evident_query_run      read entries with filters (evident_query)
  *                          -> evident_query_iter -> evident_entry
  *
+ *   Session files (crash-safe, versioned analysis sessions):
+ *   evident_session_new / evident_session_load   -> evident_session
+ *   evident_session_add_trace, _annotate, _record_measurement, ...
+ *                          change it (structured data as JSON)
+ *   evident_session_get_trace  -> evident_trace (samples without copying)
+ *   evident_session_save   append a new version (evident_save_options)
+ *   evident_session_versions_json / _compact / _verify   whole files
+ *
  * ERRORS
  *   Every fallible function returns an evident_status and writes its
  *   results through out-pointers. Out-pointers are set to NULL / zero on
@@ -43,6 +51,9 @@
  *     evident_query          evident_query_free
  *     evident_query_iter     evident_query_iter_free
  *     evident_entry          evident_entry_free
+ *     evident_session        evident_session_free
+ *     evident_trace          evident_trace_free
+ *     evident_save_options   evident_save_options_free
  *     char * (documented "free with evident_string_free")
  *                            evident_string_free
  *   Every free function accepts NULL (a no-op). Strings returned as
@@ -50,7 +61,10 @@
  *   documentation and valid until that object is freed; evident_violation
  *   pointers are borrowed from their evident_verify_result. Strings and
  *   buffers passed in are only read during the call (the library copies
- *   what it keeps). All strings are NUL-terminated UTF-8.
+ *   what it keeps; the one exception, the audit log given to
+ *   evident_save_options_set_audit_log, is documented there). An
+ *   evident_trace owns its samples (shared, not copied) and stays valid
+ *   after its session is freed. All strings are NUL-terminated UTF-8.
  *
  * THREAD SAFETY
  *   evident_log: may be used from several threads at once for append,
@@ -62,8 +76,11 @@
  *     concurrent open / verify / query calls.
  *   evident_query_iter: exclusive access (one thread at a time; it may move
  *     between threads).
- *   evident_verify_result, evident_recovery, evident_entry: immutable; may be
- *     read from several threads but not freed while read.
+ *   evident_verify_result, evident_recovery, evident_entry, evident_trace:
+ *     immutable; may be read from several threads but not freed while read.
+ *   evident_session: functions taking `const evident_session *` may run on
+ *     several threads at once; those taking `evident_session *` need
+ *     exclusive access. evident_save_options: like evident_open_options.
  *   The last error is per thread. Everything else is reentrant.
  *
  * COMPATIBILITY
@@ -100,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 0
+#define EVIDENT_ABI_VERSION_MINOR 1
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -175,6 +192,15 @@ enum evident_status
      * The log has been closed.
      */
     EVIDENT_STATUS_CLOSED = 10,
+    /**
+     * A named thing (a session trace, annotation layer, version) does not
+     * exist.
+     */
+    EVIDENT_STATUS_NOT_FOUND = 11,
+    /**
+     * A session's annotation layer is locked against changes.
+     */
+    EVIDENT_STATUS_LAYER_LOCKED = 12,
     /**
      * A required pointer argument was NULL.
      */
@@ -401,6 +427,74 @@ typedef uint32_t evident_order;
 #endif // __cplusplus
 
 /**
+ * Sample types of a trace. Passed as `uint32_t`. Samples are
+ * little-endian.
+ */
+enum evident_dtype
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * 64-bit IEEE 754 floating point (`double`).
+     */
+    EVIDENT_DTYPE_F64 = 1,
+    /**
+     * 32-bit IEEE 754 floating point (`float`).
+     */
+    EVIDENT_DTYPE_F32 = 2,
+    /**
+     * `int8_t`.
+     */
+    EVIDENT_DTYPE_I8 = 3,
+    /**
+     * `int16_t`.
+     */
+    EVIDENT_DTYPE_I16 = 4,
+    /**
+     * `int32_t`.
+     */
+    EVIDENT_DTYPE_I32 = 5,
+    /**
+     * `int64_t`.
+     */
+    EVIDENT_DTYPE_I64 = 6,
+    /**
+     * `uint8_t`.
+     */
+    EVIDENT_DTYPE_U8 = 7,
+    /**
+     * `uint16_t`.
+     */
+    EVIDENT_DTYPE_U16 = 8,
+    /**
+     * `uint32_t`.
+     */
+    EVIDENT_DTYPE_U32 = 9,
+    /**
+     * `uint64_t`.
+     */
+    EVIDENT_DTYPE_U64 = 10,
+    /**
+     * One byte per sample, 0 or 1 (C `bool`).
+     */
+    EVIDENT_DTYPE_BOOL = 11,
+    /**
+     * Packed bits for digital channels: eight samples per byte, the first
+     * sample in the least significant bit; `len_samples` samples take
+     * `(len_samples + 7) / 8` bytes.
+     */
+    EVIDENT_DTYPE_BIT = 12,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum evident_dtype evident_dtype;
+#else
+typedef uint32_t evident_dtype;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * One entry read from a log.
  *
  * Thread safety: immutable; may be read from several threads, but not
@@ -474,6 +568,45 @@ typedef struct evident_query_iter evident_query_iter;
  * `evident_recovery_free`; the strings it returns belong to it.
  */
 typedef struct evident_recovery evident_recovery;
+
+/**
+ * Options for `evident_session_save`, built with the
+ * `evident_save_options_set_*` functions. Defaults: no compression, traces
+ * included, no key, fsync on (`sync` true), lock timeout 10 s (how long a
+ * save waits for another process saving the same file), no audit log.
+ *
+ * Thread safety: setters need exclusive access; a built object may be read
+ * by several concurrent `evident_session_save` calls (on different
+ * sessions). Ownership: created by `evident_save_options_new`, freed with
+ * `evident_save_options_free`; the audit log set with
+ * `evident_save_options_set_audit_log` is borrowed, not owned.
+ */
+typedef struct evident_save_options evident_save_options;
+
+/**
+ * An analysis session: traces, annotation layers, measurements, operation
+ * history and metadata, in memory; saved with `evident_session_save`.
+ *
+ * Thread safety: functions taking `const evident_session *` may run on
+ * several threads at once; a function taking `evident_session *` (a
+ * change, a save, `evident_session_free`) needs exclusive access: no other
+ * call on the session may run at the same time. A session may move between
+ * threads. Ownership: created by `evident_session_new` or
+ * `evident_session_load`, freed with `evident_session_free`.
+ */
+typedef struct evident_session evident_session;
+
+/**
+ * One trace of a session: its samples and what they mean. An independent,
+ * immutable object: it keeps its samples (for a loaded session, the file
+ * mapping) alive by itself, so it stays valid after the session is freed,
+ * changed or saved, until `evident_trace_free`.
+ *
+ * Thread safety: immutable; may be read from several threads at once, but
+ * not freed while read. Ownership: created by `evident_session_get_trace`,
+ * freed with `evident_trace_free`.
+ */
+typedef struct evident_trace evident_trace;
 
 /**
  * Options for `evident_verify`, built with the `evident_verify_options_set_*`
@@ -1087,6 +1220,422 @@ double evident_entry_duration_ms(const evident_entry *entry);
  * (NULL on failure).
  */
 evident_status evident_entry_to_json(const evident_entry *entry, char **out_json);
+
+/**
+ * Creates an empty session named `name` (UTF-8, may be empty). `*out`
+ * receives it (NULL on failure); free it with `evident_session_free`.
+ */
+evident_status evident_session_new(const char *name, evident_session **out);
+
+/**
+ * Loads a session from the file at `path`: the newest complete version
+ * when `version` is 0, otherwise that version (see
+ * `evident_session_versions_json`; a version the file does not hold gives
+ * `EVIDENT_STATUS_NOT_FOUND`). `key`/`key_len` is the file's HMAC key
+ * (NULL and 0 for a keyless file). Loading never runs code from the file;
+ * a damaged file gives `EVIDENT_STATUS_MALFORMED` or `_CORRUPT` with a
+ * message naming the file and what is wrong. Uncompressed trace samples
+ * are not read here: they are mapped and read on first access.
+ *
+ * `*out` receives the session (NULL on failure); free it with
+ * `evident_session_free`. The key is copied.
+ */
+evident_status evident_session_load(const char *path,
+                                    const uint8_t *key,
+                                    size_t key_len,
+                                    uint64_t version,
+                                    evident_session **out);
+
+/**
+ * Frees a session (unsaved changes are lost). Traces obtained with
+ * `evident_session_get_trace` stay valid. NULL is a no-op.
+ */
+void evident_session_free(evident_session *session);
+
+/**
+ * A short description of the session as a JSON object: `name`,
+ * `created_at`, `modified_at` (RFC 3339), `path` (the file it was loaded
+ * from or last saved to, or null), `version` and `commit` (hex) of that
+ * file (or null), the counts `traces`, `layers`, `annotations`,
+ * `measurements`, `history`, and `history_limit` (0: unlimited).
+ *
+ * `*out` receives a string to free with `evident_string_free` (NULL on
+ * failure).
+ */
+evident_status evident_session_info_json(const evident_session *session, char **out);
+
+/**
+ * Renames the session (`name` is copied).
+ */
+evident_status evident_session_set_name(evident_session *session, const char *name);
+
+/**
+ * The session metadata as a JSON object. `*out` receives a string to free
+ * with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_metadata_json(const evident_session *session, char **out);
+
+/**
+ * Replaces the session metadata with `json_object` (a JSON object; any
+ * other JSON value gives `EVIDENT_STATUS_INVALID_ARGUMENT`).
+ */
+evident_status evident_session_set_metadata_json(evident_session *session, const char *json_object);
+
+/**
+ * A short human-readable summary of the session (several lines: name,
+ * times, file and version, traces, annotation layers, measurements,
+ * history). `*out` receives a string to free with `evident_string_free`
+ * (NULL on failure).
+ */
+evident_status evident_session_summary(const evident_session *session, char **out);
+
+/**
+ * Everything but the samples as one JSON object: `name`, `created_at`,
+ * `modified_at`, `metadata`, `path`, `version`, `commit`, `traces` (as
+ * `evident_trace_info_json` describes each), `layers` (with their
+ * annotations), `measurements`, `history`, `history_limit`. `*out`
+ * receives a string to free with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_to_json(const evident_session *session, char **out);
+
+/**
+ * Adds a trace named `name`, replacing a trace of the same name (which
+ * keeps its place in the list). The samples are copied: `data` points to
+ * `len_samples` samples of `dtype` (an `EVIDENT_DTYPE_*` value),
+ * little-endian, packed for `EVIDENT_DTYPE_BIT` (see `evident_dtype`);
+ * `EVIDENT_DTYPE_BOOL` bytes must be 0 or 1. `data` may be NULL only when
+ * the samples take 0 bytes.
+ *
+ * `info_json` (NULL: the defaults) is a JSON object with the optional
+ * fields `sample_rate` (Hz, finite and > 0; default 1), `start_time`
+ * (seconds, finite; default 0), `units` (default `""`) and `metadata` (an
+ * object).
+ */
+evident_status evident_session_add_trace(evident_session *session,
+                                         const char *name,
+                                         uint32_t dtype,
+                                         const void *data,
+                                         uint64_t len_samples,
+                                         const char *info_json);
+
+/**
+ * Reads a trace from a CSV or NumPy `.npy` file at `path` and adds it
+ * under `name` (NULL: the file name without its extension), replacing a
+ * trace of that name. `out_name` may be NULL; otherwise it receives the
+ * name used, to free with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_load_trace(evident_session *session,
+                                          const char *path,
+                                          const char *name,
+                                          char **out_name);
+
+/**
+ * Removes the trace named `name` (`EVIDENT_STATUS_NOT_FOUND` if there is
+ * none). Trace objects obtained before stay valid.
+ */
+evident_status evident_session_remove_trace(evident_session *session, const char *name);
+
+/**
+ * The trace names as a JSON array of strings, in the order the traces
+ * were added. `*out` receives a string to free with `evident_string_free`
+ * (NULL on failure).
+ */
+evident_status evident_session_trace_names_json(const evident_session *session, char **out);
+
+/**
+ * The trace named `name` (`EVIDENT_STATUS_NOT_FOUND` if there is none).
+ * `*out` receives an independent trace object (NULL on failure), which
+ * shares the samples without copying them and stays valid after the
+ * session is changed or freed; free it with `evident_trace_free`.
+ */
+evident_status evident_session_get_trace(const evident_session *session,
+                                         const char *name,
+                                         evident_trace **out);
+
+/**
+ * Frees a trace object (the samples go when nothing else uses them). NULL
+ * is a no-op.
+ */
+void evident_trace_free(evident_trace *trace);
+
+/**
+ * The samples of a trace, without copying them: `*data` points to
+ * `*len_bytes` bytes holding `*len_samples` samples of type `*dtype` (an
+ * `EVIDENT_DTYPE_*` value), little-endian, aligned for the type (packed
+ * bits for `EVIDENT_DTYPE_BIT`). Each out-pointer may be NULL; all are set
+ * to NULL / 0 first. On success `*data` is never NULL (for 0 bytes it must
+ * not be dereferenced).
+ *
+ * The memory belongs to the trace object: read-only, valid until
+ * `evident_trace_free` (whatever happens to the session). For a loaded
+ * uncompressed trace it is the file mapping itself (pages are read on
+ * first access); a compressed trace is decompressed on the first call and
+ * kept. Calls from several threads at once are safe.
+ *
+ * A trace whose compressed bytes are damaged gives
+ * `EVIDENT_STATUS_MALFORMED`; so does an `EVIDENT_DTYPE_BOOL` trace holding
+ * a byte other than 0 or 1. Use `evident_trace_verify` to check the
+ * samples against their hash.
+ */
+evident_status evident_trace_data(const evident_trace *trace,
+                                  const void **data,
+                                  uint64_t *len_samples,
+                                  uint64_t *len_bytes,
+                                  uint32_t *dtype);
+
+/**
+ * A description of the trace as a JSON object (no samples): `name`,
+ * `dtype` (`"f64"` … `"u64"`, `"bool"`, `"bit"`), `len` (samples), `bytes`,
+ * `sample_rate`, `start_time`, `units`, `metadata`, `mapped` (samples read
+ * straight from the file mapping), `compressed`. `*out` receives a string
+ * to free with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_trace_info_json(const evident_trace *trace, char **out);
+
+/**
+ * Checks the trace's stored bytes against the SHA-256 named by its chained
+ * record in the file (reads every byte). `EVIDENT_STATUS_CORRUPT` when they
+ * differ; `EVIDENT_STATUS_OK` for a trace not loaded from a file (nothing
+ * to check).
+ */
+evident_status evident_trace_verify(const evident_trace *trace);
+
+/**
+ * Adds an annotation to the layer named `layer` (created when missing).
+ * `EVIDENT_STATUS_LAYER_LOCKED` when the layer is locked.
+ *
+ * `annotation_json` is a JSON object with the fields `text` (required),
+ * `type` (`"point"`, `"range"`, `"vertical"`, `"horizontal"`, `"region"`,
+ * `"text"`; when missing it is inferred: `time_range` and
+ * `amplitude_range` → region, `time_range` → range, `time` → point,
+ * `amplitude` → horizontal, else text), `time`, `time_range` (`[t0, t1]`,
+ * t0 <= t1), `amplitude`, `amplitude_range`, `color`, `style` (default
+ * `"solid"`), `visible` (default true), `created_at` (RFC 3339, default
+ * now) and `metadata` (an object). Unknown fields are rejected.
+ */
+evident_status evident_session_annotate(evident_session *session,
+                                        const char *layer,
+                                        const char *annotation_json);
+
+/**
+ * Creates a layer or changes its properties. `layer_json` is a JSON object
+ * with `name` (required) and the optional `visible`, `locked`, `color`
+ * (`""` removes it) and `description`; fields left out keep their value
+ * (a new layer: visible, unlocked, no colour, no description). Allowed on
+ * a locked layer (that is how it is unlocked). Unknown fields are
+ * rejected.
+ */
+evident_status evident_session_set_layer(evident_session *session, const char *layer_json);
+
+/**
+ * Removes every annotation of a layer (`EVIDENT_STATUS_NOT_FOUND`,
+ * `EVIDENT_STATUS_LAYER_LOCKED`).
+ */
+evident_status evident_session_clear_layer(evident_session *session, const char *layer);
+
+/**
+ * Removes a layer and its annotations (`EVIDENT_STATUS_NOT_FOUND`,
+ * `EVIDENT_STATUS_LAYER_LOCKED`).
+ */
+evident_status evident_session_remove_layer(evident_session *session, const char *layer);
+
+/**
+ * The annotation layers as a JSON array, in creation order: objects with
+ * `name`, `visible`, `locked`, `color` (left out when unset),
+ * `description` and `annotations` (each with every field, `type`
+ * included). `*out` receives a string to free with `evident_string_free`
+ * (NULL on failure).
+ */
+evident_status evident_session_layers_json(const evident_session *session, char **out);
+
+/**
+ * Annotations as a JSON array of `{"layer": name, "annotation": {…}}`, in
+ * layer order then insertion order: those of the layer named `layer` (NULL:
+ * every layer; a layer that does not exist gives `[]`), and, when
+ * `has_range` is non-zero, only those touching the time range `[t0, t1]`
+ * (point and vertical: time inside; range and region: overlapping;
+ * annotations without a time are left out). `t0` and `t1` must be finite
+ * with t0 <= t1. `*out` receives a string to free with
+ * `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_annotations_json(const evident_session *session,
+                                                const char *layer,
+                                                int has_range,
+                                                double t0,
+                                                double t1,
+                                                char **out);
+
+/**
+ * Records a measurement. `measurement_json` is a JSON object with `name`
+ * (required), `value` (any JSON value; default null), `unit` (default
+ * `""`), `trace_name`, `metadata` (an object) and `recorded_at` (RFC 3339,
+ * default now). Unknown fields are rejected.
+ */
+evident_status evident_session_record_measurement(evident_session *session,
+                                                  const char *measurement_json);
+
+/**
+ * The measurements as a JSON array of objects (the fields of
+ * `evident_session_record_measurement`, `recorded_at` always set), in the
+ * order recorded. `*out` receives a string to free with
+ * `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_measurements_json(const evident_session *session, char **out);
+
+/**
+ * Records an operation in the session history (the oldest entries go when
+ * the history limit is reached). `entry_json` is a JSON object with
+ * `operation` (required), `parameters` (an object), `result` (any JSON
+ * value), `timestamp` (RFC 3339, default now), `duration_ms` (default 0),
+ * `success` (default true), `error_message` and `metadata` (an object).
+ * Unknown fields are rejected.
+ */
+evident_status evident_session_record_history(evident_session *session, const char *entry_json);
+
+/**
+ * The history as a JSON array of objects (the fields of
+ * `evident_session_record_history`), oldest first. `*out` receives a
+ * string to free with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_history_json(const evident_session *session, char **out);
+
+/**
+ * Keeps at most `max_entries` history entries (0: unlimited), dropping the
+ * oldest now and on later records.
+ */
+evident_status evident_session_set_history_limit(evident_session *session, uint64_t max_entries);
+
+/**
+ * Creates save options with the defaults (see `evident_save_options`).
+ * `*out` receives them (NULL on failure); free them with
+ * `evident_save_options_free`.
+ */
+evident_status evident_save_options_new(evident_save_options **out);
+
+/**
+ * Frees save options (not the audit log they name). NULL is a no-op.
+ */
+void evident_save_options_free(evident_save_options *options);
+
+/**
+ * Compresses the traces a save writes with zstd at `zstd_level` (1 to 22;
+ * negative levels are faster; 0 turns compression off, the default).
+ * Traces unchanged since the last save keep their stored form.
+ */
+evident_status evident_save_options_set_compress(evident_save_options *options, int32_t zstd_level);
+
+/**
+ * Whether a save writes the trace samples (default true). Without them the
+ * saved version holds the session's other parts only.
+ */
+evident_status evident_save_options_set_include_traces(evident_save_options *options, bool include);
+
+/**
+ * Sets the HMAC key: `key_len` bytes at `key` (at least 16), copied. A new
+ * file is chained with HMAC-SHA256 under it; an existing file must have
+ * been created with the same key. `key` NULL with `key_len` 0 removes the
+ * key.
+ */
+evident_status evident_save_options_set_key(evident_save_options *options,
+                                            const uint8_t *key,
+                                            size_t key_len);
+
+/**
+ * Whether a save fsyncs the file (and, for a new file, its directory)
+ * before returning (default true). Without it a power cut can lose the
+ * save (never an earlier version).
+ */
+evident_status evident_save_options_set_sync(evident_save_options *options, bool sync);
+
+/**
+ * How long a save waits for another process's save of the same file to
+ * finish, in milliseconds (default 10000; 0: fail at once). When it runs
+ * out the save returns `EVIDENT_STATUS_LOCKED`, naming the holder.
+ */
+evident_status evident_save_options_set_lock_timeout_ms(evident_save_options *options, uint64_t ms);
+
+/**
+ * Makes each save append an entry to the audit log `log` naming the saved
+ * version and its commit hash, so the audit trail proves which version of
+ * the session existed when (NULL: no audit entry, the default).
+ *
+ * The log is borrowed, not copied: it must stay open and not be freed
+ * while any `evident_session_save` using these options runs. A failing
+ * audit append makes the save return its error after the session file was
+ * written.
+ */
+evident_status evident_save_options_set_audit_log(evident_save_options *options, evident_log *log);
+
+/**
+ * Saves the session: appends what changed since the last save plus a
+ * commit record to the file at `path` (created when missing), or, when
+ * `path` is NULL, to the file the session was loaded from or last saved to
+ * (`EVIDENT_STATUS_INVALID_ARGUMENT` if there is none). A crash during the
+ * save leaves the previous version loadable. `options` may be NULL (the
+ * defaults of `evident_save_options`).
+ *
+ * `out_info_json` may be NULL; otherwise it receives a JSON object to free
+ * with `evident_string_free` (NULL on failure): `path`, `version` (the new
+ * version's number), `commit` (hex), `bytes_written` (bytes appended),
+ * `traces_written` (trace records written), `traces_reused` (traces
+ * already in the file, only named by the new commit) and
+ * `sample_bytes_written`.
+ */
+evident_status evident_session_save(evident_session *session,
+                                    const char *path,
+                                    const evident_save_options *options,
+                                    char **out_info_json);
+
+/**
+ * Lists the complete versions in the session file at `path`, oldest first,
+ * as a JSON array of objects: `version`, `commit` (hex), `ts` (RFC 3339),
+ * `name` (the session's name in that version), `offset` (of the commit
+ * record), the counts `traces`, `layers`, `annotations`, `measurements`,
+ * `history`, `trace_bytes` (sample bytes), and `compacted_from` (for the
+ * first version of a compacted file `{"version", "commit"}` of the version
+ * it was made from, else null). `key`/`key_len`: the file's HMAC
+ * key (NULL and 0 for a keyless file). `*out` receives a string to free
+ * with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_versions_json(const char *path,
+                                             const uint8_t *key,
+                                             size_t key_len,
+                                             char **out);
+
+/**
+ * Rewrites the session file at `path` with only its newest version
+ * (atomically: a temporary file, fsync, rename, fsync of the directory);
+ * earlier versions are gone afterwards. `key`/`key_len`: the file's HMAC
+ * key (NULL and 0 for a keyless file). `out_info_json` may be NULL;
+ * otherwise it receives a JSON object to free with `evident_string_free`
+ * (NULL on failure): `version` (the version kept, which keeps its number),
+ * `commit` (its new commit hash), `bytes_before`, `bytes_after`.
+ */
+evident_status evident_session_compact(const char *path,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       char **out_info_json);
+
+/**
+ * Checks the whole session file at `path`: every frame, CRC, hash and
+ * chain link, every commit and the trace samples against their hashes.
+ * Returns `EVIDENT_STATUS_OK` whenever the check ran, even when it found
+ * problems: `*out_report_json` receives a JSON object to free with
+ * `evident_string_free` (NULL on failure): `path`, `ok` (true when nothing
+ * is damaged, every version loads and every sample hash matches; a torn
+ * tail alone does not make it false), `versions` (the number of complete
+ * versions), `problems` (array of one-line messages, each naming the byte
+ * offset), `problem_details` (the same as objects `{offset, seq, message}`),
+ * `torn_tail_at` (byte offset of an incomplete save at the end, or null;
+ * the next save moves it aside), `head_version` and `head_commit` (the
+ * newest version, or null), `records`, `data_frames`, `bytes` (file size)
+ * and `sample_bytes_checked`.
+ * `key`/`key_len`: the file's HMAC key (NULL and 0 for a keyless file).
+ */
+evident_status evident_session_verify(const char *path,
+                                      const uint8_t *key,
+                                      size_t key_len,
+                                      char **out_report_json);
 
 /**
  * Creates a verify options object with the defaults. `*out_options`

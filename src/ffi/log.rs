@@ -25,7 +25,7 @@ use crate::log::{Head, Log, OpenOptions};
 /// log may be running or follow.
 /// Ownership: created by `evident_log_open`, freed with `evident_log_free`.
 pub struct evident_log {
-    log: Log,
+    pub(crate) log: Log,
     path: CString,
     log_id: CString,
     key_id: Option<CString>,

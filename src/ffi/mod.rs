@@ -31,6 +31,7 @@ use crate::error::Error;
 pub mod log;
 pub mod options;
 pub mod query;
+pub mod session;
 pub mod verify;
 
 /// Major version of the C ABI. Within one major version the ABI only grows:
@@ -38,7 +39,7 @@ pub mod verify;
 pub const EVIDENT_ABI_VERSION_MAJOR: u32 = 1;
 
 /// Minor version of the C ABI, raised whenever something is added.
-pub const EVIDENT_ABI_VERSION_MINOR: u32 = 0;
+pub const EVIDENT_ABI_VERSION_MINOR: u32 = 1;
 
 /// The ABI version this header describes: `(major << 16) | minor`. Compare
 /// it with the value returned by `evident_abi_version()` at run time.
@@ -83,6 +84,11 @@ pub enum evident_status {
     Unsupported = 9,
     /// The log has been closed.
     Closed = 10,
+    /// A named thing (a session trace, annotation layer, version) does not
+    /// exist.
+    NotFound = 11,
+    /// A session's annotation layer is locked against changes.
+    LayerLocked = 12,
     /// A required pointer argument was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -259,6 +265,8 @@ pub(crate) fn status_of(e: &Error) -> evident_status {
         Error::Poisoned { .. } => evident_status::Poisoned,
         Error::Unsupported { .. } => evident_status::Unsupported,
         Error::Closed { .. } => evident_status::Closed,
+        Error::NotFound { .. } => evident_status::NotFound,
+        Error::LayerLocked { .. } => evident_status::LayerLocked,
     }
 }
 
@@ -543,6 +551,8 @@ pub extern "C" fn evident_status_name(status: u32) -> *const c_char {
         8 => "EVIDENT_STATUS_POISONED\0",
         9 => "EVIDENT_STATUS_UNSUPPORTED\0",
         10 => "EVIDENT_STATUS_CLOSED\0",
+        11 => "EVIDENT_STATUS_NOT_FOUND\0",
+        12 => "EVIDENT_STATUS_LAYER_LOCKED\0",
         100 => "EVIDENT_STATUS_NULL_ARGUMENT\0",
         101 => "EVIDENT_STATUS_INVALID_UTF8\0",
         102 => "EVIDENT_STATUS_PANIC\0",
@@ -606,6 +616,10 @@ fn thread_safety_promises() {
     send_sync::<query::evident_query>();
     // Exclusive access, may move between threads.
     send::<query::evident_query_iter>();
+    // Sessions: shared reads (const functions), exclusive changes.
+    send_sync::<session::evident_session>();
+    send_sync::<session::evident_trace>();
+    send_sync::<session::evident_save_options>();
 }
 
 #[cfg(test)]
@@ -713,6 +727,18 @@ mod tests {
                 Error::InvalidArgument("a".into()),
                 evident_status::InvalidArgument,
             ),
+            (
+                Error::NotFound {
+                    what: "trace \"CH1\"".into(),
+                },
+                evident_status::NotFound,
+            ),
+            (
+                Error::LayerLocked {
+                    layer: "faults".into(),
+                },
+                evident_status::LayerLocked,
+            ),
         ];
         for (e, want) in cases {
             let text = e.to_string();
@@ -750,6 +776,8 @@ mod tests {
             S::Poisoned,
             S::Unsupported,
             S::Closed,
+            S::NotFound,
+            S::LayerLocked,
             S::NullArgument,
             S::InvalidUtf8,
             S::Panic,
