@@ -269,9 +269,63 @@ fn u64_at(b: &[u8], at: u64) -> Option<u64> {
     Some(u64::from_le_bytes(s.try_into().ok()?))
 }
 
+/// Reads the file with `pread` through a window, so that scanning never
+/// touches a mapping beyond the end of the valid frames: a writer may cut a
+/// torn tail off the file while a reader scans it, and reading a cut-off
+/// page of a mapping would kill the reader with SIGBUS. Only frames the scan
+/// found valid (which no writer ever cuts) are read through the mapping.
+struct Window<'f> {
+    file: &'f std::fs::File,
+    len: u64,
+    at: u64,
+    buf: Vec<u8>,
+}
+
+const WINDOW: usize = 256 * 1024;
+
+impl<'f> Window<'f> {
+    fn new(file: &'f std::fs::File, len: u64) -> Self {
+        Window {
+            file,
+            len,
+            at: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Bytes `[at, at + n)`, fewer at the end of the file (or on a read
+    /// error, which the caller sees as a short frame).
+    fn get(&mut self, at: u64, n: usize) -> &[u8] {
+        use std::os::unix::fs::FileExt;
+        let end = at.saturating_add(n as u64).min(self.len);
+        let have = at >= self.at && end <= self.at + self.buf.len() as u64;
+        if !have {
+            let want = (end.saturating_sub(at) as usize).max(WINDOW);
+            let want = want.min(self.len.saturating_sub(at) as usize);
+            self.buf.resize(want, 0);
+            let mut got = 0;
+            while got < want {
+                match self
+                    .file
+                    .read_at(self.buf.get_mut(got..).unwrap_or_default(), at + got as u64)
+                {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => got += k,
+                }
+            }
+            self.buf.truncate(got);
+            self.at = at;
+        }
+        let from = (at - self.at) as usize;
+        let to = (end.saturating_sub(self.at) as usize).min(self.buf.len());
+        self.buf.get(from..to).unwrap_or_default()
+    }
+}
+
 /// What is at an offset of the file.
-enum At<'a> {
-    Record(format::Parsed<'a>, u64),
+enum At {
+    /// A valid record frame (its bytes) ending at the offset given.
+    Record(Vec<u8>, u64),
     Data(DataInfo, u64),
     /// The frame runs past the end of the file.
     Incomplete,
@@ -279,20 +333,18 @@ enum At<'a> {
     Bad(String),
 }
 
-fn frame_at(buf: &[u8], at: u64) -> At<'_> {
-    let len = buf.len() as u64;
-    let Some(first) = u32_at(buf, at) else {
+fn frame_at(w: &mut Window<'_>, at: u64) -> At {
+    let len = w.len;
+    let head = w.get(at, DATA_HEADER as usize).to_vec();
+    let Some(first) = u32_at(&head, 0) else {
         return At::Incomplete;
     };
     if first == DATA_TAG {
-        if at + DATA_HEADER > len {
-            return At::Incomplete;
-        }
         let (Some(hash_len), Some(flags), Some(data_len), Some(pad)) = (
-            u16_at(buf, at + 4),
-            u16_at(buf, at + 6),
-            u64_at(buf, at + 8),
-            u32_at(buf, at + 16),
+            u16_at(&head, 4),
+            u16_at(&head, 6),
+            u64_at(&head, 8),
+            u32_at(&head, 16),
         ) else {
             return At::Incomplete;
         };
@@ -300,10 +352,6 @@ fn frame_at(buf: &[u8], at: u64) -> At<'_> {
             return At::Bad("data frame header fields are impossible".into());
         }
         let data_at = at + DATA_HEADER + u64::from(pad);
-        let padding = buf.get((at + DATA_HEADER) as usize..data_at as usize);
-        if padding.is_some_and(|p| p.iter().any(|b| *b != 0)) {
-            return At::Bad("data frame padding is not zero".into());
-        }
         let Some(end) = data_at
             .checked_add(data_len)
             .and_then(|e| e.checked_add(DATA_TRAILER))
@@ -313,16 +361,18 @@ fn frame_at(buf: &[u8], at: u64) -> At<'_> {
         if end > len {
             return At::Incomplete;
         }
-        let digest_at = (data_at + data_len) as usize;
-        let (Some(head), Some(digest), Some(crc)) = (
-            buf.get(at as usize..(at + DATA_HEADER) as usize),
-            buf.get(digest_at..digest_at + 32),
-            u32_at(buf, data_at + data_len + 32),
-        ) else {
+        if w.get(at + DATA_HEADER, pad as usize)
+            .iter()
+            .any(|b| *b != 0)
+        {
+            return At::Bad("data frame padding is not zero".into());
+        }
+        let tail = w.get(data_at + data_len, DATA_TRAILER as usize).to_vec();
+        let (Some(digest), Some(crc)) = (tail.get(..32), u32_at(&tail, 32)) else {
             return At::Incomplete;
         };
         let mut h = crc32fast::Hasher::new();
-        h.update(head);
+        h.update(&head);
         h.update(digest);
         if h.finalize() != crc {
             return At::Bad("data frame CRC mismatch".into());
@@ -338,7 +388,7 @@ fn frame_at(buf: &[u8], at: u64) -> At<'_> {
             end,
         );
     }
-    match format::frame_size(buf.get(at as usize..).unwrap_or_default()) {
+    match format::frame_size(&head) {
         format::FrameSize::NeedMore => At::Incomplete,
         format::FrameSize::Bad => At::Bad("impossible frame length fields".into()),
         format::FrameSize::Len(n) => {
@@ -346,9 +396,9 @@ fn frame_at(buf: &[u8], at: u64) -> At<'_> {
             if end > len {
                 return At::Incomplete;
             }
-            let bytes = buf.get(at as usize..end as usize).unwrap_or_default();
-            match format::parse(Framing::Binary, bytes) {
-                Ok(p) => At::Record(p, end),
+            let bytes = w.get(at, n).to_vec();
+            match format::parse(Framing::Binary, &bytes) {
+                Ok(_) => At::Record(bytes, end),
                 Err(d) => At::Bad(d.0),
             }
         }
@@ -356,18 +406,24 @@ fn frame_at(buf: &[u8], at: u64) -> At<'_> {
 }
 
 /// The first offset after `from` where a valid record frame starts.
-fn next_valid_record(buf: &[u8], from: u64) -> Option<u64> {
+fn next_valid_record(w: &mut Window<'_>, from: u64) -> Option<u64> {
     let finder = memchr::memmem::Finder::new(b"{\"v\":");
-    let mut pos = from as usize + 8;
-    while let Some(i) = buf.get(pos..).and_then(|s| finder.find(s)) {
-        let body_at = pos + i;
-        let at = (body_at - 8) as u64;
-        if at > from {
-            if let At::Record(..) = frame_at(buf, at) {
-                return Some(at);
+    const CHUNK: usize = 1 << 20;
+    let mut pos = from + 8;
+    while pos < w.len {
+        let hits: Vec<u64> = finder
+            .find_iter(w.get(pos, CHUNK + 4))
+            .map(|i| pos + i as u64)
+            .collect();
+        for body_at in hits {
+            let at = body_at - 8;
+            if at > from {
+                if let At::Record(..) = frame_at(w, at) {
+                    return Some(at);
+                }
             }
         }
-        pos = body_at + 1;
+        pos += CHUNK as u64;
     }
     None
 }
@@ -466,8 +522,9 @@ fn chain_from_genesis(path: &Path, g: &GenesisPayload, key: Option<&Key>) -> Res
 /// a session file, a damaged genesis and a wrong key are errors.
 pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
     let (map, dev, ino) = map_file(path)?;
-    let buf: &[u8] = &map;
-    let file_len = buf.len() as u64;
+    let file_len = map.len() as u64;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let mut w = Window::new(&file, file_len);
 
     // The genesis.
     let g_at = HEADER_LEN;
@@ -482,8 +539,8 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
             msg,
         )
     };
-    let (parsed, g_end) = match frame_at(buf, g_at) {
-        At::Record(p, end) => (p, end),
+    let (g_bytes, g_end) = match frame_at(&mut w, g_at) {
+        At::Record(b, end) => (b, end),
         At::Incomplete => {
             return Err(genesis_err(
                 "the file ends inside its genesis record (a crash while creating it?)".into(),
@@ -492,6 +549,8 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
         At::Bad(m) => return Err(genesis_err(format!("damaged genesis record: {m}"))),
         At::Data(..) => return Err(genesis_err("a data frame where the genesis must be".into())),
     };
+    let parsed = format::parse(Framing::Binary, &g_bytes)
+        .map_err(|d| genesis_err(format!("damaged genesis record: {}", d.0)))?;
     if parsed.seq != 0 || parsed.kind != format::RecordKind::Genesis {
         return Err(genesis_err("the first record is not a genesis".into()));
     }
@@ -550,8 +609,11 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
 
     let mut at = g_end;
     while at < file_len {
-        match frame_at(buf, at) {
-            At::Record(p, end) => {
+        match frame_at(&mut w, at) {
+            At::Record(bytes, end) => {
+                let Ok(p) = format::parse(Framing::Binary, &bytes) else {
+                    break;
+                };
                 let (seq, prev_hash) = match s.records.last() {
                     Some(r) => (r.seq + 1, r.hash),
                     None => (0, s.chain.zero()),
@@ -608,11 +670,11 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
                 s.valid_end = end;
             }
             At::Incomplete | At::Bad(_) => {
-                let why = match frame_at(buf, at) {
+                let why = match frame_at(&mut w, at) {
                     At::Bad(m) => m,
                     _ => "incomplete frame".to_string(),
                 };
-                match next_valid_record(buf, at) {
+                match next_valid_record(&mut w, at) {
                     Some(next) => {
                         s.problems.push(Problem {
                             offset: at,
