@@ -26,7 +26,9 @@ if [ -d bindings/python ]; then
   venv="$root/target/py-venv"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
-  "$venv/bin/pip" install --quiet pytest
+  # numpy is optional for the package; installed here so the zero-copy
+  # numpy views are tested too (the tests also run the no-numpy paths).
+  "$venv/bin/pip" install --quiet pytest numpy
   EVIDENT_CARGO_PROFILE=release "$venv/bin/pip" install --quiet "$root/bindings/python"
   (cd bindings/python && EVIDENT_CLI="$root/target/release/evident" "$venv/bin/python" -m pytest -q tests)
 fi
