@@ -837,11 +837,11 @@ fn read_csv(path: &Path, file: File) -> Result<Trace> {
                     .map(|h| format!(" ({h})"))
                     .unwrap_or_default();
                 let what = if f.is_empty() {
-                    "is empty".to_string()
+                    "empty".to_string()
                 } else {
                     format!("{:?} is not a number", String::from_utf8_lossy(f))
                 };
-                Error::malformed(path, at, format!("column {}{name} {what}", i + 1))
+                Error::malformed(path, at, format!("column {}{name}: {what}", i + 1))
             })
         };
         if cols == 1 {
@@ -913,42 +913,59 @@ fn read_csv(path: &Path, file: File) -> Result<Trace> {
     Trace::from_slice(&values, info).map_err(|e| with_path(path, e))
 }
 
-/// Checks that increasing `times` are evenly spaced: each step within
-/// [`CSV_STEP_TOLERANCE`] of the median step, plus the rounding of the
-/// printed times and of f64.
+/// Checks that increasing `times` are evenly spaced.
+///
+/// Each step must be within [`CSV_STEP_TOLERANCE`] of the mean step, plus
+/// the rounding of the printed times (half a unit in the last printed digit
+/// of each of the two, as scopes print times with a fixed number of digits;
+/// never counted as more than half a step, so a missing row, a step twice
+/// as long, is always caught) and of f64. The mean is the reference because
+/// it is exact for evenly spaced rounded times; the error names the first
+/// step far from the median step (robust against the outlier itself), or
+/// else the first step far from the mean.
 fn check_uniform(path: &Path, times: &[f64], rows: &[(u64, u64, i16)], scale: f64) -> Result<()> {
+    let (Some(first), Some(last)) = (times.first(), times.last()) else {
+        return Ok(());
+    };
+    let mean = (last - first) / (times.len() - 1) as f64;
+    let quantum = |e: i16| 10f64.powi(i32::from(e)) * scale;
+    let first_off = |reference: f64| {
+        times.windows(2).zip(rows.windows(2)).find_map(|(w, r)| {
+            let (&[t0, t1], &[(line0, _, e0), (line1, off1, e1)]) = (w, r) else {
+                return None;
+            };
+            let step = t1 - t0;
+            let printed = ((quantum(e0) + quantum(e1)) / 2.0).min(reference / 2.0);
+            let tol = CSV_STEP_TOLERANCE * reference
+                + printed
+                + 4.0 * f64::EPSILON * t0.abs().max(t1.abs());
+            ((step - reference).abs() > tol).then_some((step, t0, line0, line1, off1))
+        })
+    };
+    if first_off(mean).is_none() {
+        return Ok(());
+    }
     let mut steps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
     let mid = steps.len() / 2;
     let (_, median, _) = steps.select_nth_unstable_by(mid, f64::total_cmp);
     let median = *median;
     drop(steps);
-    let quantum = |e: i16| 10f64.powi(i32::from(e)) * scale;
-    for (i, (w, r)) in times.windows(2).zip(rows.windows(2)).enumerate() {
-        let (&[t0, t1], &[(line0, _, e0), (line1, off1, e1)]) = (w, r) else {
-            continue;
-        };
-        let step = t1 - t0;
-        let tol = CSV_STEP_TOLERANCE * median
-            + (quantum(e0) + quantum(e1)) / 2.0
-            + 4.0 * f64::EPSILON * t0.abs().max(t1.abs());
-        if (step - median).abs() > tol {
-            let _ = i;
-            return Err(Error::malformed(
-                path,
-                Position {
-                    offset: off1,
-                    line: line1,
-                    seq: None,
-                },
-                format!(
-                    "time step {step} s (from {t0} s on line {line0}) differs from the usual \
-                     step {median} s: the samples are not evenly spaced (a missing or repeated \
-                     row?)"
-                ),
-            ));
-        }
-    }
-    Ok(())
+    let Some((step, t0, line0, line1, off1)) = first_off(median).or_else(|| first_off(mean)) else {
+        return Ok(());
+    };
+    Err(Error::malformed(
+        path,
+        Position {
+            offset: off1,
+            line: line1,
+            seq: None,
+        },
+        format!(
+            "time step {step} s (from {t0} s on line {line0}) differs from the usual step \
+             {median} s: the samples are not evenly spaced (a missing row, or jitter beyond \
+             {CSV_STEP_TOLERANCE:e} of the step and the times' printed precision)"
+        ),
+    ))
 }
 
 #[cfg(test)]
