@@ -1594,3 +1594,31 @@ def test_one_session_used_from_several_threads(tmp_path: Path) -> None:
     assert {n: m["value"] for n, m in loaded.get_measurements().items()} == {
         f"m{k}": 39 for k in range(4)
     }
+
+
+def test_session_prototypes_match_the_header() -> None:
+    import re
+
+    from evident import _native
+
+    header = Path(__file__).resolve().parents[3] / "include" / "evident.h"
+    if not header.is_file():
+        pytest.skip("include/evident.h is not here")
+    text = re.sub(r"/\*.*?\*/", "", header.read_text(), flags=re.S)
+    found = {}
+    for stmt in text.split(";"):
+        st = " ".join(stmt.split())
+        m = re.search(r"\b(evident_(?:session|trace|save_options)\w*)\s*\((.*)\)$", st)
+        if m and "typedef" not in st:
+            found[m.group(1)] = [a for a in m.group(2).split(",") if a.strip() != "void"]
+    assert set(found) == set(_native._SESSION_PROTOTYPES)
+    for name, args in found.items():
+        restype, argtypes = _native._SESSION_PROTOTYPES[name]
+        assert len(argtypes) == len(args), name
+        assert (restype is None) == st_void(text, name), name
+
+
+def st_void(text: str, name: str) -> bool:
+    import re
+
+    return re.search(r"\bvoid\s+" + name + r"\s*\(", text) is not None

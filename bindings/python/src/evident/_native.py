@@ -11,9 +11,9 @@ with :class:`ctypes.CDLL`, so the GIL is released during every call.
 
 Every prototype below mirrors ``include/evident.h`` (ABI 1.0). The session
 container's functions (``evident_session_*``, ``evident_trace_*``,
-``evident_save_options_*``) are a separate group: a library without them
-still loads, and :func:`session_lib` raises
-:class:`~evident.errors.UnsupportedError` when they are used.
+``evident_save_options_*``) are not needed to load the library: without
+them the logs work, and :func:`session_lib` raises
+:class:`~evident.errors.UnsupportedError` when a session is used.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ _PP = POINTER(c_void_p)
 _S = c_uint32  # evident_status
 
 # name: (restype, argtypes)
-_PROTOTYPES = {
+_CORE_PROTOTYPES = {
     # library
     "evident_version": (c_char_p, []),
     "evident_abi_version": (c_uint32, []),
@@ -272,6 +272,10 @@ _SESSION_PROTOTYPES = {
 }
 
 
+#: Every function of the ABI (abi/symbols.txt).
+_PROTOTYPES = {**_CORE_PROTOTYPES, **_SESSION_PROTOTYPES}
+
+
 def _candidates() -> List[Path]:
     here = Path(__file__).resolve().parent
     names = ["_libevident" + s for s in importlib.machinery.EXTENSION_SUFFIXES]
@@ -319,7 +323,7 @@ def _load() -> Tuple[ctypes.CDLL, str]:
         lib = ctypes.CDLL(path)
     except OSError as e:
         raise ImportError(f"cannot load the evident library {path}: {e}") from e
-    missing = _bind(lib, _PROTOTYPES)
+    missing = _bind(lib, _CORE_PROTOTYPES)
     abi = lib.evident_abi_version()
     if abi >> 16 != ABI_VERSION_MAJOR or abi < (ABI_VERSION_MAJOR << 16 | ABI_VERSION_MINOR):
         raise ImportError(
