@@ -566,7 +566,7 @@ pub struct Annotation {
     pub style: String,
     #[serde(default = "default_true")]
     pub visible: bool,
-    #[serde(default = "Utc::now", with = "ts_micros")]
+    #[serde(default = "now_micros", with = "ts_micros")]
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub metadata: Map<String, Value>,
@@ -585,7 +585,7 @@ impl Annotation {
             color: None,
             style: default_style(),
             visible: true,
-            created_at: Utc::now(),
+            created_at: now_micros(),
             metadata: Map::new(),
         }
     }
@@ -668,6 +668,13 @@ impl Annotation {
     }
 }
 
+/// The current time in whole microseconds: what the file keeps, so that a
+/// timestamp set now is the same after a save and a load.
+pub(crate) fn now_micros() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
 /// Timestamps as RFC 3339 UTC with microseconds (the log's `ts` format).
 pub(crate) mod ts_micros {
     use chrono::{DateTime, Utc};
@@ -740,7 +747,7 @@ pub struct Measurement {
     pub trace_name: Option<String>,
     #[serde(default)]
     pub metadata: Map<String, Value>,
-    #[serde(default = "Utc::now", with = "ts_micros")]
+    #[serde(default = "now_micros", with = "ts_micros")]
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -753,7 +760,7 @@ impl Measurement {
             unit: unit.into(),
             trace_name: None,
             metadata: Map::new(),
-            recorded_at: Utc::now(),
+            recorded_at: now_micros(),
         }
     }
 }
@@ -766,7 +773,7 @@ pub struct HistoryEntry {
     pub parameters: Map<String, Value>,
     #[serde(default)]
     pub result: Value,
-    #[serde(default = "Utc::now", with = "ts_micros")]
+    #[serde(default = "now_micros", with = "ts_micros")]
     pub timestamp: DateTime<Utc>,
     #[serde(default)]
     pub duration_ms: f64,
@@ -785,7 +792,7 @@ impl HistoryEntry {
             operation: operation.into(),
             parameters: Map::new(),
             result: Value::Null,
-            timestamp: Utc::now(),
+            timestamp: now_micros(),
             duration_ms: 0.0,
             success: true,
             error_message: None,
@@ -837,7 +844,7 @@ fn finite_json(v: &Value) -> bool {
 impl Session {
     /// An empty session.
     pub fn new(name: impl Into<String>) -> Session {
-        let now = Utc::now();
+        let now = now_micros();
         Session {
             name: name.into(),
             metadata: Map::new(),
@@ -853,7 +860,7 @@ impl Session {
     }
 
     fn touch(&mut self) {
-        self.modified_at = Utc::now();
+        self.modified_at = now_micros();
     }
 
     /// The session's name.
