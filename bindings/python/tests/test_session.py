@@ -1171,7 +1171,7 @@ def test_sigkill_during_save_leaves_a_complete_version(tmp_path: Path) -> None:
 # --- damaged and hostile files ---------------------------------------------------------------
 
 
-def small_session_file(tmp_path: Path) -> Dict[str, Any]:
+def small_session_file(tmp_path: Path, compress: bool = False) -> Dict[str, Any]:
     """A two-version session file; returns its path, bytes and contents."""
     p = tmp_path / "small.evs"
     s = evident.Session(name="small")
@@ -1179,11 +1179,11 @@ def small_session_file(tmp_path: Path) -> Dict[str, Any]:
     s.add_trace("bits", [True, False, True], dtype="bit")
     s.annotate("first", time=1.0, layer="l")
     s.record_measurement("m", 1, unit="V")
-    s.save(p)
+    s.save(p, compress=compress)
     size1 = p.stat().st_size
     s.annotate("second", time_range=(1.0, 2.0), layer="l")
     s.add_trace("a", [4.0])
-    s.save()
+    s.save(compress=compress)
     return {"path": p, "bytes": p.read_bytes(), "size1": size1}
 
 
@@ -1240,12 +1240,13 @@ def test_truncated_file_at_every_offset(tmp_path: Path) -> None:
     assert evident.verify_session(cut).ok
 
 
-def test_flipped_bytes_are_detected_or_harmless(tmp_path: Path) -> None:
-    f = small_session_file(tmp_path)
+@pytest.mark.parametrize("compress", [False, True])
+def test_flipped_bytes_are_detected_or_harmless(tmp_path: Path, compress: bool) -> None:
+    f = small_session_file(tmp_path, compress)
     data = f["bytes"]
     bad = tmp_path / "flip.evs"
     rng = random.Random(11)
-    positions = sorted(rng.sample(range(len(data)), min(400, len(data))))
+    positions = sorted(rng.sample(range(len(data)), min(250, len(data))))
     for pos in positions:
         b = bytearray(data)
         b[pos] ^= 1 << rng.randrange(8)
