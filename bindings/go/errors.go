@@ -28,6 +28,8 @@ const (
 	StatusPoisoned        Status = C.EVIDENT_STATUS_POISONED
 	StatusUnsupported     Status = C.EVIDENT_STATUS_UNSUPPORTED
 	StatusClosed          Status = C.EVIDENT_STATUS_CLOSED
+	StatusNotFound        Status = C.EVIDENT_STATUS_NOT_FOUND
+	StatusLayerLocked     Status = C.EVIDENT_STATUS_LAYER_LOCKED
 	StatusNullArgument    Status = C.EVIDENT_STATUS_NULL_ARGUMENT
 	StatusInvalidUTF8     Status = C.EVIDENT_STATUS_INVALID_UTF8
 	StatusPanic           Status = C.EVIDENT_STATUS_PANIC
@@ -56,6 +58,8 @@ var (
 	ErrPoisoned        = errors.New("evident: an earlier write or fsync failed; reopen the log")
 	ErrUnsupported     = errors.New("evident: the log needs a newer version of this library")
 	ErrClosed          = errors.New("evident: the log is closed")
+	ErrNotFound        = errors.New("evident: no such trace or layer")
+	ErrLayerLocked     = errors.New("evident: the annotation layer is locked")
 	ErrNullArgument    = errors.New("evident: null argument")
 	ErrInvalidUTF8     = errors.New("evident: a string is not valid UTF-8")
 	ErrInternal        = errors.New("evident: internal error (a panic was caught in the library)")
@@ -72,6 +76,8 @@ var sentinels = map[Status]error{
 	StatusPoisoned:        ErrPoisoned,
 	StatusUnsupported:     ErrUnsupported,
 	StatusClosed:          ErrClosed,
+	StatusNotFound:        ErrNotFound,
+	StatusLayerLocked:     ErrLayerLocked,
 	StatusNullArgument:    ErrNullArgument,
 	StatusInvalidUTF8:     ErrInvalidUTF8,
 	StatusPanic:           ErrInternal,

@@ -283,3 +283,202 @@ void evgo_query_close(evident_query_iter *iter, evident_entry *entry) {
     evident_entry_free(entry);
     evident_query_iter_free(iter);
 }
+
+evident_status evgo_session_get(const evident_session *s, int what, char **out, char **out_err) {
+    evident_status st;
+    *out = NULL;
+    switch (what) {
+    case EVGO_SESSION_INFO:
+        st = evident_session_info_json(s, out);
+        break;
+    case EVGO_SESSION_METADATA:
+        st = evident_session_metadata_json(s, out);
+        break;
+    case EVGO_SESSION_SUMMARY:
+        st = evident_session_summary(s, out);
+        break;
+    case EVGO_SESSION_TO_JSON:
+        st = evident_session_to_json(s, out);
+        break;
+    case EVGO_SESSION_TRACE_NAMES:
+        st = evident_session_trace_names_json(s, out);
+        break;
+    case EVGO_SESSION_LAYERS:
+        st = evident_session_layers_json(s, out);
+        break;
+    case EVGO_SESSION_MEASUREMENTS:
+        st = evident_session_measurements_json(s, out);
+        break;
+    case EVGO_SESSION_HISTORY:
+        st = evident_session_history_json(s, out);
+        break;
+    default:
+        *out_err = NULL;
+        return EVIDENT_STATUS_INVALID_ARGUMENT;
+    }
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_set(evident_session *s, int what, const char *arg, char **out_err) {
+    evident_status st;
+    switch (what) {
+    case EVGO_SESSION_SET_NAME:
+        st = evident_session_set_name(s, arg);
+        break;
+    case EVGO_SESSION_SET_METADATA:
+        st = evident_session_set_metadata_json(s, arg);
+        break;
+    case EVGO_SESSION_REMOVE_TRACE:
+        st = evident_session_remove_trace(s, arg);
+        break;
+    case EVGO_SESSION_SET_LAYER:
+        st = evident_session_set_layer(s, arg);
+        break;
+    case EVGO_SESSION_CLEAR_LAYER:
+        st = evident_session_clear_layer(s, arg);
+        break;
+    case EVGO_SESSION_REMOVE_LAYER:
+        st = evident_session_remove_layer(s, arg);
+        break;
+    case EVGO_SESSION_RECORD_MEASUREMENT:
+        st = evident_session_record_measurement(s, arg);
+        break;
+    case EVGO_SESSION_RECORD_HISTORY:
+        st = evident_session_record_history(s, arg);
+        break;
+    default:
+        *out_err = NULL;
+        return EVIDENT_STATUS_INVALID_ARGUMENT;
+    }
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_new(const char *name, evident_session **out, char **out_err) {
+    evident_status st = evident_session_new(name, out);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_load(const char *path, const uint8_t *key, size_t key_len,
+                                 uint64_t version, evident_session **out, char **out_err) {
+    evident_status st = evident_session_load(path, key, key_len, version, out);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_add_trace(evident_session *s, const char *name, uint32_t dtype,
+                                      const void *data, uint64_t len_samples,
+                                      const char *info_json, char **out_err) {
+    evident_status st = evident_session_add_trace(s, name, dtype, data, len_samples, info_json);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_load_trace(evident_session *s, const char *path, const char *name,
+                                       char **out_name, char **out_err) {
+    evident_status st = evident_session_load_trace(s, path, name, out_name);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_annotate(evident_session *s, const char *layer, const char *json,
+                                     char **out_err) {
+    evident_status st = evident_session_annotate(s, layer, json);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_annotations(const evident_session *s, const char *layer,
+                                        bool has_range, double t0, double t1, char **out,
+                                        char **out_err) {
+    evident_status st = evident_session_annotations_json(s, layer, has_range ? 1 : 0, t0, t1, out);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_set_history_limit(evident_session *s, uint64_t max_entries,
+                                              char **out_err) {
+    evident_status st = evident_session_set_history_limit(s, max_entries);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_get_trace(const evident_session *s, const char *name,
+                                      evident_trace **out, char **out_info, char **out_err) {
+    evident_status st;
+    *out = NULL;
+    *out_info = NULL;
+    TRY(evident_session_get_trace(s, name, out));
+    TRY(evident_trace_info_json(*out, out_info));
+done:
+    *out_err = take_error(st);
+    if (st != EVIDENT_STATUS_OK) {
+        evident_trace_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+evident_status evgo_trace_data(const evident_trace *t, const void **data, uint64_t *len_samples,
+                               uint64_t *len_bytes, uint32_t *dtype, char **out_err) {
+    evident_status st = evident_trace_data(t, data, len_samples, len_bytes, dtype);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_trace_verify(const evident_trace *t, char **out_err) {
+    evident_status st = evident_trace_verify(t);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_save(evident_session *s, const char *strs, const evgo_save_args *a,
+                                 char **out_info, char **out_err) {
+    evident_status st;
+    evident_save_options *o = NULL;
+    *out_info = NULL;
+    TRY(evident_save_options_new(&o));
+    if (a->set_compress) {
+        TRY(evident_save_options_set_compress(o, a->compress));
+    }
+    TRY(evident_save_options_set_include_traces(o, a->include_traces));
+    if (a->key >= 0) {
+        TRY(evident_save_options_set_key(o, bytes_at(strs, a->key), a->key_len));
+    }
+    TRY(evident_save_options_set_sync(o, a->sync));
+    if (a->set_lock_timeout) {
+        TRY(evident_save_options_set_lock_timeout_ms(o, a->lock_timeout_ms));
+    }
+    if (a->audit != NULL) {
+        TRY(evident_save_options_set_audit_log(o, a->audit));
+    }
+    TRY(evident_session_save(s, str_at(strs, a->path), o, out_info));
+done:
+    *out_err = take_error(st);
+    evident_save_options_free(o);
+    return st;
+}
+
+evident_status evgo_session_file(int what, const char *path, const uint8_t *key, size_t key_len,
+                                 char **out, char **out_err) {
+    evident_status st;
+    *out = NULL;
+    switch (what) {
+    case EVGO_SESSION_FILE_VERSIONS:
+        st = evident_session_versions_json(path, key, key_len, out);
+        break;
+    case EVGO_SESSION_FILE_COMPACT:
+        st = evident_session_compact(path, key, key_len, out);
+        break;
+    case EVGO_SESSION_FILE_VERIFY:
+        st = evident_session_verify(path, key, key_len, out);
+        break;
+    default:
+        *out_err = NULL;
+        return EVIDENT_STATUS_INVALID_ARGUMENT;
+    }
+    *out_err = take_error(st);
+    return st;
+}

@@ -170,4 +170,83 @@ evident_status evgo_query_next(evident_query_iter *iter, evident_entry **entry,
 /* Frees the iterator and the last entry. */
 void evgo_query_close(evident_query_iter *iter, evident_entry *entry);
 
+/* Session container (evident_session_*, evident_trace_*). Strings passed
+ * directly are Go memory read only during the call; strings returned in
+ * `char **out` are freed by Go with evident_string_free. */
+
+/* evgo_session_get: one JSON (or text) getter of a session, selected by
+ * `what`. */
+enum {
+    EVGO_SESSION_INFO = 1,
+    EVGO_SESSION_METADATA,
+    EVGO_SESSION_SUMMARY,
+    EVGO_SESSION_TO_JSON,
+    EVGO_SESSION_TRACE_NAMES,
+    EVGO_SESSION_LAYERS,
+    EVGO_SESSION_MEASUREMENTS,
+    EVGO_SESSION_HISTORY,
+};
+evident_status evgo_session_get(const evident_session *s, int what, char **out, char **out_err);
+
+/* evgo_session_set: one setter of a session taking one string, selected by
+ * `what`. */
+enum {
+    EVGO_SESSION_SET_NAME = 1,
+    EVGO_SESSION_SET_METADATA,
+    EVGO_SESSION_REMOVE_TRACE,
+    EVGO_SESSION_SET_LAYER,
+    EVGO_SESSION_CLEAR_LAYER,
+    EVGO_SESSION_REMOVE_LAYER,
+    EVGO_SESSION_RECORD_MEASUREMENT,
+    EVGO_SESSION_RECORD_HISTORY,
+};
+evident_status evgo_session_set(evident_session *s, int what, const char *arg, char **out_err);
+
+evident_status evgo_session_new(const char *name, evident_session **out, char **out_err);
+evident_status evgo_session_load(const char *path, const uint8_t *key, size_t key_len,
+                                 uint64_t version, evident_session **out, char **out_err);
+evident_status evgo_session_add_trace(evident_session *s, const char *name, uint32_t dtype,
+                                      const void *data, uint64_t len_samples,
+                                      const char *info_json, char **out_err);
+evident_status evgo_session_load_trace(evident_session *s, const char *path, const char *name,
+                                       char **out_name, char **out_err);
+evident_status evgo_session_annotate(evident_session *s, const char *layer, const char *json,
+                                     char **out_err);
+evident_status evgo_session_annotations(const evident_session *s, const char *layer,
+                                        bool has_range, double t0, double t1, char **out,
+                                        char **out_err);
+evident_status evgo_session_set_history_limit(evident_session *s, uint64_t max_entries,
+                                              char **out_err);
+/* evident_session_get_trace, then evident_trace_info_json of the trace. */
+evident_status evgo_session_get_trace(const evident_session *s, const char *name,
+                                      evident_trace **out, char **out_info, char **out_err);
+evident_status evgo_trace_data(const evident_trace *t, const void **data, uint64_t *len_samples,
+                               uint64_t *len_bytes, uint32_t *dtype, char **out_err);
+evident_status evgo_trace_verify(const evident_trace *t, char **out_err);
+
+/* Options of evident_session_save (strings as offsets: see the top). */
+typedef struct {
+    int32_t path; /* -1: the session's own path */
+    int32_t key;
+    size_t key_len;
+    bool set_compress;
+    int32_t compress;
+    bool include_traces;
+    bool sync;
+    bool set_lock_timeout;
+    uint64_t lock_timeout_ms;
+    evident_log *audit; /* NULL: none */
+} evgo_save_args;
+evident_status evgo_session_save(evident_session *s, const char *strs, const evgo_save_args *args,
+                                 char **out_info, char **out_err);
+
+/* File-level functions on a session file, selected by `what`. */
+enum {
+    EVGO_SESSION_FILE_VERSIONS = 1,
+    EVGO_SESSION_FILE_COMPACT,
+    EVGO_SESSION_FILE_VERIFY,
+};
+evident_status evgo_session_file(int what, const char *path, const uint8_t *key, size_t key_len,
+                                 char **out, char **out_err);
+
 #endif /* EVIDENT_GO_SHIM_H */
