@@ -1656,4 +1656,77 @@ mod tests {
         assert!(out.is_null());
         assert!(last_error().contains("nope.evs"), "{}", last_error());
     }
+
+    /// A damaged bool sample (2 instead of 0/1) in a file never reaches
+    /// the caller as data: loading or reading the trace fails.
+    #[test]
+    fn damaged_bool_samples_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.evs");
+        let path = cstr(p.to_str().unwrap());
+        let pattern: Vec<u8> = (0..64u32)
+            .map(|i| u8::from((i * 7 + i / 3) % 5 < 2))
+            .collect();
+        let s = new_session("b");
+        assert_eq!(
+            evident_session_add_trace(
+                s,
+                cstr("D").as_ptr(),
+                evident_dtype::Bool as u32,
+                pattern.as_ptr().cast(),
+                64,
+                std::ptr::null()
+            ),
+            evident_status::Ok
+        );
+        assert_eq!(
+            evident_session_save(s, path.as_ptr(), std::ptr::null(), std::ptr::null_mut()),
+            evident_status::Ok
+        );
+        evident_session_free(s);
+        let mut bytes = std::fs::read(&p).unwrap();
+        let at = bytes
+            .windows(64)
+            .position(|w| w == &pattern[..])
+            .expect("raw samples in the file");
+        bytes[at + 5] = 2;
+        std::fs::write(&p, &bytes).unwrap();
+
+        let mut l = std::ptr::null_mut();
+        let st = evident_session_load(path.as_ptr(), std::ptr::null(), 0, 0, &mut l);
+        if st != evident_status::Ok {
+            assert!(
+                matches!(st, evident_status::Malformed | evident_status::Corrupt),
+                "{st:?}: {}",
+                last_error()
+            );
+            return;
+        }
+        let mut t = std::ptr::null_mut();
+        assert_eq!(
+            evident_session_get_trace(l, cstr("D").as_ptr(), &mut t),
+            evident_status::Ok
+        );
+        evident_session_free(l);
+        let mut data = std::ptr::dangling();
+        let mut n = 9u64;
+        assert_eq!(
+            evident_trace_data(
+                t,
+                &mut data,
+                &mut n,
+                std::ptr::null_mut(),
+                std::ptr::null_mut()
+            ),
+            evident_status::Malformed
+        );
+        assert!(data.is_null() && n == 0, "out-pointers reset on failure");
+        assert!(
+            last_error().contains("bool sample 5 is 2"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(evident_trace_verify(t), evident_status::Corrupt);
+        evident_trace_free(t);
+    }
 }
