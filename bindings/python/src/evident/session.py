@@ -558,6 +558,10 @@ class _TraceHandle(Managed):
 
     def __init__(self, ptr: int) -> None:
         self._set_handle(ptr)
+        # Not freed at interpreter exit: arrays over the samples may still
+        # be read by later exit handlers (the OS reclaims the memory).
+        assert self._finalizer is not None
+        self._finalizer.atexit = False
         self.views: List["weakref.ref[Any]"] = []  # the memory objects made
 
     def in_use(self) -> bool:
