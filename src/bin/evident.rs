@@ -24,6 +24,8 @@ mod check;
 mod demo;
 #[path = "evident/read.rs"]
 mod read;
+#[path = "evident/session.rs"]
+mod session;
 #[path = "evident/util.rs"]
 mod util;
 #[path = "evident/write.rs"]
@@ -109,6 +111,26 @@ enum Cmd {
     Repair(RepairArgs),
     /// Write an example log, verify it, and show a tampered copy being caught.
     Demo(DemoArgs),
+    /// Session files: info, versions, export, compact, verify.
+    Session(session::SessionArgs),
+}
+
+impl Cmd {
+    /// The audit log a command reads or writes, and the command's name.
+    fn log(&self) -> Option<(&std::path::Path, &'static str)> {
+        Some(match self {
+            Cmd::Append(a) => (&a.log, "append"),
+            Cmd::Verify(a) => (&a.log, "verify"),
+            Cmd::Cat(a) => (&a.log, "cat"),
+            Cmd::Tail(a) => (&a.log, "tail"),
+            Cmd::Head(a) => (&a.log, "head"),
+            Cmd::Stats(a) => (&a.log, "stats"),
+            Cmd::Export(a) => (&a.log, "export"),
+            Cmd::Convert(a) => (&a.src, "convert"),
+            Cmd::Repair(a) => (&a.log, "repair"),
+            Cmd::Demo(_) | Cmd::Session(_) => return None,
+        })
+    }
 }
 
 /// `--framing` values.
@@ -386,6 +408,9 @@ pub struct DemoArgs {
 }
 
 fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
+    if let Some((path, name)) = cli.cmd.log() {
+        session::refuse_session_file(path, name)?;
+    }
     match cli.cmd {
         Cmd::Append(a) => write::append(a, out),
         Cmd::Verify(a) => check::verify(a, out),
@@ -397,6 +422,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Convert(a) => write::convert(a, out),
         Cmd::Repair(a) => write::repair(a, out),
         Cmd::Demo(a) => demo::demo(a, out),
+        Cmd::Session(a) => session::run(a, out),
     }
 }
 
