@@ -37,11 +37,11 @@ VALUES: Dict[str, Any] = {
     "i8": ([-128, 127, 0, -1, 5], "b", "b"),
     "i16": ([-32768, 32767, 0, -2], "h", "h"),
     "i32": ([-(2**31), 2**31 - 1, 0, 7], "i", "i"),
-    "i64": ([-(2**63), 2**63 - 1, 0, -3], "q", S.dtype_code("i64")),
+    "i64": ([-(2**63), 2**63 - 1, 0, -3], "q", S._dtype_code("i64")),
     "u8": ([0, 255, 1, 128], "B", "B"),
     "u16": ([0, 65535, 258], "H", "H"),
     "u32": ([0, 2**32 - 1, 65536], "I", "I"),
-    "u64": ([0, 2**64 - 1, 2**53 + 1], "Q", S.dtype_code("u64")),
+    "u64": ([0, 2**64 - 1, 2**53 + 1], "Q", S._dtype_code("u64")),
     "bool": ([True, False, True, True, False], None, None),
     "bit": (
         [True, False, True, True, False, False, False, True, True, False, True, True, True],

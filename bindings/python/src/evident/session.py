@@ -385,7 +385,7 @@ def _from_array(a: "array.array[Any]", dtype: Optional[str]) -> _Samples:
     return _from_buffer(memoryview(a).cast("B"), native, len(a), a)
 
 
-def dtype_code(dtype: str) -> str:
+def _dtype_code(dtype: str) -> str:
     """The array.array type code of an 8-byte integer dtype."""
     for code in ("q", "l") if dtype == "i64" else ("Q", "L"):
         if array.array(code).itemsize == 8:
@@ -407,7 +407,7 @@ def _from_list(values: Sequence[Any], dtype: Optional[str]) -> _Samples:
     if dtype == "bool":
         data = bytes(1 if v else 0 for v in values)
         return _from_buffer(memoryview(data), "bool", len(values), data)
-    code = DTYPES[dtype].fmt if dtype not in ("i64", "u64") else dtype_code(dtype)
+    code = DTYPES[dtype].fmt if dtype not in ("i64", "u64") else _dtype_code(dtype)
     try:
         a = array.array(code, values)
     except (TypeError, OverflowError) as e:
@@ -777,7 +777,7 @@ class Trace:
             return raw if self._dtype in ("bit", "u8") else _cast(raw, d.fmt)
         if _LITTLE:
             return _cast(raw, d.fmt)
-        a = array.array(d.fmt if d.size != 8 else dtype_code(self._dtype), raw.tobytes())
+        a = array.array(d.fmt if d.size != 8 else _dtype_code(self._dtype), raw.tobytes())
         a.byteswap()  # big-endian host: a copy in native order
         return memoryview(a).toreadonly()
 
