@@ -1623,3 +1623,30 @@ def st_void(text: str, name: str) -> bool:
     import re
 
     return re.search(r"\bvoid\s+" + name + r"\s*\(", text) is not None
+
+
+def test_floats_round_trip_exactly(tmp_path: Path) -> None:
+    rng = random.Random(17)
+    floats = [rng.uniform(-1, 1) * 10 ** rng.randint(-300, 300) for _ in range(200)]
+    floats += [5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 4.612013777510087e-10]
+    s = evident.Session()
+    for i, x in enumerate(floats):
+        s.annotate(f"a{i}", time=x, amplitude=-x, layer="l")
+        s.record_measurement(f"m{i}", x, limits=[x, -x])
+        s.history.record("op", {"x": x}, result=x, duration_ms=abs(x))
+    positive = [abs(x) for x in floats if x != 0]
+    for i, x in enumerate(positive[:50]):
+        s.add_trace(f"t{i}", [x], sample_rate=x, start_time=-x, metadata={"x": x})
+    loaded = saved(tmp_path, s)
+    assert [(a.time, a.amplitude) for a in loaded.get_annotations()] == [(x, -x) for x in floats]
+    got = loaded.get_measurements()
+    assert [(got[f"m{i}"]["value"], got[f"m{i}"]["limits"]) for i in range(len(floats))] == [
+        (x, [x, -x]) for x in floats
+    ]
+    entries = loaded.history.entries
+    assert [(e.parameters["x"], e.result, e.duration_ms) for e in entries] == [
+        (x, x, abs(x)) for x in floats
+    ]
+    for i, x in enumerate(positive[:50]):
+        t = loaded.get_trace(f"t{i}")
+        assert (t.to_list(), t.sample_rate, t.start_time, t.metadata) == ([x], x, -x, {"x": x})
