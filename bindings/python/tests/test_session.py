@@ -13,6 +13,7 @@ import random
 import signal
 import struct
 import subprocess
+import sys
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -1671,3 +1672,38 @@ def test_damaged_samples_error_names_the_file_and_trace(tmp_path: Path) -> None:
     with pytest.raises(evident.CorruptLogError) as e:
         t.verify()
     assert str(p) in str(e.value) and "CH1" in str(e.value)
+
+
+TRUNCATE_UNDER_MAPPING = textwrap.dedent(
+    """
+    import array, os, sys
+    import evident
+    p = sys.argv[1]
+    s = evident.Session()
+    s.add_trace("a", array.array("d", [1.0] * 100_000))
+    s.save(p)
+    t = evident.load_session(p).get_trace("a")
+    view = t.raw
+    os.truncate(p, 100)  # another program cuts the file after it was loaded
+    try:
+        t.verify()
+        view[400_000]
+    except evident.EvidentError as e:
+        print("error:", e)
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known hazard: samples are mapped, so a file truncated by another program after "
+    "loading kills the reader with SIGBUS on access (evident itself never truncates "
+    "committed data)",
+)
+def test_file_truncated_under_a_mapped_trace_does_not_kill_the_reader(tmp_path: Path) -> None:
+    child = run_python(
+        TRUNCATE_UNDER_MAPPING, str(tmp_path / "m.evs"), stdout=subprocess.PIPE, text=True
+    )
+    child.communicate(timeout=120)
+    assert child.returncode == 0
