@@ -56,8 +56,9 @@ pub enum Error {
     },
     /// The log's last complete record is well-formed but fails its hash
     /// check: this is tampering or corruption, not a torn write, so the
-    /// writer refuses to extend the chain. Run verify.
-    #[error("{path}: {at}: {msg}; the chain head cannot be trusted (run `evident verify`)")]
+    /// writer refuses to extend the chain. Run verify. (The session container
+    /// uses it for damage and chain problems of session files.)
+    #[error("{path}: {at}: {msg}")]
     Corrupt {
         path: PathBuf,
         at: Position,

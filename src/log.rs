@@ -253,6 +253,9 @@ impl std::fmt::Debug for Log {
 }
 
 /// Limit on how far back open looks for the last valid record.
+/// What to do about a corrupt log head.
+pub(crate) const LOG_CORRUPT_HINT: &str = "; the chain head cannot be trusted (run `evident verify`)";
+
 const TAIL_SCAN_LIMIT: u64 = 64 * 1024 * 1024 + MAX_BODY as u64;
 
 fn lock_path(path: &Path) -> PathBuf {
@@ -358,7 +361,7 @@ impl Log {
                     line: u64::from(framing == Framing::Jsonl),
                     seq: Some(0),
                 },
-                msg: "genesis record fails its hash check".into(),
+                msg: format!("genesis record fails its hash check{LOG_CORRUPT_HINT}"),
             });
         }
         let genesis = gi.genesis;
@@ -441,7 +444,7 @@ impl Log {
                         offset: item.offset,
                         ..Position::default()
                     },
-                    msg: format!("no valid record in the last {TAIL_SCAN_LIMIT} bytes of the file"),
+                    msg: format!("no valid record in the last {TAIL_SCAN_LIMIT} bytes of the file{LOG_CORRUPT_HINT}"),
                 });
             }
             if item.kind != SpanKind::Record {
@@ -459,21 +462,21 @@ impl Log {
                 return Err(Error::Corrupt {
                     path: path.clone(),
                     at,
-                    msg: "last record's hash has the wrong length".into(),
+                    msg: format!("last record's hash has the wrong length{LOG_CORRUPT_HINT}"),
                 });
             }
             if p.raw.compute_hash(&self.chain) != p.raw.hash {
                 return Err(Error::Corrupt {
                     path: path.clone(),
                     at,
-                    msg: "last record fails its hash check".into(),
+                    msg: format!("last record fails its hash check{LOG_CORRUPT_HINT}"),
                 });
             }
             if p.kind == RecordKind::Genesis && item.offset != self.framing.data_start() {
                 return Err(Error::Corrupt {
                     path: path.clone(),
                     at,
-                    msg: "a genesis record after the start of the log".into(),
+                    msg: format!("a genesis record after the start of the log{LOG_CORRUPT_HINT}"),
                 });
             }
             head = Head {
@@ -630,7 +633,7 @@ impl Log {
                     line: 0,
                     seq: Some(inner.head.seq),
                 },
-                msg: "the last record has the largest possible seq".into(),
+                msg: format!("the last record has the largest possible seq{LOG_CORRUPT_HINT}"),
             });
         };
         let actor = ev.actor.as_deref().unwrap_or(&self.actor);

@@ -238,9 +238,10 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
                 offset,
                 // The violation carries the position; keep only the problem.
                 message: match &e {
-                    Error::Malformed { msg, .. }
-                    | Error::Unsupported { msg, .. }
-                    | Error::Corrupt { msg, .. } => msg.clone(),
+                    Error::Malformed { msg, .. } | Error::Unsupported { msg, .. } => msg.clone(),
+                    Error::Corrupt { msg, .. } => msg
+                        .trim_end_matches(crate::log::LOG_CORRUPT_HINT)
+                        .to_string(),
                     other => other.to_string(),
                 },
             });

@@ -937,8 +937,6 @@ fn session_commands_refuse_other_files() {
 }
 
 #[test]
-#[ignore = "bug (src/session/file.rs map_file): a session file cut between the magic and the end of \
-            the 16-byte header is reported as \"not a session file (bad magic)\""]
 fn cut_inside_the_header_after_the_magic() {
     let f = build(None);
     fs::OpenOptions::new()
@@ -999,8 +997,6 @@ fn log_commands_point_to_the_session_commands() {
 }
 
 #[test]
-#[ignore = "bug (src/session/model.rs Trace::verify): the error for a mapped (uncompressed) trace \
-            whose samples do not match their hash has an empty path, so it does not name the file"]
 fn trace_verify_error_names_the_file() {
     let f = build(None);
     let bytes = fs::read(&f.path).unwrap();

@@ -35,6 +35,9 @@ pub const DATA_TRAILER: u64 = 32 + 4;
 /// The `format` of a session file's genesis.
 pub const GENESIS_FORMAT: &str = "evident-session";
 
+/// Appended to errors about damage: what to do next.
+pub const CORRUPT_HINT: &str = " (run `evident session verify` for every problem)";
+
 /// SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> Hash {
     Hash::from_slice(&Sha256::digest(bytes)).unwrap_or_else(|| Hash::zero(32))
@@ -473,7 +476,9 @@ pub fn map_file(path: &Path) -> Result<(Arc<memmap2::Mmap>, u64, u64)> {
                 "this is an evident audit log, not a session file (use `evident verify`)",
             ));
         }
-        _ if map.len() < HEADER_LEN as usize && SESSION_MAGIC.starts_with(&map) => {
+        _ if map.len() < HEADER_LEN as usize
+            && (map.starts_with(&SESSION_MAGIC) || SESSION_MAGIC.starts_with(&map)) =>
+        {
             return Err(Error::malformed(
                 path,
                 at0,
@@ -758,7 +763,7 @@ impl Scan {
                     line: 0,
                     seq: p.seq,
                 },
-                msg: p.message.clone(),
+                msg: format!("{}{CORRUPT_HINT}", p.message),
             })
     }
 }

@@ -210,6 +210,9 @@ impl TraceInfo {
 pub(crate) struct Stored {
     /// Identity of the file (device, inode, session id).
     pub file: FileId,
+    /// The file's path and the trace's name in its record (for errors).
+    pub path: PathBuf,
+    pub name: String,
     /// Offset of the data frame.
     pub frame: u64,
     /// Offset and length of the stored (possibly compressed) bytes.
@@ -480,9 +483,9 @@ impl Trace {
         let Some(st) = &self.inner.stored else {
             return Ok(());
         };
-        let (map, at, path) = match &self.inner.samples {
-            Samples::Mapped { map, at, .. } => (map, *at, None),
-            Samples::Compressed { map, at, path, .. } => (map, *at, Some(path.clone())),
+        let (map, at) = match &self.inner.samples {
+            Samples::Mapped { map, at, .. } => (map, *at),
+            Samples::Compressed { map, at, .. } => (map, *at),
             Samples::Owned { .. } => return Ok(()),
         };
         let bytes = map
@@ -491,15 +494,17 @@ impl Trace {
         let got = super::file::sha256(bytes);
         if got != st.sha256 {
             return Err(Error::Corrupt {
-                path: path.unwrap_or_default(),
+                path: st.path.clone(),
                 at: crate::error::Position {
                     offset: st.frame,
                     line: 0,
                     seq: None,
                 },
                 msg: format!(
-                    "trace samples hash to {got}, the chained trace record names {}",
-                    st.sha256
+                    "trace {:?}: its samples hash to {got}, the chained trace record names {}{}",
+                    st.name,
+                    st.sha256,
+                    super::file::CORRUPT_HINT
                 ),
             });
         }
@@ -1108,6 +1113,12 @@ impl Session {
             return Err(Error::InvalidArgument(
                 "a history entry needs an operation".into(),
             ));
+        }
+        if !(e.duration_ms.is_finite() && e.duration_ms >= 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "history entry {:?}: duration_ms must be a finite number >= 0, not {}",
+                e.operation, e.duration_ms
+            )));
         }
         if !e.duration_ms.is_finite()
             || !finite_json(&e.result)

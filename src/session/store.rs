@@ -137,8 +137,9 @@ pub struct SessionReport {
     pub bytes: u64,
     pub sample_bytes_checked: u64,
     pub problems: Vec<Problem>,
-    /// Where an incomplete tail (an interrupted save) starts; the next save
-    /// moves it aside.
+    /// Where an incomplete or damaged frame at the end of the file starts
+    /// (what an interrupted save leaves; complete frames of that save are
+    /// valid and simply named by no commit). The next save moves it aside.
     pub torn_tail_at: Option<u64>,
     /// The newest version and its commit hash.
     pub head_version: Option<u64>,
@@ -151,7 +152,7 @@ fn corrupt(path: &Path, at: Position, msg: impl Into<String>) -> Error {
     Error::Corrupt {
         path: path.to_path_buf(),
         at,
-        msg: msg.into(),
+        msg: format!("{}{}", msg.into(), file::CORRUPT_HINT),
     }
 }
 
@@ -342,6 +343,8 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
         };
         let stored = Stored {
             file: file_id.clone(),
+            path: path.clone(),
+            name: p.name.clone(),
             frame: d.at,
             data_at: d.data_at,
             stored_len: d.data_len,
@@ -827,7 +830,7 @@ fn save_locked(
     if !written.is_empty() {
         let (map, _, _) = map_file(path)?;
         for (i, frame, zstd) in written {
-            let Some((_, t)) = s.traces.get_mut(i) else {
+            let Some((name, t)) = s.traces.get_mut(i) else {
                 continue;
             };
             let pad = data_pad(frame);
@@ -860,6 +863,8 @@ fn save_locked(
             };
             let stored = Stored {
                 file: file_id.clone(),
+                path: path.to_path_buf(),
+                name: name.clone(),
                 frame,
                 data_at,
                 stored_len,
