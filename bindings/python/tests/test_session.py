@@ -1653,12 +1653,6 @@ def test_floats_round_trip_exactly(tmp_path: Path) -> None:
         assert (t.to_list(), t.sample_rate, t.start_time, t.metadata) == ([x], x, -x, {"x": x})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Trace::verify's error on a mapped trace names neither the file nor the trace "
-    "(': byte offset N: trace samples hash to ...'), and points to `evident verify` "
-    "(see the ignored test in tests/cli_session.rs)",
-)
 def test_damaged_samples_error_names_the_file_and_trace(tmp_path: Path) -> None:
     p = tmp_path / "named.evs"
     s = evident.Session()
@@ -1672,6 +1666,7 @@ def test_damaged_samples_error_names_the_file_and_trace(tmp_path: Path) -> None:
     with pytest.raises(evident.CorruptLogError) as e:
         t.verify()
     assert str(p) in str(e.value) and "CH1" in str(e.value)
+    assert "evident session verify" in str(e.value)
 
 
 TRUNCATE_UNDER_MAPPING = textwrap.dedent(
