@@ -228,3 +228,18 @@ def test_tracekit_global_trail(tmp_path: Path) -> None:
         trail.close()
     finally:
         tk._global_audit_trail = None
+
+
+def test_tracekit_session_api_is_reexported(tmp_path: Path) -> None:
+    from evident.compat import tracekit as tk
+
+    session = tk.Session(name="Debug Session")
+    session.add_trace("SYNTHETIC", [0.0, 0.5, 1.0], sample_rate=1e6)
+    session.annotate("Glitch detected", time=1.5e-6)
+    session.record_measurement("rise_time", 2.3e-9, unit="s", trace_name="SYNTHETIC")
+    session.save(tmp_path / "analysis.tks")
+    back = tk.load_session(tmp_path / "analysis.tks")
+    assert back.list_traces() == ["SYNTHETIC"]
+    assert back.get_measurements()["rise_time"]["value"] == 2.3e-9
+    assert [a.text for a in back.get_annotations()] == ["Glitch detected"]
+    assert back.get_annotations()[0].annotation_type == tk.AnnotationType.POINT

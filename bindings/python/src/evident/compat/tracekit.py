@@ -1,4 +1,6 @@
-"""TraceKit's ``AuditTrail`` API, backed by an evident log file.
+"""TraceKit's ``AuditTrail`` API, backed by an evident log file, and its
+``Session`` API (``Session``, ``load_session``, ``Annotation``, …), backed by
+an evident session file (crash-safe, versioned, never unpickled).
 
 Replace ``from tracekit.core.audit import AuditTrail`` by
 ``from evident.compat.tracekit import AuditTrail`` and add ``path=``.
@@ -28,9 +30,30 @@ from typing import Any, Dict, List, Optional
 from .. import query as _q
 from ..errors import InvalidArgumentError
 from ..log import AuditLog, PathLike
+from ..session import (
+    Annotation,
+    AnnotationLayer,
+    AnnotationType,
+    HistoryEntry,
+    OperationHistory,
+    Session,
+    load_session,
+)
 from ..verify import verify
 
-__all__ = ["AuditEntry", "AuditTrail", "get_global_audit_trail", "record_audit"]
+__all__ = [
+    "Annotation",
+    "AnnotationLayer",
+    "AnnotationType",
+    "AuditEntry",
+    "AuditTrail",
+    "HistoryEntry",
+    "OperationHistory",
+    "Session",
+    "get_global_audit_trail",
+    "load_session",
+    "record_audit",
+]
 
 _ALGS = {"sha256": ("sha256", "hmac-sha256"), "sha512": (None, "hmac-sha512")}
 
