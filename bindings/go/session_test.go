@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -1715,6 +1716,58 @@ func TestSessionHostileFiles(t *testing.T) {
 			t.Errorf("%s: loaded", name)
 		}
 	}
+}
+
+// A mapped trace's file truncated by another program: reading the pages
+// that are gone raises SIGBUS. Go turns that into a recoverable panic only
+// with debug.SetPanicOnFault(true) (otherwise the program dies); this runs
+// in a child process so that a fatal fault cannot take the tests down.
+func TestSessionFileTruncatedUnderMappedTrace(t *testing.T) {
+	if os.Getenv("EVIDENT_GO_SIGBUS_CHILD") == "1" {
+		sigbusChild()
+		return
+	}
+	path := filepath.Join(t.TempDir(), "t.evs")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSessionFileTruncatedUnderMappedTrace$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "EVIDENT_GO_SIGBUS_CHILD=1", "EVIDENT_GO_SIGBUS_PATH="+path)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "fault recovered") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func sigbusChild() {
+	path := os.Getenv("EVIDENT_GO_SIGBUS_PATH")
+	s, _ := evident.NewSession("t")
+	if err := s.AddTrace("x", make([]float64, 1<<17), evident.TraceInfo{}); err != nil {
+		panic(err)
+	}
+	if _, err := s.Save(path, nil); err != nil {
+		panic(err)
+	}
+	l, err := evident.LoadSession(path, nil)
+	if err != nil {
+		panic(err)
+	}
+	tr, err := l.GetTrace("x")
+	if err != nil {
+		panic(err)
+	}
+	defer tr.Close()
+	v, err := tr.Float64s()
+	if err != nil || !tr.Mapped() {
+		panic(fmt.Sprint("not mapped: ", err))
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		panic(err)
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Println("fault recovered:", r)
+		}
+	}()
+	fmt.Println(v[len(v)-1])
 }
 
 // ---- interoperability with the Python package ----
