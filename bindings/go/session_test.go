@@ -789,8 +789,10 @@ func TestSessionVersionsAndIncrementalSave(t *testing.T) {
 	}
 	vs, err = evident.SessionVersions(path, nil)
 	check(t, err)
-	if len(vs) != 1 || vs[0].Name != "v3" || vs[0].Measurements != 1 {
-		t.Fatalf("versions after compact %s", jsonOf(vs))
+	if len(vs) != 1 || vs[0].Name != "v3" || vs[0].Measurements != 1 || vs[0].Version != 4 || vs[0].Commit != ci.Commit ||
+		vs[0].CompactedFrom == nil || vs[0].CompactedFrom.Version != 4 || vs[0].CompactedFrom.Commit != i4.Commit ||
+		vs[0].TraceBytes != 800_000+4 {
+		t.Fatalf("versions after compact %s (compact %+v)", jsonOf(vs), ci)
 	}
 	c := mustLoad(t, path, nil)
 	small := mustTrace(t, c, "small")
