@@ -634,7 +634,8 @@ fn save_locked(
     opts: &SaveOptions<'_>,
     compact: Option<CompactCtx>,
 ) -> Result<SaveInfo> {
-    if !path.exists() {
+    let created = !path.exists();
+    if created {
         create_file(path, opts.key.as_ref(), None)?;
     }
     let scan = file::scan(path, opts.key.as_ref())?;
@@ -675,7 +676,12 @@ fn save_locked(
         prev: last.hash,
         pending: Vec::new(),
         pending_at: scan.valid_end,
-        start: scan.valid_end,
+        // A new file's header and genesis count as written by this save.
+        start: if created && compact.is_none() {
+            0
+        } else {
+            scan.valid_end
+        },
     };
     let same_file = s.bound.as_ref().filter(|b| b.file == file_id).cloned();
 
