@@ -1,4 +1,4 @@
-package evident
+package evident_test
 
 import (
 	"encoding/hex"
@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	evident "github.com/evident-audit/evident/bindings/go"
 )
 
 // TestSessionVectors reads every session vector (spec/vectors/session/*.evs
@@ -46,7 +48,7 @@ func TestSessionVectors(t *testing.T) {
 			if strings.HasPrefix(stem, "keyed") || stem == "compacted" {
 				k = key
 			}
-			vs, err := SessionVersions(path, k)
+			vs, err := evident.SessionVersions(path, k)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +59,7 @@ func TestSessionVectors(t *testing.T) {
 			if !reflect.DeepEqual(got, want["versions"]) {
 				t.Errorf("versions %v, want %v", got, want["versions"])
 			}
-			rep, err := VerifySession(path, k)
+			rep, err := evident.VerifySession(path, k)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,17 +73,17 @@ func TestSessionVectors(t *testing.T) {
 			if torn != want["torn_tail_at"] {
 				t.Errorf("torn_tail_at %v, want %v", torn, want["torn_tail_at"])
 			}
-			s, err := LoadSession(path, &LoadSessionOptions{Key: k})
+			s, err := evident.LoadSession(path, &evident.LoadSessionOptions{Key: k})
 			switch want["load"] {
 			case "ok":
 			case "error:corrupt":
-				if !errors.Is(err, ErrCorrupt) {
-					t.Fatalf("load: %v, want ErrCorrupt", err)
+				if !errors.Is(err, evident.ErrCorrupt) {
+					t.Fatalf("load: %v, want evident.ErrCorrupt", err)
 				}
 				return
 			case "error:not_found":
-				if !errors.Is(err, ErrNotFound) {
-					t.Fatalf("load: %v, want ErrNotFound", err)
+				if !errors.Is(err, evident.ErrNotFound) {
+					t.Fatalf("load: %v, want evident.ErrNotFound", err)
 				}
 				return
 			default:
