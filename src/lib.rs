@@ -18,9 +18,12 @@
 //! # Ok::<(), evident::Error>(())
 //! ```
 //!
-//! Layers, each readable alone: [`format`] (bytes, no I/O), [`chain`]
+//! Layers, each readable alone: [`mod@format`] (bytes, no I/O), [`chain`]
 //! (hashing and keys), [`storage`] and `scan` (file access), [`log`] (the
-//! writer), [`verify`] and [`query`] (readers).
+//! writer), [`mod@verify`] and [`mod@query`] (readers), [`session`] (the
+//! session container: an analysis session's traces, annotations,
+//! measurements and history in a crash-safe, versioned file on the same
+//! frames and chain), and [`ffi`] (the C ABI).
 
 /// The library version (crate version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -3,7 +3,7 @@
 //! Durability modes (see [`Durability`]) and lock modes (see [`LockMode`])
 //! are chosen at open. Every append that returns `Ok` in a durable mode is
 //! on disk; a torn tail found at open is moved to a sidecar file, never
-//! dropped; damage before the tail is left for [`crate::verify`] to report.
+//! dropped; damage before the tail is left for [`mod@crate::verify`] to report.
 
 use std::fs::{self, File, OpenOptions as FsOpenOptions};
 use std::io::{Read, Write};
@@ -1223,7 +1223,7 @@ pub struct LogInfo {
     pub framing: Framing,
     /// The genesis record (format version, algorithm, key id, log id).
     pub genesis: Genesis,
-    /// The genesis record's stored hash (checked by [`crate::verify`], which
+    /// The genesis record's stored hash (checked by [`mod@crate::verify`], which
     /// has the key).
     pub genesis_hash: Hash,
 }

@@ -2,7 +2,7 @@
 //! newest-first. Newest-first reads backward from the end of the file, so
 //! "the last N entries" costs O(N), not O(file).
 //!
-//! Query reads; it does not check hashes (that is [`crate::verify`]'s job).
+//! Query reads; it does not check hashes (that is [`crate::verify()`]'s job).
 //! A partial record at the end of the file (a torn write in progress or
 //! left by a crash) is never returned as an entry.
 
