@@ -165,37 +165,78 @@ fn save_opts(sync: bool, compress: Option<i32>) -> SaveOptions<'static> {
     }
 }
 
-/// One evident save of a new file; returns the time of `save` alone.
-fn timed_save(traces: &[(String, Trace)], path: &Path, opts: &SaveOptions<'_>) -> Duration {
+/// CPU time of this process so far (all threads, user + system).
+fn cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec to the valid pointer given.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Wall-clock and process CPU time of one timed step.
+#[derive(Clone, Copy)]
+struct Timing {
+    wall: Duration,
+    cpu: Duration,
+}
+
+fn timing<T>(f: impl FnOnce() -> T) -> (T, Timing) {
+    let (c, t) = (cpu_time(), Instant::now());
+    let r = f();
+    let wall = t.elapsed();
+    (
+        r,
+        Timing {
+            wall,
+            cpu: cpu_time() - c,
+        },
+    )
+}
+
+/// One evident save of a new file; the time of `save` alone.
+fn timed_save(traces: &[(String, Trace)], path: &Path, opts: &SaveOptions<'_>) -> Timing {
     remove_session(path);
     let mut s = make_session(traces);
-    let t = Instant::now();
-    let info = s.save(Some(path), opts).expect("save");
-    let d = t.elapsed();
+    let (info, t) = timing(|| s.save(Some(path), opts).expect("save"));
     assert_eq!(info.traces_written, TRACES);
     drop(s);
     remove_session(path);
-    d
+    t
+}
+
+/// SHA-256 of every trace's samples on this thread (what a save adds to
+/// the plain write).
+fn timed_sha256(traces: &[(String, Trace)]) -> Timing {
+    timing(|| {
+        for (_, t) in traces {
+            black_box(Sha256::digest(t.bytes().expect("bytes")));
+        }
+    })
+    .1
 }
 
 /// The same sample bytes written with plain `write` to one new file per
 /// trace (as `numpy.save` does), `fdatasync` on each when `sync`.
-fn timed_plain(traces: &[(String, Trace)], dir: &Path, sync: bool) -> Duration {
+fn timed_plain(traces: &[(String, Trace)], dir: &Path, sync: bool) -> Timing {
     let paths: Vec<PathBuf> = (0..traces.len())
         .map(|i| dir.join(format!("plain-{i}.bin")))
         .collect();
     for p in &paths {
         let _ = std::fs::remove_file(p);
     }
-    let t = Instant::now();
-    for ((_, tr), p) in traces.iter().zip(&paths) {
-        let mut f = std::fs::File::create(p).expect("create");
-        f.write_all(tr.bytes().expect("bytes")).expect("write");
-        if sync {
-            f.sync_data().expect("fdatasync");
+    let ((), d) = timing(|| {
+        for ((_, tr), p) in traces.iter().zip(&paths) {
+            let mut f = std::fs::File::create(p).expect("create");
+            f.write_all(tr.bytes().expect("bytes")).expect("write");
+            if sync {
+                f.sync_data().expect("fdatasync");
+            }
         }
-    }
-    let d = t.elapsed();
+    });
     for p in &paths {
         let _ = std::fs::remove_file(p);
     }
@@ -224,7 +265,9 @@ fn bench_save(c: &mut Criterion) {
                 BenchmarkId::new(format!("evident/{mode}"), format!("{mb}MiB")),
                 |b| {
                     b.iter_custom(|iters| {
-                        (0..iters).map(|_| timed_save(&traces, &path, &opts)).sum()
+                        (0..iters)
+                            .map(|_| timed_save(&traces, &path, &opts).wall)
+                            .sum()
                     })
                 },
             );
@@ -232,7 +275,9 @@ fn bench_save(c: &mut Criterion) {
                 BenchmarkId::new(format!("plain_write/{mode}"), format!("{mb}MiB")),
                 |b| {
                     b.iter_custom(|iters| {
-                        (0..iters).map(|_| timed_plain(&traces, &dir, sync)).sum()
+                        (0..iters)
+                            .map(|_| timed_plain(&traces, &dir, sync).wall)
+                            .sum()
                     })
                 },
             );
@@ -250,7 +295,9 @@ fn bench_save(c: &mut Criterion) {
                 BenchmarkId::new("evident_zstd3/nosync", format!("{mb}MiB")),
                 |b| {
                     b.iter_custom(|iters| {
-                        (0..iters).map(|_| timed_save(&traces, &path, &opts)).sum()
+                        (0..iters)
+                            .map(|_| timed_save(&traces, &path, &opts).wall)
+                            .sum()
                     })
                 },
             );
@@ -406,25 +453,34 @@ fn alternating_rounds() {
     let dir = bench_dir();
     let path = dir.join("rounds.evs");
     let traces = make_traces(mb * MIB);
-    println!("\n-- alternating rounds, {mb} MiB, {TRACES} traces (ms; ratio = evident / plain)");
+    println!(
+        "\n-- alternating rounds, {mb} MiB, {TRACES} traces: wall ms (process CPU ms); ratio = evident / plain wall"
+    );
     for sync in [true, false] {
         let mode = if sync { "sync" } else { "nosync" };
         let opts = save_opts(sync, None);
         let mut ratios = Vec::new();
         for r in 0..rounds {
-            let (e, p) = if r % 2 == 0 {
+            let (e, p, h) = if r % 2 == 0 {
                 let e = timed_save(&traces, &path, &opts);
-                (e, timed_plain(&traces, &dir, sync))
-            } else {
                 let p = timed_plain(&traces, &dir, sync);
-                (timed_save(&traces, &path, &opts), p)
+                (e, p, timed_sha256(&traces))
+            } else {
+                let h = timed_sha256(&traces);
+                let p = timed_plain(&traces, &dir, sync);
+                (timed_save(&traces, &path, &opts), p, h)
             };
-            let ratio = e.as_secs_f64() / p.as_secs_f64();
+            let ratio = e.wall.as_secs_f64() / p.wall.as_secs_f64();
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
             println!(
-                "{mode:<7} round {}: evident {:>8.1}  plain {:>8.1}  ratio {ratio:.2}",
+                "{mode:<7} round {}: evident {:>7.1} ({:>6.1})  plain {:>7.1} ({:>6.1})  sha256 1 thread {:>6.1} ({:>6.1})  ratio {ratio:.2}",
                 r + 1,
-                e.as_secs_f64() * 1e3,
-                p.as_secs_f64() * 1e3
+                ms(e.wall),
+                ms(e.cpu),
+                ms(p.wall),
+                ms(p.cpu),
+                ms(h.wall),
+                ms(h.cpu)
             );
             ratios.push(ratio);
         }
