@@ -424,8 +424,20 @@ impl Trace {
                     let src = map
                         .get(*at..at + len)
                         .ok_or_else(|| "compressed samples outside the file".to_string())?;
-                    let out =
-                        zstd::bulk::decompress(src, *raw_len).map_err(|e| format!("zstd: {e}"))?;
+                    // Memory follows what the data really decompresses to,
+                    // not what the record claims (a hostile record may claim
+                    // a terabyte over a frame that does not record its size):
+                    // at most 64 MiB reserved up front, growing while
+                    // decoding, which stops one byte past the claimed size.
+                    let mut out = Vec::with_capacity((*raw_len).min(64 << 20));
+                    {
+                        use std::io::Read;
+                        let dec = zstd::stream::read::Decoder::with_buffer(src)
+                            .map_err(|e| format!("zstd: {e}"))?;
+                        dec.take((*raw_len as u64).saturating_add(1))
+                            .read_to_end(&mut out)
+                            .map_err(|e| format!("zstd: {e}"))?;
+                    }
                     if out.len() != *raw_len {
                         return Err(format!(
                             "decompressed to {} bytes, the record says {raw_len}",
