@@ -490,7 +490,7 @@ fn frames(b: &[u8]) -> Vec<Frame> {
 const CHILD_ENV: &str = "EVIDENT_SESSION_CRASH_CHILD";
 const CHILD_TEST: &str = "session_crash_child";
 /// The child compacts the file after a save that leaves it larger.
-const COMPACT_AT: u64 = 12 << 20;
+const COMPACT_AT: u64 = 8 << 20;
 
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
@@ -1152,9 +1152,13 @@ impl Harness {
             }
             Some(_) => {}
         }
-        for (name, t) in loaded.traces() {
-            if let Err(e) = t.verify() {
-                self.fail(round, format!("trace {name}: verify: {e}"));
+        // (verify_session hashed every data frame already; Trace::verify
+        // now and then.)
+        if round % 4 == 0 {
+            for (name, t) in loaded.traces() {
+                if let Err(e) = t.verify() {
+                    self.fail(round, format!("trace {name}: verify: {e}"));
+                }
             }
         }
 
@@ -1652,9 +1656,6 @@ fn power_cut_zeroed_tail() {
 /// then a save must work and leave a file that verifies (the remains of an
 /// interrupted save are not damage to any version).
 #[test]
-#[ignore = "bug: a page lost from an interrupted save (zeros) followed by surviving frames of \
-            the same save is reported as damage: verify_session is never ok again, and when \
-            the hole hits a record frame every later save fails with Corrupt"]
 fn power_cut_loses_an_unsynced_page_of_a_save() {
     let failures = lost_page_failures();
     assert!(

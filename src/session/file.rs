@@ -237,8 +237,9 @@ pub struct Scan {
     pub commits: Vec<usize>,
     /// End of the last valid frame.
     pub valid_end: u64,
-    /// Chain breaks, hash mismatches and damaged frames before `valid_end`
-    /// or followed by valid frames.
+    /// Chain breaks, hash mismatches and damaged frames followed by valid
+    /// frames. Those after the last commit are remains of an interrupted
+    /// save, not damage to any version (see [`Scan::uncommitted_cut`]).
     pub problems: Vec<Problem>,
     /// Offset where an incomplete or damaged tail starts (nothing valid
     /// follows it): a torn write.
@@ -749,6 +750,28 @@ impl Scan {
             line: 0,
             seq: Some(r.seq),
         }
+    }
+
+    /// End of the last commit record (of the genesis when there is none):
+    /// nothing after it belongs to any version, since a save returns only
+    /// once its commit is durable.
+    pub fn committed_end(&self) -> u64 {
+        self.commits
+            .last()
+            .and_then(|&i| self.records.get(i))
+            .or_else(|| self.records.first())
+            .map_or(HEADER_LEN, |r| r.end)
+    }
+
+    /// Where the remains of an interrupted save stop being valid frames:
+    /// the first damaged byte, record with a bad hash or link, or torn frame
+    /// after the last commit. A power cut during a save may lose any page
+    /// it wrote, not only the last ones, so everything from here on is cut
+    /// off (moved aside) by the next save; it belongs to no version.
+    pub fn uncommitted_cut(&self) -> Option<u64> {
+        let end = self.committed_end();
+        let damaged = self.problems.iter().map(|p| p.offset).filter(|&o| o >= end);
+        damaged.chain(self.torn_at).min()
     }
 
     /// The first problem at or before `end`, as an error.

@@ -462,6 +462,56 @@ impl Trace {
         }
     }
 
+    /// Checks that the samples can be read, without keeping them: a
+    /// compressed trace is decoded as a stream and must give exactly the
+    /// length its record names; bool samples must be 0 or 1. (The SHA-256
+    /// of the stored bytes is [`Trace::verify`]'s job.)
+    pub(crate) fn check_samples(&self) -> std::result::Result<(), String> {
+        match &self.inner.samples {
+            Samples::Compressed {
+                map,
+                at,
+                len,
+                raw_len,
+                ..
+            } => {
+                use std::io::Read;
+                let src = map
+                    .get(*at..at + len)
+                    .ok_or_else(|| "compressed samples outside the file".to_string())?;
+                let mut dec = zstd::stream::read::Decoder::with_buffer(src)
+                    .map_err(|e| format!("zstd: {e}"))?
+                    .take((*raw_len as u64).saturating_add(1));
+                let mut buf = vec![0u8; 1 << 20];
+                let (mut n, mut bad_bool) = (0usize, false);
+                loop {
+                    let k = dec.read(&mut buf).map_err(|e| format!("zstd: {e}"))?;
+                    if k == 0 {
+                        break;
+                    }
+                    let chunk = buf.get(..k).unwrap_or_default();
+                    bad_bool |= self.inner.dtype == Dtype::Bool && chunk.iter().any(|b| *b > 1);
+                    n += k;
+                }
+                if n != *raw_len {
+                    return Err(format!(
+                        "compressed samples decode to {n} bytes, the record says {raw_len}"
+                    ));
+                }
+                if bad_bool {
+                    return Err("a bool sample is neither 0 nor 1".into());
+                }
+                Ok(())
+            }
+            _ if self.inner.dtype == Dtype::Bool => match self.bytes() {
+                Ok(b) if b.iter().any(|x| *x > 1) => Err("a bool sample is neither 0 nor 1".into()),
+                Ok(_) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            },
+            _ => Ok(()),
+        }
+    }
+
     /// The samples as a typed slice; the type must be the trace's.
     pub fn as_slice<T: Sample>(&self) -> Result<&[T]> {
         if T::DTYPE != self.inner.dtype {

@@ -137,9 +137,11 @@ pub struct SessionReport {
     pub bytes: u64,
     pub sample_bytes_checked: u64,
     pub problems: Vec<Problem>,
-    /// Where an incomplete or damaged frame at the end of the file starts
-    /// (what an interrupted save leaves; complete frames of that save are
-    /// valid and simply named by no commit). The next save moves it aside.
+    /// Where the remains of an interrupted save stop being valid frames
+    /// (an incomplete frame, or a page lost in a power cut, anywhere after
+    /// the last commit; valid frames of that save are named by no commit
+    /// and stay). The next save moves everything from here on into a
+    /// sidecar. It belongs to no version, so it does not make `ok` false.
     pub torn_tail_at: Option<u64>,
     /// The newest version and its commit hash.
     pub head_version: Option<u64>,
@@ -639,7 +641,8 @@ fn save_locked(
         create_file(path, opts.key.as_ref(), None)?;
     }
     let scan = file::scan(path, opts.key.as_ref())?;
-    if let Some(e) = scan.problem_before(u64::MAX) {
+    // Damage to a version is reported, never written over.
+    if let Some(e) = scan.problem_before(scan.committed_end()) {
         return Err(e);
     }
     let f = FsOpenOptions::new()
@@ -647,12 +650,20 @@ fn save_locked(
         .write(true)
         .open(path)
         .map_err(|e| Error::io(path, "open for writing", e))?;
-    if let Some(t) = scan.torn_at {
-        move_aside(path, &f, t, scan.file_len)?;
-    }
+    // The remains of an interrupted save that are not valid frames go into
+    // a sidecar; valid frames before them stay (no version names them).
+    let end = match scan.uncommitted_cut() {
+        Some(cut) => {
+            move_aside(path, &f, cut, scan.file_len)?;
+            cut
+        }
+        None => scan.valid_end,
+    };
     let last = scan
         .records
-        .last()
+        .iter()
+        .rev()
+        .find(|r| r.end <= end)
         .ok_or_else(|| Error::malformed(path, Position::default(), "no genesis"))?;
     let (version, parent) = match (&compact, scan.commits.len()) {
         (Some(c), _) => (c.version, None),
@@ -671,17 +682,13 @@ fn save_locked(
         path,
         file: f,
         chain: scan.chain.clone(),
-        pos: scan.valid_end,
+        pos: end,
         seq: last.seq + 1,
         prev: last.hash,
         pending: Vec::new(),
-        pending_at: scan.valid_end,
+        pending_at: end,
         // A new file's header and genesis count as written by this save.
-        start: if created && compact.is_none() {
-            0
-        } else {
-            scan.valid_end
-        },
+        start: if created && compact.is_none() { 0 } else { end },
     };
     let same_file = s.bound.as_ref().filter(|b| b.file == file_id).cloned();
 
@@ -930,8 +937,17 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
     let path = path.as_ref();
     let _lock = WriterLock::acquire(path, Duration::from_secs(10))?;
     let scan = file::scan(path, key)?;
-    if let Some(e) = scan.problem_before(u64::MAX) {
+    if let Some(e) = scan.problem_before(scan.committed_end()) {
         return Err(e);
+    }
+    // The damaged remains of an interrupted save are kept in a sidecar.
+    if let Some(cut) = scan.uncommitted_cut() {
+        let f = FsOpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, "open for writing", e))?;
+        move_aside(path, &f, cut, scan.file_len)?;
     }
     let i = commit_index(&scan, None)?;
     let (cr, c) = scan.commit(i)?;
@@ -993,18 +1009,45 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
 }
 
 /// Checks a whole session file: framing, CRCs, the chain, every record
-/// hash, that every version loads, and the SHA-256 of every data frame.
+/// hash, that every version loads, the SHA-256 of every data frame a version
+/// names, and that every compressed trace decodes to its length.
 /// Problems are reported, never repaired. Errors only when the file is not
 /// a session file, its genesis is damaged, or the key is wrong.
 pub fn verify_session(path: impl AsRef<Path>, key: Option<&Key>) -> Result<SessionReport> {
     let path = path.as_ref();
     let scan = file::scan(path, key)?;
-    let mut problems = scan.problems.clone();
+    let cend = scan.committed_end();
+    let tail = scan.uncommitted_cut();
+    let mut problems: Vec<Problem> = scan
+        .problems
+        .iter()
+        .filter(|p| p.offset < cend)
+        .cloned()
+        .collect();
     let mut head = None;
+    let mut decoded = std::collections::HashSet::new();
     for i in 0..scan.commits.len() {
         let rec = scan.commits.get(i).and_then(|&j| scan.records.get(j));
         match load_commit(&scan, i) {
-            Ok(s) => head = Some((s.version().unwrap_or(0), s.commit().map(|c| c.to_hex()))),
+            Ok(s) => {
+                for (name, t) in s.traces() {
+                    let Some(st) = t.stored() else { continue };
+                    if !decoded.insert((st.frame, t.dtype() as u32, t.len())) {
+                        continue;
+                    }
+                    if let Err(msg) = t.check_samples() {
+                        problems.push(Problem {
+                            offset: st.frame,
+                            seq: None,
+                            message: format!(
+                                "trace {name:?} of version {}: {msg}",
+                                s.version().unwrap_or(0)
+                            ),
+                        });
+                    }
+                }
+                head = Some((s.version().unwrap_or(0), s.commit().map(|c| c.to_hex())));
+            }
             Err(e) => {
                 let msg = e.to_string();
                 if !problems.iter().any(|p| msg.contains(&p.message)) {
@@ -1018,7 +1061,11 @@ pub fn verify_session(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Sessi
         }
     }
     let mut checked = 0u64;
-    for d in &scan.data {
+    // Only the data frames some version names: the others are remains of
+    // interrupted saves (possibly with a page lost in a power cut), which
+    // belong to no version and are never read.
+    let named: std::collections::HashSet<u64> = decoded.iter().map(|k| k.0).collect();
+    for d in scan.data.iter().filter(|d| named.contains(&d.at)) {
         let bytes = scan
             .map
             .get(d.data_at as usize..(d.data_at + d.data_len) as usize)
@@ -1046,7 +1093,7 @@ pub fn verify_session(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Sessi
         bytes: scan.file_len,
         sample_bytes_checked: checked,
         problems,
-        torn_tail_at: scan.torn_at,
+        torn_tail_at: tail,
         head_version: head.as_ref().map(|h| h.0),
         head_commit: head.and_then(|h| h.1),
     })
