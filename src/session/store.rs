@@ -540,6 +540,30 @@ fn move_aside(path: &Path, f: &std::fs::File, from: u64, len: u64) -> Result<Pat
     Ok(sidecar)
 }
 
+/// Bytes written per `pwrite` of sample data.
+const WRITE_CHUNK: usize = 32 << 20;
+
+/// Asks the kernel to start writing `[at, at + len)` to disk now, without
+/// waiting (a hint; durability still comes from the fsync that follows).
+fn start_writeback(file: &std::fs::File, at: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a plain syscall on a valid descriptor; SYNC_FILE_RANGE_WRITE
+        // only initiates writeback of dirty pages in the range.
+        unsafe {
+            libc::sync_file_range(
+                file.as_raw_fd(),
+                at as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, at, len);
+}
+
 /// Appends frames at the end of the file, chaining records.
 struct Writer<'a> {
     path: &'a Path,
@@ -551,6 +575,8 @@ struct Writer<'a> {
     pending: Vec<u8>,
     pending_at: u64,
     start: u64,
+    /// Start writeback of sample data as it is written (durable saves).
+    early_writeback: bool,
 }
 
 impl Writer<'_> {
@@ -584,44 +610,90 @@ impl Writer<'_> {
         Ok((at, hash))
     }
 
-    /// Writes a data frame; returns its offset and the SHA-256 of `bytes`.
-    fn data(&mut self, bytes: &[u8]) -> Result<(u64, Hash)> {
-        self.flush()?;
-        let at = self.pos;
-        let head = data_frame_head(at, bytes.len() as u64);
-        let data_at = at + head.len() as u64;
-        let io = |e| Error::io(self.path, "write", e);
-        self.file.write_all_at(&head, at).map_err(io)?;
-        // Hash on a second thread while this one copies the samples into
-        // the page cache.
-        let digest = if bytes.len() >= 4 << 20 {
-            std::thread::scope(|sc| {
-                let h = sc.spawn(|| sha256(bytes));
-                let w = self.file.write_all_at(bytes, data_at);
-                let d = h.join();
-                w.map(|_| d)
-            })
-            .map_err(io)?
-            .map_err(|_| Error::InvalidArgument("hashing thread panicked".into()))?
-        } else {
-            self.file.write_all_at(bytes, data_at).map_err(io)?;
-            sha256(bytes)
-        };
-        let tail = data_frame_tail(&head, &digest);
-        self.file
-            .write_all_at(&tail, data_at + bytes.len() as u64)
-            .map_err(io)?;
-        self.pos = data_at + bytes.len() as u64 + tail.len() as u64;
-        self.pending_at = self.pos;
-        Ok((at, digest))
-    }
-
     fn sync(&mut self) -> Result<()> {
         self.flush()?;
         self.file
             .sync_data()
             .map_err(|e| Error::io(self.path, "fsync", e))
     }
+}
+
+/// Writes one data frame whose place is known: header and padding, the
+/// samples (hashed on a second thread while this one copies them into the
+/// page cache, in chunks; for a durable save each chunk's writeback starts
+/// at once, so the disk works while the rest is hashed and written), then
+/// the SHA-256 and CRC. Returns the SHA-256.
+fn write_data_frame(
+    file: &std::fs::File,
+    path: &Path,
+    frame: u64,
+    head: &[u8],
+    data_at: u64,
+    bytes: &[u8],
+    early_writeback: bool,
+) -> Result<Hash> {
+    let io = |e| Error::io(path, "write", e);
+    file.write_all_at(head, frame).map_err(io)?;
+    let write = || -> std::io::Result<()> {
+        let mut off = 0u64;
+        for chunk in bytes.chunks(WRITE_CHUNK) {
+            file.write_all_at(chunk, data_at + off)?;
+            if early_writeback {
+                start_writeback(file, data_at + off, chunk.len() as u64);
+            }
+            off += chunk.len() as u64;
+        }
+        Ok(())
+    };
+    let digest = if bytes.len() >= 4 << 20 {
+        std::thread::scope(|sc| {
+            let h = sc.spawn(|| sha256(bytes));
+            let w = write();
+            let d = h.join();
+            w.map(|_| d)
+        })
+        .map_err(io)?
+        .map_err(|_| Error::InvalidArgument("hashing thread panicked".into()))?
+    } else {
+        write().map_err(io)?;
+        sha256(bytes)
+    };
+    let tail = data_frame_tail(head, &digest);
+    file.write_all_at(&tail, data_at + bytes.len() as u64)
+        .map_err(io)?;
+    Ok(digest)
+}
+
+/// `f` over `items` on up to as many threads as there are CPUs (at most
+/// one per item), results in order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let out: std::sync::Mutex<Vec<Option<R>>> =
+        std::sync::Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|sc| {
+        for _ in 0..threads {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                if let Some(slot) = out.lock().unwrap_or_else(|e| e.into_inner()).get_mut(i) {
+                    *slot = Some(r);
+                }
+            });
+        }
+    });
+    out.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// A compaction writes one version with a given number.
@@ -689,12 +761,19 @@ fn save_locked(
         pending_at: end,
         // A new file's header and genesis count as written by this save.
         start: if created && compact.is_none() { 0 } else { end },
+        early_writeback: opts.sync,
     };
     let same_file = s.bound.as_ref().filter(|b| b.file == file_id).cloned();
 
-    let mut trace_refs = Vec::new();
-    let mut written = Vec::new(); // (index, frame offset) of traces whose samples were written now
-    let (mut n_written, mut n_reused, mut sample_bytes) = (0usize, 0usize, 0u64);
+    // What each trace needs: its old record, a new record naming samples
+    // already in the file, or new samples (written below, in parallel).
+    enum Plan {
+        Reuse(TraceRef),
+        Record(DataRef),
+        Samples(usize),
+    }
+    let mut plans = Vec::new();
+    let mut fresh: Vec<(usize, Option<i32>)> = Vec::new(); // (trace index, zstd level)
     let mut counts = Counts::default();
     if opts.include_traces {
         for (i, (name, t)) in s.traces.iter().enumerate() {
@@ -711,66 +790,130 @@ fn save_locked(
                     (p.data.frame == st.frame && &p.info == t.info()).then(|| tr.clone())
                 });
                 if let Some(tr) = old {
-                    trace_refs.push(tr);
-                    n_reused += 1;
+                    plans.push(Plan::Reuse(tr));
                     continue;
                 }
             }
-            let raw_len = t.dtype().byte_len(t.len()).unwrap_or(0);
-            let data = match in_file {
-                Some(st) => DataRef {
+            plans.push(match in_file {
+                Some(st) => Plan::Record(DataRef {
                     frame: st.frame,
                     encoding: if st.zstd { "zstd" } else { "raw" }.into(),
                     stored_len: st.stored_len,
-                    raw_len,
+                    raw_len: t.dtype().byte_len(t.len()).unwrap_or(0),
                     sha256: st.sha256.to_hex(),
-                },
+                }),
                 None => {
-                    let (bytes, zstd): (std::borrow::Cow<'_, [u8]>, bool) =
-                        match (t.stored_bytes(), opts.compress) {
-                            // Already compressed elsewhere: copy as is.
-                            (Some(c), _) if compact.is_some() || opts.compress.is_some() => {
-                                (c.into(), true)
-                            }
-                            (_, Some(level)) => {
-                                let plain = t.bytes()?;
-                                let c = zstd::bulk::compress(plain, level).map_err(|e| {
-                                    Error::InvalidArgument(format!("zstd level {level}: {e}"))
-                                })?;
-                                (c.into(), true)
-                            }
-                            (_, None) => (t.bytes()?.into(), false),
-                        };
-                    let (frame, digest) = w.data(&bytes)?;
-                    sample_bytes += bytes.len() as u64;
-                    written.push((i, frame, zstd));
-                    DataRef {
-                        frame,
-                        encoding: if zstd { "zstd" } else { "raw" }.into(),
-                        stored_len: bytes.len() as u64,
-                        raw_len,
-                        sha256: digest.to_hex(),
-                    }
+                    fresh.push((i, opts.compress));
+                    Plan::Samples(fresh.len() - 1)
                 }
-            };
-            let (at, hash) = w.record(
-                "trace",
-                &TracePayload {
-                    name: name.clone(),
-                    dtype: t.dtype(),
-                    len: t.len(),
-                    info: t.info().clone(),
-                    data,
-                },
-            )?;
-            trace_refs.push(TraceRef {
-                name: name.clone(),
-                at,
-                hash: hash.to_hex(),
             });
-            n_written += 1;
         }
     }
+
+    // The bytes to store: the samples, compressed (in parallel) when asked;
+    // traces compressed in another file are copied as they are.
+    let traces = &s.traces;
+    let stored: Vec<Result<(std::borrow::Cow<'_, [u8]>, bool)>> = par_map(&fresh, |&(i, level)| {
+        let t = &traces
+            .get(i)
+            .ok_or_else(|| Error::InvalidArgument("trace".into()))?
+            .1;
+        Ok(match (t.stored_bytes(), level) {
+            (Some(c), _) if compact.is_some() || level.is_some() => (c.into(), true),
+            (_, Some(level)) => {
+                let c = zstd::bulk::compress(t.bytes()?, level)
+                    .map_err(|e| Error::InvalidArgument(format!("zstd level {level}: {e}")))?;
+                (c.into(), true)
+            }
+            (_, None) => (t.bytes()?.into(), false),
+        })
+    });
+    let stored = stored.into_iter().collect::<Result<Vec<_>>>()?;
+    // Data frames go one after the other from the end of the file; their
+    // places are known up front, so they are written (and hashed) in
+    // parallel.
+    w.flush()?;
+    let mut frames = Vec::with_capacity(stored.len());
+    for (bytes, _) in &stored {
+        let head = data_frame_head(w.pos, bytes.len() as u64);
+        let data_at = w.pos + head.len() as u64;
+        frames.push((w.pos, head, data_at));
+        w.pos = data_at + bytes.len() as u64 + DATA_TRAILER;
+    }
+    w.pending_at = w.pos;
+    let jobs: Vec<usize> = (0..stored.len()).collect();
+    let digests = par_map(&jobs, |&j| -> Result<Hash> {
+        let ((bytes, _), (frame, head, data_at)) = (
+            stored
+                .get(j)
+                .ok_or_else(|| Error::InvalidArgument("frame".into()))?,
+            frames
+                .get(j)
+                .ok_or_else(|| Error::InvalidArgument("frame".into()))?,
+        );
+        write_data_frame(
+            &w.file,
+            path,
+            *frame,
+            head,
+            *data_at,
+            bytes,
+            w.early_writeback,
+        )
+    });
+    let digests = digests.into_iter().collect::<Result<Vec<_>>>()?;
+
+    let mut trace_refs = Vec::new();
+    let mut written = Vec::new(); // (trace index, frame offset, zstd) of samples written now
+    let (mut n_written, mut n_reused, mut sample_bytes) = (0usize, 0usize, 0u64);
+    let mut plan_iter = plans.into_iter();
+    for (i, (name, t)) in s.traces.iter().enumerate() {
+        if !opts.include_traces {
+            break;
+        }
+        let Some(plan) = plan_iter.next() else { break };
+        let data = match plan {
+            Plan::Reuse(tr) => {
+                trace_refs.push(tr);
+                n_reused += 1;
+                continue;
+            }
+            Plan::Record(d) => d,
+            Plan::Samples(j) => {
+                let ((bytes, zstd), (frame, _, _), digest) =
+                    match (stored.get(j), frames.get(j), digests.get(j)) {
+                        (Some(a), Some(b), Some(c)) => (a, b, c),
+                        _ => return Err(Error::InvalidArgument("data frame".into())),
+                    };
+                sample_bytes += bytes.len() as u64;
+                written.push((i, *frame, *zstd));
+                DataRef {
+                    frame: *frame,
+                    encoding: if *zstd { "zstd" } else { "raw" }.into(),
+                    stored_len: bytes.len() as u64,
+                    raw_len: t.dtype().byte_len(t.len()).unwrap_or(0),
+                    sha256: digest.to_hex(),
+                }
+            }
+        };
+        let (at, hash) = w.record(
+            "trace",
+            &TracePayload {
+                name: name.clone(),
+                dtype: t.dtype(),
+                len: t.len(),
+                info: t.info().clone(),
+                data,
+            },
+        )?;
+        trace_refs.push(TraceRef {
+            name: name.clone(),
+            at,
+            hash: hash.to_hex(),
+        });
+        n_written += 1;
+    }
+    drop(stored);
 
     let mut section_refs = Vec::new();
     for name in SECTIONS {
