@@ -123,7 +123,10 @@ fn session() -> Session {
     s
 }
 
-fn expect(path: &Path, key: Option<&Key>) -> Value {
+/// What a reader reports for a session file, in the `.expect` format
+/// (also used by tests/session_vectors.rs, which compares it with the
+/// stored `.expect` files).
+pub fn expect(path: &Path, key: Option<&Key>) -> Value {
     let opts = LoadOptions {
         key: key.cloned(),
         version: None,
@@ -146,6 +149,7 @@ fn expect(path: &Path, key: Option<&Key>) -> Value {
             for t in o["traces"].as_array_mut().unwrap() {
                 let name = t["name"].as_str().unwrap().to_string();
                 let tr = s.trace(&name).unwrap();
+                tr.verify().unwrap();
                 t["samples"] = json!(hex::encode(tr.bytes().unwrap()));
                 t.as_object_mut().unwrap().remove("mapped");
                 t.as_object_mut().unwrap().remove("compressed");

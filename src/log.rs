@@ -254,7 +254,8 @@ impl std::fmt::Debug for Log {
 
 /// Limit on how far back open looks for the last valid record.
 /// What to do about a corrupt log head.
-pub(crate) const LOG_CORRUPT_HINT: &str = "; the chain head cannot be trusted (run `evident verify`)";
+pub(crate) const LOG_CORRUPT_HINT: &str =
+    "; the chain head cannot be trusted (run `evident verify`)";
 
 const TAIL_SCAN_LIMIT: u64 = 64 * 1024 * 1024 + MAX_BODY as u64;
 
@@ -297,14 +298,7 @@ impl Log {
             ));
         }
 
-        let lpath = lock_path(&path);
-        let lock_file = FsOpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lpath)
-            .map_err(|e| Error::io(&lpath, "open lock file", e))?;
+        let (lock_file, lpath) = open_lock_file(&path)?;
         let lock_timeout = opts.lock_timeout.unwrap_or(match opts.lock {
             LockMode::Exclusive => Duration::ZERO,
             LockMode::Shared => Duration::from_secs(10),
@@ -499,15 +493,7 @@ impl Log {
     /// truncates the log to `from`.
     fn move_aside(&self, from: u64, to: u64) -> Result<TornTail> {
         let path = &self.path;
-        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
-        let mut name = path.as_os_str().to_owned();
-        name.push(format!(".torn-{stamp}-at-{from}"));
-        let sidecar = PathBuf::from(name);
-        let mut out = FsOpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&sidecar)
-            .map_err(|e| Error::io(&sidecar, "create torn-tail sidecar", e))?;
+        let (sidecar, mut out) = create_torn_sidecar(path, from)?;
         let mut buf = vec![0u8; 64 * 1024];
         let mut off = from;
         while off < to {
@@ -1277,6 +1263,34 @@ pub(crate) fn chain_for(path: &Path, g: &Genesis, key: Option<&Key>) -> Result<C
     }
 }
 
+/// Opens (creating it if needed) the lock file of `path`, `<path>.lock`.
+fn open_lock_file(path: &Path) -> Result<(File, PathBuf)> {
+    let lpath = lock_path(path);
+    let file = FsOpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lpath)
+        .map_err(|e| Error::io(&lpath, "open lock file", e))?;
+    Ok((file, lpath))
+}
+
+/// Creates the sidecar file that receives a torn tail cut off `path` at
+/// `from`: `<path>.torn-<UTC time>-at-<from>`, never an existing file.
+pub(crate) fn create_torn_sidecar(path: &Path, from: u64) -> Result<(PathBuf, File)> {
+    let stamp = Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".torn-{stamp}-at-{from}"));
+    let sidecar = PathBuf::from(name);
+    let out = FsOpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&sidecar)
+        .map_err(|e| Error::io(&sidecar, "create torn-tail sidecar", e))?;
+    Ok((sidecar, out))
+}
+
 /// An exclusive writer lock on `<path>.lock`, the same lock [`Log::open`]
 /// takes, for other writers built on the engine (the session container).
 /// Released when dropped.
@@ -1288,14 +1302,7 @@ pub(crate) struct WriterLock {
 impl WriterLock {
     /// Takes the lock of `path`, waiting up to `timeout`.
     pub(crate) fn acquire(path: &Path, timeout: Duration) -> Result<WriterLock> {
-        let lpath = lock_path(path);
-        let file = FsOpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lpath)
-            .map_err(|e| Error::io(&lpath, "open lock file", e))?;
+        let (file, lpath) = open_lock_file(path)?;
         let held = acquire(path, &file, &lpath, timeout)?;
         write_holder(&file);
         Ok(WriterLock {

@@ -446,6 +446,27 @@ impl Session {
     }
 }
 
+/// The directory of `path` and a temporary name next to it
+/// (`.<name>.<what>-<pid>-<random hex>`).
+fn sibling(path: &Path, what: &str) -> (PathBuf, PathBuf) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut rnd = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut rnd);
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{base}.{what}-{}-{}",
+        std::process::id(),
+        hex::encode(rnd)
+    ));
+    (dir, tmp)
+}
+
 /// Creates a session file atomically (written to a temporary file, made
 /// durable, linked into place; an existing file is never replaced).
 fn create_file(path: &Path, key: Option<&Key>, log_id: Option<&str>) -> Result<()> {
@@ -472,21 +493,7 @@ fn create_file(path: &Path, key: Option<&Key>, log_id: Option<&str>) -> Result<(
     let body = record_body(0, &chain.zero(), "genesis", &Utc::now(), &g)?;
     let mut bytes = file_header().to_vec();
     format::frame(&mut bytes, Framing::Binary, &body, &chain.hash(&body));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut rnd = [0u8; 8];
-    rand::thread_rng().fill_bytes(&mut rnd);
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{base}.creating-{}-{}",
-        std::process::id(),
-        hex::encode(rnd)
-    ));
+    let (dir, tmp) = sibling(path, "creating");
     let written = FsOpenOptions::new()
         .write(true)
         .create_new(true)
@@ -509,15 +516,7 @@ fn create_file(path: &Path, key: Option<&Key>, log_id: Option<&str>) -> Result<(
 /// Copies `[from, len)` into a sidecar, makes it durable, then cuts the
 /// file at `from` (a torn tail is moved aside, never deleted).
 fn move_aside(path: &Path, f: &std::fs::File, from: u64, len: u64) -> Result<PathBuf> {
-    let stamp = Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".torn-{stamp}-at-{from}"));
-    let sidecar = PathBuf::from(name);
-    let mut out = FsOpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&sidecar)
-        .map_err(|e| Error::io(&sidecar, "create torn-tail sidecar", e))?;
+    let (sidecar, mut out) = crate::log::create_torn_sidecar(path, from)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut off = from;
     while off < len {
@@ -1096,21 +1095,7 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
     let (cr, c) = scan.commit(i)?;
     let mut s = load_commit(&scan, i)?;
     s.bound = None;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut rnd = [0u8; 8];
-    rand::thread_rng().fill_bytes(&mut rnd);
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp_path = dir.join(format!(
-        ".{base}.compacting-{}-{}",
-        std::process::id(),
-        hex::encode(rnd)
-    ));
+    let (dir, tmp_path) = sibling(path, "compacting");
     create_file(&tmp_path, key, Some(&scan.genesis.log_id))?;
     let opts = SaveOptions {
         key: key.cloned(),
