@@ -574,7 +574,7 @@ struct Writer<'a> {
     pending: Vec<u8>,
     pending_at: u64,
     start: u64,
-    /// Start writeback of sample data as it is written (durable saves).
+    /// Start writeback of sample data as it is written.
     early_writeback: bool,
 }
 
@@ -619,8 +619,8 @@ impl Writer<'_> {
 
 /// Writes one data frame whose place is known: header and padding, the
 /// samples (hashed on a second thread while this one copies them into the
-/// page cache, in chunks; for a durable save each chunk's writeback starts
-/// at once, so the disk works while the rest is hashed and written), then
+/// page cache, in chunks; each chunk's writeback starts at once, so the
+/// disk works while the rest is hashed and written), then
 /// the SHA-256 and CRC. Returns the SHA-256.
 fn write_data_frame(
     file: &std::fs::File,
@@ -760,7 +760,10 @@ fn save_locked(
         pending_at: end,
         // A new file's header and genesis count as written by this save.
         start: if created && compact.is_none() { 0 } else { end },
-        early_writeback: opts.sync,
+        // Also without fsync: a save of a gigabyte otherwise leaves that
+        // much dirty memory, and the kernel throttles the writer (measured:
+        // 1.23 s -> 0.63 s for 1 GiB).
+        early_writeback: true,
     };
     let same_file = s.bound.as_ref().filter(|b| b.file == file_id).cloned();
 
