@@ -56,12 +56,20 @@ fn bench_dir() -> PathBuf {
     dir
 }
 
+/// True under `cargo bench` (which passes `--bench`); `cargo test
+/// --all-targets` runs each benchmark once without it, and then small
+/// sizes are enough to check that the benchmark works.
+fn bench_mode() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 fn sizes(var: &str, default: &[u64]) -> Vec<u64> {
     match std::env::var(var) {
         Ok(s) if !s.trim().is_empty() => s
             .split(',')
             .map(|x| x.trim().parse().expect("sizes in MiB, comma-separated"))
             .collect(),
+        _ if !bench_mode() => vec![4],
         _ => default.to_vec(),
     }
 }
@@ -676,7 +684,7 @@ fn main() {
     // Only when the whole bench runs (not for `--list` or a filter that
     // leaves the save group out).
     let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--list" || a == "--test") {
+    if !bench_mode() || args.iter().any(|a| a == "--list" || a == "--test") {
         return;
     }
     let filter = args.iter().skip(1).find(|a| !a.starts_with('-'));
