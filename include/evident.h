@@ -1370,7 +1370,10 @@ void evident_trace_free(evident_trace *trace);
  * `evident_trace_free` (whatever happens to the session). For a loaded
  * uncompressed trace it is the file mapping itself (pages are read on
  * first access); a compressed trace is decompressed on the first call and
- * kept. Calls from several threads at once are safe.
+ * kept. Calls from several threads at once are safe. Because the samples
+ * are the file mapping, another program that truncates the session file
+ * while they are read makes the process receive SIGBUS (evident never cuts
+ * committed bytes; compaction replaces the file by rename, which is safe).
  *
  * A trace whose compressed bytes are damaged gives
  * `EVIDENT_STATUS_MALFORMED`; so does an `EVIDENT_DTYPE_BOOL` trace holding
