@@ -292,3 +292,27 @@ fn errors_are_clear() {
     std::fs::write(dir.path().join("junk"), b"hello").unwrap();
     assert!(load_ok(&dir.path().join("junk")).is_err());
 }
+
+#[test]
+fn stale_temporary_files_of_dead_processes_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.evs");
+    // A temporary file of a process that no longer exists (pids are below
+    // 2^22 on Linux), one of a live process (this one's parent), and an
+    // unrelated hidden file.
+    let dead = dir.path().join(".s.evs.compacting-4194999-00aa");
+    let live = dir.path().join(format!(
+        ".s.evs.compacting-{}-00bb",
+        std::os::unix::process::parent_id()
+    ));
+    let other = dir.path().join(".s.evs.notes");
+    for f in [&dead, &live, &other] {
+        std::fs::write(f, b"partial").unwrap();
+    }
+    let mut s = sample_session();
+    s.save(Some(&path), &SaveOptions::default()).unwrap();
+    compact(&path, None).unwrap();
+    assert!(!dead.exists());
+    assert!(live.exists() && other.exists());
+    assert_eq!(load_ok(&path).unwrap().version(), Some(1));
+}

@@ -464,7 +464,37 @@ fn sibling(path: &Path, what: &str) -> (PathBuf, PathBuf) {
         std::process::id(),
         hex::encode(rnd)
     ));
+    remove_stale(&dir, &base, what);
     (dir, tmp)
+}
+
+/// Removes temporary files `.<base>.<what>-<pid>-<hex>` left by processes
+/// of this host that no longer run (killed while creating or compacting a
+/// session file). They are partial copies, never the only copy of
+/// anything: the session file itself is untouched until the rename.
+fn remove_stale(dir: &Path, base: &str, what: &str) {
+    let prefix = format!(".{base}.{what}-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid <= 0 || pid == std::process::id() as i32 {
+            continue;
+        }
+        // SAFETY: signal 0 only checks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Creates a session file atomically (written to a temporary file, made
