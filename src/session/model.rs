@@ -1182,8 +1182,7 @@ impl Session {
                 e.operation, e.duration_ms
             )));
         }
-        if !e.duration_ms.is_finite()
-            || !finite_json(&e.result)
+        if !finite_json(&e.result)
             || !finite_json(&Value::Object(e.parameters.clone()))
             || !finite_json(&Value::Object(e.metadata.clone()))
         {
