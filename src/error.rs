@@ -96,6 +96,17 @@ pub enum Error {
     /// exist. `what` names it, for example `trace "CH1"`.
     #[error("{what} not found")]
     NotFound { what: String },
+    /// A shared-mode writer found the log cut back (or rewritten) below an
+    /// entry it appended itself: the file was rolled back by something
+    /// other than an evident writer. Nothing is appended.
+    #[error(
+        "{path}: entry seq {seq} was rolled back: {msg}; refusing to append (run `evident verify`)"
+    )]
+    RolledBack {
+        path: PathBuf,
+        seq: u64,
+        msg: String,
+    },
     /// A session's annotation layer is locked against changes.
     #[error("annotation layer \"{layer}\" is locked; unlock it before changing it")]
     LayerLocked { layer: String },
@@ -136,6 +147,7 @@ impl Error {
             Error::Closed { .. } => "closed",
             Error::NotFound { .. } => "not_found",
             Error::LayerLocked { .. } => "layer_locked",
+            Error::RolledBack { .. } => "rolled_back",
         }
     }
 

@@ -38,13 +38,16 @@ pub mod query;
 pub(crate) mod scan;
 pub mod session;
 pub mod storage;
+pub(crate) mod tail;
 pub mod verify;
 
 pub use chain::{Chain, Hash, HashAlg, Key};
 pub use convert::{convert, ConvertOptions, ConvertReport};
 pub use error::{Error, Position, Result};
 pub use format::{Entry, Event, Framing, Genesis};
-pub use log::{inspect, Durability, Head, LockMode, Log, LogInfo, OpenOptions, Recovery, TornTail};
+pub use log::{
+    inspect, Durability, Head, LockMode, Log, LogInfo, OpenOptions, Recovery, Repair, TornTail,
+};
 pub use query::{query, Order, Query, QueryIter};
 pub use verify::{verify, ExpectedHead, VerifyOptions, VerifyReport, Violation, ViolationKind};
 

@@ -20,6 +20,7 @@ use crate::error::{Error, Position, Result};
 use crate::format::{self, Event, Framing, Genesis, RecordKind, MAX_BODY};
 use crate::scan::{self, Backward, ReadAt, SpanKind};
 use crate::storage::{sync_dir, FileStorage, Storage};
+use crate::tail::{self, has_lost_block, Tail};
 
 /// When an append is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -85,9 +86,27 @@ pub struct OpenOptions {
     pub host: Option<String>,
     /// In-memory buffer size for [`Durability::Buffered`] (default 64 KiB).
     pub buffer_size: usize,
+    /// What open may do to the end of the file (default: [`Repair::No`]).
+    pub repair: Repair,
     /// Test hook: wraps the real storage (fault injection, crash tracking).
     #[doc(hidden)]
     pub storage_hook: Option<StorageHook>,
+}
+
+/// What opening a log may do to the end of the file (spec § 10.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Repair {
+    /// Move a torn tail aside; look back at most 80 MiB for the last
+    /// record; refuse a damaged tail (a complete record that fails its
+    /// check, a last record that does not follow the one before it).
+    #[default]
+    No,
+    /// Also look back through the whole file for the last record, so that
+    /// a torn tail of any size (say, a gigabyte of zeros) is moved aside.
+    Torn,
+    /// Also move a damaged tail aside (into a sidecar, every byte kept):
+    /// for a log whose damage was seen and recorded with `verify`.
+    Force,
 }
 
 impl Default for OpenOptions {
@@ -104,6 +123,7 @@ impl Default for OpenOptions {
             actor: None,
             host: None,
             buffer_size: 64 * 1024,
+            repair: Repair::No,
             storage_hook: None,
         }
     }
@@ -163,6 +183,11 @@ impl OpenOptions {
         self.create = c;
         self
     }
+    /// Sets what open may do to the end of the file.
+    pub fn repair(mut self, r: Repair) -> Self {
+        self.repair = r;
+        self
+    }
 }
 
 /// The chain head: the number of entries (the last seq) and the last hash.
@@ -196,6 +221,34 @@ pub struct Recovery {
     pub created: bool,
 }
 
+/// A record this handle wrote: where it is and what it was.
+#[derive(Debug, Clone, Copy)]
+struct OwnRecord {
+    start: u64,
+    end: u64,
+    seq: u64,
+    hash: Hash,
+}
+
+/// A candidate chain head found reading backward.
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    seq: u64,
+    prev: Hash,
+    hash: Hash,
+    offset: u64,
+    end: u64,
+}
+
+/// The chain head found from the end of the file, and what follows it.
+struct FoundHead {
+    head: Head,
+    /// Offset just past the head record (the genesis when there is none).
+    end: u64,
+    /// The bytes `[end, len)`.
+    tail: Tail,
+}
+
 struct Inner {
     head: Head,
     /// Bytes of the file written so far (the file's length as far as this
@@ -203,6 +256,9 @@ struct Inner {
     file_len: u64,
     /// Bytes appended but not yet written to the file (Buffered, exclusive).
     pending: Vec<u8>,
+    /// Shared mode: the last record this handle wrote, which the file must
+    /// still hold whatever other writers do.
+    own_last: Option<OwnRecord>,
     body: Vec<u8>,
     recovery: Recovery,
     closed: bool,
@@ -229,6 +285,7 @@ pub struct Log {
     actor: String,
     host: String,
     buffer_size: usize,
+    repair: Repair,
     storage: Arc<dyn Storage>,
     lock_file: File,
     /// How the exclusive-mode lock is held while the log is open.
@@ -256,6 +313,11 @@ impl std::fmt::Debug for Log {
 /// What to do about a corrupt log head.
 pub(crate) const LOG_CORRUPT_HINT: &str =
     "; the chain head cannot be trusted (run `evident verify`)";
+
+/// Where the lock file records the log's synced length (after the holder
+/// record), and how many bytes that record takes.
+const SYNCED_HINT_AT: u64 = 256;
+const SYNCED_HINT_LEN: usize = 128;
 
 const TAIL_SCAN_LIMIT: u64 = 64 * 1024 * 1024 + MAX_BODY as u64;
 
@@ -378,6 +440,7 @@ impl Log {
             actor,
             host,
             buffer_size: opts.buffer_size.max(1),
+            repair: opts.repair,
             storage,
             lock_file,
             lock_held: Mutex::new(None),
@@ -387,6 +450,7 @@ impl Log {
                     hash: genesis_hash,
                 },
                 file_len: genesis_end,
+                own_last: None,
                 pending: Vec::new(),
                 body: Vec::with_capacity(1024),
                 recovery: Recovery {
@@ -401,15 +465,156 @@ impl Log {
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(String::new()),
         };
-        {
+        let recovered = {
             let mut inner = log.lock_inner();
-            log.recover_tail(&mut inner, len)?;
-            log.written_end.store(inner.file_len, Ordering::SeqCst);
-        }
+            let r = log.recover_at_open(&mut inner, len);
+            if r.is_err() {
+                // Dropping a log that failed to open must not touch the file.
+                inner.closed = true;
+            }
+            r
+        };
+        recovered?;
         if let Ok(mut g) = log.group.lock() {
             g.synced = log.written_end.load(Ordering::SeqCst);
         }
         Ok(log)
+    }
+
+    /// Recovery at open: finds the head, moves a torn tail or an unsynced
+    /// remainder aside, and records the synced length.
+    fn recover_at_open(&self, inner: &mut Inner, len: u64) -> Result<()> {
+        let log = self;
+        let path = &self.path;
+        {
+            let synced = log.read_synced_hint(len);
+            let recovered = match synced {
+                Some(x) if x < len => log.recover_unsynced(inner, x, len)?,
+                _ => false,
+            };
+            if !recovered {
+                log.recover_tail(inner, len)?;
+            }
+            // Everything kept is durable from now on: record it, so the
+            // next open knows where unsynced bytes begin.
+            if synced != Some(inner.file_len) {
+                if inner.recovery.torn.is_empty() {
+                    log.storage.sync_data().map_err(|e| {
+                        let err = Error::io(path, "fsync", e);
+                        log.poison(&err);
+                        err
+                    })?;
+                }
+                log.write_synced_hint(inner.file_len);
+            }
+            log.written_end.store(inner.file_len, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// Open after a crash, when the lock file says the log was synced up to
+    /// `synced` < `len`: nothing after `synced` was ever acknowledged as
+    /// durable, so from the first record there that is not a readable,
+    /// linked record with a good hash (a power cut's lost or garbled page,
+    /// a torn write), everything is moved aside, including records a later
+    /// page kept (spec § 10.3). Returns false when `synced` is not the end
+    /// of a readable record (the hint is then ignored).
+    fn recover_unsynced(&self, inner: &mut Inner, synced: u64, len: u64) -> Result<bool> {
+        let path = &self.path;
+        let src: &dyn Storage = &*self.storage;
+        let io = |e| Error::io(path, "read", e);
+        let (mut seq, mut hash) = if synced == self.genesis_end {
+            (0, self.genesis_hash)
+        } else {
+            let mut back = Backward::new(src, self.framing, self.genesis_end, synced);
+            let Some(item) = back.prev_item() else {
+                return Ok(false);
+            };
+            let item = item.map_err(io)?;
+            let Some(p) = (item.kind == SpanKind::Record)
+                .then(|| format::parse(self.framing, &item.bytes).ok())
+                .flatten()
+            else {
+                return Ok(false);
+            };
+            (p.seq, p.raw.hash)
+        };
+        let mut end = synced;
+        let mut fwd = scan::Forward::new(src, self.framing, synced, len, 0);
+        while let Some(item) = fwd.next_item() {
+            let (item, _) = item.map_err(io)?;
+            let parsed = match item.kind {
+                SpanKind::Record => format::parse(self.framing, &item.bytes).ok(),
+                _ => None,
+            };
+            // What a crash leaves after the synced bytes: records, then a
+            // torn write, lost (zeroed) pages, stale garbage, and possibly
+            // records a later page kept. Never a whole record with a good
+            // hash that does not follow the one before it: that is a
+            // replayed or inserted record, refused as at the end of a file.
+            let Some(p) = parsed else { break };
+            let hash_ok = p.raw.hash.as_bytes().len() == self.chain.alg().hash_len()
+                && p.raw.compute_hash(&self.chain) == p.raw.hash;
+            if !hash_ok {
+                break;
+            }
+            let links = p.kind != RecordKind::Genesis
+                && Some(p.seq) == seq.checked_add(1)
+                && p.prev == hash;
+            if !links {
+                if self.repair == Repair::Force {
+                    break;
+                }
+                return Err(Error::Corrupt {
+                    path: path.clone(),
+                    at: Position {
+                        offset: item.offset,
+                        line: 0,
+                        seq: Some(p.seq),
+                    },
+                    msg: format!("a record (entry seq {}) that does not follow the record before it (seq {seq}): a replayed or inserted record{LOG_CORRUPT_HINT}", p.seq),
+                });
+            }
+            (seq, hash) = (p.seq, p.raw.hash);
+            end = item.end(self.framing);
+        }
+        if end < len {
+            let torn = self.move_aside(end, len)?;
+            inner.recovery.torn.push(torn);
+        }
+        inner.head = Head { seq, hash };
+        inner.file_len = end;
+        Ok(true)
+    }
+
+    /// The synced length the lock file records for this log, if it is one
+    /// this file can have (see [`Log::write_synced_hint`]).
+    fn read_synced_hint(&self, len: u64) -> Option<u64> {
+        let mut buf = [0u8; SYNCED_HINT_LEN];
+        let n =
+            std::os::unix::fs::FileExt::read_at(&self.lock_file, &mut buf, SYNCED_HINT_AT).ok()?;
+        let text = std::str::from_utf8(buf.get(..n)?).ok()?;
+        let mut words = text.split_whitespace();
+        if words.next()? != "synced" || words.next()? != self.genesis.log_id {
+            return None;
+        }
+        let x: u64 = words.next()?.parse().ok()?;
+        (self.genesis_end..=len).contains(&x).then_some(x)
+    }
+
+    /// Records in the lock file that this log is durable up to `upto`, after
+    /// an fsync that made it so. One `pwrite`, never synced itself: after a
+    /// power cut it may say less than the truth (an older value, or
+    /// nothing), never more, so bytes before it are known to have been
+    /// acknowledged as durable, and bytes after it may be moved aside.
+    fn write_synced_hint(&self, upto: u64) {
+        let text = format!("synced {} {upto}\n", self.genesis.log_id);
+        let mut rec = [b' '; SYNCED_HINT_LEN];
+        let n = text.len().min(SYNCED_HINT_LEN);
+        if let (Some(dst), Some(src)) = (rec.get_mut(..n), text.as_bytes().get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        let _ = std::os::unix::fs::FileExt::write_all_at(&self.lock_file, &rec, SYNCED_HINT_AT);
     }
 
     fn lock_inner(&self) -> MutexGuard<'_, Inner> {
@@ -418,113 +623,261 @@ impl Log {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Finds the last valid record from the end of the file; moves a torn
-    /// tail aside. Sets `inner.head` and `inner.end`.
+    /// Finds the chain head from the end of the file (spec § 10.3) and moves
+    /// a torn tail aside. Sets `inner.head` and `inner.file_len`.
     fn recover_tail(&self, inner: &mut Inner, len: u64) -> Result<()> {
-        let path = &self.path;
-        let src: &dyn Storage = &*self.storage;
-        let mut back = Backward::new(src, self.framing, self.genesis_end, len);
-        let mut good_end = self.genesis_end;
-        let mut head = Head {
-            seq: 0,
-            hash: self.genesis_hash,
-        };
-        while let Some(item) = back.prev_item() {
-            let item = item.map_err(|e| Error::io(path, "read", e))?;
-            if len - item.offset > TAIL_SCAN_LIMIT {
+        let found = self.find_head(len, self.read_synced_hint(len))?;
+        match found.tail {
+            Tail::Clean => {}
+            Tail::Torn { .. } => {
+                let torn = self.move_aside(found.end, len)?;
+                inner.recovery.torn.push(torn);
+            }
+            Tail::Damaged(_) if self.repair == Repair::Force => {
+                let torn = self.move_aside(found.end, len)?;
+                inner.recovery.torn.push(torn);
+            }
+            Tail::Damaged(d) => {
                 return Err(Error::Corrupt {
-                    path: path.clone(),
+                    path: self.path.clone(),
                     at: Position {
-                        offset: item.offset,
-                        ..Position::default()
+                        offset: d.offset,
+                        line: 0,
+                        seq: None,
                     },
-                    msg: format!("no valid record in the last {TAIL_SCAN_LIMIT} bytes of the file{LOG_CORRUPT_HINT}"),
+                    msg: format!(
+                        "{} after the last readable record (entry seq {}): this is damage or tampering, not an interrupted write{LOG_CORRUPT_HINT}; `evident repair --force` moves it aside into a sidecar file, keeping every byte",
+                        d.reason, found.head.seq
+                    ),
                 });
             }
-            if item.kind != SpanKind::Record {
-                continue;
-            }
-            let Ok(p) = format::parse(self.framing, &item.bytes) else {
-                continue;
-            };
-            let at = Position {
-                offset: item.offset,
-                line: 0,
-                seq: Some(p.seq),
-            };
-            if p.raw.hash.as_bytes().len() != self.chain.alg().hash_len() {
-                return Err(Error::Corrupt {
-                    path: path.clone(),
-                    at,
-                    msg: format!("last record's hash has the wrong length{LOG_CORRUPT_HINT}"),
-                });
-            }
-            if p.raw.compute_hash(&self.chain) != p.raw.hash {
-                return Err(Error::Corrupt {
-                    path: path.clone(),
-                    at,
-                    msg: format!("last record fails its hash check{LOG_CORRUPT_HINT}"),
-                });
-            }
-            if p.kind == RecordKind::Genesis && item.offset != self.framing.data_start() {
-                return Err(Error::Corrupt {
-                    path: path.clone(),
-                    at,
-                    msg: format!("a genesis record after the start of the log{LOG_CORRUPT_HINT}"),
-                });
-            }
-            head = Head {
-                seq: p.seq,
-                hash: p.raw.hash,
-            };
-            good_end = item.end(self.framing);
-            break;
         }
-        if good_end < len {
-            let torn = self.move_aside(good_end, len)?;
-            inner.recovery.torn.push(torn);
-        }
-        inner.head = head;
-        inner.file_len = good_end;
+        inner.head = found.head;
+        inner.file_len = found.end;
         Ok(())
     }
 
+    /// Reads backward from `len` to the chain head: the last readable record
+    /// that passes its checks and follows the record before it (spec
+    /// § 10.3). `synced`: where the lock file says the synced bytes end. Looks back at most [`TAIL_SCAN_LIMIT`] bytes unless
+    /// repairing; with [`Repair::Force`], records that fail these checks
+    /// become part of the tail instead of errors.
+    fn find_head(&self, len: u64, synced: Option<u64>) -> Result<FoundHead> {
+        let path = &self.path;
+        let force = self.repair == Repair::Force;
+        let limit = (self.repair == Repair::No).then_some(TAIL_SCAN_LIMIT);
+        let src: &dyn Storage = &*self.storage;
+        let mut back = Backward::new(src, self.framing, self.genesis_end, len);
+        let corrupt = |offset: u64, seq: u64, msg: String| Error::Corrupt {
+            path: path.clone(),
+            at: Position {
+                offset,
+                line: 0,
+                seq: Some(seq),
+            },
+            msg: format!("{msg}{LOG_CORRUPT_HINT}"),
+        };
+        // The candidate head, and an item to look at again.
+        let mut cand: Option<Cand> = None;
+        let mut again: Option<scan::Item> = None;
+        loop {
+            let item = match again.take() {
+                Some(item) => item,
+                None => match back.prev_item() {
+                    Some(item) => item.map_err(|e| Error::io(path, "read", e))?,
+                    None => {
+                        // At the genesis: the first entry must follow it.
+                        if let Some(c) = cand {
+                            if c.seq != 1 || c.prev != self.genesis_hash {
+                                if !force {
+                                    return Err(corrupt(c.offset, c.seq, format!("the last record (entry seq {}) does not follow the genesis record: a replayed or inserted record", c.seq)));
+                                }
+                                cand = None;
+                            }
+                        }
+                        break;
+                    }
+                },
+            };
+            if let Some(limit) = limit {
+                if len - item.offset > limit {
+                    return Err(Error::Corrupt {
+                        path: path.clone(),
+                        at: Position { offset: item.offset, ..Position::default() },
+                        msg: format!("no readable record in the last {limit} bytes of the file{LOG_CORRUPT_HINT}; `evident repair` looks further back and moves a torn tail of any size aside"),
+                    });
+                }
+            }
+            let parsed = match item.kind {
+                SpanKind::Record => format::parse(self.framing, &item.bytes).ok().map(|p| {
+                    let hash_ok = p.raw.hash.as_bytes().len() == self.chain.alg().hash_len()
+                        && p.raw.compute_hash(&self.chain) == p.raw.hash;
+                    (
+                        Cand {
+                            seq: p.seq,
+                            prev: p.prev,
+                            hash: p.raw.hash,
+                            offset: item.offset,
+                            end: item.end(self.framing),
+                        },
+                        hash_ok,
+                        p.kind == RecordKind::Genesis,
+                    )
+                }),
+                _ => None,
+            };
+            let Some((rec, hash_ok, genesis)) = parsed else {
+                match cand {
+                    None => continue, // after the head: the tail
+                    Some(_)
+                        if synced.is_some_and(|x| item.offset >= x)
+                            && has_lost_block(&item.bytes, item.offset, len) =>
+                    {
+                        // A power cut lost a block of unsynced bytes before
+                        // the candidate: the candidate was never synced (an
+                        // fsync would have made that block durable), so it
+                        // belongs to the tail. (Zeros where the bytes are
+                        // known synced, or not known unsynced, are damage.)
+                        cand = None;
+                        continue;
+                    }
+                    // Damage before the head: left for the verifier (the
+                    // head's link cannot be checked across it).
+                    Some(_) => break,
+                }
+            };
+            if let Some(c) = cand {
+                if rec.seq.checked_add(1) == Some(c.seq) && rec.hash == c.prev {
+                    break;
+                }
+                if !force {
+                    return Err(corrupt(c.offset, c.seq, format!("the last record (entry seq {}) does not follow the record before it (seq {}): a replayed or inserted record", c.seq, rec.seq)));
+                }
+                // Repairing: the candidate joins the tail; look at this
+                // record again as the next candidate.
+                cand = None;
+                again = Some(item);
+                continue;
+            }
+            let problem = if !hash_ok {
+                Some("last record fails its hash check (or its hash has the wrong length)")
+            } else if genesis {
+                Some("a genesis record after the start of the log")
+            } else {
+                None
+            };
+            match problem {
+                Some(_) if force => continue,
+                Some(msg) => return Err(corrupt(rec.offset, rec.seq, msg.to_string())),
+                None => cand = Some(rec),
+            }
+        }
+        let (head, end) = match cand {
+            Some(c) => (
+                Head {
+                    seq: c.seq,
+                    hash: c.hash,
+                },
+                c.end,
+            ),
+            None => (
+                Head {
+                    seq: 0,
+                    hash: self.genesis_hash,
+                },
+                self.genesis_end,
+            ),
+        };
+        let tail =
+            tail::classify(src, self.framing, end, len).map_err(|e| Error::io(path, "read", e))?;
+        Ok(FoundHead { head, end, tail })
+    }
+
     /// Copies `[from, to)` into a new sidecar file, makes it durable, then
-    /// truncates the log to `from`.
+    /// truncates the log to `from`. If anything fails before the log is
+    /// cut, the sidecar is removed again (the bytes are still in the log);
+    /// a failure to cut or sync the log poisons the writer.
     fn move_aside(&self, from: u64, to: u64) -> Result<TornTail> {
         let path = &self.path;
         let (sidecar, mut out) = create_torn_sidecar(path, from)?;
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut off = from;
-        while off < to {
-            let n = ((to - off) as usize).min(buf.len());
-            let chunk = buf.get_mut(..n).unwrap_or_default();
-            let got = (&*self.storage as &dyn Storage)
-                .read_full_at(chunk, off)
-                .map_err(|e| Error::io(path, "read torn tail", e))?;
-            if got == 0 {
-                break;
+        let mut copy = || -> Result<()> {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut off = from;
+            while off < to {
+                let n = ((to - off) as usize).min(buf.len());
+                let chunk = buf.get_mut(..n).unwrap_or_default();
+                let got = (&*self.storage as &dyn Storage)
+                    .read_full_at(chunk, off)
+                    .map_err(|e| Error::io(path, "read torn tail", e))?;
+                if got == 0 {
+                    break;
+                }
+                out.write_all(chunk.get(..got).unwrap_or_default())
+                    .map_err(|e| Error::io(&sidecar, "write", e))?;
+                off += got as u64;
             }
-            out.write_all(chunk.get(..got).unwrap_or_default())
-                .map_err(|e| Error::io(&sidecar, "write", e))?;
-            off += got as u64;
+            out.sync_all()
+                .map_err(|e| Error::io(&sidecar, "fsync", e))?;
+            if let Some(dir) = sidecar.parent() {
+                sync_dir(dir).map_err(|e| Error::io(dir, "fsync directory", e))?;
+            }
+            Ok(())
+        };
+        if let Err(e) = copy() {
+            drop(out);
+            let _ = fs::remove_file(&sidecar);
+            return Err(e);
         }
-        out.sync_all()
-            .map_err(|e| Error::io(&sidecar, "fsync", e))?;
-        if let Some(dir) = sidecar.parent() {
-            sync_dir(dir).map_err(|e| Error::io(dir, "fsync directory", e))?;
-        }
-        self.storage
+        let cut = self
+            .storage
             .truncate(from)
-            .map_err(|e| Error::io(path, "truncate torn tail", e))?;
-        self.storage
-            .sync_data()
-            .map_err(|e| Error::io(path, "fsync", e))?;
+            .map_err(|e| Error::io(path, "truncate torn tail", e))
+            .and_then(|()| {
+                self.storage
+                    .sync_data()
+                    .map_err(|e| Error::io(path, "fsync", e))
+            });
+        if let Err(e) = cut {
+            self.poison(&e);
+            return Err(e);
+        }
         Ok(TornTail {
             offset: from,
             len: to - from,
             sidecar,
         })
+    }
+
+    /// Shared mode: the file must still hold the last record this handle
+    /// wrote. A file cut back below it, or rewritten, can never be
+    /// legitimate: other writers only ever append after it.
+    fn check_own_record(&self, own: &OwnRecord, len: u64) -> Result<()> {
+        let rolled_back = |found: &str| Error::RolledBack {
+            path: self.path.clone(),
+            seq: own.seq,
+            msg: format!(
+                "this writer appended entry seq {} ending at byte {}, but {found}",
+                own.seq, own.end
+            ),
+        };
+        if len < own.end {
+            return Err(rolled_back(&format!("the file is now {len} bytes long")));
+        }
+        let mut buf = vec![0u8; (own.end - own.start) as usize];
+        let got = (&*self.storage as &dyn Storage)
+            .read_full_at(&mut buf, own.start)
+            .map_err(|e| Error::io(&self.path, "read", e))?;
+        let content_len = match self.framing {
+            Framing::Jsonl => got.saturating_sub(1),
+            Framing::Binary => got,
+        };
+        let same = got == buf.len()
+            && format::parse(self.framing, buf.get(..content_len).unwrap_or_default())
+                .is_ok_and(|p| p.seq == own.seq && p.raw.hash == own.hash);
+        if !same {
+            return Err(rolled_back("the file no longer holds it there"));
+        }
+        Ok(())
     }
 
     fn check_usable(&self, inner: &Inner) -> Result<()> {
@@ -606,6 +959,9 @@ impl Log {
                 .len()
                 .map_err(|e| Error::io(&self.path, "stat", e))?;
             if len != inner.file_len {
+                if let Some(own) = inner.own_last {
+                    self.check_own_record(&own, len)?;
+                }
                 self.recover_tail(inner, len)?;
             }
         }
@@ -635,7 +991,9 @@ impl Log {
             }),
             Ok(()) => {
                 let hash = self.chain.hash(&body);
+                let before = inner.pending.len();
                 format::frame(&mut inner.pending, self.framing, &body, &hash);
+                let written = (inner.pending.len() - before) as u64;
                 let write_now = self.durability != Durability::Buffered
                     || self.lock_mode == LockMode::Shared
                     || inner.pending.len() >= self.buffer_size;
@@ -646,6 +1004,14 @@ impl Log {
                 };
                 match r {
                     Ok(()) => {
+                        if self.lock_mode == LockMode::Shared {
+                            inner.own_last = Some(OwnRecord {
+                                start: inner.file_len - written,
+                                end: inner.file_len,
+                                seq,
+                                hash,
+                            });
+                        }
                         inner.head = Head { seq, hash };
                         Ok(inner.head)
                     }
@@ -687,6 +1053,7 @@ impl Log {
         let mut g = self.group.lock().unwrap_or_else(|e| e.into_inner());
         if upto > g.synced {
             g.synced = upto;
+            self.write_synced_hint(upto);
         }
     }
 
@@ -718,6 +1085,7 @@ impl Log {
                     Ok(()) => {
                         if upto > g.synced {
                             g.synced = upto;
+                            self.write_synced_hint(upto);
                         }
                     }
                     Err(e) => {

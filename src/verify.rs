@@ -165,6 +165,10 @@ pub struct VerifyReport {
     pub violations: Vec<Violation>,
     /// Number of violations found (may exceed `violations.len()`).
     pub violations_total: u64,
+    /// Bytes at the end of the file that are the beginning of a record
+    /// being written while verify ran (the file grew): not a violation,
+    /// not checked (spec § 9.5).
+    pub in_flight_tail: Option<u64>,
 }
 
 fn ser_framing<S: serde::Serializer>(
@@ -224,6 +228,7 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         bytes: len,
         violations: Vec::new(),
         violations_total: 0,
+        in_flight_tail: None,
     };
     let mut sink = Sink::new(opts.all);
     let gi = match read_genesis(path, &file, len) {
@@ -289,19 +294,32 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         &mut joiner,
     )?;
 
-    // Torn tail: malformed bytes after the last complete record.
+    // What follows the last readable record (spec § 9.5): a torn tail, a
+    // record still being written, or damage (whose malformed spans the
+    // chunks already reported).
     if let Some((off, line)) = joiner.tail_start {
-        joiner.sink.retain_before(off);
-        joiner.sink.push(Violation {
-            kind: ViolationKind::TornTail,
-            seq: None,
-            line: if framing == Framing::Jsonl { line } else { 0 },
-            offset: off,
-            message: format!(
-                "{} bytes at the end of the file are not a complete record (torn write); open moves them aside",
-                len - off
-            ),
-        });
+        match crate::tail::classify(&file, framing, off, len)
+            .map_err(|e| Error::io(path, "read", e))?
+        {
+            crate::tail::Tail::Torn { lost_block } => {
+                joiner.sink.retain_before(off);
+                if !lost_block && growing(&file, len) {
+                    report.in_flight_tail = Some(len - off);
+                } else {
+                    joiner.sink.push(Violation {
+                        kind: ViolationKind::TornTail,
+                        seq: None,
+                        line: if framing == Framing::Jsonl { line } else { 0 },
+                        offset: off,
+                        message: format!(
+                            "{} bytes at the end of the file are not a complete record (an interrupted write or a power cut); open moves them aside",
+                            len - off
+                        ),
+                    });
+                }
+            }
+            crate::tail::Tail::Clean | crate::tail::Tail::Damaged(_) => {}
+        }
     }
     if let Some(eh) = opts.expected_head {
         let found = joiner.expected_seq_hash.or(if eh.seq == 0 {
@@ -337,6 +355,18 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
     report.head_seq = joiner.head.0;
     report.head_hash = Some(joiner.head.1.to_hex());
     Ok(joiner.sink.finish(report))
+}
+
+/// Whether the file grows within a moment: a writer is appending, so an
+/// incomplete record at its end is in flight, not torn. Waits about 0.1 s.
+fn growing(file: &File, len: u64) -> bool {
+    for ms in [0u64, 2, 4, 8, 16, 32, 64] {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        if file.metadata().map(|m| m.len()).unwrap_or(len) > len {
+            return true;
+        }
+    }
+    false
 }
 
 /// Kind and position (offset, line) of a violation for a log whose header

@@ -103,11 +103,13 @@ enum Cmd {
     /// fsynced, verified against the source's head, and only then linked
     /// into place.
     Convert(ConvertArgs),
-    /// Move a torn tail (incomplete last write) aside into a sidecar file.
+    /// Move a torn tail (an interrupted write, of any size) aside into a
+    /// sidecar file.
     ///
     /// The bytes are kept in `<LOG>.torn-<time>-at-<offset>`, never dropped.
-    /// Damage anywhere before the end is never repaired: it is evidence.
-    /// repair then changes nothing and exits 1. Needs the writer's lock.
+    /// Damage is never repaired: it is evidence; repair then changes nothing
+    /// and exits 1, unless `--force` is given for damage at the very end.
+    /// Needs the writer's lock.
     Repair(RepairArgs),
     /// Write an example log, verify it, and show a tampered copy being caught.
     Demo(DemoArgs),
@@ -399,6 +401,12 @@ pub struct RepairArgs {
     pub log: PathBuf,
     #[command(flatten)]
     pub key: KeyArg,
+    /// Also move damage at the end of the log aside (a last record that
+    /// fails its check or does not follow the one before it), after you
+    /// have recorded it with `evident verify`. Every byte is kept in the
+    /// sidecar file; damage before the end is still never touched.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

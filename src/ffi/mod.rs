@@ -89,6 +89,9 @@ pub enum evident_status {
     NotFound = 11,
     /// A session's annotation layer is locked against changes.
     LayerLocked = 12,
+    /// A shared-mode writer found the log cut back or rewritten below an
+    /// entry it appended itself; nothing was appended. Run `evident_verify`.
+    RolledBack = 14,
     /// A required pointer argument was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -267,6 +270,7 @@ pub(crate) fn status_of(e: &Error) -> evident_status {
         Error::Closed { .. } => evident_status::Closed,
         Error::NotFound { .. } => evident_status::NotFound,
         Error::LayerLocked { .. } => evident_status::LayerLocked,
+        Error::RolledBack { .. } => evident_status::RolledBack,
     }
 }
 
@@ -553,6 +557,7 @@ pub extern "C" fn evident_status_name(status: u32) -> *const c_char {
         10 => "EVIDENT_STATUS_CLOSED\0",
         11 => "EVIDENT_STATUS_NOT_FOUND\0",
         12 => "EVIDENT_STATUS_LAYER_LOCKED\0",
+        14 => "EVIDENT_STATUS_ROLLED_BACK\0",
         100 => "EVIDENT_STATUS_NULL_ARGUMENT\0",
         101 => "EVIDENT_STATUS_INVALID_UTF8\0",
         102 => "EVIDENT_STATUS_PANIC\0",
@@ -778,6 +783,7 @@ mod tests {
             S::Closed,
             S::NotFound,
             S::LayerLocked,
+            S::RolledBack,
             S::NullArgument,
             S::InvalidUtf8,
             S::Panic,

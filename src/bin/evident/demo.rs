@@ -341,6 +341,7 @@ pub fn demo(a: DemoArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             RepairArgs {
                 log: CRASHED.into(),
                 key: KeyArg { key_file: None },
+                force: false,
             },
             o,
         )

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use evident::format::format_ts;
 use evident::{
-    ConvertOptions, Durability, Event, Framing, LockMode, Log, OpenOptions, VerifyOptions,
+    ConvertOptions, Durability, Event, Framing, LockMode, Log, OpenOptions, Repair, VerifyOptions,
     ViolationKind,
 };
 use serde_json::{Map, Value};
@@ -239,11 +239,15 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             .map_err(w)?;
             Ok(0)
         }
-        "torn_tail" => {
+        st if st == "torn_tail" || a.force => {
             for v in &r.violations {
                 writeln!(out, "{}", violation_line(path, v)).map_err(w)?;
             }
-            let mut o = OpenOptions::new().create(false);
+            let mut o = OpenOptions::new().create(false).repair(if a.force {
+                Repair::Force
+            } else {
+                Repair::Torn
+            });
             o.key = key;
             // Opening the log for writing moves a torn tail aside.
             let log = Log::open(path, o).map_err(|e| Failure::lib(path, e))?;
@@ -275,7 +279,7 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                 }
                 return Err(Failure::failed(
                     path,
-                    "the log still does not verify after moving the torn tail aside",
+                    "the log still does not verify: damage before the end is never repaired (it is evidence)",
                 ));
             }
             writeln!(
@@ -294,8 +298,9 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             }
             Err(Failure::failed(
                 path,
-                "damage before the end of the log is never repaired: it is evidence. \
-                 Nothing was changed; keep the file as it is and investigate (`evident verify --all`)",
+                "the log is damaged: nothing was changed; keep the file as it is and investigate \
+                 (`evident verify --all`). Damage before the end is never repaired (it is evidence); \
+                 `evident repair --force` moves damage at the very end aside into a sidecar file",
             ))
         }
     }

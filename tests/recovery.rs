@@ -1,0 +1,450 @@
+//! Tail recovery: what a writer may move aside when it opens a log, and what
+//! it must refuse (spec § 9.5, § 10.3). Regression tests for issue 9 items
+//! 5, 6, 8, 9, 12, 20, 24 and the sidecar part of 25.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use evident::storage::{Fault, FaultPlan, FaultyStorage, FileStorage, Storage};
+use evident::{
+    verify, Durability, Error, Event, Framing, Key, LockMode, Log, OpenOptions, Repair,
+    VerifyOptions, ViolationKind,
+};
+use serde_json::json;
+
+const FRAMINGS: [Framing; 2] = [Framing::Jsonl, Framing::Binary];
+
+fn name(framing: Framing) -> &'static str {
+    match framing {
+        Framing::Jsonl => "audit.jsonl",
+        Framing::Binary => "audit.evl",
+    }
+}
+
+fn ev(i: u64) -> Event {
+    Event::new("RECOVERY", "append").details(json!({"i": i, "note": "a b c d e f"}))
+}
+
+fn opts(framing: Framing) -> OpenOptions {
+    OpenOptions::new().framing(framing)
+}
+
+/// A closed log of `n` entries; returns its path and the offset where the
+/// last record starts.
+fn log_of(dir: &Path, framing: Framing, n: u64, key: Option<Key>) -> (PathBuf, u64) {
+    let path = dir.join(name(framing));
+    let mut o = opts(framing);
+    o.key = key;
+    let log = Log::open(&path, o).unwrap();
+    let mut last_start = 0;
+    for i in 0..n {
+        last_start = fs::metadata(&path).unwrap().len();
+        log.append(&ev(i)).unwrap();
+    }
+    log.close().unwrap();
+    (path, last_start)
+}
+
+fn one_thread() -> VerifyOptions {
+    VerifyOptions {
+        threads: 1,
+        all: true,
+        ..VerifyOptions::default()
+    }
+}
+
+fn sidecars(path: &Path) -> Vec<PathBuf> {
+    let base = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut v: Vec<PathBuf> = fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{base}.torn-"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Item 20: a bit flipped anywhere in the last record is damage, never a torn
+/// tail: verify does not call it torn, open refuses and changes nothing, so
+/// no ordinary append can erase the record.
+#[test]
+fn changing_the_last_record_is_damage_not_a_torn_tail() {
+    for framing in FRAMINGS {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, last) = log_of(dir.path(), framing, 5, None);
+        let orig = fs::read(&path).unwrap();
+        let copy = dir.path().join(format!("copy-{}", name(framing)));
+        let mut torn = Vec::new();
+        let mut opened = Vec::new();
+        for byte in last as usize..orig.len() {
+            for bit in 0..8 {
+                let mut img = orig.clone();
+                img[byte] ^= 1 << bit;
+                fs::write(&copy, &img).unwrap();
+                // No lock file: nothing says where the synced bytes end.
+                let _ = fs::remove_file(format!("{}.lock", copy.display()));
+                let r = verify(&copy, &one_thread()).unwrap();
+                assert!(!r.valid, "{framing:?} byte {byte} bit {bit}");
+                if r.violations
+                    .iter()
+                    .any(|v| v.kind == ViolationKind::TornTail)
+                {
+                    torn.push((byte, bit));
+                }
+                // Opening for writing (as the next append does) refuses and
+                // leaves the file as it was. Every 3rd flip keeps it quick.
+                if (byte * 8 + bit) % 3 == 0 {
+                    match Log::open(&copy, opts(framing).create(false)) {
+                        Err(Error::Corrupt { .. }) => {}
+                        other => opened.push((byte, bit, format!("{other:?}"))),
+                    }
+                    assert_eq!(fs::read(&copy).unwrap(), img, "{framing:?} {byte}/{bit}");
+                    assert!(sidecars(&copy).is_empty(), "{framing:?} {byte}/{bit}");
+                }
+            }
+        }
+        assert!(torn.is_empty(), "{framing:?}: reported as torn: {torn:?}");
+        assert!(
+            opened.is_empty(),
+            "{framing:?}: opened: {:?}",
+            &opened[..opened.len().min(5)]
+        );
+        // In place, with the lock file saying the log was synced to its end.
+        let mut img = orig.clone();
+        let mid = (last as usize + orig.len()) / 2;
+        img[mid] ^= 0x10;
+        fs::write(&path, &img).unwrap();
+        assert!(matches!(
+            Log::open(&path, opts(framing)),
+            Err(Error::Corrupt { .. })
+        ));
+        assert_eq!(fs::read(&path).unwrap(), img);
+    }
+}
+
+/// Item 8: a copy of an old record appended at the end is not a head to
+/// continue from.
+#[test]
+fn a_replayed_record_at_the_end_is_refused() {
+    for framing in FRAMINGS {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::new(b"0123456789abcdef0123".to_vec()).unwrap();
+        let (path, _) = log_of(dir.path(), framing, 10, Some(key.clone()));
+        // The bytes of entry 5: read them through an independent split.
+        let bytes = fs::read(&path).unwrap();
+        let rec5 = record_bytes(&bytes, framing, 5);
+        let mut img = bytes.clone();
+        img.extend_from_slice(&rec5);
+        fs::write(&path, &img).unwrap();
+        let mut o = opts(framing);
+        o.key = Some(key.clone());
+        match Log::open(&path, o) {
+            Err(Error::Corrupt { msg, .. }) => {
+                assert!(msg.contains("does not follow"), "{msg}")
+            }
+            other => panic!("{framing:?}: {other:?}"),
+        }
+        assert_eq!(fs::read(&path).unwrap(), img);
+    }
+}
+
+/// The bytes of the record with `seq` (genesis 0), framing included.
+fn record_bytes(file: &[u8], framing: Framing, seq: usize) -> Vec<u8> {
+    match framing {
+        Framing::Jsonl => {
+            let line = file.split_inclusive(|b| *b == b'\n').nth(seq).unwrap();
+            line.to_vec()
+        }
+        Framing::Binary => {
+            let mut off = 16;
+            for _ in 0..seq {
+                let body = u32::from_le_bytes(file[off..off + 4].try_into().unwrap()) as usize;
+                let hash = u16::from_le_bytes(file[off + 4..off + 6].try_into().unwrap()) as usize;
+                off += 16 + body + hash;
+            }
+            let body = u32::from_le_bytes(file[off..off + 4].try_into().unwrap()) as usize;
+            let hash = u16::from_le_bytes(file[off + 4..off + 6].try_into().unwrap()) as usize;
+            file[off..off + 16 + body + hash].to_vec()
+        }
+    }
+}
+
+/// Item 9: a power cut that lost an unsynced page while later pages
+/// survived. The lock file records where the synced bytes end (after every
+/// fsync, without an fsync of its own), so open moves aside everything from
+/// the first damaged record after that point, including records a later
+/// page kept, and the log verifies. Without that record (no lock file),
+/// zeros before intact records are damage: left in place and reported.
+#[test]
+fn a_lost_unsynced_page_before_surviving_records_is_moved_aside() {
+    for framing in FRAMINGS {
+        for keep_lock_file in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(name(framing));
+            let log = Log::open(&path, opts(framing)).unwrap();
+            for i in 0..10 {
+                log.append(&ev(i)).unwrap();
+            }
+            log.close().unwrap();
+            drop(log);
+            let synced = fs::metadata(&path).unwrap().len();
+            // Buffered, written at once, never synced.
+            let mut o = opts(framing).durability(Durability::Buffered);
+            o.buffer_size = 1;
+            let log = Log::open(&path, o).unwrap();
+            let mut ends = vec![];
+            for i in 10..60 {
+                log.append(&ev(i)).unwrap();
+                ends.push(fs::metadata(&path).unwrap().len());
+            }
+            // The power cut: an image of the file and of its lock file now.
+            let mut img = fs::read(&path).unwrap();
+            let lock = fs::read(format!("{}.lock", path.display())).unwrap();
+            drop(log);
+            let copy = dir.path().join(format!("copy-{}", name(framing)));
+            // A page lost in the middle of the unsynced bytes.
+            let page = (synced / 4096 + 1) * 4096;
+            assert!(page + 4096 < ends[45], "log too short for the test");
+            img[page as usize..(page + 4096) as usize].fill(0);
+            fs::write(&copy, &img).unwrap();
+            if keep_lock_file {
+                fs::write(format!("{}.lock", copy.display()), &lock).unwrap();
+            }
+            let log = Log::open(&copy, opts(framing)).unwrap();
+            let head = log.head();
+            let rec = log.recovery();
+            if keep_lock_file {
+                // The head is the last record that ends before the lost page.
+                let keep = 10 + ends.iter().filter(|e| **e <= page).count() as u64;
+                assert_eq!(head.seq, keep, "{framing:?}");
+                assert_eq!(rec.torn.len(), 1, "{framing:?}");
+                let side = fs::read(&rec.torn[0].sidecar).unwrap();
+                assert_eq!(side, img[rec.torn[0].offset as usize..], "{framing:?}");
+            } else {
+                assert_eq!(head.seq, 60, "{framing:?}");
+                assert!(rec.torn.is_empty(), "{framing:?}");
+            }
+            log.append(&ev(99)).unwrap();
+            log.close().unwrap();
+            let r = verify(&copy, &one_thread()).unwrap();
+            assert_eq!(r.valid, keep_lock_file, "{framing:?}: {:?}", r.violations);
+        }
+    }
+}
+
+/// Item 6: a shared-mode writer refuses to append when the file no longer
+/// holds what it appended itself (cut back, or cut back and extended).
+#[test]
+fn a_shared_writer_refuses_a_rollback_of_its_own_entries() {
+    for framing in FRAMINGS {
+        for extend in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(name(framing));
+            let so = || opts(framing).lock(LockMode::Shared);
+            let a = Log::open(&path, so()).unwrap();
+            let mut ends = vec![];
+            for i in 0..10 {
+                a.append(&ev(i)).unwrap();
+                ends.push(fs::metadata(&path).unwrap().len());
+            }
+            // Cut after seq 5 by something that is not an evident writer.
+            let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.set_len(ends[4]).unwrap();
+            drop(f);
+            if extend {
+                // Another writer goes on from seq 5 past the old length.
+                let b = Log::open(&path, so()).unwrap();
+                for i in 0..12 {
+                    b.append(&ev(100 + i)).unwrap();
+                }
+                b.close().unwrap();
+            }
+            let before = fs::read(&path).unwrap();
+            match a.append(&ev(10)) {
+                Err(Error::RolledBack { seq, .. }) => assert_eq!(seq, 10),
+                other => panic!("{framing:?} extend={extend}: {other:?}"),
+            }
+            assert_eq!(fs::read(&path).unwrap(), before, "nothing appended");
+        }
+    }
+}
+
+/// Item 5: a failed fsync while a shared-mode append moves another writer's
+/// torn tail aside poisons the handle.
+#[test]
+fn a_failed_fsync_during_shared_tail_recovery_poisons() {
+    for framing in FRAMINGS {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name(framing));
+        let plan = FaultPlan::new();
+        let p2 = plan.clone();
+        let mut o = opts(framing).lock(LockMode::Shared);
+        o.storage_hook = Some(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
+            Box::new(FaultyStorage::new(fs, p2.clone()))
+        }));
+        let a = Log::open(&path, o).unwrap();
+        a.append(&ev(0)).unwrap();
+        // Another writer crashed in the middle of a record.
+        let first = record_bytes(&fs::read(&path).unwrap(), framing, 1);
+        let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut f, &first[..20]).unwrap();
+        drop(f);
+        plan.arm(Fault::SyncError);
+        assert!(a.append(&ev(1)).is_err(), "{framing:?}");
+        match a.append(&ev(2)) {
+            Err(Error::Poisoned { .. }) => {}
+            other => panic!("{framing:?}: {other:?}"),
+        }
+    }
+}
+
+/// Item 24: a torn tail larger than open looks back (80 MiB of zeros) can be
+/// moved aside, every byte kept: by open itself when the lock file records
+/// where the synced bytes end, by `Repair::Torn` (`evident repair`) when it
+/// does not.
+#[test]
+fn a_torn_tail_larger_than_the_scan_limit_can_be_moved_aside() {
+    let framing = Framing::Jsonl;
+    for keep_lock_file in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = log_of(dir.path(), framing, 3, None);
+        let len = fs::metadata(&path).unwrap().len();
+        let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(len + 81 * 1024 * 1024).unwrap();
+        drop(f);
+        if !keep_lock_file {
+            fs::remove_file(format!("{}.lock", path.display())).unwrap();
+            match Log::open(&path, opts(framing)) {
+                Err(Error::Corrupt { msg, .. }) => {
+                    assert!(msg.contains("evident repair"), "{msg}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let repair = if keep_lock_file {
+            Repair::No
+        } else {
+            Repair::Torn
+        };
+        let log = Log::open(&path, opts(framing).repair(repair)).unwrap();
+        assert_eq!(log.head().seq, 3);
+        let torn = log.recovery().torn;
+        assert_eq!(torn.len(), 1);
+        assert_eq!(torn[0].len, 81 * 1024 * 1024);
+        assert_eq!(
+            fs::metadata(&torn[0].sidecar).unwrap().len(),
+            81 * 1024 * 1024
+        );
+        log.close().unwrap();
+        assert!(verify(&path, &one_thread()).unwrap().valid);
+    }
+}
+
+/// Item 24 / 20: `Repair::Force` (`evident repair --force`) moves a damaged
+/// last record aside into a sidecar, every byte kept.
+#[test]
+fn force_repair_moves_a_damaged_end_aside() {
+    for framing in FRAMINGS {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, last) = log_of(dir.path(), framing, 5, None);
+        let mut img = fs::read(&path).unwrap();
+        let mid = (last as usize + img.len()) / 2;
+        img[mid] ^= 0x01;
+        fs::write(&path, &img).unwrap();
+        assert!(Log::open(&path, opts(framing)).is_err());
+        let log = Log::open(&path, opts(framing).repair(Repair::Force)).unwrap();
+        assert_eq!(log.head().seq, 4);
+        let torn = log.recovery().torn;
+        assert_eq!(torn.len(), 1);
+        assert_eq!(fs::read(&torn[0].sidecar).unwrap(), img[last as usize..]);
+        log.close().unwrap();
+        assert!(verify(&path, &one_thread()).unwrap().valid);
+    }
+}
+
+/// Item 12: a record being written while verify runs is in flight, not a
+/// torn tail: verify waits a moment, sees the file grow, reports the bytes as
+/// in flight and the log as valid. (A writer that never completes it leaves
+/// a torn tail, which verify still reports.)
+#[test]
+fn verify_reports_a_record_being_written_as_in_flight() {
+    for framing in FRAMINGS {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = log_of(dir.path(), framing, 5, None);
+        // The bytes of the next record, from a copy that appends it.
+        let copy = dir.path().join(format!("copy-{}", name(framing)));
+        fs::copy(&path, &copy).unwrap();
+        let log = Log::open(&copy, opts(framing)).unwrap();
+        log.append(&ev(5)).unwrap();
+        log.close().unwrap();
+        let len = fs::metadata(&path).unwrap().len() as usize;
+        let next = fs::read(&copy).unwrap()[len..].to_vec();
+        let (first, rest) = next.split_at(next.len() / 2);
+        let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut f, first).unwrap();
+        let rest = rest.to_vec();
+        let finisher = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            std::io::Write::write_all(&mut f, &rest).unwrap();
+        });
+        let r = verify(&path, &one_thread()).unwrap();
+        finisher.join().unwrap();
+        assert!(r.valid, "{framing:?}: {:?}", r.violations);
+        assert_eq!(r.in_flight_tail, Some(first.len() as u64), "{framing:?}");
+        assert_eq!(r.entries, 5);
+        // Complete now: valid with six entries.
+        let r = verify(&path, &one_thread()).unwrap();
+        assert!(r.valid && r.entries == 6 && r.in_flight_tail.is_none());
+        // A write that never completes is a torn tail.
+        let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut f, first).unwrap();
+        let r = verify(&path, &one_thread()).unwrap();
+        assert!(!r.valid);
+        assert_eq!(r.violations[0].kind, ViolationKind::TornTail);
+    }
+}
+
+/// Item 25: an open that fails while moving a torn tail aside (here: the
+/// sidecar cannot be written, EFBIG from RLIMIT_FSIZE, as ENOSPC would) leaves
+/// no sidecar behind, and the log as it was.
+#[test]
+fn a_failed_move_aside_leaves_no_sidecar() {
+    if let Ok(dir) = std::env::var("EVIDENT_TEST_FSIZE_CHILD") {
+        // In the child: writes past 1 KiB fail with EFBIG (SIGXFSZ ignored).
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: 1024,
+                rlim_max: 1024,
+            };
+            assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
+        }
+        let path = Path::new(&dir).join("audit.jsonl");
+        let r = Log::open(&path, OpenOptions::new().create(false));
+        std::process::exit(if r.is_err() { 3 } else { 4 });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = log_of(dir.path(), Framing::Jsonl, 20, None);
+    let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut f, "{\"v\":1,\"seq\":21 torn".repeat(200).as_bytes()).unwrap();
+    drop(f);
+    let before = fs::read(&path).unwrap();
+    let st = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_failed_move_aside_leaves_no_sidecar",
+            "--nocapture",
+        ])
+        .env("EVIDENT_TEST_FSIZE_CHILD", dir.path())
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(3), "the child's open should fail");
+    assert!(sidecars(&path).is_empty(), "{:?}", sidecars(&path));
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
