@@ -754,12 +754,13 @@ fn gen_framing(out: &mut Out, fr: Framing) {
     out.expect(
         exp(
             "reordered",
-            "entries 3 and 4 swapped: 4 after 2, 3 after 4, 5 after 3",
+            "entries 3 and 4 swapped: 4 after 2, 3 after 4, 5 after 3; a writer refuses to open the log (its last record does not follow the one before it)",
             &log,
             &f,
         )
         .invalid("seq_gap", Some(4), pos(&f, 3), 3, 5)
-        .head(ro.head()),
+        .head(ro.head())
+        .open("refuses"),
     );
 
     let mut rw = LogB::keyless("rewritten").standard();
@@ -1035,12 +1036,58 @@ fn gen_framing(out: &mut Out, fr: Framing) {
     out.expect(
         exp(
             "garbage_tail",
-            "text appended after the last record (JSONL: a complete line and a partial one): everything after the last well-formed record is a torn tail",
+            "text appended after the last record (JSONL: a complete line and a partial one; binary: impossible length fields): no interrupted write leaves it, so it is damage, not a torn tail, and a writer refuses to open the log",
             &log,
             &f,
         )
-        .invalid("torn_tail", None, pos(&f, n), 1, 5)
-        .head(keyless.head()),
+        .invalid(
+            "malformed",
+            None,
+            pos(&f, n),
+            if fr == Framing::Jsonl { 2 } else { 1 },
+            5,
+        )
+        .head(keyless.head())
+        .open("refuses"),
+    );
+
+    // The last record changed in one bit: all its bytes are there, so it is
+    // damage, not a torn write (binary: the CRC fails; JSONL: the line feed
+    // ending the last line became another byte).
+    let mut f = File::of(&keyless, fr);
+    let last = f.pieces.len() - 1;
+    let at = f.pieces[last].len() - 1;
+    f.pieces[last][at] ^= 0x01;
+    let log = out.log("last_record_changed", &f);
+    out.expect(
+        exp(
+            "last_record_changed",
+            "one bit of the last record's last byte flipped (binary: the frame_len trailer; JSONL: the line feed): a complete record that fails its check is damage, not a torn tail; a writer refuses to open the log",
+            &log,
+            &f,
+        )
+        .invalid("malformed", None, pos(&f, last), 1, 4)
+        .head((4, keyless.recs[4].hash))
+        .open("refuses"),
+    );
+
+    // An old record replayed at the end: readable, but it does not follow
+    // the record before it, so a writer refuses to resume from it.
+    let mut f = File::of(&keyless, fr);
+    let n = f.pieces.len();
+    let again = f.pieces[3].clone();
+    f.pieces.push(again);
+    let log = out.log("replayed_tail", &f);
+    out.expect(
+        exp(
+            "replayed_tail",
+            "entry 3 appended again after entry 5: a seq_gap at the copy, and a writer refuses to open the log (the last record does not follow the one before it)",
+            &log,
+            &f,
+        )
+        .invalid("seq_gap", Some(3), pos(&f, n), 1, 6)
+        .head((3, keyless.recs[3].hash))
+        .open("refuses"),
     );
 
     let mut f = File::of(&keyless, fr);

@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 1
+#define EVIDENT_ABI_VERSION_MINOR 2
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -201,6 +201,11 @@ enum evident_status
      * A session's annotation layer is locked against changes.
      */
     EVIDENT_STATUS_LAYER_LOCKED = 12,
+    /**
+     * A shared-mode writer found the log cut back or rewritten below an
+     * entry it appended itself; nothing was appended. Run `evident_verify`.
+     */
+    EVIDENT_STATUS_ROLLED_BACK = 14,
     /**
      * A required pointer argument was NULL.
      */
@@ -1778,6 +1783,12 @@ size_t evident_verify_result_violation_count(const evident_verify_result *result
  * Number of violations found (may exceed the number kept).
  */
 uint64_t evident_verify_result_violations_total(const evident_verify_result *result);
+
+/**
+ * Bytes at the end of the file that were a record being written while
+ * verify ran (the file grew): not a violation, not checked. 0 when none.
+ */
+uint64_t evident_verify_result_in_flight_tail(const evident_verify_result *result);
 
 /**
  * Violation number `index` (0 is the first in file order).

@@ -30,8 +30,10 @@ pub(crate) const LOST_RUN: usize = 16;
 /// write too: the file grew but the new bytes of its last block never
 /// reached the disk, which reads the block back as it was (the old end of
 /// the file, then zeros). A binary frame ends in at most three zero bytes
-/// of its own (the high bytes of its length trailer).
-const MIN_EOF_ZEROS: usize = 4;
+/// of its own (the high bytes of its length trailer), and a changed length
+/// trailer in at most four. (Fewer zeros at the end are a torn write only
+/// when they cannot hold a frame's length fields: see [`is_record_prefix`].)
+const MIN_EOF_ZEROS: usize = 8;
 
 /// Whether `bytes`, found at `offset` in a file of `file_len` bytes,
 /// contain a lost block: [`LOST_RUN`] zero bytes in a row, or at least
@@ -189,9 +191,10 @@ mod tests {
         assert!(!has_lost_block(&[0; 15], 3, 10_000));
         // Zeros reaching the end of the file.
         let mut b = vec![7u8; 100];
-        b.extend_from_slice(&[0; 4]);
-        assert!(has_lost_block(&b, 10, 114));
-        assert!(!has_lost_block(&b, 10, 115));
+        b.extend_from_slice(&[0; 8]);
+        assert!(has_lost_block(&b, 10, 118));
+        assert!(!has_lost_block(&b, 10, 119));
+        assert!(!has_lost_block(&b[..107], 10, 117));
         // A binary trailer's own zeros are not enough.
         let b = [0xe8u8, 0, 0, 0];
         assert!(!has_lost_block(&b, 10, 14));

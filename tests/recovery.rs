@@ -448,3 +448,71 @@ fn a_failed_move_aside_leaves_no_sidecar() {
     assert!(sidecars(&path).is_empty(), "{:?}", sidecars(&path));
     assert_eq!(fs::read(&path).unwrap(), before);
 }
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_evident"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// From the command line: an ordinary append never erases a changed last
+/// record (item 20); `repair` leaves damage alone, `repair --force` moves a
+/// damaged end aside, every byte kept (item 24); `repair` moves a torn tail
+/// longer than open looks back (item 24).
+#[test]
+fn cli_append_refuses_a_damaged_end_and_repair_force_moves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, last) = log_of(dir.path(), Framing::Binary, 5, None);
+    let p = path.to_str().unwrap();
+    let mut img = fs::read(&path).unwrap();
+    img[last as usize + 40] ^= 0x04;
+    fs::write(&path, &img).unwrap();
+    let (code, _, err) = cli(&["append", p, "--event-type", "X", "--action", "y"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("repair --force"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(fs::read(&path).unwrap(), img);
+    let (code, out, _) = cli(&["verify", p]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("torn"), "{out}");
+    let (code, _, _) = cli(&["repair", p]);
+    assert_eq!(code, 1);
+    assert_eq!(fs::read(&path).unwrap(), img);
+    let (code, out, err) = cli(&["repair", p, "--force"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let side = sidecars(&path);
+    assert_eq!(side.len(), 1);
+    assert_eq!(fs::read(&side[0]).unwrap(), img[last as usize..]);
+    assert_eq!(cli(&["verify", p]).0, 0);
+    assert_eq!(
+        cli(&["append", p, "--event-type", "X", "--action", "y"]).0,
+        0
+    );
+
+    // A torn tail of 81 MiB, with no lock file to say where synced bytes
+    // end: verify calls it torn, repair moves it aside.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = log_of(dir.path(), Framing::Jsonl, 3, None);
+    let p = path.to_str().unwrap();
+    let len = fs::metadata(&path).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len + 81 * 1024 * 1024)
+        .unwrap();
+    fs::remove_file(format!("{p}.lock")).unwrap();
+    let (code, out, _) = cli(&["verify", p]);
+    assert_eq!(code, 1);
+    assert!(out.contains("torn"), "{out}");
+    let (code, out, err) = cli(&["repair", p]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(fs::metadata(&path).unwrap().len(), len);
+    assert_eq!(cli(&["verify", p]).0, 0);
+}

@@ -19,7 +19,7 @@ use std::path::Path;
 use evident::format::{self, MAX_BODY};
 use evident::{
     query, verify, Chain, Entry, Error, Event, ExpectedHead, Framing, Hash, HashAlg, Log, Order,
-    Query, VerifyOptions, VerifyReport, Violation, ViolationKind,
+    Query, Repair, VerifyOptions, VerifyReport, Violation, ViolationKind,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -303,8 +303,6 @@ struct FlipExpect {
 enum OpenExpect {
     /// Opens with this head and no torn tail.
     Head(usize),
-    /// Opens with this head after moving [start of record head+1, end) aside.
-    Torn(usize),
     /// Refuses with the error matching the genesis violation.
     GenesisError,
     /// Refuses with Corrupt at this record.
@@ -338,14 +336,16 @@ fn expect_flip(b: &Built, m: &[u8], pos: usize) -> FlipExpect {
                 };
             }
             // Any flip in frame k makes it unreadable (length fields out
-            // of range or pointing elsewhere, CRC, flags or frame_len).
-            let (kind, open) = if k == n {
-                (TornTail, OpenExpect::Torn(n - 1))
+            // of range or pointing elsewhere, CRC, flags or frame_len). In
+            // the last frame too: a complete frame that fails its check is
+            // damage, not a torn write (spec § 9.5), and open refuses.
+            let open = if k == n {
+                OpenExpect::Corrupt(n)
             } else {
-                (Malformed, OpenExpect::Head(n))
+                OpenExpect::Head(n)
             };
             FlipExpect {
-                reports: vec![vec![(kind, None, 0, b.start(k))]],
+                reports: vec![vec![(Malformed, None, 0, b.start(k))]],
                 entries: Some(n as u64 - 1),
                 open,
             }
@@ -389,30 +389,28 @@ fn expect_flip(b: &Built, m: &[u8], pos: usize) -> FlipExpect {
             };
             match readable {
                 None => {
-                    // Unreadable. It reaches the end of the file (a torn
-                    // tail) when it is the last record, or the one before
-                    // whose LF was flipped (merged with the last).
+                    // Unreadable. When it reaches the end of the file (the
+                    // last record, or the one before whose LF was flipped,
+                    // merged with the last) it is damage at the end, not a
+                    // torn write (spec § 9.5): open refuses.
                     let to_end = k == n || (k == n - 1 && lf_flipped);
-                    if to_end {
-                        return FlipExpect {
-                            reports: vec![vec![(TornTail, None, line(k), b.start(k))]],
-                            entries: Some(k as u64 - 1),
-                            open: OpenExpect::Torn(k - 1),
-                        };
-                    }
                     let mut r = vec![at(Malformed, None)];
                     let mut entries = n as u64 - 1;
                     if lf_made {
                         // Two unreadable lines; later lines shift by one.
                         r.push((Malformed, None, line(k) + 1, pos as u64 + 1));
                     }
-                    if lf_flipped {
+                    if lf_flipped && k < n {
                         entries -= 1; // two records merged into one line
                     }
                     FlipExpect {
                         reports: vec![r],
                         entries: Some(entries),
-                        open: OpenExpect::Head(n),
+                        open: if to_end {
+                            OpenExpect::Corrupt(k)
+                        } else {
+                            OpenExpect::Head(n)
+                        },
                     }
                 }
                 Some(r) => {
@@ -441,7 +439,10 @@ fn expect_flip(b: &Built, m: &[u8], pos: usize) -> FlipExpect {
                         }
                     }
                     let entries = n as u64 - u64::from(r.kind != "entry");
-                    let open = if k == n {
+                    // Open checks the last record's link to the one before
+                    // it (spec § 10.3): a changed seq or stored hash of the
+                    // record before the last is refused at the last.
+                    let open = if k == n || (k == n - 1 && (r.seq != k as u64 || in_hash)) {
                         OpenExpect::Corrupt(n)
                     } else {
                         OpenExpect::Head(n)
@@ -501,17 +502,6 @@ fn check_flip(b: &Built, dir: &Path, pos: usize, bit: u8, sampled: bool) {
             assert!(log.recovery().torn.is_empty(), "{ctx}: nothing moved");
             drop(log);
             assert_eq!(fs::read(&path).unwrap(), m, "{ctx}: file untouched");
-        }
-        (OpenExpect::Torn(h), Ok(log)) => {
-            assert_eq!(log.head(), b.head(*h), "{ctx}: head");
-            let torn = log.recovery().torn;
-            drop(log);
-            assert_eq!(torn.len(), 1, "{ctx}");
-            assert_eq!(torn[0].offset, b.end(*h), "{ctx}");
-            // Nothing lost: the log and the sidecar hold every byte.
-            let mut both = fs::read(&path).unwrap();
-            both.extend(fs::read(&torn[0].sidecar).unwrap());
-            assert_eq!(both, m, "{ctx}: log + sidecar");
         }
         (OpenExpect::Corrupt(k), Err(e @ Error::Corrupt { .. })) => {
             let Error::Corrupt { at, .. } = &e else {
@@ -737,7 +727,18 @@ fn deleted_entries_are_one_seq_gap() {
                 c.pieces.len() as u64,
                 &ctx,
             );
-            // Open reads only the tail, which is intact: nothing to repair.
+            // Open reads only the tail and checks the last record's link to
+            // the one before it (spec § 10.3): a hole just before the last
+            // record is refused there; elsewhere nothing is repaired.
+            let last = c.pieces.len() - 1;
+            if c.pieces[last - 1] + 1 != c.pieces[last] {
+                match Log::open(&path, cfg.open_opts()) {
+                    Err(Error::Corrupt { at, .. }) => assert_eq!(at.offset, f.starts[last]),
+                    other => panic!("{ctx}: {other:?}"),
+                }
+                assert_eq!(fs::read(&path).unwrap(), f.bytes, "{ctx}");
+                continue;
+            }
             let log = Log::open(&path, cfg.open_opts()).unwrap();
             assert_eq!(log.head(), b.head(10), "{ctx}");
             assert!(log.recovery().torn.is_empty());
@@ -945,11 +946,11 @@ fn duplicated_entries_are_one_seq_gap() {
     }
 }
 
-/// A replayed old record at the tail (spec § 10.3: the writer does not check
-/// R's link): open resumes from it, but the replay stays the first
-/// violation however many entries follow, and no entry is lost.
+/// A replayed old record at the tail: open checks the last record's link to
+/// the one before it (spec § 10.3) and refuses, so the writer never resumes
+/// from a replay; the file is left as it is and verify reports the replay.
 #[test]
-fn replayed_tail_record_stays_visible() {
+fn replayed_tail_record_is_refused() {
     for cfg in CFGS {
         let dir = scratch();
         let b = build(dir.path(), cfg, 10);
@@ -957,16 +958,17 @@ fn replayed_tail_record_stays_visible() {
         order.push(6);
         let f = compose(&b, &recs(order.iter().copied()));
         let path = write_case(dir.path(), "t.log", &f.bytes);
-        let log = Log::open(&path, cfg.open_opts()).unwrap();
-        assert_eq!(log.head(), b.head(6));
-        for i in 0..3 {
-            log.append(&ev(100 + i)).unwrap();
+        match Log::open(&path, cfg.open_opts()) {
+            Err(Error::Corrupt { at, msg, .. }) => {
+                assert_eq!(at.offset, f.starts[10], "{cfg:?}");
+                assert!(msg.contains("replayed"), "{msg}");
+            }
+            other => panic!("{cfg:?}: {other:?}"),
         }
-        log.close().unwrap();
-        drop(log);
+        assert_eq!(fs::read(&path).unwrap(), f.bytes);
         let want = [(SeqGap, Some(6), piece_line(cfg, 10), f.starts[10])];
-        assert_report(&path, &cfg.verify_opts(), &want, 14, &format!("{cfg:?}"));
-        assert_eq!(read_all(&path).len(), 14);
+        assert_report(&path, &cfg.verify_opts(), &want, 11, &format!("{cfg:?}"));
+        assert_eq!(read_all(&path).len(), 11);
     }
 }
 
@@ -1057,6 +1059,18 @@ fn genesis_after_the_start() {
 // ---------------------------------------------------------------------------
 // Garbage, zeroed sectors, length fields, huge lines.
 
+/// Opening `path` for writing is refused (Corrupt at `at`) and changes
+/// nothing.
+fn open_refuses(path: &Path, cfg: Cfg, at: u64, ctx: &str) {
+    let before = fs::read(path).unwrap();
+    match assert_small_allocs(ctx, || Log::open(path, cfg.open_opts())) {
+        Err(Error::Corrupt { at: p, .. }) => assert_eq!(p.offset, at, "{ctx}"),
+        other => panic!("{ctx}: {other:?}"),
+    }
+    assert_eq!(fs::read(path).unwrap(), before, "{ctx}: file untouched");
+    assert!(sidecars(path).is_empty(), "{ctx}");
+}
+
 /// Opens `path` and checks head and torn tail: `torn_at` None means no
 /// repair. Returns the sidecar's bytes.
 fn open_expect(
@@ -1134,7 +1148,7 @@ fn assert_query(path: &Path, seqs: &[u64], errors: &[u64], ctx: &str) {
 }
 
 #[test]
-fn garbage_after_the_tail_is_a_torn_tail() {
+fn garbage_after_the_tail_is_torn_or_damage() {
     let mut rng = StdRng::seed_from_u64(0xbad);
     for cfg in CFGS {
         let dir = scratch();
@@ -1160,6 +1174,40 @@ fn garbage_after_the_tail_is_a_torn_tail() {
             let mut bytes = b.bytes.clone();
             bytes.extend_from_slice(&g);
             let path = write_case(dir.path(), "t.log", &bytes);
+            // Torn only where an interrupted write can leave such bytes: the
+            // beginning of a record (spec § 9.5). A complete line, or a
+            // binary frame header no writer wrote, is damage.
+            let jsonl = cfg.framing == Framing::Jsonl;
+            let torn = match what {
+                "one byte" | "a frame header" => true,
+                "a newline" => !jsonl,
+                "0xff" => jsonl,
+                _ => false,
+            };
+            if !torn {
+                let r = verify_all(&path, &cfg.verify_opts());
+                assert!(!r.valid, "{ctx}");
+                assert_eq!(r.entries, 8, "{ctx}");
+                assert!(
+                    r.violations.iter().all(|v| v.kind == Malformed),
+                    "{ctx}: {}",
+                    describe(&r)
+                );
+                assert_eq!(r.violations[0].offset, b.len(), "{ctx}");
+                match Log::open(&path, cfg.open_opts()) {
+                    Err(Error::Corrupt { at, .. }) => assert_eq!(at.offset, b.len(), "{ctx}"),
+                    other => panic!("{ctx}: {other:?}"),
+                }
+                assert_eq!(fs::read(&path).unwrap(), bytes, "{ctx}: untouched");
+                // Moved aside only on request, every byte kept.
+                let log = Log::open(&path, cfg.open_opts().repair(Repair::Force)).unwrap();
+                assert_eq!(log.head(), b.head(8), "{ctx}");
+                let t = log.recovery().torn;
+                drop(log);
+                assert_eq!(fs::read(&t[0].sidecar).unwrap(), g, "{ctx}");
+                assert_report(&path, &cfg.verify_opts(), &[], 8, &ctx);
+                continue;
+            }
             let want = [(TornTail, None, cfg.line_of(9), b.len())];
             assert_report(&path, &cfg.verify_opts(), &want, 8, &ctx);
             // Query returns every entry; complete but unreadable JSONL
@@ -1305,23 +1353,25 @@ fn binary_length_fields() {
                 bytes[start + at..start + at + val.len()].copy_from_slice(&val);
                 let path = write_case(dir.path(), "t.log", &bytes);
                 let seqs: Vec<u64> = (1..=n as u64).filter(|&s| s != k as u64).collect();
-                let (kind, errors, head, torn) = if k == n {
-                    (TornTail, vec![], n - 1, Some(b.start(n)))
-                } else {
-                    (Malformed, vec![b.start(k)], n, None)
-                };
+                // The last frame too is damage, not a torn write: its bytes
+                // are all there (spec § 9.5), so open refuses.
+                let errors = if k == n { vec![] } else { vec![b.start(k)] };
                 let opts = cfg.verify_opts();
                 assert_small_allocs(&ctx, || {
                     assert_report(
                         &path,
                         &opts,
-                        &[(kind, None, 0, b.start(k))],
+                        &[(Malformed, None, 0, b.start(k))],
                         n as u64 - 1,
                         &ctx,
                     )
                 });
                 assert_query(&path, &seqs, &errors, &ctx);
-                open_expect(&path, cfg, b.head(head), torn, &ctx);
+                if k == n {
+                    open_refuses(&path, cfg, b.start(n), &ctx);
+                } else {
+                    open_expect(&path, cfg, b.head(n), None, &ctx);
+                }
             }
         }
     }
@@ -1342,15 +1392,21 @@ fn huge_jsonl_line() {
     bytes.extend_from_slice(&huge);
     let path = write_case(dir.path(), "t.jsonl", &bytes);
     let ctx = "huge tail";
-    assert_small_allocs(ctx, || {
-        assert_report(
-            &path,
-            &cfg.verify_opts(),
-            &[(TornTail, None, 12, b.len())],
-            10,
-            ctx,
-        )
-    });
+    // Longer than any record: no interrupted write leaves it (spec § 9.5).
+    let r = assert_small_allocs(ctx, || verify_all(&path, &cfg.verify_opts()));
+    let g = got(&r);
+    assert_eq!(
+        g[0],
+        (Malformed, None, 12, b.len()),
+        "{ctx}: {}",
+        describe(&r)
+    );
+    assert!(
+        g.iter().all(|v| v.0 == Malformed),
+        "{ctx}: {}",
+        describe(&r)
+    );
+    assert_eq!(r.entries, 10);
     // Query returns every entry; a run longer than any line may be
     // reported as damage (never as an entry), inside the tail only.
     for order in [Order::OldestFirst, Order::NewestFirst] {
@@ -1368,7 +1424,7 @@ fn huge_jsonl_line() {
         }
         assert_eq!(oks, (1..=10).collect::<Vec<u64>>(), "{ctx}: {order:?}");
     }
-    open_expect(&path, cfg, b.head(10), Some(b.len()), ctx);
+    open_refuses(&path, cfg, b.len(), ctx);
 
     // In the middle (after entry 5), with a newline, and entry 8 modified
     // further on: the later violation is at its true line.
@@ -1752,7 +1808,7 @@ fn regression_no_doubling_of_read_buffers() {
     bytes.resize(bytes.len() + MAX_BODY + (2 << 20), b'x');
     let path = write_case(dir.path(), "t.jsonl", &bytes);
     let r = assert_small_allocs("verify", || verify(&path, &cfg.verify_opts()).unwrap());
-    assert_eq!(got(&r), [(TornTail, None, 3, b.len())]);
+    assert_eq!(got(&r), [(Malformed, None, 3, b.len())]);
     assert_small_allocs("query", || read_items(&path, Order::OldestFirst));
 }
 

@@ -30,6 +30,7 @@ const (
 	StatusClosed          Status = C.EVIDENT_STATUS_CLOSED
 	StatusNotFound        Status = C.EVIDENT_STATUS_NOT_FOUND
 	StatusLayerLocked     Status = C.EVIDENT_STATUS_LAYER_LOCKED
+	StatusRolledBack      Status = C.EVIDENT_STATUS_ROLLED_BACK
 	StatusNullArgument    Status = C.EVIDENT_STATUS_NULL_ARGUMENT
 	StatusInvalidUTF8     Status = C.EVIDENT_STATUS_INVALID_UTF8
 	StatusPanic           Status = C.EVIDENT_STATUS_PANIC
@@ -60,6 +61,7 @@ var (
 	ErrClosed          = errors.New("evident: the log is closed")
 	ErrNotFound        = errors.New("evident: no such trace or layer")
 	ErrLayerLocked     = errors.New("evident: the annotation layer is locked")
+	ErrRolledBack      = errors.New("evident: the log was cut back below an entry this writer appended")
 	ErrNullArgument    = errors.New("evident: null argument")
 	ErrInvalidUTF8     = errors.New("evident: a string is not valid UTF-8")
 	ErrInternal        = errors.New("evident: internal error (a panic was caught in the library)")
@@ -78,6 +80,7 @@ var sentinels = map[Status]error{
 	StatusClosed:          ErrClosed,
 	StatusNotFound:        ErrNotFound,
 	StatusLayerLocked:     ErrLayerLocked,
+	StatusRolledBack:      ErrRolledBack,
 	StatusNullArgument:    ErrNullArgument,
 	StatusInvalidUTF8:     ErrInvalidUTF8,
 	StatusPanic:           ErrInternal,

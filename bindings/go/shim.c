@@ -181,6 +181,7 @@ evident_status evgo_verify(const char *strs, const evgo_verify_args *a,
     v->bytes = evident_verify_result_bytes(r);
     v->violation_count = evident_verify_result_violation_count(r);
     v->violations_total = evident_verify_result_violations_total(r);
+    v->in_flight_tail = evident_verify_result_in_flight_tail(r);
 done:
     *out_err = take_error(st);
     evident_verify_options_free(o);

@@ -103,6 +103,7 @@ typedef struct {
     uint64_t bytes;
     size_t violation_count;
     uint64_t violations_total;
+    uint64_t in_flight_tail;
 } evgo_result_view;
 
 typedef struct {

@@ -117,6 +117,10 @@ type Result struct {
 	// ViolationsTotal is the number of violations found (may exceed
 	// len(Violations)).
 	ViolationsTotal uint64
+	// InFlightTail is the number of bytes at the end of the file that were
+	// a record being written while verify ran (not a violation, not
+	// checked); 0 when none.
+	InFlightTail uint64
 }
 
 // First returns the first violation (lowest offset), or nil for a valid log.
@@ -210,6 +214,7 @@ func Verify(path string, opts VerifyOptions) (Result, error) {
 		Alg:             Alg(v.alg),
 		Bytes:           uint64(v.bytes),
 		ViolationsTotal: uint64(v.violations_total),
+		InFlightTail:    uint64(v.in_flight_tail),
 	}
 	if v.violation_count > 0 {
 		r.Violations = make([]Violation, 0, int(v.violation_count))

@@ -363,6 +363,15 @@ pub extern "C" fn evident_verify_result_violations_total(
     with_result(result, 0, |r| r.report.violations_total)
 }
 
+/// Bytes at the end of the file that were a record being written while
+/// verify ran (the file grew): not a violation, not checked. 0 when none.
+#[no_mangle]
+pub extern "C" fn evident_verify_result_in_flight_tail(
+    result: *const evident_verify_result,
+) -> u64 {
+    with_result(result, 0, |r| r.report.in_flight_tail.unwrap_or(0))
+}
+
 /// Violation number `index` (0 is the first in file order).
 /// `*out_violation` receives a pointer owned by the result, valid until
 /// `evident_verify_result_free` (NULL on failure). An index out of range

@@ -156,6 +156,12 @@ pub fn print_report(
             path.display(),
             entries(r.entries)
         )?;
+        if let Some(n) = r.in_flight_tail {
+            writeln!(
+                out,
+                "note: the last {n} bytes are a record being written (in flight), not checked"
+            )?;
+        }
         return writeln!(out, "head: {head}");
     }
     for v in &r.violations {

@@ -17,6 +17,7 @@ from . import _native
 from .errors import (
     ClosedError,
     CorruptLogError,
+    RolledBackError,
     EvidentError,
     EvidentIOError,
     InternalError,
@@ -94,6 +95,7 @@ __all__ = [
     "EvidentIOError",
     "MalformedLogError",
     "CorruptLogError",
+    "RolledBackError",
     "WrongKeyError",
     "LockedError",
     "InvalidArgumentError",

@@ -204,6 +204,7 @@ _CORE_PROTOTYPES = {
     "evident_verify_result_bytes": (c_uint64, [_P]),
     "evident_verify_result_violation_count": (c_size_t, [_P]),
     "evident_verify_result_violations_total": (c_uint64, [_P]),
+    "evident_verify_result_in_flight_tail": (c_uint64, [_P]),
     "evident_verify_result_violation": (_S, [_P, c_size_t, _PP]),
     "evident_verify_result_to_json": (_S, [_P, _PP]),
     "evident_violation_get_kind": (c_uint32, [_P]),

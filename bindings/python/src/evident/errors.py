@@ -15,6 +15,7 @@ __all__ = [
     "EvidentIOError",
     "MalformedLogError",
     "CorruptLogError",
+    "RolledBackError",
     "WrongKeyError",
     "LockedError",
     "InvalidArgumentError",
@@ -72,6 +73,11 @@ class MalformedLogError(EvidentError):
 
 class CorruptLogError(EvidentError):
     """The log's last record fails its hash check; appending is refused."""
+
+
+class RolledBackError(CorruptLogError):
+    """A shared-mode writer found the log cut back (or rewritten) below an
+    entry it appended itself; nothing was appended. Run ``evident verify``."""
 
 
 class WrongKeyError(EvidentError):
@@ -137,6 +143,7 @@ _BY_STATUS: Dict[int, Type[EvidentError]] = {
     10: ClosedError,
     11: NotFoundError,
     12: LayerLockedError,
+    14: RolledBackError,
     100: InternalError,  # NULL argument: a wrapper bug, never the caller's
     101: InvalidArgumentError,  # a string that is not UTF-8
     102: InternalError,  # a Rust panic caught at the boundary

@@ -56,6 +56,9 @@ class VerifyResult:
     error: str
     violations: List[Violation] = field(default_factory=list)
     violations_total: int = 0
+    #: Bytes at the end that were a record being written while verify ran
+    #: (not a violation, not checked); ``None`` when there were none.
+    in_flight_tail: Optional[int] = None
     only_torn_tail: bool = False
     log_id: Optional[str] = None
     key_id: Optional[str] = None
@@ -188,6 +191,7 @@ def _result(r: ctypes.c_void_p) -> VerifyResult:
         error=first.message if first else "",
         violations=violations,
         violations_total=int(lib.evident_verify_result_violations_total(r)),
+        in_flight_tail=int(lib.evident_verify_result_in_flight_tail(r)) or None,
         only_torn_tail=bool(lib.evident_verify_result_only_torn_tail(r)),
         log_id=N.decode(lib.evident_verify_result_log_id(r)),
         key_id=N.decode(lib.evident_verify_result_key_id(r)),
