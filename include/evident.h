@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 1
+#define EVIDENT_ABI_VERSION_MINOR 2
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -779,6 +779,31 @@ const char *evident_last_error(void);
  * Does not change the last error.
  */
 size_t evident_last_error_copy(char *buf, size_t buf_len);
+
+/**
+ * Returns the operating-system error code (`errno`, e.g. `ENOENT`) of the
+ * last failure on the calling thread when it was an I/O error
+ * (`EVIDENT_STATUS_IO`) that the OS reported with a code; 0 otherwise (no
+ * failure, another kind of failure, or an I/O error without a code). Valid
+ * under the same rule as `evident_last_error`: until the next call, on the
+ * same thread, to a function that returns `evident_status`.
+ *
+ * ```c
+ * if (evident_log_open(path, NULL, &log) == EVIDENT_STATUS_IO
+ *     && evident_last_errno() == ENOENT) { ... }
+ * ```
+ */
+int evident_last_errno(void);
+
+/**
+ * Returns the file the last failure on the calling thread is about (for an
+ * I/O error: the file the OS refused, which may be the lock file or a
+ * sidecar rather than the log), or NULL when the failure names no file or
+ * there was none. The bytes are the path as given or built by the library
+ * (not necessarily UTF-8). Owned by the library; valid under the same rule
+ * as `evident_last_error`.
+ */
+const char *evident_last_error_path(void);
 
 /**
  * Returns the name of a status code (e.g. `"EVIDENT_STATUS_LOCKED"`), or

@@ -4,17 +4,29 @@
 #include "shim.h"
 #include "_cgo_export.h"
 
-// Copies the calling thread's last error after a failed call. NULL when the
-// call succeeded (or ended an iteration) or memory ran out; Go then reports
-// the status without a message.
+// Copies the calling thread's last error after a failed call, in one
+// malloc'd buffer that Go's statusError reads and frees:
+//
+//   int32_t errno (native byte order; 0: none) | path NUL ("" : none) | message NUL
+//
+// NULL when the call succeeded (or ended an iteration) or memory ran out; Go
+// then reports the status without a message.
 static char *take_error(evident_status st) {
     if (st == EVIDENT_STATUS_OK || st == EVIDENT_STATUS_END) {
         return NULL;
     }
+    int32_t code = (int32_t)evident_last_errno();
+    const char *path = evident_last_error_path();
+    size_t plen = path != NULL ? strlen(path) : 0;
     size_t n = evident_last_error_copy(NULL, 0);
-    char *buf = malloc(n + 1);
+    char *buf = malloc(sizeof code + plen + 1 + n + 1);
     if (buf != NULL) {
-        evident_last_error_copy(buf, n + 1);
+        memcpy(buf, &code, sizeof code);
+        if (plen > 0) {
+            memcpy(buf + sizeof code, path, plen);
+        }
+        buf[sizeof code + plen] = 0;
+        evident_last_error_copy(buf + sizeof code + plen + 1, n + 1);
     }
     return buf;
 }
