@@ -165,6 +165,11 @@ pub struct VerifyReport {
     pub violations: Vec<Violation>,
     /// Number of violations found (may exceed `violations.len()`).
     pub violations_total: u64,
+    /// The file is not an evident log (spec § 9.2): it is empty, in neither
+    /// framing, or does not start with a readable genesis record. Nothing in
+    /// it could be checked; the one violation is `malformed` at its start.
+    /// Tools report this as "not an evident log", not as tampering.
+    pub not_a_log: bool,
 }
 
 fn ser_framing<S: serde::Serializer>(
@@ -224,12 +229,14 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         bytes: len,
         violations: Vec::new(),
         violations_total: 0,
+        not_a_log: false,
     };
     let mut sink = Sink::new(opts.all);
     let gi = match read_genesis(path, &file, len) {
         Ok(g) => g,
         Err(Error::Io { source, op, .. }) => return Err(Error::io(path, op, source)),
         Err(e) => {
+            report.not_a_log = matches!(e, Error::Malformed { .. });
             let (kind, offset, line) = genesis_error_at(&file, &e);
             sink.push(Violation {
                 kind,
