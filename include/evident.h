@@ -1746,6 +1746,15 @@ void evident_verify_result_free(evident_verify_result *result);
 bool evident_verify_result_valid(const evident_verify_result *result);
 
 /**
+ * True when the file is not an evident log (spec § 9.2: empty, in neither
+ * framing, or not starting with a readable genesis record): nothing in it
+ * could be checked, and the one violation is `malformed` at its start.
+ * Report it as "not an evident log", not as tampering. False if `result`
+ * is NULL.
+ */
+bool evident_verify_result_not_a_log(const evident_verify_result *result);
+
+/**
  * True when the only problems are torn tails (an interrupted write, not
  * tampering; opening the log moves it aside).
  */

@@ -183,6 +183,7 @@ evident_status evgo_verify(const char *strs, const evgo_verify_args *a,
     const evident_verify_result *r = *out_result;
     v->valid = evident_verify_result_valid(r);
     v->only_torn_tail = evident_verify_result_only_torn_tail(r);
+    v->not_a_log = evident_verify_result_not_a_log(r);
     v->entries = evident_verify_result_entries(r);
     v->head_seq = evident_verify_result_head_seq(r);
     v->head_hash = evident_verify_result_head_hash(r);

@@ -364,6 +364,19 @@ int main(int argc, char **argv) {
     OK(evident_verify(copy, vopts, &res));
     CHECK(!evident_verify_result_valid(res));
     CHECK(!evident_verify_result_only_torn_tail(res));
+    CHECK(!evident_verify_result_not_a_log(res));
+    CHECK(!evident_verify_result_not_a_log(NULL));
+    {
+        /* A file that is not a log: a result (OK), flagged. */
+        char *notes = join(argv[1], "notes.txt");
+        write_file(notes, "hello\n", 6);
+        evident_verify_result *nr = NULL;
+        OK(evident_verify(notes, NULL, &nr));
+        CHECK(!evident_verify_result_valid(nr));
+        CHECK(evident_verify_result_not_a_log(nr));
+        evident_verify_result_free(nr);
+        free(notes);
+    }
     CHECK(evident_verify_result_violation_count(res) >= 1);
     OK(evident_verify_result_violation(res, 0, &viol));
     CHECK(evident_violation_get_kind(viol) == EVIDENT_VIOLATION_KIND_HASH_MISMATCH);

@@ -198,6 +198,7 @@ _CORE_PROTOTYPES = {
     "evident_verify_result_free": (None, [_P]),
     "evident_verify_result_valid": (c_bool, [_P]),
     "evident_verify_result_only_torn_tail": (c_bool, [_P]),
+    "evident_verify_result_not_a_log": (c_bool, [_P]),
     "evident_verify_result_entries": (c_uint64, [_P]),
     "evident_verify_result_head_seq": (c_uint64, [_P]),
     "evident_verify_result_head_hash": (c_char_p, [_P]),
