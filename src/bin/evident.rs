@@ -37,9 +37,11 @@ const EXIT_HELP: &str = "\
 Exit status:
   0  success (verify: the log is valid)
   1  the log failed a check: a violation, tampering, damage or a torn tail
-  2  usage error, I/O error, missing or unreadable key file, log locked by a
-     writer (a key that does not match the log: 1 for verify, which reports
-     it as a finding; 2 for commands that write)
+  2  usage error, I/O error, a file that is not an evident log, missing or
+     unreadable key file, log locked by a writer (a key that does not match
+     the log, or none for a keyed log: 1 for verify, which reports it as a
+     finding and still checks sequence numbers and links; 2 for commands
+     that write)
 
 Errors are printed as one line: `evident: <file>: <problem>`.
 Try `evident demo` for a guided example.";
