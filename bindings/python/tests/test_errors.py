@@ -156,6 +156,10 @@ def test_malformed_file(tmp_path: Path) -> None:
     # verify reports it as a finding, not an exception
     r = evident.verify(p)
     assert not r.valid and r.kind == "malformed"
+    assert r.not_a_log  # "not an evident log", not tampering
+    ok = tmp_path / "ok.jsonl"
+    evident.AuditLog(ok).close()
+    assert not evident.verify(ok).not_a_log
 
 
 def test_corrupt_last_record_refuses_append(tmp_path: Path) -> None:
