@@ -2038,6 +2038,24 @@ fn every_bad_input_is_one_line_exit_2() {
             ));
         }
     }
+    // A file name that is not UTF-8, with a bad flag and alone.
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = d.join(std::ffi::OsStr::from_bytes(b"odd-\xff.jsonl"));
+        for extra in [&["--bogus"][..], &[][..]] {
+            let out = evident()
+                .arg("verify")
+                .arg(&odd)
+                .args(extra)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).to_string();
+            if out.status.code() != Some(2) || err.lines().count() != 1 || err.contains("panicked")
+            {
+                failures.push(format!("non-UTF-8 name {extra:?}: {err:?}"));
+            }
+        }
+    }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     // None of them changed the log or created files next to it.
     evident().arg("verify").arg(&log).assert().success();

@@ -493,11 +493,13 @@ fn subcommand_path() -> String {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     let mut path = vec!["evident".to_string()];
-    for arg in std::env::args().skip(1) {
-        let Some(sub) = cmd.find_subcommand(&arg).cloned() else {
+    // args_os: a file name that is not UTF-8 must not panic here.
+    for arg in std::env::args_os().skip(1) {
+        let Some(arg) = arg.to_str() else { continue };
+        let Some(sub) = cmd.find_subcommand(arg).cloned() else {
             continue;
         };
-        path.push(arg);
+        path.push(arg.to_string());
         cmd = sub;
     }
     path.join(" ")
@@ -516,7 +518,10 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("evident: internal error{at}: {msg} (this is a bug; please report it)");
+        eprintln!(
+            "evident: internal error{at}: {} (this is a bug; please report it)",
+            util::one_line(&msg)
+        );
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
