@@ -275,6 +275,8 @@ struct Expect {
     head: Option<(u64, Hash)>,
     /// What a writer does when it opens the log (`None`: derived).
     open: Option<&'static str>,
+    /// The file is not an evident log (spec § 9.2).
+    not_a_log: bool,
 }
 
 impl Expect {
@@ -334,6 +336,9 @@ impl Expect {
         if let Some((seq, h)) = &self.head {
             let _ = writeln!(s, "head: {seq}:{h}");
         }
+        if self.not_a_log {
+            let _ = writeln!(s, "not-a-log: yes");
+        }
         let _ = writeln!(s, "open: {}", self.open_result());
         s
     }
@@ -388,6 +393,7 @@ fn exp(name: &str, description: &str, log: &str, f: &File) -> Expect {
         entries: 0,
         head: None,
         open: None,
+        not_a_log: false,
     }
 }
 
@@ -427,6 +433,11 @@ impl Expect {
     }
     fn open(mut self, o: &'static str) -> Expect {
         self.open = Some(o);
+        self
+    }
+    /// The file is not an evident log (spec § 9.2).
+    fn not_a_log(mut self) -> Expect {
+        self.not_a_log = true;
         self
     }
 }
@@ -976,7 +987,8 @@ fn gen_framing(out: &mut Out, fr: Framing) {
             &log,
             &f,
         )
-        .invalid("malformed", Some(0), f.genesis_pos(), 1, 0),
+        .invalid("malformed", Some(0), f.genesis_pos(), 1, 0)
+        .not_a_log(),
     );
 
     // ---- Torn tails.
@@ -1304,7 +1316,8 @@ fn gen_framing(out: &mut Out, fr: Framing) {
                 &log,
                 &f,
             )
-            .invalid("malformed", Some(0), (0, 0), 1, 0),
+            .invalid("malformed", Some(0), (0, 0), 1, 0)
+            .not_a_log(),
         );
     }
 
@@ -1411,7 +1424,7 @@ pub fn generate(dir: &Path) -> std::io::Result<Vec<String>> {
     out.files.push(("empty.log".into(), Vec::new()));
     out.files.push((
         "empty.expect".into(),
-        b"description: an empty file is not a log\nlog: empty.log\nexpect: invalid\nkind: malformed\nseq: 0\nline: 1\noffset: 0\nviolations: 1\nentries: 0\nopen: refuses\n"
+        b"description: an empty file is not a log\nlog: empty.log\nexpect: invalid\nkind: malformed\nseq: 0\nline: 1\noffset: 0\nviolations: 1\nentries: 0\nnot-a-log: yes\nopen: refuses\n"
             .to_vec(),
     ));
     out.files.push((
@@ -1420,7 +1433,7 @@ pub fn generate(dir: &Path) -> std::io::Result<Vec<String>> {
     ));
     out.files.push((
         "not_a_log.expect".into(),
-        b"description: a CSV file: neither framing\nlog: not_a_log.log\nexpect: invalid\nkind: malformed\nseq: 0\nline: 1\noffset: 0\nviolations: 1\nentries: 0\nopen: refuses\n"
+        b"description: a CSV file: neither framing\nlog: not_a_log.log\nexpect: invalid\nkind: malformed\nseq: 0\nline: 1\noffset: 0\nviolations: 1\nentries: 0\nnot-a-log: yes\nopen: refuses\n"
             .to_vec(),
     ));
 

@@ -786,6 +786,31 @@ const char *evident_last_error(void);
 size_t evident_last_error_copy(char *buf, size_t buf_len);
 
 /**
+ * Returns the operating-system error code (`errno`, e.g. `ENOENT`) of the
+ * last failure on the calling thread when it was an I/O error
+ * (`EVIDENT_STATUS_IO`) that the OS reported with a code; 0 otherwise (no
+ * failure, another kind of failure, or an I/O error without a code). Valid
+ * under the same rule as `evident_last_error`: until the next call, on the
+ * same thread, to a function that returns `evident_status`.
+ *
+ * ```c
+ * if (evident_log_open(path, NULL, &log) == EVIDENT_STATUS_IO
+ *     && evident_last_errno() == ENOENT) { ... }
+ * ```
+ */
+int evident_last_errno(void);
+
+/**
+ * Returns the file the last failure on the calling thread is about (for an
+ * I/O error: the file the OS refused, which may be the lock file or a
+ * sidecar rather than the log), or NULL when the failure names no file or
+ * there was none. The bytes are the path as given or built by the library
+ * (not necessarily UTF-8). Owned by the library; valid under the same rule
+ * as `evident_last_error`.
+ */
+const char *evident_last_error_path(void);
+
+/**
  * Returns the name of a status code (e.g. `"EVIDENT_STATUS_LOCKED"`), or
  * `"EVIDENT_STATUS_UNKNOWN"` for a number this library does not know. A
  * static string.
@@ -1724,6 +1749,15 @@ void evident_verify_result_free(evident_verify_result *result);
  * True when no violation was found (false if `result` is NULL).
  */
 bool evident_verify_result_valid(const evident_verify_result *result);
+
+/**
+ * True when the file is not an evident log (spec § 9.2: empty, in neither
+ * framing, or not starting with a readable genesis record): nothing in it
+ * could be checked, and the one violation is `malformed` at its start.
+ * Report it as "not an evident log", not as tampering. False if `result`
+ * is NULL.
+ */
+bool evident_verify_result_not_a_log(const evident_verify_result *result);
 
 /**
  * True when the only problems are torn tails (an interrupted write, not

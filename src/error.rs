@@ -112,6 +112,19 @@ pub enum Error {
     LayerLocked { layer: String },
 }
 
+/// The errno for an `io::Error` built from a kind rather than an OS code.
+fn errno_of_kind(kind: io::ErrorKind) -> Option<i32> {
+    use io::ErrorKind as K;
+    Some(match kind {
+        K::NotFound => libc::ENOENT,
+        K::PermissionDenied => libc::EACCES,
+        K::AlreadyExists => libc::EEXIST,
+        K::WouldBlock => libc::EAGAIN,
+        K::Interrupted => libc::EINTR,
+        _ => return None,
+    })
+}
+
 /// Shorthand for `std::result::Result<T, evident::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -151,8 +164,62 @@ impl Error {
         }
     }
 
+    /// The operating-system error code (`errno`) of an I/O error:
+    /// `Some(libc::ENOENT)` for a missing file. The OS's own code when it
+    /// reported one, else the code of the error's kind when it has an obvious
+    /// one (the library reports "exists" and "not found" it detects itself
+    /// as `EEXIST` and `ENOENT`). `None` for every other kind of error.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Error::Io { source, .. } => source
+                .raw_os_error()
+                .or_else(|| errno_of_kind(source.kind())),
+            _ => None,
+        }
+    }
+
+    /// The file an error is about, when it names one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::Io { path, .. }
+            | Error::Malformed { path, .. }
+            | Error::Corrupt { path, .. }
+            | Error::WrongKey { path, .. }
+            | Error::Locked { path, .. }
+            | Error::TooLarge { path, .. }
+            | Error::Poisoned { path, .. }
+            | Error::Unsupported { path, .. }
+            | Error::Closed { path }
+            | Error::RolledBack { path, .. } => Some(path),
+            Error::InvalidArgument(_) | Error::NotFound { .. } | Error::LayerLocked { .. } => None,
+        }
+    }
+
     /// True when the underlying I/O error is "no space left on device".
     pub fn is_disk_full(&self) -> bool {
         matches!(self, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_carry_the_os_error_code_and_the_path() {
+        let missing = Path::new("/nonexistent-dir-of-evident-tests/a.jsonl");
+        let e = crate::verify(missing, &crate::VerifyOptions::default()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
+        assert_eq!(e.path(), Some(missing));
+        let e = crate::Log::open(missing, crate::OpenOptions::new()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
+        assert_eq!(Error::InvalidArgument("x".into()).raw_os_error(), None);
+        // An error the library detects itself gets the code of its kind.
+        let e = Error::io(
+            missing,
+            "create",
+            io::Error::from(io::ErrorKind::AlreadyExists),
+        );
+        assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
     }
 }

@@ -169,6 +169,11 @@ pub struct VerifyReport {
     /// being written while verify ran (the file grew): not a violation,
     /// not checked (spec § 9.5).
     pub in_flight_tail: Option<u64>,
+    /// The file is not an evident log (spec § 9.2): it is empty, in neither
+    /// framing, or does not start with a readable genesis record. Nothing in
+    /// it could be checked; the one violation is `malformed` at its start.
+    /// Tools report this as "not an evident log", not as tampering.
+    pub not_a_log: bool,
 }
 
 fn ser_framing<S: serde::Serializer>(
@@ -229,12 +234,14 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         violations: Vec::new(),
         violations_total: 0,
         in_flight_tail: None,
+        not_a_log: false,
     };
     let mut sink = Sink::new(opts.all);
     let gi = match read_genesis(path, &file, len) {
         Ok(g) => g,
         Err(Error::Io { source, op, .. }) => return Err(Error::io(path, op, source)),
         Err(e) => {
+            report.not_a_log = matches!(e, Error::Malformed { .. });
             let (kind, offset, line) = genesis_error_at(&file, &e);
             sink.push(Violation {
                 kind,

@@ -474,7 +474,7 @@ fn cli_append_refuses_a_damaged_end_and_repair_force_moves_it() {
     img[last as usize + 40] ^= 0x04;
     fs::write(&path, &img).unwrap();
     let (code, _, err) = cli(&["append", p, "--event-type", "X", "--action", "y"]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("repair --force"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert_eq!(fs::read(&path).unwrap(), img);

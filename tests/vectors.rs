@@ -132,6 +132,11 @@ fn check_vector(expect_path: &Path) -> Vec<String> {
         if let Some(n) = get("entries") {
             err("entries", n, r.entries.to_string());
         }
+        err(
+            "not-a-log",
+            get("not-a-log").unwrap_or("no"),
+            if r.not_a_log { "yes" } else { "no" }.to_string(),
+        );
         if let Some(h) = get("head") {
             err(
                 "head",
@@ -243,6 +248,7 @@ fn every_expect_file_is_well_formed() {
         "entries",
         "head",
         "open",
+        "not-a-log",
     ];
     const KINDS: &[&str] = &[
         "hash_mismatch",

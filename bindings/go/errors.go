@@ -7,7 +7,10 @@ import "C"
 
 import (
 	"errors"
+	"io/fs"
 	"strconv"
+	"strings"
+	"syscall"
 	"unsafe"
 )
 
@@ -88,9 +91,23 @@ var sentinels = map[Status]error{
 
 // Error is an error reported by the library: its status and its one-line
 // message, which names the file and, where there is one, the entry.
+//
+// An I/O error (StatusIO) also carries the operating-system error code and
+// the file the OS refused (which may be the lock file or a sidecar rather
+// than the log), and unwraps to a *fs.PathError with that syscall.Errno, so
+//
+//	errors.Is(err, fs.ErrNotExist)          // a missing log
+//	errors.Is(err, syscall.ENOSPC)          // disk full
+//	var pe *fs.PathError; errors.As(err, &pe)
+//
+// work as for the os package's errors.
 type Error struct {
 	Status  Status
 	Message string
+	// Errno is the OS error code of an I/O error (0 when there is none).
+	Errno syscall.Errno
+	// Path is the file the error is about, when the library named one.
+	Path string
 }
 
 func (e *Error) Error() string {
@@ -117,18 +134,48 @@ func (e *Error) Is(target error) bool {
 	return e.Status == StatusInvalidUTF8 && target == ErrInvalidArgument
 }
 
-// statusError converts a status and a message copied by the shim (malloc'd,
-// freed here) into an error; nil for OK and END.
+// Unwrap returns, for an I/O error with an OS error code, the
+// *fs.PathError (Op, Path, and the syscall.Errno) it stands for; nil
+// otherwise.
+func (e *Error) Unwrap() error {
+	if e.Status != StatusIO || e.Errno == 0 {
+		return nil
+	}
+	return &fs.PathError{Op: e.op(), Path: e.Path, Err: e.Errno}
+}
+
+// op is the operation of an I/O error, from its message
+// "<path>: <op>: <OS message>"; "evident" when the message has another form.
+func (e *Error) op() string {
+	rest, ok := strings.CutPrefix(e.Message, e.Path+": ")
+	if !ok || e.Path == "" {
+		return "evident"
+	}
+	op, _, ok := strings.Cut(rest, ": ")
+	if !ok || op == "" {
+		return "evident"
+	}
+	return op
+}
+
+// statusError converts a status and the error copied by the shim's
+// take_error (malloc'd, freed here: an int32 errno, the path and the message,
+// each string NUL-terminated) into an error; nil for OK and END.
 func statusError(st C.evident_status, msg *C.char) error {
-	var m string
+	var m, path string
+	var code int32
 	if msg != nil {
-		m = C.GoString(msg)
-		C.free(unsafe.Pointer(msg))
+		base := unsafe.Pointer(msg)
+		code = *(*int32)(base)
+		p := (*C.char)(unsafe.Add(base, 4))
+		path = C.GoString(p)
+		m = C.GoString((*C.char)(unsafe.Add(base, 4+len(path)+1)))
+		C.free(base)
 	}
 	if Status(st) == StatusOK || Status(st) == StatusEnd {
 		return nil
 	}
-	return &Error{Status: Status(st), Message: m}
+	return &Error{Status: Status(st), Message: m, Errno: syscall.Errno(code), Path: path}
 }
 
 // goError is an error detected on the Go side before calling the library

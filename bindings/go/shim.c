@@ -4,17 +4,29 @@
 #include "shim.h"
 #include "_cgo_export.h"
 
-// Copies the calling thread's last error after a failed call. NULL when the
-// call succeeded (or ended an iteration) or memory ran out; Go then reports
-// the status without a message.
+// Copies the calling thread's last error after a failed call, in one
+// malloc'd buffer that Go's statusError reads and frees:
+//
+//   int32_t errno (native byte order; 0: none) | path NUL ("" : none) | message NUL
+//
+// NULL when the call succeeded (or ended an iteration) or memory ran out; Go
+// then reports the status without a message.
 static char *take_error(evident_status st) {
     if (st == EVIDENT_STATUS_OK || st == EVIDENT_STATUS_END) {
         return NULL;
     }
+    int32_t code = (int32_t)evident_last_errno();
+    const char *path = evident_last_error_path();
+    size_t plen = path != NULL ? strlen(path) : 0;
     size_t n = evident_last_error_copy(NULL, 0);
-    char *buf = malloc(n + 1);
+    char *buf = malloc(sizeof code + plen + 1 + n + 1);
     if (buf != NULL) {
-        evident_last_error_copy(buf, n + 1);
+        memcpy(buf, &code, sizeof code);
+        if (plen > 0) {
+            memcpy(buf + sizeof code, path, plen);
+        }
+        buf[sizeof code + plen] = 0;
+        evident_last_error_copy(buf + sizeof code + plen + 1, n + 1);
     }
     return buf;
 }
@@ -171,6 +183,7 @@ evident_status evgo_verify(const char *strs, const evgo_verify_args *a,
     const evident_verify_result *r = *out_result;
     v->valid = evident_verify_result_valid(r);
     v->only_torn_tail = evident_verify_result_only_torn_tail(r);
+    v->not_a_log = evident_verify_result_not_a_log(r);
     v->entries = evident_verify_result_entries(r);
     v->head_seq = evident_verify_result_head_seq(r);
     v->head_hash = evident_verify_result_head_hash(r);

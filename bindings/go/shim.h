@@ -93,6 +93,7 @@ typedef struct {
 typedef struct {
     bool valid;
     bool only_torn_tail;
+    bool not_a_log;
     uint64_t entries;
     uint64_t head_seq;
     const char *head_hash;

@@ -98,6 +98,11 @@ type Result struct {
 	// OnlyTornTail is true when the only problems are torn tails (an
 	// interrupted write, not tampering; opening the log moves it aside).
 	OnlyTornTail bool
+	// NotALog is true when the file is not an evident log (spec § 9.2:
+	// empty, in neither framing, or not starting with a readable genesis
+	// record): nothing in it could be checked; report it as "not an evident
+	// log", not as tampering.
+	NotALog bool
 	// Entries is the number of entry records read (the genesis is not
 	// counted).
 	Entries uint64
@@ -206,6 +211,7 @@ func Verify(path string, opts VerifyOptions) (Result, error) {
 	r := Result{
 		Valid:           bool(v.valid),
 		OnlyTornTail:    bool(v.only_torn_tail),
+		NotALog:         bool(v.not_a_log),
 		Entries:         uint64(v.entries),
 		Head:            Head{Seq: uint64(v.head_seq), Hash: goStringOpt(v.head_hash)},
 		LogID:           goStringOpt(v.log_id),

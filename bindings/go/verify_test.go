@@ -129,6 +129,15 @@ func TestSpecVectors(t *testing.T) {
 				if n, ok := m["entries"]; ok {
 					check("entries", n, strconv.FormatUint(r.Entries, 10))
 				}
+				notALog := "no"
+				if r.NotALog {
+					notALog = "yes"
+				}
+				wantNotALog := m["not-a-log"]
+				if wantNotALog == "" {
+					wantNotALog = "no"
+				}
+				check("not-a-log", wantNotALog, notALog)
 				if h, ok := m["head"]; ok {
 					hash := r.Head.Hash
 					if hash == "" {

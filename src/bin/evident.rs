@@ -37,9 +37,11 @@ const EXIT_HELP: &str = "\
 Exit status:
   0  success (verify: the log is valid)
   1  the log failed a check: a violation, tampering, damage or a torn tail
-  2  usage error, I/O error, missing or unreadable key file, log locked by a
-     writer (a key that does not match the log: 1 for verify, which reports
-     it as a finding; 2 for commands that write)
+  2  usage error, I/O error, a file that is not an evident log, missing or
+     unreadable key file, log locked by a writer (a key that does not match
+     the log, or none for a keyed log: 1 for verify, which reports it as a
+     finding and still checks sequence numbers and links; 2 for commands
+     that write)
 
 Errors are printed as one line: `evident: <file>: <problem>`.
 Try `evident demo` for a guided example.";
@@ -76,14 +78,20 @@ enum Cmd {
     /// Print entries (oldest first unless --newest-first), with filters.
     ///
     /// One line per entry, or one JSON object per entry with --json. Does
-    /// not check hashes (use verify). A damaged record is reported on stderr
-    /// with its position and skipped; the exit status is then 1.
+    /// not check hashes (use verify); says so on stderr (not with --json). A
+    /// damaged record is reported on stderr with its position and skipped;
+    /// the exit status is then 1.
     Cat(CatArgs),
     /// Print the last N entries in chronological order (reads from the end).
+    ///
+    /// Does not check hashes (use verify); says so on stderr (not with
+    /// --json).
     Tail(TailArgs),
     /// Print the head (SEQ:HASH, for an external checkpoint), entry count and log id.
     Head(HeadArgs),
     /// Summarise: entries, time span, counts by event type, action, actor, session.
+    ///
+    /// Does not check hashes (use verify); the summary says so.
     Stats(StatsArgs),
     /// Export entries as a JSON array, CSV or JSON lines.
     ///
@@ -418,12 +426,23 @@ pub struct DemoArgs {
 fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
     if let Some((path, name)) = cli.cmd.log() {
         session::refuse_session_file(path, name)?;
+        util::refuse_non_log(path)?;
     }
     match cli.cmd {
         Cmd::Append(a) => write::append(a, out),
         Cmd::Verify(a) => check::verify(a, out),
-        Cmd::Cat(a) => read::cat(a, out),
-        Cmd::Tail(a) => read::tail(a, out),
+        Cmd::Cat(a) => {
+            let (log, json) = (a.log.clone(), a.json);
+            let r = read::cat(a, out);
+            read::note_unchecked(&log, json, &r);
+            r
+        }
+        Cmd::Tail(a) => {
+            let (log, json) = (a.log.clone(), a.json);
+            let r = read::tail(a, out);
+            read::note_unchecked(&log, json, &r);
+            r
+        }
         Cmd::Head(a) => read::head(a, out),
         Cmd::Stats(a) => read::stats(a, out),
         Cmd::Export(a) => read::export(a, out),
@@ -432,6 +451,66 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Demo(a) => demo::demo(a, out),
         Cmd::Session(a) => session::run(a, out),
     }
+}
+
+/// A command line clap rejects: help and version go to stdout (exit 0);
+/// every other problem is one line on stderr (exit 2): clap's message, its
+/// tip if it has one, and where to find the usage.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let cmd = subcommand_path();
+    let msg = match e.kind() {
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            "a subcommand is required".to_string()
+        }
+        _ => {
+            // The "error: " line and the lines that continue it (the missing
+            // arguments, the possible values), up to the first blank line.
+            let start = lines.iter().position(|l| l.starts_with("error: "));
+            let mut parts: Vec<&str> = match start {
+                Some(i) => lines[i..]
+                    .iter()
+                    .take_while(|l| !l.is_empty())
+                    .copied()
+                    .collect(),
+                None => vec!["invalid command line"],
+            };
+            if let Some(first) = parts.first_mut() {
+                *first = first.trim_start_matches("error: ");
+            }
+            let mut msg = parts.join(" ");
+            if let Some(tip) = lines.iter().find_map(|l| l.strip_prefix("tip: ")) {
+                msg = format!("{msg} ({tip})");
+            }
+            msg
+        }
+    };
+    eprintln!("evident: {} (see `{cmd} --help`)", util::one_line(&msg));
+    ExitCode::from(util::EXIT_ERROR)
+}
+
+/// "evident", "evident verify", "evident session info": the (sub)commands
+/// named on the command line, for the `--help` hint of a usage error.
+fn subcommand_path() -> String {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut path = vec!["evident".to_string()];
+    // args_os: a file name that is not UTF-8 must not panic here.
+    for arg in std::env::args_os().skip(1) {
+        let Some(arg) = arg.to_str() else { continue };
+        let Some(sub) = cmd.find_subcommand(arg).cloned() else {
+            continue;
+        };
+        path.push(arg.to_string());
+        cmd = sub;
+    }
+    path.join(" ")
 }
 
 fn main() -> ExitCode {
@@ -447,9 +526,15 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("evident: internal error{at}: {msg} (this is a bug; please report it)");
+        eprintln!(
+            "evident: internal error{at}: {} (this is a bug; please report it)",
+            util::one_line(&msg)
+        );
     }));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -463,7 +548,7 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => code,
         Ok(Err(f)) => {
             if !f.msg.is_empty() {
-                eprintln!("evident: {}", f.msg);
+                eprintln!("evident: {}", util::one_line(&f.msg));
             }
             f.code
         }

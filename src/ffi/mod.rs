@@ -227,11 +227,14 @@ impl From<crate::chain::HashAlg> for evident_alg {
 }
 
 /// A failure inside an FFI body: the status to return and the message for
-/// the thread's last error.
+/// the thread's last error, with the OS error code and the file of an I/O
+/// error.
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub(crate) status: evident_status,
     pub(crate) message: String,
+    pub(crate) errno: i32,
+    pub(crate) path: Option<std::path::PathBuf>,
 }
 
 impl Failure {
@@ -239,6 +242,8 @@ impl Failure {
         Failure {
             status,
             message: message.into(),
+            errno: 0,
+            path: None,
         }
     }
 
@@ -276,15 +281,28 @@ pub(crate) fn status_of(e: &Error) -> evident_status {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        Failure::new(status_of(&e), e.to_string())
+        Failure {
+            status: status_of(&e),
+            message: e.to_string(),
+            errno: e.raw_os_error().unwrap_or(0),
+            path: e.path().map(|p| p.to_path_buf()),
+        }
     }
 }
 
 /// Result of an FFI body.
 pub(crate) type FfiResult<T> = Result<T, Failure>;
 
+/// The calling thread's last failure: its message, OS error code (0: none)
+/// and file.
+struct LastError {
+    message: CString,
+    errno: i32,
+    path: Option<CString>,
+}
+
 thread_local! {
-    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+    static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
 }
 
 /// Turns a message into a C string (interior NULs, which cannot be
@@ -294,8 +312,30 @@ pub(crate) fn to_cstring(s: &str) -> CString {
 }
 
 fn set_last_error(msg: &str) {
-    let c = to_cstring(msg);
-    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c));
+    set_last_failure(msg, 0, None);
+}
+
+fn set_last_failure(msg: &str, errno: i32, path: Option<&std::path::Path>) {
+    let last = LastError {
+        message: to_cstring(msg),
+        errno,
+        path: path.map(path_cstring),
+    };
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(last));
+}
+
+/// A path as a C string: its bytes on Unix (not necessarily UTF-8).
+fn path_cstring(p: &std::path::Path) -> CString {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        CString::new(p.as_os_str().as_bytes().to_vec())
+            .unwrap_or_else(|_| to_cstring(&p.to_string_lossy()))
+    }
+    #[cfg(not(unix))]
+    {
+        to_cstring(&p.to_string_lossy())
+    }
 }
 
 fn clear_last_error() {
@@ -318,7 +358,7 @@ pub(crate) fn run_status(f: impl FnOnce() -> FfiResult<evident_status>) -> evide
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(status)) => status,
         Ok(Err(fail)) => {
-            set_last_error(&fail.message);
+            set_last_failure(&fail.message, fail.errno, fail.path.as_deref());
             fail.status
         }
         Err(payload) => {
@@ -506,7 +546,7 @@ pub extern "C" fn evident_last_error() -> *const c_char {
             .try_with(|e| {
                 e.borrow()
                     .as_ref()
-                    .map_or(EMPTY.as_ptr().cast(), |c| c.as_ptr())
+                    .map_or(EMPTY.as_ptr().cast(), |l| l.message.as_ptr())
             })
             .unwrap_or(EMPTY.as_ptr().cast())
     })
@@ -523,7 +563,7 @@ pub extern "C" fn evident_last_error_copy(buf: *mut c_char, buf_len: usize) -> u
         LAST_ERROR
             .try_with(|e| {
                 let e = e.borrow();
-                let msg = e.as_ref().map_or(&[][..], |c| c.as_bytes());
+                let msg = e.as_ref().map_or(&[][..], |l| l.message.as_bytes());
                 if !buf.is_null() && buf_len > 0 {
                     let n = msg.len().min(buf_len - 1);
                     // SAFETY: the caller passes `buf_len` writable bytes.
@@ -535,6 +575,46 @@ pub extern "C" fn evident_last_error_copy(buf: *mut c_char, buf_len: usize) -> u
                 msg.len()
             })
             .unwrap_or(0)
+    })
+}
+
+/// Returns the operating-system error code (`errno`, e.g. `ENOENT`) of the
+/// last failure on the calling thread when it was an I/O error
+/// (`EVIDENT_STATUS_IO`) that the OS reported with a code; 0 otherwise (no
+/// failure, another kind of failure, or an I/O error without a code). Valid
+/// under the same rule as `evident_last_error`: until the next call, on the
+/// same thread, to a function that returns `evident_status`.
+///
+/// ```c
+/// if (evident_log_open(path, NULL, &log) == EVIDENT_STATUS_IO
+///     && evident_last_errno() == ENOENT) { ... }
+/// ```
+#[no_mangle]
+pub extern "C" fn evident_last_errno() -> std::ffi::c_int {
+    run_value(0, || {
+        LAST_ERROR
+            .try_with(|e| e.borrow().as_ref().map_or(0, |l| l.errno))
+            .unwrap_or(0)
+    })
+}
+
+/// Returns the file the last failure on the calling thread is about (for an
+/// I/O error: the file the OS refused, which may be the lock file or a
+/// sidecar rather than the log), or NULL when the failure names no file or
+/// there was none. The bytes are the path as given or built by the library
+/// (not necessarily UTF-8). Owned by the library; valid under the same rule
+/// as `evident_last_error`.
+#[no_mangle]
+pub extern "C" fn evident_last_error_path() -> *const c_char {
+    run_value(std::ptr::null(), || {
+        LAST_ERROR
+            .try_with(|e| {
+                e.borrow()
+                    .as_ref()
+                    .and_then(|l| l.path.as_ref())
+                    .map_or(std::ptr::null(), |c| c.as_ptr())
+            })
+            .unwrap_or(std::ptr::null())
     })
 }
 

@@ -271,6 +271,16 @@ pub extern "C" fn evident_verify_result_valid(result: *const evident_verify_resu
     with_result(result, false, |r| r.report.valid)
 }
 
+/// True when the file is not an evident log (spec § 9.2: empty, in neither
+/// framing, or not starting with a readable genesis record): nothing in it
+/// could be checked, and the one violation is `malformed` at its start.
+/// Report it as "not an evident log", not as tampering. False if `result`
+/// is NULL.
+#[no_mangle]
+pub extern "C" fn evident_verify_result_not_a_log(result: *const evident_verify_result) -> bool {
+    with_result(result, false, |r| r.report.not_a_log)
+}
+
 /// True when the only problems are torn tails (an interrupted write, not
 /// tampering; opening the log moves it aside).
 #[no_mangle]

@@ -9,6 +9,7 @@
  */
 #include "evident.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,9 +271,31 @@ int main(int argc, char **argv) {
     evident_log_free(log);
     log = NULL;
 
-    /* create_new on an existing log fails. */
+    /* create_new on an existing log fails, with the OS error code and the
+     * file. */
     EXPECT(evident_log_open(path, opts, &log), EVIDENT_STATUS_IO);
     CHECK(log == NULL);
+    CHECK(evident_last_errno() == EEXIST);
+    CHECK(evident_last_error_path() != NULL);
+    CHECK_STR(evident_last_error_path(), path);
+    /* A missing file: ENOENT, naming it; a success clears both. */
+    {
+        char *missing = join(argv[1], "no-such-dir/missing.jsonl");
+        evident_verify_result *vr = NULL;
+        EXPECT(evident_verify(missing, NULL, &vr), EVIDENT_STATUS_IO);
+        CHECK(vr == NULL);
+        CHECK(evident_last_errno() == ENOENT);
+        CHECK_STR(evident_last_error_path(), missing);
+        evident_open_options *o2 = NULL;
+        OK(evident_open_options_new(&o2));
+        CHECK(evident_last_errno() == 0);
+        CHECK(evident_last_error_path() == NULL);
+        /* Errors that are not I/O errors carry no code. */
+        EXPECT(evident_open_options_set_durability(o2, 99), EVIDENT_STATUS_INVALID_ARGUMENT);
+        CHECK(evident_last_errno() == 0);
+        evident_open_options_free(o2);
+        free(missing);
+    }
     evident_open_options_free(opts);
 
     /* ---- reopen: the head continues, nothing to recover ---- */
@@ -341,6 +364,19 @@ int main(int argc, char **argv) {
     OK(evident_verify(copy, vopts, &res));
     CHECK(!evident_verify_result_valid(res));
     CHECK(!evident_verify_result_only_torn_tail(res));
+    CHECK(!evident_verify_result_not_a_log(res));
+    CHECK(!evident_verify_result_not_a_log(NULL));
+    {
+        /* A file that is not a log: a result (OK), flagged. */
+        char *notes = join(argv[1], "notes.txt");
+        write_file(notes, "hello\n", 6);
+        evident_verify_result *nr = NULL;
+        OK(evident_verify(notes, NULL, &nr));
+        CHECK(!evident_verify_result_valid(nr));
+        CHECK(evident_verify_result_not_a_log(nr));
+        evident_verify_result_free(nr);
+        free(notes);
+    }
     CHECK(evident_verify_result_violation_count(res) >= 1);
     OK(evident_verify_result_violation(res, 0, &viol));
     CHECK(evident_violation_get_kind(viol) == EVIDENT_VIOLATION_KIND_HASH_MISMATCH);

@@ -22,7 +22,9 @@ def vector_copy(name: str, tmp_path: Path) -> Path:
 
 
 def assert_library_error(e: evident.EvidentError, cls: type, status: int, path: Path) -> None:
-    assert type(e) is cls
+    # I/O errors are raised as the subclass that is also the built-in
+    # OSError subclass of their errno (FileNotFoundError, ...).
+    assert type(e) is cls or (cls is evident.EvidentIOError and isinstance(e, cls)), type(e)
     assert e.status == status
     assert e.status_name and e.status_name.startswith("EVIDENT_STATUS_")
     assert str(path) in str(e), str(e)
@@ -67,6 +69,81 @@ def test_missing_file_is_io_error(tmp_path: Path) -> None:
         assert isinstance(e.value, OSError)
 
 
+def test_io_errors_are_the_matching_oserror_subclass(tmp_path: Path) -> None:
+    import errno
+    import os
+
+    missing = tmp_path / "missing.jsonl"
+    for call in (
+        lambda: evident.verify(missing),
+        lambda: evident.read_entries(missing),
+        lambda: evident.AuditLog(missing, create=False),
+        lambda: evident.AuditLog(tmp_path / "no-dir" / "a.jsonl"),
+    ):
+        with pytest.raises(FileNotFoundError) as e:
+            call()
+        assert isinstance(e.value, evident.EvidentIOError)
+        assert e.value.errno == errno.ENOENT
+        assert e.value.strerror == os.strerror(errno.ENOENT)
+        assert e.value.filename is not None and e.value.filename.endswith(".jsonl")
+        assert e.value.status == 1
+        assert str(tmp_path) in str(e.value) and "\n" not in str(e.value)
+    # A directory where a log is expected.
+    d = tmp_path / "adir"
+    d.mkdir()
+    with pytest.raises(IsADirectoryError) as e:
+        evident.verify(d)
+    assert isinstance(e.value, evident.EvidentIOError)
+    assert e.value.errno == errno.EISDIR and e.value.filename == str(d)
+    # An existing log opened with create_new: FileExistsError.
+    log = tmp_path / "a.jsonl"
+    evident.AuditLog(log).close()
+    with pytest.raises(FileExistsError) as e:
+        evident.AuditLog(log, create_new=True)
+    assert e.value.errno == errno.EEXIST and e.value.filename == str(log)
+    # Unreadable file (not as root, who may read anything).
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        log.chmod(0)
+        with pytest.raises(PermissionError) as e:
+            evident.verify(log)
+        assert e.value.errno == errno.EACCES
+    # The exceptions survive pickling (multiprocessing) with their fields.
+    import pickle
+
+    with pytest.raises(FileNotFoundError) as e:
+        evident.verify(missing)
+    again = pickle.loads(pickle.dumps(e.value))
+    assert type(again) is type(e.value)
+    assert (again.errno, again.filename, str(again)) == (
+        e.value.errno,
+        e.value.filename,
+        str(e.value),
+    )
+
+
+def test_deeply_nested_details_are_an_invalid_argument(tmp_path: Path) -> None:
+    deep: list = []
+    cur = deep
+    for _ in range(100_000):
+        nxt: list = []
+        cur.append(nxt)
+        cur = nxt
+    text = "[" * 100_000 + "]" * 100_000
+    with evident.AuditLog(tmp_path / "a.jsonl") as log:
+        for details in (deep, {"x": deep}):
+            with pytest.raises(evident.InvalidArgumentError) as e:
+                log.log("E", "a", details=details)
+            assert "details" in str(e.value) and "nested too deeply" in str(e.value)
+        with pytest.raises(evident.InvalidArgumentError):
+            log.log("E", "a", details=text)
+        # the JSON path (a NUL in a field) too
+        with pytest.raises(evident.InvalidArgumentError):
+            log.log("E", "a\x00b", details=text)
+        with pytest.raises(evident.InvalidArgumentError):
+            log.append_json({"event_type": "E", "action": "a", "details": deep})
+        assert log.head().seq == 0
+
+
 def test_malformed_file(tmp_path: Path) -> None:
     p = tmp_path / "notes.txt"
     p.write_text("this is not an audit log\n")
@@ -79,6 +156,10 @@ def test_malformed_file(tmp_path: Path) -> None:
     # verify reports it as a finding, not an exception
     r = evident.verify(p)
     assert not r.valid and r.kind == "malformed"
+    assert r.not_a_log  # "not an evident log", not tampering
+    ok = tmp_path / "ok.jsonl"
+    evident.AuditLog(ok).close()
+    assert not evident.verify(ok).not_a_log
 
 
 def test_corrupt_last_record_refuses_append(tmp_path: Path) -> None:

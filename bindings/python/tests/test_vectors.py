@@ -68,6 +68,8 @@ def test_vector(expect_path: Path, tmp_path: Path) -> None:
                 got["violations listed"] = str(len(r.violations))
         if "entries" in m:
             got["entries"] = str(r.entries)
+        if r.not_a_log != (m.get("not-a-log", "no") == "yes"):
+            errors.append(f"threads {threads} all {all_}: not_a_log is {r.not_a_log}")
         if "head" in m:
             got["head"] = "none" if r.head is None else f"{r.head.seq}:{r.head.hash}"
         for k, value in got.items():

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use evident::{VerifyOptions, VerifyReport, Violation, ViolationKind};
 use serde_json::{json, Value};
 
-use crate::util::{entries, head_str, load_key, stdout_err, Failure, EXIT_FAILED};
+use crate::util::{entries, head_str, load_key, not_a_log, stdout_err, Failure, EXIT_FAILED};
 use crate::VerifyArgs;
 
 /// Logs at least this large get a progress bar (when stderr is a terminal).
@@ -53,6 +53,24 @@ pub fn status(r: &VerifyReport) -> &'static str {
     } else {
         "invalid"
     }
+}
+
+/// The failure for a report of a file that is not an evident log (exit 2).
+pub fn not_a_log_failure(path: &Path, r: &VerifyReport) -> Failure {
+    let (at, msg) = r.first().map_or_else(
+        || (evident::Position::default(), String::new()),
+        |v| {
+            (
+                evident::Position {
+                    offset: v.offset,
+                    line: v.line,
+                    seq: None,
+                },
+                v.message.clone(),
+            )
+        },
+    );
+    not_a_log(path, &at, &msg)
 }
 
 /// True when the only finding is that a keyed log was checked without a
@@ -110,9 +128,11 @@ pub fn verify(a: VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         pb.finish_and_clear();
     }
     let r = r.map_err(|e| Failure::lib(&a.log, e))?;
-    if missing_key_only(&r, key_given) {
-        return Err(missing_key_msg(&a.log, &r, " to verify it"));
+    if r.not_a_log {
+        return Err(not_a_log_failure(&a.log, &r));
     }
+    // A keyed log checked without its key: a `wrong_key` finding, and the
+    // sequence numbers and links are still checked (spec § 9.2 step 4).
     let code = if r.valid { 0 } else { EXIT_FAILED };
     if a.json {
         let mut v = serde_json::to_value(&r).map_err(|e| Failure::usage(e.to_string()))?;
@@ -128,6 +148,21 @@ pub fn verify(a: VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         return Ok(code);
     }
     print_report(&a.log, &r, a.all, out).map_err(stdout_err)?;
+    if !key_given
+        && r.violations
+            .iter()
+            .any(|v| v.kind == ViolationKind::WrongKey)
+        && r.key_id.is_some()
+    {
+        writeln!(
+            out,
+            "the log is keyed ({}, key id {}): pass --key-file FILE to check its hashes; \
+             sequence numbers and links were checked",
+            r.alg.as_deref().unwrap_or("?"),
+            r.key_id.as_deref().unwrap_or("?")
+        )
+        .map_err(stdout_err)?;
+    }
     Ok(code)
 }
 

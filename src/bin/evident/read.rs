@@ -84,6 +84,22 @@ fn print_entry(e: &Entry, as_json: bool, out: &mut dyn Write) -> Result<(), Fail
     }
 }
 
+/// The note cat and tail print on stderr (not with --json): they show
+/// entries as stored, without checking a hash.
+pub const UNCHECKED_NOTE: &str = "hashes are not checked; run `evident verify` for that";
+
+/// Prints the note after cat or tail read the log (exit 0, or 1 with
+/// damaged records skipped), unless the output is JSON.
+pub fn note_unchecked(path: &std::path::Path, as_json: bool, r: &Result<u8, Failure>) {
+    let read = match r {
+        Ok(_) => true,
+        Err(f) => f.code == crate::util::EXIT_FAILED,
+    };
+    if read && !as_json {
+        eprintln!("evident: {}: note: {UNCHECKED_NOTE}", path.display());
+    }
+}
+
 pub fn cat(a: CatArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let q = Query {
         order: if a.newest_first {
@@ -174,21 +190,36 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         match status(&r) {
             "valid" => {}
             "torn_tail" => {
-                if let Some(v) = r.first() {
-                    eprintln!("evident: {}", violation_line(path, v));
-                }
+                let what = r.first().map_or_else(String::new, |v| {
+                    violation_line(path, v)
+                        .strip_prefix(&format!("{}: ", path.display()))
+                        .map(str::to_string)
+                        .unwrap_or_default()
+                });
                 eprintln!(
-                    "evident: {}: note: the head below is the last complete entry",
+                    "evident: {}: note: the head below is the last complete entry; {what}",
                     path.display()
                 );
             }
             _ => {
-                for v in &r.violations {
-                    eprintln!("evident: {}", violation_line(path, v));
-                }
+                // One line: the first violation, the count, what to run.
+                let first = r.first().map_or_else(String::new, |v| {
+                    let line = violation_line(path, v);
+                    let line = line
+                        .strip_prefix(&format!("{}: ", path.display()))
+                        .unwrap_or(&line)
+                        .to_string();
+                    line
+                });
+                let more = match r.violations_total {
+                    0 | 1 => String::new(),
+                    n => format!(" ({n} violations in total)"),
+                };
                 return Err(Failure::failed(
                     path,
-                    "the log does not verify, so no head is printed (see `evident verify --all`)",
+                    format!(
+                        "the log does not verify, so no head is printed: {first}{more}; see `evident verify --all`"
+                    ),
                 ));
             }
         }
@@ -339,6 +370,7 @@ pub fn stats(a: StatsArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                 g.genesis.alg,
                 g.genesis.log_id
             )?;
+            writeln!(out, "hashes:   not checked (run `evident verify`)")?;
             writeln!(out, "entries:  {}", s.entries)?;
             if let (Some(f), Some(l)) = (s.first_seq, s.last_seq) {
                 writeln!(out, "seq:      {f} .. {l}")?;

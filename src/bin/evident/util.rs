@@ -88,6 +88,25 @@ pub fn lib_msg(path: &Path, e: &Error) -> String {
     }
 }
 
+/// A message as one line: line breaks and other control characters (from a
+/// file name or a value on the command line) are escaped, so an error is
+/// always exactly one line and never drives the terminal.
+pub fn one_line(msg: &str) -> String {
+    let mut s = String::with_capacity(msg.len());
+    for c in msg.trim_end_matches('\n').chars() {
+        match c {
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(s, "\\u{{{:x}}}", c as u32);
+            }
+            c => s.push(c),
+        }
+    }
+    s
+}
+
 /// A failed write to standard output. A closed pipe (`evident cat | head`)
 /// ends the command quietly.
 pub fn stdout_err(e: io::Error) -> Failure {
@@ -163,6 +182,36 @@ pub fn parse_head(s: &str) -> Result<ExpectedHead, String> {
 /// `SEQ:HASH`, the form `--expect-head` accepts.
 pub fn head_str(seq: u64, hash: impl std::fmt::Display) -> String {
     format!("{seq}:{hash}")
+}
+
+/// "not an evident log" for a file that does not start with a readable
+/// genesis record (spec § 9.2): exit 2, one line naming the file, the
+/// position and the reason.
+pub fn not_a_log(path: &Path, at: &evident::Position, msg: &str) -> Failure {
+    if msg.contains("not an evident log") {
+        return Failure::at(path, msg);
+    }
+    let at = evident::Position { seq: None, ..*at };
+    Failure::at(path, format!("not an evident log ({at}: {msg})"))
+}
+
+/// Refuses, before a command runs, a file that exists but is not an evident
+/// log (exit 2, "not an evident log"), instead of reporting it as a damaged
+/// log. Files that cannot be read are left to the command, which reports
+/// the I/O error.
+pub fn refuse_non_log(path: &Path) -> Result<(), Failure> {
+    // Regular files and character devices (`/dev/null`); never a FIFO,
+    // whose bytes reading would consume.
+    use std::os::unix::fs::FileTypeExt;
+    let readable =
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() || m.file_type().is_char_device());
+    if !readable {
+        return Ok(());
+    }
+    match evident::inspect(path) {
+        Err(Error::Malformed { at, msg, .. }) => Err(not_a_log(path, &at, &msg)),
+        _ => Ok(()),
+    }
 }
 
 /// Reads the log's header and genesis record (no lock, no scan). The hash
@@ -267,6 +316,12 @@ pub fn span(d: chrono::TimeDelta) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_are_one_line() {
+        assert_eq!(one_line("a\nb: x\r\u{1b}[2J\n"), "a\\nb: x\\r\\u{1b}[2J");
+        assert_eq!(one_line("plain: text"), "plain: text");
+    }
 
     #[test]
     fn words_are_quoted_when_needed() {

@@ -120,13 +120,16 @@ pub fn append(a: AppendArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             .and_then(|h| writeln!(out, "{}", head_str(h.seq, h.hash)).map_err(stdout_err)),
         None => append_stdin(&log, &base, out),
     };
-    let closed = log.close().map_err(|e| Failure::lib(&path, e));
+    let closed = log.close();
     match (result, closed) {
-        (Err(f), Err(c)) => {
-            eprintln!("evident: {}", c.msg);
+        // One line, the cause first. Closing a writer that an append
+        // poisoned fails only because of that append: nothing to add.
+        (Err(f), Err(evident::Error::Poisoned { .. })) | (Err(f), Ok(())) => Err(f),
+        (Err(mut f), Err(c)) => {
+            f.msg = format!("{}; closing the log also failed: {c}", f.msg);
             Err(f)
         }
-        (Err(f), Ok(())) | (Ok(()), Err(f)) => Err(f),
+        (Ok(()), Err(c)) => Err(Failure::lib(&path, c)),
         (Ok(()), Ok(())) => Ok(0),
     }
 }

@@ -39,15 +39,17 @@ from pathlib import Path
 from typing import Any, List, NoReturn, Optional, Tuple
 
 from .errors import (
+    EvidentIOError,
     InternalError,
     InvalidArgumentError,
     STATUS_OK,
     UnsupportedError,
     error_class,
+    io_error,
 )
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 0
+ABI_VERSION_MINOR = 2
 HASH_HEX_CAPACITY = 129
 UINT64_MAX = 2**64 - 1
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
@@ -102,6 +104,8 @@ _CORE_PROTOTYPES = {
     "evident_abi_version": (c_uint32, []),
     "evident_last_error": (c_char_p, []),
     "evident_last_error_copy": (c_size_t, [c_char_p, c_size_t]),
+    "evident_last_errno": (ctypes.c_int, []),
+    "evident_last_error_path": (c_char_p, []),
     "evident_status_name": (c_char_p, [c_uint32]),
     "evident_violation_kind_name": (c_char_p, [c_uint32]),
     "evident_string_free": (None, [c_void_p]),
@@ -194,6 +198,7 @@ _CORE_PROTOTYPES = {
     "evident_verify_result_free": (None, [_P]),
     "evident_verify_result_valid": (c_bool, [_P]),
     "evident_verify_result_only_torn_tail": (c_bool, [_P]),
+    "evident_verify_result_not_a_log": (c_bool, [_P]),
     "evident_verify_result_entries": (c_uint64, [_P]),
     "evident_verify_result_head_seq": (c_uint64, [_P]),
     "evident_verify_result_head_hash": (c_char_p, [_P]),
@@ -362,7 +367,17 @@ def raise_status(status: int) -> NoReturn:
     name = (lib.evident_status_name(status) or b"").decode("ascii", "replace")
     if not message:
         message = f"evident call failed with {name}"
-    raise error_class(status)(message, status=status, status_name=name)
+    cls = error_class(status)
+    if cls is EvidentIOError:
+        path = lib.evident_last_error_path()
+        raise io_error(
+            message,
+            lib.evident_last_errno() or None,
+            os.fsdecode(path) if path is not None else None,
+            status=status,
+            status_name=name,
+        )
+    raise cls(message, status=status, status_name=name)
 
 
 def check(status: int) -> None:

@@ -8,6 +8,7 @@ name (``EVIDENT_STATUS_...``).
 
 from __future__ import annotations
 
+import os
 from typing import Dict, Optional, Type
 
 __all__ = [
@@ -58,13 +59,88 @@ class EvidentError(Exception):
 
 
 class EvidentIOError(EvidentError, OSError):
-    """An operating-system I/O error (missing file, permission, disk full)."""
+    """An operating-system I/O error (missing file, permission, disk full).
 
-    def __init__(self, message: str, **kw: Optional[object]) -> None:
+    Raised as a subclass that is also the matching built-in ``OSError``
+    subclass (``FileNotFoundError``, ``PermissionError``,
+    ``IsADirectoryError``, ...) with ``errno``, ``strerror`` and ``filename``
+    set, so ``except FileNotFoundError`` catches a missing log. ``filename``
+    is the file the OS refused (it may be the lock file or a sidecar).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errno: Optional[int] = None,
+        filename: Optional[str] = None,
+        **kw: Optional[object],
+    ) -> None:
         EvidentError.__init__(self, message, **kw)  # type: ignore[arg-type]
+        self.errno = errno or None
+        self.strerror = os.strerror(errno) if errno else None
+        self.filename = filename
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (
+            _rebuild_io_error,
+            (self.message, self.errno, self.filename, self.status, self.status_name),
+        )
+
+
+_IO_CLASSES: Dict[Type[OSError], Type[EvidentIOError]] = {}
+
+
+def io_error_class(errno: Optional[int]) -> Type[EvidentIOError]:
+    """The :class:`EvidentIOError` subclass for an OS error code: also the
+    built-in ``OSError`` subclass Python uses for that code
+    (``FileNotFoundError`` for ``ENOENT``, ...); ``EvidentIOError`` itself when
+    there is no code or no more specific class."""
+    if not errno:
+        return EvidentIOError
+    builtin = type(OSError(errno, ""))
+    if builtin is OSError:
+        return EvidentIOError
+    cls = _IO_CLASSES.get(builtin)
+    if cls is None:
+        cls = type(
+            "Evident" + builtin.__name__,
+            (EvidentIOError, builtin),
+            {
+                "__module__": __name__,
+                "__doc__": f"An evident I/O error that is also a {builtin.__name__}.",
+            },
+        )
+        _IO_CLASSES[builtin] = cls
+    return cls
+
+
+def io_error(
+    message: str,
+    errno: Optional[int] = None,
+    filename: Optional[str] = None,
+    *,
+    status: Optional[int] = None,
+    status_name: Optional[str] = None,
+) -> EvidentIOError:
+    """An I/O error from the library, as the class :func:`io_error_class`
+    picks."""
+    return io_error_class(errno)(
+        message, errno=errno, filename=filename, status=status, status_name=status_name
+    )
+
+
+def _rebuild_io_error(
+    message: str,
+    errno: Optional[int],
+    filename: Optional[str],
+    status: Optional[int],
+    status_name: Optional[str],
+) -> EvidentIOError:
+    return io_error(message, errno, filename, status=status, status_name=status_name)
 
 
 class MalformedLogError(EvidentError):

@@ -75,6 +75,12 @@ def _json_text(value: Any, name: str) -> str:
         return _encode_json(value)
     except (TypeError, ValueError) as e:
         raise InvalidArgumentError(f"`{name}` cannot be written as JSON: {e}") from None
+    except RecursionError:
+        # Raised by the encoder for deeply nested lists and dicts (Python's
+        # recursion limit); the caller's mistake, not an internal failure.
+        raise InvalidArgumentError(
+            f"`{name}` cannot be written as JSON: it is nested too deeply"
+        ) from None
 
 
 def _head(h: N.evident_head) -> Head:
@@ -295,6 +301,10 @@ class AuditLog(Managed):
                     obj["details"] = json.loads(details)
                 except ValueError as e:
                     raise InvalidArgumentError(f"details is not valid JSON: {e}") from None
+                except RecursionError:
+                    raise InvalidArgumentError(
+                        "details is not valid JSON for evident: it is nested too deeply"
+                    ) from None
             else:
                 obj["details"] = details
         if otr:

@@ -60,6 +60,10 @@ class VerifyResult:
     #: (not a violation, not checked); ``None`` when there were none.
     in_flight_tail: Optional[int] = None
     only_torn_tail: bool = False
+    #: The file is not an evident log (spec § 9.2: empty, in neither framing,
+    #: or not starting with a readable genesis record): nothing in it could be
+    #: checked; report it as "not an evident log", not as tampering.
+    not_a_log: bool = False
     log_id: Optional[str] = None
     key_id: Optional[str] = None
     framing: Optional[str] = None
@@ -193,6 +197,7 @@ def _result(r: ctypes.c_void_p) -> VerifyResult:
         violations_total=int(lib.evident_verify_result_violations_total(r)),
         in_flight_tail=int(lib.evident_verify_result_in_flight_tail(r)) or None,
         only_torn_tail=bool(lib.evident_verify_result_only_torn_tail(r)),
+        not_a_log=bool(lib.evident_verify_result_not_a_log(r)),
         log_id=N.decode(lib.evident_verify_result_log_id(r)),
         key_id=N.decode(lib.evident_verify_result_key_id(r)),
         framing=N.FRAMING_NAMES.get(lib.evident_verify_result_framing(r)),
