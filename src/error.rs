@@ -99,6 +99,11 @@ pub enum Error {
     /// A session's annotation layer is locked against changes.
     #[error("annotation layer \"{layer}\" is locked; unlock it before changing it")]
     LayerLocked { layer: String },
+    /// The handle was opened by another process: it was inherited over
+    /// `fork()`, and parent and child would append from the same head.
+    /// Nothing was written; open the log again in the child.
+    #[error("{path}: this log was opened by process {pid}; reopen it in the child after fork")]
+    Forked { path: PathBuf, pid: u32 },
 }
 
 /// Shorthand for `std::result::Result<T, evident::Error>`.
@@ -136,6 +141,7 @@ impl Error {
             Error::Closed { .. } => "closed",
             Error::NotFound { .. } => "not_found",
             Error::LayerLocked { .. } => "layer_locked",
+            Error::Forked { .. } => "forked",
         }
     }
 

@@ -39,7 +39,7 @@ pub mod verify;
 pub const EVIDENT_ABI_VERSION_MAJOR: u32 = 1;
 
 /// Minor version of the C ABI, raised whenever something is added.
-pub const EVIDENT_ABI_VERSION_MINOR: u32 = 1;
+pub const EVIDENT_ABI_VERSION_MINOR: u32 = 2;
 
 /// The ABI version this header describes: `(major << 16) | minor`. Compare
 /// it with the value returned by `evident_abi_version()` at run time.
@@ -89,6 +89,11 @@ pub enum evident_status {
     NotFound = 11,
     /// A session's annotation layer is locked against changes.
     LayerLocked = 12,
+    /// The log handle was opened by another process: it was inherited over
+    /// `fork()`. Nothing was written; open the log again in the child (and
+    /// free the inherited handle there, which leaves the parent's lock
+    /// alone).
+    Forked = 13,
     /// A required pointer argument was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -267,6 +272,7 @@ pub(crate) fn status_of(e: &Error) -> evident_status {
         Error::Closed { .. } => evident_status::Closed,
         Error::NotFound { .. } => evident_status::NotFound,
         Error::LayerLocked { .. } => evident_status::LayerLocked,
+        Error::Forked { .. } => evident_status::Forked,
     }
 }
 
@@ -553,6 +559,7 @@ pub extern "C" fn evident_status_name(status: u32) -> *const c_char {
         10 => "EVIDENT_STATUS_CLOSED\0",
         11 => "EVIDENT_STATUS_NOT_FOUND\0",
         12 => "EVIDENT_STATUS_LAYER_LOCKED\0",
+        13 => "EVIDENT_STATUS_FORKED\0",
         100 => "EVIDENT_STATUS_NULL_ARGUMENT\0",
         101 => "EVIDENT_STATUS_INVALID_UTF8\0",
         102 => "EVIDENT_STATUS_PANIC\0",
@@ -739,6 +746,13 @@ mod tests {
                 },
                 evident_status::LayerLocked,
             ),
+            (
+                Error::Forked {
+                    path: p.clone(),
+                    pid: 42,
+                },
+                evident_status::Forked,
+            ),
         ];
         for (e, want) in cases {
             let text = e.to_string();
@@ -778,6 +792,7 @@ mod tests {
             S::Closed,
             S::NotFound,
             S::LayerLocked,
+            S::Forked,
             S::NullArgument,
             S::InvalidUtf8,
             S::Panic,
