@@ -94,8 +94,9 @@ impl Key {
 
     /// The rule for key files, for help texts and error messages.
     pub const FILE_RULE: &'static str = "a key file whose content (without surrounding \
-        whitespace) is all hex digits is a hex key and must hold an even number of digits, \
-        at least 32 (16 bytes); any other content is the key itself as raw bytes, at least 16";
+        whitespace) is all hex digits is a hex key and must hold an even number of hex \
+        digits, at least 32 (16 bytes); any other content is the key itself as raw bytes \
+        (at least 16 bytes)";
 
     /// Parses a key file's contents. If the content, with surrounding ASCII
     /// whitespace removed, consists only of hex digits, it is a hex key: it

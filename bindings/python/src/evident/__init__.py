@@ -19,6 +19,7 @@ from .errors import (
     CorruptLogError,
     EvidentError,
     EvidentIOError,
+    ForkedError,
     InternalError,
     InvalidArgumentError,
     LayerLockedError,
@@ -103,6 +104,7 @@ __all__ = [
     "ClosedError",
     "NotFoundError",
     "LayerLockedError",
+    "ForkedError",
     "InternalError",
 ]
 
