@@ -188,6 +188,26 @@ fn a_log_replaced_under_a_shared_writer_is_refused() {
     assert_eq!(rep.entries, 1);
 }
 
+#[test]
+fn compacting_through_a_symlink_compacts_the_file_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = session_file(dir.path(), "real.evs");
+    let mut s = Session::load(&real, &LoadOptions::default()).unwrap();
+    s.record_measurement(evident::session::Measurement::new("m", 1.0, "V"))
+        .unwrap();
+    s.save(None, &SaveOptions::default()).unwrap();
+    let link = dir.path().join("link.evs");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    evident::session::compact(&link, None).unwrap();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let v = evident::session::versions(&real, None).unwrap();
+    assert_eq!(v.len(), 1, "the file the link names was compacted");
+    assert!(v[0].compacted_from.is_some());
+}
+
 // ---- 3. a handle used after fork() -----------------------------------
 
 #[test]
@@ -480,4 +500,30 @@ fn key_files_must_be_small_regular_and_unambiguous() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("hex"), "{err}");
     assert!(err.contains("16 bytes"), "{err}");
+}
+
+#[test]
+fn cli_refuses_fifos_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("audit.jsonl");
+    mkfifo(&fifo);
+    let f = fifo.to_string_lossy().into_owned();
+    let cmds: [&[&str]; 3] = [
+        &["verify", &f],
+        &["append", &f, "--event-type", "T", "--action", "a"],
+        &["tail", &f],
+    ];
+    for args in cmds {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let out = bounded("evident", move || {
+            evident_cmd().args(&args).output().unwrap()
+        });
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+    assert_eq!(
+        leftovers(dir.path(), &["audit.jsonl"]),
+        Vec::<String>::new()
+    );
 }

@@ -65,10 +65,10 @@ var (
 	// over fork() by C code in this process); nothing was written. Go
 	// programs do not fork without exec, so this means a cgo dependency
 	// forked: open the log again in the new process.
-	ErrForked = errors.New("evident: the log was opened by another process; reopen it after fork")
-	ErrNullArgument    = errors.New("evident: null argument")
-	ErrInvalidUTF8     = errors.New("evident: a string is not valid UTF-8")
-	ErrInternal        = errors.New("evident: internal error (a panic was caught in the library)")
+	ErrForked       = errors.New("evident: the log was opened by another process; reopen it after fork")
+	ErrNullArgument = errors.New("evident: null argument")
+	ErrInvalidUTF8  = errors.New("evident: a string is not valid UTF-8")
+	ErrInternal     = errors.New("evident: internal error (a panic was caught in the library)")
 )
 
 var sentinels = map[Status]error{

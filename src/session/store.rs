@@ -1082,8 +1082,12 @@ pub fn versions(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Vec<Version
 /// commit hash changes (the new commit names the old one). Refuses a file
 /// with damage or chain problems (those are reported, never "fixed").
 pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo> {
-    let path = path.as_ref();
-    let _lock = WriterLock::acquire(path, Duration::from_secs(10))?;
+    let _lock = WriterLock::acquire(path.as_ref(), Duration::from_secs(10))?;
+    // Through a symbolic link, the file it names is compacted (the new file
+    // is renamed over it, not over the link).
+    let real = std::fs::canonicalize(path.as_ref())
+        .map_err(|e| Error::io(path.as_ref(), "resolve path", e))?;
+    let path = real.as_path();
     let scan = file::scan(path, key)?;
     if let Some(e) = scan.problem_before(scan.committed_end()) {
         return Err(e);
