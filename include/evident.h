@@ -202,6 +202,13 @@ enum evident_status
      */
     EVIDENT_STATUS_LAYER_LOCKED = 12,
     /**
+     * The log handle was opened by another process: it was inherited over
+     * `fork()`. Nothing was written; open the log again in the child (and
+     * free the inherited handle there, which leaves the parent's lock
+     * alone).
+     */
+    EVIDENT_STATUS_FORKED = 13,
+    /**
      * A shared-mode writer found the log cut back or rewritten below an
      * entry it appended itself; nothing was appended. Run `evident_verify`.
      */
@@ -523,6 +530,13 @@ typedef struct evident_entry evident_entry;
  * with `EVIDENT_DURABILITY_GROUP_COMMIT` concurrent appenders share
  * fsyncs). `evident_log_free` needs exclusive access: no other call on the
  * log may be running or follow.
+ * Processes: a log handle belongs to the process that opened it. After
+ * `fork()` the child must not use an inherited handle (it shares the
+ * parent's file offset, lock and chain head): append, sync and close fail
+ * there with `EVIDENT_STATUS_FORKED` and write nothing. Open the log again
+ * in the child (shared mode if the parent keeps writing);
+ * `evident_log_free` on the inherited handle in the child frees its memory
+ * and leaves the parent's lock alone.
  * Ownership: created by `evident_log_open`, freed with `evident_log_free`.
  */
 typedef struct evident_log evident_log;

@@ -89,18 +89,98 @@ impl Key {
         Ok(Key { bytes })
     }
 
-    /// Parses a key file's contents: hex (64+ hex digits, whitespace
-    /// trimmed) if the text is valid hex, otherwise the raw bytes.
+    /// Largest key file accepted by [`Key::from_file`], in bytes.
+    pub const MAX_FILE_LEN: u64 = 4096;
+
+    /// The rule for key files, for help texts and error messages.
+    pub const FILE_RULE: &'static str = "a key file whose content (without surrounding \
+        whitespace) is all hex digits is a hex key and must hold an even number of hex \
+        digits, at least 32 (16 bytes); any other content is the key itself as raw bytes \
+        (at least 16 bytes)";
+
+    /// Parses a key file's contents. If the content, with surrounding ASCII
+    /// whitespace removed, consists only of hex digits, it is a hex key: it
+    /// must have an even number of digits and decode to at least
+    /// [`Key::MIN_LEN`] bytes (a short or odd hex key is an error, never
+    /// silently used as raw bytes). Any other content is the key itself,
+    /// byte for byte, at least [`Key::MIN_LEN`] bytes.
     pub fn from_file_contents(contents: &[u8]) -> Result<Key> {
-        let trimmed = std::str::from_utf8(contents).map(str::trim).ok();
-        if let Some(text) = trimmed {
-            if text.len() >= 2 * Self::MIN_LEN && text.len() % 2 == 0 {
-                if let Ok(bytes) = hex::decode(text) {
-                    return Key::new(bytes);
-                }
+        let text = contents.trim_ascii();
+        if text.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "key file is empty ({})",
+                Self::FILE_RULE
+            )));
+        }
+        if text.iter().all(u8::is_ascii_hexdigit) {
+            if text.len() % 2 != 0 || text.len() < 2 * Self::MIN_LEN {
+                return Err(Error::InvalidArgument(format!(
+                    "key file holds {} hex digits{}: {}",
+                    text.len(),
+                    if text.len() % 2 != 0 {
+                        " (an odd number)"
+                    } else {
+                        ""
+                    },
+                    Self::FILE_RULE
+                )));
             }
+            let bytes = hex::decode(text).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            return Key::new(bytes);
+        }
+        if contents.len() < Self::MIN_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "key file holds {} bytes: {}",
+                contents.len(),
+                Self::FILE_RULE
+            )));
         }
         Key::new(contents.to_vec())
+    }
+
+    /// Reads a key file (see [`Key::from_file_contents`] for its content).
+    /// The file must be a regular file of at most [`Key::MAX_FILE_LEN`]
+    /// bytes; it is opened without blocking (a FIFO or device is refused)
+    /// and read with that bound. The copy read is zeroed.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Key> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let file =
+            crate::storage::open_regular(path, crate::storage::Access::Read, "open key file")?;
+        let too_big = || {
+            Error::InvalidArgument(format!(
+                "{}: key file is larger than {} bytes",
+                path.display(),
+                Self::MAX_FILE_LEN
+            ))
+        };
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(path, "stat", e))?
+            .len();
+        if len > Self::MAX_FILE_LEN {
+            return Err(too_big());
+        }
+        let mut bytes = Vec::with_capacity(Self::MAX_FILE_LEN as usize + 1);
+        let read = file
+            .take(Self::MAX_FILE_LEN + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, "read key file", e));
+        let key = match read {
+            Err(e) => Err(e),
+            Ok(_) if bytes.len() as u64 > Self::MAX_FILE_LEN => Err(too_big()),
+            Ok(_) => Key::from_file_contents(&bytes).map_err(|e| match e {
+                Error::InvalidArgument(m) => {
+                    Error::InvalidArgument(format!("{}: {m}", path.display()))
+                }
+                other => other,
+            }),
+        };
+        for b in bytes.iter_mut() {
+            // SAFETY: a valid, aligned pointer into the buffer.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+        key
     }
 
     /// The key id recorded in the genesis record: the first 8 bytes of
@@ -341,6 +421,29 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_files_follow_one_unambiguous_rule() {
+        let hex32 = "00112233445566778899aabbccddeeff";
+        let k = Key::from_file_contents(format!("{hex32}\n").as_bytes()).unwrap();
+        assert_eq!(k.bytes(), hex::decode(hex32).unwrap());
+        // 20 hex digits used to become 21 raw ASCII bytes; now refused.
+        for short in [
+            "0123456789abcdef0123\n",
+            "0123456789abcdef0123456789abcdef0",
+            "abc",
+        ] {
+            let e = Key::from_file_contents(short.as_bytes()).unwrap_err();
+            assert!(e.to_string().contains("hex digits"), "{e}");
+            assert!(e.to_string().contains("at least 32"), "{e}");
+        }
+        assert!(Key::from_file_contents(b"").is_err());
+        assert!(Key::from_file_contents(b"\n \n").is_err());
+        // Not all hex: raw bytes, as they are (newline included).
+        let raw = b"correct horse battery staple\n";
+        assert_eq!(Key::from_file_contents(raw).unwrap().bytes(), raw);
+        assert!(Key::from_file_contents(b"short raw key").is_err());
+    }
 
     #[test]
     fn sha256_known_answer() {

@@ -38,7 +38,7 @@
 //! # Ok::<(), evident::Error>(())
 //! ```
 
-use std::fs::{self, File, OpenOptions as FsOpenOptions};
+use std::fs::{self, OpenOptions as FsOpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -217,7 +217,7 @@ fn copy_records(
     to: Framing,
     report: &VerifyReport,
 ) -> Result<u64> {
-    let file = File::open(src).map_err(|e| Error::io(src, "open", e))?;
+    let file = crate::storage::open_regular(src, crate::storage::Access::Read, "open")?;
     let out = FsOpenOptions::new()
         .write(true)
         .open(tmp)
@@ -363,7 +363,7 @@ mod tests {
     fn records(path: &Path) -> Vec<(Vec<u8>, String)> {
         let bytes = fs::read(path).unwrap();
         let framing = Framing::detect(&bytes).unwrap();
-        let file = File::open(path).unwrap();
+        let file = std::fs::File::open(path).unwrap();
         let mut fwd = Forward::new(&file, framing, framing.data_start(), bytes.len() as u64, 1);
         let mut out = Vec::new();
         while let Some(item) = fwd.next_item() {

@@ -110,6 +110,11 @@ pub enum Error {
     /// A session's annotation layer is locked against changes.
     #[error("annotation layer \"{layer}\" is locked; unlock it before changing it")]
     LayerLocked { layer: String },
+    /// The handle was opened by another process: it was inherited over
+    /// `fork()`, and parent and child would append from the same head.
+    /// Nothing was written; open the log again in the child.
+    #[error("{path}: this log was opened by process {pid}; reopen it in the child after fork")]
+    Forked { path: PathBuf, pid: u32 },
 }
 
 /// The errno for an `io::Error` built from a kind rather than an OS code.
@@ -160,6 +165,7 @@ impl Error {
             Error::Closed { .. } => "closed",
             Error::NotFound { .. } => "not_found",
             Error::LayerLocked { .. } => "layer_locked",
+            Error::Forked { .. } => "forked",
             Error::RolledBack { .. } => "rolled_back",
         }
     }
@@ -190,7 +196,8 @@ impl Error {
             | Error::Poisoned { path, .. }
             | Error::Unsupported { path, .. }
             | Error::Closed { path }
-            | Error::RolledBack { path, .. } => Some(path),
+            | Error::RolledBack { path, .. }
+            | Error::Forked { path, .. } => Some(path),
             Error::InvalidArgument(_) | Error::NotFound { .. } | Error::LayerLocked { .. } => None,
         }
     }

@@ -33,6 +33,7 @@ pub mod convert;
 pub mod error;
 pub mod ffi;
 pub mod format;
+mod lock;
 pub mod log;
 pub mod query;
 pub(crate) mod scan;

@@ -6,18 +6,18 @@
 //! dropped; damage before the tail is left for [`mod@crate::verify`] to report.
 
 use std::fs::{self, File, OpenOptions as FsOpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use fs2::FileExt;
 
 use crate::chain::{Chain, Hash, HashAlg, Key};
 use crate::error::{Error, Position, Result};
 use crate::format::{self, Event, Framing, Genesis, RecordKind, MAX_BODY};
+use crate::lock::{FileLock, Guard};
 use crate::scan::{self, Backward, ReadAt, SpanKind};
 use crate::storage::{sync_dir, FileStorage, Storage};
 use crate::tail::{self, has_lost_block, Tail};
@@ -287,9 +287,11 @@ pub struct Log {
     buffer_size: usize,
     repair: Repair,
     storage: Arc<dyn Storage>,
-    lock_file: File,
+    lock: FileLock,
     /// How the exclusive-mode lock is held while the log is open.
-    lock_held: Mutex<Option<Held>>,
+    lock_held: Mutex<Option<Guard>>,
+    /// The process that opened the log (a handle is refused after fork()).
+    pid: u32,
     inner: Mutex<Inner>,
     written_end: AtomicU64,
     group: Mutex<GroupState>,
@@ -314,28 +316,13 @@ impl std::fmt::Debug for Log {
 pub(crate) const LOG_CORRUPT_HINT: &str =
     "; the chain head cannot be trusted (run `evident verify`)";
 
-/// Where the lock file records the log's synced length (after the holder
-/// record), and how many bytes that record takes.
-const SYNCED_HINT_AT: u64 = 256;
-const SYNCED_HINT_LEN: usize = 128;
-
 const TAIL_SCAN_LIMIT: u64 = 64 * 1024 * 1024 + MAX_BODY as u64;
-
-fn lock_path(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".lock");
-    PathBuf::from(p)
-}
 
 fn default_framing(path: &Path) -> Framing {
     match path.extension().and_then(|e| e.to_str()) {
         Some("evl") | Some("bin") => Framing::Binary,
         _ => Framing::Jsonl,
     }
-}
-
-fn lock_err(path: &Path, e: std::io::Error) -> Error {
-    Error::io(path, "lock", e)
 }
 
 impl Log {
@@ -360,22 +347,25 @@ impl Log {
             ));
         }
 
-        let (lock_file, lpath) = open_lock_file(&path)?;
         let lock_timeout = opts.lock_timeout.unwrap_or(match opts.lock {
             LockMode::Exclusive => Duration::ZERO,
             LockMode::Shared => Duration::from_secs(10),
         });
-        let held = acquire(&path, &lock_file, &lpath, lock_timeout)?;
+        let (lock, held) = FileLock::open_and_lock(
+            &path,
+            Some(crate::storage::Access::ReadAppend),
+            lock_timeout,
+        )?;
         if opts.lock == LockMode::Exclusive {
-            write_holder(&lock_file);
+            lock.write_holder();
         }
 
-        let result = Self::open_locked(&path, opts, lock_file, lock_timeout, created);
+        let result = Self::open_locked(&path, opts, lock, lock_timeout, created);
         match &result {
             Ok(log) if log.lock_mode == LockMode::Exclusive => {
                 *log.lock_held.lock().unwrap_or_else(|e| e.into_inner()) = Some(held);
             }
-            Ok(log) => release(&log.lock_file, held),
+            Ok(log) => log.lock.release(held),
             Err(_) => {} // the lock file is closed with its lock
         }
         result
@@ -384,14 +374,14 @@ impl Log {
     fn open_locked(
         path: &Path,
         opts: OpenOptions,
-        lock_file: File,
+        lock: FileLock,
         lock_timeout: Duration,
         created: bool,
     ) -> Result<Log> {
-        let file = FsOpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(path)
+        let file = lock
+            .data()
+            .ok_or_else(|| Error::io(path, "open", std::io::ErrorKind::NotFound.into()))?
+            .try_clone()
             .map_err(|e| Error::io(path, "open", e))?;
         let storage: Arc<dyn Storage> = match &opts.storage_hook {
             Some(hook) => Arc::from(hook(FileStorage::new(file))),
@@ -442,8 +432,9 @@ impl Log {
             buffer_size: opts.buffer_size.max(1),
             repair: opts.repair,
             storage,
-            lock_file,
+            lock,
             lock_held: Mutex::new(None),
+            pid: std::process::id(),
             inner: Mutex::new(Inner {
                 head: Head {
                     seq: 0,
@@ -590,10 +581,7 @@ impl Log {
     /// The synced length the lock file records for this log, if it is one
     /// this file can have (see [`Log::write_synced_hint`]).
     fn read_synced_hint(&self, len: u64) -> Option<u64> {
-        let mut buf = [0u8; SYNCED_HINT_LEN];
-        let n =
-            std::os::unix::fs::FileExt::read_at(&self.lock_file, &mut buf, SYNCED_HINT_AT).ok()?;
-        let text = std::str::from_utf8(buf.get(..n)?).ok()?;
+        let text = self.lock.read_synced()?;
         let mut words = text.split_whitespace();
         if words.next()? != "synced" || words.next()? != self.genesis.log_id {
             return None;
@@ -603,18 +591,13 @@ impl Log {
     }
 
     /// Records in the lock file that this log is durable up to `upto`, after
-    /// an fsync that made it so. One `pwrite`, never synced itself: after a
-    /// power cut it may say less than the truth (an older value, or
-    /// nothing), never more, so bytes before it are known to have been
-    /// acknowledged as durable, and bytes after it may be moved aside.
+    /// an fsync that made it so (spec § 10.4). One `pwrite`, never synced
+    /// itself: after a power cut it may say less than the truth (an older
+    /// value, or nothing), never more, so bytes before it are known to have
+    /// been acknowledged as durable, and bytes after it may be moved aside.
     fn write_synced_hint(&self, upto: u64) {
-        let text = format!("synced {} {upto}\n", self.genesis.log_id);
-        let mut rec = [b' '; SYNCED_HINT_LEN];
-        let n = text.len().min(SYNCED_HINT_LEN);
-        if let (Some(dst), Some(src)) = (rec.get_mut(..n), text.as_bytes().get(..n)) {
-            dst.copy_from_slice(src);
-        }
-        let _ = std::os::unix::fs::FileExt::write_all_at(&self.lock_file, &rec, SYNCED_HINT_AT);
+        self.lock
+            .write_synced(&format!("synced {} {upto}", self.genesis.log_id));
     }
 
     fn lock_inner(&self) -> MutexGuard<'_, Inner> {
@@ -880,6 +863,19 @@ impl Log {
         Ok(())
     }
 
+    /// Refuses use from another process than the one that opened the log
+    /// (a handle inherited over fork() shares the parent's file offset,
+    /// lock and head). Checked before taking any mutex.
+    fn check_process(&self) -> Result<()> {
+        if std::process::id() != self.pid {
+            return Err(Error::Forked {
+                path: self.path.clone(),
+                pid: self.pid,
+            });
+        }
+        Ok(())
+    }
+
     fn check_usable(&self, inner: &Inner) -> Result<()> {
         if inner.closed {
             return Err(Error::Closed {
@@ -913,23 +909,19 @@ impl Log {
     /// `GroupCommit` modes the entry is durable when this returns `Ok`; on
     /// `Err` it is not acknowledged (and may or may not be on disk).
     pub fn append(&self, ev: &Event) -> Result<Head> {
+        self.check_process()?;
         let ts = ev.ts.unwrap_or_else(Utc::now);
         let mut inner = self.lock_inner();
         self.check_usable(&inner)?;
         let shared = self.lock_mode == LockMode::Shared;
         let held = if shared {
-            Some(acquire(
-                &self.path,
-                &self.lock_file,
-                &lock_path(&self.path),
-                self.lock_timeout,
-            )?)
+            Some(self.lock.acquire(self.lock_timeout)?)
         } else {
             None
         };
         let r = self.append_locked(&mut inner, ev, &ts);
         if let Some(held) = held {
-            release(&self.lock_file, held);
+            self.lock.release(held);
         }
         let head = r?;
         let end = inner.file_len;
@@ -1107,6 +1099,7 @@ impl Log {
     /// opened are treated as durable: the fsync is skipped when this handle
     /// has written nothing since its last one.)
     pub fn sync(&self) -> Result<()> {
+        self.check_process()?;
         let mut inner = self.lock_inner();
         self.check_usable(&inner)?;
         self.flush_pending(&mut inner)?;
@@ -1129,6 +1122,9 @@ impl Log {
     /// Flushes, syncs and releases the lock. Further calls fail with
     /// [`Error::Closed`]; closing twice is a no-op.
     pub fn close(&self) -> Result<()> {
+        // In a child after fork() the lock and the buffered entries are the
+        // parent's: releasing or flushing them here would break its log.
+        self.check_process()?;
         let r = {
             let inner = self.lock_inner();
             if inner.closed {
@@ -1143,7 +1139,7 @@ impl Log {
         inner.closed = true;
         if self.lock_mode == LockMode::Exclusive {
             // Forget the holder text before letting go of the lock.
-            write_holder_record(&self.lock_file, "");
+            self.lock.clear_holder();
         }
         if let Some(held) = self
             .lock_held
@@ -1151,7 +1147,7 @@ impl Log {
             .unwrap_or_else(|e| e.into_inner())
             .take()
         {
-            release(&self.lock_file, held);
+            self.lock.release(held);
         }
         r
     }
@@ -1189,186 +1185,9 @@ impl Log {
 
 impl Drop for Log {
     fn drop(&mut self) {
+        // A child after fork() only closes its copies of the descriptors.
         let _ = self.close();
     }
-}
-
-/// Lock timeouts from this long on wait in a blocking flock (fair against
-/// a busy writer); shorter ones poll.
-const BLOCKING_WAIT_FROM: Duration = Duration::from_millis(250);
-
-/// How a writer holds the flock: on the log's lock-file descriptor, or on a
-/// descriptor of its own (taken by a waiting helper thread).
-enum Held {
-    Same,
-    Own(File),
-}
-
-fn release(lock_file: &File, held: Held) {
-    match held {
-        Held::Same => {
-            let _ = FileExt::unlock(lock_file);
-        }
-        Held::Own(f) => {
-            let _ = FileExt::unlock(&f);
-        }
-    }
-}
-
-fn is_would_block(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EWOULDBLOCK)
-}
-
-/// Takes the exclusive flock on `lock_file`, waiting up to `timeout`.
-///
-/// Uncontended: one non-blocking attempt. Contended: a helper thread waits
-/// in a *blocking* flock (the kernel wakes it as soon as the holder lets
-/// go, so a busy writer that re-takes the lock microseconds later cannot
-/// starve us the way sleeping between attempts would), while this thread
-/// waits for it with the timeout. If the timeout wins, the helper releases
-/// the lock as soon as it gets it.
-fn acquire(path: &Path, lock_file: &File, lock_path: &Path, timeout: Duration) -> Result<Held> {
-    match FileExt::try_lock_exclusive(lock_file) {
-        Ok(()) => return Ok(Held::Same),
-        Err(e) if is_would_block(&e) => {}
-        Err(e) => return Err(lock_err(path, e)),
-    }
-    let locked = || Error::Locked {
-        path: path.to_path_buf(),
-        holder: read_holder(lock_file),
-    };
-    if timeout.is_zero() {
-        return Err(locked());
-    }
-    if timeout < BLOCKING_WAIT_FROM {
-        // Short waits poll: a helper thread abandoned at its timeout would
-        // hold the lock for a moment when it finally gets it, which must
-        // not make an immediate reopen after close() fail.
-        let deadline = Instant::now() + timeout;
-        let mut sleep = Duration::from_micros(100);
-        loop {
-            std::thread::sleep(sleep.min(deadline.saturating_duration_since(Instant::now())));
-            match FileExt::try_lock_exclusive(lock_file) {
-                Ok(()) => return Ok(Held::Same),
-                Err(e) if is_would_block(&e) => {}
-                Err(e) => return Err(lock_err(path, e)),
-            }
-            if Instant::now() >= deadline {
-                return Err(locked());
-            }
-            sleep = (sleep * 2).min(Duration::from_millis(2));
-        }
-    }
-    // The helper locks its own open file description, so a lock it takes
-    // after we gave up is released by closing it and can never be confused
-    // with a lock this descriptor takes later.
-    let own = FsOpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(lock_path)
-        .map_err(|e| Error::io(lock_path, "open lock file", e))?;
-    #[derive(Default)]
-    struct State {
-        done: Option<std::io::Result<File>>,
-        abandoned: bool,
-    }
-    let state = Arc::new((Mutex::new(State::default()), Condvar::new()));
-    let st = Arc::clone(&state);
-    std::thread::Builder::new()
-        .name("evident-lock-wait".into())
-        .spawn(move || {
-            let r = FileExt::lock_exclusive(&own).map(|()| own);
-            let (m, cv) = &*st;
-            let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
-            if !g.abandoned {
-                g.done = Some(r);
-                cv.notify_all();
-            } // else: dropping `r` closes the file and releases its lock
-        })
-        .map_err(|e| lock_err(path, e))?;
-    let (m, cv) = &*state;
-    let deadline = Instant::now() + timeout;
-    let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        if let Some(r) = g.done.take() {
-            return r.map(Held::Own).map_err(|e| lock_err(path, e));
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            g.abandoned = true;
-            drop(g);
-            return Err(locked());
-        }
-        g = cv
-            .wait_timeout(g, deadline - now)
-            .map(|(g, _)| g)
-            .unwrap_or_else(|e| e.into_inner().0);
-    }
-}
-
-fn write_holder(lock_file: &File) {
-    let text = format!(
-        "pid {} on host {} (user {}), exclusive writer since {}\n",
-        std::process::id(),
-        whoami::fallible::hostname().unwrap_or_else(|_| "unknown".into()),
-        whoami::username(),
-        format::format_ts(&Utc::now())
-    );
-    write_holder_record(lock_file, &text);
-}
-
-/// Size of the holder record at the start of the lock file.
-const HOLDER_LEN: usize = 256;
-
-/// Overwrites the holder record in place with `text` padded to a fixed size
-/// (a truncate + write costs milliseconds on ext4; one `pwrite` does not).
-fn write_holder_record(lock_file: &File, text: &str) {
-    let mut rec = [b' '; HOLDER_LEN];
-    let n = text.len().min(HOLDER_LEN - 1);
-    if let (Some(dst), Some(src)) = (rec.get_mut(..n), text.as_bytes().get(..n)) {
-        dst.copy_from_slice(src);
-    }
-    if let Some(last) = rec.last_mut() {
-        *last = b'\n';
-    }
-    let _ = std::os::unix::fs::FileExt::write_all_at(lock_file, &rec, 0);
-}
-
-/// Who holds the lock, for [`Error::Locked`]. The text was written by the
-/// last exclusive writer; if that process is gone (same host, pid no longer
-/// running) the holder is a shared-mode writer, which writes no text.
-fn read_holder(lock_file: &File) -> String {
-    let mut s = String::new();
-    let mut f = lock_file;
-    use std::io::Seek;
-    let _ = f.seek(std::io::SeekFrom::Start(0));
-    let _ = f.take(HOLDER_LEN as u64).read_to_string(&mut s);
-    let s = s.trim();
-    let shared = "another writer (shared mode)".to_string();
-    if s.is_empty() {
-        return shared;
-    }
-    let mut words = s.split_whitespace();
-    let pid = match (words.next(), words.next()) {
-        (Some("pid"), Some(p)) => p.parse::<i32>().ok(),
-        _ => None,
-    };
-    let host = s
-        .split(" on host ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next());
-    let this_host = whoami::fallible::hostname().ok();
-    if let (Some(pid), Some(host)) = (pid, host) {
-        if Some(host) == this_host.as_deref() && pid > 0 {
-            // SAFETY: kill with signal 0 only checks that the process exists.
-            let alive = unsafe { libc::kill(pid, 0) } == 0
-                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-            if !alive {
-                return shared;
-            }
-        }
-    }
-    s.to_string()
 }
 
 /// Creates a new log atomically: the genesis is written to a temporary file
@@ -1586,7 +1405,7 @@ pub struct LogInfo {
 /// file is not an evident log and `Unsupported` when it needs a newer reader.
 pub fn inspect(path: impl AsRef<Path>) -> Result<LogInfo> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let file = crate::storage::open_regular(path, crate::storage::Access::Read, "open")?;
     let len = file
         .metadata()
         .map_err(|e| Error::io(path, "stat", e))?
@@ -1631,19 +1450,6 @@ pub(crate) fn chain_for(path: &Path, g: &Genesis, key: Option<&Key>) -> Result<C
     }
 }
 
-/// Opens (creating it if needed) the lock file of `path`, `<path>.lock`.
-fn open_lock_file(path: &Path) -> Result<(File, PathBuf)> {
-    let lpath = lock_path(path);
-    let file = FsOpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lpath)
-        .map_err(|e| Error::io(&lpath, "open lock file", e))?;
-    Ok((file, lpath))
-}
-
 /// Creates the sidecar file that receives a torn tail cut off `path` at
 /// `from`: `<path>.torn-<UTC time>-at-<from>`, never an existing file.
 pub(crate) fn create_torn_sidecar(path: &Path, from: u64) -> Result<(PathBuf, File)> {
@@ -1651,40 +1457,26 @@ pub(crate) fn create_torn_sidecar(path: &Path, from: u64) -> Result<(PathBuf, Fi
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".torn-{stamp}-at-{from}"));
     let sidecar = PathBuf::from(name);
+    // The sidecar holds bytes of the log: it gets the log's permission
+    // bits (and, when running as root, its owner and group).
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let meta = fs::metadata(path).map_err(|e| Error::io(path, "stat", e))?;
+    let mode = meta.mode() & 0o777;
     let out = FsOpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(&sidecar)
         .map_err(|e| Error::io(&sidecar, "create torn-tail sidecar", e))?;
+    // The umask may have narrowed the mode; a wider one is never set.
+    let _ = out.set_permissions(fs::Permissions::from_mode(mode));
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fchown on a descriptor we own; failure is ignored (best
+        // effort: the file is ours either way).
+        let _ = unsafe { libc::fchown(out.as_raw_fd(), meta.uid(), meta.gid()) };
+    }
     Ok((sidecar, out))
-}
-
-/// An exclusive writer lock on `<path>.lock`, the same lock [`Log::open`]
-/// takes, for other writers built on the engine (the session container).
-/// Released when dropped.
-pub(crate) struct WriterLock {
-    file: File,
-    held: Option<Held>,
-}
-
-impl WriterLock {
-    /// Takes the lock of `path`, waiting up to `timeout`.
-    pub(crate) fn acquire(path: &Path, timeout: Duration) -> Result<WriterLock> {
-        let (file, lpath) = open_lock_file(path)?;
-        let held = acquire(path, &file, &lpath, timeout)?;
-        write_holder(&file);
-        Ok(WriterLock {
-            file,
-            held: Some(held),
-        })
-    }
-}
-
-impl Drop for WriterLock {
-    fn drop(&mut self) {
-        if let Some(h) = self.held.take() {
-            write_holder_record(&self.file, "");
-            release(&self.file, h);
-        }
-    }
 }

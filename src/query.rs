@@ -95,7 +95,7 @@ pub struct QueryIter {
 /// Opens `path` and returns an iterator over the entries matching `q`.
 pub fn query(path: impl AsRef<Path>, q: &Query) -> Result<QueryIter> {
     let path = path.as_ref().to_path_buf();
-    let file = File::open(&path).map_err(|e| Error::io(&path, "open", e))?;
+    let file = crate::storage::open_regular(&path, crate::storage::Access::Read, "open")?;
     let len = file
         .metadata()
         .map_err(|e| Error::io(&path, "stat", e))?

@@ -249,3 +249,113 @@ pub fn sync_dir(dir: &std::path::Path) -> io::Result<()> {
     };
     File::open(d)?.sync_all()
 }
+
+/// How [`open_regular`] opens a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Read only.
+    Read,
+    /// Read and write (no append, no create).
+    ReadWrite,
+    /// Read and append (a log's writer).
+    ReadAppend,
+}
+
+/// Opens `path`, which must be a regular file, without ever blocking in
+/// open(2): the file is opened with `O_NONBLOCK` (a FIFO nobody writes to
+/// would otherwise block forever), checked with fstat, then switched back
+/// to blocking mode. A FIFO, socket, device or directory is refused with an
+/// error naming the file and what it is. Every place that opens a log,
+/// session or key file goes through here.
+pub(crate) fn open_regular(
+    path: &std::path::Path,
+    access: Access,
+    op: &'static str,
+) -> crate::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = std::fs::OpenOptions::new();
+    match access {
+        Access::Read => o.read(true),
+        Access::ReadWrite => o.read(true).write(true),
+        Access::ReadAppend => o.read(true).append(true),
+    };
+    o.custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
+    let file = match o.open(path) {
+        Ok(f) => f,
+        // O_WRONLY|O_NONBLOCK on a FIFO without a reader, or a socket.
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            return Err(not_regular(path, op, "a FIFO or socket"))
+        }
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
+            return Err(not_regular(path, op, "a directory"))
+        }
+        Err(e) => return Err(crate::Error::io(path, op, e)),
+    };
+    check_regular(path, &file, op)?;
+    set_blocking(&file).map_err(|e| crate::Error::io(path, op, e))?;
+    Ok(file)
+}
+
+/// What kind of file `ft` is, for error messages.
+pub(crate) fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Fails unless the open `file` is a regular file.
+pub(crate) fn check_regular(
+    path: &std::path::Path,
+    file: &File,
+    op: &'static str,
+) -> crate::Result<std::fs::Metadata> {
+    let meta = file
+        .metadata()
+        .map_err(|e| crate::Error::io(path, "stat", e))?;
+    if !meta.file_type().is_file() {
+        return Err(not_regular(path, op, file_kind(&meta.file_type())));
+    }
+    Ok(meta)
+}
+
+fn not_regular(path: &std::path::Path, op: &'static str, kind: &str) -> crate::Error {
+    crate::Error::io(
+        path,
+        op,
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file ({kind})"),
+        ),
+    )
+}
+
+/// Clears `O_NONBLOCK` on an open file.
+pub(crate) fn set_blocking(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with integer arguments.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if flags & libc::O_NONBLOCK != 0 {
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -215,7 +215,7 @@ impl VerifyReport {
 /// read (I/O errors); every finding about its content is in the report.
 pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyReport> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let file = crate::storage::open_regular(path, crate::storage::Access::Read, "open")?;
     let len = file
         .metadata()
         .map_err(|e| Error::io(path, "stat", e))?

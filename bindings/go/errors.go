@@ -33,6 +33,7 @@ const (
 	StatusClosed          Status = C.EVIDENT_STATUS_CLOSED
 	StatusNotFound        Status = C.EVIDENT_STATUS_NOT_FOUND
 	StatusLayerLocked     Status = C.EVIDENT_STATUS_LAYER_LOCKED
+	StatusForked          Status = C.EVIDENT_STATUS_FORKED
 	StatusRolledBack      Status = C.EVIDENT_STATUS_ROLLED_BACK
 	StatusNullArgument    Status = C.EVIDENT_STATUS_NULL_ARGUMENT
 	StatusInvalidUTF8     Status = C.EVIDENT_STATUS_INVALID_UTF8
@@ -64,10 +65,17 @@ var (
 	ErrClosed          = errors.New("evident: the log is closed")
 	ErrNotFound        = errors.New("evident: no such trace or layer")
 	ErrLayerLocked     = errors.New("evident: the annotation layer is locked")
-	ErrRolledBack      = errors.New("evident: the log was cut back below an entry this writer appended")
-	ErrNullArgument    = errors.New("evident: null argument")
-	ErrInvalidUTF8     = errors.New("evident: a string is not valid UTF-8")
-	ErrInternal        = errors.New("evident: internal error (a panic was caught in the library)")
+	// ErrForked: the log handle was opened by another process (inherited
+	// over fork() by C code in this process); nothing was written. Go
+	// programs do not fork without exec, so this means a cgo dependency
+	// forked: open the log again in the new process.
+	ErrForked = errors.New("evident: the log was opened by another process; reopen it after fork")
+	// ErrRolledBack: a shared-mode writer found the log cut back (or
+	// rewritten) below an entry it appended itself; nothing was appended.
+	ErrRolledBack   = errors.New("evident: the log was cut back below an entry this writer appended")
+	ErrNullArgument = errors.New("evident: null argument")
+	ErrInvalidUTF8  = errors.New("evident: a string is not valid UTF-8")
+	ErrInternal     = errors.New("evident: internal error (a panic was caught in the library)")
 )
 
 var sentinels = map[Status]error{
@@ -83,6 +91,7 @@ var sentinels = map[Status]error{
 	StatusClosed:          ErrClosed,
 	StatusNotFound:        ErrNotFound,
 	StatusLayerLocked:     ErrLayerLocked,
+	StatusForked:          ErrForked,
 	StatusRolledBack:      ErrRolledBack,
 	StatusNullArgument:    ErrNullArgument,
 	StatusInvalidUTF8:     ErrInvalidUTF8,

@@ -30,6 +30,11 @@
 // serialised by the library; with GroupCommit concurrent appenders share
 // fsyncs). Close it explicitly; a finalizer closes a forgotten Log only as a
 // fallback.
+//
+// A *Log belongs to the process that opened it. Go programs do not fork
+// without exec, so this only matters when C code in the program calls
+// fork(): the child's calls on an inherited *Log fail with ErrForked and
+// write nothing (the slog handler panics on it); open the log again there.
 package evident
 
 /*

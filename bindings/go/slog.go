@@ -3,6 +3,7 @@ package evident
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -36,7 +37,10 @@ type SlogOptions struct {
 	DetailsOnly bool
 	// OnError is called with the error of every failed append. slog.Logger
 	// ignores the error a handler returns, so without OnError a failure to
-	// write an audit record goes unnoticed.
+	// write an audit record goes unnoticed. The one exception: a handle used
+	// from another process than the one that opened it (ErrForked, possible
+	// only when C code forks without exec) makes the handler panic after
+	// calling OnError.
 	OnError func(error)
 }
 
@@ -176,8 +180,18 @@ func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
 		e.Details = details
 	}
 	_, err := h.log.Append(e)
+	return h.failed(err)
+}
+
+// failed reports a failed append to OnError. A handle used from another
+// process than the one that opened it (ErrForked) is a program error that
+// would otherwise lose every later record silently: the handler panics.
+func (h *slogHandler) failed(err error) error {
 	if err != nil && h.opts.OnError != nil {
 		h.opts.OnError(err)
+	}
+	if errors.Is(err, ErrForked) {
+		panic(fmt.Sprintf("evident slog handler: %v", err))
 	}
 	return err
 }

@@ -186,7 +186,10 @@ pub enum ExportFormat {
 /// The key file option shared by several subcommands.
 #[derive(Args, Debug, Clone)]
 pub struct KeyArg {
-    /// HMAC key file of a keyed log (hex, or raw bytes; at least 16 bytes).
+    /// HMAC key file of a keyed log: a regular file of at most 4 KiB. If its
+    /// content (without surrounding whitespace) is all hex digits it is a hex
+    /// key (an even number of digits, at least 32 = 16 bytes); otherwise its
+    /// bytes are the key (at least 16).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
 }

@@ -23,6 +23,13 @@ use crate::log::{Head, Log, OpenOptions};
 /// with `EVIDENT_DURABILITY_GROUP_COMMIT` concurrent appenders share
 /// fsyncs). `evident_log_free` needs exclusive access: no other call on the
 /// log may be running or follow.
+/// Processes: a log handle belongs to the process that opened it. After
+/// `fork()` the child must not use an inherited handle (it shares the
+/// parent's file offset, lock and chain head): append, sync and close fail
+/// there with `EVIDENT_STATUS_FORKED` and write nothing. Open the log again
+/// in the child (shared mode if the parent keeps writing);
+/// `evident_log_free` on the inherited handle in the child frees its memory
+/// and leaves the parent's lock alone.
 /// Ownership: created by `evident_log_open`, freed with `evident_log_free`.
 pub struct evident_log {
     pub(crate) log: Log,

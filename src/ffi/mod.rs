@@ -89,6 +89,11 @@ pub enum evident_status {
     NotFound = 11,
     /// A session's annotation layer is locked against changes.
     LayerLocked = 12,
+    /// The log handle was opened by another process: it was inherited over
+    /// `fork()`. Nothing was written; open the log again in the child (and
+    /// free the inherited handle there, which leaves the parent's lock
+    /// alone).
+    Forked = 13,
     /// A shared-mode writer found the log cut back or rewritten below an
     /// entry it appended itself; nothing was appended. Run `evident_verify`.
     RolledBack = 14,
@@ -275,6 +280,7 @@ pub(crate) fn status_of(e: &Error) -> evident_status {
         Error::Closed { .. } => evident_status::Closed,
         Error::NotFound { .. } => evident_status::NotFound,
         Error::LayerLocked { .. } => evident_status::LayerLocked,
+        Error::Forked { .. } => evident_status::Forked,
         Error::RolledBack { .. } => evident_status::RolledBack,
     }
 }
@@ -637,6 +643,7 @@ pub extern "C" fn evident_status_name(status: u32) -> *const c_char {
         10 => "EVIDENT_STATUS_CLOSED\0",
         11 => "EVIDENT_STATUS_NOT_FOUND\0",
         12 => "EVIDENT_STATUS_LAYER_LOCKED\0",
+        13 => "EVIDENT_STATUS_FORKED\0",
         14 => "EVIDENT_STATUS_ROLLED_BACK\0",
         100 => "EVIDENT_STATUS_NULL_ARGUMENT\0",
         101 => "EVIDENT_STATUS_INVALID_UTF8\0",
@@ -824,6 +831,13 @@ mod tests {
                 },
                 evident_status::LayerLocked,
             ),
+            (
+                Error::Forked {
+                    path: p.clone(),
+                    pid: 42,
+                },
+                evident_status::Forked,
+            ),
         ];
         for (e, want) in cases {
             let text = e.to_string();
@@ -863,6 +877,7 @@ mod tests {
             S::Closed,
             S::NotFound,
             S::LayerLocked,
+            S::Forked,
             S::RolledBack,
             S::NullArgument,
             S::InvalidUtf8,

@@ -435,7 +435,7 @@ fn next_valid_record(w: &mut Window<'_>, from: u64) -> Option<u64> {
 /// Opens and maps a session file and checks its header.
 pub fn map_file(path: &Path) -> Result<(Arc<memmap2::Mmap>, u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let f = crate::storage::open_regular(path, crate::storage::Access::Read, "open")?;
     let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
     if !meta.is_file() {
         return Err(Error::InvalidArgument(format!(
@@ -529,7 +529,7 @@ fn chain_from_genesis(path: &Path, g: &GenesisPayload, key: Option<&Key>) -> Res
 pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
     let (map, dev, ino) = map_file(path)?;
     let file_len = map.len() as u64;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let file = crate::storage::open_regular(path, crate::storage::Access::Read, "open")?;
     let mut w = Window::new(&file, file_len);
 
     // The genesis.

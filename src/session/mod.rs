@@ -40,8 +40,9 @@ pub use store::{
 pub fn is_session_file(path: impl AsRef<std::path::Path>) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 8];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
+    crate::storage::open_regular(path.as_ref(), crate::storage::Access::Read, "open")
+        .ok()
+        .and_then(|mut f| f.read_exact(&mut magic).ok())
+        .is_some()
         && magic == SESSION_MAGIC
 }

@@ -23,7 +23,8 @@ use super::model::*;
 use crate::chain::{Chain, Hash, HashAlg, Key};
 use crate::error::{Error, Position, Result};
 use crate::format::{self, Event, Framing};
-use crate::log::{Log, WriterLock};
+use crate::lock::WriterLock;
+use crate::log::Log;
 use crate::storage::sync_dir;
 
 /// How to load a session.
@@ -742,11 +743,8 @@ fn save_locked(
     if let Some(e) = scan.problem_before(scan.committed_end()) {
         return Err(e);
     }
-    let f = FsOpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|e| Error::io(path, "open for writing", e))?;
+    let f =
+        crate::storage::open_regular(path, crate::storage::Access::ReadWrite, "open for writing")?;
     // The remains of an interrupted save that are not valid frames go into
     // a sidecar; valid frames before them stay (no version names them).
     let end = match scan.uncommitted_cut() {
@@ -1084,19 +1082,23 @@ pub fn versions(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Vec<Version
 /// commit hash changes (the new commit names the old one). Refuses a file
 /// with damage or chain problems (those are reported, never "fixed").
 pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo> {
-    let path = path.as_ref();
-    let _lock = WriterLock::acquire(path, Duration::from_secs(10))?;
+    let _lock = WriterLock::acquire(path.as_ref(), Duration::from_secs(10))?;
+    // Through a symbolic link, the file it names is compacted (the new file
+    // is renamed over it, not over the link).
+    let real = std::fs::canonicalize(path.as_ref())
+        .map_err(|e| Error::io(path.as_ref(), "resolve path", e))?;
+    let path = real.as_path();
     let scan = file::scan(path, key)?;
     if let Some(e) = scan.problem_before(scan.committed_end()) {
         return Err(e);
     }
     // The damaged remains of an interrupted save are kept in a sidecar.
     if let Some(cut) = scan.uncommitted_cut() {
-        let f = FsOpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, "open for writing", e))?;
+        let f = crate::storage::open_regular(
+            path,
+            crate::storage::Access::ReadWrite,
+            "open for writing",
+        )?;
         move_aside(path, &f, cut, scan.file_len)?;
     }
     let i = commit_index(&scan, None)?;

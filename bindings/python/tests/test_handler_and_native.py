@@ -4,6 +4,7 @@ EVIDENT_LIBRARY override, and prototypes for every symbol of the C ABI."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -81,6 +82,72 @@ def test_handler_errors(log_path: Path) -> None:
 
 
 # --- native layer -----------------------------------------------------------
+
+
+def _fork_and_wait(child) -> int:
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            code = child()
+        except BaseException as e:
+            sys.stderr.write(f"child failed: {e!r}\n")
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_log_handle_is_refused_in_a_forked_child(log_path: Path) -> None:
+    log = evident.AuditLog(log_path)
+    log.log("TEST", "parent-1")
+
+    def child() -> int:
+        try:
+            log.log("TEST", "child")
+        except evident.ForkedError as e:
+            ok = f"opened by process {os.getppid()}" in str(e) and "after fork" in str(e)
+            return 0 if ok and e.status_name == "EVIDENT_STATUS_FORKED" else 3
+        return 2
+
+    assert _fork_and_wait(child) == 0
+    log.log("TEST", "parent-2")
+    log.close()
+    result = evident.verify(log_path)
+    assert result.valid and result.entries == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_handler_reopens_in_a_forked_child(log_path: Path) -> None:
+    logger = logging.getLogger("evident.test.fork")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = evident.AuditHandler(log_path, raise_errors=True, lock="shared")
+    logger.addHandler(handler)
+    try:
+        logger.info("parent before fork")
+
+        def child() -> int:
+            for i in range(3):
+                logger.info("child %d", i)
+            handler.close()
+            return 0
+
+        codes = []
+        for _ in range(2):
+            codes.append(_fork_and_wait(child))
+        logger.info("parent after fork")
+        assert codes == [0, 0]
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    result = evident.verify(log_path)
+    assert result.valid, result.violations
+    assert result.entries == 2 + 2 * 3
+    actions = [e.action for e in evident.read_entries(log_path)]
+    assert actions.count("child 0") == 2
+    assert actions[0] == "parent before fork" and actions[-1] == "parent after fork"
 
 
 def test_library_is_inside_the_package_unless_overridden() -> None:

@@ -2,8 +2,7 @@
 //! parsers, the genesis of a log, and entry formatting.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -117,25 +116,16 @@ pub fn stdout_err(e: io::Error) -> Failure {
     }
 }
 
-/// Loads the key named by `--key-file`.
+/// Loads the key named by `--key-file` (a regular file of at most 4 KiB;
+/// the hex/raw rule is [`Key::FILE_RULE`]).
 pub fn load_key(file: Option<&Path>) -> Result<Option<Key>, Failure> {
     let Some(f) = file else { return Ok(None) };
-    let mut bytes = Vec::new();
-    File::open(f)
-        .and_then(|mut h| h.read_to_end(&mut bytes))
-        .map_err(|e| Failure::at(f, format!("cannot read key file: {e}")))?;
-    let key = Key::from_file_contents(&bytes).map_err(|e| {
-        let msg = match e {
-            Error::InvalidArgument(m) => m,
-            other => other.to_string(),
-        };
-        Failure::at(f, format!("not a usable key file: {msg}"))
-    });
-    // Zero the copy of the key material we read.
-    for b in bytes.iter_mut() {
-        *b = 0;
-    }
-    key.map(Some)
+    Key::from_file(f).map(Some).map_err(|e| match e {
+        // The library's message already names the file.
+        Error::InvalidArgument(m) => Failure::usage(format!("not a usable key file: {m}")),
+        Error::Io { source, op, .. } => Failure::at(f, format!("{op}: {source}")),
+        other => Failure::at(f, format!("not a usable key file: {other}")),
+    })
 }
 
 /// clap parser: a JSON value.

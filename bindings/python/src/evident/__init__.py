@@ -20,6 +20,7 @@ from .errors import (
     RolledBackError,
     EvidentError,
     EvidentIOError,
+    ForkedError,
     InternalError,
     InvalidArgumentError,
     LayerLockedError,
@@ -105,6 +106,7 @@ __all__ = [
     "ClosedError",
     "NotFoundError",
     "LayerLockedError",
+    "ForkedError",
     "InternalError",
 ]
 

@@ -26,6 +26,7 @@ __all__ = [
     "ClosedError",
     "NotFoundError",
     "LayerLockedError",
+    "ForkedError",
     "InternalError",
 ]
 
@@ -198,6 +199,12 @@ class LayerLockedError(EvidentError):
     before adding, clearing or removing annotations."""
 
 
+class ForkedError(EvidentError):
+    """The log was opened by another process: the handle was inherited over
+    ``os.fork()``. Nothing was written; open the log again in the child
+    (:class:`~evident.AuditHandler` does this by itself)."""
+
+
 class InternalError(EvidentError):
     """An internal error of the library (a caught Rust panic) or of the wrapper."""
 
@@ -219,6 +226,7 @@ _BY_STATUS: Dict[int, Type[EvidentError]] = {
     10: ClosedError,
     11: NotFoundError,
     12: LayerLockedError,
+    13: ForkedError,
     14: RolledBackError,
     100: InternalError,  # NULL argument: a wrapper bug, never the caller's
     101: InvalidArgumentError,  # a string that is not UTF-8

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any, Dict, Optional, Union
 
 from .log import AuditLog, PathLike
@@ -34,6 +35,15 @@ class AuditHandler(logging.Handler):
     A failed append goes to :meth:`logging.Handler.handleError`, like any
     handler, unless ``raise_errors=True``, which lets the
     :class:`~evident.errors.EvidentError` reach the caller of the logging call.
+
+    Pre-forking servers (gunicorn, uwsgi, ``multiprocessing`` with fork): a
+    log handle must not be used from a forked child, so the first record a
+    child emits makes the handler open the log again in that child, with the
+    options of the original (the inherited handle is freed without touching
+    the parent's lock). For parent and children to write to one log at the
+    same time, open it with ``lock="shared"``; with the default exclusive
+    lock the parent holds the log and a child's reopen fails with
+    :class:`~evident.errors.LockedError`.
     """
 
     def __init__(
@@ -54,9 +64,28 @@ class AuditHandler(logging.Handler):
             self.audit_log = AuditLog(target, **open_options)
             self._owns_log = True
         self.raise_errors = raise_errors
+        self._pid = os.getpid()
+
+    def _after_fork(self) -> None:
+        """In a forked child: opens the log again for this process.
+
+        Runs under the handler's lock (``emit``, ``flush`` and ``close`` are
+        called with it held or from one thread)."""
+        old = self.audit_log
+        if self._owns_log:
+            # Free the inherited handle without closing it: closing is the
+            # parent's business (the library refuses it here anyway).
+            old._detach()
+            old._free_handle()
+        path, options = old._open_args
+        self._pid = os.getpid()
+        self.audit_log = AuditLog(path, **options)
+        self._owns_log = True
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            if os.getpid() != self._pid:
+                self._after_fork()
             message = self.format(record) if self.formatter else record.getMessage()
             details: Dict[str, Any] = {
                 "logger": record.name,
@@ -92,13 +121,19 @@ class AuditHandler(logging.Handler):
             self.handleError(record)
 
     def flush(self) -> None:
-        if not self.audit_log.closed:
+        # A child that never emitted has nothing of its own to flush.
+        if os.getpid() == self._pid and not self.audit_log.closed:
             self.audit_log.sync()
 
     def close(self) -> None:
         try:
             if self._owns_log:
-                self.audit_log.close()
+                if os.getpid() != self._pid:
+                    # The inherited handle: free it, leave the parent's log be.
+                    self.audit_log._detach()
+                    self.audit_log._free_handle()
+                else:
+                    self.audit_log.close()
         finally:
             super().close()
 

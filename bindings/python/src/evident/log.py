@@ -134,6 +134,12 @@ class AuditLog(Managed):
     One object may be used from several threads: appends are serialised by
     the library, and :meth:`close` waits for calls in flight. Use it as a
     context manager, or call :meth:`close`.
+
+    An ``AuditLog`` belongs to the process that opened it: after
+    ``os.fork()`` the child's calls raise :class:`~evident.errors.ForkedError`
+    and write nothing (parent and child would otherwise append from the same
+    head). Open the log again in the child, with ``lock="shared"`` if the
+    parent keeps writing; :class:`~evident.AuditHandler` does this by itself.
     """
 
     _free_fn = staticmethod(N.lib.evident_log_free)
@@ -157,6 +163,22 @@ class AuditLog(Managed):
     ) -> None:
         lib = N.lib
         raw_path = N.path_arg(path)
+        # What a forked child needs to open the same log again.
+        self._open_args: Tuple[PathLike, Dict[str, Any]] = (
+            path,
+            dict(
+                framing=framing,
+                key=key,
+                alg=alg,
+                durability=durability,
+                lock=lock,
+                lock_timeout=lock_timeout,
+                create=create,
+                actor=actor,
+                host=host,
+                buffer_size=buffer_size,
+            ),
+        )
         framing_v = _choice(N.FRAMING, framing, "framing")
         alg_v = _choice(N.ALG, alg, "alg")
         durability_v = _choice(N.DURABILITY, durability, "durability")

@@ -1,0 +1,695 @@
+//! Writer locks (spec/format.md § 10.4), for logs and session files.
+//!
+//! A writer of the file `F` holds two `flock(2)` locks:
+//!
+//! 1. the exclusive lock on `<C>.lock`, where `C` is `F`'s canonical path
+//!    (symbolic links resolved), so writers reaching the file through
+//!    different symbolic links meet at one lock file; and
+//! 2. an exclusive lock on `F`'s own inode (through a descriptor of the
+//!    file), so writers reaching it through a hard link also exclude each
+//!    other.
+//!
+//! After taking them the writer checks that `C` still names the inode it
+//! opened (it may have been renamed over, e.g. by a session compaction), and
+//! retries or refuses otherwise.
+//!
+//! A lock file is only ever our own regular file: it is opened with
+//! `O_NOFOLLOW` (a symbolic link is refused), must be a regular file with a
+//! single link, and must be empty or hold an evident holder record (exactly
+//! [`HOLDER_LEN`] bytes) before anything is written into it.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt as _, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fs2::FileExt;
+
+use crate::error::{Error, Result};
+use crate::format;
+use crate::storage::{self, Access};
+
+/// `<path>.lock`.
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+pub(crate) fn lock_err(path: &Path, e: io::Error) -> Error {
+    Error::io(path, "lock", e)
+}
+
+fn io_msg(path: &Path, op: &'static str, msg: String) -> Error {
+    Error::io(path, op, io::Error::new(io::ErrorKind::InvalidInput, msg))
+}
+
+/// The canonical path of an existing file; for a file that does not exist
+/// yet, its canonical directory joined with its name.
+fn canonical(path: &Path) -> Result<PathBuf> {
+    match std::fs::canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let name = path
+                .file_name()
+                .ok_or_else(|| Error::io(path, "resolve path", e))?;
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let dir = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, "resolve path", e))?;
+            Ok(dir.join(name))
+        }
+        Err(e) => Err(Error::io(path, "resolve path", e)),
+    }
+}
+
+/// Opens (creating it if needed, with permission bits `mode`) the lock
+/// file `lpath`, refusing anything but a regular file with one link.
+pub(crate) fn open_lock_file(lpath: &Path, mode: u32) -> Result<File> {
+    let op = "open lock file";
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(lpath)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => io_msg(
+                lpath,
+                op,
+                "is a symbolic link; a lock file must be a regular file \
+                 (remove it if it is not yours)"
+                    .into(),
+            ),
+            Some(libc::ENXIO) => io_msg(lpath, op, "not a regular file (a FIFO or socket)".into()),
+            Some(libc::EISDIR) => io_msg(lpath, op, "not a regular file (a directory)".into()),
+            _ => Error::io(lpath, op, e),
+        })?;
+    let meta = storage::check_regular(lpath, &file, op)?;
+    if meta.nlink() != 1 {
+        return Err(io_msg(
+            lpath,
+            op,
+            format!(
+                "has {} hard links; a lock file must be a file of its own \
+                 (remove it if it is not yours)",
+                meta.nlink()
+            ),
+        ));
+    }
+    storage::set_blocking(&file).map_err(|e| Error::io(lpath, op, e))?;
+    Ok(file)
+}
+
+/// Size of the holder record at the start of the lock file.
+pub(crate) const HOLDER_LEN: usize = 256;
+
+/// Size of the synced-length record after the holder record (spec § 10.4):
+/// `synced <log id> <length>`, padded with spaces to a final newline.
+pub(crate) const SYNCED_LEN: usize = 128;
+
+/// Fails unless the lock file is empty or holds a holder record written by
+/// evident (a 256-byte record starting with `pid ` or blank, ending with a
+/// newline; all zeros after a power cut). Checked while holding the lock,
+/// before anything is written into the file.
+fn check_lock_content(file: &File, lpath: &Path) -> Result<()> {
+    let mut buf = [0u8; HOLDER_LEN + SYNCED_LEN + 1];
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(buf.get_mut(n..).unwrap_or_default(), n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(lpath, "read lock file", e)),
+        }
+    }
+    let blank = |b: &u8| matches!(b, b' ' | b'\n' | 0);
+    // A record: blank (spaces, zeros after a power cut, a hole), or one line
+    // starting with `prefix`, padded with spaces to a final newline.
+    let record = |rec: &[u8], prefix: &[u8]| {
+        matches!(rec.last(), Some(b'\n') | Some(0))
+            && (rec.iter().all(blank) || (rec.starts_with(prefix) && !rec.contains(&0)))
+    };
+    let holder = buf.get(..HOLDER_LEN).unwrap_or_default();
+    let synced = buf
+        .get(HOLDER_LEN..HOLDER_LEN + SYNCED_LEN)
+        .unwrap_or_default();
+    let ours = n == 0
+        || (n == HOLDER_LEN && record(holder, b"pid "))
+        || (n == HOLDER_LEN + SYNCED_LEN && record(holder, b"pid ") && record(synced, b"synced "));
+    if ours {
+        Ok(())
+    } else {
+        Err(io_msg(
+            lpath,
+            "open lock file",
+            format!(
+                "not an evident lock file ({}{} bytes that are not a holder record); \
+                 refusing to write into it (remove it if it is stale)",
+                if n > HOLDER_LEN { "more than " } else { "" },
+                n.min(HOLDER_LEN)
+            ),
+        ))
+    }
+}
+
+/// Lock timeouts from this long on wait in a blocking flock (fair against
+/// a busy writer); shorter ones poll.
+pub(crate) const BLOCKING_WAIT_FROM: Duration = Duration::from_millis(250);
+
+/// How a writer holds the flock of the lock file: on its own lock-file
+/// descriptor, or on a descriptor taken by the waiter thread.
+pub(crate) enum Held {
+    Same,
+    Own(File),
+}
+
+pub(crate) fn is_would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
+/// One waiter thread per lock file and process: a thread blocked in
+/// `flock` on its own descriptor of the lock file, shared by every wait for
+/// that lock. When it gets the lock it hands it to a waiting caller, or, if
+/// every caller gave up meanwhile, releases it; then it ends. So waits that
+/// time out leave at most one thread and one descriptor per lock file
+/// behind, and only until the holder lets go.
+#[derive(Default)]
+struct WaitState {
+    /// The process the state belongs to (a child after fork() starts over:
+    /// the parent's waiter thread does not exist in it).
+    pid: u32,
+    thread: bool,
+    waiting: usize,
+    got: Option<io::Result<File>>,
+}
+
+struct Waiter {
+    state: Mutex<WaitState>,
+    cv: Condvar,
+}
+
+/// The waiters by lock file (device, inode).
+type Waiters = Mutex<HashMap<(u64, u64), Arc<Waiter>>>;
+
+fn waiter_for(key: (u64, u64)) -> Arc<Waiter> {
+    static WAITERS: OnceLock<Waiters> = OnceLock::new();
+    let map = WAITERS.get_or_init(Default::default);
+    let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(m.entry(key).or_insert_with(|| {
+        Arc::new(Waiter {
+            state: Mutex::new(WaitState::default()),
+            cv: Condvar::new(),
+        })
+    }))
+}
+
+/// Takes the exclusive flock on `lock_file` (the lock file `lpath` of
+/// `path`), waiting up to `timeout`.
+///
+/// Uncontended: one non-blocking attempt. Contended, long timeout: the
+/// lock's waiter thread waits in a *blocking* flock (the kernel wakes it as
+/// soon as the holder lets go, so a busy writer that re-takes the lock
+/// microseconds later cannot starve us the way sleeping between attempts
+/// would), while this thread waits for it with the timeout. Short timeouts
+/// poll.
+fn acquire_file(
+    path: &Path,
+    lock_file: &File,
+    lpath: &Path,
+    timeout: Duration,
+    holder: &dyn Fn() -> String,
+) -> Result<Held> {
+    match FileExt::try_lock_exclusive(lock_file) {
+        Ok(()) => return Ok(Held::Same),
+        Err(e) if is_would_block(&e) => {}
+        Err(e) => return Err(lock_err(path, e)),
+    }
+    let locked = || Error::Locked {
+        path: path.to_path_buf(),
+        holder: holder(),
+    };
+    if timeout.is_zero() {
+        return Err(locked());
+    }
+    let deadline = Instant::now() + timeout;
+    if timeout >= BLOCKING_WAIT_FROM {
+        let meta = lock_file.metadata().map_err(|e| lock_err(path, e))?;
+        let w = waiter_for((meta.dev(), meta.ino()));
+        if let Some(r) = wait_with_thread(&w, lpath, deadline) {
+            return r.map(Held::Own).map_err(|e| lock_err(path, e));
+        }
+        // No thread could be started, or the time is up: poll what is left.
+    }
+    // Short waits poll: a waiter thread would hold the lock for a moment
+    // when it finally gets it, which must not make an immediate reopen
+    // after close() fail.
+    let mut sleep = Duration::from_micros(100);
+    loop {
+        match FileExt::try_lock_exclusive(lock_file) {
+            Ok(()) => return Ok(Held::Same),
+            Err(e) if is_would_block(&e) => {}
+            Err(e) => return Err(lock_err(path, e)),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(locked());
+        }
+        std::thread::sleep(sleep.min(deadline - now));
+        sleep = (sleep * 2).min(Duration::from_millis(2));
+    }
+}
+
+/// Waits for the lock through the lock's waiter thread until `deadline`.
+/// `None` when the time ran out (or no thread could be started).
+fn wait_with_thread(w: &Arc<Waiter>, lpath: &Path, deadline: Instant) -> Option<io::Result<File>> {
+    let pid = std::process::id();
+    let mut g = w.state.lock().unwrap_or_else(|e| e.into_inner());
+    if g.pid != pid {
+        // Inherited over fork(): no thread of ours is waiting.
+        *g = WaitState {
+            pid,
+            ..WaitState::default()
+        };
+    }
+    g.waiting += 1;
+    let r = loop {
+        if let Some(r) = g.got.take() {
+            break Some(r);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break None;
+        }
+        if !g.thread {
+            // Its own open file description: a lock it takes is released
+            // by closing it, never confused with one another descriptor
+            // takes later.
+            let own = match open_lock_file(lpath, 0o600) {
+                Ok(f) => f,
+                Err(_) => break None,
+            };
+            let w2 = Arc::clone(w);
+            let spawned = std::thread::Builder::new()
+                .name("evident-lock-wait".into())
+                .spawn(move || {
+                    let r = FileExt::lock_exclusive(&own).map(|()| own);
+                    let mut g = w2.state.lock().unwrap_or_else(|e| e.into_inner());
+                    g.thread = false;
+                    if g.waiting > 0 {
+                        g.got = Some(r);
+                    } // else: dropping `r` closes the file and releases its lock
+                    w2.cv.notify_all();
+                });
+            if spawned.is_err() {
+                break None;
+            }
+            g.thread = true;
+        }
+        g =
+            w.cv.wait_timeout(g, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+    };
+    g.waiting -= 1;
+    r
+}
+
+/// Releases the lock-file flock.
+fn release_file(lock_file: &File, held: Held) {
+    match held {
+        Held::Same => {
+            let _ = FileExt::unlock(lock_file);
+        }
+        Held::Own(f) => {
+            let _ = FileExt::unlock(&f);
+        }
+    }
+}
+
+/// Who holds the lock, for [`Error::Locked`]. The text was written by the
+/// last exclusive writer; if that process is gone (same host, pid no longer
+/// running) the holder is a shared-mode writer, which writes no text.
+pub(crate) fn read_holder(lock_file: &File) -> String {
+    let mut buf = [0u8; HOLDER_LEN];
+    let n = lock_file.read_at(&mut buf, 0).unwrap_or(0);
+    let s = String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned();
+    let s = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+    let shared = "another writer (shared mode)".to_string();
+    if s.is_empty() {
+        return shared;
+    }
+    let mut words = s.split_whitespace();
+    let pid = match (words.next(), words.next()) {
+        (Some("pid"), Some(p)) => p.parse::<i32>().ok(),
+        _ => None,
+    };
+    let host = s
+        .split(" on host ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next());
+    let this_host = whoami::fallible::hostname().ok();
+    if let (Some(pid), Some(host)) = (pid, host) {
+        if Some(host) == this_host.as_deref() && pid > 0 {
+            // SAFETY: kill with signal 0 only checks that the process exists.
+            let alive = unsafe { libc::kill(pid, 0) } == 0
+                || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+            if !alive {
+                return shared;
+            }
+        }
+    }
+    s.to_string()
+}
+
+fn holder_text() -> String {
+    format!(
+        "pid {} on host {} (user {}), exclusive writer since {}\n",
+        std::process::id(),
+        whoami::fallible::hostname().unwrap_or_else(|_| "unknown".into()),
+        whoami::username(),
+        format::format_ts(&Utc::now())
+    )
+}
+
+/// Overwrites the holder record in place with `text` padded to a fixed size
+/// (a truncate + write costs milliseconds on ext4; one `pwrite` does not).
+/// Only called while holding the lock, after [`check_lock_content`].
+pub(crate) fn write_holder_record(lock_file: &File, text: &str) {
+    let mut rec = [b' '; HOLDER_LEN];
+    let n = text.len().min(HOLDER_LEN - 1);
+    if let (Some(dst), Some(src)) = (rec.get_mut(..n), text.as_bytes().get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    if let Some(last) = rec.last_mut() {
+        *last = b'\n';
+    }
+    let _ = lock_file.write_all_at(&rec, 0);
+}
+
+/// The lock of one file: its lock file, and a descriptor of the file itself
+/// for the inode lock and the identity check.
+pub(crate) struct FileLock {
+    /// The path as the caller gave it (for messages).
+    path: PathBuf,
+    /// Its canonical path (symbolic links resolved).
+    canonical: PathBuf,
+    lpath: PathBuf,
+    lock_file: File,
+    /// A descriptor of the locked file (`None` for a file not created yet).
+    data: Option<File>,
+    id: Option<(u64, u64)>,
+}
+
+/// A held [`FileLock`]: release it with [`FileLock::release`].
+pub(crate) struct Guard {
+    held: Held,
+    inode: bool,
+}
+
+/// How often an open retries when the file is replaced under it.
+const REPLACED_RETRIES: usize = 5;
+
+impl FileLock {
+    /// Opens the lock of the file `path`, whose open descriptor is `data`
+    /// (`None` when the file does not exist yet). Creates the lock file
+    /// with the file's permission bits.
+    fn new(path: &Path, data: Option<File>) -> Result<FileLock> {
+        let canonical = canonical(path)?;
+        let (id, mode) = match &data {
+            Some(f) => {
+                let m = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
+                (Some((m.dev(), m.ino())), m.mode() & 0o666)
+            }
+            None => (None, 0o666),
+        };
+        let lpath = lock_path(&canonical);
+        let lock_file = open_lock_file(&lpath, mode)?;
+        Ok(FileLock {
+            path: path.to_path_buf(),
+            canonical,
+            lpath,
+            lock_file,
+            data,
+            id,
+        })
+    }
+
+    /// Opens `path` (a regular file) with `access`, and its lock; takes the
+    /// lock, waiting up to `timeout`, and checks that the path still names
+    /// the opened file (retrying a few times if it was replaced). The lock
+    /// file's content is checked while the lock is held.
+    pub(crate) fn open_and_lock(
+        path: &Path,
+        access: Option<Access>,
+        timeout: Duration,
+    ) -> Result<(FileLock, Guard)> {
+        let mut tries = 0;
+        loop {
+            let data = match access {
+                None => None,
+                Some(a) => match storage::open_regular(path, a, "open") {
+                    Ok(f) => Some(f),
+                    Err(Error::Io { source, .. })
+                        if source.kind() == io::ErrorKind::NotFound && a == Access::Read =>
+                    {
+                        None // a session file not created yet
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            let lock = FileLock::new(path, data)?;
+            match lock.acquire(timeout) {
+                Ok(g) => {
+                    if let Err(e) = check_lock_content(&lock.lock_file, &lock.lpath) {
+                        lock.release(g);
+                        return Err(e);
+                    }
+                    return Ok((lock, g));
+                }
+                Err(e) if tries < REPLACED_RETRIES && lock.replaced_error(&e) => tries += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn replaced_error(&self, e: &Error) -> bool {
+        matches!(e, Error::Io { op: "lock", source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
+    /// The descriptor of the locked file.
+    pub(crate) fn data(&self) -> Option<&File> {
+        self.data.as_ref()
+    }
+
+    /// Takes both locks, waiting up to `timeout` in all, and checks that
+    /// the canonical path still names the locked file.
+    pub(crate) fn acquire(&self, timeout: Duration) -> Result<Guard> {
+        let start = Instant::now();
+        let holder = || read_holder(&self.lock_file);
+        let held = acquire_file(&self.path, &self.lock_file, &self.lpath, timeout, &holder)?;
+        let mut g = Guard { held, inode: false };
+        if let Some(data) = &self.data {
+            match lock_inode(data, timeout.saturating_sub(start.elapsed())) {
+                Ok(true) => g.inode = true,
+                Ok(false) => {
+                    self.release(g);
+                    return Err(Error::Locked {
+                        path: self.path.clone(),
+                        holder: "another writer that opened this file under another name \
+                                 (a hard link)"
+                            .into(),
+                    });
+                }
+                Err(e) => {
+                    self.release(g);
+                    return Err(lock_err(&self.path, e));
+                }
+            }
+        }
+        if let Err(e) = self.check_identity() {
+            self.release(g);
+            return Err(e);
+        }
+        Ok(g)
+    }
+
+    /// Fails (with a `NotFound` I/O error, op "lock") when the canonical
+    /// path no longer names the file that was opened.
+    fn check_identity(&self) -> Result<()> {
+        let Some(id) = self.id else { return Ok(()) };
+        let now = std::fs::metadata(&self.canonical).map(|m| (m.dev(), m.ino()));
+        if now.as_ref().ok() == Some(&id) {
+            return Ok(());
+        }
+        Err(Error::io(
+            &self.path,
+            "lock",
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "the file was replaced or removed since it was opened (reopen it)",
+            ),
+        ))
+    }
+
+    /// Releases both locks.
+    pub(crate) fn release(&self, g: Guard) {
+        if g.inode {
+            if let Some(d) = &self.data {
+                let _ = FileExt::unlock(d);
+            }
+        }
+        release_file(&self.lock_file, g.held);
+    }
+
+    /// Writes this process's holder record (exclusive writers).
+    pub(crate) fn write_holder(&self) {
+        write_holder_record(&self.lock_file, &holder_text());
+    }
+
+    /// Blanks the holder record (before an exclusive writer lets go).
+    /// The synced-length record (spec § 10.4), if one was written.
+    pub(crate) fn read_synced(&self) -> Option<String> {
+        let mut buf = [0u8; SYNCED_LEN];
+        let n = self.lock_file.read_at(&mut buf, HOLDER_LEN as u64).ok()?;
+        String::from_utf8(buf.get(..n)?.to_vec()).ok()
+    }
+
+    /// Writes the synced-length record: one `pwrite`, never synced.
+    pub(crate) fn write_synced(&self, text: &str) {
+        let mut rec = [b' '; SYNCED_LEN];
+        let n = text.len().min(SYNCED_LEN - 1);
+        if let (Some(dst), Some(src)) = (rec.get_mut(..n), text.as_bytes().get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        if let Some(last) = rec.last_mut() {
+            *last = b'\n';
+        }
+        let _ = self.lock_file.write_all_at(&rec, HOLDER_LEN as u64);
+    }
+
+    pub(crate) fn clear_holder(&self) {
+        write_holder_record(&self.lock_file, "");
+    }
+}
+
+/// Takes the exclusive flock on the locked file's own inode, polling up to
+/// `timeout`. Contention here only comes from a writer that opened the
+/// same file under another name; `Ok(false)` when the time ran out.
+fn lock_inode(data: &File, timeout: Duration) -> io::Result<bool> {
+    let deadline = Instant::now() + timeout;
+    let mut sleep = Duration::from_micros(100);
+    loop {
+        match FileExt::try_lock_exclusive(data) {
+            Ok(()) => return Ok(true),
+            Err(e) if is_would_block(&e) => {}
+            Err(e) => return Err(e),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(sleep.min(deadline - now));
+        sleep = (sleep * 2).min(Duration::from_millis(5));
+    }
+}
+
+/// An exclusive writer lock on a file, the same lock [`crate::Log::open`]
+/// takes, for other writers built on the engine (the session container).
+/// Released when dropped.
+pub(crate) struct WriterLock {
+    lock: FileLock,
+    guard: Option<Guard>,
+    pid: u32,
+}
+
+impl WriterLock {
+    /// Takes the lock of `path` (which need not exist yet), waiting up to
+    /// `timeout`.
+    pub(crate) fn acquire(path: &Path, timeout: Duration) -> Result<WriterLock> {
+        let (lock, guard) = FileLock::open_and_lock(path, Some(Access::Read), timeout)?;
+        lock.write_holder();
+        Ok(WriterLock {
+            lock,
+            guard: Some(guard),
+            pid: std::process::id(),
+        })
+    }
+}
+
+impl Drop for WriterLock {
+    fn drop(&mut self) {
+        // A child after fork() shares the lock with its parent: leave it.
+        if self.pid != std::process::id() {
+            return;
+        }
+        if let Some(g) = self.guard.take() {
+            self.lock.clear_holder();
+            self.lock.release(g);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_reached_through_a_symlink_has_one_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("s.evs");
+        std::fs::write(&real, b"x").unwrap();
+        let sym = dir.path().join("link.evs");
+        std::os::unix::fs::symlink(&real, &sym).unwrap();
+        let hard = dir.path().join("hard.evs");
+        std::fs::hard_link(&real, &hard).unwrap();
+        let a = WriterLock::acquire(&real, Duration::ZERO).unwrap();
+        for p in [&sym, &hard] {
+            assert!(matches!(
+                WriterLock::acquire(p, Duration::from_millis(20)),
+                Err(Error::Locked { .. })
+            ));
+        }
+        drop(a);
+        let b = WriterLock::acquire(&sym, Duration::ZERO).unwrap();
+        assert!(matches!(
+            WriterLock::acquire(&real, Duration::ZERO),
+            Err(Error::Locked { .. })
+        ));
+        drop(b);
+    }
+
+    #[test]
+    fn a_file_replaced_while_waiting_is_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.evs");
+        std::fs::write(&p, b"old").unwrap();
+        let a = WriterLock::acquire(&p, Duration::ZERO).unwrap();
+        let p2 = p.clone();
+        let t = std::thread::spawn(move || {
+            let w = WriterLock::acquire(&p2, Duration::from_secs(5)).unwrap();
+            let id = w.lock.id;
+            drop(w);
+            id
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let tmp = dir.path().join("tmp");
+        std::fs::write(&tmp, b"new").unwrap();
+        std::fs::rename(&tmp, &p).unwrap();
+        drop(a);
+        let got = t.join().unwrap().unwrap();
+        let m = std::fs::metadata(&p).unwrap();
+        assert_eq!(
+            got,
+            (m.dev(), m.ino()),
+            "the waiter locked the replaced file"
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! Locking and file-handle hardening (issue 9): lock files that are
+//! symlinks or foreign files, one log reached through several names, use of
+//! a handle after fork(), lock waits that time out, the permissions of
+//! torn-tail sidecars, and FIFOs and other special files given as logs,
+//! session files or key files.
+//!
+//! The fork test re-runs this binary with `EVIDENT_LOCKING_CHILD` set
+//! (`--exact locking_child`), so that fork() happens in a process whose
+//! only other thread is the harness's idle main thread.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use evident::session::{LoadOptions, SaveOptions, Session, Trace, TraceInfo};
+use evident::{
+    inspect, query, verify, Error, Event, LockMode, Log, OpenOptions, Query, VerifyOptions,
+};
+
+const CHILD_ENV: &str = "EVIDENT_LOCKING_CHILD";
+
+fn ev(i: usize) -> Event {
+    Event::new("TEST", format!("a{i}"))
+}
+
+fn lock_of(p: &Path) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+fn new_log(dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    let log = Log::open(&p, OpenOptions::new()).unwrap();
+    log.append(&ev(0)).unwrap();
+    log.close().unwrap();
+    p
+}
+
+fn session_file(dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    let mut s = Session::new("s");
+    s.add_trace(
+        "CH1",
+        Trace::from_slice(&[1.0f64, 2.0, 3.0], TraceInfo::with_rate(1.0)).unwrap(),
+    )
+    .unwrap();
+    s.save(Some(&p), &SaveOptions::default()).unwrap();
+    p
+}
+
+// ---- 1. the lock file is only ever our own regular file ----------------
+
+#[test]
+fn symlinked_lock_file_is_refused_and_its_target_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    let victim = dir.path().join("victim.txt");
+    let text = "precious data that must survive\n".repeat(20);
+    fs::write(&victim, &text).unwrap();
+    let lock = lock_of(&log);
+    let _ = fs::remove_file(&lock);
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    for mode in [LockMode::Exclusive, LockMode::Shared] {
+        let r = Log::open(&log, OpenOptions::new().lock(mode)).and_then(|l| l.append(&ev(1)));
+        let err = r.expect_err("a symlinked lock file must be refused");
+        let msg = err.to_string();
+        assert!(msg.contains("symbolic link"), "{msg}");
+        assert!(msg.contains("audit.jsonl.lock"), "{msg}");
+    }
+    assert_eq!(fs::read_to_string(&victim).unwrap(), text);
+
+    // The same for session files.
+    let sess = session_file(dir.path(), "a.evs");
+    let slock = lock_of(&sess);
+    let _ = fs::remove_file(&slock);
+    std::os::unix::fs::symlink(&victim, &slock).unwrap();
+    let mut s = Session::load(&sess, &LoadOptions::default()).unwrap();
+    s.record_measurement(evident::session::Measurement::new("m", 1.0, "V"))
+        .unwrap();
+    let err = s.save(None, &SaveOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("symbolic link"), "{err}");
+    assert!(evident::session::compact(&sess, None).is_err());
+    assert_eq!(fs::read_to_string(&victim).unwrap(), text);
+}
+
+#[test]
+fn foreign_or_hard_linked_lock_file_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    let lock = lock_of(&log);
+
+    // A regular file with content that is not an evident lock record.
+    let text = "not a lock file\n".repeat(30);
+    fs::write(&lock, &text).unwrap();
+    let err = Log::open(&log, OpenOptions::new()).unwrap_err();
+    assert!(
+        err.to_string().contains("not an evident lock file"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(&lock).unwrap(), text);
+
+    // A hard link to somebody else's file.
+    fs::remove_file(&lock).unwrap();
+    let victim = dir.path().join("victim.txt");
+    fs::write(&victim, "").unwrap();
+    fs::hard_link(&victim, &lock).unwrap();
+    let err = Log::open(&log, OpenOptions::new()).unwrap_err();
+    assert!(err.to_string().contains("link"), "{err}");
+    assert_eq!(fs::read(&victim).unwrap(), b"");
+
+    // A directory.
+    fs::remove_file(&lock).unwrap();
+    fs::create_dir(&lock).unwrap();
+    let err = Log::open(&log, OpenOptions::new()).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    fs::remove_dir(&lock).unwrap();
+
+    // Our own lock files (empty, released, held by a dead process) are fine.
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    l.append(&ev(1)).unwrap();
+    l.close().unwrap();
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    drop(l);
+}
+
+// ---- 2. the lock belongs to the file, not to the path string -----------
+
+#[test]
+fn a_log_reached_through_a_symlink_or_hard_link_has_one_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    let sym = dir.path().join("sym.jsonl");
+    std::os::unix::fs::symlink(&log, &sym).unwrap();
+    let hard = dir.path().join("hard.jsonl");
+    fs::hard_link(&log, &hard).unwrap();
+
+    let a = Log::open(&log, OpenOptions::new()).unwrap();
+    for other in [&sym, &hard] {
+        match Log::open(other, OpenOptions::new()) {
+            Err(Error::Locked { .. }) => {}
+            r => panic!("{}: second exclusive writer: {r:?}", other.display()),
+        }
+    }
+    drop(a);
+    let b = Log::open(&sym, OpenOptions::new()).unwrap();
+    assert!(matches!(
+        Log::open(&log, OpenOptions::new()),
+        Err(Error::Locked { .. })
+    ));
+    drop(b);
+
+    // Shared-mode writers through three names interleave into one chain.
+    let names = [log.clone(), sym.clone(), hard.clone()];
+    std::thread::scope(|sc| {
+        for n in &names {
+            sc.spawn(move || {
+                let l = Log::open(n, OpenOptions::new().lock(LockMode::Shared)).unwrap();
+                for i in 0..40 {
+                    l.append(&ev(i)).unwrap();
+                }
+                l.close().unwrap();
+            });
+        }
+    });
+    let rep = verify(&log, &VerifyOptions::default()).unwrap();
+    assert!(rep.valid, "{:?}", rep.violations);
+    assert_eq!(rep.entries, 1 + 3 * 40);
+}
+
+#[test]
+fn a_log_replaced_under_a_shared_writer_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    let l = Log::open(&log, OpenOptions::new().lock(LockMode::Shared)).unwrap();
+    l.append(&ev(1)).unwrap();
+    let other = new_log(dir.path(), "other.jsonl");
+    fs::rename(&other, &log).unwrap();
+    let err = l.append(&ev(2)).unwrap_err();
+    assert!(err.to_string().contains("replaced"), "{err}");
+    // The file now at the path was not written by the stale handle.
+    let rep = verify(&log, &VerifyOptions::default()).unwrap();
+    assert!(rep.valid);
+    assert_eq!(rep.entries, 1);
+}
+
+#[test]
+fn compacting_through_a_symlink_compacts_the_file_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = session_file(dir.path(), "real.evs");
+    let mut s = Session::load(&real, &LoadOptions::default()).unwrap();
+    s.record_measurement(evident::session::Measurement::new("m", 1.0, "V"))
+        .unwrap();
+    s.save(None, &SaveOptions::default()).unwrap();
+    let link = dir.path().join("link.evs");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    evident::session::compact(&link, None).unwrap();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let v = evident::session::versions(&real, None).unwrap();
+    assert_eq!(v.len(), 1, "the file the link names was compacted");
+    assert!(v[0].compacted_from.is_some());
+}
+
+// ---- 3. a handle used after fork() -----------------------------------
+
+#[test]
+fn a_handle_used_after_fork_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "locking_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &log)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("@child refused"), "{stdout}");
+    let rep = verify(&log, &VerifyOptions::default()).unwrap();
+    assert!(rep.valid, "{:?}", rep.violations);
+    // Parent appended 1 before and 2 after the fork; the child nothing.
+    assert_eq!(rep.entries, 3);
+}
+
+#[test]
+fn locking_child() {
+    let Some(path) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let path = PathBuf::from(path);
+    let log = Log::open(&path, OpenOptions::new()).unwrap();
+    log.append(&ev(1)).unwrap();
+    // SAFETY: the child only checks the handle, writes to a pipe and exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = match log.append(&ev(99)) {
+            Err(e @ Error::Forked { .. }) => {
+                let msg = e.to_string();
+                let ok = msg.contains("reopen it in the child after fork")
+                    && msg.contains(&format!("process {}", unsafe { libc::getppid() }))
+                    && matches!(log.sync(), Err(Error::Forked { .. }))
+                    && matches!(log.close(), Err(Error::Forked { .. }));
+                // Dropping the handle in the child must not release the
+                // parent's lock nor flush anything.
+                drop(log);
+                if ok {
+                    println!("@child refused: {msg}");
+                    0
+                } else {
+                    println!("@child wrong message: {msg}");
+                    3
+                }
+            }
+            other => {
+                println!("@child was allowed: {other:?}");
+                2
+            }
+        };
+        let _ = std::io::stdout().flush();
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    // The parent still holds its lock and can go on.
+    assert!(matches!(
+        Log::open(&path, OpenOptions::new()),
+        Err(Error::Locked { .. })
+    ));
+    log.append(&ev(2)).unwrap();
+    log.append(&ev(3)).unwrap();
+    log.close().unwrap();
+}
+
+// ---- 4. timed-out lock waits leak neither threads nor descriptors ------
+
+fn count(dir: &str) -> usize {
+    fs::read_dir(dir).unwrap().count()
+}
+
+#[test]
+fn timed_out_lock_waits_leak_no_threads_or_fds() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    let shared = Log::open(
+        &log,
+        OpenOptions::new()
+            .lock(LockMode::Shared)
+            .lock_timeout(Duration::from_millis(260)),
+    )
+    .unwrap();
+    let holder = Log::open(&log, OpenOptions::new()).unwrap();
+    let (threads0, fds0) = (count("/proc/self/task"), count("/proc/self/fd"));
+    for i in 0..20 {
+        assert!(matches!(shared.append(&ev(i)), Err(Error::Locked { .. })));
+    }
+    let (threads1, fds1) = (count("/proc/self/task"), count("/proc/self/fd"));
+    assert!(
+        threads1 <= threads0 + 1,
+        "threads {threads0} -> {threads1} after 20 timed-out waits"
+    );
+    assert!(
+        fds1 <= fds0 + 1,
+        "fds {fds0} -> {fds1} after 20 timed-out waits"
+    );
+    // Once the holder lets go, the waiter is gone and the lock is free.
+    drop(holder);
+    shared.append(&ev(100)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while count("/proc/self/task") > threads0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(count("/proc/self/task") <= threads0);
+    drop(shared);
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    drop(l);
+}
+
+// ---- 17. sidecars keep the log's permissions ----------------------------
+
+#[test]
+fn torn_tail_sidecar_has_the_logs_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    fs::set_permissions(&log, fs::Permissions::from_mode(0o600)).unwrap();
+    // The lock file is created with the log's mode (when it is created).
+    fs::remove_file(lock_of(&log)).unwrap();
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"{\"v\":1,\"seq\":2,\"torn")
+        .unwrap();
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    let torn = l.recovery().torn;
+    assert_eq!(torn.len(), 1);
+    let mode = fs::metadata(&torn[0].sidecar).unwrap().mode() & 0o7777;
+    assert_eq!(mode, 0o600, "sidecar mode {mode:o}");
+    let lmode = fs::metadata(lock_of(&log)).unwrap().mode() & 0o777;
+    assert_eq!(lmode & 0o077, 0, "lock file of a 0600 log is {lmode:o}");
+}
+
+// ---- 23. FIFOs and other special files ---------------------------------
+
+fn mkfifo(p: &Path) {
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+}
+
+/// Runs `f` on a thread; fails the test if it takes more than 5 s (it
+/// would hang in open(2) on a FIFO nobody writes to).
+fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(5))
+        .unwrap_or_else(|_| panic!("{what} hangs on a FIFO"))
+}
+
+fn leftovers(dir: &Path, keep: &[&str]) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !keep.contains(&n.as_str()))
+        .collect()
+}
+
+#[test]
+fn fifos_are_refused_without_blocking_or_leaving_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.jsonl");
+    mkfifo(&fifo);
+    let f = fifo.clone();
+    let e = bounded("Log::open", move || {
+        Log::open(&f, OpenOptions::new()).map(|_| ())
+    });
+    assert!(e.unwrap_err().to_string().contains("not a regular file"));
+    let f = fifo.clone();
+    let e = bounded("Log::open shared", move || {
+        Log::open(&f, OpenOptions::new().lock(LockMode::Shared)).map(|_| ())
+    });
+    assert!(e.is_err());
+    let f = fifo.clone();
+    let e = bounded("verify", move || {
+        verify(&f, &VerifyOptions::default()).map(|_| ())
+    });
+    assert!(e.unwrap_err().to_string().contains("not a regular file"));
+    let f = fifo.clone();
+    let e = bounded("query", move || query(&f, &Query::last(1)).map(|_| ()));
+    assert!(e.is_err());
+    let f = fifo.clone();
+    let e = bounded("inspect", move || inspect(&f).map(|_| ()));
+    assert!(e.is_err());
+    let f = fifo.clone();
+    let e = bounded("session load", move || {
+        Session::load(&f, &LoadOptions::default()).map(|_| ())
+    });
+    assert!(e.is_err());
+    let f = fifo.clone();
+    let e = bounded("session save", move || {
+        let mut s = Session::new("x");
+        s.save(Some(&f), &SaveOptions::default()).map(|_| ())
+    });
+    assert!(e.is_err());
+    let f = fifo.clone();
+    let e = bounded("session compact", move || {
+        evident::session::compact(&f, None).map(|_| ())
+    });
+    assert!(e.is_err());
+    assert_eq!(leftovers(dir.path(), &["fifo.jsonl"]), Vec::<String>::new());
+
+    // A missing log with create=false leaves no lock file either.
+    let missing = dir.path().join("missing.jsonl");
+    assert!(Log::open(&missing, OpenOptions::new().create(false)).is_err());
+    assert_eq!(leftovers(dir.path(), &["fifo.jsonl"]), Vec::<String>::new());
+    // Nor does a directory.
+    let d = dir.path().join("d.jsonl");
+    fs::create_dir(&d).unwrap();
+    assert!(Log::open(&d, OpenOptions::new()).is_err());
+    assert_eq!(
+        leftovers(dir.path(), &["fifo.jsonl", "d.jsonl"]),
+        Vec::<String>::new()
+    );
+}
+
+// ---- 21, 18, 23: key files from the command line -----------------------
+
+fn evident_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_evident"))
+}
+
+#[test]
+fn key_files_must_be_small_regular_and_unambiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    let run = |key: &Path| {
+        let start = Instant::now();
+        let mut child = evident_cmd()
+            .arg("verify")
+            .arg(&log)
+            .arg("--key-file")
+            .arg(key)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("--key-file {} does not return", key.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(Path::new("/dev/zero"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+
+    let fifo = dir.path().join("key.fifo");
+    mkfifo(&fifo);
+    let (code, err) = run(&fifo);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+
+    let big = dir.path().join("big.key");
+    fs::write(&big, vec![b'k'; 5000]).unwrap();
+    let (code, err) = run(&big);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("4096"), "{err}");
+
+    let short_hex = dir.path().join("short.key");
+    fs::write(&short_hex, "0123456789abcdef0123\n").unwrap();
+    let (code, err) = run(&short_hex);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("hex"), "{err}");
+    assert!(err.contains("16 bytes"), "{err}");
+}
+
+#[test]
+fn cli_refuses_fifos_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("audit.jsonl");
+    mkfifo(&fifo);
+    let f = fifo.to_string_lossy().into_owned();
+    let cmds: [&[&str]; 3] = [
+        &["verify", &f],
+        &["append", &f, "--event-type", "T", "--action", "a"],
+        &["tail", &f],
+    ];
+    for args in cmds {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let out = bounded("evident", move || {
+            evident_cmd().args(&args).output().unwrap()
+        });
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+    assert_eq!(
+        leftovers(dir.path(), &["audit.jsonl"]),
+        Vec::<String>::new()
+    );
+}
