@@ -35,6 +35,7 @@ pub mod ffi;
 pub mod format;
 pub mod log;
 pub mod query;
+pub mod report;
 pub(crate) mod scan;
 pub mod session;
 pub mod storage;
