@@ -87,6 +87,9 @@ pub struct ReportOptions {
     pub logs: Vec<PathBuf>,
     /// HMAC key (hex) of keyed logs, for verification.
     pub key_hex: Option<String>,
+    /// The same as a key (set by Rust callers; wins over `key_hex`).
+    #[serde(skip)]
+    pub key: Option<Key>,
 }
 
 /// One file written by [`write_reports`].
@@ -283,6 +286,94 @@ pub fn collect(
     out.entries
         .sort_by(|a, b| a.ts.cmp(&b.ts).then(a.seq.cmp(&b.seq)));
     Ok(out)
+}
+
+/// An entry as given by a binding: only `ts` is required; the other
+/// fields default to empty (`details` to `{}`).
+#[derive(Deserialize)]
+#[serde(default)]
+struct LooseEntry {
+    seq: u64,
+    ts: Option<DateTime<Utc>>,
+    event_type: String,
+    action: String,
+    actor: String,
+    host: String,
+    session_id: String,
+    source: String,
+    otr: bool,
+    success: Option<bool>,
+    duration_ms: Option<f64>,
+    error: Option<String>,
+    note: Option<String>,
+    git_commit: Option<String>,
+    details: Value,
+    prev: String,
+    hash: String,
+}
+
+impl Default for LooseEntry {
+    fn default() -> Self {
+        LooseEntry {
+            seq: 0,
+            ts: None,
+            event_type: String::new(),
+            action: String::new(),
+            actor: String::new(),
+            host: String::new(),
+            session_id: String::new(),
+            source: String::new(),
+            otr: false,
+            success: None,
+            duration_ms: None,
+            error: None,
+            note: None,
+            git_commit: None,
+            details: Value::Object(Map::new()),
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+}
+
+/// Parses a JSON array of entries (evident entries, or objects with at
+/// least `ts`; missing fields are empty).
+pub fn entries_from_json(text: &str) -> Result<Vec<Entry>> {
+    let loose: Vec<LooseEntry> = serde_json::from_str(text).map_err(|e| {
+        Error::InvalidArgument(format!("entries: not a JSON array of entries: {e}"))
+    })?;
+    loose
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let ts = l
+                .ts
+                .ok_or_else(|| Error::InvalidArgument(format!("entries: entry {i} has no `ts`")))?;
+            Ok(Entry {
+                seq: l.seq,
+                ts,
+                event_type: l.event_type,
+                action: l.action,
+                actor: l.actor,
+                host: l.host,
+                session_id: l.session_id,
+                source: l.source,
+                otr: l.otr,
+                success: l.success,
+                duration_ms: l.duration_ms,
+                error: l.error,
+                note: l.note,
+                git_commit: l.git_commit,
+                details: l.details,
+                prev: l.prev,
+                hash: if l.hash.is_empty() {
+                    format!("entry-{i}")
+                } else {
+                    l.hash
+                },
+            })
+        })
+        .collect()
 }
 
 // --- presentation helpers ---------------------------------------------------
@@ -943,7 +1034,10 @@ pub fn write_reports(
     out: &Path,
 ) -> Result<Vec<ReportFile>> {
     let c = collect(inputs, opts.since, opts.until)?;
-    let key = key_of(&opts.key_hex)?;
+    let key = opts
+        .key
+        .clone()
+        .map_or_else(|| key_of(&opts.key_hex), |k| Ok(Some(k)))?;
     let logs: Vec<LogStatus> = c.logs.iter().map(|p| log_status(p, key.as_ref())).collect();
     write_rendered(&c.entries, &logs, opts, out)
 }
@@ -955,7 +1049,10 @@ pub fn write_entries_report(
     opts: &ReportOptions,
     out: &Path,
 ) -> Result<Vec<ReportFile>> {
-    let key = key_of(&opts.key_hex)?;
+    let key = opts
+        .key
+        .clone()
+        .map_or_else(|| key_of(&opts.key_hex), |k| Ok(Some(k)))?;
     let logs: Vec<LogStatus> = opts
         .logs
         .iter()
