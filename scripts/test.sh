@@ -29,6 +29,9 @@ if [ -d bindings/python ]; then
   # numpy is optional for the package; installed here so the zero-copy
   # numpy views are tested too (the tests also run the no-numpy paths).
   "$venv/bin/pip" install --quiet pytest numpy
+  # The seed examples (tests/seeds) use pandas and matplotlib, as the
+  # documents they come from do.
+  "$venv/bin/pip" install --quiet pandas matplotlib
   EVIDENT_CARGO_PROFILE=release "$venv/bin/pip" install --quiet "$root/bindings/python"
   (cd bindings/python && EVIDENT_CLI="$root/target/release/evident" "$venv/bin/python" -m pytest -q tests)
 fi

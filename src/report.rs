@@ -477,9 +477,14 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
     }
     if let Some(r) = results {
         for (k, v) in r {
-            if k != "success" {
-                f.push((title_case(k), show(v)));
-            }
+            // RTGS's documented labels for its usual results.
+            let label = match k.as_str() {
+                "success" => continue,
+                "records_extracted" => "Records".to_string(),
+                "output_file" => "Output".to_string(),
+                _ => title_case(k),
+            };
+            f.push((label, show(v)));
         }
     }
     if params.is_none() && results.is_none() && e.details.as_object().is_some_and(|m| !m.is_empty())
@@ -1335,7 +1340,7 @@ mod tests {
         assert_eq!(day, "2023-06-15");
         assert_eq!(name, "audit_report_2023-06-15.md");
         assert!(text.starts_with("# Audit Report - 2023-06-15\n\n## Summary\n- Total Operations: 2\n- Successful: 1 (50.0%)\n- Failed: 1 (50.0%)\n- Tools Used: sensing-data, visualization\n"), "{text}");
-        assert!(text.contains("### 14:30:22 - sensing-data extract ✅\n- **Date Range**: 2023-01-01 to 2023-01-31\n- **Project**: Winter Turf - v3\n- **Records Extracted**: 15,420\n- **Duration**: 45.7s\n"), "{text}");
+        assert!(text.contains("### 14:30:22 - sensing-data extract ✅\n- **Date Range**: 2023-01-01 to 2023-01-31\n- **Project**: Winter Turf - v3\n- **Records**: 15,420\n- **Duration**: 45.7s\n"), "{text}");
         assert!(text.contains("### 15:00:00 - visualization create ❌"));
         let back = report_entries_from_text(text);
         assert_eq!(back.len(), 2);

@@ -105,3 +105,69 @@ pub extern "C" fn evident_reproduce_write(
         Ok(evident_status::Ok)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::evident_string_free;
+    use crate::{Event, Log, OpenOptions};
+    use std::ffi::{CStr, CString};
+
+    fn take(p: *mut c_char) -> String {
+        // SAFETY: a string returned by the functions above.
+        let s = unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string();
+        evident_string_free(p);
+        s
+    }
+
+    #[test]
+    fn report_and_reproduce_through_the_c_abi() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.jsonl");
+        let l = Log::open(&log, OpenOptions::new()).unwrap();
+        l.append(
+            &Event::new("tool_operation", "extract")
+                .source("sensing-data")
+                .details(serde_json::json!({"parameters": {"project": "P 1"}})),
+        )
+        .unwrap();
+        l.close().unwrap();
+        let inputs = CString::new(serde_json::to_string(&[&log]).unwrap()).unwrap();
+        let out_dir = CString::new(dir.path().join("r").to_str().unwrap()).unwrap();
+        let mut res = std::ptr::null_mut();
+        let st = evident_report_write(
+            inputs.as_ptr(),
+            std::ptr::null(),
+            out_dir.as_ptr(),
+            &mut res,
+        );
+        assert_eq!(st, evident_status::Ok);
+        let files: serde_json::Value = serde_json::from_str(&take(res)).unwrap();
+        assert_eq!(files.as_array().unwrap().len(), 1);
+        let md = std::fs::read_to_string(files[0]["path"].as_str().unwrap()).unwrap();
+        assert!(md.contains("- Total Operations: 1"), "{md}");
+
+        let opts = CString::new(r#"{"program":"rtgs"}"#).unwrap();
+        let script = CString::new(dir.path().join("s.sh").to_str().unwrap()).unwrap();
+        let reports =
+            CString::new(serde_json::to_string(&[dir.path().join("r")]).unwrap()).unwrap();
+        let st =
+            evident_reproduce_write(reports.as_ptr(), opts.as_ptr(), script.as_ptr(), &mut res);
+        assert_eq!(st, evident_status::Ok);
+        let info: serde_json::Value = serde_json::from_str(&take(res)).unwrap();
+        assert_eq!(info["operation_count"], 1);
+        let sh = std::fs::read_to_string(dir.path().join("s.sh")).unwrap();
+        assert!(
+            sh.contains("rtgs sensing-data extract \\\n  --project \"P 1\""),
+            "{sh}"
+        );
+
+        // bad options: an error status and a message, no panic
+        let bad = CString::new(r#"{"format":"pdf"}"#).unwrap();
+        let st = evident_report_write(inputs.as_ptr(), bad.as_ptr(), out_dir.as_ptr(), &mut res);
+        assert_eq!(st, evident_status::InvalidArgument);
+        assert!(res.is_null());
+        let st = evident_report_write(std::ptr::null(), bad.as_ptr(), out_dir.as_ptr(), &mut res);
+        assert_eq!(st, evident_status::NullArgument);
+    }
+}

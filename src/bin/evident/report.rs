@@ -114,6 +114,18 @@ pub struct ReproduceArgs {
     pub no_note: bool,
 }
 
+/// A library error as one line: the library's messages name the file.
+fn fail(e: evident::Error) -> Failure {
+    match e {
+        evident::Error::InvalidArgument(m) => Failure::usage(m),
+        e @ (evident::Error::Malformed { .. } | evident::Error::Corrupt { .. }) => Failure {
+            code: util::EXIT_FAILED,
+            msg: e.to_string(),
+        },
+        e => Failure::usage(e.to_string()),
+    }
+}
+
 pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let key = util::load_key(a.key.key_file.as_deref())?;
     let opts = ReportOptions {
@@ -135,8 +147,7 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         key,
         ..ReportOptions::default()
     };
-    let files =
-        report::write_reports(&a.logs, &opts, &a.output).map_err(|e| Failure::lib(&a.output, e))?;
+    let files = report::write_reports(&a.logs, &opts, &a.output).map_err(fail)?;
     for f in &files {
         writeln!(out, "{}", f.path.display()).map_err(util::stdout_err)?;
     }
@@ -161,8 +172,7 @@ pub fn reproduce(a: ReproduceArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         add_error_handling: a.error_handling,
         no_note: a.no_note,
     };
-    let info = report::write_reproduction(&a.logs, &opts, &a.output)
-        .map_err(|e| Failure::lib(&a.output, e))?;
+    let info = report::write_reproduction(&a.logs, &opts, &a.output).map_err(fail)?;
     writeln!(
         out,
         "{}: {} operation(s){}",

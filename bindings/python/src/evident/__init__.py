@@ -33,6 +33,7 @@ from .errors import (
 from .handler import AuditHandler
 from .log import AuditLog, Head, Recovery, TornTail
 from .query import Entry, EntryIterator, Query, iter_entries, read_entries
+from .report import ReportFile, report, report_entries, reproduce
 from .session import (
     DTYPES,
     Annotation,
@@ -73,6 +74,10 @@ __all__ = [
     "EntryIterator",
     "read_entries",
     "iter_entries",
+    "report",
+    "report_entries",
+    "reproduce",
+    "ReportFile",
     "Session",
     "load_session",
     "session_versions",
