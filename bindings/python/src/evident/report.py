@@ -29,6 +29,8 @@ _PROTOTYPES = {
     "evident_reproduce_write": (ctypes.c_uint32, [ctypes.c_char_p] * 3 + [ctypes.POINTER(_P)]),
 }
 _missing = N._bind(N.lib, _PROTOTYPES)
+# Listed with the rest of the ABI (the ABI-completeness test reads it).
+N._PROTOTYPES.update(_PROTOTYPES)
 
 
 def _lib() -> ctypes.CDLL:
