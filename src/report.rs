@@ -998,7 +998,12 @@ fn write_rendered(
 ) -> Result<Vec<ReportFile>> {
     match opts.format {
         ReportFormat::Html => {
-            let target = if out.is_dir() {
+            let html_name = out
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+            let target = if out.is_dir() || !html_name {
+                fs::create_dir_all(out).map_err(|e| Error::io(out, "create directory", e))?;
                 out.join("audit_report.html")
             } else {
                 if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -1030,9 +1035,9 @@ fn write_rendered(
 
 /// Writes the reports of the entries in `inputs` (logs, report files,
 /// directories) into `out`: Markdown files into the directory `out`
-/// (created when there is something to write), HTML into
-/// `out/audit_report.html` when `out` is a directory, else into the file
-/// `out`. Each log is verified and its result shown.
+/// (created when there is something to write), HTML into the file `out`
+/// when its name ends in `.html`/`.htm` and it is not a directory, else
+/// into `out/audit_report.html`. Each log is verified and its result shown.
 pub fn write_reports(
     inputs: &[PathBuf],
     opts: &ReportOptions,

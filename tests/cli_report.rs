@@ -161,6 +161,21 @@ fn html_report_is_self_contained_and_shows_verification() {
     assert!(h.contains("valid</span>, 4 entries, head <code>4:"));
     assert!(!h.contains("<script") && !h.contains("src=\"http") && !h.contains("href=\"http"));
 
+    // -o naming no .html file: a directory (created) for audit_report.html
+    let dir = d.path().join("html-out");
+    evident()
+        .args([
+            "report",
+            log.to_str().unwrap(),
+            "--format",
+            "html",
+            "-o",
+            dir.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    assert!(dir.join("audit_report.html").is_file());
+
     // a tampered log is reported as not valid at the top
     let text = fs::read_to_string(&log).unwrap().replace("P2", "P3");
     fs::write(&log, text).unwrap();

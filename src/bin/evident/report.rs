@@ -63,7 +63,7 @@ pub struct ReportArgs {
     pub no_charts: bool,
     #[command(flatten)]
     pub key: KeyArg,
-    /// Output directory (HTML: a directory, or the .html file to write).
+    /// Output directory (HTML: the .html file to write, or a directory for audit_report.html).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
 }
