@@ -33,7 +33,17 @@ if [ -d bindings/python ]; then
   # documents they come from do.
   "$venv/bin/pip" install --quiet pandas matplotlib
   EVIDENT_CARGO_PROFILE=release "$venv/bin/pip" install --quiet "$root/bindings/python"
-  (cd bindings/python && EVIDENT_CLI="$root/target/release/evident" "$venv/bin/python" -m pytest -q tests)
+  # Headless Chromium renders the HTML reports (tests/test_report_browser.py);
+  # installed from Debian's packages where this script may (root, apt-get).
+  browser_required=0
+  if command -v chromium >/dev/null 2>&1; then
+    browser_required=1
+  elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+    browser_required=1
+  fi
+  (cd bindings/python && EVIDENT_CLI="$root/target/release/evident" \
+    EVIDENT_REQUIRE_BROWSER=$browser_required "$venv/bin/python" -m pytest -q tests)
 fi
 
 if [ -d bindings/go ]; then
