@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 from .. import query as _q
+from ..errors import EvidentError
 from ..log import AuditLog
 from ..report import reproduce as _reproduce
 from ..report import report as _report
@@ -641,7 +642,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             st = get_logging_status()
             state = "enabled" if st["enabled"] else "disabled"
             print(f"Logging is {state} (no PostgreSQL: {st['message']})")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EvidentError) as e:
         print(f"Error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -6,7 +6,8 @@ import ...`` and ``from secureml.compliance import ...`` by
 ``from evident.compat.secureml import ...``.
 
 Each operation name has one evident log, ``<log_dir>/<operation_name>.jsonl``
-(several runs and processes append to it in shared lock mode). Each event
+(several runs and processes append to it in shared lock mode, through the
+lock file ``<operation_name>.jsonl.lock`` beside it). Each event
 is an ordinary evident entry: ``event_type`` = the SecureML event
 (``operation_start``, ``data_access``, ``data_transformation``,
 ``model_training``, ``model_inference``, ``compliance_check``,
@@ -411,9 +412,11 @@ def get_audit_logs(
     end_time: Union[str, datetime, date, None] = None,
     log_dir: Union[str, "os.PathLike[str]", None] = None,
     event_type: Optional[str] = None,
+    operation_id: Optional[str] = None,
 ) -> List[Dict[str, Any]]:
     """Events of one operation (or of every log in ``log_dir``) between the
-    times (naive times are local; ``end_time`` inclusive), oldest first.
+    times (naive times are local; ``end_time`` inclusive), oldest first;
+    ``operation_id`` selects one run.
     Each dict has ``event_type``, ``timestamp`` (ISO 8601, UTC),
     ``operation_name``, ``operation_id``, ``context``, ``regulations``,
     the event's fields, and ``log_file``, ``seq``, ``hash``."""
@@ -423,7 +426,7 @@ def get_audit_logs(
     else:
         files = sorted(p for p in d.glob("*.jsonl")) if d.is_dir() else []
     since, until = _time_arg(start_time), _time_arg(end_time)
-    q = _q.Query(event_type=event_type, since=since)
+    q = _q.Query(event_type=event_type, since=since, session_id=operation_id)
     out = []
     for f in files:
         if not f.is_file():
