@@ -183,7 +183,14 @@ fn sniff(path: &Path) -> Result<Kind> {
 /// Entries embedded in a Markdown report written by [`write_reports`].
 fn report_entries(path: &Path) -> Result<Vec<Entry>> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
-    let Some(start) = text.find(ENTRIES_MARKER) else {
+    // The block starts a line (values in the report's body never do: they
+    // are written on one line after `- **Key**: `).
+    let start = if text.starts_with(ENTRIES_MARKER) {
+        Some(0)
+    } else {
+        text.rfind(&format!("\n{ENTRIES_MARKER}")).map(|i| i + 1)
+    };
+    let Some(start) = start else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -1357,6 +1364,44 @@ mod tests {
         let p = dir.path().join("r.md");
         fs::write(&p, text).unwrap();
         report_entries(&p).unwrap()
+    }
+
+    #[test]
+    fn embedded_entries_survive_comment_closers_and_bad_blocks_are_named() {
+        let mut es = sample();
+        es[0].details = json!({"parameters": {"x": "a --> b <!-- c > d"}});
+        es[0].note = Some("line1\n<!-- evident-entries -->".into());
+        let files = render_markdown(&es, &[], &ReportOptions::default()).unwrap();
+        let text = &files[0].2;
+        let block = &text[text.rfind(&format!("\n{ENTRIES_MARKER}")).unwrap()..];
+        assert_eq!(
+            block.matches("-->").count(),
+            1,
+            "only the closing line: {block}"
+        );
+        let back = report_entries_from_text(text);
+        assert_eq!(back[0].details["parameters"]["x"], "a --> b <!-- c > d");
+        assert_eq!(
+            back[0].note.as_deref(),
+            Some("line1\n<!-- evident-entries -->")
+        );
+        assert!(
+            text.contains("- **Note**: line1 <!-- evident-entries -->"),
+            "one line in the Markdown"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.md");
+        fs::write(&p, format!("{ENTRIES_MARKER}\n{{\"seq\": 1}}\n-->\n")).unwrap();
+        let e = report_entries(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.md") && e.contains("entry 1"), "{e}");
+        fs::write(&p, format!("{ENTRIES_MARKER}\n")).unwrap();
+        assert!(report_entries(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("not closed"));
+        let e = collect(&[p.clone()], None, None).unwrap_err().to_string();
+        assert!(e.contains("bad.md"), "{e}");
     }
 
     #[test]
