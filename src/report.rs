@@ -1400,7 +1400,9 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not closed"));
-        let e = collect(&[p.clone()], None, None).unwrap_err().to_string();
+        let e = collect(std::slice::from_ref(&p), None, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad.md"), "{e}");
     }
 
