@@ -109,8 +109,15 @@ def report(
     directory for ``audit_report.html``). Each log is verified and the
     result shown. ``since`` is inclusive, ``until`` exclusive."""
     opts = _options(
-        format=format, by=by, since=since, until=until, source=source,
-        event_type=event_type, title=title, no_charts=not charts, key_hex=_key_hex(key),
+        format=format,
+        by=by,
+        since=since,
+        until=until,
+        source=source,
+        event_type=event_type,
+        title=title,
+        no_charts=not charts,
+        key_hex=_key_hex(key),
     )
     files = _call("evident_report_write", _paths(logs), opts, output)
     return [ReportFile(f["path"], f["group"]) for f in files]
@@ -138,7 +145,11 @@ def report_entries(
             row["ts"] = _ts_text(ts)
         rows.append(row)
     opts = _options(
-        format=format, by=by, title=title, no_charts=not charts, key_hex=_key_hex(key),
+        format=format,
+        by=by,
+        title=title,
+        no_charts=not charts,
+        key_hex=_key_hex(key),
         logs=[os.fsdecode(os.fspath(p)) for p in logs],
     )
     text = json.dumps(rows, default=str).encode()
@@ -166,10 +177,17 @@ def reproduce(
     of ``logs`` in time order; returns ``script_path``, ``operation_count``,
     ``start_date`` and ``end_date`` (UTC dates, ``None`` without operations)."""
     opts = _options(
-        program=program, title=title, since=since, until=until,
-        include_tools=list(include_tools), exclude_operations=list(exclude_operations),
-        event_type=event_type, skip_failed=skip_failed, add_timing=add_timing,
-        add_error_handling=add_error_handling, no_note=not note,
+        program=program,
+        title=title,
+        since=since,
+        until=until,
+        include_tools=list(include_tools),
+        exclude_operations=list(exclude_operations),
+        event_type=event_type,
+        skip_failed=skip_failed,
+        add_timing=add_timing,
+        add_error_handling=add_error_handling,
+        no_note=not note,
     )
     info: Dict[str, Any] = _call("evident_reproduce_write", _paths(logs), opts, output_file)
     return info

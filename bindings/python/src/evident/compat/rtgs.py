@@ -249,9 +249,7 @@ def record_operation(
     return op_id
 
 
-def _record(
-    lg: OperationLogger, success: bool, duration_s: float, error: Optional[str]
-) -> None:
+def _record(lg: OperationLogger, success: bool, duration_s: float, error: Optional[str]) -> None:
     record_operation(
         lg.tool_name,
         lg.operation,
@@ -356,7 +354,9 @@ def _range(
     since = _day_start(start_date, "start_date")
     until = _day_start(end_date, "end_date")
     if until is not None:
-        if isinstance(end_date, datetime) or (isinstance(end_date, str) and len(end_date.strip()) > 10):
+        if isinstance(end_date, datetime) or (
+            isinstance(end_date, str) and len(end_date.strip()) > 10
+        ):
             until += timedelta(microseconds=1)
         else:
             until += timedelta(days=1)
@@ -372,8 +372,11 @@ def recent_logs(
         since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
     logs = _read(
         _q.Query(
-            event_type=EVENT_TYPE, source=tool_name, since=since,
-            newest_first=True, limit=limit,
+            event_type=EVENT_TYPE,
+            source=tool_name,
+            since=since,
+            newest_first=True,
+            limit=limit,
         )
     )
     # Newest first by time (imported operations may be out of log order).
@@ -427,8 +430,14 @@ def _reports(
     if not path.exists():
         return []
     return _report(
-        [path], output_dir, format="md", by=by, since=since, until=until,
-        source=tool_name, event_type=EVENT_TYPE,
+        [path],
+        output_dir,
+        format="md",
+        by=by,
+        since=since,
+        until=until,
+        source=tool_name,
+        event_type=EVENT_TYPE,
     )
 
 
@@ -450,18 +459,28 @@ class ReportService:
         self.config = config
 
     def generate_daily_reports(
-        self, start_date: DateLike, end_date: DateLike, output_dir: Any = "logs",
+        self,
+        start_date: DateLike,
+        end_date: DateLike,
+        output_dir: Any = "logs",
         tool_name: Optional[str] = None,
     ) -> Dict[str, str]:
         """``{day: path}`` of the daily reports."""
-        return {p.group: str(p) for p in _reports(start_date, end_date, output_dir, "day", tool_name)}
+        return {
+            p.group: str(p) for p in _reports(start_date, end_date, output_dir, "day", tool_name)
+        }
 
     def generate_weekly_reports(
-        self, start_date: DateLike, end_date: DateLike, output_dir: Any = "logs",
+        self,
+        start_date: DateLike,
+        end_date: DateLike,
+        output_dir: Any = "logs",
         tool_name: Optional[str] = None,
     ) -> Dict[str, str]:
         """``{ISO week ("2026-W48"): path}`` of the weekly summaries."""
-        return {p.group: str(p) for p in _reports(start_date, end_date, output_dir, "week", tool_name)}
+        return {
+            p.group: str(p) for p in _reports(start_date, end_date, output_dir, "week", tool_name)
+        }
 
     def generate_tool_reports(
         self, start_date: DateLike, end_date: DateLike, output_dir: Any = "logs"
@@ -469,7 +488,9 @@ class ReportService:
         """``{tool: path}`` of the tool-specific reports."""
         return {p.group: str(p) for p in _reports(start_date, end_date, output_dir, "tool", None)}
 
-    def create_reproduction_script(self, logs_dir: Any = "logs", output_file: Any = "reproduce_commands.sh", **kw: Any) -> Dict[str, Any]:
+    def create_reproduction_script(
+        self, logs_dir: Any = "logs", output_file: Any = "reproduce_commands.sh", **kw: Any
+    ) -> Dict[str, Any]:
         return create_reproduction_script(logs_dir, output_file, **kw)
 
 
@@ -548,14 +569,21 @@ def create_custom_reproduction_script(
     ``add_error_handling``, ``skip_failed``. Returns the script's path,
     which also answers ``["operation_count"]`` etc."""
     cfg = dict(config or {})
-    known = {"include_tools", "exclude_operations", "add_timing", "add_error_handling", "skip_failed"}
+    known = {
+        "include_tools",
+        "exclude_operations",
+        "add_timing",
+        "add_error_handling",
+        "skip_failed",
+    }
     unknown = set(cfg) - known
     if unknown:
         raise ValueError(f"unknown reproduction script option(s): {', '.join(sorted(unknown))}")
     if not os.path.exists(logs_dir):
         raise FileNotFoundError(f"logs directory not found: {logs_dir}")
     info = _script(
-        [logs_dir], output_file,
+        [logs_dir],
+        output_file,
         include_tools=cfg.get("include_tools") or (),
         exclude_operations=cfg.get("exclude_operations") or (),
         add_timing=bool(cfg.get("add_timing", False)),
@@ -586,20 +614,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("recent", help="Show recent tool executions")
-    r.add_argument("--limit", type=int, default=10, help="Maximum number of recent logs (default: 10)")
+    r.add_argument(
+        "--limit", type=int, default=10, help="Maximum number of recent logs (default: 10)"
+    )
     r.add_argument("--tool-name", help="Filter by specific tool name")
     r.add_argument("--minutes", type=int, help="Only show logs from the last N minutes")
     g = sub.add_parser("report", help="Generate daily Markdown audit reports")
     g.add_argument("--start-date", type=_cli_date, required=True, help="YYYY-MM-DD")
     g.add_argument("--end-date", type=_cli_date, required=True, help="YYYY-MM-DD (included)")
     g.add_argument("--tool-name", help="Filter by specific tool name")
-    g.add_argument("--output-dir", default="logs", help="Directory to save log files (default: logs)")
+    g.add_argument(
+        "--output-dir", default="logs", help="Directory to save log files (default: logs)"
+    )
     s = sub.add_parser("reproduce", help="Create a reproduction script")
-    s.add_argument("--logs-dir", default="logs", help="Directory containing log files (default: logs)")
-    s.add_argument("--output-file", default="reproduce_commands.sh",
-                   help="Name for the generated script file (default: reproduce_commands.sh)")
-    s.add_argument("--recent", action="store_true", help="Use recent activity instead of --logs-dir")
-    s.add_argument("--minutes", type=int, default=60, help="With --recent: the last N minutes (default: 60)")
+    s.add_argument(
+        "--logs-dir", default="logs", help="Directory containing log files (default: logs)"
+    )
+    s.add_argument(
+        "--output-file",
+        default="reproduce_commands.sh",
+        help="Name for the generated script file (default: reproduce_commands.sh)",
+    )
+    s.add_argument(
+        "--recent", action="store_true", help="Use recent activity instead of --logs-dir"
+    )
+    s.add_argument(
+        "--minutes", type=int, default=60, help="With --recent: the last N minutes (default: 60)"
+    )
     sub.add_parser("postgres-logging-status", help="Check current logging status")
     sub.add_parser("enable-postgres-logging", help="Enable logging globally")
     sub.add_parser("disable-postgres-logging", help="Disable logging globally")
@@ -612,12 +653,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for log in logs:
                 mark = "✅" if log["success"] else "❌"
                 ts = log["timestamp"].strftime("%Y-%m-%d %H:%M:%S")
-                print(f"{ts} {mark} {log['tool_name']} {log['operation']} "
-                      f"({log['duration_seconds']:.1f}s) {log['status']}"
-                      + (f" - {log['note']}" if log["note"] else "")
-                      + (f" - {log['error_message']}" if log["error_message"] else ""))
+                print(
+                    f"{ts} {mark} {log['tool_name']} {log['operation']} "
+                    f"({log['duration_seconds']:.1f}s) {log['status']}"
+                    + (f" - {log['note']}" if log["note"] else "")
+                    + (f" - {log['error_message']}" if log["error_message"] else "")
+                )
         elif a.cmd == "report":
-            start = a.start_date.date() if a.start_date.time() == datetime.min.time() else a.start_date
+            start = (
+                a.start_date.date() if a.start_date.time() == datetime.min.time() else a.start_date
+            )
             end = a.end_date.date() if a.end_date.time() == datetime.min.time() else a.end_date
             files = generate_report(start, end, a.output_dir, a.tool_name)
             if files:

@@ -112,7 +112,11 @@ def summarize(v: Any, depth: int = 0) -> Any:
     if isinstance(v, (list, tuple, set, frozenset)):
         seq = list(v)
         if len(seq) > 100:
-            return {"type": tname, "length": len(seq), "head": [summarize(x, depth + 1) for x in seq[:10]]}
+            return {
+                "type": tname,
+                "length": len(seq),
+                "head": [summarize(x, depth + 1) for x in seq[:10]],
+            }
         return [summarize(x, depth + 1) for x in seq]
     return repr(v)[:200]
 
@@ -227,8 +231,12 @@ class AuditTrail:
     ) -> Dict[str, Any]:
         return self.log_event(
             "model_training",
-            {"model_type": model_type, "dataset_name": dataset_name,
-             "parameters": parameters or {}, "metrics": metrics or {}},
+            {
+                "model_type": model_type,
+                "dataset_name": dataset_name,
+                "parameters": parameters or {},
+                "metrics": metrics or {},
+            },
         )
 
     def log_model_inference(
@@ -236,7 +244,12 @@ class AuditTrail:
     ) -> Dict[str, Any]:
         return self.log_event(
             "model_inference",
-            {"model_id": model_id, "input_data": input_data, "output": output, "confidence": confidence},
+            {
+                "model_id": model_id,
+                "input_data": input_data,
+                "output": output,
+                "confidence": confidence,
+            },
         )
 
     def log_privacy_method(
@@ -256,18 +269,30 @@ class AuditTrail:
         passed = result if isinstance(result, bool) else None
         return self.log_event(
             "compliance_check",
-            {"check_type": check_type, "regulation": regulation, "result": result,
-             "details": details or {}},
+            {
+                "check_type": check_type,
+                "regulation": regulation,
+                "result": result,
+                "details": details or {},
+            },
             success=passed,
         )
 
     def log_user_consent(
-        self, user_id: str, consent_type: str, granted: bool, details: Optional[Dict[str, Any]] = None
+        self,
+        user_id: str,
+        consent_type: str,
+        granted: bool,
+        details: Optional[Dict[str, Any]] = None,
     ) -> Dict[str, Any]:
         return self.log_event(
             "user_consent",
-            {"user_id": user_id, "consent_type": consent_type, "granted": bool(granted),
-             "details": details or {}},
+            {
+                "user_id": user_id,
+                "consent_type": consent_type,
+                "granted": bool(granted),
+                "details": details or {},
+            },
         )
 
     def log_error(
@@ -347,8 +372,12 @@ def audit_function(
                 dur = time.perf_counter() - start
                 trail.log_event(
                     "function_error",
-                    {"function": fn.__qualname__, "error_type": type(e).__name__,
-                     "error_message": str(e), "duration_seconds": dur},
+                    {
+                        "function": fn.__qualname__,
+                        "error_type": type(e).__name__,
+                        "error_message": str(e),
+                        "duration_seconds": dur,
+                    },
                     success=False,
                     error=f"{type(e).__name__}: {e}",
                     duration_ms=dur * 1000.0,
@@ -358,8 +387,11 @@ def audit_function(
             dur = time.perf_counter() - start
             trail.log_event(
                 "function_result",
-                {"function": fn.__qualname__, "duration_seconds": dur,
-                 **({"result": result} if log_result else {})},
+                {
+                    "function": fn.__qualname__,
+                    "duration_seconds": dur,
+                    **({"result": result} if log_result else {}),
+                },
                 success=True,
                 duration_ms=dur * 1000.0,
             )
@@ -443,14 +475,27 @@ def get_audit_logs(
 
 # --- reporting ------------------------------------------------------------------
 
-_ENTRY_KEYS = {"timestamp", "event_type", "operation_name", "operation_id", "user", "success",
-               "error", "duration_ms", "seq", "hash", "log_file"}
+_ENTRY_KEYS = {
+    "timestamp",
+    "event_type",
+    "operation_name",
+    "operation_id",
+    "user",
+    "success",
+    "error",
+    "duration_ms",
+    "seq",
+    "hash",
+    "log_file",
+}
 
 
 class ReportGenerator:
     """SecureML's report generator: self-contained HTML with charts."""
 
-    def __init__(self, templates_dir: Any = None, custom_css: Any = None, logo_path: Any = None) -> None:
+    def __init__(
+        self, templates_dir: Any = None, custom_css: Any = None, logo_path: Any = None
+    ) -> None:
         self.templates_dir = templates_dir
 
     def generate_audit_report(
@@ -466,7 +511,9 @@ class ReportGenerator:
         of each log they come from, counts, charts (activity over time, by
         event type, operation, user, tool, success rate) and every event."""
         if str(output_file).lower().endswith(".pdf"):
-            raise ValueError("PDF reports are not supported: write .html (print it to PDF from a browser)")
+            raise ValueError(
+                "PDF reports are not supported: write .html (print it to PDF from a browser)"
+            )
         entries, files = [], []
         for i, log in enumerate(logs):
             ts = log.get("timestamp")
@@ -506,7 +553,15 @@ PERSONAL_COLUMNS = {
     "email": ["email", "e_mail", "mail"],
     "phone": ["phone", "mobile", "telephone", "tel"],
     "address": ["address", "street", "zip", "postcode", "postal", "city"],
-    "identifier": ["ssn", "social_security", "passport", "national_id", "driver_license", "tax_id", "id_number"],
+    "identifier": [
+        "ssn",
+        "social_security",
+        "passport",
+        "national_id",
+        "driver_license",
+        "tax_id",
+        "id_number",
+    ],
     "birth_date": ["birth", "dob"],
     "financial": ["credit_card", "card_number", "iban", "account_number", "income", "salary"],
     "online_identifier": ["ip_address", "ip", "device_id", "cookie"],
@@ -550,8 +605,12 @@ def _matches(col: str, patterns: List[str]) -> bool:
 
 def _columns(dataset: Any) -> "Dict[str, List[Any]]":
     if hasattr(dataset, "columns") and hasattr(dataset, "__getitem__"):
-        return {str(c): list(dataset[c].head(1000)) if hasattr(dataset[c], "head") else list(dataset[c])[:1000]
-                for c in dataset.columns}
+        return {
+            str(c): list(dataset[c].head(1000))
+            if hasattr(dataset[c], "head")
+            else list(dataset[c])[:1000]
+            for c in dataset.columns
+        }
     if isinstance(dataset, dict):
         return {str(k): list(v)[:1000] for k, v in dataset.items()}
     if isinstance(dataset, list) and all(isinstance(r, dict) for r in dataset):
@@ -560,13 +619,18 @@ def _columns(dataset: Any) -> "Dict[str, List[Any]]":
             for k, v in r.items():
                 cols.setdefault(str(k), []).append(v)
         return cols
-    raise TypeError(f"audit_dataset needs a DataFrame, a dict of columns or a list of records, not {type(dataset).__name__}")
+    raise TypeError(
+        "audit_dataset needs a DataFrame, a dict of columns or a list of records, "
+        f"not {type(dataset).__name__}"
+    )
 
 
 class ComplianceReport:
     """Findings of :meth:`ComplianceAuditor.audit_dataset`."""
 
-    def __init__(self, regulation: str, dataset_name: str, num_records: int, columns: List[str]) -> None:
+    def __init__(
+        self, regulation: str, dataset_name: str, num_records: int, columns: List[str]
+    ) -> None:
         self.regulation = regulation
         self.dataset_name = dataset_name
         self.num_records = num_records
@@ -577,12 +641,19 @@ class ComplianceReport:
         self.personal_data_columns: Dict[str, str] = {}
 
     def add_issue(self, component: str, issue: str, severity: str, recommendation: str) -> None:
-        self.issues.append({"component": component, "issue": issue, "severity": severity,
-                            "recommendation": recommendation})
+        self.issues.append(
+            {
+                "component": component,
+                "issue": issue,
+                "severity": severity,
+                "recommendation": recommendation,
+            }
+        )
 
     def add_warning(self, component: str, warning: str, recommendation: str) -> None:
-        self.warnings.append({"component": component, "warning": warning,
-                              "recommendation": recommendation})
+        self.warnings.append(
+            {"component": component, "warning": warning, "recommendation": recommendation}
+        )
 
     def has_issues(self) -> bool:
         return bool(self.issues)
@@ -601,17 +672,23 @@ class ComplianceReport:
         }
 
     def summary(self) -> Dict[str, Any]:
-        return {"regulation": self.regulation, "issues": len(self.issues),
-                "warnings": len(self.warnings), "passed_checks": len(self.passed_checks),
-                "compliant": not self.issues}
+        return {
+            "regulation": self.regulation,
+            "issues": len(self.issues),
+            "warnings": len(self.warnings),
+            "passed_checks": len(self.passed_checks),
+            "compliant": not self.issues,
+        }
 
     def __getitem__(self, key: str) -> Any:
         return self.to_dict()[key]
 
     def __repr__(self) -> str:
         s = self.summary()
-        return (f"ComplianceReport({self.regulation}, {self.dataset_name!r}: {s['issues']} issues, "
-                f"{s['warnings']} warnings, {s['passed_checks']} passed)")
+        return (
+            f"ComplianceReport({self.regulation}, {self.dataset_name!r}: {s['issues']} issues, "
+            f"{s['warnings']} warnings, {s['passed_checks']} passed)"
+        )
 
 
 class ComplianceAuditor:
@@ -626,21 +703,30 @@ class ComplianceAuditor:
     personal data is present, whether ``metadata`` documents consent
     (``consent_obtained``) and a purpose (``purpose``)."""
 
-    def __init__(self, regulation: str = "GDPR", log_dir: Union[str, "os.PathLike[str]", None] = None,
-                 **_ignored: Any) -> None:
+    def __init__(
+        self,
+        regulation: str = "GDPR",
+        log_dir: Union[str, "os.PathLike[str]", None] = None,
+        **_ignored: Any,
+    ) -> None:
         self.regulation = str(regulation).upper()
         self.log_dir = log_dir
 
-    def audit_dataset(self, dataset: Any, dataset_name: str = "dataset",
-                      metadata: Optional[Dict[str, Any]] = None) -> ComplianceReport:
+    def audit_dataset(
+        self, dataset: Any, dataset_name: str = "dataset", metadata: Optional[Dict[str, Any]] = None
+    ) -> ComplianceReport:
         cols = _columns(dataset)
-        n = len(dataset) if hasattr(dataset, "__len__") and not isinstance(dataset, dict) else (
-            max((len(v) for v in cols.values()), default=0))
+        n = (
+            len(dataset)
+            if hasattr(dataset, "__len__") and not isinstance(dataset, dict)
+            else (max((len(v) for v in cols.values()), default=0))
+        )
         report = ComplianceReport(self.regulation, dataset_name, n, list(cols))
         trail = None
         if self.log_dir is not None:
             trail = AuditTrail(
-                "compliance_audit", self.log_dir,
+                "compliance_audit",
+                self.log_dir,
                 context={"dataset_name": dataset_name, "regulation": self.regulation},
                 regulations=[self.regulation],
             )
@@ -655,8 +741,13 @@ class ComplianceAuditor:
             trail.close("completed", report.summary())
         return report
 
-    def _check(self, cols: Dict[str, List[Any]], metadata: Dict[str, Any],
-               report: ComplianceReport, trail: Optional[AuditTrail]) -> None:
+    def _check(
+        self,
+        cols: Dict[str, List[Any]],
+        metadata: Dict[str, Any],
+        report: ComplianceReport,
+        trail: Optional[AuditTrail],
+    ) -> None:
         def record(check: str, passed: bool, details: Dict[str, Any]) -> None:
             if passed:
                 report.passed_checks.append(check)
@@ -671,8 +762,12 @@ class ComplianceAuditor:
                     found[col] = cat
                     break
         for col, cat in found.items():
-            report.add_issue(col, f"column {col!r} looks like personal data ({cat})", "medium",
-                             "minimise, pseudonymise or anonymise it, or document a lawful basis")
+            report.add_issue(
+                col,
+                f"column {col!r} looks like personal data ({cat})",
+                "medium",
+                "minimise, pseudonymise or anonymise it, or document a lawful basis",
+            )
         record("personal_data_columns", not found, {"columns": found})
         # 2. values
         by_value: Dict[str, str] = {}
@@ -688,8 +783,12 @@ class ComplianceAuditor:
                     by_value[col] = kind
                     break
         for col, kind in by_value.items():
-            report.add_issue(col, f"values of column {col!r} look like personal data ({kind})", "medium",
-                             "remove, mask or pseudonymise these values")
+            report.add_issue(
+                col,
+                f"values of column {col!r} look like personal data ({kind})",
+                "medium",
+                "remove, mask or pseudonymise these values",
+            )
         record("personal_data_values", not by_value, {"columns": by_value})
         report.personal_data_columns = {**found, **by_value}
         # 3. special categories
@@ -700,16 +799,29 @@ class ComplianceAuditor:
                     special[col] = cat
                     break
         for col, cat in special.items():
-            report.add_issue(col, f"column {col!r} looks like a special category of personal data ({cat})",
-                             "high", "special categories need explicit consent or another Art. 9 basis")
+            report.add_issue(
+                col,
+                f"column {col!r} looks like a special category of personal data ({cat})",
+                "high",
+                "special categories need explicit consent or another Art. 9 basis",
+            )
         record("special_categories", not special, {"columns": special})
         # 4. documentation
         if report.personal_data_columns or special:
             if not metadata.get("consent_obtained"):
-                report.add_warning("metadata", "consent for processing personal data is not documented",
-                                   "set metadata['consent_obtained'] when consent was obtained")
+                report.add_warning(
+                    "metadata",
+                    "consent for processing personal data is not documented",
+                    "set metadata['consent_obtained'] when consent was obtained",
+                )
             if not metadata.get("purpose"):
-                report.add_warning("metadata", "the purpose of processing is not documented",
-                                   "set metadata['purpose']")
-            record("documentation", bool(metadata.get("consent_obtained") and metadata.get("purpose")),
-                   {"metadata_keys": sorted(metadata)})
+                report.add_warning(
+                    "metadata",
+                    "the purpose of processing is not documented",
+                    "set metadata['purpose']",
+                )
+            record(
+                "documentation",
+                bool(metadata.get("consent_obtained") and metadata.get("purpose")),
+                {"metadata_keys": sorted(metadata)},
+            )
