@@ -1225,7 +1225,8 @@ evident_status evident_entry_to_json(const evident_entry *entry, char **out_json
  * Writes reports of the entries in `inputs_json` (a JSON array of paths:
  * logs, Markdown reports written by `evident report`, directories) into
  * `out` (Markdown: a directory, created when there is something to write;
- * HTML: a directory or the file to write). `options_json` (NULL for the
+ * HTML: the file when its name ends in .html, else a directory for
+ * `audit_report.html`). `options_json` (NULL for the
  * defaults) is an object with `format` (`"md"` or `"html"`), `by`
  * (`"day"`, `"week"`, `"tool"`), `since`/`until` (RFC 3339), `source`,
  * `event_type`, `title`, `no_charts`, `key_hex`. `*out_files_json`
