@@ -311,6 +311,18 @@ def test_reproduction_script_customization(rtgs, capsys):
     assert "took $(( $(date +%s) - op_start ))s" in text  # timing
     assert "trap " in text  # error handling
     assert script_path["operation_count"] == 3
+    # it runs: timing printed per operation; a failing operation is named
+    bin_dir = Path("bin")
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text("#!/bin/bash\nexit 0\n")
+    (bin_dir / "rtgs").write_text('#!/bin/bash\n[ "$1" != visualization ]\n')
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir.resolve()}:{os.environ['PATH']}")
+    r = subprocess.run(["bash", str(script_path)], capture_output=True, text=True, env=env)
+    assert r.returncode != 0
+    assert "Operation 1 took " in r.stdout
+    assert "Reproduction failed during operation 2" in r.stderr
 
 
 # --- Audit Log Structure ------------------------------------------------------------------
