@@ -1266,6 +1266,48 @@ double evident_entry_duration_ms(const evident_entry *entry);
 evident_status evident_entry_to_json(const evident_entry *entry, char **out_json);
 
 /**
+ * Writes reports of the entries in `inputs_json` (a JSON array of paths:
+ * logs, Markdown reports written by `evident report`, directories) into
+ * `out` (Markdown: a directory, created when there is something to write;
+ * HTML: the file when its name ends in .html, else a directory for
+ * `audit_report.html`). `options_json` (NULL for the
+ * defaults) is an object with `format` (`"md"` or `"html"`), `by`
+ * (`"day"`, `"week"`, `"tool"`), `since`/`until` (RFC 3339), `source`,
+ * `event_type`, `title`, `no_charts`, `key_hex`. `*out_files_json`
+ * receives a JSON array of `{"group", "path"}` (free with
+ * `evident_string_free`; NULL on failure).
+ */
+evident_status evident_report_write(const char *inputs_json,
+                                    const char *options_json,
+                                    const char *out,
+                                    char **out_files_json);
+
+/**
+ * Like `evident_report_write` for entries given as a JSON array in
+ * `entries_json` (evident entries, or objects with at least `ts`; missing
+ * fields are empty). The option `logs` (an array of paths) names logs to
+ * verify and show at the top of the report.
+ */
+evident_status evident_report_write_entries(const char *entries_json,
+                                            const char *options_json,
+                                            const char *out,
+                                            char **out_files_json);
+
+/**
+ * Writes a bash script (mode 0755) to `out_file` that re-runs the
+ * operations recorded in `inputs_json` (as for `evident_report_write`) in
+ * time order. `options_json` (NULL for the defaults): `program`, `title`,
+ * `since`, `until`, `include_tools`, `exclude_operations`, `event_type`,
+ * `skip_failed`, `add_timing`, `add_error_handling`, `no_note`.
+ * `*out_info_json` receives `{"script_path", "operation_count",
+ * "start_date", "end_date"}` (free with `evident_string_free`).
+ */
+evident_status evident_reproduce_write(const char *inputs_json,
+                                       const char *options_json,
+                                       const char *out_file,
+                                       char **out_info_json);
+
+/**
  * Creates an empty session named `name` (UTF-8, may be empty). `*out`
  * receives it (NULL on failure); free it with `evident_session_free`.
  */

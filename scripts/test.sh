@@ -29,8 +29,23 @@ if [ -d bindings/python ]; then
   # numpy is optional for the package; installed here so the zero-copy
   # numpy views are tested too (the tests also run the no-numpy paths).
   "$venv/bin/pip" install --quiet pytest numpy
+  # The seed examples (tests/seeds) use pandas and matplotlib, as the
+  # documents they come from do.
+  "$venv/bin/pip" install --quiet pandas matplotlib
   EVIDENT_CARGO_PROFILE=release "$venv/bin/pip" install --quiet "$root/bindings/python"
-  (cd bindings/python && EVIDENT_CLI="$root/target/release/evident" "$venv/bin/python" -m pytest -q tests)
+  # Headless Chromium renders the HTML reports (tests/test_report_browser.py);
+  # installed from Debian's packages where this script may (root, apt-get).
+  # In CI (CI=true) a missing browser fails the browser test; elsewhere it skips.
+  if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+      || echo "warning: could not install chromium" >&2
+  fi
+  browser_required=0
+  if command -v chromium >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
+    browser_required=1
+  fi
+  (cd bindings/python && EVIDENT_CLI="$root/target/release/evident" \
+    EVIDENT_REQUIRE_BROWSER=$browser_required "$venv/bin/python" -m pytest -q tests)
 fi
 
 if [ -d bindings/go ]; then

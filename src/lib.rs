@@ -36,6 +36,7 @@ pub mod format;
 mod lock;
 pub mod log;
 pub mod query;
+pub mod report;
 pub(crate) mod scan;
 pub mod session;
 pub mod storage;

@@ -24,6 +24,8 @@ mod check;
 mod demo;
 #[path = "evident/read.rs"]
 mod read;
+#[path = "evident/report.rs"]
+mod report;
 #[path = "evident/session.rs"]
 mod session;
 #[path = "evident/util.rs"]
@@ -123,6 +125,11 @@ enum Cmd {
     Demo(DemoArgs),
     /// Session files: info, versions, export, compact, verify.
     Session(session::SessionArgs),
+    /// Reports: Markdown per day, week or tool, or one HTML file with charts
+    /// and the verification result of each log; prints the files written.
+    Report(report::ReportArgs),
+    /// Write a script that re-runs the recorded operations in time order.
+    Reproduce(report::ReproduceArgs),
 }
 
 impl Cmd {
@@ -138,7 +145,7 @@ impl Cmd {
             Cmd::Export(a) => (&a.log, "export"),
             Cmd::Convert(a) => (&a.src, "convert"),
             Cmd::Repair(a) => (&a.log, "repair"),
-            Cmd::Demo(_) | Cmd::Session(_) => return None,
+            Cmd::Demo(_) | Cmd::Session(_) | Cmd::Report(_) | Cmd::Reproduce(_) => return None,
         })
     }
 }
@@ -453,6 +460,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Repair(a) => write::repair(a, out),
         Cmd::Demo(a) => demo::demo(a, out),
         Cmd::Session(a) => session::run(a, out),
+        Cmd::Report(a) => report::report(a, out),
+        Cmd::Reproduce(a) => report::reproduce(a, out),
     }
 }
 

@@ -31,6 +31,7 @@ use crate::error::Error;
 pub mod log;
 pub mod options;
 pub mod query;
+pub mod report; // reports and reproduction scripts
 pub mod session;
 pub mod verify;
 

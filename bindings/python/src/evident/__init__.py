@@ -35,6 +35,7 @@ from .errors import (
 from .handler import AuditHandler
 from .log import AuditLog, Head, Recovery, TornTail
 from .query import Entry, EntryIterator, Query, iter_entries, read_entries
+from .report import ReportFile, report, report_entries, reproduce
 from .session import (
     DTYPES,
     Annotation,
@@ -75,6 +76,10 @@ __all__ = [
     "EntryIterator",
     "read_entries",
     "iter_entries",
+    "report",
+    "report_entries",
+    "reproduce",
+    "ReportFile",
     "Session",
     "load_session",
     "session_versions",

@@ -5,7 +5,12 @@
   ``Query``, ``AuditError``);
 - :mod:`evident.compat.tracekit`: TraceKit's ``AuditTrail``
   (``record_action``, ``verify_integrity``, ``get_entries``,
-  ``export_audit_log``), backed by an evident log file.
+  ``export_audit_log``), backed by an evident log file;
+- :mod:`evident.compat.rtgs`: RTGS Lab Tools' audit module and its
+  ``rtgs audit`` CLI (``python -m evident.compat.rtgs``);
+- :mod:`evident.compat.secureml`: SecureML's ``AuditTrail``,
+  ``audit_function``, ``get_audit_logs``, ``ReportGenerator`` and
+  ``ComplianceAuditor``.
 
-Both are thin: the log, its chain and its checks are evident's.
+All are thin: the log, its chain and its checks are evident's.
 """

@@ -1,0 +1,65 @@
+package evident
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReportAndReproduce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.jsonl")
+	l, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := true
+	for i, day := range []int{1, 1, 9} {
+		_, err := l.Append(Entry{EventType: "tool_operation", Action: "run", Source: "sensing-data",
+			Time:    time.Date(2026, 3, day, 12, i, 0, 0, time.UTC),
+			Success: &ok, GitCommit: "c0ffee",
+			Details: map[string]any{"parameters": map[string]any{"project": "Winter Turf - v3"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+
+	files, err := Report([]string{path}, filepath.Join(dir, "md"), ReportOptions{By: "day"})
+	if err != nil || len(files) != 2 || files[0].Group != "2026-03-01" {
+		t.Fatalf("%v %v", files, err)
+	}
+	md, _ := os.ReadFile(files[0].Path)
+	if !strings.Contains(string(md), "- Total Operations: 2\n") {
+		t.Fatal(string(md))
+	}
+	html, err := Report([]string{path}, filepath.Join(dir, "r.html"), ReportOptions{Format: "html"})
+	if err != nil || len(html) != 1 {
+		t.Fatal(html, err)
+	}
+	entries, err := ReadEntries(path, QueryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReportEntries(entries, filepath.Join(dir, "e.html"), ReportOptions{Format: "html", Logs: []string{path}}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := Reproduce([]string{filepath.Join(dir, "md")}, filepath.Join(dir, "s.sh"), ReproduceOptions{Program: "rtgs"})
+	if err != nil || info.OperationCount != 3 || *info.StartDate != "2026-03-01" {
+		t.Fatalf("%+v %v", info, err)
+	}
+	sh, _ := os.ReadFile(info.ScriptPath)
+	if !strings.Contains(string(sh), "rtgs sensing-data run \\\n  --project \"Winter Turf - v3\"") {
+		t.Fatal(string(sh))
+	}
+	_, err = Report([]string{filepath.Join(dir, "missing")}, dir, ReportOptions{})
+	if err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatal(err)
+	}
+	_, err = Report([]string{path}, dir, ReportOptions{Format: "pdf"})
+	if err == nil {
+		t.Fatal("pdf accepted")
+	}
+}

@@ -1,0 +1,697 @@
+"""The RTGS Lab Tools audit API and CLI, on an evident log.
+
+Replace ``from rtgs_lab_tools.audit import ...``,
+``from rtgs_lab_tools.audit.audit_service import ...`` and
+``from rtgs_lab_tools.audit.report_service import ...`` by
+``from evident.compat.rtgs import ...``, and ``rtgs audit …`` by
+``python -m evident.compat.rtgs …`` (same subcommands and options).
+
+Where the log lives: one evident log, ``audit.jsonl``, in the directory
+named by the environment variable ``EVIDENT_RTGS_DIR``, else
+``$XDG_DATA_HOME/evident/rtgs/``, else ``~/.local/share/evident/rtgs/``.
+Every operation is an ordinary evident entry (``event_type``
+``"tool_operation"``, ``source`` = tool, ``action`` = operation, ``actor``
+= user, ``success``, ``duration_ms``, ``error``, ``note``, ``git_commit``;
+``details`` holds ``operation_id``, ``git_branch``, ``parameters`` and
+``results``), so ``evident verify`` checks it and every other interface
+reads it. Several processes may log at once (shared lock mode).
+
+Differences from RTGS Lab Tools:
+
+- no PostgreSQL: the ``…postgres-logging…`` commands and
+  :func:`set_global_logging` switch logging to the local evident log on and
+  off (a file ``logging.json`` next to the log, so the switch holds across
+  processes); with logging off operations still run and nothing is recorded;
+- dates are UTC days; an ``end_date`` given as a date includes that day;
+- :func:`generate_report` writes one Markdown file per day
+  (``audit_report_YYYY-MM-DD.md``) in the layout of RTGS's documentation;
+  each file ends with the entries it covers in an HTML comment, which
+  :func:`create_reproduction_script` reads: a directory of reports curated
+  by deleting files reproduces exactly what is left.
+- reports and scripts are written by the evident library
+  (:func:`evident.report`, :func:`evident.reproduce`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+
+from .. import query as _q
+from ..errors import EvidentError
+from ..log import AuditLog
+from ..report import reproduce as _reproduce
+from ..report import report as _report
+
+__all__ = [
+    "AuditService",
+    "ReportService",
+    "OperationLogger",
+    "log_custom_operation",
+    "record_operation",
+    "recent_logs",
+    "generate_report",
+    "create_reproduction_script",
+    "create_custom_reproduction_script",
+    "set_global_logging",
+    "get_logging_status",
+    "log_path",
+    "main",
+]
+
+EVENT_TYPE = "tool_operation"
+_PROGRAM = "rtgs"
+_TITLE = "RTGS Lab Tools operations"
+DateLike = Union[str, date, datetime, None]
+
+
+# --- where things live -------------------------------------------------------
+
+
+def _dir() -> Path:
+    d = os.environ.get("EVIDENT_RTGS_DIR")
+    if d:
+        return Path(d)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "evident" / "rtgs"
+
+
+def log_path() -> Path:
+    """The evident log RTGS operations are recorded in."""
+    return _dir() / "audit.jsonl"
+
+
+def _status_file() -> Path:
+    return _dir() / "logging.json"
+
+
+def set_global_logging(enabled: bool) -> None:
+    """Turns recording on or off for every process of this user (kept in
+    ``logging.json`` next to the log)."""
+    p = _status_file()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".logging.json.{os.getpid()}")
+    tmp.write_text(json.dumps({"enabled": bool(enabled)}))
+    os.replace(tmp, p)
+
+
+def get_logging_status() -> Dict[str, Any]:
+    """``enabled`` (default True), ``log_path``, ``storage`` (``"evident"``)."""
+    enabled = True
+    try:
+        enabled = bool(json.loads(_status_file().read_text()).get("enabled", True))
+    except (OSError, ValueError, AttributeError):
+        pass
+    return {
+        "enabled": enabled,
+        "storage": "evident",
+        "log_path": str(log_path()),
+        "message": f"entries go to the local evident log {log_path()}",
+    }
+
+
+# --- recording ----------------------------------------------------------------
+
+
+def _git(*args: str) -> Optional[str]:
+    try:
+        out = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    v = out.stdout.strip()
+    return v if out.returncode == 0 and v else None
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name available
+        return "unknown"
+
+
+def _json_safe(v: Any, depth: int = 0) -> Any:
+    """A JSON value for ``v`` (numpy/pandas scalars, dates, paths, sets…)."""
+    if v is None or isinstance(v, (bool, str, int)):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else str(v)
+    if depth > 20:
+        return repr(v)
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x, depth + 1) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [_json_safe(x, depth + 1) for x in v]
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
+    item = getattr(v, "item", None)  # numpy scalars
+    if callable(item) and getattr(v, "shape", None) == ():
+        try:
+            return _json_safe(item(), depth + 1)
+        except Exception:  # noqa: BLE001
+            pass
+    tolist = getattr(v, "tolist", None)  # numpy arrays, pandas Series
+    if callable(tolist):
+        try:
+            return _json_safe(tolist(), depth + 1)
+        except Exception:  # noqa: BLE001
+            pass
+    return repr(v)
+
+
+class OperationLogger:
+    """What ``with log_custom_operation(...) as logger`` gives."""
+
+    def __init__(self, tool_name: str, operation: str, parameters: Optional[Dict[str, Any]]):
+        self.tool_name = tool_name
+        self.operation = operation
+        self.operation_id = str(uuid.uuid4())
+        self.parameters: Dict[str, Any] = dict(parameters or {})
+        self.results: Dict[str, Any] = {}
+        self.note: Optional[str] = None
+        self.entry: Optional[Dict[str, Any]] = None
+
+    def add_result(self, key: str, value: Any) -> None:
+        """Records one result of the operation."""
+        self.results[str(key)] = value
+
+    def add_parameter(self, key: str, value: Any) -> None:
+        """Records one parameter of the operation."""
+        self.parameters[str(key)] = value
+
+    def add_note(self, note: str) -> None:
+        """Sets the operation's note."""
+        self.note = str(note)
+
+
+def record_operation(
+    tool_name: str,
+    operation: str,
+    *,
+    parameters: Optional[Dict[str, Any]] = None,
+    results: Optional[Dict[str, Any]] = None,
+    success: bool = True,
+    duration_seconds: Optional[float] = None,
+    error_message: Optional[str] = None,
+    note: Optional[str] = None,
+    user: Optional[str] = None,
+    git_branch: Optional[str] = None,
+    git_commit: Optional[str] = None,
+    operation_id: Optional[str] = None,
+    timestamp: Union[datetime, str, None] = None,
+) -> Optional[str]:
+    """Appends one operation to the log (what :func:`log_custom_operation`
+    does when its block ends; also for importing operations recorded
+    elsewhere, with their ``timestamp``). Returns the operation id, or
+    ``None`` when logging is off."""
+    if not get_logging_status()["enabled"]:
+        return None
+    op_id = operation_id or str(uuid.uuid4())
+    details = {
+        "operation_id": op_id,
+        "git_branch": git_branch,
+        "parameters": _json_safe(dict(parameters or {})),
+        "results": _json_safe(dict(results or {})),
+    }
+    if isinstance(timestamp, datetime):
+        timestamp = timestamp.astimezone(timezone.utc)
+    path = log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with AuditLog(path, lock="shared") as log:
+        log.log(
+            EVENT_TYPE,
+            operation,
+            source=tool_name,
+            actor=user or _user(),
+            details=details,
+            success=bool(success),
+            duration_ms=None if duration_seconds is None else float(duration_seconds) * 1000.0,
+            error=error_message,
+            note=note,
+            git_commit=git_commit,
+            ts=timestamp,
+        )
+    return op_id
+
+
+def _record(lg: OperationLogger, success: bool, duration_s: float, error: Optional[str]) -> None:
+    record_operation(
+        lg.tool_name,
+        lg.operation,
+        parameters=lg.parameters,
+        results=lg.results,
+        success=success,
+        duration_seconds=duration_s,
+        error_message=error,
+        note=lg.note,
+        git_branch=_git("rev-parse", "--abbrev-ref", "HEAD"),
+        git_commit=_git("rev-parse", "HEAD"),
+        operation_id=lg.operation_id,
+    )
+
+
+@contextlib.contextmanager
+def log_custom_operation(
+    tool_name: str,
+    operation: str,
+    parameters: Optional[Dict[str, Any]] = None,
+    note: Optional[str] = None,
+) -> Iterator[OperationLogger]:
+    """Records the operation run inside the ``with`` block: parameters,
+    results (``add_result``), note (``add_note``), duration, success or the
+    exception (which propagates), user, git branch and commit of the working
+    directory, and an operation id. With logging off nothing is recorded."""
+    lg = OperationLogger(tool_name, operation, parameters)
+    if note is not None:
+        lg.add_note(note)
+    start = time.perf_counter()
+    try:
+        yield lg
+    except BaseException as e:
+        if get_logging_status()["enabled"]:
+            msg = f"{type(e).__name__}: {e}"
+            _record(lg, False, time.perf_counter() - start, msg)
+        raise
+    if get_logging_status()["enabled"]:
+        _record(lg, True, time.perf_counter() - start, None)
+
+
+# --- reading --------------------------------------------------------------------
+
+
+def _as_dict(e: _q.Entry) -> Dict[str, Any]:
+    d = e.details if isinstance(e.details, dict) else {}
+    success = e.success if e.success is not None else (e.error is None)
+    return {
+        "timestamp": e.ts,
+        "operation_id": d.get("operation_id") or f"{e.seq}",
+        "tool_name": e.source,
+        "operation": e.action,
+        "user": e.actor,
+        "git_branch": d.get("git_branch"),
+        "git_commit": e.git_commit,
+        "parameters": d.get("parameters", {}),
+        "results": d.get("results", {}),
+        "duration_seconds": (e.duration_ms or 0.0) / 1000.0,
+        "success": bool(success),
+        "error_message": e.error,
+        # "" rather than None: pandas turns None into NaN (truthy) in a
+        # column that also has notes, and RTGS code tests `if log['note']:`.
+        "note": e.note or "",
+        "status": "success" if success else "failed",
+        "hostname": e.host,
+        "seq": e.seq,
+        "hash": e.hash,
+    }
+
+
+def _read(query: _q.Query) -> List[Dict[str, Any]]:
+    path = log_path()
+    if not path.exists():
+        return []
+    return [_as_dict(e) for e in _q.read_entries(path, query)]
+
+
+def _day_start(v: DateLike, name: str) -> Optional[datetime]:
+    """A datetime (naive: local time) as UTC; a date or "YYYY-MM-DD" as the
+    start of that UTC day."""
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        return v.astimezone(timezone.utc)
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day, tzinfo=timezone.utc)
+    s = str(v).strip()
+    try:
+        if len(s) == 10:
+            return datetime.strptime(s, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        t = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        return t.astimezone(timezone.utc)
+    except ValueError:
+        raise ValueError(f"{name} must be a date in YYYY-MM-DD format, got {v!r}") from None
+
+
+def _range(
+    start_date: DateLike, end_date: DateLike
+) -> "tuple[Optional[datetime], Optional[datetime]]":
+    """``[since, until)``: an end given as a day includes that day; an end
+    with a time includes that instant."""
+    since = _day_start(start_date, "start_date")
+    until = _day_start(end_date, "end_date")
+    if until is not None:
+        if isinstance(end_date, datetime) or (
+            isinstance(end_date, str) and len(end_date.strip()) > 10
+        ):
+            until += timedelta(microseconds=1)
+        else:
+            until += timedelta(days=1)
+    return since, until
+
+
+def recent_logs(
+    limit: int = 10, tool_name: Optional[str] = None, minutes: Optional[int] = None
+) -> List[Dict[str, Any]]:
+    """The most recent operations, newest first."""
+    since = None
+    if minutes is not None:
+        since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    logs = _read(
+        _q.Query(
+            event_type=EVENT_TYPE,
+            source=tool_name,
+            since=since,
+            newest_first=True,
+            limit=limit,
+        )
+    )
+    # Newest first by time (imported operations may be out of log order).
+    logs.sort(key=lambda log: log["timestamp"], reverse=True)
+    return logs
+
+
+class AuditService:
+    """RTGS's audit service, over the evident log."""
+
+    def __init__(self, config: Any = None) -> None:
+        self.config = config
+
+    def get_audit_logs(
+        self,
+        start_date: DateLike = None,
+        end_date: DateLike = None,
+        include_details: bool = True,
+        tool_name: Optional[str] = None,
+        limit: Optional[int] = None,
+    ) -> List[Dict[str, Any]]:
+        """Operations between the dates (``end_date``'s day included), oldest
+        first. ``include_details=False`` leaves ``parameters`` and
+        ``results`` empty."""
+        since, until = _range(start_date, end_date)
+        logs = _read(
+            _q.Query(event_type=EVENT_TYPE, source=tool_name, since=since, until=until, limit=limit)
+        )
+        if not include_details:
+            for log in logs:
+                log["parameters"], log["results"] = {}, {}
+        return logs
+
+    def recent_logs(
+        self, limit: int = 10, tool_name: Optional[str] = None, minutes: Optional[int] = None
+    ) -> List[Dict[str, Any]]:
+        return recent_logs(limit=limit, tool_name=tool_name, minutes=minutes)
+
+    def log_custom_operation(self, tool_name: str, operation: str, **kw: Any) -> Any:
+        return log_custom_operation(tool_name, operation, **kw)
+
+
+# --- reports and reproduction ------------------------------------------------------
+
+
+def _reports(
+    start_date: DateLike, end_date: DateLike, output_dir: Any, by: str, tool_name: Optional[str]
+) -> List[Any]:
+    since, until = _range(start_date, end_date)
+    path = log_path()
+    if not path.exists():
+        return []
+    return _report(
+        [path],
+        output_dir,
+        format="md",
+        by=by,
+        since=since,
+        until=until,
+        source=tool_name,
+        event_type=EVENT_TYPE,
+    )
+
+
+def generate_report(
+    start_date: DateLike,
+    end_date: DateLike,
+    output_dir: Union[str, "os.PathLike[str]"] = "logs",
+    tool_name: Optional[str] = None,
+) -> List[str]:
+    """Writes one Markdown report per day with operations (``end_date``'s day
+    included) into ``output_dir``; returns their paths."""
+    return [str(p) for p in _reports(start_date, end_date, output_dir, "day", tool_name)]
+
+
+class ReportService:
+    """RTGS's report service: reports and reproduction scripts."""
+
+    def __init__(self, config: Any = None) -> None:
+        self.config = config
+
+    def generate_daily_reports(
+        self,
+        start_date: DateLike,
+        end_date: DateLike,
+        output_dir: Any = "logs",
+        tool_name: Optional[str] = None,
+    ) -> Dict[str, str]:
+        """``{day: path}`` of the daily reports."""
+        return {
+            p.group: str(p) for p in _reports(start_date, end_date, output_dir, "day", tool_name)
+        }
+
+    def generate_weekly_reports(
+        self,
+        start_date: DateLike,
+        end_date: DateLike,
+        output_dir: Any = "logs",
+        tool_name: Optional[str] = None,
+    ) -> Dict[str, str]:
+        """``{ISO week ("2026-W48"): path}`` of the weekly summaries."""
+        return {
+            p.group: str(p) for p in _reports(start_date, end_date, output_dir, "week", tool_name)
+        }
+
+    def generate_tool_reports(
+        self, start_date: DateLike, end_date: DateLike, output_dir: Any = "logs"
+    ) -> Dict[str, str]:
+        """``{tool: path}`` of the tool-specific reports."""
+        return {p.group: str(p) for p in _reports(start_date, end_date, output_dir, "tool", None)}
+
+    def create_reproduction_script(
+        self, logs_dir: Any = "logs", output_file: Any = "reproduce_commands.sh", **kw: Any
+    ) -> Dict[str, Any]:
+        return create_reproduction_script(logs_dir, output_file, **kw)
+
+
+def _script(inputs: List[Any], output_file: Any, **kw: Any) -> Dict[str, Any]:
+    info = _reproduce(inputs, output_file, program=_PROGRAM, title=_TITLE, **kw)
+    info["script_path"] = str(info["script_path"])
+    return info
+
+
+def create_reproduction_script(
+    logs_dir: Any = "logs",
+    output_file: Any = "reproduce_commands.sh",
+    recent: bool = False,
+    minutes: Optional[int] = None,
+) -> Dict[str, Any]:
+    """Writes a bash script re-running the operations recorded in
+    ``logs_dir`` (reports written by :func:`generate_report`, or evident
+    logs), or with ``recent=True`` those of the last ``minutes`` (default
+    60) in the log. Returns ``script_path``, ``operation_count``,
+    ``start_date``, ``end_date``."""
+    if recent:
+        since = datetime.now(timezone.utc) - timedelta(minutes=minutes or 60)
+        if not log_path().exists():
+            return _empty_script(output_file)
+        return _script([log_path()], output_file, since=since, event_type=EVENT_TYPE)
+    if not os.path.exists(logs_dir):
+        raise FileNotFoundError(f"logs directory not found: {logs_dir}")
+    return _script([logs_dir], output_file)
+
+
+def _empty_script(output_file: Any) -> Dict[str, Any]:
+    # A log that does not exist yet: no operations. The library writes
+    # the script from an empty directory.
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        return _script([d], output_file)
+
+
+class ScriptPath(str):
+    """The script's path (a ``str``), which also answers
+    ``["script_path"]``, ``["operation_count"]``, ``["start_date"]`` and
+    ``["end_date"]``."""
+
+    info: Dict[str, Any]
+
+    def __new__(cls, info: Dict[str, Any]) -> "ScriptPath":
+        self = super().__new__(cls, info["script_path"])
+        self.info = info
+        return self
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return self.info[key]
+        return str.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.info.get(key, default)
+
+    @property
+    def script_path(self) -> str:
+        return str(self.info["script_path"])
+
+    @property
+    def operation_count(self) -> int:
+        return int(self.info["operation_count"])
+
+
+def create_custom_reproduction_script(
+    logs_dir: Any = "logs",
+    output_file: Any = "reproduce_commands.sh",
+    config: Optional[Dict[str, Any]] = None,
+) -> ScriptPath:
+    """Like :func:`create_reproduction_script` with ``config`` keys
+    ``include_tools``, ``exclude_operations``, ``add_timing``,
+    ``add_error_handling``, ``skip_failed``. Returns the script's path,
+    which also answers ``["operation_count"]`` etc."""
+    cfg = dict(config or {})
+    known = {
+        "include_tools",
+        "exclude_operations",
+        "add_timing",
+        "add_error_handling",
+        "skip_failed",
+    }
+    unknown = set(cfg) - known
+    if unknown:
+        raise ValueError(f"unknown reproduction script option(s): {', '.join(sorted(unknown))}")
+    if not os.path.exists(logs_dir):
+        raise FileNotFoundError(f"logs directory not found: {logs_dir}")
+    info = _script(
+        [logs_dir],
+        output_file,
+        include_tools=cfg.get("include_tools") or (),
+        exclude_operations=cfg.get("exclude_operations") or (),
+        add_timing=bool(cfg.get("add_timing", False)),
+        add_error_handling=bool(cfg.get("add_error_handling", False)),
+        skip_failed=bool(cfg.get("skip_failed", False)),
+    )
+    return ScriptPath(info)
+
+
+# --- the command line (`rtgs audit …`) --------------------------------------------
+
+
+def _cli_date(s: str) -> datetime:
+    for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(s, fmt)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"{s!r} is not a date in YYYY-MM-DD format")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m evident.compat.rtgs`` = ``rtgs audit``."""
+    p = argparse.ArgumentParser(
+        prog="python -m evident.compat.rtgs",
+        description="Audit and reporting tools for RTGS Lab Tools, on an evident log "
+        f"(EVIDENT_RTGS_DIR, default {_dir()}).",
+    )
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("recent", help="Show recent tool executions")
+    r.add_argument(
+        "--limit", type=int, default=10, help="Maximum number of recent logs (default: 10)"
+    )
+    r.add_argument("--tool-name", help="Filter by specific tool name")
+    r.add_argument("--minutes", type=int, help="Only show logs from the last N minutes")
+    g = sub.add_parser("report", help="Generate daily Markdown audit reports")
+    g.add_argument("--start-date", type=_cli_date, required=True, help="YYYY-MM-DD")
+    g.add_argument("--end-date", type=_cli_date, required=True, help="YYYY-MM-DD (included)")
+    g.add_argument("--tool-name", help="Filter by specific tool name")
+    g.add_argument(
+        "--output-dir", default="logs", help="Directory to save log files (default: logs)"
+    )
+    s = sub.add_parser("reproduce", help="Create a reproduction script")
+    s.add_argument(
+        "--logs-dir", default="logs", help="Directory containing log files (default: logs)"
+    )
+    s.add_argument(
+        "--output-file",
+        default="reproduce_commands.sh",
+        help="Name for the generated script file (default: reproduce_commands.sh)",
+    )
+    s.add_argument(
+        "--recent", action="store_true", help="Use recent activity instead of --logs-dir"
+    )
+    s.add_argument(
+        "--minutes", type=int, default=60, help="With --recent: the last N minutes (default: 60)"
+    )
+    sub.add_parser("postgres-logging-status", help="Check current logging status")
+    sub.add_parser("enable-postgres-logging", help="Enable logging globally")
+    sub.add_parser("disable-postgres-logging", help="Disable logging globally")
+    a = p.parse_args(argv)
+    try:
+        if a.cmd == "recent":
+            logs = recent_logs(limit=a.limit, tool_name=a.tool_name, minutes=a.minutes)
+            if not logs:
+                print("No recent logs found.")
+            for log in logs:
+                mark = "✅" if log["success"] else "❌"
+                ts = log["timestamp"].strftime("%Y-%m-%d %H:%M:%S")
+                print(
+                    f"{ts} {mark} {log['tool_name']} {log['operation']} "
+                    f"({log['duration_seconds']:.1f}s) {log['status']}"
+                    + (f" - {log['note']}" if log["note"] else "")
+                    + (f" - {log['error_message']}" if log["error_message"] else "")
+                )
+        elif a.cmd == "report":
+            start = (
+                a.start_date.date() if a.start_date.time() == datetime.min.time() else a.start_date
+            )
+            end = a.end_date.date() if a.end_date.time() == datetime.min.time() else a.end_date
+            files = generate_report(start, end, a.output_dir, a.tool_name)
+            if files:
+                print(f"✅ Generated {len(files)} audit report files in {a.output_dir}")
+                for f in files:
+                    print(f"   - {f}")
+            else:
+                print("No logs found for the specified criteria.")
+        elif a.cmd == "reproduce":
+            info = create_reproduction_script(
+                a.logs_dir, a.output_file, recent=a.recent, minutes=a.minutes
+            )
+            print(f"✅ Created reproduction script: {info['script_path']}")
+            print(f"   Operations: {info['operation_count']}")
+            if info["start_date"]:
+                print(f"   Time span: {info['start_date']} to {info['end_date']}")
+        else:
+            if a.cmd == "enable-postgres-logging":
+                set_global_logging(True)
+            elif a.cmd == "disable-postgres-logging":
+                set_global_logging(False)
+            st = get_logging_status()
+            state = "enabled" if st["enabled"] else "disabled"
+            print(f"Logging is {state} (no PostgreSQL: {st['message']})")
+    except (OSError, ValueError, EvidentError) as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

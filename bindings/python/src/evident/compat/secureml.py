@@ -1,0 +1,827 @@
+"""SecureML's audit API (``secureml.audit``, ``secureml.reporting``,
+``secureml.compliance``) on evident logs.
+
+Replace ``from secureml.audit import ...``, ``from secureml.reporting
+import ...`` and ``from secureml.compliance import ...`` by
+``from evident.compat.secureml import ...``.
+
+Each operation name has one evident log, ``<log_dir>/<operation_name>.jsonl``
+(several runs and processes append to it in shared lock mode, through the
+lock file ``<operation_name>.jsonl.lock`` beside it). Each event
+is an ordinary evident entry: ``event_type`` = the SecureML event
+(``operation_start``, ``data_access``, ``data_transformation``,
+``model_training``, ``model_inference``, ``compliance_check``,
+``user_consent``, ``privacy_method``, ``error``, ``function_call``,
+``function_result``, ``function_error``, ``operation_end``), ``action`` =
+operation name, ``session_id`` = the run's operation id, ``source`` =
+``"secureml"``, ``actor`` = user; ``details`` holds the event's fields
+with the operation's ``context`` and ``regulations``. ``evident verify``
+checks every file.
+
+Differences from SecureML: reports are HTML only (a ``.pdf`` output is
+refused); the HTML report is written by the evident library, with inline
+SVG charts and the verification result of each log at the top; the
+compliance checks are the simple, documented ones of
+:class:`ComplianceAuditor`.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import inspect
+import math
+import os
+import re
+import time
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar, Union
+
+from .. import query as _q
+from ..log import AuditLog
+from ..report import report_entries as _report_entries
+
+__all__ = [
+    "AuditTrail",
+    "audit_function",
+    "get_audit_logs",
+    "ReportGenerator",
+    "ComplianceAuditor",
+    "ComplianceReport",
+]
+
+DEFAULT_LOG_DIR = "audit_logs"
+SOURCE = "secureml"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+def _file_name(operation_name: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", operation_name).lstrip(".")
+    return (safe or "operation")[:120] + ".jsonl"
+
+
+def summarize(v: Any, depth: int = 0) -> Any:
+    """A JSON-safe summary of ``v``: DataFrames, Series and arrays become
+    their type, shape and columns/dtype; long sequences and strings are
+    cut; other objects become their ``repr`` (cut to 200 characters)."""
+    if v is None or isinstance(v, (bool, int)):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else str(v)
+    if isinstance(v, str):
+        return v if len(v) <= 1000 else v[:1000] + f"… ({len(v)} characters)"
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
+    tname = type(v).__name__
+    shape = getattr(v, "shape", None)
+    if shape is not None and hasattr(v, "columns"):  # pandas DataFrame
+        return {
+            "type": tname,
+            "shape": [int(x) for x in shape],
+            "columns": [str(c) for c in list(v.columns)[:100]],
+        }
+    if shape is not None and hasattr(v, "dtype"):  # numpy array, pandas Series
+        if shape == ():
+            item = getattr(v, "item", None)
+            if callable(item):
+                return summarize(item(), depth + 1)
+        out = {"type": tname, "shape": [int(x) for x in shape], "dtype": str(v.dtype)}
+        name = getattr(v, "name", None)
+        if name is not None and isinstance(name, (str, int)):
+            out["name"] = name
+        return out
+    if depth > 5:
+        return repr(v)[:200]
+    if isinstance(v, dict):
+        items = list(v.items())
+        out = {str(k): summarize(x, depth + 1) for k, x in items[:100]}
+        if len(items) > 100:
+            out["…"] = f"{len(items) - 100} more keys"
+        return out
+    if isinstance(v, (list, tuple, set, frozenset)):
+        seq = list(v)
+        if len(seq) > 100:
+            return {
+                "type": tname,
+                "length": len(seq),
+                "head": [summarize(x, depth + 1) for x in seq[:10]],
+            }
+        return [summarize(x, depth + 1) for x in seq]
+    return repr(v)[:200]
+
+
+class AuditTrail:
+    """The audit trail of one operation run: events go to
+    ``<log_dir>/<operation_name>.jsonl``; :meth:`close` ends the run."""
+
+    def __init__(
+        self,
+        operation_name: str,
+        log_dir: Union[str, "os.PathLike[str]", None] = None,
+        context: Optional[Dict[str, Any]] = None,
+        regulations: Optional[List[str]] = None,
+        user: Optional[str] = None,
+        **_ignored: Any,
+    ) -> None:
+        self.operation_name = str(operation_name)
+        self.log_dir = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
+        self.context = dict(context or {})
+        self.regulations = list(regulations or [])
+        self.user = user or _user()
+        self.operation_id = str(uuid.uuid4())
+        self.start_time = time.time()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file = self.log_dir / _file_name(self.operation_name)
+        self._log: Optional[AuditLog] = AuditLog(self.log_file, lock="shared")
+        self.closed = False
+        self.log_event("operation_start", {"start_time": datetime.now(timezone.utc).isoformat()})
+
+    # -- events ------------------------------------------------------------
+
+    def log_event(
+        self,
+        event_type: str,
+        details: Optional[Dict[str, Any]] = None,
+        *,
+        user: Optional[str] = None,
+        success: Optional[bool] = None,
+        error: Optional[str] = None,
+        duration_ms: Optional[float] = None,
+    ) -> Dict[str, Any]:
+        """Records one event; returns its fields as :func:`get_audit_logs` does."""
+        if self._log is None:
+            raise RuntimeError(f"the audit trail of {self.operation_name!r} is closed")
+        fields = summarize(dict(details or {}))
+        body = {
+            **fields,
+            "operation_id": self.operation_id,
+            "operation_name": self.operation_name,
+            "context": summarize(self.context),
+            "regulations": self.regulations,
+        }
+        head = self._log.log(
+            str(event_type),
+            self.operation_name,
+            session_id=self.operation_id,
+            source=SOURCE,
+            actor=user or self.user,
+            details=body,
+            success=success,
+            error=error,
+            duration_ms=duration_ms,
+        )
+        return {"event_type": event_type, "seq": head.seq, **body}
+
+    def log_data_access(
+        self,
+        dataset_name: str,
+        columns_accessed: Optional[List[str]] = None,
+        num_records: Optional[int] = None,
+        purpose: Optional[str] = None,
+        user: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Records who read which columns of how many records, and why."""
+        return self.log_event(
+            "data_access",
+            {
+                "dataset_name": dataset_name,
+                "columns_accessed": [str(c) for c in (columns_accessed or [])],
+                "num_records": num_records,
+                "purpose": purpose,
+                "user": user or self.user,
+            },
+            user=user,
+        )
+
+    def log_data_transformation(
+        self,
+        transformation_type: str,
+        input_data: Any,
+        output_data: Any,
+        parameters: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        """Records a transformation (anonymisation, encoding, …)."""
+        return self.log_event(
+            "data_transformation",
+            {
+                "transformation_type": transformation_type,
+                "input_data": input_data,
+                "output_data": output_data,
+                "parameters": parameters or {},
+            },
+        )
+
+    def log_model_training(
+        self,
+        model_type: str,
+        dataset_name: str,
+        parameters: Optional[Dict[str, Any]] = None,
+        metrics: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        return self.log_event(
+            "model_training",
+            {
+                "model_type": model_type,
+                "dataset_name": dataset_name,
+                "parameters": parameters or {},
+                "metrics": metrics or {},
+            },
+        )
+
+    def log_model_inference(
+        self, model_id: str, input_data: Any, output: Any, confidence: Optional[float] = None
+    ) -> Dict[str, Any]:
+        return self.log_event(
+            "model_inference",
+            {
+                "model_id": model_id,
+                "input_data": input_data,
+                "output": output,
+                "confidence": confidence,
+            },
+        )
+
+    def log_privacy_method(
+        self, method_name: str, parameters: Optional[Dict[str, Any]] = None, **extra: Any
+    ) -> Dict[str, Any]:
+        return self.log_event(
+            "privacy_method", {"method_name": method_name, "parameters": parameters or {}, **extra}
+        )
+
+    def log_compliance_check(
+        self,
+        check_type: str,
+        regulation: str,
+        result: Any,
+        details: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        passed = result if isinstance(result, bool) else None
+        return self.log_event(
+            "compliance_check",
+            {
+                "check_type": check_type,
+                "regulation": regulation,
+                "result": result,
+                "details": details or {},
+            },
+            success=passed,
+        )
+
+    def log_user_consent(
+        self,
+        user_id: str,
+        consent_type: str,
+        granted: bool,
+        details: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        return self.log_event(
+            "user_consent",
+            {
+                "user_id": user_id,
+                "consent_type": consent_type,
+                "granted": bool(granted),
+                "details": details or {},
+            },
+        )
+
+    def log_error(
+        self, error_type: str, message: str, details: Optional[Dict[str, Any]] = None
+    ) -> Dict[str, Any]:
+        return self.log_event(
+            "error",
+            {"error_type": error_type, "message": message, "details": details or {}},
+            success=False,
+            error=f"{error_type}: {message}",
+        )
+
+    def close(self, status: str = "completed", details: Optional[Dict[str, Any]] = None) -> None:
+        """Records the end of the operation (``status``, ``details``,
+        duration) and closes the log. Closing twice does nothing."""
+        if self._log is None:
+            return
+        duration = time.time() - self.start_time
+        ok = str(status).lower() in ("completed", "complete", "success", "succeeded", "ok", "done")
+        self.log_event(
+            "operation_end",
+            {"status": status, "details": details or {}, "duration_seconds": duration},
+            success=ok,
+            duration_ms=duration * 1000.0,
+        )
+        self._log.close()
+        self._log = None
+        self.closed = True
+
+    def __enter__(self) -> "AuditTrail":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is not None:
+            self.close("failed", {"error": f"{exc_type.__name__}: {exc}"})
+        else:
+            self.close()
+
+
+def audit_function(
+    operation_name: Optional[str] = None,
+    log_dir: Union[str, "os.PathLike[str]", None] = None,
+    regulations: Optional[List[str]] = None,
+    context: Optional[Dict[str, Any]] = None,
+    log_args: bool = True,
+    log_result: bool = True,
+) -> Callable[[F], F]:
+    """Audits every call of the decorated function in its own
+    :class:`AuditTrail`: the arguments (JSON-safe summaries), the result,
+    the duration, and an exception (recorded, then re-raised)."""
+
+    def deco(fn: F) -> F:
+        name = operation_name or fn.__name__
+        try:
+            sig: Optional[inspect.Signature] = inspect.signature(fn)
+        except (TypeError, ValueError):
+            sig = None
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            ctx = {"function": fn.__qualname__, "module": fn.__module__, **(context or {})}
+            trail = AuditTrail(name, log_dir, context=ctx, regulations=regulations)
+            if log_args:
+                try:
+                    bound = sig.bind(*args, **kwargs) if sig else None
+                    arguments = dict(bound.arguments) if bound else {"args": args, "kwargs": kwargs}
+                except TypeError:
+                    arguments = {"args": args, "kwargs": kwargs}
+                call = {"function": fn.__qualname__, "arguments": arguments}
+            else:
+                call = {"function": fn.__qualname__}
+            trail.log_event("function_call", call)
+            start = time.perf_counter()
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as e:
+                dur = time.perf_counter() - start
+                trail.log_event(
+                    "function_error",
+                    {
+                        "function": fn.__qualname__,
+                        "error_type": type(e).__name__,
+                        "error_message": str(e),
+                        "duration_seconds": dur,
+                    },
+                    success=False,
+                    error=f"{type(e).__name__}: {e}",
+                    duration_ms=dur * 1000.0,
+                )
+                trail.close("failed", {"error_type": type(e).__name__, "error_message": str(e)})
+                raise
+            dur = time.perf_counter() - start
+            trail.log_event(
+                "function_result",
+                {
+                    "function": fn.__qualname__,
+                    "duration_seconds": dur,
+                    **({"result": result} if log_result else {}),
+                },
+                success=True,
+                duration_ms=dur * 1000.0,
+            )
+            trail.close("completed", {"duration_seconds": dur})
+            return result
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco
+
+
+# --- reading ------------------------------------------------------------------
+
+
+def _time_arg(v: Union[str, datetime, date, None]) -> Optional[datetime]:
+    """A bound: naive times are local time (as ``datetime.now()``)."""
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        return v.astimezone(timezone.utc)
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day).astimezone(timezone.utc)
+    return datetime.fromisoformat(str(v).strip().replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def _as_dict(e: _q.Entry, log_file: Path) -> Dict[str, Any]:
+    d = e.details if isinstance(e.details, dict) else {"details": e.details}
+    out = dict(d)
+    out.update(
+        {
+            "timestamp": e.ts.isoformat(),
+            "event_type": e.event_type,
+            "operation_name": d.get("operation_name", e.action),
+            "operation_id": d.get("operation_id", e.session_id),
+            "user": d.get("user", e.actor),
+            "success": e.success,
+            "error": e.error,
+            "duration_ms": e.duration_ms,
+            "seq": e.seq,
+            "hash": e.hash,
+            "log_file": str(log_file),
+        }
+    )
+    return out
+
+
+def get_audit_logs(
+    operation_name: Optional[str] = None,
+    start_time: Union[str, datetime, date, None] = None,
+    end_time: Union[str, datetime, date, None] = None,
+    log_dir: Union[str, "os.PathLike[str]", None] = None,
+    event_type: Optional[str] = None,
+    operation_id: Optional[str] = None,
+) -> List[Dict[str, Any]]:
+    """Events of one operation (or of every log in ``log_dir``) between the
+    times (naive times are local; ``end_time`` inclusive), oldest first;
+    ``operation_id`` selects one run.
+    Each dict has ``event_type``, ``timestamp`` (ISO 8601, UTC),
+    ``operation_name``, ``operation_id``, ``context``, ``regulations``,
+    the event's fields, and ``log_file``, ``seq``, ``hash``."""
+    d = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
+    if operation_name is not None:
+        files = [d / _file_name(operation_name)]
+    else:
+        files = sorted(p for p in d.glob("*.jsonl")) if d.is_dir() else []
+    since, until = _time_arg(start_time), _time_arg(end_time)
+    q = _q.Query(event_type=event_type, since=since, session_id=operation_id)
+    out = []
+    for f in files:
+        if not f.is_file():
+            continue
+        for e in _q.read_entries(f, q):
+            if operation_name is not None and e.action != operation_name:
+                continue
+            if until is not None and e.ts > until:
+                continue
+            out.append(_as_dict(e, f))
+    out.sort(key=lambda r: (r["timestamp"], r["seq"]))
+    return out
+
+
+# --- reporting ------------------------------------------------------------------
+
+_ENTRY_KEYS = {
+    "timestamp",
+    "event_type",
+    "operation_name",
+    "operation_id",
+    "user",
+    "success",
+    "error",
+    "duration_ms",
+    "seq",
+    "hash",
+    "log_file",
+}
+
+
+class ReportGenerator:
+    """SecureML's report generator: self-contained HTML with charts."""
+
+    def __init__(
+        self, templates_dir: Any = None, custom_css: Any = None, logo_path: Any = None
+    ) -> None:
+        self.templates_dir = templates_dir
+
+    def generate_audit_report(
+        self,
+        logs: Iterable[Dict[str, Any]],
+        output_file: Union[str, "os.PathLike[str]"],
+        title: str = "Audit Report",
+        include_charts: bool = True,
+        additional_context: Optional[Dict[str, Any]] = None,
+    ) -> str:
+        """Writes an HTML report of ``logs`` (as returned by
+        :func:`get_audit_logs`) to ``output_file``: the verification result
+        of each log they come from, counts, charts (activity over time, by
+        event type, operation, user, tool, success rate) and every event."""
+        if str(output_file).lower().endswith(".pdf"):
+            raise ValueError(
+                "PDF reports are not supported: write .html (print it to PDF from a browser)"
+            )
+        entries, files = [], []
+        for i, log in enumerate(logs):
+            ts = log.get("timestamp")
+            if isinstance(ts, datetime):
+                ts = (ts if ts.tzinfo else ts.astimezone()).astimezone(timezone.utc).isoformat()
+            elif isinstance(ts, str):
+                ts = _time_arg(ts).isoformat() if ts else None  # type: ignore[union-attr]
+            if log.get("log_file") and log["log_file"] not in files:
+                files.append(log["log_file"])
+            entries.append(
+                {
+                    "ts": ts,
+                    "seq": int(log.get("seq") or 0),
+                    "hash": str(log.get("hash") or f"log-{i}"),
+                    "event_type": str(log.get("event_type") or ""),
+                    "action": str(log.get("operation_name") or ""),
+                    "actor": str(log.get("user") or ""),
+                    "session_id": str(log.get("operation_id") or ""),
+                    "source": SOURCE,
+                    "success": log.get("success"),
+                    "error": log.get("error"),
+                    "duration_ms": log.get("duration_ms"),
+                    "details": summarize({k: v for k, v in log.items() if k not in _ENTRY_KEYS}),
+                }
+            )
+        out = _report_entries(
+            entries, output_file, format="html", title=title, charts=include_charts, logs=files
+        )
+        return str(out[0])
+
+
+# --- compliance -------------------------------------------------------------------
+
+#: Column-name patterns that look like personal data (lower-case substrings).
+PERSONAL_COLUMNS = {
+    "name": ["name", "surname", "first_name", "last_name", "full_name"],
+    "email": ["email", "e_mail", "mail"],
+    "phone": ["phone", "mobile", "telephone", "tel"],
+    "address": ["address", "street", "zip", "postcode", "postal", "city"],
+    "identifier": [
+        "ssn",
+        "social_security",
+        "passport",
+        "national_id",
+        "driver_license",
+        "tax_id",
+        "id_number",
+    ],
+    "birth_date": ["birth", "dob"],
+    "financial": ["credit_card", "card_number", "iban", "account_number", "income", "salary"],
+    "online_identifier": ["ip_address", "ip", "device_id", "cookie"],
+    "location": ["latitude", "longitude", "gps", "location"],
+}
+#: GDPR Art. 9 special categories (column-name substrings).
+SPECIAL_CATEGORIES = {
+    "health": ["health", "medical", "diagnosis", "disease", "treatment"],
+    "racial_or_ethnic_origin": ["race", "ethnic"],
+    "political_opinion": ["political", "party"],
+    "religious_belief": ["religion", "religious", "belief"],
+    "trade_union": ["union"],
+    "genetic": ["genetic", "dna"],
+    "biometric": ["biometric", "fingerprint", "face"],
+    "sex_life_or_orientation": ["sexual", "orientation"],
+}
+#: Value patterns that look like personal data.
+VALUE_PATTERNS = {
+    "email": re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$"),
+    "phone": re.compile(r"^\+?[\d\s().-]{7,20}$"),
+    "ssn": re.compile(r"^\d{3}-\d{2}-\d{4}$"),
+    "credit_card": re.compile(r"^(?:\d[ -]?){13,19}$"),
+    "ip_address": re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$"),
+}
+
+
+def _words(col: str) -> List[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", col.lower()) if w]
+
+
+def _matches(col: str, patterns: List[str]) -> bool:
+    low = re.sub(r"[^a-z0-9]+", "_", col.lower())
+    words = _words(col)
+    for p in patterns:
+        if "_" in p and p in low:
+            return True
+        if p in words or (len(p) > 4 and p in low):
+            return True
+    return False
+
+
+def _columns(dataset: Any) -> "Dict[str, List[Any]]":
+    if hasattr(dataset, "columns") and hasattr(dataset, "__getitem__"):
+        return {
+            str(c): list(dataset[c].head(1000))
+            if hasattr(dataset[c], "head")
+            else list(dataset[c])[:1000]
+            for c in dataset.columns
+        }
+    if isinstance(dataset, dict):
+        return {str(k): list(v)[:1000] for k, v in dataset.items()}
+    if isinstance(dataset, list) and all(isinstance(r, dict) for r in dataset):
+        cols: Dict[str, List[Any]] = {}
+        for r in dataset[:1000]:
+            for k, v in r.items():
+                cols.setdefault(str(k), []).append(v)
+        return cols
+    raise TypeError(
+        "audit_dataset needs a DataFrame, a dict of columns or a list of records, "
+        f"not {type(dataset).__name__}"
+    )
+
+
+class ComplianceReport:
+    """Findings of :meth:`ComplianceAuditor.audit_dataset`."""
+
+    def __init__(
+        self, regulation: str, dataset_name: str, num_records: int, columns: List[str]
+    ) -> None:
+        self.regulation = regulation
+        self.dataset_name = dataset_name
+        self.num_records = num_records
+        self.columns = columns
+        self.issues: List[Dict[str, Any]] = []
+        self.warnings: List[Dict[str, Any]] = []
+        self.passed_checks: List[str] = []
+        self.personal_data_columns: Dict[str, str] = {}
+
+    def add_issue(self, component: str, issue: str, severity: str, recommendation: str) -> None:
+        self.issues.append(
+            {
+                "component": component,
+                "issue": issue,
+                "severity": severity,
+                "recommendation": recommendation,
+            }
+        )
+
+    def add_warning(self, component: str, warning: str, recommendation: str) -> None:
+        self.warnings.append(
+            {"component": component, "warning": warning, "recommendation": recommendation}
+        )
+
+    def has_issues(self) -> bool:
+        return bool(self.issues)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "regulation": self.regulation,
+            "dataset_name": self.dataset_name,
+            "num_records": self.num_records,
+            "columns": self.columns,
+            "personal_data_columns": self.personal_data_columns,
+            "issues": self.issues,
+            "warnings": self.warnings,
+            "passed_checks": self.passed_checks,
+            "compliant": not self.issues,
+        }
+
+    def summary(self) -> Dict[str, Any]:
+        return {
+            "regulation": self.regulation,
+            "issues": len(self.issues),
+            "warnings": len(self.warnings),
+            "passed_checks": len(self.passed_checks),
+            "compliant": not self.issues,
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"ComplianceReport({self.regulation}, {self.dataset_name!r}: {s['issues']} issues, "
+            f"{s['warnings']} warnings, {s['passed_checks']} passed)"
+        )
+
+
+class ComplianceAuditor:
+    """Simple, documented checks of a dataset against a regulation, recorded
+    in an audit trail under ``log_dir`` (operation ``compliance_audit``).
+
+    Checks: column names that look like personal data (:data:`PERSONAL_COLUMNS`);
+    values that look like e-mail addresses, phone, social security or card
+    numbers, IP addresses (:data:`VALUE_PATTERNS`, on up to 1000 values per
+    column) in columns whose names did not already flag them; GDPR special
+    categories (:data:`SPECIAL_CATEGORIES`, issues of high severity); and, when
+    personal data is present, whether ``metadata`` documents consent
+    (``consent_obtained``) and a purpose (``purpose``)."""
+
+    def __init__(
+        self,
+        regulation: str = "GDPR",
+        log_dir: Union[str, "os.PathLike[str]", None] = None,
+        **_ignored: Any,
+    ) -> None:
+        self.regulation = str(regulation).upper()
+        self.log_dir = log_dir
+
+    def audit_dataset(
+        self, dataset: Any, dataset_name: str = "dataset", metadata: Optional[Dict[str, Any]] = None
+    ) -> ComplianceReport:
+        cols = _columns(dataset)
+        n = (
+            len(dataset)
+            if hasattr(dataset, "__len__") and not isinstance(dataset, dict)
+            else (max((len(v) for v in cols.values()), default=0))
+        )
+        report = ComplianceReport(self.regulation, dataset_name, n, list(cols))
+        trail = None
+        if self.log_dir is not None:
+            trail = AuditTrail(
+                "compliance_audit",
+                self.log_dir,
+                context={"dataset_name": dataset_name, "regulation": self.regulation},
+                regulations=[self.regulation],
+            )
+            trail.log_data_access(dataset_name, list(cols), n, purpose="compliance_audit")
+        try:
+            self._check(cols, metadata or {}, report, trail)
+        except BaseException as e:
+            if trail:
+                trail.close("failed", {"error": f"{type(e).__name__}: {e}"})
+            raise
+        if trail:
+            trail.close("completed", report.summary())
+        return report
+
+    def _check(
+        self,
+        cols: Dict[str, List[Any]],
+        metadata: Dict[str, Any],
+        report: ComplianceReport,
+        trail: Optional[AuditTrail],
+    ) -> None:
+        def record(check: str, passed: bool, details: Dict[str, Any]) -> None:
+            if passed:
+                report.passed_checks.append(check)
+            if trail:
+                trail.log_compliance_check(check, self.regulation, passed, details)
+
+        # 1. column names
+        found: Dict[str, str] = {}
+        for col in cols:
+            for cat, pats in PERSONAL_COLUMNS.items():
+                if _matches(col, pats):
+                    found[col] = cat
+                    break
+        for col, cat in found.items():
+            report.add_issue(
+                col,
+                f"column {col!r} looks like personal data ({cat})",
+                "medium",
+                "minimise, pseudonymise or anonymise it, or document a lawful basis",
+            )
+        record("personal_data_columns", not found, {"columns": found})
+        # 2. values
+        by_value: Dict[str, str] = {}
+        for col, values in cols.items():
+            if col in found:
+                continue
+            texts = [str(v).strip() for v in values if isinstance(v, str) and v.strip()]
+            if not texts:
+                continue
+            for kind, pat in VALUE_PATTERNS.items():
+                hits = sum(1 for t in texts if pat.match(t))
+                if hits and hits >= max(1, len(texts) // 2):
+                    by_value[col] = kind
+                    break
+        for col, kind in by_value.items():
+            report.add_issue(
+                col,
+                f"values of column {col!r} look like personal data ({kind})",
+                "medium",
+                "remove, mask or pseudonymise these values",
+            )
+        record("personal_data_values", not by_value, {"columns": by_value})
+        report.personal_data_columns = {**found, **by_value}
+        # 3. special categories
+        special = {}
+        for col in cols:
+            for cat, pats in SPECIAL_CATEGORIES.items():
+                if _matches(col, pats):
+                    special[col] = cat
+                    break
+        for col, cat in special.items():
+            report.add_issue(
+                col,
+                f"column {col!r} looks like a special category of personal data ({cat})",
+                "high",
+                "special categories need explicit consent or another Art. 9 basis",
+            )
+        record("special_categories", not special, {"columns": special})
+        # 4. documentation
+        if report.personal_data_columns or special:
+            if not metadata.get("consent_obtained"):
+                report.add_warning(
+                    "metadata",
+                    "consent for processing personal data is not documented",
+                    "set metadata['consent_obtained'] when consent was obtained",
+                )
+            if not metadata.get("purpose"):
+                report.add_warning(
+                    "metadata",
+                    "the purpose of processing is not documented",
+                    "set metadata['purpose']",
+                )
+            record(
+                "documentation",
+                bool(metadata.get("consent_obtained") and metadata.get("purpose")),
+                {"metadata_keys": sorted(metadata)},
+            )

@@ -1,0 +1,61 @@
+"""evident.report / evident.report_entries / evident.reproduce (the
+library's reports and reproduction scripts through the C ABI)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import evident
+
+
+def _log(path: Path) -> Path:
+    with evident.AuditLog(path) as log:
+        for day, tool, op, ok in [(1, "a", "run", True), (1, "b", "plot", False), (9, "a", "run", True)]:
+            log.log("tool_operation", op, source=tool, success=ok, duration_ms=2500.0,
+                    details={"parameters": {"n": day, "label": "x y"}},
+                    git_commit="c0ffee", ts=datetime(2026, 3, day, 12, tzinfo=timezone.utc))
+    return path
+
+
+def test_markdown_reports_by_day_and_week(tmp_path):
+    log = _log(tmp_path / "audit.jsonl")
+    files = evident.report(log, tmp_path / "out")
+    assert [f.group for f in files] == ["2026-03-01", "2026-03-09"]
+    text = Path(files[0]).read_text()
+    assert "- Total Operations: 2\n- Successful: 1 (50.0%)\n- Failed: 1 (50.0%)\n" in text
+    assert "### 12:00:00 - b plot ❌" in text
+    weekly = evident.report([log], tmp_path / "w", by="week", since="2026-03-02T00:00:00Z")
+    assert [f.group for f in weekly] == ["2026-W11"]
+    assert evident.report(log, tmp_path / "none", source="zzz") == []
+    assert not (tmp_path / "none").exists()
+
+
+def test_html_report_and_entries_report(tmp_path):
+    log = _log(tmp_path / "audit.jsonl")
+    [f] = evident.report(log, tmp_path / "r.html", format="html", title="T")
+    text = Path(f).read_text()
+    assert "<title>T</title>" in text and 'id="chart-activity"' in text and "3 entries" in text
+    [g] = evident.report_entries(
+        [{"ts": datetime(2026, 1, 1, tzinfo=timezone.utc), "event_type": "x", "action": "y"}],
+        tmp_path / "e.html", charts=False,
+    )
+    body = Path(g).read_text()
+    assert "<svg" not in body and "not verified" in body
+    with pytest.raises(evident.InvalidArgumentError):
+        evident.report_entries([{"event_type": "no ts"}], tmp_path / "bad.html")
+
+
+def test_reproduce(tmp_path):
+    log = _log(tmp_path / "audit.jsonl")
+    info = evident.reproduce(log, tmp_path / "s.sh", program="tool", skip_failed=True)
+    assert info["operation_count"] == 2
+    assert (info["start_date"], info["end_date"]) == ("2026-03-01", "2026-03-09")
+    text = Path(info["script_path"]).read_text()
+    assert 'tool a run \\\n  --label "x y" \\\n  --n "1"' in text and "b plot" not in text
+    assert os.access(info["script_path"], os.X_OK)
+    with pytest.raises(evident.EvidentIOError):
+        evident.reproduce(tmp_path / "missing", tmp_path / "s.sh")

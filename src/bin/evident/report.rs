@@ -1,0 +1,188 @@
+//! `evident report` and `evident reproduce`: thin wrappers over
+//! [`evident::report`].
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, ValueEnum};
+use evident::report::{self, GroupBy, ReportFormat, ReportOptions, ReproOptions};
+
+use crate::util::{self, Failure};
+use crate::KeyArg;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Markdown files, one per day, week or tool (see --by).
+    Md,
+    /// One self-contained HTML file with charts.
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ByArg {
+    Day,
+    Week,
+    Tool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScriptFormat {
+    /// A bash script (RTGS Lab Tools' layout).
+    Bash,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Logs, Markdown reports written by `evident report`, or directories of them.
+    #[arg(required = true)]
+    pub logs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Md)]
+    pub format: FormatArg,
+    /// Markdown: one file per day, ISO week or tool.
+    #[arg(long, value_enum, default_value_t = ByArg::Day)]
+    pub by: ByArg,
+    /// Only entries at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries before this time (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only entries of this tool (source).
+    #[arg(long, value_name = "TOOL")]
+    pub source: Option<String>,
+    /// Only entries of this event type.
+    #[arg(long, value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// HTML: the report's title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// HTML: leave out the charts.
+    #[arg(long)]
+    pub no_charts: bool,
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Output directory (HTML: the .html file to write, or a directory for audit_report.html).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ReproduceArgs {
+    /// Logs, Markdown reports written by `evident report`, or directories of them.
+    #[arg(required = true)]
+    pub logs: Vec<PathBuf>,
+    /// Script language.
+    #[arg(long, value_enum, default_value_t = ScriptFormat::Bash)]
+    pub format: ScriptFormat,
+    /// The script to write (mode 0755; replaced if it exists).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Command run for each operation, before TOOL OPERATION (e.g. rtgs).
+    #[arg(long)]
+    pub program: Option<String>,
+    /// What the script says it reproduces.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Only operations at or after this time.
+    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only operations before this time.
+    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only operations of these tools (repeatable).
+    #[arg(long = "tool", value_name = "TOOL")]
+    pub tools: Vec<String>,
+    /// Leave out these operations (repeatable).
+    #[arg(long = "exclude-operation", value_name = "OP")]
+    pub exclude: Vec<String>,
+    /// Only entries of this event type.
+    #[arg(long, value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// Leave out operations that failed.
+    #[arg(long)]
+    pub skip_failed: bool,
+    /// Print each operation's run time.
+    #[arg(long)]
+    pub timing: bool,
+    /// Name the failing operation on stderr.
+    #[arg(long)]
+    pub error_handling: bool,
+    /// Do not add `--note "Reproduction: …"` to each command.
+    #[arg(long)]
+    pub no_note: bool,
+}
+
+/// A library error as one line: the library's messages name the file.
+fn fail(e: evident::Error) -> Failure {
+    match e {
+        evident::Error::InvalidArgument(m) => Failure::usage(m),
+        e @ (evident::Error::Malformed { .. } | evident::Error::Corrupt { .. }) => Failure {
+            code: util::EXIT_FAILED,
+            msg: e.to_string(),
+        },
+        e => Failure::usage(e.to_string()),
+    }
+}
+
+pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let key = util::load_key(a.key.key_file.as_deref())?;
+    let opts = ReportOptions {
+        format: match a.format {
+            FormatArg::Md => ReportFormat::Md,
+            FormatArg::Html => ReportFormat::Html,
+        },
+        by: match a.by {
+            ByArg::Day => GroupBy::Day,
+            ByArg::Week => GroupBy::Week,
+            ByArg::Tool => GroupBy::Tool,
+        },
+        since: a.since,
+        until: a.until,
+        source: a.source,
+        event_type: a.event_type,
+        title: a.title,
+        no_charts: a.no_charts,
+        key,
+        ..ReportOptions::default()
+    };
+    let files = report::write_reports(&a.logs, &opts, &a.output).map_err(fail)?;
+    for f in &files {
+        writeln!(out, "{}", f.path.display()).map_err(util::stdout_err)?;
+    }
+    if files.is_empty() {
+        eprintln!("evident: no entries matched; no report written");
+    }
+    Ok(0)
+}
+
+pub fn reproduce(a: ReproduceArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let ScriptFormat::Bash = a.format;
+    let opts = ReproOptions {
+        program: a.program,
+        title: a.title,
+        since: a.since,
+        until: a.until,
+        include_tools: a.tools,
+        exclude_operations: a.exclude,
+        event_type: a.event_type,
+        skip_failed: a.skip_failed,
+        add_timing: a.timing,
+        add_error_handling: a.error_handling,
+        no_note: a.no_note,
+    };
+    let info = report::write_reproduction(&a.logs, &opts, &a.output).map_err(fail)?;
+    writeln!(
+        out,
+        "{}: {} operation(s){}",
+        info.script_path.display(),
+        info.operation_count,
+        match (&info.start_date, &info.end_date) {
+            (Some(s), Some(e)) => format!(", {s} to {e}"),
+            _ => String::new(),
+        }
+    )
+    .map_err(util::stdout_err)?;
+    Ok(0)
+}

@@ -1,0 +1,1481 @@
+//! Reports and reproduction scripts from recorded entries.
+//!
+//! - [`write_reports`]: Markdown reports, one file per day, per ISO week or
+//!   per tool (the layout of RTGS Lab Tools' daily reports: summary counts
+//!   and percentages, tools used, one section per operation marked ✅/❌),
+//!   or one self-contained HTML report with inline SVG charts (activity over
+//!   time, by event type, action, actor and tool, success rate) and the
+//!   verification result and head of every log at the top. Nothing in the
+//!   HTML loads anything from the network.
+//! - [`write_reproduction`]: a bash script that re-runs recorded operations
+//!   in time order (RTGS Lab Tools' layout: `set -e`, `git checkout` of the
+//!   recorded commit, one echoed command per operation, parameters quoted
+//!   exactly, a reproduction note).
+//!
+//! Inputs are evident logs, directories and Markdown reports written here:
+//! every Markdown report ends with the entries it covers (one JSON object
+//! per line inside an HTML comment), so a directory of reports that a user
+//! curated by deleting files is a valid input for reproduction.
+//!
+//! Times are UTC; a day is a UTC day. Templates are minijinja templates
+//! compiled into the library.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
+use minijinja::{context, Environment};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::chain::Key;
+use crate::error::{Error, Result};
+use crate::format::{Entry, BINARY_MAGIC};
+use crate::query::{query, Query};
+use crate::verify::{verify, VerifyOptions};
+
+/// Marker line that opens the embedded entries of a Markdown report.
+pub const ENTRIES_MARKER: &str = "<!-- evident-entries";
+
+/// Report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// Markdown files, grouped by [`GroupBy`].
+    #[default]
+    #[serde(alias = "markdown")]
+    Md,
+    /// One self-contained HTML file.
+    Html,
+}
+
+/// How Markdown reports are split into files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    /// One file per UTC day (`audit_report_YYYY-MM-DD.md`).
+    #[default]
+    Day,
+    /// One file per ISO week (`weekly_report_YYYY-Www.md`).
+    Week,
+    /// One file per tool (entry `source`) (`tool_report_NAME.md`).
+    Tool,
+}
+
+/// Options of [`write_reports`] and [`write_entries_report`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportOptions {
+    pub format: ReportFormat,
+    pub by: GroupBy,
+    /// Entries with `ts >= since`.
+    pub since: Option<DateTime<Utc>>,
+    /// Entries with `ts < until`.
+    pub until: Option<DateTime<Utc>>,
+    /// Only entries of this tool (`source`).
+    pub source: Option<String>,
+    /// Only entries of this event type.
+    pub event_type: Option<String>,
+    /// HTML title (default "Audit Report").
+    pub title: Option<String>,
+    /// HTML charts (default true).
+    pub no_charts: bool,
+    /// Logs to verify and show at the top of an HTML report built from
+    /// entries ([`write_entries_report`]).
+    pub logs: Vec<PathBuf>,
+    /// HMAC key (hex) of keyed logs, for verification.
+    pub key_hex: Option<String>,
+    /// The same as a key (set by Rust callers; wins over `key_hex`).
+    #[serde(skip)]
+    pub key: Option<Key>,
+}
+
+/// One file written by [`write_reports`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportFile {
+    /// The group: a day (`2026-11-30`), a week (`2026-W48`), a tool name,
+    /// or `all` for the HTML report.
+    pub group: String,
+    pub path: PathBuf,
+}
+
+/// The verification result of one log, as shown in reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogStatus {
+    pub path: String,
+    pub valid: bool,
+    pub entries: u64,
+    pub head: String,
+    pub problem: Option<String>,
+}
+
+fn key_of(hex_key: &Option<String>) -> Result<Option<Key>> {
+    match hex_key {
+        None => Ok(None),
+        Some(h) => {
+            let bytes = hex::decode(h.trim())
+                .map_err(|e| Error::InvalidArgument(format!("key_hex: {e}")))?;
+            Ok(Some(Key::new(bytes)?))
+        }
+    }
+}
+
+/// Verifies `path` for a report; an unreadable log is a status, not an error.
+pub fn log_status(path: &Path, key: Option<&Key>) -> LogStatus {
+    let opts = VerifyOptions {
+        key: key.cloned(),
+        ..VerifyOptions::default()
+    };
+    match verify(path, &opts) {
+        Ok(r) => LogStatus {
+            path: path.display().to_string(),
+            valid: r.valid,
+            entries: r.entries,
+            head: format!("{}:{}", r.head_seq, r.head_hash.clone().unwrap_or_default()),
+            problem: r.first().map(|v| v.to_string()),
+        },
+        Err(e) => LogStatus {
+            path: path.display().to_string(),
+            valid: false,
+            entries: 0,
+            head: String::new(),
+            problem: Some(e.to_string()),
+        },
+    }
+}
+
+// --- inputs ------------------------------------------------------------------
+
+/// What a file is, from its first bytes and name.
+enum Kind {
+    Log,
+    Report,
+    Other,
+}
+
+fn sniff(path: &Path) -> Result<Kind> {
+    let mut f = fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let mut head = [0u8; 256];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, "read", e)),
+        }
+    }
+    let head = &head[..n];
+    if head.starts_with(&BINARY_MAGIC)
+        || (head.starts_with(b"{\"v\":") && memchr::memmem::find(head, b"\"genesis\"").is_some())
+    {
+        return Ok(Kind::Log);
+    }
+    let md = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+    Ok(if md { Kind::Report } else { Kind::Other })
+}
+
+/// Entries embedded in a Markdown report written by [`write_reports`].
+fn report_entries(path: &Path) -> Result<Vec<Entry>> {
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+    // The block starts a line (values in the report's body never do: they
+    // are written on one line after `- **Key**: `).
+    let start = if text.starts_with(ENTRIES_MARKER) {
+        Some(0)
+    } else {
+        text.rfind(&format!("\n{ENTRIES_MARKER}")).map(|i| i + 1)
+    };
+    let Some(start) = start else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, line) in text[start..].lines().enumerate().skip(1) {
+        let line = line.trim();
+        if line == "-->" {
+            return Ok(out);
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let e: Entry = serde_json::from_str(line).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "{}: recorded entry {} of the report is not an evident entry: {e}",
+                path.display(),
+                i
+            ))
+        })?;
+        out.push(e);
+    }
+    Err(Error::InvalidArgument(format!(
+        "{}: the recorded entries block is not closed (`-->` missing)",
+        path.display()
+    )))
+}
+
+/// Entries and log statuses read from inputs.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Oldest first, each entry once (duplicates by hash dropped).
+    pub entries: Vec<Entry>,
+    /// Every log read (not the Markdown reports).
+    pub logs: Vec<PathBuf>,
+}
+
+fn filter_query(opts_since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Query {
+    Query {
+        since: opts_since,
+        until,
+        ..Query::default()
+    }
+}
+
+/// Reads the entries of `inputs`: evident logs, Markdown reports written by
+/// [`write_reports`], and directories of them (other files in a directory
+/// are skipped; a file named explicitly must be one of the two).
+pub fn collect(
+    inputs: &[PathBuf],
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> Result<Collected> {
+    let q = filter_query(since, until);
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    for input in inputs {
+        let meta = fs::metadata(input).map_err(|e| Error::io(input, "stat", e))?;
+        if meta.is_dir() {
+            let mut names: Vec<PathBuf> = fs::read_dir(input)
+                .map_err(|e| Error::io(input, "read directory", e))?
+                .filter_map(|d| d.ok().map(|d| d.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            names.sort();
+            files.extend(names.into_iter().map(|p| (p, false)));
+        } else {
+            files.push((input.clone(), true));
+        }
+    }
+    let mut out = Collected::default();
+    let mut seen = HashSet::new();
+    for (path, explicit) in files {
+        let entries = match sniff(&path)? {
+            Kind::Log => {
+                out.logs.push(path.clone());
+                query(&path, &q)?.collect::<Result<Vec<_>>>()?
+            }
+            Kind::Report => {
+                let es = report_entries(&path)?;
+                if es.is_empty() && explicit {
+                    return Err(Error::InvalidArgument(format!(
+                        "{}: a Markdown file without recorded entries (not written by `evident report`)",
+                        path.display()
+                    )));
+                }
+                es.into_iter().filter(|e| q.matches(e)).collect()
+            }
+            Kind::Other if explicit => {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: neither an evident log nor a report written by `evident report`",
+                    path.display()
+                )))
+            }
+            Kind::Other => continue,
+        };
+        for e in entries {
+            if seen.insert(e.hash.clone()) {
+                out.entries.push(e);
+            }
+        }
+    }
+    out.entries
+        .sort_by(|a, b| a.ts.cmp(&b.ts).then(a.seq.cmp(&b.seq)));
+    Ok(out)
+}
+
+/// An entry as given by a binding: only `ts` is required; the other
+/// fields default to empty (`details` to `{}`).
+#[derive(Deserialize)]
+#[serde(default)]
+struct LooseEntry {
+    seq: u64,
+    ts: Option<DateTime<Utc>>,
+    event_type: String,
+    action: String,
+    actor: String,
+    host: String,
+    session_id: String,
+    source: String,
+    otr: bool,
+    success: Option<bool>,
+    duration_ms: Option<f64>,
+    error: Option<String>,
+    note: Option<String>,
+    git_commit: Option<String>,
+    details: Value,
+    prev: String,
+    hash: String,
+}
+
+impl Default for LooseEntry {
+    fn default() -> Self {
+        LooseEntry {
+            seq: 0,
+            ts: None,
+            event_type: String::new(),
+            action: String::new(),
+            actor: String::new(),
+            host: String::new(),
+            session_id: String::new(),
+            source: String::new(),
+            otr: false,
+            success: None,
+            duration_ms: None,
+            error: None,
+            note: None,
+            git_commit: None,
+            details: Value::Object(Map::new()),
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+}
+
+/// Parses a JSON array of entries (evident entries, or objects with at
+/// least `ts`; missing fields are empty).
+pub fn entries_from_json(text: &str) -> Result<Vec<Entry>> {
+    let loose: Vec<LooseEntry> = serde_json::from_str(text).map_err(|e| {
+        Error::InvalidArgument(format!("entries: not a JSON array of entries: {e}"))
+    })?;
+    loose
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let ts = l
+                .ts
+                .ok_or_else(|| Error::InvalidArgument(format!("entries: entry {i} has no `ts`")))?;
+            Ok(Entry {
+                seq: l.seq,
+                ts,
+                event_type: l.event_type,
+                action: l.action,
+                actor: l.actor,
+                host: l.host,
+                session_id: l.session_id,
+                source: l.source,
+                otr: l.otr,
+                success: l.success,
+                duration_ms: l.duration_ms,
+                error: l.error,
+                note: l.note,
+                git_commit: l.git_commit,
+                details: l.details,
+                prev: l.prev,
+                hash: if l.hash.is_empty() {
+                    format!("entry-{i}")
+                } else {
+                    l.hash
+                },
+            })
+        })
+        .collect()
+}
+
+// --- presentation helpers ---------------------------------------------------
+
+fn title_case(key: &str) -> String {
+    key.split(['_', '-', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn thousands(n: i128) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => one_line(s),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => thousands(i.into()),
+            None => n.to_string(),
+        },
+        Value::Null => "null".into(),
+        other => format!("`{}`", one_line(&other.to_string())),
+    }
+}
+
+fn seconds(ms: f64) -> String {
+    format!("{:.1}s", ms / 1000.0)
+}
+
+fn obj<'a>(details: &'a Value, key: &str) -> Option<&'a Map<String, Value>> {
+    details.get(key).and_then(Value::as_object)
+}
+
+fn str_field<'a>(details: &'a Value, key: &str) -> Option<&'a str> {
+    details
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn op_title(e: &Entry) -> String {
+    match (e.source.is_empty(), e.action.is_empty()) {
+        (false, false) => format!("{} {}", e.source, e.action),
+        (true, false) => e.action.clone(),
+        (false, true) => format!("{} {}", e.source, e.event_type),
+        (true, true) => e.event_type.clone(),
+    }
+}
+
+fn mark(e: &Entry) -> &'static str {
+    match e.success {
+        Some(true) => "✅",
+        Some(false) => "❌",
+        None => "",
+    }
+}
+
+/// The `- **Key**: value` lines of one operation.
+fn op_fields(e: &Entry) -> Vec<(String, String)> {
+    let mut f = Vec::new();
+    let params = obj(&e.details, "parameters");
+    let results = obj(&e.details, "results");
+    if let Some(p) = params {
+        let range = (p.get("start_date"), p.get("end_date"));
+        for (k, v) in p {
+            if let (Some(a), Some(b)) = range {
+                if k == "start_date" || k == "end_date" {
+                    if !f.iter().any(|(n, _)| n == "Date Range") {
+                        f.push(("Date Range".into(), format!("{} to {}", show(a), show(b))));
+                    }
+                    continue;
+                }
+            }
+            f.push((title_case(k), show(v)));
+        }
+    }
+    if let Some(r) = results {
+        for (k, v) in r {
+            // RTGS's documented labels for its usual results.
+            let label = match k.as_str() {
+                "success" => continue,
+                "records_extracted" => "Records".to_string(),
+                "output_file" => "Output".to_string(),
+                _ => title_case(k),
+            };
+            f.push((label, show(v)));
+        }
+    }
+    if params.is_none() && results.is_none() && e.details.as_object().is_some_and(|m| !m.is_empty())
+    {
+        f.push(("Details".into(), show(&e.details)));
+    }
+    if let Some(ms) = e.duration_ms {
+        f.push(("Duration".into(), seconds(ms)));
+    }
+    if let Some(err) = &e.error {
+        f.push(("Error".into(), one_line(err)));
+    }
+    if let Some(n) = &e.note {
+        f.push(("Note".into(), one_line(n)));
+    }
+    if !e.actor.is_empty() {
+        f.push(("User".into(), e.actor.clone()));
+    }
+    if let Some(c) = &e.git_commit {
+        let short: String = c.chars().take(12).collect();
+        match str_field(&e.details, "git_branch") {
+            Some(b) => f.push(("Git".into(), format!("{b} @ {short}"))),
+            None => f.push(("Git".into(), short)),
+        }
+    }
+    f.push(("Entry".into(), format!("seq {}", e.seq)));
+    f
+}
+
+#[derive(Serialize)]
+struct Summary {
+    total: usize,
+    ok: usize,
+    failed: usize,
+    unknown: usize,
+    ok_pct: String,
+    failed_pct: String,
+    tools: Vec<String>,
+}
+
+fn pct(n: usize, total: usize) -> String {
+    if total == 0 {
+        "0.0".into()
+    } else {
+        format!("{:.1}", 100.0 * n as f64 / total as f64)
+    }
+}
+
+fn summary(es: &[&Entry]) -> Summary {
+    let ok = es.iter().filter(|e| e.success == Some(true)).count();
+    let failed = es.iter().filter(|e| e.success == Some(false)).count();
+    let mut tools = Vec::new();
+    for e in es {
+        if !e.source.is_empty() && !tools.contains(&e.source) {
+            tools.push(e.source.clone());
+        }
+    }
+    Summary {
+        total: es.len(),
+        ok,
+        failed,
+        unknown: es.len() - ok - failed,
+        ok_pct: pct(ok, es.len()),
+        failed_pct: pct(failed, es.len()),
+        tools,
+    }
+}
+
+#[derive(Serialize)]
+struct Op {
+    time: String,
+    date: String,
+    title: String,
+    mark: &'static str,
+    fields: Vec<(String, String)>,
+}
+
+fn op(e: &Entry) -> Op {
+    Op {
+        time: e.ts.format("%H:%M:%S").to_string(),
+        date: e.ts.format("%Y-%m-%d").to_string(),
+        title: op_title(e),
+        mark: mark(e),
+        fields: op_fields(e),
+    }
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    count: usize,
+    ok: usize,
+    failed: usize,
+    mean_duration: String,
+}
+
+fn rows_by(es: &[&Entry], key: impl Fn(&Entry) -> String) -> Vec<Row> {
+    let mut m: BTreeMap<String, Vec<&Entry>> = BTreeMap::new();
+    for e in es {
+        m.entry(key(e)).or_default().push(e);
+    }
+    m.into_iter()
+        .map(|(name, v)| {
+            let ds: Vec<f64> = v.iter().filter_map(|e| e.duration_ms).collect();
+            Row {
+                name,
+                count: v.len(),
+                ok: v.iter().filter(|e| e.success == Some(true)).count(),
+                failed: v.iter().filter(|e| e.success == Some(false)).count(),
+                mean_duration: if ds.is_empty() {
+                    "-".into()
+                } else {
+                    seconds(ds.iter().sum::<f64>() / ds.len() as f64)
+                },
+            }
+        })
+        .collect()
+}
+
+/// The embedded entries block: one JSON object per line; `>` is escaped
+/// (`\u003e`, only possible inside strings) so no line can close the comment.
+fn entries_block(es: &[&Entry]) -> String {
+    let mut s = String::from(ENTRIES_MARKER);
+    s.push_str(" (the entries this report covers, one JSON object per line; read by `evident reproduce`)\n");
+    for e in es {
+        let j = serde_json::to_string(e).unwrap_or_default();
+        s.push_str(&j.replace('>', "\\u003e"));
+        s.push('\n');
+    }
+    s.push_str("-->\n");
+    s
+}
+
+const DAILY_MD: &str = r#"# Audit Report - {{ day }}
+
+## Summary
+- Total Operations: {{ s.total }}
+- Successful: {{ s.ok }} ({{ s.ok_pct }}%)
+- Failed: {{ s.failed }} ({{ s.failed_pct }}%)
+{% if s.unknown %}- Outcome Not Recorded: {{ s.unknown }}
+{% endif %}- Tools Used: {{ s.tools|join(", ") }}
+
+## Operations
+{% for op in ops %}
+### {{ op.time }} - {{ op.title }} {{ op.mark }}
+{% for f in op.fields %}- **{{ f[0] }}**: {{ f[1] }}
+{% endfor %}{% endfor %}
+{% include "evidence.md" %}"#;
+
+const WEEKLY_MD: &str = r#"# Weekly Audit Report - {{ week }} ({{ first }} to {{ last }})
+
+## Summary
+- Total Operations: {{ s.total }}
+- Successful: {{ s.ok }} ({{ s.ok_pct }}%)
+- Failed: {{ s.failed }} ({{ s.failed_pct }}%)
+{% if s.unknown %}- Outcome Not Recorded: {{ s.unknown }}
+{% endif %}- Tools Used: {{ s.tools|join(", ") }}
+- Active Days: {{ days|length }}
+
+## By Tool
+
+| Tool | Operations | Successful | Failed | Mean Duration |
+|---|---:|---:|---:|---:|
+{% for r in tools %}| {{ r.name or "(none)" }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
+{% endfor %}
+## By Day
+
+| Day | Operations | Successful | Failed |
+|---|---:|---:|---:|
+{% for r in days %}| {{ r.name }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} |
+{% endfor %}
+## Operations
+{% for op in ops %}- {{ op.date }} {{ op.time }} - {{ op.title }} {{ op.mark }}
+{% endfor %}
+{% include "evidence.md" %}"#;
+
+const TOOL_MD: &str = r#"# Tool Report - {{ tool }}
+
+## Summary
+- Total Operations: {{ s.total }}
+- Successful: {{ s.ok }} ({{ s.ok_pct }}%)
+- Failed: {{ s.failed }} ({{ s.failed_pct }}%)
+- Period: {{ first }} to {{ last }}
+
+## By Operation
+
+| Operation | Runs | Successful | Failed | Mean Duration |
+|---|---:|---:|---:|---:|
+{% for r in actions %}| {{ r.name }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
+{% endfor %}
+## Operations
+{% for op in ops %}
+### {{ op.date }} {{ op.time }} - {{ op.title }} {{ op.mark }}
+{% for f in op.fields %}- **{{ f[0] }}**: {{ f[1] }}
+{% endfor %}{% endfor %}
+{% include "evidence.md" %}"#;
+
+const EVIDENCE_MD: &str = r#"{% if logs %}## Evidence
+{% for l in logs %}- `{{ l.path }}`: {% if l.valid %}verified, {{ l.entries }} entries, head {{ l.head }}{% else %}NOT VALID: {{ l.problem }}{% endif %}
+{% endfor %}
+{% endif %}{{ block }}"#;
+
+const HTML: &str = include_str!("report/report.html");
+const BASH: &str = include_str!("report/reproduce.sh");
+
+fn env() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_trim_blocks(false);
+    for (name, src) in [
+        ("daily.md", DAILY_MD),
+        ("weekly.md", WEEKLY_MD),
+        ("tool.md", TOOL_MD),
+        ("evidence.md", EVIDENCE_MD),
+        ("report.html", HTML),
+        ("reproduce.sh", BASH),
+    ] {
+        // The templates are part of the library; a syntax error is a bug
+        // caught by the unit tests.
+        env.add_template(name, src).expect("built-in template");
+    }
+    env
+}
+
+fn render(name: &str, ctx: minijinja::Value) -> Result<String> {
+    env()
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| Error::InvalidArgument(format!("rendering {name}: {e}")))
+}
+
+fn safe_name(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    if t.is_empty() || t.starts_with('.') {
+        format!("_{t}")
+    } else {
+        t
+    }
+}
+
+fn selected<'a>(entries: &'a [Entry], opts: &ReportOptions) -> Vec<&'a Entry> {
+    entries
+        .iter()
+        .filter(|e| opts.since.is_none_or(|s| e.ts >= s))
+        .filter(|e| opts.until.is_none_or(|u| e.ts < u))
+        .filter(|e| opts.source.as_deref().is_none_or(|s| e.source == s))
+        .filter(|e| opts.event_type.as_deref().is_none_or(|t| e.event_type == t))
+        .collect()
+}
+
+/// Renders the Markdown reports of `entries` as (group, file name, text).
+pub fn render_markdown(
+    entries: &[Entry],
+    logs: &[LogStatus],
+    opts: &ReportOptions,
+) -> Result<Vec<(String, String, String)>> {
+    let es = selected(entries, opts);
+    let mut groups: BTreeMap<String, Vec<&Entry>> = BTreeMap::new();
+    for e in &es {
+        let key = match opts.by {
+            GroupBy::Day => e.ts.format("%Y-%m-%d").to_string(),
+            GroupBy::Week => {
+                let w = e.ts.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            GroupBy::Tool => e.source.clone(),
+        };
+        groups.entry(key).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    for (key, group) in groups {
+        let ops: Vec<Op> = group.iter().map(|e| op(e)).collect();
+        let block = entries_block(&group);
+        let first = group[0].ts.format("%Y-%m-%d").to_string();
+        let last = group[group.len() - 1].ts.format("%Y-%m-%d").to_string();
+        let (name, text) = match opts.by {
+            GroupBy::Day => (
+                format!("audit_report_{key}.md"),
+                render(
+                    "daily.md",
+                    context! { day => key, s => summary(&group), ops => ops, logs => logs, block => block },
+                )?,
+            ),
+            GroupBy::Week => {
+                let (y, w) = key.split_once("-W").unwrap_or(("", ""));
+                let monday = NaiveDate::from_isoywd_opt(
+                    y.parse().unwrap_or(1970),
+                    w.parse().unwrap_or(1),
+                    chrono::Weekday::Mon,
+                );
+                let span = monday.map(|m| (m, m + chrono::Duration::days(6)));
+                let (first, last) = span
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .unwrap_or((first, last));
+                (
+                    format!("weekly_report_{key}.md"),
+                    render(
+                        "weekly.md",
+                        context! {
+                            week => key, first => first, last => last, s => summary(&group),
+                            tools => rows_by(&group, |e| e.source.clone()),
+                            days => rows_by(&group, |e| e.ts.format("%Y-%m-%d").to_string()),
+                            ops => ops, logs => logs, block => block,
+                        },
+                    )?,
+                )
+            }
+            GroupBy::Tool => (
+                format!(
+                    "tool_report_{}.md",
+                    safe_name(if key.is_empty() { "none" } else { &key })
+                ),
+                render(
+                    "tool.md",
+                    context! {
+                        tool => if key.is_empty() { "(none)".to_string() } else { key.clone() },
+                        first => first, last => last, s => summary(&group),
+                        actions => rows_by(&group, |e| e.action.clone()),
+                        ops => ops, logs => logs, block => block,
+                    },
+                )?,
+            ),
+        };
+        out.push((key, name, text));
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+struct Bar {
+    label: String,
+    short: String,
+    count: usize,
+    /// Length in chart units (0..=100).
+    len: f64,
+}
+
+fn bars(counts: Vec<(String, usize)>, max_bars: usize) -> Vec<Bar> {
+    let mut counts = counts;
+    if counts.len() > max_bars {
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let rest: usize = counts[max_bars - 1..].iter().map(|c| c.1).sum();
+        counts.truncate(max_bars - 1);
+        counts.push(("(other)".into(), rest));
+    }
+    let max = counts.iter().map(|c| c.1).max().unwrap_or(0).max(1);
+    counts
+        .into_iter()
+        .map(|(label, count)| {
+            let label = if label.is_empty() {
+                "(none)".to_string()
+            } else {
+                label
+            };
+            let short = if label.chars().count() > 24 {
+                label.chars().take(23).chain(['…']).collect()
+            } else {
+                label.clone()
+            };
+            Bar {
+                label,
+                short,
+                count,
+                len: 100.0 * count as f64 / max as f64,
+            }
+        })
+        .collect()
+}
+
+fn count_by(es: &[&Entry], key: impl Fn(&Entry) -> String) -> Vec<(String, usize)> {
+    let mut m: BTreeMap<String, usize> = BTreeMap::new();
+    for e in es {
+        *m.entry(key(e)).or_default() += 1;
+    }
+    m.into_iter().collect()
+}
+
+#[derive(Serialize)]
+struct HtmlRow {
+    ts: String,
+    event_type: String,
+    action: String,
+    actor: String,
+    source: String,
+    outcome: &'static str,
+    duration: String,
+    error: String,
+    details: String,
+}
+
+/// Renders the HTML report of `entries`.
+pub fn render_html(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) -> Result<String> {
+    let es = selected(entries, opts);
+    let s = summary(&es);
+    let span_days = match (es.first(), es.last()) {
+        (Some(a), Some(b)) => (b.ts - a.ts).num_hours() >= 48,
+        _ => true,
+    };
+    let time_key = |e: &Entry| {
+        if span_days {
+            e.ts.format("%Y-%m-%d").to_string()
+        } else {
+            e.ts.format("%Y-%m-%d %H:00").to_string()
+        }
+    };
+    let mut activity = count_by(&es, time_key);
+    if activity.len() > 60 {
+        activity = activity.split_off(activity.len() - 60);
+    }
+    let activity = bars(activity, usize::MAX);
+    let charts = !opts.no_charts && !es.is_empty();
+    let rows: Vec<HtmlRow> = es
+        .iter()
+        .map(|e| {
+            let mut details = e.details.to_string();
+            if details.len() > 400 {
+                let mut cut = 400;
+                while !details.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                details.truncate(cut);
+                details.push('…');
+            }
+            HtmlRow {
+                ts: e.ts.to_rfc3339_opts(SecondsFormat::Secs, true),
+                event_type: e.event_type.clone(),
+                action: e.action.clone(),
+                actor: e.actor.clone(),
+                source: e.source.clone(),
+                outcome: match e.success {
+                    Some(true) => "success",
+                    Some(false) => "failed",
+                    None => "",
+                },
+                duration: e.duration_ms.map(seconds).unwrap_or_default(),
+                error: e.error.clone().unwrap_or_default(),
+                details,
+            }
+        })
+        .collect();
+    let total = es.len().max(1) as f64;
+    render(
+        "report.html",
+        context! {
+            title => opts.title.clone().unwrap_or_else(|| "Audit Report".into()),
+            generated => Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            first => es.first().map(|e| e.ts.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            last => es.last().map(|e| e.ts.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            logs => logs,
+            all_valid => logs.iter().all(|l| l.valid),
+            s => s,
+            charts => charts,
+            activity => activity,
+            by_event_type => bars(count_by(&es, |e| e.event_type.clone()), 12),
+            by_action => bars(count_by(&es, |e| e.action.clone()), 12),
+            by_actor => bars(count_by(&es, |e| e.actor.clone()), 12),
+            by_source => bars(count_by(&es, |e| e.source.clone()), 12),
+            ok_len => 100.0 * es.iter().filter(|e| e.success == Some(true)).count() as f64 / total,
+            failed_len => 100.0 * es.iter().filter(|e| e.success == Some(false)).count() as f64 / total,
+            rows => rows,
+        },
+    )
+}
+
+fn write_atomic(path: &Path, text: &str, executable: bool) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("report"),
+        std::process::id()
+    ));
+    let res = (|| {
+        let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "create", e))?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| Error::io(&tmp, "write", e))?;
+        #[cfg(unix)]
+        if executable {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = f.set_permissions(fs::Permissions::from_mode(0o755));
+        }
+        #[cfg(not(unix))]
+        let _ = executable;
+        f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))?;
+        fs::rename(&tmp, path).map_err(|e| Error::io(path, "rename into place", e))
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
+
+fn write_rendered(
+    entries: &[Entry],
+    logs: &[LogStatus],
+    opts: &ReportOptions,
+    out: &Path,
+) -> Result<Vec<ReportFile>> {
+    match opts.format {
+        ReportFormat::Html => {
+            let html_name = out
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+            let target = if out.is_dir() || !html_name {
+                fs::create_dir_all(out).map_err(|e| Error::io(out, "create directory", e))?;
+                out.join("audit_report.html")
+            } else {
+                if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    fs::create_dir_all(p).map_err(|e| Error::io(p, "create directory", e))?;
+                }
+                out.to_path_buf()
+            };
+            write_atomic(&target, &render_html(entries, logs, opts)?, false)?;
+            Ok(vec![ReportFile {
+                group: "all".into(),
+                path: target,
+            }])
+        }
+        ReportFormat::Md => {
+            let files = render_markdown(entries, logs, opts)?;
+            if !files.is_empty() {
+                fs::create_dir_all(out).map_err(|e| Error::io(out, "create directory", e))?;
+            }
+            let mut written = Vec::new();
+            for (group, name, text) in files {
+                let path = out.join(name);
+                write_atomic(&path, &text, false)?;
+                written.push(ReportFile { group, path });
+            }
+            Ok(written)
+        }
+    }
+}
+
+/// Writes the reports of the entries in `inputs` (logs, report files,
+/// directories) into `out`: Markdown files into the directory `out`
+/// (created when there is something to write), HTML into the file `out`
+/// when its name ends in `.html`/`.htm` and it is not a directory, else
+/// into `out/audit_report.html`. Each log is verified and its result shown.
+pub fn write_reports(
+    inputs: &[PathBuf],
+    opts: &ReportOptions,
+    out: &Path,
+) -> Result<Vec<ReportFile>> {
+    let c = collect(inputs, opts.since, opts.until)?;
+    let key = opts
+        .key
+        .clone()
+        .map_or_else(|| key_of(&opts.key_hex), |k| Ok(Some(k)))?;
+    let logs: Vec<LogStatus> = c.logs.iter().map(|p| log_status(p, key.as_ref())).collect();
+    write_rendered(&c.entries, &logs, opts, out)
+}
+
+/// Like [`write_reports`] for entries given directly (e.g. read and
+/// filtered by a binding); `opts.logs` are verified and shown.
+pub fn write_entries_report(
+    entries: &[Entry],
+    opts: &ReportOptions,
+    out: &Path,
+) -> Result<Vec<ReportFile>> {
+    let key = opts
+        .key
+        .clone()
+        .map_or_else(|| key_of(&opts.key_hex), |k| Ok(Some(k)))?;
+    let logs: Vec<LogStatus> = opts
+        .logs
+        .iter()
+        .map(|p| log_status(p, key.as_ref()))
+        .collect();
+    let mut es = entries.to_vec();
+    es.sort_by(|a, b| a.ts.cmp(&b.ts).then(a.seq.cmp(&b.seq)));
+    write_rendered(&es, &logs, opts, out)
+}
+
+// --- reproduction -------------------------------------------------------------
+
+/// Options of [`write_reproduction`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReproOptions {
+    /// Command prefix before `TOOL OPERATION` (e.g. `rtgs`); none by default.
+    pub program: Option<String>,
+    /// What the script says it reproduces (default "recorded operations").
+    pub title: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Only these tools (`source`); empty: all.
+    pub include_tools: Vec<String>,
+    /// Not these operations (`action`).
+    pub exclude_operations: Vec<String>,
+    /// Only entries of this event type.
+    pub event_type: Option<String>,
+    /// Leave out operations that failed.
+    pub skip_failed: bool,
+    /// Print each operation's run time.
+    pub add_timing: bool,
+    /// Name the failed operation on stderr when one fails.
+    pub add_error_handling: bool,
+    /// Do not append `--note "Reproduction: …"` to each command.
+    pub no_note: bool,
+}
+
+/// What [`write_reproduction`] wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReproInfo {
+    pub script_path: PathBuf,
+    pub operation_count: usize,
+    /// UTC date of the first and last operation (`None` without operations).
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+}
+
+/// A bash word: bare when it has only safe characters, else double-quoted
+/// with `\ " $ `` ` escaped, so the value is passed exactly.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/-:=+,@%".contains(c))
+    {
+        return s.to_string();
+    }
+    dq(s)
+}
+
+/// Always double-quoted (the layout of RTGS scripts).
+fn dq(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if matches!(c, '\\' | '"' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+#[derive(Serialize)]
+struct ReproOp {
+    checkout: Option<String>,
+    title: String,
+    echo: String,
+    command: String,
+    failed: Option<String>,
+}
+
+fn command_of(e: &Entry, opts: &ReproOptions) -> String {
+    if let Some(c) = str_field(&e.details, "command") {
+        return c.to_string();
+    }
+    let mut words: Vec<String> = Vec::new();
+    if let Some(p) = opts.program.as_deref().filter(|p| !p.is_empty()) {
+        words.push(shell_quote(p));
+    }
+    if !e.source.is_empty() {
+        words.push(shell_quote(&e.source));
+    }
+    words.push(shell_quote(&e.action));
+    let mut lines = vec![words.join(" ")];
+    if let Some(params) = obj(&e.details, "parameters") {
+        for (k, v) in params {
+            let flag = format!("--{}", k.replace('_', "-"));
+            let flag = shell_quote(&flag);
+            match v {
+                Value::Null | Value::Bool(false) => {}
+                Value::Bool(true) => lines.push(flag),
+                Value::String(s) => lines.push(format!("{flag} {}", dq(s))),
+                Value::Number(n) => lines.push(format!("{flag} {}", dq(&n.to_string()))),
+                other => lines.push(format!("{flag} {}", dq(&other.to_string()))),
+            }
+        }
+    }
+    if !opts.no_note {
+        let note = match &e.note {
+            Some(n) => format!("Reproduction: {n}"),
+            None => format!(
+                "Reproduction of {} at {}",
+                op_title(e),
+                crate::format::format_ts(&e.ts)
+            ),
+        };
+        lines.push(format!("--note {}", dq(&note)));
+    }
+    lines.join(" \\\n  ")
+}
+
+/// Renders the bash reproduction script of `entries` (oldest first).
+pub fn render_reproduction<'a>(
+    entries: &'a [Entry],
+    opts: &ReproOptions,
+) -> Result<(String, Vec<&'a Entry>)> {
+    let ops: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| !e.action.is_empty())
+        .filter(|e| opts.since.is_none_or(|s| e.ts >= s))
+        .filter(|e| opts.until.is_none_or(|u| e.ts < u))
+        .filter(|e| opts.include_tools.is_empty() || opts.include_tools.contains(&e.source))
+        .filter(|e| !opts.exclude_operations.contains(&e.action))
+        .filter(|e| opts.event_type.as_deref().is_none_or(|t| e.event_type == t))
+        .filter(|e| !(opts.skip_failed && e.success == Some(false)))
+        .collect();
+    let mut current: Option<&str> = None;
+    let mut rops = Vec::new();
+    for e in &ops {
+        let checkout = match e.git_commit.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) if current != Some(c) => {
+                current = Some(c);
+                Some(shell_quote(c))
+            }
+            _ => None,
+        };
+        let title = op_title(e);
+        let when = e.ts.format("%Y-%m-%d %H:%M:%S").to_string();
+        rops.push(ReproOp {
+            checkout,
+            echo: dq(&format!("Executing: {title} ({when})")),
+            title: one_line(&title),
+            command: command_of(e, opts),
+            failed: (e.success == Some(false))
+                .then(|| one_line(e.error.as_deref().unwrap_or("no error message recorded"))),
+        });
+    }
+    let day = |e: Option<&&Entry>| e.map(|e| e.ts.format("%Y-%m-%d").to_string());
+    let title = opts
+        .title
+        .clone()
+        .unwrap_or_else(|| "recorded operations".into());
+    let text = render(
+        "reproduce.sh",
+        context! {
+            generated => Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+            start => day(ops.first()).unwrap_or_else(|| "-".into()),
+            end => day(ops.last()).unwrap_or_else(|| "-".into()),
+            start_msg => dq(&format!("Starting reproduction of {}...", one_line(&title))),
+            ops => rops,
+            timing => opts.add_timing,
+            error_handling => opts.add_error_handling,
+        },
+    )?;
+    Ok((text, ops))
+}
+
+/// Writes the bash reproduction script of the operations recorded in
+/// `inputs` (logs, Markdown reports, directories) to `out` (mode 0755).
+pub fn write_reproduction(
+    inputs: &[PathBuf],
+    opts: &ReproOptions,
+    out: &Path,
+) -> Result<ReproInfo> {
+    let c = collect(inputs, opts.since, opts.until)?;
+    write_reproduction_of(&c.entries, opts, out)
+}
+
+/// Like [`write_reproduction`] for entries given directly.
+pub fn write_reproduction_of(
+    entries: &[Entry],
+    opts: &ReproOptions,
+    out: &Path,
+) -> Result<ReproInfo> {
+    let (text, ops) = render_reproduction(entries, opts)?;
+    if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(p).map_err(|e| Error::io(p, "create directory", e))?;
+    }
+    write_atomic(out, &text, true)?;
+    let day = |e: Option<&&Entry>| e.map(|e| e.ts.format("%Y-%m-%d").to_string());
+    Ok(ReproInfo {
+        script_path: out.to_path_buf(),
+        operation_count: ops.len(),
+        start_date: day(ops.first()),
+        end_date: day(ops.last()),
+    })
+}
+
+/// The distinct tools of `entries` (for callers listing them).
+pub fn tools(entries: &[Entry]) -> BTreeSet<String> {
+    entries.iter().map(|e| e.source.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(seq: u64, ts: &str, tool: &str, op: &str, ok: Option<bool>, details: Value) -> Entry {
+        Entry {
+            seq,
+            ts: DateTime::parse_from_rfc3339(ts)
+                .unwrap()
+                .with_timezone(&Utc),
+            event_type: "tool_operation".into(),
+            action: op.into(),
+            actor: "alice".into(),
+            host: "h".into(),
+            session_id: String::new(),
+            source: tool.into(),
+            otr: false,
+            success: ok,
+            duration_ms: Some(45_700.0),
+            error: (ok == Some(false)).then(|| "boom".to_string()),
+            note: Some("Monthly analysis".into()),
+            git_commit: Some("abc123def456".into()),
+            details,
+            prev: String::new(),
+            hash: format!("h{seq}"),
+        }
+    }
+
+    fn sample() -> Vec<Entry> {
+        vec![
+            entry(
+                1,
+                "2023-06-15T14:30:22Z",
+                "sensing-data",
+                "extract",
+                Some(true),
+                json!({"parameters": {"project": "Winter Turf - v3", "start_date": "2023-01-01", "end_date": "2023-01-31"},
+                       "results": {"records_extracted": 15420}}),
+            ),
+            entry(
+                2,
+                "2023-06-15T15:00:00Z",
+                "visualization",
+                "create",
+                Some(false),
+                json!({"parameters": {"file": "a \"b\" $HOME"}}),
+            ),
+            entry(
+                3,
+                "2023-06-16T09:00:00Z",
+                "sensing-data",
+                "list-projects",
+                Some(true),
+                json!({}),
+            ),
+        ]
+    }
+
+    #[test]
+    fn daily_markdown_has_the_rtgs_layout() {
+        let files = render_markdown(&sample(), &[], &ReportOptions::default()).unwrap();
+        assert_eq!(files.len(), 2);
+        let (day, name, text) = &files[0];
+        assert_eq!(day, "2023-06-15");
+        assert_eq!(name, "audit_report_2023-06-15.md");
+        assert!(text.starts_with("# Audit Report - 2023-06-15\n\n## Summary\n- Total Operations: 2\n- Successful: 1 (50.0%)\n- Failed: 1 (50.0%)\n- Tools Used: sensing-data, visualization\n"), "{text}");
+        assert!(text.contains("### 14:30:22 - sensing-data extract ✅\n- **Date Range**: 2023-01-01 to 2023-01-31\n- **Project**: Winter Turf - v3\n- **Records**: 15,420\n- **Duration**: 45.7s\n"), "{text}");
+        assert!(text.contains("### 15:00:00 - visualization create ❌"));
+        let back = report_entries_from_text(text);
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1].details["parameters"]["file"], "a \"b\" $HOME");
+    }
+
+    fn report_entries_from_text(text: &str) -> Vec<Entry> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.md");
+        fs::write(&p, text).unwrap();
+        report_entries(&p).unwrap()
+    }
+
+    #[test]
+    fn embedded_entries_survive_comment_closers_and_bad_blocks_are_named() {
+        let mut es = sample();
+        es[0].details = json!({"parameters": {"x": "a --> b <!-- c > d"}});
+        es[0].note = Some("line1\n<!-- evident-entries -->".into());
+        let files = render_markdown(&es, &[], &ReportOptions::default()).unwrap();
+        let text = &files[0].2;
+        let block = &text[text.rfind(&format!("\n{ENTRIES_MARKER}")).unwrap()..];
+        assert_eq!(
+            block.matches("-->").count(),
+            1,
+            "only the closing line: {block}"
+        );
+        let back = report_entries_from_text(text);
+        assert_eq!(back[0].details["parameters"]["x"], "a --> b <!-- c > d");
+        assert_eq!(
+            back[0].note.as_deref(),
+            Some("line1\n<!-- evident-entries -->")
+        );
+        assert!(
+            text.contains("- **Note**: line1 <!-- evident-entries -->"),
+            "one line in the Markdown"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.md");
+        fs::write(&p, format!("{ENTRIES_MARKER}\n{{\"seq\": 1}}\n-->\n")).unwrap();
+        let e = report_entries(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.md") && e.contains("entry 1"), "{e}");
+        fs::write(&p, format!("{ENTRIES_MARKER}\n")).unwrap();
+        assert!(report_entries(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("not closed"));
+        let e = collect(std::slice::from_ref(&p), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad.md"), "{e}");
+    }
+
+    #[test]
+    fn weekly_and_tool_reports() {
+        let o = ReportOptions {
+            by: GroupBy::Week,
+            ..ReportOptions::default()
+        };
+        let files = render_markdown(&sample(), &[], &o).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].0, "2023-W24");
+        assert!(files[0].2.contains("(2023-06-12 to 2023-06-18)"));
+        assert!(
+            files[0].2.contains("| sensing-data | 2 | 2 | 0 | 45.7s |"),
+            "{}",
+            files[0].2
+        );
+        let o = ReportOptions {
+            by: GroupBy::Tool,
+            ..ReportOptions::default()
+        };
+        let files = render_markdown(&sample(), &[], &o).unwrap();
+        assert_eq!(
+            files.iter().map(|f| f.1.as_str()).collect::<Vec<_>>(),
+            [
+                "tool_report_sensing-data.md",
+                "tool_report_visualization.md"
+            ]
+        );
+    }
+
+    #[test]
+    fn html_is_self_contained_with_charts_and_escaping() {
+        let mut es = sample();
+        es[0].action = "<script>alert(1)</script>".into();
+        let logs = [LogStatus {
+            path: "a.jsonl".into(),
+            valid: true,
+            entries: 3,
+            head: "3:ff".into(),
+            problem: None,
+        }];
+        let html = render_html(&es, &logs, &ReportOptions::default()).unwrap();
+        assert!(html.contains("<svg"));
+        assert!(!html.contains("<script>alert"));
+        assert!(!html.contains("http://") || !html.contains("src=\"http"));
+        assert!(html.contains("3:ff"));
+        assert!(!html.contains("<script"), "no scripts at all");
+    }
+
+    #[test]
+    fn bash_script_quotes_exactly_and_checks_out_commits() {
+        let es = sample();
+        let (text, ops) = render_reproduction(
+            &es,
+            &ReproOptions {
+                program: Some("rtgs".into()),
+                exclude_operations: vec!["list-projects".into()],
+                ..ReproOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 2);
+        assert!(text.starts_with("#!/bin/bash\n# Reproduction script generated on "));
+        assert!(text.contains("# Original execution timespan: 2023-06-15 to 2023-06-15\n"));
+        assert!(text.contains("set -e  # Exit on error\n"));
+        assert_eq!(text.matches("git checkout abc123def456").count(), 1);
+        assert!(text.contains("echo \"Executing: sensing-data extract (2023-06-15 14:30:22)\"\nrtgs sensing-data extract \\\n  --end-date \"2023-01-31\" \\\n  --project \"Winter Turf - v3\" \\\n  --start-date \"2023-01-01\" \\\n  --note \"Reproduction: Monthly analysis\"\n"), "{text}");
+        assert!(text.contains(r#"--file "a \"b\" \$HOME""#));
+        assert!(!text.contains("list-projects"));
+        assert!(text
+            .trim_end()
+            .ends_with("echo \"Reproduction script completed successfully\""));
+    }
+}

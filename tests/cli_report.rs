@@ -1,0 +1,264 @@
+//! `evident report` and `evident reproduce`: the files they write, their
+//! layouts, and their errors.
+
+use std::fs;
+
+use assert_cmd::Command;
+use chrono::{TimeZone, Utc};
+use evident::{Event, Log, OpenOptions};
+use predicates::prelude::*;
+use serde_json::json;
+use tempfile::tempdir;
+
+fn evident() -> Command {
+    Command::cargo_bin("evident").unwrap()
+}
+
+fn sample(path: &std::path::Path) {
+    let log = Log::open(path, OpenOptions::new()).unwrap();
+    let ops = [
+        (
+            15,
+            14,
+            "sensing-data",
+            "extract",
+            true,
+            json!({"project": "Winter Turf - v3"}),
+        ),
+        (
+            15,
+            15,
+            "visualization",
+            "create",
+            false,
+            json!({"file": "a b.csv"}),
+        ),
+        (
+            16,
+            9,
+            "sensing-data",
+            "extract",
+            true,
+            json!({"project": "P2"}),
+        ),
+        (22, 9, "gridded-data", "download", true, json!({})),
+    ];
+    for (day, hour, tool, op, ok, params) in ops {
+        let mut e = Event::new("tool_operation", op)
+            .source(tool)
+            .details(json!({"parameters": params, "results": {"rows": 1200}}));
+        e.ts = Some(Utc.with_ymd_and_hms(2023, 6, day, hour, 0, 0).unwrap());
+        e.success = Some(ok);
+        e.duration_ms = Some(1500.0);
+        e.git_commit = Some(if day < 20 { "aaa111" } else { "bbb222" }.into());
+        if !ok {
+            e.error = Some("failed to open".into());
+        }
+        log.append(&e).unwrap();
+    }
+    log.close().unwrap();
+}
+
+#[test]
+fn markdown_reports_by_day_week_and_tool() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    sample(&log);
+    let out = d.path().join("daily");
+    evident()
+        .args(["report", log.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("audit_report_2023-06-15.md"));
+    let mut names: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "audit_report_2023-06-15.md",
+            "audit_report_2023-06-16.md",
+            "audit_report_2023-06-22.md"
+        ]
+    );
+    let day = fs::read_to_string(out.join("audit_report_2023-06-15.md")).unwrap();
+    assert!(day.starts_with("# Audit Report - 2023-06-15\n\n## Summary\n- Total Operations: 2\n- Successful: 1 (50.0%)\n- Failed: 1 (50.0%)\n"));
+    assert!(day.contains("### 15:00:00 - visualization create ❌\n- **File**: a b.csv\n- **Rows**: 1,200\n- **Duration**: 1.5s\n- **Error**: failed to open\n"), "{day}");
+    assert!(day.contains("verified, 4 entries, head 4:"));
+
+    let weekly = d.path().join("weekly");
+    evident()
+        .args([
+            "report",
+            log.to_str().unwrap(),
+            "--by",
+            "week",
+            "--since",
+            "2023-06-01",
+            "--until",
+            "2023-06-20",
+            "-o",
+            weekly.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let w = fs::read_to_string(weekly.join("weekly_report_2023-W24.md")).unwrap();
+    assert!(w.contains("- Total Operations: 3\n"), "{w}");
+    assert!(
+        !weekly.join("weekly_report_2023-W25.md").exists(),
+        "--until excludes the 22nd"
+    );
+
+    let tools = d.path().join("tools");
+    evident()
+        .args([
+            "report",
+            log.to_str().unwrap(),
+            "--by",
+            "tool",
+            "-o",
+            tools.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let t = fs::read_to_string(tools.join("tool_report_sensing-data.md")).unwrap();
+    assert!(t.contains("| extract | 2 | 2 | 0 | 1.5s |"), "{t}");
+}
+
+#[test]
+fn html_report_is_self_contained_and_shows_verification() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    sample(&log);
+    let html = d.path().join("r.html");
+    evident()
+        .args([
+            "report",
+            log.to_str().unwrap(),
+            "--format",
+            "html",
+            "--title",
+            "June <ops>",
+            "-o",
+            html.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let h = fs::read_to_string(&html).unwrap();
+    assert!(h.contains("<title>June &lt;ops&gt;</title>"));
+    for id in [
+        "chart-activity",
+        "chart-success",
+        "chart-event-type",
+        "chart-action",
+        "chart-actor",
+        "chart-tool",
+    ] {
+        assert!(h.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    assert!(h.contains("valid</span>, 4 entries, head <code>4:"));
+    assert!(!h.contains("<script") && !h.contains("src=\"http") && !h.contains("href=\"http"));
+
+    // -o naming no .html file: a directory (created) for audit_report.html
+    let dir = d.path().join("html-out");
+    evident()
+        .args([
+            "report",
+            log.to_str().unwrap(),
+            "--format",
+            "html",
+            "-o",
+            dir.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    assert!(dir.join("audit_report.html").is_file());
+
+    // a tampered log is reported as not valid at the top
+    let text = fs::read_to_string(&log).unwrap().replace("P2", "P3");
+    fs::write(&log, text).unwrap();
+    evident()
+        .args([
+            "report",
+            log.to_str().unwrap(),
+            "--format",
+            "html",
+            "-o",
+            html.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    assert!(fs::read_to_string(&html).unwrap().contains("NOT VALID"));
+}
+
+#[test]
+fn reproduce_from_logs_and_curated_reports() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    sample(&log);
+    let script = d.path().join("again.sh");
+    evident()
+        .args([
+            "reproduce",
+            log.to_str().unwrap(),
+            "--program",
+            "rtgs",
+            "--exclude-operation",
+            "download",
+            "-o",
+            script.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "3 operation(s), 2023-06-15 to 2023-06-16",
+        ));
+    let s = fs::read_to_string(&script).unwrap();
+    assert!(s.starts_with("#!/bin/bash\n"));
+    assert!(s.contains("git checkout aaa111\n") && !s.contains("bbb222"));
+    assert!(s.contains("rtgs visualization create \\\n  --file \"a b.csv\" \\\n  --note \"Reproduction of visualization create at 2023-06-15T15:00:00.000000Z\"\n"), "{s}");
+    assert!(s.contains("# The original run failed: failed to open\n"));
+
+    // reports written by `evident report`, curated by deleting one
+    let reports = d.path().join("reports");
+    evident()
+        .args([
+            "report",
+            log.to_str().unwrap(),
+            "-o",
+            reports.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    fs::remove_file(reports.join("audit_report_2023-06-16.md")).unwrap();
+    evident()
+        .args([
+            "reproduce",
+            reports.to_str().unwrap(),
+            "-o",
+            script.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "3 operation(s), 2023-06-15 to 2023-06-22",
+        ));
+
+    // a file that is neither a log nor a report: exit 2 naming it
+    let other = d.path().join("notes.txt");
+    fs::write(&other, "hello").unwrap();
+    evident()
+        .args([
+            "reproduce",
+            other.to_str().unwrap(),
+            "-o",
+            script.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "notes.txt: neither an evident log nor a report",
+        ));
+}
