@@ -34,6 +34,7 @@ pub mod error;
 pub mod ffi;
 pub mod format;
 pub mod log;
+pub mod measure;
 pub mod query;
 pub(crate) mod scan;
 pub mod session;
