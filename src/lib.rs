@@ -39,6 +39,7 @@ pub mod query;
 pub(crate) mod scan;
 pub mod session;
 pub mod storage;
+pub mod tracekit;
 pub mod verify;
 
 pub use chain::{Chain, Hash, HashAlg, Key};
