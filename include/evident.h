@@ -988,6 +988,21 @@ evident_status evident_tracekit_verify(const char *algorithm,
                                        int64_t *out_first_bad);
 
 /**
+ * `evident_session_load_trace` with loader options: `options_json` (NULL
+ * for none) is an object with `channel` (a channel's name, or the 0-based
+ * index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
+ * boolean, accepted for TraceKit compatibility: a trace is read now and
+ * mapped from the session file once saved). Reads `.csv`, `.npy`, sigrok
+ * `.sr` and Tektronix `.wfm` (`:WFM#003`). `out_name` may be NULL;
+ * otherwise it receives the name used, to free with `evident_string_free`.
+ */
+evident_status evident_session_load_trace_with(evident_session *session,
+                                               const char *path,
+                                               const char *name,
+                                               const char *options_json,
+                                               char **out_name);
+
+/**
  * Creates an options object with the defaults.
  *
  * `*out_options` receives the new object (NULL on failure); free it with

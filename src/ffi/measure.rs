@@ -10,6 +10,7 @@ use super::{
     FfiResult,
 };
 use crate::measure::{self, Measure};
+use crate::session::{ChannelSel, ImportOptions};
 use crate::tracekit;
 
 /// A waveform measurement (see `evident_measure_samples`). Passed as
@@ -179,6 +180,74 @@ pub extern "C" fn evident_tracekit_verify(
             None => -1,
             Some(i) => i64::try_from(i).unwrap_or(i64::MAX),
         };
+        Ok(evident_status::Ok)
+    })
+}
+
+/// `evident_session_load_trace` with loader options: `options_json` (NULL
+/// for none) is an object with `channel` (a channel's name, or the 0-based
+/// index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
+/// boolean, accepted for TraceKit compatibility: a trace is read now and
+/// mapped from the session file once saved). Reads `.csv`, `.npy`, sigrok
+/// `.sr` and Tektronix `.wfm` (`:WFM#003`). `out_name` may be NULL;
+/// otherwise it receives the name used, to free with `evident_string_free`.
+#[no_mangle]
+pub extern "C" fn evident_session_load_trace_with(
+    session: *mut evident_session,
+    path: *const c_char,
+    name: *const c_char,
+    options_json: *const c_char,
+    out_name: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        // SAFETY: `out_name` is NULL or a valid pointer (header contract).
+        let mut out = unsafe { out_name.as_mut() };
+        if let Some(o) = out.as_deref_mut() {
+            *o = std::ptr::null_mut();
+        }
+        let s = &mut try_mut!(session, "session").s;
+        let path = try_str!(path, "path");
+        let name = super::opt_str(name, "name")?;
+        let mut opts = ImportOptions::default();
+        if let Some(text) = super::opt_str(options_json, "options_json")? {
+            let v: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| Failure::invalid(format!("`options_json` is not valid JSON: {e}")))?;
+            let Some(m) = v.as_object() else {
+                return Err(Failure::invalid("`options_json` must be a JSON object"));
+            };
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("lazy", serde_json::Value::Bool(b)) => opts.lazy = *b,
+                    ("channel", serde_json::Value::String(c)) => {
+                        opts.channel = Some(ChannelSel::Name(c.clone()))
+                    }
+                    ("channel", serde_json::Value::Number(n)) => {
+                        let i = n
+                            .as_u64()
+                            .and_then(|i| usize::try_from(i).ok())
+                            .ok_or_else(|| {
+                                Failure::invalid("`channel` must be a name or an index >= 0")
+                            })?;
+                        opts.channel = Some(ChannelSel::Index(i))
+                    }
+                    ("channel", serde_json::Value::Null) => {}
+                    ("lazy" | "channel", _) => {
+                        return Err(Failure::invalid(format!(
+                            "loader option `{k}` has the wrong type"
+                        )))
+                    }
+                    _ => {
+                        return Err(Failure::invalid(format!(
+                            "unknown loader option `{k}` (known: channel, lazy)"
+                        )))
+                    }
+                }
+            }
+        }
+        let used = s.load_trace_with(std::path::Path::new(path), name, &opts)?;
+        if let Some(o) = out {
+            *o = owned_string(&used);
+        }
         Ok(evident_status::Ok)
     })
 }

@@ -356,18 +356,19 @@ def test_load_trace_csv_and_npy(tmp_path: Path) -> None:
     assert (t2.name, t2.dtype, t2.to_list()) == ("LOGIC", "i16", [1, -2, 3])
     with pytest.raises(evident.EvidentError):
         s.load_trace(tmp_path / "missing.csv")
-    with pytest.raises(evident.InvalidArgumentError, match="loader options"):
-        s.load_trace(csv, lazy=True)
+    with pytest.raises(evident.InvalidArgumentError, match="unknown loader option"):
+        s.load_trace(csv, bogus=True)
     assert s.list_traces() == ["scope capture", "LOGIC"]
     ops = [(e.operation, e.success, e.parameters.get("path")) for e in s.history.entries]
     assert ops == [
         ("load_trace", True, str(csv)),
         ("load_trace", True, str(npy)),
         ("load_trace", False, str(tmp_path / "missing.csv")),
+        ("load_trace", False, str(csv)),
     ]
     s.history.auto_record = False
     s.load_trace(csv, name="again")
-    assert len(s.history.entries) == 3
+    assert len(s.history.entries) == 4
     loaded = saved(tmp_path, s)
     assert loaded.get_trace("LOGIC").to_list() == [1, -2, 3]
 
