@@ -35,7 +35,6 @@ import getpass
 import json
 import os
 import re
-import socket
 import warnings
 import weakref
 from dataclasses import asdict, dataclass, field
@@ -146,6 +145,8 @@ def _user() -> str:
 
 def _host() -> str:
     try:
+        import socket  # here, not at import: evident opens no network module by itself
+
         return socket.gethostname()
     except Exception:
         return "unknown"
