@@ -5,6 +5,7 @@ it with only the import line changed (``import tracekit as tk`` ->
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -401,3 +402,22 @@ def test_wfm_rise_time_matches_document_units(workdir: Path) -> None:
     assert tk.rise_time(t) == pytest.approx(80e-9, rel=1e-2)
     assert np.isnan(tk.fall_time(t))
     assert tk.amplitude(t) == pytest.approx(5.0, rel=1e-3)
+
+
+def test_readme_switching_section_runs(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    readme = Path(__file__).resolve().parents[4] / "README.md"
+    if not readme.is_file():
+        pytest.skip("README.md is not here")
+    text = readme.read_text(encoding="utf-8")
+    section = text.split("## Switching from TraceKit", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert "import tracekit as tk                    # before" in code
+    code = code.replace("import tracekit as tk                    # before\n", "")
+    write_wfm(workdir / "power_supply.wfm", sine(100e3, 50e6, 50_000, 0.02, 5.0), 50e6)
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert 'tk.load_trace(name="5V_RAIL", path="power_supply.wfm")' in out
+    assert "tk.measure_frequency()" in out
+    assert json.loads(Path("audit.json").read_text())["entries"][0]["action"] == "measure_thd"
