@@ -27,8 +27,9 @@ if [ -d bindings/python ]; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
   # numpy is optional for the package; installed here so the zero-copy
-  # numpy views are tested too (the tests also run the no-numpy paths).
-  "$venv/bin/pip" install --quiet pytest numpy
+  # numpy views are tested too (the tests also run the no-numpy paths);
+  # tm_data_types (Tektronix) writes the .wfm files the seed tests read.
+  "$venv/bin/pip" install --quiet pytest numpy tm_data_types
   EVIDENT_CARGO_PROFILE=release "$venv/bin/pip" install --quiet "$root/bindings/python"
   (cd bindings/python && EVIDENT_CLI="$root/target/release/evident" "$venv/bin/python" -m pytest -q tests)
 fi
