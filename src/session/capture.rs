@@ -466,7 +466,7 @@ pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Tra
             ),
         ));
     }
-    if !(tscale.is_finite() && tscale > 0.0) || !vscale.is_finite() || !voffset.is_finite() {
+    if !(tscale.is_finite() && tscale > 0.0 && vscale.is_finite() && voffset.is_finite()) {
         return Err(Error::malformed(
             path,
             at_offset(168),
