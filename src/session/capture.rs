@@ -425,6 +425,7 @@ pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Tra
     let tstart = r.f64(496);
     let dpre = r.u32(822) as u64;
     let dpost = r.u32(826) as u64;
+    let curve_end = r.u32(830) as u64;
     let frames = u64::from(r.u32(72)) + 1;
     let dtype_name = match (code, bps) {
         (7, 1) => "int8",
@@ -451,18 +452,22 @@ pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Tra
             format!("curve data offsets {dpre}..{dpost} are not whole samples"),
         ));
     }
+    if curve_end < dpost {
+        return Err(Error::malformed(
+            path,
+            at_offset(830),
+            format!("curve buffer end {curve_end} is before the data end {dpost}"),
+        ));
+    }
     let start = curve_offset as u64 + dpre;
     let len_bytes = dpost - dpre;
-    if start
-        .checked_add(len_bytes)
-        .is_none_or(|end| end > file_len)
-    {
+    let buffer_end = curve_offset as u64 + curve_end;
+    if buffer_end > file_len {
         return Err(Error::malformed(
             path,
             at_offset(file_len),
             format!(
-                "truncated .wfm file: the curve needs bytes {start}..{} but the file has {file_len}",
-                start + len_bytes
+                "truncated .wfm file: the curve buffer ends at byte {buffer_end} but the file has {file_len}"
             ),
         ));
     }
@@ -631,6 +636,46 @@ mod tests {
         assert_eq!(t.info().sample_rate, 250e3);
         std::fs::write(&p, b"PK\x03\x04 not really").unwrap();
         assert!(read_trace_file_with(&p, &ImportOptions::default()).is_err());
+    }
+
+    #[test]
+    fn damaged_wfm_and_sr_give_errors_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = wfm_bytes(&[1, -2, 3, 4, 5], 0.5, 0.0, 1e-3);
+        let p = dir.path().join("m.wfm");
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for cut in (0..good.len()).step_by(7) {
+            std::fs::write(&p, &good[..cut]).unwrap();
+            assert!(
+                super::super::import::read_trace_file(&p).is_err(),
+                "cut {cut}"
+            );
+        }
+        for _ in 0..2000 {
+            let mut b = good.clone();
+            for _ in 0..4 {
+                let i = (next() % 860) as usize % b.len();
+                b[i] = next() as u8;
+            }
+            std::fs::write(&p, &b).unwrap();
+            let _ = super::super::import::read_trace_file(&p);
+        }
+        let sr = dir.path().join("m.sr");
+        sr_file(&sr, &["D0", "D1"], &[1, 2, 3, 0], "1 kHz");
+        let good = std::fs::read(&sr).unwrap();
+        for _ in 0..500 {
+            let mut b = good.clone();
+            let i = (next() as usize) % b.len();
+            b[i] = next() as u8;
+            std::fs::write(&sr, &b).unwrap();
+            let _ = read_trace_file_with(&sr, &ImportOptions::default());
+        }
     }
 
     #[test]
