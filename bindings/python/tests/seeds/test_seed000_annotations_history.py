@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from captures import pwm, sine, write_wfm
+from .captures import pwm, sine, write_wfm
 
 import evident
 import evident.compat.tracekit as tk

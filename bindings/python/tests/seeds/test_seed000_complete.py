@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from captures import pwm, sine, write_sr, write_wfm
+from .captures import pwm, sine, write_sr, write_wfm
 
 import evident
 import evident.compat.tracekit as tk

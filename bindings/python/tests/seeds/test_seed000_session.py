@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy
 import numpy as np
 import pytest
-from captures import pwm, ramp_step, sine, write_sr, write_wfm
+from .captures import pwm, ramp_step, sine, write_sr, write_wfm
 
 import evident
 import evident.compat.tracekit as _tk

@@ -235,12 +235,12 @@ class AuditTrail:
         if user is None:
             user = _user()
         json.dumps(details, sort_keys=True)  # TraceKit's TypeError for non-JSON details
-        if self._log is None:
-            return self._append(_ts(datetime.now(timezone.utc)), action, details, user, _host())
-        head = self._log.log(self._event_type, action, actor=user, details=details)
-        self._log.sync()
-        e = _q.read_entries(self._log.path, _q.Query(seq_min=head.seq, seq_max=head.seq, limit=1))[0]
-        return self._append(_ts(e.ts), action, details, user, e.host)
+        now, host = datetime.now(timezone.utc), _host()
+        if self._log is not None:
+            # the log entry carries the same time, user and host, so the
+            # trail rebuilt from the log has the same HMACs
+            self._log.log(self._event_type, action, actor=user, host=host, details=details, ts=now)
+        return self._append(_ts(now), action, details, user, host)
 
     def verify_integrity(self) -> bool:
         """True when every entry's HMAC and link is intact (and, with a
