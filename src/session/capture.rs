@@ -425,7 +425,12 @@ pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Tra
     let tstart = r.f64(496);
     let dpre = r.u32(822) as u64;
     let dpost = r.u32(826) as u64;
-    let curve_end = r.u32(830) as u64;
+    // End of the curve buffer (postcharge included); 0 in files that do
+    // not fill it in: the data end then.
+    let curve_end = match r.u32(830) as u64 {
+        0 => dpost,
+        n => n,
+    };
     let frames = u64::from(r.u32(72)) + 1;
     let dtype_name = match (code, bps) {
         (7, 1) => "int8",
@@ -580,6 +585,12 @@ mod tests {
         assert!(super::super::import::read_trace_file(&p).is_err());
         std::fs::write(&p, b"hello").unwrap();
         assert!(super::super::import::read_trace_file(&p).is_err());
+        // a file that leaves the curve buffer's end (byte 830) at 0
+        let mut b = wfm_bytes(&[7, 8], 1.0, 0.0, 1e-6);
+        b[830..834].copy_from_slice(&0u32.to_le_bytes());
+        std::fs::write(&p, &b).unwrap();
+        let t = super::super::import::read_trace_file(&p).unwrap();
+        assert_eq!(t.as_slice::<f64>().unwrap(), &[7.0, 8.0]);
     }
 
     fn sr_file(p: &Path, probes: &[&str], data: &[u8], rate: &str) {
