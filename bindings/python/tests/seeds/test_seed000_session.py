@@ -421,3 +421,16 @@ def test_readme_switching_section_runs(workdir: Path, capsys: pytest.CaptureFixt
     assert 'tk.load_trace(name="5V_RAIL", path="power_supply.wfm")' in out
     assert "tk.measure_frequency()" in out
     assert json.loads(Path("audit.json").read_text())["entries"][0]["action"] == "measure_thd"
+
+
+def test_trace_metadata_like_tracekit() -> None:
+    w = tk.WaveformTrace(
+        data=sine(1e3, 1e6, 10_000), metadata=tk.TraceMetadata(sample_rate=1e6, channel="CH2")
+    )
+    assert w.sample_rate == 1e6 and w.metadata.sample_rate == 1e6
+    s = tk.Session()
+    s.add_trace("CH2", w)
+    t = s.get_trace("CH2")
+    assert t.metadata.sample_rate == 1e6 and t.metadata["channel"] == "CH2"
+    assert tk.frequency(t) == pytest.approx(1e3, rel=1e-6)
+    assert len(t) == 10_000 and t.duration == pytest.approx(0.01)

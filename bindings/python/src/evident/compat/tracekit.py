@@ -69,6 +69,7 @@ __all__ = [
     "HistoryEntry",
     "OperationHistory",
     "Session",
+    "TraceMetadata",
     "WaveformTrace",
     "amplitude",
     "duty_cycle",
@@ -356,6 +357,23 @@ def record_audit(action: str, details: Dict[str, Any], user: Optional[str] = Non
 # --- traces ----------------------------------------------------------------------
 
 
+class TraceMetadata(dict):  # type: ignore[type-arg]
+    """A trace's metadata (TraceKit's ``TraceMetadata``): a dict whose keys
+    are also attributes (``metadata.sample_rate``)."""
+
+    def __init__(self, sample_rate: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(sample_rate=float(sample_rate), **kwargs)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
 class WaveformTrace:
     """A sampled analog waveform (TraceKit's ``WaveformTrace``): ``data``
     (a numpy array when numpy is installed) and ``sample_rate`` in Hz.
@@ -380,7 +398,12 @@ class WaveformTrace:
         self.sample_rate = float(sample_rate if sample_rate is not None else 1.0)
         np = _numpy()
         self.data = np.asarray(data) if np is not None else data
-        self.metadata: Dict[str, Any] = dict(metadata) if isinstance(metadata, Mapping) else {}
+        self.metadata = TraceMetadata(
+            self.sample_rate,
+            **{k: v for k, v in (metadata or {}).items() if k != "sample_rate"}
+            if isinstance(metadata, Mapping)
+            else {},
+        )
         self.start_time = float(start_time)
         self.units = units
         self.name = name
@@ -392,7 +415,9 @@ class WaveformTrace:
         t = cls.__new__(cls)
         t.data = trace.data
         t.sample_rate = trace.sample_rate
-        t.metadata = dict(trace.metadata)
+        t.metadata = TraceMetadata(
+            trace.sample_rate, **{k: v for k, v in trace.metadata.items() if k != "sample_rate"}
+        )
         t.start_time = trace.start_time
         t.units = trace.units
         t.name = trace.name
@@ -631,6 +656,9 @@ class Session(_Session):
                     kwargs.setdefault("start_time", trace.start_time)
                 if trace.units:
                     kwargs.setdefault("units", trace.units)
+                extra = {k: v for k, v in trace.metadata.items() if k != "sample_rate"}
+                if extra:
+                    kwargs.setdefault("metadata", extra)
                 trace = trace.data
         super().add_trace(name, trace, **kwargs)
 
