@@ -975,6 +975,78 @@ evident_status evident_recovery_torn_tail(const evident_recovery *recovery,
                                           const char **out_sidecar);
 
 /**
+ * Measures `len` samples taken at `sample_rate` Hz (`measure`: an
+ * `evident_measure`). `*out` receives the value, NaN when the signal does
+ * not allow the measurement (too short, flat, no complete transition or
+ * period). `samples` may be NULL when `len` is 0.
+ */
+evident_status evident_measure_samples(const double *samples,
+                                       size_t len,
+                                       double sample_rate,
+                                       uint32_t measure,
+                                       double *out);
+
+/**
+ * Measures a trace (its samples converted to double; bools and bits as 0
+ * and 1; its sample rate). `*out` as for `evident_measure_samples`.
+ */
+evident_status evident_trace_measure(const evident_trace *trace, uint32_t measure, double *out);
+
+/**
+ * Measures the session's trace `name` and records the measurement in the
+ * session's operation history (`measure_frequency`, … with the trace's
+ * name in the entry's metadata and the value as its result).
+ * `EVIDENT_STATUS_NOT_FOUND` when there is no such trace.
+ */
+evident_status evident_session_measure(evident_session *session,
+                                       const char *name,
+                                       uint32_t measure,
+                                       double *out);
+
+/**
+ * TraceKit's HMAC of one audit entry: `entry_json` is an object with the
+ * strings `timestamp`, `action`, `details` (the canonical JSON text of the
+ * details, as TraceKit's `json.dumps(details, sort_keys=True)`), `user`,
+ * `host`, `previous_hash` (and optionally `hmac`, ignored); `algorithm` is
+ * `"sha256"` or `"sha512"`; the key may have any length (TraceKit's do).
+ * `*out` receives the lowercase hex HMAC, to free with
+ * `evident_string_free`.
+ */
+evident_status evident_tracekit_hmac(const char *algorithm,
+                                     const uint8_t *key,
+                                     size_t key_len,
+                                     const char *entry_json,
+                                     char **out);
+
+/**
+ * Checks a TraceKit HMAC chain: `entries_json` is an array of entries as
+ * for `evident_tracekit_hmac`, each with its `hmac`. `*out_first_bad`
+ * receives -1 when every HMAC and link is right (the first entry's
+ * `previous_hash` is `"GENESIS"`), else the index of the first wrong
+ * entry.
+ */
+evident_status evident_tracekit_verify(const char *algorithm,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       const char *entries_json,
+                                       int64_t *out_first_bad);
+
+/**
+ * `evident_session_load_trace` with loader options: `options_json` (NULL
+ * for none) is an object with `channel` (a channel's name, or the 0-based
+ * index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
+ * boolean, accepted for TraceKit compatibility: a trace is read now and
+ * mapped from the session file once saved). Reads `.csv`, `.npy`, sigrok
+ * `.sr` and Tektronix `.wfm` (`:WFM#003`). `out_name` may be NULL;
+ * otherwise it receives the name used, to free with `evident_string_free`.
+ */
+evident_status evident_session_load_trace_with(evident_session *session,
+                                               const char *path,
+                                               const char *name,
+                                               const char *options_json,
+                                               char **out_name);
+
+/**
  * Creates an options object with the defaults.
  *
  * `*out_options` receives the new object (NULL on failure); free it with

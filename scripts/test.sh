@@ -27,8 +27,9 @@ if [ -d bindings/python ]; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
   # numpy is optional for the package; installed here so the zero-copy
-  # numpy views are tested too (the tests also run the no-numpy paths).
-  "$venv/bin/pip" install --quiet pytest numpy
+  # numpy views are tested too (the tests also run the no-numpy paths);
+  # tm_data_types (Tektronix) writes the .wfm files the seed tests read.
+  "$venv/bin/pip" install --quiet pytest numpy tm_data_types
   # The seed examples (tests/seeds) use pandas and matplotlib, as the
   # documents they come from do.
   "$venv/bin/pip" install --quiet pandas matplotlib

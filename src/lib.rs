@@ -35,12 +35,14 @@ pub mod ffi;
 pub mod format;
 mod lock;
 pub mod log;
+pub mod measure;
 pub mod query;
 pub mod report;
 pub(crate) mod scan;
 pub mod session;
 pub mod storage;
 pub(crate) mod tail;
+pub mod tracekit;
 pub mod verify;
 
 pub use chain::{Chain, Hash, HashAlg, Key};

@@ -476,9 +476,13 @@ fn file_type_and_access_errors() {
     let p = write(dir.path(), "trace.txt", b"1\n2\n");
     let e = load_err(&p);
     assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
-    assert_says(&e, &p, &["unsupported trace file type; use .csv or .npy"]);
+    assert_says(
+        &e,
+        &p,
+        &["unsupported trace file type; use .csv, .npy, .sr or .wfm"],
+    );
     let p = write(dir.path(), "noext", b"1\n2\n");
-    assert_says(&load_err(&p), &p, &["use .csv or .npy"]);
+    assert_says(&load_err(&p), &p, &["use .csv, .npy, .sr or .wfm"]);
 
     let p = dir.path().join("missing.npy");
     let e = load_err(&p);

@@ -496,3 +496,26 @@ evident_status evgo_session_file(int what, const char *path, const uint8_t *key,
     *out_err = take_error(st);
     return st;
 }
+
+/* --- measurements (ABI 1.2) --- */
+
+evident_status evgo_measure_samples(const double *samples, size_t len, double rate,
+                                    uint32_t measure, double *out, char **out_err) {
+    evident_status st = evident_measure_samples(samples, len, rate, measure, out);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_trace_measure(const evident_trace *t, uint32_t measure, double *out,
+                                  char **out_err) {
+    evident_status st = evident_trace_measure(t, measure, out);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_measure(evident_session *s, const char *name, uint32_t measure,
+                                    double *out, char **out_err) {
+    evident_status st = evident_session_measure(s, name, measure, out);
+    *out_err = take_error(st);
+    return st;
+}

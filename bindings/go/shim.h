@@ -251,4 +251,12 @@ enum {
 evident_status evgo_session_file(int what, const char *path, const uint8_t *key, size_t key_len,
                                  char **out, char **out_err);
 
+/* measurements (ABI 1.2) */
+evident_status evgo_measure_samples(const double *samples, size_t len, double rate,
+                                    uint32_t measure, double *out, char **out_err);
+evident_status evgo_trace_measure(const evident_trace *t, uint32_t measure, double *out,
+                                  char **out_err);
+evident_status evgo_session_measure(evident_session *s, const char *name, uint32_t measure,
+                                    double *out, char **out_err);
+
 #endif /* EVIDENT_GO_SHIM_H */

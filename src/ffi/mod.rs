@@ -29,6 +29,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::Error;
 
 pub mod log;
+pub mod measure;
 pub mod options;
 pub mod query;
 pub mod report; // reports and reproduction scripts

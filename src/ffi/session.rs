@@ -91,7 +91,7 @@ impl From<Dtype> for evident_dtype {
 /// threads. Ownership: created by `evident_session_new` or
 /// `evident_session_load`, freed with `evident_session_free`.
 pub struct evident_session {
-    s: Session,
+    pub(super) s: Session,
 }
 
 /// One trace of a session: its samples and what they mean. An independent,
@@ -104,7 +104,7 @@ pub struct evident_session {
 /// freed with `evident_trace_free`.
 pub struct evident_trace {
     name: String,
-    trace: Trace,
+    pub(super) trace: Trace,
     /// The checked view of the samples, made on first access: `None` when
     /// the trace's own bytes are aligned and valid, `Some(copy)` when they
     /// had to be copied to an aligned buffer.

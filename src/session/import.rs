@@ -24,40 +24,76 @@ use serde_json::{Map, Value};
 use super::model::{Dtype, Trace, TraceInfo};
 use crate::error::{Error, Position, Result};
 
+/// Options of [`read_trace_file_with`] (TraceKit's loader keywords).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportOptions {
+    /// The channel to read from a multi-channel capture (sigrok `.sr`):
+    /// its name (`"D0"`, `"CAN_H"`) or its 0-based index among the logic
+    /// channels. Default: the only channel, or for several logic channels
+    /// the raw sample words (one bit per channel, see the trace metadata).
+    pub channel: Option<ChannelSel>,
+    /// Whether the caller asked for lazy loading. Accepted for TraceKit
+    /// compatibility: an imported trace is read now and mapped from the
+    /// session file once saved, so it changes nothing.
+    pub lazy: bool,
+}
+
+/// A channel of a capture, by name or by index.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelSel {
+    Name(String),
+    Index(usize),
+}
+
 /// Reads one trace from a `.npy` or `.csv` file (chosen by the extension,
 /// case-insensitively).
 pub(crate) fn read_trace_file(path: &Path) -> Result<Trace> {
+    read_trace_file_with(path, &ImportOptions::default())
+}
+
+/// Reads one trace from a capture file, chosen by its extension
+/// (case-insensitively): `.csv`, NumPy `.npy`, sigrok `.sr` (session
+/// format 1 and 2: logic and analog channels) or Tektronix `.wfm`
+/// (`:WFM#003`, little- or big-endian, int8/int16/float32 curves; the
+/// first frame of a FastFrame record).
+pub fn read_trace_file_with(path: &Path, opts: &ImportOptions) -> Result<Trace> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase());
-    let npy = match ext.as_deref() {
-        Some("npy") => true,
-        Some("csv") => false,
+    let kind = match ext.as_deref() {
+        Some(k @ ("npy" | "csv" | "sr" | "wfm")) => k.to_string(),
         _ => {
             return Err(invalid(
                 path,
-                "unsupported trace file type; use .csv or .npy",
+                "unsupported trace file type; use .csv, .npy, .sr or .wfm",
             ))
         }
     };
+    if opts.channel.is_some() && kind != "sr" {
+        return Err(invalid(
+            path,
+            "the channel option applies to multi-channel captures (.sr)",
+        ));
+    }
     let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, "stat", e))?;
     if !meta.is_file() {
         return Err(invalid(path, "not a regular file"));
     }
-    if npy {
-        read_npy(path, file, meta.len())
-    } else {
-        read_csv(path, file)
+    match kind.as_str() {
+        "npy" => read_npy(path, file, meta.len()),
+        "csv" => read_csv(path, file),
+        "sr" => super::capture::read_sigrok(path, file, opts),
+        _ => super::capture::read_wfm(path, file, meta.len()),
     }
 }
 
-fn invalid(path: &Path, msg: impl std::fmt::Display) -> Error {
+pub(super) fn invalid(path: &Path, msg: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!("{}: {msg}", path.display()))
 }
 
-fn at_offset(offset: u64) -> Position {
+pub(super) fn at_offset(offset: u64) -> Position {
     Position {
         offset,
         line: 0,
@@ -65,7 +101,7 @@ fn at_offset(offset: u64) -> Position {
     }
 }
 
-fn source_metadata(path: &Path, format: &str) -> Map<String, Value> {
+pub(super) fn source_metadata(path: &Path, format: &str) -> Map<String, Value> {
     let mut m = Map::new();
     let source = path
         .file_name()
@@ -77,7 +113,7 @@ fn source_metadata(path: &Path, format: &str) -> Map<String, Value> {
 }
 
 /// Wraps an argument error of the trace constructor with the file's name.
-fn with_path(path: &Path, e: Error) -> Error {
+pub(super) fn with_path(path: &Path, e: Error) -> Error {
     match e {
         Error::InvalidArgument(msg) => invalid(path, msg),
         other => other,

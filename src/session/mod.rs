@@ -21,12 +21,14 @@
 //! # Ok::<(), evident::Error>(())
 //! ```
 
+mod capture;
 pub(crate) mod file;
 mod import;
 mod model;
 mod store;
 
 pub use file::{CompactedFrom, Counts, Problem, SESSION_MAGIC};
+pub use import::{read_trace_file_with, ChannelSel, ImportOptions};
 pub use model::{
     trace_json, Annotation, AnnotationKind, Dtype, HistoryEntry, Layer, LayerProps, Measurement,
     Sample, Session, Trace, TraceInfo,

@@ -160,10 +160,16 @@ def test_tracekit_sha512_and_keyless(tmp_path: Path) -> None:
         assert audit.audit_log.alg == "sha256" and audit.verify_integrity()
     with pytest.raises(ValueError, match="Unsupported hash algorithm"):
         tk.AuditTrail(KEY_A, "md5", path=tmp_path / "x.jsonl")
-    with pytest.raises(evident.InvalidArgumentError):
-        tk.AuditTrail(None, "sha512", path=tmp_path / "y.jsonl")
-    with pytest.raises(evident.InvalidArgumentError):
-        tk.AuditTrail(b"key", path=tmp_path / "z.jsonl")  # too short for evident
+    # no key: a random one for the TraceKit chain (as TraceKit), keyless log
+    with tk.AuditTrail(None, "sha512", path=tmp_path / "y.jsonl") as audit:
+        assert len(audit.record_action("x", {}).hmac) == 128
+        assert audit.audit_log.alg == "sha256" and audit.verify_integrity()
+    # a key too short for evident's HMAC: accepted with a warning, keyless log
+    with pytest.warns(UserWarning, match="3 bytes"):
+        short = tk.AuditTrail(b"key", path=tmp_path / "z.jsonl")
+    with short:
+        short.record_action("x", {})
+        assert short.audit_log.alg == "sha256" and short.verify_integrity()
 
 
 def test_tracekit_buffered_read_back(tmp_path: Path) -> None:
@@ -219,13 +225,15 @@ def test_tracekit_export_json_and_csv(tmp_path: Path) -> None:
 def test_tracekit_global_trail(tmp_path: Path) -> None:
     tk._global_audit_trail = None
     try:
-        with pytest.raises(evident.InvalidArgumentError):
-            tk.record_audit("x", {})
         trail = tk.get_global_audit_trail(KEY_A, path=tmp_path / "g.jsonl")
         assert tk.get_global_audit_trail() is trail
         e = tk.record_audit("compute_fft", {"samples": 1000000})
         assert e.action == "compute_fft" and trail.verify_integrity()
         trail.close()
+        tk._global_audit_trail = None
+        # with no prior configuration: an in-memory trail, as TraceKit's
+        assert tk.record_audit("x", {}).previous_hash == "GENESIS"
+        assert tk.get_global_audit_trail().path is None
     finally:
         tk._global_audit_trail = None
 

@@ -356,18 +356,19 @@ def test_load_trace_csv_and_npy(tmp_path: Path) -> None:
     assert (t2.name, t2.dtype, t2.to_list()) == ("LOGIC", "i16", [1, -2, 3])
     with pytest.raises(evident.EvidentError):
         s.load_trace(tmp_path / "missing.csv")
-    with pytest.raises(evident.InvalidArgumentError, match="loader options"):
-        s.load_trace(csv, lazy=True)
+    with pytest.raises(evident.InvalidArgumentError, match="unknown loader option"):
+        s.load_trace(csv, bogus=True)
     assert s.list_traces() == ["scope capture", "LOGIC"]
     ops = [(e.operation, e.success, e.parameters.get("path")) for e in s.history.entries]
     assert ops == [
         ("load_trace", True, str(csv)),
         ("load_trace", True, str(npy)),
         ("load_trace", False, str(tmp_path / "missing.csv")),
+        ("load_trace", False, str(csv)),
     ]
     s.history.auto_record = False
     s.load_trace(csv, name="again")
-    assert len(s.history.entries) == 3
+    assert len(s.history.entries) == 4
     loaded = saved(tmp_path, s)
     assert loaded.get_trace("LOGIC").to_list() == [1, -2, 3]
 
@@ -1613,9 +1614,10 @@ def test_session_prototypes_match_the_header() -> None:
         m = re.search(r"\b(evident_(?:session|trace|save_options)\w*)\s*\((.*)\)$", st)
         if m and "typedef" not in st:
             found[m.group(1)] = [a for a in m.group(2).split(",") if a.strip() != "void"]
-    assert set(found) == set(_native._SESSION_PROTOTYPES)
+    protos = {**_native._SESSION_PROTOTYPES, **_native._MEASURE_PROTOTYPES}
+    assert set(found) == {n for n in protos if re.match(r"evident_(session|trace|save_options)", n)}
     for name, args in found.items():
-        restype, argtypes = _native._SESSION_PROTOTYPES[name]
+        restype, argtypes = protos[name]
         assert len(argtypes) == len(args), name
         assert (restype is None) == st_void(text, name), name
 

@@ -278,8 +278,28 @@ _SESSION_PROTOTYPES = {
 }
 
 
+# --- measurements, TraceKit audit chain (ABI 1.2) --------------------------
+_MEASURE_PROTOTYPES = {
+    "evident_measure_samples": (_S, [c_void_p, c_size_t, c_double, c_uint32, POINTER(c_double)]),
+    "evident_trace_measure": (_S, [_P, c_uint32, POINTER(c_double)]),
+    "evident_session_measure": (_S, [_P, c_char_p, c_uint32, POINTER(c_double)]),
+    "evident_session_load_trace_with": (_S, [_P, c_char_p, c_char_p, c_char_p, _PP]),
+    "evident_tracekit_hmac": (_S, [c_char_p, _U8P, c_size_t, c_char_p, _PP]),
+    "evident_tracekit_verify": (_S, [c_char_p, _U8P, c_size_t, c_char_p, POINTER(ctypes.c_int64)]),
+}
+#: enum evident_measure, by name.
+MEASURES = {
+    "frequency": 1,
+    "period": 2,
+    "amplitude": 3,
+    "rise_time": 4,
+    "fall_time": 5,
+    "duty_cycle": 6,
+    "thd": 7,
+}
+
 #: Every function of the ABI (abi/symbols.txt).
-_PROTOTYPES = {**_CORE_PROTOTYPES, **_SESSION_PROTOTYPES}
+_PROTOTYPES = {**_CORE_PROTOTYPES, **_SESSION_PROTOTYPES, **_MEASURE_PROTOTYPES}
 
 
 def _candidates() -> List[Path]:
@@ -344,6 +364,17 @@ def _load() -> Tuple[ctypes.CDLL, str]:
 
 lib, library_path = _load()
 _session_missing = _bind(lib, _SESSION_PROTOTYPES)
+_measure_missing = _bind(lib, _MEASURE_PROTOTYPES)
+
+
+def measure_lib() -> ctypes.CDLL:
+    """The library, checked to have the measurement and TraceKit functions (ABI 1.2)."""
+    if _measure_missing:
+        raise UnsupportedError(
+            f"the evident library {library_path} lacks {', '.join(_measure_missing[:3])}: "
+            "rebuild it (ABI 1.2 or later)"
+        )
+    return lib
 
 
 def session_lib() -> ctypes.CDLL:

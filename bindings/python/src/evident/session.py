@@ -546,6 +546,15 @@ def _is_buffer(obj: Any) -> bool:
 # --- traces ---------------------------------------------------------------------
 
 
+def _measure_code(what: str) -> int:
+    code = N.MEASURES.get(what) if isinstance(what, str) else None
+    if code is None:
+        raise InvalidArgumentError(
+            f"unknown measurement {what!r}: use one of {', '.join(N.MEASURES)}"
+        )
+    return code
+
+
 def _trace_free(ptr: int) -> None:
     N.lib.evident_trace_free(ptr)
 
@@ -810,6 +819,21 @@ class Trace:
         if np is not None:
             return self._start_time + np.arange(self._len, dtype=np.float64) / self._sample_rate
         return [self._start_time + i / self._sample_rate for i in range(self._len)]
+
+    def measure(self, what: str) -> float:
+        """A waveform measurement of this trace (see :meth:`Session.measure`),
+        not recorded anywhere."""
+        code = _measure_code(what)
+        handle = self._handle
+        if handle is None:
+            raise ClosedError(f"trace {self._name!r} is closed")
+        out = ctypes.c_double()
+        ptr = handle._acquire()
+        try:
+            N.check(N.measure_lib().evident_trace_measure(ptr, code, ctypes.byref(out)))
+        finally:
+            handle._release()
+        return out.value
 
     def verify(self) -> None:
         """Checks the stored samples against the SHA-256 in the session's hash
@@ -1740,19 +1764,27 @@ class Session(Managed):
     # -- traces ------------------------------------------------------------
 
     def load_trace(self, path: PathLike, name: Optional[str] = None, **load_kwargs: Any) -> Trace:
-        """Loads a CSV or ``.npy`` file as a trace (named ``name``, default:
-        the file's stem) and returns it. Recorded in the history when
-        ``history.auto_record``."""
-        if load_kwargs:
-            raise InvalidArgumentError(
-                f"load_trace takes no loader options ({', '.join(sorted(load_kwargs))})"
-            )
+        """Loads a capture file as a trace (named ``name``, default: the
+        file's stem) and returns it: CSV, NumPy ``.npy``, sigrok ``.sr`` or
+        Tektronix ``.wfm``. Loader options: ``channel`` (the channel of a
+        multi-channel ``.sr`` capture, by name or index) and ``lazy``
+        (accepted; traces are mapped from the session file once saved).
+        Recorded in the history when ``history.auto_record``."""
         raw = N.path_arg(path)
         name_b = N.text(name, "name")
-        params = {"path": str(Path(path)), "name": name}
+        params: Dict[str, Any] = {"path": str(Path(path))}
+        if name is not None:
+            params["name"] = name
+        params.update(load_kwargs)
+        opts = _json(load_kwargs, "loader options") if load_kwargs else None
         t0 = _time.perf_counter()
         try:
-            loaded = self._string(N.lib.evident_session_load_trace, raw, name_b)
+            if opts is None:
+                loaded = self._string(N.lib.evident_session_load_trace, raw, name_b)
+            else:
+                loaded = self._string(
+                    N.measure_lib().evident_session_load_trace_with, raw, name_b, opts
+                )
         except EvidentError as e:
             if self._history.auto_record:
                 self._auto_record("load_trace", params, None, t0, e)
@@ -1760,6 +1792,21 @@ class Session(Managed):
         if self._history.auto_record:
             self._auto_record("load_trace", params, f"loaded {loaded!r}", t0, None)
         return self.get_trace(loaded)
+
+    def measure(self, trace_name: str, what: str) -> float:
+        """Measures the trace ``trace_name`` (``"frequency"``, ``"period"``,
+        ``"amplitude"``, ``"rise_time"``, ``"fall_time"``, ``"duty_cycle"``,
+        ``"thd"``; NaN when the signal does not allow it) and records
+        ``measure_<what>`` in the history."""
+        code = _measure_code(what)
+        out = ctypes.c_double()
+        self._call(
+            N.measure_lib().evident_session_measure,
+            N.text(trace_name, "trace_name"),
+            code,
+            ctypes.byref(out),
+        )
+        return out.value
 
     def _auto_record(
         self, op: str, params: Dict[str, Any], result: Any, t0: float, error: Optional[Exception]

@@ -1,32 +1,48 @@
-"""TraceKit's ``AuditTrail`` API, backed by an evident log file, and its
-``Session`` API (``Session``, ``load_session``, ``Annotation``, …), backed by
-an evident session file (crash-safe, versioned, never unpickled).
+"""TraceKit's API (``tracekit``, ``tracekit.session``, ``tracekit.core.audit``)
+on evident: switch by changing the import line only::
 
-Replace ``from tracekit.core.audit import AuditTrail`` by
-``from evident.compat.tracekit import AuditTrail`` and add ``path=``.
-Differences from TraceKit's in-memory trail:
+    import tracekit as tk                  # before
+    import evident.compat.tracekit as tk   # after
 
-- the trail is a file (``path``, required): entries survive the process and
-  are checked from the file by :meth:`AuditTrail.verify_integrity`;
-- ``secret_key`` must be at least 16 bytes (evident refuses shorter HMAC
-  keys with :class:`evident.InvalidArgumentError`); without a key the log is
-  a keyless SHA-256 chain (TraceKit made up a random key, which would make
-  a file unverifiable after the process ends);
-- ``hmac`` / ``previous_hash`` are evident's record hashes (the first
-  entry's ``previous_hash`` is the genesis record's hash, not ``"GENESIS"``);
-- ``timestamp`` is the entry's RFC 3339 UTC time with microseconds;
-- naive datetimes given to :meth:`AuditTrail.get_entries` are taken as UTC.
+- :class:`AuditTrail` keeps TraceKit's HMAC chain (``previous_hash`` of the
+  first entry ``"GENESIS"``, ``hmac`` = HMAC(key, ``timestamp|action|
+  json.dumps(details, sort_keys=True)|user|host|previous_hash``), SHA-256 or
+  SHA-512, computed and checked by the evident library), in memory as
+  TraceKit's does; with ``path=`` every action is also an ordinary entry of
+  the evident log at ``path`` (checked by ``evident verify``), and the trail
+  is rebuilt from that log when it is opened again. Keys of any length are
+  accepted (a key shorter than 16 bytes gives a warning, and the evident
+  log, which needs at least 16 bytes for HMAC, is then a keyless SHA-256
+  chain). ``export_audit_log`` writes TraceKit's JSON and CSV layouts, which
+  TraceKit's own checker accepts.
+- :class:`Session` is evident's session container with TraceKit's defaults
+  (``save()`` compresses, and makes up a path for a session never saved);
+  traces are :class:`WaveformTrace` / :class:`DigitalTrace`; ``load_trace``
+  reads CSV, ``.npy``, sigrok ``.sr`` and Tektronix ``.wfm``.
+- The measurements (:func:`frequency`, :func:`amplitude`, :func:`rise_time`,
+  :func:`fall_time`, :func:`duty_cycle`, :func:`period`, :func:`thd`) are
+  the library's; measuring a trace of a session records ``measure_<name>``
+  in the session's history, so ``session.history.to_script()`` replays it.
+
+Only names and arguments are mapped here; the engine is the library's.
 """
 
 from __future__ import annotations
 
-import csv
+import array
+import ctypes
+import getpass
 import json
+import os
+import re
+import warnings
+import weakref
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Union
 
+from .. import _native as N
 from .. import query as _q
 from ..errors import InvalidArgumentError
 from ..log import AuditLog, PathLike
@@ -35,10 +51,12 @@ from ..session import (
     AnnotationLayer,
     AnnotationType,
     HistoryEntry,
-    OperationHistory,
-    Session,
-    load_session,
+    Trace,
+    _comment,
+    _numpy,
 )
+from ..session import OperationHistory as _OperationHistory
+from ..session import Session as _Session
 from ..verify import verify
 
 __all__ = [
@@ -47,20 +65,35 @@ __all__ = [
     "AnnotationType",
     "AuditEntry",
     "AuditTrail",
+    "DigitalTrace",
     "HistoryEntry",
     "OperationHistory",
     "Session",
+    "TraceMetadata",
+    "WaveformTrace",
+    "amplitude",
+    "duty_cycle",
+    "fall_time",
+    "frequency",
     "get_global_audit_trail",
+    "load",
     "load_session",
+    "load_trace",
+    "period",
     "record_audit",
+    "rise_time",
+    "thd",
 ]
 
-_ALGS = {"sha256": ("sha256", "hmac-sha256"), "sha512": (None, "hmac-sha512")}
+#: Keys shorter than this are accepted with a warning (TraceKit takes any).
+MIN_KEY_BYTES = 16
+
+# --- audit trail ---------------------------------------------------------------
 
 
 @dataclass
 class AuditEntry:
-    """One audit entry, with TraceKit's fields."""
+    """One audit entry, TraceKit's fields."""
 
     timestamp: str
     action: str
@@ -78,28 +111,58 @@ class AuditEntry:
         return cls(**data)
 
 
-def _from_entry(e: _q.Entry) -> AuditEntry:
-    return AuditEntry(
-        timestamp=e.ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        action=e.action,
-        details=e.details,
-        user=e.actor,
-        host=e.host,
-        previous_hash=e.prev,
-        hmac=e.hash,
-    )
+def _ts(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _ts_parse(text: str) -> Optional[datetime]:
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _wire(e: AuditEntry) -> Dict[str, str]:
+    """An entry as the library's TraceKit functions take it (details as
+    TraceKit's canonical JSON text)."""
+    return {
+        "timestamp": e.timestamp,
+        "action": e.action,
+        "details": json.dumps(e.details, sort_keys=True),
+        "user": e.user,
+        "host": e.host,
+        "previous_hash": e.previous_hash,
+        "hmac": e.hmac,
+    }
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _host() -> str:
+    try:
+        import socket  # here, not at import: evident opens no network module by itself
+
+        return socket.gethostname()
+    except Exception:
+        return "unknown"
 
 
 class AuditTrail:
-    """A tamper-evident audit trail in the evident log at ``path``.
+    """TraceKit's tamper-evident audit trail (HMAC chain).
 
-    :param secret_key: HMAC key (at least 16 bytes), or ``None`` for a
-        keyless SHA-256 chain.
-    :param hash_algorithm: ``"sha256"`` (HMAC-SHA256) or ``"sha512"``
-        (HMAC-SHA512, needs a key); used when the log is created.
-    :param path: the log file (created if missing).
-    :param event_type: the ``event_type`` written for every action.
-    :param options: passed to :class:`evident.AuditLog` (e.g. ``lock="shared"``).
+    :param secret_key: HMAC key, any length (shorter than 16 bytes: a
+        warning); ``None``: a random key, as TraceKit does.
+    :param hash_algorithm: ``"sha256"`` or ``"sha512"``.
+    :param path: optional evident log that receives every action (created if
+        missing; an existing one is read back into the trail).
+    :param event_type: the ``event_type`` of those log entries.
+    :param options: passed to :class:`evident.AuditLog`.
     """
 
     def __init__(
@@ -107,88 +170,146 @@ class AuditTrail:
         secret_key: Optional[bytes] = None,
         hash_algorithm: str = "sha256",
         *,
-        path: PathLike,
+        path: Optional[PathLike] = None,
         event_type: str = "tracekit",
         **options: Any,
     ) -> None:
-        if hash_algorithm not in _ALGS:
+        if hash_algorithm not in ("sha256", "sha512"):
             raise InvalidArgumentError(f"Unsupported hash algorithm: {hash_algorithm}")
-        keyless, keyed = _ALGS[hash_algorithm]
-        alg = keyed if secret_key is not None else keyless
-        if alg is None:
-            raise InvalidArgumentError("hash_algorithm 'sha512' needs a secret_key (HMAC-SHA512)")
-        self._secret_key = secret_key
+        if secret_key is not None and len(secret_key) < MIN_KEY_BYTES:
+            warnings.warn(
+                f"AuditTrail secret_key is {len(secret_key)} bytes; use at least "
+                f"{MIN_KEY_BYTES} random bytes in production",
+                UserWarning,
+                stacklevel=2,
+            )
+        strong = secret_key is not None and len(secret_key) >= MIN_KEY_BYTES
+        self._secret_key: bytes = bytes(secret_key) if secret_key else os.urandom(32)
         self._hash_algorithm = hash_algorithm
         self._event_type = event_type
-        self._buffered = options.get("durability") == "buffered"
-        self._log = AuditLog(path, key=secret_key, alg=alg, **options)
+        self._entries: List[AuditEntry] = []
+        self._log: Optional[AuditLog] = None
+        self._log_key = bytes(secret_key) if strong and secret_key else None
+        if path is not None:
+            alg = ("hmac-" + hash_algorithm) if self._log_key else "sha256"
+            self._log = AuditLog(path, key=self._log_key, alg=alg, **options)
+            self._log.sync()
+            for e in _q.read_entries(self._log.path, _q.Query()):
+                self._append(_ts(e.ts), e.action, e.details, e.actor, e.host)
 
     @property
-    def path(self) -> str:
-        return self._log.path
+    def path(self) -> Optional[str]:
+        """The evident log's path (None for an in-memory trail)."""
+        return None if self._log is None else self._log.path
 
     @property
-    def audit_log(self) -> AuditLog:
-        """The underlying :class:`evident.AuditLog`."""
+    def audit_log(self) -> Optional[AuditLog]:
+        """The underlying :class:`evident.AuditLog`, if any."""
         return self._log
+
+    def _compute_hmac(self, entry: AuditEntry) -> str:
+        key = (ctypes.c_uint8 * len(self._secret_key)).from_buffer_copy(self._secret_key)
+        out = ctypes.c_void_p()
+        N.check(
+            N.measure_lib().evident_tracekit_hmac(
+                self._hash_algorithm.encode(),
+                key,
+                len(self._secret_key),
+                json.dumps(_wire(entry)).encode(),
+                ctypes.byref(out),
+            )
+        )
+        return N.take_string(out)
+
+    def _append(self, timestamp: str, action: str, details: Any, user: str, host: str) -> AuditEntry:
+        prev = self._entries[-1].hmac if self._entries else "GENESIS"
+        entry = AuditEntry(timestamp, action, details, user, host, prev, "")
+        entry.hmac = self._compute_hmac(entry)
+        self._entries.append(entry)
+        return entry
 
     def record_action(
         self, action: str, details: Dict[str, Any], user: Optional[str] = None
     ) -> AuditEntry:
-        """Appends an entry (``user`` defaults to the OS user) and returns it
-        as stored in the log."""
-        head = self._log.log(self._event_type, action, actor=user, details=details)
-        if self._buffered:
-            self._log.sync()  # the entry is read back from the file
-        found = _q.read_entries(
-            self._log.path, _q.Query(seq_min=head.seq, seq_max=head.seq, limit=1)
-        )
-        return _from_entry(found[0])
+        """Records an action (``user`` defaults to the OS user) and returns
+        its entry."""
+        if user is None:
+            user = _user()
+        json.dumps(details, sort_keys=True)  # TraceKit's TypeError for non-JSON details
+        now, host = datetime.now(timezone.utc), _host()
+        if self._log is not None:
+            # the log entry carries the same time, user and host, so the
+            # trail rebuilt from the log has the same HMACs
+            self._log.log(self._event_type, action, actor=user, host=host, details=details, ts=now)
+        return self._append(_ts(now), action, details, user, host)
 
     def verify_integrity(self) -> bool:
-        """True when the whole log file verifies (every hash, link and seq)."""
-        if self._buffered and not self._log.closed:
+        """True when every entry's HMAC and link is intact (and, with a
+        log file, the log verifies)."""
+        key = (ctypes.c_uint8 * len(self._secret_key)).from_buffer_copy(self._secret_key)
+        bad = ctypes.c_int64()
+        try:
+            text = json.dumps([_wire(e) for e in self._entries])
+        except (TypeError, ValueError):
+            return False
+        N.check(
+            N.measure_lib().evident_tracekit_verify(
+                self._hash_algorithm.encode(),
+                key,
+                len(self._secret_key),
+                text.encode(),
+                ctypes.byref(bad),
+            )
+        )
+        if bad.value != -1:
+            return False
+        if self._log is not None:
             self._log.sync()
-        return verify(self._log.path, key=self._secret_key).valid
+            return bool(verify(self._log.path, key=self._log_key).valid)
+        return True
 
     def get_entries(
         self, since: Optional[datetime] = None, action_type: Optional[str] = None
     ) -> List[AuditEntry]:
-        """Entries at or after ``since`` with action ``action_type``, oldest first."""
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
-        if self._buffered and not self._log.closed:
-            self._log.sync()
-        entries = _q.read_entries(self._log.path, _q.Query(since=since, action=action_type))
-        return [_from_entry(e) for e in entries]
+        """Entries at or after ``since`` (naive: UTC) with action
+        ``action_type``, oldest first."""
+        results = list(self._entries)
+        if since is not None:
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=timezone.utc)
+            results = [e for e in results if (_ts_parse(e.timestamp) or since) >= since]
+        if action_type is not None:
+            results = [e for e in results if e.action == action_type]
+        return results
 
     def export_audit_log(self, path: str, format: str = "json") -> None:
         """Writes the trail to ``path`` in TraceKit's JSON or CSV layout."""
         if format not in ("json", "csv"):
             raise InvalidArgumentError(f"Unsupported format: {format}")
-        entries = self.get_entries()
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
         if format == "json":
             data = {
                 "version": "1.0",
                 "hash_algorithm": self._hash_algorithm,
-                "entries": [e.to_dict() for e in entries],
+                "entries": [e.to_dict() for e in self._entries],
             }
             with open(out, "w", encoding="utf-8") as f:
                 json.dump(data, f, indent=2)
             return
+        import csv
+
         with open(out, "w", newline="", encoding="utf-8") as f:
-            if not entries:
+            if not self._entries:
                 return
-            keys = sorted({k for e in entries if isinstance(e.details, dict) for k in e.details})
+            keys = sorted({k for e in self._entries for k in e.details})
             writer = csv.DictWriter(
                 f,
                 fieldnames=["timestamp", "action", "user", "host", "previous_hash", "hmac"]
                 + [f"detail_{k}" for k in keys],
             )
             writer.writeheader()
-            for e in entries:
+            for e in self._entries:
                 row: Dict[str, Any] = {
                     "timestamp": e.timestamp,
                     "action": e.action,
@@ -197,15 +318,15 @@ class AuditTrail:
                     "previous_hash": e.previous_hash,
                     "hmac": e.hmac,
                 }
-                d = e.details if isinstance(e.details, dict) else {}
                 for k in keys:
-                    v = d.get(k)
+                    v = e.details.get(k)
                     row[f"detail_{k}"] = json.dumps(v) if v is not None else ""
                 writer.writerow(row)
 
     def close(self) -> None:
-        """Closes the log file (closing twice is fine)."""
-        self._log.close()
+        """Closes the log file, if any (closing twice is fine)."""
+        if self._log is not None:
+            self._log.close()
 
     def __enter__(self) -> "AuditTrail":
         return self
@@ -220,15 +341,340 @@ _global_audit_trail: Optional[AuditTrail] = None
 def get_global_audit_trail(
     secret_key: Optional[bytes] = None, *, path: Optional[PathLike] = None
 ) -> AuditTrail:
-    """The process-wide trail, created on the first call (which needs ``path``)."""
+    """The process-wide trail, created on the first call (``secret_key`` and
+    ``path`` are used then only)."""
     global _global_audit_trail
     if _global_audit_trail is None:
-        if path is None:
-            raise InvalidArgumentError("the first get_global_audit_trail() call needs path=")
         _global_audit_trail = AuditTrail(secret_key=secret_key, path=path)
     return _global_audit_trail
 
 
 def record_audit(action: str, details: Dict[str, Any], user: Optional[str] = None) -> AuditEntry:
-    """Records an action in the global trail (see :func:`get_global_audit_trail`)."""
+    """Records an action in the global trail."""
     return get_global_audit_trail().record_action(action, details, user)
+
+
+# --- traces ----------------------------------------------------------------------
+
+
+class TraceMetadata(dict):  # type: ignore[type-arg]
+    """A trace's metadata (TraceKit's ``TraceMetadata``): a dict whose keys
+    are also attributes (``metadata.sample_rate``)."""
+
+    def __init__(self, sample_rate: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(sample_rate=float(sample_rate), **kwargs)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
+class WaveformTrace:
+    """A sampled analog waveform (TraceKit's ``WaveformTrace``): ``data``
+    (a numpy array when numpy is installed) and ``sample_rate`` in Hz.
+    ``metadata`` may be a dict or an object with ``sample_rate``."""
+
+    def __init__(
+        self,
+        data: Any,
+        sample_rate: Optional[float] = None,
+        metadata: Any = None,
+        *,
+        start_time: float = 0.0,
+        units: str = "",
+        name: Optional[str] = None,
+    ) -> None:
+        if sample_rate is None and metadata is not None:
+            sample_rate = (
+                metadata.get("sample_rate")
+                if isinstance(metadata, Mapping)
+                else getattr(metadata, "sample_rate", None)
+            )
+        self.sample_rate = float(sample_rate if sample_rate is not None else 1.0)
+        np = _numpy()
+        self.data = np.asarray(data) if np is not None else data
+        self.metadata = TraceMetadata(
+            self.sample_rate,
+            **{k: v for k, v in (metadata or {}).items() if k != "sample_rate"}
+            if isinstance(metadata, Mapping)
+            else {},
+        )
+        self.start_time = float(start_time)
+        self.units = units
+        self.name = name
+        self._session: Any = None  # weakref to the compat Session it belongs to
+        self._trace: Optional[Trace] = None
+
+    @classmethod
+    def _of(cls, trace: Trace, session: Optional["Session"] = None) -> "WaveformTrace":
+        t = cls.__new__(cls)
+        t.data = trace.data
+        t.sample_rate = trace.sample_rate
+        t.metadata = TraceMetadata(
+            trace.sample_rate, **{k: v for k, v in trace.metadata.items() if k != "sample_rate"}
+        )
+        t.start_time = trace.start_time
+        t.units = trace.units
+        t.name = trace.name
+        t._session = None if session is None else weakref.ref(session)
+        t._trace = trace
+        return t
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @property
+    def duration(self) -> float:
+        return len(self) / self.sample_rate
+
+    @property
+    def time_vector(self) -> Any:
+        np = _numpy()
+        if np is None:
+            return [self.start_time + i / self.sample_rate for i in range(len(self))]
+        return self.start_time + np.arange(len(self)) / self.sample_rate
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name or ''} {len(self)} samples @ {self.sample_rate:g} Hz>"
+
+
+class DigitalTrace(WaveformTrace):
+    """A sampled digital signal (TraceKit's ``DigitalTrace``): ``data`` of
+    bools (or logic words of several channels) and ``sample_rate``."""
+
+
+def _wrap(trace: Trace, session: Optional["Session"] = None) -> WaveformTrace:
+    digital = trace.dtype in ("bool", "bit") or trace.metadata.get("format") == "sigrok"
+    return (DigitalTrace if digital and trace.dtype != "f32" else WaveformTrace)._of(trace, session)
+
+
+def _measure(trace: Any, what: str, **ignored: Any) -> float:
+    """Measures ``trace``: through its session (recorded in the history)
+    when it is a session's trace, else on its samples."""
+    session = None
+    if isinstance(trace, WaveformTrace) and trace._session is not None:
+        session = trace._session()
+    if session is not None and not session.closed and trace.name in session.list_traces():
+        if session.history.auto_record:
+            return float(session.measure(trace.name, what))
+        return float(session._native_trace(trace.name).measure(what))
+    if isinstance(trace, Trace):
+        return trace.measure(what)
+    data = getattr(trace, "data", trace)
+    rate = getattr(trace, "sample_rate", None)
+    if rate is None:
+        meta = getattr(trace, "metadata", None)
+        rate = getattr(meta, "sample_rate", None) if meta is not None else None
+    if rate is None:
+        raise InvalidArgumentError("the trace has no sample_rate")
+    np = _numpy()
+    if np is not None:
+        buf = np.ascontiguousarray(np.asarray(data, dtype=np.float64).ravel())
+        ptr, n = buf.ctypes.data, buf.size
+    else:
+        buf = array.array("d", [float(x) for x in data])
+        ptr, n = (buf.buffer_info()[0], len(buf))
+    out = ctypes.c_double()
+    N.check(
+        N.measure_lib().evident_measure_samples(
+            ptr, n, float(rate), N.MEASURES[what], ctypes.byref(out)
+        )
+    )
+    del buf
+    return out.value
+
+
+def frequency(trace: Any, **kwargs: Any) -> float:
+    """Frequency in Hz (mean period between rising 50 % crossings)."""
+    return _measure(trace, "frequency", **kwargs)
+
+
+def period(trace: Any, **kwargs: Any) -> float:
+    """Period in seconds."""
+    return _measure(trace, "period", **kwargs)
+
+
+def amplitude(trace: Any, **kwargs: Any) -> float:
+    """Amplitude: top minus base state level (IEEE 181 histogram)."""
+    return _measure(trace, "amplitude", **kwargs)
+
+
+def rise_time(trace: Any, **kwargs: Any) -> float:
+    """10 %-90 % rise time in seconds (first complete rising edge)."""
+    return _measure(trace, "rise_time", **kwargs)
+
+
+def fall_time(trace: Any, **kwargs: Any) -> float:
+    """90 %-10 % fall time in seconds (first complete falling edge)."""
+    return _measure(trace, "fall_time", **kwargs)
+
+
+def duty_cycle(trace: Any, *, percentage: bool = True, **kwargs: Any) -> float:
+    """Duty cycle in percent (``percentage=False``: a fraction)."""
+    v = _measure(trace, "duty_cycle", **kwargs)
+    return v if percentage else v / 100.0
+
+
+def thd(trace: Any, **kwargs: Any) -> float:
+    """Total harmonic distortion in percent (harmonics 2 to 10)."""
+    return _measure(trace, "thd", **kwargs)
+
+
+_current: Optional[WaveformTrace] = None
+
+
+def load(path: PathLike, **load_kwargs: Any) -> WaveformTrace:
+    """Loads a capture file (CSV, ``.npy``, sigrok ``.sr``, Tektronix
+    ``.wfm``) as a trace, outside any session."""
+    global _current
+    with _Session(name="load") as s:
+        s.history.auto_record = False
+        t = s.load_trace(path, **load_kwargs)
+    _current = _wrap(t)
+    return _current
+
+
+def load_trace(path: PathLike, name: Optional[str] = None, **load_kwargs: Any) -> WaveformTrace:
+    """:func:`load` (the call a history script replays)."""
+    t = load(path, **load_kwargs)
+    if name is not None:
+        t.name = name
+    return t
+
+
+def _replayed(what: str) -> Any:
+    def fn(trace: Any = None, **kwargs: Any) -> float:
+        t = trace if trace is not None else _current
+        if t is None:
+            raise InvalidArgumentError(f"measure_{what}: no trace (load one first)")
+        return _measure(t, what)
+
+    fn.__name__ = f"measure_{what}"
+    fn.__doc__ = f"{what} of ``trace`` (default: the last trace :func:`load_trace` loaded)."
+    return fn
+
+
+measure_frequency = _replayed("frequency")
+measure_period = _replayed("period")
+measure_amplitude = _replayed("amplitude")
+measure_rise_time = _replayed("rise_time")
+measure_fall_time = _replayed("fall_time")
+measure_duty_cycle = _replayed("duty_cycle")
+measure_thd = _replayed("thd")
+
+
+# --- session ---------------------------------------------------------------------
+
+
+def _py(value: Any) -> str:
+    """A parameter value as Python source (strings in double quotes)."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+class OperationHistory(_OperationHistory):
+    """TraceKit's ``OperationHistory``; :meth:`to_script` writes TraceKit's
+    script (it runs with TraceKit or with this module)."""
+
+    def to_script(self, module: str = "tracekit", alias: str = "tk") -> str:
+        if not alias.isidentifier() or not re.match(r"^[A-Za-z_][\w.]*$", module):
+            raise InvalidArgumentError("module and alias must be Python names")
+        now = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+        lines = ["#!/usr/bin/env python3", '"""TraceKit analysis script.', "", f"Generated: {now}", '"""', ""]
+        if module == "tracekit":
+            lines += [
+                "try:",
+                f"    import tracekit as {alias}",
+                "except ImportError:",
+                f"    import evident.compat.tracekit as {alias}",
+            ]
+        else:
+            lines.append(f"import {module} as {alias}")
+        lines.append("")
+        for e in self.entries:
+            lines.append(f"# {e.timestamp.astimezone().strftime('%H:%M:%S')} - {_comment(e.operation)}")
+            code = e.to_code(alias)
+            if not code.startswith("#"):
+                args = []
+                for k, v in e.parameters.items():
+                    args.append(f"{k}={_py(v)}" if k.isidentifier() else f"**{{{_py(k)}: {_py(v)}}}")
+                code = f"{alias}.{e.operation}({', '.join(args)})"
+            if not e.success:
+                code = f"# FAILED: {_comment(code.lstrip('# '))}: {_comment(e.error_message or '')}"
+            lines += [code, ""]
+        return "\n".join(lines)
+
+
+def _default_name(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or "session"
+    return f"{slug}_{datetime.now().strftime('%Y%m%d_%H%M%S')}.tks"
+
+
+class Session(_Session):
+    """TraceKit's ``Session`` on evident's session container.
+
+    Differences from :class:`evident.Session`: ``save()`` compresses by
+    default and, for a session never saved, saves to
+    ``<name>_<YYYYmmdd_HHMMSS>.tks`` in the current directory; traces come
+    back as :class:`WaveformTrace` / :class:`DigitalTrace`, and measuring
+    them records the measurement in the history.
+    """
+
+    def _init(self, ptr: int, key: Optional[bytes]) -> None:
+        super()._init(ptr, key)
+        self._history = OperationHistory._bound(self)
+
+    def _native_trace(self, name: str) -> Trace:
+        return super().get_trace(name)
+
+    def load_trace(  # type: ignore[override]
+        self, path: PathLike, name: Optional[str] = None, **load_kwargs: Any
+    ) -> WaveformTrace:
+        t = super().load_trace(path, name, **load_kwargs)  # wrapped by get_trace
+        return t if isinstance(t, WaveformTrace) else _wrap(t, self)
+
+    def get_trace(self, name: str) -> WaveformTrace:  # type: ignore[override]
+        return _wrap(super().get_trace(name), self)
+
+    @property
+    def traces(self) -> Dict[str, WaveformTrace]:  # type: ignore[override]
+        return {n: self.get_trace(n) for n in self.list_traces()}
+
+    def add_trace(self, name: str, trace: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        if isinstance(trace, WaveformTrace):
+            if trace._trace is not None and not trace._trace.closed:
+                trace = trace._trace
+            else:
+                kwargs.setdefault("sample_rate", trace.sample_rate)
+                if trace.start_time:
+                    kwargs.setdefault("start_time", trace.start_time)
+                if trace.units:
+                    kwargs.setdefault("units", trace.units)
+                extra = {k: v for k, v in trace.metadata.items() if k != "sample_rate"}
+                if extra:
+                    kwargs.setdefault("metadata", extra)
+                trace = trace.data
+        super().add_trace(name, trace, **kwargs)
+
+    def save(  # type: ignore[override]
+        self,
+        path: Optional[PathLike] = None,
+        *,
+        include_traces: bool = True,
+        compress: Union[bool, int] = True,
+        **kwargs: Any,
+    ) -> Path:
+        if path is None and self.path is None:
+            path = _default_name(self.name)
+        return super().save(path, include_traces=include_traces, compress=compress, **kwargs)
+
+
+def load_session(path: PathLike, *, version: Optional[int] = None, key: Optional[bytes] = None) -> Session:
+    """Opens a saved session (see :func:`evident.load_session`)."""
+    return Session.load(path, version=version, key=key)

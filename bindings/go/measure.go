@@ -1,0 +1,90 @@
+package evident
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// Measure is a waveform measurement (enum evident_measure). A measurement
+// the signal does not allow (too short, flat, no complete transition or
+// period) is NaN, not an error.
+type Measure uint32
+
+const (
+	// MeasureFrequency is in Hz (mean period between rising 50 % crossings).
+	MeasureFrequency Measure = 1
+	// MeasurePeriod is in seconds.
+	MeasurePeriod Measure = 2
+	// MeasureAmplitude is top minus base (IEEE 181 histogram state levels).
+	MeasureAmplitude Measure = 3
+	// MeasureRiseTime is the 10 %-90 % time of the first rising edge, s.
+	MeasureRiseTime Measure = 4
+	// MeasureFallTime is the 90 %-10 % time of the first falling edge, s.
+	MeasureFallTime Measure = 5
+	// MeasureDutyCycle is the percentage of each period above 50 %.
+	MeasureDutyCycle Measure = 6
+	// MeasureTHD is the total harmonic distortion in percent (harmonics 2-10).
+	MeasureTHD Measure = 7
+)
+
+// MeasureSamples measures samples taken at sampleRate Hz.
+func MeasureSamples(samples []float64, sampleRate float64, m Measure) (float64, error) {
+	var p *C.double
+	if len(samples) > 0 {
+		p = (*C.double)(unsafe.Pointer(&samples[0]))
+	}
+	var out C.double
+	var msg *C.char
+	st := C.evgo_measure_samples(p, C.size_t(len(samples)), C.double(sampleRate), C.uint32_t(m), &out, &msg)
+	runtime.KeepAlive(samples)
+	if err := statusError(st, msg); err != nil {
+		return 0, err
+	}
+	return float64(out), nil
+}
+
+// Measure measures the trace (samples as float64, bools as 0 and 1).
+func (t *Trace) Measure(m Measure) (float64, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.h == nil {
+		return 0, t.closedError()
+	}
+	var out C.double
+	var msg *C.char
+	st := C.evgo_trace_measure(t.h, C.uint32_t(m), &out, &msg)
+	runtime.KeepAlive(t)
+	if err := statusError(st, msg); err != nil {
+		return 0, err
+	}
+	return float64(out), nil
+}
+
+// Measure measures the session's trace name and records measure_<name>
+// in the session's history.
+func (s *Session) Measure(name string, m Measure) (float64, error) {
+	if err := checkString("trace name", name); err != nil {
+		return 0, err
+	}
+	var cs cstrings
+	no := cs.add(name)
+	h, err := s.lock()
+	if err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	var out C.double
+	var msg *C.char
+	st := C.evgo_session_measure(h, cs.at(no), C.uint32_t(m), &out, &msg)
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(&cs)
+	if err := statusError(st, msg); err != nil {
+		return 0, err
+	}
+	return float64(out), nil
+}

@@ -1,0 +1,1 @@
+"""The seed documents' examples, run with only the import line changed."""
