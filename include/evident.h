@@ -1257,7 +1257,10 @@ void evident_session_free(evident_session *session);
  * `created_at`, `modified_at` (RFC 3339), `path` (the file it was loaded
  * from or last saved to, or null), `version` and `commit` (hex) of that
  * file (or null), the counts `traces`, `layers`, `annotations`,
- * `measurements`, `history`, and `history_limit` (0: unlimited).
+ * `measurements`, `history`, `history_limit` (0: unlimited), and
+ * `load_notice` (null, or a sentence when loading the newest version
+ * skipped newer commits whose saves, made without sync, lost pages in a
+ * power cut).
  *
  * `*out` receives a string to free with `evident_string_free` (NULL on
  * failure).
@@ -1631,8 +1634,10 @@ evident_status evident_session_compact(const char *path,
  * offset), `problem_details` (the same as objects `{offset, seq, message}`),
  * `torn_tail_at` (byte offset of an incomplete save at the end, or null;
  * the next save moves it aside), `head_version` and `head_commit` (the
- * newest version, or null), `records`, `data_frames`, `bytes` (file size)
- * and `sample_bytes_checked`.
+ * newest version, or null), `incomplete_versions` (versions whose commit
+ * lies in the uncommitted tail: saved without sync, they lost pages in a
+ * power cut; the next save moves them aside with the tail), `records`,
+ * `data_frames`, `bytes` (file size) and `sample_bytes_checked`.
  * `key`/`key_len`: the file's HMAC key (NULL and 0 for a keyless file).
  */
 evident_status evident_session_verify(const char *path,

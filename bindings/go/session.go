@@ -328,12 +328,16 @@ type SessionReport struct {
 	TornTailAt *uint64 `json:"torn_tail_at"`
 	// HeadVersion and HeadCommit are the newest version (0 and "" when
 	// there is none).
-	HeadVersion        uint64 `json:"head_version"`
-	HeadCommit         string `json:"head_commit"`
-	Records            uint64 `json:"records"`
-	DataFrames         uint64 `json:"data_frames"`
-	Bytes              uint64 `json:"bytes"`
-	SampleBytesChecked uint64 `json:"sample_bytes_checked"`
+	HeadVersion uint64 `json:"head_version"`
+	HeadCommit  string `json:"head_commit"`
+	// IncompleteVersions are versions whose commit lies in the uncommitted
+	// tail: saved without sync, they lost pages in a power cut (the next
+	// save moves them aside with the tail).
+	IncompleteVersions []uint64 `json:"incomplete_versions"`
+	Records            uint64   `json:"records"`
+	DataFrames         uint64   `json:"data_frames"`
+	Bytes              uint64   `json:"bytes"`
+	SampleBytesChecked uint64   `json:"sample_bytes_checked"`
 }
 
 // SessionProblem is one problem found by VerifySession.
