@@ -274,6 +274,24 @@ pub(crate) fn aligned_copy(bytes: &[u8]) -> Vec<u64> {
     words
 }
 
+/// Checks that `src` is exactly one Zstandard frame (RFC 8878 § 3.1.1),
+/// nothing before or after it (no skippable frame, no second frame):
+/// spec/session.md § 4.2. Walks the block headers only.
+fn one_zstd_frame(src: &[u8]) -> std::result::Result<(), String> {
+    const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    if src.get(..4) != Some(&MAGIC[..]) {
+        return Err("the stored bytes are not a Zstandard frame (RFC 8878 § 3.1.1)".into());
+    }
+    match zstd::zstd_safe::find_frame_compressed_size(src) {
+        Ok(n) if n == src.len() => Ok(()),
+        Ok(n) => Err(format!(
+            "{} bytes after the Zstandard frame of {n} bytes (one frame and nothing else)",
+            src.len().saturating_sub(n)
+        )),
+        Err(code) => Err(format!("zstd: {}", zstd::zstd_safe::get_error_name(code))),
+    }
+}
+
 struct TraceInner {
     dtype: Dtype,
     len: u64,
@@ -433,6 +451,7 @@ impl Trace {
                     let src = map
                         .get(*at..at + len)
                         .ok_or_else(|| "compressed samples outside the file".to_string())?;
+                    one_zstd_frame(src)?;
                     // Memory follows what the data really decompresses to,
                     // not what the record claims (a hostile record may claim
                     // a terabyte over a frame that does not record its size):
@@ -488,6 +507,7 @@ impl Trace {
                 let src = map
                     .get(*at..at + len)
                     .ok_or_else(|| "compressed samples outside the file".to_string())?;
+                one_zstd_frame(src)?;
                 let mut dec = zstd::stream::read::Decoder::with_buffer(src)
                     .map_err(|e| format!("zstd: {e}"))?
                     .take((*raw_len as u64).saturating_add(1));
@@ -1374,4 +1394,60 @@ pub fn trace_json(name: &str, t: &Trace) -> Value {
         "mapped": t.is_mapped(),
         "compressed": t.is_compressed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compressed(stored: &[u8], raw_len: usize) -> Trace {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("z");
+        std::fs::write(&p, stored).unwrap();
+        let f = std::fs::File::open(&p).unwrap();
+        // SAFETY: a private temporary file nobody else writes.
+        let map = Arc::new(unsafe { memmap2::Mmap::map(&f) }.unwrap());
+        Trace::from_samples(
+            Dtype::U8,
+            raw_len as u64,
+            Samples::Compressed {
+                map,
+                at: 0,
+                len: stored.len(),
+                raw_len,
+                path: p,
+                plain: OnceLock::new(),
+            },
+            TraceInfo::default(),
+            None,
+        )
+    }
+
+    /// spec/session.md § 4.2: the stored bytes of a zstd trace are exactly
+    /// one Zstandard frame. Two frames that together decode to the right
+    /// length, a skippable frame before it, or bytes after it are refused.
+    #[test]
+    fn zstd_trace_is_one_frame_and_nothing_else() {
+        let a: Vec<u8> = (0..100u8).collect();
+        let one = zstd::bulk::compress(&a, 3).unwrap();
+        let t = compressed(&one, 100);
+        assert_eq!(t.bytes().unwrap(), &a[..]);
+        assert!(t.check_samples().is_ok());
+
+        let mut two = zstd::bulk::compress(&a[..50], 3).unwrap();
+        two.extend(zstd::bulk::compress(&a[50..], 3).unwrap());
+        let mut skippable = vec![0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+        skippable.extend(&one);
+        let mut trailing = one.clone();
+        trailing.push(0);
+        for (what, stored) in [
+            ("two", two),
+            ("skippable", skippable),
+            ("trailing", trailing),
+        ] {
+            let t = compressed(&stored, 100);
+            assert!(t.bytes().is_err(), "{what}: decoded");
+            assert!(t.check_samples().is_err(), "{what}: checked");
+        }
+    }
 }
