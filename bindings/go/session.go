@@ -242,8 +242,13 @@ type SaveOptions struct {
 	ExcludeTraces bool
 	// Key is the HMAC key: for a new file, or the existing file's key.
 	Key []byte
-	// NoSync skips the fsyncs (faster; a crash may lose this save, never an
-	// earlier one).
+	// NoSync skips the fsyncs: Save returns once the save is in the OS page
+	// cache. A crash of the process loses nothing; a power cut or OS crash
+	// before the OS wrote it back may lose this save and every other save
+	// since the last save with sync, never an earlier version saved with
+	// sync, and the file stays loadable and saveable (loading gives the
+	// newest complete version, VerifySession lists the lost ones in
+	// IncompleteVersions, the next save moves them into a sidecar file).
 	NoSync bool
 	// LockTimeout is how long to wait for another process's save of the
 	// same file (rounded up to milliseconds; 0 = the library default, 10 s).

@@ -48,8 +48,18 @@ pub struct SaveOptions<'a> {
     /// HMAC key: makes a new file keyed (HMAC-SHA256); required for an
     /// existing keyed file.
     pub key: Option<Key>,
-    /// Make the save durable (fsync) before returning. Without it a power
-    /// cut can lose the save, never an earlier version.
+    /// Make the save durable (fsync) before returning (default). Without
+    /// it (`false`) the save returns once it is in the OS page cache and its
+    /// commit says it had no barrier (spec/session.md § 6): a crash of the
+    /// process loses nothing; a power cut or OS crash before the OS wrote
+    /// the pages back may lose this save and every other save since the
+    /// last save with sync (any of their pages), never an earlier version
+    /// saved with sync, and never leaves the file unloadable or unsaveable:
+    /// loading gives the newest complete version
+    /// ([`Session::load_notice`] names the lost ones), `verify_session`
+    /// reports them as `incomplete_versions`, and the next save moves them
+    /// into a sidecar. Loading hashes the samples written by saves without
+    /// sync since the last save with sync.
     pub sync: bool,
     /// How long to wait for another writer of the same file.
     pub lock_timeout: Duration,
