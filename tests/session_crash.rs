@@ -2158,7 +2158,17 @@ fn tamper_forged_middle_record_keyless() {
         let mut body =
             String::from_utf8(orig[rat + 8..rat + 8 + le32(&orig, rat)].to_vec()).unwrap();
         if rat == at {
+            // The forged section, and the SHA-256 of its content that the
+            // commits name (the content is the body's last member).
+            let content_digest = |b: &str| {
+                let i = b.find("\"content\":").unwrap() + "\"content\":".len();
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                    &b.as_bytes()[i..b.len() - 1],
+                ))
+            };
+            let before = content_digest(&body);
             body = body.replace("pass: 12.5 mV", "FAIL: 99.9 mV");
+            map.push((before, content_digest(&body)));
         }
         for (o, n) in &map {
             body = body.replace(o.as_str(), n.as_str());
