@@ -211,7 +211,7 @@ fn main() {
     let mut u = session();
     u.save(Some(&unsynced), &SaveOptions::default()).unwrap();
     let before = std::fs::read(&unsynced).unwrap().len();
-    let lost: Vec<i32> = (0..64).map(|i| i * 7 - 100).collect();
+    let lost: Vec<i32> = (0..2048).map(|i| i * 7 - 100).collect();
     u.add_trace(
         "lost",
         Trace::from_slice(&lost, TraceInfo::with_rate(1e3)).unwrap(),
@@ -227,8 +227,12 @@ fn main() {
     .unwrap();
     let mut bytes = std::fs::read(&unsynced).unwrap();
     let samples: Vec<u8> = lost.iter().flat_map(|x| x.to_le_bytes()).collect();
+    // A page lost in a power cut reads as zeros: the first whole 4 KiB
+    // page inside the new samples.
     let at = before + find(&bytes[before..], &samples);
-    bytes[at..at + samples.len()].fill(0);
+    let page = at.div_ceil(4096) * 4096;
+    assert!(page + 4096 <= at + samples.len());
+    bytes[page..page + 4096].fill(0);
     std::fs::write(&unsynced, &bytes).unwrap();
     write("unsynced", None);
     // no_commit: header and genesis only.

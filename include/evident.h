@@ -1548,8 +1548,13 @@ evident_status evident_save_options_set_key(evident_save_options *options,
 
 /**
  * Whether a save fsyncs the file (and, for a new file, its directory)
- * before returning (default true). Without it a power cut can lose the
- * save (never an earlier version).
+ * before returning (default true). Without it the save returns once it is
+ * in the OS page cache: a crash of the process loses nothing; a power cut
+ * or OS crash before the OS wrote it back may lose this save and every
+ * other save since the last save with sync, never an earlier version
+ * saved with sync, and the file stays loadable and saveable (loading gives
+ * the newest complete version, `evident_session_verify` lists the lost
+ * ones in `incomplete_versions`, the next save moves them into a sidecar).
  */
 evident_status evident_save_options_set_sync(evident_save_options *options, bool sync);
 

@@ -366,3 +366,78 @@ fn commit_members_are_checked() {
         assert!(v1.is_ok(), "{what}: version 1: {v1:?}");
     }
 }
+
+/// Finding 15, the other side: after a save without sync, damage that no
+/// lost page explains (one flipped byte, in the samples or in a record) is
+/// damage, reported, never taken for an interrupted save and moved aside.
+#[test]
+fn flipped_byte_after_a_save_without_sync_is_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u.evs");
+    let mut s = Session::new("unsynced");
+    s.annotate("a", Annotation::new("v1")).unwrap();
+    s.save(Some(&path), &SaveOptions::default()).unwrap();
+    let wave: Vec<f64> = (0..4096).map(|i| (i as f64 * 0.01).sin() + 3.0).collect();
+    s.add_trace(
+        "CH1",
+        Trace::from_slice(&wave, TraceInfo::with_rate(1e6)).unwrap(),
+    )
+    .unwrap();
+    s.annotate("a", Annotation::new("second version")).unwrap();
+    s.save(
+        None,
+        &SaveOptions {
+            sync: false,
+            ..SaveOptions::default()
+        },
+    )
+    .unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let samples: Vec<u8> = wave.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let in_samples = good.windows(64).position(|w| w == &samples[..64]).unwrap() + 1000;
+    let in_record = good
+        .windows(14)
+        .position(|w| w == b"second version")
+        .unwrap();
+    for (what, at) in [("samples", in_samples), ("record", in_record)] {
+        let p = dir.path().join(format!("{what}.evs"));
+        let mut b = good.clone();
+        b[at] ^= 0x01;
+        std::fs::write(&p, &b).unwrap();
+        match Session::load(&p, &LoadOptions::default()) {
+            Err(Error::Corrupt { .. }) => {}
+            other => panic!(
+                "{what}: {:?} {:?}",
+                other.map(|s| s.version()),
+                verify_session(&p, None)
+            ),
+        }
+        let r = verify_session(&p, None).unwrap();
+        assert!(!r.ok, "{what}: {r:?}");
+        assert!(r.incomplete_versions.is_empty(), "{what}: {r:?}");
+        // Version 1 still loads; a save is refused (damage is not moved).
+        let opts = LoadOptions {
+            key: None,
+            version: Some(1),
+        };
+        let mut v1 = Session::load(&p, &opts).unwrap();
+        v1.set_name("x");
+        assert!(v1.save(None, &SaveOptions::default()).is_err(), "{what}");
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            b,
+            "{what}: a refused save wrote"
+        );
+    }
+    // The same save with a lost (zeroed) sector is an incomplete version.
+    let p = dir.path().join("lost.evs");
+    let mut b = good.clone();
+    let sector = (in_samples / 512 + 1) * 512;
+    b[sector..sector + 512].fill(0);
+    std::fs::write(&p, &b).unwrap();
+    let s = Session::load(&p, &LoadOptions::default()).unwrap();
+    assert_eq!(s.version(), Some(1));
+    assert!(s.load_notice().unwrap().contains("version(s) 2"));
+    let r = verify_session(&p, None).unwrap();
+    assert!(r.ok && r.incomplete_versions == vec![2], "{r:?}");
+}

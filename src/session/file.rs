@@ -290,6 +290,8 @@ pub struct Scan {
     /// Bytes the scan ran CRC-32 over (its work is bounded by the file's
     /// length; tests check it).
     pub crc_bytes: u64,
+    /// Damaged regions `[from, to)` found by resynchronising.
+    damaged: Vec<(u64, u64)>,
     pub dev: u64,
     pub ino: u64,
 }
@@ -719,6 +721,7 @@ pub fn scan_file(path: &Path, file: Arc<std::fs::File>, key: Option<&Key>) -> Re
         incomplete: Vec::new(),
         gave_up: None,
         crc_bytes: 0,
+        damaged: Vec::new(),
         dev,
         ino,
     };
@@ -814,6 +817,7 @@ pub fn scan_file(path: &Path, file: Arc<std::fs::File>, key: Option<&Key>) -> Re
                 };
                 match next_valid_record(&mut w, at) {
                     Ok(Some(next)) => {
+                        s.damaged.push((at, next));
                         s.problems.push(Problem {
                             offset: at,
                             seq: None,
@@ -857,37 +861,68 @@ pub fn scan_file(path: &Path, file: Arc<std::fs::File>, key: Option<&Key>) -> Re
 
 impl Scan {
     /// Decides where the uncommitted tail starts and which commits are
-    /// complete. Everything after the end of the newest commit written with
-    /// a barrier (a save with sync) may have lost any page in a power cut:
-    /// the first damaged frame there, and the first data frame there that
-    /// a later commit names and whose samples do not match their SHA-256
-    /// (a lost page of samples, which no CRC covers), starts the
-    /// uncommitted tail, together with the first torn frame; commits after
-    /// it are incomplete (they are dropped, reported in `incomplete`), as
-    /// if their save had been interrupted.
+    /// complete (spec/session.md § 5, rule 4).
+    ///
+    /// After the end of the newest commit whose own record verifies,
+    /// everything that is not valid frames is the tail, as for an
+    /// interrupted save. Between the *durable point* (the end of the newest
+    /// commit written with a barrier) and that commit, saves without sync
+    /// may have lost pages in a power cut: damage there that a lost page
+    /// explains (an all-zero sector, 512-aligned, within the damaged
+    /// bytes) starts the tail too, and so does a data frame there, named by
+    /// a commit after the durable point, whose samples do not hash to its
+    /// SHA-256 and hold such a sector. Other damage there (a flipped byte)
+    /// stays damage, reported, and a data frame whose samples do not match
+    /// without that excuse is reported as damage too. Commits after the
+    /// tail's start are incomplete: dropped, listed in `incomplete`.
     fn settle(&mut self) {
-        let problem_at = |s: &Scan, at: u64| s.problems.iter().any(|p| p.offset == at);
-        let mut durable = self.records.first().map_or(HEADER_LEN, |r| r.end);
+        // A commit whose own hash does not verify, or whose link is broken
+        // though the record before it is intact, is not a commit. (The
+        // first record after damaged bytes always has a broken link: the
+        // damage decides about that one.)
+        let own_problem = |s: &Scan, at: u64| {
+            let mine = || s.problems.iter().filter(move |p| p.offset == at);
+            let after_damage = s.damaged.iter().any(|(_, to)| *to == at);
+            mine().any(|p| p.message.starts_with("record hash mismatch"))
+                || (mine().next().is_some() && !after_damage)
+        };
+        let genesis_end = self.records.first().map_or(HEADER_LEN, |r| r.end);
+        let (mut durable, mut last_end) = (genesis_end, genesis_end);
         for (k, &i) in self.commits.iter().enumerate() {
             let Some(r) = self.records.get(i) else {
                 continue;
             };
+            if own_problem(self, r.at) {
+                continue; // not a commit: its hash or link does not verify
+            }
+            last_end = r.end;
             let barrier = match self.commit_payloads.get(k) {
                 Some(Ok(c)) => c.has_barrier(),
                 _ => true,
             };
-            if barrier && !problem_at(self, r.at) {
+            if barrier {
                 durable = r.end;
             }
         }
+        // After the last commit: the tail starts at the first problem.
         let mut cut = self
             .problems
             .iter()
             .map(|p| p.offset)
-            .filter(|&o| o >= durable)
+            .filter(|&o| o >= last_end)
             .chain(self.torn_at)
             .min();
-        // Samples written after the barrier that a commit after it names.
+        // Between the durable point and the last commit: lost pages.
+        let lost_regions: Vec<u64> = self
+            .damaged
+            .iter()
+            .filter(|(from, _)| *from >= durable && *from < last_end)
+            .filter(|(from, to)| self.lost_page_in(*from, *to, durable))
+            .map(|(from, _)| *from)
+            .collect();
+        cut = cut.into_iter().chain(lost_regions).min();
+        // Samples written after the durable point that a commit after it
+        // names (no CRC covers them).
         let mut frames: Vec<u64> = Vec::new();
         for (k, &i) in self.commits.iter().enumerate() {
             let (Some(r), Some(Ok(c))) = (self.records.get(i), self.commit_payloads.get(k)) else {
@@ -916,10 +951,22 @@ impl Scan {
             let Some(d) = self.data_at(f).cloned() else {
                 continue;
             };
-            if !self.samples_match(&d) {
+            if self.samples_match(&d) {
+                continue;
+            }
+            if self.lost_page_in(d.data_at, d.data_at + d.data_len, durable) {
                 cut = Some(f);
                 break;
             }
+            self.problems.push(Problem {
+                offset: f,
+                seq: None,
+                message: format!(
+                    "data frame at byte offset {f}: its samples do not hash to the SHA-256 it \
+                     records (written by a save without sync, but not a page lost in a power \
+                     cut: damage)"
+                ),
+            });
         }
         self.cut = cut;
         if let Some(c) = cut {
@@ -941,6 +988,29 @@ impl Scan {
             self.commits = keep;
             self.commit_payloads = keep_p;
         }
+    }
+
+    /// Whether `[from, to)` holds what a page lost in a power cut leaves:
+    /// a 512-byte-aligned sector whose bytes at or after `durable` (and
+    /// before the end of the file) are all zero. Read with `pread`.
+    fn lost_page_in(&self, from: u64, to: u64, durable: u64) -> bool {
+        use std::os::unix::fs::FileExt;
+        const SECTOR: u64 = 512;
+        let to = to.min(self.file_len);
+        let mut b = from - from % SECTOR;
+        let mut buf = [0u8; SECTOR as usize];
+        while b < to {
+            let lo = b.max(durable);
+            let hi = (b + SECTOR).min(self.file_len);
+            if lo < hi {
+                let chunk = buf.get_mut(..(hi - lo) as usize).unwrap_or_default();
+                if self.file.read_exact_at(chunk, lo).is_ok() && chunk.iter().all(|x| *x == 0) {
+                    return true;
+                }
+            }
+            b += SECTOR;
+        }
+        false
     }
 
     /// Whether the samples of a data frame hash to its SHA-256 (read with

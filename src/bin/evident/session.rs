@@ -352,7 +352,9 @@ pub fn info(a: InfoArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             m.insert("versions".into(), json!(all.len()));
             m.insert("newest_version".into(), json!(newest));
             m.insert("file_bytes".into(), json!(bytes));
-            m.insert("load_notice".into(), json!(s.load_notice()));
+            if let Some(n) = s.load_notice() {
+                m.insert("load_notice".into(), json!(n));
+            }
         }
         json_out(&v, out)?;
         return Ok(0);
