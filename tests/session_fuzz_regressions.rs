@@ -144,25 +144,24 @@ pub fn fix_up(mut b: Vec<u8>, chain: &Chain) -> Vec<u8> {
                 replace_all(body, o.as_bytes(), n.as_bytes());
             }
             // A commit's section references get their content's SHA-256.
-            #[derive(serde::Deserialize)]
-            struct Sec<'a> {
-                kind: String,
-                #[serde(borrow)]
-                content: Option<&'a serde_json::value::RawValue>,
-                #[serde(default)]
-                sections: Vec<serde_json::Value>,
-            }
-            if let Ok(r) = serde_json::from_slice::<Sec<'_>>(body) {
-                match (r.kind.as_str(), r.content) {
-                    ("section", Some(c)) => {
+            // (No serde derive: the cargo-fuzz crate shares this file.)
+            type Members = std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>;
+            if let Ok(m) = serde_json::from_slice::<Members>(body) {
+                let kind = m.get("kind").map(|k| k.get().to_string());
+                match (kind.as_deref(), m.get("content")) {
+                    (Some("\"section\""), Some(c)) => {
                         contents.insert(
                             at as u64,
                             hex::encode(sha2::Sha256::digest(c.get().as_bytes())),
                         );
                     }
-                    ("commit", _) => {
+                    (Some("\"commit\""), _) => {
+                        let refs: Vec<serde_json::Value> = m
+                            .get("sections")
+                            .and_then(|r| serde_json::from_str(r.get()).ok())
+                            .unwrap_or_default();
                         let mut pairs = Vec::new();
-                        for sr in &r.sections {
+                        for sr in &refs {
                             let (Some(a), Some(old)) = (sr["at"].as_u64(), sr["content"].as_str())
                             else {
                                 continue;
