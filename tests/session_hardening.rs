@@ -175,7 +175,7 @@ fn compact_keeps_the_mode() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("private.evs");
     small_session(&path, 3);
-    for mode in [0o600, 0o640, 0o604] {
+    for mode in [0o600, 0o640, 0o604, 0o400] {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         let before = std::fs::metadata(&path).unwrap();
         compact(&path, None).unwrap();
@@ -185,6 +185,7 @@ fn compact_keeps_the_mode() {
         assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
         // And it is still a good session file.
         assert!(verify_session(&path, None).unwrap().ok);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let mut s = Session::load(&path, &LoadOptions::default()).unwrap();
         s.annotate("a", Annotation::new("more")).unwrap();
         s.save(None, &SaveOptions::default()).unwrap();

@@ -680,8 +680,8 @@ fn copy_access(f: &std::fs::File, tmp: &Path, like: &std::fs::Metadata) -> Resul
 
 /// Creates a session file atomically (written to a temporary file, made
 /// durable, linked into place; an existing file is never replaced). With
-/// `like`, the new file gets that file's permissions (and owner where
-/// possible) before anything is written to it.
+/// `like` (a compaction), the new file is private to the caller (0600)
+/// until the compaction gives it the permissions of the file it replaces.
 fn create_file(
     path: &Path,
     key: Option<&Key>,
@@ -723,9 +723,6 @@ fn create_file(
             .map_err(|e| Error::io(&tmp, "write new session file", e))
     }
     .and_then(|mut f| {
-        if let Some(m) = like {
-            copy_access(&f, &tmp, m)?;
-        }
         f.write_all(&bytes)
             .and_then(|_| f.sync_all())
             .map_err(|e| Error::io(&tmp, "write new session file", e))
@@ -1334,19 +1331,31 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
     let resolved = resolve_links(path.as_ref())?;
     let path = resolved.as_path();
     let _lock = WriterLock::acquire(path, Duration::from_secs(10))?;
-    let f = std::sync::Arc::new(
-        FsOpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, "open for writing", e))?,
-    );
+    // One open for the scan and for moving a tail aside; a file without
+    // write permission (compaction replaces it, which needs only the
+    // directory) is read, and refused only if a tail must be cut.
+    let (f, writable) = match FsOpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => (
+            std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?,
+            false,
+        ),
+        Err(e) => return Err(Error::io(path, "open for writing", e)),
+    };
+    let f = std::sync::Arc::new(f);
     let scan = file::scan_file(path, f.clone(), key)?;
     if let Some(e) = scan.problem_before(scan.committed_end()) {
         return Err(e);
     }
     // The damaged remains of an interrupted save are kept in a sidecar.
     if let Some(cut) = scan.uncommitted_cut() {
+        if !writable {
+            return Err(Error::io(
+                path,
+                "open for writing (to move the uncommitted tail aside)",
+                std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            ));
+        }
         move_aside(path, &f, cut, scan.file_len)?;
     }
     let i = commit_index(&scan, None)?;
@@ -1379,6 +1388,18 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
             return Err(e);
         }
     };
+    // The original's permissions and owner, now that the file is written
+    // (it was private to the caller until here).
+    let access = std::fs::File::open(&tmp_path)
+        .map_err(|e| Error::io(&tmp_path, "open", e))
+        .and_then(|t| {
+            copy_access(&t, &tmp_path, &meta)?;
+            t.sync_all().map_err(|e| Error::io(&tmp_path, "fsync", e))
+        });
+    if let Err(e) = access {
+        let _ = std::fs::remove_file(&tmp_path);
+        return Err(e);
+    }
     let after = std::fs::metadata(&tmp_path)
         .map_err(|e| Error::io(&tmp_path, "stat", e))?
         .len();
