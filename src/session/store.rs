@@ -58,8 +58,8 @@ pub struct SaveOptions<'a> {
     /// loading gives the newest complete version
     /// ([`Session::load_notice`] names the lost ones), `verify_session`
     /// reports them as `incomplete_versions`, and the next save moves them
-    /// into a sidecar. Loading hashes the samples written by saves without
-    /// sync since the last save with sync.
+    /// into a sidecar. Loading, and the next save, hash the samples written
+    /// by saves without sync since the last save with sync.
     pub sync: bool,
     /// How long to wait for another writer of the same file.
     pub lock_timeout: Duration,
