@@ -3,10 +3,11 @@
 //! implementation reads them): `cargo run --example gen_session_vectors`.
 //!
 //! Each `NAME.evs` has a `NAME.expect` (JSON) stating what a reader must
-//! report: `load` ("ok" or the error kind), the loaded `version`, the
-//! `versions` listed, whether verification is `ok`, the `torn_tail_at`
-//! offset, and the loaded `content` (everything but samples) with the
-//! `samples` of each trace as hex.
+//! report (spec/session.md § 11 describes the format): `load` ("ok" or
+//! the error kind), the loaded `version`, the `versions` listed, whether
+//! verification is `ok`, the `torn_tail_at` offset, the
+//! `incomplete_versions`, and the loaded `content` (everything but
+//! samples) with the `samples` of each trace as hex.
 
 use evident::session::*;
 use evident::Key;
@@ -140,6 +141,7 @@ pub fn expect(path: &Path, key: Option<&Key>) -> Value {
         "versions": versions,
         "verify_ok": verify.as_ref().map(|r| json!(r.ok)).unwrap_or_else(|e| json!(format!("error:{}", e.kind_name()))),
         "torn_tail_at": verify.as_ref().ok().and_then(|r| r.torn_tail_at),
+        "incomplete_versions": verify.as_ref().ok().map(|r| json!(r.incomplete_versions)),
     });
     match load {
         Ok(s) => {
@@ -202,6 +204,37 @@ fn main() {
     d[at] ^= 0x20;
     std::fs::write(dir.join("damaged.evs"), &d).unwrap();
     write("damaged", None);
+    // unsynced: a second version saved without sync (its commit has
+    // "barrier":false) whose new samples a power cut lost (zeros) while
+    // its commit survived: the version is incomplete, version 1 loads.
+    let unsynced = dir.join("unsynced.evs");
+    let mut u = session();
+    u.save(Some(&unsynced), &SaveOptions::default()).unwrap();
+    let before = std::fs::read(&unsynced).unwrap().len();
+    let lost: Vec<i32> = (0..2048).map(|i| i * 7 - 100).collect();
+    u.add_trace(
+        "lost",
+        Trace::from_slice(&lost, TraceInfo::with_rate(1e3)).unwrap(),
+    )
+    .unwrap();
+    u.save(
+        None,
+        &SaveOptions {
+            sync: false,
+            ..SaveOptions::default()
+        },
+    )
+    .unwrap();
+    let mut bytes = std::fs::read(&unsynced).unwrap();
+    let samples: Vec<u8> = lost.iter().flat_map(|x| x.to_le_bytes()).collect();
+    // A page lost in a power cut reads as zeros: the first whole 4 KiB
+    // page inside the new samples.
+    let at = before + find(&bytes[before..], &samples);
+    let page = at.div_ceil(4096) * 4096;
+    assert!(page + 4096 <= at + samples.len());
+    bytes[page..page + 4096].fill(0);
+    std::fs::write(&unsynced, &bytes).unwrap();
+    write("unsynced", None);
     // no_commit: header and genesis only.
     let g_end = 16 + u32::from_le_bytes(full[16..20].try_into().unwrap()) as usize + 32 + 16;
     std::fs::write(dir.join("no_commit.evs"), &full[..g_end]).unwrap();
@@ -227,6 +260,7 @@ fn main() {
     let _ = std::fs::remove_file(dir.join("compacted.evs.lock"));
     let _ = std::fs::remove_file(dir.join("keyed_zstd.evs.lock"));
     let _ = std::fs::remove_file(dir.join("basic.evs.lock"));
+    let _ = std::fs::remove_file(dir.join("unsynced.evs.lock"));
 }
 
 fn find(h: &[u8], n: &[u8]) -> usize {

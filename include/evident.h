@@ -1415,7 +1415,10 @@ void evident_session_free(evident_session *session);
  * `created_at`, `modified_at` (RFC 3339), `path` (the file it was loaded
  * from or last saved to, or null), `version` and `commit` (hex) of that
  * file (or null), the counts `traces`, `layers`, `annotations`,
- * `measurements`, `history`, and `history_limit` (0: unlimited).
+ * `measurements`, `history`, `history_limit` (0: unlimited), and
+ * `load_notice` (null, or a sentence when loading the newest version
+ * skipped newer commits whose saves, made without sync, lost pages in a
+ * power cut).
  *
  * `*out` receives a string to free with `evident_string_free` (NULL on
  * failure).
@@ -1703,8 +1706,13 @@ evident_status evident_save_options_set_key(evident_save_options *options,
 
 /**
  * Whether a save fsyncs the file (and, for a new file, its directory)
- * before returning (default true). Without it a power cut can lose the
- * save (never an earlier version).
+ * before returning (default true). Without it the save returns once it is
+ * in the OS page cache: a crash of the process loses nothing; a power cut
+ * or OS crash before the OS wrote it back may lose this save and every
+ * other save since the last save with sync, never an earlier version
+ * saved with sync, and the file stays loadable and saveable (loading gives
+ * the newest complete version, `evident_session_verify` lists the lost
+ * ones in `incomplete_versions`, the next save moves them into a sidecar).
  */
 evident_status evident_save_options_set_sync(evident_save_options *options, bool sync);
 
@@ -1789,8 +1797,10 @@ evident_status evident_session_compact(const char *path,
  * offset), `problem_details` (the same as objects `{offset, seq, message}`),
  * `torn_tail_at` (byte offset of an incomplete save at the end, or null;
  * the next save moves it aside), `head_version` and `head_commit` (the
- * newest version, or null), `records`, `data_frames`, `bytes` (file size)
- * and `sample_bytes_checked`.
+ * newest version, or null), `incomplete_versions` (versions whose commit
+ * lies in the uncommitted tail: saved without sync, they lost pages in a
+ * power cut; the next save moves them aside with the tail), `records`,
+ * `data_frames`, `bytes` (file size) and `sample_bytes_checked`.
  * `key`/`key_len`: the file's HMAC key (NULL and 0 for a keyless file).
  */
 evident_status evident_session_verify(const char *path,

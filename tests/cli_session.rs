@@ -178,9 +178,11 @@ fn build(key: Option<Key>) -> Fixture {
     failed.success = false;
     failed.error_message = Some("window too short".into());
     s.record_history(failed).unwrap();
+    // Saved with sync: damage to a version is then reported as damage
+    // (after saves without sync, damage that a page lost in a power cut
+    // could explain makes those versions incomplete instead).
     let opts = SaveOptions {
         key: key.clone(),
-        sync: false,
         ..SaveOptions::default()
     };
     let mut saves = vec![s.save(Some(&path), &opts).unwrap()];
@@ -191,7 +193,6 @@ fn build(key: Option<Key>) -> Fixture {
     let zopts = SaveOptions {
         compress: Some(3),
         key: key.clone(),
-        sync: false,
         ..SaveOptions::default()
     };
     saves.push(s.save(None, &zopts).unwrap());

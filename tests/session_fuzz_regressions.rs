@@ -88,6 +88,9 @@ pub fn fix_up(mut b: Vec<u8>, chain: &Chain) -> Vec<u8> {
     let mut prev_hex = zero.to_hex();
     // (old hex, new hex) of every hash that changed.
     let mut map: Vec<(String, String)> = Vec::new();
+    // The SHA-256 of each section record's content, by the record's offset
+    // (a commit names it).
+    let mut contents: std::collections::HashMap<u64, String> = Default::default();
     let mut at = 16usize;
     while at + 8 <= b.len() {
         let Some(first) = u32_at(&b, at) else { break };
@@ -139,6 +142,40 @@ pub fn fix_up(mut b: Vec<u8>, chain: &Chain) -> Vec<u8> {
             let body = &mut b[body_at..hash_at];
             for (o, n) in &map {
                 replace_all(body, o.as_bytes(), n.as_bytes());
+            }
+            // A commit's section references get their content's SHA-256.
+            // (No serde derive: the cargo-fuzz crate shares this file.)
+            type Members = std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>;
+            if let Ok(m) = serde_json::from_slice::<Members>(body) {
+                let kind = m.get("kind").map(|k| k.get().to_string());
+                match (kind.as_deref(), m.get("content")) {
+                    (Some("\"section\""), Some(c)) => {
+                        contents.insert(
+                            at as u64,
+                            hex::encode(sha2::Sha256::digest(c.get().as_bytes())),
+                        );
+                    }
+                    (Some("\"commit\""), _) => {
+                        let refs: Vec<serde_json::Value> = m
+                            .get("sections")
+                            .and_then(|r| serde_json::from_str(r.get()).ok())
+                            .unwrap_or_default();
+                        let mut pairs = Vec::new();
+                        for sr in &refs {
+                            let (Some(a), Some(old)) = (sr["at"].as_u64(), sr["content"].as_str())
+                            else {
+                                continue;
+                            };
+                            if let Some(new) = contents.get(&a).filter(|n| n.len() == old.len()) {
+                                pairs.push((old.to_string(), new.clone()));
+                            }
+                        }
+                        for (o, n) in pairs {
+                            replace_all(body, o.as_bytes(), n.as_bytes());
+                        }
+                    }
+                    _ => {}
+                }
             }
             // The first "prev":"…" gets the previous record's hash.
             let key = b"\"prev\":\"";
@@ -846,6 +883,12 @@ mod seeds {
         chain: Chain,
         seq: u64,
         prev: evident::Hash,
+        /// raw_len of each trace record, by offset (for the commit's counts).
+        raw_lens: std::collections::HashMap<u64, u64>,
+        /// The last layers content written (for the commit's counts).
+        layers: serde_json::Value,
+        /// The hash of the last commit (the next commit's parent).
+        parent: Option<String>,
     }
 
     impl Builder {
@@ -861,6 +904,9 @@ mod seeds {
                 prev: chain.zero(),
                 chain,
                 seq: 0,
+                raw_lens: Default::default(),
+                layers: json!([]),
+                parent: None,
             };
             b.out.extend_from_slice(&1u32.to_le_bytes());
             b.out.extend_from_slice(&0u32.to_le_bytes());
@@ -890,6 +936,10 @@ mod seeds {
             body.push('}');
             let h = self.chain.hash(body.as_bytes());
             let at = self.out.len() as u64;
+            if kind == "trace" {
+                let n = members["data"]["raw_len"].as_u64().unwrap_or(0);
+                self.raw_lens.insert(at, n);
+            }
             evident::format::frame(&mut self.out, evident::Framing::Binary, body.as_bytes(), &h);
             self.seq += 1;
             self.prev = h;
@@ -932,25 +982,44 @@ mod seeds {
                 ("measurements", json!([])),
                 ("history", json!([])),
             ] {
+                // The SHA-256 of the content as the record writes it.
+                use sha2::Digest;
+                let digest = hex::encode(sha2::Sha256::digest(content.to_string().as_bytes()));
+                if name == "layers" {
+                    self.layers = content.clone();
+                }
                 let (at, hash) =
                     self.record("section", json!({"section": name, "content": content}));
-                refs.push(json!({"section": name, "at": at, "hash": hash, "content": "00"}));
+                refs.push(json!({"section": name, "at": at, "hash": hash, "content": digest}));
             }
             json!(refs)
         }
 
         fn commit(&mut self, version: u64, traces: serde_json::Value, sections: serde_json::Value) {
-            self.record(
+            // Counts that agree with what the commit names.
+            let refs = traces.as_array().cloned().unwrap_or_default();
+            let trace_bytes: u64 = refs
+                .iter()
+                .filter_map(|r| self.raw_lens.get(&r["at"].as_u64().unwrap_or(0)))
+                .fold(0u64, |a, b| a.saturating_add(*b));
+            let layers = self.layers.as_array().cloned().unwrap_or_default();
+            let annotations: usize = layers
+                .iter()
+                .map(|l| l["annotations"].as_array().map_or(0, |a| a.len()))
+                .sum();
+            let parent = self.parent.clone();
+            let (_, hash) = self.record(
                 "commit",
                 json!({
                     "version": version,
-                    "parent": null,
+                    "parent": parent,
                     "name": "hostile",
                     "traces": traces,
                     "sections": sections,
-                    "counts": {"traces": 0, "layers": 0, "annotations": 0, "measurements": 0, "history": 0, "trace_bytes": 0},
+                    "counts": {"traces": refs.len(), "layers": layers.len(), "annotations": annotations, "measurements": 0, "history": 0, "trace_bytes": trace_bytes},
                 }),
             );
+            self.parent = Some(hash);
         }
     }
 

@@ -242,8 +242,13 @@ type SaveOptions struct {
 	ExcludeTraces bool
 	// Key is the HMAC key: for a new file, or the existing file's key.
 	Key []byte
-	// NoSync skips the fsyncs (faster; a crash may lose this save, never an
-	// earlier one).
+	// NoSync skips the fsyncs: Save returns once the save is in the OS page
+	// cache. A crash of the process loses nothing; a power cut or OS crash
+	// before the OS wrote it back may lose this save and every other save
+	// since the last save with sync, never an earlier version saved with
+	// sync, and the file stays loadable and saveable (loading gives the
+	// newest complete version, VerifySession lists the lost ones in
+	// IncompleteVersions, the next save moves them into a sidecar file).
 	NoSync bool
 	// LockTimeout is how long to wait for another process's save of the
 	// same file (rounded up to milliseconds; 0 = the library default, 10 s).
@@ -328,12 +333,16 @@ type SessionReport struct {
 	TornTailAt *uint64 `json:"torn_tail_at"`
 	// HeadVersion and HeadCommit are the newest version (0 and "" when
 	// there is none).
-	HeadVersion        uint64 `json:"head_version"`
-	HeadCommit         string `json:"head_commit"`
-	Records            uint64 `json:"records"`
-	DataFrames         uint64 `json:"data_frames"`
-	Bytes              uint64 `json:"bytes"`
-	SampleBytesChecked uint64 `json:"sample_bytes_checked"`
+	HeadVersion uint64 `json:"head_version"`
+	HeadCommit  string `json:"head_commit"`
+	// IncompleteVersions are versions whose commit lies in the uncommitted
+	// tail: saved without sync, they lost pages in a power cut (the next
+	// save moves them aside with the tail).
+	IncompleteVersions []uint64 `json:"incomplete_versions"`
+	Records            uint64   `json:"records"`
+	DataFrames         uint64   `json:"data_frames"`
+	Bytes              uint64   `json:"bytes"`
+	SampleBytesChecked uint64   `json:"sample_bytes_checked"`
 }
 
 // SessionProblem is one problem found by VerifySession.

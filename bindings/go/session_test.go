@@ -20,6 +20,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	evident "github.com/evident-audit/evident/bindings/go"
 )
@@ -2022,5 +2023,49 @@ func TestGoLoadsSessionSavedByPython(t *testing.T) {
 	check(t, json.Unmarshal([]byte(out), &got))
 	if len(got.Annotations) != 3 || got.Annotations[2].Annotation.Text != "from go" {
 		t.Fatalf("Python after the Go save: %s", out)
+	}
+}
+
+// TestSessionBoolsArePrivate: the []bool of a loaded bool trace is checked
+// once and private to this process. Another program writing 2 into the
+// file afterwards must not reach it (a Go bool must be 0 or 1).
+func TestSessionBoolsArePrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.evs")
+	s := mustSession(t, "bools")
+	bits := make([]bool, 4096)
+	for i := range bits {
+		bits[i] = i%3 == 0
+	}
+	check(t, s.AddTrace("D0", bits, evident.TraceInfo{SampleRate: 1e3}))
+	mustSave(t, s, path, nil)
+	l := mustLoad(t, path, nil)
+	tr := mustTrace(t, l, "D0")
+	got, err := tr.Bools()
+	check(t, err)
+	raw := make([]byte, len(bits))
+	for i, b := range bits {
+		if b {
+			raw[i] = 1
+		}
+	}
+	data, err := os.ReadFile(path)
+	check(t, err)
+	at := bytes.Index(data, raw)
+	if at < 0 {
+		t.Fatal("samples not found in the file")
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	check(t, err)
+	_, err = f.WriteAt([]byte{2}, int64(at+5))
+	check(t, err)
+	check(t, f.Close())
+	view := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(got))), len(got))
+	for i, b := range view {
+		if b > 1 {
+			t.Fatalf("bool %d is backed by byte %d", i, b)
+		}
+	}
+	if !reflect.DeepEqual(got, bits) {
+		t.Fatal("bools changed")
 	}
 }

@@ -379,7 +379,10 @@ pub extern "C" fn evident_session_free(session: *mut evident_session) {
 /// `created_at`, `modified_at` (RFC 3339), `path` (the file it was loaded
 /// from or last saved to, or null), `version` and `commit` (hex) of that
 /// file (or null), the counts `traces`, `layers`, `annotations`,
-/// `measurements`, `history`, and `history_limit` (0: unlimited).
+/// `measurements`, `history`, `history_limit` (0: unlimited), and
+/// `load_notice` (null, or a sentence when loading the newest version
+/// skipped newer commits whose saves, made without sync, lost pages in a
+/// power cut).
 ///
 /// `*out` receives a string to free with `evident_string_free` (NULL on
 /// failure).
@@ -405,6 +408,7 @@ pub extern "C" fn evident_session_info_json(
             "measurements": s.measurements().len(),
             "history": s.history().len(),
             "history_limit": s.history_limit(),
+            "load_notice": s.load_notice(),
         });
         *out = to_json_string(&info, "the session info")?;
         Ok(evident_status::Ok)
@@ -643,27 +647,31 @@ pub extern "C" fn evident_trace_free(trace: *mut evident_trace) {
 }
 
 impl evident_trace {
-    /// The samples as bytes, aligned for the sample type and checked.
+    /// The samples as bytes, aligned for the sample type and checked. A
+    /// bool trace's bytes are in memory private to this process (a copy of
+    /// mapped samples, made and checked once): the callers view them as C,
+    /// numpy or Go bools, which must never change into invalid values after
+    /// the check (as a shared mapping can, when another program writes the
+    /// file).
     fn samples(&self) -> FfiResult<&[u8]> {
+        if self.trace.dtype() == Dtype::Bool {
+            return self.trace.bool_bytes().map_err(|e| match e {
+                Error::InvalidArgument(m) => Failure::new(
+                    evident_status::Malformed,
+                    format!(
+                        "trace {:?}: {m} (damaged samples; see evident_trace_verify)",
+                        self.name
+                    ),
+                ),
+                other => Failure::from(other),
+            });
+        }
         let view = self.view.get_or_init(|| {
             let bytes = self
                 .trace
                 .bytes()
                 .map_err(|e| (super::status_of(&e), e.to_string()))?;
             let dt = self.trace.dtype();
-            if dt == Dtype::Bool {
-                if let Some(i) = bytes.iter().position(|b| *b > 1) {
-                    return Err((
-                        evident_status::Malformed,
-                        format!(
-                            "trace {:?}: bool sample {i} is {}, not 0 or 1 (damaged samples; \
-                             see evident_trace_verify)",
-                            self.name,
-                            bytes.get(i).copied().unwrap_or(0)
-                        ),
-                    ));
-                }
-            }
             let align = dt.item_size().unwrap_or(1) as usize;
             if (bytes.as_ptr() as usize) % align == 0 {
                 Ok(None)
@@ -1069,8 +1077,13 @@ pub extern "C" fn evident_save_options_set_key(
 }
 
 /// Whether a save fsyncs the file (and, for a new file, its directory)
-/// before returning (default true). Without it a power cut can lose the
-/// save (never an earlier version).
+/// before returning (default true). Without it the save returns once it is
+/// in the OS page cache: a crash of the process loses nothing; a power cut
+/// or OS crash before the OS wrote it back may lose this save and every
+/// other save since the last save with sync, never an earlier version
+/// saved with sync, and the file stays loadable and saveable (loading gives
+/// the newest complete version, `evident_session_verify` lists the lost
+/// ones in `incomplete_versions`, the next save moves them into a sidecar).
 #[no_mangle]
 pub extern "C" fn evident_save_options_set_sync(
     options: *mut evident_save_options,
@@ -1260,8 +1273,10 @@ pub extern "C" fn evident_session_compact(
 /// offset), `problem_details` (the same as objects `{offset, seq, message}`),
 /// `torn_tail_at` (byte offset of an incomplete save at the end, or null;
 /// the next save moves it aside), `head_version` and `head_commit` (the
-/// newest version, or null), `records`, `data_frames`, `bytes` (file size)
-/// and `sample_bytes_checked`.
+/// newest version, or null), `incomplete_versions` (versions whose commit
+/// lies in the uncommitted tail: saved without sync, they lost pages in a
+/// power cut; the next save moves them aside with the tail), `records`,
+/// `data_frames`, `bytes` (file size) and `sample_bytes_checked`.
 /// `key`/`key_len`: the file's HMAC key (NULL and 0 for a keyless file).
 #[no_mangle]
 pub extern "C" fn evident_session_verify(
@@ -1292,6 +1307,7 @@ pub extern "C" fn evident_session_verify(
             "torn_tail_at": r.torn_tail_at,
             "head_version": r.head_version,
             "head_commit": r.head_commit,
+            "incomplete_versions": r.incomplete_versions,
             "records": r.records,
             "data_frames": r.data_frames,
             "bytes": r.bytes,

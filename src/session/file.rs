@@ -118,16 +118,16 @@ pub struct GenesisPayload {
 /// Where a trace record puts its samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataRef {
-    /// Offset of the data frame.
-    pub frame: u64,
     /// `"raw"` or `"zstd"`.
     pub encoding: String,
-    /// Bytes in the data frame.
-    pub stored_len: u64,
+    /// Offset of the data frame.
+    pub frame: u64,
     /// Bytes of the samples (after decompression).
     pub raw_len: u64,
     /// SHA-256 of the data frame's bytes.
     pub sha256: String,
+    /// Bytes in the data frame.
+    pub stored_len: u64,
 }
 
 /// The members of a `trace` record.
@@ -150,37 +150,37 @@ pub struct SectionPayload {
 /// A commit's reference to a section record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionRef {
-    pub section: String,
     pub at: u64,
-    pub hash: String,
-    /// SHA-256 of the section's canonical content (to detect changes).
+    /// SHA-256 of the section's `content` as written in its record.
     pub content: String,
+    pub hash: String,
+    pub section: String,
 }
 
 /// A commit's reference to a trace record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceRef {
-    pub name: String,
     pub at: u64,
     pub hash: String,
+    pub name: String,
 }
 
 /// Counts recorded in a commit, for listing versions without loading them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
-    pub traces: u64,
-    pub layers: u64,
     pub annotations: u64,
-    pub measurements: u64,
     pub history: u64,
+    pub layers: u64,
+    pub measurements: u64,
     pub trace_bytes: u64,
+    pub traces: u64,
 }
 
 /// Where a compacted file's version came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompactedFrom {
-    pub version: u64,
     pub commit: String,
+    pub version: u64,
 }
 
 /// The members of a `commit` record.
@@ -194,6 +194,19 @@ pub struct CommitPayload {
     pub counts: Counts,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compacted_from: Option<CompactedFrom>,
+    /// `Some(false)` when the writer appended this commit without first
+    /// making what it names durable (a save without sync): a power cut may
+    /// have lost any page written since the last commit that had that
+    /// barrier. Absent (the default) for a save with sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barrier: Option<bool>,
+}
+
+impl CommitPayload {
+    /// Everything this commit names was durable before it was written.
+    pub fn has_barrier(&self) -> bool {
+        self.barrier != Some(false)
+    }
 }
 
 /// One record frame found by a scan.
@@ -204,6 +217,8 @@ pub struct RecordInfo {
     pub seq: u64,
     pub hash: Hash,
     pub kind: String,
+    /// For a trace record: the offset of the data frame it names.
+    pub data_frame: Option<u64>,
 }
 
 /// One data frame found by a scan.
@@ -223,18 +238,38 @@ pub struct Problem {
     pub message: String,
 }
 
+/// A commit the scan found after the last barrier (a save without sync)
+/// that is not complete: a page it names was lost (a power cut before the
+/// OS wrote the save). It belongs to the uncommitted tail.
+#[derive(Debug, Clone, Serialize)]
+pub struct Incomplete {
+    pub version: u64,
+    /// Offset of its commit record.
+    pub offset: u64,
+}
+
 /// Everything a forward pass over a session file finds. The sample bytes
-/// of data frames are skipped, not read.
+/// of data frames are skipped, not read (except those written by saves
+/// without sync after the last save with sync, whose SHA-256 is checked).
+///
+/// The file is opened once: the mapping, every byte the scan checks and
+/// every record body parsed later ([`Scan::record_body`], which checks the
+/// bytes again against the hash the scan found) come from that one open
+/// file, never from the path again.
 pub struct Scan {
     pub path: PathBuf,
+    pub file: Arc<std::fs::File>,
     pub map: Arc<memmap2::Mmap>,
     pub file_len: u64,
     pub genesis: GenesisPayload,
     pub chain: Chain,
     pub records: Vec<RecordInfo>,
     pub data: Vec<DataInfo>,
-    /// Indexes into `records` of the commits, oldest first.
+    /// Indexes into `records` of the complete commits, oldest first.
     pub commits: Vec<usize>,
+    /// The commit payloads, parsed from the bytes the scan checked (one
+    /// per entry of `commits`).
+    commit_payloads: Vec<std::result::Result<CommitPayload, String>>,
     /// End of the last valid frame.
     pub valid_end: u64,
     /// Chain breaks, hash mismatches and damaged frames followed by valid
@@ -244,6 +279,19 @@ pub struct Scan {
     /// Offset where an incomplete or damaged tail starts (nothing valid
     /// follows it): a torn write.
     pub torn_at: Option<u64>,
+    /// Where the uncommitted tail starts (see [`Scan::uncommitted_cut`]).
+    cut: Option<u64>,
+    /// Commits dropped because the uncommitted tail starts before them.
+    pub incomplete: Vec<Incomplete>,
+    /// Set when the scan stopped looking for valid frames after damage
+    /// because the candidates cost more than its budget (a crafted file):
+    /// nothing after this problem is known, so every version is refused.
+    pub gave_up: Option<Problem>,
+    /// Bytes the scan ran CRC-32 over (its work is bounded by the file's
+    /// length; tests check it).
+    pub crc_bytes: u64,
+    /// Damaged regions `[from, to)` found by resynchronising.
+    damaged: Vec<(u64, u64)>,
     pub dev: u64,
     pub ino: u64,
 }
@@ -256,6 +304,8 @@ impl std::fmt::Debug for Scan {
             .field("commits", &self.commits.len())
             .field("problems", &self.problems)
             .field("torn_at", &self.torn_at)
+            .field("cut", &self.cut)
+            .field("incomplete", &self.incomplete)
             .finish()
     }
 }
@@ -278,14 +328,29 @@ fn u64_at(b: &[u8], at: u64) -> Option<u64> {
 /// torn tail off the file while a reader scans it, and reading a cut-off
 /// page of a mapping would kill the reader with SIGBUS. Only frames the scan
 /// found valid (which no writer ever cuts) are read through the mapping.
+///
+/// It also keeps the scan's work linear in the file's length: checking a
+/// frame that turns out not to be valid (a CRC over up to 16 MiB, then
+/// parsing) is charged to a budget of the file's length plus
+/// [`RESYNC_SLACK`]; a crafted file whose candidate frames would cost more
+/// makes the scan give up (an error naming the offset), not run for
+/// minutes.
 struct Window<'f> {
     file: &'f std::fs::File,
     len: u64,
     at: u64,
     buf: Vec<u8>,
+    /// Bytes run through CRC-32.
+    crc_bytes: u64,
+    /// Bytes of frames checked that were not valid.
+    failed_bytes: u64,
 }
 
 const WINDOW: usize = 256 * 1024;
+
+/// Bytes of invalid candidate frames a scan checks beyond the file's
+/// length before it gives up (two of the largest frames).
+pub const RESYNC_SLACK: u64 = 2 * (format::MAX_BODY as u64 + 128);
 
 impl<'f> Window<'f> {
     fn new(file: &'f std::fs::File, len: u64) -> Self {
@@ -294,7 +359,15 @@ impl<'f> Window<'f> {
             len,
             at: 0,
             buf: Vec::new(),
+            crc_bytes: 0,
+            failed_bytes: 0,
         }
+    }
+
+    /// Whether checking `n` more bytes of a frame that may be invalid stays
+    /// within the budget.
+    fn affordable(&self, n: u64) -> bool {
+        self.failed_bytes.saturating_add(n) <= self.len.saturating_add(RESYNC_SLACK)
     }
 
     /// Bytes `[at, at + n)`, fewer at the end of the file (or on a read
@@ -335,6 +408,8 @@ enum At {
     Incomplete,
     /// Not a valid frame.
     Bad(String),
+    /// Checking the candidate would exceed the scan's budget.
+    GiveUp,
 }
 
 fn frame_at(w: &mut Window<'_>, at: u64) -> At {
@@ -378,6 +453,7 @@ fn frame_at(w: &mut Window<'_>, at: u64) -> At {
         let mut h = crc32fast::Hasher::new();
         h.update(&head);
         h.update(digest);
+        w.crc_bytes += DATA_HEADER + 32;
         if h.finalize() != crc {
             return At::Bad("data frame CRC mismatch".into());
         }
@@ -400,17 +476,30 @@ fn frame_at(w: &mut Window<'_>, at: u64) -> At {
             if end > len {
                 return At::Incomplete;
             }
+            // The trailer (frame length) first: four bytes tell most
+            // non-frames apart without reading the frame.
+            if u32_at(w.get(end - 4, 4), 0) != Some(n as u32) {
+                return At::Bad("frame trailer length mismatch".into());
+            }
+            if !w.affordable(n as u64) {
+                return At::GiveUp;
+            }
             let bytes = w.get(at, n).to_vec();
+            w.crc_bytes += n as u64;
             match format::parse(Framing::Binary, &bytes) {
                 Ok(_) => At::Record(bytes, end),
-                Err(d) => At::Bad(d.0),
+                Err(d) => {
+                    w.failed_bytes += n as u64;
+                    At::Bad(d.0)
+                }
             }
         }
     }
 }
 
-/// The first offset after `from` where a valid record frame starts.
-fn next_valid_record(w: &mut Window<'_>, from: u64) -> Option<u64> {
+/// The first offset after `from` where a valid record frame starts
+/// (`Err` when the budget runs out first).
+fn next_valid_record(w: &mut Window<'_>, from: u64) -> std::result::Result<Option<u64>, ()> {
     let finder = memchr::memmem::Finder::new(b"{\"v\":");
     const CHUNK: usize = 1 << 20;
     let mut pos = from + 8;
@@ -422,42 +511,28 @@ fn next_valid_record(w: &mut Window<'_>, from: u64) -> Option<u64> {
         for body_at in hits {
             let at = body_at - 8;
             if at > from {
-                if let At::Record(..) = frame_at(w, at) {
-                    return Some(at);
+                match frame_at(w, at) {
+                    At::Record(..) => return Ok(Some(at)),
+                    At::GiveUp => return Err(()),
+                    _ => {}
                 }
             }
         }
         pos += CHUNK as u64;
     }
-    None
+    Ok(None)
 }
 
-/// Opens and maps a session file and checks its header.
-pub fn map_file(path: &Path) -> Result<(Arc<memmap2::Mmap>, u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let f = crate::storage::open_regular(path, crate::storage::Access::Read, "open")?;
-    let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
-    if !meta.is_file() {
-        return Err(Error::InvalidArgument(format!(
-            "{}: not a regular file",
-            path.display()
-        )));
-    }
-    // SAFETY: session files are append-only; the mapped prefix is never
-    // rewritten in place (compaction replaces the file by rename, which
-    // leaves this mapping on the old inode; a torn tail is only ever cut
-    // beyond the last valid frame, which no reference points into).
-    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| Error::io(path, "mmap", e))?;
+/// Checks the header of a mapped session file.
+fn check_header(path: &Path, map: &[u8]) -> Result<()> {
     let head = map.get(..HEADER_LEN as usize);
     let at0 = Position::default();
     match head {
-        _ if map.is_empty() => {
-            return Err(Error::malformed(
-                path,
-                at0,
-                "empty file, not a session file",
-            ))
-        }
+        _ if map.is_empty() => Err(Error::malformed(
+            path,
+            at0,
+            "empty file, not a session file",
+        )),
         Some(h) if h.get(..8) == Some(&SESSION_MAGIC[..]) => {
             let version = u32_at(h, 8).unwrap_or(0);
             let flags = u32_at(h, 12).unwrap_or(0);
@@ -469,31 +544,53 @@ pub fn map_file(path: &Path) -> Result<(Arc<memmap2::Mmap>, u64, u64)> {
                     ),
                 });
             }
+            Ok(())
         }
         _ if map.get(..8) == Some(&format::BINARY_MAGIC[..]) || map.first() == Some(&b'{') => {
-            return Err(Error::malformed(
+            Err(Error::malformed(
                 path,
                 at0,
                 "this is an evident audit log, not a session file (use `evident verify`)",
-            ));
+            ))
         }
         _ if map.len() < HEADER_LEN as usize
-            && (map.starts_with(&SESSION_MAGIC) || SESSION_MAGIC.starts_with(&map)) =>
+            && (map.starts_with(&SESSION_MAGIC) || SESSION_MAGIC.starts_with(map)) =>
         {
-            return Err(Error::malformed(
+            Err(Error::malformed(
                 path,
                 at0,
                 format!("file of {} bytes ends inside the session header", map.len()),
-            ));
-        }
-        _ => {
-            return Err(Error::malformed(
-                path,
-                at0,
-                "not a session file (bad magic)",
             ))
         }
+        _ => Err(Error::malformed(
+            path,
+            at0,
+            "not a session file (bad magic)",
+        )),
     }
+}
+
+/// Maps an open session file and checks its header; returns the mapping,
+/// the device and the inode.
+pub fn map_open(path: &Path, f: &std::fs::File) -> Result<(Arc<memmap2::Mmap>, u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
+    if !meta.is_file() {
+        return Err(Error::InvalidArgument(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
+    // SAFETY: session files are append-only; the mapped prefix is never
+    // rewritten in place by evident (compaction replaces the file by
+    // rename, which leaves this mapping on the old inode; a torn tail is
+    // only ever cut beyond the last valid frame, which no reference points
+    // into). Another program may still write into the file: the mapping is
+    // only ever exposed as plain bytes and numbers (any bit pattern valid),
+    // and every byte the reader decides on is read and checked through
+    // `pread`, not the mapping.
+    let map = unsafe { memmap2::Mmap::map(f) }.map_err(|e| Error::io(path, "mmap", e))?;
+    check_header(path, &map)?;
     Ok((Arc::new(map), meta.dev(), meta.ino()))
 }
 
@@ -525,11 +622,18 @@ fn chain_from_genesis(path: &Path, g: &GenesisPayload, key: Option<&Key>) -> Res
 /// Reads every frame of a session file (skipping sample bytes), checking
 /// framing, CRCs, the chain and every record hash. Damage and chain
 /// problems are collected, not returned as errors; only a file that is not
-/// a session file, a damaged genesis and a wrong key are errors.
+/// a session file, a damaged genesis and a wrong key are errors. The path
+/// is opened once (see [`Scan`]).
 pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
-    let (map, dev, ino) = map_file(path)?;
+    let f = crate::storage::open_regular(path, crate::storage::Access::Read, "open")?;
+    scan_file(path, Arc::new(f), key)
+}
+
+/// [`scan`] of a file already open (for reading; a writer passes the file
+/// it will append to, so that it scans and writes the same file).
+pub fn scan_file(path: &Path, file: Arc<std::fs::File>, key: Option<&Key>) -> Result<Scan> {
+    let (map, dev, ino) = map_open(path, &file)?;
     let file_len = map.len() as u64;
-    let file = crate::storage::open_regular(path, crate::storage::Access::Read, "open")?;
     let mut w = Window::new(&file, file_len);
 
     // The genesis.
@@ -553,6 +657,7 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
             ))
         }
         At::Bad(m) => return Err(genesis_err(format!("damaged genesis record: {m}"))),
+        At::GiveUp => return Err(genesis_err("damaged genesis record".into())),
         At::Data(..) => return Err(genesis_err("a data frame where the genesis must be".into())),
     };
     let parsed = format::parse(Framing::Binary, &g_bytes)
@@ -593,6 +698,7 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
 
     let mut s = Scan {
         path: path.to_path_buf(),
+        file: file.clone(),
         map: map.clone(),
         file_len,
         genesis,
@@ -603,15 +709,31 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
             seq: 0,
             hash: parsed.raw.hash,
             kind: "genesis".into(),
+            data_frame: None,
         }],
         data: Vec::new(),
         commits: Vec::new(),
+        commit_payloads: Vec::new(),
         valid_end: g_end,
         problems: Vec::new(),
         torn_at: None,
+        cut: None,
+        incomplete: Vec::new(),
+        gave_up: None,
+        crc_bytes: 0,
+        damaged: Vec::new(),
         dev,
         ino,
     };
+
+    #[derive(Deserialize)]
+    struct FrameOf {
+        frame: u64,
+    }
+    #[derive(Deserialize)]
+    struct DataOf {
+        data: FrameOf,
+    }
 
     let mut at = g_end;
     while at < file_len {
@@ -624,6 +746,7 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
                     Some(r) => (r.seq + 1, r.hash),
                     None => (0, s.chain.zero()),
                 };
+                let problems_before = s.problems.len();
                 let computed = p.raw.compute_hash(&s.chain);
                 if computed != p.raw.hash {
                     s.problems.push(Problem {
@@ -657,8 +780,18 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
                     format::RecordKind::Entry => "entry".to_string(),
                     format::RecordKind::Other(k) => k.clone(),
                 };
+                let mut data_frame = None;
                 if kind == "commit" {
                     s.commits.push(s.records.len());
+                    // Parsed from the bytes just checked, never read again.
+                    s.commit_payloads.push(
+                        serde_json::from_slice::<CommitPayload>(p.raw.json)
+                            .map_err(|e| e.to_string()),
+                    );
+                } else if kind == "trace" && s.problems.len() == problems_before {
+                    data_frame = serde_json::from_slice::<DataOf>(p.raw.json)
+                        .ok()
+                        .map(|d| d.data.frame);
                 }
                 s.records.push(RecordInfo {
                     at,
@@ -666,6 +799,7 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
                     seq: p.seq,
                     hash: p.raw.hash,
                     kind,
+                    data_frame,
                 });
                 at = end;
                 s.valid_end = end;
@@ -675,13 +809,15 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
                 at = end;
                 s.valid_end = end;
             }
-            At::Incomplete | At::Bad(_) => {
-                let why = match frame_at(&mut w, at) {
+            bad => {
+                let why = match bad {
                     At::Bad(m) => m,
+                    At::GiveUp => "frame not checked".to_string(),
                     _ => "incomplete frame".to_string(),
                 };
                 match next_valid_record(&mut w, at) {
-                    Some(next) => {
+                    Ok(Some(next)) => {
+                        s.damaged.push((at, next));
                         s.problems.push(Problem {
                             offset: at,
                             seq: None,
@@ -692,18 +828,210 @@ pub fn scan(path: &Path, key: Option<&Key>) -> Result<Scan> {
                         });
                         at = next;
                     }
-                    None => {
+                    Ok(None) => {
                         s.torn_at = Some(at);
+                        break;
+                    }
+                    Err(()) => {
+                        let p = Problem {
+                            offset: at,
+                            seq: None,
+                            message: format!(
+                                "damaged bytes ({why}) from here on: the reader gave up looking \
+                                 for a valid frame after checking {} bytes of candidate frames \
+                                 (a crafted or badly damaged file); versions after this offset \
+                                 may exist and are not read",
+                                w.failed_bytes
+                            ),
+                        };
+                        s.problems.push(p.clone());
+                        s.gave_up = Some(p);
                         break;
                     }
                 }
             }
         }
     }
+    s.crc_bytes = w.crc_bytes;
+    if s.gave_up.is_none() {
+        s.settle();
+    }
     Ok(s)
 }
 
 impl Scan {
+    /// Decides where the uncommitted tail starts and which commits are
+    /// complete (spec/session.md § 5, rule 4).
+    ///
+    /// After the end of the newest commit whose own record verifies,
+    /// everything that is not valid frames is the tail, as for an
+    /// interrupted save. Between the *durable point* (the end of the newest
+    /// commit written with a barrier) and that commit, saves without sync
+    /// may have lost pages in a power cut: damage there that a lost page
+    /// explains (an all-zero sector, 512-aligned, within the damaged
+    /// bytes) starts the tail too, and so does a data frame there, named by
+    /// a commit after the durable point, whose samples do not hash to its
+    /// SHA-256 and hold such a sector. Other damage there (a flipped byte)
+    /// stays damage, reported, and a data frame whose samples do not match
+    /// without that excuse is reported as damage too. Commits after the
+    /// tail's start are incomplete: dropped, listed in `incomplete`.
+    fn settle(&mut self) {
+        // A commit whose own hash does not verify, or whose link is broken
+        // though the record before it is intact, is not a commit. (The
+        // first record after damaged bytes always has a broken link: the
+        // damage decides about that one.)
+        let own_problem = |s: &Scan, at: u64| {
+            let mine = || s.problems.iter().filter(move |p| p.offset == at);
+            let after_damage = s.damaged.iter().any(|(_, to)| *to == at);
+            mine().any(|p| p.message.starts_with("record hash mismatch"))
+                || (mine().next().is_some() && !after_damage)
+        };
+        let genesis_end = self.records.first().map_or(HEADER_LEN, |r| r.end);
+        let (mut durable, mut last_end) = (genesis_end, genesis_end);
+        for (k, &i) in self.commits.iter().enumerate() {
+            let Some(r) = self.records.get(i) else {
+                continue;
+            };
+            if own_problem(self, r.at) {
+                continue; // not a commit: its hash or link does not verify
+            }
+            last_end = r.end;
+            let barrier = match self.commit_payloads.get(k) {
+                Some(Ok(c)) => c.has_barrier(),
+                _ => true,
+            };
+            if barrier {
+                durable = r.end;
+            }
+        }
+        // After the last commit: the tail starts at the first problem.
+        let mut cut = self
+            .problems
+            .iter()
+            .map(|p| p.offset)
+            .filter(|&o| o >= last_end)
+            .chain(self.torn_at)
+            .min();
+        // Between the durable point and the last commit: lost pages.
+        let lost_regions: Vec<u64> = self
+            .damaged
+            .iter()
+            .filter(|(from, _)| *from >= durable && *from < last_end)
+            .filter(|(from, to)| self.lost_page_in(*from, *to, durable))
+            .map(|(from, _)| *from)
+            .collect();
+        cut = cut.into_iter().chain(lost_regions).min();
+        // Samples written after the durable point that a commit after it
+        // names (no CRC covers them).
+        let mut frames: Vec<u64> = Vec::new();
+        for (k, &i) in self.commits.iter().enumerate() {
+            let (Some(r), Some(Ok(c))) = (self.records.get(i), self.commit_payloads.get(k)) else {
+                continue;
+            };
+            if r.at < durable {
+                continue;
+            }
+            for tr in &c.traces {
+                if let Some(f) = self
+                    .record_at(tr.at)
+                    .filter(|x| x.end <= r.at)
+                    .and_then(|x| x.data_frame)
+                    .filter(|&f| f >= durable)
+                {
+                    frames.push(f);
+                }
+            }
+        }
+        frames.sort_unstable();
+        frames.dedup();
+        for f in frames {
+            if cut.is_some_and(|c| f >= c) {
+                break;
+            }
+            let Some(d) = self.data_at(f).cloned() else {
+                continue;
+            };
+            if self.samples_match(&d) {
+                continue;
+            }
+            if self.lost_page_in(d.data_at, d.data_at + d.data_len, durable) {
+                cut = Some(f);
+                break;
+            }
+            self.problems.push(Problem {
+                offset: f,
+                seq: None,
+                message: format!(
+                    "data frame at byte offset {f}: its samples do not hash to the SHA-256 it \
+                     records (written by a save without sync, but not a page lost in a power \
+                     cut: damage)"
+                ),
+            });
+        }
+        self.cut = cut;
+        if let Some(c) = cut {
+            let mut keep = Vec::new();
+            let mut keep_p = Vec::new();
+            let payloads = std::mem::take(&mut self.commit_payloads);
+            for (i, p) in self.commits.iter().copied().zip(payloads) {
+                match self.records.get(i) {
+                    Some(r) if r.end > c => self.incomplete.push(Incomplete {
+                        version: p.as_ref().map_or(0, |p| p.version),
+                        offset: r.at,
+                    }),
+                    _ => {
+                        keep.push(i);
+                        keep_p.push(p);
+                    }
+                }
+            }
+            self.commits = keep;
+            self.commit_payloads = keep_p;
+        }
+    }
+
+    /// Whether `[from, to)` holds what a page lost in a power cut leaves:
+    /// a 512-byte-aligned sector whose bytes at or after `durable` (and
+    /// before the end of the file) are all zero. Read with `pread`.
+    fn lost_page_in(&self, from: u64, to: u64, durable: u64) -> bool {
+        use std::os::unix::fs::FileExt;
+        const SECTOR: u64 = 512;
+        let to = to.min(self.file_len);
+        let mut b = from - from % SECTOR;
+        let mut buf = [0u8; SECTOR as usize];
+        while b < to {
+            let lo = b.max(durable);
+            let hi = (b + SECTOR).min(self.file_len);
+            if lo < hi {
+                let chunk = buf.get_mut(..(hi - lo) as usize).unwrap_or_default();
+                if self.file.read_exact_at(chunk, lo).is_ok() && chunk.iter().all(|x| *x == 0) {
+                    return true;
+                }
+            }
+            b += SECTOR;
+        }
+        false
+    }
+
+    /// Whether the samples of a data frame hash to its SHA-256 (read with
+    /// `pread`, never through the mapping).
+    pub fn samples_match(&self, d: &DataInfo) -> bool {
+        use std::os::unix::fs::FileExt;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; (d.data_len as usize).clamp(1, 1 << 20)];
+        let mut off = 0u64;
+        while off < d.data_len {
+            let n = ((d.data_len - off) as usize).min(buf.len());
+            let chunk = buf.get_mut(..n).unwrap_or_default();
+            if self.file.read_exact_at(chunk, d.data_at + off).is_err() {
+                return false;
+            }
+            h.update(&*chunk);
+            off += n as u64;
+        }
+        Hash::from_slice(&h.finalize()).is_some_and(|x| x == d.sha256)
+    }
+
     /// The record starting at `at`, if the scan found one there.
     pub fn record_at(&self, at: u64) -> Option<&RecordInfo> {
         self.records
@@ -720,15 +1048,37 @@ impl Scan {
             .and_then(|i| self.data.get(i))
     }
 
-    /// The JSON of the record `r` (its body).
-    pub fn body(&self, r: &RecordInfo) -> &[u8] {
-        let map: &[u8] = &self.map;
-        let body_len = u32_at(map, r.at).unwrap_or(0) as usize;
-        let start = r.at as usize + 8;
-        map.get(start..start + body_len).unwrap_or_default()
+    /// The JSON body of the record `r`, read again from the open file and
+    /// checked again (CRC and the record hash the scan found): what is
+    /// parsed is exactly what was checked, even if another program changes
+    /// the file meanwhile.
+    pub fn record_body(&self, r: &RecordInfo) -> Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let changed = |why: &str| Error::Corrupt {
+            path: self.path.clone(),
+            at: self.pos(r),
+            msg: format!(
+                "the record changed since the file was read ({why}): another program is \
+                     writing into it{CORRUPT_HINT}"
+            ),
+        };
+        let n = usize::try_from(r.end - r.at).map_err(|_| changed("length"))?;
+        let mut buf = vec![0u8; n];
+        self.file
+            .read_exact_at(&mut buf, r.at)
+            .map_err(|e| Error::io(&self.path, "read", e))?;
+        let p = format::parse(Framing::Binary, &buf).map_err(|d| changed(&d.0))?;
+        if p.raw.hash != r.hash || p.raw.compute_hash(&self.chain) != r.hash {
+            return Err(changed("hash"));
+        }
+        let body_len = p.raw.json.len();
+        buf.truncate(8 + body_len);
+        buf.drain(..8);
+        Ok(buf)
     }
 
-    /// The commit record at position `i` of `commits`, parsed.
+    /// The commit record at position `i` of `commits`, parsed (from the
+    /// bytes the scan checked).
     pub fn commit(&self, i: usize) -> Result<(&RecordInfo, CommitPayload)> {
         let r = self
             .commits
@@ -737,10 +1087,17 @@ impl Scan {
             .ok_or_else(|| Error::NotFound {
                 what: format!("commit {i} of {}", self.path.display()),
             })?;
-        let c = serde_json::from_slice(self.body(r)).map_err(|e| {
-            Error::malformed(&self.path, self.pos(r), format!("commit record: {e}"))
-        })?;
-        Ok((r, c))
+        match self.commit_payloads.get(i) {
+            Some(Ok(c)) => Ok((r, c.clone())),
+            Some(Err(e)) => Err(Error::malformed(
+                &self.path,
+                self.pos(r),
+                format!("commit record: {e}"),
+            )),
+            None => Err(Error::NotFound {
+                what: format!("commit {i} of {}", self.path.display()),
+            }),
+        }
     }
 
     /// The position of a record, for errors.
@@ -752,9 +1109,8 @@ impl Scan {
         }
     }
 
-    /// End of the last commit record (of the genesis when there is none):
-    /// nothing after it belongs to any version, since a save returns only
-    /// once its commit is durable.
+    /// End of the last complete commit record (of the genesis when there is
+    /// none): nothing after it belongs to any version.
     pub fn committed_end(&self) -> u64 {
         self.commits
             .last()
@@ -763,22 +1119,24 @@ impl Scan {
             .map_or(HEADER_LEN, |r| r.end)
     }
 
-    /// Where the remains of an interrupted save stop being valid frames:
-    /// the first damaged byte, record with a bad hash or link, or torn frame
-    /// after the last commit. A power cut during a save may lose any page
-    /// it wrote, not only the last ones, so everything from here on is cut
-    /// off (moved aside) by the next save; it belongs to no version.
+    /// Where the uncommitted tail starts: the remains of an interrupted
+    /// save, or of saves without sync that lost pages in a power cut. From
+    /// the end of the newest commit written with a barrier, the first
+    /// damaged byte, record with a bad hash or link, torn frame, or data
+    /// frame named by a later commit whose samples do not match (see
+    /// `settle`). Everything from here on belongs to no version and is
+    /// moved aside (into a sidecar) by the next save.
     pub fn uncommitted_cut(&self) -> Option<u64> {
-        let end = self.committed_end();
-        let damaged = self.problems.iter().map(|p| p.offset).filter(|&o| o >= end);
-        damaged.chain(self.torn_at).min()
+        self.cut
     }
 
-    /// The first problem at or before `end`, as an error.
+    /// The first problem at or before `end` (any problem, when the scan gave
+    /// up: nothing after it is known), as an error.
     pub fn problem_before(&self, end: u64) -> Option<Error> {
-        self.problems
+        self.gave_up
             .iter()
-            .find(|p| p.offset < end)
+            .chain(self.problems.iter().filter(|p| p.offset < end))
+            .next()
             .map(|p| Error::Corrupt {
                 path: self.path.clone(),
                 at: Position {
@@ -788,5 +1146,75 @@ impl Scan {
                 },
                 msg: format!("{}{CORRUPT_HINT}", p.message),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid session file with one version (made by the store).
+    fn valid_file(path: &Path) {
+        let mut s = crate::session::Session::new("crafted");
+        s.annotate("a", crate::session::Annotation::new("x"))
+            .unwrap();
+        s.save(Some(path), &crate::session::SaveOptions::default())
+            .unwrap();
+    }
+
+    /// Finding 10: candidate record frames whose length fields and trailer
+    /// agree, one every 16 bytes, each claiming to end far away, made each
+    /// candidate cost a CRC over its whole claimed length: quadratic. The
+    /// CRC work of a scan is bounded by the file's length (counted, not
+    /// timed), and the file is refused as damaged, naming the offset.
+    #[test]
+    fn crafted_candidates_cost_linear_crc_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crafted.evs");
+        valid_file(&path);
+        let mut b = std::fs::read(&path).unwrap();
+        let base = b.len();
+        let tail = 256 * 1024;
+        let half = tail / 2;
+        let n = half; // every candidate claims a frame of `half` bytes
+        b.resize(base + tail, b' ');
+        let mut p = base;
+        while p + 16 <= base + half {
+            let body_len = (n - 8 - 32 - 8) as u32;
+            b[p..p + 4].copy_from_slice(&body_len.to_le_bytes());
+            b[p + 4..p + 6].copy_from_slice(&32u16.to_le_bytes());
+            b[p + 6..p + 8].copy_from_slice(&0u16.to_le_bytes());
+            b[p + 8..p + 13].copy_from_slice(b"{\"v\":");
+            // The trailer of this candidate, in the second half.
+            let t = p + n - 4;
+            b[t..t + 4].copy_from_slice(&(n as u32).to_le_bytes());
+            p += 16;
+        }
+        std::fs::write(&path, &b).unwrap();
+        let s = scan(&path, None).unwrap();
+        let len = b.len() as u64;
+        eprintln!(
+            "{len} bytes, {} CRC bytes, gave up: {:?}",
+            s.crc_bytes, s.gave_up
+        );
+        assert!(
+            s.crc_bytes <= 3 * len + RESYNC_SLACK + 2 * format::MAX_BODY as u64,
+            "{} CRC bytes for a file of {len}",
+            s.crc_bytes
+        );
+        // Damage the reader could not get past: refused, with the offset.
+        let e = s.problem_before(0).expect("refused");
+        assert!(e.to_string().contains(&format!("{base}")), "{e}");
+        assert!(crate::session::Session::load(&path, &Default::default()).is_err());
+
+        // The same tail after a clean file costs nothing near the budget
+        // when candidates are few: a torn tail, as before.
+        let mut c = std::fs::read(&path).unwrap();
+        c.truncate(base);
+        c.extend_from_slice(&b[base..base + 64]);
+        std::fs::write(&path, &c).unwrap();
+        let s = scan(&path, None).unwrap();
+        assert!(s.gave_up.is_none());
+        assert_eq!(s.uncommitted_cut(), Some(base as u64));
     }
 }

@@ -33,6 +33,8 @@ pub use model::{
     trace_json, Annotation, AnnotationKind, Dtype, HistoryEntry, Layer, LayerProps, Measurement,
     Sample, Session, Trace, TraceInfo,
 };
+#[doc(hidden)]
+pub use store::fail_thread_spawns;
 pub use store::{
     compact, verify_session, versions, CompactInfo, LoadOptions, SaveInfo, SaveOptions,
     SessionReport, VersionInfo,

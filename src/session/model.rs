@@ -155,6 +155,11 @@ fn default_rate() -> f64 {
 /// What a trace's samples mean.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceInfo {
+    // Members in sorted order: the record writes them in this order
+    // (spec/session.md § 4: nested objects are written sorted).
+    /// Free metadata (probe, coupling, channel, …).
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
     /// Samples per second (Hz); finite and greater than 0.
     #[serde(default = "default_rate")]
     pub sample_rate: f64,
@@ -164,9 +169,6 @@ pub struct TraceInfo {
     /// Unit of the samples (`"V"`); empty when unknown.
     #[serde(default)]
     pub units: String,
-    /// Free metadata (probe, coupling, channel, …).
-    #[serde(default)]
-    pub metadata: Map<String, Value>,
 }
 
 impl Default for TraceInfo {
@@ -272,11 +274,34 @@ pub(crate) fn aligned_copy(bytes: &[u8]) -> Vec<u64> {
     words
 }
 
+/// Checks that `src` is exactly one Zstandard frame (RFC 8878 § 3.1.1),
+/// nothing before or after it (no skippable frame, no second frame):
+/// spec/session.md § 4.2. Walks the block headers only.
+fn one_zstd_frame(src: &[u8]) -> std::result::Result<(), String> {
+    const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    if src.get(..4) != Some(&MAGIC[..]) {
+        return Err("the stored bytes are not a Zstandard frame (RFC 8878 § 3.1.1)".into());
+    }
+    match zstd::zstd_safe::find_frame_compressed_size(src) {
+        Ok(n) if n == src.len() => Ok(()),
+        Ok(n) => Err(format!(
+            "{} bytes after the Zstandard frame of {n} bytes (one frame and nothing else)",
+            src.len().saturating_sub(n)
+        )),
+        Err(code) => Err(format!("zstd: {}", zstd::zstd_safe::get_error_name(code))),
+    }
+}
+
 struct TraceInner {
     dtype: Dtype,
     len: u64,
     samples: Samples,
     stored: Option<Stored>,
+    /// A private copy of mapped samples, checked once, for types that have
+    /// invalid bit patterns (`bool`): the mapping is shared with every
+    /// program that can write the file, so a slice of `bool` over it could
+    /// change into invalid values after the check.
+    private: OnceLock<std::result::Result<Vec<u64>, String>>,
 }
 
 /// A trace: typed samples plus what they mean. Cheap to clone; the samples
@@ -332,6 +357,7 @@ impl Trace {
                     len: bytes.len(),
                 },
                 stored: None,
+                private: OnceLock::new(),
             }),
         })
     }
@@ -363,6 +389,7 @@ impl Trace {
                 len,
                 samples,
                 stored,
+                private: OnceLock::new(),
             }),
         }
     }
@@ -424,6 +451,7 @@ impl Trace {
                     let src = map
                         .get(*at..at + len)
                         .ok_or_else(|| "compressed samples outside the file".to_string())?;
+                    one_zstd_frame(src)?;
                     // Memory follows what the data really decompresses to,
                     // not what the record claims (a hostile record may claim
                     // a terabyte over a frame that does not record its size):
@@ -479,6 +507,7 @@ impl Trace {
                 let src = map
                     .get(*at..at + len)
                     .ok_or_else(|| "compressed samples outside the file".to_string())?;
+                one_zstd_frame(src)?;
                 let mut dec = zstd::stream::read::Decoder::with_buffer(src)
                     .map_err(|e| format!("zstd: {e}"))?
                     .take((*raw_len as u64).saturating_add(1));
@@ -521,21 +550,57 @@ impl Trace {
                 T::DTYPE.name()
             )));
         }
-        let bytes = self.bytes()?;
+        let bytes = if T::DTYPE == Dtype::Bool {
+            self.bool_bytes()?
+        } else {
+            self.bytes()?
+        };
         let size = std::mem::size_of::<T>();
         if (bytes.as_ptr() as usize) % std::mem::align_of::<T>() != 0 || bytes.len() % size != 0 {
             return Err(Error::InvalidArgument(
                 "trace samples are not aligned for this type".into(),
             ));
         }
-        if T::DTYPE == Dtype::Bool && bytes.iter().any(|b| *b > 1) {
-            return Err(Error::InvalidArgument(
-                "a bool sample is neither 0 nor 1".into(),
-            ));
-        }
         // SAFETY: alignment and length checked above; every bit pattern is
-        // a valid value of the numeric types and bool bytes were checked.
+        // a valid value of the numeric types (which may be viewed in the
+        // shared mapping: whatever another program writes there stays a
+        // valid number), and bool bytes come from memory no other program
+        // can write (`bool_bytes`), checked to be 0 or 1.
         Ok(unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), bytes.len() / size) })
+    }
+
+    /// The samples of a `bool` trace, each checked to be 0 or 1, in memory
+    /// private to this process: owned and decompressed samples as they are,
+    /// mapped samples copied once (a shared mapping can be changed by any
+    /// program that can write the file, after any check).
+    pub(crate) fn bool_bytes(&self) -> Result<&[u8]> {
+        let bad = |i: usize, b: u8| format!("bool sample {i} is {b}, not 0 or 1");
+        let check = |bytes: &[u8]| -> std::result::Result<(), String> {
+            match bytes.iter().position(|b| *b > 1) {
+                Some(i) => Err(bad(i, bytes.get(i).copied().unwrap_or(0))),
+                None => Ok(()),
+            }
+        };
+        let bytes = match &self.inner.samples {
+            Samples::Mapped { .. } => {
+                let r = self.inner.private.get_or_init(|| {
+                    let src = self.bytes().map_err(|e| e.to_string())?;
+                    let words = aligned_copy(src);
+                    check(words_to_bytes(&words, src.len()))?;
+                    Ok(words)
+                });
+                match r {
+                    Ok(words) => {
+                        let n = self.bytes().map_or(0, <[u8]>::len);
+                        return Ok(words_to_bytes(words, n));
+                    }
+                    Err(msg) => return Err(Error::InvalidArgument(msg.clone())),
+                }
+            }
+            _ => self.bytes()?,
+        };
+        check(bytes).map_err(Error::InvalidArgument)?;
+        Ok(bytes)
     }
 
     /// Checks the stored bytes against the SHA-256 its chained record names
@@ -880,6 +945,9 @@ pub(crate) struct Bound {
     pub sections: Vec<super::file::SectionRef>,
     /// Trace records of that commit, by trace name.
     pub traces: Vec<super::file::TraceRef>,
+    /// Set when loading fell back to an older version than the newest
+    /// commit in the file (see [`Session::load_notice`]).
+    pub notice: Option<String>,
 }
 
 /// An analysis session: traces, annotation layers, measurements, operation
@@ -973,6 +1041,15 @@ impl Session {
     }
 
     /// The hash of the commit loaded or last saved.
+    /// Set when [`Session::load`] (newest version) did not load the newest
+    /// commit in the file because that version is incomplete: it was saved
+    /// without sync and a power cut lost pages it names. Says which
+    /// versions were skipped; the next save moves them aside into a
+    /// sidecar file (nothing is deleted).
+    pub fn load_notice(&self) -> Option<&str> {
+        self.bound.as_ref().and_then(|b| b.notice.as_deref())
+    }
+
     pub fn commit(&self) -> Option<Hash> {
         self.bound.as_ref().map(|b| b.commit)
     }
@@ -1317,4 +1394,60 @@ pub fn trace_json(name: &str, t: &Trace) -> Value {
         "mapped": t.is_mapped(),
         "compressed": t.is_compressed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compressed(stored: &[u8], raw_len: usize) -> Trace {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("z");
+        std::fs::write(&p, stored).unwrap();
+        let f = std::fs::File::open(&p).unwrap();
+        // SAFETY: a private temporary file nobody else writes.
+        let map = Arc::new(unsafe { memmap2::Mmap::map(&f) }.unwrap());
+        Trace::from_samples(
+            Dtype::U8,
+            raw_len as u64,
+            Samples::Compressed {
+                map,
+                at: 0,
+                len: stored.len(),
+                raw_len,
+                path: p,
+                plain: OnceLock::new(),
+            },
+            TraceInfo::default(),
+            None,
+        )
+    }
+
+    /// spec/session.md § 4.2: the stored bytes of a zstd trace are exactly
+    /// one Zstandard frame. Two frames that together decode to the right
+    /// length, a skippable frame before it, or bytes after it are refused.
+    #[test]
+    fn zstd_trace_is_one_frame_and_nothing_else() {
+        let a: Vec<u8> = (0..100u8).collect();
+        let one = zstd::bulk::compress(&a, 3).unwrap();
+        let t = compressed(&one, 100);
+        assert_eq!(t.bytes().unwrap(), &a[..]);
+        assert!(t.check_samples().is_ok());
+
+        let mut two = zstd::bulk::compress(&a[..50], 3).unwrap();
+        two.extend(zstd::bulk::compress(&a[50..], 3).unwrap());
+        let mut skippable = vec![0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+        skippable.extend(&one);
+        let mut trailing = one.clone();
+        trailing.push(0);
+        for (what, stored) in [
+            ("two", two),
+            ("skippable", skippable),
+            ("trailing", trailing),
+        ] {
+            let t = compressed(&stored, 100);
+            assert!(t.bytes().is_err(), "{what}: decoded");
+            assert!(t.check_samples().is_err(), "{what}: checked");
+        }
+    }
 }

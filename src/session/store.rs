@@ -49,8 +49,18 @@ pub struct SaveOptions<'a> {
     /// HMAC key: makes a new file keyed (HMAC-SHA256); required for an
     /// existing keyed file.
     pub key: Option<Key>,
-    /// Make the save durable (fsync) before returning. Without it a power
-    /// cut can lose the save, never an earlier version.
+    /// Make the save durable (fsync) before returning (default). Without
+    /// it (`false`) the save returns once it is in the OS page cache and its
+    /// commit says it had no barrier (spec/session.md § 6): a crash of the
+    /// process loses nothing; a power cut or OS crash before the OS wrote
+    /// the pages back may lose this save and every other save since the
+    /// last save with sync (any of their pages), never an earlier version
+    /// saved with sync, and never leaves the file unloadable or unsaveable:
+    /// loading gives the newest complete version
+    /// ([`Session::load_notice`] names the lost ones), `verify_session`
+    /// reports them as `incomplete_versions`, and the next save moves them
+    /// into a sidecar. Loading, and the next save, hash the samples written
+    /// by saves without sync since the last save with sync.
     pub sync: bool,
     /// How long to wait for another writer of the same file.
     pub lock_timeout: Duration,
@@ -147,6 +157,10 @@ pub struct SessionReport {
     /// The newest version and its commit hash.
     pub head_version: Option<u64>,
     pub head_commit: Option<String>,
+    /// Versions whose commit lies in the uncommitted tail: saved without
+    /// sync, they lost pages in a power cut (or the tail was damaged
+    /// otherwise). They belong to the tail the next save moves aside.
+    pub incomplete_versions: Vec<u64>,
 }
 
 const SECTIONS: [&str; 4] = ["meta", "layers", "measurements", "history"];
@@ -201,6 +215,7 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
         return Err(e);
     }
     let cpos = scan.pos(cr);
+    check_commit_link(scan, i, cr, &c)?;
     let resolve = |at: u64, hash: &str, kind: &str| -> Result<&RecordInfo> {
         let r = scan
             .record_at(at)
@@ -228,8 +243,35 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
     let mut seen = [false; 4];
     for sr in &c.sections {
         let r = resolve(sr.at, &sr.hash, "section")?;
-        let p: SectionPayload = serde_json::from_slice(scan.body(r))
+        let body = scan.record_body(r)?;
+        let raw: SectionRaw<'_> = serde_json::from_slice(&body)
             .map_err(|e| corrupt(path, scan.pos(r), format!("section record: {e}")))?;
+        if raw.section != sr.section {
+            return Err(corrupt(
+                path,
+                cpos,
+                format!(
+                    "commit names section {:?} at byte offset {}, the record there is section {:?}",
+                    sr.section, sr.at, raw.section
+                ),
+            ));
+        }
+        let digest = sha256(raw.content.get().as_bytes()).to_hex();
+        if digest != sr.content {
+            return Err(corrupt(
+                path,
+                cpos,
+                format!(
+                    "commit names content {} for section {:?}, its content hashes to {digest}",
+                    sr.content, sr.section
+                ),
+            ));
+        }
+        let p = SectionPayload {
+            section: raw.section,
+            content: serde_json::from_str(raw.content.get())
+                .map_err(|e| corrupt(path, scan.pos(r), format!("section record: {e}")))?,
+        };
         let bad = |e: serde_json::Error| {
             corrupt(path, scan.pos(r), format!("section {:?}: {e}", p.section))
         };
@@ -266,6 +308,7 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
     if !seen[0] {
         return Err(corrupt(path, cpos, "commit names no meta section"));
     }
+    let mut trace_bytes = 0u64;
     let file_id = FileId {
         dev: scan.dev,
         ino: scan.ino,
@@ -274,8 +317,9 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
     for tr in &c.traces {
         let r = resolve(tr.at, &tr.hash, "trace")?;
         let rpos = scan.pos(r);
-        let p: TracePayload = serde_json::from_slice(scan.body(r))
+        let p: TracePayload = serde_json::from_slice(&scan.record_body(r)?)
             .map_err(|e| corrupt(path, rpos, format!("trace record: {e}")))?;
+        trace_bytes = trace_bytes.saturating_add(p.data.raw_len);
         let d = scan
             .data_at(p.data.frame)
             .filter(|d| d.at < r.at)
@@ -363,6 +407,24 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
         }
         s.traces.push((tr.name.clone(), t));
     }
+    let counts = Counts {
+        traces: s.traces.len() as u64,
+        trace_bytes,
+        layers: s.layers.len() as u64,
+        annotations: s.layers.iter().map(|l| l.annotations.len() as u64).sum(),
+        measurements: s.measurements.len() as u64,
+        history: s.history.len() as u64,
+    };
+    if counts != c.counts {
+        return Err(corrupt(
+            path,
+            cpos,
+            format!(
+                "the commit's counts {:?} differ from what it names {:?}",
+                c.counts, counts
+            ),
+        ));
+    }
     s.bound = Some(Bound {
         path: path.clone(),
         file: file_id,
@@ -370,8 +432,60 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
         commit: cr.hash,
         sections: c.sections,
         traces: c.traces,
+        notice: None,
     });
     Ok(s)
+}
+
+/// A section record as read: its content exactly as written (the commit
+/// names the SHA-256 of those bytes).
+#[derive(Deserialize)]
+struct SectionRaw<'a> {
+    section: String,
+    #[serde(borrow)]
+    content: &'a serde_json::value::RawValue,
+}
+
+/// The commit's `version`, `parent` and `compacted_from` against the
+/// commit before it (spec/session.md § 4.4).
+fn check_commit_link(scan: &Scan, i: usize, cr: &RecordInfo, c: &CommitPayload) -> Result<()> {
+    let path = &scan.path;
+    let cpos = scan.pos(cr);
+    let fail = |msg: String| Err(corrupt(path, cpos, msg));
+    if i == 0 {
+        if c.parent.is_some() {
+            return fail("the file's first commit names a parent".into());
+        }
+        match &c.compacted_from {
+            Some(f) if f.version != c.version => fail(format!(
+                "a compacted file's first commit has version {}, it was compacted from version {}",
+                c.version, f.version
+            )),
+            None if c.version != 1 => fail(format!(
+                "the file's first commit has version {}, not 1",
+                c.version
+            )),
+            _ => Ok(()),
+        }
+    } else {
+        let (pr, p) = scan.commit(i - 1)?;
+        if c.compacted_from.is_some() {
+            return fail("a commit after the first names compacted_from".into());
+        }
+        if Some(c.version) != p.version.checked_add(1) {
+            return fail(format!(
+                "commit of version {} follows the commit of version {}",
+                c.version, p.version
+            ));
+        }
+        if c.parent.as_deref() != Some(pr.hash.to_hex().as_str()) {
+            return fail(format!(
+                "commit of version {} names parent {:?}, the previous commit is {}",
+                c.version, c.parent, pr.hash
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn commit_index(scan: &Scan, version: Option<u64>) -> Result<usize> {
@@ -392,6 +506,18 @@ fn commit_index(scan: &Scan, version: Option<u64>) -> Result<usize> {
                     return Ok(i);
                 }
             }
+            if let Some(x) = scan.incomplete.iter().find(|x| x.version == v) {
+                return Err(Error::NotFound {
+                    what: format!(
+                        "a complete version {v} in {}: its commit (byte offset {}) follows the \
+                         uncommitted tail at byte offset {} (a save without sync that lost \
+                         pages in a power cut, or damage)",
+                        scan.path.display(),
+                        x.offset,
+                        scan.uncommitted_cut().unwrap_or(0)
+                    ),
+                });
+            }
             Err(Error::NotFound {
                 what: format!("version {v} of {}", scan.path.display()),
             })
@@ -408,7 +534,13 @@ impl Session {
     pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Session> {
         let scan = file::scan(path.as_ref(), opts.key.as_ref())?;
         let i = commit_index(&scan, opts.version)?;
-        load_commit(&scan, i)
+        let mut s = load_commit(&scan, i)?;
+        if opts.version.is_none() && !scan.incomplete.is_empty() {
+            if let Some(b) = s.bound.as_mut() {
+                b.notice = Some(incomplete_notice(&scan, b.version));
+            }
+        }
+        Ok(s)
     }
 
     /// Saves the session to `path` (or to the file it was loaded from or
@@ -444,6 +576,23 @@ impl Session {
         }
         Ok(info)
     }
+}
+
+/// What a load that skipped incomplete versions says.
+fn incomplete_notice(scan: &Scan, loaded: u64) -> String {
+    let skipped: Vec<String> = scan
+        .incomplete
+        .iter()
+        .map(|x| x.version.to_string())
+        .collect();
+    format!(
+        "{}: loaded version {loaded}; newer version(s) {} are incomplete (saved without sync, \
+         pages lost in a power cut, from byte offset {}): the next save moves them into a \
+         sidecar file",
+        scan.path.display(),
+        skipped.join(", "),
+        scan.uncommitted_cut().unwrap_or(0)
+    )
 }
 
 /// The directory of `path` and a temporary name next to it
@@ -497,9 +646,49 @@ fn remove_stale(dir: &Path, base: &str, what: &str) {
     }
 }
 
+/// `path` with every symbolic link resolved (the path itself when it does
+/// not exist yet).
+fn resolve_links(path: &Path) -> Result<PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(|e| Error::io(path, "resolve symbolic link", e))
+        }
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// Gives `f` the permission bits of `like`, and its owner and group where
+/// the process may (a compacted file replaces the original: it must not
+/// become readable by more users than the original was).
+fn copy_access(f: &std::fs::File, tmp: &Path, like: &std::fs::Metadata) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    f.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))
+        .map_err(|e| Error::io(tmp, "set permissions", e))?;
+    let fd = f.as_raw_fd();
+    // SAFETY: plain syscalls on a valid descriptor. Changing the owner needs
+    // privileges; without them the group alone may still be changed (to a
+    // group of the caller); failing both, the file keeps the caller's ids.
+    unsafe {
+        if libc::fchown(fd, like.uid(), like.gid()) != 0 {
+            libc::fchown(fd, u32::MAX, like.gid());
+        }
+    }
+    // chown may clear set-id bits: set the mode again.
+    f.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))
+        .map_err(|e| Error::io(tmp, "set permissions", e))
+}
+
 /// Creates a session file atomically (written to a temporary file, made
-/// durable, linked into place; an existing file is never replaced).
-fn create_file(path: &Path, key: Option<&Key>, log_id: Option<&str>) -> Result<()> {
+/// durable, linked into place; an existing file is never replaced). With
+/// `like` (a compaction), the new file is private to the caller (0600)
+/// until the compaction gives it the permissions of the file it replaces.
+fn create_file(
+    path: &Path,
+    key: Option<&Key>,
+    log_id: Option<&str>,
+    like: Option<&std::fs::Metadata>,
+) -> Result<()> {
     let alg = if key.is_some() {
         HashAlg::HmacSha256
     } else {
@@ -524,14 +713,24 @@ fn create_file(path: &Path, key: Option<&Key>, log_id: Option<&str>) -> Result<(
     let mut bytes = file_header().to_vec();
     format::frame(&mut bytes, Framing::Binary, &body, &chain.hash(&body));
     let (dir, tmp) = sibling(path, "creating");
-    let written = FsOpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(&bytes).and_then(|_| f.sync_all()));
+    let written = {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut o = FsOpenOptions::new();
+        o.write(true).create_new(true);
+        if like.is_some() {
+            o.mode(0o600); // no wider than the original while it is written
+        }
+        o.open(&tmp)
+            .map_err(|e| Error::io(&tmp, "write new session file", e))
+    }
+    .and_then(|mut f| {
+        f.write_all(&bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io(&tmp, "write new session file", e))
+    });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, "write new session file", e));
+        return Err(e);
     }
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
@@ -596,7 +795,7 @@ fn start_writeback(file: &std::fs::File, at: u64, len: u64) {
 /// Appends frames at the end of the file, chaining records.
 struct Writer<'a> {
     path: &'a Path,
-    file: std::fs::File,
+    file: std::sync::Arc<std::fs::File>,
     chain: Chain,
     pos: u64,
     seq: u64,
@@ -672,11 +871,14 @@ fn write_data_frame(
         Ok(())
     };
     let digest = if bytes.len() >= 4 << 20 {
-        std::thread::scope(|sc| {
-            let h = sc.spawn(|| sha256(bytes));
-            let w = write();
-            let d = h.join();
-            w.map(|_| d)
+        std::thread::scope(|sc| match spawn_scoped(sc, || sha256(bytes)) {
+            Some(h) => {
+                let w = write();
+                let d = h.join();
+                w.map(|_| d)
+            }
+            // No thread for hashing: hash on this one.
+            None => write().map(|_| Ok(sha256(bytes))),
         })
         .map_err(io)?
         .map_err(|_| Error::InvalidArgument("hashing thread panicked".into()))?
@@ -690,8 +892,33 @@ fn write_data_frame(
     Ok(digest)
 }
 
+/// Set by [`fail_thread_spawns`]: every thread the session store starts
+/// is refused, as when the OS has no thread to give.
+static FAIL_SPAWNS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Test hook: while `on`, the session store behaves as if the OS refused
+/// every thread it asks for (saves then run on fewer threads, down to the
+/// calling thread alone). Process-wide.
+#[doc(hidden)]
+pub fn fail_thread_spawns(on: bool) {
+    FAIL_SPAWNS.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Starts a scoped thread, or `None` when the OS refuses one (never a
+/// panic: the caller does the work itself).
+fn spawn_scoped<'scope, 'env, T: Send + 'scope>(
+    sc: &'scope std::thread::Scope<'scope, 'env>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> Option<std::thread::ScopedJoinHandle<'scope, T>> {
+    if FAIL_SPAWNS.load(std::sync::atomic::Ordering::SeqCst) {
+        return None;
+    }
+    std::thread::Builder::new().spawn_scoped(sc, f).ok()
+}
+
 /// `f` over `items` on up to as many threads as there are CPUs (at most
-/// one per item), results in order.
+/// one per item), results in order. Threads the OS refuses are done
+/// without: the calling thread works through the items too.
 fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
@@ -703,17 +930,22 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     let next = AtomicUsize::new(0);
     let out: std::sync::Mutex<Vec<Option<R>>> =
         std::sync::Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|sc| {
-        for _ in 0..threads {
-            sc.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                if let Some(slot) = out.lock().unwrap_or_else(|e| e.into_inner()).get_mut(i) {
-                    *slot = Some(r);
-                }
-            });
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(item) = items.get(i) else { break };
+        let r = f(item);
+        if let Some(slot) = out.lock().unwrap_or_else(|e| e.into_inner()).get_mut(i) {
+            *slot = Some(r);
         }
+    };
+    std::thread::scope(|sc| {
+        // The calling thread is one of the workers.
+        for _ in 1..threads {
+            if spawn_scoped(sc, work).is_none() {
+                break;
+            }
+        }
+        work();
     });
     out.into_inner()
         .unwrap_or_else(|e| e.into_inner())
@@ -736,15 +968,19 @@ fn save_locked(
 ) -> Result<SaveInfo> {
     let created = !path.exists();
     if created {
-        create_file(path, opts.key.as_ref(), None)?;
+        create_file(path, opts.key.as_ref(), None, None)?;
     }
-    let scan = file::scan(path, opts.key.as_ref())?;
+    // One open: the file scanned is the file written to.
+    let f = std::sync::Arc::new(crate::storage::open_regular(
+        path,
+        crate::storage::Access::ReadWrite,
+        "open for writing",
+    )?);
+    let scan = file::scan_file(path, f.clone(), opts.key.as_ref())?;
     // Damage to a version is reported, never written over.
     if let Some(e) = scan.problem_before(scan.committed_end()) {
         return Err(e);
     }
-    let f =
-        crate::storage::open_regular(path, crate::storage::Access::ReadWrite, "open for writing")?;
     // The remains of an interrupted save that are not valid frames go into
     // a sidecar; valid frames before them stay (no version names them).
     let end = match scan.uncommitted_cut() {
@@ -808,7 +1044,8 @@ fn save_locked(
                     let r = scan
                         .record_at(tr.at)
                         .filter(|r| r.hash.to_hex() == tr.hash)?;
-                    let p: TracePayload = serde_json::from_slice(scan.body(r)).ok()?;
+                    let p: TracePayload =
+                        serde_json::from_slice(&scan.record_body(r).ok()?).ok()?;
                     (p.data.frame == st.frame && &p.info == t.info()).then(|| tr.clone())
                 });
                 if let Some(tr) = old {
@@ -998,6 +1235,7 @@ fn save_locked(
             sections: section_refs.clone(),
             counts,
             compacted_from: compact.map(|c| c.from),
+            barrier: (!opts.sync).then_some(false),
         },
     )?;
     if opts.sync {
@@ -1010,7 +1248,8 @@ fn save_locked(
     // Traces written now are read from the file from here on (their
     // in-memory copies are released) and carry where they are stored.
     if !written.is_empty() {
-        let (map, _, _) = map_file(path)?;
+        // Mapped from the file this save wrote to, not from the path again.
+        let (map, _, _) = map_open(path, &w.file)?;
         for (i, st) in written {
             let Some((_, t)) = s.traces.get_mut(i) else {
                 continue;
@@ -1042,6 +1281,7 @@ fn save_locked(
         commit,
         sections: section_refs,
         traces: trace_refs,
+        notice: None,
     });
     Ok(SaveInfo {
         path: path.to_path_buf(),
@@ -1060,7 +1300,10 @@ pub fn versions(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Vec<Version
     (0..scan.commits.len())
         .map(|i| {
             let (r, c) = scan.commit(i)?;
-            let ts = serde_json::from_slice::<Ts>(scan.body(r))
+            let ts = scan
+                .record_body(r)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Ts>(&b).ok())
                 .map(|t| t.ts)
                 .unwrap_or_default();
             Ok(VersionInfo {
@@ -1082,23 +1325,36 @@ pub fn versions(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Vec<Version
 /// commit hash changes (the new commit names the old one). Refuses a file
 /// with damage or chain problems (those are reported, never "fixed").
 pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo> {
-    let _lock = WriterLock::acquire(path.as_ref(), Duration::from_secs(10))?;
-    // Through a symbolic link, the file it names is compacted (the new file
-    // is renamed over it, not over the link).
-    let real = std::fs::canonicalize(path.as_ref())
-        .map_err(|e| Error::io(path.as_ref(), "resolve path", e))?;
-    let path = real.as_path();
-    let scan = file::scan(path, key)?;
+    // A symbolic link stays a link: the file it names is compacted (in its
+    // own directory, under its own lock).
+    let resolved = resolve_links(path.as_ref())?;
+    let path = resolved.as_path();
+    let _lock = WriterLock::acquire(path, Duration::from_secs(10))?;
+    // One open for the scan and for moving a tail aside; a file without
+    // write permission (compaction replaces it, which needs only the
+    // directory) is read, and refused only if a tail must be cut.
+    let (f, writable) = match FsOpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => (
+            std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?,
+            false,
+        ),
+        Err(e) => return Err(Error::io(path, "open for writing", e)),
+    };
+    let f = std::sync::Arc::new(f);
+    let scan = file::scan_file(path, f.clone(), key)?;
     if let Some(e) = scan.problem_before(scan.committed_end()) {
         return Err(e);
     }
     // The damaged remains of an interrupted save are kept in a sidecar.
     if let Some(cut) = scan.uncommitted_cut() {
-        let f = crate::storage::open_regular(
-            path,
-            crate::storage::Access::ReadWrite,
-            "open for writing",
-        )?;
+        if !writable {
+            return Err(Error::io(
+                path,
+                "open for writing (to move the uncommitted tail aside)",
+                std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            ));
+        }
         move_aside(path, &f, cut, scan.file_len)?;
     }
     let i = commit_index(&scan, None)?;
@@ -1106,7 +1362,8 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
     let mut s = load_commit(&scan, i)?;
     s.bound = None;
     let (dir, tmp_path) = sibling(path, "compacting");
-    create_file(&tmp_path, key, Some(&scan.genesis.log_id))?;
+    let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
+    create_file(&tmp_path, key, Some(&scan.genesis.log_id), Some(&meta))?;
     let opts = SaveOptions {
         key: key.cloned(),
         ..SaveOptions::default()
@@ -1130,6 +1387,18 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
             return Err(e);
         }
     };
+    // The original's permissions and owner, now that the file is written
+    // (it was private to the caller until here).
+    let access = std::fs::File::open(&tmp_path)
+        .map_err(|e| Error::io(&tmp_path, "open", e))
+        .and_then(|t| {
+            copy_access(&t, &tmp_path, &meta)?;
+            t.sync_all().map_err(|e| Error::io(&tmp_path, "fsync", e))
+        });
+    if let Err(e) = access {
+        let _ = std::fs::remove_file(&tmp_path);
+        return Err(e);
+    }
     let after = std::fs::metadata(&tmp_path)
         .map_err(|e| Error::io(&tmp_path, "stat", e))?
         .len();
@@ -1159,7 +1428,7 @@ pub fn verify_session(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Sessi
     let mut problems: Vec<Problem> = scan
         .problems
         .iter()
-        .filter(|p| p.offset < cend)
+        .filter(|p| p.offset < cend || scan.gave_up.is_some())
         .cloned()
         .collect();
     let mut head = None;
@@ -1234,5 +1503,45 @@ pub fn verify_session(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Sessi
         torn_tail_at: tail,
         head_version: head.as_ref().map(|h| h.0),
         head_commit: head.and_then(|h| h.1),
+        incomplete_versions: scan.incomplete.iter().map(|x| x.version).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Finding 14: what a load parses is exactly what the scan checked. A
+    /// file changed in place after the scan (same inode: the mapping sees
+    /// the change) must not give the changed value as verified.
+    #[test]
+    fn a_record_changed_after_the_scan_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.evs");
+        let key = Key::new(vec![7; 32]).unwrap();
+        let mut s = Session::new("in place");
+        s.record_measurement(Measurement::new("ripple_vpp", 1.25, "V"))
+            .unwrap();
+        s.save(
+            Some(&path),
+            &SaveOptions {
+                key: Some(key.clone()),
+                ..SaveOptions::default()
+            },
+        )
+        .unwrap();
+        let scan = file::scan(&path, Some(&key)).unwrap();
+        assert!(load_commit(&scan, 0).is_ok());
+        let bytes = std::fs::read(&path).unwrap();
+        let at = bytes.windows(4).position(|w| w == b"1.25").unwrap();
+        let f = FsOpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(b"9.75", at as u64).unwrap();
+        match load_commit(&scan, 0) {
+            Ok(s) => panic!(
+                "loaded {:?} from a changed file",
+                s.measurements().first().map(|m| &m.value)
+            ),
+            Err(e) => assert!(e.to_string().contains("changed since"), "{e}"),
+        }
+    }
 }

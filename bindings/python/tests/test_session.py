@@ -1704,3 +1704,31 @@ def test_file_truncated_under_a_mapped_trace_does_not_kill_the_reader(tmp_path: 
     )
     child.communicate(timeout=120)
     assert child.returncode == 0
+
+
+def test_bool_samples_are_private_to_the_reader(tmp_path: Path) -> None:
+    """Finding 16: the bytes behind a loaded bool trace (numpy bool view,
+    raw memory) are checked once and private to this process: another
+    program writing 2 into the file afterwards cannot reach them (a bool
+    must be 0 or 1)."""
+    path = tmp_path / "b.evs"
+    s = evident.Session(name="bools")
+    bits = [i % 3 == 0 for i in range(4096)]
+    s.add_trace("D0", bits, sample_rate=1e3)
+    s.save(path)
+    back = evident.load_session(path)
+    t = back.get_trace("D0")
+    before = bytes(t.raw)
+    assert list(before) == [1 if b else 0 for b in bits]
+    data = path.read_bytes()
+    at = data.find(before)
+    assert at > 0
+    with open(path, "r+b") as f:
+        f.seek(at + 5)
+        f.write(b"\x02")
+    assert set(bytes(t.raw)) <= {0, 1}
+    assert bytes(t.raw) == before
+    np = pytest.importorskip("numpy")
+    view = np.asarray(t.data)
+    assert view.dtype == np.bool_
+    assert np.frombuffer(view.tobytes(), dtype=np.uint8).max() <= 1

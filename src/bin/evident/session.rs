@@ -352,6 +352,9 @@ pub fn info(a: InfoArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             m.insert("versions".into(), json!(all.len()));
             m.insert("newest_version".into(), json!(newest));
             m.insert("file_bytes".into(), json!(bytes));
+            if let Some(n) = s.load_notice() {
+                m.insert("load_notice".into(), json!(n));
+            }
         }
         json_out(&v, out)?;
         return Ok(0);
@@ -389,6 +392,9 @@ fn print_info(
     }
     if let Some(c) = s.commit() {
         writeln!(out, "commit: {c}")?;
+    }
+    if let Some(n) = s.load_notice() {
+        writeln!(out, "note: {n}")?;
     }
     writeln!(out, "created: {}", ts(s.created_at()))?;
     writeln!(out, "modified: {}", ts(s.modified_at()))?;
@@ -618,6 +624,15 @@ fn print_verify(path: &Path, r: &SessionReport, out: &mut dyn Write) -> io::Resu
             "note: the file holds no complete version (its first save was interrupted)"
         )?,
         _ => writeln!(out, "no version loads")?,
+    }
+    if !r.incomplete_versions.is_empty() {
+        let vs: Vec<String> = r.incomplete_versions.iter().map(u64::to_string).collect();
+        writeln!(
+            out,
+            "note: incomplete version(s) {} in the uncommitted tail: saved without sync, they \
+             lost pages in a power cut (not damage; the next save moves them into a sidecar file)",
+            vs.join(", ")
+        )?;
     }
     if let Some(t) = r.torn_tail_at {
         writeln!(

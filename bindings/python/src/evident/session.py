@@ -2086,7 +2086,14 @@ class Session(Managed):
         open :class:`~evident.AuditLog` that receives an entry with the
         commit hash. ``key``: the HMAC key of a new keyed file (or of the
         existing file; default: the key it was loaded with). ``sync``: fsync
-        before returning. ``lock_timeout``: seconds to wait for another
+        before returning (default). With ``sync=False`` the save returns once
+        it is in the OS page cache: a crash of the process loses nothing; a
+        power cut or OS crash before the OS wrote it back may lose this save
+        and every other save since the last save with sync, never an earlier
+        version saved with sync, and the file stays loadable and saveable
+        (loading gives the newest complete version, ``verify_session``
+        lists the lost ones in ``details["incomplete_versions"]``, the next
+        save moves them into a sidecar file). ``lock_timeout``: seconds to wait for another
         writer of the file.
         """
         lib = N.session_lib()
