@@ -86,21 +86,27 @@ pub(crate) fn split(framing: Framing, buf: &[u8], at_eof: bool, out: &mut Vec<Sp
 }
 
 fn split_jsonl(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
-    let mut start = 0;
-    for nl in memchr::memchr_iter(b'\n', buf) {
-        out.push(Span {
-            start,
-            len: nl - start,
-            kind: SpanKind::Record,
-        });
-        start = nl + 1;
-    }
-    let rest = buf.len() - start;
-    if rest > 0 && (at_eof || rest > MAX_LINE) {
+    let mut rest = Vec::new();
+    let (lines_end, consumed) = split_jsonl_lines(buf, at_eof, &mut rest);
+    out.extend(jsonl_line_spans(buf.get(..lines_end).unwrap_or_default()));
+    out.append(&mut rest);
+    consumed
+}
+
+/// [`split`] for JSONL without a span per line (memory that does not grow
+/// with the number of lines): returns where the complete lines end (just
+/// past the last LF) and how many bytes are consumed, and pushes the spans
+/// after the complete lines (a partial or over-long last line) to `rest`.
+/// [`jsonl_line_spans`] gives the spans of the complete lines.
+pub(crate) fn split_jsonl_lines(buf: &[u8], at_eof: bool, rest: &mut Vec<Span>) -> (usize, usize) {
+    let lines_end = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+    let mut start = lines_end;
+    let left = buf.len() - start;
+    if left > 0 && (at_eof || left > MAX_LINE) {
         // A line longer than any record can be is damage; report it in
         // pieces so memory stays bounded.
-        let len = rest.min(MAX_LINE);
-        out.push(Span {
+        let len = left.min(MAX_LINE);
+        rest.push(Span {
             start,
             len,
             kind: if at_eof {
@@ -111,10 +117,25 @@ fn split_jsonl(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
         });
         start += len;
         if at_eof && start < buf.len() {
-            return split_jsonl_tail(buf, start, out);
+            start = split_jsonl_tail(buf, start, rest);
         }
     }
-    start
+    (lines_end, start)
+}
+
+/// The spans of the complete lines of `lines` (which ends in an LF or is
+/// empty), each without its LF.
+pub(crate) fn jsonl_line_spans(lines: &[u8]) -> impl Iterator<Item = Span> + '_ {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', lines).map(move |nl| {
+        let span = Span {
+            start,
+            len: nl - start,
+            kind: SpanKind::Record,
+        };
+        start = nl + 1;
+        span
+    })
 }
 
 fn split_jsonl_tail(buf: &[u8], mut start: usize, out: &mut Vec<Span>) -> usize {
