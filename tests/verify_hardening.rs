@@ -120,3 +120,65 @@ fn a_flipped_newline_is_damage_not_a_gap() {
     assert_eq!(r.violations[0].kind, ViolationKind::Malformed);
     assert_eq!(r.entries, 18);
 }
+
+fn evident_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_evident")
+}
+
+#[test]
+fn cli_verify_with_absurd_thread_counts() {
+    let dir = scratch();
+    for cfg in [CFGS[0], CFGS[2]] {
+        let b = build(dir.path(), cfg, 50);
+        for threads in ["100000", "18446744073709551615", "0", "1"] {
+            let out = std::process::Command::new(evident_bin())
+                .arg("verify")
+                .arg(&b.path)
+                .args(["--threads", threads])
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "--threads {threads}: {stdout} {stderr}"
+            );
+            assert!(stdout.contains("valid: 50 entries"), "{stdout}");
+            assert!(stderr.is_empty(), "{stderr}");
+        }
+    }
+}
+
+/// Under a small address-space limit the OS refuses thread stacks: verify
+/// falls back to fewer threads (down to the calling one) instead of
+/// panicking. The limits tried go from "cannot start" to "threads start".
+#[test]
+fn cli_verify_when_the_os_refuses_threads() {
+    let dir = scratch();
+    let cfg = CFGS[2];
+    let b = build(dir.path(), cfg, 50);
+    let mut ok = 0;
+    for kib in (6_000..=40_000).step_by(500) {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v {kib} && exec \"$0\" verify \"$1\" --threads 4",
+            ))
+            .arg(evident_bin())
+            .arg(&b.path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("internal error"),
+            "ulimit -v {kib}: {stderr}"
+        );
+        if out.status.code() == Some(0) {
+            assert!(stdout.contains("valid: 50 entries"), "{stdout}");
+            ok += 1;
+        }
+    }
+    assert!(ok > 0, "verify never ran under any limit");
+}
