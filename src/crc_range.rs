@@ -90,11 +90,44 @@ pub(crate) fn crc(bytes: &[u8]) -> u32 {
     extend(0, bytes)
 }
 
+/// x^(8 n) mod p(x) for n < 2^16 (`LO[n]`) and for n = 2^16 m, m < 2^9
+/// (`HI[m]`): a shift by up to 32 MiB costs one or two multiplications.
+struct Powers {
+    lo: Vec<u32>,
+    hi: Vec<u32>,
+}
+
+static POWERS: std::sync::LazyLock<Powers> = std::sync::LazyLock::new(|| {
+    let x8 = X2N[3];
+    let mut lo = Vec::with_capacity(1 << 16);
+    let mut p: u32 = 1 << 31;
+    for _ in 0..1 << 16 {
+        lo.push(p);
+        p = multmodp(x8, p);
+    }
+    // p = x^(8 * 2^16) now.
+    let step = p;
+    let mut hi = Vec::with_capacity(1 << 9);
+    let mut q: u32 = 1 << 31;
+    for _ in 0..1 << 9 {
+        hi.push(q);
+        q = multmodp(step, q);
+    }
+    Powers { lo, hi }
+});
+
 /// `shift(CRC(A), |B|) ^ CRC(B) = CRC(A ‖ B)` (zlib's `crc32_combine`
 /// with `crc2 = 0`).
 pub(crate) fn shift(crc: u32, len: u64) -> u32 {
     count(64);
-    multmodp(x8n(len), crc)
+    let t = &*POWERS;
+    let lo = t.lo.get((len & 0xffff) as usize).copied();
+    let hi = t.hi.get((len >> 16) as usize).copied();
+    match (lo, hi) {
+        (Some(l), Some(0x8000_0000)) => multmodp(l, crc),
+        (Some(l), Some(h)) => multmodp(h, multmodp(l, crc)),
+        _ => multmodp(x8n(len), crc),
+    }
 }
 
 /// CRCs of ranges of one buffer, from prefix CRCs computed on demand.
@@ -231,6 +264,20 @@ mod tests {
             assert_eq!(crc(&buf[..a]) ^ shift(0, 0), crc(&buf[..a]));
             let c = crc32fast::hash(&buf[..a]);
             assert_eq!(shift(c, (b - a) as u64) ^ want, crc32fast::hash(&buf[..b]));
+            for n in [
+                0u64,
+                1,
+                65_535,
+                65_536,
+                65_537,
+                1 << 24,
+                (1 << 25) - 1,
+                1 << 25,
+                1 << 40,
+            ] {
+                let n = n + a as u64;
+                assert_eq!(shift(c, n), multmodp(x8n(n), c), "{n}");
+            }
             if b > a {
                 let f = |x: u64, y: u64| &buf[x as usize..y as usize];
                 let hi = buf.len() as u64;

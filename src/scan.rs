@@ -178,13 +178,35 @@ fn frame_valid(f: &[u8], crc: impl FnOnce(usize) -> u32) -> bool {
 /// `Some(false)` no, `None` cannot tell without more bytes. Large frames
 /// get their CRC from `rc`, in bounded time.
 fn frame_at(buf: &[u8], p: usize, rc: &mut PrefixCrc<'_>) -> Option<bool> {
+    frame_at_direct(buf, p, rc, &mut 0)
+}
+
+/// [`frame_at`], with a direct CRC (the fastest way to check a frame that
+/// is valid) when the frame is at most `credit` bytes long, which a failed
+/// check takes from `credit`: the caller adds the bytes of the valid frames
+/// it consumes, so the direct CRCs wasted on damage cost at most as much
+/// as the valid frames did.
+fn frame_at_direct(
+    buf: &[u8],
+    p: usize,
+    rc: &mut PrefixCrc<'_>,
+    credit: &mut usize,
+) -> Option<bool> {
     let rest = buf.get(p..)?;
     match frame_size(rest) {
         FrameSize::NeedMore => None,
         FrameSize::Bad => Some(false),
         FrameSize::Len(n) => {
             let f = rest.get(..n)?;
-            Some(frame_valid(f, |c| rc.range(p, p + c)))
+            if n <= *credit {
+                let ok = frame_valid(f, |c| crate::crc_range::crc(f.get(..c).unwrap_or_default()));
+                if !ok {
+                    *credit -= n;
+                }
+                Some(ok)
+            } else {
+                Some(frame_valid(f, |c| rc.range(p, p + c)))
+            }
         }
     }
 }
@@ -193,14 +215,16 @@ fn split_binary_spans(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
     // CRCs of candidate frames in damaged regions come from prefix CRCs:
     // each candidate costs a bounded amount of work (spec § 12).
     let mut rc = PrefixCrc::new(buf);
+    let mut credit = 0;
     let mut pos = 0;
     while pos < buf.len() {
-        match frame_at(buf, pos, &mut rc) {
+        match frame_at_direct(buf, pos, &mut rc, &mut credit) {
             Some(true) => {
                 let n = match frame_size(buf.get(pos..).unwrap_or_default()) {
                     FrameSize::Len(n) => n,
                     _ => break,
                 };
+                credit += n;
                 out.push(Span {
                     start: pos,
                     len: n,
@@ -738,6 +762,47 @@ mod tests {
             eprintln!("Backward: {} CRC bytes per byte", w / len);
             assert!(w <= bound, "Backward: {w} CRC bytes for {len} bytes");
         }
+    }
+
+    /// Valid frames each followed by a candidate claiming most of the rest
+    /// of the buffer: the checks at the start of each damaged region cost
+    /// bounded work too.
+    #[test]
+    fn candidates_after_each_valid_frame_cost_linear_crc_work() {
+        let chain = crate::chain::Chain::new(crate::chain::HashAlg::Sha256, None).unwrap();
+        let mut v = Vec::new();
+        format::frame(&mut v, Framing::Binary, b"{}", &chain.hash(b"{}"));
+        let k = 3_000;
+        let unit = v.len() + 8;
+        let t = k * unit;
+        let mut buf = Vec::with_capacity(t + 4 * k);
+        for i in 0..k {
+            buf.extend_from_slice(&v);
+            let q = buf.len();
+            let n = t + 4 * i + 4 - q;
+            buf.extend_from_slice(&((n - format::FRAME_OVERHEAD - 32) as u32).to_le_bytes());
+            buf.extend_from_slice(&32u16.to_le_bytes());
+            buf.extend_from_slice(&0u16.to_le_bytes());
+        }
+        for i in 0..k {
+            let n = t + 4 * i + 4 - (i * unit + v.len());
+            buf.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+        let len = buf.len() as u64;
+        crc_work();
+        let mut out = Vec::new();
+        split(Framing::Binary, &buf, true, &mut out);
+        assert_eq!(out.iter().filter(|s| s.kind == SpanKind::Record).count(), k);
+        let w = crc_work();
+        assert!(w <= 64 * len, "split: {w} CRC bytes for {len} bytes");
+        let mut back = Backward::new(Mem(buf.clone()), Framing::Binary, 0, len);
+        let mut records = 0;
+        while let Some(item) = back.prev_item() {
+            records += usize::from(item.unwrap().kind == SpanKind::Record);
+        }
+        assert_eq!(records, k);
+        let w = crc_work();
+        assert!(w <= 64 * len, "Backward: {w} CRC bytes for {len} bytes");
     }
 
     /// The same crafted candidates with valid frames between them: every
