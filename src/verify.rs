@@ -118,7 +118,9 @@ pub struct VerifyOptions {
     pub expected_log_id: Option<String>,
     /// Report every violation instead of the first.
     pub all: bool,
-    /// Worker threads (0: all cores).
+    /// Worker threads (0: all cores). At most one per core and at most
+    /// [`MAX_THREADS`] are used; when the OS refuses a thread, fewer (down
+    /// to the calling thread alone).
     pub threads: usize,
     /// Called with (bytes checked, total bytes) as verification proceeds.
     pub progress: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
