@@ -900,6 +900,47 @@ fn gen_framing(out: &mut Out, fr: Framing) {
         );
     }
 
+    // Entries deleted behind a short unreadable span (§ 9.4): the span can
+    // hold one record, so the seq after it may advance by two, not four.
+    let mut f = File::of(&keyless, fr);
+    let filler: Vec<u8> = match fr {
+        Framing::Jsonl => b"\0\0\0\0\0\0\0\0\n".to_vec(),
+        Framing::Binary => vec![0; 8],
+    };
+    f.pieces.splice(2..5, [filler]);
+    let log = out.log("deleted_behind_damage", &f);
+    out.expect(
+        exp(
+            "deleted_behind_damage",
+            "entries 2 to 4 replaced by 8 NUL bytes (one unreadable span, room for at most one record): malformed, then a seq_gap at entry 5 (at least 2 entries missing)",
+            &log,
+            &f,
+        )
+        .invalid("malformed", None, pos(&f, 2), 2, 2)
+        .head(keyless.head()),
+    );
+
+    // The same entries overwritten in place by zeros (a lost write): the
+    // damaged bytes can hold them all, so it is damage, not a gap.
+    let mut f = File::of(&keyless, fr);
+    let zeros: usize = f.pieces[2..5].iter().map(Vec::len).sum();
+    let mut z = vec![0u8; zeros];
+    if fr == Framing::Jsonl {
+        z[zeros - 1] = b'\n';
+    }
+    f.pieces.splice(2..5, [z]);
+    let log = out.log("zeroed_entries", &f);
+    out.expect(
+        exp(
+            "zeroed_entries",
+            "entries 2 to 4 overwritten in place by zeros (the last LF kept): one unreadable span that can hold them, then entry 5 without a gap",
+            &log,
+            &f,
+        )
+        .invalid("malformed", None, pos(&f, 2), 1, 2)
+        .head(keyless.head()),
+    );
+
     // Genesis record copied into the middle (two logs concatenated).
     let mut cat = LogB::keyless("concatenated_a");
     cat.entry(&evs[0]).entry(&evs[1]).entry(&evs[2]);

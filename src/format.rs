@@ -501,7 +501,7 @@ pub fn split_binary(frame: &[u8]) -> Result<RawRecord<'_>, Defect> {
         return defect("frame trailer length mismatch");
     }
     let covered = frame.get(..crc_at).unwrap_or_default();
-    if stored_crc != Some(crc32fast::hash(covered)) {
+    if stored_crc != Some(crate::crc_range::crc(covered)) {
         return defect("frame CRC mismatch");
     }
     if flags != 0 {

@@ -30,6 +30,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub mod chain;
 pub mod convert;
+mod crc_range;
 pub mod error;
 pub mod ffi;
 pub mod format;

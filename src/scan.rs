@@ -7,7 +7,8 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
-use crate::format::{self, frame_size, split_binary, FrameSize, Framing, MAX_BODY};
+use crate::crc_range::{PrefixCrc, SuffixCrc};
+use crate::format::{self, frame_size, FrameSize, Framing, MAX_BODY};
 use crate::storage::Storage;
 
 /// Longest JSONL line accepted: a maximal body plus its hash.
@@ -86,21 +87,27 @@ pub(crate) fn split(framing: Framing, buf: &[u8], at_eof: bool, out: &mut Vec<Sp
 }
 
 fn split_jsonl(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
-    let mut start = 0;
-    for nl in memchr::memchr_iter(b'\n', buf) {
-        out.push(Span {
-            start,
-            len: nl - start,
-            kind: SpanKind::Record,
-        });
-        start = nl + 1;
-    }
-    let rest = buf.len() - start;
-    if rest > 0 && (at_eof || rest > MAX_LINE) {
+    let mut rest = Vec::new();
+    let (lines_end, consumed) = split_jsonl_lines(buf, at_eof, &mut rest);
+    out.extend(jsonl_line_spans(buf.get(..lines_end).unwrap_or_default()));
+    out.append(&mut rest);
+    consumed
+}
+
+/// [`split`] for JSONL without a span per line (memory that does not grow
+/// with the number of lines): returns where the complete lines end (just
+/// past the last LF) and how many bytes are consumed, and pushes the spans
+/// after the complete lines (a partial or over-long last line) to `rest`.
+/// [`jsonl_line_spans`] gives the spans of the complete lines.
+pub(crate) fn split_jsonl_lines(buf: &[u8], at_eof: bool, rest: &mut Vec<Span>) -> (usize, usize) {
+    let lines_end = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+    let mut start = lines_end;
+    let left = buf.len() - start;
+    if left > 0 && (at_eof || left > MAX_LINE) {
         // A line longer than any record can be is damage; report it in
         // pieces so memory stays bounded.
-        let len = rest.min(MAX_LINE);
-        out.push(Span {
+        let len = left.min(MAX_LINE);
+        rest.push(Span {
             start,
             len,
             kind: if at_eof {
@@ -111,10 +118,25 @@ fn split_jsonl(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
         });
         start += len;
         if at_eof && start < buf.len() {
-            return split_jsonl_tail(buf, start, out);
+            start = split_jsonl_tail(buf, start, rest);
         }
     }
-    start
+    (lines_end, start)
+}
+
+/// The spans of the complete lines of `lines` (which ends in an LF or is
+/// empty), each without its LF.
+pub(crate) fn jsonl_line_spans(lines: &[u8]) -> impl Iterator<Item = Span> + '_ {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', lines).map(move |nl| {
+        let span = Span {
+            start,
+            len: nl - start,
+            kind: SpanKind::Record,
+        };
+        start = nl + 1;
+        span
+    })
 }
 
 fn split_jsonl_tail(buf: &[u8], mut start: usize, out: &mut Vec<Span>) -> usize {
@@ -130,29 +152,79 @@ fn split_jsonl_tail(buf: &[u8], mut start: usize, out: &mut Vec<Span>) -> usize 
     start
 }
 
+/// Whether `f` (exactly the bytes its length fields claim) is a valid frame
+/// (spec § 8 rule 2; the same as `split_binary(f).is_ok()`), where
+/// `crc(c)` gives the CRC of `f[..c]`. The cheap checks come first, and
+/// the CRC is asked for only when they pass.
+fn frame_valid(f: &[u8], crc: impl FnOnce(usize) -> u32) -> bool {
+    let FrameSize::Len(n) = frame_size(f) else {
+        return false;
+    };
+    if n != f.len() {
+        return false;
+    }
+    let le32 = |at: usize| {
+        f.get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_le_bytes)
+    };
+    if le32(n - 4) != Some(n as u32) || f.get(6..8) != Some(&[0, 0][..]) {
+        return false;
+    }
+    le32(n - 8) == Some(crc(n - 8))
+}
+
 /// Checks whether a valid frame starts at `p`: `Some(true)` yes,
-/// `Some(false)` no, `None` cannot tell without more bytes.
-fn frame_at(buf: &[u8], p: usize) -> Option<bool> {
+/// `Some(false)` no, `None` cannot tell without more bytes. Large frames
+/// get their CRC from `rc`, in bounded time.
+fn frame_at(buf: &[u8], p: usize, rc: &mut PrefixCrc<'_>) -> Option<bool> {
+    frame_at_direct(buf, p, rc, &mut 0)
+}
+
+/// [`frame_at`], with a direct CRC (the fastest way to check a frame that
+/// is valid) when the frame is at most `credit` bytes long, which a failed
+/// check takes from `credit`: the caller adds the bytes of the valid frames
+/// it consumes, so the direct CRCs wasted on damage cost at most as much
+/// as the valid frames did.
+fn frame_at_direct(
+    buf: &[u8],
+    p: usize,
+    rc: &mut PrefixCrc<'_>,
+    credit: &mut usize,
+) -> Option<bool> {
     let rest = buf.get(p..)?;
     match frame_size(rest) {
         FrameSize::NeedMore => None,
         FrameSize::Bad => Some(false),
         FrameSize::Len(n) => {
             let f = rest.get(..n)?;
-            Some(split_binary(f).is_ok())
+            if n <= *credit {
+                let ok = frame_valid(f, |c| crate::crc_range::crc(f.get(..c).unwrap_or_default()));
+                if !ok {
+                    *credit -= n;
+                }
+                Some(ok)
+            } else {
+                Some(frame_valid(f, |c| rc.range(p, p + c)))
+            }
         }
     }
 }
 
 fn split_binary_spans(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
+    // CRCs of candidate frames in damaged regions come from prefix CRCs:
+    // each candidate costs a bounded amount of work (spec § 12).
+    let mut rc = PrefixCrc::new(buf);
+    let mut credit = 0;
     let mut pos = 0;
     while pos < buf.len() {
-        match frame_at(buf, pos) {
+        match frame_at_direct(buf, pos, &mut rc, &mut credit) {
             Some(true) => {
                 let n = match frame_size(buf.get(pos..).unwrap_or_default()) {
                     FrameSize::Len(n) => n,
                     _ => break,
                 };
+                credit += n;
                 out.push(Span {
                     start: pos,
                     len: n,
@@ -170,7 +242,7 @@ fn split_binary_spans(buf: &[u8], at_eof: bool, out: &mut Vec<Span>) -> usize {
                 let mut p = pos + 1;
                 let mut undecided = false;
                 while p < buf.len() {
-                    match frame_at(buf, p) {
+                    match frame_at(buf, p, &mut rc) {
                         Some(true) => break,
                         Some(false) => p += 1,
                         None if at_eof => p += 1,
@@ -348,6 +420,8 @@ pub(crate) struct Backward<R: ReadAt> {
     buf_start: u64,
     end: u64,
     file_end: u64,
+    /// CRCs of candidate frames (see `frame_ending_at`).
+    crc: SuffixCrc,
 }
 
 /// How far back one step of binary resynchronisation looks.
@@ -363,6 +437,7 @@ impl<R: ReadAt> Backward<R> {
             buf_start: end,
             end,
             file_end: end,
+            crc: SuffixCrc::default(),
         }
     }
 
@@ -471,6 +546,12 @@ impl<R: ReadAt> Backward<R> {
     }
 
     /// Is there a valid frame ending exactly at `at`? Returns its start.
+    ///
+    /// Damaged bytes can hold a candidate (a trailer and length fields that
+    /// agree) every few bytes, each claiming up to 16 MiB: the buffer grows
+    /// at least twofold when it must grow, and large frames get their CRC
+    /// from suffix CRCs, so each byte is read and run through the CRC a
+    /// bounded number of times (spec § 12).
     fn frame_ending_at(&mut self, at: u64) -> io::Result<Option<u64>> {
         if at < self.floor + 4 {
             return Ok(None);
@@ -487,9 +568,34 @@ impl<R: ReadAt> Backward<R> {
         {
             return Ok(None);
         }
-        self.ensure(at - n)?;
-        let f = self.slice(at - n, at);
-        Ok(split_binary(f).is_ok().then_some(at - n))
+        let start = at - n;
+        if start < self.buf_start {
+            let held = self.end - self.buf_start;
+            let from = start
+                .min(self.buf_start.saturating_sub(held))
+                .max(self.floor);
+            self.ensure(from)?;
+        }
+        let (lo, hi) = (self.buf_start, self.end);
+        let mut crc = std::mem::take(&mut self.crc);
+        let f = self.slice(start, at);
+        let ok = frame_valid(f, |c| {
+            let want = f
+                .get(c..c + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(0, u32::from_le_bytes);
+            // The suffix index answers whether the CRC is `want`: give
+            // back `want` when it is, anything else when not.
+            if crc.matches(start, start + c as u64, want, lo, hi, |x, y| {
+                self.slice(x, y)
+            }) {
+                want
+            } else {
+                !want
+            }
+        });
+        self.crc = crc;
+        Ok(ok.then_some(start))
     }
 
     fn prev_binary(&mut self) -> io::Result<Item> {
@@ -601,6 +707,158 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// A damaged binary region crafted to hold a candidate frame every 8
+    /// bytes (length fields, flags and trailer that agree, CRC wrong), each
+    /// claiming most of the rest of the buffer.
+    fn crafted(k: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; 12 * k];
+        for i in 0..k {
+            let n = 8 * k - 4 * i + 4;
+            let body_len = (n - format::FRAME_OVERHEAD - 32) as u32;
+            buf[8 * i..8 * i + 4].copy_from_slice(&body_len.to_le_bytes());
+            buf[8 * i + 4..8 * i + 6].copy_from_slice(&32u16.to_le_bytes());
+            let t = 8 * k + 4 * i;
+            buf[t..t + 4].copy_from_slice(&(n as u32).to_le_bytes());
+        }
+        buf
+    }
+
+    fn crc_work() -> u64 {
+        crate::crc_range::WORK.with(|w| w.replace(0))
+    }
+
+    /// Forward (all at once and in reads), and backward: CRC work per byte
+    /// is bounded by a constant (spec § 12), not by the frame lengths.
+    #[test]
+    fn crafted_candidates_cost_linear_crc_work() {
+        for k in [2_000usize, 8_000] {
+            let buf = crafted(k);
+            let len = buf.len() as u64;
+            let bound = 64 * len;
+            crc_work();
+            let mut out = Vec::new();
+            assert_eq!(split(Framing::Binary, &buf, true, &mut out), buf.len());
+            assert!(out.iter().all(|s| s.kind != SpanKind::Record));
+            let w = crc_work();
+            eprintln!("split: {} CRC bytes per byte", w / len);
+            assert!(w <= bound, "split: {w} CRC bytes for {len} bytes");
+
+            let mut fwd = Forward::new(Mem(buf.clone()), Framing::Binary, 0, len, 0);
+            fwd.chunk = 4096;
+            while let Some(item) = fwd.next_item() {
+                assert_ne!(item.unwrap().0.kind, SpanKind::Record);
+            }
+            let w = crc_work();
+            eprintln!("Forward: {} CRC bytes per byte", w / len);
+            assert!(w <= 2 * bound, "Forward: {w} CRC bytes for {len} bytes");
+
+            let mut back = Backward::new(Mem(buf.clone()), Framing::Binary, 0, len);
+            while let Some(item) = back.prev_item() {
+                assert_ne!(item.unwrap().kind, SpanKind::Record);
+            }
+            let w = crc_work();
+            eprintln!("Backward: {} CRC bytes per byte", w / len);
+            assert!(w <= bound, "Backward: {w} CRC bytes for {len} bytes");
+        }
+    }
+
+    /// Valid frames each followed by a candidate claiming most of the rest
+    /// of the buffer: the checks at the start of each damaged region cost
+    /// bounded work too.
+    #[test]
+    fn candidates_after_each_valid_frame_cost_linear_crc_work() {
+        let chain = crate::chain::Chain::new(crate::chain::HashAlg::Sha256, None).unwrap();
+        let mut v = Vec::new();
+        format::frame(&mut v, Framing::Binary, b"{}", &chain.hash(b"{}"));
+        let k = 3_000;
+        let unit = v.len() + 8;
+        let t = k * unit;
+        let mut buf = Vec::with_capacity(t + 4 * k);
+        for i in 0..k {
+            buf.extend_from_slice(&v);
+            let q = buf.len();
+            let n = t + 4 * i + 4 - q;
+            buf.extend_from_slice(&((n - format::FRAME_OVERHEAD - 32) as u32).to_le_bytes());
+            buf.extend_from_slice(&32u16.to_le_bytes());
+            buf.extend_from_slice(&0u16.to_le_bytes());
+        }
+        for i in 0..k {
+            let n = t + 4 * i + 4 - (i * unit + v.len());
+            buf.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+        let len = buf.len() as u64;
+        crc_work();
+        let mut out = Vec::new();
+        split(Framing::Binary, &buf, true, &mut out);
+        assert_eq!(out.iter().filter(|s| s.kind == SpanKind::Record).count(), k);
+        let w = crc_work();
+        assert!(w <= 64 * len, "split: {w} CRC bytes for {len} bytes");
+        let mut back = Backward::new(Mem(buf.clone()), Framing::Binary, 0, len);
+        let mut records = 0;
+        while let Some(item) = back.prev_item() {
+            records += usize::from(item.unwrap().kind == SpanKind::Record);
+        }
+        assert_eq!(records, k);
+        let w = crc_work();
+        assert!(w <= 64 * len, "Backward: {w} CRC bytes for {len} bytes");
+    }
+
+    /// The same crafted candidates with valid frames between them: every
+    /// valid frame is still found, forward and backward.
+    #[test]
+    fn valid_frames_among_crafted_candidates_are_found() {
+        let chain = crate::chain::Chain::new(crate::chain::HashAlg::Sha256, None).unwrap();
+        let mut buf = crafted(3_000);
+        let mut frames = Vec::new();
+        for i in (0..40).rev() {
+            let body = format!("{{\"i\":{i},\"pad\":\"{}\"}}", "x".repeat(i * 37));
+            let at = 5 + i * 917;
+            let mut f = Vec::new();
+            format::frame(
+                &mut f,
+                Framing::Binary,
+                body.as_bytes(),
+                &chain.hash(body.as_bytes()),
+            );
+            buf.splice(at..at, f.iter().copied());
+            frames.insert(0, f);
+        }
+        let mut big = Vec::new();
+        let body = format!("{{\"big\":\"{}\"}}", "y".repeat(100_000));
+        format::frame(
+            &mut big,
+            Framing::Binary,
+            body.as_bytes(),
+            &chain.hash(body.as_bytes()),
+        );
+        buf.extend_from_slice(&big);
+        frames.push(big);
+        let len = buf.len() as u64;
+        let mut out = Vec::new();
+        split(Framing::Binary, &buf, true, &mut out);
+        let found: Vec<&[u8]> = out
+            .iter()
+            .filter(|s| s.kind == SpanKind::Record)
+            .map(|s| &buf[s.start..s.start + s.len])
+            .collect();
+        let lens = |v: &[&[u8]]| v.iter().map(|f| f.len()).collect::<Vec<_>>();
+        let want: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
+        assert_eq!(lens(&found), lens(&want));
+        assert!(found == want);
+        let mut back = Backward::new(Mem(buf.clone()), Framing::Binary, 0, len);
+        let mut found = Vec::new();
+        while let Some(item) = back.prev_item() {
+            let item = item.unwrap();
+            if item.kind == SpanKind::Record {
+                found.push(item.bytes);
+            }
+        }
+        found.reverse();
+        let found: Vec<&[u8]> = found.iter().map(|f| &f[..]).collect();
+        assert_eq!(lens(&found), lens(&want));
+        assert!(found == want);
     }
 
     #[test]

@@ -118,7 +118,9 @@ pub struct VerifyOptions {
     pub expected_log_id: Option<String>,
     /// Report every violation instead of the first.
     pub all: bool,
-    /// Worker threads (0: all cores).
+    /// Worker threads (0: all cores). At most one per core and at most
+    /// [`MAX_THREADS`] are used; when the OS refuses a thread, fewer (down
+    /// to the calling thread alone).
     pub threads: usize,
     /// Called with (bytes checked, total bytes) as verification proceeds.
     pub progress: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
@@ -273,7 +275,11 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
 
     let mut joiner = Joiner {
         sink,
-        expect: Some((1, genesis_hash)),
+        expect: Expect {
+            seq: 1,
+            hash: genesis_hash,
+            unreadable: 0,
+        },
         line_base: g_line,
         last_good_end: genesis_end,
         tail_start: None,
@@ -282,11 +288,7 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         expected_seq_hash: None,
         framing,
     };
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    };
+    let threads = worker_threads(opts.threads);
     let target_seq = opts.expected_head.map(|h| h.seq);
     let hash_len = genesis.alg.hash_len();
     stream_chunks(
@@ -450,6 +452,9 @@ struct Sink {
     all: bool,
     list: Vec<Violation>,
     total: u64,
+    /// Malformed violations counted after the last readable record (kept
+    /// in `list` or not): the ones a torn tail replaces.
+    tail_malformed: u64,
 }
 
 impl Sink {
@@ -458,6 +463,7 @@ impl Sink {
             all,
             list: Vec::new(),
             total: 0,
+            tail_malformed: 0,
         }
     }
     fn push(&mut self, v: Violation) {
@@ -466,11 +472,13 @@ impl Sink {
             self.list.push(v);
         }
     }
+    /// Forgets the malformed violations from `off` on: the ones after the
+    /// last readable record (some may not be in `list`, only counted).
     fn retain_before(&mut self, off: u64) {
-        let before = self.list.len();
         self.list
             .retain(|v| v.offset < off || v.kind != ViolationKind::Malformed);
-        self.total -= (before - self.list.len()) as u64;
+        self.total -= self.tail_malformed;
+        self.tail_malformed = 0;
     }
     fn finish(mut self, mut report: VerifyReport) -> VerifyReport {
         // Stable order: by file position (genesis findings first).
@@ -490,6 +498,12 @@ struct Chunk {
     index: u64,
     offset: u64,
     buf: Vec<u8>,
+    /// JSONL: the complete lines are `buf[..lines_end]` (the worker finds
+    /// them: a span per line would cost memory that grows with the number
+    /// of lines); `spans` are the spans after them. Binary: 0, and `spans`
+    /// are all the spans (a frame is at least 50 bytes, and damaged regions
+    /// lie between frames, so their number is bounded by the chunk size).
+    lines_end: usize,
     spans: Vec<Span>,
 }
 
@@ -502,24 +516,122 @@ struct LinkInfo {
     line: u64,
 }
 
+/// Shortest possible record line in a JSONL log (LF included): every
+/// readable line holds two hashes of at least 64 hex digits (spec § 9.4).
+const MIN_JSONL_RECORD: u64 = 128;
+
+/// Shortest possible binary frame: 16 bytes of framing, a 2-byte body and
+/// a 32-byte hash (spec § 8).
+const MIN_BINARY_RECORD: u64 = (format::FRAME_OVERHEAD + 2 + 32) as u64;
+
+/// How many records an unreadable span could have held (spec § 9.4): its
+/// length over the shortest record, at least one.
+fn records_held(framing: Framing, span: &Span) -> u64 {
+    let (len, min) = match framing {
+        Framing::Jsonl => (
+            span.len as u64 + u64::from(span.kind == SpanKind::Record),
+            MIN_JSONL_RECORD,
+        ),
+        Framing::Binary => (span.len as u64, MIN_BINARY_RECORD),
+    };
+    (len / min).max(1)
+}
+
+/// The expectation `E` of spec § 9.3: the next seq and the previous hash,
+/// and how many records the unreadable spans since the last readable
+/// record could have held (after one, the hash is forgotten and the seq
+/// may advance by at most that many records, § 9.4).
+#[derive(Clone, Copy)]
+struct Expect {
+    seq: u64,
+    hash: Hash,
+    unreadable: u64,
+}
+
+impl Expect {
+    /// The link violation of a record with `seq` and `prev` under this
+    /// expectation, if any.
+    fn check(&self, seq: u64, prev: &Hash) -> Option<(ViolationKind, String)> {
+        let last = self.seq.wrapping_sub(1);
+        if self.unreadable == 0 {
+            if seq != self.seq {
+                return Some((
+                    ViolationKind::SeqGap,
+                    format!("seq {seq} follows seq {last}"),
+                ));
+            }
+            if *prev != self.hash {
+                return Some((
+                    ViolationKind::ChainBreak,
+                    "\"prev\" is not the previous record's hash".into(),
+                ));
+            }
+            return None;
+        }
+        let k = self.unreadable;
+        let spans = if k == 1 {
+            "unreadable bytes that can hold at most 1 record".to_string()
+        } else {
+            format!("unreadable bytes that can hold at most {k} records")
+        };
+        match seq.checked_sub(self.seq) {
+            Some(d) if d <= k => None,
+            Some(d) => {
+                let missing = d - k;
+                let what = if missing == 1 {
+                    "1 entry is missing".to_string()
+                } else {
+                    format!("{missing} entries are missing")
+                };
+                Some((
+                    ViolationKind::SeqGap,
+                    format!("seq {seq} follows seq {last} and {spans}: {what}"),
+                ))
+            }
+            None => Some((
+                ViolationKind::SeqGap,
+                format!("seq {seq} follows seq {last} and {spans}"),
+            )),
+        }
+    }
+}
+
 /// What a worker found in one chunk (lines relative to the chunk).
 struct ChunkResult {
     index: u64,
     bytes_end: u64,
     lines: u64,
-    /// The chunk's first span when it is a parsed record (its link to the
-    /// previous chunk is checked by the joiner), with the violation the
-    /// worker found for it on its own (hash mismatch).
+    /// The chunk's first readable record (its link to what came before is
+    /// checked by the joiner), with the violation the worker found for it
+    /// on its own (malformed, hash mismatch).
     first: Option<(LinkInfo, Option<Violation>)>,
-    /// Link expectation after the chunk (None after a malformed record).
-    expect_after: Option<(u64, Hash)>,
+    /// Unreadable spans before the first readable record (all of them if
+    /// there is none).
+    leading_unreadable: u64,
+    /// Expectation after the chunk, when it holds a readable record.
+    expect_after: Option<Expect>,
     /// Last parsed record: (seq, hash, end offset).
     last: Option<(u64, Hash, u64)>,
     /// First malformed span after the last parsed record: (offset, line).
     trailing_bad: Option<(u64, u64)>,
+    /// Malformed spans after the last parsed record (all, if none).
+    trailing_bad_count: u64,
+    /// At most [`MAX_REPORTED`] violations, in file order ...
     violations: Vec<Violation>,
+    /// ... and how many more were found.
+    dropped: u64,
     entries: u64,
     target_hash: Option<Hash>,
+}
+
+impl ChunkResult {
+    fn push(&mut self, v: Violation) {
+        if self.violations.len() < MAX_REPORTED {
+            self.violations.push(v);
+        } else {
+            self.dropped += 1;
+        }
+    }
 }
 
 fn check_chunk(
@@ -532,34 +644,31 @@ fn check_chunk(
     let mut r = ChunkResult {
         index: c.index,
         bytes_end: c.offset + c.buf.len() as u64,
-        // Lines are counted by LF bytes: only complete records end in one
-        // (an over-long run without LF may be split into several spans).
-        lines: if framing == Framing::Jsonl {
-            c.spans
-                .iter()
-                .filter(|s| s.kind == SpanKind::Record)
-                .count() as u64
-        } else {
-            0
-        },
+        lines: 0,
         first: None,
+        leading_unreadable: 0,
         expect_after: None,
         last: None,
         trailing_bad: None,
+        trailing_bad_count: 0,
         violations: Vec::new(),
+        dropped: 0,
         entries: 0,
         target_hash: None,
     };
-    let mut expect: Option<(u64, Hash)> = None;
+    let mut expect: Option<Expect> = None;
     let mut lfs_before = 0u64;
-    for (i, span) in c.spans.iter().enumerate() {
+    let lines = scan::jsonl_line_spans(c.buf.get(..c.lines_end).unwrap_or_default());
+    for span in lines.chain(c.spans.iter().copied()) {
         let offset = c.offset + span.start as u64;
         let line = if framing == Framing::Jsonl {
             lfs_before + 1
         } else {
             0
         };
-        if span.kind == SpanKind::Record {
+        // Lines are counted by LF bytes: only complete records end in one
+        // (an over-long run without LF may be split into several spans).
+        if framing == Framing::Jsonl && span.kind == SpanKind::Record {
             lfs_before += 1;
         }
         let bytes = c
@@ -574,7 +683,7 @@ fn check_chunk(
         let p = match parsed {
             Ok(p) => p,
             Err(msg) => {
-                r.violations.push(Violation {
+                r.push(Violation {
                     kind: ViolationKind::Malformed,
                     seq: None,
                     line,
@@ -584,11 +693,17 @@ fn check_chunk(
                 if r.trailing_bad.is_none() {
                     r.trailing_bad = Some((offset, line));
                 }
-                expect = None;
+                r.trailing_bad_count += 1;
+                let holds = records_held(framing, &span);
+                match &mut expect {
+                    Some(e) => e.unreadable += holds,
+                    None => r.leading_unreadable += holds,
+                }
                 continue;
             }
         };
         r.trailing_bad = None;
+        r.trailing_bad_count = 0;
         let end = offset + span.len as u64 + u64::from(framing == Framing::Jsonl);
         let mut v: Option<Violation> = None;
         let mk = |kind, message: String| Violation {
@@ -611,19 +726,11 @@ fn check_chunk(
                 "hash length does not match the log's algorithm".into(),
             ));
         }
-        let is_first = i == 0;
-        if !is_first && v.is_none() {
-            if let Some((es, eh)) = expect {
-                if p.seq != es {
-                    v = Some(mk(
-                        ViolationKind::SeqGap,
-                        format!("seq {} follows seq {}", p.seq, es.wrapping_sub(1)),
-                    ));
-                } else if p.prev != eh {
-                    v = Some(mk(
-                        ViolationKind::ChainBreak,
-                        "\"prev\" is not the previous record's hash".into(),
-                    ));
+        let is_first = r.first.is_none();
+        if v.is_none() {
+            if let Some(e) = &expect {
+                if let Some((kind, msg)) = e.check(p.seq, &p.prev) {
+                    v = Some(mk(kind, msg));
                 }
             }
         }
@@ -648,7 +755,7 @@ fn check_chunk(
                 v,
             ));
         } else if let Some(v) = v {
-            r.violations.push(v);
+            r.push(v);
         }
         if p.kind == RecordKind::Entry {
             r.entries += 1;
@@ -656,9 +763,14 @@ fn check_chunk(
         if Some(p.seq) == target_seq {
             r.target_hash = Some(p.raw.hash);
         }
-        expect = Some((p.seq.wrapping_add(1), p.raw.hash));
+        expect = Some(Expect {
+            seq: p.seq.wrapping_add(1),
+            hash: p.raw.hash,
+            unreadable: 0,
+        });
         r.last = Some((p.seq, p.raw.hash, end));
     }
+    r.lines = lfs_before;
     r.expect_after = expect;
     r
 }
@@ -666,7 +778,7 @@ fn check_chunk(
 /// Joins chunk results in file order.
 struct Joiner {
     sink: Sink,
-    expect: Option<(u64, Hash)>,
+    expect: Expect,
     line_base: u64,
     last_good_end: u64,
     tail_start: Option<(u64, u64)>,
@@ -679,7 +791,6 @@ struct Joiner {
 impl Joiner {
     fn join(&mut self, r: ChunkResult) {
         let base = self.line_base;
-        let had_spans = r.first.is_some() || r.last.is_some() || r.trailing_bad.is_some();
         let fix_line = |mut v: Violation| {
             if v.line > 0 {
                 v.line += base;
@@ -688,27 +799,19 @@ impl Joiner {
         };
         if let Some((link, own)) = r.first {
             let line = if link.line > 0 { link.line + base } else { 0 };
-            let mk = |kind, message: String| Violation {
-                kind,
-                seq: Some(link.seq),
-                line,
-                offset: link.offset,
-                message,
+            let e = Expect {
+                unreadable: self.expect.unreadable + r.leading_unreadable,
+                ..self.expect
             };
-            let mut v = None;
-            if let Some((es, eh)) = self.expect {
-                if link.seq != es {
-                    v = Some(mk(
-                        ViolationKind::SeqGap,
-                        format!("seq {} follows seq {}", link.seq, es.wrapping_sub(1)),
-                    ));
-                } else if link.prev != eh {
-                    v = Some(mk(
-                        ViolationKind::ChainBreak,
-                        "\"prev\" is not the previous record's hash".into(),
-                    ));
-                }
-            }
+            let v = e
+                .check(link.seq, &link.prev)
+                .map(|(kind, message)| Violation {
+                    kind,
+                    seq: Some(link.seq),
+                    line,
+                    offset: link.offset,
+                    message,
+                });
             // A malformed record (found by the worker) outranks a link
             // violation; a hash mismatch does not (spec § 9.3).
             let chosen = match own.map(fix_line) {
@@ -722,6 +825,7 @@ impl Joiner {
         for v in r.violations {
             self.sink.push(fix_line(v));
         }
+        self.sink.total += r.dropped;
         if let Some((seq, hash, end)) = r.last {
             self.head = (seq, hash);
             self.last_good_end = end;
@@ -732,11 +836,16 @@ impl Joiner {
                 self.tail_start = Some((off, line + base));
             }
         }
-        // The chunk's expectation for the next one: unchanged if it held no
-        // spans, else what its last span left.
-        if had_spans {
-            self.expect = r.expect_after;
+        match r.expect_after {
+            Some(e) => self.expect = e,
+            None => self.expect.unreadable += r.leading_unreadable,
         }
+        // The malformed spans after the last readable record (a torn tail
+        // if nothing readable follows).
+        if r.last.is_some() {
+            self.sink.tail_malformed = 0;
+        }
+        self.sink.tail_malformed += r.trailing_bad_count;
         self.entries += r.entries;
         if r.target_hash.is_some() {
             self.expected_seq_hash = r.target_hash;
@@ -749,8 +858,69 @@ impl Joiner {
 
 const VERIFY_CHUNK: usize = 4 * 1024 * 1024;
 
+/// Most threads verify uses, whatever is asked.
+pub const MAX_THREADS: usize = 256;
+
+/// The worker threads to use for `requested` (0: all cores): at most one
+/// per core (verification is CPU-bound) and at most [`MAX_THREADS`].
+fn worker_threads(requested: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = if requested == 0 { cores } else { requested };
+    n.min(cores).clamp(1, MAX_THREADS)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test hook: how many threads may still be spawned (None: no limit).
+    static SPAWN_BUDGET: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    /// Test hook: the chunk size.
+    static CHUNK_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(VERIFY_CHUNK) };
+}
+
+fn chunk_size() -> usize {
+    #[cfg(test)]
+    {
+        CHUNK_SIZE.with(|c| c.get())
+    }
+    #[cfg(not(test))]
+    {
+        VERIFY_CHUNK
+    }
+}
+
+/// Spawns a scoped thread; `None` when the OS refuses one.
+fn try_spawn<'scope, F>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    f: F,
+) -> Option<std::thread::ScopedJoinHandle<'scope, ()>>
+where
+    F: FnOnce() + Send + 'scope,
+{
+    #[cfg(test)]
+    {
+        let refused = SPAWN_BUDGET.with(|b| match b.get() {
+            Some(0) => true,
+            Some(n) => {
+                b.set(Some(n - 1));
+                false
+            }
+            None => false,
+        });
+        if refused {
+            return None;
+        }
+    }
+    std::thread::Builder::new()
+        .name("evident-verify".into())
+        .spawn_scoped(s, f)
+        .ok()
+}
+
 /// Reads `[start, len)` in chunks split at record boundaries, checks them
-/// on `threads` workers and joins the results in order.
+/// on up to `threads` workers and joins the results in order. The calling
+/// thread reads, splits and joins; at most `2 * threads` chunks are read
+/// and not yet joined. Runs on the calling thread alone when `threads` is 1
+/// or the OS gives no thread.
 #[allow(clippy::too_many_arguments)]
 fn stream_chunks<F>(
     path: &Path,
@@ -773,6 +943,7 @@ where
         len,
         leftover: Vec::new(),
         index: 0,
+        chunk: chunk_size(),
     };
     let total = len;
     let report = |done: u64| {
@@ -780,26 +951,29 @@ where
             p(done, total);
         }
     };
-    if threads <= 1 {
-        while let Some(chunk) = reader
-            .next_chunk()
-            .map_err(|e| Error::io(path, "read", e))?
-        {
+    let read_err = |e| Error::io(path, "read", e);
+    let sequential = |reader: &mut ChunkReader, joiner: &mut Joiner| -> Result<()> {
+        while let Some(chunk) = reader.next_chunk().map_err(read_err)? {
             let r = work(chunk);
             report(r.bytes_end);
             joiner.join(r);
         }
-        return Ok(());
+        Ok(())
+    };
+    if threads <= 1 {
+        return sequential(&mut reader, joiner);
     }
-    let (job_tx, job_rx) = mpsc::sync_channel::<Chunk>(threads * 2);
+    let window = threads * 2;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Chunk>(window);
     let job_rx = Mutex::new(job_rx);
     let (res_tx, res_rx) = mpsc::channel::<ChunkResult>();
     std::thread::scope(|s| -> Result<()> {
+        let mut workers = 0;
         for _ in 0..threads {
             let res_tx = res_tx.clone();
             let job_rx = &job_rx;
             let work = &work;
-            s.spawn(move || loop {
+            let spawned = try_spawn(s, move || loop {
                 let job = match job_rx.lock() {
                     Ok(rx) => rx.recv(),
                     Err(_) => return,
@@ -813,35 +987,70 @@ where
                     Err(_) => return,
                 }
             });
+            match spawned {
+                Some(_) => workers += 1,
+                None => break,
+            }
         }
         drop(res_tx);
-        let reader_handle = s.spawn(move || -> std::io::Result<()> {
-            while let Some(chunk) = reader.next_chunk()? {
-                if job_tx.send(chunk).is_err() {
+        if workers == 0 {
+            drop(job_tx);
+            return sequential(&mut reader, joiner);
+        }
+        let mut pending = BTreeMap::new();
+        let (mut sent, mut joined) = (0u64, 0u64);
+        let mut receive = |pending: &mut BTreeMap<u64, ChunkResult>, joined: &mut u64| -> bool {
+            let Ok(r) = res_rx.recv() else {
+                return false;
+            };
+            pending.insert(r.index, r);
+            while let Some(r) = pending.remove(joined) {
+                report(r.bytes_end);
+                joiner.join(r);
+                *joined += 1;
+            }
+            true
+        };
+        let mut failed = None;
+        loop {
+            // Bound the chunks in flight (read, queued, checked or waiting
+            // to be joined).
+            while sent - joined >= window as u64 {
+                if !receive(&mut pending, &mut joined) {
                     break;
                 }
             }
-            Ok(())
-        });
-        let mut pending = BTreeMap::new();
-        let mut next = 0u64;
-        for r in res_rx {
-            pending.insert(r.index, r);
-            while let Some(r) = pending.remove(&next) {
-                report(r.bytes_end);
-                joiner.join(r);
-                next += 1;
+            match reader.next_chunk() {
+                Ok(Some(chunk)) => {
+                    if job_tx.send(chunk).is_err() {
+                        break;
+                    }
+                    sent += 1;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
         }
-        match reader_handle.join() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::io(path, "read", e)),
-            Err(_) => Err(Error::io(
-                path,
-                "read",
-                std::io::Error::other("reader thread panicked"),
-            )),
+        drop(job_tx);
+        while joined < sent {
+            if !receive(&mut pending, &mut joined) {
+                break;
+            }
         }
+        if let Some(e) = failed {
+            return Err(read_err(e));
+        }
+        if joined < sent {
+            return Err(Error::io(
+                path,
+                "verify",
+                std::io::Error::other("a verification thread stopped"),
+            ));
+        }
+        Ok(())
     })
 }
 
@@ -852,6 +1061,7 @@ struct ChunkReader<'a> {
     len: u64,
     leftover: Vec<u8>,
     index: u64,
+    chunk: usize,
 }
 
 impl ChunkReader<'_> {
@@ -864,7 +1074,7 @@ impl ChunkReader<'_> {
             }
             let mut buf = std::mem::take(&mut self.leftover);
             if !at_eof {
-                let want = VERIFY_CHUNK.min((self.len - read_from) as usize);
+                let want = self.chunk.min((self.len - read_from) as usize);
                 let old = buf.len();
                 // Exact: amortized doubling would allocate up to twice
                 // the longest line on a damaged file.
@@ -880,7 +1090,10 @@ impl ChunkReader<'_> {
             }
             let at_eof = self.pos + buf.len() as u64 >= self.len;
             let mut spans = Vec::new();
-            let consumed = scan::split(self.framing, &buf, at_eof, &mut spans);
+            let (lines_end, consumed) = match self.framing {
+                Framing::Jsonl => scan::split_jsonl_lines(&buf, at_eof, &mut spans),
+                Framing::Binary => (0, scan::split(self.framing, &buf, at_eof, &mut spans)),
+            };
             if consumed == 0 && !at_eof {
                 self.leftover = buf;
                 continue;
@@ -890,11 +1103,152 @@ impl ChunkReader<'_> {
                 index: self.index,
                 offset: self.pos,
                 buf,
+                lines_end,
                 spans,
             };
             self.index += 1;
             self.pos += consumed as u64;
             return Ok(Some(chunk));
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::chain::HashAlg;
+    use crate::format::Event;
+    use crate::log::{Durability, Log, OpenOptions};
+
+    /// A log of `n` entries and the offsets of its records (genesis first,
+    /// then the file length).
+    fn build(path: &Path, framing: Framing, n: usize) -> (Vec<u8>, Vec<usize>) {
+        let key = Key::new(b"verify unit-test key 0123456789".to_vec()).unwrap();
+        let mut o = OpenOptions::new()
+            .framing(framing)
+            .alg(HashAlg::HmacSha256)
+            .durability(Durability::Buffered);
+        o.key = Some(key);
+        let log = Log::open(path, o).unwrap();
+        let mut bounds = vec![std::fs::metadata(path).unwrap().len() as usize];
+        for i in 0..n {
+            log.append(&Event::new("T", format!("a{i}")).session("s"))
+                .unwrap();
+            log.sync().unwrap();
+            bounds.push(std::fs::metadata(path).unwrap().len() as usize);
+        }
+        log.close().unwrap();
+        // bounds[k] = end of record k; make it the start of record k + 1.
+        let start = framing.data_start() as usize;
+        bounds.insert(0, start);
+        (std::fs::read(path).unwrap(), bounds)
+    }
+
+    fn opts(threads: usize) -> VerifyOptions {
+        VerifyOptions {
+            key: Some(Key::new(b"verify unit-test key 0123456789".to_vec()).unwrap()),
+            all: true,
+            threads,
+            ..Default::default()
+        }
+    }
+
+    fn summary(r: &VerifyReport) -> String {
+        let mut v = serde_json::to_value(r).unwrap();
+        v.as_object_mut().unwrap().remove("path");
+        v.to_string()
+    }
+
+    /// Damaged variants of a log: deleted entries behind an unreadable
+    /// span, damage in place, a flipped byte, a torn tail, garbage between
+    /// records.
+    fn variants(framing: Framing, bytes: &[u8], b: &[usize]) -> Vec<Vec<u8>> {
+        let mut out = vec![bytes.to_vec()];
+        let filler: &[u8] = match framing {
+            Framing::Jsonl => b"\0\0\0\0\n",
+            Framing::Binary => &[0u8; 20],
+        };
+        let splice = |from: usize, to: usize, with: &[u8]| {
+            let mut v = bytes[..b[from]].to_vec();
+            v.extend_from_slice(with);
+            v.extend_from_slice(&bytes[b[to + 1]..]);
+            v
+        };
+        out.push(splice(5, 20, filler));
+        out.push(splice(5, 5, filler));
+        out.push(splice(3, 4, filler));
+        let mut two = splice(30, 34, filler);
+        let cut = two.len() - (bytes.len() - b[8]);
+        two.splice(cut..cut, filler.iter().copied());
+        out.push(two);
+        let mut z = bytes.to_vec();
+        z[b[10] + 3..b[14] - 1].fill(0);
+        out.push(z);
+        let mut f = bytes.to_vec();
+        f[b[12] + 30] ^= 0x10;
+        out.push(f);
+        let mut t = bytes.to_vec();
+        t.truncate(b[39] - 7);
+        out.push(t);
+        let mut g = splice(25, 25, filler);
+        g.extend_from_slice(filler);
+        g.extend_from_slice(b"{\"x\":1}\n");
+        out.push(g);
+        out
+    }
+
+    #[test]
+    fn chunk_boundaries_and_threads_do_not_change_the_report() {
+        let dir = tempfile::tempdir().unwrap();
+        for framing in [Framing::Jsonl, Framing::Binary] {
+            let src = dir.path().join(format!("src.{}", framing.name()));
+            let (bytes, b) = build(&src, framing, 40);
+            for (i, v) in variants(framing, &bytes, &b).into_iter().enumerate() {
+                let path = dir.path().join(format!("v{i}.{}", framing.name()));
+                std::fs::write(&path, &v).unwrap();
+                let want = summary(&verify(&path, &opts(1)).unwrap());
+                for chunk in [1, 5, 64, 333, 1000, 4096] {
+                    CHUNK_SIZE.with(|c| c.set(chunk));
+                    for threads in [1, 2, 3] {
+                        let got = summary(&verify(&path, &opts(threads)).unwrap());
+                        assert_eq!(
+                            got, want,
+                            "{framing} variant {i} chunk {chunk} threads {threads}"
+                        );
+                    }
+                }
+                CHUNK_SIZE.with(|c| c.set(VERIFY_CHUNK));
+            }
+        }
+    }
+
+    #[test]
+    fn refused_threads_fall_back_to_fewer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        let (mut bytes, b) = build(&path, Framing::Jsonl, 40);
+        bytes[b[7] + 20] = b'\n';
+        std::fs::write(&path, &bytes).unwrap();
+        let want = summary(&verify(&path, &opts(1)).unwrap());
+        CHUNK_SIZE.with(|c| c.set(500));
+        for budget in [0, 1, 2] {
+            SPAWN_BUDGET.with(|s| s.set(Some(budget)));
+            for threads in [0, 2, 8, 100_000] {
+                let got = summary(&verify(&path, &opts(threads)).unwrap());
+                assert_eq!(got, want, "budget {budget} threads {threads}");
+            }
+        }
+        SPAWN_BUDGET.with(|s| s.set(None));
+        CHUNK_SIZE.with(|c| c.set(VERIFY_CHUNK));
+    }
+
+    #[test]
+    fn thread_count_is_clamped() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(worker_threads(0), cores.min(MAX_THREADS));
+        assert_eq!(worker_threads(1), 1);
+        assert_eq!(worker_threads(100_000), cores.min(MAX_THREADS));
+        assert_eq!(worker_threads(usize::MAX), cores.min(MAX_THREADS));
     }
 }

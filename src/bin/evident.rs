@@ -289,7 +289,7 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default, and at most: all cores, up to 256).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 }
@@ -408,7 +408,7 @@ pub struct ConvertArgs {
     pub to: Option<FramingArg>,
     #[command(flatten)]
     pub key: KeyArg,
-    /// Worker threads for verification (default: all cores).
+    /// Worker threads for verification (default, and at most: all cores, up to 256).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 }

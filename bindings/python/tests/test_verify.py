@@ -151,3 +151,15 @@ def test_genesis_only_log(log_path: Path) -> None:
     evident.AuditLog(log_path).close()
     r = evident.verify(log_path)
     assert r.valid and r.entries == 0 and r.head is not None and r.head.seq == 0
+
+
+@pytest.mark.parametrize("threads", [100000, 2**64 - 1, 3])
+def test_absurd_thread_counts_verify_quietly(
+    any_log_path: Path, threads: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    head = write(any_log_path, 20)
+    capfd.readouterr()
+    r = evident.verify(any_log_path, all=True, threads=threads)
+    assert r.valid and r.entries == 20 and r.head == head
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")  # the library never prints (no panic message)

@@ -1,0 +1,184 @@
+//! Verification hardening (issue 9): deleted entries hidden behind an
+//! unreadable span, thread counts the OS refuses or that are absurd.
+
+mod support;
+
+use std::fs;
+
+use evident::{verify, Framing, HashAlg, VerifyOptions, ViolationKind};
+use support::*;
+
+/// Replaces entries `from..=to` of `b` with `filler`.
+fn replace_entries(b: &Built, from: usize, to: usize, filler: &[u8]) -> Vec<u8> {
+    let mut out = b.bytes[..b.start(from) as usize].to_vec();
+    out.extend_from_slice(filler);
+    out.extend_from_slice(&b.bytes[b.end(to) as usize..]);
+    out
+}
+
+#[test]
+fn entries_deleted_behind_an_unreadable_span_are_a_seq_gap() {
+    let dir = scratch();
+    for cfg in [
+        Cfg::new(Framing::Jsonl, HashAlg::HmacSha256),
+        Cfg::new(Framing::Binary, HashAlg::HmacSha512),
+    ] {
+        let b = build(dir.path(), cfg, 100);
+        // Entries 11..=60 replaced by one unreadable line / damaged region
+        // too short to hold two records (spec § 9.4).
+        let filler: Vec<u8> = match cfg.framing {
+            Framing::Jsonl => {
+                let mut f = vec![0u8; 200];
+                f.push(b'\n');
+                f
+            }
+            Framing::Binary => vec![0u8; 60],
+        };
+        let bytes = replace_entries(&b, 11, 60, &filler);
+        let path = write_case(dir.path(), "deleted", &bytes);
+        for threads in [1, 2, 3] {
+            let r = verify(
+                &path,
+                &VerifyOptions {
+                    threads,
+                    ..cfg.verify_all()
+                },
+            )
+            .unwrap();
+            let kinds: Vec<_> = r.violations.iter().map(|v| v.kind).collect();
+            assert_eq!(
+                kinds,
+                [ViolationKind::Malformed, ViolationKind::SeqGap],
+                "{cfg:?} threads {threads}: {}",
+                describe(&r)
+            );
+            assert_eq!(r.violations_total, 2);
+            assert_eq!(r.violations[0].offset, b.start(11));
+            assert_eq!(r.violations[0].line, cfg.line_of(11));
+            let gap = &r.violations[1];
+            assert_eq!(gap.seq, Some(61));
+            assert_eq!(gap.offset, b.start(11) + filler.len() as u64);
+            assert!(
+                gap.message.contains("49 entries are missing"),
+                "{}",
+                gap.message
+            );
+            assert_eq!(r.entries, 50);
+        }
+        // One entry replaced by one unreadable span: damage, no gap.
+        let bytes = replace_entries(&b, 11, 11, &filler);
+        fs::write(&path, &bytes).unwrap();
+        let r = verify(&path, &cfg.verify_all()).unwrap();
+        assert_eq!(r.violations_total, 1, "{}", describe(&r));
+        assert_eq!(r.violations[0].kind, ViolationKind::Malformed);
+        // Two entries deleted after one unreadable span: a gap of one.
+        let bytes = replace_entries(&b, 11, 12, &filler);
+        fs::write(&path, &bytes).unwrap();
+        let r = verify(&path, &cfg.verify_all()).unwrap();
+        assert_eq!(r.violations_total, 2, "{}", describe(&r));
+        assert!(r.violations[1].message.contains("1 entry is missing"));
+        // An entry replayed after damage: seq goes back.
+        let mut bytes = replace_entries(&b, 11, 11, &filler);
+        let again = b.record(5).to_vec();
+        let at = b.start(11) as usize + filler.len();
+        bytes.splice(at..at, again);
+        fs::write(&path, &bytes).unwrap();
+        let r = verify(&path, &cfg.verify_all()).unwrap();
+        let kinds: Vec<_> = r.violations.iter().map(|v| v.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ViolationKind::Malformed,
+                ViolationKind::SeqGap,
+                ViolationKind::SeqGap
+            ],
+            "{}",
+            describe(&r)
+        );
+        // Entries 11..=60 overwritten in place with zeros (a lost write):
+        // the damage can hold them all, so it is damage, not a gap.
+        let mut bytes = b.bytes.clone();
+        bytes[b.start(11) as usize..b.end(60) as usize - 1].fill(0);
+        fs::write(&path, &bytes).unwrap();
+        let r = verify(&path, &cfg.verify_all()).unwrap();
+        assert_eq!(r.violations_total, 1, "{}", describe(&r));
+        assert_eq!(r.violations[0].kind, ViolationKind::Malformed);
+    }
+}
+
+#[test]
+fn a_flipped_newline_is_damage_not_a_gap() {
+    let dir = scratch();
+    let cfg = Cfg::new(Framing::Jsonl, HashAlg::Sha256);
+    let b = build(dir.path(), cfg, 20);
+    let mut bytes = b.bytes.clone();
+    // Lines 6 and 7 become one unreadable line.
+    bytes[b.end(5) as usize - 1] = b'\x0b';
+    let path = write_case(dir.path(), "flip", &bytes);
+    let r = verify(&path, &cfg.verify_all()).unwrap();
+    assert_eq!(r.violations_total, 1, "{}", describe(&r));
+    assert_eq!(r.violations[0].kind, ViolationKind::Malformed);
+    assert_eq!(r.entries, 18);
+}
+
+fn evident_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_evident")
+}
+
+#[test]
+fn cli_verify_with_absurd_thread_counts() {
+    let dir = scratch();
+    for cfg in [CFGS[0], CFGS[2]] {
+        let b = build(dir.path(), cfg, 50);
+        for threads in ["100000", "18446744073709551615", "0", "1"] {
+            let out = std::process::Command::new(evident_bin())
+                .arg("verify")
+                .arg(&b.path)
+                .args(["--threads", threads])
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "--threads {threads}: {stdout} {stderr}"
+            );
+            assert!(stdout.contains("valid: 50 entries"), "{stdout}");
+            assert!(stderr.is_empty(), "{stderr}");
+        }
+    }
+}
+
+/// Under a small address-space limit the OS refuses thread stacks: verify
+/// falls back to fewer threads (down to the calling one) instead of
+/// panicking. The limits tried go from "cannot start" to "threads start".
+#[test]
+fn cli_verify_when_the_os_refuses_threads() {
+    let dir = scratch();
+    let cfg = CFGS[2];
+    let b = build(dir.path(), cfg, 50);
+    let mut ok = 0;
+    for kib in (6_000..=40_000).step_by(500) {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v {kib} && exec \"$0\" verify \"$1\" --threads 4",
+            ))
+            .arg(evident_bin())
+            .arg(&b.path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("internal error"),
+            "ulimit -v {kib}: {stderr}"
+        );
+        if out.status.code() == Some(0) {
+            assert!(stdout.contains("valid: 50 entries"), "{stdout}");
+            ok += 1;
+        }
+    }
+    assert!(ok > 0, "verify never ran under any limit");
+}
