@@ -29,6 +29,11 @@ pub const FORMAT_VERSION: u32 = 1;
 /// append and larger length fields are treated as damage on read.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// Deepest nesting of arrays and objects in a record body, the body object
+/// itself being level 1 (spec § 5.5). `details` may therefore nest 127
+/// levels: as deep as `serde_json` parses JSON text by default.
+pub const MAX_DEPTH: usize = 128;
+
 /// Magic bytes opening a binary-framed log.
 pub const BINARY_MAGIC: [u8; 8] = *b"\x89EVD\r\n\x1a\n";
 
@@ -108,6 +113,77 @@ pub fn format_ts(ts: &DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Whether a writer may store `ts` (spec § 5.3): years 0000 to 9999, the
+/// only ones `YYYY` can hold.
+pub fn ts_writable(ts: &DateTime<Utc>) -> Result<(), String> {
+    use chrono::Datelike;
+    if (0..=9999).contains(&ts.year()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "timestamp {} is outside the years 0000-9999 a record can hold",
+            format_ts(ts)
+        ))
+    }
+}
+
+/// Parses a record timestamp: exactly `YYYY-MM-DDTHH:MM:SS.ffffffZ`
+/// (spec § 5.3), the form writers produce, and nothing else: no space for
+/// `T`, no offset but `Z`, no other number of fraction digits, no
+/// surrounding spaces. Seconds may be 60 (a leap second).
+pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 27 {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        let d = b.get(from..to)?;
+        d.iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let seps = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ];
+    if seps.iter().any(|&(i, c)| b.get(i) != Some(&c)) {
+        return None;
+    }
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, min, sec, micro) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 26)?);
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    if hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    // chrono represents a leap second as second 59 with 1_000_000 µs added.
+    let time = if sec == 60 {
+        chrono::NaiveTime::from_hms_micro_opt(hour, min, 59, 1_000_000 + micro)?
+    } else {
+        chrono::NaiveTime::from_hms_micro_opt(hour, min, sec, micro)?
+    };
+    Some(date.and_time(time).and_utc())
+}
+
+fn de_ts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    let s = Cow::<str>::deserialize(d)?;
+    parse_ts(&s).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "timestamp {s:?} is not of the form YYYY-MM-DDTHH:MM:SS.ffffffZ"
+        ))
+    })
+}
+
+/// `details` given as JSON `null` is kept as `null`; only absent details
+/// (`None`) are written `{}` (spec § 4).
+fn de_details<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 /// What a caller supplies for one entry. `seq`, `prev`, `hash` and (unless
 /// set) `ts`, `actor` and `host` are filled in by the writer.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
@@ -137,7 +213,9 @@ pub struct Event {
     pub note: Option<String>,
     /// Source revision the action ran from (RTGS git commit).
     pub git_commit: Option<String>,
-    /// Free-form JSON details (parameters, results, …). Defaults to `{}`.
+    /// Free-form JSON details (parameters, results, …). `None` is written
+    /// `{}`; `Some(Value::Null)` (JSON `null`) is written `null`.
+    #[serde(deserialize_with = "de_details")]
     pub details: Option<Value>,
     /// Explicit timestamp (for imports); `None` means now.
     pub ts: Option<DateTime<Utc>>,
@@ -301,6 +379,17 @@ pub fn encode_entry(
     host: &str,
 ) -> Result<(), String> {
     out.clear();
+    ts_writable(ts)?;
+    if let Some(d) = &ev.details {
+        // The body is level 1, details level 2. Checked before serialising:
+        // serde_json would recurse as deep as the value goes.
+        if value_depth(d, MAX_DEPTH) + 1 > MAX_DEPTH {
+            return Err(format!(
+                "details nest more than {} levels deep (a record holds at most {MAX_DEPTH})",
+                MAX_DEPTH - 1
+            ));
+        }
+    }
     push_head(out, seq, prev, "entry", ts);
     push_field_str(out, "event_type", &ev.event_type);
     push_field_str(out, "action", &ev.action);
@@ -340,7 +429,29 @@ pub fn encode_entry(
         Some(v) => serde_json::to_writer(&mut *out, v).map_err(|e| e.to_string())?,
     }
     out.push(b'}');
-    Ok(())
+    // The rule every reader applies (never fails for bodies built from
+    // Rust strings and serde_json values, but it is the one rule).
+    check_json(out).map_err(|d| d.0)
+}
+
+/// Nesting depth of arrays and objects in `v` (a scalar is 0), counted
+/// without recursion; stops counting at `limit + 1`.
+fn value_depth(v: &Value, limit: usize) -> usize {
+    let mut max = 0;
+    let mut stack: Vec<(&Value, usize)> = vec![(v, 1)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(m) => Box::new(m.values()),
+            _ => continue,
+        };
+        max = max.max(d);
+        if max > limit {
+            return max;
+        }
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    max
 }
 
 /// Appends the framed record for `body` and `hash` to `out`.
@@ -384,6 +495,114 @@ impl fmt::Display for Defect {
 
 fn defect<T>(msg: impl Into<String>) -> Result<T, Defect> {
     Err(Defect(msg.into()))
+}
+
+/// The content rule for record JSON (spec § 5.5), applied alike by the
+/// writer (to each body it encodes), the verifier and every reader (to each
+/// record they parse), so that a record that verifies can always be read:
+///
+/// - arrays and objects nest at most [`MAX_DEPTH`] levels (the record's own
+///   object is level 1);
+/// - every number is finite when read as an IEEE 754 double (`1e400` is not);
+/// - every `\u` escape is a complete character: a high surrogate
+///   (`\ud800`-`\udbff`) is followed by an escaped low surrogate
+///   (`\udc00`-`\udfff`), and a low surrogate never stands alone.
+///
+/// `json` must be valid UTF-8 already; grammar errors are left to the JSON
+/// parser (this check only reports what it meets on the way). Linear time,
+/// no recursion, no allocation.
+pub fn check_json(json: &[u8]) -> Result<(), Defect> {
+    let mut depth = 0usize;
+    let mut i = 0usize;
+    while let Some(&c) = json.get(i) {
+        match c {
+            b'"' => i = skip_string(json, i + 1)?,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return defect(format!(
+                        "arrays and objects nested more than {MAX_DEPTH} levels deep"
+                    ));
+                }
+                i += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while json
+                    .get(i)
+                    .is_some_and(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                {
+                    i += 1;
+                }
+                let text = json
+                    .get(start..i)
+                    .and_then(|t| std::str::from_utf8(t).ok())
+                    .unwrap_or_default();
+                match text.parse::<f64>() {
+                    Ok(x) if x.is_finite() => {}
+                    Ok(_) => {
+                        let shown: String = text.chars().take(40).collect();
+                        return defect(format!(
+                            "number {shown} is beyond the range of a double (not finite)"
+                        ));
+                    }
+                    Err(_) => return defect("invalid number"),
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Skips a JSON string whose opening quote is before `i`; returns the
+/// index after its closing quote. Checks `\u` escapes for lone surrogates.
+fn skip_string(json: &[u8], mut i: usize) -> Result<usize, Defect> {
+    let hex4 = |at: usize| -> Option<u32> {
+        let h = json.get(at..at.checked_add(4)?)?;
+        u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+    };
+    loop {
+        let rest = json.get(i..).unwrap_or_default();
+        let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
+            return defect("unterminated string");
+        };
+        i += k;
+        if json.get(i) == Some(&b'"') {
+            return Ok(i + 1);
+        }
+        // A backslash: look at the escape.
+        if json.get(i + 1) != Some(&b'u') {
+            i += 2;
+            continue;
+        }
+        let Some(unit) = hex4(i + 2) else {
+            return defect("invalid \\u escape");
+        };
+        i += 6;
+        if (0xdc00..0xe000).contains(&unit) {
+            return defect(format!(
+                "string holds a lone low surrogate \\u{unit:04x} (not a Unicode character)"
+            ));
+        }
+        if (0xd800..0xdc00).contains(&unit) {
+            let low = (json.get(i..i + 2) == Some(b"\\u".as_slice()))
+                .then(|| hex4(i + 2))
+                .flatten();
+            match low {
+                Some(l) if (0xdc00..0xe000).contains(&l) => i += 6,
+                _ => {
+                    return defect(format!(
+                        "string holds a lone high surrogate \\u{unit:04x} (not a Unicode character)"
+                    ))
+                }
+            }
+        }
+    }
 }
 
 /// A framing-valid record: its body and stored hash, borrowed from a buffer.
@@ -549,6 +768,35 @@ pub enum RecordKind {
     Other(String),
 }
 
+/// The body rule that makes every record convertible between the framings
+/// (spec § 2 rule 4): at most [`MAX_BODY`] bytes, first byte `{`, last byte
+/// `}`, no line feed. A JSONL line guarantees the last three; a binary frame
+/// guarantees the first.
+fn check_body_shape(framing: Framing, raw: &RawRecord<'_>) -> Result<(), Defect> {
+    match framing {
+        Framing::Jsonl => {
+            let len = raw.body_head.len() + raw.body_tail.len();
+            if len > MAX_BODY {
+                return defect(format!(
+                    "body of {len} bytes is longer than {MAX_BODY} (no binary frame can hold it)"
+                ));
+            }
+        }
+        Framing::Binary => {
+            let b = raw.body_head;
+            if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
+                return defect(
+                    "body does not start with '{' and end with '}' (no JSONL line can hold it)",
+                );
+            }
+            if memchr::memchr(b'\n', b).is_some() {
+                return defect("body contains a line feed (no JSONL line can hold it)");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Splits a raw record (line or frame) and parses its common fields.
 pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
     let raw = match framing {
@@ -561,6 +809,8 @@ pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
     if std::str::from_utf8(raw.json).is_err() {
         return defect("record is not valid UTF-8");
     }
+    check_body_shape(framing, &raw)?;
+    check_json(raw.json)?;
     let head: RecordHead = match serde_json::from_slice(raw.json) {
         Ok(h) => h,
         Err(e) => return defect(format!("record is not valid JSON: {e}")),
@@ -593,38 +843,100 @@ pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
 /// (a later version may change them). Returns the reason, or `None` when
 /// the record is not unsupported (it may still be malformed).
 pub fn unsupported_genesis(framing: Framing, bytes: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Pre {
-        #[serde(default)]
-        v: Option<Value>,
-        #[serde(default)]
-        critical: Option<Value>,
-    }
     let raw = match framing {
         Framing::Jsonl => split_jsonl(bytes).ok()?,
         Framing::Binary => split_binary(bytes).ok()?,
     };
-    let pre: Pre = serde_json::from_slice(raw.json).ok()?;
-    if let Some(v) = pre.v.as_ref().and_then(Value::as_u64) {
-        if v > u64::from(FORMAT_VERSION) {
-            return Some(format!(
-                "format version {v} (this library reads up to {FORMAT_VERSION})"
-            ));
-        }
-    }
-    if let Some(Value::Array(list)) = &pre.critical {
-        let names: Option<Vec<&str>> = list.iter().map(Value::as_str).collect();
-        if let Some(ext) = names?.into_iter().find(|c| !KNOWN_EXTENSIONS.contains(c)) {
-            return Some(format!("log needs extension {ext:?}"));
+    // Every occurrence counts: a body with two `v` members, one of them 2,
+    // needs a newer reader as much as one with a single `v` of 2 (spec § 3:
+    // "whatever its other members are"). Other members are skipped unread.
+    let Decisive(members) = serde_json::from_slice(raw.json).ok()?;
+    for (name, value) in &members {
+        match (*name, value) {
+            (Member::V, Value::Number(n)) => {
+                if let Some(v) = n.as_u64().filter(|&v| v > u64::from(FORMAT_VERSION)) {
+                    return Some(format!(
+                        "format version {v} (this library reads up to {FORMAT_VERSION})"
+                    ));
+                }
+            }
+            (Member::Critical, Value::Array(list)) => {
+                let names: Option<Vec<&str>> = list.iter().map(Value::as_str).collect();
+                if let Some(ext) = names
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|c| !KNOWN_EXTENSIONS.contains(c))
+                {
+                    return Some(format!("log needs extension {ext:?}"));
+                }
+            }
+            _ => {}
         }
     }
     None
+}
+
+#[derive(Clone, Copy)]
+enum Member {
+    V,
+    Critical,
+}
+
+/// Every `v` and `critical` member of a JSON object, in order, duplicates
+/// included; other members are skipped without being interpreted.
+struct Decisive(Vec<(Member, Value)>);
+
+impl<'de> Deserialize<'de> for Decisive {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Decisive;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Decisive, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+                    let member = match &*name {
+                        "v" => Member::V,
+                        "critical" => Member::Critical,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    out.push((member, map.next_value::<Value>()?));
+                }
+                Ok(Decisive(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// Deserializes a record that [`parse`] accepted. [`check_json`] bounded its
+/// nesting to [`MAX_DEPTH`], so serde_json's own recursion limit (127
+/// levels, one less than a body may hold) is lifted here.
+fn from_record<'a, T: Deserialize<'a>>(json: &'a [u8]) -> serde_json::Result<T> {
+    if check_json(json).is_err() {
+        // Not a record parse() accepted: keep serde_json's limit.
+        return serde_json::from_slice(json);
+    }
+    let mut de = serde_json::Deserializer::from_slice(json);
+    de.disable_recursion_limit();
+    let v = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
 }
 
 #[derive(Deserialize)]
 struct GenesisJson {
     v: u32,
     seq: u64,
+    #[serde(deserialize_with = "de_ts")]
     ts: DateTime<Utc>,
     format: String,
     alg: String,
@@ -640,7 +952,7 @@ pub fn decode_genesis(p: &Parsed<'_>) -> Result<Genesis, Defect> {
     if p.kind != RecordKind::Genesis || p.seq != 0 {
         return defect("first record is not a genesis record with seq 0");
     }
-    let g: GenesisJson = match serde_json::from_slice(p.raw.json) {
+    let g: GenesisJson = match from_record(p.raw.json) {
         Ok(g) => g,
         Err(e) => return defect(format!("bad genesis record: {e}")),
     };
@@ -675,6 +987,7 @@ pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
     #[derive(Deserialize)]
     struct EntryJson {
         seq: u64,
+        #[serde(deserialize_with = "de_ts")]
         ts: DateTime<Utc>,
         event_type: String,
         action: String,
@@ -697,7 +1010,7 @@ pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
         #[serde(default)]
         details: Value,
     }
-    let e: EntryJson = match serde_json::from_slice(p.raw.json) {
+    let e: EntryJson = match from_record(p.raw.json) {
         Ok(e) => e,
         Err(err) => return defect(format!("bad entry record: {err}")),
     };
