@@ -437,19 +437,28 @@ pub fn encode_entry(
 /// Nesting depth of arrays and objects in `v` (a scalar is 0), counted
 /// without recursion; stops counting at `limit + 1`.
 fn value_depth(v: &Value, limit: usize) -> usize {
-    let mut max = 0;
-    let mut stack: Vec<(&Value, usize)> = vec![(v, 1)];
-    while let Some((v, d)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match v {
-            Value::Array(a) => Box::new(a.iter()),
-            Value::Object(m) => Box::new(m.values()),
-            _ => continue,
-        };
+    /// Pushes the arrays and objects directly inside `v` (at depth `d`),
+    /// so that flat details allocate nothing.
+    fn push_children<'a>(stack: &mut Vec<(&'a Value, usize)>, v: &'a Value, d: usize) {
+        let nested = |c: &&Value| c.is_array() || c.is_object();
+        match v {
+            Value::Array(a) => stack.extend(a.iter().filter(nested).map(|c| (c, d))),
+            Value::Object(m) => stack.extend(m.values().filter(nested).map(|c| (c, d))),
+            _ => {}
+        }
+    }
+    if !(v.is_array() || v.is_object()) {
+        return 0;
+    }
+    let mut stack = Vec::new();
+    push_children(&mut stack, v, 2);
+    let mut max = 1;
+    while let Some((c, d)) = stack.pop() {
         max = max.max(d);
         if max > limit {
-            return max;
+            break;
         }
-        stack.extend(children.map(|c| (c, d + 1)));
+        push_children(&mut stack, c, d + 1);
     }
     max
 }
@@ -1115,6 +1124,74 @@ mod tests {
             FrameSize::Bad
         );
         assert_eq!(frame_size(&[1, 2]), FrameSize::NeedMore);
+    }
+
+    #[test]
+    fn record_timestamps_follow_the_grammar_exactly() {
+        let ok = [
+            ("2026-03-01T09:00:02.500000Z", "2026-03-01T09:00:02.500000Z"),
+            ("2024-02-29T23:59:59.999999Z", "2024-02-29T23:59:59.999999Z"),
+            ("0000-01-01T00:00:00.000000Z", "0000-01-01T00:00:00.000000Z"),
+            ("9999-12-31T23:59:60.000001Z", "9999-12-31T23:59:60.000001Z"),
+        ];
+        for (text, back) in ok {
+            let t = parse_ts(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(format_ts(&t), back);
+        }
+        for bad in [
+            "2025-02-29T00:00:00.000000Z",
+            "2026-13-01T00:00:00.000000Z",
+            "2026-00-01T00:00:00.000000Z",
+            "2026-01-00T00:00:00.000000Z",
+            "2026-01-01T00:60:00.000000Z",
+            "2026-01-01T00:00:61.000000Z",
+            "2026-01-01T00:00:00.00000aZ",
+            "2026-01-01T00:00:00,000000Z",
+            "2026-01-01T00:00:00.000000Z\n",
+            "２026-01-01T00:00:00.00000Z",
+            "",
+        ] {
+            assert_eq!(parse_ts(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn content_rule_edge_cases() {
+        let ok: &[&str] = &[
+            r#"{"a":"\\ud800"}"#,           // an escaped backslash, then text
+            r#"{"a":"\\\ud83d\ude00"}"#,    // backslash, then a pair
+            r#"{"a":"x\"\ud800\udfff\""}"#, // escaped quotes around a pair
+            r#"{"a":[1e308,-0,0.0,1E+2,-1e-999]}"#,
+            r#"{"e":"1e400 in a string is text"}"#,
+        ];
+        for j in ok {
+            assert_eq!(check_json(j.as_bytes()), Ok(()), "{j}");
+        }
+        let bad: &[&str] = &[
+            r#"{"a":"\ud800\u0041"}"#,
+            r#"{"a":"\ud800"#,
+            r#"{"a":"\udbff\ud800"}"#,
+            r#"{"a":2e308}"#,
+            r#"{"a":"unterminated"#,
+            r#"{"a":"\u12"}"#,
+        ];
+        for j in bad {
+            assert!(check_json(j.as_bytes()).is_err(), "{j}");
+        }
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(check_json(deep(MAX_DEPTH).as_bytes()), Ok(()));
+        assert!(check_json(deep(MAX_DEPTH + 1).as_bytes()).is_err());
+        // Brackets inside strings do not count.
+        let s = format!(r#"{{"a":"{}"}}"#, "[".repeat(1000));
+        assert_eq!(check_json(s.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn value_depth_counts_without_recursion() {
+        assert_eq!(value_depth(&json!(1), 10), 0);
+        assert_eq!(value_depth(&json!({}), 10), 1);
+        assert_eq!(value_depth(&json!({"a": [1, {"b": []}], "c": 2}), 10), 4);
+        assert_eq!(value_depth(&json!([[[[]]]]), 2), 3);
     }
 
     #[test]
