@@ -429,9 +429,12 @@ pub fn encode_entry(
         Some(v) => serde_json::to_writer(&mut *out, v).map_err(|e| e.to_string())?,
     }
     out.push(b'}');
-    // The rule every reader applies (never fails for bodies built from
-    // Rust strings and serde_json values, but it is the one rule).
-    check_json(out).map_err(|d| d.0)
+    // The rest of the rule every reader applies (check_json) holds by
+    // construction: Rust strings are Unicode (written as UTF-8, never as
+    // surrogate escapes), serde_json numbers and duration_ms are finite.
+    // Checked in debug builds; release appends skip the second pass.
+    debug_assert_eq!(check_json(out), Ok(()));
+    Ok(())
 }
 
 /// Nesting depth of arrays and objects in `v` (a scalar is 0), counted
@@ -507,169 +510,95 @@ fn defect<T>(msg: impl Into<String>) -> Result<T, Defect> {
 }
 
 /// The content rule for record JSON (spec § 5.5), applied alike by the
-/// writer (to each body it encodes), the verifier and every reader (to each
-/// record they parse), so that a record that verifies can always be read:
+/// writer ([`encode_entry`] refuses details nested too deep; the rest holds
+/// for its bodies by construction, asserted in debug builds; the session
+/// writer calls this), the verifier and every reader (to each record they
+/// parse, in the same pass that reads its head: [`parse`]), so that a
+/// record that verifies can always be read:
 ///
 /// - arrays and objects nest at most [`MAX_DEPTH`] levels (the record's own
 ///   object is level 1);
 /// - every number is finite when read as an IEEE 754 double (`1e400` is not);
-/// - every `\u` escape is a complete character: a high surrogate
-///   (`\ud800`-`\udbff`) is followed by an escaped low surrogate
-///   (`\udc00`-`\udfff`), and a low surrogate never stands alone.
+/// - every string (value or member name) is Unicode: no lone surrogate
+///   escape (`\ud800` not followed by `\udc00`-`\udfff`, or a lone
+///   `\udc00`-`\udfff`).
 ///
-/// `json` must be valid UTF-8 already; grammar errors are left to the JSON
-/// parser (this check only reports what it meets on the way). Linear time,
-/// no recursion, no allocation.
+/// `serde_json` reads every value (it refuses numbers beyond a double and
+/// lone surrogates when it parses them, where skipping them would not);
+/// the nesting is counted here, which also bounds the recursion.
 pub fn check_json(json: &[u8]) -> Result<(), Defect> {
-    if certainly_within_rule(json) {
-        return Ok(());
-    }
-    let mut depth = 0usize;
-    let mut i = 0usize;
-    while let Some(&c) = json.get(i) {
-        match c {
-            b'"' => i = skip_string(json, i + 1)?,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return defect(format!(
-                        "arrays and objects nested more than {MAX_DEPTH} levels deep"
-                    ));
-                }
-                i += 1;
-            }
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            b'-' | b'0'..=b'9' => {
-                let start = i;
-                let mut int_digits = 0usize;
-                let mut past_int = false;
-                while let Some(&c) = json.get(i) {
-                    match c {
-                        b'0'..=b'9' if !past_int => int_digits += 1,
-                        b'.' => past_int = true,
-                        b'e' | b'E' => {
-                            past_int = true;
-                            int_digits = usize::MAX; // parse to know
-                        }
-                        b'0'..=b'9' | b'-' | b'+' => {}
-                        _ => break,
-                    }
-                    i += 1;
-                }
-                // Without an exponent, fewer than 309 digits before the point
-                // are below 10^308 < f64::MAX: finite, no need to parse.
-                if int_digits <= 308 {
-                    continue;
-                }
-                let text = json
-                    .get(start..i)
-                    .and_then(|t| std::str::from_utf8(t).ok())
-                    .unwrap_or_default();
-                match text.parse::<f64>() {
-                    Ok(x) if x.is_finite() => {}
-                    Ok(_) => {
-                        let shown: String = text.chars().take(40).collect();
-                        return defect(format!(
-                            "number {shown} is beyond the range of a double (not finite)"
-                        ));
-                    }
-                    Err(_) => return defect("invalid number"),
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    Ok(())
+    let mut de = serde_json::Deserializer::from_slice(json);
+    // Bounded by Checked's own count (128; serde_json's default is 127).
+    de.disable_recursion_limit();
+    serde::de::DeserializeSeed::deserialize(Checked(1), &mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| Defect(format!("record is not valid JSON: {e}")))
 }
 
-/// A quick test (a few passes the compiler vectorises) that is true only
-/// when [`check_json`] would certainly succeed: no `\u` (so no `\u`
-/// escape; an escaped backslash before a `u` only takes the slow path), at most [`MAX_DEPTH`] opening brackets (so no deeper nesting),
-/// no digit followed by `e`/`E` (so no number has an exponent) and at most
-/// 308 digits in all (so no number has 309 digits before its point): every
-/// number is then below 10^308, finite. Most records pass it.
-fn certainly_within_rule(json: &[u8]) -> bool {
-    if memchr::memmem::find(json, b"\\u").is_some() {
-        return false;
+/// Reads (and discards) one JSON value at nesting level `.0`, applying the
+/// content rule of [`check_json`] to it and everything in it.
+#[derive(Clone, Copy)]
+struct Checked(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Checked {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
-    let (mut opens, mut digits) = (0u32, 0u32);
-    for chunk in json.chunks(1 << 16) {
-        // Per chunk, so that the u32 counters cannot overflow.
-        opens += chunk
-            .iter()
-            .map(|&c| u32::from(c == b'[' || c == b'{'))
-            .sum::<u32>();
-        digits += chunk
-            .iter()
-            .map(|&c| u32::from(c.is_ascii_digit()))
-            .sum::<u32>();
-        if opens as usize > MAX_DEPTH || digits > 308 {
-            return false;
-        }
-    }
-    let exponent = json
-        .iter()
-        .zip(json.iter().skip(1))
-        .fold(false, |acc, (&a, &b)| {
-            acc | (a.is_ascii_digit() & (b | 0x20 == b'e'))
-        });
-    !exponent
 }
 
-/// Skips a JSON string whose opening quote is before `i`; returns the
-/// index after its closing quote. Checks `\u` escapes for lone surrogates.
-fn skip_string(json: &[u8], mut i: usize) -> Result<usize, Defect> {
-    let hex4 = |at: usize| -> Option<u32> {
-        let h = json.get(at..at.checked_add(4)?)?;
-        u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
-    };
-    loop {
-        let rest = json.get(i..).unwrap_or_default();
-        // Most strings in a record are short (member names, small values):
-        // look at the first bytes directly, use memchr for the rest.
-        let short = rest.get(..32).unwrap_or(rest);
-        let found = match short.iter().position(|&c| c == b'"' || c == b'\\') {
-            Some(k) => Some(k),
-            None => memchr::memchr2(b'"', b'\\', rest.get(short.len()..).unwrap_or_default())
-                .map(|k| k + short.len()),
-        };
-        let Some(k) = found else {
-            return defect("unterminated string");
-        };
-        i += k;
-        if json.get(i) == Some(&b'"') {
-            return Ok(i + 1);
+impl<'de> serde::de::Visitor<'de> for Checked {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<(), E> {
+        if x.is_finite() {
+            Ok(())
+        } else {
+            Err(E::custom(
+                "number is beyond the range of a double (not finite)",
+            ))
         }
-        // A backslash: look at the escape.
-        if json.get(i + 1) != Some(&b'u') {
-            i += 2;
-            continue;
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.nested()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.nested()?;
+        while map.next_key_seed(inner)?.is_some() {
+            map.next_value_seed(inner)?;
         }
-        let Some(unit) = hex4(i + 2) else {
-            return defect("invalid \\u escape");
-        };
-        i += 6;
-        if (0xdc00..0xe000).contains(&unit) {
-            return defect(format!(
-                "string holds a lone low surrogate \\u{unit:04x} (not a Unicode character)"
-            ));
+        Ok(())
+    }
+}
+
+impl Checked {
+    /// The seed for the values inside this array or object.
+    fn nested<E: serde::de::Error>(self) -> Result<Checked, E> {
+        if self.0 > MAX_DEPTH {
+            return Err(E::custom(format!(
+                "arrays and objects nested more than {MAX_DEPTH} levels deep"
+            )));
         }
-        if (0xd800..0xdc00).contains(&unit) {
-            let low = (json.get(i..i + 2) == Some(b"\\u".as_slice()))
-                .then(|| hex4(i + 2))
-                .flatten();
-            match low {
-                Some(l) if (0xdc00..0xe000).contains(&l) => i += 6,
-                _ => {
-                    return defect(format!(
-                        "string holds a lone high surrogate \\u{unit:04x} (not a Unicode character)"
-                    ))
-                }
-            }
-        }
+        Ok(Checked(self.0 + 1))
     }
 }
 
@@ -807,24 +736,135 @@ pub fn split_binary(frame: &[u8]) -> Result<RawRecord<'_>, Defect> {
     })
 }
 
-/// The fields every record has, parsed from its JSON.
-#[derive(Debug, Deserialize)]
+/// The fields every record has, parsed from its JSON. Reading it applies
+/// the content rule ([`check_json`]) to every other member, in one pass.
+#[derive(Debug)]
 pub struct RecordHead<'a> {
     pub v: u32,
     pub seq: u64,
-    #[serde(borrow)]
     pub prev: Cow<'a, str>,
-    #[serde(borrow)]
     pub kind: Cow<'a, str>,
 }
 
-/// A record whose framing and common fields are valid.
+impl<'de> Deserialize<'de> for RecordHead<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RecordHead<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a record (a JSON object)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RecordHead<'de>, A::Error> {
+                use serde::de::Error as _;
+                let (mut v, mut seq, mut prev, mut kind) = (None, None, None, None);
+                fn once<T, E: serde::de::Error>(
+                    slot: &mut Option<T>,
+                    value: T,
+                    name: &'static str,
+                ) -> Result<(), E> {
+                    match slot.replace(value) {
+                        None => Ok(()),
+                        Some(_) => Err(E::duplicate_field(name)),
+                    }
+                }
+                // Member values are at level 2 (the record is level 1).
+                let member = Checked(2);
+                while let Some(name) = map.next_key_seed(HeadKey)? {
+                    match name {
+                        Some(HeadMember::V) => once(&mut v, map.next_value::<u32>()?, "v")?,
+                        Some(HeadMember::Seq) => once(&mut seq, map.next_value::<u64>()?, "seq")?,
+                        Some(HeadMember::Prev) => {
+                            once(&mut prev, map.next_value_seed(BorrowStr)?, "prev")?
+                        }
+                        Some(HeadMember::Kind) => {
+                            once(&mut kind, map.next_value_seed(BorrowStr)?, "kind")?
+                        }
+                        None => map.next_value_seed(member)?,
+                    }
+                }
+                Ok(RecordHead {
+                    v: v.ok_or_else(|| A::Error::missing_field("v"))?,
+                    seq: seq.ok_or_else(|| A::Error::missing_field("seq"))?,
+                    prev: prev.ok_or_else(|| A::Error::missing_field("prev"))?,
+                    kind: kind.ok_or_else(|| A::Error::missing_field("kind"))?,
+                })
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// The members [`RecordHead`] reads; `None` for every other name.
+enum HeadMember {
+    V,
+    Seq,
+    Prev,
+    Kind,
+}
+
+/// Reads a member name without allocating (names are checked like any
+/// string: escapes must form Unicode characters).
+struct HeadKey;
+
+impl<'de> serde::de::DeserializeSeed<'de> for HeadKey {
+    type Value = Option<HeadMember>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for HeadKey {
+    type Value = Option<HeadMember>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(match name {
+            "v" => Some(HeadMember::V),
+            "seq" => Some(HeadMember::Seq),
+            "prev" => Some(HeadMember::Prev),
+            "kind" => Some(HeadMember::Kind),
+            _ => None,
+        })
+    }
+}
+
+/// Reads a string, borrowed from the record when it has no escapes.
+struct BorrowStr;
+
+impl<'de> serde::de::DeserializeSeed<'de> for BorrowStr {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for BorrowStr {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+}
+
+/// A record whose framing and common fields are valid, and whose content
+/// keeps to the rule of [`check_json`]. Only [`parse`] makes one.
 #[derive(Debug, Clone)]
 pub struct Parsed<'a> {
     pub raw: RawRecord<'a>,
     pub seq: u64,
     pub prev: Hash,
     pub kind: RecordKind,
+    /// Private: a `Parsed` has passed [`parse`].
+    checked: (),
 }
 
 /// The record kinds of format version 1.
@@ -871,15 +911,13 @@ pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
         Framing::Jsonl => split_jsonl(bytes)?,
         Framing::Binary => split_binary(bytes)?,
     };
-    // JSON is UTF-8 (RFC 8259). serde_json does not check the UTF-8 of
-    // strings it skips (unknown members, details), so check it here: other
-    // implementations reject such records (spec § 2, vector invalid_utf8).
-    if std::str::from_utf8(raw.json).is_err() {
-        return defect("record is not valid UTF-8");
-    }
     check_body_shape(framing, &raw)?;
-    check_json(raw.json)?;
-    let head: RecordHead = match serde_json::from_slice(raw.json) {
+    // One pass: the head members, and the content rule for the rest. It
+    // reads every string, so it also checks that the record is UTF-8 (RFC
+    // 8259; vector invalid_utf8): outside strings only ASCII is JSON.
+    let mut de = serde_json::Deserializer::from_slice(raw.json);
+    de.disable_recursion_limit(); // RecordHead's Checked counts the nesting
+    let head = match RecordHead::deserialize(&mut de).and_then(|h| de.end().map(|()| h)) {
         Ok(h) => h,
         Err(e) => return defect(format!("record is not valid JSON: {e}")),
     };
@@ -902,6 +940,7 @@ pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
         seq: head.seq,
         prev,
         kind,
+        checked: (),
     })
 }
 
@@ -985,15 +1024,12 @@ impl<'de> Deserialize<'de> for Decisive {
     }
 }
 
-/// Deserializes a record that [`parse`] accepted. [`check_json`] bounded its
-/// nesting to [`MAX_DEPTH`], so serde_json's own recursion limit (127
+/// Deserializes a record that [`parse`] accepted (`p`). [`parse`] bounded
+/// its nesting to [`MAX_DEPTH`], so serde_json's own recursion limit (127
 /// levels, one less than a body may hold) is lifted here.
-fn from_record<'a, T: Deserialize<'a>>(json: &'a [u8]) -> serde_json::Result<T> {
-    if check_json(json).is_err() {
-        // Not a record parse() accepted: keep serde_json's limit.
-        return serde_json::from_slice(json);
-    }
-    let mut de = serde_json::Deserializer::from_slice(json);
+fn from_record<'a, T: Deserialize<'a>>(p: &Parsed<'a>) -> serde_json::Result<T> {
+    let () = p.checked;
+    let mut de = serde_json::Deserializer::from_slice(p.raw.json);
     de.disable_recursion_limit();
     let v = T::deserialize(&mut de)?;
     de.end()?;
@@ -1020,7 +1056,7 @@ pub fn decode_genesis(p: &Parsed<'_>) -> Result<Genesis, Defect> {
     if p.kind != RecordKind::Genesis || p.seq != 0 {
         return defect("first record is not a genesis record with seq 0");
     }
-    let g: GenesisJson = match from_record(p.raw.json) {
+    let g: GenesisJson = match from_record(p) {
         Ok(g) => g,
         Err(e) => return defect(format!("bad genesis record: {e}")),
     };
@@ -1078,7 +1114,7 @@ pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
         #[serde(default)]
         details: Value,
     }
-    let e: EntryJson = match from_record(p.raw.json) {
+    let e: EntryJson = match from_record(p) {
         Ok(e) => e,
         Err(err) => return defect(format!("bad entry record: {err}")),
     };
