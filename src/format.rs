@@ -856,15 +856,15 @@ impl<'de> serde::de::Visitor<'de> for BorrowStr {
 }
 
 /// A record whose framing and common fields are valid, and whose content
-/// keeps to the rule of [`check_json`]. Only [`parse`] makes one.
+/// keeps to the rule of [`check_json`]. Only [`parse`] makes one (it is
+/// `non_exhaustive`: other crates cannot build one).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Parsed<'a> {
     pub raw: RawRecord<'a>,
     pub seq: u64,
     pub prev: Hash,
     pub kind: RecordKind,
-    /// Private: a `Parsed` has passed [`parse`].
-    checked: (),
 }
 
 /// The record kinds of format version 1.
@@ -940,7 +940,6 @@ pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
         seq: head.seq,
         prev,
         kind,
-        checked: (),
     })
 }
 
@@ -1028,7 +1027,6 @@ impl<'de> Deserialize<'de> for Decisive {
 /// its nesting to [`MAX_DEPTH`], so serde_json's own recursion limit (127
 /// levels, one less than a body may hold) is lifted here.
 fn from_record<'a, T: Deserialize<'a>>(p: &Parsed<'a>) -> serde_json::Result<T> {
-    let () = p.checked;
     let mut de = serde_json::Deserializer::from_slice(p.raw.json);
     de.disable_recursion_limit();
     let v = T::deserialize(&mut de)?;
