@@ -894,11 +894,11 @@ fn check_body_shape(framing: Framing, raw: &RawRecord<'_>) -> Result<(), Defect>
             let b = raw.body_head;
             if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
                 return defect(
-                    "body does not start with '{' and end with '}' (no JSONL line can hold it)",
+                    "body does not start with '{' and end with '}': not convertible to JSONL",
                 );
             }
             if memchr::memchr(b'\n', b).is_some() {
-                return defect("body contains a line feed (no JSONL line can hold it)");
+                return defect("body contains a byte 0x0A (LF): not convertible to JSONL");
             }
         }
     }
