@@ -144,8 +144,14 @@ impl LogB {
     /// Seq and hash of the last record.
     fn head(&self) -> (u64, Hash) {
         let last = self.recs.last().expect("genesis");
-        let v: serde_json::Value = serde_json::from_slice(&last.body).expect("json body");
-        (v["seq"].as_u64().expect("seq"), last.hash)
+        // Only `seq` is read: the other members are skipped unparsed (some
+        // vectors nest deeper than serde_json parses into a Value).
+        #[derive(serde::Deserialize)]
+        struct Seq {
+            seq: u64,
+        }
+        let v: Seq = serde_json::from_slice(&last.body).expect("json body");
+        (v.seq, last.hash)
     }
 
     /// Appends an entry with seq = number of records, timestamp from seq.
@@ -165,6 +171,18 @@ impl LogB {
         )
         .expect("encodable entry");
         self.push_body(body)
+    }
+
+    /// Appends an entry whose details are the raw JSON text `raw`, written
+    /// into the canonical body as is (escapes and all).
+    fn entry_raw_details(&mut self, e: &Event, raw: &str) -> &mut Self {
+        let mut e = e.clone();
+        e.details = Some(serde_json::Value::String("@@RAW@@".into()));
+        let len = self.recs.len();
+        self.entry(&e);
+        let body = String::from_utf8(self.recs[len].body.clone()).expect("utf8");
+        self.recs.pop();
+        self.push_body(body.replacen("\"@@RAW@@\"", raw, 1).into_bytes())
     }
 
     /// Appends a record whose body is given (hash computed here).
@@ -1331,6 +1349,203 @@ fn gen_framing(out: &mut Out, fr: Framing) {
         .invalid("malformed", Some(3), pos(&f, 3), 2, 5)
         .head(hl.head()),
     );
+
+    // ---- What a record may contain (spec § 5.5): the limits, at and past them.
+    let mut jl = LogB::keyless("json_limits");
+    jl.entry(&evs[0]).entry(&evs[1]);
+    jl.entry_raw_details(
+        &evs[2],
+        &format!(
+            r#"{{"max":1.7976931348623157e308,"min":-1.7976931348623157e308,"beyond_u64":18446744073709551616,"pair":"\ud83d\ude00","nested":{}0{}}}"#,
+            "[".repeat(126),
+            "]".repeat(126)
+        ),
+    );
+    jl.entry(&evs[3]);
+    let f = File::of(&jl, fr);
+    let log = out.log("json_limits", &f);
+    out.expect(
+        exp(
+            "json_limits",
+            "entry 3's details hold the largest finite doubles, an integer beyond 64 bits, an escaped surrogate pair and arrays nested to level 128 of the body (the limit): valid, and every reader can read it",
+            &log,
+            &f,
+        )
+        .valid(4, jl.head()),
+    );
+
+    let damaged: [(&str, &str, String, &str); 4] = [
+        (
+            "number_overflow",
+            r#""rows":1024"#,
+            r#""rows":1e400"#.to_string(),
+            "entry 3's details hold the number 1e400, beyond the largest double (hash recomputed): malformed",
+        ),
+        (
+            "nesting_depth",
+            r#""range":[0,1023]"#,
+            format!(r#""range":{}0{}"#, "[".repeat(127), "]".repeat(127)),
+            "entry 3's details hold arrays nested to level 129 of the body, one past the limit of 128 (hash recomputed): malformed",
+        ),
+        (
+            "lone_surrogate",
+            r#""csv""#,
+            r#""\ud800""#.to_string(),
+            "entry 3's details hold the escape \\ud800, a high surrogate without its low half: not a Unicode string (hash recomputed), malformed",
+        ),
+        (
+            "entry_ts_space",
+            "T09:00:03.",
+            " 09:00:03.".to_string(),
+            "entry 3's ts has a space instead of T (hash recomputed, so entry 4 no longer links to it): a verifier does not interpret entry times (§ 2), but a reader that returns entry 3 reports it as malformed",
+        ),
+    ];
+    for (name, from, to, description) in damaged {
+        let mut d = LogB::keyless(name).standard();
+        d.edit(3, from, &to);
+        d.rehash(3);
+        let f = File::of(&d, fr);
+        let log = out.log(name, &f);
+        let e = exp(name, description, &log, &f);
+        out.expect(if name == "entry_ts_space" {
+            // Entry 4 still names entry 3's old hash.
+            e.invalid("chain_break", Some(4), pos(&f, 4), 1, 5)
+                .head(d.head())
+        } else {
+            e.invalid("malformed", None, pos(&f, 3), 1, 4)
+                .head(d.head())
+        });
+    }
+
+    // ---- Genesis timestamps: exactly YYYY-MM-DDTHH:MM:SS.ffffffZ (§ 5.3).
+    for (name, to, what) in [
+        (
+            "genesis_ts_space",
+            "2026-03-01 09:00:00.000000Z",
+            "a space instead of T",
+        ),
+        (
+            "genesis_ts_offset",
+            "2026-03-01T10:00:00.000000+01:00",
+            "an offset instead of Z (the same instant)",
+        ),
+        (
+            "genesis_ts_seconds",
+            "2026-03-01T09:00:00Z",
+            "no fraction digits",
+        ),
+    ] {
+        let mut g = LogB::keyless(name);
+        g.edit(0, "2026-03-01T09:00:00.000000Z", to);
+        g.rehash(0);
+        g.entry(&evs[0]);
+        let f = File::of(&g, fr);
+        let log = out.log(name, &f);
+        out.expect(
+            exp(
+                name,
+                &format!("the genesis ts {to:?} has {what} (hash recomputed): RFC 3339, but not the form of § 5.3, so the genesis is malformed"),
+                &log,
+                &f,
+            )
+            .invalid("malformed", Some(0), f.genesis_pos(), 1, 0),
+        );
+    }
+
+    // ---- Duplicated genesis members that decide (§ 3 rules 2 and 3).
+    for (name, insert, kind, description) in [
+        (
+            "unsupported_duplicate_v",
+            r#","v":2}"#,
+            "unsupported",
+            "the genesis has \"v\":1 and, at its end, a second \"v\":2 (hash recomputed): any v above 1 needs a newer reader, so the log is unsupported, not malformed",
+        ),
+        (
+            "unsupported_duplicate_critical",
+            r#","critical":[],"critical":["x-future-extension"]}"#,
+            "unsupported",
+            "the genesis has two \"critical\" members, the second naming an unknown extension (hash recomputed): unsupported, not malformed",
+        ),
+        (
+            "genesis_duplicate_v",
+            r#","v":1}"#,
+            "malformed",
+            "the genesis has \"v\":1 twice (hash recomputed): nothing asks for a newer reader, and a duplicated member makes the genesis malformed",
+        ),
+    ] {
+        let mut g = LogB::keyless(name);
+        let body = String::from_utf8(g.recs[0].body.clone()).expect("utf8");
+        g.recs[0].body = format!("{}{insert}", &body[..body.len() - 1]).into_bytes();
+        g.rehash(0);
+        g.entry(&evs[0]);
+        let f = File::of(&g, fr);
+        let log = out.log(name, &f);
+        out.expect(exp(name, description, &log, &f).invalid(
+            kind,
+            Some(0),
+            f.genesis_pos(),
+            1,
+            0,
+        ));
+    }
+
+    // ---- Canonical numbers and details (§ 5.2, § 4): zero and null.
+    let mut zn = LogB::keyless("zero_and_null");
+    let mut e = ev(
+        "ACTION_EXECUTED",
+        "measure",
+        "s-0001",
+        "ui",
+        r#"{"zero":0.0,"negative_zero":-0.0,"integer_zero":0,"small":1e-7,"large":1e16,"mid":0.00001}"#,
+    );
+    e.duration_ms = Some(0.0);
+    zn.entry(&e);
+    let mut e = ev("ACTION_EXECUTED", "null_details", "s-0001", "ui", "{}");
+    e.details = Some(serde_json::Value::Null);
+    zn.entry(&e);
+    let mut e = ev("ACTION_EXECUTED", "no_details", "s-0001", "ui", "{}");
+    e.details = None;
+    zn.entry(&e);
+    let f = File::of(&zn, fr);
+    let log = out.log("zero_and_null", &f);
+    out.expect(
+        exp(
+            "zero_and_null",
+            "as the writer encodes them: entry 1 has duration_ms 0.0 and details with 0.0, -0.0, 0, 1e-7, 1e+16 and 0.00001; entry 2 has details null (kept as null); entry 3 has no details ({})",
+            &log,
+            &f,
+        )
+        .valid(3, zn.head()),
+    );
+
+    if fr == Framing::Binary {
+        // Binary bodies that no JSONL line can hold (§ 2 rule 4).
+        for (name, description) in [
+            (
+                "body_leading_space",
+                "entry 3's body starts with a space (valid JSON; frame, CRC and hash correct): a body must start with '{' so that it converts to JSONL, so malformed",
+            ),
+            (
+                "body_newline",
+                "entry 3's body has a line feed between two members (valid JSON; frame, CRC and hash correct): no JSONL line can hold it, so malformed",
+            ),
+        ] {
+            let mut b = LogB::keyless(name).standard();
+            if name == "body_leading_space" {
+                b.recs[3].body.insert(0, b' ');
+            } else {
+                b.edit(3, r#","details":"#, ",\n\"details\":");
+            }
+            b.rehash(3);
+            let f = File::of(&b, fr);
+            let log = out.log(name, &f);
+            out.expect(
+                exp(name, description, &log, &f)
+                    .invalid("malformed", None, pos(&f, 3), 1, 4)
+                    .head(b.head()),
+            );
+        }
+    }
 
     if fr == Framing::Binary {
         let mut f = File::of(&keyless, fr);

@@ -29,6 +29,11 @@ pub const FORMAT_VERSION: u32 = 1;
 /// append and larger length fields are treated as damage on read.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// Deepest nesting of arrays and objects in a record body, the body object
+/// itself being level 1 (spec § 5.5). `details` may therefore nest 127
+/// levels: as deep as `serde_json` parses JSON text by default.
+pub const MAX_DEPTH: usize = 128;
+
 /// Magic bytes opening a binary-framed log.
 pub const BINARY_MAGIC: [u8; 8] = *b"\x89EVD\r\n\x1a\n";
 
@@ -108,6 +113,77 @@ pub fn format_ts(ts: &DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Whether a writer may store `ts` (spec § 5.3): years 0000 to 9999, the
+/// only ones `YYYY` can hold.
+pub fn ts_writable(ts: &DateTime<Utc>) -> Result<(), String> {
+    use chrono::Datelike;
+    if (0..=9999).contains(&ts.year()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "timestamp {} is outside the years 0000-9999 a record can hold",
+            format_ts(ts)
+        ))
+    }
+}
+
+/// Parses a record timestamp: exactly `YYYY-MM-DDTHH:MM:SS.ffffffZ`
+/// (spec § 5.3), the form writers produce, and nothing else: no space for
+/// `T`, no offset but `Z`, no other number of fraction digits, no
+/// surrounding spaces. Seconds may be 60 (a leap second).
+pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 27 {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        let d = b.get(from..to)?;
+        d.iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let seps = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ];
+    if seps.iter().any(|&(i, c)| b.get(i) != Some(&c)) {
+        return None;
+    }
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, min, sec, micro) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 26)?);
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    if hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    // chrono represents a leap second as second 59 with 1_000_000 µs added.
+    let time = if sec == 60 {
+        chrono::NaiveTime::from_hms_micro_opt(hour, min, 59, 1_000_000 + micro)?
+    } else {
+        chrono::NaiveTime::from_hms_micro_opt(hour, min, sec, micro)?
+    };
+    Some(date.and_time(time).and_utc())
+}
+
+fn de_ts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    let s = Cow::<str>::deserialize(d)?;
+    parse_ts(&s).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "timestamp {s:?} is not of the form YYYY-MM-DDTHH:MM:SS.ffffffZ"
+        ))
+    })
+}
+
+/// `details` given as JSON `null` is kept as `null`; only absent details
+/// (`None`) are written `{}` (spec § 4).
+fn de_details<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 /// What a caller supplies for one entry. `seq`, `prev`, `hash` and (unless
 /// set) `ts`, `actor` and `host` are filled in by the writer.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
@@ -137,7 +213,9 @@ pub struct Event {
     pub note: Option<String>,
     /// Source revision the action ran from (RTGS git commit).
     pub git_commit: Option<String>,
-    /// Free-form JSON details (parameters, results, …). Defaults to `{}`.
+    /// Free-form JSON details (parameters, results, …). `None` is written
+    /// `{}`; `Some(Value::Null)` (JSON `null`) is written `null`.
+    #[serde(deserialize_with = "de_details")]
     pub details: Option<Value>,
     /// Explicit timestamp (for imports); `None` means now.
     pub ts: Option<DateTime<Utc>>,
@@ -301,6 +379,17 @@ pub fn encode_entry(
     host: &str,
 ) -> Result<(), String> {
     out.clear();
+    ts_writable(ts)?;
+    if let Some(d) = &ev.details {
+        // The body is level 1, details level 2. Checked before serialising:
+        // serde_json would recurse as deep as the value goes.
+        if value_depth(d, MAX_DEPTH) + 1 > MAX_DEPTH {
+            return Err(format!(
+                "details nest more than {} levels deep (a record holds at most {MAX_DEPTH})",
+                MAX_DEPTH - 1
+            ));
+        }
+    }
     push_head(out, seq, prev, "entry", ts);
     push_field_str(out, "event_type", &ev.event_type);
     push_field_str(out, "action", &ev.action);
@@ -340,7 +429,41 @@ pub fn encode_entry(
         Some(v) => serde_json::to_writer(&mut *out, v).map_err(|e| e.to_string())?,
     }
     out.push(b'}');
+    // The rest of the rule every reader applies (check_json) holds by
+    // construction: Rust strings are Unicode (written as UTF-8, never as
+    // surrogate escapes), serde_json numbers and duration_ms are finite.
+    // Checked in debug builds; release appends skip the second pass.
+    debug_assert_eq!(check_json(out), Ok(()));
     Ok(())
+}
+
+/// Nesting depth of arrays and objects in `v` (a scalar is 0), counted
+/// without recursion; stops counting at `limit + 1`.
+fn value_depth(v: &Value, limit: usize) -> usize {
+    /// Pushes the arrays and objects directly inside `v` (at depth `d`),
+    /// so that flat details allocate nothing.
+    fn push_children<'a>(stack: &mut Vec<(&'a Value, usize)>, v: &'a Value, d: usize) {
+        let nested = |c: &&Value| c.is_array() || c.is_object();
+        match v {
+            Value::Array(a) => stack.extend(a.iter().filter(nested).map(|c| (c, d))),
+            Value::Object(m) => stack.extend(m.values().filter(nested).map(|c| (c, d))),
+            _ => {}
+        }
+    }
+    if !(v.is_array() || v.is_object()) {
+        return 0;
+    }
+    let mut stack = Vec::new();
+    push_children(&mut stack, v, 2);
+    let mut max = 1;
+    while let Some((c, d)) = stack.pop() {
+        max = max.max(d);
+        if max > limit {
+            break;
+        }
+        push_children(&mut stack, c, d + 1);
+    }
+    max
 }
 
 /// Appends the framed record for `body` and `hash` to `out`.
@@ -384,6 +507,99 @@ impl fmt::Display for Defect {
 
 fn defect<T>(msg: impl Into<String>) -> Result<T, Defect> {
     Err(Defect(msg.into()))
+}
+
+/// The content rule for record JSON (spec § 5.5), applied alike by the
+/// writer ([`encode_entry`] refuses details nested too deep; the rest holds
+/// for its bodies by construction, asserted in debug builds; the session
+/// writer calls this), the verifier and every reader (to each record they
+/// parse, in the same pass that reads its head: [`parse`]), so that a
+/// record that verifies can always be read:
+///
+/// - arrays and objects nest at most [`MAX_DEPTH`] levels (the record's own
+///   object is level 1);
+/// - every number is finite when read as an IEEE 754 double (`1e400` is not);
+/// - every string (value or member name) is Unicode: no lone surrogate
+///   escape (`\ud800` not followed by `\udc00`-`\udfff`, or a lone
+///   `\udc00`-`\udfff`).
+///
+/// `serde_json` reads every value (it refuses numbers beyond a double and
+/// lone surrogates when it parses them, where skipping them would not);
+/// the nesting is counted here, which also bounds the recursion.
+pub fn check_json(json: &[u8]) -> Result<(), Defect> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    // Bounded by Checked's own count (128; serde_json's default is 127).
+    de.disable_recursion_limit();
+    serde::de::DeserializeSeed::deserialize(Checked(1), &mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| Defect(format!("record is not valid JSON: {e}")))
+}
+
+/// Reads (and discards) one JSON value at nesting level `.0`, applying the
+/// content rule of [`check_json`] to it and everything in it.
+#[derive(Clone, Copy)]
+struct Checked(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Checked {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Checked {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<(), E> {
+        if x.is_finite() {
+            Ok(())
+        } else {
+            Err(E::custom(
+                "number is beyond the range of a double (not finite)",
+            ))
+        }
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.nested()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.nested()?;
+        while map.next_key_seed(inner)?.is_some() {
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
+}
+
+impl Checked {
+    /// The seed for the values inside this array or object.
+    fn nested<E: serde::de::Error>(self) -> Result<Checked, E> {
+        if self.0 > MAX_DEPTH {
+            return Err(E::custom(format!(
+                "arrays and objects nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        Ok(Checked(self.0 + 1))
+    }
 }
 
 /// A framing-valid record: its body and stored hash, borrowed from a buffer.
@@ -520,19 +736,130 @@ pub fn split_binary(frame: &[u8]) -> Result<RawRecord<'_>, Defect> {
     })
 }
 
-/// The fields every record has, parsed from its JSON.
-#[derive(Debug, Deserialize)]
+/// The fields every record has, parsed from its JSON. Reading it applies
+/// the content rule ([`check_json`]) to every other member, in one pass.
+#[derive(Debug)]
 pub struct RecordHead<'a> {
     pub v: u32,
     pub seq: u64,
-    #[serde(borrow)]
     pub prev: Cow<'a, str>,
-    #[serde(borrow)]
     pub kind: Cow<'a, str>,
 }
 
-/// A record whose framing and common fields are valid.
+impl<'de> Deserialize<'de> for RecordHead<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RecordHead<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a record (a JSON object)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RecordHead<'de>, A::Error> {
+                use serde::de::Error as _;
+                let (mut v, mut seq, mut prev, mut kind) = (None, None, None, None);
+                fn once<T, E: serde::de::Error>(
+                    slot: &mut Option<T>,
+                    value: T,
+                    name: &'static str,
+                ) -> Result<(), E> {
+                    match slot.replace(value) {
+                        None => Ok(()),
+                        Some(_) => Err(E::duplicate_field(name)),
+                    }
+                }
+                // Member values are at level 2 (the record is level 1).
+                let member = Checked(2);
+                while let Some(name) = map.next_key_seed(HeadKey)? {
+                    match name {
+                        Some(HeadMember::V) => once(&mut v, map.next_value::<u32>()?, "v")?,
+                        Some(HeadMember::Seq) => once(&mut seq, map.next_value::<u64>()?, "seq")?,
+                        Some(HeadMember::Prev) => {
+                            once(&mut prev, map.next_value_seed(BorrowStr)?, "prev")?
+                        }
+                        Some(HeadMember::Kind) => {
+                            once(&mut kind, map.next_value_seed(BorrowStr)?, "kind")?
+                        }
+                        None => map.next_value_seed(member)?,
+                    }
+                }
+                Ok(RecordHead {
+                    v: v.ok_or_else(|| A::Error::missing_field("v"))?,
+                    seq: seq.ok_or_else(|| A::Error::missing_field("seq"))?,
+                    prev: prev.ok_or_else(|| A::Error::missing_field("prev"))?,
+                    kind: kind.ok_or_else(|| A::Error::missing_field("kind"))?,
+                })
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// The members [`RecordHead`] reads; `None` for every other name.
+enum HeadMember {
+    V,
+    Seq,
+    Prev,
+    Kind,
+}
+
+/// Reads a member name without allocating (names are checked like any
+/// string: escapes must form Unicode characters).
+struct HeadKey;
+
+impl<'de> serde::de::DeserializeSeed<'de> for HeadKey {
+    type Value = Option<HeadMember>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for HeadKey {
+    type Value = Option<HeadMember>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(match name {
+            "v" => Some(HeadMember::V),
+            "seq" => Some(HeadMember::Seq),
+            "prev" => Some(HeadMember::Prev),
+            "kind" => Some(HeadMember::Kind),
+            _ => None,
+        })
+    }
+}
+
+/// Reads a string, borrowed from the record when it has no escapes.
+struct BorrowStr;
+
+impl<'de> serde::de::DeserializeSeed<'de> for BorrowStr {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for BorrowStr {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+}
+
+/// A record whose framing and common fields are valid, and whose content
+/// keeps to the rule of [`check_json`]. Only [`parse`] makes one (it is
+/// `non_exhaustive`: other crates cannot build one).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Parsed<'a> {
     pub raw: RawRecord<'a>,
     pub seq: u64,
@@ -549,19 +876,48 @@ pub enum RecordKind {
     Other(String),
 }
 
+/// The body rule that makes every record convertible between the framings
+/// (spec § 2 rule 4): at most [`MAX_BODY`] bytes, first byte `{`, last byte
+/// `}`, no line feed. A JSONL line guarantees the last three; a binary frame
+/// guarantees the first.
+fn check_body_shape(framing: Framing, raw: &RawRecord<'_>) -> Result<(), Defect> {
+    match framing {
+        Framing::Jsonl => {
+            let len = raw.body_head.len() + raw.body_tail.len();
+            if len > MAX_BODY {
+                return defect(format!(
+                    "body of {len} bytes is longer than {MAX_BODY} (no binary frame can hold it)"
+                ));
+            }
+        }
+        Framing::Binary => {
+            let b = raw.body_head;
+            if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
+                return defect(
+                    "body does not start with '{' and end with '}': not convertible to JSONL",
+                );
+            }
+            if memchr::memchr(b'\n', b).is_some() {
+                return defect("body contains a byte 0x0A (LF): not convertible to JSONL");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Splits a raw record (line or frame) and parses its common fields.
 pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
     let raw = match framing {
         Framing::Jsonl => split_jsonl(bytes)?,
         Framing::Binary => split_binary(bytes)?,
     };
-    // JSON is UTF-8 (RFC 8259). serde_json does not check the UTF-8 of
-    // strings it skips (unknown members, details), so check it here: other
-    // implementations reject such records (spec § 2, vector invalid_utf8).
-    if std::str::from_utf8(raw.json).is_err() {
-        return defect("record is not valid UTF-8");
-    }
-    let head: RecordHead = match serde_json::from_slice(raw.json) {
+    check_body_shape(framing, &raw)?;
+    // One pass: the head members, and the content rule for the rest. It
+    // reads every string, so it also checks that the record is UTF-8 (RFC
+    // 8259; vector invalid_utf8): outside strings only ASCII is JSON.
+    let mut de = serde_json::Deserializer::from_slice(raw.json);
+    de.disable_recursion_limit(); // RecordHead's Checked counts the nesting
+    let head = match RecordHead::deserialize(&mut de).and_then(|h| de.end().map(|()| h)) {
         Ok(h) => h,
         Err(e) => return defect(format!("record is not valid JSON: {e}")),
     };
@@ -593,38 +949,96 @@ pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
 /// (a later version may change them). Returns the reason, or `None` when
 /// the record is not unsupported (it may still be malformed).
 pub fn unsupported_genesis(framing: Framing, bytes: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Pre {
-        #[serde(default)]
-        v: Option<Value>,
-        #[serde(default)]
-        critical: Option<Value>,
-    }
     let raw = match framing {
         Framing::Jsonl => split_jsonl(bytes).ok()?,
         Framing::Binary => split_binary(bytes).ok()?,
     };
-    let pre: Pre = serde_json::from_slice(raw.json).ok()?;
-    if let Some(v) = pre.v.as_ref().and_then(Value::as_u64) {
-        if v > u64::from(FORMAT_VERSION) {
-            return Some(format!(
-                "format version {v} (this library reads up to {FORMAT_VERSION})"
-            ));
-        }
-    }
-    if let Some(Value::Array(list)) = &pre.critical {
-        let names: Option<Vec<&str>> = list.iter().map(Value::as_str).collect();
-        if let Some(ext) = names?.into_iter().find(|c| !KNOWN_EXTENSIONS.contains(c)) {
-            return Some(format!("log needs extension {ext:?}"));
+    // Every occurrence counts: a body with two `v` members, one of them 2,
+    // needs a newer reader as much as one with a single `v` of 2 (spec § 3:
+    // "whatever its other members are"). Other members are skipped unread.
+    let Decisive(members) = serde_json::from_slice(raw.json).ok()?;
+    for (name, value) in &members {
+        match (*name, value) {
+            (Member::V, Value::Number(n)) => {
+                if let Some(v) = n.as_u64().filter(|&v| v > u64::from(FORMAT_VERSION)) {
+                    return Some(format!(
+                        "format version {v} (this library reads up to {FORMAT_VERSION})"
+                    ));
+                }
+            }
+            (Member::Critical, Value::Array(list)) => {
+                let names: Option<Vec<&str>> = list.iter().map(Value::as_str).collect();
+                if let Some(ext) = names
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|c| !KNOWN_EXTENSIONS.contains(c))
+                {
+                    return Some(format!("log needs extension {ext:?}"));
+                }
+            }
+            _ => {}
         }
     }
     None
+}
+
+#[derive(Clone, Copy)]
+enum Member {
+    V,
+    Critical,
+}
+
+/// Every `v` and `critical` member of a JSON object, in order, duplicates
+/// included; other members are skipped without being interpreted.
+struct Decisive(Vec<(Member, Value)>);
+
+impl<'de> Deserialize<'de> for Decisive {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Decisive;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Decisive, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+                    let member = match &*name {
+                        "v" => Member::V,
+                        "critical" => Member::Critical,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    out.push((member, map.next_value::<Value>()?));
+                }
+                Ok(Decisive(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// Deserializes a record that [`parse`] accepted (`p`). [`parse`] bounded
+/// its nesting to [`MAX_DEPTH`], so serde_json's own recursion limit (127
+/// levels, one less than a body may hold) is lifted here.
+fn from_record<'a, T: Deserialize<'a>>(p: &Parsed<'a>) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(p.raw.json);
+    de.disable_recursion_limit();
+    let v = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
 }
 
 #[derive(Deserialize)]
 struct GenesisJson {
     v: u32,
     seq: u64,
+    #[serde(deserialize_with = "de_ts")]
     ts: DateTime<Utc>,
     format: String,
     alg: String,
@@ -640,7 +1054,7 @@ pub fn decode_genesis(p: &Parsed<'_>) -> Result<Genesis, Defect> {
     if p.kind != RecordKind::Genesis || p.seq != 0 {
         return defect("first record is not a genesis record with seq 0");
     }
-    let g: GenesisJson = match serde_json::from_slice(p.raw.json) {
+    let g: GenesisJson = match from_record(p) {
         Ok(g) => g,
         Err(e) => return defect(format!("bad genesis record: {e}")),
     };
@@ -675,6 +1089,7 @@ pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
     #[derive(Deserialize)]
     struct EntryJson {
         seq: u64,
+        #[serde(deserialize_with = "de_ts")]
         ts: DateTime<Utc>,
         event_type: String,
         action: String,
@@ -697,7 +1112,7 @@ pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
         #[serde(default)]
         details: Value,
     }
-    let e: EntryJson = match serde_json::from_slice(p.raw.json) {
+    let e: EntryJson = match from_record(p) {
         Ok(e) => e,
         Err(err) => return defect(format!("bad entry record: {err}")),
     };
@@ -802,6 +1217,78 @@ mod tests {
             FrameSize::Bad
         );
         assert_eq!(frame_size(&[1, 2]), FrameSize::NeedMore);
+    }
+
+    #[test]
+    fn record_timestamps_follow_the_grammar_exactly() {
+        let ok = [
+            ("2026-03-01T09:00:02.500000Z", "2026-03-01T09:00:02.500000Z"),
+            ("2024-02-29T23:59:59.999999Z", "2024-02-29T23:59:59.999999Z"),
+            ("0000-01-01T00:00:00.000000Z", "0000-01-01T00:00:00.000000Z"),
+            ("9999-12-31T23:59:60.000001Z", "9999-12-31T23:59:60.000001Z"),
+        ];
+        for (text, back) in ok {
+            let t = parse_ts(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(format_ts(&t), back);
+        }
+        for bad in [
+            "2025-02-29T00:00:00.000000Z",
+            "2026-13-01T00:00:00.000000Z",
+            "2026-00-01T00:00:00.000000Z",
+            "2026-01-00T00:00:00.000000Z",
+            "2026-01-01T00:60:00.000000Z",
+            "2026-01-01T00:00:61.000000Z",
+            "2026-01-01T00:00:00.00000aZ",
+            "2026-01-01T00:00:00,000000Z",
+            "2026-01-01T00:00:00.000000Z\n",
+            "２026-01-01T00:00:00.00000Z",
+            "",
+        ] {
+            assert_eq!(parse_ts(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn content_rule_edge_cases() {
+        let ok: &[&str] = &[
+            r#"{"a":"\\ud800"}"#,           // an escaped backslash, then text
+            r#"{"a":"\\\ud83d\ude00"}"#,    // backslash, then a pair
+            r#"{"a":"x\"\ud800\udfff\""}"#, // escaped quotes around a pair
+            r#"{"a":[1e308,-0,0.0,1E+2,-1e-999]}"#,
+            r#"{"e":"1e400 in a string is text"}"#,
+        ];
+        for j in ok {
+            assert_eq!(check_json(j.as_bytes()), Ok(()), "{j}");
+        }
+        let bad: &[&str] = &[
+            r#"{"a":"\ud800\u0041"}"#,
+            r#"{"a":"\ud800"#,
+            r#"{"a":"\udbff\ud800"}"#,
+            r#"{"a":2e308}"#,
+            r#"{"a":"\u12"}"#,
+        ];
+        for j in bad {
+            assert!(check_json(j.as_bytes()).is_err(), "{j}");
+        }
+        let digits = |n: usize, tail: &str| format!("[-{}{tail}]", "9".repeat(n));
+        assert_eq!(check_json(digits(308, ".9").as_bytes()), Ok(()));
+        assert!(check_json(digits(309, "").as_bytes()).is_err());
+        assert!(check_json(digits(309, ".0").as_bytes()).is_err());
+        assert!(check_json(digits(1, ".0e309").as_bytes()).is_err());
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(check_json(deep(MAX_DEPTH).as_bytes()), Ok(()));
+        assert!(check_json(deep(MAX_DEPTH + 1).as_bytes()).is_err());
+        // Brackets inside strings do not count.
+        let s = format!(r#"{{"a":"{}"}}"#, "[".repeat(1000));
+        assert_eq!(check_json(s.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn value_depth_counts_without_recursion() {
+        assert_eq!(value_depth(&json!(1), 10), 0);
+        assert_eq!(value_depth(&json!({}), 10), 1);
+        assert_eq!(value_depth(&json!({"a": [1, {"b": []}], "c": 2}), 10), 4);
+        assert_eq!(value_depth(&json!([[[[]]]]), 2), 3);
     }
 
     #[test]

@@ -332,14 +332,14 @@ pub(crate) fn check_regular(
 }
 
 fn not_regular(path: &std::path::Path, op: &'static str, kind: &str) -> crate::Error {
-    crate::Error::io(
-        path,
-        op,
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("not a regular file ({kind})"),
-        ),
-    )
+    // Logs and session files are opened with "open"; other files (key
+    // files) name themselves in `op`.
+    let msg = if op == "open" {
+        format!("not an evident log or session file ({kind}, not a regular file)")
+    } else {
+        format!("not a regular file ({kind})")
+    };
+    crate::Error::io(path, op, io::Error::new(io::ErrorKind::InvalidInput, msg))
 }
 
 /// Clears `O_NONBLOCK` on an open file.

@@ -276,14 +276,24 @@ fn genesis_kinds(cfg: Cfg, content: &[u8]) -> Vec<ViolationKind> {
     }
     let key_ok = !cfg.alg.is_keyed() || s("key_id") == Some(key().key_id().as_str());
     let ts = s("ts");
-    let ts_ok = ts.is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok());
+    // Spec § 5.3: exactly YYYY-MM-DDTHH:MM:SS.ffffffZ, a real date and time.
+    let ts_ok = ts.is_some_and(|t| {
+        t.len() == 27
+            && t.bytes().enumerate().all(|(i, c)| match i {
+                4 | 7 => c == b'-',
+                10 => c == b'T',
+                13 | 16 => c == b':',
+                19 => c == b'.',
+                26 => c == b'Z',
+                _ => c.is_ascii_digit(),
+            })
+            && chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.6fZ").is_ok()
+    });
     let after_ts = if key_ok { HashMismatch } else { WrongKey };
-    match ts {
-        None => vec![Malformed],
-        Some(_) if ts_ok => vec![after_ts],
-        // A damaged but still string-valued ts: strict RFC 3339 says
-        // malformed; a lenient date parser may read it.
-        Some(_) => vec![Malformed, after_ts],
+    if ts_ok {
+        vec![after_ts]
+    } else {
+        vec![Malformed]
     }
 }
 

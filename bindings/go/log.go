@@ -90,7 +90,8 @@ type Entry struct {
 	Note string
 	// GitCommit is the source revision the action ran from ("" = none).
 	GitCommit string
-	// Details holds free-form data. For Append: nil means {}, a
+	// Details holds free-form data. For Append: nil means {} (no details;
+	// json.RawMessage("null") or a typed nil pointer is stored as null), a
 	// json.RawMessage is used as JSON text, anything else is encoded with
 	// encoding/json. Entries read back hold a json.RawMessage (see
 	// DecodeDetails).

@@ -183,6 +183,9 @@ func TestDetailsForms(t *testing.T) {
 		{"just a string", `"just a string"`},
 		{42, `42`},
 		{map[string]string{"html": "<a&b>"}, `{"html":"<a&b>"}`},
+		// spec § 5.4: nil is "no details" ({}); the JSON value null is kept.
+		{json.RawMessage(`null`), `null`},
+		{(*S)(nil), `null`},
 	}
 	for _, c := range cases {
 		mustAppend(t, l, evident.Entry{Action: "d", Details: c.in})
@@ -196,12 +199,24 @@ func TestDetailsForms(t *testing.T) {
 
 	_, err := l.Append(evident.Entry{Details: json.RawMessage(`{"a":`)})
 	wantErr(t, err, evident.ErrInvalidArgument, evident.StatusInvalidArgument)
+	// spec § 5.5: a record nests at most 128 levels (details 127).
+	deep := strings.Repeat("[", 128) + strings.Repeat("]", 128)
+	_, err = l.Append(evident.Entry{Details: json.RawMessage(deep)})
+	wantErr(t, err, evident.ErrInvalidArgument, evident.StatusInvalidArgument)
 	_, err = l.Append(evident.Entry{Details: map[string]any{"c": make(chan int)}})
 	wantErr(t, err, evident.ErrInvalidArgument, evident.StatusInvalidArgument)
 	_, err = l.Append(evident.Entry{DurationMs: evident.Ptr(1.0 / zero())})
 	wantErr(t, err, evident.ErrInvalidArgument, evident.StatusInvalidArgument)
 	if h, _ := l.Head(); h.Seq != uint64(len(cases)) {
 		t.Fatalf("a failed append changed the head: %v", h)
+	}
+	// The JSON form (strings with U+0000) keeps null too.
+	if _, err := l.Append(evident.Entry{Action: "nul\x00", Details: json.RawMessage(`null`)}); err != nil {
+		t.Fatal(err)
+	}
+	last := mustRead(t, path, evident.QueryOptions{})
+	if got := string(last[len(last)-1].Details.(json.RawMessage)); got != `null` {
+		t.Errorf("null details through the JSON form stored as %s", got)
 	}
 }
 

@@ -102,6 +102,8 @@ pub fn record_body<T: Serialize>(
         }
         _ => out.push(b'}'),
     }
+    // What every reader of the record will require (spec § 5.5).
+    format::check_json(&out).map_err(|d| Error::InvalidArgument(format!("session record: {d}")))?;
     Ok(out)
 }
 

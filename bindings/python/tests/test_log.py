@@ -116,6 +116,34 @@ def test_details_forms(log_path: Path) -> None:
     ]
 
 
+def test_null_details_are_kept_and_none_is_empty(log_path: Path) -> None:
+    """spec § 4, § 5.4: no details (None) is {}, the JSON value null is null,
+    through the C struct, the JSON form (strings with U+0000) and append_json."""
+    with evident.AuditLog(log_path) as log:
+        log.log("T", "none")
+        log.log("T", "null-text", details="null")
+        log.log("T\x00", "null-text-json-path", details="null")
+        log.append_json({"event_type": "T", "action": "null-json", "details": None})
+        log.append_json({"event_type": "T", "action": "absent-json"})
+    got = [e.details for e in evident.read_entries(log_path)]
+    assert got == [{}, None, None, None, {}]
+    text = log_path.read_text(encoding="utf-8")
+    assert text.count('"details":null,') == 3 and text.count('"details":{},') == 2
+
+
+def test_details_deeper_than_a_record_holds_are_refused(log_path: Path) -> None:
+    """spec § 5.5: details nest at most 127 levels (the body is level 1)."""
+    with evident.AuditLog(log_path) as log:
+        log.log("T", "deepest", details="[" * 127 + "]" * 127)
+        with pytest.raises(evident.InvalidArgumentError):
+            log.log("T", "too-deep", details="[" * 128 + "]" * 128)
+        with pytest.raises(evident.InvalidArgumentError):
+            log.log("T", "not-finite", details="[1e400]")
+    (e,) = evident.read_entries(log_path)
+    assert e.action == "deepest"
+    assert evident.verify(log_path).valid
+
+
 def test_nul_characters_are_kept_not_truncated(log_path: Path) -> None:
     with evident.AuditLog(log_path) as log:
         log.log("A\x00B", "act\x00ion", note="n\x00", details={"k\x00": "v\x00"})

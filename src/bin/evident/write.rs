@@ -301,8 +301,8 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             }
             Err(Failure::failed(
                 path,
-                "the log is damaged: nothing was changed; keep the file as it is and investigate \
-                 (`evident verify --all`). Damage before the end is never repaired (it is evidence); \
+                "damage before the end of the log is never repaired: it is evidence. \
+                 Nothing was changed; keep the file as it is and investigate (`evident verify --all`); \
                  `evident repair --force` moves damage at the very end aside into a sidecar file",
             ))
         }

@@ -255,7 +255,8 @@ class AuditLog(Managed):
         """Appends one entry and returns the new head (its seq and hash).
 
         ``details`` is a JSON-serialisable object (usually a dict) or a JSON
-        text; ``None`` writes ``{}``. ``actor`` / ``host`` default to the
+        text; ``None`` (no details) writes ``{}``, the JSON text ``"null"``
+        writes ``null``. ``actor`` / ``host`` default to the
         log's. ``ts`` (timezone-aware) is for imports; it defaults to now.
         In the durable modes the entry is on disk when this returns.
         """
