@@ -354,7 +354,18 @@ impl Expect {
         if let Some((seq, h)) = &self.head {
             let _ = writeln!(s, "head: {seq}:{h}");
         }
-        if self.not_a_log {
+        // A file whose genesis is malformed (or that has none) is not an
+        // evident log (spec § 9.2): every such vector says so.
+        let genesis_malformed = matches!(
+            &self.first,
+            Some(Viol {
+                kind: "malformed",
+                seq: Some(0),
+                offset,
+                ..
+            }) if *offset <= self.framing.data_start()
+        );
+        if self.not_a_log || genesis_malformed {
             let _ = writeln!(s, "not-a-log: yes");
         }
         let _ = writeln!(s, "open: {}", self.open_result());

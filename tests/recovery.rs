@@ -13,6 +13,9 @@ use evident::{
 };
 use serde_json::json;
 
+mod support;
+use support::sidecars;
+
 const FRAMINGS: [Framing; 2] = [Framing::Jsonl, Framing::Binary];
 
 fn name(framing: Framing) -> &'static str {
@@ -52,22 +55,6 @@ fn one_thread() -> VerifyOptions {
         all: true,
         ..VerifyOptions::default()
     }
-}
-
-fn sidecars(path: &Path) -> Vec<PathBuf> {
-    let base = path.file_name().unwrap().to_string_lossy().into_owned();
-    let mut v: Vec<PathBuf> = fs::read_dir(path.parent().unwrap())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(&format!("{base}.torn-"))
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// Item 20: a bit flipped anywhere in the last record is damage, never a torn
