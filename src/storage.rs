@@ -339,7 +339,12 @@ fn not_regular(path: &std::path::Path, op: &'static str, kind: &str) -> crate::E
     } else {
         format!("not a regular file ({kind})")
     };
-    crate::Error::io(path, op, io::Error::new(io::ErrorKind::InvalidInput, msg))
+    let kind = if kind == "a directory" {
+        io::ErrorKind::IsADirectory
+    } else {
+        io::ErrorKind::InvalidInput
+    };
+    crate::Error::io(path, op, io::Error::new(kind, msg))
 }
 
 /// Clears `O_NONBLOCK` on an open file.

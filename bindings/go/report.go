@@ -8,7 +8,7 @@ package evident
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #include <stdlib.h>
 #include <string.h>
-#include "evident.h"
+#include "shim.h"
 
 // One C call per report function that also copies the failure message
 // (the library keeps it per OS thread; a goroutine may move between calls).
@@ -20,11 +20,7 @@ static evident_status evgo_report_call(int which, const char *a, const char *o,
     case 1: st = evident_report_write_entries(a, o, out, res); break;
     default: st = evident_reproduce_write(a, o, out, res); break;
     }
-    *msg = NULL;
-    if (st != EVIDENT_STATUS_OK) {
-        const char *m = evident_last_error();
-        if (m != NULL) *msg = strdup(m);
-    }
+    *msg = evgo_take_error(st);
     return st;
 }
 */

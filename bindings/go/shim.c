@@ -31,6 +31,10 @@ static char *take_error(evident_status st) {
     return buf;
 }
 
+char *evgo_take_error(evident_status st) {
+    return take_error(st);
+}
+
 static const char *str_at(const char *strs, int32_t off) {
     return off < 0 ? NULL : strs + off;
 }

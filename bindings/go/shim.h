@@ -23,6 +23,10 @@
 #include <stdlib.h>
 #include "evident.h"
 
+// The failure of the last call on this thread, packed as statusError reads
+// it (errno, path, message); NULL on success. Free with free().
+char *evgo_take_error(evident_status st);
+
 /* Options of evident_log_open. Fields with a set_ flag are only applied when
  * the flag is true (otherwise the library default stays). */
 typedef struct {
