@@ -126,7 +126,6 @@ fn errno_of_kind(kind: io::ErrorKind) -> Option<i32> {
         K::AlreadyExists => libc::EEXIST,
         K::WouldBlock => libc::EAGAIN,
         K::Interrupted => libc::EINTR,
-        K::IsADirectory => libc::EISDIR,
         K::InvalidInput => libc::EINVAL,
         _ => return None,
     })

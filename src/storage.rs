@@ -339,12 +339,11 @@ fn not_regular(path: &std::path::Path, op: &'static str, kind: &str) -> crate::E
     } else {
         format!("not a regular file ({kind})")
     };
-    let kind = if kind == "a directory" {
-        io::ErrorKind::IsADirectory
-    } else {
-        io::ErrorKind::InvalidInput
-    };
-    crate::Error::io(path, op, io::Error::new(kind, msg))
+    if kind == "a directory" {
+        // The OS's own error, so that its code (EISDIR) reaches every binding.
+        return crate::Error::io(path, op, io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    crate::Error::io(path, op, io::Error::new(io::ErrorKind::InvalidInput, msg))
 }
 
 /// Clears `O_NONBLOCK` on an open file.
