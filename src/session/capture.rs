@@ -569,7 +569,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.wfm");
         std::fs::write(&p, wfm_bytes(&[0, 100, -100, 32767], 0.01, 0.5, 1e-6)).unwrap();
-        let t = super::super::import::read_trace_file(&p).unwrap();
+        let t = super::super::import::read_trace_file_with(&p, &Default::default()).unwrap();
         assert_eq!(
             t.as_slice::<f64>().unwrap(),
             &[0.5, 1.5, -0.5, 327.67 + 0.5]
@@ -579,17 +579,17 @@ mod tests {
         // truncated
         let bytes = wfm_bytes(&[1, 2, 3], 1.0, 0.0, 1e-6);
         std::fs::write(&p, &bytes[..bytes.len() - 40]).unwrap();
-        let e = super::super::import::read_trace_file(&p).unwrap_err();
+        let e = super::super::import::read_trace_file_with(&p, &Default::default()).unwrap_err();
         assert!(matches!(e, Error::Malformed { .. }), "{e}");
         std::fs::write(&p, &bytes[..100]).unwrap();
-        assert!(super::super::import::read_trace_file(&p).is_err());
+        assert!(super::super::import::read_trace_file_with(&p, &Default::default()).is_err());
         std::fs::write(&p, b"hello").unwrap();
-        assert!(super::super::import::read_trace_file(&p).is_err());
+        assert!(super::super::import::read_trace_file_with(&p, &Default::default()).is_err());
         // a file that leaves the curve buffer's end (byte 830) at 0
         let mut b = wfm_bytes(&[7, 8], 1.0, 0.0, 1e-6);
         b[830..834].copy_from_slice(&0u32.to_le_bytes());
         std::fs::write(&p, &b).unwrap();
-        let t = super::super::import::read_trace_file(&p).unwrap();
+        let t = super::super::import::read_trace_file_with(&p, &Default::default()).unwrap();
         assert_eq!(t.as_slice::<f64>().unwrap(), &[7.0, 8.0]);
     }
 
@@ -664,7 +664,7 @@ mod tests {
         for cut in (0..good.len()).step_by(7) {
             std::fs::write(&p, &good[..cut]).unwrap();
             assert!(
-                super::super::import::read_trace_file(&p).is_err(),
+                super::super::import::read_trace_file_with(&p, &Default::default()).is_err(),
                 "cut {cut}"
             );
         }
@@ -675,7 +675,7 @@ mod tests {
                 b[i] = next() as u8;
             }
             std::fs::write(&p, &b).unwrap();
-            let _ = super::super::import::read_trace_file(&p);
+            let _ = super::super::import::read_trace_file_with(&p, &Default::default());
         }
         let sr = dir.path().join("m.sr");
         sr_file(&sr, &["D0", "D1"], &[1, 2, 3, 0], "1 kHz");

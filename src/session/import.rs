@@ -45,12 +45,6 @@ pub enum ChannelSel {
     Index(usize),
 }
 
-/// Reads one trace from a `.npy` or `.csv` file (chosen by the extension,
-/// case-insensitively).
-pub(crate) fn read_trace_file(path: &Path) -> Result<Trace> {
-    read_trace_file_with(path, &ImportOptions::default())
-}
-
 /// Reads one trace from a capture file, chosen by its extension
 /// (case-insensitively): `.csv`, NumPy `.npy`, sigrok `.sr` (session
 /// format 1 and 2: logic and analog channels) or Tektronix `.wfm`

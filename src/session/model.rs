@@ -1070,20 +1070,11 @@ impl Session {
         Ok(())
     }
 
-    /// Reads a trace from a CSV or `.npy` file and adds it; the name
-    /// defaults to the file's stem. Returns the name.
+    /// Reads a trace from a capture file (CSV, `.npy`, sigrok `.sr` or
+    /// Tektronix `.wfm`) and adds it; the name defaults to the file's stem.
+    /// Returns the name.
     pub fn load_trace(&mut self, path: impl AsRef<Path>, name: Option<&str>) -> Result<String> {
-        let path = path.as_ref();
-        let trace = super::import::read_trace_file(path)?;
-        let name = match name {
-            Some(n) => n.to_string(),
-            None => path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "trace".to_string()),
-        };
-        self.add_trace(&name, trace)?;
-        Ok(name)
+        self.load_trace_with(path, name, &super::import::ImportOptions::default())
     }
 
     /// Removes a trace.
