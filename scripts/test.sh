@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: Rust (unit, integration, crash, tamper,
 # vectors, C ABI header/symbol checks, C and C++ programs under valgrind, CLI),
-# then the Python and Go bindings when their directories exist.
+# then the Python and Go bindings when their directories exist, then the
+# installs (scripts/test-install.sh).
 # Installs what it needs from the package registries; safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,8 +57,15 @@ if [ -d bindings/go ]; then
     export EVIDENT_CLI="$root/target/release/evident"
     export EVIDENT_PYTHON="$root/target/py-venv/bin/python"
     export EVIDENT_GO_REQUIRE_PEERS=1
-    go vet ./...
-    go test -race -count=1 ./...
+    # evident_dev: link this checkout's target/release/libevident.a (without
+    # the tag the package uses the installed library through pkg-config,
+    # tested by scripts/test-install.sh).
+    go vet -tags evident_dev ./...
+    go test -tags evident_dev -race -count=1 ./...
   )
+fi
+if [ -d bindings/python ] || [ -d bindings/go ]; then
+  echo "== installs: crate contents, C/C++ (pkg-config, CMake), Go outside the repository, Python wheel in a clean venv"
+  ./scripts/test-install.sh
 fi
 echo "== all tests passed"

@@ -3,9 +3,9 @@
 // HMAC-SHA256 / HMAC-SHA512 hash chain).
 //
 // The whole engine runs in-process: this package is a thin cgo wrapper over
-// the library's C ABI (include/evident.h), linked statically from
-// target/release/libevident.a (build it with `cargo build --release --lib`
-// at the repository root; see README.md in this directory).
+// the library's C ABI (include/evident.h): the installed libevident found
+// through pkg-config, or with -tags evident_dev the repository's
+// target/release/libevident.a (see README.md in this directory).
 //
 // Writing:
 //

@@ -153,6 +153,8 @@ def go_writer(tmp_path_factory: pytest.TempPathFactory) -> Path:
             _fail_or_skip(f"no {static} (cargo build --release --lib)")
         cmd += ["-tags", "evident_dynamic"]
         env["CGO_LDFLAGS"] = f"-L{target} -Wl,-rpath,{target}"
+    else:
+        cmd += ["-tags", "evident_dev"]  # link_static.go: the checkout's libevident.a
     p = subprocess.run(
         cmd + ["."], cwd=HERE / "go_writer", env=env, capture_output=True, text=True, timeout=600
     )
