@@ -46,7 +46,7 @@ echo "== Go: evident vs OpenParallax audit"
 : >"$out/go.txt"
 for r in $(seq "$rounds"); do
 	echo "-- round $r/$rounds, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/go.txt"
-	(cd "$here/go" && go test -run '^$' -bench . -benchtime "$benchtime" -count 1 ${GO_TAGS:+-tags "$GO_TAGS"}) | tee -a "$out/go.txt"
+	(cd "$here/go" && go test -run '^$' -bench . -benchtime "$benchtime" -count 1 -tags "evident_dev${GO_TAGS:+,$GO_TAGS}") | tee -a "$out/go.txt"
 done
 "$python" "$here/go_summary.py" "$out/go.txt" | tee "$out/go-summary.txt"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
