@@ -185,19 +185,19 @@ if [ -n "$sdist" ]; then
   if [ "${CI:-}" != true ] && [ "${EVIDENT_TEST_SDIST_BUILD:-}" != 1 ]; then
     echo "  (building a wheel from the sdist runs in CI or with EVIDENT_TEST_SDIST_BUILD=1)"
   else
-  check "wheel from the sdist alone" env EVIDENT_CARGO_PROFILE=dev CARGO_TARGET_DIR="$target" \
-    "$target/py-tools/bin/pip" wheel --quiet --no-deps -w "$dist/from-sdist" "$work"/from-sdist/evident_audit-*/
-  sw=$(ls "$dist"/from-sdist/evident_audit-*.whl 2>/dev/null | head -n1 || true)
-  if [ -n "$sw" ]; then
-    mkdir -p "$work/run-py2"
-    check "smoke test of the wheel built from the sdist" sh -c "env -i HOME='$work' PATH='$venv/bin:$clean_path' \
-      '$venv/bin/pip' install --quiet --no-index --force-reinstall '$sw' && cd '$work' && env -i HOME='$work' \
-      PATH='$venv/bin:$clean_path' '$venv/bin/python' '$root/tests/install/smoke.py' '$work/run-py2'"
-  fi
+    check "wheel from the sdist alone" env EVIDENT_CARGO_PROFILE=dev CARGO_TARGET_DIR="$target" \
+      "$target/py-tools/bin/pip" wheel --quiet --no-deps -w "$dist/from-sdist" "$work"/from-sdist/evident_audit-*/
+    sw=$(ls "$dist"/from-sdist/evident_audit-*.whl 2>/dev/null | head -n1 || true)
+    if [ -n "$sw" ]; then
+      mkdir -p "$work/run-py2"
+      check "smoke test of the wheel built from the sdist" sh -c "env -i HOME='$work' PATH='$venv/bin:$clean_path' \
+        '$venv/bin/pip' install --quiet --no-index --force-reinstall '$sw' && cd '$work' && env -i HOME='$work' \
+        PATH='$venv/bin:$clean_path' '$venv/bin/python' '$root/tests/install/smoke.py' '$work/run-py2'"
+    fi
   fi
 else
   bad "no sdist"
 fi
 
-echo "install tests: $passed passed, $failed failed"
+echo "install: $passed passed, $failed failed"
 [ "$failed" = 0 ]
