@@ -132,3 +132,30 @@ def test_property_reads_do_not_reparse_until_a_change(monkeypatch: pytest.Monkey
     layer.color = "#FF0000"  # a change: read again once
     assert [layer.color for _ in range(5)] == ["#FF0000"] * 5
     assert len(calls) == 1
+
+
+def _native_metadata(s: evident.Session) -> Any:
+    import json
+
+    out = ctypes.c_void_p()
+    s._call(N.lib.evident_session_metadata_json, ctypes.byref(out), mutates=False)
+    return json.loads(N.take_string(out))
+
+
+def test_metadata_lives_on_the_native_session() -> None:
+    import copy
+
+    s = evident.Session(metadata={"project": "P"})
+    assert _native_metadata(s) == {"project": "P"}
+    s.metadata["nested"] = {"tags": ["a"]}
+    s.metadata["nested"]["tags"].append("b")  # nested changes are written through too
+    s.metadata["nested"].setdefault("n", 1)
+    assert _native_metadata(s) == {"project": "P", "nested": {"tags": ["a", "b"], "n": 1}}
+    del s.metadata["project"]
+    assert _native_metadata(s) == {"nested": {"tags": ["a", "b"], "n": 1}}
+    plain = copy.deepcopy(s.metadata)
+    assert type(plain) is dict and plain == s.metadata
+    plain["x"] = 1
+    assert "x" not in _native_metadata(s)
+    s.metadata = {"replaced": True}
+    assert _native_metadata(s) == {"replaced": True} == s.metadata
