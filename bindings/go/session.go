@@ -379,6 +379,14 @@ type Session struct {
 	// read lock, changes, Save and Close the write lock.
 	mu sync.RWMutex
 	h  *C.evident_session
+	// gen counts changes (every write lock); info is the decoded Info of
+	// generation infoGen, so properties are not decoded again until the
+	// session changes.
+	gen     atomic.Uint64
+	cacheMu sync.Mutex
+	info    SessionInfo
+	infoGen uint64
+	infoOK  bool
 }
 
 func newSessionHandle(h *C.evident_session) *Session {
@@ -439,6 +447,7 @@ func (s *Session) Close() error {
 		return nil
 	}
 	runtime.SetFinalizer(s, nil)
+	s.gen.Add(1)
 	C.evident_session_free(s.h)
 	s.h = nil
 	return nil
@@ -454,6 +463,7 @@ func (s *Session) lock() (*C.evident_session, error) {
 		s.mu.Unlock()
 		return nil, sessionClosed()
 	}
+	s.gen.Add(1) // what was read before may change now
 	return s.h, nil
 }
 
@@ -519,10 +529,23 @@ func (s *Session) setJSON(what C.int, v any) error {
 
 // Info returns the session's name, times, file, version and counts.
 func (s *Session) Info() (SessionInfo, error) {
+	// A change between reading gen and the fetch leaves the cache under an
+	// old generation: it is then never used.
+	gen := s.gen.Load()
+	s.cacheMu.Lock()
+	if s.infoOK && s.infoGen == gen {
+		info := s.info
+		s.cacheMu.Unlock()
+		return info, nil
+	}
+	s.cacheMu.Unlock()
 	var info SessionInfo
 	if err := s.getJSON(C.EVGO_SESSION_INFO, &info); err != nil {
 		return SessionInfo{}, err
 	}
+	s.cacheMu.Lock()
+	s.info, s.infoGen, s.infoOK = info, gen, true
+	s.cacheMu.Unlock()
 	return info, nil
 }
 

@@ -110,3 +110,42 @@ func TestMeasurementsTraceKit(t *testing.T) {
 		t.Fatalf("%v", m)
 	}
 }
+
+// Info (and Name) are read from the library once per change of the session,
+// not decoded again on every call; a change is seen at once.
+func TestInfoIsCachedUntilTheSessionChanges(t *testing.T) {
+	s := mustSession(t, "first")
+	a, err := s.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if s.Name() != "first" {
+			t.Fatal("name")
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("Name allocates %v times per call: decoded again", allocs)
+	}
+	if err := s.SetName("second"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Name() != "second" {
+		t.Fatalf("after SetName: %q", s.Name())
+	}
+	b, _ := s.Info()
+	if !b.ModifiedAt.After(a.ModifiedAt) && !b.ModifiedAt.Equal(a.ModifiedAt) {
+		t.Fatalf("modified_at went back")
+	}
+	tm := 1.0
+	if err := s.Annotate("L", evident.Annotation{Text: "x", Time: &tm}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Info(); c.Annotations != 1 || c.Layers != 1 {
+		t.Fatalf("after Annotate: %+v", c)
+	}
+	s.Close()
+	if _, err := s.Info(); !errors.Is(err, evident.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
