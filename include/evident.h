@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 2
+#define EVIDENT_ABI_VERSION_MINOR 3
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -1807,6 +1807,94 @@ evident_status evident_session_verify(const char *path,
                                       const uint8_t *key,
                                       size_t key_len,
                                       char **out_report_json);
+
+/**
+ * Removes the annotation at `index` (0-based, in insertion order, as
+ * `evident_session_layers_json` lists them) of the layer `layer`
+ * (`EVIDENT_STATUS_NOT_FOUND` when the layer or the index does not exist,
+ * `EVIDENT_STATUS_LAYER_LOCKED` when the layer is locked).
+ */
+evident_status evident_session_remove_annotation(evident_session *session,
+                                                 const char *layer,
+                                                 uint64_t index);
+
+/**
+ * The sample type named `name`: a dtype name (`"f64"` … `"bit"`) or a
+ * common alias (`"float64"`, `"double"`, `"float"`, `"float32"`, `"int8"`
+ * … `"uint64"`, `"bool_"`, `"bits"`), case-insensitively. `*out` receives
+ * its `evident_dtype` number (0 on failure; `EVIDENT_STATUS_INVALID_ARGUMENT`
+ * for an unknown name).
+ */
+evident_status evident_dtype_from_name(const char *name, uint32_t *out);
+
+/**
+ * The annotation `annotation_json` (the object `evident_session_annotate`
+ * takes) as the session would store it: `type` inferred when missing
+ * (time_range and amplitude_range: region; time_range: range; time:
+ * point; amplitude: horizontal; else text), defaults filled in, and its
+ * numbers checked (finite; a time range ending before it starts is
+ * refused). `*out` receives a string to free with `evident_string_free`
+ * (NULL on failure).
+ */
+evident_status evident_annotation_normalise_json(const char *annotation_json, char **out);
+
+/**
+ * Statistics of the session's history as a JSON object:
+ * `total_operations`, `successful`, `failed`, `total_duration_ms`,
+ * `average_duration_ms`, `operations` (count per operation name), `first`
+ * and `last` (RFC 3339, null when the history is empty). `*out` receives
+ * a string to free with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_history_summary_json(const evident_session *session, char **out);
+
+/**
+ * A Python script replaying the session's history: `import module as
+ * alias` (`module`: dotted Python names, `alias`: a Python identifier;
+ * NULL: `"tracekit"` and `"tk"`), then per entry a comment with its time
+ * and operation and the call `alias.operation(param=value, …)`; failed
+ * operations and operations that are not plain Python names appear as
+ * comments. `style`: 0 evident's layout (UTC times, values as Python
+ * `repr`), 1 TraceKit's (local times, strings in double quotes, `import
+ * tracekit` falling back to `evident.compat.tracekit`). `*out` receives a
+ * string to free with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_history_script(const evident_session *session,
+                                              const char *module,
+                                              const char *alias,
+                                              uint32_t style,
+                                              char **out);
+
+/**
+ * One history entry (`entry_json`, the object
+ * `evident_session_record_history` takes) as the line of Python
+ * `evident_session_history_script` writes for it (`alias`: NULL for
+ * `"tk"`; `style` as there). `*out` receives a string to free with
+ * `evident_string_free` (NULL on failure).
+ */
+evident_status evident_history_entry_code(const char *entry_json,
+                                          const char *alias,
+                                          uint32_t style,
+                                          char **out);
+
+/**
+ * A measurement (`measurement_json`, the object
+ * `evident_session_record_measurement` takes) in TraceKit's shape: its
+ * metadata's members, `value`, `unit`, `trace_name` (null when unset) and
+ * `timestamp` (`recorded_at` as Python's `isoformat()`,
+ * `2026-01-08T10:30:00.5+00:00` style with six fraction digits, none when
+ * zero). `*out` receives a string to free with `evident_string_free`
+ * (NULL on failure).
+ */
+evident_status evident_measurement_tracekit_json(const char *measurement_json, char **out);
+
+/**
+ * The session's measurements in TraceKit's shape, by name (the latest
+ * of a name recorded twice): `{name: {…}}` with the members of
+ * `evident_measurement_tracekit_json`. `*out` receives a string to free
+ * with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_measurements_tracekit_json(const evident_session *session,
+                                                          char **out);
 
 /**
  * Creates a verify options object with the defaults. `*out_options`

@@ -235,7 +235,7 @@ func (l *Log) Append(e Entry) (Head, error) {
 	}
 	var ts string
 	if !e.Time.IsZero() {
-		ts = e.Time.UTC().Format(time.RFC3339Nano)
+		ts = timeText(e.Time)
 	}
 	fields := [C.EVGO_EVENT_STRINGS]string{
 		e.EventType, e.Action, e.Actor, e.Host, e.SessionID, e.Source,

@@ -85,10 +85,10 @@ func Query(path string, q QueryOptions) (*Iterator, error) {
 		order:      C.uint32_t(q.Order),
 	}
 	if !q.Since.IsZero() {
-		a.since = s.add(q.Since.UTC().Format(time.RFC3339Nano))
+		a.since = s.add(timeText(q.Since))
 	}
 	if !q.Until.IsZero() {
-		a.until = s.add(q.Until.UTC().Format(time.RFC3339Nano))
+		a.until = s.add(timeText(q.Until))
 	}
 	if q.SeqMax != 0 {
 		a.seq_max = C.uint64_t(q.SeqMax)

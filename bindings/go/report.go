@@ -120,7 +120,7 @@ func ReportEntries(entries []Entry, out string, opts ReportOptions) ([]ReportFil
 	rows := make([]map[string]any, 0, len(entries))
 	for _, e := range entries {
 		row := map[string]any{
-			"seq": e.Seq, "ts": e.Time.UTC().Format(time.RFC3339Nano), "event_type": e.EventType,
+			"seq": e.Seq, "ts": timeText(e.Time), "event_type": e.EventType,
 			"action": e.Action, "actor": e.Actor, "host": e.Host, "session_id": e.SessionID,
 			"source": e.Source, "details": e.Details, "hash": e.Hash, "prev": e.Prev,
 			"otr": e.OTR, "success": e.Success, "duration_ms": e.DurationMs,

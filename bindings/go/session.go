@@ -9,13 +9,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -58,14 +56,24 @@ func (d DType) String() string {
 	return "DType(" + strconv.FormatUint(uint64(d), 10) + ")"
 }
 
-// ParseDType returns the dtype named n ("f64", ..., "bool", "bit").
+// ParseDType returns the dtype named n ("f64", ..., "bool", "bit") or by
+// one of its common aliases ("float64", "double", "float", "float32",
+// "int8" ... "uint64", "bool_", "bits"), case-insensitively (the library's
+// rule, the same in C, Python and the CLI).
 func ParseDType(n string) (DType, bool) {
-	for d, name := range dtypeNames {
-		if name == n {
-			return d, true
-		}
+	if checkString("dtype", n) != nil {
+		return 0, false
 	}
-	return 0, false
+	var cs cstrings
+	o := cs.add(n)
+	var code C.uint32_t
+	var msg *C.char
+	st := C.evgo_dtype_from_name(cs.at(o), &code, &msg)
+	runtime.KeepAlive(&cs)
+	if statusError(st, msg) != nil {
+		return 0, false
+	}
+	return DType(code), true
 }
 
 // sampleSize is the size of one sample in bytes (0 for DTypeBit).
@@ -371,6 +379,14 @@ type Session struct {
 	// read lock, changes, Save and Close the write lock.
 	mu sync.RWMutex
 	h  *C.evident_session
+	// gen counts changes (every write lock); info is the decoded Info of
+	// generation infoGen, so properties are not decoded again until the
+	// session changes.
+	gen     atomic.Uint64
+	cacheMu sync.Mutex
+	info    SessionInfo
+	infoGen uint64
+	infoOK  bool
 }
 
 func newSessionHandle(h *C.evident_session) *Session {
@@ -431,6 +447,7 @@ func (s *Session) Close() error {
 		return nil
 	}
 	runtime.SetFinalizer(s, nil)
+	s.gen.Add(1)
 	C.evident_session_free(s.h)
 	s.h = nil
 	return nil
@@ -446,6 +463,7 @@ func (s *Session) lock() (*C.evident_session, error) {
 		s.mu.Unlock()
 		return nil, sessionClosed()
 	}
+	s.gen.Add(1) // what was read before may change now
 	return s.h, nil
 }
 
@@ -511,10 +529,23 @@ func (s *Session) setJSON(what C.int, v any) error {
 
 // Info returns the session's name, times, file, version and counts.
 func (s *Session) Info() (SessionInfo, error) {
+	// A change between reading gen and the fetch leaves the cache under an
+	// old generation: it is then never used.
+	gen := s.gen.Load()
+	s.cacheMu.Lock()
+	if s.infoOK && s.infoGen == gen {
+		info := s.info
+		s.cacheMu.Unlock()
+		return info, nil
+	}
+	s.cacheMu.Unlock()
 	var info SessionInfo
 	if err := s.getJSON(C.EVGO_SESSION_INFO, &info); err != nil {
 		return SessionInfo{}, err
 	}
+	s.cacheMu.Lock()
+	s.info, s.infoGen, s.infoOK = info, gen, true
+	s.cacheMu.Unlock()
 	return info, nil
 }
 
@@ -898,6 +929,30 @@ func (s *Session) Annotations(layer string, timeRange *[2]float64) ([]LayerAnnot
 	return as, nil
 }
 
+// RemoveAnnotation removes the annotation at index (0-based, in the order
+// Layers lists them) of layer (ErrNotFound when the layer or the index does
+// not exist, ErrLayerLocked when the layer is locked).
+func (s *Session) RemoveAnnotation(layer string, index int) error {
+	if err := checkString("layer name", layer); err != nil {
+		return err
+	}
+	if index < 0 {
+		return goError(StatusNotFound, "evident: annotation index must not be negative")
+	}
+	var cs cstrings
+	lo := cs.add(layer)
+	h, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	var msg *C.char
+	st := C.evgo_session_remove_annotation(h, cs.at(lo), C.uint64_t(index), &msg)
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(&cs)
+	return statusError(st, msg)
+}
+
 // RecordMeasurement records a measurement (Name is required).
 func (s *Session) RecordMeasurement(m Measurement) error {
 	for _, f := range []struct{ what, v string }{{"measurement name", m.Name}, {"unit", m.Unit},
@@ -977,6 +1032,71 @@ func (s *Session) History() ([]HistoryEntry, error) {
 		return nil, err
 	}
 	return es, nil
+}
+
+// HistorySummary holds statistics of the operation history.
+type HistorySummary struct {
+	TotalOperations   int            `json:"total_operations"`
+	Successful        int            `json:"successful"`
+	Failed            int            `json:"failed"`
+	TotalDurationMs   float64        `json:"total_duration_ms"`
+	AverageDurationMs float64        `json:"average_duration_ms"`
+	Operations        map[string]int `json:"operations"`
+	First             *time.Time     `json:"first"`
+	Last              *time.Time     `json:"last"`
+}
+
+// HistorySummary returns statistics of the operation history (computed by
+// the library, as Python's OperationHistory.summary()).
+func (s *Session) HistorySummary() (HistorySummary, error) {
+	var sum HistorySummary
+	err := s.getJSON(C.EVGO_SESSION_HISTORY_SUMMARY, &sum)
+	return sum, err
+}
+
+// Script layouts of HistoryScript.
+const (
+	// ScriptEvident: values as Python repr(), times in UTC.
+	ScriptEvident = 0
+	// ScriptTraceKit: TraceKit's layout (strings in double quotes, local
+	// times, import of tracekit falling back to evident.compat.tracekit).
+	ScriptTraceKit = 1
+)
+
+// HistoryScript returns a Python script replaying the operation history:
+// `import module as alias`, then one `alias.operation(param=value, ...)`
+// call per successful entry ("" = "tracekit" and "tk"; failed operations
+// and operations that are not plain Python names become comments).
+func (s *Session) HistoryScript(module, alias string, style int) (string, error) {
+	for _, f := range []struct{ what, v string }{{"module", module}, {"alias", alias}} {
+		if err := checkString(f.what, f.v); err != nil {
+			return "", err
+		}
+	}
+	var cs cstrings
+	mo, ao := cs.addOpt(module), cs.addOpt(alias)
+	h, err := s.rlock()
+	if err != nil {
+		return "", err
+	}
+	defer s.mu.RUnlock()
+	var out, msg *C.char
+	st := C.evgo_session_history_script(h, cs.at(mo), cs.at(ao), C.uint32_t(style), &out, &msg)
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(&cs)
+	if err := statusError(st, msg); err != nil {
+		return "", err
+	}
+	return takeString(out), nil
+}
+
+// MeasurementsTraceKit returns the measurements in TraceKit's shape by name
+// (the latest of a name): value, unit, trace_name, timestamp and the
+// metadata's members.
+func (s *Session) MeasurementsTraceKit() (map[string]map[string]any, error) {
+	m := map[string]map[string]any{}
+	err := s.getJSON(C.EVGO_SESSION_MEASUREMENTS_TRACEKIT, &m)
+	return m, err
 }
 
 // SetHistoryLimit bounds the history to n entries (0 = unlimited),
@@ -1343,100 +1463,4 @@ func (c *cstrings) at(off C.int32_t) *C.char {
 // bytesAt is at for raw bytes (a key).
 func (c *cstrings) bytesAt(off C.int32_t) *C.uint8_t {
 	return (*C.uint8_t)(unsafe.Pointer(c.at(off)))
-}
-
-// takeString copies a string returned by the library and frees it.
-func takeString(p *C.char) string {
-	if p == nil {
-		return ""
-	}
-	defer C.evident_string_free(p)
-	return C.GoString(p)
-}
-
-func decodeJSON(text string, v any) error {
-	if err := json.Unmarshal([]byte(text), v); err != nil {
-		return goError(StatusPanic, "evident: cannot decode the library's JSON: "+err.Error())
-	}
-	return nil
-}
-
-func encodeJSON(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, goError(StatusInvalidArgument, "evident: "+err.Error())
-	}
-	return b, nil
-}
-
-// checkString refuses strings C or the JSON encoder would alter: a NUL
-// byte ends a C string, and encoding/json replaces invalid UTF-8.
-func checkString(what, s string) error {
-	if hasNUL(s) {
-		return goError(StatusInvalidArgument, "evident: "+what+" contains a NUL byte")
-	}
-	if !utf8.ValidString(s) {
-		return goError(StatusInvalidUTF8, "evident: "+what+" is not valid UTF-8")
-	}
-	return nil
-}
-
-// checkValue refuses strings that are not valid UTF-8 anywhere in a value
-// about to be encoded with encoding/json (which would silently replace
-// them). U+0000 is fine here: JSON escapes it.
-func checkValue(what string, v any) error {
-	if !validValue(reflect.ValueOf(v), 0) {
-		return goError(StatusInvalidUTF8, "evident: "+what+" holds a string that is not valid UTF-8")
-	}
-	return nil
-}
-
-func validValue(v reflect.Value, depth int) bool {
-	if !v.IsValid() || depth > 1000 {
-		return true
-	}
-	switch v.Kind() {
-	case reflect.String:
-		return utf8.ValidString(v.String())
-	case reflect.Interface, reflect.Pointer:
-		return v.IsNil() || validValue(v.Elem(), depth+1)
-	case reflect.Map:
-		it := v.MapRange()
-		for it.Next() {
-			if !validValue(it.Key(), depth+1) || !validValue(it.Value(), depth+1) {
-				return false
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return true // []byte is base64
-		}
-		for i := 0; i < v.Len(); i++ {
-			if !validValue(v.Index(i), depth+1) {
-				return false
-			}
-		}
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).IsExported() && !validValue(v.Field(i), depth+1) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func timeOpt(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

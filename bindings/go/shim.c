@@ -330,6 +330,12 @@ evident_status evgo_session_get(const evident_session *s, int what, char **out, 
     case EVGO_SESSION_HISTORY:
         st = evident_session_history_json(s, out);
         break;
+    case EVGO_SESSION_HISTORY_SUMMARY:
+        st = evident_session_history_summary_json(s, out);
+        break;
+    case EVGO_SESSION_MEASUREMENTS_TRACEKIT:
+        st = evident_session_measurements_tracekit_json(s, out);
+        break;
     default:
         *out_err = NULL;
         return EVIDENT_STATUS_INVALID_ARGUMENT;
@@ -419,6 +425,27 @@ evident_status evgo_session_annotations(const evident_session *s, const char *la
 evident_status evgo_session_set_history_limit(evident_session *s, uint64_t max_entries,
                                               char **out_err) {
     evident_status st = evident_session_set_history_limit(s, max_entries);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_remove_annotation(evident_session *s, const char *layer,
+                                             uint64_t index, char **out_err) {
+    evident_status st = evident_session_remove_annotation(s, layer, index);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_session_history_script(const evident_session *s, const char *module,
+                                           const char *alias, uint32_t style, char **out,
+                                           char **out_err) {
+    evident_status st = evident_session_history_script(s, module, alias, style, out);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_dtype_from_name(const char *name, uint32_t *out, char **out_err) {
+    evident_status st = evident_dtype_from_name(name, out);
     *out_err = take_error(st);
     return st;
 }

@@ -191,6 +191,8 @@ enum {
     EVGO_SESSION_LAYERS,
     EVGO_SESSION_MEASUREMENTS,
     EVGO_SESSION_HISTORY,
+    EVGO_SESSION_HISTORY_SUMMARY,
+    EVGO_SESSION_MEASUREMENTS_TRACEKIT,
 };
 evident_status evgo_session_get(const evident_session *s, int what, char **out, char **out_err);
 
@@ -223,6 +225,12 @@ evident_status evgo_session_annotations(const evident_session *s, const char *la
                                         char **out_err);
 evident_status evgo_session_set_history_limit(evident_session *s, uint64_t max_entries,
                                               char **out_err);
+evident_status evgo_session_remove_annotation(evident_session *s, const char *layer,
+                                             uint64_t index, char **out_err);
+evident_status evgo_session_history_script(const evident_session *s, const char *module,
+                                           const char *alias, uint32_t style, char **out,
+                                           char **out_err);
+evident_status evgo_dtype_from_name(const char *name, uint32_t *out, char **out_err);
 /* evident_session_get_trace, then evident_trace_info_json of the trace. */
 evident_status evgo_session_get_trace(const evident_session *s, const char *name,
                                       evident_trace **out, char **out_info, char **out_err);

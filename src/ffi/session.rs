@@ -24,6 +24,7 @@ use super::{
 use crate::chain::Key;
 use crate::error::Error;
 use crate::format::format_ts;
+use crate::session::history::{self, ScriptStyle};
 use crate::session::{
     compact, trace_json, verify_session, versions, Annotation, Dtype, HistoryEntry, LayerProps,
     LoadOptions, Measurement, SaveOptions, Session, Trace, TraceInfo,
@@ -1318,6 +1319,248 @@ pub extern "C" fn evident_session_verify(
     })
 }
 
+// ---------------------------------------------------------------------------
+// Logic shared by the bindings (so that Python and Go only convert)
+
+/// Removes the annotation at `index` (0-based, in insertion order, as
+/// `evident_session_layers_json` lists them) of the layer `layer`
+/// (`EVIDENT_STATUS_NOT_FOUND` when the layer or the index does not exist,
+/// `EVIDENT_STATUS_LAYER_LOCKED` when the layer is locked).
+#[no_mangle]
+pub extern "C" fn evident_session_remove_annotation(
+    session: *mut evident_session,
+    layer: *const c_char,
+    index: u64,
+) -> evident_status {
+    ffi_status!({
+        let s = &mut try_mut!(session, "session").s;
+        let layer = try_str!(layer, "layer");
+        let i = usize::try_from(index).unwrap_or(usize::MAX);
+        s.remove_annotation(layer, i)?;
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The sample type named `name`: a dtype name (`"f64"` … `"bit"`) or a
+/// common alias (`"float64"`, `"double"`, `"float"`, `"float32"`, `"int8"`
+/// … `"uint64"`, `"bool_"`, `"bits"`), case-insensitively. `*out` receives
+/// its `evident_dtype` number (0 on failure; `EVIDENT_STATUS_INVALID_ARGUMENT`
+/// for an unknown name).
+#[no_mangle]
+pub extern "C" fn evident_dtype_from_name(name: *const c_char, out: *mut u32) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", 0);
+        let name = try_str!(name, "name");
+        let d = Dtype::from_alias(name).ok_or_else(|| {
+            let names: Vec<&str> = Dtype::all().iter().map(|d| d.name()).collect();
+            Failure::invalid(format!(
+                "unsupported dtype {name:?}: use one of {}",
+                names.join(", ")
+            ))
+        })?;
+        *out = evident_dtype::from(d) as u32;
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The annotation `annotation_json` (the object `evident_session_annotate`
+/// takes) as the session would store it: `type` inferred when missing
+/// (time_range and amplitude_range: region; time_range: range; time:
+/// point; amplitude: horizontal; else text), defaults filled in, and its
+/// numbers checked (finite; a time range ending before it starts is
+/// refused). `*out` receives a string to free with `evident_string_free`
+/// (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_annotation_normalise_json(
+    annotation_json: *const c_char,
+    out: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let a: Annotation = ANNOTATION.parse(try_str!(annotation_json, "annotation_json"))?;
+        *out = to_json_string(&a.normalise()?, "the annotation")?;
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Statistics of the session's history as a JSON object:
+/// `total_operations`, `successful`, `failed`, `total_duration_ms`,
+/// `average_duration_ms`, `operations` (count per operation name), `first`
+/// and `last` (RFC 3339, null when the history is empty). `*out` receives
+/// a string to free with `evident_string_free` (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_session_history_summary_json(
+    session: *const evident_session,
+    out: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let s = &try_ref!(session, "session").s;
+        *out = to_json_string(&history::summary(s.history()), "the summary")?;
+        Ok(evident_status::Ok)
+    })
+}
+
+fn script_style(style: u32) -> FfiResult<ScriptStyle> {
+    ScriptStyle::from_u32(style).ok_or_else(|| {
+        Failure::invalid(format!(
+            "script style {style} is unknown (0 evident, 1 TraceKit)"
+        ))
+    })
+}
+
+/// A Python script replaying the session's history: `import module as
+/// alias` (`module`: dotted Python names, `alias`: a Python identifier;
+/// NULL: `"tracekit"` and `"tk"`), then per entry a comment with its time
+/// and operation and the call `alias.operation(param=value, …)`; failed
+/// operations and operations that are not plain Python names appear as
+/// comments. `style`: 0 evident's layout (UTC times, values as Python
+/// `repr`), 1 TraceKit's (local times, strings in double quotes, `import
+/// tracekit` falling back to `evident.compat.tracekit`). `*out` receives a
+/// string to free with `evident_string_free` (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_session_history_script(
+    session: *const evident_session,
+    module: *const c_char,
+    alias: *const c_char,
+    style: u32,
+    out: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let s = &try_ref!(session, "session").s;
+        let module = try_opt_str!(module, "module").unwrap_or("tracekit");
+        let alias = try_opt_str!(alias, "alias").unwrap_or("tk");
+        let text = history::script(
+            s.history(),
+            module,
+            alias,
+            script_style(style)?,
+            chrono::Utc::now(),
+        )?;
+        *out = owned_string(&text);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// One history entry (`entry_json`, the object
+/// `evident_session_record_history` takes) as the line of Python
+/// `evident_session_history_script` writes for it (`alias`: NULL for
+/// `"tk"`; `style` as there). `*out` receives a string to free with
+/// `evident_string_free` (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_history_entry_code(
+    entry_json: *const c_char,
+    alias: *const c_char,
+    style: u32,
+    out: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let e: HistoryEntry = HISTORY.parse(try_str!(entry_json, "entry_json"))?;
+        let alias = try_opt_str!(alias, "alias").unwrap_or("tk");
+        *out = owned_string(&history::to_code(&e, alias, script_style(style)?));
+        Ok(evident_status::Ok)
+    })
+}
+
+/// A measurement (`measurement_json`, the object
+/// `evident_session_record_measurement` takes) in TraceKit's shape: its
+/// metadata's members, `value`, `unit`, `trace_name` (null when unset) and
+/// `timestamp` (`recorded_at` as Python's `isoformat()`,
+/// `2026-01-08T10:30:00.5+00:00` style with six fraction digits, none when
+/// zero). `*out` receives a string to free with `evident_string_free`
+/// (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_measurement_tracekit_json(
+    measurement_json: *const c_char,
+    out: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let m: Measurement = MEASUREMENT.parse(try_str!(measurement_json, "measurement_json"))?;
+        *out = owned_string(&ordered_object(tracekit_pairs(&m))?);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// TraceKit's members of a measurement in Python's order: `dict(metadata)`
+/// updated with `value`, `unit`, `trace_name`, `timestamp` (a key the
+/// metadata already has keeps its place).
+fn tracekit_pairs(m: &Measurement) -> Vec<(String, Value)> {
+    let mut shape = m.as_tracekit();
+    let mut pairs: Vec<(String, Value)> = m
+        .metadata
+        .keys()
+        .filter_map(|k| shape.remove(k).map(|v| (k.clone(), v)))
+        .collect();
+    for k in ["value", "unit", "trace_name", "timestamp"] {
+        if let Some(v) = shape.remove(k) {
+            pairs.push((k.to_string(), v));
+        }
+    }
+    pairs
+}
+
+/// A JSON object with its members in the order given.
+fn ordered_object(pairs: Vec<(String, Value)>) -> FfiResult<String> {
+    let mut text = String::from("{");
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let err = |e: serde_json::Error| Failure::invalid(format!("cannot serialise: {e}"));
+        text.push_str(&serde_json::to_string(k).map_err(err)?);
+        text.push(':');
+        text.push_str(&serde_json::to_string(v).map_err(err)?);
+    }
+    text.push('}');
+    Ok(text)
+}
+
+/// The session's measurements in TraceKit's shape, by name (the latest
+/// of a name recorded twice): `{name: {…}}` with the members of
+/// `evident_measurement_tracekit_json`. `*out` receives a string to free
+/// with `evident_string_free` (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_session_measurements_tracekit_json(
+    session: *const evident_session,
+    out: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let s = &try_ref!(session, "session").s;
+        // In the order names were first recorded (a Python dict built by
+        // recording order), each with its latest measurement.
+        let mut by_name: Vec<(String, String)> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        for m in s.measurements() {
+            let text = ordered_object(tracekit_pairs(m))?;
+            match index.get(&m.name).and_then(|&i| by_name.get_mut(i)) {
+                Some(slot) => slot.1 = text,
+                None => {
+                    index.insert(m.name.clone(), by_name.len());
+                    by_name.push((m.name.clone(), text));
+                }
+            }
+        }
+        let mut text = String::from("{");
+        for (i, (name, obj)) in by_name.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(
+                &serde_json::to_string(name).map_err(|e| Failure::invalid(e.to_string()))?,
+            );
+            text.push(':');
+            text.push_str(obj);
+        }
+        text.push('}');
+        *out = owned_string(&text);
+        Ok(evident_status::Ok)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1356,6 +1599,173 @@ mod tests {
             evident_status::Ok
         );
         s
+    }
+
+    #[test]
+    fn remove_one_annotation_keeps_the_others_and_respects_the_lock() {
+        let s = new_session("r");
+        for t in ["a", "b", "c"] {
+            let a = cstr(&format!(r#"{{"text":"{t}","time":1.0}}"#));
+            let st = evident_session_annotate(s, cstr("L").as_ptr(), a.as_ptr());
+            assert_eq!(st, evident_status::Ok);
+        }
+        let before = json_out(|o| evident_session_layers_json(s, o));
+        assert_eq!(
+            evident_session_remove_annotation(s, cstr("L").as_ptr(), 1),
+            evident_status::Ok
+        );
+        let after = json_out(|o| evident_session_layers_json(s, o));
+        let anns = |v: &Value| v[0]["annotations"].as_array().unwrap().clone();
+        let (b, a) = (anns(&before), anns(&after));
+        assert_eq!(a, vec![b[0].clone(), b[2].clone()], "the others unchanged");
+        assert_eq!(
+            evident_session_remove_annotation(s, cstr("L").as_ptr(), 2),
+            evident_status::NotFound
+        );
+        assert_eq!(
+            evident_session_remove_annotation(s, cstr("nope").as_ptr(), 0),
+            evident_status::NotFound
+        );
+        let lock = cstr(r#"{"name":"L","locked":true}"#);
+        assert_eq!(
+            evident_session_set_layer(s, lock.as_ptr()),
+            evident_status::Ok
+        );
+        assert_eq!(
+            evident_session_remove_annotation(s, cstr("L").as_ptr(), 0),
+            evident_status::LayerLocked
+        );
+        evident_session_free(s);
+    }
+
+    #[test]
+    fn dtype_names_and_aliases() {
+        for (name, want) in [
+            ("f64", evident_dtype::F64),
+            ("float64", evident_dtype::F64),
+            ("Double", evident_dtype::F64),
+            ("float", evident_dtype::F64),
+            ("float32", evident_dtype::F32),
+            ("UINT16", evident_dtype::U16),
+            ("bool_", evident_dtype::Bool),
+            ("bits", evident_dtype::Bit),
+        ] {
+            let mut code = 99u32;
+            assert_eq!(
+                evident_dtype_from_name(cstr(name).as_ptr(), &mut code),
+                evident_status::Ok,
+                "{name}"
+            );
+            assert_eq!(code, want as u32, "{name}");
+        }
+        let mut code = 99u32;
+        assert_eq!(
+            evident_dtype_from_name(cstr("complex128").as_ptr(), &mut code),
+            evident_status::InvalidArgument
+        );
+        assert_eq!(code, 0);
+        assert!(last_error().contains("use one of f64"), "{}", last_error());
+    }
+
+    #[test]
+    fn annotation_kind_is_inferred_and_ranges_checked() {
+        for (json, kind) in [
+            (
+                r#"{"text":"x","time_range":[1,2],"amplitude_range":[0,1]}"#,
+                "region",
+            ),
+            (r#"{"text":"x","time_range":[1,2]}"#, "range"),
+            (r#"{"text":"x","time":1}"#, "point"),
+            (r#"{"text":"x","amplitude":1}"#, "horizontal"),
+            (r#"{"text":"x"}"#, "text"),
+            (r#"{"text":"x","time":1,"type":"vertical"}"#, "vertical"),
+        ] {
+            let v = json_out(|o| evident_annotation_normalise_json(cstr(json).as_ptr(), o));
+            assert_eq!(v["type"], kind, "{json}");
+        }
+        let mut out = std::ptr::null_mut();
+        let bad = cstr(r#"{"text":"x","time_range":[2,1]}"#);
+        assert_eq!(
+            evident_annotation_normalise_json(bad.as_ptr(), &mut out),
+            evident_status::InvalidArgument
+        );
+        assert!(out.is_null() && last_error().contains("after it ends"));
+    }
+
+    #[test]
+    fn history_summary_script_and_entry_code() {
+        let s = new_session("h");
+        for e in [
+            r#"{"operation":"load_trace","parameters":{"path":"a.wfm"},"duration_ms":2,"timestamp":"2026-01-08T10:30:01Z"}"#,
+            r#"{"operation":"fft","success":false,"error_message":"too\nlong","duration_ms":1,"timestamp":"2026-01-08T10:30:02Z"}"#,
+        ] {
+            assert_eq!(
+                evident_session_record_history(s, cstr(e).as_ptr()),
+                evident_status::Ok
+            );
+        }
+        let sum = json_out(|o| evident_session_history_summary_json(s, o));
+        assert_eq!(sum["total_operations"], 2);
+        assert_eq!(sum["failed"], 1);
+        assert_eq!(sum["total_duration_ms"], 3.0);
+        assert_eq!(sum["operations"]["fft"], 1);
+        assert_eq!(sum["first"], "2026-01-08T10:30:01.000000Z");
+        let mut out = std::ptr::null_mut();
+        assert_eq!(
+            evident_session_history_script(s, std::ptr::null(), std::ptr::null(), 0, &mut out),
+            evident_status::Ok
+        );
+        let script = take(out);
+        assert!(script.contains("\nimport tracekit as tk\n"), "{script}");
+        assert!(script.contains("# 10:30:01 - load_trace\ntk.load_trace(path='a.wfm')\n"));
+        assert!(
+            script.contains("# FAILED: tk.fft(): too long\n"),
+            "{script}"
+        );
+        let mut out = std::ptr::null_mut();
+        assert_eq!(
+            evident_session_history_script(s, cstr("os;x").as_ptr(), std::ptr::null(), 0, &mut out),
+            evident_status::InvalidArgument
+        );
+        assert_eq!(
+            evident_session_history_script(s, std::ptr::null(), std::ptr::null(), 7, &mut out),
+            evident_status::InvalidArgument
+        );
+        let e = cstr(r#"{"operation":"f","parameters":{"s":"x","n":1.5}}"#);
+        let mut out = std::ptr::null_mut();
+        assert_eq!(
+            evident_history_entry_code(e.as_ptr(), cstr("ev").as_ptr(), 1, &mut out),
+            evident_status::Ok
+        );
+        assert_eq!(take(out), r#"ev.f(n=1.5, s="x")"#);
+        evident_session_free(s);
+    }
+
+    #[test]
+    fn measurements_in_tracekit_shape() {
+        let m = cstr(
+            r#"{"name":"f","value":2.5,"unit":"Hz","metadata":{"k":1},"recorded_at":"2026-01-08T10:30:00Z"}"#,
+        );
+        let v = json_out(|o| evident_measurement_tracekit_json(m.as_ptr(), o));
+        assert_eq!(
+            v,
+            json!({"k": 1, "value": 2.5, "unit": "Hz", "trace_name": null,
+                   "timestamp": "2026-01-08T10:30:00+00:00"})
+        );
+        let s = new_session("m");
+        assert_eq!(
+            evident_session_record_measurement(s, m.as_ptr()),
+            evident_status::Ok
+        );
+        let m2 = cstr(r#"{"name":"f","value":3,"recorded_at":"2026-01-08T10:30:00.25Z"}"#);
+        assert_eq!(
+            evident_session_record_measurement(s, m2.as_ptr()),
+            evident_status::Ok
+        );
+        let by = json_out(|o| evident_session_measurements_tracekit_json(s, o));
+        assert_eq!(by["f"]["value"], 3, "the latest of a name");
+        assert_eq!(by["f"]["timestamp"], "2026-01-08T10:30:00.250000+00:00");
+        evident_session_free(s);
     }
 
     #[test]

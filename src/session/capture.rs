@@ -35,7 +35,52 @@ use crate::error::{Error, Result};
 /// refused rather than allocated.
 const SR_MAX_MEMBER: u64 = 1 << 30;
 
+/// Reads one trace from a capture file, chosen by its extension
+/// (case-insensitively): `.csv`, NumPy `.npy`, sigrok `.sr` (session
+/// format 1 and 2: logic and analog channels) or Tektronix `.wfm`
+/// (`:WFM#003`, little- or big-endian, int8/int16/float32 curves; the
+/// first frame of a FastFrame record).
+pub fn read_trace_file_with(path: &Path, opts: &ImportOptions) -> Result<Trace> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    let kind = match ext.as_deref() {
+        Some(k @ ("npy" | "csv" | "sr" | "wfm")) => k.to_string(),
+        _ => {
+            return Err(invalid(
+                path,
+                "unsupported trace file type; use .csv, .npy, .sr or .wfm",
+            ))
+        }
+    };
+    if opts.channel.is_some() && kind != "sr" {
+        return Err(invalid(
+            path,
+            "the channel option applies to multi-channel captures (.sr)",
+        ));
+    }
+    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, "stat", e))?;
+    if !meta.is_file() {
+        return Err(invalid(path, "not a regular file"));
+    }
+    match kind.as_str() {
+        "npy" => super::import::read_npy(path, file, meta.len()),
+        "csv" => super::import::read_csv(path, file),
+        "sr" => read_sigrok(path, file, opts),
+        _ => read_wfm(path, file, meta.len()),
+    }
+}
+
 impl Session {
+    /// Reads a trace from a capture file (CSV, `.npy`, sigrok `.sr` or
+    /// Tektronix `.wfm`) and adds it; the name defaults to the file's stem.
+    /// Returns the name.
+    pub fn load_trace(&mut self, path: impl AsRef<Path>, name: Option<&str>) -> Result<String> {
+        self.load_trace_with(path, name, &super::import::ImportOptions::default())
+    }
+
     /// [`Session::load_trace`] with loader options (the channel of a
     /// multi-channel capture; `lazy`, accepted for TraceKit
     /// compatibility).
@@ -46,7 +91,7 @@ impl Session {
         opts: &ImportOptions,
     ) -> Result<String> {
         let path = path.as_ref();
-        let trace = super::import::read_trace_file_with(path, opts)?;
+        let trace = read_trace_file_with(path, opts)?;
         let name = match name {
             Some(n) => n.to_string(),
             None => path
@@ -531,7 +576,7 @@ pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Tra
 
 #[cfg(test)]
 mod tests {
-    use super::super::import::read_trace_file_with;
+    use super::read_trace_file_with;
     use super::*;
     use std::io::Write;
 
@@ -569,7 +614,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.wfm");
         std::fs::write(&p, wfm_bytes(&[0, 100, -100, 32767], 0.01, 0.5, 1e-6)).unwrap();
-        let t = super::super::import::read_trace_file_with(&p, &Default::default()).unwrap();
+        let t = super::read_trace_file_with(&p, &Default::default()).unwrap();
         assert_eq!(
             t.as_slice::<f64>().unwrap(),
             &[0.5, 1.5, -0.5, 327.67 + 0.5]
@@ -579,17 +624,17 @@ mod tests {
         // truncated
         let bytes = wfm_bytes(&[1, 2, 3], 1.0, 0.0, 1e-6);
         std::fs::write(&p, &bytes[..bytes.len() - 40]).unwrap();
-        let e = super::super::import::read_trace_file_with(&p, &Default::default()).unwrap_err();
+        let e = super::read_trace_file_with(&p, &Default::default()).unwrap_err();
         assert!(matches!(e, Error::Malformed { .. }), "{e}");
         std::fs::write(&p, &bytes[..100]).unwrap();
-        assert!(super::super::import::read_trace_file_with(&p, &Default::default()).is_err());
+        assert!(super::read_trace_file_with(&p, &Default::default()).is_err());
         std::fs::write(&p, b"hello").unwrap();
-        assert!(super::super::import::read_trace_file_with(&p, &Default::default()).is_err());
+        assert!(super::read_trace_file_with(&p, &Default::default()).is_err());
         // a file that leaves the curve buffer's end (byte 830) at 0
         let mut b = wfm_bytes(&[7, 8], 1.0, 0.0, 1e-6);
         b[830..834].copy_from_slice(&0u32.to_le_bytes());
         std::fs::write(&p, &b).unwrap();
-        let t = super::super::import::read_trace_file_with(&p, &Default::default()).unwrap();
+        let t = super::read_trace_file_with(&p, &Default::default()).unwrap();
         assert_eq!(t.as_slice::<f64>().unwrap(), &[7.0, 8.0]);
     }
 
@@ -664,7 +709,7 @@ mod tests {
         for cut in (0..good.len()).step_by(7) {
             std::fs::write(&p, &good[..cut]).unwrap();
             assert!(
-                super::super::import::read_trace_file_with(&p, &Default::default()).is_err(),
+                super::read_trace_file_with(&p, &Default::default()).is_err(),
                 "cut {cut}"
             );
         }
@@ -675,7 +720,7 @@ mod tests {
                 b[i] = next() as u8;
             }
             std::fs::write(&p, &b).unwrap();
-            let _ = super::super::import::read_trace_file_with(&p, &Default::default());
+            let _ = super::read_trace_file_with(&p, &Default::default());
         }
         let sr = dir.path().join("m.sr");
         sr_file(&sr, &["D0", "D1"], &[1, 2, 3, 0], "1 kHz");

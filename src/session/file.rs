@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use super::base::{sha256, SectionRef, TraceRef, CORRUPT_HINT};
 use crate::chain::{Chain, Hash, HashAlg, Key};
 use crate::error::{Error, Position, Result};
 use crate::format::{self, Framing};
@@ -34,14 +35,6 @@ pub const DATA_HEADER: u64 = 20;
 pub const DATA_TRAILER: u64 = 32 + 4;
 /// The `format` of a session file's genesis.
 pub const GENESIS_FORMAT: &str = "evident-session";
-
-/// Appended to errors about damage: what to do next.
-pub const CORRUPT_HINT: &str = " (run `evident session verify` for every problem)";
-
-/// SHA-256 of `bytes`.
-pub fn sha256(bytes: &[u8]) -> Hash {
-    Hash::from_slice(&Sha256::digest(bytes)).unwrap_or_else(|| Hash::zero(32))
-}
 
 /// The file header.
 pub fn file_header() -> [u8; 16] {
@@ -147,24 +140,6 @@ pub struct TracePayload {
 pub struct SectionPayload {
     pub section: String,
     pub content: Value,
-}
-
-/// A commit's reference to a section record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SectionRef {
-    pub at: u64,
-    /// SHA-256 of the section's `content` as written in its record.
-    pub content: String,
-    pub hash: String,
-    pub section: String,
-}
-
-/// A commit's reference to a trace record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TraceRef {
-    pub at: u64,
-    pub hash: String,
-    pub name: String,
 }
 
 /// Counts recorded in a commit, for listing versions without loading them.

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use super::model::{Dtype, Trace, TraceInfo};
 use crate::error::{Error, Position, Result};
 
-/// Options of [`read_trace_file_with`] (TraceKit's loader keywords).
+/// Options of [`read_trace_file_with`](super::read_trace_file_with) (TraceKit's loader keywords).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportOptions {
     /// The channel to read from a multi-channel capture (sigrok `.sr`):
@@ -43,44 +43,6 @@ pub struct ImportOptions {
 pub enum ChannelSel {
     Name(String),
     Index(usize),
-}
-
-/// Reads one trace from a capture file, chosen by its extension
-/// (case-insensitively): `.csv`, NumPy `.npy`, sigrok `.sr` (session
-/// format 1 and 2: logic and analog channels) or Tektronix `.wfm`
-/// (`:WFM#003`, little- or big-endian, int8/int16/float32 curves; the
-/// first frame of a FastFrame record).
-pub fn read_trace_file_with(path: &Path, opts: &ImportOptions) -> Result<Trace> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase());
-    let kind = match ext.as_deref() {
-        Some(k @ ("npy" | "csv" | "sr" | "wfm")) => k.to_string(),
-        _ => {
-            return Err(invalid(
-                path,
-                "unsupported trace file type; use .csv, .npy, .sr or .wfm",
-            ))
-        }
-    };
-    if opts.channel.is_some() && kind != "sr" {
-        return Err(invalid(
-            path,
-            "the channel option applies to multi-channel captures (.sr)",
-        ));
-    }
-    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, "stat", e))?;
-    if !meta.is_file() {
-        return Err(invalid(path, "not a regular file"));
-    }
-    match kind.as_str() {
-        "npy" => read_npy(path, file, meta.len()),
-        "csv" => read_csv(path, file),
-        "sr" => super::capture::read_sigrok(path, file, opts),
-        _ => super::capture::read_wfm(path, file, meta.len()),
-    }
 }
 
 pub(super) fn invalid(path: &Path, msg: impl std::fmt::Display) -> Error {
@@ -145,7 +107,7 @@ fn read_npy_part(
     })
 }
 
-fn read_npy(path: &Path, mut file: File, file_len: u64) -> Result<Trace> {
+pub(super) fn read_npy(path: &Path, mut file: File, file_len: u64) -> Result<Trace> {
     let mut pre = [0u8; 8];
     read_npy_part(path, &mut file, &mut pre, 0, "preamble")?;
     let (magic, version) = pre.split_at(6);
@@ -745,7 +707,7 @@ fn parse_num(field: &[u8]) -> Option<f64> {
     std::str::from_utf8(field).ok()?.parse::<f64>().ok()
 }
 
-fn read_csv(path: &Path, file: File) -> Result<Trace> {
+pub(super) fn read_csv(path: &Path, file: File) -> Result<Trace> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

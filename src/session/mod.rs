@@ -21,14 +21,18 @@
 //! # Ok::<(), evident::Error>(())
 //! ```
 
+mod base;
 mod capture;
 pub(crate) mod file;
+pub(crate) mod history;
 mod import;
 mod model;
 mod store;
 
+pub use capture::read_trace_file_with;
 pub use file::{CompactedFrom, Counts, Problem, SESSION_MAGIC};
-pub use import::{read_trace_file_with, ChannelSel, ImportOptions};
+pub use history::{script as history_script, summary as history_summary, ScriptStyle};
+pub use import::{ChannelSel, ImportOptions};
 pub use model::{
     trace_json, Annotation, AnnotationKind, Dtype, HistoryEntry, Layer, LayerProps, Measurement,
     Sample, Session, Trace, TraceInfo,

@@ -79,6 +79,30 @@ impl Dtype {
         ALL_DTYPES.iter().copied().find(|d| d.name() == name)
     }
 
+    /// The type of a name or of one of its common aliases, case-insensitively
+    /// (`"float64"`, `"double"`, `"float"` → f64; `"float32"` → f32;
+    /// `"int8"` … `"uint64"`; `"bool_"` → bool; `"bits"` → bit). For names
+    /// given by people (C, Go, Python, CLI); files use [`Dtype::from_name`].
+    pub fn from_alias(name: &str) -> Option<Dtype> {
+        let lower = name.to_ascii_lowercase();
+        let canonical = match lower.as_str() {
+            "float64" | "double" | "float" => "f64",
+            "float32" => "f32",
+            "int8" => "i8",
+            "int16" => "i16",
+            "int32" => "i32",
+            "int64" => "i64",
+            "uint8" => "u8",
+            "uint16" => "u16",
+            "uint32" => "u32",
+            "uint64" => "u64",
+            "bool_" => "bool",
+            "bits" => "bit",
+            other => other,
+        };
+        Dtype::from_name(canonical)
+    }
+
     /// The type of a C ABI number.
     pub fn from_u32(n: u32) -> Option<Dtype> {
         ALL_DTYPES.iter().copied().find(|d| *d as u32 == n)
@@ -618,7 +642,7 @@ impl Trace {
         let bytes = map
             .get(at..at + st.stored_len as usize)
             .ok_or_else(|| Error::InvalidArgument("trace samples outside the file".into()))?;
-        let got = super::file::sha256(bytes);
+        let got = super::base::sha256(bytes);
         if got != st.sha256 {
             return Err(Error::Corrupt {
                 path: st.path.clone(),
@@ -631,7 +655,7 @@ impl Trace {
                     "trace {:?}: its samples hash to {got}, the chained trace record names {}{}",
                     st.name,
                     st.sha256,
-                    super::file::CORRUPT_HINT
+                    super::base::CORRUPT_HINT
                 ),
             });
         }
@@ -762,8 +786,9 @@ impl Annotation {
     }
 
     /// Fixes the inferred kind (so it is stored explicitly) and checks the
-    /// numbers.
-    pub(crate) fn normalise(mut self) -> Result<Annotation> {
+    /// numbers: finite, and a time range that does not end before it
+    /// starts.
+    pub fn normalise(mut self) -> Result<Annotation> {
         self.kind_in = Some(self.annotation_kind());
         let finite = |x: Option<f64>| x.is_none_or(f64::is_finite);
         let finite2 = |x: Option<(f64, f64)>| x.is_none_or(|(a, b)| a.is_finite() && b.is_finite());
@@ -897,6 +922,38 @@ impl Measurement {
     }
 }
 
+impl Measurement {
+    /// TraceKit's shape of a measurement: the metadata's members, then
+    /// `value`, `unit`, `trace_name` (null when unset) and `timestamp`
+    /// (`recorded_at` as Python's `datetime.isoformat()` writes a UTC time:
+    /// `2026-01-08T10:30:00.123456+00:00`, without the fraction when it is
+    /// zero).
+    pub fn as_tracekit(&self) -> Map<String, Value> {
+        let mut d = self.metadata.clone();
+        d.insert("value".into(), self.value.clone());
+        d.insert("unit".into(), Value::String(self.unit.clone()));
+        d.insert(
+            "trace_name".into(),
+            self.trace_name.clone().map_or(Value::Null, Value::String),
+        );
+        d.insert(
+            "timestamp".into(),
+            Value::String(py_isoformat(&self.recorded_at)),
+        );
+        d
+    }
+}
+
+/// A UTC time as Python's `datetime.isoformat()` writes an aware UTC
+/// datetime.
+pub(crate) fn py_isoformat(t: &DateTime<Utc>) -> String {
+    if t.timestamp_subsec_micros() == 0 {
+        t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+    }
+}
+
 /// One operation of the session's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -942,9 +999,9 @@ pub(crate) struct Bound {
     pub commit: Hash,
     /// Record references of the sections in that commit, with the hash of
     /// their content, so an unchanged section is referenced, not rewritten.
-    pub sections: Vec<super::file::SectionRef>,
+    pub sections: Vec<super::base::SectionRef>,
     /// Trace records of that commit, by trace name.
-    pub traces: Vec<super::file::TraceRef>,
+    pub traces: Vec<super::base::TraceRef>,
     /// Set when loading fell back to an older version than the newest
     /// commit in the file (see [`Session::load_notice`]).
     pub notice: Option<String>,
@@ -1070,13 +1127,6 @@ impl Session {
         Ok(())
     }
 
-    /// Reads a trace from a capture file (CSV, `.npy`, sigrok `.sr` or
-    /// Tektronix `.wfm`) and adds it; the name defaults to the file's stem.
-    /// Returns the name.
-    pub fn load_trace(&mut self, path: impl AsRef<Path>, name: Option<&str>) -> Result<String> {
-        self.load_trace_with(path, name, &super::import::ImportOptions::default())
-    }
-
     /// Removes a trace.
     pub fn remove_trace(&mut self, name: &str) -> Result<Trace> {
         let i = self
@@ -1175,6 +1225,26 @@ impl Session {
         }
         self.unlocked(layer)?.annotations.push(a);
         Ok(())
+    }
+
+    /// Removes the annotation at `index` (0-based, in insertion order) of a
+    /// layer and returns it ([`Error::NotFound`] when the layer or the
+    /// index does not exist, [`Error::LayerLocked`] on a locked layer).
+    pub fn remove_annotation(&mut self, layer: &str, index: usize) -> Result<Annotation> {
+        let n = match self.layer(layer) {
+            Some(l) => l.annotations.len(),
+            None => {
+                return Err(Error::NotFound {
+                    what: format!("annotation layer {layer:?}"),
+                })
+            }
+        };
+        if index >= n {
+            return Err(Error::NotFound {
+                what: format!("annotation {index} of layer {layer:?} (it has {n})"),
+            });
+        }
+        Ok(self.unlocked(layer)?.annotations.remove(index))
     }
 
     /// Removes every annotation of a layer.

@@ -261,6 +261,15 @@ _SESSION_PROTOTYPES = {
     "evident_session_record_history": (_S, [_P, c_char_p]),
     "evident_session_history_json": (_S, [_P, _PP]),
     "evident_session_set_history_limit": (_S, [_P, c_uint64]),
+    # logic shared by the bindings
+    "evident_session_remove_annotation": (_S, [_P, c_char_p, c_uint64]),
+    "evident_dtype_from_name": (_S, [c_char_p, POINTER(c_uint32)]),
+    "evident_annotation_normalise_json": (_S, [c_char_p, _PP]),
+    "evident_session_history_summary_json": (_S, [_P, _PP]),
+    "evident_session_history_script": (_S, [_P, c_char_p, c_char_p, c_uint32, _PP]),
+    "evident_history_entry_code": (_S, [c_char_p, c_char_p, c_uint32, _PP]),
+    "evident_measurement_tracekit_json": (_S, [c_char_p, _PP]),
+    "evident_session_measurements_tracekit_json": (_S, [_P, _PP]),
     # saving
     "evident_save_options_new": (_S, [_PP]),
     "evident_save_options_free": (None, [_P]),

@@ -6,10 +6,11 @@ import ctypes
 import json
 import math
 import os
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native as N
+from ._convert import ts_text
 from ._managed import Managed
 from .errors import InvalidArgumentError
 
@@ -52,14 +53,8 @@ def _choice(table: Mapping[Any, int], value: Any, name: str) -> int:
         raise InvalidArgumentError(f"`{name}` must be one of {names}, not {value!r}") from None
 
 
-def _ts_text(ts: Union[datetime, str, None]) -> Optional[str]:
-    if ts is None or isinstance(ts, str):
-        return ts
-    if not isinstance(ts, datetime):
-        raise InvalidArgumentError(f"`ts` must be a datetime, not {type(ts).__name__}")
-    if ts.tzinfo is None or ts.utcoffset() is None:
-        raise InvalidArgumentError("`ts` must be timezone-aware (e.g. tzinfo=timezone.utc)")
-    return ts.astimezone(timezone.utc).isoformat()
+# Times: the package's one rule (naive datetimes refused), in _convert.
+_ts_text = ts_text
 
 
 #: One encoder for every call: ``json.dumps`` with keyword arguments builds a

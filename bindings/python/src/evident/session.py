@@ -29,15 +29,13 @@ import ctypes
 import dataclasses
 import enum
 import json
-import keyword
 import math
-import re
 import sys
 import threading
 import time as _time
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import (
     Any,
@@ -56,6 +54,13 @@ from typing import (
 )
 
 from . import _native as N
+from ._convert import json_bytes as _json
+from ._convert import now as _now
+from ._convert import number as _number
+from ._convert import pair as _pair
+from ._convert import plain as _plain
+from ._convert import ts_in as _ts_in
+from ._convert import ts_out as _ts_out
 from ._managed import Managed
 from .errors import (
     ClosedError,
@@ -130,22 +135,6 @@ _BY_KIND = {
     ("u", 8): "u64",
     ("b", 1): "bool",
 }
-_ALIASES = {
-    "float64": "f64",
-    "double": "f64",
-    "float32": "f32",
-    "float": "f64",
-    "int8": "i8",
-    "int16": "i16",
-    "int32": "i32",
-    "int64": "i64",
-    "uint8": "u8",
-    "uint16": "u16",
-    "uint32": "u32",
-    "uint64": "u64",
-    "bool_": "bool",
-    "bits": "bit",
-}
 _LITTLE = sys.byteorder == "little"
 
 _np_module: Any = None
@@ -167,10 +156,9 @@ def _numpy() -> Any:
 def _dtype_name(dtype: Any) -> str:
     """A dtype given by the caller (name, alias, numpy dtype, Python type) -> name."""
     if isinstance(dtype, str):
-        name = dtype.lower()
-        name = _ALIASES.get(name, name)
-        if name in DTYPES:
-            return name
+        code = ctypes.c_uint32()
+        N.check(N.session_lib().evident_dtype_from_name(N.text(dtype, "dtype"), ctypes.byref(code)))
+        return _DTYPE_BY_CODE[code.value]
     elif dtype is float:
         return "f64"
     elif dtype is bool:
@@ -187,121 +175,6 @@ def _dtype_name(dtype: Any) -> str:
             if d is not None and (d.kind, d.itemsize) in _BY_KIND:
                 return _BY_KIND[(d.kind, d.itemsize)]
     raise InvalidArgumentError(f"unsupported dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-
-
-# --- JSON and times ------------------------------------------------------------
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-def _plain(value: Any, what: str, lenient: bool = False) -> Any:
-    """``value`` as plain JSON data (dict/list/str/int/float/bool/None).
-
-    numpy scalars and arrays, tuples, datetimes, paths and enums are
-    converted. Anything else (and NaN / infinity, which JSON cannot hold)
-    raises :class:`InvalidArgumentError`, or with ``lenient`` becomes its
-    ``str()`` (history parameters and results are summaries).
-    """
-    if value is None or isinstance(value, (str, bool)):
-        return value
-    if isinstance(value, int):
-        if -(2**63) <= value < 2**64:
-            return int(value)
-        if lenient:
-            return str(value)
-        raise InvalidArgumentError(
-            f"{what} is {value}, outside the 64-bit integers JSON values are kept "
-            "exactly in (store it as a string or a float)"
-        )
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return float(value)
-        if lenient:
-            return repr(value)
-        raise InvalidArgumentError(
-            f"{what} is {value!r}, which JSON cannot store (use None or a string)"
-        )
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                if not lenient:
-                    raise InvalidArgumentError(
-                        f"{what} has a key {k!r} that is not a str (JSON keys are strings)"
-                    )
-                k = str(k)
-            out[k] = _plain(v, f"{what}[{k!r}]", lenient)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, f"{what}[{i}]", lenient) for i, v in enumerate(value)]
-    if isinstance(value, datetime):
-        return _ts_out(value)
-    if isinstance(value, enum.Enum):
-        return _plain(value.value, what, lenient)
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # numpy scalar or array
-        return _plain(value.tolist(), what, lenient)
-    if lenient:
-        return str(value)
-    raise InvalidArgumentError(
-        f"{what} cannot be stored as JSON: {type(value).__name__} is not a JSON type"
-    )
-
-
-def _json(value: Any, what: str, lenient: bool = False) -> bytes:
-    text = _ENCODER.encode(_plain(value, what, lenient))
-    return text.encode("utf-8", "surrogatepass")
-
-
-_TS_RE = re.compile(
-    r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)$"
-)
-
-
-def _ts_in(text: Any) -> Optional[datetime]:
-    """An RFC 3339 time from the library -> an aware datetime (UTC)."""
-    if text is None:
-        return None
-    m = _TS_RE.match(str(text))
-    if not m:
-        raise InternalError(f"the library returned an unreadable time {text!r}")
-    y, mo, d, h, mi, s, frac, zone = m.groups()
-    us = int((frac or "0")[:6].ljust(6, "0"))
-    tz = timezone.utc
-    if zone not in ("Z", "z"):
-        sign = -1 if zone[0] == "-" else 1
-        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-    dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), us, tzinfo=tz)
-    return dt.astimezone(timezone.utc)
-
-
-def _ts_out(dt: datetime) -> str:
-    """A datetime -> RFC 3339 UTC with microseconds (naive = local time)."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if hasattr(value, "item") and hasattr(value, "dtype"):  # numpy scalar
-            value = value.item()
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InvalidArgumentError(f"`{what}` must be a number, not {type(value).__name__}")
-    return float(value)
-
-
-def _pair(value: Any, what: str) -> Optional[Tuple[float, float]]:
-    if value is None:
-        return None
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"`{what}` must be a pair (start, end), not {value!r}") from None
-    return (_number(a, what), _number(b, what))
 
 
 def _take_json(ptr: ctypes.c_void_p) -> Any:
@@ -944,22 +817,28 @@ class Annotation:
     layer: Optional[str] = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if self.time_range is not None:
-            self.time_range = _pair(self.time_range, "time_range")
-        if self.amplitude_range is not None:
-            self.amplitude_range = _pair(self.amplitude_range, "amplitude_range")
+        # The kind inferred and the ranges checked by the library (one rule
+        # for C, Go and Python).
         self.annotation_type = _annotation_type(self.annotation_type)
-        if self.annotation_type is None:
-            if self.time_range is not None and self.amplitude_range is not None:
-                self.annotation_type = AnnotationType.REGION
-            elif self.time_range is not None:
-                self.annotation_type = AnnotationType.RANGE
-            elif self.time is not None:
-                self.annotation_type = AnnotationType.POINT
-            elif self.amplitude is not None:
-                self.annotation_type = AnnotationType.HORIZONTAL
-            else:
-                self.annotation_type = AnnotationType.TEXT
+        geometry: Dict[str, Any] = {"text": ""}
+        for key in ("time", "amplitude"):
+            v = getattr(self, key)
+            if v is not None:
+                geometry[key] = _number(v, key)
+        for key in ("time_range", "amplitude_range"):
+            v = _pair(getattr(self, key), key)
+            setattr(self, key, v)
+            if v is not None:
+                geometry[key] = list(v)
+        if self.annotation_type is not None:
+            geometry["type"] = self.annotation_type.value
+        out = ctypes.c_void_p()
+        N.check(
+            N.session_lib().evident_annotation_normalise_json(
+                _json(geometry, "annotation"), ctypes.byref(out)
+            )
+        )
+        self.annotation_type = AnnotationType(_take_json(out)["type"])
 
     @property
     def start_time(self) -> Optional[float]:
@@ -997,28 +876,24 @@ class Annotation:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], layer: Optional[str] = None) -> "Annotation":
-        return cls(
-            text=d.get("text", ""),
-            time=d.get("time"),
-            time_range=d.get("time_range"),
-            amplitude=d.get("amplitude"),
-            amplitude_range=d.get("amplitude_range"),
-            annotation_type=d.get("type") or d.get("annotation_type"),
-            color=d.get("color"),
-            style=d.get("style", "solid"),
-            visible=d.get("visible", True),
-            created_at=_ts_in(d.get("created_at")) or _now(),
-            metadata=dict(d.get("metadata") or {}),
-            layer=layer,
-        )
-
-
-def _overlaps(a: Annotation, t0: float, t1: float) -> bool:
-    if a.time_range is not None:
-        return a.time_range[0] <= t1 and a.time_range[1] >= t0
-    if a.time is not None:
-        return t0 <= a.time <= t1
-    return False
+        """An annotation from the library's JSON (normalised there)."""
+        a = cls.__new__(cls)
+        tr, ar = d.get("time_range"), d.get("amplitude_range")
+        a.text = d.get("text", "")
+        a.time = d.get("time")
+        a.time_range = None if tr is None else (float(tr[0]), float(tr[1]))
+        a.amplitude = d.get("amplitude")
+        a.amplitude_range = None if ar is None else (float(ar[0]), float(ar[1]))
+        a.annotation_type = _annotation_type(d.get("type") or d.get("annotation_type"))
+        a.color = d.get("color")
+        a.style = d.get("style", "solid")
+        a.visible = d.get("visible", True)
+        a.created_at = _ts_in(d.get("created_at")) or _now()
+        a.metadata = dict(d.get("metadata") or {})
+        a.layer = layer
+        if a.annotation_type is None:
+            a.__post_init__()
+        return a
 
 
 class AnnotationLayer:
@@ -1027,8 +902,8 @@ class AnnotationLayer:
     Layers of a session (``session.annotation_layers["uart"]``) are live
     views: setting ``visible``, ``locked``, ``color`` or ``description``
     changes the session, and ``annotations`` reads it. A layer made with the
-    constructor stands alone until it is stored with
-    ``session.annotation_layers[name] = layer``.
+    constructor lives in a private session of its own until it is stored
+    with ``session.annotation_layers[name] = layer``.
 
     A locked layer refuses :meth:`add`, :meth:`clear` and :meth:`remove`
     with :class:`~evident.errors.LayerLockedError`.
@@ -1043,41 +918,23 @@ class AnnotationLayer:
         color: Optional[str] = None,
         description: str = "",
     ) -> None:
-        self._session: Optional[Session] = None
+        self._session = Session(name="annotation layer")
         self._name = name
-        self._local: Dict[str, Any] = {
-            "visible": bool(visible),
-            "locked": bool(locked),
-            "color": color,
-            "description": description,
-        }
-        self._annotations: List[Annotation] = list(annotations or [])
+        self._session.set_layer(name, visible=visible, color=color or "", description=description)
+        for a in annotations or []:
+            self.add(a)
+        if locked:
+            self._session.set_layer(name, locked=True)
 
     @classmethod
     def _bound(cls, session: "Session", name: str) -> "AnnotationLayer":
         layer = cls.__new__(cls)
         layer._session = session
         layer._name = name
-        layer._local = {}
-        layer._annotations = []
         return layer
 
     def _props(self) -> Dict[str, Any]:
-        if self._session is None:
-            return self._local
         return self._session._layer_json(self._name)
-
-    def _set(self, prop: str, value: Any) -> None:
-        if self._session is None:
-            self._local[prop] = value
-        elif prop == "color":
-            self._session.set_layer(self._name, color=value or "")  # "" removes the colour
-        elif prop == "description":
-            self._session.set_layer(self._name, description=value)
-        elif prop == "visible":
-            self._session.set_layer(self._name, visible=value)
-        else:
-            self._session.set_layer(self._name, locked=value)
 
     @property
     def name(self) -> str:
@@ -1089,7 +946,7 @@ class AnnotationLayer:
 
     @visible.setter
     def visible(self, value: bool) -> None:
-        self._set("visible", bool(value))
+        self._session.set_layer(self._name, visible=bool(value))
 
     @property
     def locked(self) -> bool:
@@ -1097,7 +954,7 @@ class AnnotationLayer:
 
     @locked.setter
     def locked(self, value: bool) -> None:
-        self._set("locked", bool(value))
+        self._session.set_layer(self._name, locked=bool(value))
 
     @property
     def color(self) -> Optional[str]:
@@ -1107,7 +964,7 @@ class AnnotationLayer:
     def color(self, value: Optional[str]) -> None:
         if value is not None and not isinstance(value, str):
             raise InvalidArgumentError(f"color must be a str or None, not {type(value).__name__}")
-        self._set("color", value)
+        self._session.set_layer(self._name, color=value or "")  # "" removes the colour
 
     @property
     def description(self) -> str:
@@ -1117,23 +974,14 @@ class AnnotationLayer:
     def description(self, value: str) -> None:
         if not isinstance(value, str):
             raise InvalidArgumentError(f"description must be a str, not {type(value).__name__}")
-        self._set("description", value)
+        self._session.set_layer(self._name, description=value)
 
     @property
     def annotations(self) -> List[Annotation]:
         """The layer's annotations, in the order they were added."""
-        if self._session is None:
-            return list(self._annotations)
-        return [
-            Annotation.from_dict(a, self._name)
-            for a in self._session._layer_json(self._name).get("annotations", [])
-        ]
-
-    def _check_unlocked(self) -> None:
-        if self._session is None and self._local["locked"]:
-            raise LayerLockedError(
-                f"annotation layer {self._name!r} is locked (set layer.locked = False first)"
-            )
+        if self._name not in self._session.annotation_layers:
+            raise NotFoundError(f"no annotation layer named {self._name!r}")
+        return self._session.get_annotations(self._name)
 
     def add(self, annotation: Optional[Annotation] = None, **kwargs: Any) -> Annotation:
         """Adds an :class:`Annotation`, or one made from the keyword arguments
@@ -1142,53 +990,33 @@ class AnnotationLayer:
             annotation = Annotation(**kwargs)
         elif kwargs:
             raise InvalidArgumentError("pass either an Annotation or keyword arguments, not both")
-        if self._session is not None:
-            self._session._annotate(self._name, annotation)
-        else:
-            self._check_unlocked()
-            annotation.to_dict()  # checks it now rather than when stored
-            annotation.layer = self._name
-            self._annotations.append(annotation)
+        self._session._annotate(self._name, annotation)
         return annotation
 
     def remove(self, annotation: Annotation) -> bool:
         """Removes the first annotation equal to ``annotation``; False if none is."""
-        anns = self.annotations
         try:
-            i = anns.index(annotation)
+            i = self.annotations.index(annotation)
         except ValueError:
             return False
-        if self._session is None:
-            self._check_unlocked()
-            del self._annotations[i]
-            return True
-        self._session._clear_layer(self._name)
-        for a in anns[:i] + anns[i + 1 :]:
-            self._session._annotate(self._name, a)
+        self._session._call(N.lib.evident_session_remove_annotation, N.text(self._name, "layer"), i)
         return True
 
     def clear(self) -> None:
         """Removes every annotation of the layer."""
-        if self._session is None:
-            self._check_unlocked()
-            self._annotations.clear()
-        else:
-            self._session._clear_layer(self._name)
+        self._session._clear_layer(self._name)
 
     def find_at_time(self, time: float, tolerance: float = 0.0) -> List[Annotation]:
         """Annotations at ``time`` (± ``tolerance``): points and vertical lines
         near it, ranges and regions containing it."""
         t = _number(time, "time")
         tol = _number(tolerance, "tolerance")
-        return [a for a in self.annotations if _overlaps(a, t - tol, t + tol)]
+        return self._session.get_annotations(self._name, (t - tol, t + tol))
 
     def find_in_range(self, start: float, end: float) -> List[Annotation]:
         """Annotations whose time or time range overlaps ``[start, end]``."""
-        return [
-            a
-            for a in self.annotations
-            if _overlaps(a, _number(start, "start"), _number(end, "end"))
-        ]
+        rng = (_number(start, "start"), _number(end, "end"))
+        return self._session.get_annotations(self._name, rng)
 
     def __len__(self) -> int:
         return len(self.annotations)
@@ -1273,20 +1101,26 @@ class Measurement:
 
     def as_tracekit(self) -> Dict[str, Any]:
         """TraceKit's shape: ``{value, unit, trace_name, timestamp, **metadata}``."""
-        d = dict(self.metadata)
-        d.update(value=self.value, unit=self.unit, trace_name=self.trace_name)
+        m: Dict[str, Any] = {
+            "name": self.name,
+            "value": _plain(self.value, "measurement value"),
+            "unit": self.unit,
+            "metadata": _plain(self.metadata, "measurement metadata"),
+        }
+        if self.trace_name is not None:
+            m["trace_name"] = self.trace_name
         if self.recorded_at is not None:
-            d["timestamp"] = self.recorded_at.isoformat()
+            m["recorded_at"] = _ts_out(self.recorded_at, "recorded_at")
+        out = ctypes.c_void_p()
+        N.check(
+            N.session_lib().evident_measurement_tracekit_json(
+                _json(m, "measurement"), ctypes.byref(out)
+            )
+        )
+        d: Dict[str, Any] = _take_json(out)
+        if self.recorded_at is None:
+            d.pop("timestamp", None)
         return d
-
-
-_IDENT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-# An operation replayed by to_script(): one public name of the module.
-_OPERATION = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-def _comment(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 @dataclass
@@ -1333,73 +1167,64 @@ class HistoryEntry:
             metadata=dict(d.get("metadata") or {}),
         )
 
-    def to_code(self, alias: str = "tk") -> str:
+    def to_code(self, alias: str = "tk", _style: int = 0) -> str:
         """The call as Python code, ``alias.operation(param=value, ...)``.
 
         An operation that is not one public Python name (the file is data,
         not code) makes the line a comment, so a script built from a hostile
         file calls nothing but ``alias``'s own public functions.
         """
-        if not _OPERATION.match(self.operation) or keyword.iskeyword(self.operation):
-            return f"# (not a Python name) {_comment(repr(self.operation))}"
-        args = []
-        for k, v in self.parameters.items():
-            if k.isidentifier() and not keyword.iskeyword(k):
-                args.append(f"{k}={v!r}")
-            else:
-                args.append(f"**{{{k!r}: {v!r}}}")
-        return f"{alias}.{self.operation}({', '.join(args)})"
+        out = ctypes.c_void_p()
+        N.check(
+            N.session_lib().evident_history_entry_code(
+                _json(self.to_dict(), "history entry", lenient=True),
+                N.text(alias, "alias"),
+                _style,
+                ctypes.byref(out),
+            )
+        )
+        return N.take_string(out)
+
 
 
 class OperationHistory:
     """The history of operations (TraceKit's ``OperationHistory``).
 
     ``session.history`` is a live view of the session's history; an object
-    made with the constructor keeps its entries in memory. ``max_entries``
-    bounds the number of entries (0 = unlimited; the oldest are dropped).
-    ``auto_record``: whether :meth:`Session.load_trace` records itself.
+    made with the constructor keeps its entries in a private session.
+    ``max_entries`` bounds the number of entries (0 = unlimited; the oldest
+    are dropped). ``auto_record``: whether :meth:`Session.load_trace`
+    records itself.
     """
 
+    #: The layout of :meth:`to_script`: 0 evident's, 1 TraceKit's.
+    _script_style = 0
+
     def __init__(self, max_entries: int = 0, auto_record: bool = True) -> None:
-        self._session: Optional[Session] = None
-        self._entries: List[HistoryEntry] = []
-        self._max = N.unsigned(max_entries, "max_entries")
+        self._session = Session(name="history")
+        self.max_entries = max_entries
         self.auto_record = auto_record
 
     @classmethod
     def _bound(cls, session: "Session") -> "OperationHistory":
         h = cls.__new__(cls)
         h._session = session
-        h._entries = []
-        h._max = 0
         h.auto_record = True
         return h
 
     @property
     def entries(self) -> List[HistoryEntry]:
         """Every entry, oldest first."""
-        if self._session is None:
-            return list(self._entries)
         return [HistoryEntry.from_dict(e) for e in self._session._json_of("history_json")]
 
     @property
     def max_entries(self) -> int:
-        if self._session is None:
-            return self._max
         return int(self._session._info().get("history_limit") or 0)
 
     @max_entries.setter
     def max_entries(self, value: int) -> None:
         value = N.unsigned(value, "max_entries")
-        if self._session is None:
-            self._max = value
-            self._trim()
-        else:
-            self._session._set_history_limit(value)
-
-    def _trim(self) -> None:
-        if self._max and len(self._entries) > self._max:
-            del self._entries[: len(self._entries) - self._max]
+        self._session._call(N.lib.evident_session_set_history_limit, value)
 
     def record(
         self,
@@ -1427,11 +1252,7 @@ class OperationHistory:
             metadata=dict(metadata),
         )
         d = entry.to_dict()
-        if self._session is None:
-            self._entries.append(HistoryEntry.from_dict(d))
-            self._trim()
-        else:
-            self._session._record_history(d)
+        self._session._call(N.lib.evident_session_record_history, _json(d, "history entry"))
         return HistoryEntry.from_dict(d)
 
     def find(
@@ -1449,48 +1270,21 @@ class OperationHistory:
         """Statistics: ``total_operations``, ``successful``, ``failed``,
         ``total_duration_ms``, ``average_duration_ms``, ``operations`` (count
         per operation name), ``first`` / ``last`` (timestamps or None)."""
-        entries = self.entries
-        ops: Dict[str, int] = {}
-        for e in entries:
-            ops[e.operation] = ops.get(e.operation, 0) + 1
-        total = sum(e.duration_ms for e in entries)
-        ok = sum(1 for e in entries if e.success)
-        return {
-            "total_operations": len(entries),
-            "successful": ok,
-            "failed": len(entries) - ok,
-            "total_duration_ms": total,
-            "average_duration_ms": total / len(entries) if entries else 0.0,
-            "operations": ops,
-            "first": entries[0].timestamp if entries else None,
-            "last": entries[-1].timestamp if entries else None,
-        }
+        d: Dict[str, Any] = dict(self._session._json_of("history_summary_json"))
+        d["first"], d["last"] = _ts_in(d.get("first")), _ts_in(d.get("last"))
+        return d
 
     def to_script(self, module: str = "tracekit", alias: str = "tk") -> str:
         """A Python script replaying the successful operations (TraceKit's
         format: one ``alias.operation(params)`` call per entry, preceded by a
         comment with its time; failed operations appear as comments)."""
-        if not _IDENT_PATH.match(module) or not alias.isidentifier():
-            raise InvalidArgumentError("module and alias must be Python names")
-        lines = [
-            "#!/usr/bin/env python3",
-            '"""Analysis script generated from an evident session history.',
-            "",
-            f"Generated: {datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}",
-            '"""',
-            "",
-            f"import {module} as {alias}" if module != alias else f"import {module}",
-            "",
-        ]
-        for e in self.entries:
-            lines.append(f"# {e.timestamp.strftime('%H:%M:%S')} - {_comment(e.operation)}")
-            if e.success:
-                lines.append(e.to_code(alias))
-            else:
-                msg = _comment(e.error_message or "")
-                lines.append(f"# FAILED: {_comment(e.to_code(alias).lstrip('# '))}: {msg}")
-            lines.append("")
-        return "\n".join(lines)
+        return self._session._string(
+            N.lib.evident_session_history_script,
+            N.text(module, "module"),
+            N.text(alias, "alias"),
+            self._script_style,
+            mutates=False,
+        )
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -1599,6 +1393,123 @@ class SessionReport:
 # --- the session ---------------------------------------------------------------
 
 
+class _MetaDict(dict):  # type: ignore[type-arg]
+    """A dict of the session's metadata (or a dict inside it) that writes
+    every change through to the library."""
+
+    def __init__(self, data: Mapping[str, Any], root: "Optional[_MetaDict]") -> None:
+        super().__init__()
+        self._root = self if root is None else root
+        self._owner: Any = None  # the root's weak reference to its session
+        for k, v in data.items():
+            dict.__setitem__(self, k, _track(v, self._root))
+
+    def _changed(self) -> None:
+        owner = self._root._owner
+        session = owner() if owner is not None else None
+        if session is not None:
+            session._sync_metadata()
+
+    def __setitem__(self, k: Any, v: Any) -> None:
+        dict.__setitem__(self, k, _track(v, self._root))
+        self._changed()
+
+    def __delitem__(self, k: Any) -> None:
+        dict.__delitem__(self, k)
+        self._changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for k, v in dict(*args, **kwargs).items():
+            dict.__setitem__(self, k, _track(v, self._root))
+        self._changed()
+
+    def setdefault(self, k: Any, default: Any = None) -> Any:
+        if k not in self:
+            self[k] = default
+        return dict.__getitem__(self, k)
+
+    def pop(self, *args: Any) -> Any:
+        v = dict.pop(self, *args)
+        self._changed()
+        return v
+
+    def popitem(self) -> Any:
+        v = dict.popitem(self)
+        self._changed()
+        return v
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self._changed()
+
+    def __ior__(self, other: Any) -> "_MetaDict":  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def __reduce__(self) -> Any:  # copies and pickles are plain dicts
+        return (dict, (dict(self),))
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return json.loads(_json(self, "metadata", lenient=True))
+
+
+class _MetaList(list):  # type: ignore[type-arg]
+    """A list inside the session's metadata that writes every change through."""
+
+    def __init__(self, data: Any, root: _MetaDict) -> None:
+        super().__init__(_track(v, root) for v in data)
+        self._root = root
+
+    def _changed(self) -> None:
+        self._root._changed()
+
+    def __reduce__(self) -> Any:
+        return (list, (list(self),))
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return json.loads(_json(self, "metadata", lenient=True))
+
+
+def _list_mutator(name: str) -> Any:
+    base = getattr(list, name)
+
+    def method(self: _MetaList, *args: Any) -> Any:
+        if name in ("append", "insert"):
+            args = args[:-1] + (_track(args[-1], self._root),)
+        elif name in ("extend", "__iadd__"):
+            args = ([_track(v, self._root) for v in args[0]],)
+        elif name == "__setitem__":
+            v = args[1]
+            v = [_track(x, self._root) for x in v] if isinstance(args[0], slice) else v
+            args = (args[0], _track(v, self._root) if not isinstance(args[0], slice) else v)
+        out = base(self, *args)
+        self._changed()
+        return self if name in ("__iadd__", "__imul__") else out
+
+    method.__name__ = name
+    return method
+
+
+for _name in (
+    "__setitem__", "__delitem__", "append", "extend", "insert", "pop", "remove",
+    "clear", "sort", "reverse", "__iadd__", "__imul__",
+):
+    setattr(_MetaList, _name, _list_mutator(_name))
+
+
+def _track(value: Any, root: _MetaDict) -> Any:
+    """Dicts and lists inside the metadata as tracked containers."""
+    if isinstance(value, (_MetaDict, _MetaList)) or not isinstance(value, (dict, list)):
+        if isinstance(value, _MetaDict) and value._root is not root:
+            return _MetaDict(value, root)
+        if isinstance(value, _MetaList) and value._root is not root:
+            return _MetaList(value, root)
+        return value
+    if isinstance(value, dict):
+        return _MetaDict(value, root)
+    return _MetaList(value, root)
+
+
 def _session_free(ptr: int) -> None:
     N.lib.evident_session_free(ptr)
 
@@ -1634,13 +1545,15 @@ class Session(Managed):
     def _init(self, ptr: int, key: Optional[bytes]) -> None:
         self._set_handle(ptr)
         self._mutex = threading.RLock()
+        self._cache: Dict[str, Any] = {}
         self._key = key
         self._history = OperationHistory._bound(self)
         self.last_save: Optional[SaveInfo] = None
-        #: Python's copy of the metadata (TraceKit code mutates the dict);
-        #: written to the library before anything reads it there.
-        self._metadata: Dict[str, Any] = self._json_of("metadata_json")
-        self._metadata_sent = _json(self._metadata, "metadata")
+        #: The metadata as a live dict: every change is written through to
+        #: the library at once (the library's copy is the only one saved).
+        self._metadata_view = _MetaDict(self._json_of("metadata_json"), None)
+        self._metadata_view._owner = weakref.ref(self)
+        self._metadata_pending = False  # a value JSON cannot hold is in the view
 
     @classmethod
     def load(
@@ -1666,8 +1579,10 @@ class Session(Managed):
 
     # -- calling the library -------------------------------------------------
 
-    def _call(self, fn: Callable[..., int], *args: Any) -> None:
+    def _call(self, fn: Callable[..., int], *args: Any, mutates: bool = True) -> None:
         with self._mutex:
+            if mutates:
+                self._cache.clear()  # what was read before may have changed
             ptr = self._acquire()
             try:
                 status = fn(ptr, *args)
@@ -1676,22 +1591,42 @@ class Session(Managed):
             finally:
                 self._release()
 
-    def _string(self, fn: Callable[..., int], *args: Any) -> str:
+    def _string(self, fn: Callable[..., int], *args: Any, mutates: bool = True) -> str:
         out = ctypes.c_void_p()
-        self._call(fn, *args, ctypes.byref(out))
+        self._call(fn, *args, ctypes.byref(out), mutates=mutates)
         return N.take_string(out)
 
-    def _json_of(self, what: str) -> Any:
-        return json.loads(self._string(getattr(N.lib, "evident_session_" + what)))
+    def _json_of(self, what: str, cached: bool = False) -> Any:
+        """What ``evident_session_<what>`` returns, parsed. With ``cached``
+        (property reads): parsed once until the session changes, and the
+        caller must not modify it."""
+        fn = getattr(N.lib, "evident_session_" + what)
+        if not cached:
+            return json.loads(self._string(fn, mutates=False))
+        with self._mutex:
+            if what not in self._cache:
+                self._cache[what] = json.loads(self._string(fn, mutates=False))
+            return self._cache[what]
+
+    def _sync_metadata(self) -> None:
+        """Writes the metadata view through to the library; a value JSON
+        cannot hold is reported by the next save (TraceKit code assigns
+        first and saves later)."""
+        with self._mutex:
+            try:
+                text = _json(self._metadata_view, "metadata")
+            except InvalidArgumentError:
+                self._metadata_pending = True
+                return
+            self._call(N.lib.evident_session_set_metadata_json, text)
+            self._metadata_pending = False
 
     def _push_metadata(self) -> None:
-        text = _json(self._metadata, "metadata")
-        if text != self._metadata_sent:
-            self._call(N.lib.evident_session_set_metadata_json, text)
-            self._metadata_sent = text
+        if self._metadata_pending:  # raises what JSON cannot hold
+            _json(self._metadata_view, "metadata")
 
     def _info(self) -> Dict[str, Any]:
-        info: Dict[str, Any] = self._json_of("info_json")
+        info: Dict[str, Any] = self._json_of("info_json", cached=True)
         return info
 
     # -- description -------------------------------------------------------
@@ -1707,15 +1642,20 @@ class Session(Managed):
     @property
     def metadata(self) -> Dict[str, Any]:
         """The session's metadata, a dict to change in place
-        (``session.metadata["project"] = "PSU-REV-B"``); its values must be
-        JSON data, checked when the session is saved."""
-        return self._metadata
+        (``session.metadata["project"] = "PSU-REV-B"``, nested dicts and
+        lists too): every change is written to the session at once. Its
+        values must be JSON data, checked when the session is saved."""
+        return self._metadata_view
 
     @metadata.setter
     def metadata(self, value: Mapping[str, Any]) -> None:
         if not isinstance(value, Mapping):
             raise InvalidArgumentError("metadata must be a dict")
-        self._metadata = dict(value)
+        view = self._metadata_view
+        dict.clear(view)
+        for k, v in dict(value).items():
+            dict.__setitem__(view, k, _track(v, view))
+        self._sync_metadata()
 
     @property
     def created_at(self) -> Optional[datetime]:
@@ -1748,7 +1688,7 @@ class Session(Managed):
         version, commit, traces, layers, annotations, measurements, history,
         history_limit (as the library reports them)."""
         self._push_metadata()
-        return self._info()
+        return dict(self._info())
 
     def summary(self) -> str:
         """A human-readable summary of the session."""
@@ -1870,7 +1810,7 @@ class Session(Managed):
 
     def list_traces(self) -> List[str]:
         """The names of the traces, in the order they were added."""
-        names: List[str] = self._json_of("trace_names_json")
+        names: List[str] = list(self._json_of("trace_names_json", cached=True))
         return names
 
     def get_trace(self, name: str) -> Trace:
@@ -1988,7 +1928,7 @@ class Session(Managed):
         return AnnotationLayer._bound(self, name)
 
     def _layers_json(self) -> List[Dict[str, Any]]:
-        layers: List[Dict[str, Any]] = self._json_of("layers_json")
+        layers: List[Dict[str, Any]] = self._json_of("layers_json", cached=True)
         return layers
 
     def _layer_json(self, name: str) -> Dict[str, Any]:
@@ -2042,7 +1982,8 @@ class Session(Managed):
     def get_measurements(self) -> Dict[str, Dict[str, Any]]:
         """Measurements by name, TraceKit's shape: ``{name: {"value", "unit",
         "trace_name", "timestamp", **metadata}}`` (the latest of a name)."""
-        return {m.name: m.as_tracekit() for m in self.measurement_records()}
+        by_name: Dict[str, Dict[str, Any]] = self._json_of("measurements_tracekit_json")
+        return {k: dict(v) for k, v in by_name.items()}
 
     @property
     def measurements(self) -> Dict[str, Dict[str, Any]]:
@@ -2056,11 +1997,6 @@ class Session(Managed):
         """The operation history (a live view)."""
         return self._history
 
-    def _record_history(self, d: Mapping[str, Any]) -> None:
-        self._call(N.lib.evident_session_record_history, _json(d, "history entry"))
-
-    def _set_history_limit(self, n: int) -> None:
-        self._call(N.lib.evident_session_set_history_limit, n)
 
     # -- saving ----------------------------------------------------------------
 

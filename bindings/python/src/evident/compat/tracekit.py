@@ -52,7 +52,6 @@ from ..session import (
     AnnotationType,
     HistoryEntry,
     Trace,
-    _comment,
     _numpy,
 )
 from ..session import OperationHistory as _OperationHistory
@@ -571,44 +570,13 @@ measure_thd = _replayed("thd")
 # --- session ---------------------------------------------------------------------
 
 
-def _py(value: Any) -> str:
-    """A parameter value as Python source (strings in double quotes)."""
-    if isinstance(value, str):
-        return json.dumps(value)
-    return repr(value)
-
-
 class OperationHistory(_OperationHistory):
     """TraceKit's ``OperationHistory``; :meth:`to_script` writes TraceKit's
-    script (it runs with TraceKit or with this module)."""
+    script (it runs with TraceKit or with this module): string values in
+    double quotes, local times, ``import tracekit`` falling back to this
+    module. The layout is the library's (``evident_session_history_script``)."""
 
-    def to_script(self, module: str = "tracekit", alias: str = "tk") -> str:
-        if not alias.isidentifier() or not re.match(r"^[A-Za-z_][\w.]*$", module):
-            raise InvalidArgumentError("module and alias must be Python names")
-        now = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
-        lines = ["#!/usr/bin/env python3", '"""TraceKit analysis script.', "", f"Generated: {now}", '"""', ""]
-        if module == "tracekit":
-            lines += [
-                "try:",
-                f"    import tracekit as {alias}",
-                "except ImportError:",
-                f"    import evident.compat.tracekit as {alias}",
-            ]
-        else:
-            lines.append(f"import {module} as {alias}")
-        lines.append("")
-        for e in self.entries:
-            lines.append(f"# {e.timestamp.astimezone().strftime('%H:%M:%S')} - {_comment(e.operation)}")
-            code = e.to_code(alias)
-            if not code.startswith("#"):
-                args = []
-                for k, v in e.parameters.items():
-                    args.append(f"{k}={_py(v)}" if k.isidentifier() else f"**{{{_py(k)}: {_py(v)}}}")
-                code = f"{alias}.{e.operation}({', '.join(args)})"
-            if not e.success:
-                code = f"# FAILED: {_comment(code.lstrip('# '))}: {_comment(e.error_message or '')}"
-            lines += [code, ""]
-        return "\n".join(lines)
+    _script_style = 1
 
 
 def _default_name(name: str) -> str:

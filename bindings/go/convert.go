@@ -1,0 +1,122 @@
+package evident
+
+// Converting Go values for the library, one rule for the whole package:
+// JSON through encoding/json (strings checked to be valid UTF-8 without NUL
+// first, since the encoder would silently replace invalid bytes), times in
+// UTC as RFC 3339, strings returned by the library copied and freed.
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"reflect"
+	"time"
+	"unicode/utf8"
+)
+
+// takeString copies a string returned by the library and frees it.
+func takeString(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	defer C.evident_string_free(p)
+	return C.GoString(p)
+}
+
+func decodeJSON(text string, v any) error {
+	if err := json.Unmarshal([]byte(text), v); err != nil {
+		return goError(StatusPanic, "evident: cannot decode the library's JSON: "+err.Error())
+	}
+	return nil
+}
+
+func encodeJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, goError(StatusInvalidArgument, "evident: "+err.Error())
+	}
+	return b, nil
+}
+
+// checkString refuses strings C or the JSON encoder would alter: a NUL
+// byte ends a C string, and encoding/json replaces invalid UTF-8.
+func checkString(what, s string) error {
+	if hasNUL(s) {
+		return goError(StatusInvalidArgument, "evident: "+what+" contains a NUL byte")
+	}
+	if !utf8.ValidString(s) {
+		return goError(StatusInvalidUTF8, "evident: "+what+" is not valid UTF-8")
+	}
+	return nil
+}
+
+// checkValue refuses strings that are not valid UTF-8 anywhere in a value
+// about to be encoded with encoding/json (which would silently replace
+// them). U+0000 is fine here: JSON escapes it.
+func checkValue(what string, v any) error {
+	if !validValue(reflect.ValueOf(v), 0) {
+		return goError(StatusInvalidUTF8, "evident: "+what+" holds a string that is not valid UTF-8")
+	}
+	return nil
+}
+
+func validValue(v reflect.Value, depth int) bool {
+	if !v.IsValid() || depth > 1000 {
+		return true
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return utf8.ValidString(v.String())
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil() || validValue(v.Elem(), depth+1)
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			if !validValue(it.Key(), depth+1) || !validValue(it.Value(), depth+1) {
+				return false
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return true // []byte is base64
+		}
+		for i := 0; i < v.Len(); i++ {
+			if !validValue(v.Index(i), depth+1) {
+				return false
+			}
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() && !validValue(v.Field(i), depth+1) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// timeOpt is nil for the zero time (the library then uses now), else the
+// time in UTC (encoding/json writes it as RFC 3339 with nanoseconds).
+func timeOpt(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// timeText is a time as the library reads it: RFC 3339 in UTC, with up to
+// nanoseconds (the library keeps microseconds).
+func timeText(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
