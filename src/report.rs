@@ -1226,7 +1226,7 @@ pub(crate) fn repro_selected<'a>(entries: &'a [Entry], opts: &ReproOptions) -> V
         .filter(|e| !opts.exclude_operations.contains(&e.action))
         .filter(|e| opts.event_type.as_deref().is_none_or(|t| e.event_type == t))
         .filter(|e| !(opts.skip_failed && e.success == Some(false)))
-                .collect()
+        .collect()
 }
 
 /// Renders the reproduction script of `entries` (oldest first) in
@@ -1549,7 +1549,9 @@ mod tests {
         .unwrap();
         assert_eq!(ops.len(), 5);
         assert!(
-            text.starts_with("#!/usr/bin/env python3\n\"\"\"TraceKit analysis script.\n\nGenerated: "),
+            text.starts_with(
+                "#!/usr/bin/env python3\n\"\"\"TraceKit analysis script.\n\nGenerated: "
+            ),
             "{text}"
         );
         assert!(text.contains("\ntry:\n    import tracekit as tk\nexcept ImportError:\n    import evident.compat.tracekit as tk\n"), "{text}");
@@ -1559,7 +1561,9 @@ mod tests {
         );
         // a failed operation is a comment naming its error
         assert!(
-            text.contains("# 15:00:00 - create\n# FAILED: tk.create(file=\"a \\\"b\\\" $HOME\"): boom\n"),
+            text.contains(
+                "# 15:00:00 - create\n# FAILED: tk.create(file=\"a \\\"b\\\" $HOME\"): boom\n"
+            ),
             "{text}"
         );
         // keywords and non-identifiers go through **{...}; values are Python literals
@@ -1568,18 +1572,39 @@ mod tests {
             "{text}"
         );
         // an operation that is not a Python name calls nothing
-        assert!(text.contains("# (not a Python name) \"os.system('rm -rf /')\"\n"), "{text}");
+        assert!(
+            text.contains("# (not a Python name) \"os.system('rm -rf /')\"\n"),
+            "{text}"
+        );
         assert!(!text.contains("\ntk.os"), "{text}");
         // details without "parameters" are the parameters (TraceKit's record_action)
-        assert!(text.contains("# 10:00:02 - load_trace\ntk.load_trace(path=\"signal.wfm\")\n"), "{text}");
+        assert!(
+            text.contains("# 10:00:02 - load_trace\ntk.load_trace(path=\"signal.wfm\")\n"),
+            "{text}"
+        );
         // the bash-only options are refused, and so are bad module names
         for bad in [
-            ReproOptions { program: Some("rtgs".into()), ..ReproOptions::default() },
-            ReproOptions { module: Some("os; import x".into()), ..ReproOptions::default() },
-            ReproOptions { alias: Some("a b".into()), ..ReproOptions::default() },
+            ReproOptions {
+                program: Some("rtgs".into()),
+                ..ReproOptions::default()
+            },
+            ReproOptions {
+                module: Some("os; import x".into()),
+                ..ReproOptions::default()
+            },
+            ReproOptions {
+                alias: Some("a b".into()),
+                ..ReproOptions::default()
+            },
         ] {
-            let opts = ReproOptions { format: ScriptFormat::Python, ..bad };
-            assert!(matches!(render_reproduction(&es, &opts), Err(Error::InvalidArgument(_))));
+            let opts = ReproOptions {
+                format: ScriptFormat::Python,
+                ..bad
+            };
+            assert!(matches!(
+                render_reproduction(&es, &opts),
+                Err(Error::InvalidArgument(_))
+            ));
         }
         let (custom, _) = render_reproduction(
             &es,
@@ -1593,7 +1618,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(custom.contains("\"\"\"Reproduction of the \\\"June\\\" runs.\n"), "{custom}");
+        assert!(
+            custom.contains("\"\"\"Reproduction of the \\\"June\\\" runs.\n"),
+            "{custom}"
+        );
         assert!(custom.contains("\nimport mylab.tools as ml\n"), "{custom}");
         assert!(!custom.contains("FAILED"), "{custom}");
     }

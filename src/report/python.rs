@@ -17,10 +17,10 @@ use crate::format::Entry;
 
 /// Python's reserved words (not the soft keywords, which are valid names).
 const KEYWORDS: [&str; 35] = [
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
-    "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
-    "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
 ];
 
 /// Deeper values are refused (entries of a log nest at most 128 levels).
@@ -164,11 +164,7 @@ pub(super) fn render<'a>(
         None => "TraceKit analysis script.".to_string(),
     };
     let span = match (ops.first(), ops.last()) {
-        (Some(a), Some(b)) => format!(
-            "{} to {}",
-            a.ts.format("%Y-%m-%d"),
-            b.ts.format("%Y-%m-%d")
-        ),
+        (Some(a), Some(b)) => format!("{} to {}", a.ts.format("%Y-%m-%d"), b.ts.format("%Y-%m-%d")),
         _ => "-".into(),
     };
     let mut s = String::new();

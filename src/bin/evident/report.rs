@@ -46,11 +46,11 @@ pub struct ReportArgs {
     /// Markdown: one file per day, ISO week or tool.
     #[arg(long, value_enum, default_value_t = ByArg::Day)]
     pub by: ByArg,
-    /// Only entries at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    /// Only entries at or after this time (RFC 3339, YYYY-MM-DD (UTC), 1h, 2d, yesterday, today).
+    #[arg(long, value_name = "TIME", value_parser = crate::timespec::parse_time)]
     pub since: Option<DateTime<Utc>>,
-    /// Only entries before this time (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    /// Only entries before this time (RFC 3339, YYYY-MM-DD (UTC), 1h, 2d, yesterday, today).
+    #[arg(long, value_name = "TIME", value_parser = crate::timespec::parse_time)]
     pub until: Option<DateTime<Utc>>,
     /// Only entries of this tool (source).
     #[arg(long, value_name = "TOOL")]
@@ -96,10 +96,10 @@ pub struct ReproduceArgs {
     #[arg(long)]
     pub title: Option<String>,
     /// Only operations at or after this time.
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    #[arg(long, value_name = "TIME", value_parser = crate::timespec::parse_time)]
     pub since: Option<DateTime<Utc>>,
     /// Only operations before this time.
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    #[arg(long, value_name = "TIME", value_parser = crate::timespec::parse_time)]
     pub until: Option<DateTime<Utc>>,
     /// Only operations of these tools (repeatable).
     #[arg(long = "tool", value_name = "TOOL")]
