@@ -118,7 +118,12 @@ pub fn entry_line(e: &Entry) -> String {
 /// than `append` (whose `--json` is the entry to append).
 pub fn json_errors_from_args(args: &[OsString]) -> bool {
     let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
-    let sub = words.iter().find(|w| !w.starts_with('-'));
+    // The first word that is neither an option nor the value of --color.
+    let sub = words
+        .iter()
+        .enumerate()
+        .find(|(i, w)| !w.starts_with('-') && (*i == 0 || words[i - 1] != "--color"))
+        .map(|(_, w)| w);
     sub.is_some_and(|s| *s != "append") && words.contains(&"--json")
 }
 
@@ -254,5 +259,26 @@ pub fn usage_line(msg: &str) -> String {
         object("usage", msg, None, None)
     } else {
         format!("evident: {}", one_line(msg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_follow_the_subcommand() {
+        let on = |a: &[&str]| {
+            let v: Vec<OsString> = std::iter::once("evident")
+                .chain(a.iter().copied())
+                .map(OsString::from)
+                .collect();
+            json_errors_from_args(&v)
+        };
+        assert!(on(&["cat", "x", "--json"]));
+        assert!(on(&["--color", "always", "cat", "x", "--json"]));
+        assert!(!on(&["--color", "always", "append", "x", "--json", "{}"]));
+        assert!(!on(&["append", "x", "--json", "-"]));
+        assert!(!on(&["cat", "x"]));
     }
 }
