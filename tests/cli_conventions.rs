@@ -476,6 +476,34 @@ fn tail_f_follows_growth_rotation_and_repair() {
 }
 
 #[test]
+fn follow_prints_entries_that_take_the_seqs_of_printed_entries_moved_aside() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("a.jsonl");
+    append(&log, &["a1", "a2", "a3"], None);
+    let r = Running::start(&["follow", s(&log), "--json", "--interval", "0.05"]);
+    assert_eq!(actions(&r.take(3)), ["a1", "a2", "a3"]);
+    // the printed last entry is damaged, then moved aside by repair --force
+    let t = fs::read_to_string(&log)
+        .unwrap()
+        .replace("\"a3\"", "\"a3-changed\"");
+    fs::write(&log, t).unwrap();
+    r.quiet(300);
+    evident()
+        .args(["repair", "--force", s(&log)])
+        .assert()
+        .success();
+    assert!(
+        fs::read_dir(d.path()).unwrap().count() > 1,
+        "a sidecar file"
+    );
+    append(&log, &["n3"], None);
+    let e = r.take(1);
+    assert_eq!(actions(&e), ["n3"]);
+    assert_eq!(e[0]["seq"], 3);
+    r.quiet(200);
+}
+
+#[test]
 fn follow_resumes_from_a_position_file_and_from_seq() {
     let d = tempdir().unwrap();
     let log = d.path().join("a.evl");
