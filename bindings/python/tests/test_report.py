@@ -63,10 +63,12 @@ def test_reproduce(tmp_path):
 
 def test_reproduce_python_script_runs(tmp_path):
     log = _log(tmp_path / "audit.jsonl")
-    with evident.AuditLog(log) as l:
-        l.log("tool_operation", "__import__('os').system('false')", source="a")
+    with evident.AuditLog(log) as alog:
+        alog.log("tool_operation", "__import__('os').system('false')", source="a")
     out = tmp_path / "replay.py"
-    info = evident.reproduce(log, out, format="python", module="fakelab", alias="fl", skip_failed=True)
+    info = evident.reproduce(
+        log, out, format="python", module="fakelab", alias="fl", skip_failed=True
+    )
     assert info["operation_count"] == 3
     text = out.read_text()
     assert text.startswith('#!/usr/bin/env python3\n"""TraceKit analysis script.\n')
@@ -75,14 +77,20 @@ def test_reproduce_python_script_runs(tmp_path):
     assert "# (not a Python name)" in text
     (tmp_path / "fakelab.py").write_text(
         "import json\n\ndef __getattr__(name):\n"
-        "    def call(**kw):\n        print(json.dumps([name, kw], sort_keys=True))\n    return call\n"
+        "    def call(**kw):\n"
+        "        print(json.dumps([name, kw], sort_keys=True))\n"
+        "    return call\n"
     )
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, str(out)], env={**os.environ, "PYTHONPATH": str(tmp_path)},
-                       capture_output=True, text=True, check=True)
-    assert r.stdout.splitlines() == ['["run", {"label": "x y", "n": 1}]', '["run", {"label": "x y", "n": 9}]']
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    r = subprocess.run([sys.executable, str(out)], env=env, capture_output=True, text=True,
+                       check=True)
+    assert r.stdout.splitlines() == [
+        '["run", {"label": "x y", "n": 1}]',
+        '["run", {"label": "x y", "n": 9}]',
+    ]
     default = evident.reproduce(log, out, format="python")
     assert default["operation_count"] == 4
     assert "    import evident.compat.tracekit as tk\n" in out.read_text()
