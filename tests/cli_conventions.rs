@@ -503,6 +503,30 @@ fn follow_prints_entries_that_take_the_seqs_of_printed_entries_moved_aside() {
     r.quiet(200);
 }
 
+/// The same, with the file cut back and written again to the same size
+/// between two checks (nothing to see in its size).
+#[test]
+fn follow_notices_a_rewrite_to_the_same_size_between_two_checks() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("a.jsonl");
+    append(&log, &["a1", "a2", "a3"], None);
+    let r = Running::start(&["follow", s(&log), "--json", "--interval", "1.5"]);
+    assert_eq!(actions(&r.take(3)), ["a1", "a2", "a3"]);
+    let t = fs::read_to_string(&log)
+        .unwrap()
+        .replace("\"a3\"", "\"zz\"");
+    fs::write(&log, t).unwrap();
+    evident()
+        .args(["repair", "--force", s(&log)])
+        .assert()
+        .success();
+    append(&log, &["n3"], None);
+    let e = r.take(1);
+    assert_eq!(actions(&e), ["n3"]);
+    assert_eq!(e[0]["seq"], 3);
+    r.quiet(2000);
+}
+
 #[test]
 fn follow_resumes_from_a_position_file_and_from_seq() {
     let d = tempdir().unwrap();

@@ -11,7 +11,10 @@
 //! - truncation with move-aside (`evident repair` moving a torn or damaged
 //!   tail into a sidecar): entries already printed are not printed again;
 //!   when printed entries were moved aside, a note names them and the
-//!   entries that later take their seqs are printed.
+//!   entries that later take their seqs are printed. A change is seen by
+//!   size, modification time or identity; each read also re-reads the last
+//!   entry printed and compares its hash, so a file cut back and written
+//!   again to the same size between two checks is noticed too.
 //!
 //! Resuming: `--from-seq N` starts at seq N; `--position-file FILE` keeps
 //! the log id and the last seq seen (written atomically after each batch)
@@ -19,7 +22,7 @@
 //! while nobody follows (unless the log was rotated meanwhile: the entries
 //! appended to the old file after the stop are in the old file).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,6 +35,10 @@ use serde::{Deserialize, Serialize};
 use crate::read::to_query;
 use crate::util::{io_err, stdout_err, Failure};
 use crate::TailArgs;
+
+/// Entries remembered to find, after the file was cut back, the last one
+/// still in place.
+const RECENT: usize = 256;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct FollowOpts {
@@ -136,9 +143,12 @@ struct Follower<'a> {
     json: bool,
     ident: Option<(u64, u64)>,
     size: u64,
+    mtime: Option<std::time::SystemTime>,
     log_id: String,
     /// The last seq read (printed or filtered out).
     last: Option<u64>,
+    /// Seq and hash of the last entries read (at most [`RECENT`]).
+    recent: VecDeque<(u64, String)>,
     /// Offsets of damaged records already reported in this file.
     reported: HashSet<u64>,
     position: Option<PathBuf>,
@@ -156,6 +166,10 @@ impl Follower<'_> {
             }
         }
         self.last = Some(self.last.map_or(e.seq, |l| l.max(e.seq)));
+        self.recent.push_back((e.seq, e.hash.clone()));
+        if self.recent.len() > RECENT {
+            self.recent.pop_front();
+        }
         Ok(())
     }
 
@@ -190,6 +204,34 @@ impl Follower<'_> {
         Ok(())
     }
 
+    /// After the file was cut back: the newest entry read before that is
+    /// still in the file unchanged (same seq and hash). The file may have
+    /// grown again meanwhile, with new entries taking the seqs of entries
+    /// that were moved aside; they must be printed. Without a match among
+    /// the recent entries, the seq before the oldest of them (those are
+    /// printed again rather than risk missing one).
+    fn kept(&self) -> Result<Option<u64>, Failure> {
+        let Some(last) = self.last else {
+            return Ok(None);
+        };
+        let oldest = self.recent.front().map(|(s, _)| *s);
+        let q = Query {
+            order: Order::NewestFirst,
+            seq_min: oldest,
+            ..Query::default()
+        };
+        let it = evident::query(self.path, &q).map_err(|e| Failure::lib(self.path, e))?;
+        for e in it.filter_map(|r| r.ok()).filter(|e| e.seq <= last) {
+            if self.recent.contains(&(e.seq, e.hash.clone())) {
+                return Ok(Some(e.seq));
+            }
+        }
+        Ok(match oldest {
+            Some(o) => o.checked_sub(1).filter(|s| *s > 0),
+            None => self.head_seq()?.map(|h| h.min(last)),
+        })
+    }
+
     /// The seq of the file's last entry (None: no entries).
     fn head_seq(&self) -> Result<Option<u64>, Failure> {
         let it =
@@ -219,10 +261,49 @@ impl Follower<'_> {
     }
 
     /// Prints the entries after `self.last`, read backward from the end.
+    /// The entry last read is read again too (the anchor): when it is no
+    /// longer there with the same hash, the file was cut back and written
+    /// again between two checks, and the entries after the last one still
+    /// in place are printed.
     fn print_new(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+        let mut new = self.read_new()?;
+        if let Some((seq, hash)) = self.anchor() {
+            match new.last() {
+                Some(e) if e.seq == seq && e.hash == hash => {
+                    new.pop();
+                }
+                _ => {
+                    self.rebase()?;
+                    new = self.read_new()?;
+                    if self.anchor().is_some() {
+                        new.pop();
+                    }
+                }
+            }
+        }
+        for e in new.iter().rev() {
+            self.print(e, out)?;
+        }
+        Ok(())
+    }
+
+    /// The last entry read, when it is the newest one seen.
+    fn anchor(&self) -> Option<(u64, String)> {
+        self.recent
+            .back()
+            .filter(|(s, _)| Some(*s) == self.last)
+            .cloned()
+    }
+
+    /// The entries from the anchor (or after `last`) on, newest first.
+    fn read_new(&mut self) -> Result<Vec<Entry>, Failure> {
+        let from = match self.anchor() {
+            Some((seq, _)) => Some(seq),
+            None => self.last.map(|l| l.saturating_add(1)),
+        };
         let q = Query {
             order: Order::NewestFirst,
-            seq_min: self.last.map(|l| l.saturating_add(1)),
+            seq_min: from,
             ..Query::default()
         };
         let mut new = Vec::new();
@@ -232,8 +313,23 @@ impl Follower<'_> {
                 Err(e) => self.damaged(e)?,
             }
         }
-        for e in new.iter().rev() {
-            self.print(e, out)?;
+        Ok(new)
+    }
+
+    /// Moves `last` back to the newest entry still in place, with a note.
+    fn rebase(&mut self) -> Result<(), Failure> {
+        let kept = self.kept()?;
+        if let Some(last) = self.last.filter(|l| kept.is_none_or(|k| k < *l)) {
+            let from = kept.map_or(1, |k| k + 1);
+            note(
+                self.path,
+                &format!(
+                    "entries {from}..{last} are no longer in the file as they were printed (moved \
+                     aside into a sidecar file?); the entries that take their seqs are printed"
+                ),
+            );
+            self.last = kept;
+            self.recent.retain(|(s, _)| kept.is_some_and(|k| *s <= k));
         }
         Ok(())
     }
@@ -256,12 +352,14 @@ impl Follower<'_> {
         };
         let id = ident(&m);
         let size = m.len();
+        let mtime = m.modified().ok();
         let replaced = Some(id) != self.ident;
-        if !replaced && size == self.size {
+        if !replaced && size == self.size && mtime == self.mtime {
             return Ok(());
         }
-        if replaced || size < self.size {
-            // Another file, or this one cut back: which log is it now?
+        {
+            // Which log is it now (another file may have taken the name, or
+            // this one may have been cut back and written again)?
             let Ok(info) = evident::inspect(self.path) else {
                 return Ok(()); // being created: its genesis is not written yet
             };
@@ -277,19 +375,9 @@ impl Follower<'_> {
                 self.log_id = info.genesis.log_id;
                 self.last = None;
                 self.saved = None;
+                self.recent.clear();
             } else if size < self.size || replaced {
-                let head = self.head_seq()?;
-                if let Some(last) = self.last.filter(|l| head.is_none_or(|h| h < *l)) {
-                    let from = head.map_or(1, |h| h + 1);
-                    note(
-                        self.path,
-                        &format!(
-                            "entries {from}..{last} are no longer in the file (moved aside into a sidecar file?); \
-                             entries that take their seqs are printed"
-                        ),
-                    );
-                    self.last = head;
-                }
+                self.rebase()?;
             }
             if replaced {
                 self.reported.clear();
@@ -299,6 +387,7 @@ impl Follower<'_> {
         // The size is taken before reading: data appended meanwhile is
         // read now or at the next check, never skipped.
         self.size = size;
+        self.mtime = mtime;
         self.print_new(out)?;
         self.done_batch(out)
     }
@@ -320,8 +409,10 @@ pub fn follow(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         json: a.json,
         ident: Some(ident(&m)),
         size: m.len(),
+        mtime: m.modified().ok(),
         log_id: info.genesis.log_id.clone(),
         last: None,
+        recent: VecDeque::new(),
         reported: HashSet::new(),
         position: o.position_file.clone(),
         saved: None,
