@@ -1366,11 +1366,15 @@ evident_status evident_report_write_entries(const char *entries_json,
                                             char **out_files_json);
 
 /**
- * Writes a bash script (mode 0755) to `out_file` that re-runs the
- * operations recorded in `inputs_json` (as for `evident_report_write`) in
- * time order. `options_json` (NULL for the defaults): `program`, `title`,
- * `since`, `until`, `include_tools`, `exclude_operations`, `event_type`,
- * `skip_failed`, `add_timing`, `add_error_handling`, `no_note`.
+ * Writes a script (mode 0755) to `out_file` that re-runs the operations
+ * recorded in `inputs_json` (as for `evident_report_write`) in time
+ * order. `options_json` (NULL for the defaults): `format` (`"bash"`, the
+ * default, RTGS Lab Tools' layout; or `"python"`, TraceKit's
+ * `to_script()` layout), `title`, `since`, `until`, `include_tools`,
+ * `exclude_operations`, `event_type`, `skip_failed`; bash only: `program`,
+ * `add_timing`, `add_error_handling`, `no_note`; Python only: `module`
+ * (default `tracekit`, falling back to `evident.compat.tracekit`) and
+ * `alias` (default `tk`).
  * `*out_info_json` receives `{"script_path", "operation_count",
  * "start_date", "end_date"}` (free with `evident_string_free`).
  */

@@ -36,6 +36,8 @@ use crate::format::{Entry, BINARY_MAGIC};
 use crate::query::{query, Query};
 use crate::verify::{verify, VerifyOptions};
 
+mod python;
+
 /// Marker line that opens the embedded entries of a Markdown report.
 pub const ENTRIES_MARKER: &str = "<!-- evident-entries";
 
@@ -1082,10 +1084,30 @@ pub fn write_entries_report(
 
 // --- reproduction -------------------------------------------------------------
 
+/// Language of a reproduction script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScriptFormat {
+    /// A bash script (RTGS Lab Tools' layout).
+    #[default]
+    #[serde(alias = "sh")]
+    Bash,
+    /// A Python script (TraceKit's `OperationHistory.to_script()` layout).
+    #[serde(alias = "py")]
+    Python,
+}
+
 /// Options of [`write_reproduction`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReproOptions {
+    /// Script language (default bash).
+    pub format: ScriptFormat,
+    /// Python: the module whose functions replay the operations (default
+    /// `tracekit`, falling back to `evident.compat.tracekit`).
+    pub module: Option<String>,
+    /// Python: the name the module is imported as (default `tk`).
+    pub alias: Option<String>,
     /// Command prefix before `TOOL OPERATION` (e.g. `rtgs`); none by default.
     pub program: Option<String>,
     /// What the script says it reproduces (default "recorded operations").
@@ -1193,12 +1215,9 @@ fn command_of(e: &Entry, opts: &ReproOptions) -> String {
     lines.join(" \\\n  ")
 }
 
-/// Renders the bash reproduction script of `entries` (oldest first).
-pub fn render_reproduction<'a>(
-    entries: &'a [Entry],
-    opts: &ReproOptions,
-) -> Result<(String, Vec<&'a Entry>)> {
-    let ops: Vec<&Entry> = entries
+/// The operations a reproduction script replays, oldest first.
+pub(crate) fn repro_selected<'a>(entries: &'a [Entry], opts: &ReproOptions) -> Vec<&'a Entry> {
+    entries
         .iter()
         .filter(|e| !e.action.is_empty())
         .filter(|e| opts.since.is_none_or(|s| e.ts >= s))
@@ -1207,7 +1226,19 @@ pub fn render_reproduction<'a>(
         .filter(|e| !opts.exclude_operations.contains(&e.action))
         .filter(|e| opts.event_type.as_deref().is_none_or(|t| e.event_type == t))
         .filter(|e| !(opts.skip_failed && e.success == Some(false)))
-        .collect();
+        .collect()
+}
+
+/// Renders the reproduction script of `entries` (oldest first) in
+/// `opts.format`.
+pub fn render_reproduction<'a>(
+    entries: &'a [Entry],
+    opts: &ReproOptions,
+) -> Result<(String, Vec<&'a Entry>)> {
+    if opts.format == ScriptFormat::Python {
+        return python::render(entries, opts);
+    }
+    let ops = repro_selected(entries, opts);
     let mut current: Option<&str> = None;
     let mut rops = Vec::new();
     for e in &ops {
@@ -1249,8 +1280,9 @@ pub fn render_reproduction<'a>(
     Ok((text, ops))
 }
 
-/// Writes the bash reproduction script of the operations recorded in
-/// `inputs` (logs, Markdown reports, directories) to `out` (mode 0755).
+/// Writes the reproduction script (bash or Python, `opts.format`) of the
+/// operations recorded in `inputs` (logs, Markdown reports, directories) to
+/// `out` (mode 0755).
 pub fn write_reproduction(
     inputs: &[PathBuf],
     opts: &ReproOptions,
@@ -1477,5 +1509,120 @@ mod tests {
         assert!(text
             .trim_end()
             .ends_with("echo \"Reproduction script completed successfully\""));
+    }
+
+    #[test]
+    fn python_script_has_the_tracekit_layout_and_is_safe() {
+        let mut es = sample();
+        es.push(entry(
+            4,
+            "2023-06-16T10:00:00Z",
+            "scope",
+            "measure",
+            Some(true),
+            json!({"parameters": {"class": 1, "ok": true, "none": null, "x y": [1.5, "s\n\"'"], "nested": {"a": false}}}),
+        ));
+        es.push(entry(
+            5,
+            "2023-06-16T10:00:01Z",
+            "scope",
+            "os.system('rm -rf /')",
+            Some(true),
+            json!({"path": "a.wfm"}),
+        ));
+        es.push(entry(
+            6,
+            "2023-06-16T10:00:02Z",
+            "scope",
+            "load_trace",
+            None,
+            json!({"path": "signal.wfm"}),
+        ));
+        let (text, ops) = render_reproduction(
+            &es,
+            &ReproOptions {
+                format: ScriptFormat::Python,
+                exclude_operations: vec!["list-projects".into()],
+                ..ReproOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 5);
+        assert!(
+            text.starts_with(
+                "#!/usr/bin/env python3\n\"\"\"TraceKit analysis script.\n\nGenerated: "
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\ntry:\n    import tracekit as tk\nexcept ImportError:\n    import evident.compat.tracekit as tk\n"), "{text}");
+        assert!(
+            text.contains("# 14:30:22 - extract\ntk.extract(end_date=\"2023-01-31\", project=\"Winter Turf - v3\", start_date=\"2023-01-01\")\n"),
+            "{text}"
+        );
+        // a failed operation is a comment naming its error
+        assert!(
+            text.contains(
+                "# 15:00:00 - create\n# FAILED: tk.create(file=\"a \\\"b\\\" $HOME\"): boom\n"
+            ),
+            "{text}"
+        );
+        // keywords and non-identifiers go through **{...}; values are Python literals
+        assert!(
+            text.contains(r#"tk.measure(**{"class": 1}, nested={"a": False}, none=None, ok=True, **{"x y": [1.5, "s\n\"'"]})"#),
+            "{text}"
+        );
+        // an operation that is not a Python name calls nothing
+        assert!(
+            text.contains("# (not a Python name) \"os.system('rm -rf /')\"\n"),
+            "{text}"
+        );
+        assert!(!text.contains("\ntk.os"), "{text}");
+        // details without "parameters" are the parameters (TraceKit's record_action)
+        assert!(
+            text.contains("# 10:00:02 - load_trace\ntk.load_trace(path=\"signal.wfm\")\n"),
+            "{text}"
+        );
+        // the bash-only options are refused, and so are bad module names
+        for bad in [
+            ReproOptions {
+                program: Some("rtgs".into()),
+                ..ReproOptions::default()
+            },
+            ReproOptions {
+                module: Some("os; import x".into()),
+                ..ReproOptions::default()
+            },
+            ReproOptions {
+                alias: Some("a b".into()),
+                ..ReproOptions::default()
+            },
+        ] {
+            let opts = ReproOptions {
+                format: ScriptFormat::Python,
+                ..bad
+            };
+            assert!(matches!(
+                render_reproduction(&es, &opts),
+                Err(Error::InvalidArgument(_))
+            ));
+        }
+        let (custom, _) = render_reproduction(
+            &es,
+            &ReproOptions {
+                format: ScriptFormat::Python,
+                module: Some("mylab.tools".into()),
+                alias: Some("ml".into()),
+                title: Some("the \"June\" runs".into()),
+                skip_failed: true,
+                ..ReproOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            custom.contains("\"\"\"Reproduction of the \\\"June\\\" runs.\n"),
+            "{custom}"
+        );
+        assert!(custom.contains("\nimport mylab.tools as ml\n"), "{custom}");
+        assert!(!custom.contains("FAILED"), "{custom}");
     }
 }

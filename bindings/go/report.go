@@ -56,8 +56,16 @@ type ReportFile struct {
 	Path  string `json:"path"`
 }
 
-// ReproduceOptions selects the operations of a reproduction script.
+// ReproduceOptions selects the operations and the language of a
+// reproduction script. Format is "bash" (default; RTGS Lab Tools' layout,
+// Program, AddTiming, AddErrorHandling and NoNote apply) or "python"
+// (TraceKit's to_script() layout: one Alias.operation(name=value, ...) call
+// per operation, importing Module, default "tracekit" falling back to
+// "evident.compat.tracekit", as Alias, default "tk").
 type ReproduceOptions struct {
+	Format            string     `json:"format,omitempty"`
+	Module            string     `json:"module,omitempty"`
+	Alias             string     `json:"alias,omitempty"`
 	Program           string     `json:"program,omitempty"`
 	Title             string     `json:"title,omitempty"`
 	Since             *time.Time `json:"since,omitempty"`
@@ -143,8 +151,9 @@ func ReportEntries(entries []Entry, out string, opts ReportOptions) ([]ReportFil
 	return files, reportCall(1, a, opts, out, &files)
 }
 
-// Reproduce writes a bash script (mode 0755) to out that re-runs the
-// operations recorded in inputs in time order.
+// Reproduce writes a script (mode 0755; bash, or Python with Format
+// "python") to out that re-runs the operations recorded in inputs in time
+// order.
 func Reproduce(inputs []string, out string, opts ReproduceOptions) (ReproduceInfo, error) {
 	a, err := json.Marshal(inputs)
 	if err != nil {

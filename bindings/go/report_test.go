@@ -63,3 +63,36 @@ func TestReportAndReproduce(t *testing.T) {
 		t.Fatal("pdf accepted")
 	}
 }
+
+func TestReproducePython(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.jsonl")
+	l, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"load_trace", "os.system('x')"} {
+		_, err := l.Append(Entry{EventType: "tool_operation", Action: op,
+			Time:    time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+			Details: map[string]any{"path": "signal.wfm"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	info, err := Reproduce([]string{path}, filepath.Join(dir, "s.py"), ReproduceOptions{Format: "python"})
+	if err != nil || info.OperationCount != 2 {
+		t.Fatalf("%+v %v", info, err)
+	}
+	py, _ := os.ReadFile(info.ScriptPath)
+	text := string(py)
+	if !strings.HasPrefix(text, "#!/usr/bin/env python3\n\"\"\"TraceKit analysis script.\n") ||
+		!strings.Contains(text, "# 12:00:00 - load_trace\ntk.load_trace(path=\"signal.wfm\")\n") ||
+		!strings.Contains(text, "# (not a Python name) \"os.system('x')\"\n") {
+		t.Fatal(text)
+	}
+	_, err = Reproduce([]string{path}, filepath.Join(dir, "s.py"), ReproduceOptions{Format: "python", Program: "rtgs"})
+	if err == nil || !strings.Contains(err.Error(), "bash") {
+		t.Fatal(err)
+	}
+}

@@ -22,12 +22,22 @@ use serde_json::Value;
 mod check;
 #[path = "evident/demo.rs"]
 mod demo;
+#[path = "evident/extras.rs"]
+mod extras;
+#[path = "evident/follow.rs"]
+mod follow;
+#[path = "evident/multi.rs"]
+mod multi;
+#[path = "evident/output.rs"]
+mod output;
 #[path = "evident/read.rs"]
 mod read;
 #[path = "evident/report.rs"]
 mod report;
 #[path = "evident/session.rs"]
 mod session;
+#[path = "evident/timespec.rs"]
+mod timespec;
 #[path = "evident/util.rs"]
 mod util;
 #[path = "evident/write.rs"]
@@ -57,6 +67,10 @@ Try `evident demo` for a guided example.";
 #[derive(Parser, Debug)]
 #[command(name = "evident", version, after_help = EXIT_HELP, propagate_version = true)]
 struct Cli {
+    /// When to color the output: auto (when standard output is a terminal
+    /// and NO_COLOR is not set), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = output::ColorArg::Auto)]
+    color: output::ColorArg,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -84,11 +98,16 @@ enum Cmd {
     /// damaged record is reported on stderr with its position and skipped;
     /// the exit status is then 1.
     Cat(CatArgs),
-    /// Print the last N entries in chronological order (reads from the end).
+    /// Print the last N entries in chronological order (reads from the end);
+    /// with -f, keep printing new entries as the log grows.
     ///
     /// Does not check hashes (use verify); says so on stderr (not with
     /// --json).
     Tail(TailArgs),
+    /// Print the last N entries, then new entries as the log grows (`tail
+    /// -f`); survives rotation and a repair's move-aside, and resumes from
+    /// --position-file or --from-seq.
+    Follow(TailArgs),
     /// Print the head (SEQ:HASH, for an external checkpoint), entry count and log id.
     Head(HeadArgs),
     /// Summarise: entries, time span, counts by event type, action, actor, session.
@@ -130,6 +149,10 @@ enum Cmd {
     Report(report::ReportArgs),
     /// Write a script that re-runs the recorded operations in time order.
     Reproduce(report::ReproduceArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(extras::CompletionsArgs),
+    /// Print the manual page (roff), or write one per command with --dir.
+    Man(extras::ManArgs),
 }
 
 impl Cmd {
@@ -140,12 +163,14 @@ impl Cmd {
             Cmd::Verify(a) => (&a.log, "verify"),
             Cmd::Cat(a) => (&a.log, "cat"),
             Cmd::Tail(a) => (&a.log, "tail"),
+            Cmd::Follow(a) => (&a.log, "follow"),
             Cmd::Head(a) => (&a.log, "head"),
             Cmd::Stats(a) => (&a.log, "stats"),
             Cmd::Export(a) => (&a.log, "export"),
             Cmd::Convert(a) => (&a.src, "convert"),
             Cmd::Repair(a) => (&a.log, "repair"),
             Cmd::Demo(_) | Cmd::Session(_) | Cmd::Report(_) | Cmd::Reproduce(_) => return None,
+            Cmd::Completions(_) | Cmd::Man(_) => return None,
         })
     }
 }
@@ -271,10 +296,13 @@ pub struct AppendArgs {
     pub lock_timeout: Option<f64>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct VerifyArgs {
-    /// The log file.
+    /// The log file (`-`: standard input).
     pub log: PathBuf,
+    /// More logs, each verified in turn (the exit status is the worst).
+    #[arg(value_name = "LOG")]
+    pub more: Vec<PathBuf>,
     #[command(flatten)]
     pub key: KeyArg,
     /// A head taken earlier (from `evident head`): the log must contain it.
@@ -312,11 +340,12 @@ pub struct Filters {
     /// Only entries from this source.
     #[arg(long)]
     pub source: Option<String>,
-    /// Only entries at or after this time (RFC 3339).
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    /// Only entries at or after this time: RFC 3339, a date (YYYY-MM-DD,
+    /// UTC), a time before now (1h, 30m, 2d, "1h 30m") or today, yesterday.
+    #[arg(long, value_name = "TIME", value_parser = timespec::parse_time)]
     pub since: Option<DateTime<Utc>>,
-    /// Only entries before this time (RFC 3339).
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    /// Only entries before this time (the same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = timespec::parse_time)]
     pub until: Option<DateTime<Utc>>,
     /// Only entries with seq >= N.
     #[arg(long, value_name = "N")]
@@ -326,10 +355,13 @@ pub struct Filters {
     pub seq_max: Option<u64>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct CatArgs {
-    /// The log file.
+    /// The log file (`-`: standard input).
     pub log: PathBuf,
+    /// More logs, printed in turn.
+    #[arg(value_name = "LOG")]
+    pub more: Vec<PathBuf>,
     #[command(flatten)]
     pub filters: Filters,
     /// Newest entries first (reads backward from the end).
@@ -355,6 +387,8 @@ pub struct TailArgs {
     /// One JSON object per entry.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub follow: follow::FollowOpts,
 }
 
 #[derive(Args, Debug)]
@@ -372,10 +406,13 @@ pub struct HeadArgs {
     pub json: bool,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct StatsArgs {
-    /// The log file.
+    /// The log file (`-`: standard input).
     pub log: PathBuf,
+    /// More logs, each summarised in turn.
+    #[arg(value_name = "LOG")]
+    pub more: Vec<PathBuf>,
     #[command(flatten)]
     pub filters: Filters,
     /// Print as JSON.
@@ -434,11 +471,17 @@ pub struct DemoArgs {
 }
 
 fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
-    if let Some((path, name)) = cli.cmd.log() {
+    multi::run(cli.cmd, out)
+}
+
+/// Runs one command on (at most) one log.
+fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
+    if let Some((path, name)) = cmd.log() {
+        output::set_paths(vec![path.display().to_string()]);
         session::refuse_session_file(path, name)?;
         util::refuse_non_log(path)?;
     }
-    match cli.cmd {
+    match cmd {
         Cmd::Append(a) => write::append(a, out),
         Cmd::Verify(a) => check::verify(a, out),
         Cmd::Cat(a) => {
@@ -447,7 +490,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
             read::note_unchecked(&log, json, &r);
             r
         }
+        Cmd::Tail(a) if a.follow.follow => follow::follow(a, out),
+        Cmd::Follow(mut a) => {
+            a.follow.follow = true;
+            follow::follow(a, out)
+        }
         Cmd::Tail(a) => {
+            follow::check_plain(&a.follow)?;
             let (log, json) = (a.log.clone(), a.json);
             let r = read::tail(a, out);
             read::note_unchecked(&log, json, &r);
@@ -462,6 +511,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Session(a) => session::run(a, out),
         Cmd::Report(a) => report::report(a, out),
         Cmd::Reproduce(a) => report::reproduce(a, out),
+        Cmd::Completions(a) => extras::completions(a, out),
+        Cmd::Man(a) => extras::man(a, out),
     }
 }
 
@@ -503,7 +554,10 @@ fn usage_error(e: clap::Error) -> ExitCode {
             msg
         }
     };
-    eprintln!("evident: {} (see `{cmd} --help`)", util::one_line(&msg));
+    eprintln!(
+        "{}",
+        output::usage_line(&format!("{msg} (see `{cmd} --help`)"))
+    );
     ExitCode::from(util::EXIT_ERROR)
 }
 
@@ -543,10 +597,14 @@ fn main() -> ExitCode {
             util::one_line(&msg)
         );
     }));
+    output::set_json_errors(output::json_errors_from_args(
+        &std::env::args_os().collect::<Vec<_>>(),
+    ));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    output::init_color(cli.color);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -560,7 +618,7 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => code,
         Ok(Err(f)) => {
             if !f.msg.is_empty() {
-                eprintln!("evident: {}", util::one_line(&f.msg));
+                eprintln!("{}", output::failure_line(&f));
             }
             f.code
         }

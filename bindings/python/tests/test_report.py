@@ -59,3 +59,43 @@ def test_reproduce(tmp_path):
     assert os.access(info["script_path"], os.X_OK)
     with pytest.raises(evident.EvidentIOError):
         evident.reproduce(tmp_path / "missing", tmp_path / "s.sh")
+
+
+def test_reproduce_python_script_runs(tmp_path):
+    log = _log(tmp_path / "audit.jsonl")
+    with evident.AuditLog(log) as alog:
+        alog.log("tool_operation", "__import__('os').system('false')", source="a")
+    out = tmp_path / "replay.py"
+    info = evident.reproduce(
+        log, out, format="python", module="fakelab", alias="fl", skip_failed=True
+    )
+    assert info["operation_count"] == 3
+    text = out.read_text()
+    assert text.startswith('#!/usr/bin/env python3\n"""TraceKit analysis script.\n')
+    assert "\nimport fakelab as fl\n" in text
+    assert "# 12:00:00 - run\nfl.run(label=\"x y\", n=1)\n" in text
+    assert "# (not a Python name)" in text
+    (tmp_path / "fakelab.py").write_text(
+        "import json\n\ndef __getattr__(name):\n"
+        "    def call(**kw):\n"
+        "        print(json.dumps([name, kw], sort_keys=True))\n"
+        "    return call\n"
+    )
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    r = subprocess.run([sys.executable, str(out)], env=env, capture_output=True, text=True,
+                       check=True)
+    assert r.stdout.splitlines() == [
+        '["run", {"label": "x y", "n": 1}]',
+        '["run", {"label": "x y", "n": 9}]',
+    ]
+    default = evident.reproduce(log, out, format="python")
+    assert default["operation_count"] == 4
+    assert "    import evident.compat.tracekit as tk\n" in out.read_text()
+    # bash-only options are refused for Python scripts
+    with pytest.raises(evident.InvalidArgumentError):
+        evident.reproduce(log, out, format="python", program="rtgs")
+    with pytest.raises(evident.InvalidArgumentError):
+        evident.reproduce(log, out, format="ruby")

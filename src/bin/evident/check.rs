@@ -187,8 +187,9 @@ pub fn print_report(
     if r.valid {
         writeln!(
             out,
-            "{}: valid: {} verified ({desc})",
+            "{}: {}: {} verified ({desc})",
             path.display(),
+            crate::output::paint(crate::output::green(), "valid"),
             entries(r.entries)
         )?;
         if let Some(n) = r.in_flight_tail {
@@ -200,7 +201,11 @@ pub fn print_report(
         return writeln!(out, "head: {head}");
     }
     for v in &r.violations {
-        writeln!(out, "{}", violation_line(path, v))?;
+        writeln!(
+            out,
+            "{}",
+            crate::output::paint(crate::output::red(), &violation_line(path, v))
+        )?;
     }
     let shown = r.violations.len() as u64;
     if r.violations_total > shown {

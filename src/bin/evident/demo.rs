@@ -168,6 +168,7 @@ fn capture(f: impl FnOnce(&mut dyn Write) -> Result<u8, Failure>) -> Result<(u8,
 fn verify_args(log: &str) -> VerifyArgs {
     VerifyArgs {
         log: log.into(),
+        more: Vec::new(),
         key: KeyArg { key_file: None },
         expect_head: None,
         expect_log_id: None,
@@ -363,6 +364,7 @@ pub fn demo(a: DemoArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                 n: 3,
                 filters: Filters::default(),
                 json: false,
+                follow: Default::default(),
             },
             o,
         )

@@ -17,8 +17,7 @@ use serde_json::json;
 
 use crate::check::{missing_key_msg, missing_key_only, status, violation_line};
 use crate::util::{
-    head_str, human_entry, io_err, lib_msg, load_key, read_genesis, span, stdout_err, Failure,
-    EXIT_FAILED,
+    head_str, io_err, lib_msg, load_key, read_genesis, span, stdout_err, Failure, EXIT_FAILED,
 };
 use crate::{CatArgs, ExportArgs, ExportFormat, Filters, HeadArgs, StatsArgs, TailArgs};
 
@@ -55,7 +54,7 @@ impl<'a> Damage<'a> {
         if matches!(e, Error::Io { .. }) {
             return Err(Failure::lib(self.path, e));
         }
-        eprintln!("evident: {}", lib_msg(self.path, &e));
+        eprintln!("{}", crate::output::damage_line(self.path, &e));
         self.count += 1;
         Ok(())
     }
@@ -80,7 +79,7 @@ fn print_entry(e: &Entry, as_json: bool, out: &mut dyn Write) -> Result<(), Fail
         serde_json::to_writer(&mut *out, e).map_err(|e| stdout_err(e.into()))?;
         writeln!(out).map_err(stdout_err)
     } else {
-        writeln!(out, "{}", human_entry(e)).map_err(stdout_err)
+        writeln!(out, "{}", crate::output::entry_line(e)).map_err(stdout_err)
     }
 }
 
@@ -96,7 +95,13 @@ pub fn note_unchecked(path: &std::path::Path, as_json: bool, r: &Result<u8, Fail
         Err(f) => f.code == crate::util::EXIT_FAILED,
     };
     if read && !as_json {
-        eprintln!("evident: {}: note: {UNCHECKED_NOTE}", path.display());
+        eprintln!(
+            "{}",
+            crate::output::renamed(format!(
+                "evident: {}: note: {UNCHECKED_NOTE}",
+                path.display()
+            ))
+        );
     }
 }
 

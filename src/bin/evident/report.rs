@@ -30,6 +30,9 @@ pub enum ByArg {
 pub enum ScriptFormat {
     /// A bash script (RTGS Lab Tools' layout).
     Bash,
+    /// A Python script (TraceKit's `to_script()` layout): one
+    /// `tk.operation(name=value, ...)` call per operation.
+    Python,
 }
 
 #[derive(Args, Debug)]
@@ -43,11 +46,11 @@ pub struct ReportArgs {
     /// Markdown: one file per day, ISO week or tool.
     #[arg(long, value_enum, default_value_t = ByArg::Day)]
     pub by: ByArg,
-    /// Only entries at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    /// Only entries at or after this time (RFC 3339, YYYY-MM-DD (UTC), 1h, 2d, yesterday, today).
+    #[arg(long, value_name = "TIME", value_parser = crate::timespec::parse_time)]
     pub since: Option<DateTime<Utc>>,
-    /// Only entries before this time (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    /// Only entries before this time (RFC 3339, YYYY-MM-DD (UTC), 1h, 2d, yesterday, today).
+    #[arg(long, value_name = "TIME", value_parser = crate::timespec::parse_time)]
     pub until: Option<DateTime<Utc>>,
     /// Only entries of this tool (source).
     #[arg(long, value_name = "TOOL")]
@@ -79,17 +82,24 @@ pub struct ReproduceArgs {
     /// The script to write (mode 0755; replaced if it exists).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
-    /// Command run for each operation, before TOOL OPERATION (e.g. rtgs).
+    /// Bash: command run for each operation, before TOOL OPERATION (e.g. rtgs).
     #[arg(long)]
     pub program: Option<String>,
+    /// Python: the module whose functions replay the operations (default
+    /// tracekit, falling back to evident.compat.tracekit).
+    #[arg(long, value_name = "MODULE")]
+    pub module: Option<String>,
+    /// Python: the name the module is imported as (default tk).
+    #[arg(long, value_name = "NAME")]
+    pub alias: Option<String>,
     /// What the script says it reproduces.
     #[arg(long)]
     pub title: Option<String>,
     /// Only operations at or after this time.
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    #[arg(long, value_name = "TIME", value_parser = crate::timespec::parse_time)]
     pub since: Option<DateTime<Utc>>,
     /// Only operations before this time.
-    #[arg(long, value_name = "TIME", value_parser = util::parse_ts)]
+    #[arg(long, value_name = "TIME", value_parser = crate::timespec::parse_time)]
     pub until: Option<DateTime<Utc>>,
     /// Only operations of these tools (repeatable).
     #[arg(long = "tool", value_name = "TOOL")]
@@ -103,13 +113,13 @@ pub struct ReproduceArgs {
     /// Leave out operations that failed.
     #[arg(long)]
     pub skip_failed: bool,
-    /// Print each operation's run time.
+    /// Bash: print each operation's run time.
     #[arg(long)]
     pub timing: bool,
-    /// Name the failing operation on stderr.
+    /// Bash: name the failing operation on stderr.
     #[arg(long)]
     pub error_handling: bool,
-    /// Do not add `--note "Reproduction: …"` to each command.
+    /// Bash: do not add `--note "Reproduction: …"` to each command.
     #[arg(long)]
     pub no_note: bool,
 }
@@ -158,8 +168,13 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
 }
 
 pub fn reproduce(a: ReproduceArgs, out: &mut dyn Write) -> Result<u8, Failure> {
-    let ScriptFormat::Bash = a.format;
     let opts = ReproOptions {
+        format: match a.format {
+            ScriptFormat::Bash => report::ScriptFormat::Bash,
+            ScriptFormat::Python => report::ScriptFormat::Python,
+        },
+        module: a.module,
+        alias: a.alias,
         program: a.program,
         title: a.title,
         since: a.since,

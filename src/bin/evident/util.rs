@@ -63,10 +63,9 @@ impl Failure {
             Error::Malformed { .. } | Error::Corrupt { .. } => EXIT_FAILED,
             _ => EXIT_ERROR,
         };
-        Failure {
-            code,
-            msg: lib_msg(path, &e),
-        }
+        let msg = lib_msg(path, &e);
+        crate::output::remember(path, &e, &msg);
+        Failure { code, msg }
     }
 }
 

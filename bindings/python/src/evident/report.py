@@ -172,11 +172,25 @@ def reproduce(
     add_timing: bool = False,
     add_error_handling: bool = False,
     note: bool = True,
+    format: str = "bash",
+    module: Optional[str] = None,
+    alias: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """Writes a bash script (mode 0755) that re-runs the recorded operations
-    of ``logs`` in time order; returns ``script_path``, ``operation_count``,
-    ``start_date`` and ``end_date`` (UTC dates, ``None`` without operations)."""
+    """Writes a script (mode 0755) that re-runs the recorded operations of
+    ``logs`` in time order; returns ``script_path``, ``operation_count``,
+    ``start_date`` and ``end_date`` (UTC dates, ``None`` without operations).
+
+    ``format="bash"`` (default): RTGS Lab Tools' layout, one shell command
+    per operation (``program``, ``add_timing``, ``add_error_handling``,
+    ``note`` apply). ``format="python"``: TraceKit's ``to_script()`` layout,
+    one ``alias.operation(name=value, ...)`` call per operation, importing
+    ``module`` (default ``tracekit``, falling back to
+    ``evident.compat.tracekit``) as ``alias`` (default ``tk``); operations
+    that are not Python names become comments."""
     opts = _options(
+        format=format,
+        module=module,
+        alias=alias,
         program=program,
         title=title,
         since=since,

@@ -1,0 +1,495 @@
+//! `evident tail -f` and `evident follow`: print the last entries, then
+//! keep printing new ones as the log grows.
+//!
+//! The file is polled (every `--interval` seconds): when its size or
+//! identity changes, the entries after the last seq seen are read backward
+//! from the end (cost: the new records, not the file). It survives
+//!
+//! - rotation and the writer's reopen: when another file takes the name (a
+//!   new device/inode, or a new log id), the new log is followed from its
+//!   first entry, with a note on stderr; while the name is missing, it waits;
+//! - truncation with move-aside (`evident repair` moving a torn or damaged
+//!   tail into a sidecar): entries already printed are not printed again;
+//!   when printed entries were moved aside, a note names them and the
+//!   entries that later take their seqs are printed. A change is seen by
+//!   size, modification time or identity; each read also re-reads the last
+//!   entry printed and compares its hash, so a file cut back and written
+//!   again to the same size between two checks is noticed too.
+//!
+//! Resuming: `--from-seq N` starts at seq N; `--position-file FILE` keeps
+//! the log id and the last seq seen (written atomically after each batch)
+//! and a restart continues after it, so nothing is printed twice or lost
+//! while nobody follows (unless the log was rotated meanwhile: the entries
+//! appended to the old file after the stop are in the old file).
+
+use std::collections::{HashSet, VecDeque};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use evident::{Entry, Error, Order, Query};
+use serde::{Deserialize, Serialize};
+
+use crate::read::to_query;
+use crate::util::{io_err, stdout_err, Failure};
+use crate::TailArgs;
+
+/// Entries remembered to find, after the file was cut back, the last one
+/// still in place.
+const RECENT: usize = 256;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct FollowOpts {
+    /// Keep printing new entries as the log grows (survives rotation and
+    /// a repair's move-aside; stop with Ctrl-C).
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// With -f: start at this seq (print it and every later entry) instead
+    /// of the last N entries.
+    #[arg(long, value_name = "SEQ", conflicts_with = "position_file")]
+    pub from_seq: Option<u64>,
+    /// With -f: keep the position (log id and last seq seen) in FILE, and
+    /// continue after it when FILE exists (a restart prints nothing twice
+    /// and misses nothing).
+    #[arg(long, value_name = "FILE")]
+    pub position_file: Option<PathBuf>,
+    /// With -f: seconds between checks of the file.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
+    pub interval: f64,
+}
+
+/// Refuses the follow options without `-f`.
+pub fn check_plain(o: &FollowOpts) -> Result<(), Failure> {
+    if o.from_seq.is_some() || o.position_file.is_some() {
+        return Err(Failure::usage(
+            "--from-seq and --position-file need -f (or `evident follow`)",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Serialize, Deserialize)]
+struct Position {
+    log: String,
+    log_id: String,
+    seq: u64,
+}
+
+fn read_position(file: &Path) -> Result<Option<Position>, Failure> {
+    match fs::read(file) {
+        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
+            Failure::at(
+                file,
+                format!("not a position file written by `evident follow`: {e}"),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Failure::lib(file, io_err(file, "read", e))),
+    }
+}
+
+fn write_position(file: &Path, p: &Position) -> Result<(), Failure> {
+    let fail = |op, e| Failure::lib(file, io_err(file, op, e));
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut t = tempfile::Builder::new()
+        .prefix(".evident-position-")
+        .tempfile_in(&dir)
+        .map_err(|e| fail("create", e))?;
+    let text = serde_json::to_string(p).unwrap_or_default();
+    t.write_all(text.as_bytes())
+        .and_then(|_| t.write_all(b"\n"))
+        .map_err(|e| fail("write", e))?;
+    t.persist(file).map_err(|e| fail("rename", e.error))?;
+    Ok(())
+}
+
+/// The identity of the file at a path: device and inode (Unix), so a file
+/// that takes the name is seen even with the same size.
+fn ident(m: &fs::Metadata) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (m.dev(), m.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        (0, 0)
+    }
+}
+
+/// A note on stderr (an object under --json).
+fn note(path: &Path, msg: &str) {
+    if crate::output::json_errors() {
+        let v = serde_json::json!({"note": {"message": msg, "path": path.display().to_string()}});
+        eprintln!("{v}");
+    } else {
+        eprintln!(
+            "evident: {}: note: {}",
+            path.display(),
+            crate::util::one_line(msg)
+        );
+    }
+}
+
+struct Follower<'a> {
+    path: &'a Path,
+    q: Query,
+    json: bool,
+    ident: Option<(u64, u64)>,
+    size: u64,
+    mtime: Option<std::time::SystemTime>,
+    log_id: String,
+    /// The last seq read (printed or filtered out).
+    last: Option<u64>,
+    /// Seq and hash of the last entries read (at most [`RECENT`]).
+    recent: VecDeque<(u64, String)>,
+    /// Offsets of damaged records already reported in this file.
+    reported: HashSet<u64>,
+    position: Option<PathBuf>,
+    saved: Option<u64>,
+}
+
+impl Follower<'_> {
+    fn print(&mut self, e: &Entry, out: &mut dyn Write) -> Result<(), Failure> {
+        if self.q.matches(e) {
+            if self.json {
+                serde_json::to_writer(&mut *out, e).map_err(|e| stdout_err(e.into()))?;
+                writeln!(out).map_err(stdout_err)?;
+            } else {
+                writeln!(out, "{}", crate::output::entry_line(e)).map_err(stdout_err)?;
+            }
+        }
+        self.last = Some(self.last.map_or(e.seq, |l| l.max(e.seq)));
+        self.recent.push_back((e.seq, e.hash.clone()));
+        if self.recent.len() > RECENT {
+            self.recent.pop_front();
+        }
+        Ok(())
+    }
+
+    fn damaged(&mut self, e: Error) -> Result<(), Failure> {
+        if matches!(e, Error::Io { .. }) {
+            return Err(Failure::lib(self.path, e));
+        }
+        let off = match &e {
+            Error::Malformed { at, .. } | Error::Corrupt { at, .. } => at.offset,
+            _ => u64::MAX,
+        };
+        if self.reported.insert(off) {
+            eprintln!("{}", crate::output::damage_line(self.path, &e));
+        }
+        Ok(())
+    }
+
+    /// Flushes the output, then saves the position.
+    fn done_batch(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+        out.flush().map_err(stdout_err)?;
+        if let (Some(file), Some(seq)) = (&self.position, self.last) {
+            if self.saved != Some(seq) {
+                let p = Position {
+                    log: self.path.display().to_string(),
+                    log_id: self.log_id.clone(),
+                    seq,
+                };
+                write_position(file, &p)?;
+                self.saved = Some(seq);
+            }
+        }
+        Ok(())
+    }
+
+    /// After the file was cut back: the newest entry read before that is
+    /// still in the file unchanged (same seq and hash). The file may have
+    /// grown again meanwhile, with new entries taking the seqs of entries
+    /// that were moved aside; they must be printed. Without a match among
+    /// the recent entries, the seq before the oldest of them (those are
+    /// printed again rather than risk missing one).
+    fn kept(&self) -> Result<Option<u64>, Failure> {
+        let Some(last) = self.last else {
+            return Ok(None);
+        };
+        let oldest = self.recent.front().map(|(s, _)| *s);
+        let q = Query {
+            order: Order::NewestFirst,
+            seq_min: oldest,
+            ..Query::default()
+        };
+        let it = evident::query(self.path, &q).map_err(|e| Failure::lib(self.path, e))?;
+        for e in it.filter_map(|r| r.ok()).filter(|e| e.seq <= last) {
+            if self.recent.contains(&(e.seq, e.hash.clone())) {
+                return Ok(Some(e.seq));
+            }
+        }
+        Ok(match oldest {
+            Some(o) => o.checked_sub(1).filter(|s| *s > 0),
+            None => self.head_seq()?.map(|h| h.min(last)),
+        })
+    }
+
+    /// The seq of the file's last entry (None: no entries).
+    fn head_seq(&self) -> Result<Option<u64>, Failure> {
+        let it =
+            evident::query(self.path, &Query::last(1)).map_err(|e| Failure::lib(self.path, e))?;
+        Ok(it.filter_map(|r| r.ok()).map(|e| e.seq).next())
+    }
+
+    /// Prints every entry with seq >= `from` (oldest first, up to `upto`).
+    fn print_forward(
+        &mut self,
+        from: u64,
+        upto: Option<u64>,
+        out: &mut dyn Write,
+    ) -> Result<(), Failure> {
+        let q = Query {
+            seq_min: Some(from),
+            seq_max: upto,
+            ..Query::default()
+        };
+        for r in evident::query(self.path, &q).map_err(|e| Failure::lib(self.path, e))? {
+            match r {
+                Ok(e) => self.print(&e, out)?,
+                Err(e) => self.damaged(e)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints the entries after `self.last`, read backward from the end.
+    /// The entry last read is read again too (the anchor): when it is no
+    /// longer there with the same hash, the file was cut back and written
+    /// again between two checks, and the entries after the last one still
+    /// in place are printed.
+    fn print_new(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+        let mut new = self.read_new()?;
+        if let Some((seq, hash)) = self.anchor() {
+            match new.last() {
+                Some(e) if e.seq == seq && e.hash == hash => {
+                    new.pop();
+                }
+                _ => {
+                    self.rebase()?;
+                    new = self.read_new()?;
+                    if self.anchor().is_some() {
+                        new.pop();
+                    }
+                }
+            }
+        }
+        for e in new.iter().rev() {
+            self.print(e, out)?;
+        }
+        Ok(())
+    }
+
+    /// The last entry read, when it is the newest one seen.
+    fn anchor(&self) -> Option<(u64, String)> {
+        self.recent
+            .back()
+            .filter(|(s, _)| Some(*s) == self.last)
+            .cloned()
+    }
+
+    /// The entries from the anchor (or after `last`) on, newest first.
+    fn read_new(&mut self) -> Result<Vec<Entry>, Failure> {
+        let from = match self.anchor() {
+            Some((seq, _)) => Some(seq),
+            None => self.last.map(|l| l.saturating_add(1)),
+        };
+        let q = Query {
+            order: Order::NewestFirst,
+            seq_min: from,
+            ..Query::default()
+        };
+        let mut new = Vec::new();
+        for r in evident::query(self.path, &q).map_err(|e| Failure::lib(self.path, e))? {
+            match r {
+                Ok(e) => new.push(e),
+                Err(e) => self.damaged(e)?,
+            }
+        }
+        Ok(new)
+    }
+
+    /// Moves `last` back to the newest entry still in place, with a note.
+    fn rebase(&mut self) -> Result<(), Failure> {
+        let kept = self.kept()?;
+        if let Some(last) = self.last.filter(|l| kept.is_none_or(|k| k < *l)) {
+            let from = kept.map_or(1, |k| k + 1);
+            note(
+                self.path,
+                &format!(
+                    "entries {from}..{last} are no longer in the file as they were printed (moved \
+                     aside into a sidecar file?); the entries that take their seqs are printed"
+                ),
+            );
+            self.last = kept;
+            self.recent.retain(|(s, _)| kept.is_some_and(|k| *s <= k));
+        }
+        Ok(())
+    }
+
+    /// One check of the file.
+    fn poll(&mut self, out: &mut dyn Write, missing: &mut bool) -> Result<(), Failure> {
+        let m = match fs::metadata(self.path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !*missing {
+                    note(
+                        self.path,
+                        "the file is gone (rotated?); waiting for it to reappear",
+                    );
+                    *missing = true;
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(Failure::lib(self.path, io_err(self.path, "stat", e))),
+        };
+        let id = ident(&m);
+        let size = m.len();
+        let mtime = m.modified().ok();
+        let replaced = Some(id) != self.ident;
+        if !replaced && size == self.size && mtime == self.mtime {
+            return Ok(());
+        }
+        {
+            // Which log is it now (another file may have taken the name, or
+            // this one may have been cut back and written again)?
+            let Ok(info) = evident::inspect(self.path) else {
+                return Ok(()); // being created: its genesis is not written yet
+            };
+            *missing = false;
+            if info.genesis.log_id != self.log_id {
+                note(
+                    self.path,
+                    &format!(
+                        "a new log (log id {}) took the file's place; following it from its first entry",
+                        info.genesis.log_id
+                    ),
+                );
+                self.log_id = info.genesis.log_id;
+                self.last = None;
+                self.saved = None;
+                self.recent.clear();
+            } else if size < self.size || replaced {
+                self.rebase()?;
+            }
+            if replaced {
+                self.reported.clear();
+            }
+            self.ident = Some(id);
+        }
+        // The size is taken before reading: data appended meanwhile is
+        // read now or at the next check, never skipped.
+        self.size = size;
+        self.mtime = mtime;
+        self.print_new(out)?;
+        self.done_batch(out)
+    }
+}
+
+pub fn follow(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let o = &a.follow;
+    if !(o.interval > 0.0 && o.interval <= 3600.0) {
+        return Err(Failure::usage(
+            "--interval must be more than 0 and at most 3600 seconds",
+        ));
+    }
+    let path = a.log.as_path();
+    let m = fs::metadata(path).map_err(|e| Failure::lib(path, io_err(path, "open", e)))?;
+    let info = evident::inspect(path).map_err(|e| Failure::lib(path, e))?;
+    let mut f = Follower {
+        path,
+        q: to_query(&a.filters),
+        json: a.json,
+        ident: Some(ident(&m)),
+        size: m.len(),
+        mtime: m.modified().ok(),
+        log_id: info.genesis.log_id.clone(),
+        last: None,
+        recent: VecDeque::new(),
+        reported: HashSet::new(),
+        position: o.position_file.clone(),
+        saved: None,
+    };
+    if !a.json {
+        note(path, crate::read::UNCHECKED_NOTE);
+    }
+    // Everything up to the head read now is printed here; later entries by
+    // the polls (which read after `f.last`).
+    let head = f.head_seq()?;
+    let saved = match &o.position_file {
+        Some(file) => read_position(file)?,
+        None => None,
+    };
+    let from_position = saved.is_some();
+    let start = match (saved, o.from_seq) {
+        (Some(p), _) if p.log_id == f.log_id => Some(p.seq.saturating_add(1)),
+        (Some(p), _) => {
+            note(
+                path,
+                &format!(
+                    "the position file is for log id {} (this log has log id {}): following from the first entry",
+                    p.log_id, f.log_id
+                ),
+            );
+            Some(1)
+        }
+        (None, Some(s)) => Some(s),
+        (None, None) => None,
+    };
+    match start {
+        Some(from) => {
+            if let Some(h) = head.filter(|h| *h >= from) {
+                f.print_forward(from, Some(h), out)?;
+            }
+            let before = from.checked_sub(1).filter(|b| *b > 0);
+            f.last = f.last.max(before);
+            if from_position && head < before {
+                note(
+                    path,
+                    &format!(
+                        "the log ends at seq {}, before the saved position {}: entries after it were \
+                         moved aside (into a sidecar file?); entries that take their seqs are printed",
+                        head.unwrap_or(0),
+                        before.unwrap_or(0)
+                    ),
+                );
+                f.last = head;
+            }
+        }
+        None => {
+            let q = Query {
+                order: Order::NewestFirst,
+                limit: Some(a.n),
+                seq_max: head,
+                ..to_query(&a.filters)
+            };
+            let mut last = Vec::new();
+            if a.n > 0 && head.is_some() {
+                for r in evident::query(path, &q).map_err(|e| Failure::lib(path, e))? {
+                    match r {
+                        Ok(e) => last.push(e),
+                        Err(e) => f.damaged(e)?,
+                    }
+                }
+            }
+            for e in last.iter().rev() {
+                f.print(e, out)?;
+            }
+            f.last = head;
+        }
+    }
+    f.done_batch(out)?;
+    let pause = Duration::from_secs_f64(o.interval);
+    let mut missing = false;
+    loop {
+        std::thread::sleep(pause);
+        f.poll(out, &mut missing)?;
+    }
+}

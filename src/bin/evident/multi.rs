@@ -1,0 +1,156 @@
+//! Several logs, and `-` for standard input, for cat, verify and stats.
+//!
+//! Each log is handled in turn exactly as if it were the only one (its
+//! output, its errors); the exit status is the worst of them (2 over 1
+//! over 0), and an error with one log does not stop the others. Standard
+//! input is copied into a private temporary file first (the library reads
+//! files; a log is never read from a pipe twice), and is called `<stdin>`
+//! in the output and in messages.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::util::{io_err, Failure};
+use crate::Cmd;
+
+/// The name standard input goes by.
+pub const STDIN_NAME: &str = "<stdin>";
+
+fn with_log(cmd: &Cmd, log: PathBuf) -> Cmd {
+    match cmd {
+        Cmd::Cat(a) => Cmd::Cat(crate::CatArgs {
+            log,
+            more: Vec::new(),
+            ..a.clone()
+        }),
+        Cmd::Verify(a) => Cmd::Verify(crate::VerifyArgs {
+            log,
+            more: Vec::new(),
+            ..a.clone()
+        }),
+        Cmd::Stats(a) => Cmd::Stats(crate::StatsArgs {
+            log,
+            more: Vec::new(),
+            ..a.clone()
+        }),
+        _ => unreachable!("only cat, verify and stats take several logs"),
+    }
+}
+
+/// Copies standard input into a temporary file.
+fn stdin_copy() -> Result<tempfile::NamedTempFile, Failure> {
+    let stdin = Path::new(STDIN_NAME);
+    let mut t = tempfile::Builder::new()
+        .prefix("evident-stdin-")
+        .tempfile()
+        .map_err(|e| Failure::lib(stdin, io_err(stdin, "create temporary file", e)))?;
+    io::copy(&mut io::stdin().lock(), t.as_file_mut())
+        .map_err(|e| Failure::lib(stdin, io_err(stdin, "read", e)))?;
+    Ok(t)
+}
+
+/// Runs `cmd` once per log when it names several logs or `-`; else as is.
+pub fn run(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
+    let logs: Vec<PathBuf> = match &cmd {
+        Cmd::Cat(a) => std::iter::once(&a.log).chain(&a.more).cloned().collect(),
+        Cmd::Verify(a) => std::iter::once(&a.log).chain(&a.more).cloned().collect(),
+        Cmd::Stats(a) => std::iter::once(&a.log).chain(&a.more).cloned().collect(),
+        _ => Vec::new(),
+    };
+    if logs.len() < 2 && !logs.iter().any(|p| p.as_os_str() == "-") {
+        return crate::run_cmd(cmd, out);
+    }
+    let mut worst = 0u8;
+    for log in logs {
+        let (code, _tmp) = if log.as_os_str() == "-" {
+            match stdin_copy() {
+                Ok(t) => {
+                    let tmp = t.path().display().to_string();
+                    crate::output::set_rename(Some((tmp.clone(), STDIN_NAME.to_string())));
+                    let mut w = Renaming::new(out, &tmp);
+                    let r = crate::run_cmd(with_log(&cmd, t.path().to_path_buf()), &mut w);
+                    let r = match w.finish() {
+                        Err(e) if r.is_ok() => Err(crate::util::stdout_err(e)),
+                        _ => r,
+                    };
+                    let code = report(r);
+                    crate::output::set_rename(None);
+                    (code, Some(t))
+                }
+                Err(f) => (report(Err(f)), None),
+            }
+        } else {
+            (report(crate::run_cmd(with_log(&cmd, log), out)), None)
+        };
+        worst = worst.max(code);
+    }
+    if worst == 0 {
+        Ok(0)
+    } else {
+        Err(Failure::quiet(worst))
+    }
+}
+
+/// Prints a failure of one log; returns its exit code.
+fn report(r: Result<u8, Failure>) -> u8 {
+    match r {
+        Ok(c) => c,
+        Err(f) => {
+            if !f.msg.is_empty() {
+                eprintln!("{}", crate::output::failure_line(&f));
+            }
+            f.code
+        }
+    }
+}
+
+/// Writes lines through, with the temporary file's name replaced by
+/// `<stdin>`.
+struct Renaming<'a> {
+    inner: &'a mut dyn Write,
+    from: Vec<u8>,
+    line: Vec<u8>,
+}
+
+impl<'a> Renaming<'a> {
+    fn new(inner: &'a mut dyn Write, from: &str) -> Self {
+        Renaming {
+            inner,
+            from: from.as_bytes().to_vec(),
+            line: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self) -> io::Result<()> {
+        let mut rest = &self.line[..];
+        while let Some(i) = memchr::memmem::find(rest, &self.from) {
+            self.inner.write_all(&rest[..i])?;
+            self.inner.write_all(STDIN_NAME.as_bytes())?;
+            rest = &rest[i + self.from.len()..];
+        }
+        self.inner.write_all(rest)?;
+        self.line.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.emit()?;
+        self.inner.flush()
+    }
+}
+
+impl Write for Renaming<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for part in buf.split_inclusive(|b| *b == b'\n') {
+            self.line.extend_from_slice(part);
+            if part.ends_with(b"\n") {
+                self.emit()?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}

@@ -1,0 +1,728 @@
+//! The command-line conventions users expect: `tail -f` / `follow`,
+//! relative times, several files and `-` for stdin, `--color`, JSON error
+//! objects, shell completions and a man page, and Python reproduction
+//! scripts.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use chrono::{DateTime, TimeDelta, Utc};
+use evident::{Durability, Event, Log, OpenOptions};
+use predicates::prelude::*;
+use serde_json::{json, Value};
+use tempfile::tempdir;
+
+fn evident() -> Command {
+    Command::cargo_bin("evident").unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Appends entries with actions `names` (at `ts` when given) to `path`.
+fn append(path: &Path, names: &[&str], ts: Option<DateTime<Utc>>) {
+    let log = Log::open(path, OpenOptions::new().durability(Durability::Buffered)).unwrap();
+    for n in names {
+        let mut e = Event::new("ACTION_EXECUTED", *n).source("scope");
+        e.ts = ts;
+        log.append(&e).unwrap();
+    }
+    log.close().unwrap();
+}
+
+fn stdout_json_lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+// --- relative times -----------------------------------------------------------
+
+#[test]
+fn since_and_until_take_relative_times_and_day_names() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("a.jsonl");
+    let now = Utc::now();
+    let today = now.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    // Entries written in time order (the chain does not care, the test
+    // reads by filter).
+    append(&log, &["two_days"], Some(today - TimeDelta::days(2)));
+    append(&log, &["yesterday"], Some(today - TimeDelta::hours(12)));
+    append(&log, &["three_hours"], Some(now - TimeDelta::hours(3)));
+    append(&log, &["ninety_min"], Some(now - TimeDelta::minutes(90)));
+    append(&log, &["ten_min"], Some(now - TimeDelta::minutes(10)));
+    let actions = |args: &[&str]| -> Vec<String> {
+        let mut c = evident();
+        c.args(["cat", s(&log), "--json"]).args(args);
+        let out = c.assert().success().get_output().stdout.clone();
+        stdout_json_lines(&out)
+            .iter()
+            .map(|v| v["action"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(actions(&["--since", "1h"]), ["ten_min"]);
+    assert_eq!(actions(&["--since", "30m"]), ["ten_min"]);
+    assert_eq!(
+        actions(&["--since", "2h", "--until", "30m"]),
+        ["ninety_min"]
+    );
+    assert_eq!(
+        actions(&["--since", "1h 45m", "--until", "1h"]),
+        ["ninety_min"]
+    );
+    assert_eq!(actions(&["--until", "3d"]), Vec::<String>::new());
+    assert_eq!(actions(&["--until", "2d"]), ["two_days"]);
+    assert_eq!(
+        actions(&["--since", "3d", "--until", "yesterday"]),
+        ["two_days"]
+    );
+    let y = actions(&["--since", "yesterday", "--until", "today"]);
+    assert_eq!(y, ["yesterday"]);
+    let t = actions(&["--since", "today"]);
+    assert!(!t.contains(&"yesterday".to_string()) && t.contains(&"ten_min".to_string()));
+    // absolute times still work
+    let rfc = (now - TimeDelta::minutes(20)).to_rfc3339();
+    assert_eq!(actions(&["--since", &rfc]), ["ten_min"]);
+    // stats and tail take them too
+    evident()
+        .args(["stats", s(&log), "--json", "--since", "1h"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"entries\": 1"));
+    // nonsense: exit 2, naming what is accepted
+    evident()
+        .args(["cat", s(&log), "--since", "5 parsecs"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("1h").and(predicate::str::contains("yesterday")));
+}
+
+// --- completions and man page ---------------------------------------------------
+
+#[test]
+fn shell_completions_and_man_page() {
+    for (shell, marker) in [
+        ("bash", "_evident()"),
+        ("zsh", "#compdef evident"),
+        ("fish", "complete -c evident"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        evident()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(marker).and(predicate::str::contains("verify")));
+    }
+    evident().args(["completions", "tcsh"]).assert().code(2);
+    evident().arg("man").assert().success().stdout(
+        predicate::str::starts_with(".ie")
+            .or(predicate::str::contains(".TH evident"))
+            .and(predicate::str::contains(".TH evident"))
+            .and(predicate::str::contains("verify")),
+    );
+    let d = tempdir().unwrap();
+    evident()
+        .args(["man", "--dir", s(d.path())])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("evident-verify.1"));
+    let page = fs::read_to_string(d.path().join("evident-verify.1")).unwrap();
+    assert!(page.contains("expect\\-head"), "{page}");
+    assert!(d.path().join("evident.1").exists());
+}
+
+// --- color ------------------------------------------------------------------------
+
+#[test]
+fn color_auto_always_never_and_no_color() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("a.jsonl");
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    let mut e = Event::new("ACTION_EXECUTED", "x");
+    e.success = Some(false);
+    l.append(&e).unwrap();
+    l.close().unwrap();
+    let out = |args: &[&str], no_color: bool| -> String {
+        let mut c = evident();
+        c.args(args);
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        c.env_remove("CLICOLOR_FORCE");
+        let o = c.assert().success().get_output().stdout.clone();
+        String::from_utf8(o).unwrap()
+    };
+    let plain = out(&["cat", s(&log)], false);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(plain.contains("FAILED"));
+    let always = out(&["cat", s(&log), "--color", "always"], false);
+    assert!(always.contains("\x1b["), "{always:?}");
+    // the same text once the styles are removed
+    let stripped = regex_free_strip(&always);
+    assert_eq!(stripped, plain);
+    // global option, before the subcommand
+    assert!(out(&["--color", "always", "cat", s(&log)], false).contains("\x1b["));
+    assert_eq!(out(&["cat", s(&log), "--color", "never"], false), plain);
+    assert_eq!(out(&["cat", s(&log), "--color", "auto"], true), plain);
+    // --color always wins over NO_COLOR (an explicit request)
+    assert!(out(&["cat", s(&log), "--color", "always"], true).contains("\x1b["));
+    // verify's verdict
+    let v = out(&["verify", s(&log), "--color", "always"], false);
+    assert!(v.contains("\x1b["), "{v:?}");
+    evident()
+        .args(["cat", s(&log), "--color", "sometimes"])
+        .assert()
+        .code(2);
+}
+
+/// Removes ANSI SGR sequences (`ESC [ ... m`).
+fn regex_free_strip(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\x1b' && it.peek() == Some(&'[') {
+            for c in it.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+// --- JSON errors ---------------------------------------------------------------------
+
+fn stderr_json(out: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
+#[test]
+fn json_errors_on_stderr_keep_the_exit_codes() {
+    let d = tempdir().unwrap();
+    let missing = d.path().join("missing.jsonl");
+    let o = evident()
+        .args(["cat", s(&missing), "--json"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let errs = stderr_json(&o);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let e = &errs[0]["error"];
+    assert_eq!(e["kind"], "io");
+    assert_eq!(e["path"], s(&missing));
+    assert!(e["message"].as_str().unwrap().contains("missing.jsonl"));
+    assert!(e["seq"].is_null());
+
+    // a damaged record: one object per damaged record, with its seq, exit 1
+    let log = d.path().join("a.jsonl");
+    append(&log, &["a", "b", "c"], None);
+    let text = fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[2] = lines[2].replace("\"action\":\"b\"", "\"action\":\"b\",\"x\":");
+    fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let o = evident()
+        .args(["cat", s(&log), "--json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let errs = stderr_json(&o);
+    assert!(!errs.is_empty());
+    assert_eq!(errs[0]["error"]["kind"], "malformed", "{errs:?}");
+    assert_eq!(errs[0]["error"]["path"], s(&log));
+    assert_eq!(stdout_json_lines(&o.stdout).len(), 2);
+    // the same without --json: plain lines, unchanged
+    evident()
+        .args(["cat", s(&log)])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("evident: "));
+
+    // a usage error under --json
+    let o = evident()
+        .args(["stats", s(&log), "--json", "--bogus"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let errs = stderr_json(&o);
+    assert_eq!(errs[0]["error"]["kind"], "usage", "{errs:?}");
+    assert!(errs[0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--bogus"));
+
+    // a log that is not a log, under verify --json
+    let junk = d.path().join("junk.jsonl");
+    fs::write(&junk, "hello\n").unwrap();
+    let o = evident()
+        .args(["verify", s(&junk), "--json"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let errs = stderr_json(&o);
+    assert_eq!(errs[0]["error"]["path"], s(&junk), "{errs:?}");
+    assert!(errs[0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not an evident log"));
+}
+
+// --- several files and stdin ------------------------------------------------------------
+
+#[test]
+fn several_files_and_stdin() {
+    let d = tempdir().unwrap();
+    let a = d.path().join("a.jsonl");
+    let b = d.path().join("b.evl");
+    append(&a, &["a1", "a2"], None);
+    append(&b, &["b1"], None);
+    let o = evident()
+        .args(["cat", s(&a), s(&b), "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let acts: Vec<_> = stdout_json_lines(&o)
+        .iter()
+        .map(|v| v["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(acts, ["a1", "a2", "b1"]);
+
+    // stdin, JSONL and binary
+    for (p, n) in [(&a, 2), (&b, 1)] {
+        let o = evident()
+            .args(["cat", "-", "--json"])
+            .write_stdin(fs::read(p).unwrap())
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert_eq!(stdout_json_lines(&o).len(), n);
+    }
+    let o = evident()
+        .args(["stats", "-", "--json"])
+        .write_stdin(fs::read(&a).unwrap())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&o).unwrap();
+    assert_eq!(v["entries"], 2);
+    evident()
+        .args(["verify", "-"])
+        .write_stdin(fs::read(&a).unwrap())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("<stdin>"));
+
+    // verify several: every file is checked; the exit code is the worst
+    let bad = d.path().join("bad.jsonl");
+    append(&bad, &["x", "y"], None);
+    let t = fs::read_to_string(&bad).unwrap().replace("\"x\"", "\"z\"");
+    fs::write(&bad, t).unwrap();
+    evident()
+        .args(["verify", s(&a), s(&bad), s(&b)])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains(s(&a))
+                .and(predicate::str::contains(s(&bad)))
+                .and(predicate::str::contains(s(&b))),
+        );
+    // a missing file among others: reported, the others still read, exit 2
+    let missing = d.path().join("missing.jsonl");
+    let o = evident()
+        .args(["cat", s(&missing), s(&a), "--json"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert_eq!(stdout_json_lines(&o.stdout).len(), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.jsonl"));
+    // empty stdin is not a log
+    evident()
+        .args(["cat", "-"])
+        .write_stdin(Vec::new())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("<stdin>"));
+}
+
+// --- follow ------------------------------------------------------------------------------
+
+/// A running `evident` whose stdout lines arrive on a channel.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("evident"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                let Ok(l) = l else { break };
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines: rx }
+    }
+
+    /// The next `n` lines (fails after 20 s without one).
+    fn take(&self, n: usize) -> Vec<Value> {
+        (0..n)
+            .map(|_| {
+                let l = self
+                    .lines
+                    .recv_timeout(Duration::from_secs(20))
+                    .expect("a line from evident follow");
+                serde_json::from_str(&l).unwrap()
+            })
+            .collect()
+    }
+
+    /// No line within `ms`.
+    fn quiet(&self, ms: u64) {
+        if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(ms)) {
+            panic!("unexpected line {l}");
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn actions(v: &[Value]) -> Vec<String> {
+    v.iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn tail_f_follows_growth_rotation_and_repair() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("a.jsonl");
+    append(&log, &["a1", "a2", "a3"], None);
+    let r = Running::start(&[
+        "tail",
+        "-f",
+        "-n",
+        "1",
+        s(&log),
+        "--json",
+        "--interval",
+        "0.05",
+    ]);
+    assert_eq!(actions(&r.take(1)), ["a3"]);
+    append(&log, &["a4", "a5"], None);
+    assert_eq!(actions(&r.take(2)), ["a4", "a5"]);
+
+    // a torn tail moved aside by repair (the file is truncated), then more
+    // entries: nothing printed twice, nothing lost
+    let mut f = fs::OpenOptions::new().append(true).open(&log).unwrap();
+    f.write_all(b"{\"v\":1,\"seq\":6,\"ts\":\"2026").unwrap();
+    drop(f);
+    r.quiet(300);
+    evident().args(["repair", s(&log)]).assert().success();
+    append(&log, &["a6"], None);
+    let e = r.take(1);
+    assert_eq!(actions(&e), ["a6"]);
+    assert_eq!(e[0]["seq"], 6);
+
+    // rotation: the file is renamed and a new log takes its name
+    fs::rename(&log, d.path().join("a.jsonl.1")).unwrap();
+    r.quiet(200);
+    append(&log, &["b1", "b2"], None);
+    let e = r.take(2);
+    assert_eq!(actions(&e), ["b1", "b2"]);
+    assert_eq!(e[0]["seq"], 1);
+    append(&log, &["b3"], None);
+    assert_eq!(actions(&r.take(1)), ["b3"]);
+    r.quiet(200);
+}
+
+#[test]
+fn follow_prints_entries_that_take_the_seqs_of_printed_entries_moved_aside() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("a.jsonl");
+    append(&log, &["a1", "a2", "a3"], None);
+    let r = Running::start(&["follow", s(&log), "--json", "--interval", "0.05"]);
+    assert_eq!(actions(&r.take(3)), ["a1", "a2", "a3"]);
+    // the printed last entry is damaged, then moved aside by repair --force
+    let t = fs::read_to_string(&log)
+        .unwrap()
+        .replace("\"a3\"", "\"a3-changed\"");
+    fs::write(&log, t).unwrap();
+    r.quiet(300);
+    evident()
+        .args(["repair", "--force", s(&log)])
+        .assert()
+        .success();
+    assert!(
+        fs::read_dir(d.path()).unwrap().count() > 1,
+        "a sidecar file"
+    );
+    append(&log, &["n3"], None);
+    let e = r.take(1);
+    assert_eq!(actions(&e), ["n3"]);
+    assert_eq!(e[0]["seq"], 3);
+    r.quiet(200);
+}
+
+/// The same, with the file cut back and written again to the same size
+/// between two checks (nothing to see in its size).
+#[test]
+fn follow_notices_a_rewrite_to_the_same_size_between_two_checks() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("a.jsonl");
+    append(&log, &["a1", "a2", "a3"], None);
+    let r = Running::start(&["follow", s(&log), "--json", "--interval", "1.5"]);
+    assert_eq!(actions(&r.take(3)), ["a1", "a2", "a3"]);
+    let t = fs::read_to_string(&log)
+        .unwrap()
+        .replace("\"a3\"", "\"zz\"");
+    fs::write(&log, t).unwrap();
+    evident()
+        .args(["repair", "--force", s(&log)])
+        .assert()
+        .success();
+    append(&log, &["n3"], None);
+    let e = r.take(1);
+    assert_eq!(actions(&e), ["n3"]);
+    assert_eq!(e[0]["seq"], 3);
+    r.quiet(2000);
+}
+
+#[test]
+fn follow_resumes_from_a_position_file_and_from_seq() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("a.evl");
+    let pos = d.path().join("a.pos");
+    append(&log, &["e1", "e2", "e3"], None);
+    {
+        let r = Running::start(&[
+            "follow",
+            s(&log),
+            "--json",
+            "--interval",
+            "0.05",
+            "--position-file",
+            s(&pos),
+        ]);
+        assert_eq!(actions(&r.take(3)), ["e1", "e2", "e3"]);
+        append(&log, &["e4"], None);
+        assert_eq!(actions(&r.take(1)), ["e4"]);
+        // the position is saved once the line is out
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
+    assert_eq!(saved["seq"], 4, "{saved}");
+    // written while nobody followed: printed after a restart, once
+    append(&log, &["e5", "e6"], None);
+    {
+        let r = Running::start(&[
+            "follow",
+            s(&log),
+            "--json",
+            "--interval",
+            "0.05",
+            "--position-file",
+            s(&pos),
+        ]);
+        assert_eq!(actions(&r.take(2)), ["e5", "e6"]);
+        r.quiet(300);
+    }
+    let r = Running::start(&[
+        "follow",
+        s(&log),
+        "--json",
+        "--from-seq",
+        "5",
+        "--interval",
+        "0.05",
+    ]);
+    assert_eq!(actions(&r.take(2)), ["e5", "e6"]);
+    r.quiet(200);
+    drop(r);
+    // a position file of another log (a rotation while nobody followed):
+    // the new log is followed from its first entry, and the file updated
+    let other = d.path().join("b.jsonl");
+    append(&other, &["x"], None);
+    let r = Running::start(&[
+        "follow",
+        s(&other),
+        "--json",
+        "--interval",
+        "0.05",
+        "--position-file",
+        s(&pos),
+    ]);
+    assert_eq!(actions(&r.take(1)), ["x"]);
+    std::thread::sleep(Duration::from_millis(200));
+    drop(r);
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
+    assert_eq!(saved["seq"], 1, "{saved}");
+    // the follow options need -f
+    evident()
+        .args(["tail", s(&other), "--from-seq", "1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("-f"));
+}
+
+// --- reproduce --format python ----------------------------------------------------------
+
+fn python() -> Option<PathBuf> {
+    let ok = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then(|| PathBuf::from("python3"))
+}
+
+#[test]
+fn reproduce_python_script_replays_the_recorded_calls() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    let ops = [
+        ("load_trace", json!({"path": "signal.wfm"}), true),
+        (
+            "measure_frequency",
+            json!({"parameters": {"trace": "CH1", "min hz": 1e3}}),
+            true,
+        ),
+        (
+            "apply_filter",
+            json!({"parameters": {"cutoff": 1e9}}),
+            false,
+        ),
+        ("__import__('os').system('false')", json!({}), true),
+        (
+            "export",
+            json!({"parameters": {"to": "a \"b\"\n$HOME", "ok": true, "n": null}}),
+            true,
+        ),
+    ];
+    for (op, details, ok) in ops {
+        let mut e = Event::new("tool_operation", op).details(details);
+        e.success = Some(ok);
+        e.error = (!ok).then(|| "Cutoff frequency too high".to_string());
+        l.append(&e).unwrap();
+    }
+    l.close().unwrap();
+    let script = d.path().join("replay.py");
+    evident()
+        .args([
+            "reproduce",
+            s(&log),
+            "--format",
+            "python",
+            "--module",
+            "fakelab",
+            "--alias",
+            "fl",
+            "-o",
+            s(&script),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("5 operation(s)"));
+    let text = fs::read_to_string(&script).unwrap();
+    assert!(
+        text.starts_with("#!/usr/bin/env python3\n\"\"\"TraceKit analysis script.\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nimport fakelab as fl\n"), "{text}");
+    assert!(
+        text.contains("# FAILED: fl.apply_filter(cutoff=1000000000.0): Cutoff frequency too high"),
+        "{text}"
+    );
+    // the default module: TraceKit, or evident's compatible module
+    evident()
+        .args(["reproduce", s(&log), "--format", "python", "-o", s(&script)])
+        .assert()
+        .success();
+    let text_tk = fs::read_to_string(&script).unwrap();
+    assert!(text_tk.contains("    import tracekit as tk\nexcept ImportError:\n    import evident.compat.tracekit as tk\n"));
+    assert!(
+        text_tk.contains("\ntk.load_trace(path=\"signal.wfm\")\n"),
+        "{text_tk}"
+    );
+    // bash-only options are refused for python
+    evident()
+        .args([
+            "reproduce",
+            s(&log),
+            "--format",
+            "python",
+            "--program",
+            "rtgs",
+            "-o",
+            s(&script),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bash"));
+
+    // run it against a module that prints each call
+    let Some(py) = python() else {
+        eprintln!("python3 not found; the script was not run");
+        return;
+    };
+    fs::write(&script, &text).unwrap();
+    fs::write(
+        d.path().join("fakelab.py"),
+        "import json\n\ndef __getattr__(name):\n    def call(**kw):\n        print(json.dumps([name, kw], sort_keys=True))\n    return call\n",
+    )
+    .unwrap();
+    let o = std::process::Command::new(py)
+        .arg(&script)
+        .env("PYTHONPATH", d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let calls: Vec<Value> = stdout_json_lines(&o.stdout);
+    assert_eq!(
+        calls,
+        [
+            json!(["load_trace", {"path": "signal.wfm"}]),
+            json!(["measure_frequency", {"trace": "CH1", "min hz": 1000.0}]),
+            json!(["export", {"to": "a \"b\"\n$HOME", "ok": true, "n": null}]),
+        ]
+    );
+}
