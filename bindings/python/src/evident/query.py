@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 _BATCH = 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,11 @@ class EntryIterator(Managed):
         batch.reverse()
         self._buf = batch
         return Entry._from_record(batch.pop())
+
+    def close(self) -> None:
+        """Frees the native iterator; later ``next()`` calls end at once."""
+        self._buf = []
+        super().close()
 
     def _records(self) -> List[Dict[str, Any]]:
         """Every remaining record, in batches (for :func:`read_entries`)."""
