@@ -16,7 +16,8 @@
 # the start and the end. The logs are deleted afterwards.
 #
 # Environment: EVIDENT_VERIFY_MB (default 1024), EVIDENT_VERIFY_ROUNDS
-# (default 3), EVIDENT_VERIFY_DIR (default: a new directory under
+# (default 3), EVIDENT_VERIFY_NO_BUILD=1 (use the release binary as it is),
+# EVIDENT_VERIFY_DIR (default: a new directory under
 # ${TMPDIR:-/tmp}, removed at the end), EVIDENT_VERIFY_KEEP=1 (keep the
 # logs, for other measurements; delete them yourself), CARGO_TARGET_DIR.
 set -euo pipefail
@@ -27,8 +28,10 @@ rounds=${EVIDENT_VERIFY_ROUNDS:-3}
 target=${CARGO_TARGET_DIR:-$root/target}
 bin=$target/release/evident
 
-echo "== build"
-(cd "$root" && cargo build --release --locked --bin evident --example sha256_speed)
+if [ -z "${EVIDENT_VERIFY_NO_BUILD:-}" ]; then
+    echo "== build"
+    (cd "$root" && cargo build --release --locked --bin evident)
+fi
 echo "== evident: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 if [ -n "${EVIDENT_VERIFY_DIR:-}" ]; then
@@ -66,7 +69,11 @@ EOF
 ls -l "$jsonl" "$evl"
 
 echo "== sha2 crate (evident's SHA-256) against the CPU's SHA extensions"
-"$target/release/examples/sha256_speed" 256 480 | sed 's/^/   /'
+if [ -x "$target/release/examples/sha256_speed" ]; then
+    "$target/release/examples/sha256_speed" 256 480 | sed 's/^/   /'
+else
+    echo "   (build it with: cargo build --release --example sha256_speed)"
+fi
 
 python3 - "$bin" "$jsonl" "$evl" "$rounds" <<'EOF'
 import os, re, shutil, statistics, subprocess, sys, time
