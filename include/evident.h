@@ -1217,6 +1217,23 @@ evident_status evident_query_run(const char *path,
 evident_status evident_query_next(evident_query_iter *iter, evident_entry **out_entry);
 
 /**
+ * Reads up to `max` (at least 1) more entries in one call: `*out_json`
+ * receives a JSON array of them, oldest or newest first as the query
+ * reads, each element the object `evident_entry_to_json` gives (seq, ts,
+ * every field, details, prev, hash), to free with `evident_string_free`;
+ * `*out_count` the number of entries in it. `EVIDENT_STATUS_END` with
+ * `*out_json` NULL and `*out_count` 0 when there are no more (and on every
+ * later call). A damaged record after some entries ends the batch there
+ * (status OK); the next call reports it (`EVIDENT_STATUS_MALFORMED` naming
+ * its position), and the call after that goes on with the next record
+ * where the framing allows, as `evident_query_next` does.
+ */
+evident_status evident_query_next_batch(evident_query_iter *iter,
+                                        size_t max,
+                                        char **out_json,
+                                        size_t *out_count);
+
+/**
  * Frees an iterator (entries it returned stay valid). NULL is a no-op.
  */
 void evident_query_iter_free(evident_query_iter *iter);

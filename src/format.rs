@@ -701,6 +701,11 @@ pub fn frame_size(buf: &[u8]) -> FrameSize {
 
 /// Checks and splits one complete binary frame (exactly `frame` bytes).
 pub fn split_binary(frame: &[u8]) -> Result<RawRecord<'_>, Defect> {
+    split_binary_with(frame, true)
+}
+
+/// [`split_binary`]; `check_crc: false` trusts a CRC already checked.
+fn split_binary_with(frame: &[u8], check_crc: bool) -> Result<RawRecord<'_>, Defect> {
     let FrameSize::Len(len) = frame_size(frame) else {
         return defect("impossible frame length fields");
     };
@@ -717,7 +722,7 @@ pub fn split_binary(frame: &[u8]) -> Result<RawRecord<'_>, Defect> {
         return defect("frame trailer length mismatch");
     }
     let covered = frame.get(..crc_at).unwrap_or_default();
-    if stored_crc != Some(crate::crc_range::crc(covered)) {
+    if check_crc && stored_crc != Some(crate::crc_range::crc(covered)) {
         return defect("frame CRC mismatch");
     }
     if flags != 0 {
@@ -912,6 +917,61 @@ pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
         Framing::Binary => split_binary(bytes)?,
     };
     check_body_shape(framing, &raw)?;
+    parse_checked(raw)
+}
+
+/// [`parse`], reading the common fields by the canonical layout when the
+/// body has it (`crate::fast_record`: the rest of the body is checked in
+/// the same pass, without building values) and with the full reader
+/// otherwise. Same result as [`parse`] for every input: the fast path
+/// answers only when the full reader would accept the record and read the
+/// same fields, and leaves every error to it.
+pub fn parse_fast(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
+    let raw = match framing {
+        Framing::Jsonl => split_jsonl(bytes)?,
+        Framing::Binary => split_binary(bytes)?,
+    };
+    parse_raw_fast(framing, raw)
+}
+
+/// [`parse_fast`] for a binary frame whose framing (length fields, CRC,
+/// trailer, flags) was already checked, as the scanner checks every frame
+/// it returns as a record: the CRC is not computed again.
+pub(crate) fn parse_fast_checked_frame(frame: &[u8]) -> Result<Parsed<'_>, Defect> {
+    parse_raw_fast(Framing::Binary, split_binary_with(frame, false)?)
+}
+
+fn parse_raw_fast(framing: Framing, raw: RawRecord<'_>) -> Result<Parsed<'_>, Defect> {
+    check_body_shape(framing, &raw)?;
+    // The body without its final `}` (JSONL: the body head; binary: the
+    // shape check above made its last byte `}`).
+    let open = match framing {
+        Framing::Jsonl => raw.body_head,
+        Framing::Binary => raw
+            .body_head
+            .get(..raw.body_head.len().saturating_sub(1))
+            .unwrap_or_default(),
+    };
+    if let Some(h) = crate::fast_record::head(open) {
+        if h.prev.as_bytes().len() == raw.hash.as_bytes().len() {
+            let kind = match h.kind {
+                "genesis" => RecordKind::Genesis,
+                "entry" => RecordKind::Entry,
+                other => RecordKind::Other(other.to_string()),
+            };
+            return Ok(Parsed {
+                raw,
+                seq: h.seq,
+                prev: h.prev,
+                kind,
+            });
+        }
+    }
+    parse_checked(raw)
+}
+
+/// The full reader's part of [`parse`] after the framing and body shape.
+fn parse_checked(raw: RawRecord<'_>) -> Result<Parsed<'_>, Defect> {
     // One pass: the head members, and the content rule for the rest. It
     // reads every string, so it also checks that the record is UTF-8 (RFC
     // 8259; vector invalid_utf8): outside strings only ASCII is JSON.

@@ -32,6 +32,7 @@ pub mod chain;
 pub mod convert;
 mod crc_range;
 pub mod error;
+mod fast_record;
 pub mod ffi;
 pub mod format;
 mod lock;

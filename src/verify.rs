@@ -299,7 +299,7 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         len,
         threads,
         opts,
-        |chunk| check_chunk(framing, chain.as_ref(), hash_len, &chunk, target_seq),
+        |chunk| check_chunk(framing, chain.as_ref(), hash_len, chunk, target_seq),
         &mut joiner,
     )?;
 
@@ -497,7 +497,9 @@ impl Sink {
 struct Chunk {
     index: u64,
     offset: u64,
+    /// The chunk's bytes are `buf[..len]` (the rest of `buf` is spare).
     buf: Vec<u8>,
+    len: usize,
     /// JSONL: the complete lines are `buf[..lines_end]` (the worker finds
     /// them: a span per line would cost memory that grows with the number
     /// of lines); `spans` are the spans after them. Binary: 0, and `spans`
@@ -542,13 +544,23 @@ fn records_held(framing: Framing, span: &Span) -> u64 {
 /// record could have held (after one, the hash is forgotten and the seq
 /// may advance by at most that many records, § 9.4).
 #[derive(Clone, Copy)]
-struct Expect {
+pub(crate) struct Expect {
     seq: u64,
     hash: Hash,
     unreadable: u64,
 }
 
 impl Expect {
+    /// The expectation after the readable record `p`: the chain goes on
+    /// from it as stored, whatever its violations.
+    pub(crate) fn after(p: &format::Parsed<'_>) -> Expect {
+        Expect {
+            seq: p.seq.wrapping_add(1),
+            hash: p.raw.hash,
+            unreadable: 0,
+        }
+    }
+
     /// The link violation of a record with `seq` and `prev` under this
     /// expectation, if any.
     fn check(&self, seq: u64, prev: &Hash) -> Option<(ViolationKind, String)> {
@@ -593,6 +605,49 @@ impl Expect {
                 format!("seq {seq} follows seq {last} and {spans}"),
             )),
         }
+    }
+}
+
+/// The check of spec § 9.3 for one readable record `p` (from
+/// [`format::parse_fast`] or [`format::parse`]), in its order of priority:
+/// a genesis after the start or a hash of the wrong length (`malformed`),
+/// then the link to the records before it (`seq_gap`, `chain_break`)
+/// under the expectation `expect` (`None`: not known here, as for the
+/// first record of a piece checked on its own, whose link the caller
+/// checks when it joins the pieces), then the hash (`hash_mismatch`;
+/// `chain: None` when the key is wrong and no hash is checked). At most one
+/// violation per record. After it, whatever it returns, the chain goes on
+/// from the record as stored: [`Expect::after`].
+///
+/// Every record source (a file's chunks here) runs its records through
+/// this one function.
+pub(crate) fn check_record(
+    p: &format::Parsed<'_>,
+    expect: Option<&Expect>,
+    chain: Option<&Chain>,
+    hash_len: usize,
+) -> Option<(ViolationKind, String)> {
+    if p.kind == RecordKind::Genesis {
+        return Some((
+            ViolationKind::Malformed,
+            "a genesis record after the start of the log".into(),
+        ));
+    }
+    if p.raw.hash.as_bytes().len() != hash_len {
+        return Some((
+            ViolationKind::Malformed,
+            "hash length does not match the log's algorithm".into(),
+        ));
+    }
+    if let Some(link) = expect.and_then(|e| e.check(p.seq, &p.prev)) {
+        return Some(link);
+    }
+    match chain {
+        Some(chain) if p.raw.compute_hash(chain) != p.raw.hash => Some((
+            ViolationKind::HashMismatch,
+            "stored hash is not the hash of the record".into(),
+        )),
+        _ => None,
     }
 }
 
@@ -643,7 +698,7 @@ fn check_chunk(
 ) -> ChunkResult {
     let mut r = ChunkResult {
         index: c.index,
-        bytes_end: c.offset + c.buf.len() as u64,
+        bytes_end: c.offset + c.len as u64,
         lines: 0,
         first: None,
         leading_unreadable: 0,
@@ -676,7 +731,12 @@ fn check_chunk(
             .get(span.start..span.start + span.len)
             .unwrap_or_default();
         let parsed = match span.kind {
-            SpanKind::Record => format::parse(framing, bytes).map_err(|d| d.0),
+            SpanKind::Record => match framing {
+                Framing::Jsonl => format::parse_fast(framing, bytes),
+                // The scanner checked the frame (CRC included).
+                Framing::Binary => format::parse_fast_checked_frame(bytes),
+            }
+            .map_err(|d| d.0),
             SpanKind::Partial => Err("incomplete record at the end of the file".to_string()),
             SpanKind::Bad => Err("damaged bytes: no valid frame".to_string()),
         };
@@ -705,45 +765,15 @@ fn check_chunk(
         r.trailing_bad = None;
         r.trailing_bad_count = 0;
         let end = offset + span.len as u64 + u64::from(framing == Framing::Jsonl);
-        let mut v: Option<Violation> = None;
-        let mk = |kind, message: String| Violation {
-            kind,
-            seq: Some(p.seq),
-            line,
-            offset,
-            message,
-        };
-        // Priority per record (spec § 9.3): malformed > seq_gap >
-        // chain_break > hash_mismatch.
-        if p.kind == RecordKind::Genesis {
-            v = Some(mk(
-                ViolationKind::Malformed,
-                "a genesis record after the start of the log".into(),
-            ));
-        } else if p.raw.hash.as_bytes().len() != hash_len {
-            v = Some(mk(
-                ViolationKind::Malformed,
-                "hash length does not match the log's algorithm".into(),
-            ));
-        }
         let is_first = r.first.is_none();
-        if v.is_none() {
-            if let Some(e) = &expect {
-                if let Some((kind, msg)) = e.check(p.seq, &p.prev) {
-                    v = Some(mk(kind, msg));
-                }
-            }
-        }
-        if v.is_none() {
-            if let Some(chain) = chain {
-                if p.raw.compute_hash(chain) != p.raw.hash {
-                    v = Some(mk(
-                        ViolationKind::HashMismatch,
-                        "stored hash is not the hash of the record".into(),
-                    ));
-                }
-            }
-        }
+        let v =
+            check_record(&p, expect.as_ref(), chain, hash_len).map(|(kind, message)| Violation {
+                kind,
+                seq: Some(p.seq),
+                line,
+                offset,
+                message,
+            });
         if is_first {
             r.first = Some((
                 LinkInfo {
@@ -763,11 +793,7 @@ fn check_chunk(
         if Some(p.seq) == target_seq {
             r.target_hash = Some(p.raw.hash);
         }
-        expect = Some(Expect {
-            seq: p.seq.wrapping_add(1),
-            hash: p.raw.hash,
-            unreadable: 0,
-        });
+        expect = Some(Expect::after(&p));
         r.last = Some((p.seq, p.raw.hash, end));
     }
     r.lines = lfs_before;
@@ -934,16 +960,20 @@ fn stream_chunks<F>(
     joiner: &mut Joiner,
 ) -> Result<()>
 where
-    F: Fn(Chunk) -> ChunkResult + Sync,
+    F: Fn(&Chunk) -> ChunkResult + Sync,
 {
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    let chunk_len = chunk_size();
     let mut reader = ChunkReader {
         file,
         framing,
         pos: start,
         len,
-        leftover: Vec::new(),
+        buf: Vec::new(),
+        filled: 0,
+        free: free_rx,
         index: 0,
-        chunk: chunk_size(),
+        chunk: chunk_len,
     };
     let total = len;
     let report = |done: u64| {
@@ -954,7 +984,8 @@ where
     let read_err = |e| Error::io(path, "read", e);
     let sequential = |reader: &mut ChunkReader, joiner: &mut Joiner| -> Result<()> {
         while let Some(chunk) = reader.next_chunk().map_err(read_err)? {
-            let r = work(chunk);
+            let r = work(&chunk);
+            recycle(&free_tx, chunk, chunk_len);
             report(r.bytes_end);
             joiner.join(r);
         }
@@ -971,6 +1002,7 @@ where
         let mut workers = 0;
         for _ in 0..threads {
             let res_tx = res_tx.clone();
+            let free_tx = free_tx.clone();
             let job_rx = &job_rx;
             let work = &work;
             let spawned = try_spawn(s, move || loop {
@@ -980,7 +1012,9 @@ where
                 };
                 match job {
                     Ok(chunk) => {
-                        if res_tx.send(work(chunk)).is_err() {
+                        let r = work(&chunk);
+                        recycle(&free_tx, chunk, chunk_len);
+                        if res_tx.send(r).is_err() {
                             return;
                         }
                     }
@@ -1057,9 +1091,16 @@ where
 struct ChunkReader<'a> {
     file: &'a File,
     framing: Framing,
+    /// File offset of `buf[0]`.
     pos: u64,
     len: u64,
-    leftover: Vec<u8>,
+    /// The bytes read and not yet handed out: `buf[..filled]`. Its length
+    /// beyond `filled` is memory initialised by earlier reads, reused
+    /// without zeroing it again.
+    buf: Vec<u8>,
+    filled: usize,
+    /// Buffers the workers are done with.
+    free: mpsc::Receiver<Vec<u8>>,
     index: u64,
     chunk: usize,
 }
@@ -1067,49 +1108,73 @@ struct ChunkReader<'a> {
 impl ChunkReader<'_> {
     fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         loop {
-            let read_from = self.pos + self.leftover.len() as u64;
+            let read_from = self.pos + self.filled as u64;
             let at_eof = read_from >= self.len;
-            if at_eof && self.leftover.is_empty() {
+            if at_eof && self.filled == 0 {
                 return Ok(None);
             }
-            let mut buf = std::mem::take(&mut self.leftover);
             if !at_eof {
                 let want = self.chunk.min((self.len - read_from) as usize);
-                let old = buf.len();
-                // Exact: amortized doubling would allocate up to twice
-                // the longest line on a damaged file.
-                buf.reserve_exact(want);
-                buf.resize(old + want, 0);
-                let got = self
-                    .file
-                    .read_full_at(buf.get_mut(old..).unwrap_or_default(), read_from)?;
-                buf.truncate(old + got);
+                let need = self.filled + want;
+                if self.buf.len() < need {
+                    // Exact: amortized doubling would allocate up to twice
+                    // the longest line on a damaged file.
+                    self.buf.reserve_exact(need - self.buf.len());
+                    self.buf.resize(need, 0);
+                }
+                let got = self.file.read_full_at(
+                    self.buf.get_mut(self.filled..need).unwrap_or_default(),
+                    read_from,
+                )?;
+                self.filled += got;
                 if got < want {
                     self.len = read_from + got as u64;
                 }
             }
-            let at_eof = self.pos + buf.len() as u64 >= self.len;
+            let at_eof = self.pos + self.filled as u64 >= self.len;
+            let data = self.buf.get(..self.filled).unwrap_or_default();
             let mut spans = Vec::new();
             let (lines_end, consumed) = match self.framing {
-                Framing::Jsonl => scan::split_jsonl_lines(&buf, at_eof, &mut spans),
-                Framing::Binary => (0, scan::split(self.framing, &buf, at_eof, &mut spans)),
+                Framing::Jsonl => scan::split_jsonl_lines(data, at_eof, &mut spans),
+                Framing::Binary => (0, scan::split(self.framing, data, at_eof, &mut spans)),
             };
             if consumed == 0 && !at_eof {
-                self.leftover = buf;
                 continue;
             }
-            self.leftover = buf.split_off(consumed);
+            // Hand this buffer out; what follows the last whole record
+            // starts the next one (a buffer a worker gave back, if any).
+            let rest = self.filled - consumed;
+            let mut next = self.free.try_recv().unwrap_or_default();
+            if next.len() < rest {
+                next.resize(rest, 0);
+            }
+            if let (Some(dst), Some(src)) =
+                (next.get_mut(..rest), self.buf.get(consumed..self.filled))
+            {
+                dst.copy_from_slice(src);
+            }
+            let buf = std::mem::replace(&mut self.buf, next);
             let chunk = Chunk {
                 index: self.index,
                 offset: self.pos,
                 buf,
+                len: consumed,
                 lines_end,
                 spans,
             };
             self.index += 1;
             self.pos += consumed as u64;
+            self.filled = rest;
             return Ok(Some(chunk));
         }
+    }
+}
+
+/// Gives a chunk's buffer back for the next read, unless it grew far
+/// beyond a chunk (for an over-long record): then it is freed.
+fn recycle(free: &mpsc::Sender<Vec<u8>>, chunk: Chunk, chunk_len: usize) {
+    if chunk.buf.len() <= 2 * chunk_len {
+        let _ = free.send(chunk.buf);
     }
 }
 

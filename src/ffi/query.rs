@@ -31,6 +31,9 @@ pub struct evident_query {
 pub struct evident_query_iter {
     iter: QueryIter,
     done: bool,
+    /// The error of a damaged record met by `evident_query_next_batch`
+    /// after entries it returned: reported by the next call.
+    pending: Option<crate::Error>,
 }
 
 /// One entry read from a log.
@@ -286,7 +289,11 @@ pub extern "C" fn evident_query_run(
         // SAFETY: `query` is NULL or a live query.
         let q = unsafe { query.as_ref() }.map_or(&all, |q| &q.q);
         let iter = run_query(path, q)?;
-        *out = Box::into_raw(Box::new(evident_query_iter { iter, done: false }));
+        *out = Box::into_raw(Box::new(evident_query_iter {
+            iter,
+            done: false,
+            pending: None,
+        }));
         Ok(evident_status::Ok)
     })
 }
@@ -318,6 +325,69 @@ pub extern "C" fn evident_query_next(
                 Ok(evident_status::Ok)
             }
         }
+    })
+}
+
+/// Reads up to `max` (at least 1) more entries in one call: `*out_json`
+/// receives a JSON array of them, oldest or newest first as the query
+/// reads, each element the object `evident_entry_to_json` gives (seq, ts,
+/// every field, details, prev, hash), to free with `evident_string_free`;
+/// `*out_count` the number of entries in it. `EVIDENT_STATUS_END` with
+/// `*out_json` NULL and `*out_count` 0 when there are no more (and on every
+/// later call). A damaged record after some entries ends the batch there
+/// (status OK); the next call reports it (`EVIDENT_STATUS_MALFORMED` naming
+/// its position), and the call after that goes on with the next record
+/// where the framing allows, as `evident_query_next` does.
+#[no_mangle]
+pub extern "C" fn evident_query_next_batch(
+    iter: *mut evident_query_iter,
+    max: usize,
+    out_json: *mut *mut c_char,
+    out_count: *mut usize,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let count = try_out!(out_count, "out_count", 0);
+        let it = try_mut!(iter, "iter");
+        if let Some(e) = it.pending.take() {
+            return Err(e.into());
+        }
+        if it.done {
+            return Ok(evident_status::End);
+        }
+        let mut text = Vec::with_capacity(4096);
+        text.push(b'[');
+        let mut n = 0usize;
+        while n < max.max(1) {
+            match it.iter.next() {
+                None => {
+                    it.done = true;
+                    break;
+                }
+                Some(Err(e)) if n == 0 => return Err(e.into()),
+                Some(Err(e)) => {
+                    it.pending = Some(e);
+                    break;
+                }
+                Some(Ok(entry)) => {
+                    if n > 0 {
+                        text.push(b',');
+                    }
+                    serde_json::to_writer(&mut text, &entry).map_err(|err| {
+                        Failure::invalid(format!("cannot serialise the entry: {err}"))
+                    })?;
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            return Ok(evident_status::End);
+        }
+        text.push(b']');
+        // JSON text holds no NUL byte (U+0000 is written as an escape).
+        *out = CString::new(text).map_or(std::ptr::null_mut(), CString::into_raw);
+        *count = n;
+        Ok(evident_status::Ok)
     })
 }
 

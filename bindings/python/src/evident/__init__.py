@@ -34,7 +34,16 @@ from .errors import (
 )
 from .handler import AuditHandler
 from .log import AuditLog, Head, Recovery, TornTail
-from .query import Entry, EntryIterator, Query, iter_entries, read_entries
+from .query import (
+    Entry,
+    EntryIterator,
+    EntryList,
+    Query,
+    iter_entries,
+    read_dataframe,
+    read_entries,
+    read_records,
+)
 from .report import ReportFile, report, report_entries, reproduce
 from .session import (
     DTYPES,
@@ -75,6 +84,9 @@ __all__ = [
     "Entry",
     "EntryIterator",
     "read_entries",
+    "read_records",
+    "read_dataframe",
+    "EntryList",
     "iter_entries",
     "report",
     "report_entries",

@@ -49,7 +49,7 @@ from .errors import (
 )
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 2
+ABI_VERSION_MINOR = 3
 HASH_HEX_CAPACITY = 129
 UINT64_MAX = 2**64 - 1
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
@@ -161,6 +161,7 @@ _CORE_PROTOTYPES = {
     "evident_query_set_limit": (_S, [_P, c_size_t]),
     "evident_query_run": (_S, [c_char_p, _P, _PP]),
     "evident_query_next": (_S, [_P, _PP]),
+    "evident_query_next_batch": (_S, [_P, c_size_t, _PP, POINTER(c_size_t)]),
     "evident_query_iter_free": (None, [_P]),
     # entry
     "evident_entry_free": (None, [_P]),
@@ -488,6 +489,16 @@ def take_string(ptr: c_void_p) -> str:
         raise InternalError("the library returned a NULL string")
     try:
         return ctypes.string_at(ptr.value).decode("utf-8")
+    finally:
+        lib.evident_string_free(ptr)
+
+
+def take_bytes(ptr: c_void_p) -> bytes:
+    """Like :func:`take_string`, without decoding (for ``json.loads``)."""
+    if not ptr.value:
+        raise InternalError("the library returned a NULL string")
+    try:
+        return ctypes.string_at(ptr.value)
     finally:
         lib.evident_string_free(ptr)
 

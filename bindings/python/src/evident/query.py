@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from . import _native as N
 from ._managed import Managed
 from .errors import ClosedError, InvalidArgumentError, STATUS_END
 from .log import PathLike, _ts_text
 
-__all__ = ["Query", "Entry", "EntryIterator", "read_entries", "iter_entries"]
+__all__ = [
+    "Query",
+    "Entry",
+    "EntryIterator",
+    "EntryList",
+    "read_entries",
+    "read_records",
+    "read_dataframe",
+    "iter_entries",
+]
 
+_BATCH = 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -41,27 +52,196 @@ class Query:
     limit: Optional[int] = None
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One entry read from a log; the fields are the log's fields."""
+_FIELDS = (
+    "seq",
+    "ts",
+    "event_type",
+    "action",
+    "actor",
+    "host",
+    "session_id",
+    "source",
+    "details",
+    "otr",
+    "success",
+    "duration_ms",
+    "error",
+    "note",
+    "git_commit",
+    "prev",
+    "hash",
+)
+# Members the engine writes only when set, and their value when absent.
+_OPTIONAL = {
+    "otr": False,
+    "success": None,
+    "duration_ms": None,
+    "error": None,
+    "note": None,
+    "git_commit": None,
+}
+_UTC = timezone.utc
+_SECOND = timedelta(seconds=1)
 
-    seq: int
-    ts: datetime
-    event_type: str
-    action: str
-    actor: str
-    host: str
-    session_id: str
-    source: str
-    details: Any
-    otr: bool
-    success: Optional[bool]
-    duration_ms: Optional[float]
-    error: Optional[str]
-    note: Optional[str]
-    git_commit: Optional[str]
-    prev: str
-    hash: str
+
+def _parse_ts(s: str) -> datetime:
+    """A record time (``YYYY-MM-DDTHH:MM:SS.ffffffZ``, which the engine
+    checked) as an aware UTC datetime; a leap second (``:60``) is the next
+    second, as the engine's Unix time makes it."""
+    sec = int(s[17:19])
+    t = datetime(
+        int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]),
+        min(sec, 59), int(s[20:26]), _UTC,
+    )
+    return t + _SECOND if sec == 60 else t
+
+
+def _field(name: str, default: Any = None, optional: bool = False) -> property:
+    if optional:
+        def get(self: "Entry") -> Any:
+            return self._r.get(name, default)
+    else:
+        def get(self: "Entry") -> Any:
+            return self._r[name]
+    get.__name__ = name
+    return property(get)
+
+
+class Entry:
+    """One entry read from a log; the fields are the log's fields.
+
+    Immutable. Entries that :func:`read_entries` returns are built lazily
+    from the engine's record (a dict, :meth:`record`): ``ts`` becomes a
+    datetime when first read. Equal when every field is equal.
+    """
+
+    __slots__ = ("_r", "_ts")
+
+    def __init__(
+        self,
+        seq: int,
+        ts: datetime,
+        event_type: str,
+        action: str,
+        actor: str,
+        host: str,
+        session_id: str,
+        source: str,
+        details: Any,
+        otr: bool,
+        success: Optional[bool],
+        duration_ms: Optional[float],
+        error: Optional[str],
+        note: Optional[str],
+        git_commit: Optional[str],
+        prev: str,
+        hash: str,
+    ) -> None:
+        r = {
+            "seq": seq, "ts": ts, "event_type": event_type, "action": action,
+            "actor": actor, "host": host, "session_id": session_id,
+            "source": source, "details": details, "otr": otr,
+            "success": success, "duration_ms": duration_ms, "error": error,
+            "note": note, "git_commit": git_commit, "prev": prev, "hash": hash,
+        }
+        object.__setattr__(self, "_r", r)
+        object.__setattr__(self, "_ts", ts)
+
+    @classmethod
+    def _from_record(cls, r: Dict[str, Any]) -> "Entry":
+        e = object.__new__(cls)
+        object.__setattr__(e, "_r", r)
+        object.__setattr__(e, "_ts", None)
+        return e
+
+    seq = _field("seq")
+    event_type = _field("event_type")
+    action = _field("action")
+    actor = _field("actor")
+    host = _field("host")
+    session_id = _field("session_id")
+    source = _field("source")
+    details = _field("details")
+    otr = _field("otr", False, True)
+    success = _field("success", None, True)
+    duration_ms = _field("duration_ms", None, True)
+    error = _field("error", None, True)
+    note = _field("note", None, True)
+    git_commit = _field("git_commit", None, True)
+    prev = _field("prev")
+    hash = _field("hash")
+
+    @property
+    def ts(self) -> datetime:
+        t = self._ts
+        if t is None:
+            t = _parse_ts(self._r["ts"])
+            object.__setattr__(self, "_ts", t)
+        return t
+
+    def record(self) -> Dict[str, Any]:
+        """The entry as a dict of its fields (``ts`` as the log's RFC 3339
+        text; optional fields only when set), as the engine returns it."""
+        r = dict(self._r)
+        if isinstance(r["ts"], datetime):
+            r["ts"] = r["ts"].astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        for k, absent in _OPTIONAL.items():
+            if k in r and r[k] == absent and (absent is None or r[k] is absent):
+                del r[k]
+        return r
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, f) for f in _FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in _FIELDS)
+        return f"Entry({inner})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> Any:
+        return (Entry, self._values())
+
+
+class EntryList(List[Entry]):
+    """The list :func:`read_entries` returns: :class:`Entry` objects, plus
+    the same entries as dicts (:meth:`records`) and as a pandas DataFrame
+    (:meth:`to_pandas`)."""
+
+    def records(self) -> List[Dict[str, Any]]:
+        """The entries as dicts, as :func:`read_records` gives them."""
+        return [e.record() for e in self]
+
+    def to_pandas(self) -> Any:
+        """The entries as a :class:`pandas.DataFrame` (pandas is optional:
+        ``ImportError`` without it): one row per entry, one column per
+        field, ``ts`` as UTC datetimes, ``details`` as Python objects."""
+        return _to_pandas(self.records())
+
+
+def _to_pandas(records: List[Dict[str, Any]]) -> Any:
+    try:
+        import pandas as pd  # type: ignore[import-untyped]
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("to_pandas() needs pandas (pip install pandas)") from e
+    df = pd.DataFrame.from_records(records, columns=list(_FIELDS))
+    for k, absent in _OPTIONAL.items():
+        if absent is not None:
+            df[k] = df[k].fillna(absent).astype(bool)
+    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
+    return df
 
 
 def _ts_arg(value: Union[datetime, str, None], name: str) -> Optional[bytes]:
@@ -105,31 +285,18 @@ def _build_query(q: Query) -> ctypes.c_void_p:
     return handle
 
 
-def _entry(ptr: ctypes.c_void_p) -> Entry:
-    lib = N.lib
+def _next_batch(ptr: Any, max_entries: int) -> Optional[List[Dict[str, Any]]]:
+    """Up to ``max_entries`` records from the native iterator (``None`` at
+    the end); raises the error of a damaged record."""
     out = ctypes.c_void_p()
-    N.check(lib.evident_entry_to_json(ptr, ctypes.byref(out)))
-    d = json.loads(N.take_string(out))
-    us = lib.evident_entry_ts_unix_us(ptr)
-    return Entry(
-        seq=d["seq"],
-        ts=_EPOCH + timedelta(microseconds=us),
-        event_type=d["event_type"],
-        action=d["action"],
-        actor=d["actor"],
-        host=d["host"],
-        session_id=d["session_id"],
-        source=d["source"],
-        details=d["details"],
-        otr=d.get("otr", False),
-        success=d.get("success"),
-        duration_ms=d.get("duration_ms"),
-        error=d.get("error"),
-        note=d.get("note"),
-        git_commit=d.get("git_commit"),
-        prev=d["prev"],
-        hash=d["hash"],
+    count = ctypes.c_size_t()
+    status = N.lib.evident_query_next_batch(
+        ptr, max_entries, ctypes.byref(out), ctypes.byref(count)
     )
+    if status == STATUS_END:
+        return None
+    N.check(status)
+    return json.loads(N.take_bytes(out))  # type: ignore[no-any-return]
 
 
 class EntryIterator(Managed):
@@ -158,29 +325,52 @@ class EntryIterator(Managed):
         finally:
             lib.evident_query_free(q)
         self._set_handle(handle.value)  # type: ignore[arg-type]
+        self._buf: List[Dict[str, Any]] = []
+        self._batch = 16
 
     def __iter__(self) -> "EntryIterator":
         return self
 
     def __next__(self) -> Entry:
-        lib = N.lib
+        buf = self._buf
+        if buf:
+            return Entry._from_record(buf.pop())
         try:
             ptr = self._acquire()
         except ClosedError:
             raise StopIteration from None
-        entry = ctypes.c_void_p()
         try:
-            status = lib.evident_query_next(ptr, ctypes.byref(entry))
-            if status != STATUS_END:
-                N.check(status)
-                try:
-                    return _entry(entry)
-                finally:
-                    lib.evident_entry_free(entry)
+            # Small first batch (a caller may want one entry), then larger.
+            batch = _next_batch(ptr, self._batch)
+            self._batch = _BATCH
         finally:
             self._release()
-        self.close()
-        raise StopIteration
+        if batch is None:
+            self.close()
+            raise StopIteration
+        batch.reverse()
+        self._buf = batch
+        return Entry._from_record(batch.pop())
+
+    def close(self) -> None:
+        """Frees the native iterator; later ``next()`` calls end at once."""
+        self._buf = []
+        super().close()
+
+    def _records(self) -> List[Dict[str, Any]]:
+        """Every remaining record, in batches (for :func:`read_entries`)."""
+        out: List[Dict[str, Any]] = list(reversed(self._buf))
+        self._buf = []
+        while True:
+            ptr = self._acquire()
+            try:
+                batch = _next_batch(ptr, _BATCH)
+            finally:
+                self._release()
+            if batch is None:
+                self.close()
+                return out
+            out.extend(batch)
 
 
 def iter_entries(path: PathLike, query: Optional[Query] = None) -> EntryIterator:
@@ -190,7 +380,26 @@ def iter_entries(path: PathLike, query: Optional[Query] = None) -> EntryIterator
     return EntryIterator(path, query)
 
 
-def read_entries(path: PathLike, query: Optional[Query] = None) -> List[Entry]:
-    """The entries of the log at ``path`` matching ``query``, as a list."""
+def read_entries(path: PathLike, query: Optional[Query] = None) -> EntryList:
+    """The entries of the log at ``path`` matching ``query``, as a list
+    (an :class:`EntryList`: also :meth:`~EntryList.records` and
+    :meth:`~EntryList.to_pandas`). Read in batches; each :class:`Entry` is
+    built lazily from its record."""
     with EntryIterator(path, query) as it:
-        return list(it)
+        return EntryList(map(Entry._from_record, it._records()))
+
+
+def read_records(path: PathLike, query: Optional[Query] = None) -> List[Dict[str, Any]]:
+    """The entries of the log at ``path`` matching ``query`` as dicts: the
+    fields of :class:`Entry`, ``ts`` as the log's RFC 3339 text
+    (``2026-03-01T09:00:02.500000Z``), optional fields (``otr``,
+    ``success``, ``duration_ms``, ``error``, ``note``, ``git_commit``) only
+    when set. The fastest way to read many entries."""
+    with EntryIterator(path, query) as it:
+        return it._records()
+
+
+def read_dataframe(path: PathLike, query: Optional[Query] = None) -> Any:
+    """The entries of the log at ``path`` matching ``query`` as a
+    :class:`pandas.DataFrame` (see :meth:`EntryList.to_pandas`)."""
+    return _to_pandas(read_records(path, query))
