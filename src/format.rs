@@ -217,6 +217,13 @@ pub struct Event {
     /// `{}`; `Some(Value::Null)` (JSON `null`) is written `null`.
     #[serde(deserialize_with = "de_details")]
     pub details: Option<Value>,
+    /// Details given as JSON text instead of `details` (at most one of the
+    /// two may be set). Text already in canonical form (spec § 5.4) is
+    /// written as given after a one-pass check; any other valid JSON is
+    /// parsed and written canonically. Not part of the JSON form of an
+    /// event (use `details` there).
+    #[serde(skip)]
+    pub details_json: Option<String>,
     /// Explicit timestamp (for imports); `None` means now.
     pub ts: Option<DateTime<Utc>>,
 }
@@ -380,7 +387,21 @@ pub fn encode_entry(
 ) -> Result<(), String> {
     out.clear();
     ts_writable(ts)?;
-    if let Some(d) = &ev.details {
+    let parsed;
+    let details = match (&ev.details, &ev.details_json) {
+        (Some(_), Some(_)) => return Err("both details and details_json are set".into()),
+        (None, Some(text)) if crate::canon::is_canonical(text.as_bytes(), MAX_DEPTH - 1) => {
+            Details::Text(text)
+        }
+        (None, Some(text)) => {
+            parsed = serde_json::from_str::<Value>(text)
+                .map_err(|e| format!("details_json is not valid JSON: {e}"))?;
+            Details::Value(&parsed)
+        }
+        (Some(v), None) => Details::Value(v),
+        (None, None) => Details::Empty,
+    };
+    if let Details::Value(d) = details {
         // The body is level 1, details level 2. Checked before serialising:
         // serde_json would recurse as deep as the value goes.
         if value_depth(d, MAX_DEPTH) + 1 > MAX_DEPTH {
@@ -424,9 +445,10 @@ pub fn encode_entry(
         push_field_str(out, "git_commit", g);
     }
     out.extend_from_slice(b",\"details\":");
-    match &ev.details {
-        None => out.extend_from_slice(b"{}"),
-        Some(v) => serde_json::to_writer(&mut *out, v).map_err(|e| e.to_string())?,
+    match details {
+        Details::Empty => out.extend_from_slice(b"{}"),
+        Details::Text(t) => out.extend_from_slice(t.as_bytes()),
+        Details::Value(v) => serde_json::to_writer(&mut *out, v).map_err(|e| e.to_string())?,
     }
     out.push(b'}');
     // The rest of the rule every reader applies (check_json) holds by
@@ -435,6 +457,15 @@ pub fn encode_entry(
     // Checked in debug builds; release appends skip the second pass.
     debug_assert_eq!(check_json(out), Ok(()));
     Ok(())
+}
+
+/// The details of one entry, as [`encode_entry`] writes them.
+#[derive(Clone, Copy)]
+enum Details<'a> {
+    Empty,
+    /// Canonical JSON text, written as given.
+    Text(&'a str),
+    Value(&'a Value),
 }
 
 /// Nesting depth of arrays and objects in `v` (a scalar is 0), counted

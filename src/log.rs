@@ -909,8 +909,39 @@ impl Log {
     /// `GroupCommit` modes the entry is durable when this returns `Ok`; on
     /// `Err` it is not acknowledged (and may or may not be on disk).
     pub fn append(&self, ev: &Event) -> Result<Head> {
+        self.append_events(std::slice::from_ref(ev), None)
+    }
+
+    /// Appends several entries at once: one lock, one write and, in the
+    /// durable modes, one fsync for the whole batch. Returns every entry's
+    /// head (its seq and hash), in order.
+    ///
+    /// All or nothing as far as acknowledgement goes: every event is
+    /// checked and encoded before anything is written, so an invalid event
+    /// (or one too large) rejects the whole batch with nothing written. In
+    /// `Sync` and `GroupCommit` modes, `Ok` means every entry of the batch
+    /// is durable; on `Err` none of them is acknowledged. A crash during
+    /// the call may leave a prefix of the batch in the file as valid,
+    /// linked records (spec § 10.5); nothing of a batch that was not
+    /// acknowledged is ever reported durable by this handle. Entries
+    /// without a `ts` of their own share one timestamp, taken at the call.
+    /// An empty batch writes nothing and returns no heads.
+    pub fn append_batch(&self, evs: &[Event]) -> Result<Vec<Head>> {
+        let mut heads = Vec::with_capacity(evs.len());
+        if evs.is_empty() {
+            self.check_process()?;
+            self.check_usable(&self.lock_inner())?;
+            return Ok(heads);
+        }
+        self.append_events(evs, Some(&mut heads))?;
+        Ok(heads)
+    }
+
+    /// Appends `evs` (not empty) as one batch; returns the last head and
+    /// pushes every head onto `heads` when given.
+    fn append_events(&self, evs: &[Event], heads: Option<&mut Vec<Head>>) -> Result<Head> {
         self.check_process()?;
-        let ts = ev.ts.unwrap_or_else(Utc::now);
+        let now = Utc::now();
         let mut inner = self.lock_inner();
         self.check_usable(&inner)?;
         let shared = self.lock_mode == LockMode::Shared;
@@ -919,7 +950,7 @@ impl Log {
         } else {
             None
         };
-        let r = self.append_locked(&mut inner, ev, &ts);
+        let r = self.append_locked(&mut inner, evs, &now, heads);
         if let Some(held) = held {
             self.lock.release(held);
         }
@@ -944,7 +975,13 @@ impl Log {
         Ok(head)
     }
 
-    fn append_locked(&self, inner: &mut Inner, ev: &Event, ts: &DateTime<Utc>) -> Result<Head> {
+    fn append_locked(
+        &self,
+        inner: &mut Inner,
+        evs: &[Event],
+        now: &DateTime<Utc>,
+        mut heads: Option<&mut Vec<Head>>,
+    ) -> Result<Head> {
         if self.lock_mode == LockMode::Shared {
             let len = self
                 .storage
@@ -957,62 +994,85 @@ impl Log {
                 self.recover_tail(inner, len)?;
             }
         }
-        // Only a forged or damaged head can carry the largest seq; refuse to
-        // extend it rather than overflow (or wrap to seq 0).
-        let Some(seq) = inner.head.seq.checked_add(1) else {
-            return Err(Error::Corrupt {
-                path: self.path.clone(),
-                at: Position {
-                    offset: inner.file_len,
-                    line: 0,
-                    seq: Some(inner.head.seq),
-                },
-                msg: format!("the last record has the largest possible seq{LOG_CORRUPT_HINT}"),
-            });
-        };
-        let actor = ev.actor.as_deref().unwrap_or(&self.actor);
-        let host = ev.host.as_deref().unwrap_or(&self.host);
         let mut body = std::mem::take(&mut inner.body);
-        let enc = format::encode_entry(&mut body, seq, &inner.head.hash, ts, ev, actor, host);
-        let result = match enc {
-            Err(msg) => Err(Error::InvalidArgument(msg)),
-            Ok(()) if body.len() > MAX_BODY => Err(Error::TooLarge {
-                path: self.path.clone(),
-                size: body.len(),
-                max: MAX_BODY,
-            }),
-            Ok(()) => {
-                let hash = self.chain.hash(&body);
-                let before = inner.pending.len();
-                format::frame(&mut inner.pending, self.framing, &body, &hash);
-                let written = (inner.pending.len() - before) as u64;
-                let write_now = self.durability != Durability::Buffered
-                    || self.lock_mode == LockMode::Shared
-                    || inner.pending.len() >= self.buffer_size;
-                let r = if write_now {
-                    self.flush_pending(inner)
-                } else {
-                    Ok(())
-                };
-                match r {
-                    Ok(()) => {
-                        if self.lock_mode == LockMode::Shared {
-                            inner.own_last = Some(OwnRecord {
-                                start: inner.file_len - written,
-                                end: inner.file_len,
-                                seq,
-                                hash,
-                            });
-                        }
-                        inner.head = Head { seq, hash };
-                        Ok(inner.head)
-                    }
-                    Err(e) => Err(e),
+        let before = inner.pending.len();
+        let heads_before = heads.as_ref().map_or(0, |h| h.len());
+        let mut head = inner.head;
+        let mut last_len = 0u64;
+        let mut encoded = Ok(());
+        for ev in evs {
+            // Only a forged or damaged head can carry the largest seq; refuse
+            // to extend it rather than overflow (or wrap to seq 0).
+            let Some(seq) = head.seq.checked_add(1) else {
+                encoded = Err(Error::Corrupt {
+                    path: self.path.clone(),
+                    at: Position {
+                        offset: inner.file_len,
+                        line: 0,
+                        seq: Some(head.seq),
+                    },
+                    msg: format!("the last record has the largest possible seq{LOG_CORRUPT_HINT}"),
+                });
+                break;
+            };
+            let actor = ev.actor.as_deref().unwrap_or(&self.actor);
+            let host = ev.host.as_deref().unwrap_or(&self.host);
+            let ts = ev.ts.as_ref().unwrap_or(now);
+            match format::encode_entry(&mut body, seq, &head.hash, ts, ev, actor, host) {
+                Err(msg) => {
+                    encoded = Err(Error::InvalidArgument(msg));
+                    break;
                 }
+                Ok(()) if body.len() > MAX_BODY => {
+                    encoded = Err(Error::TooLarge {
+                        path: self.path.clone(),
+                        size: body.len(),
+                        max: MAX_BODY,
+                    });
+                    break;
+                }
+                Ok(()) => {}
             }
-        };
+            let hash = self.chain.hash(&body);
+            let start = inner.pending.len();
+            format::frame(&mut inner.pending, self.framing, &body, &hash);
+            last_len = (inner.pending.len() - start) as u64;
+            head = Head { seq, hash };
+            if let Some(h) = heads.as_deref_mut() {
+                h.push(head);
+            }
+        }
         inner.body = body;
-        result
+        if let Err(e) = encoded {
+            // Nothing of the batch is kept: the buffer and the heads go back
+            // to where they were.
+            inner.pending.truncate(before);
+            if let Some(h) = heads {
+                h.truncate(heads_before);
+            }
+            return Err(e);
+        }
+        let write_now = self.durability != Durability::Buffered
+            || self.lock_mode == LockMode::Shared
+            || inner.pending.len() >= self.buffer_size;
+        if write_now {
+            if let Err(e) = self.flush_pending(inner) {
+                if let Some(h) = heads {
+                    h.truncate(heads_before);
+                }
+                return Err(e);
+            }
+        }
+        if self.lock_mode == LockMode::Shared {
+            inner.own_last = Some(OwnRecord {
+                start: inner.file_len - last_len,
+                end: inner.file_len,
+                seq: head.seq,
+                hash: head.hash,
+            });
+        }
+        inner.head = head;
+        Ok(head)
     }
 
     /// Writes the in-memory buffer to the file. On failure the partial

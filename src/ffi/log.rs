@@ -131,13 +131,8 @@ fn event_from_c(ev: &evident_event) -> FfiResult<Event> {
     let s = |p: *const c_char, name: &'static str| -> FfiResult<Option<String>> {
         Ok(super::opt_str(p, name)?.map(str::to_owned))
     };
-    let details = match super::opt_str(ev.details_json, "details_json")? {
-        None => None,
-        Some(text) => Some(
-            serde_json::from_str(text)
-                .map_err(|e| Failure::invalid(format!("details_json is not valid JSON: {e}")))?,
-        ),
-    };
+    // Validated (and written as given when canonical) by the writer.
+    let details_json = s(ev.details_json, "details_json")?;
     let ts = match super::opt_str(ev.ts, "ts")? {
         None => None,
         Some(t) => Some(parse_ts(t, "ts")?),
@@ -155,7 +150,8 @@ fn event_from_c(ev: &evident_event) -> FfiResult<Event> {
         error: s(ev.error, "error")?,
         note: s(ev.note, "note")?,
         git_commit: s(ev.git_commit, "git_commit")?,
-        details,
+        details: None,
+        details_json,
         ts,
     })
 }
