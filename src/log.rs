@@ -1000,7 +1000,7 @@ impl Log {
         let mut head = inner.head;
         let mut last_len = 0u64;
         let mut encoded = Ok(());
-        for ev in evs {
+        for (i, ev) in evs.iter().enumerate() {
             // Only a forged or damaged head can carry the largest seq; refuse
             // to extend it rather than overflow (or wrap to seq 0).
             let Some(seq) = head.seq.checked_add(1) else {
@@ -1019,6 +1019,12 @@ impl Log {
             let host = ev.host.as_deref().unwrap_or(&self.host);
             let ts = ev.ts.as_ref().unwrap_or(now);
             match format::encode_entry(&mut body, seq, &head.hash, ts, ev, actor, host) {
+                Err(msg) if evs.len() > 1 => {
+                    encoded = Err(Error::InvalidArgument(format!(
+                        "event {i} of the batch: {msg}"
+                    )));
+                    break;
+                }
                 Err(msg) => {
                     encoded = Err(Error::InvalidArgument(msg));
                     break;
