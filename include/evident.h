@@ -1163,6 +1163,16 @@ evident_status evident_open_options_set_actor(evident_open_options *options, con
 evident_status evident_open_options_set_host(evident_open_options *options, const char *host);
 
 /**
+ * Sets the group-commit delay in microseconds (default 0), for
+ * `EVIDENT_DURABILITY_GROUP_COMMIT`: the thread about to fsync first waits
+ * this long when other appenders are waiting too, so that more entries
+ * share one fsync (like PostgreSQL's `commit_delay`). Adds up to this much
+ * latency to each durable append; at most 1 s.
+ */
+evident_status evident_open_options_set_commit_delay_us(evident_open_options *options,
+                                                        uint64_t delay_us);
+
+/**
  * Sets the in-memory buffer size for `EVIDENT_DURABILITY_BUFFERED`, in
  * bytes (default 65536).
  */

@@ -88,6 +88,12 @@ pub struct OpenOptions {
     pub buffer_size: usize,
     /// What open may do to the end of the file (default: [`Repair::No`]).
     pub repair: Repair,
+    /// [`Durability::GroupCommit`]: how long the thread that is about to
+    /// fsync waits first when other appenders are waiting too, so that
+    /// more entries share the fsync (like PostgreSQL's `commit_delay`).
+    /// Default zero. Raises throughput with many concurrent appenders;
+    /// adds up to this much latency to each durable append.
+    pub commit_delay: Duration,
     /// Test hook: wraps the real storage (fault injection, crash tracking).
     #[doc(hidden)]
     pub storage_hook: Option<StorageHook>,
@@ -124,6 +130,7 @@ impl Default for OpenOptions {
             host: None,
             buffer_size: 64 * 1024,
             repair: Repair::No,
+            commit_delay: Duration::ZERO,
             storage_hook: None,
         }
     }
@@ -186,6 +193,11 @@ impl OpenOptions {
     /// Sets what open may do to the end of the file.
     pub fn repair(mut self, r: Repair) -> Self {
         self.repair = r;
+        self
+    }
+    /// Sets the group-commit delay (see [`OpenOptions::commit_delay`]).
+    pub fn commit_delay(mut self, d: Duration) -> Self {
+        self.commit_delay = d;
         self
     }
 }
@@ -268,6 +280,8 @@ struct Inner {
 struct GroupState {
     synced: u64,
     leader: bool,
+    /// Appenders waiting for their entries to become durable.
+    waiting: usize,
 }
 
 /// An open audit log. `Log` is `Send + Sync`: share it between threads
@@ -286,6 +300,7 @@ pub struct Log {
     host: String,
     buffer_size: usize,
     repair: Repair,
+    commit_delay: Duration,
     storage: Arc<dyn Storage>,
     lock: FileLock,
     /// How the exclusive-mode lock is held while the log is open.
@@ -431,6 +446,7 @@ impl Log {
             host,
             buffer_size: opts.buffer_size.max(1),
             repair: opts.repair,
+            commit_delay: opts.commit_delay,
             storage,
             lock,
             lock_held: Mutex::new(None),
@@ -1119,6 +1135,17 @@ impl Log {
     /// sharing one fsync among every thread waiting at the same time.
     fn wait_durable(&self, target: u64) -> Result<()> {
         let mut g = self.group.lock().unwrap_or_else(|e| e.into_inner());
+        g.waiting += 1;
+        let r = self.wait_durable_counted(g, target);
+        self.group.lock().unwrap_or_else(|e| e.into_inner()).waiting -= 1;
+        r
+    }
+
+    fn wait_durable_counted<'a>(
+        &'a self,
+        mut g: MutexGuard<'a, GroupState>,
+        target: u64,
+    ) -> Result<()> {
         loop {
             if g.synced >= target {
                 return Ok(());
@@ -1134,7 +1161,12 @@ impl Log {
             }
             if !g.leader {
                 g.leader = true;
+                let others = g.waiting > 1;
                 drop(g);
+                if others && !self.commit_delay.is_zero() {
+                    // Let the other appenders write their entries first.
+                    std::thread::sleep(self.commit_delay);
+                }
                 let upto = self.written_end.load(Ordering::SeqCst);
                 let r = self.storage.sync_data();
                 g = self.group.lock().unwrap_or_else(|e| e.into_inner());
@@ -1167,8 +1199,13 @@ impl Log {
     pub fn sync(&self) -> Result<()> {
         self.check_process()?;
         let mut inner = self.lock_inner();
-        self.check_usable(&inner)?;
-        self.flush_pending(&mut inner)?;
+        self.sync_locked(&mut inner)
+    }
+
+    /// [`Log::sync`] with the inner lock held.
+    fn sync_locked(&self, inner: &mut MutexGuard<'_, Inner>) -> Result<()> {
+        self.check_usable(inner)?;
+        self.flush_pending(inner)?;
         let end = inner.file_len;
         let synced = self.group.lock().unwrap_or_else(|e| e.into_inner()).synced;
         if synced >= end {
@@ -1180,7 +1217,6 @@ impl Log {
             self.poison(&err);
             return Err(err);
         }
-        drop(inner);
         self.note_synced(end);
         Ok(())
     }
@@ -1191,17 +1227,15 @@ impl Log {
         // In a child after fork() the lock and the buffered entries are the
         // parent's: releasing or flushing them here would break its log.
         self.check_process()?;
-        let r = {
-            let inner = self.lock_inner();
-            if inner.closed {
-                return Ok(());
-            }
-            drop(inner);
-            // On a poisoned writer this returns the poison error: entries
-            // acknowledged only as buffered may not be durable.
-            self.sync()
-        };
         let mut inner = self.lock_inner();
+        if inner.closed {
+            return Ok(());
+        }
+        // Flushed and marked closed under one hold of the lock, so that no
+        // append can be acknowledged between the final flush and the close.
+        // On a poisoned writer this returns the poison error: entries
+        // acknowledged only as buffered may not be durable.
+        let r = self.sync_locked(&mut inner);
         inner.closed = true;
         if self.lock_mode == LockMode::Exclusive {
             // Forget the holder text before letting go of the lock.

@@ -157,14 +157,72 @@ fn event_from_c(ev: &evident_event) -> FfiResult<Event> {
     })
 }
 
+/// The JSON form of an event, read with its details kept as text (checked
+/// and, when canonical, written as given by the writer).
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct EventJson<'a> {
+    event_type: String,
+    action: String,
+    actor: Option<String>,
+    host: Option<String>,
+    session_id: String,
+    source: String,
+    otr: bool,
+    success: Option<bool>,
+    duration_ms: Option<f64>,
+    error: Option<String>,
+    note: Option<String>,
+    git_commit: Option<String>,
+    #[serde(borrow, deserialize_with = "raw_details")]
+    details: Option<&'a serde_json::value::RawValue>,
+    ts: Option<DateTime<Utc>>,
+}
+
+/// `details` given as JSON `null` is kept (written `null`); absent details
+/// are `{}`.
+fn raw_details<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'de serde_json::value::RawValue>, D::Error> {
+    <&serde_json::value::RawValue as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// Parses an event from a JSON object (unknown fields are rejected).
 pub(crate) fn event_from_json(text: &str) -> FfiResult<Event> {
-    let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| Failure::invalid(format!("event JSON is not valid JSON: {e}")))?;
-    if !v.is_object() {
-        return Err(Failure::invalid("event JSON must be a JSON object"));
+    let t = text.trim_start();
+    if !t.starts_with('{') {
+        // Say what it is rather than what serde expected.
+        return match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(e) => Err(Failure::invalid(format!(
+                "event JSON is not valid JSON: {e}"
+            ))),
+            Ok(_) => Err(Failure::invalid("event JSON must be a JSON object")),
+        };
     }
-    serde_json::from_value(v).map_err(|e| Failure::invalid(format!("event JSON: {e}")))
+    let e: EventJson<'_> = serde_json::from_str(text).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            Failure::invalid(format!("event JSON is not valid JSON: {e}"))
+        } else {
+            Failure::invalid(format!("event JSON: {e}"))
+        }
+    })?;
+    Ok(Event {
+        event_type: e.event_type,
+        action: e.action,
+        actor: e.actor,
+        host: e.host,
+        session_id: e.session_id,
+        source: e.source,
+        otr: e.otr,
+        success: e.success,
+        duration_ms: e.duration_ms,
+        error: e.error,
+        note: e.note,
+        git_commit: e.git_commit,
+        details: None,
+        details_json: e.details.map(|r| r.get().to_owned()),
+        ts: e.ts,
+    })
 }
 
 fn write_head(out: *mut evident_head, head: &Head) {
