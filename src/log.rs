@@ -8,7 +8,7 @@
 use std::fs::{self, File, OpenOptions as FsOpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -280,8 +280,22 @@ struct Inner {
 struct GroupState {
     synced: u64,
     leader: bool,
-    /// Appenders waiting for their entries to become durable.
-    waiting: usize,
+}
+
+/// Counts a group-commit append in flight for as long as it lives.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        InFlight(n)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// An open audit log. `Log` is `Send + Sync`: share it between threads
@@ -311,6 +325,8 @@ pub struct Log {
     written_end: AtomicU64,
     group: Mutex<GroupState>,
     group_cv: Condvar,
+    /// Group-commit appends in flight (from the call to its return).
+    appending: AtomicUsize,
     poisoned: AtomicBool,
     poison_cause: Mutex<String>,
 }
@@ -469,6 +485,7 @@ impl Log {
             written_end: AtomicU64::new(0),
             group: Mutex::new(GroupState::default()),
             group_cv: Condvar::new(),
+            appending: AtomicUsize::new(0),
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(String::new()),
         };
@@ -957,6 +974,9 @@ impl Log {
     /// pushes every head onto `heads` when given.
     fn append_events(&self, evs: &[Event], heads: Option<&mut Vec<Head>>) -> Result<Head> {
         self.check_process()?;
+        let _in_flight = (self.durability == Durability::GroupCommit
+            && !self.commit_delay.is_zero())
+        .then(|| InFlight::new(&self.appending));
         let now = Utc::now();
         let mut inner = self.lock_inner();
         self.check_usable(&inner)?;
@@ -1135,17 +1155,6 @@ impl Log {
     /// sharing one fsync among every thread waiting at the same time.
     fn wait_durable(&self, target: u64) -> Result<()> {
         let mut g = self.group.lock().unwrap_or_else(|e| e.into_inner());
-        g.waiting += 1;
-        let r = self.wait_durable_counted(g, target);
-        self.group.lock().unwrap_or_else(|e| e.into_inner()).waiting -= 1;
-        r
-    }
-
-    fn wait_durable_counted<'a>(
-        &'a self,
-        mut g: MutexGuard<'a, GroupState>,
-        target: u64,
-    ) -> Result<()> {
         loop {
             if g.synced >= target {
                 return Ok(());
@@ -1161,7 +1170,9 @@ impl Log {
             }
             if !g.leader {
                 g.leader = true;
-                let others = g.waiting > 1;
+                // Other appends in flight will write soon: wait for them
+                // (PostgreSQL's commit_delay with commit_siblings = 1).
+                let others = self.appending.load(Ordering::SeqCst) > 1;
                 drop(g);
                 if others && !self.commit_delay.is_zero() {
                     // Let the other appenders write their entries first.

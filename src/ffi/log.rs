@@ -176,7 +176,7 @@ struct EventJson<'a> {
     git_commit: Option<String>,
     #[serde(borrow, deserialize_with = "raw_details")]
     details: Option<&'a serde_json::value::RawValue>,
-    ts: Option<DateTime<Utc>>,
+    ts: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// `details` given as JSON `null` is kept (written `null`); absent details
@@ -221,7 +221,7 @@ pub(crate) fn event_from_json(text: &str) -> FfiResult<Event> {
         git_commit: e.git_commit,
         details: None,
         details_json: e.details.map(|r| r.get().to_owned()),
-        ts: e.ts,
+        ts: e.ts.map(|t| parse_ts(&t, "ts")).transpose()?,
     })
 }
 
