@@ -149,6 +149,17 @@ def _batch_line(ev: Union[Mapping[str, Any], str]) -> str:
         if "\x00" in ev:
             raise InvalidArgumentError("event JSON contains a raw NUL character")
         return ev
+    if type(ev) is dict and ev.keys() <= _BATCH_KEYS:
+        # The common case needs no copy: plain fields and JSON-ready details.
+        d = ev.get("details", _BATCH_KEYS)
+        if (
+            d is not None
+            and d.__class__ is not str
+            and "ts" not in ev
+            and "duration_ms" not in ev
+            and "success" not in ev
+        ):
+            return _event_text(ev)
     if not isinstance(ev, Mapping):
         raise InvalidArgumentError(
             f"an event must be a mapping or a JSON text, not {type(ev).__name__}"
