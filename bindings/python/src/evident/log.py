@@ -660,11 +660,15 @@ class AuditLog(Managed):
     # -- closing -----------------------------------------------------------
 
     def _closing(self, ptr: int) -> None:
-        # Runs once no other call is in flight: keep what stays readable,
-        # then flush, sync and unlock (errors of the final sync are raised).
-        self._final_head = self._head_of(ptr)
-        self._final_recovery = self._recovery_of(ptr)
-        N.check(N.lib.evident_log_close(ptr))
+        # Flush, sync and unlock (errors of the final sync are raised), then
+        # keep what stays readable: the head after the close includes every
+        # append that lock-free callers saw succeed (the accessors work on a
+        # closed handle).
+        try:
+            N.check(N.lib.evident_log_close(ptr))
+        finally:
+            self._final_head = self._head_of(ptr)
+            self._final_recovery = self._recovery_of(ptr)
 
     def close(self) -> None:
         """Flushes, syncs and releases the lock. Later appends raise
