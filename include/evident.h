@@ -525,6 +525,7 @@ typedef struct evident_entry evident_entry;
  *
  * Thread safety: one `evident_log` may be used from several threads at
  * once for `evident_log_append`, `evident_log_append_json`,
+ * `evident_log_append_batch`, `evident_log_append_jsonl`,
  * `evident_log_sync`, `evident_log_head`, `evident_log_recovery`,
  * `evident_log_close` and the accessors (appends are serialised inside;
  * with `EVIDENT_DURABILITY_GROUP_COMMIT` concurrent appenders share
@@ -885,6 +886,46 @@ evident_status evident_log_append_json(evident_log *log,
                                        evident_head *out_head);
 
 /**
+ * Appends `count` entries built from C fields as one batch: one lock, one
+ * write and, in the durable modes, one fsync for all of them. In the
+ * durable modes every entry is on disk when this returns
+ * `EVIDENT_STATUS_OK`; on any other status none of them is acknowledged.
+ * Every event is checked before anything is written: an invalid event
+ * rejects the whole batch (the message names its index) and writes
+ * nothing. A crash during the call may leave a prefix of the batch in the
+ * log as valid entries (spec § 10.5): check the head before retrying.
+ *
+ * `events` points to `count` events (may be NULL when `count` is 0; an
+ * empty batch writes nothing). `out_heads` may be NULL; otherwise it
+ * points to `count` caller-owned `evident_head`s that receive each entry's
+ * head in order (untouched on failure). Nothing is kept after the call.
+ */
+evident_status evident_log_append_batch(evident_log *log,
+                                        const evident_event *events,
+                                        size_t count,
+                                        evident_head *out_heads);
+
+/**
+ * Appends the events of a buffer of newline-separated JSON objects (the
+ * form of `evident_log_append_json`, one per line; empty lines and a
+ * `\r` before the newline are ignored) as one batch, with the guarantees
+ * of `evident_log_append_batch`. An invalid line rejects the whole batch
+ * (the message names its line number) and writes nothing.
+ *
+ * `buf` points to `len` bytes of UTF-8 (not NUL-terminated; may be NULL
+ * when `len` is 0). `out_heads` may be NULL; otherwise it points to
+ * `heads_capacity` caller-owned `evident_head`s that receive the heads of
+ * the first `heads_capacity` entries in order. `out_count` may be NULL;
+ * otherwise it receives the number of entries appended (0 on failure).
+ */
+evident_status evident_log_append_jsonl(evident_log *log,
+                                        const char *buf,
+                                        size_t len,
+                                        evident_head *out_heads,
+                                        size_t heads_capacity,
+                                        size_t *out_count);
+
+/**
  * Writes buffered entries and makes everything appended so far durable.
  */
 evident_status evident_log_sync(evident_log *log);
@@ -1120,6 +1161,16 @@ evident_status evident_open_options_set_actor(evident_open_options *options, con
  * restores the default (this machine's host name).
  */
 evident_status evident_open_options_set_host(evident_open_options *options, const char *host);
+
+/**
+ * Sets the group-commit delay in microseconds (default 0), for
+ * `EVIDENT_DURABILITY_GROUP_COMMIT`: the thread about to fsync first waits
+ * this long when other appenders are waiting too, so that more entries
+ * share one fsync (like PostgreSQL's `commit_delay`). Adds up to this much
+ * latency to each durable append; at most 1 s.
+ */
+evident_status evident_open_options_set_commit_delay_us(evident_open_options *options,
+                                                        uint64_t delay_us);
 
 /**
  * Sets the in-memory buffer size for `EVIDENT_DURABILITY_BUFFERED`, in

@@ -217,6 +217,13 @@ pub struct Event {
     /// `{}`; `Some(Value::Null)` (JSON `null`) is written `null`.
     #[serde(deserialize_with = "de_details")]
     pub details: Option<Value>,
+    /// Details given as JSON text instead of `details` (at most one of the
+    /// two may be set). Text already in canonical form (spec § 5.4) is
+    /// written as given after a one-pass check; any other valid JSON is
+    /// parsed and written canonically. Not part of the JSON form of an
+    /// event (use `details` there).
+    #[serde(skip)]
+    pub details_json: Option<String>,
     /// Explicit timestamp (for imports); `None` means now.
     pub ts: Option<DateTime<Utc>>,
 }
@@ -315,9 +322,62 @@ pub const KNOWN_EXTENSIONS: &[&str] = &[];
 
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
     // serde_json's escaping is the canonical one (see spec): `"`, `\` and
-    // control characters escaped, everything else literal UTF-8.
+    // control characters escaped, everything else literal UTF-8. A string
+    // with none of those bytes is copied between quotes as it is.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // Writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Writes `v` in decimal without allocating.
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(buf.get(i..).unwrap_or_default());
+}
+
+/// Writes `ts` as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (what [`format_ts`] gives)
+/// without allocating; other years and leap seconds take [`format_ts`].
+fn push_ts(out: &mut Vec<u8>, ts: &DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    let (y, nanos) = (ts.year(), ts.nanosecond());
+    if !(0..=9999).contains(&y) || nanos >= 1_000_000_000 {
+        out.extend_from_slice(format_ts(ts).as_bytes());
+        return;
+    }
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for k in (at..at + width).rev() {
+            if let Some(d) = b.get_mut(k) {
+                *d = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
+    };
+    put(0, 4, y as u32);
+    put(5, 2, ts.month());
+    put(8, 2, ts.day());
+    put(11, 2, ts.hour());
+    put(14, 2, ts.minute());
+    put(17, 2, ts.second());
+    put(20, 6, nanos / 1000);
+    out.extend_from_slice(&b);
 }
 
 fn push_field_str(out: &mut Vec<u8>, name: &str, value: &str) {
@@ -330,9 +390,9 @@ fn push_field_str(out: &mut Vec<u8>, name: &str, value: &str) {
 
 pub(crate) fn push_head(out: &mut Vec<u8>, seq: u64, prev: &Hash, kind: &str, ts: &DateTime<Utc>) {
     out.extend_from_slice(b"{\"v\":");
-    out.extend_from_slice(FORMAT_VERSION.to_string().as_bytes());
+    push_u64(out, u64::from(FORMAT_VERSION));
     out.extend_from_slice(b",\"seq\":");
-    out.extend_from_slice(seq.to_string().as_bytes());
+    push_u64(out, seq);
     out.extend_from_slice(b",\"prev\":\"");
     let mut hexbuf = [0u8; 128];
     let n = prev.as_bytes().len() * 2;
@@ -344,7 +404,7 @@ pub(crate) fn push_head(out: &mut Vec<u8>, seq: u64, prev: &Hash, kind: &str, ts
     out.extend_from_slice(b"\",\"kind\":\"");
     out.extend_from_slice(kind.as_bytes());
     out.extend_from_slice(b"\",\"ts\":\"");
-    out.extend_from_slice(format_ts(ts).as_bytes());
+    push_ts(out, ts);
     out.push(b'"');
 }
 
@@ -380,7 +440,21 @@ pub fn encode_entry(
 ) -> Result<(), String> {
     out.clear();
     ts_writable(ts)?;
-    if let Some(d) = &ev.details {
+    let parsed;
+    let details = match (&ev.details, &ev.details_json) {
+        (Some(_), Some(_)) => return Err("both details and details_json are set".into()),
+        (None, Some(text)) if crate::canon::is_canonical(text.as_bytes(), MAX_DEPTH - 1) => {
+            Details::Text(text)
+        }
+        (None, Some(text)) => {
+            parsed = serde_json::from_str::<Value>(text)
+                .map_err(|e| format!("details_json is not valid JSON: {e}"))?;
+            Details::Value(&parsed)
+        }
+        (Some(v), None) => Details::Value(v),
+        (None, None) => Details::Empty,
+    };
+    if let Details::Value(d) = details {
         // The body is level 1, details level 2. Checked before serialising:
         // serde_json would recurse as deep as the value goes.
         if value_depth(d, MAX_DEPTH) + 1 > MAX_DEPTH {
@@ -424,9 +498,10 @@ pub fn encode_entry(
         push_field_str(out, "git_commit", g);
     }
     out.extend_from_slice(b",\"details\":");
-    match &ev.details {
-        None => out.extend_from_slice(b"{}"),
-        Some(v) => serde_json::to_writer(&mut *out, v).map_err(|e| e.to_string())?,
+    match details {
+        Details::Empty => out.extend_from_slice(b"{}"),
+        Details::Text(t) => out.extend_from_slice(t.as_bytes()),
+        Details::Value(v) => serde_json::to_writer(&mut *out, v).map_err(|e| e.to_string())?,
     }
     out.push(b'}');
     // The rest of the rule every reader applies (check_json) holds by
@@ -435,6 +510,15 @@ pub fn encode_entry(
     // Checked in debug builds; release appends skip the second pass.
     debug_assert_eq!(check_json(out), Ok(()));
     Ok(())
+}
+
+/// The details of one entry, as [`encode_entry`] writes them.
+#[derive(Clone, Copy)]
+enum Details<'a> {
+    Empty,
+    /// Canonical JSON text, written as given.
+    Text(&'a str),
+    Value(&'a Value),
 }
 
 /// Nesting depth of arrays and objects in `v` (a scalar is 0), counted
@@ -1202,6 +1286,42 @@ pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn fast_writers_match_the_canonical_ones() {
+        use chrono::TimeZone;
+        for v in [0u64, 1, 9, 10, 99, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            push_u64(&mut out, v);
+            assert_eq!(out, v.to_string().as_bytes());
+        }
+        let times = [
+            Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 2).unwrap(),
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
+                + chrono::Duration::nanoseconds(999_999_999),
+            Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap(),
+            Utc.timestamp_opt(1_700_000_039, 1_500_000_000).unwrap(), // leap second
+        ];
+        for t in times {
+            let mut out = Vec::new();
+            push_ts(&mut out, &t);
+            assert_eq!(String::from_utf8(out).unwrap(), format_ts(&t));
+        }
+        for s in [
+            "",
+            "plain µs ✓",
+            "q\"",
+            "back\\",
+            "tab\t",
+            "\u{1f}",
+            "\u{7f}/",
+        ] {
+            let mut out = Vec::new();
+            push_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
 
     fn sample_body() -> Vec<u8> {
         let ev = Event::new("ACTION_EXECUTED", "read_file")

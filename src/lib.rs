@@ -28,6 +28,7 @@
 /// The library version (crate version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+mod canon;
 pub mod chain;
 pub mod convert;
 mod crc_range;

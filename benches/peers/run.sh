@@ -7,7 +7,7 @@
 #
 # PYTHON must have the evident package and ogentic-audit installed (see
 # README.md). GO_BENCHTIME / GO_ROUNDS / PY_ARGS tune the runs; QUICK=1 makes
-# a smoke run. The Go benchmarks run GO_ROUNDS times in turn (each benchmark
+# a smoke run; ISSUE12_ONLY=1 stops after issue 12's append targets. The Go benchmarks run GO_ROUNDS times in turn (each benchmark
 # once per round, not -count N in a row), so a slow stretch of the shared
 # disk or CPU hits evident and the peer alike; go_summary.py takes medians.
 set -euo pipefail
@@ -41,6 +41,18 @@ echo "== Python: evident vs ogentic-audit"
 (cd "$here/python" && "$python" bench_peers.py $py_args --json "$out/python.json") | tee "$out/python.txt"
 (cd "$here/python" && "$python" profile_binding.py) | tee "$out/python-profile.txt"
 echo "load average after Python: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
+
+echo "== Issue 12 append targets (Python, alternating rounds)"
+(cd "$here/python" && "$python" bench_issue12.py $py_args) | tee "$out/issue12.txt"
+echo "== Rust Buffered append per CPU-second (load $(cut -d' ' -f1-3 /proc/loadavg))"
+root=$(cd "$here/../.." && pwd)
+(cd "$root" && cargo run --quiet --release --locked --example append_rate -- \
+	"$([[ ${QUICK:-0} == 1 ]] && echo 200000 || echo 2000000)" "${TMPDIR:-/tmp}") | tee "$out/rust-append.txt"
+echo "load average after issue 12: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
+
+if [[ ${ISSUE12_ONLY:-0} == 1 ]]; then
+	exit 0
+fi
 
 echo "== Go: evident vs OpenParallax audit"
 : >"$out/go.txt"

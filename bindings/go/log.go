@@ -6,11 +6,15 @@ package evident
 import "C"
 
 import (
+	"bytes"
 	"encoding/json"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // CreateMode says what Open does when the log does not exist, or exists.
@@ -53,6 +57,10 @@ type Options struct {
 	// BufferSize is the in-memory buffer for Buffered durability, in bytes
 	// (zero: the library default, 64 KiB).
 	BufferSize int
+	// CommitDelay (GroupCommit, at most 1 s): how long the goroutine about
+	// to fsync waits first when other appenders wait too, so that more
+	// entries share one fsync (like PostgreSQL's commit_delay).
+	CommitDelay time.Duration
 }
 
 // Entry is one log entry. Append writes the fields from EventType to
@@ -198,6 +206,10 @@ func Open(path string, opts Options) (*Log, error) {
 	default:
 		return nil, goError(StatusInvalidArgument, "evident: unknown CreateMode")
 	}
+	if opts.CommitDelay < 0 || opts.CommitDelay > time.Second {
+		return nil, goError(StatusInvalidArgument, "evident: CommitDelay must be 0..1s")
+	}
+	a.commit_delay_us = C.uint64_t(opts.CommitDelay / time.Microsecond)
 	if opts.BufferSize != 0 {
 		a.set_buffer_size, a.buffer_size = true, C.size_t(opts.BufferSize)
 	}
@@ -283,9 +295,19 @@ func (l *Log) Append(e Entry) (Head, error) {
 }
 
 // appendAsJSON appends e through the JSON form of an event (for strings
-// with U+0000, which C strings cannot hold). encoding/json would replace
-// invalid UTF-8 silently, so it is refused here like the C path does.
+// with U+0000, which C strings cannot hold).
 func (l *Log) appendAsJSON(e Entry, details []byte, ts string) (Head, error) {
+	b, err := eventJSON(e, details, ts)
+	if err != nil {
+		return Head{}, err
+	}
+	return l.AppendJSON(b)
+}
+
+// eventJSON is the JSON form of an event, on one line. encoding/json would
+// replace invalid UTF-8 silently, so it is refused here like the C path
+// does.
+func eventJSON(e Entry, details []byte, ts string) ([]byte, error) {
 	m := map[string]any{
 		"event_type": e.EventType,
 		"action":     e.Action,
@@ -301,7 +323,7 @@ func (l *Log) appendAsJSON(e Entry, details []byte, ts string) (Head, error) {
 	}
 	for k, v := range m {
 		if s, ok := v.(string); ok && !utf8.ValidString(s) {
-			return Head{}, goError(StatusInvalidUTF8, "evident: field "+k+" is not valid UTF-8")
+			return nil, goError(StatusInvalidUTF8, "evident: field "+k+" is not valid UTF-8")
 		}
 	}
 	if details != nil {
@@ -316,11 +338,70 @@ func (l *Log) appendAsJSON(e Entry, details []byte, ts string) (Head, error) {
 	if e.DurationMs != nil {
 		m["duration_ms"] = *e.DurationMs
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return Head{}, goError(StatusInvalidArgument, "evident: "+err.Error())
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Canonical JSON does not escape <, > and &: the details then reach the
+	// library as written and need no second serialisation.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, goError(StatusInvalidArgument, "evident: "+err.Error())
 	}
-	return l.AppendJSON(b)
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// AppendBatch appends several entries as one batch: one call into the
+// library, one write and, in the durable modes, one fsync for all of them.
+// It returns every entry's head, in order.
+//
+// All or nothing: an invalid entry gives an error naming it and nothing is
+// written; without error in the durable modes every entry is on disk. A
+// crash during the call may leave a prefix of the batch in the log (never
+// reported as durable): check Head before retrying a failed batch.
+func (l *Log) AppendBatch(entries []Entry) ([]Head, error) {
+	var buf []byte
+	for i, e := range entries {
+		details, err := detailsJSON(e.Details)
+		var b []byte
+		if err == nil {
+			var ts string
+			if !e.Time.IsZero() {
+				ts = e.Time.UTC().Format(time.RFC3339Nano)
+			}
+			b, err = eventJSON(e, details, ts)
+		}
+		if err != nil {
+			if ee, ok := err.(*Error); ok {
+				return nil, goError(ee.Status, "evident: entry "+strconv.Itoa(i)+" of the batch: "+
+					strings.TrimPrefix(ee.Message, "evident: "))
+			}
+			return nil, err
+		}
+		buf = append(buf, b...)
+		buf = append(buf, '\n')
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.h == nil {
+		return nil, l.closedError()
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	heads := make([]C.evident_head, len(entries))
+	var count C.size_t
+	var msg *C.char
+	st := C.evgo_log_append_jsonl(l.h, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)),
+		&heads[0], C.size_t(len(heads)), &count, &msg)
+	runtime.KeepAlive(l)
+	runtime.KeepAlive(buf)
+	if err := statusError(st, msg); err != nil {
+		return nil, err
+	}
+	out := make([]Head, int(count))
+	for i := range out {
+		out[i] = headFromC(&heads[i])
+	}
+	return out, nil
 }
 
 // AppendJSON appends one entry given as a JSON object with the fields of an

@@ -82,6 +82,9 @@ evident_status evgo_log_open(const char *strs, const evgo_open_args *a, evident_
     if (a->host >= 0) {
         TRY(evident_open_options_set_host(o, str_at(strs, a->host)));
     }
+    if (a->commit_delay_us) {
+        TRY(evident_open_options_set_commit_delay_us(o, a->commit_delay_us));
+    }
     if (a->set_buffer_size) {
         TRY(evident_open_options_set_buffer_size(o, a->buffer_size));
     }
@@ -115,6 +118,14 @@ evident_status evgo_log_append(evident_log *log, const evident_event *event, con
 evident_status evgo_log_append_json(evident_log *log, const char *json, evident_head *out_head,
                                     char **out_err) {
     evident_status st = evident_log_append_json(log, json, out_head);
+    *out_err = take_error(st);
+    return st;
+}
+
+evident_status evgo_log_append_jsonl(evident_log *log, const char *buf, size_t len,
+                                     evident_head *out_heads, size_t n, size_t *out_count,
+                                     char **out_err) {
+    evident_status st = evident_log_append_jsonl(log, buf, len, out_heads, n, out_count);
     *out_err = take_error(st);
     return st;
 }

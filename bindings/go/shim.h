@@ -48,6 +48,7 @@ typedef struct {
     bool create_new;
     bool set_buffer_size;
     size_t buffer_size;
+    uint64_t commit_delay_us;
 } evgo_open_args;
 
 /* What a log says about itself (copied out once, at open). */
@@ -68,6 +69,10 @@ evident_status evgo_log_append(evident_log *log, const evident_event *event, con
                                const int32_t *offsets, evident_head *out_head, char **out_err);
 evident_status evgo_log_append_json(evident_log *log, const char *json, evident_head *out_head,
                                     char **out_err);
+/* evident_log_append_jsonl: `n` heads out, the number appended in *out_count. */
+evident_status evgo_log_append_jsonl(evident_log *log, const char *buf, size_t len,
+                                     evident_head *out_heads, size_t n, size_t *out_count,
+                                     char **out_err);
 evident_status evgo_log_sync(evident_log *log, char **out_err);
 evident_status evgo_log_head(const evident_log *log, evident_head *out_head, char **out_err);
 /* evident_log_close, then evident_log_free whatever close returned. */

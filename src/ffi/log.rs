@@ -18,6 +18,7 @@ use crate::log::{Head, Log, OpenOptions};
 ///
 /// Thread safety: one `evident_log` may be used from several threads at
 /// once for `evident_log_append`, `evident_log_append_json`,
+/// `evident_log_append_batch`, `evident_log_append_jsonl`,
 /// `evident_log_sync`, `evident_log_head`, `evident_log_recovery`,
 /// `evident_log_close` and the accessors (appends are serialised inside;
 /// with `EVIDENT_DURABILITY_GROUP_COMMIT` concurrent appenders share
@@ -131,13 +132,8 @@ fn event_from_c(ev: &evident_event) -> FfiResult<Event> {
     let s = |p: *const c_char, name: &'static str| -> FfiResult<Option<String>> {
         Ok(super::opt_str(p, name)?.map(str::to_owned))
     };
-    let details = match super::opt_str(ev.details_json, "details_json")? {
-        None => None,
-        Some(text) => Some(
-            serde_json::from_str(text)
-                .map_err(|e| Failure::invalid(format!("details_json is not valid JSON: {e}")))?,
-        ),
-    };
+    // Validated (and written as given when canonical) by the writer.
+    let details_json = s(ev.details_json, "details_json")?;
     let ts = match super::opt_str(ev.ts, "ts")? {
         None => None,
         Some(t) => Some(parse_ts(t, "ts")?),
@@ -155,19 +151,78 @@ fn event_from_c(ev: &evident_event) -> FfiResult<Event> {
         error: s(ev.error, "error")?,
         note: s(ev.note, "note")?,
         git_commit: s(ev.git_commit, "git_commit")?,
-        details,
+        details: None,
+        details_json,
         ts,
     })
 }
 
+/// The JSON form of an event, read with its details kept as text (checked
+/// and, when canonical, written as given by the writer).
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct EventJson<'a> {
+    event_type: String,
+    action: String,
+    actor: Option<String>,
+    host: Option<String>,
+    session_id: String,
+    source: String,
+    otr: bool,
+    success: Option<bool>,
+    duration_ms: Option<f64>,
+    error: Option<String>,
+    note: Option<String>,
+    git_commit: Option<String>,
+    #[serde(borrow, deserialize_with = "raw_details")]
+    details: Option<&'a serde_json::value::RawValue>,
+    ts: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// `details` given as JSON `null` is kept (written `null`); absent details
+/// are `{}`.
+fn raw_details<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'de serde_json::value::RawValue>, D::Error> {
+    <&serde_json::value::RawValue as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// Parses an event from a JSON object (unknown fields are rejected).
 pub(crate) fn event_from_json(text: &str) -> FfiResult<Event> {
-    let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| Failure::invalid(format!("event JSON is not valid JSON: {e}")))?;
-    if !v.is_object() {
-        return Err(Failure::invalid("event JSON must be a JSON object"));
+    let t = text.trim_start();
+    if !t.starts_with('{') {
+        // Say what it is rather than what serde expected.
+        return match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(e) => Err(Failure::invalid(format!(
+                "event JSON is not valid JSON: {e}"
+            ))),
+            Ok(_) => Err(Failure::invalid("event JSON must be a JSON object")),
+        };
     }
-    serde_json::from_value(v).map_err(|e| Failure::invalid(format!("event JSON: {e}")))
+    let e: EventJson<'_> = serde_json::from_str(text).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            Failure::invalid(format!("event JSON is not valid JSON: {e}"))
+        } else {
+            Failure::invalid(format!("event JSON: {e}"))
+        }
+    })?;
+    Ok(Event {
+        event_type: e.event_type,
+        action: e.action,
+        actor: e.actor,
+        host: e.host,
+        session_id: e.session_id,
+        source: e.source,
+        otr: e.otr,
+        success: e.success,
+        duration_ms: e.duration_ms,
+        error: e.error,
+        note: e.note,
+        git_commit: e.git_commit,
+        details: None,
+        details_json: e.details.map(|r| r.get().to_owned()),
+        ts: e.ts.map(|t| parse_ts(&t, "ts")).transpose()?,
+    })
 }
 
 fn write_head(out: *mut evident_head, head: &Head) {
@@ -263,6 +318,125 @@ pub extern "C" fn evident_log_append_json(
         let ev = event_from_json(try_str!(event_json, "event_json"))?;
         let head = l.log.append(&ev)?;
         write_head(out_head, &head);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// A slice of `len` items at `ptr` from a C caller (NULL only when `len` is 0).
+fn c_slice<'a, T>(ptr: *const T, len: usize, name: &str) -> FfiResult<&'a [T]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(Failure::null(name));
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
+        return Err(Failure::invalid(format!("`{name}`: count is too large")));
+    }
+    // SAFETY: the caller passes `len` readable items at `ptr` (header
+    // contract); the byte length fits isize (checked).
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Writes `heads` into the caller's array of `cap` heads (`out` may be NULL).
+fn write_heads(out: *mut evident_head, cap: usize, heads: &[Head]) {
+    if out.is_null() {
+        return;
+    }
+    for (i, h) in heads.iter().take(cap).enumerate() {
+        // SAFETY: `out` points to `cap` writable heads (header contract).
+        write_head(unsafe { out.add(i) }, h);
+    }
+}
+
+/// Appends `count` entries built from C fields as one batch: one lock, one
+/// write and, in the durable modes, one fsync for all of them. In the
+/// durable modes every entry is on disk when this returns
+/// `EVIDENT_STATUS_OK`; on any other status none of them is acknowledged.
+/// Every event is checked before anything is written: an invalid event
+/// rejects the whole batch (the message names its index) and writes
+/// nothing. A crash during the call may leave a prefix of the batch in the
+/// log as valid entries (spec § 10.5): check the head before retrying.
+///
+/// `events` points to `count` events (may be NULL when `count` is 0; an
+/// empty batch writes nothing). `out_heads` may be NULL; otherwise it
+/// points to `count` caller-owned `evident_head`s that receive each entry's
+/// head in order (untouched on failure). Nothing is kept after the call.
+#[no_mangle]
+pub extern "C" fn evident_log_append_batch(
+    log: *mut evident_log,
+    events: *const evident_event,
+    count: usize,
+    out_heads: *mut evident_head,
+) -> evident_status {
+    ffi_status!({
+        let l = try_ref!(log.cast_const(), "log");
+        let evs = c_slice(events, count, "events")?
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                event_from_c(e).map_err(|mut f| {
+                    f.message = format!("event {i}: {}", f.message);
+                    f
+                })
+            })
+            .collect::<FfiResult<Vec<Event>>>()?;
+        let heads = l.log.append_batch(&evs)?;
+        write_heads(out_heads, count, &heads);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Appends the events of a buffer of newline-separated JSON objects (the
+/// form of `evident_log_append_json`, one per line; empty lines and a
+/// `\r` before the newline are ignored) as one batch, with the guarantees
+/// of `evident_log_append_batch`. An invalid line rejects the whole batch
+/// (the message names its line number) and writes nothing.
+///
+/// `buf` points to `len` bytes of UTF-8 (not NUL-terminated; may be NULL
+/// when `len` is 0). `out_heads` may be NULL; otherwise it points to
+/// `heads_capacity` caller-owned `evident_head`s that receive the heads of
+/// the first `heads_capacity` entries in order. `out_count` may be NULL;
+/// otherwise it receives the number of entries appended (0 on failure).
+#[no_mangle]
+pub extern "C" fn evident_log_append_jsonl(
+    log: *mut evident_log,
+    buf: *const c_char,
+    len: usize,
+    out_heads: *mut evident_head,
+    heads_capacity: usize,
+    out_count: *mut usize,
+) -> evident_status {
+    ffi_status!({
+        // SAFETY: `out_count` is NULL or points to a writable size_t.
+        if let Some(c) = unsafe { out_count.as_mut() } {
+            *c = 0;
+        }
+        let l = try_ref!(log.cast_const(), "log");
+        let bytes = c_slice(buf.cast::<u8>(), len, "buf")?;
+        let mut evs = Vec::new();
+        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let ev = std::str::from_utf8(line)
+                .map_err(|e| Failure::invalid(format!("line {}: not UTF-8: {e}", i + 1)))
+                .and_then(event_from_json)
+                .map_err(|mut f| {
+                    if !f.message.starts_with("line ") {
+                        f.message = format!("line {}: {}", i + 1, f.message);
+                    }
+                    f
+                })?;
+            evs.push(ev);
+        }
+        let heads = l.log.append_batch(&evs)?;
+        write_heads(out_heads, heads_capacity, &heads);
+        // SAFETY: as above.
+        if let Some(c) = unsafe { out_count.as_mut() } {
+            *c = heads.len();
+        }
         Ok(evident_status::Ok)
     })
 }

@@ -232,6 +232,26 @@ pub extern "C" fn evident_open_options_set_host(
     })
 }
 
+/// Sets the group-commit delay in microseconds (default 0), for
+/// `EVIDENT_DURABILITY_GROUP_COMMIT`: the thread about to fsync first waits
+/// this long when other appenders are waiting too, so that more entries
+/// share one fsync (like PostgreSQL's `commit_delay`). Adds up to this much
+/// latency to each durable append; at most 1 s.
+#[no_mangle]
+pub extern "C" fn evident_open_options_set_commit_delay_us(
+    options: *mut evident_open_options,
+    delay_us: u64,
+) -> evident_status {
+    ffi_status!({
+        let o = try_mut!(options, "options");
+        if delay_us > 1_000_000 {
+            return Err(Failure::invalid("commit delay must be at most 1 s"));
+        }
+        o.opts.commit_delay = std::time::Duration::from_micros(delay_us);
+        Ok(evident_status::Ok)
+    })
+}
+
 /// Sets the in-memory buffer size for `EVIDENT_DURABILITY_BUFFERED`, in
 /// bytes (default 65536).
 #[no_mangle]

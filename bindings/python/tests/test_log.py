@@ -311,10 +311,18 @@ def test_finalizer_frees_an_unclosed_log(log_path: Path) -> None:
 
 
 def test_explicit_close_detaches_the_finalizer(log_path: Path) -> None:
+    # Appends take no Python lock, so close() closes the native log (later
+    # calls fail with ClosedError, the file lock is released) and the
+    # handle's memory is freed once the object is gone, exactly once.
     log = evident.AuditLog(log_path)
     fin = log._finalizer
     assert fin is not None and fin.alive
     log.close()
+    assert log.closed
+    with evident.AuditLog(log_path):  # the lock was released
+        pass
+    del log
+    gc.collect()
     assert not fin.alive
 
 

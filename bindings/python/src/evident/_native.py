@@ -297,6 +297,16 @@ _MEASURE_PROTOTYPES = {
     "evident_tracekit_hmac": (_S, [c_char_p, _U8P, c_size_t, c_char_p, _PP]),
     "evident_tracekit_verify": (_S, [c_char_p, _U8P, c_size_t, c_char_p, POINTER(ctypes.c_int64)]),
 }
+# --- batch appends (ABI 1.3) -------------------------------------------------
+_BATCH_PROTOTYPES = {
+    "evident_open_options_set_commit_delay_us": (_S, [_P, ctypes.c_uint64]),
+    "evident_log_append_batch": (_S, [_P, POINTER(evident_event), c_size_t, POINTER(evident_head)]),
+    "evident_log_append_jsonl": (
+        _S,
+        [_P, c_char_p, c_size_t, POINTER(evident_head), c_size_t, POINTER(c_size_t)],
+    ),
+}
+
 #: enum evident_measure, by name.
 MEASURES = {
     "frequency": 1,
@@ -309,7 +319,12 @@ MEASURES = {
 }
 
 #: Every function of the ABI (abi/symbols.txt).
-_PROTOTYPES = {**_CORE_PROTOTYPES, **_SESSION_PROTOTYPES, **_MEASURE_PROTOTYPES}
+_PROTOTYPES = {
+    **_CORE_PROTOTYPES,
+    **_SESSION_PROTOTYPES,
+    **_MEASURE_PROTOTYPES,
+    **_BATCH_PROTOTYPES,
+}
 
 
 def _candidates() -> List[Path]:
@@ -375,6 +390,17 @@ def _load() -> Tuple[ctypes.CDLL, str]:
 lib, library_path = _load()
 _session_missing = _bind(lib, _SESSION_PROTOTYPES)
 _measure_missing = _bind(lib, _MEASURE_PROTOTYPES)
+_batch_missing = _bind(lib, _BATCH_PROTOTYPES)
+
+
+def batch_lib() -> ctypes.CDLL:
+    """The library, checked to have the batch append functions (ABI 1.3)."""
+    if _batch_missing:
+        raise UnsupportedError(
+            f"the evident library {library_path} lacks {', '.join(_batch_missing)}: "
+            "rebuild it (ABI 1.3 or later)"
+        )
+    return lib
 
 
 def measure_lib() -> ctypes.CDLL:

@@ -6,13 +6,13 @@ import ctypes
 import json
 import math
 import os
-from datetime import datetime
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native as N
 from ._convert import ts_text
 from ._managed import Managed
-from .errors import InvalidArgumentError
+from .errors import ClosedError, InvalidArgumentError
 
 __all__ = ["AuditLog", "Head", "Recovery", "TornTail", "Details", "PathLike"]
 
@@ -65,6 +65,29 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 _encode_json = _ENCODER.encode
 
 
+#: Events are written with sorted keys, so that their details reach the
+#: library already in canonical form (spec § 5.4) and are written as given
+#: after a one-pass check instead of being parsed and written again.
+_encode_sorted = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True
+).encode
+
+
+def _event_text(obj: Dict[str, Any]) -> str:
+    """The JSON text of one event object (details serialised once)."""
+    try:
+        return _encode_sorted(obj)
+    except TypeError:
+        # Keys that cannot be sorted (mixed types): the library sorts them.
+        return _json_text(obj, "event")
+    except ValueError as e:
+        raise InvalidArgumentError(f"`event` cannot be written as JSON: {e}") from None
+    except RecursionError:
+        raise InvalidArgumentError(
+            "`event` cannot be written as JSON: it is nested too deeply"
+        ) from None
+
+
 def _json_text(value: Any, name: str) -> str:
     try:
         return _encode_json(value)
@@ -83,7 +106,89 @@ def _head(h: N.evident_head) -> Head:
     return _new_tuple(Head, (h.seq, h.hash.decode("ascii")))
 
 
+def _duration(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError("`duration_ms` must be a number")
+    return float(value)
+
+
+_BATCH_KEYS = frozenset(
+    (
+        "event_type",
+        "action",
+        "actor",
+        "host",
+        "session_id",
+        "source",
+        "otr",
+        "success",
+        "duration_ms",
+        "error",
+        "note",
+        "git_commit",
+        "details",
+        "ts",
+    )
+)
+
+
+def _batch_line(ev: Union[Mapping[str, Any], str]) -> str:
+    """One event of a batch as a one-line JSON object."""
+    if isinstance(ev, str):
+        if "\n" in ev or "\r" in ev:
+            # Pretty-printed: one line (whitespace between tokens only).
+            try:
+                ev = _json_text(json.loads(ev), "event")
+            except ValueError as e:
+                raise InvalidArgumentError(f"event JSON is not valid JSON: {e}") from None
+        if "\x00" in ev:
+            raise InvalidArgumentError("event JSON contains a raw NUL character")
+        return ev
+    if type(ev) is dict and ev.keys() <= _BATCH_KEYS:
+        # The common case needs no copy: plain fields and JSON-ready details.
+        d = ev.get("details", _BATCH_KEYS)
+        if (
+            d is not None
+            and d.__class__ is not str
+            and "ts" not in ev
+            and "duration_ms" not in ev
+            and "success" not in ev
+        ):
+            return _event_text(ev)
+    if not isinstance(ev, Mapping):
+        raise InvalidArgumentError(
+            f"an event must be a mapping or a JSON text, not {type(ev).__name__}"
+        )
+    obj = dict(ev)
+    unknown = obj.keys() - _BATCH_KEYS
+    if unknown:
+        raise InvalidArgumentError(f"unknown event field(s): {', '.join(sorted(map(str, unknown)))}")
+    details = obj.get("details")
+    if details.__class__ is str:
+        try:
+            obj["details"] = json.loads(details)
+        except ValueError as e:
+            raise InvalidArgumentError(f"details is not valid JSON: {e}") from None
+        except RecursionError:
+            raise InvalidArgumentError(
+                "details is not valid JSON for evident: it is nested too deeply"
+            ) from None
+    elif details is None:
+        obj.pop("details", None)
+    for k in ("actor", "host", "error", "note", "git_commit", "success", "duration_ms", "ts"):
+        if obj.get(k, 0) is None:
+            del obj[k]
+    if "duration_ms" in obj:
+        obj["duration_ms"] = _duration(obj["duration_ms"])
+    if "success" in obj:
+        obj["success"] = bool(obj["success"])
+    if "ts" in obj:
+        obj["ts"] = _ts_text(obj["ts"])
+    return _event_text(obj)
+
+
 _new_tuple = tuple.__new__
+_append_json = N.lib.evident_log_append_json
 _Event = N.evident_event
 _HeadStruct = N.evident_head
 _byref = ctypes.byref
@@ -125,6 +230,9 @@ class AuditLog(Managed):
     :param actor: / :param host: defaults for entries that name none (the OS
         user and the host name otherwise).
     :param buffer_size: bytes buffered in ``"buffered"`` mode.
+    :param commit_delay: ``"group"`` mode: seconds (0..1) the thread about to
+        fsync waits first when other appenders wait too, so that more
+        entries share one fsync (like PostgreSQL's ``commit_delay``).
 
     One object may be used from several threads: appends are serialised by
     the library, and :meth:`close` waits for calls in flight. Use it as a
@@ -155,6 +263,7 @@ class AuditLog(Managed):
         actor: Optional[str] = None,
         host: Optional[str] = None,
         buffer_size: Optional[int] = None,
+        commit_delay: Optional[float] = None,
     ) -> None:
         lib = N.lib
         raw_path = N.path_arg(path)
@@ -172,6 +281,7 @@ class AuditLog(Managed):
                 actor=actor,
                 host=host,
                 buffer_size=buffer_size,
+                commit_delay=commit_delay,
             ),
         )
         framing_v = _choice(N.FRAMING, framing, "framing")
@@ -192,6 +302,13 @@ class AuditLog(Managed):
             )
         if buffer_size is not None:
             N.unsigned(buffer_size, "buffer_size", N.SIZE_MAX)
+        delay_us: Optional[int] = None
+        if commit_delay is not None:
+            if isinstance(commit_delay, bool) or not isinstance(commit_delay, (int, float)):
+                raise InvalidArgumentError("`commit_delay` must be a number of seconds")
+            if not 0 <= commit_delay <= 1:
+                raise InvalidArgumentError(f"`commit_delay` must be 0..1 s, got {commit_delay}")
+            delay_us = int(round(commit_delay * 1e6))
 
         opts = ctypes.c_void_p()
         N.check(lib.evident_open_options_new(ctypes.byref(opts)))
@@ -212,6 +329,8 @@ class AuditLog(Managed):
                 N.check(lib.evident_open_options_set_host(opts, host_b))
             if buffer_size is not None:
                 N.check(lib.evident_open_options_set_buffer_size(opts, buffer_size))
+            if delay_us:
+                N.check(N.batch_lib().evident_open_options_set_commit_delay_us(opts, delay_us))
             handle = ctypes.c_void_p()
             N.check(lib.evident_log_open(raw_path, opts, ctypes.byref(handle)))
         finally:
@@ -255,7 +374,113 @@ class AuditLog(Managed):
         log's. ``ts`` (timezone-aware) is for imports; it defaults to now.
         In the durable modes the entry is on disk when this returns.
         """
-        fields = (event_type, action, actor, host, session_id, source, error, note, git_commit)
+        if details.__class__ is str:
+            # A JSON text: passed as text (checked by the library alone).
+            return self._log_fields(
+                (event_type, action, actor, host, session_id, source, error, note, git_commit),
+                details,
+                otr,
+                success,
+                duration_ms,
+                ts,
+            )
+        obj: Dict[str, Any] = {
+            "event_type": "" if event_type is None else event_type,
+            "action": "" if action is None else action,
+            "session_id": "" if session_id is None else session_id,
+            "source": "" if source is None else source,
+        }
+        if actor is not None:
+            obj["actor"] = actor
+        if host is not None:
+            obj["host"] = host
+        if error is not None:
+            obj["error"] = error
+        if note is not None:
+            obj["note"] = note
+        if git_commit is not None:
+            obj["git_commit"] = git_commit
+        if details is not None:
+            obj["details"] = details
+        if otr:
+            obj["otr"] = True
+        if success is not None:
+            obj["success"] = bool(success)
+        if duration_ms is not None:
+            if duration_ms.__class__ is not float:
+                duration_ms = _duration(duration_ms)
+            obj["duration_ms"] = duration_ms
+        if ts is not None:
+            obj["ts"] = _ts_text(ts)
+        try:
+            text = _event_text(obj)
+        except InvalidArgumentError:
+            if details is not None:
+                _json_text(details, "details")  # raises, naming the details
+            raise
+        return self._append_text(text)
+
+    def _append_text(self, text: str) -> Head:
+        """One FFI call, no Python lock: the native handle is thread-safe,
+        and ctypes releases the GIL during the call (see :meth:`close`)."""
+        raw = text.encode("utf-8", "surrogatepass")
+        ptr = self._ptr
+        if ptr is None:
+            raise ClosedError("this AuditLog is closed")
+        head = _HeadStruct()
+        status = _append_json(ptr, raw, _byref(head))
+        if status:
+            N.raise_status(status)
+        return _head(head)
+
+    def log_many(self, events: Iterable[Union[Mapping[str, Any], str]]) -> List[Head]:
+        """Appends several entries as one batch: one call into the library,
+        one write and, in the durable modes, one fsync for all of them.
+        Returns every entry's head, in order.
+
+        Each event is a mapping with the keyword arguments of :meth:`log`
+        (``event_type``, ``action``, ``details``, ``ts``, ...; ``details``
+        may be a JSON text) or the JSON text of an event
+        (:meth:`append_json`). All or nothing: an invalid event raises
+        :class:`InvalidArgumentError` naming it and nothing is written; on
+        success in the durable modes every entry is on disk. A crash during
+        the call may leave a prefix of the batch in the log (never reported
+        as durable): check :meth:`head` before retrying a failed batch."""
+        lines = []
+        for i, ev in enumerate(events):
+            try:
+                lines.append(_batch_line(ev))
+            except InvalidArgumentError as e:
+                raise InvalidArgumentError(f"event {i} of the batch: {e}") from None
+        n = len(lines)
+        if n == 0:
+            if self._ptr is None:
+                raise ClosedError("this AuditLog is closed")
+            return []
+        raw = "\n".join(lines).encode("utf-8", "surrogatepass")
+        heads = (_HeadStruct * n)()
+        count = ctypes.c_size_t()
+        ptr = self._ptr
+        if ptr is None:
+            raise ClosedError("this AuditLog is closed")
+        status = N.batch_lib().evident_log_append_jsonl(
+            ptr, raw, len(raw), heads, n, _byref(count)
+        )
+        if status:
+            N.raise_status(status)
+        return [_new_tuple(Head, (h.seq, h.hash.decode("ascii"))) for h in heads]
+
+    append_many = log_many
+
+    def _log_fields(
+        self,
+        fields: Tuple[Optional[str], ...],
+        details: Details,
+        otr: bool,
+        success: Optional[bool],
+        duration_ms: Optional[float],
+        ts: Union[datetime, str, None],
+    ) -> Head:
         ev = _Event()  # every pointer starts NULL (= unset)
         for name, value in zip(_STR_FIELDS, fields):
             if value is None:
@@ -280,18 +505,15 @@ class AuditLog(Managed):
             ev.has_success = True
             ev.success = bool(success)
         if duration_ms is not None:
-            if isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float)):
-                raise InvalidArgumentError("`duration_ms` must be a number")
             ev.has_duration_ms = True
-            ev.duration_ms = float(duration_ms)
+            ev.duration_ms = _duration(duration_ms)
         head = _HeadStruct()
-        ptr = self._acquire()
-        try:
-            status = N.lib.evident_log_append(ptr, _byref(ev), _byref(head))
-            if status:
-                N.raise_status(status)
-        finally:
-            self._release()
+        ptr = self._ptr
+        if ptr is None:
+            raise ClosedError("this AuditLog is closed")
+        status = N.lib.evident_log_append(ptr, _byref(ev), _byref(head))
+        if status:
+            N.raise_status(status)
         return _head(head)
 
     append = log
@@ -345,16 +567,7 @@ class AuditLog(Managed):
         if "\x00" in text:
             # Only a raw NUL, which is never valid JSON, can be here.
             raise InvalidArgumentError("event JSON contains a raw NUL character")
-        raw = text.encode("utf-8", "surrogatepass")
-        head = _HeadStruct()
-        ptr = self._acquire()
-        try:
-            status = N.lib.evident_log_append_json(ptr, raw, _byref(head))
-            if status:
-                N.raise_status(status)
-        finally:
-            self._release()
-        return _head(head)
+        return self._append_text(text)
 
     # -- state -------------------------------------------------------------
 
@@ -442,17 +655,29 @@ class AuditLog(Managed):
     # -- closing -----------------------------------------------------------
 
     def _closing(self, ptr: int) -> None:
-        # Runs once no other call is in flight: keep what stays readable,
-        # then flush, sync and unlock (errors of the final sync are raised).
-        self._final_head = self._head_of(ptr)
-        self._final_recovery = self._recovery_of(ptr)
-        N.check(N.lib.evident_log_close(ptr))
+        # Flush, sync and unlock (errors of the final sync are raised), then
+        # keep what stays readable: the head after the close includes every
+        # append that lock-free callers saw succeed (the accessors work on a
+        # closed handle).
+        try:
+            N.check(N.lib.evident_log_close(ptr))
+        finally:
+            self._final_head = self._head_of(ptr)
+            self._final_recovery = self._recovery_of(ptr)
 
     def close(self) -> None:
-        """Flushes, syncs, releases the lock and frees the handle. Later
-        appends raise :class:`~evident.errors.ClosedError`; closing twice is
-        fine. Waits for appends running in other threads to finish first."""
-        super().close()
+        """Flushes, syncs and releases the lock. Later appends raise
+        :class:`~evident.errors.ClosedError`; closing twice is fine.
+
+        Appends take no Python lock (the native handle is thread-safe): an
+        append running in another thread either finishes before the close
+        or fails with :class:`~evident.errors.ClosedError`. The handle's
+        memory is therefore freed when the object is garbage-collected, not
+        here (no call can be using it then)."""
+        ptr = self._detach()
+        if ptr is None:
+            return
+        self._closing(ptr)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

@@ -1,0 +1,300 @@
+//! A one-pass check that a JSON text is already in the canonical form of
+//! spec § 5 (and obeys § 5.5), so that details given as text can be written
+//! as given instead of being parsed into a tree and written again.
+//!
+//! The check is conservative: `true` means the bytes are exactly what
+//! parsing and re-serialising would produce; `false` means "not known to
+//! be", and the caller takes the full path (which also reports errors).
+
+/// Whether `text` is a JSON value in canonical form (spec § 5: no
+/// whitespace, object members sorted by name and unique, canonical string
+/// escapes and numbers) nesting at most `max_depth` levels (a scalar is 0).
+pub(crate) fn is_canonical(text: &[u8], max_depth: usize) -> bool {
+    let mut c = Canon {
+        b: text,
+        i: 0,
+        max_depth,
+    };
+    c.value(0) && c.i == text.len()
+}
+
+struct Canon<'a> {
+    b: &'a [u8],
+    i: usize,
+    max_depth: usize,
+}
+
+impl Canon<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn value(&mut self, depth: usize) -> bool {
+        match self.peek() {
+            Some(b'"') => self.string().is_some(),
+            Some(b'{') => depth < self.max_depth && self.object(depth + 1),
+            Some(b'[') => depth < self.max_depth && self.array(depth + 1),
+            Some(b't') => self.lit(b"true"),
+            Some(b'f') => self.lit(b"false"),
+            Some(b'n') => self.lit(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => false,
+        }
+    }
+
+    fn lit(&mut self, word: &[u8]) -> bool {
+        let end = self.i + word.len();
+        if self.b.get(self.i..end) == Some(word) {
+            self.i = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A canonical string; returns its raw bytes between the quotes and
+    /// whether it holds an escape.
+    fn string(&mut self) -> Option<(usize, usize, bool)> {
+        let start = self.i + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            match *self.b.get(i)? {
+                b'"' => {
+                    self.i = i + 1;
+                    return Some((start, i, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    match *self.b.get(i + 1)? {
+                        b'"' | b'\\' | b'b' | b't' | b'n' | b'f' | b'r' => i += 2,
+                        b'u' => {
+                            // Only U+0000..U+001F without a short escape.
+                            let hex = self.b.get(i + 2..i + 6)?;
+                            let ok = hex.first() == Some(&b'0')
+                                && hex.get(1) == Some(&b'0')
+                                && matches!(hex.get(2), Some(b'0' | b'1'))
+                                && matches!(hex.get(3), Some(b'0'..=b'9' | b'a'..=b'f'));
+                            if !ok {
+                                return None;
+                            }
+                            let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+                            if matches!(v, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return None;
+                            }
+                            i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                0x00..=0x1f => return None,
+                _ => i += 1,
+            }
+        }
+    }
+
+    fn number(&mut self) -> bool {
+        let start = self.i;
+        let mut i = start;
+        let digit = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
+        if self.b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        if !digit(self.b.get(i)) {
+            return false;
+        }
+        while digit(self.b.get(i)) {
+            i += 1;
+        }
+        let mut float = false;
+        if self.b.get(i) == Some(&b'.') {
+            float = true;
+            i += 1;
+            if !digit(self.b.get(i)) {
+                return false;
+            }
+            while digit(self.b.get(i)) {
+                i += 1;
+            }
+        }
+        if matches!(self.b.get(i), Some(b'e' | b'E')) {
+            float = true;
+            i += 1;
+            if matches!(self.b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !digit(self.b.get(i)) {
+                return false;
+            }
+            while digit(self.b.get(i)) {
+                i += 1;
+            }
+        }
+        let Some(text) = self.b.get(start..i) else {
+            return false;
+        };
+        self.i = i;
+        let Ok(s) = std::str::from_utf8(text) else {
+            return false;
+        };
+        if !float {
+            // Plain decimal that fits a 64-bit integer, as written back.
+            let ok = if let Some(neg) = s.strip_prefix('-') {
+                neg != "0" && s.parse::<i64>().is_ok_and(|v| v.to_string() == s)
+            } else {
+                s.parse::<u64>().is_ok_and(|v| v.to_string() == s)
+            };
+            return ok;
+        }
+        // A double: finite, and exactly what serde_json writes for it.
+        let Ok(x) = s.parse::<f64>() else {
+            return false;
+        };
+        if !x.is_finite() {
+            return false;
+        }
+        let mut buf = Vec::with_capacity(24);
+        serde_json::to_writer(&mut buf, &x).is_ok() && buf == text
+    }
+
+    fn array(&mut self, depth: usize) -> bool {
+        self.i += 1;
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return true;
+        }
+        loop {
+            if !self.value(depth) {
+                return false;
+            }
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return true;
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> bool {
+        self.i += 1;
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return true;
+        }
+        let mut prev: Option<(usize, usize)> = None;
+        loop {
+            if self.peek() != Some(b'"') {
+                return false;
+            }
+            let Some((s, e, escaped)) = self.string() else {
+                return false;
+            };
+            // Names with escapes sort by their decoded bytes: leave them to
+            // the full path rather than decode here.
+            if escaped {
+                return false;
+            }
+            if let Some((ps, pe)) = prev {
+                // Strictly ascending by UTF-8 bytes: sorted and unique.
+                if self.b.get(ps..pe) >= self.b.get(s..e) {
+                    return false;
+                }
+            }
+            prev = Some((s, e));
+            if self.peek() != Some(b':') {
+                return false;
+            }
+            self.i += 1;
+            if !self.value(depth) {
+                return false;
+            }
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return true;
+                }
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_canonical;
+
+    /// What the full path writes for `text`.
+    fn reserialised(text: &str) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        serde_json::to_string(&v).ok()
+    }
+
+    #[test]
+    fn canonical_iff_reserialising_gives_the_same_bytes() {
+        let cases = [
+            r#"{}"#,
+            r#"[]"#,
+            r#"null"#,
+            r#"true"#,
+            r#"{"a":1,"b":[1,2.5,"x"],"c":{"d":null}}"#,
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"a": 1}"#,
+            r#" {}"#,
+            r#"{"a":1.0}"#,
+            r#"{"a":1}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":-0.0}"#,
+            r#"{"a":0.0}"#,
+            r#"{"a":1e-05}"#,
+            r#"{"a":1e-7}"#,
+            r#"{"a":1e+16}"#,
+            r#"{"a":1e16}"#,
+            r#"{"a":10000000000000000.0}"#,
+            r#"{"a":0.1}"#,
+            r#"{"a":1E5}"#,
+            r#"{"a":01}"#,
+            r#"{"a":18446744073709551615}"#,
+            r#"{"a":18446744073709551616}"#,
+            r#"{"a":-9223372036854775808}"#,
+            r#"{"a":-9223372036854775809}"#,
+            r#"{"a":1e400}"#,
+            r#""tab\there""#,
+            r#""\u0009""#,
+            r#""\u0001\u001f""#,
+            r#""\u001F""#,
+            r#""\/""#,
+            r#""\u00e9""#,
+            "\"\u{e9}\u{2028}\u{7f}\"",
+            r#"{"Z":1,"a":2,"µ":3}"#,
+            r#"{"µ":3,"a":2}"#,
+            r#"[1,]"#,
+            r#"{"a":1,}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":1}x"#,
+            "\"a\nb\"",
+            r#"[[[[]]]]"#,
+        ];
+        for c in cases {
+            let same = reserialised(c).as_deref() == Some(c);
+            assert_eq!(is_canonical(c.as_bytes(), 128), same, "{c}");
+        }
+    }
+
+    #[test]
+    fn escaped_names_take_the_full_path() {
+        // Canonical, but left to the full path (conservative).
+        assert!(!is_canonical(br#"{"a\"":1}"#, 128));
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = format!("{}{}", "[".repeat(5), "]".repeat(5));
+        assert!(is_canonical(deep.as_bytes(), 5));
+        assert!(!is_canonical(deep.as_bytes(), 4));
+    }
+}
