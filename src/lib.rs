@@ -29,6 +29,7 @@
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub mod chain;
+pub mod checkpoint;
 pub mod convert;
 mod crc_range;
 pub mod error;
@@ -45,6 +46,7 @@ pub mod storage;
 pub(crate) mod tail;
 pub mod tracekit;
 pub mod verify;
+pub mod witness;
 
 pub use chain::{Chain, Hash, HashAlg, Key};
 pub use convert::{convert, ConvertOptions, ConvertReport};
