@@ -258,20 +258,31 @@ pub fn create(
             tree.size()
         )));
     }
-    let root = merkle::root(&mut tree, size)?;
     let origin = opts
         .origin
         .clone()
         .unwrap_or_else(|| default_origin(leaves.log_id()));
-    let cp = Checkpoint {
-        origin,
-        size,
-        root,
-        extensions: Vec::new(),
+    let make = |tree: &mut StoredTree| -> Result<Checkpoint> {
+        let cp = Checkpoint {
+            origin: origin.clone(),
+            size,
+            root: merkle::root(tree, size)?,
+            extensions: Vec::new(),
+        };
+        if let Some(prev) = &opts.previous {
+            check_extends(log, tree, prev, &cp)?;
+        }
+        Ok(cp)
     };
-    if let Some(prev) = &opts.previous {
-        check_extends(log, &mut tree, prev, &cp)?;
-    }
+    let cp = match make(&mut tree) {
+        Ok(cp) => cp,
+        // The stored tree may be damaged: rebuilt from the log, which
+        // decides.
+        Err(_) => {
+            let (mut t2, _) = StoredTree::rebuild(&leaves)?;
+            make(&mut t2)?
+        }
+    };
     SignedCheckpoint::sign(cp, signer)
 }
 
@@ -298,7 +309,9 @@ fn check_extends(
     if prev.origin != new.origin {
         return Ok(());
     }
-    let proof = merkle::consistency_proof(tree, prev.size.min(new.size), new.size)?;
+    let proof = merkle::consistency_proof(tree, prev.size.min(new.size), new.size)
+        .ok()
+        .flatten();
     let ok = prev.size <= new.size
         && proof.is_some_and(|p| {
             merkle::verify_consistency(prev.size, new.size, &p, &prev.root, &new.root).is_ok()
@@ -594,21 +607,26 @@ pub fn prove_inclusion(
     // The record itself, read from the log (the tree's leaf is not trusted).
     let body = read_record_body(&leaves, seq)?;
     let leaf = merkle::leaf_hash(&body);
-    let mut hashes = merkle::inclusion_proof(&mut t, seq, c.size)?.unwrap_or_default();
-    if merkle::verify_inclusion(seq, c.size, &leaf, &hashes, &c.root).is_err() {
-        let (mut t2, _) = StoredTree::rebuild(&leaves)?;
-        hashes = merkle::inclusion_proof(&mut t2, seq, c.size)?.unwrap_or_default();
-        merkle::verify_inclusion(seq, c.size, &leaf, &hashes, &c.root).map_err(|e| {
-            Error::Corrupt {
+    let attempt = |t: &mut StoredTree| -> Option<Vec<Node>> {
+        let h = merkle::inclusion_proof(t, seq, c.size).ok().flatten()?;
+        merkle::verify_inclusion(seq, c.size, &leaf, &h, &c.root).ok()?;
+        Some(h)
+    };
+    let hashes = match attempt(&mut t) {
+        Some(h) => h,
+        None => {
+            // The stored tree is damaged, or the record is not the signed one.
+            let (mut t2, _) = StoredTree::rebuild(&leaves)?;
+            attempt(&mut t2).ok_or_else(|| Error::Corrupt {
                 path: log.to_path_buf(),
                 at: crate::error::Position {
                     seq: Some(seq),
                     ..Default::default()
                 },
-                msg: format!("entry seq {seq} is not the record the checkpoint signed: {e}"),
-            }
-        })?;
-    }
+                msg: format!("entry seq {seq} is not the record the checkpoint signed"),
+            })?
+        }
+    };
     Ok(InclusionProof {
         index: seq,
         body,
@@ -654,15 +672,27 @@ pub fn prove_consistency(
         )));
     }
     let (leaves, mut t) = tree_for(log, key, n)?;
-    let _ = leaves;
-    let hashes = merkle::consistency_proof(&mut t, old.size, n.size)?.unwrap_or_default();
-    merkle::verify_consistency(old.size, n.size, &hashes, &old.root, &n.root).map_err(|e| {
-        Error::Corrupt {
-            path: log.to_path_buf(),
-            at: crate::error::Position::default(),
-            msg: format!("the old checkpoint is not a prefix of this log: {e}"),
+    let attempt = |t: &mut StoredTree| -> Option<Vec<Node>> {
+        let h = merkle::consistency_proof(t, old.size, n.size)
+            .ok()
+            .flatten()?;
+        merkle::verify_consistency(old.size, n.size, &h, &old.root, &n.root).ok()?;
+        Some(h)
+    };
+    let hashes = match attempt(&mut t) {
+        Some(h) => h,
+        None => {
+            let (mut t2, _) = StoredTree::rebuild(&leaves)?;
+            attempt(&mut t2).ok_or_else(|| Error::Corrupt {
+                path: log.to_path_buf(),
+                at: crate::error::Position::default(),
+                msg: format!(
+                    "the checkpoint of {} records is not a prefix of this log",
+                    old.size
+                ),
+            })?
         }
-    })?;
+    };
     Ok(ConsistencyProof {
         old_size: old.size,
         hashes,
