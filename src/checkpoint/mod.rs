@@ -604,20 +604,32 @@ pub fn prove_inclusion(
         )));
     }
     let (leaves, mut t) = tree_for(log, key, c)?;
-    // The record itself, read from the log (the tree's leaf is not trusted).
-    let body = read_record_body(&leaves, seq)?;
-    let leaf = merkle::leaf_hash(&body);
-    let attempt = |t: &mut StoredTree| -> Option<Vec<Node>> {
-        let h = merkle::inclusion_proof(t, seq, c.size).ok().flatten()?;
-        merkle::verify_inclusion(seq, c.size, &leaf, &h, &c.root).ok()?;
-        Some(h)
+    // The record is read from the log where the stored tree says it is;
+    // the proof is checked against its body and the signed root.
+    let attempt = |t: &mut StoredTree| -> Result<Option<(Vec<u8>, Vec<Node>)>> {
+        let Ok(offset) = t.leaf_offset(seq) else {
+            return Ok(None);
+        };
+        let Some(rec) = leaves.record_from(offset)? else {
+            return Ok(None);
+        };
+        if rec.seq != seq {
+            return Ok(None);
+        }
+        let Some(h) = merkle::inclusion_proof(t, seq, c.size).ok().flatten() else {
+            return Ok(None);
+        };
+        if merkle::verify_inclusion(seq, c.size, &rec.leaf, &h, &c.root).is_err() {
+            return Ok(None);
+        }
+        Ok(Some((rec.body, h)))
     };
-    let hashes = match attempt(&mut t) {
-        Some(h) => h,
+    let (body, hashes) = match attempt(&mut t)? {
+        Some(x) => x,
         None => {
             // The stored tree is damaged, or the record is not the signed one.
             let (mut t2, _) = StoredTree::rebuild(&leaves)?;
-            attempt(&mut t2).ok_or_else(|| Error::Corrupt {
+            attempt(&mut t2)?.ok_or_else(|| Error::Corrupt {
                 path: log.to_path_buf(),
                 at: crate::error::Position {
                     seq: Some(seq),
@@ -632,27 +644,6 @@ pub fn prove_inclusion(
         body,
         hashes,
         checkpoint: cp.clone(),
-    })
-}
-
-/// Reads the body of record `seq` by walking the log from its start,
-/// checking the chain (O(n); proofs are rare).
-fn read_record_body(leaves: &LogLeaves, seq: u64) -> Result<Vec<u8>> {
-    let g = leaves.genesis_leaf()?;
-    if seq == 0 {
-        return Ok(g.body);
-    }
-    let mut r = leaves.reader(g.end, 1, g.hash);
-    loop {
-        match r.next_leaf()? {
-            Step::Leaf(l) if l.seq == seq => return Ok(l.body),
-            Step::Leaf(_) => {}
-            Step::End => break,
-            Step::Problem(v) => return Err(corrupt(leaves.path(), &v)),
-        }
-    }
-    Err(Error::NotFound {
-        what: format!("entry seq {seq} in {}", leaves.path().display()),
     })
 }
 

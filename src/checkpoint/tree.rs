@@ -13,8 +13,9 @@
 //! it are checked against the log's record and the signed root before they
 //! are handed out.
 //!
-//! Layout: a 64-byte header, then one 36-byte slot per node (32-byte hash,
-//! CRC-32 of the slot's position and hash) in post-order: the node of
+//! Layout: a 64-byte header, then one 44-byte slot per node (32-byte hash,
+//! for a leaf the record's offset in the log (else 0) as u64le, CRC-32 of
+//! the slot's number, hash and offset) in post-order: the node of
 //! `level` and `index` is slot `2(m-1) - popcount(m-1) + level` with
 //! `m = (index + 1) << level`. A tree of `n` leaves has `2n - popcount(n)`
 //! slots; appending a leaf appends its slot and those of the subtrees it
@@ -165,6 +166,34 @@ impl LogLeaves {
             seq: p.seq,
             offset,
             end,
+            leaf: merkle::leaf_hash(&body),
+            hash: p.raw.hash,
+            body,
+        }))
+    }
+
+    /// The record that starts at `offset`, if a readable one does.
+    pub fn record_from(&self, offset: u64) -> Result<Option<LeafRecord>> {
+        if offset < self.gi.framing.data_start() || offset >= self.len {
+            return Ok(None);
+        }
+        let mut fwd = Forward::new(&self.file, self.gi.framing, offset, self.len, 0);
+        let item = match fwd.next_item() {
+            None => return Ok(None),
+            Some(Err(e)) => return Err(Error::io(&self.path, "read", e)),
+            Some(Ok((item, _))) => item,
+        };
+        if item.kind != SpanKind::Record || item.offset != offset {
+            return Ok(None);
+        }
+        let Ok(p) = format::parse(self.gi.framing, &item.bytes) else {
+            return Ok(None);
+        };
+        let body = p.raw.body();
+        Ok(Some(LeafRecord {
+            seq: p.seq,
+            offset,
+            end: item.end(self.gi.framing),
             leaf: merkle::leaf_hash(&body),
             hash: p.raw.hash,
             body,
@@ -435,7 +464,7 @@ impl Frontier {
 
 const MAGIC: &[u8; 8] = b"EVDTREE1";
 const HEADER: u64 = 64;
-const SLOT: u64 = 36;
+const SLOT: u64 = 44;
 
 /// Slot of the node at `level` and `index`.
 pub fn slot_of(level: u32, index: u64) -> u64 {
@@ -448,11 +477,20 @@ pub fn slots_for(n: u64) -> u64 {
     2 * n - u64::from(n.count_ones())
 }
 
-fn slot_crc(slot: u64, hash: &Node) -> u32 {
+fn slot_crc(slot: u64, hash: &Node, offset: u64) -> u32 {
     let mut c = crc32fast::Hasher::new();
     c.update(&slot.to_le_bytes());
     c.update(hash);
+    c.update(&offset.to_le_bytes());
     c.finalize()
+}
+
+/// A slot's bytes: the hash, the record's offset in the log (leaves; 0
+/// for other nodes), a CRC-32 of the slot number, hash and offset.
+fn slot_bytes(out: &mut Vec<u8>, slot: u64, hash: &Node, offset: u64) {
+    out.extend_from_slice(hash);
+    out.extend_from_slice(&offset.to_le_bytes());
+    out.extend_from_slice(&slot_crc(slot, hash, offset).to_le_bytes());
 }
 
 /// The stored tree's path for a log.
@@ -495,14 +533,19 @@ impl NodeSource for StoredTree {
 }
 
 fn read_slot(path: &Path, file: &File, slot: u64) -> Result<Node> {
+    read_slot_full(path, file, slot).map(|(h, _)| h)
+}
+
+fn read_slot_full(path: &Path, file: &File, slot: u64) -> Result<(Node, u64)> {
     let mut buf = [0u8; SLOT as usize];
     let n = file
         .read_at_full(&mut buf, HEADER + slot * SLOT)
         .map_err(|e| Error::io(path, "read", e))?;
     let mut h = [0u8; 32];
     h.copy_from_slice(&buf[..32]);
-    let crc = u32::from_le_bytes([buf[32], buf[33], buf[34], buf[35]]);
-    if n != buf.len() || crc != slot_crc(slot, &h) {
+    let offset = u64::from_le_bytes(buf[32..40].try_into().unwrap_or([0; 8]));
+    let crc = u32::from_le_bytes([buf[40], buf[41], buf[42], buf[43]]);
+    if n != buf.len() || crc != slot_crc(slot, &h, offset) {
         return Err(Error::Corrupt {
             path: path.to_path_buf(),
             at: Position {
@@ -513,7 +556,7 @@ fn read_slot(path: &Path, file: &File, slot: u64) -> Result<Node> {
             msg: format!("stored tree slot {slot} fails its check"),
         });
     }
-    Ok(h)
+    Ok((h, offset))
 }
 
 fn log_id_bytes(log_id: &str) -> [u8; 16] {
@@ -527,6 +570,18 @@ fn log_id_bytes(log_id: &str) -> [u8; 16] {
 }
 
 impl StoredTree {
+    /// The offset in the log of record `seq` as stored (untrusted: the
+    /// caller checks the record it finds there).
+    pub fn leaf_offset(&self, seq: u64) -> Result<u64> {
+        if seq >= self.size {
+            return Err(Error::InvalidArgument(format!(
+                "record {seq} is not in a tree of {} leaves",
+                self.size
+            )));
+        }
+        read_slot_full(&self.path, &self.file, slot_of(0, seq)).map(|(_, o)| o)
+    }
+
     /// Leaves covered.
     pub fn size(&self) -> u64 {
         self.size
@@ -649,9 +704,9 @@ impl StoredTree {
         let end = log.read_all(|rec| {
             for (level, index, hash) in frontier.push(rec.leaf) {
                 debug_assert_eq!(slot_of(level, index), slot);
-                let mut b = [0u8; SLOT as usize];
-                b[..32].copy_from_slice(&hash);
-                b[32..].copy_from_slice(&slot_crc(slot, &hash).to_le_bytes());
+                let mut b = Vec::with_capacity(SLOT as usize);
+                let offset = if level == 0 { rec.offset } else { 0 };
+                slot_bytes(&mut b, slot, &hash, offset);
                 if write_err.is_none() {
                     if let Err(e) = w.write_all(&b) {
                         write_err = Some(e);
@@ -719,9 +774,9 @@ impl StoredTree {
         loop {
             match r.next_leaf()? {
                 Step::Leaf(rec) => {
-                    for (_, _, hash) in self.frontier.push(rec.leaf) {
-                        buf.extend_from_slice(&hash);
-                        buf.extend_from_slice(&slot_crc(slot, &hash).to_le_bytes());
+                    for (level, _, hash) in self.frontier.push(rec.leaf) {
+                        let offset = if level == 0 { rec.offset } else { 0 };
+                        slot_bytes(&mut buf, slot, &hash, offset);
                         slot += 1;
                     }
                     last = Some(rec);
