@@ -12,6 +12,7 @@
 //! - [`note`]: signed notes and keys; [`merkle`]: hashing and proofs;
 //!   [`tree`]: the log's leaves and the stored tree `<log>.tree`.
 
+pub mod auto;
 pub mod merkle;
 pub mod note;
 pub mod tree;
@@ -24,6 +25,7 @@ use base64::Engine as _;
 use crate::chain::Key;
 use crate::error::{Error, Result};
 use crate::verify::{Violation, ViolationKind};
+pub use auto::{CheckpointPolicy, CheckpointingLog};
 use merkle::Node;
 pub use note::{KeyType, Note, NoteError, NoteSigner, NoteVerifier, Verified};
 use tree::{Frontier, LogLeaves, Step, StoredTree};
