@@ -28,6 +28,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::Error;
 
+pub mod checkpoint; // signed checkpoints, proofs, witness
 pub mod log;
 pub mod measure;
 pub mod options;
@@ -41,7 +42,7 @@ pub mod verify;
 pub const EVIDENT_ABI_VERSION_MAJOR: u32 = 1;
 
 /// Minor version of the C ABI, raised whenever something is added.
-pub const EVIDENT_ABI_VERSION_MINOR: u32 = 2;
+pub const EVIDENT_ABI_VERSION_MINOR: u32 = 3;
 
 /// The ABI version this header describes: `(major << 16) | minor`. Compare
 /// it with the value returned by `evident_abi_version()` at run time.

@@ -36,6 +36,7 @@ from .handler import AuditHandler
 from .log import AuditLog, Head, Recovery, TornTail
 from .query import Entry, EntryIterator, Query, iter_entries, read_entries
 from .report import ReportFile, report, report_entries, reproduce
+from . import checkpoint  # noqa: F401  (evident.checkpoint: signed checkpoints)
 from .session import (
     DTYPES,
     Annotation,
