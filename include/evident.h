@@ -846,6 +846,87 @@ const char *evident_violation_kind_name(uint32_t kind);
 void evident_string_free(char *s);
 
 /**
+ * Makes a key pair named `name` (a log key, or with `witness` non-zero a
+ * cosignature key): `*out_skey` receives the private key text
+ * (`PRIVATE+KEY+…`), `*out_vkey` the public key text.
+ */
+evident_status evident_checkpoint_keygen(const char *name,
+                                         int32_t witness,
+                                         char **out_skey,
+                                         char **out_vkey);
+
+/**
+ * Signs a checkpoint of the log at `log` with the private key text
+ * `skey`; `*out_checkpoint` receives the signed checkpoint. Options
+ * (`options_json`, NULL for none): `origin`, `size`, `key_hex` (the HMAC
+ * key of a keyed log), `no_sidecar` (do not check against or append to
+ * `<log>.checkpoints`).
+ */
+evident_status evident_checkpoint_create(const char *log,
+                                         const char *skey,
+                                         const char *options_json,
+                                         char **out_checkpoint);
+
+/**
+ * Checks the log at `log` against the signed checkpoint text `cp` and the
+ * log's public key `vkey`. `*out_report_json` receives the report (JSON:
+ * `valid`, `outcome` — `match`, `truncated`, `root_mismatch`, `damaged`,
+ * `bad_signature`, `too_few_witnesses` — `message`, `mode`, `log_size`,
+ * …). Options: `incremental`, `witness_keys` (array of public key texts),
+ * `min_witnesses`, `origin`, `key_hex`. Returns OK whatever the outcome;
+ * an error only when the log cannot be read or an argument is wrong.
+ */
+evident_status evident_checkpoint_verify(const char *log,
+                                         const char *cp,
+                                         const char *vkey,
+                                         const char *options_json,
+                                         char **out_report_json);
+
+/**
+ * The inclusion proof (`c2sp.org/tlog-proof@v1` text) of entry `seq` of
+ * the log at `log` against the signed checkpoint text `cp`.
+ */
+evident_status evident_checkpoint_prove(const char *log,
+                                        uint64_t seq,
+                                        const char *cp,
+                                        char **out_proof);
+
+/**
+ * The consistency proof (a `tlog-witness` request text) from the
+ * checkpoint text `old_cp` to `new_cp`, both of the log at `log`.
+ */
+evident_status evident_checkpoint_prove_consistency(const char *log,
+                                                    const char *old_cp,
+                                                    const char *new_cp,
+                                                    char **out_proof);
+
+/**
+ * Verifies a proof text with the log's public key: an inclusion proof
+ * (`old_cp` NULL), or a consistency proof from the checkpoint text
+ * `old_cp`. `*out_valid` is 1 when it verifies, else 0 with the reason in
+ * `*out_reason` (NULL when valid; free with `evident_string_free`).
+ */
+evident_status evident_checkpoint_verify_proof(const char *proof,
+                                               const char *vkey,
+                                               const char *old_cp,
+                                               int32_t *out_valid,
+                                               char **out_reason);
+
+/**
+ * A witness over the store directory `store` with the private key text
+ * `skey` (a cosignature key) accepting the logs whose public key texts
+ * are in the JSON array `log_vkeys_json`, handles the request text
+ * `request` (`old N`, proof lines, blank line, checkpoint). `*out_json`
+ * receives `{"status": 200|400|403|404|409|422, "outcome", "message",
+ * "signature_lines", "cosigned", "latest", "evidence"}`.
+ */
+evident_status evident_witness_add_checkpoint(const char *store,
+                                              const char *skey,
+                                              const char *log_vkeys_json,
+                                              const char *request,
+                                              char **out_json);
+
+/**
  * Opens the log at `path` (UTF-8), creating it when it does not exist
  * (unless the options say otherwise). Opening takes the lock, reads the
  * genesis, and recovers the tail: a torn last record is moved into a

@@ -30,6 +30,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 mod canon;
 pub mod chain;
+pub mod checkpoint;
 pub mod convert;
 mod crc_range;
 pub mod error;
@@ -47,6 +48,7 @@ pub mod storage;
 pub(crate) mod tail;
 pub mod tracekit;
 pub mod verify;
+pub mod witness;
 
 pub use chain::{Chain, Hash, HashAlg, Key};
 pub use convert::{convert, ConvertOptions, ConvertReport};

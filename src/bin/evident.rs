@@ -20,6 +20,8 @@ use serde_json::Value;
 
 #[path = "evident/check.rs"]
 mod check;
+#[path = "evident/checkpoint.rs"]
+mod checkpoint;
 #[path = "evident/demo.rs"]
 mod demo;
 #[path = "evident/extras.rs"]
@@ -153,6 +155,20 @@ enum Cmd {
     Completions(extras::CompletionsArgs),
     /// Print the manual page (roff), or write one per command with --dir.
     Man(extras::ManArgs),
+    /// Make an Ed25519 key pair for signing checkpoints (or, with
+    /// --witness, for cosigning them): C2SP signed-note key formats.
+    Keygen(checkpoint::KeygenArgs),
+    /// Sign a checkpoint of the log (C2SP tlog-checkpoint: origin, number
+    /// of records, Merkle root); kept in `<log>.checkpoints` too.
+    Checkpoint(checkpoint::CheckpointArgs),
+    /// Make an inclusion proof of an entry against a checkpoint, or a
+    /// consistency proof between two checkpoints.
+    Prove(checkpoint::ProveArgs),
+    /// Check a proof from `evident prove` with the log's public key.
+    VerifyProof(checkpoint::VerifyProofArgs),
+    /// Cosign a checkpoint that extends the last one this witness cosigned
+    /// (C2SP tlog-witness); refuses and keeps the evidence of a split view.
+    Witness(checkpoint::WitnessArgs),
 }
 
 impl Cmd {
@@ -169,8 +185,11 @@ impl Cmd {
             Cmd::Export(a) => (&a.log, "export"),
             Cmd::Convert(a) => (&a.src, "convert"),
             Cmd::Repair(a) => (&a.log, "repair"),
+            Cmd::Checkpoint(a) => (&a.log, "checkpoint"),
+            Cmd::Prove(a) => (&a.log, "prove"),
             Cmd::Demo(_) | Cmd::Session(_) | Cmd::Report(_) | Cmd::Reproduce(_) => return None,
             Cmd::Completions(_) | Cmd::Man(_) => return None,
+            Cmd::Keygen(_) | Cmd::VerifyProof(_) | Cmd::Witness(_) => return None,
         })
     }
 }
@@ -320,6 +339,8 @@ pub struct VerifyArgs {
     /// Worker threads (default, and at most: all cores, up to 256).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+    #[command(flatten)]
+    pub cp: checkpoint::CheckpointVerifyArgs,
 }
 
 /// Query filters shared by cat, tail, stats and export.
@@ -483,7 +504,7 @@ fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
     }
     match cmd {
         Cmd::Append(a) => write::append(a, out),
-        Cmd::Verify(a) => check::verify(a, out),
+        Cmd::Verify(a) => checkpoint::verify(a, out),
         Cmd::Cat(a) => {
             let (log, json) = (a.log.clone(), a.json);
             let r = read::cat(a, out);
@@ -513,6 +534,11 @@ fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Reproduce(a) => report::reproduce(a, out),
         Cmd::Completions(a) => extras::completions(a, out),
         Cmd::Man(a) => extras::man(a, out),
+        Cmd::Keygen(a) => checkpoint::keygen(a, out),
+        Cmd::Checkpoint(a) => checkpoint::checkpoint(a, out),
+        Cmd::Prove(a) => checkpoint::prove(a, out),
+        Cmd::VerifyProof(a) => checkpoint::verify_proof(a, out),
+        Cmd::Witness(a) => checkpoint::witness(a, out),
     }
 }
 

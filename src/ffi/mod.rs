@@ -28,6 +28,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::Error;
 
+pub mod checkpoint; // signed checkpoints, proofs, witness
 pub mod log;
 pub mod measure;
 pub mod options;

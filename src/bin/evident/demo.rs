@@ -175,6 +175,7 @@ fn verify_args(log: &str) -> VerifyArgs {
         all: false,
         json: false,
         threads: 0,
+        cp: Default::default(),
     }
 }
 

@@ -45,6 +45,7 @@ from .query import (
     read_records,
 )
 from .report import ReportFile, report, report_entries, reproduce
+from . import checkpoint  # noqa: F401  (evident.checkpoint: signed checkpoints)
 from .session import (
     DTYPES,
     Annotation,

@@ -6,7 +6,7 @@ import ctypes
 import json
 import math
 import os
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native as N

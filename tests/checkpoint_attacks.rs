@@ -1,0 +1,510 @@
+//! Attacks on a log that signed checkpoints, proofs and a witness detect
+//! (issue 13): each test mounts one and checks the outcome.
+
+use std::path::{Path, PathBuf};
+
+use evident::checkpoint::{
+    self, merkle, CheckOptions, CheckpointOptions, CheckpointOutcome, ConsistencyProof, KeyType,
+    NoteSigner, SignedCheckpoint,
+};
+use evident::witness::{Outcome, TrustedLog, Witness};
+use evident::{Durability, Event, Framing, Log, OpenOptions};
+use sha2::{Digest, Sha256};
+
+fn log_key() -> NoteSigner {
+    NoteSigner::from_seed("example.com/audit", KeyType::Ed25519, [1; 32])
+}
+
+fn witness_key() -> NoteSigner {
+    NoteSigner::from_seed("witness.example/w1", KeyType::Cosignature, [2; 32])
+}
+
+fn append(path: &Path, framing: Framing, from: u64, to: u64, tag: &str) {
+    let log = Log::open(
+        path,
+        OpenOptions::new()
+            .framing(framing)
+            .durability(Durability::Buffered),
+    )
+    .unwrap();
+    for i in from..to {
+        log.append(
+            &Event::new("ACTION_EXECUTED", format!("{tag}{i}"))
+                .details(serde_json::json!({ "i": i })),
+        )
+        .unwrap();
+    }
+    log.close().unwrap();
+}
+
+fn new_log(dir: &Path, name: &str, framing: Framing, n: u64) -> PathBuf {
+    let p = dir.join(name);
+    append(&p, framing, 0, n, "a");
+    p
+}
+
+fn sign(log: &Path) -> SignedCheckpoint {
+    checkpoint::create(log, &log_key(), &CheckpointOptions::default()).unwrap()
+}
+
+fn full(log: &Path, cp: &SignedCheckpoint) -> checkpoint::CheckpointReport {
+    checkpoint::verify_against(log, cp, &log_key().verifier(), &CheckOptions::default()).unwrap()
+}
+
+fn incr(log: &Path, cp: &SignedCheckpoint) -> checkpoint::CheckpointReport {
+    checkpoint::verify_incremental(log, cp, &log_key().verifier(), &CheckOptions::default())
+        .unwrap()
+}
+
+/// Offsets just past each record of a log (both framings).
+fn record_ends(log: &Path) -> Vec<u64> {
+    let leaves = checkpoint::tree::LogLeaves::open(log, None).unwrap();
+    let mut ends = Vec::new();
+    leaves.read_all(|r| ends.push(r.end)).unwrap();
+    ends
+}
+
+#[test]
+fn delete_last_k_entries_is_truncation() {
+    for framing in [Framing::Jsonl, Framing::Binary] {
+        for k in [1usize, 2, 17] {
+            let d = tempfile::tempdir().unwrap();
+            let log = new_log(d.path(), "a.log", framing, 40);
+            let cp = sign(&log);
+            assert_eq!(cp.checkpoint.size, 41);
+            assert!(full(&log, &cp).valid);
+            let ends = record_ends(&log);
+            let cut = ends[ends.len() - 1 - k];
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&log)
+                .unwrap()
+                .set_len(cut)
+                .unwrap();
+            // The chain alone is still valid: only the checkpoint tells.
+            assert!(evident::verify(&log, &Default::default()).unwrap().valid);
+            let r = full(&log, &cp);
+            assert!(!r.valid);
+            assert_eq!(r.outcome, CheckpointOutcome::Truncated, "{framing:?} k={k}");
+            assert_eq!(r.log_size, 41 - k as u64);
+            let r = incr(&log, &cp);
+            assert_eq!(r.outcome, CheckpointOutcome::Truncated);
+            assert_eq!(r.mode, "full", "incremental falls back to a full check");
+            assert!(r.fallback_reason.is_some());
+        }
+    }
+}
+
+/// Rewrites a keyless JSONL log: changes entry `seq`'s action and
+/// recomputes every later hash, so the chain verifies.
+fn rewrite_keyless(log: &Path, seq: usize) {
+    let text = std::fs::read_to_string(log).unwrap();
+    let mut prev: Option<String> = None;
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let cut = line.rfind(",\"hash\":\"").unwrap();
+        let mut body = format!("{}}}", &line[..cut]);
+        if let Some(p) = &prev {
+            let at = body.find("\"prev\":\"").unwrap() + 8;
+            body.replace_range(at..at + 64, p);
+        }
+        if i == seq {
+            body = body.replacen("\"action\":\"a", "\"action\":\"X", 1);
+        }
+        let h = hex::encode(Sha256::digest(body.as_bytes()));
+        out.push_str(&format!("{},\"hash\":\"{h}\"}}\n", &body[..body.len() - 1]));
+        prev = Some(h);
+    }
+    std::fs::write(log, out).unwrap();
+}
+
+#[test]
+fn rewritten_keyless_log_fails_the_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.jsonl", Framing::Jsonl, 30);
+    let cp = sign(&log);
+    rewrite_keyless(&log, 7);
+    let v = evident::verify(&log, &Default::default()).unwrap();
+    assert!(v.valid, "the rewrite recomputed every hash");
+    let r = full(&log, &cp);
+    assert_eq!(r.outcome, CheckpointOutcome::RootMismatch);
+    assert!(!r.valid);
+    // The incremental check finds the last record changed (its prev) and
+    // falls back to the full check.
+    let r = incr(&log, &cp);
+    assert_eq!(r.outcome, CheckpointOutcome::RootMismatch);
+    assert_eq!(r.mode, "full");
+    // Proving the rewritten entry against the checkpoint is refused.
+    assert!(checkpoint::prove_inclusion(&log, 7, &cp, None).is_err());
+}
+
+#[test]
+fn rollback_to_an_older_copy() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.evl", Framing::Binary, 30);
+    let old_copy = d.path().join("old.evl");
+    std::fs::copy(&log, &old_copy).unwrap();
+    append(&log, Framing::Binary, 30, 60, "a");
+    let cp = sign(&log);
+    std::fs::copy(&old_copy, &log).unwrap();
+    let r = full(&log, &cp);
+    assert_eq!(r.outcome, CheckpointOutcome::Truncated);
+    assert_eq!(r.log_size, 31);
+    // The writer rolled back and appended other entries past the signed
+    // size: it refuses to sign a checkpoint inconsistent with the last one.
+    append(&log, Framing::Binary, 30, 80, "b");
+    let opts = CheckpointOptions {
+        previous: Some(cp.checkpoint.clone()),
+        ..Default::default()
+    };
+    let e = checkpoint::create(&log, &log_key(), &opts).unwrap_err();
+    assert!(e.to_string().contains("refusing to sign"), "{e}");
+    let r = full(&log, &cp);
+    assert_eq!(r.outcome, CheckpointOutcome::RootMismatch);
+}
+
+fn request(old_size: u64, proof: &[merkle::Node], cp: &SignedCheckpoint) -> Vec<u8> {
+    ConsistencyProof {
+        old_size,
+        hashes: proof.to_vec(),
+        checkpoint: cp.clone(),
+    }
+    .to_text()
+    .into_bytes()
+}
+
+#[test]
+fn fork_presented_to_the_same_witness() {
+    let d = tempfile::tempdir().unwrap();
+    let a = new_log(d.path(), "a.jsonl", Framing::Jsonl, 20);
+    let b = d.path().join("b.jsonl");
+    std::fs::copy(&a, &b).unwrap();
+    let cp20 = sign(&a);
+    append(&a, Framing::Jsonl, 20, 30, "a");
+    append(&b, Framing::Jsonl, 20, 30, "fork");
+    let cpa = sign(&a);
+    let cpb = sign(&b);
+    assert_eq!(cpa.checkpoint.origin, cpb.checkpoint.origin);
+    assert_eq!(cpa.checkpoint.size, cpb.checkpoint.size);
+    let w = Witness::new(
+        &d.path().join("store"),
+        witness_key(),
+        vec![TrustedLog {
+            origin: None,
+            key: log_key().verifier(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(
+        w.add_checkpoint(&request(0, &[], &cp20), 1000)
+            .unwrap()
+            .status(),
+        200
+    );
+    let pa = checkpoint::prove_consistency(&a, &cp20.checkpoint, &cpa, None).unwrap();
+    let o = w.add_checkpoint(pa.to_text().as_bytes(), 1001).unwrap();
+    let Outcome::Cosigned { cosigned, .. } = &o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(
+        cosigned
+            .witnesses(&[witness_key().verifier()])
+            .unwrap()
+            .len(),
+        1
+    );
+    // Fork B at the same size: a split view, evidence kept.
+    let o = w.add_checkpoint(&request(31, &[], &cpb), 1002).unwrap();
+    assert_eq!(o.status(), 422);
+    assert_eq!(o.name(), "split_view");
+    let Outcome::Unprocessable {
+        evidence: Some(ev), ..
+    } = &o
+    else {
+        panic!("{o:?}")
+    };
+    let text = std::fs::read_to_string(ev).unwrap();
+    assert!(text.contains(&cpa.note.text) && text.contains(&cpb.note.text));
+    // Fork B grown, with B's own proof from its size 31: inconsistent with
+    // what the witness holds.
+    let b31 = cpb.clone();
+    append(&b, Framing::Jsonl, 30, 40, "fork");
+    let cpb2 = sign(&b);
+    let pb = checkpoint::prove_consistency(&b, &b31.checkpoint, &cpb2, None).unwrap();
+    let o = w.add_checkpoint(pb.to_text().as_bytes(), 1003).unwrap();
+    assert_eq!((o.status(), o.name()), (422, "inconsistent"));
+    // Fork B claiming the old size the witness does not hold: 409, and
+    // the same-size fork is still recorded as a split view.
+    let o = w.add_checkpoint(&request(20, &[], &cpb), 1004).unwrap();
+    assert!(
+        matches!(
+            o,
+            Outcome::Conflict {
+                latest: 31,
+                evidence: Some(_)
+            }
+        ),
+        "{o:?}"
+    );
+    // The witness still holds A.
+    assert_eq!(
+        w.latest(&cpa.checkpoint.origin)
+            .unwrap()
+            .unwrap()
+            .checkpoint,
+        cpa.checkpoint
+    );
+    // A proof of A's checkpoint from B's size is refused by anyone.
+    assert!(checkpoint::prove_consistency(&a, &cpb.checkpoint, &cpa, None).is_err());
+}
+
+#[test]
+fn checkpoint_signed_by_another_key() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.jsonl", Framing::Jsonl, 5);
+    let cp = sign(&log);
+    // Another key of the same name: its signature is ignored, none verifies.
+    let other = NoteSigner::from_seed("example.com/audit", KeyType::Ed25519, [9; 32]);
+    let forged = SignedCheckpoint::sign(cp.checkpoint.clone(), &other).unwrap();
+    let r = full(&log, &forged);
+    assert_eq!(r.outcome, CheckpointOutcome::BadSignature);
+    // The right key id with a signature that does not verify: rejected.
+    let mut bad = cp.clone();
+    bad.note.signatures[0].sig[3] ^= 1;
+    let r = full(&log, &bad);
+    assert_eq!(r.outcome, CheckpointOutcome::BadSignature);
+    assert!(r.message.contains("does not verify"), "{}", r.message);
+    // A text changed after signing.
+    let mut changed = cp.clone();
+    changed.checkpoint.size = 3;
+    changed.note.text = changed.checkpoint.to_text();
+    assert_eq!(
+        full(&log, &changed).outcome,
+        CheckpointOutcome::BadSignature
+    );
+    // A witness refuses it (403).
+    let w = Witness::new(
+        &d.path().join("store"),
+        witness_key(),
+        vec![TrustedLog {
+            origin: None,
+            key: log_key().verifier(),
+        }],
+    )
+    .unwrap();
+    let o = w.add_checkpoint(&request(0, &[], &forged), 5).unwrap();
+    assert_eq!(o.status(), 403);
+    // A witness that knows no key for the origin: 404.
+    let w2 = Witness::new(
+        &d.path().join("store2"),
+        witness_key(),
+        vec![TrustedLog {
+            origin: Some("elsewhere.example/log".into()),
+            key: log_key().verifier(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(
+        w2.add_checkpoint(&request(0, &[], &cp), 5)
+            .unwrap()
+            .status(),
+        404
+    );
+    // Requiring a witness cosignature that is not there.
+    let opts = CheckOptions {
+        witness_keys: vec![witness_key().verifier()],
+        min_witnesses: 1,
+        ..Default::default()
+    };
+    let r = checkpoint::verify_against(&log, &cp, &log_key().verifier(), &opts).unwrap();
+    assert_eq!(r.outcome, CheckpointOutcome::TooFewWitnesses);
+}
+
+#[test]
+fn proof_for_the_wrong_entry() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.jsonl", Framing::Jsonl, 12);
+    let cp = sign(&log);
+    let v = log_key().verifier();
+    let p5 = checkpoint::prove_inclusion(&log, 5, &cp, None).unwrap();
+    let p6 = checkpoint::prove_inclusion(&log, 6, &cp, None).unwrap();
+    p5.verify(&v, Some(&p5.body)).unwrap();
+    // The proof of 5 presented for entry 6's body.
+    assert!(p5.verify(&v, Some(&p6.body)).is_err());
+    let mut swapped = p5.clone();
+    swapped.body = p6.body.clone();
+    assert!(swapped.verify(&v, None).is_err());
+    // The proof of 5 claimed for index 6.
+    let mut moved = p5.clone();
+    moved.index = 6;
+    assert!(moved.verify(&v, None).is_err());
+    // Round trip through the text form.
+    let back = checkpoint::InclusionProof::parse(p5.to_text().as_bytes()).unwrap();
+    assert_eq!(back, p5);
+    back.verify(&v, None).unwrap();
+}
+
+#[test]
+fn consistency_proof_between_unrelated_trees() {
+    let d = tempfile::tempdir().unwrap();
+    let a = new_log(d.path(), "a.jsonl", Framing::Jsonl, 10);
+    let b = new_log(d.path(), "b.jsonl", Framing::Jsonl, 10);
+    let a_old = sign(&a);
+    let b_old = sign(&b);
+    append(&b, Framing::Jsonl, 10, 20, "a");
+    let b_new = sign(&b);
+    // No proof from A's checkpoint to B's exists.
+    assert!(checkpoint::prove_consistency(&b, &a_old.checkpoint, &b_new, None).is_err());
+    // B's own proof, presented as one from A's checkpoint (same size).
+    let pb = checkpoint::prove_consistency(&b, &b_old.checkpoint, &b_new, None).unwrap();
+    pb.verify(&b_old, &log_key().verifier()).unwrap();
+    assert!(pb.verify(&a_old, &log_key().verifier()).is_err());
+    let mut as_a = pb.clone();
+    as_a.checkpoint.checkpoint.origin = a_old.checkpoint.origin.clone();
+    assert!(as_a.verify(&a_old, &log_key().verifier()).is_err());
+    assert!(merkle::verify_consistency(
+        11,
+        21,
+        &pb.hashes,
+        &a_old.checkpoint.root,
+        &b_new.checkpoint.root
+    )
+    .is_err());
+}
+
+/// A witness process killed at random moments of its update leaves the
+/// store holding the old or the new checkpoint, never anything else, and
+/// the next request works.
+#[test]
+fn witness_store_killed_mid_update() {
+    use std::process::{Command, Stdio};
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.jsonl", Framing::Jsonl, 3);
+    let skey = d.path().join("w.key");
+    std::fs::write(&skey, witness_key().to_skey()).unwrap();
+    let vkey = log_key().verifier().to_vkey();
+    let store = d.path().join("store");
+    let wv = witness_key().verifier();
+    let run = |req: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_evident"))
+            .args(["witness", "--store"])
+            .arg(&store)
+            .arg("--key")
+            .arg(&skey)
+            .args(["--log-key", &vkey])
+            .arg(req)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut held = sign(&log);
+    let r0 = d.path().join("r0");
+    std::fs::write(&r0, request(0, &[], &held)).unwrap();
+    assert!(run(&r0).wait().unwrap().success());
+    let origin = held.checkpoint.origin.clone();
+    let state = evident::witness::state_file(&store, &origin);
+    let mut rng_state = 0x9e37_79b9_7f4a_7c15u64;
+    for round in 0..40u64 {
+        append(&log, Framing::Jsonl, 3 + round, 4 + round, "a");
+        let next = sign(&log);
+        let p = checkpoint::prove_consistency(&log, &held.checkpoint, &next, None).unwrap();
+        let req = d.path().join("req");
+        std::fs::write(&req, p.to_text()).unwrap();
+        let mut child = run(&req);
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        std::thread::sleep(std::time::Duration::from_micros(rng_state % 4000));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = SignedCheckpoint::parse(&std::fs::read(&state).unwrap())
+            .expect("the store always holds a whole checkpoint");
+        assert_eq!(now.witnesses(std::slice::from_ref(&wv)).unwrap().len(), 1);
+        now.verify_log(&log_key().verifier()).unwrap();
+        let s = now.checkpoint.size;
+        assert!(
+            s == held.checkpoint.size || s == next.checkpoint.size,
+            "round {round}: size {s}"
+        );
+        if s == next.checkpoint.size {
+            held = next;
+        } else {
+            // Killed before the update: the same request succeeds now.
+            assert!(run(&req).wait().unwrap().success(), "round {round}");
+            held = next;
+        }
+    }
+}
+
+/// The stored tree is never trusted: damaged, cut or of another log, it is
+/// rebuilt and proofs stay right.
+#[test]
+fn damaged_stored_tree_is_rebuilt() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.jsonl", Framing::Jsonl, 100);
+    let cp = sign(&log);
+    let tree = checkpoint::tree::tree_path(&log);
+    let good = std::fs::read(&tree).unwrap();
+    let v = log_key().verifier();
+    let mut flipped = good.clone();
+    let n = flipped.len();
+    flipped[n / 2] ^= 0x40;
+    for damaged in [flipped, good[..good.len() / 3].to_vec(), vec![0u8; 10]] {
+        std::fs::write(&tree, &damaged).unwrap();
+        for seq in [0u64, 1, 50, 100] {
+            let p = checkpoint::prove_inclusion(&log, seq, &cp, None).unwrap();
+            p.verify(&v, None).unwrap();
+        }
+    }
+    // The tree of another log at the same path.
+    let other = new_log(d.path(), "b.jsonl", Framing::Jsonl, 100);
+    sign(&other);
+    std::fs::copy(checkpoint::tree::tree_path(&other), &tree).unwrap();
+    let p = checkpoint::prove_inclusion(&log, 42, &cp, None).unwrap();
+    p.verify(&v, None).unwrap();
+    // Incremental verification with a damaged tree falls back to full.
+    append(&log, Framing::Jsonl, 100, 110, "a");
+    std::fs::write(&tree, b"junk").unwrap();
+    let r = incr(&log, &cp);
+    assert!(r.valid);
+    assert_eq!(r.mode, "full");
+}
+
+#[test]
+fn incremental_reads_only_the_new_records() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.evl", Framing::Binary, 500);
+    let cp = sign(&log);
+    append(&log, Framing::Binary, 500, 530, "a");
+    let r = incr(&log, &cp);
+    assert!(r.valid, "{r:?}");
+    assert_eq!(r.mode, "incremental");
+    assert_eq!(
+        r.records_read, 31,
+        "the checkpoint's last record and 30 new"
+    );
+    assert_eq!(r.log_size, 531);
+    // The new root it computes is the root a new checkpoint signs.
+    let cp2 = sign(&log);
+    assert_eq!(
+        r.log_root.as_deref(),
+        Some(
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                cp2.checkpoint.root
+            )
+            .as_str()
+        )
+    );
+    // Damage after the checkpoint is found by the incremental check.
+    let ends = record_ends(&log);
+    let mut bytes = std::fs::read(&log).unwrap();
+    let at = ends[515] as usize + 30;
+    bytes[at] ^= 1;
+    std::fs::write(&log, &bytes).unwrap();
+    let r = incr(&log, &cp);
+    assert!(!r.valid);
+    assert_eq!(r.mode, "incremental");
+    assert!(r.problem.is_some());
+}
