@@ -36,12 +36,15 @@ pub mod ffi;
 pub mod format;
 mod lock;
 pub mod log;
+#[cfg(feature = "session")]
 pub mod measure;
 pub mod query;
 pub mod report;
 pub(crate) mod scan;
+#[cfg(feature = "session")]
 pub mod session;
 pub mod storage;
+mod sys;
 pub(crate) mod tail;
 pub mod tracekit;
 pub mod verify;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Cross-checks the crate for Windows (x86_64-pc-windows-gnu) and macOS
+# (aarch64-apple-darwin), and builds it with its declared MSRV (1.85).
+#
+# rustup cannot download other targets' standard libraries here, so this
+# uses Debian's rustc 1.85 and its rust-src (Debian trixie packages,
+# unpacked into target/xrust, the system untouched) and builds the standard
+# library for each target with -Zbuild-std (RUSTC_BOOTSTRAP=1).
+# Windows: library, CLI and C ABI are compiled and linked with mingw-w64
+# (installed from Debian when missing and running as root). macOS: type-checked only
+# (no Apple SDK or linker here), without the zstd feature, whose C sources
+# need the SDK's headers.
+#
+# Usage: scripts/cross-check.sh [windows|macos|msrv]...   (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+x="$root/target/xrust"
+sysroot="$x/root"
+rustc="$sysroot/usr/bin/rustc"
+ver=1.85.1+dfsg1-1+deb13u1
+
+fetch_toolchain() {
+  [ -x "$rustc" ] && "$rustc" -V >/dev/null 2>&1 && return
+  command -v apt-get >/dev/null || { echo "cross-check: needs apt-get (Debian)" >&2; exit 1; }
+  command -v patchelf >/dev/null || apt-get install -y -qq patchelf >/dev/null
+  mkdir -p "$x/apt/lists/partial" "$x/debs" "$sysroot"
+  # A private apt configuration: the system's sources and lists stay as they are.
+  cat > "$x/apt/sources.list" <<SRC
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+SRC
+  local opts=(-o Dir::Etc::SourceList="$x/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o Dir::State::Lists="$x/apt/lists" -o Dir::Cache::Archives="$x/debs" -o APT::Default-Release=trixie
+    -o Debug::NoLocking=1)
+  apt-get "${opts[@]}" update -qq
+  (cd "$x/debs" && apt-get "${opts[@]}" download -qq \
+    rustc=$ver libstd-rust-1.85=$ver libstd-rust-dev=$ver rust-src=$ver \
+    libllvm19 libc6 libstdc++6 libgcc-s1 libz3-4 libxml2 libedit2 libffi8 libzstd1 zlib1g \
+    libbsd0 libmd0 libicu76 liblzma5 libtinfo6)
+  for f in "$x"/debs/*.deb; do dpkg -x "$f" "$sysroot"; done
+  # Run Debian's rustc against its own (newer) C library: interpreter and
+  # library path point into the unpacked tree.
+  local lib="$sysroot/usr/lib/x86_64-linux-gnu"
+  patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --force-rpath \
+    --set-rpath "$lib:$sysroot/usr/lib" "$rustc"
+  "$rustc" -V
+}
+
+xcargo() {
+  RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" \
+    CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
+    CARGO_INCREMENTAL=0 cargo "$@"
+}
+
+windows() {
+  if ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-mingw-w64-x86-64 >/dev/null
+  fi
+  echo "== Windows (x86_64-pc-windows-gnu): library, C ABI and CLI, linked"
+  xcargo build --locked -Zbuild-std=std,panic_abort,panic_unwind \
+    --target x86_64-pc-windows-gnu --lib --bins
+  echo "== Windows: every test, bench and example type-checks"
+  xcargo check --locked -Zbuild-std=std,panic_abort,panic_unwind \
+    --target x86_64-pc-windows-gnu --all-targets
+}
+
+macos() {
+  echo "== macOS (aarch64-apple-darwin): library (no zstd), C ABI and CLI type-check"
+  xcargo check --locked -Zbuild-std=std,panic_abort,panic_unwind \
+    --target aarch64-apple-darwin --no-default-features --features cli --lib --bins
+}
+
+msrv() {
+  echo "== MSRV: the declared rust-version ($("$rustc" -V | cut -d' ' -f2)) builds the library, CLI and tests"
+  RUSTC="$rustc" CARGO_TARGET_DIR="$root/target/msrv" cargo check --locked --all-targets
+}
+
+fetch_toolchain
+for step in "${@:-windows macos msrv}"; do
+  for s in $step; do "$s"; done
+done
