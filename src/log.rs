@@ -56,6 +56,7 @@ pub enum LockMode {
 }
 
 /// Wraps the real file storage (tests: fault injection, crash tracking).
+#[doc(hidden)]
 pub type StorageHook = Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync>;
 
 /// Options for [`Log::open`].

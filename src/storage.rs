@@ -73,6 +73,7 @@ impl Storage for FileStorage {
 
 /// Which failure [`FaultyStorage`] injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
 pub enum Fault {
     /// Writes fail with ENOSPC after this many more bytes (a short write
     /// happens first if the budget ends inside a buffer).
@@ -86,6 +87,7 @@ pub enum Fault {
 /// Shared switchboard for a [`FaultyStorage`]; keep a clone to arm faults
 /// while the log uses the storage.
 #[derive(Debug, Default)]
+#[doc(hidden)]
 pub struct FaultPlan {
     budget: AtomicU64,
     budget_armed: AtomicBool,
@@ -120,6 +122,7 @@ impl FaultPlan {
 }
 
 /// A backend that fails on command (see [`Fault`]).
+#[doc(hidden)]
 pub struct FaultyStorage<S> {
     inner: S,
     plan: Arc<FaultPlan>,
@@ -170,6 +173,7 @@ impl<S: Storage> Storage for FaultyStorage<S> {
 
 /// A backend that records, for crash simulation, how many bytes were
 /// written and how many were durable at the last successful sync.
+#[doc(hidden)]
 pub struct CrashStorage<S> {
     inner: S,
     state: Arc<CrashState>,
@@ -177,6 +181,7 @@ pub struct CrashStorage<S> {
 
 /// What a [`CrashStorage`] has seen.
 #[derive(Debug, Default)]
+#[doc(hidden)]
 pub struct CrashState {
     written: AtomicU64,
     synced: AtomicU64,
