@@ -203,6 +203,7 @@ pub struct Head {
 
 /// A torn tail that open moved aside.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TornTail {
     /// Offset in the log where the torn bytes started (the log now ends here).
     pub offset: u64,
@@ -214,6 +215,7 @@ pub struct TornTail {
 
 /// What open found about the file: the self-description and any repair.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Recovery {
     /// Torn tails moved aside by this handle (at open, or on a shared-mode
     /// append after another writer crashed).
@@ -1392,6 +1394,7 @@ pub(crate) fn read_genesis(
 /// What a log says about itself, read from its first record without a
 /// lock, without a key and without scanning the file.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LogInfo {
     /// The file's framing.
     pub framing: Framing,
