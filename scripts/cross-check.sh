@@ -57,6 +57,16 @@ windows() {
   if ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-mingw-w64-x86-64 >/dev/null
   fi
+  # -Zbuild-std does not build the CRT start/end objects the windows-gnu
+  # linker wants; build them from the same rust-src.
+  local rtdir="$sysroot/usr/lib/rustlib/x86_64-pc-windows-gnu/lib"
+  if [ ! -f "$rtdir/rsend.o" ]; then
+    mkdir -p "$rtdir"
+    for f in rsbegin rsend; do
+      RUSTC_BOOTSTRAP=1 "$rustc" --target x86_64-pc-windows-gnu --emit=obj -C panic=abort -O \
+        -o "$rtdir/$f.o" "$sysroot/usr/lib/rustlib/src/rust/library/rtstartup/$f.rs"
+    done
+  fi
   echo "== Windows (x86_64-pc-windows-gnu): library, C ABI and CLI, linked"
   xcargo build --locked -Zbuild-std=std,panic_abort,panic_unwind \
     --target x86_64-pc-windows-gnu --lib --bins
@@ -72,6 +82,26 @@ windows() {
   if [ -x "$wine" ]; then
     echo "== Windows: the same tests under Wine"
     local prefix="$root/target/xcheck/wineprefix"
+    local deps="$root/target/xcheck/x86_64-pc-windows-gnu/debug/deps"
+    # Wine 8 (Debian 12) lacks bcryptprimitives.dll, whose ProcessPrng the
+    # standard library uses for randomness: a stand-in over RtlGenRandom,
+    # next to the test programs only.
+    if [ ! -f "$deps/bcryptprimitives.dll" ]; then
+      cat > "$root/target/xcheck/prng.c" <<'C'
+#include <windows.h>
+BOOLEAN WINAPI SystemFunction036(PVOID buf, ULONG len);
+__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
+    while (len) {
+        ULONG n = len > 0x40000000 ? 0x40000000 : (ULONG)len;
+        if (!SystemFunction036(data, n)) return FALSE;
+        data += n; len -= n;
+    }
+    return TRUE;
+}
+C
+      x86_64-w64-mingw32-gcc -shared -O2 -o "$deps/bcryptprimitives.dll" \
+        "$root/target/xcheck/prng.c" -ladvapi32
+    fi
     for t in "${tests[@]}"; do
       local exe
       exe=$(ls -t "$root"/target/xcheck/x86_64-pc-windows-gnu/debug/deps/"$t"-*.exe | head -1)
