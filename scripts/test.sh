@@ -14,8 +14,18 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
+echo "== library alone (no CLI, session container or zstd)"
+cargo build --locked --lib --no-default-features
+cargo clippy --locked --lib --no-default-features -- -D warnings
+
 echo "== cargo test"
 cargo test --locked --all-targets
+
+# Windows and macOS cross builds and the MSRV build (Debian's rustc 1.85,
+# see the script); in CI, or when asked for.
+if [ "${CI:-}" = true ] || [ "${EVIDENT_CROSS:-}" = 1 ]; then
+  ./scripts/cross-check.sh
+fi
 
 if [ -d bindings/python ] || [ -d bindings/go ]; then
   echo "== release build of the library and the CLI (used by the bindings)"

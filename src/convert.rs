@@ -52,6 +52,7 @@ use crate::verify::{verify, VerifyOptions, VerifyReport, Violation, ViolationKin
 
 /// Options for [`convert`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ConvertOptions {
     /// Target framing (default: the other framing of the source).
     pub to: Option<Framing>,
@@ -61,8 +62,34 @@ pub struct ConvertOptions {
     pub threads: usize,
 }
 
+impl ConvertOptions {
+    /// The defaults: the other framing, no key, all cores.
+    pub fn new() -> ConvertOptions {
+        ConvertOptions::default()
+    }
+
+    /// Target framing.
+    pub fn to(mut self, framing: Framing) -> Self {
+        self.to = Some(framing);
+        self
+    }
+
+    /// The HMAC key of a keyed log.
+    pub fn key(mut self, key: Option<Key>) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// Worker threads for the two verifications (0: all cores).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+}
+
 /// What [`convert`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConvertReport {
     /// The source's framing.
     pub from: Framing,

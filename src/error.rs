@@ -205,7 +205,7 @@ impl Error {
 
     /// True when the underlying I/O error is "no space left on device".
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC))
+        matches!(self, Error::Io { source, .. } if crate::sys::is_disk_full(source))
     }
 }
 

@@ -409,6 +409,7 @@ pub(crate) fn push_head(out: &mut Vec<u8>, seq: u64, prev: &Hash, kind: &str, ts
 }
 
 /// Writes the canonical genesis body into `out` (cleared first).
+#[doc(hidden)]
 pub fn encode_genesis(out: &mut Vec<u8>, g: &Genesis) {
     out.clear();
     push_head(out, 0, &Hash::zero(g.alg.hash_len()), "genesis", &g.ts);
@@ -429,6 +430,7 @@ pub fn encode_genesis(out: &mut Vec<u8>, g: &Genesis) {
 ///
 /// `actor` and `host` are the resolved values (the event's own or the
 /// writer's defaults). Fails on a non-finite duration.
+#[doc(hidden)]
 pub fn encode_entry(
     out: &mut Vec<u8>,
     seq: u64,
@@ -551,6 +553,7 @@ fn value_depth(v: &Value, limit: usize) -> usize {
 }
 
 /// Appends the framed record for `body` and `hash` to `out`.
+#[doc(hidden)]
 pub fn frame(out: &mut Vec<u8>, framing: Framing, body: &[u8], hash: &Hash) {
     match framing {
         Framing::Jsonl => {
@@ -581,6 +584,7 @@ pub fn frame(out: &mut Vec<u8>, framing: Framing, body: &[u8], hash: &Hash) {
 
 /// Why raw bytes are not a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[doc(hidden)]
 pub struct Defect(pub String);
 
 impl fmt::Display for Defect {
@@ -610,6 +614,7 @@ fn defect<T>(msg: impl Into<String>) -> Result<T, Defect> {
 /// `serde_json` reads every value (it refuses numbers beyond a double and
 /// lone surrogates when it parses them, where skipping them would not);
 /// the nesting is counted here, which also bounds the recursion.
+#[doc(hidden)]
 pub fn check_json(json: &[u8]) -> Result<(), Defect> {
     let mut de = serde_json::Deserializer::from_slice(json);
     // Bounded by Checked's own count (128; serde_json's default is 127).
@@ -688,6 +693,7 @@ impl Checked {
 
 /// A framing-valid record: its body and stored hash, borrowed from a buffer.
 #[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
 pub struct RawRecord<'a> {
     /// Body bytes. For JSONL the body's closing `}` is not in the line at
     /// this position; see [`RawRecord::body_tail`].
@@ -717,6 +723,7 @@ impl RawRecord<'_> {
 }
 
 /// Splits one JSONL line (without its `\n`) into body and hash.
+#[doc(hidden)]
 pub fn split_jsonl(line: &[u8]) -> Result<RawRecord<'_>, Defect> {
     // ...,"hash":"<64 or 128 hex>"}
     let Some(rest) = line.strip_suffix(b"\"}") else {
@@ -762,6 +769,7 @@ fn u16_at(b: &[u8], at: usize) -> Option<u16> {
 
 /// What the start of a binary frame says about its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
 pub enum FrameSize {
     /// A frame of this many bytes starts here (bounds checked, not the CRC).
     Len(usize),
@@ -772,6 +780,7 @@ pub enum FrameSize {
 }
 
 /// Reads the length fields at the start of a binary frame.
+#[doc(hidden)]
 pub fn frame_size(buf: &[u8]) -> FrameSize {
     let (Some(body_len), Some(hash_len)) = (u32_at(buf, 0), u16_at(buf, 4)) else {
         return FrameSize::NeedMore;
@@ -784,6 +793,7 @@ pub fn frame_size(buf: &[u8]) -> FrameSize {
 }
 
 /// Checks and splits one complete binary frame (exactly `frame` bytes).
+#[doc(hidden)]
 pub fn split_binary(frame: &[u8]) -> Result<RawRecord<'_>, Defect> {
     split_binary_with(frame, true)
 }
@@ -828,6 +838,7 @@ fn split_binary_with(frame: &[u8], check_crc: bool) -> Result<RawRecord<'_>, Def
 /// The fields every record has, parsed from its JSON. Reading it applies
 /// the content rule ([`check_json`]) to every other member, in one pass.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct RecordHead<'a> {
     pub v: u32,
     pub seq: u64,
@@ -949,6 +960,7 @@ impl<'de> serde::de::Visitor<'de> for BorrowStr {
 /// `non_exhaustive`: other crates cannot build one).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+#[doc(hidden)]
 pub struct Parsed<'a> {
     pub raw: RawRecord<'a>,
     pub seq: u64,
@@ -958,6 +970,7 @@ pub struct Parsed<'a> {
 
 /// The record kinds of format version 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[doc(hidden)]
 pub enum RecordKind {
     Genesis,
     Entry,
@@ -995,6 +1008,7 @@ fn check_body_shape(framing: Framing, raw: &RawRecord<'_>) -> Result<(), Defect>
 }
 
 /// Splits a raw record (line or frame) and parses its common fields.
+#[doc(hidden)]
 pub fn parse(framing: Framing, bytes: &[u8]) -> Result<Parsed<'_>, Defect> {
     let raw = match framing {
         Framing::Jsonl => split_jsonl(bytes)?,
@@ -1092,6 +1106,7 @@ fn parse_checked(raw: RawRecord<'_>) -> Result<Parsed<'_>, Defect> {
 /// not implement makes the log unsupported, whatever the other members are
 /// (a later version may change them). Returns the reason, or `None` when
 /// the record is not unsupported (it may still be malformed).
+#[doc(hidden)]
 pub fn unsupported_genesis(framing: Framing, bytes: &[u8]) -> Option<String> {
     let raw = match framing {
         Framing::Jsonl => split_jsonl(bytes).ok()?,
@@ -1194,6 +1209,7 @@ struct GenesisJson {
 }
 
 /// Decodes a genesis record's fields.
+#[doc(hidden)]
 pub fn decode_genesis(p: &Parsed<'_>) -> Result<Genesis, Defect> {
     if p.kind != RecordKind::Genesis || p.seq != 0 {
         return defect("first record is not a genesis record with seq 0");
@@ -1229,6 +1245,7 @@ pub fn decode_genesis(p: &Parsed<'_>) -> Result<Genesis, Defect> {
 }
 
 /// Decodes an entry record into an [`Entry`].
+#[doc(hidden)]
 pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
     #[derive(Deserialize)]
     struct EntryJson {

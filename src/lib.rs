@@ -23,7 +23,13 @@
 //! writer), [`mod@verify`] and [`mod@query`] (readers), [`session`] (the
 //! session container: an analysis session's traces, annotations,
 //! measurements and history in a crash-safe, versioned file on the same
-//! frames and chain), and [`ffi`] (the C ABI).
+//! frames and chain), and `ffi` (the C ABI, hidden from these docs: Rust users call the
+//! crate's own types).
+//!
+//! Items marked `#[doc(hidden)]` (the C ABI, the fault- and crash-injecting
+//! storage test hooks, the record codec's building blocks) are public only
+//! for the crate's own tests, benches and bindings; they are not part of the
+//! API and may change in any release.
 
 /// The library version (crate version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -35,18 +41,27 @@ pub mod convert;
 mod crc_range;
 pub mod error;
 mod fast_record;
+/// The C ABI (`include/evident.h`): `extern "C"` functions for C, C++,
+/// Python and Go. Not part of the Rust API (use the crate's own types).
+#[doc(hidden)]
 pub mod ffi;
 pub mod format;
 mod lock;
 pub mod log;
+#[cfg(feature = "session")]
 pub mod measure;
 pub mod query;
 pub mod report;
 pub(crate) mod scan;
+#[cfg(feature = "session")]
 pub mod session;
 pub mod storage;
+mod sys;
 pub(crate) mod tail;
 pub mod tracekit;
+#[cfg(feature = "tracing")]
+#[path = "tracing_layer.rs"]
+pub mod tracing;
 pub mod verify;
 pub mod witness;
 

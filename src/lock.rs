@@ -21,17 +21,16 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt as _, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use fs2::FileExt;
 
 use crate::error::{Error, Result};
 use crate::format;
 use crate::storage::{self, Access};
+use crate::sys::{self, FileExt as _};
 
 /// `<path>.lock`.
 pub(crate) fn lock_path(path: &Path) -> PathBuf {
@@ -72,35 +71,38 @@ fn canonical(path: &Path) -> Result<PathBuf> {
 /// file `lpath`, refusing anything but a regular file with one link.
 pub(crate) fn open_lock_file(lpath: &Path, mode: u32) -> Result<File> {
     let op = "open lock file";
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(mode)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(true).create(true).truncate(false);
+    sys::create_mode(&mut o, mode);
+    sys::nofollow_nonblocking_open(&mut o);
+    let file = o
         .open(lpath)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => io_msg(
-                lpath,
-                op,
-                "is a symbolic link; a lock file must be a regular file \
-                 (remove it if it is not yours)"
-                    .into(),
-            ),
-            Some(libc::ENXIO) => io_msg(lpath, op, "not a regular file (a FIFO or socket)".into()),
-            Some(libc::EISDIR) => io_msg(lpath, op, "not a regular file (a directory)".into()),
-            _ => Error::io(lpath, op, e),
+        .and_then(|f| sys::check_not_symlink(&f).map(|()| f))
+        .map_err(|e| {
+            if sys::is_symlink_refused(&e) {
+                return io_msg(
+                    lpath,
+                    op,
+                    "is a symbolic link; a lock file must be a regular file \
+                     (remove it if it is not yours)"
+                        .into(),
+                );
+            }
+            match sys::open_refused_kind(lpath, &e) {
+                Some(kind) => io_msg(lpath, op, format!("not a regular file ({kind})")),
+                None => Error::io(lpath, op, e),
+            }
         })?;
     let meta = storage::check_regular(lpath, &file, op)?;
-    if meta.nlink() != 1 {
+    let nlink = sys::nlink(&file, &meta).map_err(|e| Error::io(lpath, "stat", e))?;
+    if nlink != 1 {
         return Err(io_msg(
             lpath,
             op,
             format!(
                 "has {} hard links; a lock file must be a file of its own \
                  (remove it if it is not yours)",
-                meta.nlink()
+                nlink
             ),
         ));
     }
@@ -172,7 +174,7 @@ pub(crate) enum Held {
 }
 
 pub(crate) fn is_would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EWOULDBLOCK)
+    sys::is_contended(e)
 }
 
 /// One waiter thread per lock file and process: a thread blocked in
@@ -227,7 +229,7 @@ fn acquire_file(
     timeout: Duration,
     holder: &dyn Fn() -> String,
 ) -> Result<Held> {
-    match FileExt::try_lock_exclusive(lock_file) {
+    match sys::try_lock(lock_file) {
         Ok(()) => return Ok(Held::Same),
         Err(e) if is_would_block(&e) => {}
         Err(e) => return Err(lock_err(path, e)),
@@ -241,8 +243,8 @@ fn acquire_file(
     }
     let deadline = Instant::now() + timeout;
     if timeout >= BLOCKING_WAIT_FROM {
-        let meta = lock_file.metadata().map_err(|e| lock_err(path, e))?;
-        let w = waiter_for((meta.dev(), meta.ino()));
+        let id = sys::file_id(lock_file).map_err(|e| lock_err(path, e))?;
+        let w = waiter_for(id);
         if let Some(r) = wait_with_thread(&w, lpath, deadline) {
             return r.map(Held::Own).map_err(|e| lock_err(path, e));
         }
@@ -253,7 +255,7 @@ fn acquire_file(
     // after close() fail.
     let mut sleep = Duration::from_micros(100);
     loop {
-        match FileExt::try_lock_exclusive(lock_file) {
+        match sys::try_lock(lock_file) {
             Ok(()) => return Ok(Held::Same),
             Err(e) if is_would_block(&e) => {}
             Err(e) => return Err(lock_err(path, e)),
@@ -300,7 +302,7 @@ fn wait_with_thread(w: &Arc<Waiter>, lpath: &Path, deadline: Instant) -> Option<
             let spawned = std::thread::Builder::new()
                 .name("evident-lock-wait".into())
                 .spawn(move || {
-                    let r = FileExt::lock_exclusive(&own).map(|()| own);
+                    let r = sys::lock(&own).map(|()| own);
                     let mut g = w2.state.lock().unwrap_or_else(|e| e.into_inner());
                     g.thread = false;
                     if g.waiting > 0 {
@@ -326,10 +328,10 @@ fn wait_with_thread(w: &Arc<Waiter>, lpath: &Path, deadline: Instant) -> Option<
 fn release_file(lock_file: &File, held: Held) {
     match held {
         Held::Same => {
-            let _ = FileExt::unlock(lock_file);
+            let _ = sys::unlock(lock_file);
         }
         Held::Own(f) => {
-            let _ = FileExt::unlock(&f);
+            let _ = sys::unlock(&f);
         }
     }
 }
@@ -357,13 +359,11 @@ pub(crate) fn read_holder(lock_file: &File) -> String {
         .and_then(|r| r.split_whitespace().next());
     let this_host = whoami::fallible::hostname().ok();
     if let (Some(pid), Some(host)) = (pid, host) {
-        if Some(host) == this_host.as_deref() && pid > 0 {
-            // SAFETY: kill with signal 0 only checks that the process exists.
-            let alive = unsafe { libc::kill(pid, 0) } == 0
-                || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-            if !alive {
-                return shared;
-            }
+        if Some(host) == this_host.as_deref()
+            && pid > 0
+            && sys::process_exists(pid as u32) == Some(false)
+        {
+            return shared;
         }
     }
     s.to_string()
@@ -426,7 +426,8 @@ impl FileLock {
         let (id, mode) = match &data {
             Some(f) => {
                 let m = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
-                (Some((m.dev(), m.ino())), m.mode() & 0o666)
+                let id = sys::file_id(f).map_err(|e| Error::io(path, "stat", e))?;
+                (Some(id), sys::mode(&m) & 0o666)
             }
             None => (None, 0o666),
         };
@@ -525,7 +526,7 @@ impl FileLock {
     /// path no longer names the file that was opened.
     fn check_identity(&self) -> Result<()> {
         let Some(id) = self.id else { return Ok(()) };
-        let now = std::fs::metadata(&self.canonical).map(|m| (m.dev(), m.ino()));
+        let now = sys::path_id(&self.canonical);
         if now.as_ref().ok() == Some(&id) {
             return Ok(());
         }
@@ -543,7 +544,7 @@ impl FileLock {
     pub(crate) fn release(&self, g: Guard) {
         if g.inode {
             if let Some(d) = &self.data {
-                let _ = FileExt::unlock(d);
+                let _ = sys::unlock(d);
             }
         }
         release_file(&self.lock_file, g.held);
@@ -587,7 +588,7 @@ fn lock_inode(data: &File, timeout: Duration) -> io::Result<bool> {
     let deadline = Instant::now() + timeout;
     let mut sleep = Duration::from_micros(100);
     loop {
-        match FileExt::try_lock_exclusive(data) {
+        match sys::try_lock(data) {
             Ok(()) => return Ok(true),
             Err(e) if is_would_block(&e) => {}
             Err(e) => return Err(e),
@@ -604,12 +605,14 @@ fn lock_inode(data: &File, timeout: Duration) -> io::Result<bool> {
 /// An exclusive writer lock on a file, the same lock [`crate::Log::open`]
 /// takes, for other writers built on the engine (the session container).
 /// Released when dropped.
+#[cfg_attr(not(feature = "session"), allow(dead_code))]
 pub(crate) struct WriterLock {
     lock: FileLock,
     guard: Option<Guard>,
     pid: u32,
 }
 
+#[cfg_attr(not(feature = "session"), allow(dead_code))]
 impl WriterLock {
     /// Takes the lock of `path` (which need not exist yet), waiting up to
     /// `timeout`.
@@ -641,6 +644,7 @@ impl Drop for WriterLock {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn a_session_reached_through_a_symlink_has_one_writer() {
         let dir = tempfile::tempdir().unwrap();
@@ -685,10 +689,9 @@ mod tests {
         std::fs::rename(&tmp, &p).unwrap();
         drop(a);
         let got = t.join().unwrap().unwrap();
-        let m = std::fs::metadata(&p).unwrap();
         assert_eq!(
             got,
-            (m.dev(), m.ino()),
+            sys::path_id(&p).unwrap(),
             "the waiter locked the replaced file"
         );
     }

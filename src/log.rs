@@ -56,6 +56,7 @@ pub enum LockMode {
 }
 
 /// Wraps the real file storage (tests: fault injection, crash tracking).
+#[doc(hidden)]
 pub type StorageHook = Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync>;
 
 /// Options for [`Log::open`].
@@ -214,6 +215,7 @@ pub struct Head {
 
 /// A torn tail that open moved aside.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TornTail {
     /// Offset in the log where the torn bytes started (the log now ends here).
     pub offset: u64,
@@ -225,6 +227,7 @@ pub struct TornTail {
 
 /// What open found about the file: the self-description and any repair.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Recovery {
     /// Torn tails moved aside by this handle (at open, or on a shared-mode
     /// append after another writer crashed).
@@ -1502,6 +1505,7 @@ pub(crate) fn read_genesis(
 /// What a log says about itself, read from its first record without a
 /// lock, without a key and without scanning the file.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LogInfo {
     /// The file's framing.
     pub framing: Framing,
@@ -1570,24 +1574,21 @@ pub(crate) fn create_torn_sidecar(path: &Path, from: u64) -> Result<(PathBuf, Fi
     let sidecar = PathBuf::from(name);
     // The sidecar holds bytes of the log: it gets the log's permission
     // bits (and, when running as root, its owner and group).
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    use crate::sys;
     let meta = fs::metadata(path).map_err(|e| Error::io(path, "stat", e))?;
-    let mode = meta.mode() & 0o777;
-    let out = FsOpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+    let mode = sys::mode(&meta) & 0o777;
+    let mut o = FsOpenOptions::new();
+    o.write(true).create_new(true);
+    sys::create_mode(&mut o, mode);
+    sys::nofollow_open(&mut o);
+    let out = o
         .open(&sidecar)
         .map_err(|e| Error::io(&sidecar, "create torn-tail sidecar", e))?;
     // The umask may have narrowed the mode; a wider one is never set.
-    let _ = out.set_permissions(fs::Permissions::from_mode(mode));
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        use std::os::fd::AsRawFd;
-        // SAFETY: fchown on a descriptor we own; failure is ignored (best
-        // effort: the file is ours either way).
-        let _ = unsafe { libc::fchown(out.as_raw_fd(), meta.uid(), meta.gid()) };
+    let _ = sys::set_mode(&out, mode);
+    if sys::is_root() {
+        // Best effort: the file is ours either way.
+        sys::copy_owner(&out, &meta);
     }
     Ok((sidecar, out))
 }

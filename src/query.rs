@@ -59,6 +59,72 @@ impl Query {
         }
     }
 
+    /// Entries of this session.
+    pub fn session_id(mut self, v: impl Into<String>) -> Self {
+        self.session_id = Some(v.into());
+        self
+    }
+
+    /// Entries of this event type.
+    pub fn event_type(mut self, v: impl Into<String>) -> Self {
+        self.event_type = Some(v.into());
+        self
+    }
+
+    /// Entries with this action.
+    pub fn action(mut self, v: impl Into<String>) -> Self {
+        self.action = Some(v.into());
+        self
+    }
+
+    /// Entries of this actor.
+    pub fn actor(mut self, v: impl Into<String>) -> Self {
+        self.actor = Some(v.into());
+        self
+    }
+
+    /// Entries from this source.
+    pub fn source(mut self, v: impl Into<String>) -> Self {
+        self.source = Some(v.into());
+        self
+    }
+
+    /// Entries with `ts >= since`.
+    pub fn since(mut self, since: DateTime<Utc>) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// Entries with `ts < until`.
+    pub fn until(mut self, until: DateTime<Utc>) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// Entries with `seq >= seq_min`.
+    pub fn seq_min(mut self, seq: u64) -> Self {
+        self.seq_min = Some(seq);
+        self
+    }
+
+    /// Entries with `seq <= seq_max`.
+    pub fn seq_max(mut self, seq: u64) -> Self {
+        self.seq_max = Some(seq);
+        self
+    }
+
+    /// The order of the entries.
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// At most this many entries.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
     /// Whether `e` passes every filter.
     pub fn matches(&self, e: &Entry) -> bool {
         fn eq(f: &Option<String>, v: &str) -> bool {

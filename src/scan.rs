@@ -3,9 +3,9 @@
 //! never treat a partial record as a record.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
+use crate::sys::FileExt;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 
 use crate::crc_range::{PrefixCrc, SuffixCrc};
 use crate::format::{self, frame_size, FrameSize, Framing, MAX_BODY};

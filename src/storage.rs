@@ -12,8 +12,9 @@
 //! durable state unknown, so the writer must not trust its page cache.
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::io;
+
+use crate::sys::{self, FileExt as _};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -21,7 +22,8 @@ use std::sync::{Arc, Mutex};
 /// so a group-commit leader can fsync while another thread appends.
 #[allow(clippy::len_without_is_empty)]
 pub trait Storage: Send + Sync {
-    /// Appends `buf` at the end of the file (the file is opened O_APPEND).
+    /// Appends `buf` at the end of the file (the file is opened O_APPEND;
+    /// on Windows appends write at the end of file by themselves).
     fn append(&self, buf: &[u8]) -> io::Result<()>;
     /// Reads into `buf` at `offset`; returns the bytes read (0 at EOF).
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
@@ -48,7 +50,7 @@ impl FileStorage {
 
 impl Storage for FileStorage {
     fn append(&self, buf: &[u8]) -> io::Result<()> {
-        (&self.file).write_all(buf)
+        sys::append(&self.file, buf)
     }
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         loop {
@@ -71,6 +73,7 @@ impl Storage for FileStorage {
 
 /// Which failure [`FaultyStorage`] injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
 pub enum Fault {
     /// Writes fail with ENOSPC after this many more bytes (a short write
     /// happens first if the budget ends inside a buffer).
@@ -84,6 +87,7 @@ pub enum Fault {
 /// Shared switchboard for a [`FaultyStorage`]; keep a clone to arm faults
 /// while the log uses the storage.
 #[derive(Debug, Default)]
+#[doc(hidden)]
 pub struct FaultPlan {
     budget: AtomicU64,
     budget_armed: AtomicBool,
@@ -118,6 +122,7 @@ impl FaultPlan {
 }
 
 /// A backend that fails on command (see [`Fault`]).
+#[doc(hidden)]
 pub struct FaultyStorage<S> {
     inner: S,
     plan: Arc<FaultPlan>,
@@ -133,7 +138,7 @@ impl<S: Storage> FaultyStorage<S> {
 impl<S: Storage> Storage for FaultyStorage<S> {
     fn append(&self, buf: &[u8]) -> io::Result<()> {
         if self.plan.write_error.load(Ordering::SeqCst) {
-            return Err(io::Error::from_raw_os_error(libc::EIO));
+            return Err(sys::io_error());
         }
         if self.plan.budget_armed.load(Ordering::SeqCst) {
             let budget = self.plan.budget.load(Ordering::SeqCst);
@@ -141,7 +146,7 @@ impl<S: Storage> Storage for FaultyStorage<S> {
                 let short = buf.get(..budget as usize).unwrap_or_default();
                 self.inner.append(short)?;
                 self.plan.budget.store(0, Ordering::SeqCst);
-                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+                return Err(sys::disk_full_error());
             }
             self.plan
                 .budget
@@ -160,7 +165,7 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     }
     fn sync_data(&self) -> io::Result<()> {
         if self.plan.sync_error.swap(false, Ordering::SeqCst) {
-            return Err(io::Error::from_raw_os_error(libc::EIO));
+            return Err(sys::io_error());
         }
         self.inner.sync_data()
     }
@@ -168,6 +173,7 @@ impl<S: Storage> Storage for FaultyStorage<S> {
 
 /// A backend that records, for crash simulation, how many bytes were
 /// written and how many were durable at the last successful sync.
+#[doc(hidden)]
 pub struct CrashStorage<S> {
     inner: S,
     state: Arc<CrashState>,
@@ -175,6 +181,7 @@ pub struct CrashStorage<S> {
 
 /// What a [`CrashStorage`] has seen.
 #[derive(Debug, Default)]
+#[doc(hidden)]
 pub struct CrashState {
     written: AtomicU64,
     synced: AtomicU64,
@@ -247,7 +254,7 @@ pub fn sync_dir(dir: &std::path::Path) -> io::Result<()> {
     } else {
         dir
     };
-    File::open(d)?.sync_all()
+    sys::sync_dir(d)
 }
 
 /// How [`open_regular`] opens a file.
@@ -256,6 +263,7 @@ pub(crate) enum Access {
     /// Read only.
     Read,
     /// Read and write (no append, no create).
+    #[cfg_attr(not(feature = "session"), allow(dead_code))]
     ReadWrite,
     /// Read and append (a log's writer).
     ReadAppend,
@@ -272,24 +280,22 @@ pub(crate) fn open_regular(
     access: Access,
     op: &'static str,
 ) -> crate::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
     let mut o = std::fs::OpenOptions::new();
     match access {
         Access::Read => o.read(true),
         Access::ReadWrite => o.read(true).write(true),
-        Access::ReadAppend => o.read(true).append(true),
+        Access::ReadAppend => {
+            sys::append_options(&mut o);
+            &mut o
+        }
     };
-    o.custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
+    sys::nonblocking_open(&mut o);
     let file = match o.open(path) {
         Ok(f) => f,
-        // O_WRONLY|O_NONBLOCK on a FIFO without a reader, or a socket.
-        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-            return Err(not_regular(path, op, "a FIFO or socket"))
-        }
-        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
-            return Err(not_regular(path, op, "a directory"))
-        }
-        Err(e) => return Err(crate::Error::io(path, op, e)),
+        Err(e) => match sys::open_refused_kind(path, &e) {
+            Some(kind) => return Err(not_regular(path, op, kind)),
+            None => return Err(crate::Error::io(path, op, e)),
+        },
     };
     check_regular(path, &file, op)?;
     set_blocking(&file).map_err(|e| crate::Error::io(path, op, e))?;
@@ -298,22 +304,7 @@ pub(crate) fn open_regular(
 
 /// What kind of file `ft` is, for error messages.
 pub(crate) fn file_kind(ft: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if ft.is_dir() {
-        "a directory"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else if ft.is_symlink() {
-        "a symbolic link"
-    } else {
-        "not a regular file"
-    }
+    sys::file_kind(ft)
 }
 
 /// Fails unless the open `file` is a regular file.
@@ -341,25 +332,12 @@ fn not_regular(path: &std::path::Path, op: &'static str, kind: &str) -> crate::E
     };
     if kind == "a directory" {
         // The OS's own error, so that its code (EISDIR) reaches every binding.
-        return crate::Error::io(path, op, io::Error::from_raw_os_error(libc::EISDIR));
+        return crate::Error::io(path, op, sys::is_a_directory());
     }
     crate::Error::io(path, op, io::Error::new(io::ErrorKind::InvalidInput, msg))
 }
 
 /// Clears `O_NONBLOCK` on an open file.
 pub(crate) fn set_blocking(file: &File) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own, with integer arguments.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if flags & libc::O_NONBLOCK != 0 {
-        // SAFETY: as above.
-        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    sys::set_blocking(file)
 }

@@ -23,6 +23,7 @@ use crate::scan::{self, ReadAt, Span, SpanKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum ViolationKind {
     /// A record's stored hash is not the hash of its body.
     HashMismatch = 1,
@@ -72,6 +73,7 @@ impl std::fmt::Display for ViolationKind {
 
 /// One violation found by verify.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Violation {
     pub kind: ViolationKind,
     /// The record's seq when it could be read.
@@ -126,6 +128,50 @@ pub struct VerifyOptions {
     pub progress: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
 }
 
+impl VerifyOptions {
+    /// The defaults: no key, no expected head or log id, first violation
+    /// only, all cores.
+    pub fn new() -> VerifyOptions {
+        VerifyOptions::default()
+    }
+
+    /// The HMAC key for a keyed log.
+    pub fn key(mut self, key: Option<Key>) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// A head taken earlier that the log must contain.
+    pub fn expected_head(mut self, head: ExpectedHead) -> Self {
+        self.expected_head = Some(head);
+        self
+    }
+
+    /// The log id the log must have.
+    pub fn expected_log_id(mut self, id: impl Into<String>) -> Self {
+        self.expected_log_id = Some(id.into());
+        self
+    }
+
+    /// Report every violation instead of the first.
+    pub fn all(mut self, all: bool) -> Self {
+        self.all = all;
+        self
+    }
+
+    /// Worker threads (0: all cores).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Called with (bytes checked, total bytes) as verification proceeds.
+    pub fn progress(mut self, f: impl Fn(u64, u64) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+}
+
 impl std::fmt::Debug for VerifyOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifyOptions")
@@ -143,6 +189,7 @@ pub const MAX_REPORTED: usize = 10_000;
 
 /// The result of [`verify`].
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// True when no violation was found.
     pub valid: bool,

@@ -421,10 +421,7 @@ fn every_valid_vector_reads_and_converts() {
         let key = m
             .get("key")
             .map(|k| Key::new(hex::decode(k).unwrap()).unwrap());
-        let opts = evident::ConvertOptions {
-            key,
-            ..evident::ConvertOptions::default()
-        };
+        let opts = evident::ConvertOptions::new().key(key);
         let name = log.file_name().unwrap().to_string_lossy().to_string();
         let there = tmp.path().join(format!("{name}.other"));
         let back = tmp.path().join(format!("{name}.back"));

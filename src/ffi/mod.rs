@@ -30,10 +30,12 @@ use crate::error::Error;
 
 pub mod checkpoint; // signed checkpoints, proofs, witness
 pub mod log;
+#[cfg(feature = "session")]
 pub mod measure;
 pub mod options;
 pub mod query;
 pub mod report; // reports and reproduction scripts
+#[cfg(feature = "session")]
 pub mod session;
 pub mod verify;
 
@@ -712,9 +714,12 @@ fn thread_safety_promises() {
     // Exclusive access, may move between threads.
     send::<query::evident_query_iter>();
     // Sessions: shared reads (const functions), exclusive changes.
-    send_sync::<session::evident_session>();
-    send_sync::<session::evident_trace>();
-    send_sync::<session::evident_save_options>();
+    #[cfg(feature = "session")]
+    {
+        send_sync::<session::evident_session>();
+        send_sync::<session::evident_trace>();
+        send_sync::<session::evident_save_options>();
+    }
 }
 
 #[cfg(test)]

@@ -350,7 +350,7 @@ impl<'f> Window<'f> {
     /// Bytes `[at, at + n)`, fewer at the end of the file (or on a read
     /// error, which the caller sees as a short frame).
     fn get(&mut self, at: u64, n: usize) -> &[u8] {
-        use std::os::unix::fs::FileExt;
+        use crate::sys::FileExt;
         let end = at.saturating_add(n as u64).min(self.len);
         let have = at >= self.at && end <= self.at + self.buf.len() as u64;
         if !have {
@@ -550,7 +550,6 @@ fn check_header(path: &Path, map: &[u8]) -> Result<()> {
 /// Maps an open session file and checks its header; returns the mapping,
 /// the device and the inode.
 pub fn map_open(path: &Path, f: &std::fs::File) -> Result<(Arc<memmap2::Mmap>, u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
     let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
     if !meta.is_file() {
         return Err(Error::InvalidArgument(format!(
@@ -568,7 +567,8 @@ pub fn map_open(path: &Path, f: &std::fs::File) -> Result<(Arc<memmap2::Mmap>, u
     // `pread`, not the mapping.
     let map = unsafe { memmap2::Mmap::map(f) }.map_err(|e| Error::io(path, "mmap", e))?;
     check_header(path, &map)?;
-    Ok((Arc::new(map), meta.dev(), meta.ino()))
+    let (dev, ino) = crate::sys::file_id(f).map_err(|e| Error::io(path, "stat", e))?;
+    Ok((Arc::new(map), dev, ino))
 }
 
 fn chain_from_genesis(path: &Path, g: &GenesisPayload, key: Option<&Key>) -> Result<Chain> {
@@ -971,7 +971,7 @@ impl Scan {
     /// a 512-byte-aligned sector whose bytes at or after `durable` (and
     /// before the end of the file) are all zero. Read with `pread`.
     fn lost_page_in(&self, from: u64, to: u64, durable: u64) -> bool {
-        use std::os::unix::fs::FileExt;
+        use crate::sys::FileExt;
         const SECTOR: u64 = 512;
         let to = to.min(self.file_len);
         let mut b = from - from % SECTOR;
@@ -993,7 +993,7 @@ impl Scan {
     /// Whether the samples of a data frame hash to its SHA-256 (read with
     /// `pread`, never through the mapping).
     pub fn samples_match(&self, d: &DataInfo) -> bool {
-        use std::os::unix::fs::FileExt;
+        use crate::sys::FileExt;
         let mut h = Sha256::new();
         let mut buf = vec![0u8; (d.data_len as usize).clamp(1, 1 << 20)];
         let mut off = 0u64;
@@ -1030,7 +1030,7 @@ impl Scan {
     /// parsed is exactly what was checked, even if another program changes
     /// the file meanwhile.
     pub fn record_body(&self, r: &RecordInfo) -> Result<Vec<u8>> {
-        use std::os::unix::fs::FileExt;
+        use crate::sys::FileExt;
         let changed = |why: &str| Error::Corrupt {
             path: self.path.clone(),
             at: self.pos(r),

@@ -306,13 +306,55 @@ fn one_zstd_frame(src: &[u8]) -> std::result::Result<(), String> {
     if src.get(..4) != Some(&MAGIC[..]) {
         return Err("the stored bytes are not a Zstandard frame (RFC 8878 § 3.1.1)".into());
     }
-    match zstd::zstd_safe::find_frame_compressed_size(src) {
-        Ok(n) if n == src.len() => Ok(()),
-        Ok(n) => Err(format!(
+    match zstd_codec::frame_size(src)? {
+        n if n == src.len() => Ok(()),
+        n => Err(format!(
             "{} bytes after the Zstandard frame of {n} bytes (one frame and nothing else)",
             src.len().saturating_sub(n)
         )),
-        Err(code) => Err(format!("zstd: {}", zstd::zstd_safe::get_error_name(code))),
+    }
+}
+
+/// Zstandard through the `zstd` crate; in a build without the `zstd`
+/// feature, errors that say so (raw traces still read and write).
+pub(crate) mod zstd_codec {
+    #[cfg(not(feature = "zstd"))]
+    const MISSING: &str = "this build of evident has no zstd support (cargo feature `zstd`)";
+
+    /// The size of the Zstandard frame at the start of `src`.
+    pub(crate) fn frame_size(src: &[u8]) -> Result<usize, String> {
+        #[cfg(feature = "zstd")]
+        return zstd::zstd_safe::find_frame_compressed_size(src)
+            .map_err(|code| format!("zstd: {}", zstd::zstd_safe::get_error_name(code)));
+        #[cfg(not(feature = "zstd"))]
+        {
+            let _ = src;
+            Err(MISSING.into())
+        }
+    }
+
+    /// A streaming decoder of `src`.
+    pub(crate) fn decoder(src: &[u8]) -> Result<Box<dyn std::io::Read + '_>, String> {
+        #[cfg(feature = "zstd")]
+        return zstd::stream::read::Decoder::with_buffer(src)
+            .map(|d| Box::new(d) as Box<dyn std::io::Read>)
+            .map_err(|e| format!("zstd: {e}"));
+        #[cfg(not(feature = "zstd"))]
+        {
+            let _ = src;
+            Err(MISSING.into())
+        }
+    }
+
+    /// `bytes` compressed at `level`.
+    pub(crate) fn compress(bytes: &[u8], level: i32) -> Result<Vec<u8>, String> {
+        #[cfg(feature = "zstd")]
+        return zstd::bulk::compress(bytes, level).map_err(|e| e.to_string());
+        #[cfg(not(feature = "zstd"))]
+        {
+            let _ = (bytes, level);
+            Err(MISSING.into())
+        }
     }
 }
 
@@ -484,8 +526,7 @@ impl Trace {
                     let mut out = Vec::with_capacity((*raw_len).min(64 << 20));
                     {
                         use std::io::Read;
-                        let dec = zstd::stream::read::Decoder::with_buffer(src)
-                            .map_err(|e| format!("zstd: {e}"))?;
+                        let dec = zstd_codec::decoder(src)?;
                         dec.take((*raw_len as u64).saturating_add(1))
                             .read_to_end(&mut out)
                             .map_err(|e| format!("zstd: {e}"))?;
@@ -532,9 +573,7 @@ impl Trace {
                     .get(*at..at + len)
                     .ok_or_else(|| "compressed samples outside the file".to_string())?;
                 one_zstd_frame(src)?;
-                let mut dec = zstd::stream::read::Decoder::with_buffer(src)
-                    .map_err(|e| format!("zstd: {e}"))?
-                    .take((*raw_len as u64).saturating_add(1));
+                let mut dec = zstd_codec::decoder(src)?.take((*raw_len as u64).saturating_add(1));
                 let mut buf = vec![0u8; 1 << 20];
                 let (mut n, mut bad_bool) = (0usize, false);
                 loop {
@@ -1487,6 +1526,7 @@ mod tests {
     /// spec/session.md § 4.2: the stored bytes of a zstd trace are exactly
     /// one Zstandard frame. Two frames that together decode to the right
     /// length, a skippable frame before it, or bytes after it are refused.
+    #[cfg(feature = "zstd")]
     #[test]
     fn zstd_trace_is_one_frame_and_nothing_else() {
         let a: Vec<u8> = (0..100u8).collect();

@@ -6,9 +6,9 @@
 //! and makes that durable. A crash before the commit is durable leaves the
 //! previous version the newest complete one.
 
+use crate::sys::FileExt;
 use std::fs::OpenOptions as FsOpenOptions;
 use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -637,10 +637,7 @@ fn remove_stale(dir: &Path, base: &str, what: &str) {
         if pid <= 0 || pid == std::process::id() as i32 {
             continue;
         }
-        // SAFETY: signal 0 only checks whether the process exists.
-        let gone = unsafe { libc::kill(pid, 0) } != 0
-            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if gone {
+        if crate::sys::process_exists(pid as u32) == Some(false) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -661,22 +658,15 @@ fn resolve_links(path: &Path) -> Result<PathBuf> {
 /// the process may (a compacted file replaces the original: it must not
 /// become readable by more users than the original was).
 fn copy_access(f: &std::fs::File, tmp: &Path, like: &std::fs::Metadata) -> Result<()> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    f.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))
-        .map_err(|e| Error::io(tmp, "set permissions", e))?;
-    let fd = f.as_raw_fd();
-    // SAFETY: plain syscalls on a valid descriptor. Changing the owner needs
-    // privileges; without them the group alone may still be changed (to a
-    // group of the caller); failing both, the file keeps the caller's ids.
-    unsafe {
-        if libc::fchown(fd, like.uid(), like.gid()) != 0 {
-            libc::fchown(fd, u32::MAX, like.gid());
-        }
-    }
+    use crate::sys;
+    let mode = sys::mode(like) & 0o7777;
+    sys::set_mode(f, mode).map_err(|e| Error::io(tmp, "set permissions", e))?;
+    // Changing the owner needs privileges; without them the group alone may
+    // still be changed (to a group of the caller); failing both, the file
+    // keeps the caller's ids.
+    sys::copy_owner(f, like);
     // chown may clear set-id bits: set the mode again.
-    f.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))
-        .map_err(|e| Error::io(tmp, "set permissions", e))
+    sys::set_mode(f, mode).map_err(|e| Error::io(tmp, "set permissions", e))
 }
 
 /// Creates a session file atomically (written to a temporary file, made
@@ -714,11 +704,11 @@ fn create_file(
     format::frame(&mut bytes, Framing::Binary, &body, &chain.hash(&body));
     let (dir, tmp) = sibling(path, "creating");
     let written = {
-        use std::os::unix::fs::OpenOptionsExt;
         let mut o = FsOpenOptions::new();
         o.write(true).create_new(true);
         if like.is_some() {
-            o.mode(0o600); // no wider than the original while it is written
+            // no wider than the original while it is written
+            crate::sys::create_mode(&mut o, 0o600);
         }
         o.open(&tmp)
             .map_err(|e| Error::io(&tmp, "write new session file", e))
@@ -1080,7 +1070,7 @@ fn save_locked(
         Ok(match (t.stored_bytes(), level) {
             (Some(c), _) if compact.is_some() || level.is_some() => (c.into(), true),
             (_, Some(level)) => {
-                let c = zstd::bulk::compress(t.bytes()?, level)
+                let c = super::model::zstd_codec::compress(t.bytes()?, level)
                     .map_err(|e| Error::InvalidArgument(format!("zstd level {level}: {e}")))?;
                 (c.into(), true)
             }

@@ -191,9 +191,14 @@ pub fn not_a_log(path: &Path, at: &evident::Position, msg: &str) -> Failure {
 pub fn refuse_non_log(path: &Path) -> Result<(), Failure> {
     // Regular files and character devices (`/dev/null`); never a FIFO,
     // whose bytes reading would consume.
-    use std::os::unix::fs::FileTypeExt;
-    let readable =
-        std::fs::metadata(path).is_ok_and(|m| m.is_file() || m.file_type().is_char_device());
+    #[cfg(unix)]
+    let char_device = |ft: std::fs::FileType| {
+        use std::os::unix::fs::FileTypeExt;
+        ft.is_char_device()
+    };
+    #[cfg(not(unix))]
+    let char_device = |_: std::fs::FileType| false;
+    let readable = std::fs::metadata(path).is_ok_and(|m| m.is_file() || char_device(m.file_type()));
     if !readable {
         return Ok(());
     }

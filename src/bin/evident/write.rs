@@ -171,11 +171,12 @@ fn append_stdin(log: &Log, base: &Map<String, Value>, out: &mut dyn Write) -> Re
 }
 
 pub fn convert(a: ConvertArgs, out: &mut dyn Write) -> Result<u8, Failure> {
-    let opts = ConvertOptions {
-        to: a.to.map(|f| f.framing()),
-        key: load_key(a.key.key_file.as_deref())?,
-        threads: a.threads,
-    };
+    let mut opts = ConvertOptions::new()
+        .key(load_key(a.key.key_file.as_deref())?)
+        .threads(a.threads);
+    if let Some(f) = a.to {
+        opts = opts.to(f.framing());
+    }
     let r = evident::convert(&a.src, &a.dst, &opts).map_err(|e| {
         let s = e.to_string();
         let names = |p: &Path| s.starts_with(&p.display().to_string());

@@ -1,0 +1,221 @@
+//! Unix (Linux, macOS, the BSDs): see the table in `sys/mod.rs`.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt as _, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use super::FileId;
+
+pub(crate) fn pread(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    f.read_at(buf, offset)
+}
+
+pub(crate) fn pwrite(f: &File, buf: &[u8], offset: u64) -> io::Result<usize> {
+    f.write_at(buf, offset)
+}
+
+/// Appends `buf` at the end of `f` (opened with [`append_options`]).
+pub(crate) fn append(mut f: &File, buf: &[u8]) -> io::Result<()> {
+    f.write_all(buf)
+}
+
+/// Read and append access: `O_APPEND`.
+pub(crate) fn append_options(o: &mut OpenOptions) {
+    o.read(true).append(true);
+}
+
+pub(crate) fn file_id(f: &File) -> io::Result<FileId> {
+    let m = f.metadata()?;
+    Ok((m.dev(), m.ino()))
+}
+
+/// Hard links to the open file `f` (whose metadata is `m`).
+pub(crate) fn nlink(_f: &File, m: &Metadata) -> io::Result<u64> {
+    Ok(m.nlink())
+}
+
+/// Permission bits of `m`.
+pub(crate) fn mode(m: &Metadata) -> u32 {
+    m.mode()
+}
+
+/// Creates files with permission bits `mode` (less the umask).
+pub(crate) fn create_mode(o: &mut OpenOptions, mode: u32) {
+    o.mode(mode);
+}
+
+/// Sets the permission bits of `f` to `mode`.
+pub(crate) fn set_mode(f: &File, mode: u32) -> io::Result<()> {
+    f.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+/// Gives `f` the owner and group of `like` where the process may (the
+/// group alone when only that is allowed); failures are ignored.
+pub(crate) fn copy_owner(f: &File, like: &Metadata) {
+    // SAFETY: plain syscalls on a valid descriptor.
+    unsafe {
+        if libc::fchown(f.as_raw_fd(), like.uid(), like.gid()) != 0 {
+            libc::fchown(f.as_raw_fd(), u32::MAX, like.gid());
+        }
+    }
+}
+
+/// Whether the process runs as the superuser.
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Opens without blocking (a FIFO nobody writes to would block open(2)),
+/// never inherited by children.
+pub(crate) fn nonblocking_open(o: &mut OpenOptions) {
+    o.custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
+}
+
+/// As [`nonblocking_open`], and refuses a symbolic link as the last path
+/// component ([`is_symlink_refused`]).
+pub(crate) fn nofollow_nonblocking_open(o: &mut OpenOptions) {
+    o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+}
+
+/// Refuses a symbolic link as the last path component, never inherited.
+pub(crate) fn nofollow_open(o: &mut OpenOptions) {
+    o.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+}
+
+/// After a no-follow open: fails if what was opened is a symbolic link
+/// (on Unix open(2) already refused it).
+pub(crate) fn check_not_symlink(_f: &File) -> io::Result<()> {
+    Ok(())
+}
+
+/// The open failed because the path is a symbolic link (no-follow open).
+pub(crate) fn is_symlink_refused(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// What the path is, when an open failed because it is not a regular file.
+pub(crate) fn open_refused_kind(path: &Path, e: &io::Error) -> Option<&'static str> {
+    let _ = path;
+    match e.raw_os_error() {
+        // O_WRONLY|O_NONBLOCK on a FIFO without a reader, or a socket.
+        Some(libc::ENXIO) => Some("a FIFO or socket"),
+        Some(libc::EISDIR) => Some("a directory"),
+        _ => None,
+    }
+}
+
+/// The OS's own "is a directory" error.
+pub(crate) fn is_a_directory() -> io::Error {
+    io::Error::from_raw_os_error(libc::EISDIR)
+}
+
+/// Clears `O_NONBLOCK` on an open file.
+pub(crate) fn set_blocking(file: &File) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with integer arguments.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if flags & libc::O_NONBLOCK != 0 {
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// What kind of (non-regular) file `ft` is, for error messages.
+pub(crate) fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Makes a directory entry durable (after create or rename).
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    let d = File::open(dir)?;
+    // On Apple systems `File::sync_all` is F_FULLFSYNC, which not every
+    // file system accepts on a directory; fsync(2) makes the entry durable.
+    #[cfg(target_vendor = "apple")]
+    {
+        // SAFETY: fsync on a descriptor we own.
+        if unsafe { libc::fsync(d.as_raw_fd()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(not(target_vendor = "apple"))]
+    d.sync_all()
+}
+
+/// Whether process `pid` exists: `Some(true)` yes (or it is another
+/// user's), `Some(false)` certainly not, `None` unknown.
+pub(crate) fn process_exists(pid: u32) -> Option<bool> {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return Some(false);
+    };
+    if pid <= 0 {
+        return None;
+    }
+    // SAFETY: signal 0 only checks whether the process exists.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return Some(true);
+    }
+    match io::Error::last_os_error().raw_os_error() {
+        Some(libc::EPERM) => Some(true),
+        Some(libc::ESRCH) => Some(false),
+        _ => None,
+    }
+}
+
+/// Try-lock contention reported as an OS code rather than a kind.
+pub(crate) fn is_contended_os(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
+/// Takes the writer lock of `f` without waiting (`WouldBlock` when held).
+pub(crate) fn try_lock(f: &File) -> io::Result<()> {
+    fs2::FileExt::try_lock_exclusive(f)
+}
+
+/// Takes the writer lock of `f`, waiting as long as it takes.
+pub(crate) fn lock(f: &File) -> io::Result<()> {
+    fs2::FileExt::lock_exclusive(f)
+}
+
+/// Releases the writer lock of `f`.
+pub(crate) fn unlock(f: &File) -> io::Result<()> {
+    fs2::FileExt::unlock(f)
+}
+
+/// "No space left on device".
+pub(crate) fn is_disk_full(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOSPC)
+}
+
+/// The OS's "no space left on device" error.
+pub(crate) fn disk_full_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOSPC)
+}
+
+/// The OS's "I/O error".
+pub(crate) fn io_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::EIO)
+}

@@ -1,0 +1,270 @@
+//! Windows: see the table in `sys/mod.rs`. Written against the documented
+//! Win32 calls (through `windows-sys`) and `std::os::windows`.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io;
+use std::os::windows::fs::{FileExt as _, OpenOptionsExt};
+use std::os::windows::io::AsRawHandle;
+use std::path::Path;
+
+use windows_sys::Win32::Foundation::{
+    CloseHandle, ERROR_ACCESS_DENIED, ERROR_DIRECTORY_NOT_SUPPORTED, ERROR_DISK_FULL,
+    ERROR_HANDLE_DISK_FULL, ERROR_INVALID_PARAMETER, ERROR_IO_DEVICE, ERROR_IO_PENDING,
+    ERROR_LOCK_VIOLATION, STILL_ACTIVE,
+};
+use windows_sys::Win32::Storage::FileSystem::{
+    GetFileInformationByHandle, LockFileEx, UnlockFileEx, BY_HANDLE_FILE_INFORMATION,
+    FILE_FLAG_OPEN_REPARSE_POINT, LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY,
+};
+use windows_sys::Win32::System::Threading::{
+    GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+};
+use windows_sys::Win32::System::IO::{OVERLAPPED, OVERLAPPED_0, OVERLAPPED_0_0};
+
+use super::FileId;
+
+pub(crate) fn pread(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    // ReadFile at an offset; at or past the end of file it returns 0.
+    f.seek_read(buf, offset)
+}
+
+pub(crate) fn pwrite(f: &File, buf: &[u8], offset: u64) -> io::Result<usize> {
+    f.seek_write(buf, offset)
+}
+
+/// `WriteFile` at offset 0xFFFFFFFF:0xFFFFFFFF writes at the end of the
+/// file, "functionally equivalent to ... FILE_APPEND_DATA access" (WriteFile
+/// documentation), while the handle keeps `FILE_WRITE_DATA` so the writer
+/// can still cut a torn tail (`SetEndOfFile` needs it; a std
+/// `append(true)` handle lacks it).
+const END_OF_FILE: u64 = u64::MAX;
+
+/// Appends `buf` at the end of `f` (opened with [`append_options`]).
+pub(crate) fn append(f: &File, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match f.seek_write(buf, END_OF_FILE) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "failed to write whole buffer",
+                ))
+            }
+            Ok(n) => buf = buf.get(n..).unwrap_or_default(),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Read and write access; appends go through [`append`].
+pub(crate) fn append_options(o: &mut OpenOptions) {
+    o.read(true).write(true);
+}
+
+fn handle_info(f: &File) -> io::Result<BY_HANDLE_FILE_INFORMATION> {
+    // SAFETY: all-zero is a valid value of this plain C struct.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid handle we own and a pointer to a local struct.
+    if unsafe { GetFileInformationByHandle(f.as_raw_handle(), &mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(info)
+}
+
+pub(crate) fn file_id(f: &File) -> io::Result<FileId> {
+    let i = handle_info(f)?;
+    Ok((
+        u64::from(i.dwVolumeSerialNumber),
+        (u64::from(i.nFileIndexHigh) << 32) | u64::from(i.nFileIndexLow),
+    ))
+}
+
+/// Hard links to the open file `f`.
+pub(crate) fn nlink(f: &File, _m: &Metadata) -> io::Result<u64> {
+    Ok(u64::from(handle_info(f)?.nNumberOfLinks))
+}
+
+/// Permission bits: Windows has none (access comes from the directory's
+/// ACLs); read-write for everyone as far as evident is concerned.
+pub(crate) fn mode(_m: &Metadata) -> u32 {
+    0o666
+}
+
+/// No permission bits on Windows: new files inherit the directory's ACLs.
+pub(crate) fn create_mode(_o: &mut OpenOptions, _mode: u32) {}
+
+/// No permission bits on Windows.
+pub(crate) fn set_mode(_f: &File, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+/// Owners are ACLs on Windows: new files inherit the directory's.
+pub(crate) fn copy_owner(_f: &File, _like: &Metadata) {}
+
+pub(crate) fn is_root() -> bool {
+    false
+}
+
+/// Opening a path never blocks on Windows (a named pipe without a free
+/// instance fails with ERROR_PIPE_BUSY); nothing to add. Handles are not
+/// inherited by children unless asked for.
+pub(crate) fn nonblocking_open(_o: &mut OpenOptions) {}
+
+/// Opens a symbolic link itself rather than its target, so that
+/// [`check_not_symlink`] can refuse it.
+pub(crate) fn nofollow_nonblocking_open(o: &mut OpenOptions) {
+    o.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+}
+
+pub(crate) fn nofollow_open(o: &mut OpenOptions) {
+    o.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+}
+
+#[derive(Debug)]
+struct SymlinkRefused;
+
+impl std::fmt::Display for SymlinkRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("is a symbolic link")
+    }
+}
+
+impl std::error::Error for SymlinkRefused {}
+
+/// After a no-follow open: fails if what was opened is a symbolic link.
+pub(crate) fn check_not_symlink(f: &File) -> io::Result<()> {
+    if f.metadata()?.file_type().is_symlink() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, SymlinkRefused));
+    }
+    Ok(())
+}
+
+pub(crate) fn is_symlink_refused(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|x| x.is::<SymlinkRefused>())
+}
+
+/// What the path is, when an open failed because it is not a regular file
+/// (opening a directory as a file is "access denied" on Windows).
+pub(crate) fn open_refused_kind(path: &Path, e: &io::Error) -> Option<&'static str> {
+    let denied = e.raw_os_error() == Some(ERROR_ACCESS_DENIED as i32);
+    (denied && path.is_dir()).then_some("a directory")
+}
+
+/// The OS's own "is a directory" error.
+pub(crate) fn is_a_directory() -> io::Error {
+    io::Error::from_raw_os_error(ERROR_DIRECTORY_NOT_SUPPORTED as i32)
+}
+
+pub(crate) fn set_blocking(_file: &File) -> io::Result<()> {
+    Ok(())
+}
+
+pub(crate) fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Windows cannot flush a directory handle; NTFS journals its metadata
+/// (renames and new entries), so nothing is done here.
+pub(crate) fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Whether process `pid` exists: `Some(true)` yes (or it is another
+/// user's, access denied), `Some(false)` certainly not, `None` unknown.
+pub(crate) fn process_exists(pid: u32) -> Option<bool> {
+    if pid == 0 {
+        return None;
+    }
+    // SAFETY: plain call; a null handle is checked below.
+    let h = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if h.is_null() {
+        let e = io::Error::last_os_error().raw_os_error();
+        return if e == Some(ERROR_ACCESS_DENIED as i32) {
+            Some(true)
+        } else if e == Some(ERROR_INVALID_PARAMETER as i32) {
+            Some(false)
+        } else {
+            None
+        };
+    }
+    let mut code = 0u32;
+    // SAFETY: a process handle we own and a pointer to a local.
+    let ok = unsafe { GetExitCodeProcess(h, &mut code) } != 0;
+    // SAFETY: closing the handle OpenProcess gave us.
+    unsafe { CloseHandle(h) };
+    // A process that exited with code 259 reads as running; harmless here
+    // (the holder text is then shown instead of "shared mode").
+    ok.then_some(code == STILL_ACTIVE as u32)
+}
+
+/// The writer lock is one byte at this offset: past any record, so the
+/// mandatory Windows byte-range lock never blocks a reader.
+const LOCK_OFFSET: u64 = i64::MAX as u64 - 1;
+
+fn lock_overlapped() -> OVERLAPPED {
+    OVERLAPPED {
+        Internal: 0,
+        InternalHigh: 0,
+        Anonymous: OVERLAPPED_0 {
+            Anonymous: OVERLAPPED_0_0 {
+                Offset: LOCK_OFFSET as u32,
+                OffsetHigh: (LOCK_OFFSET >> 32) as u32,
+            },
+        },
+        hEvent: std::ptr::null_mut(),
+    }
+}
+
+pub(crate) fn is_contended_os(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(c) if c == ERROR_LOCK_VIOLATION as i32 || c == ERROR_IO_PENDING as i32)
+}
+
+fn lock_with(f: &File, flags: u32) -> io::Result<()> {
+    let mut ov = lock_overlapped();
+    // SAFETY: a valid handle we own, a local OVERLAPPED; the handle is
+    // synchronous, so the call completes before it returns.
+    if unsafe { LockFileEx(f.as_raw_handle(), flags, 0, 1, 0, &mut ov) } == 0 {
+        let e = io::Error::last_os_error();
+        if is_contended_os(&e) {
+            return Err(io::Error::new(io::ErrorKind::WouldBlock, e));
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+pub(crate) fn try_lock(f: &File) -> io::Result<()> {
+    lock_with(f, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY)
+}
+
+pub(crate) fn lock(f: &File) -> io::Result<()> {
+    lock_with(f, LOCKFILE_EXCLUSIVE_LOCK)
+}
+
+pub(crate) fn unlock(f: &File) -> io::Result<()> {
+    let mut ov = lock_overlapped();
+    // SAFETY: as in lock_with.
+    if unsafe { UnlockFileEx(f.as_raw_handle(), 0, 1, 0, &mut ov) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+pub(crate) fn is_disk_full(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(c) if c == ERROR_DISK_FULL as i32 || c == ERROR_HANDLE_DISK_FULL as i32)
+}
+
+pub(crate) fn disk_full_error() -> io::Error {
+    io::Error::from_raw_os_error(ERROR_DISK_FULL as i32)
+}
+
+pub(crate) fn io_error() -> io::Error {
+    io::Error::from_raw_os_error(ERROR_IO_DEVICE as i32)
+}
