@@ -319,28 +319,24 @@ fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// libevident.so and libevident.a built by this `cargo test` (the library's
-/// crate types include cdylib and staticlib, so cargo builds them with the
-/// rlib). If they are missing, builds them with the same profile and target
-/// directory.
+/// libevident.so and libevident.a of this source tree, in `target/<profile>/`.
+/// `cargo test` builds them with the rlib (the crate types include cdylib and
+/// staticlib) but does not copy them up from `deps/`, so a file left there by
+/// an older build would be tested instead: `cargo build --lib` with the same
+/// profile and target directory runs every time (a no-op when they are fresh).
 fn libs() -> &'static Libs {
     static LIBS: OnceLock<Libs> = OnceLock::new();
     LIBS.get_or_init(|| {
         let dir = profile_dir();
         let shared = dir.join("libevident.so");
         let stat = dir.join("libevident.a");
-        if !shared.exists() || !stat.exists() {
+        {
             let profile = match dir.file_name().and_then(|n| n.to_str()) {
                 Some("debug") => "dev".to_string(),
                 Some(p) => p.to_string(),
                 None => panic!("cannot tell the profile from {}", dir.display()),
             };
             let target_dir = dir.parent().unwrap();
-            eprintln!(
-                "{} or {} missing: running cargo build --lib --profile {profile}",
-                shared.display(),
-                stat.display()
-            );
             let st = Command::new(env!("CARGO"))
                 .args(["build", "--lib", "--profile", &profile])
                 .arg("--manifest-path")
