@@ -13,6 +13,18 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
+echo "== PostgreSQL for the database tests (scripts/pg-cluster.sh)"
+pg_dir=$(mktemp -d)
+if EVIDENT_PG_URL=$(scripts/pg-cluster.sh start "$pg_dir"); then
+  export EVIDENT_PG_URL EVIDENT_PG_DIR="$pg_dir"
+  trap 'scripts/pg-cluster.sh stop "$pg_dir"' EXIT
+else
+  # The tests skip loudly without a server; with CI=true they fail.
+  echo "warning: no PostgreSQL server for the database tests" >&2
+  unset EVIDENT_PG_URL
+  rm -rf "$pg_dir"
+fi
+
 echo "== cargo test"
 cargo test --locked --all-targets
 

@@ -37,10 +37,13 @@ pub mod format;
 mod lock;
 pub mod log;
 pub mod measure;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod query;
 pub mod report;
 pub(crate) mod scan;
 pub mod session;
+pub mod source;
 pub mod storage;
 pub(crate) mod tail;
 pub mod tracekit;

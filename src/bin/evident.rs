@@ -28,6 +28,9 @@ mod read;
 mod report;
 #[path = "evident/session.rs"]
 mod session;
+#[cfg(feature = "postgres")]
+#[path = "evident/ship.rs"]
+mod ship;
 #[path = "evident/util.rs"]
 mod util;
 #[path = "evident/write.rs"]
@@ -130,6 +133,17 @@ enum Cmd {
     Report(report::ReportArgs),
     /// Write a script that re-runs the recorded operations in time order.
     Reproduce(report::ReproduceArgs),
+    /// Copy logs into PostgreSQL (resumable, idempotent; forks refused).
+    ///
+    /// Entries are keyed by (log id, seq) with their exact hashed bytes, so
+    /// `evident verify postgres://…` checks the database copy with the same
+    /// chain check as a file. Only what the database lacks is sent; a local
+    /// log that does not continue the database's chain is refused and the
+    /// refusal recorded. verify, cat, tail and stats accept the URL in
+    /// place of a file (`?log_id=ID` for one log; cat/tail/stats take
+    /// --host too).
+    #[cfg(feature = "postgres")]
+    Ship(ship::ShipArgs),
 }
 
 impl Cmd {
@@ -146,6 +160,8 @@ impl Cmd {
             Cmd::Convert(a) => (&a.src, "convert"),
             Cmd::Repair(a) => (&a.log, "repair"),
             Cmd::Demo(_) | Cmd::Session(_) | Cmd::Report(_) | Cmd::Reproduce(_) => return None,
+            #[cfg(feature = "postgres")]
+            Cmd::Ship(_) => return None,
         })
     }
 }
@@ -324,6 +340,9 @@ pub struct Filters {
     /// Only entries with seq <= N.
     #[arg(long, value_name = "N")]
     pub seq_max: Option<u64>,
+    /// Only entries from this host (database URLs only).
+    #[arg(long)]
+    pub host: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -434,6 +453,10 @@ pub struct DemoArgs {
 }
 
 fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
+    #[cfg(feature = "postgres")]
+    if let Some(r) = ship::database_command(&cli.cmd, out) {
+        return r;
+    }
     if let Some((path, name)) = cli.cmd.log() {
         session::refuse_session_file(path, name)?;
         util::refuse_non_log(path)?;
@@ -462,6 +485,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Session(a) => session::run(a, out),
         Cmd::Report(a) => report::report(a, out),
         Cmd::Reproduce(a) => report::reproduce(a, out),
+        #[cfg(feature = "postgres")]
+        Cmd::Ship(a) => ship::ship(a, out),
     }
 }
 
