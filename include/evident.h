@@ -214,6 +214,17 @@ enum evident_status
      */
     EVIDENT_STATUS_ROLLED_BACK = 14,
     /**
+     * A database error (PostgreSQL: connection, permission, schema). The
+     * message names the database without its password.
+     */
+    EVIDENT_STATUS_DATABASE = 15,
+    /**
+     * Shipping refused entries that do not continue the database's chain
+     * for their log (a fork, a rewritten or truncated local file); nothing
+     * was inserted and the refusal is recorded in the database.
+     */
+    EVIDENT_STATUS_REFUSED = 16,
+    /**
      * A required pointer argument was NULL.
      */
     EVIDENT_STATUS_NULL_ARGUMENT = 100,

@@ -17,6 +17,17 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== library alone (no CLI, session container or zstd)"
 cargo build --locked --lib --no-default-features
 cargo clippy --locked --lib --no-default-features -- -D warnings
+echo "== PostgreSQL for the database tests (scripts/pg-cluster.sh)"
+pg_dir=$(mktemp -d)
+if EVIDENT_PG_URL=$(scripts/pg-cluster.sh start "$pg_dir"); then
+  export EVIDENT_PG_URL EVIDENT_PG_DIR="$pg_dir"
+  trap 'scripts/pg-cluster.sh stop "$pg_dir"' EXIT
+else
+  # The tests skip loudly without a server; with CI=true they fail.
+  echo "warning: no PostgreSQL server for the database tests" >&2
+  unset EVIDENT_PG_URL
+  rm -rf "$pg_dir"
+fi
 
 echo "== cargo test"
 cargo test --locked --all-targets

@@ -115,6 +115,19 @@ pub enum Error {
     /// Nothing was written; open the log again in the child.
     #[error("{path}: this log was opened by process {pid}; reopen it in the child after fork")]
     Forked { path: PathBuf, pid: u32 },
+    /// A database error (feature `postgres`). `target` is the database URL
+    /// without its password and parameters.
+    #[error("{target}: {msg}")]
+    Database { target: String, msg: String },
+    /// The shipper refused entries that do not continue the database's
+    /// chain for their log (a fork, a rewritten or truncated local file).
+    #[error("{target}: log {log_id}: entry seq {seq}: refused: {msg}")]
+    Refused {
+        target: String,
+        log_id: String,
+        seq: u64,
+        msg: String,
+    },
 }
 
 /// The errno for an `io::Error` built from a kind rather than an OS code.
@@ -168,6 +181,8 @@ impl Error {
             Error::LayerLocked { .. } => "layer_locked",
             Error::Forked { .. } => "forked",
             Error::RolledBack { .. } => "rolled_back",
+            Error::Database { .. } => "database",
+            Error::Refused { .. } => "refused",
         }
     }
 
@@ -199,7 +214,11 @@ impl Error {
             | Error::Closed { path }
             | Error::RolledBack { path, .. }
             | Error::Forked { path, .. } => Some(path),
-            Error::InvalidArgument(_) | Error::NotFound { .. } | Error::LayerLocked { .. } => None,
+            Error::InvalidArgument(_)
+            | Error::NotFound { .. }
+            | Error::LayerLocked { .. }
+            | Error::Database { .. }
+            | Error::Refused { .. } => None,
         }
     }
 

@@ -50,11 +50,14 @@ mod lock;
 pub mod log;
 #[cfg(feature = "session")]
 pub mod measure;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod query;
 pub mod report;
 pub(crate) mod scan;
 #[cfg(feature = "session")]
 pub mod session;
+pub mod source;
 pub mod storage;
 mod sys;
 pub(crate) mod tail;

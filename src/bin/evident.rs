@@ -40,6 +40,9 @@ mod report;
 mod session;
 #[path = "evident/timespec.rs"]
 mod timespec;
+#[cfg(feature = "postgres")]
+#[path = "evident/ship.rs"]
+mod ship;
 #[path = "evident/util.rs"]
 mod util;
 #[path = "evident/write.rs"]
@@ -169,6 +172,17 @@ enum Cmd {
     /// Cosign a checkpoint that extends the last one this witness cosigned
     /// (C2SP tlog-witness); refuses and keeps the evidence of a split view.
     Witness(checkpoint::WitnessArgs),
+    /// Copy logs into PostgreSQL (resumable, idempotent; forks refused).
+    ///
+    /// Entries are keyed by (log id, seq) with their exact hashed bytes, so
+    /// `evident verify postgres://…` checks the database copy with the same
+    /// chain check as a file. Only what the database lacks is sent; a local
+    /// log that does not continue the database's chain is refused and the
+    /// refusal recorded. verify, cat, tail and stats accept the URL in
+    /// place of a file (`?log_id=ID` for one log; cat/tail/stats take
+    /// --host too).
+    #[cfg(feature = "postgres")]
+    Ship(ship::ShipArgs),
 }
 
 impl Cmd {
@@ -190,6 +204,8 @@ impl Cmd {
             Cmd::Demo(_) | Cmd::Session(_) | Cmd::Report(_) | Cmd::Reproduce(_) => return None,
             Cmd::Completions(_) | Cmd::Man(_) => return None,
             Cmd::Keygen(_) | Cmd::VerifyProof(_) | Cmd::Witness(_) => return None,
+            #[cfg(feature = "postgres")]
+            Cmd::Ship(_) => return None,
         })
     }
 }
@@ -374,6 +390,9 @@ pub struct Filters {
     /// Only entries with seq <= N.
     #[arg(long, value_name = "N")]
     pub seq_max: Option<u64>,
+    /// Only entries from this host (database URLs only).
+    #[arg(long)]
+    pub host: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -492,6 +511,10 @@ pub struct DemoArgs {
 }
 
 fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
+    #[cfg(feature = "postgres")]
+    if let Some(r) = ship::database_command(&cli.cmd, out) {
+        return r;
+    }
     multi::run(cli.cmd, out)
 }
 
@@ -539,6 +562,8 @@ fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Prove(a) => checkpoint::prove(a, out),
         Cmd::VerifyProof(a) => checkpoint::verify_proof(a, out),
         Cmd::Witness(a) => checkpoint::witness(a, out),
+        #[cfg(feature = "postgres")]
+        Cmd::Ship(a) => ship::ship(a, out),
     }
 }
 

@@ -102,6 +102,13 @@ pub enum evident_status {
     /// A shared-mode writer found the log cut back or rewritten below an
     /// entry it appended itself; nothing was appended. Run `evident_verify`.
     RolledBack = 14,
+    /// A database error (PostgreSQL: connection, permission, schema). The
+    /// message names the database without its password.
+    Database = 15,
+    /// Shipping refused entries that do not continue the database's chain
+    /// for their log (a fork, a rewritten or truncated local file); nothing
+    /// was inserted and the refusal is recorded in the database.
+    Refused = 16,
     /// A required pointer argument was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -287,6 +294,8 @@ pub(crate) fn status_of(e: &Error) -> evident_status {
         Error::LayerLocked { .. } => evident_status::LayerLocked,
         Error::Forked { .. } => evident_status::Forked,
         Error::RolledBack { .. } => evident_status::RolledBack,
+        Error::Database { .. } => evident_status::Database,
+        Error::Refused { .. } => evident_status::Refused,
     }
 }
 
@@ -650,6 +659,8 @@ pub extern "C" fn evident_status_name(status: u32) -> *const c_char {
         12 => "EVIDENT_STATUS_LAYER_LOCKED\0",
         13 => "EVIDENT_STATUS_FORKED\0",
         14 => "EVIDENT_STATUS_ROLLED_BACK\0",
+        15 => "EVIDENT_STATUS_DATABASE\0",
+        16 => "EVIDENT_STATUS_REFUSED\0",
         100 => "EVIDENT_STATUS_NULL_ARGUMENT\0",
         101 => "EVIDENT_STATUS_INVALID_UTF8\0",
         102 => "EVIDENT_STATUS_PANIC\0",
@@ -887,6 +898,8 @@ mod tests {
             S::LayerLocked,
             S::Forked,
             S::RolledBack,
+            S::Database,
+            S::Refused,
             S::NullArgument,
             S::InvalidUtf8,
             S::Panic,

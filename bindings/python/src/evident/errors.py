@@ -27,6 +27,8 @@ __all__ = [
     "NotFoundError",
     "LayerLockedError",
     "ForkedError",
+    "DatabaseError",
+    "RefusedError",
     "InternalError",
 ]
 
@@ -205,6 +207,16 @@ class ForkedError(EvidentError):
     (:class:`~evident.AuditHandler` does this by itself)."""
 
 
+class DatabaseError(EvidentError):
+    """A PostgreSQL error (connection, permission, schema); the message
+    names the database without its password."""
+
+
+class RefusedError(EvidentError):
+    """Shipping refused entries that do not continue the database's chain
+    for their log (a fork, a rewritten or truncated local file)."""
+
+
 class InternalError(EvidentError):
     """An internal error of the library (a caught Rust panic) or of the wrapper."""
 
@@ -228,6 +240,8 @@ _BY_STATUS: Dict[int, Type[EvidentError]] = {
     12: LayerLockedError,
     13: ForkedError,
     14: RolledBackError,
+    15: DatabaseError,
+    16: RefusedError,
     100: InternalError,  # NULL argument: a wrapper bug, never the caller's
     101: InvalidArgumentError,  # a string that is not UTF-8
     102: InternalError,  # a Rust panic caught at the boundary

@@ -1,0 +1,352 @@
+//! PostgreSQL store: ship logs into one database, verify and query them
+//! there (feature `postgres`, on by default).
+//!
+//! The local log file stays the source of truth; the database holds copies
+//! of its records, keyed by (log id, seq), with the exact hashed bytes
+//! (`body`, `hash`) and typed columns for queries. Schema and roles are in
+//! `sql/` (versioned migrations, applied by [`migrate`]); see
+//! `docs/postgres.md`. Connection strings and passwords never appear in
+//! errors: every message names the database by [`Target::redacted`].
+
+use std::path::{Path, PathBuf};
+
+use postgres::{Client, Config};
+
+use crate::error::{Error, Result};
+
+mod query;
+pub mod ship;
+mod source;
+
+pub use query::{query_db, query_sql, stats_db, DbEntry, DbQuery, DbStats};
+pub use ship::{ship, ShipOptions, ShipReport};
+pub use source::{cross_check, verify_db, CrossCheck, DbSource};
+
+/// The migrations, in order: (version, SQL).
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../sql/0001_evident.sql"))];
+
+/// A database to ship to or read from, parsed from a `postgres://` or
+/// `postgresql://` URL. The URL's own parameters `log_id` (one log) are
+/// taken off before the rest is handed to the driver.
+#[derive(Clone)]
+pub struct Target {
+    config: Config,
+    /// `log_id=` in the URL.
+    pub log_id: Option<String>,
+    redacted: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted)
+    }
+}
+
+/// Whether `s` names a PostgreSQL database (a `postgres://` or
+/// `postgresql://` URL) rather than a file.
+pub fn is_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+impl Target {
+    /// Parses a URL. Errors never repeat the URL (it may hold a password).
+    pub fn parse(url: &str) -> Result<Target> {
+        if !is_url(url) {
+            return Err(Error::InvalidArgument(
+                "a database URL starts with postgres:// or postgresql://".into(),
+            ));
+        }
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let mut log_id = None;
+        let mut kept = Vec::new();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if k == "log_id" {
+                let v = percent_decode(v);
+                if v.is_empty() || v.chars().any(char::is_control) {
+                    return Err(Error::InvalidArgument(
+                        "log_id= is empty or holds control characters".into(),
+                    ));
+                }
+                log_id = Some(v);
+            } else {
+                kept.push(pair);
+            }
+        }
+        let driver_url = if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        let redacted = redact(base, log_id.as_deref());
+        let config: Config = driver_url
+            .parse()
+            .map_err(|e: postgres::Error| Error::Database {
+                target: redacted.clone(),
+                msg: format!("invalid database URL: {}", scrub(&e.to_string(), url)),
+            })?;
+        Ok(Target {
+            config,
+            log_id,
+            redacted,
+        })
+    }
+
+    /// The URL without password and parameters (`postgres://user@host:port/db`),
+    /// with `?log_id=` when one log is selected: what messages name.
+    pub fn redacted(&self) -> &str {
+        &self.redacted
+    }
+
+    /// The same database, one log.
+    pub fn with_log_id(&self, log_id: Option<String>) -> Target {
+        let base = self
+            .redacted
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        Target {
+            config: self.config.clone(),
+            redacted: redact(&base, log_id.as_deref()),
+            log_id,
+        }
+    }
+
+    pub(crate) fn name(&self) -> PathBuf {
+        PathBuf::from(&self.redacted)
+    }
+
+    pub(crate) fn err(&self, what: &str, e: postgres::Error) -> Error {
+        let mut msg = e.to_string();
+        if let Some(db) = e.as_db_error() {
+            msg = format!("{} ({})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                msg = format!("{msg}: {d}");
+            }
+        } else if let Some(src) = std::error::Error::source(&e) {
+            msg = format!("{msg}: {src}");
+        }
+        Error::Database {
+            target: self.redacted.clone(),
+            msg: format!("{what}: {msg}"),
+        }
+    }
+
+    /// Connects (TLS when the server offers it or `sslmode=require`;
+    /// rustls, server certificates checked against the Mozilla roots).
+    pub fn connect(&self) -> Result<Client> {
+        match self.connect_pg()? {
+            Ok(c) => Ok(c),
+            Err(e) => Err(self.err("cannot connect", e)),
+        }
+    }
+
+    /// Connects; the driver's error kept for classification.
+    pub(crate) fn connect_pg(&self) -> Result<std::result::Result<Client, postgres::Error>> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Database {
+                target: self.redacted.clone(),
+                msg: format!("TLS setup: {e}"),
+            })?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+        Ok(self.config.connect(tls))
+    }
+}
+
+/// Takes the password (and anything after `?`) out of a URL.
+fn redact(base: &str, log_id: Option<&str>) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
+    let (auth, hostpath) = match rest.rsplit_once('@') {
+        Some((a, h)) => (Some(a), h),
+        None => (None, rest),
+    };
+    let user = auth.map(|a| a.split(':').next().unwrap_or_default());
+    let mut s = match user {
+        Some(u) if !u.is_empty() => format!("{scheme}://{u}@{hostpath}"),
+        _ => format!("{scheme}://{hostpath}"),
+    };
+    if let Some(id) = log_id {
+        s.push_str("?log_id=");
+        s.push_str(id);
+    }
+    s
+}
+
+/// Removes every occurrence of the URL and its password from a message.
+fn scrub(msg: &str, url: &str) -> String {
+    let mut m = msg.replace(url, "<url>");
+    if let Some(rest) = url.split_once("://").map(|x| x.1) {
+        if let Some((auth, _)) = rest.rsplit_once('@') {
+            if let Some((_, pw)) = auth.split_once(':') {
+                if !pw.is_empty() {
+                    m = m.replace(pw, "<password>");
+                }
+            }
+        }
+    }
+    m
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b.get(i).copied().unwrap_or_default();
+        if c == b'%' {
+            if let Some(h) = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+            {
+                if let Ok(v) = u8::from_str_radix(h, 16) {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        out.push(if c == b'+' { b' ' } else { c });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The schema version the database holds (0: none).
+pub fn schema_version(target: &Target, client: &mut Client) -> Result<i32> {
+    let row = client
+        .query_one(
+            "SELECT to_regclass('evident.schema_migrations') IS NOT NULL",
+            &[],
+        )
+        .map_err(|e| target.err("reading the schema version", e))?;
+    if !row.get::<_, bool>(0) {
+        return Ok(0);
+    }
+    let row = client
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM evident.schema_migrations",
+            &[],
+        )
+        .map_err(|e| target.err("reading the schema version", e))?;
+    Ok(row.get(0))
+}
+
+/// Applies the migrations the database lacks, each in one transaction
+/// (serialised between concurrent callers by an advisory lock). Needs a
+/// role that may create schemas and roles; a shipping or reviewing role
+/// only checks that the schema is current.
+pub fn migrate(target: &Target, client: &mut Client) -> Result<i32> {
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if schema_version(target, client)? >= latest {
+        return Ok(latest);
+    }
+    let mut tx = client
+        .transaction()
+        .map_err(|e| target.err("migrating", e))?;
+    let fail = |what: &str, e| {
+        let mut err = target.err(what, e);
+        if let Error::Database { msg, .. } = &mut err {
+            msg.push_str(" (the schema is created by a role that may create schemas and roles: run `evident ship` once as the database owner, or apply sql/*.sql)");
+        }
+        err
+    };
+    tx.batch_execute(
+        "SELECT pg_advisory_xact_lock(7310268657430716417);
+         CREATE SCHEMA IF NOT EXISTS evident;
+         CREATE TABLE IF NOT EXISTS evident.schema_migrations (
+             version integer PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now());",
+    )
+    .map_err(|e| fail("creating the schema", e))?;
+    let have: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM evident.schema_migrations",
+            &[],
+        )
+        .map_err(|e| fail("reading the schema version", e))?
+        .get(0);
+    for (v, sql) in MIGRATIONS.iter().filter(|m| m.0 > have) {
+        tx.batch_execute(sql)
+            .map_err(|e| fail(&format!("applying migration {v}"), e))?;
+        tx.execute(
+            "INSERT INTO evident.schema_migrations (version) VALUES ($1)",
+            &[v],
+        )
+        .map_err(|e| fail(&format!("recording migration {v}"), e))?;
+    }
+    tx.commit()
+        .map_err(|e| fail("committing the migration", e))?;
+    Ok(latest)
+}
+
+/// Connects and brings the schema up to date (or checks that it is).
+pub fn connect_current(target: &Target) -> Result<Client> {
+    let mut client = target.connect()?;
+    migrate(target, &mut client)?;
+    Ok(client)
+}
+
+/// The log ids in the database (one when the target names one).
+pub fn log_ids(target: &Target, client: &mut Client) -> Result<Vec<String>> {
+    if let Some(id) = &target.log_id {
+        let found = client
+            .query_opt(
+                "SELECT 1 FROM evident.records WHERE log_id = $1 LIMIT 1",
+                &[id],
+            )
+            .map_err(|e| target.err("looking up the log", e))?;
+        if found.is_none() {
+            return Err(Error::NotFound {
+                what: format!("log {id} in {}", target.redacted),
+            });
+        }
+        return Ok(vec![id.clone()]);
+    }
+    // Every log id with a row (a log whose genesis row was removed is
+    // still checked, and reported).
+    let rows = client
+        .query(
+            "SELECT DISTINCT log_id FROM evident.records ORDER BY log_id",
+            &[],
+        )
+        .map_err(|e| target.err("listing logs", e))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The path-like name of a local file for the refusals table.
+pub(crate) fn origin(path: &Path) -> String {
+    let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown".into());
+    format!("{host}:{}", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_drops_password_and_parameters() {
+        let t = Target::parse(
+            "postgres://alice:s3cr%40t@db.example:5433/audit?sslmode=disable&log_id=ab",
+        )
+        .unwrap();
+        assert_eq!(
+            t.redacted(),
+            "postgres://alice@db.example:5433/audit?log_id=ab"
+        );
+        assert_eq!(t.log_id.as_deref(), Some("ab"));
+        let e = Target::parse("postgres://alice:hunter2@h/db?port=notanumber")
+            .err()
+            .unwrap();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+}
