@@ -35,6 +35,8 @@ const (
 	StatusLayerLocked     Status = C.EVIDENT_STATUS_LAYER_LOCKED
 	StatusForked          Status = C.EVIDENT_STATUS_FORKED
 	StatusRolledBack      Status = C.EVIDENT_STATUS_ROLLED_BACK
+	StatusDatabase        Status = C.EVIDENT_STATUS_DATABASE
+	StatusRefused         Status = C.EVIDENT_STATUS_REFUSED
 	StatusNullArgument    Status = C.EVIDENT_STATUS_NULL_ARGUMENT
 	StatusInvalidUTF8     Status = C.EVIDENT_STATUS_INVALID_UTF8
 	StatusPanic           Status = C.EVIDENT_STATUS_PANIC
@@ -72,7 +74,14 @@ var (
 	ErrForked = errors.New("evident: the log was opened by another process; reopen it after fork")
 	// ErrRolledBack: a shared-mode writer found the log cut back (or
 	// rewritten) below an entry it appended itself; nothing was appended.
-	ErrRolledBack   = errors.New("evident: the log was cut back below an entry this writer appended")
+	ErrRolledBack = errors.New("evident: the log was cut back below an entry this writer appended")
+	// ErrDatabase: a PostgreSQL error (connection, permission, schema); the
+	// message names the database without its password.
+	ErrDatabase = errors.New("evident: database error")
+	// ErrRefused: shipping refused entries that do not continue the
+	// database's chain for their log (a fork, a rewritten or truncated
+	// local file); nothing was inserted and the refusal was recorded.
+	ErrRefused      = errors.New("evident: the database refused entries that do not continue its chain")
 	ErrNullArgument = errors.New("evident: null argument")
 	ErrInvalidUTF8  = errors.New("evident: a string is not valid UTF-8")
 	ErrInternal     = errors.New("evident: internal error (a panic was caught in the library)")
@@ -93,6 +102,8 @@ var sentinels = map[Status]error{
 	StatusLayerLocked:     ErrLayerLocked,
 	StatusForked:          ErrForked,
 	StatusRolledBack:      ErrRolledBack,
+	StatusDatabase:        ErrDatabase,
+	StatusRefused:         ErrRefused,
 	StatusNullArgument:    ErrNullArgument,
 	StatusInvalidUTF8:     ErrInvalidUTF8,
 	StatusPanic:           ErrInternal,

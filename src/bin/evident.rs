@@ -38,11 +38,11 @@ mod read;
 mod report;
 #[path = "evident/session.rs"]
 mod session;
-#[path = "evident/timespec.rs"]
-mod timespec;
 #[cfg(feature = "postgres")]
 #[path = "evident/ship.rs"]
 mod ship;
+#[path = "evident/timespec.rs"]
+mod timespec;
 #[path = "evident/util.rs"]
 mod util;
 #[path = "evident/write.rs"]
