@@ -329,7 +329,11 @@ _PROTOTYPES = {
 
 def _candidates() -> List[Path]:
     here = Path(__file__).resolve().parent
-    names = ["_libevident" + s for s in importlib.machinery.EXTENSION_SUFFIXES]
+    # `_libevident.so` is what the wheel installs (one py3-none wheel for every
+    # Python); the interpreter-tagged names come from builds before it and
+    # must not shadow it when both are present.
+    names = ["_libevident.so"]
+    names += ["_libevident" + s for s in importlib.machinery.EXTENSION_SUFFIXES]
     names += ["libevident.so", "libevident.dylib", "evident.dll"]
     return [here / n for n in names]
 
