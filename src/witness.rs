@@ -298,7 +298,7 @@ impl Witness {
             .truncate(false)
             .open(&path)
             .map_err(|e| Error::io(&path, "open lock", e))?;
-        fs2::FileExt::lock_exclusive(&f).map_err(|e| Error::io(&path, "lock", e))?;
+        crate::sys::lock(&f).map_err(|e| Error::io(&path, "lock", e))?;
         Ok(f)
     }
 

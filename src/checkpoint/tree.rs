@@ -21,9 +21,9 @@
 //! slots; appending a leaf appends its slot and those of the subtrees it
 //! completes.
 
+use crate::sys::FileExt as _;
 use std::fs::File;
 use std::io::Write as _;
-use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use super::merkle::{self, Node, NodeSource};

@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -220,9 +219,7 @@ impl Shipper {
             // Rotation: the path now names another file. The old one was
             // read to its end by the pass; start on the new one.
             if let Some(c) = &cursor {
-                let now = std::fs::metadata(&self.path)
-                    .map(|m| (m.dev(), m.ino()))
-                    .ok();
+                let now = crate::sys::path_id(&self.path).ok();
                 if now.is_some_and(|n| n != c.ident) {
                     // Drain whatever the old file got since the last pass.
                     match self.pass(&mut cursor) {
@@ -250,6 +247,7 @@ impl Shipper {
         let meta = file
             .metadata()
             .map_err(|e| Error::io(&self.path, "stat", e))?;
+        let ident = crate::sys::file_id(&file).map_err(|e| Error::io(&self.path, "stat", e))?;
         let gi = match crate::log::read_genesis(&self.path, &file, meta.len()) {
             Ok(g) => g,
             // A new file whose genesis is not written yet, while following.
@@ -281,7 +279,7 @@ impl Shipper {
         });
         Ok(Some(Cursor {
             file,
-            ident: (meta.dev(), meta.ino()),
+            ident,
             framing: gi.framing,
             log_id,
             chain,

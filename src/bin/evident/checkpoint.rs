@@ -189,11 +189,14 @@ pub fn keygen(a: KeygenArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let vkey = s.verifier().to_vkey();
     match &a.out {
         Some(p) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                o.mode(0o600);
+            }
+            let mut f = o
                 .open(p)
                 .map_err(|e| Failure::at(p, format!("create private key: {e}")))?;
             f.write_all(format!("{}\n", s.to_skey()).as_bytes())
