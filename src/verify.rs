@@ -377,36 +377,7 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
             crate::tail::Tail::Clean | crate::tail::Tail::Damaged(_) => {}
         }
     }
-    if let Some(eh) = opts.expected_head {
-        let found = joiner.expected_seq_hash.or(if eh.seq == 0 {
-            Some(genesis_hash)
-        } else {
-            None
-        });
-        match found {
-            None => joiner.sink.push(Violation {
-                kind: ViolationKind::HeadMismatch,
-                seq: Some(joiner.head.0),
-                line: 0,
-                offset: joiner.last_good_end,
-                message: format!(
-                    "log ends at entry {} but the expected head is entry {}: entries were removed from the end",
-                    joiner.head.0, eh.seq
-                ),
-            }),
-            Some(h) if h != eh.hash => joiner.sink.push(Violation {
-                kind: ViolationKind::HeadMismatch,
-                seq: Some(eh.seq),
-                line: 0,
-                offset: joiner.last_good_end,
-                message: format!(
-                    "entry {} has hash {} but the expected head hash is {}",
-                    eh.seq, h, eh.hash
-                ),
-            }),
-            Some(_) => {}
-        }
-    }
+    check_expected_head(&mut joiner, opts, genesis_hash);
     report.entries = joiner.entries;
     report.head_seq = joiner.head.0;
     report.head_hash = Some(joiner.head.1.to_hex());
