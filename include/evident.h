@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 3
+#define EVIDENT_ABI_VERSION_MINOR 4
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -2059,6 +2059,37 @@ evident_status evident_measurement_tracekit_json(const char *measurement_json, c
  */
 evident_status evident_session_measurements_tracekit_json(const evident_session *session,
                                                           char **out);
+
+/**
+ * One field of `evident_session_info_json` as JSON text (`"name"` gives
+ * a JSON string, `"version"` a number or `null`, …): `name`, `created_at`,
+ * `modified_at`, `path`, `version`, `commit`, `traces`, `layers`,
+ * `annotations`, `measurements`, `history`, `history_limit`,
+ * `load_notice`; another name gives `EVIDENT_STATUS_INVALID_ARGUMENT`.
+ * `*out` receives a string to free with `evident_string_free` (NULL on
+ * failure).
+ */
+evident_status evident_session_info_field_json(const evident_session *session,
+                                               const char *field,
+                                               char **out);
+
+/**
+ * The properties of the layer `name` as a JSON object, without its
+ * annotations: `name`, `visible`, `locked`, `color` (left out when unset),
+ * `description` and `annotations` (their number).
+ * `EVIDENT_STATUS_NOT_FOUND` when there is no such layer. `*out` receives
+ * a string to free with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_layer_json(const evident_session *session,
+                                          const char *name,
+                                          char **out);
+
+/**
+ * The names of the annotation layers as a JSON array of strings, in the
+ * session's order. `*out` receives a string to free with
+ * `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_layer_names_json(const evident_session *session, char **out);
 
 /**
  * Creates a verify options object with the defaults. `*out_options`

@@ -23,7 +23,6 @@ use super::{
 };
 use crate::chain::Key;
 use crate::error::Error;
-use crate::format::format_ts;
 use crate::session::history::{self, ScriptStyle};
 use crate::session::{
     compact, trace_json, verify_session, versions, Annotation, Dtype, HistoryEntry, LayerProps,
@@ -395,23 +394,11 @@ pub extern "C" fn evident_session_info_json(
     ffi_status!({
         let out = try_out!(out, "out", std::ptr::null_mut());
         let s = &try_ref!(session, "session").s;
-        let annotations: usize = s.layers().iter().map(|l| l.annotations.len()).sum();
-        let info = json!({
-            "name": s.name(),
-            "created_at": format_ts(&s.created_at()),
-            "modified_at": format_ts(&s.modified_at()),
-            "path": s.path().map(|p| p.to_string_lossy().into_owned()),
-            "version": s.version(),
-            "commit": s.commit().map(|c| c.to_hex()),
-            "traces": s.trace_names().len(),
-            "layers": s.layers().len(),
-            "annotations": annotations,
-            "measurements": s.measurements().len(),
-            "history": s.history().len(),
-            "history_limit": s.history_limit(),
-            "load_notice": s.load_notice(),
-        });
-        *out = to_json_string(&info, "the session info")?;
+        let mut info = Map::new();
+        for f in super::session_more::INFO_FIELDS {
+            info.insert(f.to_string(), super::session_more::info_field(s, f)?);
+        }
+        *out = to_json_string(&Value::Object(info), "the session info")?;
         Ok(evident_status::Ok)
     })
 }

@@ -49,7 +49,7 @@ from .errors import (
 )
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 3
+ABI_VERSION_MINOR = 4
 HASH_HEX_CAPACITY = 129
 UINT64_MAX = 2**64 - 1
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
@@ -271,6 +271,10 @@ _SESSION_PROTOTYPES = {
     "evident_history_entry_code": (_S, [c_char_p, c_char_p, c_uint32, _PP]),
     "evident_measurement_tracekit_json": (_S, [c_char_p, _PP]),
     "evident_session_measurements_tracekit_json": (_S, [_P, _PP]),
+    # single properties (ABI 1.4, src/ffi/session_more.rs)
+    "evident_session_info_field_json": (_S, [_P, c_char_p, _PP]),
+    "evident_session_layer_json": (_S, [_P, c_char_p, _PP]),
+    "evident_session_layer_names_json": (_S, [_P, _PP]),
     # saving
     "evident_save_options_new": (_S, [_PP]),
     "evident_save_options_free": (None, [_P]),

@@ -20,6 +20,10 @@ can switch by changing the import::
 numpy is optional: with it, :attr:`Trace.data` is a read-only numpy array over
 the library's memory (the file mapping for raw traces, no copy); without it, a
 read-only :class:`memoryview` of the same memory.
+
+Every rule (annotation kinds and ranges, dtype names, history summaries and
+scripts, TraceKit's measurement shape, time filtering) is the library's; this
+module converts arguments and results. See spec/session.md for the details.
 """
 
 from __future__ import annotations
@@ -37,60 +41,21 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    Iterator,
-    List,
-    Mapping,
-    MutableMapping,
-    NamedTuple,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-    cast,
-)
+from typing import Any, Callable, Dict, Iterator, List, Mapping, MutableMapping, NamedTuple
+from typing import Optional, Sequence, Tuple, Union, cast
 
 from . import _native as N
-from ._convert import json_bytes as _json
-from ._convert import now as _now
-from ._convert import number as _number
-from ._convert import pair as _pair
-from ._convert import plain as _plain
-from ._convert import ts_in as _ts_in
-from ._convert import ts_out as _ts_out
+from ._convert import json_bytes as _json, now as _now, number as _number, pair as _pair
+from ._convert import plain as _plain, ts_in as _ts_in, ts_out as _ts_out
 from ._managed import Managed
-from .errors import (
-    ClosedError,
-    EvidentError,
-    InternalError,
-    InvalidArgumentError,
-    LayerLockedError,
-    NotFoundError,
-    UnsupportedError,
-)
+from .errors import ClosedError, EvidentError, InternalError, InvalidArgumentError
+from .errors import LayerLockedError, NotFoundError, UnsupportedError  # noqa: F401
 from .log import AuditLog, PathLike
 
 __all__ = [
-    "DTYPES",
-    "Session",
-    "Trace",
-    "Annotation",
-    "AnnotationType",
-    "AnnotationLayer",
-    "Measurement",
-    "HistoryEntry",
-    "OperationHistory",
-    "SaveInfo",
-    "VersionInfo",
-    "CompactInfo",
-    "SessionReport",
-    "load_session",
-    "session_versions",
-    "compact_session",
-    "verify_session",
+    "DTYPES", "Session", "Trace", "Annotation", "AnnotationType", "AnnotationLayer",
+    "Measurement", "HistoryEntry", "OperationHistory", "SaveInfo", "VersionInfo", "CompactInfo",
+    "SessionReport", "load_session", "session_versions", "compact_session", "verify_session",
 ]
 
 # --- sample types ------------------------------------------------------------
@@ -121,27 +86,17 @@ DTYPES: Dict[str, _Dtype] = {
     "bit": _Dtype(12, "B", "", 0),
 }
 _DTYPE_BY_CODE = {d.code: name for name, d in DTYPES.items()}
-# (kind, itemsize) -> name; kind as numpy's dtype.kind
-_BY_KIND = {
-    ("f", 8): "f64",
-    ("f", 4): "f32",
-    ("i", 1): "i8",
-    ("i", 2): "i16",
-    ("i", 4): "i32",
-    ("i", 8): "i64",
-    ("u", 1): "u8",
-    ("u", 2): "u16",
-    ("u", 4): "u32",
-    ("u", 8): "u64",
-    ("b", 1): "bool",
-}
+# (numpy dtype.kind, itemsize) -> name
+_BY_KIND = {("b" if d.typestr == "?" else d.typestr[-2], d.size): n
+            for n, d in DTYPES.items() if d.size}
 _LITTLE = sys.byteorder == "little"
+_EMPTY = ctypes.create_string_buffer(8)  # a valid pointer for empty arrays
 
 _np_module: Any = None
 
 
 def _numpy() -> Any:
-    """numpy if it can be imported, else None (imported on first use only)."""
+    """numpy if it can be imported, else None (imported on first use)."""
     global _np_module
     if _np_module is None:
         try:
@@ -154,31 +109,35 @@ def _numpy() -> Any:
 
 
 def _dtype_name(dtype: Any) -> str:
-    """A dtype given by the caller (name, alias, numpy dtype, Python type) -> name."""
-    if isinstance(dtype, str):
-        code = ctypes.c_uint32()
-        N.check(N.session_lib().evident_dtype_from_name(N.text(dtype, "dtype"), ctypes.byref(code)))
-        return _DTYPE_BY_CODE[code.value]
-    elif dtype is float:
-        return "f64"
-    elif dtype is bool:
-        return "bool"
-    elif dtype is int:
-        return "i64"
-    else:
+    """A dtype (name or alias, numpy dtype, Python type) -> the library's name."""
+    if not isinstance(dtype, str):
+        types = ((float, "f64"), (bool, "bool"), (int, "i64"))
+        name = next((n for t, n in types if dtype is t), None)
         np = _numpy()
-        if np is not None:
+        if name is None and np is not None:
             try:
-                d = np.dtype(dtype)
+                name = np.dtype(dtype).name
             except TypeError:
-                d = None
-            if d is not None and (d.kind, d.itemsize) in _BY_KIND:
-                return _BY_KIND[(d.kind, d.itemsize)]
-    raise InvalidArgumentError(f"unsupported dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+                pass
+        if name is None:
+            names = ", ".join(DTYPES)
+            raise InvalidArgumentError(f"unsupported dtype {dtype!r}: use one of {names}")
+        dtype = name
+    code = ctypes.c_uint32()
+    N.check(N.session_lib().evident_dtype_from_name(N.text(dtype, "dtype"), ctypes.byref(code)))
+    return _DTYPE_BY_CODE[code.value]
 
 
 def _take_json(ptr: ctypes.c_void_p) -> Any:
     return json.loads(N.take_string(ptr))
+
+
+def _dtype_code(dtype: str) -> str:
+    """The array.array type code of an 8-byte integer dtype."""
+    for code in ("q", "l") if dtype == "i64" else ("Q", "L"):
+        if array.array(code).itemsize == 8:
+            return code
+    raise UnsupportedError("this Python has no 8-byte integer array type")
 
 
 # --- converting samples to (dtype, length, memory) ------------------------------
@@ -192,37 +151,21 @@ class _Samples(NamedTuple):
     info: Dict[str, Any]  # trace info found on a trace object
 
 
-_EMPTY = ctypes.create_string_buffer(8)  # a valid pointer for empty arrays
-
-
-def _pack_bits(values: Sequence[Any]) -> bytes:
-    out = bytearray((len(values) + 7) // 8)
-    for i, v in enumerate(values):
-        if v:
-            out[i >> 3] |= 1 << (i & 7)
-    return bytes(out)
-
-
 def _bytes_len(dtype: str, length: int) -> int:
-    d = DTYPES[dtype]
-    return (length + 7) // 8 if dtype == "bit" else length * d.size
+    return (length + 7) // 8 if dtype == "bit" else length * DTYPES[dtype].size
 
 
 def _from_buffer(mv: memoryview, dtype: str, length: Optional[int], keep: Any) -> _Samples:
     """Raw little-endian bytes in ``mv`` holding samples of ``dtype``."""
     if not mv.c_contiguous:
         raise InvalidArgumentError("the sample buffer must be contiguous")
-    nbytes = mv.nbytes
-    size = DTYPES[dtype].size
+    nbytes, size = mv.nbytes, DTYPES[dtype].size
     if length is None:
-        if dtype == "bit":
-            length = nbytes * 8
-        elif nbytes % size:
+        if dtype != "bit" and nbytes % size:
             raise InvalidArgumentError(
                 f"{nbytes} bytes is not a whole number of {dtype} samples ({size} bytes each)"
             )
-        else:
-            length = nbytes // size
+        length = nbytes * 8 if dtype == "bit" else nbytes // size
     length = N.unsigned(length, "length")
     if _bytes_len(dtype, length) != nbytes:
         raise InvalidArgumentError(
@@ -241,8 +184,8 @@ def _from_buffer(mv: memoryview, dtype: str, length: Optional[int], keep: Any) -
     return _Samples(dtype, length, buf, (buf, keep), {})
 
 
-_ARRAY_KIND = {"d": "f", "f": "f", "b": "i", "h": "i", "i": "i", "l": "i", "q": "i"}
-_ARRAY_KIND.update({"B": "u", "H": "u", "I": "u", "L": "u", "Q": "u"})
+_ARRAY_KIND = {c: "f" for c in "df"}
+_ARRAY_KIND.update({c: "i" for c in "bhilq"}, **{c: "u" for c in "BHILQ"})
 
 
 def _from_array(a: "array.array[Any]", dtype: Optional[str]) -> _Samples:
@@ -258,28 +201,24 @@ def _from_array(a: "array.array[Any]", dtype: Optional[str]) -> _Samples:
     return _from_buffer(memoryview(a).cast("B"), native, len(a), a)
 
 
-def _dtype_code(dtype: str) -> str:
-    """The array.array type code of an 8-byte integer dtype."""
-    for code in ("q", "l") if dtype == "i64" else ("Q", "L"):
-        if array.array(code).itemsize == 8:
-            return code
-    raise UnsupportedError("this Python has no 8-byte integer array type")
-
-
 def _from_list(values: Sequence[Any], dtype: Optional[str]) -> _Samples:
     if dtype is None:
         if values and all(isinstance(v, bool) for v in values):
             dtype = "bool"
-        elif all(isinstance(v, int) and not isinstance(v, bool) for v in values) and values:
+        elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
             dtype = "i64"
         else:
             dtype = "f64"
-    if dtype == "bit":
-        data = _pack_bits(values)
-        return _from_buffer(memoryview(data), "bit", len(values), data)
-    if dtype == "bool":
-        data = bytes(1 if v else 0 for v in values)
-        return _from_buffer(memoryview(data), "bool", len(values), data)
+    if dtype in ("bit", "bool"):
+        if dtype == "bit":
+            out = bytearray((len(values) + 7) // 8)
+            for i, v in enumerate(values):
+                if v:
+                    out[i >> 3] |= 1 << (i & 7)
+            data = bytes(out)
+        else:
+            data = bytes(1 if v else 0 for v in values)
+        return _from_buffer(memoryview(data), dtype, len(values), data)
     code = DTYPES[dtype].fmt if dtype not in ("i64", "u64") else _dtype_code(dtype)
     try:
         a = array.array(code, values)
@@ -299,22 +238,19 @@ def _from_numpy(np: Any, arr: Any, dtype: Optional[str]) -> _Samples:
             raise InvalidArgumentError(f"bit samples need a bool or integer array, not {arr.dtype}")
         packed = np.packbits(arr.astype(bool), bitorder="little")
         return _from_buffer(memoryview(packed), "bit", int(arr.size), packed)
-    key = (arr.dtype.kind, arr.dtype.itemsize)
-    native = _BY_KIND.get(key)
     if dtype is None:
-        if native is None:
+        dtype = _BY_KIND.get((arr.dtype.kind, arr.dtype.itemsize))
+        if dtype is None:
             raise InvalidArgumentError(
                 f"numpy dtype {arr.dtype} is not a sample type "
                 f"(use one of {', '.join(DTYPES)}, e.g. arr.astype('float64'))"
             )
-        dtype = native
     target = np.dtype(DTYPES[dtype].typestr)
-    if arr.dtype != target:
-        if not np.can_cast(arr.dtype, target, casting="safe"):
-            raise InvalidArgumentError(
-                f"{arr.dtype} samples cannot be stored as {dtype} without loss "
-                f"(convert them first, e.g. arr.astype({target.name!r}))"
-            )
+    if arr.dtype != target and not np.can_cast(arr.dtype, target, casting="safe"):
+        raise InvalidArgumentError(
+            f"{arr.dtype} samples cannot be stored as {dtype} without loss "
+            f"(convert them first, e.g. arr.astype({target.name!r}))"
+        )
     arr = np.ascontiguousarray(arr, dtype=target)
     if arr.size == 0:
         return _Samples(dtype, 0, _EMPTY, None, {})
@@ -338,15 +274,13 @@ def _trace_object_info(obj: Any) -> Dict[str, Any]:
         units = getattr(holder, "units", None)
         if "units" not in info and isinstance(units, str):
             info["units"] = units
-    extra: Dict[str, Any] = {}
     if isinstance(meta, Mapping):
         source: Mapping[str, Any] = meta
     elif meta is not None and dataclasses.is_dataclass(meta):
         source = {f.name: getattr(meta, f.name) for f in dataclasses.fields(meta)}
-    elif meta is not None and hasattr(meta, "__dict__"):
-        source = vars(meta)
     else:
-        source = {}
+        source = vars(meta) if meta is not None and hasattr(meta, "__dict__") else {}
+    extra: Dict[str, Any] = {}
     for k, v in source.items():
         if k in ("sample_rate", "start_time", "units") or k.startswith("_") or v is None:
             continue
@@ -357,6 +291,21 @@ def _trace_object_info(obj: Any) -> Dict[str, Any]:
     if extra:
         info["metadata"] = extra
     return info
+
+
+def _buffer_dtype(mv: memoryview) -> str:
+    """The dtype of a typed buffer (raw bytes need one given)."""
+    fmt = mv.format.lstrip("@=<")
+    if fmt in ("B", "b", "c") or not fmt or fmt[0] in ">!":
+        raise InvalidArgumentError(
+            "raw bytes need a dtype (e.g. add_trace(name, data, dtype='u16'))")
+    kind = "b" if fmt == "?" else "f" if fmt in ("d", "f") else ("u" if fmt.isupper() else "i")
+    guess = _BY_KIND.get((kind, mv.itemsize))
+    if guess is None:
+        raise InvalidArgumentError(f"buffer format {mv.format!r} holds no samples")
+    if not _LITTLE and mv.itemsize > 1:
+        raise UnsupportedError("typed buffers on big-endian hosts: pass raw bytes")
+    return guess
 
 
 def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples:
@@ -378,45 +327,21 @@ def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples
         return _from_array(data, dtype)
     if isinstance(data, (list, tuple)):
         return _from_list(data, dtype)
-    if isinstance(data, (bytes, bytearray, memoryview)) or _is_buffer(data):
+    try:
         mv = memoryview(data)
-        if dtype is None:
-            fmt = mv.format.lstrip("@=<")
-            if fmt in ("B", "b", "c") or not fmt or fmt[0] in ">!":
-                raise InvalidArgumentError(
-                    "raw bytes need a dtype (e.g. add_trace(name, data, dtype='u16'))"
-                )
-            kind = "f" if fmt in ("d", "f") else ("u" if fmt.isupper() else "i")
-            if fmt == "?":
-                kind = "b"
-            guess = _BY_KIND.get((kind, mv.itemsize))
-            if guess is None:
-                raise InvalidArgumentError(f"buffer format {mv.format!r} holds no samples")
-            dtype = guess
-            if not _LITTLE and mv.itemsize > 1:
-                raise UnsupportedError("typed buffers on big-endian hosts: pass raw bytes")
+    except TypeError:
+        mv = None
+    if mv is not None:
+        dtype = dtype or _buffer_dtype(mv)
         mv = mv if mv.format in ("B", "b", "c") else mv.cast("B")
         return _from_buffer(mv, dtype, length, data)
     inner = getattr(data, "data", None)
     if inner is not None and inner is not data:
-        s = _samples(inner, dtype, length)
-        info = _trace_object_info(data)
-        return s._replace(info=info)
+        return _samples(inner, dtype, length)._replace(info=_trace_object_info(data))
     raise InvalidArgumentError(
         f"cannot make a trace of {type(data).__name__}: pass a numpy array, array.array, "
         "a list, bytes with dtype=, an evident.Trace or an object with .data"
     )
-
-
-def _is_buffer(obj: Any) -> bool:
-    try:
-        memoryview(obj)
-        return True
-    except TypeError:
-        return False
-
-
-# --- traces ---------------------------------------------------------------------
 
 
 def _measure_code(what: str) -> int:
@@ -428,14 +353,41 @@ def _measure_code(what: str) -> int:
     return code
 
 
-def _trace_free(ptr: int) -> None:
-    N.lib.evident_trace_free(ptr)
+# --- properties read from the native object -----------------------------------
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+def _opt(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else conv(v)
+
+
+class _Prop:
+    """A property read from the native object, ``conv(owner._get(key))``;
+    assignable with ``set``."""
+
+    def __init__(self, key: str, conv: Callable[[Any], Any] = _same, doc: str = "",
+                 set: Optional[Callable[[Any, Any], None]] = None) -> None:
+        self.key, self.conv, self.set, self.__doc__ = key, conv, set, doc
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self if obj is None else self.conv(obj._get(self.key))
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if self.set is None:
+            raise AttributeError(f"{self.key} is read-only")
+        self.set(obj, value)
+
+
+# --- traces ---------------------------------------------------------------------
 
 
 class _TraceHandle(Managed):
     """The native ``evident_trace``; kept alive by every view of its samples."""
 
-    _free_fn = staticmethod(_trace_free)  # type: ignore[assignment]
+    _free_fn = staticmethod(lambda ptr: N.lib.evident_trace_free(ptr))  # type: ignore[assignment]
     _what = "trace"
 
     def __init__(self, ptr: int) -> None:
@@ -447,180 +399,102 @@ class _TraceHandle(Managed):
         self.views: List["weakref.ref[Any]"] = []  # the memory objects made
 
     def in_use(self) -> bool:
-        """True while an array or memoryview of the samples exists."""
         return any(r() is not None for r in self.views)
 
 
 class Trace:
     """One named trace of a session: typed samples and their description.
 
-    Obtained from :meth:`Session.get_trace` / :meth:`Session.load_trace` (or
-    made from data by :meth:`Trace.from_data`). It stays valid after the
-    session is closed. :attr:`data` gives the samples without copying them;
-    the memory stays valid as long as :attr:`data`, :attr:`raw` or any array
-    made from them is alive, even after :meth:`close`.
+    From :meth:`Session.get_trace` / :meth:`Session.load_trace` or
+    :meth:`Trace.from_data`; valid after its session is closed. :attr:`data` and
+    :attr:`raw` do not copy the samples, and keep their memory alive (even after
+    :meth:`close`).
     """
 
     def __init__(self, ptr: int) -> None:
         """Takes ownership of a native ``evident_trace`` pointer (internal)."""
         self._handle: Optional[_TraceHandle] = _TraceHandle(ptr)
         out = ctypes.c_void_p()
-        h = self._handle._acquire()
-        try:
-            N.check(N.lib.evident_trace_info_json(h, ctypes.byref(out)))
-        finally:
-            self._handle._release()
-        info = _take_json(out)
-        self._name: str = info.get("name") or ""
-        self._dtype: str = str(info.get("dtype", ""))
-        if self._dtype not in DTYPES:
-            raise InternalError(f"the library returned an unknown dtype {self._dtype!r}")
-        self._len = int(info.get("len", 0))
-        self._nbytes = int(info.get("bytes", _bytes_len(self._dtype, self._len)))
-        self._sample_rate = float(info.get("sample_rate", 1.0))
-        self._start_time = float(info.get("start_time", 0.0))
-        self._units: str = info.get("units") or ""
-        self._metadata: Dict[str, Any] = info.get("metadata") or {}
-        self._mapped = bool(info.get("mapped", False))
-        self._compressed = bool(info.get("compressed", False))
+        self._native(N.lib.evident_trace_info_json, ctypes.byref(out))
+        # A trace never changes: its description is read once.
+        self._info: Dict[str, Any] = _take_json(out)
+        if self.dtype not in DTYPES:
+            raise InternalError(f"the library returned an unknown dtype {self.dtype!r}")
         self._raw: Optional[memoryview] = None
         self._data: Any = None
 
-    @classmethod
-    def from_data(
-        cls,
-        data: Any,
-        *,
-        dtype: Any = None,
-        sample_rate: Optional[float] = None,
-        start_time: Optional[float] = None,
-        units: Optional[str] = None,
-        metadata: Optional[Mapping[str, Any]] = None,
-        length: Optional[int] = None,
-        name: str = "trace",
-    ) -> "Trace":
-        """A trace (not in any session) holding a copy of ``data``: anything
-        :meth:`Session.add_trace` accepts."""
-        with Session(name="scratch") as s:
-            s.add_trace(
-                name,
-                data,
-                dtype=dtype,
-                sample_rate=sample_rate,
-                start_time=start_time,
-                units=units,
-                metadata=metadata,
-                length=length,
-            )
-            return s.get_trace(name)
+    def _get(self, key: str) -> Any:
+        return self._info.get(key)
 
-    # -- description -------------------------------------------------------
-
-    @property
-    def name(self) -> str:
-        """The trace's name in its session."""
-        return self._name
-
-    @property
-    def dtype(self) -> str:
-        """The sample type: ``"f64"``, ``"f32"``, ``"i8"`` ... ``"u64"``, ``"bool"``, ``"bit"``."""
-        return self._dtype
-
-    @property
-    def sample_rate(self) -> float:
-        """Samples per second (Hz)."""
-        return self._sample_rate
-
-    @property
-    def start_time(self) -> float:
-        """Time of the first sample, in seconds."""
-        return self._start_time
-
-    @property
-    def units(self) -> str:
-        """Units of the samples (``""`` when unknown)."""
-        return self._units
-
-    @property
-    def metadata(self) -> Dict[str, Any]:
-        """The trace's metadata (a copy)."""
-        copy: Dict[str, Any] = json.loads(json.dumps(self._metadata))
-        return copy
-
-    @property
-    def is_mapped(self) -> bool:
-        """True when the samples are read straight from the session file's
-        memory mapping (no copy was made)."""
-        return self._mapped
-
-    @property
-    def compressed(self) -> bool:
-        """True when the samples are stored zstd-compressed (decompressed once,
-        on first access)."""
-        return self._compressed
+    name = _Prop("name", lambda v: v or "", "The trace's name in its session.")
+    dtype = _Prop("dtype", lambda v: str(v or ""), 'The sample type: "f64" ... "bool", "bit".')
+    sample_rate = _Prop("sample_rate", lambda v: 1.0 if v is None else float(v), "Hz.")
+    start_time = _Prop("start_time", lambda v: float(v or 0.0), "Time of the first sample (s).")
+    units = _Prop("units", lambda v: v or "", 'Units of the samples ("" when unknown).')
+    metadata = _Prop("metadata", lambda v: json.loads(json.dumps(v or {})), "(A copy.)")
+    is_mapped = _Prop("mapped", bool, "True when read straight from the file's mapping (no copy).")
+    compressed = _Prop("compressed", bool, "True when stored zstd-compressed (decompressed once).")
 
     @property
     def nbytes(self) -> int:
         """Size of the samples in bytes (``bit``: packed)."""
-        return self._nbytes
+        n = self._info.get("bytes")
+        return _bytes_len(self.dtype, len(self)) if n is None else int(n)
 
     @property
     def duration(self) -> float:
         """``len(trace) / sample_rate`` seconds."""
-        return self._len / self._sample_rate
+        return float(len(self) / self.sample_rate)
 
     def __len__(self) -> int:
-        return self._len
+        return int(self._info.get("len") or 0)
 
     def _info_dict(self) -> Dict[str, Any]:
-        return {
-            "sample_rate": self._sample_rate,
-            "start_time": self._start_time,
-            "units": self._units,
-            "metadata": self._metadata,
-        }
+        return {"sample_rate": self.sample_rate, "start_time": self.start_time,
+                "units": self.units, "metadata": self._info.get("metadata") or {}}
 
-    # -- samples -----------------------------------------------------------
+    def _native(self, fn: Callable[..., int], *args: Any) -> None:
+        handle = self._handle
+        if handle is None:
+            raise ClosedError(f"trace {self.name!r} is closed")
+        ptr = handle._acquire()
+        try:
+            N.check(fn(ptr, *args))
+        finally:
+            handle._release()
+
+    @classmethod
+    def from_data(cls, data: Any, *, name: str = "trace", **kwargs: Any) -> "Trace":
+        """A trace (in no session) holding a copy of ``data`` (see :meth:`Session.add_trace`)."""
+        with Session(name="scratch") as s:
+            s.add_trace(name, data, **kwargs)
+            return s.get_trace(name)
 
     @property
     def raw(self) -> memoryview:
-        """The stored little-endian sample bytes as a read-only memoryview
-        (format ``"B"``), without copying them (``bit``: packed LSB-first)."""
+        """The stored little-endian bytes, read-only, not copied (``bit``: packed LSB-first)."""
         if self._raw is None:
-            handle = self._handle
-            if handle is None:
-                raise ClosedError(f"trace {self._name!r} is closed")
-            ptr = handle._acquire()
-            try:
-                addr = ctypes.c_void_p()
-                n, nb, code = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_uint32()
-                N.check(
-                    N.lib.evident_trace_data(
-                        ptr,
-                        ctypes.byref(addr),
-                        ctypes.byref(n),
-                        ctypes.byref(nb),
-                        ctypes.byref(code),
-                    )
-                )
-            finally:
-                handle._release()
-            if _DTYPE_BY_CODE.get(code.value) != self._dtype or n.value != self._len:
+            addr = ctypes.c_void_p()
+            n, nb, code = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_uint32()
+            refs = map(ctypes.byref, (addr, n, nb, code))
+            self._native(N.lib.evident_trace_data, *refs)
+            if _DTYPE_BY_CODE.get(code.value) != self.dtype or n.value != len(self):
                 raise InternalError(
-                    f"trace {self._name!r}: the library's data ({n.value} samples of type "
+                    f"trace {self.name!r}: the library's data ({n.value} samples of type "
                     f"{code.value}) does not match its description"
                 )
-            nbytes = nb.value
-            if nbytes != _bytes_len(self._dtype, self._len):
+            if nb.value != _bytes_len(self.dtype, len(self)):
                 raise InternalError(
-                    f"trace {self._name!r}: {nbytes} bytes for {self._len} {self._dtype} samples"
+                    f"trace {self.name!r}: {nb.value} bytes for {len(self)} {self.dtype} samples"
                 )
-            if nbytes == 0:
+            if nb.value == 0:
                 self._raw = memoryview(b"")
             else:
                 if not addr.value:
-                    raise InternalError(f"trace {self._name!r}: the library returned NULL data")
-                mem = _memory_type(nbytes).from_address(addr.value)
+                    raise InternalError(f"trace {self.name!r}: the library returned NULL data")
+                handle = self._handle
+                assert handle is not None
+                mem = _memory_type(nb.value).from_address(addr.value)
                 mem.owner = handle  # the native trace lives as long as the memory is used
                 handle.views.append(weakref.ref(mem))
                 self._raw = memoryview(mem).cast("B").toreadonly()
@@ -628,108 +502,72 @@ class Trace:
 
     @property
     def data(self) -> Any:
-        """The samples, without copying them where possible.
-
-        With numpy: a read-only 1-D numpy array of the trace's dtype viewing
-        the library's memory (``bit`` traces: a bool array unpacked from the
-        packed bits, a copy; :attr:`raw` has the packed bytes). Without numpy:
-        a read-only :class:`memoryview` cast to the sample format (``bit``:
-        the packed bytes; see :meth:`bits`).
+        """The samples: a read-only numpy array over the library's memory (``bit``:
+        an unpacked bool copy), or without numpy a read-only typed memoryview.
         """
         if self._data is None:
-            raw = self.raw
-            np = _numpy()
-            if np is not None:
-                if self._dtype == "bit":
-                    bits = np.unpackbits(
-                        np.frombuffer(raw, dtype=np.uint8), count=self._len, bitorder="little"
-                    )
-                    self._data = bits.astype(bool)
-                    self._data.flags.writeable = False
-                else:
-                    self._data = np.frombuffer(raw, dtype=DTYPES[self._dtype].typestr)
-            else:
+            raw, np = self.raw, _numpy()
+            if np is None:
                 self._data = self._typed_view()
+            elif self.dtype == "bit":
+                u8 = np.frombuffer(raw, dtype=np.uint8)
+                bits = np.unpackbits(u8, count=len(self), bitorder="little")
+                self._data = bits.astype(bool)
+                self._data.flags.writeable = False
+            else:
+                self._data = np.frombuffer(raw, dtype=DTYPES[self.dtype].typestr)
         return self._data
 
     def _typed_view(self) -> Any:
-        raw = self.raw
-        d = DTYPES[self._dtype]
-        if self._dtype == "bit" or d.size == 1:
-            return raw if self._dtype in ("bit", "u8") else _cast(raw, d.fmt)
-        if _LITTLE:
-            return _cast(raw, d.fmt)
-        a = array.array(d.fmt if d.size != 8 else _dtype_code(self._dtype), raw.tobytes())
+        raw, d = self.raw, DTYPES[self.dtype]
+        if self.dtype in ("bit", "u8"):
+            return raw
+        if d.size == 1 or _LITTLE:
+            return raw.cast(cast(Any, d.fmt))
+        a = array.array(d.fmt if d.size != 8 else _dtype_code(self.dtype), raw.tobytes())
         a.byteswap()  # big-endian host: a copy in native order
         return memoryview(a).toreadonly()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        np = _numpy()
         a = self.data
         if dtype is not None:
             return a.astype(dtype)
-        return np.array(a) if copy else a
+        return _numpy().array(a) if copy else a
 
     def bits(self) -> List[bool]:
         """The samples of a ``bit`` or ``bool`` trace as a list of bools."""
-        if self._dtype == "bool":
+        if self.dtype == "bool":
             return [b != 0 for b in self.raw]
-        if self._dtype != "bit":
-            raise InvalidArgumentError(f"trace {self._name!r} holds {self._dtype}, not bits")
+        if self.dtype != "bit":
+            raise InvalidArgumentError(f"trace {self.name!r} holds {self.dtype}, not bits")
         raw = self.raw
-        return [bool(raw[i >> 3] >> (i & 7) & 1) for i in range(self._len)]
+        return [bool(raw[i >> 3] >> (i & 7) & 1) for i in range(len(self))]
 
     def to_list(self) -> List[Any]:
-        """The samples as a list of Python numbers (bools for ``bit``/``bool``)."""
-        if self._dtype in ("bit", "bool"):
-            return self.bits()
-        return list(self._typed_view())
+        """The samples as Python numbers (bools for ``bit``/``bool``)."""
+        return self.bits() if self.dtype in ("bit", "bool") else list(self._typed_view())
 
     def time_vector(self) -> Any:
-        """The time of every sample, ``start_time + i / sample_rate`` (a numpy
-        array with numpy, else a list)."""
-        np = _numpy()
+        """``start_time + i / sample_rate`` for every sample (numpy array, else list)."""
+        np, t0, rate = _numpy(), self.start_time, self.sample_rate
         if np is not None:
-            return self._start_time + np.arange(self._len, dtype=np.float64) / self._sample_rate
-        return [self._start_time + i / self._sample_rate for i in range(self._len)]
+            return t0 + np.arange(len(self), dtype=np.float64) / rate
+        return [t0 + i / rate for i in range(len(self))]
 
     def measure(self, what: str) -> float:
-        """A waveform measurement of this trace (see :meth:`Session.measure`),
-        not recorded anywhere."""
-        code = _measure_code(what)
-        handle = self._handle
-        if handle is None:
-            raise ClosedError(f"trace {self._name!r} is closed")
-        out = ctypes.c_double()
-        ptr = handle._acquire()
-        try:
-            N.check(N.measure_lib().evident_trace_measure(ptr, code, ctypes.byref(out)))
-        finally:
-            handle._release()
+        """A measurement of this trace (see :meth:`Session.measure`), not recorded."""
+        code, out = _measure_code(what), ctypes.c_double()
+        self._native(N.measure_lib().evident_trace_measure, code, ctypes.byref(out))
         return out.value
 
     def verify(self) -> None:
-        """Checks the stored samples against the SHA-256 in the session's hash
-        chain; raises :class:`~evident.errors.CorruptLogError` on a mismatch
-        (nothing to check for a trace that was never saved)."""
-        handle = self._handle
-        if handle is None:
-            raise ClosedError(f"trace {self._name!r} is closed")
-        ptr = handle._acquire()
-        try:
-            N.check(N.lib.evident_trace_verify(ptr))
-        finally:
-            handle._release()
-
-    # -- closing -----------------------------------------------------------
+        """Checks the samples against the session's hash chain (CorruptLogError on a mismatch)."""
+        self._native(N.lib.evident_trace_verify)
 
     def close(self) -> None:
-        """Releases this object's hold on the native trace. Arrays and
-        memoryviews made from :attr:`data` / :attr:`raw` keep the memory
-        alive until they are gone; without them it is freed now."""
+        """Releases the native trace once no array or memoryview of it is left."""
         handle, self._handle = self._handle, None
-        self._raw = None
-        self._data = None
+        self._raw = self._data = None
         if handle is not None and not handle.in_use():
             handle.close()
 
@@ -744,15 +582,9 @@ class Trace:
         self.close()
 
     def __repr__(self) -> str:
-        where = "mapped" if self._mapped else ("compressed" if self._compressed else "in memory")
-        return (
-            f"<evident.Trace {self._name!r} {self._dtype}[{self._len}] "
-            f"{self._sample_rate:g} Hz {where}>"
-        )
-
-
-def _cast(mv: memoryview, fmt: str) -> memoryview:
-    return mv.cast(fmt)  # type: ignore[call-overload,no-any-return]
+        where = "mapped" if self.is_mapped else ("compressed" if self.compressed else "in memory")
+        rate = f"{self.sample_rate:g} Hz"
+        return f"<evident.Trace {self.name!r} {self.dtype}[{len(self)}] {rate} {where}>"
 
 
 _memory_types: Dict[int, Any] = {}
@@ -785,23 +617,20 @@ class AnnotationType(enum.Enum):
 def _annotation_type(value: Any) -> Optional[AnnotationType]:
     if value is None or isinstance(value, AnnotationType):
         return value
-    if isinstance(value, enum.Enum):
-        value = value.value
     try:
-        return AnnotationType(str(value).lower())
+        return AnnotationType(str(value.value if isinstance(value, enum.Enum) else value).lower())
     except ValueError:
         names = ", ".join(t.value for t in AnnotationType)
         raise InvalidArgumentError(
-            f"annotation_type must be one of {names}, not {value!r}"
-        ) from None
+            f"annotation_type must be one of {names}, not {value!r}") from None
 
 
 @dataclass
 class Annotation:
-    """One annotation (TraceKit's fields). ``annotation_type`` is inferred when
-    not given: time_range and amplitude_range -> region, time_range -> range,
-    time -> point, amplitude -> horizontal, nothing -> text. ``layer`` is the
-    layer an annotation read from a session belongs to."""
+    """One annotation (TraceKit's fields). ``annotation_type`` is inferred when not
+    given (the library's rule: time_range and amplitude_range -> region, time_range
+    -> range, time -> point, amplitude -> horizontal, else text).
+    """
 
     text: str
     time: Optional[float] = None
@@ -817,14 +646,13 @@ class Annotation:
     layer: Optional[str] = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        # The kind inferred and the ranges checked by the library (one rule
-        # for C, Go and Python).
+        # The kind inferred and the ranges checked by the library
+        # (evident_annotation_normalise_json: one rule for C, Go and Python).
         self.annotation_type = _annotation_type(self.annotation_type)
         geometry: Dict[str, Any] = {"text": ""}
         for key in ("time", "amplitude"):
-            v = getattr(self, key)
-            if v is not None:
-                geometry[key] = _number(v, key)
+            if getattr(self, key) is not None:
+                geometry[key] = _number(getattr(self, key), key)
         for key in ("time_range", "amplitude_range"):
             v = _pair(getattr(self, key), key)
             setattr(self, key, v)
@@ -833,11 +661,8 @@ class Annotation:
         if self.annotation_type is not None:
             geometry["type"] = self.annotation_type.value
         out = ctypes.c_void_p()
-        N.check(
-            N.session_lib().evident_annotation_normalise_json(
-                _json(geometry, "annotation"), ctypes.byref(out)
-            )
-        )
+        fn = N.session_lib().evident_annotation_normalise_json
+        N.check(fn(_json(geometry, "annotation"), ctypes.byref(out)))
         self.annotation_type = AnnotationType(_take_json(out)["type"])
 
     @property
@@ -855,69 +680,61 @@ class Annotation:
         assert self.annotation_type is not None
         if not isinstance(self.text, str):
             raise InvalidArgumentError(
-                f"annotation text must be a str, not {type(self.text).__name__}"
-            )
+                f"annotation text must be a str, not {type(self.text).__name__}")
         d: Dict[str, Any] = {"text": self.text, "type": self.annotation_type.value}
-        if self.time is not None:
-            d["time"] = _number(self.time, "time")
-        if self.time_range is not None:
-            d["time_range"] = list(self.time_range)
-        if self.amplitude is not None:
-            d["amplitude"] = _number(self.amplitude, "amplitude")
-        if self.amplitude_range is not None:
-            d["amplitude_range"] = list(self.amplitude_range)
-        if self.color is not None:
-            d["color"] = self.color
-        d["style"] = self.style
-        d["visible"] = bool(self.visible)
-        d["created_at"] = _ts_out(self.created_at)
+        for key in ("time", "time_range", "amplitude", "amplitude_range", "color"):
+            v = getattr(self, key)
+            if v is not None:
+                d[key] = list(v) if key.endswith("_range") else (
+                    v if key == "color" else _number(v, key))
+        d.update(style=self.style, visible=bool(self.visible), created_at=_ts_out(self.created_at))
         d["metadata"] = _plain(self.metadata, "annotation metadata")
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], layer: Optional[str] = None) -> "Annotation":
-        """An annotation from the library's JSON (normalised there)."""
+        """An annotation from the library's JSON."""
         a = cls.__new__(cls)
         tr, ar = d.get("time_range"), d.get("amplitude_range")
-        a.text = d.get("text", "")
-        a.time = d.get("time")
+        a.text, a.time, a.amplitude = d.get("text", ""), d.get("time"), d.get("amplitude")
         a.time_range = None if tr is None else (float(tr[0]), float(tr[1]))
-        a.amplitude = d.get("amplitude")
         a.amplitude_range = None if ar is None else (float(ar[0]), float(ar[1]))
         a.annotation_type = _annotation_type(d.get("type") or d.get("annotation_type"))
-        a.color = d.get("color")
-        a.style = d.get("style", "solid")
+        a.color, a.style = d.get("color"), d.get("style", "solid")
         a.visible = d.get("visible", True)
         a.created_at = _ts_in(d.get("created_at")) or _now()
-        a.metadata = dict(d.get("metadata") or {})
-        a.layer = layer
+        a.metadata, a.layer = dict(d.get("metadata") or {}), layer
         if a.annotation_type is None:
             a.__post_init__()
         return a
 
 
+def _layer_setter(key: str, check: Callable[[Any], Any]) -> Callable[[Any, Any], None]:
+    return lambda layer, value: layer._session.set_layer(layer._name, **{key: check(value)})
+
+
+def _str_or_none(what: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if (value is not None or what == "description") and not isinstance(value, str):
+            allowed = "a str" if what == "description" else "a str or None"
+            raise InvalidArgumentError(f"{what} must be {allowed}, not {type(value).__name__}")
+        return value or ""  # color "" removes the colour
+
+    return check
+
+
 class AnnotationLayer:
     """A named collection of annotations (TraceKit's ``AnnotationLayer``).
 
-    Layers of a session (``session.annotation_layers["uart"]``) are live
-    views: setting ``visible``, ``locked``, ``color`` or ``description``
-    changes the session, and ``annotations`` reads it. A layer made with the
-    constructor lives in a private session of its own until it is stored
-    with ``session.annotation_layers[name] = layer``.
-
-    A locked layer refuses :meth:`add`, :meth:`clear` and :meth:`remove`
-    with :class:`~evident.errors.LayerLockedError`.
+    ``session.annotation_layers[name]`` is a live view of the session's layer; one
+    made with the constructor lives in a private session until stored with
+    ``session.annotation_layers[name] = layer``. A locked layer refuses changes
+    to its annotations with :class:`~evident.errors.LayerLockedError`.
     """
 
-    def __init__(
-        self,
-        name: str,
-        annotations: Optional[List[Annotation]] = None,
-        visible: bool = True,
-        locked: bool = False,
-        color: Optional[str] = None,
-        description: str = "",
-    ) -> None:
+    def __init__(self, name: str, annotations: Optional[List[Annotation]] = None,
+                 visible: bool = True, locked: bool = False, color: Optional[str] = None,
+                 description: str = "") -> None:
         self._session = Session(name="annotation layer")
         self._name = name
         self._session.set_layer(name, visible=visible, color=color or "", description=description)
@@ -929,63 +746,37 @@ class AnnotationLayer:
     @classmethod
     def _bound(cls, session: "Session", name: str) -> "AnnotationLayer":
         layer = cls.__new__(cls)
-        layer._session = session
-        layer._name = name
+        layer._session, layer._name = session, name
         return layer
 
     def _props(self) -> Dict[str, Any]:
-        return self._session._layer_json(self._name)
+        """The layer's properties (parsed once until the session changes)."""
+        for layer in self._session._cached("layers_json"):
+            if layer.get("name") == self._name:
+                return cast(Dict[str, Any], layer)
+        raise NotFoundError(f"no annotation layer named {self._name!r}")
+
+    def _get(self, key: str) -> Any:
+        return self._props().get(key)
 
     @property
     def name(self) -> str:
         return self._name
 
-    @property
-    def visible(self) -> bool:
-        return bool(self._props().get("visible", True))
-
-    @visible.setter
-    def visible(self, value: bool) -> None:
-        self._session.set_layer(self._name, visible=bool(value))
-
-    @property
-    def locked(self) -> bool:
-        return bool(self._props().get("locked", False))
-
-    @locked.setter
-    def locked(self, value: bool) -> None:
-        self._session.set_layer(self._name, locked=bool(value))
-
-    @property
-    def color(self) -> Optional[str]:
-        return self._props().get("color")
-
-    @color.setter
-    def color(self, value: Optional[str]) -> None:
-        if value is not None and not isinstance(value, str):
-            raise InvalidArgumentError(f"color must be a str or None, not {type(value).__name__}")
-        self._session.set_layer(self._name, color=value or "")  # "" removes the colour
-
-    @property
-    def description(self) -> str:
-        return self._props().get("description") or ""
-
-    @description.setter
-    def description(self, value: str) -> None:
-        if not isinstance(value, str):
-            raise InvalidArgumentError(f"description must be a str, not {type(value).__name__}")
-        self._session.set_layer(self._name, description=value)
+    visible = _Prop("visible", lambda v: v is not False, set=_layer_setter("visible", bool))
+    locked = _Prop("locked", bool, set=_layer_setter("locked", bool))
+    color = _Prop("color", set=_layer_setter("color", _str_or_none("color")))
+    description = _Prop("description", lambda v: v or "",
+                        set=_layer_setter("description", _str_or_none("description")))
 
     @property
     def annotations(self) -> List[Annotation]:
-        """The layer's annotations, in the order they were added."""
-        if self._name not in self._session.annotation_layers:
-            raise NotFoundError(f"no annotation layer named {self._name!r}")
+        """The layer's annotations, oldest first."""
+        self._props()  # NotFoundError when the layer is gone
         return self._session.get_annotations(self._name)
 
     def add(self, annotation: Optional[Annotation] = None, **kwargs: Any) -> Annotation:
-        """Adds an :class:`Annotation`, or one made from the keyword arguments
-        (``text=``, ``time=``, ``time_range=`` ...). Returns it."""
+        """Adds an :class:`Annotation` or one made from keyword arguments; returns it."""
         if annotation is None:
             annotation = Annotation(**kwargs)
         elif kwargs:
@@ -1004,13 +795,11 @@ class AnnotationLayer:
 
     def clear(self) -> None:
         """Removes every annotation of the layer."""
-        self._session._clear_layer(self._name)
+        self._session._call(N.lib.evident_session_clear_layer, N.text(self._name, "layer"))
 
     def find_at_time(self, time: float, tolerance: float = 0.0) -> List[Annotation]:
-        """Annotations at ``time`` (± ``tolerance``): points and vertical lines
-        near it, ranges and regions containing it."""
-        t = _number(time, "time")
-        tol = _number(tolerance, "tolerance")
+        """Annotations at ``time`` ± ``tolerance`` (the library's overlap rule)."""
+        t, tol = _number(time, "time"), _number(tolerance, "tolerance")
         return self._session.get_annotations(self._name, (t - tol, t + tol))
 
     def find_in_range(self, start: float, end: float) -> List[Annotation]:
@@ -1019,50 +808,50 @@ class AnnotationLayer:
         return self._session.get_annotations(self._name, rng)
 
     def __len__(self) -> int:
-        return len(self.annotations)
+        return len(self._get("annotations") or ())
 
     def __iter__(self) -> Iterator[Annotation]:
         return iter(self.annotations)
 
     def __repr__(self) -> str:
         p = self._props()
-        flags = " locked" if p.get("locked") else ""
-        flags += "" if p.get("visible", True) else " hidden"
+        flags = (" locked" if p.get("locked") else "") + (
+            "" if p.get("visible", True) else " hidden")
         return f"<evident.AnnotationLayer {self._name!r}{flags}>"
 
 
 class _Layers(MutableMapping[str, AnnotationLayer]):
-    """``session.annotation_layers``: layer name -> live :class:`AnnotationLayer`."""
+    """``session.annotation_layers``: name -> live :class:`AnnotationLayer`."""
 
     def __init__(self, session: "Session") -> None:
         self._session = session
 
     def _names(self) -> List[str]:
-        return [layer["name"] for layer in self._session._layers_json()]
+        names: List[str] = self._session._json_of("layer_names_json")
+        return names
 
     def __getitem__(self, name: str) -> AnnotationLayer:
-        if name not in self._names():
-            raise NotFoundError(f"no annotation layer named {name!r}")
-        return AnnotationLayer._bound(self._session, name)
+        layer = AnnotationLayer._bound(self._session, name)
+        layer._props()  # NotFoundError (a KeyError) when there is none
+        return layer
 
     def __setitem__(self, name: str, layer: AnnotationLayer) -> None:
         if not isinstance(layer, AnnotationLayer):
             raise InvalidArgumentError(
                 f"annotation_layers values must be AnnotationLayer, not {type(layer).__name__}"
             )
-        visible, color, description = layer.visible, layer.color, layer.description
-        locked, annotations = layer.locked, layer.annotations
-        s = self._session
+        p, annotations, s = layer._props(), layer.annotations, self._session
         if name in self._names():
-            s._remove_layer(name)
-        s.set_layer(name, locked=False, visible=visible, color=color or "", description=description)
+            s._call(N.lib.evident_session_remove_layer, N.text(name, "layer"))
+        s.set_layer(name, locked=False, visible=p["visible"], color=p.get("color") or "",
+                    description=p["description"])
         for a in annotations:
             s._annotate(name, a)
-        if locked:
+        if p["locked"]:
             s.set_layer(name, locked=True)
 
     def __delitem__(self, name: str) -> None:
-        self._session._remove_layer(name)
+        self._session.remove_layer(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names())
@@ -1074,11 +863,42 @@ class _Layers(MutableMapping[str, AnnotationLayer]):
         return f"<evident annotation layers {self._names()!r}>"
 
 
+# --- records read from the library: one generic from_dict -------------------------------
+
+
+_CONVS: Dict[str, Callable[[Any], Any]] = {
+    "int": lambda v: int(v or 0),
+    "float": lambda v: float(v or 0.0),
+    "bool": bool,
+    "str": lambda v: "" if v is None else str(v),
+    "Path": lambda v: Path(v or ""),
+    "datetime": lambda v: _ts_in(v) or _now(),
+    "Optional[datetime]": _ts_in,
+    "Optional[int]": _opt(int),
+    "Dict[str, Any]": lambda v: dict(v or {}),
+    "List[str]": lambda v: [str(p) for p in v or []],
+}
+
+
+class _Record:
+    """``from_dict``: the record from the library's JSON (missing fields: defaults)."""
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Any:
+        kw = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            v = d.get(f.name)
+            if v is None and f.default is not dataclasses.MISSING:
+                v = f.default
+            kw[f.name] = _CONVS.get(str(f.type), _same)(v)
+        return cls(**kw)
+
+
 # --- measurements and history ----------------------------------------------------------
 
 
 @dataclass
-class Measurement:
+class Measurement(_Record):
     """One recorded measurement."""
 
     name: str
@@ -1088,35 +908,17 @@ class Measurement:
     metadata: Dict[str, Any] = field(default_factory=dict)
     recorded_at: Optional[datetime] = None
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Measurement":
-        return cls(
-            name=d.get("name", ""),
-            value=d.get("value"),
-            unit=d.get("unit") or "",
-            trace_name=d.get("trace_name"),
-            metadata=dict(d.get("metadata") or {}),
-            recorded_at=_ts_in(d.get("recorded_at")),
-        )
-
     def as_tracekit(self) -> Dict[str, Any]:
-        """TraceKit's shape: ``{value, unit, trace_name, timestamp, **metadata}``."""
-        m: Dict[str, Any] = {
-            "name": self.name,
-            "value": _plain(self.value, "measurement value"),
-            "unit": self.unit,
-            "metadata": _plain(self.metadata, "measurement metadata"),
-        }
+        """TraceKit's shape, ``{value, unit, trace_name, timestamp, **metadata}``."""
+        m = {"name": self.name, "value": _plain(self.value, "measurement value"),
+             "unit": self.unit, "metadata": _plain(self.metadata, "measurement metadata")}
         if self.trace_name is not None:
             m["trace_name"] = self.trace_name
         if self.recorded_at is not None:
             m["recorded_at"] = _ts_out(self.recorded_at, "recorded_at")
         out = ctypes.c_void_p()
-        N.check(
-            N.session_lib().evident_measurement_tracekit_json(
-                _json(m, "measurement"), ctypes.byref(out)
-            )
-        )
+        fn = N.session_lib().evident_measurement_tracekit_json
+        N.check(fn(_json(m, "measurement"), ctypes.byref(out)))
         d: Dict[str, Any] = _take_json(out)
         if self.recorded_at is None:
             d.pop("timestamp", None)
@@ -1124,7 +926,7 @@ class Measurement:
 
 
 @dataclass
-class HistoryEntry:
+class HistoryEntry(_Record):
     """One operation of the history (TraceKit's fields)."""
 
     operation: str
@@ -1139,62 +941,35 @@ class HistoryEntry:
     def to_dict(self) -> Dict[str, Any]:
         if not isinstance(self.operation, str) or not self.operation:
             raise InvalidArgumentError("a history entry needs an operation name (a str)")
-        d: Dict[str, Any] = {
-            "operation": self.operation,
-            "parameters": _plain(self.parameters or {}, "history parameters", lenient=True),
-            "result": _plain(self.result, "history result", lenient=True),
-            "timestamp": _ts_out(self.timestamp),
-            "duration_ms": _number(self.duration_ms, "duration_ms"),
-            "success": bool(self.success),
-            "metadata": _plain(self.metadata or {}, "history metadata", lenient=True),
-        }
+        values = {"parameters": self.parameters or {}, "result": self.result,
+                  "metadata": self.metadata or {}}
+        d: Dict[str, Any] = {k: _plain(v, f"history {k}", lenient=True) for k, v in values.items()}
+        d.update(operation=self.operation, timestamp=_ts_out(self.timestamp),
+                 duration_ms=_number(self.duration_ms, "duration_ms"), success=bool(self.success))
         if self.error_message is not None:
             d["error_message"] = str(self.error_message)
         if not isinstance(d["parameters"], dict):
             raise InvalidArgumentError("history parameters must be a dict")
         return d
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "HistoryEntry":
-        return cls(
-            operation=d.get("operation", ""),
-            parameters=dict(d.get("parameters") or {}),
-            result=d.get("result"),
-            timestamp=_ts_in(d.get("timestamp")) or _now(),
-            duration_ms=float(d.get("duration_ms") or 0.0),
-            success=bool(d.get("success", True)),
-            error_message=d.get("error_message"),
-            metadata=dict(d.get("metadata") or {}),
-        )
-
     def to_code(self, alias: str = "tk", _style: int = 0) -> str:
-        """The call as Python code, ``alias.operation(param=value, ...)``.
-
-        An operation that is not one public Python name (the file is data,
-        not code) makes the line a comment, so a script built from a hostile
-        file calls nothing but ``alias``'s own public functions.
+        """The call as Python code, ``alias.operation(param=value, ...)``; an
+        operation that is not one public name becomes a comment (the file is data).
         """
         out = ctypes.c_void_p()
-        N.check(
-            N.session_lib().evident_history_entry_code(
-                _json(self.to_dict(), "history entry", lenient=True),
-                N.text(alias, "alias"),
-                _style,
-                ctypes.byref(out),
-            )
-        )
+        entry = _json(self.to_dict(), "history entry", lenient=True)
+        fn = N.session_lib().evident_history_entry_code
+        N.check(fn(entry, N.text(alias, "alias"), _style, ctypes.byref(out)))
         return N.take_string(out)
-
 
 
 class OperationHistory:
     """The history of operations (TraceKit's ``OperationHistory``).
 
-    ``session.history`` is a live view of the session's history; an object
-    made with the constructor keeps its entries in a private session.
-    ``max_entries`` bounds the number of entries (0 = unlimited; the oldest
-    are dropped). ``auto_record``: whether :meth:`Session.load_trace`
-    records itself.
+    ``session.history`` is a live view; one made with the constructor keeps its
+    entries in a private session. ``max_entries`` bounds the entries (0 =
+    unlimited; the oldest are dropped); ``auto_record``: whether
+    :meth:`Session.load_trace` records itself.
     """
 
     #: The layout of :meth:`to_script`: 0 evident's, 1 TraceKit's.
@@ -1208,58 +983,38 @@ class OperationHistory:
     @classmethod
     def _bound(cls, session: "Session") -> "OperationHistory":
         h = cls.__new__(cls)
-        h._session = session
-        h.auto_record = True
+        h._session, h.auto_record = session, True
         return h
+
+    def _get(self, key: str) -> Any:
+        return self._session._get(key)
+
+    def _set_limit(self, value: int) -> None:
+        value = N.unsigned(value, "max_entries")
+        self._session._call(N.lib.evident_session_set_history_limit, value)
+
+    max_entries = _Prop("history_limit", lambda v: int(v or 0), "0: unlimited.", set=_set_limit)
 
     @property
     def entries(self) -> List[HistoryEntry]:
         """Every entry, oldest first."""
         return [HistoryEntry.from_dict(e) for e in self._session._json_of("history_json")]
 
-    @property
-    def max_entries(self) -> int:
-        return int(self._session._info().get("history_limit") or 0)
-
-    @max_entries.setter
-    def max_entries(self, value: int) -> None:
-        value = N.unsigned(value, "max_entries")
-        self._session._call(N.lib.evident_session_set_history_limit, value)
-
-    def record(
-        self,
-        operation: str,
-        parameters: Optional[Mapping[str, Any]] = None,
-        result: Any = None,
-        duration_ms: float = 0.0,
-        success: bool = True,
-        error_message: Optional[str] = None,
-        *,
-        timestamp: Optional[datetime] = None,
-        **metadata: Any,
-    ) -> HistoryEntry:
-        """Records one operation and returns its entry. Parameters and result
-        are stored as JSON (values JSON cannot hold are stored as their
-        ``str()``)."""
-        entry = HistoryEntry(
-            operation=operation,
-            parameters=dict(parameters or {}),
-            result=result,
-            timestamp=timestamp or _now(),
-            duration_ms=duration_ms,
-            success=success,
-            error_message=error_message,
-            metadata=dict(metadata),
-        )
-        d = entry.to_dict()
+    def record(self, operation: str, parameters: Optional[Mapping[str, Any]] = None,
+               result: Any = None, duration_ms: float = 0.0, success: bool = True,
+               error_message: Optional[str] = None, *, timestamp: Optional[datetime] = None,
+               **metadata: Any) -> HistoryEntry:
+        """Records one operation (JSON; what JSON cannot hold as ``str()``); returns it."""
+        d = HistoryEntry(
+            operation, dict(parameters or {}), result, timestamp or _now(), duration_ms,
+            success, error_message, dict(metadata),
+        ).to_dict()
         self._session._call(N.lib.evident_session_record_history, _json(d, "history entry"))
-        return HistoryEntry.from_dict(d)
+        return cast(HistoryEntry, HistoryEntry.from_dict(d))
 
-    def find(
-        self, operation: Optional[str] = None, success_only: bool = False
-    ) -> List[HistoryEntry]:
-        """Entries of ``operation`` (all when None), only successful ones with
-        ``success_only``."""
+    def find(self, operation: Optional[str] = None,
+             success_only: bool = False) -> List[HistoryEntry]:
+        """Entries of ``operation`` (all when None), only successful ones with ``success_only``."""
         return [
             e
             for e in self.entries
@@ -1267,27 +1022,22 @@ class OperationHistory:
         ]
 
     def summary(self) -> Dict[str, Any]:
-        """Statistics: ``total_operations``, ``successful``, ``failed``,
-        ``total_duration_ms``, ``average_duration_ms``, ``operations`` (count
-        per operation name), ``first`` / ``last`` (timestamps or None)."""
+        """Counts and durations (``total_operations``, ``successful``, ``failed``,
+        ``total_duration_ms``, ``average_duration_ms``, ``operations``, ``first``, ``last``).
+        """
         d: Dict[str, Any] = dict(self._session._json_of("history_summary_json"))
         d["first"], d["last"] = _ts_in(d.get("first")), _ts_in(d.get("last"))
         return d
 
     def to_script(self, module: str = "tracekit", alias: str = "tk") -> str:
-        """A Python script replaying the successful operations (TraceKit's
-        format: one ``alias.operation(params)`` call per entry, preceded by a
-        comment with its time; failed operations appear as comments)."""
+        """A Python script replaying the operations (TraceKit's format; failures as comments)."""
         return self._session._string(
-            N.lib.evident_session_history_script,
-            N.text(module, "module"),
-            N.text(alias, "alias"),
+            N.lib.evident_session_history_script, N.text(module, "module"), N.text(alias, "alias"),
             self._script_style,
-            mutates=False,
         )
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return int(self._get("history") or 0)
 
     def __iter__(self) -> Iterator[HistoryEntry]:
         return iter(self.entries)
@@ -1300,7 +1050,7 @@ class OperationHistory:
 
 
 @dataclass(frozen=True)
-class SaveInfo:
+class SaveInfo(_Record):
     """What :meth:`Session.save` wrote."""
 
     path: Path
@@ -1311,21 +1061,9 @@ class SaveInfo:
     traces_reused: int
     sample_bytes_written: int = 0
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "SaveInfo":
-        return cls(
-            path=Path(d.get("path", "")),
-            version=int(d.get("version", 0)),
-            commit=str(d.get("commit", "")),
-            bytes_written=int(d.get("bytes_written", 0)),
-            traces_written=int(d.get("traces_written", 0)),
-            traces_reused=int(d.get("traces_reused", 0)),
-            sample_bytes_written=int(d.get("sample_bytes_written", 0)),
-        )
-
 
 @dataclass(frozen=True)
-class VersionInfo:
+class VersionInfo(_Record):
     """One saved version of a session file."""
 
     version: int
@@ -1343,26 +1081,9 @@ class VersionInfo:
     #: of the version it was made from.
     compacted_from: Optional[Dict[str, Any]] = None
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "VersionInfo":
-        return cls(
-            version=int(d.get("version", 0)),
-            commit=str(d.get("commit", "")),
-            ts=_ts_in(d.get("ts")),
-            name=str(d.get("name", "")),
-            traces=int(d.get("traces", 0)),
-            annotations=int(d.get("annotations", 0)),
-            measurements=int(d.get("measurements", 0)),
-            history=int(d.get("history", 0)),
-            offset=int(d.get("offset", 0)),
-            layers=int(d.get("layers", 0)),
-            trace_bytes=int(d.get("trace_bytes", 0)),
-            compacted_from=d.get("compacted_from"),
-        )
-
 
 @dataclass(frozen=True)
-class CompactInfo:
+class CompactInfo(_Record):
     """What :func:`compact_session` did."""
 
     version: int
@@ -1372,7 +1093,7 @@ class CompactInfo:
 
 
 @dataclass(frozen=True)
-class SessionReport:
+class SessionReport(_Record):
     """The result of :func:`verify_session`; true when ``ok``."""
 
     ok: bool
@@ -1390,61 +1111,30 @@ class SessionReport:
         return self.ok
 
 
-# --- the session ---------------------------------------------------------------
+# --- the session's metadata: a dict that writes every change through ------------------
 
 
 class _MetaDict(dict):  # type: ignore[type-arg]
-    """A dict of the session's metadata (or a dict inside it) that writes
-    every change through to the library."""
+    """The session's metadata (or a dict inside it), writing every change through."""
 
     def __init__(self, data: Mapping[str, Any], root: "Optional[_MetaDict]") -> None:
-        super().__init__()
+        dict.__init__(self, data)
         self._root = self if root is None else root
         self._owner: Any = None  # the root's weak reference to its session
-        for k, v in data.items():
-            dict.__setitem__(self, k, _track(v, self._root))
+        self._adopt()
+
+    def _adopt(self) -> None:
+        """Dicts and lists put inside become tracked containers."""
+        for k, v in list(dict.items(self)):
+            t = _track(v, self._root)
+            if t is not v:
+                dict.__setitem__(self, k, t)
 
     def _changed(self) -> None:
         owner = self._root._owner
         session = owner() if owner is not None else None
         if session is not None:
             session._sync_metadata()
-
-    def __setitem__(self, k: Any, v: Any) -> None:
-        dict.__setitem__(self, k, _track(v, self._root))
-        self._changed()
-
-    def __delitem__(self, k: Any) -> None:
-        dict.__delitem__(self, k)
-        self._changed()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        for k, v in dict(*args, **kwargs).items():
-            dict.__setitem__(self, k, _track(v, self._root))
-        self._changed()
-
-    def setdefault(self, k: Any, default: Any = None) -> Any:
-        if k not in self:
-            self[k] = default
-        return dict.__getitem__(self, k)
-
-    def pop(self, *args: Any) -> Any:
-        v = dict.pop(self, *args)
-        self._changed()
-        return v
-
-    def popitem(self) -> Any:
-        v = dict.popitem(self)
-        self._changed()
-        return v
-
-    def clear(self) -> None:
-        dict.clear(self)
-        self._changed()
-
-    def __ior__(self, other: Any) -> "_MetaDict":  # type: ignore[override,misc]
-        self.update(other)
-        return self
 
     def __reduce__(self) -> Any:  # copies and pickles are plain dicts
         return (dict, (dict(self),))
@@ -1454,11 +1144,18 @@ class _MetaDict(dict):  # type: ignore[type-arg]
 
 
 class _MetaList(list):  # type: ignore[type-arg]
-    """A list inside the session's metadata that writes every change through."""
+    """A list inside the session's metadata, writing every change through."""
 
     def __init__(self, data: Any, root: _MetaDict) -> None:
-        super().__init__(_track(v, root) for v in data)
+        list.__init__(self, data)
         self._root = root
+        self._adopt()
+
+    def _adopt(self) -> None:
+        for i, v in enumerate(list(list.__iter__(self))):
+            t = _track(v, self._root)
+            if t is not v:
+                list.__setitem__(self, i, t)
 
     def _changed(self) -> None:
         self._root._changed()
@@ -1466,78 +1163,64 @@ class _MetaList(list):  # type: ignore[type-arg]
     def __reduce__(self) -> Any:
         return (list, (list(self),))
 
-    def __deepcopy__(self, memo: Any) -> Any:
-        return json.loads(_json(self, "metadata", lenient=True))
+    __deepcopy__ = _MetaDict.__deepcopy__
 
 
-def _list_mutator(name: str) -> Any:
-    base = getattr(list, name)
+def _mutator(base: Any, name: str) -> Any:
+    fn = getattr(base, name)
 
-    def method(self: _MetaList, *args: Any) -> Any:
-        if name in ("append", "insert"):
-            args = args[:-1] + (_track(args[-1], self._root),)
-        elif name in ("extend", "__iadd__"):
-            args = ([_track(v, self._root) for v in args[0]],)
-        elif name == "__setitem__":
-            v = args[1]
-            v = [_track(x, self._root) for x in v] if isinstance(args[0], slice) else v
-            args = (args[0], _track(v, self._root) if not isinstance(args[0], slice) else v)
-        out = base(self, *args)
-        self._changed()
-        return self if name in ("__iadd__", "__imul__") else out
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        out = fn(self, *args, **kwargs)
+        self._adopt()
+        self._root._changed()
+        if name == "setdefault":
+            return dict.__getitem__(self, args[0])
+        return self if name.startswith("__i") else out
 
     method.__name__ = name
     return method
 
 
-for _name in (
-    "__setitem__", "__delitem__", "append", "extend", "insert", "pop", "remove",
-    "clear", "sort", "reverse", "__iadd__", "__imul__",
-):
-    setattr(_MetaList, _name, _list_mutator(_name))
+for _name in ("__setitem__", "__delitem__", "update", "setdefault", "pop", "popitem", "clear",
+              "__ior__"):
+    setattr(_MetaDict, _name, _mutator(dict, _name))
+for _name in ("__setitem__", "__delitem__", "append", "extend", "insert", "pop", "remove", "clear",
+              "sort", "reverse", "__iadd__", "__imul__"):
+    setattr(_MetaList, _name, _mutator(list, _name))
 
 
 def _track(value: Any, root: _MetaDict) -> Any:
-    """Dicts and lists inside the metadata as tracked containers."""
-    if isinstance(value, (_MetaDict, _MetaList)) or not isinstance(value, (dict, list)):
-        if isinstance(value, _MetaDict) and value._root is not root:
-            return _MetaDict(value, root)
-        if isinstance(value, _MetaList) and value._root is not root:
-            return _MetaList(value, root)
-        return value
-    if isinstance(value, dict):
+    """Dicts and lists inside the metadata as containers tracked by ``root``."""
+    if isinstance(value, dict) and not (isinstance(value, _MetaDict) and value._root is root):
         return _MetaDict(value, root)
-    return _MetaList(value, root)
+    if isinstance(value, list) and not (isinstance(value, _MetaList) and value._root is root):
+        return _MetaList(value, root)
+    return value
 
 
-def _session_free(ptr: int) -> None:
-    N.lib.evident_session_free(ptr)
+# --- the session ---------------------------------------------------------------
+
+
+def _set_name(session: "Session", value: str) -> None:
+    session._call(N.lib.evident_session_set_name, N.text(value, "name"))
 
 
 class Session(Managed):
-    """An analysis session: traces, annotation layers, measurements,
-    operation history and metadata, saved to a crash-safe, versioned file.
+    """An analysis session: traces, annotation layers, measurements, operation
+    history and metadata, saved to a crash-safe, versioned file.
 
-    ``Session(name)`` starts an empty session; :func:`load_session` opens a
-    saved one. Every change stays in memory until :meth:`save`, which
-    appends only what changed. A session is not shared between threads
-    without care: calls are serialised by a lock. :meth:`close` (or a
-    ``with`` block) frees it; traces already obtained stay valid.
+    ``Session(name)`` starts an empty one, :func:`load_session` opens a saved one.
+    Changes stay in memory until :meth:`save`. Calls are serialised by a lock.
+    :meth:`close` (or ``with``) frees it; traces already obtained stay valid.
     """
 
-    _free_fn = staticmethod(_session_free)  # type: ignore[assignment]
+    _free_fn = staticmethod(lambda ptr: N.lib.evident_session_free(ptr))  # type: ignore[assignment]
     _what = "session"
 
-    def __init__(
-        self,
-        name: str = "Untitled Session",
-        *,
-        metadata: Optional[Mapping[str, Any]] = None,
-    ) -> None:
-        lib = N.session_lib()
-        raw = N.text(name, "name")
-        out = ctypes.c_void_p()
-        N.check(lib.evident_session_new(raw, ctypes.byref(out)))
+    def __init__(self, name: str = "Untitled Session", *,
+                 metadata: Optional[Mapping[str, Any]] = None) -> None:
+        lib, out = N.session_lib(), ctypes.c_void_p()
+        N.check(lib.evident_session_new(N.text(name, "name"), ctypes.byref(out)))
         self._init(out.value, None)  # type: ignore[arg-type]
         if metadata is not None:
             self.metadata = dict(metadata)
@@ -1545,28 +1228,21 @@ class Session(Managed):
     def _init(self, ptr: int, key: Optional[bytes]) -> None:
         self._set_handle(ptr)
         self._mutex = threading.RLock()
-        self._cache: Dict[str, Any] = {}
         self._key = key
+        self._cache: Dict[str, Any] = {}
         self._history = OperationHistory._bound(self)
         self.last_save: Optional[SaveInfo] = None
-        #: The metadata as a live dict: every change is written through to
-        #: the library at once (the library's copy is the only one saved).
+        # The metadata as a live dict: every change is written through to
+        # the library at once (the library's copy is the only one saved).
         self._metadata_view = _MetaDict(self._json_of("metadata_json"), None)
         self._metadata_view._owner = weakref.ref(self)
         self._metadata_pending = False  # a value JSON cannot hold is in the view
 
     @classmethod
-    def load(
-        cls,
-        path: PathLike,
-        *,
-        version: Optional[int] = None,
-        key: Optional[bytes] = None,
-    ) -> "Session":
-        """Opens a saved session: the newest complete version, or ``version``.
-        ``key``: the HMAC key of a keyed session file."""
-        lib = N.session_lib()
-        raw = N.path_arg(path)
+    def load(cls, path: PathLike, *, version: Optional[int] = None,
+             key: Optional[bytes] = None) -> "Session":
+        """Opens a saved session (see :func:`load_session`)."""
+        lib, raw = N.session_lib(), N.path_arg(path)
         v = 0 if version is None else N.unsigned(version, "version")
         if version is not None and v == 0:
             raise InvalidArgumentError("versions are numbered from 1")
@@ -1585,9 +1261,7 @@ class Session(Managed):
                 self._cache.clear()  # what was read before may have changed
             ptr = self._acquire()
             try:
-                status = fn(ptr, *args)
-                if status:
-                    N.raise_status(status)
+                N.check(fn(ptr, *args))
             finally:
                 self._release()
 
@@ -1596,22 +1270,26 @@ class Session(Managed):
         self._call(fn, *args, ctypes.byref(out), mutates=mutates)
         return N.take_string(out)
 
-    def _json_of(self, what: str, cached: bool = False) -> Any:
-        """What ``evident_session_<what>`` returns, parsed. With ``cached``
-        (property reads): parsed once until the session changes, and the
-        caller must not modify it."""
+    def _json_of(self, what: str, *args: Any) -> Any:
+        """``evident_session_<what>(session, *args, &out)``, parsed."""
         fn = getattr(N.lib, "evident_session_" + what)
-        if not cached:
-            return json.loads(self._string(fn, mutates=False))
+        return json.loads(self._string(fn, *args, mutates=False))
+
+    def _cached(self, what: str) -> Any:
+        """``_json_of(what)`` parsed once until the session changes (do not modify it)."""
         with self._mutex:
             if what not in self._cache:
-                self._cache[what] = json.loads(self._string(fn, mutates=False))
+                self._cache[what] = self._json_of(what)
             return self._cache[what]
 
+    def _get(self, key: str) -> Any:
+        """One field of :meth:`info`, from the native session."""
+        return self._json_of("info_field_json", key.encode())
+
     def _sync_metadata(self) -> None:
-        """Writes the metadata view through to the library; a value JSON
-        cannot hold is reported by the next save (TraceKit code assigns
-        first and saves later)."""
+        """Writes the metadata through to the library; a value JSON cannot hold
+        is reported by the next save (TraceKit code assigns first, saves later).
+        """
         with self._mutex:
             try:
                 text = _json(self._metadata_view, "metadata")
@@ -1625,26 +1303,20 @@ class Session(Managed):
         if self._metadata_pending:  # raises what JSON cannot hold
             _json(self._metadata_view, "metadata")
 
-    def _info(self) -> Dict[str, Any]:
-        info: Dict[str, Any] = self._json_of("info_json", cached=True)
-        return info
-
     # -- description -------------------------------------------------------
 
-    @property
-    def name(self) -> str:
-        return str(self._info().get("name", ""))
-
-    @name.setter
-    def name(self, value: str) -> None:
-        self._call(N.lib.evident_session_set_name, N.text(value, "name"))
+    name = _Prop("name", lambda v: str(v or ""), "The session's name.", set=_set_name)
+    created_at = _Prop("created_at", _ts_in)
+    modified_at = _Prop("modified_at", _ts_in)
+    path = _Prop("path", _opt(Path), "The file this session was loaded from or last saved to.")
+    version = _Prop("version", _opt(int), "The version loaded or last saved (None: never saved).")
+    commit = _Prop("commit", _opt(str), "The commit hash of that version (lowercase hex).")
 
     @property
     def metadata(self) -> Dict[str, Any]:
-        """The session's metadata, a dict to change in place
-        (``session.metadata["project"] = "PSU-REV-B"``, nested dicts and
-        lists too): every change is written to the session at once. Its
-        values must be JSON data, checked when the session is saved."""
+        """The metadata, a dict to change in place (nested dicts and lists too):
+        every change is written to the session at once; values must be JSON data.
+        """
         return self._metadata_view
 
     @metadata.setter
@@ -1653,42 +1325,15 @@ class Session(Managed):
             raise InvalidArgumentError("metadata must be a dict")
         view = self._metadata_view
         dict.clear(view)
-        for k, v in dict(value).items():
-            dict.__setitem__(view, k, _track(v, view))
+        dict.update(view, dict(value))
+        view._adopt()
         self._sync_metadata()
 
-    @property
-    def created_at(self) -> Optional[datetime]:
-        return _ts_in(self._info().get("created_at"))
-
-    @property
-    def modified_at(self) -> Optional[datetime]:
-        return _ts_in(self._info().get("modified_at"))
-
-    @property
-    def path(self) -> Optional[Path]:
-        """The file this session was loaded from or last saved to."""
-        p = self._info().get("path")
-        return None if p is None else Path(p)
-
-    @property
-    def version(self) -> Optional[int]:
-        """The version loaded or last saved (None for a session never saved)."""
-        v = self._info().get("version")
-        return None if v is None else int(v)
-
-    @property
-    def commit(self) -> Optional[str]:
-        """The commit hash of that version (lowercase hex)."""
-        c = self._info().get("commit")
-        return None if c is None else str(c)
-
     def info(self) -> Dict[str, Any]:
-        """Counts and description: name, created_at, modified_at, path,
-        version, commit, traces, layers, annotations, measurements, history,
-        history_limit (as the library reports them)."""
+        """Name, times, path, version, commit and counts, as the library reports them."""
         self._push_metadata()
-        return dict(self._info())
+        info: Dict[str, Any] = self._json_of("info_json")
+        return info
 
     def summary(self) -> str:
         """A human-readable summary of the session."""
@@ -1704,14 +1349,11 @@ class Session(Managed):
     # -- traces ------------------------------------------------------------
 
     def load_trace(self, path: PathLike, name: Optional[str] = None, **load_kwargs: Any) -> Trace:
-        """Loads a capture file as a trace (named ``name``, default: the
-        file's stem) and returns it: CSV, NumPy ``.npy``, sigrok ``.sr`` or
-        Tektronix ``.wfm``. Loader options: ``channel`` (the channel of a
-        multi-channel ``.sr`` capture, by name or index) and ``lazy``
-        (accepted; traces are mapped from the session file once saved).
-        Recorded in the history when ``history.auto_record``."""
-        raw = N.path_arg(path)
-        name_b = N.text(name, "name")
+        """Loads a capture file (CSV, ``.npy``, sigrok ``.sr``, Tektronix ``.wfm``)
+        as trace ``name`` (default: the file's stem) and returns it. Options:
+        ``channel`` (of a ``.sr`` capture), ``lazy``. Recorded in the history.
+        """
+        raw, name_b = N.path_arg(path), N.text(name, "name")
         params: Dict[str, Any] = {"path": str(Path(path))}
         if name is not None:
             params["name"] = name
@@ -1722,9 +1364,8 @@ class Session(Managed):
             if opts is None:
                 loaded = self._string(N.lib.evident_session_load_trace, raw, name_b)
             else:
-                loaded = self._string(
-                    N.measure_lib().evident_session_load_trace_with, raw, name_b, opts
-                )
+                fn = N.measure_lib().evident_session_load_trace_with
+                loaded = self._string(fn, raw, name_b, opts)
         except EvidentError as e:
             if self._history.auto_record:
                 self._auto_record("load_trace", params, None, t0, e)
@@ -1734,63 +1375,39 @@ class Session(Managed):
         return self.get_trace(loaded)
 
     def measure(self, trace_name: str, what: str) -> float:
-        """Measures the trace ``trace_name`` (``"frequency"``, ``"period"``,
-        ``"amplitude"``, ``"rise_time"``, ``"fall_time"``, ``"duty_cycle"``,
-        ``"thd"``; NaN when the signal does not allow it) and records
-        ``measure_<what>`` in the history."""
-        code = _measure_code(what)
-        out = ctypes.c_double()
-        self._call(
-            N.measure_lib().evident_session_measure,
-            N.text(trace_name, "trace_name"),
-            code,
-            ctypes.byref(out),
-        )
+        """Measures trace ``trace_name`` (``"frequency"``, ``"period"``, ``"amplitude"``,
+        ``"rise_time"``, ``"fall_time"``, ``"duty_cycle"``, ``"thd"``; NaN when the
+        signal does not allow it) and records ``measure_<what>`` in the history.
+        """
+        code, out = _measure_code(what), ctypes.c_double()
+        name_b = N.text(trace_name, "trace_name")
+        self._call(N.measure_lib().evident_session_measure, name_b, code, ctypes.byref(out))
         return out.value
 
-    def _auto_record(
-        self, op: str, params: Dict[str, Any], result: Any, t0: float, error: Optional[Exception]
-    ) -> None:
-        self._history.record(
-            op,
-            params,
-            result,
-            duration_ms=(_time.perf_counter() - t0) * 1000.0,
-            success=error is None,
-            error_message=None if error is None else str(error),
-        )
+    def _auto_record(self, op: str, params: Dict[str, Any], result: Any, t0: float,
+                     error: Optional[Exception]) -> None:
+        ms = (_time.perf_counter() - t0) * 1000.0
+        err = None if error is None else str(error)
+        self._history.record(op, params, result, duration_ms=ms, success=error is None,
+                             error_message=err)
 
-    def add_trace(
-        self,
-        name: str,
-        trace: Any,
-        *,
-        dtype: Any = None,
-        sample_rate: Optional[float] = None,
-        start_time: Optional[float] = None,
-        units: Optional[str] = None,
-        metadata: Optional[Mapping[str, Any]] = None,
-        length: Optional[int] = None,
-    ) -> None:
-        """Adds (or replaces) the trace ``name``; the samples are copied.
-
-        ``trace`` is an :class:`evident.Trace`, a 1-D numpy array, an
-        :class:`array.array`, a list of numbers or bools, bytes-like raw
-        little-endian samples (with ``dtype=``; ``bit``: packed LSB-first,
-        ``length=`` samples), or a TraceKit-like object with ``.data`` and
-        ``.sample_rate`` or ``.metadata.sample_rate``. ``dtype`` converts
-        (without loss only) or interprets the samples: ``"f64"`` ... ``"u64"``,
-        ``"bool"``, ``"bit"`` (bools packed 8 per byte). The keyword
+    def add_trace(self, name: str, trace: Any, *, dtype: Any = None,
+                  sample_rate: Optional[float] = None, start_time: Optional[float] = None,
+                  units: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None,
+                  length: Optional[int] = None) -> None:
+        """Adds (or replaces) trace ``name``, copying the samples: an
+        :class:`evident.Trace`, a 1-D numpy array, an :class:`array.array`, a list of
+        numbers or bools, raw little-endian bytes with ``dtype=`` (``bit``: packed
+        LSB-first, ``length=`` samples), or an object with ``.data`` and
+        ``.sample_rate``. ``dtype`` converts without loss or interprets; the keyword
         arguments override what ``trace`` carries.
         """
         name_b = N.text(name, "name")
-        dt = None if dtype is None else _dtype_name(dtype)
-        s = _samples(trace, dt, length)
+        s = _samples(trace, None if dtype is None else _dtype_name(dtype), length)
         info = dict(s.info)
-        if sample_rate is not None:
-            info["sample_rate"] = _number(sample_rate, "sample_rate")
-        if start_time is not None:
-            info["start_time"] = _number(start_time, "start_time")
+        for key, v in (("sample_rate", sample_rate), ("start_time", start_time)):
+            if v is not None:
+                info[key] = _number(v, key)
         if units is not None:
             if not isinstance(units, str):
                 raise InvalidArgumentError(f"units must be a str, not {type(units).__name__}")
@@ -1798,24 +1415,16 @@ class Session(Managed):
         if metadata is not None:
             info["metadata"] = _plain(dict(metadata), "trace metadata")
         info_json = _json(info, "trace info")
-        self._call(
-            N.lib.evident_session_add_trace,
-            name_b,
-            DTYPES[s.dtype].code,
-            s.pointer,
-            s.length,
-            info_json,
-        )
+        code = DTYPES[s.dtype].code
+        self._call(N.lib.evident_session_add_trace, name_b, code, s.pointer, s.length, info_json)
         del s  # the library copied the samples
 
     def list_traces(self) -> List[str]:
-        """The names of the traces, in the order they were added."""
-        names: List[str] = list(self._json_of("trace_names_json", cached=True))
-        return names
+        """The trace names, in the order they were added."""
+        return list(self._json_of("trace_names_json"))
 
     def get_trace(self, name: str) -> Trace:
-        """The trace ``name`` (:class:`~evident.errors.NotFoundError`, a
-        KeyError, when there is none)."""
+        """The trace ``name`` (NotFoundError, a KeyError, when there is none)."""
         out = ctypes.c_void_p()
         self._call(N.lib.evident_session_get_trace, N.text(name, "name"), ctypes.byref(out))
         if not out.value:
@@ -1836,38 +1445,21 @@ class Session(Managed):
 
     # -- annotations ---------------------------------------------------------
 
-    def annotate(
-        self,
-        text: str,
-        *,
-        time: Optional[float] = None,
-        time_range: Optional[Tuple[float, float]] = None,
-        layer: str = "default",
-        amplitude: Optional[float] = None,
-        amplitude_range: Optional[Tuple[float, float]] = None,
-        annotation_type: Union[AnnotationType, str, None] = None,
-        color: Optional[str] = None,
-        style: str = "solid",
-        visible: bool = True,
-        created_at: Optional[datetime] = None,
-        **metadata: Any,
-    ) -> Annotation:
-        """Adds an annotation to ``layer`` (created if missing) and returns it.
-        Other keyword arguments are stored as the annotation's metadata. A
-        locked layer raises :class:`~evident.errors.LayerLockedError`."""
-        a = Annotation(
-            text=text,
-            time=None if time is None else _number(time, "time"),
-            time_range=time_range,
-            amplitude=None if amplitude is None else _number(amplitude, "amplitude"),
-            amplitude_range=amplitude_range,
-            annotation_type=_annotation_type(annotation_type),
-            color=color,
-            style=style,
-            visible=visible,
-            created_at=created_at or _now(),
-            metadata=dict(metadata),
-        )
+    def annotate(self, text: str, *, time: Optional[float] = None,
+                 time_range: Optional[Tuple[float, float]] = None, layer: str = "default",
+                 amplitude: Optional[float] = None,
+                 amplitude_range: Optional[Tuple[float, float]] = None,
+                 annotation_type: Union[AnnotationType, str, None] = None,
+                 color: Optional[str] = None, style: str = "solid", visible: bool = True,
+                 created_at: Optional[datetime] = None, **metadata: Any) -> Annotation:
+        """Adds an annotation to ``layer`` (created if missing) and returns it; other
+        keyword arguments are its metadata (LayerLockedError on a locked layer).
+        """
+        time, amplitude = (None if v is None else _number(v, k)
+                           for k, v in (("time", time), ("amplitude", amplitude)))
+        a = Annotation(text, time, time_range, amplitude, amplitude_range,
+                       _annotation_type(annotation_type), color, style, visible,
+                       created_at or _now(), dict(metadata))
         self._annotate(layer, a)
         return a
 
@@ -1877,175 +1469,101 @@ class Session(Managed):
         a.layer = layer
 
     def get_annotations(
-        self,
-        layer: Optional[str] = None,
-        time_range: Optional[Tuple[float, float]] = None,
+        self, layer: Optional[str] = None, time_range: Optional[Tuple[float, float]] = None
     ) -> List[Annotation]:
-        """Annotations of one layer (all layers when None), optionally only
-        those whose time overlaps ``time_range`` (annotations without a time
-        are then left out). A layer that does not exist has none."""
+        """Annotations of ``layer`` (all when None; none for a missing layer),
+        optionally only those overlapping ``time_range`` (the library's rule).
+        """
         rng = _pair(time_range, "time_range")
         t0, t1 = rng if rng is not None else (0.0, 0.0)
         try:
-            text = self._string(
-                N.lib.evident_session_annotations_json,
-                N.text(layer, "layer"),
-                1 if rng is not None else 0,
-                t0,
-                t1,
-            )
+            found = self._json_of("annotations_json", N.text(layer, "layer"),
+                                  int(rng is not None), t0, t1)
         except NotFoundError:
             return []
-        return [Annotation.from_dict(x["annotation"], x.get("layer")) for x in json.loads(text)]
+        return [Annotation.from_dict(x["annotation"], x.get("layer")) for x in found]
 
     @property
     def annotation_layers(self) -> _Layers:
-        """The layers by name (live :class:`AnnotationLayer` views). Assign an
-        :class:`AnnotationLayer` to store it; ``del`` removes one."""
+        """The layers by name (live views); assign a layer to store it, ``del`` removes."""
         return _Layers(self)
 
-    def set_layer(
-        self,
-        name: str,
-        *,
-        visible: Optional[bool] = None,
-        locked: Optional[bool] = None,
-        color: Optional[str] = None,
-        description: Optional[str] = None,
-    ) -> AnnotationLayer:
-        """Creates the layer ``name`` or changes the properties given (allowed
-        on a locked layer; ``color=""`` removes the colour); returns it."""
+    def set_layer(self, name: str, *, visible: Optional[bool] = None,
+                  locked: Optional[bool] = None, color: Optional[str] = None,
+                  description: Optional[str] = None) -> AnnotationLayer:
+        """Creates or changes layer ``name`` (``color=""`` removes the colour); returns it."""
         props: Dict[str, Any] = {"name": name}
-        if visible is not None:
-            props["visible"] = bool(visible)
-        if locked is not None:
-            props["locked"] = bool(locked)
-        if color is not None:
-            props["color"] = color
-        if description is not None:
-            props["description"] = description
+        given = {"visible": visible, "locked": locked, "color": color, "description": description}
+        props.update((k, bool(v) if k in ("visible", "locked") else v)
+                     for k, v in given.items() if v is not None)
         self._call(N.lib.evident_session_set_layer, _json(props, "layer"))
         return AnnotationLayer._bound(self, name)
 
-    def _layers_json(self) -> List[Dict[str, Any]]:
-        layers: List[Dict[str, Any]] = self._json_of("layers_json", cached=True)
-        return layers
-
-    def _layer_json(self, name: str) -> Dict[str, Any]:
-        for layer in self._layers_json():
-            if layer.get("name") == name:
-                return layer
-        raise NotFoundError(f"no annotation layer named {name!r}")
-
-    def _clear_layer(self, name: str) -> None:
-        self._call(N.lib.evident_session_clear_layer, N.text(name, "layer"))
-
-    def _remove_layer(self, name: str) -> None:
-        self._call(N.lib.evident_session_remove_layer, N.text(name, "layer"))
-
     def remove_layer(self, name: str) -> None:
         """Removes a layer and its annotations (LayerLockedError when locked)."""
-        self._remove_layer(name)
+        self._call(N.lib.evident_session_remove_layer, N.text(name, "layer"))
 
-    # -- measurements ----------------------------------------------------------
+    # -- measurements and history -----------------------------------------------
 
     def record_measurement(
-        self,
-        name: str,
-        value: Any,
-        unit: str = "",
-        trace_name: Optional[str] = None,
-        **metadata: Any,
+        self, name: str, value: Any, unit: str = "", trace_name: Optional[str] = None,
+        **metadata: Any
     ) -> None:
-        """Records a measurement. ``value`` is any JSON data (numbers, strings,
-        bools, None, lists, dicts; numpy scalars and arrays are converted);
-        other keyword arguments are stored as its metadata."""
-        m: Dict[str, Any] = {
-            "name": name,
-            "value": _plain(value, f"measurement {name!r} value"),
-            "unit": unit,
-            "metadata": _plain(metadata, f"measurement {name!r} metadata"),
-        }
+        """Records a measurement: ``value`` is JSON data (numpy values converted);
+        other keyword arguments are its metadata.
+        """
+        m = {"name": name, "value": _plain(value, f"measurement {name!r} value"), "unit": unit,
+             "metadata": _plain(metadata, f"measurement {name!r} metadata")}
         if not isinstance(name, str) or not isinstance(unit, str):
             raise InvalidArgumentError("measurement name and unit must be str")
+        if trace_name is not None and not isinstance(trace_name, str):
+            raise InvalidArgumentError("trace_name must be a str")
         if trace_name is not None:
-            if not isinstance(trace_name, str):
-                raise InvalidArgumentError("trace_name must be a str")
             m["trace_name"] = trace_name
         self._call(N.lib.evident_session_record_measurement, _json(m, "measurement"))
 
     def measurement_records(self) -> List[Measurement]:
-        """Every measurement recorded, in order (a name recorded twice
-        appears twice)."""
+        """Every measurement recorded, in order."""
         return [Measurement.from_dict(m) for m in self._json_of("measurements_json")]
 
     def get_measurements(self) -> Dict[str, Dict[str, Any]]:
-        """Measurements by name, TraceKit's shape: ``{name: {"value", "unit",
-        "trace_name", "timestamp", **metadata}}`` (the latest of a name)."""
+        """The latest measurement of each name, in TraceKit's shape."""
         by_name: Dict[str, Dict[str, Any]] = self._json_of("measurements_tracekit_json")
-        return {k: dict(v) for k, v in by_name.items()}
+        return by_name
 
-    @property
-    def measurements(self) -> Dict[str, Dict[str, Any]]:
-        """Same as :meth:`get_measurements`."""
-        return self.get_measurements()
-
-    # -- history ---------------------------------------------------------------
+    measurements = property(get_measurements, doc="Same as :meth:`get_measurements`.")
 
     @property
     def history(self) -> OperationHistory:
         """The operation history (a live view)."""
         return self._history
 
-
     # -- saving ----------------------------------------------------------------
 
-    def save(
-        self,
-        path: Optional[PathLike] = None,
-        *,
-        include_traces: bool = True,
-        compress: Union[bool, int] = False,
-        audit_log: Optional[AuditLog] = None,
-        key: Optional[bytes] = None,
-        sync: bool = True,
-        lock_timeout: Optional[float] = None,
-    ) -> Path:
-        """Saves a new version and returns the file's path (details of the
-        save in :attr:`last_save`).
+    def save(self, path: Optional[PathLike] = None, *, include_traces: bool = True,
+             compress: Union[bool, int] = False, audit_log: Optional[AuditLog] = None,
+             key: Optional[bytes] = None, sync: bool = True,
+             lock_timeout: Optional[float] = None) -> Path:
+        """Saves a new version and returns the file's path (details in :attr:`last_save`).
 
-        ``path``: default the file this session was loaded from or last saved
-        to. A save appends what changed since the last save (traces already
-        in the file are reused) and a commit; a crash during the save leaves
-        the previous version loadable. ``compress``: True for zstd level 3,
-        or a zstd level, for the traces this save writes. ``audit_log``: an
-        open :class:`~evident.AuditLog` that receives an entry with the
-        commit hash. ``key``: the HMAC key of a new keyed file (or of the
-        existing file; default: the key it was loaded with). ``sync``: fsync
-        before returning (default). With ``sync=False`` the save returns once
-        it is in the OS page cache: a crash of the process loses nothing; a
-        power cut or OS crash before the OS wrote it back may lose this save
-        and every other save since the last save with sync, never an earlier
-        version saved with sync, and the file stays loadable and saveable
-        (loading gives the newest complete version, ``verify_session``
-        lists the lost ones in ``details["incomplete_versions"]``, the next
-        save moves them into a sidecar file). ``lock_timeout``: seconds to wait for another
-        writer of the file.
+        Only what changed is appended, then a commit; a crash leaves the previous
+        version loadable. ``path``: default the session's file. ``compress``: True
+        (zstd level 3) or a level. ``audit_log``: an :class:`~evident.AuditLog` that
+        gets an entry with the commit. ``key``: the file's HMAC key (default: the one
+        loaded with). ``sync=False``: return once in the page cache (a power cut may
+        lose the unsynced saves, never an earlier synced one; see spec/session.md).
+        ``lock_timeout``: seconds to wait for another writer.
         """
         lib = N.session_lib()
         raw = None if path is None else N.path_arg(path)
-        if isinstance(compress, bool):
-            level = 3 if compress else 0
-        elif isinstance(compress, int):
-            level = compress
-            if not -(2**31) <= level < 2**31:
-                raise InvalidArgumentError(f"compress level {level} is out of range")
-        else:
+        if not isinstance(compress, int):
             raise InvalidArgumentError("compress must be a bool or a zstd level (int)")
+        level = (3 if compress else 0) if isinstance(compress, bool) else compress
+        if not -(2**31) <= level < 2**31:
+            raise InvalidArgumentError(f"compress level {level} is out of range")
         if audit_log is not None and not isinstance(audit_log, AuditLog):
             raise InvalidArgumentError(
-                f"audit_log must be an evident.AuditLog, not {type(audit_log).__name__}"
-            )
+                f"audit_log must be an evident.AuditLog, not {type(audit_log).__name__}")
         use_key = key if key is not None else self._key
         key_buf, key_len = N.key_arg(use_key)
         timeout_ms: Optional[int] = None
@@ -2055,10 +1573,6 @@ class Session(Managed):
                 raise InvalidArgumentError("lock_timeout must be >= 0")
             timeout_ms = N.UINT64_MAX if math.isinf(t) else int(round(t * 1000))
         with self._mutex:
-            if raw is None and self.path is None:
-                raise InvalidArgumentError(
-                    "this session has never been saved: pass a path to save()"
-                )
             self._push_metadata()
             opts = ctypes.c_void_p()
             N.check(lib.evident_save_options_new(ctypes.byref(opts)))
@@ -2091,15 +1605,10 @@ class Session(Managed):
             raise InvalidArgumentError("this session has no file yet (save it first)")
         return session_versions(p, key=self._key)
 
-    def close(self) -> None:
-        """Frees the session (unsaved changes are lost). Traces obtained from
-        it stay valid. Closing twice is fine."""
-        super().close()
-
     def __repr__(self) -> str:
         if self.closed:
             return "<evident.Session closed>"
-        info = self._info()
+        info = self._json_of("info_json")
         where = f" {info.get('path')!r} v{info.get('version')}" if info.get("path") else ""
         return f"<evident.Session {info.get('name')!r}{where} traces={info.get('traces')}>"
 
@@ -2107,19 +1616,16 @@ class Session(Managed):
 # --- module functions -----------------------------------------------------------------
 
 
-def load_session(
-    path: PathLike, *, version: Optional[int] = None, key: Optional[bytes] = None
-) -> Session:
-    """Opens a saved session: the newest complete version, or ``version``
-    (numbered from 1, see :func:`session_versions`). ``key``: the HMAC key of
-    a keyed file. A damaged or hostile file raises an
-    :class:`~evident.EvidentError` naming what is wrong."""
+def load_session(path: PathLike, *, version: Optional[int] = None,
+                 key: Optional[bytes] = None) -> Session:
+    """Opens a saved session: the newest complete version, or ``version`` (from 1).
+    ``key``: the HMAC key of a keyed file. A damaged file raises an error naming it.
+    """
     return Session.load(path, version=version, key=key)
 
 
 def _file_call(fn_name: str, path: PathLike, key: Optional[bytes]) -> Any:
-    lib = N.session_lib()
-    raw = N.path_arg(path)
+    lib, raw = N.session_lib(), N.path_arg(path)
     key_buf, key_len = N.key_arg(key)
     out = ctypes.c_void_p()
     N.check(getattr(lib, fn_name)(raw, key_buf, key_len, ctypes.byref(out)))
@@ -2128,34 +1634,19 @@ def _file_call(fn_name: str, path: PathLike, key: Optional[bytes]) -> Any:
 
 def session_versions(path: PathLike, key: Optional[bytes] = None) -> List[VersionInfo]:
     """Every complete version in a session file, oldest first."""
-    return [
-        VersionInfo.from_dict(v) for v in _file_call("evident_session_versions_json", path, key)
-    ]
+    found = _file_call("evident_session_versions_json", path, key)
+    return [VersionInfo.from_dict(v) for v in found]
 
 
 def compact_session(path: PathLike, key: Optional[bytes] = None) -> CompactInfo:
     """Rewrites the file with only its newest version (atomically)."""
     d = _file_call("evident_session_compact", path, key)
-    return CompactInfo(
-        version=int(d.get("version", 0)),
-        bytes_before=int(d.get("bytes_before", 0)),
-        bytes_after=int(d.get("bytes_after", 0)),
-        commit=str(d.get("commit", "")),
-    )
+    return cast(CompactInfo, CompactInfo.from_dict(d))
 
 
 def verify_session(path: PathLike, key: Optional[bytes] = None) -> SessionReport:
-    """Checks every record, chain link and sample hash of a session file.
-    Problems are reported in the result (``ok`` false), not raised; an
-    unreadable file raises."""
+    """Checks every record, chain link and sample hash; problems are in the
+    result (``ok`` false), an unreadable file raises.
+    """
     d = _file_call("evident_session_verify", path, key)
-    torn = d.get("torn_tail_at")
-    return SessionReport(
-        ok=bool(d.get("ok", False)),
-        versions=int(d.get("versions", 0)),
-        problems=[str(p) for p in d.get("problems") or []],
-        torn_tail_at=None if torn is None else int(torn),
-        head_version=d.get("head_version"),
-        head_commit=d.get("head_commit"),
-        details=dict(d),
-    )
+    return cast(SessionReport, SessionReport.from_dict({**d, "details": dict(d)}))
