@@ -1283,8 +1283,11 @@ class Session(Managed):
             return self._cache[what]
 
     def _get(self, key: str) -> Any:
-        """One field of :meth:`info`, from the native session."""
-        return self._json_of("info_field_json", key.encode())
+        """One field of :meth:`info`, from the native session (cached until a change)."""
+        with self._mutex:
+            if key not in self._cache:
+                self._cache[key] = self._json_of("info_field_json", key.encode())
+            return self._cache[key]
 
     def _sync_metadata(self) -> None:
         """Writes the metadata through to the library; a value JSON cannot hold
