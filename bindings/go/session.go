@@ -318,68 +318,21 @@ type Session struct {
 
 // --- calling the library ---
 
-// cstr is s NUL-terminated in Go memory, for the C call it is passed to.
-func cstr(s string) *C.char {
-	b := make([]byte, len(s)+1)
-	copy(b, s)
-	return (*C.char)(unsafe.Pointer(&b[0]))
-}
-
-// cstrOpt is cstr, or NULL for "".
-func cstrOpt(s string) *C.char {
-	if s == "" {
-		return nil
-	}
-	return cstr(s)
-}
-
-// callC runs f, a shim call, and returns its status as an error.
-func callC(f func(msg **C.char) C.evident_status) error {
-	var msg *C.char
-	return statusError(f(&msg), msg)
-}
-
-// textC is callC for a call returning a string (freed here, also on error).
-func textC(f func(out, msg **C.char) C.evident_status) (string, error) {
-	var out *C.char
-	err := callC(func(msg **C.char) C.evident_status { return f(&out, msg) })
-	text := takeString(out)
-	if err != nil {
-		return "", err
-	}
-	return text, nil
-}
-
-// decodeAs decodes text, the library's JSON, into v (whose initial value
-// is what JSON null leaves); on error it returns the zero T.
-func decodeAs[T any](text string, err error, v T) (T, error) {
-	if err == nil {
-		err = decodeJSON(text, &v)
-	}
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return v, nil
-}
-
-// with runs f on the handle, write-locked for a change (the cached Info is
-// dropped) or read-locked, or returns ErrClosed.
+// with runs f on the handle, write-locked for a change (which makes the
+// cached Info stale) or read-locked, or returns ErrClosed.
 func (s *Session) with(write bool, f func(h *C.evident_session) error) error {
-	lock := s.rlock
 	if write {
-		lock = s.lock
-	}
-	h, err := lock()
-	if err != nil {
-		return err
-	}
-	if write {
+		s.mu.Lock()
 		defer s.mu.Unlock()
+		s.gen.Add(1)
 	} else {
+		s.mu.RLock()
 		defer s.mu.RUnlock()
 	}
-	err = f(h)
+	if s.h == nil {
+		return goError(StatusClosed, "evident: session is closed")
+	}
+	err := f(s.h)
 	runtime.KeepAlive(s)
 	return err
 }
@@ -421,77 +374,12 @@ func (s *Session) set(what C.int, arg string) error {
 	})
 }
 
-// setName is set after checkString(what, arg).
-func (s *Session) setName(what C.int, name, arg string) error {
+// setChecked is set after checkString(name, arg).
+func (s *Session) setChecked(what C.int, name, arg string) error {
 	if err := checkString(name, arg); err != nil {
 		return err
 	}
 	return s.set(what, arg)
-}
-
-// lock write-locks s and returns its handle, or ErrClosed (unlocked
-// again).
-func (s *Session) lock() (*C.evident_session, error) {
-	s.mu.Lock()
-	if s.h == nil {
-		s.mu.Unlock()
-		return nil, sessionClosed()
-	}
-	s.gen.Add(1) // what was read before may change now
-	return s.h, nil
-}
-
-// rlock is lock for reading (unlock with s.mu.RUnlock).
-func (s *Session) rlock() (*C.evident_session, error) {
-	s.mu.RLock()
-	if s.h == nil {
-		s.mu.RUnlock()
-		return nil, sessionClosed()
-	}
-	return s.h, nil
-}
-
-func sessionClosed() error { return goError(StatusClosed, "evident: session is closed") }
-
-// checkStrings is checkString for (what, value) pairs.
-func checkStrings(pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := checkString(pairs[i], pairs[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkValues is checkValue for (what, value) pairs.
-func checkValues(pairs ...any) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := checkValue(pairs[i].(string), pairs[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// wire encodes an argument object for the library: members that are nil
-// (or a nil pointer or map) are left out, so the library's default
-// applies.
-func wire(m map[string]any) (string, error) {
-	for k, v := range m {
-		if rv := reflect.ValueOf(v); !rv.IsValid() || (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Map) && rv.IsNil() {
-			delete(m, k)
-		}
-	}
-	b, err := encodeJSON(m)
-	return string(b), err
-}
-
-// strOpt is nil for "" (left out by wire).
-func strOpt(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 // --- sessions ---
@@ -533,8 +421,6 @@ func LoadSession(path string, opts *LoadSessionOptions) (*Session, error) {
 		return C.evgo_session_load(cstr(path), (*C.uint8_t)(unsafe.SliceData(k)), C.size_t(len(k)), C.uint64_t(opts.Version), out, msg)
 	})
 }
-
-func nulPath() error { return goError(StatusInvalidArgument, "evident: path contains a NUL byte") }
 
 // Close frees the session. Traces obtained with GetTrace stay valid until
 // their own Close. Closing twice is fine; later calls return ErrClosed.
@@ -582,7 +468,7 @@ func (s *Session) Name() string {
 
 // SetName renames the session.
 func (s *Session) SetName(name string) error {
-	return s.setName(C.EVGO_SESSION_SET_NAME, "session name", name)
+	return s.setChecked(C.EVGO_SESSION_SET_NAME, "session name", name)
 }
 
 // Metadata returns the session's metadata (never nil).
@@ -694,7 +580,7 @@ func (s *Session) LoadTrace(path, name string) (string, error) {
 
 // RemoveTrace removes the trace named name (ErrNotFound if there is none).
 func (s *Session) RemoveTrace(name string) error {
-	return s.setName(C.EVGO_SESSION_REMOVE_TRACE, "trace name", name)
+	return s.setChecked(C.EVGO_SESSION_REMOVE_TRACE, "trace name", name)
 }
 
 // TraceNames returns the names of the traces in the order they were added.
@@ -777,12 +663,12 @@ func (s *Session) Annotate(layer string, a Annotation) error {
 // ClearLayer removes every annotation of a layer (ErrLayerLocked when it is
 // locked, ErrNotFound when there is no such layer).
 func (s *Session) ClearLayer(layer string) error {
-	return s.setName(C.EVGO_SESSION_CLEAR_LAYER, "layer name", layer)
+	return s.setChecked(C.EVGO_SESSION_CLEAR_LAYER, "layer name", layer)
 }
 
 // RemoveLayer removes a layer and its annotations (errors as ClearLayer).
 func (s *Session) RemoveLayer(layer string) error {
-	return s.setName(C.EVGO_SESSION_REMOVE_LAYER, "layer name", layer)
+	return s.setChecked(C.EVGO_SESSION_REMOVE_LAYER, "layer name", layer)
 }
 
 // Layers returns the annotation layers with their annotations.
