@@ -307,13 +307,10 @@ type Session struct {
 	mu sync.RWMutex
 	h  *C.evident_session
 	// gen counts changes (every write lock); info is the decoded Info of
-	// generation infoGen, so properties are not decoded again until the
-	// session changes.
-	gen     atomic.Uint64
-	cacheMu sync.Mutex
-	info    SessionInfo
-	infoGen uint64
-	infoOK  bool
+	// the generation it names, so properties are not decoded again until
+	// the session changes.
+	gen  atomic.Uint64
+	info atomic.Pointer[sessionInfoAt]
 }
 
 // --- calling the library ---
@@ -443,21 +440,19 @@ func (s *Session) Info() (SessionInfo, error) {
 	// A change between reading gen and the fetch leaves the cache under an
 	// old generation: it is then never used.
 	gen := s.gen.Load()
-	s.cacheMu.Lock()
-	if s.infoOK && s.infoGen == gen {
-		info := s.info
-		s.cacheMu.Unlock()
-		return info, nil
+	if c := s.info.Load(); c != nil && c.gen == gen {
+		return c.info, nil
 	}
-	s.cacheMu.Unlock()
 	info, err := getAs(s, C.EVGO_SESSION_INFO, SessionInfo{})
-	if err != nil {
-		return SessionInfo{}, err
+	if err == nil {
+		s.info.Store(&sessionInfoAt{gen, info})
 	}
-	s.cacheMu.Lock()
-	s.info, s.infoGen, s.infoOK = info, gen, true
-	s.cacheMu.Unlock()
-	return info, nil
+	return info, err
+}
+
+type sessionInfoAt struct {
+	gen  uint64
+	info SessionInfo
 }
 
 // Name returns the session's name ("" after Close).
