@@ -2061,6 +2061,21 @@ evident_status evident_session_measurements_tracekit_json(const evident_session 
                                                           char **out);
 
 /**
+ * The name of the sample type `dtype` (an `EVIDENT_DTYPE_*` value) as in
+ * the file format: `"f64"` … `"bool"`, `"bit"`. A static string; NULL for
+ * a number this library does not know.
+ */
+const char *evident_dtype_name(uint32_t dtype);
+
+/**
+ * The number of bytes `len_samples` samples of `dtype` take (for
+ * `EVIDENT_DTYPE_BIT`, packed: `(len_samples + 7) / 8`). `*out` (may be
+ * NULL) receives it; returns false, `*out` 0, for an unknown dtype or a
+ * size beyond 64 bits.
+ */
+bool evident_dtype_byte_len(uint32_t dtype, uint64_t len_samples, uint64_t *out);
+
+/**
  * One field of `evident_session_info_json` as JSON text (`"name"` gives
  * a JSON string, `"version"` a number or `null`, …): `name`, `created_at`,
  * `modified_at`, `path`, `version`, `commit`, `traces`, `layers`,

@@ -3,7 +3,9 @@ package evident
 // Converting Go values for the library, one rule for the whole package:
 // JSON through encoding/json (strings checked to be valid UTF-8 without NUL
 // first, since the encoder would silently replace invalid bytes), times in
-// UTC as RFC 3339, strings returned by the library copied and freed.
+// UTC as RFC 3339, strings returned by the library copied and freed,
+// argument objects without their nil members (the library's defaults
+// apply), calls through the shim with their error taken in the same call.
 
 /*
 #include "shim.h"
@@ -15,6 +17,7 @@ import (
 	"reflect"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // takeString copies a string returned by the library and frees it.
@@ -120,3 +123,92 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// cstr is s NUL-terminated in Go memory, for the C call it is passed to.
+func cstr(s string) *C.char {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return (*C.char)(unsafe.Pointer(&b[0]))
+}
+
+// cstrOpt is cstr, or NULL for "".
+func cstrOpt(s string) *C.char {
+	if s == "" {
+		return nil
+	}
+	return cstr(s)
+}
+
+// callC runs f, a shim call, and returns its status as an error.
+func callC(f func(msg **C.char) C.evident_status) error {
+	var msg *C.char
+	return statusError(f(&msg), msg)
+}
+
+// textC is callC for a call returning a string (freed here, also on error).
+func textC(f func(out, msg **C.char) C.evident_status) (string, error) {
+	var out *C.char
+	err := callC(func(msg **C.char) C.evident_status { return f(&out, msg) })
+	text := takeString(out)
+	if err != nil {
+		return "", err
+	}
+	return text, nil
+}
+
+// decodeAs decodes text, the library's JSON, into v (whose initial value
+// is what JSON null leaves); on error it returns the zero T.
+func decodeAs[T any](text string, err error, v T) (T, error) {
+	if err == nil {
+		err = decodeJSON(text, &v)
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// checkStrings is checkString for (what, value) pairs.
+func checkStrings(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := checkString(pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkValues is checkValue for (what, value) pairs.
+func checkValues(pairs ...any) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := checkValue(pairs[i].(string), pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wire encodes an argument object for the library: members that are nil
+// (or a nil pointer or map) are left out, so the library's default
+// applies.
+func wire(m map[string]any) (string, error) {
+	for k, v := range m {
+		if rv := reflect.ValueOf(v); !rv.IsValid() || (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Map) && rv.IsNil() {
+			delete(m, k)
+		}
+	}
+	b, err := encodeJSON(m)
+	return string(b), err
+}
+
+// strOpt is nil for "" (left out by wire).
+func strOpt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// nulPath is the error for a path holding a NUL byte.
+func nulPath() error { return goError(StatusInvalidArgument, "evident: path contains a NUL byte") }

@@ -71,19 +71,11 @@ func (s *Session) Measure(name string, m Measure) (float64, error) {
 	if err := checkString("trace name", name); err != nil {
 		return 0, err
 	}
-	var cs cstrings
-	no := cs.add(name)
-	h, err := s.lock()
-	if err != nil {
-		return 0, err
-	}
-	defer s.mu.Unlock()
 	var out C.double
-	var msg *C.char
-	st := C.evgo_session_measure(h, cs.at(no), C.uint32_t(m), &out, &msg)
-	runtime.KeepAlive(s)
-	runtime.KeepAlive(&cs)
-	if err := statusError(st, msg); err != nil {
+	err := s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
+		return C.evgo_session_measure(h, cstr(name), C.uint32_t(m), &out, msg)
+	})
+	if err != nil {
 		return 0, err
 	}
 	return float64(out), nil

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
@@ -17,9 +18,10 @@ import (
 	"unsafe"
 )
 
-// This file is the session container: a crash-safe, versioned file that
-// saves an analysis session (traces, annotation layers, measurements,
-// operation history, metadata). See "Session container" in README.md.
+// The session container: a crash-safe, versioned file saving an analysis
+// session (traces, annotation layers, measurements, operation history,
+// metadata); see "Session container" in README.md. The logic is the
+// library's: this file only converts arguments and results.
 
 // DType is the sample type of a trace (the C ABI's evident_dtype).
 // Samples are little-endian.
@@ -42,85 +44,36 @@ const (
 	DTypeBit DType = C.EVIDENT_DTYPE_BIT
 )
 
-var dtypeNames = map[DType]string{
-	DTypeF64: "f64", DTypeF32: "f32", DTypeI8: "i8", DTypeI16: "i16", DTypeI32: "i32", DTypeI64: "i64",
-	DTypeU8: "u8", DTypeU16: "u16", DTypeU32: "u32", DTypeU64: "u64", DTypeBool: "bool", DTypeBit: "bit",
-}
-
-// String returns the name of the dtype as in the file format ("f64", ...,
-// "bool", "bit").
+// String returns the dtype's name in the file format ("f64", ..., "bit").
 func (d DType) String() string {
-	if n, ok := dtypeNames[d]; ok {
-		return n
+	if n := C.evident_dtype_name(C.uint32_t(d)); n != nil {
+		return C.GoString(n)
 	}
 	return "DType(" + strconv.FormatUint(uint64(d), 10) + ")"
 }
 
-// ParseDType returns the dtype named n ("f64", ..., "bool", "bit") or by
-// one of its common aliases ("float64", "double", "float", "float32",
-// "int8" ... "uint64", "bool_", "bits"), case-insensitively (the library's
-// rule, the same in C, Python and the CLI).
+// ParseDType returns the dtype named n ("f64", ..., "bit") or by a common
+// alias ("float64", "double", "int8", "bool_", "bits", ...),
+// case-insensitively (the library's rule, as in C, Python and the CLI).
 func ParseDType(n string) (DType, bool) {
 	if checkString("dtype", n) != nil {
 		return 0, false
 	}
-	var cs cstrings
-	o := cs.add(n)
 	var code C.uint32_t
-	var msg *C.char
-	st := C.evgo_dtype_from_name(cs.at(o), &code, &msg)
-	runtime.KeepAlive(&cs)
-	if statusError(st, msg) != nil {
-		return 0, false
-	}
-	return DType(code), true
+	err := callC(func(msg **C.char) C.evident_status {
+		return C.evgo_dtype_from_name(cstr(n), &code, msg)
+	})
+	return DType(code), err == nil
 }
-
-// sampleSize is the size of one sample in bytes (0 for DTypeBit).
-func (d DType) sampleSize() uintptr {
-	switch d {
-	case DTypeF64, DTypeI64, DTypeU64:
-		return 8
-	case DTypeF32, DTypeI32, DTypeU32:
-		return 4
-	case DTypeI16, DTypeU16:
-		return 2
-	case DTypeI8, DTypeU8, DTypeBool:
-		return 1
-	}
-	return 0
-}
-
-// byteLen is the number of bytes of n samples of d.
-func (d DType) byteLen(n uint64) (uint64, bool) {
-	if d == DTypeBit {
-		return n/8 + min(n%8, 1), true
-	}
-	sz := uint64(d.sampleSize())
-	if sz == 0 || n > math.MaxUint64/sz {
-		return 0, false
-	}
-	return n * sz, true
-}
-
-// littleEndian: the samples are little-endian; the typed accessors alias
-// them, so they need a little-endian machine.
-var littleEndian = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
 
 // TraceInfo describes a trace's samples.
 type TraceInfo struct {
-	// SampleRate in Hz, finite and > 0. Zero in AddTrace means the
-	// library default, 1 Hz.
+	// SampleRate in Hz, finite and > 0 (0 in AddTrace: the default, 1 Hz).
 	SampleRate float64 `json:"sample_rate"`
-	// StartTime of the first sample, in seconds (finite).
+	// StartTime of the first sample, in seconds.
 	StartTime float64 `json:"start_time"`
-	// Units of the samples ("" when unknown).
-	Units string `json:"units"`
-	// Metadata is free-form data, encoded with encoding/json (read back as
-	// encoding/json decodes into any: numbers are float64).
+	Units     string  `json:"units"` // "" when unknown
+	// Metadata is free-form (read back as encoding/json decodes into any).
 	Metadata map[string]any `json:"metadata"`
 }
 
@@ -128,18 +81,12 @@ type TraceInfo struct {
 type AnnotationType string
 
 const (
-	// AnnotationPoint: a single time point (Time).
-	AnnotationPoint AnnotationType = "point"
-	// AnnotationRange: a time range (TimeRange).
-	AnnotationRange AnnotationType = "range"
-	// AnnotationVertical: a vertical line at a time (Time).
-	AnnotationVertical AnnotationType = "vertical"
-	// AnnotationHorizontal: a horizontal line at an amplitude (Amplitude).
-	AnnotationHorizontal AnnotationType = "horizontal"
-	// AnnotationRegion: a time range and an amplitude range.
-	AnnotationRegion AnnotationType = "region"
-	// AnnotationText: free-floating text.
-	AnnotationText AnnotationType = "text"
+	AnnotationPoint      AnnotationType = "point"      // at Time
+	AnnotationRange      AnnotationType = "range"      // over TimeRange
+	AnnotationVertical   AnnotationType = "vertical"   // a vertical line at Time
+	AnnotationHorizontal AnnotationType = "horizontal" // a horizontal line at Amplitude
+	AnnotationRegion     AnnotationType = "region"     // TimeRange and AmplitudeRange
+	AnnotationText       AnnotationType = "text"       // free-floating text
 )
 
 // Annotation marks a point or region of interest. Annotate fills what is
@@ -162,7 +109,7 @@ type Annotation struct {
 	Metadata       map[string]any `json:"metadata"`
 }
 
-// LayerAnnotation is an annotation with the name of its layer (Annotations).
+// LayerAnnotation is an annotation with the name of its layer.
 type LayerAnnotation struct {
 	Layer      string     `json:"layer"`
 	Annotation Annotation `json:"annotation"`
@@ -179,10 +126,9 @@ type Layer struct {
 }
 
 // LayerProps creates a layer or changes its properties (SetLayer). Nil
-// fields keep the current value (for a new layer: visible, unlocked, no
-// colour, no description); Color set to "" removes the colour. Properties
-// can be changed on a locked layer, so this is also how a layer is
-// unlocked.
+// fields keep the current value (new layer: visible, unlocked, no colour,
+// no description); Color "" removes the colour. A locked layer's
+// properties can be changed, so this is also how it is unlocked.
 type LayerProps struct {
 	Name        string
 	Visible     *bool
@@ -193,10 +139,9 @@ type LayerProps struct {
 
 // Measurement is a recorded measurement result.
 type Measurement struct {
-	// Name is required (e.g. "rise_time").
-	Name string `json:"name"`
-	// Value is any value encoding/json encodes (read back as encoding/json
-	// decodes into any: numbers are float64).
+	Name string `json:"name"` // required, e.g. "rise_time"
+	// Value is any value encoding/json encodes (read back as it decodes
+	// into any).
 	Value     any            `json:"value"`
 	Unit      string         `json:"unit"`
 	TraceName string         `json:"trace_name"` // "" = none
@@ -207,13 +152,11 @@ type Measurement struct {
 
 // HistoryEntry is one operation of the session's history.
 type HistoryEntry struct {
-	// Operation is required (the function or method called).
-	Operation  string         `json:"operation"`
+	Operation  string         `json:"operation"` // required: the function called
 	Parameters map[string]any `json:"parameters"`
 	Result     any            `json:"result"`
-	// Timestamp: zero means now.
-	Timestamp  time.Time `json:"timestamp"`
-	DurationMs float64   `json:"duration_ms"`
+	Timestamp  time.Time      `json:"timestamp"` // zero means now
+	DurationMs float64        `json:"duration_ms"`
 	// Success: nil means true.
 	Success      *bool          `json:"success"`
 	ErrorMessage string         `json:"error_message"` // "" = none
@@ -225,20 +168,18 @@ type SessionInfo struct {
 	Name       string    `json:"name"`
 	CreatedAt  time.Time `json:"created_at"`
 	ModifiedAt time.Time `json:"modified_at"`
-	// Path is the file the session was loaded from or last saved to ("" for
-	// a new session).
+	// Path is the file loaded from or last saved to ("" for a new session).
 	Path string `json:"path"`
-	// Version is the version loaded or last saved (0 for a new session).
-	Version uint64 `json:"version"`
-	// Commit is the hash of that version's commit record, lowercase hex.
+	// Version loaded or last saved (0 for a new session), and the hash of
+	// its commit record, lowercase hex.
+	Version      uint64 `json:"version"`
 	Commit       string `json:"commit"`
 	Traces       int    `json:"traces"`
 	Layers       int    `json:"layers"`
 	Annotations  int    `json:"annotations"`
 	Measurements int    `json:"measurements"`
 	History      int    `json:"history"`
-	// HistoryLimit is the bound on history entries (0 = unlimited).
-	HistoryLimit int `json:"history_limit"`
+	HistoryLimit int    `json:"history_limit"` // 0 = unlimited
 }
 
 // SaveOptions for Save. The zero value (or nil) saves every changed trace
@@ -259,8 +200,8 @@ type SaveOptions struct {
 	// IncompleteVersions, the next save moves them into a sidecar file).
 	NoSync bool
 	// LockTimeout is how long to wait for another process's save of the
-	// same file (rounded up to milliseconds; 0 = the library default, 10 s).
-	// When it runs out Save returns ErrLocked naming the holder.
+	// same file (rounded up to milliseconds; 0 = the library default, 10 s),
+	// then ErrLocked naming the holder.
 	LockTimeout time.Duration
 	// AuditLog, when set, receives an entry naming the saved version and its
 	// commit hash, so the audit trail proves which version existed when.
@@ -271,37 +212,30 @@ type SaveOptions struct {
 
 // SaveInfo is the result of Save.
 type SaveInfo struct {
-	Path    string `json:"path"`
-	Version uint64 `json:"version"`
-	// Commit is the new version's commit hash, lowercase hex.
-	Commit string `json:"commit"`
-	// BytesWritten is the number of bytes appended to the file.
-	BytesWritten uint64 `json:"bytes_written"`
+	Path         string `json:"path"`
+	Version      uint64 `json:"version"`
+	Commit       string `json:"commit"`        // lowercase hex
+	BytesWritten uint64 `json:"bytes_written"` // appended to the file
 	// TracesWritten counts the traces whose samples this save wrote;
 	// TracesReused those already in the file, only named by the new commit.
-	TracesWritten int `json:"traces_written"`
-	TracesReused  int `json:"traces_reused"`
-	// SampleBytesWritten is the part of BytesWritten holding samples.
-	SampleBytesWritten uint64 `json:"sample_bytes_written"`
+	TracesWritten      int    `json:"traces_written"`
+	TracesReused       int    `json:"traces_reused"`
+	SampleBytesWritten uint64 `json:"sample_bytes_written"` // part of BytesWritten
 }
 
 // VersionInfo describes one saved version of a session file.
 type VersionInfo struct {
-	Version uint64 `json:"version"`
-	Commit  string `json:"commit"`
-	// TS is when the version was saved.
-	TS time.Time `json:"ts"`
-	// Name is the session's name in that version.
-	Name         string `json:"name"`
-	Traces       int    `json:"traces"`
-	Layers       int    `json:"layers"`
-	Annotations  int    `json:"annotations"`
-	Measurements int    `json:"measurements"`
-	History      int    `json:"history"`
-	// TraceBytes is the size of the version's samples.
-	TraceBytes uint64 `json:"trace_bytes"`
-	// Offset of the version's commit record in the file.
-	Offset uint64 `json:"offset"`
+	Version      uint64    `json:"version"`
+	Commit       string    `json:"commit"`
+	TS           time.Time `json:"ts"`   // when it was saved
+	Name         string    `json:"name"` // the session's name in it
+	Traces       int       `json:"traces"`
+	Layers       int       `json:"layers"`
+	Annotations  int       `json:"annotations"`
+	Measurements int       `json:"measurements"`
+	History      int       `json:"history"`
+	TraceBytes   uint64    `json:"trace_bytes"` // size of its samples
+	Offset       uint64    `json:"offset"`      // of its commit record
 	// CompactedFrom is, for the first version of a compacted file, the
 	// version it was made from (nil otherwise).
 	CompactedFrom *CompactedFrom `json:"compacted_from"`
@@ -313,11 +247,10 @@ type CompactedFrom struct {
 	Commit  string `json:"commit"`
 }
 
-// CompactInfo is the result of CompactSession.
+// CompactInfo is the result of CompactSession: the version kept (same
+// number, new commit hash) and the file's size before and after.
 type CompactInfo struct {
-	// Version is the version kept (it keeps its number).
-	Version uint64 `json:"version"`
-	// Commit is its new commit hash.
+	Version     uint64 `json:"version"`
 	Commit      string `json:"commit"`
 	BytesBefore uint64 `json:"bytes_before"`
 	BytesAfter  uint64 `json:"bytes_after"`
@@ -326,26 +259,22 @@ type CompactInfo struct {
 // SessionReport is the result of VerifySession.
 type SessionReport struct {
 	Path string `json:"path"`
-	// OK is true when nothing is damaged, every version loads and every
-	// sample hash matches (a torn tail alone does not make it false).
-	OK bool `json:"ok"`
-	// Versions is the number of complete versions.
-	Versions int `json:"versions"`
-	// Problems are one-line messages, each naming the byte offset.
-	Problems []string `json:"problems"`
-	// ProblemDetails are the same problems as structured data.
+	// OK: nothing is damaged, every version loads and every sample hash
+	// matches (a torn tail alone does not make it false).
+	OK       bool `json:"ok"`
+	Versions int  `json:"versions"` // complete versions
+	// Problems are one-line messages naming the byte offset;
+	// ProblemDetails the same as structured data.
+	Problems       []string         `json:"problems"`
 	ProblemDetails []SessionProblem `json:"problem_details"`
-	// TornTailAt is the offset of an incomplete save at the end (an
-	// interrupted write; the next save moves it aside), nil when there is
-	// none.
+	// TornTailAt is the offset of an incomplete save at the end (the next
+	// save moves it aside), nil when there is none.
 	TornTailAt *uint64 `json:"torn_tail_at"`
-	// HeadVersion and HeadCommit are the newest version (0 and "" when
-	// there is none).
+	// HeadVersion and HeadCommit: the newest version (0 and "" if none).
 	HeadVersion uint64 `json:"head_version"`
 	HeadCommit  string `json:"head_commit"`
-	// IncompleteVersions are versions whose commit lies in the uncommitted
-	// tail: saved without sync, they lost pages in a power cut (the next
-	// save moves them aside with the tail).
+	// IncompleteVersions were saved without sync and lost pages in a power
+	// cut (their commit lies in the uncommitted tail).
 	IncompleteVersions []uint64 `json:"incomplete_versions"`
 	Records            uint64   `json:"records"`
 	DataFrames         uint64   `json:"data_frames"`
@@ -353,20 +282,18 @@ type SessionReport struct {
 	SampleBytesChecked uint64   `json:"sample_bytes_checked"`
 }
 
-// SessionProblem is one problem found by VerifySession.
+// SessionProblem is one problem found by VerifySession (Seq nil when the
+// record has none or is unreadable).
 type SessionProblem struct {
-	Offset uint64 `json:"offset"`
-	// Seq is the record's seq, nil when it has none (or is unreadable).
+	Offset  uint64  `json:"offset"`
 	Seq     *uint64 `json:"seq"`
 	Message string  `json:"message"`
 }
 
 // LoadSessionOptions for LoadSession; nil means keyless, newest version.
 type LoadSessionOptions struct {
-	// Key is the file's HMAC key (nil for a keyless file).
-	Key []byte
-	// Version to load (0 = the newest complete one).
-	Version uint64
+	Key     []byte // the file's HMAC key (nil for a keyless file)
+	Version uint64 // 0 = the newest complete one
 }
 
 // Session is an analysis session: traces, annotation layers, measurements,
@@ -380,36 +307,98 @@ type Session struct {
 	mu sync.RWMutex
 	h  *C.evident_session
 	// gen counts changes (every write lock); info is the decoded Info of
-	// generation infoGen, so properties are not decoded again until the
-	// session changes.
-	gen     atomic.Uint64
-	cacheMu sync.Mutex
-	info    SessionInfo
-	infoGen uint64
-	infoOK  bool
+	// the generation it names, so properties are not decoded again until
+	// the session changes.
+	gen  atomic.Uint64
+	info atomic.Pointer[sessionInfoAt]
 }
 
-func newSessionHandle(h *C.evident_session) *Session {
+// --- calling the library ---
+
+// with runs f on the handle, write-locked for a change (which makes the
+// cached Info stale) or read-locked, or returns ErrClosed.
+func (s *Session) with(write bool, f func(h *C.evident_session) error) error {
+	if write {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.gen.Add(1)
+	} else {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	}
+	if s.h == nil {
+		return goError(StatusClosed, "evident: session is closed")
+	}
+	err := f(s.h)
+	runtime.KeepAlive(s)
+	return err
+}
+
+// call is with for one status-returning shim call.
+func (s *Session) call(write bool, f func(h *C.evident_session, msg **C.char) C.evident_status) error {
+	return s.with(write, func(h *C.evident_session) error {
+		return callC(func(msg **C.char) C.evident_status { return f(h, msg) })
+	})
+}
+
+// text is call for a shim call returning a string.
+func (s *Session) text(write bool, f func(h *C.evident_session, out, msg **C.char) C.evident_status) (string, error) {
+	var text string
+	err := s.with(write, func(h *C.evident_session) (err error) {
+		text, err = textC(func(out, msg **C.char) C.evident_status { return f(h, out, msg) })
+		return err
+	})
+	return text, err
+}
+
+// get runs one of the session's getters (evgo_session_get).
+func (s *Session) get(what C.int) (string, error) {
+	return s.text(false, func(h *C.evident_session, out, msg **C.char) C.evident_status {
+		return C.evgo_session_get(h, what, out, msg)
+	})
+}
+
+// getAs decodes the JSON of a getter into v (see decodeAs).
+func getAs[T any](s *Session, what C.int, v T) (T, error) {
+	text, err := s.get(what)
+	return decodeAs(text, err, v)
+}
+
+// set runs one of the session's one-string setters (evgo_session_set).
+func (s *Session) set(what C.int, arg string) error {
+	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
+		return C.evgo_session_set(h, what, cstr(arg), msg)
+	})
+}
+
+// setChecked is set after checkString(name, arg).
+func (s *Session) setChecked(what C.int, name, arg string) error {
+	if err := checkString(name, arg); err != nil {
+		return err
+	}
+	return s.set(what, arg)
+}
+
+// --- sessions ---
+
+func newSession(f func(out **C.evident_session, msg **C.char) C.evident_status) (*Session, error) {
+	var h *C.evident_session
+	if err := callC(func(msg **C.char) C.evident_status { return f(&h, msg) }); err != nil {
+		return nil, err
+	}
 	s := &Session{h: h}
 	runtime.SetFinalizer(s, (*Session).Close)
-	return s
+	return s, nil
 }
 
 // NewSession returns a new, empty session named name.
 func NewSession(name string) (*Session, error) {
-	var cs cstrings
 	if err := checkString("session name", name); err != nil {
 		return nil, err
 	}
-	off := cs.add(name)
-	var h *C.evident_session
-	var msg *C.char
-	st := C.evgo_session_new(cs.at(off), &h, &msg)
-	runtime.KeepAlive(&cs)
-	if err := statusError(st, msg); err != nil {
-		return nil, err
-	}
-	return newSessionHandle(h), nil
+	return newSession(func(out **C.evident_session, msg **C.char) C.evident_status {
+		return C.evgo_session_new(cstr(name), out, msg)
+	})
 }
 
 // LoadSession loads the session file at path: the newest complete version,
@@ -422,20 +411,12 @@ func LoadSession(path string, opts *LoadSessionOptions) (*Session, error) {
 		opts = &LoadSessionOptions{}
 	}
 	if hasNUL(path) {
-		return nil, goError(StatusInvalidArgument, "evident: path contains a NUL byte")
+		return nil, nulPath()
 	}
-	var cs cstrings
-	defer cs.wipe()
-	p := cs.add(path)
-	k := cs.addBytes(opts.Key)
-	var h *C.evident_session
-	var msg *C.char
-	st := C.evgo_session_load(cs.at(p), cs.bytesAt(k), C.size_t(len(opts.Key)), C.uint64_t(opts.Version), &h, &msg)
-	runtime.KeepAlive(&cs)
-	if err := statusError(st, msg); err != nil {
-		return nil, err
-	}
-	return newSessionHandle(h), nil
+	k := opts.Key
+	return newSession(func(out **C.evident_session, msg **C.char) C.evident_status {
+		return C.evgo_session_load(cstr(path), (*C.uint8_t)(unsafe.SliceData(k)), C.size_t(len(k)), C.uint64_t(opts.Version), out, msg)
+	})
 }
 
 // Close frees the session. Traces obtained with GetTrace stay valid until
@@ -453,129 +434,41 @@ func (s *Session) Close() error {
 	return nil
 }
 
-func sessionClosed() error { return goError(StatusClosed, "evident: session is closed") }
-
-// lock write-locks s and returns its handle, or ErrClosed (unlocked
-// again).
-func (s *Session) lock() (*C.evident_session, error) {
-	s.mu.Lock()
-	if s.h == nil {
-		s.mu.Unlock()
-		return nil, sessionClosed()
-	}
-	s.gen.Add(1) // what was read before may change now
-	return s.h, nil
-}
-
-// rlock is lock for reading (unlock with s.mu.RUnlock).
-func (s *Session) rlock() (*C.evident_session, error) {
-	s.mu.RLock()
-	if s.h == nil {
-		s.mu.RUnlock()
-		return nil, sessionClosed()
-	}
-	return s.h, nil
-}
-
-// get runs one of the session's JSON getters and returns its text.
-func (s *Session) get(what C.int) (string, error) {
-	h, err := s.rlock()
-	if err != nil {
-		return "", err
-	}
-	defer s.mu.RUnlock()
-	var out, msg *C.char
-	st := C.evgo_session_get(h, what, &out, &msg)
-	runtime.KeepAlive(s)
-	if err := statusError(st, msg); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
-}
-
-// getJSON runs a JSON getter and decodes its result into v.
-func (s *Session) getJSON(what C.int, v any) error {
-	text, err := s.get(what)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(text, v)
-}
-
-// set runs one of the session's one-string setters.
-func (s *Session) set(what C.int, arg string) error {
-	var cs cstrings
-	off := cs.add(arg)
-	h, err := s.lock()
-	if err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-	var msg *C.char
-	st := C.evgo_session_set(h, what, cs.at(off), &msg)
-	runtime.KeepAlive(s)
-	runtime.KeepAlive(&cs)
-	return statusError(st, msg)
-}
-
-// setJSON encodes v and passes it to a setter.
-func (s *Session) setJSON(what C.int, v any) error {
-	b, err := encodeJSON(v)
-	if err != nil {
-		return err
-	}
-	return s.set(what, string(b))
-}
-
-// Info returns the session's name, times, file, version and counts.
+// Info returns the session's name, times, file, version and counts
+// (decoded once per change of the session).
 func (s *Session) Info() (SessionInfo, error) {
 	// A change between reading gen and the fetch leaves the cache under an
 	// old generation: it is then never used.
 	gen := s.gen.Load()
-	s.cacheMu.Lock()
-	if s.infoOK && s.infoGen == gen {
-		info := s.info
-		s.cacheMu.Unlock()
-		return info, nil
+	if c := s.info.Load(); c != nil && c.gen == gen {
+		return c.info, nil
 	}
-	s.cacheMu.Unlock()
-	var info SessionInfo
-	if err := s.getJSON(C.EVGO_SESSION_INFO, &info); err != nil {
-		return SessionInfo{}, err
+	info, err := getAs(s, C.EVGO_SESSION_INFO, SessionInfo{})
+	if err == nil {
+		s.info.Store(&sessionInfoAt{gen, info})
 	}
-	s.cacheMu.Lock()
-	s.info, s.infoGen, s.infoOK = info, gen, true
-	s.cacheMu.Unlock()
-	return info, nil
+	return info, err
+}
+
+type sessionInfoAt struct {
+	gen  uint64
+	info SessionInfo
 }
 
 // Name returns the session's name ("" after Close).
 func (s *Session) Name() string {
-	info, err := s.Info()
-	if err != nil {
-		return ""
-	}
+	info, _ := s.Info()
 	return info.Name
 }
 
 // SetName renames the session.
 func (s *Session) SetName(name string) error {
-	if err := checkString("session name", name); err != nil {
-		return err
-	}
-	return s.set(C.EVGO_SESSION_SET_NAME, name)
+	return s.setChecked(C.EVGO_SESSION_SET_NAME, "session name", name)
 }
 
 // Metadata returns the session's metadata (never nil).
 func (s *Session) Metadata() (map[string]any, error) {
-	m := map[string]any{}
-	if err := s.getJSON(C.EVGO_SESSION_METADATA, &m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		m = map[string]any{}
-	}
-	return m, nil
+	return getAs(s, C.EVGO_SESSION_METADATA, map[string]any{})
 }
 
 // SetMetadata replaces the session's metadata (nil clears it).
@@ -586,11 +479,14 @@ func (s *Session) SetMetadata(m map[string]any) error {
 	if err := checkValue("metadata", m); err != nil {
 		return err
 	}
-	return s.setJSON(C.EVGO_SESSION_SET_METADATA, m)
+	b, err := encodeJSON(m)
+	if err != nil {
+		return err
+	}
+	return s.set(C.EVGO_SESSION_SET_METADATA, string(b))
 }
 
-// Summary returns a human-readable summary of the session (like TraceKit's
-// Session.summary()).
+// Summary returns a human-readable summary (as TraceKit's Session.summary()).
 func (s *Session) Summary() (string, error) { return s.get(C.EVGO_SESSION_SUMMARY) }
 
 // JSON returns the whole session except trace samples as JSON (the shapes
@@ -603,58 +499,37 @@ func (s *Session) JSON() (json.RawMessage, error) {
 	return json.RawMessage(text), nil
 }
 
-// sampleData returns the address, count and dtype of a supported slice.
-func sampleData(samples any) (unsafe.Pointer, int, DType, error) {
-	switch v := samples.(type) {
-	case []float64:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeF64, nil
-	case []float32:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeF32, nil
-	case []int8:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeI8, nil
-	case []int16:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeI16, nil
-	case []int32:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeI32, nil
-	case []int64:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeI64, nil
-	case []uint8:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeU8, nil
-	case []uint16:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeU16, nil
-	case []uint32:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeU32, nil
-	case []uint64:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeU64, nil
-	case []bool:
-		return unsafe.Pointer(unsafe.SliceData(v)), len(v), DTypeBool, nil
-	}
-	return nil, 0, 0, goError(StatusInvalidArgument,
-		fmt.Sprintf("evident: samples of type %T: want []float64, []float32, []int8..[]int64, []uint8..[]uint64 or []bool", samples))
-}
-
-// emptySamples is the address passed for a trace without samples (the
-// library wants a valid, aligned pointer even for no bytes).
-var emptySamples [8]uint64
+// --- traces ---
 
 // AddTrace adds a trace named name holding a copy of samples, one of
-// []float64, []float32, []int8, []int16, []int32, []int64, []uint8,
-// []uint16, []uint32, []uint64, []bool; a trace of the same name is
-// replaced. For packed digital channels use AddBitTrace.
+// []float64, []float32, []int8 ... []int64, []uint8 ... []uint64, []bool;
+// a trace of the same name is replaced. For packed bits use AddBitTrace.
 func (s *Session) AddTrace(name string, samples any, info TraceInfo) error {
-	p, n, dt, err := sampleData(samples)
-	if err != nil {
-		return err
+	dt, ok := sliceDTypes[reflect.TypeOf(samples)]
+	if !ok {
+		return goError(StatusInvalidArgument, fmt.Sprintf(
+			"evident: samples of type %T: want []float64, []float32, []int8..[]int64, []uint8..[]uint64 or []bool", samples))
 	}
-	err = s.addTrace(name, dt, p, uint64(n), info)
+	v := reflect.ValueOf(samples)
+	err := s.addTrace(name, dt, v.UnsafePointer(), uint64(v.Len()), info)
 	runtime.KeepAlive(samples)
 	return err
+}
+
+var sliceDTypes = map[reflect.Type]DType{
+	reflect.TypeFor[[]float64](): DTypeF64, reflect.TypeFor[[]float32](): DTypeF32,
+	reflect.TypeFor[[]int8](): DTypeI8, reflect.TypeFor[[]int16](): DTypeI16,
+	reflect.TypeFor[[]int32](): DTypeI32, reflect.TypeFor[[]int64](): DTypeI64,
+	reflect.TypeFor[[]uint8](): DTypeU8, reflect.TypeFor[[]uint16](): DTypeU16,
+	reflect.TypeFor[[]uint32](): DTypeU32, reflect.TypeFor[[]uint64](): DTypeU64,
+	reflect.TypeFor[[]bool](): DTypeBool,
 }
 
 // AddBitTrace adds a digital trace of n samples packed in bits, least
 // significant bit first: len(packed) must be ceil(n/8).
 func (s *Session) AddBitTrace(name string, packed []byte, n uint64, info TraceInfo) error {
-	if want, _ := DTypeBit.byteLen(n); uint64(len(packed)) != want {
+	var want C.uint64_t
+	if !C.evident_dtype_byte_len(C.EVIDENT_DTYPE_BIT, C.uint64_t(n), &want) || uint64(len(packed)) != uint64(want) {
 		return goError(StatusInvalidArgument,
 			fmt.Sprintf("evident: trace %q: %d bits need %d bytes, got %d", name, n, want, len(packed)))
 	}
@@ -664,235 +539,135 @@ func (s *Session) AddBitTrace(name string, packed []byte, n uint64, info TraceIn
 }
 
 func (s *Session) addTrace(name string, dt DType, p unsafe.Pointer, n uint64, info TraceInfo) error {
-	if err := checkString("trace name", name); err != nil {
-		return err
-	}
-	if err := checkString("units", info.Units); err != nil {
+	if err := checkStrings("trace name", name, "units", info.Units); err != nil {
 		return err
 	}
 	if err := checkValue("metadata", info.Metadata); err != nil {
 		return err
 	}
-	w := struct {
-		SampleRate float64        `json:"sample_rate,omitempty"`
-		StartTime  float64        `json:"start_time"`
-		Units      string         `json:"units"`
-		Metadata   map[string]any `json:"metadata,omitempty"`
-	}{info.SampleRate, info.StartTime, info.Units, info.Metadata}
-	infoJSON, err := encodeJSON(w)
+	rate := &info.SampleRate
+	if info.SampleRate == 0 {
+		rate = nil // the default
+	}
+	js, err := wire(map[string]any{"sample_rate": rate, "start_time": info.StartTime, "units": info.Units,
+		"metadata": info.Metadata})
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		p = unsafe.Pointer(&emptySamples[0])
-	}
-	var cs cstrings
-	no := cs.add(name)
-	io := cs.add(string(infoJSON))
-	h, err := s.lock()
-	if err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-	var msg *C.char
-	st := C.evgo_session_add_trace(h, cs.at(no), C.uint32_t(dt), p, C.uint64_t(n), cs.at(io), &msg)
-	runtime.KeepAlive(s)
-	runtime.KeepAlive(&cs)
-	return statusError(st, msg)
+	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
+		return C.evgo_session_add_trace(h, cstr(name), C.uint32_t(dt), p, C.uint64_t(n), cstr(js), msg)
+	})
 }
 
 // LoadTrace imports a CSV or .npy file as a trace named name ("" = the
 // file name without its extension) and returns the name.
 func (s *Session) LoadTrace(path, name string) (string, error) {
 	if hasNUL(path) {
-		return "", goError(StatusInvalidArgument, "evident: path contains a NUL byte")
+		return "", nulPath()
 	}
 	if err := checkString("trace name", name); err != nil {
 		return "", err
 	}
-	var cs cstrings
-	po := cs.add(path)
-	no := cs.addOpt(name)
-	h, err := s.lock()
-	if err != nil {
-		return "", err
-	}
-	defer s.mu.Unlock()
-	var out, msg *C.char
-	st := C.evgo_session_load_trace(h, cs.at(po), cs.at(no), &out, &msg)
-	runtime.KeepAlive(s)
-	runtime.KeepAlive(&cs)
-	if err := statusError(st, msg); err != nil {
-		C.evident_string_free(out)
-		return "", err
-	}
-	return takeString(out), nil
+	return s.text(true, func(h *C.evident_session, out, msg **C.char) C.evident_status {
+		return C.evgo_session_load_trace(h, cstr(path), cstrOpt(name), out, msg)
+	})
 }
 
 // RemoveTrace removes the trace named name (ErrNotFound if there is none).
 func (s *Session) RemoveTrace(name string) error {
-	if err := checkString("trace name", name); err != nil {
-		return err
-	}
-	return s.set(C.EVGO_SESSION_REMOVE_TRACE, name)
+	return s.setChecked(C.EVGO_SESSION_REMOVE_TRACE, "trace name", name)
 }
 
 // TraceNames returns the names of the traces in the order they were added.
 func (s *Session) TraceNames() ([]string, error) {
-	names := []string{}
-	if err := s.getJSON(C.EVGO_SESSION_TRACE_NAMES, &names); err != nil {
-		return nil, err
-	}
-	return names, nil
+	return getAs(s, C.EVGO_SESSION_TRACE_NAMES, []string{})
 }
 
-// GetTrace returns the trace named name (ErrNotFound if there is none).
-// The Trace is independent of the Session (it stays valid after
-// Session.Close) and must be closed.
+// GetTrace returns the trace named name (ErrNotFound if there is none), a
+// Trace independent of the Session (valid after Session.Close) to Close.
 func (s *Session) GetTrace(name string) (*Trace, error) {
 	if err := checkString("trace name", name); err != nil {
 		return nil, err
 	}
-	var cs cstrings
-	no := cs.add(name)
-	h, err := s.rlock()
-	if err != nil {
-		return nil, err
-	}
 	var th *C.evident_trace
-	var info, msg *C.char
-	st := C.evgo_session_get_trace(h, cs.at(no), &th, &info, &msg)
-	runtime.KeepAlive(s)
-	runtime.KeepAlive(&cs)
-	s.mu.RUnlock()
-	if err := statusError(st, msg); err != nil {
+	info, err := s.text(false, func(h *C.evident_session, out, msg **C.char) C.evident_status {
+		return C.evgo_session_get_trace(h, cstr(name), &th, out, msg)
+	})
+	if err != nil {
 		return nil, err
 	}
 	t := &Trace{h: th}
 	runtime.SetFinalizer(t, (*Trace).finalize)
 	var w struct {
 		TraceInfo
-		Name       string `json:"name"`
-		DType      string `json:"dtype"`
-		Len        uint64 `json:"len"`
-		Bytes      uint64 `json:"bytes"`
-		Mapped     bool   `json:"mapped"`
-		Compressed bool   `json:"compressed"`
+		Name, DType        string
+		Len, Bytes         uint64
+		Mapped, Compressed bool
 	}
-	if err := decodeJSON(takeString(info), &w); err != nil {
+	err = decodeJSON(info, &w)
+	dt, ok := ParseDType(w.DType)
+	if err == nil && !ok {
+		err = goError(StatusMalformed, fmt.Sprintf("evident: trace %q has unknown dtype %q", name, w.DType))
+	}
+	if err != nil {
 		t.Close()
 		return nil, err
-	}
-	dt, ok := ParseDType(w.DType)
-	if !ok {
-		t.Close()
-		return nil, goError(StatusMalformed, fmt.Sprintf("evident: trace %q has unknown dtype %q", name, w.DType))
-	}
-	if w.Metadata == nil {
-		w.Metadata = map[string]any{}
 	}
 	t.name, t.dtype, t.n, t.nbytes = w.Name, dt, w.Len, w.Bytes
 	t.mapped, t.compressed, t.info = w.Mapped, w.Compressed, w.TraceInfo
 	return t, nil
 }
 
+// --- annotation layers ---
+
 // SetLayer creates the layer props.Name or changes its properties.
-func (s *Session) SetLayer(props LayerProps) error {
-	for _, f := range []struct{ what, v string }{{"layer name", props.Name}, {"colour", deref(props.Color)},
-		{"description", deref(props.Description)}} {
-		if err := checkString(f.what, f.v); err != nil {
-			return err
-		}
+func (s *Session) SetLayer(p LayerProps) error {
+	if err := checkStrings("layer name", p.Name, "colour", deref(p.Color), "description", deref(p.Description)); err != nil {
+		return err
 	}
-	w := struct {
-		Name        string  `json:"name"`
-		Visible     *bool   `json:"visible,omitempty"`
-		Locked      *bool   `json:"locked,omitempty"`
-		Color       *string `json:"color,omitempty"`
-		Description *string `json:"description,omitempty"`
-	}{props.Name, props.Visible, props.Locked, props.Color, props.Description}
-	return s.setJSON(C.EVGO_SESSION_SET_LAYER, w)
+	js, err := wire(map[string]any{"name": p.Name, "visible": p.Visible, "locked": p.Locked, "color": p.Color,
+		"description": p.Description})
+	if err != nil {
+		return err
+	}
+	return s.set(C.EVGO_SESSION_SET_LAYER, js)
 }
 
 // Annotate adds an annotation to layer (created when missing). A locked
 // layer gives ErrLayerLocked.
 func (s *Session) Annotate(layer string, a Annotation) error {
-	if err := checkString("layer name", layer); err != nil {
+	if err := checkStrings("layer name", layer, "annotation text", a.Text, "annotation type", string(a.Type),
+		"colour", a.Color, "style", a.Style); err != nil {
 		return err
-	}
-	for _, f := range []struct{ what, v string }{{"annotation text", a.Text}, {"annotation type", string(a.Type)},
-		{"colour", a.Color}, {"style", a.Style}} {
-		if err := checkString(f.what, f.v); err != nil {
-			return err
-		}
 	}
 	if err := checkValue("metadata", a.Metadata); err != nil {
 		return err
 	}
-	w := struct {
-		Text           string         `json:"text"`
-		Type           AnnotationType `json:"type,omitempty"`
-		Time           *float64       `json:"time,omitempty"`
-		TimeRange      *[2]float64    `json:"time_range,omitempty"`
-		Amplitude      *float64       `json:"amplitude,omitempty"`
-		AmplitudeRange *[2]float64    `json:"amplitude_range,omitempty"`
-		Color          string         `json:"color,omitempty"`
-		Style          string         `json:"style,omitempty"`
-		Visible        *bool          `json:"visible,omitempty"`
-		CreatedAt      *time.Time     `json:"created_at,omitempty"`
-		Metadata       map[string]any `json:"metadata,omitempty"`
-	}{a.Text, a.Type, a.Time, a.TimeRange, a.Amplitude, a.AmplitudeRange, a.Color, a.Style, a.Visible,
-		timeOpt(a.CreatedAt), a.Metadata}
-	b, err := encodeJSON(w)
+	js, err := wire(map[string]any{"text": a.Text, "type": strOpt(string(a.Type)), "time": a.Time,
+		"time_range": a.TimeRange, "amplitude": a.Amplitude, "amplitude_range": a.AmplitudeRange,
+		"color": strOpt(a.Color), "style": strOpt(a.Style), "visible": a.Visible,
+		"created_at": timeOpt(a.CreatedAt), "metadata": a.Metadata})
 	if err != nil {
 		return err
 	}
-	var cs cstrings
-	lo := cs.add(layer)
-	jo := cs.add(string(b))
-	h, err := s.lock()
-	if err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-	var msg *C.char
-	st := C.evgo_session_annotate(h, cs.at(lo), cs.at(jo), &msg)
-	runtime.KeepAlive(s)
-	runtime.KeepAlive(&cs)
-	return statusError(st, msg)
+	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
+		return C.evgo_session_annotate(h, cstr(layer), cstr(js), msg)
+	})
 }
 
 // ClearLayer removes every annotation of a layer (ErrLayerLocked when it is
 // locked, ErrNotFound when there is no such layer).
 func (s *Session) ClearLayer(layer string) error {
-	if err := checkString("layer name", layer); err != nil {
-		return err
-	}
-	return s.set(C.EVGO_SESSION_CLEAR_LAYER, layer)
+	return s.setChecked(C.EVGO_SESSION_CLEAR_LAYER, "layer name", layer)
 }
 
-// RemoveLayer removes a layer and its annotations (ErrLayerLocked when it
-// is locked, ErrNotFound when there is no such layer).
+// RemoveLayer removes a layer and its annotations (errors as ClearLayer).
 func (s *Session) RemoveLayer(layer string) error {
-	if err := checkString("layer name", layer); err != nil {
-		return err
-	}
-	return s.set(C.EVGO_SESSION_REMOVE_LAYER, layer)
+	return s.setChecked(C.EVGO_SESSION_REMOVE_LAYER, "layer name", layer)
 }
 
 // Layers returns the annotation layers with their annotations.
-func (s *Session) Layers() ([]Layer, error) {
-	ls := []Layer{}
-	if err := s.getJSON(C.EVGO_SESSION_LAYERS, &ls); err != nil {
-		return nil, err
-	}
-	for i := range ls {
-		if ls[i].Annotations == nil {
-			ls[i].Annotations = []Annotation{}
-		}
-	}
-	return ls, nil
-}
+func (s *Session) Layers() ([]Layer, error) { return getAs(s, C.EVGO_SESSION_LAYERS, []Layer{}) }
 
 // Annotations returns the annotations of layer ("" = every layer), and,
 // when timeRange is not nil, only those within [t0, t1]: point and vertical
@@ -903,30 +678,15 @@ func (s *Session) Annotations(layer string, timeRange *[2]float64) ([]LayerAnnot
 	if err := checkString("layer name", layer); err != nil {
 		return nil, err
 	}
-	var cs cstrings
-	lo := cs.addOpt(layer)
 	var has C.bool
 	var t0, t1 C.double
 	if timeRange != nil {
 		has, t0, t1 = true, C.double(timeRange[0]), C.double(timeRange[1])
 	}
-	h, err := s.rlock()
-	if err != nil {
-		return nil, err
-	}
-	var out, msg *C.char
-	st := C.evgo_session_annotations(h, cs.at(lo), has, t0, t1, &out, &msg)
-	runtime.KeepAlive(s)
-	runtime.KeepAlive(&cs)
-	s.mu.RUnlock()
-	if err := statusError(st, msg); err != nil {
-		return nil, err
-	}
-	as := []LayerAnnotation{}
-	if err := decodeJSON(takeString(out), &as); err != nil {
-		return nil, err
-	}
-	return as, nil
+	text, err := s.text(false, func(h *C.evident_session, out, msg **C.char) C.evident_status {
+		return C.evgo_session_annotations(h, cstrOpt(layer), has, t0, t1, out, msg)
+	})
+	return decodeAs(text, err, []LayerAnnotation{})
 }
 
 // RemoveAnnotation removes the annotation at index (0-based, in the order
@@ -939,99 +699,102 @@ func (s *Session) RemoveAnnotation(layer string, index int) error {
 	if index < 0 {
 		return goError(StatusNotFound, "evident: annotation index must not be negative")
 	}
-	var cs cstrings
-	lo := cs.add(layer)
-	h, err := s.lock()
-	if err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-	var msg *C.char
-	st := C.evgo_session_remove_annotation(h, cs.at(lo), C.uint64_t(index), &msg)
-	runtime.KeepAlive(s)
-	runtime.KeepAlive(&cs)
-	return statusError(st, msg)
+	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
+		return C.evgo_session_remove_annotation(h, cstr(layer), C.uint64_t(index), msg)
+	})
 }
+
+// --- measurements and history ---
 
 // RecordMeasurement records a measurement (Name is required).
 func (s *Session) RecordMeasurement(m Measurement) error {
-	for _, f := range []struct{ what, v string }{{"measurement name", m.Name}, {"unit", m.Unit},
-		{"trace name", m.TraceName}} {
-		if err := checkString(f.what, f.v); err != nil {
-			return err
-		}
-	}
-	if err := checkValue("measurement value", m.Value); err != nil {
+	js, err := m.wire()
+	if err != nil {
 		return err
 	}
-	if err := checkValue("metadata", m.Metadata); err != nil {
-		return err
+	return s.set(C.EVGO_SESSION_RECORD_MEASUREMENT, js)
+}
+
+func (m Measurement) wire() (string, error) {
+	if err := checkStrings("measurement name", m.Name, "unit", m.Unit, "trace name", m.TraceName); err != nil {
+		return "", err
 	}
-	var traceName *string
-	if m.TraceName != "" {
-		traceName = &m.TraceName
+	if err := checkValues("measurement value", m.Value, "metadata", m.Metadata); err != nil {
+		return "", err
 	}
-	w := struct {
-		Name       string         `json:"name"`
-		Value      any            `json:"value"`
-		Unit       string         `json:"unit"`
-		TraceName  *string        `json:"trace_name,omitempty"`
-		Metadata   map[string]any `json:"metadata,omitempty"`
-		RecordedAt *time.Time     `json:"recorded_at,omitempty"`
-	}{m.Name, m.Value, m.Unit, traceName, m.Metadata, timeOpt(m.RecordedAt)}
-	return s.setJSON(C.EVGO_SESSION_RECORD_MEASUREMENT, w)
+	return wire(map[string]any{"name": m.Name, "value": m.Value, "unit": m.Unit,
+		"trace_name": strOpt(m.TraceName), "metadata": m.Metadata, "recorded_at": timeOpt(m.RecordedAt)})
+}
+
+// AsTraceKit returns m in TraceKit's shape (its Measurement.as_dict()):
+// the metadata's members, value, unit, trace_name (nil when unset) and
+// timestamp (RecordedAt as Python's isoformat(); for a zero RecordedAt,
+// now).
+func (m Measurement) AsTraceKit() (map[string]any, error) {
+	js, err := m.wire()
+	if err != nil {
+		return nil, err
+	}
+	text, err := valueText(C.EVGO_MEASUREMENT_TRACEKIT, js, "", 0)
+	return decodeAs(text, err, map[string]any{})
 }
 
 // Measurements returns the recorded measurements, oldest first.
 func (s *Session) Measurements() ([]Measurement, error) {
-	ms := []Measurement{}
-	if err := s.getJSON(C.EVGO_SESSION_MEASUREMENTS, &ms); err != nil {
-		return nil, err
-	}
-	return ms, nil
+	return getAs(s, C.EVGO_SESSION_MEASUREMENTS, []Measurement{})
+}
+
+// MeasurementsTraceKit returns the measurements in TraceKit's shape (see
+// Measurement.AsTraceKit) by name, the latest of a name.
+func (s *Session) MeasurementsTraceKit() (map[string]map[string]any, error) {
+	return getAs(s, C.EVGO_SESSION_MEASUREMENTS_TRACEKIT, map[string]map[string]any{})
 }
 
 // RecordHistory appends an entry to the operation history (Operation is
 // required). When the history limit is reached the oldest entry is
 // dropped.
 func (s *Session) RecordHistory(e HistoryEntry) error {
-	for _, f := range []struct{ what, v string }{{"operation", e.Operation}, {"error message", e.ErrorMessage}} {
-		if err := checkString(f.what, f.v); err != nil {
-			return err
-		}
+	js, err := e.wire()
+	if err != nil {
+		return err
 	}
-	for _, v := range []struct {
-		what string
-		v    any
-	}{{"parameters", e.Parameters}, {"result", e.Result}, {"metadata", e.Metadata}} {
-		if err := checkValue(v.what, v.v); err != nil {
-			return err
-		}
+	return s.set(C.EVGO_SESSION_RECORD_HISTORY, js)
+}
+
+func (e HistoryEntry) wire() (string, error) {
+	if err := checkStrings("operation", e.Operation, "error message", e.ErrorMessage); err != nil {
+		return "", err
 	}
-	var errMsg *string
-	if e.ErrorMessage != "" {
-		errMsg = &e.ErrorMessage
+	if err := checkValues("parameters", e.Parameters, "result", e.Result, "metadata", e.Metadata); err != nil {
+		return "", err
 	}
-	w := struct {
-		Operation    string         `json:"operation"`
-		Parameters   map[string]any `json:"parameters,omitempty"`
-		Result       any            `json:"result"`
-		Timestamp    *time.Time     `json:"timestamp,omitempty"`
-		DurationMs   float64        `json:"duration_ms"`
-		Success      *bool          `json:"success,omitempty"`
-		ErrorMessage *string        `json:"error_message,omitempty"`
-		Metadata     map[string]any `json:"metadata,omitempty"`
-	}{e.Operation, e.Parameters, e.Result, timeOpt(e.Timestamp), e.DurationMs, e.Success, errMsg, e.Metadata}
-	return s.setJSON(C.EVGO_SESSION_RECORD_HISTORY, w)
+	return wire(map[string]any{"operation": e.Operation, "parameters": e.Parameters, "result": e.Result,
+		"timestamp": timeOpt(e.Timestamp), "duration_ms": e.DurationMs, "success": e.Success,
+		"error_message": strOpt(e.ErrorMessage), "metadata": e.Metadata})
+}
+
+// ToCode returns the line of Python HistoryScript writes for e (alias ""
+// = "tk"; style ScriptEvident or ScriptTraceKit).
+func (e HistoryEntry) ToCode(alias string, style int) (string, error) {
+	js, err := e.wire()
+	if err == nil {
+		err = checkString("alias", alias)
+	}
+	if err != nil {
+		return "", err
+	}
+	return valueText(C.EVGO_HISTORY_ENTRY_CODE, js, alias, style)
+}
+
+func valueText(what C.int, js, alias string, style int) (string, error) {
+	return textC(func(out, msg **C.char) C.evident_status {
+		return C.evgo_value_text(what, cstr(js), cstrOpt(alias), C.uint32_t(style), out, msg)
+	})
 }
 
 // History returns the operation history, oldest first.
 func (s *Session) History() ([]HistoryEntry, error) {
-	es := []HistoryEntry{}
-	if err := s.getJSON(C.EVGO_SESSION_HISTORY, &es); err != nil {
-		return nil, err
-	}
-	return es, nil
+	return getAs(s, C.EVGO_SESSION_HISTORY, []HistoryEntry{})
 }
 
 // HistorySummary holds statistics of the operation history.
@@ -1046,15 +809,13 @@ type HistorySummary struct {
 	Last              *time.Time     `json:"last"`
 }
 
-// HistorySummary returns statistics of the operation history (computed by
-// the library, as Python's OperationHistory.summary()).
+// HistorySummary returns statistics of the operation history (as Python's
+// OperationHistory.summary()).
 func (s *Session) HistorySummary() (HistorySummary, error) {
-	var sum HistorySummary
-	err := s.getJSON(C.EVGO_SESSION_HISTORY_SUMMARY, &sum)
-	return sum, err
+	return getAs(s, C.EVGO_SESSION_HISTORY_SUMMARY, HistorySummary{})
 }
 
-// Script layouts of HistoryScript.
+// Script layouts of HistoryScript and HistoryEntry.ToCode.
 const (
 	// ScriptEvident: values as Python repr(), times in UTC.
 	ScriptEvident = 0
@@ -1068,35 +829,12 @@ const (
 // call per successful entry ("" = "tracekit" and "tk"; failed operations
 // and operations that are not plain Python names become comments).
 func (s *Session) HistoryScript(module, alias string, style int) (string, error) {
-	for _, f := range []struct{ what, v string }{{"module", module}, {"alias", alias}} {
-		if err := checkString(f.what, f.v); err != nil {
-			return "", err
-		}
-	}
-	var cs cstrings
-	mo, ao := cs.addOpt(module), cs.addOpt(alias)
-	h, err := s.rlock()
-	if err != nil {
+	if err := checkStrings("module", module, "alias", alias); err != nil {
 		return "", err
 	}
-	defer s.mu.RUnlock()
-	var out, msg *C.char
-	st := C.evgo_session_history_script(h, cs.at(mo), cs.at(ao), C.uint32_t(style), &out, &msg)
-	runtime.KeepAlive(s)
-	runtime.KeepAlive(&cs)
-	if err := statusError(st, msg); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
-}
-
-// MeasurementsTraceKit returns the measurements in TraceKit's shape by name
-// (the latest of a name): value, unit, trace_name, timestamp and the
-// metadata's members.
-func (s *Session) MeasurementsTraceKit() (map[string]map[string]any, error) {
-	m := map[string]map[string]any{}
-	err := s.getJSON(C.EVGO_SESSION_MEASUREMENTS_TRACEKIT, &m)
-	return m, err
+	return s.text(false, func(h *C.evident_session, out, msg **C.char) C.evident_status {
+		return C.evgo_session_history_script(h, cstrOpt(module), cstrOpt(alias), C.uint32_t(style), out, msg)
+	})
 }
 
 // SetHistoryLimit bounds the history to n entries (0 = unlimited),
@@ -1105,16 +843,12 @@ func (s *Session) SetHistoryLimit(n int) error {
 	if n < 0 {
 		return goError(StatusInvalidArgument, "evident: history limit must not be negative")
 	}
-	h, err := s.lock()
-	if err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-	var msg *C.char
-	st := C.evgo_session_set_history_limit(h, C.uint64_t(n), &msg)
-	runtime.KeepAlive(s)
-	return statusError(st, msg)
+	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
+		return C.evgo_session_set_history_limit(h, C.uint64_t(n), msg)
+	})
 }
+
+// --- files ---
 
 // Save saves the session to path ("" = the file it was loaded from or last
 // saved to). Saving appends what changed since the last save plus a commit
@@ -1126,7 +860,7 @@ func (s *Session) Save(path string, opts *SaveOptions) (SaveInfo, error) {
 		opts = &SaveOptions{}
 	}
 	if hasNUL(path) {
-		return SaveInfo{}, goError(StatusInvalidArgument, "evident: path contains a NUL byte")
+		return SaveInfo{}, nulPath()
 	}
 	if opts.LockTimeout < 0 {
 		return SaveInfo{}, goError(StatusInvalidArgument, "evident: LockTimeout must not be negative")
@@ -1136,13 +870,8 @@ func (s *Session) Save(path string, opts *SaveOptions) (SaveInfo, error) {
 	}
 	var cs cstrings
 	defer cs.wipe()
-	a := C.evgo_save_args{
-		path:           cs.addOpt(path),
-		key:            cs.addBytes(opts.Key),
-		key_len:        C.size_t(len(opts.Key)),
-		include_traces: C.bool(!opts.ExcludeTraces),
-		sync:           C.bool(!opts.NoSync),
-	}
+	a := C.evgo_save_args{path: cs.addOpt(path), key: cs.addBytes(opts.Key), key_len: C.size_t(len(opts.Key)),
+		include_traces: C.bool(!opts.ExcludeTraces), sync: C.bool(!opts.NoSync)}
 	if opts.Compress != 0 {
 		a.set_compress, a.compress = true, C.int32_t(opts.Compress)
 	}
@@ -1151,91 +880,57 @@ func (s *Session) Save(path string, opts *SaveOptions) (SaveInfo, error) {
 		a.set_lock_timeout, a.lock_timeout_ms = true, C.uint64_t(ms)
 	}
 	if l := opts.AuditLog; l != nil {
-		// The log must not be closed during the save.
-		l.mu.RLock()
+		l.mu.RLock() // the log must not be closed during the save
 		defer l.mu.RUnlock()
 		if l.h == nil {
 			return SaveInfo{}, l.closedError()
 		}
 		a.audit = l.h
 	}
-	h, err := s.lock()
-	if err != nil {
-		return SaveInfo{}, err
-	}
-	var out, msg *C.char
-	st := C.evgo_session_save(h, cs.ptr(), &a, &out, &msg)
-	runtime.KeepAlive(s)
+	text, err := s.text(true, func(h *C.evident_session, out, msg **C.char) C.evident_status {
+		return C.evgo_session_save(h, cs.ptr(), &a, out, msg)
+	})
 	runtime.KeepAlive(opts.AuditLog)
 	runtime.KeepAlive(&cs)
-	s.mu.Unlock()
-	if err := statusError(st, msg); err != nil {
-		C.evident_string_free(out)
+	if err != nil || text == "" {
 		return SaveInfo{}, err
 	}
-	var info SaveInfo
-	if out != nil {
-		if err := decodeJSON(takeString(out), &info); err != nil {
-			return SaveInfo{}, err
-		}
-	}
-	return info, nil
+	return decodeAs(text, nil, SaveInfo{})
 }
 
 // sessionFile runs a file-level function and decodes its JSON into v.
-func sessionFile(what C.int, path string, key []byte, v any) error {
+func sessionFile[T any](what C.int, path string, key []byte, v T) (T, error) {
 	if hasNUL(path) {
-		return goError(StatusInvalidArgument, "evident: path contains a NUL byte")
+		var zero T
+		return zero, nulPath()
 	}
-	var cs cstrings
-	defer cs.wipe()
-	p := cs.add(path)
-	k := cs.addBytes(key)
-	var out, msg *C.char
-	st := C.evgo_session_file(what, cs.at(p), cs.bytesAt(k), C.size_t(len(key)), &out, &msg)
-	runtime.KeepAlive(&cs)
-	if err := statusError(st, msg); err != nil {
-		C.evident_string_free(out)
-		return err
-	}
-	return decodeJSON(takeString(out), v)
+	text, err := textC(func(out, msg **C.char) C.evident_status {
+		return C.evgo_session_file(what, cstr(path), (*C.uint8_t)(unsafe.SliceData(key)), C.size_t(len(key)), out, msg)
+	})
+	return decodeAs(text, err, v)
 }
 
 // SessionVersions lists the complete versions saved in the session file at
 // path, oldest first (key: the file's HMAC key, nil for a keyless file).
 func SessionVersions(path string, key []byte) ([]VersionInfo, error) {
-	vs := []VersionInfo{}
-	if err := sessionFile(C.EVGO_SESSION_FILE_VERSIONS, path, key, &vs); err != nil {
-		return nil, err
-	}
-	return vs, nil
+	return sessionFile(C.EVGO_SESSION_FILE_VERSIONS, path, key, []VersionInfo{})
 }
 
 // CompactSession rewrites the session file at path with only its newest
 // version (atomically: temporary file, fsync, rename, fsync of the
 // directory).
 func CompactSession(path string, key []byte) (CompactInfo, error) {
-	var ci CompactInfo
-	err := sessionFile(C.EVGO_SESSION_FILE_COMPACT, path, key, &ci)
-	return ci, err
+	return sessionFile(C.EVGO_SESSION_FILE_COMPACT, path, key, CompactInfo{})
 }
 
 // VerifySession checks every record, hash and trace of the session file
 // at path. Problems found in the file are in the report (OK false); the
 // error is for a file that cannot be read at all.
 func VerifySession(path string, key []byte) (SessionReport, error) {
-	var r SessionReport
-	if err := sessionFile(C.EVGO_SESSION_FILE_VERIFY, path, key, &r); err != nil {
-		return SessionReport{}, err
-	}
-	if r.Problems == nil {
-		r.Problems = []string{}
-	}
-	if r.ProblemDetails == nil {
-		r.ProblemDetails = []SessionProblem{}
-	}
-	return r, nil
+	return sessionFile(C.EVGO_SESSION_FILE_VERIFY, path, key, SessionReport{})
 }
+
+// --- trace views ---
 
 // Trace is a read-only view of a trace's samples, obtained with
 // Session.GetTrace. The samples of a loaded session are memory-mapped from
@@ -1257,13 +952,11 @@ type Trace struct {
 	mu sync.RWMutex
 	h  *C.evident_trace
 
-	name       string
-	dtype      DType
-	n          uint64
-	nbytes     uint64
-	mapped     bool
-	compressed bool
-	info       TraceInfo
+	name               string
+	dtype              DType
+	n, nbytes          uint64
+	mapped, compressed bool
+	info               TraceInfo
 
 	exposed atomic.Bool // a slice was handed out
 }
@@ -1282,12 +975,11 @@ func (t *Trace) finalize() {
 func (t *Trace) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.h == nil {
-		return nil
+	if t.h != nil {
+		runtime.SetFinalizer(t, nil)
+		C.evident_trace_free(t.h)
+		t.h = nil
 	}
-	runtime.SetFinalizer(t, nil)
-	C.evident_trace_free(t.h)
-	t.h = nil
 	return nil
 }
 
@@ -1322,54 +1014,47 @@ func (t *Trace) Verify() error {
 	if t.h == nil {
 		return t.closedError()
 	}
-	var msg *C.char
-	st := C.evgo_trace_verify(t.h, &msg)
-	runtime.KeepAlive(t)
-	return statusError(st, msg)
+	defer runtime.KeepAlive(t)
+	return callC(func(msg **C.char) C.evident_status { return C.evgo_trace_verify(t.h, msg) })
 }
 
 func (t *Trace) closedError() error {
 	return goError(StatusClosed, "evident: trace "+strconv.Quote(t.name)+" is closed")
 }
 
-// data returns the samples' address and size; t.mu is read-locked.
-func (t *Trace) data() (unsafe.Pointer, uint64, uint64, DType, error) {
+// data returns the samples as a []T of n elements (n: samples, or bytes
+// for Bytes and Bits); t.mu is read-locked. The library checks them and
+// aligns them for their dtype.
+func data[T any](t *Trace, bytes bool) ([]T, error) {
 	if t.h == nil {
-		return nil, 0, 0, 0, t.closedError()
+		return nil, t.closedError()
 	}
 	var p unsafe.Pointer
 	var n, nb C.uint64_t
 	var dt C.uint32_t
-	var msg *C.char
-	st := C.evgo_trace_data(t.h, &p, &n, &nb, &dt, &msg)
+	err := callC(func(msg **C.char) C.evident_status { return C.evgo_trace_data(t.h, &p, &n, &nb, &dt, msg) })
 	runtime.KeepAlive(t)
-	if err := statusError(st, msg); err != nil {
-		return nil, 0, 0, 0, err
+	if bytes {
+		n = nb
 	}
-	want, ok := DType(dt).byteLen(uint64(n))
-	if !ok || want != uint64(nb) || (p == nil && nb != 0) {
-		return nil, 0, 0, 0, goError(StatusPanic,
-			fmt.Sprintf("evident: trace %q: the library reported %d %s samples in %d bytes", t.name, n, DType(dt), nb))
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return []T{}, nil
 	}
 	if uint64(nb) > math.MaxInt {
-		return nil, 0, 0, 0, goError(StatusTooLarge, fmt.Sprintf("evident: trace %q: %d bytes do not fit in a Go slice", t.name, nb))
+		return nil, goError(StatusTooLarge, fmt.Sprintf("evident: trace %q: %d bytes do not fit in a Go slice", t.name, nb))
 	}
-	return p, uint64(n), uint64(nb), DType(dt), nil
+	t.exposed.Store(true)
+	return unsafe.Slice((*T)(p), int(n)), nil
 }
 
 // Bytes returns the raw little-endian sample bytes (any dtype).
 func (t *Trace) Bytes() ([]byte, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	p, _, nb, _, err := t.data()
-	if err != nil {
-		return nil, err
-	}
-	if nb == 0 {
-		return []byte{}, nil
-	}
-	t.exposed.Store(true)
-	return unsafe.Slice((*byte)(p), int(nb)), nil
+	return data[byte](t, true)
 }
 
 // samples returns the samples of t as a []T when t's dtype is want.
@@ -1383,29 +1068,18 @@ func samples[T any](t *Trace, want DType) ([]T, error) {
 		return nil, goError(StatusInvalidArgument,
 			fmt.Sprintf("evident: trace %q holds %s samples, not %s", t.name, t.dtype, want))
 	}
-	if !littleEndian && want.sampleSize() > 1 {
+	var zero T
+	if !littleEndian && unsafe.Sizeof(zero) > 1 {
 		return nil, goError(StatusUnsupported, "evident: typed sample access needs a little-endian machine (use Bytes)")
 	}
-	p, n, nb, dt, err := t.data()
-	if err != nil {
-		return nil, err
-	}
-	if want == DTypeBit {
-		n = nb // a []byte of packed bits
-	}
-	if dt != want {
-		return nil, goError(StatusPanic, fmt.Sprintf("evident: trace %q: the library reported %s samples, not %s", t.name, dt, want))
-	}
-	if n == 0 {
-		return []T{}, nil
-	}
-	var zero T
-	if uintptr(p)%unsafe.Alignof(zero) != 0 {
-		return nil, goError(StatusPanic, fmt.Sprintf("evident: trace %q: samples are not aligned", t.name))
-	}
-	t.exposed.Store(true)
-	return unsafe.Slice((*T)(p), int(n)), nil
+	return data[T](t, want == DTypeBit)
 }
+
+// littleEndian: the typed accessors alias little-endian samples.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
 
 // Float64s returns the samples of an f64 trace (see Trace for how long the
 // slice is valid). Another dtype gives ErrInvalidArgument.
@@ -1448,19 +1122,3 @@ func (t *Trace) Bits() ([]byte, error) { return samples[byte](t, DTypeBit) }
 
 // Bit returns bit i of packed bits as returned by Bits.
 func Bit(packed []byte, i uint64) bool { return packed[i/8]>>(i%8)&1 == 1 }
-
-// --- helpers ---
-
-// at returns the address of the string at off (NULL for -1). Call it after
-// every add: adding may move the buffer.
-func (c *cstrings) at(off C.int32_t) *C.char {
-	if off < 0 {
-		return nil
-	}
-	return (*C.char)(unsafe.Pointer(&c.b[off]))
-}
-
-// bytesAt is at for raw bytes (a key).
-func (c *cstrings) bytesAt(off C.int32_t) *C.uint8_t {
-	return (*C.uint8_t)(unsafe.Pointer(c.at(off)))
-}

@@ -561,3 +561,22 @@ evident_status evgo_session_measure(evident_session *s, const char *name, uint32
     *out_err = take_error(st);
     return st;
 }
+
+evident_status evgo_value_text(int what, const char *json, const char *alias, uint32_t style,
+                               char **out, char **out_err) {
+    evident_status st;
+    *out = NULL;
+    switch (what) {
+    case EVGO_MEASUREMENT_TRACEKIT:
+        st = evident_measurement_tracekit_json(json, out);
+        break;
+    case EVGO_HISTORY_ENTRY_CODE:
+        st = evident_history_entry_code(json, alias, style, out);
+        break;
+    default:
+        *out_err = NULL;
+        return EVIDENT_STATUS_INVALID_ARGUMENT;
+    }
+    *out_err = take_error(st);
+    return st;
+}

@@ -276,4 +276,14 @@ evident_status evgo_trace_measure(const evident_trace *t, uint32_t measure, doub
 evident_status evgo_session_measure(evident_session *s, const char *name, uint32_t measure,
                                     double *out, char **out_err);
 
+/* One value (the JSON a session's record call takes) as text, selected by
+ * `what`: a measurement in TraceKit's shape (alias and style unused), a
+ * history entry as a line of Python. */
+enum {
+    EVGO_MEASUREMENT_TRACEKIT = 1,
+    EVGO_HISTORY_ENTRY_CODE,
+};
+evident_status evgo_value_text(int what, const char *json, const char *alias, uint32_t style,
+                               char **out, char **out_err);
+
 #endif /* EVIDENT_GO_SHIM_H */

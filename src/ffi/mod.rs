@@ -38,6 +38,8 @@ pub mod report; // reports and reproduction scripts
 #[cfg(feature = "session")]
 pub mod session;
 #[cfg(feature = "session")]
+pub mod session_go; // dtype names and sizes for bindings
+#[cfg(feature = "session")]
 pub mod session_more; // single session and layer properties
 pub mod verify;
 
