@@ -580,10 +580,7 @@ fn bench_verify(c: &mut Criterion) {
                 },
             );
             for (name, threads) in [("all_cores", 0usize), ("1_thread", 1)] {
-                let opts = VerifyOptions {
-                    threads,
-                    ..VerifyOptions::default()
-                };
+                let opts = VerifyOptions::default().threads(threads);
                 let id = BenchmarkId::new(format!("evident_{name}{suffix}"), &label);
                 g.bench_function(id, |b| {
                     b.iter_custom(|iters| {

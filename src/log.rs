@@ -61,6 +61,7 @@ pub type StorageHook = Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync
 
 /// Options for [`Log::open`].
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct OpenOptions {
     /// Framing for a new log; for an existing log, if set, must match.
     /// Default for new logs: binary when the path ends in `.evl` or `.bin`,
@@ -199,6 +200,26 @@ impl OpenOptions {
     /// Sets the group-commit delay (see [`OpenOptions::commit_delay`]).
     pub fn commit_delay(mut self, d: Duration) -> Self {
         self.commit_delay = d;
+        self
+    }
+    /// Sets whether open fails when the log already exists.
+    pub fn create_new(mut self, c: bool) -> Self {
+        self.create_new = c;
+        self
+    }
+    /// Sets the default actor for entries that name none.
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+    /// Sets the default host for entries that name none.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+    /// Sets the buffer size of [`Durability::Buffered`].
+    pub fn buffer_size(mut self, n: usize) -> Self {
+        self.buffer_size = n;
         self
     }
 }

@@ -110,6 +110,7 @@ pub struct ExpectedHead {
 
 /// Options for [`verify`].
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct VerifyOptions {
     /// The HMAC key for keyed logs. Giving a key for a keyless log is a
     /// violation (the log may have been rewritten without the key).

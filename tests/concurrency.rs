@@ -517,15 +517,7 @@ fn exclusive_lock_across_processes() {
 /// `1..=n` forward and backward, each with the hash the writer gave it.
 fn read_live(path: &Path, truth: &dyn Fn(u64) -> Option<String>, threads: usize, what: &str) {
     let len = std::fs::metadata(path).unwrap().len();
-    let r = verify(
-        path,
-        &VerifyOptions {
-            threads,
-            all: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let r = verify(path, &VerifyOptions::default().threads(threads).all(true)).unwrap();
     assert!(
         r.valid || r.only_torn_tail(),
         "{what}: verify on a live log: {:?}",
@@ -537,10 +529,7 @@ fn read_live(path: &Path, truth: &dyn Fn(u64) -> Option<String>, threads: usize,
         assert_eq!(r.head_seq, r.entries, "{what}");
     }
     for order in [Order::OldestFirst, Order::NewestFirst] {
-        let q = Query {
-            order,
-            ..Query::default()
-        };
+        let q = Query::default().order(order);
         let es: Vec<Entry> = query(path, &q)
             .unwrap()
             .collect::<evident::Result<_>>()

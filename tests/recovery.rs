@@ -50,11 +50,7 @@ fn log_of(dir: &Path, framing: Framing, n: u64, key: Option<Key>) -> (PathBuf, u
 }
 
 fn one_thread() -> VerifyOptions {
-    VerifyOptions {
-        threads: 1,
-        all: true,
-        ..VerifyOptions::default()
-    }
+    VerifyOptions::default().threads(1).all(true)
 }
 
 /// Item 20: a bit flipped anywhere in the last record is damage, never a torn

@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 
-use evident::{verify, Framing, HashAlg, VerifyOptions, ViolationKind};
+use evident::{verify, Framing, HashAlg, ViolationKind};
 use support::*;
 
 /// Replaces entries `from..=to` of `b` with `filler`.
@@ -37,14 +37,7 @@ fn entries_deleted_behind_an_unreadable_span_are_a_seq_gap() {
         let bytes = replace_entries(&b, 11, 60, &filler);
         let path = write_case(dir.path(), "deleted", &bytes);
         for threads in [1, 2, 3] {
-            let r = verify(
-                &path,
-                &VerifyOptions {
-                    threads,
-                    ..cfg.verify_all()
-                },
-            )
-            .unwrap();
+            let r = verify(&path, &cfg.verify_all().threads(threads)).unwrap();
             let kinds: Vec<_> = r.violations.iter().map(|v| v.kind).collect();
             assert_eq!(
                 kinds,
