@@ -371,6 +371,7 @@ fn consistency_proof_between_unrelated_trees() {
 /// A witness process killed at random moments of its update leaves the
 /// store holding the old or the new checkpoint, never anything else, and
 /// the next request works.
+#[cfg(feature = "cli")] // runs the `evident` command
 #[test]
 fn witness_store_killed_mid_update() {
     use std::process::{Command, Stdio};

@@ -432,6 +432,7 @@ fn a_failed_move_aside_leaves_no_sidecar() {
     assert_eq!(fs::read(&path).unwrap(), before);
 }
 
+#[cfg(feature = "cli")] // runs the `evident` command
 fn cli(args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_evident"))
         .args(args)
@@ -448,6 +449,7 @@ fn cli(args: &[&str]) -> (i32, String, String) {
 /// record (item 20); `repair` leaves damage alone, `repair --force` moves a
 /// damaged end aside, every byte kept (item 24); `repair` moves a torn tail
 /// longer than open looks back (item 24).
+#[cfg(feature = "cli")] // runs the `evident` command
 #[test]
 fn cli_append_refuses_a_damaged_end_and_repair_force_moves_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -114,10 +114,12 @@ fn a_flipped_newline_is_damage_not_a_gap() {
     assert_eq!(r.entries, 18);
 }
 
+#[cfg(feature = "cli")] // runs the `evident` command
 fn evident_bin() -> &'static str {
     env!("CARGO_BIN_EXE_evident")
 }
 
+#[cfg(feature = "cli")] // runs the `evident` command
 #[test]
 fn cli_verify_with_absurd_thread_counts() {
     let dir = scratch();
@@ -146,6 +148,7 @@ fn cli_verify_with_absurd_thread_counts() {
 /// Under a small address-space limit the OS refuses thread stacks: verify
 /// falls back to fewer threads (down to the calling one) instead of
 /// panicking. The limits tried go from "cannot start" to "threads start".
+#[cfg(feature = "cli")] // runs the `evident` command
 #[test]
 fn cli_verify_when_the_os_refuses_threads() {
     let dir = scratch();
