@@ -835,7 +835,7 @@ fn rate_for(dir: &Path, d: Durability, threads: usize, secs: f64) -> Rate {
     let sync_nanos = Arc::new(AtomicU64::new(0));
     let mut opts = OpenOptions::new().durability(d);
     let (s2, n2) = (Arc::clone(&syncs), Arc::clone(&sync_nanos));
-    opts.storage_hook = Some(Arc::new(move |fs| {
+    opts = opts.storage_hook(Arc::new(move |fs| {
         Box::new(CountingStorage {
             inner: fs,
             syncs: Arc::clone(&s2),

@@ -13,6 +13,10 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+# The library as users build it: without `__internal`, which the test
+# targets above turn on (docs/api-surface.md); and its docs' links.
+cargo clippy --lib --bins --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
 
 echo "== library alone (no CLI, session container or zstd)"
 cargo build --locked --lib --no-default-features

@@ -56,8 +56,12 @@ pub enum LockMode {
 }
 
 /// Wraps the real file storage (tests: fault injection, crash tracking).
+/// Public only with the `__internal` feature (the crate's tests).
+#[cfg(feature = "__internal")]
 #[doc(hidden)]
 pub type StorageHook = Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync>;
+#[cfg(not(feature = "__internal"))]
+pub(crate) type StorageHook = Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync>;
 
 /// Options for [`Log::open`].
 #[derive(Clone)]
@@ -97,8 +101,7 @@ pub struct OpenOptions {
     /// adds up to this much latency to each durable append.
     pub commit_delay: Duration,
     /// Test hook: wraps the real storage (fault injection, crash tracking).
-    #[doc(hidden)]
-    pub storage_hook: Option<StorageHook>,
+    pub(crate) storage_hook: Option<StorageHook>,
 }
 
 /// What opening a log may do to the end of the file (spec § 10.3).
@@ -220,6 +223,13 @@ impl OpenOptions {
     /// Sets the buffer size of [`Durability::Buffered`].
     pub fn buffer_size(mut self, n: usize) -> Self {
         self.buffer_size = n;
+        self
+    }
+    /// Test hook: wraps the real storage (fault injection, crash tracking).
+    #[cfg(feature = "__internal")]
+    #[doc(hidden)]
+    pub fn storage_hook(mut self, hook: StorageHook) -> Self {
+        self.storage_hook = Some(hook);
         self
     }
 }

@@ -714,7 +714,7 @@ fn shared_writer_is_not_starved_by_a_busy_one() {
     let path = log_path(dir.path(), Framing::Jsonl);
     let o = opts(Framing::Jsonl, Durability::Buffered, LockMode::Shared);
     let mut slow = o.clone();
-    slow.storage_hook = Some(Arc::new(
+    slow = slow.storage_hook(Arc::new(
         |fs: evident::storage::FileStorage| -> Box<dyn evident::storage::Storage> {
             Box::new(SlowDisk(fs))
         },
@@ -807,7 +807,7 @@ fn locked_error_does_not_name_a_stale_exclusive_holder() {
     ));
     let mut o = opts(framing, Durability::Sync, LockMode::Shared);
     let g2 = gate.clone();
-    o.storage_hook = Some(Arc::new(
+    o = o.storage_hook(Arc::new(
         move |fs: evident::storage::FileStorage| -> Box<dyn evident::storage::Storage> {
             Box::new(BlockingDisk {
                 inner: fs,

@@ -219,7 +219,7 @@ impl Storage for SlowWrites {
 fn child_main(spec: &ChildSpec) -> ! {
     let mut opts = spec.open_options(spec.mode.durability());
     if spec.big {
-        opts.storage_hook = Some(std::sync::Arc::new(|fs: FileStorage| -> Box<dyn Storage> {
+        opts = opts.storage_hook(std::sync::Arc::new(|fs: FileStorage| -> Box<dyn Storage> {
             Box::new(SlowWrites(fs))
         }));
     }

@@ -268,7 +268,7 @@ fn a_failed_fsync_during_shared_tail_recovery_poisons() {
         let plan = FaultPlan::new();
         let p2 = plan.clone();
         let mut o = opts(framing).lock(LockMode::Shared);
-        o.storage_hook = Some(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
+        o = o.storage_hook(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
             Box::new(FaultyStorage::new(fs, p2.clone()))
         }));
         let a = Log::open(&path, o).unwrap();

@@ -946,7 +946,7 @@ static FAIL_SPAWNS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBoo
 /// Test hook: while `on`, the session store behaves as if the OS refused
 /// every thread it asks for (saves then run on fewer threads, down to the
 /// calling thread alone). Process-wide.
-#[doc(hidden)]
+#[cfg_attr(not(feature = "__internal"), allow(dead_code))]
 pub fn fail_thread_spawns(on: bool) {
     FAIL_SPAWNS.store(on, std::sync::atomic::Ordering::SeqCst);
 }
