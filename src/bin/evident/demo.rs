@@ -362,6 +362,7 @@ pub fn demo(a: DemoArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         read::tail(
             TailArgs {
                 log: LOG.into(),
+                more: Vec::new(),
                 n: 3,
                 filters: Filters::default(),
                 json: false,
