@@ -580,10 +580,7 @@ fn bench_verify(c: &mut Criterion) {
                 },
             );
             for (name, threads) in [("all_cores", 0usize), ("1_thread", 1)] {
-                let opts = VerifyOptions {
-                    threads,
-                    ..VerifyOptions::default()
-                };
+                let opts = VerifyOptions::default().threads(threads);
                 let id = BenchmarkId::new(format!("evident_{name}{suffix}"), &label);
                 g.bench_function(id, |b| {
                     b.iter_custom(|iters| {
@@ -838,7 +835,7 @@ fn rate_for(dir: &Path, d: Durability, threads: usize, secs: f64) -> Rate {
     let sync_nanos = Arc::new(AtomicU64::new(0));
     let mut opts = OpenOptions::new().durability(d);
     let (s2, n2) = (Arc::clone(&syncs), Arc::clone(&sync_nanos));
-    opts.storage_hook = Some(Arc::new(move |fs| {
+    opts = opts.storage_hook(Arc::new(move |fs| {
         Box::new(CountingStorage {
             inner: fs,
             syncs: Arc::clone(&s2),

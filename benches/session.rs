@@ -166,11 +166,7 @@ fn remove_session(path: &Path) {
 }
 
 fn save_opts(sync: bool, compress: Option<i32>) -> SaveOptions<'static> {
-    SaveOptions {
-        sync,
-        compress,
-        ..SaveOptions::default()
-    }
+    SaveOptions::default().sync(sync).compress(compress)
 }
 
 /// CPU time of this process so far (all threads, user + system).

@@ -128,10 +128,7 @@ fn session() -> Session {
 /// (also used by tests/session_vectors.rs, which compares it with the
 /// stored `.expect` files).
 pub fn expect(path: &Path, key: Option<&Key>) -> Value {
-    let opts = LoadOptions {
-        key: key.cloned(),
-        version: None,
-    };
+    let opts = LoadOptions::default().key(key.cloned()).version(None);
     let load = Session::load(path, &opts);
     let versions = versions(path, key)
         .map(|v| json!(v.iter().map(|v| v.version).collect::<Vec<_>>()))
@@ -217,14 +214,7 @@ fn main() {
         Trace::from_slice(&lost, TraceInfo::with_rate(1e3)).unwrap(),
     )
     .unwrap();
-    u.save(
-        None,
-        &SaveOptions {
-            sync: false,
-            ..SaveOptions::default()
-        },
-    )
-    .unwrap();
+    u.save(None, &SaveOptions::default().sync(false)).unwrap();
     let mut bytes = std::fs::read(&unsynced).unwrap();
     let samples: Vec<u8> = lost.iter().flat_map(|x| x.to_le_bytes()).collect();
     // A page lost in a power cut reads as zeros: the first whole 4 KiB
@@ -243,11 +233,9 @@ fn main() {
     let key = Key::new((0u8..32).collect::<Vec<u8>>()).unwrap();
     let keyed = dir.join("keyed_zstd.evs");
     let mut k = session();
-    let o = SaveOptions {
-        key: Some(key.clone()),
-        compress: Some(3),
-        ..SaveOptions::default()
-    };
+    let o = SaveOptions::default()
+        .key(Some(key.clone()))
+        .compress(Some(3));
     k.save(Some(&keyed), &o).unwrap();
     k.record_measurement(Measurement::new("second", 2, ""))
         .unwrap();

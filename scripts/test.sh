@@ -13,10 +13,18 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+# The library as users build it: without `__internal`, which the test
+# targets above turn on (docs/api-surface.md); and its docs' links.
+cargo clippy --lib --bins --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
 
 echo "== library alone (no CLI, session container or zstd)"
 cargo build --locked --lib --no-default-features
 cargo clippy --locked --lib --no-default-features -- -D warnings
+# Every test, bench and example builds without the default features (each
+# names what it needs in Cargo.toml); built only, as running them all
+# again takes about 10 minutes: `cargo test --no-default-features` runs them.
+cargo test --locked --no-default-features --all-targets --no-run
 echo "== PostgreSQL for the database tests (scripts/pg-cluster.sh)"
 pg_dir=$(mktemp -d)
 if EVIDENT_PG_URL=$(scripts/pg-cluster.sh start "$pg_dir"); then

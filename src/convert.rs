@@ -30,10 +30,7 @@
 //! ```no_run
 //! use evident::convert::{convert, ConvertOptions};
 //! use evident::Framing;
-//! let report = convert("audit.jsonl", "audit.evl", &ConvertOptions {
-//!     to: Some(Framing::Binary),
-//!     ..ConvertOptions::default()
-//! })?;
+//! let report = convert("audit.jsonl", "audit.evl", &ConvertOptions::new().to(Framing::Binary))?;
 //! println!("{} entries, head {}:{}", report.entries, report.head.seq, report.head.hash);
 //! # Ok::<(), evident::Error>(())
 //! ```

@@ -56,11 +56,16 @@ pub enum LockMode {
 }
 
 /// Wraps the real file storage (tests: fault injection, crash tracking).
+/// Public only with the `__internal` feature (the crate's tests).
+#[cfg(feature = "__internal")]
 #[doc(hidden)]
 pub type StorageHook = Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync>;
+#[cfg(not(feature = "__internal"))]
+pub(crate) type StorageHook = Arc<dyn Fn(FileStorage) -> Box<dyn Storage> + Send + Sync>;
 
 /// Options for [`Log::open`].
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct OpenOptions {
     /// Framing for a new log; for an existing log, if set, must match.
     /// Default for new logs: binary when the path ends in `.evl` or `.bin`,
@@ -96,8 +101,7 @@ pub struct OpenOptions {
     /// adds up to this much latency to each durable append.
     pub commit_delay: Duration,
     /// Test hook: wraps the real storage (fault injection, crash tracking).
-    #[doc(hidden)]
-    pub storage_hook: Option<StorageHook>,
+    pub(crate) storage_hook: Option<StorageHook>,
 }
 
 /// What opening a log may do to the end of the file (spec § 10.3).
@@ -199,6 +203,33 @@ impl OpenOptions {
     /// Sets the group-commit delay (see [`OpenOptions::commit_delay`]).
     pub fn commit_delay(mut self, d: Duration) -> Self {
         self.commit_delay = d;
+        self
+    }
+    /// Sets whether open fails when the log already exists.
+    pub fn create_new(mut self, c: bool) -> Self {
+        self.create_new = c;
+        self
+    }
+    /// Sets the default actor for entries that name none.
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+    /// Sets the default host for entries that name none.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+    /// Sets the buffer size of [`Durability::Buffered`].
+    pub fn buffer_size(mut self, n: usize) -> Self {
+        self.buffer_size = n;
+        self
+    }
+    /// Test hook: wraps the real storage (fault injection, crash tracking).
+    #[cfg(feature = "__internal")]
+    #[doc(hidden)]
+    pub fn storage_hook(mut self, hook: StorageHook) -> Self {
+        self.storage_hook = Some(hook);
         self
     }
 }

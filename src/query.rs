@@ -30,6 +30,7 @@ pub enum Order {
 /// Filters for [`query`]. Every set filter must match (AND); string filters
 /// match exactly.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Query {
     pub session_id: Option<String>,
     pub event_type: Option<String>,

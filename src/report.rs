@@ -69,6 +69,7 @@ pub enum GroupBy {
 /// Options of [`write_reports`] and [`write_entries_report`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ReportOptions {
     pub format: ReportFormat,
     pub by: GroupBy,
@@ -1100,6 +1101,7 @@ pub enum ScriptFormat {
 /// Options of [`write_reproduction`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ReproOptions {
     /// Script language (default bash).
     pub format: ScriptFormat,

@@ -110,6 +110,7 @@ pub struct ExpectedHead {
 
 /// Options for [`verify`].
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct VerifyOptions {
     /// The HMAC key for keyed logs. Giving a key for a keyless log is a
     /// violation (the log may have been rewritten without the key).
@@ -1232,7 +1233,7 @@ fn check_expected_head(joiner: &mut Joiner, opts: &VerifyOptions, genesis_hash: 
     }
 }
 
-/// Checks the log a [`RecordSource`] yields with the same per-record chain
+/// Checks the log a [`RecordSource`](crate::source::RecordSource) yields with the same per-record chain
 /// check as [`verify()`] (the chunk worker and the joiner), on the calling
 /// thread, holding one chunk of records at a time. The report names
 /// `src.name()`; `bytes` counts the bytes of the records checked. A

@@ -67,3 +67,50 @@ fn verify_and_convert_builders() {
     let _ = rep;
     assert!(verify(&out, &VerifyOptions::new()).unwrap().valid);
 }
+
+/// The builders added when the options became `#[non_exhaustive]` set the
+/// fields they name.
+#[test]
+fn open_options_builders_set_actor_host_and_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.jsonl");
+    let o = OpenOptions::new()
+        .actor("builder-actor")
+        .host("builder-host")
+        .buffer_size(4096)
+        .create_new(true);
+    assert_eq!(o.buffer_size, 4096);
+    let log = Log::open(&path, o.clone()).unwrap();
+    log.append(&Event::new("T", "a")).unwrap();
+    log.close().unwrap();
+    let e = query(&path, &Query::default())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (e.actor.as_str(), e.host.as_str()),
+        ("builder-actor", "builder-host")
+    );
+    // create_new: the log exists now, so a second open is refused.
+    assert!(Log::open(&path, o).is_err());
+}
+
+#[cfg(feature = "session")]
+#[test]
+fn session_option_builders_set_their_fields() {
+    use evident::session::{LoadOptions, SaveOptions};
+    use std::time::Duration;
+    let s = SaveOptions::new()
+        .compress(Some(3))
+        .include_traces(false)
+        .sync(false)
+        .lock_timeout(Duration::from_secs(1));
+    assert_eq!(s.compress, Some(3));
+    assert!(!s.include_traces && !s.sync);
+    assert_eq!(s.lock_timeout, Duration::from_secs(1));
+    assert!(s.key.is_none() && s.audit.is_none());
+    let l = LoadOptions::new().version(Some(2));
+    assert_eq!(l.version, Some(2));
+    assert!(l.key.is_none());
+}

@@ -38,19 +38,9 @@ fn append_reopen_verify_query_both_framings() {
             assert_eq!(info.genesis.key_id, key.as_ref().map(|k| k.key_id()));
             assert_eq!(info.genesis.log_id.len(), 32);
 
-            let vo = VerifyOptions {
-                key: key.clone(),
-                ..Default::default()
-            };
+            let vo = VerifyOptions::default().key(key.clone());
             for threads in [1, 2, 4] {
-                let r = verify(
-                    &path,
-                    &VerifyOptions {
-                        threads,
-                        ..vo.clone()
-                    },
-                )
-                .unwrap();
+                let r = verify(&path, &vo.clone().threads(threads)).unwrap();
                 assert!(r.valid, "{framing:?} {:?}", r.violations);
                 assert_eq!(r.entries, 11);
                 assert_eq!(r.head_seq, 11);
@@ -70,11 +60,7 @@ fn append_reopen_verify_query_both_framings() {
                 last.iter().map(|e| e.seq).collect::<Vec<_>>(),
                 vec![11, 10, 9]
             );
-            let q = Query {
-                session_id: Some("s1".into()),
-                action: Some("act1".into()),
-                ..Default::default()
-            };
+            let q = Query::default().session_id("s1").action("act1");
             let got: Vec<u64> = query(&path, &q).unwrap().map(|e| e.unwrap().seq).collect();
             // i = seq-1; session s1 => i odd; act1 => i%3==1 => i in {1,7}
             assert_eq!(got, vec![2, 8]);

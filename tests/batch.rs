@@ -66,7 +66,7 @@ fn batch_is_one_write_and_one_fsync_and_returns_every_head() {
             let writes = Arc::new(AtomicUsize::new(0));
             let mut o = opts(framing, d);
             let (s2, w2) = (syncs.clone(), writes.clone());
-            o.storage_hook = Some(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
+            o = o.storage_hook(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
                 Box::new(Counting {
                     inner: fs,
                     syncs: s2.clone(),
@@ -233,7 +233,7 @@ fn a_batch_torn_by_a_crash_leaves_a_prefix_of_valid_records_and_no_ack() {
             let torn = Arc::new(AtomicBool::new(false));
             let mut o = opts(framing, Durability::Sync);
             let t2 = torn.clone();
-            o.storage_hook = Some(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
+            o = o.storage_hook(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
                 Box::new(TearOnce {
                     inner: fs,
                     cut,
@@ -389,7 +389,7 @@ fn commit_delay_gathers_appenders_into_one_fsync() {
     let mut o = opts(Framing::Jsonl, Durability::GroupCommit)
         .commit_delay(std::time::Duration::from_millis(50));
     let (s2, w2) = (syncs.clone(), writes.clone());
-    o.storage_hook = Some(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
+    o = o.storage_hook(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
         Box::new(SlowSync(Counting {
             inner: fs,
             syncs: s2.clone(),

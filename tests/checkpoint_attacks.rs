@@ -153,10 +153,8 @@ fn rollback_to_an_older_copy() {
     // The writer rolled back and appended other entries past the signed
     // size: it refuses to sign a checkpoint inconsistent with the last one.
     append(&log, Framing::Binary, 30, 80, "b");
-    let opts = CheckpointOptions {
-        previous: Some(cp.checkpoint.clone()),
-        ..Default::default()
-    };
+    let mut opts = CheckpointOptions::default();
+    opts.previous = Some(cp.checkpoint.clone());
     let e = checkpoint::create(&log, &log_key(), &opts).unwrap_err();
     assert!(e.to_string().contains("refusing to sign"), "{e}");
     let r = full(&log, &cp);
@@ -311,11 +309,9 @@ fn checkpoint_signed_by_another_key() {
         404
     );
     // Requiring a witness cosignature that is not there.
-    let opts = CheckOptions {
-        witness_keys: vec![witness_key().verifier()],
-        min_witnesses: 1,
-        ..Default::default()
-    };
+    let mut opts = CheckOptions::default();
+    opts.witness_keys = vec![witness_key().verifier()];
+    opts.min_witnesses = 1;
     let r = checkpoint::verify_against(&log, &cp, &log_key().verifier(), &opts).unwrap();
     assert_eq!(r.outcome, CheckpointOutcome::TooFewWitnesses);
 }
@@ -375,6 +371,7 @@ fn consistency_proof_between_unrelated_trees() {
 /// A witness process killed at random moments of its update leaves the
 /// store holding the old or the new checkpoint, never anything else, and
 /// the next request works.
+#[cfg(feature = "cli")] // runs the `evident` command
 #[test]
 fn witness_store_killed_mid_update() {
     use std::process::{Command, Stdio};

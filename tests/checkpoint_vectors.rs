@@ -65,11 +65,9 @@ fn every_vector_gives_its_result() {
                 let got = match cp {
                     Err(_) => "bad_signature".to_string(),
                     Ok(cp) => {
-                        let opts = CheckOptions {
-                            witness_keys: vec![wkey.clone()],
-                            min_witnesses: v["min_witnesses"].as_u64().unwrap_or(0) as usize,
-                            ..Default::default()
-                        };
+                        let mut opts = CheckOptions::default();
+                        opts.witness_keys = vec![wkey.clone()];
+                        opts.min_witnesses = v["min_witnesses"].as_u64().unwrap_or(0) as usize;
                         let log = dir().join(s(v, "log"));
                         let r = checkpoint::verify_against(&log, &cp, &log_key, &opts).unwrap();
                         assert_eq!(r.valid, expect == "match", "{v}");

@@ -726,3 +726,99 @@ fn reproduce_python_script_replays_the_recorded_calls() {
         ]
     );
 }
+
+#[test]
+fn tail_export_and_json_arrays_of_several_logs() {
+    let d = tempdir().unwrap();
+    let a = d.path().join("a.jsonl");
+    let b = d.path().join("b.evl");
+    append(&a, &["a1", "a2", "a3"], None);
+    append(&b, &["b1", "b2"], None);
+    // tail of several logs: each log's last N in turn
+    let o = evident()
+        .args(["tail", "-n", "2", s(&a), s(&b), "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(actions(&stdout_json_lines(&o)), ["a2", "a3", "b1", "b2"]);
+    // tail of stdin
+    let o = evident()
+        .args(["tail", "-n", "1", "-", "--json"])
+        .write_stdin(fs::read(&b).unwrap())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(actions(&stdout_json_lines(&o)), ["b2"]);
+    // export of stdin
+    let o = evident()
+        .args(["export", "-", "--format", "jsonl"])
+        .write_stdin(fs::read(&a).unwrap())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(actions(&stdout_json_lines(&o)), ["a1", "a2", "a3"]);
+    // follow: one log file
+    evident()
+        .args(["follow", s(&a), s(&b)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("one log"));
+    evident()
+        .args(["tail", "-f", "-"])
+        .write_stdin(fs::read(&a).unwrap())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("standard input"));
+
+    // verify/stats --json of several logs: one array, in order; of one log,
+    // the document alone (unchanged)
+    for cmd in ["verify", "stats"] {
+        let o = evident()
+            .args([cmd, s(&a), "-", "--json"])
+            .write_stdin(fs::read(&b).unwrap())
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: Value = serde_json::from_slice(&o).unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        let arr = v
+            .as_array()
+            .unwrap_or_else(|| panic!("{cmd}: not an array: {v}"));
+        assert_eq!(arr.len(), 2, "{cmd}: {v}");
+        assert!(arr[0].to_string().contains("a.jsonl"), "{cmd}: {v}");
+        assert!(arr[1].to_string().contains("<stdin>"), "{cmd}: {v}");
+        let one = evident()
+            .args([cmd, s(&a), "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: Value = serde_json::from_slice(&one).unwrap();
+        assert!(v.is_object(), "{cmd}: {v}");
+    }
+    // a bad log among them: still one array, exit status of the worst
+    let bad = d.path().join("bad.jsonl");
+    append(&bad, &["x", "y"], None);
+    let t = fs::read_to_string(&bad).unwrap().replace("\"x\"", "\"z\"");
+    fs::write(&bad, t).unwrap();
+    let o = evident()
+        .args(["verify", s(&a), s(&bad), "--json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&o).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    assert_eq!(arr[0]["valid"], true);
+    assert_eq!(arr[1]["valid"], false);
+}

@@ -181,20 +181,13 @@ fn build(key: Option<Key>) -> Fixture {
     // Saved with sync: damage to a version is then reported as damage
     // (after saves without sync, damage that a page lost in a power cut
     // could explain makes those versions incomplete instead).
-    let opts = SaveOptions {
-        key: key.clone(),
-        ..SaveOptions::default()
-    };
+    let opts = SaveOptions::default().key(key.clone());
     let mut saves = vec![s.save(Some(&path), &opts).unwrap()];
 
     let ramp: Vec<f64> = (0..5000).map(|i| i as f64 * 0.25).collect();
     s.add_trace("Z", Trace::from_slice(&ramp, r(50.0)).unwrap())
         .unwrap();
-    let zopts = SaveOptions {
-        compress: Some(3),
-        key: key.clone(),
-        ..SaveOptions::default()
-    };
+    let zopts = SaveOptions::default().compress(Some(3)).key(key.clone());
     saves.push(s.save(None, &zopts).unwrap());
 
     s.set_name("Power rail v3");
@@ -210,7 +203,7 @@ fn build(key: Option<Key>) -> Fixture {
 }
 
 fn load(path: &Path, version: Option<u64>) -> Session {
-    Session::load(path, &LoadOptions { key: None, version }).unwrap()
+    Session::load(path, &LoadOptions::default().key(None).version(version)).unwrap()
 }
 
 // ------------------------------------------------------------------ info

@@ -517,15 +517,7 @@ fn exclusive_lock_across_processes() {
 /// `1..=n` forward and backward, each with the hash the writer gave it.
 fn read_live(path: &Path, truth: &dyn Fn(u64) -> Option<String>, threads: usize, what: &str) {
     let len = std::fs::metadata(path).unwrap().len();
-    let r = verify(
-        path,
-        &VerifyOptions {
-            threads,
-            all: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let r = verify(path, &VerifyOptions::default().threads(threads).all(true)).unwrap();
     assert!(
         r.valid || r.only_torn_tail(),
         "{what}: verify on a live log: {:?}",
@@ -537,10 +529,7 @@ fn read_live(path: &Path, truth: &dyn Fn(u64) -> Option<String>, threads: usize,
         assert_eq!(r.head_seq, r.entries, "{what}");
     }
     for order in [Order::OldestFirst, Order::NewestFirst] {
-        let q = Query {
-            order,
-            ..Query::default()
-        };
+        let q = Query::default().order(order);
         let es: Vec<Entry> = query(path, &q)
             .unwrap()
             .collect::<evident::Result<_>>()
@@ -725,7 +714,7 @@ fn shared_writer_is_not_starved_by_a_busy_one() {
     let path = log_path(dir.path(), Framing::Jsonl);
     let o = opts(Framing::Jsonl, Durability::Buffered, LockMode::Shared);
     let mut slow = o.clone();
-    slow.storage_hook = Some(Arc::new(
+    slow = slow.storage_hook(Arc::new(
         |fs: evident::storage::FileStorage| -> Box<dyn evident::storage::Storage> {
             Box::new(SlowDisk(fs))
         },
@@ -818,7 +807,7 @@ fn locked_error_does_not_name_a_stale_exclusive_holder() {
     ));
     let mut o = opts(framing, Durability::Sync, LockMode::Shared);
     let g2 = gate.clone();
-    o.storage_hook = Some(Arc::new(
+    o = o.storage_hook(Arc::new(
         move |fs: evident::storage::FileStorage| -> Box<dyn evident::storage::Storage> {
             Box::new(BlockingDisk {
                 inner: fs,

@@ -219,7 +219,7 @@ impl Storage for SlowWrites {
 fn child_main(spec: &ChildSpec) -> ! {
     let mut opts = spec.open_options(spec.mode.durability());
     if spec.big {
-        opts.storage_hook = Some(std::sync::Arc::new(|fs: FileStorage| -> Box<dyn Storage> {
+        opts = opts.storage_hook(std::sync::Arc::new(|fs: FileStorage| -> Box<dyn Storage> {
             Box::new(SlowWrites(fs))
         }));
     }
@@ -545,12 +545,10 @@ impl Harness {
             return;
         }
         let before = std::fs::read(&path).unwrap();
-        let vopts = VerifyOptions {
-            key: self.spec.key.clone().map(|k| Key::new(k).unwrap()),
-            threads: 2,
-            all: true,
-            ..Default::default()
-        };
+        let vopts = VerifyOptions::default()
+            .key(self.spec.key.clone().map(|k| Key::new(k).unwrap()))
+            .threads(2)
+            .all(true);
 
         // 1. Before reopening: valid, or only a torn tail.
         let pre = verify(&path, &vopts).unwrap();
@@ -654,10 +652,7 @@ impl Harness {
         if head.seq < from {
             self.fail(round, format!("log shrank from {from} to {}", head.seq));
         }
-        let q = Query {
-            seq_min: Some(from.max(1)),
-            ..Query::default()
-        };
+        let q = Query::default().seq_min(from.max(1));
         let entries: Vec<Entry> = query(&path, &q)
             .unwrap()
             .collect::<evident::Result<_>>()

@@ -174,7 +174,7 @@ fn disk_full_in_durable_modes_rolls_back_and_poisons() {
                 let path = log_path(dir.path(), framing);
                 let plan = FaultPlan::new();
                 let mut opts = base_opts(framing, mode);
-                opts.storage_hook = Some(faulty_hook(&plan));
+                opts = opts.storage_hook(faulty_hook(&plan));
                 let log = Log::open(&path, opts).unwrap();
                 plan.arm(Fault::DiskFullAfter(budget));
                 let mut acked = 0u64;
@@ -227,7 +227,7 @@ fn disk_full_in_buffered_mode() {
             let plan = FaultPlan::new();
             let mut opts = base_opts(framing, Durability::Buffered);
             opts.buffer_size = rng.gen_range(1..1500);
-            opts.storage_hook = Some(faulty_hook(&plan));
+            opts = opts.storage_hook(faulty_hook(&plan));
             let log = Log::open(&path, opts).unwrap();
             let budget = rng.gen_range(0..4000);
             plan.arm(Fault::DiskFullAfter(budget));
@@ -307,7 +307,7 @@ fn short_write_without_rollback_leaves_a_torn_tail_that_reopen_moves_aside() {
                 let p2 = plan.clone();
                 let mut opts = base_opts(framing, mode);
                 opts.buffer_size = 1; // Buffered: write every entry at once
-                opts.storage_hook = Some(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
+                opts = opts.storage_hook(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
                     Box::new(NoTruncate(FaultyStorage::new(fs, p2.clone())))
                 }));
                 let log = Log::open(&path, opts).unwrap();
@@ -356,7 +356,7 @@ fn write_error_poisons_and_loses_nothing_acknowledged() {
             let path = log_path(dir.path(), framing);
             let plan = FaultPlan::new();
             let mut opts = base_opts(framing, mode);
-            opts.storage_hook = Some(faulty_hook(&plan));
+            opts = opts.storage_hook(faulty_hook(&plan));
             let log = Log::open(&path, opts).unwrap();
             for i in 0..5 {
                 log.append(&ev(i)).unwrap();
@@ -400,7 +400,7 @@ fn failed_fsync_in_sync_mode_poisons() {
             let path = log_path(dir.path(), framing);
             let plan = FaultPlan::new();
             let mut opts = base_opts(framing, Durability::Sync);
-            opts.storage_hook = Some(faulty_hook(&plan));
+            opts = opts.storage_hook(faulty_hook(&plan));
             let log = Log::open(&path, opts).unwrap();
             for i in 0..k {
                 log.append(&ev(i)).unwrap();
@@ -436,7 +436,7 @@ fn failed_sync_in_buffered_mode_poisons() {
             let plan = FaultPlan::new();
             let mut opts = base_opts(framing, Durability::Buffered);
             opts.buffer_size = buffer_size;
-            opts.storage_hook = Some(faulty_hook(&plan));
+            opts = opts.storage_hook(faulty_hook(&plan));
             let log = Log::open(&path, opts).unwrap();
             for i in 0..4 {
                 log.append(&ev(i)).unwrap();
@@ -519,7 +519,7 @@ fn failed_group_fsync_fails_every_waiter() {
         let slot: Arc<Mutex<Option<Arc<GateStorage>>>> = Arc::default();
         let slot2 = slot.clone();
         let mut opts = base_opts(framing, Durability::GroupCommit);
-        opts.storage_hook = Some(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
+        opts = opts.storage_hook(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
             let g = Arc::new(GateStorage {
                 inner: fs,
                 armed: AtomicBool::new(false),
@@ -621,7 +621,7 @@ fn failed_fsync_during_concurrent_group_commit() {
             let path = log_path(dir.path(), framing);
             let plan = FaultPlan::new();
             let mut opts = base_opts(framing, Durability::GroupCommit);
-            opts.storage_hook = Some(faulty_hook(&plan));
+            opts = opts.storage_hook(faulty_hook(&plan));
             let log = Arc::new(Log::open(&path, opts).unwrap());
             let handles: Vec<_> = (0..THREADS)
                 .map(|t| {
@@ -700,7 +700,7 @@ fn crash_log(
     let slot = Arc::default();
     let mut opts = base_opts(framing, mode);
     opts.buffer_size = buffer_size;
-    opts.storage_hook = Some(crash_hook(&plan, &slot));
+    opts = opts.storage_hook(crash_hook(&plan, &slot));
     let log = Log::open(path, opts).unwrap();
     let state = slot.lock().unwrap().clone().unwrap();
     (log, state, plan)
@@ -1033,7 +1033,7 @@ fn failures_while_moving_a_torn_tail_aside_lose_nothing() {
 
             let plan = FaultPlan::new();
             let mut opts = base_opts(framing, Durability::Sync);
-            opts.storage_hook = Some(match fault {
+            opts = opts.storage_hook(match fault {
                 "fsync" => {
                     plan.arm(Fault::SyncError);
                     faulty_hook(&plan)

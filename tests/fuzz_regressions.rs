@@ -136,12 +136,10 @@ fn fuzz_variant(v: u8, data: &[u8]) {
 }
 
 fn vopts(key: &Option<Key>, threads: usize, all: bool) -> VerifyOptions {
-    VerifyOptions {
-        key: key.clone(),
-        threads,
-        all,
-        ..Default::default()
-    }
+    VerifyOptions::default()
+        .key(key.clone())
+        .threads(threads)
+        .all(all)
 }
 
 fn check_report(r: &VerifyReport, all: bool, what: &str) {
@@ -255,14 +253,7 @@ fn check_file(path: &Path, bytes: &[u8], key: Option<Key>, name: &str) {
 
     // 2. query both ways, to exhaustion.
     let fwd = run_query(path, &Query::default(), name);
-    let back = run_query(
-        path,
-        &Query {
-            order: Order::NewestFirst,
-            ..Query::default()
-        },
-        name,
-    );
+    let back = run_query(path, &Query::default().order(Order::NewestFirst), name);
     let last3 = run_query(path, &Query::last(3), name);
     if all.valid {
         let (f, fe) = fwd.unwrap_or_else(|| panic!("{name}: valid log but query fails"));
@@ -277,12 +268,7 @@ fn check_file(path: &Path, bytes: &[u8], key: Option<Key>, name: &str) {
         // Seq filters, both ways.
         let (lo, hi) = (all.entries / 3 + 1, all.entries * 2 / 3);
         for order in [Order::OldestFirst, Order::NewestFirst] {
-            let q = Query {
-                seq_min: Some(lo),
-                seq_max: Some(hi),
-                order,
-                ..Query::default()
-            };
+            let q = Query::default().seq_min(lo).seq_max(hi).order(order);
             let (mut got, errs) = run_query(path, &q, name).unwrap();
             if order == Order::NewestFirst {
                 got.reverse();

@@ -267,23 +267,14 @@ fn sql_injection_in_filters_and_log_ids_is_inert() {
         "op1' --",
     ];
     for e in evil {
-        let q = DbQuery {
-            q: Query {
-                action: Some(e.to_string()),
-                ..Query::default()
-            },
-            host: Some(e.to_string()),
-            log_id: Some(e.to_string()),
-        };
+        let mut q = DbQuery::default();
+        q.q = Query::default().action(e.to_string());
+        q.host = Some(e.to_string());
+        q.log_id = Some(e.to_string());
         let r = pg::query_db(&t, &q);
         assert!(r.map_or(true, |v| v.is_empty()));
-        let q = DbQuery {
-            q: Query {
-                source: Some(e.to_string()),
-                ..Query::default()
-            },
-            ..DbQuery::default()
-        };
+        let mut q = DbQuery::default();
+        q.q = Query::default().source(e.to_string());
         let _ = pg::query_db(&t, &q);
         let enc: String = e.bytes().map(|b| format!("%{b:02X}")).collect();
         match pg::verify_db(&format!("{url}?log_id={enc}"), &VerifyOptions::default()) {
@@ -292,10 +283,8 @@ fn sql_injection_in_filters_and_log_ids_is_inert() {
         }
     }
     // The host value with SQL in it is data: found exactly.
-    let q = DbQuery {
-        host: Some("h'; DROP TABLE evident.records; --".into()),
-        ..DbQuery::default()
-    };
+    let mut q = DbQuery::default();
+    q.host = Some("h'; DROP TABLE evident.records; --".into());
     assert_eq!(pg::query_db(&t, &q).unwrap().len(), 50);
     assert_eq!(count(&url, &id), (51, Some(50)));
 }
@@ -529,16 +518,12 @@ fn the_last_20_operations_of_a_tool_in_the_last_hour_use_an_index() {
          ANALYZE evident.records;",
     )
     .unwrap();
-    let dq = DbQuery {
-        q: Query {
-            source: Some("tool7".into()),
-            since: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
-            order: evident::Order::NewestFirst,
-            limit: Some(20),
-            ..Query::default()
-        },
-        ..DbQuery::default()
-    };
+    let mut dq = DbQuery::default();
+    dq.q = Query::default()
+        .source("tool7")
+        .since(chrono::Utc::now() - chrono::Duration::hours(1))
+        .order(evident::Order::NewestFirst)
+        .limit(20);
     let (sql, params) = pg::query_sql(&dq);
     let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
         params.iter().map(|p| p.as_ref()).collect();

@@ -29,11 +29,9 @@ fn server_restart_mid_ship() {
     let shipper = {
         let (p, url) = (p.clone(), url.clone());
         std::thread::spawn(move || {
-            let opts = ShipOptions {
-                batch: 1000,
-                retry_for: Duration::from_secs(60),
-                ..ShipOptions::default()
-            };
+            let mut opts = ShipOptions::default();
+            opts.batch = 1000;
+            opts.retry_for = Duration::from_secs(60);
             pg::ship(&p, &url, &opts)
         })
     };

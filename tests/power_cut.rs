@@ -12,7 +12,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use evident::{verify, Entry, Error, Log, Order, Query, Repair, VerifyOptions, ViolationKind};
+use evident::{verify, Entry, Error, Log, Order, Query, Repair, ViolationKind};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use support::*;
@@ -81,10 +81,7 @@ fn cut_and_check(b: &Built, dir: &Path, off: u64, verify_every: bool) -> usize {
         // before the cut (the last complete entry) is in the repaired log.
         let r = verify(
             &path,
-            &VerifyOptions {
-                expected_head: Some(b.expected_head(complete)),
-                ..cfg.verify_opts()
-            },
+            &cfg.verify_opts().expected_head(b.expected_head(complete)),
         )
         .unwrap();
         assert!(r.valid, "{ctx}: {}", describe(&r));

@@ -50,11 +50,7 @@ fn log_of(dir: &Path, framing: Framing, n: u64, key: Option<Key>) -> (PathBuf, u
 }
 
 fn one_thread() -> VerifyOptions {
-    VerifyOptions {
-        threads: 1,
-        all: true,
-        ..VerifyOptions::default()
-    }
+    VerifyOptions::default().threads(1).all(true)
 }
 
 /// Item 20: a bit flipped anywhere in the last record is damage, never a torn
@@ -272,7 +268,7 @@ fn a_failed_fsync_during_shared_tail_recovery_poisons() {
         let plan = FaultPlan::new();
         let p2 = plan.clone();
         let mut o = opts(framing).lock(LockMode::Shared);
-        o.storage_hook = Some(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
+        o = o.storage_hook(Arc::new(move |fs: FileStorage| -> Box<dyn Storage> {
             Box::new(FaultyStorage::new(fs, p2.clone()))
         }));
         let a = Log::open(&path, o).unwrap();
@@ -436,6 +432,7 @@ fn a_failed_move_aside_leaves_no_sidecar() {
     assert_eq!(fs::read(&path).unwrap(), before);
 }
 
+#[cfg(feature = "cli")] // runs the `evident` command
 fn cli(args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_evident"))
         .args(args)
@@ -452,6 +449,7 @@ fn cli(args: &[&str]) -> (i32, String, String) {
 /// record (item 20); `repair` leaves damage alone, `repair --force` moves a
 /// damaged end aside, every byte kept (item 24); `repair` moves a torn tail
 /// longer than open looks back (item 24).
+#[cfg(feature = "cli")] // runs the `evident` command
 #[test]
 fn cli_append_refuses_a_damaged_end_and_repair_force_moves_it() {
     let dir = tempfile::tempdir().unwrap();

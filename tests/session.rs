@@ -83,14 +83,7 @@ fn round_trip_versions_incremental_compact() {
 
     let vs = versions(&path, None).unwrap();
     assert_eq!(vs.iter().map(|v| v.version).collect::<Vec<_>>(), vec![1, 2]);
-    let v1 = Session::load(
-        &path,
-        &LoadOptions {
-            key: None,
-            version: Some(1),
-        },
-    )
-    .unwrap();
+    let v1 = Session::load(&path, &LoadOptions::default().key(None).version(Some(1))).unwrap();
     assert_eq!(v1.annotations(Some("default"), None).len(), 1);
     let v2 = Session::load(&path, &LoadOptions::default()).unwrap();
     assert_eq!(v2.annotations(Some("default"), None).len(), 2);
@@ -127,18 +120,13 @@ fn compression_and_keys() {
     let path = dir.path().join("k.evs");
     let key = Key::new(vec![7u8; 32]).unwrap();
     let mut s = sample_session();
-    let opts = SaveOptions {
-        compress: Some(3),
-        key: Some(key.clone()),
-        ..SaveOptions::default()
-    };
+    let opts = SaveOptions::default()
+        .compress(Some(3))
+        .key(Some(key.clone()));
     s.save(Some(&path), &opts).unwrap();
     let back = Session::load(
         &path,
-        &LoadOptions {
-            key: Some(key.clone()),
-            version: None,
-        },
+        &LoadOptions::default().key(Some(key.clone())).version(None),
     )
     .unwrap();
     assert!(back.trace("CH1").unwrap().is_compressed());
@@ -151,10 +139,7 @@ fn compression_and_keys() {
     assert!(matches!(
         Session::load(
             &path,
-            &LoadOptions {
-                key: Some(other),
-                version: None
-            }
+            &LoadOptions::default().key(Some(other)).version(None)
         ),
         Err(Error::WrongKey { .. })
     ));
@@ -162,14 +147,7 @@ fn compression_and_keys() {
     compact(&path, Some(&key)).unwrap();
     same_content(
         &s,
-        &Session::load(
-            &path,
-            &LoadOptions {
-                key: Some(key),
-                version: None,
-            },
-        )
-        .unwrap(),
+        &Session::load(&path, &LoadOptions::default().key(Some(key)).version(None)).unwrap(),
     );
 }
 
@@ -276,13 +254,7 @@ fn errors_are_clear() {
         Err(Error::NotFound { .. })
     ));
     let info = s
-        .save(
-            Some(&path),
-            &SaveOptions {
-                audit: Some(&l),
-                ..SaveOptions::default()
-            },
-        )
+        .save(Some(&path), &SaveOptions::default().audit(&l))
         .unwrap();
     l.close().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();

@@ -303,15 +303,13 @@ fn apply_step(s: &mut Session, v: u64) {
 
 /// How version `v` is saved (zstd on some saves).
 fn save_options(v: u64, key: Option<&Key>) -> SaveOptions<'static> {
-    SaveOptions {
-        compress: match v % 5 {
+    SaveOptions::default()
+        .compress(match v % 5 {
             0 => Some(1),
             3 => Some(3),
             _ => None,
-        },
-        key: key.cloned(),
-        ..SaveOptions::default()
-    }
+        })
+        .key(key.cloned())
 }
 
 /// Compares everything but the timestamps the library sets itself
@@ -377,10 +375,7 @@ fn diff(want: &Session, got: &Session) -> Option<String> {
 }
 
 fn key_opt(key: &Option<Key>, version: Option<u64>) -> LoadOptions {
-    LoadOptions {
-        key: key.clone(),
-        version,
-    }
+    LoadOptions::default().key(key.clone()).version(version)
 }
 
 // ---------------------------------------- the file layout, read independently --
@@ -1432,13 +1427,7 @@ fn check_image(
             ));
         }
         if Session::new("x")
-            .save(
-                Some(&path),
-                &SaveOptions {
-                    key: key.cloned(),
-                    ..SaveOptions::default()
-                },
-            )
+            .save(Some(&path), &SaveOptions::default().key(key.cloned()))
             .is_ok()
         {
             return Err("saved into a file without a genesis".into());
@@ -1462,13 +1451,7 @@ fn check_image(
     s.annotate("after", Annotation::new("saved after the power cut"))
         .unwrap();
     let info = s
-        .save(
-            Some(&path),
-            &SaveOptions {
-                key: key.cloned(),
-                ..SaveOptions::default()
-            },
-        )
+        .save(Some(&path), &SaveOptions::default().key(key.cloned()))
         .map_err(|e| format!("save after the power cut: {e}"))?;
     if info.version != want.unwrap_or(0) + 1 {
         return Err(format!("the save made version {}", info.version));
@@ -1823,10 +1806,7 @@ fn unsynced_lost_page_failures() -> Vec<String> {
     let dir = scratch();
     let b = base(dir.path(), 4, None);
     let path = dir.path().join("base-false.evs");
-    let unsynced = SaveOptions {
-        sync: false,
-        ..SaveOptions::default()
-    };
+    let unsynced = SaveOptions::default().sync(false);
     let mut snaps = b.snaps.clone();
     // Version 5: a 256 KiB trace and annotations; version 6: more
     // annotations (it names the trace of version 5 again).
@@ -1938,10 +1918,7 @@ fn unsynced_lost_page_failures() -> Vec<String> {
             }
         }
         for v in &skipped {
-            let opts = LoadOptions {
-                key: None,
-                version: Some(*v),
-            };
+            let opts = LoadOptions::default().key(None).version(Some(*v));
             if Session::load(&cut, &opts).is_ok() {
                 failures.push(format!("{what}: incomplete version {v} loads"));
             }
@@ -2001,20 +1978,11 @@ fn tamper_file(path: &Path, key: Option<&Key>) -> Vec<(u64, String)> {
         Trace::from_slice(&ramp, TraceInfo::default()).unwrap(),
     )
     .unwrap();
-    let opts = SaveOptions {
-        key: key.cloned(),
-        ..SaveOptions::default()
-    };
+    let opts = SaveOptions::default().key(key.cloned());
     let mut commits = Vec::new();
     let mut save = |s: &mut Session, compress: Option<i32>| {
         let info = s
-            .save(
-                Some(path),
-                &SaveOptions {
-                    compress,
-                    ..opts.clone()
-                },
-            )
+            .save(Some(path), &opts.clone().compress(compress))
             .unwrap();
         commits.push((info.version, info.commit.to_hex()));
     };

@@ -343,10 +343,7 @@ fn exercise(s: &Session, what: &str) -> bool {
 }
 
 fn check_file(dir: &Path, path: &Path, bytes: &[u8], key: Option<Key>, name: &str) {
-    let lopts = |version| LoadOptions {
-        key: key.clone(),
-        version,
-    };
+    let lopts = |version| LoadOptions::default().key(key.clone()).version(version);
 
     // 1. The readers.
     let report = verify_session(path, key.as_ref());
@@ -437,10 +434,7 @@ fn check_file(dir: &Path, path: &Path, bytes: &[u8], key: Option<Key>, name: &st
     if let (Ok(s), true) = (&loaded, samples_ok && loaded.as_ref().is_ok_and(readable)) {
         let mut copy = s.clone();
         let out = dir.join("fuzz-copy.evs");
-        let opts = SaveOptions {
-            sync: false,
-            ..SaveOptions::default()
-        };
+        let opts = SaveOptions::default().sync(false);
         match copy.save(Some(&out), &opts) {
             Ok(_) => {
                 let back = Session::load(&out, &LoadOptions::default())
@@ -460,11 +454,7 @@ fn check_file(dir: &Path, path: &Path, bytes: &[u8], key: Option<Key>, name: &st
         };
         s.annotate("fuzz", Annotation::new("appended by the fuzz harness"))
             .unwrap();
-        let opts = SaveOptions {
-            sync: false,
-            key: key.clone(),
-            ..SaveOptions::default()
-        };
+        let opts = SaveOptions::default().sync(false).key(key.clone());
         let info = s
             .save(Some(path), &opts)
             .unwrap_or_else(|e| panic!("{name}: save onto a file that verifies: {e}"));
@@ -753,7 +743,7 @@ mod tests {
             let path = tmp.path().join("fuzz-zstd.evs");
             std::fs::write(&path, bytes).unwrap();
             let r = verify_session(&path, key.as_ref()).unwrap();
-            let s = Session::load(&path, &LoadOptions { key, version: None }).unwrap();
+            let s = Session::load(&path, &LoadOptions::default().key(key).version(None)).unwrap();
             let read = s
                 .trace("T")
                 .unwrap()
@@ -794,11 +784,7 @@ mod seeds {
     ) -> Vec<u8> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("seed.evs");
-        let opts = SaveOptions {
-            key: key.cloned(),
-            sync: false,
-            ..SaveOptions::default()
-        };
+        let opts = SaveOptions::default().key(key.cloned()).sync(false);
         build(&path, &opts);
         std::fs::read(&path).unwrap()
     }
@@ -829,10 +815,7 @@ mod seeds {
         small(path, opts);
         let mut s = Session::load(
             path,
-            &LoadOptions {
-                key: opts.key.clone(),
-                version: None,
-            },
+            &LoadOptions::default().key(opts.key.clone()).version(None),
         )
         .unwrap();
         // Version 2: a zstd trace, a changed description of CH1.
@@ -845,14 +828,7 @@ mod seeds {
         let mut ch1 = s.trace("CH1").unwrap().clone();
         ch1.info_mut().units = "mV".into();
         s.add_trace("CH1", ch1).unwrap();
-        s.save(
-            None,
-            &SaveOptions {
-                compress: Some(3),
-                ..opts.clone()
-            },
-        )
-        .unwrap();
+        s.save(None, &opts.clone().compress(Some(3))).unwrap();
         // Version 3: a trace removed, a locked layer.
         s.remove_trace("D0").unwrap();
         s.set_layer(&LayerProps {

@@ -18,10 +18,7 @@ fn key() -> Key {
 }
 
 fn keyed(k: &Key) -> LoadOptions {
-    LoadOptions {
-        key: Some(k.clone()),
-        version: None,
-    }
+    LoadOptions::default().key(Some(k.clone())).version(None)
 }
 
 fn ripple(s: &Session) -> Option<f64> {
@@ -54,14 +51,8 @@ fn load_never_mixes_two_files_renamed_over_the_path() {
     }
     s.record_measurement(Measurement::new("ripple_vpp", 1.25, "V"))
         .unwrap();
-    s.save(
-        Some(&path),
-        &SaveOptions {
-            key: Some(k.clone()),
-            ..SaveOptions::default()
-        },
-    )
-    .unwrap();
+    s.save(Some(&path), &SaveOptions::default().key(Some(k.clone())))
+        .unwrap();
     let legit = std::fs::read(&path).unwrap();
     let at = legit
         .windows(4)
@@ -357,13 +348,7 @@ fn commit_members_are_checked() {
         if what == "version 1 again" {
             continue;
         }
-        let v1 = Session::load(
-            &p,
-            &LoadOptions {
-                key: None,
-                version: Some(1),
-            },
-        );
+        let v1 = Session::load(&p, &LoadOptions::default().key(None).version(Some(1)));
         assert!(v1.is_ok(), "{what}: version 1: {v1:?}");
     }
 }
@@ -385,14 +370,7 @@ fn flipped_byte_after_a_save_without_sync_is_damage() {
     )
     .unwrap();
     s.annotate("a", Annotation::new("second version")).unwrap();
-    s.save(
-        None,
-        &SaveOptions {
-            sync: false,
-            ..SaveOptions::default()
-        },
-    )
-    .unwrap();
+    s.save(None, &SaveOptions::default().sync(false)).unwrap();
     let good = std::fs::read(&path).unwrap();
     let samples: Vec<u8> = wave.iter().flat_map(|x| x.to_le_bytes()).collect();
     let in_samples = good.windows(64).position(|w| w == &samples[..64]).unwrap() + 1000;
@@ -417,10 +395,7 @@ fn flipped_byte_after_a_save_without_sync_is_damage() {
         assert!(!r.ok, "{what}: {r:?}");
         assert!(r.incomplete_versions.is_empty(), "{what}: {r:?}");
         // Version 1 still loads; a save is refused (damage is not moved).
-        let opts = LoadOptions {
-            key: None,
-            version: Some(1),
-        };
+        let opts = LoadOptions::default().key(None).version(Some(1));
         let mut v1 = Session::load(&p, &opts).unwrap();
         v1.set_name("x");
         assert!(v1.save(None, &SaveOptions::default()).is_err(), "{what}");

@@ -27,13 +27,7 @@ fn save_without_threads() {
     let plain = s.save(Some(&path), &SaveOptions::default());
     let zpath = dir.path().join("z.evs");
     let mut z = want.clone();
-    let zipped = z.save(
-        Some(&zpath),
-        &SaveOptions {
-            compress: Some(1),
-            ..SaveOptions::default()
-        },
-    );
+    let zipped = z.save(Some(&zpath), &SaveOptions::default().compress(Some(1)));
     fail_thread_spawns(false);
     plain.unwrap();
     zipped.unwrap();

@@ -103,14 +103,7 @@ fn got(r: &VerifyReport) -> Vec<V> {
 }
 
 fn verify_all(path: &Path, opts: &VerifyOptions) -> VerifyReport {
-    verify(
-        path,
-        &VerifyOptions {
-            all: true,
-            ..opts.clone()
-        },
-    )
-    .unwrap()
+    verify(path, &opts.clone().all(true)).unwrap()
 }
 
 /// Checks the full report (all: true) and the first-only report.
@@ -120,14 +113,7 @@ fn assert_report(path: &Path, opts: &VerifyOptions, want: &[V], entries: u64, ct
     assert_eq!(r.valid, want.is_empty(), "{ctx}");
     assert_eq!(r.violations_total, want.len() as u64, "{ctx}");
     assert_eq!(r.entries, entries, "{ctx}: entries");
-    let first = verify(
-        path,
-        &VerifyOptions {
-            all: false,
-            ..opts.clone()
-        },
-    )
-    .unwrap();
+    let first = verify(path, &opts.clone().all(false)).unwrap();
     assert_eq!(
         got(&first),
         want.iter().take(1).copied().collect::<Vec<_>>()
@@ -766,10 +752,7 @@ fn truncation_at_a_record_boundary_needs_the_expected_head() {
             let path = write_case(dir.path(), "t.log", &b.bytes[..b.end(keep) as usize]);
             // Indistinguishable from a shorter log without the head.
             assert_report(&path, &cfg.verify_opts(), &[], keep as u64, &ctx);
-            let with_head = |h: ExpectedHead| VerifyOptions {
-                expected_head: Some(h),
-                ..cfg.verify_opts()
-            };
+            let with_head = |h: ExpectedHead| cfg.verify_opts().expected_head(h);
             let end = b.end(keep);
             // The head taken before the cut is missing.
             assert_report(
@@ -876,10 +859,7 @@ fn inserted_entries() {
             let path = write_case(dir.path(), "t.log", &bytes);
             let ctx = format!("{cfg:?}: chain rewritten after entry 4");
             assert_report(&path, &cfg.verify_opts(), &[], 11, &ctx);
-            let opts = VerifyOptions {
-                expected_head: Some(b.expected_head(10)),
-                ..cfg.verify_opts()
-            };
+            let opts = cfg.verify_opts().expected_head(b.expected_head(10));
             let end = bytes.len() as u64;
             assert_report(&path, &opts, &[(HeadMismatch, Some(10), 0, end)], 11, &ctx);
         }
@@ -1518,10 +1498,7 @@ fn wrong_key_and_log_id() {
         };
         for (what, k) in keys {
             let ctx = format!("{ctx}: {what}");
-            let opts = VerifyOptions {
-                key: k.clone(),
-                ..cfg.verify_opts()
-            };
+            let opts = cfg.verify_opts().key(k.clone());
             // One violation: hashes are not checked, links and seqs are.
             assert_report(&b.path, &opts, &[g(WrongKey)], 6, &ctx);
             let mut o = cfg.open_opts();
@@ -1587,15 +1564,11 @@ fn wrong_key_and_log_id() {
         let genesis_id = verify(&b.path, &cfg.verify_opts()).unwrap().log_id.unwrap();
         let mut other = genesis_id.clone().into_bytes();
         other[0] = if other[0] == b'0' { b'1' } else { b'0' };
-        let opts = VerifyOptions {
-            expected_log_id: Some(String::from_utf8(other).unwrap()),
-            ..cfg.verify_opts()
-        };
+        let opts = cfg
+            .verify_opts()
+            .expected_log_id(String::from_utf8(other).unwrap());
         assert_report(&b.path, &opts, &[g(WrongLogId)], 6, &ctx);
-        let opts = VerifyOptions {
-            expected_log_id: Some(genesis_id.to_uppercase()),
-            ..cfg.verify_opts()
-        };
+        let opts = cfg.verify_opts().expected_log_id(genesis_id.to_uppercase());
         assert_report(&b.path, &opts, &[], 6, &ctx);
     }
 }
@@ -1706,15 +1679,12 @@ fn damage_at_chunk_boundaries() {
                     _ => n,
                 } as u64;
                 for threads in [1, 4] {
-                    let opts = VerifyOptions {
-                        threads,
-                        ..cfg.verify_opts()
-                    };
+                    let opts = cfg.verify_opts().threads(threads);
                     let r = verify_all(&p, &opts);
                     assert_eq!(got(&r), want, "{ctx}, {threads} threads: {}", describe(&r));
                     assert_eq!(r.entries, entries, "{ctx}");
                     assert_eq!(r.head_seq, n as u64);
-                    let first = verify(&p, &VerifyOptions { all: false, ..opts }).unwrap();
+                    let first = verify(&p, &opts.all(false)).unwrap();
                     assert_eq!(got(&first), want[..1], "{ctx}, {threads} threads");
                 }
             }
@@ -1946,10 +1916,7 @@ fn damaged_region_across_read_boundaries_is_one_span() {
             let want = vec![(Malformed, None, cfg.line_of(first), b.start(first))];
             let entries = (n - (after - first)) as u64;
             for threads in [1, 3] {
-                let opts = VerifyOptions {
-                    threads,
-                    ..cfg.verify_opts()
-                };
+                let opts = cfg.verify_opts().threads(threads);
                 let r = verify_all(&path, &opts);
                 assert_eq!(got(&r), want, "{ctx}, {threads} threads: {}", describe(&r));
                 assert_eq!(r.entries, entries, "{ctx}");

@@ -68,22 +68,16 @@ fn check_vector(expect_path: &Path) -> Vec<String> {
     let m = parse_expect(&std::fs::read_to_string(expect_path).unwrap());
     let get = |k: &str| m.get(k).map(String::as_str);
     let log = vectors_dir().join(get("log").expect("log:"));
-    let mut opts = VerifyOptions {
-        key: get("key").map(|k| Key::new(hex::decode(k).expect("key hex")).expect("key")),
-        expected_log_id: get("expected-log-id").map(str::to_string),
-        ..VerifyOptions::default()
-    };
+    let mut opts = VerifyOptions::default()
+        .key(get("key").map(|k| Key::new(hex::decode(k).expect("key hex")).expect("key")));
+    opts.expected_log_id = get("expected-log-id").map(str::to_string);
     if let Some(h) = get("expected-head") {
         let (seq, hash) = parse_head(h);
         opts.expected_head = Some(ExpectedHead { seq, hash });
     }
     let mut errors = Vec::new();
     for (threads, all) in [(1, false), (0, false), (1, true), (3, true)] {
-        let o = VerifyOptions {
-            threads,
-            all,
-            ..opts.clone()
-        };
+        let o = opts.clone().threads(threads).all(all);
         let r = match verify(&log, &o) {
             Ok(r) => r,
             Err(e) => {
@@ -171,11 +165,9 @@ fn check_open(
     let path = tmp.path().join(log.file_name().unwrap());
     let original = std::fs::read(log).unwrap();
     std::fs::write(&path, &original).unwrap();
-    let opts = OpenOptions {
-        key,
-        create: false,
-        ..OpenOptions::default()
-    };
+    let mut opts = OpenOptions::default();
+    opts.key = key;
+    opts.create = false;
     let head = m.get("head").map(|h| parse_head(h));
     match (want, Log::open(&path, opts)) {
         ("refuses", Ok(_)) => errors.push(format!("{name}: open succeeded, expected a refusal")),

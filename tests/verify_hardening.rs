@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 
-use evident::{verify, Framing, HashAlg, VerifyOptions, ViolationKind};
+use evident::{verify, Framing, HashAlg, ViolationKind};
 use support::*;
 
 /// Replaces entries `from..=to` of `b` with `filler`.
@@ -37,14 +37,7 @@ fn entries_deleted_behind_an_unreadable_span_are_a_seq_gap() {
         let bytes = replace_entries(&b, 11, 60, &filler);
         let path = write_case(dir.path(), "deleted", &bytes);
         for threads in [1, 2, 3] {
-            let r = verify(
-                &path,
-                &VerifyOptions {
-                    threads,
-                    ..cfg.verify_all()
-                },
-            )
-            .unwrap();
+            let r = verify(&path, &cfg.verify_all().threads(threads)).unwrap();
             let kinds: Vec<_> = r.violations.iter().map(|v| v.kind).collect();
             assert_eq!(
                 kinds,
@@ -121,10 +114,12 @@ fn a_flipped_newline_is_damage_not_a_gap() {
     assert_eq!(r.entries, 18);
 }
 
+#[cfg(feature = "cli")] // runs the `evident` command
 fn evident_bin() -> &'static str {
     env!("CARGO_BIN_EXE_evident")
 }
 
+#[cfg(feature = "cli")] // runs the `evident` command
 #[test]
 fn cli_verify_with_absurd_thread_counts() {
     let dir = scratch();
@@ -153,6 +148,7 @@ fn cli_verify_with_absurd_thread_counts() {
 /// Under a small address-space limit the OS refuses thread stacks: verify
 /// falls back to fewer threads (down to the calling one) instead of
 /// panicking. The limits tried go from "cannot start" to "threads start".
+#[cfg(feature = "cli")] // runs the `evident` command
 #[test]
 fn cli_verify_when_the_os_refuses_threads() {
     let dir = scratch();

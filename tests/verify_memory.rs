@@ -85,15 +85,7 @@ fn verify_memory_does_not_grow_with_bad_lines_or_threads() {
     for (threads, all) in [(1, true), (2, true), (8, false), (8, true)] {
         PEAK.store(LIVE.load(Relaxed), Relaxed);
         let base = LIVE.load(Relaxed);
-        let r = verify(
-            &path,
-            &VerifyOptions {
-                threads,
-                all,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let r = verify(&path, &VerifyOptions::default().threads(threads).all(all)).unwrap();
         let peak = PEAK.load(Relaxed) - base;
         assert!(!r.valid);
         assert_eq!(r.entries, 1);

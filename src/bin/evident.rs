@@ -417,8 +417,11 @@ pub struct CatArgs {
 
 #[derive(Args, Debug)]
 pub struct TailArgs {
-    /// The log file.
+    /// The log file (`-`: standard input, not with `-f`).
     pub log: PathBuf,
+    /// More logs, each in turn (not with `-f`).
+    #[arg(value_name = "LOG")]
+    pub more: Vec<PathBuf>,
     /// Number of entries.
     #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 10)]
     pub n: usize,
@@ -462,7 +465,7 @@ pub struct StatsArgs {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// The log file.
+    /// The log file (`-`: standard input).
     pub log: PathBuf,
     /// Output format.
     #[arg(long, value_enum)]
@@ -534,10 +537,10 @@ fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
             read::note_unchecked(&log, json, &r);
             r
         }
-        Cmd::Tail(a) if a.follow.follow => follow::follow(a, out),
+        Cmd::Tail(a) if a.follow.follow => multi::follow_one(a, out),
         Cmd::Follow(mut a) => {
             a.follow.follow = true;
-            follow::follow(a, out)
+            multi::follow_one(a, out)
         }
         Cmd::Tail(a) => {
             follow::check_plain(&a.follow)?;

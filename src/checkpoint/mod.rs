@@ -223,6 +223,7 @@ pub fn read_verifier(arg: &str) -> Result<NoteVerifier> {
 
 /// Options for [`create`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct CheckpointOptions {
     /// The origin line (default: [`default_origin`]).
     pub origin: Option<String>,
@@ -730,6 +731,7 @@ impl CheckpointOutcome {
 
 /// Options for [`verify_against`] and [`verify_incremental`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct CheckOptions {
     /// The log's HMAC key (keyed logs).
     pub key: Option<Key>,

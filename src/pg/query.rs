@@ -11,6 +11,7 @@ use crate::query::{Order, Query};
 
 /// Filters over the database: the file filters plus host and log id.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct DbQuery {
     /// The file query's filters, order and limit.
     pub q: Query,

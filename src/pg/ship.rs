@@ -17,6 +17,7 @@ use crate::source::{FileSource, RecordSource, SourceKind};
 
 /// Options for [`ship`].
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ShipOptions {
     /// The HMAC key of a keyed log: with it every record's hash is checked
     /// before it is shipped (without it, links and seqs only).

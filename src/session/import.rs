@@ -26,6 +26,7 @@ use crate::error::{Error, Position, Result};
 
 /// Options of [`read_trace_file_with`](super::read_trace_file_with) (TraceKit's loader keywords).
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ImportOptions {
     /// The channel to read from a multi-channel capture (sigrok `.sr`):
     /// its name (`"D0"`, `"CAN_H"`) or its 0-based index among the logic

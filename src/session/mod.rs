@@ -37,6 +37,8 @@ pub use model::{
     trace_json, Annotation, AnnotationKind, Dtype, HistoryEntry, Layer, LayerProps, Measurement,
     Sample, Session, Trace, TraceInfo,
 };
+// Test hook; public only with the `__internal` feature (the crate's tests).
+#[cfg(feature = "__internal")]
 #[doc(hidden)]
 pub use store::fail_thread_spawns;
 pub use store::{

@@ -29,6 +29,7 @@ use crate::storage::sync_dir;
 
 /// How to load a session.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct LoadOptions {
     /// The HMAC key of a keyed session file.
     pub key: Option<Key>,
@@ -38,6 +39,7 @@ pub struct LoadOptions {
 
 /// How to save a session.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SaveOptions<'a> {
     /// Compress the traces this save writes with zstd at this level
     /// (1..=22; 3 is a good default). Traces already in the file keep
@@ -79,6 +81,61 @@ impl Default for SaveOptions<'_> {
             lock_timeout: Duration::from_secs(10),
             audit: None,
         }
+    }
+}
+
+impl LoadOptions {
+    /// The defaults: no key, the newest complete version.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The HMAC key of a keyed session file.
+    pub fn key(mut self, key: Option<Key>) -> Self {
+        self.key = key;
+        self
+    }
+    /// The version to load (`None`: the newest complete one).
+    pub fn version(mut self, version: Option<u64>) -> Self {
+        self.version = version;
+        self
+    }
+}
+
+impl<'a> SaveOptions<'a> {
+    /// The defaults: no compression, traces included, no key, durable,
+    /// a 10 s lock wait, no audit log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Compress the traces this save writes at this zstd level (`None`: no compression).
+    pub fn compress(mut self, level: Option<i32>) -> Self {
+        self.compress = level;
+        self
+    }
+    /// Write the traces (true) or only the rest of the session.
+    pub fn include_traces(mut self, on: bool) -> Self {
+        self.include_traces = on;
+        self
+    }
+    /// The HMAC key (a new file is keyed; required for a keyed file).
+    pub fn key(mut self, key: Option<Key>) -> Self {
+        self.key = key;
+        self
+    }
+    /// Make the save durable before returning (see [`SaveOptions::sync`]).
+    pub fn sync(mut self, on: bool) -> Self {
+        self.sync = on;
+        self
+    }
+    /// How long to wait for another writer of the same file.
+    pub fn lock_timeout(mut self, t: Duration) -> Self {
+        self.lock_timeout = t;
+        self
+    }
+    /// An audit log to record the save in.
+    pub fn audit(mut self, log: &'a Log) -> Self {
+        self.audit = Some(log);
+        self
     }
 }
 
@@ -889,7 +946,7 @@ static FAIL_SPAWNS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBoo
 /// Test hook: while `on`, the session store behaves as if the OS refused
 /// every thread it asks for (saves then run on fewer threads, down to the
 /// calling thread alone). Process-wide.
-#[doc(hidden)]
+#[cfg_attr(not(feature = "__internal"), allow(dead_code))]
 pub fn fail_thread_spawns(on: bool) {
     FAIL_SPAWNS.store(on, std::sync::atomic::Ordering::SeqCst);
 }

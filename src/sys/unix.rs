@@ -211,11 +211,15 @@ pub(crate) fn is_disk_full(e: &io::Error) -> bool {
 }
 
 /// The OS's "no space left on device" error.
+// Used by the storage test hooks only.
+#[cfg(any(test, feature = "__internal"))]
 pub(crate) fn disk_full_error() -> io::Error {
     io::Error::from_raw_os_error(libc::ENOSPC)
 }
 
 /// The OS's "I/O error".
+// Used by the storage test hooks only.
+#[cfg(any(test, feature = "__internal"))]
 pub(crate) fn io_error() -> io::Error {
     io::Error::from_raw_os_error(libc::EIO)
 }

@@ -261,10 +261,14 @@ pub(crate) fn is_disk_full(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(c) if c == ERROR_DISK_FULL as i32 || c == ERROR_HANDLE_DISK_FULL as i32)
 }
 
+// Used by the storage test hooks only.
+#[cfg(any(test, feature = "__internal"))]
 pub(crate) fn disk_full_error() -> io::Error {
     io::Error::from_raw_os_error(ERROR_DISK_FULL as i32)
 }
 
+// Used by the storage test hooks only.
+#[cfg(any(test, feature = "__internal"))]
 pub(crate) fn io_error() -> io::Error {
     io::Error::from_raw_os_error(ERROR_IO_DEVICE as i32)
 }

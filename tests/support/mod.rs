@@ -74,18 +74,11 @@ impl Cfg {
 
     /// Verify options: this configuration's key, one thread.
     pub fn verify_opts(&self) -> VerifyOptions {
-        VerifyOptions {
-            key: self.key(),
-            threads: 1,
-            ..Default::default()
-        }
+        VerifyOptions::default().key(self.key()).threads(1)
     }
 
     pub fn verify_all(&self) -> VerifyOptions {
-        VerifyOptions {
-            all: true,
-            ..self.verify_opts()
-        }
+        self.verify_opts().all(true)
     }
 
     /// Hash length in hex digits.
@@ -299,15 +292,9 @@ pub fn read_all(path: &Path) -> Vec<Entry> {
 
 /// Every item (entries and errors) in the given order.
 pub fn read_items(path: &Path, order: Order) -> Vec<Result<Entry>> {
-    query(
-        path,
-        &Query {
-            order,
-            ..Default::default()
-        },
-    )
-    .unwrap()
-    .collect()
+    query(path, &Query::default().order(order))
+        .unwrap()
+        .collect()
 }
 
 /// A short description of a report for assertion messages.

@@ -115,14 +115,12 @@ pub fn verify(a: VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         Arc::new(move |done: u64, _total: u64| pb.set_position(done))
             as Arc<dyn Fn(u64, u64) + Send + Sync>
     });
-    let opts = VerifyOptions {
-        key,
-        expected_head: a.expect_head,
-        expected_log_id: a.expect_log_id.clone(),
-        all: a.all,
-        threads: a.threads,
-        progress,
-    };
+    let mut opts = VerifyOptions::default().key(key);
+    opts.expected_head = a.expect_head;
+    opts.expected_log_id = a.expect_log_id.clone();
+    opts.all = a.all;
+    opts.threads = a.threads;
+    opts.progress = progress;
     let r = evident::verify(&a.log, &opts);
     if let Some(pb) = pb {
         pb.finish_and_clear();

@@ -227,12 +227,11 @@ pub fn checkpoint(a: CheckpointArgs, out: &mut dyn Write) -> Result<u8, Failure>
             .map_err(|e| lib(&sidecar, e))?
             .map(|c| c.checkpoint)
     };
-    let opts = CheckpointOptions {
-        origin: a.origin.clone(),
-        key: hmac,
-        size: a.size,
-        previous,
-    };
+    let mut opts = CheckpointOptions::default();
+    opts.origin = a.origin.clone();
+    opts.key = hmac;
+    opts.size = a.size;
+    opts.previous = previous;
     let cp = checkpoint::create(&a.log, &s, &opts).map_err(|e| lib(&a.log, e))?;
     if !a.no_sidecar {
         checkpoint::append_checkpoint(&sidecar, &cp).map_err(|e| lib(&sidecar, e))?;
@@ -419,12 +418,11 @@ pub fn verify(a: VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let key = verifier(pk)?;
     let cp = read_checkpoint(cpf)?;
     let hmac = util::load_key(a.key.key_file.as_deref())?;
-    let opts = CheckOptions {
-        key: hmac,
-        witness_keys: witness_keys(&c.witnesses)?,
-        min_witnesses: c.witnesses.min_witnesses,
-        origin: None,
-    };
+    let mut opts = CheckOptions::default();
+    opts.key = hmac;
+    opts.witness_keys = witness_keys(&c.witnesses)?;
+    opts.min_witnesses = c.witnesses.min_witnesses;
+    opts.origin = None;
     let r = if c.incremental {
         checkpoint::verify_incremental(&a.log, &cp, &key, &opts)
     } else {

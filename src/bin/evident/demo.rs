@@ -362,6 +362,7 @@ pub fn demo(a: DemoArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         read::tail(
             TailArgs {
                 log: LOG.into(),
+                more: Vec::new(),
                 n: 3,
                 filters: Filters::default(),
                 json: false,
@@ -425,10 +426,7 @@ fn session_step(s: &mut Shown<'_>) -> Result<(), Failure> {
     m.trace_name = Some("CH1".into());
     sess.record_measurement(m).map_err(lib(SESSION))?;
     let log = Log::open(LOG, OpenOptions::new()).map_err(lib(LOG))?;
-    let opts = SaveOptions {
-        audit: Some(&log),
-        ..SaveOptions::default()
-    };
+    let opts = SaveOptions::default().audit(&log);
     let v1 = sess
         .save(Some(Path::new(SESSION)), &opts)
         .map_err(lib(SESSION))?;

@@ -215,11 +215,8 @@ impl Follower<'_> {
             return Ok(None);
         };
         let oldest = self.recent.front().map(|(s, _)| *s);
-        let q = Query {
-            order: Order::NewestFirst,
-            seq_min: oldest,
-            ..Query::default()
-        };
+        let mut q = Query::default().order(Order::NewestFirst);
+        q.seq_min = oldest;
         let it = evident::query(self.path, &q).map_err(|e| Failure::lib(self.path, e))?;
         for e in it.filter_map(|r| r.ok()).filter(|e| e.seq <= last) {
             if self.recent.contains(&(e.seq, e.hash.clone())) {
@@ -246,11 +243,8 @@ impl Follower<'_> {
         upto: Option<u64>,
         out: &mut dyn Write,
     ) -> Result<(), Failure> {
-        let q = Query {
-            seq_min: Some(from),
-            seq_max: upto,
-            ..Query::default()
-        };
+        let mut q = Query::default().seq_min(from);
+        q.seq_max = upto;
         for r in evident::query(self.path, &q).map_err(|e| Failure::lib(self.path, e))? {
             match r {
                 Ok(e) => self.print(&e, out)?,
@@ -301,11 +295,8 @@ impl Follower<'_> {
             Some((seq, _)) => Some(seq),
             None => self.last.map(|l| l.saturating_add(1)),
         };
-        let q = Query {
-            order: Order::NewestFirst,
-            seq_min: from,
-            ..Query::default()
-        };
+        let mut q = Query::default().order(Order::NewestFirst);
+        q.seq_min = from;
         let mut new = Vec::new();
         for r in evident::query(self.path, &q).map_err(|e| Failure::lib(self.path, e))? {
             match r {
@@ -464,12 +455,8 @@ pub fn follow(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             }
         }
         None => {
-            let q = Query {
-                order: Order::NewestFirst,
-                limit: Some(a.n),
-                seq_max: head,
-                ..to_query(&a.filters)
-            };
+            let mut q = to_query(&a.filters).order(Order::NewestFirst).limit(a.n);
+            q.seq_max = head;
             let mut last = Vec::new();
             if a.n > 0 && head.is_some() {
                 for r in evident::query(path, &q).map_err(|e| Failure::lib(path, e))? {

@@ -1,11 +1,16 @@
-//! Several logs, and `-` for standard input, for cat, verify and stats.
+//! Several logs, and `-` for standard input, for cat, tail (without `-f`),
+//! verify and stats; `-` for export.
 //!
 //! Each log is handled in turn exactly as if it were the only one (its
 //! output, its errors); the exit status is the worst of them (2 over 1
 //! over 0), and an error with one log does not stop the others. Standard
 //! input is copied into a private temporary file first (the library reads
 //! files; a log is never read from a pipe twice), and is called `<stdin>`
-//! in the output and in messages.
+//! in the output and in messages. With `--json`, verify and stats of
+//! several logs print one JSON array holding each log's document (a log
+//! that fails with an error has none; its error is on stderr); one log
+//! prints its document alone, as before (a document that names no `path`,
+//! as stats', gets the log's in the array).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -33,8 +38,37 @@ fn with_log(cmd: &Cmd, log: PathBuf) -> Cmd {
             more: Vec::new(),
             ..a.clone()
         }),
-        _ => unreachable!("only cat, verify and stats take several logs"),
+        Cmd::Tail(a) => Cmd::Tail(crate::TailArgs {
+            log,
+            more: Vec::new(),
+            filters: a.filters.clone(),
+            n: a.n,
+            json: a.json,
+            follow: a.follow.clone(),
+        }),
+        Cmd::Export(a) => Cmd::Export(crate::ExportArgs {
+            log,
+            format: a.format,
+            output: a.output.clone(),
+            filters: a.filters.clone(),
+        }),
+        _ => unreachable!("only cat, tail, export, verify and stats take `-` or several logs"),
     }
+}
+
+/// `tail -f` / `follow`: one log, a file (standard input cannot be followed).
+pub fn follow_one(a: crate::TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    if !a.more.is_empty() {
+        return Err(Failure::usage(
+            "follow takes one log (run one `evident follow` per log)",
+        ));
+    }
+    if a.log.as_os_str() == "-" {
+        return Err(Failure::usage(
+            "cannot follow standard input: name the log file",
+        ));
+    }
+    crate::follow::follow(a, out)
 }
 
 /// Copies standard input into a temporary file.
@@ -55,19 +89,33 @@ pub fn run(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Cat(a) => std::iter::once(&a.log).chain(&a.more).cloned().collect(),
         Cmd::Verify(a) => std::iter::once(&a.log).chain(&a.more).cloned().collect(),
         Cmd::Stats(a) => std::iter::once(&a.log).chain(&a.more).cloned().collect(),
+        Cmd::Export(a) => vec![a.log.clone()],
+        Cmd::Tail(a) if !a.follow.follow => {
+            std::iter::once(&a.log).chain(&a.more).cloned().collect()
+        }
         _ => Vec::new(),
     };
     if logs.len() < 2 && !logs.iter().any(|p| p.as_os_str() == "-") {
         return crate::run_cmd(cmd, out);
     }
+    // verify/stats --json of several logs: one array of the documents.
+    let array = logs.len() > 1
+        && match &cmd {
+            Cmd::Verify(a) => a.json,
+            Cmd::Stats(a) => a.json,
+            _ => false,
+        };
+    let mut docs: Vec<(String, Vec<u8>)> = Vec::new();
     let mut worst = 0u8;
     for log in logs {
-        let (code, _tmp) = if log.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        let target: &mut dyn Write = if array { &mut buf } else { &mut *out };
+        let (code, _tmp, name) = if log.as_os_str() == "-" {
             match stdin_copy() {
                 Ok(t) => {
                     let tmp = t.path().display().to_string();
                     crate::output::set_rename(Some((tmp.clone(), STDIN_NAME.to_string())));
-                    let mut w = Renaming::new(out, &tmp);
+                    let mut w = Renaming::new(target, &tmp);
                     let r = crate::run_cmd(with_log(&cmd, t.path().to_path_buf()), &mut w);
                     let r = match w.finish() {
                         Err(e) if r.is_ok() => Err(crate::util::stdout_err(e)),
@@ -75,20 +123,50 @@ pub fn run(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
                     };
                     let code = report(r);
                     crate::output::set_rename(None);
-                    (code, Some(t))
+                    (code, Some(t), STDIN_NAME.to_string())
                 }
-                Err(f) => (report(Err(f)), None),
+                Err(f) => (report(Err(f)), None, STDIN_NAME.to_string()),
             }
         } else {
-            (report(crate::run_cmd(with_log(&cmd, log), out)), None)
+            let name = log.display().to_string();
+            (
+                report(crate::run_cmd(with_log(&cmd, log), target)),
+                None,
+                name,
+            )
         };
+        if array {
+            docs.push((name, buf));
+        }
         worst = worst.max(code);
+    }
+    if array {
+        write_array(&docs, out)?;
     }
     if worst == 0 {
         Ok(0)
     } else {
         Err(Failure::quiet(worst))
     }
+}
+
+/// Prints the JSON documents each log printed as one pretty-printed array,
+/// in the order of the logs; a document without a `path` gets the log's.
+fn write_array(docs: &[(String, Vec<u8>)], out: &mut dyn Write) -> Result<(), Failure> {
+    let mut all = Vec::new();
+    for (name, bytes) in docs {
+        for v in serde_json::Deserializer::from_slice(bytes).into_iter::<serde_json::Value>() {
+            let mut v = v.map_err(|e| Failure::usage(format!("{name}: JSON output: {e}")))?;
+            if let Some(m) = v.as_object_mut() {
+                if !m.contains_key("path") {
+                    m.insert("path".into(), serde_json::Value::String(name.clone()));
+                }
+            }
+            all.push(v);
+        }
+    }
+    let text = serde_json::to_string_pretty(&all).map_err(|e| Failure::usage(e.to_string()))?;
+    writeln!(out, "{text}").map_err(crate::util::stdout_err)
 }
 
 /// Prints a failure of one log; returns its exit code.

@@ -23,18 +23,17 @@ use crate::{CatArgs, ExportArgs, ExportFormat, Filters, HeadArgs, StatsArgs, Tai
 
 /// The library query for the filter flags.
 pub fn to_query(f: &Filters) -> Query {
-    Query {
-        session_id: f.session.clone(),
-        event_type: f.event_type.clone(),
-        action: f.action.clone(),
-        actor: f.actor.clone(),
-        source: f.source.clone(),
-        since: f.since,
-        until: f.until,
-        seq_min: f.seq_min,
-        seq_max: f.seq_max,
-        ..Query::default()
-    }
+    let mut q = Query::default();
+    q.session_id = f.session.clone();
+    q.event_type = f.event_type.clone();
+    q.action = f.action.clone();
+    q.actor = f.actor.clone();
+    q.source = f.source.clone();
+    q.since = f.since;
+    q.until = f.until;
+    q.seq_min = f.seq_min;
+    q.seq_max = f.seq_max;
+    q
 }
 
 /// Counts damaged records met while reading and reports each one.
@@ -106,15 +105,12 @@ pub fn note_unchecked(path: &std::path::Path, as_json: bool, r: &Result<u8, Fail
 }
 
 pub fn cat(a: CatArgs, out: &mut dyn Write) -> Result<u8, Failure> {
-    let q = Query {
-        order: if a.newest_first {
-            Order::NewestFirst
-        } else {
-            Order::OldestFirst
-        },
-        limit: a.limit,
-        ..to_query(&a.filters)
-    };
+    let mut q = to_query(&a.filters).order(if a.newest_first {
+        Order::NewestFirst
+    } else {
+        Order::OldestFirst
+    });
+    q.limit = a.limit;
     let mut damage = Damage::new(&a.log);
     for r in evident::query(&a.log, &q).map_err(|e| Failure::lib(&a.log, e))? {
         match r {
@@ -127,11 +123,7 @@ pub fn cat(a: CatArgs, out: &mut dyn Write) -> Result<u8, Failure> {
 
 pub fn tail(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     // Newest first from the end of the file: costs O(n), not O(file).
-    let q = Query {
-        order: Order::NewestFirst,
-        limit: Some(a.n),
-        ..to_query(&a.filters)
-    };
+    let q = to_query(&a.filters).order(Order::NewestFirst).limit(a.n);
     let mut damage = Damage::new(&a.log);
     let mut last = Vec::with_capacity(a.n.min(10_000));
     if a.n > 0 {
@@ -177,14 +169,8 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     } else {
         let key = load_key(a.key.key_file.as_deref())?;
         let key_given = key.is_some();
-        let r = evident::verify(
-            path,
-            &VerifyOptions {
-                key,
-                ..VerifyOptions::default()
-            },
-        )
-        .map_err(|e| Failure::lib(path, e))?;
+        let r = evident::verify(path, &VerifyOptions::default().key(key))
+            .map_err(|e| Failure::lib(path, e))?;
         if missing_key_only(&r, key_given) {
             return Err(missing_key_msg(
                 path,

@@ -138,25 +138,23 @@ fn fail(e: evident::Error) -> Failure {
 
 pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let key = util::load_key(a.key.key_file.as_deref())?;
-    let opts = ReportOptions {
-        format: match a.format {
-            FormatArg::Md => ReportFormat::Md,
-            FormatArg::Html => ReportFormat::Html,
-        },
-        by: match a.by {
-            ByArg::Day => GroupBy::Day,
-            ByArg::Week => GroupBy::Week,
-            ByArg::Tool => GroupBy::Tool,
-        },
-        since: a.since,
-        until: a.until,
-        source: a.source,
-        event_type: a.event_type,
-        title: a.title,
-        no_charts: a.no_charts,
-        key,
-        ..ReportOptions::default()
+    let mut opts = ReportOptions::default();
+    opts.format = match a.format {
+        FormatArg::Md => ReportFormat::Md,
+        FormatArg::Html => ReportFormat::Html,
     };
+    opts.by = match a.by {
+        ByArg::Day => GroupBy::Day,
+        ByArg::Week => GroupBy::Week,
+        ByArg::Tool => GroupBy::Tool,
+    };
+    opts.since = a.since;
+    opts.until = a.until;
+    opts.source = a.source;
+    opts.event_type = a.event_type;
+    opts.title = a.title;
+    opts.no_charts = a.no_charts;
+    opts.key = key;
     let files = report::write_reports(&a.logs, &opts, &a.output).map_err(fail)?;
     for f in &files {
         writeln!(out, "{}", f.path.display()).map_err(util::stdout_err)?;
@@ -168,25 +166,24 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
 }
 
 pub fn reproduce(a: ReproduceArgs, out: &mut dyn Write) -> Result<u8, Failure> {
-    let opts = ReproOptions {
-        format: match a.format {
-            ScriptFormat::Bash => report::ScriptFormat::Bash,
-            ScriptFormat::Python => report::ScriptFormat::Python,
-        },
-        module: a.module,
-        alias: a.alias,
-        program: a.program,
-        title: a.title,
-        since: a.since,
-        until: a.until,
-        include_tools: a.tools,
-        exclude_operations: a.exclude,
-        event_type: a.event_type,
-        skip_failed: a.skip_failed,
-        add_timing: a.timing,
-        add_error_handling: a.error_handling,
-        no_note: a.no_note,
+    let mut opts = ReproOptions::default();
+    opts.format = match a.format {
+        ScriptFormat::Bash => report::ScriptFormat::Bash,
+        ScriptFormat::Python => report::ScriptFormat::Python,
     };
+    opts.module = a.module;
+    opts.alias = a.alias;
+    opts.program = a.program;
+    opts.title = a.title;
+    opts.since = a.since;
+    opts.until = a.until;
+    opts.include_tools = a.tools;
+    opts.exclude_operations = a.exclude;
+    opts.event_type = a.event_type;
+    opts.skip_failed = a.skip_failed;
+    opts.add_timing = a.timing;
+    opts.add_error_handling = a.error_handling;
+    opts.no_note = a.no_note;
     let info = report::write_reproduction(&a.logs, &opts, &a.output).map_err(fail)?;
     writeln!(
         out,

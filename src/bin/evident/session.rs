@@ -253,7 +253,8 @@ fn key_of(k: &KeyArg) -> Result<Option<Key>, Failure> {
 fn load(path: &Path, key: Option<Key>, version: Option<u64>) -> Result<Session, Failure> {
     require_session(path)?;
     let key_given = key.is_some();
-    Session::load(path, &LoadOptions { key, version }).map_err(|e| fail(path, e, key_given, true))
+    Session::load(path, &LoadOptions::default().key(key).version(version))
+        .map_err(|e| fail(path, e, key_given, true))
 }
 
 fn file_len(path: &Path) -> Result<u64, Failure> {

@@ -101,12 +101,10 @@ pub fn ship(a: ShipArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         }
         return Ok(code);
     }
-    let opts = pg::ShipOptions {
-        key: load_key(a.key.key_file.as_deref())?,
-        batch: a.batch.max(1),
-        follow: a.follow,
-        ..pg::ShipOptions::default()
-    };
+    let mut opts = pg::ShipOptions::default();
+    opts.key = load_key(a.key.key_file.as_deref())?;
+    opts.batch = a.batch.max(1);
+    opts.follow = a.follow;
     let started = std::time::Instant::now();
     let results: Vec<(PathBuf, evident::Result<Vec<pg::ShipReport>>)> =
         if a.follow && a.logs.len() > 1 {
@@ -197,24 +195,17 @@ pub fn database_command(cmd: &Cmd, out: &mut dyn Write) -> Option<Result<u8, Fai
         }
         Cmd::Cat(a) => {
             let u = url(&a.log)?;
-            let q = Query {
-                order: if a.newest_first {
-                    Order::NewestFirst
-                } else {
-                    Order::OldestFirst
-                },
-                limit: a.limit,
-                ..to_query(&a.filters)
-            };
+            let mut q = to_query(&a.filters).order(if a.newest_first {
+                Order::NewestFirst
+            } else {
+                Order::OldestFirst
+            });
+            q.limit = a.limit;
             entries(&u, q, a.filters.host.clone(), false, a.json, out)
         }
         Cmd::Tail(a) => {
             let u = url(&a.log)?;
-            let q = Query {
-                order: Order::NewestFirst,
-                limit: Some(a.n),
-                ..to_query(&a.filters)
-            };
+            let q = to_query(&a.filters).order(Order::NewestFirst).limit(a.n);
             entries(&u, q, a.filters.host.clone(), true, a.json, out)
         }
         Cmd::Stats(a) => {
@@ -240,14 +231,12 @@ pub fn database_command(cmd: &Cmd, out: &mut dyn Write) -> Option<Result<u8, Fai
 fn verify(url: &str, a: &crate::VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let t = target(url)?;
     let name = t.redacted().to_string();
-    let opts = VerifyOptions {
-        key: load_key(a.key.key_file.as_deref())?,
-        expected_head: a.expect_head,
-        expected_log_id: a.expect_log_id.clone(),
-        all: a.all,
-        threads: 1,
-        progress: None,
-    };
+    let mut opts = VerifyOptions::default().key(load_key(a.key.key_file.as_deref())?);
+    opts.expected_head = a.expect_head;
+    opts.expected_log_id = a.expect_log_id.clone();
+    opts.all = a.all;
+    opts.threads = 1;
+    opts.progress = None;
     let reports = pg::verify_db(url, &opts).map_err(|e| db_failure(&name, e))?;
     if reports.is_empty() {
         return Err(Failure::failed(
@@ -287,11 +276,10 @@ fn entries(
 ) -> Result<u8, Failure> {
     let t = target(url)?;
     let name = t.redacted().to_string();
-    let dq = DbQuery {
-        q,
-        host,
-        log_id: None,
-    };
+    let mut dq = DbQuery::default();
+    dq.q = q;
+    dq.host = host;
+    dq.log_id = None;
     let mut list = pg::query_db(&t, &dq).map_err(|e| db_failure(&name, e))?;
     if chronological {
         list.reverse();
@@ -319,11 +307,10 @@ fn stats(
 ) -> Result<u8, Failure> {
     let t = target(url)?;
     let name = t.redacted().to_string();
-    let dq = DbQuery {
-        q,
-        host,
-        log_id: None,
-    };
+    let mut dq = DbQuery::default();
+    dq.q = q;
+    dq.host = host;
+    dq.log_id = None;
     let s = pg::stats_db(&t, &dq).map_err(|e| db_failure(&name, e))?;
     if json {
         let text = serde_json::to_string_pretty(&s).map_err(|e| Failure::usage(e.to_string()))?;

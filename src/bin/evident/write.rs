@@ -211,11 +211,7 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let path = &a.log;
     let key = load_key(a.key.key_file.as_deref())?;
     let key_given = key.is_some();
-    let vopts = VerifyOptions {
-        key: key.clone(),
-        all: true,
-        ..VerifyOptions::default()
-    };
+    let vopts = VerifyOptions::default().key(key.clone()).all(true);
     let r = evident::verify(path, &vopts).map_err(|e| Failure::lib(path, e))?;
     if missing_key_only(&r, key_given) {
         return Err(missing_key_msg(path, &r, " to repair it"));
