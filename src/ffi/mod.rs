@@ -33,6 +33,8 @@ pub mod log;
 #[cfg(feature = "session")]
 pub mod measure;
 pub mod options;
+#[cfg(feature = "postgres")]
+pub mod pg; // ship and query a PostgreSQL store
 pub mod query;
 pub mod report; // reports and reproduction scripts
 #[cfg(feature = "session")]
@@ -44,7 +46,7 @@ pub mod verify;
 pub const EVIDENT_ABI_VERSION_MAJOR: u32 = 1;
 
 /// Minor version of the C ABI, raised whenever something is added.
-pub const EVIDENT_ABI_VERSION_MINOR: u32 = 3;
+pub const EVIDENT_ABI_VERSION_MINOR: u32 = 4;
 
 /// The ABI version this header describes: `(major << 16) | minor`. Compare
 /// it with the value returned by `evident_abi_version()` at run time.
