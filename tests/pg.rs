@@ -628,3 +628,47 @@ fn c_abi_ship_and_query() {
     let st = ffi::pg::evident_ship(cpath.as_ptr(), curl.as_ptr(), o.as_ptr(), &mut out);
     assert_eq!(st, evident_status::InvalidArgument);
 }
+
+/// `evident report postgres://…`: the same report as from the file, read
+/// from the database with its filters.
+#[test]
+fn cli_report_reads_the_database() {
+    let Some(url) = fresh_db("report") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.jsonl");
+    write_log(&p, 60, "hostA");
+    let exe = env!("CARGO_BIN_EXE_evident");
+    let run = |args: &[&str]| Command::new(exe).args(args).output().unwrap();
+    assert!(run(&["ship", p.to_str().unwrap(), "--to", &url])
+        .status
+        .success());
+    let (fdir, ddir) = (dir.path().join("f"), dir.path().join("d"));
+    let mut texts = Vec::new();
+    for (input, out) in [(p.to_str().unwrap(), &fdir), (url.as_str(), &ddir)] {
+        let o = run(&[
+            "report",
+            input,
+            "--source",
+            "tool2",
+            "--by",
+            "tool",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let files: Vec<_> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        texts.push(std::fs::read_to_string(&files[0]).unwrap());
+    }
+    let d = &texts[1];
+    assert!(d.contains("tool2") && !d.contains("tool3"), "{d}");
+    // tool2 is every 5th entry: 12 of 60.
+    assert!(d.contains("12"), "{d}");
+    let o = run(&["report", p.to_str().unwrap(), &url, "-o", "x"]);
+    assert!(!o.status.success());
+}

@@ -138,12 +138,16 @@ def _pg_url() -> Optional[str]:
     pw = env.get("POSTGRES_PASSWORD", "")
     auth = quote(user, safe="") + (":" + quote(pw, safe="") if pw else "")
     port = env.get("POSTGRES_PORT", "5432")
-    return f"postgres://{auth + '@' if auth else ''}{host}:{port}/{quote(db, safe='')}"
+    # A server that does not answer must not hold up the user's operation.
+    return (
+        f"postgres://{auth + '@' if auth else ''}{host}:{port}/{quote(db, safe='')}"
+        "?connect_timeout=5"
+    )
 
 
 def _pg_name(url: str) -> str:
     """The database without its password (what messages show)."""
-    scheme, rest = url.split("://", 1)
+    scheme, rest = url.split("?", 1)[0].split("://", 1)
     auth, _, hostpath = rest.rpartition("@")
     user = auth.split(":", 1)[0]
     return f"{scheme}://{user + '@' if user else ''}{hostpath}"
