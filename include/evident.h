@@ -1272,6 +1272,34 @@ evident_status evident_open_options_set_buffer_size(evident_open_options *option
                                                     size_t buffer_size);
 
 /**
+ * Ships the log at `log_path` into the PostgreSQL database at `url`
+ * (`postgres://…`; `evident ship`): resumable and idempotent, one
+ * transaction per batch; a local log that does not continue the
+ * database's chain is refused (`EVIDENT_STATUS_REFUSED`) and recorded.
+ * `options_json` (NULL for the defaults) is an object with `batch`
+ * (records per transaction), `key_hex` (the HMAC key of a keyed log, to
+ * check hashes before shipping) and `retry_for_ms` (how long to keep
+ * reconnecting; default 30 000). `*out_report_json` receives a JSON array
+ * of `{"log_id", "shipped", "already", "head_seq"}` (free with
+ * `evident_string_free`; NULL on failure).
+ */
+evident_status evident_ship(const char *log_path,
+                            const char *url,
+                            const char *options_json,
+                            char **out_report_json);
+
+/**
+ * Entries in the PostgreSQL database at `url` (`postgres://…`, with
+ * `?log_id=` for one log) matching `query_json` (NULL: all), across logs,
+ * oldest first: an object with `log_id`, `host`, `session_id`,
+ * `event_type`, `action`, `actor`, `source`, `since`/`until` (RFC 3339;
+ * `ts >= since`, `ts < until`), `limit` and `newest_first`.
+ * `*out_entries_json` receives a JSON array of entries (the fields of an
+ * evident entry plus `log_id`; free with `evident_string_free`).
+ */
+evident_status evident_db_query(const char *url, const char *query_json, char **out_entries_json);
+
+/**
  * Creates a query with no filter, oldest first, no limit. `*out_query`
  * receives it (NULL on failure); free it with `evident_query_free`.
  */

@@ -544,3 +544,116 @@ fn the_last_20_operations_of_a_tool_in_the_last_hour_use_an_index() {
     assert_eq!(rows.len(), 20);
     assert!(ms < 200.0, "{ms} ms");
 }
+
+/// The C ABI's `evident_ship` and `evident_db_query` (called as C would:
+/// NUL-terminated strings, a result to free, status codes, the message of
+/// `evident_last_error`).
+#[test]
+fn c_abi_ship_and_query() {
+    use evident::ffi::{self, evident_status};
+    use std::ffi::{CStr, CString};
+    let Some(url) = fresh_db("cabi") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.jsonl");
+    let id = write_log(&p, 50, "h");
+    let cpath = CString::new(p.to_str().unwrap()).unwrap();
+    let curl = CString::new(url.as_str()).unwrap();
+    let opts = CString::new(r#"{"batch": 7}"#).unwrap();
+    let take = |s: *mut std::ffi::c_char| {
+        let v = unsafe { CStr::from_ptr(s) }.to_str().unwrap().to_string();
+        ffi::evident_string_free(s);
+        serde_json::from_str::<serde_json::Value>(&v).unwrap()
+    };
+    let mut out = std::ptr::null_mut();
+    let st = ffi::pg::evident_ship(cpath.as_ptr(), curl.as_ptr(), opts.as_ptr(), &mut out);
+    assert_eq!(st, evident_status::Ok);
+    let rep = take(out);
+    assert_eq!(rep[0]["log_id"], id.as_str());
+    assert_eq!(
+        (rep[0]["shipped"].as_u64(), rep[0]["head_seq"].as_u64()),
+        (Some(51), Some(50))
+    );
+    let q = CString::new(r#"{"action": "op3", "newest_first": true, "limit": 2}"#).unwrap();
+    let mut out = std::ptr::null_mut();
+    let st = ffi::pg::evident_db_query(curl.as_ptr(), q.as_ptr(), &mut out);
+    assert_eq!(st, evident_status::Ok);
+    let rows = take(out);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows
+        .iter()
+        .all(|r| r["action"] == "op3" && r["log_id"] == id.as_str()));
+    assert!(rows[0]["seq"].as_u64() > rows[1]["seq"].as_u64());
+    // A fork: status 16 REFUSED; an unreachable server: 15 DATABASE,
+    // without the password.
+    let text = std::fs::read_to_string(&p).unwrap();
+    let prefix: String = text.lines().take(11).map(|l| format!("{l}\n")).collect();
+    let fork = dir.path().join("fork.jsonl");
+    std::fs::write(&fork, prefix).unwrap();
+    append(&fork, 45, "forked");
+    let cfork = CString::new(fork.to_str().unwrap()).unwrap();
+    let mut out = std::ptr::null_mut();
+    let st = ffi::pg::evident_ship(cfork.as_ptr(), curl.as_ptr(), std::ptr::null(), &mut out);
+    assert_eq!(st, evident_status::Refused);
+    assert!(out.is_null());
+    let bad = CString::new("postgres://eve:pa55word-x@127.0.0.1:1/db").unwrap();
+    let o = CString::new(r#"{"retry_for_ms": 0}"#).unwrap();
+    let st = ffi::pg::evident_ship(cpath.as_ptr(), bad.as_ptr(), o.as_ptr(), &mut out);
+    assert_eq!(st, evident_status::Database);
+    let msg = unsafe { CStr::from_ptr(ffi::evident_last_error()) }
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !msg.contains("pa55word-x") && msg.contains("127.0.0.1:1/db"),
+        "{msg}"
+    );
+    // Unknown options are refused, not ignored.
+    let o = CString::new(r#"{"batchsize": 5}"#).unwrap();
+    let st = ffi::pg::evident_ship(cpath.as_ptr(), curl.as_ptr(), o.as_ptr(), &mut out);
+    assert_eq!(st, evident_status::InvalidArgument);
+}
+
+/// `evident report postgres://…`: the same report as from the file, read
+/// from the database with its filters.
+#[test]
+fn cli_report_reads_the_database() {
+    let Some(url) = fresh_db("report") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.jsonl");
+    write_log(&p, 60, "hostA");
+    let exe = env!("CARGO_BIN_EXE_evident");
+    let run = |args: &[&str]| Command::new(exe).args(args).output().unwrap();
+    assert!(run(&["ship", p.to_str().unwrap(), "--to", &url])
+        .status
+        .success());
+    let (fdir, ddir) = (dir.path().join("f"), dir.path().join("d"));
+    let mut texts = Vec::new();
+    for (input, out) in [(p.to_str().unwrap(), &fdir), (url.as_str(), &ddir)] {
+        let o = run(&[
+            "report",
+            input,
+            "--source",
+            "tool2",
+            "--by",
+            "tool",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let files: Vec<_> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        texts.push(std::fs::read_to_string(&files[0]).unwrap());
+    }
+    let d = &texts[1];
+    assert!(d.contains("tool2") && !d.contains("tool3"), "{d}");
+    // tool2 is every 5th entry: 12 of 60.
+    assert!(d.contains("12"), "{d}");
+    let o = run(&["report", p.to_str().unwrap(), &url, "-o", "x"]);
+    assert!(!o.status.success());
+}

@@ -33,6 +33,8 @@ pub mod log;
 #[cfg(feature = "session")]
 pub mod measure;
 pub mod options;
+#[cfg(feature = "postgres")]
+pub mod pg; // ship and query a PostgreSQL store
 pub mod query;
 pub mod report; // reports and reproduction scripts
 #[cfg(feature = "session")]

@@ -1,13 +1,16 @@
 //! Shipping a local log into PostgreSQL.
 
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 use postgres::Client;
+use serde_json::value::RawValue;
 
 use super::Target;
 use crate::chain::{Chain, Hash, Key};
@@ -125,13 +128,6 @@ struct Cursor {
     db_head: Option<u64>,
 }
 
-/// A record ready for the database.
-struct Row {
-    seq: u64,
-    hash: Hash,
-    body: Vec<u8>,
-}
-
 fn retryable(e: &postgres::Error) -> bool {
     match e.as_db_error() {
         None => true,
@@ -147,6 +143,9 @@ enum Fail {
     /// Worth reconnecting (the connection or server went away).
     Retry(Error),
     Fatal(Error),
+    /// The database moved on since the cursor read its head (another
+    /// shipper): start over from the database's head.
+    Resync,
 }
 
 impl From<Error> for Fail {
@@ -198,6 +197,10 @@ impl Shipper {
             match self.pass(&mut cursor) {
                 Ok(()) => lost_since = None,
                 Err(Fail::Fatal(e)) => return Err(e),
+                Err(Fail::Resync) => {
+                    cursor = None;
+                    continue;
+                }
                 Err(Fail::Retry(e)) => {
                     // Start over from the database's head on a new connection.
                     self.client = None;
@@ -224,7 +227,7 @@ impl Shipper {
                 if now.is_some_and(|n| n != c.ident) {
                     // Drain whatever the old file got since the last pass.
                     match self.pass(&mut cursor) {
-                        Ok(()) | Err(Fail::Retry(_)) => {}
+                        Ok(()) | Err(Fail::Retry(_)) | Err(Fail::Resync) => {}
                         Err(Fail::Fatal(e)) => return Err(e),
                     }
                     cursor = None;
@@ -292,7 +295,12 @@ impl Shipper {
         }))
     }
 
-    /// Ships what the file holds beyond the cursor.
+    /// Ships what the file holds beyond the cursor. Records the database
+    /// already holds are read and linked locally; the one at the
+    /// database's head is compared with the stored copy byte for byte
+    /// (once per cursor: after a start, a reconnect or a rotation), and
+    /// the records after it are streamed into one binary `COPY` per batch
+    /// while the file is read, so reading and the server's work overlap.
     fn pass(&mut self, cursor: &mut Option<Cursor>) -> FResult<()> {
         if cursor.is_none() {
             *cursor = self.open_cursor()?;
@@ -304,95 +312,33 @@ impl Shipper {
             .file
             .try_clone()
             .map_err(|e| Error::io(&self.path, "open", e))?;
-        let mut src = FileSource::from_file(&self.path, file, c.framing, (c.offset, c.line))?;
-        let mut batch: Vec<Row> = Vec::new();
-        let mut pending_end = (c.offset, c.line);
-        while let Some(r) = src.next_record()? {
-            let at = Position {
-                offset: r.offset,
-                line: r.line,
-                seq: None,
-            };
-            match r.kind {
-                // Being written, or torn: left for a later pass / repair.
-                SourceKind::Partial => break,
-                SourceKind::Damaged => {
-                    return Err(Error::malformed(
-                        &self.path,
-                        at,
-                        "damaged bytes, no valid record: not shipped (run `evident verify`)",
-                    )
-                    .into())
-                }
-                SourceKind::Record => {}
-            }
-            let p = format::parse(c.framing, &r.bytes)
-                .map_err(|d| Error::malformed(&self.path, at, d.0))?;
-            let at = Position {
-                seq: Some(p.seq),
-                ..at
-            };
-            let corrupt = |msg: String| {
-                Fail::Fatal(Error::Corrupt {
-                    path: self.path.clone(),
-                    at,
-                    msg: format!("{msg}: not shipped (run `evident verify`)"),
-                })
-            };
-            if p.seq != c.next_seq {
-                return Err(corrupt(format!(
-                    "seq {} follows seq {}",
-                    p.seq,
-                    c.next_seq.wrapping_sub(1)
-                )));
-            }
-            if p.prev != c.prev {
-                return Err(corrupt("\"prev\" is not the previous record's hash".into()));
-            }
-            if (p.seq == 0) != (p.kind == RecordKind::Genesis) {
-                return Err(corrupt(
-                    "a genesis record after the start of the log".into(),
-                ));
-            }
-            if let Some(chain) = &c.chain {
-                if p.raw.compute_hash(chain) != p.raw.hash {
-                    return Err(corrupt("stored hash is not the hash of the record".into()));
-                }
-            }
-            let row = Row {
-                seq: p.seq,
-                hash: p.raw.hash,
-                body: p.raw.body(),
-            };
-            c.next_seq = p.seq + 1;
-            c.prev = p.raw.hash;
-            let end = (
-                r.end(c.framing),
-                r.line + u64::from(c.framing == Framing::Jsonl),
-            );
-            if c.db_head.is_some_and(|h| row.seq < h) {
+        let src = FileSource::from_file(&self.path, file, c.framing, (c.offset, c.line))?;
+        let mut rd = Reader {
+            src,
+            path: self.path.clone(),
+            c,
+        };
+        while let Some(row) = rd.next_row()? {
+            let head = rd.c.db_head;
+            if head.is_some_and(|h| row.seq < h) {
                 // Linked to the record at the head, which is compared.
-                c.offset = end.0;
-                c.line = end.1;
-                pending_end = end;
+                rd.advance(&row);
                 if let Some(rep) = self.reports.last_mut() {
                     rep.already += 1;
                 }
                 continue;
             }
-            batch.push(row);
-            pending_end = end;
-            if batch.len() >= self.opts.batch.max(1) {
-                self.send(c, &mut batch)?;
-                c.offset = pending_end.0;
-                c.line = pending_end.1;
+            if head == Some(row.seq) {
+                self.compare_head(rd.c, &row)?;
+                rd.advance(&row);
+                if let Some(rep) = self.reports.last_mut() {
+                    rep.already += 1;
+                }
+                continue;
             }
+            self.send(&mut rd, row)?;
         }
-        if !batch.is_empty() {
-            self.send(c, &mut batch)?;
-        }
-        c.offset = pending_end.0;
-        c.line = pending_end.1;
+        let c = rd.c;
         // The local file must reach the database's head.
         if let Some(h) = c.db_head {
             if c.next_seq <= h {
@@ -409,6 +355,38 @@ impl Shipper {
             }
         }
         Ok(())
+    }
+
+    /// The local record at the database's head must be the stored one.
+    fn compare_head(&mut self, c: &Cursor, row: &Row) -> FResult<()> {
+        let p = row.parsed(&self.path)?;
+        let body = p.raw.body();
+        let hash = p.raw.hash;
+        let got = {
+            let client = self.client()?;
+            client.query_opt(
+                "SELECT body, hash FROM evident.records WHERE log_id = $1 AND seq = $2",
+                &[&c.log_id, &(row.seq as i64)],
+            )
+        };
+        let stored = match got {
+            Ok(r) => r.map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, Vec<u8>>(1))),
+            Err(e) => return Err(self.db("reading the stored head", e)),
+        };
+        match stored {
+            Some((b, h)) if b == body && h == hash.as_bytes() => Ok(()),
+            other => {
+                let db = other.map(|x| x.1).unwrap_or_default();
+                let seq = row.seq;
+                Err(self.refuse(
+                    c,
+                    seq,
+                    Some(&hash),
+                    Some(&db),
+                    format!("entry {seq} differs from the database's copy (hash {} there, {} here): the local log is a fork or was rewritten", hex::encode(&db), hash.to_hex()),
+                ))
+            }
+        }
     }
 
     /// Records a refusal (best effort) and returns the error.
@@ -448,14 +426,13 @@ impl Shipper {
         })
     }
 
-    /// One transaction: lock the log, read its head, compare the overlap
-    /// byte for byte, COPY the rest.
-    fn send(&mut self, c: &mut Cursor, batch: &mut Vec<Row>) -> FResult<()> {
-        let Some(first) = batch.first().map(|r| r.seq) else {
-            return Ok(());
-        };
-        let last = batch.last().map_or(first, |r| r.seq);
-        let log_id = c.log_id.clone();
+    /// One transaction: lock the log, check that the database's head is
+    /// the record before `first`, and stream `first` and the records that
+    /// follow it in the file (up to a batch) into a binary `COPY`. A local
+    /// record that cannot be shipped ends the batch: what was streamed
+    /// before it is committed, then its error is returned.
+    fn send(&mut self, rd: &mut Reader<'_>, first: Row) -> FResult<()> {
+        let log_id = rd.c.log_id.clone();
         let target = self.target.clone();
         let dberr = |what: &str, e: postgres::Error| {
             if retryable(&e) {
@@ -464,6 +441,8 @@ impl Shipper {
                 Fail::Fatal(target.err(what, e))
             }
         };
+        let batch = self.opts.batch.max(1);
+        let path = self.path.clone();
         let client = self.client()?;
         let mut tx = client.transaction().map_err(|e| dberr("begin", e))?;
         tx.execute(
@@ -479,186 +458,311 @@ impl Shipper {
             .map_err(|e| dberr("reading the head", e))?
             .get(0);
         let head = head.map(|h| h as u64);
-        // Rows the database already holds (this batch's overlap with its
-        // head, after a restart or another shipper): must be identical.
-        let mut mismatch = None;
-        if let Some(h) = head.filter(|h| *h >= first) {
-            let upto = h.min(last);
-            let rows = tx
-                .query(
-                    "SELECT seq, body, hash FROM evident.records WHERE log_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
-                    &[&log_id, &(first as i64), &(upto as i64)],
-                )
-                .map_err(|e| dberr("reading stored records", e))?;
-            for (row, db) in batch.iter().zip(rows.iter()) {
-                let seq = db.get::<_, i64>(0) as u64;
-                let body: &[u8] = db.get(1);
-                let hash: &[u8] = db.get(2);
-                if seq != row.seq || body != row.body || hash != row.hash.as_bytes() {
-                    mismatch = Some((row.seq, row.hash, hash.to_vec()));
-                    break;
-                }
+        let want = head.map_or(0, |h| h + 1);
+        if want != first.seq {
+            drop(tx);
+            if want > first.seq {
+                // Another shipper got further since the cursor read the
+                // head: start over from the database's head.
+                return Err(Fail::Resync);
             }
-            if mismatch.is_none() && rows.len() as u64 != upto - first + 1 {
-                mismatch = Some((first, batch[0].hash, Vec::new()));
-            }
-        } else if head.map_or(0, |h| h + 1) != first {
             let have = head.map_or("nothing".to_string(), |h| format!("entries up to {h}"));
-            drop(tx);
+            let seq = first.seq;
             return Err(self.refuse(
-                c,
-                first,
-                None,
-                None,
-                format!("the database holds {have} of this log, and this batch starts at entry {first}: the records between are missing there"),
-            ));
-        }
-        if let Some((seq, local, db)) = mismatch {
-            drop(tx);
-            return Err(self.refuse(
-                c,
+                rd.c,
                 seq,
-                Some(&local),
-                Some(&db),
-                format!("entry {seq} differs from the database's copy (hash {} there, {} here): the local log is a fork or was rewritten", hex::encode(&db), local.to_hex()),
+                None,
+                None,
+                format!("the database holds {have} of this log, and this batch starts at entry {seq}: the records between are missing there"),
             ));
         }
-        let skip = head.map_or(0, |h| (h + 1).saturating_sub(first)) as usize;
-        let new = batch.get(skip..).unwrap_or_default();
-        if !new.is_empty() {
-            let mut buf = Vec::with_capacity(new.len() * 512);
-            for r in new {
-                encode_row(&mut buf, &log_id, r);
+        let w = tx
+            .copy_in(
+                "COPY evident.records (log_id, seq, kind, body, hash, ts, event_type, action, actor, host, session_id, source, success, duration_ms, details) FROM STDIN (FORMAT binary)",
+            )
+            .map_err(|e| dberr("starting COPY", e))?;
+        let mut w = BinaryCopyInWriter::new(w, COLUMNS);
+        let mut n = 0u64;
+        let mut last = (first.seq, first.end);
+        let mut local_err = None;
+        let mut row = Some(first);
+        while let Some(r) = row.take() {
+            match write_row(&mut w, &log_id, &r, &path) {
+                Ok(()) => {}
+                Err(RowErr::Local(e)) => return Err(Fail::Fatal(e)),
+                Err(RowErr::Db(e)) => return Err(dberr("COPY", e)),
             }
-            let mut w = tx
-                .copy_in(
-                    "COPY evident.records (log_id, seq, kind, body, hash, ts, event_type, action, actor, host, session_id, source, success, duration_ms, details) FROM STDIN",
-                )
-                .map_err(|e| dberr("starting COPY", e))?;
-            if let Err(e) = w.write_all(&buf) {
-                return Err(Fail::Retry(Error::Database {
-                    target: target.redacted().to_string(),
-                    msg: format!("COPY: {e}"),
-                }));
+            n += 1;
+            last = (r.seq, r.end);
+            if n >= batch as u64 {
+                break;
             }
-            w.finish().map_err(|e| dberr("COPY", e))?;
+            match rd.next_row() {
+                Ok(next) => row = next,
+                Err(e) => local_err = Some(e),
+            }
         }
+        w.finish().map_err(|e| dberr("COPY", e))?;
         tx.commit().map_err(|e| dberr("commit", e))?;
-        let n = new.len() as u64;
+        rd.c.next_seq = last.0 + 1;
+        rd.c.offset = last.1 .0;
+        rd.c.line = last.1 .1;
+        rd.c.db_head = Some(last.0);
         if let Some(rep) = self.reports.last_mut() {
             rep.shipped += n;
-            rep.already += skip as u64;
-            rep.head_seq = last;
+            rep.head_seq = last.0;
         }
-        c.db_head = Some(last);
-        batch.clear();
-        Ok(())
+        match local_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 
-/// COPY text format: one row.
-fn encode_row(out: &mut Vec<u8>, log_id: &str, r: &Row) {
-    let text = |out: &mut Vec<u8>, s: &str| {
-        for ch in s.chars() {
-            match ch {
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                '\t' => out.extend_from_slice(b"\\t"),
-                '\0' => out.extend_from_slice("\u{FFFD}".as_bytes()),
-                c => {
-                    let mut b = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-                }
-            }
-        }
-    };
-    let bytea = |out: &mut Vec<u8>, b: &[u8]| {
-        out.extend_from_slice(b"\\\\x");
-        let start = out.len();
-        out.resize(start + b.len() * 2, 0);
-        if let Some(dst) = out.get_mut(start..) {
-            let _ = hex::encode_to_slice(b, dst);
-        }
-    };
-    const NULL: &[u8] = b"\\N";
-    text(out, log_id);
-    out.push(b'\t');
-    out.extend_from_slice(r.seq.to_string().as_bytes());
-    out.push(b'\t');
-    // Decode the typed columns from the body (the exact bytes stay in `body`).
-    let mut line = Vec::with_capacity(r.body.len() + 140);
-    format::frame(&mut line, Framing::Jsonl, &r.body, &r.hash);
-    line.pop();
-    let p = format::parse(Framing::Jsonl, &line).ok();
-    let kind = match p.as_ref().map(|p| &p.kind) {
-        Some(RecordKind::Genesis) => "genesis".to_string(),
-        Some(RecordKind::Entry) => "entry".to_string(),
-        Some(RecordKind::Other(k)) => k.clone(),
-        None => "unknown".to_string(),
-    };
-    text(out, &kind);
-    out.push(b'\t');
-    bytea(out, &r.body);
-    out.push(b'\t');
-    bytea(out, r.hash.as_bytes());
-    let entry = p.as_ref().and_then(|p| format::decode_entry(p).ok());
-    let ts_ok = |ts: &chrono::DateTime<chrono::Utc>| {
-        use chrono::Datelike;
-        ts.year() >= 1
-    };
-    let genesis_ts = if entry.is_none() {
-        p.as_ref()
-            .and_then(|p| format::decode_genesis(p).ok())
-            .map(|g| g.ts)
-    } else {
-        None
-    };
-    let ts = entry.as_ref().map(|e| e.ts).or(genesis_ts).filter(ts_ok);
-    out.push(b'\t');
-    match ts {
-        Some(ts) => out.extend_from_slice(format::format_ts(&ts).as_bytes()),
-        None => out.extend_from_slice(NULL),
+/// The columns of [`COLUMNS`]' COPY, in order.
+const COLUMNS: &[Type] = &[
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::TIMESTAMPTZ,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::BOOL,
+    Type::FLOAT8,
+    Type::JSONB,
+];
+
+/// A local record that links to the one before it, with where it ends.
+struct Row {
+    seq: u64,
+    framing: Framing,
+    bytes: Vec<u8>,
+    offset: u64,
+    line: u64,
+    /// (offset, line) just past it.
+    end: (u64, u64),
+}
+
+impl Row {
+    fn parsed(&self, path: &Path) -> Result<format::Parsed<'_>> {
+        let at = Position {
+            offset: self.offset,
+            line: self.line,
+            seq: Some(self.seq),
+        };
+        format::parse_fast(self.framing, &self.bytes).map_err(|d| Error::malformed(path, at, d.0))
     }
-    match &entry {
-        Some(e) => {
-            for s in [
-                &e.event_type,
-                &e.action,
-                &e.actor,
-                &e.host,
-                &e.session_id,
-                &e.source,
-            ] {
-                out.push(b'\t');
-                text(out, s);
+}
+
+/// Reads a log's records from the cursor on and checks that each links
+/// to the one before it (and, when it can, its hash).
+struct Reader<'a> {
+    src: FileSource,
+    path: PathBuf,
+    c: &'a mut Cursor,
+}
+
+impl Reader<'_> {
+    /// The next complete record; `None` at the end of the file or at a
+    /// record being written (or torn: left for a later pass or repair).
+    fn next_row(&mut self) -> FResult<Option<Row>> {
+        let Some(r) = self.src.next_record()? else {
+            return Ok(None);
+        };
+        let path = self.path.as_path();
+        let at = Position {
+            offset: r.offset,
+            line: r.line,
+            seq: None,
+        };
+        match r.kind {
+            SourceKind::Partial => return Ok(None),
+            SourceKind::Damaged => {
+                return Err(Error::malformed(
+                    path,
+                    at,
+                    "damaged bytes, no valid record: not shipped (run `evident verify`)",
+                )
+                .into())
             }
-            out.push(b'\t');
-            match e.success {
-                Some(true) => out.push(b't'),
-                Some(false) => out.push(b'f'),
-                None => out.extend_from_slice(NULL),
-            }
-            out.push(b'\t');
-            match e.duration_ms.filter(|d| d.is_finite()) {
-                Some(d) => out.extend_from_slice(format!("{d:?}").as_bytes()),
-                None => out.extend_from_slice(NULL),
-            }
-            out.push(b'\t');
-            let details = serde_json::to_string(&e.details).unwrap_or_default();
-            // jsonb refuses \u0000; the exact text stays in `body`.
-            if details.is_empty() || details.contains("\\u0000") {
-                out.extend_from_slice(NULL);
-            } else {
-                text(out, &details);
+            SourceKind::Record => {}
+        }
+        let c = &mut *self.c;
+        let end = (
+            r.end(c.framing),
+            r.line + u64::from(c.framing == Framing::Jsonl),
+        );
+        let p =
+            format::parse_fast(c.framing, &r.bytes).map_err(|d| Error::malformed(path, at, d.0))?;
+        let at = Position {
+            seq: Some(p.seq),
+            ..at
+        };
+        let corrupt = |msg: String| {
+            Fail::Fatal(Error::Corrupt {
+                path: path.to_path_buf(),
+                at,
+                msg: format!("{msg}: not shipped (run `evident verify`)"),
+            })
+        };
+        if p.seq != c.next_seq {
+            return Err(corrupt(format!(
+                "seq {} follows seq {}",
+                p.seq,
+                c.next_seq.wrapping_sub(1)
+            )));
+        }
+        if p.prev != c.prev {
+            return Err(corrupt("\"prev\" is not the previous record's hash".into()));
+        }
+        if (p.seq == 0) != (p.kind == RecordKind::Genesis) {
+            return Err(corrupt(
+                "a genesis record after the start of the log".into(),
+            ));
+        }
+        if let Some(chain) = &c.chain {
+            if p.raw.compute_hash(chain) != p.raw.hash {
+                return Err(corrupt("stored hash is not the hash of the record".into()));
             }
         }
-        None => {
-            for _ in 0..9 {
-                out.push(b'\t');
-                out.extend_from_slice(NULL);
-            }
-        }
+        let seq = p.seq;
+        c.next_seq = seq + 1;
+        c.prev = p.raw.hash;
+        Ok(Some(Row {
+            seq,
+            framing: c.framing,
+            offset: r.offset,
+            line: r.line,
+            bytes: r.bytes,
+            end,
+        }))
     }
-    out.push(b'\n');
+
+    /// A record the database already holds: the cursor moves past it.
+    fn advance(&mut self, row: &Row) {
+        self.c.offset = row.end.0;
+        self.c.line = row.end.1;
+    }
+}
+
+/// The fields of a record that have typed columns, borrowed from its JSON
+/// (`details` as its exact text: no value is built).
+#[derive(serde::Deserialize)]
+struct Typed<'a> {
+    #[serde(borrow, default)]
+    ts: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    action: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    actor: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    host: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    duration_ms: Option<f64>,
+    #[serde(borrow, default)]
+    details: Option<&'a RawValue>,
+}
+
+/// Text for a `text` column: PostgreSQL refuses NUL characters (the exact
+/// text stays in `body`).
+fn no_nul(s: Option<Cow<'_, str>>) -> Option<Cow<'_, str>> {
+    s.map(|s| {
+        if s.contains('\0') {
+            Cow::Owned(s.replace('\0', "\u{FFFD}"))
+        } else {
+            s
+        }
+    })
+}
+
+enum RowErr {
+    Local(Error),
+    Db(postgres::Error),
+}
+
+/// Writes one record as a row of the binary COPY.
+fn write_row(
+    w: &mut BinaryCopyInWriter<'_>,
+    log_id: &str,
+    r: &Row,
+    path: &Path,
+) -> std::result::Result<(), RowErr> {
+    let p = r.parsed(path).map_err(RowErr::Local)?;
+    let kind = match &p.kind {
+        RecordKind::Genesis => "genesis",
+        RecordKind::Entry => "entry",
+        RecordKind::Other(k) => k.as_str(),
+    };
+    let body = p.raw.body();
+    let seq = r.seq as i64;
+    // Typed columns: from an entry (or a genesis: its time). A record
+    // whose fields do not decode keeps NULLs there (its bytes are kept).
+    let mut de = serde_json::Deserializer::from_slice(p.raw.json);
+    de.disable_recursion_limit();
+    let typed = <Typed<'_> as serde::Deserialize>::deserialize(&mut de).ok();
+    let entry = p.kind == RecordKind::Entry;
+    let ts = typed
+        .as_ref()
+        .and_then(|t| t.ts.as_deref())
+        .and_then(format::parse_ts)
+        .filter(|ts| {
+            use chrono::Datelike;
+            ts.year() >= 1
+        });
+    let (ev, action, actor, host, session, source, success, duration, details) =
+        match typed.filter(|_| entry) {
+            Some(t) => {
+                let details = match t.details {
+                    // jsonb refuses \u0000; the exact text stays in `body`.
+                    Some(d) if d.get().contains("\\u0000") => None,
+                    Some(d) => Some(d),
+                    None => serde_json::from_str::<&RawValue>("null").ok(),
+                };
+                (
+                    no_nul(t.event_type),
+                    no_nul(t.action),
+                    no_nul(t.actor),
+                    no_nul(t.host),
+                    no_nul(t.session_id),
+                    no_nul(t.source),
+                    t.success,
+                    t.duration_ms.filter(|d| d.is_finite()),
+                    details,
+                )
+            }
+            None => (None, None, None, None, None, None, None, None, None),
+        };
+    let details = details.map(postgres::types::Json);
+    w.write(&[
+        &log_id,
+        &seq,
+        &kind,
+        &body,
+        &p.raw.hash.as_bytes(),
+        &ts,
+        &ev.as_deref(),
+        &action.as_deref(),
+        &actor.as_deref(),
+        &host.as_deref(),
+        &session.as_deref(),
+        &source.as_deref(),
+        &success,
+        &duration,
+        &details,
+    ])
+    .map_err(RowErr::Db)
 }

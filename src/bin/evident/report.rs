@@ -136,6 +136,45 @@ fn fail(e: evident::Error) -> Failure {
     }
 }
 
+/// The entries of a report over PostgreSQL databases (`postgres://…`
+/// inputs, `?log_id=` for one log), filtered there; None for files.
+#[cfg(feature = "postgres")]
+fn db_entries(
+    inputs: &[PathBuf],
+    opts: &ReportOptions,
+) -> Result<Option<Vec<evident::Entry>>, Failure> {
+    use evident::pg::{self, DbQuery, Target};
+    let is_url = |p: &PathBuf| p.to_str().is_some_and(pg::is_url);
+    if !inputs.iter().any(is_url) {
+        return Ok(None);
+    }
+    if !inputs.iter().all(is_url) {
+        return Err(Failure::usage(
+            "a report reads either log files or databases (postgres://…), not both",
+        ));
+    }
+    let mut entries = Vec::new();
+    for url in inputs.iter().filter_map(|p| p.to_str()) {
+        let t = Target::parse(url).map_err(fail)?;
+        let mut dq = DbQuery::default();
+        dq.q.since = opts.since;
+        dq.q.until = opts.until;
+        dq.q.source.clone_from(&opts.source);
+        dq.q.event_type.clone_from(&opts.event_type);
+        let rows = pg::query_db(&t, &dq).map_err(|e| Failure {
+            code: util::EXIT_ERROR,
+            msg: e.to_string(),
+        })?;
+        entries.extend(rows.into_iter().map(|r| r.entry));
+    }
+    Ok(Some(entries))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn db_entries(_: &[PathBuf], _: &ReportOptions) -> Result<Option<Vec<evident::Entry>>, Failure> {
+    Ok(None)
+}
+
 pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let key = util::load_key(a.key.key_file.as_deref())?;
     let mut opts = ReportOptions::default();
@@ -155,7 +194,11 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     opts.title = a.title;
     opts.no_charts = a.no_charts;
     opts.key = key;
-    let files = report::write_reports(&a.logs, &opts, &a.output).map_err(fail)?;
+    let files = match db_entries(&a.logs, &opts)? {
+        Some(entries) => report::write_entries_report(&entries, &opts, &a.output),
+        None => report::write_reports(&a.logs, &opts, &a.output),
+    }
+    .map_err(fail)?;
     for f in &files {
         writeln!(out, "{}", f.path.display()).map_err(util::stdout_err)?;
     }

@@ -45,6 +45,7 @@ from .query import (
     read_records,
 )
 from .report import ReportFile, report, report_entries, reproduce
+from .pg import ShipReport, db_query, ship
 from . import checkpoint  # noqa: F401  (evident.checkpoint: signed checkpoints)
 from .session import (
     DTYPES,
@@ -90,6 +91,9 @@ __all__ = [
     "EntryList",
     "iter_entries",
     "report",
+    "ship",
+    "db_query",
+    "ShipReport",
     "report_entries",
     "reproduce",
     "ReportFile",

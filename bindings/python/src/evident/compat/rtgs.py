@@ -44,15 +44,18 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
+from .. import pg as _pg
 from .. import query as _q
 from ..errors import EvidentError
 from ..log import AuditLog
 from ..report import reproduce as _reproduce
 from ..report import report as _report
+from ..report import report_entries as _report_entries
 
 __all__ = [
     "AuditService",
@@ -97,6 +100,76 @@ def _status_file() -> Path:
     return _dir() / "logging.json"
 
 
+def _dotenv() -> Dict[str, str]:
+    """``KEY=VALUE`` lines of ``.env`` in the working directory (as RTGS
+    reads it: comments, ``export`` and quotes allowed)."""
+    out: Dict[str, str] = {}
+    try:
+        text = Path(".env").read_text()
+    except (OSError, UnicodeDecodeError):
+        return out
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        k = k.strip()
+        if k.startswith("export "):
+            k = k[len("export ") :].strip()
+        v = v.strip()
+        if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+            v = v[1:-1]
+        out[k] = v
+    return out
+
+
+def _pg_url() -> Optional[str]:
+    """The database RTGS is configured to use (``POSTGRES_HOST``,
+    ``POSTGRES_PORT``, ``POSTGRES_DB``, ``POSTGRES_USER``,
+    ``POSTGRES_PASSWORD``: the environment, else ``.env``), or None."""
+    from urllib.parse import quote
+
+    env = _dotenv()
+    env.update({k: v for k, v in os.environ.items() if k.startswith("POSTGRES_")})
+    host, db = env.get("POSTGRES_HOST"), env.get("POSTGRES_DB")
+    if not host or not db:
+        return None
+    user = env.get("POSTGRES_USER", "")
+    pw = env.get("POSTGRES_PASSWORD", "")
+    auth = quote(user, safe="") + (":" + quote(pw, safe="") if pw else "")
+    port = env.get("POSTGRES_PORT", "5432")
+    # A server that does not answer must not hold up the user's operation.
+    return (
+        f"postgres://{auth + '@' if auth else ''}{host}:{port}/{quote(db, safe='')}"
+        "?connect_timeout=5"
+    )
+
+
+def _pg_name(url: str) -> str:
+    """The database without its password (what messages show)."""
+    scheme, rest = url.split("?", 1)[0].split("://", 1)
+    auth, _, hostpath = rest.rpartition("@")
+    user = auth.split(":", 1)[0]
+    return f"{scheme}://{user + '@' if user else ''}{hostpath}"
+
+
+def _ship() -> None:
+    """Ships the local log to the configured database. A failure warns and
+    leaves the entries for the next ship: the user's operation succeeds."""
+    url = _pg_url()
+    if url is None or not log_path().exists():
+        return
+    try:
+        _pg.ship(log_path(), url, retry_for=0)
+    except EvidentError as e:
+        warnings.warn(
+            f"evident.compat.rtgs: operation recorded in {log_path()} but not shipped to "
+            f"PostgreSQL ({e}); the next operation ships it",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def set_global_logging(enabled: bool) -> None:
     """Turns recording on or off for every process of this user (kept in
     ``logging.json`` next to the log)."""
@@ -114,6 +187,16 @@ def get_logging_status() -> Dict[str, Any]:
         enabled = bool(json.loads(_status_file().read_text()).get("enabled", True))
     except (OSError, ValueError, AttributeError):
         pass
+    url = _pg_url()
+    if url is not None:
+        return {
+            "enabled": enabled,
+            "storage": "postgresql",
+            "database": _pg_name(url),
+            "log_path": str(log_path()),
+            "message": f"entries go to the local evident log {log_path()} and are "
+            f"shipped to PostgreSQL {_pg_name(url)}",
+        }
     return {
         "enabled": enabled,
         "storage": "evident",
@@ -246,6 +329,7 @@ def record_operation(
             git_commit=git_commit,
             ts=timestamp,
         )
+    _ship()
     return op_id
 
 
@@ -321,6 +405,10 @@ def _as_dict(e: _q.Entry) -> Dict[str, Any]:
 
 
 def _read(query: _q.Query) -> List[Dict[str, Any]]:
+    url = _pg_url()
+    if url is not None:
+        _ship()
+        return [_as_dict(e) for e in _pg.db_query(url, query)]
     path = log_path()
     if not path.exists():
         return []
@@ -426,6 +514,14 @@ def _reports(
     start_date: DateLike, end_date: DateLike, output_dir: Any, by: str, tool_name: Optional[str]
 ) -> List[Any]:
     since, until = _range(start_date, end_date)
+    url = _pg_url()
+    if url is not None:
+        _ship()
+        q = _q.Query(event_type=EVENT_TYPE, source=tool_name, since=since, until=until)
+        entries = [e.record() for e in _pg.db_query(url, q)]
+        if not entries:
+            return []
+        return _report_entries(entries, output_dir, format="md", by=by)
     path = log_path()
     if not path.exists():
         return []
@@ -686,7 +782,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 set_global_logging(False)
             st = get_logging_status()
             state = "enabled" if st["enabled"] else "disabled"
-            print(f"Logging is {state} (no PostgreSQL: {st['message']})")
+            if st["storage"] == "postgresql":
+                print(f"Logging is {state} (PostgreSQL {st['database']}: {st['message']})")
+            else:
+                print(f"Logging is {state} (no PostgreSQL: {st['message']})")
     except (OSError, ValueError, EvidentError) as e:
         print(f"Error: {e}", file=sys.stderr)
         return 1
