@@ -324,7 +324,7 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     // serde_json's escaping is the canonical one (see spec): `"`, `\` and
     // control characters escaped, everything else literal UTF-8. A string
     // with none of those bytes is copied between quotes as it is.
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -333,6 +333,32 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     }
     // Writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Whether `b` holds a byte serde_json escapes (`"`, `\\`, below 0x20),
+/// eight bytes at a time (SWAR; exact, no false positives): short strings
+/// are the common case, and a branch per byte cost more than the copy.
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Some byte of `x` is zero / below 0x20 (exact for "any").
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let special = |x: u64| {
+        has_zero(x ^ (ONES * u64::from(b'"')))
+            || has_zero(x ^ (ONES * u64::from(b'\\')))
+            || x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0
+    };
+    let word = |w: &[u8]| w.try_into().map_or(0, u64::from_le_bytes);
+    if b.len() < 8 {
+        return b.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+    }
+    let mut words = b.chunks_exact(8);
+    if words.any(|w| special(word(w))) {
+        return true;
+    }
+    // The last (overlapping) eight bytes cover the remainder; loaded from
+    // the string itself (a padded copy on the stack stalled the load).
+    b.get(b.len() - 8..).is_some_and(|w| special(word(w)))
 }
 
 /// Writes `v` as serde_json's compact writer does (the canonical form of
@@ -1421,6 +1447,36 @@ pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn needs_escape_is_exact() {
+        let slow = |b: &[u8]| b.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let mut rng_state = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            rng_state ^= rng_state << 13;
+            rng_state ^= rng_state >> 7;
+            rng_state ^= rng_state << 17;
+            rng_state
+        };
+        for len in 0..40 {
+            for _ in 0..300 {
+                let mut b: Vec<u8> = (0..len).map(|_| b'a' + (next() % 26) as u8).collect();
+                if len > 0 && next() % 2 == 0 {
+                    let at = (next() % len as u64) as usize;
+                    b[at] = (next() % 256) as u8;
+                }
+                assert_eq!(needs_escape(&b), slow(&b), "{b:?}");
+            }
+        }
+        for c in 0..=255u8 {
+            for at in 0..17 {
+                let mut b = vec![b'x'; 17];
+                b[at] = c;
+                assert_eq!(needs_escape(&b), slow(&b), "byte {c:#x} at {at}");
+                assert_eq!(needs_escape(&b[..at + 1]), slow(&b[..at + 1]));
+            }
+        }
+    }
 
     #[test]
     fn value_writer_matches_serde_json() {
