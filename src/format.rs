@@ -324,7 +324,7 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     // serde_json's escaping is the canonical one (see spec): `"`, `\` and
     // control characters escaped, everything else literal UTF-8. A string
     // with none of those bytes is copied between quotes as it is.
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -333,6 +333,79 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     }
     // Writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Whether `b` holds a byte serde_json escapes (`"`, `\\`, below 0x20),
+/// eight bytes at a time (SWAR; exact, no false positives): short strings
+/// are the common case, and a branch per byte cost more than the copy.
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Some byte of `x` is zero / below 0x20 (exact for "any").
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let special = |x: u64| {
+        has_zero(x ^ (ONES * u64::from(b'"')))
+            || has_zero(x ^ (ONES * u64::from(b'\\')))
+            || x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0
+    };
+    let word = |w: &[u8]| w.try_into().map_or(0, u64::from_le_bytes);
+    if b.len() < 8 {
+        return b.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+    }
+    let mut words = b.chunks_exact(8);
+    if words.any(|w| special(word(w))) {
+        return true;
+    }
+    // The last (overlapping) eight bytes cover the remainder; loaded from
+    // the string itself (a padded copy on the stack stalled the load).
+    b.get(b.len() - 8..).is_some_and(|w| special(word(w)))
+}
+
+/// Writes `v` as serde_json's compact writer does (the canonical form of
+/// spec § 5: members in the map's order, which is sorted), without its
+/// per-token serializer calls: plain strings are copied between quotes
+/// (see [`push_json_str`]), integers written directly, other numbers by
+/// serde_json. The caller has bounded the nesting (the recursion depth).
+fn push_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                push_u64(out, u);
+            } else if let Some(i) = n.as_i64() {
+                // as_u64 failed: negative.
+                out.push(b'-');
+                push_u64(out, i.unsigned_abs());
+            } else {
+                let _ = serde_json::to_writer(&mut *out, n);
+            }
+        }
+        Value::String(s) => push_json_str(out, s),
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, e) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_value(out, e);
+            }
+            out.push(b']');
+        }
+        Value::Object(m) => {
+            out.push(b'{');
+            for (i, (k, e)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_json_str(out, k);
+                out.push(b':');
+                push_value(out, e);
+            }
+            out.push(b'}');
+        }
+    }
 }
 
 /// Writes `v` in decimal without allocating.
@@ -441,6 +514,74 @@ pub fn encode_entry(
     host: &str,
 ) -> Result<(), String> {
     out.clear();
+    push_entry(out, seq, prev, ts, ev, actor, host)
+}
+
+/// Encodes entry `seq` and frames it at the end of `out`, in place (no
+/// separate body buffer): the body is written where the frame holds it,
+/// hashed there, and the frame completed around it. Returns the hash and
+/// the body's length (the caller refuses a body above [`MAX_BODY`]). On
+/// `Err`, `out` may hold a partial record after its old length: the caller
+/// truncates it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn push_framed_entry(
+    out: &mut Vec<u8>,
+    framing: Framing,
+    chain: &Chain,
+    seq: u64,
+    prev: &Hash,
+    ts: &DateTime<Utc>,
+    ev: &Event,
+    actor: &str,
+    host: &str,
+) -> Result<(Hash, usize), String> {
+    let start = out.len();
+    if framing == Framing::Binary {
+        out.extend_from_slice(&[0u8; 8]); // the length fields, filled below
+    }
+    let body_start = out.len();
+    push_entry(out, seq, prev, ts, ev, actor, host)?;
+    let body = out.get(body_start..).unwrap_or_default();
+    let body_len = body.len();
+    let hash = chain.hash(body);
+    match framing {
+        Framing::Jsonl => {
+            out.pop(); // the body's final `}`: the hash member comes first
+            out.extend_from_slice(HASH_KEY);
+            let at = out.len();
+            out.resize(at + hash.as_bytes().len() * 2, 0);
+            if let Some(dst) = out.get_mut(at..) {
+                let _ = hex::encode_to_slice(hash.as_bytes(), dst);
+            }
+            out.extend_from_slice(b"\"}\n");
+        }
+        Framing::Binary => {
+            if let Some(h) = out.get_mut(start..body_start) {
+                let [a, b, c, d] = (body_len as u32).to_le_bytes();
+                let [e, f] = (hash.as_bytes().len() as u16).to_le_bytes();
+                h.copy_from_slice(&[a, b, c, d, e, f, 0, 0]);
+            }
+            out.extend_from_slice(hash.as_bytes());
+            let crc = crc32fast::hash(out.get(start..).unwrap_or_default());
+            out.extend_from_slice(&crc.to_le_bytes());
+            let frame_len = (out.len() - start + 4) as u32;
+            out.extend_from_slice(&frame_len.to_le_bytes());
+        }
+    }
+    Ok((hash, body_len))
+}
+
+/// [`encode_entry`] without clearing `out`: the body is appended.
+fn push_entry(
+    out: &mut Vec<u8>,
+    seq: u64,
+    prev: &Hash,
+    ts: &DateTime<Utc>,
+    ev: &Event,
+    actor: &str,
+    host: &str,
+) -> Result<(), String> {
+    let body_start = out.len();
     ts_writable(ts)?;
     let parsed;
     let details = match (&ev.details, &ev.details_json) {
@@ -503,14 +644,17 @@ pub fn encode_entry(
     match details {
         Details::Empty => out.extend_from_slice(b"{}"),
         Details::Text(t) => out.extend_from_slice(t.as_bytes()),
-        Details::Value(v) => serde_json::to_writer(&mut *out, v).map_err(|e| e.to_string())?,
+        Details::Value(v) => push_value(out, v),
     }
     out.push(b'}');
     // The rest of the rule every reader applies (check_json) holds by
     // construction: Rust strings are Unicode (written as UTF-8, never as
     // surrogate escapes), serde_json numbers and duration_ms are finite.
     // Checked in debug builds; release appends skip the second pass.
-    debug_assert_eq!(check_json(out), Ok(()));
+    debug_assert_eq!(
+        check_json(out.get(body_start..).unwrap_or_default()),
+        Ok(())
+    );
     Ok(())
 }
 
@@ -1303,6 +1447,70 @@ pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn needs_escape_is_exact() {
+        let slow = |b: &[u8]| b.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let mut rng_state = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            rng_state ^= rng_state << 13;
+            rng_state ^= rng_state >> 7;
+            rng_state ^= rng_state << 17;
+            rng_state
+        };
+        for len in 0..40 {
+            for _ in 0..300 {
+                let mut b: Vec<u8> = (0..len).map(|_| b'a' + (next() % 26) as u8).collect();
+                if len > 0 && next() % 2 == 0 {
+                    let at = (next() % len as u64) as usize;
+                    b[at] = (next() % 256) as u8;
+                }
+                assert_eq!(needs_escape(&b), slow(&b), "{b:?}");
+            }
+        }
+        for c in 0..=255u8 {
+            for at in 0..17 {
+                let mut b = vec![b'x'; 17];
+                b[at] = c;
+                assert_eq!(needs_escape(&b), slow(&b), "byte {c:#x} at {at}");
+                assert_eq!(needs_escape(&b[..at + 1]), slow(&b[..at + 1]));
+            }
+        }
+    }
+
+    #[test]
+    fn value_writer_matches_serde_json() {
+        let values = [
+            json!(null),
+            json!(true),
+            json!([
+                false,
+                0,
+                -1,
+                i64::MIN,
+                i64::MAX,
+                u64::MAX,
+                1.5,
+                -0.0,
+                1e300,
+                5e-324,
+                0.1
+            ]),
+            json!({"b": "plain", "a": "q\"uote \\ back\u{1}ctl\n\t\u{7f} µ 😀", "": {}, "z": []}),
+            json!({"n": {"m": [[], {}, [1, [2, [3, {"k": "v"}]]]], "s": "x".repeat(100)}}),
+            json!("\u{2028}\u{2029}/"),
+        ];
+        for v in values {
+            let mut out = b"prefix".to_vec();
+            push_value(&mut out, &v);
+            let mut expected = b"prefix".to_vec();
+            serde_json::to_writer(&mut expected, &v).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn fast_writers_match_the_canonical_ones() {

@@ -305,7 +305,6 @@ struct Inner {
     /// Shared mode: the last record this handle wrote, which the file must
     /// still hold whatever other writers do.
     own_last: Option<OwnRecord>,
-    body: Vec<u8>,
     recovery: Recovery,
     closed: bool,
 }
@@ -509,7 +508,6 @@ impl Log {
                 file_len: genesis_end,
                 own_last: None,
                 pending: Vec::new(),
-                body: Vec::with_capacity(1024),
                 recovery: Recovery {
                     torn: Vec::new(),
                     created,
@@ -934,7 +932,7 @@ impl Log {
     /// (a handle inherited over fork() shares the parent's file offset,
     /// lock and head). Checked before taking any mutex.
     fn check_process(&self) -> Result<()> {
-        if std::process::id() != self.pid {
+        if crate::sys::process_id() != self.pid {
             return Err(Error::Forked {
                 path: self.path.clone(),
                 pid: self.pid,
@@ -1064,7 +1062,6 @@ impl Log {
                 self.recover_tail(inner, len)?;
             }
         }
-        let mut body = std::mem::take(&mut inner.body);
         let before = inner.pending.len();
         let heads_before = heads.as_ref().map_or(0, |h| h.len());
         let mut head = inner.head;
@@ -1088,7 +1085,18 @@ impl Log {
             let actor = ev.actor.as_deref().unwrap_or(&self.actor);
             let host = ev.host.as_deref().unwrap_or(&self.host);
             let ts = ev.ts.as_ref().unwrap_or(now);
-            match format::encode_entry(&mut body, seq, &head.hash, ts, ev, actor, host) {
+            let start = inner.pending.len();
+            match format::push_framed_entry(
+                &mut inner.pending,
+                self.framing,
+                &self.chain,
+                seq,
+                &head.hash,
+                ts,
+                ev,
+                actor,
+                host,
+            ) {
                 Err(msg) if evs.len() > 1 => {
                     encoded = Err(Error::InvalidArgument(format!(
                         "event {i} of the batch: {msg}"
@@ -1099,26 +1107,23 @@ impl Log {
                     encoded = Err(Error::InvalidArgument(msg));
                     break;
                 }
-                Ok(()) if body.len() > MAX_BODY => {
+                Ok((_, body_len)) if body_len > MAX_BODY => {
                     encoded = Err(Error::TooLarge {
                         path: self.path.clone(),
-                        size: body.len(),
+                        size: body_len,
                         max: MAX_BODY,
                     });
                     break;
                 }
-                Ok(()) => {}
+                Ok((hash, _)) => {
+                    last_len = (inner.pending.len() - start) as u64;
+                    head = Head { seq, hash };
+                }
             }
-            let hash = self.chain.hash(&body);
-            let start = inner.pending.len();
-            format::frame(&mut inner.pending, self.framing, &body, &hash);
-            last_len = (inner.pending.len() - start) as u64;
-            head = Head { seq, hash };
             if let Some(h) = heads.as_deref_mut() {
                 h.push(head);
             }
         }
-        inner.body = body;
         if let Err(e) = encoded {
             // Nothing of the batch is kept: the buffer and the heads go back
             // to where they were.

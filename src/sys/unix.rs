@@ -223,3 +223,36 @@ pub(crate) fn disk_full_error() -> io::Error {
 pub(crate) fn io_error() -> io::Error {
     io::Error::from_raw_os_error(libc::EIO)
 }
+
+/// The calling process's id, without a system call on every use: cached,
+/// and forgotten in the child of every `fork()` by a `pthread_atfork`
+/// handler (registered on first use), so a forked child reads its own id.
+/// `getpid` is a system call on Linux (glibc stopped caching it), and the
+/// writer checks the process on every append.
+pub(crate) fn process_id() -> u32 {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::Once;
+    static PID: AtomicU32 = AtomicU32::new(0);
+    static HANDLER: AtomicBool = AtomicBool::new(false);
+    static REGISTER: Once = Once::new();
+    extern "C" fn forget_in_child() {
+        // Async-signal-safe: one atomic store.
+        PID.store(0, Ordering::SeqCst);
+    }
+    let cached = PID.load(Ordering::SeqCst);
+    if cached != 0 {
+        return cached;
+    }
+    REGISTER.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic.
+        let ok = unsafe { libc::pthread_atfork(None, None, Some(forget_in_child)) } == 0;
+        HANDLER.store(ok, Ordering::SeqCst);
+    });
+    let pid = std::process::id();
+    // Cached only with the handler in place (else a child could read the
+    // parent's id).
+    if HANDLER.load(Ordering::SeqCst) {
+        PID.store(pid, Ordering::SeqCst);
+    }
+    pid
+}

@@ -272,3 +272,8 @@ pub(crate) fn disk_full_error() -> io::Error {
 pub(crate) fn io_error() -> io::Error {
     io::Error::from_raw_os_error(ERROR_IO_DEVICE as i32)
 }
+
+/// The calling process's id (no `fork` on Windows: a plain call).
+pub(crate) fn process_id() -> u32 {
+    std::process::id()
+}

@@ -50,6 +50,22 @@ def test_log_many_returns_every_head_and_writes_one_batch(tmp_path):
     assert evident.verify(path).valid
 
 
+@pytest.mark.parametrize(
+    "alg, key", [("sha256", None), ("hmac-sha256", b"k" * 32), ("hmac-sha512", b"k" * 64)]
+)
+def test_log_many_heads_are_those_written_for_every_hash_length(tmp_path, alg, key):
+    p = str(tmp_path / f"{alg}.jsonl")
+    with AuditLog(p, key=key, alg=alg, durability="buffered") as log:
+        first = log.log("E", "before")
+        heads = log.log_many([{"event_type": "E", "action": str(i)} for i in range(300)])
+        assert log.head() == heads[-1]
+    assert [h.seq for h in heads] == list(range(first.seq + 1, first.seq + 301))
+    written = [json.loads(line) for line in open(p, encoding="utf-8")][-300:]
+    assert [(h.seq, h.hash) for h in heads] == [(r["seq"], r["hash"]) for r in written]
+    assert {len(h.hash) for h in heads} == {128 if alg == "hmac-sha512" else 64}
+    assert all(type(h) is evident.Head and type(h.hash) is str for h in heads)
+
+
 def test_log_many_is_all_or_nothing(tmp_path):
     path = tmp_path / "b.jsonl"
     with AuditLog(path, durability="sync") as log:
