@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 3
+#define EVIDENT_ABI_VERSION_MINOR 4
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -936,6 +936,25 @@ evident_status evident_witness_add_checkpoint(const char *store,
                                               const char *log_vkeys_json,
                                               const char *request,
                                               char **out_json);
+
+/**
+ * Checks a dataset against `regulation` (any name, compared upper-cased;
+ * GDPR, CCPA, HIPAA have their own wording). `dataset_json` is an object
+ * `{"columns": [{"name": "email", "values": [...]}, ...], "dataset_name":
+ * "...", "num_records": N, "metadata": {"consent_obtained": true,
+ * "purpose": "..."}}` (only `columns` is required; only string values
+ * are looked at, at most 1000 per column). `*out_report_json` receives the
+ * report: `{"regulation", "dataset_name", "num_records", "columns",
+ * "personal_data_columns" ({column: category}, in column order),
+ * "issues" ([{"component", "issue", "severity", "recommendation"}]),
+ * "warnings" ([{"component", "warning", "recommendation"}]),
+ * "passed_checks", "compliant", "checks" ([{"check", "passed",
+ * "details"}])}` (free with `evident_string_free`; NULL on failure).
+ * Bad JSON returns `EVIDENT_STATUS_INVALID_ARGUMENT`.
+ */
+evident_status evident_compliance_check(const char *regulation,
+                                        const char *dataset_json,
+                                        char **out_report_json);
 
 /**
  * Opens the log at `path` (UTF-8), creating it when it does not exist

@@ -22,6 +22,8 @@ use serde_json::Value;
 mod check;
 #[path = "evident/checkpoint.rs"]
 mod checkpoint;
+#[path = "evident/compliance.rs"]
+mod compliance;
 #[path = "evident/demo.rs"]
 mod demo;
 #[path = "evident/extras.rs"]
@@ -154,6 +156,9 @@ enum Cmd {
     Report(report::ReportArgs),
     /// Write a script that re-runs the recorded operations in time order.
     Reproduce(report::ReproduceArgs),
+    /// Check a dataset (CSV or JSON lines) for personal data, per regulation
+    /// (GDPR, CCPA, HIPAA); exit 0 no issues, 1 issues found.
+    ComplianceCheck(compliance::ComplianceArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(extras::CompletionsArgs),
     /// Print the manual page (roff), or write one per command with --dir.
@@ -202,7 +207,7 @@ impl Cmd {
             Cmd::Checkpoint(a) => (&a.log, "checkpoint"),
             Cmd::Prove(a) => (&a.log, "prove"),
             Cmd::Demo(_) | Cmd::Session(_) | Cmd::Report(_) | Cmd::Reproduce(_) => return None,
-            Cmd::Completions(_) | Cmd::Man(_) => return None,
+            Cmd::Completions(_) | Cmd::Man(_) | Cmd::ComplianceCheck(_) => return None,
             Cmd::Keygen(_) | Cmd::VerifyProof(_) | Cmd::Witness(_) => return None,
             #[cfg(feature = "postgres")]
             Cmd::Ship(_) => return None,
@@ -555,6 +560,7 @@ fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Session(a) => session::run(a, out),
         Cmd::Report(a) => report::report(a, out),
         Cmd::Reproduce(a) => report::reproduce(a, out),
+        Cmd::ComplianceCheck(a) => compliance::run(a, out),
         Cmd::Completions(a) => extras::completions(a, out),
         Cmd::Man(a) => extras::man(a, out),
         Cmd::Keygen(a) => checkpoint::keygen(a, out),

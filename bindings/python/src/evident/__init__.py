@@ -46,6 +46,7 @@ from .query import (
 )
 from .report import ReportFile, report, report_entries, reproduce
 from . import checkpoint  # noqa: F401  (evident.checkpoint: signed checkpoints)
+from . import compliance  # noqa: F401  (evident.compliance: dataset checks)
 from .session import (
     DTYPES,
     Annotation,
