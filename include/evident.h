@@ -1189,7 +1189,7 @@ evident_status evident_tracekit_verify(const char *algorithm,
  * index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
  * boolean, accepted for TraceKit compatibility: a trace is read now and
  * mapped from the session file once saved). Reads `.csv`, `.npy`, sigrok
- * `.sr` and Tektronix `.wfm` (`:WFM#003`). `out_name` may be NULL;
+ * `.sr` and Tektronix `.wfm` (`:WFM#001` to `:WFM#003`). `out_name` may be NULL;
  * otherwise it receives the name used, to free with `evident_string_free`.
  */
 evident_status evident_session_load_trace_with(evident_session *session,
@@ -2078,6 +2078,27 @@ evident_status evident_measurement_tracekit_json(const char *measurement_json, c
  */
 evident_status evident_session_measurements_tracekit_json(const evident_session *session,
                                                           char **out);
+
+/**
+ * Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON
+ * array of `{"timestamp", "action", "details", "user", "host"}`, optionally
+ * with `"previous_hash"` and `"hmac"` (kept as given; when absent they are
+ * computed: HMAC(`key`, `timestamp|action|json.dumps(details,
+ * sort_keys=True)|user|host|previous_hash`) with `algorithm` `"sha256"` or
+ * `"sha512"`, the first `previous_hash` `"GENESIS"`). `format` is `"json"`
+ * (`{"version": "1.0", "hash_algorithm", "entries"}` indented by 2, as
+ * Python's `json.dump(..., indent=2)`) or `"csv"` (timestamp, action,
+ * user, host, previous_hash, hmac, `detail_<key>`…; `\r\n` line ends).
+ * `key` may be NULL when `key_len` is 0 (any length is accepted).
+ * `*out_text` receives the text (free with `evident_string_free`; NULL on
+ * failure).
+ */
+evident_status evident_tracekit_export(const char *algorithm,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       const char *entries_json,
+                                       const char *format,
+                                       char **out_text);
 
 /**
  * Creates a verify options object with the defaults. `*out_options`

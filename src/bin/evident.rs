@@ -30,6 +30,8 @@ mod demo;
 mod extras;
 #[path = "evident/follow.rs"]
 mod follow;
+#[path = "evident/measure.rs"]
+mod measure;
 #[path = "evident/multi.rs"]
 mod multi;
 #[path = "evident/output.rs"]
@@ -45,6 +47,8 @@ mod session;
 mod ship;
 #[path = "evident/timespec.rs"]
 mod timespec;
+#[path = "evident/tracekit.rs"]
+mod tracekit;
 #[path = "evident/util.rs"]
 mod util;
 #[path = "evident/write.rs"]
@@ -159,6 +163,9 @@ enum Cmd {
     /// Check a dataset (CSV or JSON lines) for personal data, per regulation
     /// (GDPR, CCPA, HIPAA); exit 0 no issues, 1 issues found.
     ComplianceCheck(compliance::ComplianceArgs),
+    /// Measure traces of a session file: frequency, period, amplitude,
+    /// rise_time, fall_time, duty_cycle, thd (read-only).
+    Measure(measure::MeasureArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(extras::CompletionsArgs),
     /// Print the manual page (roff), or write one per command with --dir.
@@ -208,6 +215,7 @@ impl Cmd {
             Cmd::Prove(a) => (&a.log, "prove"),
             Cmd::Demo(_) | Cmd::Session(_) | Cmd::Report(_) | Cmd::Reproduce(_) => return None,
             Cmd::Completions(_) | Cmd::Man(_) | Cmd::ComplianceCheck(_) => return None,
+            Cmd::Measure(_) => return None,
             Cmd::Keygen(_) | Cmd::VerifyProof(_) | Cmd::Witness(_) => return None,
             #[cfg(feature = "postgres")]
             Cmd::Ship(_) => return None,
@@ -253,6 +261,10 @@ pub enum ExportFormat {
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// TraceKit's `export_audit_log` JSON (needs --tracekit-key).
+    TracekitJson,
+    /// TraceKit's `export_audit_log` CSV (needs --tracekit-key).
+    TracekitCsv,
 }
 
 /// The key file option shared by several subcommands.
@@ -477,6 +489,13 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub filters: Filters,
+    /// TraceKit formats: the HMAC key file of TraceKit's chain (hex when it
+    /// is an even number of hex digits, else its bytes; any length).
+    #[arg(long, value_name = "FILE")]
+    pub tracekit_key: Option<PathBuf>,
+    /// TraceKit formats: sha256 or sha512.
+    #[arg(long, value_name = "ALG", default_value = "sha256")]
+    pub tracekit_alg: String,
 }
 
 #[derive(Args, Debug)]
@@ -561,6 +580,7 @@ fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Report(a) => report::report(a, out),
         Cmd::Reproduce(a) => report::reproduce(a, out),
         Cmd::ComplianceCheck(a) => compliance::run(a, out),
+        Cmd::Measure(a) => measure::run(a, out),
         Cmd::Completions(a) => extras::completions(a, out),
         Cmd::Man(a) => extras::man(a, out),
         Cmd::Keygen(a) => checkpoint::keygen(a, out),

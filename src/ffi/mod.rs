@@ -38,6 +38,7 @@ pub mod query;
 pub mod report; // reports and reproduction scripts
 #[cfg(feature = "session")]
 pub mod session;
+pub mod tracekit; // TraceKit export
 pub mod verify;
 
 /// Major version of the C ABI. Within one major version the ABI only grows:

@@ -39,14 +39,42 @@ static void compliance(void) {
     EXPECT(evident_compliance_check("gdpr", dataset, NULL), EVIDENT_STATUS_NULL_ARGUMENT);
 }
 
+static void tracekit_export(const char *dir) {
+    const char *entries =
+        "[{\"timestamp\": \"2026-01-08T10:30:00.000000Z\", \"action\": \"load\","
+        " \"details\": {\"file\": \"a.wfm\"}, \"user\": \"alice\", \"host\": \"lab\"}]";
+    const uint8_t key[] = {'k', 'e', 'y'};
+    char *text = NULL;
+    OK(evident_tracekit_export("sha256", key, sizeof key, entries, "json", &text));
+    /* HMAC-SHA256(b"key", "...|load|{\"file\": \"a.wfm\"}|alice|lab|GENESIS") from Python's hmac */
+    CHECK(strstr(text, "\"hmac\": \"3606cc929a655b5a79582e7fb751382331a4fab26337ff9df8d983a6be3e49ec\"") != NULL);
+    CHECK(strstr(text, "\"previous_hash\": \"GENESIS\"") != NULL);
+    CHECK(strncmp(text, "{\n  \"version\": \"1.0\",\n  \"hash_algorithm\": \"sha256\",", 44) == 0);
+    char *path = join(dir, "audit.json");
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    CHECK(fputs(text, f) >= 0);
+    CHECK(fclose(f) == 0);
+    free(path);
+    evident_string_free(text);
+
+    OK(evident_tracekit_export("sha512", NULL, 0, entries, "csv", &text));
+    CHECK(strncmp(text, "timestamp,action,user,host,previous_hash,hmac,detail_file\r\n", 59) == 0);
+    evident_string_free(text);
+    text = (char *)1;
+    EXPECT(evident_tracekit_export("md5", key, sizeof key, entries, "json", &text), EVIDENT_STATUS_INVALID_ARGUMENT);
+    CHECK(text == NULL);
+    EXPECT(evident_tracekit_export("sha256", key, sizeof key, entries, "xml", &text), EVIDENT_STATUS_INVALID_ARGUMENT);
+    EXPECT(evident_tracekit_export("sha256", NULL, 3, entries, "json", &text), EVIDENT_STATUS_NULL_ARGUMENT);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s WORKDIR\n", argv[0]);
         return 2;
     }
     compliance();
-    char *scratch = join(argv[1], "scratch");
-    free(scratch);
+    tracekit_export(argv[1]);
     printf("all checks passed\n");
     return 0;
 }
