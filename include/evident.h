@@ -938,6 +938,25 @@ evident_status evident_witness_add_checkpoint(const char *store,
                                               char **out_json);
 
 /**
+ * Checks a dataset against `regulation` (any name, compared upper-cased;
+ * GDPR, CCPA, HIPAA have their own wording). `dataset_json` is an object
+ * `{"columns": [{"name": "email", "values": [...]}, ...], "dataset_name":
+ * "...", "num_records": N, "metadata": {"consent_obtained": true,
+ * "purpose": "..."}}` (only `columns` is required; only string values
+ * are looked at, at most 1000 per column). `*out_report_json` receives the
+ * report: `{"regulation", "dataset_name", "num_records", "columns",
+ * "personal_data_columns" ({column: category}, in column order),
+ * "issues" ([{"component", "issue", "severity", "recommendation"}]),
+ * "warnings" ([{"component", "warning", "recommendation"}]),
+ * "passed_checks", "compliant", "checks" ([{"check", "passed",
+ * "details"}])}` (free with `evident_string_free`; NULL on failure).
+ * Bad JSON returns `EVIDENT_STATUS_INVALID_ARGUMENT`.
+ */
+evident_status evident_compliance_check(const char *regulation,
+                                        const char *dataset_json,
+                                        char **out_report_json);
+
+/**
  * Opens the log at `path` (UTF-8), creating it when it does not exist
  * (unless the options say otherwise). Opening takes the lock, reads the
  * genesis, and recovers the tail: a torn last record is moved into a
@@ -1170,7 +1189,7 @@ evident_status evident_tracekit_verify(const char *algorithm,
  * index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
  * boolean, accepted for TraceKit compatibility: a trace is read now and
  * mapped from the session file once saved). Reads `.csv`, `.npy`, sigrok
- * `.sr` and Tektronix `.wfm` (`:WFM#003`). `out_name` may be NULL;
+ * `.sr` and Tektronix `.wfm` (`:WFM#001` to `:WFM#003`). `out_name` may be NULL;
  * otherwise it receives the name used, to free with `evident_string_free`.
  */
 evident_status evident_session_load_trace_with(evident_session *session,
@@ -2133,6 +2152,27 @@ evident_status evident_session_layer_json(const evident_session *session,
  * `evident_string_free` (NULL on failure).
  */
 evident_status evident_session_layer_names_json(const evident_session *session, char **out);
+
+/**
+ * Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON
+ * array of `{"timestamp", "action", "details", "user", "host"}`, optionally
+ * with `"previous_hash"` and `"hmac"` (kept as given; when absent they are
+ * computed: HMAC(`key`, `timestamp|action|json.dumps(details,
+ * sort_keys=True)|user|host|previous_hash`) with `algorithm` `"sha256"` or
+ * `"sha512"`, the first `previous_hash` `"GENESIS"`). `format` is `"json"`
+ * (`{"version": "1.0", "hash_algorithm", "entries"}` indented by 2, as
+ * Python's `json.dump(..., indent=2)`) or `"csv"` (timestamp, action,
+ * user, host, previous_hash, hmac, `detail_<key>`…; `\r\n` line ends).
+ * `key` may be NULL when `key_len` is 0 (any length is accepted).
+ * `*out_text` receives the text (free with `evident_string_free`; NULL on
+ * failure).
+ */
+evident_status evident_tracekit_export(const char *algorithm,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       const char *entries_json,
+                                       const char *format,
+                                       char **out_text);
 
 /**
  * Creates a verify options object with the defaults. `*out_options`

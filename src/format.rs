@@ -502,8 +502,11 @@ pub fn encode_genesis(out: &mut Vec<u8>, g: &Genesis) {
 /// Writes the canonical body of entry `seq` into `out` (cleared first).
 ///
 /// `actor` and `host` are the resolved values (the event's own or the
-/// writer's defaults). Fails on a non-finite duration.
+/// writer's defaults). Fails on a non-finite duration. The writer encodes
+/// straight into its buffer (`push_framed_entry`); this form is for tests,
+/// benches and fuzzing.
 #[doc(hidden)]
+#[cfg(any(test, feature = "__internal"))]
 pub fn encode_entry(
     out: &mut Vec<u8>,
     seq: u64,

@@ -22,12 +22,16 @@ use serde_json::Value;
 mod check;
 #[path = "evident/checkpoint.rs"]
 mod checkpoint;
+#[path = "evident/compliance.rs"]
+mod compliance;
 #[path = "evident/demo.rs"]
 mod demo;
 #[path = "evident/extras.rs"]
 mod extras;
 #[path = "evident/follow.rs"]
 mod follow;
+#[path = "evident/measure.rs"]
+mod measure;
 #[path = "evident/multi.rs"]
 mod multi;
 #[path = "evident/output.rs"]
@@ -43,6 +47,8 @@ mod session;
 mod ship;
 #[path = "evident/timespec.rs"]
 mod timespec;
+#[path = "evident/tracekit.rs"]
+mod tracekit;
 #[path = "evident/util.rs"]
 mod util;
 #[path = "evident/write.rs"]
@@ -154,6 +160,12 @@ enum Cmd {
     Report(report::ReportArgs),
     /// Write a script that re-runs the recorded operations in time order.
     Reproduce(report::ReproduceArgs),
+    /// Check a dataset (CSV or JSON lines) for personal data, per regulation
+    /// (GDPR, CCPA, HIPAA); exit 0 no issues, 1 issues found.
+    ComplianceCheck(compliance::ComplianceArgs),
+    /// Measure traces of a session file: frequency, period, amplitude,
+    /// rise_time, fall_time, duty_cycle, thd (read-only).
+    Measure(measure::MeasureArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(extras::CompletionsArgs),
     /// Print the manual page (roff), or write one per command with --dir.
@@ -202,7 +214,8 @@ impl Cmd {
             Cmd::Checkpoint(a) => (&a.log, "checkpoint"),
             Cmd::Prove(a) => (&a.log, "prove"),
             Cmd::Demo(_) | Cmd::Session(_) | Cmd::Report(_) | Cmd::Reproduce(_) => return None,
-            Cmd::Completions(_) | Cmd::Man(_) => return None,
+            Cmd::Completions(_) | Cmd::Man(_) | Cmd::ComplianceCheck(_) => return None,
+            Cmd::Measure(_) => return None,
             Cmd::Keygen(_) | Cmd::VerifyProof(_) | Cmd::Witness(_) => return None,
             #[cfg(feature = "postgres")]
             Cmd::Ship(_) => return None,
@@ -248,6 +261,10 @@ pub enum ExportFormat {
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// TraceKit's `export_audit_log` JSON (needs --tracekit-key).
+    TracekitJson,
+    /// TraceKit's `export_audit_log` CSV (needs --tracekit-key).
+    TracekitCsv,
 }
 
 /// The key file option shared by several subcommands.
@@ -475,6 +492,13 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub filters: Filters,
+    /// TraceKit formats: the HMAC key file of TraceKit's chain (hex when it
+    /// is an even number of hex digits, else its bytes; any length).
+    #[arg(long, value_name = "FILE")]
+    pub tracekit_key: Option<PathBuf>,
+    /// TraceKit formats: sha256 or sha512.
+    #[arg(long, value_name = "ALG", default_value = "sha256")]
+    pub tracekit_alg: String,
 }
 
 #[derive(Args, Debug)]
@@ -558,6 +582,8 @@ fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Session(a) => session::run(a, out),
         Cmd::Report(a) => report::report(a, out),
         Cmd::Reproduce(a) => report::reproduce(a, out),
+        Cmd::ComplianceCheck(a) => compliance::run(a, out),
+        Cmd::Measure(a) => measure::run(a, out),
         Cmd::Completions(a) => extras::completions(a, out),
         Cmd::Man(a) => extras::man(a, out),
         Cmd::Keygen(a) => checkpoint::keygen(a, out),

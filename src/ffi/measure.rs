@@ -189,7 +189,7 @@ pub extern "C" fn evident_tracekit_verify(
 /// index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
 /// boolean, accepted for TraceKit compatibility: a trace is read now and
 /// mapped from the session file once saved). Reads `.csv`, `.npy`, sigrok
-/// `.sr` and Tektronix `.wfm` (`:WFM#003`). `out_name` may be NULL;
+/// `.sr` and Tektronix `.wfm` (`:WFM#001` to `:WFM#003`). `out_name` may be NULL;
 /// otherwise it receives the name used, to free with `evident_string_free`.
 #[no_mangle]
 pub extern "C" fn evident_session_load_trace_with(

@@ -29,6 +29,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::Error;
 
 pub mod checkpoint; // signed checkpoints, proofs, witness
+pub mod compliance; // dataset compliance checks (SecureML)
 pub mod log;
 #[cfg(feature = "session")]
 pub mod measure;
@@ -43,6 +44,7 @@ pub mod session;
 pub mod session_go; // dtype names and sizes for bindings
 #[cfg(feature = "session")]
 pub mod session_more; // single session and layer properties
+pub mod tracekit; // TraceKit export
 pub mod verify;
 
 /// Major version of the C ABI. Within one major version the ABI only grows:

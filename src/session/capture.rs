@@ -8,8 +8,10 @@
 //! `logic-1` or the chunks `logic-1-1`, `logic-1-2`, …; analog channels as
 //! little-endian float32 in `analog-1-N-1`, `analog-1-N-2`, …
 //!
-//! Tektronix `.wfm` (`:WFM#003`, the Performance Oscilloscope Reference
-//! Waveform File Format): a fixed 838-byte header whose byte-order mark
+//! Tektronix `.wfm` (`:WFM#003`, and the older `:WFM#001` and `:WFM#002`
+//! whose fields after byte 154 start 18 and 16 bytes earlier, see
+//! `wfm_layout`; the Performance Oscilloscope Reference Waveform File
+//! Format): a fixed 838-byte header whose byte-order mark
 //! (0x0F0F little-endian, 0xF0F0 big-endian) sets the byte order of the
 //! rest; the curve buffer at the offset stored at byte 16 holds the raw
 //! samples (int8, int16 or float32, per the format code at 240 and the
@@ -38,7 +40,7 @@ const SR_MAX_MEMBER: u64 = 1 << 30;
 /// Reads one trace from a capture file, chosen by its extension
 /// (case-insensitively): `.csv`, NumPy `.npy`, sigrok `.sr` (session
 /// format 1 and 2: logic and analog channels) or Tektronix `.wfm`
-/// (`:WFM#003`, little- or big-endian, int8/int16/float32 curves; the
+/// (`:WFM#001`, `:WFM#002`, `:WFM#003`, little- or big-endian, int8/int16/float32 curves; the
 /// first frame of a FastFrame record).
 pub fn read_trace_file_with(path: &Path, opts: &ImportOptions) -> Result<Trace> {
     let ext = path
@@ -426,19 +428,39 @@ impl Rd<'_> {
     }
 }
 
-pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Trace> {
-    let mut h = vec![0u8; WFM_HEADER];
-    file.read_exact(&mut h).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            Error::malformed(
-                path,
-                at_offset(file_len),
-                "truncated .wfm file: shorter than its 838-byte header",
-            )
-        } else {
-            Error::io(path, "read", e)
-        }
-    })?;
+/// Where the fields move in the older versions: `:WFM#002` has 4-byte
+/// (not 8-byte) point densities in its four dimension user views (the
+/// implicit dimensions start 8 bytes, the curve information 16 bytes
+/// earlier); `:WFM#001` also lacks the summary frame type (2 bytes at 154),
+/// so everything from the explicit dimensions on starts 2 bytes earlier
+/// still. Returns (explicit dimension shift, implicit dimension shift,
+/// curve information shift, header size).
+fn wfm_layout(version: &[u8]) -> Option<(usize, usize, usize, usize)> {
+    match version {
+        b":WFM#003" => Some((0, 0, 0, WFM_HEADER)),
+        b":WFM#002" => Some((0, 8, 16, WFM_HEADER - 16)),
+        b":WFM#001" => Some((2, 10, 18, WFM_HEADER - 18)),
+        _ => None,
+    }
+}
+
+pub(super) fn read_wfm(path: &Path, file: File, file_len: u64) -> Result<Trace> {
+    let mut file = file;
+    let mut h = Vec::with_capacity(WFM_HEADER);
+    (&mut file)
+        .take(WFM_HEADER as u64)
+        .read_to_end(&mut h)
+        .map_err(|e| Error::io(path, "read", e))?;
+    let truncated = |size: usize| {
+        Error::malformed(
+            path,
+            at_offset(file_len),
+            format!("truncated .wfm file: shorter than its {size}-byte header"),
+        )
+    };
+    if h.len() < 10 {
+        return Err(truncated(WFM_HEADER));
+    }
     let le = match (h[0], h[1]) {
         (0x0F, 0x0F) => true,
         (0xF0, 0xF0) => false,
@@ -451,28 +473,31 @@ pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Tra
         }
     };
     let version = &h[2..10];
-    if version != b":WFM#003" {
+    let Some((sx, si, sc, header)) = wfm_layout(version) else {
         return Err(Error::Unsupported {
             path: path.to_path_buf(),
             msg: format!(
-                "Tektronix .wfm version {:?}: this reader reads :WFM#003",
+                "Tektronix .wfm version {:?}: this reader reads :WFM#001, :WFM#002 and :WFM#003",
                 String::from_utf8_lossy(version)
             ),
         });
+    };
+    if h.len() < header {
+        return Err(truncated(header));
     }
     let r = Rd { h: &h, le };
     let bps = h[15] as usize;
     let curve_offset = r.i32(16);
-    let code = r.i32(240);
-    let vscale = r.f64(168);
-    let voffset = r.f64(176);
-    let tscale = r.f64(488);
-    let tstart = r.f64(496);
-    let dpre = r.u32(822) as u64;
-    let dpost = r.u32(826) as u64;
+    let code = r.i32(240 - sx);
+    let vscale = r.f64(168 - sx);
+    let voffset = r.f64(176 - sx);
+    let tscale = r.f64(488 - si);
+    let tstart = r.f64(496 - si);
+    let dpre = r.u32(822 - sc) as u64;
+    let dpost = r.u32(826 - sc) as u64;
     // End of the curve buffer (postcharge included); 0 in files that do
     // not fill it in: the data end then.
-    let curve_end = match r.u32(830) as u64 {
+    let curve_end = match r.u32(830 - sc) as u64 {
         0 => dpost,
         n => n,
     };
@@ -488,7 +513,7 @@ pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Tra
             })
         }
     };
-    if curve_offset < WFM_HEADER as i32 {
+    if curve_offset < header as i32 {
         return Err(Error::malformed(
             path,
             at_offset(16),
@@ -498,14 +523,14 @@ pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Tra
     if dpost < dpre || (dpost - dpre) % bps as u64 != 0 {
         return Err(Error::malformed(
             path,
-            at_offset(822),
+            at_offset((822 - sc) as u64),
             format!("curve data offsets {dpre}..{dpost} are not whole samples"),
         ));
     }
     if curve_end < dpost {
         return Err(Error::malformed(
             path,
-            at_offset(830),
+            at_offset((830 - sc) as u64),
             format!("curve buffer end {curve_end} is before the data end {dpost}"),
         ));
     }
@@ -524,7 +549,7 @@ pub(super) fn read_wfm(path: &Path, mut file: File, file_len: u64) -> Result<Tra
     if !(tscale.is_finite() && tscale > 0.0 && vscale.is_finite() && voffset.is_finite()) {
         return Err(Error::malformed(
             path,
-            at_offset(168),
+            at_offset((168 - sx) as u64),
             "the .wfm scales are not finite positive numbers",
         ));
     }
@@ -607,6 +632,66 @@ mod tests {
         }
         out.extend(std::iter::repeat_n(0u8, 32));
         out
+    }
+
+    /// The file of `wfm_bytes` in an older layout, built by hand from the
+    /// published one: `:WFM#002` has 4-byte point densities in the four
+    /// dimension user views (bytes 304, 464, 624, 784 of a `:WFM#003`
+    /// header hold 8-byte ones); `:WFM#001` also has no summary frame type
+    /// (bytes 154..156). The curve buffer offset (byte 16) is the header's size.
+    fn wfm_older(v3: &[u8], version: u8) -> Vec<u8> {
+        let mut cut: Vec<std::ops::Range<usize>> = vec![308..312, 468..472, 628..632, 788..792];
+        if version == 1 {
+            cut.push(154..156);
+        }
+        let mut out: Vec<u8> = v3
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !cut.iter().any(|r| r.contains(i)))
+            .map(|(_, b)| *b)
+            .collect();
+        let header = WFM_HEADER - 16 - if version == 1 { 2 } else { 0 };
+        out[2..10].copy_from_slice(format!(":WFM#00{version}").as_bytes());
+        out[16..20].copy_from_slice(&(header as i32).to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn wfm_versions_1_and_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("old.wfm");
+        let v3 = wfm_bytes(&[0, 100, -100, 32767], 0.01, 0.5, 2e-6);
+        for version in [1u8, 2] {
+            let b = wfm_older(&v3, version);
+            assert_eq!(b.len(), v3.len() - 16 - if version == 1 { 2 } else { 0 });
+            std::fs::write(&p, &b).unwrap();
+            let t = read_trace_file_with(&p, &Default::default()).unwrap();
+            assert_eq!(
+                t.as_slice::<f64>().unwrap(),
+                &[0.5, 1.5, -0.5, 327.67 + 0.5],
+                "WFM#00{version}"
+            );
+            assert_eq!(t.info().sample_rate, 5e5);
+            // truncated inside the (shorter) header
+            std::fs::write(&p, &b[..800]).unwrap();
+            let e = read_trace_file_with(&p, &Default::default()).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!(
+                    "{}-byte header",
+                    WFM_HEADER - 16 - if version == 1 { 2 } else { 0 }
+                )),
+                "{e}"
+            );
+        }
+        // other versions are still refused, by name
+        let mut b = v3.clone();
+        b[2..10].copy_from_slice(b":WFM#004");
+        std::fs::write(&p, &b).unwrap();
+        let e = read_trace_file_with(&p, &Default::default()).unwrap_err();
+        assert!(
+            matches!(e, Error::Unsupported { .. }) && e.to_string().contains("WFM#004"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -51,6 +51,8 @@ fn with_log(cmd: &Cmd, log: PathBuf) -> Cmd {
             format: a.format,
             output: a.output.clone(),
             filters: a.filters.clone(),
+            tracekit_key: a.tracekit_key.clone(),
+            tracekit_alg: a.tracekit_alg.clone(),
         }),
         _ => unreachable!("only cat, tail, export, verify and stats take `-` or several logs"),
     }

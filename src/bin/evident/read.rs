@@ -440,6 +440,7 @@ fn write_export(
     path: &Path,
     q: &Query,
     fmt: ExportFormat,
+    tk: Option<&(evident::tracekit::Algorithm, Vec<u8>)>,
     w: &mut dyn Write,
     werr: &dyn Fn(io::Error) -> Failure,
 ) -> Result<u64, Failure> {
@@ -459,6 +460,9 @@ fn write_export(
     let entries = evident::query(path, q).map_err(|e| Failure::lib(path, e))?;
     let mut n = 0u64;
     match fmt {
+        ExportFormat::TracekitJson | ExportFormat::TracekitCsv => {
+            n = crate::tracekit::write(path, entries, fmt, tk, w, &stop, werr)?;
+        }
         ExportFormat::Csv => {
             let mut cw = csv::Writer::from_writer(&mut *w);
             let cerr = |e: csv::Error| match e.into_kind() {
@@ -501,8 +505,9 @@ fn write_export(
 
 pub fn export(a: ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let q = to_query(&a.filters);
+    let tk = crate::tracekit::options(&a)?;
     let Some(dest) = &a.output else {
-        write_export(&a.log, &q, a.format, out, &stdout_err)?;
+        write_export(&a.log, &q, a.format, tk.as_ref(), out, &stdout_err)?;
         return Ok(0);
     };
     // Written to a temporary file next to the destination, then renamed
@@ -516,7 +521,7 @@ pub fn export(a: ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             .open(&tmp)
             .map_err(|e| Failure::lib(dest, io_err(dest, "create", e)))?;
         let mut bw = BufWriter::new(f);
-        let n = write_export(&a.log, &q, a.format, &mut bw, &werr)?;
+        let n = write_export(&a.log, &q, a.format, tk.as_ref(), &mut bw, &werr)?;
         let f = bw.into_inner().map_err(|e| werr(e.into_error()))?;
         f.sync_all().map_err(werr)?;
         fs::rename(&tmp, dest).map_err(|e| Failure::lib(dest, io_err(dest, "rename", e)))?;

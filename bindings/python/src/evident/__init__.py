@@ -47,6 +47,7 @@ from .query import (
 from .report import ReportFile, report, report_entries, reproduce
 from .pg import ShipReport, db_query, ship
 from . import checkpoint  # noqa: F401  (evident.checkpoint: signed checkpoints)
+from . import compliance  # noqa: F401  (evident.compliance: dataset checks)
 from .session import (
     DTYPES,
     Annotation,

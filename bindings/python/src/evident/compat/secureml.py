@@ -39,6 +39,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar, Union
 
+from .. import compliance as _compliance
 from .. import query as _q
 from ..log import AuditLog
 from ..report import report_entries as _report_entries
@@ -547,62 +548,6 @@ class ReportGenerator:
 
 # --- compliance -------------------------------------------------------------------
 
-#: Column-name patterns that look like personal data (lower-case substrings).
-PERSONAL_COLUMNS = {
-    "name": ["name", "surname", "first_name", "last_name", "full_name"],
-    "email": ["email", "e_mail", "mail"],
-    "phone": ["phone", "mobile", "telephone", "tel"],
-    "address": ["address", "street", "zip", "postcode", "postal", "city"],
-    "identifier": [
-        "ssn",
-        "social_security",
-        "passport",
-        "national_id",
-        "driver_license",
-        "tax_id",
-        "id_number",
-    ],
-    "birth_date": ["birth", "dob"],
-    "financial": ["credit_card", "card_number", "iban", "account_number", "income", "salary"],
-    "online_identifier": ["ip_address", "ip", "device_id", "cookie"],
-    "location": ["latitude", "longitude", "gps", "location"],
-}
-#: GDPR Art. 9 special categories (column-name substrings).
-SPECIAL_CATEGORIES = {
-    "health": ["health", "medical", "diagnosis", "disease", "treatment"],
-    "racial_or_ethnic_origin": ["race", "ethnic"],
-    "political_opinion": ["political", "party"],
-    "religious_belief": ["religion", "religious", "belief"],
-    "trade_union": ["union"],
-    "genetic": ["genetic", "dna"],
-    "biometric": ["biometric", "fingerprint", "face"],
-    "sex_life_or_orientation": ["sexual", "orientation"],
-}
-#: Value patterns that look like personal data.
-VALUE_PATTERNS = {
-    "email": re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$"),
-    "phone": re.compile(r"^\+?[\d\s().-]{7,20}$"),
-    "ssn": re.compile(r"^\d{3}-\d{2}-\d{4}$"),
-    "credit_card": re.compile(r"^(?:\d[ -]?){13,19}$"),
-    "ip_address": re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$"),
-}
-
-
-def _words(col: str) -> List[str]:
-    return [w for w in re.split(r"[^a-z0-9]+", col.lower()) if w]
-
-
-def _matches(col: str, patterns: List[str]) -> bool:
-    low = re.sub(r"[^a-z0-9]+", "_", col.lower())
-    words = _words(col)
-    for p in patterns:
-        if "_" in p and p in low:
-            return True
-        if p in words or (len(p) > 4 and p in low):
-            return True
-    return False
-
-
 def _columns(dataset: Any) -> "Dict[str, List[Any]]":
     if hasattr(dataset, "columns") and hasattr(dataset, "__getitem__"):
         return {
@@ -695,13 +640,15 @@ class ComplianceAuditor:
     """Simple, documented checks of a dataset against a regulation, recorded
     in an audit trail under ``log_dir`` (operation ``compliance_audit``).
 
-    Checks: column names that look like personal data (:data:`PERSONAL_COLUMNS`);
-    values that look like e-mail addresses, phone, social security or card
-    numbers, IP addresses (:data:`VALUE_PATTERNS`, on up to 1000 values per
-    column) in columns whose names did not already flag them; GDPR special
-    categories (:data:`SPECIAL_CATEGORIES`, issues of high severity); and, when
-    personal data is present, whether ``metadata`` documents consent
-    (``consent_obtained``) and a purpose (``purpose``)."""
+    The checks are the library's (``evident_compliance_check``, documented
+    in ``src/compliance.rs``; also ``evident compliance-check``): column
+    names that look like personal data; values that look like e-mail
+    addresses, phone, social security or card numbers, IP addresses (on up
+    to 1000 values per column) in columns whose names did not already flag
+    them; special categories (GDPR Art. 9, CCPA sensitive, HIPAA health
+    information; issues of high severity); and, when personal data is
+    present, whether ``metadata`` documents consent (``consent_obtained``)
+    and a purpose (``purpose``)."""
 
     def __init__(
         self,
@@ -748,80 +695,21 @@ class ComplianceAuditor:
         report: ComplianceReport,
         trail: Optional[AuditTrail],
     ) -> None:
-        def record(check: str, passed: bool, details: Dict[str, Any]) -> None:
-            if passed:
-                report.passed_checks.append(check)
-            if trail:
-                trail.log_compliance_check(check, self.regulation, passed, details)
-
-        # 1. column names
-        found: Dict[str, str] = {}
-        for col in cols:
-            for cat, pats in PERSONAL_COLUMNS.items():
-                if _matches(col, pats):
-                    found[col] = cat
-                    break
-        for col, cat in found.items():
-            report.add_issue(
-                col,
-                f"column {col!r} looks like personal data ({cat})",
-                "medium",
-                "minimise, pseudonymise or anonymise it, or document a lawful basis",
-            )
-        record("personal_data_columns", not found, {"columns": found})
-        # 2. values
-        by_value: Dict[str, str] = {}
-        for col, values in cols.items():
-            if col in found:
-                continue
-            texts = [str(v).strip() for v in values if isinstance(v, str) and v.strip()]
-            if not texts:
-                continue
-            for kind, pat in VALUE_PATTERNS.items():
-                hits = sum(1 for t in texts if pat.match(t))
-                if hits and hits >= max(1, len(texts) // 2):
-                    by_value[col] = kind
-                    break
-        for col, kind in by_value.items():
-            report.add_issue(
-                col,
-                f"values of column {col!r} look like personal data ({kind})",
-                "medium",
-                "remove, mask or pseudonymise these values",
-            )
-        record("personal_data_values", not by_value, {"columns": by_value})
-        report.personal_data_columns = {**found, **by_value}
-        # 3. special categories
-        special = {}
-        for col in cols:
-            for cat, pats in SPECIAL_CATEGORIES.items():
-                if _matches(col, pats):
-                    special[col] = cat
-                    break
-        for col, cat in special.items():
-            report.add_issue(
-                col,
-                f"column {col!r} looks like a special category of personal data ({cat})",
-                "high",
-                "special categories need explicit consent or another Art. 9 basis",
-            )
-        record("special_categories", not special, {"columns": special})
-        # 4. documentation
-        if report.personal_data_columns or special:
-            if not metadata.get("consent_obtained"):
-                report.add_warning(
-                    "metadata",
-                    "consent for processing personal data is not documented",
-                    "set metadata['consent_obtained'] when consent was obtained",
-                )
-            if not metadata.get("purpose"):
-                report.add_warning(
-                    "metadata",
-                    "the purpose of processing is not documented",
-                    "set metadata['purpose']",
-                )
-            record(
-                "documentation",
-                bool(metadata.get("consent_obtained") and metadata.get("purpose")),
-                {"metadata_keys": sorted(metadata)},
-            )
+        # Only string values are looked at: others are sent as null.
+        dataset = {
+            "dataset_name": str(report.dataset_name),
+            "num_records": int(report.num_records),
+            "columns": [
+                {"name": c, "values": [v if isinstance(v, str) else None for v in vals]}
+                for c, vals in cols.items()
+            ],
+            "metadata": summarize(dict(metadata)),
+        }
+        r = _compliance.check(self.regulation, dataset)
+        report.issues.extend(r["issues"])
+        report.warnings.extend(r["warnings"])
+        report.passed_checks.extend(r["passed_checks"])
+        report.personal_data_columns = dict(r["personal_data_columns"])
+        if trail:
+            for c in r["checks"]:
+                trail.log_compliance_check(c["check"], self.regulation, c["passed"], c["details"])

@@ -287,40 +287,22 @@ class AuditTrail:
             raise InvalidArgumentError(f"Unsupported format: {format}")
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
-        if format == "json":
-            data = {
-                "version": "1.0",
-                "hash_algorithm": self._hash_algorithm,
-                "entries": [e.to_dict() for e in self._entries],
-            }
-            with open(out, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2)
-            return
-        import csv
-
-        with open(out, "w", newline="", encoding="utf-8") as f:
-            if not self._entries:
-                return
-            keys = sorted({k for e in self._entries for k in e.details})
-            writer = csv.DictWriter(
-                f,
-                fieldnames=["timestamp", "action", "user", "host", "previous_hash", "hmac"]
-                + [f"detail_{k}" for k in keys],
+        # The layout and the chain are the library's (evident_tracekit_export);
+        # the entries' own previous_hash and hmac are written as they are.
+        key = (ctypes.c_uint8 * len(self._secret_key)).from_buffer_copy(self._secret_key)
+        text = ctypes.c_void_p()
+        N.check(
+            N.measure_lib().evident_tracekit_export(
+                self._hash_algorithm.encode(),
+                key,
+                len(self._secret_key),
+                json.dumps([e.to_dict() for e in self._entries]).encode(),
+                format.encode(),
+                ctypes.byref(text),
             )
-            writer.writeheader()
-            for e in self._entries:
-                row: Dict[str, Any] = {
-                    "timestamp": e.timestamp,
-                    "action": e.action,
-                    "user": e.user,
-                    "host": e.host,
-                    "previous_hash": e.previous_hash,
-                    "hmac": e.hmac,
-                }
-                for k in keys:
-                    v = e.details.get(k)
-                    row[f"detail_{k}"] = json.dumps(v) if v is not None else ""
-                writer.writerow(row)
+        )
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            f.write(N.take_string(text))
 
     def close(self) -> None:
         """Closes the log file, if any (closing twice is fine)."""

@@ -1,0 +1,101 @@
+//! TraceKit's audit-log export (`evident_tracekit_export`): the C face of
+//! [`crate::tracekit::export`].
+
+use std::ffi::c_char;
+
+use super::{evident_status, ffi_status, owned_string, try_out, try_str, Failure, FfiResult};
+use crate::tracekit;
+
+fn key_slice<'a>(key: *const u8, key_len: usize) -> FfiResult<&'a [u8]> {
+    if key_len == 0 {
+        return Ok(&[]);
+    }
+    if key.is_null() {
+        return Err(Failure::null("key"));
+    }
+    if key_len > isize::MAX as usize {
+        return Err(Failure::invalid("key_len is too large"));
+    }
+    // SAFETY: `key_len` readable bytes at `key` (header contract).
+    Ok(unsafe { std::slice::from_raw_parts(key, key_len) })
+}
+
+/// Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON
+/// array of `{"timestamp", "action", "details", "user", "host"}`, optionally
+/// with `"previous_hash"` and `"hmac"` (kept as given; when absent they are
+/// computed: HMAC(`key`, `timestamp|action|json.dumps(details,
+/// sort_keys=True)|user|host|previous_hash`) with `algorithm` `"sha256"` or
+/// `"sha512"`, the first `previous_hash` `"GENESIS"`). `format` is `"json"`
+/// (`{"version": "1.0", "hash_algorithm", "entries"}` indented by 2, as
+/// Python's `json.dump(..., indent=2)`) or `"csv"` (timestamp, action,
+/// user, host, previous_hash, hmac, `detail_<key>`…; `\r\n` line ends).
+/// `key` may be NULL when `key_len` is 0 (any length is accepted).
+/// `*out_text` receives the text (free with `evident_string_free`; NULL on
+/// failure).
+#[no_mangle]
+pub extern "C" fn evident_tracekit_export(
+    algorithm: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    entries_json: *const c_char,
+    format: *const c_char,
+    out_text: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_text, "out_text", std::ptr::null_mut());
+        let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
+        let key = key_slice(key, key_len)?;
+        let format = tracekit::ExportFormat::from_name(try_str!(format, "format"))?;
+        let entries: Vec<tracekit::ExportEntry> =
+            serde_json::from_str(try_str!(entries_json, "entries_json"))
+                .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;
+        *out = owned_string(&tracekit::export(alg, key, &entries, format)?);
+        Ok(evident_status::Ok)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::evident_string_free;
+    use std::ffi::{CStr, CString};
+
+    #[test]
+    fn exports_and_refuses_bad_arguments() {
+        let c = |s: &str| CString::new(s).unwrap();
+        let entries =
+            c(r#"[{"timestamp":"t","action":"a","details":{"k":1},"user":"u","host":"h"}]"#);
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let st = evident_tracekit_export(
+            c("sha256").as_ptr(),
+            b"key".as_ptr(),
+            3,
+            entries.as_ptr(),
+            c("csv").as_ptr(),
+            &mut out,
+        );
+        assert_eq!(st, evident_status::Ok);
+        let text = unsafe { CStr::from_ptr(out) }.to_str().unwrap().to_string();
+        evident_string_free(out);
+        assert!(text.starts_with(
+            "timestamp,action,user,host,previous_hash,hmac,detail_k\r\nt,a,u,h,GENESIS,"
+        ));
+        for (alg, fmt, ents) in [
+            ("md5", "csv", r#"[]"#),
+            ("sha256", "xml", r#"[]"#),
+            ("sha256", "json", r#"[{"action":"a"}]"#),
+        ] {
+            let mut out: *mut c_char = std::ptr::null_mut();
+            let st = evident_tracekit_export(
+                c(alg).as_ptr(),
+                std::ptr::null(),
+                0,
+                c(ents).as_ptr(),
+                c(fmt).as_ptr(),
+                &mut out,
+            );
+            assert_eq!(st, evident_status::InvalidArgument, "{alg} {fmt} {ents}");
+            assert!(out.is_null());
+        }
+    }
+}
