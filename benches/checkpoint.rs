@@ -15,8 +15,8 @@
 //! Environment: `EVIDENT_BENCH_CP_ENTRIES` (default 1,000,000; entries
 //! carry ~200 bytes of details, ~550 bytes per JSONL record, so 2,000,000
 //! make a 1 GB log; 0 skips the groups that need the big log);
-//! `EVIDENT_BENCH_CP_SMALL=1` writes entries without details (~210 bytes
-//! per record: 10,000,000 make a 2 GB log); `EVIDENT_BENCH_DIR` (default:
+//! `EVIDENT_BENCH_CP_SMALL=1` writes entries without details (~340 bytes
+//! per record: 10,000,000 make a 3.4 GB log); `EVIDENT_BENCH_DIR` (default:
 //! a temporary directory).
 
 use std::path::{Path, PathBuf};
