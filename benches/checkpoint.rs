@@ -8,20 +8,31 @@
 //! - `incremental`: verifying the 1,000 entries appended after a trusted
 //!   checkpoint of the N-entry log, against a full check of the same log.
 //!
+//! - `auto`: the cost per append of automatic checkpoints
+//!   (`OpenOptions::checkpoint`, every 1,000 entries, `Buffered`) against
+//!   none, measured in alternating rounds (printed), and with criterion.
+//!
 //! Environment: `EVIDENT_BENCH_CP_ENTRIES` (default 1,000,000; entries
 //! carry ~200 bytes of details, ~550 bytes per JSONL record, so 2,000,000
-//! make a 1 GB log); `EVIDENT_BENCH_DIR` (default: a temporary directory).
+//! make a 1 GB log; 0 skips the groups that need the big log);
+//! `EVIDENT_BENCH_CP_SMALL=1` writes entries without details (~340 bytes
+//! per record: 10,000,000 make a 3.4 GB log); `EVIDENT_BENCH_DIR` (default:
+//! a temporary directory).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use evident::checkpoint::{
-    self, merkle, CheckOptions, CheckpointOptions, KeyType, NoteSigner, SignedCheckpoint,
+    self, merkle, AutoCheckpoint, CheckOptions, CheckpointOptions, KeyType, NoteSigner,
+    SignedCheckpoint,
 };
 use evident::{Durability, Event, Log, OpenOptions};
 
 fn event(i: u64) -> Event {
+    if std::env::var_os("EVIDENT_BENCH_CP_SMALL").is_some() {
+        return Event::new("ACTION_EXECUTED", "acquire_trace").session("sess-4f1c2a");
+    }
     Event::new("ACTION_EXECUTED", "acquire_trace")
         .session("sess-4f1c2a")
         .details(serde_json::json!({
@@ -94,7 +105,67 @@ fn setup() -> Setup {
     }
 }
 
+/// Appends `n` entries to `log`; returns the time taken.
+fn timed_appends(log: &Log, from: u64, n: u64) -> Duration {
+    let t = std::time::Instant::now();
+    for i in from..from + n {
+        log.append(&event(i)).unwrap();
+    }
+    t.elapsed()
+}
+
+fn auto_benches(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().unwrap();
+    let open = |name: &str, auto: bool| {
+        let mut o = OpenOptions::new().durability(Durability::Buffered);
+        if auto {
+            o = o.checkpoint(AutoCheckpoint::new(key()).every_entries(1000));
+        }
+        Log::open(tmp.path().join(name), o).unwrap()
+    };
+    let (none, auto) = (open("none.jsonl", false), open("auto.jsonl", true));
+    // Alternating rounds of 20,000 appends each (the machine is shared).
+    let (mut tn, mut ta) = (Vec::new(), Vec::new());
+    let mut at = 0;
+    for _ in 0..7 {
+        tn.push(timed_appends(&none, at, 20_000));
+        ta.push(timed_appends(&auto, at, 20_000));
+        at += 20_000;
+    }
+    tn.sort();
+    ta.sort();
+    let per = |d: Duration| d.as_nanos() as f64 / 20_000.0;
+    eprintln!(
+        "auto checkpoints every 1000 (Buffered), median of 7 alternating rounds of 20,000 appends: none {:.0} ns/append, auto {:.0} ns/append, ratio {:.2}, checkpoint cost {:.0} ns/append amortised",
+        per(tn[3]),
+        per(ta[3]),
+        per(ta[3]) / per(tn[3]),
+        per(ta[3]) - per(tn[3])
+    );
+    assert!(auto.checkpoint_error().is_none());
+    let mut g = c.benchmark_group("auto");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for (name, log) in [("none", &none), ("every_1000", &auto)] {
+        g.bench_function(format!("append_1000_buffered/{name}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += timed_appends(log, at, 1000);
+                    at += 1000;
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+    none.close().unwrap();
+    auto.close().unwrap();
+}
+
 fn benches(c: &mut Criterion) {
+    if std::env::var("EVIDENT_BENCH_CP_ENTRIES").as_deref() == Ok("0") {
+        return;
+    }
     let s = setup();
     let n = s.n;
     let vk = key().verifier();
@@ -190,5 +261,5 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(checkpoint_benches, benches);
+criterion_group!(checkpoint_benches, auto_benches, benches);
 criterion_main!(checkpoint_benches);

@@ -938,6 +938,54 @@ evident_status evident_witness_add_checkpoint(const char *store,
                                               char **out_json);
 
 /**
+ * Makes logs opened with `options` sign checkpoints automatically
+ * (spec/checkpoints.md § 2.1) with the private key text `skey` (a log
+ * key, `PRIVATE+KEY+…`): after every `every_entries` entries (0: not by
+ * count), at the first append once `every_ms` milliseconds have passed
+ * since the last checkpoint (0: not by time), and at close, into
+ * `<log>.checkpoints`; with `in_log` non-zero each checkpoint is also
+ * written as a checkpoint record in the log. Before a checkpoint the log
+ * is synced (in `EVIDENT_DURABILITY_BUFFERED` mode a due checkpoint is a
+ * sync point), so a checkpoint never claims more than is durable. A
+ * failure to sign does not fail the append (see
+ * `evident_log_checkpoint_error`); at close it is returned by
+ * `evident_log_close` after the log is closed. Needs
+ * `EVIDENT_LOCK_MODE_EXCLUSIVE` (open refuses shared mode). `skey` NULL
+ * turns automatic checkpoints off.
+ */
+evident_status evident_open_options_set_checkpoint(evident_open_options *options,
+                                                   const char *skey,
+                                                   uint64_t every_entries,
+                                                   uint64_t every_ms,
+                                                   int32_t in_log);
+
+/**
+ * The last failure to sign an automatic checkpoint of `log`:
+ * `*out_message` receives its text (free with `evident_string_free`), or
+ * NULL when the last attempt succeeded or none failed.
+ */
+evident_status evident_log_checkpoint_error(const evident_log *log, char **out_message);
+
+/**
+ * Checks the checkpoint records in the log at `log` (spec/checkpoints.md
+ * § 2.2) with the log's public key text `vkey`: `*out_report_json`
+ * receives `{"valid", "checkpoints", "last_size", "failures",
+ * "records_read"}`. Options (`options_json`, NULL for none): `key_hex`
+ * (the HMAC key of a keyed log).
+ */
+evident_status evident_checkpoint_verify_in_log(const char *log,
+                                                const char *vkey,
+                                                const char *options_json,
+                                                char **out_report_json);
+
+/**
+ * The checkpoints in the sidecar `<log>.checkpoints` of the log at `log`,
+ * in order: `*out_json` receives a JSON array of `{"size", "origin",
+ * "checkpoint"}` (the signed note text); `[]` when there is none.
+ */
+evident_status evident_checkpoint_list(const char *log, char **out_json);
+
+/**
  * Checks a dataset against `regulation` (any name, compared upper-cased;
  * GDPR, CCPA, HIPAA have their own wording). `dataset_json` is an object
  * `{"columns": [{"name": "email", "values": [...]}, ...], "dataset_name":

@@ -100,6 +100,10 @@ pub struct OpenOptions {
     /// Default zero. Raises throughput with many concurrent appenders;
     /// adds up to this much latency to each durable append.
     pub commit_delay: Duration,
+    /// Automatic signed checkpoints (spec/checkpoints.md § 2.1): every N
+    /// entries, every T, at close, into `<log>.checkpoints` and optionally
+    /// as records in the log. Exclusive lock mode only.
+    pub checkpoint: Option<crate::checkpoint::AutoCheckpoint>,
     /// Test hook: wraps the real storage (fault injection, crash tracking).
     pub(crate) storage_hook: Option<StorageHook>,
 }
@@ -136,6 +140,7 @@ impl Default for OpenOptions {
             buffer_size: 64 * 1024,
             repair: Repair::No,
             commit_delay: Duration::ZERO,
+            checkpoint: None,
             storage_hook: None,
         }
     }
@@ -230,6 +235,11 @@ impl OpenOptions {
     #[doc(hidden)]
     pub fn storage_hook(mut self, hook: StorageHook) -> Self {
         self.storage_hook = Some(hook);
+        self
+    }
+    /// Signs checkpoints automatically (the `checkpoint` field).
+    pub fn checkpoint(mut self, c: crate::checkpoint::AutoCheckpoint) -> Self {
+        self.checkpoint = Some(c);
         self
     }
 }
@@ -362,6 +372,8 @@ pub struct Log {
     appending: AtomicUsize,
     poisoned: AtomicBool,
     poison_cause: Mutex<String>,
+    /// Automatic checkpoints ([`OpenOptions::checkpoint`]).
+    auto: Option<crate::checkpoint::auto::Auto>,
 }
 
 impl std::fmt::Debug for Log {
@@ -475,6 +487,16 @@ impl Log {
             });
         }
         let genesis = gi.genesis;
+        if opts.checkpoint.is_some() && opts.lock == LockMode::Shared {
+            return Err(Error::InvalidArgument(format!(
+                "{}: automatic checkpoints need the exclusive lock mode",
+                path.display()
+            )));
+        }
+        let auto = opts
+            .checkpoint
+            .clone()
+            .map(|c| crate::checkpoint::auto::Auto::new(c, opts.key.clone()));
         let actor = opts.actor.clone().unwrap_or_else(whoami::username);
         let host = opts
             .host
@@ -520,6 +542,7 @@ impl Log {
             appending: AtomicUsize::new(0),
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(String::new()),
+            auto,
         };
         let recovered = {
             let mut inner = log.lock_inner();
@@ -1038,9 +1061,69 @@ impl Log {
                 drop(inner);
                 self.wait_durable(end)?;
             }
-            Durability::Buffered => {}
+            Durability::Buffered => drop(inner),
+        }
+        if let Some(auto) = &self.auto {
+            if auto.count(evs.len() as u64) {
+                // The entries are acknowledged whatever happens to the
+                // checkpoint: a failure is kept for checkpoint_error().
+                let _ = self.checkpoint_with(auto);
+            }
         }
         Ok(head)
+    }
+
+    /// Syncs the log and signs a checkpoint of every durable record with
+    /// `auto` (spec/checkpoints.md § 2.1), writing the checkpoint record
+    /// when asked. Holds the writer's lock throughout, so the checkpoint
+    /// record (seq n) follows the n records it signs.
+    pub(crate) fn checkpoint_with(
+        &self,
+        auto: &crate::checkpoint::auto::Auto,
+    ) -> Result<Option<crate::checkpoint::SignedCheckpoint>> {
+        self.check_process()?;
+        let mut inner = self.lock_inner();
+        let r = self.checkpoint_locked(&mut inner, auto);
+        if let Err(e) = &r {
+            auto.set_error(Some(e.to_string()));
+        }
+        r
+    }
+
+    fn checkpoint_locked(
+        &self,
+        inner: &mut MutexGuard<'_, Inner>,
+        auto: &crate::checkpoint::auto::Auto,
+    ) -> Result<Option<crate::checkpoint::SignedCheckpoint>> {
+        // Sign only what is durable: flush and fsync first.
+        self.sync_locked(inner)?;
+        let Some((cp, record)) = auto.sign(&self.path, inner.head)? else {
+            return Ok(None);
+        };
+        if let Some(ev) = record {
+            self.append_locked(inner, std::slice::from_ref(&ev), &Utc::now(), None)?;
+            if self.durability != Durability::Buffered {
+                self.sync_locked(inner)?;
+            }
+        }
+        Ok(Some(cp))
+    }
+
+    /// The last failure to sign an automatic checkpoint, if the last
+    /// attempt failed ([`OpenOptions::checkpoint`]). Appends succeed even
+    /// when their checkpoint cannot be signed.
+    pub fn checkpoint_error(&self) -> Option<String> {
+        self.auto.as_ref().and_then(|a| a.error())
+    }
+
+    /// Signs an automatic checkpoint now ([`OpenOptions::checkpoint`]):
+    /// `None` when no policy is set or the last checkpoint already covers
+    /// every durable record.
+    pub fn checkpoint_now(&self) -> Result<Option<crate::checkpoint::SignedCheckpoint>> {
+        match &self.auto {
+            Some(a) => self.checkpoint_with(a),
+            None => Ok(None),
+        }
     }
 
     fn append_locked(
@@ -1285,7 +1368,20 @@ impl Log {
         // append can be acknowledged between the final flush and the close.
         // On a poisoned writer this returns the poison error: entries
         // acknowledged only as buffered may not be durable.
-        let r = self.sync_locked(&mut inner);
+        let mut r = self.sync_locked(&mut inner);
+        if let (Ok(()), Some(auto)) = (&r, &self.auto) {
+            if auto.due_at_close() {
+                // The entries are durable whatever happens here; a failure
+                // to sign is returned once the log is closed.
+                r = self.checkpoint_locked(&mut inner, auto).map(|_| ());
+                if let Err(e) = &r {
+                    auto.set_error(Some(e.to_string()));
+                }
+                if r.is_ok() {
+                    r = self.sync_locked(&mut inner);
+                }
+            }
+        }
         inner.closed = true;
         if self.lock_mode == LockMode::Exclusive {
             // Forget the holder text before letting go of the lock.

@@ -28,6 +28,8 @@ static evident_status evgo_cp_call(int which, const char *a, const char *b,
     case 1: st = evident_checkpoint_verify(a, b, c, d, res); break;
     case 2: st = evident_checkpoint_prove(a, n, b, res); break;
     case 3: st = evident_checkpoint_prove_consistency(a, b, c, res); break;
+    case 5: st = evident_checkpoint_verify_in_log(a, b, c, res); break;
+    case 6: st = evident_checkpoint_list(a, res); break;
     default: st = evident_witness_add_checkpoint(a, b, c, d, res); break;
     }
     *msg = evgo_take_error(st);
@@ -40,13 +42,113 @@ static evident_status evgo_cp_verify_proof(const char *proof, const char *vkey,
     *msg = evgo_take_error(st);
     return st;
 }
+static evident_status evgo_cp_error(evident_log *log, char **res, char **msg) {
+    evident_status st = evident_log_checkpoint_error(log, res);
+    *msg = evgo_take_error(st);
+    return st;
+}
 */
 import "C"
 
 import (
 	"encoding/json"
+	"runtime"
+	"time"
 	"unsafe"
 )
+
+// AutoCheckpoint makes a writer sign checkpoints by itself
+// (Options.Checkpoint; spec/checkpoints.md section 2.1): with the private
+// key text SigningKey, after every EveryEntries entries (0: not by count),
+// at the first append once Every has passed since the last checkpoint
+// (0: not by time) and at Close, into <log>.checkpoints; with InLog each
+// one is also written as a checkpoint record in the log. The log is synced
+// first (in Buffered mode a due checkpoint is a sync point), so a
+// checkpoint never claims more than is durable. A failure to sign does not
+// fail the append (see Log.CheckpointError); at Close it is returned after
+// the log is closed.
+type AutoCheckpoint struct {
+	SigningKey   string
+	EveryEntries uint64
+	Every        time.Duration
+	InLog        bool
+}
+
+func (c *AutoCheckpoint) apply(s *cstrings, a *C.evgo_open_args) error {
+	if c == nil {
+		return nil
+	}
+	if c.SigningKey == "" || hasNUL(c.SigningKey) {
+		return goError(StatusInvalidArgument, "evident: AutoCheckpoint.SigningKey must be a private key text")
+	}
+	if c.Every < 0 {
+		return goError(StatusInvalidArgument, "evident: AutoCheckpoint.Every must not be negative")
+	}
+	a.cp_skey = s.add(c.SigningKey)
+	a.cp_every_entries = C.uint64_t(c.EveryEntries)
+	a.cp_every_ms = C.uint64_t((c.Every + time.Millisecond - 1) / time.Millisecond)
+	a.cp_in_log = C.bool(c.InLog)
+	return nil
+}
+
+// CheckpointError returns the last failure to sign an automatic
+// checkpoint ("" when the last attempt succeeded or none failed).
+func (l *Log) CheckpointError() (string, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.h == nil {
+		return "", l.closedError()
+	}
+	var res, msg *C.char
+	st := C.evgo_cp_error(l.h, &res, &msg)
+	runtime.KeepAlive(l)
+	if err := statusError(st, msg); err != nil {
+		return "", err
+	}
+	if res == nil {
+		return "", nil
+	}
+	return takeString(res), nil
+}
+
+// InLogReport is the result of CheckpointVerifyInLog.
+type InLogReport struct {
+	Valid       bool     `json:"valid"`
+	Checkpoints uint64   `json:"checkpoints"`
+	LastSize    *uint64  `json:"last_size"`
+	Failures    []string `json:"failures"`
+	RecordsRead uint64   `json:"records_read"`
+}
+
+// CheckpointVerifyInLog checks the checkpoint records written into the log
+// (spec/checkpoints.md section 2.2) with the public key text vkey.
+func CheckpointVerifyInLog(log, vkey string) (InLogReport, error) {
+	var r InLogReport
+	out, err := cpCall(5, 0, log, vkey, "{}")
+	if err != nil {
+		return r, err
+	}
+	err = json.Unmarshal([]byte(out), &r)
+	return r, err
+}
+
+// SidecarCheckpoint is one checkpoint of <log>.checkpoints.
+type SidecarCheckpoint struct {
+	Size       uint64 `json:"size"`
+	Origin     string `json:"origin"`
+	Checkpoint string `json:"checkpoint"`
+}
+
+// CheckpointList returns the checkpoints in <log>.checkpoints, in order.
+func CheckpointList(log string) ([]SidecarCheckpoint, error) {
+	var r []SidecarCheckpoint
+	out, err := cpCall(6, 0, log)
+	if err != nil {
+		return nil, err
+	}
+	err = json.Unmarshal([]byte(out), &r)
+	return r, err
+}
 
 // CheckpointOptions for CheckpointCreate.
 type CheckpointOptions struct {

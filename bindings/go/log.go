@@ -61,6 +61,9 @@ type Options struct {
 	// to fsync waits first when other appenders wait too, so that more
 	// entries share one fsync (like PostgreSQL's commit_delay).
 	CommitDelay time.Duration
+	// Checkpoint, when set, makes the writer sign checkpoints by itself
+	// (see AutoCheckpoint). Needs the Exclusive lock mode.
+	Checkpoint *AutoCheckpoint
 }
 
 // Entry is one log entry. Append writes the fields from EventType to
@@ -183,6 +186,7 @@ func Open(path string, opts Options) (*Log, error) {
 		path:       s.add(path),
 		actor:      s.addOpt(opts.Actor),
 		host:       s.addOpt(opts.Host),
+		cp_skey:    -1,
 		key:        s.addBytes(opts.Key), // last: see Verify
 		key_len:    C.size_t(len(opts.Key)),
 		framing:    C.uint32_t(opts.Framing),
@@ -212,6 +216,9 @@ func Open(path string, opts Options) (*Log, error) {
 	a.commit_delay_us = C.uint64_t(opts.CommitDelay / time.Microsecond)
 	if opts.BufferSize != 0 {
 		a.set_buffer_size, a.buffer_size = true, C.size_t(opts.BufferSize)
+	}
+	if err := opts.Checkpoint.apply(&s, &a); err != nil {
+		return nil, err
 	}
 	var h *C.evident_log
 	var info C.evgo_log_info

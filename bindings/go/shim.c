@@ -88,6 +88,10 @@ evident_status evgo_log_open(const char *strs, const evgo_open_args *a, evident_
     if (a->set_buffer_size) {
         TRY(evident_open_options_set_buffer_size(o, a->buffer_size));
     }
+    if (a->cp_skey >= 0) {
+        TRY(evident_open_options_set_checkpoint(o, str_at(strs, a->cp_skey), a->cp_every_entries,
+                                                a->cp_every_ms, a->cp_in_log ? 1 : 0));
+    }
     TRY(evident_log_open(str_at(strs, a->path), o, out_log));
     out_info->path = evident_log_path(*out_log);
     out_info->log_id = evident_log_log_id(*out_log);

@@ -49,6 +49,10 @@ typedef struct {
     bool set_buffer_size;
     size_t buffer_size;
     uint64_t commit_delay_us;
+    int32_t cp_skey; /* automatic checkpoints: the private key text, -1 = off */
+    uint64_t cp_every_entries;
+    uint64_t cp_every_ms;
+    bool cp_in_log;
 } evgo_open_args;
 
 /* What a log says about itself (copied out once, at open). */

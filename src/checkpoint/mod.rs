@@ -13,6 +13,7 @@
 //!   [`tree`]: the log's leaves and the stored tree `<log>.tree`.
 
 pub mod auto;
+pub mod inlog;
 pub mod merkle;
 pub mod note;
 pub mod tree;
@@ -25,7 +26,11 @@ use base64::Engine as _;
 use crate::chain::Key;
 use crate::error::{Error, Result};
 use crate::verify::{Violation, ViolationKind};
-pub use auto::{CheckpointPolicy, CheckpointingLog};
+pub use auto::{
+    checkpoint_event, AutoCheckpoint, CheckpointPolicy, CheckpointingLog, CHECKPOINT_ACTION,
+    CHECKPOINT_EVENT_TYPE,
+};
+pub use inlog::{verify_in_log, InLogReport};
 use merkle::Node;
 pub use note::{KeyType, Note, NoteError, NoteSigner, NoteVerifier, Verified};
 use tree::{Frontier, LogLeaves, Step, StoredTree};
@@ -771,7 +776,7 @@ pub struct CheckpointReport {
     pub problem: Option<Violation>,
 }
 
-fn check_signatures(
+pub(crate) fn check_signatures(
     cp: &SignedCheckpoint,
     log_key: &NoteVerifier,
     opts: &CheckOptions,
@@ -1049,6 +1054,29 @@ pub fn last_checkpoint(sidecar: &Path) -> Result<Option<SignedCheckpoint>> {
     Ok(last)
 }
 
+/// Every complete checkpoint in a checkpoints sidecar, in order (none
+/// when it does not exist). An incomplete last note is skipped; a note
+/// that does not parse is an error naming the file.
+pub fn read_checkpoints(sidecar: &Path) -> Result<Vec<SignedCheckpoint>> {
+    let bytes = match std::fs::read(sidecar) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(sidecar, "read", e)),
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let parts = split_notes(&text);
+    let n = parts.len();
+    let mut out = Vec::with_capacity(n);
+    for (i, chunk) in parts.into_iter().enumerate() {
+        match SignedCheckpoint::parse(chunk.as_bytes()) {
+            Ok(c) => out.push(c),
+            Err(_) if i + 1 == n => {} // a torn last append
+            Err(e) => return Err(note_err(sidecar, e)),
+        }
+    }
+    Ok(out)
+}
+
 /// Splits concatenated notes (each: text, blank line, signature lines).
 fn split_notes(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -1070,16 +1098,99 @@ fn split_notes(text: &str) -> Vec<String> {
     out
 }
 
+/// Where the complete notes of a checkpoints sidecar end: just past its
+/// last whole signature line. `tail` is the file's last bytes, starting
+/// at offset `base`.
+fn complete_end(tail: &[u8], base: u64) -> Option<u64> {
+    let sig = "\u{2014} ".as_bytes();
+    let mut end = (base == 0).then_some(0);
+    // When the window starts inside the file its first line may be partial.
+    let mut pos = if base > 0 {
+        tail.iter().position(|&b| b == b'\n')? + 1
+    } else {
+        0
+    };
+    while let Some(rest) = tail.get(pos..).filter(|r| !r.is_empty()) {
+        let Some(i) = rest.iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        if rest.starts_with(sig) {
+            end = Some(base + (pos + i + 1) as u64);
+        }
+        pos += i + 1;
+    }
+    end
+}
+
+/// Makes sure the sidecar ends with a complete note before one is
+/// appended: an incomplete last note (an append cut by a crash) is moved
+/// aside into `<sidecar>.torn-<time>-at-<offset>`, never deleted
+/// (spec/checkpoints.md rule 9b).
+fn repair_sidecar_tail(sidecar: &Path, f: &std::fs::File) -> Result<()> {
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io(sidecar, "stat", e))?
+        .len();
+    if len == 0 {
+        return Ok(());
+    }
+    let window = (2 * note::MAX_NOTE as u64).min(len);
+    let base = len - window;
+    let mut tail = vec![0u8; window as usize];
+    use crate::scan::ReadAt as _;
+    let got = f
+        .read_full_at(&mut tail, base)
+        .map_err(|e| Error::io(sidecar, "read", e))?;
+    tail.truncate(got);
+    if tail.ends_with(b"\n")
+        && tail
+            .rsplit(|&b| b == b'\n')
+            .nth(1)
+            .is_some_and(|l| l.starts_with("\u{2014} ".as_bytes()))
+    {
+        return Ok(());
+    }
+    let Some(end) = complete_end(&tail, base) else {
+        return Err(Error::malformed(
+            sidecar,
+            crate::error::Position {
+                offset: base,
+                ..Default::default()
+            },
+            "the checkpoints file does not end with a complete signed note, and none was found in its last 2 MiB",
+        ));
+    };
+    if end >= len {
+        return Ok(());
+    }
+    let (torn, mut out) = crate::log::create_torn_sidecar(sidecar, end)?;
+    use std::io::Write as _;
+    let bytes = tail.get((end - base) as usize..).unwrap_or_default();
+    out.write_all(bytes)
+        .and_then(|()| out.sync_all())
+        .map_err(|e| Error::io(&torn, "write", e))?;
+    if let Some(d) = torn.parent() {
+        crate::storage::sync_dir(d).map_err(|e| Error::io(d, "fsync", e))?;
+    }
+    f.set_len(end)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io(sidecar, "truncate torn checkpoint", e))?;
+    Ok(())
+}
+
 /// Appends a signed checkpoint to the sidecar (append, fsync; the
-/// directory is fsynced when the file is created).
+/// directory is fsynced when the file is created). An incomplete note at
+/// its end (a crash during an earlier append) is moved aside first.
 pub fn append_checkpoint(sidecar: &Path, cp: &SignedCheckpoint) -> Result<()> {
     use std::io::Write as _;
     let existed = sidecar.exists();
     let mut f = std::fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(sidecar)
         .map_err(|e| Error::io(sidecar, "open", e))?;
+    repair_sidecar_tail(sidecar, &f)?;
     f.write_all(cp.to_text().as_bytes())
         .map_err(|e| Error::io(sidecar, "write", e))?;
     f.sync_data().map_err(|e| Error::io(sidecar, "fsync", e))?;

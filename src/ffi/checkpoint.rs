@@ -298,3 +298,122 @@ pub extern "C" fn evident_witness_add_checkpoint(
         Ok(evident_status::Ok)
     })
 }
+
+/// Makes logs opened with `options` sign checkpoints automatically
+/// (spec/checkpoints.md § 2.1) with the private key text `skey` (a log
+/// key, `PRIVATE+KEY+…`): after every `every_entries` entries (0: not by
+/// count), at the first append once `every_ms` milliseconds have passed
+/// since the last checkpoint (0: not by time), and at close, into
+/// `<log>.checkpoints`; with `in_log` non-zero each checkpoint is also
+/// written as a checkpoint record in the log. Before a checkpoint the log
+/// is synced (in `EVIDENT_DURABILITY_BUFFERED` mode a due checkpoint is a
+/// sync point), so a checkpoint never claims more than is durable. A
+/// failure to sign does not fail the append (see
+/// `evident_log_checkpoint_error`); at close it is returned by
+/// `evident_log_close` after the log is closed. Needs
+/// `EVIDENT_LOCK_MODE_EXCLUSIVE` (open refuses shared mode). `skey` NULL
+/// turns automatic checkpoints off.
+#[no_mangle]
+pub extern "C" fn evident_open_options_set_checkpoint(
+    options: *mut super::options::evident_open_options,
+    skey: *const c_char,
+    every_entries: u64,
+    every_ms: u64,
+    in_log: i32,
+) -> evident_status {
+    ffi_status!({
+        let o = super::try_mut!(options, "options");
+        o.opts.checkpoint = match try_opt_str!(skey, "skey") {
+            None => None,
+            Some(t) => {
+                let s = signer(t)?;
+                if s.key_type() != KeyType::Ed25519 {
+                    return Err(Failure::invalid(
+                        "skey: checkpoints are signed with a log key (Ed25519), not a witness key",
+                    ));
+                }
+                Some(
+                    checkpoint::AutoCheckpoint::new(s)
+                        .every_entries(every_entries)
+                        .every(std::time::Duration::from_millis(every_ms))
+                        .in_log(in_log != 0),
+                )
+            }
+        };
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The last failure to sign an automatic checkpoint of `log`:
+/// `*out_message` receives its text (free with `evident_string_free`), or
+/// NULL when the last attempt succeeded or none failed.
+#[no_mangle]
+pub extern "C" fn evident_log_checkpoint_error(
+    log: *const super::log::evident_log,
+    out_message: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_message, "out_message", std::ptr::null_mut());
+        let l = super::try_ref!(log, "log");
+        if let Some(m) = l.log.checkpoint_error() {
+            *out = owned_string(&m);
+        }
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Checks the checkpoint records in the log at `log` (spec/checkpoints.md
+/// § 2.2) with the log's public key text `vkey`: `*out_report_json`
+/// receives `{"valid", "checkpoints", "last_size", "failures",
+/// "records_read"}`. Options (`options_json`, NULL for none): `key_hex`
+/// (the HMAC key of a keyed log).
+#[no_mangle]
+pub extern "C" fn evident_checkpoint_verify_in_log(
+    log: *const c_char,
+    vkey: *const c_char,
+    options_json: *const c_char,
+    out_report_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_report_json, "out_report_json", std::ptr::null_mut());
+        let log = Path::new(try_str!(log, "log"));
+        let key = verifier(try_str!(vkey, "vkey"))?;
+        let o = options(try_opt_str!(options_json, "options_json"))?;
+        let opts = CheckOptions {
+            key: hmac_key(&o)?,
+            ..CheckOptions::default()
+        };
+        let r = checkpoint::verify_in_log(log, &key, &opts)?;
+        let text = serde_json::to_string(&r).map_err(|e| Failure::invalid(e.to_string()))?;
+        *out = owned_string(&text);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The checkpoints in the sidecar `<log>.checkpoints` of the log at `log`,
+/// in order: `*out_json` receives a JSON array of `{"size", "origin",
+/// "checkpoint"}` (the signed note text); `[]` when there is none.
+#[no_mangle]
+pub extern "C" fn evident_checkpoint_list(
+    log: *const c_char,
+    out_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let log = Path::new(try_str!(log, "log"));
+        let all = checkpoint::read_checkpoints(&checkpoint::checkpoints_path(log))?;
+        let v: Vec<serde_json::Value> = all
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "size": c.checkpoint.size,
+                    "origin": c.checkpoint.origin,
+                    "checkpoint": c.to_text(),
+                })
+            })
+            .collect();
+        let text = serde_json::to_string(&v).map_err(|e| Failure::invalid(e.to_string()))?;
+        *out = owned_string(&text);
+        Ok(evident_status::Ok)
+    })
+}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import json
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _native as N
 from .errors import InvalidArgumentError, UnsupportedError
@@ -26,6 +26,9 @@ __all__ = [
     "prove_consistency",
     "verify_proof",
     "witness_add_checkpoint",
+    "AutoCheckpoint",
+    "verify_in_log",
+    "list_checkpoints",
 ]
 
 _P = ctypes.c_void_p
@@ -42,6 +45,13 @@ _PROTOTYPES = {
         [_S, _S, _S, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(_P)],
     ),
     "evident_witness_add_checkpoint": (_U32, [_S, _S, _S, _S, ctypes.POINTER(_P)]),
+    "evident_open_options_set_checkpoint": (
+        _U32,
+        [_P, _S, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int32],
+    ),
+    "evident_log_checkpoint_error": (_U32, [_P, ctypes.POINTER(_P)]),
+    "evident_checkpoint_verify_in_log": (_U32, [_S, _S, _S, ctypes.POINTER(_P)]),
+    "evident_checkpoint_list": (_U32, [_S, ctypes.POINTER(_P)]),
 }
 _missing = N._bind(N.lib, _PROTOTYPES)
 N._PROTOTYPES.update(_PROTOTYPES)
@@ -176,4 +186,68 @@ def witness_add_checkpoint(store: PathLike, skey: str, log_vkeys: Sequence[str],
             ctypes.byref(out),
         )
     )
+    return json.loads(N.take_string(out))
+
+
+class AutoCheckpoint:
+    """Automatic signed checkpoints of a writer, passed as
+    ``AuditLog(path, checkpoint=AutoCheckpoint(skey, every_entries=1000))``
+    (spec/checkpoints.md section 2.1).
+
+    The log signs a checkpoint with the private key text ``skey`` after
+    every ``every_entries`` entries (0: not by count), at the first append
+    once ``every`` seconds have passed since the last one (0: not by time)
+    and at close, into ``<log>.checkpoints``; with ``in_log`` each one is
+    also written as a checkpoint record in the log. The log is synced
+    first (in ``"buffered"`` mode a due checkpoint is a sync point), so a
+    checkpoint never claims more than is durable. A failure to sign does
+    not fail the append (see :meth:`AuditLog.checkpoint_error`); at close
+    it is raised after the log is closed. Needs ``lock="exclusive"``.
+    """
+
+    __slots__ = ("skey", "every_entries", "every", "in_log")
+
+    def __init__(self, skey: str, *, every_entries: int = 0, every: float = 0.0, in_log: bool = False) -> None:
+        self.skey = _text(skey, "skey")
+        self.every_entries = N.unsigned(every_entries, "every_entries", N.UINT64_MAX)
+        if isinstance(every, bool) or not isinstance(every, (int, float)) or not every >= 0:
+            raise InvalidArgumentError("`every` must be a number of seconds >= 0")
+        self.every = float(every)
+        self.in_log = bool(in_log)
+
+    def __repr__(self) -> str:
+        return f"AutoCheckpoint(every_entries={self.every_entries}, every={self.every}, in_log={self.in_log})"
+
+    def _apply(self, opts: Any) -> None:
+        N.check(
+            _lib().evident_open_options_set_checkpoint(
+                opts, self.skey, self.every_entries, int(round(self.every * 1000)), int(self.in_log)
+            )
+        )
+
+
+def _checkpoint_error(handle: Any) -> Optional[str]:
+    out = _P()
+    N.check(_lib().evident_log_checkpoint_error(handle, ctypes.byref(out)))
+    return N.take_string(out) if out.value else None
+
+
+def verify_in_log(log: PathLike, vkey: str, key: Optional[bytes] = None) -> Dict[str, Any]:
+    """Checks the checkpoint records written into ``log`` (section 2.2)
+    with the public key text ``vkey``: ``valid``, ``checkpoints`` (found),
+    ``last_size``, ``failures``, ``records_read``."""
+    out = _P()
+    N.check(
+        _lib().evident_checkpoint_verify_in_log(
+            N.path_arg(log), _text(vkey, "vkey"), _opts(key_hex=_key_hex(key)), ctypes.byref(out)
+        )
+    )
+    return json.loads(N.take_string(out))
+
+
+def list_checkpoints(log: PathLike) -> List[Dict[str, Any]]:
+    """The checkpoints in ``<log>.checkpoints``, in order: ``size``,
+    ``origin`` and ``checkpoint`` (the signed note text)."""
+    out = _P()
+    N.check(_lib().evident_checkpoint_list(N.path_arg(log), ctypes.byref(out)))
     return json.loads(N.take_string(out))

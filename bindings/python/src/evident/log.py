@@ -249,6 +249,9 @@ class AuditLog(Managed):
     :param commit_delay: ``"group"`` mode: seconds (0..1) the thread about to
         fsync waits first when other appenders wait too, so that more
         entries share one fsync (like PostgreSQL's ``commit_delay``).
+    :param checkpoint: an :class:`evident.checkpoint.AutoCheckpoint`: sign
+        checkpoints automatically (every N entries, every T seconds, at
+        close); see :meth:`checkpoint_error`.
 
     One object may be used from several threads: appends are serialised by
     the library, and :meth:`close` waits for calls in flight. Use it as a
@@ -280,6 +283,7 @@ class AuditLog(Managed):
         host: Optional[str] = None,
         buffer_size: Optional[int] = None,
         commit_delay: Optional[float] = None,
+        checkpoint: Optional[Any] = None,
     ) -> None:
         lib = N.lib
         raw_path = N.path_arg(path)
@@ -298,6 +302,7 @@ class AuditLog(Managed):
                 host=host,
                 buffer_size=buffer_size,
                 commit_delay=commit_delay,
+                checkpoint=checkpoint,
             ),
         )
         framing_v = _choice(N.FRAMING, framing, "framing")
@@ -347,6 +352,10 @@ class AuditLog(Managed):
                 N.check(lib.evident_open_options_set_buffer_size(opts, buffer_size))
             if delay_us:
                 N.check(N.batch_lib().evident_open_options_set_commit_delay_us(opts, delay_us))
+            if checkpoint is not None:
+                if not hasattr(checkpoint, "_apply"):
+                    raise InvalidArgumentError("`checkpoint` must be an evident.checkpoint.AutoCheckpoint")
+                checkpoint._apply(opts)
             handle = ctypes.c_void_p()
             N.check(lib.evident_log_open(raw_path, opts, ctypes.byref(handle)))
         finally:
@@ -592,6 +601,18 @@ class AuditLog(Managed):
         ptr = self._acquire()
         try:
             N.check(N.lib.evident_log_sync(ptr))
+        finally:
+            self._release()
+
+    def checkpoint_error(self) -> Optional[str]:
+        """The last failure to sign an automatic checkpoint (``checkpoint=``),
+        or ``None`` when the last attempt succeeded. Appends succeed even
+        when their checkpoint cannot be signed."""
+        from .checkpoint import _checkpoint_error
+
+        ptr = self._acquire()
+        try:
+            return _checkpoint_error(ptr)
         finally:
             self._release()
 
