@@ -306,36 +306,6 @@ fn category<'a>(col: &str, table: &'a [(&'a str, &'a [&'a str])]) -> Option<&'a 
         .map(|(c, _)| *c)
 }
 
-/// Python's `repr` of a string (the report's texts quote column names the
-/// way SecureML's Python did).
-fn py_repr(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(q);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(q);
-    out
-}
-
 fn truthy(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => false,
@@ -403,7 +373,10 @@ pub fn audit_dataset(regulation: &str, dataset: &Dataset) -> Report {
     for (col, cat) in &found.0 {
         report.issues.push(issue(
             col,
-            format!("column {} looks like personal data ({cat})", py_repr(col)),
+            format!(
+                "column {} looks like personal data ({cat})",
+                crate::pytext::repr_str(col)
+            ),
             "medium",
             w.personal,
         ));
@@ -448,7 +421,7 @@ pub fn audit_dataset(regulation: &str, dataset: &Dataset) -> Report {
             col,
             format!(
                 "values of column {} look like personal data ({kind})",
-                py_repr(col)
+                crate::pytext::repr_str(col)
             ),
             "medium",
             w.values,
@@ -482,7 +455,7 @@ pub fn audit_dataset(regulation: &str, dataset: &Dataset) -> Report {
             col,
             format!(
                 "column {} looks like {} ({cat})",
-                py_repr(col),
+                crate::pytext::repr_str(col),
                 w.special_kind
             ),
             "high",
@@ -746,8 +719,8 @@ mod tests {
             category("Diagnosis_code", SPECIAL_CATEGORIES),
             Some("health")
         );
-        assert_eq!(py_repr("it's"), "\"it's\"");
-        assert_eq!(py_repr("a\nb'\""), "'a\\nb\\'\"'");
+        assert_eq!(crate::pytext::repr_str("it's"), "\"it's\"");
+        assert_eq!(crate::pytext::repr_str("a\nb'\""), "'a\\nb\\'\"'");
     }
 
     #[test]

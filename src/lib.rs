@@ -78,6 +78,7 @@ pub mod log;
 pub mod measure;
 #[cfg(feature = "postgres")]
 pub mod pg;
+mod pytext;
 pub mod query;
 pub mod report;
 pub(crate) mod scan;

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::options::evident_open_options;
 use super::{
-    evident_alg, evident_framing, evident_status, ffi_status, ffi_value, opt_ptr, run_value,
-    to_cstring, try_out, try_ref, try_str, write_hex, Failure, FfiResult,
+    c_slice, evident_alg, evident_framing, evident_status, ffi_status, ffi_value, opt_ptr,
+    run_value, to_cstring, try_out, try_ref, try_str, write_hex, Failure, FfiResult,
     EVIDENT_HASH_HEX_CAPACITY,
 };
 use crate::format::Event;
@@ -320,22 +320,6 @@ pub extern "C" fn evident_log_append_json(
         write_head(out_head, &head);
         Ok(evident_status::Ok)
     })
-}
-
-/// A slice of `len` items at `ptr` from a C caller (NULL only when `len` is 0).
-fn c_slice<'a, T>(ptr: *const T, len: usize, name: &str) -> FfiResult<&'a [T]> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if ptr.is_null() {
-        return Err(Failure::null(name));
-    }
-    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
-        return Err(Failure::invalid(format!("`{name}`: count is too large")));
-    }
-    // SAFETY: the caller passes `len` readable items at `ptr` (header
-    // contract); the byte length fits isize (checked).
-    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
 /// Writes `heads` into the caller's array of `cap` heads (`out` may be NULL).

@@ -6,7 +6,7 @@ use std::ffi::c_char;
 
 use super::session::{evident_session, evident_trace};
 use super::{
-    evident_status, ffi_status, owned_string, try_mut, try_out, try_ref, try_str, Failure,
+    c_slice, evident_status, ffi_status, owned_string, try_mut, try_out, try_ref, try_str, Failure,
     FfiResult,
 };
 use crate::measure::{self, Measure};
@@ -116,20 +116,6 @@ pub extern "C" fn evident_session_measure(
     })
 }
 
-fn tk_key<'a>(key: *const u8, key_len: usize) -> FfiResult<&'a [u8]> {
-    if key_len == 0 {
-        return Ok(&[]);
-    }
-    if key.is_null() {
-        return Err(Failure::null("key"));
-    }
-    if key_len > isize::MAX as usize {
-        return Err(Failure::invalid("key_len is too large"));
-    }
-    // SAFETY: `key_len` readable bytes at `key` (header contract).
-    Ok(unsafe { std::slice::from_raw_parts(key, key_len) })
-}
-
 /// TraceKit's HMAC of one audit entry: `entry_json` is an object with the
 /// strings `timestamp`, `action`, `details` (the canonical JSON text of the
 /// details, as TraceKit's `json.dumps(details, sort_keys=True)`), `user`,
@@ -148,7 +134,7 @@ pub extern "C" fn evident_tracekit_hmac(
     ffi_status!({
         let out = try_out!(out, "out", std::ptr::null_mut());
         let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
-        let key = tk_key(key, key_len)?;
+        let key = c_slice(key, key_len, "key")?;
         let e: tracekit::Entry = serde_json::from_str(try_str!(entry_json, "entry_json"))
             .map_err(|e| Failure::invalid(format!("`entry_json`: {e}")))?;
         *out = owned_string(&tracekit::entry_hmac(alg, key, &e));
@@ -172,7 +158,7 @@ pub extern "C" fn evident_tracekit_verify(
     ffi_status!({
         let out = try_out!(out_first_bad, "out_first_bad", -1);
         let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
-        let key = tk_key(key, key_len)?;
+        let key = c_slice(key, key_len, "key")?;
         let entries: Vec<tracekit::Entry> =
             serde_json::from_str(try_str!(entries_json, "entries_json"))
                 .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;

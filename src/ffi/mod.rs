@@ -509,6 +509,22 @@ pub(crate) fn opt_str<'a>(ptr: *const c_char, name: &str) -> FfiResult<Option<&'
     }
 }
 
+/// A slice of `len` items at `ptr` from a C caller (NULL only when `len` is 0).
+pub(crate) fn c_slice<'a, T>(ptr: *const T, len: usize, name: &str) -> FfiResult<&'a [T]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(Failure::null(name));
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
+        return Err(Failure::invalid(format!("`{name}`: count is too large")));
+    }
+    // SAFETY: the caller passes `len` readable items at `ptr` (header
+    // contract); the byte length fits isize (checked).
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
 /// Reads a key given as pointer + length.
 pub(crate) fn key_arg(ptr: *const u8, len: usize) -> FfiResult<Option<crate::chain::Key>> {
     if ptr.is_null() {
@@ -517,8 +533,7 @@ pub(crate) fn key_arg(ptr: *const u8, len: usize) -> FfiResult<Option<crate::cha
         }
         return Err(Failure::null("key"));
     }
-    // SAFETY: the caller passes `len` readable bytes at `ptr` (header contract).
-    let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
+    let bytes = c_slice(ptr, len, "key")?;
     Ok(Some(crate::chain::Key::new(bytes.to_vec())?))
 }
 

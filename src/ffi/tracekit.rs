@@ -3,22 +3,8 @@
 
 use std::ffi::c_char;
 
-use super::{evident_status, ffi_status, owned_string, try_out, try_str, Failure, FfiResult};
+use super::{c_slice, evident_status, ffi_status, owned_string, try_out, try_str, Failure};
 use crate::tracekit;
-
-fn key_slice<'a>(key: *const u8, key_len: usize) -> FfiResult<&'a [u8]> {
-    if key_len == 0 {
-        return Ok(&[]);
-    }
-    if key.is_null() {
-        return Err(Failure::null("key"));
-    }
-    if key_len > isize::MAX as usize {
-        return Err(Failure::invalid("key_len is too large"));
-    }
-    // SAFETY: `key_len` readable bytes at `key` (header contract).
-    Ok(unsafe { std::slice::from_raw_parts(key, key_len) })
-}
 
 /// Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON
 /// array of `{"timestamp", "action", "details", "user", "host"}`, optionally
@@ -44,7 +30,7 @@ pub extern "C" fn evident_tracekit_export(
     ffi_status!({
         let out = try_out!(out_text, "out_text", std::ptr::null_mut());
         let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
-        let key = key_slice(key, key_len)?;
+        let key = c_slice(key, key_len, "key")?;
         let format = tracekit::ExportFormat::from_name(try_str!(format, "format"))?;
         let entries: Vec<tracekit::ExportEntry> =
             serde_json::from_str(try_str!(entries_json, "entries_json"))

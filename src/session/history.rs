@@ -105,42 +105,6 @@ pub(crate) fn comment(text: &str) -> String {
         .join(" ")
 }
 
-/// Characters Python's `repr()` writes as they are (an approximation of
-/// `str.isprintable()`: controls, line and paragraph separators, the
-/// no-break and other non-ASCII spaces and the soft hyphen are escaped).
-fn py_printable(c: char) -> bool {
-    !(c.is_control() || c == '\u{ad}' || (c != ' ' && c.is_whitespace()))
-}
-
-/// Python's `repr()` of a string.
-fn py_str(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(q);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if py_printable(c) => out.push(c),
-            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    out.push(q);
-    out
-}
-
 /// Python's `repr()` of a float.
 fn py_float(x: f64) -> String {
     if x.is_nan() {
@@ -177,7 +141,7 @@ pub(crate) fn py_repr(v: &Value) -> String {
             (_, _, Some(f)) => py_float(f),
             _ => n.to_string(),
         },
-        Value::String(s) => py_str(s),
+        Value::String(s) => crate::pytext::repr_str(s),
         Value::Array(a) => {
             let items: Vec<String> = a.iter().map(py_repr).collect();
             format!("[{}]", items.join(", "))
@@ -185,7 +149,7 @@ pub(crate) fn py_repr(v: &Value) -> String {
         Value::Object(m) => {
             let items: Vec<String> = m
                 .iter()
-                .map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v)))
+                .map(|(k, v)| format!("{}: {}", crate::pytext::repr_str(k), py_repr(v)))
                 .collect();
             format!("{{{}}}", items.join(", "))
         }
@@ -230,7 +194,10 @@ fn json_ascii(s: &str) -> String {
 /// or a comment when the operation is not a plain Python name.
 pub(crate) fn to_code(e: &HistoryEntry, alias: &str, style: ScriptStyle) -> String {
     if !is_operation(&e.operation) {
-        return format!("# (not a Python name) {}", comment(&py_str(&e.operation)));
+        return format!(
+            "# (not a Python name) {}",
+            comment(&crate::pytext::repr_str(&e.operation))
+        );
     }
     let args: Vec<String> = e
         .parameters
@@ -239,7 +206,7 @@ pub(crate) fn to_code(e: &HistoryEntry, alias: &str, style: ScriptStyle) -> Stri
             ScriptStyle::Evident if is_identifier(k) && !KEYWORDS.contains(&k.as_str()) => {
                 format!("{k}={}", py_repr(v))
             }
-            ScriptStyle::Evident => format!("**{{{}: {}}}", py_str(k), py_repr(v)),
+            ScriptStyle::Evident => format!("**{{{}: {}}}", crate::pytext::repr_str(k), py_repr(v)),
             ScriptStyle::TraceKit if is_identifier(k) => format!("{k}={}", tk_value(v)),
             ScriptStyle::TraceKit => format!("**{{{}: {}}}", json_ascii(k), tk_value(v)),
         })
