@@ -550,13 +550,7 @@ pub(crate) fn push_framed_entry(
     match framing {
         Framing::Jsonl => {
             out.pop(); // the body's final `}`: the hash member comes first
-            out.extend_from_slice(HASH_KEY);
-            let at = out.len();
-            out.resize(at + hash.as_bytes().len() * 2, 0);
-            if let Some(dst) = out.get_mut(at..) {
-                let _ = hex::encode_to_slice(hash.as_bytes(), dst);
-            }
-            out.extend_from_slice(b"\"}\n");
+            push_hash_member(out, &hash);
         }
         Framing::Binary => {
             if let Some(h) = out.get_mut(start..body_start) {
@@ -699,6 +693,18 @@ fn value_depth(v: &Value, limit: usize) -> usize {
     max
 }
 
+/// Appends `,"hash":"<hex>"}` and the newline: the end of a JSONL record
+/// whose body (without its final `}`) is already in `out`.
+fn push_hash_member(out: &mut Vec<u8>, hash: &Hash) {
+    out.extend_from_slice(HASH_KEY);
+    let at = out.len();
+    out.resize(at + hash.as_bytes().len() * 2, 0);
+    if let Some(dst) = out.get_mut(at..) {
+        let _ = hex::encode_to_slice(hash.as_bytes(), dst);
+    }
+    out.extend_from_slice(b"\"}\n");
+}
+
 /// Appends the framed record for `body` and `hash` to `out`.
 #[doc(hidden)]
 pub fn frame(out: &mut Vec<u8>, framing: Framing, body: &[u8], hash: &Hash) {
@@ -706,13 +712,7 @@ pub fn frame(out: &mut Vec<u8>, framing: Framing, body: &[u8], hash: &Hash) {
         Framing::Jsonl => {
             let (without_brace, _) = body.split_at(body.len().saturating_sub(1));
             out.extend_from_slice(without_brace);
-            out.extend_from_slice(HASH_KEY);
-            let start = out.len();
-            out.resize(start + hash.as_bytes().len() * 2, 0);
-            if let Some(dst) = out.get_mut(start..) {
-                let _ = hex::encode_to_slice(hash.as_bytes(), dst);
-            }
-            out.extend_from_slice(b"\"}\n");
+            push_hash_member(out, hash);
         }
         Framing::Binary => {
             let start = out.len();
