@@ -1367,6 +1367,32 @@ evident_status evident_ship(const char *log_path,
 evident_status evident_db_query(const char *url, const char *query_json, char **out_entries_json);
 
 /**
+ * Verifies the chains stored in the PostgreSQL database at `url`
+ * (`postgres://…`; every log, or the one `?log_id=` names) with the file
+ * verifier's own check, streaming (`evident verify postgres://…`).
+ * `options_json` (NULL for the defaults) is an object with `key_hex` (the
+ * HMAC key of keyed logs) and `all` (keep every violation, not only the
+ * first). `*out_reports_json` receives a JSON array with one report per
+ * log, in log id order: the fields of a file verify report (`valid`,
+ * `log_id`, `entries`, `head_seq`, `head_hash`, `violations` [{`kind`,
+ * `seq`, `line`, `offset`, `message`}], `violations_total`, …; `path` is
+ * the redacted URL and the log id, offsets and lines those of the JSONL
+ * file the stored records make). A damaged chain is a report, not an
+ * error: the status is OK; errors are for a database that cannot be read.
+ */
+evident_status evident_db_verify(const char *url,
+                                 const char *options_json,
+                                 char **out_reports_json);
+
+/**
+ * Compares the log at `log_path` with its copy in the database at `url`,
+ * record by record, body and hash (`evident ship --check-only`).
+ * `*out_json` receives `{"log_id", "same", "first_difference" (a seq or
+ * null), "only_local", "only_db"}`.
+ */
+evident_status evident_db_cross_check(const char *log_path, const char *url, char **out_json);
+
+/**
  * Creates a query with no filter, oldest first, no limit. `*out_query`
  * receives it (NULL on failure); free it with `evident_query_free`.
  */

@@ -614,6 +614,75 @@ fn c_abi_ship_and_query() {
     assert_eq!(st, evident_status::InvalidArgument);
 }
 
+/// `evident_db_verify` / `evident_db_cross_check`: the database's chain
+/// checked from C, the same report as `evident verify postgres://…`; a
+/// tampered row is a report (status OK), not an error.
+#[test]
+fn c_abi_db_verify_and_cross_check() {
+    use evident::ffi::{self, evident_status};
+    use std::ffi::{CStr, CString};
+    let Some(url) = fresh_db("cabiverify") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.jsonl");
+    let id = write_log(&p, 30, "h");
+    ship_all(&p, &url).unwrap();
+    let cpath = CString::new(p.to_str().unwrap()).unwrap();
+    let curl = CString::new(url.as_str()).unwrap();
+    let take = |s: *mut std::ffi::c_char| {
+        let v = unsafe { CStr::from_ptr(s) }.to_str().unwrap().to_string();
+        ffi::evident_string_free(s);
+        serde_json::from_str::<serde_json::Value>(&v).unwrap()
+    };
+    let mut out = std::ptr::null_mut();
+    let st = ffi::pg::evident_db_verify(curl.as_ptr(), std::ptr::null(), &mut out);
+    assert_eq!(st, evident_status::Ok);
+    let reps = take(out);
+    assert_eq!(reps.as_array().unwrap().len(), 1);
+    assert_eq!(reps[0]["valid"], true);
+    assert_eq!(reps[0]["log_id"], id.as_str());
+    assert_eq!(reps[0]["entries"], 30);
+    let st = ffi::pg::evident_db_cross_check(cpath.as_ptr(), curl.as_ptr(), &mut out);
+    assert_eq!(st, evident_status::Ok);
+    let cc = take(out);
+    assert_eq!(
+        (
+            cc["same"].as_u64(),
+            cc["only_local"].as_u64(),
+            cc["first_difference"].is_null()
+        ),
+        (Some(31), Some(0), true)
+    );
+    tamper(
+        &url,
+        "UPDATE evident.records SET body = convert_to(replace(convert_from(body, 'UTF8'), 'run 9.bin', 'run 8.bin'), 'UTF8') WHERE seq = 10",
+    );
+    let o = CString::new(r#"{"all": true}"#).unwrap();
+    let st = ffi::pg::evident_db_verify(curl.as_ptr(), o.as_ptr(), &mut out);
+    assert_eq!(st, evident_status::Ok);
+    let reps = take(out);
+    assert_eq!(reps[0]["valid"], false);
+    assert_eq!(reps[0]["violations"][0]["kind"], "hash_mismatch");
+    assert_eq!(reps[0]["violations"][0]["seq"], 10);
+    let st = ffi::pg::evident_db_cross_check(cpath.as_ptr(), curl.as_ptr(), &mut out);
+    assert_eq!(st, evident_status::Ok);
+    assert_eq!(take(out)["first_difference"], 10);
+    // Unknown options are refused; a bad server is DATABASE without the
+    // password.
+    let o = CString::new(r#"{"threads": 2}"#).unwrap();
+    let st = ffi::pg::evident_db_verify(curl.as_ptr(), o.as_ptr(), &mut out);
+    assert_eq!(st, evident_status::InvalidArgument);
+    let bad = CString::new("postgres://eve:pa55word-y@127.0.0.1:1/db").unwrap();
+    let st = ffi::pg::evident_db_verify(bad.as_ptr(), std::ptr::null(), &mut out);
+    assert_eq!(st, evident_status::Database);
+    let msg = unsafe { CStr::from_ptr(ffi::evident_last_error()) }
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(!msg.contains("pa55word-y"), "{msg}");
+}
+
 /// `evident report postgres://…`: the same report as from the file, read
 /// from the database with its filters.
 #[test]

@@ -1,7 +1,9 @@
 package evident
 
 // PostgreSQL: Ship copies a log into a database, DBQuery reads entries
-// back (the C ABI's evident_ship and evident_db_query; the logic is the
+// back, DBVerify checks the stored chains and DBCrossCheck compares a file
+// with its copy (the C ABI's evident_ship, evident_db_query,
+// evident_db_verify and evident_db_cross_check; the logic is the
 // library's). Errors wrap ErrDatabase or ErrRefused and never show the
 // URL's password.
 
@@ -14,7 +16,9 @@ static evident_status evgo_pg_call(int which, const char *a, const char *b,
                                    const char *c, char **res, char **msg) {
     evident_status st;
     if (which == 0) st = evident_ship(a, b, c, res);
-    else st = evident_db_query(a, b, res);
+    else if (which == 1) st = evident_db_query(a, b, res);
+    else if (which == 2) st = evident_db_verify(a, b, res);
+    else st = evident_db_cross_check(a, b, res);
     *msg = evgo_take_error(st);
     return st;
 }
@@ -169,4 +173,111 @@ func DBQuery(url string, q QueryOptions, logID, host string) ([]DBEntry, error) 
 		}})
 	}
 	return out, nil
+}
+
+type dbViolationJSON struct {
+	Kind    string  `json:"kind"`
+	Seq     *uint64 `json:"seq"`
+	Line    uint64  `json:"line"`
+	Offset  uint64  `json:"offset"`
+	Message string  `json:"message"`
+}
+
+type dbVerifyJSON struct {
+	Valid           bool              `json:"valid"`
+	NotALog         bool              `json:"not_a_log"`
+	Entries         uint64            `json:"entries"`
+	HeadSeq         uint64            `json:"head_seq"`
+	HeadHash        *string           `json:"head_hash"`
+	LogID           *string           `json:"log_id"`
+	KeyID           *string           `json:"key_id"`
+	Framing         *string           `json:"framing"`
+	Alg             *string           `json:"alg"`
+	Bytes           uint64            `json:"bytes"`
+	Violations      []dbViolationJSON `json:"violations"`
+	ViolationsTotal uint64            `json:"violations_total"`
+	InFlightTail    *uint64           `json:"in_flight_tail"`
+}
+
+// byName is the value among all whose String() is name (the zero value
+// when none is).
+func byName[T interface {
+	comparable
+	String() string
+}](name *string, all ...T) T {
+	var zero T
+	if name == nil {
+		return zero
+	}
+	for _, v := range all {
+		if v.String() == *name {
+			return v
+		}
+	}
+	return zero
+}
+
+// DBVerifyOptions tunes DBVerify.
+type DBVerifyOptions struct {
+	// KeyHex is the HMAC key (hex) of keyed logs.
+	KeyHex string `json:"key_hex,omitempty"`
+	// All keeps every violation, not only the first.
+	All bool `json:"all"`
+}
+
+// DBVerify checks every chain stored in the database at url (or the one
+// its ?log_id= names) with the library's verifier, streaming: one Result
+// per log, in log id order, as Verify gives for a file (offsets and lines
+// are those of the JSONL file the stored records make). A damaged chain is
+// a Result with Valid false, not an error.
+func DBVerify(url string, opts DBVerifyOptions) ([]Result, error) {
+	text, err := json.Marshal(opts)
+	if err != nil {
+		return nil, goError(StatusInvalidArgument, "evident: "+err.Error())
+	}
+	var raw []dbVerifyJSON
+	if err := pgCall(2, url, string(text), "", false, &raw); err != nil {
+		return nil, err
+	}
+	kinds := []ViolationKind{KindHashMismatch, KindChainBreak, KindSeqGap, KindMalformed,
+		KindTornTail, KindWrongKey, KindWrongLogID, KindHeadMismatch, KindUnsupported}
+	out := make([]Result, 0, len(raw))
+	for _, r := range raw {
+		res := Result{
+			Valid: r.Valid, NotALog: r.NotALog, Entries: r.Entries,
+			Head:  Head{Seq: r.HeadSeq, Hash: deref(r.HeadHash)},
+			LogID: deref(r.LogID), KeyID: deref(r.KeyID),
+			Framing: byName(r.Framing, JSONL, Binary),
+			Alg:     byName(r.Alg, SHA256, HMACSHA256, HMACSHA512),
+			Bytes:   r.Bytes, ViolationsTotal: r.ViolationsTotal, InFlightTail: deref(r.InFlightTail),
+		}
+		for _, v := range r.Violations {
+			res.Violations = append(res.Violations, Violation{
+				Kind: byName(&v.Kind, kinds...), Seq: deref(v.Seq), HasSeq: v.Seq != nil,
+				Line: v.Line, Offset: v.Offset, Message: v.Message,
+			})
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// CrossCheck is how a local log and its database copy compare.
+type CrossCheck struct {
+	LogID string `json:"log_id"`
+	// Same is the number of records present in both and identical.
+	Same uint64 `json:"same"`
+	// FirstDifference is the first seq whose records differ (nil: none).
+	FirstDifference *uint64 `json:"first_difference"`
+	// OnlyLocal counts records not shipped yet, OnlyDB records only in the
+	// database.
+	OnlyLocal uint64 `json:"only_local"`
+	OnlyDB    uint64 `json:"only_db"`
+}
+
+// DBCrossCheck compares the log at path with its copy in the database at
+// url, record by record (body and hash).
+func DBCrossCheck(path, url string) (CrossCheck, error) {
+	var cc CrossCheck
+	return cc, pgCall(3, path, url, "", false, &cc)
 }

@@ -1,6 +1,7 @@
 package evident_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,5 +73,50 @@ func TestShipErrorsHideThePassword(t *testing.T) {
 	e := wantErr(t, err, evident.ErrDatabase, evident.StatusDatabase)
 	if strings.Contains(e.Error(), "s3cretpw") {
 		t.Fatal(e)
+	}
+}
+
+func TestDBVerifyMatchesFileVerifyAndCrossCheckCounts(t *testing.T) {
+	url := pgURL(t)
+	p := filepath.Join(t.TempDir(), "a.jsonl")
+	l := mustOpen(t, p, evident.Options{})
+	for i := 0; i < 9; i++ {
+		mustAppend(t, l, evident.Entry{EventType: "ACTION_EXECUTED", Action: "op"})
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := evident.Ship(p, url, evident.ShipOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := reps[0].LogID
+	got, err := evident.DBVerify(url+"?log_id="+id, evident.DBVerifyOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := evident.Verify(p, evident.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got[0].Valid || got[0].LogID != id || got[0].Entries != 9 ||
+		got[0].Head != local.Head || got[0].Alg != evident.SHA256 || got[0].Framing != evident.JSONL {
+		t.Fatalf("%+v vs %+v", got, local)
+	}
+	cc, err := evident.DBCrossCheck(p, url)
+	if err != nil || cc.Same != 10 || cc.FirstDifference != nil || cc.OnlyLocal != 0 {
+		t.Fatalf("%+v %v", cc, err)
+	}
+	l = mustOpen(t, p, evident.Options{})
+	mustAppend(t, l, evident.Entry{EventType: "ACTION_EXECUTED", Action: "later"})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if cc, err = evident.DBCrossCheck(p, url); err != nil || cc.OnlyLocal != 1 {
+		t.Fatalf("%+v %v", cc, err)
+	}
+	_, err = evident.DBVerify("postgres://bob:s3cr3t-pw@127.0.0.1:1/db", evident.DBVerifyOptions{})
+	if !errors.Is(err, evident.ErrDatabase) || strings.Contains(err.Error(), "s3cr3t-pw") {
+		t.Fatalf("%v", err)
 	}
 }

@@ -1,4 +1,5 @@
-//! PostgreSQL from C (`evident_ship`, `evident_db_query`): the C face of
+//! PostgreSQL from C (`evident_ship`, `evident_db_query`,
+//! `evident_db_verify`, `evident_db_cross_check`): the C face of
 //! [`crate::pg`]. Options and results are JSON texts; results are freed
 //! with `evident_string_free`. Errors name the database without its
 //! password (status `EVIDENT_STATUS_DATABASE`; a fork or rewritten local
@@ -11,6 +12,7 @@ use super::{evident_status, ffi_status, owned_string, try_opt_str, try_out, try_
 use crate::chain::Key;
 use crate::pg::{self, DbQuery, ShipOptions, Target};
 use crate::query::Order;
+use crate::verify::VerifyOptions;
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -18,6 +20,13 @@ struct ShipJson {
     batch: Option<usize>,
     key_hex: Option<String>,
     retry_for_ms: Option<u64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct VerifyJson {
+    key_hex: Option<String>,
+    all: bool,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -43,6 +52,18 @@ fn parse<T: serde::de::DeserializeOwned + Default>(
     match text {
         None => Ok(T::default()),
         Some(t) => serde_json::from_str(t).map_err(|e| Failure::invalid(format!("{what}: {e}"))),
+    }
+}
+
+/// The HMAC key given as hex in an options object.
+fn key_hex(h: Option<&str>) -> Result<Option<Key>, Failure> {
+    match h {
+        None => Ok(None),
+        Some(h) => {
+            let bytes =
+                hex::decode(h.trim()).map_err(|e| Failure::invalid(format!("key_hex: {e}")))?;
+            Ok(Some(Key::new(bytes)?))
+        }
     }
 }
 
@@ -85,11 +106,7 @@ pub extern "C" fn evident_ship(
         if let Some(ms) = o.retry_for_ms {
             opts.retry_for = std::time::Duration::from_millis(ms);
         }
-        if let Some(h) = &o.key_hex {
-            let bytes =
-                hex::decode(h.trim()).map_err(|e| Failure::invalid(format!("key_hex: {e}")))?;
-            opts.key = Some(Key::new(bytes)?);
-        }
+        opts.key = key_hex(o.key_hex.as_deref())?;
         let reports = pg::ship::ship_to(Path::new(path), &target, &opts)?;
         *result = owned_string(&serde_json::to_string(&reports).unwrap_or_else(|_| "[]".into()));
         Ok(evident_status::Ok)
@@ -134,6 +151,56 @@ pub extern "C" fn evident_db_query(
         };
         let entries = pg::query_db(&target, &dq)?;
         *result = owned_string(&serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into()));
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Verifies the chains stored in the PostgreSQL database at `url`
+/// (`postgres://…`; every log, or the one `?log_id=` names) with the file
+/// verifier's own check, streaming (`evident verify postgres://…`).
+/// `options_json` (NULL for the defaults) is an object with `key_hex` (the
+/// HMAC key of keyed logs) and `all` (keep every violation, not only the
+/// first). `*out_reports_json` receives a JSON array with one report per
+/// log, in log id order: the fields of a file verify report (`valid`,
+/// `log_id`, `entries`, `head_seq`, `head_hash`, `violations` [{`kind`,
+/// `seq`, `line`, `offset`, `message`}], `violations_total`, …; `path` is
+/// the redacted URL and the log id, offsets and lines those of the JSONL
+/// file the stored records make). A damaged chain is a report, not an
+/// error: the status is OK; errors are for a database that cannot be read.
+#[no_mangle]
+pub extern "C" fn evident_db_verify(
+    url: *const c_char,
+    options_json: *const c_char,
+    out_reports_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let result = try_out!(out_reports_json, "out_reports_json", std::ptr::null_mut());
+        let url = try_str!(url, "url");
+        let o: VerifyJson = parse(try_opt_str!(options_json, "options_json"), "options_json")?;
+        let mut opts = VerifyOptions::new().key(key_hex(o.key_hex.as_deref())?);
+        opts.all = o.all;
+        let reports = pg::verify_db(url, &opts)?;
+        *result = owned_string(&serde_json::to_string(&reports).unwrap_or_else(|_| "[]".into()));
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Compares the log at `log_path` with its copy in the database at `url`,
+/// record by record, body and hash (`evident ship --check-only`).
+/// `*out_json` receives `{"log_id", "same", "first_difference" (a seq or
+/// null), "only_local", "only_db"}`.
+#[no_mangle]
+pub extern "C" fn evident_db_cross_check(
+    log_path: *const c_char,
+    url: *const c_char,
+    out_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let result = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let path = try_str!(log_path, "log_path");
+        let url = try_str!(url, "url");
+        let report = pg::cross_check(Path::new(path), url)?;
+        *result = owned_string(&serde_json::to_string(&report).unwrap_or_else(|_| "{}".into()));
         Ok(evident_status::Ok)
     })
 }

@@ -46,6 +46,27 @@ def test_ship_is_idempotent_and_entries_read_back(tmp_path):
     assert [e.action for e in newest] == ["op9", "op8", "op7"]
 
 
+def test_db_verify_gives_the_file_verify_result_and_cross_check_counts(tmp_path):
+    p = tmp_path / "a.jsonl"
+    log_id = _log(p, 12, "dbv")
+    evident.ship(p, URL)
+    (res,) = evident.db_verify(f"{URL}?log_id={log_id}")
+    local = evident.verify(p)
+    assert res and res.valid and res.kind is None
+    assert (res.log_id, res.entries, res.head) == (log_id, 12, local.head)
+    assert any(r.log_id == log_id and r.valid for r in evident.db_verify(URL))
+    assert evident.db_cross_check(p, URL) == {
+        "log_id": log_id, "same": 13, "first_difference": None, "only_local": 0, "only_db": 0,
+    }
+    with evident.AuditLog(p) as log:
+        log.log("ACTION_EXECUTED", "later")
+    cc = evident.db_cross_check(p, URL)
+    assert (cc["same"], cc["only_local"]) == (13, 1)
+    with pytest.raises(DatabaseError) as e:
+        evident.db_verify("postgres://alice:hunter3secret@127.0.0.1:1/db")
+    assert "hunter3secret" not in str(e.value)
+
+
 def test_fork_is_refused_and_url_password_never_shown(tmp_path):
     p = tmp_path / "a.jsonl"
     _log(p, 5, "t")

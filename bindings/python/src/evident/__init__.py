@@ -45,7 +45,7 @@ from .query import (
     read_records,
 )
 from .report import ReportFile, report, report_entries, reproduce
-from .pg import ShipReport, db_query, ship
+from .pg import ShipReport, db_cross_check, db_query, db_verify, ship
 from . import checkpoint  # noqa: F401  (evident.checkpoint: signed checkpoints)
 from . import compliance  # noqa: F401  (evident.compliance: dataset checks)
 from .session import (
@@ -93,7 +93,9 @@ __all__ = [
     "iter_entries",
     "report",
     "ship",
+    "db_cross_check",
     "db_query",
+    "db_verify",
     "ShipReport",
     "report_entries",
     "reproduce",

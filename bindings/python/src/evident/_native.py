@@ -265,6 +265,8 @@ _SESSION_PROTOTYPES = {
     # logic shared by the bindings
     "evident_session_remove_annotation": (_S, [_P, c_char_p, c_uint64]),
     "evident_dtype_from_name": (_S, [c_char_p, POINTER(c_uint32)]),
+    "evident_dtype_name": (c_char_p, [c_uint32]),
+    "evident_dtype_byte_len": (c_bool, [c_uint32, c_uint64, POINTER(c_uint64)]),
     "evident_annotation_normalise_json": (_S, [c_char_p, _PP]),
     "evident_session_history_summary_json": (_S, [_P, _PP]),
     "evident_session_history_script": (_S, [_P, c_char_p, c_char_p, c_uint32, _PP]),

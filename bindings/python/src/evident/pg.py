@@ -1,6 +1,7 @@
 """PostgreSQL: ship logs into one database and read entries back from it
-(``evident ship`` / ``evident cat postgres://…``), through the C ABI
-(``evident_ship``, ``evident_db_query``).
+and check them there (``evident ship`` / ``evident cat|verify postgres://…``),
+through the C ABI (``evident_ship``, ``evident_db_query``,
+``evident_db_verify``, ``evident_db_cross_check``).
 
 Errors name the database without its password: :class:`DatabaseError`
 (cannot connect, SQL error) or :class:`RefusedError` (the local log does
@@ -17,15 +18,18 @@ from typing import Any, Dict, List, Optional
 
 from . import _native as N
 from .errors import InvalidArgumentError, UnsupportedError
-from .log import PathLike, _ts_text
+from .log import Head, PathLike, _ts_text
 from .query import Entry, EntryList, Query
+from .verify import Violation, VerifyResult
 
-__all__ = ["ShipReport", "ship", "db_query"]
+__all__ = ["ShipReport", "ship", "db_query", "db_verify", "db_cross_check"]
 
 _P = ctypes.c_void_p
 _PROTOTYPES = {
     "evident_ship": (ctypes.c_uint32, [ctypes.c_char_p] * 3 + [ctypes.POINTER(_P)]),
     "evident_db_query": (ctypes.c_uint32, [ctypes.c_char_p] * 2 + [ctypes.POINTER(_P)]),
+    "evident_db_verify": (ctypes.c_uint32, [ctypes.c_char_p] * 2 + [ctypes.POINTER(_P)]),
+    "evident_db_cross_check": (ctypes.c_uint32, [ctypes.c_char_p] * 2 + [ctypes.POINTER(_P)]),
 }
 _missing = N._bind(N.lib, _PROTOTYPES)
 # Listed with the rest of the ABI (the ABI-completeness test reads it).
@@ -124,3 +128,64 @@ def db_query(
     result = _P()
     N.check(_lib().evident_db_query(_url(url), json.dumps(q).encode(), ctypes.byref(result)))
     return EntryList(Entry._from_record(r) for r in json.loads(N.take_string(result)))
+
+
+def _verify_result(r: Dict[str, Any]) -> VerifyResult:
+    violations = [
+        Violation(
+            kind=v["kind"], seq=v.get("seq"), line=v["line"], offset=v["offset"],
+            message=v["message"],
+        )
+        for v in r.get("violations", [])
+    ]
+    first = violations[0] if violations else None
+    return VerifyResult(
+        valid=r["valid"],
+        entries=r["entries"],
+        head=None if r.get("head_hash") is None else Head(r["head_seq"], r["head_hash"]),
+        line=first.line if first else 0,
+        offset=first.offset if first else 0,
+        seq=first.seq if first else None,
+        kind=first.kind if first else None,
+        error=first.message if first else "",
+        violations=violations,
+        violations_total=r.get("violations_total", 0),
+        in_flight_tail=r.get("in_flight_tail"),
+        # Stored records are whole: a database copy has no torn tail.
+        only_torn_tail=False,
+        not_a_log=r.get("not_a_log", False),
+        log_id=r.get("log_id"),
+        key_id=r.get("key_id"),
+        framing=r.get("framing"),
+        alg=r.get("alg"),
+        bytes=r.get("bytes", 0),
+    )
+
+
+def db_verify(url: str, *, key: Optional[bytes] = None, all: bool = False) -> List[VerifyResult]:
+    """Checks every chain stored in the database at ``url`` (or the one its
+    ``?log_id=`` names) with the library's verifier, streaming: one
+    :class:`~evident.VerifyResult` per log, in log id order, as
+    :func:`~evident.verify` gives for a file (offsets and lines are those
+    of the JSONL file the stored records make). A damaged chain is a
+    result with ``valid`` False, not an exception. ``key``: the HMAC key of
+    keyed logs; ``all``: keep every violation, not only the first."""
+    opts: Dict[str, Any] = {"all": bool(all)}
+    if key is not None:
+        if not isinstance(key, (bytes, bytearray)):
+            raise InvalidArgumentError("`key` must be bytes")
+        opts["key_hex"] = bytes(key).hex()
+    result = _P()
+    N.check(_lib().evident_db_verify(_url(url), json.dumps(opts).encode(), ctypes.byref(result)))
+    return [_verify_result(r) for r in json.loads(N.take_string(result))]
+
+
+def db_cross_check(path: PathLike, url: str) -> Dict[str, Any]:
+    """Compares the log at ``path`` with its copy in the database at
+    ``url``, record by record (body and hash): ``log_id``, ``same``,
+    ``first_difference`` (the first seq that differs, or None),
+    ``only_local`` (not shipped yet) and ``only_db``."""
+    result = _P()
+    N.check(_lib().evident_db_cross_check(N.path_arg(path), _url(url), ctypes.byref(result)))
+    out: Dict[str, Any] = json.loads(N.take_string(result))
+    return out
