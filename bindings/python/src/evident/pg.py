@@ -20,7 +20,7 @@ from . import _native as N
 from .errors import InvalidArgumentError, UnsupportedError
 from .log import Head, PathLike, _ts_text
 from .query import Entry, EntryList, Query
-from .verify import Violation, VerifyResult
+from .verify import Violation, VerifyResult, _with_violations
 
 __all__ = ["ShipReport", "ship", "db_query", "db_verify", "db_cross_check"]
 
@@ -138,17 +138,11 @@ def _verify_result(r: Dict[str, Any]) -> VerifyResult:
         )
         for v in r.get("violations", [])
     ]
-    first = violations[0] if violations else None
-    return VerifyResult(
+    return _with_violations(
+        violations,
         valid=r["valid"],
         entries=r["entries"],
         head=None if r.get("head_hash") is None else Head(r["head_seq"], r["head_hash"]),
-        line=first.line if first else 0,
-        offset=first.offset if first else 0,
-        seq=first.seq if first else None,
-        kind=first.kind if first else None,
-        error=first.message if first else "",
-        violations=violations,
         violations_total=r.get("violations_total", 0),
         in_flight_tail=r.get("in_flight_tail"),
         # Stored records are whole: a database copy has no torn tail.

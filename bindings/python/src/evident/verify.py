@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 from . import _native as N
 from .errors import InvalidArgumentError
@@ -165,6 +165,21 @@ def verify(
         lib.evident_verify_result_free(result)
 
 
+def _with_violations(violations: List[Violation], **fields: Any) -> VerifyResult:
+    """A :class:`VerifyResult` whose first-violation fields come from
+    ``violations[0]`` (also used for database results, :mod:`evident.pg`)."""
+    first = violations[0] if violations else None
+    return VerifyResult(
+        line=first.line if first else 0,
+        offset=first.offset if first else 0,
+        seq=first.seq if first else None,
+        kind=first.kind if first else None,
+        error=first.message if first else "",
+        violations=violations,
+        **fields,
+    )
+
+
 def _result(r: ctypes.c_void_p) -> VerifyResult:
     lib = N.lib
     violations = []
@@ -181,19 +196,13 @@ def _result(r: ctypes.c_void_p) -> VerifyResult:
             )
         )
     head_hash = N.decode(lib.evident_verify_result_head_hash(r))
-    first = violations[0] if violations else None
-    return VerifyResult(
+    return _with_violations(
+        violations,
         valid=bool(lib.evident_verify_result_valid(r)),
         entries=int(lib.evident_verify_result_entries(r)),
         head=None
         if head_hash is None
         else Head(int(lib.evident_verify_result_head_seq(r)), head_hash),
-        line=first.line if first else 0,
-        offset=first.offset if first else 0,
-        seq=first.seq if first else None,
-        kind=first.kind if first else None,
-        error=first.message if first else "",
-        violations=violations,
         violations_total=int(lib.evident_verify_result_violations_total(r)),
         in_flight_tail=int(lib.evident_verify_result_in_flight_tail(r)) or None,
         only_torn_tail=bool(lib.evident_verify_result_only_torn_tail(r)),
