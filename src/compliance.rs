@@ -306,6 +306,21 @@ fn category<'a>(col: &str, table: &'a [(&'a str, &'a [&'a str])]) -> Option<&'a 
         .map(|(c, _)| *c)
 }
 
+/// The columns whose names match a category of `table`, in order (a name
+/// given twice counts once).
+fn by_name(columns: &[String], table: &[(&str, &[&str])]) -> Findings {
+    let mut found = Findings::default();
+    for col in columns {
+        if found.contains(col) {
+            continue;
+        }
+        if let Some(cat) = category(col, table) {
+            found.0.push((col.clone(), cat.into()));
+        }
+    }
+    found
+}
+
 fn truthy(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => false,
@@ -361,15 +376,7 @@ pub fn audit_dataset(regulation: &str, dataset: &Dataset) -> Report {
     };
 
     // 1. column names (a name given twice counts once)
-    let mut found = Findings::default();
-    for col in &columns {
-        if found.contains(col) {
-            continue;
-        }
-        if let Some(cat) = category(col, PERSONAL_COLUMNS) {
-            found.0.push((col.clone(), cat.into()));
-        }
-    }
+    let found = by_name(&columns, PERSONAL_COLUMNS);
     for (col, cat) in &found.0 {
         report.issues.push(issue(
             col,
@@ -441,15 +448,7 @@ pub fn audit_dataset(regulation: &str, dataset: &Dataset) -> Report {
     report.personal_data_columns = all;
 
     // 3. special categories
-    let mut special = Findings::default();
-    for col in &columns {
-        if special.contains(col) {
-            continue;
-        }
-        if let Some(cat) = category(col, SPECIAL_CATEGORIES) {
-            special.0.push((col.clone(), cat.into()));
-        }
-    }
+    let special = by_name(&columns, SPECIAL_CATEGORIES);
     for (col, cat) in &special.0 {
         report.issues.push(issue(
             col,
