@@ -125,6 +125,21 @@ fn key_of(hex_key: &Option<String>) -> Result<Option<Key>> {
     }
 }
 
+impl LogStatus {
+    /// The status a report shows for a verify report (of a file, or of a
+    /// log in a database from [`crate::pg::verify_db`]: `path` is then the
+    /// database's redacted URL with `?log_id=`).
+    pub fn from_report(r: &crate::verify::VerifyReport) -> LogStatus {
+        LogStatus {
+            path: r.path.display().to_string(),
+            valid: r.valid,
+            entries: r.entries,
+            head: format!("{}:{}", r.head_seq, r.head_hash.clone().unwrap_or_default()),
+            problem: r.first().map(|v| v.to_string()),
+        }
+    }
+}
+
 /// Verifies `path` for a report; an unreadable log is a status, not an error.
 pub fn log_status(path: &Path, key: Option<&Key>) -> LogStatus {
     let opts = VerifyOptions {
@@ -132,13 +147,7 @@ pub fn log_status(path: &Path, key: Option<&Key>) -> LogStatus {
         ..VerifyOptions::default()
     };
     match verify(path, &opts) {
-        Ok(r) => LogStatus {
-            path: path.display().to_string(),
-            valid: r.valid,
-            entries: r.entries,
-            head: format!("{}:{}", r.head_seq, r.head_hash.clone().unwrap_or_default()),
-            problem: r.first().map(|v| v.to_string()),
-        },
+        Ok(r) => LogStatus::from_report(&r),
         Err(e) => LogStatus {
             path: path.display().to_string(),
             valid: false,
@@ -1081,6 +1090,21 @@ pub fn write_entries_report(
     let mut es = entries.to_vec();
     es.sort_by(|a, b| a.ts.cmp(&b.ts).then(a.seq.cmp(&b.seq)));
     write_rendered(&es, &logs, opts, out)
+}
+
+/// Like [`write_entries_report`] with the verification results to show
+/// given by the caller (e.g. of the logs in a database, from
+/// [`crate::pg::verify_db`] and [`LogStatus::from_report`]) instead of
+/// `opts.logs`.
+pub fn write_entries_report_with_status(
+    entries: &[Entry],
+    logs: &[LogStatus],
+    opts: &ReportOptions,
+    out: &Path,
+) -> Result<Vec<ReportFile>> {
+    let mut es = entries.to_vec();
+    es.sort_by(|a, b| a.ts.cmp(&b.ts).then(a.seq.cmp(&b.seq)));
+    write_rendered(&es, logs, opts, out)
 }
 
 // --- reproduction -------------------------------------------------------------

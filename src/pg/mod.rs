@@ -23,7 +23,10 @@ pub use ship::{ship, ShipOptions, ShipReport};
 pub use source::{cross_check, verify_db, CrossCheck, DbSource};
 
 /// The migrations, in order: (version, SQL).
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../sql/0001_evident.sql"))];
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../sql/0001_evident.sql")),
+    (2, include_str!("../../sql/0002_lean_indexes.sql")),
+];
 
 /// A database to ship to or read from, parsed from a `postgres://` or
 /// `postgresql://` URL. The URL's own parameters `log_id` (one log) are

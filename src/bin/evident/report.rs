@@ -139,10 +139,11 @@ fn fail(e: evident::Error) -> Failure {
 /// The entries of a report over PostgreSQL databases (`postgres://…`
 /// inputs, `?log_id=` for one log), filtered there; None for files.
 #[cfg(feature = "postgres")]
+#[allow(clippy::type_complexity)]
 fn db_entries(
     inputs: &[PathBuf],
     opts: &ReportOptions,
-) -> Result<Option<Vec<evident::Entry>>, Failure> {
+) -> Result<Option<(Vec<evident::Entry>, Vec<report::LogStatus>)>, Failure> {
     use evident::pg::{self, DbQuery, Target};
     let is_url = |p: &PathBuf| p.to_str().is_some_and(pg::is_url);
     if !inputs.iter().any(is_url) {
@@ -154,24 +155,36 @@ fn db_entries(
         ));
     }
     let mut entries = Vec::new();
+    let mut logs = Vec::new();
+    let db_fail = |e: evident::Error| Failure {
+        code: util::EXIT_ERROR,
+        msg: e.to_string(),
+    };
     for url in inputs.iter().filter_map(|p| p.to_str()) {
+        // Every chain in the database (or the URL's one log) is verified
+        // and shown at the top, as a file report verifies its files.
+        let mut vo = evident::VerifyOptions::default().key(opts.key.clone());
+        vo.threads = 1;
+        let reports = pg::verify_db(url, &vo).map_err(db_fail)?;
+        logs.extend(reports.iter().map(report::LogStatus::from_report));
         let t = Target::parse(url).map_err(fail)?;
         let mut dq = DbQuery::default();
         dq.q.since = opts.since;
         dq.q.until = opts.until;
         dq.q.source.clone_from(&opts.source);
         dq.q.event_type.clone_from(&opts.event_type);
-        let rows = pg::query_db(&t, &dq).map_err(|e| Failure {
-            code: util::EXIT_ERROR,
-            msg: e.to_string(),
-        })?;
+        let rows = pg::query_db(&t, &dq).map_err(db_fail)?;
         entries.extend(rows.into_iter().map(|r| r.entry));
     }
-    Ok(Some(entries))
+    Ok(Some((entries, logs)))
 }
 
 #[cfg(not(feature = "postgres"))]
-fn db_entries(_: &[PathBuf], _: &ReportOptions) -> Result<Option<Vec<evident::Entry>>, Failure> {
+#[allow(clippy::type_complexity)]
+fn db_entries(
+    _: &[PathBuf],
+    _: &ReportOptions,
+) -> Result<Option<(Vec<evident::Entry>, Vec<report::LogStatus>)>, Failure> {
     Ok(None)
 }
 
@@ -195,7 +208,9 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     opts.no_charts = a.no_charts;
     opts.key = key;
     let files = match db_entries(&a.logs, &opts)? {
-        Some(entries) => report::write_entries_report(&entries, &opts, &a.output),
+        Some((entries, logs)) => {
+            report::write_entries_report_with_status(&entries, &logs, &opts, &a.output)
+        }
         None => report::write_reports(&a.logs, &opts, &a.output),
     }
     .map_err(fail)?;

@@ -188,6 +188,23 @@ pub fn database_command(cmd: &Cmd, out: &mut dyn Write) -> Option<Result<u8, Fai
             "--host filters a database (postgres:// URL); a log file holds one host's entries",
         )));
     }
+    // What a database command cannot do: say so rather than ignore it.
+    let (db, more, follow) = match cmd {
+        Cmd::Cat(a) => (url(&a.log).is_some(), !a.more.is_empty(), false),
+        Cmd::Tail(a) => (url(&a.log).is_some(), !a.more.is_empty(), a.follow.follow),
+        Cmd::Stats(a) => (url(&a.log).is_some(), !a.more.is_empty(), false),
+        _ => (false, false, false),
+    };
+    if db && more {
+        return Some(Err(Failure::usage(
+            "one database URL per command (it already reads every log in the database; ?log_id=ID for one)",
+        )));
+    }
+    if db && follow {
+        return Some(Err(Failure::usage(
+            "tail -f follows a log file, not a database",
+        )));
+    }
     Some(match cmd {
         Cmd::Verify(a) => {
             let u = url(&a.log)?;
