@@ -276,6 +276,26 @@ fn sql_injection_in_filters_and_log_ids_is_inert() {
         let mut q = DbQuery::default();
         q.q = Query::default().source(e.to_string());
         let _ = pg::query_db(&t, &q);
+        // Every other text filter, with a seq range, alone and in stats.
+        for q in [
+            Query::default().session_id(e.to_string()).seq_min(1),
+            Query::default().event_type(e.to_string()).seq_max(40),
+            Query::default()
+                .actor(e.to_string())
+                .seq_min(0)
+                .seq_max(u64::MAX),
+        ] {
+            let mut dq = DbQuery::default();
+            dq.q = q;
+            assert!(
+                pg::query_db(&t, &dq).map_or(true, |v| v.is_empty()),
+                "{e:?}"
+            );
+            assert!(
+                pg::stats_db(&t, &dq).map_or(true, |s| s.entries == 0),
+                "{e:?}"
+            );
+        }
         let enc: String = e.bytes().map(|b| format!("%{b:02X}")).collect();
         match pg::verify_db(&format!("{url}?log_id={enc}"), &VerifyOptions::default()) {
             Err(Error::NotFound { .. }) | Err(Error::InvalidArgument(_)) => {}
