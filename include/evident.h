@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 4
+#define EVIDENT_ABI_VERSION_MINOR 5
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -2226,6 +2226,56 @@ evident_status evident_session_layer_json(const evident_session *session,
  * `evident_string_free` (NULL on failure).
  */
 evident_status evident_session_layer_names_json(const evident_session *session, char **out);
+
+/**
+ * `evident_session_save` with its options as one JSON object
+ * `options_json` (NULL: the defaults): `compress` (true: zstd level 3,
+ * false: none, or a zstd level, at most 22), `include_traces` (boolean,
+ * default true), `sync` (boolean, default true) and `lock_timeout`
+ * (seconds to wait for another writer, a number >= 0 or `"inf"`; default
+ * 10). `key`/`key_len`: the file's HMAC key (NULL and 0: none). `audit_log`
+ * (may be NULL) gets an entry naming the saved version and its commit; it
+ * is borrowed for the call. `path` and `out_info_json` are those of
+ * `evident_session_save`.
+ */
+evident_status evident_session_save_json(evident_session *session,
+                                         const char *path,
+                                         const uint8_t *key,
+                                         size_t key_len,
+                                         const char *options_json,
+                                         const evident_log *audit_log,
+                                         char **out_info_json);
+
+/**
+ * `evident_session_load_trace_with`, and, when `record_history` is true,
+ * the attempt recorded in the history (as TraceKit does): an entry
+ * `load_trace` with the parameters `path`, `name` (when given) and the
+ * loader options, the result `"loaded '<name>'"` (Python's `repr` of the
+ * name), the duration, and on failure `success` false with the error's
+ * message (the call then returns that error; the entry stays). Arguments
+ * that are not valid (NULL path, bad UTF-8, `options_json` not a JSON
+ * object) are refused before anything is recorded. `out_name` may be
+ * NULL; otherwise it receives the trace's name, to free with
+ * `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_load_trace_json(evident_session *session,
+                                               const char *path,
+                                               const char *name,
+                                               const char *options_json,
+                                               bool record_history,
+                                               char **out_name);
+
+/**
+ * Stores a whole annotation layer, replacing the layer of that name
+ * (`EVIDENT_STATUS_LAYER_LOCKED` when that one is locked). `layer_json` is
+ * an object as `evident_session_layers_json` lists them: `name`
+ * (required), `visible` (default true), `locked` (default false), `color`,
+ * `description` and `annotations` (objects as `evident_session_annotate`
+ * takes, kept in order). A layer of one session copied into another is
+ * one call: its JSON from `evident_session_layers_json`, stored here.
+ * Refused as a whole when an annotation is not valid.
+ */
+evident_status evident_session_put_layer_json(evident_session *session, const char *layer_json);
 
 /**
  * Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON

@@ -170,6 +170,51 @@ pub extern "C" fn evident_tracekit_verify(
     })
 }
 
+/// Parses loader options (`options_json` of `evident_session_load_trace_with`)
+/// into a JSON object.
+pub(super) fn loader_options(text: &str) -> FfiResult<serde_json::Map<String, serde_json::Value>> {
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Failure::invalid(format!("`options_json` is not valid JSON: {e}")))?;
+    match v {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Err(Failure::invalid("`options_json` must be a JSON object")),
+    }
+}
+
+/// Loader options (`channel`, `lazy`) from their JSON object.
+pub(super) fn import_options(
+    m: &serde_json::Map<String, serde_json::Value>,
+) -> FfiResult<ImportOptions> {
+    let mut opts = ImportOptions::default();
+    for (k, v) in m {
+        match (k.as_str(), v) {
+            ("lazy", serde_json::Value::Bool(b)) => opts.lazy = *b,
+            ("channel", serde_json::Value::String(c)) => {
+                opts.channel = Some(ChannelSel::Name(c.clone()))
+            }
+            ("channel", serde_json::Value::Number(n)) => {
+                let i = n
+                    .as_u64()
+                    .and_then(|i| usize::try_from(i).ok())
+                    .ok_or_else(|| Failure::invalid("`channel` must be a name or an index >= 0"))?;
+                opts.channel = Some(ChannelSel::Index(i))
+            }
+            ("channel", serde_json::Value::Null) => {}
+            ("lazy" | "channel", _) => {
+                return Err(Failure::invalid(format!(
+                    "loader option `{k}` has the wrong type"
+                )))
+            }
+            _ => {
+                return Err(Failure::invalid(format!(
+                    "unknown loader option `{k}` (known: channel, lazy)"
+                )))
+            }
+        }
+    }
+    Ok(opts)
+}
+
 /// `evident_session_load_trace` with loader options: `options_json` (NULL
 /// for none) is an object with `channel` (a channel's name, or the 0-based
 /// index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
@@ -194,42 +239,10 @@ pub extern "C" fn evident_session_load_trace_with(
         let s = &mut try_mut!(session, "session").s;
         let path = try_str!(path, "path");
         let name = super::opt_str(name, "name")?;
-        let mut opts = ImportOptions::default();
-        if let Some(text) = super::opt_str(options_json, "options_json")? {
-            let v: serde_json::Value = serde_json::from_str(text)
-                .map_err(|e| Failure::invalid(format!("`options_json` is not valid JSON: {e}")))?;
-            let Some(m) = v.as_object() else {
-                return Err(Failure::invalid("`options_json` must be a JSON object"));
-            };
-            for (k, v) in m {
-                match (k.as_str(), v) {
-                    ("lazy", serde_json::Value::Bool(b)) => opts.lazy = *b,
-                    ("channel", serde_json::Value::String(c)) => {
-                        opts.channel = Some(ChannelSel::Name(c.clone()))
-                    }
-                    ("channel", serde_json::Value::Number(n)) => {
-                        let i = n
-                            .as_u64()
-                            .and_then(|i| usize::try_from(i).ok())
-                            .ok_or_else(|| {
-                                Failure::invalid("`channel` must be a name or an index >= 0")
-                            })?;
-                        opts.channel = Some(ChannelSel::Index(i))
-                    }
-                    ("channel", serde_json::Value::Null) => {}
-                    ("lazy" | "channel", _) => {
-                        return Err(Failure::invalid(format!(
-                            "loader option `{k}` has the wrong type"
-                        )))
-                    }
-                    _ => {
-                        return Err(Failure::invalid(format!(
-                            "unknown loader option `{k}` (known: channel, lazy)"
-                        )))
-                    }
-                }
-            }
-        }
+        let opts = match super::opt_str(options_json, "options_json")? {
+            Some(text) => import_options(&loader_options(text)?)?,
+            None => ImportOptions::default(),
+        };
         let used = s.load_trace_with(std::path::Path::new(path), name, &opts)?;
         if let Some(o) = out {
             *o = owned_string(&used);

@@ -148,7 +148,7 @@ unsafe impl Sync for AuditLog {}
 // JSON arguments
 
 /// Parses a JSON argument that must be an object.
-fn parse_object(text: &str, arg: &str) -> FfiResult<Map<String, Value>> {
+pub(super) fn parse_object(text: &str, arg: &str) -> FfiResult<Map<String, Value>> {
     let v: Value = serde_json::from_str(text)
         .map_err(|e| Failure::invalid(format!("`{arg}` is not valid JSON: {e}")))?;
     match v {
@@ -278,7 +278,7 @@ fn to_json_string(v: &impl serde::Serialize, what: &str) -> FfiResult<*mut c_cha
 }
 
 /// Writes an optional out-string: NULL first, the string on success.
-fn opt_out<'a>(out: *mut *mut c_char) -> Option<&'a mut *mut c_char> {
+pub(super) fn opt_out<'a>(out: *mut *mut c_char) -> Option<&'a mut *mut c_char> {
     // SAFETY: `out` is NULL or points to a writable `char *` (header contract).
     let r = unsafe { out.as_mut() }?;
     *r = std::ptr::null_mut();
@@ -1023,14 +1023,19 @@ pub extern "C" fn evident_save_options_set_compress(
 ) -> evident_status {
     ffi_status!({
         let o = try_mut!(options, "options");
-        if zstd_level > 22 {
-            return Err(Failure::invalid(format!(
-                "zstd level {zstd_level} is out of range (at most 22; 0 turns compression off)"
-            )));
-        }
-        o.compress = (zstd_level != 0).then_some(zstd_level);
+        o.compress = compress_level(zstd_level)?;
         Ok(evident_status::Ok)
     })
+}
+
+/// The compression of a zstd level (0: none; at most 22).
+pub(super) fn compress_level(zstd_level: i32) -> FfiResult<Option<i32>> {
+    if zstd_level > 22 {
+        return Err(Failure::invalid(format!(
+            "zstd level {zstd_level} is out of range (at most 22; 0 turns compression off)"
+        )));
+    }
+    Ok((zstd_level != 0).then_some(zstd_level))
 }
 
 /// Whether a save writes the trace samples (default true). Without them the
@@ -1154,21 +1159,32 @@ pub extern "C" fn evident_session_save(
             // SAFETY: the audit log outlives this call (header contract).
             opts.audit = o.audit.as_ref().map(|a| &unsafe { a.0.as_ref() }.log);
         }
-        let info = s.save(path.map(Path::new), &opts)?;
-        if let Some(o) = out {
-            let v = json!({
-                "path": info.path.to_string_lossy(),
-                "version": info.version,
-                "commit": info.commit.to_hex(),
-                "bytes_written": info.bytes_written,
-                "traces_written": info.traces_written,
-                "traces_reused": info.traces_reused,
-                "sample_bytes_written": info.sample_bytes_written,
-            });
-            *o = to_json_string(&v, "the save info")?;
-        }
+        save_into(s, path, &opts, out)?;
         Ok(evident_status::Ok)
     })
+}
+
+/// Saves `s` (see `evident_session_save`); `out` receives the save info.
+pub(super) fn save_into(
+    s: &mut Session,
+    path: Option<&str>,
+    opts: &SaveOptions,
+    out: Option<&mut *mut c_char>,
+) -> FfiResult<()> {
+    let info = s.save(path.map(Path::new), opts)?;
+    if let Some(o) = out {
+        let v = json!({
+            "path": info.path.to_string_lossy(),
+            "version": info.version,
+            "commit": info.commit.to_hex(),
+            "bytes_written": info.bytes_written,
+            "traces_written": info.traces_written,
+            "traces_reused": info.traces_reused,
+            "sample_bytes_written": info.sample_bytes_written,
+        });
+        *o = to_json_string(&v, "the save info")?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------

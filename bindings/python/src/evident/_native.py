@@ -49,7 +49,7 @@ from .errors import (
 )
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 4
+ABI_VERSION_MINOR = 5
 HASH_HEX_CAPACITY = 129
 UINT64_MAX = 2**64 - 1
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
@@ -277,6 +277,10 @@ _SESSION_PROTOTYPES = {
     "evident_session_info_field_json": (_S, [_P, c_char_p, _PP]),
     "evident_session_layer_json": (_S, [_P, c_char_p, _PP]),
     "evident_session_layer_names_json": (_S, [_P, _PP]),
+    # one JSON argument instead of many calls (ABI 1.5, src/ffi/session_py.rs)
+    "evident_session_save_json": (_S, [_P, c_char_p, _U8P, c_size_t, c_char_p, _P, _PP]),
+    "evident_session_load_trace_json": (_S, [_P, c_char_p, c_char_p, c_char_p, c_bool, _PP]),
+    "evident_session_put_layer_json": (_S, [_P, c_char_p]),
     # saving
     "evident_save_options_new": (_S, [_PP]),
     "evident_save_options_free": (None, [_P]),

@@ -1,29 +1,11 @@
-"""The session container: :class:`Session` and :func:`load_session`
-(``evident_session_*`` of the C ABI).
+"""The session container: :class:`Session` and :func:`load_session` (``evident_session_*``).
 
-A session file saves an analysis session (traces, annotation layers,
-measurements, operation history, metadata) crash-safely and versioned: every
-:meth:`Session.save` appends what changed plus a commit record, loading reads
-the newest complete commit, and earlier versions stay loadable. Loading never
-runs code from the file (unlike pickle).
-
-The method names are those of TraceKit's ``Session`` so that TraceKit code
-can switch by changing the import::
-
-    session = evident.Session(name="Power Supply Analysis")
-    session.add_trace("CH1", samples, sample_rate=1e6)
-    session.annotate("Voltage spike", time=1.5e-6)
-    session.record_measurement("rise_time", 2.3e-9, unit="s")
-    session.save("analysis.evs")
-    session = evident.load_session("analysis.evs")
-
-numpy is optional: with it, :attr:`Trace.data` is a read-only numpy array over
-the library's memory (the file mapping for raw traces, no copy); without it, a
-read-only :class:`memoryview` of the same memory.
-
-Every rule (annotation kinds and ranges, dtype names, history summaries and
-scripts, TraceKit's measurement shape, time filtering) is the library's; this
-module converts arguments and results. See spec/session.md for the details.
+A session file saves an analysis session (traces, annotation layers, measurements,
+operation history, metadata) crash-safely and versioned; loading never runs code from
+the file. The names are TraceKit's, so TraceKit code switches by changing the import.
+numpy is optional: with it :attr:`Trace.data` is a read-only array over the library's
+memory, else a read-only memoryview. Every rule is the library's (spec/session.md); this
+module converts arguments and results. Usage and details: docs/python-session.md.
 """
 
 from __future__ import annotations
@@ -32,12 +14,13 @@ import array
 import ctypes
 import dataclasses
 import enum
+import functools
 import json
 import math
 import sys
 import threading
-import time as _time
 import weakref
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,7 +31,7 @@ from . import _native as N
 from ._convert import json_bytes as _json, now as _now, number as _number, pair as _pair
 from ._convert import plain as _plain, ts_in as _ts_in, ts_out as _ts_out
 from ._managed import Managed
-from .errors import ClosedError, EvidentError, InternalError, InvalidArgumentError
+from .errors import ClosedError, InternalError, InvalidArgumentError
 from .errors import LayerLockedError, NotFoundError, UnsupportedError  # noqa: F401
 from .log import AuditLog, PathLike
 
@@ -58,40 +41,33 @@ __all__ = [
     "SessionReport", "load_session", "session_versions", "compact_session", "verify_session",
 ]
 
-# --- sample types ------------------------------------------------------------
-
 
 class _Dtype(NamedTuple):
     code: int  # enum evident_dtype
-    fmt: str  # struct/memoryview format of one sample (native order)
+    fmt: str  # struct/memoryview/array.array format of one sample (native order)
     typestr: str  # numpy dtype of one sample ("" for bit)
     size: int  # bytes per sample (0 for bit: packed)
 
 
-#: The sample types of a trace, by name: numeric code, memoryview format,
-#: numpy dtype, bytes per sample. ``bool`` stores one byte (0/1) per sample;
-#: ``bit`` packs 8 samples per byte, least significant bit first.
+#: The sample types by name: code, memoryview format, numpy dtype, bytes per sample
+#: (``bool``: one byte 0/1 per sample; ``bit``: 8 samples per byte, LSB first).
 DTYPES: Dict[str, _Dtype] = {
-    "f64": _Dtype(1, "d", "<f8", 8),
-    "f32": _Dtype(2, "f", "<f4", 4),
-    "i8": _Dtype(3, "b", "i1", 1),
-    "i16": _Dtype(4, "h", "<i2", 2),
-    "i32": _Dtype(5, "i", "<i4", 4),
-    "i64": _Dtype(6, "q", "<i8", 8),
-    "u8": _Dtype(7, "B", "u1", 1),
-    "u16": _Dtype(8, "H", "<u2", 2),
-    "u32": _Dtype(9, "I", "<u4", 4),
-    "u64": _Dtype(10, "Q", "<u8", 8),
-    "bool": _Dtype(11, "?", "?", 1),
-    "bit": _Dtype(12, "B", "", 0),
+    "f64": _Dtype(1, "d", "<f8", 8), "f32": _Dtype(2, "f", "<f4", 4),
+    "i8": _Dtype(3, "b", "i1", 1), "i16": _Dtype(4, "h", "<i2", 2),
+    "i32": _Dtype(5, "i", "<i4", 4), "i64": _Dtype(6, "q", "<i8", 8),
+    "u8": _Dtype(7, "B", "u1", 1), "u16": _Dtype(8, "H", "<u2", 2),
+    "u32": _Dtype(9, "I", "<u4", 4), "u64": _Dtype(10, "Q", "<u8", 8),
+    "bool": _Dtype(11, "?", "?", 1), "bit": _Dtype(12, "B", "", 0),
 }
 _DTYPE_BY_CODE = {d.code: name for name, d in DTYPES.items()}
-# (numpy dtype.kind, itemsize) -> name
+# (numpy dtype.kind, itemsize) -> name; buffer/array format -> kind
 _BY_KIND = {("b" if d.typestr == "?" else d.typestr[-2], d.size): n
             for n, d in DTYPES.items() if d.size}
+_FORMAT_KIND = {"d": "f", "f": "f", "?": "b", **dict.fromkeys("bhilq", "i"),
+                **dict.fromkeys("BHILQ", "u")}
+_PY_TYPES = {float: "f64", bool: "bool", int: "i64"}
 _LITTLE = sys.byteorder == "little"
 _EMPTY = ctypes.create_string_buffer(8)  # a valid pointer for empty arrays
-
 _np_module: Any = None
 
 
@@ -100,47 +76,47 @@ def _numpy() -> Any:
     global _np_module
     if _np_module is None:
         try:
-            import numpy
-
-            _np_module = numpy
+            import numpy as _np_module
         except ImportError:
             _np_module = False
     return _np_module or None
 
 
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{what} must be a str, not {type(value).__name__}")
+    return value
+
+
+def _json_out(fn: Callable[..., int], *args: Any) -> Any:
+    """``fn(*args, &out)`` for a library function returning a JSON string, parsed."""
+    out = ctypes.c_void_p()
+    N.check(fn(*args, ctypes.byref(out)))
+    return json.loads(N.take_string(out))
+
+
 def _dtype_name(dtype: Any) -> str:
     """A dtype (name or alias, numpy dtype, Python type) -> the library's name."""
     if not isinstance(dtype, str):
-        types = ((float, "f64"), (bool, "bool"), (int, "i64"))
-        name = next((n for t, n in types if dtype is t), None)
-        np = _numpy()
-        if name is None and np is not None:
-            try:
-                name = np.dtype(dtype).name
-            except TypeError:
-                pass
-        if name is None:
+        try:
+            dtype = _PY_TYPES.get(dtype) or _numpy().dtype(dtype).name
+        except (TypeError, AttributeError):
             names = ", ".join(DTYPES)
-            raise InvalidArgumentError(f"unsupported dtype {dtype!r}: use one of {names}")
-        dtype = name
+            raise InvalidArgumentError(f"unsupported dtype {dtype!r}: use one of {names}") from None
     code = ctypes.c_uint32()
     N.check(N.session_lib().evident_dtype_from_name(N.text(dtype, "dtype"), ctypes.byref(code)))
     return _DTYPE_BY_CODE[code.value]
 
 
-def _take_json(ptr: ctypes.c_void_p) -> Any:
-    return json.loads(N.take_string(ptr))
-
-
 def _dtype_code(dtype: str) -> str:
-    """The array.array type code of an 8-byte integer dtype."""
-    for code in ("q", "l") if dtype == "i64" else ("Q", "L"):
-        if array.array(code).itemsize == 8:
-            return code
-    raise UnsupportedError("this Python has no 8-byte integer array type")
+    """The array.array type code of a dtype (8-byte integers: "q", "Q")."""
+    return DTYPES[dtype].fmt
 
 
-# --- converting samples to (dtype, length, memory) ------------------------------
+def _typed(fmt: str, itemsize: int) -> Optional[str]:
+    """The dtype of a buffer or array.array format (None: not a sample type)."""
+    kind = _FORMAT_KIND.get(fmt.lstrip("@=<"))
+    return None if kind is None else _BY_KIND.get((kind, itemsize))
 
 
 class _Samples(NamedTuple):
@@ -148,7 +124,7 @@ class _Samples(NamedTuple):
     length: int
     pointer: Any  # what ctypes accepts for `const void *`
     keep: Any  # keeps the memory alive during the call
-    info: Dict[str, Any]  # trace info found on a trace object
+    info: Dict[str, Any] = {}  # trace info found on a trace object (never modified)
 
 
 def _bytes_len(dtype: str, length: int) -> int:
@@ -156,105 +132,70 @@ def _bytes_len(dtype: str, length: int) -> int:
 
 
 def _from_buffer(mv: memoryview, dtype: str, length: Optional[int], keep: Any) -> _Samples:
-    """Raw little-endian bytes in ``mv`` holding samples of ``dtype``."""
+    """Little-endian bytes holding samples of ``dtype`` (every path but numpy's ends here)."""
     if not mv.c_contiguous:
         raise InvalidArgumentError("the sample buffer must be contiguous")
     nbytes, size = mv.nbytes, DTYPES[dtype].size
     if length is None:
         if dtype != "bit" and nbytes % size:
             raise InvalidArgumentError(
-                f"{nbytes} bytes is not a whole number of {dtype} samples ({size} bytes each)"
-            )
+                f"{nbytes} bytes is not a whole number of {dtype} samples ({size} bytes each)")
         length = nbytes * 8 if dtype == "bit" else nbytes // size
     length = N.unsigned(length, "length")
     if _bytes_len(dtype, length) != nbytes:
-        raise InvalidArgumentError(
-            f"{length} {dtype} samples take {_bytes_len(dtype, length)} bytes, "
-            f"the buffer has {nbytes}"
-        )
+        raise InvalidArgumentError(f"{length} {dtype} samples take {_bytes_len(dtype, length)} "
+                                   f"bytes, the buffer has {nbytes}")
     if nbytes == 0:
-        return _Samples(dtype, 0, _EMPTY, None, {})
-    obj = mv.obj
-    if isinstance(obj, bytes) and mv.format in ("B", "b", "c") and len(obj) == nbytes:
-        return _Samples(dtype, length, obj, obj, {})
+        return _Samples(dtype, 0, _EMPTY, None)
+    if isinstance(mv.obj, bytes) and len(mv.obj) == nbytes:
+        return _Samples(dtype, length, mv.obj, mv.obj)
     if mv.readonly:
         data = mv.tobytes()
-        return _Samples(dtype, length, data, data, {})
+        return _Samples(dtype, length, data, data)
     buf = (ctypes.c_char * nbytes).from_buffer(mv.cast("B") if mv.format != "B" else mv)
-    return _Samples(dtype, length, buf, (buf, keep), {})
-
-
-_ARRAY_KIND = {c: "f" for c in "df"}
-_ARRAY_KIND.update({c: "i" for c in "bhilq"}, **{c: "u" for c in "BHILQ"})
-
-
-def _from_array(a: "array.array[Any]", dtype: Optional[str]) -> _Samples:
-    kind = _ARRAY_KIND.get(a.typecode)
-    if kind is None:
-        raise InvalidArgumentError(f"array.array of type {a.typecode!r} holds no samples")
-    native = _BY_KIND[(kind, a.itemsize)]
-    if dtype is not None and dtype != native:
-        return _from_list(a.tolist(), dtype)
-    if not _LITTLE:
-        a = array.array(a.typecode, a)
-        a.byteswap()
-    return _from_buffer(memoryview(a).cast("B"), native, len(a), a)
+    return _Samples(dtype, length, buf, (buf, keep))
 
 
 def _from_list(values: Sequence[Any], dtype: Optional[str]) -> _Samples:
     if dtype is None:
+        dtype = "f64"
         if values and all(isinstance(v, bool) for v in values):
             dtype = "bool"
         elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
             dtype = "i64"
-        else:
-            dtype = "f64"
-    if dtype in ("bit", "bool"):
-        if dtype == "bit":
-            out = bytearray((len(values) + 7) // 8)
-            for i, v in enumerate(values):
-                if v:
-                    out[i >> 3] |= 1 << (i & 7)
-            data = bytes(out)
-        else:
-            data = bytes(1 if v else 0 for v in values)
+    if dtype == "bit":  # bit i of the number is sample i: little-endian bytes, LSB first
+        bits = "".join("1" if v else "0" for v in reversed(values)) or "0"
+        data = int(bits, 2).to_bytes((len(values) + 7) // 8, "little")
         return _from_buffer(memoryview(data), dtype, len(values), data)
-    code = DTYPES[dtype].fmt if dtype not in ("i64", "u64") else _dtype_code(dtype)
+    if dtype == "bool":
+        data = bytes(1 if v else 0 for v in values)
+        return _from_buffer(memoryview(data), dtype, len(values), data)
     try:
-        a = array.array(code, values)
+        return _samples(array.array(DTYPES[dtype].fmt, values), None, None)
     except (TypeError, OverflowError) as e:
         raise InvalidArgumentError(f"the samples cannot be stored as {dtype}: {e}") from None
-    return _from_array(a, None)
 
 
 def _from_numpy(np: Any, arr: Any, dtype: Optional[str]) -> _Samples:
     if arr.ndim != 1:
         raise InvalidArgumentError(
             f"a trace is one-dimensional; this array has shape {arr.shape} "
-            "(pass one channel per trace, e.g. arr[:, 0], or arr.ravel())"
-        )
+            "(pass one channel per trace, e.g. arr[:, 0], or arr.ravel())")
     if dtype == "bit":
         if arr.dtype.kind not in "biu":
             raise InvalidArgumentError(f"bit samples need a bool or integer array, not {arr.dtype}")
         packed = np.packbits(arr.astype(bool), bitorder="little")
         return _from_buffer(memoryview(packed), "bit", int(arr.size), packed)
+    dtype = dtype or _BY_KIND.get((arr.dtype.kind, arr.dtype.itemsize))
     if dtype is None:
-        dtype = _BY_KIND.get((arr.dtype.kind, arr.dtype.itemsize))
-        if dtype is None:
-            raise InvalidArgumentError(
-                f"numpy dtype {arr.dtype} is not a sample type "
-                f"(use one of {', '.join(DTYPES)}, e.g. arr.astype('float64'))"
-            )
+        raise InvalidArgumentError(f"numpy dtype {arr.dtype} is not a sample type (use one of "
+                                   f"{', '.join(DTYPES)}, e.g. arr.astype('float64'))")
     target = np.dtype(DTYPES[dtype].typestr)
     if arr.dtype != target and not np.can_cast(arr.dtype, target, casting="safe"):
-        raise InvalidArgumentError(
-            f"{arr.dtype} samples cannot be stored as {dtype} without loss "
-            f"(convert them first, e.g. arr.astype({target.name!r}))"
-        )
+        raise InvalidArgumentError(f"{arr.dtype} samples cannot be stored as {dtype} without loss "
+                                   f"(convert them first, e.g. arr.astype({target.name!r}))")
     arr = np.ascontiguousarray(arr, dtype=target)
-    if arr.size == 0:
-        return _Samples(dtype, 0, _EMPTY, None, {})
-    return _Samples(dtype, int(arr.size), ctypes.c_void_p(arr.ctypes.data), arr, {})
+    return _Samples(dtype, arr.size, ctypes.c_void_p(arr.ctypes.data) if arr.size else _EMPTY, arr)
 
 
 def _trace_object_info(obj: Any) -> Dict[str, Any]:
@@ -262,50 +203,25 @@ def _trace_object_info(obj: Any) -> Dict[str, Any]:
     info: Dict[str, Any] = {}
     meta = getattr(obj, "metadata", None)
     for holder in (meta, obj):
-        if holder is None or isinstance(holder, Mapping):
-            continue
-        for attr in ("sample_rate", "start_time"):
-            v = getattr(holder, attr, None)
-            if attr not in info and v is not None and not isinstance(v, bool):
-                try:
-                    info[attr] = _number(v, attr)
-                except InvalidArgumentError:
-                    pass
-        units = getattr(holder, "units", None)
-        if "units" not in info and isinstance(units, str):
-            info["units"] = units
+        if holder is not None and not isinstance(holder, Mapping):
+            for attr, conv in (("sample_rate", _number), ("start_time", _number), ("units", _text)):
+                v = getattr(holder, attr, None)
+                if attr not in info and v is not None:
+                    with suppress(InvalidArgumentError):
+                        info[attr] = conv(v, attr)
     if isinstance(meta, Mapping):
         source: Mapping[str, Any] = meta
     elif meta is not None and dataclasses.is_dataclass(meta):
         source = {f.name: getattr(meta, f.name) for f in dataclasses.fields(meta)}
     else:
-        source = vars(meta) if meta is not None and hasattr(meta, "__dict__") else {}
+        source = getattr(meta, "__dict__", {}) if meta is not None else {}
     extra: Dict[str, Any] = {}
     for k, v in source.items():
-        if k in ("sample_rate", "start_time", "units") or k.startswith("_") or v is None:
-            continue
-        try:
-            extra[str(k)] = _plain(v, f"metadata[{k!r}]")
-        except InvalidArgumentError:
-            continue  # not JSON data: not kept
-    if extra:
-        info["metadata"] = extra
-    return info
-
-
-def _buffer_dtype(mv: memoryview) -> str:
-    """The dtype of a typed buffer (raw bytes need one given)."""
-    fmt = mv.format.lstrip("@=<")
-    if fmt in ("B", "b", "c") or not fmt or fmt[0] in ">!":
-        raise InvalidArgumentError(
-            "raw bytes need a dtype (e.g. add_trace(name, data, dtype='u16'))")
-    kind = "b" if fmt == "?" else "f" if fmt in ("d", "f") else ("u" if fmt.isupper() else "i")
-    guess = _BY_KIND.get((kind, mv.itemsize))
-    if guess is None:
-        raise InvalidArgumentError(f"buffer format {mv.format!r} holds no samples")
-    if not _LITTLE and mv.itemsize > 1:
-        raise UnsupportedError("typed buffers on big-endian hosts: pass raw bytes")
-    return guess
+        if k not in ("sample_rate", "start_time", "units") and v is not None \
+                and not str(k).startswith("_"):
+            with suppress(InvalidArgumentError):  # not JSON data: not kept
+                extra[str(k)] = _plain(v, f"metadata[{k!r}]")
+    return {**info, "metadata": extra} if extra else info
 
 
 def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples:
@@ -313,62 +229,59 @@ def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples
     if isinstance(data, Trace):
         if dtype is not None and dtype != data.dtype:
             raise InvalidArgumentError(
-                f"the trace holds {data.dtype} samples; dtype={dtype!r} does not match"
-            )
+                f"the trace holds {data.dtype} samples; dtype={dtype!r} does not match")
         raw = data.raw
-        if raw.nbytes == 0:
-            return _Samples(data.dtype, 0, _EMPTY, None, data._info_dict())
-        ptr = ctypes.c_void_p(ctypes.addressof(cast(Any, raw.obj)))
+        ptr = ctypes.c_void_p(ctypes.addressof(cast(Any, raw.obj))) if raw.nbytes else _EMPTY
         return _Samples(data.dtype, len(data), ptr, (data, raw), data._info_dict())
     np = _numpy()
     if np is not None and isinstance(data, np.ndarray):
         return _from_numpy(np, data, dtype)
     if isinstance(data, array.array):
-        return _from_array(data, dtype)
+        native = _typed(data.typecode, data.itemsize)
+        if native is None:
+            raise InvalidArgumentError(f"array.array of type {data.typecode!r} holds no samples")
+        if dtype not in (None, native):
+            return _from_list(data.tolist(), dtype)  # converted value by value
+        if not _LITTLE:
+            data = array.array(data.typecode, data)
+            data.byteswap()
+        return _from_buffer(memoryview(data).cast("B"), native, len(data), data)
     if isinstance(data, (list, tuple)):
         return _from_list(data, dtype)
     try:
         mv = memoryview(data)
     except TypeError:
-        mv = None
-    if mv is not None:
-        dtype = dtype or _buffer_dtype(mv)
-        mv = mv if mv.format in ("B", "b", "c") else mv.cast("B")
-        return _from_buffer(mv, dtype, length, data)
-    inner = getattr(data, "data", None)
-    if inner is not None and inner is not data:
-        return _samples(inner, dtype, length)._replace(info=_trace_object_info(data))
-    raise InvalidArgumentError(
-        f"cannot make a trace of {type(data).__name__}: pass a numpy array, array.array, "
-        "a list, bytes with dtype=, an evident.Trace or an object with .data"
-    )
+        inner = getattr(data, "data", None)
+        if inner is not None and inner is not data:
+            return _samples(inner, dtype, length)._replace(info=_trace_object_info(data))
+        raise InvalidArgumentError(
+            f"cannot make a trace of {type(data).__name__}: pass a numpy array, array.array, "
+            "a list, bytes with dtype=, an evident.Trace or an object with .data") from None
+    if dtype is None:  # a typed buffer; raw bytes need a dtype
+        fmt = mv.format.lstrip("@=<")
+        if fmt in ("B", "b", "c") or fmt[:1] in ("", ">", "!"):
+            raise InvalidArgumentError(
+                "raw bytes need a dtype (e.g. add_trace(name, data, dtype='u16'))")
+        dtype = _typed(mv.format, mv.itemsize)
+        if dtype is None:
+            raise InvalidArgumentError(f"buffer format {mv.format!r} holds no samples")
+        if not _LITTLE and mv.itemsize > 1:
+            raise UnsupportedError("typed buffers on big-endian hosts: pass raw bytes")
+    return _from_buffer(mv if mv.format in ("B", "b", "c") else mv.cast("B"), dtype, length, data)
 
 
 def _measure_code(what: str) -> int:
     code = N.MEASURES.get(what) if isinstance(what, str) else None
     if code is None:
-        raise InvalidArgumentError(
-            f"unknown measurement {what!r}: use one of {', '.join(N.MEASURES)}"
-        )
+        names = ", ".join(N.MEASURES)
+        raise InvalidArgumentError(f"unknown measurement {what!r}: use one of {names}")
     return code
 
 
-# --- properties read from the native object -----------------------------------
-
-
-def _same(v: Any) -> Any:
-    return v
-
-
-def _opt(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    return lambda v: None if v is None else conv(v)
-
-
 class _Prop:
-    """A property read from the native object, ``conv(owner._get(key))``;
-    assignable with ``set``."""
+    """A property read from the native object, ``conv(owner._get(key))``; ``set`` assigns."""
 
-    def __init__(self, key: str, conv: Callable[[Any], Any] = _same, doc: str = "",
+    def __init__(self, key: str, conv: Callable[[Any], Any] = lambda v: v, doc: str = "",
                  set: Optional[Callable[[Any, Any], None]] = None) -> None:
         self.key, self.conv, self.set, self.__doc__ = key, conv, set, doc
 
@@ -381,7 +294,8 @@ class _Prop:
         self.set(obj, value)
 
 
-# --- traces ---------------------------------------------------------------------
+def _optional(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else conv(v)
 
 
 class _TraceHandle(Managed):
@@ -394,34 +308,30 @@ class _TraceHandle(Managed):
         self._set_handle(ptr)
         # Not freed at interpreter exit: arrays over the samples may still
         # be read by later exit handlers (the OS reclaims the memory).
-        assert self._finalizer is not None
-        self._finalizer.atexit = False
+        cast(Any, self._finalizer).atexit = False
         self.views: List["weakref.ref[Any]"] = []  # the memory objects made
 
-    def in_use(self) -> bool:
-        return any(r() is not None for r in self.views)
+
+@functools.lru_cache(maxsize=64)
+def _memory_type(nbytes: int) -> Any:
+    """A ctypes char-array subclass of ``nbytes`` (it takes attributes and weak references)."""
+    return type("_TraceMemory", (ctypes.c_char * nbytes,), {})
 
 
 class Trace:
-    """One named trace of a session: typed samples and their description.
-
-    From :meth:`Session.get_trace` / :meth:`Session.load_trace` or
-    :meth:`Trace.from_data`; valid after its session is closed. :attr:`data` and
-    :attr:`raw` do not copy the samples, and keep their memory alive (even after
-    :meth:`close`).
-    """
+    """One named trace: typed samples and their description (valid after its session
+    closes; :attr:`data` and :attr:`raw` are not copies and keep the memory alive)."""
 
     def __init__(self, ptr: int) -> None:
         """Takes ownership of a native ``evident_trace`` pointer (internal)."""
         self._handle: Optional[_TraceHandle] = _TraceHandle(ptr)
-        out = ctypes.c_void_p()
-        self._native(N.lib.evident_trace_info_json, ctypes.byref(out))
-        # A trace never changes: its description is read once.
-        self._info: Dict[str, Any] = _take_json(out)
-        if self.dtype not in DTYPES:
-            raise InternalError(f"the library returned an unknown dtype {self.dtype!r}")
         self._raw: Optional[memoryview] = None
         self._data: Any = None
+        out = ctypes.c_void_p()
+        self._native(N.lib.evident_trace_info_json, ctypes.byref(out))
+        self._info: Dict[str, Any] = json.loads(N.take_string(out))  # a trace never changes
+        if self.dtype not in DTYPES:
+            raise InternalError(f"the library returned an unknown dtype {self.dtype!r}")
 
     def _get(self, key: str) -> Any:
         return self._info.get(key)
@@ -434,17 +344,10 @@ class Trace:
     metadata = _Prop("metadata", lambda v: json.loads(json.dumps(v or {})), "(A copy.)")
     is_mapped = _Prop("mapped", bool, "True when read straight from the file's mapping (no copy).")
     compressed = _Prop("compressed", bool, "True when stored zstd-compressed (decompressed once).")
-
-    @property
-    def nbytes(self) -> int:
-        """Size of the samples in bytes (``bit``: packed)."""
-        n = self._info.get("bytes")
-        return _bytes_len(self.dtype, len(self)) if n is None else int(n)
-
-    @property
-    def duration(self) -> float:
-        """``len(trace) / sample_rate`` seconds."""
-        return float(len(self) / self.sample_rate)
+    nbytes = _Prop("bytes", lambda v: int(v or 0), "Size of the samples in bytes (bit: packed).")
+    duration = property(lambda self: float(len(self) / self.sample_rate),
+                        doc="``len(trace) / sample_rate`` seconds.")
+    closed = property(lambda self: self._handle is None)
 
     def __len__(self) -> int:
         return int(self._info.get("len") or 0)
@@ -474,45 +377,33 @@ class Trace:
     def raw(self) -> memoryview:
         """The stored little-endian bytes, read-only, not copied (``bit``: packed LSB-first)."""
         if self._raw is None:
-            addr = ctypes.c_void_p()
-            n, nb, code = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_uint32()
-            refs = map(ctypes.byref, (addr, n, nb, code))
-            self._native(N.lib.evident_trace_data, *refs)
-            if _DTYPE_BY_CODE.get(code.value) != self.dtype or n.value != len(self):
-                raise InternalError(
-                    f"trace {self.name!r}: the library's data ({n.value} samples of type "
-                    f"{code.value}) does not match its description"
-                )
-            if nb.value != _bytes_len(self.dtype, len(self)):
-                raise InternalError(
-                    f"trace {self.name!r}: {nb.value} bytes for {len(self)} {self.dtype} samples"
-                )
-            if nb.value == 0:
-                self._raw = memoryview(b"")
-            else:
-                if not addr.value:
-                    raise InternalError(f"trace {self.name!r}: the library returned NULL data")
-                handle = self._handle
-                assert handle is not None
+            addr, n, nb, code = ctypes.c_void_p(), ctypes.c_uint64(), ctypes.c_uint64(), \
+                ctypes.c_uint32()
+            self._native(N.lib.evident_trace_data, *map(ctypes.byref, (addr, n, nb, code)))
+            got = (_DTYPE_BY_CODE.get(code.value), n.value, nb.value,
+                   bool(addr.value or not nb.value))
+            if got != (self.dtype, len(self), _bytes_len(self.dtype, len(self)), True):
+                raise InternalError(f"trace {self.name!r}: the library's data {got} does not "
+                                    "match its description")
+            self._raw = memoryview(b"")
+            if nb.value:
                 mem = _memory_type(nb.value).from_address(addr.value)
-                mem.owner = handle  # the native trace lives as long as the memory is used
-                handle.views.append(weakref.ref(mem))
+                mem.owner = self._handle  # the native trace lives as long as the memory is used
+                cast(_TraceHandle, self._handle).views.append(weakref.ref(mem))
                 self._raw = memoryview(mem).cast("B").toreadonly()
         return self._raw
 
     @property
     def data(self) -> Any:
-        """The samples: a read-only numpy array over the library's memory (``bit``:
-        an unpacked bool copy), or without numpy a read-only typed memoryview.
-        """
+        """The samples: a read-only numpy array over the library's memory (``bit``: an
+        unpacked bool copy), or without numpy a read-only typed memoryview."""
         if self._data is None:
             raw, np = self.raw, _numpy()
             if np is None:
                 self._data = self._typed_view()
             elif self.dtype == "bit":
                 u8 = np.frombuffer(raw, dtype=np.uint8)
-                bits = np.unpackbits(u8, count=len(self), bitorder="little")
-                self._data = bits.astype(bool)
+                self._data = np.unpackbits(u8, count=len(self), bitorder="little").astype(bool)
                 self._data.flags.writeable = False
             else:
                 self._data = np.frombuffer(raw, dtype=DTYPES[self.dtype].typestr)
@@ -524,7 +415,7 @@ class Trace:
             return raw
         if d.size == 1 or _LITTLE:
             return raw.cast(cast(Any, d.fmt))
-        a = array.array(d.fmt if d.size != 8 else _dtype_code(self.dtype), raw.tobytes())
+        a = array.array(d.fmt, raw.tobytes())
         a.byteswap()  # big-endian host: a copy in native order
         return memoryview(a).toreadonly()
 
@@ -536,11 +427,11 @@ class Trace:
 
     def bits(self) -> List[bool]:
         """The samples of a ``bit`` or ``bool`` trace as a list of bools."""
-        if self.dtype == "bool":
-            return [b != 0 for b in self.raw]
-        if self.dtype != "bit":
+        if self.dtype not in ("bit", "bool"):
             raise InvalidArgumentError(f"trace {self.name!r} holds {self.dtype}, not bits")
         raw = self.raw
+        if self.dtype == "bool":
+            return [b != 0 for b in raw]
         return [bool(raw[i >> 3] >> (i & 7) & 1) for i in range(len(self))]
 
     def to_list(self) -> List[Any]:
@@ -568,12 +459,8 @@ class Trace:
         """Releases the native trace once no array or memoryview of it is left."""
         handle, self._handle = self._handle, None
         self._raw = self._data = None
-        if handle is not None and not handle.in_use():
+        if handle is not None and not any(r() is not None for r in handle.views):
             handle.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._handle is None
 
     def __enter__(self) -> "Trace":
         return self
@@ -583,24 +470,8 @@ class Trace:
 
     def __repr__(self) -> str:
         where = "mapped" if self.is_mapped else ("compressed" if self.compressed else "in memory")
-        rate = f"{self.sample_rate:g} Hz"
-        return f"<evident.Trace {self.name!r} {self.dtype}[{len(self)}] {rate} {where}>"
-
-
-_memory_types: Dict[int, Any] = {}
-
-
-def _memory_type(nbytes: int) -> Any:
-    """A ctypes char-array subclass of ``nbytes`` (subclasses take attributes)."""
-    t = _memory_types.get(nbytes)
-    if t is None:
-        t = type("_TraceMemory", (ctypes.c_char * nbytes,), {})
-        if len(_memory_types) < 64:
-            _memory_types[nbytes] = t
-    return t
-
-
-# --- annotations ------------------------------------------------------------------
+        return (f"<evident.Trace {self.name!r} {self.dtype}[{len(self)}] "
+                f"{self.sample_rate:g} Hz {where}>")
 
 
 class AnnotationType(enum.Enum):
@@ -627,10 +498,7 @@ def _annotation_type(value: Any) -> Optional[AnnotationType]:
 
 @dataclass
 class Annotation:
-    """One annotation (TraceKit's fields). ``annotation_type`` is inferred when not
-    given (the library's rule: time_range and amplitude_range -> region, time_range
-    -> range, time -> point, amplitude -> horizontal, else text).
-    """
+    """One annotation (TraceKit's fields); the library infers ``annotation_type`` when not given."""
 
     text: str
     time: Optional[float] = None
@@ -646,59 +514,43 @@ class Annotation:
     layer: Optional[str] = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        # The kind inferred and the ranges checked by the library
-        # (evident_annotation_normalise_json: one rule for C, Go and Python).
+        # Kind inferred, numbers and ranges checked by the library (one rule for every binding).
         self.annotation_type = _annotation_type(self.annotation_type)
-        geometry: Dict[str, Any] = {"text": ""}
-        for key in ("time", "amplitude"):
-            if getattr(self, key) is not None:
-                geometry[key] = _number(getattr(self, key), key)
-        for key in ("time_range", "amplitude_range"):
-            v = _pair(getattr(self, key), key)
-            setattr(self, key, v)
-            if v is not None:
-                geometry[key] = list(v)
-        if self.annotation_type is not None:
-            geometry["type"] = self.annotation_type.value
-        out = ctypes.c_void_p()
+        self.time_range = _pair(self.time_range, "time_range")
+        self.amplitude_range = _pair(self.amplitude_range, "amplitude_range")
         fn = N.session_lib().evident_annotation_normalise_json
-        N.check(fn(_json(geometry, "annotation"), ctypes.byref(out)))
-        self.annotation_type = AnnotationType(_take_json(out)["type"])
+        d = _json_out(fn, _json({"text": "", **self._geometry()}, "annotation"))
+        self.annotation_type = AnnotationType(d["type"])
 
-    @property
-    def start_time(self) -> Optional[float]:
-        """``time``, or the start of ``time_range``."""
-        return self.time_range[0] if self.time_range is not None else self.time
+    def _geometry(self) -> Dict[str, Any]:
+        d = {} if self.annotation_type is None else {"type": self.annotation_type.value}
+        for key in ("time", "time_range", "amplitude", "amplitude_range"):
+            v = getattr(self, key)
+            if v is not None:
+                d[key] = list(v) if key.endswith("_range") else _number(v, key)
+        return d
 
-    @property
-    def end_time(self) -> Optional[float]:
-        """``time``, or the end of ``time_range``."""
-        return self.time_range[1] if self.time_range is not None else self.time
+    start_time = property(lambda self: self.time_range[0] if self.time_range else self.time,
+                          doc="``time``, or the start of ``time_range``.")
+    end_time = property(lambda self: self.time_range[1] if self.time_range else self.time,
+                        doc="``time``, or the end of ``time_range``.")
 
     def to_dict(self) -> Dict[str, Any]:
         """The annotation as JSON data (the session file's field names)."""
-        assert self.annotation_type is not None
-        if not isinstance(self.text, str):
-            raise InvalidArgumentError(
-                f"annotation text must be a str, not {type(self.text).__name__}")
-        d: Dict[str, Any] = {"text": self.text, "type": self.annotation_type.value}
-        for key in ("time", "time_range", "amplitude", "amplitude_range", "color"):
-            v = getattr(self, key)
-            if v is not None:
-                d[key] = list(v) if key.endswith("_range") else (
-                    v if key == "color" else _number(v, key))
-        d.update(style=self.style, visible=bool(self.visible), created_at=_ts_out(self.created_at))
-        d["metadata"] = _plain(self.metadata, "annotation metadata")
+        d = {"text": _text(self.text, "annotation text"), **self._geometry()}
+        if self.color is not None:
+            d["color"] = self.color
+        d.update(style=self.style, visible=bool(self.visible), created_at=_ts_out(self.created_at),
+                 metadata=_plain(self.metadata, "annotation metadata"))
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], layer: Optional[str] = None) -> "Annotation":
         """An annotation from the library's JSON."""
         a = cls.__new__(cls)
-        tr, ar = d.get("time_range"), d.get("amplitude_range")
         a.text, a.time, a.amplitude = d.get("text", ""), d.get("time"), d.get("amplitude")
-        a.time_range = None if tr is None else (float(tr[0]), float(tr[1]))
-        a.amplitude_range = None if ar is None else (float(ar[0]), float(ar[1]))
+        a.time_range, a.amplitude_range = (None if d.get(k) is None else tuple(map(float, d[k]))
+                                           for k in ("time_range", "amplitude_range"))
         a.annotation_type = _annotation_type(d.get("type") or d.get("annotation_type"))
         a.color, a.style = d.get("color"), d.get("style", "solid")
         a.visible = d.get("visible", True)
@@ -709,34 +561,25 @@ class Annotation:
         return a
 
 
-def _layer_setter(key: str, check: Callable[[Any], Any]) -> Callable[[Any, Any], None]:
-    return lambda layer, value: layer._session.set_layer(layer._name, **{key: check(value)})
+def _layer_setter(key: str) -> Callable[[Any, Any], None]:
+    def set(layer: "AnnotationLayer", value: Any) -> None:
+        if key in ("visible", "locked"):
+            value = bool(value)
+        else:  # color None removes the colour ("")
+            value = "" if value is None and key == "color" else _text(value, key)
+        layer._session.set_layer(layer._name, **{key: value})
 
-
-def _str_or_none(what: str) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        if (value is not None or what == "description") and not isinstance(value, str):
-            allowed = "a str" if what == "description" else "a str or None"
-            raise InvalidArgumentError(f"{what} must be {allowed}, not {type(value).__name__}")
-        return value or ""  # color "" removes the colour
-
-    return check
+    return set
 
 
 class AnnotationLayer:
-    """A named collection of annotations (TraceKit's ``AnnotationLayer``).
-
-    ``session.annotation_layers[name]`` is a live view of the session's layer; one
-    made with the constructor lives in a private session until stored with
-    ``session.annotation_layers[name] = layer``. A locked layer refuses changes
-    to its annotations with :class:`~evident.errors.LayerLockedError`.
-    """
+    """A named collection of annotations (TraceKit's): a live view of a session's layer,
+    or, made with the constructor, one in a private session until stored in one."""
 
     def __init__(self, name: str, annotations: Optional[List[Annotation]] = None,
                  visible: bool = True, locked: bool = False, color: Optional[str] = None,
                  description: str = "") -> None:
-        self._session = Session(name="annotation layer")
-        self._name = name
+        self._session, self._name = Session(name="annotation layer"), name
         self._session.set_layer(name, visible=visible, color=color or "", description=description)
         for a in annotations or []:
             self.add(a)
@@ -759,15 +602,11 @@ class AnnotationLayer:
     def _get(self, key: str) -> Any:
         return self._props().get(key)
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    visible = _Prop("visible", lambda v: v is not False, set=_layer_setter("visible", bool))
-    locked = _Prop("locked", bool, set=_layer_setter("locked", bool))
-    color = _Prop("color", set=_layer_setter("color", _str_or_none("color")))
-    description = _Prop("description", lambda v: v or "",
-                        set=_layer_setter("description", _str_or_none("description")))
+    name = property(lambda self: self._name)
+    visible = _Prop("visible", lambda v: v is not False, set=_layer_setter("visible"))
+    locked = _Prop("locked", bool, set=_layer_setter("locked"))
+    color = _Prop("color", set=_layer_setter("color"))
+    description = _Prop("description", lambda v: v or "", set=_layer_setter("description"))
 
     @property
     def annotations(self) -> List[Annotation]:
@@ -777,10 +616,9 @@ class AnnotationLayer:
 
     def add(self, annotation: Optional[Annotation] = None, **kwargs: Any) -> Annotation:
         """Adds an :class:`Annotation` or one made from keyword arguments; returns it."""
-        if annotation is None:
-            annotation = Annotation(**kwargs)
-        elif kwargs:
+        if annotation is not None and kwargs:
             raise InvalidArgumentError("pass either an Annotation or keyword arguments, not both")
+        annotation = annotation or Annotation(**kwargs)
         self._session._annotate(self._name, annotation)
         return annotation
 
@@ -814,9 +652,7 @@ class AnnotationLayer:
         return iter(self.annotations)
 
     def __repr__(self) -> str:
-        p = self._props()
-        flags = (" locked" if p.get("locked") else "") + (
-            "" if p.get("visible", True) else " hidden")
+        flags = (" locked" if self.locked else "") + ("" if self.visible else " hidden")
         return f"<evident.AnnotationLayer {self._name!r}{flags}>"
 
 
@@ -827,8 +663,7 @@ class _Layers(MutableMapping[str, AnnotationLayer]):
         self._session = session
 
     def _names(self) -> List[str]:
-        names: List[str] = self._session._json_of("layer_names_json")
-        return names
+        return cast(List[str], self._session._json_of("layer_names_json"))
 
     def __getitem__(self, name: str) -> AnnotationLayer:
         layer = AnnotationLayer._bound(self._session, name)
@@ -838,17 +673,9 @@ class _Layers(MutableMapping[str, AnnotationLayer]):
     def __setitem__(self, name: str, layer: AnnotationLayer) -> None:
         if not isinstance(layer, AnnotationLayer):
             raise InvalidArgumentError(
-                f"annotation_layers values must be AnnotationLayer, not {type(layer).__name__}"
-            )
-        p, annotations, s = layer._props(), layer.annotations, self._session
-        if name in self._names():
-            s._call(N.lib.evident_session_remove_layer, N.text(name, "layer"))
-        s.set_layer(name, locked=False, visible=p["visible"], color=p.get("color") or "",
-                    description=p["description"])
-        for a in annotations:
-            s._annotate(name, a)
-        if p["locked"]:
-            s.set_layer(name, locked=True)
+                f"annotation_layers values must be AnnotationLayer, not {type(layer).__name__}")
+        whole = _json(dict(layer._props(), name=name), "layer")  # stored whole by the library
+        self._session._call(N.lib.evident_session_put_layer_json, whole)
 
     def __delitem__(self, name: str) -> None:
         self._session.remove_layer(name)
@@ -863,19 +690,11 @@ class _Layers(MutableMapping[str, AnnotationLayer]):
         return f"<evident annotation layers {self._names()!r}>"
 
 
-# --- records read from the library: one generic from_dict -------------------------------
-
-
 _CONVS: Dict[str, Callable[[Any], Any]] = {
-    "int": lambda v: int(v or 0),
-    "float": lambda v: float(v or 0.0),
-    "bool": bool,
-    "str": lambda v: "" if v is None else str(v),
-    "Path": lambda v: Path(v or ""),
-    "datetime": lambda v: _ts_in(v) or _now(),
-    "Optional[datetime]": _ts_in,
-    "Optional[int]": _opt(int),
-    "Dict[str, Any]": lambda v: dict(v or {}),
+    "int": lambda v: int(v or 0), "float": lambda v: float(v or 0.0), "bool": bool,
+    "str": lambda v: "" if v is None else str(v), "Path": lambda v: Path(v or ""),
+    "datetime": lambda v: _ts_in(v) or _now(), "Optional[datetime]": _ts_in,
+    "Optional[int]": _optional(int), "Dict[str, Any]": lambda v: dict(v or {}),
     "List[str]": lambda v: [str(p) for p in v or []],
 }
 
@@ -890,11 +709,8 @@ class _Record:
             v = d.get(f.name)
             if v is None and f.default is not dataclasses.MISSING:
                 v = f.default
-            kw[f.name] = _CONVS.get(str(f.type), _same)(v)
+            kw[f.name] = _CONVS.get(str(f.type), lambda v: v)(v)
         return cls(**kw)
-
-
-# --- measurements and history ----------------------------------------------------------
 
 
 @dataclass
@@ -910,16 +726,9 @@ class Measurement(_Record):
 
     def as_tracekit(self) -> Dict[str, Any]:
         """TraceKit's shape, ``{value, unit, trace_name, timestamp, **metadata}``."""
-        m = {"name": self.name, "value": _plain(self.value, "measurement value"),
-             "unit": self.unit, "metadata": _plain(self.metadata, "measurement metadata")}
-        if self.trace_name is not None:
-            m["trace_name"] = self.trace_name
-        if self.recorded_at is not None:
-            m["recorded_at"] = _ts_out(self.recorded_at, "recorded_at")
-        out = ctypes.c_void_p()
+        m = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
         fn = N.session_lib().evident_measurement_tracekit_json
-        N.check(fn(_json(m, "measurement"), ctypes.byref(out)))
-        d: Dict[str, Any] = _take_json(out)
+        d: Dict[str, Any] = _json_out(fn, _json({"value": None, **m}, "measurement"))
         if self.recorded_at is None:
             d.pop("timestamp", None)
         return d
@@ -953,9 +762,7 @@ class HistoryEntry(_Record):
         return d
 
     def to_code(self, alias: str = "tk", _style: int = 0) -> str:
-        """The call as Python code, ``alias.operation(param=value, ...)``; an
-        operation that is not one public name becomes a comment (the file is data).
-        """
+        """The call as Python code, ``alias.operation(param=value, ...)`` (the library's)."""
         out = ctypes.c_void_p()
         entry = _json(self.to_dict(), "history entry", lenient=True)
         fn = N.session_lib().evident_history_entry_code
@@ -964,21 +771,15 @@ class HistoryEntry(_Record):
 
 
 class OperationHistory:
-    """The history of operations (TraceKit's ``OperationHistory``).
+    """The history of operations (TraceKit's): ``session.history`` is a live view; one made
+    with the constructor lives in a private session (``max_entries`` 0: unlimited)."""
 
-    ``session.history`` is a live view; one made with the constructor keeps its
-    entries in a private session. ``max_entries`` bounds the entries (0 =
-    unlimited; the oldest are dropped); ``auto_record``: whether
-    :meth:`Session.load_trace` records itself.
-    """
-
-    #: The layout of :meth:`to_script`: 0 evident's, 1 TraceKit's.
-    _script_style = 0
+    _script_style = 0  # the layout of to_script: 0 evident's, 1 TraceKit's
 
     def __init__(self, max_entries: int = 0, auto_record: bool = True) -> None:
         self._session = Session(name="history")
         self.max_entries = max_entries
-        self.auto_record = auto_record
+        self.auto_record = auto_record  # whether Session.load_trace records itself
 
     @classmethod
     def _bound(cls, session: "Session") -> "OperationHistory":
@@ -1005,36 +806,28 @@ class OperationHistory:
                error_message: Optional[str] = None, *, timestamp: Optional[datetime] = None,
                **metadata: Any) -> HistoryEntry:
         """Records one operation (JSON; what JSON cannot hold as ``str()``); returns it."""
-        d = HistoryEntry(
-            operation, dict(parameters or {}), result, timestamp or _now(), duration_ms,
-            success, error_message, dict(metadata),
-        ).to_dict()
+        d = HistoryEntry(operation, dict(parameters or {}), result, timestamp or _now(),
+                         duration_ms, success, error_message, dict(metadata)).to_dict()
         self._session._call(N.lib.evident_session_record_history, _json(d, "history entry"))
         return cast(HistoryEntry, HistoryEntry.from_dict(d))
 
     def find(self, operation: Optional[str] = None,
              success_only: bool = False) -> List[HistoryEntry]:
         """Entries of ``operation`` (all when None), only successful ones with ``success_only``."""
-        return [
-            e
-            for e in self.entries
-            if (operation is None or e.operation == operation) and (e.success or not success_only)
-        ]
+        return [e for e in self.entries if (operation is None or e.operation == operation)
+                and (e.success or not success_only)]
 
     def summary(self) -> Dict[str, Any]:
-        """Counts and durations (``total_operations``, ``successful``, ``failed``,
-        ``total_duration_ms``, ``average_duration_ms``, ``operations``, ``first``, ``last``).
-        """
+        """Counts and durations, by operation too, and the ``first`` and ``last`` times."""
         d: Dict[str, Any] = dict(self._session._json_of("history_summary_json"))
         d["first"], d["last"] = _ts_in(d.get("first")), _ts_in(d.get("last"))
         return d
 
     def to_script(self, module: str = "tracekit", alias: str = "tk") -> str:
         """A Python script replaying the operations (TraceKit's format; failures as comments)."""
-        return self._session._string(
-            N.lib.evident_session_history_script, N.text(module, "module"), N.text(alias, "alias"),
-            self._script_style,
-        )
+        return self._session._string(N.lib.evident_session_history_script,
+                                     N.text(module, "module"), N.text(alias, "alias"),
+                                     self._script_style)
 
     def __len__(self) -> int:
         return int(self._get("history") or 0)
@@ -1044,9 +837,6 @@ class OperationHistory:
 
     def __repr__(self) -> str:
         return f"<evident.OperationHistory {len(self)} entries>"
-
-
-# --- results of file operations -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -1064,7 +854,7 @@ class SaveInfo(_Record):
 
 @dataclass(frozen=True)
 class VersionInfo(_Record):
-    """One saved version of a session file."""
+    """One saved version of a session file (``compacted_from``: see docs/python-session.md)."""
 
     version: int
     commit: str
@@ -1077,8 +867,6 @@ class VersionInfo(_Record):
     offset: int
     layers: int = 0
     trace_bytes: int = 0
-    #: For the first version of a compacted file: ``{"version", "commit"}``
-    #: of the version it was made from.
     compacted_from: Optional[Dict[str, Any]] = None
 
 
@@ -1094,125 +882,72 @@ class CompactInfo(_Record):
 
 @dataclass(frozen=True)
 class SessionReport(_Record):
-    """The result of :func:`verify_session`; true when ``ok``."""
+    """The result of :func:`verify_session`, true when ``ok`` (``details``: all reported)."""
 
     ok: bool
     versions: int
     problems: List[str]
     torn_tail_at: Optional[int]
-    #: The newest version and its commit (None when there is none).
     head_version: Optional[int] = None
     head_commit: Optional[str] = None
-    #: Everything the library reported (records, data_frames, bytes,
-    #: sample_bytes_checked, problem_details, ...).
     details: Dict[str, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.ok
 
 
-# --- the session's metadata: a dict that writes every change through ------------------
+def _tracked(base: type, mutators: str) -> Any:
+    """A ``base`` (dict or list) inside the session's metadata that writes every change
+    through; ``_root`` is the metadata dict, whose ``_owner`` is the session."""
 
-
-class _MetaDict(dict):  # type: ignore[type-arg]
-    """The session's metadata (or a dict inside it), writing every change through."""
-
-    def __init__(self, data: Mapping[str, Any], root: "Optional[_MetaDict]") -> None:
-        dict.__init__(self, data)
-        self._root = self if root is None else root
-        self._owner: Any = None  # the root's weak reference to its session
+    def __init__(self: Any, data: Any, root: Any) -> None:
+        base.__init__(self, data)
+        self._root, self._owner = self if root is None else root, None
         self._adopt()
 
-    def _adopt(self) -> None:
-        """Dicts and lists put inside become tracked containers."""
-        for k, v in list(dict.items(self)):
+    def _adopt(self: Any) -> None:  # dicts and lists put inside become tracked too
+        for k in list(base.keys(self) if base is dict else range(base.__len__(self))):
+            v = base.__getitem__(self, k)
             t = _track(v, self._root)
             if t is not v:
-                dict.__setitem__(self, k, t)
+                base.__setitem__(self, k, t)
 
-    def _changed(self) -> None:
-        owner = self._root._owner
-        session = owner() if owner is not None else None
-        if session is not None:
-            session._sync_metadata()
+    def mutator(name: str) -> Any:
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            out = getattr(base, name)(self, *args, **kwargs)
+            self._adopt()
+            session = self._root._owner() if self._root._owner is not None else None
+            if session is not None:
+                session._sync_metadata()
+            if name == "setdefault":
+                return base.__getitem__(self, args[0])
+            return self if name.startswith("__i") else out
 
-    def __reduce__(self) -> Any:  # copies and pickles are plain dicts
-        return (dict, (dict(self),))
+        method.__name__ = name
+        return method
 
-    def __deepcopy__(self, memo: Any) -> Any:
-        return json.loads(_json(self, "metadata", lenient=True))
-
-
-class _MetaList(list):  # type: ignore[type-arg]
-    """A list inside the session's metadata, writing every change through."""
-
-    def __init__(self, data: Any, root: _MetaDict) -> None:
-        list.__init__(self, data)
-        self._root = root
-        self._adopt()
-
-    def _adopt(self) -> None:
-        for i, v in enumerate(list(list.__iter__(self))):
-            t = _track(v, self._root)
-            if t is not v:
-                list.__setitem__(self, i, t)
-
-    def _changed(self) -> None:
-        self._root._changed()
-
-    def __reduce__(self) -> Any:
-        return (list, (list(self),))
-
-    __deepcopy__ = _MetaDict.__deepcopy__
+    ns = {name: mutator(name) for name in mutators.split()}
+    ns.update(__init__=__init__, _adopt=_adopt, __reduce__=lambda self: (base, (base(self),)),
+              __deepcopy__=lambda self, memo: json.loads(_json(self, "metadata", lenient=True)))
+    return type("_Meta" + base.__name__.capitalize(), (base,), ns)
 
 
-def _mutator(base: Any, name: str) -> Any:
-    fn = getattr(base, name)
-
-    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        out = fn(self, *args, **kwargs)
-        self._adopt()
-        self._root._changed()
-        if name == "setdefault":
-            return dict.__getitem__(self, args[0])
-        return self if name.startswith("__i") else out
-
-    method.__name__ = name
-    return method
+_MetaDict = _tracked(dict, "__setitem__ __delitem__ update setdefault pop popitem clear __ior__")
+_MetaList = _tracked(list, "__setitem__ __delitem__ append extend insert pop remove clear sort "
+                           "reverse __iadd__ __imul__")
 
 
-for _name in ("__setitem__", "__delitem__", "update", "setdefault", "pop", "popitem", "clear",
-              "__ior__"):
-    setattr(_MetaDict, _name, _mutator(dict, _name))
-for _name in ("__setitem__", "__delitem__", "append", "extend", "insert", "pop", "remove", "clear",
-              "sort", "reverse", "__iadd__", "__imul__"):
-    setattr(_MetaList, _name, _mutator(list, _name))
-
-
-def _track(value: Any, root: _MetaDict) -> Any:
+def _track(value: Any, root: Any) -> Any:
     """Dicts and lists inside the metadata as containers tracked by ``root``."""
-    if isinstance(value, dict) and not (isinstance(value, _MetaDict) and value._root is root):
-        return _MetaDict(value, root)
-    if isinstance(value, list) and not (isinstance(value, _MetaList) and value._root is root):
-        return _MetaList(value, root)
+    for base, tracked in ((dict, _MetaDict), (list, _MetaList)):
+        if isinstance(value, base) and not (isinstance(value, tracked) and value._root is root):
+            return tracked(value, root)
     return value
 
 
-# --- the session ---------------------------------------------------------------
-
-
-def _set_name(session: "Session", value: str) -> None:
-    session._call(N.lib.evident_session_set_name, N.text(value, "name"))
-
-
 class Session(Managed):
-    """An analysis session: traces, annotation layers, measurements, operation
-    history and metadata, saved to a crash-safe, versioned file.
-
-    ``Session(name)`` starts an empty one, :func:`load_session` opens a saved one.
-    Changes stay in memory until :meth:`save`. Calls are serialised by a lock.
-    :meth:`close` (or ``with``) frees it; traces already obtained stay valid.
-    """
+    """An analysis session (traces, annotation layers, measurements, history, metadata),
+    saved to a crash-safe, versioned file; changes stay in memory until :meth:`save`."""
 
     _free_fn = staticmethod(lambda ptr: N.lib.evident_session_free(ptr))  # type: ignore[assignment]
     _what = "session"
@@ -1227,11 +962,9 @@ class Session(Managed):
 
     def _init(self, ptr: int, key: Optional[bytes]) -> None:
         self._set_handle(ptr)
-        self._mutex = threading.RLock()
-        self._key = key
-        self._cache: Dict[str, Any] = {}
+        self._mutex = threading.RLock()  # serialises the calls
+        self._key, self._cache, self.last_save = key, cast(Dict[Any, Any], {}), None
         self._history = OperationHistory._bound(self)
-        self.last_save: Optional[SaveInfo] = None
         # The metadata as a live dict: every change is written through to
         # the library at once (the library's copy is the only one saved).
         self._metadata_view = _MetaDict(self._json_of("metadata_json"), None)
@@ -1253,8 +986,6 @@ class Session(Managed):
         self._init(out.value, None if key is None else bytes(key))  # type: ignore[arg-type]
         return self
 
-    # -- calling the library -------------------------------------------------
-
     def _call(self, fn: Callable[..., int], *args: Any, mutates: bool = True) -> None:
         with self._mutex:
             if mutates:
@@ -1275,24 +1006,20 @@ class Session(Managed):
         fn = getattr(N.lib, "evident_session_" + what)
         return json.loads(self._string(fn, *args, mutates=False))
 
-    def _cached(self, what: str) -> Any:
-        """``_json_of(what)`` parsed once until the session changes (do not modify it)."""
+    def _cached(self, what: str, *args: Any) -> Any:
+        """``_json_of(what, *args)`` parsed once until the session changes (do not modify it)."""
         with self._mutex:
-            if what not in self._cache:
-                self._cache[what] = self._json_of(what)
-            return self._cache[what]
+            if (what, *args) not in self._cache:
+                self._cache[(what, *args)] = self._json_of(what, *args)
+            return self._cache[(what, *args)]
 
     def _get(self, key: str) -> Any:
         """One field of :meth:`info`, from the native session (cached until a change)."""
-        with self._mutex:
-            if key not in self._cache:
-                self._cache[key] = self._json_of("info_field_json", key.encode())
-            return self._cache[key]
+        return self._cached("info_field_json", key.encode())
 
     def _sync_metadata(self) -> None:
-        """Writes the metadata through to the library; a value JSON cannot hold
-        is reported by the next save (TraceKit code assigns first, saves later).
-        """
+        """Writes the metadata through; a value JSON cannot hold is reported by the next
+        save (TraceKit code assigns first, saves later)."""
         with self._mutex:
             try:
                 text = _json(self._metadata_view, "metadata")
@@ -1306,21 +1033,18 @@ class Session(Managed):
         if self._metadata_pending:  # raises what JSON cannot hold
             _json(self._metadata_view, "metadata")
 
-    # -- description -------------------------------------------------------
-
-    name = _Prop("name", lambda v: str(v or ""), "The session's name.", set=_set_name)
+    name = _Prop("name", lambda v: str(v or ""), "The session's name.",
+                 set=lambda s, v: s._call(N.lib.evident_session_set_name, N.text(v, "name")))
     created_at = _Prop("created_at", _ts_in)
     modified_at = _Prop("modified_at", _ts_in)
-    path = _Prop("path", _opt(Path), "The file this session was loaded from or last saved to.")
-    version = _Prop("version", _opt(int), "The version loaded or last saved (None: never saved).")
-    commit = _Prop("commit", _opt(str), "The commit hash of that version (lowercase hex).")
+    path = _Prop("path", _optional(Path), "The file this session was loaded from or saved to.")
+    version = _Prop("version", _optional(int), "The version loaded or saved (None: never saved).")
+    commit = _Prop("commit", _optional(str), "The commit hash of that version (lowercase hex).")
 
     @property
     def metadata(self) -> Dict[str, Any]:
-        """The metadata, a dict to change in place (nested dicts and lists too):
-        every change is written to the session at once; values must be JSON data.
-        """
-        return self._metadata_view
+        """The metadata, a dict to change in place (nested too), written through at once."""
+        return cast(Dict[str, Any], self._metadata_view)
 
     @metadata.setter
     def metadata(self, value: Mapping[str, Any]) -> None:
@@ -1335,8 +1059,7 @@ class Session(Managed):
     def info(self) -> Dict[str, Any]:
         """Name, times, path, version, commit and counts, as the library reports them."""
         self._push_metadata()
-        info: Dict[str, Any] = self._json_of("info_json")
-        return info
+        return cast(Dict[str, Any], self._json_of("info_json"))
 
     def summary(self) -> str:
         """A human-readable summary of the session."""
@@ -1346,81 +1069,41 @@ class Session(Managed):
     def to_dict(self) -> Dict[str, Any]:
         """Everything but the samples, as JSON data."""
         self._push_metadata()
-        d: Dict[str, Any] = self._json_of("to_json")
-        return d
-
-    # -- traces ------------------------------------------------------------
+        return cast(Dict[str, Any], self._json_of("to_json"))
 
     def load_trace(self, path: PathLike, name: Optional[str] = None, **load_kwargs: Any) -> Trace:
-        """Loads a capture file (CSV, ``.npy``, sigrok ``.sr``, Tektronix ``.wfm``)
-        as trace ``name`` (default: the file's stem) and returns it. Options:
-        ``channel`` (of a ``.sr`` capture), ``lazy``. Recorded in the history.
-        """
-        raw, name_b = N.path_arg(path), N.text(name, "name")
-        params: Dict[str, Any] = {"path": str(Path(path))}
-        if name is not None:
-            params["name"] = name
-        params.update(load_kwargs)
+        """Loads a capture file (CSV, .npy, sigrok .sr, Tektronix .wfm) as a trace, recorded
+        in the history by the library unless ``history.auto_record`` is off."""
         opts = _json(load_kwargs, "loader options") if load_kwargs else None
-        t0 = _time.perf_counter()
-        try:
-            if opts is None:
-                loaded = self._string(N.lib.evident_session_load_trace, raw, name_b)
-            else:
-                fn = N.measure_lib().evident_session_load_trace_with
-                loaded = self._string(fn, raw, name_b, opts)
-        except EvidentError as e:
-            if self._history.auto_record:
-                self._auto_record("load_trace", params, None, t0, e)
-            raise
-        if self._history.auto_record:
-            self._auto_record("load_trace", params, f"loaded {loaded!r}", t0, None)
+        loaded = self._string(N.lib.evident_session_load_trace_json, N.path_arg(path),
+                              N.text(name, "name"), opts, bool(self._history.auto_record))
         return self.get_trace(loaded)
 
     def measure(self, trace_name: str, what: str) -> float:
-        """Measures trace ``trace_name`` (``"frequency"``, ``"period"``, ``"amplitude"``,
-        ``"rise_time"``, ``"fall_time"``, ``"duty_cycle"``, ``"thd"``; NaN when the
-        signal does not allow it) and records ``measure_<what>`` in the history.
-        """
+        """Measures trace ``trace_name`` (NaN when the signal does not allow it) and records
+        ``measure_<what>`` in the history."""
         code, out = _measure_code(what), ctypes.c_double()
         name_b = N.text(trace_name, "trace_name")
         self._call(N.measure_lib().evident_session_measure, name_b, code, ctypes.byref(out))
         return out.value
 
-    def _auto_record(self, op: str, params: Dict[str, Any], result: Any, t0: float,
-                     error: Optional[Exception]) -> None:
-        ms = (_time.perf_counter() - t0) * 1000.0
-        err = None if error is None else str(error)
-        self._history.record(op, params, result, duration_ms=ms, success=error is None,
-                             error_message=err)
-
     def add_trace(self, name: str, trace: Any, *, dtype: Any = None,
                   sample_rate: Optional[float] = None, start_time: Optional[float] = None,
                   units: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None,
                   length: Optional[int] = None) -> None:
-        """Adds (or replaces) trace ``name``, copying the samples: an
-        :class:`evident.Trace`, a 1-D numpy array, an :class:`array.array`, a list of
-        numbers or bools, raw little-endian bytes with ``dtype=`` (``bit``: packed
-        LSB-first, ``length=`` samples), or an object with ``.data`` and
-        ``.sample_rate``. ``dtype`` converts without loss or interprets; the keyword
-        arguments override what ``trace`` carries.
-        """
+        """Adds (or replaces) trace ``name``, copying the samples (an evident.Trace, numpy
+        array, array.array, list, bytes with ``dtype=``, or an object with ``.data``)."""
         name_b = N.text(name, "name")
         s = _samples(trace, None if dtype is None else _dtype_name(dtype), length)
         info = dict(s.info)
-        for key, v in (("sample_rate", sample_rate), ("start_time", start_time)):
+        for key, v, conv in (("sample_rate", sample_rate, _number),
+                             ("start_time", start_time, _number), ("units", units, _text)):
             if v is not None:
-                info[key] = _number(v, key)
-        if units is not None:
-            if not isinstance(units, str):
-                raise InvalidArgumentError(f"units must be a str, not {type(units).__name__}")
-            info["units"] = units
+                info[key] = conv(v, key)
         if metadata is not None:
             info["metadata"] = _plain(dict(metadata), "trace metadata")
-        info_json = _json(info, "trace info")
-        code = DTYPES[s.dtype].code
-        self._call(N.lib.evident_session_add_trace, name_b, code, s.pointer, s.length, info_json)
-        del s  # the library copied the samples
+        self._call(N.lib.evident_session_add_trace, name_b, DTYPES[s.dtype].code, s.pointer,
+                   s.length, _json(info, "trace info"))
 
     def list_traces(self) -> List[str]:
         """The trace names, in the order they were added."""
@@ -1446,8 +1129,6 @@ class Session(Managed):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.list_traces()
 
-    # -- annotations ---------------------------------------------------------
-
     def annotate(self, text: str, *, time: Optional[float] = None,
                  time_range: Optional[Tuple[float, float]] = None, layer: str = "default",
                  amplitude: Optional[float] = None,
@@ -1456,8 +1137,7 @@ class Session(Managed):
                  color: Optional[str] = None, style: str = "solid", visible: bool = True,
                  created_at: Optional[datetime] = None, **metadata: Any) -> Annotation:
         """Adds an annotation to ``layer`` (created if missing) and returns it; other
-        keyword arguments are its metadata (LayerLockedError on a locked layer).
-        """
+        keyword arguments are its metadata."""
         time, amplitude = (None if v is None else _number(v, k)
                            for k, v in (("time", time), ("amplitude", amplitude)))
         a = Annotation(text, time, time_range, amplitude, amplitude_range,
@@ -1471,58 +1151,40 @@ class Session(Managed):
         self._call(N.lib.evident_session_annotate, N.text(layer, "layer"), body)
         a.layer = layer
 
-    def get_annotations(
-        self, layer: Optional[str] = None, time_range: Optional[Tuple[float, float]] = None
-    ) -> List[Annotation]:
-        """Annotations of ``layer`` (all when None; none for a missing layer),
-        optionally only those overlapping ``time_range`` (the library's rule).
-        """
-        rng = _pair(time_range, "time_range")
-        t0, t1 = rng if rng is not None else (0.0, 0.0)
-        try:
-            found = self._json_of("annotations_json", N.text(layer, "layer"),
-                                  int(rng is not None), t0, t1)
-        except NotFoundError:
-            return []
+    def get_annotations(self, layer: Optional[str] = None,
+                        time_range: Optional[Tuple[float, float]] = None) -> List[Annotation]:
+        """Annotations of ``layer`` (all when None), optionally only those overlapping
+        ``time_range`` (the library's rule)."""
+        rng = _pair(time_range, "time_range")  # a missing layer has none (the library's rule)
+        found = self._json_of("annotations_json", N.text(layer, "layer"), int(rng is not None),
+                              *(rng or (0.0, 0.0)))
         return [Annotation.from_dict(x["annotation"], x.get("layer")) for x in found]
 
-    @property
-    def annotation_layers(self) -> _Layers:
-        """The layers by name (live views); assign a layer to store it, ``del`` removes."""
-        return _Layers(self)
+    annotation_layers = property(lambda self: _Layers(self), doc="The layers by name (live views).")
 
     def set_layer(self, name: str, *, visible: Optional[bool] = None,
                   locked: Optional[bool] = None, color: Optional[str] = None,
                   description: Optional[str] = None) -> AnnotationLayer:
         """Creates or changes layer ``name`` (``color=""`` removes the colour); returns it."""
-        props: Dict[str, Any] = {"name": name}
         given = {"visible": visible, "locked": locked, "color": color, "description": description}
-        props.update((k, bool(v) if k in ("visible", "locked") else v)
-                     for k, v in given.items() if v is not None)
-        self._call(N.lib.evident_session_set_layer, _json(props, "layer"))
+        props = {k: bool(v) if k in ("visible", "locked") else v
+                 for k, v in given.items() if v is not None}
+        self._call(N.lib.evident_session_set_layer, _json({"name": name, **props}, "layer"))
         return AnnotationLayer._bound(self, name)
 
     def remove_layer(self, name: str) -> None:
         """Removes a layer and its annotations (LayerLockedError when locked)."""
         self._call(N.lib.evident_session_remove_layer, N.text(name, "layer"))
 
-    # -- measurements and history -----------------------------------------------
-
-    def record_measurement(
-        self, name: str, value: Any, unit: str = "", trace_name: Optional[str] = None,
-        **metadata: Any
-    ) -> None:
-        """Records a measurement: ``value`` is JSON data (numpy values converted);
-        other keyword arguments are its metadata.
-        """
+    def record_measurement(self, name: str, value: Any, unit: str = "",
+                           trace_name: Optional[str] = None, **metadata: Any) -> None:
+        """Records a measurement (``value``: JSON data); other keyword arguments: its metadata."""
         m = {"name": name, "value": _plain(value, f"measurement {name!r} value"), "unit": unit,
              "metadata": _plain(metadata, f"measurement {name!r} metadata")}
         if not isinstance(name, str) or not isinstance(unit, str):
             raise InvalidArgumentError("measurement name and unit must be str")
-        if trace_name is not None and not isinstance(trace_name, str):
-            raise InvalidArgumentError("trace_name must be a str")
         if trace_name is not None:
-            m["trace_name"] = trace_name
+            m["trace_name"] = _text(trace_name, "trace_name")
         self._call(N.lib.evident_session_record_measurement, _json(m, "measurement"))
 
     def measurement_records(self) -> List[Measurement]:
@@ -1531,82 +1193,46 @@ class Session(Managed):
 
     def get_measurements(self) -> Dict[str, Dict[str, Any]]:
         """The latest measurement of each name, in TraceKit's shape."""
-        by_name: Dict[str, Dict[str, Any]] = self._json_of("measurements_tracekit_json")
-        return by_name
+        return cast(Dict[str, Dict[str, Any]], self._json_of("measurements_tracekit_json"))
 
     measurements = property(get_measurements, doc="Same as :meth:`get_measurements`.")
-
-    @property
-    def history(self) -> OperationHistory:
-        """The operation history (a live view)."""
-        return self._history
-
-    # -- saving ----------------------------------------------------------------
+    history = property(lambda self: self._history, doc="The operation history (a live view).")
 
     def save(self, path: Optional[PathLike] = None, *, include_traces: bool = True,
              compress: Union[bool, int] = False, audit_log: Optional[AuditLog] = None,
              key: Optional[bytes] = None, sync: bool = True,
              lock_timeout: Optional[float] = None) -> Path:
-        """Saves a new version and returns the file's path (details in :attr:`last_save`).
-
-        Only what changed is appended, then a commit; a crash leaves the previous
-        version loadable. ``path``: default the session's file. ``compress``: True
-        (zstd level 3) or a level. ``audit_log``: an :class:`~evident.AuditLog` that
-        gets an entry with the commit. ``key``: the file's HMAC key (default: the one
-        loaded with). ``sync=False``: return once in the page cache (a power cut may
-        lose the unsynced saves, never an earlier synced one; see spec/session.md).
-        ``lock_timeout``: seconds to wait for another writer.
-        """
-        lib = N.session_lib()
-        raw = None if path is None else N.path_arg(path)
-        if not isinstance(compress, int):
-            raise InvalidArgumentError("compress must be a bool or a zstd level (int)")
-        level = (3 if compress else 0) if isinstance(compress, bool) else compress
-        if not -(2**31) <= level < 2**31:
-            raise InvalidArgumentError(f"compress level {level} is out of range")
+        """Saves a new version (what changed, then a commit) and returns the file's path
+        (details in :attr:`last_save`; the options: docs/python-session.md)."""
         if audit_log is not None and not isinstance(audit_log, AuditLog):
             raise InvalidArgumentError(
                 f"audit_log must be an evident.AuditLog, not {type(audit_log).__name__}")
-        use_key = key if key is not None else self._key
-        key_buf, key_len = N.key_arg(use_key)
-        timeout_ms: Optional[int] = None
-        if lock_timeout is not None:
+        opts = {"compress": compress, "include_traces": bool(include_traces), "sync": bool(sync)}
+        if lock_timeout is not None:  # the library checks the values; JSON has no infinity
             t = _number(lock_timeout, "lock_timeout")
-            if math.isnan(t) or t < 0:
-                raise InvalidArgumentError("lock_timeout must be >= 0")
-            timeout_ms = N.UINT64_MAX if math.isinf(t) else int(round(t * 1000))
+            opts["lock_timeout"] = t if math.isfinite(t) else str(t)
+        use_key = key if key is not None else self._key
+        raw, text, (key_buf, key_len) = (None if path is None else N.path_arg(path),
+                                         _json(opts, "save options"), N.key_arg(use_key))
         with self._mutex:
             self._push_metadata()
-            opts = ctypes.c_void_p()
-            N.check(lib.evident_save_options_new(ctypes.byref(opts)))
-            log_ptr = None
+            log_ptr = None if audit_log is None else audit_log._acquire()
             try:
-                N.check(lib.evident_save_options_set_compress(opts, level))
-                N.check(lib.evident_save_options_set_include_traces(opts, bool(include_traces)))
-                N.check(lib.evident_save_options_set_sync(opts, bool(sync)))
-                if use_key is not None:
-                    N.check(lib.evident_save_options_set_key(opts, key_buf, key_len))
-                if timeout_ms is not None:
-                    N.check(lib.evident_save_options_set_lock_timeout_ms(opts, timeout_ms))
-                if audit_log is not None:
-                    log_ptr = audit_log._acquire()
-                    N.check(lib.evident_save_options_set_audit_log(opts, log_ptr))
-                text = self._string(lib.evident_session_save, raw, opts)
+                saved = self._string(N.lib.evident_session_save_json, raw, key_buf, key_len,
+                                     text, log_ptr)
             finally:
-                lib.evident_save_options_free(opts)
-                if log_ptr is not None:
-                    audit_log._release()  # type: ignore[union-attr]
-        self.last_save = SaveInfo.from_dict(json.loads(text))
+                if audit_log is not None:
+                    audit_log._release()
+        self.last_save = SaveInfo.from_dict(json.loads(saved))
         if use_key is not None:
             self._key = bytes(use_key)
-        return self.last_save.path
+        return cast(SaveInfo, self.last_save).path
 
     def versions(self) -> List[VersionInfo]:
         """The versions saved in this session's file, oldest first."""
-        p = self.path
-        if p is None:
+        if self.path is None:
             raise InvalidArgumentError("this session has no file yet (save it first)")
-        return session_versions(p, key=self._key)
+        return session_versions(self.path, key=self._key)
 
     def __repr__(self) -> str:
         if self.closed:
@@ -1616,23 +1242,15 @@ class Session(Managed):
         return f"<evident.Session {info.get('name')!r}{where} traces={info.get('traces')}>"
 
 
-# --- module functions -----------------------------------------------------------------
-
-
 def load_session(path: PathLike, *, version: Optional[int] = None,
                  key: Optional[bytes] = None) -> Session:
-    """Opens a saved session: the newest complete version, or ``version`` (from 1).
-    ``key``: the HMAC key of a keyed file. A damaged file raises an error naming it.
-    """
+    """Opens a saved session: the newest complete version, or ``version`` (from 1)."""
     return Session.load(path, version=version, key=key)
 
 
 def _file_call(fn_name: str, path: PathLike, key: Optional[bytes]) -> Any:
-    lib, raw = N.session_lib(), N.path_arg(path)
     key_buf, key_len = N.key_arg(key)
-    out = ctypes.c_void_p()
-    N.check(getattr(lib, fn_name)(raw, key_buf, key_len, ctypes.byref(out)))
-    return _take_json(out)
+    return _json_out(getattr(N.session_lib(), fn_name), N.path_arg(path), key_buf, key_len)
 
 
 def session_versions(path: PathLike, key: Optional[bytes] = None) -> List[VersionInfo]:
@@ -1648,8 +1266,6 @@ def compact_session(path: PathLike, key: Optional[bytes] = None) -> CompactInfo:
 
 
 def verify_session(path: PathLike, key: Optional[bytes] = None) -> SessionReport:
-    """Checks every record, chain link and sample hash; problems are in the
-    result (``ok`` false), an unreadable file raises.
-    """
+    """Checks every record, chain link and sample hash (problems in the result)."""
     d = _file_call("evident_session_verify", path, key)
     return cast(SessionReport, SessionReport.from_dict({**d, "details": dict(d)}))
