@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 4
+#define EVIDENT_ABI_VERSION_MINOR 5
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -2195,6 +2195,43 @@ const char *evident_dtype_name(uint32_t dtype);
  * size beyond 64 bits.
  */
 bool evident_dtype_byte_len(uint32_t dtype, uint64_t len_samples, uint64_t *out);
+
+/**
+ * `evident_session_save` with its options as one JSON object
+ * (`options_json`, NULL: the defaults) whose zero values are the defaults:
+ * `compress` (zstd level, 0: none), `exclude_traces` (save everything but
+ * the samples), `no_sync` (skip the fsyncs), `lock_timeout_ns` (how long to
+ * wait for another process's save, in nanoseconds rounded up to
+ * milliseconds; 0: the library default; negative:
+ * `EVIDENT_STATUS_INVALID_ARGUMENT`). Unknown fields are rejected. The
+ * key (`key`/`key_len`, NULL and 0 for none) and the audit log (`audit`,
+ * NULL for none, borrowed for the call) are passed apart. `path` and
+ * `out_info_json` as for `evident_session_save`.
+ */
+evident_status evident_session_save_json(evident_session *session,
+                                         const char *path,
+                                         const char *options_json,
+                                         const uint8_t *key,
+                                         size_t key_len,
+                                         evident_log *audit,
+                                         char **out_info_json);
+
+/**
+ * Turns a JSON object written by Go's encoding/json from a struct into the
+ * argument object of the session calls (`evident_session_annotate`,
+ * `_add_trace`'s `info_json`, `_record_measurement`, `_record_history`,
+ * `evident_measurement_tracekit_json`, `evident_history_entry_code`): Go
+ * writes every field, so members holding Go's zero value for "unset" are
+ * left out and the library's default applies: `null`; `""` in `type`,
+ * `color`, `style`, `trace_name`, `error_message`; the zero time
+ * (`"0001-01-01T00:00:00Z"`) in `created_at`, `recorded_at`, `timestamp`;
+ * 0 in `sample_rate`. U+0000 in `text`, `type`, `color`, `style`, `units`,
+ * `name`, `unit`, `trace_name`, `operation` or `error_message` is refused
+ * (`EVIDENT_STATUS_INVALID_ARGUMENT`, as for the strings the C calls take).
+ * Members are otherwise kept as they are. `*out` receives a string to free
+ * with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_args_from_go_json(const char *json, char **out);
 
 /**
  * One field of `evident_session_info_json` as JSON text (`"name"` gives

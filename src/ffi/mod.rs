@@ -43,6 +43,8 @@ pub mod session;
 #[cfg(feature = "session")]
 pub mod session_go; // dtype names and sizes for bindings
 #[cfg(feature = "session")]
+pub mod session_go2; // saving with the options as JSON
+#[cfg(feature = "session")]
 pub mod session_more; // single session and layer properties
 pub mod tracekit; // TraceKit export
 pub mod verify;
@@ -52,7 +54,7 @@ pub mod verify;
 pub const EVIDENT_ABI_VERSION_MAJOR: u32 = 1;
 
 /// Minor version of the C ABI, raised whenever something is added.
-pub const EVIDENT_ABI_VERSION_MINOR: u32 = 4;
+pub const EVIDENT_ABI_VERSION_MINOR: u32 = 5;
 
 /// The ABI version this header describes: `(major << 16) | minor`. Compare
 /// it with the value returned by `evident_abi_version()` at run time.
