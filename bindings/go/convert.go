@@ -2,11 +2,11 @@ package evident
 
 // Converting Go values for the library, one rule for the whole package:
 // JSON through encoding/json (strings checked to be valid UTF-8 without NUL
-// first, since the encoder would silently replace invalid bytes), times in
-// UTC as RFC 3339, strings returned by the library copied and freed, the
-// zero values of argument structs unset by the library's rule (args in
-// session.go), calls through the shim with their error taken in the same
-// call.
+// first, since the encoder would silently replace invalid bytes), times as
+// RFC 3339 (read by the library, which keeps them in UTC), strings returned
+// by the library copied and freed, the zero values of argument structs
+// unset by the library's rule (args in session.go), calls through the shim
+// with their error taken in the same call.
 
 /*
 #include "shim.h"
