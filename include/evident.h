@@ -2197,6 +2197,23 @@ const char *evident_dtype_name(uint32_t dtype);
 bool evident_dtype_byte_len(uint32_t dtype, uint64_t len_samples, uint64_t *out);
 
 /**
+ * Turns a JSON object written by Go's encoding/json from a struct into the
+ * argument object of the session calls (`evident_session_annotate`,
+ * `_add_trace`'s `info_json`, `_record_measurement`, `_record_history`,
+ * `evident_measurement_tracekit_json`, `evident_history_entry_code`): Go
+ * writes every field, so members holding Go's zero value for "unset" are
+ * left out and the library's default applies: `null`; `""` in `type`,
+ * `color`, `style`, `trace_name`, `error_message`; the zero time
+ * (`"0001-01-01T00:00:00Z"`) in `created_at`, `recorded_at`, `timestamp`;
+ * 0 in `sample_rate`. U+0000 in `text`, `type`, `color`, `style`, `units`,
+ * `name`, `unit`, `trace_name`, `operation` or `error_message` is refused
+ * (`EVIDENT_STATUS_INVALID_ARGUMENT`, as for the strings the C calls take).
+ * Members are otherwise kept as they are. `*out` receives a string to free
+ * with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_args_from_go_json(const char *json, char **out);
+
+/**
  * One field of `evident_session_info_json` as JSON text (`"name"` gives
  * a JSON string, `"version"` a number or `null`, …): `name`, `created_at`,
  * `modified_at`, `path`, `version`, `commit`, `traces`, `layers`,
@@ -2233,7 +2250,11 @@ evident_status evident_session_layer_names_json(const evident_session *session, 
  * false: none, or a zstd level, at most 22), `include_traces` (boolean,
  * default true), `sync` (boolean, default true) and `lock_timeout`
  * (seconds to wait for another writer, a number >= 0 or `"inf"`; default
- * 10). `key`/`key_len`: the file's HMAC key (NULL and 0: none). `audit_log`
+ * 10). The same options may be given as a marshalled Go struct would give
+ * them, where every zero value is the default: `exclude_traces`, `no_sync`
+ * (booleans) and `lock_timeout_ns` (integer nanoseconds, rounded up to
+ * milliseconds; 0: the default). Unknown members are refused.
+ * `key`/`key_len`: the file's HMAC key (NULL and 0: none). `audit_log`
  * (may be NULL) gets an entry naming the saved version and its commit; it
  * is borrowed for the call. `path` and `out_info_json` are those of
  * `evident_session_save`.

@@ -2,10 +2,11 @@ package evident
 
 // Converting Go values for the library, one rule for the whole package:
 // JSON through encoding/json (strings checked to be valid UTF-8 without NUL
-// first, since the encoder would silently replace invalid bytes), times in
-// UTC as RFC 3339, strings returned by the library copied and freed,
-// argument objects without their nil members (the library's defaults
-// apply), calls through the shim with their error taken in the same call.
+// first, since the encoder would silently replace invalid bytes), times as
+// RFC 3339 (read by the library, which keeps them in UTC), strings returned
+// by the library copied and freed, the zero values of argument structs
+// unset by the library's rule (args in session.go), calls through the shim
+// with their error taken in the same call.
 
 /*
 #include "shim.h"
@@ -101,16 +102,6 @@ func validValue(v reflect.Value, depth int) bool {
 	return true
 }
 
-// timeOpt is nil for the zero time (the library then uses now), else the
-// time in UTC (encoding/json writes it as RFC 3339 with nanoseconds).
-func timeOpt(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 // timeText is a time as the library reads it: RFC 3339 in UTC, with up to
 // nanoseconds (the library keeps microseconds).
 func timeText(t time.Time) string {
@@ -179,37 +170,6 @@ func checkStrings(pairs ...string) error {
 		}
 	}
 	return nil
-}
-
-// checkValues is checkValue for (what, value) pairs.
-func checkValues(pairs ...any) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := checkValue(pairs[i].(string), pairs[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// wire encodes an argument object for the library: members that are nil
-// (or a nil pointer or map) are left out, so the library's default
-// applies.
-func wire(m map[string]any) (string, error) {
-	for k, v := range m {
-		if rv := reflect.ValueOf(v); !rv.IsValid() || (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Map) && rv.IsNil() {
-			delete(m, k)
-		}
-	}
-	b, err := encodeJSON(m)
-	return string(b), err
-}
-
-// strOpt is nil for "" (left out by wire).
-func strOpt(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 // nulPath is the error for a path holding a NUL byte.

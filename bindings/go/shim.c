@@ -494,30 +494,20 @@ evident_status evgo_trace_verify(const evident_trace *t, char **out_err) {
     return st;
 }
 
-evident_status evgo_session_save(evident_session *s, const char *strs, const evgo_save_args *a,
+evident_status evgo_session_save(evident_session *s, const char *path, const char *options_json,
+                                 const uint8_t *key, size_t key_len, evident_log *audit,
                                  char **out_info, char **out_err) {
-    evident_status st;
-    evident_save_options *o = NULL;
     *out_info = NULL;
-    TRY(evident_save_options_new(&o));
-    if (a->set_compress) {
-        TRY(evident_save_options_set_compress(o, a->compress));
-    }
-    TRY(evident_save_options_set_include_traces(o, a->include_traces));
-    if (a->key >= 0) {
-        TRY(evident_save_options_set_key(o, bytes_at(strs, a->key), a->key_len));
-    }
-    TRY(evident_save_options_set_sync(o, a->sync));
-    if (a->set_lock_timeout) {
-        TRY(evident_save_options_set_lock_timeout_ms(o, a->lock_timeout_ms));
-    }
-    if (a->audit != NULL) {
-        TRY(evident_save_options_set_audit_log(o, a->audit));
-    }
-    TRY(evident_session_save(s, str_at(strs, a->path), o, out_info));
-done:
+    evident_status st =
+        evident_session_save_json(s, path, key, key_len, options_json, audit, out_info);
     *out_err = take_error(st);
-    evident_save_options_free(o);
+    return st;
+}
+
+evident_status evgo_args_from_go(const char *json, char **out, char **out_err) {
+    *out = NULL;
+    evident_status st = evident_args_from_go_json(json, out);
+    *out_err = take_error(st);
     return st;
 }
 

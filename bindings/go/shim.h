@@ -247,21 +247,13 @@ evident_status evgo_trace_data(const evident_trace *t, const void **data, uint64
                                uint64_t *len_bytes, uint32_t *dtype, char **out_err);
 evident_status evgo_trace_verify(const evident_trace *t, char **out_err);
 
-/* Options of evident_session_save (strings as offsets: see the top). */
-typedef struct {
-    int32_t path; /* -1: the session's own path */
-    int32_t key;
-    size_t key_len;
-    bool set_compress;
-    int32_t compress;
-    bool include_traces;
-    bool sync;
-    bool set_lock_timeout;
-    uint64_t lock_timeout_ms;
-    evident_log *audit; /* NULL: none */
-} evgo_save_args;
-evident_status evgo_session_save(evident_session *s, const char *strs, const evgo_save_args *args,
+/* evident_session_save_json (the options as JSON; audit NULL: none). */
+evident_status evgo_session_save(evident_session *s, const char *path, const char *options_json,
+                                 const uint8_t *key, size_t key_len, evident_log *audit,
                                  char **out_info, char **out_err);
+
+/* evident_args_from_go_json: a struct's JSON as the session calls take it. */
+evident_status evgo_args_from_go(const char *json, char **out, char **out_err);
 
 /* File-level functions on a session file, selected by `what`. */
 enum {

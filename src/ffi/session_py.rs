@@ -20,7 +20,17 @@ use super::{
 use crate::session::{Annotation, HistoryEntry, Layer, LayerProps, SaveOptions, Session};
 
 /// The fields of `options_json` of `evident_session_save_json`.
-const SAVE_FIELDS: [&str; 4] = ["compress", "include_traces", "sync", "lock_timeout"];
+/// `exclude_traces`, `no_sync` and `lock_timeout_ns` are the same options in
+/// the shape of a marshalled Go struct (every zero value is the default).
+const SAVE_FIELDS: [&str; 7] = [
+    "compress",
+    "include_traces",
+    "sync",
+    "lock_timeout",
+    "exclude_traces",
+    "no_sync",
+    "lock_timeout_ns",
+];
 
 fn bool_field(k: &str, v: &Value) -> FfiResult<bool> {
     v.as_bool()
@@ -77,6 +87,20 @@ fn save_options(text: Option<&str>) -> FfiResult<SaveOptions<'static>> {
             "sync" => o.sync = bool_field(&k, &v)?,
             "lock_timeout" if v.is_null() => {}
             "lock_timeout" => o.lock_timeout = lock_timeout(&v)?,
+            "exclude_traces" => o.include_traces = !bool_field(&k, &v)?,
+            "no_sync" => o.sync = !bool_field(&k, &v)?,
+            "lock_timeout_ns" => match v.as_i64() {
+                Some(0) => {}
+                // Rounded up to whole milliseconds.
+                Some(ns) if ns > 0 => {
+                    o.lock_timeout = Duration::from_millis((ns as u64).div_ceil(1_000_000))
+                }
+                _ => {
+                    return Err(Failure::invalid(format!(
+                        "lock_timeout_ns must be an integer >= 0 (0: the default), not {v}"
+                    )))
+                }
+            },
             _ => {
                 return Err(Failure::invalid(format!(
                     "`options_json`: unknown save option `{k}` (known: {})",
@@ -93,7 +117,11 @@ fn save_options(text: Option<&str>) -> FfiResult<SaveOptions<'static>> {
 /// false: none, or a zstd level, at most 22), `include_traces` (boolean,
 /// default true), `sync` (boolean, default true) and `lock_timeout`
 /// (seconds to wait for another writer, a number >= 0 or `"inf"`; default
-/// 10). `key`/`key_len`: the file's HMAC key (NULL and 0: none). `audit_log`
+/// 10). The same options may be given as a marshalled Go struct would give
+/// them, where every zero value is the default: `exclude_traces`, `no_sync`
+/// (booleans) and `lock_timeout_ns` (integer nanoseconds, rounded up to
+/// milliseconds; 0: the default). Unknown members are refused.
+/// `key`/`key_len`: the file's HMAC key (NULL and 0: none). `audit_log`
 /// (may be NULL) gets an entry naming the saved version and its commit; it
 /// is borrowed for the call. `path` and `out_info_json` are those of
 /// `evident_session_save`.
