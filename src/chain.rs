@@ -272,6 +272,24 @@ impl Hash {
         if s.len() != 64 && s.len() != 128 {
             return None;
         }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut bytes = [0u8; 64];
+            return lower_hex_sse2(s, &mut bytes).then_some(Hash {
+                len: (s.len() / 2) as u8,
+                bytes,
+            });
+        }
+        #[allow(unreachable_code)]
+        Hash::from_lower_hex_table(s)
+    }
+
+    /// [`Hash::from_lower_hex`] by the table: the reference for the vector
+    /// version, and the version on other architectures.
+    fn from_lower_hex_table(s: &[u8]) -> Option<Hash> {
+        if s.len() != 64 && s.len() != 128 {
+            return None;
+        }
         let mut bytes = [0u8; 64];
         let mut bad = 0u8;
         for (out, pair) in bytes.iter_mut().zip(s.chunks_exact(2)) {
@@ -418,6 +436,56 @@ impl Chain {
     }
 }
 
+/// Decodes the lower-case hex `s` (64 or 128 digits) into the first
+/// `s.len() / 2` bytes of `out`, 16 digits at a time (SSE2, part of
+/// x86_64); false if any byte is not `0-9a-f`.
+#[cfg(target_arch = "x86_64")]
+fn lower_hex_sse2(s: &[u8], out: &mut [u8; 64]) -> bool {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_packus_epi16, _mm_set1_epi16, _mm_set1_epi8, _mm_slli_epi16,
+        _mm_srli_epi16, _mm_storeu_si128, _mm_sub_epi8,
+    };
+    let mut ok = 0xFFFFu32;
+    for (digits, bytes) in s.chunks_exact(32).zip(out.chunks_exact_mut(16)) {
+        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes of the
+        // 32-byte `digits`, the store writes the 16-byte `bytes`; unaligned
+        // access allowed.
+        unsafe {
+            let half = |at: usize| {
+                let v = _mm_loadu_si128(digits.as_ptr().add(at).cast::<__m128i>());
+                // Signed compares: bytes from 0x80 on are below both ranges.
+                let digit = _mm_and_si128(
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
+                    _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
+                );
+                let letter = _mm_and_si128(
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(b'a' as i8 - 1)),
+                    _mm_cmplt_epi8(v, _mm_set1_epi8(b'f' as i8 + 1)),
+                );
+                let valid = _mm_movemask_epi8(_mm_or_si128(digit, letter)) as u32;
+                let offset = _mm_or_si128(
+                    _mm_and_si128(digit, _mm_set1_epi8(b'0' as i8)),
+                    _mm_and_si128(letter, _mm_set1_epi8(b'a' as i8 - 10)),
+                );
+                let nibbles = _mm_sub_epi8(v, offset);
+                // Per 16-bit lane: the first digit (low byte) is the high
+                // nibble.
+                let pairs = _mm_or_si128(
+                    _mm_slli_epi16(_mm_and_si128(nibbles, _mm_set1_epi16(0x00FF)), 4),
+                    _mm_srli_epi16(nibbles, 8),
+                );
+                (pairs, valid)
+            };
+            let (a, va) = half(0);
+            let (b, vb) = half(16);
+            ok &= va & vb;
+            _mm_storeu_si128(bytes.as_mut_ptr().cast::<__m128i>(), _mm_packus_epi16(a, b));
+        }
+    }
+    ok == 0xFFFF
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,5 +574,33 @@ mod tests {
         for len in [0usize, 2, 62, 63, 65, 127, 129] {
             assert!(Hash::from_lower_hex(&base.repeat(2)[..len]).is_none());
         }
+    }
+
+    #[test]
+    fn hex_decoding_by_vector_and_by_table_agree() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"0123456789abcdefABCDEFgz/:`G\x00\x7f\x80\xb0\xff";
+        for round in 0..20_000 {
+            let len = if round % 2 == 0 { 64 } else { 128 };
+            let mut s: Vec<u8> = (0..len)
+                .map(|_| b"0123456789abcdef"[(next() % 16) as usize])
+                .collect();
+            if round % 4 < 3 {
+                let at = (next() % len as u64) as usize;
+                s[at] = alphabet[(next() % alphabet.len() as u64) as usize];
+            }
+            let fast = Hash::from_lower_hex(&s);
+            assert_eq!(fast, Hash::from_lower_hex_table(&s), "{s:?}");
+            if let Some(h) = fast {
+                assert_eq!(h.to_hex().as_bytes(), &s[..]);
+            }
+        }
+        assert_eq!(Hash::from_lower_hex(&[b'0'; 63]), None);
     }
 }
