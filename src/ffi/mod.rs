@@ -29,6 +29,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::Error;
 
 pub mod checkpoint; // signed checkpoints, proofs, witness
+pub mod compat_more; // the compatibility layers' rules (RTGS, SecureML)
 pub mod compliance; // dataset compliance checks (SecureML)
 pub mod log;
 #[cfg(feature = "session")]
@@ -52,7 +53,7 @@ pub mod verify;
 pub const EVIDENT_ABI_VERSION_MAJOR: u32 = 1;
 
 /// Minor version of the C ABI, raised whenever something is added.
-pub const EVIDENT_ABI_VERSION_MINOR: u32 = 4;
+pub const EVIDENT_ABI_VERSION_MINOR: u32 = 5;
 
 /// The ABI version this header describes: `(major << 16) | minor`. Compare
 /// it with the value returned by `evident_abi_version()` at run time.
