@@ -986,6 +986,35 @@ evident_status evident_checkpoint_verify_in_log(const char *log,
 evident_status evident_checkpoint_list(const char *log, char **out_json);
 
 /**
+ * RTGS Lab Tools operation records of `entries_json`, a JSON array of
+ * evident entries (as `evident_query` returns them; at least `ts`).
+ * `*out_json` receives a JSON array with one object per entry, in the
+ * same order, with RTGS's documented keys (`timestamp` as RFC 3339 UTC
+ * text, `operation_id`, `tool_name`, `operation`, `user`, `git_branch`,
+ * `git_commit`, `parameters`, `results`, `duration_seconds`, `success`,
+ * `error_message`, `note`, `status`) and `hostname`, `seq`, `hash`.
+ */
+evident_status evident_compat_rtgs_records(const char *entries_json, char **out_json);
+
+/**
+ * RTGS's date range: `start` and `end` (each NULL for none) are
+ * `YYYY-MM-DD` (a UTC day) or an RFC 3339 time with its offset.
+ * `*out_json` receives `{"since": …, "until": …}` (RFC 3339 UTC text or
+ * null), the half-open range `[since, until)`: an end day is included
+ * whole, an end time up to that instant. A bound in another form is
+ * `EVIDENT_INVALID_ARGUMENT`, naming `start_date` or `end_date`.
+ */
+evident_status evident_compat_rtgs_range(const char *start, const char *end, char **out_json);
+
+/**
+ * The file name (`NAME.jsonl`, no directory) of SecureML operation
+ * `operation_name`'s log: characters other than ASCII letters, digits,
+ * `.`, `_`, `-` replaced by `_`, leading dots dropped, at most 120
+ * characters, `operation` when nothing is left. `*out_name` receives it.
+ */
+evident_status evident_compat_secureml_file_name(const char *operation_name, char **out_name);
+
+/**
  * Checks a dataset against `regulation` (any name, compared upper-cased;
  * GDPR, CCPA, HIPAA have their own wording). `dataset_json` is an object
  * `{"columns": [{"name": "email", "values": [...]}, ...], "dataset_name":

@@ -38,6 +38,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 mod canon;
 pub mod chain;
 pub mod checkpoint;
+pub mod compat;
 pub mod compliance;
 pub mod convert;
 mod crc_range;

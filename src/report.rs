@@ -37,6 +37,8 @@ use crate::query::{query, Query};
 use crate::verify::{verify, VerifyOptions};
 
 mod python;
+mod sources;
+pub use sources::source_entries;
 
 /// Marker line that opens the embedded entries of a Markdown report.
 pub const ENTRIES_MARKER: &str = "<!-- evident-entries";
@@ -247,8 +249,10 @@ fn filter_query(opts_since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>)
 }
 
 /// Reads the entries of `inputs`: evident logs, Markdown reports written by
-/// [`write_reports`], and directories of them (other files in a directory
-/// are skipped; a file named explicitly must be one of the two).
+/// [`write_reports`], directories of them (other files in a directory are
+/// skipped; a file named explicitly must be one of the two), and PostgreSQL
+/// databases (`postgres://…`, `?log_id=` for one log; feature `postgres`),
+/// whose logs are read as record sources like files.
 pub fn collect(
     inputs: &[PathBuf],
     since: Option<DateTime<Utc>>,
@@ -256,7 +260,12 @@ pub fn collect(
 ) -> Result<Collected> {
     let q = filter_query(since, until);
     let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    let mut db_entries = Vec::new();
     for input in inputs {
+        if sources::is_db_input(input) {
+            sources::db_entries(&input.to_string_lossy(), &q, &mut db_entries)?;
+            continue;
+        }
         let meta = fs::metadata(input).map_err(|e| Error::io(input, "stat", e))?;
         if meta.is_dir() {
             let mut names: Vec<PathBuf> = fs::read_dir(input)
@@ -300,6 +309,11 @@ pub fn collect(
             if seen.insert(e.hash.clone()) {
                 out.entries.push(e);
             }
+        }
+    }
+    for e in db_entries {
+        if seen.insert(e.hash.clone()) {
+            out.entries.push(e);
         }
     }
     out.entries

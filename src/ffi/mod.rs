@@ -29,6 +29,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::Error;
 
 pub mod checkpoint; // signed checkpoints, proofs, witness
+pub mod compat_more; // the compatibility layers' rules (RTGS, SecureML)
 pub mod compliance; // dataset compliance checks (SecureML)
 pub mod log;
 #[cfg(feature = "session")]

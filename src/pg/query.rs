@@ -95,9 +95,15 @@ pub fn query_db(target: &Target, dq: &DbQuery) -> Result<Vec<DbEntry>> {
     let mut client = target.connect()?;
     let (sql, params) = query_sql(&dq);
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
-    let rows = client
-        .query(sql.as_str(), &refs)
-        .map_err(|e| target.err("query", e))?;
+    let rows = match client.query(sql.as_str(), &refs) {
+        Ok(rows) => rows,
+        // A database nothing was shipped to yet has no evident tables:
+        // no entries (as the readers of a log that does not exist yet).
+        Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => {
+            return Ok(Vec::new())
+        }
+        Err(e) => return Err(target.err("query", e)),
+    };
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let log_id: String = r.get(0);

@@ -14,9 +14,12 @@
 //! Format): a fixed 838-byte header whose byte-order mark
 //! (0x0F0F little-endian, 0xF0F0 big-endian) sets the byte order of the
 //! rest; the curve buffer at the offset stored at byte 16 holds the raw
-//! samples (int8, int16 or float32, per the format code at 240 and the
-//! bytes per sample at 15) between the data start and end offsets at 822
-//! and 826; volts are `raw * scale + offset` (explicit dimension 1, bytes
+//! samples (int8, uint8, int16, int32, uint32, uint64, float32 or float64,
+//! per the format code at 240 and the bytes per sample at 15) between the
+//! data start and end offsets at 822 and 826 (in the header's byte order;
+//! a big-endian header before a little-endian curve, as Tektronix's
+//! `tm_data_types` writes with its "INTEL" setting, is recognised, see
+//! `curve_little_endian`); volts are `raw * scale + offset` (explicit dimension 1, bytes
 //! 168 and 176) and the sample interval and first sample's time are the
 //! implicit dimension's scale and offset (488, 496).
 //!
@@ -40,7 +43,8 @@ const SR_MAX_MEMBER: u64 = 1 << 30;
 /// Reads one trace from a capture file, chosen by its extension
 /// (case-insensitively): `.csv`, NumPy `.npy`, sigrok `.sr` (session
 /// format 1 and 2: logic and analog channels) or Tektronix `.wfm`
-/// (`:WFM#001`, `:WFM#002`, `:WFM#003`, little- or big-endian, int8/int16/float32 curves; the
+/// (`:WFM#001`, `:WFM#002`, `:WFM#003`, little- or big-endian or a big-endian
+/// header before a little-endian curve, 8- to 64-bit integer and float curves; the
 /// first frame of a FastFrame record).
 pub fn read_trace_file_with(path: &Path, opts: &ImportOptions) -> Result<Trace> {
     let ext = path
@@ -444,6 +448,130 @@ fn wfm_layout(version: &[u8]) -> Option<(usize, usize, usize, usize)> {
     }
 }
 
+/// A curve sample type, by the explicit dimension's format code (byte
+/// 240 of `:WFM#003`) and the bytes per sample (byte 15): 0 int16, 1
+/// int32, 2 uint32, 3 uint64, 4 float32, 5 float64, 6 uint8, 7 int8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WfmSample {
+    I8,
+    U8,
+    I16,
+    I32,
+    U32,
+    U64,
+    F32,
+    F64,
+}
+
+impl WfmSample {
+    fn of(code: i32, bps: usize) -> Option<WfmSample> {
+        Some(match (code, bps) {
+            (0, 2) => WfmSample::I16,
+            (1, 4) => WfmSample::I32,
+            (2, 4) => WfmSample::U32,
+            (3, 8) => WfmSample::U64,
+            (4, 4) => WfmSample::F32,
+            (5, 8) => WfmSample::F64,
+            (6, 1) => WfmSample::U8,
+            (7, 1) => WfmSample::I8,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            WfmSample::I8 => "int8",
+            WfmSample::U8 => "uint8",
+            WfmSample::I16 => "int16",
+            WfmSample::I32 => "int32",
+            WfmSample::U32 => "uint32",
+            WfmSample::U64 => "uint64",
+            WfmSample::F32 => "float32",
+            WfmSample::F64 => "float64",
+        }
+    }
+
+    fn is_float(self) -> bool {
+        matches!(self, WfmSample::F32 | WfmSample::F64)
+    }
+
+    /// The sample in `c` (exactly its size) in the given byte order.
+    fn value(self, c: &[u8], le: bool) -> f64 {
+        fn arr<const N: usize>(c: &[u8], le: bool) -> [u8; N] {
+            let mut b = [0u8; N];
+            b.copy_from_slice(&c[..N]);
+            if !le {
+                b.reverse();
+            }
+            b
+        }
+        match self {
+            WfmSample::I8 => f64::from(c[0] as i8),
+            WfmSample::U8 => f64::from(c[0]),
+            WfmSample::I16 => f64::from(i16::from_le_bytes(arr(c, le))),
+            WfmSample::I32 => f64::from(i32::from_le_bytes(arr(c, le))),
+            WfmSample::U32 => f64::from(u32::from_le_bytes(arr(c, le))),
+            WfmSample::U64 => u64::from_le_bytes(arr(c, le)) as f64,
+            WfmSample::F32 => f64::from(f32::from_le_bytes(arr(c, le))),
+            WfmSample::F64 => f64::from_le_bytes(arr(c, le)),
+        }
+    }
+}
+
+/// The byte order of the curve samples. The published layout gives the
+/// curve the header's byte order, and files from instruments are read
+/// that way. Files with a big-endian header (0xF0F0) whose curve was
+/// written little-endian ("INTEL" byte order in Tektronix's own
+/// `tm_data_types`, which writes the curve in the writing machine's order)
+/// are recognised by their samples: the little-endian reading is taken
+/// when the big-endian one has implausible floats (not finite, or beyond
+/// 1e30 or below 1e-30 in magnitude) and the little-endian one has none,
+/// or when its sample-to-sample steps add up to less than an eighth of the
+/// big-endian reading's, over at least 32 samples. A curve that tells
+/// neither (a short one, a constant, or noise filling the whole range) is
+/// read in the header's order.
+fn curve_little_endian(raw: &[u8], sample: WfmSample, header_le: bool) -> bool {
+    let size = match sample {
+        WfmSample::I8 | WfmSample::U8 => return header_le,
+        WfmSample::I16 => 2,
+        WfmSample::I32 | WfmSample::U32 | WfmSample::F32 => 4,
+        WfmSample::U64 | WfmSample::F64 => 8,
+    };
+    // Fewer samples than this tell too little (two far-apart values read
+    // closer together swapped).
+    const MIN_SAMPLES: usize = 32;
+    if header_le || raw.len() < size * MIN_SAMPLES {
+        return header_le;
+    }
+    let implausible = |v: f64| !v.is_finite() || v.abs() > 1e30 || (v != 0.0 && v.abs() < 1e-30);
+    let stats = |le: bool| {
+        let mut bad = 0usize;
+        let mut steps = 0.0f64;
+        let mut prev: Option<f64> = None;
+        for c in raw.chunks_exact(size) {
+            let v = sample.value(c, le);
+            if sample.is_float() && implausible(v) {
+                bad += 1;
+                continue;
+            }
+            if let Some(p) = prev {
+                steps += (v - p).abs();
+            }
+            prev = Some(v);
+        }
+        (bad, steps)
+    };
+    let (bad_be, steps_be) = stats(false);
+    let (bad_le, steps_le) = stats(true);
+    if sample.is_float() && bad_le == 0 && bad_be > 0 {
+        return true;
+    }
+    if bad_le > 0 && bad_be == 0 {
+        return false;
+    }
+    steps_be.is_finite() && steps_le * 8.0 < steps_be
+}
+
 pub(super) fn read_wfm(path: &Path, file: File, file_len: u64) -> Result<Trace> {
     let mut file = file;
     let mut h = Vec::with_capacity(WFM_HEADER);
@@ -502,16 +630,11 @@ pub(super) fn read_wfm(path: &Path, file: File, file_len: u64) -> Result<Trace> 
         n => n,
     };
     let frames = u64::from(r.u32(72)) + 1;
-    let dtype_name = match (code, bps) {
-        (7, 1) => "int8",
-        (0, 2) => "int16",
-        (4, 4) => "float32",
-        _ => {
-            return Err(Error::Unsupported {
-                path: path.to_path_buf(),
-                msg: format!("curve format code {code} with {bps} bytes per sample"),
-            })
-        }
+    let Some(sample) = WfmSample::of(code, bps) else {
+        return Err(Error::Unsupported {
+            path: path.to_path_buf(),
+            msg: format!("curve format code {code} with {bps} bytes per sample"),
+        });
     };
     if curve_offset < header as i32 {
         return Err(Error::malformed(
@@ -558,32 +681,18 @@ pub(super) fn read_wfm(path: &Path, file: File, file_len: u64) -> Result<Trace> 
     let mut raw = vec![0u8; len_bytes as usize];
     file.read_exact(&mut raw)
         .map_err(|e| Error::io(path, "read", e))?;
-    let n = raw.len() / bps;
-    let mut volts = Vec::with_capacity(n);
-    for c in raw.chunks_exact(bps) {
-        let v = match bps {
-            1 => f64::from(c[0] as i8),
-            2 => {
-                let b = [c[0], c[1]];
-                f64::from(if le {
-                    i16::from_le_bytes(b)
-                } else {
-                    i16::from_be_bytes(b)
-                })
-            }
-            _ => {
-                let b = [c[0], c[1], c[2], c[3]];
-                f64::from(if le {
-                    f32::from_le_bytes(b)
-                } else {
-                    f32::from_be_bytes(b)
-                })
-            }
-        };
-        volts.push(v * vscale + voffset);
-    }
+    let curve_le = curve_little_endian(&raw, sample, le);
+    let volts: Vec<f64> = raw
+        .chunks_exact(bps)
+        .map(|c| sample.value(c, curve_le) * vscale + voffset)
+        .collect();
     let mut meta = source_metadata(path, "tektronix-wfm");
-    meta.insert("raw_dtype".into(), json!(dtype_name));
+    meta.insert("raw_dtype".into(), json!(sample.name()));
+    let order = |le: bool| if le { "little" } else { "big" };
+    meta.insert("byte_order".into(), json!(order(le)));
+    if bps > 1 {
+        meta.insert("curve_byte_order".into(), json!(order(curve_le)));
+    }
     meta.insert("vscale".into(), json!(vscale));
     meta.insert("voffset".into(), json!(voffset));
     if frames > 1 {
@@ -654,6 +763,149 @@ mod tests {
         out[2..10].copy_from_slice(format!(":WFM#00{version}").as_bytes());
         out[16..20].copy_from_slice(&(header as i32).to_le_bytes());
         out
+    }
+
+    /// A `:WFM#003` file with its header in one byte order and its curve
+    /// (`curve`, samples already encoded) in whatever order the caller chose.
+    fn wfm_mixed(
+        header_le: bool,
+        code: i32,
+        bps: u8,
+        curve: &[u8],
+        vscale: f64,
+        dt: f64,
+    ) -> Vec<u8> {
+        let mut h = wfm_bytes(&[], vscale, 0.0, dt);
+        h.truncate(WFM_HEADER);
+        let put = |h: &mut Vec<u8>, at: usize, b: &[u8]| {
+            let mut b = b.to_vec();
+            if !header_le {
+                b.reverse();
+            }
+            h[at..at + b.len()].copy_from_slice(&b);
+        };
+        put(&mut h, 0, &0x0F0Fu16.to_le_bytes());
+        if !header_le {
+            h[0..2].copy_from_slice(&[0xF0, 0xF0]);
+        }
+        h[15] = bps;
+        put(&mut h, 16, &(WFM_HEADER as i32).to_le_bytes());
+        for at in [114usize, 118] {
+            put(&mut h, at, &1u32.to_le_bytes());
+        }
+        put(&mut h, 122, &2u32.to_le_bytes());
+        put(&mut h, 168, &vscale.to_le_bytes());
+        put(&mut h, 176, &0f64.to_le_bytes());
+        put(&mut h, 240, &code.to_le_bytes());
+        put(&mut h, 488, &dt.to_le_bytes());
+        put(&mut h, 496, &0f64.to_le_bytes());
+        put(&mut h, 822, &0u32.to_le_bytes());
+        put(&mut h, 826, &(curve.len() as u32).to_le_bytes());
+        put(&mut h, 830, &(curve.len() as u32).to_le_bytes());
+        h.extend_from_slice(curve);
+        h
+    }
+
+    fn sine(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| (2.0 * std::f64::consts::PI * i as f64 / 50.0).sin())
+            .collect()
+    }
+
+    #[test]
+    fn wfm_byte_orders_and_mixed_intel_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("o.wfm");
+        let read = |b: &[u8]| {
+            std::fs::write(&p, b).unwrap();
+            read_trace_file_with(&p, &Default::default()).unwrap()
+        };
+        let ints: Vec<i16> = sine(500)
+            .iter()
+            .map(|v| (v * 12000.0).round() as i16)
+            .collect();
+        let want: Vec<f64> = ints.iter().map(|v| f64::from(*v) * 1e-3).collect();
+        let enc = |le: bool| -> Vec<u8> {
+            ints.iter()
+                .flat_map(|v| if le { v.to_le_bytes() } else { v.to_be_bytes() })
+                .collect()
+        };
+        // (header order, curve order): the published layouts and the mixed one.
+        for (hle, cle) in [(true, true), (false, false), (false, true)] {
+            let t = read(&wfm_mixed(hle, 0, 2, &enc(cle), 1e-3, 1e-6));
+            assert_eq!(
+                t.as_slice::<f64>().unwrap(),
+                &want[..],
+                "header le {hle}, curve le {cle}"
+            );
+            let m = &t.info().metadata;
+            assert_eq!(m["byte_order"], if hle { "little" } else { "big" });
+            assert_eq!(m["curve_byte_order"], if cle { "little" } else { "big" });
+            assert_eq!(t.info().sample_rate, 1e6);
+        }
+        // float32 and float64, mixed and big-endian
+        let vals: Vec<f64> = sine(300).iter().map(|v| v * 0.75 + 0.1).collect();
+        for (code, bps) in [(4, 4u8), (5, 8u8)] {
+            for cle in [false, true] {
+                let curve: Vec<u8> = vals
+                    .iter()
+                    .flat_map(|v| match (bps, cle) {
+                        (4, true) => (*v as f32).to_le_bytes().to_vec(),
+                        (4, false) => (*v as f32).to_be_bytes().to_vec(),
+                        (_, true) => v.to_le_bytes().to_vec(),
+                        (_, false) => v.to_be_bytes().to_vec(),
+                    })
+                    .collect();
+                let t = read(&wfm_mixed(false, code, bps, &curve, 1.0, 1e-3));
+                let got = t.as_slice::<f64>().unwrap();
+                for (g, w) in got.iter().zip(&vals) {
+                    assert!(
+                        (g - w).abs() < 1e-6,
+                        "code {code} curve le {cle}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+        // int32, uint32, uint8 (format codes 1, 2, 6)
+        let t = read(&wfm_mixed(
+            true,
+            1,
+            4,
+            &[-5i32, 7]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<_>>(),
+            2.0,
+            1.0,
+        ));
+        assert_eq!(t.as_slice::<f64>().unwrap(), &[-10.0, 14.0]);
+        assert_eq!(t.info().metadata["raw_dtype"], "int32");
+        let t = read(&wfm_mixed(
+            false,
+            2,
+            4,
+            &[3_000_000_000u32, 1]
+                .iter()
+                .flat_map(|v| v.to_be_bytes())
+                .collect::<Vec<_>>(),
+            1.0,
+            1.0,
+        ));
+        assert_eq!(t.as_slice::<f64>().unwrap(), &[3e9, 1.0]);
+        let t = read(&wfm_mixed(false, 6, 1, &[0, 255, 128], 1.0, 1.0));
+        assert_eq!(t.as_slice::<f64>().unwrap(), &[0.0, 255.0, 128.0]);
+        // A curve that tells neither order (a constant): the header's order,
+        // and the metadata says which was used.
+        let t = read(&wfm_mixed(false, 0, 2, &[0x00, 0x64].repeat(100), 1.0, 1.0));
+        assert_eq!(t.as_slice::<f64>().unwrap(), &[100.0; 100][..]);
+        assert_eq!(t.info().metadata["curve_byte_order"], "big");
+        // Unknown format codes are refused by name.
+        std::fs::write(&p, wfm_mixed(true, 9, 2, &[0, 0], 1.0, 1.0)).unwrap();
+        let e = read_trace_file_with(&p, &Default::default()).unwrap_err();
+        assert!(
+            matches!(e, Error::Unsupported { .. }) && e.to_string().contains("code 9"),
+            "{e}"
+        );
     }
 
     #[test]

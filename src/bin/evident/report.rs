@@ -73,7 +73,8 @@ pub struct ReportArgs {
 
 #[derive(Args, Debug)]
 pub struct ReproduceArgs {
-    /// Logs, Markdown reports written by `evident report`, or directories of them.
+    /// Logs, Markdown reports written by `evident report`, directories of
+    /// them, or PostgreSQL databases (postgres://…, ?log_id=ID for one log).
     #[arg(required = true)]
     pub logs: Vec<PathBuf>,
     /// Script language.
@@ -130,6 +131,10 @@ fn fail(e: evident::Error) -> Failure {
         evident::Error::InvalidArgument(m) => Failure::usage(m),
         e @ (evident::Error::Malformed { .. } | evident::Error::Corrupt { .. }) => Failure {
             code: util::EXIT_FAILED,
+            msg: e.to_string(),
+        },
+        e @ evident::Error::Database { .. } => Failure {
+            code: util::EXIT_ERROR,
             msg: e.to_string(),
         },
         e => Failure::usage(e.to_string()),

@@ -320,6 +320,13 @@ _BATCH_PROTOTYPES = {
     ),
 }
 
+# --- the compatibility layers' rules (ABI 1.5) --------------------------------
+_COMPAT_PROTOTYPES = {
+    "evident_compat_rtgs_records": (_S, [c_char_p, _PP]),
+    "evident_compat_rtgs_range": (_S, [c_char_p, c_char_p, _PP]),
+    "evident_compat_secureml_file_name": (_S, [c_char_p, _PP]),
+}
+
 #: enum evident_measure, by name.
 MEASURES = {
     "frequency": 1,
@@ -337,6 +344,7 @@ _PROTOTYPES = {
     **_SESSION_PROTOTYPES,
     **_MEASURE_PROTOTYPES,
     **_BATCH_PROTOTYPES,
+    **_COMPAT_PROTOTYPES,
 }
 
 
@@ -408,6 +416,20 @@ lib, library_path = _load()
 _session_missing = _bind(lib, _SESSION_PROTOTYPES)
 _measure_missing = _bind(lib, _MEASURE_PROTOTYPES)
 _batch_missing = _bind(lib, _BATCH_PROTOTYPES)
+_compat_missing = _bind(lib, _COMPAT_PROTOTYPES)
+
+
+def compat_call(name: str, *args: Any) -> str:
+    """Calls one of the ``evident_compat_*`` functions (ABI 1.5), whose
+    last argument receives a string; returns that string."""
+    if _compat_missing:
+        raise UnsupportedError(
+            f"the evident library {library_path} lacks {', '.join(_compat_missing)}: "
+            "rebuild it (ABI 1.5 or later)"
+        )
+    out = c_void_p()
+    check(getattr(lib, name)(*args, ctypes.byref(out)))
+    return take_string(out)
 
 
 def batch_lib() -> ctypes.CDLL:

@@ -18,10 +18,16 @@ reads it. Several processes may log at once (shared lock mode).
 
 Differences from RTGS Lab Tools:
 
-- no PostgreSQL: the ``…postgres-logging…`` commands and
-  :func:`set_global_logging` switch logging to the local evident log on and
-  off (a file ``logging.json`` next to the log, so the switch holds across
-  processes); with logging off operations still run and nothing is recorded;
+- PostgreSQL is optional: when ``POSTGRES_HOST``/``PORT``/``DB``/``USER``/
+  ``PASSWORD`` are set (environment, else ``.env``), every operation is
+  still written to the local evident log first and then shipped to the
+  database (``evident ship``); the readers (:func:`recent_logs`,
+  :meth:`AuditService.get_audit_logs`, reports, ``reproduce --recent``)
+  read the database, which holds every machine's operations;
+- the ``…postgres-logging…`` commands and :func:`set_global_logging` switch
+  recording on and off (a file ``logging.json`` next to the log, so the
+  switch holds across processes); with logging off operations still run
+  and nothing is recorded;
 - dates are UTC days; an ``end_date`` given as a date includes that day;
 - :func:`generate_report` writes one Markdown file per day
   (``audit_report_YYYY-MM-DD.md``) in the layout of RTGS's documentation;
@@ -49,6 +55,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
+from .. import _native as _N
 from .. import pg as _pg
 from .. import query as _q
 from ..errors import EvidentError
@@ -378,77 +385,68 @@ def log_custom_operation(
 # --- reading --------------------------------------------------------------------
 
 
-def _as_dict(e: _q.Entry) -> Dict[str, Any]:
-    d = e.details if isinstance(e.details, dict) else {}
-    success = e.success if e.success is not None else (e.error is None)
-    return {
-        "timestamp": e.ts,
-        "operation_id": d.get("operation_id") or f"{e.seq}",
-        "tool_name": e.source,
-        "operation": e.action,
-        "user": e.actor,
-        "git_branch": d.get("git_branch"),
-        "git_commit": e.git_commit,
-        "parameters": d.get("parameters", {}),
-        "results": d.get("results", {}),
-        "duration_seconds": (e.duration_ms or 0.0) / 1000.0,
-        "success": bool(success),
-        "error_message": e.error,
-        # "" rather than None: pandas turns None into NaN (truthy) in a
-        # column that also has notes, and RTGS code tests `if log['note']:`.
-        "note": e.note or "",
-        "status": "success" if success else "failed",
-        "hostname": e.host,
-        "seq": e.seq,
-        "hash": e.hash,
-    }
+def _utc(text: Optional[str]) -> Optional[datetime]:
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def _records(entries: Sequence[_q.Entry]) -> List[Dict[str, Any]]:
+    """RTGS operation records of evident entries (the library's mapping,
+    ``evident_compat_rtgs_records``), ``timestamp`` as a ``datetime``."""
+    if not entries:
+        return []
+    text = _N.compat_call(
+        "evident_compat_rtgs_records", json.dumps([e.record() for e in entries]).encode()
+    )
+    out: List[Dict[str, Any]] = json.loads(text)
+    for r in out:
+        r["timestamp"] = _utc(r["timestamp"])
+    return out
 
 
 def _read(query: _q.Query) -> List[Dict[str, Any]]:
     url = _pg_url()
     if url is not None:
         _ship()
-        return [_as_dict(e) for e in _pg.db_query(url, query)]
+        return _records(_pg.db_query(url, query))
     path = log_path()
     if not path.exists():
         return []
-    return [_as_dict(e) for e in _q.read_entries(path, query)]
+    return _records(_q.read_entries(path, query))
 
 
-def _day_start(v: DateLike, name: str) -> Optional[datetime]:
-    """A datetime (naive: local time) as UTC; a date or "YYYY-MM-DD" as the
-    start of that UTC day."""
+def _bound(v: DateLike, name: str) -> Optional[bytes]:
+    """A range bound as the library takes it: a date as ``YYYY-MM-DD``, a
+    time as RFC 3339 UTC (naive: local time, as ``datetime.now()``)."""
     if v is None:
         return None
     if isinstance(v, datetime):
-        return v.astimezone(timezone.utc)
+        return v.astimezone(timezone.utc).isoformat().encode()
     if isinstance(v, date):
-        return datetime(v.year, v.month, v.day, tzinfo=timezone.utc)
+        return v.isoformat().encode()
     s = str(v).strip()
-    try:
-        if len(s) == 10:
-            return datetime.strptime(s, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-        t = datetime.fromisoformat(s.replace("Z", "+00:00"))
-        return t.astimezone(timezone.utc)
-    except ValueError:
-        raise ValueError(f"{name} must be a date in YYYY-MM-DD format, got {v!r}") from None
+    if len(s) > 10:
+        try:
+            t = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{name} must be a date in YYYY-MM-DD format, got {v!r}") from None
+        return t.astimezone(timezone.utc).isoformat().encode()
+    return s.encode()
 
 
 def _range(
     start_date: DateLike, end_date: DateLike
 ) -> "tuple[Optional[datetime], Optional[datetime]]":
-    """``[since, until)``: an end given as a day includes that day; an end
-    with a time includes that instant."""
-    since = _day_start(start_date, "start_date")
-    until = _day_start(end_date, "end_date")
-    if until is not None:
-        if isinstance(end_date, datetime) or (
-            isinstance(end_date, str) and len(end_date.strip()) > 10
-        ):
-            until += timedelta(microseconds=1)
-        else:
-            until += timedelta(days=1)
-    return since, until
+    """``[since, until)`` by the library's rule (``evident_compat_rtgs_range``):
+    an end given as a day includes that day; an end with a time includes
+    that instant."""
+    r = json.loads(
+        _N.compat_call(
+            "evident_compat_rtgs_range", _bound(start_date, "start_date"), _bound(end_date, "end_date")
+        )
+    )
+    return _utc(r["since"]), _utc(r["until"])
 
 
 def recent_logs(
@@ -605,10 +603,16 @@ def create_reproduction_script(
     """Writes a bash script re-running the operations recorded in
     ``logs_dir`` (reports written by :func:`generate_report`, or evident
     logs), or with ``recent=True`` those of the last ``minutes`` (default
-    60) in the log. Returns ``script_path``, ``operation_count``,
+    60) in the log (in the database when PostgreSQL is configured). Returns ``script_path``, ``operation_count``,
     ``start_date``, ``end_date``."""
     if recent:
         since = datetime.now(timezone.utc) - timedelta(minutes=minutes or 60)
+        url = _pg_url()
+        if url is not None:
+            # The database holds every machine's operations (as the
+            # other readers above read it).
+            _ship()
+            return _script([url], output_file, since=since, event_type=EVENT_TYPE)
         if not log_path().exists():
             return _empty_script(output_file)
         return _script([log_path()], output_file, since=since, event_type=EVENT_TYPE)

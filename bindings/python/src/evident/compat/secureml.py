@@ -32,13 +32,13 @@ import getpass
 import inspect
 import math
 import os
-import re
 import time
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar, Union
 
+from .. import _native as _N
 from .. import compliance as _compliance
 from .. import query as _q
 from ..log import AuditLog
@@ -66,8 +66,12 @@ def _user() -> str:
 
 
 def _file_name(operation_name: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", operation_name).lstrip(".")
-    return (safe or "operation")[:120] + ".jsonl"
+    """The operation's log file name (the library's rule,
+    ``evident_compat_secureml_file_name``)."""
+    return _N.compat_call(
+        "evident_compat_secureml_file_name",
+        operation_name.replace("\x00", "_").encode("utf-8", "replace"),
+    )
 
 
 def summarize(v: Any, depth: int = 0) -> Any:
