@@ -121,6 +121,29 @@ macos() {
     --target aarch64-apple-darwin --no-default-features --features cli --lib --bins
 }
 
+macos_link() {
+  # Linking for macOS with cargo-zigbuild: Zig (PyPI's `ziglang`, in
+  # target/py-tools as scripts/build-wheel.sh installs it) brings macOS's
+  # libc headers and libSystem stubs, not Apple's frameworks.
+  local tools="$root/target/py-tools" zig_reqs="ziglang==0.17.1 cargo-zigbuild==0.24.1"
+  [ -x "$tools/bin/python" ] || python3 -m venv "$tools"
+  if [ "$(cat "$tools/.installed-zig" 2>/dev/null)" != "$zig_reqs" ]; then
+    "$tools/bin/pip" install --quiet $zig_reqs && echo "$zig_reqs" >"$tools/.installed-zig"
+  fi
+  local zig
+  zig=$("$tools/bin/python" -c \
+    'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')
+  local t
+  for t in ${EVIDENT_MACOS_TARGETS:-aarch64-apple-darwin x86_64-apple-darwin}; do
+    echo "== macOS ($t): library (no zstd), C ABI and CLI, linked by cargo-zigbuild (not run)"
+    RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" CARGO_INCREMENTAL=0 \
+      CARGO_ZIGBUILD_ZIG_PATH="$zig" CARGO_ZIGBUILD_CACHE_DIR="$root/target/zig-cache" \
+      ZIG_GLOBAL_CACHE_DIR="$root/target/zig-cache/zig" ZIG_LOCAL_CACHE_DIR="$root/target/zig-cache/zig-local" \
+      "$tools/bin/cargo-zigbuild" zigbuild --locked -Zbuild-std=std,panic_abort,panic_unwind \
+      --target "$t" --no-default-features --features cli --lib --bins
+  done
+}
+
 msrv() {
   # The library and the CLI (what a user of the crate compiles); the tests,
   # benches and examples use newer dev-dependencies and are built with the

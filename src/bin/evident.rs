@@ -117,7 +117,8 @@ enum Cmd {
     Tail(TailArgs),
     /// Print the last N entries, then new entries as the log grows (`tail
     /// -f`); survives rotation and a repair's move-aside, and resumes from
-    /// --position-file or --from-seq.
+    /// --position-file or --from-seq. Of several logs, each line is
+    /// labelled with its file (a `file` member under --json).
     Follow(TailArgs),
     /// Print the head (SEQ:HASH, for an external checkpoint), entry count and log id.
     Head(HeadArgs),
