@@ -12,7 +12,11 @@
 # (no Apple SDK or linker here), without the zstd feature, whose C sources
 # need the SDK's headers.
 #
-# Usage: scripts/cross-check.sh [windows|macos|msrv]...   (default: all three)
+# Linking for macOS: `macos_link` (cargo-zigbuild), only with an Apple SDK
+# in SDKROOT (see there).
+#
+# Usage: scripts/cross-check.sh [windows|macos|msrv|macos_link]...
+#        (default: windows macos msrv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -119,6 +123,38 @@ macos() {
   echo "== macOS (aarch64-apple-darwin): library (no zstd), C ABI and CLI type-check"
   xcargo check --locked -Zbuild-std=std,panic_abort,panic_unwind \
     --target aarch64-apple-darwin --no-default-features --features cli --lib --bins
+}
+
+macos_link() {
+  # Linking for macOS with cargo-zigbuild: Zig (PyPI's `ziglang`, in
+  # target/py-tools as scripts/build-wheel.sh installs it) brings macOS's
+  # libc headers and libSystem stubs, not Apple's frameworks. Everything
+  # compiles, but the link of libevident.dylib and the CLI needs the
+  # CoreFoundation framework (chrono's local time zone, iana-time-zone) and
+  # SystemConfiguration (whoami's host name): "unable to find system
+  # framework". So this step (not among the defaults) runs only with an
+  # Apple SDK named by SDKROOT (cargo-zigbuild passes its frameworks to zig).
+  if [ -z "${SDKROOT:-}" ]; then
+    echo "== macOS link: skipped (needs SDKROOT=<MacOSX.sdk> for CoreFoundation and SystemConfiguration)"
+    return 0
+  fi
+  local tools="$root/target/py-tools" zig_reqs="ziglang==0.17.1 cargo-zigbuild==0.24.1"
+  [ -x "$tools/bin/python" ] || python3 -m venv "$tools"
+  if [ "$(cat "$tools/.installed-zig" 2>/dev/null)" != "$zig_reqs" ]; then
+    "$tools/bin/pip" install --quiet $zig_reqs && echo "$zig_reqs" >"$tools/.installed-zig"
+  fi
+  local zig
+  zig=$("$tools/bin/python" -c \
+    'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')
+  local t
+  for t in ${EVIDENT_MACOS_TARGETS:-aarch64-apple-darwin x86_64-apple-darwin}; do
+    echo "== macOS ($t): library (no zstd), C ABI and CLI, linked by cargo-zigbuild (not run)"
+    RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" CARGO_INCREMENTAL=0 \
+      CARGO_ZIGBUILD_ZIG_PATH="$zig" CARGO_ZIGBUILD_CACHE_DIR="$root/target/zig-cache" \
+      ZIG_GLOBAL_CACHE_DIR="$root/target/zig-cache/zig" ZIG_LOCAL_CACHE_DIR="$root/target/zig-cache/zig-local" \
+      "$tools/bin/cargo-zigbuild" zigbuild --locked -Zbuild-std=std,panic_abort,panic_unwind \
+      --target "$t" --no-default-features --features cli --lib --bins
+  done
 }
 
 msrv() {

@@ -138,11 +138,31 @@ fi
 
 echo "-- Python wheel and sdist (clean venv, no cargo on PATH)"
 dist=$work/dist
-check "scripts/build-wheel.sh (release library reused; auditwheel --strip; sdist)" \
+check "scripts/build-wheel.sh (cargo-zigbuild for glibc 2.17; auditwheel --strip; sdist)" \
   scripts/build-wheel.sh "$dist"
 wheel=$(ls "$dist"/evident_audit-*-py3-none-manylinux*.whl 2>/dev/null | head -n1 || true)
 [ -n "$wheel" ] && ok "py3-none manylinux wheel: $(basename "$wheel")" \
   || { ls "$dist" >&2 || true; bad "no py3-none manylinux wheel"; }
+# manylinux2014 (glibc 2.17): the library linked by cargo-zigbuild, and
+# auditwheel's own reading of its symbol versions agrees. With
+# EVIDENT_WHEEL_ZIG=0 (a native build) the tag is only reported.
+if [ -n "$wheel" ]; then
+  tools=$target/py-tools
+  if PATH="$tools/bin:$PATH" "$tools/bin/auditwheel" show "$wheel" >"$work/show" 2>&1; then
+    policy=$(tr '\n' ' ' <"$work/show" | grep -o 'consistent with the following platform tag: *"[^"]*"' \
+      | sed 's/.*"\(.*\)"/\1/' || true)
+  else
+    cat "$work/show" >&2; policy=
+  fi
+  if [ "${EVIDENT_WHEEL_ZIG:-1}" = 0 ]; then
+    ok "native wheel (EVIDENT_WHEEL_ZIG=0): auditwheel show: ${policy:-?}"
+  elif [ "$policy" = "manylinux_2_17_$(uname -m)" ] && case "$wheel" in *manylinux2014_*manylinux_2_17_*|*manylinux_2_17_*) true ;; *) false ;; esac; then
+    ok "wheel tagged manylinux2014 / manylinux_2_17 (auditwheel show: $policy; glibc 2.17 symbols)"
+  else
+    cat "$work/show" >&2
+    bad "wheel is not manylinux_2_17 (auditwheel show: ${policy:-?}; was zig unavailable?)"
+  fi
+fi
 
 clean_path=$work/clean-bin
 mkdir -p "$clean_path"

@@ -411,6 +411,17 @@ impl Running {
             .collect()
     }
 
+    /// The next `n` lines as they are (fails after 20 s without one).
+    fn take_lines(&self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                self.lines
+                    .recv_timeout(Duration::from_secs(20))
+                    .expect("a line from evident follow")
+            })
+            .collect()
+    }
+
     /// No line within `ms`.
     fn quiet(&self, ms: u64) {
         if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(ms)) {
@@ -604,6 +615,225 @@ fn follow_resumes_from_a_position_file_and_from_seq() {
         .stderr(predicate::str::contains("-f"));
 }
 
+fn files(v: &[Value]) -> Vec<String> {
+    v.iter()
+        .map(|e| e["file"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `evident follow a b` / `tail -f a b`: entries of both files as they
+/// arrive, each labelled with its file; a writer rotating one of them
+/// (the file renamed, a new log under its name) is followed on.
+#[test]
+fn follow_several_logs_labels_entries_and_survives_a_rotation() {
+    let d = tempdir().unwrap();
+    let a = d.path().join("a.jsonl");
+    let b = d.path().join("b.evl");
+    append(&a, &["a1", "a2"], None);
+    append(&b, &["b1"], None);
+    let r = Running::start(&[
+        "follow",
+        s(&a),
+        s(&b),
+        "-n",
+        "1",
+        "--json",
+        "--interval",
+        "0.05",
+    ]);
+    let e = r.take(2);
+    assert_eq!(actions(&e), ["a2", "b1"]);
+    assert_eq!(files(&e), [s(&a), s(&b)]);
+    // the object is the entry with its file first
+    assert_eq!(e[0]["seq"], 2);
+    assert_eq!(e[0]["event_type"], "ACTION_EXECUTED");
+    // by arrival, whichever file grows
+    append(&b, &["b2"], None);
+    let e = r.take(1);
+    assert_eq!(
+        (actions(&e), files(&e)),
+        (vec!["b2".into()], vec![s(&b).to_string()])
+    );
+    append(&a, &["a3"], None);
+    let e = r.take(1);
+    assert_eq!(
+        (actions(&e), files(&e)),
+        (vec!["a3".into()], vec![s(&a).to_string()])
+    );
+    // the writer of b rotates it: renamed away, a new log takes its name
+    fs::rename(&b, d.path().join("b.evl.1")).unwrap();
+    r.quiet(200);
+    append(&b, &["c1", "c2"], None);
+    let e = r.take(2);
+    assert_eq!(actions(&e), ["c1", "c2"]);
+    assert_eq!(files(&e), [s(&b), s(&b)]);
+    assert_eq!(e[0]["seq"], 1);
+    // and a goes on
+    append(&a, &["a4"], None);
+    let e = r.take(1);
+    assert_eq!(
+        (actions(&e), files(&e)),
+        (vec!["a4".into()], vec![s(&a).to_string()])
+    );
+    r.quiet(200);
+    drop(r);
+
+    // tail -f, text: every line starts with its file's name
+    let r = Running::start(&["tail", "-f", "-n", "1", s(&a), s(&b), "--interval", "0.05"]);
+    let l = r.take_lines(2);
+    assert!(
+        l[0].starts_with(&format!("{}: ", s(&a))) && l[0].contains("a4"),
+        "{l:?}"
+    );
+    assert!(
+        l[1].starts_with(&format!("{}: ", s(&b))) && l[1].contains("c2"),
+        "{l:?}"
+    );
+    append(&b, &["c3"], None);
+    let l = r.take_lines(1);
+    assert!(
+        l[0].starts_with(&format!("{}: ", s(&b))) && l[0].contains("c3"),
+        "{l:?}"
+    );
+    drop(r);
+
+    // a position file keeps one position per log
+    let pos = d.path().join("ab.pos");
+    let args = [
+        "follow",
+        s(&a),
+        s(&b),
+        "--json",
+        "--interval",
+        "0.05",
+        "--position-file",
+        s(&pos),
+    ];
+    {
+        let r = Running::start(&args);
+        assert_eq!(r.take(7).len(), 7, "a1..a4 and c1..c3");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
+    let saved = saved.as_array().unwrap_or_else(|| panic!("{saved}"));
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    assert_eq!(
+        (saved[0]["log"].as_str(), saved[0]["seq"].as_u64()),
+        (Some(s(&a)), Some(4))
+    );
+    assert_eq!(
+        (saved[1]["log"].as_str(), saved[1]["seq"].as_u64()),
+        (Some(s(&b)), Some(3))
+    );
+    // written while nobody followed: printed after a restart, once
+    append(&b, &["c4"], None);
+    append(&a, &["a5"], None);
+    {
+        let r = Running::start(&args);
+        let e = r.take(2);
+        assert_eq!(actions(&e), ["a5", "c4"]);
+        assert_eq!(files(&e), [s(&a), s(&b)]);
+        r.quiet(300);
+    }
+    // --from-seq names one log's seq
+    evident()
+        .args(["follow", s(&a), s(&b), "--from-seq", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--from-seq"));
+}
+
+/// `evident export a b`: one output, the logs in turn, each entry with its
+/// file (a `file` member, a first CSV column); one log's export unchanged.
+#[test]
+fn export_of_several_logs_names_each_entrys_file() {
+    let d = tempdir().unwrap();
+    let a = d.path().join("a.jsonl");
+    let b = d.path().join("b.evl");
+    append(&a, &["a1", "a2"], None);
+    append(&b, &["b1"], None);
+    let run = |args: &[&str]| -> Vec<u8> {
+        evident()
+            .arg("export")
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let e = stdout_json_lines(&run(&[s(&a), s(&b), "--format", "jsonl"]));
+    assert_eq!(actions(&e), ["a1", "a2", "b1"]);
+    assert_eq!(files(&e), [s(&a), s(&a), s(&b)]);
+    assert_eq!(e[2]["seq"], 1);
+    // one log: no file member (as before)
+    let e = stdout_json_lines(&run(&[s(&a), "--format", "jsonl"]));
+    assert!(e.iter().all(|e| e.get("file").is_none()), "{e:?}");
+    // a JSON array, with a filter, to a file
+    let outf = d.path().join("out.json");
+    run(&[
+        s(&a),
+        s(&b),
+        "--format",
+        "json",
+        "--action",
+        "a2",
+        "-o",
+        s(&outf),
+    ]);
+    let v: Value = serde_json::from_slice(&fs::read(&outf).unwrap()).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        (v[0]["file"].as_str(), v[0]["action"].as_str()),
+        (Some(s(&a)), Some("a2"))
+    );
+    // CSV: a first `file` column
+    let text = String::from_utf8(run(&[s(&a), s(&b), "--format", "csv"])).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("file,seq,ts,"), "{text}");
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[3].starts_with(&format!("{},1,", s(&b))), "{text}");
+    // standard input among them is <stdin>
+    let o = evident()
+        .args(["export", s(&a), "-", "--format", "jsonl"])
+        .write_stdin(fs::read(&b).unwrap())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(files(&stdout_json_lines(&o)), [s(&a), s(&a), "<stdin>"]);
+    // the TraceKit formats are one chain: one log
+    let key = d.path().join("tk.key");
+    fs::write(&key, "00112233445566778899aabbccddeeff").unwrap();
+    evident()
+        .args([
+            "export",
+            s(&a),
+            s(&b),
+            "--format",
+            "tracekit-json",
+            "--tracekit-key",
+            s(&key),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("one log"));
+    // a damaged record in the second log stops the export: exit 1, no file
+    let c = d.path().join("c.jsonl");
+    append(&c, &["c1", "c2"], None);
+    // not JSON any more: a damaged record (export does not check hashes)
+    let text = fs::read_to_string(&c).unwrap().replace("\"c1\"", "c1\"");
+    fs::write(&c, text).unwrap();
+    let outf = d.path().join("out.jsonl");
+    evident()
+        .args(["export", s(&a), s(&c), "--format", "jsonl", "-o", s(&outf)])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("c.jsonl"));
+    assert!(!outf.exists());
+}
+
 // --- reproduce --format python ----------------------------------------------------------
 
 fn python() -> Option<PathBuf> {
@@ -763,12 +993,7 @@ fn tail_export_and_json_arrays_of_several_logs() {
         .stdout
         .clone();
     assert_eq!(actions(&stdout_json_lines(&o)), ["a1", "a2", "a3"]);
-    // follow: one log file
-    evident()
-        .args(["follow", s(&a), s(&b)])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("one log"));
+    // follow: log files, not standard input
     evident()
         .args(["tail", "-f", "-"])
         .write_stdin(fs::read(&a).unwrap())

@@ -117,7 +117,8 @@ enum Cmd {
     Tail(TailArgs),
     /// Print the last N entries, then new entries as the log grows (`tail
     /// -f`); survives rotation and a repair's move-aside, and resumes from
-    /// --position-file or --from-seq.
+    /// --position-file or --from-seq. Of several logs, each line is
+    /// labelled with its file (a `file` member under --json).
     Follow(TailArgs),
     /// Print the head (SEQ:HASH, for an external checkpoint), entry count and log id.
     Head(HeadArgs),
@@ -436,7 +437,8 @@ pub struct CatArgs {
 pub struct TailArgs {
     /// The log file (`-`: standard input, not with `-f`).
     pub log: PathBuf,
-    /// More logs, each in turn (not with `-f`).
+    /// More logs, each in turn; with `-f`, followed together, each line
+    /// labelled with its file (a `file` member under --json).
     #[arg(value_name = "LOG")]
     pub more: Vec<PathBuf>,
     /// Number of entries.
@@ -484,6 +486,10 @@ pub struct StatsArgs {
 pub struct ExportArgs {
     /// The log file (`-`: standard input).
     pub log: PathBuf,
+    /// More logs, exported in turn into the same output, each entry with
+    /// the name of its file (a `file` member; CSV: a first `file` column).
+    #[arg(value_name = "LOG")]
+    pub more: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum)]
     pub format: ExportFormat,

@@ -21,6 +21,13 @@
 //! and a restart continues after it, so nothing is printed twice or lost
 //! while nobody follows (unless the log was rotated meanwhile: the entries
 //! appended to the old file after the stop are in the old file).
+//!
+//! Several logs (`evident follow a.jsonl b.jsonl`): each is followed as
+//! above, and new entries are printed as they are seen (each check reads
+//! the files in turn), every line labelled with its file (`FILE: entry`,
+//! or a `file` member first in each JSON object). The position file then
+//! holds a JSON array with one position per log; `--from-seq` takes one
+//! log.
 
 use std::collections::{HashSet, VecDeque};
 use std::fs;
@@ -70,27 +77,48 @@ pub fn check_plain(o: &FollowOpts) -> Result<(), Failure> {
     Ok(())
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Clone)]
 struct Position {
     log: String,
     log_id: String,
     seq: u64,
 }
 
-fn read_position(file: &Path) -> Result<Option<Position>, Failure> {
+/// The positions a position file holds: one object (one log followed) or
+/// an array of them (several).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Positions {
+    One(Position),
+    Several(Vec<Position>),
+}
+
+fn read_position(file: &Path) -> Result<Vec<Position>, Failure> {
     match fs::read(file) {
-        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
-            Failure::at(
+        Ok(b) => match serde_json::from_slice(&b) {
+            Ok(Positions::One(p)) => Ok(vec![p]),
+            Ok(Positions::Several(v)) => Ok(v),
+            Err(e) => Err(Failure::at(
                 file,
                 format!("not a position file written by `evident follow`: {e}"),
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            )),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(Failure::lib(file, io_err(file, "read", e))),
     }
 }
 
-fn write_position(file: &Path, p: &Position) -> Result<(), Failure> {
+/// The saved position of `path`: the one of a single-log file, or the
+/// entry for the same path in an array.
+fn position_for(saved: &[Position], path: &Path, several: bool) -> Option<Position> {
+    let name = path.display().to_string();
+    if !several && saved.len() == 1 {
+        return saved.first().cloned();
+    }
+    saved.iter().find(|p| p.log == name).cloned()
+}
+
+fn write_position<T: Serialize>(file: &Path, p: &T) -> Result<(), Failure> {
     let fail = |op, e| Failure::lib(file, io_err(file, op, e));
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -139,6 +167,10 @@ fn note(path: &Path, msg: &str) {
 
 struct Follower<'a> {
     path: &'a Path,
+    /// The file's name on each line when several logs are followed.
+    label: Option<String>,
+    /// The file was found missing (noted once until it reappears).
+    missing: bool,
     q: Query,
     json: bool,
     ident: Option<(u64, u64)>,
@@ -151,18 +183,30 @@ struct Follower<'a> {
     recent: VecDeque<(u64, String)>,
     /// Offsets of damaged records already reported in this file.
     reported: HashSet<u64>,
-    position: Option<PathBuf>,
-    saved: Option<u64>,
 }
 
 impl Follower<'_> {
     fn print(&mut self, e: &Entry, out: &mut dyn Write) -> Result<(), Failure> {
         if self.q.matches(e) {
-            if self.json {
-                serde_json::to_writer(&mut *out, e).map_err(|e| stdout_err(e.into()))?;
-                writeln!(out).map_err(stdout_err)?;
-            } else {
-                writeln!(out, "{}", crate::output::entry_line(e)).map_err(stdout_err)?;
+            match (&self.label, self.json) {
+                (None, true) => {
+                    serde_json::to_writer(&mut *out, e).map_err(|e| stdout_err(e.into()))?;
+                    writeln!(out).map_err(stdout_err)?;
+                }
+                (Some(label), true) => {
+                    // {"file": LABEL, ...the entry's members}
+                    let text = serde_json::to_string(e).map_err(|e| stdout_err(e.into()))?;
+                    let name = serde_json::to_string(label).map_err(|e| stdout_err(e.into()))?;
+                    let rest = text.strip_prefix('{').unwrap_or(&text);
+                    writeln!(out, "{{\"file\":{name},{rest}").map_err(stdout_err)?;
+                }
+                (None, false) => {
+                    writeln!(out, "{}", crate::output::entry_line(e)).map_err(stdout_err)?;
+                }
+                (Some(label), false) => {
+                    writeln!(out, "{label}: {}", crate::output::entry_line(e))
+                        .map_err(stdout_err)?;
+                }
             }
         }
         self.last = Some(self.last.map_or(e.seq, |l| l.max(e.seq)));
@@ -187,21 +231,13 @@ impl Follower<'_> {
         Ok(())
     }
 
-    /// Flushes the output, then saves the position.
-    fn done_batch(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
-        out.flush().map_err(stdout_err)?;
-        if let (Some(file), Some(seq)) = (&self.position, self.last) {
-            if self.saved != Some(seq) {
-                let p = Position {
-                    log: self.path.display().to_string(),
-                    log_id: self.log_id.clone(),
-                    seq,
-                };
-                write_position(file, &p)?;
-                self.saved = Some(seq);
-            }
-        }
-        Ok(())
+    /// The position to save: the log id and the last seq read.
+    fn position(&self) -> Option<Position> {
+        self.last.map(|seq| Position {
+            log: self.path.display().to_string(),
+            log_id: self.log_id.clone(),
+            seq,
+        })
     }
 
     /// After the file was cut back: the newest entry read before that is
@@ -326,16 +362,16 @@ impl Follower<'_> {
     }
 
     /// One check of the file.
-    fn poll(&mut self, out: &mut dyn Write, missing: &mut bool) -> Result<(), Failure> {
+    fn poll(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
         let m = match fs::metadata(self.path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if !*missing {
+                if !self.missing {
                     note(
                         self.path,
                         "the file is gone (rotated?); waiting for it to reappear",
                     );
-                    *missing = true;
+                    self.missing = true;
                 }
                 return Ok(());
             }
@@ -354,7 +390,7 @@ impl Follower<'_> {
             let Ok(info) = evident::inspect(self.path) else {
                 return Ok(()); // being created: its genesis is not written yet
             };
-            *missing = false;
+            self.missing = false;
             if info.genesis.log_id != self.log_id {
                 note(
                     self.path,
@@ -365,7 +401,6 @@ impl Follower<'_> {
                 );
                 self.log_id = info.genesis.log_id;
                 self.last = None;
-                self.saved = None;
                 self.recent.clear();
             } else if size < self.size || replaced {
                 self.rebase()?;
@@ -379,23 +414,60 @@ impl Follower<'_> {
         // read now or at the next check, never skipped.
         self.size = size;
         self.mtime = mtime;
-        self.print_new(out)?;
-        self.done_batch(out)
+        self.print_new(out)
     }
 }
 
-pub fn follow(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
-    let o = &a.follow;
-    if !(o.interval > 0.0 && o.interval <= 3600.0) {
-        return Err(Failure::usage(
-            "--interval must be more than 0 and at most 3600 seconds",
-        ));
+/// Flushes the output, then saves the positions (when they changed).
+struct Saver {
+    file: Option<PathBuf>,
+    several: bool,
+    saved: Vec<Option<Position>>,
+}
+
+impl Saver {
+    fn save(&mut self, fs: &[Follower<'_>], out: &mut dyn Write) -> Result<(), Failure> {
+        out.flush().map_err(stdout_err)?;
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let now: Vec<Option<Position>> = fs.iter().map(Follower::position).collect();
+        let same = |a: &Option<Position>, b: &Option<Position>| match (a, b) {
+            (Some(a), Some(b)) => a.log_id == b.log_id && a.seq == b.seq,
+            (a, b) => a.is_none() == b.is_none(),
+        };
+        if now.len() == self.saved.len() && now.iter().zip(&self.saved).all(|(a, b)| same(a, b)) {
+            return Ok(());
+        }
+        if self.several {
+            let known: Vec<&Position> = now.iter().flatten().collect();
+            if !known.is_empty() {
+                write_position(file, &known)?;
+            }
+        } else if let Some(Some(p)) = now.first() {
+            write_position(file, p)?;
+        }
+        self.saved = now;
+        Ok(())
     }
-    let path = a.log.as_path();
+}
+
+/// Opens a log to follow and prints its first entries: the last N, or
+/// from --from-seq or the saved position on.
+fn start<'a>(
+    path: &'a Path,
+    label: Option<String>,
+    a: &TailArgs,
+    saved: Option<Position>,
+    out: &mut dyn Write,
+) -> Result<Follower<'a>, Failure> {
+    let o = &a.follow;
     let m = fs::metadata(path).map_err(|e| Failure::lib(path, io_err(path, "open", e)))?;
     let info = evident::inspect(path).map_err(|e| Failure::lib(path, e))?;
     let mut f = Follower {
         path,
+        label,
+        missing: false,
         q: to_query(&a.filters),
         json: a.json,
         ident: Some(ident(&m)),
@@ -405,8 +477,6 @@ pub fn follow(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         last: None,
         recent: VecDeque::new(),
         reported: HashSet::new(),
-        position: o.position_file.clone(),
-        saved: None,
     };
     if !a.json {
         note(path, crate::read::UNCHECKED_NOTE);
@@ -414,10 +484,6 @@ pub fn follow(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     // Everything up to the head read now is printed here; later entries by
     // the polls (which read after `f.last`).
     let head = f.head_seq()?;
-    let saved = match &o.position_file {
-        Some(file) => read_position(file)?,
-        None => None,
-    };
     let from_position = saved.is_some();
     let start = match (saved, o.from_seq) {
         (Some(p), _) if p.log_id == f.log_id => Some(p.seq.saturating_add(1)),
@@ -472,11 +538,46 @@ pub fn follow(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             f.last = head;
         }
     }
-    f.done_batch(out)?;
+    Ok(f)
+}
+
+/// Follows `logs` (one or several files; `a.log` and `a.more`).
+pub fn follow(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let o = &a.follow;
+    if !(o.interval > 0.0 && o.interval <= 3600.0) {
+        return Err(Failure::usage(
+            "--interval must be more than 0 and at most 3600 seconds",
+        ));
+    }
+    let logs: Vec<PathBuf> = std::iter::once(&a.log).chain(&a.more).cloned().collect();
+    let several = logs.len() > 1;
+    if several && o.from_seq.is_some() {
+        return Err(Failure::usage(
+            "--from-seq takes one log (with several, use --position-file)",
+        ));
+    }
+    let saved = match &o.position_file {
+        Some(file) => read_position(file)?,
+        None => Vec::new(),
+    };
+    let mut followers = Vec::with_capacity(logs.len());
+    for path in &logs {
+        let label = several.then(|| path.display().to_string());
+        let pos = position_for(&saved, path, several);
+        followers.push(start(path, label, &a, pos, out)?);
+    }
+    let mut saver = Saver {
+        file: o.position_file.clone(),
+        several,
+        saved: Vec::new(),
+    };
+    saver.save(&followers, out)?;
     let pause = Duration::from_secs_f64(o.interval);
-    let mut missing = false;
     loop {
         std::thread::sleep(pause);
-        f.poll(out, &mut missing)?;
+        for f in &mut followers {
+            f.poll(out)?;
+        }
+        saver.save(&followers, out)?;
     }
 }

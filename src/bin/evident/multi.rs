@@ -1,5 +1,6 @@
 //! Several logs, and `-` for standard input, for cat, tail (without `-f`),
-//! verify and stats; `-` for export.
+//! verify, stats and export; several log files for `tail -f` / `follow`
+//! (see `follow.rs`).
 //!
 //! Each log is handled in turn exactly as if it were the only one (its
 //! output, its errors); the exit status is the worst of them (2 over 1
@@ -48,6 +49,7 @@ fn with_log(cmd: &Cmd, log: PathBuf) -> Cmd {
         }),
         Cmd::Export(a) => Cmd::Export(crate::ExportArgs {
             log,
+            more: Vec::new(),
             format: a.format,
             output: a.output.clone(),
             filters: a.filters.clone(),
@@ -58,19 +60,49 @@ fn with_log(cmd: &Cmd, log: PathBuf) -> Cmd {
     }
 }
 
-/// `tail -f` / `follow`: one log, a file (standard input cannot be followed).
+/// `tail -f` / `follow`: one or several log files (standard input cannot
+/// be followed).
 pub fn follow_one(a: crate::TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
-    if !a.more.is_empty() {
-        return Err(Failure::usage(
-            "follow takes one log (run one `evident follow` per log)",
-        ));
-    }
-    if a.log.as_os_str() == "-" {
+    let logs: Vec<&PathBuf> = std::iter::once(&a.log).chain(&a.more).collect();
+    if logs.iter().any(|p| p.as_os_str() == "-") {
         return Err(Failure::usage(
             "cannot follow standard input: name the log file",
         ));
     }
+    crate::output::set_paths(logs.iter().map(|p| p.display().to_string()).collect());
+    for p in &logs[1..] {
+        crate::session::refuse_session_file(p, "follow")?;
+        crate::util::refuse_non_log(p)?;
+    }
     crate::follow::follow(a, out)
+}
+
+/// `export` of several logs (files and at most one `-`): one output.
+fn export_many(a: crate::ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let paths: Vec<PathBuf> = std::iter::once(&a.log).chain(&a.more).cloned().collect();
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(Failure::usage("standard input (`-`) can be named once"));
+    }
+    crate::output::set_paths(paths.iter().map(|p| p.display().to_string()).collect());
+    let mut _stdin = None;
+    let mut logs = Vec::with_capacity(paths.len());
+    for p in paths {
+        if p.as_os_str() == "-" {
+            let t = stdin_copy()?;
+            let tmp = t.path().display().to_string();
+            crate::output::set_rename(Some((tmp, STDIN_NAME.to_string())));
+            logs.push((t.path().to_path_buf(), STDIN_NAME.to_string()));
+            _stdin = Some(t);
+        } else {
+            let name = p.display().to_string();
+            logs.push((p, name));
+        }
+    }
+    for (p, _) in &logs {
+        crate::session::refuse_session_file(p, "export")?;
+        crate::util::refuse_non_log(p)?;
+    }
+    crate::read::export_logs(a, &logs, out)
 }
 
 /// Copies standard input into a temporary file.
@@ -87,6 +119,16 @@ fn stdin_copy() -> Result<tempfile::NamedTempFile, Failure> {
 
 /// Runs `cmd` once per log when it names several logs or `-`; else as is.
 pub fn run(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
+    if let Cmd::Export(a) = cmd {
+        if a.more.is_empty() {
+            return run_each(Cmd::Export(a), out);
+        }
+        return export_many(a, out);
+    }
+    run_each(cmd, out)
+}
+
+fn run_each(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
     let logs: Vec<PathBuf> = match &cmd {
         Cmd::Cat(a) => std::iter::once(&a.log).chain(&a.more).cloned().collect(),
         Cmd::Verify(a) => std::iter::once(&a.log).chain(&a.more).cloned().collect(),

@@ -434,17 +434,20 @@ fn csv_row(e: &Entry) -> [String; 17] {
     ]
 }
 
-/// Writes the export to `w`; returns the number of entries. Stops at the
-/// first damaged record.
+/// Writes the export of `logs` (path, name) to `w`, the logs in turn;
+/// returns the number of entries. Stops at the first damaged record. With
+/// `label`, each entry carries its log's name (a first `file` member or
+/// column).
 fn write_export(
-    path: &Path,
+    logs: &[(PathBuf, String)],
+    label: bool,
     q: &Query,
     fmt: ExportFormat,
     tk: Option<&(evident::tracekit::Algorithm, Vec<u8>)>,
     w: &mut dyn Write,
     werr: &dyn Fn(io::Error) -> Failure,
 ) -> Result<u64, Failure> {
-    let stop = |e: Error| -> Failure {
+    let stop = |path: &Path, e: Error| -> Failure {
         if matches!(e, Error::Io { .. }) {
             return Failure::lib(path, e);
         }
@@ -457,11 +460,17 @@ fn write_export(
             ),
         }
     };
-    let entries = evident::query(path, q).map_err(|e| Failure::lib(path, e))?;
+    let open = |path: &Path| evident::query(path, q).map_err(|e| Failure::lib(path, e));
     let mut n = 0u64;
     match fmt {
         ExportFormat::TracekitJson | ExportFormat::TracekitCsv => {
-            n = crate::tracekit::write(path, entries, fmt, tk, w, &stop, werr)?;
+            let [(path, _)] = logs else {
+                return Err(Failure::usage(
+                    "the TraceKit formats export one log (one TraceKit chain)",
+                ));
+            };
+            let entries = open(path)?;
+            n = crate::tracekit::write(path, entries, fmt, tk, w, &|e| stop(path, e), werr)?;
         }
         ExportFormat::Csv => {
             let mut cw = csv::Writer::from_writer(&mut *w);
@@ -469,11 +478,17 @@ fn write_export(
                 csv::ErrorKind::Io(e) => werr(e),
                 other => Failure::usage(format!("csv: {other:?}")),
             };
-            cw.write_record(CSV_COLUMNS).map_err(cerr)?;
-            for r in entries {
-                let e = r.map_err(stop)?;
-                cw.write_record(csv_row(&e)).map_err(cerr)?;
-                n += 1;
+            let file_col = label.then_some("file");
+            cw.write_record(file_col.into_iter().chain(CSV_COLUMNS))
+                .map_err(cerr)?;
+            for (path, name) in logs {
+                let file_col = label.then_some(name.clone());
+                for r in open(path)? {
+                    let e = r.map_err(|e| stop(path, e))?;
+                    cw.write_record(file_col.iter().cloned().chain(csv_row(&e)))
+                        .map_err(cerr)?;
+                    n += 1;
+                }
             }
             cw.flush().map_err(werr)?;
         }
@@ -482,17 +497,27 @@ fn write_export(
             if array {
                 w.write_all(b"[").map_err(werr)?;
             }
-            for r in entries {
-                let e = r.map_err(stop)?;
-                if array {
-                    w.write_all(if n == 0 { b"\n" } else { b",\n" })
-                        .map_err(werr)?;
+            for (path, name) in logs {
+                let name = serde_json::to_string(name).map_err(|e| werr(e.into()))?;
+                for r in open(path)? {
+                    let e = r.map_err(|e| stop(path, e))?;
+                    if array {
+                        w.write_all(if n == 0 { b"\n" } else { b",\n" })
+                            .map_err(werr)?;
+                    }
+                    if label {
+                        // {"file": NAME, ...the entry's members}
+                        let text = serde_json::to_string(&e).map_err(|e| werr(e.into()))?;
+                        let rest = text.strip_prefix('{').unwrap_or(&text);
+                        write!(w, "{{\"file\":{name},{rest}").map_err(werr)?;
+                    } else {
+                        serde_json::to_writer(&mut *w, &e).map_err(|e| werr(e.into()))?;
+                    }
+                    if !array {
+                        w.write_all(b"\n").map_err(werr)?;
+                    }
+                    n += 1;
                 }
-                serde_json::to_writer(&mut *w, &e).map_err(|e| werr(e.into()))?;
-                if !array {
-                    w.write_all(b"\n").map_err(werr)?;
-                }
-                n += 1;
             }
             if array {
                 w.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })
@@ -504,10 +529,22 @@ fn write_export(
 }
 
 pub fn export(a: ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let logs = [(a.log.clone(), a.log.display().to_string())];
+    export_logs(a, &logs, out)
+}
+
+/// Exports `logs` (path, name): one log as it is; several into one output,
+/// each entry with its file's name.
+pub fn export_logs(
+    a: ExportArgs,
+    logs: &[(PathBuf, String)],
+    out: &mut dyn Write,
+) -> Result<u8, Failure> {
     let q = to_query(&a.filters);
     let tk = crate::tracekit::options(&a)?;
+    let label = logs.len() > 1;
     let Some(dest) = &a.output else {
-        write_export(&a.log, &q, a.format, tk.as_ref(), out, &stdout_err)?;
+        write_export(logs, label, &q, a.format, tk.as_ref(), out, &stdout_err)?;
         return Ok(0);
     };
     // Written to a temporary file next to the destination, then renamed
@@ -521,7 +558,7 @@ pub fn export(a: ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             .open(&tmp)
             .map_err(|e| Failure::lib(dest, io_err(dest, "create", e)))?;
         let mut bw = BufWriter::new(f);
-        let n = write_export(&a.log, &q, a.format, tk.as_ref(), &mut bw, &werr)?;
+        let n = write_export(logs, label, &q, a.format, tk.as_ref(), &mut bw, &werr)?;
         let f = bw.into_inner().map_err(|e| werr(e.into_error()))?;
         f.sync_all().map_err(werr)?;
         fs::rename(&tmp, dest).map_err(|e| Failure::lib(dest, io_err(dest, "rename", e)))?;
