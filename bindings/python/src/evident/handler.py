@@ -8,6 +8,7 @@ import os
 from typing import Any, Dict, Optional, Union
 
 from .errors import InvalidArgumentError
+from . import log as _log_mod
 from .log import AuditLog, PathLike
 
 __all__ = ["AuditHandler"]
@@ -64,6 +65,9 @@ class AuditHandler(logging.Handler):
         else:
             self.audit_log = AuditLog(target, **open_options)
             self._owns_log = True
+        # The log knows its handlers: at interpreter exit it is closed after
+        # the last of them (see evident.log._close_at_exit).
+        self.audit_log._handlers.add(self)
         self.raise_errors = raise_errors
         self._pid = os.getpid()
 
@@ -82,6 +86,7 @@ class AuditHandler(logging.Handler):
         self._pid = os.getpid()
         self.audit_log = AuditLog(path, **options)
         self._owns_log = True
+        self.audit_log._handlers.add(self)
 
     def handle(self, record: logging.LogRecord) -> Any:
         """Like :meth:`logging.Handler.handle`, without the handler lock
@@ -152,8 +157,17 @@ class AuditHandler(logging.Handler):
             self.audit_log.sync()
 
     def close(self) -> None:
+        """Closes the log when the handler opened it (from a path). A log
+        given as an object stays open, except at interpreter exit: the log
+        left open is closed after the last handler writing into it
+        (``logging.shutdown`` closes the handlers at exit)."""
+        log = self.audit_log
+        log._handlers.discard(self)
         try:
-            if self._owns_log:
+            if not self._owns_log:
+                if _log_mod._exiting and not len(log._handlers) and not log.closed:
+                    _log_mod._exit_close(log)
+            else:
                 if os.getpid() != self._pid:
                     # The inherited handle: free it, leave the parent's log be.
                     self.audit_log._detach()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import math
 import os
+import sys
+import weakref
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
@@ -361,6 +364,16 @@ class AuditLog(Managed):
         finally:
             lib.evident_open_options_free(opts)
         self._set_handle(handle.value)  # type: ignore[arg-type]
+        # Not freed by weakref.finalize at interpreter exit: appends read
+        # ``_ptr`` without a lock, so a handle freed at exit while a logging
+        # handler (closed later, by logging's own atexit hook) still holds
+        # the object would be used after free. :func:`_close_at_exit` closes
+        # it properly instead (see there).
+        self._finalizer.atexit = False  # type: ignore[union-attr]
+        #: The live AuditHandlers writing into this log (see _close_at_exit).
+        self._handlers: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self._pid = os.getpid()
+        _OPEN_LOGS.add(self)
         ptr = handle.value
         # Immutable for the life of the handle: read once.
         self._path = N.decode(lib.evident_log_path(ptr)) or ""
@@ -719,3 +732,53 @@ class AuditLog(Managed):
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<evident.AuditLog {self._path!r} {self._framing} {self._alg} {state}>"
+
+
+#: Every AuditLog opened in this process and not yet collected.
+_OPEN_LOGS: "weakref.WeakSet[AuditLog]" = weakref.WeakSet()
+#: Set once the interpreter exits (by :func:`_close_at_exit`).
+_exiting = False
+
+
+def _exit_close(log: AuditLog) -> None:
+    """Closes a log left open at exit; a failure is reported on stderr
+    (its entries may not all be durable), never raised. In a forked child
+    the inherited handle is left alone (closing it is the parent's business)."""
+    if os.getpid() != log._pid:
+        log._detach()
+        return
+    try:
+        log.close()
+    except Exception as e:  # noqa: BLE001 - at exit: report, go on
+        try:
+            sys.stderr.write(f"evident: closing {log.path} at exit failed: {e}\n")
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _close_at_exit() -> None:
+    """The safety net for logs left open at interpreter exit.
+
+    A log still used by an open :class:`~evident.AuditHandler` is left open:
+    ``logging.shutdown`` (another atexit hook, run in either order with this
+    one) flushes and closes that handler, and the handler closes the log
+    then (:meth:`AuditHandler.close`). Its buffered entries are written now
+    all the same. Every other open log is closed here: flushed, synced and
+    unlocked, like :meth:`AuditLog.close`. The memory of a handle is never
+    freed at exit, so that a later call (from another exit hook or a daemon
+    thread) raises ClosedError instead of using freed memory."""
+    global _exiting
+    _exiting = True
+    for log in list(_OPEN_LOGS):
+        if log.closed:
+            continue
+        if len(log._handlers):
+            try:
+                log.sync()
+            except Exception:  # noqa: BLE001 - the handler's close reports it
+                pass
+            continue
+        _exit_close(log)
+
+
+atexit.register(_close_at_exit)
