@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::options::evident_open_options;
 use super::{
     c_slice, evident_alg, evident_framing, evident_status, ffi_status, ffi_value, opt_ptr,
-    run_value, to_cstring, try_out, try_ref, try_str, write_hex, Failure, FfiResult,
+    run_value, to_cstring, try_out, try_ref, try_str, Failure, FfiResult,
     EVIDENT_HASH_HEX_CAPACITY,
 };
 use crate::format::Event;
@@ -229,8 +229,26 @@ fn write_head(out: *mut evident_head, head: &Head) {
     // SAFETY: `out` is NULL or points to a writable evident_head.
     if let Some(o) = unsafe { out.as_mut() } {
         o.seq = head.seq;
-        write_hex(&mut o.hash, &head.hash.to_hex());
+        write_hash_hex(&mut o.hash, head.hash.as_bytes());
     }
+}
+
+/// Writes `bytes` as lowercase hex, NUL-terminated, into `buf`: formatted
+/// on the stack (no allocation per append). A hash longer than the buffer
+/// holds (never: 64 bytes at most) is cut at the buffer's capacity.
+fn write_hash_hex(buf: &mut [c_char; EVIDENT_HASH_HEX_CAPACITY], bytes: &[u8]) {
+    let mut hex = [0u8; EVIDENT_HASH_HEX_CAPACITY - 1];
+    let n = bytes.len().min(hex.len() / 2);
+    let text = &mut hex[..2 * n];
+    if hex::encode_to_slice(&bytes[..n], text).is_err() {
+        // Unreachable: `text` is exactly twice as long as the input.
+        buf.fill(0);
+        return;
+    }
+    for (dst, src) in buf.iter_mut().zip(text.iter()) {
+        *dst = *src as c_char;
+    }
+    buf[2 * n..].fill(0);
 }
 
 fn clear_head(out: *mut evident_head) {
@@ -646,6 +664,30 @@ mod tests {
         unsafe { CStr::from_ptr(crate::ffi::evident_last_error()) }
             .to_string_lossy()
             .into_owned()
+    }
+
+    #[test]
+    fn head_hex_is_formatted_like_to_hex() {
+        for len in [0usize, 1, 32, 64] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 5) as u8).collect();
+            let hash = crate::chain::Hash::from_slice(&bytes)
+                .unwrap_or_else(|| crate::chain::Hash::zero(len));
+            let mut fast = [1 as c_char; EVIDENT_HASH_HEX_CAPACITY];
+            write_hash_hex(&mut fast, hash.as_bytes());
+            let mut slow = [1 as c_char; EVIDENT_HASH_HEX_CAPACITY];
+            // The former formatting: a String per head, copied.
+            slow.fill(0);
+            for (dst, src) in slow.iter_mut().zip(hash.to_hex().bytes()) {
+                *dst = src as c_char;
+            }
+            assert_eq!(fast, slow, "hash of {len} bytes");
+            let text: Vec<u8> = fast
+                .iter()
+                .take_while(|&&c| c != 0)
+                .map(|&c| c as u8)
+                .collect();
+            assert_eq!(String::from_utf8(text).unwrap(), hash.to_hex());
+        }
     }
 
     #[test]

@@ -547,17 +547,6 @@ pub(crate) fn opt_ptr(s: &Option<CString>) -> *const c_char {
     s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
 }
 
-/// Writes `hex` (NUL-terminated) into a fixed hash buffer.
-pub(crate) fn write_hex(buf: &mut [c_char; EVIDENT_HASH_HEX_CAPACITY], hex: &str) {
-    buf.fill(0);
-    for (dst, src) in buf
-        .iter_mut()
-        .zip(hex.bytes().take(EVIDENT_HASH_HEX_CAPACITY - 1))
-    {
-        *dst = src as c_char;
-    }
-}
-
 /// Returns the version of the library (e.g. `"0.1.0"`), a static string.
 #[no_mangle]
 pub extern "C" fn evident_version() -> *const c_char {
