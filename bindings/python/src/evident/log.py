@@ -60,20 +60,77 @@ def _choice(table: Mapping[Any, int], value: Any, name: str) -> int:
 _ts_text = ts_text
 
 
-#: One encoder for every call: ``json.dumps`` with keyword arguments builds a
-#: new ``JSONEncoder`` each time. ``encode`` keeps no state between calls, so
-#: the instance is safe to share between threads. Its output never holds a
-#: raw NUL (U+0000 is always escaped).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-_encode_json = _ENCODER.encode
+def _fast_encoder(sort_keys: bool) -> Any:
+    """``JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",",
+    ":"), check_circular=False).encode``, minus its per-call overhead.
 
+    ``JSONEncoder.encode`` builds a new C encoder (and a closure) on every
+    call; this builds the C encoder once and calls it directly, which gives
+    the same text. Without the circular check (a dict per call) a value that
+    contains itself raises RecursionError, which the callers turn into a
+    clear error (:func:`_recursion_error`). The encoder keeps no state
+    between calls, so one instance serves every thread. Its output never
+    holds a raw NUL (U+0000 is always escaped). Falls back to
+    ``JSONEncoder.encode`` where the C encoder is missing or differs.
+    """
+    enc = json.JSONEncoder(
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ":"),
+        sort_keys=sort_keys,
+        check_circular=False,
+    )
+    try:
+        from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+
+        if c_make_encoder is None:
+            return enc.encode
+        c_enc = c_make_encoder(
+            None, enc.default, encode_basestring, None, ":", ",", sort_keys, False, False
+        )
+
+        def encode(o: Any, _c: Any = c_enc, _join: Any = "".join) -> str:
+            return _join(_c(o, 0))
+
+        probe = {"b": [1, 2.5, None, True, "\u00e9\x00\n"], "a": {"z": -1, "y": ""}}
+        for p in (probe, "x", 1, None, [probe]):
+            if encode(p) != enc.encode(p):
+                return enc.encode
+        try:
+            encode({"f": float("nan")})
+            return enc.encode  # NaN must be refused
+        except ValueError:
+            pass
+        return encode
+    except Exception:  # noqa: BLE001 - any surprise: the documented path
+        return enc.encode
+
+
+#: One encoder for every call (see :func:`_fast_encoder`).
+_encode_json = _fast_encoder(False)
 
 #: Events are written with sorted keys, so that their details reach the
 #: library already in canonical form (spec § 5.4) and are written as given
 #: after a one-pass check instead of being parsed and written again.
-_encode_sorted = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True
-).encode
+_encode_sorted = _fast_encoder(True)
+
+#: With the circular check: only to explain a RecursionError.
+_encode_checked = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
+def _recursion_error(value: Any, name: str) -> InvalidArgumentError:
+    """The error for a RecursionError while encoding ``value``: a value
+    that contains itself, or one nested deeper than Python's recursion
+    limit."""
+    why = "it is nested too deeply"
+    try:
+        _encode_checked(value)
+    except ValueError as e:
+        if "ircular" in str(e):
+            why = "it contains itself (a circular reference)"
+    except Exception:  # noqa: BLE001 - RecursionError, TypeError: as above
+        pass
+    return InvalidArgumentError(f"`{name}` cannot be written as JSON: {why}")
 
 
 def _event_text(obj: Dict[str, Any]) -> str:
@@ -86,9 +143,7 @@ def _event_text(obj: Dict[str, Any]) -> str:
     except ValueError as e:
         raise InvalidArgumentError(f"`event` cannot be written as JSON: {e}") from None
     except RecursionError:
-        raise InvalidArgumentError(
-            "`event` cannot be written as JSON: it is nested too deeply"
-        ) from None
+        raise _recursion_error(obj, "event") from None
 
 
 def _json_text(value: Any, name: str) -> str:
@@ -97,11 +152,9 @@ def _json_text(value: Any, name: str) -> str:
     except (TypeError, ValueError) as e:
         raise InvalidArgumentError(f"`{name}` cannot be written as JSON: {e}") from None
     except RecursionError:
-        # Raised by the encoder for deeply nested lists and dicts (Python's
-        # recursion limit); the caller's mistake, not an internal failure.
-        raise InvalidArgumentError(
-            f"`{name}` cannot be written as JSON: it is nested too deeply"
-        ) from None
+        # A value that contains itself, or nested deeper than Python's
+        # recursion limit: the caller's mistake, not an internal failure.
+        raise _recursion_error(value, name) from None
 
 
 def _head(h: N.evident_head) -> Head:
@@ -192,6 +245,12 @@ def _batch_line(ev: Union[Mapping[str, Any], str]) -> str:
 
 _new_tuple = tuple.__new__
 _append_json = N.lib.evident_log_append_json
+# The same function without argtypes, for the one-call append: its
+# arguments are passed ready-made (the handle as a c_void_p kept by the
+# log, the text as bytes, the head by reference), which skips the
+# conversion of each argument on every call.
+_append_json_raw = N.lib._FuncPtr(("evident_log_append_json", N.lib))
+_append_json_raw.restype = _append_json.restype
 _Event = N.evident_event
 _HeadStruct = N.evident_head
 _HEAD_SIZE = ctypes.sizeof(_HeadStruct)
@@ -373,6 +432,7 @@ class AuditLog(Managed):
         #: The live AuditHandlers writing into this log (see _close_at_exit).
         self._handlers: "weakref.WeakSet[Any]" = weakref.WeakSet()
         self._pid = os.getpid()
+        self._cptr = ctypes.c_void_p(handle.value)  # for _append_text
         _OPEN_LOGS.add(self)
         ptr = handle.value
         # Immutable for the life of the handle: read once.
@@ -466,7 +526,7 @@ class AuditLog(Managed):
         if ptr is None:
             raise ClosedError("this AuditLog is closed")
         head = _HeadStruct()
-        status = _append_json(ptr, raw, _byref(head))
+        status = _append_json_raw(self._cptr, raw, _byref(head))
         if status:
             N.raise_status(status)
         return _head(head)
