@@ -317,7 +317,10 @@ class AuditLog(Managed):
 
     One object may be used from several threads: appends are serialised by
     the library, and :meth:`close` waits for calls in flight. Use it as a
-    context manager, or call :meth:`close`.
+    context manager, or call :meth:`close`. A log left open at interpreter
+    exit is closed then (flushed, synced, unlocked), after every
+    :class:`~evident.AuditHandler` still writing into it has been closed by
+    ``logging.shutdown``.
 
     An ``AuditLog`` belongs to the process that opened it: after
     ``os.fork()`` the child's calls raise :class:`~evident.errors.ForkedError`
