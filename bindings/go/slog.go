@@ -9,7 +9,10 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sort"
+	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // SlogOptions configure the handler returned by NewSlogHandler. A nil
@@ -177,7 +180,13 @@ func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
 	})
 	mergeFields(&e, &fromRecord)
 	if len(details) > 0 {
-		e.Details = details
+		// Encoded here, without reflection (the values are the few types
+		// jsonValue makes); anything else goes through encoding/json.
+		if b, ok := appendDetails(make([]byte, 0, 256), details); ok {
+			e.Details = json.RawMessage(b)
+		} else {
+			e.Details = details
+		}
 	}
 	_, err := h.log.Append(e)
 	return h.failed(err)
@@ -358,4 +367,128 @@ func jsonValue(v slog.Value) (any, bool) {
 		return fmt.Sprintf("%+v", x), true
 	}
 	return json.RawMessage(b), true
+}
+
+// appendDetails appends the JSON object of a details map built by the
+// handler: the same text as json.Marshal(m) (keys sorted, HTML characters
+// escaped), without reflection. The values are the types jsonValue and
+// Handle produce; false for any other (the caller then uses encoding/json).
+func appendDetails(b []byte, m map[string]any) ([]byte, bool) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		var ok bool
+		if b, ok = appendJSONValue(b, m[k]); !ok {
+			return nil, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+func appendJSONValue(b []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case string:
+		return appendJSONString(b, x), true
+	case int64:
+		return strconv.AppendInt(b, x, 10), true
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), true
+	case uint64:
+		return strconv.AppendUint(b, x, 10), true
+	case bool:
+		return strconv.AppendBool(b, x), true
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, false
+		}
+		// As encoding/json writes a float64 (floatEncoder).
+		f := byte('f')
+		if a := math.Abs(x); a != 0 && (a < 1e-6 || a >= 1e21) {
+			f = 'e'
+		}
+		b = strconv.AppendFloat(b, x, f, -1, 64)
+		if f == 'e' {
+			// e-09 to e-9
+			if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+				b[n-2] = b[n-1]
+				b = b[:n-1]
+			}
+		}
+		return b, true
+	case json.RawMessage:
+		// From json.Marshal (jsonValue): valid, compact JSON.
+		if !json.Valid(x) {
+			return nil, false
+		}
+		return append(b, x...), true
+	case map[string]any:
+		return appendDetails(b, x)
+	}
+	return nil, false
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// does (Go 1.22 and later): quotes, backslashes, control characters, <, >,
+// &, U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
