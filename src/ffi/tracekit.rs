@@ -32,9 +32,8 @@ pub extern "C" fn evident_tracekit_export(
         let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
         let key = c_slice(key, key_len, "key")?;
         let format = tracekit::ExportFormat::from_name(try_str!(format, "format"))?;
-        let entries: Vec<tracekit::ExportEntry> =
-            serde_json::from_str(try_str!(entries_json, "entries_json"))
-                .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;
+        let entries = tracekit::ExportEntry::list_from_json(try_str!(entries_json, "entries_json"))
+            .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;
         *out = owned_string(&tracekit::export(alg, key, &entries, format)?);
         Ok(evident_status::Ok)
     })
