@@ -2349,6 +2349,23 @@ evident_status evident_tracekit_export(const char *algorithm,
                                        char **out_text);
 
 /**
+ * TraceKit's `AuditTrail.get_entries(since=, action_type=)`:
+ * `entries_json` is a JSON array of objects with the strings `timestamp`
+ * and `action` (other members are ignored); `since` is an RFC 3339 time
+ * (NULL: any time) and `action_type` an action (NULL: any). An entry is
+ * kept when its time is at or after `since` (compared as instants; a
+ * timestamp that is not RFC 3339 is compared as text with `since` written
+ * `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as TraceKit does) and its action is
+ * `action_type`. `*out_json` receives a JSON array of the kept entries'
+ * indices, oldest first (free with `evident_string_free`; NULL on
+ * failure).
+ */
+evident_status evident_tracekit_filter(const char *entries_json,
+                                       const char *since,
+                                       const char *action_type,
+                                       char **out_json);
+
+/**
  * Creates a verify options object with the defaults. `*out_options`
  * receives it (NULL on failure); free it with `evident_verify_options_free`.
  */

@@ -766,6 +766,51 @@ fn csv_row(out: &mut String, fields: &[String]) {
     out.push_str("\r\n");
 }
 
+/// The two fields of an entry that [`filter`] reads (other members of the
+/// entry's object are ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FilterEntry {
+    pub timestamp: String,
+    pub action: String,
+}
+
+/// TraceKit's `AuditTrail.get_entries(since=, action_type=)`: the indices,
+/// oldest first, of the entries at or after `since` (an RFC 3339 time;
+/// `None`: any time) whose action is `action_type` (`None`: any). Times
+/// are compared as instants; an entry whose timestamp is not RFC 3339 is
+/// compared as text with `since` written as TraceKit writes times
+/// (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), as TraceKit compares them.
+pub fn filter(
+    entries: &[FilterEntry],
+    since: Option<&str>,
+    action_type: Option<&str>,
+) -> Result<Vec<usize>> {
+    let since = match since {
+        None => None,
+        Some(t) => {
+            let at = chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| {
+                    Error::InvalidArgument(format!("since: {t:?} is not an RFC 3339 time: {e}"))
+                })?
+                .with_timezone(&chrono::Utc);
+            Some((at, at.format("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()))
+        }
+    };
+    Ok(entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| action_type.is_none_or(|a| e.action == a))
+        .filter(|(_, e)| match &since {
+            None => true,
+            Some((at, text)) => match chrono::DateTime::parse_from_rfc3339(&e.timestamp) {
+                Ok(t) => t.with_timezone(&chrono::Utc) >= *at,
+                Err(_) => e.timestamp.as_str() >= text.as_str(),
+            },
+        })
+        .map(|(i, _)| i)
+        .collect())
+}
+
 /// A TraceKit key file: its content without surrounding whitespace as hex
 /// when it is an even number of hex digits, else its bytes as they are (any
 /// length: TraceKit accepts any key).
@@ -1020,5 +1065,39 @@ mod tests {
             r#"[{"timestamp":1,"action":"a","user":"u","host":"h"}]"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn filter_is_tracekits_get_entries() {
+        let e = |t: &str, a: &str| FilterEntry {
+            timestamp: t.into(),
+            action: a.into(),
+        };
+        let list = [
+            e("2026-01-08T10:00:00.000000Z", "load"),
+            e("2026-01-08T11:00:00.000000Z", "analyze"),
+            e("2026-01-08T12:30:00+01:00", "load"), // 11:30 UTC
+            e("2026-01-08T12:00:00.000001Z", "load"),
+            e("not a time", "load"),
+        ];
+        assert_eq!(filter(&list, None, None).unwrap(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(filter(&list, None, Some("load")).unwrap(), vec![0, 2, 3, 4]);
+        assert_eq!(
+            filter(&list, None, Some("nothing")).unwrap(),
+            Vec::<usize>::new()
+        );
+        // at or after; offsets are instants; "not a time" > "2026-…" as text
+        assert_eq!(
+            filter(&list, Some("2026-01-08T11:00:00Z"), None).unwrap(),
+            vec![1, 2, 3, 4]
+        );
+        assert_eq!(
+            filter(&list, Some("2026-01-08T12:45:00+01:00"), Some("load")).unwrap(),
+            vec![3, 4]
+        );
+        assert!(filter(&list, Some("yesterday"), None).is_err());
+        assert!(filter(&[], Some("2026-01-08T11:00:00Z"), Some("x"))
+            .unwrap()
+            .is_empty());
     }
 }

@@ -211,3 +211,24 @@ def test_export_of_an_empty_trail_is_tracekits(tmp_path: Path) -> None:
     audit.export_audit_log(str(tmp_path / "evident.csv"), format="csv")
     assert (tmp_path / "evident.json").read_bytes() == (tmp_path / "tracekit.json").read_bytes()
     assert (tmp_path / "evident.csv").read_bytes() == b""
+
+
+def test_get_entries_filters_in_the_library_as_tracekit_does() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    audit = tk.AuditTrail(secret_key=b"k" * 16)
+    for a in ("load", "analyze", "load", "export"):
+        audit.record_action(a, {})
+    # fixed, known times (TraceKit's layout), one hour apart
+    for i, e in enumerate(audit._entries):
+        e.timestamp = f"2026-01-08T1{i}:00:00.000000Z"
+    at = lambda h: datetime(2026, 1, 8, h, tzinfo=timezone.utc)  # noqa: E731
+    assert [e.action for e in audit.get_entries(action_type="load")] == ["load", "load"]
+    assert audit.get_entries(since=at(12)) == audit._entries[2:]  # at or after
+    assert audit.get_entries(since=at(12), action_type="load") == [audit._entries[2]]
+    # an aware time in another zone is the same instant; naive is UTC
+    cet = timezone(timedelta(hours=1))
+    assert audit.get_entries(since=datetime(2026, 1, 8, 12, 30, tzinfo=cet)) == audit._entries[2:]
+    assert audit.get_entries(since=datetime(2026, 1, 8, 12, 30)) == audit._entries[3:]
+    assert audit.get_entries(action_type="missing") == []
+    assert audit.get_entries() == audit._entries and audit.get_entries() is not audit._entries
