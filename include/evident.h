@@ -2330,7 +2330,11 @@ evident_status evident_session_put_layer_json(evident_session *session, const ch
 /**
  * Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON
  * array of `{"timestamp", "action", "details", "user", "host"}`, optionally
- * with `"previous_hash"` and `"hmac"` (kept as given; when absent they are
+ * with `"previous_hash"` and `"hmac"` (other members are refused). The text
+ * is read as Python's `json` reads it: `details` keep the order of their
+ * members and integers of any size exactly, and `NaN`, `Infinity`,
+ * `-Infinity` are accepted; the export writes them back as TraceKit's
+ * `json.dump` does. `previous_hash` and `hmac` are kept as given; when absent they are
  * computed: HMAC(`key`, `timestamp|action|json.dumps(details,
  * sort_keys=True)|user|host|previous_hash`) with `algorithm` `"sha256"` or
  * `"sha512"`, the first `previous_hash` `"GENESIS"`). `format` is `"json"`
