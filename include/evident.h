@@ -2337,7 +2337,7 @@ evident_status evident_session_put_layer_json(evident_session *session, const ch
  * `json.dump` does. `previous_hash` and `hmac` are kept as given; when absent they are
  * computed: HMAC(`key`, `timestamp|action|json.dumps(details,
  * sort_keys=True)|user|host|previous_hash`) with `algorithm` `"sha256"` or
- * `"sha512"`, the first `previous_hash` `"GENESIS"`). `format` is `"json"`
+ * `"sha512"`, the first `previous_hash` `"GENESIS"`. `format` is `"json"`
  * (`{"version": "1.0", "hash_algorithm", "entries"}` indented by 2, as
  * Python's `json.dump(..., indent=2)`) or `"csv"` (timestamp, action,
  * user, host, previous_hash, hmac, `detail_<key>`…; `\r\n` line ends).
