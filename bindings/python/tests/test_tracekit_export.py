@@ -166,7 +166,7 @@ UNSORTED = [
      "huge": 10**40, "list": [2**70, -(2**70), 9007199254740993]},
     {"\u00fcber": "gr\u00fc\u00df \U0001F600", "\u65e5": {"\u00e9": "\u2013", "a": "\x7f"}, "b": 'q,"u"\n'},
     {"f3": 1 / 3, "f1": 0.1, "tiny": 1e-7, "e16": 1e16, "e15": 1e15, "neg0": -0.0, "two": 2.0,
-     "inf": float("inf"), "ninf": float("-inf"), "nan_free": 1e300},
+     "inf": float("inf"), "ninf": float("-inf"), "nan": float("nan"), "e300": 1e300},
     {},
     {"only_here": [], "zeta": {"nested": {"deep": {"b": 1, "a": 2}}}},
 ]
