@@ -2330,10 +2330,14 @@ evident_status evident_session_put_layer_json(evident_session *session, const ch
 /**
  * Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON
  * array of `{"timestamp", "action", "details", "user", "host"}`, optionally
- * with `"previous_hash"` and `"hmac"` (kept as given; when absent they are
+ * with `"previous_hash"` and `"hmac"` (other members are refused). The text
+ * is read as Python's `json` reads it: `details` keep the order of their
+ * members and integers of any size exactly, and `NaN`, `Infinity`,
+ * `-Infinity` are accepted; the export writes them back as TraceKit's
+ * `json.dump` does. `previous_hash` and `hmac` are kept as given; when absent they are
  * computed: HMAC(`key`, `timestamp|action|json.dumps(details,
  * sort_keys=True)|user|host|previous_hash`) with `algorithm` `"sha256"` or
- * `"sha512"`, the first `previous_hash` `"GENESIS"`). `format` is `"json"`
+ * `"sha512"`, the first `previous_hash` `"GENESIS"`. `format` is `"json"`
  * (`{"version": "1.0", "hash_algorithm", "entries"}` indented by 2, as
  * Python's `json.dump(..., indent=2)`) or `"csv"` (timestamp, action,
  * user, host, previous_hash, hmac, `detail_<key>`…; `\r\n` line ends).
@@ -2347,6 +2351,23 @@ evident_status evident_tracekit_export(const char *algorithm,
                                        const char *entries_json,
                                        const char *format,
                                        char **out_text);
+
+/**
+ * TraceKit's `AuditTrail.get_entries(since=, action_type=)`:
+ * `entries_json` is a JSON array of objects with the strings `timestamp`
+ * and `action` (other members are ignored); `since` is an RFC 3339 time
+ * (NULL: any time) and `action_type` an action (NULL: any). An entry is
+ * kept when its time is at or after `since` (compared as instants; a
+ * timestamp that is not RFC 3339 is compared as text with `since` written
+ * `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as TraceKit does) and its action is
+ * `action_type`. `*out_json` receives a JSON array of the kept entries'
+ * indices, oldest first (free with `evident_string_free`; NULL on
+ * failure).
+ */
+evident_status evident_tracekit_filter(const char *entries_json,
+                                       const char *since,
+                                       const char *action_type,
+                                       char **out_json);
 
 /**
  * Creates a verify options object with the defaults. `*out_options`

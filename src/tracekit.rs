@@ -10,7 +10,7 @@
 //! entry's HMAC.
 
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Sha256, Sha512};
 
@@ -94,32 +94,296 @@ pub fn first_bad(alg: Algorithm, key: &[u8], entries: &[Entry]) -> Option<usize>
     None
 }
 
-// --- Python's json.dumps, and TraceKit's export layouts ------------------------
+// --- Python's json, and TraceKit's export layouts -------------------------------
 
-/// serde_json formatter writing what Python's `json.dumps` writes with its
-/// defaults (`ensure_ascii=True`, `allow_nan=True`): separators `", "` and
-/// `": "` (with `indent`: `","` and `": "`, newlines and `indent` spaces per
-/// level), non-ASCII characters as `\uXXXX` (surrogate pairs above U+FFFF),
-/// and floats as Python's `repr` (`0.1`, `1e-07`, `1e+16`, `2.0`).
-struct PyFormatter {
-    indent: Option<usize>,
-    level: usize,
-    has_value: bool,
+/// A JSON value as Python's `json.loads` gives it, so that writing it again
+/// gives what Python's `json.dumps` writes: object members keep their
+/// order (a repeated name keeps its first place and takes the last value,
+/// as a Python dict does), integers are exact at any size (kept as their
+/// decimal digits), and `NaN`, `Infinity` and `-Infinity` (which Python
+/// writes for non-finite floats) are read as floats.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PyJson {
+    Null,
+    Bool(bool),
+    /// The integer's decimal digits (with `-` for negatives; no `-0`).
+    Int(String),
+    Float(f64),
+    Str(String),
+    Array(Vec<PyJson>),
+    Object(Vec<(String, PyJson)>),
 }
 
-impl PyFormatter {
-    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
-        if let Some(n) = self.indent {
-            w.write_all(b"\n")?;
-            for _ in 0..self.level * n {
-                w.write_all(b" ")?;
-            }
+/// Arrays and objects nest at most this deep in a text [`PyJson::parse`]
+/// reads (the texts of the C calls hold entries in an array, so details
+/// may nest 254 levels).
+pub const PY_JSON_MAX_DEPTH: usize = 256;
+
+impl PyJson {
+    /// Reads one JSON value (Python's dialect: also `NaN`, `Infinity`,
+    /// `-Infinity`) in linear time; errors give the byte offset.
+    pub fn parse(text: &str) -> Result<PyJson> {
+        let mut p = PyParser { text, i: 0 };
+        p.ws();
+        let v = p.value(0)?;
+        p.ws();
+        if p.i != text.len() {
+            return Err(p.err("trailing characters after the value"));
         }
-        Ok(())
+        Ok(v)
+    }
+
+    /// The member `name` of an object (`None` for other values).
+    pub fn get(&self, name: &str) -> Option<&PyJson> {
+        match self {
+            PyJson::Object(m) => m.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Python's `json.dumps(self)` (`sort_keys=False`), or with
+    /// `sort_keys=True` when `sort_keys`.
+    pub fn dumps(&self, sort_keys: bool) -> String {
+        let mut out = String::new();
+        dump(&mut out, self, sort_keys, None, 0);
+        out
     }
 }
 
-/// Python's `repr` of a float.
+impl From<&Value> for PyJson {
+    /// An evident value (objects come sorted by name; integers beyond 64
+    /// bits were already read as doubles).
+    fn from(v: &Value) -> PyJson {
+        match v {
+            Value::Null => PyJson::Null,
+            Value::Bool(b) => PyJson::Bool(*b),
+            Value::Number(n) => {
+                if n.is_u64() || n.is_i64() {
+                    PyJson::Int(n.to_string())
+                } else {
+                    PyJson::Float(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Value::String(s) => PyJson::Str(s.clone()),
+            Value::Array(a) => PyJson::Array(a.iter().map(PyJson::from).collect()),
+            Value::Object(m) => PyJson::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), PyJson::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+struct PyParser<'a> {
+    text: &'a str,
+    i: usize,
+}
+
+impl PyParser<'_> {
+    fn err(&self, what: &str) -> Error {
+        Error::InvalidArgument(format!("JSON: {what} at byte {}", self.i))
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, b: u8) -> Result<()> {
+        if self.peek() == Some(b) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.err(&format!("expected `{}`", b as char)))
+        }
+    }
+
+    fn word(&mut self, w: &str, v: PyJson) -> Result<PyJson> {
+        if self.text.as_bytes()[self.i..].starts_with(w.as_bytes()) {
+            self.i += w.len();
+            Ok(v)
+        } else {
+            Err(self.err("expected a value"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<PyJson> {
+        match self.peek() {
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => self.string().map(PyJson::Str),
+            Some(b't') => self.word("true", PyJson::Bool(true)),
+            Some(b'f') => self.word("false", PyJson::Bool(false)),
+            Some(b'n') => self.word("null", PyJson::Null),
+            Some(b'N') => self.word("NaN", PyJson::Float(f64::NAN)),
+            Some(b'I') => self.word("Infinity", PyJson::Float(f64::INFINITY)),
+            Some(b'-') if self.text.as_bytes().get(self.i + 1) == Some(&b'I') => {
+                self.word("-Infinity", PyJson::Float(f64::NEG_INFINITY))
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.err("expected a value")),
+        }
+    }
+
+    fn open(&mut self, depth: usize) -> Result<()> {
+        if depth > PY_JSON_MAX_DEPTH {
+            return Err(self.err(&format!(
+                "arrays and objects nest deeper than {PY_JSON_MAX_DEPTH} levels"
+            )));
+        }
+        self.i += 1;
+        self.ws();
+        Ok(())
+    }
+
+    fn array(&mut self, depth: usize) -> Result<PyJson> {
+        self.open(depth)?;
+        let mut items = Vec::new();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(PyJson::Array(items));
+        }
+        loop {
+            items.push(self.value(depth)?);
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(PyJson::Array(items));
+                }
+                _ => return Err(self.err("expected `,` or `]`")),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<PyJson> {
+        self.open(depth)?;
+        let mut members: Vec<(String, PyJson)> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(PyJson::Object(members));
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(self.err("expected a member name"));
+            }
+            let name = self.string()?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            let v = self.value(depth)?;
+            match index.get(&name) {
+                Some(&j) => members[j].1 = v,
+                None => {
+                    index.insert(name.clone(), members.len());
+                    members.push((name, v));
+                }
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(PyJson::Object(members));
+                }
+                _ => return Err(self.err("expected `,` or `}`")),
+            }
+        }
+    }
+
+    /// A string token, its escapes decoded by serde_json (which refuses
+    /// control characters and lone surrogates).
+    fn string(&mut self) -> Result<String> {
+        let start = self.i;
+        let b = self.text.as_bytes();
+        let mut i = start + 1;
+        loop {
+            match b.get(i) {
+                None => return Err(self.err("unterminated string")),
+                Some(b'"') => break,
+                Some(b'\\') => i += 2,
+                Some(_) => i += 1,
+            }
+        }
+        // `start` and `i` are at ASCII quotes: both are character boundaries
+        let token = &self.text[start..=i];
+        let s = serde_json::from_str::<String>(token).map_err(|e| self.err(&e.to_string()))?;
+        self.i = i + 1;
+        Ok(s)
+    }
+
+    /// A JSON number: an integer keeps its digits, others are doubles
+    /// (out of range: infinite, as Python's `float`).
+    fn number(&mut self) -> Result<PyJson> {
+        let b = self.text.as_bytes();
+        let start = self.i;
+        let mut i = start;
+        let digits = |i: &mut usize| {
+            let s = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > s
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let int_start = i;
+        if !digits(&mut i) || (b[int_start] == b'0' && i - int_start > 1) {
+            self.i = int_start;
+            return Err(self.err("malformed number"));
+        }
+        let mut float = false;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            float = true;
+            if !digits(&mut i) {
+                self.i = i;
+                return Err(self.err("malformed number"));
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            float = true;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                self.i = i;
+                return Err(self.err("malformed number"));
+            }
+        }
+        let token = &self.text[start..i];
+        self.i = i;
+        if float {
+            token
+                .parse::<f64>()
+                .map(PyJson::Float)
+                .map_err(|e| self.err(&e.to_string()))
+        } else if token.bytes().skip(1).all(|c| c == b'0') && token.starts_with('-') {
+            Ok(PyJson::Int("0".into())) // -0 is the integer 0
+        } else {
+            Ok(PyJson::Int(token.to_string()))
+        }
+    }
+}
+
+/// Python's `repr` of a float (`0.1`, `1e-07`, `1e+16`, `2.0`, `NaN`,
+/// `Infinity`, as `json.dumps` writes them).
 pub fn py_float_repr(f: f64) -> String {
     if f.is_nan() {
         return "NaN".into();
@@ -176,146 +440,171 @@ pub fn py_float_repr(f: f64) -> String {
     out
 }
 
-impl serde_json::ser::Formatter for PyFormatter {
-    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
-        w.write_all(py_float_repr(v).as_bytes())
-    }
-    fn write_f32<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f32) -> std::io::Result<()> {
-        self.write_f64(w, f64::from(v))
-    }
-    fn write_string_fragment<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        if fragment.bytes().all(|b| b.is_ascii() && b != 0x7f) {
-            return w.write_all(fragment.as_bytes());
-        }
-        let mut buf = [0u16; 2];
-        for c in fragment.chars() {
-            if c.is_ascii() && c != '\x7f' {
-                w.write_all(&[c as u8])?;
-            } else {
+/// Writes `s` as Python's `json.dumps` does with `ensure_ascii=True`: `"`
+/// and `\` escaped, `\n \r \t \b \f` as such, other characters outside
+/// ` `..`~` as `\uXXXX` (surrogate pairs above U+FFFF).
+fn dump_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut buf = [0u16; 2];
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
                 for u in c.encode_utf16(&mut buf) {
-                    write!(w, "\\u{u:04x}")?;
+                    out.push_str(&format!("\\u{u:04x}"));
                 }
             }
         }
-        Ok(())
     }
-    fn write_char_escape<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        e: serde_json::ser::CharEscape,
-    ) -> std::io::Result<()> {
-        use serde_json::ser::CharEscape as C;
-        match e {
-            C::Quote => w.write_all(b"\\\""),
-            C::ReverseSolidus => w.write_all(b"\\\\"),
-            C::Solidus => w.write_all(b"/"),
-            C::Backspace => w.write_all(b"\\b"),
-            C::FormFeed => w.write_all(b"\\f"),
-            C::LineFeed => w.write_all(b"\\n"),
-            C::CarriageReturn => w.write_all(b"\\r"),
-            C::Tab => w.write_all(b"\\t"),
-            C::AsciiControl(b) => write!(w, "\\u{b:04x}"),
-        }
-    }
-    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        w.write_all(b"[")
-    }
-    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.level -= 1;
-        if self.has_value {
-            self.newline(w)?;
-        }
-        w.write_all(b"]")
-    }
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        if !first {
-            w.write_all(if self.indent.is_some() { b"," } else { b", " })?;
-        }
-        self.newline(w)
-    }
-    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        w.write_all(b"{")
-    }
-    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.level -= 1;
-        if self.has_value {
-            self.newline(w)?;
-        }
-        w.write_all(b"}")
-    }
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        if !first {
-            w.write_all(if self.indent.is_some() { b"," } else { b", " })?;
-        }
-        self.newline(w)
-    }
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        w.write_all(b": ")
-    }
-    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
+    out.push('"');
+}
+
+fn dump_newline(out: &mut String, indent: Option<usize>, level: usize) {
+    if let Some(n) = indent {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', n * level));
     }
 }
 
-fn py_dumps_with<T: Serialize + ?Sized>(v: &T, indent: Option<usize>) -> Result<String> {
-    let mut buf = Vec::new();
-    let f = PyFormatter {
-        indent,
-        level: 0,
-        has_value: false,
-    };
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, f);
-    v.serialize(&mut ser)
-        .map_err(|e| Error::InvalidArgument(format!("details: {e}")))?;
-    // The formatter writes only ASCII.
-    Ok(String::from_utf8(buf).unwrap_or_default())
+/// Python's `json.dumps(v, sort_keys=…, indent=…)` with its other
+/// defaults (`ensure_ascii=True`, `allow_nan=True`; separators `", "` and
+/// `": "`, with `indent` `","` and `": "`).
+fn dump(out: &mut String, v: &PyJson, sort_keys: bool, indent: Option<usize>, level: usize) {
+    let sep = if indent.is_some() { "," } else { ", " };
+    match v {
+        PyJson::Null => out.push_str("null"),
+        PyJson::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        PyJson::Int(t) => out.push_str(t),
+        PyJson::Float(f) => out.push_str(&py_float_repr(*f)),
+        PyJson::Str(s) => dump_str(out, s),
+        PyJson::Array(a) if a.is_empty() => out.push_str("[]"),
+        PyJson::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                dump_newline(out, indent, level + 1);
+                dump(out, x, sort_keys, indent, level + 1);
+            }
+            dump_newline(out, indent, level);
+            out.push(']');
+        }
+        PyJson::Object(m) if m.is_empty() => out.push_str("{}"),
+        PyJson::Object(m) => {
+            let mut members: Vec<&(String, PyJson)> = m.iter().collect();
+            if sort_keys {
+                // Python compares str by code point, as Rust's UTF-8 order
+                members.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+            out.push('{');
+            for (i, (k, x)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                dump_newline(out, indent, level + 1);
+                dump_str(out, k);
+                out.push_str(": ");
+                dump(out, x, sort_keys, indent, level + 1);
+            }
+            dump_newline(out, indent, level);
+            out.push('}');
+        }
+    }
 }
 
-/// Python's `json.dumps(v, sort_keys=True)` (objects are sorted by key, as
-/// serde_json's maps are). Integers beyond 64 bits are floats here, as
-/// everywhere in evident.
+/// Python's `json.dumps(v, sort_keys=True)` of an evident value.
 pub fn py_dumps(v: &Value) -> String {
-    py_dumps_with(v, None).unwrap_or_default()
+    PyJson::from(v).dumps(true)
 }
 
 /// One entry to export. Without `previous_hash` and `hmac` they are
 /// computed (the chain continues from the entry before); with them (a trail
 /// kept elsewhere) they are written as they are, so an entry changed after
-/// it was recorded still fails TraceKit's check.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// it was recorded still fails TraceKit's check. `details` keep their
+/// order and exact integers (see [`PyJson`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExportEntry {
     pub timestamp: String,
     pub action: String,
-    #[serde(default)]
-    pub details: Value,
+    pub details: PyJson,
     pub user: String,
     pub host: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_hash: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hmac: Option<String>,
+}
+
+impl ExportEntry {
+    /// Entries from a JSON array (Python's dialect, see [`PyJson`]) of
+    /// objects with the strings `timestamp`, `action`, `user`, `host`,
+    /// optionally `details` (any value; absent: `null`) and the strings
+    /// `previous_hash` and `hmac`; other members are refused. Errors name
+    /// the entry.
+    pub fn list_from_json(text: &str) -> Result<Vec<ExportEntry>> {
+        let PyJson::Array(items) = PyJson::parse(text)? else {
+            return Err(Error::InvalidArgument("entries: not a JSON array".into()));
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let bad = |what: String| Error::InvalidArgument(format!("entry {i}: {what}"));
+            let PyJson::Object(members) = item else {
+                return Err(bad("not a JSON object".into()));
+            };
+            let mut e = ExportEntry {
+                timestamp: String::new(),
+                action: String::new(),
+                details: PyJson::Null,
+                user: String::new(),
+                host: String::new(),
+                previous_hash: None,
+                hmac: None,
+            };
+            let mut seen = [false; 4];
+            for (k, v) in members {
+                let slot = match k.as_str() {
+                    "details" => {
+                        e.details = v;
+                        continue;
+                    }
+                    "timestamp" => (0, &mut e.timestamp),
+                    "action" => (1, &mut e.action),
+                    "user" => (2, &mut e.user),
+                    "host" => (3, &mut e.host),
+                    "previous_hash" | "hmac" => {
+                        let PyJson::Str(s) = v else {
+                            return Err(bad(format!("`{k}` is not a string")));
+                        };
+                        if k == "hmac" {
+                            e.hmac = Some(s);
+                        } else {
+                            e.previous_hash = Some(s);
+                        }
+                        continue;
+                    }
+                    other => return Err(bad(format!("unknown field `{other}`"))),
+                };
+                let PyJson::Str(s) = v else {
+                    return Err(bad(format!("`{k}` is not a string")));
+                };
+                seen[slot.0] = true;
+                *slot.1 = s;
+            }
+            for (n, name) in ["timestamp", "action", "user", "host"].iter().enumerate() {
+                if !seen[n] {
+                    return Err(bad(format!("missing field `{name}`")));
+                }
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
 }
 
 /// TraceKit's export formats.
@@ -349,7 +638,7 @@ pub fn chain_entries(alg: Algorithm, key: &[u8], entries: &[ExportEntry]) -> Vec
         let mut t = Entry {
             timestamp: e.timestamp.clone(),
             action: e.action.clone(),
-            details: py_dumps(&e.details),
+            details: e.details.dumps(true),
             user: e.user.clone(),
             host: e.host.clone(),
             previous_hash: e.previous_hash.clone().unwrap_or_else(|| prev.clone()),
@@ -366,8 +655,9 @@ pub fn chain_entries(alg: Algorithm, key: &[u8], entries: &[ExportEntry]) -> Vec
 }
 
 /// The export file's text, as TraceKit's `export_audit_log` writes it
-/// (JSON: `json.dump(data, f, indent=2)`, no final newline; CSV: Python's
-/// `csv.DictWriter`, `\r\n` line ends, nothing at all for no entries).
+/// (JSON: `json.dump(data, f, indent=2)`, details in their order, no final
+/// newline; CSV: Python's `csv.DictWriter`, `\r\n` line ends, nothing at
+/// all for no entries).
 pub fn export(
     alg: Algorithm,
     key: &[u8],
@@ -375,39 +665,33 @@ pub fn export(
     format: ExportFormat,
 ) -> Result<String> {
     let chained = chain_entries(alg, key, entries);
+    let s = |t: &str| PyJson::Str(t.to_string());
     match format {
         ExportFormat::Json => {
-            #[derive(Serialize)]
-            struct Out<'a> {
-                timestamp: &'a str,
-                action: &'a str,
-                details: &'a Value,
-                user: &'a str,
-                host: &'a str,
-                previous_hash: &'a str,
-                hmac: &'a str,
-            }
-            let list: Vec<Out> = entries
+            let list = entries
                 .iter()
                 .zip(&chained)
-                .map(|(e, c)| Out {
-                    timestamp: &c.timestamp,
-                    action: &c.action,
-                    details: &e.details,
-                    user: &c.user,
-                    host: &c.host,
-                    previous_hash: &c.previous_hash,
-                    hmac: &c.hmac,
+                .map(|(e, c)| {
+                    // field order of TraceKit's dataclass
+                    PyJson::Object(vec![
+                        ("timestamp".into(), s(&c.timestamp)),
+                        ("action".into(), s(&c.action)),
+                        ("details".into(), e.details.clone()),
+                        ("user".into(), s(&c.user)),
+                        ("host".into(), s(&c.host)),
+                        ("previous_hash".into(), s(&c.previous_hash)),
+                        ("hmac".into(), s(&c.hmac)),
+                    ])
                 })
                 .collect();
-            // Field order as TraceKit writes it (a struct keeps it).
-            let entries_text = py_dumps_with(&list, Some(2))?;
-            let entries_text = entries_text.replace('\n', "\n  ");
-            Ok(format!(
-                "{{\n  \"version\": \"1.0\",\n  \"hash_algorithm\": \"{}\",\n  \"entries\": {}\n}}",
-                alg.name(),
-                entries_text
-            ))
+            let doc = PyJson::Object(vec![
+                ("version".into(), s("1.0")),
+                ("hash_algorithm".into(), s(alg.name())),
+                ("entries".into(), PyJson::Array(list)),
+            ]);
+            let mut out = String::new();
+            dump(&mut out, &doc, false, Some(2), 0);
+            Ok(out)
         }
         ExportFormat::Csv => {
             if entries.is_empty() {
@@ -415,8 +699,11 @@ pub fn export(
             }
             let mut keys: Vec<&String> = entries
                 .iter()
-                .filter_map(|e| e.details.as_object())
-                .flat_map(|m| m.keys())
+                .filter_map(|e| match &e.details {
+                    PyJson::Object(m) => Some(m.iter().map(|(k, _)| k)),
+                    _ => None,
+                })
+                .flatten()
                 .collect();
             keys.sort();
             keys.dedup();
@@ -443,10 +730,14 @@ pub fn export(
                     c.previous_hash.clone(),
                     c.hmac.clone(),
                 ];
+                let members: std::collections::HashMap<&str, &PyJson> = match &e.details {
+                    PyJson::Object(m) => m.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+                    _ => Default::default(),
+                };
                 for k in &keys {
-                    row.push(match e.details.get(k.as_str()) {
-                        None | Some(Value::Null) => String::new(),
-                        Some(v) => py_dumps(v),
+                    row.push(match members.get(k.as_str()).copied() {
+                        None | Some(PyJson::Null) => String::new(),
+                        Some(v) => v.dumps(false),
                     });
                 }
                 csv_row(&mut out, &row);
@@ -475,6 +766,51 @@ fn csv_row(out: &mut String, fields: &[String]) {
     out.push_str("\r\n");
 }
 
+/// The two fields of an entry that [`filter`] reads (other members of the
+/// entry's object are ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FilterEntry {
+    pub timestamp: String,
+    pub action: String,
+}
+
+/// TraceKit's `AuditTrail.get_entries(since=, action_type=)`: the indices,
+/// oldest first, of the entries at or after `since` (an RFC 3339 time;
+/// `None`: any time) whose action is `action_type` (`None`: any). Times
+/// are compared as instants; an entry whose timestamp is not RFC 3339 is
+/// compared as text with `since` written as TraceKit writes times
+/// (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), as TraceKit compares them.
+pub fn filter(
+    entries: &[FilterEntry],
+    since: Option<&str>,
+    action_type: Option<&str>,
+) -> Result<Vec<usize>> {
+    let since = match since {
+        None => None,
+        Some(t) => {
+            let at = chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| {
+                    Error::InvalidArgument(format!("since: {t:?} is not an RFC 3339 time: {e}"))
+                })?
+                .with_timezone(&chrono::Utc);
+            Some((at, at.format("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()))
+        }
+    };
+    Ok(entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| action_type.is_none_or(|a| e.action == a))
+        .filter(|(_, e)| match &since {
+            None => true,
+            Some((at, text)) => match chrono::DateTime::parse_from_rfc3339(&e.timestamp) {
+                Ok(t) => t.with_timezone(&chrono::Utc) >= *at,
+                Err(_) => e.timestamp.as_str() >= text.as_str(),
+            },
+        })
+        .map(|(i, _)| i)
+        .collect())
+}
+
 /// A TraceKit key file: its content without surrounding whitespace as hex
 /// when it is an even number of hex digits, else its bytes as they are (any
 /// length: TraceKit accepts any key).
@@ -495,7 +831,7 @@ pub fn from_evident(e: &crate::format::Entry) -> ExportEntry {
     ExportEntry {
         timestamp: e.ts.format("%Y-%m-%dT%H:%M:%S.%6fZ").to_string(),
         action: e.action.clone(),
-        details: e.details.clone(),
+        details: PyJson::from(&e.details),
         user: e.actor.clone(),
         host: e.host.clone(),
         previous_hash: None,
@@ -579,7 +915,7 @@ mod tests {
         ExportEntry {
             timestamp: "t".into(),
             action: "a".into(),
-            details,
+            details: PyJson::from(&details),
             user: "u".into(),
             host: "h".into(),
             previous_hash: Some(GENESIS.into()),
@@ -617,7 +953,7 @@ mod tests {
         a.previous_hash = None;
         a.hmac = None;
         let mut b = a.clone();
-        b.details = json!({"n": 0.1, "s": "x,\"y\"\n"});
+        b.details = PyJson::from(&json!({"n": 0.1, "s": "x,\"y\"\n"}));
         let chained = chain_entries(Algorithm::Sha256, b"key", &[a.clone(), b.clone()]);
         // the known answer of the test above: same entry, same key
         assert_eq!(
@@ -628,7 +964,7 @@ mod tests {
         assert_eq!(first_bad(Algorithm::Sha256, b"key", &chained), None);
         // given hashes are written as they are: a changed entry stays caught
         let mut tampered = a.clone();
-        tampered.details = json!({"file": "b.wfm"});
+        tampered.details = PyJson::from(&json!({"file": "b.wfm"}));
         tampered.previous_hash = Some(GENESIS.into());
         tampered.hmac = Some(chained[0].hmac.clone());
         let again = chain_entries(Algorithm::Sha256, b"key", &[tampered, b.clone()]);
@@ -649,5 +985,119 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert_eq!(key_from_file_bytes(b"00ff\n"), vec![0, 255]);
         assert_eq!(key_from_file_bytes(b"secret"), b"secret".to_vec());
+    }
+
+    #[test]
+    fn py_json_keeps_order_and_exact_integers() {
+        // Expected texts: Python 3's json.dumps(json.loads(input)) and
+        // json.dumps(json.loads(input), sort_keys=True).
+        let input = "{\"z\": 1, \"a\": {\"y\": [18446744073709551617, -9223372036854775809, 100000000000000000000000000000000000000000], \"x\": -0}, \"m\": [NaN, Infinity, -Infinity, 1E400, -0.0, 1.5e3], \"z\": 2, \"\\u00e9\": \"\\ud83d\\ude00\"}";
+        let v = PyJson::parse(input).unwrap();
+        assert_eq!(
+            v.dumps(false),
+            r#"{"z": 2, "a": {"y": [18446744073709551617, -9223372036854775809, 100000000000000000000000000000000000000000], "x": 0}, "m": [NaN, Infinity, -Infinity, Infinity, -0.0, 1500.0], "\u00e9": "\ud83d\ude00"}"#
+        );
+        assert_eq!(
+            v.dumps(true),
+            r#"{"a": {"x": 0, "y": [18446744073709551617, -9223372036854775809, 100000000000000000000000000000000000000000]}, "m": [NaN, Infinity, -Infinity, Infinity, -0.0, 1500.0], "z": 2, "\u00e9": "\ud83d\ude00"}"#
+        );
+        assert_eq!(v.get("z"), Some(&PyJson::Int("2".into())));
+        // the same dumps as before for evident values
+        let ev = json!({"b": [1, 2.5, "x"], "a": null});
+        assert_eq!(
+            PyJson::from(&ev).dumps(false),
+            r#"{"a": null, "b": [1, 2.5, "x"]}"#
+        );
+    }
+
+    #[test]
+    fn py_json_refuses_malformed_text_without_panicking() {
+        for bad in [
+            "",
+            " ",
+            "{",
+            "[1,",
+            "[1 2]",
+            "{\"a\" 1}",
+            "{1: 2}",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "+1",
+            "nul",
+            "Inf",
+            "-Inf",
+            "\"abc",
+            "\"\\ud800\"",
+            "\"a\u{1}\"",
+            "[1]x",
+            "\"\\",
+            "tru",
+            "{\"a\": 1,}",
+            "[,]",
+        ] {
+            assert!(PyJson::parse(bad).is_err(), "{bad:?}");
+        }
+        let deep = "[".repeat(PY_JSON_MAX_DEPTH) + &"]".repeat(PY_JSON_MAX_DEPTH);
+        assert!(PyJson::parse(&deep).is_ok());
+        let deeper = "[".repeat(PY_JSON_MAX_DEPTH + 1) + &"]".repeat(PY_JSON_MAX_DEPTH + 1);
+        let e = PyJson::parse(&deeper).unwrap_err().to_string();
+        assert!(e.contains("nest deeper"), "{e}");
+        let e = ExportEntry::list_from_json(
+            r#"[{"timestamp":"t","action":"a","user":"u","host":"h"},{"timestamp":"t"}]"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("entry 1") && e.contains("action"), "{e}");
+        let e = ExportEntry::list_from_json(
+            r#"[{"timestamp":"t","action":"a","user":"u","host":"h","x":1}]"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("entry 0") && e.contains("unknown field `x`"),
+            "{e}"
+        );
+        assert!(ExportEntry::list_from_json(
+            r#"[{"timestamp":1,"action":"a","user":"u","host":"h"}]"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn filter_is_tracekits_get_entries() {
+        let e = |t: &str, a: &str| FilterEntry {
+            timestamp: t.into(),
+            action: a.into(),
+        };
+        let list = [
+            e("2026-01-08T10:00:00.000000Z", "load"),
+            e("2026-01-08T11:00:00.000000Z", "analyze"),
+            e("2026-01-08T12:30:00+01:00", "load"), // 11:30 UTC
+            e("2026-01-08T12:00:00.000001Z", "load"),
+            e("not a time", "load"),
+        ];
+        assert_eq!(filter(&list, None, None).unwrap(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(filter(&list, None, Some("load")).unwrap(), vec![0, 2, 3, 4]);
+        assert_eq!(
+            filter(&list, None, Some("nothing")).unwrap(),
+            Vec::<usize>::new()
+        );
+        // at or after; offsets are instants; "not a time" > "2026-…" as text
+        assert_eq!(
+            filter(&list, Some("2026-01-08T11:00:00Z"), None).unwrap(),
+            vec![1, 2, 3, 4]
+        );
+        assert_eq!(
+            filter(&list, Some("2026-01-08T12:45:00+01:00"), Some("load")).unwrap(),
+            vec![3, 4]
+        );
+        assert!(filter(&list, Some("yesterday"), None).is_err());
+        assert!(filter(&[], Some("2026-01-08T11:00:00Z"), Some("x"))
+            .unwrap()
+            .is_empty());
     }
 }

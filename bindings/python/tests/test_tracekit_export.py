@@ -55,14 +55,12 @@ def test_compat_export_verifies_with_tracekits_algorithm(tmp_path: Path, alg: st
     assert tracekit_verify(key, alg, data["entries"])
     assert [e["hmac"] for e in data["entries"]] == [e.hmac for e in audit._entries]
     assert [e["details"] for e in data["entries"]] == TRICKY
-    # the JSON text is what TraceKit's json.dump(indent=2) writes (details sorted)
+    # the JSON text is what TraceKit's json.dump(indent=2) writes: details in
+    # the order they were recorded (only the HMAC input sorts them)
     ref = {
         "version": "1.0",
         "hash_algorithm": alg,
-        "entries": [
-            {**e.to_dict(), "details": json.loads(json.dumps(e.details, sort_keys=True))}
-            for e in audit._entries
-        ],
+        "entries": [e.to_dict() for e in audit._entries],
     }
     assert (tmp_path / "a.json").read_text(encoding="utf-8") == json.dumps(ref, indent=2)
     # CSV: TraceKit's columns and csv.DictWriter's text
@@ -105,3 +103,132 @@ def test_cli_export_verifies_with_tracekits_algorithm(tmp_path: Path) -> None:
     assert tracekit_verify(b"short", "sha512", entries)
     rows = list(csv.DictReader(open(tmp_path / "out.tracekit-csv", newline="")))
     assert [r["hmac"] for r in rows] == [e["hmac"] for e in entries]
+
+
+# --- byte-for-byte against TraceKit's own export code (seed 001) ---------------
+#
+# The three functions below are TraceKit's `_compute_hmac`, `_export_json` and
+# `_export_csv` (seed 001, `tracekit/core/audit.py`), transcribed with `self`
+# replaced by arguments. A TraceKit user's checker reads what these write, so
+# evident's export must write the same bytes for the same entries.
+
+
+def seed_compute_hmac(secret_key: bytes, hash_algorithm: str, entry: dict) -> str:
+    canonical = (
+        f"{entry['timestamp']}|{entry['action']}|{json.dumps(entry['details'], sort_keys=True)}"
+        f"|{entry['user']}|{entry['host']}|{entry['previous_hash']}"
+    )
+    if hash_algorithm == "sha256":
+        h = hmac.new(secret_key, canonical.encode("utf-8"), hashlib.sha256)
+    elif hash_algorithm == "sha512":
+        h = hmac.new(secret_key, canonical.encode("utf-8"), hashlib.sha512)
+    else:
+        raise ValueError(f"Unsupported hash algorithm: {hash_algorithm}")
+    return h.hexdigest()
+
+
+def seed_export_json(path: Path, hash_algorithm: str, entries: list) -> None:
+    data = {
+        "version": "1.0",
+        "hash_algorithm": hash_algorithm,
+        "entries": [dict(entry) for entry in entries],  # entry.to_dict() (asdict)
+    }
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+
+
+def seed_export_csv(path: Path, entries: list) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        if not entries:
+            return
+        detail_keys = set()
+        for entry in entries:
+            detail_keys.update(entry["details"].keys())
+        detail_keys = sorted(detail_keys)
+        fieldnames = ["timestamp", "action", "user", "host", "previous_hash", "hmac"] + [
+            f"detail_{k}" for k in detail_keys
+        ]
+        writer = csv.DictWriter(f, fieldnames=fieldnames)
+        writer.writeheader()
+        for entry in entries:
+            row = {k: entry[k] for k in ("timestamp", "action", "user", "host", "previous_hash", "hmac")}
+            for key in detail_keys:
+                value = entry["details"].get(key)
+                row[f"detail_{key}"] = json.dumps(value) if value is not None else ""
+            writer.writerow(row)
+
+
+# details in insertion order that is not sorted, at every level; integers past
+# 2**53 and past 64 bits; unicode in keys and values; floats of every repr form
+UNSORTED = [
+    {"zeta": 1, "alpha": {"y": [3, {"d": 1, "c": 2}], "x": None}, "mid": "m"},
+    {"big53": 2**53 + 1, "u64max": 2**64 - 1, "beyond64": 2**64 + 1, "neg_beyond": -(2**63) - 1,
+     "huge": 10**40, "list": [2**70, -(2**70), 9007199254740993]},
+    {"\u00fcber": "gr\u00fc\u00df \U0001F600", "\u65e5": {"\u00e9": "\u2013", "a": "\x7f"}, "b": 'q,"u"\n'},
+    {"f3": 1 / 3, "f1": 0.1, "tiny": 1e-7, "e16": 1e16, "e15": 1e15, "neg0": -0.0, "two": 2.0,
+     "inf": float("inf"), "ninf": float("-inf"), "nan": float("nan"), "e300": 1e300},
+    {},
+    {"only_here": [], "zeta": {"nested": {"deep": {"b": 1, "a": 2}}}},
+]
+
+
+@pytest.mark.parametrize("alg", ["sha256", "sha512"])
+def test_export_is_byte_identical_to_tracekits_export_code(tmp_path: Path, alg: str) -> None:
+    key = b"compliance-secret-key"
+    audit = tk.AuditTrail(secret_key=key, hash_algorithm=alg)
+    for i, d in enumerate(UNSORTED):
+        audit.record_action(f"step{i}", copy.deepcopy(d), user="\u00e5sa")
+    # TraceKit's trail of the same actions (same times, user, host): its own
+    # chain, computed with its own code
+    ref: list = []
+    for e in audit._entries:
+        entry = {
+            "timestamp": e.timestamp, "action": e.action, "details": copy.deepcopy(e.details),
+            "user": e.user, "host": e.host,
+            "previous_hash": ref[-1]["hmac"] if ref else "GENESIS", "hmac": "",
+        }
+        entry["hmac"] = seed_compute_hmac(key, alg, entry)
+        ref.append(entry)
+    assert [e.hmac for e in audit._entries] == [r["hmac"] for r in ref]
+
+    seed_export_json(tmp_path / "tracekit.json", alg, ref)
+    seed_export_csv(tmp_path / "tracekit.csv", ref)
+    audit.export_audit_log(str(tmp_path / "evident.json"), format="json")
+    audit.export_audit_log(str(tmp_path / "evident.csv"), format="csv")
+    assert (tmp_path / "evident.json").read_bytes() == (tmp_path / "tracekit.json").read_bytes()
+    assert (tmp_path / "evident.csv").read_bytes() == (tmp_path / "tracekit.csv").read_bytes()
+    # and the details come back as recorded, in their order, integers exact
+    back = json.loads((tmp_path / "evident.json").read_text(encoding="utf-8"))["entries"]
+    assert [list(b["details"]) for b in back] == [list(d) for d in UNSORTED]
+    assert back[1]["details"]["beyond64"] == 2**64 + 1 and back[1]["details"]["huge"] == 10**40
+
+
+def test_export_of_an_empty_trail_is_tracekits(tmp_path: Path) -> None:
+    audit = tk.AuditTrail(secret_key=b"k" * 16)
+    seed_export_json(tmp_path / "tracekit.json", "sha256", [])
+    seed_export_csv(tmp_path / "tracekit.csv", [])
+    audit.export_audit_log(str(tmp_path / "evident.json"), format="json")
+    audit.export_audit_log(str(tmp_path / "evident.csv"), format="csv")
+    assert (tmp_path / "evident.json").read_bytes() == (tmp_path / "tracekit.json").read_bytes()
+    assert (tmp_path / "evident.csv").read_bytes() == b""
+
+
+def test_get_entries_filters_in_the_library_as_tracekit_does() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    audit = tk.AuditTrail(secret_key=b"k" * 16)
+    for a in ("load", "analyze", "load", "export"):
+        audit.record_action(a, {})
+    # fixed, known times (TraceKit's layout), one hour apart
+    for i, e in enumerate(audit._entries):
+        e.timestamp = f"2026-01-08T1{i}:00:00.000000Z"
+    at = lambda h: datetime(2026, 1, 8, h, tzinfo=timezone.utc)  # noqa: E731
+    assert [e.action for e in audit.get_entries(action_type="load")] == ["load", "load"]
+    assert audit.get_entries(since=at(12)) == audit._entries[2:]  # at or after
+    assert audit.get_entries(since=at(12), action_type="load") == [audit._entries[2]]
+    # an aware time in another zone is the same instant; naive is UTC
+    cet = timezone(timedelta(hours=1))
+    assert audit.get_entries(since=datetime(2026, 1, 8, 12, 30, tzinfo=cet)) == audit._entries[2:]
+    assert audit.get_entries(since=datetime(2026, 1, 8, 12, 30)) == audit._entries[3:]
+    assert audit.get_entries(action_type="missing") == []
+    assert audit.get_entries() == audit._entries and audit.get_entries() is not audit._entries

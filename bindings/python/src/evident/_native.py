@@ -309,6 +309,7 @@ _MEASURE_PROTOTYPES = {
     "evident_tracekit_hmac": (_S, [c_char_p, _U8P, c_size_t, c_char_p, _PP]),
     "evident_tracekit_verify": (_S, [c_char_p, _U8P, c_size_t, c_char_p, POINTER(ctypes.c_int64)]),
     "evident_tracekit_export": (_S, [c_char_p, _U8P, c_size_t, c_char_p, c_char_p, _PP]),
+    "evident_tracekit_filter": (_S, [c_char_p, c_char_p, c_char_p, _PP]),
 }
 # --- batch appends (ABI 1.3) -------------------------------------------------
 _BATCH_PROTOTYPES = {

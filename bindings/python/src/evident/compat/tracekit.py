@@ -114,14 +114,6 @@ def _ts(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _ts_parse(text: str) -> Optional[datetime]:
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
 def _wire(e: AuditEntry) -> Dict[str, str]:
     """An entry as the library's TraceKit functions take it (details as
     TraceKit's canonical JSON text)."""
@@ -271,15 +263,20 @@ class AuditTrail:
         self, since: Optional[datetime] = None, action_type: Optional[str] = None
     ) -> List[AuditEntry]:
         """Entries at or after ``since`` (naive: UTC) with action
-        ``action_type``, oldest first."""
-        results = list(self._entries)
-        if since is not None:
-            if since.tzinfo is None:
-                since = since.replace(tzinfo=timezone.utc)
-            results = [e for e in results if (_ts_parse(e.timestamp) or since) >= since]
-        if action_type is not None:
-            results = [e for e in results if e.action == action_type]
-        return results
+        ``action_type``, oldest first (the library's
+        ``evident_tracekit_filter``)."""
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        out = ctypes.c_void_p()
+        N.check(
+            N.measure_lib().evident_tracekit_filter(
+                json.dumps([{"timestamp": e.timestamp, "action": e.action} for e in self._entries]).encode(),
+                None if since is None else since.isoformat().encode(),
+                None if action_type is None else action_type.encode(),
+                ctypes.byref(out),
+            )
+        )
+        return [self._entries[i] for i in json.loads(N.take_string(out))]
 
     def export_audit_log(self, path: str, format: str = "json") -> None:
         """Writes the trail to ``path`` in TraceKit's JSON or CSV layout."""
