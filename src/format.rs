@@ -1576,6 +1576,35 @@ mod tests {
         }
     }
 
+    /// Strings are written exactly as serde_json writes them: every ASCII
+    /// character and some multi-byte ones at every position of strings of
+    /// 0 to 24 characters.
+    #[test]
+    fn string_writer_matches_serde_json_at_every_length_and_position() {
+        let mut chars: Vec<char> = (0u8..0x80).map(char::from).collect();
+        chars.extend(['\u{80}', 'µ', '\u{7ff}', '✓', '\u{2028}', '\u{ffff}', '😀']);
+        for len in 0..=24usize {
+            for at in 0..len.max(1) {
+                for &c in &chars {
+                    let s: String = (0..len)
+                        .map(|i| {
+                            if i == at {
+                                c
+                            } else {
+                                char::from(b'a' + (i % 26) as u8)
+                            }
+                        })
+                        .collect();
+                    let mut out = b"pre".to_vec();
+                    push_json_str(&mut out, &s);
+                    let mut expected = b"pre".to_vec();
+                    serde_json::to_writer(&mut expected, &s).unwrap();
+                    assert_eq!(out, expected, "{s:?}");
+                }
+            }
+        }
+    }
+
     /// The table hex writer and the field-by-field timestamp writer give
     /// exactly what the `hex` crate and chrono's RFC 3339 writer (the
     /// encoders they replace) give, for many random inputs.
