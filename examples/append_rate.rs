@@ -45,6 +45,10 @@ fn main() {
     let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - c0);
     log.close().expect("close");
     let _ = std::fs::remove_file(&path);
+    // The writer's lock file (`<log>.lock`) stays after close: remove it too.
+    let mut lock = path.clone().into_os_string();
+    lock.push(".lock");
+    let _ = std::fs::remove_file(lock);
     println!(
         "rust Buffered append, 1 thread: {n} entries, {:.0}/s wall, {:.0} per CPU-second",
         n as f64 / wall,

@@ -117,7 +117,9 @@ pub fn format_ts(ts: &DateTime<Utc>) -> String {
 /// only ones `YYYY` can hold.
 pub fn ts_writable(ts: &DateTime<Utc>) -> Result<(), String> {
     use chrono::Datelike;
-    if (0..=9999).contains(&ts.year()) {
+    // From the UTC fields directly: `DateTime::year` first adds the (zero)
+    // offset, a date computation of its own on every append.
+    if (0..=9999).contains(&ts.naive_utc().year()) {
         Ok(())
     } else {
         Err(format!(
@@ -429,7 +431,10 @@ fn push_u64(out: &mut Vec<u8>, mut v: u64) {
 /// without allocating; other years and leap seconds take [`format_ts`].
 fn push_ts(out: &mut Vec<u8>, ts: &DateTime<Utc>) {
     use chrono::{Datelike, Timelike};
-    let (y, nanos) = (ts.year(), ts.nanosecond());
+    // The UTC fields as stored: `DateTime<Utc>`'s own accessors add the
+    // (zero) offset again for every field.
+    let t = ts.naive_utc();
+    let (y, nanos) = (t.year(), t.nanosecond());
     if !(0..=9999).contains(&y) || nanos >= 1_000_000_000 {
         out.extend_from_slice(format_ts(ts).as_bytes());
         return;
@@ -444,11 +449,11 @@ fn push_ts(out: &mut Vec<u8>, ts: &DateTime<Utc>) {
         }
     };
     put(0, 4, y as u32);
-    put(5, 2, ts.month());
-    put(8, 2, ts.day());
-    put(11, 2, ts.hour());
-    put(14, 2, ts.minute());
-    put(17, 2, ts.second());
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
     put(20, 6, nanos / 1000);
     out.extend_from_slice(&b);
 }
@@ -467,13 +472,7 @@ pub(crate) fn push_head(out: &mut Vec<u8>, seq: u64, prev: &Hash, kind: &str, ts
     out.extend_from_slice(b",\"seq\":");
     push_u64(out, seq);
     out.extend_from_slice(b",\"prev\":\"");
-    let mut hexbuf = [0u8; 128];
-    let n = prev.as_bytes().len() * 2;
-    if let Some(dst) = hexbuf.get_mut(..n) {
-        if hex::encode_to_slice(prev.as_bytes(), dst).is_ok() {
-            out.extend_from_slice(dst);
-        }
-    }
+    push_lower_hex(out, prev.as_bytes());
     out.extend_from_slice(b"\",\"kind\":\"");
     out.extend_from_slice(kind.as_bytes());
     out.extend_from_slice(b"\",\"ts\":\"");
@@ -697,12 +696,38 @@ fn value_depth(v: &Value, limit: usize) -> usize {
 /// whose body (without its final `}`) is already in `out`.
 fn push_hash_member(out: &mut Vec<u8>, hash: &Hash) {
     out.extend_from_slice(HASH_KEY);
-    let at = out.len();
-    out.resize(at + hash.as_bytes().len() * 2, 0);
-    if let Some(dst) = out.get_mut(at..) {
-        let _ = hex::encode_to_slice(hash.as_bytes(), dst);
-    }
+    push_lower_hex(out, hash.as_bytes());
     out.extend_from_slice(b"\"}\n");
+}
+
+/// The two lower-case hex digits of every byte value, in byte order.
+#[allow(clippy::indexing_slicing)] // constant evaluation: out of range fails the build
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+        i += 1;
+    }
+    t
+};
+
+/// Appends `bytes` in lower-case hex (what `hex::encode` gives): one table
+/// look-up per byte into a stack buffer, copied once (a hash is at most
+/// 64 bytes; longer input goes in pieces).
+fn push_lower_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut buf = [0u8; 128];
+    for piece in bytes.chunks(64) {
+        for (dst, pair) in buf.chunks_exact_mut(2).zip(
+            piece
+                .iter()
+                .map(|&b| HEX_PAIRS.get(usize::from(b)).copied().unwrap_or_default()),
+        ) {
+            dst.copy_from_slice(&pair);
+        }
+        out.extend_from_slice(buf.get(..piece.len() * 2).unwrap_or_default());
+    }
 }
 
 /// Appends the framed record for `body` and `hash` to `out`.
@@ -1548,6 +1573,79 @@ mod tests {
             let mut out = Vec::new();
             push_json_str(&mut out, s);
             assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
+
+    /// Strings are written exactly as serde_json writes them: every ASCII
+    /// character and some multi-byte ones at every position of strings of
+    /// 0 to 24 characters.
+    #[test]
+    fn string_writer_matches_serde_json_at_every_length_and_position() {
+        let mut chars: Vec<char> = (0u8..0x80).map(char::from).collect();
+        chars.extend(['\u{80}', 'µ', '\u{7ff}', '✓', '\u{2028}', '\u{ffff}', '😀']);
+        for len in 0..=24usize {
+            for at in 0..len.max(1) {
+                for &c in &chars {
+                    let s: String = (0..len)
+                        .map(|i| {
+                            if i == at {
+                                c
+                            } else {
+                                char::from(b'a' + (i % 26) as u8)
+                            }
+                        })
+                        .collect();
+                    let mut out = b"pre".to_vec();
+                    push_json_str(&mut out, &s);
+                    let mut expected = b"pre".to_vec();
+                    serde_json::to_writer(&mut expected, &s).unwrap();
+                    assert_eq!(out, expected, "{s:?}");
+                }
+            }
+        }
+    }
+
+    /// The table hex writer and the field-by-field timestamp writer give
+    /// exactly what the `hex` crate and chrono's RFC 3339 writer (the
+    /// encoders they replace) give, for many random inputs.
+    #[test]
+    fn hex_and_timestamp_writers_match_the_reference_encoders() {
+        use chrono::TimeZone;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in 0..=140 {
+            for _ in 0..20 {
+                let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                let mut out = b"x".to_vec();
+                push_lower_hex(&mut out, &bytes);
+                assert_eq!(out[1..], *hex::encode(&bytes).as_bytes(), "{bytes:?}");
+            }
+        }
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let mut out = Vec::new();
+        push_lower_hex(&mut out, &every_byte);
+        assert_eq!(out, hex::encode(&every_byte).as_bytes());
+        // Years 0000 to 9999 (seconds from -62167219200 to 253402300799).
+        let (lo, hi) = (-62_167_219_200i64, 253_402_300_799i64);
+        for _ in 0..20_000 {
+            let secs = lo + (next() % (hi - lo + 1) as u64) as i64;
+            let nanos = (next() % 1_000_000_000) as u32;
+            let t = Utc.timestamp_opt(secs, nanos).unwrap();
+            let mut out = Vec::new();
+            push_ts(&mut out, &t);
+            assert_eq!(String::from_utf8(out).unwrap(), format_ts(&t));
+            assert_eq!(ts_writable(&t), Ok(()));
+        }
+        for t in [
+            Utc.timestamp_opt(lo - 1, 0).unwrap(),
+            Utc.timestamp_opt(hi + 1, 0).unwrap(),
+        ] {
+            assert!(ts_writable(&t).is_err(), "{t}");
         }
     }
 
