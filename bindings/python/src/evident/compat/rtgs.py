@@ -107,57 +107,19 @@ def _status_file() -> Path:
     return _dir() / "logging.json"
 
 
-def _dotenv() -> Dict[str, str]:
-    """``KEY=VALUE`` lines of ``.env`` in the working directory (as RTGS
-    reads it: comments, ``export`` and quotes allowed)."""
-    out: Dict[str, str] = {}
-    try:
-        text = Path(".env").read_text()
-    except (OSError, UnicodeDecodeError):
-        return out
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        k, v = line.split("=", 1)
-        k = k.strip()
-        if k.startswith("export "):
-            k = k[len("export ") :].strip()
-        v = v.strip()
-        if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
-            v = v[1:-1]
-        out[k] = v
-    return out
+def _pg_config() -> Optional[Dict[str, str]]:
+    """The database RTGS is configured to use (``POSTGRES_HOST``,
+    ``POSTGRES_PORT``, ``POSTGRES_DB``, ``POSTGRES_USER``,
+    ``POSTGRES_PASSWORD``: the environment, else ``.env``; the library's
+    rule, ``evident_compat_rtgs_pg_config``): ``url`` and ``database``
+    (without password), or None."""
+    return json.loads(_N.compat_call("evident_compat_rtgs_pg_config", None))
 
 
 def _pg_url() -> Optional[str]:
-    """The database RTGS is configured to use (``POSTGRES_HOST``,
-    ``POSTGRES_PORT``, ``POSTGRES_DB``, ``POSTGRES_USER``,
-    ``POSTGRES_PASSWORD``: the environment, else ``.env``), or None."""
-    from urllib.parse import quote
-
-    env = _dotenv()
-    env.update({k: v for k, v in os.environ.items() if k.startswith("POSTGRES_")})
-    host, db = env.get("POSTGRES_HOST"), env.get("POSTGRES_DB")
-    if not host or not db:
-        return None
-    user = env.get("POSTGRES_USER", "")
-    pw = env.get("POSTGRES_PASSWORD", "")
-    auth = quote(user, safe="") + (":" + quote(pw, safe="") if pw else "")
-    port = env.get("POSTGRES_PORT", "5432")
-    # A server that does not answer must not hold up the user's operation.
-    return (
-        f"postgres://{auth + '@' if auth else ''}{host}:{port}/{quote(db, safe='')}"
-        "?connect_timeout=5"
-    )
-
-
-def _pg_name(url: str) -> str:
-    """The database without its password (what messages show)."""
-    scheme, rest = url.split("?", 1)[0].split("://", 1)
-    auth, _, hostpath = rest.rpartition("@")
-    user = auth.split(":", 1)[0]
-    return f"{scheme}://{user + '@' if user else ''}{hostpath}"
+    """The connection URL of the configured database, or None."""
+    pg = _pg_config()
+    return pg["url"] if pg else None
 
 
 def _ship() -> None:
@@ -194,15 +156,15 @@ def get_logging_status() -> Dict[str, Any]:
         enabled = bool(json.loads(_status_file().read_text()).get("enabled", True))
     except (OSError, ValueError, AttributeError):
         pass
-    url = _pg_url()
-    if url is not None:
+    pg = _pg_config()
+    if pg is not None:
         return {
             "enabled": enabled,
             "storage": "postgresql",
-            "database": _pg_name(url),
+            "database": pg["database"],
             "log_path": str(log_path()),
             "message": f"entries go to the local evident log {log_path()} and are "
-            f"shipped to PostgreSQL {_pg_name(url)}",
+            f"shipped to PostgreSQL {pg['database']}",
         }
     return {
         "enabled": enabled,
@@ -748,17 +710,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if a.cmd == "recent":
             logs = recent_logs(limit=a.limit, tool_name=a.tool_name, minutes=a.minutes)
-            if not logs:
-                print("No recent logs found.")
-            for log in logs:
-                mark = "✅" if log["success"] else "❌"
-                ts = log["timestamp"].strftime("%Y-%m-%d %H:%M:%S")
-                print(
-                    f"{ts} {mark} {log['tool_name']} {log['operation']} "
-                    f"({log['duration_seconds']:.1f}s) {log['status']}"
-                    + (f" - {log['note']}" if log["note"] else "")
-                    + (f" - {log['error_message']}" if log["error_message"] else "")
+            recs = [{**log, "timestamp": log["timestamp"].isoformat()} for log in logs]
+            print(
+                _N.compat_call(
+                    "evident_compat_rtgs_recent_text", json.dumps(recs, default=str).encode()
                 )
+            )
         elif a.cmd == "report":
             start = (
                 a.start_date.date() if a.start_date.time() == datetime.min.time() else a.start_date
