@@ -1015,6 +1015,24 @@ evident_status evident_compat_rtgs_range(const char *start, const char *end, cha
 evident_status evident_compat_secureml_file_name(const char *operation_name, char **out_name);
 
 /**
+ * RTGS Lab Tools' recent operations in the evident log `log_path`: the
+ * `limit` newest (a negative `limit`: all) operations (`event_type`
+ * `tool_operation`) by time, then seq, of tool `tool_name` (NULL: any),
+ * at or after `since` (NULL: any; RFC 3339 with its offset), newest
+ * first. By time, not log position: an operation imported with its
+ * original time takes its place in time. Reads the whole log, holding at
+ * most `limit` entries. `*out_json` receives a JSON array of RTGS records
+ * (as `evident_compat_rtgs_records` makes them). A missing log is
+ * `EVIDENT_NOT_FOUND` or an I/O error as for `evident_query`; a damaged
+ * record fails, naming the file and the record.
+ */
+evident_status evident_compat_rtgs_recent(const char *log_path,
+                                          const char *tool_name,
+                                          const char *since,
+                                          int64_t limit,
+                                          char **out_json);
+
+/**
  * RTGS Lab Tools' PostgreSQL configuration: `POSTGRES_HOST`,
  * `POSTGRES_PORT` (default 5432), `POSTGRES_DB`, `POSTGRES_USER`,
  * `POSTGRES_PASSWORD` from the process environment, else from the file

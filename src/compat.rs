@@ -120,6 +120,75 @@ pub fn secureml_file_name(operation_name: &str) -> String {
     format!("{safe}.jsonl")
 }
 
+/// The event type of RTGS operations in an evident log.
+pub const RTGS_EVENT_TYPE: &str = "tool_operation";
+
+/// RTGS's "recent" operations in the log at `path`: the `limit` (`None`:
+/// all) newest RTGS operations by time (then by seq), of tool `tool_name`
+/// when given, at or after `since` when given, newest first, as
+/// [`rtgs_record`]s. By time, not by position in the log: an operation
+/// imported later with its original time takes its place in time. Reads
+/// the whole log, keeping at most `limit` entries in memory; a damaged
+/// record is an error naming the file and the record.
+pub fn rtgs_recent(
+    path: &std::path::Path,
+    tool_name: Option<&str>,
+    since: Option<DateTime<Utc>>,
+    limit: Option<usize>,
+) -> Result<Vec<Value>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    let mut q = crate::query::Query::default().event_type(RTGS_EVENT_TYPE);
+    if let Some(t) = tool_name {
+        q = q.source(t);
+    }
+    if let Some(t) = since {
+        q = q.since(t);
+    }
+    if limit == Some(0) {
+        return Ok(Vec::new());
+    }
+    // A min-heap of the newest `limit` so far, keyed by (ts, seq).
+    struct Keyed(DateTime<Utc>, u64, Entry);
+    impl PartialEq for Keyed {
+        fn eq(&self, o: &Self) -> bool {
+            (self.0, self.1) == (o.0, o.1)
+        }
+    }
+    impl Eq for Keyed {}
+    impl PartialOrd for Keyed {
+        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for Keyed {
+        fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+            (self.0, self.1).cmp(&(o.0, o.1))
+        }
+    }
+    let mut heap: BinaryHeap<Reverse<Keyed>> = BinaryHeap::new();
+    for e in crate::query::query(path, &q)? {
+        let e = e?;
+        let k = Keyed(e.ts, e.seq, e);
+        match limit {
+            Some(l) if heap.len() >= l => {
+                if heap.peek().is_some_and(|Reverse(min)| k > *min) {
+                    heap.pop();
+                    heap.push(Reverse(k));
+                }
+            }
+            _ => heap.push(Reverse(k)),
+        }
+    }
+    // into_sorted_vec of Reverse: newest first.
+    Ok(heap
+        .into_sorted_vec()
+        .into_iter()
+        .map(|Reverse(k)| rtgs_record(&k.2))
+        .collect())
+}
+
 /// `KEY=VALUE` lines of an RTGS `.env` file as RTGS reads them: blank
 /// lines, `#` comments and lines without `=` skipped, an `export ` prefix
 /// dropped, one pair of matching quotes (`'` or `"`) around the value
@@ -553,5 +622,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("end_time"), "{e}");
+    }
+    #[test]
+    fn rtgs_recent_is_by_time() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("audit.jsonl");
+        let log = crate::Log::open(&path, crate::OpenOptions::new()).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2023, 6, 15, 12, 0, 0).unwrap();
+        // (minutes after t0, tool): log order is not time order
+        for (i, (m, tool)) in [(10, "a"), (30, "b"), (-60, "a"), (20, "a"), (30, "a")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut ev = crate::Event::new(RTGS_EVENT_TYPE, format!("op{i}")).source(tool);
+            ev.ts = Some(t0 + Duration::minutes(m));
+            log.append(&ev).unwrap();
+        }
+        log.append(&crate::Event::new("other", "x")).unwrap();
+        drop(log);
+        let ops = |tool, since, limit| -> Vec<String> {
+            rtgs_recent(&path, tool, since, limit)
+                .unwrap()
+                .iter()
+                .map(|r| r["operation"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // equal times: the later in the log first
+        assert_eq!(ops(None, None, None), ["op4", "op1", "op3", "op0", "op2"]);
+        assert_eq!(ops(None, None, Some(2)), ["op4", "op1"]);
+        assert_eq!(ops(Some("a"), None, Some(3)), ["op4", "op3", "op0"]);
+        assert_eq!(
+            ops(None, Some(t0 + Duration::minutes(15)), None),
+            ["op4", "op1", "op3"]
+        );
+        assert!(ops(None, None, Some(0)).is_empty());
+        assert!(rtgs_recent(&d.path().join("missing.jsonl"), None, None, None).is_err());
     }
 }

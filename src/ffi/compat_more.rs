@@ -71,6 +71,47 @@ pub extern "C" fn evident_compat_secureml_file_name(
     })
 }
 
+/// RTGS Lab Tools' recent operations in the evident log `log_path`: the
+/// `limit` newest (a negative `limit`: all) operations (`event_type`
+/// `tool_operation`) by time, then seq, of tool `tool_name` (NULL: any),
+/// at or after `since` (NULL: any; RFC 3339 with its offset), newest
+/// first. By time, not log position: an operation imported with its
+/// original time takes its place in time. Reads the whole log, holding at
+/// most `limit` entries. `*out_json` receives a JSON array of RTGS records
+/// (as `evident_compat_rtgs_records` makes them). A missing log is
+/// `EVIDENT_NOT_FOUND` or an I/O error as for `evident_query`; a damaged
+/// record fails, naming the file and the record.
+#[no_mangle]
+pub extern "C" fn evident_compat_rtgs_recent(
+    log_path: *const c_char,
+    tool_name: *const c_char,
+    since: *const c_char,
+    limit: i64,
+    out_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let path = std::path::Path::new(try_str!(log_path, "log_path"));
+        let since = match try_opt_str!(since, "since") {
+            None => None,
+            Some(s) => Some(
+                chrono::DateTime::parse_from_rfc3339(s.trim())
+                    .map_err(|_| {
+                        crate::Error::InvalidArgument(format!(
+                            "since must be an RFC 3339 time with its offset, got {s:?}"
+                        ))
+                    })?
+                    .with_timezone(&chrono::Utc),
+            ),
+        };
+        let limit = usize::try_from(limit).ok();
+        let records =
+            compat::rtgs_recent(path, try_opt_str!(tool_name, "tool_name"), since, limit)?;
+        *out = owned_string(&serde_json::Value::Array(records).to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
 /// RTGS Lab Tools' PostgreSQL configuration: `POSTGRES_HOST`,
 /// `POSTGRES_PORT` (default 5432), `POSTGRES_DB`, `POSTGRES_USER`,
 /// `POSTGRES_PASSWORD` from the process environment, else from the file
@@ -349,6 +390,86 @@ mod tests {
                 &mut out
             ),
             evident_status::NullArgument
+        );
+    }
+    #[test]
+    fn rtgs_recent_through_the_c_abi() {
+        let c = |s: &str| CString::new(s).unwrap();
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("audit.jsonl");
+        let log = crate::Log::open(&path, crate::OpenOptions::new()).unwrap();
+        for (op, ts) in [
+            ("new", "2023-06-15T12:00:00Z"),
+            ("old", "2023-06-15T09:00:00Z"),
+        ] {
+            let mut ev = crate::Event::new(crate::compat::RTGS_EVENT_TYPE, op).source("t");
+            ev.ts = crate::format::parse_ts(&ts.replace('Z', ".000000Z"));
+            log.append(&ev).unwrap();
+        }
+        drop(log);
+        let p = c(path.to_str().unwrap());
+        let ops = |v: &str| -> Vec<String> {
+            let v: Vec<serde_json::Value> = serde_json::from_str(v).unwrap();
+            v.iter()
+                .map(|r| r["operation"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            evident_compat_rtgs_recent(p.as_ptr(), std::ptr::null(), std::ptr::null(), 1, &mut out),
+            evident_status::Ok
+        );
+        assert_eq!(ops(&take(out)), ["new"]);
+        assert_eq!(
+            evident_compat_rtgs_recent(
+                p.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                -1,
+                &mut out
+            ),
+            evident_status::Ok
+        );
+        assert_eq!(ops(&take(out)), ["new", "old"]);
+        let since = c("2023-06-15T11:00:00+01:00");
+        let tool = c("t");
+        assert_eq!(
+            evident_compat_rtgs_recent(p.as_ptr(), tool.as_ptr(), since.as_ptr(), -1, &mut out),
+            evident_status::Ok
+        );
+        assert_eq!(ops(&take(out)), ["new"]);
+        let other = c("other");
+        assert_eq!(
+            evident_compat_rtgs_recent(p.as_ptr(), other.as_ptr(), std::ptr::null(), -1, &mut out),
+            evident_status::Ok
+        );
+        assert_eq!(take(out), "[]");
+        let junk = c("noon");
+        assert_eq!(
+            evident_compat_rtgs_recent(p.as_ptr(), std::ptr::null(), junk.as_ptr(), -1, &mut out),
+            evident_status::InvalidArgument
+        );
+        assert!(out.is_null());
+        assert_eq!(
+            evident_compat_rtgs_recent(
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                1,
+                &mut out
+            ),
+            evident_status::NullArgument
+        );
+        let missing = c(d.path().join("none.jsonl").to_str().unwrap());
+        assert_ne!(
+            evident_compat_rtgs_recent(
+                missing.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                1,
+                &mut out
+            ),
+            evident_status::Ok
         );
     }
 }

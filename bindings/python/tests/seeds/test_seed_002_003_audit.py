@@ -170,3 +170,13 @@ def test_rtgs_recent_lines_mark_success_and_failure(rtgs):
     # nothing recorded in the window
     r = _cli("recent", "--tool-name", "nothing")
     assert r.returncode == 0 and r.stdout.strip() == "No recent logs found."
+
+
+def test_rtgs_recent_is_newest_by_time_even_when_recorded_out_of_order(rtgs):
+    # An operation imported later with its original (older) time must not
+    # push a newer one out of "the last N operations".
+    now = datetime.now(timezone.utc)
+    rtgs.record_operation("sensing-data", "newer", timestamp=now - timedelta(minutes=1))
+    rtgs.record_operation("sensing-data", "imported", timestamp=now - timedelta(hours=3))
+    assert [log["operation"] for log in rtgs.recent_logs(limit=1)] == ["newer"]
+    assert [log["operation"] for log in rtgs.recent_logs(limit=2)] == ["newer", "imported"]

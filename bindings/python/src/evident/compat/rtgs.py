@@ -358,9 +358,15 @@ def _records(entries: Sequence[_q.Entry]) -> List[Dict[str, Any]]:
     ``evident_compat_rtgs_records``), ``timestamp`` as a ``datetime``."""
     if not entries:
         return []
-    text = _N.compat_call(
-        "evident_compat_rtgs_records", json.dumps([e.record() for e in entries]).encode()
+    return _parsed(
+        _N.compat_call(
+            "evident_compat_rtgs_records", json.dumps([e.record() for e in entries]).encode()
+        )
     )
+
+
+def _parsed(text: str) -> List[Dict[str, Any]]:
+    """The library's RTGS records, ``timestamp`` as a ``datetime``."""
     out: List[Dict[str, Any]] = json.loads(text)
     for r in out:
         r["timestamp"] = _utc(r["timestamp"])
@@ -414,22 +420,30 @@ def _range(
 def recent_logs(
     limit: int = 10, tool_name: Optional[str] = None, minutes: Optional[int] = None
 ) -> List[Dict[str, Any]]:
-    """The most recent operations, newest first."""
+    """The ``limit`` most recent operations by time (``None``: all), newest
+    first (the library's rule, ``evident_compat_rtgs_recent``)."""
     since = None
     if minutes is not None:
         since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
-    logs = _read(
-        _q.Query(
-            event_type=EVENT_TYPE,
-            source=tool_name,
-            since=since,
-            newest_first=True,
-            limit=limit,
+    url = _pg_url()
+    if url is not None:
+        # The database orders by time.
+        _ship()
+        q = _q.Query(
+            event_type=EVENT_TYPE, source=tool_name, since=since, newest_first=True, limit=limit
         )
+        return _records(_pg.db_query(url, q))
+    path = log_path()
+    if not path.exists():
+        return []
+    text = _N.compat_call(
+        "evident_compat_rtgs_recent",
+        os.fsencode(path),
+        None if tool_name is None else str(tool_name).encode(),
+        None if since is None else since.isoformat().encode(),
+        -1 if limit is None else int(limit),
     )
-    # Newest first by time (imported operations may be out of log order).
-    logs.sort(key=lambda log: log["timestamp"], reverse=True)
-    return logs
+    return _parsed(text)
 
 
 class AuditService:
