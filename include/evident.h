@@ -1033,6 +1033,21 @@ evident_status evident_compat_rtgs_recent(const char *log_path,
                                           char **out_json);
 
 /**
+ * The RTGS compatibility layer's places and logging status, from the
+ * process environment: the directory (`EVIDENT_RTGS_DIR`, else
+ * `$XDG_DATA_HOME/evident/rtgs`, else `$HOME/.local/share/evident/rtgs`),
+ * the log `audit.jsonl` and the switch file `logging.json` in it, and
+ * the PostgreSQL configuration (as `evident_compat_rtgs_pg_config` with
+ * `.env` in the working directory). `*out_json` receives `{"dir",
+ * "log_path", "status_file", "status": {…}}` where `status` is RTGS's
+ * `get_logging_status()` (`enabled`: off only when `logging.json` says
+ * so; `storage`, `database` when PostgreSQL is configured, `log_path`,
+ * `message`). No place (none of the three variables set) is
+ * `EVIDENT_INVALID_ARGUMENT`.
+ */
+evident_status evident_compat_rtgs_status(char **out_json);
+
+/**
  * RTGS Lab Tools' PostgreSQL configuration: `POSTGRES_HOST`,
  * `POSTGRES_PORT` (default 5432), `POSTGRES_DB`, `POSTGRES_USER`,
  * `POSTGRES_PASSWORD` from the process environment, else from the file

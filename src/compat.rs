@@ -189,6 +189,71 @@ pub fn rtgs_recent(
         .collect())
 }
 
+/// Where the RTGS compatibility layer keeps its files: `dir` from
+/// `EVIDENT_RTGS_DIR`, else `$XDG_DATA_HOME/evident/rtgs`, else
+/// `$HOME/.local/share/evident/rtgs` (empty values count as unset); `get`
+/// reads one environment variable.
+pub fn rtgs_dir(get: impl Fn(&str) -> Option<String>) -> Result<std::path::PathBuf> {
+    let set = |k: &str| get(k).filter(|v| !v.is_empty());
+    if let Some(d) = set("EVIDENT_RTGS_DIR") {
+        return Ok(d.into());
+    }
+    let base = match set("XDG_DATA_HOME") {
+        Some(x) => std::path::PathBuf::from(x),
+        None => std::path::PathBuf::from(set("HOME").ok_or_else(|| {
+            Error::InvalidArgument(
+                "no place for the RTGS log: set EVIDENT_RTGS_DIR, XDG_DATA_HOME or HOME".into(),
+            )
+        })?)
+        .join(".local")
+        .join("share"),
+    };
+    Ok(base.join("evident").join("rtgs"))
+}
+
+/// Whether RTGS recording is on, from the text of `logging.json` (`None`:
+/// no file): `enabled` of the JSON object, read as Python's `bool()` reads
+/// a value (RTGS's rule); on when the file is missing, unreadable, not an
+/// object or has no `enabled`.
+pub fn rtgs_logging_enabled(text: Option<&str>) -> bool {
+    let Some(v) = text.and_then(|t| serde_json::from_str::<Value>(t).ok()) else {
+        return true;
+    };
+    match v.get("enabled") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Null) => false,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
+/// RTGS's `get_logging_status()`: `enabled`, `storage` (`"postgresql"`
+/// with `database`, the URL without password, when `pg` is configured,
+/// else `"evident"`), `log_path` and a `message` saying where entries go.
+pub fn rtgs_logging_status(enabled: bool, log_path: &str, pg: Option<&RtgsPg>) -> Value {
+    match pg {
+        Some(pg) => json!({
+            "enabled": enabled,
+            "storage": "postgresql",
+            "database": pg.database,
+            "log_path": log_path,
+            "message": format!(
+                "entries go to the local evident log {log_path} and are shipped to PostgreSQL {}",
+                pg.database
+            ),
+        }),
+        None => json!({
+            "enabled": enabled,
+            "storage": "evident",
+            "log_path": log_path,
+            "message": format!("entries go to the local evident log {log_path}"),
+        }),
+    }
+}
+
 /// `KEY=VALUE` lines of an RTGS `.env` file as RTGS reads them: blank
 /// lines, `#` comments and lines without `=` skipped, an `export ` prefix
 /// dropped, one pair of matching quotes (`'` or `"`) around the value
@@ -657,5 +722,57 @@ mod tests {
         );
         assert!(ops(None, None, Some(0)).is_empty());
         assert!(rtgs_recent(&d.path().join("missing.jsonl"), None, None, None).is_err());
+    }
+    #[test]
+    fn rtgs_places_and_logging_status() {
+        let env = |kv: &'static [(&'static str, &'static str)]| {
+            move |k: &str| kv.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let p = |s: &str| std::path::PathBuf::from(s);
+        assert_eq!(
+            rtgs_dir(env(&[("EVIDENT_RTGS_DIR", "/d"), ("HOME", "/h")])).unwrap(),
+            p("/d")
+        );
+        assert_eq!(
+            rtgs_dir(env(&[
+                ("EVIDENT_RTGS_DIR", ""),
+                ("XDG_DATA_HOME", "/x"),
+                ("HOME", "/h")
+            ]))
+            .unwrap(),
+            p("/x/evident/rtgs")
+        );
+        assert_eq!(
+            rtgs_dir(env(&[("HOME", "/h")])).unwrap(),
+            p("/h/.local/share/evident/rtgs")
+        );
+        assert!(rtgs_dir(env(&[]))
+            .unwrap_err()
+            .to_string()
+            .contains("EVIDENT_RTGS_DIR"));
+
+        assert!(rtgs_logging_enabled(None));
+        assert!(rtgs_logging_enabled(Some("not json")));
+        assert!(rtgs_logging_enabled(Some("[false]")));
+        assert!(rtgs_logging_enabled(Some("{}")));
+        assert!(!rtgs_logging_enabled(Some(r#"{"enabled": false}"#)));
+        assert!(!rtgs_logging_enabled(Some(r#"{"enabled": 0}"#)));
+        assert!(rtgs_logging_enabled(Some(r#"{"enabled": true}"#)));
+
+        let st = rtgs_logging_status(false, "/d/audit.jsonl", None);
+        assert_eq!(st["storage"], "evident");
+        assert_eq!(st["enabled"], false);
+        assert_eq!(
+            st["message"],
+            "entries go to the local evident log /d/audit.jsonl"
+        );
+        let pg = RtgsPg {
+            url: "postgres://u:pw@h:5432/d?connect_timeout=5".into(),
+            database: "postgres://u@h:5432/d".into(),
+        };
+        let st = rtgs_logging_status(true, "/d/audit.jsonl", Some(&pg));
+        assert_eq!(st["storage"], "postgresql");
+        assert_eq!(st["database"], "postgres://u@h:5432/d");
+        assert!(!st.to_string().contains("pw"));
     }
 }

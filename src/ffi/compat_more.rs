@@ -112,6 +112,47 @@ pub extern "C" fn evident_compat_rtgs_recent(
     })
 }
 
+/// The RTGS compatibility layer's places and logging status, from the
+/// process environment: the directory (`EVIDENT_RTGS_DIR`, else
+/// `$XDG_DATA_HOME/evident/rtgs`, else `$HOME/.local/share/evident/rtgs`),
+/// the log `audit.jsonl` and the switch file `logging.json` in it, and
+/// the PostgreSQL configuration (as `evident_compat_rtgs_pg_config` with
+/// `.env` in the working directory). `*out_json` receives `{"dir",
+/// "log_path", "status_file", "status": {…}}` where `status` is RTGS's
+/// `get_logging_status()` (`enabled`: off only when `logging.json` says
+/// so; `storage`, `database` when PostgreSQL is configured, `log_path`,
+/// `message`). No place (none of the three variables set) is
+/// `EVIDENT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn evident_compat_rtgs_status(out_json: *mut *mut c_char) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let dir = compat::rtgs_dir(|k| std::env::var(k).ok())?;
+        let log_path = dir.join("audit.jsonl");
+        let status_file = dir.join("logging.json");
+        let enabled =
+            compat::rtgs_logging_enabled(std::fs::read_to_string(&status_file).ok().as_deref());
+        let pg = compat::rtgs_pg_config(
+            env_strings(),
+            std::fs::read_to_string(".env").ok().as_deref(),
+        );
+        let lossy = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        let text = serde_json::json!({
+            "dir": lossy(&dir),
+            "log_path": lossy(&log_path),
+            "status_file": lossy(&status_file),
+            "status": compat::rtgs_logging_status(enabled, &lossy(&log_path), pg.as_ref()),
+        });
+        *out = owned_string(&text.to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The process environment's variables that are valid UTF-8.
+fn env_strings() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+}
+
 /// RTGS Lab Tools' PostgreSQL configuration: `POSTGRES_HOST`,
 /// `POSTGRES_PORT` (default 5432), `POSTGRES_DB`, `POSTGRES_USER`,
 /// `POSTGRES_PASSWORD` from the process environment, else from the file
@@ -471,5 +512,24 @@ mod tests {
             ),
             evident_status::Ok
         );
+    }
+    #[test]
+    fn rtgs_status_through_the_c_abi() {
+        let mut out: *mut c_char = std::ptr::null_mut();
+        assert_eq!(
+            evident_compat_rtgs_status(std::ptr::null_mut()),
+            evident_status::NullArgument
+        );
+        // The process environment is shared by every test: only check what
+        // holds for any environment with a place.
+        if compat::rtgs_dir(|k| std::env::var(k).ok()).is_ok() {
+            assert_eq!(evident_compat_rtgs_status(&mut out), evident_status::Ok);
+            let v: serde_json::Value = serde_json::from_str(&take(out)).unwrap();
+            let dir = v["dir"].as_str().unwrap();
+            assert_eq!(v["log_path"], format!("{dir}/audit.jsonl"));
+            assert_eq!(v["status_file"], format!("{dir}/logging.json"));
+            assert_eq!(v["status"]["log_path"], v["log_path"]);
+            assert!(v["status"]["enabled"].is_boolean());
+        }
     }
 }

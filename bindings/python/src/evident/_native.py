@@ -327,6 +327,7 @@ _COMPAT_PROTOTYPES = {
     "evident_compat_secureml_file_name": (_S, [c_char_p, _PP]),
     # ABI 1.6
     "evident_compat_rtgs_pg_config": (_S, [c_char_p, _PP]),
+    "evident_compat_rtgs_status": (_S, [_PP]),
     "evident_compat_rtgs_recent": (_S, [c_char_p, c_char_p, c_char_p, c_int64, _PP]),
     "evident_compat_rtgs_recent_text": (_S, [c_char_p, _PP]),
     "evident_compat_secureml_status_success": (_S, [c_char_p, _PP]),

@@ -89,22 +89,23 @@ DateLike = Union[str, date, datetime, None]
 # --- where things live -------------------------------------------------------
 
 
+def _places() -> Dict[str, Any]:
+    """``dir``, ``log_path``, ``status_file`` and ``status`` (the logging
+    status) by the library's rules (``evident_compat_rtgs_status``)."""
+    return json.loads(_N.compat_call("evident_compat_rtgs_status"))
+
+
 def _dir() -> Path:
-    d = os.environ.get("EVIDENT_RTGS_DIR")
-    if d:
-        return Path(d)
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "evident" / "rtgs"
+    return Path(_places()["dir"])
 
 
 def log_path() -> Path:
     """The evident log RTGS operations are recorded in."""
-    return _dir() / "audit.jsonl"
+    return Path(_places()["log_path"])
 
 
 def _status_file() -> Path:
-    return _dir() / "logging.json"
+    return Path(_places()["status_file"])
 
 
 def _pg_config() -> Optional[Dict[str, str]]:
@@ -150,28 +151,10 @@ def set_global_logging(enabled: bool) -> None:
 
 
 def get_logging_status() -> Dict[str, Any]:
-    """``enabled`` (default True), ``log_path``, ``storage`` (``"evident"``)."""
-    enabled = True
-    try:
-        enabled = bool(json.loads(_status_file().read_text()).get("enabled", True))
-    except (OSError, ValueError, AttributeError):
-        pass
-    pg = _pg_config()
-    if pg is not None:
-        return {
-            "enabled": enabled,
-            "storage": "postgresql",
-            "database": pg["database"],
-            "log_path": str(log_path()),
-            "message": f"entries go to the local evident log {log_path()} and are "
-            f"shipped to PostgreSQL {pg['database']}",
-        }
-    return {
-        "enabled": enabled,
-        "storage": "evident",
-        "log_path": str(log_path()),
-        "message": f"entries go to the local evident log {log_path()}",
-    }
+    """``enabled`` (default True), ``storage`` (``"evident"``, or
+    ``"postgresql"`` with ``database``), ``log_path``, ``message``."""
+    status: Dict[str, Any] = _places()["status"]
+    return status
 
 
 # --- recording ----------------------------------------------------------------
