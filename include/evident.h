@@ -1015,6 +1015,84 @@ evident_status evident_compat_rtgs_range(const char *start, const char *end, cha
 evident_status evident_compat_secureml_file_name(const char *operation_name, char **out_name);
 
 /**
+ * RTGS Lab Tools' recent operations in the evident log `log_path`: the
+ * `limit` newest (a negative `limit`: all) operations (`event_type`
+ * `tool_operation`) by time, then seq, of tool `tool_name` (NULL: any),
+ * at or after `since` (NULL: any; RFC 3339 with its offset), newest
+ * first. By time, not log position: an operation imported with its
+ * original time takes its place in time. Reads the whole log, holding at
+ * most `limit` entries. `*out_json` receives a JSON array of RTGS records
+ * (as `evident_compat_rtgs_records` makes them). A missing log is
+ * `EVIDENT_NOT_FOUND` or an I/O error as for `evident_query`; a damaged
+ * record fails, naming the file and the record.
+ */
+evident_status evident_compat_rtgs_recent(const char *log_path,
+                                          const char *tool_name,
+                                          const char *since,
+                                          int64_t limit,
+                                          char **out_json);
+
+/**
+ * The RTGS compatibility layer's places and logging status, from the
+ * process environment: the directory (`EVIDENT_RTGS_DIR`, else
+ * `$XDG_DATA_HOME/evident/rtgs`, else `$HOME/.local/share/evident/rtgs`),
+ * the log `audit.jsonl` and the switch file `logging.json` in it, and
+ * the PostgreSQL configuration (as `evident_compat_rtgs_pg_config` with
+ * `.env` in the working directory). `*out_json` receives `{"dir",
+ * "log_path", "status_file", "status": {…}}` where `status` is RTGS's
+ * `get_logging_status()` (`enabled`: off only when `logging.json` says
+ * so; `storage`, `database` when PostgreSQL is configured, `log_path`,
+ * `message`). No place (none of the three variables set) is
+ * `EVIDENT_INVALID_ARGUMENT`.
+ */
+evident_status evident_compat_rtgs_status(char **out_json);
+
+/**
+ * RTGS Lab Tools' PostgreSQL configuration: `POSTGRES_HOST`,
+ * `POSTGRES_PORT` (default 5432), `POSTGRES_DB`, `POSTGRES_USER`,
+ * `POSTGRES_PASSWORD` from the process environment, else from the file
+ * `dotenv_path` (NULL: `.env` in the working directory; a file that
+ * cannot be read as UTF-8 counts as empty). `*out_json` receives `null`
+ * when the host or database is missing, else `{"url": …, "database": …}`:
+ * the connection URL (password included, `connect_timeout=5`) and the
+ * URL without password to show in messages.
+ */
+evident_status evident_compat_rtgs_pg_config(const char *dotenv_path, char **out_json);
+
+/**
+ * What `rtgs audit recent` prints for `records_json`, a JSON array of
+ * RTGS operation records (as `evident_compat_rtgs_records` returns them,
+ * newest first; `timestamp` RFC 3339 with any offset): one line per
+ * record (UTC time, ✅/❌, tool, operation, duration, status, note and
+ * error when not empty), or `No recent logs found.` for none.
+ * `*out_text` receives the lines joined by `\n`. A record without a
+ * readable `timestamp` is `EVIDENT_INVALID_ARGUMENT`.
+ */
+evident_status evident_compat_rtgs_recent_text(const char *records_json, char **out_text);
+
+/**
+ * Whether SecureML's `AuditTrail.close(status)` is a success:
+ * `*out_json` receives `true` for `completed`, `complete`, `success`,
+ * `succeeded`, `ok`, `done` (any case), else `false`.
+ */
+evident_status evident_compat_secureml_status_success(const char *status, char **out_json);
+
+/**
+ * What SecureML's `get_audit_logs` reads in `log_dir`: operation
+ * `operation_name`'s log (NULL: every `*.jsonl` file, in name order), and
+ * the time range from `start_time` and `end_time` (each NULL for none; RFC
+ * 3339 with offset; `end_time` included). `*out_json` receives
+ * `{"files": [paths of existing files], "since": …, "until": …}` (RFC 3339
+ * UTC text or null; `until` exclusive). A missing directory or log gives
+ * no files; a time in another form is `EVIDENT_INVALID_ARGUMENT`.
+ */
+evident_status evident_compat_secureml_select(const char *log_dir,
+                                              const char *operation_name,
+                                              const char *start_time,
+                                              const char *end_time,
+                                              char **out_json);
+
+/**
  * Checks a dataset against `regulation` (any name, compared upper-cased;
  * GDPR, CCPA, HIPAA have their own wording). `dataset_json` is an object
  * `{"columns": [{"name": "email", "values": [...]}, ...], "dataset_name":

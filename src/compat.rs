@@ -120,6 +120,362 @@ pub fn secureml_file_name(operation_name: &str) -> String {
     format!("{safe}.jsonl")
 }
 
+/// The event type of RTGS operations in an evident log.
+pub const RTGS_EVENT_TYPE: &str = "tool_operation";
+
+/// RTGS's "recent" operations in the log at `path`: the `limit` (`None`:
+/// all) newest RTGS operations by time (then by seq), of tool `tool_name`
+/// when given, at or after `since` when given, newest first, as
+/// [`rtgs_record`]s. By time, not by position in the log: an operation
+/// imported later with its original time takes its place in time. Reads
+/// the whole log, keeping at most `limit` entries in memory; a damaged
+/// record is an error naming the file and the record.
+pub fn rtgs_recent(
+    path: &std::path::Path,
+    tool_name: Option<&str>,
+    since: Option<DateTime<Utc>>,
+    limit: Option<usize>,
+) -> Result<Vec<Value>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    let mut q = crate::query::Query::default().event_type(RTGS_EVENT_TYPE);
+    if let Some(t) = tool_name {
+        q = q.source(t);
+    }
+    if let Some(t) = since {
+        q = q.since(t);
+    }
+    if limit == Some(0) {
+        return Ok(Vec::new());
+    }
+    // A min-heap of the newest `limit` so far, keyed by (ts, seq).
+    struct Keyed(DateTime<Utc>, u64, Entry);
+    impl PartialEq for Keyed {
+        fn eq(&self, o: &Self) -> bool {
+            (self.0, self.1) == (o.0, o.1)
+        }
+    }
+    impl Eq for Keyed {}
+    impl PartialOrd for Keyed {
+        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for Keyed {
+        fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+            (self.0, self.1).cmp(&(o.0, o.1))
+        }
+    }
+    let mut heap: BinaryHeap<Reverse<Keyed>> = BinaryHeap::new();
+    for e in crate::query::query(path, &q)? {
+        let e = e?;
+        let k = Keyed(e.ts, e.seq, e);
+        match limit {
+            Some(l) if heap.len() >= l => {
+                if heap.peek().is_some_and(|Reverse(min)| k > *min) {
+                    heap.pop();
+                    heap.push(Reverse(k));
+                }
+            }
+            _ => heap.push(Reverse(k)),
+        }
+    }
+    // into_sorted_vec of Reverse: newest first.
+    Ok(heap
+        .into_sorted_vec()
+        .into_iter()
+        .map(|Reverse(k)| rtgs_record(&k.2))
+        .collect())
+}
+
+/// Where the RTGS compatibility layer keeps its files: `dir` from
+/// `EVIDENT_RTGS_DIR`, else `$XDG_DATA_HOME/evident/rtgs`, else
+/// `$HOME/.local/share/evident/rtgs` (empty values count as unset); `get`
+/// reads one environment variable.
+pub fn rtgs_dir(get: impl Fn(&str) -> Option<String>) -> Result<std::path::PathBuf> {
+    let set = |k: &str| get(k).filter(|v| !v.is_empty());
+    if let Some(d) = set("EVIDENT_RTGS_DIR") {
+        return Ok(d.into());
+    }
+    let base = match set("XDG_DATA_HOME") {
+        Some(x) => std::path::PathBuf::from(x),
+        None => std::path::PathBuf::from(set("HOME").ok_or_else(|| {
+            Error::InvalidArgument(
+                "no place for the RTGS log: set EVIDENT_RTGS_DIR, XDG_DATA_HOME or HOME".into(),
+            )
+        })?)
+        .join(".local")
+        .join("share"),
+    };
+    Ok(base.join("evident").join("rtgs"))
+}
+
+/// Whether RTGS recording is on, from the text of `logging.json` (`None`:
+/// no file): `enabled` of the JSON object, read as Python's `bool()` reads
+/// a value (RTGS's rule); on when the file is missing, unreadable, not an
+/// object or has no `enabled`.
+pub fn rtgs_logging_enabled(text: Option<&str>) -> bool {
+    let Some(v) = text.and_then(|t| serde_json::from_str::<Value>(t).ok()) else {
+        return true;
+    };
+    match v.get("enabled") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Null) => false,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
+/// RTGS's `get_logging_status()`: `enabled`, `storage` (`"postgresql"`
+/// with `database`, the URL without password, when `pg` is configured,
+/// else `"evident"`), `log_path` and a `message` saying where entries go.
+pub fn rtgs_logging_status(enabled: bool, log_path: &str, pg: Option<&RtgsPg>) -> Value {
+    match pg {
+        Some(pg) => json!({
+            "enabled": enabled,
+            "storage": "postgresql",
+            "database": pg.database,
+            "log_path": log_path,
+            "message": format!(
+                "entries go to the local evident log {log_path} and are shipped to PostgreSQL {}",
+                pg.database
+            ),
+        }),
+        None => json!({
+            "enabled": enabled,
+            "storage": "evident",
+            "log_path": log_path,
+            "message": format!("entries go to the local evident log {log_path}"),
+        }),
+    }
+}
+
+/// `KEY=VALUE` lines of an RTGS `.env` file as RTGS reads them: blank
+/// lines, `#` comments and lines without `=` skipped, an `export ` prefix
+/// dropped, one pair of matching quotes (`'` or `"`) around the value
+/// removed. Later lines win.
+pub fn rtgs_dotenv(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let mut k = k.trim();
+        if let Some(rest) = k.strip_prefix("export ") {
+            k = rest.trim();
+        }
+        let mut v = v.trim();
+        let b = v.as_bytes();
+        if b.len() >= 2 && b[0] == b[b.len() - 1] && matches!(b[0], b'\'' | b'"') {
+            v = &v[1..v.len() - 1];
+        }
+        out.push((k.to_string(), v.to_string()));
+    }
+    out
+}
+
+/// Percent-encodes everything but ASCII letters, digits and `_.-~` (a
+/// user, password or database name inside a URL).
+fn url_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The PostgreSQL database RTGS is configured to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtgsPg {
+    /// The connection URL (with the password and `connect_timeout=5`: a
+    /// server that does not answer must not hold up the user's operation).
+    pub url: String,
+    /// The URL without password or options: what messages show.
+    pub database: String,
+}
+
+/// RTGS's PostgreSQL configuration: `POSTGRES_HOST`, `POSTGRES_PORT`
+/// (default 5432), `POSTGRES_DB`, `POSTGRES_USER`, `POSTGRES_PASSWORD`
+/// from `env` (the process environment), else from `dotenv` (the text of
+/// `.env`). A variable set in `env`, even empty, wins over `.env`. `None`
+/// when the host or the database is missing or empty.
+pub fn rtgs_pg_config<I>(env: I, dotenv: Option<&str>) -> Option<RtgsPg>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    let mut vars: std::collections::HashMap<String, String> = dotenv
+        .map(rtgs_dotenv)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    vars.extend(env.into_iter().filter(|(k, _)| k.starts_with("POSTGRES_")));
+    let get = |k: &str| vars.get(k).map(String::as_str);
+    let host = get("POSTGRES_HOST").filter(|s| !s.is_empty())?;
+    let db = get("POSTGRES_DB").filter(|s| !s.is_empty())?;
+    let user = url_quote(get("POSTGRES_USER").unwrap_or(""));
+    let pw = get("POSTGRES_PASSWORD").unwrap_or("");
+    let port = get("POSTGRES_PORT").unwrap_or("5432");
+    let db = url_quote(db);
+    let auth = if pw.is_empty() {
+        user.clone()
+    } else {
+        format!("{user}:{}", url_quote(pw))
+    };
+    let at = |a: &str| {
+        if a.is_empty() {
+            String::new()
+        } else {
+            format!("{a}@")
+        }
+    };
+    Some(RtgsPg {
+        url: format!(
+            "postgres://{}{host}:{port}/{db}?connect_timeout=5",
+            at(&auth)
+        ),
+        database: format!("postgres://{}{host}:{port}/{db}", at(&user)),
+    })
+}
+
+/// The text `rtgs audit recent` prints for `records` (RTGS operation
+/// records as [`rtgs_record`] makes them, newest first; `timestamp` RFC
+/// 3339 with any offset): one line per record, `YYYY-MM-DD HH:MM:SS` (UTC),
+/// ✅ or ❌ (`success`), tool, operation, `(D.Ds)`, `status`, then
+/// ` - note` and ` - error_message` when not empty; `No recent logs
+/// found.` when there are none.
+pub fn rtgs_recent_text(records: &[Value]) -> Result<String> {
+    if records.is_empty() {
+        return Ok("No recent logs found.".into());
+    }
+    let text = |r: &Value, k: &str| match &r[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        v => v.to_string(),
+    };
+    let mut lines = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let ts = r["timestamp"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "record {i}: timestamp must be an RFC 3339 time, got {}",
+                    r["timestamp"]
+                ))
+            })?
+            .with_timezone(&Utc);
+        let ok = match &r["success"] {
+            Value::Bool(b) => *b,
+            Value::Null => false,
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        };
+        let mut line = format!(
+            "{} {} {} {} ({:.1}s) {}",
+            ts.format("%Y-%m-%d %H:%M:%S"),
+            if ok { "✅" } else { "❌" },
+            text(r, "tool_name"),
+            text(r, "operation"),
+            r["duration_seconds"].as_f64().unwrap_or(0.0),
+            text(r, "status"),
+        );
+        for k in ["note", "error_message"] {
+            let v = text(r, k);
+            if !v.is_empty() {
+                line.push_str(" - ");
+                line.push_str(&v);
+            }
+        }
+        lines.push(line);
+    }
+    Ok(lines.join("\n"))
+}
+
+/// Whether a SecureML `AuditTrail.close(status=…)` means success:
+/// `completed`, `complete`, `success`, `succeeded`, `ok` or `done`, in
+/// any case. Every other status is a failure.
+pub fn secureml_status_success(status: &str) -> bool {
+    matches!(
+        status.to_lowercase().as_str(),
+        "completed" | "complete" | "success" | "succeeded" | "ok" | "done"
+    )
+}
+
+/// What SecureML's `get_audit_logs` reads: the log files and the
+/// half-open time range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecuremlSelection {
+    /// Existing log files to read, in name order.
+    pub files: Vec<std::path::PathBuf>,
+    /// Events at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Events strictly before this instant (`end_time` plus one
+    /// microsecond: `end_time` itself is included).
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The files and range of `get_audit_logs(operation_name, start_time,
+/// end_time, log_dir)`: operation `operation_name`'s log in `log_dir`
+/// (when it exists), or every `*.jsonl` file in `log_dir` (none when the
+/// directory does not exist); `start` and `end` are RFC 3339 times with
+/// their offset, `end` included.
+pub fn secureml_select(
+    log_dir: &std::path::Path,
+    operation_name: Option<&str>,
+    start: Option<&str>,
+    end: Option<&str>,
+) -> Result<SecuremlSelection> {
+    let time = |v: &str, name: &str| {
+        DateTime::parse_from_rfc3339(v.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                Error::InvalidArgument(format!(
+                    "{name} must be an RFC 3339 time with its offset, got {v:?}"
+                ))
+            })
+    };
+    let since = start.map(|s| time(s, "start_time")).transpose()?;
+    let until = end
+        .map(|s| time(s, "end_time").map(|t| t + Duration::microseconds(1)))
+        .transpose()?;
+    let mut files = Vec::new();
+    if let Some(name) = operation_name {
+        let f = log_dir.join(secureml_file_name(name));
+        if f.is_file() {
+            files.push(f);
+        }
+    } else if let Ok(rd) = std::fs::read_dir(log_dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "jsonl")
+                && p.file_stem().is_some_and(|s| !s.is_empty())
+                && p.is_file()
+            {
+                files.push(p);
+            }
+        }
+        files.sort();
+    }
+    Ok(SecuremlSelection {
+        files,
+        since,
+        until,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +565,214 @@ mod tests {
         assert_eq!(secureml_file_name("..."), "operation.jsonl");
         assert_eq!(secureml_file_name("é"), "_.jsonl");
         assert_eq!(secureml_file_name(&"x".repeat(300)).len(), 126);
+    }
+    #[test]
+    fn rtgs_dotenv_and_pg_config() {
+        let dotenv = "# In .env file\nPOSTGRES_HOST=localhost\n\nPOSTGRES_PORT=5432\nexport POSTGRES_DB=rtgs_audit\nPOSTGRES_USER='audit_user'\nPOSTGRES_PASSWORD=\"p@ss word\"\nnot a pair\n";
+        assert_eq!(
+            rtgs_dotenv(dotenv)[2],
+            ("POSTGRES_DB".into(), "rtgs_audit".into())
+        );
+        let none = std::iter::empty::<(String, String)>;
+        let pg = rtgs_pg_config(none(), Some(dotenv)).unwrap();
+        assert_eq!(
+            pg.url,
+            "postgres://audit_user:p%40ss%20word@localhost:5432/rtgs_audit?connect_timeout=5"
+        );
+        assert_eq!(
+            pg.database,
+            "postgres://audit_user@localhost:5432/rtgs_audit"
+        );
+        // the environment wins, even empty; other variables are ignored
+        let env = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let pg = rtgs_pg_config(
+            env(&[
+                ("POSTGRES_DB", "other db"),
+                ("POSTGRES_PASSWORD", ""),
+                ("HOME", "/x"),
+            ]),
+            Some(dotenv),
+        )
+        .unwrap();
+        assert_eq!(
+            pg.url,
+            "postgres://audit_user@localhost:5432/other%20db?connect_timeout=5"
+        );
+        assert_eq!(
+            rtgs_pg_config(env(&[("POSTGRES_HOST", "")]), Some(dotenv)),
+            None
+        );
+        assert_eq!(rtgs_pg_config(none(), None), None);
+        let pg =
+            rtgs_pg_config(env(&[("POSTGRES_HOST", "h"), ("POSTGRES_DB", "d")]), None).unwrap();
+        assert_eq!(pg.url, "postgres://h:5432/d?connect_timeout=5");
+        assert_eq!(pg.database, "postgres://h:5432/d");
+    }
+
+    #[test]
+    fn rtgs_recent_lines() {
+        assert_eq!(rtgs_recent_text(&[]).unwrap(), "No recent logs found.");
+        let ok = rtgs_record(&entry(json!({}), Some(true), None));
+        let mut failed = rtgs_record(&entry(json!({}), None, Some("boom")));
+        failed["timestamp"] = json!("2023-06-15T16:30:22+02:00");
+        let mut noted = ok.clone();
+        noted["note"] = json!("Monthly");
+        assert_eq!(
+            rtgs_recent_text(&[ok, failed, noted]).unwrap(),
+            "2023-06-15 14:30:22 ✅ sensing-data extract (45.7s) success\n\
+             2023-06-15 14:30:22 ❌ sensing-data extract (45.7s) failed - boom\n\
+             2023-06-15 14:30:22 ✅ sensing-data extract (45.7s) success - Monthly"
+        );
+        let e = rtgs_recent_text(&[json!({"timestamp": 5})])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("record 0: timestamp"), "{e}");
+    }
+
+    #[test]
+    fn secureml_statuses() {
+        for s in [
+            "completed",
+            "Complete",
+            "SUCCESS",
+            "succeeded",
+            "ok",
+            "done",
+        ] {
+            assert!(secureml_status_success(s), "{s}");
+        }
+        for s in ["failed", "error", "aborted", "", "completed "] {
+            assert!(!secureml_status_success(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn secureml_selection() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["b.jsonl", "a.jsonl", "x.txt", "train_model_v2.jsonl"] {
+            std::fs::write(d.path().join(f), "").unwrap();
+        }
+        std::fs::create_dir(d.path().join("dir.jsonl")).unwrap();
+        let s = secureml_select(d.path(), None, None, None).unwrap();
+        let names: Vec<_> = s
+            .files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a.jsonl", "b.jsonl", "train_model_v2.jsonl"]);
+        assert_eq!((s.since, s.until), (None, None));
+        let s = secureml_select(
+            d.path(),
+            Some("train model/v2"),
+            Some("2023-06-15T00:00:00+02:00"),
+            Some("2023-06-15T12:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(s.files, [d.path().join("train_model_v2.jsonl")]);
+        assert_eq!(format_ts(&s.since.unwrap()), "2023-06-14T22:00:00.000000Z");
+        assert_eq!(format_ts(&s.until.unwrap()), "2023-06-15T12:00:00.000001Z");
+        assert!(secureml_select(d.path(), Some("never"), None, None)
+            .unwrap()
+            .files
+            .is_empty());
+        assert!(secureml_select(&d.path().join("missing"), None, None, None)
+            .unwrap()
+            .files
+            .is_empty());
+        let e = secureml_select(d.path(), None, None, Some("tomorrow"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("end_time"), "{e}");
+    }
+    #[test]
+    fn rtgs_recent_is_by_time() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("audit.jsonl");
+        let log = crate::Log::open(&path, crate::OpenOptions::new()).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2023, 6, 15, 12, 0, 0).unwrap();
+        // (minutes after t0, tool): log order is not time order
+        for (i, (m, tool)) in [(10, "a"), (30, "b"), (-60, "a"), (20, "a"), (30, "a")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut ev = crate::Event::new(RTGS_EVENT_TYPE, format!("op{i}")).source(tool);
+            ev.ts = Some(t0 + Duration::minutes(m));
+            log.append(&ev).unwrap();
+        }
+        log.append(&crate::Event::new("other", "x")).unwrap();
+        drop(log);
+        let ops = |tool, since, limit| -> Vec<String> {
+            rtgs_recent(&path, tool, since, limit)
+                .unwrap()
+                .iter()
+                .map(|r| r["operation"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // equal times: the later in the log first
+        assert_eq!(ops(None, None, None), ["op4", "op1", "op3", "op0", "op2"]);
+        assert_eq!(ops(None, None, Some(2)), ["op4", "op1"]);
+        assert_eq!(ops(Some("a"), None, Some(3)), ["op4", "op3", "op0"]);
+        assert_eq!(
+            ops(None, Some(t0 + Duration::minutes(15)), None),
+            ["op4", "op1", "op3"]
+        );
+        assert!(ops(None, None, Some(0)).is_empty());
+        assert!(rtgs_recent(&d.path().join("missing.jsonl"), None, None, None).is_err());
+    }
+    #[test]
+    fn rtgs_places_and_logging_status() {
+        let env = |kv: &'static [(&'static str, &'static str)]| {
+            move |k: &str| kv.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let p = |s: &str| std::path::PathBuf::from(s);
+        assert_eq!(
+            rtgs_dir(env(&[("EVIDENT_RTGS_DIR", "/d"), ("HOME", "/h")])).unwrap(),
+            p("/d")
+        );
+        assert_eq!(
+            rtgs_dir(env(&[
+                ("EVIDENT_RTGS_DIR", ""),
+                ("XDG_DATA_HOME", "/x"),
+                ("HOME", "/h")
+            ]))
+            .unwrap(),
+            p("/x/evident/rtgs")
+        );
+        assert_eq!(
+            rtgs_dir(env(&[("HOME", "/h")])).unwrap(),
+            p("/h/.local/share/evident/rtgs")
+        );
+        assert!(rtgs_dir(env(&[]))
+            .unwrap_err()
+            .to_string()
+            .contains("EVIDENT_RTGS_DIR"));
+
+        assert!(rtgs_logging_enabled(None));
+        assert!(rtgs_logging_enabled(Some("not json")));
+        assert!(rtgs_logging_enabled(Some("[false]")));
+        assert!(rtgs_logging_enabled(Some("{}")));
+        assert!(!rtgs_logging_enabled(Some(r#"{"enabled": false}"#)));
+        assert!(!rtgs_logging_enabled(Some(r#"{"enabled": 0}"#)));
+        assert!(rtgs_logging_enabled(Some(r#"{"enabled": true}"#)));
+
+        let st = rtgs_logging_status(false, "/d/audit.jsonl", None);
+        assert_eq!(st["storage"], "evident");
+        assert_eq!(st["enabled"], false);
+        assert_eq!(
+            st["message"],
+            "entries go to the local evident log /d/audit.jsonl"
+        );
+        let pg = RtgsPg {
+            url: "postgres://u:pw@h:5432/d?connect_timeout=5".into(),
+            database: "postgres://u@h:5432/d".into(),
+        };
+        let st = rtgs_logging_status(true, "/d/audit.jsonl", Some(&pg));
+        assert_eq!(st["storage"], "postgresql");
+        assert_eq!(st["database"], "postgres://u@h:5432/d");
+        assert!(!st.to_string().contains("pw"));
     }
 }

@@ -71,6 +71,195 @@ pub extern "C" fn evident_compat_secureml_file_name(
     })
 }
 
+/// RTGS Lab Tools' recent operations in the evident log `log_path`: the
+/// `limit` newest (a negative `limit`: all) operations (`event_type`
+/// `tool_operation`) by time, then seq, of tool `tool_name` (NULL: any),
+/// at or after `since` (NULL: any; RFC 3339 with its offset), newest
+/// first. By time, not log position: an operation imported with its
+/// original time takes its place in time. Reads the whole log, holding at
+/// most `limit` entries. `*out_json` receives a JSON array of RTGS records
+/// (as `evident_compat_rtgs_records` makes them). A missing log is
+/// `EVIDENT_NOT_FOUND` or an I/O error as for `evident_query`; a damaged
+/// record fails, naming the file and the record.
+#[no_mangle]
+pub extern "C" fn evident_compat_rtgs_recent(
+    log_path: *const c_char,
+    tool_name: *const c_char,
+    since: *const c_char,
+    limit: i64,
+    out_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let path = std::path::Path::new(try_str!(log_path, "log_path"));
+        let since = match try_opt_str!(since, "since") {
+            None => None,
+            Some(s) => Some(
+                chrono::DateTime::parse_from_rfc3339(s.trim())
+                    .map_err(|_| {
+                        crate::Error::InvalidArgument(format!(
+                            "since must be an RFC 3339 time with its offset, got {s:?}"
+                        ))
+                    })?
+                    .with_timezone(&chrono::Utc),
+            ),
+        };
+        let limit = usize::try_from(limit).ok();
+        let records =
+            compat::rtgs_recent(path, try_opt_str!(tool_name, "tool_name"), since, limit)?;
+        *out = owned_string(&serde_json::Value::Array(records).to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The RTGS compatibility layer's places and logging status, from the
+/// process environment: the directory (`EVIDENT_RTGS_DIR`, else
+/// `$XDG_DATA_HOME/evident/rtgs`, else `$HOME/.local/share/evident/rtgs`),
+/// the log `audit.jsonl` and the switch file `logging.json` in it, and
+/// the PostgreSQL configuration (as `evident_compat_rtgs_pg_config` with
+/// `.env` in the working directory). `*out_json` receives `{"dir",
+/// "log_path", "status_file", "status": {…}}` where `status` is RTGS's
+/// `get_logging_status()` (`enabled`: off only when `logging.json` says
+/// so; `storage`, `database` when PostgreSQL is configured, `log_path`,
+/// `message`). No place (none of the three variables set) is
+/// `EVIDENT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn evident_compat_rtgs_status(out_json: *mut *mut c_char) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let dir = compat::rtgs_dir(|k| std::env::var(k).ok())?;
+        let log_path = dir.join("audit.jsonl");
+        let status_file = dir.join("logging.json");
+        let enabled =
+            compat::rtgs_logging_enabled(std::fs::read_to_string(&status_file).ok().as_deref());
+        let pg = compat::rtgs_pg_config(
+            env_strings(),
+            std::fs::read_to_string(".env").ok().as_deref(),
+        );
+        let lossy = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        let text = serde_json::json!({
+            "dir": lossy(&dir),
+            "log_path": lossy(&log_path),
+            "status_file": lossy(&status_file),
+            "status": compat::rtgs_logging_status(enabled, &lossy(&log_path), pg.as_ref()),
+        });
+        *out = owned_string(&text.to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The process environment's variables that are valid UTF-8.
+fn env_strings() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+}
+
+/// RTGS Lab Tools' PostgreSQL configuration: `POSTGRES_HOST`,
+/// `POSTGRES_PORT` (default 5432), `POSTGRES_DB`, `POSTGRES_USER`,
+/// `POSTGRES_PASSWORD` from the process environment, else from the file
+/// `dotenv_path` (NULL: `.env` in the working directory; a file that
+/// cannot be read as UTF-8 counts as empty). `*out_json` receives `null`
+/// when the host or database is missing, else `{"url": …, "database": …}`:
+/// the connection URL (password included, `connect_timeout=5`) and the
+/// URL without password to show in messages.
+#[no_mangle]
+pub extern "C" fn evident_compat_rtgs_pg_config(
+    dotenv_path: *const c_char,
+    out_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let path = try_opt_str!(dotenv_path, "dotenv_path").unwrap_or(".env");
+        let dotenv = std::fs::read_to_string(path).ok();
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let text = match compat::rtgs_pg_config(env, dotenv.as_deref()) {
+            None => serde_json::Value::Null,
+            Some(pg) => serde_json::json!({"url": pg.url, "database": pg.database}),
+        };
+        *out = owned_string(&text.to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
+/// What `rtgs audit recent` prints for `records_json`, a JSON array of
+/// RTGS operation records (as `evident_compat_rtgs_records` returns them,
+/// newest first; `timestamp` RFC 3339 with any offset): one line per
+/// record (UTC time, ✅/❌, tool, operation, duration, status, note and
+/// error when not empty), or `No recent logs found.` for none.
+/// `*out_text` receives the lines joined by `\n`. A record without a
+/// readable `timestamp` is `EVIDENT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn evident_compat_rtgs_recent_text(
+    records_json: *const c_char,
+    out_text: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_text, "out_text", std::ptr::null_mut());
+        let records: Vec<serde_json::Value> =
+            serde_json::from_str(try_str!(records_json, "records_json")).map_err(|e| {
+                crate::Error::InvalidArgument(format!(
+                    "records_json is not a JSON array of records: {e}"
+                ))
+            })?;
+        *out = owned_string(&compat::rtgs_recent_text(&records)?);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Whether SecureML's `AuditTrail.close(status)` is a success:
+/// `*out_json` receives `true` for `completed`, `complete`, `success`,
+/// `succeeded`, `ok`, `done` (any case), else `false`.
+#[no_mangle]
+pub extern "C" fn evident_compat_secureml_status_success(
+    status: *const c_char,
+    out_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let ok = compat::secureml_status_success(try_str!(status, "status"));
+        *out = owned_string(if ok { "true" } else { "false" });
+        Ok(evident_status::Ok)
+    })
+}
+
+/// What SecureML's `get_audit_logs` reads in `log_dir`: operation
+/// `operation_name`'s log (NULL: every `*.jsonl` file, in name order), and
+/// the time range from `start_time` and `end_time` (each NULL for none; RFC
+/// 3339 with offset; `end_time` included). `*out_json` receives
+/// `{"files": [paths of existing files], "since": …, "until": …}` (RFC 3339
+/// UTC text or null; `until` exclusive). A missing directory or log gives
+/// no files; a time in another form is `EVIDENT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn evident_compat_secureml_select(
+    log_dir: *const c_char,
+    operation_name: *const c_char,
+    start_time: *const c_char,
+    end_time: *const c_char,
+    out_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let sel = compat::secureml_select(
+            std::path::Path::new(try_str!(log_dir, "log_dir")),
+            try_opt_str!(operation_name, "operation_name"),
+            try_opt_str!(start_time, "start_time"),
+            try_opt_str!(end_time, "end_time"),
+        )?;
+        let files: Vec<String> = sel
+            .files
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let text = serde_json::json!({
+            "files": files,
+            "since": sel.since.map(|t| format_ts(&t)),
+            "until": sel.until.map(|t| format_ts(&t)),
+        });
+        *out = owned_string(&text.to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +318,218 @@ mod tests {
             evident_compat_secureml_file_name(std::ptr::null(), &mut out),
             evident_status::NullArgument
         );
+    }
+    #[test]
+    fn new_compat_calls_through_the_c_abi() {
+        let c = |s: &str| CString::new(s).unwrap();
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let d = tempfile::tempdir().unwrap();
+
+        // pg config: from a .env file (no POSTGRES_* in this test's environment
+        // is assumed only for the keys the file leaves out of the answer)
+        let env_file = d.path().join("env");
+        std::fs::write(&env_file, "POSTGRES_HOST=dbhost\nPOSTGRES_DB=audit\n").unwrap();
+        let p = c(env_file.to_str().unwrap());
+        assert_eq!(
+            evident_compat_rtgs_pg_config(p.as_ptr(), &mut out),
+            evident_status::Ok
+        );
+        let v: serde_json::Value = serde_json::from_str(&take(out)).unwrap();
+        if std::env::vars().all(|(k, _)| !k.starts_with("POSTGRES_")) {
+            assert_eq!(v["database"], "postgres://dbhost:5432/audit");
+            assert_eq!(v["url"], "postgres://dbhost:5432/audit?connect_timeout=5");
+        }
+        let missing = c(d.path().join("none").to_str().unwrap());
+        assert_eq!(
+            evident_compat_rtgs_pg_config(missing.as_ptr(), &mut out),
+            evident_status::Ok
+        );
+        let v = take(out);
+        if std::env::var_os("POSTGRES_HOST").is_none() {
+            assert_eq!(v, "null");
+        }
+        assert_eq!(
+            evident_compat_rtgs_pg_config(p.as_ptr(), std::ptr::null_mut()),
+            evident_status::NullArgument
+        );
+
+        // recent text
+        let recs = c(
+            r#"[{"timestamp":"2023-06-15T14:30:22Z","success":false,"tool_name":"t","operation":"o","duration_seconds":2,"status":"failed","note":"","error_message":"boom"}]"#,
+        );
+        assert_eq!(
+            evident_compat_rtgs_recent_text(recs.as_ptr(), &mut out),
+            evident_status::Ok
+        );
+        assert_eq!(take(out), "2023-06-15 14:30:22 ❌ t o (2.0s) failed - boom");
+        let empty = c("[]");
+        assert_eq!(
+            evident_compat_rtgs_recent_text(empty.as_ptr(), &mut out),
+            evident_status::Ok
+        );
+        assert_eq!(take(out), "No recent logs found.");
+        let bad = c(r#"[{"timestamp":"yesterday"}]"#);
+        assert_eq!(
+            evident_compat_rtgs_recent_text(bad.as_ptr(), &mut out),
+            evident_status::InvalidArgument
+        );
+        assert!(out.is_null());
+
+        // status
+        for (s, want) in [("Completed", "true"), ("failed", "false")] {
+            let s = c(s);
+            assert_eq!(
+                evident_compat_secureml_status_success(s.as_ptr(), &mut out),
+                evident_status::Ok
+            );
+            assert_eq!(take(out), want);
+        }
+        assert_eq!(
+            evident_compat_secureml_status_success(std::ptr::null(), &mut out),
+            evident_status::NullArgument
+        );
+
+        // select
+        std::fs::write(d.path().join("op.jsonl"), "").unwrap();
+        let dir = c(d.path().to_str().unwrap());
+        let op = c("op");
+        let end = c("2023-06-15T12:00:00+00:00");
+        assert_eq!(
+            evident_compat_secureml_select(
+                dir.as_ptr(),
+                op.as_ptr(),
+                std::ptr::null(),
+                end.as_ptr(),
+                &mut out
+            ),
+            evident_status::Ok
+        );
+        let v: serde_json::Value = serde_json::from_str(&take(out)).unwrap();
+        assert_eq!(
+            v["files"],
+            serde_json::json!([d.path().join("op.jsonl").to_str().unwrap()])
+        );
+        assert_eq!(v["since"], serde_json::Value::Null);
+        assert_eq!(v["until"], "2023-06-15T12:00:00.000001Z");
+        let junk = c("noon");
+        assert_eq!(
+            evident_compat_secureml_select(
+                dir.as_ptr(),
+                std::ptr::null(),
+                junk.as_ptr(),
+                std::ptr::null(),
+                &mut out
+            ),
+            evident_status::InvalidArgument
+        );
+        assert_eq!(
+            evident_compat_secureml_select(
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                &mut out
+            ),
+            evident_status::NullArgument
+        );
+    }
+    #[test]
+    fn rtgs_recent_through_the_c_abi() {
+        let c = |s: &str| CString::new(s).unwrap();
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("audit.jsonl");
+        let log = crate::Log::open(&path, crate::OpenOptions::new()).unwrap();
+        for (op, ts) in [
+            ("new", "2023-06-15T12:00:00Z"),
+            ("old", "2023-06-15T09:00:00Z"),
+        ] {
+            let mut ev = crate::Event::new(crate::compat::RTGS_EVENT_TYPE, op).source("t");
+            ev.ts = crate::format::parse_ts(&ts.replace('Z', ".000000Z"));
+            log.append(&ev).unwrap();
+        }
+        drop(log);
+        let p = c(path.to_str().unwrap());
+        let ops = |v: &str| -> Vec<String> {
+            let v: Vec<serde_json::Value> = serde_json::from_str(v).unwrap();
+            v.iter()
+                .map(|r| r["operation"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            evident_compat_rtgs_recent(p.as_ptr(), std::ptr::null(), std::ptr::null(), 1, &mut out),
+            evident_status::Ok
+        );
+        assert_eq!(ops(&take(out)), ["new"]);
+        assert_eq!(
+            evident_compat_rtgs_recent(
+                p.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                -1,
+                &mut out
+            ),
+            evident_status::Ok
+        );
+        assert_eq!(ops(&take(out)), ["new", "old"]);
+        let since = c("2023-06-15T11:00:00+01:00");
+        let tool = c("t");
+        assert_eq!(
+            evident_compat_rtgs_recent(p.as_ptr(), tool.as_ptr(), since.as_ptr(), -1, &mut out),
+            evident_status::Ok
+        );
+        assert_eq!(ops(&take(out)), ["new"]);
+        let other = c("other");
+        assert_eq!(
+            evident_compat_rtgs_recent(p.as_ptr(), other.as_ptr(), std::ptr::null(), -1, &mut out),
+            evident_status::Ok
+        );
+        assert_eq!(take(out), "[]");
+        let junk = c("noon");
+        assert_eq!(
+            evident_compat_rtgs_recent(p.as_ptr(), std::ptr::null(), junk.as_ptr(), -1, &mut out),
+            evident_status::InvalidArgument
+        );
+        assert!(out.is_null());
+        assert_eq!(
+            evident_compat_rtgs_recent(
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                1,
+                &mut out
+            ),
+            evident_status::NullArgument
+        );
+        let missing = c(d.path().join("none.jsonl").to_str().unwrap());
+        assert_ne!(
+            evident_compat_rtgs_recent(
+                missing.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                1,
+                &mut out
+            ),
+            evident_status::Ok
+        );
+    }
+    #[test]
+    fn rtgs_status_through_the_c_abi() {
+        let mut out: *mut c_char = std::ptr::null_mut();
+        assert_eq!(
+            evident_compat_rtgs_status(std::ptr::null_mut()),
+            evident_status::NullArgument
+        );
+        // The process environment is shared by every test: only check what
+        // holds for any environment with a place.
+        if compat::rtgs_dir(|k| std::env::var(k).ok()).is_ok() {
+            assert_eq!(evident_compat_rtgs_status(&mut out), evident_status::Ok);
+            let v: serde_json::Value = serde_json::from_str(&take(out)).unwrap();
+            let dir = v["dir"].as_str().unwrap();
+            assert_eq!(v["log_path"], format!("{dir}/audit.jsonl"));
+            assert_eq!(v["status_file"], format!("{dir}/logging.json"));
+            assert_eq!(v["status"]["log_path"], v["log_path"]);
+            assert!(v["status"]["enabled"].is_boolean());
+        }
     }
 }

@@ -326,6 +326,13 @@ _COMPAT_PROTOTYPES = {
     "evident_compat_rtgs_records": (_S, [c_char_p, _PP]),
     "evident_compat_rtgs_range": (_S, [c_char_p, c_char_p, _PP]),
     "evident_compat_secureml_file_name": (_S, [c_char_p, _PP]),
+    # ABI 1.6
+    "evident_compat_rtgs_pg_config": (_S, [c_char_p, _PP]),
+    "evident_compat_rtgs_status": (_S, [_PP]),
+    "evident_compat_rtgs_recent": (_S, [c_char_p, c_char_p, c_char_p, c_int64, _PP]),
+    "evident_compat_rtgs_recent_text": (_S, [c_char_p, _PP]),
+    "evident_compat_secureml_status_success": (_S, [c_char_p, _PP]),
+    "evident_compat_secureml_select": (_S, [c_char_p, c_char_p, c_char_p, c_char_p, _PP]),
 }
 
 #: enum evident_measure, by name.
@@ -421,12 +428,12 @@ _compat_missing = _bind(lib, _COMPAT_PROTOTYPES)
 
 
 def compat_call(name: str, *args: Any) -> str:
-    """Calls one of the ``evident_compat_*`` functions (ABI 1.5), whose
+    """Calls one of the ``evident_compat_*`` functions (ABI 1.5, 1.6), whose
     last argument receives a string; returns that string."""
     if _compat_missing:
         raise UnsupportedError(
             f"the evident library {library_path} lacks {', '.join(_compat_missing)}: "
-            "rebuild it (ABI 1.5 or later)"
+            "rebuild it (ABI 1.6 or later)"
         )
     out = c_void_p()
     check(getattr(lib, name)(*args, ctypes.byref(out)))

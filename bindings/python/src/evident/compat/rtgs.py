@@ -89,75 +89,38 @@ DateLike = Union[str, date, datetime, None]
 # --- where things live -------------------------------------------------------
 
 
+def _places() -> Dict[str, Any]:
+    """``dir``, ``log_path``, ``status_file`` and ``status`` (the logging
+    status) by the library's rules (``evident_compat_rtgs_status``)."""
+    return json.loads(_N.compat_call("evident_compat_rtgs_status"))
+
+
 def _dir() -> Path:
-    d = os.environ.get("EVIDENT_RTGS_DIR")
-    if d:
-        return Path(d)
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "evident" / "rtgs"
+    return Path(_places()["dir"])
 
 
 def log_path() -> Path:
     """The evident log RTGS operations are recorded in."""
-    return _dir() / "audit.jsonl"
+    return Path(_places()["log_path"])
 
 
 def _status_file() -> Path:
-    return _dir() / "logging.json"
+    return Path(_places()["status_file"])
 
 
-def _dotenv() -> Dict[str, str]:
-    """``KEY=VALUE`` lines of ``.env`` in the working directory (as RTGS
-    reads it: comments, ``export`` and quotes allowed)."""
-    out: Dict[str, str] = {}
-    try:
-        text = Path(".env").read_text()
-    except (OSError, UnicodeDecodeError):
-        return out
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        k, v = line.split("=", 1)
-        k = k.strip()
-        if k.startswith("export "):
-            k = k[len("export ") :].strip()
-        v = v.strip()
-        if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
-            v = v[1:-1]
-        out[k] = v
-    return out
+def _pg_config() -> Optional[Dict[str, str]]:
+    """The database RTGS is configured to use (``POSTGRES_HOST``,
+    ``POSTGRES_PORT``, ``POSTGRES_DB``, ``POSTGRES_USER``,
+    ``POSTGRES_PASSWORD``: the environment, else ``.env``; the library's
+    rule, ``evident_compat_rtgs_pg_config``): ``url`` and ``database``
+    (without password), or None."""
+    return json.loads(_N.compat_call("evident_compat_rtgs_pg_config", None))
 
 
 def _pg_url() -> Optional[str]:
-    """The database RTGS is configured to use (``POSTGRES_HOST``,
-    ``POSTGRES_PORT``, ``POSTGRES_DB``, ``POSTGRES_USER``,
-    ``POSTGRES_PASSWORD``: the environment, else ``.env``), or None."""
-    from urllib.parse import quote
-
-    env = _dotenv()
-    env.update({k: v for k, v in os.environ.items() if k.startswith("POSTGRES_")})
-    host, db = env.get("POSTGRES_HOST"), env.get("POSTGRES_DB")
-    if not host or not db:
-        return None
-    user = env.get("POSTGRES_USER", "")
-    pw = env.get("POSTGRES_PASSWORD", "")
-    auth = quote(user, safe="") + (":" + quote(pw, safe="") if pw else "")
-    port = env.get("POSTGRES_PORT", "5432")
-    # A server that does not answer must not hold up the user's operation.
-    return (
-        f"postgres://{auth + '@' if auth else ''}{host}:{port}/{quote(db, safe='')}"
-        "?connect_timeout=5"
-    )
-
-
-def _pg_name(url: str) -> str:
-    """The database without its password (what messages show)."""
-    scheme, rest = url.split("?", 1)[0].split("://", 1)
-    auth, _, hostpath = rest.rpartition("@")
-    user = auth.split(":", 1)[0]
-    return f"{scheme}://{user + '@' if user else ''}{hostpath}"
+    """The connection URL of the configured database, or None."""
+    pg = _pg_config()
+    return pg["url"] if pg else None
 
 
 def _ship() -> None:
@@ -188,28 +151,10 @@ def set_global_logging(enabled: bool) -> None:
 
 
 def get_logging_status() -> Dict[str, Any]:
-    """``enabled`` (default True), ``log_path``, ``storage`` (``"evident"``)."""
-    enabled = True
-    try:
-        enabled = bool(json.loads(_status_file().read_text()).get("enabled", True))
-    except (OSError, ValueError, AttributeError):
-        pass
-    url = _pg_url()
-    if url is not None:
-        return {
-            "enabled": enabled,
-            "storage": "postgresql",
-            "database": _pg_name(url),
-            "log_path": str(log_path()),
-            "message": f"entries go to the local evident log {log_path()} and are "
-            f"shipped to PostgreSQL {_pg_name(url)}",
-        }
-    return {
-        "enabled": enabled,
-        "storage": "evident",
-        "log_path": str(log_path()),
-        "message": f"entries go to the local evident log {log_path()}",
-    }
+    """``enabled`` (default True), ``storage`` (``"evident"``, or
+    ``"postgresql"`` with ``database``), ``log_path``, ``message``."""
+    status: Dict[str, Any] = _places()["status"]
+    return status
 
 
 # --- recording ----------------------------------------------------------------
@@ -396,9 +341,15 @@ def _records(entries: Sequence[_q.Entry]) -> List[Dict[str, Any]]:
     ``evident_compat_rtgs_records``), ``timestamp`` as a ``datetime``."""
     if not entries:
         return []
-    text = _N.compat_call(
-        "evident_compat_rtgs_records", json.dumps([e.record() for e in entries]).encode()
+    return _parsed(
+        _N.compat_call(
+            "evident_compat_rtgs_records", json.dumps([e.record() for e in entries]).encode()
+        )
     )
+
+
+def _parsed(text: str) -> List[Dict[str, Any]]:
+    """The library's RTGS records, ``timestamp`` as a ``datetime``."""
     out: List[Dict[str, Any]] = json.loads(text)
     for r in out:
         r["timestamp"] = _utc(r["timestamp"])
@@ -452,22 +403,30 @@ def _range(
 def recent_logs(
     limit: int = 10, tool_name: Optional[str] = None, minutes: Optional[int] = None
 ) -> List[Dict[str, Any]]:
-    """The most recent operations, newest first."""
+    """The ``limit`` most recent operations by time (``None``: all), newest
+    first (the library's rule, ``evident_compat_rtgs_recent``)."""
     since = None
     if minutes is not None:
         since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
-    logs = _read(
-        _q.Query(
-            event_type=EVENT_TYPE,
-            source=tool_name,
-            since=since,
-            newest_first=True,
-            limit=limit,
+    url = _pg_url()
+    if url is not None:
+        # The database orders by time.
+        _ship()
+        q = _q.Query(
+            event_type=EVENT_TYPE, source=tool_name, since=since, newest_first=True, limit=limit
         )
+        return _records(_pg.db_query(url, q))
+    path = log_path()
+    if not path.exists():
+        return []
+    text = _N.compat_call(
+        "evident_compat_rtgs_recent",
+        os.fsencode(path),
+        None if tool_name is None else str(tool_name).encode(),
+        None if since is None else since.isoformat().encode(),
+        -1 if limit is None else int(limit),
     )
-    # Newest first by time (imported operations may be out of log order).
-    logs.sort(key=lambda log: log["timestamp"], reverse=True)
-    return logs
+    return _parsed(text)
 
 
 class AuditService:
@@ -748,17 +707,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if a.cmd == "recent":
             logs = recent_logs(limit=a.limit, tool_name=a.tool_name, minutes=a.minutes)
-            if not logs:
-                print("No recent logs found.")
-            for log in logs:
-                mark = "✅" if log["success"] else "❌"
-                ts = log["timestamp"].strftime("%Y-%m-%d %H:%M:%S")
-                print(
-                    f"{ts} {mark} {log['tool_name']} {log['operation']} "
-                    f"({log['duration_seconds']:.1f}s) {log['status']}"
-                    + (f" - {log['note']}" if log["note"] else "")
-                    + (f" - {log['error_message']}" if log["error_message"] else "")
+            recs = [{**log, "timestamp": log["timestamp"].isoformat()} for log in logs]
+            print(
+                _N.compat_call(
+                    "evident_compat_rtgs_recent_text", json.dumps(recs, default=str).encode()
                 )
+            )
         elif a.cmd == "report":
             start = (
                 a.start_date.date() if a.start_date.time() == datetime.min.time() else a.start_date

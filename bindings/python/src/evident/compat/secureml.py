@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import getpass
 import inspect
+import json
 import math
 import os
 import time
@@ -65,13 +66,14 @@ def _user() -> str:
         return "unknown"
 
 
+def _text(s: str) -> bytes:
+    return str(s).replace("\x00", "_").encode("utf-8", "replace")
+
+
 def _file_name(operation_name: str) -> str:
     """The operation's log file name (the library's rule,
     ``evident_compat_secureml_file_name``)."""
-    return _N.compat_call(
-        "evident_compat_secureml_file_name",
-        operation_name.replace("\x00", "_").encode("utf-8", "replace"),
-    )
+    return _N.compat_call("evident_compat_secureml_file_name", _text(operation_name))
 
 
 def summarize(v: Any, depth: int = 0) -> Any:
@@ -316,7 +318,11 @@ class AuditTrail:
         if self._log is None:
             return
         duration = time.time() - self.start_time
-        ok = str(status).lower() in ("completed", "complete", "success", "succeeded", "ok", "done")
+        ok = json.loads(
+            _N.compat_call(
+                "evident_compat_secureml_status_success", _text(str(status))
+            )
+        )
         self.log_event(
             "operation_end",
             {"status": status, "details": details or {}, "duration_seconds": duration},
@@ -458,22 +464,26 @@ def get_audit_logs(
     ``operation_name``, ``operation_id``, ``context``, ``regulations``,
     the event's fields, and ``log_file``, ``seq``, ``hash``."""
     d = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
-    if operation_name is not None:
-        files = [d / _file_name(operation_name)]
-    else:
-        files = sorted(p for p in d.glob("*.jsonl")) if d.is_dir() else []
     since, until = _time_arg(start_time), _time_arg(end_time)
-    q = _q.Query(event_type=event_type, since=since, session_id=operation_id)
+    sel = json.loads(
+        _N.compat_call(
+            "evident_compat_secureml_select",
+            os.fsencode(d),
+            None if operation_name is None else _text(operation_name),
+            None if since is None else since.isoformat().encode(),
+            None if until is None else until.isoformat().encode(),
+        )
+    )
+    q = _q.Query(
+        event_type=event_type,
+        action=operation_name,
+        since=sel["since"],
+        until=sel["until"],
+        session_id=operation_id,
+    )
     out = []
-    for f in files:
-        if not f.is_file():
-            continue
-        for e in _q.read_entries(f, q):
-            if operation_name is not None and e.action != operation_name:
-                continue
-            if until is not None and e.ts > until:
-                continue
-            out.append(_as_dict(e, f))
+    for f in sel["files"]:
+        out.extend(_as_dict(e, Path(f)) for e in _q.read_entries(f, q))
     out.sort(key=lambda r: (r["timestamp"], r["seq"]))
     return out
 
