@@ -122,5 +122,41 @@ def test_circular_extra_through_handler(tmp_path: Path) -> None:
     assert e.details["cyc"] == repr(d)
 
 
+
+# An atexit hook registered before any native object exists runs after the
+# finalizers' own exit hook (atexit runs hooks last in, first out), so it
+# sees objects whose safety net has already run at exit.
+LATE_HOOK = r"""
+import atexit, sys
+import evident
+
+state = {}
+
+def late():
+    it, s = state["it"], state["session"]
+    print("iter", next(it).action)
+    print("session", s.name)
+
+atexit.register(late)
+path = sys.argv[1]
+with evident.AuditLog(path) as log:
+    for i in range(3):
+        log.log("e", f"a{i}")
+state["it"] = evident.iter_entries(path)
+state["session"] = evident.Session("kept")
+"""
+
+
+def test_exit_hooks_can_still_use_native_objects(tmp_path: Path) -> None:
+    """The safety net frees no handle at interpreter exit: another exit hook
+    may still use the object (before, it read freed memory)."""
+    path = tmp_path / "audit.jsonl"
+    p = run_python(LATE_HOOK, str(path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=60)
+    text = err.decode("utf-8", "replace")
+    assert p.returncode == 0 and text == "", text
+    assert out.decode().splitlines() == ["iter a0", "session kept"]
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

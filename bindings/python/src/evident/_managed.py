@@ -6,7 +6,8 @@ and frees it exactly once, with the library's free function for that type:
 - deterministically, by :meth:`Managed.close` (safe to call twice, and from
   any thread) or by leaving a ``with`` block;
 - as a safety net only, by :func:`weakref.finalize` when the object is
-  garbage-collected or the interpreter exits without ``close()``.
+  garbage-collected without ``close()`` (never at interpreter exit, where
+  another exit hook may still use it).
 
 Calls into the library borrow the pointer with :meth:`_acquire` /
 :meth:`_release`. ``close()`` marks the object closed at once (later calls
@@ -56,6 +57,12 @@ class Managed:
         self._drained: Optional[threading.Lock] = None
         self._ptr = ptr
         self._finalizer = weakref.finalize(self, _free, type(self)._free_fn, ptr)
+        # Not at interpreter exit: another exit hook (``logging.shutdown``,
+        # the application's own) may still use the object after the
+        # finalizers' hook has run, and would read freed memory. The process
+        # is ending; the OS takes the memory back. (AuditLog closes its open
+        # logs properly at exit by a hook of its own.)
+        self._finalizer.atexit = False
 
     def _acquire(self) -> int:
         """Borrows the handle for one call; pair with :meth:`_release`."""
