@@ -195,15 +195,16 @@ impl QueryIter {
     }
 }
 
-impl Iterator for QueryIter {
-    type Item = Result<Entry>;
-
-    fn next(&mut self) -> Option<Result<Entry>> {
+impl QueryIter {
+    /// The next matching entry and, when `line` is given, its JSONL record
+    /// line (with its `\n`) appended to `line`: the record's own line for
+    /// JSONL, the line of the same body and hash for binary.
+    fn next_entry(&mut self, mut line: Option<&mut Vec<u8>>) -> Option<Result<Entry>> {
         if self.done || self.q.limit.is_some_and(|l| self.returned >= l) {
             return None;
         }
         loop {
-            let (item, line) = match self.next_raw()? {
+            let (item, line_no) = match self.next_raw()? {
                 Ok(x) => x,
                 Err(e) => {
                     self.done = true;
@@ -212,7 +213,7 @@ impl Iterator for QueryIter {
             };
             let at = Position {
                 offset: item.offset,
-                line,
+                line: line_no,
                 seq: None,
             };
             match item.kind {
@@ -227,7 +228,14 @@ impl Iterator for QueryIter {
                 }
                 SpanKind::Record => {}
             }
-            let p = match format::parse(self.framing, &item.bytes) {
+            // The canonical layout's fast reader: the same result as
+            // `format::parse` for every input (binary frames were checked
+            // by the scanner, CRC included).
+            let parsed = match self.framing {
+                Framing::Jsonl => format::parse_fast(Framing::Jsonl, &item.bytes),
+                Framing::Binary => format::parse_fast_checked_frame(&item.bytes),
+            };
+            let p = match parsed {
                 Ok(p) => p,
                 Err(d) => return Some(Err(Error::malformed(&self.path, at, d.0))),
             };
@@ -255,8 +263,35 @@ impl Iterator for QueryIter {
             };
             if self.q.matches(&e) {
                 self.returned += 1;
+                if let Some(out) = line.as_deref_mut() {
+                    match self.framing {
+                        Framing::Jsonl => {
+                            out.extend_from_slice(p.raw.json);
+                            out.push(b'\n');
+                        }
+                        Framing::Binary => {
+                            format::frame(out, Framing::Jsonl, p.raw.body_head, &p.raw.hash);
+                        }
+                    }
+                }
                 return Some(Ok(e));
             }
         }
+    }
+
+    /// Appends the next matching entry's JSONL record line (with its `\n`)
+    /// to `out`: the record's own line for JSONL, the line holding the same
+    /// body and hash for binary (spec § 2 rule 4). `None` at the end; an
+    /// error as [`Iterator::next`] gives it, `out` unchanged.
+    pub fn next_line(&mut self, out: &mut Vec<u8>) -> Option<Result<()>> {
+        self.next_entry(Some(out)).map(|r| r.map(|_| ()))
+    }
+}
+
+impl Iterator for QueryIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        self.next_entry(None)
     }
 }

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Union
 
 from . import _native as N
 from ._managed import Managed
-from .errors import ClosedError, InvalidArgumentError, STATUS_END
+from .errors import ClosedError, InternalError, InvalidArgumentError, STATUS_END
 from .log import PathLike, _ts_text
 
 __all__ = [
@@ -99,23 +99,61 @@ def _parse_ts(s: str) -> datetime:
 def _field(name: str, default: Any = None, optional: bool = False) -> property:
     if optional:
         def get(self: "Entry") -> Any:
-            return self._r.get(name, default)
+            r = self._r
+            if r is None:
+                r = self._parse()
+            return r.get(name, default)
     else:
         def get(self: "Entry") -> Any:
-            return self._r[name]
+            r = self._r
+            if r is None:
+                r = self._parse()
+            return r[name]
     get.__name__ = name
     return property(get)
+
+
+# The members every entry record has, after `v` and `kind` are taken out.
+_BASE = frozenset(
+    ("seq", "prev", "ts", "event_type", "action", "actor", "host",
+     "session_id", "source", "details", "hash")
+)
+_KNOWN = frozenset(_FIELDS)
+_loads = json.loads
+
+
+def _record(line: bytes) -> Dict[str, Any]:
+    """The record of one JSONL record line, as the engine's ``Entry``
+    serialises it: ``v``, ``kind`` and members of later versions dropped,
+    optional fields only when set, ``duration_ms`` a float, ``details``
+    ``None`` when absent. (The engine checked the line before returning
+    it.)"""
+    r: Dict[str, Any] = _loads(line)
+    del r["v"], r["kind"]
+    if len(r) == 11 and r.keys() <= _BASE:
+        return r
+    for k in [k for k in r if k not in _KNOWN]:
+        del r[k]
+    for k, absent in _OPTIONAL.items():
+        if k in r and r[k] == absent and (absent is None or r[k] is absent):
+            del r[k]
+    d = r.get("duration_ms")
+    if d is not None:
+        r["duration_ms"] = float(d)
+    r.setdefault("details", None)
+    return r
 
 
 class Entry:
     """One entry read from a log; the fields are the log's fields.
 
     Immutable. Entries that :func:`read_entries` returns are built lazily
-    from the engine's record (a dict, :meth:`record`): ``ts`` becomes a
+    from the record's JSONL line as the engine returned it: the line is
+    parsed (``json.loads``) when a field is first read, and ``ts`` becomes a
     datetime when first read. Equal when every field is equal.
     """
 
-    __slots__ = ("_r", "_ts")
+    __slots__ = ("_r", "_ts", "_l")
 
     def __init__(
         self,
@@ -146,13 +184,21 @@ class Entry:
         }
         object.__setattr__(self, "_r", r)
         object.__setattr__(self, "_ts", ts)
+        object.__setattr__(self, "_l", None)
 
     @classmethod
     def _from_record(cls, r: Dict[str, Any]) -> "Entry":
         e = object.__new__(cls)
         object.__setattr__(e, "_r", r)
         object.__setattr__(e, "_ts", None)
+        object.__setattr__(e, "_l", None)
         return e
+
+    def _parse(self) -> Dict[str, Any]:
+        r = _record(self._l)
+        object.__setattr__(self, "_r", r)
+        object.__setattr__(self, "_l", None)
+        return r
 
     seq = _field("seq")
     event_type = _field("event_type")
@@ -175,14 +221,20 @@ class Entry:
     def ts(self) -> datetime:
         t = self._ts
         if t is None:
-            t = _parse_ts(self._r["ts"])
+            r = self._r
+            if r is None:
+                r = self._parse()
+            t = _parse_ts(r["ts"])
             object.__setattr__(self, "_ts", t)
         return t
 
     def record(self) -> Dict[str, Any]:
         """The entry as a dict of its fields (``ts`` as the log's RFC 3339
         text; optional fields only when set), as the engine returns it."""
-        r = dict(self._r)
+        r = self._r
+        if r is None:
+            r = self._parse()
+        r = dict(r)
         if isinstance(r["ts"], datetime):
             r["ts"] = r["ts"].astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for k, absent in _OPTIONAL.items():
@@ -213,6 +265,21 @@ class Entry:
 
     def __reduce__(self) -> Any:
         return (Entry, self._values())
+
+
+_new_entry = object.__new__
+_set_r = Entry._r.__set__  # type: ignore[attr-defined]
+_set_ts = Entry._ts.__set__  # type: ignore[attr-defined]
+_set_l = Entry._l.__set__  # type: ignore[attr-defined]
+
+
+def _entry_of_line(line: bytes) -> Entry:
+    """An :class:`Entry` over one record line, parsed on first access."""
+    e = _new_entry(Entry)
+    _set_r(e, None)
+    _set_ts(e, None)
+    _set_l(e, line)
+    return e  # type: ignore[no-any-return]
 
 
 class EntryList(List[Entry]):
@@ -285,18 +352,63 @@ def _build_query(q: Query) -> ctypes.c_void_p:
     return handle
 
 
-def _next_batch(ptr: Any, max_entries: int) -> Optional[List[Dict[str, Any]]]:
-    """Up to ``max_entries`` records from the native iterator (``None`` at
-    the end); raises the error of a damaged record."""
+def _take_lines(out: ctypes.c_void_p, length: int) -> List[bytes]:
+    """The record lines of an owned buffer of ``length`` bytes (each line
+    ends with a newline), freeing it."""
+    if not out.value:
+        raise InternalError("the library returned a NULL string")
+    try:
+        text = ctypes.string_at(out.value, length)
+    finally:
+        N.lib.evident_string_free(out)
+    lines = text.split(b"\n")
+    lines.pop()  # after the last newline
+    return lines
+
+
+def _next_lines(ptr: Any, max_entries: int) -> Optional[List[bytes]]:
+    """Up to ``max_entries`` record lines from the native iterator
+    (``None`` at the end); raises the error of a damaged record."""
     out = ctypes.c_void_p()
+    length = ctypes.c_size_t()
     count = ctypes.c_size_t()
-    status = N.lib.evident_query_next_batch(
-        ptr, max_entries, ctypes.byref(out), ctypes.byref(count)
+    status = N.lib.evident_query_next_lines(
+        ptr, max_entries, ctypes.byref(out), ctypes.byref(length), ctypes.byref(count)
     )
     if status == STATUS_END:
         return None
     N.check(status)
-    return json.loads(N.take_bytes(out))  # type: ignore[no-any-return]
+    return _take_lines(out, length.value)
+
+
+def _read_last(path: PathLike, n: int) -> List[bytes]:
+    """The record lines of the last ``n`` entries, newest first, in one
+    native call (``evident_read_last``)."""
+    out = ctypes.c_void_p()
+    length = ctypes.c_size_t()
+    count = ctypes.c_size_t()
+    status = N.lib.evident_read_last(
+        N.path_arg(path), n, ctypes.byref(out), ctypes.byref(length), ctypes.byref(count)
+    )
+    if status == STATUS_END:
+        return []
+    N.check(status)
+    return _take_lines(out, length.value)
+
+
+def _only_last(query: Optional[Query]) -> Optional[int]:
+    """``n`` when ``query`` asks for exactly the last ``n`` entries (newest
+    first, a limit, no filter), else ``None``."""
+    if (
+        query.__class__ is Query
+        and query.newest_first  # type: ignore[union-attr]
+        and query.limit is not None  # type: ignore[union-attr]
+        and query.limit.__class__ is int  # type: ignore[union-attr]
+        and 0 <= query.limit < N.SIZE_MAX  # type: ignore[union-attr]
+        and query == Query(newest_first=True, limit=query.limit)  # type: ignore[union-attr]
+    ):
+        return query.limit  # type: ignore[union-attr]
+    return None
 
 
 class EntryIterator(Managed):
@@ -325,7 +437,7 @@ class EntryIterator(Managed):
         finally:
             lib.evident_query_free(q)
         self._set_handle(handle.value)  # type: ignore[arg-type]
-        self._buf: List[Dict[str, Any]] = []
+        self._buf: List[bytes] = []
         self._batch = 16
 
     def __iter__(self) -> "EntryIterator":
@@ -334,14 +446,14 @@ class EntryIterator(Managed):
     def __next__(self) -> Entry:
         buf = self._buf
         if buf:
-            return Entry._from_record(buf.pop())
+            return _entry_of_line(buf.pop())
         try:
             ptr = self._acquire()
         except ClosedError:
             raise StopIteration from None
         try:
             # Small first batch (a caller may want one entry), then larger.
-            batch = _next_batch(ptr, self._batch)
+            batch = _next_lines(ptr, self._batch)
             self._batch = _BATCH
         finally:
             self._release()
@@ -350,21 +462,21 @@ class EntryIterator(Managed):
             raise StopIteration
         batch.reverse()
         self._buf = batch
-        return Entry._from_record(batch.pop())
+        return _entry_of_line(batch.pop())
 
     def close(self) -> None:
         """Frees the native iterator; later ``next()`` calls end at once."""
         self._buf = []
         super().close()
 
-    def _records(self) -> List[Dict[str, Any]]:
-        """Every remaining record, in batches (for :func:`read_entries`)."""
-        out: List[Dict[str, Any]] = list(reversed(self._buf))
+    def _lines(self) -> List[bytes]:
+        """Every remaining record line, in batches (for :func:`read_entries`)."""
+        out: List[bytes] = list(reversed(self._buf))
         self._buf = []
         while True:
             ptr = self._acquire()
             try:
-                batch = _next_batch(ptr, _BATCH)
+                batch = _next_lines(ptr, _BATCH)
             finally:
                 self._release()
             if batch is None:
@@ -380,13 +492,22 @@ def iter_entries(path: PathLike, query: Optional[Query] = None) -> EntryIterator
     return EntryIterator(path, query)
 
 
+def _read_lines(path: PathLike, query: Optional[Query]) -> List[bytes]:
+    """The record lines of the matching entries: the last N in one call
+    when that is the query, else through the iterator in batches."""
+    n = _only_last(query)
+    if n is not None:
+        return _read_last(path, n)
+    with EntryIterator(path, query) as it:
+        return it._lines()
+
+
 def read_entries(path: PathLike, query: Optional[Query] = None) -> EntryList:
     """The entries of the log at ``path`` matching ``query``, as a list
     (an :class:`EntryList`: also :meth:`~EntryList.records` and
     :meth:`~EntryList.to_pandas`). Read in batches; each :class:`Entry` is
     built lazily from its record."""
-    with EntryIterator(path, query) as it:
-        return EntryList(map(Entry._from_record, it._records()))
+    return EntryList(map(_entry_of_line, _read_lines(path, query)))
 
 
 def read_records(path: PathLike, query: Optional[Query] = None) -> List[Dict[str, Any]]:
@@ -395,8 +516,7 @@ def read_records(path: PathLike, query: Optional[Query] = None) -> List[Dict[str
     (``2026-03-01T09:00:02.500000Z``), optional fields (``otr``,
     ``success``, ``duration_ms``, ``error``, ``note``, ``git_commit``) only
     when set. The fastest way to read many entries."""
-    with EntryIterator(path, query) as it:
-        return it._records()
+    return list(map(_record, _read_lines(path, query)))
 
 
 def read_dataframe(path: PathLike, query: Optional[Query] = None) -> Any:
