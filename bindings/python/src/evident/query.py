@@ -120,15 +120,15 @@ _BASE = frozenset(
 )
 _KNOWN = frozenset(_FIELDS)
 _loads = json.loads
+# The C scanner of the standard decoder: one call per record line (which
+# the engine checked), without json.loads's per-call checks.
+_scan = json.JSONDecoder().scan_once
 
 
-def _record(line: bytes) -> Dict[str, Any]:
-    """The record of one JSONL record line, as the engine's ``Entry``
-    serialises it: ``v``, ``kind`` and members of later versions dropped,
-    optional fields only when set, ``duration_ms`` a float, ``details``
-    ``None`` when absent. (The engine checked the line before returning
-    it.)"""
-    r: Dict[str, Any] = _loads(line)
+def _clean(r: Dict[str, Any]) -> Dict[str, Any]:
+    """A parsed record line as the engine's ``Entry`` serialises it: ``v``,
+    ``kind`` and members of later versions dropped, optional fields only
+    when set, ``duration_ms`` a float, ``details`` ``None`` when absent."""
     del r["v"], r["kind"]
     if len(r) == 11 and r.keys() <= _BASE:
         return r
@@ -142,6 +142,18 @@ def _record(line: bytes) -> Dict[str, Any]:
         r["duration_ms"] = float(d)
     r.setdefault("details", None)
     return r
+
+
+def _record(line: str) -> Dict[str, Any]:
+    """The record of one JSONL record line."""
+    return _clean(_scan(line, 0)[0])
+
+
+def _records_of_lines(lines: List[str]) -> List[Dict[str, Any]]:
+    """The records of many record lines, parsed in one call."""
+    if not lines:
+        return []
+    return list(map(_clean, _loads("[" + ",".join(lines) + "]")))
 
 
 class Entry:
@@ -273,7 +285,7 @@ _set_ts = Entry._ts.__set__  # type: ignore[attr-defined]
 _set_l = Entry._l.__set__  # type: ignore[attr-defined]
 
 
-def _entry_of_line(line: bytes) -> Entry:
+def _entry_of_line(line: str) -> Entry:
     """An :class:`Entry` over one record line, parsed on first access."""
     e = _new_entry(Entry)
     _set_r(e, None)
@@ -289,6 +301,9 @@ class EntryList(List[Entry]):
 
     def records(self) -> List[Dict[str, Any]]:
         """The entries as dicts, as :func:`read_records` gives them."""
+        lines = [e._l for e in self]
+        if None not in lines:  # none parsed yet: all in one call
+            return _records_of_lines(lines)  # type: ignore[arg-type]
         return [e.record() for e in self]
 
     def to_pandas(self) -> Any:
@@ -352,21 +367,21 @@ def _build_query(q: Query) -> ctypes.c_void_p:
     return handle
 
 
-def _take_lines(out: ctypes.c_void_p, length: int) -> List[bytes]:
+def _take_lines(out: ctypes.c_void_p, length: int) -> List[str]:
     """The record lines of an owned buffer of ``length`` bytes (each line
-    ends with a newline), freeing it."""
+    ends with a newline; UTF-8, which the engine checked), freeing it."""
     if not out.value:
         raise InternalError("the library returned a NULL string")
     try:
         text = ctypes.string_at(out.value, length)
     finally:
         N.lib.evident_string_free(out)
-    lines = text.split(b"\n")
+    lines = text.decode("utf-8").split("\n")
     lines.pop()  # after the last newline
     return lines
 
 
-def _next_lines(ptr: Any, max_entries: int) -> Optional[List[bytes]]:
+def _next_lines(ptr: Any, max_entries: int) -> Optional[List[str]]:
     """Up to ``max_entries`` record lines from the native iterator
     (``None`` at the end); raises the error of a damaged record."""
     out = ctypes.c_void_p()
@@ -381,7 +396,7 @@ def _next_lines(ptr: Any, max_entries: int) -> Optional[List[bytes]]:
     return _take_lines(out, length.value)
 
 
-def _read_last(path: PathLike, n: int) -> List[bytes]:
+def _read_last(path: PathLike, n: int) -> List[str]:
     """The record lines of the last ``n`` entries, newest first, in one
     native call (``evident_read_last``)."""
     out = ctypes.c_void_p()
@@ -437,7 +452,7 @@ class EntryIterator(Managed):
         finally:
             lib.evident_query_free(q)
         self._set_handle(handle.value)  # type: ignore[arg-type]
-        self._buf: List[bytes] = []
+        self._buf: List[str] = []
         self._batch = 16
 
     def __iter__(self) -> "EntryIterator":
@@ -469,9 +484,9 @@ class EntryIterator(Managed):
         self._buf = []
         super().close()
 
-    def _lines(self) -> List[bytes]:
+    def _lines(self) -> List[str]:
         """Every remaining record line, in batches (for :func:`read_entries`)."""
-        out: List[bytes] = list(reversed(self._buf))
+        out: List[str] = list(reversed(self._buf))
         self._buf = []
         while True:
             ptr = self._acquire()
@@ -492,7 +507,7 @@ def iter_entries(path: PathLike, query: Optional[Query] = None) -> EntryIterator
     return EntryIterator(path, query)
 
 
-def _read_lines(path: PathLike, query: Optional[Query]) -> List[bytes]:
+def _read_lines(path: PathLike, query: Optional[Query]) -> List[str]:
     """The record lines of the matching entries: the last N in one call
     when that is the query, else through the iterator in batches."""
     n = _only_last(query)
@@ -516,7 +531,7 @@ def read_records(path: PathLike, query: Optional[Query] = None) -> List[Dict[str
     (``2026-03-01T09:00:02.500000Z``), optional fields (``otr``,
     ``success``, ``duration_ms``, ``error``, ``note``, ``git_commit``) only
     when set. The fastest way to read many entries."""
-    return list(map(_record, _read_lines(path, query)))
+    return _records_of_lines(_read_lines(path, query))
 
 
 def read_dataframe(path: PathLike, query: Optional[Query] = None) -> Any:
