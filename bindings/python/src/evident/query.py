@@ -132,6 +132,12 @@ def _clean(r: Dict[str, Any]) -> Dict[str, Any]:
     del r["v"], r["kind"]
     if len(r) == 11 and r.keys() <= _BASE:
         return r
+    return _clean_rest(r)
+
+
+def _clean_rest(r: Dict[str, Any]) -> Dict[str, Any]:
+    """:func:`_clean` after ``v`` and ``kind``, for records beyond the
+    common case (optional fields, members of later versions, no details)."""
     for k in [k for k in r if k not in _KNOWN]:
         del r[k]
     for k, absent in _OPTIONAL.items():
@@ -207,9 +213,13 @@ class Entry:
         return e
 
     def _parse(self) -> Dict[str, Any]:
-        r = _record(self._l)
-        object.__setattr__(self, "_r", r)
-        object.__setattr__(self, "_l", None)
+        # _record, inlined: this runs once per entry read.
+        r: Dict[str, Any] = _scan(self._l, 0)[0]
+        del r["v"], r["kind"]
+        if len(r) != 11 or not r.keys() <= _BASE:
+            _clean_rest(r)
+        _set_r(self, r)
+        _set_l(self, None)
         return r
 
     seq = _field("seq")
