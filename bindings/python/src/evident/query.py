@@ -530,8 +530,10 @@ def _read_lines(path: PathLike, query: Optional[Query]) -> List[str]:
 def read_entries(path: PathLike, query: Optional[Query] = None) -> EntryList:
     """The entries of the log at ``path`` matching ``query``, as a list
     (an :class:`EntryList`: also :meth:`~EntryList.records` and
-    :meth:`~EntryList.to_pandas`). Read in batches; each :class:`Entry` is
-    built lazily from its record."""
+    :meth:`~EntryList.to_pandas`). Read in batches of record lines (the last
+    N entries, ``Query(newest_first=True, limit=N)`` with no filter, in one
+    call); each :class:`Entry` parses its line when a field is first read,
+    so entries never looked at cost no JSON parsing."""
     return EntryList(map(_entry_of_line, _read_lines(path, query)))
 
 
@@ -540,7 +542,8 @@ def read_records(path: PathLike, query: Optional[Query] = None) -> List[Dict[str
     fields of :class:`Entry`, ``ts`` as the log's RFC 3339 text
     (``2026-03-01T09:00:02.500000Z``), optional fields (``otr``,
     ``success``, ``duration_ms``, ``error``, ``note``, ``git_commit``) only
-    when set. The fastest way to read many entries."""
+    when set. Every record is parsed here (in one ``json.loads`` call);
+    the fastest way to read many entries when every field is wanted."""
     return _records_of_lines(_read_lines(path, query))
 
 
