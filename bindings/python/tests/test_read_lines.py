@@ -107,7 +107,7 @@ def test_entries_parse_their_line_on_first_access(log_path: Path) -> None:
     entries = evident.read_entries(log_path)
     stored = log_path.read_bytes().split(b"\n")[1:4]
     e = entries[1]
-    assert e._r is None and e._l == stored[1].decode()  # nothing parsed yet
+    assert e._r is None and e._l == stored[1]  # nothing parsed yet
     assert e.action == "a1"
     assert e._l is None and e._r["seq"] == 2  # parsed once, line dropped
     assert entries[2].ts == T0 + timedelta(seconds=2)  # ts first

@@ -150,16 +150,26 @@ def _clean_rest(r: Dict[str, Any]) -> Dict[str, Any]:
     return r
 
 
-def _record(line: str) -> Dict[str, Any]:
-    """The record of one JSONL record line."""
-    return _clean(_scan(line, 0)[0])
+def _record(line: bytes) -> Dict[str, Any]:
+    """The record of one JSONL record line (UTF-8, which the engine
+    checked)."""
+    return _clean(_scan(line.decode("utf-8"), 0)[0])
 
 
-def _records_of_lines(lines: List[str]) -> List[Dict[str, Any]]:
+def _records_of_lines(lines: List[bytes]) -> List[Dict[str, Any]]:
     """The records of many record lines, parsed in one call."""
     if not lines:
         return []
-    return list(map(_clean, _loads("[" + ",".join(lines) + "]")))
+    return list(map(_clean, _loads(b"[" + b",".join(lines) + b"]")))
+
+
+def _records_of_texts(texts: List[bytes]) -> List[Dict[str, Any]]:
+    """The records of batches of record lines (each batch ending with a
+    newline), parsed one batch per call without splitting the lines."""
+    out: List[Dict[str, Any]] = []
+    for t in texts:
+        out.extend(map(_clean, _loads(b"[" + t[:-1].replace(b"\n", b",") + b"]")))
+    return out
 
 
 class Entry:
@@ -214,7 +224,7 @@ class Entry:
 
     def _parse(self) -> Dict[str, Any]:
         # _record, inlined: this runs once per entry read.
-        r: Dict[str, Any] = _scan(self._l, 0)[0]
+        r: Dict[str, Any] = _scan(self._l.decode("utf-8"), 0)[0]
         del r["v"], r["kind"]
         if len(r) != 11 or not r.keys() <= _BASE:
             _clean_rest(r)
@@ -295,7 +305,7 @@ _set_ts = Entry._ts.__set__  # type: ignore[attr-defined]
 _set_l = Entry._l.__set__  # type: ignore[attr-defined]
 
 
-def _entry_of_line(line: str) -> Entry:
+def _entry_of_line(line: bytes) -> Entry:
     """An :class:`Entry` over one record line, parsed on first access."""
     e = _new_entry(Entry)
     _set_r(e, None)
@@ -377,23 +387,27 @@ def _build_query(q: Query) -> ctypes.c_void_p:
     return handle
 
 
-def _take_lines(out: ctypes.c_void_p, length: int) -> List[str]:
-    """The record lines of an owned buffer of ``length`` bytes (each line
-    ends with a newline; UTF-8, which the engine checked), freeing it."""
+def _take_text(out: ctypes.c_void_p, length: int) -> bytes:
+    """An owned buffer of ``length`` bytes of record lines (each ending
+    with a newline), freeing it."""
     if not out.value:
         raise InternalError("the library returned a NULL string")
     try:
-        text = ctypes.string_at(out.value, length)
+        return ctypes.string_at(out.value, length)
     finally:
         N.lib.evident_string_free(out)
-    lines = text.decode("utf-8").split("\n")
+
+
+def _split(text: bytes) -> List[bytes]:
+    """The lines of a batch (each ends with a newline)."""
+    lines = text.split(b"\n")
     lines.pop()  # after the last newline
     return lines
 
 
-def _next_lines(ptr: Any, max_entries: int) -> Optional[List[str]]:
-    """Up to ``max_entries`` record lines from the native iterator
-    (``None`` at the end); raises the error of a damaged record."""
+def _next_text(ptr: Any, max_entries: int) -> Optional[bytes]:
+    """Up to ``max_entries`` record lines from the native iterator, as one
+    text (``None`` at the end); raises the error of a damaged record."""
     out = ctypes.c_void_p()
     length = ctypes.c_size_t()
     count = ctypes.c_size_t()
@@ -403,12 +417,12 @@ def _next_lines(ptr: Any, max_entries: int) -> Optional[List[str]]:
     if status == STATUS_END:
         return None
     N.check(status)
-    return _take_lines(out, length.value)
+    return _take_text(out, length.value)
 
 
-def _read_last(path: PathLike, n: int) -> List[str]:
+def _read_last(path: PathLike, n: int) -> Optional[bytes]:
     """The record lines of the last ``n`` entries, newest first, in one
-    native call (``evident_read_last``)."""
+    native call (``evident_read_last``); ``None`` when there are none."""
     out = ctypes.c_void_p()
     length = ctypes.c_size_t()
     count = ctypes.c_size_t()
@@ -416,9 +430,9 @@ def _read_last(path: PathLike, n: int) -> List[str]:
         N.path_arg(path), n, ctypes.byref(out), ctypes.byref(length), ctypes.byref(count)
     )
     if status == STATUS_END:
-        return []
+        return None
     N.check(status)
-    return _take_lines(out, length.value)
+    return _take_text(out, length.value)
 
 
 def _only_last(query: Optional[Query]) -> Optional[int]:
@@ -462,7 +476,7 @@ class EntryIterator(Managed):
         finally:
             lib.evident_query_free(q)
         self._set_handle(handle.value)  # type: ignore[arg-type]
-        self._buf: List[str] = []
+        self._buf: List[bytes] = []
         self._batch = 16
 
     def __iter__(self) -> "EntryIterator":
@@ -478,13 +492,14 @@ class EntryIterator(Managed):
             raise StopIteration from None
         try:
             # Small first batch (a caller may want one entry), then larger.
-            batch = _next_lines(ptr, self._batch)
+            text = _next_text(ptr, self._batch)
             self._batch = _BATCH
         finally:
             self._release()
-        if batch is None:
+        if text is None:
             self.close()
             raise StopIteration
+        batch = _split(text)
         batch.reverse()
         self._buf = batch
         return _entry_of_line(batch.pop())
@@ -494,20 +509,21 @@ class EntryIterator(Managed):
         self._buf = []
         super().close()
 
-    def _lines(self) -> List[str]:
-        """Every remaining record line, in batches (for :func:`read_entries`)."""
-        out: List[str] = list(reversed(self._buf))
+    def _texts(self) -> List[bytes]:
+        """Every remaining record line, as the batches' texts (for
+        :func:`read_entries`)."""
+        out = [b"".join(line + b"\n" for line in reversed(self._buf))] if self._buf else []
         self._buf = []
         while True:
             ptr = self._acquire()
             try:
-                batch = _next_lines(ptr, _BATCH)
+                text = _next_text(ptr, _BATCH)
             finally:
                 self._release()
-            if batch is None:
+            if text is None:
                 self.close()
                 return out
-            out.extend(batch)
+            out.append(text)
 
 
 def iter_entries(path: PathLike, query: Optional[Query] = None) -> EntryIterator:
@@ -517,14 +533,15 @@ def iter_entries(path: PathLike, query: Optional[Query] = None) -> EntryIterator
     return EntryIterator(path, query)
 
 
-def _read_lines(path: PathLike, query: Optional[Query]) -> List[str]:
-    """The record lines of the matching entries: the last N in one call
-    when that is the query, else through the iterator in batches."""
+def _read_texts(path: PathLike, query: Optional[Query]) -> List[bytes]:
+    """The record lines of the matching entries, as batches of lines: the
+    last N in one call when that is the query, else through the iterator."""
     n = _only_last(query)
     if n is not None:
-        return _read_last(path, n)
+        text = _read_last(path, n)
+        return [] if text is None else [text]
     with EntryIterator(path, query) as it:
-        return it._lines()
+        return it._texts()
 
 
 def read_entries(path: PathLike, query: Optional[Query] = None) -> EntryList:
@@ -534,7 +551,10 @@ def read_entries(path: PathLike, query: Optional[Query] = None) -> EntryList:
     N entries, ``Query(newest_first=True, limit=N)`` with no filter, in one
     call); each :class:`Entry` parses its line when a field is first read,
     so entries never looked at cost no JSON parsing."""
-    return EntryList(map(_entry_of_line, _read_lines(path, query)))
+    out = EntryList()
+    for text in _read_texts(path, query):
+        out.extend(map(_entry_of_line, _split(text)))
+    return out
 
 
 def read_records(path: PathLike, query: Optional[Query] = None) -> List[Dict[str, Any]]:
@@ -544,7 +564,7 @@ def read_records(path: PathLike, query: Optional[Query] = None) -> List[Dict[str
     ``success``, ``duration_ms``, ``error``, ``note``, ``git_commit``) only
     when set. Every record is parsed here (in one ``json.loads`` call);
     the fastest way to read many entries when every field is wanted."""
-    return _records_of_lines(_read_lines(path, query))
+    return _records_of_texts(_read_texts(path, query))
 
 
 def read_dataframe(path: PathLike, query: Optional[Query] = None) -> Any:
