@@ -1605,6 +1605,49 @@ evident_status evident_query_next_batch(evident_query_iter *iter,
                                         size_t *out_count);
 
 /**
+ * Reads up to `max` (at least 1) more entries in one call, as their JSONL
+ * record lines: `*out_lines` receives the lines one after another, each
+ * ending with `\n` (no line holds another `\n` or a NUL), NUL-terminated,
+ * to free with `evident_string_free`; `*out_len` its length in bytes
+ * (without the NUL) and `*out_count` the number of lines. Each line is the
+ * record exactly as a JSONL log stores it (`v`, `seq`, `prev`, `kind`,
+ * `ts`, every field, `details`, `hash`); for a binary log, the JSONL line
+ * of the same body and hash, as `evident convert` would write it. Lines
+ * come oldest or newest first as the query reads, and only for entries
+ * that `evident_query_next` would return (the same checks and filters).
+ * `EVIDENT_STATUS_END` with `*out_lines` NULL, `*out_len` and
+ * `*out_count` 0 when there are no more (and on every later call). A
+ * damaged record after some entries ends the batch there (status OK); the
+ * next call reports it (`EVIDENT_STATUS_MALFORMED` naming the file and
+ * the record's position), and the call after that goes on with the next
+ * record where the framing allows, as `evident_query_next_batch` does.
+ */
+evident_status evident_query_next_lines(evident_query_iter *iter,
+                                        size_t max,
+                                        char **out_lines,
+                                        size_t *out_len,
+                                        size_t *out_count);
+
+/**
+ * The last `n` entries of the log at `path` (UTF-8) in one call, newest
+ * first, as their JSONL record lines in the form `evident_query_next_lines`
+ * gives: `*out_lines` (free with `evident_string_free`), `*out_len` its
+ * length in bytes, `*out_count` the number of lines (less than `n` when
+ * the log has fewer entries). Reads backward from the end, so it costs
+ * O(n), not O(file); like a query, it does not check hashes and never
+ * returns a torn last record. `EVIDENT_STATUS_END` with `*out_lines`
+ * NULL and both counts 0 when the log has no entry or `n` is 0. A damaged
+ * record among the last `n` fails the whole call
+ * (`EVIDENT_STATUS_MALFORMED` naming the file and the record's position),
+ * with nothing returned.
+ */
+evident_status evident_read_last(const char *path,
+                                 size_t n,
+                                 char **out_lines,
+                                 size_t *out_len,
+                                 size_t *out_count);
+
+/**
  * Frees an iterator (entries it returned stay valid). NULL is a no-op.
  */
 void evident_query_iter_free(evident_query_iter *iter);

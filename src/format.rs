@@ -1416,6 +1416,67 @@ pub fn decode_genesis(p: &Parsed<'_>) -> Result<Genesis, Defect> {
     })
 }
 
+/// The fields of an entry record that queries filter on, checked as
+/// [`decode_entry`] checks them (same types, same order, same errors) but
+/// without building the details, which [`parse`] has already checked
+/// against the content rule (so decoding them cannot fail).
+#[doc(hidden)]
+pub struct EntryKeys {
+    pub seq: u64,
+    pub ts: DateTime<Utc>,
+    pub event_type: String,
+    pub action: String,
+    pub actor: String,
+    pub session_id: String,
+    pub source: String,
+}
+
+/// [`decode_entry`] for filtering: the same checks and errors, the details
+/// skipped.
+#[doc(hidden)]
+pub fn decode_entry_keys(p: &Parsed<'_>) -> Result<EntryKeys, Defect> {
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct EntryJson {
+        seq: u64,
+        #[serde(deserialize_with = "de_ts")]
+        ts: DateTime<Utc>,
+        event_type: String,
+        action: String,
+        actor: String,
+        host: String,
+        session_id: String,
+        source: String,
+        #[serde(default)]
+        otr: bool,
+        #[serde(default)]
+        success: Option<bool>,
+        #[serde(default)]
+        duration_ms: Option<f64>,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        note: Option<String>,
+        #[serde(default)]
+        git_commit: Option<String>,
+        #[serde(default)]
+        details: serde::de::IgnoredAny,
+    }
+    let e: EntryJson = match from_record(p) {
+        Ok(e) => e,
+        Err(err) => return defect(format!("bad entry record: {err}")),
+    };
+    Ok(EntryKeys {
+        seq: e.seq,
+        ts: e.ts,
+        event_type: e.event_type,
+        action: e.action,
+        actor: e.actor,
+        session_id: e.session_id,
+        source: e.source,
+    })
+}
+
 /// Decodes an entry record into an [`Entry`].
 #[doc(hidden)]
 pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
@@ -1795,6 +1856,59 @@ mod tests {
         assert_eq!(value_depth(&json!({}), 10), 1);
         assert_eq!(value_depth(&json!({"a": [1, {"b": []}], "c": 2}), 10), 4);
         assert_eq!(value_depth(&json!([[[[]]]]), 2), 3);
+    }
+
+    #[test]
+    fn entry_keys_check_and_fail_as_decode_entry_does() {
+        let body = String::from_utf8(sample_body()).unwrap();
+        let swaps: &[(&str, &str)] = &[
+            ("", ""),
+            (r#""action":"read_file","#, ""),
+            (r#""action":"read_file""#, r#""action":5"#),
+            (r#""seq":7"#, r#""seq":"7""#),
+            ("03:04:05.123456Z", "03:04:05Z"),
+            (r#""source":"""#, r#""source":"","otr":"yes""#),
+            (r#""source":"""#, r#""source":"","duration_ms":"1""#),
+            (r#""source":"""#, r#""source":"","success":1"#),
+            (r#""source":"""#, r#""source":"","error":null,"note":"n""#),
+            (r#""source":"""#, r#""source":"","git_commit":[1]"#),
+            (r#""source":"""#, r#""source":"","action":"again""#),
+            (r#""source":"""#, r#""source":"","later":{"x":[1e300]}"#),
+            (r#""details":{"#, r#""details":[1,{"a":[]}],"d2":{"#),
+            (r#","details":{"n":3,"path":"/tmp/x","q":"a\"b\nc"}"#, ""),
+            (r#""host":"lab1","#, ""),
+        ];
+        let hash = Hash::zero(32);
+        let (mut same_ok, mut same_err) = (0, 0);
+        for (from, to) in swaps {
+            assert!(body.contains(from), "{from}");
+            let b = body.replacen(from, to, 1);
+            let mut line = Vec::new();
+            frame(&mut line, Framing::Jsonl, b.as_bytes(), &hash);
+            line.pop(); // the newline
+            let p = match parse(Framing::Jsonl, &line) {
+                Ok(p) => p,
+                Err(_) => continue,
+            };
+            let full = decode_entry(&p);
+            let keys = decode_entry_keys(&p);
+            match (&full, &keys) {
+                (Ok(e), Ok(k)) => {
+                    assert_eq!(
+                        (e.seq, e.ts, &*e.event_type, &*e.action, &*e.actor),
+                        (k.seq, k.ts, &*k.event_type, &*k.action, &*k.actor)
+                    );
+                    assert_eq!((&e.session_id, &e.source), (&k.session_id, &k.source));
+                    same_ok += 1;
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a, b, "{from} -> {to}");
+                    same_err += 1;
+                }
+                _ => panic!("{from} -> {to}: {full:?} vs {:?}", keys.is_ok()),
+            }
+        }
+        assert!(same_ok >= 3 && same_err >= 8, "{same_ok} {same_err}");
     }
 
     #[test]

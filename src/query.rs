@@ -128,18 +128,29 @@ impl Query {
 
     /// Whether `e` passes every filter.
     pub fn matches(&self, e: &Entry) -> bool {
+        self.matches_fields(
+            [&e.session_id, &e.event_type, &e.action, &e.actor, &e.source],
+            e.ts,
+            e.seq,
+        )
+    }
+
+    /// [`Query::matches`] on the filtered fields: session id, event type,
+    /// action, actor, source; time; seq.
+    fn matches_fields(&self, s: [&str; 5], ts: DateTime<Utc>, seq: u64) -> bool {
         fn eq(f: &Option<String>, v: &str) -> bool {
             f.as_deref().is_none_or(|f| f == v)
         }
-        eq(&self.session_id, &e.session_id)
-            && eq(&self.event_type, &e.event_type)
-            && eq(&self.action, &e.action)
-            && eq(&self.actor, &e.actor)
-            && eq(&self.source, &e.source)
-            && self.since.is_none_or(|s| e.ts >= s)
-            && self.until.is_none_or(|u| e.ts < u)
-            && self.seq_min.is_none_or(|m| e.seq >= m)
-            && self.seq_max.is_none_or(|m| e.seq <= m)
+        let [session_id, event_type, action, actor, source] = s;
+        eq(&self.session_id, session_id)
+            && eq(&self.event_type, event_type)
+            && eq(&self.action, action)
+            && eq(&self.actor, actor)
+            && eq(&self.source, source)
+            && self.since.is_none_or(|s| ts >= s)
+            && self.until.is_none_or(|u| ts < u)
+            && self.seq_min.is_none_or(|m| seq >= m)
+            && self.seq_max.is_none_or(|m| seq <= m)
     }
 }
 
@@ -195,15 +206,16 @@ impl QueryIter {
     }
 }
 
-impl Iterator for QueryIter {
-    type Item = Result<Entry>;
-
-    fn next(&mut self) -> Option<Result<Entry>> {
+impl QueryIter {
+    /// The next matching entry and, when `line` is given, its JSONL record
+    /// line (with its `\n`) appended to `line`: the record's own line for
+    /// JSONL, the line of the same body and hash for binary.
+    fn next_entry(&mut self, mut line: Option<&mut Vec<u8>>) -> Option<Result<Option<Entry>>> {
         if self.done || self.q.limit.is_some_and(|l| self.returned >= l) {
             return None;
         }
         loop {
-            let (item, line) = match self.next_raw()? {
+            let (item, line_no) = match self.next_raw()? {
                 Ok(x) => x,
                 Err(e) => {
                     self.done = true;
@@ -212,7 +224,7 @@ impl Iterator for QueryIter {
             };
             let at = Position {
                 offset: item.offset,
-                line,
+                line: line_no,
                 seq: None,
             };
             match item.kind {
@@ -227,7 +239,14 @@ impl Iterator for QueryIter {
                 }
                 SpanKind::Record => {}
             }
-            let p = match format::parse(self.framing, &item.bytes) {
+            // The canonical layout's fast reader: the same result as
+            // `format::parse` for every input (binary frames were checked
+            // by the scanner, CRC included).
+            let parsed = match self.framing {
+                Framing::Jsonl => format::parse_fast(Framing::Jsonl, &item.bytes),
+                Framing::Binary => format::parse_fast_checked_frame(&item.bytes),
+            };
+            let p = match parsed {
                 Ok(p) => p,
                 Err(d) => return Some(Err(Error::malformed(&self.path, at, d.0))),
             };
@@ -243,19 +262,67 @@ impl Iterator for QueryIter {
                 self.done = true;
                 return None;
             }
+            let at = Position {
+                seq: Some(p.seq),
+                ..at
+            };
+            if let Some(out) = line.as_deref_mut() {
+                // Lines: the fields the filters need, the details skipped.
+                let k = match format::decode_entry_keys(&p) {
+                    Ok(k) => k,
+                    Err(d) => return Some(Err(Error::malformed(&self.path, at, d.0))),
+                };
+                let s = [
+                    &*k.session_id,
+                    &*k.event_type,
+                    &*k.action,
+                    &*k.actor,
+                    &*k.source,
+                ];
+                if !self.q.matches_fields(s, k.ts, k.seq) {
+                    continue;
+                }
+                self.returned += 1;
+                match self.framing {
+                    Framing::Jsonl => {
+                        out.extend_from_slice(p.raw.json);
+                        out.push(b'\n');
+                    }
+                    Framing::Binary => {
+                        format::frame(out, Framing::Jsonl, p.raw.body_head, &p.raw.hash);
+                    }
+                }
+                return Some(Ok(None));
+            }
             let e = match format::decode_entry(&p) {
                 Ok(e) => e,
-                Err(d) => {
-                    let at = Position {
-                        seq: Some(p.seq),
-                        ..at
-                    };
-                    return Some(Err(Error::malformed(&self.path, at, d.0)));
-                }
+                Err(d) => return Some(Err(Error::malformed(&self.path, at, d.0))),
             };
             if self.q.matches(&e) {
                 self.returned += 1;
-                return Some(Ok(e));
+                return Some(Ok(Some(e)));
+            }
+        }
+    }
+
+    /// Appends the next matching entry's JSONL record line (with its `\n`)
+    /// to `out`: the record's own line for JSONL, the line holding the same
+    /// body and hash for binary (spec § 2 rule 4). `None` at the end; an
+    /// error as [`Iterator::next`] gives it, `out` unchanged.
+    pub fn next_line(&mut self, out: &mut Vec<u8>) -> Option<Result<()>> {
+        self.next_entry(Some(out)).map(|r| r.map(|_| ()))
+    }
+}
+
+impl Iterator for QueryIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        loop {
+            match self.next_entry(None)? {
+                Ok(Some(e)) => return Some(Ok(e)),
+                Ok(None) => continue, // not reached: no line was asked for
+                Err(e) => return Some(Err(e)),
             }
         }
     }

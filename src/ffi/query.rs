@@ -391,6 +391,120 @@ pub extern "C" fn evident_query_next_batch(
     })
 }
 
+/// Hands JSONL text (lines without NUL: JSON text holds none) to C as an
+/// owned string, with its length.
+fn owned_lines(text: Vec<u8>, out: &mut *mut c_char, len: &mut usize) -> Result<(), Failure> {
+    let n = text.len();
+    let c = CString::new(text)
+        .map_err(|_| Failure::invalid("a record line holds a NUL byte".to_string()))?;
+    *out = c.into_raw();
+    *len = n;
+    Ok(())
+}
+
+/// Reads up to `max` (at least 1) more entries in one call, as their JSONL
+/// record lines: `*out_lines` receives the lines one after another, each
+/// ending with `\n` (no line holds another `\n` or a NUL), NUL-terminated,
+/// to free with `evident_string_free`; `*out_len` its length in bytes
+/// (without the NUL) and `*out_count` the number of lines. Each line is the
+/// record exactly as a JSONL log stores it (`v`, `seq`, `prev`, `kind`,
+/// `ts`, every field, `details`, `hash`); for a binary log, the JSONL line
+/// of the same body and hash, as `evident convert` would write it. Lines
+/// come oldest or newest first as the query reads, and only for entries
+/// that `evident_query_next` would return (the same checks and filters).
+/// `EVIDENT_STATUS_END` with `*out_lines` NULL, `*out_len` and
+/// `*out_count` 0 when there are no more (and on every later call). A
+/// damaged record after some entries ends the batch there (status OK); the
+/// next call reports it (`EVIDENT_STATUS_MALFORMED` naming the file and
+/// the record's position), and the call after that goes on with the next
+/// record where the framing allows, as `evident_query_next_batch` does.
+#[no_mangle]
+pub extern "C" fn evident_query_next_lines(
+    iter: *mut evident_query_iter,
+    max: usize,
+    out_lines: *mut *mut c_char,
+    out_len: *mut usize,
+    out_count: *mut usize,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_lines, "out_lines", std::ptr::null_mut());
+        let len = try_out!(out_len, "out_len", 0);
+        let count = try_out!(out_count, "out_count", 0);
+        let it = try_mut!(iter, "iter");
+        if let Some(e) = it.pending.take() {
+            return Err(e.into());
+        }
+        if it.done {
+            return Ok(evident_status::End);
+        }
+        let mut text = Vec::with_capacity(16 * 1024);
+        let mut n = 0usize;
+        while n < max.max(1) {
+            match it.iter.next_line(&mut text) {
+                None => {
+                    it.done = true;
+                    break;
+                }
+                Some(Err(e)) if n == 0 => return Err(e.into()),
+                Some(Err(e)) => {
+                    it.pending = Some(e);
+                    break;
+                }
+                Some(Ok(())) => n += 1,
+            }
+        }
+        if n == 0 {
+            return Ok(evident_status::End);
+        }
+        owned_lines(text, out, len)?;
+        *count = n;
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The last `n` entries of the log at `path` (UTF-8) in one call, newest
+/// first, as their JSONL record lines in the form `evident_query_next_lines`
+/// gives: `*out_lines` (free with `evident_string_free`), `*out_len` its
+/// length in bytes, `*out_count` the number of lines (less than `n` when
+/// the log has fewer entries). Reads backward from the end, so it costs
+/// O(n), not O(file); like a query, it does not check hashes and never
+/// returns a torn last record. `EVIDENT_STATUS_END` with `*out_lines`
+/// NULL and both counts 0 when the log has no entry or `n` is 0. A damaged
+/// record among the last `n` fails the whole call
+/// (`EVIDENT_STATUS_MALFORMED` naming the file and the record's position),
+/// with nothing returned.
+#[no_mangle]
+pub extern "C" fn evident_read_last(
+    path: *const c_char,
+    n: usize,
+    out_lines: *mut *mut c_char,
+    out_len: *mut usize,
+    out_count: *mut usize,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_lines, "out_lines", std::ptr::null_mut());
+        let len = try_out!(out_len, "out_len", 0);
+        let count = try_out!(out_count, "out_count", 0);
+        let path = try_str!(path, "path");
+        if n == 0 {
+            return Ok(evident_status::End);
+        }
+        let mut it = run_query(path, &Query::last(n))?;
+        let mut text = Vec::with_capacity(n.min(64) * 512);
+        let mut got = 0usize;
+        while let Some(r) = it.next_line(&mut text) {
+            r?;
+            got += 1;
+        }
+        if got == 0 {
+            return Ok(evident_status::End);
+        }
+        owned_lines(text, out, len)?;
+        *count = got;
+        Ok(evident_status::Ok)
+    })
+}
+
 /// Frees an iterator (entries it returned stay valid). NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn evident_query_iter_free(iter: *mut evident_query_iter) {
@@ -671,5 +785,312 @@ mod tests {
         crate::ffi::evident_string_free(json);
         evident_entry_free(e);
         evident_query_iter_free(it);
+    }
+
+    fn make(path: &std::path::Path, framing: crate::format::Framing, n: usize) {
+        let log = crate::Log::open(path, crate::OpenOptions::new().framing(framing)).unwrap();
+        for i in 0..n {
+            let ev = crate::Event::new("T", format!("a{i}"))
+                .session(if i % 2 == 0 { "even" } else { "odd" })
+                .details(serde_json::json!({"i": i, "s": "é\"\n", "f": 1.5}));
+            log.append(&ev).unwrap();
+        }
+        log.close().unwrap();
+    }
+
+    fn cpath(p: &std::path::Path) -> CString {
+        CString::new(p.to_str().unwrap()).unwrap()
+    }
+
+    /// Every batch of `evident_query_next_lines` until the end or an error,
+    /// as (status, lines).
+    fn all_lines(
+        path: &CStr,
+        q: *const evident_query,
+        max: usize,
+    ) -> Vec<(evident_status, Vec<String>)> {
+        let mut it = std::ptr::null_mut();
+        assert_eq!(
+            evident_query_run(path.as_ptr(), q, &mut it),
+            evident_status::Ok
+        );
+        let mut out = Vec::new();
+        for _ in 0..1000 {
+            let (mut p, mut len, mut n) = (std::ptr::null_mut(), 7usize, 7usize);
+            let st = evident_query_next_lines(it, max, &mut p, &mut len, &mut n);
+            if st != evident_status::Ok {
+                assert!(p.is_null());
+                assert_eq!((len, n), (0, 0));
+                out.push((st, Vec::new()));
+                if st == evident_status::End {
+                    break;
+                }
+                continue;
+            }
+            let bytes = unsafe { CStr::from_ptr(p) }.to_bytes().to_vec();
+            assert_eq!(bytes.len(), len);
+            crate::ffi::evident_string_free(p);
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(text.ends_with('\n'));
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            assert_eq!(lines.len(), n);
+            assert!(n >= 1 && n <= max.max(1));
+            out.push((st, lines));
+        }
+        evident_query_iter_free(it);
+        out
+    }
+
+    /// The entries `evident_query_next` gives, as JSON values.
+    fn all_entries(path: &CStr, q: *const evident_query) -> Vec<serde_json::Value> {
+        let mut it = std::ptr::null_mut();
+        assert_eq!(
+            evident_query_run(path.as_ptr(), q, &mut it),
+            evident_status::Ok
+        );
+        let mut out = Vec::new();
+        loop {
+            let mut e = std::ptr::null_mut();
+            match evident_query_next(it, &mut e) {
+                evident_status::Ok => {
+                    let mut j = std::ptr::null_mut();
+                    assert_eq!(evident_entry_to_json(e, &mut j), evident_status::Ok);
+                    let t = unsafe { CStr::from_ptr(j) }.to_str().unwrap().to_owned();
+                    crate::ffi::evident_string_free(j);
+                    evident_entry_free(e);
+                    out.push(serde_json::from_str(&t).unwrap());
+                }
+                evident_status::End => break,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        evident_query_iter_free(it);
+        out
+    }
+
+    /// A record line as the entry's fields (what `evident_entry_to_json` gives).
+    fn line_fields(line: &str) -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let o = v.as_object_mut().unwrap();
+        assert_eq!(o.remove("kind").unwrap(), "entry");
+        assert_eq!(o.remove("v").unwrap(), 1);
+        v
+    }
+
+    #[test]
+    fn next_lines_are_the_stored_lines_of_the_entries_next_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        for framing in [
+            crate::format::Framing::Jsonl,
+            crate::format::Framing::Binary,
+        ] {
+            let p = dir.path().join(format!("l.{}", framing.name()));
+            make(&p, framing, 50);
+            let path = cpath(&p);
+            // Every entry, in batches of 7, oldest first, then a filtered
+            // newest-first query.
+            let mut q = std::ptr::null_mut();
+            assert_eq!(evident_query_new(&mut q), evident_status::Ok);
+            for query in [std::ptr::null(), q as *const _] {
+                let batches = all_lines(&path, query, 7);
+                let (last, batches) = batches.split_last().unwrap();
+                assert_eq!(last.0, evident_status::End);
+                let lines: Vec<String> = batches.iter().flat_map(|b| b.1.clone()).collect();
+                let fields: Vec<_> = lines.iter().map(|l| line_fields(l)).collect();
+                assert_eq!(fields, all_entries(&path, query));
+                if query.is_null() {
+                    assert_eq!(lines.len(), 50);
+                    assert_eq!(batches.len(), 8); // 7 × 7 + 1
+                    if framing == crate::format::Framing::Jsonl {
+                        // The lines are the file's own lines (after the genesis).
+                        let file = std::fs::read_to_string(&p).unwrap();
+                        let stored: Vec<&str> = file.lines().skip(1).collect();
+                        assert_eq!(lines, stored);
+                    }
+                } else {
+                    assert_eq!(lines.len(), 25);
+                    assert_eq!(fields[0]["seq"], 50); // "odd" sessions: the even seqs
+                    assert_eq!(fields[24]["seq"], 2);
+                }
+                let v = evident_query_set_session_id(q, c"odd".as_ptr());
+                assert_eq!(v, evident_status::Ok);
+                assert_eq!(evident_query_set_order(q, 2), evident_status::Ok);
+            }
+            evident_query_free(q);
+        }
+    }
+
+    #[test]
+    fn binary_lines_are_what_convert_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("b.bin");
+        let jl = dir.path().join("b.jsonl");
+        make(&bin, crate::format::Framing::Binary, 5);
+        crate::convert::convert(
+            &bin,
+            &jl,
+            &crate::convert::ConvertOptions::new().to(crate::format::Framing::Jsonl),
+        )
+        .unwrap();
+        let batches = all_lines(&cpath(&bin), std::ptr::null(), 100);
+        let file = std::fs::read_to_string(&jl).unwrap();
+        let stored: Vec<String> = file.lines().skip(1).map(str::to_owned).collect();
+        assert_eq!(batches[0].1, stored);
+        assert_eq!(batches[1].0, evident_status::End);
+    }
+
+    #[test]
+    fn a_damaged_record_ends_the_batch_then_is_reported_then_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.jsonl");
+        make(&p, crate::format::Framing::Jsonl, 6);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        // Entry 3 (line 4) loses its closing brace and hash ending.
+        let cut_at = lines[3].len() - 10;
+        lines[3].truncate(cut_at);
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        let path = cpath(&p);
+        let batches = all_lines(&path, std::ptr::null(), 100);
+        let seqs = |b: &Vec<String>| -> Vec<u64> {
+            b.iter()
+                .map(|l| line_fields(l)["seq"].as_u64().unwrap())
+                .collect()
+        };
+        assert_eq!(batches.len(), 4, "{batches:?}");
+        assert_eq!(batches[0].0, evident_status::Ok);
+        assert_eq!(seqs(&batches[0].1), [1, 2]);
+        assert_eq!(batches[1].0, evident_status::Malformed);
+        assert_eq!(seqs(&batches[2].1), [4, 5, 6]);
+        assert_eq!(batches[3].0, evident_status::End);
+        // The error names the file and the line, as evident_query_next's does.
+        let mut it = std::ptr::null_mut();
+        assert_eq!(
+            evident_query_run(path.as_ptr(), std::ptr::null(), &mut it),
+            evident_status::Ok
+        );
+        let (mut out, mut len, mut n) = (std::ptr::null_mut(), 0, 0);
+        assert_eq!(
+            evident_query_next_lines(it, 2, &mut out, &mut len, &mut n),
+            evident_status::Ok
+        );
+        crate::ffi::evident_string_free(out);
+        assert_eq!(
+            evident_query_next_lines(it, 2, &mut out, &mut len, &mut n),
+            evident_status::Malformed
+        );
+        let msg = unsafe { CStr::from_ptr(crate::ffi::evident_last_error()) }
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(msg.contains("d.jsonl") && msg.contains("line 4"), "{msg}");
+        evident_query_iter_free(it);
+    }
+
+    fn last(path: &CStr, n: usize) -> (evident_status, Vec<u64>, Vec<String>) {
+        let (mut out, mut len, mut count) = (std::ptr::null_mut(), 9usize, 9usize);
+        let st = evident_read_last(path.as_ptr(), n, &mut out, &mut len, &mut count);
+        if st != evident_status::Ok {
+            assert!(out.is_null());
+            assert_eq!((len, count), (0, 0));
+            return (st, Vec::new(), Vec::new());
+        }
+        let text = unsafe { CStr::from_ptr(out) }.to_str().unwrap().to_owned();
+        crate::ffi::evident_string_free(out);
+        assert_eq!(text.len(), len);
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        assert_eq!(lines.len(), count);
+        let seqs = lines
+            .iter()
+            .map(|l| line_fields(l)["seq"].as_u64().unwrap())
+            .collect();
+        (st, seqs, lines)
+    }
+
+    #[test]
+    fn read_last_gives_the_last_n_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        for framing in [
+            crate::format::Framing::Jsonl,
+            crate::format::Framing::Binary,
+        ] {
+            let p = dir.path().join(format!("t.{}", framing.name()));
+            make(&p, framing, 20);
+            let path = cpath(&p);
+            let (st, seqs, lines) = last(&path, 3);
+            assert_eq!(st, evident_status::Ok);
+            assert_eq!(seqs, [20, 19, 18]);
+            let fields: Vec<_> = lines.iter().map(|l| line_fields(l)).collect();
+            let mut q = std::ptr::null_mut();
+            assert_eq!(evident_query_new(&mut q), evident_status::Ok);
+            assert_eq!(evident_query_set_order(q, 2), evident_status::Ok);
+            assert_eq!(evident_query_set_limit(q, 3), evident_status::Ok);
+            assert_eq!(fields, all_entries(&path, q));
+            evident_query_free(q);
+            assert_eq!(last(&path, 100).1, (1..=20).rev().collect::<Vec<u64>>());
+            assert_eq!(last(&path, 0).0, evident_status::End);
+            // A torn last record is not an entry.
+            let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+            std::io::Write::write_all(&mut f, b"{\"v\":1,\"seq\":21,\"pr").unwrap();
+            drop(f);
+            assert_eq!(last(&path, 2).1, [20, 19]);
+        }
+        let empty = dir.path().join("e.jsonl");
+        make(&empty, crate::format::Framing::Jsonl, 0);
+        assert_eq!(last(&cpath(&empty), 10).0, evident_status::End);
+        let missing = cpath(&dir.path().join("missing.jsonl"));
+        assert_eq!(last(&missing, 10).0, evident_status::Io); // as evident_query_run
+        let (mut out, mut len, mut count) = (std::ptr::null_mut(), 0, 0);
+        assert_eq!(
+            evident_read_last(std::ptr::null(), 1, &mut out, &mut len, &mut count),
+            evident_status::NullArgument
+        );
+        assert_eq!(
+            evident_read_last(
+                missing.as_ptr(),
+                1,
+                std::ptr::null_mut(),
+                &mut len,
+                &mut count
+            ),
+            evident_status::NullArgument
+        );
+        let mut it = std::ptr::null_mut();
+        assert_eq!(
+            evident_query_next_lines(it, 1, &mut out, &mut len, &mut count),
+            evident_status::NullArgument
+        );
+        assert_eq!(
+            evident_query_run(cpath(&empty).as_ptr(), std::ptr::null(), &mut it),
+            evident_status::Ok
+        );
+        assert_eq!(
+            evident_query_next_lines(it, 1, &mut out, std::ptr::null_mut(), &mut count),
+            evident_status::NullArgument
+        );
+        assert_eq!(
+            evident_query_next_lines(it, 1, &mut out, &mut len, &mut count),
+            evident_status::End
+        );
+        evident_query_iter_free(it);
+    }
+
+    #[test]
+    fn read_last_reports_a_damaged_record_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.jsonl");
+        make(&p, crate::format::Framing::Jsonl, 5);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines[4] = lines[4].replace("\"seq\":4", "\"seq\":\"4\"");
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        let path = cpath(&p);
+        assert_eq!(last(&path, 1).1, [5]);
+        assert_eq!(last(&path, 2).0, evident_status::Malformed);
+        let msg = unsafe { CStr::from_ptr(crate::ffi::evident_last_error()) }
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(msg.contains("bad.jsonl"), "{msg}");
     }
 }

@@ -162,6 +162,12 @@ _CORE_PROTOTYPES = {
     "evident_query_run": (_S, [c_char_p, _P, _PP]),
     "evident_query_next": (_S, [_P, _PP]),
     "evident_query_next_batch": (_S, [_P, c_size_t, _PP, POINTER(c_size_t)]),
+    "evident_query_next_lines": (
+        _S, [_P, c_size_t, _PP, POINTER(c_size_t), POINTER(c_size_t)]
+    ),
+    "evident_read_last": (
+        _S, [c_char_p, c_size_t, _PP, POINTER(c_size_t), POINTER(c_size_t)]
+    ),
     "evident_query_iter_free": (None, [_P]),
     # entry
     "evident_entry_free": (None, [_P]),

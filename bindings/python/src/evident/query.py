@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Union
 
 from . import _native as N
 from ._managed import Managed
-from .errors import ClosedError, InvalidArgumentError, STATUS_END
+from .errors import ClosedError, InternalError, InvalidArgumentError, STATUS_END
 from .log import PathLike, _ts_text
 
 __all__ = [
@@ -99,23 +99,89 @@ def _parse_ts(s: str) -> datetime:
 def _field(name: str, default: Any = None, optional: bool = False) -> property:
     if optional:
         def get(self: "Entry") -> Any:
-            return self._r.get(name, default)
+            r = self._r
+            if r is None:
+                r = self._parse()
+            return r.get(name, default)
     else:
         def get(self: "Entry") -> Any:
-            return self._r[name]
+            r = self._r
+            if r is None:
+                r = self._parse()
+            return r[name]
     get.__name__ = name
     return property(get)
+
+
+# The members every entry record has, after `v` and `kind` are taken out.
+_BASE = frozenset(
+    ("seq", "prev", "ts", "event_type", "action", "actor", "host",
+     "session_id", "source", "details", "hash")
+)
+_KNOWN = frozenset(_FIELDS)
+_loads = json.loads
+# The C scanner of the standard decoder: one call per record line (which
+# the engine checked), without json.loads's per-call checks.
+_scan = json.JSONDecoder().scan_once
+
+
+def _clean(r: Dict[str, Any]) -> Dict[str, Any]:
+    """A parsed record line as the engine's ``Entry`` serialises it: ``v``,
+    ``kind`` and members of later versions dropped, optional fields only
+    when set, ``duration_ms`` a float, ``details`` ``None`` when absent."""
+    del r["v"], r["kind"]
+    if len(r) == 11 and r.keys() <= _BASE:
+        return r
+    return _clean_rest(r)
+
+
+def _clean_rest(r: Dict[str, Any]) -> Dict[str, Any]:
+    """:func:`_clean` after ``v`` and ``kind``, for records beyond the
+    common case (optional fields, members of later versions, no details)."""
+    for k in [k for k in r if k not in _KNOWN]:
+        del r[k]
+    for k, absent in _OPTIONAL.items():
+        if k in r and r[k] == absent and (absent is None or r[k] is absent):
+            del r[k]
+    d = r.get("duration_ms")
+    if d is not None:
+        r["duration_ms"] = float(d)
+    r.setdefault("details", None)
+    return r
+
+
+def _record(line: bytes) -> Dict[str, Any]:
+    """The record of one JSONL record line (UTF-8, which the engine
+    checked)."""
+    return _clean(_scan(line.decode("utf-8"), 0)[0])
+
+
+def _records_of_lines(lines: List[bytes]) -> List[Dict[str, Any]]:
+    """The records of many record lines, parsed in one call."""
+    if not lines:
+        return []
+    return list(map(_clean, _loads(b"[" + b",".join(lines) + b"]")))
+
+
+def _records_of_texts(texts: List[bytes]) -> List[Dict[str, Any]]:
+    """The records of batches of record lines (each batch ending with a
+    newline), parsed one batch per call without splitting the lines."""
+    out: List[Dict[str, Any]] = []
+    for t in texts:
+        out.extend(map(_clean, _loads(b"[" + t[:-1].replace(b"\n", b",") + b"]")))
+    return out
 
 
 class Entry:
     """One entry read from a log; the fields are the log's fields.
 
     Immutable. Entries that :func:`read_entries` returns are built lazily
-    from the engine's record (a dict, :meth:`record`): ``ts`` becomes a
+    from the record's JSONL line as the engine returned it: the line is
+    parsed (``json.loads``) when a field is first read, and ``ts`` becomes a
     datetime when first read. Equal when every field is equal.
     """
 
-    __slots__ = ("_r", "_ts")
+    __slots__ = ("_r", "_ts", "_l")
 
     def __init__(
         self,
@@ -146,13 +212,25 @@ class Entry:
         }
         object.__setattr__(self, "_r", r)
         object.__setattr__(self, "_ts", ts)
+        object.__setattr__(self, "_l", None)
 
     @classmethod
     def _from_record(cls, r: Dict[str, Any]) -> "Entry":
         e = object.__new__(cls)
         object.__setattr__(e, "_r", r)
         object.__setattr__(e, "_ts", None)
+        object.__setattr__(e, "_l", None)
         return e
+
+    def _parse(self) -> Dict[str, Any]:
+        # _record, inlined: this runs once per entry read.
+        r: Dict[str, Any] = _scan(self._l.decode("utf-8"), 0)[0]
+        del r["v"], r["kind"]
+        if len(r) != 11 or not r.keys() <= _BASE:
+            _clean_rest(r)
+        _set_r(self, r)
+        _set_l(self, None)
+        return r
 
     seq = _field("seq")
     event_type = _field("event_type")
@@ -175,14 +253,20 @@ class Entry:
     def ts(self) -> datetime:
         t = self._ts
         if t is None:
-            t = _parse_ts(self._r["ts"])
+            r = self._r
+            if r is None:
+                r = self._parse()
+            t = _parse_ts(r["ts"])
             object.__setattr__(self, "_ts", t)
         return t
 
     def record(self) -> Dict[str, Any]:
         """The entry as a dict of its fields (``ts`` as the log's RFC 3339
         text; optional fields only when set), as the engine returns it."""
-        r = dict(self._r)
+        r = self._r
+        if r is None:
+            r = self._parse()
+        r = dict(r)
         if isinstance(r["ts"], datetime):
             r["ts"] = r["ts"].astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for k, absent in _OPTIONAL.items():
@@ -215,6 +299,21 @@ class Entry:
         return (Entry, self._values())
 
 
+_new_entry = object.__new__
+_set_r = Entry._r.__set__  # type: ignore[attr-defined]
+_set_ts = Entry._ts.__set__  # type: ignore[attr-defined]
+_set_l = Entry._l.__set__  # type: ignore[attr-defined]
+
+
+def _entry_of_line(line: bytes) -> Entry:
+    """An :class:`Entry` over one record line, parsed on first access."""
+    e = _new_entry(Entry)
+    _set_r(e, None)
+    _set_ts(e, None)
+    _set_l(e, line)
+    return e  # type: ignore[no-any-return]
+
+
 class EntryList(List[Entry]):
     """The list :func:`read_entries` returns: :class:`Entry` objects, plus
     the same entries as dicts (:meth:`records`) and as a pandas DataFrame
@@ -222,6 +321,9 @@ class EntryList(List[Entry]):
 
     def records(self) -> List[Dict[str, Any]]:
         """The entries as dicts, as :func:`read_records` gives them."""
+        lines = [e._l for e in self]
+        if None not in lines:  # none parsed yet: all in one call
+            return _records_of_lines(lines)  # type: ignore[arg-type]
         return [e.record() for e in self]
 
     def to_pandas(self) -> Any:
@@ -285,18 +387,67 @@ def _build_query(q: Query) -> ctypes.c_void_p:
     return handle
 
 
-def _next_batch(ptr: Any, max_entries: int) -> Optional[List[Dict[str, Any]]]:
-    """Up to ``max_entries`` records from the native iterator (``None`` at
-    the end); raises the error of a damaged record."""
+def _take_text(out: ctypes.c_void_p, length: int) -> bytes:
+    """An owned buffer of ``length`` bytes of record lines (each ending
+    with a newline), freeing it."""
+    if not out.value:
+        raise InternalError("the library returned a NULL string")
+    try:
+        return ctypes.string_at(out.value, length)
+    finally:
+        N.lib.evident_string_free(out)
+
+
+def _split(text: bytes) -> List[bytes]:
+    """The lines of a batch (each ends with a newline)."""
+    lines = text.split(b"\n")
+    lines.pop()  # after the last newline
+    return lines
+
+
+def _next_text(ptr: Any, max_entries: int) -> Optional[bytes]:
+    """Up to ``max_entries`` record lines from the native iterator, as one
+    text (``None`` at the end); raises the error of a damaged record."""
     out = ctypes.c_void_p()
+    length = ctypes.c_size_t()
     count = ctypes.c_size_t()
-    status = N.lib.evident_query_next_batch(
-        ptr, max_entries, ctypes.byref(out), ctypes.byref(count)
+    status = N.lib.evident_query_next_lines(
+        ptr, max_entries, ctypes.byref(out), ctypes.byref(length), ctypes.byref(count)
     )
     if status == STATUS_END:
         return None
     N.check(status)
-    return json.loads(N.take_bytes(out))  # type: ignore[no-any-return]
+    return _take_text(out, length.value)
+
+
+def _read_last(path: PathLike, n: int) -> Optional[bytes]:
+    """The record lines of the last ``n`` entries, newest first, in one
+    native call (``evident_read_last``); ``None`` when there are none."""
+    out = ctypes.c_void_p()
+    length = ctypes.c_size_t()
+    count = ctypes.c_size_t()
+    status = N.lib.evident_read_last(
+        N.path_arg(path), n, ctypes.byref(out), ctypes.byref(length), ctypes.byref(count)
+    )
+    if status == STATUS_END:
+        return None
+    N.check(status)
+    return _take_text(out, length.value)
+
+
+def _only_last(query: Optional[Query]) -> Optional[int]:
+    """``n`` when ``query`` asks for exactly the last ``n`` entries (newest
+    first, a limit, no filter), else ``None``."""
+    if (
+        query.__class__ is Query
+        and query.newest_first  # type: ignore[union-attr]
+        and query.limit is not None  # type: ignore[union-attr]
+        and query.limit.__class__ is int  # type: ignore[union-attr]
+        and 0 <= query.limit < N.SIZE_MAX  # type: ignore[union-attr]
+        and query == Query(newest_first=True, limit=query.limit)  # type: ignore[union-attr]
+    ):
+        return query.limit  # type: ignore[union-attr]
+    return None
 
 
 class EntryIterator(Managed):
@@ -325,7 +476,7 @@ class EntryIterator(Managed):
         finally:
             lib.evident_query_free(q)
         self._set_handle(handle.value)  # type: ignore[arg-type]
-        self._buf: List[Dict[str, Any]] = []
+        self._buf: List[bytes] = []
         self._batch = 16
 
     def __iter__(self) -> "EntryIterator":
@@ -334,43 +485,45 @@ class EntryIterator(Managed):
     def __next__(self) -> Entry:
         buf = self._buf
         if buf:
-            return Entry._from_record(buf.pop())
+            return _entry_of_line(buf.pop())
         try:
             ptr = self._acquire()
         except ClosedError:
             raise StopIteration from None
         try:
             # Small first batch (a caller may want one entry), then larger.
-            batch = _next_batch(ptr, self._batch)
+            text = _next_text(ptr, self._batch)
             self._batch = _BATCH
         finally:
             self._release()
-        if batch is None:
+        if text is None:
             self.close()
             raise StopIteration
+        batch = _split(text)
         batch.reverse()
         self._buf = batch
-        return Entry._from_record(batch.pop())
+        return _entry_of_line(batch.pop())
 
     def close(self) -> None:
         """Frees the native iterator; later ``next()`` calls end at once."""
         self._buf = []
         super().close()
 
-    def _records(self) -> List[Dict[str, Any]]:
-        """Every remaining record, in batches (for :func:`read_entries`)."""
-        out: List[Dict[str, Any]] = list(reversed(self._buf))
+    def _texts(self) -> List[bytes]:
+        """Every remaining record line, as the batches' texts (for
+        :func:`read_entries`)."""
+        out = [b"".join(line + b"\n" for line in reversed(self._buf))] if self._buf else []
         self._buf = []
         while True:
             ptr = self._acquire()
             try:
-                batch = _next_batch(ptr, _BATCH)
+                text = _next_text(ptr, _BATCH)
             finally:
                 self._release()
-            if batch is None:
+            if text is None:
                 self.close()
                 return out
-            out.extend(batch)
+            out.append(text)
 
 
 def iter_entries(path: PathLike, query: Optional[Query] = None) -> EntryIterator:
@@ -380,13 +533,28 @@ def iter_entries(path: PathLike, query: Optional[Query] = None) -> EntryIterator
     return EntryIterator(path, query)
 
 
+def _read_texts(path: PathLike, query: Optional[Query]) -> List[bytes]:
+    """The record lines of the matching entries, as batches of lines: the
+    last N in one call when that is the query, else through the iterator."""
+    n = _only_last(query)
+    if n is not None:
+        text = _read_last(path, n)
+        return [] if text is None else [text]
+    with EntryIterator(path, query) as it:
+        return it._texts()
+
+
 def read_entries(path: PathLike, query: Optional[Query] = None) -> EntryList:
     """The entries of the log at ``path`` matching ``query``, as a list
     (an :class:`EntryList`: also :meth:`~EntryList.records` and
-    :meth:`~EntryList.to_pandas`). Read in batches; each :class:`Entry` is
-    built lazily from its record."""
-    with EntryIterator(path, query) as it:
-        return EntryList(map(Entry._from_record, it._records()))
+    :meth:`~EntryList.to_pandas`). Read in batches of record lines (the last
+    N entries, ``Query(newest_first=True, limit=N)`` with no filter, in one
+    call); each :class:`Entry` parses its line when a field is first read,
+    so entries never looked at cost no JSON parsing."""
+    out = EntryList()
+    for text in _read_texts(path, query):
+        out.extend(map(_entry_of_line, _split(text)))
+    return out
 
 
 def read_records(path: PathLike, query: Optional[Query] = None) -> List[Dict[str, Any]]:
@@ -394,9 +562,9 @@ def read_records(path: PathLike, query: Optional[Query] = None) -> List[Dict[str
     fields of :class:`Entry`, ``ts`` as the log's RFC 3339 text
     (``2026-03-01T09:00:02.500000Z``), optional fields (``otr``,
     ``success``, ``duration_ms``, ``error``, ``note``, ``git_commit``) only
-    when set. The fastest way to read many entries."""
-    with EntryIterator(path, query) as it:
-        return it._records()
+    when set. Every record is parsed here (in one ``json.loads`` call);
+    the fastest way to read many entries when every field is wanted."""
+    return _records_of_texts(_read_texts(path, query))
 
 
 def read_dataframe(path: PathLike, query: Optional[Query] = None) -> Any:
