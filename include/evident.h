@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 6
+#define EVIDENT_ABI_VERSION_MINOR 7
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
