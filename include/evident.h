@@ -2364,6 +2364,58 @@ bool evident_dtype_byte_len(uint32_t dtype, uint64_t len_samples, uint64_t *out)
 evident_status evident_args_from_go_json(const char *json, char **out);
 
 /**
+ * Runs the read-only operation `op` on `session` with `args_json` (NULL:
+ * none), a JSON array of its arguments, and writes its result as JSON to
+ * `*out` (may be NULL: the result is dropped) — a string to free with
+ * `evident_string_free`, NULL on failure. A string argument may hold any
+ * Unicode but U+0000 (`EVIDENT_STATUS_INVALID_ARGUMENT`).
+ *
+ * The operations, each as the C call named (its errors too):
+ * `info` (`evident_session_info_json`), `metadata`, `summary` (a JSON
+ * string), `to_json`, `trace_names`, `layers`, `measurements`, `history`,
+ * `history_summary`, `measurements_tracekit` (each `evident_session_<op>`
+ * or `..._json`), no arguments; `annotations` `[layer, time_range]`
+ * (`evident_session_annotations_json`; layer null or `""`: every layer;
+ * time_range null or `[t0, t1]`); `history_script` `[module, alias,
+ * style]` (`evident_session_history_script`, a JSON string; module and
+ * alias null or `""`: the defaults). Another `op` gives
+ * `EVIDENT_STATUS_INVALID_ARGUMENT`, as does an operation that changes
+ * the session (use `evident_session_change_json`).
+ *
+ * Thread safety: as the C calls it runs (a shared session).
+ */
+evident_status evident_session_get_json(const evident_session *session,
+                                        const char *op,
+                                        const char *args_json,
+                                        char **out);
+
+/**
+ * Runs the operation `op` that changes `session` (or any operation of
+ * `evident_session_get_json`), as that function does.
+ *
+ * The operations, each as the C call `evident_session_<op>` (its errors
+ * too), with result `null` unless said: `set_name` `[name]`,
+ * `set_metadata` `[object]` (null: empty), `remove_trace` `[name]`,
+ * `set_layer` `[props]` (the object of `evident_session_set_layer`),
+ * `clear_layer` `[layer]`, `remove_layer` `[layer]`, `annotate` `[layer,
+ * annotation]`, `remove_annotation` `[layer, index]` (a negative index
+ * gives `EVIDENT_STATUS_NOT_FOUND`), `record_measurement`
+ * `[measurement]`, `record_history` `[entry]`, `set_history_limit` `[n]`
+ * (0: unlimited; negative: `EVIDENT_STATUS_INVALID_ARGUMENT`),
+ * `load_trace` `[path, name]` (name null or `""`: from the file name;
+ * result: the name used, a JSON string). In the annotation, measurement
+ * and entry objects Go's zero values mean "unset", as for
+ * `evident_args_from_go_json`.
+ *
+ * Thread safety: needs exclusive access to the session, as the C calls it
+ * runs.
+ */
+evident_status evident_session_change_json(evident_session *session,
+                                           const char *op,
+                                           const char *args_json,
+                                           char **out);
+
+/**
  * One field of `evident_session_info_json` as JSON text (`"name"` gives
  * a JSON string, `"version"` a number or `null`, …): `name`, `created_at`,
  * `modified_at`, `path`, `version`, `commit`, `traces`, `layers`,

@@ -299,28 +299,34 @@ func (s *Session) text(write bool, f func(h *C.evident_session, out, msg **C.cha
 	return text, err
 }
 
-// get runs one of the session's getters (evgo_session_get).
-func (s *Session) get(what C.int) (string, error) {
-	return s.text(false, func(h *C.evident_session, out, msg **C.char) C.evident_status {
-		return C.evgo_session_get(h, what, out, msg)
-	})
-}
-
-// getAs decodes the JSON of a getter into v (see decodeAs).
-func getAs[T any](s *Session, what C.int, v T) (T, error) {
-	text, err := s.get(what)
-	return decodeAs(text, err, v)
-}
-
-// set runs one of the session's one-string setters (evgo_session_set) on
-// arg, checked as name.
-func (s *Session) set(what C.int, name, arg string) error {
-	if err := checkString(name, arg); err != nil {
+// do runs the session operation op on args, as evident_session_change_json
+// (write) or evident_session_get_json, and decodes its JSON result into out
+// (nil: none).
+func (s *Session) do(write bool, op string, out any, args ...any) error {
+	if err := checkValue(op, args); err != nil {
 		return err
 	}
-	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
-		return C.evgo_session_set(h, what, cstr(arg), msg)
+	js, err := encodeJSON(args)
+	if err != nil {
+		return err
+	}
+	text, err := s.text(write, func(h *C.evident_session, o, msg **C.char) C.evident_status {
+		return C.evgo_session_call(h, C.bool(write), cstr(op), cstr(string(js)), o, msg)
 	})
+	if err == nil && out != nil {
+		err = decodeJSON(text, out)
+	}
+	return err
+}
+
+// getAs returns the result of the read-only operation op decoded into v
+// (which is what JSON null leaves; the zero T on error).
+func getAs[T any](s *Session, op string, v T, args ...any) (T, error) {
+	if err := s.do(false, op, &v, args...); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
 }
 
 // args encodes v, a struct, as the argument object of a session call: its
@@ -389,7 +395,7 @@ func (s *Session) Info() (SessionInfo, error) {
 	if c := s.info.Load(); c != nil && c.gen == gen {
 		return c.info, nil
 	}
-	info, err := getAs(s, C.EVGO_SESSION_INFO, SessionInfo{})
+	info, err := getAs(s, "info", SessionInfo{})
 	if err == nil {
 		s.info.Store(&sessionInfoAt{gen, info})
 	}
@@ -403,37 +409,19 @@ func (s *Session) Name() string {
 }
 
 // SetName renames the session.
-func (s *Session) SetName(name string) error {
-	return s.set(C.EVGO_SESSION_SET_NAME, "session name", name)
-}
+func (s *Session) SetName(name string) error { return s.do(true, "set_name", nil, name) }
 
 // Metadata returns the session's metadata (never nil).
-func (s *Session) Metadata() (map[string]any, error) {
-	return getAs(s, C.EVGO_SESSION_METADATA, map[string]any{})
-}
+func (s *Session) Metadata() (map[string]any, error) { return getAs(s, "metadata", map[string]any{}) }
 
 // SetMetadata replaces the session's metadata (nil clears it).
-func (s *Session) SetMetadata(m map[string]any) error {
-	if m == nil {
-		m = map[string]any{}
-	}
-	if err := checkValue("metadata", m); err != nil {
-		return err
-	}
-	b, err := encodeJSON(m)
-	if err != nil {
-		return err
-	}
-	return s.set(C.EVGO_SESSION_SET_METADATA, "metadata", string(b))
-}
+func (s *Session) SetMetadata(m map[string]any) error { return s.do(true, "set_metadata", nil, m) }
 
 // Summary returns a human-readable summary (as TraceKit's Session.summary()).
-func (s *Session) Summary() (string, error) { return s.get(C.EVGO_SESSION_SUMMARY) }
+func (s *Session) Summary() (string, error) { return getAs(s, "summary", "") }
 
 // JSON returns the whole session except trace samples as JSON.
-func (s *Session) JSON() (json.RawMessage, error) {
-	return getAs(s, C.EVGO_SESSION_TO_JSON, json.RawMessage(nil))
-}
+func (s *Session) JSON() (json.RawMessage, error) { return getAs(s, "to_json", json.RawMessage(nil)) }
 
 // AddTrace adds (or replaces) a trace named name holding a copy of samples:
 // a []float64, []float32, []int8 ... []int64, []uint8 ... []uint64 or []bool.
@@ -485,26 +473,15 @@ func (s *Session) addTrace(name string, dt DType, p unsafe.Pointer, n uint64, in
 // LoadTrace imports a CSV or .npy file as a trace named name ("" = the
 // file name without its extension) and returns the name.
 func (s *Session) LoadTrace(path, name string) (string, error) {
-	if hasNUL(path) {
-		return "", nulPath()
-	}
-	if err := checkString("trace name", name); err != nil {
-		return "", err
-	}
-	return s.text(true, func(h *C.evident_session, out, msg **C.char) C.evident_status {
-		return C.evgo_session_load_trace(h, cstr(path), cstrOpt(name), out, msg)
-	})
+	var used string
+	return used, s.do(true, "load_trace", &used, path, name)
 }
 
 // RemoveTrace removes the trace named name (ErrNotFound if there is none).
-func (s *Session) RemoveTrace(name string) error {
-	return s.set(C.EVGO_SESSION_REMOVE_TRACE, "trace name", name)
-}
+func (s *Session) RemoveTrace(name string) error { return s.do(true, "remove_trace", nil, name) }
 
 // TraceNames returns the names of the traces in the order they were added.
-func (s *Session) TraceNames() ([]string, error) {
-	return getAs(s, C.EVGO_SESSION_TRACE_NAMES, []string{})
-}
+func (s *Session) TraceNames() ([]string, error) { return getAs(s, "trace_names", []string{}) }
 
 // GetTrace returns the trace named name (ErrNotFound if there is none), a
 // Trace independent of the Session (valid after Session.Close) to Close.
@@ -534,80 +511,39 @@ func (s *Session) GetTrace(name string) (*Trace, error) {
 }
 
 // SetLayer creates the layer p.Name or changes its properties.
-func (s *Session) SetLayer(p LayerProps) error {
-	if err := checkStrings("layer name", p.Name, "colour", deref(p.Color), "description", deref(p.Description)); err != nil {
-		return err
-	}
-	js, err := encodeJSON(p)
-	if err != nil {
-		return err
-	}
-	return s.set(C.EVGO_SESSION_SET_LAYER, "layer", string(js))
-}
+func (s *Session) SetLayer(p LayerProps) error { return s.do(true, "set_layer", nil, p) }
 
 // Annotate adds an annotation to layer (created when missing; ErrLayerLocked
 // when it is locked).
 func (s *Session) Annotate(layer string, a Annotation) error {
-	if err := checkString("layer name", layer); err != nil {
-		return err
-	}
-	js, err := args("annotation", a)
-	if err != nil {
-		return err
-	}
-	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
-		return C.evgo_session_annotate(h, cstr(layer), cstr(js), msg)
-	})
+	return s.do(true, "annotate", nil, layer, a)
 }
 
 // ClearLayer removes every annotation of a layer (ErrLayerLocked when it is
 // locked, ErrNotFound when there is no such layer).
-func (s *Session) ClearLayer(layer string) error {
-	return s.set(C.EVGO_SESSION_CLEAR_LAYER, "layer name", layer)
-}
+func (s *Session) ClearLayer(layer string) error { return s.do(true, "clear_layer", nil, layer) }
 
 // RemoveLayer removes a layer and its annotations (errors as ClearLayer).
-func (s *Session) RemoveLayer(layer string) error {
-	return s.set(C.EVGO_SESSION_REMOVE_LAYER, "layer name", layer)
-}
+func (s *Session) RemoveLayer(layer string) error { return s.do(true, "remove_layer", nil, layer) }
 
 // Layers returns the annotation layers with their annotations.
-func (s *Session) Layers() ([]Layer, error) { return getAs(s, C.EVGO_SESSION_LAYERS, []Layer{}) }
+func (s *Session) Layers() ([]Layer, error) { return getAs(s, "layers", []Layer{}) }
 
 // Annotations returns the annotations of layer ("" = every layer) within
 // timeRange (nil = all), by the library's rule (README.md).
 func (s *Session) Annotations(layer string, timeRange *[2]float64) ([]LayerAnnotation, error) {
-	if err := checkString("layer name", layer); err != nil {
-		return nil, err
-	}
-	r := deref(timeRange)
-	text, err := s.text(false, func(h *C.evident_session, out, msg **C.char) C.evident_status {
-		return C.evgo_session_annotations(h, cstrOpt(layer), C.bool(timeRange != nil), C.double(r[0]), C.double(r[1]), out, msg)
-	})
-	return decodeAs(text, err, []LayerAnnotation{})
+	return getAs(s, "annotations", []LayerAnnotation{}, layer, timeRange)
 }
 
 // RemoveAnnotation removes the annotation at index (0-based, as Layers
 // lists them) of layer (ErrNotFound, ErrLayerLocked).
 func (s *Session) RemoveAnnotation(layer string, index int) error {
-	if err := checkString("layer name", layer); err != nil {
-		return err
-	}
-	if index < 0 {
-		return goError(StatusNotFound, "evident: annotation index must not be negative")
-	}
-	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
-		return C.evgo_session_remove_annotation(h, cstr(layer), C.uint64_t(index), msg)
-	})
+	return s.do(true, "remove_annotation", nil, layer, index)
 }
 
 // RecordMeasurement records a measurement (Name is required).
 func (s *Session) RecordMeasurement(m Measurement) error {
-	js, err := args("measurement", m)
-	if err != nil {
-		return err
-	}
-	return s.set(C.EVGO_SESSION_RECORD_MEASUREMENT, "measurement", js)
+	return s.do(true, "record_measurement", nil, m)
 }
 
 // AsTraceKit returns m in TraceKit's shape (its Measurement.as_dict();
@@ -619,24 +555,18 @@ func (m Measurement) AsTraceKit() (map[string]any, error) {
 
 // Measurements returns the recorded measurements, oldest first.
 func (s *Session) Measurements() ([]Measurement, error) {
-	return getAs(s, C.EVGO_SESSION_MEASUREMENTS, []Measurement{})
+	return getAs(s, "measurements", []Measurement{})
 }
 
 // MeasurementsTraceKit returns the measurements in TraceKit's shape by name,
 // the latest of a name.
 func (s *Session) MeasurementsTraceKit() (map[string]map[string]any, error) {
-	return getAs(s, C.EVGO_SESSION_MEASUREMENTS_TRACEKIT, map[string]map[string]any{})
+	return getAs(s, "measurements_tracekit", map[string]map[string]any{})
 }
 
 // RecordHistory appends an entry to the operation history (Operation is
 // required), dropping the oldest beyond the history limit.
-func (s *Session) RecordHistory(e HistoryEntry) error {
-	js, err := args("history entry", e)
-	if err != nil {
-		return err
-	}
-	return s.set(C.EVGO_SESSION_RECORD_HISTORY, "history entry", js)
-}
+func (s *Session) RecordHistory(e HistoryEntry) error { return s.do(true, "record_history", nil, e) }
 
 // ToCode returns the line of Python HistoryScript writes for e (alias ""
 // = "tk"; style ScriptEvident or ScriptTraceKit).
@@ -659,9 +589,7 @@ func valueText(what C.int, name string, v any, alias string, style int) (string,
 }
 
 // History returns the operation history, oldest first.
-func (s *Session) History() ([]HistoryEntry, error) {
-	return getAs(s, C.EVGO_SESSION_HISTORY, []HistoryEntry{})
-}
+func (s *Session) History() ([]HistoryEntry, error) { return getAs(s, "history", []HistoryEntry{}) }
 
 // HistorySummary holds statistics of the operation history.
 type HistorySummary struct {
@@ -678,7 +606,7 @@ type HistorySummary struct {
 // HistorySummary returns statistics of the operation history (as Python's
 // OperationHistory.summary()).
 func (s *Session) HistorySummary() (HistorySummary, error) {
-	return getAs(s, C.EVGO_SESSION_HISTORY_SUMMARY, HistorySummary{})
+	return getAs(s, "history_summary", HistorySummary{})
 }
 
 // Script layouts of HistoryScript and HistoryEntry.ToCode: ScriptEvident
@@ -692,24 +620,12 @@ const (
 // HistoryScript returns a Python script replaying the operation history
 // (module and alias "" = "tracekit" and "tk").
 func (s *Session) HistoryScript(module, alias string, style int) (string, error) {
-	if err := checkStrings("module", module, "alias", alias); err != nil {
-		return "", err
-	}
-	return s.text(false, func(h *C.evident_session, out, msg **C.char) C.evident_status {
-		return C.evgo_session_history_script(h, cstrOpt(module), cstrOpt(alias), C.uint32_t(style), out, msg)
-	})
+	return getAs(s, "history_script", "", module, alias, style)
 }
 
 // SetHistoryLimit bounds the history to n entries (0 = unlimited),
 // dropping the oldest ones beyond it.
-func (s *Session) SetHistoryLimit(n int) error {
-	if n < 0 {
-		return goError(StatusInvalidArgument, "evident: history limit must not be negative")
-	}
-	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
-		return C.evgo_session_set_history_limit(h, C.uint64_t(n), msg)
-	})
-}
+func (s *Session) SetHistoryLimit(n int) error { return s.do(true, "set_history_limit", nil, n) }
 
 // Save appends what changed since the last save and a commit record to path
 // ("" = the file loaded from or last saved to); a crash leaves the previous

@@ -317,79 +317,10 @@ void evgo_query_close(evident_query_iter *iter, evident_entry *entry) {
     evident_query_iter_free(iter);
 }
 
-evident_status evgo_session_get(const evident_session *s, int what, char **out, char **out_err) {
-    evident_status st;
-    *out = NULL;
-    switch (what) {
-    case EVGO_SESSION_INFO:
-        st = evident_session_info_json(s, out);
-        break;
-    case EVGO_SESSION_METADATA:
-        st = evident_session_metadata_json(s, out);
-        break;
-    case EVGO_SESSION_SUMMARY:
-        st = evident_session_summary(s, out);
-        break;
-    case EVGO_SESSION_TO_JSON:
-        st = evident_session_to_json(s, out);
-        break;
-    case EVGO_SESSION_TRACE_NAMES:
-        st = evident_session_trace_names_json(s, out);
-        break;
-    case EVGO_SESSION_LAYERS:
-        st = evident_session_layers_json(s, out);
-        break;
-    case EVGO_SESSION_MEASUREMENTS:
-        st = evident_session_measurements_json(s, out);
-        break;
-    case EVGO_SESSION_HISTORY:
-        st = evident_session_history_json(s, out);
-        break;
-    case EVGO_SESSION_HISTORY_SUMMARY:
-        st = evident_session_history_summary_json(s, out);
-        break;
-    case EVGO_SESSION_MEASUREMENTS_TRACEKIT:
-        st = evident_session_measurements_tracekit_json(s, out);
-        break;
-    default:
-        *out_err = NULL;
-        return EVIDENT_STATUS_INVALID_ARGUMENT;
-    }
-    *out_err = take_error(st);
-    return st;
-}
-
-evident_status evgo_session_set(evident_session *s, int what, const char *arg, char **out_err) {
-    evident_status st;
-    switch (what) {
-    case EVGO_SESSION_SET_NAME:
-        st = evident_session_set_name(s, arg);
-        break;
-    case EVGO_SESSION_SET_METADATA:
-        st = evident_session_set_metadata_json(s, arg);
-        break;
-    case EVGO_SESSION_REMOVE_TRACE:
-        st = evident_session_remove_trace(s, arg);
-        break;
-    case EVGO_SESSION_SET_LAYER:
-        st = evident_session_set_layer(s, arg);
-        break;
-    case EVGO_SESSION_CLEAR_LAYER:
-        st = evident_session_clear_layer(s, arg);
-        break;
-    case EVGO_SESSION_REMOVE_LAYER:
-        st = evident_session_remove_layer(s, arg);
-        break;
-    case EVGO_SESSION_RECORD_MEASUREMENT:
-        st = evident_session_record_measurement(s, arg);
-        break;
-    case EVGO_SESSION_RECORD_HISTORY:
-        st = evident_session_record_history(s, arg);
-        break;
-    default:
-        *out_err = NULL;
-        return EVIDENT_STATUS_INVALID_ARGUMENT;
-    }
+evident_status evgo_session_call(evident_session *s, bool change, const char *op, const char *args,
+                                 char **out, char **out_err) {
+    evident_status st = change ? evident_session_change_json(s, op, args, out)
+                               : evident_session_get_json(s, op, args, out);
     *out_err = take_error(st);
     return st;
 }
@@ -411,50 +342,6 @@ evident_status evgo_session_add_trace(evident_session *s, const char *name, uint
                                       const void *data, uint64_t len_samples,
                                       const char *info_json, char **out_err) {
     evident_status st = evident_session_add_trace(s, name, dtype, data, len_samples, info_json);
-    *out_err = take_error(st);
-    return st;
-}
-
-evident_status evgo_session_load_trace(evident_session *s, const char *path, const char *name,
-                                       char **out_name, char **out_err) {
-    evident_status st = evident_session_load_trace(s, path, name, out_name);
-    *out_err = take_error(st);
-    return st;
-}
-
-evident_status evgo_session_annotate(evident_session *s, const char *layer, const char *json,
-                                     char **out_err) {
-    evident_status st = evident_session_annotate(s, layer, json);
-    *out_err = take_error(st);
-    return st;
-}
-
-evident_status evgo_session_annotations(const evident_session *s, const char *layer,
-                                        bool has_range, double t0, double t1, char **out,
-                                        char **out_err) {
-    evident_status st = evident_session_annotations_json(s, layer, has_range ? 1 : 0, t0, t1, out);
-    *out_err = take_error(st);
-    return st;
-}
-
-evident_status evgo_session_set_history_limit(evident_session *s, uint64_t max_entries,
-                                              char **out_err) {
-    evident_status st = evident_session_set_history_limit(s, max_entries);
-    *out_err = take_error(st);
-    return st;
-}
-
-evident_status evgo_session_remove_annotation(evident_session *s, const char *layer,
-                                             uint64_t index, char **out_err) {
-    evident_status st = evident_session_remove_annotation(s, layer, index);
-    *out_err = take_error(st);
-    return st;
-}
-
-evident_status evgo_session_history_script(const evident_session *s, const char *module,
-                                           const char *alias, uint32_t style, char **out,
-                                           char **out_err) {
-    evident_status st = evident_session_history_script(s, module, alias, style, out);
     *out_err = take_error(st);
     return st;
 }

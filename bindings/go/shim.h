@@ -189,35 +189,9 @@ void evgo_query_close(evident_query_iter *iter, evident_entry *entry);
  * directly are Go memory read only during the call; strings returned in
  * `char **out` are freed by Go with evident_string_free. */
 
-/* evgo_session_get: one JSON (or text) getter of a session, selected by
- * `what`. */
-enum {
-    EVGO_SESSION_INFO = 1,
-    EVGO_SESSION_METADATA,
-    EVGO_SESSION_SUMMARY,
-    EVGO_SESSION_TO_JSON,
-    EVGO_SESSION_TRACE_NAMES,
-    EVGO_SESSION_LAYERS,
-    EVGO_SESSION_MEASUREMENTS,
-    EVGO_SESSION_HISTORY,
-    EVGO_SESSION_HISTORY_SUMMARY,
-    EVGO_SESSION_MEASUREMENTS_TRACEKIT,
-};
-evident_status evgo_session_get(const evident_session *s, int what, char **out, char **out_err);
-
-/* evgo_session_set: one setter of a session taking one string, selected by
- * `what`. */
-enum {
-    EVGO_SESSION_SET_NAME = 1,
-    EVGO_SESSION_SET_METADATA,
-    EVGO_SESSION_REMOVE_TRACE,
-    EVGO_SESSION_SET_LAYER,
-    EVGO_SESSION_CLEAR_LAYER,
-    EVGO_SESSION_REMOVE_LAYER,
-    EVGO_SESSION_RECORD_MEASUREMENT,
-    EVGO_SESSION_RECORD_HISTORY,
-};
-evident_status evgo_session_set(evident_session *s, int what, const char *arg, char **out_err);
+/* evident_session_change_json (change) or evident_session_get_json. */
+evident_status evgo_session_call(evident_session *s, bool change, const char *op, const char *args,
+                                 char **out, char **out_err);
 
 evident_status evgo_session_new(const char *name, evident_session **out, char **out_err);
 evident_status evgo_session_load(const char *path, const uint8_t *key, size_t key_len,
@@ -225,20 +199,6 @@ evident_status evgo_session_load(const char *path, const uint8_t *key, size_t ke
 evident_status evgo_session_add_trace(evident_session *s, const char *name, uint32_t dtype,
                                       const void *data, uint64_t len_samples,
                                       const char *info_json, char **out_err);
-evident_status evgo_session_load_trace(evident_session *s, const char *path, const char *name,
-                                       char **out_name, char **out_err);
-evident_status evgo_session_annotate(evident_session *s, const char *layer, const char *json,
-                                     char **out_err);
-evident_status evgo_session_annotations(const evident_session *s, const char *layer,
-                                        bool has_range, double t0, double t1, char **out,
-                                        char **out_err);
-evident_status evgo_session_set_history_limit(evident_session *s, uint64_t max_entries,
-                                              char **out_err);
-evident_status evgo_session_remove_annotation(evident_session *s, const char *layer,
-                                             uint64_t index, char **out_err);
-evident_status evgo_session_history_script(const evident_session *s, const char *module,
-                                           const char *alias, uint32_t style, char **out,
-                                           char **out_err);
 evident_status evgo_dtype_from_name(const char *name, uint32_t *out, char **out_err);
 /* evident_session_get_trace, then evident_trace_info_json of the trace. */
 evident_status evgo_session_get_trace(const evident_session *s, const char *name,

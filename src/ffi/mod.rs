@@ -46,6 +46,8 @@ pub mod session_go; // dtype names and sizes for bindings
 #[cfg(feature = "session")]
 pub mod session_go2; // Go zero values as "unset"
 #[cfg(feature = "session")]
+pub mod session_go3; // session operations by name, arguments as JSON
+#[cfg(feature = "session")]
 pub mod session_more; // single session and layer properties
 #[cfg(feature = "session")]
 pub mod session_py; // save options, recorded load_trace, whole layers as JSON

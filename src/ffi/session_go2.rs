@@ -35,7 +35,7 @@ const PLAIN_STRINGS: [&str; 10] = [
 const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 /// The Go rule for an argument object (see `evident_args_from_go_json`).
-fn args_from_go(text: &str) -> FfiResult<String> {
+pub(super) fn args_from_go(text: &str) -> FfiResult<String> {
     let obj: Map<String, Value> = serde_json::from_str(text)
         .map_err(|e| Failure::invalid(format!("`json` is not a JSON object: {e}")))?;
     let mut out = Map::new();

@@ -299,6 +299,8 @@ _SESSION_PROTOTYPES = {
     "evident_session_save": (_S, [_P, c_char_p, _P, _PP]),
     # for the Go package (ABI 1.5, src/ffi/session_go2.rs)
     "evident_args_from_go_json": (_S, [c_char_p, _PP]),
+    "evident_session_get_json": (_S, [_P, c_char_p, c_char_p, _PP]),
+    "evident_session_change_json": (_S, [_P, c_char_p, c_char_p, _PP]),
     # file level
     "evident_session_versions_json": (_S, [c_char_p, _U8P, c_size_t, _PP]),
     "evident_session_compact": (_S, [c_char_p, _U8P, c_size_t, _PP]),
