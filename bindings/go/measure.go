@@ -72,8 +72,10 @@ func (s *Session) Measure(name string, m Measure) (float64, error) {
 		return 0, err
 	}
 	var out C.double
-	err := s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
-		return C.evgo_session_measure(h, cstr(name), C.uint32_t(m), &out, msg)
+	err := s.with(true, func(h *C.evident_session) error {
+		return callC(func(msg **C.char) C.evident_status {
+			return C.evgo_session_measure(h, cstr(name), C.uint32_t(m), &out, msg)
+		})
 	})
 	if err != nil {
 		return 0, err

@@ -18,11 +18,9 @@ import (
 	"unsafe"
 )
 
-// The session container (see "Session container" in README.md): the logic
-// is the library's, this file only converts arguments and results.
+// The session container (README.md): the library's logic; this file only converts values.
 
-// DType is the sample type of a trace (the C ABI's evident_dtype),
-// little-endian.
+// DType is the sample type of a trace (the C ABI's evident_dtype), little-endian.
 type DType uint32
 
 // The sample types: DTypeBool is one byte (0 or 1) per sample, DTypeBit
@@ -50,8 +48,7 @@ func (d DType) String() string {
 	return "DType(" + strconv.FormatUint(uint64(d), 10) + ")"
 }
 
-// ParseDType returns the dtype named n or by an alias ("float64", "double",
-// "bool_", ...), case-insensitively, by the library's rule.
+// ParseDType returns the dtype named n or by an alias ("float64", "double", ...).
 func ParseDType(n string) (DType, bool) {
 	if checkString("dtype", n) != nil {
 		return 0, false
@@ -82,8 +79,7 @@ const (
 	AnnotationText       AnnotationType = "text"       // free-floating text
 )
 
-// Annotation marks a point or region of interest; zero fields take the
-// library's defaults (the Type inferred from the positions: README.md).
+// Annotation marks a point or region of interest; zero fields take the library's defaults.
 type Annotation struct {
 	Text           string         `json:"text"`
 	Type           AnnotationType `json:"type"`
@@ -114,8 +110,7 @@ type Layer struct {
 	Annotations []Annotation `json:"annotations"`
 }
 
-// LayerProps creates a layer or changes its properties (nil fields keep
-// their value; Color "" removes the colour; Locked false unlocks).
+// LayerProps creates or changes a layer: nil fields keep their value, Color "" removes the colour.
 type LayerProps struct {
 	Name        string  `json:"name"`
 	Visible     *bool   `json:"visible,omitempty"`
@@ -162,8 +157,7 @@ type SessionInfo struct {
 	HistoryLimit int       `json:"history_limit"` // 0 = unlimited
 }
 
-// SaveOptions for Save; the zero value (or nil) saves uncompressed, with
-// fsync and the library's lock timeout (README.md: "Saving").
+// SaveOptions for Save; the zero value (or nil) saves uncompressed, with fsync (README.md).
 type SaveOptions struct {
 	Compress      int           `json:"compress"`        // zstd level of the traces written (0 = none)
 	ExcludeTraces bool          `json:"exclude_traces"`  // save everything except trace samples
@@ -206,8 +200,7 @@ type CompactedFrom struct {
 	Commit  string `json:"commit"`
 }
 
-// CompactInfo is the result of CompactSession: the version kept (same
-// number, new commit hash) and the file's size before and after.
+// CompactInfo is the result of CompactSession: the version kept (new commit) and the file's sizes.
 type CompactInfo struct {
 	Version     uint64 `json:"version"`
 	Commit      string `json:"commit"`
@@ -234,8 +227,7 @@ type SessionReport struct {
 	SampleBytesChecked uint64           `json:"sample_bytes_checked"`
 }
 
-// SessionProblem is one problem found by VerifySession (Seq nil when the
-// record has none or is unreadable).
+// SessionProblem is one problem found by VerifySession (Seq nil when the record has none).
 type SessionProblem struct {
 	Offset  uint64  `json:"offset"`
 	Seq     *uint64 `json:"seq"`
@@ -248,8 +240,7 @@ type LoadSessionOptions struct {
 	Version uint64 // 0 = the newest complete one
 }
 
-// Session is an analysis session saved to a crash-safe, versioned file,
-// safe for concurrent use (README.md: "Concurrency"); Close it when done.
+// Session is an analysis session saved to a crash-safe, versioned file; safe for concurrent use.
 type Session struct {
 	// mu guards h: reads hold the read lock, changes the write lock.
 	mu sync.RWMutex
@@ -265,8 +256,7 @@ type sessionInfoAt struct {
 	info SessionInfo
 }
 
-// with runs f on the handle, write-locked for a change (which makes the
-// cached Info stale) or read-locked, or returns ErrClosed.
+// with runs f on the handle, write-locked for a change (staling Info) or read-locked.
 func (s *Session) with(write bool, f func(h *C.evident_session) error) error {
 	if write {
 		s.mu.Lock()
@@ -283,14 +273,7 @@ func (s *Session) with(write bool, f func(h *C.evident_session) error) error {
 	return f(s.h)
 }
 
-// call is with for one status-returning shim call.
-func (s *Session) call(write bool, f func(h *C.evident_session, msg **C.char) C.evident_status) error {
-	return s.with(write, func(h *C.evident_session) error {
-		return callC(func(msg **C.char) C.evident_status { return f(h, msg) })
-	})
-}
-
-// text is call for a shim call returning a string.
+// text is with for one shim call returning a string.
 func (s *Session) text(write bool, f func(h *C.evident_session, out, msg **C.char) C.evident_status) (text string, err error) {
 	err = s.with(write, func(h *C.evident_session) (err error) {
 		text, err = textC(func(out, msg **C.char) C.evident_status { return f(h, out, msg) })
@@ -299,9 +282,7 @@ func (s *Session) text(write bool, f func(h *C.evident_session, out, msg **C.cha
 	return text, err
 }
 
-// do runs the session operation op on args, as evident_session_change_json
-// (write) or evident_session_get_json, and decodes its JSON result into out
-// (nil: none).
+// do runs op on args (evident_session_change_json or _get_json) and decodes the result into out.
 func (s *Session) do(write bool, op string, out any, args ...any) error {
 	if err := checkValue(op, args); err != nil {
 		return err
@@ -319,8 +300,7 @@ func (s *Session) do(write bool, op string, out any, args ...any) error {
 	return err
 }
 
-// getAs returns the result of the read-only operation op decoded into v
-// (which is what JSON null leaves; the zero T on error).
+// getAs returns the result of the read-only operation op decoded into v (zero T on error).
 func getAs[T any](s *Session, op string, v T, args ...any) (T, error) {
 	if err := s.do(false, op, &v, args...); err != nil {
 		var zero T
@@ -329,8 +309,7 @@ func getAs[T any](s *Session, op string, v T, args ...any) (T, error) {
 	return v, nil
 }
 
-// args encodes v, a struct, as the argument object of a session call: its
-// strings checked, its Go zero values unset by the library's rule.
+// args encodes the struct v for a C call, its Go zero values unset by the library's rule.
 func args(what string, v any) (string, error) {
 	if err := checkValue(what, v); err != nil {
 		return "", err
@@ -362,8 +341,7 @@ func NewSession(name string) (*Session, error) {
 	})
 }
 
-// LoadSession loads the session file at path: the newest complete version,
-// or opts.Version (never running code from the file; samples are mapped).
+// LoadSession loads the newest complete version (or opts.Version) of the session file at path.
 func LoadSession(path string, opts *LoadSessionOptions) (*Session, error) {
 	o := deref(opts)
 	if hasNUL(path) {
@@ -387,8 +365,7 @@ func (s *Session) Close() error {
 	return nil
 }
 
-// Info returns the session's name, times, file, version and counts
-// (decoded once per change of the session).
+// Info returns the session's name, times, file, version and counts (cached until a change).
 func (s *Session) Info() (SessionInfo, error) {
 	// A change after reading gen leaves the cache under an old generation.
 	gen := s.gen.Load()
@@ -423,8 +400,7 @@ func (s *Session) Summary() (string, error) { return getAs(s, "summary", "") }
 // JSON returns the whole session except trace samples as JSON.
 func (s *Session) JSON() (json.RawMessage, error) { return getAs(s, "to_json", json.RawMessage(nil)) }
 
-// AddTrace adds (or replaces) a trace named name holding a copy of samples:
-// a []float64, []float32, []int8 ... []int64, []uint8 ... []uint64 or []bool.
+// AddTrace adds or replaces trace name with a copy of samples ([]float64 ... []uint64, []bool).
 func (s *Session) AddTrace(name string, samples any, info TraceInfo) error {
 	dt, ok := sliceDTypes[reflect.TypeOf(samples)]
 	if !ok {
@@ -445,8 +421,7 @@ var sliceDTypes = map[reflect.Type]DType{
 	reflect.TypeFor[[]bool](): DTypeBool,
 }
 
-// AddBitTrace adds a digital trace of n samples packed in bits, least
-// significant bit first: len(packed) must be ceil(n/8).
+// AddBitTrace adds a trace of n bits packed LSB first: len(packed) must be ceil(n/8).
 func (s *Session) AddBitTrace(name string, packed []byte, n uint64, info TraceInfo) error {
 	var want C.uint64_t
 	if !C.evident_dtype_byte_len(C.EVIDENT_DTYPE_BIT, C.uint64_t(n), &want) || uint64(len(packed)) != uint64(want) {
@@ -465,13 +440,14 @@ func (s *Session) addTrace(name string, dt DType, p unsafe.Pointer, n uint64, in
 	if err != nil {
 		return err
 	}
-	return s.call(true, func(h *C.evident_session, msg **C.char) C.evident_status {
-		return C.evgo_session_add_trace(h, cstr(name), C.uint32_t(dt), p, C.uint64_t(n), cstr(js), msg)
+	return s.with(true, func(h *C.evident_session) error {
+		return callC(func(msg **C.char) C.evident_status {
+			return C.evgo_session_add_trace(h, cstr(name), C.uint32_t(dt), p, C.uint64_t(n), cstr(js), msg)
+		})
 	})
 }
 
-// LoadTrace imports a CSV or .npy file as a trace named name ("" = the
-// file name without its extension) and returns the name.
+// LoadTrace imports a CSV or .npy file as trace name ("" = from the file name), returning the name.
 func (s *Session) LoadTrace(path, name string) (string, error) {
 	var used string
 	return used, s.do(true, "load_trace", &used, path, name)
@@ -483,8 +459,7 @@ func (s *Session) RemoveTrace(name string) error { return s.do(true, "remove_tra
 // TraceNames returns the names of the traces in the order they were added.
 func (s *Session) TraceNames() ([]string, error) { return getAs(s, "trace_names", []string{}) }
 
-// GetTrace returns the trace named name (ErrNotFound if there is none), a
-// Trace independent of the Session (valid after Session.Close) to Close.
+// GetTrace returns the trace name (ErrNotFound), valid after Session.Close; Close it when done.
 func (s *Session) GetTrace(name string) (*Trace, error) {
 	if err := checkString("trace name", name); err != nil {
 		return nil, err
@@ -513,14 +488,12 @@ func (s *Session) GetTrace(name string) (*Trace, error) {
 // SetLayer creates the layer p.Name or changes its properties.
 func (s *Session) SetLayer(p LayerProps) error { return s.do(true, "set_layer", nil, p) }
 
-// Annotate adds an annotation to layer (created when missing; ErrLayerLocked
-// when it is locked).
+// Annotate adds an annotation to layer (created when missing; ErrLayerLocked).
 func (s *Session) Annotate(layer string, a Annotation) error {
 	return s.do(true, "annotate", nil, layer, a)
 }
 
-// ClearLayer removes every annotation of a layer (ErrLayerLocked when it is
-// locked, ErrNotFound when there is no such layer).
+// ClearLayer removes every annotation of a layer (ErrLayerLocked, ErrNotFound).
 func (s *Session) ClearLayer(layer string) error { return s.do(true, "clear_layer", nil, layer) }
 
 // RemoveLayer removes a layer and its annotations (errors as ClearLayer).
@@ -529,14 +502,12 @@ func (s *Session) RemoveLayer(layer string) error { return s.do(true, "remove_la
 // Layers returns the annotation layers with their annotations.
 func (s *Session) Layers() ([]Layer, error) { return getAs(s, "layers", []Layer{}) }
 
-// Annotations returns the annotations of layer ("" = every layer) within
-// timeRange (nil = all), by the library's rule (README.md).
+// Annotations returns the annotations of layer ("" = all) within timeRange (nil = all).
 func (s *Session) Annotations(layer string, timeRange *[2]float64) ([]LayerAnnotation, error) {
 	return getAs(s, "annotations", []LayerAnnotation{}, layer, timeRange)
 }
 
-// RemoveAnnotation removes the annotation at index (0-based, as Layers
-// lists them) of layer (ErrNotFound, ErrLayerLocked).
+// RemoveAnnotation removes annotation index (as Layers lists them) of layer (ErrNotFound).
 func (s *Session) RemoveAnnotation(layer string, index int) error {
 	return s.do(true, "remove_annotation", nil, layer, index)
 }
@@ -546,8 +517,7 @@ func (s *Session) RecordMeasurement(m Measurement) error {
 	return s.do(true, "record_measurement", nil, m)
 }
 
-// AsTraceKit returns m in TraceKit's shape (its Measurement.as_dict();
-// a zero RecordedAt is now).
+// AsTraceKit returns m in TraceKit's shape (its Measurement.as_dict()).
 func (m Measurement) AsTraceKit() (map[string]any, error) {
 	text, err := valueText(C.EVGO_MEASUREMENT_TRACEKIT, "measurement", m, "", 0)
 	return decodeAs(text, err, map[string]any{})
@@ -558,18 +528,15 @@ func (s *Session) Measurements() ([]Measurement, error) {
 	return getAs(s, "measurements", []Measurement{})
 }
 
-// MeasurementsTraceKit returns the measurements in TraceKit's shape by name,
-// the latest of a name.
+// MeasurementsTraceKit returns the latest measurement of each name in TraceKit's shape.
 func (s *Session) MeasurementsTraceKit() (map[string]map[string]any, error) {
 	return getAs(s, "measurements_tracekit", map[string]map[string]any{})
 }
 
-// RecordHistory appends an entry to the operation history (Operation is
-// required), dropping the oldest beyond the history limit.
+// RecordHistory appends an entry (Operation required), dropping the oldest beyond the limit.
 func (s *Session) RecordHistory(e HistoryEntry) error { return s.do(true, "record_history", nil, e) }
 
-// ToCode returns the line of Python HistoryScript writes for e (alias ""
-// = "tk"; style ScriptEvident or ScriptTraceKit).
+// ToCode returns the line of Python HistoryScript writes for e (alias "" = "tk").
 func (e HistoryEntry) ToCode(alias string, style int) (string, error) {
 	return valueText(C.EVGO_HISTORY_ENTRY_CODE, "history entry", e, alias, style)
 }
@@ -603,33 +570,26 @@ type HistorySummary struct {
 	Last              *time.Time     `json:"last"`
 }
 
-// HistorySummary returns statistics of the operation history (as Python's
-// OperationHistory.summary()).
+// HistorySummary returns statistics of the operation history.
 func (s *Session) HistorySummary() (HistorySummary, error) {
 	return getAs(s, "history_summary", HistorySummary{})
 }
 
-// Script layouts of HistoryScript and HistoryEntry.ToCode: ScriptEvident
-// writes values as Python repr() and times in UTC, ScriptTraceKit
-// TraceKit's layout.
+// Script layouts of HistoryScript and ToCode: Python repr() and UTC times, or TraceKit's.
 const (
 	ScriptEvident  = 0
 	ScriptTraceKit = 1
 )
 
-// HistoryScript returns a Python script replaying the operation history
-// (module and alias "" = "tracekit" and "tk").
+// HistoryScript returns a Python script replaying the history (module, alias "": "tracekit", "tk").
 func (s *Session) HistoryScript(module, alias string, style int) (string, error) {
 	return getAs(s, "history_script", "", module, alias, style)
 }
 
-// SetHistoryLimit bounds the history to n entries (0 = unlimited),
-// dropping the oldest ones beyond it.
+// SetHistoryLimit bounds the history to n entries (0 = unlimited), dropping the oldest.
 func (s *Session) SetHistoryLimit(n int) error { return s.do(true, "set_history_limit", nil, n) }
 
-// Save appends what changed since the last save and a commit record to path
-// ("" = the file loaded from or last saved to); a crash leaves the previous
-// version loadable.
+// Save appends the changes and a commit to path ("" = the session's file), crash-safely.
 func (s *Session) Save(path string, opts *SaveOptions) (SaveInfo, error) {
 	o := deref(opts)
 	if hasNUL(path) {
@@ -664,28 +624,22 @@ func sessionFile[T any](what C.int, path string, key []byte, v T) (T, error) {
 	return decodeAs(text, err, v)
 }
 
-// SessionVersions lists the complete versions saved in the session file at
-// path, oldest first (key: the file's HMAC key, nil for a keyless file).
+// SessionVersions lists the complete versions in the session file at path (key nil: keyless).
 func SessionVersions(path string, key []byte) ([]VersionInfo, error) {
 	return sessionFile(C.EVGO_SESSION_FILE_VERSIONS, path, key, []VersionInfo{})
 }
 
-// CompactSession rewrites the session file at path with only its newest
-// version (atomically).
+// CompactSession atomically rewrites the session file at path with only its newest version.
 func CompactSession(path string, key []byte) (CompactInfo, error) {
 	return sessionFile(C.EVGO_SESSION_FILE_COMPACT, path, key, CompactInfo{})
 }
 
-// VerifySession checks every record, hash and trace of the session file at
-// path: problems in the file are in the report, the error is for a file
-// that cannot be read at all.
+// VerifySession checks the session file at path; the error is only for an unreadable file.
 func VerifySession(path string, key []byte) (SessionReport, error) {
 	return sessionFile(C.EVGO_SESSION_FILE_VERIFY, path, key, SessionReport{})
 }
 
-// Trace is a read-only view of a trace's samples (Session.GetTrace), safe
-// for concurrent use. Its slices alias native memory: README.md, "Trace
-// memory", says how long they are valid.
+// Trace is a read-only view of a trace's samples; its slices alias native memory (README.md).
 type Trace struct {
 	mu      sync.RWMutex
 	h       *C.evident_trace
@@ -702,16 +656,14 @@ type traceMeta struct {
 	Mapped, Compressed bool
 }
 
-// finalize frees a Trace that was not closed, unless it handed out slices
-// (which may still be in use without a reference to t).
+// finalize frees a Trace that was not closed, unless it handed out slices.
 func (t *Trace) finalize() {
 	if !t.exposed.Load() {
 		t.Close()
 	}
 }
 
-// Close frees the trace; its slices must not be used afterwards. Closing
-// twice is fine.
+// Close frees the trace; its slices must not be used afterwards. Closing twice is fine.
 func (t *Trace) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -741,12 +693,10 @@ func (t *Trace) Mapped() bool { return t.m.Mapped }
 // Compressed reports whether the trace is stored compressed.
 func (t *Trace) Compressed() bool { return t.m.Compressed }
 
-// Info returns the trace's sample rate, start time, units and metadata
-// (the Metadata map is shared: do not modify it).
+// Info returns the trace's rate, start time, units and metadata (shared: do not modify it).
 func (t *Trace) Info() TraceInfo { return t.m.TraceInfo }
 
-// Verify checks the stored samples against the SHA-256 in the file's
-// trace record (nothing to check for a trace not saved yet).
+// Verify checks the stored samples against the SHA-256 in the file's trace record.
 func (t *Trace) Verify() error {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -761,9 +711,7 @@ func (t *Trace) closedError() error {
 	return goError(StatusClosed, "evident: trace "+strconv.Quote(t.m.Name)+" is closed")
 }
 
-// samples returns the samples of t as a []T of n elements (n: samples, or
-// bytes for want 0 and DTypeBit) when t's dtype is want (0: any, as bytes).
-// The library checks them and aligns them for their dtype.
+// samples returns t's samples (bytes for want 0 and DTypeBit) as []T when t's dtype is want.
 func samples[T any](t *Trace, want DType) ([]T, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -808,8 +756,7 @@ var littleEndian = func() bool {
 // Bytes returns the raw little-endian sample bytes (any dtype).
 func (t *Trace) Bytes() ([]byte, error) { return samples[byte](t, 0) }
 
-// Float64s returns the samples of an f64 trace (another dtype gives
-// ErrInvalidArgument).
+// Float64s returns the samples of an f64 trace (another dtype: ErrInvalidArgument).
 func (t *Trace) Float64s() ([]float64, error) { return samples[float64](t, DTypeF64) }
 
 // Float32s returns the samples of an f32 trace.
@@ -839,12 +786,10 @@ func (t *Trace) Uint32s() ([]uint32, error) { return samples[uint32](t, DTypeU32
 // Uint64s returns the samples of a u64 trace.
 func (t *Trace) Uint64s() ([]uint64, error) { return samples[uint64](t, DTypeU64) }
 
-// Bools returns the samples of a bool trace (the library checks each byte
-// is 0 or 1).
+// Bools returns the samples of a bool trace (each byte checked to be 0 or 1).
 func (t *Trace) Bools() ([]bool, error) { return samples[bool](t, DTypeBool) }
 
-// Bits returns the packed samples of a bit trace: Len() bits, least
-// significant bit first, in ceil(Len()/8) bytes (see Bit).
+// Bits returns the Len() packed samples of a bit trace, LSB first (see Bit).
 func (t *Trace) Bits() ([]byte, error) { return samples[byte](t, DTypeBit) }
 
 // Bit returns bit i of packed bits as returned by Bits.
