@@ -2364,8 +2364,8 @@ bool evident_dtype_byte_len(uint32_t dtype, uint64_t len_samples, uint64_t *out)
 evident_status evident_args_from_go_json(const char *json, char **out);
 
 /**
- * Runs the read-only operation `op` on `session` with `args_json` (NULL:
- * none), a JSON array of its arguments, and writes its result as JSON to
+ * Runs the read-only operation `op` on `session` with `args_json` (NULL or
+ * `null`: none), a JSON array of its arguments, and writes its result as JSON to
  * `*out` (may be NULL: the result is dropped) — a string to free with
  * `evident_string_free`, NULL on failure. A string argument may hold any
  * Unicode but U+0000 (`EVIDENT_STATUS_INVALID_ARGUMENT`).

@@ -633,6 +633,14 @@ mod tests {
             assert_eq!(got, st, "{op} {args}: {msg}");
             assert!(msg.contains(word), "{op} {args}: {msg}");
         }
+        // Every operation named in the lists has its arm (no panic), on
+        // either call.
+        for op in GET_OPS.iter().chain(CHANGE_OPS.iter()) {
+            for change in [false, true] {
+                let (st, msg) = call(s, change, op, "null");
+                assert_ne!(st, evident_status::Panic, "{op}: {msg}");
+            }
+        }
         // NULL arguments: the session and op are required, args_json not.
         let mut out = std::ptr::null_mut();
         let null: *const c_char = std::ptr::null();
