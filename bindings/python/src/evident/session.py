@@ -49,22 +49,18 @@ class _Dtype(NamedTuple):
     size: int  # bytes per sample (0 for bit: packed)
 
 
-#: The sample types by name: code, memoryview format, numpy dtype, bytes per sample
-#: (``bool``: one byte 0/1 per sample; ``bit``: 8 samples per byte, LSB first).
-DTYPES: Dict[str, _Dtype] = {
-    "f64": _Dtype(1, "d", "<f8", 8), "f32": _Dtype(2, "f", "<f4", 4),
-    "i8": _Dtype(3, "b", "i1", 1), "i16": _Dtype(4, "h", "<i2", 2),
-    "i32": _Dtype(5, "i", "<i4", 4), "i64": _Dtype(6, "q", "<i8", 8),
-    "u8": _Dtype(7, "B", "u1", 1), "u16": _Dtype(8, "H", "<u2", 2),
-    "u32": _Dtype(9, "I", "<u4", 4), "u64": _Dtype(10, "Q", "<u8", 8),
-    "bool": _Dtype(11, "?", "?", 1), "bit": _Dtype(12, "B", "", 0),
-}
-_DTYPE_BY_CODE = {d.code: name for name, d in DTYPES.items()}
-# (numpy dtype.kind, itemsize) -> name; buffer/array format -> kind
-_BY_KIND = {("b" if d.typestr == "?" else d.typestr[-2], d.size): n
-            for n, d in DTYPES.items() if d.size}
-_FORMAT_KIND = {"d": "f", "f": "f", "?": "b", **dict.fromkeys("bhilq", "i"),
-                **dict.fromkeys("BHILQ", "u")}
+def _json_out(fn: Callable[..., int], *args: Any) -> Any:
+    """``fn(*args, &out)`` for a library function returning a JSON string, parsed."""
+    out = ctypes.c_void_p()
+    N.check(fn(*args, ctypes.byref(out)))
+    return json.loads(N.take_string(out))
+
+
+#: The sample types by name (the library's table): code, memoryview format, numpy dtype,
+#: bytes per sample (``bool``: one byte 0/1 per sample; ``bit``: 0, 8 per byte, LSB first).
+DTYPES: Dict[str, _Dtype] = {} if N._session_missing else {
+    d["name"]: _Dtype(d["code"], d["format"], d["numpy"], d["size"])
+    for d in _json_out(N.lib.evident_dtypes_json)}
 _PY_TYPES = {float: "f64", bool: "bool", int: "i64"}
 _LITTLE = sys.byteorder == "little"
 _EMPTY = ctypes.create_string_buffer(8)  # a valid pointer for empty arrays
@@ -88,11 +84,11 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _json_out(fn: Callable[..., int], *args: Any) -> Any:
-    """``fn(*args, &out)`` for a library function returning a JSON string, parsed."""
-    out = ctypes.c_void_p()
-    N.check(fn(*args, ctypes.byref(out)))
-    return json.loads(N.take_string(out))
+def _dtype_of(spec: str, itemsize: int = 0) -> str:
+    """A dtype name or alias (``itemsize`` 0), or a buffer format of ``itemsize``-byte items
+    -> the library's name (the library's rules)."""
+    fn = N.session_lib().evident_dtype_json
+    return str(_json_out(fn, N.text(spec, "dtype"), itemsize)["name"])
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -103,20 +99,12 @@ def _dtype_name(dtype: Any) -> str:
         except (TypeError, AttributeError):
             names = ", ".join(DTYPES)
             raise InvalidArgumentError(f"unsupported dtype {dtype!r}: use one of {names}") from None
-    code = ctypes.c_uint32()
-    N.check(N.session_lib().evident_dtype_from_name(N.text(dtype, "dtype"), ctypes.byref(code)))
-    return _DTYPE_BY_CODE[code.value]
+    return _dtype_of(dtype)
 
 
 def _dtype_code(dtype: str) -> str:
     """The array.array type code of a dtype (8-byte integers: "q", "Q")."""
     return DTYPES[dtype].fmt
-
-
-def _typed(fmt: str, itemsize: int) -> Optional[str]:
-    """The dtype of a buffer or array.array format (None: not a sample type)."""
-    kind = _FORMAT_KIND.get(fmt.lstrip("@=<"))
-    return None if kind is None else _BY_KIND.get((kind, itemsize))
 
 
 class _Samples(NamedTuple):
@@ -127,24 +115,14 @@ class _Samples(NamedTuple):
     info: Dict[str, Any] = {}  # trace info found on a trace object (never modified)
 
 
-def _bytes_len(dtype: str, length: int) -> int:
-    return (length + 7) // 8 if dtype == "bit" else length * DTYPES[dtype].size
-
-
 def _from_buffer(mv: memoryview, dtype: str, length: Optional[int], keep: Any) -> _Samples:
     """Little-endian bytes holding samples of ``dtype`` (every path but numpy's ends here)."""
     if not mv.c_contiguous:
         raise InvalidArgumentError("the sample buffer must be contiguous")
-    nbytes, size = mv.nbytes, DTYPES[dtype].size
-    if length is None:
-        if dtype != "bit" and nbytes % size:
-            raise InvalidArgumentError(
-                f"{nbytes} bytes is not a whole number of {dtype} samples ({size} bytes each)")
-        length = nbytes * 8 if dtype == "bit" else nbytes // size
-    length = N.unsigned(length, "length")
-    if _bytes_len(dtype, length) != nbytes:
-        raise InvalidArgumentError(f"{length} {dtype} samples take {_bytes_len(dtype, length)} "
-                                   f"bytes, the buffer has {nbytes}")
+    nbytes, n = mv.nbytes, ctypes.c_uint64()  # the count derived or checked by the library
+    given = N.UINT64_MAX if length is None else N.unsigned(length, "length", N.UINT64_MAX - 1)
+    N.check(N.lib.evident_dtype_len_samples(DTYPES[dtype].code, nbytes, given, ctypes.byref(n)))
+    length = n.value
     if nbytes == 0:
         return _Samples(dtype, 0, _EMPTY, None)
     if isinstance(mv.obj, bytes) and len(mv.obj) == nbytes:
@@ -186,10 +164,7 @@ def _from_numpy(np: Any, arr: Any, dtype: Optional[str]) -> _Samples:
             raise InvalidArgumentError(f"bit samples need a bool or integer array, not {arr.dtype}")
         packed = np.packbits(arr.astype(bool), bitorder="little")
         return _from_buffer(memoryview(packed), "bit", int(arr.size), packed)
-    dtype = dtype or _BY_KIND.get((arr.dtype.kind, arr.dtype.itemsize))
-    if dtype is None:
-        raise InvalidArgumentError(f"numpy dtype {arr.dtype} is not a sample type (use one of "
-                                   f"{', '.join(DTYPES)}, e.g. arr.astype('float64'))")
+    dtype = dtype or _dtype_of(arr.dtype.char, arr.dtype.itemsize)
     target = np.dtype(DTYPES[dtype].typestr)
     if arr.dtype != target and not np.can_cast(arr.dtype, target, casting="safe"):
         raise InvalidArgumentError(f"{arr.dtype} samples cannot be stored as {dtype} without loss "
@@ -237,9 +212,7 @@ def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples
     if np is not None and isinstance(data, np.ndarray):
         return _from_numpy(np, data, dtype)
     if isinstance(data, array.array):
-        native = _typed(data.typecode, data.itemsize)
-        if native is None:
-            raise InvalidArgumentError(f"array.array of type {data.typecode!r} holds no samples")
+        native = _dtype_of(data.typecode, data.itemsize)
         if dtype not in (None, native):
             return _from_list(data.tolist(), dtype)  # converted value by value
         if not _LITTLE:
@@ -262,9 +235,7 @@ def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples
         if fmt in ("B", "b", "c") or fmt[:1] in ("", ">", "!"):
             raise InvalidArgumentError(
                 "raw bytes need a dtype (e.g. add_trace(name, data, dtype='u16'))")
-        dtype = _typed(mv.format, mv.itemsize)
-        if dtype is None:
-            raise InvalidArgumentError(f"buffer format {mv.format!r} holds no samples")
+        dtype = _dtype_of(mv.format, mv.itemsize)
         if not _LITTLE and mv.itemsize > 1:
             raise UnsupportedError("typed buffers on big-endian hosts: pass raw bytes")
     return _from_buffer(mv if mv.format in ("B", "b", "c") else mv.cast("B"), dtype, length, data)
@@ -380,9 +351,8 @@ class Trace:
             addr, n, nb, code = ctypes.c_void_p(), ctypes.c_uint64(), ctypes.c_uint64(), \
                 ctypes.c_uint32()
             self._native(N.lib.evident_trace_data, *map(ctypes.byref, (addr, n, nb, code)))
-            got = (_DTYPE_BY_CODE.get(code.value), n.value, nb.value,
-                   bool(addr.value or not nb.value))
-            if got != (self.dtype, len(self), _bytes_len(self.dtype, len(self)), True):
+            got = (code.value, n.value, nb.value, bool(addr.value or not nb.value))
+            if got != (DTYPES[self.dtype].code, len(self), self.nbytes, True):
                 raise InternalError(f"trace {self.name!r}: the library's data {got} does not "
                                     "match its description")
             self._raw = memoryview(b"")

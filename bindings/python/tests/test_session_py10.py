@@ -1,0 +1,77 @@
+"""The C calls added so that session.py only converts (issue 10): each pinned
+through the Python binding, as a user of the module sees it."""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import json
+import sys
+from typing import Any
+
+import pytest
+
+import evident
+from evident import _native as N
+
+
+def _json_out(fn: Any, *args: Any) -> Any:
+    out = ctypes.c_void_p()
+    N.check(fn(*args, ctypes.byref(out)))
+    return json.loads(N.take_string(out))
+
+
+def test_dtypes_json_is_the_dtypes_table() -> None:
+    table = _json_out(N.lib.evident_dtypes_json)
+    assert [d["name"] for d in table] == list(evident.DTYPES)
+    assert [d["code"] for d in table] == list(range(1, 13))
+    for d in table:
+        assert tuple(evident.DTYPES[d["name"]]) == (d["code"], d["format"], d["numpy"], d["size"])
+        if d["size"]:  # the format describes one sample of that size in native order
+            assert memoryview(bytes(d["size"])).cast(d["format"]).itemsize == d["size"]
+    assert evident.DTYPES["bit"].size == 0 and evident.DTYPES["bool"].size == 1
+
+
+def test_dtype_json_resolves_names_aliases_and_formats() -> None:
+    def name(spec: str, itemsize: int = 0) -> str:
+        return str(_json_out(N.lib.evident_dtype_json, spec.encode(), itemsize)["name"])
+
+    assert [name(a) for a in ("double", "Float64", "int8", "uint64", "bool_", "bits")] == \
+        ["f64", "f64", "i8", "u64", "bool", "bit"]
+    for code in "bhilqBHILQdf":  # what array.array and memoryview report on this machine
+        item = array.array(code).itemsize
+        kind = "f" if code in "df" else "u" if code.isupper() else "i"
+        assert name(code, item) == name("@" + code, item) == f"{kind}{item * 8}"
+    assert name("<l", 8) == "i64" and name("l", 4) == "i32" and name("?", 1) == "bool"
+    for spec, item in ((">h", 2), ("e", 2), ("D", 16), ("c", 1), ("complex128", 0)):
+        with pytest.raises(evident.InvalidArgumentError, match="sample type|unsupported dtype"):
+            name(spec, item)
+
+
+def test_dtype_len_samples_derives_or_checks_the_count() -> None:
+    def count(dtype: str, nbytes: int, length: int = N.UINT64_MAX) -> int:
+        n = ctypes.c_uint64(7)
+        N.check(N.lib.evident_dtype_len_samples(evident.DTYPES[dtype].code, nbytes, length,
+                                                ctypes.byref(n)))
+        return n.value
+
+    assert (count("u16", 6), count("bit", 2), count("bit", 2, 9), count("f64", 0, 0)) == \
+        (3, 16, 9, 0)
+    with pytest.raises(evident.InvalidArgumentError, match="not a whole number of u16"):
+        count("u16", 3)
+    with pytest.raises(evident.InvalidArgumentError, match="9 bit samples take 2 bytes"):
+        count("bit", 1, 9)
+
+
+def test_add_trace_uses_the_librarys_format_rules() -> None:
+    s = evident.Session()
+    s.add_trace("l", array.array("l", [-1, 2]))  # C long: i64 or i32 by its size
+    assert s.get_trace("l").dtype == ("i64" if array.array("l").itemsize == 8 else "i32")
+    with pytest.raises(evident.InvalidArgumentError, match="not a sample type"):
+        s.add_trace("u", array.array("u", "ab"))
+    if sys.byteorder == "little":
+        s.add_trace("mv", memoryview(array.array("H", [1, 2])))
+        assert s.get_trace("mv").dtype == "u16" and s.get_trace("mv").to_list() == [1, 2]
+    with pytest.raises(evident.InvalidArgumentError, match="not a whole number"):
+        s.add_trace("raw", b"\x00\x01\x02", dtype="u16")
+    assert s.list_traces() == ["l"] + (["mv"] if sys.byteorder == "little" else [])
