@@ -2489,6 +2489,17 @@ evident_status evident_dtype_len_samples(uint32_t dtype,
                                          uint64_t *out);
 
 /**
+ * The history entries of `operation` (NULL: every operation), oldest
+ * first, as `evident_session_history_json` gives them; with
+ * `success_only`, only those that succeeded. `*out` receives a string to
+ * free with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_history_find_json(const evident_session *session,
+                                                 const char *operation,
+                                                 bool success_only,
+                                                 char **out);
+
+/**
  * Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON
  * array of `{"timestamp", "action", "details", "user", "host"}`, optionally
  * with `"previous_hash"` and `"hmac"` (other members are refused). The text

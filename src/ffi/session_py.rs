@@ -15,7 +15,7 @@ use super::measure::{import_options, loader_options};
 use super::session::{compress_level, evident_session, opt_out, parse_object, save_into};
 use super::{
     evident_status, ffi_status, key_arg, opt_str, owned_string, try_mut, try_opt_str, try_out,
-    try_str, Failure, FfiResult,
+    try_ref, try_str, Failure, FfiResult,
 };
 use crate::session::{Annotation, Dtype, HistoryEntry, Layer, LayerProps, SaveOptions, Session};
 
@@ -456,6 +456,34 @@ pub extern "C" fn evident_dtype_len_samples(
     })
 }
 
+/// The history entries of `operation` (NULL: every operation), oldest
+/// first, as `evident_session_history_json` gives them; with
+/// `success_only`, only those that succeeded. `*out` receives a string to
+/// free with `evident_string_free` (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_session_history_find_json(
+    session: *const evident_session,
+    operation: *const c_char,
+    success_only: bool,
+    out: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let s = &try_ref!(session, "session").s;
+        let operation = try_opt_str!(operation, "operation");
+        let found: Vec<&HistoryEntry> = s
+            .history()
+            .iter()
+            .filter(|e| operation.is_none_or(|op| e.operation == op))
+            .filter(|e| e.success || !success_only)
+            .collect();
+        let text = serde_json::to_string(&found)
+            .map_err(|e| Failure::invalid(format!("cannot serialise the history: {e}")))?;
+        *out = owned_string(&text);
+        Ok(evident_status::Ok)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -824,5 +852,51 @@ mod tests {
             evident_dtype_len_samples(13, 0, 0, &mut out),
             evident_status::InvalidArgument
         );
+    }
+
+    #[test]
+    fn history_find_filters_by_operation_and_success() {
+        let s = new_session();
+        for (op, ok) in [("a", true), ("b", true), ("a", false), ("a", true)] {
+            let e = c(&format!(r#"{{"operation":"{op}","success":{ok}}}"#));
+            let st = crate::ffi::session::evident_session_record_history(s, e.as_ptr());
+            assert_eq!(st, evident_status::Ok, "{}", last_error());
+        }
+        let find = |op: Option<&str>, success_only: bool| -> Vec<(String, bool)> {
+            let op = op.map(c);
+            let mut out = std::ptr::null_mut();
+            let p = op.as_ref().map_or(std::ptr::null(), |o| o.as_ptr());
+            let st = evident_session_history_find_json(s, p, success_only, &mut out);
+            assert_eq!(st, evident_status::Ok, "{}", last_error());
+            let v: Value = serde_json::from_str(&take(out)).unwrap();
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    (
+                        e["operation"].as_str().unwrap().to_string(),
+                        e["success"] == true,
+                    )
+                })
+                .collect()
+        };
+        let t = |op: &str, ok| (op.to_string(), ok);
+        assert_eq!(
+            find(Some("a"), false),
+            [t("a", true), t("a", false), t("a", true)]
+        );
+        assert_eq!(find(Some("a"), true), [t("a", true), t("a", true)]);
+        assert_eq!(find(None, true), [t("a", true), t("b", true), t("a", true)]);
+        assert_eq!(find(None, false).len(), 4);
+        assert_eq!(find(Some("zzz"), false), []);
+        // The whole entries, as evident_session_history_json gives them.
+        let mut out = std::ptr::null_mut();
+        let st = evident_session_history_find_json(s, std::ptr::null(), false, &mut out);
+        assert_eq!(st, evident_status::Ok);
+        let found: Value = serde_json::from_str(&take(out)).unwrap();
+        assert_eq!(found, json_of(s, evident_session_history_json));
+        let st = evident_session_history_find_json(s, c("a").as_ptr(), false, std::ptr::null_mut());
+        assert_eq!(st, evident_status::NullArgument);
+        evident_session_free(s);
     }
 }

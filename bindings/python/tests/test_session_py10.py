@@ -75,3 +75,16 @@ def test_add_trace_uses_the_librarys_format_rules() -> None:
     with pytest.raises(evident.InvalidArgumentError, match="not a whole number"):
         s.add_trace("raw", b"\x00\x01\x02", dtype="u16")
     assert s.list_traces() == ["l"] + (["mv"] if sys.byteorder == "little" else [])
+
+
+def test_history_find_is_the_librarys_filter() -> None:
+    s = evident.Session()
+    for op, ok in (("a", True), ("b", True), ("a", False), ("a", True)):
+        s.history.record(op, {"n": 1}, success=ok)
+    found = _json_out(N.lib.evident_session_history_find_json, s._acquire(), b"a", True)
+    s._release()
+    assert [(e["operation"], e["success"]) for e in found] == [("a", True), ("a", True)]
+    assert [e.success for e in s.history.find("a")] == [True, False, True]
+    assert [e.operation for e in s.history.find(success_only=True)] == ["a", "b", "a"]
+    assert s.history.find("zzz") == []
+    assert s.history.find() == s.history.entries

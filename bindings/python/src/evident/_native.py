@@ -290,6 +290,7 @@ _SESSION_PROTOTYPES = {
     "evident_session_save_json": (_S, [_P, c_char_p, _U8P, c_size_t, c_char_p, _P, _PP]),
     "evident_session_load_trace_json": (_S, [_P, c_char_p, c_char_p, c_char_p, c_bool, _PP]),
     "evident_session_put_layer_json": (_S, [_P, c_char_p]),
+    "evident_session_history_find_json": (_S, [_P, c_char_p, c_bool, _PP]),
     # saving
     "evident_save_options_new": (_S, [_PP]),
     "evident_save_options_free": (None, [_P]),

@@ -784,8 +784,9 @@ class OperationHistory:
     def find(self, operation: Optional[str] = None,
              success_only: bool = False) -> List[HistoryEntry]:
         """Entries of ``operation`` (all when None), only successful ones with ``success_only``."""
-        return [e for e in self.entries if (operation is None or e.operation == operation)
-                and (e.success or not success_only)]
+        found = self._session._json_of("history_find_json", N.text(operation, "operation"),
+                                       bool(success_only))
+        return [HistoryEntry.from_dict(e) for e in found]
 
     def summary(self) -> Dict[str, Any]:
         """Counts and durations, by operation too, and the ``first`` and ``last`` times."""
