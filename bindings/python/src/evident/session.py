@@ -1,12 +1,5 @@
-"""The session container: :class:`Session` and :func:`load_session` (``evident_session_*``).
-
-A session file saves an analysis session (traces, annotation layers, measurements,
-operation history, metadata) crash-safely and versioned; loading never runs code from
-the file. The names are TraceKit's, so TraceKit code switches by changing the import.
-numpy is optional: with it :attr:`Trace.data` is a read-only array over the library's
-memory, else a read-only memoryview. Every rule is the library's (spec/session.md); this
-module converts arguments and results. Usage and details: docs/python-session.md.
-"""
+"""The session container (``evident_session_*``), TraceKit's names; every rule is the
+library's, this module converts arguments and results (docs/python-session.md)."""
 
 from __future__ import annotations
 
@@ -85,8 +78,7 @@ def _text(value: Any, what: str) -> str:
 
 
 def _dtype_of(spec: str, itemsize: int = 0) -> str:
-    """A dtype name or alias (``itemsize`` 0), or a buffer format of ``itemsize``-byte items
-    -> the library's name (the library's rules)."""
+    """A dtype name or alias (``itemsize`` 0) or a buffer format -> the library's name."""
     fn = N.session_lib().evident_dtype_json
     return str(_json_out(fn, N.text(spec, "dtype"), itemsize)["name"])
 
@@ -290,8 +282,7 @@ def _memory_type(nbytes: int) -> Any:
 
 
 class Trace:
-    """One named trace: typed samples and their description (valid after its session
-    closes; :attr:`data` and :attr:`raw` are not copies and keep the memory alive)."""
+    """One named trace: typed samples and their description (valid after its session closes)."""
 
     def __init__(self, ptr: int) -> None:
         """Takes ownership of a native ``evident_trace`` pointer (internal)."""
@@ -365,8 +356,7 @@ class Trace:
 
     @property
     def data(self) -> Any:
-        """The samples: a read-only numpy array over the library's memory (``bit``: an
-        unpacked bool copy), or without numpy a read-only typed memoryview."""
+        """The samples: a read-only numpy array (else typed memoryview) over the library's."""
         if self._data is None:
             raw, np = self.raw, _numpy()
             if np is None:
@@ -543,8 +533,7 @@ def _layer_setter(key: str) -> Callable[[Any, Any], None]:
 
 
 class AnnotationLayer:
-    """A named collection of annotations (TraceKit's): a live view of a session's layer,
-    or, made with the constructor, one in a private session until stored in one."""
+    """A named collection of annotations (TraceKit's): a live view of a session's layer."""
 
     def __init__(self, name: str, annotations: Optional[List[Annotation]] = None,
                  visible: bool = True, locked: bool = False, color: Optional[str] = None,
@@ -741,8 +730,7 @@ class HistoryEntry(_Record):
 
 
 class OperationHistory:
-    """The history of operations (TraceKit's): ``session.history`` is a live view; one made
-    with the constructor lives in a private session (``max_entries`` 0: unlimited)."""
+    """The history of operations (TraceKit's); ``session.history`` is a live view."""
 
     _script_style = 0  # the layout of to_script: 0 evident's, 1 TraceKit's
 
@@ -868,8 +856,7 @@ class SessionReport(_Record):
 
 
 def _tracked(base: type, mutators: str) -> Any:
-    """A ``base`` (dict or list) inside the session's metadata that writes every change
-    through; ``_root`` is the metadata dict, whose ``_owner`` is the session."""
+    """A ``base`` (dict or list) in the metadata ``_root`` that writes every change through."""
 
     def __init__(self: Any, data: Any, root: Any) -> None:
         base.__init__(self, data)
@@ -917,8 +904,7 @@ def _track(value: Any, root: Any) -> Any:
 
 
 class Session(Managed):
-    """An analysis session (traces, annotation layers, measurements, history, metadata),
-    saved to a crash-safe, versioned file; changes stay in memory until :meth:`save`."""
+    """An analysis session, saved to a crash-safe, versioned file by :meth:`save`."""
 
     _free_fn = staticmethod(lambda ptr: N.lib.evident_session_free(ptr))  # type: ignore[assignment]
     _what = "session"
@@ -989,8 +975,7 @@ class Session(Managed):
         return self._cached("info_field_json", key.encode())
 
     def _sync_metadata(self) -> None:
-        """Writes the metadata through; a value JSON cannot hold is reported by the next
-        save (TraceKit code assigns first, saves later)."""
+        """Writes the metadata through (a value JSON cannot hold: reported by the next save)."""
         with self._mutex:
             try:
                 text = _json(self._metadata_view, "metadata")
@@ -1043,16 +1028,14 @@ class Session(Managed):
         return cast(Dict[str, Any], self._json_of("to_json"))
 
     def load_trace(self, path: PathLike, name: Optional[str] = None, **load_kwargs: Any) -> Trace:
-        """Loads a capture file (CSV, .npy, sigrok .sr, Tektronix .wfm) as a trace, recorded
-        in the history by the library unless ``history.auto_record`` is off."""
+        """Loads a capture file (CSV, .npy, sigrok .sr, Tektronix .wfm) as a trace."""
         opts = _json(load_kwargs, "loader options") if load_kwargs else None
         loaded = self._string(N.lib.evident_session_load_trace_json, N.path_arg(path),
                               N.text(name, "name"), opts, bool(self._history.auto_record))
         return self.get_trace(loaded)
 
     def measure(self, trace_name: str, what: str) -> float:
-        """Measures trace ``trace_name`` (NaN when the signal does not allow it) and records
-        ``measure_<what>`` in the history."""
+        """Measures trace ``trace_name`` (NaN when it cannot) and records it in the history."""
         code, out = _measure_code(what), ctypes.c_double()
         name_b = N.text(trace_name, "trace_name")
         self._call(N.measure_lib().evident_session_measure, name_b, code, ctypes.byref(out))
@@ -1062,8 +1045,7 @@ class Session(Managed):
                   sample_rate: Optional[float] = None, start_time: Optional[float] = None,
                   units: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None,
                   length: Optional[int] = None) -> None:
-        """Adds (or replaces) trace ``name``, copying the samples (an evident.Trace, numpy
-        array, array.array, list, bytes with ``dtype=``, or an object with ``.data``)."""
+        """Adds (or replaces) trace ``name``, copying the samples."""
         name_b = N.text(name, "name")
         s = _samples(trace, None if dtype is None else _dtype_name(dtype), length)
         info = dict(s.info)
@@ -1107,8 +1089,7 @@ class Session(Managed):
                  annotation_type: Union[AnnotationType, str, None] = None,
                  color: Optional[str] = None, style: str = "solid", visible: bool = True,
                  created_at: Optional[datetime] = None, **metadata: Any) -> Annotation:
-        """Adds an annotation to ``layer`` (created if missing) and returns it; other
-        keyword arguments are its metadata."""
+        """Adds an annotation to ``layer`` (created if missing) and returns it."""
         time, amplitude = (None if v is None else _number(v, k)
                            for k, v in (("time", time), ("amplitude", amplitude)))
         a = Annotation(text, time, time_range, amplitude, amplitude_range,
@@ -1124,8 +1105,7 @@ class Session(Managed):
 
     def get_annotations(self, layer: Optional[str] = None,
                         time_range: Optional[Tuple[float, float]] = None) -> List[Annotation]:
-        """Annotations of ``layer`` (all when None), optionally only those overlapping
-        ``time_range`` (the library's rule)."""
+        """Annotations of ``layer`` (all when None), optionally only those in ``time_range``."""
         rng = _pair(time_range, "time_range")  # a missing layer has none (the library's rule)
         found = self._json_of("annotations_json", N.text(layer, "layer"), int(rng is not None),
                               *(rng or (0.0, 0.0)))
@@ -1173,8 +1153,7 @@ class Session(Managed):
              compress: Union[bool, int] = False, audit_log: Optional[AuditLog] = None,
              key: Optional[bytes] = None, sync: bool = True,
              lock_timeout: Optional[float] = None) -> Path:
-        """Saves a new version (what changed, then a commit) and returns the file's path
-        (details in :attr:`last_save`; the options: docs/python-session.md)."""
+        """Saves a new version and returns the file's path (details in :attr:`last_save`)."""
         if audit_log is not None and not isinstance(audit_log, AuditLog):
             raise InvalidArgumentError(
                 f"audit_log must be an evident.AuditLog, not {type(audit_log).__name__}")
