@@ -2500,6 +2500,15 @@ evident_status evident_session_history_find_json(const evident_session *session,
                                                  char **out);
 
 /**
+ * The `evident_measure` value of the measurement named `name`
+ * (`"frequency"`, `"period"`, `"amplitude"`, `"rise_time"`,
+ * `"fall_time"`, `"duty_cycle"`, `"thd"`); another name gives
+ * `EVIDENT_STATUS_INVALID_ARGUMENT` naming them. `*out` receives it (0 on
+ * failure).
+ */
+evident_status evident_measure_from_name(const char *name, uint32_t *out);
+
+/**
  * Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON
  * array of `{"timestamp", "action", "details", "user", "host"}`, optionally
  * with `"previous_hash"` and `"hmac"` (other members are refused). The text

@@ -484,6 +484,35 @@ pub extern "C" fn evident_session_history_find_json(
     })
 }
 
+/// The `evident_measure` value of the measurement named `name`
+/// (`"frequency"`, `"period"`, `"amplitude"`, `"rise_time"`,
+/// `"fall_time"`, `"duty_cycle"`, `"thd"`); another name gives
+/// `EVIDENT_STATUS_INVALID_ARGUMENT` naming them. `*out` receives it (0 on
+/// failure).
+#[no_mangle]
+pub extern "C" fn evident_measure_from_name(name: *const c_char, out: *mut u32) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", 0);
+        let name = try_str!(name, "name");
+        // `evident_measure` numbers the measurements in the order of `Measure::ALL`.
+        let i = crate::measure::Measure::ALL
+            .iter()
+            .position(|m| m.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = crate::measure::Measure::ALL
+                    .iter()
+                    .map(|m| m.name())
+                    .collect();
+                Failure::invalid(format!(
+                    "unknown measurement {name:?}: use one of {}",
+                    names.join(", ")
+                ))
+            })?;
+        *out = i as u32 + 1;
+        Ok(evident_status::Ok)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -898,5 +927,36 @@ mod tests {
         let st = evident_session_history_find_json(s, c("a").as_ptr(), false, std::ptr::null_mut());
         assert_eq!(st, evident_status::NullArgument);
         evident_session_free(s);
+    }
+
+    #[test]
+    fn measure_from_name_gives_the_enum_value() {
+        use crate::ffi::measure::evident_measure as M;
+        let code = |n: &str| {
+            let mut out = 99;
+            let st = evident_measure_from_name(c(n).as_ptr(), &mut out);
+            (st, out)
+        };
+        for (name, want) in [
+            ("frequency", M::Frequency),
+            ("period", M::Period),
+            ("amplitude", M::Amplitude),
+            ("rise_time", M::RiseTime),
+            ("fall_time", M::FallTime),
+            ("duty_cycle", M::DutyCycle),
+            ("thd", M::Thd),
+        ] {
+            assert_eq!(code(name), (evident_status::Ok, want as u32), "{name}");
+        }
+        assert_eq!(code("Frequency"), (evident_status::InvalidArgument, 0));
+        assert!(
+            last_error().contains("use one of frequency, period"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            evident_measure_from_name(std::ptr::null(), &mut 0),
+            evident_status::NullArgument
+        );
     }
 }

@@ -88,3 +88,21 @@ def test_history_find_is_the_librarys_filter() -> None:
     assert [e.operation for e in s.history.find(success_only=True)] == ["a", "b", "a"]
     assert s.history.find("zzz") == []
     assert s.history.find() == s.history.entries
+
+
+def test_measure_from_name_is_the_librarys_table() -> None:
+    def code(name: str) -> int:
+        out = ctypes.c_uint32(99)
+        N.check(N.lib.evident_measure_from_name(name.encode(), ctypes.byref(out)))
+        return out.value
+
+    assert {n: code(n) for n in N.MEASURES} == N.MEASURES  # the compat module's table agrees
+    with pytest.raises(evident.InvalidArgumentError, match="use one of frequency"):
+        code("Frequency")
+    s = evident.Session()
+    s.add_trace("sq", [0.0, 1.0] * 50, sample_rate=100.0)
+    assert s.measure("sq", "frequency") == pytest.approx(50.0)
+    with pytest.raises(evident.InvalidArgumentError, match="unknown measurement \"volts\""):
+        s.measure("sq", "volts")
+    with pytest.raises(evident.InvalidArgumentError, match="must be a str"):
+        s.get_trace("sq").measure(3)  # type: ignore[arg-type]

@@ -314,6 +314,7 @@ _SESSION_PROTOTYPES = {
 _MEASURE_PROTOTYPES = {
     "evident_measure_samples": (_S, [c_void_p, c_size_t, c_double, c_uint32, POINTER(c_double)]),
     "evident_trace_measure": (_S, [_P, c_uint32, POINTER(c_double)]),
+    "evident_measure_from_name": (_S, [c_char_p, POINTER(c_uint32)]),
     "evident_session_measure": (_S, [_P, c_char_p, c_uint32, POINTER(c_double)]),
     "evident_session_load_trace_with": (_S, [_P, c_char_p, c_char_p, c_char_p, _PP]),
     "evident_tracekit_hmac": (_S, [c_char_p, _U8P, c_size_t, c_char_p, _PP]),

@@ -234,11 +234,10 @@ def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples
 
 
 def _measure_code(what: str) -> int:
-    code = N.MEASURES.get(what) if isinstance(what, str) else None
-    if code is None:
-        names = ", ".join(N.MEASURES)
-        raise InvalidArgumentError(f"unknown measurement {what!r}: use one of {names}")
-    return code
+    """The library's number of the measurement named ``what``."""
+    code, name = ctypes.c_uint32(), N.text(_text(what, "measurement"), "what")
+    N.check(N.measure_lib().evident_measure_from_name(name, ctypes.byref(code)))
+    return code.value
 
 
 class _Prop:
