@@ -106,3 +106,15 @@ def test_measure_from_name_is_the_librarys_table() -> None:
         s.measure("sq", "volts")
     with pytest.raises(evident.InvalidArgumentError, match="must be a str"):
         s.get_trace("sq").measure(3)  # type: ignore[arg-type]
+
+
+def test_record_measurement_types_are_checked_by_the_library() -> None:
+    s = evident.Session()
+    for kw, field in (({"name": 5}, "name"), ({"name": "a", "unit": 3}, "unit"),
+                      ({"name": "a", "trace_name": 4}, "trace_name")):
+        with pytest.raises(evident.InvalidArgumentError, match=f"field `{field}`"):
+            s.record_measurement(value=1.0, **kw)  # type: ignore[arg-type]
+    s.record_measurement("v", 2.0, "V", trace_name="CH1")
+    s.record_measurement("w", 3)
+    got = [(m.name, m.value, m.unit, m.trace_name) for m in s.measurement_records()]
+    assert got == [("v", 2.0, "V", "CH1"), ("w", 3, "", None)]

@@ -1129,12 +1129,9 @@ class Session(Managed):
     def record_measurement(self, name: str, value: Any, unit: str = "",
                            trace_name: Optional[str] = None, **metadata: Any) -> None:
         """Records a measurement (``value``: JSON data); other keyword arguments: its metadata."""
-        m = {"name": name, "value": _plain(value, f"measurement {name!r} value"), "unit": unit,
-             "metadata": _plain(metadata, f"measurement {name!r} metadata")}
-        if not isinstance(name, str) or not isinstance(unit, str):
-            raise InvalidArgumentError("measurement name and unit must be str")
-        if trace_name is not None:
-            m["trace_name"] = _text(trace_name, "trace_name")
+        what = f"measurement {name!r}"  # the types of name, unit and trace_name: the library's
+        m = {"name": name, "value": _plain(value, f"{what} value"), "unit": unit,
+             "trace_name": trace_name, "metadata": _plain(metadata, f"{what} metadata")}
         self._call(N.lib.evident_session_record_measurement, _json(m, "measurement"))
 
     def measurement_records(self) -> List[Measurement]:
