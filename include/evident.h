@@ -2501,6 +2501,66 @@ evident_status evident_session_load_trace_json(evident_session *session,
 evident_status evident_session_put_layer_json(evident_session *session, const char *layer_json);
 
 /**
+ * Every sample type as a JSON array, in numbering order, each an object
+ * `{"name", "code", "size", "format", "numpy"}`: its name, its
+ * `EVIDENT_DTYPE_*` value, bytes per sample (0 for packed bits), the
+ * buffer format character of one sample in native order (Python's
+ * `struct`/`array`; `"B"` for bits: bytes) and numpy's type string (`""`
+ * for bits). `*out` receives a string to free with `evident_string_free`
+ * (NULL on failure).
+ */
+evident_status evident_dtypes_json(char **out);
+
+/**
+ * Resolves a sample type as people and buffers name it, giving its object
+ * of `evident_dtypes_json`. With `itemsize` 0, `spec` is a name or alias,
+ * case-insensitively (`"f64"`, `"float64"`, `"double"`, `"float"`,
+ * `"int8"` … `"uint64"`, `"bool_"`, `"bits"`; see
+ * `evident_dtype_from_name`). Otherwise `spec` is a buffer format
+ * (Python's `struct` characters, as `memoryview.format`,
+ * `array.typecode` and numpy's `dtype.char` give them, optionally after
+ * `@`, `=` or `<`) whose items take `itemsize` bytes: `d`/`f` a float,
+ * `?` a bool, `b h i l q` a signed and `B H I L Q` an unsigned integer of
+ * that size. What is no sample type gives
+ * `EVIDENT_STATUS_INVALID_ARGUMENT`. `*out` receives a string to free
+ * with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_dtype_json(const char *spec, uint32_t itemsize, char **out);
+
+/**
+ * The number of samples of `dtype` (an `EVIDENT_DTYPE_*` value) that
+ * `nbytes` bytes hold, checked: with `len_samples` `UINT64_MAX`, derived
+ * from `nbytes` (refused when it is not a whole number of samples; bits:
+ * 8 per byte); otherwise `len_samples` itself, refused unless those
+ * samples take exactly `nbytes` bytes (bits: packed). `*out` receives it
+ * (0 on failure).
+ */
+evident_status evident_dtype_len_samples(uint32_t dtype,
+                                         uint64_t nbytes,
+                                         uint64_t len_samples,
+                                         uint64_t *out);
+
+/**
+ * The history entries of `operation` (NULL: every operation), oldest
+ * first, as `evident_session_history_json` gives them; with
+ * `success_only`, only those that succeeded. `*out` receives a string to
+ * free with `evident_string_free` (NULL on failure).
+ */
+evident_status evident_session_history_find_json(const evident_session *session,
+                                                 const char *operation,
+                                                 bool success_only,
+                                                 char **out);
+
+/**
+ * The `evident_measure` value of the measurement named `name`
+ * (`"frequency"`, `"period"`, `"amplitude"`, `"rise_time"`,
+ * `"fall_time"`, `"duty_cycle"`, `"thd"`); another name gives
+ * `EVIDENT_STATUS_INVALID_ARGUMENT` naming them. `*out` receives it (0 on
+ * failure).
+ */
+evident_status evident_measure_from_name(const char *name, uint32_t *out);
+
+/**
  * Writes TraceKit's `export_audit_log` file text for `entries_json`, a JSON
  * array of `{"timestamp", "action", "details", "user", "host"}`, optionally
  * with `"previous_hash"` and `"hmac"` (other members are refused). The text

@@ -14,10 +14,10 @@ use super::log::evident_log;
 use super::measure::{import_options, loader_options};
 use super::session::{compress_level, evident_session, opt_out, parse_object, save_into};
 use super::{
-    evident_status, ffi_status, key_arg, opt_str, owned_string, try_mut, try_opt_str, try_str,
-    Failure, FfiResult,
+    evident_status, ffi_status, key_arg, opt_str, owned_string, try_mut, try_opt_str, try_out,
+    try_ref, try_str, Failure, FfiResult,
 };
-use crate::session::{Annotation, HistoryEntry, Layer, LayerProps, SaveOptions, Session};
+use crate::session::{Annotation, Dtype, HistoryEntry, Layer, LayerProps, SaveOptions, Session};
 
 /// The fields of `options_json` of `evident_session_save_json`.
 /// `exclude_traces`, `no_sync` and `lock_timeout_ns` are the same options in
@@ -294,6 +294,225 @@ pub extern "C" fn evident_session_put_layer_json(
     })
 }
 
+// ---------------------------------------------------------------------------
+// Sample types as bindings name them
+
+/// A sample type's facts: `name`, `code` (`EVIDENT_DTYPE_*`), `size`
+/// (bytes per sample, 0 for packed bits), `format` (the one-character
+/// buffer format of a sample in native order, as Python's `struct`,
+/// `array` and `memoryview` and the buffer protocol name it) and `numpy`
+/// (numpy's type string; `""` for bits, which numpy has not).
+fn dtype_facts(d: Dtype) -> Value {
+    let (format, numpy) = match d {
+        Dtype::F64 => ("d", "<f8"),
+        Dtype::F32 => ("f", "<f4"),
+        Dtype::I8 => ("b", "i1"),
+        Dtype::I16 => ("h", "<i2"),
+        Dtype::I32 => ("i", "<i4"),
+        Dtype::I64 => ("q", "<i8"),
+        Dtype::U8 => ("B", "u1"),
+        Dtype::U16 => ("H", "<u2"),
+        Dtype::U32 => ("I", "<u4"),
+        Dtype::U64 => ("Q", "<u8"),
+        Dtype::Bool => ("?", "?"),
+        Dtype::Bit => ("B", ""),
+    };
+    json!({"name": d.name(), "code": d as u32, "size": d.item_size().unwrap_or(0),
+           "format": format, "numpy": numpy})
+}
+
+/// The sample type of a buffer format (`struct` characters, optionally
+/// after `@`, `=` or `<`) whose items take `itemsize` bytes: `d`/`f` a
+/// float, `?` a bool, `b h i l q` a signed and `B H I L Q` an unsigned
+/// integer of that size. `None` when the items are no sample type (other
+/// characters, big-endian `>`/`!`, sizes without a type).
+fn dtype_of_format(format: &str, itemsize: u32) -> Option<Dtype> {
+    let kind = match format.trim_start_matches(['@', '=', '<']) {
+        "d" | "f" => 'f',
+        "?" => '?',
+        "b" | "h" | "i" | "l" | "q" => 'i',
+        "B" | "H" | "I" | "L" | "Q" => 'u',
+        _ => return None,
+    };
+    Some(match (kind, itemsize) {
+        ('f', 8) => Dtype::F64,
+        ('f', 4) => Dtype::F32,
+        ('?', 1) => Dtype::Bool,
+        ('i', 1) => Dtype::I8,
+        ('i', 2) => Dtype::I16,
+        ('i', 4) => Dtype::I32,
+        ('i', 8) => Dtype::I64,
+        ('u', 1) => Dtype::U8,
+        ('u', 2) => Dtype::U16,
+        ('u', 4) => Dtype::U32,
+        ('u', 8) => Dtype::U64,
+        _ => return None,
+    })
+}
+
+fn dtype_names() -> String {
+    let names: Vec<&str> = Dtype::all().iter().map(|d| d.name()).collect();
+    names.join(", ")
+}
+
+/// Every sample type as a JSON array, in numbering order, each an object
+/// `{"name", "code", "size", "format", "numpy"}`: its name, its
+/// `EVIDENT_DTYPE_*` value, bytes per sample (0 for packed bits), the
+/// buffer format character of one sample in native order (Python's
+/// `struct`/`array`; `"B"` for bits: bytes) and numpy's type string (`""`
+/// for bits). `*out` receives a string to free with `evident_string_free`
+/// (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_dtypes_json(out: *mut *mut c_char) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let all: Vec<Value> = Dtype::all().iter().map(|&d| dtype_facts(d)).collect();
+        *out = owned_string(&Value::Array(all).to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Resolves a sample type as people and buffers name it, giving its object
+/// of `evident_dtypes_json`. With `itemsize` 0, `spec` is a name or alias,
+/// case-insensitively (`"f64"`, `"float64"`, `"double"`, `"float"`,
+/// `"int8"` … `"uint64"`, `"bool_"`, `"bits"`; see
+/// `evident_dtype_from_name`). Otherwise `spec` is a buffer format
+/// (Python's `struct` characters, as `memoryview.format`,
+/// `array.typecode` and numpy's `dtype.char` give them, optionally after
+/// `@`, `=` or `<`) whose items take `itemsize` bytes: `d`/`f` a float,
+/// `?` a bool, `b h i l q` a signed and `B H I L Q` an unsigned integer of
+/// that size. What is no sample type gives
+/// `EVIDENT_STATUS_INVALID_ARGUMENT`. `*out` receives a string to free
+/// with `evident_string_free` (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_dtype_json(
+    spec: *const c_char,
+    itemsize: u32,
+    out: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let spec = try_str!(spec, "spec");
+        let d = if itemsize == 0 {
+            Dtype::from_alias(spec).ok_or_else(|| {
+                Failure::invalid(format!(
+                    "unsupported dtype {spec:?}: use one of {}",
+                    dtype_names()
+                ))
+            })?
+        } else {
+            dtype_of_format(spec, itemsize).ok_or_else(|| {
+                Failure::invalid(format!(
+                    "format {spec:?} of {itemsize} bytes is not a sample type (use one of {})",
+                    dtype_names()
+                ))
+            })?
+        };
+        *out = owned_string(&dtype_facts(d).to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The number of samples of `dtype` (an `EVIDENT_DTYPE_*` value) that
+/// `nbytes` bytes hold, checked: with `len_samples` `UINT64_MAX`, derived
+/// from `nbytes` (refused when it is not a whole number of samples; bits:
+/// 8 per byte); otherwise `len_samples` itself, refused unless those
+/// samples take exactly `nbytes` bytes (bits: packed). `*out` receives it
+/// (0 on failure).
+#[no_mangle]
+pub extern "C" fn evident_dtype_len_samples(
+    dtype: u32,
+    nbytes: u64,
+    len_samples: u64,
+    out: *mut u64,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", 0);
+        let d = Dtype::from_u32(dtype)
+            .ok_or_else(|| Failure::invalid(format!("unknown dtype number {dtype}")))?;
+        let name = d.name();
+        let n = match (len_samples, d.item_size()) {
+            (u64::MAX, None) => nbytes.checked_mul(8).ok_or_else(|| {
+                Failure::invalid(format!("{nbytes} bytes hold too many bit samples"))
+            })?,
+            (u64::MAX, Some(size)) if nbytes % size != 0 => {
+                return Err(Failure::invalid(format!(
+                    "{nbytes} bytes is not a whole number of {name} samples ({size} bytes each)"
+                )))
+            }
+            (u64::MAX, Some(size)) => nbytes / size,
+            (n, _) => match d.byte_len(n) {
+                Some(b) if b == nbytes => n,
+                b => {
+                    let take = b.map_or("more than 2^64".into(), |b| b.to_string());
+                    return Err(Failure::invalid(format!(
+                        "{n} {name} samples take {take} bytes, the buffer has {nbytes}"
+                    )));
+                }
+            },
+        };
+        *out = n;
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The history entries of `operation` (NULL: every operation), oldest
+/// first, as `evident_session_history_json` gives them; with
+/// `success_only`, only those that succeeded. `*out` receives a string to
+/// free with `evident_string_free` (NULL on failure).
+#[no_mangle]
+pub extern "C" fn evident_session_history_find_json(
+    session: *const evident_session,
+    operation: *const c_char,
+    success_only: bool,
+    out: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", std::ptr::null_mut());
+        let s = &try_ref!(session, "session").s;
+        let operation = try_opt_str!(operation, "operation");
+        let found: Vec<&HistoryEntry> = s
+            .history()
+            .iter()
+            .filter(|e| operation.is_none_or(|op| e.operation == op))
+            .filter(|e| e.success || !success_only)
+            .collect();
+        let text = serde_json::to_string(&found)
+            .map_err(|e| Failure::invalid(format!("cannot serialise the history: {e}")))?;
+        *out = owned_string(&text);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The `evident_measure` value of the measurement named `name`
+/// (`"frequency"`, `"period"`, `"amplitude"`, `"rise_time"`,
+/// `"fall_time"`, `"duty_cycle"`, `"thd"`); another name gives
+/// `EVIDENT_STATUS_INVALID_ARGUMENT` naming them. `*out` receives it (0 on
+/// failure).
+#[no_mangle]
+pub extern "C" fn evident_measure_from_name(name: *const c_char, out: *mut u32) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out, "out", 0);
+        let name = try_str!(name, "name");
+        // `evident_measure` numbers the measurements in the order of `Measure::ALL`.
+        let i = crate::measure::Measure::ALL
+            .iter()
+            .position(|m| m.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = crate::measure::Measure::ALL
+                    .iter()
+                    .map(|m| m.name())
+                    .collect();
+                Failure::invalid(format!(
+                    "unknown measurement {name:?}: use one of {}",
+                    names.join(", ")
+                ))
+            })?;
+        *out = i as u32 + 1;
+        Ok(evident_status::Ok)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,5 +767,196 @@ mod tests {
         for s in [a, b, c2] {
             evident_session_free(s);
         }
+    }
+
+    fn dtype_json(spec: &str, itemsize: u32) -> Result<Value, String> {
+        let mut out = std::ptr::null_mut();
+        match evident_dtype_json(c(spec).as_ptr(), itemsize, &mut out) {
+            evident_status::Ok => Ok(serde_json::from_str(&take(out)).unwrap()),
+            st => {
+                assert!(out.is_null());
+                assert_eq!(st, evident_status::InvalidArgument);
+                Err(last_error())
+            }
+        }
+    }
+
+    #[test]
+    fn dtypes_json_lists_every_type_with_its_facts() {
+        let mut out = std::ptr::null_mut();
+        assert_eq!(evident_dtypes_json(&mut out), evident_status::Ok);
+        let all: Value = serde_json::from_str(&take(out)).unwrap();
+        let all = all.as_array().unwrap();
+        assert_eq!(all.len(), 12);
+        for (d, v) in Dtype::all().iter().zip(all) {
+            assert_eq!(v["name"], d.name());
+            assert_eq!(v["code"], *d as u32);
+            assert_eq!(v["size"], d.item_size().unwrap_or(0));
+        }
+        assert_eq!(
+            all[0],
+            json!({"name": "f64", "code": 1, "size": 8, "format": "d", "numpy": "<f8"})
+        );
+        assert_eq!(all[11]["numpy"], "");
+        // Every type with a format resolves back to itself by it.
+        for v in &all[..11] {
+            let size = v["size"].as_u64().unwrap() as u32;
+            assert_eq!(&dtype_json(v["format"].as_str().unwrap(), size).unwrap(), v);
+        }
+        assert_eq!(
+            evident_dtypes_json(std::ptr::null_mut()),
+            evident_status::NullArgument
+        );
+    }
+
+    #[test]
+    fn dtype_json_resolves_aliases_and_buffer_formats() {
+        assert_eq!(dtype_json("Double", 0).unwrap()["name"], "f64");
+        assert_eq!(dtype_json("uint16", 0).unwrap()["code"], 8);
+        assert_eq!(dtype_json("bits", 0).unwrap()["name"], "bit");
+        assert!(dtype_json("complex128", 0)
+            .unwrap_err()
+            .contains("unsupported dtype \"complex128\": use one of f64"));
+        // Buffer formats: the size decides (C long is 4 or 8 bytes).
+        for (fmt, size, name) in [
+            ("d", 8, "f64"),
+            ("<f", 4, "f32"),
+            ("@l", 8, "i64"),
+            ("l", 4, "i32"),
+            ("=L", 8, "u64"),
+            ("b", 1, "i8"),
+            ("B", 1, "u8"),
+            ("?", 1, "bool"),
+        ] {
+            assert_eq!(dtype_json(fmt, size).unwrap()["name"], name, "{fmt}");
+        }
+        for (fmt, size) in [
+            (">h", 2),
+            ("!i", 4),
+            ("e", 2),
+            ("D", 16),
+            ("c", 1),
+            ("d", 2),
+        ] {
+            let e = dtype_json(fmt, size).unwrap_err();
+            assert!(e.contains("is not a sample type"), "{fmt}: {e}");
+        }
+        let mut out = std::ptr::null_mut();
+        assert_eq!(
+            evident_dtype_json(std::ptr::null(), 0, &mut out),
+            evident_status::NullArgument
+        );
+    }
+
+    #[test]
+    fn len_samples_derives_or_checks_the_count() {
+        let len = |d: Dtype, nbytes: u64, n: u64| {
+            let mut out = 99;
+            let st = evident_dtype_len_samples(d as u32, nbytes, n, &mut out);
+            if st == evident_status::Ok {
+                Ok(out)
+            } else {
+                assert_eq!((st, out), (evident_status::InvalidArgument, 0));
+                Err(last_error())
+            }
+        };
+        assert_eq!(len(Dtype::U16, 6, u64::MAX), Ok(3));
+        assert_eq!(len(Dtype::Bit, 2, u64::MAX), Ok(16));
+        assert_eq!(len(Dtype::Bit, 2, 9), Ok(9));
+        assert_eq!(len(Dtype::F64, 0, 0), Ok(0));
+        assert_eq!(
+            len(Dtype::U16, 3, u64::MAX).unwrap_err(),
+            "3 bytes is not a whole number of u16 samples (2 bytes each)"
+        );
+        assert_eq!(
+            len(Dtype::Bit, 1, 9).unwrap_err(),
+            "9 bit samples take 2 bytes, the buffer has 1"
+        );
+        assert!(len(Dtype::U64, 8, u64::MAX / 2)
+            .unwrap_err()
+            .contains("more than 2^64"));
+        assert!(len(Dtype::Bit, u64::MAX, u64::MAX).is_err());
+        let mut out = 0;
+        assert_eq!(
+            evident_dtype_len_samples(13, 0, 0, &mut out),
+            evident_status::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn history_find_filters_by_operation_and_success() {
+        let s = new_session();
+        for (op, ok) in [("a", true), ("b", true), ("a", false), ("a", true)] {
+            let e = c(&format!(r#"{{"operation":"{op}","success":{ok}}}"#));
+            let st = crate::ffi::session::evident_session_record_history(s, e.as_ptr());
+            assert_eq!(st, evident_status::Ok, "{}", last_error());
+        }
+        let find = |op: Option<&str>, success_only: bool| -> Vec<(String, bool)> {
+            let op = op.map(c);
+            let mut out = std::ptr::null_mut();
+            let p = op.as_ref().map_or(std::ptr::null(), |o| o.as_ptr());
+            let st = evident_session_history_find_json(s, p, success_only, &mut out);
+            assert_eq!(st, evident_status::Ok, "{}", last_error());
+            let v: Value = serde_json::from_str(&take(out)).unwrap();
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    (
+                        e["operation"].as_str().unwrap().to_string(),
+                        e["success"] == true,
+                    )
+                })
+                .collect()
+        };
+        let t = |op: &str, ok| (op.to_string(), ok);
+        assert_eq!(
+            find(Some("a"), false),
+            [t("a", true), t("a", false), t("a", true)]
+        );
+        assert_eq!(find(Some("a"), true), [t("a", true), t("a", true)]);
+        assert_eq!(find(None, true), [t("a", true), t("b", true), t("a", true)]);
+        assert_eq!(find(None, false).len(), 4);
+        assert_eq!(find(Some("zzz"), false), []);
+        // The whole entries, as evident_session_history_json gives them.
+        let mut out = std::ptr::null_mut();
+        let st = evident_session_history_find_json(s, std::ptr::null(), false, &mut out);
+        assert_eq!(st, evident_status::Ok);
+        let found: Value = serde_json::from_str(&take(out)).unwrap();
+        assert_eq!(found, json_of(s, evident_session_history_json));
+        let st = evident_session_history_find_json(s, c("a").as_ptr(), false, std::ptr::null_mut());
+        assert_eq!(st, evident_status::NullArgument);
+        evident_session_free(s);
+    }
+
+    #[test]
+    fn measure_from_name_gives_the_enum_value() {
+        use crate::ffi::measure::evident_measure as M;
+        let code = |n: &str| {
+            let mut out = 99;
+            let st = evident_measure_from_name(c(n).as_ptr(), &mut out);
+            (st, out)
+        };
+        for (name, want) in [
+            ("frequency", M::Frequency),
+            ("period", M::Period),
+            ("amplitude", M::Amplitude),
+            ("rise_time", M::RiseTime),
+            ("fall_time", M::FallTime),
+            ("duty_cycle", M::DutyCycle),
+            ("thd", M::Thd),
+        ] {
+            assert_eq!(code(name), (evident_status::Ok, want as u32), "{name}");
+        }
+        assert_eq!(code("Frequency"), (evident_status::InvalidArgument, 0));
+        assert!(
+            last_error().contains("use one of frequency, period"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            evident_measure_from_name(std::ptr::null(), &mut 0),
+            evident_status::NullArgument
+        );
     }
 }

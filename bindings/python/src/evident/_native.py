@@ -273,6 +273,9 @@ _SESSION_PROTOTYPES = {
     "evident_dtype_from_name": (_S, [c_char_p, POINTER(c_uint32)]),
     "evident_dtype_name": (c_char_p, [c_uint32]),
     "evident_dtype_byte_len": (c_bool, [c_uint32, c_uint64, POINTER(c_uint64)]),
+    "evident_dtypes_json": (_S, [_PP]),
+    "evident_dtype_json": (_S, [c_char_p, c_uint32, _PP]),
+    "evident_dtype_len_samples": (_S, [c_uint32, c_uint64, c_uint64, POINTER(c_uint64)]),
     "evident_annotation_normalise_json": (_S, [c_char_p, _PP]),
     "evident_session_history_summary_json": (_S, [_P, _PP]),
     "evident_session_history_script": (_S, [_P, c_char_p, c_char_p, c_uint32, _PP]),
@@ -287,6 +290,7 @@ _SESSION_PROTOTYPES = {
     "evident_session_save_json": (_S, [_P, c_char_p, _U8P, c_size_t, c_char_p, _P, _PP]),
     "evident_session_load_trace_json": (_S, [_P, c_char_p, c_char_p, c_char_p, c_bool, _PP]),
     "evident_session_put_layer_json": (_S, [_P, c_char_p]),
+    "evident_session_history_find_json": (_S, [_P, c_char_p, c_bool, _PP]),
     # saving
     "evident_save_options_new": (_S, [_PP]),
     "evident_save_options_free": (None, [_P]),
@@ -312,6 +316,7 @@ _SESSION_PROTOTYPES = {
 _MEASURE_PROTOTYPES = {
     "evident_measure_samples": (_S, [c_void_p, c_size_t, c_double, c_uint32, POINTER(c_double)]),
     "evident_trace_measure": (_S, [_P, c_uint32, POINTER(c_double)]),
+    "evident_measure_from_name": (_S, [c_char_p, POINTER(c_uint32)]),
     "evident_session_measure": (_S, [_P, c_char_p, c_uint32, POINTER(c_double)]),
     "evident_session_load_trace_with": (_S, [_P, c_char_p, c_char_p, c_char_p, _PP]),
     "evident_tracekit_hmac": (_S, [c_char_p, _U8P, c_size_t, c_char_p, _PP]),

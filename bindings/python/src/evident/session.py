@@ -1,12 +1,5 @@
-"""The session container: :class:`Session` and :func:`load_session` (``evident_session_*``).
-
-A session file saves an analysis session (traces, annotation layers, measurements,
-operation history, metadata) crash-safely and versioned; loading never runs code from
-the file. The names are TraceKit's, so TraceKit code switches by changing the import.
-numpy is optional: with it :attr:`Trace.data` is a read-only array over the library's
-memory, else a read-only memoryview. Every rule is the library's (spec/session.md); this
-module converts arguments and results. Usage and details: docs/python-session.md.
-"""
+"""The session container (``evident_session_*``), TraceKit's names; every rule is the
+library's, this module converts arguments and results (docs/python-session.md)."""
 
 from __future__ import annotations
 
@@ -49,22 +42,18 @@ class _Dtype(NamedTuple):
     size: int  # bytes per sample (0 for bit: packed)
 
 
-#: The sample types by name: code, memoryview format, numpy dtype, bytes per sample
-#: (``bool``: one byte 0/1 per sample; ``bit``: 8 samples per byte, LSB first).
-DTYPES: Dict[str, _Dtype] = {
-    "f64": _Dtype(1, "d", "<f8", 8), "f32": _Dtype(2, "f", "<f4", 4),
-    "i8": _Dtype(3, "b", "i1", 1), "i16": _Dtype(4, "h", "<i2", 2),
-    "i32": _Dtype(5, "i", "<i4", 4), "i64": _Dtype(6, "q", "<i8", 8),
-    "u8": _Dtype(7, "B", "u1", 1), "u16": _Dtype(8, "H", "<u2", 2),
-    "u32": _Dtype(9, "I", "<u4", 4), "u64": _Dtype(10, "Q", "<u8", 8),
-    "bool": _Dtype(11, "?", "?", 1), "bit": _Dtype(12, "B", "", 0),
-}
-_DTYPE_BY_CODE = {d.code: name for name, d in DTYPES.items()}
-# (numpy dtype.kind, itemsize) -> name; buffer/array format -> kind
-_BY_KIND = {("b" if d.typestr == "?" else d.typestr[-2], d.size): n
-            for n, d in DTYPES.items() if d.size}
-_FORMAT_KIND = {"d": "f", "f": "f", "?": "b", **dict.fromkeys("bhilq", "i"),
-                **dict.fromkeys("BHILQ", "u")}
+def _json_out(fn: Callable[..., int], *args: Any) -> Any:
+    """``fn(*args, &out)`` for a library function returning a JSON string, parsed."""
+    out = ctypes.c_void_p()
+    N.check(fn(*args, ctypes.byref(out)))
+    return json.loads(N.take_string(out))
+
+
+#: The sample types by name (the library's table): code, memoryview format, numpy dtype,
+#: bytes per sample (``bool``: one byte 0/1 per sample; ``bit``: 0, 8 per byte, LSB first).
+DTYPES: Dict[str, _Dtype] = {} if N._session_missing else {
+    d["name"]: _Dtype(d["code"], d["format"], d["numpy"], d["size"])
+    for d in _json_out(N.lib.evident_dtypes_json)}
 _PY_TYPES = {float: "f64", bool: "bool", int: "i64"}
 _LITTLE = sys.byteorder == "little"
 _EMPTY = ctypes.create_string_buffer(8)  # a valid pointer for empty arrays
@@ -88,11 +77,10 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _json_out(fn: Callable[..., int], *args: Any) -> Any:
-    """``fn(*args, &out)`` for a library function returning a JSON string, parsed."""
-    out = ctypes.c_void_p()
-    N.check(fn(*args, ctypes.byref(out)))
-    return json.loads(N.take_string(out))
+def _dtype_of(spec: str, itemsize: int = 0) -> str:
+    """A dtype name or alias (``itemsize`` 0) or a buffer format -> the library's name."""
+    fn = N.session_lib().evident_dtype_json
+    return str(_json_out(fn, N.text(spec, "dtype"), itemsize)["name"])
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -103,20 +91,12 @@ def _dtype_name(dtype: Any) -> str:
         except (TypeError, AttributeError):
             names = ", ".join(DTYPES)
             raise InvalidArgumentError(f"unsupported dtype {dtype!r}: use one of {names}") from None
-    code = ctypes.c_uint32()
-    N.check(N.session_lib().evident_dtype_from_name(N.text(dtype, "dtype"), ctypes.byref(code)))
-    return _DTYPE_BY_CODE[code.value]
+    return _dtype_of(dtype)
 
 
 def _dtype_code(dtype: str) -> str:
     """The array.array type code of a dtype (8-byte integers: "q", "Q")."""
     return DTYPES[dtype].fmt
-
-
-def _typed(fmt: str, itemsize: int) -> Optional[str]:
-    """The dtype of a buffer or array.array format (None: not a sample type)."""
-    kind = _FORMAT_KIND.get(fmt.lstrip("@=<"))
-    return None if kind is None else _BY_KIND.get((kind, itemsize))
 
 
 class _Samples(NamedTuple):
@@ -127,24 +107,14 @@ class _Samples(NamedTuple):
     info: Dict[str, Any] = {}  # trace info found on a trace object (never modified)
 
 
-def _bytes_len(dtype: str, length: int) -> int:
-    return (length + 7) // 8 if dtype == "bit" else length * DTYPES[dtype].size
-
-
 def _from_buffer(mv: memoryview, dtype: str, length: Optional[int], keep: Any) -> _Samples:
     """Little-endian bytes holding samples of ``dtype`` (every path but numpy's ends here)."""
     if not mv.c_contiguous:
         raise InvalidArgumentError("the sample buffer must be contiguous")
-    nbytes, size = mv.nbytes, DTYPES[dtype].size
-    if length is None:
-        if dtype != "bit" and nbytes % size:
-            raise InvalidArgumentError(
-                f"{nbytes} bytes is not a whole number of {dtype} samples ({size} bytes each)")
-        length = nbytes * 8 if dtype == "bit" else nbytes // size
-    length = N.unsigned(length, "length")
-    if _bytes_len(dtype, length) != nbytes:
-        raise InvalidArgumentError(f"{length} {dtype} samples take {_bytes_len(dtype, length)} "
-                                   f"bytes, the buffer has {nbytes}")
+    nbytes, n = mv.nbytes, ctypes.c_uint64()  # the count derived or checked by the library
+    given = N.UINT64_MAX if length is None else N.unsigned(length, "length", N.UINT64_MAX - 1)
+    N.check(N.lib.evident_dtype_len_samples(DTYPES[dtype].code, nbytes, given, ctypes.byref(n)))
+    length = n.value
     if nbytes == 0:
         return _Samples(dtype, 0, _EMPTY, None)
     if isinstance(mv.obj, bytes) and len(mv.obj) == nbytes:
@@ -186,10 +156,7 @@ def _from_numpy(np: Any, arr: Any, dtype: Optional[str]) -> _Samples:
             raise InvalidArgumentError(f"bit samples need a bool or integer array, not {arr.dtype}")
         packed = np.packbits(arr.astype(bool), bitorder="little")
         return _from_buffer(memoryview(packed), "bit", int(arr.size), packed)
-    dtype = dtype or _BY_KIND.get((arr.dtype.kind, arr.dtype.itemsize))
-    if dtype is None:
-        raise InvalidArgumentError(f"numpy dtype {arr.dtype} is not a sample type (use one of "
-                                   f"{', '.join(DTYPES)}, e.g. arr.astype('float64'))")
+    dtype = dtype or _dtype_of(arr.dtype.char, arr.dtype.itemsize)
     target = np.dtype(DTYPES[dtype].typestr)
     if arr.dtype != target and not np.can_cast(arr.dtype, target, casting="safe"):
         raise InvalidArgumentError(f"{arr.dtype} samples cannot be stored as {dtype} without loss "
@@ -237,9 +204,7 @@ def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples
     if np is not None and isinstance(data, np.ndarray):
         return _from_numpy(np, data, dtype)
     if isinstance(data, array.array):
-        native = _typed(data.typecode, data.itemsize)
-        if native is None:
-            raise InvalidArgumentError(f"array.array of type {data.typecode!r} holds no samples")
+        native = _dtype_of(data.typecode, data.itemsize)
         if dtype not in (None, native):
             return _from_list(data.tolist(), dtype)  # converted value by value
         if not _LITTLE:
@@ -262,20 +227,17 @@ def _samples(data: Any, dtype: Optional[str], length: Optional[int]) -> _Samples
         if fmt in ("B", "b", "c") or fmt[:1] in ("", ">", "!"):
             raise InvalidArgumentError(
                 "raw bytes need a dtype (e.g. add_trace(name, data, dtype='u16'))")
-        dtype = _typed(mv.format, mv.itemsize)
-        if dtype is None:
-            raise InvalidArgumentError(f"buffer format {mv.format!r} holds no samples")
+        dtype = _dtype_of(mv.format, mv.itemsize)
         if not _LITTLE and mv.itemsize > 1:
             raise UnsupportedError("typed buffers on big-endian hosts: pass raw bytes")
     return _from_buffer(mv if mv.format in ("B", "b", "c") else mv.cast("B"), dtype, length, data)
 
 
 def _measure_code(what: str) -> int:
-    code = N.MEASURES.get(what) if isinstance(what, str) else None
-    if code is None:
-        names = ", ".join(N.MEASURES)
-        raise InvalidArgumentError(f"unknown measurement {what!r}: use one of {names}")
-    return code
+    """The library's number of the measurement named ``what``."""
+    code, name = ctypes.c_uint32(), N.text(_text(what, "measurement"), "what")
+    N.check(N.measure_lib().evident_measure_from_name(name, ctypes.byref(code)))
+    return code.value
 
 
 class _Prop:
@@ -319,8 +281,7 @@ def _memory_type(nbytes: int) -> Any:
 
 
 class Trace:
-    """One named trace: typed samples and their description (valid after its session
-    closes; :attr:`data` and :attr:`raw` are not copies and keep the memory alive)."""
+    """One named trace: typed samples and their description (valid after its session closes)."""
 
     def __init__(self, ptr: int) -> None:
         """Takes ownership of a native ``evident_trace`` pointer (internal)."""
@@ -380,9 +341,8 @@ class Trace:
             addr, n, nb, code = ctypes.c_void_p(), ctypes.c_uint64(), ctypes.c_uint64(), \
                 ctypes.c_uint32()
             self._native(N.lib.evident_trace_data, *map(ctypes.byref, (addr, n, nb, code)))
-            got = (_DTYPE_BY_CODE.get(code.value), n.value, nb.value,
-                   bool(addr.value or not nb.value))
-            if got != (self.dtype, len(self), _bytes_len(self.dtype, len(self)), True):
+            got = (code.value, n.value, nb.value, bool(addr.value or not nb.value))
+            if got != (DTYPES[self.dtype].code, len(self), self.nbytes, True):
                 raise InternalError(f"trace {self.name!r}: the library's data {got} does not "
                                     "match its description")
             self._raw = memoryview(b"")
@@ -395,8 +355,7 @@ class Trace:
 
     @property
     def data(self) -> Any:
-        """The samples: a read-only numpy array over the library's memory (``bit``: an
-        unpacked bool copy), or without numpy a read-only typed memoryview."""
+        """The samples: a read-only numpy array (else typed memoryview) over the library's."""
         if self._data is None:
             raw, np = self.raw, _numpy()
             if np is None:
@@ -573,8 +532,7 @@ def _layer_setter(key: str) -> Callable[[Any, Any], None]:
 
 
 class AnnotationLayer:
-    """A named collection of annotations (TraceKit's): a live view of a session's layer,
-    or, made with the constructor, one in a private session until stored in one."""
+    """A named collection of annotations (TraceKit's): a live view of a session's layer."""
 
     def __init__(self, name: str, annotations: Optional[List[Annotation]] = None,
                  visible: bool = True, locked: bool = False, color: Optional[str] = None,
@@ -771,8 +729,7 @@ class HistoryEntry(_Record):
 
 
 class OperationHistory:
-    """The history of operations (TraceKit's): ``session.history`` is a live view; one made
-    with the constructor lives in a private session (``max_entries`` 0: unlimited)."""
+    """The history of operations (TraceKit's); ``session.history`` is a live view."""
 
     _script_style = 0  # the layout of to_script: 0 evident's, 1 TraceKit's
 
@@ -814,8 +771,9 @@ class OperationHistory:
     def find(self, operation: Optional[str] = None,
              success_only: bool = False) -> List[HistoryEntry]:
         """Entries of ``operation`` (all when None), only successful ones with ``success_only``."""
-        return [e for e in self.entries if (operation is None or e.operation == operation)
-                and (e.success or not success_only)]
+        found = self._session._json_of("history_find_json", N.text(operation, "operation"),
+                                       bool(success_only))
+        return [HistoryEntry.from_dict(e) for e in found]
 
     def summary(self) -> Dict[str, Any]:
         """Counts and durations, by operation too, and the ``first`` and ``last`` times."""
@@ -897,8 +855,7 @@ class SessionReport(_Record):
 
 
 def _tracked(base: type, mutators: str) -> Any:
-    """A ``base`` (dict or list) inside the session's metadata that writes every change
-    through; ``_root`` is the metadata dict, whose ``_owner`` is the session."""
+    """A ``base`` (dict or list) in the metadata ``_root`` that writes every change through."""
 
     def __init__(self: Any, data: Any, root: Any) -> None:
         base.__init__(self, data)
@@ -946,8 +903,7 @@ def _track(value: Any, root: Any) -> Any:
 
 
 class Session(Managed):
-    """An analysis session (traces, annotation layers, measurements, history, metadata),
-    saved to a crash-safe, versioned file; changes stay in memory until :meth:`save`."""
+    """An analysis session, saved to a crash-safe, versioned file by :meth:`save`."""
 
     _free_fn = staticmethod(lambda ptr: N.lib.evident_session_free(ptr))  # type: ignore[assignment]
     _what = "session"
@@ -1018,8 +974,7 @@ class Session(Managed):
         return self._cached("info_field_json", key.encode())
 
     def _sync_metadata(self) -> None:
-        """Writes the metadata through; a value JSON cannot hold is reported by the next
-        save (TraceKit code assigns first, saves later)."""
+        """Writes the metadata through (a value JSON cannot hold: reported by the next save)."""
         with self._mutex:
             try:
                 text = _json(self._metadata_view, "metadata")
@@ -1072,16 +1027,14 @@ class Session(Managed):
         return cast(Dict[str, Any], self._json_of("to_json"))
 
     def load_trace(self, path: PathLike, name: Optional[str] = None, **load_kwargs: Any) -> Trace:
-        """Loads a capture file (CSV, .npy, sigrok .sr, Tektronix .wfm) as a trace, recorded
-        in the history by the library unless ``history.auto_record`` is off."""
+        """Loads a capture file (CSV, .npy, sigrok .sr, Tektronix .wfm) as a trace."""
         opts = _json(load_kwargs, "loader options") if load_kwargs else None
         loaded = self._string(N.lib.evident_session_load_trace_json, N.path_arg(path),
                               N.text(name, "name"), opts, bool(self._history.auto_record))
         return self.get_trace(loaded)
 
     def measure(self, trace_name: str, what: str) -> float:
-        """Measures trace ``trace_name`` (NaN when the signal does not allow it) and records
-        ``measure_<what>`` in the history."""
+        """Measures trace ``trace_name`` (NaN when it cannot) and records it in the history."""
         code, out = _measure_code(what), ctypes.c_double()
         name_b = N.text(trace_name, "trace_name")
         self._call(N.measure_lib().evident_session_measure, name_b, code, ctypes.byref(out))
@@ -1091,8 +1044,7 @@ class Session(Managed):
                   sample_rate: Optional[float] = None, start_time: Optional[float] = None,
                   units: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None,
                   length: Optional[int] = None) -> None:
-        """Adds (or replaces) trace ``name``, copying the samples (an evident.Trace, numpy
-        array, array.array, list, bytes with ``dtype=``, or an object with ``.data``)."""
+        """Adds (or replaces) trace ``name``, copying the samples."""
         name_b = N.text(name, "name")
         s = _samples(trace, None if dtype is None else _dtype_name(dtype), length)
         info = dict(s.info)
@@ -1136,8 +1088,7 @@ class Session(Managed):
                  annotation_type: Union[AnnotationType, str, None] = None,
                  color: Optional[str] = None, style: str = "solid", visible: bool = True,
                  created_at: Optional[datetime] = None, **metadata: Any) -> Annotation:
-        """Adds an annotation to ``layer`` (created if missing) and returns it; other
-        keyword arguments are its metadata."""
+        """Adds an annotation to ``layer`` (created if missing) and returns it."""
         time, amplitude = (None if v is None else _number(v, k)
                            for k, v in (("time", time), ("amplitude", amplitude)))
         a = Annotation(text, time, time_range, amplitude, amplitude_range,
@@ -1153,8 +1104,7 @@ class Session(Managed):
 
     def get_annotations(self, layer: Optional[str] = None,
                         time_range: Optional[Tuple[float, float]] = None) -> List[Annotation]:
-        """Annotations of ``layer`` (all when None), optionally only those overlapping
-        ``time_range`` (the library's rule)."""
+        """Annotations of ``layer`` (all when None), optionally only those in ``time_range``."""
         rng = _pair(time_range, "time_range")  # a missing layer has none (the library's rule)
         found = self._json_of("annotations_json", N.text(layer, "layer"), int(rng is not None),
                               *(rng or (0.0, 0.0)))
@@ -1179,12 +1129,9 @@ class Session(Managed):
     def record_measurement(self, name: str, value: Any, unit: str = "",
                            trace_name: Optional[str] = None, **metadata: Any) -> None:
         """Records a measurement (``value``: JSON data); other keyword arguments: its metadata."""
-        m = {"name": name, "value": _plain(value, f"measurement {name!r} value"), "unit": unit,
-             "metadata": _plain(metadata, f"measurement {name!r} metadata")}
-        if not isinstance(name, str) or not isinstance(unit, str):
-            raise InvalidArgumentError("measurement name and unit must be str")
-        if trace_name is not None:
-            m["trace_name"] = _text(trace_name, "trace_name")
+        what = f"measurement {name!r}"  # the types of name, unit and trace_name: the library's
+        m = {"name": name, "value": _plain(value, f"{what} value"), "unit": unit,
+             "trace_name": trace_name, "metadata": _plain(metadata, f"{what} metadata")}
         self._call(N.lib.evident_session_record_measurement, _json(m, "measurement"))
 
     def measurement_records(self) -> List[Measurement]:
@@ -1202,8 +1149,7 @@ class Session(Managed):
              compress: Union[bool, int] = False, audit_log: Optional[AuditLog] = None,
              key: Optional[bytes] = None, sync: bool = True,
              lock_timeout: Optional[float] = None) -> Path:
-        """Saves a new version (what changed, then a commit) and returns the file's path
-        (details in :attr:`last_save`; the options: docs/python-session.md)."""
+        """Saves a new version and returns the file's path (details in :attr:`last_save`)."""
         if audit_log is not None and not isinstance(audit_log, AuditLog):
             raise InvalidArgumentError(
                 f"audit_log must be an evident.AuditLog, not {type(audit_log).__name__}")
