@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import json
+import json.encoder as _json_encoder
 import math
 import os
 import sys
@@ -113,6 +114,14 @@ _encode_json = _fast_encoder(False)
 #: library already in canonical form (spec § 5.4) and are written as given
 #: after a one-pass check instead of being parsed and written again.
 _encode_sorted = _fast_encoder(True)
+
+#: A str as a JSON string (ensure_ascii=False): the C encoder's own
+#: string function, which raises TypeError for anything but a str.
+_q: Any = getattr(_json_encoder, "c_encode_basestring", None)
+if _q is None:  # no C accelerator: the general path for every call
+
+    def _q(value: Any) -> str:
+        raise TypeError
 
 #: With the circular check: only to explain a RecursionError.
 _encode_checked = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
@@ -485,6 +494,48 @@ class AuditLog(Managed):
                 duration_ms,
                 ts,
             )
+        # The common case: the event's JSON text put together from its
+        # fields (each string escaped by the C encoder's string function, the
+        # details by the sorted C encoder), without an event dict to sort
+        # and walk. Anything unusual (a field that is not a str, details the
+        # sorted encoder refuses, a duration or a datetime) takes the general
+        # path below, which gives the same text or the same error.
+        try:
+            t = (
+                '{"event_type":'
+                + _q(event_type)
+                + ',"action":'
+                + _q(action)
+                + ',"session_id":'
+                + _q(session_id)
+                + ',"source":'
+                + _q(source)
+            )
+            if actor is not None:
+                t += ',"actor":' + _q(actor)
+            if host is not None:
+                t += ',"host":' + _q(host)
+            if error is not None:
+                t += ',"error":' + _q(error)
+            if note is not None:
+                t += ',"note":' + _q(note)
+            if git_commit is not None:
+                t += ',"git_commit":' + _q(git_commit)
+            if details is not None:
+                t += ',"details":' + _encode_sorted(details)
+            if otr:
+                t += ',"otr":true'
+            if success is not None:
+                t += ',"success":true' if success else ',"success":false'
+            if duration_ms is not None or ts.__class__ is not str and ts is not None:
+                raise TypeError  # the general path converts them
+            if ts is not None:
+                t += ',"ts":' + _q(ts)
+            t += "}"
+        except (TypeError, ValueError, RecursionError):
+            pass
+        else:
+            return self._append_text(t)
         obj: Dict[str, Any] = {
             "event_type": "" if event_type is None else event_type,
             "action": "" if action is None else action,
