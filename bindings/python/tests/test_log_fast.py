@@ -121,3 +121,106 @@ def test_log_fast_path_circular_details(tmp_path: Path) -> None:
         with pytest.raises(evident.InvalidArgumentError, match="circular"):
             log.log("E", details=d)
         assert log.head().seq == 0
+
+
+BATCH: List[Any] = [
+    dict(event_type="A", action="x", details={"b": [1, {"d": 2, "c": 3}], "a": "\u00e9\x00"}),
+    dict(event_type="B", actor=None, host="h2", session_id="s", source="src", otr=True),
+    dict(event_type="C", success=False, duration_ms=2, error="e", note="n", git_commit="g"),
+    dict(event_type="D", ts=TS, details=[1, 2]),
+    dict(event_type="E"),
+]
+# Each of these sends the batch down the general path.
+UNUSUAL: List[Any] = [
+    '{"event_type":"S","details":{"z":1,"y":2}}',
+    dict(event_type="T", details='{"z": 1, "y": 2}'),
+    dict(event_type="U", details=None),
+    dict(event_type="V", success=1),
+    dict(event_type="W", ts=datetime(2026, 12, 3, 6, 0, tzinfo=timezone.utc)),
+    OrderedDict(event_type="X", details={"k": 1}),
+    dict(event_type="Y", details={1: "int key", "s": "str key"}),
+]
+
+
+def _general_many(log: evident.AuditLog, evs: List[Any]) -> List[evident.Head]:
+    saved = evident_log._append_array
+    evident_log._append_array = None
+    try:
+        return log.log_many(evs)
+    finally:
+        evident_log._append_array = saved
+
+
+def test_log_many_array_writes_what_the_general_path_writes(tmp_path: Path) -> None:
+    assert evident_log._append_array is not None, "the library has the array call"
+    calls: List[int] = []
+    real = evident_log._append_array
+
+    def counting(*args: Any) -> int:
+        calls.append(1)
+        return real(*args)
+
+    evident_log._append_array = counting
+    try:
+        with evident.AuditLog(tmp_path / "f.jsonl", actor="a", host="h") as fast:
+            heads = fast.log_many(BATCH)
+            assert len(calls) == 1, "one library call for the batch"
+            assert [h.seq for h in heads] == [1, 2, 3, 4, 5]
+            assert heads[-1] == fast.head()
+            more = fast.log_many(iter(BATCH))  # any iterable
+            assert [h.seq for h in more] == [6, 7, 8, 9, 10]
+            for ev in UNUSUAL:
+                calls.clear()
+                (h,) = fast.log_many([BATCH[0], ev])[1:]
+            assert fast.log_many([]) == []
+            last = fast.head()
+    finally:
+        evident_log._append_array = real
+    with evident.AuditLog(tmp_path / "s.jsonl", actor="a", host="h") as slow:
+        _general_many(slow, BATCH)
+        _general_many(slow, BATCH)
+        for ev in UNUSUAL:
+            _general_many(slow, [BATCH[0], ev])
+        assert slow.head().seq == last.seq
+    fast_r, slow_r = _records(tmp_path / "f.jsonl"), _records(tmp_path / "s.jsonl")
+    assert fast_r == slow_r
+    assert fast_r[0]["details"] == {"a": "\u00e9\x00", "b": [1, {"c": 3, "d": 2}]}
+    assert fast_r[1]["actor"] == "a" and fast_r[1]["otr"] is True
+    assert fast_r[2]["duration_ms"] == 2.0
+    assert fast_r[11]["details"] == {"y": 2, "z": 1}  # the JSON text event
+    assert fast_r[13]["details"] == {"y": 2, "z": 1}  # details as JSON text
+    assert fast_r[15]["details"] == {}  # details None
+    assert fast_r[17]["success"] is True  # success=1
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(event_type="E", bogus=1), "event 1 of the batch: unknown event field(s): bogus"),
+        (dict(event_type="E", ts="yesterday"), "line 2: `ts` is not an RFC 3339"),
+        (dict(event_type=None), "line 2: "),
+        (dict(event_type="E", details={"f": float("inf")}), "event 1 of the batch"),
+        (dict(event_type="E", otr="yes"), "line 2: "),
+    ],
+)
+def test_log_many_array_errors_as_the_general_path(
+    tmp_path: Path, bad: Dict[str, Any], message: str
+) -> None:
+    with evident.AuditLog(tmp_path / "f.jsonl") as fast, evident.AuditLog(
+        tmp_path / "s.jsonl"
+    ) as slow:
+        with pytest.raises(evident.EvidentError) as fast_e:
+            fast.log_many([BATCH[0], bad, BATCH[1]])
+        with pytest.raises(evident.EvidentError) as slow_e:
+            _general_many(slow, [BATCH[0], bad, BATCH[1]])
+        assert type(fast_e.value) is type(slow_e.value)
+        assert str(fast_e.value) == str(slow_e.value)
+        assert message in str(fast_e.value)
+        assert fast.head().seq == 0, "nothing of the batch written"
+
+
+def test_log_many_array_on_a_closed_log(tmp_path: Path) -> None:
+    log = evident.AuditLog(tmp_path / "f.jsonl")
+    log.close()
+    with pytest.raises(evident.ClosedError):
+        log.log_many(BATCH)
