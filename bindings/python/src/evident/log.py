@@ -504,28 +504,21 @@ class AuditLog(Managed):
         # sorted encoder refuses, a duration or a datetime) takes the general
         # path below, which gives the same text or the same error.
         try:
+            q = _q
             t = (
-                '{"event_type":'
-                + _q(event_type)
-                + ',"action":'
-                + _q(action)
-                + ',"session_id":'
-                + _q(session_id)
-                + ',"source":'
-                + _q(source)
+                f'{{"event_type":{q(event_type)},"action":{q(action)},'
+                f'"session_id":{q(session_id)},"source":{q(source)}'
             )
             if actor is not None:
-                t += ',"actor":' + _q(actor)
+                t += f',"actor":{q(actor)}'
             if host is not None:
-                t += ',"host":' + _q(host)
+                t += f',"host":{q(host)}'
             if error is not None:
-                t += ',"error":' + _q(error)
+                t += f',"error":{q(error)}'
             if note is not None:
-                t += ',"note":' + _q(note)
+                t += f',"note":{q(note)}'
             if git_commit is not None:
-                t += ',"git_commit":' + _q(git_commit)
-            if details is not None:
-                t += ',"details":' + _encode_sorted(details)
+                t += f',"git_commit":{q(git_commit)}'
             if otr:
                 t += ',"otr":true'
             if success is not None:
@@ -533,8 +526,11 @@ class AuditLog(Managed):
             if duration_ms is not None or ts.__class__ is not str and ts is not None:
                 raise TypeError  # the general path converts them
             if ts is not None:
-                t += ',"ts":' + _q(ts)
-            t += "}"
+                t += f',"ts":{q(ts)}'
+            if details is not None:
+                t = f'{t},"details":{_encode_sorted(details)}}}'
+            else:
+                t += "}"
         except (TypeError, ValueError, RecursionError):
             pass
         else:
