@@ -115,13 +115,14 @@ _encode_json = _fast_encoder(False)
 #: after a one-pass check instead of being parsed and written again.
 _encode_sorted = _fast_encoder(True)
 
+def _no_c_escape(value: Any) -> str:
+    """Without the C accelerator: the general path for every call."""
+    raise TypeError
+
+
 #: A str as a JSON string (ensure_ascii=False): the C encoder's own
 #: string function, which raises TypeError for anything but a str.
-_q: Any = getattr(_json_encoder, "c_encode_basestring", None)
-if _q is None:  # no C accelerator: the general path for every call
-
-    def _q(value: Any) -> str:
-        raise TypeError
+_q: Any = getattr(_json_encoder, "c_encode_basestring", None) or _no_c_escape
 
 #: With the circular check: only to explain a RecursionError.
 _encode_checked = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
