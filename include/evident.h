@@ -537,8 +537,8 @@ typedef struct evident_entry evident_entry;
  * Thread safety: one `evident_log` may be used from several threads at
  * once for `evident_log_append`, `evident_log_append_json`,
  * `evident_log_append_batch`, `evident_log_append_jsonl`,
- * `evident_log_sync`, `evident_log_head`, `evident_log_recovery`,
- * `evident_log_close` and the accessors (appends are serialised inside;
+ * `evident_log_append_json_array`, `evident_log_sync`, `evident_log_head`,
+ * `evident_log_recovery`, `evident_log_close` and the accessors (appends are serialised inside;
  * with `EVIDENT_DURABILITY_GROUP_COMMIT` concurrent appenders share
  * fsyncs). `evident_log_free` needs exclusive access: no other call on the
  * log may be running or follow.
@@ -1190,6 +1190,30 @@ evident_status evident_log_append_jsonl(evident_log *log,
                                         evident_head *out_heads,
                                         size_t heads_capacity,
                                         size_t *out_count);
+
+/**
+ * Appends the events of a JSON array of event objects (each of the form
+ * of `evident_log_append_json`; `[]` appends nothing) as one batch, with
+ * the guarantees of `evident_log_append_batch`: one lock, one write and,
+ * in the durable modes, one fsync; every event is checked before anything
+ * is written, and an invalid one rejects the whole batch (the message
+ * names its index, from 0) and writes nothing. A crash during the call may
+ * leave a prefix of the batch in the log as valid entries (spec § 10.5):
+ * check the head before retrying.
+ *
+ * `buf` points to `len` bytes of UTF-8 (not NUL-terminated; may be NULL
+ * when `len` is 0, which is refused as not JSON). `out_heads` may be NULL;
+ * otherwise it points to `heads_capacity` caller-owned `evident_head`s
+ * that receive the heads of the first `heads_capacity` entries in order.
+ * `out_count` may be NULL; otherwise it receives the number of entries
+ * appended (0 on failure). Nothing is kept after the call.
+ */
+evident_status evident_log_append_json_array(evident_log *log,
+                                             const char *buf,
+                                             size_t len,
+                                             evident_head *out_heads,
+                                             size_t heads_capacity,
+                                             size_t *out_count);
 
 /**
  * Writes buffered entries and makes everything appended so far durable.

@@ -19,8 +19,8 @@ use crate::log::{Head, Log, OpenOptions};
 /// Thread safety: one `evident_log` may be used from several threads at
 /// once for `evident_log_append`, `evident_log_append_json`,
 /// `evident_log_append_batch`, `evident_log_append_jsonl`,
-/// `evident_log_sync`, `evident_log_head`, `evident_log_recovery`,
-/// `evident_log_close` and the accessors (appends are serialised inside;
+/// `evident_log_append_json_array`, `evident_log_sync`, `evident_log_head`,
+/// `evident_log_recovery`, `evident_log_close` and the accessors (appends are serialised inside;
 /// with `EVIDENT_DURABILITY_GROUP_COMMIT` concurrent appenders share
 /// fsyncs). `evident_log_free` needs exclusive access: no other call on the
 /// log may be running or follow.
@@ -206,6 +206,11 @@ pub(crate) fn event_from_json(text: &str) -> FfiResult<Event> {
             Failure::invalid(format!("event JSON: {e}"))
         }
     })?;
+    event_from_parsed(e)
+}
+
+/// An event from its parsed JSON form (the timestamp checked here).
+fn event_from_parsed(e: EventJson<'_>) -> FfiResult<Event> {
     Ok(Event {
         event_type: e.event_type,
         action: e.action,
@@ -433,6 +438,83 @@ pub extern "C" fn evident_log_append_jsonl(
                 })?;
             evs.push(ev);
         }
+        let heads = l.log.append_batch(&evs)?;
+        write_heads(out_heads, heads_capacity, &heads);
+        // SAFETY: as above.
+        if let Some(c) = unsafe { out_count.as_mut() } {
+            *c = heads.len();
+        }
+        Ok(evident_status::Ok)
+    })
+}
+
+/// The events of a JSON array of event objects, parsed in one pass. An
+/// invalid array is parsed again element by element to name the first
+/// invalid event (`event <index>: ...`) with the message
+/// `evident_log_append_json` would give for it.
+fn events_from_json_array(text: &str) -> FfiResult<Vec<Event>> {
+    let parsed = match serde_json::from_str::<Vec<EventJson<'_>>>(text) {
+        Ok(evs) => evs,
+        Err(first) => {
+            let items: Vec<&serde_json::value::RawValue> =
+                serde_json::from_str(text).map_err(|e| {
+                    if e.is_syntax() || e.is_eof() {
+                        Failure::invalid(format!("events JSON is not valid JSON: {e}"))
+                    } else {
+                        Failure::invalid(format!("events JSON must be a JSON array: {e}"))
+                    }
+                })?;
+            for (i, item) in items.iter().enumerate() {
+                event_from_json(item.get())
+                    .map_err(|f| Failure::invalid(format!("event {i}: {}", f.message)))?;
+            }
+            // Every element is valid alone: not expected; say what serde said.
+            return Err(Failure::invalid(format!("events JSON: {first}")));
+        }
+    };
+    parsed
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            event_from_parsed(e).map_err(|f| Failure::invalid(format!("event {i}: {}", f.message)))
+        })
+        .collect()
+}
+
+/// Appends the events of a JSON array of event objects (each of the form
+/// of `evident_log_append_json`; `[]` appends nothing) as one batch, with
+/// the guarantees of `evident_log_append_batch`: one lock, one write and,
+/// in the durable modes, one fsync; every event is checked before anything
+/// is written, and an invalid one rejects the whole batch (the message
+/// names its index, from 0) and writes nothing. A crash during the call may
+/// leave a prefix of the batch in the log as valid entries (spec § 10.5):
+/// check the head before retrying.
+///
+/// `buf` points to `len` bytes of UTF-8 (not NUL-terminated; may be NULL
+/// when `len` is 0, which is refused as not JSON). `out_heads` may be NULL;
+/// otherwise it points to `heads_capacity` caller-owned `evident_head`s
+/// that receive the heads of the first `heads_capacity` entries in order.
+/// `out_count` may be NULL; otherwise it receives the number of entries
+/// appended (0 on failure). Nothing is kept after the call.
+#[no_mangle]
+pub extern "C" fn evident_log_append_json_array(
+    log: *mut evident_log,
+    buf: *const c_char,
+    len: usize,
+    out_heads: *mut evident_head,
+    heads_capacity: usize,
+    out_count: *mut usize,
+) -> evident_status {
+    ffi_status!({
+        // SAFETY: `out_count` is NULL or points to a writable size_t.
+        if let Some(c) = unsafe { out_count.as_mut() } {
+            *c = 0;
+        }
+        let l = try_ref!(log.cast_const(), "log");
+        let bytes = c_slice(buf.cast::<u8>(), len, "buf")?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| Failure::invalid(format!("events JSON is not UTF-8: {e}")))?;
+        let evs = events_from_json_array(text)?;
         let heads = l.log.append_batch(&evs)?;
         write_heads(out_heads, heads_capacity, &heads);
         // SAFETY: as above.
@@ -728,6 +810,111 @@ mod tests {
             evident_open_options_set_durability(std::ptr::null_mut(), 1),
             evident_status::NullArgument
         );
+    }
+
+    #[test]
+    fn append_json_array_is_one_batch_with_the_json_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jsonl");
+        let path = cstr(p.to_str().unwrap());
+        let mut log = std::ptr::null_mut();
+        assert_eq!(
+            evident_log_open(path.as_ptr(), std::ptr::null(), &mut log),
+            evident_status::Ok
+        );
+        let mut heads: [evident_head; 3] = unsafe { std::mem::zeroed() };
+        let mut count = 99usize;
+        let call = |text: &str, heads: &mut [evident_head], count: &mut usize| {
+            evident_log_append_json_array(
+                log,
+                text.as_ptr().cast(),
+                text.len(),
+                heads.as_mut_ptr(),
+                heads.len(),
+                count,
+            )
+        };
+
+        // Invalid events: nothing written, the index named, count 0.
+        for (text, needle) in [
+            (
+                r#"[{"event_type":"A"},{"event_type":"B","bogus":1}]"#,
+                "event 1: ",
+            ),
+            (
+                r#"[{"event_type":"A"},"text"]"#,
+                "event 1: event JSON must be a JSON object",
+            ),
+            (r#"[{"event_type":"A","ts":"yesterday"}]"#, "event 0: `ts`"),
+            (r#"[{"event_type":"A","success":1}]"#, "event 0: "),
+            (r#"{"event_type":"A"}"#, "must be a JSON array"),
+            (r#"[{"event_type":"A"}"#, "not valid JSON"),
+            ("", "not valid JSON"),
+        ] {
+            assert_eq!(
+                call(text, &mut heads, &mut count),
+                evident_status::InvalidArgument,
+                "{text}"
+            );
+            assert!(last_error().contains(needle), "{text}: {}", last_error());
+            assert_eq!(count, 0);
+        }
+        let bad = [0xffu8, b'[', b']'];
+        assert_eq!(
+            evident_log_append_json_array(
+                log,
+                bad.as_ptr().cast(),
+                bad.len(),
+                std::ptr::null_mut(),
+                0,
+                &mut count
+            ),
+            evident_status::InvalidArgument
+        );
+        assert!(last_error().contains("not UTF-8"), "{}", last_error());
+        let mut head: evident_head = unsafe { std::mem::zeroed() };
+        assert_eq!(evident_log_head(log, &mut head), evident_status::Ok);
+        assert_eq!(head.seq, 0, "no invalid batch wrote anything");
+
+        // An empty array appends nothing.
+        assert_eq!(call("[]", &mut heads, &mut count), evident_status::Ok);
+        assert_eq!(count, 0);
+
+        // Three events, heads in order; details written as given when
+        // canonical, canonicalised otherwise; `null` optional fields unset.
+        let text = r#" [ {"event_type":"A","action":"a","details":{"b":1,"a":[true,null]}},
+            {"action":"b","event_type":"B","details":{ "z" : 2 },"actor":null,"ts":"2026-12-03T06:00:00Z"},
+            {"event_type":"C","details":"text","success":false,"duration_ms":5} ] "#;
+        assert_eq!(call(text, &mut heads, &mut count), evident_status::Ok);
+        assert_eq!(count, 3);
+        assert_eq!(
+            heads.iter().map(|h| h.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert_eq!(evident_log_head(log, &mut head), evident_status::Ok);
+        assert_eq!(head.seq, 3);
+        assert_eq!(head.hash, heads[2].hash);
+        assert_eq!(evident_log_close(log), evident_status::Ok);
+        evident_log_free(log);
+
+        let entries: Vec<serde_json::Value> = std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0]["event_type"], "A");
+        assert_eq!(
+            entries[0]["details"],
+            serde_json::json!({"a": [true, null], "b": 1})
+        );
+        assert_eq!(entries[1]["action"], "b");
+        assert_eq!(entries[1]["details"], serde_json::json!({"z": 2}));
+        assert_eq!(entries[1]["ts"], "2026-12-03T06:00:00.000000Z");
+        assert_eq!(entries[2]["details"], "text");
+        assert_eq!(entries[2]["success"], false);
+        assert_eq!(entries[2]["duration_ms"], 5.0);
     }
 
     #[test]

@@ -334,6 +334,14 @@ _BATCH_PROTOTYPES = {
     ),
 }
 
+# --- a batch as one JSON array (ABI 1.7) ---------------------------------------
+_ARRAY_PROTOTYPES = {
+    "evident_log_append_json_array": (
+        _S,
+        [_P, c_char_p, c_size_t, POINTER(evident_head), c_size_t, POINTER(c_size_t)],
+    ),
+}
+
 # --- the compatibility layers' rules (ABI 1.5) --------------------------------
 _COMPAT_PROTOTYPES = {
     "evident_compat_rtgs_records": (_S, [c_char_p, _PP]),
@@ -365,6 +373,7 @@ _PROTOTYPES = {
     **_SESSION_PROTOTYPES,
     **_MEASURE_PROTOTYPES,
     **_BATCH_PROTOTYPES,
+    **_ARRAY_PROTOTYPES,
     **_COMPAT_PROTOTYPES,
 }
 
@@ -437,6 +446,9 @@ lib, library_path = _load()
 _session_missing = _bind(lib, _SESSION_PROTOTYPES)
 _measure_missing = _bind(lib, _MEASURE_PROTOTYPES)
 _batch_missing = _bind(lib, _BATCH_PROTOTYPES)
+#: Empty when the library has evident_log_append_json_array (ABI 1.7);
+#: AuditLog.log_many uses it then, else newline-separated JSON.
+_array_missing = _bind(lib, _ARRAY_PROTOTYPES)
 _compat_missing = _bind(lib, _COMPAT_PROTOTYPES)
 
 

@@ -16,7 +16,9 @@ __all__ = ["AuditHandler"]
 # Attributes every LogRecord has; anything else came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 # `extra=` keys that set entry fields instead of going into details.
-_FIELDS = ("event_type", "action", "session_id", "actor", "source", "success", "duration_ms")
+_FIELDS = frozenset(
+    ("event_type", "action", "session_id", "actor", "source", "success", "duration_ms")
+)
 
 
 class AuditHandler(logging.Handler):
@@ -117,13 +119,17 @@ class AuditHandler(logging.Handler):
                 "process": record.process,
             }
             fields: Dict[str, Any] = {}
-            for k, v in vars(record).items():
-                if k in _STANDARD:
-                    continue
-                if k in _FIELDS:
-                    fields[k] = v
-                else:
-                    details[k] = v
+            attrs = record.__dict__
+            # The `extra=` keys: one set difference in C instead of a test
+            # per attribute (a record has about 20). Their order does not
+            # matter: details are written with sorted keys.
+            extra = attrs.keys() - _STANDARD
+            if extra:
+                for k in sorted(extra):
+                    if k in _FIELDS:
+                        fields[k] = attrs[k]
+                    else:
+                        details[k] = attrs[k]
             error: Optional[str] = None
             if record.exc_info:
                 error = logging.Formatter().formatException(record.exc_info)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import json
+import json.encoder as _json_encoder
 import math
 import os
 import sys
@@ -113,6 +114,15 @@ _encode_json = _fast_encoder(False)
 #: library already in canonical form (spec § 5.4) and are written as given
 #: after a one-pass check instead of being parsed and written again.
 _encode_sorted = _fast_encoder(True)
+
+def _no_c_escape(value: Any) -> str:
+    """Without the C accelerator: the general path for every call."""
+    raise TypeError
+
+
+#: A str as a JSON string (ensure_ascii=False): the C encoder's own
+#: string function, which raises TypeError for anything but a str.
+_q: Any = getattr(_json_encoder, "c_encode_basestring", None) or _no_c_escape
 
 #: With the circular check: only to explain a RecursionError.
 _encode_checked = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
@@ -252,6 +262,9 @@ _append_json = N.lib.evident_log_append_json
 _append_json_raw = N.lib._FuncPtr(("evident_log_append_json", N.lib))
 _append_json_raw.restype = _append_json.restype
 _Event = N.evident_event
+#: evident_log_append_json_array (ABI 1.7), or None with an older library.
+_append_array = None if N._array_missing else N.lib.evident_log_append_json_array
+_INVALID_ARGUMENT = 6  # EVIDENT_STATUS_INVALID_ARGUMENT
 _HeadStruct = N.evident_head
 _HEAD_SIZE = ctypes.sizeof(_HeadStruct)
 _HASH_AT = _HeadStruct.hash.offset
@@ -485,6 +498,44 @@ class AuditLog(Managed):
                 duration_ms,
                 ts,
             )
+        # The common case: the event's JSON text put together from its
+        # fields (each string escaped by the C encoder's string function, the
+        # details by the sorted C encoder), without an event dict to sort
+        # and walk. Anything unusual (a field that is not a str, details the
+        # sorted encoder refuses, a duration or a datetime) takes the general
+        # path below, which gives the same text or the same error.
+        try:
+            q = _q
+            t = (
+                f'{{"event_type":{q(event_type)},"action":{q(action)},'
+                f'"session_id":{q(session_id)},"source":{q(source)}'
+            )
+            if actor is not None:
+                t += f',"actor":{q(actor)}'
+            if host is not None:
+                t += f',"host":{q(host)}'
+            if error is not None:
+                t += f',"error":{q(error)}'
+            if note is not None:
+                t += f',"note":{q(note)}'
+            if git_commit is not None:
+                t += f',"git_commit":{q(git_commit)}'
+            if otr:
+                t += ',"otr":true'
+            if success is not None:
+                t += ',"success":true' if success else ',"success":false'
+            if duration_ms is not None or ts.__class__ is not str and ts is not None:
+                raise TypeError  # the general path converts them
+            if ts is not None:
+                t += f',"ts":{q(ts)}'
+            if details is not None:
+                t = f'{t},"details":{_encode_sorted(details)}}}'
+            else:
+                t += "}"
+        except (TypeError, ValueError, RecursionError):
+            pass
+        else:
+            return self._append_text(t)
         obj: Dict[str, Any] = {
             "event_type": "" if event_type is None else event_type,
             "action": "" if action is None else action,
@@ -547,8 +598,13 @@ class AuditLog(Managed):
         success in the durable modes every entry is on disk. A crash during
         the call may leave a prefix of the batch in the log (never reported
         as durable): check :meth:`head` before retrying a failed batch."""
+        evs = events if events.__class__ is list else list(events)
+        if evs and _append_array is not None:
+            heads = self._log_many_array(evs)
+            if heads is not None:
+                return heads
         lines = []
-        for i, ev in enumerate(events):
+        for i, ev in enumerate(evs):
             try:
                 lines.append(_batch_line(ev))
             except InvalidArgumentError as e:
@@ -572,6 +628,37 @@ class AuditLog(Managed):
         return _heads_of(heads, n)
 
     append_many = log_many
+
+    def _log_many_array(self, evs: List[Any]) -> Optional[List[Head]]:
+        """The common batch in two calls: the whole list encoded by the
+        sorted C encoder as one JSON array, split and checked by the library
+        (``evident_log_append_json_array``). ``None`` when the general path
+        must decide (an event that is not a plain dict, details given as a
+        JSON text or None, anything the encoder or the library refuses); in
+        that case nothing was written."""
+        for ev in evs:
+            if ev.__class__ is not dict:
+                return None
+            d = ev.get("details", _BATCH_KEYS)
+            if d is None or d.__class__ is str:
+                return None  # details as text or None: converted by the general path
+        try:
+            text = _encode_sorted(evs)
+        except (TypeError, ValueError, RecursionError):
+            return None
+        raw = text.encode("utf-8", "surrogatepass")
+        n = len(evs)
+        heads = (_HeadStruct * n)()
+        count = ctypes.c_size_t()
+        ptr = self._ptr
+        if ptr is None:
+            raise ClosedError("this AuditLog is closed")
+        status = _append_array(ptr, raw, len(raw), heads, n, _byref(count))
+        if status:
+            if status == _INVALID_ARGUMENT:
+                return None  # nothing written: the general path names the error
+            N.raise_status(status)
+        return _heads_of(heads, n)
 
     def _log_fields(
         self,
