@@ -1007,6 +1007,18 @@ evident_status evident_compat_rtgs_records(const char *entries_json, char **out_
 evident_status evident_compat_rtgs_range(const char *start, const char *end, char **out_json);
 
 /**
+ * The compatibility layers' one rule for time arguments given as text
+ * (see `compat::parse_time`): `text` is `YYYY-MM-DD` (a day),
+ * `YYYY-MM-DD[T ]HH:MM[:SS[.f]]` (a naive, local time) or the same with
+ * `Z` or `±HH:MM` (an instant); `name` names the argument in the error
+ * (`EVIDENT_INVALID_ARGUMENT` for any other form). `*out_json` receives
+ * `{"kind": "day"|"naive"|"instant", "value": …}`: `YYYY-MM-DD`,
+ * `YYYY-MM-DDTHH:MM:SS.ffffff` (local; the binding applies its host's
+ * time zone) or RFC 3339 UTC text. Free with `evident_string_free`.
+ */
+evident_status evident_compat_parse_time(const char *text, const char *name, char **out_json);
+
+/**
  * The file name (`NAME.jsonl`, no directory) of SecureML operation
  * `operation_name`'s log: characters other than ASCII letters, digits,
  * `.`, `_`, `-` replaced by `_`, leading dots dropped, at most 120

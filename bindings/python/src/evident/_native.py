@@ -334,6 +334,7 @@ _BATCH_PROTOTYPES = {
 _COMPAT_PROTOTYPES = {
     "evident_compat_rtgs_records": (_S, [c_char_p, _PP]),
     "evident_compat_rtgs_range": (_S, [c_char_p, c_char_p, _PP]),
+    "evident_compat_parse_time": (_S, [c_char_p, c_char_p, _PP]),
     "evident_compat_secureml_file_name": (_S, [c_char_p, _PP]),
     # ABI 1.6
     "evident_compat_rtgs_pg_config": (_S, [c_char_p, _PP]),

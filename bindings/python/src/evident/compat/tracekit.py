@@ -14,7 +14,15 @@ on evident: switch by changing the import line only::
   accepted (a key shorter than 16 bytes gives a warning, and the evident
   log, which needs at least 16 bytes for HMAC, is then a keyless SHA-256
   chain). ``export_audit_log`` writes TraceKit's JSON and CSV layouts, which
-  TraceKit's own checker accepts.
+  TraceKit's own checker accepts. The HMAC input (TraceKit's
+  ``json.dumps(details, sort_keys=True)``) is built by the library, so
+  every interface computes the same HMAC; strings with a lone surrogate
+  (``"\ud800"``) are kept in detail values as TraceKit keeps them, and
+  refused in detail names. A trail with ``path=`` refuses, naming the
+  value, details its log cannot hold exactly (integers beyond 64 bits,
+  NaN and infinities, lone surrogates: spec § 5.2, § 5.5); reopened, its
+  details come in the log's order (sorted by name, spec § 5.4), which
+  TraceKit's HMAC does not see, so the chain is the same.
 - :class:`Session` is evident's session container with TraceKit's defaults
   (``save()`` compresses, and makes up a path for a session never saved);
   traces are :class:`WaveformTrace` / :class:`DigitalTrace`; ``load_trace``
