@@ -126,6 +126,21 @@ def _key(key: bytes) -> Any:
     return (ctypes.c_uint8 * len(key)).from_buffer_copy(key)
 
 
+def _fields(e: AuditEntry, hmac: bool = True) -> Dict[str, Any]:
+    """The entry's fields (details not copied, unlike ``to_dict``)."""
+    d = {
+        "timestamp": e.timestamp,
+        "action": e.action,
+        "details": e.details,
+        "user": e.user,
+        "host": e.host,
+        "previous_hash": e.previous_hash,
+    }
+    if hmac:
+        d["hmac"] = e.hmac
+    return d
+
+
 def _entries_text(entries: List[Dict[str, Any]]) -> bytes:
     """Entries as the library's TraceKit functions take them: details as
     JSON values in their order (the library builds TraceKit's
@@ -205,8 +220,7 @@ class AuditTrail:
 
     def _compute_hmac(self, entry: AuditEntry) -> str:
         """The entry's HMAC (the library's ``evident_tracekit_chain``)."""
-        wire = entry.to_dict()
-        del wire["hmac"]
+        wire = _fields(entry, hmac=False)
         out = ctypes.c_void_p()
         N.check(
             N.measure_lib().evident_tracekit_chain(
@@ -255,7 +269,7 @@ class AuditTrail:
         log file, the log verifies)."""
         bad = ctypes.c_int64()
         try:
-            text = _entries_text([e.to_dict() for e in self._entries])
+            text = _entries_text([_fields(e) for e in self._entries])
             N.check(
                 N.measure_lib().evident_tracekit_verify_entries(
                     self._hash_algorithm.encode(),
@@ -307,7 +321,7 @@ class AuditTrail:
                 self._hash_algorithm.encode(),
                 _key(self._secret_key),
                 len(self._secret_key),
-                _entries_text([e.to_dict() for e in self._entries]),
+                _entries_text([_fields(e) for e in self._entries]),
                 format.encode(),
                 ctypes.byref(text),
             )
