@@ -1007,6 +1007,18 @@ evident_status evident_compat_rtgs_records(const char *entries_json, char **out_
 evident_status evident_compat_rtgs_range(const char *start, const char *end, char **out_json);
 
 /**
+ * The compatibility layers' one rule for time arguments given as text
+ * (see `compat::parse_time`): `text` is `YYYY-MM-DD` (a day),
+ * `YYYY-MM-DD[T ]HH:MM[:SS[.f]]` (a naive, local time) or the same with
+ * `Z` or `±HH:MM` (an instant); `name` names the argument in the error
+ * (`EVIDENT_INVALID_ARGUMENT` for any other form). `*out_json` receives
+ * `{"kind": "day"|"naive"|"instant", "value": …}`: `YYYY-MM-DD`,
+ * `YYYY-MM-DDTHH:MM:SS.ffffff` (local; the binding applies its host's
+ * time zone) or RFC 3339 UTC text. Free with `evident_string_free`.
+ */
+evident_status evident_compat_parse_time(const char *text, const char *name, char **out_json);
+
+/**
  * The file name (`NAME.jsonl`, no directory) of SecureML operation
  * `operation_name`'s log: characters other than ASCII letters, digits,
  * `.`, `_`, `-` replaced by `_`, leading dots dropped, at most 120
@@ -2625,6 +2637,49 @@ evident_status evident_tracekit_filter(const char *entries_json,
                                        const char *since,
                                        const char *action_type,
                                        char **out_json);
+
+/**
+ * TraceKit's HMAC chain of `entries_json` (entries as for
+ * `evident_tracekit_export`: `details` any JSON value in Python's dialect,
+ * `previous_hash` and `hmac` optional). The HMAC input,
+ * `timestamp|action|json.dumps(details, sort_keys=True)|user|host|previous_hash`,
+ * is built here, so every interface computes the same HMAC: `details` are
+ * written as Python's `json.dumps(..., sort_keys=True)` writes them (exact
+ * integers of any size, floats as Python's `repr`, `NaN`/`Infinity`,
+ * `\uXXXX` escapes). An entry without `previous_hash` links to the entry
+ * before (the first to `"GENESIS"`); one without `hmac` gets it computed.
+ * `*out_json` receives a JSON array with one `{"previous_hash", "hmac"}`
+ * per entry (free with `evident_string_free`; NULL on failure). A string
+ * with a lone surrogate escape (`"\ud800"`, which Python's `str` allows)
+ * is refused with an error naming its path.
+ */
+evident_status evident_tracekit_chain(const char *algorithm,
+                                      const uint8_t *key,
+                                      size_t key_len,
+                                      const char *entries_json,
+                                      char **out_json);
+
+/**
+ * TraceKit's `verify_integrity` of `entries_json` (entries as for
+ * `evident_tracekit_chain`, each with its `previous_hash` and `hmac`; the
+ * HMAC input is built here). `*out_first_bad` receives -1 when every link
+ * and HMAC is right (the first `previous_hash` is `"GENESIS"`), else the
+ * index of the first entry whose link or HMAC is wrong or missing.
+ */
+evident_status evident_tracekit_verify_entries(const char *algorithm,
+                                               const uint8_t *key,
+                                               size_t key_len,
+                                               const char *entries_json,
+                                               int64_t *out_first_bad);
+
+/**
+ * Checks that an evident log holds `details_json` (one JSON value in
+ * Python's dialect) exactly, so that a TraceKit trail rebuilt from the log
+ * has the same HMACs: `EVIDENT_STATUS_INVALID_ARGUMENT`, with a message
+ * naming the value's path (`details["list"][0]`), for an integer outside
+ * 64 bits, a non-finite float or a lone surrogate escape; Ok otherwise.
+ */
+evident_status evident_tracekit_check_log_details(const char *details_json);
 
 /**
  * Creates a verify options object with the defaults. `*out_options`

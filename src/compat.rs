@@ -4,7 +4,7 @@
 //! SecureML's per-operation log lives. One implementation for every
 //! binding (C: `evident_compat_*` in `src/ffi/compat_more.rs`).
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
@@ -70,6 +70,64 @@ fn rtgs_bound(v: &str, name: &str) -> Result<(DateTime<Utc>, bool)> {
     }
     let t = DateTime::parse_from_rfc3339(&s.replace(' ', "T")).map_err(|_| bad())?;
     Ok((t.with_timezone(&Utc), false))
+}
+
+/// A time argument of the compatibility layers, read by [`parse_time`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeArg {
+    /// `YYYY-MM-DD`: a calendar day.
+    Day(NaiveDate),
+    /// A time of day without an offset: a local time, which the binding
+    /// turns into an instant with its host's time zone (as Python's
+    /// `datetime.now()` and `datetime.astimezone()` do).
+    Naive(NaiveDateTime),
+    /// A time with `Z` or a `±HH:MM` offset.
+    Instant(DateTime<Utc>),
+}
+
+/// The one rule of the compatibility layers for time arguments given as
+/// text (SecureML's `start_time`/`end_time`, RTGS's `start_date`/`end_date`,
+/// the `rtgs audit` options): `YYYY-MM-DD` is a day; `YYYY-MM-DD`, `T` or a
+/// space, `HH:MM[:SS[.fraction]]` is a naive (local) time, or an instant
+/// when followed by `Z` or a `±HH:MM` offset. Surrounding spaces are
+/// ignored; anything else is an error naming `name`.
+pub fn parse_time(v: &str, name: &str) -> Result<TimeArg> {
+    let s = v.trim();
+    let bad = || {
+        Error::InvalidArgument(format!(
+            "{name} must be a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM[:SS], \
+             optionally with Z or an offset), got {v:?}"
+        ))
+    };
+    if s.len() <= 10 {
+        return NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(TimeArg::Day)
+            .map_err(|_| bad());
+    }
+    if s.len() > 64 || !s.is_ascii() {
+        return Err(bad());
+    }
+    let t = s.replacen(' ', "T", 1);
+    let (body, offset) = if let Some(b) = t.strip_suffix(['Z', 'z']) {
+        (b, Some("+00:00"))
+    } else if t.len() > 16 && matches!(t.as_bytes()[t.len() - 6], b'+' | b'-') {
+        (&t[..t.len() - 6], Some(&t[t.len() - 6..]))
+    } else {
+        (t.as_str(), None)
+    };
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(body, f).ok())
+        .ok_or_else(bad)?;
+    match offset {
+        None => Ok(TimeArg::Naive(naive)),
+        Some(off) => {
+            let text = format!("{}{off}", naive.format("%Y-%m-%dT%H:%M:%S%.f"));
+            DateTime::parse_from_rfc3339(&text)
+                .map(|t| TimeArg::Instant(t.with_timezone(&Utc)))
+                .map_err(|_| bad())
+        }
+    }
 }
 
 /// A half-open time range `[since, until)`; `None`: unbounded.
@@ -535,6 +593,53 @@ mod tests {
         assert_eq!(r["error_message"], "boom");
         let r = rtgs_record(&entry(json!({}), None, None));
         assert_eq!(r["success"], true);
+    }
+
+    #[test]
+    fn one_time_rule() {
+        use super::{parse_time, TimeArg};
+        let day = |y, m, d| TimeArg::Day(NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        assert_eq!(parse_time(" 2023-06-01 ", "t").unwrap(), day(2023, 6, 1));
+        assert_eq!(parse_time("2023-6-1", "t").unwrap(), day(2023, 6, 1));
+        let naive = |t: &str| TimeArg::Naive(t.parse().unwrap());
+        assert_eq!(
+            parse_time("2023-06-01T00:00:00", "t").unwrap(),
+            naive("2023-06-01T00:00:00")
+        );
+        assert_eq!(
+            parse_time("2023-06-01 14:30", "t").unwrap(),
+            naive("2023-06-01T14:30:00")
+        );
+        assert_eq!(
+            parse_time("2023-06-01T14:30:22.5", "t").unwrap(),
+            naive("2023-06-01T14:30:22.500")
+        );
+        let at = |t: &str| TimeArg::Instant(t.parse().unwrap());
+        assert_eq!(
+            parse_time("2023-06-01T14:30:22Z", "t").unwrap(),
+            at("2023-06-01T14:30:22Z")
+        );
+        assert_eq!(
+            parse_time("2023-06-01T14:30:22.123456+02:00", "t").unwrap(),
+            at("2023-06-01T12:30:22.123456Z")
+        );
+        assert_eq!(
+            parse_time("2023-06-01T14:30-05:00", "t").unwrap(),
+            at("2023-06-01T19:30:00Z")
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2023-13-01",
+            "2023-06-01T25:00",
+            "2023-06-01T14:30:22+2",
+            "2023-06-01T14:30:22 garbage",
+            "2023-06-01T14:30:22+99:00",
+            "2023-06-01T14:30:22\u{e9}",
+        ] {
+            let e = parse_time(bad, "start_time").unwrap_err().to_string();
+            assert!(e.contains("start_time"), "{bad:?}: {e}");
+        }
     }
 
     #[test]

@@ -110,6 +110,11 @@ pub enum PyJson {
     Int(String),
     Float(f64),
     Str(String),
+    /// A string with a lone surrogate (Python's `str` allows `"\ud800"`,
+    /// which `json.dumps` writes as that escape), as UTF-16 code units: it
+    /// is written back as Python writes it, but has no Rust `String`.
+    /// Only values are read so; a member name with one is refused.
+    LoneSurrogateStr(Vec<u16>),
     Array(Vec<PyJson>),
     Object(Vec<(String, PyJson)>),
 }
@@ -123,7 +128,11 @@ impl PyJson {
     /// Reads one JSON value (Python's dialect: also `NaN`, `Infinity`,
     /// `-Infinity`) in linear time; errors give the byte offset.
     pub fn parse(text: &str) -> Result<PyJson> {
-        let mut p = PyParser { text, i: 0 };
+        let mut p = PyParser {
+            text,
+            i: 0,
+            path: Vec::new(),
+        };
         p.ws();
         let v = p.value(0)?;
         p.ws();
@@ -178,11 +187,82 @@ impl From<&Value> for PyJson {
 struct PyParser<'a> {
     text: &'a str,
     i: usize,
+    /// Where the parser is: member names and array indices from the top.
+    path: Vec<PathSeg>,
+}
+
+/// One step of a [`PyParser`]'s path.
+enum PathSeg {
+    Key(String),
+    Index(usize),
+}
+
+/// A path as Python subscripts, e.g. `[0]["details"]["name"]`.
+fn render_path(path: &[PathSeg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            PathSeg::Key(k) => {
+                out.push('[');
+                dump_str(&mut out, k);
+                out.push(']');
+            }
+            PathSeg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The UTF-16 code units of a JSON string token's contents (without its
+/// quotes), lone surrogates kept; `None` when the token is malformed (a raw
+/// control character, an unknown or short escape).
+fn decode_utf16_token(body: &str) -> Option<Vec<u16>> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut chars = body.chars();
+    let mut buf = [0u16; 2];
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let unit = match chars.next()? {
+                    '"' => 0x22,
+                    '\\' => 0x5c,
+                    '/' => 0x2f,
+                    'b' => 0x08,
+                    'f' => 0x0c,
+                    'n' => 0x0a,
+                    'r' => 0x0d,
+                    't' => 0x09,
+                    'u' => {
+                        let hex: String = chars.by_ref().take(4).collect();
+                        if hex.len() != 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            return None;
+                        }
+                        u16::from_str_radix(&hex, 16).ok()?
+                    }
+                    _ => return None,
+                };
+                out.push(unit);
+            }
+            c if (c as u32) < 0x20 => return None,
+            c => out.extend_from_slice(c.encode_utf16(&mut buf)),
+        }
+    }
+    Some(out)
 }
 
 impl PyParser<'_> {
+    /// An error naming the byte offset and, inside an array or object, the
+    /// value's path (`[0]["details"]["name"]`).
     fn err(&self, what: &str) -> Error {
-        Error::InvalidArgument(format!("JSON: {what} at byte {}", self.i))
+        if self.path.is_empty() {
+            Error::InvalidArgument(format!("JSON: {what} at byte {}", self.i))
+        } else {
+            Error::InvalidArgument(format!(
+                "JSON: {what} at byte {} (in {})",
+                self.i,
+                render_path(&self.path)
+            ))
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -217,7 +297,7 @@ impl PyParser<'_> {
         match self.peek() {
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string().map(PyJson::Str),
+            Some(b'"') => self.string_value(),
             Some(b't') => self.word("true", PyJson::Bool(true)),
             Some(b'f') => self.word("false", PyJson::Bool(false)),
             Some(b'n') => self.word("null", PyJson::Null),
@@ -250,7 +330,9 @@ impl PyParser<'_> {
             return Ok(PyJson::Array(items));
         }
         loop {
+            self.path.push(PathSeg::Index(items.len()));
             items.push(self.value(depth)?);
+            self.path.pop();
             self.ws();
             match self.peek() {
                 Some(b',') => {
@@ -279,10 +361,12 @@ impl PyParser<'_> {
                 return Err(self.err("expected a member name"));
             }
             let name = self.string()?;
+            self.path.push(PathSeg::Key(name.clone()));
             self.ws();
             self.expect(b':')?;
             self.ws();
             let v = self.value(depth)?;
+            self.path.pop();
             match index.get(&name) {
                 Some(&j) => members[j].1 = v,
                 None => {
@@ -305,23 +389,62 @@ impl PyParser<'_> {
         }
     }
 
-    /// A string token, its escapes decoded by serde_json (which refuses
-    /// control characters and lone surrogates).
-    fn string(&mut self) -> Result<String> {
+    /// A string value: [`PyJson::Str`], or [`PyJson::LoneSurrogateStr`]
+    /// when its escapes hold a lone surrogate.
+    fn string_value(&mut self) -> Result<PyJson> {
         let start = self.i;
+        match self.string() {
+            Ok(s) => Ok(PyJson::Str(s)),
+            Err(e) => {
+                let end = self.string_end(start)?;
+                match decode_utf16_token(&self.text[start + 1..end]) {
+                    Some(units)
+                        if char::decode_utf16(units.iter().copied()).any(|c| c.is_err()) =>
+                    {
+                        self.i = end + 1;
+                        Ok(PyJson::LoneSurrogateStr(units))
+                    }
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Index of the closing quote of the string token at `start`.
+    fn string_end(&self, start: usize) -> Result<usize> {
         let b = self.text.as_bytes();
         let mut i = start + 1;
         loop {
             match b.get(i) {
                 None => return Err(self.err("unterminated string")),
-                Some(b'"') => break,
+                Some(b'"') => return Ok(i),
                 Some(b'\\') => i += 2,
                 Some(_) => i += 1,
             }
         }
+    }
+
+    /// A string token, its escapes decoded by serde_json (which refuses
+    /// control characters and lone surrogates).
+    fn string(&mut self) -> Result<String> {
+        let start = self.i;
+        let i = self.string_end(start)?;
         // `start` and `i` are at ASCII quotes: both are character boundaries
         let token = &self.text[start..=i];
-        let s = serde_json::from_str::<String>(token).map_err(|e| self.err(&e.to_string()))?;
+        let s = serde_json::from_str::<String>(token).map_err(|e| {
+            let lone = decode_utf16_token(&token[1..token.len() - 1])
+                .is_some_and(|u| char::decode_utf16(u).any(|c| c.is_err()));
+            if lone {
+                // Python's str may hold one (json.dumps writes "\ud800");
+                // a value keeps it (see `string_value`), a name cannot
+                self.err(&format!(
+                    "a lone surrogate escape in the member name {} cannot be kept",
+                    token.chars().take(40).collect::<String>()
+                ))
+            } else {
+                self.err(&e.to_string())
+            }
+        })?;
         self.i = i + 1;
         Ok(s)
     }
@@ -484,6 +607,22 @@ fn dump(out: &mut String, v: &PyJson, sort_keys: bool, indent: Option<usize>, le
         PyJson::Int(t) => out.push_str(t),
         PyJson::Float(f) => out.push_str(&py_float_repr(*f)),
         PyJson::Str(s) => dump_str(out, s),
+        PyJson::LoneSurrogateStr(units) => {
+            out.push('"');
+            for c in char::decode_utf16(units.iter().copied()) {
+                match c {
+                    Ok(c) => {
+                        let mut one = String::new();
+                        dump_str(&mut one, c.encode_utf8(&mut [0u8; 4]));
+                        out.push_str(&one[1..one.len() - 1]);
+                    }
+                    Err(lone) => {
+                        out.push_str(&format!("\\u{:04x}", lone.unpaired_surrogate()));
+                    }
+                }
+            }
+            out.push('"');
+        }
         PyJson::Array(a) if a.is_empty() => out.push_str("[]"),
         PyJson::Array(a) => {
             out.push('[');
@@ -605,6 +744,89 @@ impl ExportEntry {
         }
         Ok(out)
     }
+}
+
+/// Index of the first entry whose `previous_hash` or `hmac` is wrong or
+/// missing, `None` when the chain is intact: the HMAC input is built here,
+/// `details` written as Python's `json.dumps(details, sort_keys=True)`, as
+/// TraceKit's `verify_integrity` does.
+pub fn first_bad_export(alg: Algorithm, key: &[u8], entries: &[ExportEntry]) -> Option<usize> {
+    let mut prev = GENESIS.to_string();
+    for (i, e) in entries.iter().enumerate() {
+        let (Some(p), Some(h)) = (&e.previous_hash, &e.hmac) else {
+            return Some(i);
+        };
+        if *p != prev {
+            return Some(i);
+        }
+        let t = Entry {
+            timestamp: e.timestamp.clone(),
+            action: e.action.clone(),
+            details: e.details.dumps(true),
+            user: e.user.clone(),
+            host: e.host.clone(),
+            previous_hash: p.clone(),
+            hmac: String::new(),
+        };
+        if *h != entry_hmac(alg, key, &t) {
+            return Some(i);
+        }
+        prev = h.clone();
+    }
+    None
+}
+
+/// Checks that an evident log holds `details` exactly (spec § 5.2, § 5.5),
+/// so that a TraceKit trail rebuilt from the log has the same HMACs:
+/// integers must fit in 64 bits (signed or unsigned) and floats must be
+/// finite. The error names the value's path, e.g. `details["list"][0]`.
+/// (Member order is not kept by the log: its details are sorted, § 5.4,
+/// which TraceKit's HMAC input, sorted too, does not see.)
+pub fn check_log_exact(details: &PyJson) -> Result<()> {
+    fn walk(v: &PyJson, path: &mut Vec<PathSeg>) -> Result<()> {
+        let at = |path: &[PathSeg]| format!("details{}", render_path(path));
+        match v {
+            PyJson::Int(t) if t.parse::<i64>().is_err() && t.parse::<u64>().is_err() => {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: the integer {t} is outside the 64-bit range an evident \
+                     log holds exactly (it would be read back as a float)",
+                    at(path)
+                )));
+            }
+            PyJson::LoneSurrogateStr(_) => {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: a string with a lone surrogate cannot be written to an \
+                     evident log (its strings are Unicode text, spec § 5.5)",
+                    at(path)
+                )));
+            }
+            PyJson::Float(f) if !f.is_finite() => {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: {} cannot be written to an evident log (JSON has no \
+                     non-finite numbers)",
+                    at(path),
+                    py_float_repr(*f)
+                )));
+            }
+            PyJson::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    path.push(PathSeg::Index(i));
+                    walk(x, path)?;
+                    path.pop();
+                }
+            }
+            PyJson::Object(m) => {
+                for (k, x) in m {
+                    path.push(PathSeg::Key(k.clone()));
+                    walk(x, path)?;
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    walk(details, &mut Vec::new())
 }
 
 /// TraceKit's export formats.
@@ -988,6 +1210,41 @@ mod tests {
     }
 
     #[test]
+    fn py_json_keeps_lone_surrogates_in_values_as_python_does() {
+        // Python 3: json.dumps({"b": "x\ud800\U0001F600\udc00", "a": ["\udfff\u00e9\n"]},
+        //                      sort_keys=True)
+        let input = r#"{"b": "x\ud800\ud83d\ude00\udc00", "a": ["\uDFFF\u00e9\n"]}"#;
+        let v = PyJson::parse(input).unwrap();
+        assert_eq!(
+            v.dumps(true),
+            r#"{"a": ["\udfff\u00e9\n"], "b": "x\ud800\ud83d\ude00\udc00"}"#
+        );
+        assert!(matches!(
+            v.get("b"),
+            Some(PyJson::LoneSurrogateStr(u)) if u == &[0x78, 0xd800, 0xd83d, 0xde00, 0xdc00]
+        ));
+        // a valid pair alone is an ordinary string
+        assert_eq!(
+            PyJson::parse(r#""\ud83d\ude00""#).unwrap(),
+            PyJson::Str("\u{1F600}".into())
+        );
+        // a member name with one, and malformed escapes, are refused with
+        // the path
+        let e = PyJson::parse(r#"[{"k": 1, "\ud800": 2}]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lone surrogate") && e.contains("[0]"), "{e}");
+        for bad in [r#""\ud800\x""#, r#""\ud800\u12""#, "\"\\ud800\u{1}\""] {
+            assert!(PyJson::parse(bad).is_err(), "{bad}");
+        }
+        // the log cannot hold it: the check names the path
+        let e = check_log_exact(&PyJson::parse(r#"{"a": [0, "\udc00"]}"#).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(r#"details["a"][1]"#), "{e}");
+    }
+
+    #[test]
     fn py_json_keeps_order_and_exact_integers() {
         // Expected texts: Python 3's json.dumps(json.loads(input)) and
         // json.dumps(json.loads(input), sort_keys=True).
@@ -1031,7 +1288,7 @@ mod tests {
             "Inf",
             "-Inf",
             "\"abc",
-            "\"\\ud800\"",
+            "{\"\\ud800\": 1}",
             "\"a\u{1}\"",
             "[1]x",
             "\"\\",

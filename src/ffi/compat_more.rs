@@ -54,6 +54,40 @@ pub extern "C" fn evident_compat_rtgs_range(
     })
 }
 
+/// The compatibility layers' one rule for time arguments given as text
+/// (see `compat::parse_time`): `text` is `YYYY-MM-DD` (a day),
+/// `YYYY-MM-DD[T ]HH:MM[:SS[.f]]` (a naive, local time) or the same with
+/// `Z` or `±HH:MM` (an instant); `name` names the argument in the error
+/// (`EVIDENT_INVALID_ARGUMENT` for any other form). `*out_json` receives
+/// `{"kind": "day"|"naive"|"instant", "value": …}`: `YYYY-MM-DD`,
+/// `YYYY-MM-DDTHH:MM:SS.ffffff` (local; the binding applies its host's
+/// time zone) or RFC 3339 UTC text. Free with `evident_string_free`.
+#[no_mangle]
+pub extern "C" fn evident_compat_parse_time(
+    text: *const c_char,
+    name: *const c_char,
+    out_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let name = try_str!(name, "name");
+        let v = match compat::parse_time(try_str!(text, "text"), name)? {
+            compat::TimeArg::Day(d) => {
+                serde_json::json!({"kind": "day", "value": d.format("%Y-%m-%d").to_string()})
+            }
+            compat::TimeArg::Naive(t) => serde_json::json!({
+                "kind": "naive",
+                "value": t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+            }),
+            compat::TimeArg::Instant(t) => {
+                serde_json::json!({"kind": "instant", "value": format_ts(&t)})
+            }
+        };
+        *out = owned_string(&v.to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
 /// The file name (`NAME.jsonl`, no directory) of SecureML operation
 /// `operation_name`'s log: characters other than ASCII letters, digits,
 /// `.`, `_`, `-` replaced by `_`, leading dots dropped, at most 120
@@ -271,6 +305,50 @@ mod tests {
         let s = unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string();
         evident_string_free(p);
         s
+    }
+
+    #[test]
+    fn parse_time_through_the_c_abi() {
+        let c = |s: &str| CString::new(s).unwrap();
+        let run = |t: &str| {
+            let mut out: *mut c_char = std::ptr::null_mut();
+            let st = evident_compat_parse_time(c(t).as_ptr(), c("end_date").as_ptr(), &mut out);
+            (
+                st,
+                if out.is_null() {
+                    String::new()
+                } else {
+                    take(out)
+                },
+            )
+        };
+        assert_eq!(
+            run("2023-06-30"),
+            (
+                evident_status::Ok,
+                r#"{"kind":"day","value":"2023-06-30"}"#.into()
+            )
+        );
+        assert_eq!(
+            run("2023-06-30 16:45"),
+            (
+                evident_status::Ok,
+                r#"{"kind":"naive","value":"2023-06-30T16:45:00.000000"}"#.into()
+            )
+        );
+        assert_eq!(
+            run("2023-06-30T16:45:30+01:00"),
+            (
+                evident_status::Ok,
+                r#"{"kind":"instant","value":"2023-06-30T15:45:30.000000Z"}"#.into()
+            )
+        );
+        assert_eq!(run("June").0, evident_status::InvalidArgument);
+        let mut out: *mut c_char = std::ptr::null_mut();
+        assert_eq!(
+            evident_compat_parse_time(std::ptr::null(), c("x").as_ptr(), &mut out),
+            evident_status::NullArgument
+        );
     }
 
     #[test]

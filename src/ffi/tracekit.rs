@@ -75,6 +75,87 @@ pub extern "C" fn evident_tracekit_filter(
     })
 }
 
+/// TraceKit's HMAC chain of `entries_json` (entries as for
+/// `evident_tracekit_export`: `details` any JSON value in Python's dialect,
+/// `previous_hash` and `hmac` optional). The HMAC input,
+/// `timestamp|action|json.dumps(details, sort_keys=True)|user|host|previous_hash`,
+/// is built here, so every interface computes the same HMAC: `details` are
+/// written as Python's `json.dumps(..., sort_keys=True)` writes them (exact
+/// integers of any size, floats as Python's `repr`, `NaN`/`Infinity`,
+/// `\uXXXX` escapes). An entry without `previous_hash` links to the entry
+/// before (the first to `"GENESIS"`); one without `hmac` gets it computed.
+/// `*out_json` receives a JSON array with one `{"previous_hash", "hmac"}`
+/// per entry (free with `evident_string_free`; NULL on failure). A string
+/// with a lone surrogate escape (`"\ud800"`, which Python's `str` allows)
+/// is refused with an error naming its path.
+#[no_mangle]
+pub extern "C" fn evident_tracekit_chain(
+    algorithm: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    entries_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_json, "out_json", std::ptr::null_mut());
+        let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
+        let key = c_slice(key, key_len, "key")?;
+        let entries = tracekit::ExportEntry::list_from_json(try_str!(entries_json, "entries_json"))
+            .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;
+        let links: Vec<serde_json::Value> = tracekit::chain_entries(alg, key, &entries)
+            .into_iter()
+            .map(|c| serde_json::json!({"previous_hash": c.previous_hash, "hmac": c.hmac}))
+            .collect();
+        *out = owned_string(&serde_json::Value::Array(links).to_string());
+        Ok(evident_status::Ok)
+    })
+}
+
+/// TraceKit's `verify_integrity` of `entries_json` (entries as for
+/// `evident_tracekit_chain`, each with its `previous_hash` and `hmac`; the
+/// HMAC input is built here). `*out_first_bad` receives -1 when every link
+/// and HMAC is right (the first `previous_hash` is `"GENESIS"`), else the
+/// index of the first entry whose link or HMAC is wrong or missing.
+#[no_mangle]
+pub extern "C" fn evident_tracekit_verify_entries(
+    algorithm: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    entries_json: *const c_char,
+    out_first_bad: *mut i64,
+) -> evident_status {
+    ffi_status!({
+        let out = try_out!(out_first_bad, "out_first_bad", -1);
+        let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
+        let key = c_slice(key, key_len, "key")?;
+        let entries = tracekit::ExportEntry::list_from_json(try_str!(entries_json, "entries_json"))
+            .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;
+        *out = match tracekit::first_bad_export(alg, key, &entries) {
+            None => -1,
+            Some(i) => i64::try_from(i).unwrap_or(i64::MAX),
+        };
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Checks that an evident log holds `details_json` (one JSON value in
+/// Python's dialect) exactly, so that a TraceKit trail rebuilt from the log
+/// has the same HMACs: `EVIDENT_STATUS_INVALID_ARGUMENT`, with a message
+/// naming the value's path (`details["list"][0]`), for an integer outside
+/// 64 bits, a non-finite float or a lone surrogate escape; Ok otherwise.
+#[no_mangle]
+pub extern "C" fn evident_tracekit_check_log_details(
+    details_json: *const c_char,
+) -> evident_status {
+    ffi_status!({
+        let text = try_str!(details_json, "details_json");
+        let v =
+            tracekit::PyJson::parse(text).map_err(|e| Failure::invalid(format!("details: {e}")))?;
+        tracekit::check_log_exact(&v)?;
+        Ok(evident_status::Ok)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +251,155 @@ mod tests {
             evident_tracekit_filter(bad.as_ptr(), std::ptr::null(), std::ptr::null(), &mut out);
         assert_eq!(st, evident_status::InvalidArgument);
         assert!(out.is_null());
+    }
+
+    fn run_chain(alg: &str, key: &[u8], entries: &str) -> Result<String, evident_status> {
+        let c = |s: &str| CString::new(s).unwrap();
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let st = evident_tracekit_chain(
+            c(alg).as_ptr(),
+            key.as_ptr(),
+            key.len(),
+            c(entries).as_ptr(),
+            &mut out,
+        );
+        if st != evident_status::Ok {
+            assert!(out.is_null());
+            return Err(st);
+        }
+        let text = unsafe { CStr::from_ptr(out) }.to_str().unwrap().to_string();
+        evident_string_free(out);
+        Ok(text)
+    }
+
+    #[test]
+    fn chain_builds_the_hmac_input_as_pythons_json_dumps_sort_keys() {
+        let key = b"k";
+        // Python: json.dumps({"b": 1, "a": [1e16, 0.1, -0.0, 2**64 + 1, "\u00e9"]},
+        //                    sort_keys=True)
+        let py = r#"{"a": [1e+16, 0.1, -0.0, 18446744073709551617, "\u00e9"], "b": 1}"#;
+        let want = tracekit::entry_hmac(
+            tracekit::Algorithm::Sha512,
+            key,
+            &tracekit::Entry {
+                timestamp: "t".into(),
+                action: "a".into(),
+                details: py.into(),
+                user: "u".into(),
+                host: "h".into(),
+                previous_hash: "GENESIS".into(),
+                hmac: String::new(),
+            },
+        );
+        let entries = r#"[{"timestamp":"t","action":"a","user":"u","host":"h",
+            "details":{"b":1,"a":[1e16,0.1,-0.0,18446744073709551617,"\u00e9"]}}]"#;
+        let got: serde_json::Value =
+            serde_json::from_str(&run_chain("sha512", key, entries).unwrap()).unwrap();
+        assert_eq!(got[0]["previous_hash"], "GENESIS");
+        assert_eq!(got[0]["hmac"], want.as_str());
+        // a lone surrogate in a value is kept, as Python's str keeps it:
+        // json.dumps writes "\ud800"
+        let lone = r#"[{"timestamp":"t","action":"a","user":"u","host":"h",
+            "details":{"x":["\ud800"]}}]"#;
+        let want = tracekit::entry_hmac(
+            tracekit::Algorithm::Sha256,
+            key,
+            &tracekit::Entry {
+                timestamp: "t".into(),
+                action: "a".into(),
+                details: r#"{"x": ["\ud800"]}"#.into(),
+                user: "u".into(),
+                host: "h".into(),
+                previous_hash: "GENESIS".into(),
+                hmac: String::new(),
+            },
+        );
+        let got: serde_json::Value =
+            serde_json::from_str(&run_chain("sha256", key, lone).unwrap()).unwrap();
+        assert_eq!(got[0]["hmac"], want.as_str());
+        // in a member name it is refused
+        let bad = r#"[{"timestamp":"t","action":"a","user":"u","host":"h",
+            "details":{"\ud800":1}}]"#;
+        assert_eq!(
+            run_chain("sha256", key, bad),
+            Err(evident_status::InvalidArgument)
+        );
+    }
+
+    #[test]
+    fn verify_entries_finds_the_first_wrong_entry() {
+        let c = |s: &str| CString::new(s).unwrap();
+        let entries = r#"[{"timestamp":"t","action":"a","user":"u","host":"h","details":{"v":1}},
+            {"timestamp":"t2","action":"b","user":"u","host":"h","details":{"z":0,"y":[1]}}]"#;
+        let links: serde_json::Value =
+            serde_json::from_str(&run_chain("sha256", b"key", entries).unwrap()).unwrap();
+        let with = |v0: &str| {
+            format!(
+                r#"[{{"timestamp":"t","action":"a","user":"u","host":"h","details":{{"v":{v0}}},
+                "previous_hash":{},"hmac":{}}},
+                {{"timestamp":"t2","action":"b","user":"u","host":"h","details":{{"y":[1],"z":0}},
+                "previous_hash":{},"hmac":{}}}]"#,
+                links[0]["previous_hash"],
+                links[0]["hmac"],
+                links[1]["previous_hash"],
+                links[1]["hmac"]
+            )
+        };
+        let run = |text: &str| {
+            let mut bad = 7i64;
+            let st = evident_tracekit_verify_entries(
+                c("sha256").as_ptr(),
+                b"key".as_ptr(),
+                3,
+                c(text).as_ptr(),
+                &mut bad,
+            );
+            (st, bad)
+        };
+        // member order does not matter (sorted in the HMAC input)
+        assert_eq!(run(&with("1")), (evident_status::Ok, -1));
+        assert_eq!(run(&with("999")), (evident_status::Ok, 0));
+        // a missing hmac is a wrong entry
+        assert_eq!(
+            run(r#"[{"timestamp":"t","action":"a","user":"u","host":"h"}]"#),
+            (evident_status::Ok, 0)
+        );
+        assert_eq!(run("[]"), (evident_status::Ok, -1));
+        assert_eq!(run("{").0, evident_status::InvalidArgument);
+    }
+
+    #[test]
+    fn check_log_details_names_the_value_the_log_cannot_hold() {
+        let c = |s: &str| CString::new(s).unwrap();
+        for ok in [
+            r#"{"b":[1,-9223372036854775808,18446744073709551615],"a":1e300}"#,
+            "null",
+        ] {
+            assert_eq!(
+                evident_tracekit_check_log_details(c(ok).as_ptr()),
+                evident_status::Ok
+            );
+        }
+        for (bad, path) in [
+            (
+                r#"{"a":{"b":[0,18446744073709551616]}}"#,
+                r#"details["a"]["b"][1]"#,
+            ),
+            (r#"{"x":NaN}"#, r#"details["x"]"#),
+            (r#"{"s":["ok","\udc00"]}"#, r#"[1]"#),
+        ] {
+            assert_eq!(
+                evident_tracekit_check_log_details(c(bad).as_ptr()),
+                evident_status::InvalidArgument
+            );
+            let msg = unsafe { CStr::from_ptr(crate::ffi::evident_last_error()) }
+                .to_string_lossy()
+                .into_owned();
+            assert!(msg.contains(path), "{msg}");
+        }
+        assert_eq!(
+            evident_tracekit_check_log_details(std::ptr::null()),
+            evident_status::NullArgument
+        );
     }
 }

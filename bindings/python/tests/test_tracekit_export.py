@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import evident.compat.tracekit as tk
+from evident.errors import InvalidArgumentError
 
 TRICKY = [
     {"value": 0.1, "small": 1e-7, "big": 1e16, "third": 1 / 3, "neg": -0.0, "exp": 1e-05},
@@ -232,3 +233,169 @@ def test_get_entries_filters_in_the_library_as_tracekit_does() -> None:
     assert audit.get_entries(since=datetime(2026, 1, 8, 12, 30)) == audit._entries[3:]
     assert audit.get_entries(action_type="missing") == []
     assert audit.get_entries() == audit._entries and audit.get_entries() is not audit._entries
+
+
+# --- the HMAC input is built by the library; lone surrogates; log-backed trails --
+
+
+def _seed_ref(key: bytes, alg: str, audit: "tk.AuditTrail", details_of=copy.deepcopy) -> list:
+    """TraceKit's own trail of ``audit``'s actions (same times, user, host,
+    details as ``details_of`` gives them), chained by TraceKit's code."""
+    ref: list = []
+    for e in audit._entries:
+        entry = {
+            "timestamp": e.timestamp, "action": e.action, "details": details_of(e.details),
+            "user": e.user, "host": e.host,
+            "previous_hash": ref[-1]["hmac"] if ref else "GENESIS", "hmac": "",
+        }
+        entry["hmac"] = seed_compute_hmac(key, alg, entry)
+        ref.append(entry)
+    return ref
+
+
+def _chain(alg: str, key: bytes, entries: list) -> list:
+    import ctypes
+
+    from evident import _native as N
+
+    k = (ctypes.c_uint8 * len(key)).from_buffer_copy(key)
+    out = ctypes.c_void_p()
+    N.check(N.measure_lib().evident_tracekit_chain(
+        alg.encode(), k, len(key), json.dumps(entries).encode(), ctypes.byref(out)))
+    return json.loads(N.take_string(out))
+
+
+TRICKIER = UNSORTED + [
+    {"lone": "a\ud800b", "pair_and_lone": ["\udc00", "\U0001F600\udbff"], "z": {"\u00e9": "\udfff"}},
+    {"floats": [1e16, 1e15, 0.1, -0.0, 1e-5, 1e-4, 123456789012345680.0, 5e-324, 1.7976931348623157e308]},
+]
+
+
+@pytest.mark.parametrize("alg", ["sha256", "sha512"])
+def test_library_builds_the_hmac_input_as_pythons_json_dumps(alg: str) -> None:
+    # evident_tracekit_chain takes details as JSON values (in their order)
+    # and builds `...|json.dumps(details, sort_keys=True)|...` itself
+    key = b"\x00k\xffey"
+    entries = [
+        {"timestamp": f"2026-01-0{i % 9 + 1}T00:00:00.000000Z", "action": f"a{i}",
+         "details": d, "user": "\u00e5sa", "host": "h\u00f6st"}
+        for i, d in enumerate(TRICKIER)
+    ]
+    links = _chain(alg, key, entries)
+    prev = "GENESIS"
+    for e, link in zip(entries, links):
+        want = seed_compute_hmac(key, alg, dict(e, previous_hash=prev))
+        assert link == {"previous_hash": prev, "hmac": want}, e["details"]
+        prev = want
+    assert len(links) == len(entries)
+
+
+@pytest.mark.parametrize("alg", ["sha256", "sha512"])
+def test_in_memory_trail_keeps_lone_surrogates_as_tracekit_does(tmp_path: Path, alg: str) -> None:
+    # Python's str allows "\ud800" and TraceKit's json.dumps writes it as that
+    # escape: its trail records, verifies and exports such details
+    key = b"compliance-secret-key"
+    audit = tk.AuditTrail(secret_key=key, hash_algorithm=alg)
+    for i, d in enumerate(TRICKIER):
+        audit.record_action(f"step{i}", copy.deepcopy(d), user="u")
+    ref = _seed_ref(key, alg, audit)
+    assert [e.hmac for e in audit._entries] == [r["hmac"] for r in ref]
+    assert audit.verify_integrity() is True
+    seed_export_json(tmp_path / "tracekit.json", alg, ref)
+    seed_export_csv(tmp_path / "tracekit.csv", ref)
+    audit.export_audit_log(str(tmp_path / "evident.json"), format="json")
+    audit.export_audit_log(str(tmp_path / "evident.csv"), format="csv")
+    assert (tmp_path / "evident.json").read_bytes() == (tmp_path / "tracekit.json").read_bytes()
+    assert (tmp_path / "evident.csv").read_bytes() == (tmp_path / "tracekit.csv").read_bytes()
+    # tampering with such a value is seen
+    audit._entries[len(UNSORTED)].details["lone"] = "a\ud801b"
+    assert audit.verify_integrity() is False
+
+
+def test_lone_surrogate_in_a_detail_name_is_refused_naming_it() -> None:
+    # evident keeps member names as Unicode text: such a name is refused
+    # (TraceKit would accept it), before anything is recorded
+    audit = tk.AuditTrail(secret_key=b"k" * 16)
+    with pytest.raises(InvalidArgumentError) as err:
+        audit.record_action("x", {"ok": 1, "inner": {"\ud800": 1}})
+    assert "lone surrogate" in str(err.value) and '["inner"]' in str(err.value)
+    assert audit._entries == []
+
+
+@pytest.mark.parametrize(
+    "details, where",
+    [
+        ({"a": [0, 2**64 + 1]}, 'details["a"][1]'),
+        ({"n": {"m": -(2**63) - 1}}, 'details["n"]["m"]'),
+        ({"x": float("nan")}, 'details["x"]'),
+        ({"s": ["ok", "\udc00"]}, 'details["s"][1]'),
+    ],
+)
+def test_log_backed_trail_refuses_what_the_log_cannot_hold_naming_it(
+    tmp_path: Path, details: dict, where: str
+) -> None:
+    # the evident log holds integers of 64 bits exactly, finite floats and
+    # Unicode text (spec § 5.2, § 5.5): anything else would come back changed
+    # when the trail is reopened (and its HMACs with it), so it is refused
+    key = b"compliance-secret-key"
+    path = tmp_path / "trail.jsonl"
+    with tk.AuditTrail(secret_key=key, path=path) as audit:
+        audit.record_action("ok", {"v": 1})
+        with pytest.raises(InvalidArgumentError) as err:
+            audit.record_action("bad", details)
+        assert where in str(err.value)
+        assert [e.action for e in audit._entries] == ["ok"]
+    with tk.AuditTrail(secret_key=key, path=path) as again:
+        assert [e.action for e in again._entries] == ["ok"]
+
+
+@pytest.mark.parametrize("alg", ["sha256", "sha512"])
+def test_log_backed_export_is_tracekits_before_and_after_reopening(tmp_path: Path, alg: str) -> None:
+    # what the log holds exactly: UNSORTED without non-finite floats and
+    # integers beyond 64 bits
+    def holdable(v):  # noqa: ANN001, ANN202
+        if isinstance(v, dict):
+            return {k: holdable(x) for k, x in v.items() if keep(x)}
+        if isinstance(v, list):
+            return [holdable(x) for x in v if keep(x)]
+        return v
+
+    def keep(v):  # noqa: ANN001, ANN202
+        if isinstance(v, float):
+            return v == v and abs(v) != float("inf")
+        if isinstance(v, int) and not isinstance(v, bool):
+            return -(2**63) <= v < 2**64
+        return True
+
+    details = [holdable(d) for d in UNSORTED]
+    assert any(list(d) != sorted(d) for d in details)
+    key = b"compliance-secret-key"
+    path = tmp_path / "trail.jsonl"
+    with tk.AuditTrail(secret_key=key, hash_algorithm=alg, path=path) as audit:
+        for i, d in enumerate(details):
+            audit.record_action(f"step{i}", copy.deepcopy(d), user="\u00e5sa")
+        first = [e.hmac for e in audit._entries]
+        ref = _seed_ref(key, alg, audit)
+        assert first == [r["hmac"] for r in ref]
+        # in the recording session: TraceKit's bytes, details in their order
+        seed_export_json(tmp_path / "tracekit.json", alg, ref)
+        seed_export_csv(tmp_path / "tracekit.csv", ref)
+        audit.export_audit_log(str(tmp_path / "evident.json"), format="json")
+        audit.export_audit_log(str(tmp_path / "evident.csv"), format="csv")
+        assert (tmp_path / "evident.json").read_bytes() == (tmp_path / "tracekit.json").read_bytes()
+        assert (tmp_path / "evident.csv").read_bytes() == (tmp_path / "tracekit.csv").read_bytes()
+    with tk.AuditTrail(secret_key=key, hash_algorithm=alg, path=path) as again:
+        # rebuilt from the log: the same chain (HMACs see sorted details), and
+        # details in the log's order (sorted by name, spec § 5.4) with the
+        # same values
+        assert [e.hmac for e in again._entries] == first
+        assert [e.details for e in again._entries] == details
+        ref2 = _seed_ref(key, alg, again, lambda d: json.loads(json.dumps(d, sort_keys=True)))
+        assert [r["hmac"] for r in ref2] == first
+        seed_export_json(tmp_path / "tracekit2.json", alg, ref2)
+        seed_export_csv(tmp_path / "tracekit2.csv", ref2)
+        again.export_audit_log(str(tmp_path / "evident2.json"), format="json")
+        again.export_audit_log(str(tmp_path / "evident2.csv"), format="csv")
+        assert (tmp_path / "evident2.json").read_bytes() == (tmp_path / "tracekit2.json").read_bytes()
+        assert (tmp_path / "evident2.csv").read_bytes() == (tmp_path / "tracekit2.csv").read_bytes()
+        assert tracekit_verify(key, alg, json.loads((tmp_path / "evident2.json").read_text())["entries"])

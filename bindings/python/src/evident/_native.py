@@ -323,6 +323,9 @@ _MEASURE_PROTOTYPES = {
     "evident_tracekit_verify": (_S, [c_char_p, _U8P, c_size_t, c_char_p, POINTER(ctypes.c_int64)]),
     "evident_tracekit_export": (_S, [c_char_p, _U8P, c_size_t, c_char_p, c_char_p, _PP]),
     "evident_tracekit_filter": (_S, [c_char_p, c_char_p, c_char_p, _PP]),
+    "evident_tracekit_chain": (_S, [c_char_p, _U8P, c_size_t, c_char_p, _PP]),
+    "evident_tracekit_verify_entries": (_S, [c_char_p, _U8P, c_size_t, c_char_p, POINTER(ctypes.c_int64)]),
+    "evident_tracekit_check_log_details": (_S, [c_char_p]),
 }
 # --- batch appends (ABI 1.3) -------------------------------------------------
 _BATCH_PROTOTYPES = {
@@ -346,6 +349,7 @@ _ARRAY_PROTOTYPES = {
 _COMPAT_PROTOTYPES = {
     "evident_compat_rtgs_records": (_S, [c_char_p, _PP]),
     "evident_compat_rtgs_range": (_S, [c_char_p, c_char_p, _PP]),
+    "evident_compat_parse_time": (_S, [c_char_p, c_char_p, _PP]),
     "evident_compat_secureml_file_name": (_S, [c_char_p, _PP]),
     # ABI 1.6
     "evident_compat_rtgs_pg_config": (_S, [c_char_p, _PP]),

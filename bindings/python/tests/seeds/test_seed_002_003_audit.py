@@ -180,3 +180,47 @@ def test_rtgs_recent_is_newest_by_time_even_when_recorded_out_of_order(rtgs):
     rtgs.record_operation("sensing-data", "imported", timestamp=now - timedelta(hours=3))
     assert [log["operation"] for log in rtgs.recent_logs(limit=1)] == ["newer"]
     assert [log["operation"] for log in rtgs.recent_logs(limit=2)] == ["newer", "imported"]
+
+
+# --- one time rule (the library's evident_compat_parse_time) ----------------------
+
+
+def test_time_text_is_read_by_one_rule_for_secureml_and_rtgs(workdir, monkeypatch):
+    from evident.compat import _time
+
+    # days and naive times are local time (the seeds' datetime.now()),
+    # offsets are kept, a space may stand for the T
+    local = lambda *a: datetime(*a).astimezone(timezone.utc)  # noqa: E731
+    assert _time.instant("2023-06-01") == local(2023, 6, 1)
+    assert _time.instant("2023-06-01T14:30:00") == local(2023, 6, 1, 14, 30)
+    assert _time.instant("2023-06-01 14:30") == local(2023, 6, 1, 14, 30)
+    assert _time.instant("2023-06-01T14:30:00.25+02:00") == datetime(
+        2023, 6, 1, 12, 30, 0, 250000, tzinfo=timezone.utc
+    )
+    assert _time.instant("2023-06-01T14:30:00Z") == datetime(2023, 6, 1, 14, 30, tzinfo=timezone.utc)
+
+    # SecureML: a time with a space is accepted; any other text is refused
+    # naming the argument (not Python's own "Invalid isoformat string")
+    from evident.compat.secureml import get_audit_logs
+
+    _run("op_a", "a")
+    today = datetime.now().strftime("%Y-%m-%d")
+    assert len(get_audit_logs(start_time=f"{today} 00:00", log_dir="audit_logs")) == 3
+    with pytest.raises(ValueError, match="start_time"):
+        get_audit_logs(start_time="yesterday", log_dir="audit_logs")
+    with pytest.raises(ValueError, match="end_time"):
+        get_audit_logs(end_time="2023-06-01T14:30:00+2", log_dir="audit_logs")
+
+
+def test_rtgs_dates_use_the_same_rule(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVIDENT_RTGS_DIR", str(tmp_path / "d"))
+    monkeypatch.chdir(tmp_path)
+    from evident.compat import rtgs
+
+    rtgs.record_operation("tool", "op", timestamp=datetime(2023, 6, 15, 12, tzinfo=timezone.utc))
+    svc = rtgs.AuditService()
+    assert len(svc.get_audit_logs("2023-06-15", "2023-06-15")) == 1
+    assert len(svc.get_audit_logs("2023-06-15T11:00:00Z", "2023-06-15 12:00:00+00:00")) == 1
+    assert svc.get_audit_logs("2023-06-15T12:00:01Z", "2023-06-16") == []
+    with pytest.raises(ValueError, match="start_date"):
+        svc.get_audit_logs("15/06/2023", "2023-06-16")

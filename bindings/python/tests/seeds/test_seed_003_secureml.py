@@ -292,3 +292,20 @@ def test_integration_with_compliance(workdir):
     assert r.personal_data_columns == {"contact": "email"}
     clean = ComplianceAuditor(regulation="GDPR").audit_dataset(pd.DataFrame({"score": [1, 2]}), "c")
     assert not clean.has_issues() and "personal_data_columns" in clean.passed_checks
+
+
+def test_pdf_report_is_refused_clearly(workdir):
+    # "Generate HTML or PDF reports": evident writes the HTML report only (no
+    # PDF renderer in the library); a .pdf output is refused, naming the way
+    # out, and nothing is written
+    data = example_basic_audit_trail()
+    example_decorator(data)
+    _, all_logs = example_retrieving()
+    from evident.compat.secureml import ReportGenerator
+
+    with pytest.raises(ValueError) as err:
+        ReportGenerator().generate_audit_report(
+            logs=all_logs, output_file="audit_report.PDF", title="T", include_charts=True
+        )
+    assert "PDF reports are not supported" in str(err.value) and ".html" in str(err.value)
+    assert not Path("audit_report.PDF").exists()

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 from .. import _native as _N
+from . import _time
 from .. import pg as _pg
 from .. import query as _q
 from ..errors import EvidentError
@@ -369,21 +370,18 @@ def _read(query: _q.Query) -> List[Dict[str, Any]]:
 
 def _bound(v: DateLike, name: str) -> Optional[bytes]:
     """A range bound as the library takes it: a date as ``YYYY-MM-DD``, a
-    time as RFC 3339 UTC (naive: local time, as ``datetime.now()``)."""
+    time as RFC 3339 UTC (naive: local time, as ``datetime.now()``); text
+    is read by the library's rule (:mod:`evident.compat._time`)."""
     if v is None:
         return None
     if isinstance(v, datetime):
         return v.astimezone(timezone.utc).isoformat().encode()
     if isinstance(v, date):
         return v.isoformat().encode()
-    s = str(v).strip()
-    if len(s) > 10:
-        try:
-            t = datetime.fromisoformat(s.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"{name} must be a date in YYYY-MM-DD format, got {v!r}") from None
-        return t.astimezone(timezone.utc).isoformat().encode()
-    return s.encode()
+    kind, t = _time.parse(str(v), name)
+    if kind == "day":
+        return t.isoformat().encode()  # type: ignore[no-any-return]
+    return t.astimezone(timezone.utc).isoformat().encode()  # type: ignore[no-any-return]
 
 
 def _range(
@@ -656,12 +654,13 @@ def create_custom_reproduction_script(
 
 
 def _cli_date(s: str) -> datetime:
-    for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.strptime(s, fmt)
-        except ValueError:
-            pass
-    raise argparse.ArgumentTypeError(f"{s!r} is not a date in YYYY-MM-DD format")
+    """An ``rtgs audit`` date option (the library's rule: a day, or a
+    time; naive times are local)."""
+    try:
+        kind, t = _time.parse(s, "date")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a date in YYYY-MM-DD format") from None
+    return datetime(t.year, t.month, t.day) if kind == "day" else t  # type: ignore[no-any-return]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar, Union
 
 from .. import _native as _N
+from . import _time
 from .. import compliance as _compliance
 from .. import query as _q
 from ..log import AuditLog
@@ -417,15 +418,10 @@ def audit_function(
 # --- reading ------------------------------------------------------------------
 
 
-def _time_arg(v: Union[str, datetime, date, None]) -> Optional[datetime]:
-    """A bound: naive times are local time (as ``datetime.now()``)."""
-    if v is None:
-        return None
-    if isinstance(v, datetime):
-        return v.astimezone(timezone.utc)
-    if isinstance(v, date):
-        return datetime(v.year, v.month, v.day).astimezone(timezone.utc)
-    return datetime.fromisoformat(str(v).strip().replace("Z", "+00:00")).astimezone(timezone.utc)
+def _time_arg(v: Union[str, datetime, date, None], name: str = "time") -> Optional[datetime]:
+    """A bound: naive times are local time (as ``datetime.now()``); text is
+    read by the library's rule (:mod:`evident.compat._time`)."""
+    return _time.instant(v, name)
 
 
 def _as_dict(e: _q.Entry, log_file: Path) -> Dict[str, Any]:
@@ -464,7 +460,7 @@ def get_audit_logs(
     ``operation_name``, ``operation_id``, ``context``, ``regulations``,
     the event's fields, and ``log_file``, ``seq``, ``hash``."""
     d = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
-    since, until = _time_arg(start_time), _time_arg(end_time)
+    since, until = _time_arg(start_time, "start_time"), _time_arg(end_time, "end_time")
     sel = json.loads(
         _N.compat_call(
             "evident_compat_secureml_select",
@@ -533,9 +529,9 @@ class ReportGenerator:
         for i, log in enumerate(logs):
             ts = log.get("timestamp")
             if isinstance(ts, datetime):
-                ts = (ts if ts.tzinfo else ts.astimezone()).astimezone(timezone.utc).isoformat()
+                ts = _time_arg(ts, "timestamp").isoformat()  # type: ignore[union-attr]
             elif isinstance(ts, str):
-                ts = _time_arg(ts).isoformat() if ts else None  # type: ignore[union-attr]
+                ts = _time_arg(ts, "timestamp").isoformat() if ts else None  # type: ignore[union-attr]
             if log.get("log_file") and log["log_file"] not in files:
                 files.append(log["log_file"])
             entries.append(

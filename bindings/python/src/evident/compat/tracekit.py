@@ -14,7 +14,15 @@ on evident: switch by changing the import line only::
   accepted (a key shorter than 16 bytes gives a warning, and the evident
   log, which needs at least 16 bytes for HMAC, is then a keyless SHA-256
   chain). ``export_audit_log`` writes TraceKit's JSON and CSV layouts, which
-  TraceKit's own checker accepts.
+  TraceKit's own checker accepts. The HMAC input (TraceKit's
+  ``json.dumps(details, sort_keys=True)``) is built by the library, so
+  every interface computes the same HMAC; strings with a lone surrogate
+  (``"\ud800"``) are kept in detail values as TraceKit keeps them, and
+  refused in detail names. A trail with ``path=`` refuses, naming the
+  value, details its log cannot hold exactly (integers beyond 64 bits,
+  NaN and infinities, lone surrogates: spec § 5.2, § 5.5); reopened, its
+  details come in the log's order (sorted by name, spec § 5.4), which
+  TraceKit's HMAC does not see, so the chain is the same.
 - :class:`Session` is evident's session container with TraceKit's defaults
   (``save()`` compresses, and makes up a path for a session never saved);
   traces are :class:`WaveformTrace` / :class:`DigitalTrace`; ``load_trace``
@@ -114,18 +122,30 @@ def _ts(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _wire(e: AuditEntry) -> Dict[str, str]:
-    """An entry as the library's TraceKit functions take it (details as
-    TraceKit's canonical JSON text)."""
-    return {
+def _key(key: bytes) -> Any:
+    return (ctypes.c_uint8 * len(key)).from_buffer_copy(key)
+
+
+def _fields(e: AuditEntry, hmac: bool = True) -> Dict[str, Any]:
+    """The entry's fields (details not copied, unlike ``to_dict``)."""
+    d = {
         "timestamp": e.timestamp,
         "action": e.action,
-        "details": json.dumps(e.details, sort_keys=True),
+        "details": e.details,
         "user": e.user,
         "host": e.host,
         "previous_hash": e.previous_hash,
-        "hmac": e.hmac,
     }
+    if hmac:
+        d["hmac"] = e.hmac
+    return d
+
+
+def _entries_text(entries: List[Dict[str, Any]]) -> bytes:
+    """Entries as the library's TraceKit functions take them: details as
+    JSON values in their order (the library builds TraceKit's
+    ``json.dumps(details, sort_keys=True)`` HMAC input itself)."""
+    return json.dumps(entries).encode()
 
 
 def _user() -> str:
@@ -199,59 +219,68 @@ class AuditTrail:
         return self._log
 
     def _compute_hmac(self, entry: AuditEntry) -> str:
-        key = (ctypes.c_uint8 * len(self._secret_key)).from_buffer_copy(self._secret_key)
+        """The entry's HMAC (the library's ``evident_tracekit_chain``)."""
+        wire = _fields(entry, hmac=False)
         out = ctypes.c_void_p()
         N.check(
-            N.measure_lib().evident_tracekit_hmac(
+            N.measure_lib().evident_tracekit_chain(
                 self._hash_algorithm.encode(),
-                key,
+                _key(self._secret_key),
                 len(self._secret_key),
-                json.dumps(_wire(entry)).encode(),
+                _entries_text([wire]),
                 ctypes.byref(out),
             )
         )
-        return N.take_string(out)
+        return str(json.loads(N.take_string(out))[0]["hmac"])
 
     def _append(self, timestamp: str, action: str, details: Any, user: str, host: str) -> AuditEntry:
+        entry = self._entry(timestamp, action, details, user, host)
+        self._entries.append(entry)
+        return entry
+
+    def _entry(self, timestamp: str, action: str, details: Any, user: str, host: str) -> AuditEntry:
         prev = self._entries[-1].hmac if self._entries else "GENESIS"
         entry = AuditEntry(timestamp, action, details, user, host, prev, "")
         entry.hmac = self._compute_hmac(entry)
-        self._entries.append(entry)
         return entry
 
     def record_action(
         self, action: str, details: Dict[str, Any], user: Optional[str] = None
     ) -> AuditEntry:
         """Records an action (``user`` defaults to the OS user) and returns
-        its entry."""
+        its entry. With a log file, details the log cannot hold exactly
+        (integers beyond 64 bits, NaN and infinities, strings with a lone
+        surrogate) are refused with an error naming the value."""
         if user is None:
             user = _user()
         json.dumps(details, sort_keys=True)  # TraceKit's TypeError for non-JSON details
         now, host = datetime.now(timezone.utc), _host()
+        entry = self._entry(_ts(now), action, details, user, host)
         if self._log is not None:
+            N.check(N.measure_lib().evident_tracekit_check_log_details(json.dumps(details).encode()))
             # the log entry carries the same time, user and host, so the
             # trail rebuilt from the log has the same HMACs
             self._log.log(self._event_type, action, actor=user, host=host, details=details, ts=now)
-        return self._append(_ts(now), action, details, user, host)
+        self._entries.append(entry)
+        return entry
 
     def verify_integrity(self) -> bool:
         """True when every entry's HMAC and link is intact (and, with a
         log file, the log verifies)."""
-        key = (ctypes.c_uint8 * len(self._secret_key)).from_buffer_copy(self._secret_key)
         bad = ctypes.c_int64()
         try:
-            text = json.dumps([_wire(e) for e in self._entries])
-        except (TypeError, ValueError):
-            return False
-        N.check(
-            N.measure_lib().evident_tracekit_verify(
-                self._hash_algorithm.encode(),
-                key,
-                len(self._secret_key),
-                text.encode(),
-                ctypes.byref(bad),
+            text = _entries_text([_fields(e) for e in self._entries])
+            N.check(
+                N.measure_lib().evident_tracekit_verify_entries(
+                    self._hash_algorithm.encode(),
+                    _key(self._secret_key),
+                    len(self._secret_key),
+                    text,
+                    ctypes.byref(bad),
+                )
             )
-        )
+        except (TypeError, ValueError, InvalidArgumentError):
+            return False  # details changed into something that is not JSON
         if bad.value != -1:
             return False
         if self._log is not None:
@@ -286,14 +315,13 @@ class AuditTrail:
         out.parent.mkdir(parents=True, exist_ok=True)
         # The layout and the chain are the library's (evident_tracekit_export);
         # the entries' own previous_hash and hmac are written as they are.
-        key = (ctypes.c_uint8 * len(self._secret_key)).from_buffer_copy(self._secret_key)
         text = ctypes.c_void_p()
         N.check(
             N.measure_lib().evident_tracekit_export(
                 self._hash_algorithm.encode(),
-                key,
+                _key(self._secret_key),
                 len(self._secret_key),
-                json.dumps([e.to_dict() for e in self._entries]).encode(),
+                _entries_text([_fields(e) for e in self._entries]),
                 format.encode(),
                 ctypes.byref(text),
             )
