@@ -31,11 +31,10 @@
 # evident/_libevident.so, a name dlopen accepts on macOS); (2) the tag,
 # `bdist_wheel --plat-name macosx_11_0_arm64` (auditwheel is Linux-only;
 # delocate is not needed: the library links only /usr/lib's libSystem and
-# libiconv); (3) stripping: Zig's linker ignores -exported_symbols_list, so
-# the cross-linked dylib exports every Rust symbol (about 78,000 besides
-# the evident_* functions; Apple's linker on a Mac honours the list) --
-# -Zdefault-visibility=hidden or a build on a Mac would fix that; (4) a
-# test that installs it, which needs a Mac.
+# libiconv); (3) the same RUSTFLAGS=-Zdefault-visibility=hidden as
+# cross-check.sh (Zig's linker ignores rustc's -exported_symbols_list and
+# would export about 80,000 Rust symbols), and stripping; (4) a test that
+# installs and loads it, which needs a Mac.
 #
 # Usage: scripts/build-wheel.sh [OUTDIR]
 # The release library in target/ is reused when it is up to date. Tools

@@ -168,7 +168,10 @@ macos_link() {
     # (rustc's -mmacosx-version-min is not honoured).
     case $t in aarch64-*) minos=11.0 ;; *) minos=10.12 ;; esac
     echo "== macOS ($t): library (cdylib, staticlib), C ABI and CLI for macOS $minos+, linked by cargo-zigbuild (not run)"
-    MACOSX_DEPLOYMENT_TARGET=$minos RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" CARGO_INCREMENTAL=0 \
+    # Zig's linker ignores rustc's -exported_symbols_list (Apple's honours
+    # it) and would export every Rust symbol (about 80,000): hidden
+    # visibility by default leaves only the C ABI's #[no_mangle] functions.
+    MACOSX_DEPLOYMENT_TARGET=$minos RUSTFLAGS="-Zdefault-visibility=hidden" RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" CARGO_INCREMENTAL=0 \
       CARGO_ZIGBUILD_ZIG_PATH="$zig" CARGO_ZIGBUILD_CACHE_DIR="$root/target/zig-cache" \
       ZIG_GLOBAL_CACHE_DIR="$root/target/zig-cache/zig" ZIG_LOCAL_CACHE_DIR="$root/target/zig-cache/zig-local" \
       "$root/target/py-tools/bin/cargo-zigbuild" zigbuild --locked -Zbuild-std=std,panic_abort,panic_unwind \
@@ -182,7 +185,7 @@ macos_link() {
 # are for the target's architecture and minimum macOS version (and signed,
 # on arm64); the library is a dynamic library with the
 # install name @rpath/libevident.dylib that exports every function of
-# abi/symbols.txt (but the postgres feature's) and no other evident_*;
+# abi/symbols.txt (but the postgres feature's) and no other symbol;
 # library and CLI link only the system's libraries in /usr/lib (no
 # frameworks, no path of this machine).
 macho_check() {
@@ -298,8 +301,11 @@ if want - got:
     fail(f"{lib}: does not export {sorted(want - got)}")
 if got - want:
     fail(f"{lib}: exports {sorted(got - want)}, not in {symbols}")
+other = sorted(e for e in exports if not e.startswith("_evident_"))
+if other != ["___dso_handle", "__mh_dylib_header"]:
+    fail(f"{lib}: exports {len(other)} symbols besides evident_*, e.g. {other[:5]}")
 print(f"{target}: libevident.dylib: {arch} dynamic library for macOS {want_minos}+, install name {dylib_id},"
-      f" exports the {len(got)} evident_* functions ({len(exports) - len(got)} other symbols exported);"
+      f" exports the {len(got)} evident_* functions and nothing else (but the linker's {', '.join(other)});"
       f" links {', '.join(deps)}")
 
 cli = f"{outdir}/evident"
