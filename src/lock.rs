@@ -357,7 +357,7 @@ pub(crate) fn read_holder(lock_file: &File) -> String {
         .split(" on host ")
         .nth(1)
         .and_then(|r| r.split_whitespace().next());
-    let this_host = whoami::fallible::hostname().ok();
+    let this_host = sys::hostname().ok();
     if let (Some(pid), Some(host)) = (pid, host) {
         if Some(host) == this_host.as_deref()
             && pid > 0
@@ -373,8 +373,8 @@ fn holder_text() -> String {
     format!(
         "pid {} on host {} (user {}), exclusive writer since {}\n",
         std::process::id(),
-        whoami::fallible::hostname().unwrap_or_else(|_| "unknown".into()),
-        whoami::username(),
+        sys::host_name(),
+        sys::user_name(),
         format::format_ts(&Utc::now())
     )
 }

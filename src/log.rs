@@ -497,11 +497,8 @@ impl Log {
             .checkpoint
             .clone()
             .map(|c| crate::checkpoint::auto::Auto::new(c, opts.key.clone()));
-        let actor = opts.actor.clone().unwrap_or_else(whoami::username);
-        let host = opts
-            .host
-            .clone()
-            .unwrap_or_else(|| whoami::fallible::hostname().unwrap_or_else(|_| "unknown".into()));
+        let actor = opts.actor.clone().unwrap_or_else(crate::sys::user_name);
+        let host = opts.host.clone().unwrap_or_else(crate::sys::host_name);
 
         let log = Log {
             path: path.to_path_buf(),

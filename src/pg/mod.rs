@@ -328,7 +328,7 @@ pub fn log_ids(target: &Target, client: &mut Client) -> Result<Vec<String>> {
 
 /// The path-like name of a local file for the refusals table.
 pub(crate) fn origin(path: &Path) -> String {
-    let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown".into());
+    let host = crate::sys::host_name();
     format!("{host}:{}", path.display())
 }
 

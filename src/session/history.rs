@@ -8,7 +8,7 @@
 //! written as a Python literal (strings quoted and escaped), so a script
 //! made from a hostile file calls nothing but the alias's own functions.
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::model::HistoryEntry;
@@ -268,7 +268,7 @@ pub fn script<'a>(
         ScriptStyle::TraceKit => {
             lines.push("\"\"\"TraceKit analysis script.".into());
             lines.push(String::new());
-            let local = generated.with_timezone(&Local);
+            let local = crate::sys::local_time(&generated);
             lines.push(format!("Generated: {}", local.format("%Y-%m-%dT%H:%M:%S")));
             lines.extend(["\"\"\"".into(), String::new()]);
             if module == "tracekit" {
@@ -285,9 +285,7 @@ pub fn script<'a>(
     for e in entries {
         let time = match style {
             ScriptStyle::Evident => e.timestamp.format("%H:%M:%S").to_string(),
-            ScriptStyle::TraceKit => e
-                .timestamp
-                .with_timezone(&Local)
+            ScriptStyle::TraceKit => crate::sys::local_time(&e.timestamp)
                 .format("%H:%M:%S")
                 .to_string(),
         };

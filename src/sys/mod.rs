@@ -100,6 +100,17 @@ pub(crate) fn path_id(path: &Path) -> io::Result<FileId> {
     file_id(&File::open(path)?)
 }
 
+/// This machine's host name, `"unknown"` when it cannot be read.
+pub(crate) fn host_name() -> String {
+    hostname().unwrap_or_else(|_| "unknown".into())
+}
+
+/// The name of the user running this process, `"unknown"` when it cannot
+/// be read.
+pub(crate) fn user_name() -> String {
+    username().unwrap_or_else(|_| "unknown".into())
+}
+
 /// Whether `e` is a lock held by someone else (try-lock contention).
 pub(crate) fn is_contended(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock || is_contended_os(e)

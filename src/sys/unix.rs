@@ -256,3 +256,149 @@ pub(crate) fn process_id() -> u32 {
     }
     pid
 }
+
+/// This machine's host name (`gethostname`).
+pub(crate) fn hostname() -> io::Result<String> {
+    // Host names are at most 255 bytes (POSIX HOST_NAME_MAX on Linux and
+    // macOS), plus the terminating NUL.
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for the length passed; one byte is kept
+    // for a terminating NUL that a truncated name may lack.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8(buf.get(..len).unwrap_or_default().to_vec())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "host name not valid UTF-8"))
+}
+
+/// The login name of the effective user (`getpwuid_r(geteuid())`).
+pub(crate) fn username() -> io::Result<String> {
+    // SAFETY: `passwd` is plain data that getpwuid_r fills in; its string
+    // fields point into `buf`, which outlives their use below. The buffer
+    // grows on ERANGE up to a bound.
+    unsafe {
+        let uid = libc::geteuid();
+        let mut size = 16_384usize;
+        loop {
+            let mut buf = vec![0u8; size];
+            let mut pwd: libc::passwd = std::mem::zeroed();
+            let mut found: *mut libc::passwd = std::ptr::null_mut();
+            let r = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), size, &mut found);
+            if r == libc::ERANGE && size < 1 << 20 {
+                size *= 4;
+                continue;
+            }
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            if found.is_null() || pwd.pw_name.is_null() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no user database entry for uid {uid}"),
+                ));
+            }
+            let name = std::ffi::CStr::from_ptr(pwd.pw_name);
+            return name.to_str().map(str::to_owned).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidData, "user name not valid UTF-8")
+            });
+        }
+    }
+}
+
+extern "C" {
+    // POSIX; not bound by the libc crate for every Unix.
+    fn tzset();
+}
+
+/// `t` in the local time zone (`TZ`, else the system's), as the C library
+/// computes it (`localtime_r`). Used instead of `chrono::Local`, whose
+/// macOS implementation needs the CoreFoundation framework.
+pub(crate) fn local_time(
+    t: &chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::FixedOffset> {
+    let utc = chrono::Offset::fix(&chrono::Utc);
+    #[allow(irrefutable_let_patterns)] // time_t is 32 bits on some Unixes
+    let Ok(secs) = libc::time_t::try_from(t.timestamp()) else {
+        return t.with_timezone(&utc);
+    };
+    // SAFETY: tzset has no arguments; localtime_r writes only into `tm`.
+    let offset = unsafe {
+        tzset();
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            None
+        } else {
+            i32::try_from(tm.tm_gmtoff).ok()
+        }
+    };
+    let tz = offset
+        .and_then(chrono::FixedOffset::east_opt)
+        .unwrap_or(utc);
+    t.with_timezone(&tz)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn host_and_user_names_are_the_ones_whoami_gave() {
+        // The names the log's `host`/`actor` defaults and the lock's holder
+        // record carried before (whoami), on this machine.
+        let host = hostname().unwrap();
+        assert!(!host.is_empty());
+        assert_eq!(host, whoami::fallible::hostname().unwrap());
+        let user = username().unwrap();
+        assert!(!user.is_empty());
+        assert_eq!(user, whoami::username());
+        assert_eq!(super::super::user_name(), user);
+        assert_eq!(super::super::host_name(), host);
+    }
+
+    /// Runs `local_time_in_a_given_zone` in a child process with `TZ` set
+    /// (the environment of the test process itself is left alone).
+    #[test]
+    fn local_time_follows_tz() {
+        for (tz, winter, summer, noon) in [
+            ("EST5EDT,M3.2.0,M11.1.0", -5 * 3600, -4 * 3600, "07:00"),
+            ("UTC0", 0, 0, "12:00"),
+            ("<+0530>-5:30", 19_800, 19_800, "17:30"),
+        ] {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "sys::unix::tests::local_time_in_a_given_zone"])
+                .args(["--nocapture", "--test-threads=1"])
+                .env("TZ", tz)
+                .env(
+                    "EVIDENT_TEST_LOCAL_TIME",
+                    format!("{winter} {summer} {noon}"),
+                )
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "TZ={tz}: {stdout}");
+            assert!(stdout.contains("1 passed"), "TZ={tz}: {stdout}");
+            assert!(stdout.contains("offsets checked"), "TZ={tz}: {stdout}");
+        }
+    }
+
+    #[test]
+    fn local_time_in_a_given_zone() {
+        let Ok(expected) = std::env::var("EVIDENT_TEST_LOCAL_TIME") else {
+            return; // run by local_time_follows_tz only
+        };
+        let want: Vec<&str> = expected.split(' ').collect();
+        let (winter, summer): (i32, i32) = (want[0].parse().unwrap(), want[1].parse().unwrap());
+        let jan = Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap();
+        let jul = Utc.with_ymd_and_hms(2026, 7, 15, 12, 0, 0).unwrap();
+        for (t, off) in [(jan, winter), (jul, summer)] {
+            let local = local_time(&t);
+            assert_eq!(local.offset().local_minus_utc(), off, "{t}");
+            assert_eq!(local, t, "the same instant");
+        }
+        // 12:00 UTC on 15 January, as the TraceKit script writes it.
+        assert_eq!(local_time(&jan).format("%H:%M").to_string(), want[2]);
+        println!("offsets checked");
+    }
+}

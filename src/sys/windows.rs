@@ -277,3 +277,20 @@ pub(crate) fn io_error() -> io::Error {
 pub(crate) fn process_id() -> u32 {
     std::process::id()
 }
+
+/// This machine's host name (its DNS host name).
+pub(crate) fn hostname() -> io::Result<String> {
+    whoami::fallible::hostname()
+}
+
+/// The login name of the user running this process.
+pub(crate) fn username() -> io::Result<String> {
+    whoami::fallible::username()
+}
+
+/// `t` in the local time zone (Windows' time zone settings).
+pub(crate) fn local_time(
+    t: &chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::FixedOffset> {
+    t.with_timezone(&chrono::Local).fixed_offset()
+}
