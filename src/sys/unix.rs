@@ -306,6 +306,7 @@ pub(crate) fn username() -> io::Result<String> {
     }
 }
 
+#[cfg(feature = "session")]
 extern "C" {
     // POSIX; not bound by the libc crate for every Unix.
     fn tzset();
@@ -314,6 +315,7 @@ extern "C" {
 /// `t` in the local time zone (`TZ`, else the system's), as the C library
 /// computes it (`localtime_r`). Used instead of `chrono::Local`, whose
 /// macOS implementation needs the CoreFoundation framework.
+#[cfg(feature = "session")]
 pub(crate) fn local_time(
     t: &chrono::DateTime<chrono::Utc>,
 ) -> chrono::DateTime<chrono::FixedOffset> {
@@ -359,6 +361,7 @@ mod tests {
 
     /// Runs `local_time_in_a_given_zone` in a child process with `TZ` set
     /// (the environment of the test process itself is left alone).
+    #[cfg(feature = "session")]
     #[test]
     fn local_time_follows_tz() {
         for (tz, winter, summer, noon) in [
@@ -383,6 +386,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "session")]
     #[test]
     fn local_time_in_a_given_zone() {
         let Ok(expected) = std::env::var("EVIDENT_TEST_LOCAL_TIME") else {

@@ -289,6 +289,7 @@ pub(crate) fn username() -> io::Result<String> {
 }
 
 /// `t` in the local time zone (Windows' time zone settings).
+#[cfg(feature = "session")]
 pub(crate) fn local_time(
     t: &chrono::DateTime<chrono::Utc>,
 ) -> chrono::DateTime<chrono::FixedOffset> {
