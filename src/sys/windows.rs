@@ -9,8 +9,8 @@ use std::path::Path;
 
 use windows_sys::Win32::Foundation::{
     CloseHandle, ERROR_ACCESS_DENIED, ERROR_DIRECTORY_NOT_SUPPORTED, ERROR_DISK_FULL,
-    ERROR_HANDLE_DISK_FULL, ERROR_INVALID_PARAMETER, ERROR_IO_DEVICE, ERROR_IO_PENDING,
-    ERROR_LOCK_VIOLATION, STILL_ACTIVE,
+    ERROR_HANDLE_DISK_FULL, ERROR_INVALID_PARAMETER, ERROR_IO_PENDING, ERROR_LOCK_VIOLATION,
+    STILL_ACTIVE,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     GetFileInformationByHandle, LockFileEx, UnlockFileEx, BY_HANDLE_FILE_INFORMATION,
@@ -270,7 +270,7 @@ pub(crate) fn disk_full_error() -> io::Error {
 // Used by the storage test hooks only.
 #[cfg(any(test, feature = "__internal"))]
 pub(crate) fn io_error() -> io::Error {
-    io::Error::from_raw_os_error(ERROR_IO_DEVICE as i32)
+    io::Error::from_raw_os_error(windows_sys::Win32::Foundation::ERROR_IO_DEVICE as i32)
 }
 
 /// The calling process's id (no `fork` on Windows: a plain call).
