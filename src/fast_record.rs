@@ -259,6 +259,7 @@ fn number(b: &[u8], mut i: usize) -> Option<usize> {
 /// a string: `"`, `\`, a control character (below 0x20) or a non-ASCII
 /// byte; `b.len()` if none.
 #[inline]
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))] // only the SIMD loop advances `i`
 fn find_special(b: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {

@@ -343,6 +343,7 @@ pub(crate) fn local_time(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "session")]
     use chrono::{TimeZone, Utc};
 
     #[test]
