@@ -1431,38 +1431,41 @@ pub struct EntryKeys {
     pub source: String,
 }
 
+/// An entry record's members as the format defines them; `D` is how
+/// `details` is read (a [`Value`], or skipped). Both decoders check every
+/// other member the same way.
+#[derive(Deserialize)]
+struct EntryJson<D> {
+    seq: u64,
+    #[serde(deserialize_with = "de_ts")]
+    ts: DateTime<Utc>,
+    event_type: String,
+    action: String,
+    actor: String,
+    host: String,
+    session_id: String,
+    source: String,
+    #[serde(default)]
+    otr: bool,
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    duration_ms: Option<f64>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    git_commit: Option<String>,
+    #[serde(default)]
+    details: D,
+}
+
 /// [`decode_entry`] for filtering: the same checks and errors, the details
 /// skipped.
 #[doc(hidden)]
 pub fn decode_entry_keys(p: &Parsed<'_>) -> Result<EntryKeys, Defect> {
-    #[derive(Deserialize)]
-    #[allow(dead_code)]
-    struct EntryJson {
-        seq: u64,
-        #[serde(deserialize_with = "de_ts")]
-        ts: DateTime<Utc>,
-        event_type: String,
-        action: String,
-        actor: String,
-        host: String,
-        session_id: String,
-        source: String,
-        #[serde(default)]
-        otr: bool,
-        #[serde(default)]
-        success: Option<bool>,
-        #[serde(default)]
-        duration_ms: Option<f64>,
-        #[serde(default)]
-        error: Option<String>,
-        #[serde(default)]
-        note: Option<String>,
-        #[serde(default)]
-        git_commit: Option<String>,
-        #[serde(default)]
-        details: serde::de::IgnoredAny,
-    }
-    let e: EntryJson = match from_record(p) {
+    let e: EntryJson<serde::de::IgnoredAny> = match from_record(p) {
         Ok(e) => e,
         Err(err) => return defect(format!("bad entry record: {err}")),
     };
@@ -1480,33 +1483,7 @@ pub fn decode_entry_keys(p: &Parsed<'_>) -> Result<EntryKeys, Defect> {
 /// Decodes an entry record into an [`Entry`].
 #[doc(hidden)]
 pub fn decode_entry(p: &Parsed<'_>) -> Result<Entry, Defect> {
-    #[derive(Deserialize)]
-    struct EntryJson {
-        seq: u64,
-        #[serde(deserialize_with = "de_ts")]
-        ts: DateTime<Utc>,
-        event_type: String,
-        action: String,
-        actor: String,
-        host: String,
-        session_id: String,
-        source: String,
-        #[serde(default)]
-        otr: bool,
-        #[serde(default)]
-        success: Option<bool>,
-        #[serde(default)]
-        duration_ms: Option<f64>,
-        #[serde(default)]
-        error: Option<String>,
-        #[serde(default)]
-        note: Option<String>,
-        #[serde(default)]
-        git_commit: Option<String>,
-        #[serde(default)]
-        details: Value,
-    }
-    let e: EntryJson = match from_record(p) {
+    let e: EntryJson<Value> = match from_record(p) {
         Ok(e) => e,
         Err(err) => return defect(format!("bad entry record: {err}")),
     };

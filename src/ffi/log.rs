@@ -414,6 +414,49 @@ pub extern "C" fn evident_log_append_jsonl(
     heads_capacity: usize,
     out_count: *mut usize,
 ) -> evident_status {
+    append_events(
+        log,
+        buf,
+        len,
+        out_heads,
+        heads_capacity,
+        out_count,
+        |bytes| {
+            let mut evs = Vec::new();
+            for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let ev = std::str::from_utf8(line)
+                    .map_err(|e| Failure::invalid(format!("line {}: not UTF-8: {e}", i + 1)))
+                    .and_then(event_from_json)
+                    .map_err(|mut f| {
+                        if !f.message.starts_with("line ") {
+                            f.message = format!("line {}: {}", i + 1, f.message);
+                        }
+                        f
+                    })?;
+                evs.push(ev);
+            }
+            Ok(evs)
+        },
+    )
+}
+
+/// The shared part of the buffer batch calls: `out_count` set to 0 first,
+/// the events `parse` reads from the `len` bytes at `buf` appended as one
+/// batch, their heads written to `out_heads` and their number to
+/// `out_count`.
+fn append_events(
+    log: *mut evident_log,
+    buf: *const c_char,
+    len: usize,
+    out_heads: *mut evident_head,
+    heads_capacity: usize,
+    out_count: *mut usize,
+    parse: impl FnOnce(&[u8]) -> FfiResult<Vec<Event>>,
+) -> evident_status {
     ffi_status!({
         // SAFETY: `out_count` is NULL or points to a writable size_t.
         if let Some(c) = unsafe { out_count.as_mut() } {
@@ -421,23 +464,7 @@ pub extern "C" fn evident_log_append_jsonl(
         }
         let l = try_ref!(log.cast_const(), "log");
         let bytes = c_slice(buf.cast::<u8>(), len, "buf")?;
-        let mut evs = Vec::new();
-        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let ev = std::str::from_utf8(line)
-                .map_err(|e| Failure::invalid(format!("line {}: not UTF-8: {e}", i + 1)))
-                .and_then(event_from_json)
-                .map_err(|mut f| {
-                    if !f.message.starts_with("line ") {
-                        f.message = format!("line {}: {}", i + 1, f.message);
-                    }
-                    f
-                })?;
-            evs.push(ev);
-        }
+        let evs = parse(bytes)?;
         let heads = l.log.append_batch(&evs)?;
         write_heads(out_heads, heads_capacity, &heads);
         // SAFETY: as above.
@@ -505,24 +532,20 @@ pub extern "C" fn evident_log_append_json_array(
     heads_capacity: usize,
     out_count: *mut usize,
 ) -> evident_status {
-    ffi_status!({
-        // SAFETY: `out_count` is NULL or points to a writable size_t.
-        if let Some(c) = unsafe { out_count.as_mut() } {
-            *c = 0;
-        }
-        let l = try_ref!(log.cast_const(), "log");
-        let bytes = c_slice(buf.cast::<u8>(), len, "buf")?;
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| Failure::invalid(format!("events JSON is not UTF-8: {e}")))?;
-        let evs = events_from_json_array(text)?;
-        let heads = l.log.append_batch(&evs)?;
-        write_heads(out_heads, heads_capacity, &heads);
-        // SAFETY: as above.
-        if let Some(c) = unsafe { out_count.as_mut() } {
-            *c = heads.len();
-        }
-        Ok(evident_status::Ok)
-    })
+    append_events(
+        log,
+        buf,
+        len,
+        out_heads,
+        heads_capacity,
+        out_count,
+        |bytes| {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|e| Failure::invalid(format!("events JSON is not UTF-8: {e}")))?;
+            let evs = events_from_json_array(text)?;
+            Ok(evs)
+        },
+    )
 }
 
 /// Writes buffered entries and makes everything appended so far durable.

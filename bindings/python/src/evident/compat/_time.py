@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Optional, Tuple, Union
 
 from .. import _native as _N
+from .._convert import ts_in
 
 DateLike = Union[str, date, datetime, None]
 
@@ -24,7 +25,7 @@ def parse(text: str, name: str) -> Tuple[str, Any]:
         return kind, date.fromisoformat(value)
     if kind == "naive":
         return kind, datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f")
-    return kind, datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return kind, ts_in(value)
 
 
 def instant(v: DateLike, name: str = "time") -> Optional[datetime]:
