@@ -398,9 +398,9 @@ def test_generated_script_structure(rtgs, tmp_path):
     assert text.count("git checkout abc123def4567890abc123def4567890abc12345") == 1
     assert ('echo "Executing: sensing-data extract (2023-06-15 14:30:22)"\n'
             'rtgs sensing-data extract \\\n'
-            '  --end-date "2023-01-31" \\\n'
             '  --project "Winter Turf - v3" \\\n'
             '  --start-date "2023-01-01" \\\n'
+            '  --end-date "2023-01-31" \\\n'
             '  --note "Reproduction: Monthly analysis for winter conditions"\n') in text
     assert text.index("sensing-data extract (") < text.index("visualization create (")
     assert lines[-1] == 'echo "Reproduction script completed successfully"'
@@ -418,7 +418,7 @@ def test_generated_script_structure(rtgs, tmp_path):
     assert r.returncode == 0, r.stderr
     calls = (tmp_path / "calls").read_text().splitlines()
     assert calls[0] == "git checkout abc123def4567890abc123def4567890abc12345"
-    assert calls[1].startswith("rtgs sensing-data extract --end-date 2023-01-31 --project Winter Turf - v3 ")
+    assert calls[1].startswith("rtgs sensing-data extract --project Winter Turf - v3 --start-date 2023-01-01 --end-date 2023-01-31 ")
     assert calls[2].startswith("rtgs visualization create --file ./data/Winter_Turf")
     assert "Reproduction script completed successfully" in r.stdout
 
