@@ -52,7 +52,7 @@ DOCS = {
 def seeds_dir() -> Optional[Path]:
     env = os.environ.get("EVIDENT_SEEDS_DIR")
     if env:
-        return Path(env)
+        return Path(env) if (Path(env) / DOCS["000"]).is_file() else None
     for up in Path(__file__).resolve().parents:
         if (up / "shared" / "seeds" / "README.md").is_file():
             return up / "shared" / "seeds"

@@ -37,7 +37,7 @@ EXAMPLES: Dict[str, List[D.Example]] = D.all_examples(BASE) if BASE else {}
 ALL = [ex for exs in EXAMPLES.values() for ex in exs]
 BY_ID = {ex.id: ex for ex in ALL}
 
-pytestmark = pytest.mark.skipif(BASE is None, reason="seed documents not found (set EVIDENT_SEEDS_DIR)")
+needs_docs = pytest.mark.skipif(BASE is None, reason="seed documents not found (set EVIDENT_SEEDS_DIR)")
 
 #: How many examples each document has (a change of the segmentation shows here).
 COUNTS = {"000": 58, "001": 8, "002": 20, "003": 5, "004": 14}
@@ -116,6 +116,7 @@ def captures(code: str, workdir: Path) -> None:
             np.save(p, np.sin(np.linspace(0, 6.28, 100)))
 
 
+@needs_docs
 @pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
 def test_example(ex: D.Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fn = CHECKS.get(ex.id)
@@ -136,9 +137,8 @@ def test_example(ex: D.Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     tk._global_audit_trail = None
 
 
+@needs_docs
 def test_every_document_is_segmented_as_expected() -> None:
-    if BASE is None:
-        pytest.skip("no seed documents")
     assert {s: len(v) for s, v in EXAMPLES.items()} == COUNTS
     # every example starts with code, not prose
     for ex in ALL:
@@ -1305,3 +1305,89 @@ def _op_error(c: Ctx) -> None:
     c.run()
     assert c.lines()[0].startswith("Failed to create logger: ")
     assert "/nonexistent/path/audit.jsonl" in c.out
+
+
+# --- README: the "Switching from …" sections -----------------------------------------
+
+README = next((p / "README.md" for p in Path(__file__).resolve().parents if (p / "Cargo.toml").is_file()), None)
+
+
+def switching_snippet(system: str) -> "tuple[str, str]":
+    """The README's before/after snippet for ``system``: (before, after),
+    each the whole snippet as a user of that side writes it."""
+    assert README is not None
+    text = README.read_text(encoding="utf-8")
+    m = re.search(rf"^#+ Switching from {system}\n(.*?)^```python\n(.*?)^```", text, re.S | re.M)
+    assert m, f"README.md has no 'Switching from {system}' section with a Python snippet"
+    code = m.group(2)
+    lines = code.splitlines()
+    if "# before" in lines and "# after" in lines:  # a block of each
+        b, a = lines.index("# before"), lines.index("# after")
+        end = a + (a - b)
+        before = lines[b + 1 : a] + lines[end:]
+        after = lines[a + 1 : end] + lines[end:]
+    else:  # one line each, marked at its end
+        before = [ln for ln in lines if not ln.rstrip().endswith("# after")]
+        after = [ln for ln in lines if not ln.rstrip().endswith("# before")]
+    strip = lambda ls: "\n".join(re.sub(r"\s+# (before|after)$", "", ln) for ln in ls) + "\n"  # noqa: E731
+    return strip(before), strip(after)
+
+
+@pytest.mark.parametrize("system", ["TraceKit", "RTGS Lab Tools", "SecureML", "OpenParallax"])
+def test_readme_switching_snippet_changes_only_the_imports(system: str) -> None:
+    before, after = switching_snippet(system)
+    assert before != after
+    assert D.map_imports(before) == after
+    changed = [(x, y) for x, y in zip(before.splitlines(), after.splitlines()) if x != y]
+    assert changed and all(x.lstrip().startswith(("import ", "from ")) for x, _ in changed)
+
+
+def test_readme_switching_from_tracekit_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_wfm(tmp_path / "power_supply.wfm", pwm(PWM_FREQ, PWM_RATE, 20_000, PWM_DUTY), PWM_RATE)
+    _, after = switching_snippet("TraceKit")
+    ns: Dict[str, Any] = {}
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        exec(compile(after, "README.md", "exec"), ns)
+    assert re.search(r'^tk\.load_trace\((name="5V_RAIL", path="power_supply\.wfm"|path="power_supply\.wfm", name="5V_RAIL")\)$',
+                     buf.getvalue(), re.M)
+    assert "tk.measure_frequency()" in buf.getvalue()
+    assert tracekit_checks(tmp_path / "audit.json", b"compliance-secret-key")
+    assert tk.load_session("power_analysis.tks").get_measurements()["frequency"]["value"] == pytest.approx(PWM_FREQ, rel=1e-3)
+
+
+def test_readme_switching_from_rtgs_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVIDENT_RTGS_DIR", str(tmp_path / "rtgs"))
+    _, after = switching_snippet("RTGS Lab Tools")
+    exec(compile(after, "README.md", "exec"), {})
+    from evident.compat import rtgs
+
+    [log] = rtgs.recent_logs()
+    assert (log["tool_name"], log["operation"], log["results"]) == (
+        "custom_analysis", "statistical_summary", {"mean_temperature": 21.4})
+    assert log["note"] == "Statistical summary of temperature data"
+    assert evident.verify(rtgs.log_path()).valid
+
+
+def test_readme_switching_from_secureml_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _, after = switching_snippet("SecureML")
+    exec(compile(after, "README.md", "exec"), {})
+    text = (tmp_path / "audit_report.html").read_text()
+    assert "<title>Audit</title>" in text and "analyst_123" in text
+    assert all(evident.verify(p).valid for p in (tmp_path / "audit_logs").glob("*.jsonl"))
+
+
+def test_readme_switching_from_openparallax_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _, after = switching_snippet("OpenParallax")
+    ns: Dict[str, Any] = {}
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(compile(after, "README.md", "exec"), ns)
+    assert buf.getvalue() == "True 2\n"
+    assert [e.details["reason"] for e in ns["blocked"]] == ["denied by policy"]
+    assert evident.verify(tmp_path / "audit.jsonl").valid
