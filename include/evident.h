@@ -1377,9 +1377,11 @@ evident_status evident_tracekit_verify(const char *algorithm,
 /**
  * `evident_session_load_trace` with loader options: `options_json` (NULL
  * for none) is an object with `channel` (a channel's name, or the 0-based
- * index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
+ * index of a logic channel, of a sigrok `.sr` capture), `lazy` (a
  * boolean, accepted for TraceKit compatibility: a trace is read now and
- * mapped from the session file once saved). Reads `.csv`, `.npy`, sigrok
+ * mapped from the session file once saved) and `sample_rate` (Hz, for a
+ * capture without its own: `.npy`, a CSV without a time column; a
+ * capture with its own rate refuses a different one). Reads `.csv`, `.npy`, sigrok
  * `.sr` and Tektronix `.wfm` (`:WFM#001` to `:WFM#003`). `out_name` may be NULL;
  * otherwise it receives the name used, to free with `evident_string_free`.
  */
