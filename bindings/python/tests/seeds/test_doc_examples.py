@@ -1391,3 +1391,46 @@ def test_readme_switching_from_openparallax_runs(tmp_path: Path, monkeypatch: py
     assert buf.getvalue() == "True 2\n"
     assert [e.details["reason"] for e in ns["blocked"]] == ["denied by policy"]
     assert evident.verify(tmp_path / "audit.jsonl").valid
+
+
+# --- seed 002's "Command Options" (documentation in prose bullets) ------------------
+
+
+def documented_cli_options() -> List["tuple[str, str, str, Optional[str], bool]"]:
+    """(subcommand, option, type, default, required) of each bullet under
+    "Command Options"."""
+    assert BASE is not None
+    text = (BASE / D.DOCS["002"]).read_text(encoding="utf-8")
+    section = text.split("Command Options", 1)[1].split("Python API Usage", 1)[0]
+    out = []
+    sub = ""
+    for line in section.splitlines():
+        m = re.match(r"^(\w+):$", line.strip())
+        if m:
+            sub = m.group(1)
+            continue
+        m = re.match(r"^\s*• (--[\w-]+) (\w+): .*?(?:\((default: ([^)]+)|required)\))?$", line)
+        if m:
+            out.append((sub, m.group(1), m.group(2), m.group(4), m.group(3) == "required"))
+    return out
+
+
+@needs_docs
+def test_cli_options_of_seed_002(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    opts = documented_cli_options()
+    assert len(opts) == 9 and {o[0] for o in opts} == {"recent", "report", "reproduce"}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVIDENT_RTGS_DIR", str(tmp_path / "rtgs"))
+    for sub, opt, typ, default, required in opts:
+        help_text = rtgs_cli([sub, "--help"]).stdout
+        assert opt in help_text, (sub, opt)
+        if default is not None:  # the default is the documented one (argparse shows it)
+            assert f"(default: {default})" in " ".join(help_text.split()), (sub, opt, default)
+        if typ == "INTEGER":  # an integer option refuses text
+            assert rtgs_cli([sub, opt, "many"]).returncode == 2
+    required = [o for o in opts if o[4]]
+    assert [(s, o) for s, o, *_ in required] == [("report", "--start-date"), ("report", "--end-date")]
+    r = rtgs_cli(["report", "--start-date", "2023-06-01"])
+    assert r.returncode == 2 and "--end-date" in r.stderr
+    r = rtgs_cli(["report", "--end-date", "2023-06-01"])
+    assert r.returncode == 2 and "--start-date" in r.stderr
