@@ -187,7 +187,7 @@ class AuditTrail:
     ) -> None:
         if hash_algorithm not in ("sha256", "sha512"):
             raise InvalidArgumentError(f"Unsupported hash algorithm: {hash_algorithm}")
-        if secret_key is not None and len(secret_key) < MIN_KEY_BYTES:
+        if secret_key and len(secret_key) < MIN_KEY_BYTES:  # b"" is no key (a random one)
             warnings.warn(
                 f"AuditTrail secret_key is {len(secret_key)} bytes; use at least "
                 f"{MIN_KEY_BYTES} random bytes in production",
