@@ -494,7 +494,7 @@ fn mark(e: &Entry) -> &'static str {
 /// details are sorted by name, so RTGS's compat records the order of
 /// parameters and results there), then the members it does not list, by
 /// name. Names listed twice or not in `map` are skipped; linear time.
-fn recorded_order<'a>(
+pub(crate) fn recorded_order<'a>(
     map: &'a Map<String, Value>,
     details: &'a Value,
     order_key: &str,

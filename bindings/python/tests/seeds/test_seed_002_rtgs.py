@@ -714,3 +714,20 @@ def test_custom_operation_failure_propagates_and_is_recorded(rtgs):
     assert log["success"] is False and log["status"] == "failed"
     assert log["error_message"] == "ZeroDivisionError: division by zero"
     assert evident.verify(rtgs.log_path()).valid
+
+
+def test_records_keep_the_order_parameters_and_results_were_given(rtgs):
+    """``log['parameters']`` and ``log['results']`` list their keys as the
+    operation gave them (as RTGS's JSON columns do), from every reader."""
+    with rtgs.log_custom_operation("sensing-data", "extract",
+                                   parameters={"project": "P", "start_date": "a", "end_date": "b"}) as op:
+        op.add_result("records_extracted", 1)
+        op.add_result("output_file", "o.csv")
+    rtgs.record_operation("t", "sorted", parameters={"a": 1, "b": 2}, results={"x": 1})
+    new, old = rtgs.recent_logs()
+    assert list(old["parameters"]) == ["project", "start_date", "end_date"]
+    assert list(old["results"]) == ["records_extracted", "output_file"]
+    assert list(new["parameters"]) == ["a", "b"]
+    [got] = rtgs.AuditService().get_audit_logs(tool_name="sensing-data")
+    assert list(got["parameters"]) == ["project", "start_date", "end_date"]
+    assert "parameter_order" not in got and "parameter_order" not in got["parameters"]
