@@ -992,7 +992,10 @@ evident_status evident_checkpoint_list(const char *log, char **out_json);
  * same order, with RTGS's documented keys (`timestamp` as RFC 3339 UTC
  * text, `operation_id`, `tool_name`, `operation`, `user`, `git_branch`,
  * `git_commit`, `parameters`, `results`, `duration_seconds`, `success`,
- * `error_message`, `note`, `status`) and `hostname`, `seq`, `hash`.
+ * `error_message`, `note`, `status`) and `hostname`, `seq`, `hash`;
+ * `parameters` and `results` list their members in the order the
+ * operation gave them (`details.parameter_order` / `result_order`, which
+ * the RTGS compat records), else by name.
  */
 evident_status evident_compat_rtgs_records(const char *entries_json, char **out_json);
 
