@@ -143,6 +143,23 @@ def test_every_document_is_segmented_as_expected() -> None:
     # every example starts with code, not prose
     for ex in ALL:
         assert not D._is_prose(ex.code.split("\n", 1)[0]), ex.id
+    # no code left outside the examples: what looks like code elsewhere is a
+    # heading (``save()``), a CLI option bullet (test_cli_options_of_seed_002),
+    # a table row or a sentence (seed 001's other lines are audit.py itself)
+    for seed in ("000", "002", "003", "004"):
+        lines = (BASE / D.DOCS[seed]).read_text(encoding="utf-8").split("\n")  # type: ignore[operator]
+        inside = {i for ex in EXAMPLES[seed] for i in range(ex.line, ex.end + 1)}
+        for i, line in enumerate(lines, 1):
+            if i in inside or not re.search(r"[=(){}\[\]]|^\s*(import|from|rtgs|pip) ", line):
+                continue
+            allowed = (
+                re.fullmatch(r"\w+\(\)", line)
+                or re.match(r"^\s*• --[\w-]+ [A-Z]+: ", line)
+                or re.match(r"^[a-z_]+(int|str|bool)[A-Z]", line)
+                or re.match(r"^\d+ lines \(\d+ loc\)", line)
+                or re.match(r"^[A-Z][a-z]+ [^=]*[.)]$", line)
+            )
+            assert allowed, f"seed {seed} line {i} looks like code outside every example: {line!r}"
 
 
 # --- generic checks: signatures and class definitions ------------------------------
