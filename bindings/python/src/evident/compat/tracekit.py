@@ -536,7 +536,8 @@ _current: Optional[WaveformTrace] = None
 
 def load(path: PathLike, **load_kwargs: Any) -> WaveformTrace:
     """Loads a capture file (CSV, ``.npy``, sigrok ``.sr``, Tektronix
-    ``.wfm``) as a trace, outside any session."""
+    ``.wfm``) as a trace, outside any session (loader options as
+    :meth:`Session.load_trace`: ``channel``, ``lazy``, ``sample_rate``)."""
     global _current
     with _Session(name="load") as s:
         s.history.auto_record = False
