@@ -992,7 +992,10 @@ evident_status evident_checkpoint_list(const char *log, char **out_json);
  * same order, with RTGS's documented keys (`timestamp` as RFC 3339 UTC
  * text, `operation_id`, `tool_name`, `operation`, `user`, `git_branch`,
  * `git_commit`, `parameters`, `results`, `duration_seconds`, `success`,
- * `error_message`, `note`, `status`) and `hostname`, `seq`, `hash`.
+ * `error_message`, `note`, `status`) and `hostname`, `seq`, `hash`;
+ * `parameters` and `results` list their members in the order the
+ * operation gave them (`details.parameter_order` / `result_order`, which
+ * the RTGS compat records), else by name.
  */
 evident_status evident_compat_rtgs_records(const char *entries_json, char **out_json);
 
@@ -1377,9 +1380,11 @@ evident_status evident_tracekit_verify(const char *algorithm,
 /**
  * `evident_session_load_trace` with loader options: `options_json` (NULL
  * for none) is an object with `channel` (a channel's name, or the 0-based
- * index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
+ * index of a logic channel, of a sigrok `.sr` capture), `lazy` (a
  * boolean, accepted for TraceKit compatibility: a trace is read now and
- * mapped from the session file once saved). Reads `.csv`, `.npy`, sigrok
+ * mapped from the session file once saved) and `sample_rate` (Hz, for a
+ * capture without its own: `.npy`, a CSV without a time column; a
+ * capture with its own rate refuses a different one). Reads `.csv`, `.npy`, sigrok
  * `.sr` and Tektronix `.wfm` (`:WFM#001` to `:WFM#003`). `out_name` may be NULL;
  * otherwise it receives the name used, to free with `evident_string_free`.
  */

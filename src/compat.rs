@@ -53,6 +53,63 @@ pub fn rtgs_record(e: &Entry) -> Value {
     })
 }
 
+/// The JSON text of RTGS records (as [`rtgs_record`] makes them) of
+/// `entries`: an array, one object per entry in order, whose `parameters`
+/// and `results` list their members in the order the operation gave them
+/// (`details.parameter_order` / `result_order`, which the RTGS compat
+/// records; by name otherwise), as RTGS's JSON columns do.
+pub fn rtgs_records_json<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
+    use serde::ser::{SerializeMap, SerializeSeq};
+    use serde::{Serialize, Serializer};
+
+    struct InOrder<'a>(&'a Value, &'a Value, &'static str);
+    impl Serialize for InOrder<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            match self.0 {
+                Value::Object(m) => {
+                    let mut out = s.serialize_map(Some(m.len()))?;
+                    for (k, v) in crate::report::recorded_order(m, self.1, self.2) {
+                        out.serialize_entry(k, v)?;
+                    }
+                    out.end()
+                }
+                other => other.serialize(s),
+            }
+        }
+    }
+    struct Record<'a>(&'a Entry);
+    impl Serialize for Record<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let rec = rtgs_record(self.0);
+            let Value::Object(m) = &rec else {
+                return rec.serialize(s);
+            };
+            let d = &self.0.details;
+            let mut out = s.serialize_map(Some(m.len()))?;
+            for (k, v) in m {
+                match k.as_str() {
+                    "parameters" => out.serialize_entry(k, &InOrder(v, d, "parameter_order"))?,
+                    "results" => out.serialize_entry(k, &InOrder(v, d, "result_order"))?,
+                    _ => out.serialize_entry(k, v)?,
+                }
+            }
+            out.end()
+        }
+    }
+    struct All<'a>(Vec<&'a Entry>);
+    impl Serialize for All<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let mut out = s.serialize_seq(Some(self.0.len()))?;
+            for e in &self.0 {
+                out.serialize_element(&Record(e))?;
+            }
+            out.end()
+        }
+    }
+    // Values that came from JSON always serialize.
+    serde_json::to_string(&All(entries.into_iter().collect())).unwrap_or_else(|_| "[]".into())
+}
+
 /// One bound of an RTGS date range: `YYYY-MM-DD` (a UTC day; one-digit
 /// months and days too) or an RFC
 /// 3339 time with its offset. Returns the instant and whether a day was
@@ -194,6 +251,19 @@ pub fn rtgs_recent(
     since: Option<DateTime<Utc>>,
     limit: Option<usize>,
 ) -> Result<Vec<Value>> {
+    Ok(rtgs_recent_entries(path, tool_name, since, limit)?
+        .iter()
+        .map(rtgs_record)
+        .collect())
+}
+
+/// The entries [`rtgs_recent`] makes its records of, newest first.
+pub fn rtgs_recent_entries(
+    path: &std::path::Path,
+    tool_name: Option<&str>,
+    since: Option<DateTime<Utc>>,
+    limit: Option<usize>,
+) -> Result<Vec<Entry>> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
 
@@ -243,7 +313,7 @@ pub fn rtgs_recent(
     Ok(heap
         .into_sorted_vec()
         .into_iter()
-        .map(|Reverse(k)| rtgs_record(&k.2))
+        .map(|Reverse(k)| k.2)
         .collect())
 }
 
@@ -559,6 +629,29 @@ mod tests {
             prev: String::new(),
             hash: "h".into(),
         }
+    }
+
+    #[test]
+    fn rtgs_records_json_keeps_the_given_order() {
+        let ordered = entry(
+            json!({"parameters": {"project": "P", "start_date": "a", "end_date": "b"},
+                   "parameter_order": ["project", "start_date", "end_date"],
+                   "results": {"n": 1, "file": "o"}, "result_order": ["n", "file"]}),
+            Some(true),
+            None,
+        );
+        let plain = entry(json!({"parameters": {"b": 1, "a": 2}}), None, None);
+        let text = rtgs_records_json([&ordered, &plain]);
+        assert!(
+            text.contains(r#""parameters":{"project":"P","start_date":"a","end_date":"b"}"#),
+            "{text}"
+        );
+        assert!(text.contains(r#""results":{"n":1,"file":"o"}"#), "{text}");
+        assert!(text.contains(r#""parameters":{"a":2,"b":1}"#), "{text}");
+        // the same records as rtgs_record, only the order differs
+        let back: Vec<Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, vec![rtgs_record(&ordered), rtgs_record(&plain)]);
+        assert_eq!(rtgs_records_json([]), "[]");
     }
 
     #[test]

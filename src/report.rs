@@ -489,6 +489,31 @@ fn mark(e: &Entry) -> &'static str {
     }
 }
 
+/// The members of `map` (an object of `details`) in the order the
+/// operation gave them: the names listed in `details[order_key]` (a log's
+/// details are sorted by name, so RTGS's compat records the order of
+/// parameters and results there), then the members it does not list, by
+/// name. Names listed twice or not in `map` are skipped; linear time.
+pub(crate) fn recorded_order<'a>(
+    map: &'a Map<String, Value>,
+    details: &'a Value,
+    order_key: &str,
+) -> Vec<(&'a String, &'a Value)> {
+    let mut out = Vec::with_capacity(map.len());
+    let mut seen = std::collections::HashSet::new();
+    if let Some(Value::Array(names)) = details.get(order_key) {
+        for name in names.iter().filter_map(Value::as_str) {
+            if let Some((k, v)) = map.get_key_value(name) {
+                if seen.insert(name) {
+                    out.push((k, v));
+                }
+            }
+        }
+    }
+    out.extend(map.iter().filter(|(k, _)| !seen.contains(k.as_str())));
+    out
+}
+
 /// The `- **Key**: value` lines of one operation.
 fn op_fields(e: &Entry) -> Vec<(String, String)> {
     let mut f = Vec::new();
@@ -496,7 +521,7 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
     let results = obj(&e.details, "results");
     if let Some(p) = params {
         let range = (p.get("start_date"), p.get("end_date"));
-        for (k, v) in p {
+        for (k, v) in recorded_order(p, &e.details, "parameter_order") {
             if let (Some(a), Some(b)) = range {
                 if k == "start_date" || k == "end_date" {
                     if !f.iter().any(|(n, _)| n == "Date Range") {
@@ -509,7 +534,7 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
         }
     }
     if let Some(r) = results {
-        for (k, v) in r {
+        for (k, v) in recorded_order(r, &e.details, "result_order") {
             // RTGS's documented labels for its usual results.
             let label = match k.as_str() {
                 "success" => continue,
@@ -1229,7 +1254,7 @@ fn command_of(e: &Entry, opts: &ReproOptions) -> String {
     words.push(shell_quote(&e.action));
     let mut lines = vec![words.join(" ")];
     if let Some(params) = obj(&e.details, "parameters") {
-        for (k, v) in params {
+        for (k, v) in recorded_order(params, &e.details, "parameter_order") {
             let flag = format!("--{}", k.replace('_', "-"));
             let flag = shell_quote(&flag);
             match v {
@@ -1524,6 +1549,36 @@ mod tests {
         assert!(!html.contains("http://") || !html.contains("src=\"http"));
         assert!(html.contains("3:ff"));
         assert!(!html.contains("<script"), "no scripts at all");
+    }
+
+    #[test]
+    fn parameters_and_results_keep_their_recorded_order() {
+        // seed 002's script and report show parameters as the operation gave
+        // them (project, start, end); the log's details are sorted by name,
+        // so the order is recorded next to them
+        let mut es = sample();
+        es[0].details = json!({
+            "parameters": {"project": "Winter Turf - v3", "start_date": "2023-01-01", "end_date": "2023-01-31"},
+            "parameter_order": ["project", "start_date", "end_date", "project", "missing", 7],
+            "results": {"records_extracted": 15420, "output_file": "./o.csv", "zeta": 1},
+            "result_order": ["zeta", "records_extracted"],
+        });
+        let (text, _) = render_reproduction(
+            &es[..1],
+            &ReproOptions {
+                program: Some("rtgs".into()),
+                ..ReproOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(text.contains("rtgs sensing-data extract \\\n  --project \"Winter Turf - v3\" \\\n  --start-date \"2023-01-01\" \\\n  --end-date \"2023-01-31\" \\\n  --note "), "{text}");
+        let files = render_markdown(&es[..1], &[], &ReportOptions::default()).unwrap();
+        assert!(files[0].2.contains("### 14:30:22 - sensing-data extract ✅\n- **Project**: Winter Turf - v3\n- **Date Range**: 2023-01-01 to 2023-01-31\n- **Zeta**: 1\n- **Records**: 15,420\n- **Output**: ./o.csv\n- **Duration**: 45.7s\n"), "{}", files[0].2);
+        // without a recorded order: by name, as before
+        let plain = render_markdown(&sample()[..1], &[], &ReportOptions::default()).unwrap();
+        assert!(plain[0].2.contains(
+            "- **Date Range**: 2023-01-01 to 2023-01-31\n- **Project**: Winter Turf - v3\n"
+        ));
     }
 
     #[test]

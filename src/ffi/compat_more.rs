@@ -14,7 +14,10 @@ use crate::format::format_ts;
 /// same order, with RTGS's documented keys (`timestamp` as RFC 3339 UTC
 /// text, `operation_id`, `tool_name`, `operation`, `user`, `git_branch`,
 /// `git_commit`, `parameters`, `results`, `duration_seconds`, `success`,
-/// `error_message`, `note`, `status`) and `hostname`, `seq`, `hash`.
+/// `error_message`, `note`, `status`) and `hostname`, `seq`, `hash`;
+/// `parameters` and `results` list their members in the order the
+/// operation gave them (`details.parameter_order` / `result_order`, which
+/// the RTGS compat records), else by name.
 #[no_mangle]
 pub extern "C" fn evident_compat_rtgs_records(
     entries_json: *const c_char,
@@ -23,8 +26,7 @@ pub extern "C" fn evident_compat_rtgs_records(
     ffi_status!({
         let out = try_out!(out_json, "out_json", std::ptr::null_mut());
         let entries = crate::report::entries_from_json(try_str!(entries_json, "entries_json"))?;
-        let records: Vec<_> = entries.iter().map(compat::rtgs_record).collect();
-        *out = owned_string(&serde_json::Value::Array(records).to_string());
+        *out = owned_string(&compat::rtgs_records_json(&entries));
         Ok(evident_status::Ok)
     })
 }
@@ -139,9 +141,9 @@ pub extern "C" fn evident_compat_rtgs_recent(
             ),
         };
         let limit = usize::try_from(limit).ok();
-        let records =
-            compat::rtgs_recent(path, try_opt_str!(tool_name, "tool_name"), since, limit)?;
-        *out = owned_string(&serde_json::Value::Array(records).to_string());
+        let entries =
+            compat::rtgs_recent_entries(path, try_opt_str!(tool_name, "tool_name"), since, limit)?;
+        *out = owned_string(&compat::rtgs_records_json(&entries));
         Ok(evident_status::Ok)
     })
 }

@@ -181,7 +181,7 @@ pub(super) fn loader_options(text: &str) -> FfiResult<serde_json::Map<String, se
     }
 }
 
-/// Loader options (`channel`, `lazy`) from their JSON object.
+/// Loader options (`channel`, `lazy`, `sample_rate`) from their JSON object.
 pub(super) fn import_options(
     m: &serde_json::Map<String, serde_json::Value>,
 ) -> FfiResult<ImportOptions> {
@@ -200,14 +200,19 @@ pub(super) fn import_options(
                 opts.channel = Some(ChannelSel::Index(i))
             }
             ("channel", serde_json::Value::Null) => {}
-            ("lazy" | "channel", _) => {
+            ("sample_rate", serde_json::Value::Number(n)) => {
+                // the value is checked where it is used (a positive rate)
+                opts.sample_rate = Some(n.as_f64().unwrap_or(f64::NAN))
+            }
+            ("sample_rate", serde_json::Value::Null) => {}
+            ("lazy" | "channel" | "sample_rate", _) => {
                 return Err(Failure::invalid(format!(
                     "loader option `{k}` has the wrong type"
                 )))
             }
             _ => {
                 return Err(Failure::invalid(format!(
-                    "unknown loader option `{k}` (known: channel, lazy)"
+                    "unknown loader option `{k}` (known: channel, lazy, sample_rate)"
                 )))
             }
         }
@@ -217,9 +222,11 @@ pub(super) fn import_options(
 
 /// `evident_session_load_trace` with loader options: `options_json` (NULL
 /// for none) is an object with `channel` (a channel's name, or the 0-based
-/// index of a logic channel, of a sigrok `.sr` capture) and `lazy` (a
+/// index of a logic channel, of a sigrok `.sr` capture), `lazy` (a
 /// boolean, accepted for TraceKit compatibility: a trace is read now and
-/// mapped from the session file once saved). Reads `.csv`, `.npy`, sigrok
+/// mapped from the session file once saved) and `sample_rate` (Hz, for a
+/// capture without its own: `.npy`, a CSV without a time column; a
+/// capture with its own rate refuses a different one). Reads `.csv`, `.npy`, sigrok
 /// `.sr` and Tektronix `.wfm` (`:WFM#001` to `:WFM#003`). `out_name` may be NULL;
 /// otherwise it receives the name used, to free with `evident_string_free`.
 #[no_mangle]

@@ -71,12 +71,42 @@ pub fn read_trace_file_with(path: &Path, opts: &ImportOptions) -> Result<Trace> 
     if !meta.is_file() {
         return Err(invalid(path, "not a regular file"));
     }
-    match kind.as_str() {
+    if let Some(rate) = opts.sample_rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(invalid(
+                path,
+                format!("the sample_rate option must be a positive number of Hz, not {rate}"),
+            ));
+        }
+    }
+    let mut trace = match kind.as_str() {
         "npy" => super::import::read_npy(path, file, meta.len()),
         "csv" => super::import::read_csv(path, file),
         "sr" => read_sigrok(path, file, opts),
         _ => read_wfm(path, file, meta.len()),
+    }?;
+    if let Some(rate) = opts.sample_rate {
+        // .wfm and .sr always carry a rate; a CSV does when it has a time
+        // column of at least two rows
+        let own = match kind.as_str() {
+            "npy" => false,
+            "csv" => trace.info().metadata.contains_key("time_column") && trace.len() >= 2,
+            _ => true,
+        };
+        let have = trace.info().sample_rate;
+        if !own {
+            trace.info_mut().sample_rate = rate;
+        } else if (have - rate).abs() > 1e-9 * have.max(rate) {
+            return Err(invalid(
+                path,
+                format!(
+                    "the file gives a sample rate of {have} Hz; the sample_rate option \
+                     ({rate} Hz) is for captures without one (.npy, CSV without a time column)"
+                ),
+            ));
+        }
     }
+    Ok(trace)
 }
 
 impl Session {
@@ -1013,13 +1043,14 @@ mod tests {
         let opts = ImportOptions {
             channel: Some(ChannelSel::Name("D1".into())),
             lazy: true,
+            ..ImportOptions::default()
         };
         let t = read_trace_file_with(&p, &opts).unwrap();
         let want: Vec<bool> = data.iter().map(|b| b & 2 != 0).collect();
         assert_eq!(t.as_slice::<bool>().unwrap(), &want[..]);
         let opts = ImportOptions {
             channel: Some(ChannelSel::Name("nope".into())),
-            lazy: false,
+            ..ImportOptions::default()
         };
         let e = read_trace_file_with(&p, &opts).unwrap_err();
         assert!(e.to_string().contains("CLK"), "{e}");
@@ -1029,6 +1060,52 @@ mod tests {
         assert_eq!(t.info().sample_rate, 250e3);
         std::fs::write(&p, b"PK\x03\x04 not really").unwrap();
         assert!(read_trace_file_with(&p, &ImportOptions::default()).is_err());
+    }
+
+    #[test]
+    fn sample_rate_option_for_captures_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |rate: f64| ImportOptions {
+            sample_rate: Some(rate),
+            ..ImportOptions::default()
+        };
+        let csv = dir.path().join("v.csv");
+        std::fs::write(&csv, "1.5\n2.5\n3.5\n").unwrap();
+        assert_eq!(
+            read_trace_file_with(&csv, &ImportOptions::default())
+                .unwrap()
+                .info()
+                .sample_rate,
+            1.0
+        );
+        assert_eq!(
+            read_trace_file_with(&csv, &with(2e3))
+                .unwrap()
+                .info()
+                .sample_rate,
+            2e3
+        );
+        let timed = dir.path().join("t.csv");
+        std::fs::write(&timed, "time,v\n0,1\n0.001,2\n0.002,3\n").unwrap();
+        let t = read_trace_file_with(&timed, &with(1e3)).unwrap();
+        assert!((t.info().sample_rate - 1e3).abs() < 1e-6);
+        let e = read_trace_file_with(&timed, &with(5e3)).unwrap_err();
+        assert!(e.to_string().contains("gives a sample rate of"), "{e}");
+        assert!(e.to_string().contains("t.csv"), "{e}");
+        let sr = dir.path().join("la.sr");
+        sr_file(&sr, &["D0"], &[0, 1, 0, 1], "1 MHz");
+        assert!(read_trace_file_with(&sr, &with(2e6)).is_err());
+        assert_eq!(
+            read_trace_file_with(&sr, &with(1e6))
+                .unwrap()
+                .info()
+                .sample_rate,
+            1e6
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let e = read_trace_file_with(&csv, &with(bad)).unwrap_err();
+            assert!(e.to_string().contains("sample_rate option"), "{e}");
+        }
     }
 
     #[test]

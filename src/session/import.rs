@@ -37,6 +37,11 @@ pub struct ImportOptions {
     /// compatibility: an imported trace is read now and mapped from the
     /// session file once saved, so it changes nothing.
     pub lazy: bool,
+    /// The sample rate in Hz of a capture that does not give one (NumPy
+    /// `.npy`, a CSV without a time column; TraceKit's `sample_rate=`
+    /// loader keyword). A capture with its own rate keeps it: a different
+    /// value is refused rather than used.
+    pub sample_rate: Option<f64>,
 }
 
 /// A channel of a capture, by name or by index.

@@ -1027,7 +1027,10 @@ class Session(Managed):
         return cast(Dict[str, Any], self._json_of("to_json"))
 
     def load_trace(self, path: PathLike, name: Optional[str] = None, **load_kwargs: Any) -> Trace:
-        """Loads a capture file (CSV, .npy, sigrok .sr, Tektronix .wfm) as a trace."""
+        """Loads a capture file (CSV, .npy, sigrok .sr, Tektronix .wfm) as a trace.
+        Loader options: ``channel`` (of a sigrok capture), ``lazy`` (accepted,
+        TraceKit's) and ``sample_rate`` (Hz, for a .npy or a CSV without a
+        time column; a capture with its own rate refuses a different one)."""
         opts = _json(load_kwargs, "loader options") if load_kwargs else None
         loaded = self._string(N.lib.evident_session_load_trace_json, N.path_arg(path),
                               N.text(name, "name"), opts, bool(self._history.auto_record))

@@ -434,3 +434,27 @@ def test_trace_metadata_like_tracekit() -> None:
     assert t.metadata.sample_rate == 1e6 and t.metadata["channel"] == "CH2"
     assert tk.frequency(t) == pytest.approx(1e3, rel=1e-6)
     assert len(t) == 10_000 and t.duration == pytest.approx(0.01)
+
+
+def test_load_trace_sample_rate_for_files_without_one(workdir: Path) -> None:
+    """``load_trace(path, name, **load_kwargs)``: ``sample_rate=`` gives the
+    rate of a capture that has none (.npy, a CSV of values only), so its
+    measurements are in seconds and hertz; a capture with its own rate
+    keeps it, and a different one is refused rather than silently used."""
+    np.save(workdir / "sig.npy", sine(1e3, 1e6, 10_000))
+    (workdir / "vals.csv").write_text("".join(f"{v:.6f}\n" for v in sine(1e3, 1e6, 10_000)))
+    write_wfm(workdir / "scope.wfm", sine(1e3, 1e6, 10_000), 1e6)
+    session = tk.Session()
+    for f in ("sig.npy", "vals.csv"):
+        t = session.load_trace(f, sample_rate=1e6)
+        assert t.sample_rate == 1e6
+        assert tk.frequency(t) == pytest.approx(1e3, rel=1e-3)
+    assert session.load_trace("scope.wfm", sample_rate=1e6).sample_rate == pytest.approx(1e6)
+    with pytest.raises(evident.InvalidArgumentError, match="sample rate"):
+        session.load_trace("scope.wfm", name="x", sample_rate=2e6)
+    for bad in (0, -1.0, float("nan"), "fast"):
+        with pytest.raises(evident.InvalidArgumentError, match="sample_rate"):
+            session.load_trace("sig.npy", name="y", sample_rate=bad)
+    # the history replays it with the option
+    assert 'tk.load_trace(path="sig.npy", sample_rate=1000000.0)' in session.history.to_script()
+    assert tk.load_trace("sig.npy", sample_rate=1e6).sample_rate == 1e6

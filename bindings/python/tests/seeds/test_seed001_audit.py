@@ -204,3 +204,17 @@ def test_evident_checker_accepts_tracekit_made_entries() -> None:
 def test_unsupported_algorithm_is_refused() -> None:
     with pytest.raises(ValueError, match="Unsupported hash algorithm"):
         tk.AuditTrail(secret_key=b"key", hash_algorithm="md5")
+
+
+def test_empty_key_is_no_key_random_and_without_a_warning() -> None:
+    """``self._secret_key = secret_key or os.urandom(32)``: an empty key is
+    no key (a random one), as ``None`` is; nothing to warn about."""
+    for key in (None, b""):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            audit = tk.AuditTrail(secret_key=key)
+        assert len(audit._secret_key) == 32 and audit._secret_key != b"\0" * 32
+        audit.record_action("a", {})
+        assert audit.verify_integrity()
+    with pytest.warns(UserWarning, match="3 bytes"):
+        tk.AuditTrail(secret_key=b"key")

@@ -398,9 +398,9 @@ def test_generated_script_structure(rtgs, tmp_path):
     assert text.count("git checkout abc123def4567890abc123def4567890abc12345") == 1
     assert ('echo "Executing: sensing-data extract (2023-06-15 14:30:22)"\n'
             'rtgs sensing-data extract \\\n'
-            '  --end-date "2023-01-31" \\\n'
             '  --project "Winter Turf - v3" \\\n'
             '  --start-date "2023-01-01" \\\n'
+            '  --end-date "2023-01-31" \\\n'
             '  --note "Reproduction: Monthly analysis for winter conditions"\n') in text
     assert text.index("sensing-data extract (") < text.index("visualization create (")
     assert lines[-1] == 'echo "Reproduction script completed successfully"'
@@ -418,7 +418,7 @@ def test_generated_script_structure(rtgs, tmp_path):
     assert r.returncode == 0, r.stderr
     calls = (tmp_path / "calls").read_text().splitlines()
     assert calls[0] == "git checkout abc123def4567890abc123def4567890abc12345"
-    assert calls[1].startswith("rtgs sensing-data extract --end-date 2023-01-31 --project Winter Turf - v3 ")
+    assert calls[1].startswith("rtgs sensing-data extract --project Winter Turf - v3 --start-date 2023-01-01 --end-date 2023-01-31 ")
     assert calls[2].startswith("rtgs visualization create --file ./data/Winter_Turf")
     assert "Reproduction script completed successfully" in r.stdout
 
@@ -714,3 +714,20 @@ def test_custom_operation_failure_propagates_and_is_recorded(rtgs):
     assert log["success"] is False and log["status"] == "failed"
     assert log["error_message"] == "ZeroDivisionError: division by zero"
     assert evident.verify(rtgs.log_path()).valid
+
+
+def test_records_keep_the_order_parameters_and_results_were_given(rtgs):
+    """``log['parameters']`` and ``log['results']`` list their keys as the
+    operation gave them (as RTGS's JSON columns do), from every reader."""
+    with rtgs.log_custom_operation("sensing-data", "extract",
+                                   parameters={"project": "P", "start_date": "a", "end_date": "b"}) as op:
+        op.add_result("records_extracted", 1)
+        op.add_result("output_file", "o.csv")
+    rtgs.record_operation("t", "sorted", parameters={"a": 1, "b": 2}, results={"x": 1})
+    new, old = rtgs.recent_logs()
+    assert list(old["parameters"]) == ["project", "start_date", "end_date"]
+    assert list(old["results"]) == ["records_extracted", "output_file"]
+    assert list(new["parameters"]) == ["a", "b"]
+    [got] = rtgs.AuditService().get_audit_logs(tool_name="sensing-data")
+    assert list(got["parameters"]) == ["project", "start_date", "end_date"]
+    assert "parameter_order" not in got and "parameter_order" not in got["parameters"]

@@ -258,12 +258,19 @@ def record_operation(
     if not get_logging_status()["enabled"]:
         return None
     op_id = operation_id or str(uuid.uuid4())
-    details = {
+    details: Dict[str, Any] = {
         "operation_id": op_id,
         "git_branch": git_branch,
         "parameters": _json_safe(dict(parameters or {})),
         "results": _json_safe(dict(results or {})),
     }
+    # The log keeps details sorted by name; the order the operation gave
+    # its parameters and results is kept beside them (reports and
+    # reproduction scripts show them in that order, as RTGS does).
+    for key, order in (("parameters", "parameter_order"), ("results", "result_order")):
+        names = list(details[key]) if isinstance(details[key], dict) else []
+        if names != sorted(names):
+            details[order] = names
     if isinstance(timestamp, datetime):
         timestamp = timestamp.astimezone(timezone.utc)
     path = log_path()

@@ -187,7 +187,7 @@ class AuditTrail:
     ) -> None:
         if hash_algorithm not in ("sha256", "sha512"):
             raise InvalidArgumentError(f"Unsupported hash algorithm: {hash_algorithm}")
-        if secret_key is not None and len(secret_key) < MIN_KEY_BYTES:
+        if secret_key and len(secret_key) < MIN_KEY_BYTES:  # b"" is no key (a random one)
             warnings.warn(
                 f"AuditTrail secret_key is {len(secret_key)} bytes; use at least "
                 f"{MIN_KEY_BYTES} random bytes in production",
@@ -536,7 +536,8 @@ _current: Optional[WaveformTrace] = None
 
 def load(path: PathLike, **load_kwargs: Any) -> WaveformTrace:
     """Loads a capture file (CSV, ``.npy``, sigrok ``.sr``, Tektronix
-    ``.wfm``) as a trace, outside any session."""
+    ``.wfm``) as a trace, outside any session (loader options as
+    :meth:`Session.load_trace`: ``channel``, ``lazy``, ``sample_rate``)."""
     global _current
     with _Session(name="load") as s:
         s.history.auto_record = False
