@@ -942,7 +942,10 @@ fn migration_2_upgrades_a_version_1_database_in_place() {
     assert_eq!(pg::schema_version(&t, &mut c).unwrap(), 1);
     let rep = ship_all(&p, &url).unwrap();
     assert_eq!(rep[0].shipped, 31);
-    assert_eq!(pg::schema_version(&t, &mut c).unwrap(), 2);
+    assert_eq!(
+        pg::schema_version(&t, &mut c).unwrap(),
+        pg::MIGRATIONS.len() as i32
+    );
     let idx: Vec<String> = c
         .query(
             "SELECT indexname FROM pg_indexes WHERE schemaname = 'evident' AND tablename = 'records' ORDER BY 1",
@@ -1023,4 +1026,130 @@ fn database_verify_right_after_shipping_reads_in_key_order_without_sorting() {
          log per page; table analyzed before: {analyzed})",
         after - before
     );
+}
+
+/// RTGS Lab Tools' `audit_logs` table (seed 002's documented columns) is a
+/// view over the shipped RTGS operations, row for row what `recent_logs`
+/// returns (`compat::rtgs_record`); other entries are not in it, and the
+/// reviewer role may read it.
+#[test]
+fn rtgs_audit_logs_view_has_the_documented_columns_and_the_compat_values() {
+    let Some(url) = fresh_db("rtgs_view") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("rtgs.jsonl");
+    let log = evident::Log::open(&p, evident::OpenOptions::new()).unwrap();
+    let mut ok = evident::Event::new("tool_operation", "get-data")
+        .source("sensing-data")
+        .actor("alice")
+        .details(serde_json::json!({
+            "operation_id": "op-1", "git_branch": "main",
+            "parameters": {"project": "Winter Turf", "node_id": [1, 2]},
+            "results": {"records_extracted": 15420}}));
+    ok.success = Some(true);
+    ok.duration_ms = Some(45_700.0);
+    ok.git_commit = Some("abc123".into());
+    ok.note = Some("Monthly analysis".into());
+    log.append(&ok).unwrap();
+    // Not an RTGS operation: not in the view.
+    log.append(&evident::Event::new("ACTION_EXECUTED", "other"))
+        .unwrap();
+    let mut failed = evident::Event::new("tool_operation", "analyze").source("gems");
+    failed.error = Some("boom".into());
+    log.append(&failed).unwrap();
+    let id = log.genesis().log_id.clone();
+    log.close().unwrap();
+    ship_all(&p, &url).unwrap();
+
+    let mut c = connect(&url);
+    let cols: Vec<String> = c
+        .query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'evident' AND table_name = 'audit_logs' ORDER BY ordinal_position",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let documented = [
+        "id",
+        "timestamp",
+        "operation_id",
+        "tool_name",
+        "operation",
+        "user_name",
+        "git_branch",
+        "git_commit_hash",
+        "parameters",
+        "results",
+        "duration_seconds",
+        "success",
+        "error_message",
+        "note",
+    ];
+    assert_eq!(&cols[..documented.len()], documented);
+
+    let rows = c
+        .query(
+            "SELECT row_to_json(a)::text FROM evident.audit_logs a ORDER BY seq",
+            &[],
+        )
+        .unwrap();
+    let got: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::from_str(&r.get::<_, String>(0)).unwrap())
+        .collect();
+    let entries: Vec<evident::Entry> = evident::query(&p, &Query::default())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.event_type == "tool_operation")
+        .collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (row, e) in got.iter().zip(&entries) {
+        let want = evident::compat::rtgs_record(e);
+        assert_eq!(row["id"], format!("{id}/{}", e.seq));
+        for (col, key) in [
+            ("operation_id", "operation_id"),
+            ("tool_name", "tool_name"),
+            ("operation", "operation"),
+            ("user_name", "user"),
+            ("git_branch", "git_branch"),
+            ("git_commit_hash", "git_commit"),
+            ("parameters", "parameters"),
+            ("results", "results"),
+            ("success", "success"),
+            ("error_message", "error_message"),
+        ] {
+            assert_eq!(row[col], want[key], "{col} of seq {}", e.seq);
+        }
+        assert_eq!(
+            row["duration_seconds"].as_f64(),
+            want["duration_seconds"].as_f64()
+        );
+        // RTGS's note is "" when none in the dicts; NULL in its table.
+        let note = want["note"].as_str().filter(|s| !s.is_empty());
+        assert_eq!(row["note"].as_str(), note);
+        let ts = chrono::DateTime::parse_from_rfc3339(row["timestamp"].as_str().unwrap()).unwrap();
+        assert_eq!(ts, e.ts);
+    }
+    assert_eq!(got[0]["success"], true);
+    assert_eq!(got[0]["duration_seconds"], 45.7);
+    assert_eq!(got[1]["success"], false);
+    assert_eq!(got[1]["error_message"], "boom");
+    assert_eq!(got[1]["parameters"], serde_json::json!({}));
+    assert_eq!(got[1]["operation_id"], got[1]["seq"].to_string());
+
+    // The reviewer role reads the view.
+    let reader = format!("rtgs_view_{}", std::process::id());
+    c.batch_execute(&format!(
+        "CREATE ROLE {reader} LOGIN PASSWORD 'r' IN ROLE evident_reviewer;"
+    ))
+    .unwrap();
+    let mut r = connect(&with_user(&url, &reader, "r"));
+    let n: i64 = r
+        .query_one("SELECT count(*) FROM evident.audit_logs", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
 }

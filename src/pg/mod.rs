@@ -26,6 +26,7 @@ pub use source::{cross_check, verify_db, CrossCheck, DbSource};
 pub const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../sql/0001_evident.sql")),
     (2, include_str!("../../sql/0002_lean_indexes.sql")),
+    (3, include_str!("../../sql/0003_rtgs_audit_logs.sql")),
 ];
 
 /// A database to ship to or read from, parsed from a `postgres://` or
