@@ -218,8 +218,8 @@ macos_link() {
   local t
   for t in ${EVIDENT_MACOS_TARGETS:-aarch64-apple-darwin x86_64-apple-darwin}; do
     echo "== macOS ($t): library (cdylib, staticlib), C ABI and CLI with every feature for macOS $(macos_minos "$t")+, linked by cargo-zigbuild (not run)"
-    macos_cargo "$t" "" --lib --bins
-    macho_check "$t" "$root/target/xcheck/$t/debug"
+    macos_release "$t" --lib --bins
+    macho_check "$t" "$root/target/xcheck/$t/release"
   done
 }
 
@@ -230,6 +230,19 @@ macos_link() {
 # of abi/symbols.txt (the postgres feature's too) and no other symbol;
 # library and CLI link only the system's libraries in /usr/lib (no
 # frameworks, no path of this machine).
+# macos_release TARGET CARGO_ARGS...: a release build for TARGET, the one
+# build both macos_link and macos_wheel check (one build per target: the
+# same flags, so the second step finds it done). Stripped by the linker
+# (-s), which signs the file last: not by rustc, which would run
+# rust-objcopy on it afterwards (Cargo's default strip=debuginfo for a
+# profile without debug information).
+macos_release() {
+  local t=$1
+  shift
+  CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=none \
+    macos_cargo "$t" " -Clink-arg=-Wl,-s" --release "$@"
+}
+
 macho_check() {
   python3 "$root/scripts/macos_check.py" link "$1" "$2" "$(macos_minos "$1")" "$root/abi/symbols.txt"
 }
@@ -263,11 +276,7 @@ macos_wheel() {
   for t in ${EVIDENT_MACOS_TARGETS:-aarch64-apple-darwin x86_64-apple-darwin}; do
     case $t in aarch64-*) plat=macosx_11_0_arm64 ;; *) plat=macosx_10_12_x86_64 ;; esac
     echo "== macOS ($t): release library for the wheel (py3-none-$plat)"
-    # Stripped by the linker (-s), which signs the file last: not by rustc,
-    # which would run rust-objcopy on it afterwards (Cargo's default
-    # strip=debuginfo for a profile without debug information).
-    CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=none \
-      macos_cargo "$t" " -Clink-arg=-Wl,-s" --release --lib
+    macos_release "$t" --lib
     lib="$root/target/xcheck/$t/release/libevident.dylib"
     tmp=$(mktemp -d)
     EVIDENT_PREBUILT_LIBRARY="$lib" EVIDENT_WHEEL_PLATFORM=$plat \
