@@ -21,20 +21,13 @@
 # the script says which tag it made.
 #
 # macOS wheels (py3-none-macosx_11_0_arm64, py3-none-macosx_10_12_x86_64)
-# are not built here yet. scripts/cross-check.sh links libevident.dylib for
-# both with cargo-zigbuild (install name @rpath/libevident.dylib, ad-hoc
-# signed on arm64, MACOSX_DEPLOYMENT_TARGET 11.0 / 10.12), so what is left:
-# (1) a release build of it: rustup has no macOS standard library here, so
-# it needs cross-check.sh's Debian rustc and -Zbuild-std, which
-# setuptools-rust's `cargo rustc` call would have to get through the
-# cargo-zig wrapper below (or the dylib built first and copied in as
-# evident/_libevident.so, a name dlopen accepts on macOS); (2) the tag,
-# `bdist_wheel --plat-name macosx_11_0_arm64` (auditwheel is Linux-only;
-# delocate is not needed: the library links only /usr/lib's libSystem and
-# libiconv); (3) the same RUSTFLAGS=-Zdefault-visibility=hidden as
-# cross-check.sh (Zig's linker ignores rustc's -exported_symbols_list and
-# would export about 80,000 Rust symbols), and stripping; (4) a test that
-# installs and loads it, which needs a Mac.
+# are built by `scripts/cross-check.sh macos_wheel` (into
+# target/xcheck/wheels): a macOS library needs that script's Debian rustc
+# with -Zbuild-std (rustup has no macOS standard library here) and its
+# cargo-zigbuild settings, and the wheel is packaged by setup.py from the
+# cross-linked library (EVIDENT_PREBUILT_LIBRARY, EVIDENT_WHEEL_PLATFORM)
+# and read back by scripts/macos_check.py. No Mac here: they are checked,
+# never installed or run.
 #
 # Usage: scripts/build-wheel.sh [OUTDIR]
 # The release library in target/ is reused when it is up to date. Tools

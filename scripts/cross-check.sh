@@ -10,11 +10,13 @@
 # (installed from Debian when missing), and the platform-neutral integration
 # tests are built and, when Debian's wine64 is installed, run under Wine.
 # macOS (aarch64-apple-darwin and x86_64-apple-darwin): library, C ABI and
-# CLI linked with cargo-zigbuild (no Apple SDK needed) and the Mach-O files
-# inspected, nothing run; without Zig (its PyPI package cannot be
-# installed), aarch64 is only type-checked. `macos_link` links or fails.
+# CLI with every feature linked with cargo-zigbuild (no Apple SDK needed)
+# and the Mach-O files inspected, then the Python wheels built from release
+# libraries and inspected (scripts/macos_check.py), nothing run; without Zig
+# (its PyPI package cannot be installed), aarch64 is only type-checked.
+# `macos_link` and `macos_wheel` (each of the two) link or fail.
 #
-# Usage: scripts/cross-check.sh [windows|macos|msrv|macos_link]...
+# Usage: scripts/cross-check.sh [windows|macos|msrv|macos_link|macos_wheel]...
 #        (default: windows macos msrv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -120,9 +122,11 @@ C
 
 macos() {
   # Linked with cargo-zigbuild when Zig can be had (the pinned PyPI
-  # packages, as scripts/build-wheel.sh installs them); else type-checked.
+  # packages, as scripts/build-wheel.sh installs them), and the wheels
+  # built; else type-checked.
   if zig_tools; then
     macos_link
+    macos_wheel
   else
     echo "== macOS (aarch64-apple-darwin): library, C ABI and CLI type-check (Zig unavailable: not linked)"
     xcargo check --locked -Zbuild-std=std,panic_abort,panic_unwind \
@@ -130,12 +134,62 @@ macos() {
   fi
 }
 
-# Every feature but `postgres`, whose dependencies (chrono's `clock`,
-# whoami 2 in tokio-postgres) link Apple's CoreFoundation and
-# SystemConfiguration frameworks, which Zig does not ship.
-macos_features=cli,tracing,zstd
-# The C functions of the `postgres` feature (not built for macOS here).
-postgres_symbols=(evident_ship evident_db_cross_check evident_db_query evident_db_verify)
+# Every feature, `postgres` too (as `cargo build` builds the crate).
+macos_features=cli,session,zstd,tracing,postgres
+# Apple's frameworks that dependencies of the `postgres` feature name in
+# #[link(kind = "framework")]: CoreFoundation through postgres-types ->
+# chrono `clock` -> iana-time-zone -> core-foundation-sys (for
+# chrono::Local) and whoami 2 (tokio-postgres) -> objc2-core-foundation;
+# SystemConfiguration through whoami 2 -> objc2-system-configuration (for
+# whoami::devicename). Neither can be switched off from this crate
+# (postgres-types asks for chrono's `clock`, tokio-postgres for whoami's
+# default features), and Zig ships no framework. None of their functions is
+# called: tokio-postgres calls whoami::username (getpwuid_r, libSystem) and
+# the library never uses chrono::Local. So each framework is given to the
+# linker as a stub of our own that exports nothing (a .tbd naming only the
+# framework's install name; nothing of Apple's SDK): a call that reached one
+# of their functions would fail the link with an undefined symbol, and
+# -dead_strip_dylibs drops the unused frameworks from the load commands
+# (macos_check.py checks that only /usr/lib's libraries are linked).
+macos_frameworks=(CoreFoundation SystemConfiguration)
+macos_stubs="$root/target/xcheck/macos-frameworks"
+
+# Writes the framework stubs (see macos_frameworks) into $macos_stubs.
+macos_framework_stubs() {
+  local f
+  for f in "${macos_frameworks[@]}"; do
+    mkdir -p "$macos_stubs/$f.framework"
+    printf '%s\n' '--- !tapi-tbd' 'tbd-version: 4' 'targets: [ x86_64-macos, arm64-macos ]' \
+      "install-name: '/System/Library/Frameworks/$f.framework/Versions/A/$f'" '...' \
+      >"$macos_stubs/$f.framework/$f.tbd"
+  done
+}
+
+# Rust's oldest macOS for a target. Without MACOSX_DEPLOYMENT_TARGET Zig
+# writes its own default, macOS 15.0, as the binaries' minimum (rustc's
+# -mmacosx-version-min is not honoured).
+macos_minos() {
+  case $1 in aarch64-*) echo 11.0 ;; *) echo 10.12 ;; esac
+}
+
+# macos_cargo TARGET EXTRA_RUSTFLAGS CARGO_ARGS...: cargo-zigbuild for TARGET
+# with every feature. Zig's linker ignores rustc's -exported_symbols_list
+# (Apple's honours it) and would export every Rust symbol (about 80,000):
+# hidden visibility by default leaves only the C ABI's #[no_mangle]
+# functions. (A change of RUSTFLAGS rebuilds everything, the standard
+# library too: keep them as they are.)
+macos_cargo() {
+  local t=$1 extra=$2
+  shift 2
+  macos_framework_stubs
+  MACOSX_DEPLOYMENT_TARGET=$(macos_minos "$t") \
+    RUSTFLAGS="-Zdefault-visibility=hidden -Clink-arg=-F$macos_stubs -Clink-arg=-Wl,-dead_strip_dylibs$extra" \
+    RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" CARGO_INCREMENTAL=0 \
+    CARGO_ZIGBUILD_ZIG_PATH="$zig" CARGO_ZIGBUILD_CACHE_DIR="$root/target/zig-cache" \
+    ZIG_GLOBAL_CACHE_DIR="$root/target/zig-cache/zig" ZIG_LOCAL_CACHE_DIR="$root/target/zig-cache/zig-local" \
+    "$root/target/py-tools/bin/cargo-zigbuild" zigbuild --locked -Zbuild-std=std,panic_abort,panic_unwind \
+    --target "$t" --no-default-features --features "$macos_features" "$@"
+}
 
 # Installs the pinned ziglang + cargo-zigbuild into target/py-tools (shared
 # with scripts/build-wheel.sh) and sets $zig; false when they cannot be had.
@@ -153,174 +207,88 @@ zig_tools() {
 
 macos_link() {
   # Linking for macOS with cargo-zigbuild: Zig brings macOS's libc headers
-  # and the stubs of libSystem (and libiconv), not Apple's frameworks, which
-  # the crate does not need (src/sys asks the C library for host and user
-  # names and the local time zone). The zstd C sources are compiled by
+  # and the stubs of libSystem (and libiconv), not Apple's frameworks (see
+  # macos_frameworks). src/sys asks the C library for host and user names
+  # and the local time zone. The zstd and ring C sources are compiled by
   # `zig cc`. Linked and inspected, never run (no macOS here).
   if [ -z "${zig:-}" ] && ! zig_tools; then
     echo "cross-check: macos_link needs ziglang and cargo-zigbuild (pip install failed)" >&2
     return 1
   fi
-  local t out minos
+  local t
   for t in ${EVIDENT_MACOS_TARGETS:-aarch64-apple-darwin x86_64-apple-darwin}; do
-    # Rust's oldest macOS for each target. Without MACOSX_DEPLOYMENT_TARGET
-    # Zig writes its own default, macOS 15.0, as the binaries' minimum
-    # (rustc's -mmacosx-version-min is not honoured).
-    case $t in aarch64-*) minos=11.0 ;; *) minos=10.12 ;; esac
-    echo "== macOS ($t): library (cdylib, staticlib), C ABI and CLI for macOS $minos+, linked by cargo-zigbuild (not run)"
-    # Zig's linker ignores rustc's -exported_symbols_list (Apple's honours
-    # it) and would export every Rust symbol (about 80,000): hidden
-    # visibility by default leaves only the C ABI's #[no_mangle] functions.
-    MACOSX_DEPLOYMENT_TARGET=$minos RUSTFLAGS="-Zdefault-visibility=hidden" RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" CARGO_INCREMENTAL=0 \
-      CARGO_ZIGBUILD_ZIG_PATH="$zig" CARGO_ZIGBUILD_CACHE_DIR="$root/target/zig-cache" \
-      ZIG_GLOBAL_CACHE_DIR="$root/target/zig-cache/zig" ZIG_LOCAL_CACHE_DIR="$root/target/zig-cache/zig-local" \
-      "$root/target/py-tools/bin/cargo-zigbuild" zigbuild --locked -Zbuild-std=std,panic_abort,panic_unwind \
-      --target "$t" --no-default-features --features "$macos_features" --lib --bins
-    out="$root/target/xcheck/$t/debug"
-    macho_check "$t" "$out" "$minos"
+    echo "== macOS ($t): library (cdylib, staticlib), C ABI and CLI with every feature for macOS $(macos_minos "$t")+, linked by cargo-zigbuild (not run)"
+    macos_release "$t" --lib --bins
+    macho_check "$t" "$root/target/xcheck/$t/release"
   done
 }
 
-# Reads the Mach-O files just linked (Python, no Apple or LLVM tools): they
-# are for the target's architecture and minimum macOS version (and signed,
-# on arm64); the library is a dynamic library with the
-# install name @rpath/libevident.dylib that exports every function of
-# abi/symbols.txt (but the postgres feature's) and no other symbol;
+# Reads the Mach-O files just linked (scripts/macos_check.py: Python, no
+# Apple or LLVM tools): they are for the target's architecture and minimum
+# macOS version (and signed, on arm64); the library is a dynamic library
+# with the install name @rpath/libevident.dylib that exports every function
+# of abi/symbols.txt (the postgres feature's too) and no other symbol;
 # library and CLI link only the system's libraries in /usr/lib (no
 # frameworks, no path of this machine).
+# macos_release TARGET CARGO_ARGS...: a release build for TARGET, the one
+# build both macos_link and macos_wheel check (one build per target: the
+# same flags, so the second step finds it done). Stripped by the linker
+# (-s), which signs the file last: not by rustc, which would run
+# rust-objcopy on it afterwards (Cargo's default strip=debuginfo for a
+# profile without debug information).
+macos_release() {
+  local t=$1
+  shift
+  CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=none \
+    macos_cargo "$t" " -Clink-arg=-Wl,-s" --release "$@"
+}
+
 macho_check() {
-  python3 - "$1" "$2" "$3" "$root/abi/symbols.txt" "${postgres_symbols[@]}" <<'PY'
-import struct, sys
+  python3 "$root/scripts/macos_check.py" link "$1" "$2" "$(macos_minos "$1")" "$root/abi/symbols.txt"
+}
 
-ARCH = {"aarch64": (0x0100000C, "arm64"), "x86_64": (0x01000007, "x86_64")}
-MH_EXECUTE, MH_DYLIB = 2, 6
-LC_ID_DYLIB, LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB = 0xD, 0xC, 0x80000018, 0x8000001F
-LC_DYLD_INFO_ONLY, LC_DYLD_EXPORTS_TRIE = 0x80000022, 0x80000033
-LC_CODE_SIGNATURE, LC_VERSION_MIN_MACOSX, LC_BUILD_VERSION = 0x1D, 0x24, 0x32
-
-
-def fail(msg):
-    sys.exit(f"macOS link check: {msg}")
-
-
-def uleb(b, i):
-    v = s = 0
-    while True:
-        c = b[i]
-        i += 1
-        v |= (c & 0x7F) << s
-        s += 7
-        if c < 0x80:
-            return v, i
-
-
-def macho(path):
-    b = open(path, "rb").read()
-    if len(b) < 32 or struct.unpack_from("<I", b)[0] != 0xFEEDFACF:
-        fail(f"{path}: not a 64-bit little-endian Mach-O file")
-    _, cpu, _, ftype, ncmds, _, _, _ = struct.unpack_from("<8I", b)
-    off, dylib_id, deps, trie, minos, signed = 32, None, [], None, None, False
-    for _ in range(ncmds):
-        cmd, size = struct.unpack_from("<2I", b, off)
-        if cmd in (LC_ID_DYLIB, LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB):
-            name_off = struct.unpack_from("<I", b, off + 8)[0]
-            name = b[off + name_off:off + size].split(b"\0")[0].decode()
-            if cmd == LC_ID_DYLIB:
-                dylib_id = name
-            else:
-                deps.append(name)
-        elif cmd == LC_DYLD_INFO_ONLY:
-            eo, es = struct.unpack_from("<2I", b, off + 40)
-            trie = (eo, es)
-        elif cmd == LC_DYLD_EXPORTS_TRIE:
-            trie = struct.unpack_from("<2I", b, off + 8)
-        elif cmd == LC_BUILD_VERSION:
-            platform, v = struct.unpack_from("<2I", b, off + 8)
-            if platform != 1:
-                fail(f"{path}: built for platform {platform}, not macOS")
-            minos = f"{v >> 16}.{(v >> 8) & 0xFF}"
-        elif cmd == LC_VERSION_MIN_MACOSX:
-            v = struct.unpack_from("<I", b, off + 8)[0]
-            minos = f"{v >> 16}.{(v >> 8) & 0xFF}"
-        elif cmd == LC_CODE_SIGNATURE:
-            signed = True
-        off += size
-    exports = []
-    if trie and trie[1]:
-        data = b[trie[0]:trie[0] + trie[1]]
-        stack = [(0, b"")]
-        seen = set()
-        while stack:
-            node, prefix = stack.pop()
-            if node in seen:
-                fail(f"{path}: export trie loops")
-            seen.add(node)
-            size, i = uleb(data, node)
-            if size:
-                exports.append(prefix.decode())
-            i += size
-            n, i = data[i], i + 1
-            for _ in range(n):
-                end = data.index(b"\0", i)
-                label, i = data[i:end], end + 1
-                child, i = uleb(data, i)
-                stack.append((child, prefix + label))
-    if minos != want_minos:
-        fail(f"{path}: minimum macOS {minos}, expected {want_minos} (MACOSX_DEPLOYMENT_TARGET)")
-    # arm64 macOS runs only signed code: the linker's ad-hoc signature.
-    if arch == "arm64" and not signed:
-        fail(f"{path}: no code signature (arm64 macOS refuses to load it)")
-    return cpu, ftype, dylib_id, deps, exports
-
-
-def check_deps(path, deps):
-    for d in deps:
-        if not d.startswith("/usr/lib/") or "/System/Library/Frameworks/" in d:
-            fail(f"{path}: links {d} (only the system's /usr/lib libraries are expected)")
-
-
-target, outdir, want_minos, symbols = sys.argv[1:5]
-skip = set(sys.argv[5:])
-cpu_want, arch = ARCH[target.split("-")[0]]
-want = set()
-for line in open(symbols):
-    if line.strip() and not line.startswith("#"):
-        name = line.split("(")[0].split()[-1].lstrip("*")
-        if name not in skip:
-            want.add(name)
-
-lib = f"{outdir}/libevident.dylib"
-cpu, ftype, dylib_id, deps, exports = macho(lib)
-if cpu != cpu_want or ftype != MH_DYLIB:
-    fail(f"{lib}: cpu type {cpu:#x}, file type {ftype}: expected an {arch} dynamic library")
-if dylib_id != "@rpath/libevident.dylib":
-    fail(f"{lib}: install name {dylib_id!r}, expected '@rpath/libevident.dylib'")
-check_deps(lib, deps)
-got = {e[1:] for e in exports if e.startswith("_evident_")}
-if want - got:
-    fail(f"{lib}: does not export {sorted(want - got)}")
-if got - want:
-    fail(f"{lib}: exports {sorted(got - want)}, not in {symbols}")
-other = sorted(e for e in exports if not e.startswith("_evident_"))
-if other != ["___dso_handle", "__mh_dylib_header"]:
-    fail(f"{lib}: exports {len(other)} symbols besides evident_*, e.g. {other[:5]}")
-print(f"{target}: libevident.dylib: {arch} dynamic library for macOS {want_minos}+, install name {dylib_id},"
-      f" exports the {len(got)} evident_* functions and nothing else (but the linker's {', '.join(other)});"
-      f" links {', '.join(deps)}")
-
-cli = f"{outdir}/evident"
-cpu, ftype, _, deps, _ = macho(cli)
-if cpu != cpu_want or ftype != MH_EXECUTE:
-    fail(f"{cli}: cpu type {cpu:#x}, file type {ftype}: expected an {arch} executable")
-check_deps(cli, deps)
-print(f"{target}: evident: {arch} executable for macOS {want_minos}+; links {', '.join(deps)}")
-
-a = f"{outdir}/libevident.a"
-with open(a, "rb") as f:
-    if f.read(8) != b"!<arch>\n":
-        fail(f"{a}: not an ar archive")
-print(f"{target}: libevident.a: ar archive")
-PY
+# The Python wheels for macOS, one per architecture, each for every Python 3
+# (the library is loaded with ctypes), into $EVIDENT_MACOS_WHEEL_DIR
+# (default target/xcheck/wheels):
+#   evident_audit-VERSION-py3-none-macosx_11_0_arm64.whl
+#   evident_audit-VERSION-py3-none-macosx_10_12_x86_64.whl
+# Each holds the package and libevident.dylib, as the Linux wheel holds the
+# package and _libevident.so (no CLI: the Linux wheel has none either):
+# the library is a release build with every feature, linked by
+# cargo-zigbuild, stripped by the linker (-s: no debug information; the
+# panic messages' source paths stay, as in the Linux wheel), and packaged
+# by bindings/python/setup.py
+# (EVIDENT_PREBUILT_LIBRARY, EVIDENT_WHEEL_PLATFORM). Each wheel is then
+# unpacked and read (scripts/macos_check.py wheel: name and WHEEL tag,
+# RECORD hashes, the Mach-O architecture, minimum macOS, code signature
+# (its page hashes), links and exports of every binary, that
+# evident/_native.py finds the library),
+# and the check is shown to reject wrong wheels made from it
+# (macos_check.py wrong-wheels). Nothing is installed or run: no macOS here.
+macos_wheel() {
+  if [ -z "${zig:-}" ] && ! zig_tools; then
+    echo "cross-check: macos_wheel needs ziglang and cargo-zigbuild (pip install failed)" >&2
+    return 1
+  fi
+  local out=${EVIDENT_MACOS_WHEEL_DIR:-$root/target/xcheck/wheels} t plat lib whl tmp
+  case "$out" in /*) ;; *) out=$root/$out ;; esac
+  mkdir -p "$out"
+  for t in ${EVIDENT_MACOS_TARGETS:-aarch64-apple-darwin x86_64-apple-darwin}; do
+    case $t in aarch64-*) plat=macosx_11_0_arm64 ;; *) plat=macosx_10_12_x86_64 ;; esac
+    echo "== macOS ($t): release library for the wheel (py3-none-$plat)"
+    macos_release "$t" --lib
+    lib="$root/target/xcheck/$t/release/libevident.dylib"
+    tmp=$(mktemp -d)
+    EVIDENT_PREBUILT_LIBRARY="$lib" EVIDENT_WHEEL_PLATFORM=$plat \
+      "$root/target/py-tools/bin/pip" wheel --quiet --no-deps -w "$tmp" "$root/bindings/python"
+    whl=$(ls "$tmp"/evident_audit-*-py3-none-$plat.whl)
+    rm -f "$out"/evident_audit-*-py3-none-$plat.whl
+    mv "$whl" "$out/"
+    rm -rf "$tmp"
+    whl="$out/$(basename "$whl")"
+    python3 "$root/scripts/macos_check.py" wheel "$whl" "$root/abi/symbols.txt"
+    python3 "$root/scripts/macos_check.py" wrong-wheels "$whl" "$root/abi/symbols.txt"
+  done
 }
 
 msrv() {

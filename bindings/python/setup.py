@@ -19,12 +19,20 @@ Where the Rust crate comes from:
 EVIDENT_CARGO_PROFILE selects the Cargo profile: ``release`` (default) or
 ``dev``/``debug``. CARGO_TARGET_DIR is honoured as usual.
 
+A library linked beforehand for another platform is packaged as it is, with
+no Cargo build: EVIDENT_PREBUILT_LIBRARY names the file (installed under its
+own name, e.g. ``evident/libevident.dylib``) and EVIDENT_WHEEL_PLATFORM the
+wheel's platform tag (e.g. ``macosx_11_0_arm64``). ``scripts/cross-check.sh
+macos_wheel`` builds the macOS wheels this way from the library that
+cargo-zigbuild cross-links.
+
 The library is built with the crate types of the ``[lib]`` section of the
 crate's Cargo.toml (not only ``cdylib``), so that this build and a plain
 ``cargo build --release --lib`` share Cargo's fingerprint and neither
 recompiles what the other built.
 """
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -34,7 +42,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Distribution, setup
+from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 from setuptools_rust import Binding, RustExtension, Strip
 from setuptools_rust.build import build_rust
@@ -54,6 +63,13 @@ else:
 profile = os.environ.get("EVIDENT_CARGO_PROFILE", "release")
 if profile not in ("release", "dev", "debug"):
     raise SystemExit(f"EVIDENT_CARGO_PROFILE must be release, dev or debug, not {profile!r}")
+
+prebuilt = os.environ.get("EVIDENT_PREBUILT_LIBRARY")
+wheel_platform = os.environ.get("EVIDENT_WHEEL_PLATFORM")
+if bool(prebuilt) != bool(wheel_platform):
+    raise SystemExit("EVIDENT_PREBUILT_LIBRARY and EVIDENT_WHEEL_PLATFORM go together")
+if prebuilt and not Path(prebuilt).is_file():
+    raise SystemExit(f"EVIDENT_PREBUILT_LIBRARY={prebuilt!r}: no such file")
 
 manifest_path = HERE / MANIFEST
 with open(manifest_path, "rb") as f:
@@ -85,8 +101,27 @@ class BdistWheel(bdist_wheel):
     """``py3-none-<platform>``: any Python 3, one platform."""
 
     def get_tag(self):  # type: ignore[no-untyped-def]
+        if wheel_platform:
+            return "py3", "none", wheel_platform
         _, _, plat = super().get_tag()
         return "py3", "none", plat
+
+
+class BuildPyPrebuilt(build_py):
+    """Copies EVIDENT_PREBUILT_LIBRARY into the package, under its own name."""
+
+    def run(self):  # type: ignore[no-untyped-def]
+        super().run()
+        assert prebuilt
+        dest = Path(self.build_lib) / "evident" / Path(prebuilt).name
+        self.copy_file(prebuilt, str(dest))
+
+
+class PlatformDistribution(Distribution):
+    """A platform wheel (not pure) although no extension is built here."""
+
+    def has_ext_modules(self):  # type: ignore[no-untyped-def]
+        return True
 
 
 class Sdist(sdist):
@@ -123,20 +158,31 @@ class Sdist(sdist):
             shutil.copytree(Path(tmp) / top, dest)
 
 
-setup(
-    cmdclass={"build_rust": BuildRust, "bdist_wheel": BdistWheel, "sdist": Sdist},
-    rust_extensions=[
-        RustExtension(
-            "evident._libevident",
-            path=MANIFEST,
-            binding=Binding.NoBinding,
-            debug=profile != "release",
-            # The release profile keeps line tables (debug = 1) for
-            # backtraces in development; the installed copy is stripped.
-            strip=Strip.All,
-            # --locked: exactly the dependency versions of Cargo.lock.
-            args=["--locked", "--crate-type", ",".join(crate_types)],
-            py_limited_api=False,
-        )
-    ],
-)
+if prebuilt:
+    # A build directory of its own: the library must not stay behind in
+    # build/ and end up in the next wheel built from this directory.
+    build_base = tempfile.mkdtemp(prefix="evident-wheel-")
+    atexit.register(shutil.rmtree, build_base, ignore_errors=True)
+    setup(
+        cmdclass={"build_py": BuildPyPrebuilt, "bdist_wheel": BdistWheel, "sdist": Sdist},
+        distclass=PlatformDistribution,
+        options={"build": {"build_base": build_base}, "bdist_wheel": {"bdist_dir": build_base + "/bdist"}},
+    )
+else:
+    setup(
+        cmdclass={"build_rust": BuildRust, "bdist_wheel": BdistWheel, "sdist": Sdist},
+        rust_extensions=[
+            RustExtension(
+                "evident._libevident",
+                path=MANIFEST,
+                binding=Binding.NoBinding,
+                debug=profile != "release",
+                # The release profile keeps line tables (debug = 1) for
+                # backtraces in development; the installed copy is stripped.
+                strip=Strip.All,
+                # --locked: exactly the dependency versions of Cargo.lock.
+                args=["--locked", "--crate-type", ",".join(crate_types)],
+                py_limited_api=False,
+            )
+        ],
+    )

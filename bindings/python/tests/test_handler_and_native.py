@@ -180,6 +180,28 @@ def test_evident_library_override(tmp_path: Path) -> None:
     assert p.returncode != 0 and "ImportError" in err and "nope.so" in err
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "_libevident.so",  # the Linux wheel, and `pip install` from source
+        "libevident.dylib",  # the macOS wheels (scripts/cross-check.sh macos_wheel)
+        "evident.dll",
+    ],
+)
+def test_library_found_inside_the_package(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The package directory of an installed wheel: the library next to
+    # _native.py, no EVIDENT_LIBRARY.
+    (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(_native, "__file__", str(tmp_path / "_native.py"))
+    monkeypatch.delenv("EVIDENT_LIBRARY", raising=False)
+    assert _native._find_library() == str(tmp_path / name)
+    (tmp_path / name).unlink()
+    with pytest.raises(ImportError, match="not installed in"):
+        _native._find_library()
+
+
 def test_every_abi_symbol_has_a_prototype() -> None:
     symbols = REPO / "abi" / "symbols.txt"
     if not symbols.is_file():

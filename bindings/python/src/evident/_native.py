@@ -3,8 +3,10 @@
 The library is looked up, in order:
 
 1. the file named by the environment variable ``EVIDENT_LIBRARY``;
-2. the library installed inside this package (``evident/_libevident*.so``,
-   ``.dylib`` or ``.pyd``, built by ``pip install``).
+2. the library installed inside this package: ``evident/_libevident.so``
+   (the Linux wheel, and ``pip install`` from source on Linux and macOS),
+   ``evident/libevident.dylib`` (the macOS wheels, built from the library
+   cross-linked for macOS) or ``.pyd``/``.dll`` on Windows.
 
 Nothing is downloaded and no system path is searched. The library is loaded
 with :class:`ctypes.CDLL`, so the GIL is released during every call.
@@ -384,9 +386,10 @@ _PROTOTYPES = {
 
 def _candidates() -> List[Path]:
     here = Path(__file__).resolve().parent
-    # `_libevident.so` is what the wheel installs (one py3-none wheel for every
-    # Python); the interpreter-tagged names come from builds before it and
-    # must not shadow it when both are present.
+    # `_libevident.so` is what the Linux wheel and a build from source install
+    # (one py3-none wheel for every Python), `libevident.dylib` what the macOS
+    # wheels install; the interpreter-tagged names come from builds before it
+    # and must not shadow it when both are present.
     names = ["_libevident.so"]
     names += ["_libevident" + s for s in importlib.machinery.EXTENSION_SUFFIXES]
     names += ["libevident.so", "libevident.dylib", "evident.dll"]
