@@ -1584,20 +1584,19 @@ pub fn verify_session(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Sessi
 mod tests {
     use super::*;
 
-    /// The torn tail of an interrupted save is moved aside by the next save
-    /// and by a compaction. On Windows the file cannot be cut while any
-    /// mapping of it exists (ERROR_USER_MAPPED_FILE), so the cut must come
-    /// after the scan's own mapping is released.
-    #[test]
-    fn a_torn_tail_is_moved_aside_by_save_and_by_compact() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.evs");
+    /// A session with an interrupted save's torn tail (zeros after its last
+    /// commit), and a function that lists the torn-tail sidecars' contents.
+    fn torn_session(dir: &Path) -> (PathBuf, Session, impl Fn() -> Vec<Vec<u8>>) {
+        let path = dir.join("s.evs");
         let mut s = Session::new("torn");
         s.record_measurement(Measurement::new("a", 1.0, "V"))
             .unwrap();
         s.save(Some(&path), &SaveOptions::default()).unwrap();
-        let sidecars = || {
-            let mut v: Vec<Vec<u8>> = std::fs::read_dir(dir.path())
+        let f = FsOpenOptions::new().append(true).open(&path).unwrap();
+        (&f).write_all(&[0u8; 4096]).unwrap();
+        let d = dir.to_path_buf();
+        let sidecars = move || {
+            let mut v: Vec<Vec<u8>> = std::fs::read_dir(&d)
                 .unwrap()
                 .map(|e| e.unwrap().path())
                 .filter(|p| p.to_string_lossy().contains(".torn-"))
@@ -1606,22 +1605,36 @@ mod tests {
             v.sort();
             v
         };
-        let tear = |n: usize| {
-            let f = FsOpenOptions::new().append(true).open(&path).unwrap();
-            (&f).write_all(&vec![0u8; n]).unwrap();
-        };
-        tear(4096);
+        (path, s, sidecars)
+    }
+
+    /// The next save moves the torn tail aside. On Windows a file cannot
+    /// be shortened while any mapping of it exists (ERROR_USER_MAPPED_FILE):
+    /// the cut must come after the scan's own mapping is released.
+    #[test]
+    fn a_torn_tail_is_moved_aside_by_the_next_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut s, sidecars) = torn_session(dir.path());
         s.record_measurement(Measurement::new("b", 2.0, "V"))
             .unwrap();
         let info = s.save(Some(&path), &SaveOptions::default()).unwrap();
         assert_eq!(info.version, 2);
         assert_eq!(sidecars(), [vec![0u8; 4096]]);
-        tear(100);
-        let c = compact(&path, None).unwrap();
-        assert_eq!(sidecars(), [vec![0u8; 100], vec![0u8; 4096]]);
         let loaded = Session::load(&path, &Default::default()).unwrap();
         assert_eq!(loaded.measurements().len(), 2);
+    }
+
+    /// And so does a compaction (under Wine it cannot rename over the
+    /// open file: scripts/cross-check.sh skips this test there).
+    #[test]
+    fn a_torn_tail_is_moved_aside_by_compact() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _, sidecars) = torn_session(dir.path());
+        let c = compact(&path, None).unwrap();
         assert!(c.bytes_after > 0);
+        assert_eq!(sidecars(), [vec![0u8; 4096]]);
+        let loaded = Session::load(&path, &Default::default()).unwrap();
+        assert_eq!(loaded.measurements().len(), 1);
     }
 
     /// Finding 14: what a load parses is exactly what the scan checked. A
