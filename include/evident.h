@@ -817,7 +817,9 @@ size_t evident_last_error_copy(char *buf, size_t buf_len);
  * (`EVIDENT_STATUS_IO`) that the OS reported with a code; 0 otherwise (no
  * failure, another kind of failure, or an I/O error without a code). Valid
  * under the same rule as `evident_last_error`: until the next call, on the
- * same thread, to a function that returns `evident_status`.
+ * same thread, to a function that returns `evident_status`. On Windows
+ * the OS's Win32 error is translated to the C runtime's `errno` value (a
+ * missing file or directory is `ENOENT`), as the CRT itself does.
  *
  * ```c
  * if (evident_log_open(path, NULL, &log) == EVIDENT_STATUS_IO

@@ -191,10 +191,14 @@ impl Error {
     /// reported one, else the code of the error's kind when it has an obvious
     /// one (the library reports "exists" and "not found" it detects itself
     /// as `EEXIST` and `ENOENT`). `None` for every other kind of error.
+    /// On Windows the OS's (Win32) code is translated to the C runtime's
+    /// `errno` as the CRT does (`ERROR_PATH_NOT_FOUND` is `ENOENT`); the
+    /// Win32 code is still in the message (`os error 3`).
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
             Error::Io { source, .. } => source
                 .raw_os_error()
+                .and_then(crate::sys::errno_of_os)
                 .or_else(|| errno_of_kind(source.kind())),
             _ => None,
         }
@@ -248,5 +252,16 @@ mod tests {
             io::Error::from(io::ErrorKind::AlreadyExists),
         );
         assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
+        // Windows: the OS's Win32 codes become the C runtime's errno.
+        #[cfg(windows)]
+        for (win32, errno) in [
+            (80, libc::EEXIST),  // ERROR_FILE_EXISTS
+            (32, libc::EACCES),  // ERROR_SHARING_VIOLATION
+            (112, libc::ENOSPC), // ERROR_DISK_FULL
+            (2, libc::ENOENT),   // ERROR_FILE_NOT_FOUND
+        ] {
+            let e = Error::io(missing, "open", io::Error::from_raw_os_error(win32));
+            assert_eq!(e.raw_os_error(), Some(errno), "Win32 error {win32}");
+        }
     }
 }

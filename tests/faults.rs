@@ -373,7 +373,7 @@ fn write_error_poisons_and_loses_nothing_acknowledged() {
             };
             assert!(!err.is_disk_full(), "{what}");
             assert!(
-                matches!(&err, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EIO)),
+                matches!(&err, Error::Io { .. }) && err.raw_os_error() == Some(libc::EIO),
                 "{what}: {err:?}"
             );
             assert_eq!(file_len(&path), len, "{what}");

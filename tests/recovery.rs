@@ -396,6 +396,7 @@ fn verify_reports_a_record_being_written_as_in_flight() {
 /// Item 25: an open that fails while moving a torn tail aside (here: the
 /// sidecar cannot be written, EFBIG from RLIMIT_FSIZE, as ENOSPC would) leaves
 /// no sidecar behind, and the log as it was.
+#[cfg(unix)] // RLIMIT_FSIZE
 #[test]
 fn a_failed_move_aside_leaves_no_sidecar() {
     if let Ok(dir) = std::env::var("EVIDENT_TEST_FSIZE_CHILD") {

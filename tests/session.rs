@@ -265,6 +265,8 @@ fn errors_are_clear() {
     assert!(load_ok(&dir.path().join("junk")).is_err());
 }
 
+/// Unix: a live process is this one's parent (`parent_id`, Unix only).
+#[cfg(unix)]
 #[test]
 fn stale_temporary_files_of_dead_processes_are_removed() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,7 +12,6 @@
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::fs;
 use std::path::Path;
 
@@ -36,16 +35,84 @@ use ViolationKind::{
 
 struct PeakAlloc;
 
-thread_local! {
-    static PEAK: Cell<usize> = const { Cell::new(0) };
+/// The current thread's largest allocation, kept where reading and
+/// writing it never allocates: on Unix a `thread_local!` (native TLS); on
+/// Windows one of the OS's own TLS slots (`TlsGetValue`/`TlsSetValue`),
+/// because `thread_local!` there (x86_64-pc-windows-gnu has no native TLS)
+/// boxes each thread's value on first access, and that allocation came
+/// back here through `note` before the slot was set, recursing until the
+/// main thread's stack overflowed.
+#[cfg(not(windows))]
+mod peak_slot {
+    use std::cell::Cell;
+
+    thread_local! {
+        static PEAK: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub fn get() -> usize {
+        PEAK.try_with(Cell::get).unwrap_or(0)
+    }
+
+    pub fn set(v: usize) {
+        let _ = PEAK.try_with(|p| p.set(v));
+    }
+}
+
+#[cfg(windows)]
+mod peak_slot {
+    use std::ffi::c_void;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn TlsAlloc() -> u32;
+        fn TlsFree(index: u32) -> i32;
+        fn TlsGetValue(index: u32) -> *mut c_void;
+        fn TlsSetValue(index: u32, value: *mut c_void) -> i32;
+    }
+
+    /// TLS_OUT_OF_INDEXES, also "not allocated yet".
+    const NONE: u32 = u32::MAX;
+    static INDEX: AtomicU32 = AtomicU32::new(NONE);
+
+    fn index() -> Option<u32> {
+        let i = INDEX.load(Ordering::Acquire);
+        if i != NONE {
+            return Some(i);
+        }
+        // SAFETY: plain Win32 calls, no Rust allocation.
+        let new = unsafe { TlsAlloc() };
+        if new == NONE {
+            return None;
+        }
+        match INDEX.compare_exchange(NONE, new, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => Some(new),
+            Err(won) => {
+                // SAFETY: the index this thread allocated, never used.
+                unsafe { TlsFree(new) };
+                Some(won)
+            }
+        }
+    }
+
+    pub fn get() -> usize {
+        // SAFETY: an allocated TLS index; a slot never set reads as 0.
+        index().map_or(0, |i| unsafe { TlsGetValue(i) } as usize)
+    }
+
+    pub fn set(v: usize) {
+        if let Some(i) = index() {
+            // SAFETY: an allocated TLS index; the value is a plain integer.
+            unsafe { TlsSetValue(i, v as *mut c_void) };
+        }
+    }
 }
 
 fn note(size: usize) {
-    let _ = PEAK.try_with(|p| {
-        if size > p.get() {
-            p.set(size)
-        }
-    });
+    if size > peak_slot::get() {
+        peak_slot::set(size);
+    }
 }
 
 unsafe impl GlobalAlloc for PeakAlloc {
@@ -75,9 +142,9 @@ const ALLOC_LIMIT: usize = MAX_BODY + 8 * 1024 * 1024;
 /// Runs `f` and returns its result with the largest single allocation it
 /// made on this thread (readers run with `threads: 1`).
 fn peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    PEAK.with(|p| p.set(0));
+    peak_slot::set(0);
     let r = f();
-    (r, PEAK.with(|p| p.get()))
+    (r, peak_slot::get())
 }
 
 fn assert_small_allocs<T>(what: &str, f: impl FnOnce() -> T) -> T {

@@ -148,7 +148,9 @@ fn cli_verify_with_absurd_thread_counts() {
 /// Under a small address-space limit the OS refuses thread stacks: verify
 /// falls back to fewer threads (down to the calling one) instead of
 /// panicking. The limits tried go from "cannot start" to "threads start".
-#[cfg(feature = "cli")] // runs the `evident` command
+/// Unix only: the limit is set with `sh -c "ulimit -v"` (Windows has no
+/// address-space limit a shell could set).
+#[cfg(all(unix, feature = "cli"))] // runs the `evident` command
 #[test]
 fn cli_verify_when_the_os_refuses_threads() {
     let dir = scratch();

@@ -66,10 +66,16 @@ pub fn read_trace_file_with(path: &Path, opts: &ImportOptions) -> Result<Trace> 
             "the channel option applies to multi-channel captures (.sr)",
         ));
     }
-    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    // A directory: opened (then refused below) on Unix, refused by the
+    // open itself on Windows ("access denied"): the same error either way.
+    let file = File::open(path).map_err(|e| match crate::sys::open_refused_kind(path, &e) {
+        Some(kind) => invalid(path, format!("not a regular file ({kind})")),
+        None => Error::io(path, "open", e),
+    })?;
     let meta = file.metadata().map_err(|e| Error::io(path, "stat", e))?;
     if !meta.is_file() {
-        return Err(invalid(path, "not a regular file"));
+        let kind = crate::sys::file_kind(&meta.file_type());
+        return Err(invalid(path, format!("not a regular file ({kind})")));
     }
     if let Some(rate) = opts.sample_rate {
         if !(rate.is_finite() && rate > 0.0) {

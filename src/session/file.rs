@@ -1183,6 +1183,8 @@ mod tests {
         let e = s.problem_before(0).expect("refused");
         assert!(e.to_string().contains(&format!("{base}")), "{e}");
         assert!(crate::session::Session::load(&path, &Default::default()).is_err());
+        // The scan maps the file: Windows cannot shorten a mapped file.
+        drop(s);
 
         // The same tail after a clean file costs nothing near the budget
         // when candidates are few: a torn tail, as before.

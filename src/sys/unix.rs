@@ -340,6 +340,11 @@ pub(crate) fn local_time(
     t.with_timezone(&tz)
 }
 
+/// The `errno` of an OS error: the code itself on Unix.
+pub(crate) fn errno_of_os(code: i32) -> Option<i32> {
+    Some(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

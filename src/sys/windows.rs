@@ -295,3 +295,32 @@ pub(crate) fn local_time(
 ) -> chrono::DateTime<chrono::FixedOffset> {
     t.with_timezone(&chrono::Local).fixed_offset()
 }
+
+/// The C runtime's `errno` for the Win32 error `code`, as the CRT's own
+/// translation (`_dosmaperr`) gives it: `ERROR_FILE_NOT_FOUND` and
+/// `ERROR_PATH_NOT_FOUND` are `ENOENT`, `ERROR_FILE_EXISTS` is `EEXIST`,
+/// sharing and lock violations are `EACCES`, and so on. `None` for a code
+/// the CRT has no value for (the caller then uses the error's kind).
+pub(crate) fn errno_of_os(code: i32) -> Option<i32> {
+    Some(match code {
+        1 | 12 | 13 | 87 | 131 => libc::EINVAL,
+        2 | 3 | 15 | 18 | 53 | 67 | 161 | 206 => libc::ENOENT,
+        4 => libc::EMFILE,
+        5 | 16 | 19..=36 | 65 | 82 | 83 | 108 | 132 | 158 | 167 => libc::EACCES,
+        6 | 114 | 130 => libc::EBADF,
+        7..=9 | 1816 => libc::ENOMEM,
+        10 => libc::E2BIG,
+        11 | 188..=202 => libc::ENOEXEC,
+        17 => libc::EXDEV,
+        80 | 183 => libc::EEXIST,
+        89 | 164 | 215 => libc::EAGAIN,
+        109 => libc::EPIPE,
+        // ERROR_HANDLE_DISK_FULL too: evident reports both as disk full.
+        39 | 112 => libc::ENOSPC,
+        128 | 129 => libc::ECHILD,
+        145 => libc::ENOTEMPTY,
+        // ERROR_IO_DEVICE (the CRT has none): what EIO is on Unix.
+        1117 => libc::EIO,
+        _ => return None,
+    })
+}

@@ -227,28 +227,44 @@ fn report(r: Result<u8, Failure>) -> u8 {
 }
 
 /// Writes lines through, with the temporary file's name replaced by
-/// `<stdin>`.
+/// `<stdin>`: as text and as in a JSON string, where it differs (the
+/// backslashes of a Windows path are escaped there).
 struct Renaming<'a> {
     inner: &'a mut dyn Write,
-    from: Vec<u8>,
+    from: Vec<Vec<u8>>,
     line: Vec<u8>,
 }
 
 impl<'a> Renaming<'a> {
     fn new(inner: &'a mut dyn Write, from: &str) -> Self {
+        let mut names = vec![from.as_bytes().to_vec()];
+        let json = serde_json::to_string(from).unwrap_or_default();
+        let json = json
+            .get(1..json.len().saturating_sub(1))
+            .unwrap_or_default();
+        if !json.is_empty() && json != from {
+            names.push(json.as_bytes().to_vec());
+        }
         Renaming {
             inner,
-            from: from.as_bytes().to_vec(),
+            from: names,
             line: Vec::new(),
         }
     }
 
     fn emit(&mut self) -> io::Result<()> {
         let mut rest = &self.line[..];
-        while let Some(i) = memchr::memmem::find(rest, &self.from) {
+        loop {
+            // The earliest occurrence of either form (the longer at a tie).
+            let hit = self
+                .from
+                .iter()
+                .filter_map(|f| memchr::memmem::find(rest, f).map(|i| (i, f.len())))
+                .min_by_key(|&(i, n)| (i, std::cmp::Reverse(n)));
+            let Some((i, n)) = hit else { break };
             self.inner.write_all(&rest[..i])?;
             self.inner.write_all(STDIN_NAME.as_bytes())?;
-            rest = &rest[i + self.from.len()..];
+            rest = &rest[i + n..];
         }
         self.inner.write_all(rest)?;
         self.line.clear();

@@ -932,6 +932,10 @@ pub fn export(a: ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         serde_json::to_writer_pretty(&mut *w, &doc)?;
         w.write_all(b"\n")
     })?;
+    // The new directory entries made durable. Unix only: Windows cannot
+    // flush a directory (a directory handle's FlushFileBuffers is "access
+    // denied") and NTFS journals its entries; the library does the same.
+    #[cfg(unix)]
     fs::File::open(&a.out)
         .and_then(|d| d.sync_all())
         .map_err(|e| Failure::lib(&a.out, io_err(&a.out, "fsync directory", e)))?;
