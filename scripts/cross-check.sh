@@ -170,13 +170,6 @@ C
     --lib "${args[@]}" -- --test-threads=2 "${skip_args[@]}"
 
   echo "== Windows: evident.exe verify on the spec's test vectors (exit 0 valid, 1 invalid, 2 not a log)"
-  # One Wine server for the 127 runs, kept for 30 s after its last client
-  # (it then exits by itself, also when a step fails): started per run, it
-  # cost about 2 s each (0.2 s with it kept).
-  # (A server that is running cannot be made persistent: wait for the
-  # tests' one to exit first.)
-  /usr/lib/wine/wineserver -w
-  /usr/lib/wine/wineserver -p30
   python3 "$root/scripts/verify-vectors.py" "$root/spec/vectors" "$wine" "$out/evident.exe"
 
   echo "== Windows: the C test programs (tests/c), built with mingw against evident.dll"
