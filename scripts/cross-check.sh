@@ -372,7 +372,27 @@ msrv() {
   RUSTC="$rustc" CARGO_TARGET_DIR="$root/target/msrv" cargo check --locked "${what[@]}"
 }
 
+# In CI (CI=true, or EVIDENT_CROSS_CLEAN=1) each step's build directory is
+# removed once the step has passed: the Windows test programs alone take
+# several GB, and CI's disk is shared (a full disk failed a CI run with
+# "failed to write: NoSpaceLeft").
+clean_after() {
+  [ "${CI:-}" = true ] || [ "${EVIDENT_CROSS_CLEAN:-}" = 1 ] || return 0
+  local d s
+  case $1 in
+    windows) d=(x86_64-pc-windows-gnu wine-c) ;;
+    macos | macos_link | macos_wheel) d=(aarch64-apple-darwin x86_64-apple-darwin) ;;
+    *) return 0 ;;
+  esac
+  for s in "${d[@]}"; do rm -rf "${root:?}/target/xcheck/$s"; done
+  df -h "$root/target" | tail -1 | awk '{print "cross-check: " $4 " free after " step}' step="$1"
+}
+
 fetch_toolchain
 for step in "${@:-windows macos msrv}"; do
-  for s in $step; do "$s"; done
+  for s in $step; do
+    "$s"
+    # macos_link's build is the one macos_wheel packages: kept until then.
+    [ "$s" = macos_link ] || clean_after "$s"
+  done
 done

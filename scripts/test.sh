@@ -8,6 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# In CI: no incremental caches and line tables only as debug information.
+# The test programs then take about a third of the disk (CI's disk is
+# shared; a full disk once failed a run); backtraces keep file and line.
+if [ "${CI:-}" = true ]; then
+  export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only
+fi
+disk() { df -h "$root" | tail -1 | awk '{print "(" $4 " free on the disk)"}'; }
+disk
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -39,6 +48,7 @@ fi
 
 echo "== cargo test"
 cargo test --locked --all-targets
+disk
 
 # Windows and macOS cross builds and the MSRV build (Debian's rustc 1.85,
 # see the script); in CI, or when asked for.
@@ -97,4 +107,5 @@ if [ -d bindings/python ] || [ -d bindings/go ]; then
   echo "== installs: crate contents, C/C++ (pkg-config, CMake), Go outside the repository, Python wheel in a clean venv"
   ./scripts/test-install.sh
 fi
+disk
 echo "== all tests passed"
