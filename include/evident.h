@@ -1816,8 +1816,9 @@ evident_status evident_entry_to_json(const evident_entry *entry, char **out_json
  * logs, Markdown reports written by `evident report`, directories) into
  * `out` (Markdown: a directory, created when there is something to write;
  * HTML: the file when its name ends in .html, else a directory for
- * `audit_report.html`). `options_json` (NULL for the
- * defaults) is an object with `format` (`"md"` or `"html"`), `by`
+ * `audit_report.html`; PDF: the same with .pdf and `audit_report.pdf`).
+ * `options_json` (NULL for the defaults) is an object with `format`
+ * (`"md"`, `"html"` or `"pdf"`), `by`
  * (`"day"`, `"week"`, `"tool"`), `since`/`until` (RFC 3339), `source`,
  * `event_type`, `title`, `no_charts`, `key_hex`. `*out_files_json`
  * receives a JSON array of `{"group", "path"}` (free with

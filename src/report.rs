@@ -6,7 +6,8 @@
 //!   or one self-contained HTML report with inline SVG charts (activity over
 //!   time, by event type, action, actor and tool, success rate) and the
 //!   verification result and head of every log at the top. Nothing in the
-//!   HTML loads anything from the network.
+//!   HTML loads anything from the network. The same report as a PDF
+//!   ([`ReportFormat::Pdf`]).
 //! - [`write_reproduction`]: a bash script that re-runs recorded operations
 //!   in time order (RTGS Lab Tools' layout: `set -e`, `git checkout` of the
 //!   recorded commit, one echoed command per operation, parameters quoted
@@ -36,6 +37,7 @@ use crate::format::{Entry, BINARY_MAGIC};
 use crate::query::{query, Query};
 use crate::verify::{verify, VerifyOptions};
 
+mod pdf;
 mod python;
 mod sources;
 pub use sources::source_entries;
@@ -53,6 +55,12 @@ pub enum ReportFormat {
     Md,
     /// One self-contained HTML file.
     Html,
+    /// One PDF file (A4) with what the HTML report shows: verification
+    /// results, summary, the charts drawn as vector graphics, and every
+    /// entry. Text is set in the PDF standard fonts (Helvetica, Courier),
+    /// which cover Windows-1252; any other character is written as
+    /// `<U+XXXX>`, so nothing is dropped.
+    Pdf,
 }
 
 /// How Markdown reports are split into files.
@@ -942,10 +950,29 @@ struct HtmlRow {
     details: String,
 }
 
-/// Renders the HTML report of `entries`.
-pub fn render_html(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) -> Result<String> {
+/// What the HTML and the PDF report show (the HTML template's context).
+#[derive(Serialize)]
+struct Model<'a> {
+    title: String,
+    generated: String,
+    first: Option<String>,
+    last: Option<String>,
+    logs: &'a [LogStatus],
+    all_valid: bool,
+    s: Summary,
+    charts: bool,
+    activity: Vec<Bar>,
+    by_event_type: Vec<Bar>,
+    by_action: Vec<Bar>,
+    by_actor: Vec<Bar>,
+    by_source: Vec<Bar>,
+    ok_len: f64,
+    failed_len: f64,
+    rows: Vec<HtmlRow>,
+}
+
+fn model<'a>(entries: &[Entry], logs: &'a [LogStatus], opts: &ReportOptions) -> Model<'a> {
     let es = selected(entries, opts);
-    let s = summary(&es);
     let span_days = match (es.first(), es.last()) {
         (Some(a), Some(b)) => (b.ts - a.ts).num_hours() >= 48,
         _ => true,
@@ -961,8 +988,6 @@ pub fn render_html(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) 
     if activity.len() > 60 {
         activity = activity.split_off(activity.len() - 60);
     }
-    let activity = bars(activity, usize::MAX);
-    let charts = !opts.no_charts && !es.is_empty();
     let rows: Vec<HtmlRow> = es
         .iter()
         .map(|e| {
@@ -993,30 +1018,42 @@ pub fn render_html(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) 
         })
         .collect();
     let total = es.len().max(1) as f64;
+    let stamp = |e: &&Entry| e.ts.to_rfc3339_opts(SecondsFormat::Secs, true);
+    Model {
+        title: opts.title.clone().unwrap_or_else(|| "Audit Report".into()),
+        generated: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        first: es.first().map(stamp),
+        last: es.last().map(stamp),
+        logs,
+        all_valid: logs.iter().all(|l| l.valid),
+        charts: !opts.no_charts && !es.is_empty(),
+        activity: bars(activity, usize::MAX),
+        by_event_type: bars(count_by(&es, |e| e.event_type.clone()), 12),
+        by_action: bars(count_by(&es, |e| e.action.clone()), 12),
+        by_actor: bars(count_by(&es, |e| e.actor.clone()), 12),
+        by_source: bars(count_by(&es, |e| e.source.clone()), 12),
+        ok_len: 100.0 * es.iter().filter(|e| e.success == Some(true)).count() as f64 / total,
+        failed_len: 100.0 * es.iter().filter(|e| e.success == Some(false)).count() as f64 / total,
+        s: summary(&es),
+        rows,
+    }
+}
+
+/// Renders the HTML report of `entries`.
+pub fn render_html(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) -> Result<String> {
     render(
         "report.html",
-        context! {
-            title => opts.title.clone().unwrap_or_else(|| "Audit Report".into()),
-            generated => Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-            first => es.first().map(|e| e.ts.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            last => es.last().map(|e| e.ts.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            logs => logs,
-            all_valid => logs.iter().all(|l| l.valid),
-            s => s,
-            charts => charts,
-            activity => activity,
-            by_event_type => bars(count_by(&es, |e| e.event_type.clone()), 12),
-            by_action => bars(count_by(&es, |e| e.action.clone()), 12),
-            by_actor => bars(count_by(&es, |e| e.actor.clone()), 12),
-            by_source => bars(count_by(&es, |e| e.source.clone()), 12),
-            ok_len => 100.0 * es.iter().filter(|e| e.success == Some(true)).count() as f64 / total,
-            failed_len => 100.0 * es.iter().filter(|e| e.success == Some(false)).count() as f64 / total,
-            rows => rows,
-        },
+        minijinja::Value::from_serialize(model(entries, logs, opts)),
     )
 }
 
-fn write_atomic(path: &Path, text: &str, executable: bool) -> Result<()> {
+/// Renders the PDF report of `entries`: what the HTML report shows, in
+/// A4 pages (see [`ReportFormat::Pdf`]).
+pub fn render_pdf(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) -> Vec<u8> {
+    pdf::render(&model(entries, logs, opts))
+}
+
+fn write_atomic(path: &Path, text: impl AsRef<[u8]>, executable: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -1030,7 +1067,7 @@ fn write_atomic(path: &Path, text: &str, executable: bool) -> Result<()> {
     ));
     let res = (|| {
         let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "create", e))?;
-        f.write_all(text.as_bytes())
+        f.write_all(text.as_ref())
             .map_err(|e| Error::io(&tmp, "write", e))?;
         #[cfg(unix)]
         if executable {
@@ -1055,21 +1092,28 @@ fn write_rendered(
     out: &Path,
 ) -> Result<Vec<ReportFile>> {
     match opts.format {
-        ReportFormat::Html => {
-            let html_name = out
+        ReportFormat::Html | ReportFormat::Pdf => {
+            let (exts, default): (&[&str], _) = match opts.format {
+                ReportFormat::Pdf => (&["pdf"], "audit_report.pdf"),
+                _ => (&["html", "htm"], "audit_report.html"),
+            };
+            let named = out
                 .extension()
                 .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-            let target = if out.is_dir() || !html_name {
+                .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)));
+            let target = if out.is_dir() || !named {
                 fs::create_dir_all(out).map_err(|e| Error::io(out, "create directory", e))?;
-                out.join("audit_report.html")
+                out.join(default)
             } else {
                 if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
                     fs::create_dir_all(p).map_err(|e| Error::io(p, "create directory", e))?;
                 }
                 out.to_path_buf()
             };
-            write_atomic(&target, &render_html(entries, logs, opts)?, false)?;
+            match opts.format {
+                ReportFormat::Pdf => write_atomic(&target, render_pdf(entries, logs, opts), false)?,
+                _ => write_atomic(&target, render_html(entries, logs, opts)?, false)?,
+            }
             Ok(vec![ReportFile {
                 group: "all".into(),
                 path: target,

@@ -193,6 +193,172 @@ fn html_report_is_self_contained_and_shows_verification() {
     assert!(fs::read_to_string(&html).unwrap().contains("NOT VALID"));
 }
 
+/// The strings a PDF shows with `Tj`, in order (pdf-writer writes content
+/// streams uncompressed, each string literal `(…)` or hex `<…>`), decoded
+/// from WinAnsi (Latin-1 but for the ellipsis, all the report uses of
+/// 0x80–0x9f).
+fn pdf_strings(pdf: &[u8]) -> Vec<String> {
+    let decode = |bytes: &[u8]| -> String {
+        bytes
+            .iter()
+            .map(|&b| if b == 0x85 { '…' } else { char::from(b) })
+            .collect()
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pdf.len() {
+        let (bytes, end) = match pdf[i] {
+            b'(' => {
+                let (mut v, mut j, mut depth) = (Vec::new(), i + 1, 1);
+                while j < pdf.len() {
+                    match pdf[j] {
+                        b'\\' => {
+                            j += 1;
+                            v.push(match pdf[j] {
+                                b'n' => b'\n',
+                                b'r' => b'\r',
+                                b't' => b'\t',
+                                c => c,
+                            });
+                        }
+                        b'(' => {
+                            depth += 1;
+                            v.push(b'(');
+                        }
+                        b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                            v.push(b')');
+                        }
+                        c => v.push(c),
+                    }
+                    j += 1;
+                }
+                (v, j + 1)
+            }
+            b'<' if pdf.get(i + 1) != Some(&b'<') => {
+                let close = i + pdf[i..].iter().position(|&c| c == b'>').unwrap();
+                let hex: Vec<u8> = pdf[i + 1..close]
+                    .iter()
+                    .copied()
+                    .filter(u8::is_ascii_hexdigit)
+                    .collect();
+                let v = hex
+                    .chunks(2)
+                    .map(|h| u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap())
+                    .collect();
+                (v, close + 1)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        if pdf[end..].starts_with(b" Tj") {
+            out.push(decode(&bytes));
+        }
+        i = end;
+    }
+    out
+}
+
+#[test]
+fn pdf_report_has_every_entry_on_numbered_pages_and_shows_verification() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    sample(&log);
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    for i in 0..120 {
+        l.append(
+            &Event::new("data_access", format!("read_{i}"))
+                .actor("中村")
+                .details(json!({"rows": i})),
+        )
+        .unwrap();
+    }
+    l.close().unwrap();
+    let pdf_path = d.path().join("out/r.pdf");
+    evident()
+        .args([
+            "report",
+            log.to_str().unwrap(),
+            "--format",
+            "pdf",
+            "--title",
+            "June (ops)",
+            "-o",
+            pdf_path.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let pdf = fs::read(&pdf_path).unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.7"));
+    assert!(pdf.trim_ascii_end().ends_with(b"%%EOF"));
+    let strings = pdf_strings(&pdf);
+    let has = |s: &str| strings.iter().any(|t| t.contains(s));
+    assert!(has("June (ops)"), "{strings:?}");
+    assert!(strings.iter().any(|t| t == "valid"));
+    assert!(has("124 entries") && has("Entries (124)"));
+    // every entry, and a character outside the fonts as <U+XXXX>
+    for i in 0..120 {
+        assert!(has(&format!(" read_{i} ")), "read_{i}");
+    }
+    assert!(has("<U+4E2D><U+6751>"));
+    assert!(has("failed to open"));
+    for chart in [
+        "Activity over time",
+        "Success rate",
+        "By event type",
+        "By tool / source",
+    ] {
+        assert!(has(chart), "{chart}");
+    }
+    // numbered pages: "page i of n" on each of the n pages
+    let footers: Vec<&String> = strings.iter().filter(|t| t.contains(" page ")).collect();
+    let n = footers.len();
+    assert!(n > 2, "{footers:?}");
+    for (i, f) in footers.iter().enumerate() {
+        assert!(f.ends_with(&format!("page {} of {n}", i + 1)), "{f}");
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&pdf)
+            .matches("/Type /Page\n")
+            .count(),
+        n
+    );
+
+    // -o naming no .pdf file: a directory (created) for audit_report.pdf;
+    // --no-charts leaves the charts out
+    let dir = d.path().join("pdf-out");
+    evident()
+        .args([
+            "report",
+            log.to_str().unwrap(),
+            "--format",
+            "pdf",
+            "--no-charts",
+        ])
+        .args(["-o", dir.to_str().unwrap()])
+        .assert()
+        .success();
+    let plain = pdf_strings(&fs::read(dir.join("audit_report.pdf")).unwrap());
+    assert!(!plain.iter().any(|t| t.contains("By event type")));
+
+    // a tampered log is reported as not valid at the top
+    let text = fs::read_to_string(&log).unwrap().replace("P2", "P3");
+    fs::write(&log, text).unwrap();
+    evident()
+        .args(["report", log.to_str().unwrap(), "--format", "pdf"])
+        .args(["-o", pdf_path.to_str().unwrap()])
+        .assert()
+        .success();
+    assert!(pdf_strings(&fs::read(&pdf_path).unwrap())
+        .iter()
+        .any(|t| t == "NOT VALID"));
+}
+
 #[test]
 fn reproduce_from_logs_and_curated_reports() {
     let d = tempdir().unwrap();

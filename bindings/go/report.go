@@ -32,8 +32,8 @@ import (
 	"unsafe"
 )
 
-// ReportOptions selects and formats a report. Format is "md" (default) or
-// "html"; By is "day" (default), "week" or "tool" (Markdown only).
+// ReportOptions selects and formats a report. Format is "md" (default),
+// "html" or "pdf"; By is "day" (default), "week" or "tool" (Markdown only).
 type ReportOptions struct {
 	Format    string     `json:"format,omitempty"`
 	By        string     `json:"by,omitempty"`
@@ -50,7 +50,7 @@ type ReportOptions struct {
 }
 
 // ReportFile is one file written: its group (a day, an ISO week such as
-// "2026-W48", a tool, or "all" for HTML) and path.
+// "2026-W48", a tool, or "all" for HTML and PDF) and path.
 type ReportFile struct {
 	Group string `json:"group"`
 	Path  string `json:"path"`
@@ -112,7 +112,8 @@ func reportCall(which C.int, a []byte, opts any, out string, v any) error {
 // Report writes reports of the entries in inputs (logs, Markdown reports
 // written by evident, directories) into out: Markdown files into the
 // directory out; HTML into out when it ends in .html, else into
-// out/audit_report.html. Each log is verified and the result shown.
+// out/audit_report.html; PDF likewise (.pdf, audit_report.pdf). Each log
+// is verified and the result shown.
 func Report(inputs []string, out string, opts ReportOptions) ([]ReportFile, error) {
 	a, err := json.Marshal(inputs)
 	if err != nil {

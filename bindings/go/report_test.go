@@ -1,6 +1,7 @@
 package evident
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,13 @@ func TestReportAndReproduce(t *testing.T) {
 	if err != nil || len(html) != 1 {
 		t.Fatal(html, err)
 	}
+	pdf, err := Report([]string{path}, filepath.Join(dir, "pdf"), ReportOptions{Format: "pdf", Title: "T"})
+	if err != nil || len(pdf) != 1 || filepath.Base(pdf[0].Path) != "audit_report.pdf" {
+		t.Fatal(pdf, err)
+	}
+	if b, _ := os.ReadFile(pdf[0].Path); !bytes.HasPrefix(b, []byte("%PDF-")) || !bytes.Contains(b, []byte("(Entries (3)) Tj")) {
+		t.Fatalf("not the PDF report: %.200q", b)
+	}
 	entries, err := ReadEntries(path, QueryOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -58,9 +66,9 @@ func TestReportAndReproduce(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatal(err)
 	}
-	_, err = Report([]string{path}, dir, ReportOptions{Format: "pdf"})
+	_, err = Report([]string{path}, dir, ReportOptions{Format: "docx"})
 	if err == nil {
-		t.Fatal("pdf accepted")
+		t.Fatal("docx accepted")
 	}
 }
 

@@ -34,8 +34,9 @@ fn files_json(files: &[report::ReportFile]) -> String {
 /// logs, Markdown reports written by `evident report`, directories) into
 /// `out` (Markdown: a directory, created when there is something to write;
 /// HTML: the file when its name ends in .html, else a directory for
-/// `audit_report.html`). `options_json` (NULL for the
-/// defaults) is an object with `format` (`"md"` or `"html"`), `by`
+/// `audit_report.html`; PDF: the same with .pdf and `audit_report.pdf`).
+/// `options_json` (NULL for the defaults) is an object with `format`
+/// (`"md"`, `"html"` or `"pdf"`), `by`
 /// (`"day"`, `"week"`, `"tool"`), `since`/`until` (RFC 3339), `source`,
 /// `event_type`, `title`, `no_charts`, `key_hex`. `*out_files_json`
 /// receives a JSON array of `{"group", "path"}` (free with
@@ -167,8 +168,21 @@ mod tests {
             "{sh}"
         );
 
+        // a PDF report into a file named .pdf
+        let opts = CString::new(r#"{"format":"pdf","title":"Run 7"}"#).unwrap();
+        let pdf_out = CString::new(dir.path().join("out/run.pdf").to_str().unwrap()).unwrap();
+        let st = evident_report_write(inputs.as_ptr(), opts.as_ptr(), pdf_out.as_ptr(), &mut res);
+        assert_eq!(st, evident_status::Ok);
+        let files: serde_json::Value = serde_json::from_str(&take(res)).unwrap();
+        assert_eq!(
+            files[0]["path"],
+            dir.path().join("out/run.pdf").to_str().unwrap()
+        );
+        let pdf = std::fs::read(dir.path().join("out/run.pdf")).unwrap();
+        assert!(pdf.starts_with(b"%PDF-") && pdf.ends_with(b"%%EOF"));
+
         // bad options: an error status and a message, no panic
-        let bad = CString::new(r#"{"format":"pdf"}"#).unwrap();
+        let bad = CString::new(r#"{"format":"docx"}"#).unwrap();
         let st = evident_report_write(inputs.as_ptr(), bad.as_ptr(), out_dir.as_ptr(), &mut res);
         assert_eq!(st, evident_status::InvalidArgument);
         assert!(res.is_null());

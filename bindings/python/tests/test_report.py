@@ -49,6 +49,37 @@ def test_html_report_and_entries_report(tmp_path):
         evident.report_entries([{"event_type": "no ts"}], tmp_path / "bad.html")
 
 
+def test_pdf_report(tmp_path):
+    # read back with pypdf and drawn with PDFium (scripts/test.sh installs
+    # both: missing is a failure, not a skip)
+    import numpy as np
+    import pypdfium2 as pdfium
+    from pypdf import PdfReader
+
+    log = _log(tmp_path / "audit.jsonl")
+    [f] = evident.report(log, tmp_path / "r.pdf", format="pdf", title="Lab 3 (June)")
+    assert Path(f) == tmp_path / "r.pdf" and f.group == "all"
+    reader = PdfReader(f, strict=True)
+    assert reader.metadata.title == "Lab 3 (June)"
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "3 entries" in text and "Entries (3)" in text and "NOT VALID" not in text
+    assert "plot" in text and "failed" in text and '"label":"x y"' in text
+    # the charts are drawn: the HTML report's colours are on the first page
+    doc = pdfium.PdfDocument(str(f))
+    try:
+        pixels = doc[0].render(scale=1).to_numpy().reshape(-1, 3)
+    finally:
+        doc.close()
+    for name, rgb in {"bars": (0x3F, 0x6F, 0xB5), "activity": (0x5A, 0x9E, 0x6F),
+                      "successful": (0x2E, 0x7D, 0x32), "failed": (0xC6, 0x28, 0x28)}.items():
+        near = np.abs(pixels.astype(int) - np.array(rgb[::-1])).max(axis=1) <= 2  # BGR
+        assert near.sum() > 50, name
+    # a directory: audit_report.pdf in it
+    [g] = evident.report(log, tmp_path / "out", format="pdf", charts=False)
+    assert Path(g) == tmp_path / "out" / "audit_report.pdf"
+    assert "By event type" not in "".join(p.extract_text() for p in PdfReader(g).pages)
+
+
 def test_reproduce(tmp_path):
     log = _log(tmp_path / "audit.jsonl")
     info = evident.reproduce(log, tmp_path / "s.sh", program="tool", skip_failed=True)

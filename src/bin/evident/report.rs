@@ -17,6 +17,8 @@ pub enum FormatArg {
     Md,
     /// One self-contained HTML file with charts.
     Html,
+    /// One PDF file (A4) with the HTML report's content.
+    Pdf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,15 +60,15 @@ pub struct ReportArgs {
     /// Only entries of this event type.
     #[arg(long, value_name = "TYPE")]
     pub event_type: Option<String>,
-    /// HTML: the report's title.
+    /// HTML and PDF: the report's title.
     #[arg(long)]
     pub title: Option<String>,
-    /// HTML: leave out the charts.
+    /// HTML and PDF: leave out the charts.
     #[arg(long)]
     pub no_charts: bool,
     #[command(flatten)]
     pub key: KeyArg,
-    /// Output directory (HTML: the .html file to write, or a directory for audit_report.html).
+    /// Output directory (HTML, PDF: the .html / .pdf file to write, or a directory for audit_report.html / audit_report.pdf).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
 }
@@ -199,6 +201,7 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     opts.format = match a.format {
         FormatArg::Md => ReportFormat::Md,
         FormatArg::Html => ReportFormat::Html,
+        FormatArg::Pdf => ReportFormat::Pdf,
     };
     opts.by = match a.by {
         ByArg::Day => GroupBy::Day,

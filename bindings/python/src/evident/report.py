@@ -106,8 +106,10 @@ def report(
     ``format="md"``: one Markdown file per ``by`` = ``"day"``, ``"week"``
     or ``"tool"`` in the directory ``output``; ``format="html"``: one
     self-contained HTML file with charts (``output`` is the file, or a
-    directory for ``audit_report.html``). Each log is verified and the
-    result shown. ``since`` is inclusive, ``until`` exclusive."""
+    directory for ``audit_report.html``); ``format="pdf"``: the same
+    report as one PDF file (``output`` ending in ``.pdf``, or a directory
+    for ``audit_report.pdf``). Each log is verified and the result shown.
+    ``since`` is inclusive, ``until`` exclusive."""
     opts = _options(
         format=format,
         by=by,

@@ -18,9 +18,9 @@ operation name, ``session_id`` = the run's operation id, ``source`` =
 with the operation's ``context`` and ``regulations``. ``evident verify``
 checks every file.
 
-Differences from SecureML: reports are HTML only (a ``.pdf`` output is
-refused); the HTML report is written by the evident library, with inline
-SVG charts and the verification result of each log at the top; the
+Differences from SecureML: the HTML report (or the PDF report, for an
+``output_file`` ending in ``.pdf``) is written by the evident library,
+with charts and the verification result of each log at the top; the
 compliance checks are the simple, documented ones of
 :class:`ComplianceAuditor`.
 """
@@ -517,14 +517,12 @@ class ReportGenerator:
         include_charts: bool = True,
         additional_context: Optional[Dict[str, Any]] = None,
     ) -> str:
-        """Writes an HTML report of ``logs`` (as returned by
+        """Writes a report of ``logs`` (as returned by
         :func:`get_audit_logs`) to ``output_file``: the verification result
         of each log they come from, counts, charts (activity over time, by
-        event type, operation, user, tool, success rate) and every event."""
-        if str(output_file).lower().endswith(".pdf"):
-            raise ValueError(
-                "PDF reports are not supported: write .html (print it to PDF from a browser)"
-            )
+        event type, operation, user, tool, success rate) and every event.
+        HTML, or PDF when ``output_file`` ends in ``.pdf``."""
+        fmt = "pdf" if os.fsdecode(os.fspath(output_file)).lower().endswith(".pdf") else "html"
         entries, files = [], []
         for i, log in enumerate(logs):
             ts = log.get("timestamp")
@@ -551,7 +549,7 @@ class ReportGenerator:
                 }
             )
         out = _report_entries(
-            entries, output_file, format="html", title=title, charts=include_charts, logs=files
+            entries, output_file, format=fmt, title=title, charts=include_charts, logs=files
         )
         return str(out[0])
 
