@@ -2446,8 +2446,10 @@ evident_status evident_session_get_json(const evident_session *session,
  * gives `EVIDENT_STATUS_NOT_FOUND`), `record_measurement`
  * `[measurement]`, `record_history` `[entry]`, `set_history_limit` `[n]`
  * (0: unlimited; negative: `EVIDENT_STATUS_INVALID_ARGUMENT`),
- * `load_trace` `[path, name]` (name null or `""`: from the file name;
- * result: the name used, a JSON string). In the annotation, measurement
+ * `load_trace` `[path, name, options]` (name null or `""`: from the file
+ * name; options null, or the loader options object of
+ * `evident_session_load_trace_with`; result: the name used, a JSON
+ * string). In the annotation, measurement
  * and entry objects Go's zero values mean "unset", as for
  * `evident_args_from_go_json`.
  *

@@ -32,6 +32,48 @@ const (
 	MeasureTHD Measure = 7
 )
 
+// TraceLoadOptions are the loader options of Session.LoadTrace (at most
+// one per call; the zero value is no option), as the C call
+// evident_session_load_trace_with takes them. LoadTrace reads CSV (a value
+// column, or time and value), .npy, sigrok .sr and Tektronix .wfm
+// (:WFM#001 to :WFM#003) files and returns the trace name used.
+type TraceLoadOptions struct {
+	// Channel names the channel of a sigrok .sr capture to read.
+	Channel string
+	// ChannelIndex selects a logic channel of a sigrok .sr capture by its
+	// 0-based index; when set it wins over Channel.
+	ChannelIndex *int
+	// SampleRate (Hz) for a capture without its own (.npy, a CSV without a
+	// time column); a capture with its own rate refuses a different one.
+	SampleRate float64
+	// Lazy is accepted for TraceKit compatibility: a trace is read now and
+	// mapped from the session file once saved.
+	Lazy bool
+}
+
+// loadOptions is the JSON object of opts (nil for none).
+func loadOptions(opts []TraceLoadOptions) (map[string]any, error) {
+	if len(opts) == 0 {
+		return nil, nil
+	} else if len(opts) > 1 {
+		return nil, goError(StatusInvalidArgument, "evident: LoadTrace takes at most one TraceLoadOptions")
+	}
+	o, m := opts[0], map[string]any{}
+	if o.Channel != "" {
+		m["channel"] = o.Channel
+	}
+	if o.ChannelIndex != nil {
+		m["channel"] = *o.ChannelIndex
+	}
+	if o.SampleRate != 0 {
+		m["sample_rate"] = o.SampleRate
+	}
+	if o.Lazy {
+		m["lazy"] = true
+	}
+	return m, nil
+}
+
 // MeasureSamples measures samples taken at sampleRate Hz.
 func MeasureSamples(samples []float64, sampleRate float64, m Measure) (float64, error) {
 	var p *C.double

@@ -447,10 +447,13 @@ func (s *Session) addTrace(name string, dt DType, p unsafe.Pointer, n uint64, in
 	})
 }
 
-// LoadTrace imports a CSV or .npy file as trace name ("" = from the file name), returning the name.
-func (s *Session) LoadTrace(path, name string) (string, error) {
-	var used string
-	return used, s.do(true, "load_trace", &used, path, name)
+// LoadTrace imports a capture (.csv, .npy, .sr, .wfm) as trace name ("" = file name); see TraceLoadOptions.
+func (s *Session) LoadTrace(path, name string, opts ...TraceLoadOptions) (used string, err error) {
+	o, err := loadOptions(opts)
+	if err == nil {
+		err = s.do(true, "load_trace", &used, path, name, o)
+	}
+	return used, err
 }
 
 // RemoveTrace removes the trace named name (ErrNotFound if there is none).

@@ -976,6 +976,27 @@ func TestSessionLoadTrace(t *testing.T) {
 	if !errors.As(err, &e) || e.Message == "" {
 		t.Fatalf("%v", err)
 	}
+
+	// loader options: a rate for a capture without its own, Lazy accepted
+	name, err = s.LoadTrace(npy, "fast", evident.TraceLoadOptions{SampleRate: 2e6, Lazy: true})
+	check(t, err)
+	if got := mustTrace(t, s, name).Info().SampleRate; name != "fast" || got != 2e6 {
+		t.Fatalf("%q at %v Hz", name, got)
+	}
+	if got := mustTrace(t, s, "CH1").Info().SampleRate; got != 1 {
+		t.Fatalf("without options: %v Hz", got)
+	}
+	timed := filepath.Join(dir, "timed.csv")
+	check(t, os.WriteFile(timed, []byte("time,v\n0,1\n0.001,2\n0.002,3\n"), 0o644))
+	_, err = s.LoadTrace(timed, "", evident.TraceLoadOptions{SampleRate: 50})
+	wantErr(t, err, evident.ErrInvalidArgument, evident.StatusInvalidArgument)
+	_, err = s.LoadTrace(npy, "x", evident.TraceLoadOptions{}, evident.TraceLoadOptions{})
+	wantErr(t, err, evident.ErrInvalidArgument, evident.StatusInvalidArgument)
+	one := 1
+	_, err = s.LoadTrace(npy, "x", evident.TraceLoadOptions{ChannelIndex: &one})
+	if err == nil || !strings.Contains(err.Error(), "channel") {
+		t.Fatalf("a channel option for a .npy file: %v", err)
+	}
 }
 
 // npyFile builds a version 1.0 .npy file of a 1-d array.

@@ -227,7 +227,8 @@ fn change_op(s: *mut evident_session, op: &str, args: Option<&str>) -> FfiResult
         return get_op(s, op, args);
     }
     let nargs = match op {
-        "annotate" | "remove_annotation" | "load_trace" => 2,
+        "annotate" | "remove_annotation" => 2,
+        "load_trace" => 3,
         _ => 1,
     };
     let a = Args::parse(op, args, nargs)?;
@@ -298,7 +299,24 @@ fn change_op(s: *mut evident_session, op: &str, args: Option<&str>) -> FfiResult
         }
         "load_trace" => {
             let (path, name) = (a.req(0, "path")?, a.text(1, "name", true)?);
-            let used = take(|o| f::evident_session_load_trace(s, path.as_ptr(), ptr(&name), o))?;
+            let used = match a.get(2) {
+                Value::Null => {
+                    take(|o| f::evident_session_load_trace(s, path.as_ptr(), ptr(&name), o))?
+                }
+                Value::Object(_) => {
+                    let opts = a.json(2, false)?;
+                    take(|o| {
+                        crate::ffi::measure::evident_session_load_trace_with(
+                            s,
+                            path.as_ptr(),
+                            ptr(&name),
+                            opts.as_ptr(),
+                            o,
+                        )
+                    })?
+                }
+                _ => return Err(a.bad("options", "an object of loader options or null")),
+            };
             return Ok(quoted(used));
         }
         _ => {
@@ -361,8 +379,10 @@ pub extern "C" fn evident_session_get_json(
 /// gives `EVIDENT_STATUS_NOT_FOUND`), `record_measurement`
 /// `[measurement]`, `record_history` `[entry]`, `set_history_limit` `[n]`
 /// (0: unlimited; negative: `EVIDENT_STATUS_INVALID_ARGUMENT`),
-/// `load_trace` `[path, name]` (name null or `""`: from the file name;
-/// result: the name used, a JSON string). In the annotation, measurement
+/// `load_trace` `[path, name, options]` (name null or `""`: from the file
+/// name; options null, or the loader options object of
+/// `evident_session_load_trace_with`; result: the name used, a JSON
+/// string). In the annotation, measurement
 /// and entry objects Go's zero values mean "unset", as for
 /// `evident_args_from_go_json`.
 ///
@@ -551,6 +571,24 @@ mod tests {
         assert_eq!(st, evident_status::NotFound);
         let (st, _) = call(s, true, "load_trace", r#"["/nonexistent/x.csv", ""]"#);
         assert_eq!(st, evident_status::Io);
+        // loader options: a rate for a capture without its own
+        let args = serde_json::json!([csv.to_str().unwrap(), "w3", {"sample_rate": 250.0}]);
+        assert_eq!(ok(s, true, "load_trace", &args.to_string()), "w3");
+        // SAFETY: `s` is a live session of this test.
+        let rate = unsafe { &(*s).s }.trace("w3").map(|t| t.info().sample_rate);
+        assert_eq!(rate, Some(250.0));
+        for (opts, word) in [
+            (
+                serde_json::json!({"rate": 1}),
+                "unknown loader option `rate`",
+            ),
+            (serde_json::json!(5), "loader options"),
+        ] {
+            let args = serde_json::json!([csv.to_str().unwrap(), "w4", opts]).to_string();
+            let (st, msg) = call(s, true, "load_trace", &args);
+            assert_eq!(st, evident_status::InvalidArgument);
+            assert!(msg.contains(word), "{msg}");
+        }
         evident_session_free(s);
     }
 
