@@ -517,8 +517,10 @@ fn verification(l: &mut Layout, m: &Model) {
 /// The PDF report of `m`.
 pub(super) fn render(m: &Model) -> Vec<u8> {
     let mut l = Layout::new();
-    for line in wrap(&m.title, fits(RIGHT - LEFT, 13.0)) {
-        l.line(LEFT, Font::SansBold, 20.0, BLACK, &line, 24.0);
+    // Helvetica-Bold's capitals are up to 0.72 em wide (but W, M: rare in
+    // a run): measured as Courier at 0.72/0.6 of the size.
+    for line in wrap(&m.title, fits(RIGHT - LEFT, 18.0 * 1.2)) {
+        l.line(LEFT, Font::SansBold, 18.0, BLACK, &line, 22.0);
     }
     let mut meta = format!("Generated {} by evident {}", m.generated, crate::VERSION);
     if let (Some(a), Some(b)) = (&m.first, &m.last) {
@@ -647,5 +649,33 @@ mod tests {
         }
         assert_eq!(cut("abcdef", 4), "abc…");
         assert_eq!(cut("abc", 4), "abc");
+    }
+
+    fn pdf_of(entries: &str, title: &str) -> Vec<u8> {
+        let entries = crate::report::entries_from_json(entries).unwrap();
+        let mut opts = crate::report::ReportOptions::default();
+        opts.title = Some(title.into());
+        let bytes = crate::report::render_pdf(&entries, &[], &opts);
+        assert!(bytes.starts_with(b"%PDF-1.7") && bytes.trim_ascii_end().ends_with(b"%%EOF"));
+        bytes
+    }
+
+    #[test]
+    fn empty_long_and_hostile_reports_render() {
+        let empty = pdf_of("[]", "");
+        assert!(empty.windows(13).any(|w| w == b"(No entries.)"));
+        // a title of many lines, control characters, a huge details value,
+        // an error with line breaks: laid out, nothing panics
+        let title = "W".repeat(300) + "\u{0}\u{7}\r\n" + &"中".repeat(50);
+        let big = "x".repeat(100_000);
+        let entries = serde_json::json!([
+            {"ts": "2026-01-01T00:00:00Z", "event_type": "\u{1b}[31m", "action": big,
+             "actor": "a\tb", "success": false, "error": "line 1\nline 2",
+             "details": {"blob": big, "nested": {"k": [1, 2, 3]}}},
+            {"ts": "2026-01-02T00:00:00Z", "event_type": "e", "details": null},
+        ]);
+        let pdf = pdf_of(&entries.to_string(), &title);
+        // the details are cut at 400 characters, as in the HTML report
+        assert!(pdf.len() < 60_000, "{} bytes", pdf.len());
     }
 }
