@@ -653,8 +653,10 @@ mod tests {
 
     fn pdf_of(entries: &str, title: &str) -> Vec<u8> {
         let entries = crate::report::entries_from_json(entries).unwrap();
-        let mut opts = crate::report::ReportOptions::default();
-        opts.title = Some(title.into());
+        let opts = crate::report::ReportOptions {
+            title: Some(title.into()),
+            ..Default::default()
+        };
         let bytes = crate::report::render_pdf(&entries, &[], &opts);
         assert!(bytes.starts_with(b"%PDF-1.7") && bytes.trim_ascii_end().ends_with(b"%%EOF"));
         bytes
