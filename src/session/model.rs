@@ -555,6 +555,57 @@ impl Trace {
         }
     }
 
+    /// The same trace with its samples copied into memory when they are
+    /// read from a mapping of a file (`None` when they are not): what a save
+    /// that must shorten that file needs on Windows, which refuses to
+    /// shorten a file while a mapping of it exists (ERROR_USER_MAPPED_FILE).
+    /// Where the samples are stored stays known, so a save into that file
+    /// does not write them again. Memory the OS refuses is an error.
+    pub(crate) fn detached(&self) -> Result<Option<Trace>> {
+        let path = match &self.inner.samples {
+            Samples::Owned { .. } => return Ok(None),
+            Samples::Mapped { .. } | Samples::Compressed { .. } => self
+                .inner
+                .stored
+                .as_ref()
+                .map(|st| st.path.clone())
+                .unwrap_or_default(),
+        };
+        let bytes = self.bytes()?;
+        let mut words: Vec<u64> = Vec::new();
+        words
+            .try_reserve_exact(bytes.len().div_ceil(8))
+            .map_err(|_| {
+                Error::io(
+                    &path,
+                    "copy mapped samples into memory",
+                    std::io::ErrorKind::OutOfMemory.into(),
+                )
+            })?;
+        words.resize(bytes.len().div_ceil(8), 0);
+        // SAFETY: as in `aligned_copy`: u64 has no padding and the words
+        // hold at least `bytes.len()` bytes.
+        let dst = unsafe {
+            std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8)
+        };
+        if let Some(d) = dst.get_mut(..bytes.len()) {
+            d.copy_from_slice(bytes);
+        }
+        Ok(Some(Trace {
+            info: self.info.clone(),
+            inner: Arc::new(TraceInner {
+                dtype: self.inner.dtype,
+                len: self.inner.len,
+                samples: Samples::Owned {
+                    words,
+                    len: bytes.len(),
+                },
+                stored: self.inner.stored.clone(),
+                private: OnceLock::new(),
+            }),
+        }))
+    }
+
     /// Checks that the samples can be read, without keeping them: a
     /// compressed trace is decoded as a stream and must give exactly the
     /// length its record names; bool samples must be 0 or 1. (The SHA-256
@@ -1182,6 +1233,22 @@ impl Session {
     /// Trace names, in the order they were added.
     pub fn trace_names(&self) -> Vec<&str> {
         self.traces.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// Copies into memory the samples of every trace that are read from a
+    /// mapping of the file `file` ([`Trace::detached`]); returns how many.
+    /// Other clones of those traces keep their mappings.
+    pub(crate) fn detach_from(&mut self, file: &FileId) -> Result<usize> {
+        let mut n = 0;
+        for (_, t) in self.traces.iter_mut() {
+            if t.stored().is_some_and(|st| &st.file == file) {
+                if let Some(d) = t.detached()? {
+                    *t = d;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
     }
 
     /// A trace by name.

@@ -789,6 +789,11 @@ fn create_file(
     sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))
 }
 
+/// Windows refuses to shorten a file while any mapping of it exists
+/// (ERROR_USER_MAPPED_FILE, 1224); elsewhere a mapping does not matter.
+const MAPPINGS_BLOCK_SHRINKING: bool = cfg!(windows);
+const ERROR_USER_MAPPED_FILE: i32 = 1224;
+
 /// Moves the uncommitted tail from `cut` on aside ([`move_aside`]) and
 /// scans the cut file again. The scan's mapping of the file is released
 /// before the cut: Windows refuses to shorten a file while a mapping of it
@@ -830,9 +835,15 @@ fn move_aside(path: &Path, f: &std::fs::File, from: u64, len: u64) -> Result<Pat
     if let Some(dir) = sidecar.parent().filter(|d| !d.as_os_str().is_empty()) {
         sync_dir(dir).map_err(|e| Error::io(dir, "fsync directory", e))?;
     }
-    f.set_len(from)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(path, "truncate torn tail", e))?;
+    f.set_len(from).and_then(|_| f.sync_all()).map_err(|e| {
+        let what = if MAPPINGS_BLOCK_SHRINKING && e.raw_os_error() == Some(ERROR_USER_MAPPED_FILE) {
+            "truncate torn tail (the file is still mapped by another loaded session or a view \
+             of its samples: close them, or save to another path; the tail is in the sidecar)"
+        } else {
+            "truncate torn tail"
+        };
+        Error::io(path, what, e)
+    })?;
     Ok(sidecar)
 }
 
@@ -1053,6 +1064,15 @@ fn save_locked(
     // a sidecar; valid frames before them stay (no version names them).
     let end = match scan.uncommitted_cut() {
         Some(cut) => {
+            if MAPPINGS_BLOCK_SHRINKING {
+                // This session's own mappings of the file would block the
+                // cut: its samples from there are copied into memory.
+                s.detach_from(&FileId {
+                    dev: scan.dev,
+                    ino: scan.ino,
+                    session_id: scan.genesis.log_id.clone(),
+                })?;
+            }
             scan = cut_and_rescan(path, &f, scan, cut, opts.key.as_ref())?;
             cut
         }
@@ -1622,6 +1642,65 @@ mod tests {
         assert_eq!(sidecars(), [vec![0u8; 4096]]);
         let loaded = Session::load(&path, &Default::default()).unwrap();
         assert_eq!(loaded.measurements().len(), 2);
+    }
+
+    /// What a save into a file with a torn tail does first on Windows
+    /// (`MAPPINGS_BLOCK_SHRINKING`): the samples this session maps from the
+    /// file, raw or compressed, are copied into memory, stay the same, and
+    /// the save still names the samples already in the file (writes none).
+    #[test]
+    fn detaching_copies_mapped_samples_and_a_save_reuses_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.evs");
+        let mut s = Session::new("mapped");
+        let raw: Vec<i16> = (0..5000).map(|i| (i % 97) as i16).collect();
+        s.add_trace(
+            "raw",
+            Trace::from_slice(&raw, TraceInfo::default()).unwrap(),
+        )
+        .unwrap();
+        s.save(Some(&path), &SaveOptions::default()).unwrap();
+        s.add_trace(
+            "zst",
+            Trace::from_slice(&raw, TraceInfo::default()).unwrap(),
+        )
+        .unwrap();
+        let zstd = SaveOptions {
+            compress: Some(3),
+            ..Default::default()
+        };
+        s.save(None, &zstd).unwrap();
+        let f = FsOpenOptions::new().append(true).open(&path).unwrap();
+        (&f).write_all(&[0u8; 4096]).unwrap();
+
+        let mut loaded = Session::load(&path, &Default::default()).unwrap();
+        assert!(loaded.trace("raw").unwrap().is_mapped());
+        assert!(loaded.trace("zst").unwrap().is_compressed());
+        let file = loaded.trace("raw").unwrap().stored().unwrap().file.clone();
+        let other = FileId {
+            session_id: "another".into(),
+            ..file.clone()
+        };
+        assert_eq!(loaded.detach_from(&other).unwrap(), 0);
+        assert_eq!(loaded.detach_from(&file).unwrap(), 2);
+        for name in ["raw", "zst"] {
+            let t = loaded.trace(name).unwrap();
+            assert!(!t.is_mapped() && !t.is_compressed(), "{name}");
+            assert_eq!(t.bytes().unwrap(), s.trace(name).unwrap().bytes().unwrap());
+        }
+        assert_eq!(loaded.detach_from(&file).unwrap(), 0);
+        loaded
+            .record_measurement(Measurement::new("after", 1.0, "V"))
+            .unwrap();
+        let info = loaded.save(None, &SaveOptions::default()).unwrap();
+        assert_eq!((info.version, info.traces_written), (3, 0));
+        let again = Session::load(&path, &Default::default()).unwrap();
+        for name in ["raw", "zst"] {
+            assert_eq!(
+                again.trace(name).unwrap().bytes().unwrap(),
+                s.trace(name).unwrap().bytes().unwrap()
+            );
+        }
     }
 
     /// And so does a compaction (under Wine it cannot rename over the
