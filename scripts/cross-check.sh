@@ -164,13 +164,16 @@ C
   echo "== Windows: the same tests under Wine (skipped: ${skips[*]})"
   # The runner without its own variable: assert_cmd reads it and would run
   # the CLI through it, from inside Wine.
-  local runner="env -u CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER $wine"
+  # scripts/wine-run.sh runs each program again when Wine itself lost its
+  # server connection (see there; never when a test failed).
+  local runner="env -u CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER EVIDENT_WINE=$wine $root/scripts/wine-run.sh"
   CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$runner" xcargo test --locked \
     -Zbuild-std=std,panic_abort,panic_unwind --target x86_64-pc-windows-gnu --no-fail-fast \
     --lib "${args[@]}" -- --test-threads=2 "${skip_args[@]}"
 
   echo "== Windows: evident.exe verify on the spec's test vectors (exit 0 valid, 1 invalid, 2 not a log)"
-  python3 "$root/scripts/verify-vectors.py" "$root/spec/vectors" "$wine" "$out/evident.exe"
+  EVIDENT_WINE=$wine python3 "$root/scripts/verify-vectors.py" "$root/spec/vectors" \
+    "$root/scripts/wine-run.sh" "$out/evident.exe"
 
   echo "== Windows: the C test programs (tests/c), built with mingw against evident.dll"
   local cdir="$x/wine-c"
@@ -185,7 +188,7 @@ C
     # Wine limitation above): built, not run.
     [ "$p" = session_test ] && continue
     mkdir "$cdir/work-$p"
-    (cd "$cdir" && "$wine" "./$p.exe" "work-$p")
+    (cd "$cdir" && EVIDENT_WINE=$wine "$root/scripts/wine-run.sh" "./$p.exe" "work-$p")
   done
   # Wine's server stays a few seconds after the last program: wait for it.
   /usr/lib/wine/wineserver -w 2>/dev/null || true
