@@ -156,6 +156,13 @@ pub fn expect(path: &Path, key: Option<&Key>) -> Value {
             out["load"] = json!("ok");
             out["version"] = json!(s.version());
             out["content"] = c;
+            // `content` compares objects as objects: the order of each
+            // entry's parameters (spec/session.md § 4.3) separately.
+            out["history_parameters"] = json!(s
+                .history()
+                .iter()
+                .map(|e| e.parameters.keys().collect::<Vec<_>>())
+                .collect::<Vec<_>>());
         }
         Err(e) => out["load"] = json!(format!("error:{}", e.kind_name())),
     }
@@ -245,6 +252,26 @@ fn main() {
     std::fs::copy(&keyed, &compacted).unwrap();
     compact(&compacted, Some(&key)).unwrap();
     write("compacted", Some(&key));
+    // history_order: parameters given out of sorted order keep it
+    // (`parameter_order`), sorted ones are written as before.
+    let ordered = dir.join("history_order.evs");
+    let mut h = Session::new("History order");
+    let mut e = HistoryEntry::new("apply_filter");
+    e.parameters.insert("type".into(), json!("lowpass"));
+    e.parameters.insert("cutoff".into(), json!(1e6));
+    e.parameters.insert("order".into(), json!(4));
+    h.record_history(e).unwrap();
+    let mut e = HistoryEntry::new("load_trace");
+    e.parameters.insert("name".into(), json!("CH1"));
+    e.parameters.insert("path".into(), json!("capture.wfm"));
+    h.record_history(e).unwrap();
+    let mut e = HistoryEntry::new("something");
+    e.parameters.insert("b".into(), json!({"z": 1, "a": 2}));
+    e.parameters.insert("a".into(), json!(2));
+    h.record_history(e).unwrap();
+    h.save(Some(&ordered), &SaveOptions::default()).unwrap();
+    write("history_order", None);
+    let _ = std::fs::remove_file(dir.join("history_order.evs.lock"));
     let _ = std::fs::remove_file(dir.join("compacted.evs.lock"));
     let _ = std::fs::remove_file(dir.join("keyed_zstd.evs.lock"));
     let _ = std::fs::remove_file(dir.join("basic.evs.lock"));

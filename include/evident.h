@@ -2130,8 +2130,12 @@ evident_status evident_session_measurements_json(const evident_session *session,
  * the history limit is reached). `entry_json` is a JSON object with
  * `operation` (required), `parameters` (an object), `result` (any JSON
  * value), `timestamp` (RFC 3339, default now), `duration_ms` (default 0),
- * `success` (default true), `error_message` and `metadata` (an object).
- * Unknown fields are rejected.
+ * `success` (default true), `error_message`, `metadata` (an object) and
+ * `parameter_order`. The parameters keep the order of their members in
+ * the text (a repeated member: the last value at the first place), or
+ * the order `parameter_order` gives (an array of their names, for
+ * encoders that sort a map's keys; names it leaves out follow). Unknown
+ * fields are rejected.
  */
 evident_status evident_session_record_history(evident_session *session, const char *entry_json);
 
@@ -2416,7 +2420,9 @@ evident_status evident_args_from_go_json(const char *json, char **out);
  *
  * The operations, each as the C call named (its errors too):
  * `info` (`evident_session_info_json`), `metadata`, `summary` (a JSON
- * string), `to_json`, `trace_names`, `layers`, `measurements`, `history`,
+ * string), `to_json`, `trace_names`, `layers`, `measurements`, `history`
+ * (every entry with parameters with `parameter_order` too: the names of
+ * its parameters in their order, for a decoder whose maps have none),
  * `history_summary`, `measurements_tracekit` (each `evident_session_<op>`
  * or `..._json`), no arguments; `annotations` `[layer, time_range]`
  * (`evident_session_annotations_json`; layer null or `""`: every layer;

@@ -621,6 +621,42 @@ fn export_json_only() {
     assert_eq!(doc, load(&f.path, None).to_json());
 }
 
+/// Issue 11: `info --json` and the exported session.json list each
+/// history entry's parameters in the order they were given.
+#[test]
+fn info_json_and_export_keep_the_parameter_order() {
+    let dir = tempdir().unwrap();
+    let path = dir.path().join("o.evs");
+    let mut s = Session::new("order");
+    let mut e = HistoryEntry::new("apply_filter");
+    e.parameters.insert("type".into(), json!("lowpass"));
+    e.parameters.insert("cutoff".into(), json!(1e6));
+    e.parameters.insert("a".into(), json!({"z": 1, "b": 2}));
+    s.record_history(e).unwrap();
+    s.save(Some(&path), &SaveOptions::default()).unwrap();
+    let want = r#""parameters": {
+        "type": "lowpass",
+        "cutoff": 1000000.0,
+        "a": {
+          "b": 2,
+          "z": 1
+        }
+      }"#;
+    let a = session(&["info", "--json"], &path).assert().success();
+    assert!(stdout_of(&a).contains(want), "{}", stdout_of(&a));
+    let out = dir.path().join("x");
+    session(
+        &["export", "--format", "json", "--out", out.to_str().unwrap()],
+        &path,
+    )
+    .assert()
+    .success();
+    let doc = fs::read_to_string(out.join("session.json")).unwrap();
+    assert!(doc.contains(want), "{doc}");
+    let v: Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(v, load(&path, None).to_json());
+}
+
 // ------------------------------------------------------------------ compact
 
 #[test]

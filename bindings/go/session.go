@@ -131,14 +131,18 @@ type Measurement struct {
 
 // HistoryEntry is one operation of the session's history.
 type HistoryEntry struct {
-	Operation    string         `json:"operation"` // required: the function called
-	Parameters   map[string]any `json:"parameters"`
-	Result       any            `json:"result"`
-	Timestamp    time.Time      `json:"timestamp"` // zero means now
-	DurationMs   float64        `json:"duration_ms"`
-	Success      *bool          `json:"success"` // nil means true
-	ErrorMessage string         `json:"error_message"`
-	Metadata     map[string]any `json:"metadata"`
+	Operation  string         `json:"operation"` // required: the function called
+	Parameters map[string]any `json:"parameters"`
+	// ParameterOrder is the order of Parameters' names (a map has none):
+	// History fills it; in RecordHistory and ToCode, nil or names left out
+	// follow sorted.
+	ParameterOrder []string       `json:"parameter_order"`
+	Result         any            `json:"result"`
+	Timestamp      time.Time      `json:"timestamp"` // zero means now
+	DurationMs     float64        `json:"duration_ms"`
+	Success        *bool          `json:"success"` // nil means true
+	ErrorMessage   string         `json:"error_message"`
+	Metadata       map[string]any `json:"metadata"`
 }
 
 // SessionInfo is what a session says about itself (Info).

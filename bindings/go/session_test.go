@@ -280,9 +280,11 @@ func buildFull(t testing.TB, s *evident.Session) fullFixture {
 		check(t, s.RecordMeasurement(m))
 	}
 	f.history = []evident.HistoryEntry{
-		{Operation: "load_trace", Parameters: map[string]any{"path": "capture.wfm"}, Result: "Loaded successfully",
+		{Operation: "load_trace", Parameters: map[string]any{"path": "capture.wfm"}, ParameterOrder: []string{"path"},
+			Result:    "Loaded successfully",
 			Timestamp: created.Add(20 * time.Second), DurationMs: 45.3, Success: evident.Ptr(true), Metadata: map[string]any{}},
-		{Operation: "apply_filter", Parameters: map[string]any{"type": "lowpass", "cutoff": 1e6}, Result: nil,
+		{Operation: "apply_filter", Parameters: map[string]any{"type": "lowpass", "cutoff": 1e6},
+			ParameterOrder: []string{"type", "cutoff"}, Result: nil,
 			Timestamp: created.Add(21 * time.Second), DurationMs: 0.25, Success: evident.Ptr(false),
 			ErrorMessage: "Cutoff frequency too high", Metadata: map[string]any{"retry": float64(2)}},
 		{Operation: "measure", Parameters: map[string]any{}, Result: []any{float64(1), float64(2)},

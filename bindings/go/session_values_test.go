@@ -2,6 +2,7 @@ package evident_test
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -57,6 +58,48 @@ func TestMeasurementAsTraceKit(t *testing.T) {
 	}
 	if _, err := (evident.Measurement{Name: "v", Value: "\xff"}).AsTraceKit(); !errors.Is(err, evident.ErrInvalidUTF8) {
 		t.Fatalf("invalid UTF-8 value: %v", err)
+	}
+}
+
+// The parameters keep the order ParameterOrder gives (a Go map has none)
+// through the library, a save and a load, and the script (issue 11).
+func TestHistoryParameterOrderRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "order.evs")
+	s := mustSession(t, "order")
+	params := map[string]any{"type": "lowpass", "cutoff": 0.25, "order": 4}
+	check(t, s.RecordHistory(evident.HistoryEntry{Operation: "apply_filter", Parameters: params,
+		ParameterOrder: []string{"type", "cutoff", "order"}}))
+	check(t, s.RecordHistory(evident.HistoryEntry{Operation: "plain", Parameters: map[string]any{"b": 1, "a": 2}}))
+	// a partial order: the names left out follow, sorted; unknown names are skipped
+	check(t, s.RecordHistory(evident.HistoryEntry{Operation: "partial", Parameters: map[string]any{"b": 1, "a": 2, "c": 3},
+		ParameterOrder: []string{"c", "x"}}))
+	want := [][]string{{"type", "cutoff", "order"}, {"a", "b"}, {"c", "a", "b"}}
+	orders := func(s *evident.Session) [][]string {
+		hs, err := s.History()
+		check(t, err)
+		var out [][]string
+		for _, h := range hs {
+			out = append(out, h.ParameterOrder)
+		}
+		return out
+	}
+	wantEqual(t, "order", orders(s), want)
+	mustSave(t, s, path, nil)
+	l := mustLoad(t, path, nil)
+	wantEqual(t, "order after load", orders(l), want)
+	script, err := l.HistoryScript("", "", evident.ScriptTraceKit)
+	check(t, err)
+	if !strings.Contains(script, "\ntk.apply_filter(type=\"lowpass\", cutoff=0.25, order=4)\n") ||
+		!strings.Contains(script, "\ntk.partial(c=3, a=2, b=1)\n") {
+		t.Errorf("script:\n%s", script)
+	}
+	// what History gives goes back in as it was
+	hs, err := l.History()
+	check(t, err)
+	code, err := hs[0].ToCode("tk", evident.ScriptEvident)
+	check(t, err)
+	if code != "tk.apply_filter(type='lowpass', cutoff=0.25, order=4)" {
+		t.Errorf("ToCode: %q", code)
 	}
 }
 

@@ -123,6 +123,24 @@ func TestSessionVectors(t *testing.T) {
 				delete(m, "mapped")
 				delete(m, "compressed")
 			}
+			// the order of each entry's parameters (ParameterOrder; nil: none)
+			if wp, ok := want["history_parameters"]; ok {
+				hs, err := s.History()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := []any{}
+				for _, h := range hs {
+					names := []any{}
+					for _, n := range h.ParameterOrder {
+						names = append(names, n)
+					}
+					got = append(got, names)
+				}
+				if !reflect.DeepEqual(got, wp) {
+					t.Errorf("history_parameters %v, want %v", got, wp)
+				}
+			}
 			if !reflect.DeepEqual(content, want["content"]) {
 				a, _ := json.Marshal(content)
 				b, _ := json.Marshal(want["content"])

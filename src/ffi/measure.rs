@@ -171,14 +171,17 @@ pub extern "C" fn evident_tracekit_verify(
 }
 
 /// Parses loader options (`options_json` of `evident_session_load_trace_with`)
-/// into a JSON object.
-pub(super) fn loader_options(text: &str) -> FfiResult<serde_json::Map<String, serde_json::Value>> {
+/// into a JSON object whose members keep the order given.
+pub(super) fn loader_options(text: &str) -> FfiResult<crate::session::Params> {
     let v: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| Failure::invalid(format!("`options_json` is not valid JSON: {e}")))?;
-    match v {
-        serde_json::Value::Object(m) => Ok(m),
-        _ => Err(Failure::invalid("`options_json` must be a JSON object")),
+    if !v.is_object() {
+        return Err(Failure::invalid("`options_json` must be a JSON object"));
     }
+    // Read again from the text: the options in the order given (they are
+    // recorded as history parameters in that order).
+    serde_json::from_str(text)
+        .map_err(|e| Failure::invalid(format!("`options_json` is not valid JSON: {e}")))
 }
 
 /// Loader options (`channel`, `lazy`, `sample_rate`) from their JSON object.
@@ -247,7 +250,7 @@ pub extern "C" fn evident_session_load_trace_with(
         let path = try_str!(path, "path");
         let name = super::opt_str(name, "name")?;
         let opts = match super::opt_str(options_json, "options_json")? {
-            Some(text) => import_options(&loader_options(text)?)?,
+            Some(text) => import_options(loader_options(text)?.as_map())?,
             None => ImportOptions::default(),
         };
         let used = s.load_trace_with(std::path::Path::new(path), name, &opts)?;

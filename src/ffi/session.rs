@@ -230,9 +230,55 @@ const HISTORY: Shape = Shape {
         "success",
         "error_message",
         "metadata",
+        "parameter_order",
     ],
     required: Some(("operation", "x")),
 };
+
+/// A history entry from its JSON object (`entry_json`): the parameters in
+/// the order of the document, or in the order `parameter_order` gives (an
+/// array of their names, for bindings whose JSON encoder sorts a map's
+/// keys: Go). Names it does not give follow in the document's order;
+/// names that are no parameter are skipped.
+pub(super) fn parse_history(text: &str) -> FfiResult<HistoryEntry> {
+    let mut e: HistoryEntry = HISTORY.parse(text)?;
+    match parse_object(text, HISTORY.arg)?.get("parameter_order") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(names)) if names.iter().all(Value::is_string) => {
+            e.parameters.reorder(names.iter().filter_map(Value::as_str))
+        }
+        Some(_) => {
+            return Err(Failure::invalid(
+                "`entry_json`: field `parameter_order` must be an array of parameter names",
+            ))
+        }
+    }
+    Ok(e)
+}
+
+/// The history as `evident_session_history_json` gives it, every entry
+/// with parameters with `parameter_order` too, the names of its parameters
+/// in their order (for bindings that decode an object into an unordered
+/// map: Go).
+pub(super) fn history_json_with_order(s: &Session) -> FfiResult<String> {
+    #[derive(serde::Serialize)]
+    struct WithOrder<'a> {
+        #[serde(flatten)]
+        e: &'a HistoryEntry,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        parameter_order: Vec<&'a String>,
+    }
+    let v: Vec<WithOrder<'_>> = s
+        .history()
+        .iter()
+        .map(|e| WithOrder {
+            e,
+            parameter_order: e.parameters.keys().collect(),
+        })
+        .collect();
+    serde_json::to_string(&v)
+        .map_err(|e| Failure::invalid(format!("cannot serialise the history: {e}")))
+}
 
 const TRACE_INFO: Shape = Shape {
     arg: "info_json",
@@ -242,7 +288,10 @@ const TRACE_INFO: Shape = Shape {
 
 impl Shape {
     /// Parses `text` into `T`: a JSON object with only known fields; a
-    /// value that does not fit names its field.
+    /// value that does not fit names its field. `T` is read from the text
+    /// itself, so that what keeps the order of an object's members (a
+    /// history entry's `parameters`) gets them in the document's order;
+    /// a `serde_json::Value` in between would sort them.
     fn parse<T: DeserializeOwned>(&self, text: &str) -> FfiResult<T> {
         let arg = self.arg;
         let obj = parse_object(text, arg)?;
@@ -251,6 +300,11 @@ impl Shape {
                 "`{arg}`: unknown field `{k}` (expected one of: {})",
                 self.known.join(", ")
             )));
+        }
+        // A repeated top-level member fails here (serde's "duplicate
+        // field") and is read below as before: the last one counts.
+        if let Ok(v) = serde_json::from_str::<T>(text) {
+            return Ok(v);
         }
         let whole = match serde_json::from_value::<T>(Value::Object(obj.clone())) {
             Ok(v) => return Ok(v),
@@ -476,7 +530,8 @@ pub extern "C" fn evident_session_to_json(
     ffi_status!({
         let out = try_out!(out, "out", std::ptr::null_mut());
         let s = &try_ref!(session, "session").s;
-        *out = to_json_string(&s.to_json(), "the session")?;
+        let doc = s.to_json();
+        *out = to_json_string(&s.json_in_order(&doc), "the session")?;
         Ok(evident_status::Ok)
     })
 }
@@ -933,8 +988,12 @@ pub extern "C" fn evident_session_measurements_json(
 /// the history limit is reached). `entry_json` is a JSON object with
 /// `operation` (required), `parameters` (an object), `result` (any JSON
 /// value), `timestamp` (RFC 3339, default now), `duration_ms` (default 0),
-/// `success` (default true), `error_message` and `metadata` (an object).
-/// Unknown fields are rejected.
+/// `success` (default true), `error_message`, `metadata` (an object) and
+/// `parameter_order`. The parameters keep the order of their members in
+/// the text (a repeated member: the last value at the first place), or
+/// the order `parameter_order` gives (an array of their names, for
+/// encoders that sort a map's keys; names it leaves out follow). Unknown
+/// fields are rejected.
 #[no_mangle]
 pub extern "C" fn evident_session_record_history(
     session: *mut evident_session,
@@ -942,7 +1001,7 @@ pub extern "C" fn evident_session_record_history(
 ) -> evident_status {
     ffi_status!({
         let s = &mut try_mut!(session, "session").s;
-        let e: HistoryEntry = HISTORY.parse(try_str!(entry_json, "entry_json"))?;
+        let e = parse_history(try_str!(entry_json, "entry_json"))?;
         s.record_history(e)?;
         Ok(evident_status::Ok)
     })
@@ -1460,7 +1519,7 @@ pub extern "C" fn evident_history_entry_code(
 ) -> evident_status {
     ffi_status!({
         let out = try_out!(out, "out", std::ptr::null_mut());
-        let e: HistoryEntry = HISTORY.parse(try_str!(entry_json, "entry_json"))?;
+        let e = parse_history(try_str!(entry_json, "entry_json"))?;
         let alias = try_opt_str!(alias, "alias").unwrap_or("tk");
         *out = owned_string(&history::to_code(&e, alias, script_style(style)?));
         Ok(evident_status::Ok)
@@ -1740,7 +1799,8 @@ mod tests {
             evident_history_entry_code(e.as_ptr(), cstr("ev").as_ptr(), 1, &mut out),
             evident_status::Ok
         );
-        assert_eq!(take(out), r#"ev.f(n=1.5, s="x")"#);
+        // the parameters in the order given (issue 11)
+        assert_eq!(take(out), r#"ev.f(s="x", n=1.5)"#);
         evident_session_free(s);
     }
 
@@ -1919,6 +1979,72 @@ mod tests {
         assert_eq!(json_out(|o| evident_session_history_json(s2, o)), hs);
         evident_session_free(s);
         evident_session_free(s2);
+    }
+
+    /// Issue 11: parameters cross the C ABI in the order of the JSON given,
+    /// come out in it, and keep it through a save and a load.
+    #[test]
+    fn history_parameters_keep_the_order_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = cstr(dir.path().join("o.evs").to_str().unwrap());
+        let s = new_session("o");
+        for e in [
+            r#"{"operation":"apply_filter","parameters":{"type":"lowpass","cutoff":1000000.0}}"#,
+            r#"{"parameters":{"b":1,"a":{"y":1,"x":2},"b":3},"operation":"dup"}"#,
+        ] {
+            assert_eq!(
+                evident_session_record_history(s, cstr(e).as_ptr()),
+                evident_status::Ok,
+                "{}",
+                last_error()
+            );
+        }
+        let text = |f: &dyn Fn(*mut *mut c_char) -> evident_status| {
+            let mut out = std::ptr::null_mut();
+            assert_eq!(f(&mut out), evident_status::Ok, "{}", last_error());
+            take(out)
+        };
+        let check = |t: String| {
+            assert!(
+                t.contains(r#""parameters":{"type":"lowpass","cutoff":1000000.0}"#),
+                "{t}"
+            );
+            // a repeated member: the last value at the first place
+            assert!(
+                t.contains(r#""parameters":{"b":3,"a":{"x":2,"y":1}}"#),
+                "{t}"
+            );
+        };
+        check(text(&|o| evident_session_history_json(s, o)));
+        check(text(&|o| evident_session_to_json(s, o)));
+        check(text(&|o| {
+            crate::ffi::session_py::evident_session_history_find_json(s, std::ptr::null(), false, o)
+        }));
+        assert_eq!(
+            evident_session_save(s, path.as_ptr(), std::ptr::null(), std::ptr::null_mut()),
+            evident_status::Ok,
+            "{}",
+            last_error()
+        );
+        let mut l = std::ptr::null_mut();
+        assert_eq!(
+            evident_session_load(path.as_ptr(), std::ptr::null(), 0, 0, &mut l),
+            evident_status::Ok
+        );
+        check(text(&|o| evident_session_history_json(l, o)));
+        let script =
+            text(&|o| evident_session_history_script(l, std::ptr::null(), std::ptr::null(), 1, o));
+        assert!(
+            script.contains(r#"# FAILED: tk.apply_filter(type="lowpass", cutoff=1000000.0)"#)
+                || script.contains(r#"tk.apply_filter(type="lowpass", cutoff=1000000.0)"#),
+            "{script}"
+        );
+        assert!(
+            script.contains(r#"tk.dup(b=3, a={'x': 2, 'y': 1})"#),
+            "{script}"
+        );
+        evident_session_free(s);
+        evident_session_free(l);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::session::{self as ffi_session, evident_session, opt_out};
 use super::session_go2::args_from_go;
-use super::{evident_status, ffi_status, owned_string, try_opt_str, Failure, FfiResult};
+use super::{evident_status, ffi_status, owned_string, try_opt_str, try_ref, Failure, FfiResult};
 
 /// The operations of `evident_session_get_json` and what they run.
 const GET_OPS: [&str; 12] = [
@@ -193,7 +193,7 @@ fn get_op(s: *const evident_session, op: &str, args: Option<&str>) -> FfiResult<
         "trace_names" => take(|o| f::evident_session_trace_names_json(s, o))?,
         "layers" => take(|o| f::evident_session_layers_json(s, o))?,
         "measurements" => take(|o| f::evident_session_measurements_json(s, o))?,
-        "history" => take(|o| f::evident_session_history_json(s, o))?,
+        "history" => super::session::history_json_with_order(&try_ref!(s, "session").s)?,
         "history_summary" => take(|o| f::evident_session_history_summary_json(s, o))?,
         "measurements_tracekit" => take(|o| f::evident_session_measurements_tracekit_json(s, o))?,
         "annotations" => {
@@ -338,7 +338,9 @@ fn change_op(s: *mut evident_session, op: &str, args: Option<&str>) -> FfiResult
 ///
 /// The operations, each as the C call named (its errors too):
 /// `info` (`evident_session_info_json`), `metadata`, `summary` (a JSON
-/// string), `to_json`, `trace_names`, `layers`, `measurements`, `history`,
+/// string), `to_json`, `trace_names`, `layers`, `measurements`, `history`
+/// (every entry with parameters with `parameter_order` too: the names of
+/// its parameters in their order, for a decoder whose maps have none),
 /// `history_summary`, `measurements_tracekit` (each `evident_session_<op>`
 /// or `..._json`), no arguments; `annotations` `[layer, time_range]`
 /// (`evident_session_annotations_json`; layer null or `""`: every layer;

@@ -8,7 +8,7 @@
 use std::ffi::c_char;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::log::evident_log;
 use super::measure::{import_options, loader_options};
@@ -17,7 +17,9 @@ use super::{
     evident_status, ffi_status, key_arg, opt_str, owned_string, try_mut, try_opt_str, try_out,
     try_ref, try_str, Failure, FfiResult,
 };
-use crate::session::{Annotation, Dtype, HistoryEntry, Layer, LayerProps, SaveOptions, Session};
+use crate::session::{
+    Annotation, Dtype, HistoryEntry, Layer, LayerProps, Params, SaveOptions, Session,
+};
 
 /// The fields of `options_json` of `evident_session_save_json`.
 /// `exclude_traces`, `no_sync` and `lock_timeout_ns` are the same options in
@@ -158,11 +160,11 @@ fn load_and_record(
     s: &mut Session,
     path: &str,
     name: Option<&str>,
-    options: Map<String, Value>,
+    options: Params,
     record: bool,
 ) -> FfiResult<String> {
     let start = Instant::now();
-    let loaded = import_options(&options)
+    let loaded = import_options(options.as_map())
         .and_then(|o| Ok(s.load_trace_with(std::path::Path::new(path), name, &o)?));
     if record {
         let mut e = HistoryEntry::new("load_trace");
@@ -210,7 +212,7 @@ pub extern "C" fn evident_session_load_trace_json(
         let name = try_opt_str!(name, "name");
         let options = match opt_str(options_json, "options_json")? {
             Some(text) => loader_options(text)?,
-            None => Map::new(),
+            None => Params::new(),
         };
         let used = load_and_record(s, path, name, options, record_history)?;
         if let Some(o) = out {

@@ -27,6 +27,7 @@ pub(crate) mod file;
 pub(crate) mod history;
 mod import;
 mod model;
+mod params;
 mod store;
 
 pub use capture::read_trace_file_with;
@@ -37,6 +38,7 @@ pub use model::{
     trace_json, Annotation, AnnotationKind, Dtype, HistoryEntry, Layer, LayerProps, Measurement,
     Sample, Session, Trace, TraceInfo,
 };
+pub use params::Params;
 // Test hook; public only with the `__internal` feature (the crate's tests).
 #[cfg(feature = "__internal")]
 #[doc(hidden)]

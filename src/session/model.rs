@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::params::Params;
 use crate::chain::Hash;
 use crate::error::{Error, Result};
 
@@ -1048,8 +1049,10 @@ pub(crate) fn py_isoformat(t: &DateTime<Utc>) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub operation: String,
+    /// The parameters in the order they were given (serialised in that
+    /// order; the session file keeps it, spec/session.md § 4.3).
     #[serde(default)]
-    pub parameters: Map<String, Value>,
+    pub parameters: Params,
     #[serde(default)]
     pub result: Value,
     #[serde(default = "now_micros", with = "ts_micros")]
@@ -1069,7 +1072,7 @@ impl HistoryEntry {
     pub fn new(operation: impl Into<String>) -> HistoryEntry {
         HistoryEntry {
             operation: operation.into(),
-            parameters: Map::new(),
+            parameters: Params::new(),
             result: Value::Null,
             timestamp: now_micros(),
             duration_ms: 0.0,
@@ -1077,6 +1080,30 @@ impl HistoryEntry {
             error_message: None,
             metadata: Map::new(),
         }
+    }
+}
+
+/// See [`Session::json_in_order`].
+struct JsonInOrder<'a> {
+    doc: &'a Value,
+    history: &'a VecDeque<HistoryEntry>,
+}
+
+impl Serialize for JsonInOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(m) = self.doc else {
+            return self.doc.serialize(s);
+        };
+        let mut out = s.serialize_map(Some(m.len()))?;
+        for (k, v) in m {
+            if k == "history" {
+                out.serialize_entry(k, self.history)?;
+            } else {
+                out.serialize_entry(k, v)?;
+            }
+        }
+        out.end()
     }
 }
 
@@ -1427,7 +1454,7 @@ impl Session {
             )));
         }
         if !finite_json(&e.result)
-            || !finite_json(&Value::Object(e.parameters.clone()))
+            || !e.parameters.values().all(finite_json)
             || !finite_json(&Value::Object(e.metadata.clone()))
         {
             return Err(Error::InvalidArgument(format!(
@@ -1487,6 +1514,18 @@ impl Session {
             "history": self.history,
             "history_limit": self.history_limit,
         })
+    }
+
+    /// `doc` — [`Session::to_json`] of this session, members may have
+    /// been added or changed — to serialise with each history entry's
+    /// parameters in their order: its `history` member is written from
+    /// the session's history (a `Value` sorts every object), the rest as
+    /// it is.
+    pub fn json_in_order<'a>(&'a self, doc: &'a Value) -> impl Serialize + 'a {
+        JsonInOrder {
+            doc,
+            history: &self.history,
+        }
     }
 
     /// A short human-readable summary (like TraceKit's `summary()`).

@@ -7,6 +7,7 @@
 //! previous version the newest complete one.
 
 use crate::sys::FileExt;
+use std::collections::VecDeque;
 use std::fs::OpenOptions as FsOpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -259,9 +260,56 @@ fn section_content(s: &Session, name: &str) -> Result<Value> {
         })),
         "layers" => serde_json::to_value(&s.layers),
         "measurements" => serde_json::to_value(&s.measurements),
-        _ => serde_json::to_value(&s.history),
+        _ => history_content(&s.history),
     }
     .map_err(|e| Error::InvalidArgument(format!("session {name}: {e}")))
+}
+
+/// The `history` section's content (spec/session.md § 4.3): the entries,
+/// each object written sorted as every object of the file, and, when an
+/// entry's parameters are not in sorted order, their order in
+/// `parameter_order` (absent otherwise, as in files written before the
+/// order was kept).
+fn history_content<'a>(
+    history: impl IntoIterator<Item = &'a HistoryEntry>,
+) -> serde_json::Result<Value> {
+    let mut out = Vec::new();
+    for e in history {
+        let mut v = serde_json::to_value(e)?;
+        if !e.parameters.is_sorted() {
+            if let Value::Object(m) = &mut v {
+                m.insert(
+                    "parameter_order".into(),
+                    Value::Array(e.parameters.keys().cloned().map(Value::String).collect()),
+                );
+            }
+        }
+        out.push(v);
+    }
+    Ok(Value::Array(out))
+}
+
+/// The history from a `history` section's content: the parameters of an
+/// entry in the order of its `parameter_order` (names that are no
+/// parameter, or repeated, are skipped; parameters it does not name follow
+/// sorted); without it (a file written before the order was kept, or
+/// parameters in sorted order) sorted.
+fn history_from_content(content: Value) -> serde_json::Result<VecDeque<HistoryEntry>> {
+    let Value::Array(items) = content else {
+        return serde_json::from_value(content);
+    };
+    let mut out = VecDeque::with_capacity(items.len());
+    for mut item in items {
+        let order = item
+            .as_object_mut()
+            .and_then(|m| m.remove("parameter_order"));
+        let mut e: HistoryEntry = serde_json::from_value(item)?;
+        if let Some(Value::Array(names)) = order {
+            e.parameters.reorder(names.iter().filter_map(Value::as_str));
+        }
+        out.push_back(e);
+    }
+    Ok(out)
 }
 
 /// Loads the version at `commits[i]` of a scanned file.
@@ -351,7 +399,7 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
                 seen[2] = true;
             }
             "history" => {
-                s.history = serde_json::from_value(p.content.clone()).map_err(bad)?;
+                s.history = history_from_content(p.content.clone()).map_err(bad)?;
                 seen[3] = true;
             }
             other => {
@@ -1748,5 +1796,102 @@ mod tests {
             ),
             Err(e) => assert!(e.to_string().contains("changed since"), "{e}"),
         }
+    }
+
+    fn entry(op: &str, params: &[(&str, Value)]) -> HistoryEntry {
+        let mut e = HistoryEntry::new(op);
+        for (k, v) in params {
+            e.parameters.insert((*k).to_string(), v.clone());
+        }
+        e
+    }
+
+    fn orders(s: &Session) -> Vec<Vec<String>> {
+        s.history()
+            .iter()
+            .map(|e| e.parameters.keys().cloned().collect())
+            .collect()
+    }
+
+    /// Issue 11: the parameters keep the order they were given through a
+    /// save and a load; the file holds them sorted with the order beside
+    /// them, only where it is not the sorted one.
+    #[test]
+    fn history_parameters_keep_their_order_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.evs");
+        let mut s = Session::new("order");
+        let filter = [("type", json!("lowpass")), ("cutoff", json!(1e6))];
+        s.record_history(entry("apply_filter", &filter)).unwrap();
+        s.record_history(entry("sorted", &[("a", json!(1)), ("b", json!(2))]))
+            .unwrap();
+        s.record_history(entry("none", &[])).unwrap();
+        let nested = [
+            ("z", json!({"y": 1, "x": 2})),
+            ("m", json!(null)),
+            ("a", json!([3])),
+        ];
+        s.record_history(entry("nested", &nested)).unwrap();
+        let want = orders(&s);
+        assert_eq!(want[0], ["type", "cutoff"]);
+        s.save(Some(&path), &SaveOptions::default()).unwrap();
+
+        let loaded = Session::load(&path, &Default::default()).unwrap();
+        assert_eq!(orders(&loaded), want);
+        assert_eq!(loaded.history(), s.history());
+        // the bytes: parameters sorted (canonical), the order beside them
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains(r#""parameter_order":["type","cutoff"],"parameters":{"cutoff":1000000.0,"type":"lowpass"}"#), "{text}");
+        assert!(text.contains(
+            r#""parameter_order":["z","m","a"],"parameters":{"a":[3],"m":null,"z":{"x":2,"y":1}}"#
+        ));
+        assert_eq!(text.matches("parameter_order").count(), 2);
+
+        // an unchanged history is not written again; a changed order is
+        let mut again = loaded.clone();
+        again.save(None, &SaveOptions::default()).unwrap();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        assert_eq!(text.matches("parameter_order").count(), 2);
+        again
+            .history
+            .back_mut()
+            .unwrap()
+            .parameters
+            .reorder(["a", "m", "z"]);
+        again.save(None, &SaveOptions::default()).unwrap();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        assert_eq!(text.matches("parameter_order").count(), 3);
+        let v3 = Session::load(&path, &Default::default()).unwrap();
+        assert_eq!(orders(&v3)[3], ["a", "m", "z"]);
+        let v2 = Session::load(&path, &LoadOptions::default().version(Some(2))).unwrap();
+        assert_eq!(v2.version(), Some(2));
+        assert_eq!(orders(&v2), want);
+    }
+
+    /// A history written before the order was kept (no `parameter_order`)
+    /// reads in sorted order; a `parameter_order` that names too much or
+    /// too little, or is no list of names, puts the names it gives first.
+    #[test]
+    fn history_content_without_or_with_odd_parameter_order() {
+        let old = json!([{"operation": "f", "parameters": {"b": 1, "a": 2}, "result": null,
+                          "timestamp": "2026-01-08T10:30:01.000000Z", "duration_ms": 0.0,
+                          "success": true, "metadata": {}}]);
+        let h = history_from_content(old.clone()).unwrap();
+        assert_eq!(h[0].parameters.keys().collect::<Vec<_>>(), ["a", "b"]);
+        // written again, it is the same content (no parameter_order)
+        assert_eq!(history_content(&h).unwrap(), old);
+        let with = |order: Value| {
+            let mut c = old.clone();
+            c[0]["parameters"] = json!({"a": 1, "b": 2, "c": 3});
+            c[0]["parameter_order"] = order;
+            let h = history_from_content(c).unwrap();
+            h[0].parameters.keys().cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(with(json!(["c", "b", "a"])), ["c", "b", "a"]);
+        assert_eq!(with(json!(["c", "x", 7, "c"])), ["c", "a", "b"]);
+        assert_eq!(with(json!("c")), ["a", "b", "c"]);
+        assert_eq!(with(json!(null)), ["a", "b", "c"]);
+        assert!(history_from_content(json!({"not": "a list"})).is_err());
     }
 }

@@ -780,15 +780,15 @@ def test_history_to_script_is_safe_python() -> None:
     assert "import tracekit as tk" in script
     assert "tk.load_trace(path='signal.wfm')" in script
     assert "# 05:06:07 - measure_frequency\ntk.measure_frequency()" in script
-    # (JSON objects come back with their keys sorted)
-    assert "tk.apply_filter(**{'a b': 1}, **{'class': 'x'}, cutoff=1000000.0)" in script
+    # the parameters in the order given (issue 11)
+    assert "tk.apply_filter(cutoff=1000000.0, **{'class': 'x'}, **{'a b': 1})" in script
     code_lines = [ln for ln in script.splitlines() if ln and not ln.startswith("#")]
     code_lines = [ln for ln in code_lines if not ln.startswith(('"""', "Generated", "Analysis"))]
     assert code_lines == [
         "import tracekit as tk",
         "tk.load_trace(path='signal.wfm')",
         "tk.measure_frequency()",
-        "tk.apply_filter(**{'a b': 1}, **{'class': 'x'}, cutoff=1000000.0)",
+        "tk.apply_filter(cutoff=1000000.0, **{'class': 'x'}, **{'a b': 1})",
     ]
     assert "import evident as ev" in h.to_script(module="evident", alias="ev")
 

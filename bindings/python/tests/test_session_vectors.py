@@ -62,3 +62,7 @@ def test_session_vector(evs: Path, tmp_path: Path) -> None:
         t.pop("mapped", None)
         t.pop("compressed", None)
     assert content == want["content"]
+    # the order of each entry's parameters (spec/session.md § 4.3)
+    if "history_parameters" in want:
+        assert [list(e.parameters) for e in s.history.entries] == want["history_parameters"]
+        assert [list(e["parameters"]) for e in content["history"]] == want["history_parameters"]

@@ -357,7 +357,7 @@ pub fn info(a: InfoArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                 m.insert("load_notice".into(), json!(n));
             }
         }
-        json_out(&v, out)?;
+        json_out(&s.json_in_order(&v), out)?;
         return Ok(0);
     }
     print_info(&a.file, &s, all.len(), newest, bytes, out).map_err(stdout_err)?;
@@ -929,7 +929,7 @@ pub fn export(a: ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     }
     let dest = a.out.join("session.json");
     write_file(&a.out, &dest, a.force, |w| {
-        serde_json::to_writer_pretty(&mut *w, &doc)?;
+        serde_json::to_writer_pretty(&mut *w, &s.json_in_order(&doc))?;
         w.write_all(b"\n")
     })?;
     // The new directory entries made durable. Unix only: Windows cannot

@@ -418,7 +418,7 @@ def test_readme_switching_section_runs(workdir: Path, capsys: pytest.CaptureFixt
     write_wfm(workdir / "power_supply.wfm", sine(100e3, 50e6, 50_000, 0.02, 5.0), 50e6)
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert 'tk.load_trace(name="5V_RAIL", path="power_supply.wfm")' in out
+    assert 'tk.load_trace(path="power_supply.wfm", name="5V_RAIL")' in out
     assert "tk.measure_frequency()" in out
     assert json.loads(Path("audit.json").read_text())["entries"][0]["action"] == "measure_thd"
 
