@@ -2453,9 +2453,9 @@ evident_status evident_session_get_json(const evident_session *session,
  * `[measurement]`, `record_history` `[entry]`, `set_history_limit` `[n]`
  * (0: unlimited; negative: `EVIDENT_STATUS_INVALID_ARGUMENT`),
  * `load_trace` `[path, name, options]` (name null or `""`: from the file
- * name; options null, or the loader options object of
- * `evident_session_load_trace_with`; result: the name used, a JSON
- * string). In the annotation, measurement
+ * name; options null, the loader options object of
+ * `evident_session_load_trace_with`, or an array of at most one such
+ * object; result: the name used, a JSON string). In the annotation, measurement
  * and entry objects Go's zero values mean "unset", as for
  * `evident_args_from_go_json`.
  *

@@ -33,45 +33,20 @@ const (
 )
 
 // TraceLoadOptions are the loader options of Session.LoadTrace (at most
-// one per call; the zero value is no option), as the C call
+// one per call; zero fields are no option), as the C call
 // evident_session_load_trace_with takes them. LoadTrace reads CSV (a value
 // column, or time and value), .npy, sigrok .sr and Tektronix .wfm
 // (:WFM#001 to :WFM#003) files and returns the trace name used.
 type TraceLoadOptions struct {
-	// Channel names the channel of a sigrok .sr capture to read.
-	Channel string
-	// ChannelIndex selects a logic channel of a sigrok .sr capture by its
-	// 0-based index; when set it wins over Channel.
-	ChannelIndex *int
+	// Channel of a sigrok .sr capture: its name (a string) or the 0-based
+	// index of a logic channel (an int); nil for none.
+	Channel any `json:"channel,omitempty"`
 	// SampleRate (Hz) for a capture without its own (.npy, a CSV without a
 	// time column); a capture with its own rate refuses a different one.
-	SampleRate float64
+	SampleRate float64 `json:"sample_rate,omitempty"`
 	// Lazy is accepted for TraceKit compatibility: a trace is read now and
 	// mapped from the session file once saved.
-	Lazy bool
-}
-
-// loadOptions is the JSON object of opts (nil for none).
-func loadOptions(opts []TraceLoadOptions) (map[string]any, error) {
-	if len(opts) == 0 {
-		return nil, nil
-	} else if len(opts) > 1 {
-		return nil, goError(StatusInvalidArgument, "evident: LoadTrace takes at most one TraceLoadOptions")
-	}
-	o, m := opts[0], map[string]any{}
-	if o.Channel != "" {
-		m["channel"] = o.Channel
-	}
-	if o.ChannelIndex != nil {
-		m["channel"] = *o.ChannelIndex
-	}
-	if o.SampleRate != 0 {
-		m["sample_rate"] = o.SampleRate
-	}
-	if o.Lazy {
-		m["lazy"] = true
-	}
-	return m, nil
+	Lazy bool `json:"lazy,omitempty"`
 }
 
 // MeasureSamples measures samples taken at sampleRate Hz.

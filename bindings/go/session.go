@@ -131,12 +131,9 @@ type Measurement struct {
 
 // HistoryEntry is one operation of the session's history.
 type HistoryEntry struct {
-	Operation  string         `json:"operation"` // required: the function called
-	Parameters map[string]any `json:"parameters"`
-	// ParameterOrder is the order of Parameters' names (a map has none):
-	// History fills it; in RecordHistory and ToCode, nil or names left out
-	// follow sorted.
-	ParameterOrder []string       `json:"parameter_order"`
+	Operation      string         `json:"operation"` // required: the function called
+	Parameters     map[string]any `json:"parameters"`
+	ParameterOrder []string       `json:"parameter_order"` // Parameters' names in order; unlisted ones follow sorted
 	Result         any            `json:"result"`
 	Timestamp      time.Time      `json:"timestamp"` // zero means now
 	DurationMs     float64        `json:"duration_ms"`
@@ -453,11 +450,7 @@ func (s *Session) addTrace(name string, dt DType, p unsafe.Pointer, n uint64, in
 
 // LoadTrace imports a capture (.csv, .npy, .sr, .wfm) as trace name ("" = file name); see TraceLoadOptions.
 func (s *Session) LoadTrace(path, name string, opts ...TraceLoadOptions) (used string, err error) {
-	o, err := loadOptions(opts)
-	if err == nil {
-		err = s.do(true, "load_trace", &used, path, name, o)
-	}
-	return used, err
+	return used, s.do(true, "load_trace", &used, path, name, opts)
 }
 
 // RemoveTrace removes the trace named name (ErrNotFound if there is none).

@@ -994,8 +994,7 @@ func TestSessionLoadTrace(t *testing.T) {
 	wantErr(t, err, evident.ErrInvalidArgument, evident.StatusInvalidArgument)
 	_, err = s.LoadTrace(npy, "x", evident.TraceLoadOptions{}, evident.TraceLoadOptions{})
 	wantErr(t, err, evident.ErrInvalidArgument, evident.StatusInvalidArgument)
-	one := 1
-	_, err = s.LoadTrace(npy, "x", evident.TraceLoadOptions{ChannelIndex: &one})
+	_, err = s.LoadTrace(npy, "x", evident.TraceLoadOptions{Channel: 1})
 	if err == nil || !strings.Contains(err.Error(), "channel") {
 		t.Fatalf("a channel option for a .npy file: %v", err)
 	}
@@ -1832,7 +1831,8 @@ for m in s.measurement_records():
     out["measurements"].append({"name": m.name, "value": m.value, "unit": m.unit, "trace_name": m.trace_name,
         "metadata": m.metadata, "recorded_at": ts(m.recorded_at)})
 for e in s.history.entries:
-    out["history"].append(e.to_dict())
+    # the order Python sees (its dict's), as Go's field names it
+    out["history"].append(dict(e.to_dict(), parameter_order=list(e.parameters) or None))
 print(json.dumps(out))
 `
 
@@ -2035,7 +2035,7 @@ func TestGoLoadsSessionSavedByPython(t *testing.T) {
 	hs, err := s.History()
 	check(t, err)
 	wantEqual(t, "history", hs, []evident.HistoryEntry{{Operation: "filter", Parameters: map[string]any{"cutoff": 1e6},
-		Result: "ok", Timestamp: at, DurationMs: 2.5, Success: evident.Ptr(false), ErrorMessage: "clipped", Metadata: map[string]any{}}})
+		ParameterOrder: []string{"cutoff"}, Result: "ok", Timestamp: at, DurationMs: 2.5, Success: evident.Ptr(false), ErrorMessage: "clipped", Metadata: map[string]any{}}})
 	// Go saves a new version of the Python file; Python reads it back.
 	check(t, s.Annotate("protocol", evident.Annotation{Text: "from go", Time: ptrF(5e-3)}))
 	if si := mustSave(t, s, "", nil); si.Version != 2 || si.TracesReused != 3 {

@@ -299,12 +299,23 @@ fn change_op(s: *mut evident_session, op: &str, args: Option<&str>) -> FfiResult
         }
         "load_trace" => {
             let (path, name) = (a.req(0, "path")?, a.text(1, "name", true)?);
-            let used = match a.get(2) {
-                Value::Null => {
-                    take(|o| f::evident_session_load_trace(s, path.as_ptr(), ptr(&name), o))?
+            // null, an object, or an array of at most one (Go's variadic
+            // options).
+            let opts = match a.get(2) {
+                Value::Null => None,
+                Value::Array(v) if v.is_empty() => None,
+                Value::Array(v) if v.len() == 1 => v.first(),
+                v @ Value::Object(_) => Some(v),
+                Value::Array(_) => {
+                    return Err(a.bad("options", "at most one object of loader options"))
                 }
-                Value::Object(_) => {
-                    let opts = a.json(2, false)?;
+                _ => return Err(a.bad("options", "an object of loader options or null")),
+            };
+            let used = match opts {
+                None => take(|o| f::evident_session_load_trace(s, path.as_ptr(), ptr(&name), o))?,
+                Some(v) => {
+                    let opts = CString::new(v.to_string())
+                        .map_err(|_| Failure::invalid("JSON text holds a NUL byte"))?;
                     take(|o| {
                         crate::ffi::measure::evident_session_load_trace_with(
                             s,
@@ -315,7 +326,6 @@ fn change_op(s: *mut evident_session, op: &str, args: Option<&str>) -> FfiResult
                         )
                     })?
                 }
-                _ => return Err(a.bad("options", "an object of loader options or null")),
             };
             return Ok(quoted(used));
         }
@@ -382,9 +392,9 @@ pub extern "C" fn evident_session_get_json(
 /// `[measurement]`, `record_history` `[entry]`, `set_history_limit` `[n]`
 /// (0: unlimited; negative: `EVIDENT_STATUS_INVALID_ARGUMENT`),
 /// `load_trace` `[path, name, options]` (name null or `""`: from the file
-/// name; options null, or the loader options object of
-/// `evident_session_load_trace_with`; result: the name used, a JSON
-/// string). In the annotation, measurement
+/// name; options null, the loader options object of
+/// `evident_session_load_trace_with`, or an array of at most one such
+/// object; result: the name used, a JSON string). In the annotation, measurement
 /// and entry objects Go's zero values mean "unset", as for
 /// `evident_args_from_go_json`.
 ///
@@ -579,12 +589,23 @@ mod tests {
         // SAFETY: `s` is a live session of this test.
         let rate = unsafe { &(*s).s }.trace("w3").map(|t| t.info().sample_rate);
         assert_eq!(rate, Some(250.0));
+        let args = serde_json::json!([csv.to_str().unwrap(), "w5", [{"sample_rate": 8.0}]]);
+        assert_eq!(ok(s, true, "load_trace", &args.to_string()), "w5");
+        let args = serde_json::json!([csv.to_str().unwrap(), "w6", []]);
+        assert_eq!(ok(s, true, "load_trace", &args.to_string()), "w6");
+        // SAFETY: as above.
+        let rates: Vec<f64> = ["w5", "w6"]
+            .iter()
+            .map(|n| unsafe { &(*s).s }.trace(n).unwrap().info().sample_rate)
+            .collect();
+        assert_eq!(rates, [8.0, 1.0]);
         for (opts, word) in [
             (
                 serde_json::json!({"rate": 1}),
                 "unknown loader option `rate`",
             ),
             (serde_json::json!(5), "loader options"),
+            (serde_json::json!([{}, {}]), "at most one"),
         ] {
             let args = serde_json::json!([csv.to_str().unwrap(), "w4", opts]).to_string();
             let (st, msg) = call(s, true, "load_trace", &args);
