@@ -219,8 +219,9 @@ def check_dll(dll, plat, want, quiet=False):
     print(f"{plat}: {name}: PE32+ DLL for {arch}, stripped, ASLR (high entropy) and NX,"
           f" subsystem version {dll.subsystem_version[0]}.{dll.subsystem_version[1]}; exports"
           f" exactly the {len(got)} functions of abi/symbols.txt by name (export name"
-          f" {dll.dll_name}); imports only system DLLs: {', '.join(dll.imports)}"
-          + (f"; delay-loaded: {', '.join(dll.delay_imports)}" if dll.delay_imports else ""))
+          f" {dll.dll_name}); imports only system DLLs ({len(imports)} descriptors):"
+          f" {', '.join(sorted({d.lower() for d in imports}))}"
+          + (f" ({len(dll.delay_imports)} delay-loaded)" if dll.delay_imports else ""))
 
 
 def wheel(path, symbols, quiet=False):
