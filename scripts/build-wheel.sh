@@ -27,7 +27,9 @@
 # cargo-zigbuild settings, and the wheel is packaged by setup.py from the
 # cross-linked library (EVIDENT_PREBUILT_LIBRARY, EVIDENT_WHEEL_PLATFORM)
 # and read back by scripts/macos_check.py. No Mac here: they are checked,
-# never installed or run.
+# never installed or run. The Windows wheel (py3-none-win_amd64) likewise:
+# `scripts/cross-check.sh windows_wheel`, from the library cross-built with
+# mingw, read back by scripts/windows_check.py, its DLL run under Wine.
 #
 # Usage: scripts/build-wheel.sh [OUTDIR]
 # The release library in target/ is reused when it is up to date. Tools

@@ -10,7 +10,10 @@
 # (installed from Debian when missing); the unit tests and the integration
 # tests that build for Windows run under Wine (Debian's wine64, installed
 # when missing), and so do the CLI on spec/vectors and the C test programs
-# (see wine_tests).
+# (see wine_tests). `windows_wheel`: the Python wheel for Windows
+# (py3-none-win_amd64) from a release build of the library, read and checked
+# (scripts/windows_check.py), its DLL loaded and used under Wine alone in an
+# empty directory.
 # macOS (aarch64-apple-darwin and x86_64-apple-darwin): library, C ABI and
 # CLI with every feature linked with cargo-zigbuild (no Apple SDK needed)
 # and the Mach-O files inspected, then the Python wheels built from release
@@ -18,8 +21,8 @@
 # (its PyPI package cannot be installed), aarch64 is only type-checked.
 # `macos_link` and `macos_wheel` (each of the two) link or fail.
 #
-# Usage: scripts/cross-check.sh [windows|macos|msrv|macos_link|macos_wheel]...
-#        (default: windows macos msrv)
+# Usage: scripts/cross-check.sh [windows|windows_wheel|macos|msrv|macos_link|macos_wheel]...
+#        (default: windows windows_wheel macos msrv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -60,12 +63,13 @@ xcargo() {
     CARGO_INCREMENTAL=0 cargo "$@"
 }
 
-windows() {
+# mingw-w64 (installed from Debian when missing), and the CRT start/end
+# objects the windows-gnu linker wants, which -Zbuild-std does not build:
+# built from the same rust-src.
+mingw_setup() {
   if ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-mingw-w64-x86-64 >/dev/null
   fi
-  # -Zbuild-std does not build the CRT start/end objects the windows-gnu
-  # linker wants; build them from the same rust-src.
   local rtdir="$sysroot/usr/lib/rustlib/x86_64-pc-windows-gnu/lib"
   if [ ! -f "$rtdir/rsend.o" ]; then
     mkdir -p "$rtdir"
@@ -74,10 +78,50 @@ windows() {
         -o "$rtdir/$f.o" "$sysroot/usr/lib/rustlib/src/rust/library/rtstartup/$f.rs"
     done
   fi
+}
+
+windows() {
+  mingw_setup
   echo "== Windows (x86_64-pc-windows-gnu): library, C ABI and CLI, linked"
   xcargo build --locked -Zbuild-std=std,panic_abort,panic_unwind \
     --target x86_64-pc-windows-gnu --lib --bins
   wine_tests
+}
+
+# Debian's wine64 (installed when missing, like mingw) and the Wine prefix
+# target/xcheck/wineprefix; sets $wine and exports WINEPREFIX. Needs mingw
+# (mingw_setup).
+wine_setup() {
+  wine=/usr/lib/wine/wine64
+  if [ ! -x "$wine" ]; then
+    echo "== Windows: installing Debian's wine64 (runs the Windows tests)"
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine64)
+    "${apt[@]}" >/dev/null || { apt-get update -qq && "${apt[@]}" >/dev/null; }
+  fi
+  local x="$root/target/xcheck"
+  export WINEPREFIX="$x/wineprefix" WINEDEBUG=-all
+  local sys32="$WINEPREFIX/drive_c/windows/system32"
+  [ -d "$sys32" ] || "$wine" wineboot --init >/dev/null 2>&1 || true
+  [ -d "$sys32" ] || { echo "cross-check: could not create the Wine prefix $WINEPREFIX" >&2; return 1; }
+  # Wine 8 (Debian 12) lacks bcryptprimitives.dll, whose ProcessPrng the
+  # standard library uses for randomness: a stand-in over RtlGenRandom in
+  # the prefix's system32 (Windows 10 and later have the DLL), for the test
+  # programs, the CLI, the C tests and the wheel's DLL.
+  if [ ! -f "$sys32/bcryptprimitives.dll" ]; then
+    cat > "$x/prng.c" <<'C'
+#include <windows.h>
+BOOLEAN WINAPI SystemFunction036(PVOID buf, ULONG len);
+__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
+    while (len) {
+        ULONG n = len > 0x40000000 ? 0x40000000 : (ULONG)len;
+        if (!SystemFunction036(data, n)) return FALSE;
+        data += n; len -= n;
+    }
+    return TRUE;
+}
+C
+    x86_64-w64-mingw32-gcc -shared -O2 -o "$sys32/bcryptprimitives.dll" "$x/prng.c" -ladvapi32
+  fi
 }
 
 # The Rust tests under Wine (Debian's wine64, installed when missing, like
@@ -94,12 +138,7 @@ windows() {
 # cover (power_cut, fuzz_regressions, session_fuzz_regressions,
 # verify_memory): minutes each under Wine.
 wine_tests() {
-  local wine=/usr/lib/wine/wine64
-  if [ ! -x "$wine" ]; then
-    echo "== Windows: installing Debian's wine64 (runs the Windows tests)"
-    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine64)
-    "${apt[@]}" >/dev/null || { apt-get update -qq && "${apt[@]}" >/dev/null; }
-  fi
+  wine_setup
   local tests=(basic tamper vectors record_rules verify_hardening api tracing_layer batch
     c_abi checkpoint_attacks checkpoint_auto checkpoint_vectors cli cli_checkpoint cli_conventions
     cli_report cli_seeds cli_session fast_record faults recovery session session_import
@@ -111,28 +150,6 @@ wine_tests() {
     --target x86_64-pc-windows-gnu --no-run --lib "${args[@]}"
 
   local x="$root/target/xcheck" out="$root/target/xcheck/x86_64-pc-windows-gnu/debug"
-  export WINEPREFIX="$x/wineprefix" WINEDEBUG=-all
-  local sys32="$WINEPREFIX/drive_c/windows/system32"
-  [ -d "$sys32" ] || "$wine" wineboot --init >/dev/null 2>&1 || true
-  [ -d "$sys32" ] || { echo "cross-check: could not create the Wine prefix $WINEPREFIX" >&2; return 1; }
-  # Wine 8 (Debian 12) lacks bcryptprimitives.dll, whose ProcessPrng the
-  # standard library uses for randomness: a stand-in over RtlGenRandom in
-  # the prefix's system32, for the test programs, the CLI and the C tests.
-  if [ ! -f "$sys32/bcryptprimitives.dll" ]; then
-    cat > "$x/prng.c" <<'C'
-#include <windows.h>
-BOOLEAN WINAPI SystemFunction036(PVOID buf, ULONG len);
-__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
-    while (len) {
-        ULONG n = len > 0x40000000 ? 0x40000000 : (ULONG)len;
-        if (!SystemFunction036(data, n)) return FALSE;
-        data += n; len -= n;
-    }
-    return TRUE;
-}
-C
-    x86_64-w64-mingw32-gcc -shared -O2 -o "$sys32/bcryptprimitives.dll" "$x/prng.c" -ladvapi32
-  fi
 
   # Skipped under Wine, each for a limitation of Wine 8 (not of Windows),
   # shown by scripts/wine-probes.c (build it with mingw, run it under Wine):
@@ -186,6 +203,116 @@ C
   done
   # Wine's server stays a few seconds after the last program: wait for it.
   /usr/lib/wine/wineserver -w 2>/dev/null || true
+}
+
+# The Python wheel for Windows, for every Python 3 (the library is loaded
+# with ctypes), into $EVIDENT_WINDOWS_WHEEL_DIR (default
+# target/xcheck/wheels):
+#   evident_audit-VERSION-py3-none-win_amd64.whl
+# holding the package and evident.dll, as the Linux wheel holds the package
+# and _libevident.so (no CLI: the Linux wheel has none either): the library
+# is a release build with the default features (as the Linux wheel's),
+# cross-built with mingw-w64 like the `windows` step's, without debug
+# information and stripped by the linker (--strip-all: no COFF symbol
+# table; the panic messages' source paths stay, as in the Linux wheel),
+# packaged by bindings/python/setup.py (EVIDENT_PREBUILT_LIBRARY,
+# EVIDENT_WHEEL_PLATFORM) with pinned setuptools in target/py-wheel.
+# Then:
+# - the wheel is read (scripts/windows_check.py wheel: name and WHEEL tag,
+#   METADATA, RECORD hashes and sizes, one binary, evident/evident.dll: a
+#   PE32+ DLL for x86-64, stripped, exporting exactly abi/symbols.txt's
+#   functions and importing only Windows system DLLs, none of mingw's
+#   runtime DLLs; evident/_native.py finds it), binutils' objdump reads the
+#   same imports and exports, and the check is shown to reject wrong wheels
+#   made from it (windows_check.py wrong-wheels);
+# - under Wine, the wheel's evident.dll alone in an empty directory
+#   (target/xcheck/wine-wheel/dll): loaded as CPython's ctypes loads a
+#   library on Windows (scripts/windows-dll-load.c: LoadLibraryExW, its
+#   dependencies looked up only in its own directory and system32), every
+#   function of abi/symbols.txt resolved, a log created, appended, closed,
+#   verified, tampered with and verified again; and the C test programs
+#   (tests/c) linked with mingw directly against that evident.dll (no
+#   import library) and run next to it. Wine's system32 has nothing of
+#   mingw's (only the bcryptprimitives.dll stand-in, see wine_setup): a
+#   missing dependency fails the load.
+# No Windows CPython here: `import evident` on Windows is not run.
+windows_wheel() {
+  mingw_setup
+  echo "== Windows (x86_64-pc-windows-gnu): release library for the wheel (py3-none-win_amd64)"
+  CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=symbols \
+    xcargo build --locked --release -Zbuild-std=std,panic_abort,panic_unwind \
+    --target x86_64-pc-windows-gnu --lib
+  local dll="$root/target/xcheck/x86_64-pc-windows-gnu/release/evident.dll"
+  local out=${EVIDENT_WINDOWS_WHEEL_DIR:-$root/target/xcheck/wheels} whl tmp
+  case "$out" in /*) ;; *) out=$root/$out ;; esac
+  mkdir -p "$out"
+  wheel_tools
+  tmp=$(mktemp -d)
+  EVIDENT_PREBUILT_LIBRARY="$dll" EVIDENT_WHEEL_PLATFORM=win_amd64 \
+    "$root/target/py-wheel/bin/pip" wheel --quiet --no-deps --no-build-isolation -w "$tmp" \
+    "$root/bindings/python"
+  whl=$(ls "$tmp"/evident_audit-*-py3-none-win_amd64.whl)
+  rm -f "$out"/evident_audit-*-py3-none-win_amd64.whl
+  mv "$whl" "$out/"
+  rm -rf "$tmp"
+  whl="$out/$(basename "$whl")"
+  echo "== Windows: $(basename "$whl") ($(du -k "$whl" | cut -f1) KiB) read and checked"
+  python3 "$root/scripts/windows_check.py" wheel "$whl" "$root/abi/symbols.txt"
+  python3 "$root/scripts/windows_check.py" wrong-wheels "$whl" "$root/abi/symbols.txt"
+  local d="$root/target/xcheck/wine-wheel" p src
+  rm -rf "$d" && mkdir -p "$d/dll" "$d/work" "$d/bad"
+  python3 - "$whl" "$d/dll" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2] + "/evident.dll", "wb") as f:
+    f.write(z.read("evident/evident.dll"))
+PY
+  python3 "$root/scripts/windows_check.py" objdump "$d/dll/evident.dll"
+
+  echo "== Windows: the wheel's evident.dll alone in an empty directory, under Wine"
+  wine_setup
+  x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -O1 -I"$root/include" \
+    -o "$d/windows-dll-load.exe" "$root/scripts/windows-dll-load.c"
+  # Full Windows paths (Wine's Z: is /): the loader needs an absolute path.
+  local wd="Z:${d//\//\\}" abi="Z:${root//\//\\}\\abi\\symbols.txt" res
+  (cd "$d" && "$wine" ./windows-dll-load.exe "$wd\\dll\\evident.dll" "$abi" "$wd\\work")
+  # The control: the same DLL importing libgcc_s_seh-1.dll (which no
+  # Windows and no Wine prefix has) must not load.
+  python3 "$root/scripts/windows_check.py" rename-import "$d/dll/evident.dll" libgcc_s_seh-1.dll \
+    "$d/bad/evident.dll"
+  if res=$(cd "$d" && "$wine" ./windows-dll-load.exe "$wd\\bad\\evident.dll" "$abi" "$wd\\work" 2>&1); then
+    echo "cross-check: a DLL importing libgcc_s_seh-1.dll loaded under Wine: the load proves nothing" >&2
+    return 1
+  fi
+  case $res in
+    *"LoadLibraryExW"*"error 126"*) echo "control: the DLL patched to import libgcc_s_seh-1.dll is refused: $res" ;;
+    *) echo "cross-check: the control DLL failed otherwise than as a missing module: $res" >&2; return 1 ;;
+  esac
+  echo "== Windows: the C test programs (tests/c) linked against the wheel's evident.dll, run next to it"
+  for src in "$root"/tests/c/*.c; do
+    p=$(basename "$src" .c)
+    x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -O1 -I"$root/include" \
+      -o "$d/dll/$p.exe" "$src" "$d/dll/evident.dll"
+    # session_test compacts a session (a rename over the open file: Wine
+    # 8's limitation, see wine_tests): built, not run.
+    [ "$p" = session_test ] && continue
+    mkdir "$d/dll/work-$p"
+    echo "$p.exe:"
+    (cd "$d/dll" && "$wine" "./$p.exe" "work-$p")
+  done
+  /usr/lib/wine/wineserver -w 2>/dev/null || true
+}
+
+# Pinned setuptools and setuptools-rust (setup.py imports it) in a venv of
+# their own, target/py-wheel: the Windows wheel is packaged with them (no
+# build isolation: nothing is fetched per build).
+wheel_tools() {
+  local tools="$root/target/py-wheel"
+  local reqs="setuptools==80.9.0 setuptools-rust==1.12.0 semantic-version==2.10.0"
+  [ -x "$tools/bin/python" ] || python3 -m venv "$tools"
+  if [ "$(cat "$tools/.installed" 2>/dev/null)" != "$reqs" ]; then
+    "$tools/bin/pip" install --quiet $reqs
+    echo "$reqs" >"$tools/.installed"
+  fi
 }
 
 macos() {
@@ -378,6 +505,7 @@ clean_after() {
   local d s
   case $1 in
     windows) d=(x86_64-pc-windows-gnu wine-c) ;;
+    windows_wheel) d=(x86_64-pc-windows-gnu wine-wheel) ;;
     macos | macos_link | macos_wheel) d=(aarch64-apple-darwin x86_64-apple-darwin) ;;
     *) return 0 ;;
   esac
@@ -386,7 +514,7 @@ clean_after() {
 }
 
 fetch_toolchain
-for step in "${@:-windows macos msrv}"; do
+for step in "${@:-windows windows_wheel macos msrv}"; do
   for s in $step; do
     "$s"
     # macos_link's build is the one macos_wheel packages: kept until then.

@@ -24,17 +24,14 @@ no run path.
 Exits with a message naming the file and what is wrong at the first fault.
 """
 
-import ast
-import base64
-import csv
 import hashlib
-import io
 import os
-import re
 import struct
 import sys
-import tempfile
 import zipfile
+
+import wheel_check
+from wheel_check import abi_symbols, fail
 
 ARCH = {"aarch64": (0x0100000C, "arm64"), "x86_64": (0x01000007, "x86_64")}
 MH_EXECUTE, MH_DYLIB = 2, 6
@@ -49,10 +46,7 @@ WHEEL_PLATFORMS = {
     "macosx_10_12_x86_64": ("x86_64-apple-darwin", "10.12"),
 }
 LIBRARY = "evident/libevident.dylib"
-
-
-def fail(msg):
-    sys.exit(f"macOS check: {msg}")
+wheel_check.PREFIX = "macOS check: "
 
 
 def uleb(b, i):
@@ -192,15 +186,6 @@ class MachO:
         return arch
 
 
-def abi_symbols(path):
-    want = set()
-    with open(path) as f:
-        for line in f:
-            if line.strip() and not line.startswith("#"):
-                want.add(line.split("(")[0].split()[-1].lstrip("*"))
-    return want
-
-
 def check_library(lib, target, minos, want, quiet=False):
     """The C ABI library: exports exactly the functions of SYMBOLS."""
     arch = lib.check(target, minos, MH_DYLIB)
@@ -238,148 +223,20 @@ def link(target, outdir, minos, symbols):
     print(f"{target}: {path}: ar archive")
 
 
-def record_hash(data):
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return "sha256=" + digest.decode()
-
-
 def wheel(path, symbols, quiet=False):
+    """A macOS wheel: wheel_check's reading, then its one binary, the
+    Mach-O library for the tag's architecture and macOS."""
     want = abi_symbols(symbols)
-    base = os.path.basename(path)
-    m = re.fullmatch(r"evident_audit-([0-9][0-9A-Za-z.+!]*)-py3-none-([a-z0-9_]+)\.whl", base)
-    if not m:
-        fail(f"{base}: not named evident_audit-VERSION-py3-none-PLATFORM.whl")
-    version, plat = m.groups()
-    if plat not in WHEEL_PLATFORMS:
-        fail(f"{base}: platform tag {plat}, expected one of {sorted(WHEEL_PLATFORMS)}")
+    base, _, plat, files = wheel_check.read_wheel(path, WHEEL_PLATFORMS)
     target, minos = WHEEL_PLATFORMS[plat]
-    try:
-        z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        fail(f"{base}: not a zip archive ({e})")
-    with z:
-        names = z.namelist()
-        if len(set(names)) != len(names):
-            fail(f"{base}: an archive member is stored twice")
-        for n in names:
-            if n.startswith("/") or ".." in n.split("/") or "\\" in n:
-                fail(f"{base}: member {n!r} would be written outside the install directory")
-        info = f"evident_audit-{version}.dist-info"
-        files = {n: z.read(n) for n in names if not n.endswith("/")}
-
-    # WHEEL: not pure (the package holds a platform's binary), one tag,
-    # the file name's.
-    wheel_meta = files.get(f"{info}/WHEEL")
-    if wheel_meta is None:
-        fail(f"{base}: no {info}/WHEEL")
-    fields = [line.split(":", 1) for line in wheel_meta.decode().splitlines() if line.strip()]
-    tags = [v.strip() for k, v in fields if k == "Tag"]
-    if tags != [f"py3-none-{plat}"]:
-        fail(f"{base}: WHEEL tags {tags}, expected ['py3-none-{plat}'] (the file name's)")
-    pure = [v.strip() for k, v in fields if k == "Root-Is-Purelib"]
-    if pure != ["false"]:
-        fail(f"{base}: WHEEL Root-Is-Purelib {pure}, expected ['false'] (a platform wheel)")
-    if [v.strip() for k, v in fields if k == "Wheel-Version"] != ["1.0"]:
-        fail(f"{base}: WHEEL Wheel-Version is not 1.0")
-    metadata = files.get(f"{info}/METADATA", b"").decode()
-    if "\nName: evident-audit\n" not in "\n" + metadata or f"\nVersion: {version}\n" not in metadata:
-        fail(f"{base}: METADATA does not name evident-audit {version}")
-
-    # RECORD: every file once, with its size and SHA-256; RECORD itself
-    # without a hash.
-    record = files.get(f"{info}/RECORD")
-    if record is None:
-        fail(f"{base}: no {info}/RECORD")
-    rows = list(csv.reader(io.StringIO(record.decode())))
-    listed = {}
-    for row in rows:
-        if len(row) != 3:
-            fail(f"{base}: RECORD row {row}: expected path,hash,size")
-        if row[0] in listed:
-            fail(f"{base}: RECORD lists {row[0]} twice")
-        listed[row[0]] = row
-    if set(listed) != set(files):
-        fail(f"{base}: RECORD lists {sorted(set(listed) - set(files))} that are not in the"
-             f" wheel, and not {sorted(set(files) - set(listed))} that are")
-    for name, data in files.items():
-        _, digest, size = listed[name]
-        if name == f"{info}/RECORD":
-            if digest or size:
-                fail(f"{base}: RECORD lists a hash for itself")
-            continue
-        if digest != record_hash(data) or size != str(len(data)):
-            fail(f"{base}: {name}: RECORD says {digest} ({size} bytes), the file is"
-                 f" {record_hash(data)} ({len(data)} bytes)")
-
-    # Every binary: Mach-O for the tag's architecture and macOS.
-    binaries = []
-    for name, data in sorted(files.items()):
-        magic = data[:4]
-        if magic in (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf") \
-                or data[:2] == b"MZ" or data[:8] == b"!<arch>\n":
-            binaries.append(name)
-    if binaries != [LIBRARY]:
-        fail(f"{base}: binaries {binaries}, expected only {LIBRARY}")
+    wheel_check.check_only_binary(base, files, LIBRARY)
     check_library(MachO(f"{base}:{LIBRARY}", files[LIBRARY]), target, minos, want, quiet)
-
-    # The package's own evident/_native.py finds the library in it: its
-    # _candidates and _find_library (the module itself loads the library when
-    # imported, which a Mach-O file cannot be here) run over the unpacked
-    # wheel; the first candidate that exists must be the library.
-    native = files.get("evident/_native.py")
-    if native is None:
-        fail(f"{base}: no evident/_native.py")
-    tree = ast.parse(native, "evident/_native.py")
-    body = [n for n in tree.body if isinstance(n, ast.Import)
-            or (isinstance(n, ast.ImportFrom) and not n.level)]
-    funcs = [n for n in tree.body if isinstance(n, ast.FunctionDef)
-             and n.name in ("_candidates", "_find_library")]
-    if len(funcs) != 2:
-        fail(f"{base}: evident/_native.py has no _candidates and _find_library")
-    with tempfile.TemporaryDirectory() as tmp:
-        with zipfile.ZipFile(path) as z:
-            z.extractall(tmp)
-        scope = {"__file__": os.path.join(tmp, "evident", "_native.py"), "__name__": "evident._native"}
-        exec(compile(ast.Module(body=body + funcs, type_ignores=[]), "evident/_native.py", "exec"), scope)
-        saved = os.environ.pop("EVIDENT_LIBRARY", None)
-        try:
-            found = scope["_find_library"]()
-        except ImportError as e:
-            fail(f"{base}: evident/_native.py finds no library in the wheel: {e}")
-        finally:
-            if saved is not None:
-                os.environ["EVIDENT_LIBRARY"] = saved
-        if os.path.realpath(found) != os.path.realpath(os.path.join(tmp, LIBRARY)):
-            fail(f"{base}: evident/_native.py would load {os.path.relpath(found, tmp)}, not {LIBRARY}")
+    wheel_check.check_native_finds(path, files, LIBRARY)
     if quiet:
         return
     print(f"{base}: tag py3-none-{plat} (WHEEL and file name), {len(files)} files, RECORD"
           f" hashes and sizes match; the one binary is {LIBRARY} ({target}, macOS {minos}+),"
           f" which evident/_native.py finds")
-
-
-def rewrite(src, dst, replace=None, rename=None, record=True):
-    """Copies wheel SRC to DST with members replaced (name -> bytes, or None
-    to drop) or renamed; RECORD written anew for the result unless
-    record=False."""
-    replace, rename = replace or {}, rename or {}
-    with zipfile.ZipFile(src) as z:
-        files = {n: z.read(n) for n in z.namelist()}
-    out = {}
-    for name, data in {**files, **replace}.items():
-        data = replace.get(name, data)
-        if data is not None:
-            out[rename.get(name, name)] = data
-    rec = next(n for n in out if n.endswith(".dist-info/RECORD"))
-    if record:
-        text = io.StringIO()
-        w = csv.writer(text, lineterminator="\n")
-        for name, data in out.items():
-            w.writerow([name, "", ""] if name == rec else [name, record_hash(data), len(data)])
-        out[rec] = text.getvalue().encode()
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as z:
-        for name, data in out.items():
-            z.writestr(name, data)
 
 
 def patch_minos(b, minos):
@@ -408,71 +265,34 @@ def flip_code_byte(b):
 
 
 def wrong_wheels(path, symbols):
-    """Each wrong wheel made from the good one is rejected, for its fault."""
+    """Each wrong wheel made from the good one is rejected, for its fault:
+    wheel_check's common cases and the macOS ones."""
     base = os.path.basename(path)
-    m = re.fullmatch(r"(evident_audit-[^-]+)-py3-none-([a-z0-9_]+)\.whl", base)
-    stem, plat = m.groups()
+    stem, plat, info = wheel_check.split_name(path)
     other = next(p for p in WHEEL_PLATFORMS if p != plat)
-    info = stem + ".dist-info"
     with zipfile.ZipFile(path) as z:
         lib = z.read(LIBRARY)
         meta = z.read(f"{info}/WHEEL").decode()
-        native = z.read("evident/_native.py").decode()
-    # The start of an x86-64 ELF shared object: the check reads the magic.
-    elf_bytes = b"\x7fELF\x02\x01\x01\x00" + bytes(8) + struct.pack("<HH", 3, 62) + bytes(44)
     minos = WHEEL_PLATFORMS[plat][1]
-    cases = [
+    cases = wheel_check.common_cases(path, LIBRARY, "libevident.dylib") + [
         # (what, file name, rewrite arguments, expected message)
         ("the file name's tag is another platform's", f"{stem}-py3-none-{other}.whl", {},
          "WHEEL tags"),
         ("the other platform's tag throughout (file name and WHEEL)", f"{stem}-py3-none-{other}.whl",
          {"replace": {f"{info}/WHEEL": meta.replace(plat, other).encode()}}, "expected an"),
-        ("a pure-Python tag", f"{stem}-py3-none-any.whl",
-         {"replace": {f"{info}/WHEEL": meta.replace(plat, "any").encode()}}, "platform tag any"),
-        ("a Linux tag", f"{stem}-py3-none-manylinux_2_17_x86_64.whl", {}, "platform tag"),
-        ("Root-Is-Purelib: true", base,
-         {"replace": {f"{info}/WHEEL": meta.replace("Root-Is-Purelib: false",
-                                                    "Root-Is-Purelib: true").encode()}},
-         "Root-Is-Purelib"),
-        ("a file changed after RECORD was written", base,
-         {"replace": {"evident/log.py": b"# changed\n"}, "record": False}, "RECORD says"),
-        ("a file RECORD does not list", base,
-         {"replace": {"evident/extra.py": b""}, "record": False}, "RECORD lists"),
         ("the Linux library (ELF) in place of the Mach-O one", base,
-         {"replace": {LIBRARY: elf_bytes}}, "not a 64-bit little-endian Mach-O"),
-        ("a Linux library next to the Mach-O one", base,
-         {"replace": {"evident/_libevident.so": elf_bytes}}, "binaries"),
-        ("the library under the Linux wheel's name", base,
-         {"rename": {LIBRARY: "evident/_libevident.so"}}, "binaries"),
+         {"replace": {LIBRARY: wheel_check.ELF_BYTES}}, "not a 64-bit little-endian Mach-O"),
+        ("a Windows DLL (PE) in place of the Mach-O one", base,
+         {"replace": {LIBRARY: b"MZ" + bytes(126)}}, "not a 64-bit little-endian Mach-O"),
         ("a library for a newer macOS than the tag says", base,
          {"replace": {LIBRARY: patch_minos(lib, "14.0")}}, f"minimum macOS 14.0, expected {minos}"),
         ("a truncated library", base,
          {"replace": {LIBRARY: lib[:4096]}}, "damaged Mach-O"),
-        ("an _native.py that does not look for libevident.dylib", base,
-         {"replace": {"evident/_native.py": native.replace('"libevident.dylib", ', "").encode()}},
-         "finds no library"),
     ]
     if MachO(LIBRARY, lib).signed:  # arm64 (x86_64 macOS runs unsigned code)
         cases.append(("a library changed after it was signed", base,
                       {"replace": {LIBRARY: flip_code_byte(lib)}}, "code signature does not match"))
-    failed = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for what, name, args, expected in cases:
-            dst = os.path.join(tmp, name)
-            rewrite(path, dst, **args)
-            try:
-                wheel(dst, symbols, quiet=True)
-                failed.append(f"{what}: accepted")
-            except SystemExit as e:
-                msg = str(e.code)
-                if expected not in msg:
-                    failed.append(f"{what}: rejected, but for another reason: {msg}")
-                else:
-                    print(f"rejected as expected: {what}: {msg[len('macOS check: '):][:160]}")
-            os.remove(dst)
-    if failed:
-        fail("the wheel check let wrong wheels through:\n  " + "\n  ".join(failed))
-    print(f"{base}: the wheel check rejects all {len(cases)} wrong wheels made from it")
+    wheel_check.reject_all(path, cases, lambda w: wheel(w, symbols, quiet=True))
 
 
 def main(argv):

@@ -24,7 +24,9 @@ no Cargo build: EVIDENT_PREBUILT_LIBRARY names the file (installed under its
 own name, e.g. ``evident/libevident.dylib``) and EVIDENT_WHEEL_PLATFORM the
 wheel's platform tag (e.g. ``macosx_11_0_arm64``). ``scripts/cross-check.sh
 macos_wheel`` builds the macOS wheels this way from the library that
-cargo-zigbuild cross-links.
+cargo-zigbuild cross-links, ``windows_wheel`` the Windows wheel
+(``evident/evident.dll``, ``win_amd64``) from the library cross-built with
+mingw-w64.
 
 The library is built with the crate types of the ``[lib]`` section of the
 crate's Cargo.toml (not only ``cdylib``), so that this build and a plain

@@ -185,7 +185,7 @@ def test_evident_library_override(tmp_path: Path) -> None:
     [
         "_libevident.so",  # the Linux wheel, and `pip install` from source
         "libevident.dylib",  # the macOS wheels (scripts/cross-check.sh macos_wheel)
-        "evident.dll",
+        "evident.dll",  # the Windows wheel (scripts/cross-check.sh windows_wheel)
     ],
 )
 def test_library_found_inside_the_package(

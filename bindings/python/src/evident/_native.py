@@ -6,7 +6,8 @@ The library is looked up, in order:
 2. the library installed inside this package: ``evident/_libevident.so``
    (the Linux wheel, and ``pip install`` from source on Linux and macOS),
    ``evident/libevident.dylib`` (the macOS wheels, built from the library
-   cross-linked for macOS) or ``.pyd``/``.dll`` on Windows.
+   cross-linked for macOS) or ``evident/evident.dll`` (the Windows wheel,
+   built from the library cross-built with mingw-w64).
 
 Nothing is downloaded and no system path is searched. The library is loaded
 with :class:`ctypes.CDLL`, so the GIL is released during every call.
