@@ -274,12 +274,12 @@ PY
     -o "$d/windows-dll-load.exe" "$root/scripts/windows-dll-load.c"
   # Full Windows paths (Wine's Z: is /): the loader needs an absolute path.
   local wd="Z:${d//\//\\}" abi="Z:${root//\//\\}\\abi\\symbols.txt" res
-  (cd "$d" && "$wine" ./windows-dll-load.exe "$wd\\dll\\evident.dll" "$abi" "$wd\\work")
+  (cd "$d" && EVIDENT_WINE=$wine "$root/scripts/wine-run.sh" ./windows-dll-load.exe "$wd\\dll\\evident.dll" "$abi" "$wd\\work")
   # The control: the same DLL importing libgcc_s_seh-1.dll (which no
   # Windows and no Wine prefix has) must not load.
   python3 "$root/scripts/windows_check.py" rename-import "$d/dll/evident.dll" libgcc_s_seh-1.dll \
     "$d/bad/evident.dll"
-  if res=$(cd "$d" && "$wine" ./windows-dll-load.exe "$wd\\bad\\evident.dll" "$abi" "$wd\\work" 2>&1); then
+  if res=$(cd "$d" && EVIDENT_WINE=$wine "$root/scripts/wine-run.sh" ./windows-dll-load.exe "$wd\\bad\\evident.dll" "$abi" "$wd\\work" 2>&1); then
     echo "cross-check: a DLL importing libgcc_s_seh-1.dll loaded under Wine: the load proves nothing" >&2
     return 1
   fi
@@ -297,7 +297,7 @@ PY
     [ "$p" = session_test ] && continue
     mkdir "$d/dll/work-$p"
     echo "$p.exe:"
-    (cd "$d/dll" && "$wine" "./$p.exe" "work-$p")
+    (cd "$d/dll" && EVIDENT_WINE=$wine "$root/scripts/wine-run.sh" "./$p.exe" "work-$p")
   done
   /usr/lib/wine/wineserver -w 2>/dev/null || true
 }
