@@ -190,16 +190,24 @@ wine_tests() {
   local cdir="$x/wine-c"
   rm -rf "$cdir" && mkdir -p "$cdir"
   cp "$out/evident.dll" "$cdir/"
-  local src p
+  wine_c_tests "$cdir" "$out/libevident.dll.a"
+}
+
+# wine_c_tests DIR LIB: builds each program of tests/c with mingw into DIR,
+# linked against LIB (an import library or the DLL itself), and runs it
+# under Wine in DIR, next to DIR/evident.dll.
+wine_c_tests() {
+  local dir=$1 lib=$2 src p
   for src in "$root"/tests/c/*.c; do
     p=$(basename "$src" .c)
     x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -O1 -I"$root/include" \
-      -o "$cdir/$p.exe" "$src" "$out/libevident.dll.a"
-    # session_test compacts a session (a rename over the open file: the
-    # Wine limitation above): built, not run.
+      -o "$dir/$p.exe" "$src" "$lib"
+    # session_test compacts a session (a rename over the open file: Wine
+    # 8's limitation, see wine_tests): built, not run.
     [ "$p" = session_test ] && continue
-    mkdir "$cdir/work-$p"
-    (cd "$cdir" && EVIDENT_WINE=$wine "$root/scripts/wine-run.sh" "./$p.exe" "work-$p")
+    mkdir "$dir/work-$p"
+    echo "$p.exe:"
+    (cd "$dir" && EVIDENT_WINE=$wine "$root/scripts/wine-run.sh" "./$p.exe" "work-$p")
   done
   # Wine's server stays a few seconds after the last program: wait for it.
   /usr/lib/wine/wineserver -w 2>/dev/null || true
@@ -259,7 +267,7 @@ windows_wheel() {
   echo "== Windows: $(basename "$whl") ($(du -k "$whl" | cut -f1) KiB) read and checked"
   python3 "$root/scripts/windows_check.py" wheel "$whl" "$root/abi/symbols.txt"
   python3 "$root/scripts/windows_check.py" wrong-wheels "$whl" "$root/abi/symbols.txt"
-  local d="$root/target/xcheck/wine-wheel" p src
+  local d="$root/target/xcheck/wine-wheel"
   rm -rf "$d" && mkdir -p "$d/dll" "$d/work" "$d/bad"
   python3 - "$whl" "$d/dll" <<'PY'
 import sys, zipfile
@@ -288,18 +296,7 @@ PY
     *) echo "cross-check: the control DLL failed otherwise than as a missing module: $res" >&2; return 1 ;;
   esac
   echo "== Windows: the C test programs (tests/c) linked against the wheel's evident.dll, run next to it"
-  for src in "$root"/tests/c/*.c; do
-    p=$(basename "$src" .c)
-    x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -O1 -I"$root/include" \
-      -o "$d/dll/$p.exe" "$src" "$d/dll/evident.dll"
-    # session_test compacts a session (a rename over the open file: Wine
-    # 8's limitation, see wine_tests): built, not run.
-    [ "$p" = session_test ] && continue
-    mkdir "$d/dll/work-$p"
-    echo "$p.exe:"
-    (cd "$d/dll" && EVIDENT_WINE=$wine "$root/scripts/wine-run.sh" "./$p.exe" "work-$p")
-  done
-  /usr/lib/wine/wineserver -w 2>/dev/null || true
+  wine_c_tests "$d/dll" "$d/dll/evident.dll"
 }
 
 # Pinned setuptools and setuptools-rust (setup.py imports it) in a venv of

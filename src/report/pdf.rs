@@ -206,20 +206,6 @@ impl Layout {
         self.text_at(x, y, font, size, color, s);
     }
 
-    /// Several pieces of text on one line, each in its own font and color.
-    fn spans(&mut self, x: f32, size: f32, lead: f32, spans: &[(Font, Rgb, &str)]) {
-        self.need(lead);
-        self.y -= lead;
-        let mut x = x;
-        for (font, color, s) in spans {
-            let y = self.y;
-            self.text_at(x, y, *font, size, *color, s);
-            // Helvetica is narrower than Courier: measured as Courier, a
-            // span never runs into the next.
-            x += displayable(s).chars().count() as f32 * 0.6 * size;
-        }
-    }
-
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
         self.page
             .set_fill_rgb(color.0, color.1, color.2)
@@ -364,12 +350,7 @@ fn table_row(cells: [&str; 7]) -> String {
 }
 
 fn entries(l: &mut Layout, m: &Model) {
-    let header: Vec<&str> = COLS.iter().map(|(h, _)| *h).collect();
-    let header: [&str; 7] = [
-        header[0], header[1], header[2], header[3], header[4], header[5], header[6],
-    ];
-    let header_line = table_row(header);
-    let mut first_on_page = true;
+    let header_line = table_row(COLS.map(|(h, _)| h));
     let detail_width = fits(RIGHT - LEFT - 12.0, 6.5);
     for (i, r) in m.rows.iter().enumerate() {
         let details = if r.details == "{}" || r.details == "null" {
@@ -387,10 +368,8 @@ fn entries(l: &mut Layout, m: &Model) {
         let h = 10.0 + 8.5 * (details.len() + error.len()) as f32 + 3.0;
         let page_before = l.done.len();
         l.need(h + 12.0);
-        if l.done.len() != page_before || i == 0 {
-            first_on_page = true;
-        }
-        if first_on_page {
+        // The column heads open every page of the table.
+        if i == 0 || l.done.len() != page_before {
             l.line(LEFT, Font::MonoBold, TABLE_SIZE, BLACK, &header_line, 11.0);
             l.page
                 .set_stroke_rgb(LIGHT.0, LIGHT.1, LIGHT.2)
@@ -399,7 +378,6 @@ fn entries(l: &mut Layout, m: &Model) {
                 .line_to(RIGHT, l.y - 3.0)
                 .stroke();
             l.y -= 2.0;
-            first_on_page = false;
         }
         let outcome = r.outcome;
         let row = table_row([
@@ -478,7 +456,7 @@ fn verification(l: &mut Layout, m: &Model) {
         } else {
             ("NOT VALID", RED)
         };
-        l.spans(LEFT, 9.0, 13.0, &[(Font::SansBold, color, word)]);
+        l.line(LEFT, Font::SansBold, 9.0, color, word, 13.0);
         let y = l.y;
         l.text_at(
             LEFT + 60.0,

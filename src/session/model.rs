@@ -290,13 +290,18 @@ fn words_to_bytes(words: &[u64], len: usize) -> &[u8] {
 
 pub(crate) fn aligned_copy(bytes: &[u8]) -> Vec<u64> {
     let mut words = vec![0u64; bytes.len().div_ceil(8)];
-    // SAFETY: as in words_to_bytes; the destination has at least bytes.len() bytes.
+    fill_words(&mut words, bytes);
+    words
+}
+
+/// Copies `bytes` into the start of `words` (which holds at least as many).
+fn fill_words(words: &mut [u64], bytes: &[u8]) {
+    // SAFETY: as in words_to_bytes; the destination is the words' own bytes.
     let dst =
         unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) };
     if let Some(d) = dst.get_mut(..bytes.len()) {
         d.copy_from_slice(bytes);
     }
-    words
 }
 
 /// Checks that `src` is exactly one Zstandard frame (RFC 8878 § 3.1.1),
@@ -584,14 +589,7 @@ impl Trace {
                 )
             })?;
         words.resize(bytes.len().div_ceil(8), 0);
-        // SAFETY: as in `aligned_copy`: u64 has no padding and the words
-        // hold at least `bytes.len()` bytes.
-        let dst = unsafe {
-            std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8)
-        };
-        if let Some(d) = dst.get_mut(..bytes.len()) {
-            d.copy_from_slice(bytes);
-        }
+        fill_words(&mut words, bytes);
         Ok(Some(Trace {
             info: self.info.clone(),
             inner: Arc::new(TraceInner {
