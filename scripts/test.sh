@@ -103,6 +103,8 @@ if [ -d bindings/go ]; then
     go vet -tags evident_dev ./...
     go test -tags evident_dev -race -count=1 ./...
   )
+  # Interop with the reference Go signed-note, checkpoint, cosignature and Merkle code (tests/interop/go, its own module).
+  (cd tests/interop/go && EVIDENT_CLI="$root/target/release/evident" go test -count=1 ./...)
 fi
 if [ -d bindings/python ] || [ -d bindings/go ]; then
   echo "== installs: crate contents, C/C++ (pkg-config, CMake), Go outside the repository, Python wheel in a clean venv"

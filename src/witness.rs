@@ -141,8 +141,7 @@ pub fn state_file(store: &Path, origin: &str) -> PathBuf {
 
 impl Witness {
     /// A witness with its cosigning key (a cosignature key, type 0x04; an
-    /// Ed25519 note key is used as the cosignature key of the same seed)
-    /// and the logs it accepts. Creates the store directory if needed.
+    /// Ed25519 note key, type 0x01, is refused) and the logs it accepts. Creates the store directory if needed.
     pub fn new(store: &Path, signer: NoteSigner, logs: Vec<TrustedLog>) -> Result<Witness> {
         let signer = if signer.key_type() == KeyType::Cosignature {
             signer

@@ -505,3 +505,61 @@ fn incremental_reads_only_the_new_records() {
     assert_eq!(r.mode, "incremental");
     assert!(r.problem.is_some());
 }
+
+/// Found by the interop test against the Go reference
+/// (tests/interop/go): a checkpoint signed by the log's key with another
+/// log's origin, whose root is this log's root. `log.ParseCheckpoint`
+/// rejects it (the verifier names the origin it expects); evident
+/// accepted it when no origin was given, which let a fork signed under a
+/// fresh origin (cosigned by witnesses that had never seen it) pass a
+/// witness policy. The expected origin defaults to `evident/<log id>`.
+#[test]
+fn checkpoint_with_another_origin() {
+    for framing in [Framing::Jsonl, Framing::Binary] {
+        let d = tempfile::tempdir().unwrap();
+        let log = new_log(d.path(), "a.log", framing, 5);
+        let mut opts = CheckpointOptions::default();
+        opts.origin = Some("evident/ffffffffffffffffffffffffffffffff".into());
+        let cp = checkpoint::create(&log, &log_key(), &opts).unwrap();
+        for r in [full(&log, &cp), incr(&log, &cp)] {
+            assert_eq!(r.outcome, CheckpointOutcome::BadSignature, "{r:?}");
+            assert!(!r.valid);
+            assert!(r.message.contains("origin"), "{}", r.message);
+        }
+        // Named, the origin is accepted; the default one is too.
+        let mut o = CheckOptions::default();
+        o.origin = Some("evident/ffffffffffffffffffffffffffffffff".into());
+        let r = checkpoint::verify_against(&log, &cp, &log_key().verifier(), &o).unwrap();
+        assert_eq!(r.outcome, CheckpointOutcome::Match, "{r:?}");
+        assert!(full(&log, &sign(&log)).valid);
+    }
+}
+
+/// Found by the interop test: the log's own public key (type 0x01) given
+/// as a witness key counted the log's signature as a witness cosignature.
+/// The reference (`NewVerifierForCosignatureV1`) takes a type 0x01 key as
+/// the cosignature/v1 key of the same public key, whose key id differs,
+/// so a plain signature never counts.
+#[test]
+fn log_key_given_as_a_witness_key_is_no_witness() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.log", Framing::Jsonl, 5);
+    let cp = sign(&log);
+    let mut o = CheckOptions::default();
+    o.witness_keys = vec![log_key().verifier()];
+    o.min_witnesses = 1;
+    let r = checkpoint::verify_against(&log, &cp, &log_key().verifier(), &o).unwrap();
+    assert_eq!(r.outcome, CheckpointOutcome::TooFewWitnesses, "{r:?}");
+    assert!(cp.witnesses(&[log_key().verifier()]).unwrap().is_empty());
+    // A cosignature by the witness seed under a type 0x01 key of the same
+    // public key counts, as in the reference.
+    let mut cosigned = cp.clone();
+    cosigned
+        .note
+        .add_signature(&witness_key(), 1_700_000_000)
+        .unwrap();
+    let as_ed25519 = NoteSigner::from_seed("witness.example/w1", KeyType::Ed25519, [2; 32]);
+    let w = cosigned.witnesses(&[as_ed25519.verifier()]).unwrap();
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].key_type, KeyType::Cosignature);
+}

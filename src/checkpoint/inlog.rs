@@ -82,7 +82,7 @@ pub fn verify_in_log(
                     "the checkpoint is of {} records, not of the {} before it",
                     cp.checkpoint.size, rec.seq
                 )),
-                Ok(cp) => match check_signatures(&cp, log_key, opts) {
+                Ok(cp) => match check_signatures(&cp, log_key, opts, opts.origin.as_deref()) {
                     Err((o, m)) => Some(format!("{}: {m}", o.name())),
                     Ok(_) if cp.checkpoint.root != f.root() => Some(format!(
                         "root_mismatch: the {} records before it are not the ones it signed (root {}, log has {})",

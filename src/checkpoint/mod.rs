@@ -164,12 +164,18 @@ impl SignedCheckpoint {
     }
 
     /// The distinct witnesses among `witness_keys` whose cosignature
-    /// verifies. Fails when a cosignature by one of them is forged.
+    /// verifies. Fails when a cosignature by one of them is forged. A type
+    /// 0x01 key is taken as the cosignature key of the same public key
+    /// ([`NoteVerifier::as_cosignature`]): only cosignatures count.
     pub fn witnesses(
         &self,
         witness_keys: &[NoteVerifier],
     ) -> std::result::Result<Vec<Verified>, NoteError> {
-        self.note.verified_by(witness_keys)
+        let keys: Vec<NoteVerifier> = witness_keys
+            .iter()
+            .map(NoteVerifier::as_cosignature)
+            .collect();
+        self.note.verified_by(&keys)
     }
 }
 
@@ -744,7 +750,8 @@ pub struct CheckOptions {
     pub witness_keys: Vec<NoteVerifier>,
     /// Cosignatures required from distinct keys of `witness_keys`.
     pub min_witnesses: usize,
-    /// Origin the checkpoint must have (default: any).
+    /// Origin the checkpoint must have (default: `evident/<log id>` of the
+    /// log verified; for the checkpoint records of [`verify_in_log`]: any).
     pub origin: Option<String>,
 }
 
@@ -776,15 +783,18 @@ pub struct CheckpointReport {
     pub problem: Option<Violation>,
 }
 
+/// Checks the log's signature, the origin (`origin`, when given) and the
+/// witness policy.
 pub(crate) fn check_signatures(
     cp: &SignedCheckpoint,
     log_key: &NoteVerifier,
     opts: &CheckOptions,
+    origin: Option<&str>,
 ) -> std::result::Result<Vec<String>, (CheckpointOutcome, String)> {
     if let Err(e) = cp.verify_log(log_key) {
         return Err((CheckpointOutcome::BadSignature, e.to_string()));
     }
-    if let Some(o) = &opts.origin {
+    if let Some(o) = origin {
         if *o != cp.checkpoint.origin {
             return Err((
                 CheckpointOutcome::BadSignature,
@@ -810,6 +820,14 @@ pub(crate) fn check_signatures(
         ));
     }
     Ok(names)
+}
+
+/// The origin a checkpoint of this log must have: the one named in
+/// `opts`, else the log's default origin (spec/checkpoints.md rule 8a).
+fn expected_origin(leaves: &LogLeaves, opts: &CheckOptions) -> String {
+    opts.origin
+        .clone()
+        .unwrap_or_else(|| default_origin(leaves.log_id()))
 }
 
 fn report(
@@ -843,11 +861,12 @@ pub fn verify_against(
     log_key: &NoteVerifier,
     opts: &CheckOptions,
 ) -> Result<CheckpointReport> {
-    let witnesses = match check_signatures(cp, log_key, opts) {
+    let leaves = LogLeaves::open(log, opts.key.as_ref())?;
+    let witnesses = match check_signatures(cp, log_key, opts, Some(&expected_origin(&leaves, opts)))
+    {
         Ok(w) => w,
         Err((o, m)) => return Ok(report(cp, o, m, "full")),
     };
-    let leaves = LogLeaves::open(log, opts.key.as_ref())?;
     let size = cp.checkpoint.size;
     let mut f = Frontier::new();
     let mut at_size: Option<Node> = if size == 0 {
@@ -932,7 +951,9 @@ pub fn verify_incremental(
     log_key: &NoteVerifier,
     opts: &CheckOptions,
 ) -> Result<CheckpointReport> {
-    let witnesses = match check_signatures(cp, log_key, opts) {
+    let leaves = LogLeaves::open(log, opts.key.as_ref())?;
+    let witnesses = match check_signatures(cp, log_key, opts, Some(&expected_origin(&leaves, opts)))
+    {
         Ok(w) => w,
         Err((o, m)) => return Ok(report(cp, o, m, "incremental")),
     };
@@ -945,7 +966,6 @@ pub fn verify_incremental(
     if size == 0 {
         return fallback("the checkpoint is of the empty tree".into());
     }
-    let leaves = LogLeaves::open(log, opts.key.as_ref())?;
     let mut t = match StoredTree::open_existing(&leaves) {
         Ok(t) => t,
         Err(d) => return fallback(format!("no usable stored tree: {}", d.0)),

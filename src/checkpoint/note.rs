@@ -330,6 +330,18 @@ impl NoteVerifier {
         key_id(&self.name, self.key_type, self.key.as_bytes())
     }
 
+    /// The key as a witness key: a type 0x01 key becomes the cosignature
+    /// key (type 0x04, another key id) of the same public key, as the Go
+    /// reference `NewVerifierForCosignatureV1` takes it, so a plain note
+    /// signature never counts as a cosignature.
+    pub fn as_cosignature(&self) -> NoteVerifier {
+        NoteVerifier {
+            name: self.name.clone(),
+            key_type: KeyType::Cosignature,
+            key: self.key,
+        }
+    }
+
     /// Checks `sig` (the bytes after the key id) over `text`. Returns the
     /// cosignature's timestamp (0 for a plain Ed25519 signature).
     fn check(&self, text: &str, sig: &[u8]) -> Result<u64, NoteError> {
@@ -398,8 +410,12 @@ impl NoteSignature {
         let raw = B64
             .decode(b64)
             .map_err(|_| NoteError::Malformed(format!("signature by {name} is not base64")))?;
-        let (Some(id), Some(sig)) = (raw.get(..4), raw.get(4..)) else {
-            return malformed(format!("signature by {name} is shorter than a key id"));
+        // A key id and at least one signature byte, as the Go reference
+        // (golang.org/x/mod/sumdb/note) requires of every line.
+        let (Some(id), Some(sig)) = (raw.get(..4), raw.get(4..).filter(|s| !s.is_empty())) else {
+            return malformed(format!(
+                "signature by {name} is shorter than a key id and a signature"
+            ));
         };
         Ok(NoteSignature {
             name: name.to_string(),
@@ -619,6 +635,10 @@ mod tests {
             b"tab\there\n\n\xe2\x80\x94 a AAAAAA==\n",
             b"\xff\n\n\xe2\x80\x94 a AAAAAA==\n",
             b"text\n\n\xe2\x80\x94 a AAAAAA==",
+            // A key id without a signature (the Go reference: malformed),
+            // also next to a valid-looking line.
+            b"text\n\n\xe2\x80\x94 a AAAAAA==\n",
+            b"text\n\n\xe2\x80\x94 a AAAAAAA=\n\xe2\x80\x94 b AAAAAA==\n",
         ] {
             assert!(
                 matches!(Note::parse(bad), Err(NoteError::Malformed(_))),

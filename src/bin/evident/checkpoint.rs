@@ -96,6 +96,10 @@ pub struct VerifyProofArgs {
     /// For an inclusion proof: the log; its entry must be the proven one.
     #[arg(long, value_name = "LOG")]
     pub log: Option<PathBuf>,
+    /// The origin the checkpoint must have (default with --log:
+    /// `evident/<log id>`; without: any, printed).
+    #[arg(long)]
+    pub origin: Option<String>,
     #[command(flatten)]
     pub witnesses: WitnessPolicy,
 }
@@ -130,6 +134,10 @@ pub struct CheckpointVerifyArgs {
     /// records before it.
     #[arg(long, requires = "pubkey")]
     pub in_log: bool,
+    /// The origin the checkpoint must have (default: `evident/<log id>`;
+    /// with --in-log: any).
+    #[arg(long, requires = "pubkey")]
+    pub origin: Option<String>,
     #[command(flatten)]
     pub witnesses: WitnessPolicy,
 }
@@ -197,6 +205,7 @@ fn verify_in_log(a: &VerifyArgs, pk: &str, out: &mut dyn Write) -> Result<u8, Fa
     let key = verifier(pk)?;
     let mut opts = CheckOptions::default();
     opts.key = util::load_key(a.key.key_file.as_deref())?;
+    opts.origin = a.cp.origin.clone();
     let r = checkpoint::verify_in_log(&a.log, &key, &opts).map_err(|e| lib(&a.log, e))?;
     if a.json {
         let v = serde_json::to_string(&r).map_err(|e| Failure::usage(e.to_string()))?;
@@ -326,6 +335,27 @@ pub fn verify_proof(a: VerifyProofArgs, out: &mut dyn Write) -> Result<u8, Failu
     let wkeys = witness_keys(&a.witnesses)?;
     let bytes = checkpoint::read_small(&a.proof, 1 << 26).map_err(|e| lib(&a.proof, e))?;
     let fail = |m: String| -> Result<u8, Failure> { Err(Failure::failed(&a.proof, m)) };
+    // The origin the checkpoint must have (spec/checkpoints.md rule 8a).
+    let expected = match (&a.origin, &a.log) {
+        (Some(o), _) => Some(o.clone()),
+        (None, Some(log)) => Some(checkpoint::default_origin(
+            checkpoint::tree::LogLeaves::open(log, None)
+                .map_err(|e| lib(log, e))?
+                .log_id(),
+        )),
+        (None, None) => None,
+    };
+    let origin_err = |cp: &SignedCheckpoint| {
+        expected
+            .as_ref()
+            .filter(|o| **o != cp.checkpoint.origin)
+            .map(|o| {
+                format!(
+                    "the checkpoint's origin is {}, expected {o}",
+                    cp.checkpoint.origin
+                )
+            })
+    };
     let cp = if bytes.starts_with(checkpoint::TLOG_PROOF_HEADER.as_bytes()) {
         let p = InclusionProof::parse(&bytes).map_err(|e| Failure::failed(&a.proof, e))?;
         let body = match &a.log {
@@ -337,6 +367,9 @@ pub fn verify_proof(a: VerifyProofArgs, out: &mut dyn Write) -> Result<u8, Failu
                 "inclusion proof of entry seq {} does not verify: {e}",
                 p.index
             ));
+        }
+        if let Some(m) = origin_err(&p.checkpoint) {
+            return fail(m);
         }
         writeln!(
             out,
@@ -356,6 +389,9 @@ pub fn verify_proof(a: VerifyProofArgs, out: &mut dyn Write) -> Result<u8, Failu
                 "consistency proof from size {} to {} does not verify: {e}",
                 p.old_size, p.checkpoint.checkpoint.size
             ));
+        }
+        if let Some(m) = origin_err(&p.checkpoint) {
+            return fail(m);
         }
         writeln!(
             out,
@@ -477,7 +513,7 @@ pub fn verify(a: VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     opts.key = hmac;
     opts.witness_keys = witness_keys(&c.witnesses)?;
     opts.min_witnesses = c.witnesses.min_witnesses;
-    opts.origin = None;
+    opts.origin = c.origin.clone();
     let r = if c.incremental {
         checkpoint::verify_incremental(&a.log, &cp, &key, &opts)
     } else {
