@@ -163,8 +163,9 @@ type CheckpointVerifyOptions struct {
 	Incremental  bool     `json:"incremental,omitempty"`
 	WitnessKeys  []string `json:"witness_keys,omitempty"`
 	MinWitnesses int      `json:"min_witnesses,omitempty"`
-	Origin       string   `json:"origin,omitempty"`
-	KeyHex       string   `json:"key_hex,omitempty"`
+	// Origin the checkpoint must have (default: the log's, evident/<log id>).
+	Origin string `json:"origin,omitempty"`
+	KeyHex string `json:"key_hex,omitempty"`
 }
 
 // CheckpointReport is the result of checking a log against a checkpoint.

@@ -119,7 +119,8 @@ pub extern "C" fn evident_checkpoint_create(
 /// `valid`, `outcome` — `match`, `truncated`, `root_mismatch`, `damaged`,
 /// `bad_signature`, `too_few_witnesses` — `message`, `mode`, `log_size`,
 /// …). Options: `incremental`, `witness_keys` (array of public key texts),
-/// `min_witnesses`, `origin`, `key_hex`. Returns OK whatever the outcome;
+/// `min_witnesses`, `origin` (the origin the checkpoint must have; default
+/// the log's, `evident/<log id>`), `key_hex`. Returns OK whatever the outcome;
 /// an error only when the log cannot be read or an argument is wrong.
 #[no_mangle]
 pub extern "C" fn evident_checkpoint_verify(

@@ -93,3 +93,16 @@ def test_round_trip(tmp_path: Path) -> None:
     assert cp.verify(tmp_path / "cut.jsonl", c2, vkey)["outcome"] == "truncated"
     with pytest.raises(evident.EvidentError):
         cp.create(log, "not a key")
+
+
+def test_origin_must_be_the_logs_or_the_named_one(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with evident.AuditLog(log) as a:
+        a.log("ACTION_EXECUTED", "a")
+    skey, vkey = cp.keygen("example.com/py")
+    assert cp.verify(log, cp.create(log, skey), vkey)["outcome"] == "match"
+    other = cp.create(log, skey, origin="example.com/another-log", sidecar=False)
+    r = cp.verify(log, other, vkey)
+    assert (r["valid"], r["outcome"]) == (False, "bad_signature")
+    assert "origin" in r["message"]
+    assert cp.verify(log, other, vkey, origin="example.com/another-log")["outcome"] == "match"

@@ -118,16 +118,20 @@ def verify(
     witness_keys: Sequence[str] = (),
     min_witnesses: int = 0,
     key: Optional[bytes] = None,
+    origin: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Checks ``log`` against a signed checkpoint; returns the report
     (``valid``, ``outcome``: ``match``, ``truncated``, ``root_mismatch``,
-    ``damaged``, ``bad_signature``, ``too_few_witnesses``; ``message``, …)."""
+    ``damaged``, ``bad_signature``, ``too_few_witnesses``; ``message``, …).
+    The checkpoint's origin must be ``origin`` (default: the log's,
+    ``evident/<log id>``)."""
     out = _P()
     opts = _opts(
         incremental=incremental or None,
         witness_keys=list(witness_keys) or None,
         min_witnesses=min_witnesses or None,
         key_hex=_key_hex(key),
+        origin=origin,
     )
     N.check(
         _lib().evident_checkpoint_verify(
