@@ -89,6 +89,19 @@ func TestGoWritesEvidentVerifies(t *testing.T) {
 		t.Fatalf("evident accepts a reference checkpoint with another root\n%s", out)
 	}
 
+	// A checkpoint whose origin is the key's name (C2SP's recommendation):
+	// evident expects evident/<log id> unless --origin names it.
+	named, err := note.Sign(&note.Note{Text: cpText("go.example/log", n, tree.HashAt(uint64(n)))}, logS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := verify(string(named)); code == 0 || !strings.Contains(out, "origin") {
+		t.Fatalf("evident accepts another origin without --origin: %d\n%s", code, out)
+	}
+	if code, out := verify(string(named), "--origin", "go.example/log"); code != 0 {
+		t.Fatalf("evident rejects the origin named with --origin: %d\n%s", code, out)
+	}
+
 	// Cosigned by a reference cosignature/v1 signer.
 	cosigned := sign(n, logS, witS)
 	if code, out := verify(cosigned, "--witness-key", witVkey, "--min-witnesses", "1"); code != 0 {
