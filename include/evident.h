@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 7
+#define EVIDENT_ABI_VERSION_MINOR 8
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -919,12 +919,29 @@ evident_status evident_checkpoint_prove_consistency(const char *log,
  * (`old_cp` NULL), or a consistency proof from the checkpoint text
  * `old_cp`. `*out_valid` is 1 when it verifies, else 0 with the reason in
  * `*out_reason` (NULL when valid; free with `evident_string_free`).
+ * The proof's checkpoint may have any origin: use
+ * `evident_checkpoint_verify_proof_origin` to require the log's.
  */
 evident_status evident_checkpoint_verify_proof(const char *proof,
                                                const char *vkey,
                                                const char *old_cp,
                                                int32_t *out_valid,
                                                char **out_reason);
+
+/**
+ * `evident_checkpoint_verify_proof`, also requiring the proof's
+ * checkpoint to have the origin `origin` (for a log of evident,
+ * `evident/<log id>` unless it was signed with another; NULL: any origin).
+ * A checkpoint of another origin is invalid (`*out_valid` 0, the reason
+ * naming both origins), as `evident verify-proof --origin` reports it
+ * (since ABI 1.8).
+ */
+evident_status evident_checkpoint_verify_proof_origin(const char *proof,
+                                                      const char *vkey,
+                                                      const char *old_cp,
+                                                      const char *origin,
+                                                      int32_t *out_valid,
+                                                      char **out_reason);
 
 /**
  * A witness over the store directory `store` with the private key text

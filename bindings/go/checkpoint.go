@@ -36,9 +36,10 @@ static evident_status evgo_cp_call(int which, const char *a, const char *b,
     return st;
 }
 static evident_status evgo_cp_verify_proof(const char *proof, const char *vkey,
-                                           const char *old, int32_t *valid,
-                                           char **reason, char **msg) {
-    evident_status st = evident_checkpoint_verify_proof(proof, vkey, old, valid, reason);
+                                           const char *old, const char *origin,
+                                           int32_t *valid, char **reason, char **msg) {
+    evident_status st =
+        evident_checkpoint_verify_proof_origin(proof, vkey, old, origin, valid, reason);
     *msg = evgo_take_error(st);
     return st;
 }
@@ -295,20 +296,32 @@ func CheckpointProveConsistency(log, old, new string) (string, error) {
 }
 
 // CheckpointVerifyProof verifies an inclusion proof (old empty) or a
-// consistency proof from checkpoint text old; reason says why not.
+// consistency proof from checkpoint text old; reason says why not. The
+// proof's checkpoint may have any origin: CheckpointVerifyProofOrigin
+// also checks it.
 func CheckpointVerifyProof(proof, vkey, old string) (ok bool, reason string, err error) {
-	cs, err := cstrs(proof, vkey, old)
+	return CheckpointVerifyProofOrigin(proof, vkey, old, "")
+}
+
+// CheckpointVerifyProofOrigin is CheckpointVerifyProof, also requiring
+// the proof's checkpoint to have the origin origin (a log's is
+// "evident/<log id>" unless it was signed with another; "" accepts any).
+func CheckpointVerifyProofOrigin(proof, vkey, old, origin string) (ok bool, reason string, err error) {
+	cs, err := cstrs(proof, vkey, old, origin)
 	if err != nil {
 		return false, "", err
 	}
 	defer freeAll(cs)
-	oldp := cs[2]
+	oldp, originp := cs[2], cs[3]
 	if old == "" {
 		oldp = nil
 	}
+	if origin == "" {
+		originp = nil
+	}
 	var valid C.int32_t
 	var why, msg *C.char
-	st := C.evgo_cp_verify_proof(cs[0], cs[1], oldp, &valid, &why, &msg)
+	st := C.evgo_cp_verify_proof(cs[0], cs[1], oldp, originp, &valid, &why, &msg)
 	if err := statusError(st, msg); err != nil {
 		return false, "", err
 	}

@@ -110,3 +110,47 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Fatal("a bad key was accepted")
 	}
 }
+
+func TestCheckpointVerifyProofOrigin(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := l.Append(Entry{EventType: "ACTION_EXECUTED", Action: "a"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, err := CheckpointKeygen("example.com/go", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := CheckpointCreate(path, skey, CheckpointOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := strings.SplitN(mine, "\n", 2)[0]
+	fork, err := CheckpointCreate(path, skey, CheckpointOptions{Origin: "example.com/fork", NoSidecar: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := CheckpointProve(path, 2, fork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Any origin without one (as before); only the named one with it.
+	if ok, why, err := CheckpointVerifyProof(proof, vkey, ""); !ok || err != nil {
+		t.Fatalf("%v %s %v", ok, why, err)
+	}
+	if ok, why, err := CheckpointVerifyProofOrigin(proof, vkey, "", "example.com/fork"); !ok || err != nil {
+		t.Fatalf("%v %s %v", ok, why, err)
+	}
+	ok, why, err := CheckpointVerifyProofOrigin(proof, vkey, "", origin)
+	if ok || err != nil || !strings.Contains(why, "example.com/fork") || !strings.Contains(why, origin) {
+		t.Fatalf("a proof of another origin: %v %q %v", ok, why, err)
+	}
+}

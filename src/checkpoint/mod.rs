@@ -153,6 +153,19 @@ impl SignedCheckpoint {
         self.note.to_text()
     }
 
+    /// Checks that the checkpoint is of the log named `expected` (its
+    /// origin line; spec/checkpoints.md rule 8a). The error says which
+    /// origin it has.
+    pub fn check_origin(&self, expected: &str) -> std::result::Result<(), String> {
+        if self.checkpoint.origin == expected {
+            return Ok(());
+        }
+        Err(format!(
+            "the checkpoint's origin is {}, expected {expected}",
+            self.checkpoint.origin
+        ))
+    }
+
     /// Checks the log's signature: `log_key` (an Ed25519 key) signed it.
     pub fn verify_log(&self, log_key: &NoteVerifier) -> std::result::Result<(), NoteError> {
         if log_key.key_type() != KeyType::Ed25519 {
@@ -795,15 +808,8 @@ pub(crate) fn check_signatures(
         return Err((CheckpointOutcome::BadSignature, e.to_string()));
     }
     if let Some(o) = origin {
-        if *o != cp.checkpoint.origin {
-            return Err((
-                CheckpointOutcome::BadSignature,
-                format!(
-                    "checkpoint origin is {}, expected {o}",
-                    cp.checkpoint.origin
-                ),
-            ));
-        }
+        cp.check_origin(o)
+            .map_err(|m| (CheckpointOutcome::BadSignature, m))?;
     }
     let w = cp
         .witnesses(&opts.witness_keys)

@@ -202,6 +202,8 @@ pub extern "C" fn evident_checkpoint_prove_consistency(
 /// (`old_cp` NULL), or a consistency proof from the checkpoint text
 /// `old_cp`. `*out_valid` is 1 when it verifies, else 0 with the reason in
 /// `*out_reason` (NULL when valid; free with `evident_string_free`).
+/// The proof's checkpoint may have any origin: use
+/// `evident_checkpoint_verify_proof_origin` to require the log's.
 #[no_mangle]
 pub extern "C" fn evident_checkpoint_verify_proof(
     proof: *const c_char,
@@ -210,20 +212,52 @@ pub extern "C" fn evident_checkpoint_verify_proof(
     out_valid: *mut i32,
     out_reason: *mut *mut c_char,
 ) -> evident_status {
+    evident_checkpoint_verify_proof_origin(
+        proof,
+        vkey,
+        old_cp,
+        std::ptr::null(),
+        out_valid,
+        out_reason,
+    )
+}
+
+/// `evident_checkpoint_verify_proof`, also requiring the proof's
+/// checkpoint to have the origin `origin` (for a log of evident,
+/// `evident/<log id>` unless it was signed with another; NULL: any origin).
+/// A checkpoint of another origin is invalid (`*out_valid` 0, the reason
+/// naming both origins), as `evident verify-proof --origin` reports it
+/// (since ABI 1.8).
+#[no_mangle]
+pub extern "C" fn evident_checkpoint_verify_proof_origin(
+    proof: *const c_char,
+    vkey: *const c_char,
+    old_cp: *const c_char,
+    origin: *const c_char,
+    out_valid: *mut i32,
+    out_reason: *mut *mut c_char,
+) -> evident_status {
     ffi_status!({
         let valid = try_out!(out_valid, "out_valid", 0);
         let reason = try_out!(out_reason, "out_reason", std::ptr::null_mut());
         let proof = try_str!(proof, "proof");
         let key = verifier(try_str!(vkey, "vkey"))?;
+        let origin = try_opt_str!(origin, "origin");
         let res: Result<(), String> = match try_opt_str!(old_cp, "old_cp") {
             None => InclusionProof::parse(proof.as_bytes())
                 .map_err(|e| e.to_string())
-                .and_then(|p| p.verify(&key, None).map_err(|e| e.to_string())),
+                .and_then(|p| {
+                    p.verify(&key, None).map_err(|e| e.to_string())?;
+                    origin.map_or(Ok(()), |o| p.checkpoint.check_origin(o))
+                }),
             Some(old) => {
                 let old = signed(old, "old checkpoint")?;
                 ConsistencyProof::parse(proof.as_bytes())
                     .map_err(|e| e.to_string())
-                    .and_then(|p| p.verify(&old, &key).map_err(|e| e.to_string()))
+                    .and_then(|p| {
+                        p.verify(&old, &key).map_err(|e| e.to_string())?;
+                        origin.map_or(Ok(()), |o| p.checkpoint.check_origin(o))
+                    })
             }
         };
         match res {

@@ -106,3 +106,30 @@ def test_origin_must_be_the_logs_or_the_named_one(tmp_path: Path) -> None:
     assert (r["valid"], r["outcome"]) == (False, "bad_signature")
     assert "origin" in r["message"]
     assert cp.verify(log, other, vkey, origin="example.com/another-log")["outcome"] == "match"
+
+
+def test_verify_proof_checks_the_origin_when_given(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with evident.AuditLog(log) as a:
+        for i in range(4):
+            a.log("ACTION_EXECUTED", f"a{i}")
+    skey, vkey = cp.keygen("example.com/py")
+    mine = cp.create(log, skey)
+    origin = mine.splitlines()[0]
+    assert origin.startswith("evident/")
+    fork = cp.create(log, skey, origin="example.com/fork", sidecar=False)
+    proof, forked = cp.prove(log, 2, mine), cp.prove(log, 2, fork)
+    # Without an origin any is accepted (as before); with one, only it.
+    assert cp.verify_proof(forked, vkey) == (True, None)
+    assert cp.verify_proof(proof, vkey, origin=origin) == (True, None)
+    ok, why = cp.verify_proof(forked, vkey, origin=origin)
+    assert not ok and "example.com/fork" in why and origin in why
+    # Consistency proofs too.
+    with evident.AuditLog(log) as a:
+        a.log("ACTION_EXECUTED", "more")
+    fork2 = cp.create(log, skey, origin="example.com/fork", sidecar=False)
+    cons = cp.prove_consistency(log, fork, fork2)
+    assert cp.verify_proof(cons, vkey, old=fork) == (True, None)
+    assert cp.verify_proof(cons, vkey, old=fork, origin="example.com/fork") == (True, None)
+    ok, why = cp.verify_proof(cons, vkey, old=fork, origin=origin)
+    assert not ok and "example.com/fork" in why

@@ -345,17 +345,8 @@ pub fn verify_proof(a: VerifyProofArgs, out: &mut dyn Write) -> Result<u8, Failu
         )),
         (None, None) => None,
     };
-    let origin_err = |cp: &SignedCheckpoint| {
-        expected
-            .as_ref()
-            .filter(|o| **o != cp.checkpoint.origin)
-            .map(|o| {
-                format!(
-                    "the checkpoint's origin is {}, expected {o}",
-                    cp.checkpoint.origin
-                )
-            })
-    };
+    let origin_err =
+        |cp: &SignedCheckpoint| expected.as_ref().and_then(|o| cp.check_origin(o).err());
     let cp = if bytes.starts_with(checkpoint::TLOG_PROOF_HEADER.as_bytes()) {
         let p = InclusionProof::parse(&bytes).map_err(|e| Failure::failed(&a.proof, e))?;
         let body = match &a.log {

@@ -52,7 +52,7 @@ from .errors import (
 )
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 7
+ABI_VERSION_MINOR = 8
 HASH_HEX_CAPACITY = 129
 UINT64_MAX = 2**64 - 1
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1

@@ -44,6 +44,10 @@ _PROTOTYPES = {
         _U32,
         [_S, _S, _S, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(_P)],
     ),
+    "evident_checkpoint_verify_proof_origin": (
+        _U32,
+        [_S, _S, _S, _S, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(_P)],
+    ),
     "evident_witness_add_checkpoint": (_U32, [_S, _S, _S, _S, ctypes.POINTER(_P)]),
     "evident_open_options_set_checkpoint": (
         _U32,
@@ -160,16 +164,22 @@ def prove_consistency(log: PathLike, old: str, new: str) -> str:
     return N.take_string(out)
 
 
-def verify_proof(proof: str, vkey: str, old: Optional[str] = None) -> Tuple[bool, Optional[str]]:
+def verify_proof(
+    proof: str, vkey: str, old: Optional[str] = None, *, origin: Optional[str] = None
+) -> Tuple[bool, Optional[str]]:
     """``(True, None)`` when the proof verifies (an inclusion proof, or a
-    consistency proof from checkpoint ``old``), else ``(False, reason)``."""
+    consistency proof from checkpoint ``old``), else ``(False, reason)``.
+    ``origin``: the origin the proof's checkpoint must have (a log's is
+    ``evident/<log id>`` unless it was signed with another); ``None``
+    accepts any, so give it whenever the log is known."""
     valid = ctypes.c_int32()
     reason = _P()
     N.check(
-        _lib().evident_checkpoint_verify_proof(
+        _lib().evident_checkpoint_verify_proof_origin(
             _text(proof, "proof"),
             _text(vkey, "vkey"),
             None if old is None else _text(old, "old"),
+            None if origin is None else _text(origin, "origin"),
             ctypes.byref(valid),
             ctypes.byref(reason),
         )
