@@ -395,6 +395,11 @@ def run_cli_batch(paths: List[Path], key: Optional[bytes]) -> Dict[str, dict]:
                               "head": None, "violations": 1, "not_a_log": True}
         else:
             out[e["path"]] = {"error": e}
+    missing = [x for x in paths if str(x) not in out]
+    if missing:
+        # say why: the exit status and what the CLI printed that is not JSON
+        for x in missing:
+            out[str(x)] = {"error": {"rc": p.returncode, "stderr": p.stderr.decode()[-2000:]}}
     return out
 
 
