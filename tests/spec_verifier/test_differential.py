@@ -368,9 +368,9 @@ def run_cli_batch(paths: List[Path], key: Optional[bytes]) -> Dict[str, dict]:
     (kind not_a_log) is on stderr."""
     args = [cli(), "verify", "--json", "--all"]
     if key is not None:
+        # written once before the batches start (never while one runs)
         kf = paths[0].with_name("key.hex")
-        if not kf.exists():
-            kf.write_bytes(key.hex().encode())
+        assert kf.read_bytes() == key.hex().encode()
         args += ["--key-file", str(kf)]
     p = subprocess.run(args + [str(x) for x in paths], capture_output=True, timeout=600)
     out: Dict[str, dict] = {}
@@ -631,6 +631,7 @@ def test_differential(tmp_path: Path, framing: str, alg: Optional[str]) -> None:
     checks: List[Tuple[str, bytes, Optional[bytes]]] = [(n, d, key) for n, d in cases]
     checks.append(("wrong-key-presence", data, None if key else KEY))
     ext = ".jsonl" if framing == "jsonl" else ".evl"
+    (tmp_path / "key.hex").write_bytes(KEY.hex().encode())
     by_key: Dict[Optional[bytes], List[Tuple[str, Path, bytes]]] = {}
     for i, (name, d, k) in enumerate(checks):
         p = tmp_path / ("case%d%s" % (i, ext))
