@@ -16,7 +16,8 @@ Run (from the repository root, after `cargo build --release --bins --lib`):
 EVIDENT_DIFF_SEED (default 1) seeds the random choices;
 EVIDENT_DIFF_RANDOM (default 300) is the number of random mutations per base
 log; EVIDENT_DIFF_TRUNCATE (default 0: every offset) limits the truncations
-of the last two records to a random sample of that many offsets.
+of the last two records to a random sample of that many offsets;
+EVIDENT_DIFF_BIG=1 adds entries of MAX_BODY - 1, MAX_BODY and MAX_BODY + 1 bytes.
 """
 
 from __future__ import annotations
@@ -700,3 +701,27 @@ def test_spec_vectors() -> None:
     """The clean-room verifier gives every vector's expected result."""
     compared, bad = sv.check_vectors(str(REPO / "spec" / "vectors"))
     assert compared >= 120 and not bad, bad
+
+
+@pytest.mark.skipif(not os.environ.get("EVIDENT_DIFF_BIG"), reason="16 MiB logs: set EVIDENT_DIFF_BIG=1")
+@pytest.mark.parametrize("framing", ["jsonl", "binary"])
+def test_max_body_boundary(tmp_path: Path, framing: str) -> None:
+    """An entry body of MAX_BODY - 1, MAX_BODY and MAX_BODY + 1 bytes."""
+    g = (b'{"v":1,"seq":0,"prev":"' + b"0" * 64 + b'","kind":"genesis","ts":"2026-03-01T09:00:00.000000Z",'
+         b'"format":"evident","alg":"sha256","log_id":"00112233445566778899aabbccddeeff"}')
+    gh = H(None, g)
+    head = (b'{"v":1,"seq":1,"prev":"' + gh.hex().encode()
+            + b'","kind":"entry","ts":"2026-03-01T09:00:00.000000Z","details":"')
+    for size in (sv.MAX_BODY - 1, sv.MAX_BODY, sv.MAX_BODY + 1):
+        body = head + b"x" * (size - len(head) - 2) + b'"}'
+        recs = [(g, gh), (body, H(None, body))]
+        if framing == "binary" and size > sv.MAX_BODY:
+            d = assemble("binary", recs[:1]) + frame(body, recs[1][1])   # length out of range
+        else:
+            d = assemble(framing, recs)
+        p = tmp_path / ("big%s" % (".jsonl" if framing == "jsonl" else ".evl"))
+        p.write_bytes(d)
+        theirs = run_cli_batch([p], None)[str(p)]
+        mine = spec_summary(d, None)
+        assert mine == theirs, (size, mine, theirs)
+        assert mine["valid"] == (size <= sv.MAX_BODY)
