@@ -22,8 +22,6 @@ EVIDENT_DIFF_BIG=1 adds entries of MAX_BODY - 1, MAX_BODY and MAX_BODY + 1 bytes
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import random
