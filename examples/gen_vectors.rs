@@ -1463,6 +1463,27 @@ fn gen_framing(out: &mut Out, fr: Framing) {
         );
     }
 
+    // ---- Integers are digits alone (§ 2 rule 4): `-0` is not the seq 0.
+    {
+        let name = "genesis_seq_sign";
+        let mut g = LogB::keyless(name);
+        // The entry first: the builder reads the seq of the record before.
+        g.entry(&evs[0]);
+        g.edit(0, r#""seq":0,"#, r#""seq":-0,"#);
+        g.rehash(0);
+        let f = File::of(&g, fr);
+        let log = out.log(name, &f);
+        out.expect(
+            exp(
+                name,
+                "the genesis has \"seq\":-0 (hash recomputed): a number with a sign is not an integer of § 2 rule 4, so the genesis is malformed",
+                &log,
+                &f,
+            )
+            .invalid("malformed", Some(0), f.genesis_pos(), 1, 0),
+        );
+    }
+
     // ---- Duplicated genesis members that decide (§ 3 rules 2 and 3).
     for (name, insert, kind, description) in [
         (

@@ -88,6 +88,10 @@ if [ -d bindings/python ]; then
   fi
   (cd bindings/python && EVIDENT_CLI="$root/target/release/evident" \
     EVIDENT_REQUIRE_BROWSER=$browser_required "$venv/bin/python" -m pytest -q tests)
+  # The clean-room verifier (written from spec/ alone) against `evident verify`
+  # on mutated logs: fixed seed, about 5000 cases, under a minute.
+  EVIDENT_CLI="$root/target/release/evident" EVIDENT_DIFF_SEED=1 EVIDENT_DIFF_RANDOM=100 \
+    EVIDENT_DIFF_TRUNCATE=40 "$venv/bin/python" -m pytest -q tests/spec_verifier/test_differential.py
 fi
 
 if [ -d bindings/go ]; then
