@@ -1249,8 +1249,8 @@ pub struct ReproInfo {
     pub end_date: Option<String>,
 }
 
-/// A bash word: bare when it has only safe characters, else double-quoted
-/// with `\ " $ `` ` escaped, so the value is passed exactly.
+/// A bash word: bare when it has only safe characters, else quoted by
+/// [`dq`], so the value is passed exactly.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
@@ -1261,9 +1261,43 @@ pub fn shell_quote(s: &str) -> String {
     dq(s)
 }
 
-/// Always double-quoted (the layout of RTGS scripts).
+/// Characters that change how text is shown rather than being shown:
+/// control characters (C0, DEL, C1), the bidirectional embeddings,
+/// overrides, isolates and marks, and the line and paragraph separators.
+pub fn is_invisible_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}'
+        )
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Double-quoted (the layout of RTGS scripts) with `\ " $ `` ` escaped; a
+/// value with control or bidi characters is ANSI-C quoted (`$'...'`) with
+/// those characters as `\xHH` bytes, so the script shows them escaped and
+/// bash passes them exactly. A NUL byte cannot be passed: see [`bash_values`].
 fn dq(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    if s.chars().any(is_invisible_control) {
+        out.push_str("$'");
+        for c in s.chars() {
+            if is_invisible_control(c) {
+                let mut b = [0u8; 4];
+                for byte in c.encode_utf8(&mut b).bytes() {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+            } else {
+                if matches!(c, '\\' | '\'') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+        }
+        out.push('\'');
+        return out;
+    }
     out.push('"');
     for c in s.chars() {
         if matches!(c, '\\' | '"' | '$' | '`') {
@@ -1275,9 +1309,81 @@ fn dq(s: &str) -> String {
     out
 }
 
+/// Text in a `#` comment of a script: one line, control and bidi
+/// characters escaped (`\u{1b}`), so nothing in it is run or hidden.
+fn comment_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_invisible_control(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A string as a JSON string (quoted, escapes visible), for comments.
+fn py_repr(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// A recorded git commit that is a commit id (4 to 64 hex digits): only
+/// such a commit is checked out (anything else could be an option of
+/// `git checkout` or a ref an attacker prepared).
+fn is_commit_id(c: &str) -> bool {
+    (4..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn has_nul_byte(v: &Value) -> bool {
+    // iterative: a value nests at most 128 levels, but stay off the stack
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if s.contains('\0') => return true,
+            Value::Array(a) => stack.extend(a),
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if k.contains('\0') {
+                        return true;
+                    }
+                    stack.push(x);
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Refuses an entry whose replayed words hold a NUL byte: no command line
+/// can carry one (bash would cut or drop it), so the replay would differ.
+fn bash_values(e: &Entry, opts: &ReproOptions) -> Result<()> {
+    let mut texts: Vec<&str> = vec![&e.source, &e.action];
+    texts.extend(e.note.as_deref());
+    texts.extend(opts.program.as_deref());
+    let mut has_nul = texts.iter().any(|t| t.contains('\0'));
+    if let Some(params) = obj(&e.details, "parameters") {
+        for (k, v) in params {
+            has_nul |= k.contains('\0') || has_nul_byte(v);
+        }
+    }
+    if has_nul {
+        return Err(Error::InvalidArgument(format!(
+            "reproduce: entry seq {}: a value holds a NUL byte, which a command line cannot pass",
+            e.seq
+        )));
+    }
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct ReproOp {
     checkout: Option<String>,
+    /// A recorded git state that is not a commit id (shown, not used).
+    not_checked_out: Option<String>,
+    /// A recorded shell command (`details.command`), shown, never run.
+    recorded_command: Option<String>,
     title: String,
     echo: String,
     command: String,
@@ -1285,9 +1391,6 @@ struct ReproOp {
 }
 
 fn command_of(e: &Entry, opts: &ReproOptions) -> String {
-    if let Some(c) = str_field(&e.details, "command") {
-        return c.to_string();
-    }
     let mut words: Vec<String> = Vec::new();
     if let Some(p) = opts.program.as_deref().filter(|p| !p.is_empty()) {
         words.push(shell_quote(p));
@@ -1351,22 +1454,29 @@ pub fn render_reproduction<'a>(
     let mut current: Option<&str> = None;
     let mut rops = Vec::new();
     for e in &ops {
-        let checkout = match e.git_commit.as_deref().filter(|c| !c.is_empty()) {
+        bash_values(e, opts)?;
+        let (checkout, not_checked_out) = match e.git_commit.as_deref().filter(|c| !c.is_empty()) {
             Some(c) if current != Some(c) => {
                 current = Some(c);
-                Some(shell_quote(c))
+                if is_commit_id(c) {
+                    (Some(c.to_string()), None)
+                } else {
+                    (None, Some(comment_text(&py_repr(c))))
+                }
             }
-            _ => None,
+            _ => (None, None),
         };
         let title = op_title(e);
         let when = e.ts.format("%Y-%m-%d %H:%M:%S").to_string();
         rops.push(ReproOp {
             checkout,
+            not_checked_out,
+            recorded_command: str_field(&e.details, "command").map(comment_text),
             echo: dq(&format!("Executing: {title} ({when})")),
-            title: one_line(&title),
+            title: comment_text(&title),
             command: command_of(e, opts),
             failed: (e.success == Some(false))
-                .then(|| one_line(e.error.as_deref().unwrap_or("no error message recorded"))),
+                .then(|| comment_text(e.error.as_deref().unwrap_or("no error message recorded"))),
         });
     }
     let day = |e: Option<&&Entry>| e.map(|e| e.ts.format("%Y-%m-%d").to_string());
