@@ -277,3 +277,66 @@ print(calls)
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "{text}");
     assert_eq!(pwned(&m), Vec::<String>::new());
 }
+
+/// Characters a terminal acts on (ESC, CSI, BEL, CR, C1, DEL) or that
+/// reorder what it shows (bidi).
+fn terminal_raw(s: &str) -> Vec<char> {
+    s.chars()
+        .filter(|c| *c != '\n' && evident::report::is_invisible_control(*c))
+        .collect()
+}
+
+#[test]
+fn terminal_output_escapes_controls_and_json_stays_exact() {
+    let d = tempdir().unwrap();
+    let log_path = d.path().join("audit.jsonl");
+    let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+    let nasty = "\u{1b}]0;title\u{7}\u{1b}[2J\r\u{9b}31m\u{7f}\u{202e}gpj.exe\u{2066}";
+    append(&log, 1, |e| {
+        e.event_type = format!("t{nasty}");
+        e.action = format!("a{nasty}");
+        e.actor = Some(format!("u{nasty}"));
+        e.session_id = format!("s{nasty}");
+        e.source = format!("src{nasty}");
+        e.error = Some(format!("err{nasty}"));
+        e.note = Some(format!("note{nasty}"));
+        e.git_commit = Some(format!("g{nasty}"));
+        e.details = Some(json!({format!("k{nasty}"): format!("v{nasty}")}));
+    });
+    log.close().unwrap();
+    let p = log_path.to_str().unwrap();
+    for args in [
+        vec!["cat", p],
+        vec!["tail", p],
+        vec!["stats", p],
+        vec!["verify", p],
+        vec!["--color", "always", "cat", p],
+    ] {
+        let out = evident().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        for stream in [&out.stdout, &out.stderr] {
+            let s = String::from_utf8(stream.clone()).unwrap();
+            let raw: Vec<char> = terminal_raw(&s)
+                .into_iter()
+                // the ESC of evident's own colors
+                .filter(|c| !(args[0] == "--color" && *c == '\u{1b}'))
+                .collect();
+            assert!(raw.is_empty(), "{args:?} printed {raw:?} raw: {s:?}");
+        }
+    }
+    // colors: only SGR sequences, none from the entry
+    let out = evident()
+        .args(["--color", "always", "cat", p])
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(!s.contains("\u{1b}]") && !s.contains("\u{1b}[2J"), "{s:?}");
+    // --json is the exact entry
+    let out = evident().args(["cat", "--json", p]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["action"], json!(format!("a{nasty}")));
+    assert_eq!(
+        v["details"],
+        json!({format!("k{nasty}"): format!("v{nasty}")})
+    );
+}
