@@ -453,15 +453,86 @@ fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
+/// Line breaks a Markdown viewer (or a terminal) may start a line at.
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// A recorded value as Markdown text: one line, shown as the characters
+/// it holds. Markdown's active characters are backslash-escaped (no HTML
+/// tag, comment, link, image, code span, emphasis, table cell or heading
+/// from content; `_` only where it could open or close emphasis), other
+/// control and bidi characters are written `\u{..}`, and the outcome marks
+/// ✅ ❌ as `U+2705` `U+274C` so that only the report's own marks show.
+fn md(s: &str) -> String {
+    let cs: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, &c) in cs.iter().enumerate() {
+        match c {
+            c if is_line_break(c) => out.push(' '),
+            c if is_invisible_control(c) => out.push_str(&c.escape_unicode().to_string()),
+            '✅' => out.push_str("U+2705"),
+            '❌' => out.push_str("U+274C"),
+            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '_' => {
+                let word = |j: Option<usize>| {
+                    j.and_then(|j| cs.get(j))
+                        .is_some_and(|c| c.is_alphanumeric())
+                };
+                if !(word(i.checked_sub(1)) && word(Some(i + 1))) {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A recorded value as a Markdown code span: one line, the fence one
+/// backtick longer than the longest run of backticks inside, control and
+/// bidi characters written `\u{..}` (a code span shows everything else
+/// literally, HTML included).
+fn md_code(s: &str) -> String {
+    let mut body = String::with_capacity(s.len());
+    let (mut run, mut longest) = (0usize, 0usize);
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+        if is_line_break(c) {
+            body.push(' ');
+        } else if is_invisible_control(c) {
+            body.push_str(&c.escape_unicode().to_string());
+        } else {
+            body.push(c);
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if body.starts_with('`') || body.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
+}
+
+/// A value in a Markdown report (Markdown-escaped, see [`md`]).
 fn show(v: &Value) -> String {
     match v {
-        Value::String(s) => one_line(s),
+        Value::String(s) => md(s),
         Value::Number(n) => match n.as_i64() {
             Some(i) => thousands(i.into()),
             None => n.to_string(),
         },
         Value::Null => "null".into(),
-        other => format!("`{}`", one_line(&other.to_string())),
+        other => md_code(&other.to_string()),
     }
 }
 
@@ -538,7 +609,7 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
                     continue;
                 }
             }
-            f.push((title_case(k), show(v)));
+            f.push((md(&title_case(k)), show(v)));
         }
     }
     if let Some(r) = results {
@@ -548,7 +619,7 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
                 "success" => continue,
                 "records_extracted" => "Records".to_string(),
                 "output_file" => "Output".to_string(),
-                _ => title_case(k),
+                _ => md(&title_case(k)),
             };
             f.push((label, show(v)));
         }
@@ -561,19 +632,19 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
         f.push(("Duration".into(), seconds(ms)));
     }
     if let Some(err) = &e.error {
-        f.push(("Error".into(), one_line(err)));
+        f.push(("Error".into(), md(err)));
     }
     if let Some(n) = &e.note {
-        f.push(("Note".into(), one_line(n)));
+        f.push(("Note".into(), md(n)));
     }
     if !e.actor.is_empty() {
-        f.push(("User".into(), e.actor.clone()));
+        f.push(("User".into(), md(&e.actor)));
     }
     if let Some(c) = &e.git_commit {
         let short: String = c.chars().take(12).collect();
         match str_field(&e.details, "git_branch") {
-            Some(b) => f.push(("Git".into(), format!("{b} @ {short}"))),
-            None => f.push(("Git".into(), short)),
+            Some(b) => f.push(("Git".into(), format!("{} @ {}", md(b), md(&short)))),
+            None => f.push(("Git".into(), md(&short))),
         }
     }
     f.push(("Entry".into(), format!("seq {}", e.seq)));
@@ -632,7 +703,7 @@ fn op(e: &Entry) -> Op {
     Op {
         time: e.ts.format("%H:%M:%S").to_string(),
         date: e.ts.format("%Y-%m-%d").to_string(),
-        title: op_title(e),
+        title: md(&op_title(e)),
         mark: mark(e),
         fields: op_fields(e),
     }
@@ -691,7 +762,7 @@ const DAILY_MD: &str = r#"# Audit Report - {{ day }}
 - Successful: {{ s.ok }} ({{ s.ok_pct }}%)
 - Failed: {{ s.failed }} ({{ s.failed_pct }}%)
 {% if s.unknown %}- Outcome Not Recorded: {{ s.unknown }}
-{% endif %}- Tools Used: {{ s.tools|join(", ") }}
+{% endif %}- Tools Used: {% for t in s.tools %}{{ t|md }}{% if not loop.last %}, {% endif %}{% endfor %}
 
 ## Operations
 {% for op in ops %}
@@ -707,14 +778,14 @@ const WEEKLY_MD: &str = r#"# Weekly Audit Report - {{ week }} ({{ first }} to {{
 - Successful: {{ s.ok }} ({{ s.ok_pct }}%)
 - Failed: {{ s.failed }} ({{ s.failed_pct }}%)
 {% if s.unknown %}- Outcome Not Recorded: {{ s.unknown }}
-{% endif %}- Tools Used: {{ s.tools|join(", ") }}
+{% endif %}- Tools Used: {% for t in s.tools %}{{ t|md }}{% if not loop.last %}, {% endif %}{% endfor %}
 - Active Days: {{ days|length }}
 
 ## By Tool
 
 | Tool | Operations | Successful | Failed | Mean Duration |
 |---|---:|---:|---:|---:|
-{% for r in tools %}| {{ r.name or "(none)" }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
+{% for r in tools %}| {{ (r.name|md) or "(none)" }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
 {% endfor %}
 ## By Day
 
@@ -727,7 +798,7 @@ const WEEKLY_MD: &str = r#"# Weekly Audit Report - {{ week }} ({{ first }} to {{
 {% endfor %}
 {% include "evidence.md" %}"#;
 
-const TOOL_MD: &str = r#"# Tool Report - {{ tool }}
+const TOOL_MD: &str = r#"# Tool Report - {{ tool|md }}
 
 ## Summary
 - Total Operations: {{ s.total }}
@@ -739,7 +810,7 @@ const TOOL_MD: &str = r#"# Tool Report - {{ tool }}
 
 | Operation | Runs | Successful | Failed | Mean Duration |
 |---|---:|---:|---:|---:|
-{% for r in actions %}| {{ r.name }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
+{% for r in actions %}| {{ r.name|md }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
 {% endfor %}
 ## Operations
 {% for op in ops %}
@@ -749,7 +820,7 @@ const TOOL_MD: &str = r#"# Tool Report - {{ tool }}
 {% include "evidence.md" %}"#;
 
 const EVIDENCE_MD: &str = r#"{% if logs %}## Evidence
-{% for l in logs %}- `{{ l.path }}`: {% if l.valid %}verified, {{ l.entries }} entries, head {{ l.head }}{% else %}NOT VALID: {{ l.problem }}{% endif %}
+{% for l in logs %}- {{ l.path|mdcode }}: {% if l.valid %}verified, {{ l.entries }} entries, head {{ l.head }}{% else %}NOT VALID: {{ l.problem|md }}{% endif %}
 {% endfor %}
 {% endif %}{{ block }}"#;
 
@@ -759,6 +830,8 @@ const BASH: &str = include_str!("report/reproduce.sh");
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_trim_blocks(false);
+    env.add_filter("md", |s: String| md(&s));
+    env.add_filter("mdcode", |s: String| md_code(&s));
     for (name, src) in [
         ("daily.md", DAILY_MD),
         ("weekly.md", WEEKLY_MD),
@@ -1637,8 +1710,8 @@ mod tests {
             Some("line1\n<!-- evident-entries -->")
         );
         assert!(
-            text.contains("- **Note**: line1 <!-- evident-entries -->"),
-            "one line in the Markdown"
+            text.contains("- **Note**: line1 \\<!-- evident-entries --\\>"),
+            "one line in the Markdown, no comment opened: {text}"
         );
 
         let dir = tempfile::tempdir().unwrap();

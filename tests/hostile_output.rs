@@ -340,3 +340,121 @@ fn terminal_output_escapes_controls_and_json_stays_exact() {
         json!({format!("k{nasty}"): format!("v{nasty}")})
     );
 }
+
+const MD_HOSTILE: &str = "x | y\n### forged ✅\n<img src=x onerror=alert(1)> <!-- hide \
+[link](javascript:alert(1)) **bold** `code` _em_ \\ & ~~s~~ #";
+
+/// The Markdown report text outside the embedded entries block.
+fn md_body(text: &str) -> &str {
+    &text[..text.find(evident::report::ENTRIES_MARKER).unwrap()]
+}
+
+#[test]
+fn markdown_reports_show_hostile_values_as_text() {
+    let d = tempdir().unwrap();
+    let log_path = d.path().join("audit.jsonl");
+    let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+    append(&log, 1, |e| {
+        e.action = format!("op {MD_HOSTILE}");
+        e.source = format!("tool {MD_HOSTILE}");
+        e.actor = Some(format!("u {MD_HOSTILE}"));
+        e.success = Some(false);
+        e.error = Some(format!("err {MD_HOSTILE}"));
+        e.note = Some(format!("note {MD_HOSTILE}"));
+        e.details = Some(json!({
+            "parameters": {format!("k {MD_HOSTILE}"): format!("v {MD_HOSTILE}"), "obj": {"a": "``` x | `"}},
+            "results": {"r": MD_HOSTILE},
+        }));
+    });
+    log.close().unwrap();
+    for by in ["day", "week", "tool"] {
+        let out = d.path().join(by);
+        evident()
+            .args(["report", log_path.to_str().unwrap(), "--by", by, "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        let file = fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+        let text = fs::read_to_string(&file).unwrap();
+        let body = md_body(&text);
+        // the failed operation forges no ✅ and no heading
+        assert!(!body.contains('✅'), "{by}: {body}");
+        let headings: Vec<&str> = body.lines().filter(|l| l.starts_with('#')).collect();
+        assert!(
+            headings.iter().all(|h| !h.starts_with("### forged")),
+            "{by}: {headings:?}"
+        );
+        assert!(headings.len() <= 6, "{by}: {headings:?}");
+        // no raw HTML, no comment, no link, no emphasis from content; a
+        // code span is evident's (a fence, then the same fence on the line)
+        let bytes = body.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if !body.is_char_boundary(i) {
+                i += 1;
+                continue;
+            }
+            let c = bytes[i] as char;
+            let before = &body[..i];
+            let after = &body[i..];
+            let escaped = before.ends_with('\\') && !before.ends_with("\\\\");
+            if c == '`' && !escaped {
+                let n = after.bytes().take_while(|b| *b == b'`').count();
+                let fence = "`".repeat(n);
+                let line_end = after.find('\n').unwrap_or(after.len());
+                let rest = &after[n..line_end];
+                let close = (0..rest.len())
+                    .find(|&j| {
+                        rest[j..].starts_with(&fence)
+                            && !rest[j + n..].starts_with('`')
+                            && (j == 0 || !rest[..j].ends_with('`'))
+                    })
+                    .unwrap_or_else(|| panic!("{by}: unclosed code span at {after:.60}"));
+                i += n + close + n;
+                continue;
+            }
+            if matches!(c, '<' | '[' | '*' | '|' | '&' | '~' | '_') && !escaped {
+                let template = match c {
+                    // table pipes: at line start, or between spaces
+                    '|' => {
+                        before.ends_with('\n')
+                            || after[1..].starts_with(['\n', '-', ':'])
+                            || before.ends_with(['-', ':'])
+                            || (before.ends_with(' ') && after[1..].starts_with(' '))
+                    }
+                    // the field labels: `- **Label**: `
+                    '*' => {
+                        before.ends_with("\n- ")
+                            || before.ends_with("\n- *")
+                            || after.starts_with("**: ")
+                            || after.starts_with("*: ")
+                    }
+                    // inside a word
+                    '_' => {
+                        before.chars().last().is_some_and(char::is_alphanumeric)
+                            && after[1..].chars().next().is_some_and(char::is_alphanumeric)
+                    }
+                    _ => false,
+                };
+                assert!(
+                    template,
+                    "{by}: raw {c:?} at {}",
+                    after.chars().take(60).collect::<String>()
+                );
+            }
+            i += 1;
+        }
+        // table rows keep their cell count
+        for l in body.lines().filter(|l| l.starts_with('|')) {
+            let cells = l.replace("\\|", "").matches('|').count();
+            assert!(cells == 5 || cells == 6, "{by}: {l}");
+        }
+        // the report still reproduces exactly
+        let script = d.path().join(format!("{by}.sh"));
+        evident()
+            .args(["reproduce", out.to_str().unwrap(), "-o"])
+            .arg(&script)
+            .assert()
+            .success();
+    }
+}
