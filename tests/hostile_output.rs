@@ -458,3 +458,51 @@ fn markdown_reports_show_hostile_values_as_text() {
             .success();
     }
 }
+
+/// evident's CSV is evidence: every cell is the recorded value exactly
+/// (RFC 4180 quoting), also one a spreadsheet would read as a formula; the
+/// README says so (a `'` prefix would change the data and the hashes'
+/// inputs next to it).
+#[test]
+fn csv_export_keeps_formula_like_values_exact() {
+    let d = tempdir().unwrap();
+    let log_path = d.path().join("audit.jsonl");
+    let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+    let values = [
+        "=HYPERLINK(\"http://evil.example\",\"x\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+        "a,\"b\"\nc",
+    ];
+    for (i, v) in values.iter().enumerate() {
+        append(&log, i as u32, |e| {
+            e.action = v.to_string();
+            e.note = Some(v.to_string());
+        });
+    }
+    log.close().unwrap();
+    let out = evident()
+        .args(["export", log_path.to_str().unwrap(), "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut r = csv_reader(&out.stdout);
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), values.len());
+    for (row, v) in rows.iter().zip(values) {
+        assert_eq!(row[3], v);
+        assert_eq!(row[11], v);
+    }
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains("formula"), "the README states the CSV rule");
+}
+
+fn csv_reader(b: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new().from_reader(b)
+}
