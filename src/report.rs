@@ -449,10 +449,6 @@ fn thousands(n: i128) -> String {
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
-}
-
 /// Line breaks a Markdown viewer (or a terminal) may start a line at.
 fn is_line_break(c: char) -> bool {
     matches!(
@@ -1545,7 +1541,8 @@ pub fn render_reproduction<'a>(
             checkout,
             not_checked_out,
             recorded_command: str_field(&e.details, "command").map(comment_text),
-            echo: dq(&format!("Executing: {title} ({when})")),
+            // echoed to a terminal: controls shown escaped, one line
+            echo: dq(&comment_text(&format!("Executing: {title} ({when})"))),
             title: comment_text(&title),
             command: command_of(e, opts),
             failed: (e.success == Some(false))
@@ -1563,7 +1560,7 @@ pub fn render_reproduction<'a>(
             generated => Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
             start => day(ops.first()).unwrap_or_else(|| "-".into()),
             end => day(ops.last()).unwrap_or_else(|| "-".into()),
-            start_msg => dq(&format!("Starting reproduction of {}...", one_line(&title))),
+            start_msg => dq(&comment_text(&format!("Starting reproduction of {title}..."))),
             ops => rops,
             timing => opts.add_timing,
             error_handling => opts.add_error_handling,

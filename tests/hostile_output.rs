@@ -102,7 +102,7 @@ fn bash_reproduction_runs_exactly_the_recorded_operations() {
     });
     append(&log, 3, |e| {
         e.action = format!("op;touch {}", payload(&m, 9));
-        e.source = format!("tool\ntouch {}", payload(&m, 10));
+        e.source = format!("tool\ntouch {}\u{1b}[2J", payload(&m, 10));
         e.git_commit = Some("abc123DEF456".into());
     });
     log.close().unwrap();
@@ -152,6 +152,14 @@ fn bash_reproduction_runs_exactly_the_recorded_operations() {
         .unwrap();
     assert!(run.status.success(), "{run:?}\n{text}");
     assert_eq!(pwned(&m), Vec::<String>::new(), "a payload ran:\n{text}");
+    // what the script echoes shows controls escaped (it goes to a terminal)
+    let shown = String::from_utf8(run.stdout.clone()).unwrap();
+    assert!(
+        !shown
+            .chars()
+            .any(|c| c != '\n' && evident::report::is_invisible_control(c)),
+        "{shown:?}"
+    );
 
     let mut first = vec!["rtgs".to_string(), "sensing-data".into(), "extract".into()];
     let mut sorted = params.clone();
@@ -173,7 +181,7 @@ fn bash_reproduction_runs_exactly_the_recorded_operations() {
         got[3][..3],
         [
             "rtgs".to_string(),
-            format!("tool\ntouch {}", payload(&m, 10)),
+            format!("tool\ntouch {}\u{1b}[2J", payload(&m, 10)),
             format!("op;touch {}", payload(&m, 9))
         ]
     );
