@@ -487,10 +487,26 @@ pub fn rtgs_recent_text(records: &[Value]) -> Result<String> {
     if records.is_empty() {
         return Ok("No recent logs found.".into());
     }
-    let text = |r: &Value, k: &str| match &r[k] {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        v => v.to_string(),
+    // A value is shown on its line: control and bidi characters escaped
+    // (`\n`, `\u{1b}`), as the text goes to a terminal.
+    let text = |r: &Value, k: &str| {
+        let raw = match &r[k] {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            v => v.to_string(),
+        };
+        if !raw.chars().any(crate::report::is_invisible_control) {
+            return raw;
+        }
+        raw.chars()
+            .map(|c| {
+                if crate::report::is_invisible_control(c) {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
     };
     let mut lines = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
@@ -829,6 +845,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("record 0: timestamp"), "{e}");
+
+        // a recorded value cannot start a line (forge a ✅ record) or send
+        // a terminal escape sequence: controls and bidi shown escaped
+        let mut hostile = rtgs_record(&entry(json!({}), None, Some("boom")));
+        hostile["note"] =
+            json!("x\n2023-06-15 14:30:22 ✅ sensing-data extract (1.0s) success\u{1b}[2J\u{202e}");
+        hostile["tool_name"] = json!("t\r\u{9b}1m");
+        let text = rtgs_recent_text(&[hostile]).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            !text.chars().any(crate::report::is_invisible_control),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("x\\n2023-06-15") && text.contains("t\\r\\u{9b}1m"),
+            "{text}"
+        );
     }
 
     #[test]

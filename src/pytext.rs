@@ -5,7 +5,11 @@
 /// `str.isprintable()`: controls, line and paragraph separators, the
 /// no-break and other non-ASCII spaces and the soft hyphen are escaped).
 fn printable(c: char) -> bool {
-    !(c.is_control() || c == '\u{ad}' || (c != ' ' && c.is_whitespace()))
+    !(c.is_control()
+        || c == '\u{ad}'
+        || (c != ' ' && c.is_whitespace())
+        // the bidi controls are format characters (Cf), escaped too
+        || crate::report::is_invisible_control(c))
 }
 
 /// Python's `repr()` of a string.
@@ -54,5 +58,9 @@ mod tests {
         );
         assert_eq!(repr_str("\u{2028}é€"), "'\\u2028é€'");
         assert_eq!(repr_str("😀"), "'😀'");
+        assert_eq!(
+            repr_str("\u{202e}\u{2066}\u{200e}"),
+            "'\\u202e\\u2066\\u200e'"
+        );
     }
 }

@@ -449,19 +449,86 @@ fn thousands(n: i128) -> String {
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
+/// Line breaks a Markdown viewer (or a terminal) may start a line at.
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
 }
 
+/// A recorded value as Markdown text: one line, shown as the characters
+/// it holds. Markdown's active characters are backslash-escaped (no HTML
+/// tag, comment, link, image, code span, emphasis, table cell or heading
+/// from content; `_` only where it could open or close emphasis), other
+/// control and bidi characters are written `\u{..}`, and the outcome marks
+/// ✅ ❌ as `U+2705` `U+274C` so that only the report's own marks show.
+fn md(s: &str) -> String {
+    let cs: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, &c) in cs.iter().enumerate() {
+        match c {
+            c if is_line_break(c) => out.push(' '),
+            c if is_invisible_control(c) => out.push_str(&c.escape_unicode().to_string()),
+            '✅' => out.push_str("U+2705"),
+            '❌' => out.push_str("U+274C"),
+            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '_' => {
+                let word = |j: Option<usize>| {
+                    j.and_then(|j| cs.get(j))
+                        .is_some_and(|c| c.is_alphanumeric())
+                };
+                if !(word(i.checked_sub(1)) && word(Some(i + 1))) {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A recorded value as a Markdown code span: one line, the fence one
+/// backtick longer than the longest run of backticks inside, control and
+/// bidi characters written `\u{..}` (a code span shows everything else
+/// literally, HTML included).
+fn md_code(s: &str) -> String {
+    let mut body = String::with_capacity(s.len());
+    let (mut run, mut longest) = (0usize, 0usize);
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+        if is_line_break(c) {
+            body.push(' ');
+        } else if is_invisible_control(c) {
+            body.push_str(&c.escape_unicode().to_string());
+        } else {
+            body.push(c);
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if body.starts_with('`') || body.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
+}
+
+/// A value in a Markdown report (Markdown-escaped, see [`md`]).
 fn show(v: &Value) -> String {
     match v {
-        Value::String(s) => one_line(s),
+        Value::String(s) => md(s),
         Value::Number(n) => match n.as_i64() {
             Some(i) => thousands(i.into()),
             None => n.to_string(),
         },
         Value::Null => "null".into(),
-        other => format!("`{}`", one_line(&other.to_string())),
+        other => md_code(&other.to_string()),
     }
 }
 
@@ -538,7 +605,7 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
                     continue;
                 }
             }
-            f.push((title_case(k), show(v)));
+            f.push((md(&title_case(k)), show(v)));
         }
     }
     if let Some(r) = results {
@@ -548,7 +615,7 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
                 "success" => continue,
                 "records_extracted" => "Records".to_string(),
                 "output_file" => "Output".to_string(),
-                _ => title_case(k),
+                _ => md(&title_case(k)),
             };
             f.push((label, show(v)));
         }
@@ -561,19 +628,19 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
         f.push(("Duration".into(), seconds(ms)));
     }
     if let Some(err) = &e.error {
-        f.push(("Error".into(), one_line(err)));
+        f.push(("Error".into(), md(err)));
     }
     if let Some(n) = &e.note {
-        f.push(("Note".into(), one_line(n)));
+        f.push(("Note".into(), md(n)));
     }
     if !e.actor.is_empty() {
-        f.push(("User".into(), e.actor.clone()));
+        f.push(("User".into(), md(&e.actor)));
     }
     if let Some(c) = &e.git_commit {
         let short: String = c.chars().take(12).collect();
         match str_field(&e.details, "git_branch") {
-            Some(b) => f.push(("Git".into(), format!("{b} @ {short}"))),
-            None => f.push(("Git".into(), short)),
+            Some(b) => f.push(("Git".into(), format!("{} @ {}", md(b), md(&short)))),
+            None => f.push(("Git".into(), md(&short))),
         }
     }
     f.push(("Entry".into(), format!("seq {}", e.seq)));
@@ -632,7 +699,7 @@ fn op(e: &Entry) -> Op {
     Op {
         time: e.ts.format("%H:%M:%S").to_string(),
         date: e.ts.format("%Y-%m-%d").to_string(),
-        title: op_title(e),
+        title: md(&op_title(e)),
         mark: mark(e),
         fields: op_fields(e),
     }
@@ -691,7 +758,7 @@ const DAILY_MD: &str = r#"# Audit Report - {{ day }}
 - Successful: {{ s.ok }} ({{ s.ok_pct }}%)
 - Failed: {{ s.failed }} ({{ s.failed_pct }}%)
 {% if s.unknown %}- Outcome Not Recorded: {{ s.unknown }}
-{% endif %}- Tools Used: {{ s.tools|join(", ") }}
+{% endif %}- Tools Used: {% for t in s.tools %}{{ t|md }}{% if not loop.last %}, {% endif %}{% endfor %}
 
 ## Operations
 {% for op in ops %}
@@ -707,14 +774,14 @@ const WEEKLY_MD: &str = r#"# Weekly Audit Report - {{ week }} ({{ first }} to {{
 - Successful: {{ s.ok }} ({{ s.ok_pct }}%)
 - Failed: {{ s.failed }} ({{ s.failed_pct }}%)
 {% if s.unknown %}- Outcome Not Recorded: {{ s.unknown }}
-{% endif %}- Tools Used: {{ s.tools|join(", ") }}
+{% endif %}- Tools Used: {% for t in s.tools %}{{ t|md }}{% if not loop.last %}, {% endif %}{% endfor %}
 - Active Days: {{ days|length }}
 
 ## By Tool
 
 | Tool | Operations | Successful | Failed | Mean Duration |
 |---|---:|---:|---:|---:|
-{% for r in tools %}| {{ r.name or "(none)" }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
+{% for r in tools %}| {{ (r.name|md) or "(none)" }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
 {% endfor %}
 ## By Day
 
@@ -727,7 +794,7 @@ const WEEKLY_MD: &str = r#"# Weekly Audit Report - {{ week }} ({{ first }} to {{
 {% endfor %}
 {% include "evidence.md" %}"#;
 
-const TOOL_MD: &str = r#"# Tool Report - {{ tool }}
+const TOOL_MD: &str = r#"# Tool Report - {{ tool|md }}
 
 ## Summary
 - Total Operations: {{ s.total }}
@@ -739,7 +806,7 @@ const TOOL_MD: &str = r#"# Tool Report - {{ tool }}
 
 | Operation | Runs | Successful | Failed | Mean Duration |
 |---|---:|---:|---:|---:|
-{% for r in actions %}| {{ r.name }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
+{% for r in actions %}| {{ r.name|md }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
 {% endfor %}
 ## Operations
 {% for op in ops %}
@@ -749,7 +816,7 @@ const TOOL_MD: &str = r#"# Tool Report - {{ tool }}
 {% include "evidence.md" %}"#;
 
 const EVIDENCE_MD: &str = r#"{% if logs %}## Evidence
-{% for l in logs %}- `{{ l.path }}`: {% if l.valid %}verified, {{ l.entries }} entries, head {{ l.head }}{% else %}NOT VALID: {{ l.problem }}{% endif %}
+{% for l in logs %}- {{ l.path|mdcode }}: {% if l.valid %}verified, {{ l.entries }} entries, head {{ l.head }}{% else %}NOT VALID: {{ l.problem|md }}{% endif %}
 {% endfor %}
 {% endif %}{{ block }}"#;
 
@@ -759,6 +826,8 @@ const BASH: &str = include_str!("report/reproduce.sh");
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_trim_blocks(false);
+    env.add_filter("md", |s: String| md(&s));
+    env.add_filter("mdcode", |s: String| md_code(&s));
     for (name, src) in [
         ("daily.md", DAILY_MD),
         ("weekly.md", WEEKLY_MD),
@@ -1249,8 +1318,8 @@ pub struct ReproInfo {
     pub end_date: Option<String>,
 }
 
-/// A bash word: bare when it has only safe characters, else double-quoted
-/// with `\ " $ `` ` escaped, so the value is passed exactly.
+/// A bash word: bare when it has only safe characters, else quoted by
+/// [`dq`], so the value is passed exactly.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
@@ -1261,9 +1330,43 @@ pub fn shell_quote(s: &str) -> String {
     dq(s)
 }
 
-/// Always double-quoted (the layout of RTGS scripts).
+/// Characters that change how text is shown rather than being shown:
+/// control characters (C0, DEL, C1), the bidirectional embeddings,
+/// overrides, isolates and marks, and the line and paragraph separators.
+pub fn is_invisible_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}'
+        )
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Double-quoted (the layout of RTGS scripts) with `\ " $ `` ` escaped; a
+/// value with control or bidi characters is ANSI-C quoted (`$'...'`) with
+/// those characters as `\xHH` bytes, so the script shows them escaped and
+/// bash passes them exactly. A NUL byte cannot be passed: see [`bash_values`].
 fn dq(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    if s.chars().any(is_invisible_control) {
+        out.push_str("$'");
+        for c in s.chars() {
+            if is_invisible_control(c) {
+                let mut b = [0u8; 4];
+                for byte in c.encode_utf8(&mut b).bytes() {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+            } else {
+                if matches!(c, '\\' | '\'') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+        }
+        out.push('\'');
+        return out;
+    }
     out.push('"');
     for c in s.chars() {
         if matches!(c, '\\' | '"' | '$' | '`') {
@@ -1275,9 +1378,81 @@ fn dq(s: &str) -> String {
     out
 }
 
+/// Text in a `#` comment of a script: one line, control and bidi
+/// characters escaped (`\u{1b}`), so nothing in it is run or hidden.
+fn comment_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_invisible_control(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A string as a JSON string (quoted, escapes visible), for comments.
+fn py_repr(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// A recorded git commit that is a commit id (4 to 64 hex digits): only
+/// such a commit is checked out (anything else could be an option of
+/// `git checkout` or a ref an attacker prepared).
+fn is_commit_id(c: &str) -> bool {
+    (4..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn has_nul_byte(v: &Value) -> bool {
+    // iterative: a value nests at most 128 levels, but stay off the stack
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if s.contains('\0') => return true,
+            Value::Array(a) => stack.extend(a),
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if k.contains('\0') {
+                        return true;
+                    }
+                    stack.push(x);
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Refuses an entry whose replayed words hold a NUL byte: no command line
+/// can carry one (bash would cut or drop it), so the replay would differ.
+fn bash_values(e: &Entry, opts: &ReproOptions) -> Result<()> {
+    let mut texts: Vec<&str> = vec![&e.source, &e.action];
+    texts.extend(e.note.as_deref());
+    texts.extend(opts.program.as_deref());
+    let mut has_nul = texts.iter().any(|t| t.contains('\0'));
+    if let Some(params) = obj(&e.details, "parameters") {
+        for (k, v) in params {
+            has_nul |= k.contains('\0') || has_nul_byte(v);
+        }
+    }
+    if has_nul {
+        return Err(Error::InvalidArgument(format!(
+            "reproduce: entry seq {}: a value holds a NUL byte, which a command line cannot pass",
+            e.seq
+        )));
+    }
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct ReproOp {
     checkout: Option<String>,
+    /// A recorded git state that is not a commit id (shown, not used).
+    not_checked_out: Option<String>,
+    /// A recorded shell command (`details.command`), shown, never run.
+    recorded_command: Option<String>,
     title: String,
     echo: String,
     command: String,
@@ -1285,9 +1460,6 @@ struct ReproOp {
 }
 
 fn command_of(e: &Entry, opts: &ReproOptions) -> String {
-    if let Some(c) = str_field(&e.details, "command") {
-        return c.to_string();
-    }
     let mut words: Vec<String> = Vec::new();
     if let Some(p) = opts.program.as_deref().filter(|p| !p.is_empty()) {
         words.push(shell_quote(p));
@@ -1351,22 +1523,30 @@ pub fn render_reproduction<'a>(
     let mut current: Option<&str> = None;
     let mut rops = Vec::new();
     for e in &ops {
-        let checkout = match e.git_commit.as_deref().filter(|c| !c.is_empty()) {
+        bash_values(e, opts)?;
+        let (checkout, not_checked_out) = match e.git_commit.as_deref().filter(|c| !c.is_empty()) {
             Some(c) if current != Some(c) => {
                 current = Some(c);
-                Some(shell_quote(c))
+                if is_commit_id(c) {
+                    (Some(c.to_string()), None)
+                } else {
+                    (None, Some(comment_text(&py_repr(c))))
+                }
             }
-            _ => None,
+            _ => (None, None),
         };
         let title = op_title(e);
         let when = e.ts.format("%Y-%m-%d %H:%M:%S").to_string();
         rops.push(ReproOp {
             checkout,
-            echo: dq(&format!("Executing: {title} ({when})")),
-            title: one_line(&title),
+            not_checked_out,
+            recorded_command: str_field(&e.details, "command").map(comment_text),
+            // echoed to a terminal: controls shown escaped, one line
+            echo: dq(&comment_text(&format!("Executing: {title} ({when})"))),
+            title: comment_text(&title),
             command: command_of(e, opts),
             failed: (e.success == Some(false))
-                .then(|| one_line(e.error.as_deref().unwrap_or("no error message recorded"))),
+                .then(|| comment_text(e.error.as_deref().unwrap_or("no error message recorded"))),
         });
     }
     let day = |e: Option<&&Entry>| e.map(|e| e.ts.format("%Y-%m-%d").to_string());
@@ -1380,7 +1560,7 @@ pub fn render_reproduction<'a>(
             generated => Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
             start => day(ops.first()).unwrap_or_else(|| "-".into()),
             end => day(ops.last()).unwrap_or_else(|| "-".into()),
-            start_msg => dq(&format!("Starting reproduction of {}...", one_line(&title))),
+            start_msg => dq(&comment_text(&format!("Starting reproduction of {title}..."))),
             ops => rops,
             timing => opts.add_timing,
             error_handling => opts.add_error_handling,
@@ -1527,8 +1707,8 @@ mod tests {
             Some("line1\n<!-- evident-entries -->")
         );
         assert!(
-            text.contains("- **Note**: line1 <!-- evident-entries -->"),
-            "one line in the Markdown"
+            text.contains("- **Note**: line1 \\<!-- evident-entries --\\>"),
+            "one line in the Markdown, no comment opened: {text}"
         );
 
         let dir = tempfile::tempdir().unwrap();

@@ -428,3 +428,125 @@ fn reproduce_from_logs_and_curated_reports() {
             "notes.txt: neither an evident log nor a report",
         ));
 }
+
+/// Hostile strings in every field an HTML or PDF report shows.
+const HOSTILE: [&str; 8] = [
+    "</script><script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    "\" onmouseover=\"alert(3)",
+    "javascript:alert(4)",
+    "</text><foreignObject><iframe src=javascript:alert(5)></iframe></foreignObject><text>",
+    "</style><style>body{background:url(http://evil.example/x)}</style>",
+    "a) Tj (b\\) (c \\\\ d ( e",
+    "Wörd€→𝔘 verylongwordwithoutanybreakverylongwordwithoutanybreakverylongwordwithoutanybreakverylongwordwithoutanybreak",
+];
+
+fn hostile_log(path: &std::path::Path) {
+    let log = Log::open(path, OpenOptions::new()).unwrap();
+    for (i, h) in HOSTILE.iter().enumerate() {
+        let mut e = Event::new(format!("type {h}"), format!("act {h}"))
+            .source(format!("tool {h}"))
+            .actor(format!("user {h}"))
+            .details(json!({format!("k {h}"): format!("v {h}")}));
+        e.success = Some(i % 2 == 0);
+        e.error = Some(format!("err {h}"));
+        e.ts = Some(Utc.with_ymd_and_hms(2023, 6, 15, 10, i as u32, 0).unwrap());
+        log.append(&e).unwrap();
+    }
+    log.close().unwrap();
+}
+
+#[test]
+fn html_report_shows_hostile_fields_as_text_only() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    hostile_log(&log);
+    let html = d.path().join("r.html");
+    evident()
+        .args(["report", log.to_str().unwrap(), "--format", "html", "-o"])
+        .arg(&html)
+        .args(["--title", HOSTILE[0]])
+        .assert()
+        .success();
+    let text = fs::read_to_string(&html).unwrap();
+    for h in HOSTILE {
+        if h.contains(['<', '"']) {
+            assert!(!text.contains(h), "raw {h:?}");
+        }
+    }
+    // the elements and attributes are the template's: parsed as a browser's
+    // tokenizer would, no script, no event handler, no URL but the SVG
+    // namespace, no foreign element
+    let check = r#"
+import sys, html.parser
+allowed = {"html","head","meta","title","style","body","h1","h2","p","ul","li","code","span","div","b","section","figure","figcaption","svg","g","rect","text","table","thead","tbody","tr","th","td","details","summary","pre","br","small","em","strong","nav","header","footer","main","a","caption","colgroup","col","line","path","circle","polyline","tspan","i"}
+bad = []
+class P(html.parser.HTMLParser):
+    def handle_starttag(self, tag, attrs):
+        if tag not in allowed:
+            bad.append(tag)
+        for k, v in attrs:
+            if k.startswith("on") or (v or "").strip().lower().startswith(("javascript:", "http:", "https:", "data:")) and not (k == "xmlns" and v == "http://www.w3.org/2000/svg"):
+                bad.append((tag, k, v))
+        if tag == "a":
+            bad.append(("a", attrs))
+p = P()
+p.feed(open(sys.argv[1], encoding="utf-8").read())
+print(bad)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", check])
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    assert_eq!(text.matches("<script").count(), 0);
+    assert_eq!(text.matches("<style").count(), 1);
+}
+
+#[test]
+fn pdf_report_stays_valid_and_shows_hostile_strings() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    hostile_log(&log);
+    let pdf_path = d.path().join("r.pdf");
+    evident()
+        .args(["report", log.to_str().unwrap(), "--format", "pdf", "-o"])
+        .arg(&pdf_path)
+        .args(["--title", HOSTILE[6]])
+        .assert()
+        .success();
+    let pdf = fs::read(&pdf_path).unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.7"));
+    assert!(pdf.trim_ascii_end().ends_with(b"%%EOF"));
+    let strings = pdf_strings(&pdf);
+    let all = strings.join("");
+    assert!(all.contains(HOSTILE[6]), "{strings:?}");
+    assert!(strings
+        .iter()
+        .any(|t| t.contains("act a) Tj (b\\) (c \\\\ d ( e")));
+    // € is WinAnsi 0x80 (the decoder here maps 0x80 to U+0080)
+    assert!(all.contains("Wörd\u{80}<U+2192><U+1D518>"), "{strings:?}");
+    // the long word is shown whole (maybe over several lines)
+    let joined: String = all.split_whitespace().collect();
+    let word = HOSTILE[7].split(' ').nth(1).unwrap();
+    assert!(joined.contains(word), "{strings:?}");
+    // pypdf in strict mode reads every page, when it is installed
+    let py = "/work/main/target/py-venv/bin/python";
+    if std::path::Path::new(py).exists() {
+        let out = std::process::Command::new(py)
+            .args([
+                "-c",
+                "import sys, pypdf; r = pypdf.PdfReader(sys.argv[1], strict=True); print(sum(len(p.extract_text()) > 0 for p in r.pages) == len(r.pages))",
+            ])
+            .arg(&pdf_path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "True",
+            "{out:?}"
+        );
+    }
+}

@@ -46,8 +46,22 @@ fn is_operation(s: &str) -> bool {
 }
 
 /// A JSON string as a Python string literal (JSON's escapes are Python's).
+/// Bidi controls and C1/DEL are written as `\uXXXX` too, so a literal
+/// cannot reorder how the rest of its line is shown (trojan source).
 fn py_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    let j = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    if !j.chars().any(super::is_invisible_control) {
+        return j;
+    }
+    let mut out = String::with_capacity(j.len() + 8);
+    for c in j.chars() {
+        if super::is_invisible_control(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A JSON value as a Python literal.
@@ -116,7 +130,7 @@ fn call(e: &Entry, alias: &str) -> Result<String> {
 fn comment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_control() {
+        if super::is_invisible_control(c) {
             out.push_str(&c.escape_default().to_string());
         } else {
             out.push(c);

@@ -97,12 +97,27 @@ fn py_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
-/// Text on one comment line: runs of whitespace become one space.
+/// Text on one comment line: runs of whitespace become one space, and
+/// the other control and bidi characters are written as Python escapes
+/// (`\x00`, `\x1b`, `\u202e`): a NUL byte would stop Python from reading
+/// the script, an escape sequence or bidi override would change what a
+/// reader of the script sees.
 pub(crate) fn comment(text: &str) -> String {
-    text.split(py_space)
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let words: Vec<&str> = text.split(py_space).filter(|w| !w.is_empty()).collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        for c in w.chars() {
+            match c as u32 {
+                _ if !crate::report::is_invisible_control(c) => out.push(c),
+                n @ 0..=0xff => out.push_str(&format!("\\x{n:02x}")),
+                n => out.push_str(&format!("\\u{n:04x}")),
+            }
+        }
+    }
+    out
 }
 
 /// Python's `repr()` of a float.
@@ -341,5 +356,24 @@ mod tests {
             "tk.load(**{'a b': 'x'}, **{'class': 1})"
         );
         assert!(script([&e], "os; x", "tk", ScriptStyle::Evident, Utc::now()).is_err());
+    }
+
+    #[test]
+    fn comments_show_controls_escaped_and_no_line_breaks() {
+        let mut e = HistoryEntry::new("op\0\u{1b}[2J\u{202e}x\u{85}y");
+        e.success = false;
+        e.error_message = Some("bad\0\u{1b}]0;t\u{7}\u{9b}\u{2066}\r\nimport os".into());
+        let mut ok = HistoryEntry::new("load");
+        ok.parameters.insert("p".into(), json!("\u{202e}\0\u{1b}"));
+        for style in [ScriptStyle::Evident, ScriptStyle::TraceKit] {
+            let s = script([&e, &ok], "tracekit", "tk", style, Utc::now()).unwrap();
+            let raw: Vec<char> = s
+                .chars()
+                .filter(|c| *c != '\n' && crate::report::is_invisible_control(*c))
+                .collect();
+            assert!(raw.is_empty(), "{raw:?} in {s:?}");
+            assert!(s.contains("# FAILED: "), "{s}");
+            assert!(!s.lines().any(|l| l.starts_with("import os")), "{s}");
+        }
     }
 }

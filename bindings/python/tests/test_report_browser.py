@@ -98,3 +98,42 @@ def test_html_report_without_charts_and_secureml_report(tmp_path, monkeypatch):
     dom, img = _browse(Path(out), tmp_path, "secureml")
     assert "analyst_123" in dom and dom.count("<svg") == 6
     assert _has(img, BAR) and _has(img, SUCCESS)
+
+
+HOSTILE = [
+    "</script><script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    "\" onmouseover=\"alert(3)",
+    "javascript:alert(4)",
+    "</text><foreignObject><iframe src=javascript:alert(5)></iframe></foreignObject><text>",
+    "</style><style>body{background:url(http://evil.example/x)}</style>",
+    "</title><script>alert(6)</script>",
+]
+
+
+def test_hostile_fields_are_text_in_the_browser(tmp_path, monkeypatch):
+    """Entry fields an attacker chose (a log records what others did):
+    nothing runs, nothing is loaded, no element comes from content."""
+    path = tmp_path / "audit.jsonl"
+    t0 = datetime(2026, 3, 1, 9, tzinfo=timezone.utc)
+    with evident.AuditLog(path) as log:
+        for i, h in enumerate(HOSTILE):
+            log.log(f"type {h}", f"act {h}", source=f"tool {h}", actor=f"user {h}",
+                    success=i % 2 == 0, error=f"err {h}", details={f"k {h}": f"v {h}"},
+                    ts=t0 + timedelta(hours=i))
+    [html] = evident.report(path, tmp_path / "hostile.html", format="html", title=HOSTILE[6])
+    outs = [Path(html)]
+    monkeypatch.chdir(tmp_path)
+    from evident.compat.secureml import AuditTrail, ReportGenerator, get_audit_logs
+
+    trail = AuditTrail(HOSTILE[0], log_dir="audit_logs", regulations=["GDPR"])
+    trail.log_data_access(HOSTILE[1], [HOSTILE[2]], 2, purpose=HOSTILE[4], user=HOSTILE[5])
+    trail.close()
+    outs.append(Path(ReportGenerator().generate_audit_report(
+        get_audit_logs(log_dir="audit_logs"), "secureml-hostile.html", title=HOSTILE[6])))
+    for n, out in enumerate(outs):
+        dom, _ = _browse(out, tmp_path, f"hostile{n}")  # asserts no console message
+        for tag in ("<script", "<img", "<iframe", "<foreignobject", "<foreignObject"):
+            assert tag not in dom, (tag, out)
+        assert dom.count("<style") == 1 and dom.split("</head>")[0].count("<title>") == 1
+        assert "&lt;img src=x onerror=alert(2)&gt;" in dom

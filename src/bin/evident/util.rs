@@ -225,16 +225,42 @@ pub fn io_err(path: &Path, op: &'static str, source: io::Error) -> Error {
 
 /// A value as printed in a human-readable line: bare when it is a plain
 /// word, JSON-quoted otherwise (so control characters never reach the
-/// terminal and every line splits unambiguously).
+/// terminal and every line splits unambiguously). Like `git log` and
+/// `journalctl`, nothing a terminal acts on is printed raw: C0, DEL, C1
+/// (a lone U+009B is a CSI to some terminals) and the bidi controls
+/// (which reorder what the line shows) are `\uXXXX` escapes.
 pub fn word(v: &str) -> String {
     let plain = !v.is_empty()
-        && v.chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && c != '"' && c != '=' && c != '\\');
+        && v.chars().all(|c| {
+            !c.is_whitespace()
+                && !evident::report::is_invisible_control(c)
+                && c != '"'
+                && c != '='
+                && c != '\\'
+        });
     if plain {
         v.to_string()
     } else {
-        serde_json::to_string(v).unwrap_or_default()
+        terminal_json(&serde_json::to_string(v).unwrap_or_default())
     }
+}
+
+/// JSON text (`serde_json` output) with the characters serde_json leaves
+/// raw but a terminal acts on (DEL, C1, bidi controls) as `\uXXXX`
+/// escapes: still the same JSON value.
+pub fn terminal_json(j: &str) -> String {
+    if !j.chars().any(evident::report::is_invisible_control) {
+        return j.to_string();
+    }
+    let mut out = String::with_capacity(j.len() + 16);
+    for c in j.chars() {
+        if evident::report::is_invisible_control(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One entry as one human-readable line.
@@ -281,7 +307,7 @@ pub fn human_entry(e: &Entry) -> String {
         let _ = write!(
             s,
             "  details={}",
-            serde_json::to_string(&e.details).unwrap_or_default()
+            terminal_json(&serde_json::to_string(&e.details).unwrap_or_default())
         );
     }
     s
