@@ -1427,7 +1427,21 @@ fn has_nul_byte(v: &Value) -> bool {
 
 /// Refuses an entry whose replayed words hold a NUL byte: no command line
 /// can carry one (bash would cut or drop it), so the replay would differ.
+/// Refuses a tool or operation name starting with `-` too: it would reach
+/// the replayed program as an option, not as the name recorded.
 fn bash_values(e: &Entry, opts: &ReproOptions) -> Result<()> {
+    for (what, word) in [
+        ("tool (source)", &e.source),
+        ("operation (action)", &e.action),
+    ] {
+        if word.starts_with('-') {
+            return Err(Error::InvalidArgument(format!(
+                "reproduce: entry seq {}: the {what} {:?} starts with '-', so the \
+                 replayed command would take it as an option",
+                e.seq, word
+            )));
+        }
+    }
     let mut texts: Vec<&str> = vec![&e.source, &e.action];
     texts.extend(e.note.as_deref());
     texts.extend(opts.program.as_deref());

@@ -191,6 +191,43 @@ fn bash_reproduction_runs_exactly_the_recorded_operations() {
     );
 }
 
+/// A recorded tool or operation name that starts with `-` would reach the
+/// replayed program as an option (`rtgs --config=/x extract`), or, without
+/// `--program`, the recorded tool's own options: refused, naming the entry.
+#[test]
+fn bash_reproduction_refuses_a_command_word_that_is_an_option() {
+    for (source, action) in [("--config=/tmp/evil", "extract"), ("sensing-data", "-rf")] {
+        for program in [Some("rtgs"), None] {
+            let d = tempdir().unwrap();
+            let log_path = d.path().join("audit.jsonl");
+            let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+            append(&log, 1, |_| {});
+            append(&log, 2, |e| {
+                e.source = source.into();
+                e.action = action.into();
+            });
+            log.close().unwrap();
+            let script = d.path().join("again.sh");
+            let mut cmd = evident();
+            cmd.args(["reproduce", log_path.to_str().unwrap()]);
+            if let Some(p) = program {
+                cmd.args(["--program", p]);
+            }
+            let out = cmd.arg("-o").arg(&script).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success(),
+                "{source} {action} {program:?}: accepted"
+            );
+            assert!(
+                err.contains("seq 2") && err.contains("starts with"),
+                "{err}"
+            );
+            assert!(!script.exists());
+        }
+    }
+}
+
 #[test]
 fn bash_reproduction_refuses_a_nul_byte_it_cannot_pass() {
     let d = tempdir().unwrap();
