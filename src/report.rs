@@ -1318,8 +1318,9 @@ pub struct ReproInfo {
     pub end_date: Option<String>,
 }
 
-/// A bash word: bare when it has only safe characters, else quoted by
-/// [`dq`], so the value is passed exactly.
+/// A bash word: bare when it has only safe characters, else quoted (in
+/// double quotes, or `$'…'` for control characters), so the value is
+/// passed exactly.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
