@@ -843,24 +843,37 @@ const MAPPINGS_BLOCK_SHRINKING: bool = cfg!(windows);
 const ERROR_USER_MAPPED_FILE: i32 = 1224;
 
 /// Moves the uncommitted tail from `cut` on aside ([`move_aside`]) and
-/// scans the cut file again. The scan's mapping of the file is released
-/// before the cut: Windows refuses to shorten a file while a mapping of it
-/// exists (ERROR_USER_MAPPED_FILE), so cutting under the scan failed there.
+/// scans the cut file again; returns that scan and where the file now
+/// ends. The scan's mapping of the file is released before the cut:
+/// Windows refuses to shorten a file while a mapping of it exists
+/// (ERROR_USER_MAPPED_FILE), so cutting under the scan failed there.
+///
+/// Cutting can leave a new uncommitted tail: frames that were followed by
+/// valid frames, and so were not a torn tail, can be one once those are
+/// gone. That goes aside too (into another sidecar), until the file ends
+/// where its scan says the uncommitted tail starts; each round shortens
+/// the file, so this ends.
 fn cut_and_rescan(
     path: &Path,
     f: &std::sync::Arc<std::fs::File>,
     scan: Scan,
     cut: u64,
     key: Option<&Key>,
-) -> Result<Scan> {
-    let len = scan.file_len;
-    drop(scan);
-    move_aside(path, f, cut, len)?;
-    let scan = file::scan_file(path, f.clone(), key)?;
-    if let Some(e) = scan.problem_before(scan.committed_end()) {
-        return Err(e);
+) -> Result<(Scan, u64)> {
+    let (mut scan, mut cut) = (scan, cut);
+    loop {
+        let len = scan.file_len;
+        drop(scan);
+        move_aside(path, f, cut, len)?;
+        scan = file::scan_file(path, f.clone(), key)?;
+        if let Some(e) = scan.problem_before(scan.committed_end()) {
+            return Err(e);
+        }
+        match scan.uncommitted_cut() {
+            Some(next) if next < cut && next < scan.file_len => cut = next,
+            _ => return Ok((scan, cut)),
+        }
     }
-    Ok(scan)
 }
 
 /// Copies `[from, len)` into a sidecar, makes it durable, then cuts the
@@ -1121,8 +1134,9 @@ fn save_locked(
                     session_id: scan.genesis.log_id.clone(),
                 })?;
             }
-            scan = cut_and_rescan(path, &f, scan, cut, opts.key.as_ref())?;
-            cut
+            let (rescanned, end) = cut_and_rescan(path, &f, scan, cut, opts.key.as_ref())?;
+            scan = rescanned;
+            end
         }
         None => scan.valid_end,
     };
@@ -1491,7 +1505,7 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
                 std::io::Error::from(std::io::ErrorKind::PermissionDenied),
             ));
         }
-        scan = cut_and_rescan(path, &f, scan, cut, key)?;
+        scan = cut_and_rescan(path, &f, scan, cut, key)?.0;
     }
     let i = commit_index(&scan, None)?;
     let (cr, c) = scan.commit(i)?;
