@@ -14,13 +14,20 @@
 //! the sweep goes on. After each call of a function returning
 //! `evident_status` the test checks: the status is not OK when a required
 //! pointer was NULL (every pointer is required except those in
-//! [`NULL_ALLOWED`], each with the header's reason), `evident_last_error()`
-//! is not empty after a failure, and out-pointers (`T **`) are NULL after a
-//! failure (the header: "Out-pointers are set to NULL / zero on entry").
-//! Every other function is only checked not to crash (its NULL results are
-//! documented per accessor). The program runs once plainly and once under
-//! valgrind (no invalid reads or writes, no definite leaks), like the
-//! programs of `tests/c_abi.rs`.
+//! [`NULL_ALLOWED`], each with the header's reason); `evident_last_error()`
+//! is not empty after a failure, and names the parameter when the status is
+//! `EVIDENT_STATUS_NULL_ARGUMENT` for a single NULL; out-pointers (`T **`,
+//! and scalar `T *out_*`) are NULL / zero after a failure (the header:
+//! "Out-pointers are set to NULL / zero on entry"). Every other function is
+//! checked not to crash, and an accessor of one object
+//! (`evident_entry_seq(NULL)`, …) to give NULL / 0 / false for a NULL object,
+//! as documented per accessor.
+//!
+//! The program runs once plainly and once under valgrind (no invalid reads
+//! or writes, no definite leaks; only every [`VALGRIND_STRIDE`]-th call, for
+//! time), like the programs of `tests/c_abi.rs`. A new handle type in the
+//! header needs a constructor in [`constructor`]; a parameter documented as
+//! optional needs an entry in [`NULL_ALLOWED`].
 #![cfg(unix)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -361,6 +368,8 @@ struct Case {
     /// The pointer parameters passed NULL.
     nulls: Vec<String>,
     status: bool,
+    /// Not returning a status, with one parameter, a handle.
+    accessor: bool,
 }
 
 fn generate(protos: &[Proto], opaque: &BTreeSet<String>) -> (String, Vec<Case>) {
@@ -386,7 +395,7 @@ fn generate(protos: &[Proto], opaque: &BTreeSet<String>) -> (String, Vec<Case>) 
          \x20 const char *e = evident_last_error();\n\
          \x20 int reset = 1;\n\
          \x20 for (int i = 0; i < nouts; i++) if (*(unsigned char *)outs[i] != 0) reset = 0;\n\
-         \x20 printf(\"CALL %s %s status=%u err=%d reset=%d\\n\", fn, label, (unsigned)st, e != NULL && e[0] != 0, reset);\n\
+         \x20 printf(\"CALL %s %s status=%u err=%d reset=%d %s\\n\", fn, label, (unsigned)st, e != NULL && e[0] != 0, reset, e ? e : \"\");\n\
          \x20 fflush(stdout);\n}\n\n",
     );
     let mut cases = Vec::new();
@@ -452,16 +461,20 @@ fn generate(protos: &[Proto], opaque: &BTreeSet<String>) -> (String, Vec<Case>) 
                     outs.len()
                 );
             } else {
+                // `zero`: whether the result is NULL / 0 / false.
                 if p.ret == "const char *" {
-                    let _ = write!(body, "const char *r = {call};\nif (r) (void)strlen(r);\n");
+                    let _ = write!(
+                        body,
+                        "const char *r = {call};\nif (r) (void)strlen(r);\nint zero = r == NULL;\n"
+                    );
                 } else if p.ret == "void" {
-                    let _ = writeln!(body, "{call};");
+                    let _ = writeln!(body, "{call};\nint zero = 1;");
                 } else {
-                    let _ = writeln!(body, "(void){call};");
+                    let _ = writeln!(body, "int zero = {call} == 0;");
                 }
                 let _ = writeln!(
                     body,
-                    "printf(\"CALL {} {label} status=none err=0 reset=1\\n\"); fflush(stdout);",
+                    "printf(\"CALL {} {label} status=none err=0 reset=1 zero=%d\\n\", zero); fflush(stdout);",
                     p.name
                 );
             }
@@ -472,6 +485,10 @@ fn generate(protos: &[Proto], opaque: &BTreeSet<String>) -> (String, Vec<Case>) 
                 label,
                 nulls,
                 status,
+                accessor: !status
+                    && p.params.len() == 1
+                    && p.params[0].ty.matches('*').count() == 1
+                    && opaque.contains(&pointee(&p.params[0].ty)),
             });
         }
     }
@@ -654,11 +671,17 @@ fn sweep(valgrind: bool) -> (usize, Vec<String>) {
                 let (func, label) = (w.next().unwrap(), w.next().unwrap());
                 let case = by_name[&format!("{func} {label}")];
                 if !case.status {
+                    // An accessor of one object gives its documented default
+                    // for NULL: NULL, 0, false or the `*_AUTO` (0) value.
+                    if case.accessor && line.ends_with("zero=0") {
+                        findings.push(format!("{func} {label}: not NULL / 0 for a NULL object"));
+                    }
                     continue;
                 }
                 let st: u32 = w.next().unwrap()["status=".len()..].parse().unwrap();
                 let err = w.next() == Some("err=1");
                 let reset = w.next() == Some("reset=1");
+                let message = w.collect::<Vec<_>>().join(" ");
                 let required: Vec<&String> = case
                     .nulls
                     .iter()
@@ -669,6 +692,15 @@ fn sweep(valgrind: bool) -> (usize, Vec<String>) {
                 }
                 if st != 0 && !err {
                     findings.push(format!("{func} {label}: status {st} without a message"));
+                }
+                // EVIDENT_STATUS_NULL_ARGUMENT for the one NULL parameter:
+                // the message names it.
+                if let (100, [param]) = (st, case.nulls.as_slice()) {
+                    if !message.contains(param.as_str()) {
+                        findings.push(format!(
+                            "{func} {label}: the message does not name `{param}`: {message:?}"
+                        ));
+                    }
                 }
                 if st != 0 && !reset {
                     findings.push(format!("{func} {label}: out-pointer not reset on failure"));
