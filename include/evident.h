@@ -1389,7 +1389,8 @@ evident_status evident_tracekit_hmac(const char *algorithm,
  * for `evident_tracekit_hmac`, each with its `hmac`. `*out_first_bad`
  * receives -1 when every HMAC and link is right (the first entry's
  * `previous_hash` is `"GENESIS"`), else the index of the first wrong
- * entry.
+ * entry; 0 on failure (never -1, so an ignored failure does not read as
+ * valid).
  */
 evident_status evident_tracekit_verify(const char *algorithm,
                                        const uint8_t *key,
@@ -2698,7 +2699,8 @@ evident_status evident_tracekit_chain(const char *algorithm,
  * `evident_tracekit_chain`, each with its `previous_hash` and `hmac`; the
  * HMAC input is built here). `*out_first_bad` receives -1 when every link
  * and HMAC is right (the first `previous_hash` is `"GENESIS"`), else the
- * index of the first entry whose link or HMAC is wrong or missing.
+ * index of the first entry whose link or HMAC is wrong or missing; 0 on
+ * failure (never -1, so an ignored failure does not read as valid).
  */
 evident_status evident_tracekit_verify_entries(const char *algorithm,
                                                const uint8_t *key,

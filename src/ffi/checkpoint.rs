@@ -10,7 +10,9 @@
 use std::ffi::c_char;
 use std::path::Path;
 
-use super::{evident_status, ffi_status, owned_string, try_opt_str, try_out, try_str, Failure};
+use super::{
+    evident_status, ffi_status, owned_string, reset_outs, try_opt_str, try_out, try_str, Failure,
+};
 use crate::checkpoint::{
     self, CheckOptions, CheckpointOptions, ConsistencyProof, InclusionProof, KeyType, NoteSigner,
     NoteVerifier, SignedCheckpoint,
@@ -60,6 +62,7 @@ pub extern "C" fn evident_checkpoint_keygen(
     out_vkey: *mut *mut c_char,
 ) -> evident_status {
     ffi_status!({
+        reset_outs!(out_skey => std::ptr::null_mut(), out_vkey => std::ptr::null_mut());
         let skey = try_out!(out_skey, "out_skey", std::ptr::null_mut());
         let vkey = try_out!(out_vkey, "out_vkey", std::ptr::null_mut());
         let t = if witness != 0 {
@@ -238,6 +241,7 @@ pub extern "C" fn evident_checkpoint_verify_proof_origin(
     out_reason: *mut *mut c_char,
 ) -> evident_status {
     ffi_status!({
+        reset_outs!(out_valid => 0, out_reason => std::ptr::null_mut());
         let valid = try_out!(out_valid, "out_valid", 0);
         let reason = try_out!(out_reason, "out_reason", std::ptr::null_mut());
         let proof = try_str!(proof, "proof");

@@ -146,7 +146,8 @@ pub extern "C" fn evident_tracekit_hmac(
 /// for `evident_tracekit_hmac`, each with its `hmac`. `*out_first_bad`
 /// receives -1 when every HMAC and link is right (the first entry's
 /// `previous_hash` is `"GENESIS"`), else the index of the first wrong
-/// entry.
+/// entry; 0 on failure (never -1, so an ignored failure does not read as
+/// valid).
 #[no_mangle]
 pub extern "C" fn evident_tracekit_verify(
     algorithm: *const c_char,
@@ -156,7 +157,7 @@ pub extern "C" fn evident_tracekit_verify(
     out_first_bad: *mut i64,
 ) -> evident_status {
     ffi_status!({
-        let out = try_out!(out_first_bad, "out_first_bad", -1);
+        let out = try_out!(out_first_bad, "out_first_bad", 0);
         let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
         let key = c_slice(key, key_len, "key")?;
         let entries: Vec<tracekit::Entry> =

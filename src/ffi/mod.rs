@@ -468,6 +468,22 @@ macro_rules! try_mut {
     }};
 }
 
+/// Resets every non-NULL out-pointer of a function with several, before
+/// `try_out!` refuses a NULL one: the header promises that all out-pointers
+/// are set to NULL / zero on entry, so a failure never leaves one stale.
+macro_rules! reset_outs {
+    ($($ptr:expr => $init:expr),+ $(,)?) => {{
+        $(
+            let p = $ptr;
+            if !p.is_null() {
+                // SAFETY: the caller passes NULL or a valid, writable pointer
+                // (header contract).
+                unsafe { p.write($init) };
+            }
+        )+
+    }};
+}
+
 /// A required out-pointer: NULL returns `EVIDENT_STATUS_NULL_ARGUMENT`,
 /// otherwise `*out` is set to `$init` and the reference is returned.
 macro_rules! try_out {
@@ -495,7 +511,9 @@ macro_rules! try_opt_str {
     };
 }
 
-pub(crate) use {ffi_status, ffi_value, try_mut, try_opt_str, try_out, try_ref, try_str};
+pub(crate) use {
+    ffi_status, ffi_value, reset_outs, try_mut, try_opt_str, try_out, try_ref, try_str,
+};
 
 /// Reads an optional C string argument as UTF-8.
 pub(crate) fn opt_str<'a>(ptr: *const c_char, name: &str) -> FfiResult<Option<&'a str>> {

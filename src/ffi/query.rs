@@ -4,8 +4,8 @@ use std::ffi::{c_char, CString};
 
 use super::log::parse_ts;
 use super::{
-    evident_status, ffi_status, owned_string, run_value, to_cstring, try_mut, try_opt_str, try_out,
-    try_ref, try_str, with_obj, Failure,
+    evident_status, ffi_status, owned_string, reset_outs, run_value, to_cstring, try_mut,
+    try_opt_str, try_out, try_ref, try_str, with_obj, Failure,
 };
 use crate::format::{format_ts, Entry};
 use crate::query::{query as run_query, Order, Query, QueryIter};
@@ -346,6 +346,7 @@ pub extern "C" fn evident_query_next_batch(
     out_count: *mut usize,
 ) -> evident_status {
     ffi_status!({
+        reset_outs!(out_json => std::ptr::null_mut(), out_count => 0);
         let out = try_out!(out_json, "out_json", std::ptr::null_mut());
         let count = try_out!(out_count, "out_count", 0);
         let it = try_mut!(iter, "iter");
@@ -427,6 +428,7 @@ pub extern "C" fn evident_query_next_lines(
     out_count: *mut usize,
 ) -> evident_status {
     ffi_status!({
+        reset_outs!(out_lines => std::ptr::null_mut(), out_len => 0, out_count => 0);
         let out = try_out!(out_lines, "out_lines", std::ptr::null_mut());
         let len = try_out!(out_len, "out_len", 0);
         let count = try_out!(out_count, "out_count", 0);
@@ -482,6 +484,7 @@ pub extern "C" fn evident_read_last(
     out_count: *mut usize,
 ) -> evident_status {
     ffi_status!({
+        reset_outs!(out_lines => std::ptr::null_mut(), out_len => 0, out_count => 0);
         let out = try_out!(out_lines, "out_lines", std::ptr::null_mut());
         let len = try_out!(out_len, "out_len", 0);
         let count = try_out!(out_count, "out_count", 0);

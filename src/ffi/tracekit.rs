@@ -115,7 +115,8 @@ pub extern "C" fn evident_tracekit_chain(
 /// `evident_tracekit_chain`, each with its `previous_hash` and `hmac`; the
 /// HMAC input is built here). `*out_first_bad` receives -1 when every link
 /// and HMAC is right (the first `previous_hash` is `"GENESIS"`), else the
-/// index of the first entry whose link or HMAC is wrong or missing.
+/// index of the first entry whose link or HMAC is wrong or missing; 0 on
+/// failure (never -1, so an ignored failure does not read as valid).
 #[no_mangle]
 pub extern "C" fn evident_tracekit_verify_entries(
     algorithm: *const c_char,
@@ -125,7 +126,7 @@ pub extern "C" fn evident_tracekit_verify_entries(
     out_first_bad: *mut i64,
 ) -> evident_status {
     ffi_status!({
-        let out = try_out!(out_first_bad, "out_first_bad", -1);
+        let out = try_out!(out_first_bad, "out_first_bad", 0);
         let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
         let key = c_slice(key, key_len, "key")?;
         let entries = tracekit::ExportEntry::list_from_json(try_str!(entries_json, "entries_json"))
