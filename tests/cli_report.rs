@@ -494,13 +494,17 @@ p = P()
 p.feed(open(sys.argv[1], encoding="utf-8").read())
 print(bad)
 "#;
-    let out = std::process::Command::new("python3")
-        .args(["-c", check])
-        .arg(&html)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    // Python's HTML parser lists every element and attribute (where there
+    // is a python3: not under Wine, which runs the Windows build of this)
+    if cfg!(unix) {
+        let out = std::process::Command::new("python3")
+            .args(["-c", check])
+            .arg(&html)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    }
     assert_eq!(text.matches("<script").count(), 0);
     assert_eq!(text.matches("<style").count(), 1);
 }
@@ -532,9 +536,10 @@ fn pdf_report_stays_valid_and_shows_hostile_strings() {
     let joined: String = all.split_whitespace().collect();
     let word = HOSTILE[7].split(' ').nth(1).unwrap();
     assert!(joined.contains(word), "{strings:?}");
-    // pypdf in strict mode reads every page, when it is installed
-    let py = "/work/main/target/py-venv/bin/python";
-    if std::path::Path::new(py).exists() {
+    // pypdf in strict mode reads every page, when this checkout's Python
+    // environment (scripts/test.sh makes it) has it
+    let py = concat!(env!("CARGO_MANIFEST_DIR"), "/target/py-venv/bin/python");
+    if cfg!(unix) && std::path::Path::new(py).exists() {
         let out = std::process::Command::new(py)
             .args([
                 "-c",
