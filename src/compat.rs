@@ -495,18 +495,7 @@ pub fn rtgs_recent_text(records: &[Value]) -> Result<String> {
             Value::Null => String::new(),
             v => v.to_string(),
         };
-        if !raw.chars().any(crate::report::is_invisible_control) {
-            return raw;
-        }
-        raw.chars()
-            .map(|c| {
-                if crate::report::is_invisible_control(c) {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
+        crate::report::escape_invisible(&raw, |c, out| out.extend(c.escape_default())).into_owned()
     };
     let mut lines = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {

@@ -21,6 +21,7 @@
 //! Times are UTC; a day is a UTC day. Templates are minijinja templates
 //! compiled into the library.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::io::{Read, Write};
@@ -1342,6 +1343,24 @@ pub fn is_invisible_control(c: char) -> bool {
         )
         || ('\u{202a}'..='\u{202e}').contains(&c)
         || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// `s` with each [`is_invisible_control`] character replaced by what
+/// `escape` writes for it (the escape syntax of where the text goes:
+/// JSON, Python, a terminal line); `s` unchanged, not copied, without any.
+pub fn escape_invisible(s: &str, escape: impl Fn(char, &mut String)) -> Cow<'_, str> {
+    if !s.chars().any(is_invisible_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if is_invisible_control(c) {
+            escape(c, &mut out);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Double-quoted (the layout of RTGS scripts) with `\ " $ `` ` escaped; a

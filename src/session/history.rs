@@ -109,13 +109,12 @@ pub(crate) fn comment(text: &str) -> String {
         if i > 0 {
             out.push(' ');
         }
-        for c in w.chars() {
+        out.push_str(&crate::report::escape_invisible(w, |c, out| {
             match c as u32 {
-                _ if !crate::report::is_invisible_control(c) => out.push(c),
                 n @ 0..=0xff => out.push_str(&format!("\\x{n:02x}")),
                 n => out.push_str(&format!("\\u{n:04x}")),
             }
-        }
+        }));
     }
     out
 }

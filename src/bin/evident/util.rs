@@ -249,18 +249,10 @@ pub fn word(v: &str) -> String {
 /// raw but a terminal acts on (DEL, C1, bidi controls) as `\uXXXX`
 /// escapes: still the same JSON value.
 pub fn terminal_json(j: &str) -> String {
-    if !j.chars().any(evident::report::is_invisible_control) {
-        return j.to_string();
-    }
-    let mut out = String::with_capacity(j.len() + 16);
-    for c in j.chars() {
-        if evident::report::is_invisible_control(c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    evident::report::escape_invisible(j, |c, out| {
+        let _ = write!(out, "\\u{:04x}", c as u32);
+    })
+    .into_owned()
 }
 
 /// One entry as one human-readable line.
