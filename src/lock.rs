@@ -523,12 +523,17 @@ impl FileLock {
     }
 
     /// Fails (with a `NotFound` I/O error, op "lock") when the canonical
-    /// path no longer names the file that was opened.
+    /// path no longer names the file that was opened. When the path cannot
+    /// be checked for another reason (no descriptor left, access refused),
+    /// that error is returned as it is: it is no proof that the file changed.
     fn check_identity(&self) -> Result<()> {
         let Some(id) = self.id else { return Ok(()) };
-        let now = sys::path_id(&self.canonical);
-        if now.as_ref().ok() == Some(&id) {
-            return Ok(());
+        match sys::path_id(&self.canonical) {
+            Ok(now) if now == id => return Ok(()),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(Error::io(&self.path, "lock", e));
+            }
+            Ok(_) | Err(_) => {}
         }
         Err(Error::io(
             &self.path,

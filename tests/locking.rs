@@ -527,3 +527,75 @@ fn cli_refuses_fifos_without_blocking() {
         Vec::<String>::new()
     );
 }
+
+// ---- running out of file descriptors ------------------------------------
+
+const FD_CHILD_ENV: &str = "EVIDENT_LOCKING_FD_CHILD";
+
+/// With the descriptor limit lowered step by step, opening a log and
+/// appending either works or fails with the OS's error ("Too many open
+/// files"); never a panic, and never a misleading "the file was replaced or
+/// removed" (the identity check opens the path once more, and that open
+/// failing is not proof that the file changed).
+#[test]
+fn too_few_descriptors_give_the_os_error_not_a_false_replacement() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut failed = 0;
+    for limit in 3..=24u32 {
+        let path = dir.path().join(format!("fd{limit}.jsonl"));
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "fd_limit_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(FD_CHILD_ENV, format!("{limit}:{}", path.display()))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "limit {limit}: {stdout}{stderr}");
+        let line = stdout
+            .lines()
+            .find_map(|l| l.find("@fd ").map(|i| &l[i..]))
+            .unwrap_or_else(|| panic!("limit {limit}: no result: {stdout}{stderr}"));
+        assert!(
+            !line.contains("replaced or removed"),
+            "limit {limit}: {line}"
+        );
+        if line.starts_with("@fd error") {
+            failed += 1;
+            assert!(
+                line.contains("Too many open files") || line.contains("os error 24"),
+                "{line}"
+            );
+        }
+    }
+    assert!(failed > 0, "no limit was low enough to test anything");
+}
+
+#[test]
+fn fd_limit_child() {
+    let Some(arg) = std::env::var(FD_CHILD_ENV).ok() else {
+        return;
+    };
+    let (limit, path) = arg.split_once(':').unwrap();
+    let limit: libc::rlim_t = limit.parse().unwrap();
+    // The descriptors already open count against the limit: the harness's
+    // own, plus the ones this process inherited.
+    let lim = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: plain system call on a local struct.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    let r = Log::open(Path::new(path), OpenOptions::new()).and_then(|log| {
+        log.append(&ev(1))?;
+        log.close()
+    });
+    match r {
+        Ok(()) => println!("@fd ok"),
+        Err(e) => println!("@fd error {e}"),
+    }
+}
