@@ -81,3 +81,63 @@ fn inspect_refuses_what_is_not_a_log() {
         "io"
     );
 }
+
+/// An existing empty file (`touch`, `mkstemp`, logrotate's `create`) is
+/// opened as a new log when creating is allowed: it holds no entry to lose.
+/// The file keeps its identity (written in place), two writers racing for it
+/// make one log, and without `create` it is still refused.
+#[test]
+fn an_existing_empty_file_becomes_a_new_log() {
+    for (name, framing) in [("a.jsonl", Framing::Jsonl), ("a.evl", Framing::Binary)] {
+        let dir = tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).unwrap();
+        // Without `create`: not a log.
+        let err = Log::open(&path, OpenOptions::new().create(false)).unwrap_err();
+        assert!(err.to_string().contains("file is empty"), "{err}");
+        // `create_new`: the file exists.
+        assert!(Log::open(&path, OpenOptions::new().create_new(true)).is_err());
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        #[cfg(unix)]
+        let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap());
+        let log = Log::open(&path, OpenOptions::new()).unwrap();
+        assert_eq!(log.append(&ev(1)).unwrap().seq, 1);
+        log.close().unwrap();
+        #[cfg(unix)]
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap()),
+            ino
+        );
+        let rep = verify(&path, &VerifyOptions::default()).unwrap();
+        assert!(rep.valid, "{:?}", rep.violations);
+        assert_eq!((rep.entries, rep.framing), (1, Some(framing)));
+    }
+
+    // Several writers racing for one empty file: one genesis, every entry.
+    let dir = tempdir().unwrap();
+    let path = dir.path().join("race.jsonl");
+    std::fs::File::create(&path).unwrap();
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let opts = OpenOptions::new().lock_timeout(std::time::Duration::from_secs(20));
+                let log = Log::open(&path, opts).unwrap();
+                log.append(&ev(i)).unwrap();
+                log.close().unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let rep = verify(&path, &VerifyOptions::default()).unwrap();
+    assert!(rep.valid, "{:?}", rep.violations);
+    assert_eq!(rep.entries, 6);
+
+    // A file that is not empty and not a log is still refused, untouched.
+    let other = dir.path().join("other.jsonl");
+    std::fs::write(&other, b"x").unwrap();
+    assert!(Log::open(&other, OpenOptions::new()).is_err());
+    assert_eq!(std::fs::read(&other).unwrap(), b"x");
+}
