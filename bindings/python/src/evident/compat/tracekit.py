@@ -26,7 +26,9 @@ on evident: switch by changing the import line only::
 - :class:`Session` is evident's session container with TraceKit's defaults
   (``save()`` compresses, and makes up a path for a session never saved);
   traces are :class:`WaveformTrace` / :class:`DigitalTrace`; ``load_trace``
-  reads CSV, ``.npy``, sigrok ``.sr`` and Tektronix ``.wfm``.
+  reads CSV, ``.npy``, sigrok ``.sr`` and Tektronix ``.wfm``; an
+  :class:`AnnotationLayer`'s ``color`` is the default colour of the
+  annotations added to it (TraceKit's), by ``add`` or ``Session.annotate``.
 - The measurements (:func:`frequency`, :func:`amplitude`, :func:`rise_time`,
   :func:`fall_time`, :func:`duty_cycle`, :func:`period`, :func:`thd`) are
   the library's; measuring a trace of a session records ``measure_<name>``
@@ -56,12 +58,13 @@ from ..errors import InvalidArgumentError
 from ..log import AuditLog, PathLike
 from ..session import (
     Annotation,
-    AnnotationLayer,
     AnnotationType,
     HistoryEntry,
     Trace,
+    _Layers,
     _numpy,
 )
+from ..session import AnnotationLayer as _AnnotationLayer
 from ..session import OperationHistory as _OperationHistory
 from ..session import Session as _Session
 from ..verify import verify
@@ -592,6 +595,38 @@ def _default_name(name: str) -> str:
     return f"{slug}_{datetime.now().strftime('%Y%m%d_%H%M%S')}.tks"
 
 
+class AnnotationLayer(_AnnotationLayer):
+    """TraceKit's ``AnnotationLayer``: its ``color`` is the default colour of
+    the annotations added to it afterwards (one added without a colour takes
+    the layer's)."""
+
+    def __init__(
+        self,
+        name: str,
+        annotations: Optional[List[Annotation]] = None,
+        visible: bool = True,
+        locked: bool = False,
+        color: Optional[str] = None,
+        description: str = "",
+    ) -> None:
+        # as evident's, in a session of this module (which applies the colour)
+        self._session, self._name = Session(name="annotation layer"), name
+        self._session.set_layer(name, visible=visible, color=color or "", description=description)
+        for a in annotations or []:
+            self.add(a)
+        if locked:
+            self._session.set_layer(name, locked=True)
+
+
+class _TkLayers(_Layers):
+    """``session.annotation_layers`` with this module's :class:`AnnotationLayer`."""
+
+    def __getitem__(self, name: str) -> AnnotationLayer:
+        layer = AnnotationLayer._bound(self._session, name)
+        layer._props()  # NotFoundError (a KeyError) when there is none
+        return layer
+
+
 class Session(_Session):
     """TraceKit's ``Session`` on evident's session container.
 
@@ -605,6 +640,23 @@ class Session(_Session):
     def _init(self, ptr: int, key: Optional[bytes]) -> None:
         super()._init(ptr, key)
         self._history = OperationHistory._bound(self)
+
+    annotation_layers = property(  # type: ignore[assignment]
+        lambda self: _TkLayers(self), doc="The layers by name (live views)."
+    )
+
+    def set_layer(self, name: str, **props: Any) -> AnnotationLayer:  # type: ignore[override]
+        super().set_layer(name, **props)
+        return AnnotationLayer._bound(self, name)
+
+    def _annotate(self, layer: str, a: Annotation) -> None:
+        # TraceKit: the layer's colour is the default colour of a new annotation
+        if a.color is None:
+            for props in self._cached("layers_json"):
+                if props.get("name") == layer:
+                    a.color = props.get("color") or None
+                    break
+        super()._annotate(layer, a)
 
     def _native_trace(self, name: str) -> Trace:
         return super().get_trace(name)
