@@ -274,8 +274,19 @@ def test_custom_operation_logging_example():
     assert log["success"] is True
     assert isinstance(log["duration_seconds"], float) and log["duration_seconds"] >= 0
     uuid.UUID(str(log["operation_id"]))
-    assert isinstance(log["user"], str) and log["user"]
+    import getpass
+    assert log["user"] == getpass.getuser()
     assert abs((to_dt(log["timestamp"]) - now()).total_seconds()) < 120
+
+
+def test_custom_operation_duration_is_measured():
+    import time
+    from evident.compat.rtgs import log_custom_operation, recent_logs
+
+    with log_custom_operation("custom_analysis", "slow_step"):
+        time.sleep(0.25)
+    d = recent_logs()[0]["duration_seconds"]
+    assert 0.25 <= d < 5
 
 
 def test_custom_operation_ids_are_unique():
@@ -1188,7 +1199,7 @@ def _stub_bin(workdir: Path, rtgs_body: str) -> dict:
 def test_reproduction_parameters_preserved_exactly(workdir: Path):
     """"Parameter preservation: Exact parameters from original execution",
     even with quotes, $, backquotes and spaces."""
-    hostile = 'Winter "Turf" $HOME `id` \\ v3; echo pwned'
+    hostile = 'Winter "Turf" $HOME `id` \\ v3; echo pwned\nline2 --> <!-- ### 10:00'
     seed([{"ts": datetime(2023, 6, 1, 10, 0, 0, tzinfo=UTC), "tool_name": "sensing-data",
            "operation": "extract", "parameters": {"project": hostile, "node_id": "LCCMR_01"}}])
     from evident.compat.rtgs import generate_report, create_reproduction_script
@@ -1260,3 +1271,27 @@ def test_custom_script_timing_and_error_handling_options(workdir: Path):
         p = subprocess.run(["bash", str(s)], env=env, capture_output=True, text=True)
         assert p.returncode == 0, p.stderr
         assert "Reproduction script completed successfully" in p.stdout
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Rust (src/report.rs entries_block): the Markdown body escapes the marker, but the "
+    "embedded evident-entries JSON keeps a raw '❌' from notes/parameters, so the "
+    "documented QA grep counts a day without failures as failed"))
+def test_failed_marker_only_for_failed_operations():
+    """The QA example greps '❌' as the failed-operation marker: a successful
+    operation whose note or parameters contain that character must not
+    make its day's report look failed."""
+    t = now().replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    seed([{"ts": t, "tool_name": "sensing-data", "operation": "extract",
+           "parameters": {"project": "❌ legacy"}, "note": "fixed the ❌ case"}])
+    from evident.compat.rtgs import generate_report
+
+    files = generate_report(start_date=(t - timedelta(days=1)).strftime("%Y-%m-%d"),
+                            end_date=now().strftime("%Y-%m-%d"), output_dir="./qa_review")
+    assert len(files) == 1
+    assert "❌" not in Path(files[0]).read_text(encoding="utf-8")
+
+
+def test_cli_integer_options_are_checked():
+    assert cli("recent", "--limit", "many", check=False).returncode != 0
+    assert cli("recent", "--minutes", "soon", check=False).returncode != 0
