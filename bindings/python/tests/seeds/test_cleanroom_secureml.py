@@ -598,6 +598,19 @@ def test_report_escapes_logged_values(workdir: Path):
     assert "<script>alert(1)</script>" not in html
 
 
+def test_report_after_changing_directory(workdir: Path, monkeypatch):
+    """The logs returned by get_audit_logs can be reported on from another
+    working directory: their logs are still found and shown intact
+    (evident adds each log's verification to the report)."""
+    all_logs = _all_logs()
+    (workdir / "reports").mkdir()
+    monkeypatch.chdir(workdir / "reports")
+    html = Path(generate_report(all_logs)).read_text(encoding="utf-8")
+    assert (workdir / "reports" / "audit_report.html").is_file()
+    assert "NOT VALID" not in html
+    assert "No such file" not in html
+
+
 def test_report_pdf(workdir: Path):
     """"Generate HTML or PDF reports from audit trails"."""
     all_logs = _all_logs()

@@ -471,7 +471,7 @@ def get_audit_logs(
     ``operation_id`` selects one run.
     Each dict has ``event_type``, ``timestamp`` (ISO 8601, UTC),
     ``operation_name``, ``operation_id``, ``context``, ``regulations``,
-    the event's fields, and ``log_file``, ``seq``, ``hash``."""
+    the event's fields, and ``log_file`` (absolute path), ``seq``, ``hash``."""
     d = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
     if operation_name is not None:
         operation_name = _clean(str(operation_name))
@@ -494,7 +494,8 @@ def get_audit_logs(
     )
     out = []
     for f in sel["files"]:
-        out.extend(_as_dict(e, Path(f)) for e in _q.read_entries(f, q))
+        # absolute: a report made from another directory still finds the log
+        out.extend(_as_dict(e, Path(f).absolute()) for e in _q.read_entries(f, q))
     out.sort(key=lambda r: (r["timestamp"], r["seq"]))
     return out
 
