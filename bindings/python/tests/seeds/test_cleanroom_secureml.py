@@ -274,6 +274,14 @@ def test_basic_trail_context_and_regulations_recorded(workdir: Path):
     assert "GDPR" in text
 
 
+def test_regulations_as_a_single_string(workdir: Path):
+    """regulations=["GDPR"] is the documented form; a single string (as
+    ComplianceAuditor's regulation='GDPR') names one regulation, not four letters."""
+    AuditTrail(operation_name="one_reg", log_dir="audit_logs", regulations="GDPR").close()
+    for log in get_audit_logs(operation_name="one_reg", log_dir="audit_logs"):
+        assert log["regulations"] == ["GDPR"]
+
+
 def test_basic_trail_events_are_in_document_order(workdir: Path):
     basic_audit_trail()
     logs = get_audit_logs(operation_name="data_preprocessing_example", log_dir="audit_logs")

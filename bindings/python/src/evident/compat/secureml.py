@@ -158,6 +158,8 @@ class AuditTrail:
         self.operation_name = _clean(str(operation_name))
         self.log_dir = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
         self.context = dict(context or {})
+        if isinstance(regulations, str):  # regulations="GDPR": one regulation
+            regulations = [regulations]
         self.regulations = [_clean(str(r)) for r in (regulations or [])]
         self.user = _clean(str(user or _user()))
         self.operation_id = str(uuid.uuid4())
