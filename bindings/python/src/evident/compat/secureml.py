@@ -77,27 +77,40 @@ def _file_name(operation_name: str) -> str:
     return _N.compat_call("evident_compat_secureml_file_name", _text(operation_name))
 
 
+def _clean(s: str) -> str:
+    """``s`` with its lone surrogates (file names decoded with
+    ``surrogateescape``, ...) written as ``\\udcff`` escapes: the library
+    takes only valid UTF-8 text."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def summarize(v: Any, depth: int = 0) -> Any:
     """A JSON-safe summary of ``v``: DataFrames, Series and arrays become
     their type, shape and columns/dtype; long sequences and strings are
-    cut; other objects become their ``repr`` (cut to 200 characters)."""
+    cut; other objects become their ``repr`` (cut to 200 characters);
+    lone surrogates in text become ``\\udcff`` escapes."""
     if v is None or isinstance(v, (bool, int)):
         return v
     if isinstance(v, float):
         return v if math.isfinite(v) else str(v)
     if isinstance(v, str):
+        v = _clean(v)
         return v if len(v) <= 1000 else v[:1000] + f"… ({len(v)} characters)"
     if isinstance(v, (datetime, date)):
         return v.isoformat()
     if isinstance(v, os.PathLike):
-        return os.fspath(v)
+        return summarize(os.fsdecode(v), depth + 1)
     tname = type(v).__name__
     shape = getattr(v, "shape", None)
     if shape is not None and hasattr(v, "columns"):  # pandas DataFrame
         return {
             "type": tname,
             "shape": [int(x) for x in shape],
-            "columns": [str(c) for c in list(v.columns)[:100]],
+            "columns": [_clean(str(c)) for c in list(v.columns)[:100]],
         }
     if shape is not None and hasattr(v, "dtype"):  # numpy array, pandas Series
         if shape == ():
@@ -107,13 +120,13 @@ def summarize(v: Any, depth: int = 0) -> Any:
         out = {"type": tname, "shape": [int(x) for x in shape], "dtype": str(v.dtype)}
         name = getattr(v, "name", None)
         if name is not None and isinstance(name, (str, int)):
-            out["name"] = name
+            out["name"] = _clean(name) if isinstance(name, str) else name
         return out
     if depth > 5:
-        return repr(v)[:200]
+        return _clean(repr(v)[:200])
     if isinstance(v, dict):
         items = list(v.items())
-        out = {str(k): summarize(x, depth + 1) for k, x in items[:100]}
+        out = {_clean(str(k)): summarize(x, depth + 1) for k, x in items[:100]}
         if len(items) > 100:
             out["…"] = f"{len(items) - 100} more keys"
         return out
@@ -126,7 +139,7 @@ def summarize(v: Any, depth: int = 0) -> Any:
                 "head": [summarize(x, depth + 1) for x in seq[:10]],
             }
         return [summarize(x, depth + 1) for x in seq]
-    return repr(v)[:200]
+    return _clean(repr(v)[:200])
 
 
 class AuditTrail:
@@ -142,11 +155,13 @@ class AuditTrail:
         user: Optional[str] = None,
         **_ignored: Any,
     ) -> None:
-        self.operation_name = str(operation_name)
+        self.operation_name = _clean(str(operation_name))
         self.log_dir = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
         self.context = dict(context or {})
-        self.regulations = list(regulations or [])
-        self.user = user or _user()
+        if isinstance(regulations, str):  # regulations="GDPR": one regulation
+            regulations = [regulations]
+        self.regulations = [_clean(str(r)) for r in (regulations or [])]
+        self.user = _clean(str(user or _user()))
         self.operation_id = str(uuid.uuid4())
         self.start_time = time.time()
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -179,14 +194,14 @@ class AuditTrail:
             "regulations": self.regulations,
         }
         head = self._log.log(
-            str(event_type),
+            _clean(str(event_type)),
             self.operation_name,
             session_id=self.operation_id,
             source=SOURCE,
-            actor=user or self.user,
+            actor=_clean(str(user)) if user else self.user,
             details=body,
             success=success,
-            error=error,
+            error=None if error is None else _clean(str(error)),
             duration_ms=duration_ms,
         )
         return {"event_type": event_type, "seq": head.seq, **body}
@@ -458,8 +473,10 @@ def get_audit_logs(
     ``operation_id`` selects one run.
     Each dict has ``event_type``, ``timestamp`` (ISO 8601, UTC),
     ``operation_name``, ``operation_id``, ``context``, ``regulations``,
-    the event's fields, and ``log_file``, ``seq``, ``hash``."""
+    the event's fields, and ``log_file`` (absolute path), ``seq``, ``hash``."""
     d = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
+    if operation_name is not None:
+        operation_name = _clean(str(operation_name))
     since, until = _time_arg(start_time, "start_time"), _time_arg(end_time, "end_time")
     sel = json.loads(
         _N.compat_call(
@@ -471,7 +488,7 @@ def get_audit_logs(
         )
     )
     q = _q.Query(
-        event_type=event_type,
+        event_type=None if event_type is None else _clean(event_type),
         action=operation_name,
         since=sel["since"],
         until=sel["until"],
@@ -479,7 +496,8 @@ def get_audit_logs(
     )
     out = []
     for f in sel["files"]:
-        out.extend(_as_dict(e, Path(f)) for e in _q.read_entries(f, q))
+        # absolute: a report made from another directory still finds the log
+        out.extend(_as_dict(e, Path(f).absolute()) for e in _q.read_entries(f, q))
     out.sort(key=lambda r: (r["timestamp"], r["seq"]))
     return out
 
