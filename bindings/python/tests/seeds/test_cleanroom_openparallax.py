@@ -543,12 +543,6 @@ def test_verify_entries_counts_the_whole_file():
     assert (result.valid, result.entries) == (True, 25)
 
 
-@pytest.mark.xfail(
-    reason="evident refuses an existing 0-byte file ('file is empty: not an "
-    "evident log', MalformedLogError from the engine's open); OpenParallax "
-    "opens it and starts the chain. Needs a Rust-level open option.",
-    strict=True,
-)
 def test_existing_empty_file_is_opened_and_appended():
     """"Creates or opens an audit log at the given path. If the file already
     exists, the logger recovers the chain hash from the last entry": an
