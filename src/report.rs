@@ -609,13 +609,18 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
             f.push((md(&title_case(k)), show(v)));
         }
     }
+    // RTGS's layout: the results, the duration, then the output file.
+    let mut output = None;
     if let Some(r) = results {
         for (k, v) in recorded_order(r, &e.details, "result_order") {
             // RTGS's documented labels for its usual results.
             let label = match k.as_str() {
                 "success" => continue,
                 "records_extracted" => "Records".to_string(),
-                "output_file" => "Output".to_string(),
+                "output_file" => {
+                    output = Some(show(v));
+                    continue;
+                }
                 _ => md(&title_case(k)),
             };
             f.push((label, show(v)));
@@ -627,6 +632,9 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
     }
     if let Some(ms) = e.duration_ms {
         f.push(("Duration".into(), seconds(ms)));
+    }
+    if let Some(o) = output {
+        f.push(("Output".into(), o));
     }
     if let Some(err) = &e.error {
         f.push(("Error".into(), md(err)));
@@ -738,14 +746,27 @@ fn rows_by(es: &[&Entry], key: impl Fn(&Entry) -> String) -> Vec<Row> {
         .collect()
 }
 
-/// The embedded entries block: one JSON object per line; `>` is escaped
-/// (`\u003e`, only possible inside strings) so no line can close the comment.
+/// The embedded entries block: one JSON object per line; `>` and every
+/// non-ASCII character are escaped (`\u003e`, `\u274c`: only possible inside
+/// strings), so no line can close the comment or show a report's mark.
 fn entries_block(es: &[&Entry]) -> String {
     let mut s = String::from(ENTRIES_MARKER);
     s.push_str(" (the entries this report covers, one JSON object per line; read by `evident reproduce`)\n");
     for e in es {
         let j = serde_json::to_string(e).unwrap_or_default();
-        s.push_str(&j.replace('>', "\\u003e"));
+        // ASCII only, and no `>` (which could end the comment): the same
+        // JSON, but a recorded ❌ or ✅ (or any other character) cannot be
+        // mistaken for the report's own marks by a grep over the file.
+        for c in j.chars() {
+            if c == '>' || !c.is_ascii() {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    s.push_str(&format!("\\u{u:04x}"));
+                }
+            } else {
+                s.push(c);
+            }
+        }
         s.push('\n');
     }
     s.push_str("-->\n");
@@ -1831,7 +1852,7 @@ mod tests {
         .unwrap();
         assert!(text.contains("rtgs sensing-data extract \\\n  --project \"Winter Turf - v3\" \\\n  --start-date \"2023-01-01\" \\\n  --end-date \"2023-01-31\" \\\n  --note "), "{text}");
         let files = render_markdown(&es[..1], &[], &ReportOptions::default()).unwrap();
-        assert!(files[0].2.contains("### 14:30:22 - sensing-data extract ✅\n- **Project**: Winter Turf - v3\n- **Date Range**: 2023-01-01 to 2023-01-31\n- **Zeta**: 1\n- **Records**: 15,420\n- **Output**: ./o.csv\n- **Duration**: 45.7s\n"), "{}", files[0].2);
+        assert!(files[0].2.contains("### 14:30:22 - sensing-data extract ✅\n- **Project**: Winter Turf - v3\n- **Date Range**: 2023-01-01 to 2023-01-31\n- **Zeta**: 1\n- **Records**: 15,420\n- **Duration**: 45.7s\n- **Output**: ./o.csv\n"), "{}", files[0].2);
         // without a recorded order: by name, as before
         let plain = render_markdown(&sample()[..1], &[], &ReportOptions::default()).unwrap();
         assert!(plain[0].2.contains(

@@ -553,9 +553,6 @@ DOC_OP_BLOCK = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Rust report layout (src/report.rs op_fields): Duration is written after all the "
-    "results, so Output comes before Duration, unlike the documented daily report"))
 def test_daily_report_operation_fields_in_documented_order():
     seed([DOC_ENTRY])
     from evident.compat.rtgs import generate_report
@@ -1273,10 +1270,6 @@ def test_custom_script_timing_and_error_handling_options(workdir: Path):
         assert "Reproduction script completed successfully" in p.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Rust (src/report.rs entries_block): the Markdown body escapes the marker, but the "
-    "embedded evident-entries JSON keeps a raw '❌' from notes/parameters, so the "
-    "documented QA grep counts a day without failures as failed"))
 def test_failed_marker_only_for_failed_operations():
     """The QA example greps '❌' as the failed-operation marker: a successful
     operation whose note or parameters contain that character must not
