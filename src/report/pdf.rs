@@ -129,8 +129,8 @@ fn cut(s: &str, max: usize) -> String {
     }
 }
 
-/// `s` in lines of at most `width` characters, broken after a space or a
-/// comma where one is near the end of a line.
+/// `s` in lines of at most `width` characters, broken after a space, a
+/// comma, `_`, `/` or `-` where one is near the end of a line.
 fn wrap(s: &str, width: usize) -> Vec<String> {
     let chars: Vec<char> = displayable(s).chars().collect();
     let width = width.max(8);
@@ -142,7 +142,7 @@ fn wrap(s: &str, width: usize) -> Vec<String> {
             let floor = start + width * 2 / 3;
             if let Some(b) = (floor..end)
                 .rev()
-                .find(|&i| matches!(chars.get(i), Some(' ' | ',')))
+                .find(|&i| matches!(chars.get(i), Some(' ' | ',' | '_' | '/' | '-')))
             {
                 end = b + 1;
             }
@@ -329,7 +329,7 @@ impl Layout {
 /// Column widths (characters) of the entries table, in Courier 7 pt.
 const COLS: [(&str, usize); 7] = [
     ("Time (UTC)", 20),
-    ("Event type", 14),
+    ("Event type", 20),
     ("Action", 22),
     ("Actor", 14),
     ("Tool / source", 14),
@@ -337,20 +337,44 @@ const COLS: [(&str, usize); 7] = [
     ("Duration", 9),
 ];
 const TABLE_SIZE: f32 = 7.0;
+/// Lines a cell may take before it is cut.
+const CELL_LINES: usize = 4;
 
-fn table_row(cells: [&str; 7]) -> String {
-    let mut s = String::new();
-    for (cell, (_, w)) in cells.iter().zip(COLS) {
-        let c = cut(cell, w);
-        let pad = w + 1 - c.chars().count();
-        s.push_str(&c);
-        s.extend(std::iter::repeat_n(' ', pad));
-    }
-    s.trim_end().to_string()
+/// The lines of one row of the entries table: each cell wrapped in its
+/// column, so a long event type or action goes on below rather than being
+/// cut (up to [`CELL_LINES`] lines, then cut with `…`).
+fn table_rows(cells: [&str; 7]) -> Vec<String> {
+    let cols: Vec<Vec<String>> = cells
+        .iter()
+        .zip(COLS)
+        .map(|(cell, (_, w))| {
+            let mut lines = wrap(cell, w);
+            if lines.len() > CELL_LINES {
+                let rest: String = lines.drain(CELL_LINES - 1..).collect();
+                lines.push(cut(&rest, w));
+            }
+            lines
+        })
+        .collect();
+    let n = cols.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    (0..n)
+        .map(|i| {
+            let mut s = String::new();
+            for (lines, (_, w)) in cols.iter().zip(COLS) {
+                let c = lines.get(i).map_or("", String::as_str);
+                s.push_str(c);
+                s.extend(std::iter::repeat_n(
+                    ' ',
+                    (w + 1).saturating_sub(c.chars().count()),
+                ));
+            }
+            s.trim_end().to_string()
+        })
+        .collect()
 }
 
 fn entries(l: &mut Layout, m: &Model) {
-    let header_line = table_row(COLS.map(|(h, _)| h));
+    let header_line = table_rows(COLS.map(|(h, _)| h)).concat();
     let detail_width = fits(RIGHT - LEFT - 12.0, 6.5);
     for (i, r) in m.rows.iter().enumerate() {
         let details = if r.details == "{}" || r.details == "null" {
@@ -365,7 +389,17 @@ fn entries(l: &mut Layout, m: &Model) {
         };
         // An entry's lines stay on one page (up to the details' 400
         // characters: a few lines).
-        let h = 10.0 + 8.5 * (details.len() + error.len()) as f32 + 3.0;
+        let outcome = r.outcome;
+        let rows = table_rows([
+            &r.ts,
+            &r.event_type,
+            &r.action,
+            &r.actor,
+            &r.source,
+            outcome,
+            &r.duration,
+        ]);
+        let h = 10.0 * rows.len() as f32 + 8.5 * (details.len() + error.len()) as f32 + 3.0;
         let page_before = l.done.len();
         l.need(h + 12.0);
         // The column heads open every page of the table.
@@ -379,21 +413,13 @@ fn entries(l: &mut Layout, m: &Model) {
                 .stroke();
             l.y -= 2.0;
         }
-        let outcome = r.outcome;
-        let row = table_row([
-            &r.ts,
-            &r.event_type,
-            &r.action,
-            &r.actor,
-            &r.source,
-            outcome,
-            &r.duration,
-        ]);
         let color = match outcome {
             "failed" => RED,
             _ => BLACK,
         };
-        l.line(LEFT, Font::Mono, TABLE_SIZE, color, &row, 10.0);
+        for row in &rows {
+            l.line(LEFT, Font::Mono, TABLE_SIZE, color, row, 10.0);
+        }
         for e in &error {
             l.line(LEFT + 12.0, Font::Mono, 6.5, RED, e, 8.5);
         }
@@ -627,6 +653,30 @@ mod tests {
         }
         assert_eq!(cut("abcdef", 4), "abc…");
         assert_eq!(cut("abc", 4), "abc");
+    }
+
+    #[test]
+    fn table_cells_wrap_in_their_columns_instead_of_being_cut() {
+        let rows = table_rows([
+            "2026-12-04T10:00:00Z",
+            "data_transformation_with_a_long_name",
+            "normalise",
+            "ana",
+            "secureml",
+            "ok",
+            "1.2s",
+        ]);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        let event_col = |r: &str| r.chars().skip(21).take(20).collect::<String>();
+        let joined: String = rows.iter().map(|r| event_col(r).trim_end().to_string()).collect();
+        assert_eq!(joined, "data_transformation_with_a_long_name");
+        // A huge cell stops after CELL_LINES lines, cut with an ellipsis.
+        let huge = "x".repeat(500);
+        let rows = table_rows(["t", "e", &huge, "a", "s", "ok", ""]);
+        assert_eq!(rows.len(), CELL_LINES);
+        assert!(rows.last().unwrap().contains('…'));
+        // The header fits on one line.
+        assert_eq!(table_rows(COLS.map(|(h, _)| h)).len(), 1);
     }
 
     fn pdf_of(entries: &str, title: &str) -> Vec<u8> {

@@ -647,12 +647,6 @@ def test_report_pdf_with_charts_names_every_event_type(workdir: Path):
         assert et in text, et
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Rust src/report/pdf.rs cuts the table's Event type column to ~14 characters "
-    "(operation_sta…, data_transfor…, function_resu…): without charts the PDF never "
-    "names those event types in full",
-)
 def test_report_pdf_without_charts_names_every_event_type(workdir: Path):
     all_logs = _all_logs()
     text = _pdf_text(generate_report(all_logs, output_file="audit_report.pdf", include_charts=False))
