@@ -117,7 +117,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 8
+#define EVIDENT_ABI_VERSION_MINOR 9
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -2655,6 +2655,21 @@ evident_status evident_tracekit_export(const char *algorithm,
                                        const char *entries_json,
                                        const char *format,
                                        char **out_text);
+
+/**
+ * [`evident_tracekit_export`] written straight to the file at `path`
+ * (UTF-8; created or truncated, as TraceKit's `open(path, "w")`; the
+ * parent directory must exist). The file holds the exact text, including
+ * any NUL a field holds (which a C string cannot carry: the CSV layout
+ * writes NUL characters as they are, as Python's `csv` module does).
+ * Since ABI 1.9.
+ */
+evident_status evident_tracekit_export_file(const char *algorithm,
+                                            const uint8_t *key,
+                                            size_t key_len,
+                                            const char *entries_json,
+                                            const char *format,
+                                            const char *path);
 
 /**
  * TraceKit's `AuditTrail.get_entries(since=, action_type=)`:

@@ -45,6 +45,34 @@ pub extern "C" fn evident_tracekit_export(
     })
 }
 
+/// [`evident_tracekit_export`] written straight to the file at `path`
+/// (UTF-8; created or truncated, as TraceKit's `open(path, "w")`; the
+/// parent directory must exist). The file holds the exact text, including
+/// any NUL a field holds (which a C string cannot carry: the CSV layout
+/// writes NUL characters as they are, as Python's `csv` module does).
+/// Since ABI 1.9.
+#[no_mangle]
+pub extern "C" fn evident_tracekit_export_file(
+    algorithm: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    entries_json: *const c_char,
+    format: *const c_char,
+    path: *const c_char,
+) -> evident_status {
+    ffi_status!({
+        let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
+        let key = c_slice(key, key_len, "key")?;
+        let format = tracekit::ExportFormat::from_name(try_str!(format, "format"))?;
+        let path = std::path::Path::new(try_str!(path, "path"));
+        let entries = tracekit::ExportEntry::list_from_json(try_str!(entries_json, "entries_json"))
+            .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;
+        let text = tracekit::export(alg, key, &entries, format)?;
+        std::fs::write(path, text).map_err(|e| crate::Error::io(path, "write", e))?;
+        Ok(evident_status::Ok)
+    })
+}
+
 /// TraceKit's `AuditTrail.get_entries(since=, action_type=)`:
 /// `entries_json` is a JSON array of objects with the strings `timestamp`
 /// and `action` (other members are ignored); `since` is an RFC 3339 time

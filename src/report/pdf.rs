@@ -668,7 +668,10 @@ mod tests {
         ]);
         assert_eq!(rows.len(), 2, "{rows:?}");
         let event_col = |r: &str| r.chars().skip(21).take(20).collect::<String>();
-        let joined: String = rows.iter().map(|r| event_col(r).trim_end().to_string()).collect();
+        let joined: String = rows
+            .iter()
+            .map(|r| event_col(r).trim_end().to_string())
+            .collect();
         assert_eq!(joined, "data_transformation_with_a_long_name");
         // A huge cell stops after CELL_LINES lines, cut with an ellipsis.
         let huge = "x".repeat(500);

@@ -66,6 +66,34 @@ static void tracekit_export(const char *dir) {
     CHECK(text == NULL);
     EXPECT(evident_tracekit_export("sha256", key, sizeof key, entries, "xml", &text), EVIDENT_STATUS_INVALID_ARGUMENT);
     EXPECT(evident_tracekit_export("sha256", NULL, 3, entries, "json", &text), EVIDENT_STATUS_NULL_ARGUMENT);
+
+    /* Written to a file: the exact text, with a NUL of the action kept
+     * (a C string would lose it). */
+    const char *with_nul =
+        "[{\"timestamp\": \"2026-01-08T10:30:00.000000Z\", \"action\": \"a\\u0000c\","
+        " \"details\": {}, \"user\": \"alice\", \"host\": \"lab\"}]";
+    char *csv = join(dir, "nul.csv");
+    OK(evident_tracekit_export_file("sha256", key, sizeof key, with_nul, "csv", csv));
+    f = fopen(csv, "rb");
+    CHECK(f != NULL);
+    char buf[512];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    CHECK(fclose(f) == 0);
+    const char want[] = "\r\n2026-01-08T10:30:00.000000Z,a\0c,alice,lab,GENESIS,";
+    int found = 0;
+    for (size_t i = 0; i + sizeof want - 1 <= n; i++) {
+        if (memcmp(buf + i, want, sizeof want - 1) == 0) {
+            found = 1;
+        }
+    }
+    CHECK(found);
+    EXPECT(evident_tracekit_export_file("sha256", key, sizeof key, with_nul, "xml", csv), EVIDENT_STATUS_INVALID_ARGUMENT);
+    EXPECT(evident_tracekit_export_file("sha256", key, sizeof key, with_nul, "csv", NULL), EVIDENT_STATUS_NULL_ARGUMENT);
+    char *missing = join(dir, "no/such/dir.csv");
+    CHECK(evident_tracekit_export_file("sha256", key, sizeof key, with_nul, "csv", missing) != EVIDENT_STATUS_OK);
+    CHECK(strstr(evident_last_error(), "no/such/dir.csv") != NULL);
+    free(missing);
+    free(csv);
 }
 
 int main(int argc, char **argv) {

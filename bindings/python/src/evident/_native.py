@@ -52,7 +52,7 @@ from .errors import (
 )
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 8
+ABI_VERSION_MINOR = 9
 HASH_HEX_CAPACITY = 129
 UINT64_MAX = 2**64 - 1
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
@@ -325,6 +325,7 @@ _MEASURE_PROTOTYPES = {
     "evident_tracekit_hmac": (_S, [c_char_p, _U8P, c_size_t, c_char_p, _PP]),
     "evident_tracekit_verify": (_S, [c_char_p, _U8P, c_size_t, c_char_p, POINTER(ctypes.c_int64)]),
     "evident_tracekit_export": (_S, [c_char_p, _U8P, c_size_t, c_char_p, c_char_p, _PP]),
+    "evident_tracekit_export_file": (_S, [c_char_p, _U8P, c_size_t, c_char_p, c_char_p, c_char_p]),
     "evident_tracekit_filter": (_S, [c_char_p, c_char_p, c_char_p, _PP]),
     "evident_tracekit_chain": (_S, [c_char_p, _U8P, c_size_t, c_char_p, _PP]),
     "evident_tracekit_verify_entries": (_S, [c_char_p, _U8P, c_size_t, c_char_p, POINTER(ctypes.c_int64)]),

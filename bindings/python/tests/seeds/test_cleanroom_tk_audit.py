@@ -903,12 +903,6 @@ def test_exports_of_values_python_json_accepts(workdir: Path, fmt: str) -> None:
         assert th_verify(key, "sha256", load_csv_export(f"x.{fmt}"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CSV text comes back from the library as a C string (evident_tracekit_export "
-    "-> char*), whose interior NULs become U+FFFD (src/ffi/mod.rs to_cstring): a NUL in "
-    "action/user/host (or a detail name) is not written as TraceKit's csv module writes it",
-)
 def test_csv_export_keeps_nul_characters(workdir: Path) -> None:
     audit = AuditTrail(secret_key=b"key")
     audit.record_action("a\x00c", {"v": 1}, user="u\x00")

@@ -316,21 +316,19 @@ class AuditTrail:
             raise InvalidArgumentError(f"Unsupported format: {format}")
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
-        # The layout and the chain are the library's (evident_tracekit_export);
-        # the entries' own previous_hash and hmac are written as they are.
-        text = ctypes.c_void_p()
+        # The layout and the chain are the library's (evident_tracekit_export_file,
+        # which writes the exact text, NULs included); the entries' own
+        # previous_hash and hmac are written as they are.
         N.check(
-            N.measure_lib().evident_tracekit_export(
+            N.measure_lib().evident_tracekit_export_file(
                 self._hash_algorithm.encode(),
                 _key(self._secret_key),
                 len(self._secret_key),
                 _entries_text([_fields(e) for e in self._entries]),
                 format.encode(),
-                ctypes.byref(text),
+                N.path_arg(out),
             )
         )
-        with open(out, "w", newline="", encoding="utf-8") as f:
-            f.write(N.take_string(text))
 
     def close(self) -> None:
         """Closes the log file, if any (closing twice is fine)."""
