@@ -1518,6 +1518,31 @@ fn repair_never_touches_damage_before_the_end() {
     assert!(sidecars(dir.path()).is_empty());
 }
 
+/// A damaged last record is damage at the end: repair still changes nothing
+/// without --force, and says that --force is what moves it aside (not that
+/// the damage is "before the end").
+#[test]
+fn repair_names_force_for_a_damaged_last_record() {
+    let dir = tempdir().unwrap();
+    let log = jsonl(&dir, 3);
+    edit_line(&log, 4, "\"i\":2", "\"i\":7");
+    let before = fs::read(&log).unwrap();
+    let a = evident().arg("repair").arg(&log).assert().code(1);
+    assert!(
+        stdout_of(&a).contains("hash_mismatch at entry seq 3"),
+        "{}",
+        stdout_of(&a)
+    );
+    let err = stderr_of(&a);
+    assert_one_line_error(&a, "a.jsonl");
+    assert!(!err.contains("before the end"), "{err}");
+    assert!(err.contains("the last entry (seq 3) is damaged"), "{err}");
+    assert!(err.contains("evident repair --force"), "{err}");
+    assert!(err.contains("Nothing was changed"), "{err}");
+    assert_eq!(fs::read(&log).unwrap(), before);
+    assert!(sidecars(dir.path()).is_empty());
+}
+
 #[test]
 fn repair_keyed_log_needs_the_key() {
     let dir = tempdir().unwrap();

@@ -296,12 +296,25 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             for v in &r.violations {
                 writeln!(out, "{}", violation_line(path, v)).map_err(w)?;
             }
-            Err(Failure::failed(
-                path,
+            // The last entry itself is damaged: damage at the end, which
+            // only --force moves aside.
+            let last_damaged =
+                r.head_seq > 0 && r.violations.iter().any(|v| v.seq == Some(r.head_seq));
+            let msg = if last_damaged {
+                format!(
+                    "the last entry (seq {}) is damaged: damage is evidence, so repair moves it \
+                     aside only when asked. Nothing was changed; keep the file as it is and \
+                     investigate (`evident verify --all`); `evident repair --force` moves the \
+                     damaged end aside into a sidecar file (every byte kept)",
+                    r.head_seq
+                )
+            } else {
                 "damage before the end of the log is never repaired: it is evidence. \
                  Nothing was changed; keep the file as it is and investigate (`evident verify --all`); \
-                 `evident repair --force` moves damage at the very end aside into a sidecar file",
-            ))
+                 `evident repair --force` moves damage at the very end aside into a sidecar file"
+                    .to_string()
+            };
+            Err(Failure::failed(path, msg))
         }
     }
 }
