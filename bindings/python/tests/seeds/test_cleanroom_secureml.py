@@ -693,3 +693,46 @@ def test_compliance_auditor_after_the_other_examples(workdir: Path):
     # earlier operations' logs are untouched
     again = get_audit_logs(operation_name="data_preprocessing_example", log_dir="audit_logs")
     assert again == preprocessing_logs
+
+
+def test_event_details_named_like_entry_fields_are_not_hidden_by_empty_fields(tmp_path):
+    """An event's own ``error`` / ``success`` / ``duration_ms`` details (a
+    metric named ``error``, say) come back when the entry's field of that
+    name is not set, instead of being replaced by None."""
+    from evident.compat.secureml import AuditTrail, get_audit_logs
+
+    trail = AuditTrail(operation_name="eval", log_dir=str(tmp_path))
+    trail.log_event("evaluation", {"error": 0.05, "success": "partial", "duration_ms": 7})
+    trail.log_event("failure", {"x": 1}, success=False, error="boom", duration_ms=3.5)
+    trail.close()
+    logs = {d["event_type"]: d for d in get_audit_logs(operation_name="eval", log_dir=str(tmp_path))}
+    ev = logs["evaluation"]
+    assert (ev["error"], ev["success"], ev["duration_ms"]) == (0.05, "partial", 7)
+    bad = logs["failure"]
+    assert (bad["error"], bad["success"], bad["duration_ms"]) == ("boom", False, 3.5)
+
+
+def test_audit_function_on_a_coroutine_function_audits_the_awaited_call(tmp_path):
+    """``@audit_function`` on ``async def``: the result, the duration and an
+    exception are those of the awaited call, not of the coroutine object."""
+    import asyncio
+
+    from evident.compat.secureml import audit_function, get_audit_logs
+
+    @audit_function(operation_name="fetch", log_dir=str(tmp_path))
+    async def fetch(n):
+        await asyncio.sleep(0.01)
+        if n < 0:
+            raise ValueError("negative")
+        return {"rows": n}
+
+    assert asyncio.iscoroutinefunction(fetch)
+    assert asyncio.run(fetch(3)) == {"rows": 3}
+    with pytest.raises(ValueError, match="negative"):
+        asyncio.run(fetch(-1))
+    logs = get_audit_logs(operation_name="fetch", log_dir=str(tmp_path))
+    results = [d for d in logs if d["event_type"] == "function_result"]
+    errors = [d for d in logs if d["event_type"] == "function_error"]
+    assert len(results) == 1 and results[0]["result"] == {"rows": 3}
+    assert results[0]["duration_seconds"] >= 0.009
+    assert len(errors) == 1 and errors[0]["error_type"] == "ValueError"

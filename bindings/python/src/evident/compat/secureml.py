@@ -37,7 +37,7 @@ import time
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
 
 from .. import _native as _N
 from . import _time
@@ -378,8 +378,7 @@ def audit_function(
         except (TypeError, ValueError):
             sig = None
 
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def begin(args: Any, kwargs: Any) -> Tuple["AuditTrail", float]:
             ctx = {"function": fn.__qualname__, "module": fn.__module__, **(context or {})}
             trail = AuditTrail(name, log_dir, context=ctx, regulations=regulations)
             if log_args:
@@ -392,25 +391,25 @@ def audit_function(
             else:
                 call = {"function": fn.__qualname__}
             trail.log_event("function_call", call)
-            start = time.perf_counter()
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as e:
-                dur = time.perf_counter() - start
-                trail.log_event(
-                    "function_error",
-                    {
-                        "function": fn.__qualname__,
-                        "error_type": type(e).__name__,
-                        "error_message": str(e),
-                        "duration_seconds": dur,
-                    },
-                    success=False,
-                    error=f"{type(e).__name__}: {e}",
-                    duration_ms=dur * 1000.0,
-                )
-                trail.close("failed", {"error_type": type(e).__name__, "error_message": str(e)})
-                raise
+            return trail, time.perf_counter()
+
+        def failed(trail: "AuditTrail", start: float, e: BaseException) -> None:
+            dur = time.perf_counter() - start
+            trail.log_event(
+                "function_error",
+                {
+                    "function": fn.__qualname__,
+                    "error_type": type(e).__name__,
+                    "error_message": str(e),
+                    "duration_seconds": dur,
+                },
+                success=False,
+                error=f"{type(e).__name__}: {e}",
+                duration_ms=dur * 1000.0,
+            )
+            trail.close("failed", {"error_type": type(e).__name__, "error_message": str(e)})
+
+        def done(trail: "AuditTrail", start: float, result: Any) -> Any:
             dur = time.perf_counter() - start
             trail.log_event(
                 "function_result",
@@ -424,6 +423,32 @@ def audit_function(
             )
             trail.close("completed", {"duration_seconds": dur})
             return result
+
+        if inspect.iscoroutinefunction(fn):
+            # A coroutine function: the call is audited when it is awaited
+            # (its result, its duration and its exception), not when the
+            # coroutine object is made.
+            @functools.wraps(fn)
+            async def awaited(*args: Any, **kwargs: Any) -> Any:
+                trail, start = begin(args, kwargs)
+                try:
+                    result = await fn(*args, **kwargs)
+                except BaseException as e:
+                    failed(trail, start, e)
+                    raise
+                return done(trail, start, result)
+
+            return awaited  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            trail, start = begin(args, kwargs)
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as e:
+                failed(trail, start, e)
+                raise
+            return done(trail, start, result)
 
         return wrapper  # type: ignore[return-value]
 
@@ -449,9 +474,11 @@ def _as_dict(e: _q.Entry, log_file: Path) -> Dict[str, Any]:
             "operation_name": d.get("operation_name", e.action),
             "operation_id": d.get("operation_id", e.session_id),
             "user": d.get("user", e.actor),
-            "success": e.success,
-            "error": e.error,
-            "duration_ms": e.duration_ms,
+            # The entry's own fields; an event's details of the same name
+            # stay when the field is not set.
+            "success": e.success if e.success is not None else d.get("success"),
+            "error": e.error if e.error is not None else d.get("error"),
+            "duration_ms": e.duration_ms if e.duration_ms is not None else d.get("duration_ms"),
             "seq": e.seq,
             "hash": e.hash,
             "log_file": str(log_file),
