@@ -2,7 +2,7 @@ package evident
 
 // TraceKit compatibility (seeds 000 and 001): TraceKit's audit-log export
 // (AuditTrail.export_audit_log) and its get_entries filter, through the C
-// ABI's evident_tracekit_export and evident_tracekit_filter (the logic is
+// ABI's evident_tracekit_export(_file) and evident_tracekit_filter (the logic is
 // the library's, shared with the Python compat module).
 
 /*
@@ -14,6 +14,15 @@ static evident_status evgo_tracekit_export(const char *alg, const uint8_t *key, 
                                            const char *entries, const char *format, char **out,
                                            char **msg) {
     evident_status st = evident_tracekit_export(alg, key, key_len, entries, format, out);
+    *msg = evgo_take_error(st);
+    return st;
+}
+
+static evident_status evgo_tracekit_export_file(const char *alg, const uint8_t *key,
+                                                size_t key_len, const char *entries,
+                                                const char *format, const char *path,
+                                                char **msg) {
+    evident_status st = evident_tracekit_export_file(alg, key, key_len, entries, format, path);
     *msg = evgo_take_error(st);
     return st;
 }
@@ -75,6 +84,34 @@ func TraceKitExport(entries []TraceKitEntry, algorithm string, key []byte, forma
 	return textC(func(out, msg **C.char) C.evident_status {
 		return C.evgo_tracekit_export(cstr(algorithm), kp, C.size_t(len(key)), cstr(string(b)),
 			cstr(format), out, msg)
+	})
+}
+
+// TraceKitExportFile writes TraceKitExport's text to the file at path
+// (created or truncated; the directory must exist). The file holds the
+// exact text, including a NUL character a field holds, which the string
+// TraceKitExport returns through the C ABI cannot carry.
+func TraceKitExportFile(entries []TraceKitEntry, algorithm string, key []byte, format, path string) error {
+	if err := checkStrings("algorithm", algorithm, "format", format, "path", path); err != nil {
+		return err
+	}
+	if err := checkValue("entries", entries); err != nil {
+		return err
+	}
+	if entries == nil {
+		entries = []TraceKitEntry{}
+	}
+	b, err := encodeJSON(entries)
+	if err != nil {
+		return err
+	}
+	var kp *C.uint8_t
+	if len(key) > 0 {
+		kp = (*C.uint8_t)(unsafe.Pointer(&key[0]))
+	}
+	return callC(func(msg **C.char) C.evident_status {
+		return C.evgo_tracekit_export_file(cstr(algorithm), kp, C.size_t(len(key)), cstr(string(b)),
+			cstr(format), cstr(path), msg)
 	})
 }
 

@@ -2,7 +2,10 @@ package evident_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +138,35 @@ func TestTraceKitFilterIsGetEntries(t *testing.T) {
 	}
 	_, err := evident.TraceKitFilter(es, nil, "a\x00b")
 	wantErr(t, err, evident.ErrInvalidArgument, evident.StatusInvalidArgument)
+}
+
+func TestTraceKitExportFileKeepsNUL(t *testing.T) {
+	key := []byte("go-compat-key")
+	dir := t.TempDir()
+	// The same text as TraceKitExport, written to a file.
+	p := filepath.Join(dir, "audit.json")
+	check(t, evident.TraceKitExportFile(traceKitEntries(), "sha256", key, "json", p))
+	b, err := os.ReadFile(p)
+	check(t, err)
+	if string(b) != wantTraceKitJSON {
+		t.Fatalf("file:\n%s\nwant:\n%s", b, wantTraceKitJSON)
+	}
+	// A NUL in a field is in the file as it is (TraceKit's csv module
+	// writes it so).
+	es := []evident.TraceKitEntry{{Timestamp: "2026-01-08T10:30:00.000000Z", Action: "a\x00c",
+		User: "alice", Host: "lab", Details: map[string]any{}}}
+	p = filepath.Join(dir, "nul.csv")
+	check(t, evident.TraceKitExportFile(es, "sha256", key, "csv", p))
+	b, err = os.ReadFile(p)
+	check(t, err)
+	if !strings.Contains(string(b), "\r\n2026-01-08T10:30:00.000000Z,a\x00c,alice,lab,GENESIS,") {
+		t.Fatalf("csv: %q", b)
+	}
+	if err := evident.TraceKitExportFile(es, "sha256", key, "xml", p); err == nil {
+		t.Fatal("format xml accepted")
+	}
+	if err := evident.TraceKitExportFile(es, "sha256", key, "csv", filepath.Join(dir, "no", "x.csv")); err == nil ||
+		!strings.Contains(err.Error(), "x.csv") {
+		t.Fatalf("missing directory: %v", err)
+	}
 }
