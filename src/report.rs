@@ -1853,6 +1853,21 @@ mod tests {
         assert!(text.contains("rtgs sensing-data extract \\\n  --project \"Winter Turf - v3\" \\\n  --start-date \"2023-01-01\" \\\n  --end-date \"2023-01-31\" \\\n  --note "), "{text}");
         let files = render_markdown(&es[..1], &[], &ReportOptions::default()).unwrap();
         assert!(files[0].2.contains("### 14:30:22 - sensing-data extract ✅\n- **Project**: Winter Turf - v3\n- **Date Range**: 2023-01-01 to 2023-01-31\n- **Zeta**: 1\n- **Records**: 15,420\n- **Duration**: 45.7s\n- **Output**: ./o.csv\n"), "{}", files[0].2);
+        // the Python script passes them in the same order
+        let (py, _) = render_reproduction(
+            &es[..1],
+            &ReproOptions {
+                format: ScriptFormat::Python,
+                ..ReproOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            py.contains(
+                ".extract(project=\"Winter Turf - v3\", start_date=\"2023-01-01\", end_date=\"2023-01-31\")"
+            ),
+            "{py}"
+        );
         // without a recorded order: by name, as before
         let plain = render_markdown(&sample()[..1], &[], &ReportOptions::default()).unwrap();
         assert!(plain[0].2.contains(

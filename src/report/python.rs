@@ -111,9 +111,14 @@ fn call(e: &Entry, alias: &str) -> Result<String> {
     if !is_operation(&e.action) {
         return Ok(format!("# (not a Python name) {}", py_str(&e.action)));
     }
-    let params = obj(&e.details, "parameters").or_else(|| e.details.as_object());
+    // RTGS's parameters in the order the operation gave them (as the bash
+    // script writes them); TraceKit's details by name.
+    let params = match obj(&e.details, "parameters") {
+        Some(p) => super::recorded_order(p, &e.details, "parameter_order"),
+        None => e.details.as_object().into_iter().flatten().collect(),
+    };
     let mut args = Vec::new();
-    for (k, v) in params.into_iter().flatten() {
+    for (k, v) in params {
         let mut val = String::new();
         py_value(v, 1, &mut val)?;
         if is_name(k) {
