@@ -646,7 +646,13 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
         f.push(("User".into(), md(&e.actor)));
     }
     if let Some(c) = &e.git_commit {
-        let short: String = c.chars().take(12).collect();
+        // A commit id is shortened as git shows it; anything else recorded
+        // there is shown whole (as text).
+        let short: String = if c.chars().all(|ch| ch.is_ascii_hexdigit()) {
+            c.chars().take(12).collect()
+        } else {
+            c.clone()
+        };
         match str_field(&e.details, "git_branch") {
             Some(b) => f.push(("Git".into(), format!("{} @ {}", md(b), md(&short)))),
             None => f.push(("Git".into(), md(&short))),
@@ -1873,6 +1879,17 @@ mod tests {
         assert!(plain[0].2.contains(
             "- **Date Range**: 2023-01-01 to 2023-01-31\n- **Project**: Winter Turf - v3\n"
         ));
+    }
+
+    #[test]
+    fn a_commit_id_is_shortened_and_other_text_shown_whole() {
+        let mut es = sample();
+        es[0].git_commit = Some("0123456789abcdef0123".into());
+        es[1].git_commit = Some("not-hex; rm -rf /".into());
+        let files = render_markdown(&es[..2], &[], &ReportOptions::default()).unwrap();
+        let text = &files[0].2;
+        assert!(text.contains("- **Git**: 0123456789ab\n"), "{text}");
+        assert!(text.contains("- **Git**: not-hex; rm -rf /\n"), "{text}");
     }
 
     #[test]
