@@ -258,8 +258,9 @@ fn filter_query(opts_since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>)
 }
 
 /// Reads the entries of `inputs`: evident logs, Markdown reports written by
-/// [`write_reports`], directories of them (other files in a directory are
-/// skipped; a file named explicitly must be one of the two), and PostgreSQL
+/// [`write_reports`], directories of them and their subdirectories (other
+/// files in a directory are skipped; a file named explicitly must be one of
+/// the two), and PostgreSQL
 /// databases (`postgres://…`, `?log_id=` for one log; feature `postgres`),
 /// whose logs are read as record sources like files.
 pub fn collect(
@@ -277,13 +278,7 @@ pub fn collect(
         }
         let meta = fs::metadata(input).map_err(|e| Error::io(input, "stat", e))?;
         if meta.is_dir() {
-            let mut names: Vec<PathBuf> = fs::read_dir(input)
-                .map_err(|e| Error::io(input, "read directory", e))?
-                .filter_map(|d| d.ok().map(|d| d.path()))
-                .filter(|p| p.is_file())
-                .collect();
-            names.sort();
-            files.extend(names.into_iter().map(|p| (p, false)));
+            files.extend(dir_files(input)?.into_iter().map(|p| (p, false)));
         } else {
             files.push((input.clone(), true));
         }
@@ -329,6 +324,42 @@ pub fn collect(
         .sort_by(|a, b| a.ts.cmp(&b.ts).then(a.seq.cmp(&b.seq)));
     Ok(out)
 }
+
+/// The files under the directory `dir` and its subdirectories (RTGS keeps
+/// reports in `reports/week_…/`), in name order, a directory's files before
+/// its subdirectories'. Hidden subdirectories (`.git`) and symbolic links
+/// to directories are not entered, and at most [`DIR_DEPTH`] levels.
+fn dir_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((d, depth)) = pending.pop() {
+        let mut names: Vec<(PathBuf, fs::FileType)> = fs::read_dir(&d)
+            .map_err(|e| Error::io(&d, "read directory", e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
+            .collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut subdirs = Vec::new();
+        for (p, t) in names {
+            if t.is_dir() {
+                let hidden = p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                if !hidden && depth < DIR_DEPTH {
+                    subdirs.push((p, depth + 1));
+                }
+            } else if p.is_file() {
+                out.push(p);
+            }
+        }
+        // Popped in name order.
+        pending.extend(subdirs.into_iter().rev());
+    }
+    Ok(out)
+}
+
+/// How deep [`dir_files`] looks below a directory given as input.
+const DIR_DEPTH: usize = 8;
 
 /// An entry as given by a binding: only `ts` is required; the other
 /// fields default to empty (`details` to `{}`).
@@ -1879,6 +1910,29 @@ mod tests {
         assert!(plain[0].2.contains(
             "- **Date Range**: 2023-01-01 to 2023-01-31\n- **Project**: Winter Turf - v3\n"
         ));
+    }
+
+    #[test]
+    fn a_directory_is_read_with_its_subdirectories() {
+        let dir = tempfile::tempdir().unwrap();
+        let mk = |rel: &str, action: &str| {
+            let p = dir.path().join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            let log = crate::Log::open(&p, crate::OpenOptions::new()).unwrap();
+            log.append(&crate::Event::new("tool_operation", action))
+                .unwrap();
+            log.close().unwrap();
+        };
+        mk("a.jsonl", "top");
+        mk("week_1/b.jsonl", "nested");
+        mk("week_1/deeper/c.jsonl", "deeper");
+        mk(".hidden/d.jsonl", "hidden");
+        fs::write(dir.path().join("week_1/notes.txt"), "not a log").unwrap();
+        let got = collect(&[dir.path().to_path_buf()], None, None).unwrap();
+        let mut actions: Vec<&str> = got.entries.iter().map(|e| e.action.as_str()).collect();
+        actions.sort_unstable();
+        assert_eq!(actions, ["deeper", "nested", "top"]);
+        assert_eq!(got.logs.len(), 3);
     }
 
     #[test]
