@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::merkle;
-use crate::checkpoint::{ConsistencyProof, KeyType, NoteSigner, NoteVerifier, SignedCheckpoint};
+use crate::checkpoint::{ConsistencyProof, NoteSigner, NoteVerifier, SignedCheckpoint};
 use crate::error::{Error, Result};
 
 /// A log the witness accepts: its key and, optionally, its origin.
@@ -140,17 +140,14 @@ pub fn state_file(store: &Path, origin: &str) -> PathBuf {
 }
 
 impl Witness {
-    /// A witness with its cosigning key (a cosignature key, type 0x04; an
-    /// Ed25519 note key, type 0x01, is refused) and the logs it accepts. Creates the store directory if needed.
+    /// A witness with its cosigning key and the logs it accepts. A
+    /// cosignature key (type 0x04, `evident keygen --witness`) is used as
+    /// it is; an Ed25519 note key (type 0x01, as Go's `note.GenerateKey`
+    /// makes them) cosigns as the cosignature key of the same seed, as the
+    /// Go reference does (its cosignatures never count as note signatures).
+    /// Creates the store directory if needed.
     pub fn new(store: &Path, signer: NoteSigner, logs: Vec<TrustedLog>) -> Result<Witness> {
-        let signer = if signer.key_type() == KeyType::Cosignature {
-            signer
-        } else {
-            return Err(Error::InvalidArgument(
-                "a witness needs a cosignature key (create one with `evident keygen --witness`)"
-                    .into(),
-            ));
-        };
+        let signer = signer.into_cosignature();
         std::fs::create_dir_all(store).map_err(|e| Error::io(store, "create store", e))?;
         Ok(Witness {
             store: store.to_path_buf(),

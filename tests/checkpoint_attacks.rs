@@ -563,3 +563,35 @@ fn log_key_given_as_a_witness_key_is_no_witness() {
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].key_type, KeyType::Cosignature);
 }
+
+/// A witness key made by Go's `note.GenerateKey` is an Ed25519 note key
+/// (type 0x01); the reference `NewSignerForCosignatureV1` cosigns with it
+/// as the cosignature key (type 0x04) of the same public key. evident's
+/// witness does the same: its cosignatures verify with the cosignature
+/// verifier of that public key, and never as a plain note signature.
+#[test]
+fn a_type_01_witness_key_cosigns_as_its_cosignature_key() {
+    let d = tempfile::tempdir().unwrap();
+    let a = new_log(d.path(), "a.jsonl", Framing::Jsonl, 5);
+    let cp = sign(&a);
+    let note_key = NoteSigner::from_seed("witness.example/go", KeyType::Ed25519, [3; 32]);
+    let as_text = note_key.to_skey();
+    let w = Witness::new(
+        &d.path().join("store"),
+        NoteSigner::from_skey(&as_text).unwrap(),
+        vec![TrustedLog {
+            origin: None,
+            key: log_key().verifier(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(w.verifier().key_type(), KeyType::Cosignature);
+    let o = w.add_checkpoint(&request(0, &[], &cp), 1000).unwrap();
+    let Outcome::Cosigned { cosigned, .. } = &o else {
+        panic!("{o:?}")
+    };
+    let cosig = note_key.verifier().as_cosignature();
+    assert_eq!(cosigned.witnesses(&[cosig]).unwrap().len(), 1);
+    // As a note signature by that key (a log's signature) it does not count.
+    assert!(cosigned.verify_log(&note_key.verifier()).is_err());
+}

@@ -139,6 +139,17 @@ impl NoteSigner {
         }
     }
 
+    /// The key as a witness's cosigning key: a type 0x01 key becomes the
+    /// cosignature key (type 0x04, its own key id) of the same seed, as the
+    /// Go reference `NewSignerForCosignatureV1` takes a key made by
+    /// `note.GenerateKey`; a cosignature key stays as it is.
+    pub fn into_cosignature(self) -> NoteSigner {
+        NoteSigner {
+            key_type: KeyType::Cosignature,
+            ..self
+        }
+    }
+
     /// Parses `PRIVATE+KEY+<name>+<hex key id>+<base64(type || seed)>`
     /// (surrounding whitespace ignored).
     pub fn from_skey(text: &str) -> Result<NoteSigner, NoteError> {

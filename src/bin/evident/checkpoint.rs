@@ -148,7 +148,7 @@ pub struct WitnessArgs {
     /// The witness's store directory (created if needed).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
-    /// The witness's private key (from `keygen --witness`).
+    /// The witness's private key (from `keygen --witness`; an Ed25519 note key, as Go's `note.GenerateKey` makes, cosigns as its cosignature key).
     #[arg(long, value_name = "SKEY")]
     pub key: PathBuf,
     /// A log public key the witness accepts (repeat for several).

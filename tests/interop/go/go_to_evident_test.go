@@ -198,4 +198,23 @@ func TestGoWritesEvidentVerifies(t *testing.T) {
 	if !strings.HasPrefix(out, "— witness.example/w1 ") {
 		t.Fatalf("witness answer %q", out)
 	}
+
+	// evident's witness with the reference's own witness key (note.GenerateKey:
+	// an Ed25519 key, type 0x01, which NewSignerForCosignatureV1 takes): its
+	// cosignature verifies with the reference cosignature/v1 verifier.
+	goKey := write(t, f.dir, "go-witness.key", wskey+"\n")
+	store2 := f.dir + "/go-wstore2"
+	mustRun(t, nil, "witness", "--store", store2, "--key", goKey, "--log-key", vkey, first)
+	line := mustRun(t, nil, "witness", "--store", store2, "--key", goKey, "--log-key", vkey, req)
+	if !strings.HasPrefix(line, "— go.example/witness ") {
+		t.Fatalf("witness answer with the reference key %q", line)
+	}
+	witV, err := fnote.NewVerifierForCosignatureV1(witVkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosignedByEvident := full + strings.TrimRight(line, "\n") + "\n"
+	if _, err := note.Open([]byte(cosignedByEvident), note.VerifierList(witV)); err != nil {
+		t.Fatalf("the reference rejects evident's cosignature made with a reference key: %v\n%s", err, cosignedByEvident)
+	}
 }
