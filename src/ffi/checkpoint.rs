@@ -273,7 +273,7 @@ pub extern "C" fn evident_checkpoint_verify_proof_origin(
 }
 
 /// A witness over the store directory `store` with the private key text
-/// `skey` (a cosignature key) accepting the logs whose public key texts
+/// `skey` (a cosignature key, or an Ed25519 note key used as one) accepting the logs whose public key texts
 /// are in the JSON array `log_vkeys_json`, handles the request text
 /// `request` (`old N`, proof lines, blank line, checkpoint). `*out_json`
 /// receives `{"status": 200|400|403|404|409|422, "outcome", "message",
