@@ -195,9 +195,7 @@ impl OpenOptions {
         self.lock_timeout = Some(t);
         self
     }
-    /// Sets whether a missing log is created (default: yes). An existing
-    /// empty file is then made a new log too (in place, under the writers'
-    /// lock); without `create` it is refused as not a log.
+    /// Sets whether a missing log is created.
     pub fn create(mut self, c: bool) -> Self {
         self.create = c;
         self
@@ -407,10 +405,6 @@ impl Log {
     /// Opens (or creates) the log at `path`.
     pub fn open(path: impl AsRef<Path>, opts: OpenOptions) -> Result<Log> {
         let path = path.as_ref().to_path_buf();
-        let lock_timeout = opts.lock_timeout.unwrap_or(match opts.lock {
-            LockMode::Exclusive => Duration::ZERO,
-            LockMode::Shared => Duration::from_secs(10),
-        });
         let mut created = false;
         if !path.exists() {
             if !opts.create {
@@ -427,9 +421,12 @@ impl Log {
                 "create",
                 std::io::Error::from(std::io::ErrorKind::AlreadyExists),
             ));
-        } else if opts.create && fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
-            created = init_empty_log(&path, &opts, lock_timeout)?;
         }
+
+        let lock_timeout = opts.lock_timeout.unwrap_or(match opts.lock {
+            LockMode::Exclusive => Duration::ZERO,
+            LockMode::Shared => Duration::from_secs(10),
+        });
         let (lock, held) = FileLock::open_and_lock(
             &path,
             Some(crate::storage::Access::ReadAppend),
@@ -1440,7 +1437,26 @@ impl Drop for Log {
 /// which is made durable and then linked into place (never replacing an
 /// existing file). Returns false if another process created it first.
 fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
-    let bytes = new_log_bytes(path, opts)?;
+    let framing = opts.framing.unwrap_or_else(|| default_framing(path));
+    let alg = opts.alg.unwrap_or(if opts.key.is_some() {
+        HashAlg::HmacSha256
+    } else {
+        HashAlg::Sha256
+    });
+    let chain = Chain::new(alg, opts.key.as_ref())?;
+    let genesis = Genesis {
+        version: format::FORMAT_VERSION,
+        ts: Utc::now(),
+        alg,
+        key_id: chain.key_id().map(str::to_string),
+        log_id: hex::encode(rand::random::<[u8; 16]>()),
+        critical: Vec::new(),
+    };
+    let mut body = Vec::new();
+    format::encode_genesis(&mut body, &genesis);
+    let mut bytes = framing.file_header();
+    format::frame(&mut bytes, framing, &body, &chain.hash(&body));
+
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -1482,60 +1498,6 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
         }
         Err(e) => Err(Error::io(path, "create", e)),
     }
-}
-
-/// Makes the existing, empty file at `path` a new log (a file made by
-/// `touch`, `mkstemp` or logrotate's `create`: it holds no entry to lose).
-/// Under the writers' lock, and only if the file is still empty then; the
-/// genesis is written in place (the file keeps its identity) and synced.
-/// Returns false when another writer made it a log first.
-fn init_empty_log(path: &Path, opts: &OpenOptions, timeout: Duration) -> Result<bool> {
-    let (lock, held) =
-        FileLock::open_and_lock(path, Some(crate::storage::Access::ReadAppend), timeout)?;
-    let result = (|| {
-        let file = lock
-            .data()
-            .ok_or_else(|| Error::io(path, "open", std::io::ErrorKind::NotFound.into()))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(path, "stat", e))?
-            .len();
-        if len != 0 {
-            return Ok(false);
-        }
-        let storage = FileStorage::new(file.try_clone().map_err(|e| Error::io(path, "open", e))?);
-        storage
-            .append(&new_log_bytes(path, opts)?)
-            .and_then(|()| storage.sync_data())
-            .map_err(|e| Error::io(path, "write", e))?;
-        Ok(true)
-    })();
-    lock.release(held);
-    result
-}
-
-/// The bytes of a new log for `opts`: the file header and the genesis record.
-fn new_log_bytes(path: &Path, opts: &OpenOptions) -> Result<Vec<u8>> {
-    let framing = opts.framing.unwrap_or_else(|| default_framing(path));
-    let alg = opts.alg.unwrap_or(if opts.key.is_some() {
-        HashAlg::HmacSha256
-    } else {
-        HashAlg::Sha256
-    });
-    let chain = Chain::new(alg, opts.key.as_ref())?;
-    let genesis = Genesis {
-        version: format::FORMAT_VERSION,
-        ts: Utc::now(),
-        alg,
-        key_id: chain.key_id().map(str::to_string),
-        log_id: hex::encode(rand::random::<[u8; 16]>()),
-        critical: Vec::new(),
-    };
-    let mut body = Vec::new();
-    format::encode_genesis(&mut body, &genesis);
-    let mut bytes = framing.file_header();
-    format::frame(&mut bytes, framing, &body, &chain.hash(&body));
-    Ok(bytes)
 }
 
 /// A log's genesis as read from its file.
