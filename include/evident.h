@@ -518,6 +518,52 @@ typedef uint32_t evident_dtype;
 #endif // __cplusplus
 
 /**
+ * A waveform measurement (see `evident_measure_samples`). Passed as
+ * `uint32_t`.
+ */
+enum evident_measure
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Hz, from the mean period between rising 50 % crossings.
+     */
+    EVIDENT_MEASURE_FREQUENCY = 1,
+    /**
+     * Seconds, mean period between rising 50 % crossings.
+     */
+    EVIDENT_MEASURE_PERIOD = 2,
+    /**
+     * Top minus base (IEEE 181 histogram state levels).
+     */
+    EVIDENT_MEASURE_AMPLITUDE = 3,
+    /**
+     * Seconds, 10 %-90 % time of the first complete rising transition.
+     */
+    EVIDENT_MEASURE_RISE_TIME = 4,
+    /**
+     * Seconds, 90 %-10 % time of the first complete falling transition.
+     */
+    EVIDENT_MEASURE_FALL_TIME = 5,
+    /**
+     * Percent of each whole period above the 50 % level.
+     */
+    EVIDENT_MEASURE_DUTY_CYCLE = 6,
+    /**
+     * Percent, RMS of harmonics 2..10 over the fundamental (Hann FFT).
+     */
+    EVIDENT_MEASURE_THD = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum evident_measure evident_measure;
+#else
+typedef uint32_t evident_measure;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * One entry read from a log.
  *
  * Thread safety: immutable; may be read from several threads, but not
@@ -2898,7 +2944,7 @@ evident_status evident_verify_result_violation(const evident_verify_result *resu
 
 /**
  * The whole result as a JSON object (the same fields as `evident verify
- * --json`). `*out_json` receives a string to free with
+ * --json`, `status` and `head` included). `*out_json` receives a string to free with
  * `evident_string_free` (NULL on failure).
  */
 evident_status evident_verify_result_to_json(const evident_verify_result *result, char **out_json);

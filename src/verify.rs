@@ -259,6 +259,36 @@ impl VerifyReport {
                 .iter()
                 .all(|v| v.kind == ViolationKind::TornTail)
     }
+
+    /// `"valid"`, `"torn_tail"` (a torn tail is the only problem) or
+    /// `"invalid"`: the `status` of `evident verify --json`.
+    pub fn status(&self) -> &'static str {
+        if self.valid {
+            "valid"
+        } else if self.only_torn_tail() && self.violations_total == self.violations.len() as u64 {
+            "torn_tail"
+        } else {
+            "invalid"
+        }
+    }
+
+    /// The report as `evident verify --json` writes it: every field, plus
+    /// `status` ([`VerifyReport::status`]) and `head` (`"SEQ:HASH"`, null
+    /// when the log has no readable genesis).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let serde_json::Value::Object(m) = &mut v {
+            m.insert("status".into(), self.status().into());
+            m.insert(
+                "head".into(),
+                self.head_hash
+                    .as_deref()
+                    .map(|h| format!("{}:{h}", self.head_seq))
+                    .into(),
+            );
+        }
+        v
+    }
 }
 
 /// Checks the log at `path`. Returns `Err` only when the file cannot be

@@ -407,7 +407,7 @@ pub extern "C" fn evident_verify_result_violation(
 }
 
 /// The whole result as a JSON object (the same fields as `evident verify
-/// --json`). `*out_json` receives a string to free with
+/// --json`, `status` and `head` included). `*out_json` receives a string to free with
 /// `evident_string_free` (NULL on failure).
 #[no_mangle]
 pub extern "C" fn evident_verify_result_to_json(
@@ -417,7 +417,7 @@ pub extern "C" fn evident_verify_result_to_json(
     ffi_status!({
         let out = try_out!(out_json, "out_json", std::ptr::null_mut());
         let r = try_ref!(result, "result");
-        let text = serde_json::to_string(&r.report)
+        let text = serde_json::to_string(&r.report.to_json())
             .map_err(|e| Failure::invalid(format!("cannot serialise the result: {e}")))?;
         *out = owned_string(&text);
         Ok(evident_status::Ok)

@@ -343,6 +343,9 @@ int main(int argc, char **argv) {
     OK(evident_verify_result_to_json(res, &json));
     CHECK(strstr(json, "hash_mismatch") != NULL);
     CHECK(strstr(json, "\"valid\":false") != NULL);
+    /* the same fields as `evident verify --json`: status and head too */
+    CHECK(strstr(json, "\"status\":\"invalid\"") != NULL);
+    CHECK(strstr(json, "\"head\":\"") != NULL);
     evident_string_free(json);
     evident_verify_result_free(res);
     evident_verify_options_free(vopts);

@@ -39,6 +39,21 @@ int main(int argc, char **argv) {
     CHECK(evident_dtype_byte_len(EVIDENT_DTYPE_BOOL, 3, NULL));
     CHECK(!evident_dtype_byte_len(EVIDENT_DTYPE_U64, UINT64_MAX / 4, &n) && n == 0);
     CHECK(!evident_dtype_byte_len(0, 1, &n) && n == 0);
+
+    /* The measurements by their enum names (declared in the header). */
+    double wave[1000];
+    for (int i = 0; i < 1000; i++) {
+        wave[i] = (i % 100) < 50 ? 1.0 : -1.0; /* 10 Hz square wave at 1 kHz */
+    }
+    double f = 0;
+    OK(evident_measure_samples(wave, 1000, 1000.0, EVIDENT_MEASURE_FREQUENCY, &f));
+    CHECK(f > 9.9 && f < 10.1);
+    double duty = 0;
+    OK(evident_measure_samples(wave, 1000, 1000.0, EVIDENT_MEASURE_DUTY_CYCLE, &duty));
+    CHECK(duty > 49.0 && duty < 51.0);
+    uint32_t m = 0;
+    OK(evident_measure_from_name("thd", &m));
+    CHECK(m == EVIDENT_MEASURE_THD);
     printf("all checks passed\n");
     return 0;
 }

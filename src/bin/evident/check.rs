@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use evident::{VerifyOptions, VerifyReport, Violation, ViolationKind};
-use serde_json::{json, Value};
 
 use crate::util::{entries, head_str, load_key, not_a_log, stdout_err, Failure, EXIT_FAILED};
 use crate::VerifyArgs;
@@ -46,13 +45,7 @@ pub fn violation_line(path: &Path, v: &Violation) -> String {
 /// "valid", "torn_tail" (the only problem is an incomplete last write) or
 /// "invalid".
 pub fn status(r: &VerifyReport) -> &'static str {
-    if r.valid {
-        "valid"
-    } else if r.only_torn_tail() && r.violations_total == r.violations.len() as u64 {
-        "torn_tail"
-    } else {
-        "invalid"
-    }
+    r.status()
 }
 
 /// The failure for a report of a file that is not an evident log (exit 2).
@@ -133,15 +126,8 @@ pub fn verify(a: VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     // sequence numbers and links are still checked (spec § 9.2 step 4).
     let code = if r.valid { 0 } else { EXIT_FAILED };
     if a.json {
-        let mut v = serde_json::to_value(&r).map_err(|e| Failure::usage(e.to_string()))?;
-        if let Value::Object(m) = &mut v {
-            m.insert("status".into(), json!(status(&r)));
-            m.insert(
-                "head".into(),
-                json!(r.head_hash.as_deref().map(|h| head_str(r.head_seq, h))),
-            );
-        }
-        let text = serde_json::to_string_pretty(&v).map_err(|e| Failure::usage(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&r.to_json())
+            .map_err(|e| Failure::usage(e.to_string()))?;
         writeln!(out, "{text}").map_err(stdout_err)?;
         return Ok(code);
     }
