@@ -81,3 +81,22 @@ fn inspect_refuses_what_is_not_a_log() {
         "io"
     );
 }
+
+/// An existing empty file is not a log, and a writer refuses it (spec
+/// vector `empty.log`, `open: refuses`), leaving it as it is: a log
+/// truncated to zero bytes must not restart silently as a new log.
+#[test]
+fn an_existing_empty_file_is_refused_and_left_alone() {
+    for name in ["a.jsonl", "a.evl"] {
+        let dir = tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).unwrap();
+        for opts in [OpenOptions::new(), OpenOptions::new().create(false)] {
+            let err = Log::open(&path, opts).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains("file is empty: not an evident log"), "{msg}");
+            assert!(msg.contains(name), "{msg}");
+        }
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    }
+}

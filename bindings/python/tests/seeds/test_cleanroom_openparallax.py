@@ -543,16 +543,18 @@ def test_verify_entries_counts_the_whole_file():
     assert (result.valid, result.entries) == (True, 25)
 
 
-def test_existing_empty_file_is_opened_and_appended():
-    """"Creates or opens an audit log at the given path. If the file already
-    exists, the logger recovers the chain hash from the last entry": an
-    existing empty file (touch, logrotate's `create`) has no last entry, and
-    is opened with an empty chain (as the Go core's NewLogger does)."""
+def test_existing_empty_file_is_refused_with_audit_error():
+    """An existing empty file has no chain to recover: evident refuses it
+    (spec vector empty.log, "open: refuses"; a log truncated to zero bytes
+    must not restart silently), with an AuditError naming the file, and
+    leaves it as it is. Removing it lets the logger create the log."""
     Path(LOG).write_bytes(b"")
+    with pytest.raises(AuditError, match="empty"):
+        AuditLogger(LOG)
+    assert Path(LOG).read_bytes() == b""
+    Path(LOG).unlink()
     with AuditLogger(LOG) as logger:
         logger.log(EventType.SESSION_STARTED, session_id="s")
-    (entry,) = read_entries(LOG)
-    assert entry.event_type == EventType.SESSION_STARTED
     result = verify_integrity(LOG)
     assert (result.valid, result.entries) == (True, 1)
 
