@@ -13,6 +13,7 @@ for t in t_log t_session; do
   gcc -std=c11 -Wall -Wextra -Werror -g -I "$ROOT/include" $EXTRA "$HERE/$t.c" -o "$OUT/$t" \
       -L "$LIBDIR" -levident -lpthread
 done
+export EVIDENT_CLI="${EVIDENT_CLI:-$LIBDIR/evident}"
 export LD_LIBRARY_PATH="$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 "$OUT/t_log"
 "$OUT/t_session"

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/wait.h>
+#include <pwd.h>
 
 static evident_log *open_default(const char *path) {
     evident_log *log = (evident_log *)0x1;
@@ -1100,6 +1101,95 @@ static void test_shared_objects(void) {
     evident_verify_options_free(shared_vo); evident_query_free(shared_q);
 }
 
+/* The last error survives calls that do not return evident_status; binary next_lines are
+ * the lines `evident convert` writes; the verify JSON has the fields of `evident verify --json`. */
+static void test_formats(void) {
+    const char *pb = ct_path("fmt.evl");
+    evident_log *log = open_default(pb);
+    evident_event ev = {0}; ev.action = "x"; ev.details_json = "{\"z\":1,\"a\":[1.5,\"\\u00e9\"]}";
+    ev.note = "n\"q"; ev.has_duration_ms = true; ev.duration_ms = 1.25;
+    for (int i = 0; i < 3; i++) CHECK_ST(evident_log_append(log, &ev, NULL), EVIDENT_STATUS_OK);
+    CHECK_ST(evident_log_append_json(log, "{\"x\":1}", NULL), EVIDENT_STATUS_INVALID_ARGUMENT);
+    char saved[512]; snprintf(saved, sizeof saved, "%s", evident_last_error());
+    (void)evident_log_path(log); (void)evident_log_framing(log); (void)evident_status_name(3);
+    (void)evident_dtype_name(1); uint64_t x; (void)evident_dtype_byte_len(1, 1, &x); (void)evident_version();
+    evident_string_free(NULL);
+    evident_log_free(log);
+    CHECK(strcmp(saved, evident_last_error()) == 0 && strlen(saved) > 0);
+
+    evident_query_iter *it = NULL; CHECK_ST(evident_query_run(pb, NULL, &it), EVIDENT_STATUS_OK);
+    char *lines = NULL; size_t len = 0, cnt = 0;
+    CHECK_ST(evident_query_next_lines(it, 10, &lines, &len, &cnt), EVIDENT_STATUS_OK);
+    CHECK(cnt == 3 && memchr(lines, 0, len) == NULL);
+    evident_query_iter_free(it);
+    const char *cli = getenv("EVIDENT_CLI");
+    if (cli && *cli) {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "'%s' convert '%s' '%s' >/dev/null 2>&1", cli, pb, ct_path("fmt.jsonl"));
+        CHECK(system(cmd) == 0);
+        long flen = 0; char *file = ct_read_file(ct_path("fmt.jsonl"), &flen);
+        CHECK(file && (long)len <= flen && memcmp(file + flen - len, lines, len) == 0);
+        free(file);
+    }
+    evident_string_free(lines);
+
+    evident_verify_result *r = NULL; CHECK_ST(evident_verify(pb, NULL, &r), EVIDENT_STATUS_OK);
+    char *js = NULL; CHECK_ST(evident_verify_result_to_json(r, &js), EVIDENT_STATUS_OK);
+    const char *fields[] = {"\"valid\"", "\"path\"", "\"framing\"", "\"alg\"", "\"log_id\"", "\"key_id\"", "\"entries\"",
+                            "\"head_seq\"", "\"head_hash\"", "\"bytes\"", "\"violations\"", "\"violations_total\"",
+                            "\"in_flight_tail\"", "\"not_a_log\""};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) CHECK(CONTAINS(js, fields[i]));
+#ifdef KNOWN_DEFECT
+    /* `evident verify --json` also has "status" ("valid"/"torn_tail"/"invalid") and "head" ("seq:hash") */
+    CHECK(CONTAINS(js, "\"status\"") && CONTAINS(js, "\"head\""));
+#endif
+    evident_string_free(js);
+    evident_verify_result_free(r);
+}
+
+/* verify --all keeps at most 10000 violations and counts them all; defaults of open options */
+static void test_limits_defaults(void) {
+    const char *p = ct_path("many.jsonl");
+    evident_log *log = open_default(p);
+    enum { N = 10005 };
+    evident_event *evs = calloc(N, sizeof *evs);
+    for (int i = 0; i < N; i++) evs[i].action = "act";
+    CHECK_ST(evident_log_append_batch(log, evs, N, NULL), EVIDENT_STATUS_OK);
+    free(evs);
+    evident_log_free(log);
+    long n; char *b = ct_read_file(p, &n); int k = 0;
+    for (char *q = b; (q = strstr(q, "\"act\"")) != NULL; q++) { q[3] = 'T'; k++; }
+    CHECK(k == N);
+    ct_write_file(p, b, n); free(b);
+    evident_verify_options *vo = NULL; evident_verify_options_new(&vo); evident_verify_options_set_all(vo, true);
+    evident_verify_result *r = NULL; CHECK_ST(evident_verify(p, vo, &r), EVIDENT_STATUS_OK);
+    CHECK(evident_verify_result_violation_count(r) == 10000 && evident_verify_result_violations_total(r) == N);
+    const evident_violation *v = NULL;
+    CHECK_ST(evident_verify_result_violation(r, 9999, &v), EVIDENT_STATUS_OK);
+    CHECK(evident_violation_seq(v) == 10000);
+    CHECK_ST(evident_verify_result_violation(r, 10000, &v), EVIDENT_STATUS_INVALID_ARGUMENT);
+    evident_verify_result_free(r); evident_verify_options_free(vo);
+
+    /* defaults: actor = OS user, host = host name; .bin is binary; NULL restores the default */
+    char hn[256] = ""; gethostname(hn, sizeof hn);
+    struct passwd *pw = getpwuid(geteuid());
+    evident_open_options *o = NULL; evident_open_options_new(&o);
+    evident_open_options_set_host(o, "x"); evident_open_options_set_actor(o, "y");
+    CHECK_ST(evident_open_options_set_host(o, NULL), EVIDENT_STATUS_OK);
+    CHECK_ST(evident_open_options_set_actor(o, NULL), EVIDENT_STATUS_OK);
+    const char *pb = ct_path("d.bin");
+    log = NULL; CHECK_ST(evident_log_open(pb, o, &log), EVIDENT_STATUS_OK);
+    CHECK(evident_log_framing(log) == EVIDENT_FRAMING_BINARY);
+    evident_event ev = {0}; evident_log_append(log, &ev, NULL);
+    evident_log_free(log);
+    evident_query_iter *it = NULL; evident_query_run(pb, NULL, &it);
+    evident_entry *e = NULL; CHECK_ST(evident_query_next(it, &e), EVIDENT_STATUS_OK);
+    CHECK(strcmp(evident_entry_host(e), hn) == 0);
+    CHECK(pw && strcmp(evident_entry_actor(e), pw->pw_name) == 0);
+    evident_entry_free(e); evident_query_iter_free(it);
+    evident_open_options_free(o);
+}
+
 int main(int argc, char **argv) {
     bool nothreads = argc > 1 && strcmp(argv[1], "--quick") == 0;
     ct_mkdir();
@@ -1121,6 +1211,8 @@ int main(int argc, char **argv) {
     if (!nothreads) test_close_while_appending();
     test_truncation();
     test_more();
+    test_formats();
+    test_limits_defaults();
     if (!nothreads) test_shared_objects();
     ct_rmdir();
     return ct_done("t_log");

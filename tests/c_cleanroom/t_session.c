@@ -390,11 +390,126 @@ static void test_mapped(void) {
     evident_string_free(out);
 }
 
+/* Checkpoint options and outcomes named in the header. */
+static void test_checkpoint_outcomes(void) {
+    char *skey = NULL, *vkey = NULL;
+    CHECK_ST(evident_checkpoint_keygen("lg", 0, &skey, &vkey), EVIDENT_STATUS_OK);
+    char *bad = (char *)0x1, *bad2 = (char *)0x1;
+    const char *p = ct_path("cpo.jsonl");
+    evident_log *log = NULL; evident_log_open(p, NULL, &log);
+    evident_event ev = {0};
+    for (int i = 0; i < 6; i++) evident_log_append(log, &ev, NULL);
+    char origin[200]; snprintf(origin, sizeof origin, "evident/%s", evident_log_log_id(log));
+    evident_log_free(log);
+    /* a public key is not a private key */
+    CHECK_ST(evident_checkpoint_create(p, vkey, NULL, &bad), EVIDENT_STATUS_INVALID_ARGUMENT);
+    CHECK(bad == NULL);
+    char *cp3 = NULL;
+    CHECK_ST(evident_checkpoint_create(p, skey, "{\"size\":3,\"no_sidecar\":true}", &cp3), EVIDENT_STATUS_OK);
+    CHECK(CONTAINS(cp3, origin) && CONTAINS(cp3, "\n3\n"));
+    char *list = NULL; evident_checkpoint_list(p, &list);
+    CHECK(list && strcmp(list, "[]") == 0);   /* no_sidecar */
+    evident_string_free(list);
+    bad = (char *)0x1;
+    CHECK_ST(evident_checkpoint_create(p, skey, "{\"size\":99}", &bad), EVIDENT_STATUS_INVALID_ARGUMENT);
+    CHECK(bad == NULL && CONTAINS(evident_last_error(), "cpo.jsonl"));
+    char *cp = NULL; CHECK_ST(evident_checkpoint_create(p, skey, NULL, &cp), EVIDENT_STATUS_OK);
+    bad2 = (char *)0x1;
+    CHECK_ST(evident_checkpoint_prove(p, 99, cp, &bad2), EVIDENT_STATUS_INVALID_ARGUMENT);
+    CHECK(bad2 == NULL);
+    /* truncated log */
+    long n; char *b = ct_read_file(p, &n); long cut = n - 2; while (b[cut - 1] != '\n') cut--;
+    ct_write_file(ct_path("cpo_trunc.jsonl"), b, cut); free(b);
+    char *rep = NULL;
+    CHECK_ST(evident_checkpoint_verify(ct_path("cpo_trunc.jsonl"), cp, vkey, NULL, &rep), EVIDENT_STATUS_OK);
+    CHECK(CONTAINS(rep, "\"valid\":false") && CONTAINS(rep, "\"outcome\":\"truncated\""));
+    evident_string_free(rep);
+    /* witnesses required but none */
+    rep = NULL;
+    CHECK_ST(evident_checkpoint_verify(p, cp, vkey, "{\"witness_keys\":[],\"min_witnesses\":1}", &rep), EVIDENT_STATUS_OK);
+    CHECK(CONTAINS(rep, "\"outcome\":\"too_few_witnesses\""));
+    evident_string_free(rep);
+    /* a checkpoint of another origin: refused by default, accepted with that origin */
+    char *cpx = NULL;
+    CHECK_ST(evident_checkpoint_create(p, skey, "{\"origin\":\"example.com/x\",\"no_sidecar\":true}", &cpx), EVIDENT_STATUS_OK);
+    rep = NULL; CHECK_ST(evident_checkpoint_verify(p, cpx, vkey, NULL, &rep), EVIDENT_STATUS_OK);
+    CHECK(CONTAINS(rep, "\"valid\":false") && CONTAINS(rep, "example.com/x"));
+    evident_string_free(rep);
+    rep = NULL; CHECK_ST(evident_checkpoint_verify(p, cpx, vkey, "{\"origin\":\"example.com/x\"}", &rep), EVIDENT_STATUS_OK);
+    CHECK(CONTAINS(rep, "\"valid\":true"));
+    evident_string_free(rep);
+    /* a proof that is not one: OK, invalid, with a reason */
+    int32_t valid = -1; char *reason = NULL;
+    CHECK_ST(evident_checkpoint_verify_proof("garbage", vkey, NULL, &valid, &reason), EVIDENT_STATUS_OK);
+    CHECK(valid == 0 && reason && strlen(reason) > 0);
+    evident_string_free(reason);
+    /* automatic checkpoints refuse a key that is not a private key */
+    evident_open_options *o = NULL; evident_open_options_new(&o);
+    CHECK_ST(evident_open_options_set_checkpoint(o, "garbage", 1, 0, 0), EVIDENT_STATUS_INVALID_ARGUMENT);
+    CHECK_ST(evident_open_options_set_checkpoint(o, NULL, 0, 0, 0), EVIDENT_STATUS_OK);
+    evident_open_options_free(o);
+    evident_string_free(cp3); evident_string_free(cp); evident_string_free(cpx);
+    evident_string_free(skey); evident_string_free(vkey);
+}
+
+/* One save options object with an audit log, used by concurrent saves of different sessions;
+ * a failing audit append fails the save after the file was written. */
+static evident_save_options *shared_so;
+static void *saver(void *arg) {
+    long id = (long)arg, bad = 0;
+    evident_session *s = NULL; evident_session_new("t", &s);
+    char name[64]; snprintf(name, sizeof name, "conc%ld.evs", id);
+    char path[512]; snprintf(path, sizeof path, "%s", ct_path(name));
+    for (int i = 0; i < 10; i++) {
+        char h[64]; snprintf(h, sizeof h, "{\"operation\":\"op%d\"}", i);
+        evident_session_record_history(s, h);
+        if (evident_session_save(s, path, shared_so, NULL) != EVIDENT_STATUS_OK) bad++;
+    }
+    evident_session_free(s);
+    return (void *)bad;
+}
+static void test_concurrent_saves(void) {
+    const char *ap = ct_path("saves_audit.jsonl");
+    evident_log *log = NULL; CHECK_ST(evident_log_open(ap, NULL, &log), EVIDENT_STATUS_OK);
+    evident_save_options_new(&shared_so);
+    evident_save_options_set_sync(shared_so, false);
+    evident_save_options_set_audit_log(shared_so, log);
+    pthread_t t[3];
+    for (long i = 0; i < 3; i++) pthread_create(&t[i], NULL, saver, (void *)i);
+    long bad = 0;
+    for (int i = 0; i < 3; i++) { void *rv; pthread_join(t[i], &rv); bad += (long)rv; }
+    CHECK(bad == 0);
+    evident_head h; evident_log_head(log, &h); CHECK(h.seq == 30);
+    /* closed audit log: CLOSED, but the version is written */
+    evident_log_close(log);
+    evident_session *s = NULL; evident_session_new("c", &s);
+    const char *sp = ct_path("closed_audit.evs");
+    char *out = (char *)0x1;
+    CHECK_ST(evident_session_save(s, sp, shared_so, &out), EVIDENT_STATUS_CLOSED);
+    CHECK(out == NULL);
+    out = NULL; CHECK_ST(evident_session_versions_json(sp, NULL, 0, &out), EVIDENT_STATUS_OK);
+    CHECK(CONTAINS(out, "\"version\":1"));
+    evident_string_free(out);
+    evident_session_free(s);
+    evident_save_options_free(shared_so);
+    evident_log_free(log);
+    /* the audit entries name the version and the commit */
+    char *lines = NULL; size_t len, cnt;
+    CHECK_ST(evident_read_last(ap, 1, &lines, &len, &cnt), EVIDENT_STATUS_OK);
+    CHECK(CONTAINS(lines, "\"commit\"") && CONTAINS(lines, "\"version\":10"));
+    evident_string_free(lines);
+    evident_verify_result *r = NULL; CHECK_ST(evident_verify(ap, NULL, &r), EVIDENT_STATUS_OK);
+    CHECK(evident_verify_result_valid(r) && evident_verify_result_entries(r) == 30);
+    evident_verify_result_free(r);
+}
+
 int main(void) {
     ct_mkdir();
     test_session();
     test_checkpoints();
     test_mapped();
+    test_checkpoint_outcomes();
+    test_concurrent_saves();
     ct_rmdir();
     return ct_done("t_session");
 }
