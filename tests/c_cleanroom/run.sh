@@ -11,7 +11,7 @@ EXTRA=""
 [ -n "$KNOWN_DEFECTS" ] && EXTRA="-DKNOWN_DEFECT"
 for t in t_log t_session; do
   gcc -std=c11 -Wall -Wextra -Werror -g -I "$ROOT/include" $EXTRA "$HERE/$t.c" -o "$OUT/$t" \
-      -L "$LIBDIR" -levident -lpthread
+      -L "$LIBDIR" -levident -lpthread -lm
 done
 export EVIDENT_CLI="${EVIDENT_CLI:-$LIBDIR/evident}"
 export LD_LIBRARY_PATH="$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

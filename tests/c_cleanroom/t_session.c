@@ -503,6 +503,43 @@ static void test_concurrent_saves(void) {
     evident_verify_result_free(r);
 }
 
+/* Measurements. The header names an `evident_measure` type but declares no such enum
+ * (reported): the numbers come from evident_measure_from_name. */
+#include <math.h>
+static void test_measure(void) {
+    uint32_t freq = 0, amp = 0, bad = 9;
+    CHECK_ST(evident_measure_from_name("frequency", &freq), EVIDENT_STATUS_OK);
+    CHECK_ST(evident_measure_from_name("amplitude", &amp), EVIDENT_STATUS_OK);
+    CHECK_ST(evident_measure_from_name("loudness", &bad), EVIDENT_STATUS_INVALID_ARGUMENT);
+    CHECK(bad == 0 && CONTAINS(evident_last_error(), "frequency"));
+#ifdef KNOWN_DEFECT_MEASURE_ENUM   /* separate: it stops the whole file from compiling */
+    CHECK(freq == EVIDENT_MEASURE_FREQUENCY);   /* does not compile: the enum is not in the header */
+#endif
+    enum { N = 1000 };
+    static double x[N];
+    for (int i = 0; i < N; i++) x[i] = 2.0 * sin(2 * 3.14159265358979 * 50.0 * i / 1000.0);
+    double v = 0;
+    CHECK_ST(evident_measure_samples(x, N, 1000.0, freq, &v), EVIDENT_STATUS_OK);
+    CHECK(fabs(v - 50.0) < 0.5);
+    CHECK_ST(evident_measure_samples(x, N, 1000.0, amp, &v), EVIDENT_STATUS_OK);
+    CHECK(fabs(v - 4.0) < 0.2);
+    CHECK_ST(evident_measure_samples(NULL, 0, 1000.0, freq, &v), EVIDENT_STATUS_OK);
+    CHECK(isnan(v));   /* too short */
+    CHECK_ST(evident_measure_samples(x, N, 1000.0, 99, &v), EVIDENT_STATUS_INVALID_ARGUMENT);
+    evident_session *s = NULL; evident_session_new("m", &s);
+    CHECK_ST(evident_session_add_trace(s, "sine", EVIDENT_DTYPE_F64, x, N, "{\"sample_rate\":1000}"), EVIDENT_STATUS_OK);
+    CHECK_ST(evident_session_measure(s, "sine", freq, &v), EVIDENT_STATUS_OK);
+    CHECK(fabs(v - 50.0) < 0.5);
+    char *out = NULL; CHECK_ST(evident_session_history_json(s, &out), EVIDENT_STATUS_OK);
+    CHECK(CONTAINS(out, "measure_frequency") && CONTAINS(out, "sine"));
+    evident_string_free(out);
+    evident_trace *t = NULL; evident_session_get_trace(s, "sine", &t);
+    CHECK_ST(evident_trace_measure(t, freq, &v), EVIDENT_STATUS_OK);
+    CHECK(fabs(v - 50.0) < 0.5);
+    evident_trace_free(t);
+    evident_session_free(s);
+}
+
 int main(void) {
     ct_mkdir();
     test_session();
@@ -510,6 +547,7 @@ int main(void) {
     test_mapped();
     test_checkpoint_outcomes();
     test_concurrent_saves();
+    test_measure();
     ct_rmdir();
     return ct_done("t_session");
 }
