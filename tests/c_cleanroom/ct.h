@@ -2,6 +2,7 @@
 #ifndef CT_H
 #define CT_H
 #define _GNU_SOURCE
+#define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <sys/wait.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 static evident_log *open_default(const char *path) {
     evident_log *log = (evident_log *)0x1;
@@ -1190,6 +1192,39 @@ static void test_limits_defaults(void) {
     evident_open_options_free(o);
 }
 
+/* A failed write poisons the handle: later appends, syncs and close give POISONED; the file
+ * keeps the acknowledged entries and reopening works. (File size limit via RLIMIT_FSIZE.) */
+static void test_poisoned(void) {
+    const char *p = ct_path("poison.jsonl");
+    evident_log *log = open_default(p);
+    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit saved; getrlimit(RLIMIT_FSIZE, &saved);
+    struct rlimit lim = saved;
+    lim.rlim_cur = 4000;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    evident_event ev = {0};
+    ev.note = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    evident_head h; evident_status s = EVIDENT_STATUS_OK; uint64_t ok = 0;
+    for (int i = 0; i < 200 && s == EVIDENT_STATUS_OK; i++) { s = evident_log_append(log, &ev, &h); if (s == EVIDENT_STATUS_OK) ok++; }
+    CHECK(s == EVIDENT_STATUS_IO);
+    CHECK(evident_last_errno() == EFBIG && CONTAINS(evident_last_error(), "poison.jsonl"));
+    memset(&h, 0x55, sizeof h);
+    CHECK_ST(evident_log_append(log, &ev, &h), EVIDENT_STATUS_POISONED);
+    CHECK(h.seq == 0);
+    CHECK_ST(evident_log_sync(log), EVIDENT_STATUS_POISONED);
+    CHECK_ST(evident_log_close(log), EVIDENT_STATUS_POISONED);
+    evident_log_free(log);
+    setrlimit(RLIMIT_FSIZE, &saved);
+    signal(SIGXFSZ, old);
+    evident_verify_result *r = NULL; CHECK_ST(evident_verify(p, NULL, &r), EVIDENT_STATUS_OK);
+    CHECK(evident_verify_result_valid(r) && evident_verify_result_entries(r) == ok);
+    evident_verify_result_free(r);
+    log = open_default(p);
+    CHECK(log != NULL);
+    CHECK_ST(evident_log_append(log, &ev, &h), EVIDENT_STATUS_OK); CHECK(h.seq == ok + 1);
+    evident_log_free(log);
+}
+
 int main(int argc, char **argv) {
     bool nothreads = argc > 1 && strcmp(argv[1], "--quick") == 0;
     ct_mkdir();
@@ -1213,6 +1248,7 @@ int main(int argc, char **argv) {
     test_more();
     test_formats();
     test_limits_defaults();
+    if (!nothreads) test_poisoned();   /* not under valgrind: it writes files too */
     if (!nothreads) test_shared_objects();
     ct_rmdir();
     return ct_done("t_log");
