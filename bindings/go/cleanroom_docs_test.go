@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/slogtest"
@@ -444,6 +445,14 @@ func TestCleanroomContexts(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, evident.ErrLocked) {
 			t.Fatalf("attempt %d: OpenContext: %v", i, err)
 		}
+	}
+	// a cancelled ctx ends the wait within about 50 ms
+	ctx4, cancel4 := context.WithCancel(context.Background())
+	var cancelledAt atomic.Int64
+	go func() { time.Sleep(30 * time.Millisecond); cancelledAt.Store(time.Now().UnixNano()); cancel4() }()
+	_, err = evident.OpenContext(ctx4, "a.jsonl", evident.Options{LockTimeout: 5 * time.Second})
+	if lag := time.Since(time.Unix(0, cancelledAt.Load())); !errors.Is(err, context.Canceled) || !errors.Is(err, evident.ErrLocked) || lag > 150*time.Millisecond {
+		t.Fatalf("cancelled OpenContext after %v: %v", lag, err)
 	}
 	// LockTimeout shorter than ctx: a plain ErrLocked
 	ctx3, cancel3 := context.WithTimeout(context.Background(), 5*time.Second)
@@ -1175,5 +1184,82 @@ func TestCleanroomTornTail(t *testing.T) {
 	mustOK(t, l.Close())
 	if h.Seq != 4 {
 		t.Fatal(h)
+	}
+}
+
+func TestCleanroomSlogEncoding(t *testing.T) {
+	cleanroomDir(t)
+	l, err := evident.Open("a.jsonl", evident.Options{})
+	mustOK(t, err)
+	defer l.Close()
+	lg := slog.New(evident.NewSlogHandler(l, nil))
+	lg.Debug("dropped") // nil options: minimum level Info
+	at := time.Date(2026, 3, 1, 9, 0, 2, 500000000, time.UTC)
+	lg.Info("enc", "when", at, "err", errors.New("e1"), "ch", make(chan int), "raw", json.RawMessage(`{"k":1}`),
+		"f", 1.5, "u", uint64(1)<<63, "lvl", slog.LevelWarn)
+	lg.Log(context.Background(), slog.LevelInfo+2, "custom level")
+	es, err := evident.ReadEntries("a.jsonl", evident.QueryOptions{})
+	mustOK(t, err)
+	if len(es) != 2 || es[0].Action != "enc" || es[1].EventType != "INFO+2" {
+		t.Fatalf("entries %+v", es)
+	}
+	var want bytes.Buffer
+	slog.New(slog.NewJSONHandler(&want, &slog.HandlerOptions{ReplaceAttr: func(g []string, a slog.Attr) slog.Attr {
+		if len(g) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey || a.Key == slog.MessageKey) {
+			return slog.Attr{}
+		}
+		return a
+	}})).Info("enc", "when", at, "err", errors.New("e1"), "ch", make(chan int), "raw", json.RawMessage(`{"k":1}`),
+		"f", 1.5, "u", uint64(1)<<63, "lvl", slog.LevelWarn)
+	var got, exp map[string]any
+	mustOK(t, es[0].DecodeDetails(&got))
+	mustOK(t, json.Unmarshal(want.Bytes(), &exp))
+	delete(got, "ch")
+	delete(exp, "ch") // a channel's fmt text is an address
+	if fmt.Sprint(got) != fmt.Sprint(exp) {
+		t.Fatalf("details %v, slog.JSONHandler %v", got, exp)
+	}
+}
+
+func TestCleanroomAppendContextOutcome(t *testing.T) {
+	cleanroomDir(t)
+	l, err := evident.Open("a.jsonl", evident.Options{Durability: evident.Sync})
+	mustOK(t, err)
+	var ok, unknown, notStarted int
+	for i := 0; i < 150; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%10)*20*time.Microsecond)
+		_, err := l.AppendContext(ctx, evident.Entry{EventType: "E", Action: fmt.Sprint(i)})
+		cancel()
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, evident.ErrOutcomeUnknown):
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("outcome unknown without ctx.Err(): %v", err)
+			}
+			unknown++
+		case errors.Is(err, context.DeadlineExceeded):
+			notStarted++
+		default:
+			t.Fatal(err)
+		}
+	}
+	mustOK(t, l.Close())
+	res, err := evident.Verify("a.jsonl", evident.VerifyOptions{})
+	mustOK(t, err)
+	if !res.Valid || res.Entries < uint64(ok) || res.Entries > uint64(ok+unknown) {
+		t.Fatalf("entries %d ok %d unknown %d not started %d", res.Entries, ok, unknown, notStarted)
+	}
+	t.Logf("ok %d unknown %d not started %d entries %d", ok, unknown, notStarted, res.Entries)
+	// an Iterator after Close ends at once
+	it, err := evident.Query("a.jsonl", evident.QueryOptions{})
+	mustOK(t, err)
+	mustOK(t, it.Close())
+	if it.Next() {
+		t.Fatal("Next after Close")
+	}
+	// breaking out of Entries early is fine
+	for range evident.Entries("a.jsonl", evident.QueryOptions{}) {
+		break
 	}
 }

@@ -126,6 +126,8 @@ def test_verify_expected_head_detects_truncation(cwd):
     open("a.jsonl", "wb").write(b"".join(data[:-1]))
     r = evident.verify("a.jsonl", expected_head=head)
     assert not r.valid and r.kind == "head_mismatch"
+    r = evident.verify("a.jsonl", expected_log_id="0" * 32)
+    assert not r.valid and r.kind == "wrong_log_id"
 
 
 def test_batch_append_all_or_nothing(cwd):
@@ -1058,3 +1060,68 @@ def test_signatures_as_documented(cwd):
     with pytest.raises(AttributeError):
         e.action = "x"
     assert e.record()["seq"] == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_audit_handler_prefork_exclusive_child_locked(cwd):
+    # docstring: with the default exclusive lock a child's reopen fails with LockedError
+    h = evident.AuditHandler("p.jsonl", raise_errors=True)
+    logger = logging.getLogger("cleanroom.prefork.excl")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(h)
+    try:
+        logger.info("parent")
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                logger.info("child")
+            except evident.LockedError:
+                code = 0
+            except BaseException:
+                code = 2
+            os._exit(code)
+        _, st = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(st) == 0
+        logger.info("parent2")
+    finally:
+        logger.removeHandler(h)
+        h.close()
+    assert [e.action for e in evident.read_entries("p.jsonl")] == ["parent", "parent2"]
+
+
+def test_verify_progress_and_fields_round_trip(cwd):
+    with evident.AuditLog("a.jsonl") as log:
+        log.log("E", "x", otr=True, note="n", git_commit="abc", error="bad", source="tool",
+                success=False, duration_ms=2.5, actor="bob", host="h")
+    calls = []
+    r = evident.verify("a.jsonl", progress=lambda done, total: calls.append((done, total)))
+    assert r.valid and calls and calls[-1][0] == calls[-1][1] == os.path.getsize("a.jsonl")
+    e = evident.read_entries("a.jsonl", evident.Query(since="2000-01-01T00:00:00Z"))[0]
+    assert (e.otr, e.note, e.git_commit, e.error, e.source, e.success, e.duration_ms, e.actor, e.host) == \
+        (True, "n", "abc", "bad", "tool", False, 2.5, "bob", "h")
+
+
+def test_trace_data_without_numpy(cwd):
+    import subprocess
+    code = r'''
+import sys; sys.modules["numpy"] = None
+import array, evident
+s = evident.Session("n")
+s.add_trace("t", [1.0, 2.0, 3.0], sample_rate=2.0)
+s.add_trace("b", [True, False, True], dtype="bit")
+s.add_trace("i", array.array("h", [1, 2]))
+s.save("n.evs")
+s = evident.load_session("n.evs")
+t = s.get_trace("t")
+d = t.data
+assert isinstance(d, memoryview) and d.readonly and d.format == "d" and d.tolist() == [1.0, 2.0, 3.0]
+assert t.is_mapped and t.time_vector() == [0.0, 0.5, 1.0]
+assert s.get_trace("i").data.format == "h" and s.get_trace("i").data.tolist() == [1, 2]
+b = s.get_trace("b")
+assert bytes(b.data) == bytes(b.raw) == bytes([5]) and b.bits() == [True, False, True]
+print("ok")
+'''
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
