@@ -1263,3 +1263,31 @@ func TestCleanroomAppendContextOutcome(t *testing.T) {
 		break
 	}
 }
+
+func TestCleanroomOptionChecks(t *testing.T) {
+	cleanroomDir(t)
+	if _, err := evident.Open("a.jsonl", evident.Options{Durability: evident.GroupCommit, CommitDelay: 2 * time.Second}); !errors.Is(err, evident.ErrInvalidArgument) {
+		t.Fatalf("CommitDelay 2 s: %v", err)
+	}
+	if _, err := evident.Open("b.jsonl", evident.Options{Key: []byte("short")}); !errors.Is(err, evident.ErrInvalidArgument) {
+		t.Fatalf("short key: %v", err)
+	}
+	l, err := evident.Open("c.jsonl", evident.Options{Durability: evident.GroupCommit, CommitDelay: time.Millisecond})
+	mustOK(t, err)
+	_, err = l.Append(evident.Entry{EventType: "E", DurationMs: evident.Ptr(math.Inf(1))})
+	if !errors.Is(err, evident.ErrInvalidArgument) {
+		t.Fatalf("infinite duration: %v", err)
+	}
+	mustOK(t, l.Close())
+	res, err := evident.Verify("c.jsonl", evident.VerifyOptions{})
+	mustOK(t, err)
+	if !res.Valid || res.Entries != 0 {
+		t.Fatalf("%+v", res)
+	}
+	os.WriteFile("empty.jsonl", nil, 0o644)
+	res, err = evident.Verify("empty.jsonl", evident.VerifyOptions{})
+	mustOK(t, err)
+	if !res.NotALog || res.Head.Hash != "" {
+		t.Fatalf("empty %+v", res)
+	}
+}

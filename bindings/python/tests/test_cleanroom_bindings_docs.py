@@ -1125,3 +1125,27 @@ print("ok")
 '''
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_handler_threads_and_commit_delay(cwd):
+    log = evident.AuditLog("t.jsonl", durability="group", commit_delay=0.001)
+    h = evident.AuditHandler(log)
+    logger = logging.getLogger("cleanroom.threads")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(h)
+    try:
+        ts = [threading.Thread(target=lambda t=t: [logger.info("t%d-%d", t, i) for i in range(25)])
+              for t in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    finally:
+        logger.removeHandler(h)
+        h.close()
+        log.close()
+    r = evident.verify("t.jsonl")
+    assert r.valid and r.entries == 100
+    with pytest.raises(evident.InvalidArgumentError):
+        evident.AuditLog("u.jsonl", durability="group", commit_delay=2.0)
