@@ -62,6 +62,12 @@ func OpenContext(ctx context.Context, path string, opts Options) (*Log, error) {
 			return nil, errors.Join(cerr, err)
 		}
 		if !time.Now().Before(end) {
+			if d, ok := ctx.Deadline(); ok && !d.After(end) {
+				// The wait ended at ctx's deadline, which may not have
+				// marked ctx done yet (its timer fires asynchronously):
+				// the error still matches ctx.Err(), as documented.
+				return nil, errors.Join(context.DeadlineExceeded, err)
+			}
 			return nil, err
 		}
 	}

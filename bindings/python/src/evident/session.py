@@ -170,9 +170,10 @@ def _trace_object_info(obj: Any) -> Dict[str, Any]:
     info: Dict[str, Any] = {}
     meta = getattr(obj, "metadata", None)
     for holder in (meta, obj):
-        if holder is not None and not isinstance(holder, Mapping):
+        if holder is not None:
             for attr, conv in (("sample_rate", _number), ("start_time", _number), ("units", _text)):
-                v = getattr(holder, attr, None)
+                # a dict ``.metadata`` holds them as keys (they are not kept as metadata)
+                v = holder.get(attr) if isinstance(holder, Mapping) else getattr(holder, attr, None)
                 if attr not in info and v is not None:
                     with suppress(InvalidArgumentError):
                         info[attr] = conv(v, attr)
