@@ -13,7 +13,9 @@ decoded by zstd_decode.py (RFC 8878, also standard-library only).
 read_session(data, key) returns a dict in the terms of the vectors' .expect
 files (load, version, versions, verify_ok, torn_tail_at,
 incomplete_versions, history_parameters, content) plus `problems` (offset,
-message) and `exit` (the exit status § 12 gives `evident session verify`).
+message), `exit` (the exit status § 12 gives `evident session verify`) and
+`load_lazy` (loading the newest version without hashing its samples, as
+§ 5 rule 6 allows).
 """
 
 from __future__ import annotations
@@ -146,6 +148,14 @@ class Rec:
         self.obj = plain(record.parsed.top)
         self.hash_ok = True
         self.link_ok = True
+        self.after_damage = False    # the first record after damaged bytes
+
+    def counts_as_commit(self):
+        """§ 5 rule 4: a commit whose own hash and link verify; the first
+        record after damaged bytes always has a broken link, and for that
+        one the damage decides (lost page: tail; other damage: reported)."""
+        return self.kind == "commit" and self.hash_ok and \
+            (self.link_ok or self.after_damage)
 
 
 class DataFrame:
@@ -312,6 +322,7 @@ def read_session(data, key=None):
             continue
         record, end = got
         r = Rec(p, end, record)
+        r.after_damage = after_damage
         if len(r.hash) != hlen or r.kind == "genesis":
             # not a record of this chain: damage
             items.append(("damage", p, end))
@@ -341,7 +352,7 @@ def read_session(data, key=None):
     durable = g_end
     cstar_end = g_end
     for c in commits:
-        if c.hash_ok and c.link_ok:
+        if c.counts_as_commit():
             cstar_end = c.end
             if c.obj.get("barrier", None) is not False:
                 durable = c.end
@@ -389,6 +400,9 @@ def read_session(data, key=None):
         c.obj.get("version") for c in commits
         if tail is not None and c.off >= tail and is_int(c.obj.get("version"))]
     res["versions"] = [c.obj.get("version") for c in complete]
+    if not all(listable(c.obj) for c in complete):
+        # the library's listing parses every commit (§ 4.4 `counts`)
+        res["versions"] = "error:corrupt"
 
     ctx = Ctx(data, alg, key, items, by_off, commits, reported)
     # § 5 rule 5: verify
@@ -405,9 +419,16 @@ def read_session(data, key=None):
 
     # § 5 rules 6-7: load the newest complete version
     if not complete:
-        res["load"] = "error:not_found"
+        res["load"] = res["load_lazy"] = "error:not_found"
         return res
     c = complete[-1]
+    res["newest"] = (c.obj.get("version"), c.hash.hex())
+    try:
+        res["content_lazy"], res["history_parameters_lazy"] = \
+            ctx.load(c, check_samples=False)
+        res["load_lazy"] = "ok"
+    except Fail as e:
+        res["load_lazy"] = "error:" + e.kind
     try:
         content, hp = ctx.load(c, check_samples=True)
     except Fail as e:
@@ -418,6 +439,26 @@ def read_session(data, key=None):
     res["content"] = content
     res["history_parameters"] = hp
     return res
+
+
+def is_uint(v):
+    return is_int(v) and v >= 0
+
+
+def listable(o):
+    """A commit whose members have the types of § 4.4 (what a listing
+    shows without loading the version)."""
+    counts = o.get("counts")
+    refs = o.get("traces"), o.get("sections")
+    return (is_uint(o.get("version"))
+            and (o.get("parent") is None or isinstance(o.get("parent"), str))
+            and isinstance(o.get("name"), str)
+            and all(isinstance(r, list) and all(isinstance(x, dict) for x in r)
+                    for r in refs)
+            and isinstance(counts, dict)
+            and all(is_uint(counts.get(k)) for k in (
+                "annotations", "history", "layers", "measurements",
+                "trace_bytes", "traces")))
 
 
 def param_order(entry):
@@ -536,14 +577,23 @@ class Ctx:
 
         traces = []
         trace_bytes = 0
+        names = set()
         for ref in trefs:
             t = target(ref, "trace")
             samples = self.samples_of(t, check_samples)
             to = t.obj
             info = to["info"]
             trace_bytes += to["data"]["raw_len"]
+            # the trace's name in the version is its reference's (the
+            # library's choice; spec silent), and names are unique (§ 4.4)
+            name = ref.get("name")
+            if not isinstance(name, str):
+                raise Fail("corrupt", "trace reference without a name")
+            if name in names:
+                raise Fail("corrupt", "commit names trace %r twice" % name)
+            names.add(name)
             traces.append({
-                "name": to["name"], "dtype": to["dtype"], "len": to["len"],
+                "name": name, "dtype": to["dtype"], "len": to["len"],
                 "bytes": to["data"]["raw_len"],
                 "sample_rate": info.get("sample_rate"),
                 "start_time": info.get("start_time"),
@@ -562,6 +612,9 @@ class Ctx:
             _, a, b = spans[-1]
             if hashlib.sha256(s.body[a:b]).hexdigest() != ref.get("content"):
                 raise Fail("corrupt", "section content hash differs")
+            if name not in SECTIONS:
+                # (the library: "needs a newer reader"; spec § 4.3)
+                raise Fail("unsupported", "section %r needs a newer reader" % name)
             sections[name] = s.obj.get("content")
         if "meta" not in sections or not isinstance(sections["meta"], dict):
             raise Fail("corrupt", "no meta section")
