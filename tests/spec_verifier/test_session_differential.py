@@ -262,6 +262,37 @@ def mutations(name, data, rnd):
         i = rnd.randrange(16, n)
         j = min(n, i + rnd.randrange(1, 200))
         out.append(("cut %d..%d" % (i, j), data[:i] + data[j:]))
+    dfs = [f for f in fr if f[0] == "data"]
+    for kind, p, end, _ in ([dfs[0], dfs[-1], dfs[len(dfs) // 2]] if dfs else []):
+        pad = struct.unpack_from("<I", data, p + 16)[0]
+        n = struct.unpack_from("<Q", data, p + 8)[0]
+
+        def fixcrc(b, p=p, pad=pad, n=n):
+            sha = bytes(b[p + 20 + pad + n:p + 52 + pad + n])
+            struct.pack_into("<I", b, p + 52 + pad + n, zlib.crc32(bytes(b[p:p + 20]) + sha))
+            return bytes(b)
+        if pad:
+            b = bytearray(data)
+            b[p + 20] = 1
+            out.append(("data frame %d: padding not zero" % p, bytes(b)))
+        for field, fmt, off, val in (("hash_len 64", "<H", 4, 64), ("flags 0", "<H", 6, 0),
+                                     ("flags 3", "<H", 6, 3), ("pad_len + 64", "<I", 16, pad + 64),
+                                     ("pad_len - 1", "<I", 16, max(pad - 1, 0) if pad else 63)):
+            b = bytearray(data)
+            struct.pack_into(fmt, b, p + off, val)
+            sha = data[p + 20 + pad + n:p + 52 + pad + n]
+            struct.pack_into("<I", b, p + 52 + pad + n, zlib.crc32(bytes(b[p:p + 20]) + sha))
+            out.append(("data frame %d: %s, CRC fixed" % (p, field), bytes(b)))
+        for big in (1 << 63, (1 << 64) - 1, n + 1, len(data)):
+            b = bytearray(data)
+            struct.pack_into("<Q", b, p + 8, big)
+            out.append(("data frame %d: data_len %d" % (p, big), bytes(b)))
+    for kind, p, end, body in [f for f in fr if f[3] is not None][1:4]:
+        b = bytearray(data)                              # record frame flags
+        struct.pack_into("<H", b, p + 6, 1)
+        crc_at = end - 8
+        struct.pack_into("<I", b, crc_at, zlib.crc32(bytes(b[p:crc_at])))
+        out.append(("record %d: frame flags 1, CRC fixed" % p, bytes(b)))
     recs = [f for f in fr if f[3] is not None and f[0] != "genesis"]
     picks = [recs[-1], recs[-2], recs[len(recs) // 2]] + \
         [c for c in commits[:-1]][-1:]
@@ -681,6 +712,29 @@ def crafted():
         head = struct.pack("<IHH", len(body), 32, 0) + body + h
         out.append(("genesis " + tag, g[:16] + head + struct.pack(
             "<II", zlib.crc32(head), 16 + len(body) + 32)))
+    for sync in (True, False):       # a lost sector right before the commit
+        w = Writer()
+        w.commit([], [w.meta()])
+        big = w.section("meta", {"created_at": TS, "history_limit": 0,
+                                 "metadata": {"pad": "x" * 3000}, "modified_at": TS,
+                                 "name": "big"})
+        w.commit([], [big], extra="" if sync else ',"barrier":false')
+        b = bytearray(w.bytes())
+        z = (big["at"] // 512 + 2) * 512
+        b[z:z + 512] = bytes(512)
+        out.append(("v2 (%s): a zero sector in its last record before the commit"
+                    % ("synced" if sync else "without sync"), bytes(b)))
+    for hit in ("tag", "crc"):
+        w = Writer()
+        w.commit([], [w.meta()])
+        m = w.meta("inner")
+        inner = w.bytes()[m["at"]:]             # a valid record frame, as samples
+        t = w.trace("emb", "u8", len(inner), inner)
+        w.commit([t], [w.meta("outer")])
+        b = bytearray(w.bytes())
+        fr = [f for f in frames(bytes(b)) if f[0] == "data"][0]
+        b[fr[1] if hit == "tag" else fr[2] - 1] ^= 0x10
+        out.append(("a record frame inside samples, data frame %s damaged" % hit, bytes(b)))
     w = Writer(genesis='"format":"evident-session","alg":"sha256","log_id":"x"')
     w.commit([], [w.meta()])
     out.append(("genesis log_id not hex", w.bytes()))
