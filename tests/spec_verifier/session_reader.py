@@ -407,7 +407,13 @@ def read_session(data, key=None):
     ctx = Ctx(data, alg, key, items, by_off, commits, reported)
     # § 5 rule 5: verify
     ok = not reported
+    res["version_loads"] = []
     for c in complete:
+        try:
+            ctx.load(c, check_samples=False)
+            res["version_loads"].append((c.obj.get("version"), "ok"))
+        except Fail as e:
+            res["version_loads"].append((c.obj.get("version"), "error:" + e.kind))
         try:
             ctx.load(c, check_samples=True)
         except Fail as e:

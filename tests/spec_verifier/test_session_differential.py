@@ -371,6 +371,19 @@ def compare(path, data, key):
     elif rc3 == 0:
         diffs.append("info: CLI loads v%r, reader %s (%s)" % (
             info.get("version"), got["load_lazy"], got["problems"][:3]))
+    # every version by number (§ 5 rule 6; § 12: not found is exit 2)
+    nums = [v for v, _ in got["version_loads"]]
+    want = {v: (0 if st == "ok" else 2 if st == "error:unsupported" else 1)
+            for v, st in got["version_loads"]
+            if nums.count(v) == 1}
+    for v in got["incomplete_versions"] or []:
+        if v not in nums:
+            want[v] = 2
+    for v, code in sorted(want.items()):
+        rc4, _, err4 = cli(["info", "--version", str(v)], path, key)
+        if rc4 != code:
+            diffs.append("info --version %d: CLI exit %d (%s), reader %d"
+                         % (v, rc4, err4.strip()[:200], code))
     return diffs
 
 
