@@ -8,7 +8,15 @@ from spec/session.md alone) against `evident session verify|versions|info`.
    spliced and replayed saves, re-hashed edits of commit and trace members)
    and the reader's verdict is compared with the CLI's: `verify` exit status,
    torn_tail_at, incomplete versions, newest loadable version; `versions`
-   (the complete versions); `info` (version and commit of the newest).
+   (the complete versions); `info --json` (version, commit, meta, layers,
+   measurements, history and the order of its parameters, traces) and
+   `info --version N` for every complete and incomplete version.
+3. Files written by a small writer of this test (crafted zstd frames, bool
+   and bit samples, duplicate/unknown sections, parameter_order, lost
+   sectors with and without sync, header and genesis variants, keys).
+   Where the library is known to differ from the spec the case is a strict
+   xfail (test_known_defect; README.md, section "session").
+4. A torn file saved again: the tail goes to a sidecar, byte for byte.
 
 Run from the repository root:
 
