@@ -92,6 +92,10 @@ if [ -d bindings/python ]; then
   # on mutated logs: fixed seed, about 5000 cases, under a minute.
   EVIDENT_CLI="$root/target/release/evident" EVIDENT_DIFF_SEED=1 EVIDENT_DIFF_RANDOM=100 \
     EVIDENT_DIFF_TRUNCATE=40 "$venv/bin/python" -m pytest -q tests/spec_verifier/test_differential.py
+  # The clean-room session reader (written from spec/session.md alone)
+  # against `evident session verify|versions|info`: about 10 s.
+  EVIDENT_CLI="$root/target/release/evident" "$venv/bin/python" -m pytest -q \
+    tests/spec_verifier/test_session_differential.py
 fi
 
 if [ -d bindings/go ]; then
