@@ -588,6 +588,10 @@ fn chain_from_genesis(path: &Path, g: &GenesisPayload, key: Option<&Key>) -> Res
                 g.alg
             ),
         }),
+        (true, Some(_), None) => Err(Error::WrongKey {
+            path: path.to_path_buf(),
+            msg: "the session file is keyed but its genesis names no key id".into(),
+        }),
         (true, Some(k), Some(id)) if &k.key_id() != id => Err(Error::WrongKey {
             path: path.to_path_buf(),
             msg: format!("the key's id is {}, the session file's is {id}", k.key_id()),
@@ -637,6 +641,14 @@ pub fn scan_file(path: &Path, file: Arc<std::fs::File>, key: Option<&Key>) -> Re
         At::GiveUp => return Err(genesis_err("damaged genesis record".into())),
         At::Data(..) => return Err(genesis_err("a data frame where the genesis must be".into())),
     };
+    // A `v` above this version or an unknown `critical` extension decides
+    // before everything else (format.md § 3 rules 2-3): a newer writer's file.
+    if let Some(reason) = format::unsupported_genesis(Framing::Binary, &g_bytes) {
+        return Err(Error::Unsupported {
+            path: path.to_path_buf(),
+            msg: format!("session file needs a newer reader: {reason}"),
+        });
+    }
     let parsed = format::parse(Framing::Binary, &g_bytes)
         .map_err(|d| genesis_err(format!("damaged genesis record: {}", d.0)))?;
     if parsed.seq != 0 || parsed.kind != format::RecordKind::Genesis {
@@ -644,6 +656,19 @@ pub fn scan_file(path: &Path, file: Arc<std::fs::File>, key: Option<&Key>) -> Re
     }
     let genesis: GenesisPayload = serde_json::from_slice(parsed.raw.json)
         .map_err(|e| genesis_err(format!("genesis: {e}")))?;
+    #[derive(Deserialize)]
+    struct GenesisTs<'a> {
+        #[serde(borrow)]
+        ts: std::borrow::Cow<'a, str>,
+    }
+    let ts_ok = serde_json::from_slice::<GenesisTs<'_>>(parsed.raw.json)
+        .ok()
+        .and_then(|g| format::parse_ts(&g.ts));
+    if ts_ok.is_none() {
+        return Err(genesis_err(
+            "genesis ts is not a time in the form YYYY-MM-DDTHH:MM:SS.ffffffZ".into(),
+        ));
+    }
     if genesis.format != GENESIS_FORMAT {
         return Err(genesis_err(format!(
             "genesis format is {:?}, not {GENESIS_FORMAT:?}",

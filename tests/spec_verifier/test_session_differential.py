@@ -14,8 +14,8 @@ from spec/session.md alone) against `evident session verify|versions|info`.
 3. Files written by a small writer of this test (crafted zstd frames, bool
    and bit samples, duplicate/unknown sections, parameter_order, lost
    sectors with and without sync, header and genesis variants, keys).
-   Where the library is known to differ from the spec the case is a strict
-   xfail (test_known_defect; README.md, section "session").
+   The genesis rules of the log format (v, critical, ts, key_id), where
+   the library once differed, have their own test.
 4. A torn file saved again: the tail goes to a sidecar, byte for byte.
 
 Run from the repository root:
@@ -783,8 +783,9 @@ def keyed_crafted():
 
 
 def defects():
-    """(tag, bytes, key) of files on which the library is known to differ
-    from the spec (reported; the test of each is a strict xfail)."""
+    """(tag, bytes, key) of files breaking the log format's genesis rules
+    (format.md § 3), where the library once differed from the spec (fixed;
+    README, session)."""
     out = []
     for tag, v, extra in (("genesis v 2", 2, ""),
                           ("genesis critical", 1, ',"critical":["x-future"]')):
@@ -815,9 +816,8 @@ def test_keyed_crafted(tag, data, key, tmp_path):
     assert compare(tmp_path / "k.evs", data, key) == []
 
 
-@pytest.mark.xfail(strict=True, reason="evident defect, reported (see README, session)")
 @pytest.mark.parametrize("tag,data,key", defects(), ids=lambda x: x if isinstance(x, str) else "")
-def test_known_defect(tag, data, key, tmp_path):
+def test_genesis_rules_of_the_log_format(tag, data, key, tmp_path):
     if not os.path.exists(CLI):
         pytest.skip("no CLI")
     assert compare(tmp_path / "d.evs", data, key) == []
