@@ -29,10 +29,13 @@
  *   Every fallible function returns an evident_status and writes its
  *   results through out-pointers. Out-pointers are set to NULL / zero on
  *   entry, so they are defined on failure too. On failure
- *   evident_last_error() returns one line naming the file and, where there
- *   is one, the entry (seq, line or byte offset). NULL pointers where an
- *   object or string is required give EVIDENT_STATUS_NULL_ARGUMENT; strings
- *   that are not UTF-8 give EVIDENT_STATUS_INVALID_UTF8. No Rust panic ever
+ *   evident_last_error() returns one line saying what is wrong, naming the
+ *   file when the failure concerns one (evident_last_error_path() gives it)
+ *   and, where there is one, the entry (seq, line or byte offset); argument
+ *   errors (a bad option, JSON that does not parse) name the argument. NULL
+ *   pointers where an object or string is required give
+ *   EVIDENT_STATUS_NULL_ARGUMENT; strings and buffers that are not UTF-8
+ *   give EVIDENT_STATUS_INVALID_UTF8. No Rust panic ever
  *   crosses this boundary: it becomes EVIDENT_STATUS_PANIC (or the
  *   documented default value of an accessor).
  *
@@ -138,8 +141,8 @@
  * kinds of `evident::Error`; 100–199 are errors of the C boundary itself;
  * `EVIDENT_STATUS_END` is not an error but the end of an iteration. On any
  * status other than `EVIDENT_STATUS_OK` and `EVIDENT_STATUS_END`,
- * `evident_last_error()` describes the problem in one line naming the file
- * and, where there is one, the entry.
+ * `evident_last_error()` describes the problem in one line, naming the
+ * file when the failure concerns one and, where there is one, the entry.
  */
 enum evident_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L

@@ -59,6 +59,10 @@ fi
 if [ -d bindings/python ] || [ -d bindings/go ]; then
   echo "== release build of the library and the CLI (used by the bindings)"
   cargo build --release --lib --bins --locked
+  # The clean-room C tests (written from include/evident.h alone), also
+  # under valgrind: about 10 s.
+  echo "== C ABI clean-room tests (tests/c_cleanroom)"
+  sh tests/c_cleanroom/run.sh
 fi
 
 if [ -d bindings/python ]; then

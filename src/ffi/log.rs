@@ -429,7 +429,12 @@ pub extern "C" fn evident_log_append_jsonl(
                     continue;
                 }
                 let ev = std::str::from_utf8(line)
-                    .map_err(|e| Failure::invalid(format!("line {}: not UTF-8: {e}", i + 1)))
+                    .map_err(|e| {
+                        Failure::new(
+                            evident_status::InvalidUtf8,
+                            format!("line {}: not UTF-8: {e}", i + 1),
+                        )
+                    })
                     .and_then(event_from_json)
                     .map_err(|mut f| {
                         if !f.message.starts_with("line ") {
@@ -540,8 +545,12 @@ pub extern "C" fn evident_log_append_json_array(
         heads_capacity,
         out_count,
         |bytes| {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|e| Failure::invalid(format!("events JSON is not UTF-8: {e}")))?;
+            let text = std::str::from_utf8(bytes).map_err(|e| {
+                Failure::new(
+                    evident_status::InvalidUtf8,
+                    format!("events JSON is not UTF-8: {e}"),
+                )
+            })?;
             let evs = events_from_json_array(text)?;
             Ok(evs)
         },
@@ -892,7 +901,7 @@ mod tests {
                 0,
                 &mut count
             ),
-            evident_status::InvalidArgument
+            evident_status::InvalidUtf8
         );
         assert!(last_error().contains("not UTF-8"), "{}", last_error());
         let mut head: evident_head = unsafe { std::mem::zeroed() };

@@ -75,8 +75,8 @@ pub const EVIDENT_HASH_HEX_CAPACITY: usize = 129;
 /// kinds of `evident::Error`; 100–199 are errors of the C boundary itself;
 /// `EVIDENT_STATUS_END` is not an error but the end of an iteration. On any
 /// status other than `EVIDENT_STATUS_OK` and `EVIDENT_STATUS_END`,
-/// `evident_last_error()` describes the problem in one line naming the file
-/// and, where there is one, the entry.
+/// `evident_last_error()` describes the problem in one line, naming the
+/// file when the failure concerns one and, where there is one, the entry.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum evident_status {
