@@ -922,7 +922,9 @@ evident_status evident_checkpoint_keygen(const char *name,
  * `skey`; `*out_checkpoint` receives the signed checkpoint. Options
  * (`options_json`, NULL for none): `origin`, `size`, `key_hex` (the HMAC
  * key of a keyed log), `no_sidecar` (do not check against or append to
- * `<log>.checkpoints`).
+ * `<log>.checkpoints`). In every `options_json` of the checkpoint
+ * functions a member of another name or type is refused
+ * (`EVIDENT_STATUS_INVALID_ARGUMENT` naming it); `null` is leaving it out.
  */
 evident_status evident_checkpoint_create(const char *log,
                                          const char *skey,

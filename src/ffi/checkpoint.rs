@@ -32,13 +32,55 @@ fn signed(text: &str, what: &str) -> Result<SignedCheckpoint, Failure> {
         .map_err(|e| Failure::new(evident_status::Malformed, format!("{what}: {e}")))
 }
 
-fn options(text: Option<&str>) -> Result<serde_json::Value, Failure> {
-    match text {
-        None => Ok(serde_json::Value::Null),
-        Some(t) => {
-            serde_json::from_str(t).map_err(|e| Failure::invalid(format!("options_json: {e}")))
+/// The JSON type an option member must have.
+#[derive(Clone, Copy)]
+enum Opt {
+    Str,
+    U64,
+    Bool,
+    StrArray,
+}
+
+/// Parses `options_json`: NULL or `null` for none, else an object whose
+/// members are among `known`, each of its type (or `null`, the same as
+/// leaving it out). A misspelt or mistyped member is refused, not ignored.
+fn options(text: Option<&str>, known: &[(&str, Opt)]) -> Result<serde_json::Value, Failure> {
+    let Some(t) = text else {
+        return Ok(serde_json::Value::Null);
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(t).map_err(|e| Failure::invalid(format!("options_json: {e}")))?;
+    let m = match &v {
+        serde_json::Value::Null => return Ok(v),
+        serde_json::Value::Object(m) => m,
+        _ => return Err(Failure::invalid("options_json must be a JSON object")),
+    };
+    for (name, value) in m {
+        let names = || known.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+        let Some((_, kind)) = known.iter().find(|(n, _)| n == name) else {
+            return Err(Failure::invalid(format!(
+                "options_json: unknown member {name:?} (known: {})",
+                names()
+            )));
+        };
+        let (ok, what) = match kind {
+            Opt::Str => (value.is_string(), "a string"),
+            Opt::U64 => (value.is_u64(), "an unsigned integer"),
+            Opt::Bool => (value.is_boolean(), "true or false"),
+            Opt::StrArray => (
+                value
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(serde_json::Value::is_string)),
+                "an array of strings",
+            ),
+        };
+        if !ok && !value.is_null() {
+            return Err(Failure::invalid(format!(
+                "options_json: {name:?} must be {what}"
+            )));
         }
     }
+    Ok(v)
 }
 
 fn hmac_key(o: &serde_json::Value) -> Result<Option<crate::chain::Key>, Failure> {
@@ -82,7 +124,9 @@ pub extern "C" fn evident_checkpoint_keygen(
 /// `skey`; `*out_checkpoint` receives the signed checkpoint. Options
 /// (`options_json`, NULL for none): `origin`, `size`, `key_hex` (the HMAC
 /// key of a keyed log), `no_sidecar` (do not check against or append to
-/// `<log>.checkpoints`).
+/// `<log>.checkpoints`). In every `options_json` of the checkpoint
+/// functions a member of another name or type is refused
+/// (`EVIDENT_STATUS_INVALID_ARGUMENT` naming it); `null` is leaving it out.
 #[no_mangle]
 pub extern "C" fn evident_checkpoint_create(
     log: *const c_char,
@@ -94,7 +138,15 @@ pub extern "C" fn evident_checkpoint_create(
         let out = try_out!(out_checkpoint, "out_checkpoint", std::ptr::null_mut());
         let log = Path::new(try_str!(log, "log"));
         let s = signer(try_str!(skey, "skey"))?;
-        let o = options(try_opt_str!(options_json, "options_json"))?;
+        let o = options(
+            try_opt_str!(options_json, "options_json"),
+            &[
+                ("origin", Opt::Str),
+                ("size", Opt::U64),
+                ("key_hex", Opt::Str),
+                ("no_sidecar", Opt::Bool),
+            ],
+        )?;
         let no_sidecar = o.get("no_sidecar").and_then(|v| v.as_bool()) == Some(true);
         let sidecar = checkpoint::checkpoints_path(log);
         let previous = if no_sidecar {
@@ -138,7 +190,16 @@ pub extern "C" fn evident_checkpoint_verify(
         let log = Path::new(try_str!(log, "log"));
         let cp = signed(try_str!(cp, "cp"), "checkpoint")?;
         let key = verifier(try_str!(vkey, "vkey"))?;
-        let o = options(try_opt_str!(options_json, "options_json"))?;
+        let o = options(
+            try_opt_str!(options_json, "options_json"),
+            &[
+                ("incremental", Opt::Bool),
+                ("witness_keys", Opt::StrArray),
+                ("min_witnesses", Opt::U64),
+                ("origin", Opt::Str),
+                ("key_hex", Opt::Str),
+            ],
+        )?;
         let mut witness_keys = Vec::new();
         if let Some(a) = o.get("witness_keys").and_then(|v| v.as_array()) {
             for k in a {
@@ -417,7 +478,10 @@ pub extern "C" fn evident_checkpoint_verify_in_log(
         let out = try_out!(out_report_json, "out_report_json", std::ptr::null_mut());
         let log = Path::new(try_str!(log, "log"));
         let key = verifier(try_str!(vkey, "vkey"))?;
-        let o = options(try_opt_str!(options_json, "options_json"))?;
+        let o = options(
+            try_opt_str!(options_json, "options_json"),
+            &[("key_hex", Opt::Str)],
+        )?;
         let opts = CheckOptions {
             key: hmac_key(&o)?,
             ..CheckOptions::default()
@@ -455,4 +519,64 @@ pub extern "C" fn evident_checkpoint_list(
         *out = owned_string(&text);
         Ok(evident_status::Ok)
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::ffi::{CStr, CString};
+
+    use super::*;
+
+    fn last_error() -> String {
+        // SAFETY: never NULL.
+        unsafe { CStr::from_ptr(crate::ffi::evident_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn misspelt_or_mistyped_options_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.jsonl");
+        let l = crate::Log::open(&log, crate::OpenOptions::new()).unwrap();
+        l.append(&crate::Event::new("T", "a")).unwrap();
+        l.close().unwrap();
+        let skey = NoteSigner::from_seed("example.com/log", KeyType::Ed25519, [5; 32]).to_skey();
+        let c = |s: &str| CString::new(s).unwrap();
+        let (log_c, skey_c) = (c(log.to_str().unwrap()), c(&skey));
+        let create = |opts: Option<&str>| {
+            let o = opts.map(c);
+            let mut out = std::ptr::null_mut();
+            let st = evident_checkpoint_create(
+                log_c.as_ptr(),
+                skey_c.as_ptr(),
+                o.as_ref().map_or(std::ptr::null(), |o| o.as_ptr()),
+                &mut out,
+            );
+            crate::ffi::evident_string_free(out);
+            st
+        };
+        for (bad, says) in [
+            (r#"{"no_sidcar": true}"#, "unknown member \"no_sidcar\""),
+            (r#"{"size": "1"}"#, "\"size\" must be an unsigned integer"),
+            (
+                r#"{"no_sidecar": 1}"#,
+                "\"no_sidecar\" must be true or false",
+            ),
+            ("[]", "must be a JSON object"),
+        ] {
+            assert_eq!(create(Some(bad)), evident_status::InvalidArgument, "{bad}");
+            assert!(last_error().contains(says), "{bad}: {}", last_error());
+        }
+        // null members are left out; NULL and null are no options
+        assert_eq!(
+            create(Some(r#"{"origin": null, "no_sidecar": true}"#)),
+            evident_status::Ok,
+            "{}",
+            last_error()
+        );
+        assert_eq!(create(Some("null")), evident_status::Ok, "{}", last_error());
+        assert_eq!(create(None), evident_status::Ok, "{}", last_error());
+    }
 }
