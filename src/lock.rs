@@ -391,7 +391,30 @@ pub(crate) fn write_holder_record(lock_file: &File, text: &str) {
     if let Some(last) = rec.last_mut() {
         *last = b'\n';
     }
-    let _ = lock_file.write_all_at(&rec, 0);
+    if lock_file.write_all_at(&rec, 0).is_err() {
+        cut_back(lock_file);
+    }
+}
+
+/// After a write of the lock file failed part-way (a full disk, a file-size
+/// limit), cuts the file back to the longest length a writer accepts
+/// (0, or the holder record alone), so that the short record does not make
+/// every later writer refuse the lock file as foreign (`check_lock_content`).
+fn cut_back(lock_file: &File) {
+    let Ok(len) = lock_file.metadata().map(|m| m.len()) else {
+        return;
+    };
+    let (holder, both) = (HOLDER_LEN as u64, (HOLDER_LEN + SYNCED_LEN) as u64);
+    let keep = if len < holder {
+        0
+    } else if len < both {
+        holder
+    } else {
+        return;
+    };
+    if len != keep {
+        let _ = lock_file.set_len(keep);
+    }
 }
 
 /// The lock of one file: its lock file, and a descriptor of the file itself
@@ -578,7 +601,13 @@ impl FileLock {
         if let Some(last) = rec.last_mut() {
             *last = b'\n';
         }
-        let _ = self.lock_file.write_all_at(&rec, HOLDER_LEN as u64);
+        if self
+            .lock_file
+            .write_all_at(&rec, HOLDER_LEN as u64)
+            .is_err()
+        {
+            cut_back(&self.lock_file);
+        }
     }
 
     pub(crate) fn clear_holder(&self) {

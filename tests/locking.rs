@@ -599,3 +599,80 @@ fn fd_limit_child() {
         Err(e) => println!("@fd error {e}"),
     }
 }
+
+// ---- a lock file write cut short ------------------------------------------
+
+const FSIZE_CHILD_ENV: &str = "EVIDENT_LOCKING_FSIZE_CHILD";
+
+/// A write of the lock file's records cut short (a file-size limit, a full
+/// disk) must not leave a lock file that every later writer refuses as
+/// foreign: the writer cuts it back to a length it accepts.
+#[test]
+fn a_short_lock_file_write_does_not_lock_out_later_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, limit) in [100u64, 300].into_iter().enumerate() {
+        for shared in [false, true] {
+            let path = new_log(dir.path(), &format!("f{i}{shared}.jsonl"));
+            fs::remove_file(lock_of(&path)).unwrap();
+            let out = Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "fsize_limit_child",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(
+                    FSIZE_CHILD_ENV,
+                    format!("{limit}:{shared}:{}", path.display()),
+                )
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let len = fs::metadata(lock_of(&path)).unwrap().len();
+            assert!(
+                [0, 256, 384].contains(&len),
+                "limit {limit}: lock file of {len} bytes"
+            );
+            let log = Log::open(&path, OpenOptions::new())
+                .unwrap_or_else(|e| panic!("limit {limit}, shared {shared}: {e}"));
+            log.append(&ev(9)).unwrap();
+            log.close().unwrap();
+        }
+    }
+}
+
+#[test]
+fn fsize_limit_child() {
+    let Some(arg) = std::env::var(FSIZE_CHILD_ENV).ok() else {
+        return;
+    };
+    let mut parts = arg.splitn(3, ':');
+    let limit: libc::rlim_t = parts.next().unwrap().parse().unwrap();
+    let shared = parts.next().unwrap() == "true";
+    let path = PathBuf::from(parts.next().unwrap());
+    // SAFETY: plain system calls; SIGXFSZ ignored so that a write past the
+    // limit fails with EFBIG instead of killing the process.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        let lim = libc::rlimit {
+            rlim_cur: limit,
+            rlim_max: limit,
+        };
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
+    }
+    let mode = if shared {
+        LockMode::Shared
+    } else {
+        LockMode::Exclusive
+    };
+    // Whatever the writer reports, the lock file must stay acceptable.
+    if let Ok(log) = Log::open(&path, OpenOptions::new().lock(mode)) {
+        let _ = log.sync();
+        let _ = log.close();
+    }
+}
