@@ -11,7 +11,7 @@ lock, verify during writes, files replaced under a writer, a full disk
 Properties: every acknowledged entry survives a kill; a reopened log
 verifies (a torn tail moved aside into a sidecar, never deleted); sequence
 numbers are gapless; writers never interleave; nothing panics; errors name
-the file.  Defects found are strict xfail tests at the end of the file.
+the file.  Defects found (fixed since) are the tests at the end of the file.
 
 Seeded RNG, modest iteration counts: the whole file runs in well under 90 s.
 """
@@ -676,11 +676,9 @@ def test_rlimit_fsize_short_write_rolled_back(tmp_path: Path, framing: str, dura
 
 
 # --------------------------------------------------------------------------
-# DEFECTS (strict xfail): each is a minimal reproduction
+# Defects found by this review (fixed): each is a minimal reproduction
 # --------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="DEFECT: a short write of the lock file (holder record "
-                   "or synced length) is not noticed; the partial lock file is then refused by every writer")
 @pytest.mark.parametrize("limit,lock", [(100, "exclusive"), (300, "exclusive"), (300, "shared")])
 def test_short_lock_file_write_does_not_brick_the_log(tmp_path: Path, limit: int, lock: str) -> None:
     # An existing, valid log whose lock file is missing (restored from a backup,
