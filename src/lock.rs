@@ -527,8 +527,9 @@ impl FileLock {
                     self.release(g);
                     return Err(Error::Locked {
                         path: self.path.clone(),
-                        holder: "another writer that opened this file under another name \
-                                 (a hard link)"
+                        holder: "another writer of this same file, which opened it under \
+                                 another name (a hard link) or whose lock file was removed \
+                                 and made again"
                             .into(),
                     });
                 }
