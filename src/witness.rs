@@ -145,9 +145,22 @@ impl Witness {
     /// it is; an Ed25519 note key (type 0x01, as Go's `note.GenerateKey`
     /// makes them) cosigns as the cosignature key of the same seed, as the
     /// Go reference does (its cosignatures never count as note signatures).
+    /// The key of a log it accepts is refused (a log cannot witness itself).
     /// Creates the store directory if needed.
     pub fn new(store: &Path, signer: NoteSigner, logs: Vec<TrustedLog>) -> Result<Witness> {
         let signer = signer.into_cosignature();
+        // A log cannot witness itself: its cosignature would be its own
+        // signature again.
+        if logs
+            .iter()
+            .any(|l| l.key.same_public_key(&signer.verifier()))
+        {
+            return Err(Error::InvalidArgument(
+                "the witness key is the key of a log it accepts: a log cannot witness itself \
+                 (make a witness key with `evident keygen --witness`)"
+                    .into(),
+            ));
+        }
         std::fs::create_dir_all(store).map_err(|e| Error::io(store, "create store", e))?;
         Ok(Witness {
             store: store.to_path_buf(),

@@ -307,7 +307,8 @@ fn bad_keys_and_files_are_errors() {
         ])
         .assert()
         .code(2);
-    // A witness key cannot sign checkpoints; a log key cannot witness.
+    // A witness key cannot sign checkpoints; a log cannot witness itself
+    // (its own key as the witness key).
     evident(p)
         .args(["keygen", "--name", "w.example/w", "--witness", "-o", "w"])
         .assert()

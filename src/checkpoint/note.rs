@@ -341,6 +341,12 @@ impl NoteVerifier {
         key_id(&self.name, self.key_type, self.key.as_bytes())
     }
 
+    /// Whether `other` has the same Ed25519 public key (whatever its name
+    /// and type).
+    pub fn same_public_key(&self, other: &NoteVerifier) -> bool {
+        self.key == other.key
+    }
+
     /// The key as a witness key: a type 0x01 key becomes the cosignature
     /// key (type 0x04, another key id) of the same public key, as the Go
     /// reference `NewVerifierForCosignatureV1` takes it, so a plain note
