@@ -155,7 +155,7 @@ func TestTraceKitExportFileKeepsNUL(t *testing.T) {
 	// writes it so).
 	es := []evident.TraceKitEntry{{Timestamp: "2026-01-08T10:30:00.000000Z", Action: "a\x00c",
 		User: "alice", Host: "lab", Details: map[string]any{}}}
-	p = filepath.Join(dir, "nul.csv")
+	p = filepath.Join(dir, "zero_byte.csv")
 	check(t, evident.TraceKitExportFile(es, "sha256", key, "csv", p))
 	b, err = os.ReadFile(p)
 	check(t, err)

@@ -72,7 +72,7 @@ static void tracekit_export(const char *dir) {
     const char *with_nul =
         "[{\"timestamp\": \"2026-01-08T10:30:00.000000Z\", \"action\": \"a\\u0000c\","
         " \"details\": {}, \"user\": \"alice\", \"host\": \"lab\"}]";
-    char *csv = join(dir, "nul.csv");
+    char *csv = join(dir, "zero_byte.csv");
     OK(evident_tracekit_export_file("sha256", key, sizeof key, with_nul, "csv", csv));
     f = fopen(csv, "rb");
     CHECK(f != NULL);
