@@ -64,27 +64,37 @@ type TraceKitEntry struct {
 // (TraceKit's columns, Python's csv line ends "\r\n"; "" for no entries).
 // algorithm is "sha256" or "sha512"; the key may have any length.
 func TraceKitExport(entries []TraceKitEntry, algorithm string, key []byte, format string) (string, error) {
-	if err := checkStrings("algorithm", algorithm, "format", format); err != nil {
+	b, kp, err := traceKitArgs(entries, key, "algorithm", algorithm, "format", format)
+	if err != nil {
 		return "", err
 	}
+	return textC(func(out, msg **C.char) C.evident_status {
+		return C.evgo_tracekit_export(cstr(algorithm), kp, C.size_t(len(key)), cstr(b),
+			cstr(format), out, msg)
+	})
+}
+
+// traceKitArgs checks the string arguments (name, value pairs) and entries
+// and gives the entries' JSON text and the key's pointer (nil when empty).
+func traceKitArgs(entries []TraceKitEntry, key []byte, strs ...string) (string, *C.uint8_t, error) {
+	if err := checkStrings(strs...); err != nil {
+		return "", nil, err
+	}
 	if err := checkValue("entries", entries); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if entries == nil {
 		entries = []TraceKitEntry{}
 	}
 	b, err := encodeJSON(entries)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var kp *C.uint8_t
 	if len(key) > 0 {
 		kp = (*C.uint8_t)(unsafe.Pointer(&key[0]))
 	}
-	return textC(func(out, msg **C.char) C.evident_status {
-		return C.evgo_tracekit_export(cstr(algorithm), kp, C.size_t(len(key)), cstr(string(b)),
-			cstr(format), out, msg)
-	})
+	return string(b), kp, nil
 }
 
 // TraceKitExportFile writes TraceKitExport's text to the file at path
@@ -92,25 +102,12 @@ func TraceKitExport(entries []TraceKitEntry, algorithm string, key []byte, forma
 // exact text, including a NUL character a field holds, which the string
 // TraceKitExport returns through the C ABI cannot carry.
 func TraceKitExportFile(entries []TraceKitEntry, algorithm string, key []byte, format, path string) error {
-	if err := checkStrings("algorithm", algorithm, "format", format, "path", path); err != nil {
-		return err
-	}
-	if err := checkValue("entries", entries); err != nil {
-		return err
-	}
-	if entries == nil {
-		entries = []TraceKitEntry{}
-	}
-	b, err := encodeJSON(entries)
+	b, kp, err := traceKitArgs(entries, key, "algorithm", algorithm, "format", format, "path", path)
 	if err != nil {
 		return err
 	}
-	var kp *C.uint8_t
-	if len(key) > 0 {
-		kp = (*C.uint8_t)(unsafe.Pointer(&key[0]))
-	}
 	return callC(func(msg **C.char) C.evident_status {
-		return C.evgo_tracekit_export_file(cstr(algorithm), kp, C.size_t(len(key)), cstr(string(b)),
+		return C.evgo_tracekit_export_file(cstr(algorithm), kp, C.size_t(len(key)), cstr(b),
 			cstr(format), cstr(path), msg)
 	})
 }

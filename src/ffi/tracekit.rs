@@ -35,14 +35,25 @@ pub extern "C" fn evident_tracekit_export(
 ) -> evident_status {
     ffi_status!({
         let out = try_out!(out_text, "out_text", std::ptr::null_mut());
-        let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
-        let key = c_slice(key, key_len, "key")?;
-        let format = tracekit::ExportFormat::from_name(try_str!(format, "format"))?;
-        let entries = tracekit::ExportEntry::list_from_json(try_str!(entries_json, "entries_json"))
-            .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;
-        *out = owned_string(&tracekit::export(alg, key, &entries, format)?);
+        *out = owned_string(&export_text(algorithm, key, key_len, entries_json, format)?);
         Ok(evident_status::Ok)
     })
+}
+
+/// The export text of [`evident_tracekit_export`]'s arguments.
+fn export_text(
+    algorithm: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    entries_json: *const c_char,
+    format: *const c_char,
+) -> Result<String, Failure> {
+    let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
+    let key = c_slice(key, key_len, "key")?;
+    let format = tracekit::ExportFormat::from_name(try_str!(format, "format"))?;
+    let entries = tracekit::ExportEntry::list_from_json(try_str!(entries_json, "entries_json"))
+        .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;
+    Ok(tracekit::export(alg, key, &entries, format)?)
 }
 
 /// [`evident_tracekit_export`] written straight to the file at `path`
@@ -61,13 +72,8 @@ pub extern "C" fn evident_tracekit_export_file(
     path: *const c_char,
 ) -> evident_status {
     ffi_status!({
-        let alg = tracekit::Algorithm::from_name(try_str!(algorithm, "algorithm"))?;
-        let key = c_slice(key, key_len, "key")?;
-        let format = tracekit::ExportFormat::from_name(try_str!(format, "format"))?;
         let path = std::path::Path::new(try_str!(path, "path"));
-        let entries = tracekit::ExportEntry::list_from_json(try_str!(entries_json, "entries_json"))
-            .map_err(|e| Failure::invalid(format!("`entries_json`: {e}")))?;
-        let text = tracekit::export(alg, key, &entries, format)?;
+        let text = export_text(algorithm, key, key_len, entries_json, format)?;
         std::fs::write(path, text).map_err(|e| crate::Error::io(path, "write", e))?;
         Ok(evident_status::Ok)
     })

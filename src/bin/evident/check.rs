@@ -42,12 +42,6 @@ pub fn violation_line(path: &Path, v: &Violation) -> String {
     format!("{}: {}: {v}", path.display(), verdict(v.kind))
 }
 
-/// "valid", "torn_tail" (the only problem is an incomplete last write) or
-/// "invalid".
-pub fn status(r: &VerifyReport) -> &'static str {
-    r.status()
-}
-
 /// The failure for a report of a file that is not an evident log (exit 2).
 pub fn not_a_log_failure(path: &Path, r: &VerifyReport) -> Failure {
     let (at, msg) = r.first().map_or_else(
@@ -209,7 +203,7 @@ pub fn print_report(
     } else if all && shown > 1 {
         writeln!(out, "{shown} violations")?;
     }
-    if status(r) == "torn_tail" {
+    if r.status() == "torn_tail" {
         writeln!(
             out,
             "the {} before the torn tail verify ({desc}); head: {head}",

@@ -15,7 +15,7 @@ use evident::format::format_ts;
 use evident::{Entry, Error, Order, Query, VerifyOptions};
 use serde_json::json;
 
-use crate::check::{missing_key_msg, missing_key_only, status, violation_line};
+use crate::check::{missing_key_msg, missing_key_only, violation_line};
 use crate::util::{
     head_str, io_err, lib_msg, load_key, read_genesis, span, stdout_err, Failure, EXIT_FAILED,
 };
@@ -178,7 +178,7 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                 " to verify it (or --no-verify to read the head unchecked)",
             ));
         }
-        match status(&r) {
+        match r.status() {
             "valid" => {}
             "torn_tail" => {
                 let what = r.first().map_or_else(String::new, |v| {

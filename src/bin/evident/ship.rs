@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use evident::pg::{self, DbQuery, Target};
 use evident::{Error, Order, Query, VerifyOptions};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::check::{print_report, status};
+use crate::check::print_report;
 use crate::read::to_query;
-use crate::util::{head_str, human_entry, load_key, stdout_err, Failure, EXIT_ERROR, EXIT_FAILED};
+use crate::util::{human_entry, load_key, stdout_err, Failure, EXIT_ERROR, EXIT_FAILED};
 use crate::{Cmd, KeyArg};
 
 #[derive(Args, Debug)]
@@ -267,15 +267,7 @@ fn verify(url: &str, a: &crate::VerifyArgs, out: &mut dyn Write) -> Result<u8, F
             code = EXIT_FAILED;
         }
         if a.json {
-            let mut v = serde_json::to_value(r).map_err(|e| Failure::usage(e.to_string()))?;
-            if let Value::Object(m) = &mut v {
-                m.insert("status".into(), json!(status(r)));
-                m.insert(
-                    "head".into(),
-                    json!(r.head_hash.as_deref().map(|h| head_str(r.head_seq, h))),
-                );
-            }
-            writeln!(out, "{v}").map_err(stdout_err)?;
+            writeln!(out, "{}", r.to_json()).map_err(stdout_err)?;
         } else {
             print_report(&r.path, r, a.all, out).map_err(stdout_err)?;
         }

@@ -11,7 +11,7 @@ use evident::{
 };
 use serde_json::{Map, Value};
 
-use crate::check::{missing_key_msg, missing_key_only, status, violation_line};
+use crate::check::{missing_key_msg, missing_key_only, violation_line};
 use crate::util::{entries, head_str, load_key, stdout_err, Failure};
 use crate::{AppendArgs, ConvertArgs, DurabilityArg, RepairArgs};
 
@@ -227,7 +227,7 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         ));
     }
     let w = |e| stdout_err(e);
-    match status(&r) {
+    match r.status() {
         "valid" => {
             writeln!(
                 out,
