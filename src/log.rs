@@ -312,6 +312,10 @@ struct Inner {
     file_len: u64,
     /// Bytes appended but not yet written to the file (Buffered, exclusive).
     pending: Vec<u8>,
+    /// The seq of the last entry in `pending`, and of the last record in
+    /// the file as far as this writer knows (error messages).
+    pending_seq: u64,
+    written_seq: u64,
     /// Shared mode: the last record this handle wrote, which the file must
     /// still hold whatever other writers do.
     own_last: Option<OwnRecord>,
@@ -527,6 +531,8 @@ impl Log {
                 file_len: genesis_end,
                 own_last: None,
                 pending: Vec::new(),
+                pending_seq: 0,
+                written_seq: 0,
                 recovery: Recovery {
                     torn: Vec::new(),
                     created,
@@ -659,6 +665,7 @@ impl Log {
             inner.recovery.torn.push(torn);
         }
         inner.head = Head { seq, hash };
+        (inner.pending_seq, inner.written_seq) = (seq, seq);
         inner.file_len = end;
         Ok(true)
     }
@@ -721,6 +728,7 @@ impl Log {
             }
         }
         inner.head = found.head;
+        (inner.pending_seq, inner.written_seq) = (found.head.seq, found.head.seq);
         inner.file_len = found.end;
         Ok(())
     }
@@ -944,6 +952,54 @@ impl Log {
                 .is_ok_and(|p| p.seq == own.seq && p.raw.hash == own.hash);
         if !same {
             return Err(rolled_back("the file no longer holds it there"));
+        }
+        Ok(())
+    }
+
+    /// Exclusive mode: no one else writes the file, so before each write
+    /// (one fstat) it must still have a name and be exactly as long as
+    /// this writer left it. A file deleted or replaced under the writer
+    /// would take entries nobody can read again; one cut back or written
+    /// to by another program no longer holds what this writer wrote. (A
+    /// file renamed away keeps its name elsewhere and is written on.)
+    fn check_unchanged(&self, inner: &Inner) -> Result<()> {
+        let (len, links) = self
+            .storage
+            .len_and_links()
+            .map_err(|e| Error::io(&self.path, "stat", e))?;
+        let (seq, end) = (inner.written_seq, inner.file_len);
+        if links == 0 {
+            let msg = format!(
+                "the file was replaced or removed while this writer had it open (its last entry written there: seq {seq}); nothing more is written (reopen the log)"
+            );
+            return Err(Error::io(
+                &self.path,
+                "write",
+                std::io::Error::new(std::io::ErrorKind::NotFound, msg),
+            ));
+        }
+        if len < end {
+            return Err(Error::RolledBack {
+                path: self.path.clone(),
+                seq,
+                msg: format!(
+                    "this writer's file ended at byte {end} after it, but another program cut it to {len} bytes"
+                ),
+            });
+        }
+        if len > end {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                at: Position {
+                    offset: end,
+                    line: 0,
+                    seq: Some(seq),
+                },
+                msg: format!(
+                    "another program wrote {} bytes after this writer's last entry (seq {seq}) although the writer holds the log's lock; nothing more is appended (run `evident verify`)",
+                    len - end
+                ),
+            });
         }
         Ok(())
     }
@@ -1198,6 +1254,7 @@ impl Log {
                 Ok((hash, _)) => {
                     last_len = (inner.pending.len() - start) as u64;
                     head = Head { seq, hash };
+                    inner.pending_seq = seq;
                 }
             }
             if let Some(h) = heads.as_deref_mut() {
@@ -1242,9 +1299,19 @@ impl Log {
         if inner.pending.is_empty() {
             return Ok(());
         }
+        if self.lock_mode == LockMode::Exclusive {
+            if let Err(err) = self.check_unchanged(inner) {
+                // Nothing is written into a file that is gone or that is
+                // not what this writer left; the writer cannot go on.
+                inner.pending.clear();
+                self.poison(&err);
+                return Err(err);
+            }
+        }
         match self.storage.append(&inner.pending) {
             Ok(()) => {
                 inner.file_len += inner.pending.len() as u64;
+                inner.written_seq = inner.pending_seq;
                 inner.pending.clear();
                 self.written_end.store(inner.file_len, Ordering::SeqCst);
                 Ok(())

@@ -33,6 +33,12 @@ pub trait Storage: Send + Sync {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
     /// Current file length.
     fn len(&self) -> io::Result<u64>;
+    /// Current file length and number of names (hard links) of the open
+    /// file, 0 once it was deleted or replaced. Backends that cannot tell
+    /// the names report 1.
+    fn len_and_links(&self) -> io::Result<(u64, u64)> {
+        Ok((self.len()?, 1))
+    }
     /// Truncates the file to `len` bytes.
     fn truncate(&self, len: u64) -> io::Result<()>;
     /// Makes everything written so far durable (fdatasync).
@@ -66,6 +72,10 @@ impl Storage for FileStorage {
     }
     fn len(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
+    }
+    fn len_and_links(&self) -> io::Result<(u64, u64)> {
+        let m = self.file.metadata()?;
+        Ok((m.len(), sys::nlink(&self.file, &m)?))
     }
     fn truncate(&self, len: u64) -> io::Result<()> {
         self.file.set_len(len)

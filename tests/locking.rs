@@ -188,6 +188,141 @@ fn a_log_replaced_under_a_shared_writer_is_refused() {
     assert_eq!(rep.entries, 1);
 }
 
+// ---- an exclusive writer notices a file changed under it ---------------
+//
+// The writer looks at the open file (one fstat) before every write: a log
+// deleted or replaced under it (no name left), cut back, or written by
+// another program is refused instead of taking entries that nobody can
+// ever read, and the writer is poisoned.
+
+fn durabilities() -> [evident::Durability; 3] {
+    use evident::Durability as D;
+    [D::Sync, D::GroupCommit, D::Buffered]
+}
+
+#[test]
+fn a_log_deleted_under_an_exclusive_writer_is_refused() {
+    for d in durabilities() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = new_log(dir.path(), "audit.jsonl");
+        let l = Log::open(&log, OpenOptions::new().durability(d)).unwrap();
+        l.append(&ev(1)).unwrap();
+        l.sync().unwrap();
+        fs::remove_file(&log).unwrap();
+        // Sync/GroupCommit: the append itself fails; Buffered: the entry
+        // waits in memory and the sync that would write it fails.
+        let err = l.append(&ev(2)).and_then(|_| l.sync()).unwrap_err();
+        assert!(err.to_string().contains("removed"), "{d:?}: {err}");
+        assert!(err.to_string().contains("audit.jsonl"), "{d:?}: {err}");
+        // Poisoned: every later call fails too, naming the cause.
+        let again = l.append(&ev(3)).unwrap_err();
+        assert!(matches!(again, Error::Poisoned { .. }), "{d:?}: {again}");
+        assert!(again.to_string().contains("removed"), "{d:?}: {again}");
+        assert!(l.close().is_err(), "{d:?}");
+        assert!(!log.exists(), "{d:?}: nothing recreated the log");
+    }
+}
+
+#[test]
+fn a_log_replaced_under_an_exclusive_writer_is_refused() {
+    for d in durabilities() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = new_log(dir.path(), "audit.jsonl");
+        let l = Log::open(&log, OpenOptions::new().durability(d)).unwrap();
+        l.append(&ev(1)).unwrap();
+        l.sync().unwrap();
+        let other = new_log(dir.path(), "other.jsonl");
+        fs::rename(&other, &log).unwrap();
+        let err = l.append(&ev(2)).and_then(|_| l.sync()).unwrap_err();
+        assert!(err.to_string().contains("replaced"), "{d:?}: {err}");
+        drop(l);
+        let rep = verify(&log, &VerifyOptions::default()).unwrap();
+        assert!(rep.valid, "{d:?}");
+        assert_eq!(rep.entries, 1, "{d:?}: the replacing file is untouched");
+    }
+}
+
+#[test]
+fn a_log_cut_under_an_exclusive_writer_is_refused_and_not_written() {
+    for d in durabilities() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = new_log(dir.path(), "audit.jsonl");
+        let l = Log::open(&log, OpenOptions::new().durability(d)).unwrap();
+        l.append(&ev(1)).unwrap();
+        l.append(&ev(2)).unwrap();
+        l.sync().unwrap();
+        let len = fs::metadata(&log).unwrap().len();
+        // Cut the last record off (what `truncate -s` or copytruncate does).
+        let text = fs::read_to_string(&log).unwrap();
+        let cut = text.trim_end_matches('\n').rfind('\n').unwrap() as u64 + 1;
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&log)
+            .unwrap()
+            .set_len(cut)
+            .unwrap();
+        let err = l.append(&ev(3)).and_then(|_| l.sync()).unwrap_err();
+        assert!(matches!(err, Error::RolledBack { .. }), "{d:?}: {err}");
+        assert!(
+            err.to_string().contains(&format!("{cut} bytes")),
+            "{d:?}: {err}"
+        );
+        assert!(err.to_string().contains(&len.to_string()), "{d:?}: {err}");
+        assert!(l.append(&ev(4)).is_err(), "{d:?}");
+        drop(l);
+        // Nothing was written after the cut: the file is what was left.
+        assert_eq!(fs::metadata(&log).unwrap().len(), cut, "{d:?}");
+        let rep = verify(&log, &VerifyOptions::default()).unwrap();
+        assert!(rep.valid, "{d:?}");
+        assert_eq!(rep.entries, 2, "{d:?}");
+    }
+}
+
+#[test]
+fn a_log_written_by_another_program_under_an_exclusive_writer_is_refused() {
+    for d in durabilities() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = new_log(dir.path(), "audit.jsonl");
+        let l = Log::open(&log, OpenOptions::new().durability(d)).unwrap();
+        l.append(&ev(1)).unwrap();
+        l.sync().unwrap();
+        let forged = b"{\"not\":\"an entry\"}\n";
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(forged)
+            .unwrap();
+        let before = fs::read(&log).unwrap();
+        let err = l.append(&ev(2)).and_then(|_| l.sync()).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{d:?}: {err}");
+        assert!(err.to_string().contains("another program"), "{d:?}: {err}");
+        drop(l);
+        assert_eq!(
+            fs::read(&log).unwrap(),
+            before,
+            "{d:?}: nothing appended after it"
+        );
+    }
+}
+
+#[test]
+fn a_log_renamed_away_under_an_exclusive_writer_keeps_every_entry() {
+    // logrotate's default (rename, then a new file): the writer's file
+    // keeps its name elsewhere and every entry lands in it.
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    l.append(&ev(1)).unwrap();
+    let moved = dir.path().join("audit.jsonl.1");
+    fs::rename(&log, &moved).unwrap();
+    l.append(&ev(2)).unwrap();
+    l.close().unwrap();
+    let rep = verify(&moved, &VerifyOptions::default()).unwrap();
+    assert!(rep.valid);
+    assert_eq!(rep.entries, 3);
+}
+
 #[test]
 fn compacting_through_a_symlink_compacts_the_file_and_keeps_the_link() {
     let dir = tempfile::tempdir().unwrap();

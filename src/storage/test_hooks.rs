@@ -97,6 +97,9 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     fn len(&self) -> io::Result<u64> {
         self.inner.len()
     }
+    fn len_and_links(&self) -> io::Result<(u64, u64)> {
+        self.inner.len_and_links()
+    }
     fn truncate(&self, len: u64) -> io::Result<()> {
         self.inner.truncate(len)
     }
@@ -165,6 +168,9 @@ impl<S: Storage> Storage for CrashStorage<S> {
     }
     fn len(&self) -> io::Result<u64> {
         self.inner.len()
+    }
+    fn len_and_links(&self) -> io::Result<(u64, u64)> {
+        self.inner.len_and_links()
     }
     fn truncate(&self, len: u64) -> io::Result<()> {
         self.inner.truncate(len)?;
