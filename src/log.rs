@@ -370,6 +370,9 @@ pub struct Log {
     pid: u32,
     inner: Mutex<Inner>,
     written_end: AtomicU64,
+    /// Whether the file system counts the file's names (it had one at
+    /// open): only then does a count of 0 mean deleted or replaced.
+    counts_links: bool,
     group: Mutex<GroupState>,
     group_cv: Condvar,
     /// Group-commit appends in flight (from the call to its return).
@@ -467,7 +470,9 @@ impl Log {
             Some(hook) => Arc::from(hook(FileStorage::new(file))),
             None => Arc::new(FileStorage::new(file)),
         };
-        let len = storage.len().map_err(|e| Error::io(path, "stat", e))?;
+        let (len, links) = storage
+            .len_and_links()
+            .map_err(|e| Error::io(path, "stat", e))?;
         let gi = read_genesis(path, &*storage, len)?;
         let (framing, genesis_hash, genesis_end) = (gi.framing, gi.hash, gi.end);
         if let Some(want) = opts.framing {
@@ -540,6 +545,7 @@ impl Log {
                 closed: false,
             }),
             written_end: AtomicU64::new(0),
+            counts_links: links > 0,
             group: Mutex::new(GroupState::default()),
             group_cv: Condvar::new(),
             appending: AtomicUsize::new(0),
@@ -968,7 +974,7 @@ impl Log {
             .len_and_links()
             .map_err(|e| Error::io(&self.path, "stat", e))?;
         let (seq, end) = (inner.written_seq, inner.file_len);
-        if links == 0 {
+        if links == 0 && self.counts_links {
             let msg = format!(
                 "the file was replaced or removed while this writer had it open (its last entry written there: seq {seq}); nothing more is written (reopen the log)"
             );
@@ -1528,29 +1534,12 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "log".into());
-    let tmp = dir.join(format!(
-        ".{file_name}.creating-{}-{}",
-        std::process::id(),
-        hex::encode(rand::random::<[u8; 4]>())
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = FsOpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()
+    let linked = match crate::sys::create_unnamed_then_link(&dir, path, &bytes) {
+        Ok(true) => Ok(()),
+        Ok(false) => create_named_then_link(&dir, path, &bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        Err(e) => return Err(Error::io(path, "create", e)),
     };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(path, "create", e));
-    }
-    let linked = fs::hard_link(&tmp, path);
-    let _ = fs::remove_file(&tmp);
     match linked {
         Ok(()) => {
             sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))?;
@@ -1565,6 +1554,37 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
         }
         Err(e) => Err(Error::io(path, "create", e)),
     }
+}
+
+/// Creates `path` holding `bytes` through a named temporary file next to
+/// it, hard-linked at `path` (fails with `AlreadyExists` when taken) and
+/// removed. Where there are no unnamed files (not Linux): a process killed
+/// in between leaves the temporary `.NAME.creating-PID-HEX` behind.
+fn create_named_then_link(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "log".into());
+    let tmp = dir.join(format!(
+        ".{file_name}.creating-{}-{}",
+        std::process::id(),
+        hex::encode(rand::random::<[u8; 4]>())
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = FsOpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    if let Err(e) = write() {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    linked
 }
 
 /// A log's genesis as read from its file.

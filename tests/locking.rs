@@ -323,6 +323,62 @@ fn a_log_renamed_away_under_an_exclusive_writer_keeps_every_entry() {
     assert_eq!(rep.entries, 3);
 }
 
+// ---- a creator killed at any instant leaves no temporary file ----------
+
+const CREATOR_ENV: &str = "EVIDENT_LOCKING_CREATOR";
+
+#[test]
+fn creators_killed_at_random_instants_leave_no_temporary_files() {
+    // A child creates logs one after the other in a directory on disk (the
+    // fsync of each new file keeps it in flight long enough) and is
+    // SIGKILLed after a random delay; then the directory must hold only
+    // complete logs, lock files and nothing else.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mut rng_state = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(std::process::id());
+    for round in 0..24 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "locking_creator",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CREATOR_ENV, dir.path().join(format!("r{round}")))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        std::thread::sleep(Duration::from_millis(20 + rng_state % 60));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let mut logs = 0;
+    for e in fs::read_dir(dir.path()).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "left behind: {name}");
+        if name.ends_with(".jsonl") {
+            logs += 1;
+            let rep = verify(dir.path().join(&name), &VerifyOptions::default()).unwrap();
+            assert!(rep.valid, "{name}");
+        }
+    }
+    assert!(logs > 24, "the children created {logs} logs");
+}
+
+#[test]
+fn locking_creator() {
+    let Some(prefix) = std::env::var_os(CREATOR_ENV) else {
+        return;
+    };
+    let prefix = prefix.to_string_lossy().into_owned();
+    for i in 0.. {
+        let l = Log::open(format!("{prefix}-{i}.jsonl"), OpenOptions::new()).unwrap();
+        drop(l);
+    }
+}
+
 #[test]
 fn compacting_through_a_symlink_compacts_the_file_and_keeps_the_link() {
     let dir = tempfile::tempdir().unwrap();

@@ -345,6 +345,67 @@ pub(crate) fn errno_of_os(code: i32) -> Option<i32> {
     Some(code)
 }
 
+/// Linux: writes `bytes` into a new file that has no name (`O_TMPFILE` in
+/// `dir`), makes it durable, then gives it the name `path` with `linkat`,
+/// which fails with `AlreadyExists` when `path` is taken. A process killed
+/// before the link leaves nothing behind. `Ok(false)`: this kernel, file
+/// system or `/proc` cannot do it, nothing was created (use a named
+/// temporary file instead; so does any failure to link but `AlreadyExists`).
+#[cfg(target_os = "linux")]
+pub(crate) fn create_unnamed_then_link(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let proc_fd = Path::new("/proc/self/fd");
+    if !proc_fd.is_dir() {
+        return Ok(false);
+    }
+    let Ok(mut f) = OpenOptions::new()
+        .write(true)
+        .mode(0o666)
+        .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
+        .open(dir)
+    else {
+        // No O_TMPFILE here (or the directory is refused, which the named
+        // temporary file then reports).
+        return Ok(false);
+    };
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    let from = CString::new(format!("/proc/self/fd/{}", f.as_raw_fd()))
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let to = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "the path contains a NUL byte"))?;
+    // SAFETY: two valid NUL-terminated strings; the descriptor stays open.
+    let r = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    match r {
+        0 => Ok(true),
+        _ => match io::Error::last_os_error() {
+            e if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+            // A file system that takes O_TMPFILE but not this link: the
+            // named temporary file reports what is really wrong, if anything.
+            _ => Ok(false),
+        },
+    }
+}
+
+/// Not Linux: no `O_TMPFILE` (see the Linux version).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn create_unnamed_then_link(
+    _dir: &Path,
+    _path: &Path,
+    _bytes: &[u8],
+) -> io::Result<bool> {
+    Ok(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

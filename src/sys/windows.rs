@@ -324,3 +324,13 @@ pub(crate) fn errno_of_os(code: i32) -> Option<i32> {
         _ => return None,
     })
 }
+
+/// Windows has no unnamed files: always `Ok(false)` (the caller uses a
+/// named temporary file; see the Unix version).
+pub(crate) fn create_unnamed_then_link(
+    _dir: &Path,
+    _path: &Path,
+    _bytes: &[u8],
+) -> io::Result<bool> {
+    Ok(false)
+}
