@@ -1534,9 +1534,14 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if let Some(name) = path.file_name() {
+        // Temporary files of creators killed before (named ones: other
+        // systems, or earlier versions).
+        crate::storage::remove_stale(&dir, &name.to_string_lossy(), "creating");
+    }
     let linked = match crate::sys::create_unnamed_then_link(&dir, path, &bytes) {
         Ok(true) => Ok(()),
-        Ok(false) => create_named_then_link(&dir, path, &bytes),
+        Ok(false) => create_named_then_link(path, &bytes),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
         Err(e) => return Err(Error::io(path, "create", e)),
     };
@@ -1558,18 +1563,11 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
 
 /// Creates `path` holding `bytes` through a named temporary file next to
 /// it, hard-linked at `path` (fails with `AlreadyExists` when taken) and
-/// removed. Where there are no unnamed files (not Linux): a process killed
-/// in between leaves the temporary `.NAME.creating-PID-HEX` behind.
-fn create_named_then_link(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "log".into());
-    let tmp = dir.join(format!(
-        ".{file_name}.creating-{}-{}",
-        std::process::id(),
-        hex::encode(rand::random::<[u8; 4]>())
-    ));
+/// removed. Where there are no unnamed files (not Linux), a process killed
+/// in between leaves the temporary `.NAME.creating-PID-HEX` behind; the
+/// next creation of a log of that name removes it once that process is gone.
+fn create_named_then_link(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let (_, tmp) = crate::storage::temp_sibling(path, "creating");
     let write = || -> std::io::Result<()> {
         let mut f = FsOpenOptions::new()
             .write(true)

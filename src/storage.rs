@@ -14,6 +14,9 @@
 
 use std::fs::File;
 use std::io;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
 
 use crate::sys::{self, FileExt as _};
 
@@ -178,4 +181,54 @@ fn not_regular(path: &std::path::Path, op: &'static str, kind: &str) -> crate::E
 /// Clears `O_NONBLOCK` on an open file.
 pub(crate) fn set_blocking(file: &File) -> io::Result<()> {
     sys::set_blocking(file)
+}
+
+/// The directory of `path` and a temporary name next to it
+/// (`.<name>.<what>-<pid>-<random hex>`), after removing such names that
+/// processes no longer running left there ([`remove_stale`]).
+pub(crate) fn temp_sibling(path: &Path, what: &str) -> (PathBuf, PathBuf) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut rnd = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut rnd);
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{base}.{what}-{}-{}",
+        std::process::id(),
+        hex::encode(rnd)
+    ));
+    remove_stale(&dir, &base, what);
+    (dir, tmp)
+}
+
+/// Removes temporary files `.<base>.<what>-<pid>-<hex>` left by processes
+/// of this host that no longer run (killed while creating a log or
+/// session file, or compacting a session file). They are partial copies,
+/// never the only copy of anything: the file itself is untouched until the
+/// link or rename.
+pub(crate) fn remove_stale(dir: &Path, base: &str, what: &str) {
+    let prefix = format!(".{base}.{what}-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid <= 0 || pid == std::process::id() as i32 {
+            continue;
+        }
+        if crate::sys::process_exists(pid as u32) == Some(false) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }

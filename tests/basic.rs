@@ -100,3 +100,37 @@ fn an_existing_empty_file_is_refused_and_left_alone() {
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
     }
 }
+
+#[test]
+fn creating_a_log_removes_temporary_files_of_creators_that_are_gone() {
+    // What a creator killed between writing its temporary file and linking
+    // it leaves (on systems without unnamed files, or by earlier versions).
+    let dir = tempfile::tempdir().unwrap();
+    let gone = {
+        let mut c = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        pid
+    };
+    let stale = dir
+        .path()
+        .join(format!(".a.jsonl.creating-{gone}-0123abcd"));
+    let live = dir
+        .path()
+        .join(format!(".a.jsonl.creating-{}-4567abcd", std::process::id()));
+    let other = dir
+        .path()
+        .join(format!(".b.jsonl.creating-{gone}-89abcdef"));
+    for p in [&stale, &live, &other] {
+        std::fs::write(p, b"partial").unwrap();
+    }
+    let log = Log::open(dir.path().join("a.jsonl"), OpenOptions::new()).unwrap();
+    log.close().unwrap();
+    assert!(!stale.exists(), "a dead creator's file is removed");
+    assert!(live.exists(), "a running process's file is kept");
+    assert!(other.exists(), "another log's file is kept");
+}

@@ -26,7 +26,7 @@ use crate::error::{Error, Position, Result};
 use crate::format::{self, Event, Framing};
 use crate::lock::WriterLock;
 use crate::log::Log;
-use crate::storage::sync_dir;
+use crate::storage::{sync_dir, temp_sibling};
 
 /// How to load a session.
 #[derive(Debug, Clone, Default)]
@@ -700,54 +700,6 @@ fn incomplete_notice(scan: &Scan, loaded: u64) -> String {
     )
 }
 
-/// The directory of `path` and a temporary name next to it
-/// (`.<name>.<what>-<pid>-<random hex>`).
-fn sibling(path: &Path, what: &str) -> (PathBuf, PathBuf) {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut rnd = [0u8; 8];
-    rand::thread_rng().fill_bytes(&mut rnd);
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{base}.{what}-{}-{}",
-        std::process::id(),
-        hex::encode(rnd)
-    ));
-    remove_stale(&dir, &base, what);
-    (dir, tmp)
-}
-
-/// Removes temporary files `.<base>.<what>-<pid>-<hex>` left by processes
-/// of this host that no longer run (killed while creating or compacting a
-/// session file). They are partial copies, never the only copy of
-/// anything: the session file itself is untouched until the rename.
-fn remove_stale(dir: &Path, base: &str, what: &str) {
-    let prefix = format!(".{base}.{what}-");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(&prefix) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
-            continue;
-        };
-        if pid <= 0 || pid == std::process::id() as i32 {
-            continue;
-        }
-        if crate::sys::process_exists(pid as u32) == Some(false) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
-}
-
 /// `path` with every symbolic link resolved (the path itself when it does
 /// not exist yet).
 fn resolve_links(path: &Path) -> Result<PathBuf> {
@@ -807,7 +759,7 @@ fn create_file(
     let body = record_body(0, &chain.zero(), "genesis", &Utc::now(), &g)?;
     let mut bytes = file_header().to_vec();
     format::frame(&mut bytes, Framing::Binary, &body, &chain.hash(&body));
-    let (dir, tmp) = sibling(path, "creating");
+    let (dir, tmp) = temp_sibling(path, "creating");
     let written = {
         let mut o = FsOpenOptions::new();
         o.write(true).create_new(true);
@@ -1511,7 +1463,7 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
     let (cr, c) = scan.commit(i)?;
     let mut s = load_commit(&scan, i)?;
     s.bound = None;
-    let (dir, tmp_path) = sibling(path, "compacting");
+    let (dir, tmp_path) = temp_sibling(path, "compacting");
     let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
     create_file(&tmp_path, key, Some(&scan.genesis.log_id), Some(&meta))?;
     let opts = SaveOptions {
