@@ -877,11 +877,13 @@ impl Log {
 
     /// Copies `[from, to)` into a new sidecar file, makes it durable, then
     /// truncates the log to `from`. If anything fails before the log is
-    /// cut, the sidecar is removed again (the bytes are still in the log);
-    /// a failure to cut or sync the log poisons the writer.
+    /// cut, no sidecar is left (the bytes are still in the log); a failure
+    /// to cut or sync the log poisons the writer.
     fn move_aside(&self, from: u64, to: u64) -> Result<TornTail> {
         let path = &self.path;
-        let (sidecar, mut out) = create_torn_sidecar(path, from)?;
+        let mut side = create_torn_sidecar(path, from)?;
+        let sidecar = side.path().to_path_buf();
+        let out = &mut side.file;
         let mut copy = || -> Result<()> {
             let mut buf = vec![0u8; 64 * 1024];
             let mut off = from;
@@ -898,18 +900,11 @@ impl Log {
                     .map_err(|e| Error::io(&sidecar, "write", e))?;
                 off += got as u64;
             }
-            out.sync_all()
-                .map_err(|e| Error::io(&sidecar, "fsync", e))?;
-            if let Some(dir) = sidecar.parent() {
-                sync_dir(dir).map_err(|e| Error::io(dir, "fsync directory", e))?;
-            }
             Ok(())
         };
-        if let Err(e) = copy() {
-            drop(out);
-            let _ = fs::remove_file(&sidecar);
-            return Err(e);
-        }
+        // On failure, dropping `side` removes its temporary file.
+        copy()?;
+        let sidecar = side.finish()?;
         let cut = self
             .storage
             .truncate(from)
@@ -1779,15 +1774,64 @@ pub(crate) fn chain_for(path: &Path, g: &Genesis, key: Option<&Key>) -> Result<C
     }
 }
 
-/// Creates the sidecar file that receives a torn tail cut off `path` at
-/// `from`: `<path>.torn-<UTC time>-at-<from>`, never an existing file.
-pub(crate) fn create_torn_sidecar(path: &Path, from: u64) -> Result<(PathBuf, File)> {
+/// A torn-tail sidecar being written: the bytes go to a temporary file
+/// next to it ([`storage::temp_sibling`](crate::storage::temp_sibling)),
+/// which [`TornSidecar::finish`] makes durable and links at the final name
+/// `<log>.torn-<UTC stamp>-at-<offset>`. A process killed before that
+/// leaves only the temporary file (removed by a later sidecar once the
+/// process is gone), never a partial sidecar under the final name; a
+/// sidecar dropped unfinished removes its temporary file.
+pub(crate) struct TornSidecar {
+    /// Write the tail here.
+    pub(crate) file: File,
+    tmp: PathBuf,
+    path: PathBuf,
+    done: bool,
+}
+
+impl TornSidecar {
+    /// The name the sidecar gets when finished.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// fsyncs the file, links it at its final name (never replacing a
+    /// file), removes the temporary name and fsyncs the directory.
+    pub(crate) fn finish(mut self) -> Result<PathBuf> {
+        let path = self.path.clone();
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io(&path, "fsync", e))?;
+        fs::hard_link(&self.tmp, &path)
+            .map_err(|e| Error::io(&path, "create torn-tail sidecar", e))?;
+        self.done = true;
+        let _ = fs::remove_file(&self.tmp);
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        sync_dir(dir).map_err(|e| Error::io(dir, "fsync directory", e))?;
+        Ok(path)
+    }
+}
+
+impl Drop for TornSidecar {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Starts the sidecar that keeps the bytes of `path` from offset `from`
+/// on (see [`TornSidecar`]). It gets the log's permission bits (and, when
+/// running as root, its owner and group).
+pub(crate) fn create_torn_sidecar(path: &Path, from: u64) -> Result<TornSidecar> {
     let stamp = Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".torn-{stamp}-at-{from}"));
     let sidecar = PathBuf::from(name);
-    // The sidecar holds bytes of the log: it gets the log's permission
-    // bits (and, when running as root, its owner and group).
+    let (_, tmp) = crate::storage::temp_sibling(path, "torn");
     use crate::sys;
     let meta = fs::metadata(path).map_err(|e| Error::io(path, "stat", e))?;
     let mode = sys::mode(&meta) & 0o777;
@@ -1796,13 +1840,19 @@ pub(crate) fn create_torn_sidecar(path: &Path, from: u64) -> Result<(PathBuf, Fi
     sys::create_mode(&mut o, mode);
     sys::nofollow_open(&mut o);
     let out = o
-        .open(&sidecar)
-        .map_err(|e| Error::io(&sidecar, "create torn-tail sidecar", e))?;
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, "create torn-tail sidecar", e))?;
+    let side = TornSidecar {
+        file: out,
+        tmp,
+        path: sidecar,
+        done: false,
+    };
     // The umask may have narrowed the mode; a wider one is never set.
-    let _ = sys::set_mode(&out, mode);
+    let _ = sys::set_mode(&side.file, mode);
     if sys::is_root() {
         // Best effort: the file is ours either way.
-        sys::copy_owner(&out, &meta);
+        sys::copy_owner(&side.file, &meta);
     }
-    Ok((sidecar, out))
+    Ok(side)
 }

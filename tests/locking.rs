@@ -379,6 +379,75 @@ fn locking_creator() {
     }
 }
 
+// ---- a repair killed at any instant leaves no partial sidecar ----------
+
+#[test]
+fn a_repair_killed_while_writing_its_sidecar_leaves_no_partial_sidecar() {
+    // `evident repair --force` copies a 48 MiB damaged end into a sidecar;
+    // it is SIGKILLed as soon as a file of that sidecar shows up in the
+    // directory (while it is being written). A sidecar under its final
+    // name (`<log>.torn-…-at-<offset>`) must hold the whole tail, or not
+    // exist; the next repair then moves the tail aside completely and
+    // removes what the killed one left.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    let good = fs::read(&log).unwrap();
+    let tail: Vec<u8> = (0..48u32 << 20)
+        .map(|i| if i % 4096 == 4095 { b'\n' } else { b'x' })
+        .collect();
+    let mut whole = good.clone();
+    whole.extend_from_slice(&tail);
+    fs::write(&log, &whole).unwrap();
+    let torn_files = || -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                let len = e.metadata().ok()?.len();
+                name.contains("torn").then_some((name, len))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let repair = || {
+        Command::new(env!("CARGO_BIN_EXE_evident"))
+            .args(["repair", "--force"])
+            .arg(&log)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = repair();
+    let start = Instant::now();
+    while torn_files().is_empty() && start.elapsed() < Duration::from_secs(60) {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    child.wait().unwrap();
+    for (name, len) in torn_files() {
+        if name.starts_with("audit.jsonl.torn-") {
+            assert_eq!(len, tail.len() as u64, "{name} is partial");
+        }
+    }
+    let now = fs::metadata(&log).unwrap().len();
+    assert!(
+        now == whole.len() as u64 || now == good.len() as u64,
+        "{now}"
+    );
+    if now == whole.len() as u64 {
+        assert!(repair().wait().unwrap().success());
+        let left = torn_files();
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert!(left[0].0.starts_with("audit.jsonl.torn-"), "{left:?}");
+        assert_eq!(left[0].1, tail.len() as u64);
+    }
+}
+
 #[test]
 fn compacting_through_a_symlink_compacts_the_file_and_keeps_the_link() {
     let dir = tempfile::tempdir().unwrap();

@@ -1189,15 +1189,13 @@ fn repair_sidecar_tail(sidecar: &Path, f: &std::fs::File) -> Result<()> {
     if end >= len {
         return Ok(());
     }
-    let (torn, mut out) = crate::log::create_torn_sidecar(sidecar, end)?;
+    let mut torn = crate::log::create_torn_sidecar(sidecar, end)?;
     use std::io::Write as _;
     let bytes = tail.get((end - base) as usize..).unwrap_or_default();
-    out.write_all(bytes)
-        .and_then(|()| out.sync_all())
-        .map_err(|e| Error::io(&torn, "write", e))?;
-    if let Some(d) = torn.parent() {
-        crate::storage::sync_dir(d).map_err(|e| Error::io(d, "fsync", e))?;
-    }
+    torn.file
+        .write_all(bytes)
+        .map_err(|e| Error::io(torn.path(), "write", e))?;
+    torn.finish()?;
     f.set_len(end)
         .and_then(|()| f.sync_all())
         .map_err(|e| Error::io(sidecar, "truncate torn checkpoint", e))?;

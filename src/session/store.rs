@@ -831,7 +831,7 @@ fn cut_and_rescan(
 /// Copies `[from, len)` into a sidecar, makes it durable, then cuts the
 /// file at `from` (a torn tail is moved aside, never deleted).
 fn move_aside(path: &Path, f: &std::fs::File, from: u64, len: u64) -> Result<PathBuf> {
-    let (sidecar, mut out) = crate::log::create_torn_sidecar(path, from)?;
+    let mut side = crate::log::create_torn_sidecar(path, from)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut off = from;
     while off < len {
@@ -839,15 +839,12 @@ fn move_aside(path: &Path, f: &std::fs::File, from: u64, len: u64) -> Result<Pat
         let chunk = buf.get_mut(..n).unwrap_or_default();
         f.read_exact_at(chunk, off)
             .map_err(|e| Error::io(path, "read torn tail", e))?;
-        out.write_all(chunk)
-            .map_err(|e| Error::io(&sidecar, "write", e))?;
+        side.file
+            .write_all(chunk)
+            .map_err(|e| Error::io(side.path(), "write", e))?;
         off += n as u64;
     }
-    out.sync_all()
-        .map_err(|e| Error::io(&sidecar, "fsync", e))?;
-    if let Some(dir) = sidecar.parent().filter(|d| !d.as_os_str().is_empty()) {
-        sync_dir(dir).map_err(|e| Error::io(dir, "fsync directory", e))?;
-    }
+    let sidecar = side.finish()?;
     f.set_len(from).and_then(|_| f.sync_all()).map_err(|e| {
         let what = if MAPPINGS_BLOCK_SHRINKING && e.raw_os_error() == Some(ERROR_USER_MAPPED_FILE) {
             "truncate torn tail (the file is still mapped by another loaded session or a view \
