@@ -328,26 +328,11 @@ impl TempFile {
 
     /// Links the file into place at `dst` (never replacing a file there).
     fn publish(mut self, dst: &Path) -> Result<()> {
-        match fs::hard_link(&self.path, dst) {
+        match crate::storage::link_into_place(&self.path, dst) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(exists(dst)),
-            Err(link_err) => {
-                // File systems without hard links: rename, after checking
-                // once more that nothing appeared at the destination.
-                if fs::symlink_metadata(dst).is_ok() {
-                    return Err(exists(dst));
-                }
-                fs::rename(&self.path, dst).map_err(|e| {
-                    Error::io(
-                        dst,
-                        "rename into place",
-                        io::Error::new(e.kind(), format!("{e} (hard link failed: {link_err})")),
-                    )
-                })?;
-                self.published = true;
-            }
+            Err(e) => return Err(Error::io(dst, "link into place", e)),
         }
-        let _ = fs::remove_file(&self.path);
         self.published = true;
         sync_dir(&self.dir).map_err(|e| Error::io(&self.dir, "fsync directory", e))
     }

@@ -1575,7 +1575,7 @@ fn create_named_then_link(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    let linked = fs::hard_link(&tmp, path);
+    let linked = crate::storage::link_into_place(&tmp, path);
     let _ = fs::remove_file(&tmp);
     linked
 }
@@ -1802,10 +1802,9 @@ impl TornSidecar {
         self.file
             .sync_all()
             .map_err(|e| Error::io(&path, "fsync", e))?;
-        fs::hard_link(&self.tmp, &path)
+        crate::storage::link_into_place(&self.tmp, &path)
             .map_err(|e| Error::io(&path, "create torn-tail sidecar", e))?;
         self.done = true;
-        let _ = fs::remove_file(&self.tmp);
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),

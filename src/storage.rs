@@ -232,3 +232,62 @@ pub(crate) fn remove_stale(dir: &Path, base: &str, what: &str) {
         }
     }
 }
+
+/// Gives the complete file `tmp` the name `dst`, never replacing a file
+/// there (`AlreadyExists`): a hard link, then `tmp` is removed. On file
+/// systems without hard links (FAT, exFAT) an atomic rename that does not
+/// replace (`renameat2(RENAME_NOREPLACE)`, `renamex_np(RENAME_EXCL)`,
+/// `MoveFileExW`). The caller fsyncs the directory.
+pub(crate) fn link_into_place(tmp: &Path, dst: &Path) -> io::Result<()> {
+    match std::fs::hard_link(tmp, dst) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(tmp);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        Err(link_err) => match sys::rename_no_replace(tmp, dst) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => Err(link_err),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_into_place_never_replaces() {
+        let d = tempfile::tempdir().unwrap();
+        let (tmp, dst) = (d.path().join(".x.tmp"), d.path().join("x"));
+        std::fs::write(&tmp, b"new").unwrap();
+        link_into_place(&tmp, &dst).unwrap();
+        assert_eq!(std::fs::read(&dst).unwrap(), b"new");
+        assert!(!tmp.exists(), "the temporary name is gone");
+        std::fs::write(&tmp, b"other").unwrap();
+        let e = link_into_place(&tmp, &dst).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&dst).unwrap(), b"new");
+    }
+
+    #[test]
+    fn rename_no_replace_moves_or_refuses() {
+        // The fallback for file systems without hard links.
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::write(&a, b"a").unwrap();
+        match sys::rename_no_replace(&a, &b) {
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => return,
+            r => r.unwrap(),
+        }
+        assert!(!a.exists());
+        assert_eq!(std::fs::read(&b).unwrap(), b"a");
+        std::fs::write(&a, b"c").unwrap();
+        let e = sys::rename_no_replace(&a, &b).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&b).unwrap(), b"a");
+        assert!(a.exists());
+    }
+}

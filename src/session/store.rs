@@ -779,7 +779,7 @@ fn create_file(
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    let linked = std::fs::hard_link(&tmp, path);
+    let linked = crate::storage::link_into_place(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
     match linked {
         Ok(()) => {}

@@ -406,6 +406,61 @@ pub(crate) fn create_unnamed_then_link(
     Ok(false)
 }
 
+/// Renames `from` to `to` atomically, failing with `AlreadyExists` when
+/// `to` exists (never replacing it): Linux `renameat2(RENAME_NOREPLACE)`
+/// (through `syscall`, which every glibc has), macOS `renamex_np(RENAME_EXCL)`.
+/// `Unsupported` where the system or file system cannot.
+pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let nul = |_| io::Error::new(io::ErrorKind::InvalidInput, "the path contains a NUL byte");
+    let from = CString::new(from.as_os_str().as_bytes()).map_err(nul)?;
+    let to = CString::new(to.as_os_str().as_bytes()).map_err(nul)?;
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: two valid NUL-terminated strings.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => {
+                Err(io::Error::new(io::ErrorKind::Unsupported, e))
+            }
+            _ => Err(e),
+        }
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    {
+        // SAFETY: two valid NUL-terminated strings.
+        if unsafe { libc::renamex_np(from.as_ptr(), to.as_ptr(), libc::RENAME_EXCL) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINVAL | libc::ENOTSUP) => {
+                Err(io::Error::new(io::ErrorKind::Unsupported, e))
+            }
+            _ => Err(e),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "ios")))]
+    {
+        let _ = (from, to);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

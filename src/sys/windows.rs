@@ -13,7 +13,7 @@ use windows_sys::Win32::Foundation::{
     STILL_ACTIVE,
 };
 use windows_sys::Win32::Storage::FileSystem::{
-    GetFileInformationByHandle, LockFileEx, UnlockFileEx, BY_HANDLE_FILE_INFORMATION,
+    GetFileInformationByHandle, LockFileEx, MoveFileExW, UnlockFileEx, BY_HANDLE_FILE_INFORMATION,
     FILE_FLAG_OPEN_REPARSE_POINT, LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY,
 };
 use windows_sys::Win32::System::Threading::{
@@ -333,4 +333,18 @@ pub(crate) fn create_unnamed_then_link(
     _bytes: &[u8],
 ) -> io::Result<bool> {
     Ok(false)
+}
+
+/// Renames `from` to `to` atomically, failing with `AlreadyExists` when
+/// `to` exists (`MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`).
+pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::windows::ffi::OsStrExt;
+    let wide = |p: &Path| -> Vec<u16> { p.as_os_str().encode_wide().chain([0]).collect() };
+    let (from, to) = (wide(from), wide(to));
+    // SAFETY: two valid NUL-terminated UTF-16 strings.
+    if unsafe { MoveFileExW(from.as_ptr(), to.as_ptr(), 0) } != 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
