@@ -1039,3 +1039,33 @@ fn trace_verify_error_names_the_file() {
         "{e}"
     );
 }
+
+#[test]
+fn measure_and_compact_refuse_samples_that_do_not_match_their_hash() {
+    let d = tempdir().unwrap();
+    let p = d.path().join("t.evs");
+    let mut s = Session::new("t");
+    let wave: Vec<f64> = (0..2000).map(|i| (i as f64 / 20.0).sin()).collect();
+    s.add_trace(
+        "CH1",
+        Trace::from_slice(&wave, TraceInfo::with_rate(1e3)).unwrap(),
+    )
+    .unwrap();
+    s.save(Some(&p), &SaveOptions::default()).unwrap();
+    let b = fs::read(&p).unwrap();
+    let at = find(&b, &wave[1000].to_le_bytes()).unwrap();
+    evident().arg("measure").arg(&p).assert().code(0);
+    flip(&p, at as u64);
+    let before = fs::read(&p).unwrap();
+    let a = evident()
+        .args(["measure", "--what", "amplitude"])
+        .arg(&p)
+        .assert()
+        .code(1);
+    assert_one_line_error(&a, "t.evs");
+    assert!(stderr_of(&a).contains("CH1"), "{}", stderr_of(&a));
+    let a = session(&["compact"], &p).assert().code(1);
+    assert_one_line_error(&a, "t.evs");
+    assert_eq!(fs::read(&p).unwrap(), before, "compact changed nothing");
+    session(&["verify"], &p).assert().code(1);
+}

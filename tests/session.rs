@@ -290,3 +290,63 @@ fn stale_temporary_files_of_dead_processes_are_removed() {
     assert!(live.exists() && other.exists());
     assert_eq!(load_ok(&path).unwrap().version(), Some(1));
 }
+
+/// A copy of a saved session whose CH1 samples have one byte changed (the
+/// samples of `sample_session`'s sine, found by their bytes), with or
+/// without compression.
+fn tampered_copy(dir: &Path, compress: Option<i32>) -> std::path::PathBuf {
+    let p = dir.join(format!("t{}.evs", compress.is_some()));
+    let mut s = sample_session();
+    let mut opts = SaveOptions::default();
+    opts.compress = compress;
+    s.save(Some(&p), &opts).unwrap();
+    let mut b = std::fs::read(&p).unwrap();
+    let at = if compress.is_some() {
+        // The first data frame's bytes: after the header and genesis.
+        b.len() / 3
+    } else {
+        let needle = (10.0f64 / 50.0).sin().to_le_bytes();
+        b.windows(8).position(|w| w == needle).unwrap()
+    };
+    b[at] ^= 0x40;
+    std::fs::write(&p, &b).unwrap();
+    let rep = verify_session(&p, None).unwrap();
+    assert!(!rep.ok, "the copy is damaged: {:?}", rep.problems);
+    p
+}
+
+#[test]
+fn compaction_refuses_samples_that_do_not_match_their_hash() {
+    // Compacting must not launder altered samples into a file whose new
+    // hashes are computed over them.
+    let d = tempfile::tempdir().unwrap();
+    for compress in [None, Some(3)] {
+        let p = tampered_copy(d.path(), compress);
+        let before = std::fs::read(&p).unwrap();
+        let r = compact(&p, None);
+        let rep = verify_session(&p, None).unwrap();
+        assert!(!rep.ok, "{compress:?}: the evidence is still there");
+        if compress.is_none() {
+            let e = r.unwrap_err();
+            assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+            assert!(e.to_string().contains("CH1"), "{e}");
+            assert_eq!(std::fs::read(&p).unwrap(), before);
+        }
+    }
+}
+
+#[test]
+fn saving_a_loaded_session_elsewhere_refuses_altered_samples() {
+    let d = tempfile::tempdir().unwrap();
+    let p = tampered_copy(d.path(), None);
+    let mut s = Session::load(&p, &LoadOptions::default()).unwrap();
+    let other = d.path().join("copy.evs");
+    let e = s.save(Some(&other), &SaveOptions::default()).unwrap_err();
+    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("CH1"), "{e}");
+    // Compressing on the way does not launder them either.
+    let mut z = SaveOptions::default();
+    z.compress = Some(3);
+    let e = s.save(Some(&d.path().join("z.evs")), &z).unwrap_err();
+    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+}

@@ -1176,6 +1176,10 @@ fn save_locked(
             .get(i)
             .ok_or_else(|| Error::InvalidArgument("trace".into()))?
             .1;
+        // Samples read from a file (save elsewhere, compaction) are checked
+        // against the hash their chained record names before they get new
+        // hashes here: altered samples are refused, never laundered.
+        t.verify()?;
         Ok(match (t.stored_bytes(), level) {
             (Some(c), _) if compact.is_some() || level.is_some() => (c.into(), true),
             (_, Some(level)) => {

@@ -1,7 +1,8 @@
 //! `evident measure`: the library's waveform measurements
 //! ([`evident::measure`]) of the traces of a session file. Read-only: the
 //! session file is not changed (the measurements are not added to its
-//! history; use the session API for that).
+//! history; use the session API for that). Each trace's samples are checked
+//! against their hash first (like `session export`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,6 +70,8 @@ pub fn run(a: MeasureArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         let trace = session
             .trace(name)
             .ok_or_else(|| Failure::at(&a.session, format!("no trace named {name:?}")))?;
+        // Values are only reported of samples that match their hash.
+        trace.verify().map_err(|e| Failure::lib(&a.session, e))?;
         let samples = measure::trace_samples(trace).map_err(|e| Failure::lib(&a.session, e))?;
         let rate = trace.info().sample_rate;
         let row: Vec<(Measure, f64)> = what.iter().map(|m| (*m, m.apply(&samples, rate))).collect();
