@@ -638,6 +638,18 @@ def test_measure_json_shape(demo_dir):
     assert_clean_error(run("measure", "--trace", "NOPE", evs), 2)
 
 
+@pytest.mark.xfail(strict=True, reason="measure --json: amplitude of a trace in V has unit '' (and the text "
+                   "output no unit), though the trace's units are V and frequency/period carry Hz/s")
+def test_measure_amplitude_has_trace_unit(demo_dir):
+    evs = demo_dir / "scope-session.evs"
+    info = json.loads(run("session", "info", "--json", evs).stdout)
+    units = {t["name"]: t["units"] for t in info["traces"]}
+    j = json.loads(run("measure", "--json", "--what", "amplitude,frequency", evs).stdout)
+    for trace, ms in j.items():
+        assert ms["frequency"]["unit"] == "Hz"
+        assert ms["amplitude"]["unit"] == units[trace]
+
+
 @pytest.mark.xfail(strict=True, reason="measure on a file that is not a session file exits 1 "
                    "('the file failed a check'), not 2 as every `session` command does")
 def test_measure_not_a_session_file_is_2(tmp_path, demo_dir):
