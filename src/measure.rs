@@ -69,7 +69,18 @@ impl Measure {
         }
     }
 
-    /// The unit of the result.
+    /// The unit of the result of a trace whose samples are in
+    /// `trace_units`: an amplitude is in the samples' units, the others in
+    /// [`Measure::unit`].
+    pub fn unit_for(self, trace_units: &str) -> &str {
+        match self {
+            Measure::Amplitude => trace_units,
+            _ => self.unit(),
+        }
+    }
+
+    /// The unit of the result (`""` for an amplitude: the samples' units,
+    /// see [`Measure::unit_for`]).
     pub fn unit(self) -> &'static str {
         match self {
             Measure::Frequency => "Hz",
@@ -426,7 +437,8 @@ pub fn measure_trace(session: &mut Session, name: &str, m: Measure) -> Result<f6
     e.duration_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let mut meta = Map::new();
     meta.insert("trace".into(), Value::String(name.to_string()));
-    meta.insert("unit".into(), Value::String(m.unit().to_string()));
+    let unit = m.unit_for(&trace.info().units).to_string();
+    meta.insert("unit".into(), Value::String(unit));
     e.metadata = meta;
     session.record_history(e)?;
     Ok(value)

@@ -124,6 +124,12 @@ fn the_whole_workflow() {
     // A witness: first checkpoint from old 0 (stdin), then the proof.
     let mut r0 = String::from("old 0\n\n");
     r0.push_str(&cp1);
+    // `prove --consistency 0 NEW` makes that request.
+    evident(p)
+        .args(["prove", "audit.jsonl", "--consistency", "0", "cp1"])
+        .assert()
+        .success()
+        .stdout(predicate::eq(r0.clone()));
     evident(p)
         .args([
             "witness",

@@ -1046,15 +1046,29 @@ fn measure_and_compact_refuse_samples_that_do_not_match_their_hash() {
     let p = d.path().join("t.evs");
     let mut s = Session::new("t");
     let wave: Vec<f64> = (0..2000).map(|i| (i as f64 / 20.0).sin()).collect();
-    s.add_trace(
-        "CH1",
-        Trace::from_slice(&wave, TraceInfo::with_rate(1e3)).unwrap(),
-    )
-    .unwrap();
+    let mut info = TraceInfo::with_rate(1e3);
+    info.units = "mV".into();
+    s.add_trace("CH1", Trace::from_slice(&wave, info).unwrap())
+        .unwrap();
     s.save(Some(&p), &SaveOptions::default()).unwrap();
     let b = fs::read(&p).unwrap();
     let at = find(&b, &wave[1000].to_le_bytes()).unwrap();
-    evident().arg("measure").arg(&p).assert().code(0);
+    let a = evident()
+        .args(["measure", "--json", "--what", "amplitude,frequency"])
+        .arg(&p)
+        .assert()
+        .code(0);
+    let j: Value = serde_json::from_str(&stdout_of(&a)).unwrap();
+    assert_eq!(j["CH1"]["amplitude"]["unit"], "mV", "the samples' units");
+    assert_eq!(j["CH1"]["frequency"]["unit"], "Hz");
+    let not_a_session = d.path().join("x.txt");
+    fs::write(&not_a_session, "not a session").unwrap();
+    let a = evident()
+        .arg("measure")
+        .arg(&not_a_session)
+        .assert()
+        .code(2);
+    assert_one_line_error(&a, "x.txt");
     flip(&p, at as u64);
     let before = fs::read(&p).unwrap();
     let a = evident()

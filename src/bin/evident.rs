@@ -64,7 +64,7 @@ Exit status:
      unreadable key file, log locked by a writer (a key that does not match
      the log, or none for a keyed log: 1 for verify, which reports it as a
      finding and still checks sequence numbers and links; 2 for commands
-     that write)
+     that write to the log; ship checks links only, with a note)
 
 Errors are printed as one line: `evident: <file>: <problem>`.
 Try `evident demo` for a guided example.";
@@ -119,6 +119,14 @@ enum Cmd {
     /// -f`); survives rotation and a repair's move-aside, and resumes from
     /// --position-file or --from-seq. Of several logs, each line is
     /// labelled with its file (a `file` member under --json).
+    #[command(
+        mut_arg("log", |a| a.help("The log file (not standard input: follow reads a file)")),
+        mut_arg("more", |a| a.help("More logs, followed together, each line labelled with its file (a `file` member under --json)")),
+        mut_arg("follow", |a| a.hide(true)),
+        mut_arg("from_seq", |a| a.help("Start at this seq (print it and every later entry) instead of the last N entries")),
+        mut_arg("position_file", |a| a.help("Keep the position (log id and last seq seen) in FILE, and continue after it when FILE exists (a restart prints nothing twice and misses nothing)")),
+        mut_arg("interval", |a| a.help("Seconds between checks of the file")),
+    )]
     Follow(TailArgs),
     /// Print the head (SEQ:HASH, for an external checkpoint), entry count and log id.
     Head(HeadArgs),
@@ -195,6 +203,9 @@ enum Cmd {
     /// place of a file (`?log_id=ID` for one log; cat/tail/stats take
     /// --host too).
     #[cfg(feature = "postgres")]
+    #[command(mut_arg("key_file", |a| a.help(
+        "HMAC key file of keyed logs: every record's hash is checked before it is shipped. Without it a keyed log is still shipped (a shipper need not hold the key) with its links and seqs checked, and a note on stderr says so. A regular file of at most 4 KiB: all hex digits is a hex key (at least 32 digits), otherwise its bytes are the key (at least 16)"
+    )))]
     Ship(ship::ShipArgs),
 }
 

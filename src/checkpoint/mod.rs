@@ -690,6 +690,16 @@ pub fn prove_consistency(
         )));
     }
     let (leaves, mut t) = tree_for(log, key, n)?;
+    if old.size == 0 {
+        // From nothing (a witness that has no checkpoint of this log yet;
+        // tlog-witness "old 0"): an empty proof. The new checkpoint was
+        // checked against the log above.
+        return Ok(ConsistencyProof {
+            old_size: 0,
+            hashes: Vec::new(),
+            checkpoint: new.clone(),
+        });
+    }
     let attempt = |t: &mut StoredTree| -> Option<Vec<Node>> {
         let h = merkle::consistency_proof(t, old.size, n.size)
             .ok()

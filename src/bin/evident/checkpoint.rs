@@ -72,7 +72,9 @@ pub struct ProveArgs {
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
     /// Prove that checkpoint NEW extends checkpoint OLD (the output is a
-    /// tlog-witness request: `evident witness` reads it).
+    /// tlog-witness request: `evident witness` reads it). OLD `0`: from
+    /// nothing, the request for a witness that has no checkpoint of this log
+    /// yet (a file named 0: `./0`).
     #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
     pub consistency: Option<Vec<PathBuf>>,
     /// Write the proof here instead of standard output.
@@ -304,15 +306,23 @@ pub fn prove(a: ProveArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                     "--consistency takes two checkpoint files: OLD NEW",
                 ));
             };
-            let old = read_checkpoint(oldf)?;
             let new = read_checkpoint(newf)?;
-            if old.checkpoint.origin != new.checkpoint.origin {
+            let old = if oldf.as_os_str() == "0" {
+                // From nothing: only the size matters.
+                checkpoint::Checkpoint {
+                    size: 0,
+                    ..new.checkpoint.clone()
+                }
+            } else {
+                read_checkpoint(oldf)?.checkpoint
+            };
+            if old.origin != new.checkpoint.origin {
                 return Err(Failure::usage(format!(
                     "the checkpoints are of different logs ({} and {})",
-                    old.checkpoint.origin, new.checkpoint.origin
+                    old.origin, new.checkpoint.origin
                 )));
             }
-            checkpoint::prove_consistency(&a.log, &old.checkpoint, &new, hmac.as_ref())
+            checkpoint::prove_consistency(&a.log, &old, &new, hmac.as_ref())
                 .map_err(|e| lib(&a.log, e))?
                 .to_text()
         }

@@ -58,6 +58,7 @@ pub fn run(a: MeasureArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             .collect::<Result<_, _>>()?
     };
     let key = load_key(a.key.key_file.as_deref())?;
+    crate::session::require_session(&a.session)?;
     let session = Session::load(&a.session, &LoadOptions::new().key(key).version(a.version))
         .map_err(|e| Failure::lib(&a.session, e))?;
     let names: Vec<String> = if a.traces.is_empty() {
@@ -75,32 +76,34 @@ pub fn run(a: MeasureArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         let samples = measure::trace_samples(trace).map_err(|e| Failure::lib(&a.session, e))?;
         let rate = trace.info().sample_rate;
         let row: Vec<(Measure, f64)> = what.iter().map(|m| (*m, m.apply(&samples, rate))).collect();
-        results.push((name.clone(), row));
+        results.push((name.clone(), trace.info().units.clone(), row));
     }
     let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(stdout_err);
     if a.json {
         let mut doc = Map::new();
-        for (name, row) in &results {
+        for (name, units, row) in &results {
             let mut m = Map::new();
             for (k, v) in row {
                 let value = serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number);
-                m.insert(k.name().into(), json!({"value": value, "unit": k.unit()}));
+                m.insert(
+                    k.name().into(),
+                    json!({"value": value, "unit": k.unit_for(units)}),
+                );
             }
             doc.insert(name.clone(), Value::Object(m));
         }
         w(out, Value::Object(doc).to_string())?;
     } else {
-        for (name, row) in &results {
+        for (name, units, row) in &results {
             for (k, v) in row {
                 let v = if v.is_finite() {
                     format!("{v:.6e}")
                 } else {
                     "n/a".into()
                 };
-                let unit = if k.unit().is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}", k.unit())
+                let unit = match k.unit_for(units) {
+                    "" => String::new(),
+                    u => format!(" {u}"),
                 };
                 w(out, format!("{name}\t{}\t{v}{unit}", k.name()))?;
             }

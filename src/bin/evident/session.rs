@@ -191,7 +191,7 @@ pub fn refuse_session_file(path: &Path, command: &str) -> Result<(), Failure> {
 
 /// Checks that `path` is a session file before the library reads it, so
 /// that "not a session file" is a usage error (2), not damage (1).
-fn require_session(path: &Path) -> Result<(), Failure> {
+pub(crate) fn require_session(path: &Path) -> Result<(), Failure> {
     if session::is_session_file(path) {
         return Ok(());
     }
@@ -202,8 +202,9 @@ fn require_session(path: &Path) -> Result<(), Failure> {
     if meta.len() == 0 {
         return Err(Failure::at(path, "empty file, not a session file"));
     }
-    let head = fs::read(path)
-        .map(|b| b.into_iter().take(8).collect::<Vec<u8>>())
+    let mut head = Vec::with_capacity(8);
+    fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 8), &mut head))
         .map_err(|e| Failure::lib(path, io_err(path, "read", e)))?;
     // A file shorter than the magic that starts like one is a damaged
     // session file: the library reports it.

@@ -103,6 +103,21 @@ pub fn ship(a: ShipArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     }
     let mut opts = pg::ShipOptions::default();
     opts.key = load_key(a.key.key_file.as_deref())?;
+    if opts.key.is_none() {
+        // Shipping a keyed log needs no key (a shipper need not hold it),
+        // but then only links and seqs are checked: said, never silent.
+        for log in &a.logs {
+            if evident::inspect(log).is_ok_and(|i| i.genesis.alg != evident::HashAlg::Sha256) {
+                eprintln!(
+                    "{}",
+                    crate::output::renamed(format!(
+                        "evident: {}: note: a keyed log shipped without --key-file: links and seqs checked, not the hashes (verify the database copy with the key)",
+                        log.display()
+                    ))
+                );
+            }
+        }
+    }
     opts.batch = a.batch.max(1);
     opts.follow = a.follow;
     let started = std::time::Instant::now();
