@@ -1121,6 +1121,7 @@ fn stats_counts_and_span() {
         json!({"success": 11, "failure": 1, "unknown": 0})
     );
     assert_eq!(v["damaged_records"], 0);
+    assert_eq!(v["hashes_checked"], false, "stats does not check hashes");
     let a = evident().arg("stats").arg(&log).assert().success();
     let out = stdout_of(&a);
     for want in [

@@ -357,7 +357,7 @@ pub fn verify_proof(a: VerifyProofArgs, out: &mut dyn Write) -> Result<u8, Failu
     };
     let origin_err =
         |cp: &SignedCheckpoint| expected.as_ref().and_then(|o| cp.check_origin(o).err());
-    let cp = if bytes.starts_with(checkpoint::TLOG_PROOF_HEADER.as_bytes()) {
+    let (ok, cp) = if bytes.starts_with(checkpoint::TLOG_PROOF_HEADER.as_bytes()) {
         let p = InclusionProof::parse(&bytes).map_err(|e| Failure::failed(&a.proof, e))?;
         let body = match &a.log {
             Some(log) => Some(entry_body(log, p.index)?),
@@ -372,13 +372,11 @@ pub fn verify_proof(a: VerifyProofArgs, out: &mut dyn Write) -> Result<u8, Failu
         if let Some(m) = origin_err(&p.checkpoint) {
             return fail(m);
         }
-        writeln!(
-            out,
+        let ok = format!(
             "ok: entry seq {} is in {} at size {}",
             p.index, p.checkpoint.checkpoint.origin, p.checkpoint.checkpoint.size
-        )
-        .map_err(util::stdout_err)?;
-        p.checkpoint
+        );
+        (ok, p.checkpoint)
     } else {
         let p = ConsistencyProof::parse(&bytes).map_err(|e| Failure::failed(&a.proof, e))?;
         let Some(oldf) = &a.old else {
@@ -394,13 +392,11 @@ pub fn verify_proof(a: VerifyProofArgs, out: &mut dyn Write) -> Result<u8, Failu
         if let Some(m) = origin_err(&p.checkpoint) {
             return fail(m);
         }
-        writeln!(
-            out,
+        let ok = format!(
             "ok: {} at size {} extends size {}",
             p.checkpoint.checkpoint.origin, p.checkpoint.checkpoint.size, p.old_size
-        )
-        .map_err(util::stdout_err)?;
-        p.checkpoint
+        );
+        (ok, p.checkpoint)
     };
     let w = cp
         .witnesses(&wkeys)
@@ -412,6 +408,8 @@ pub fn verify_proof(a: VerifyProofArgs, out: &mut dyn Write) -> Result<u8, Failu
             a.witnesses.min_witnesses
         ));
     }
+    // "ok" only once every check passed, the witnesses' too.
+    writeln!(out, "{ok}").map_err(util::stdout_err)?;
     Ok(0)
 }
 

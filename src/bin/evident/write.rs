@@ -254,10 +254,17 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             let rec = log.recovery();
             let head = log.head();
             log.close().map_err(|e| Failure::lib(path, e))?;
-            if rec.torn.is_empty() {
+            if rec.torn.is_empty() && st == "torn_tail" {
                 writeln!(
                     out,
                     "{}: nothing to repair: no torn tail was found when opening the log (another writer may have moved it)",
+                    path.display()
+                )
+                .map_err(w)?;
+            } else if rec.torn.is_empty() {
+                writeln!(
+                    out,
+                    "{}: nothing moved: the log's end is intact; what verify reports lies before it",
                     path.display()
                 )
                 .map_err(w)?;
