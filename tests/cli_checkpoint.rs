@@ -192,6 +192,23 @@ fn the_whole_workflow() {
         .success()
         .stdout(predicate::str::contains("checkpoint: match"))
         .stdout(predicate::str::contains("valid"));
+    // --json: one object, the chain's report under "chain".
+    let a = evident(p)
+        .args([
+            "verify",
+            "audit.jsonl",
+            "--json",
+            "--checkpoint",
+            "cp2w",
+            "--pubkey",
+            "log.key.pub",
+        ])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v["outcome"], "match");
+    assert_eq!(v["chain"]["status"], "valid", "{v}");
+    assert_eq!(v["chain"]["entries"], 30, "{v}");
     evident(p)
         .args([
             "verify",

@@ -520,8 +520,21 @@ pub fn verify(a: VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     }
     .map_err(|e| lib(&a.log, e))?;
     if a.json {
-        let v = serde_json::to_string(&r).map_err(|e| Failure::usage(e.to_string()))?;
+        // One JSON object: the checkpoint's report, and (unless
+        // --incremental) the whole chain's under "chain".
+        let mut v = serde_json::to_value(&r).map_err(|e| Failure::usage(e.to_string()))?;
+        let mut code = if r.valid { in_log_code } else { EXIT_FAILED };
+        if !c.incremental {
+            let mut buf = Vec::new();
+            code = code.max(crate::check::verify(a, &mut buf)?);
+            let chain: serde_json::Value =
+                serde_json::from_slice(&buf).map_err(|e| Failure::usage(e.to_string()))?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("chain".into(), chain);
+            }
+        }
         writeln!(out, "{v}").map_err(util::stdout_err)?;
+        return Ok(code);
     } else {
         writeln!(
             out,
@@ -545,7 +558,7 @@ pub fn verify(a: VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         }
     }
     let cp_code = if r.valid { in_log_code } else { EXIT_FAILED };
-    if c.incremental || a.json {
+    if c.incremental {
         return Ok(cp_code);
     }
     let chain_code = crate::check::verify(a, out)?;
