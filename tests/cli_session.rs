@@ -1051,6 +1051,7 @@ fn measure_and_compact_refuse_samples_that_do_not_match_their_hash() {
     s.add_trace("CH1", Trace::from_slice(&wave, info).unwrap())
         .unwrap();
     s.save(Some(&p), &SaveOptions::default()).unwrap();
+    drop(s); // Windows refuses to rewrite a file that is still mapped
     let b = fs::read(&p).unwrap();
     let at = find(&b, &wave[1000].to_le_bytes()).unwrap();
     let a = evident()

@@ -300,6 +300,7 @@ fn tampered_copy(dir: &Path, compress: Option<i32>) -> std::path::PathBuf {
     let mut opts = SaveOptions::default();
     opts.compress = compress;
     s.save(Some(&p), &opts).unwrap();
+    drop(s); // Windows refuses to rewrite a file that is still mapped
     let mut b = std::fs::read(&p).unwrap();
     let at = if compress.is_some() {
         // The first data frame's bytes: after the header and genesis.
