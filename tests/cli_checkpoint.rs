@@ -88,6 +88,23 @@ fn the_whole_workflow() {
         .assert()
         .success()
         .stdout(predicate::str::contains("entry seq 7"));
+    // Against a copy whose entry 6 (action a5) was altered: the entry cannot be read,
+    // and the message says why (not that the log has no entry seq 7).
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(p.join("altered.jsonl"), text.replace("\"a5\"", "\"EVIL\"")).unwrap();
+    evident(p)
+        .args([
+            "verify-proof",
+            "p7",
+            "--pubkey",
+            "log.key.pub",
+            "--log",
+            "altered.jsonl",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot be read"))
+        .stderr(predicate::str::contains("hash_mismatch at entry seq 6"));
     // The proof does not verify with another key.
     evident(p)
         .args(["keygen", "--name", "example.com/audit", "-o", "other.key"])

@@ -424,8 +424,17 @@ fn entry_body(log: &Path, seq: u64) -> Result<Vec<u8>, Failure> {
             }
         })
         .map_err(|e| lib(log, e))?;
-    let _ = end;
-    found.ok_or_else(|| Failure::failed(log, format!("the log has no entry seq {seq}")))
+    found.ok_or_else(|| match end.problem {
+        // Reading stopped before the entry: say why, not that it is missing.
+        Some(p) if end.last.seq < seq => Failure::failed(
+            log,
+            format!(
+                "entry seq {seq} cannot be read: the log's chain stops at seq {}: {p}",
+                end.last.seq
+            ),
+        ),
+        _ => Failure::failed(log, format!("the log has no entry seq {seq}")),
+    })
 }
 
 pub fn witness(a: WitnessArgs, out: &mut dyn Write) -> Result<u8, Failure> {
