@@ -31,7 +31,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use evident::session::*;
 
@@ -376,6 +376,7 @@ mod tests {
     use super::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
+    use std::time::Instant;
 
     fn fixtures() -> Vec<(PathBuf, Vec<u8>)> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-import");
@@ -672,5 +673,40 @@ mod tests {
             &[40, 1, 1, 0, 0, 0, 2, 4, 0, 0, 0, 5, 4, 0, 0, 0],
         );
         put("seed-wfm-rate-option", 3 | 4 | (1 << 3), &[4]);
+    }
+}
+
+/// A FIFO named like a capture file is refused at once: the importers
+/// opened it with a blocking open(2), which waits for a writer forever.
+#[cfg(all(test, unix))]
+mod fifo {
+    use super::*;
+
+    #[test]
+    fn a_fifo_capture_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        for kind in KINDS {
+            let p = dir.path().join(format!("fifo.{kind}"));
+            let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+            let (tx, rx) = std::sync::mpsc::channel();
+            let q = p.clone();
+            std::thread::spawn(move || {
+                let _ = tx.send(read_trace_file_with(&q, &ImportOptions::default()).map(|_| ()));
+            });
+            let r = rx.recv_timeout(Duration::from_secs(5));
+            if r.is_err() {
+                // Let the blocked open return before failing.
+                let _ = std::fs::OpenOptions::new().write(true).open(&p);
+            }
+            let e = r
+                .unwrap_or_else(|_| panic!(".{kind}: reading a FIFO hangs"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("fifo.") && e.contains("not a regular file"),
+                ".{kind}: {e}"
+            );
+        }
     }
 }
