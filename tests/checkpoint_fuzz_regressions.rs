@@ -555,3 +555,54 @@ mod tests {
         );
     }
 }
+
+/// A FIFO (or a device) as a checkpoints sidecar is refused at once:
+/// `last_checkpoint` and `read_checkpoints` read it with `fs::read`, which
+/// blocks in open(2) on a FIFO nobody writes to, and reads `/dev/zero`
+/// without end (`evident checkpoint` falls back to `last_checkpoint` for a
+/// checkpoint file that does not parse).
+#[cfg(all(test, unix))]
+mod fifo {
+    use super::*;
+    use std::time::Duration;
+
+    fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        let r = rx.recv_timeout(Duration::from_secs(5)).ok();
+        if r.is_none() {
+            eprintln!("{what} hangs");
+        }
+        r
+    }
+
+    #[test]
+    fn a_fifo_or_device_sidecar_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl.checkpoints");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let q = p.clone();
+        let last = bounded("last_checkpoint", move || {
+            last_checkpoint(&q).map(|_| ()).map_err(|e| e.to_string())
+        });
+        let q = p.clone();
+        let all = bounded("read_checkpoints", move || {
+            read_checkpoints(&q).map(|_| ()).map_err(|e| e.to_string())
+        });
+        if last.is_none() || all.is_none() {
+            for _ in 0..2 {
+                let _ = std::fs::OpenOptions::new().write(true).open(&p);
+            }
+            panic!("a FIFO sidecar hangs the readers");
+        }
+        for e in [last.unwrap().unwrap_err(), all.unwrap().unwrap_err()] {
+            assert!(
+                e.contains("log.jsonl.checkpoints") && e.contains("not a regular file"),
+                "{e}"
+            );
+        }
+    }
+}
