@@ -179,7 +179,8 @@ enum Kind {
 }
 
 fn sniff(path: &Path) -> Result<Kind> {
-    let mut f = fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    // Refuses a FIFO, socket or device without blocking in open(2).
+    let mut f = crate::storage::open_regular(path, crate::storage::Access::Read, "read")?;
     let mut head = [0u8; 256];
     let mut n = 0;
     while n < head.len() {

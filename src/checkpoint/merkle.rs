@@ -226,7 +226,9 @@ fn inclusion_len(index: u64, size: u64) -> usize {
     // last leaf split) has one hash per level; the border part one per set
     // bit of `index` above it (RFC 9162 verifier loop, counted).
     let inner = 64 - (index ^ (size - 1)).leading_zeros();
-    let border = (index >> inner).count_ones();
+    // `inner` is 64 when the paths split at the top bit (a size above
+    // 2^63): nothing is left above it.
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones();
     (inner + border) as usize
 }
 
@@ -362,7 +364,9 @@ pub fn verify_consistency(
     // the whole old tree (then the verifier knows it: the old root).
     let shift = old.trailing_zeros();
     let inner = 64 - ((old - 1) ^ (new - 1)).leading_zeros();
-    let border = ((old - 1) >> inner).count_ones();
+    // `inner` is 64 when the paths split at the top bit (a new size above
+    // 2^63): nothing is left above it.
+    let border = (old - 1).checked_shr(inner).unwrap_or(0).count_ones();
     let start = usize::from(old != 1u64 << shift);
     let want = start + (inner - shift) as usize + border as usize;
     if proof.len() != want || proof.len() > MAX_PROOF_LEN {

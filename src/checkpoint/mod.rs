@@ -1072,13 +1072,27 @@ pub fn checkpoints_path(log: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// The bytes of a checkpoints sidecar (`None` when it does not exist). A
+/// FIFO, device or directory is refused without blocking in open(2) or
+/// reading without end (`/dev/zero`).
+fn read_sidecar(sidecar: &Path) -> Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    match std::fs::metadata(sidecar) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => {}
+    }
+    let f = crate::storage::open_regular(sidecar, crate::storage::Access::Read, "read")?;
+    let mut bytes = Vec::new();
+    (&f).read_to_end(&mut bytes)
+        .map_err(|e| Error::io(sidecar, "read", e))?;
+    Ok(Some(bytes))
+}
+
 /// The last checkpoint in a checkpoints sidecar (`None` when it does not
 /// exist or is empty). A torn last checkpoint is skipped.
 pub fn last_checkpoint(sidecar: &Path) -> Result<Option<SignedCheckpoint>> {
-    let bytes = match std::fs::read(sidecar) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(sidecar, "read", e)),
+    let Some(bytes) = read_sidecar(sidecar)? else {
+        return Ok(None);
     };
     let text = String::from_utf8_lossy(&bytes);
     let mut last = None;
@@ -1094,10 +1108,8 @@ pub fn last_checkpoint(sidecar: &Path) -> Result<Option<SignedCheckpoint>> {
 /// when it does not exist). An incomplete last note is skipped; a note
 /// that does not parse is an error naming the file.
 pub fn read_checkpoints(sidecar: &Path) -> Result<Vec<SignedCheckpoint>> {
-    let bytes = match std::fs::read(sidecar) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(sidecar, "read", e)),
+    let Some(bytes) = read_sidecar(sidecar)? else {
+        return Ok(Vec::new());
     };
     let text = String::from_utf8_lossy(&bytes);
     let parts = split_notes(&text);

@@ -68,15 +68,23 @@ pub fn read_trace_file_with(path: &Path, opts: &ImportOptions) -> Result<Trace> 
     }
     // A directory: opened (then refused below) on Unix, refused by the
     // open itself on Windows ("access denied"): the same error either way.
-    let file = File::open(path).map_err(|e| match crate::sys::open_refused_kind(path, &e) {
-        Some(kind) => invalid(path, format!("not a regular file ({kind})")),
-        None => Error::io(path, "open", e),
-    })?;
+    // Opened without blocking (a FIFO nobody writes to would block open(2)
+    // forever), checked, then switched back to blocking reads.
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    crate::sys::nonblocking_open(&mut o);
+    let file = o
+        .open(path)
+        .map_err(|e| match crate::sys::open_refused_kind(path, &e) {
+            Some(kind) => invalid(path, format!("not a regular file ({kind})")),
+            None => Error::io(path, "open", e),
+        })?;
     let meta = file.metadata().map_err(|e| Error::io(path, "stat", e))?;
     if !meta.is_file() {
         let kind = crate::sys::file_kind(&meta.file_type());
         return Err(invalid(path, format!("not a regular file ({kind})")));
     }
+    crate::storage::set_blocking(&file).map_err(|e| Error::io(path, "open", e))?;
     if let Some(rate) = opts.sample_rate {
         if !(rate.is_finite() && rate > 0.0) {
             return Err(invalid(
