@@ -268,35 +268,16 @@ fn check_outcome(w: &Witness, out: &Outcome, cp: &SignedCheckpoint) {
 // ------------------------------------------------------------------ tests --
 
 #[cfg(test)]
+#[path = "support/fuzz.rs"]
+mod fuzz_support;
+
+#[cfg(test)]
 mod tests {
+    use super::fuzz_support::*;
     use super::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
     use std::time::{Duration, Instant};
-
-    fn fixtures() -> Vec<(PathBuf, Vec<u8>)> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-checkpoint");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .map(|p| {
-                let b = std::fs::read(&p).unwrap();
-                (p, b)
-            })
-            .collect()
-    }
-
-    fn panic_text(e: Box<dyn std::any::Any + Send>) -> String {
-        e.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    }
 
     fn run(what: &str, input: &[u8]) {
         let r = std::panic::catch_unwind(|| {
@@ -312,7 +293,7 @@ mod tests {
 
     #[test]
     fn checkpoint_fuzz_regressions() {
-        let files = fixtures();
+        let files = fixtures("fuzz-checkpoint");
         assert!(files.len() >= 6, "fixtures missing");
         for (p, b) in &files {
             run(&p.display().to_string(), b);
@@ -390,7 +371,10 @@ mod tests {
 
     #[test]
     fn checkpoint_random_mutations() {
-        let seeds: Vec<Vec<u8>> = fixtures().into_iter().map(|(_, b)| b).collect();
+        let seeds: Vec<Vec<u8>> = fixtures("fuzz-checkpoint")
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect();
         let cases: u64 = std::env::var("EVIDENT_FUZZ_CASES")
             .ok()
             .and_then(|s| s.parse().ok())

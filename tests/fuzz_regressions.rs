@@ -382,32 +382,20 @@ fn check_file(path: &Path, bytes: &[u8], key: Option<Key>, name: &str) {
 // ------------------------------------------------------------------ tests --
 
 #[cfg(test)]
+#[path = "support/fuzz.rs"]
+mod fuzz_support;
+
+#[cfg(test)]
 mod tests {
+    use super::fuzz_support::*;
     use super::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
-    fn fixtures() -> Vec<(PathBuf, Vec<u8>)> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .map(|p| {
-                let b = std::fs::read(&p).unwrap();
-                (p, b)
-            })
-            .collect()
-    }
-
     /// Every crash input the fuzzer found, and the hand-made seeds.
     #[test]
     fn fuzz_regressions() {
-        let files = fixtures();
+        let files = fixtures("fuzz");
         assert!(files.len() >= 10, "fixtures missing");
         for (p, b) in files {
             // As the fuzzer ran it (first byte = variant), and the whole
@@ -493,7 +481,7 @@ mod tests {
     /// `EVIDENT_FUZZ_CASES`).
     #[test]
     fn random_mutations() {
-        let seeds: Vec<Vec<u8>> = fixtures().into_iter().map(|(_, b)| b).collect();
+        let seeds: Vec<Vec<u8>> = fixtures("fuzz").into_iter().map(|(_, b)| b).collect();
         let cases: u64 = std::env::var("EVIDENT_FUZZ_CASES")
             .ok()
             .and_then(|s| s.parse().ok())

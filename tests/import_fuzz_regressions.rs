@@ -321,95 +321,26 @@ pub fn check(kind: &str, bytes: &[u8], opts: &ImportOptions) {
 
 // ------------------------------------------------------------------ tests --
 
-/// In the test build: the largest single allocation made by this thread
-/// since the last reset (inputs are at most 64 KiB; nothing legitimate
-/// comes near the limit).
 #[cfg(test)]
-mod alloc_guard {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        static LARGEST: Cell<usize> = const { Cell::new(0) };
-    }
-
-    fn note(size: usize) {
-        let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
-    }
-
-    /// The largest allocation since the last call (and resets it).
-    pub fn take_largest() -> usize {
-        LARGEST.with(|l| l.replace(0))
-    }
-
-    struct Guard;
-
-    // SAFETY: forwards every call to the system allocator unchanged.
-    unsafe impl GlobalAlloc for Guard {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            note(layout.size());
-            System.alloc(layout)
-        }
-        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            note(layout.size());
-            System.alloc_zeroed(layout)
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            System.dealloc(ptr, layout)
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            note(new_size);
-            System.realloc(ptr, layout, new_size)
-        }
-    }
-
-    #[global_allocator]
-    static GUARD: Guard = Guard;
-}
-
-/// The most a single allocation of the harness may take.
-#[cfg(test)]
-const ALLOC_LIMIT: usize = 64 << 20;
+#[path = "support/fuzz.rs"]
+mod fuzz_support;
 
 #[cfg(test)]
 mod tests {
+    use super::fuzz_support::*;
     use super::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
     use std::time::Instant;
 
-    fn fixtures() -> Vec<(PathBuf, Vec<u8>)> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-import");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .map(|p| {
-                let b = std::fs::read(&p).unwrap();
-                (p, b)
-            })
-            .collect()
-    }
-
-    fn panic_text(e: Box<dyn std::any::Any + Send>) -> String {
-        e.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    }
-
     /// Runs one input under the allocation guard and the time limit.
     fn run_guarded(what: &str, input: &[u8]) {
         let r = std::panic::catch_unwind(|| {
-            alloc_guard::take_largest();
+            take_largest();
             let t0 = Instant::now();
             fuzz_one(input);
             let took = t0.elapsed();
-            let big = alloc_guard::take_largest();
+            let big = take_largest();
             assert!(big <= ALLOC_LIMIT, "an allocation of {big} bytes");
             assert!(took <= SLOW, "took {took:?}");
         });
@@ -422,7 +353,7 @@ mod tests {
     /// fuzzer ran them, and with every other selector byte.
     #[test]
     fn import_fuzz_regressions() {
-        let files = fixtures();
+        let files = fixtures("fuzz-import");
         assert!(files.len() >= 8, "fixtures missing");
         for (p, b) in &files {
             run_guarded(&p.display().to_string(), b);
@@ -502,7 +433,10 @@ mod tests {
     /// `EVIDENT_FUZZ_CASES`, another seed with `EVIDENT_FUZZ_SEED`).
     #[test]
     fn import_random_mutations() {
-        let seeds: Vec<Vec<u8>> = fixtures().into_iter().map(|(_, b)| b).collect();
+        let seeds: Vec<Vec<u8>> = fixtures("fuzz-import")
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect();
         let cases: u64 = std::env::var("EVIDENT_FUZZ_CASES")
             .ok()
             .and_then(|s| s.parse().ok())

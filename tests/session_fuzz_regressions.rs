@@ -473,98 +473,29 @@ fn check_file(dir: &Path, path: &Path, bytes: &[u8], key: Option<Key>, name: &st
 
 // ------------------------------------------------------------------ tests --
 
-/// In the test build: the largest single allocation made by this thread
-/// since the last reset, to catch allocations sized by what a file claims
-/// (the inputs are at most 64 KiB; nothing legitimate comes near the limit).
 #[cfg(test)]
-mod alloc_guard {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        static LARGEST: Cell<usize> = const { Cell::new(0) };
-    }
-
-    fn note(size: usize) {
-        let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
-    }
-
-    /// The largest allocation since the last call (and resets it).
-    pub fn take_largest() -> usize {
-        LARGEST.with(|l| l.replace(0))
-    }
-
-    struct Guard;
-
-    // SAFETY: forwards every call to the system allocator unchanged.
-    unsafe impl GlobalAlloc for Guard {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            note(layout.size());
-            System.alloc(layout)
-        }
-        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            note(layout.size());
-            System.alloc_zeroed(layout)
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            System.dealloc(ptr, layout)
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            note(new_size);
-            System.realloc(ptr, layout, new_size)
-        }
-    }
-
-    #[global_allocator]
-    static GUARD: Guard = Guard;
-}
-
-/// The most a single allocation of the harness may take.
-#[cfg(test)]
-const ALLOC_LIMIT: usize = 64 << 20;
+#[path = "support/fuzz.rs"]
+mod fuzz_support;
 
 #[cfg(test)]
 mod tests {
+    use super::fuzz_support::*;
     use super::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
-
-    fn fixtures() -> Vec<(PathBuf, Vec<u8>)> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-session");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .map(|p| {
-                let b = std::fs::read(&p).unwrap();
-                (p, b)
-            })
-            .collect()
-    }
-
-    fn panic_text(e: Box<dyn std::any::Any + Send>) -> String {
-        e.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    }
 
     /// Every crash input the fuzzer found, and the hand-made seeds: as the
     /// fuzzer ran them (first byte = variant) and as data in every variant.
     #[test]
     fn session_fuzz_regressions() {
-        let files = fixtures();
+        let files = fixtures("fuzz-session");
         assert!(files.len() >= 10, "fixtures missing");
         for (p, b) in files {
             let r = std::panic::catch_unwind(|| {
-                alloc_guard::take_largest();
+                take_largest();
                 fuzz_one(&b);
                 fuzz_all(&b);
-                let big = alloc_guard::take_largest();
+                let big = take_largest();
                 assert!(big <= ALLOC_LIMIT, "an allocation of {big} bytes");
             });
             if let Err(e) = r {
@@ -588,9 +519,9 @@ mod tests {
         for p in &files {
             let b = std::fs::read(p).unwrap();
             let r = std::panic::catch_unwind(|| {
-                alloc_guard::take_largest();
+                take_largest();
                 fuzz_one(&b);
-                let big = alloc_guard::take_largest();
+                let big = take_largest();
                 assert!(big <= ALLOC_LIMIT, "an allocation of {big} bytes");
             });
             if let Err(e) = r {
@@ -694,7 +625,10 @@ mod tests {
     /// `EVIDENT_FUZZ_CASES`, another seed with `EVIDENT_FUZZ_SEED`).
     #[test]
     fn session_random_mutations() {
-        let seeds: Vec<Vec<u8>> = fixtures().into_iter().map(|(_, b)| b).collect();
+        let seeds: Vec<Vec<u8>> = fixtures("fuzz-session")
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect();
         let cases: u64 = std::env::var("EVIDENT_FUZZ_CASES")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -709,9 +643,9 @@ mod tests {
             // Mostly the fixed-up variants: they get past the checksums.
             b.insert(0, [0, 1, 2, 2, 3, 3][rng.gen_range(0..6)]);
             let r = std::panic::catch_unwind(|| {
-                alloc_guard::take_largest();
+                take_largest();
                 fuzz_one(&b);
-                let big = alloc_guard::take_largest();
+                let big = take_largest();
                 assert!(big <= ALLOC_LIMIT, "an allocation of {big} bytes");
             });
             if let Err(e) = r {
