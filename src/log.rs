@@ -1525,18 +1525,12 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
     let mut bytes = framing.file_header();
     format::frame(&mut bytes, framing, &body, &chain.hash(&body));
 
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if let Some(name) = path.file_name() {
-        // Temporary files of creators killed before (named ones: other
-        // systems, or earlier versions).
-        crate::storage::remove_stale(&dir, &name.to_string_lossy(), "creating");
-    }
+    // Also removes the temporary files of creators killed before (named
+    // ones: other systems, or earlier versions).
+    let (dir, tmp) = crate::storage::temp_sibling(path, "creating");
     let linked = match crate::sys::create_unnamed_then_link(&dir, path, &bytes) {
         Ok(true) => Ok(()),
-        Ok(false) => create_named_then_link(path, &bytes),
+        Ok(false) => create_named_then_link(&tmp, path, &bytes),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
         Err(e) => return Err(Error::io(path, "create", e)),
     };
@@ -1556,27 +1550,26 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
     }
 }
 
-/// Creates `path` holding `bytes` through a named temporary file next to
-/// it, hard-linked at `path` (fails with `AlreadyExists` when taken) and
+/// Creates `path` holding `bytes` through the temporary file `tmp` next
+/// to it, linked at `path` (fails with `AlreadyExists` when taken) and
 /// removed. Where there are no unnamed files (not Linux), a process killed
 /// in between leaves the temporary `.NAME.creating-PID-HEX` behind; the
 /// next creation of a log of that name removes it once that process is gone.
-fn create_named_then_link(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let (_, tmp) = crate::storage::temp_sibling(path, "creating");
+fn create_named_then_link(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let write = || -> std::io::Result<()> {
         let mut f = FsOpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)?;
+            .open(tmp)?;
         f.write_all(bytes)?;
         f.sync_all()
     };
     if let Err(e) = write() {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
         return Err(e);
     }
-    let linked = crate::storage::link_into_place(&tmp, path);
-    let _ = fs::remove_file(&tmp);
+    let linked = crate::storage::link_into_place(tmp, path);
+    let _ = fs::remove_file(tmp);
     linked
 }
 
