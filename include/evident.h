@@ -1567,7 +1567,9 @@ evident_status evident_open_options_set_buffer_size(evident_open_options *option
  * (records per transaction), `key_hex` (the HMAC key of a keyed log, to
  * check hashes before shipping) and `retry_for_ms` (how long to keep
  * reconnecting; default 30 000). `*out_report_json` receives a JSON array
- * of `{"log_id", "shipped", "already", "head_seq"}` (free with
+ * of `{"log_id", "shipped", "already", "head_seq", "hashes_checked"}`
+ * (`hashes_checked` false: a keyed log shipped without `key_hex`, links
+ * and seqs checked only) (free with
  * `evident_string_free`; NULL on failure).
  */
 evident_status evident_ship(const char *log_path,

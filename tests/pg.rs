@@ -63,6 +63,7 @@ fn ship_and_verify_100k_entries_from_3_logs() {
         assert_eq!(reps.len(), 1);
         assert_eq!(reps[0].shipped, *n as u64 + 1);
         assert_eq!(reps[0].head_seq, *n as u64);
+        assert!(reps[0].hashes_checked, "a keyless log's hashes are checked");
     }
     let ship_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -1152,4 +1153,23 @@ fn rtgs_audit_logs_view_has_the_documented_columns_and_the_compat_values() {
         .unwrap()
         .get(0);
     assert_eq!(n, 2);
+}
+
+#[test]
+fn a_keyed_log_shipped_without_its_key_says_its_hashes_were_not_checked() {
+    let Some(url) = fresh_db("shipkeyed") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.jsonl");
+    let key = evident::Key::new(vec![7; 32]).unwrap();
+    let l = evident::Log::open(&p, evident::OpenOptions::new().key(key.clone())).unwrap();
+    l.append(&evident::Event::new("T", "a")).unwrap();
+    l.close().unwrap();
+    let reps = ship_all(&p, &url).unwrap();
+    assert!(!reps[0].hashes_checked, "{reps:?}");
+    let mut o = ShipOptions::default();
+    o.key = Some(key);
+    let reps = pg::ship(&p, &url, &o).unwrap();
+    assert!(reps[0].hashes_checked, "{reps:?}");
 }

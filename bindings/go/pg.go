@@ -51,6 +51,9 @@ type ShipReport struct {
 	Already uint64 `json:"already"`
 	// HeadSeq is the database's head seq for the log afterwards.
 	HeadSeq uint64 `json:"head_seq"`
+	// HashesChecked is false for a keyed log shipped without its key
+	// (links and seqs checked only; check the database copy with the key).
+	HashesChecked bool `json:"hashes_checked"`
 }
 
 func pgCall(which C.int, a, b, c string, hasC bool, v any) error {

@@ -84,7 +84,9 @@ fn ts(v: &Option<String>, what: &str) -> Result<Option<chrono::DateTime<chrono::
 /// (records per transaction), `key_hex` (the HMAC key of a keyed log, to
 /// check hashes before shipping) and `retry_for_ms` (how long to keep
 /// reconnecting; default 30 000). `*out_report_json` receives a JSON array
-/// of `{"log_id", "shipped", "already", "head_seq"}` (free with
+/// of `{"log_id", "shipped", "already", "head_seq", "hashes_checked"}`
+/// (`hashes_checked` false: a keyed log shipped without `key_hex`, links
+/// and seqs checked only) (free with
 /// `evident_string_free`; NULL on failure).
 #[no_mangle]
 pub extern "C" fn evident_ship(

@@ -70,6 +70,10 @@ pub struct ShipReport {
     pub already: u64,
     /// The database's head seq for this log afterwards.
     pub head_seq: u64,
+    /// Whether every record's hash was checked before it was shipped:
+    /// false for a keyed log shipped without its key (links and seqs only;
+    /// check the database copy with the key).
+    pub hashes_checked: bool,
 }
 
 /// Copies the records of the log at `path` that the database lacks into
@@ -279,6 +283,7 @@ impl Shipper {
         self.reports.push(ShipReport {
             log_id: log_id.clone(),
             head_seq: db_head.unwrap_or(0),
+            hashes_checked: chain.is_some(),
             ..ShipReport::default()
         });
         Ok(Some(Cursor {

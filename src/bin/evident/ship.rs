@@ -107,7 +107,7 @@ pub fn ship(a: ShipArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         // Shipping a keyed log needs no key (a shipper need not hold it),
         // but then only links and seqs are checked: said, never silent.
         for log in &a.logs {
-            if evident::inspect(log).is_ok_and(|i| i.genesis.alg != evident::HashAlg::Sha256) {
+            if evident::inspect(log).is_ok_and(|i| i.genesis.alg.is_keyed()) {
                 eprintln!(
                     "{}",
                     crate::output::renamed(format!(

@@ -48,7 +48,9 @@ def _lib() -> ctypes.CDLL:
 class ShipReport(dict):
     """What :func:`ship` did for one log: ``log_id``, ``shipped`` (records
     inserted now), ``already`` (records the database held), ``head_seq``
-    (the database's head for the log afterwards). Also attributes."""
+    (the database's head for the log afterwards), ``hashes_checked``
+    (false for a keyed log shipped without its key: links and seqs checked
+    only). Also attributes."""
 
     def __getattr__(self, name: str) -> Any:
         try:
