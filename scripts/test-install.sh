@@ -175,9 +175,10 @@ if [ -n "$wheel" ]; then
   libfile=$work/whl/evident/_libevident.so
   check "the wheel's library is stripped" sh -c "test -f '$libfile' && ! readelf -S '$libfile' | grep -q '\.debug_info\|\.symtab'"
   meta=$(ls "$work"/whl/evident_audit-*.dist-info/METADATA)
-  check "wheel metadata: Name evident-audit, extras numpy and pandas, no required dependency" sh -c \
+  check "wheel metadata: Name evident-audit, extras numpy, pandas and fast, no required dependency" sh -c \
     "grep -qx 'Name: evident-audit' '$meta' && grep -qx 'Provides-Extra: numpy' '$meta' \
-     && grep -qx 'Provides-Extra: pandas' '$meta' && ! grep 'Requires-Dist:' '$meta' | grep -qv 'extra =='"
+     && grep -qx 'Provides-Extra: pandas' '$meta' && grep -qx 'Provides-Extra: fast' '$meta' \
+     && ! grep 'Requires-Dist:' '$meta' | grep -qv 'extra =='"
   check "pip install the wheel (no cargo on PATH, no index)" env -i HOME="$work" PATH="$venv/bin:$clean_path" \
     "$venv/bin/pip" install --quiet --no-index "$wheel"
   mkdir -p "$work/run-py"

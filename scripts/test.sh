@@ -75,9 +75,11 @@ if [ -d bindings/python ]; then
   # tm_data_types (Tektronix) writes the .wfm files the seed tests read.
   # The seed examples (tests/seeds) use pandas and matplotlib, as the
   # documents they come from do; pypdf reads the PDF reports back and
-  # pypdfium2 draws them. One pip command, so that one resolution satisfies
-  # all of them (tm_data_types needs numba, which bounds numpy).
-  "$venv/bin/pip" install --quiet pytest numpy tm_data_types pandas matplotlib pypdf pypdfium2
+  # pypdfium2 draws them; orjson is the optional fast encoder
+  # (evident-audit[fast]; tests/test_json_fast.py covers both paths). One
+  # pip command, so that one resolution satisfies all of them
+  # (tm_data_types needs numba, which bounds numpy).
+  "$venv/bin/pip" install --quiet pytest numpy tm_data_types pandas matplotlib pypdf pypdfium2 orjson
   EVIDENT_CARGO_PROFILE=release "$venv/bin/pip" install --quiet "$root/bindings/python"
   # Headless Chromium renders the HTML reports (tests/test_report_browser.py);
   # installed from Debian's packages where this script may (root, apt-get).

@@ -29,6 +29,7 @@ import time
 from typing import Callable, Dict, List, Tuple
 
 import evident
+from evident import log as evident_log
 from bench_peers import ACTION, ACTOR, DETAILS, EVENT, KEY, SESSION, og_record
 from ogentic_audit import KeyHandle, Writer
 
@@ -164,6 +165,16 @@ class Cases:
         return r
 
 
+def std_json(fn: Callable[[], Rate]) -> Rate:
+    """``fn`` with the standard json encoder (orjson, evident-audit[fast], off)."""
+    saved = evident_log._fast_dumps
+    evident_log._fast_dumps = None
+    try:
+        return fn()
+    finally:
+        evident_log._fast_dumps = saved
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -181,6 +192,8 @@ def main() -> int:
         ("og Writer.append", c.og_append),
         ("ev log(dict) buffered", c.ev_log),
         ("ev log_many buffered", c.ev_log_many),
+        ("ev log(dict) buffered, std json", lambda: std_json(c.ev_log)),
+        ("ev log_many buffered, std json", lambda: std_json(c.ev_log_many)),
         ("ev Sync 1 thread", c.ev_sync_1),
         ("ev log_many(100) Sync", lambda: c.ev_log_many("sync", 100, n_sync * 100)),
         ("ev group 8 threads", lambda: c.ev_group_8(n_per, a.commit_delay)),
@@ -208,6 +221,10 @@ def main() -> int:
         ("  per CPU-second", med("ev log(dict) buffered", 1) / med("og Writer.append", 1), 1.5),
         ("log_many vs ogentic Writer.append", med("ev log_many buffered") / med("og Writer.append"), 5.0),
         ("  per CPU-second", med("ev log_many buffered", 1) / med("og Writer.append", 1), 5.0),
+        ("log(dict), std json, per CPU-second",
+         med("ev log(dict) buffered, std json", 1) / med("og Writer.append", 1), 1.5),
+        ("log_many, std json, per CPU-second",
+         med("ev log_many buffered, std json", 1) / med("og Writer.append", 1), 5.0),
         ("durable log_many(100) vs Sync 1 thread", med("ev log_many(100) Sync") / med("ev Sync 1 thread"), 50.0),
         ("durable 8 threads group+delay vs Sync 1 thread", med("ev group 8 threads") / med("ev Sync 1 thread"), 50.0),
         ("durable 8 threads group, no delay vs Sync 1 thread",
@@ -220,6 +237,7 @@ def main() -> int:
     for name, ratio, target in targets:
         ok = "met" if ratio >= target else "MISSED"
         print(f"  {name:52s} {ratio:7.2f}x  (target >= {target}x: {ok})")
+    print(f"orjson (evident-audit[fast]) used: {evident_log._fast_dumps is not None}")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

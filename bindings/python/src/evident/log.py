@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import enum
 import json
 import json.encoder as _json_encoder
 import math
 import os
 import sys
+import uuid
 import weakref
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
@@ -61,9 +63,21 @@ def _choice(table: Mapping[Any, int], value: Any, name: str) -> int:
 _ts_text = ts_text
 
 
+def _default(o: Any) -> Any:
+    """What the encoders write for values that are not JSON types: an
+    enum as its value, a UUID as its text (as orjson does natively, so that
+    both encoders accept the same values); anything else is refused."""
+    if isinstance(o, enum.Enum):
+        return o.value
+    if isinstance(o, uuid.UUID):
+        return str(o)
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
 def _fast_encoder(sort_keys: bool) -> Any:
     """``JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",",
-    ":"), check_circular=False).encode``, minus its per-call overhead.
+    ":"), check_circular=False, default=_default).encode``, minus its
+    per-call overhead.
 
     ``JSONEncoder.encode`` builds a new C encoder (and a closure) on every
     call; this builds the C encoder once and calls it directly, which gives
@@ -80,6 +94,7 @@ def _fast_encoder(sort_keys: bool) -> Any:
         separators=(",", ":"),
         sort_keys=sort_keys,
         check_circular=False,
+        default=_default,
     )
     try:
         from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -87,7 +102,7 @@ def _fast_encoder(sort_keys: bool) -> Any:
         if c_make_encoder is None:
             return enc.encode
         c_enc = c_make_encoder(
-            None, enc.default, encode_basestring, None, ":", ",", sort_keys, False, False
+            None, _default, encode_basestring, None, ":", ",", sort_keys, False, False
         )
 
         def encode(o: Any, _c: Any = c_enc, _join: Any = "".join) -> str:
@@ -114,6 +129,81 @@ _encode_json = _fast_encoder(False)
 #: library already in canonical form (spec § 5.4) and are written as given
 #: after a one-pass check instead of being parsed and written again.
 _encode_sorted = _fast_encoder(True)
+
+
+def _orjson_dumps() -> Any:
+    """``orjson.dumps`` when orjson is installed (``pip install
+    evident-audit[fast]``) and reads back as the standard encoder's output
+    on a probe of every JSON type; else None.
+
+    orjson is 5-8 times faster than the standard encoder. It is used only
+    with options under which it either writes what the standard encoder
+    writes or raises: subclasses of str, int, dict and list (IntEnum, ...),
+    datetimes, dataclasses, numpy values, integers beyond 64 bits, lone
+    surrogates, keys that are not strings and nesting beyond 254 levels
+    make it raise, and the caller then uses the standard encoder, which
+    gives the text or the error it always gave. orjson writes NaN and the
+    infinities as ``null``, so output that contains ``null`` is also
+    encoded again the standard way (which refuses them). Numbers may be
+    spelt differently by the two encoders (``1e-05`` / ``0.00001``); the
+    library writes every number in its canonical form (spec § 5.2), so the
+    entry written is the same.
+    """
+    try:
+        import orjson  # type: ignore[import-not-found]
+
+        opts = (
+            orjson.OPT_SORT_KEYS
+            | orjson.OPT_PASSTHROUGH_DATETIME
+            | orjson.OPT_PASSTHROUGH_DATACLASS
+            | orjson.OPT_PASSTHROUGH_SUBCLASS
+        )
+        dumps = orjson.dumps
+
+        def fast(o: Any, _d: Any = dumps, _o: int = opts) -> bytes:
+            return _d(o, option=_o)  # type: ignore[no-any-return]
+
+        probe = [
+            {"b": [1, -2, 2.5, 0.1, 1e-05, 1e16, -0.0, 5e-324, 1.7976931348623157e308]},
+            {"z": None, "a": True, "m": False, "\u00e9": "\u00e9\u2028/\"\\\x00\x1f\x7f\b\t\n\f\r"},
+            [2**63 - 1, -(2**63), 2**64 - 1, "", [], {}, (1, "t")],
+            {"x": {"k": [[["deep"]]]}, "A": 1, "a": 2, "\U0001f600": "\U0001f600"},
+        ]
+        for p in probe:
+            if json.loads(fast(p)) != json.loads(_encode_sorted(p)):
+                return None
+        for bad in (2**64, "\ud800", {1: 1}, datetime.now()):
+            try:
+                fast([bad])
+                return None  # must be left to the standard encoder
+            except TypeError:
+                pass
+        for bad in (float("nan"), float("inf")):
+            if b"null" not in fast([bad]):  # the caller's check depends on it
+                return None
+        return fast
+    except Exception:  # noqa: BLE001 - not installed, or anything unexpected: standard encoder
+        return None
+
+
+#: orjson's ``dumps`` with sorted keys, or None (see :func:`_orjson_dumps`).
+_fast_dumps = _orjson_dumps()
+
+
+def _sorted_bytes(o: Any) -> bytes:
+    """``o`` as JSON with sorted keys, UTF-8 (lone surrogates passed through
+    for the library to name); raises what :data:`_encode_sorted` raises."""
+    fast = _fast_dumps
+    if fast is not None:
+        try:
+            b = fast(o)
+        except TypeError:  # orjson.JSONEncodeError: the standard encoder decides
+            pass
+        else:
+            if b"null" not in b:  # null may stand for NaN or infinity
+                return b  # type: ignore[no-any-return]
+    return _encode_sorted(o).encode("utf-8", "surrogatepass")
+
 
 def _no_c_escape(value: Any) -> str:
     """Without the C accelerator: the general path for every call."""
@@ -528,14 +618,15 @@ class AuditLog(Managed):
                 raise TypeError  # the general path converts them
             if ts is not None:
                 t += f',"ts":{q(ts)}'
-            if details is not None:
-                t = f'{t},"details":{_encode_sorted(details)}}}'
+            if details is None:
+                raw = (t + "}").encode("utf-8", "surrogatepass")
             else:
-                t += "}"
+                raw = (t + ',"details":').encode("utf-8", "surrogatepass")
+                raw += _sorted_bytes(details) + b"}"
         except (TypeError, ValueError, RecursionError):
             pass
         else:
-            return self._append_text(t)
+            return self._append_raw(raw)
         obj: Dict[str, Any] = {
             "event_type": "" if event_type is None else event_type,
             "action": "" if action is None else action,
@@ -573,9 +664,11 @@ class AuditLog(Managed):
         return self._append_text(text)
 
     def _append_text(self, text: str) -> Head:
+        return self._append_raw(text.encode("utf-8", "surrogatepass"))
+
+    def _append_raw(self, raw: bytes) -> Head:
         """One FFI call, no Python lock: the native handle is thread-safe,
         and ctypes releases the GIL during the call (see :meth:`close`)."""
-        raw = text.encode("utf-8", "surrogatepass")
         ptr = self._ptr
         if ptr is None:
             raise ClosedError("this AuditLog is closed")
@@ -643,10 +736,9 @@ class AuditLog(Managed):
             if d is None or d.__class__ is str:
                 return None  # details as text or None: converted by the general path
         try:
-            text = _encode_sorted(evs)
+            raw = _sorted_bytes(evs)
         except (TypeError, ValueError, RecursionError):
             return None
-        raw = text.encode("utf-8", "surrogatepass")
         n = len(evs)
         heads = (_HeadStruct * n)()
         count = ctypes.c_size_t()
