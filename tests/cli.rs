@@ -1091,6 +1091,28 @@ fn head_of_empty_keyed_and_damaged_logs() {
     let a = evident().arg("head").arg(&torn).assert().success();
     assert!(stdout_of(&a).contains(&h));
     assert!(stderr_of(&a).contains("torn tail"));
+    // ... and it does not claim the whole file verified.
+    assert!(!stdout_of(&a).contains("whole chain"), "{}", stdout_of(&a));
+    assert!(
+        stdout_of(&a).contains("checked: the chain verified up to a torn tail"),
+        "{}",
+        stdout_of(&a)
+    );
+    let a = evident()
+        .args(["head", "--json"])
+        .arg(&torn)
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&stdout_of(&a)).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["torn_tail"], true, "{v}");
+    let a = evident()
+        .args(["head", "--json"])
+        .arg(&empty)
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&stdout_of(&a)).unwrap();
+    assert_eq!(v["torn_tail"], false, "{v}");
 }
 
 // ------------------------------------------------------------------ stats

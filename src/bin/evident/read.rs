@@ -143,7 +143,7 @@ pub fn tail(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
 pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let path = &a.log;
     let g = read_genesis(path)?;
-    let (entries, seq, hash, verified) = if a.no_verify {
+    let (entries, seq, hash, verified, torn) = if a.no_verify {
         let mut it = evident::query(path, &Query::last(1)).map_err(|e| Failure::lib(path, e))?;
         let last = match it.next() {
             None => None,
@@ -163,8 +163,8 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             }
         };
         match last {
-            Some(e) => (e.seq, e.seq, e.hash, false),
-            None => (0, 0, g.genesis_hash.to_hex(), false),
+            Some(e) => (e.seq, e.seq, e.hash, false, false),
+            None => (0, 0, g.genesis_hash.to_hex(), false, false),
         }
     } else {
         let key = load_key(a.key.key_file.as_deref())?;
@@ -215,7 +215,7 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             }
         }
         let hash = r.head_hash.clone().unwrap_or_default();
-        (r.entries, r.head_seq, hash, true)
+        (r.entries, r.head_seq, hash, true, r.status() == "torn_tail")
     };
     let gen = &g.genesis;
     if a.json {
@@ -229,6 +229,7 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             "alg": gen.alg.name(),
             "key_id": gen.key_id,
             "verified": verified,
+            "torn_tail": torn,
         });
         let text = serde_json::to_string_pretty(&v).map_err(|e| Failure::usage(e.to_string()))?;
         writeln!(out, "{text}").map_err(stdout_err)?;
@@ -244,7 +245,9 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             gen.log_id,
             g.framing,
             gen.alg,
-            if verified {
+            if torn {
+                "the chain verified up to a torn tail (see the note on stderr)"
+            } else if verified {
                 "the whole chain verified"
             } else {
                 "not verified (--no-verify)"
