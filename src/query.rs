@@ -163,6 +163,8 @@ enum Dir {
 /// its position) and goes on with the next one where the framing allows.
 pub struct QueryIter {
     path: PathBuf,
+    /// The file's length when the query started.
+    len: u64,
     framing: Framing,
     dir: Dir,
     q: Query,
@@ -189,6 +191,7 @@ pub fn query(path: impl AsRef<Path>, q: &Query) -> Result<QueryIter> {
     };
     Ok(QueryIter {
         path,
+        len,
         framing: gi.framing,
         dir,
         q: q.clone(),
@@ -198,6 +201,15 @@ pub fn query(path: impl AsRef<Path>, q: &Query) -> Result<QueryIter> {
 }
 
 impl QueryIter {
+    /// Whether `item`, the bytes at the end of the file that are not a
+    /// complete record, can be what an interrupted write or a power cut
+    /// leaves (spec § 9.5), or a record a writer is appending right now
+    /// (the file grew since the query started).
+    fn is_torn_or_in_flight(&self, item: &Item) -> bool {
+        crate::tail::may_be_cut_short(self.framing, &item.bytes, item.offset)
+            || std::fs::metadata(&self.path).is_ok_and(|m| m.len() > self.len)
+    }
+
     fn next_raw(&mut self) -> Option<std::io::Result<(Item, u64)>> {
         match &mut self.dir {
             Dir::Fwd(f) => f.next_item(),
@@ -228,8 +240,20 @@ impl QueryIter {
                 seq: None,
             };
             match item.kind {
-                // A torn tail is not an entry; verify and open report it.
-                SpanKind::Partial => continue,
+                // A torn tail (or a record still being written) is not an
+                // entry; verify and open report it. Anything else at the end
+                // is a complete record that fails its check (spec § 9.5):
+                // damage, reported like any other, never skipped in silence.
+                SpanKind::Partial => {
+                    if self.is_torn_or_in_flight(&item) {
+                        continue;
+                    }
+                    return Some(Err(Error::malformed(
+                        &self.path,
+                        at,
+                        "a complete record at the end of the file that fails its check",
+                    )));
+                }
                 SpanKind::Bad => {
                     return Some(Err(Error::malformed(
                         &self.path,

@@ -88,6 +88,15 @@ pub(crate) fn is_record_prefix(framing: Framing, bytes: &[u8]) -> bool {
     }
 }
 
+/// Whether `bytes`, found at `offset` and reaching the end of the file (no
+/// complete record among them), can be what an interrupted write or a power
+/// cut leaves: a record prefix or a lost block. Readers skip such bytes
+/// quietly; anything else there is a record that fails its check.
+pub(crate) fn may_be_cut_short(framing: Framing, bytes: &[u8], offset: u64) -> bool {
+    let end = offset + bytes.len() as u64;
+    is_record_prefix(framing, bytes) || has_lost_block(bytes, offset, end)
+}
+
 /// Bytes after the last readable record that a crash cannot explain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TailDamage {

@@ -786,7 +786,12 @@ fn check_chunk(
                 Framing::Binary => format::parse_fast_checked_frame(bytes),
             }
             .map_err(|d| d.0),
-            SpanKind::Partial => Err("incomplete record at the end of the file".to_string()),
+            // Reported only when the tail is not torn (§ 9.5): usually a
+            // complete record that fails its check, not a cut write.
+            SpanKind::Partial => Err(
+                "the end of the file is a record that fails its check (not a cut-short write)"
+                    .to_string(),
+            ),
             SpanKind::Bad => Err("damaged bytes: no valid frame".to_string()),
         };
         let p = match parsed {

@@ -111,6 +111,75 @@ fn changing_the_last_record_is_damage_not_a_torn_tail() {
     }
 }
 
+/// A changed last record is not silently dropped by readers either: query
+/// (cat, tail, export, the bindings' reads), oldest first and newest first,
+/// returns it (query does not check hashes) or reports it as damaged, for a
+/// flip of every bit of every byte of the last record. Before, a binary
+/// frame whose CRC failed, and a JSONL line whose line feed was changed,
+/// were skipped without a word, like a torn write.
+#[test]
+fn a_changed_last_record_is_not_silently_dropped_by_readers() {
+    use evident::{query, Order, Query};
+    for framing in FRAMINGS {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, last) = log_of(dir.path(), framing, 4, None);
+        let orig = fs::read(&path).unwrap();
+        let copy = dir.path().join(format!("copy-{}", name(framing)));
+        // A record whose kind is changed ("entry" -> "dntry") is a record
+        // of a later kind, which readers skip (spec § 13.2); only verify,
+        // which checks its hash, can tell. Those five bytes are left out.
+        let kind = b"\"kind\":\"entry\"";
+        let kind_at = last as usize
+            + orig[last as usize..]
+                .windows(kind.len())
+                .position(|w| w == kind)
+                .unwrap()
+            + 8;
+        let mut silent = Vec::new();
+        for byte in last as usize..orig.len() {
+            if (kind_at..kind_at + 5).contains(&byte) {
+                continue;
+            }
+            for bit in 0..8 {
+                let mut img = orig.clone();
+                img[byte] ^= 1 << bit;
+                fs::write(&copy, &img).unwrap();
+                for order in [Order::OldestFirst, Order::NewestFirst] {
+                    let items: Vec<_> = query(&copy, &Query::default().order(order))
+                        .unwrap()
+                        .collect();
+                    let ok = items.iter().filter(|r| r.is_ok()).count();
+                    let errors = items.len() - ok;
+                    if ok < 4 && errors == 0 {
+                        silent.push((byte, bit, order));
+                    }
+                }
+                // The reader of reports and reproduction scripts.
+                let mut src = evident::source::FileSource::open(&copy).unwrap();
+                let mut out = Vec::new();
+                let r = evident::report::source_entries(&mut src, &Query::default(), &mut out);
+                if r.is_ok() && out.len() < 4 {
+                    silent.push((byte, bit, Order::OldestFirst));
+                }
+            }
+        }
+        assert!(
+            silent.is_empty(),
+            "{framing:?}: {} flips of the last record silently dropped it, e.g. {:?}",
+            silent.len(),
+            &silent[..silent.len().min(6)]
+        );
+        // A record cut short (a torn write, or one still being written) is
+        // still skipped quietly.
+        for cut in [1, 5, 9, orig.len() - last as usize - 1] {
+            fs::write(&copy, &orig[..orig.len() - cut]).unwrap();
+            let items: Vec<_> = query(&copy, &Query::default()).unwrap().collect();
+            assert_eq!(items.len(), 3, "{framing:?} cut {cut}");
+            assert!(items.iter().all(|r| r.is_ok()), "{framing:?} cut {cut}");
+        }
+    }
+}
+
 /// Item 8: a copy of an old record appended at the end is not a head to
 /// continue from.
 #[test]

@@ -1032,11 +1032,34 @@ mod tests {
             evident_query_free(q);
             assert_eq!(last(&path, 100).1, (1..=20).rev().collect::<Vec<u64>>());
             assert_eq!(last(&path, 0).0, evident_status::End);
-            // A torn last record is not an entry.
+            // A torn last record is not an entry: the beginning of a record
+            // of the log's framing (a binary frame's first 12 bytes).
+            let bytes = std::fs::read(&p).unwrap();
+            let torn: Vec<u8> = match framing {
+                crate::format::Framing::Jsonl => b"{\"v\":1,\"seq\":21,\"pr".to_vec(),
+                crate::format::Framing::Binary => {
+                    let n = bytes.len();
+                    let tail: [u8; 4] = bytes[n - 4..].try_into().unwrap();
+                    let start = n - u32::from_le_bytes(tail) as usize;
+                    bytes[start..start + 12].to_vec()
+                }
+            };
             let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
-            std::io::Write::write_all(&mut f, b"{\"v\":1,\"seq\":21,\"pr").unwrap();
+            std::io::Write::write_all(&mut f, &torn).unwrap();
             drop(f);
             assert_eq!(last(&path, 2).1, [20, 19]);
+            // Bytes no interrupted write leaves there (JSON text in a binary
+            // log, a changed line feed) are damage, reported (spec § 9.5).
+            if framing == crate::format::Framing::Binary {
+                let mut f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+                std::io::Write::write_all(&mut f, &bytes).unwrap();
+                f.set_len(bytes.len() as u64).unwrap();
+                let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+                std::io::Write::write_all(&mut f, b"{\"v\":1,\"seq\":21,\"pr").unwrap();
+                drop(f);
+                assert_eq!(last(&path, 2).0, evident_status::Malformed);
+                std::fs::write(&p, &bytes).unwrap();
+            }
         }
         let empty = dir.path().join("e.jsonl");
         make(&empty, crate::format::Framing::Jsonl, 0);

@@ -12,8 +12,9 @@ use crate::source::{RecordSource, SourceKind};
 /// Appends the entries of `src` matching `q` (filters only: order and
 /// limit are the caller's) to `out`. Genesis records and record kinds of
 /// later versions are not entries; a torn record at the end is skipped (as
-/// a file query skips it); damaged bytes or an undecodable record are an
-/// error naming the source and the record's position.
+/// a file query skips it); damaged bytes, an undecodable record or a
+/// changed last record are an error naming the source and the record's
+/// position.
 pub fn source_entries(src: &mut dyn RecordSource, q: &Query, out: &mut Vec<Entry>) -> Result<()> {
     let framing = src.framing();
     while let Some(r) = src.next_record()? {
@@ -23,7 +24,16 @@ pub fn source_entries(src: &mut dyn RecordSource, q: &Query, out: &mut Vec<Entry
             seq: None,
         };
         match r.kind {
-            SourceKind::Partial => continue,
+            SourceKind::Partial if crate::tail::may_be_cut_short(framing, &r.bytes, r.offset) => {
+                continue
+            }
+            SourceKind::Partial => {
+                return Err(Error::malformed(
+                    src.name(),
+                    at,
+                    "a complete record at the end of the file that fails its check",
+                ))
+            }
             SourceKind::Damaged => {
                 return Err(Error::malformed(
                     src.name(),
