@@ -469,7 +469,8 @@ class LogTree:
     def __init__(self):
         self.bodies = []        # leaf data, by seq
         self.records = []       # sv.Record of each leaf
-        self.stop = "end"       # "end", "torn_tail", "damaged", "not_a_log", "unsupported"
+        self.stop = "end"       # "end", "torn_tail", "damaged", "not_a_log", "unsupported",
+        #                         "genesis_hash" (its hash check fails: no tree)
         self.log_id = None
         self.framing = None
         self.alg = None
@@ -517,7 +518,8 @@ def log_tree(data, key=None):
         can_hash = key is not None and g.key_id is not None and sv.key_id_of(key) == g.key_id
     t.hash_checked = can_hash
     if can_hash and sv.record_hash(g.alg, key, g.body) != g.hash:
-        t.stop = "damaged"
+        # the spec is silent; the CLI refuses the log (an error, exit 2)
+        t.stop = "genesis_hash"
         return t
     t.bodies.append(g.body)
     t.records.append(g)
@@ -554,7 +556,7 @@ def verify_log(data, cp_data, log_key, origin=None, key=None, witness_keys=(),
     """Rule 14. Returns a dict: outcome, size, root, log_size, valid."""
     t = log_tree(data, key)
     res = {"outcome": None, "log_size": len(t.bodies), "stop": t.stop}
-    if t.stop in ("not_a_log", "unsupported"):
+    if t.stop in ("not_a_log", "unsupported", "genesis_hash"):
         res["outcome"] = t.stop
         res["valid"] = False
         return res

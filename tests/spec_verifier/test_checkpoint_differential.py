@@ -1,0 +1,783 @@
+"""Differential test: the clean-room checkpoint verifier (checkpoint_verify.py,
+written from spec/checkpoints.md alone) against the `evident` CLI.
+
+The CLI makes logs, keys, checkpoints, inclusion and consistency proofs and
+witness cosignatures; the test checks that both agree on the genuine
+artefacts and on mutated ones (bytes flipped in every line of a checkpoint,
+re-signed checkpoints with a changed size, root, origin or extension lines,
+foreign and repeated signature lines, wrong keys and origins; proofs with a
+hash changed, removed, added or reordered, for another index or size;
+logs truncated, torn, rewritten and re-hashed, with an entry changed or
+deleted; witness requests that do not extend, split views, stale old
+sizes; cosignatures with odd timestamps; the checkpoints sidecar cut
+mid-note). Accept/reject must agree everywhere, and the reason class
+where the CLI's --json gives one.
+
+    EVIDENT_CLI=$PWD/target/release/evident python -m pytest -q \
+        tests/spec_verifier/test_checkpoint_differential.py
+
+EVIDENT_CKPT_DIFF_SEED (default 1) seeds the random choices.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import random
+import struct
+import subprocess
+import sys
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+pytest.importorskip("cryptography")
+import checkpoint_verify as cv  # noqa: E402
+import spec_verify as sv  # noqa: E402
+
+SEED = int(os.environ.get("EVIDENT_CKPT_DIFF_SEED", "1"))
+HMAC_KEY = bytes(range(32))
+HMAC_KEY512 = bytes(range(64))
+
+
+def cli() -> str:
+    p = os.environ.get("EVIDENT_CLI") or str(REPO / "target" / "release" / "evident")
+    if not os.path.isfile(p):
+        pytest.skip("no evident CLI (cargo build --release --bins)")
+    return p
+
+
+def run(*args, check=False, cwd=None):
+    r = subprocess.run([cli(), *map(str, args)], capture_output=True, cwd=cwd, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError("evident %s: exit %d\n%s" % (
+            " ".join(map(str, args)), r.returncode, r.stderr.decode(errors="replace")))
+    return r
+
+
+def b64(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
+# ---------------------------------------------------------------------------
+# Logs: records, framings, re-chaining (format.md § 6-8)
+
+
+def split_records(data: bytes) -> Tuple[str, List[Tuple[bytes, bytes]]]:
+    if data[:8] == sv.MAGIC:
+        out, p = [], 16
+        while p < len(data):
+            body, h, total = sv.frame_at(data, p)
+            out.append((body, h))
+            p += total
+        return "binary", out
+    return "jsonl", [sv.jsonl_line(line) for line in data.split(b"\n")[:-1]]
+
+
+def frame(body: bytes, h: bytes) -> bytes:
+    head = struct.pack("<IHH", len(body), len(h), 0) + body + h
+    return head + struct.pack("<II", zlib.crc32(head), len(head) + 8)
+
+
+def assemble(framing: str, recs) -> bytes:
+    if framing == "binary":
+        return sv.MAGIC + b"\x01\0\0\0\0\0\0\0" + b"".join(frame(b, h) for b, h in recs)
+    return b"".join(b[:-1] + b',"hash":"' + h.hex().encode() + b'"}\n' for b, h in recs)
+
+
+def record_hash(alg: str, body: bytes) -> bytes:
+    key = HMAC_KEY512 if alg == "hmac-sha512" else HMAC_KEY
+    return sv.record_hash(alg, key, body)
+
+
+def rechain(alg: str, bodies: List[bytes]) -> List[Tuple[bytes, bytes]]:
+    """Every prev and hash recomputed: a consistent chain of other bodies."""
+    out, prev = [], None
+    zero = "0" * (128 if alg == "hmac-sha512" else 64)
+    for i, b in enumerate(bodies):
+        j = json.loads(b)
+        old_prev = j["prev"]
+        new_prev = prev.hex() if prev is not None else zero
+        b = b.replace(b'"prev":"%s"' % old_prev.encode(), b'"prev":"%s"' % new_prev.encode(), 1)
+        h = record_hash(alg, b)
+        out.append((b, h))
+        prev = h
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The world: keys, logs, checkpoints made by the CLI
+
+
+class World:
+    pass
+
+
+SIZES = (1, 2, 3, 4, 5, 7, 8, 9, 13)
+N_RECORDS = 13
+
+
+def entries_json(start: int, count: int) -> bytes:
+    return b"".join(json.dumps({
+        "event_type": "STEP", "action": "a%d" % i, "actor": "alice",
+        "ts": "2026-03-01T09:00:%02d.000000Z" % (i % 60),
+        "details": {"i": i, "s": "\u00e9\t%d" % i}}).encode() + b"\n"
+        for i in range(start, start + count))
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    w = World()
+    d = tmp_path_factory.mktemp("ckpt")
+    w.dir = d
+    w.n = 0
+    run("keygen", "--name", "example.com/audit", "-o", d / "log.key", check=True)
+    run("keygen", "--name", "example.com/audit", "-o", d / "other.key", check=True)
+    run("keygen", "--name", "witness.example/w1", "--witness", "-o", d / "w1.key", check=True)
+    run("keygen", "--name", "witness.example/w2", "--witness", "-o", d / "w2.key", check=True)
+    w.skey = cv.parse_skey((d / "log.key").read_bytes())
+    w.vkey = cv.parse_vkey((d / "log.key.pub").read_bytes())
+    w.pub = d / "log.key.pub"
+    w.other = cv.parse_skey((d / "other.key").read_bytes())
+    w.w1 = cv.parse_skey((d / "w1.key").read_bytes())
+    w.w2 = cv.parse_skey((d / "w2.key").read_bytes())
+    write_file(d / "k256", HMAC_KEY.hex().encode())
+    write_file(d / "k512", HMAC_KEY512.hex().encode())
+    w.logs = {}
+    # keyless JSONL and binary, hmac-sha256 by the CLI
+    for name, keyfile in (("plain.jsonl", None), ("plain.evl", None), ("hmac.jsonl", d / "k256")):
+        path = d / name
+        args = ["append", path, "--json", "-"]
+        if keyfile:
+            args += ["--key-file", keyfile]
+        r = subprocess.run([cli(), *map(str, args)], input=entries_json(1, N_RECORDS - 1),
+                           capture_output=True)
+        assert r.returncode == 0, r.stderr
+        w.logs[name] = Log(path, "hmac-sha256" if keyfile else "sha256", keyfile)
+    # hmac-sha512 (binary): the hmac log re-keyed by this test (the CLI's
+    # append keys new logs with hmac-sha256)
+    framing, recs = split_records((d / "hmac.jsonl").read_bytes())
+    bodies = [b for b, _ in recs]
+    g = bodies[0].replace(b'"alg":"hmac-sha256"', b'"alg":"hmac-sha512"')
+    g = g.replace(b'"key_id":"%s"' % json.loads(bodies[0])["key_id"].encode(),
+                  b'"key_id":"%s"' % sv.key_id_of(HMAC_KEY512).encode())
+    path = write_file(d / "hmac512.evl", assemble("binary", rechain("hmac-sha512", [g] + bodies[1:])))
+    w.logs["hmac512.evl"] = Log(path, "hmac-sha512", d / "k512")
+    for lg in w.logs.values():
+        r = run("verify", lg.path, *(["--key-file", lg.keyfile] if lg.keyfile else []))
+        assert r.returncode == 0, r.stdout + r.stderr
+        for size in SIZES:
+            out = d / ("%s.cp%d" % (lg.path.name, size))
+            run("checkpoint", lg.path, "--key", d / "log.key", "--size", size, "-o", out,
+                *(["--key-file", lg.keyfile] if lg.keyfile else []), check=True)
+            lg.cps[size] = out.read_bytes()
+        lg.data = lg.path.read_bytes()
+        lg.origin = cv.parse_checkpoint(lg.cps[1]).origin
+    return w
+
+
+class Log:
+    def __init__(self, path, alg, keyfile):
+        self.path, self.alg, self.keyfile = path, alg, keyfile
+        self.cps = {}
+
+    @property
+    def key(self):
+        return None if self.keyfile is None else bytes.fromhex(self.keyfile.read_text())
+
+
+def tmpfile(w, suffix: str, data: bytes) -> Path:
+    w.n += 1
+    return write_file(w.dir / ("t%05d%s" % (w.n, suffix)), data)
+
+
+def parallel(fn, items):
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        return list(ex.map(fn, items))
+
+
+# ---------------------------------------------------------------------------
+# Mutations of a signed checkpoint
+
+
+def note_lines(cp: bytes) -> List[Tuple[int, int]]:
+    """(start, end) of every line of a note, LF included."""
+    out, p = [], 0
+    while p < len(cp):
+        nl = cp.find(b"\n", p)
+        nl = len(cp) - 1 if nl < 0 else nl
+        out.append((p, nl + 1))
+        p = nl + 1
+    return out
+
+
+def flipped_checkpoints(cp: bytes):
+    """A byte changed in every line: first, middle and last byte, the LF."""
+    for li, (s, e) in enumerate(note_lines(cp)):
+        positions = sorted({s, (s + e - 1) // 2, max(s, e - 2), e - 1})
+        for p in positions:
+            for mask in (0x01, 0x20, 0x80):
+                m = bytearray(cp)
+                m[p] ^= mask
+                yield "line %d byte %d ^%02x" % (li, p - s, mask), bytes(m)
+        yield "line %d deleted" % li, cp[:s] + cp[e:]
+        yield "line %d doubled" % li, cp[:e] + cp[s:e] + cp[e:]
+    yield "CRLF", cp.replace(b"\n", b"\r\n")
+    yield "no final LF", cp[:-1]
+    yield "extra final LF", cp + b"\n"
+    yield "leading LF", b"\n" + cp
+    yield "empty", b""
+
+
+def text_of(cp: bytes) -> Tuple[bytes, bytes]:
+    """(text, signature block) of a note."""
+    i = cp.rfind(b"\n\n")
+    return cp[:i + 1], cp[i + 2:]
+
+
+def resigned_checkpoints(w, cp: bytes, size: int, root: bytes, origin: str):
+    """Texts changed and signed again with the log's key: only the rule
+    under test differs."""
+    def mk(lines):
+        return cv.sign_note("".join(x + "\n" for x in lines).encode(), [w.skey])
+    r = b64(root)
+    yield "re-signed genuine", mk([origin, str(size), r])
+    yield "size + 1", mk([origin, str(size + 1), r])
+    if size > 0:
+        yield "size - 1", mk([origin, str(size - 1), r])
+    yield "size with leading zero", mk([origin, "0" + str(size), r])
+    yield "size with plus", mk([origin, "+" + str(size), r])
+    yield "size 2^64", mk([origin, str(1 << 64), r])
+    yield "size 2^64-1", mk([origin, str((1 << 64) - 1), r])
+    yield "size 2^63", mk([origin, str(1 << 63), r])
+    yield "size hex", mk([origin, hex(size), r])
+    yield "size with space", mk([origin, str(size) + " ", r])
+    yield "root changed", mk([origin, str(size), b64(bytes([root[0] ^ 1]) + root[1:])])
+    yield "root 31 bytes", mk([origin, str(size), b64(root[:31])])
+    yield "root 33 bytes", mk([origin, str(size), b64(root + b"\0")])
+    yield "root unpadded", mk([origin, str(size), r.rstrip("=")])
+    yield "root url-safe", mk([origin, str(size), base64.urlsafe_b64encode(root).decode()])
+    yield "root hex", mk([origin, str(size), root.hex()])
+    yield "root pad bits", mk([origin, str(size), r[:-2] + chr(ord(r[-2]) ^ 1) + "="])
+    yield "origin other", mk(["evident/ffffffffffffffffffffffffffffffff", str(size), r])
+    yield "origin upper case", mk([origin.upper(), str(size), r])
+    yield "origin trailing space", mk([origin + " ", str(size), r])
+    yield "origin empty", mk(["", str(size), r])
+    yield "extension line", mk([origin, str(size), r, "ext one"])
+    yield "two extension lines", mk([origin, str(size), r, "a", "b"])
+    yield "empty extension line", mk([origin, str(size), r, ""])
+    yield "empty line then extension", mk([origin, str(size), r, "", "x"])
+    yield "only two lines", mk([origin, str(size)])
+    yield "DEL in extension", mk([origin, str(size), r, "a\x7fb"])
+    yield "C1 control in extension", mk([origin, str(size), r, "a\u0085b"])
+    yield "tab in extension", mk([origin, str(size), r, "a\tb"])
+    yield "CR in extension", mk([origin, str(size), r, "a\rb"])
+    yield "NUL in extension", mk([origin, str(size), r, "a\0b"])
+    yield "non-ASCII extension", mk([origin, str(size), r, "µ 漢字 🙂"])
+    yield "BOM before origin", mk(["\ufeff" + origin, str(size), r])
+
+
+def signature_variants(w, cp: bytes):
+    """The genuine text with other signature blocks."""
+    text, block = text_of(cp)
+    genuine = block
+    name = w.skey.name
+
+    def line(k_name, kid, sig):
+        return ("\u2014 %s %s\n" % (k_name, b64(kid + sig))).encode()
+    other_same_name = line(name, w.other.id, w.other.sign(text))
+    unknown = cv.Key("unknown.example/k", 1, w.other.pub, w.other.seed)
+    unk = line(unknown.name, unknown.id, unknown.sign(text))
+    bad = bytearray(w.skey.sign(text))
+    bad[10] ^= 1
+    bad_line = line(name, w.skey.id, bytes(bad))
+    yield "genuine", text + b"\n" + genuine
+    yield "genuine twice", text + b"\n" + genuine + genuine
+    yield "genuine then failing copy", text + b"\n" + genuine + bad_line
+    yield "failing copy then genuine", text + b"\n" + bad_line + genuine
+    yield "failing only", text + b"\n" + bad_line
+    yield "other key same name only", text + b"\n" + other_same_name
+    yield "other key same name + genuine", text + b"\n" + other_same_name + genuine
+    yield "unknown key + genuine", text + b"\n" + unk + genuine
+    yield "unknown key only", text + b"\n" + unk
+    yield "log key id under another name", text + b"\n" + line("evil.example/x", w.skey.id, bytes(bad)) + genuine
+    yield "log signature 63 bytes", text + b"\n" + line(name, w.skey.id, w.skey.sign(text)[:63])
+    yield "log signature 65 bytes", text + b"\n" + line(name, w.skey.id, w.skey.sign(text) + b"\0")
+    yield "log signature + 63 bytes copy", text + b"\n" + genuine + line(name, w.skey.id, w.skey.sign(text)[:63])
+    yield "sig of 4 bytes (id only)", text + b"\n" + line("x.example/y", b"\1\2\3\4", b"") + genuine
+    yield "sig of 5 bytes", text + b"\n" + line("x.example/y", b"\1\2\3\4", b"\5") + genuine
+    yield "99 unknown + genuine", text + b"\n" + unk * 99 + genuine
+    yield "100 unknown + genuine", text + b"\n" + unk * 100 + genuine
+    s = b64(w.skey.id + w.skey.sign(text))
+    # 68 bytes: 2 pad bits in the last base64 digit before "="
+    pad = s[:-2] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[
+        ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".index(s[-2]) ^ 1)] + "="
+    yield "signature pad bits", text + b"\n" + ("\u2014 %s %s\n" % (name, pad)).encode()
+    yield "signature unpadded", text + b"\n" + ("\u2014 %s %s\n" % (name, s.rstrip("="))).encode()
+    yield "two spaces after dash", text + b"\n" + ("\u2014  %s %s\n" % (name, s)).encode()
+    yield "trailing space", text + b"\n" + ("\u2014 %s %s \n" % (name, s)).encode()
+    yield "hyphen for em dash", text + b"\n" + ("- %s %s\n" % (name, s)).encode()
+    yield "blank line between sigs", text + b"\n" + unk + b"\n" + genuine
+
+
+# ---------------------------------------------------------------------------
+# Mutations of a log after its checkpoint of size n
+
+
+def mutated_logs(data: bytes, alg: str, n: int, rng: random.Random):
+    framing, recs = split_records(data)
+    bodies = [b for b, _ in recs]
+    total = len(recs)
+    yield "genuine", data
+    yield "last record removed", assemble(framing, recs[:-1])
+    yield "cut to n-1 records", assemble(framing, recs[:n - 1])
+    cut = assemble(framing, recs[:n])
+    yield "cut to n records", cut
+    if n >= 2:
+        part = assemble(framing, recs[:n - 1])
+        yield "record n-1 torn (half)", part + assemble(framing, recs[:n])[len(part):][:-7]
+        if framing == "jsonl":
+            yield "record n-1 without LF", assemble(framing, recs[:n])[:-1]
+    yield "garbage appended", data + (b"garbage\n" if framing == "jsonl" else b"\1\2\3garbage")
+    yield "zeros appended", data + b"\0" * 64
+    for j in sorted({1, n // 2, n - 1} & set(range(1, total))):
+        b = bodies[j]
+        edited = b.replace(b'"actor":"alice"', b'"actor":"mallo"', 1)
+        if edited == b:
+            continue
+        r = list(recs)
+        r[j] = (edited, recs[j][1])
+        yield "entry %d edited, hash kept" % j, assemble(framing, r)
+        r[j] = (edited, record_hash(alg, edited))
+        yield "entry %d edited, own hash recomputed" % j, assemble(framing, r)
+        yield "entry %d edited, chain re-hashed" % j, assemble(
+            framing, rechain(alg, bodies[:j] + [edited] + bodies[j + 1:]))
+        # deleted: seqs renumbered and re-hashed, or just dropped
+        ren = []
+        for k, bb in enumerate(bodies[:j] + bodies[j + 1:]):
+            jj = json.loads(bb)
+            ren.append(bb.replace(b'"seq":%d,' % jj["seq"], b'"seq":%d,' % k, 1))
+        yield "entry %d deleted, renumbered, re-hashed" % j, assemble(framing, rechain(alg, ren))
+        yield "entry %d deleted" % j, assemble(framing, recs[:j] + recs[j + 1:])
+        # a byte of the record damaged
+        raw = bytearray(assemble(framing, recs))
+        off = len(assemble(framing, recs[:j])) + (3 if framing == "jsonl" else 20)
+        raw[off] ^= 0x40
+        yield "entry %d byte damaged" % j, bytes(raw)
+    # rolled back to n-1 and appended to with other entries (re-hashed)
+    if n >= 2:
+        alt = [b.replace(b'"actor":"alice"', b'"actor":"bobby"', 1) for b in bodies[n - 1:]]
+        yield "rolled back and rewritten", assemble(framing, rechain(alg, bodies[:n - 1] + alt))
+    # the whole log rewritten with every hash recomputed (keyless: undetectable by the chain)
+    alt = [bodies[0]] + [b.replace(b'"actor":"alice"', b'"actor":"bobby"', 1) for b in bodies[1:]]
+    yield "every entry rewritten, re-hashed", assemble(framing, rechain(alg, alt))
+    # random byte flips in the first n records
+    end = len(assemble(framing, recs[:n]))
+    start = 16 if framing == "binary" else 0
+    for i in range(6):
+        raw = bytearray(data)
+        p = rng.randrange(start, end)
+        raw[p] ^= 1 << rng.randrange(8)
+        yield "random flip at %d" % p, bytes(raw)
+
+
+# ---------------------------------------------------------------------------
+# The CLI's verdicts
+
+
+def cli_verify(w, log_path: Path, cp: bytes, *extra, keyfile=None):
+    """`evident verify --checkpoint --json`: (outcome or "error", valid, json)."""
+    cpf = tmpfile(w, ".cp", cp)
+    args = ["verify", log_path, "--checkpoint", cpf, "--pubkey", w.pub, "--json", *extra]
+    if keyfile:
+        args += ["--key-file", keyfile]
+    r = run(*args)
+    try:
+        j = json.loads(r.stdout)
+    except ValueError:
+        return "error", False, r.stderr.decode(errors="replace").strip()
+    if "outcome" not in j:
+        return "error", False, j
+    # the exit status is the whole chain's (format.md § 9; a torn tail or a
+    # keyed log without its key is 1), "valid" the checkpoint's (rule 14)
+    if r.returncode not in (0, 1) or (r.returncode == 0 and not j["valid"]):
+        return "exit %d" % r.returncode, j["valid"], j
+    return j["outcome"], j["valid"], j
+
+
+def same_class(mine: str, theirs: str) -> bool:
+    """A malformed checkpoint is reported by the CLI as an error (exit 2) or
+    as bad_signature; a failing trusted cosignature as bad_signature."""
+    if mine == theirs:
+        return True
+    if mine == "malformed":
+        return theirs in ("error", "bad_signature")
+    if mine in ("not_a_log", "unsupported", "genesis_hash"):
+        return theirs == "error"
+    if mine == "bad_witness":
+        return theirs in ("bad_signature", "too_few_witnesses")
+    return False
+
+
+def check_all(cases, label):
+    bad = [c for c in cases if c is not None]
+    assert not bad, "%s: %d disagreements:\n%s" % (label, len(bad), "\n".join(map(str, bad[:60])))
+
+
+# ---------------------------------------------------------------------------
+# Tests
+
+
+def test_vectors():
+    compared, bad = cv.check_vectors(str(REPO / "spec" / "vectors" / "checkpoints"))
+    assert compared > 40 and not bad, bad
+
+
+def test_vectors_through_the_cli(tmp_path):
+    d = REPO / "spec" / "vectors" / "checkpoints"
+    man = json.loads((d / "manifest.json").read_text())
+    bad = []
+    for v in man["vectors"]:
+        if v["kind"] == "verify":
+            args = ["verify", d / v["log"], "--checkpoint", d / v["checkpoint"], "--pubkey",
+                    d / man["log_vkey"], "--json"]
+            if v.get("min_witnesses"):
+                args += ["--witness-key", d / man["witness_vkey"], "--min-witnesses",
+                         v["min_witnesses"]]
+            j = json.loads(run(*args).stdout)
+            if j["outcome"] != v["expect"]:
+                bad.append((v, j["outcome"]))
+        elif v["kind"] in ("inclusion", "consistency"):
+            args = ["verify-proof", d / v["proof"], "--pubkey", d / man["log_vkey"]]
+            if v["kind"] == "consistency":
+                args += ["--old", d / v["old"]]
+            r = run(*args)
+            if (r.returncode == 0) != (v["expect"] == "ok"):
+                bad.append((v, r.returncode))
+    assert not bad, bad
+
+
+def test_keys(world, tmp_path):
+    w = world
+    # the private keys give the public keys the CLI wrote; ids as rule 5 says
+    for name in ("log.key", "other.key", "w1.key", "w2.key"):
+        s = cv.parse_skey((w.dir / name).read_bytes())
+        assert (w.dir / (name + ".pub")).read_text().strip() == s.vkey()
+    assert w.skey.typ == 1 and w.w1.typ == 4
+    # keys made by this test work with the CLI, both ways
+    mine = cv.new_key("mine.example/log", 1, bytes(range(32)))
+    write_file(tmp_path / "m.key", cv.skey_text(mine).encode() + b"\n")
+    write_file(tmp_path / "m.key.pub", mine.vkey().encode() + b"\n")
+    lg = w.logs["plain.jsonl"]
+    r = run("checkpoint", lg.path, "--key", tmp_path / "m.key", "--no-sidecar", check=True)
+    cp = cv.parse_checkpoint(r.stdout)
+    assert cv.check_note(cp.note, mine)[0]
+    made = cv.make_checkpoint(cp.origin, cp.size, cp.root, mine)
+    cpf = write_file(tmp_path / "made.cp", made)
+    r = run("verify", lg.path, "--checkpoint", cpf, "--pubkey", tmp_path / "m.key.pub", "--json")
+    assert json.loads(r.stdout)["outcome"] == "match"
+    # a vkey is also accepted as text
+    r = run("verify", lg.path, "--checkpoint", cpf, "--pubkey", mine.vkey(), "--json")
+    assert json.loads(r.stdout)["outcome"] == "match"
+
+
+def test_roots_of_every_size(world):
+    """The CLI's signed roots are RFC 6962 roots of the record bodies (§ 1);
+    both verifiers match every checkpoint against its log."""
+    w = world
+    bad = []
+    for name, lg in w.logs.items():
+        t = cv.log_tree(lg.data)
+        assert t.stop == "end" and len(t.bodies) == N_RECORDS
+        for size, cp in lg.cps.items():
+            c = cv.parse_checkpoint(cp)
+            if c.size != size or c.root != cv.mth(t.hashes[:size]) or c.origin != lg.origin:
+                bad.append((name, size, "root"))
+            mine = cv.verify_log(lg.data, cp, w.vkey, key=None)["outcome"]
+            theirs = cli_verify(w, lg.path, cp, keyfile=lg.keyfile)[0]
+            if mine != "match" or theirs != "match":
+                bad.append((name, size, mine, theirs))
+    # the two framings of one log have one tree (rule 1)
+    conv = w.dir / "plain-converted.evl"
+    run("convert", w.logs["plain.jsonl"].path, conv, "--to", "binary", check=True)
+    assert cv.log_tree(conv.read_bytes()).hashes == cv.log_tree(w.logs["plain.jsonl"].data).hashes
+    assert cli_verify(w, conv, w.logs["plain.jsonl"].cps[13])[0] == "match"
+    assert not bad, bad
+
+
+def _cmp_verify(w, lg, label, cp, log_data=None, keyfile=None, extra=(), mine_kw=None):
+    path = lg.path if log_data is None else tmpfile(w, lg.path.suffix, log_data)
+    data = lg.data if log_data is None else log_data
+    kw = dict(mine_kw or {})
+    key = bytes.fromhex(keyfile.read_text()) if keyfile else None
+    mine = cv.verify_log(data, cp, w.vkey, key=key, **kw)
+    theirs, valid, j = cli_verify(w, path, cp, *extra, keyfile=keyfile)
+    if not same_class(mine["outcome"], theirs):
+        return (label, "mine", mine["outcome"], "cli", theirs, j if theirs in ("error",) else
+                (j.get("message") if isinstance(j, dict) else j))
+    if theirs not in ("error",) and mine["valid"] != valid:
+        return (label, "valid: mine", mine["valid"], "cli", valid, j.get("chain", {}).get("violations"))
+    return None
+
+
+def test_checkpoint_mutations(world):
+    w = world
+    lg = w.logs["plain.jsonl"]
+    cases = []
+    for size in (1, 5, 13):
+        cp = lg.cps[size]
+        c = cv.parse_checkpoint(cp)
+        for label, m in flipped_checkpoints(cp):
+            cases.append(("size %d flip %s" % (size, label), m))
+        for label, m in resigned_checkpoints(w, cp, c.size, c.root, c.origin):
+            cases.append(("size %d re-signed %s" % (size, label), m))
+        for label, m in signature_variants(w, cp):
+            cases.append(("size %d sigs %s" % (size, label), m))
+    # a checkpoint of size 0 (the empty root) matches every log
+    cases.append(("size 0 empty root", cv.make_checkpoint(lg.origin, 0, cv.EMPTY_ROOT, w.skey)))
+    cases.append(("size 0 other root", cv.make_checkpoint(lg.origin, 0, b"\1" * 32, w.skey)))
+    check_all(parallel(lambda c: _cmp_verify(w, lg, c[0], c[1]), cases), "checkpoint mutations")
+
+
+def test_origins(world):
+    w = world
+    bad = []
+    for name in ("plain.jsonl", "hmac512.evl"):
+        lg = w.logs[name]
+        c = cv.parse_checkpoint(lg.cps[5])
+        other = cv.make_checkpoint("example.com/audit", 5, c.root, w.skey)
+        for label, cp, extra, kw in (
+                ("default origin", lg.cps[5], (), {}),
+                ("--origin of another", lg.cps[5], ("--origin", "example.com/audit"),
+                 {"origin": "example.com/audit"}),
+                ("custom origin, no --origin", other, (), {}),
+                ("custom origin, --origin", other, ("--origin", "example.com/audit"),
+                 {"origin": "example.com/audit"}),
+                ("custom origin, --origin upper", other, ("--origin", "EXAMPLE.COM/audit"),
+                 {"origin": "EXAMPLE.COM/audit"}),
+                ("another log's checkpoint", w.logs["plain.evl"].cps[5], (), {})):
+            bad.append(_cmp_verify(w, lg, name + " " + label, cp, keyfile=lg.keyfile,
+                                   extra=extra, mine_kw=kw))
+    check_all(bad, "origins")
+
+
+def test_log_mutations(world):
+    w = world
+    rng = random.Random(SEED)
+    cases = []
+    for name, lg in w.logs.items():
+        for size in (5, 13):
+            for label, data in mutated_logs(lg.data, lg.alg, size, rng):
+                cases.append((lg, "%s size %d: %s" % (name, size, label), lg.cps[size], data,
+                              lg.keyfile))
+                if lg.keyfile:   # also without the HMAC key: hashes not computable
+                    cases.append((lg, "%s size %d (no key): %s" % (name, size, label),
+                                  lg.cps[size], data, None))
+    check_all(parallel(lambda c: _cmp_verify(w, c[0], c[1], c[2], log_data=c[3], keyfile=c[4]),
+                       cases), "log mutations")
+
+
+# ---------------------------------------------------------------------------
+# Proofs (§ 3)
+
+
+def cli_verify_proof(w, proof: bytes, *extra):
+    pf = tmpfile(w, ".proof", proof)
+    r = run("verify-proof", pf, "--pubkey", w.pub, *extra)
+    return r.returncode, (r.stdout + r.stderr).decode(errors="replace").strip()
+
+
+def inclusion_variants(w, lg, proof: bytes, rng: random.Random):
+    p = cv.parse_inclusion(proof)
+    cp = p.cp.raw
+
+    def mk(extra=p.extra, index=p.index, path=p.path, cp=cp, index_text=None):
+        out = cv.make_inclusion(extra, index, path, cp)
+        if index_text is not None:
+            out = out.replace(b"\nindex %d\n" % index, b"\nindex %s\n" % index_text.encode(), 1)
+        return out
+    yield "genuine", proof
+    for i in range(len(p.path)):
+        h = bytearray(p.path[i])
+        h[rng.randrange(32)] ^= 1 << rng.randrange(8)
+        yield "hash %d changed" % i, mk(path=p.path[:i] + [bytes(h)] + p.path[i + 1:])
+        yield "hash %d removed" % i, mk(path=p.path[:i] + p.path[i + 1:])
+    yield "hash added at end", mk(path=p.path + [rng.randbytes(32)])
+    yield "hash added at start", mk(path=[rng.randbytes(32)] + p.path)
+    yield "root appended", mk(path=p.path + [p.cp.root])
+    if len(p.path) >= 2:
+        yield "hashes swapped", mk(path=[p.path[1], p.path[0]] + p.path[2:])
+        yield "hashes reversed", mk(path=p.path[::-1])
+    yield "index + 1", mk(index=p.index + 1)
+    if p.index:
+        yield "index - 1", mk(index=p.index - 1)
+    yield "index = size", mk(index=p.cp.size)
+    yield "index 2^64-1", mk(index=(1 << 64) - 1)
+    yield "index leading zero", mk(index_text="0%d" % p.index)
+    yield "index plus", mk(index_text="+%d" % p.index)
+    yield "extra of another entry", mk(extra=cv.log_tree(lg.data).bodies[(p.index + 1) % 13])
+    yield "extra changed", mk(extra=p.extra.replace(b"alice", b"alicf"))
+    yield "extra with a space", mk(extra=p.extra[:-1] + b" }")
+    yield "extra empty", mk(extra=b"")
+    yield "no extra line", proof.replace(b"extra %s\n" % b64(p.extra).encode(), b"")
+    yield "extra unpadded", proof.replace(b64(p.extra).encode(), b64(p.extra).rstrip("=").encode())
+    yield "header typo", proof.replace(b"c2sp.org/tlog-proof@v1", b"c2sp.org/tlog-proof@v2")
+    yield "CRLF in header", proof.replace(b"\nindex", b"\r\nindex")
+    yield "blank line in path", proof.replace(b"\nindex %d\n" % p.index, b"\nindex %d\n\n" % p.index)
+    yield "hash as hex", mk().replace(b64(p.path[0]).encode(), p.path[0].hex().encode()) if p.path else proof
+    yield "64 hashes", mk(path=p.path + [rng.randbytes(32)] * (64 - len(p.path)))
+    # the checkpoint: another one of the log (other size), re-signed edits, flips
+    for size, other in lg.cps.items():
+        if size != p.cp.size:
+            yield "checkpoint of size %d" % size, mk(cp=other)
+    yield "checkpoint bit flipped", mk(cp=cp[:-10] + bytes([cp[-10] ^ 1]) + cp[-9:])
+    yield "checkpoint by another key", mk(cp=cv.make_checkpoint(p.cp.origin, p.cp.size, p.cp.root, w.other))
+    yield "checkpoint with other origin", mk(cp=cv.make_checkpoint("x.example/y", p.cp.size, p.cp.root, w.skey))
+    yield "checkpoint size + 1 re-signed", mk(cp=cv.make_checkpoint(p.cp.origin, p.cp.size + 1, p.cp.root, w.skey))
+
+
+def test_inclusion_proofs(world):
+    w = world
+    rng = random.Random(SEED + 1)
+    jobs = []
+    for name, lg in w.logs.items():
+        for size in SIZES:
+            for seq in range(size):
+                jobs.append((name, lg, size, seq))
+
+    def prove(job):
+        name, lg, size, seq = job
+        cpf = w.dir / ("%s.cp%d" % (lg.path.name, size))
+        r = run("prove", lg.path, "--seq", seq, "--checkpoint", cpf,
+                *(["--key-file", lg.keyfile] if lg.keyfile else []))
+        return job, r
+    bad = []
+    proofs = {}
+    for (name, lg, size, seq), r in parallel(prove, jobs):
+        if r.returncode != 0:
+            bad.append((name, size, seq, "prove failed", r.stderr))
+            continue
+        p = cv.parse_inclusion(r.stdout)
+        hashes = cv.log_tree(lg.data).hashes
+        if (p.index != seq or p.extra != cv.log_tree(lg.data).bodies[seq]
+                or p.path != cv.inclusion_path(seq, hashes[:size]) or p.cp.raw != lg.cps[size]):
+            bad.append((name, size, seq, "not RFC 9162 PATH / not the body / not the checkpoint"))
+        if cv.inclusion_outcome(r.stdout, w.vkey, lg.origin) != "ok":
+            bad.append((name, size, seq, "mine rejects the CLI's proof"))
+        proofs[(name, size, seq)] = (lg, r.stdout)
+    # the CLI refuses to prove what the checkpoint does not cover
+    lg = w.logs["plain.jsonl"]
+    r = run("prove", lg.path, "--seq", 5, "--checkpoint", w.dir / "plain.jsonl.cp5")
+    assert r.returncode != 0
+    # mutations, on a sample
+    cases = []
+    for key in sorted(proofs):
+        name, size, seq = key
+        if size not in (5, 13) or seq not in (0, 2, size - 1):
+            continue
+        lg, proof = proofs[key]
+        for label, m in inclusion_variants(w, lg, proof, rng):
+            cases.append(("%s size %d seq %d: %s" % (name, size, seq, label), lg, m))
+
+    def compare(c):
+        label, lg, m = c
+        mine = cv.inclusion_outcome(m, w.vkey)
+        rc, msg = cli_verify_proof(w, m)
+        if (mine == "ok") != (rc == 0) or rc not in (0, 1):
+            return (label, "mine", mine, "cli", rc, msg[:200])
+        # with the log: its entry must be the proven one, origin the log's
+        mine = cv.inclusion_outcome(m, w.vkey, lg.origin, body=None)
+        if mine == "ok":
+            p = cv.parse_inclusion(m)
+            t = cv.log_tree(lg.data)
+            if p.index >= len(t.bodies) or t.bodies[p.index] != p.extra:
+                mine = "invalid"
+        rc, msg = cli_verify_proof(w, m, "--log", lg.path)
+        if (mine == "ok") != (rc == 0) or rc not in (0, 1):
+            return (label + " (--log)", "mine", mine, "cli", rc, msg[:200])
+        return None
+    check_all(bad + parallel(compare, cases), "inclusion proofs")
+
+
+def consistency_variants(w, req: bytes, old_cp: bytes, rng):
+    r = cv.parse_request(req)
+    yield "genuine", req, old_cp
+    for i in range(len(r.path)):
+        h = bytearray(r.path[i])
+        h[rng.randrange(32)] ^= 1 << rng.randrange(8)
+        yield "hash %d changed" % i, cv.make_request(r.old, r.path[:i] + [bytes(h)] + r.path[i + 1:], r.cp_data), old_cp
+        yield "hash %d removed" % i, cv.make_request(r.old, r.path[:i] + r.path[i + 1:], r.cp_data), old_cp
+    yield "hash added", cv.make_request(r.old, r.path + [rng.randbytes(32)], r.cp_data), old_cp
+    yield "old root prepended", cv.make_request(r.old, [cv.parse_checkpoint(old_cp).root] + r.path, r.cp_data), old_cp
+    if len(r.path) >= 2:
+        yield "hashes swapped", cv.make_request(r.old, [r.path[1], r.path[0]] + r.path[2:], r.cp_data), old_cp
+    yield "old + 1", cv.make_request(r.old + 1, r.path, r.cp_data), old_cp
+    yield "old - 1", cv.make_request(r.old - 1, r.path, r.cp_data), old_cp
+    yield "old 0", cv.make_request(0, r.path, r.cp_data), old_cp
+    yield "old 0 empty", cv.make_request(0, [], r.cp_data), old_cp
+    yield "old leading zero", req.replace(b"old %d\n" % r.old, b"old 0%d\n" % r.old, 1), old_cp
+    yield "64 hashes", cv.make_request(r.old, r.path + [rng.randbytes(32)] * (64 - len(r.path)), r.cp_data), old_cp
+    yield "new and old swapped", cv.make_request(cv.parse_checkpoint(r.cp_data).size, r.path, old_cp), r.cp_data
+    new = cv.parse_checkpoint(r.cp_data)
+    yield "new re-signed with another root", cv.make_request(
+        r.old, r.path, cv.make_checkpoint(new.origin, new.size, rng.randbytes(32), w.skey)), old_cp
+    yield "new with another origin", cv.make_request(
+        r.old, r.path, cv.make_checkpoint("x.example/y", new.size, new.root, w.skey)), old_cp
+    yield "new by another key", cv.make_request(
+        r.old, r.path, cv.make_checkpoint(new.origin, new.size, new.root, w.other)), old_cp
+    o = cv.parse_checkpoint(old_cp)
+    yield "old by another key", req, cv.make_checkpoint(o.origin, o.size, o.root, w.other)
+    yield "old with another origin", req, cv.make_checkpoint("x.example/y", o.size, o.root, w.skey)
+
+
+def test_consistency_proofs(world):
+    w = world
+    rng = random.Random(SEED + 2)
+    bad, cases = [], []
+    for name, lg in w.logs.items():
+        hashes = cv.log_tree(lg.data).hashes
+        pairs = [(a, b) for a in SIZES for b in SIZES if a <= b]
+        for a, b in pairs:
+            r = run("prove", lg.path, "--consistency", w.dir / ("%s.cp%d" % (lg.path.name, a)),
+                    w.dir / ("%s.cp%d" % (lg.path.name, b)),
+                    *(["--key-file", lg.keyfile] if lg.keyfile else []))
+            if r.returncode != 0:
+                bad.append((name, a, b, "prove failed", r.stderr))
+                continue
+            req = cv.parse_request(r.stdout)
+            if req.old != a or req.path != cv.consistency_path(a, hashes[:b]) or req.cp_data != lg.cps[b]:
+                bad.append((name, a, b, "not RFC 9162 PROOF"))
+            if cv.consistency_outcome(r.stdout, lg.cps[a], w.vkey) != "ok":
+                bad.append((name, a, b, "mine rejects the CLI's proof"))
+            if name == "plain.jsonl" or (a, b) in ((4, 13), (5, 7)):
+                for label, m, old in consistency_variants(w, r.stdout, lg.cps[a], rng):
+                    cases.append(("%s %d->%d: %s" % (name, a, b, label), m, old))
+        # from 0 (a witness's first request)
+        r = run("prove", lg.path, "--consistency", "0", w.dir / ("%s.cp5" % lg.path.name),
+                *(["--key-file", lg.keyfile] if lg.keyfile else []))
+        req = cv.parse_request(r.stdout)
+        assert r.returncode == 0 and req.old == 0 and req.path == []
+
+    def compare(c):
+        label, m, old = c
+        mine = cv.consistency_outcome(m, old, w.vkey)
+        rc, msg = cli_verify_proof(w, m, "--old", tmpfile(w, ".cp", old))
+        if (mine == "ok") != (rc == 0) or rc not in (0, 1):
+            return (label, "mine", mine, "cli", rc, msg[:200])
+        return None
+    check_all(bad + parallel(compare, cases), "consistency proofs")
