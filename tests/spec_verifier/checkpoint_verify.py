@@ -224,6 +224,8 @@ def check_note(note, log_key, witness_keys=()):
             if len(sig) != 72:
                 raise BadWitness("a cosignature by a trusted witness has the wrong length")
             t = struct.unpack(">Q", sig[:8])[0]
+            if t > (1 << 63) - 1:      # tlog-cosignature: MUST NOT exceed 2^63 - 1
+                raise BadWitness("a cosignature time past 2^63 - 1")
             if not wk.verify(sig[8:], cosig_message(t, note.text)):
                 raise BadWitness("a cosignature by a trusted witness fails")
             witnesses.add((name, kid))
@@ -281,7 +283,8 @@ def checkpoint_outcome(data, log_key, origin, witness_keys=(), min_witnesses=0):
     except BadSignature:
         return "bad_signature", cp
     except BadWitness:
-        return "bad_witness", cp
+        # rule 20 says reject, not which outcome: the CLI says too_few_witnesses
+        return "too_few_witnesses", cp
     if not ok:
         return "bad_signature", cp
     if origin is not None and cp.origin != origin:
@@ -711,13 +714,15 @@ def consistency_outcome(data, old_cp_data, log_key, origin=None):
 # § 6: a witness (rules 18, 19)
 
 class Witness:
-    """A witness without a network: origin → (size, root, checkpoint bytes)."""
+    """A witness without a network: origin → (size, root, checkpoint bytes).
 
-    def __init__(self, wkey, log_keys, now=lambda: 1700000000):
+    `origins` None: every origin is configured for the log keys (as the
+    CLI's `witness` without --origin); else only those."""
+
+    def __init__(self, wkey, log_keys, origins=None, now=lambda: 1700000000):
         self.wkey, self.now = wkey, now
-        self.log_keys = {}       # origin → key (given by the caller)
-        for origin, k in log_keys:
-            self.log_keys[origin] = k
+        self.log_keys = list(log_keys)
+        self.origins = origins
         self.held = {}
         self.evidence = []
 
@@ -728,13 +733,15 @@ class Witness:
             cp = parse_checkpoint(req.cp_data)
         except Malformed:
             return 400, "bad_request", None
-        k = self.log_keys.get(cp.origin)
-        if k is None:
+        if self.origins is not None and cp.origin not in self.origins:
             return 404, "unknown_origin", None
-        try:
-            ok, _ = check_note(cp.note, k)
-        except (BadSignature, BadWitness):
-            ok = False
+        ok = False
+        for k in self.log_keys:
+            try:
+                ok = ok or check_note(cp.note, k)[0]
+            except (BadSignature, BadWitness):
+                ok = False
+                break
         if not ok:
             return 403, "forbidden", None
         if req.old > cp.size:
@@ -751,7 +758,8 @@ class Witness:
             return 422, "split_view", None
         if req.old == 0:
             if req.path or (cp.size == 0 and cp.root != EMPTY_ROOT):
-                self.evidence.append((held_cp, data))
+                if held_cp is not None:
+                    self.evidence.append((held_cp, data))
                 return 422, "inconsistent", None
         elif not verify_consistency(held_size, cp.size, held_root, cp.root, req.path):
             self.evidence.append((held_cp, data))
@@ -917,7 +925,7 @@ def check_vectors(directory):
                 cmp("consistency %s path" % v["proof"],
                     consistency_path(r.old, t.hashes[:new.size]), r.path)
         elif kind == "witness":
-            w = Witness(parse_skey(rd("witness.skey")), [(origin, log_key)])
+            w = Witness(parse_skey(rd("witness.skey")), [log_key], [origin])
             for step in v["requests"]:
                 status, outcome, extra = w.add(rd(step["request"]))
                 cmp("witness %s status" % step["request"], step["status"], status)
