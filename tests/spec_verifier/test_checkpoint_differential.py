@@ -959,3 +959,227 @@ def test_witness_policy(world, tmp_path):
     assert st == 200
     note = cv.parse_note(text + b"\n" + out)
     assert cv.check_note(note, w.vkey, [gc])[1] == {(gc.name, gc.id)}
+
+
+# ---------------------------------------------------------------------------
+# The checkpoints sidecar (§ 2.1)
+
+
+def test_sidecar(world, tmp_path):
+    w = world
+    bad = []
+    for name, lg in w.logs.items():
+        side = (lg.path.parent / (lg.path.name + ".checkpoints")).read_bytes()
+        notes, torn = cv.split_sidecar(side)
+        if notes != [lg.cps[s] for s in SIZES] or torn:
+            bad.append((name, "sidecar is not the checkpoints signed, in order"))
+        r = cv.verify_sidecar(lg.data, side, w.vkey, key=lg.key)
+        if r["checkpoints"] != ["match"] * len(SIZES):
+            bad.append((name, r))
+        # the sidecar is not a checkpoint: both refuse it as one
+        mine = cv.verify_log(lg.data, side, w.vkey)["outcome"]
+        theirs = cli_verify(w, lg.path, side, keyfile=lg.keyfile)[0]
+        if not same_class(mine, theirs) or mine == "match":
+            bad.append((name, "sidecar as a checkpoint", mine, theirs))
+    # a torn last note: ignored by readers, moved aside by the next append
+    lg = w.logs["plain.jsonl"]
+    side = (lg.path.parent / (lg.path.name + ".checkpoints")).read_bytes()
+    start = len(b"".join(lg.cps[s] for s in SIZES[:-1]))
+    last = lg.cps[SIZES[-1]]
+    for cut in sorted({1, 20, last.index(b"\n\n") + 1, last.index(b"\n\n") + 2,
+                       last.index(b"\n\n") + 5, len(last) - 1}):
+        d = tmp_path / ("cut%d" % cut)
+        d.mkdir()
+        log = write_file(d / lg.path.name, lg.data)
+        torn_side = side[:start + cut]
+        write_file(d / (lg.path.name + ".checkpoints"), torn_side)
+        notes, torn = cv.split_sidecar(torn_side)
+        if notes != [lg.cps[s] for s in SIZES[:-1]] or torn != cut:
+            bad.append(("cut %d" % cut, "reader", len(notes), torn))
+        r = run("checkpoint", log, "--key", w.dir / "log.key")
+        if r.returncode != 0:
+            bad.append(("cut %d" % cut, "checkpoint refused", r.stderr))
+            continue
+        after = (d / (lg.path.name + ".checkpoints")).read_bytes()
+        notes, torn = cv.split_sidecar(after)
+        if notes[:-1] != [lg.cps[s] for s in SIZES[:-1]] or notes[-1] != r.stdout or torn:
+            bad.append(("cut %d" % cut, "sidecar after the append"))
+        aside = [p for p in d.iterdir() if ".checkpoints.torn-" in p.name]
+        if len(aside) != 1 or aside[0].read_bytes() != last[:cut] \
+                or not aside[0].name.endswith("-at-%d" % start):
+            bad.append(("cut %d" % cut, "torn bytes not moved aside exactly",
+                        [p.name for p in aside]))
+    check_all(bad, "sidecar")
+
+
+# ---------------------------------------------------------------------------
+# Checkpoint records in the log (§ 2.2)
+
+
+def _in_log(w, tmp_path, name: str, recs_fn):
+    """A keyless log of entries and checkpoint records written with the CLI
+    (`append --json` of an `evident.checkpoint` entry); recs_fn may change
+    each record's details before it is appended."""
+    path = tmp_path / name
+    run("append", path, "--event-type", "STEP", "--action", "a0", check=True)
+    seq = 1
+    for k in range(1, 12):
+        if k % 4 == 0:
+            r = run("checkpoint", path, "--key", w.dir / "log.key", "--no-sidecar", check=True)
+            det = {"checkpoint": r.stdout.decode(), "size": seq}
+            det = recs_fn(seq, det, path)
+            run("append", path, "--json", json.dumps({
+                "event_type": "evident.checkpoint", "action": "checkpoint", "source": "evident",
+                "details": det}), check=True)
+        else:
+            run("append", path, "--event-type", "STEP", "--action", "a%d" % k, check=True)
+        seq += 1
+    return path
+
+
+def cli_in_log(w, path: Path):
+    r = run("verify", path, "--in-log", "--pubkey", w.pub, "--json")
+    j = json.loads(r.stdout)
+    return j
+
+
+def test_checkpoint_records(world, tmp_path):
+    w = world
+    other_cp = cv.make_checkpoint("evident/ffffffffffffffffffffffffffffffff", 1,
+                                  b"\0" * 32, w.skey).decode()
+
+    def flip(cp):
+        return cp[:-10] + chr(ord(cp[-10]) ^ 1) + cp[-9:]
+    variants = {
+        "genuine": lambda s, d, p: d,
+        "size member off": lambda s, d, p: dict(d, size=s + 1),
+        "size member missing": lambda s, d, p: {"checkpoint": d["checkpoint"]},
+        "checkpoint not a string": lambda s, d, p: dict(d, checkpoint=5),
+        "checkpoint garbage": lambda s, d, p: dict(d, checkpoint="hello\n"),
+        "signature flipped": lambda s, d, p: dict(d, checkpoint=flip(d["checkpoint"])),
+        "checkpoint of one record fewer": lambda s, d, p: dict(d, checkpoint=run(
+            "checkpoint", p, "--key", w.dir / "log.key", "--no-sidecar", "--size", s - 1,
+            check=True).stdout.decode()),
+        "another key": lambda s, d, p: dict(d, checkpoint=run(
+            "checkpoint", p, "--key", w.dir / "other.key", "--no-sidecar", check=True).stdout.decode()),
+        "other origin": lambda s, d, p: dict(d, checkpoint=run(
+            "checkpoint", p, "--key", w.dir / "log.key", "--no-sidecar", "--origin",
+            "example.com/audit", check=True).stdout.decode()),
+        "another log's checkpoint": lambda s, d, p: dict(d, checkpoint=other_cp),
+    }
+    bad = []
+    for label, fn in variants.items():
+        path = _in_log(w, tmp_path, label.replace(" ", "_").replace("'", "") + ".jsonl", fn)
+        data = path.read_bytes()
+        mine = cv.verify_in_log(data, w.vkey)
+        j = cli_in_log(w, path)
+        mine_ok = all(o == "ok" for _, o in mine["records"])
+        if mine_ok != j["valid"] or len(mine["records"]) != j["checkpoints"]:
+            bad.append((label, "mine", mine["records"], "cli", j))
+        # with an origin named, it is checked (rule 8a)
+        for origin in ("example.com/audit", "evident/" + cv.log_tree(data).log_id):
+            mine = cv.verify_in_log(data, w.vkey, origin)
+            j = json.loads(run("verify", path, "--in-log", "--pubkey", w.pub, "--json",
+                               "--origin", origin).stdout)
+            mine_ok = all(o == "ok" for _, o in mine["records"])
+            if mine_ok != j["valid"]:
+                bad.append((label, origin, "mine", mine["records"], "cli", j))
+        # the records before each checkpoint record rewritten and re-hashed
+        framing, recs = split_records(data)
+        bodies = [b.replace(b'"action":"a1"', b'"action":"zz"') for b, _ in recs]
+        data2 = assemble(framing, rechain("sha256", bodies))
+        path2 = write_file(tmp_path / ("rw-" + path.name), data2)
+        mine = cv.verify_in_log(data2, w.vkey)
+        j = cli_in_log(w, path2)
+        mine_ok = all(o == "ok" for _, o in mine["records"])
+        if mine_ok != j["valid"] or mine_ok:
+            bad.append((label + " rewritten", "mine", mine["records"], "cli", j))
+    check_all(bad, "checkpoint records")
+
+
+# ---------------------------------------------------------------------------
+# Incremental verification (rule 15)
+
+
+def test_incremental(world):
+    """`verify --incremental` with the log's stored tree beside each mutated
+    copy: whatever it decides (or falls back to), the outcome is the full
+    check's, except that an in-place change of records before the
+    checkpoint's last one may go unseen (rule 15, § 8)."""
+    w = world
+    rng = random.Random(SEED + 4)
+    cases = []
+    for name, lg in w.logs.items():
+        tree = (lg.path.parent / (lg.path.name + ".tree")).read_bytes()
+        for size in (5, 13):
+            for label, data in mutated_logs(lg.data, lg.alg, size, rng):
+                cases.append((lg, "%s size %d: %s" % (name, size, label), size, data, tree))
+                # the stored tree rebuilt from the mutated log (as whoever
+                # changed the log would): the signed root still decides
+                cases.append((lg, "%s size %d: %s (own tree)" % (name, size, label), size, data,
+                              None))
+
+    def compare(c):
+        lg, label, size, data, tree = c
+        path = tmpfile(w, lg.path.suffix, data)
+        if tree is not None:
+            write_file(path.parent / (path.name + ".tree"), tree)
+        else:
+            run("checkpoint", path, "--key", w.dir / "other.key", "--no-sidecar",
+                *(["--key-file", lg.keyfile] if lg.keyfile else []))
+        mine = cv.verify_log(data, lg.cps[size], w.vkey, key=lg.key)
+        inc, valid, j = cli_verify(w, path, lg.cps[size], "--incremental", keyfile=lg.keyfile)
+        if same_class(mine["outcome"], inc) and (inc == "error" or valid == mine["valid"]):
+            return None
+        # allowed: records before seq size-1 changed in place (the record
+        # size-1 itself at its offset, unchanged), unseen by design
+        framing, old = split_records(lg.data)
+        off_a, off_b = len(assemble(framing, old[:size - 1])), len(assemble(framing, old[:size]))
+        if (inc == "match" and isinstance(j, dict) and j.get("mode") == "incremental"
+                and data[off_a:off_b] == lg.data[off_a:off_b]
+                and data[:off_a] != lg.data[:off_a]):
+            return None
+        return (label, "mine", mine["outcome"], mine["valid"], "cli --incremental", inc, valid,
+                j.get("mode") if isinstance(j, dict) else j,
+                j.get("fallback_reason") if isinstance(j, dict) else None)
+    check_all(parallel(compare, cases), "incremental")
+
+
+def test_verifier_keys(world):
+    """The vkey text (rule 5) as both verifiers read it."""
+    w = world
+    lg = w.logs["plain.jsonl"]
+    v = w.vkey.vkey()
+    name, kid, data = v.split("+", 2)
+    raw = base64.b64decode(data)
+    variants = [
+        ("genuine", v),
+        ("trailing newline", v + "\n"),
+        ("surrounding spaces", "  " + v + "  "),
+        ("upper-case key id", "%s+%s+%s" % (name, kid.upper(), data)),
+        ("wrong key id", "%s+%08x+%s" % (name, int(kid, 16) ^ 1, data)),
+        ("short key id", "%s+%s+%s" % (name, kid[:7], data)),
+        ("other name", "example.com/other+%s+%s" % (cv.key_id("example.com/other", 1, raw[1:]).hex(), data)),
+        ("type 0x04 (a witness key)", w.vkey.as_cosig().vkey()),
+        ("type 0x02", "%s+%s+%s" % (name, cv.key_id(name, 2, raw[1:]).hex(), b64(b"\2" + raw[1:]))),
+        ("31-byte key", "%s+%s+%s" % (name, cv.key_id(name, 1, raw[1:32]).hex(), b64(raw[:32]))),
+        ("unpadded base64", v.rstrip("=")),
+        ("no name", "+%s+%s" % (kid, data)),
+        ("name with a space", "exa mple+%s+%s" % (cv.key_id("exa mple", 1, raw[1:]).hex(), data)),
+        ("private key given", cv.skey_text(w.skey)),
+    ]
+    bad = []
+    for label, text in variants:
+        try:
+            k = cv.parse_vkey(text)
+            mine = cv.verify_log(lg.data, lg.cps[5], k)["outcome"]
+        except cv.Malformed:
+            mine = "malformed"
+        r = run("verify", lg.path, "--checkpoint", w.dir / "plain.jsonl.cp5", "--pubkey", text, "--json")
+        try:
+            theirs = json.loads(r.stdout)["outcome"]
+        except (ValueError, KeyError):
+            theirs = "error"
+        if not same_class(mine, theirs):
+            bad.append((label, "mine", mine, "cli", theirs, r.stderr[-200:]))
+    check_all(bad, "verifier keys")
