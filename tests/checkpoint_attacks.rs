@@ -595,3 +595,129 @@ fn a_type_01_witness_key_cosigns_as_its_cosignature_key() {
     // As a note signature by that key (a log's signature) it does not count.
     assert!(cosigned.verify_log(&note_key.verifier()).is_err());
 }
+
+/// What follows a checkpoint's records is judged as spec/format.md § 9.5
+/// judges a log's end (spec/checkpoints.md rules 4 and 14): only the
+/// beginning of a record, or a lost block, is a torn tail. A complete
+/// record failing its check, garbage that no record starts with, or a line
+/// whose line feed was changed is damage: a checkpoint of the records
+/// before it matches but the log is not valid against it, and a
+/// checkpoint covering the damaged record reports `damaged`, not
+/// `truncated` (found by tests/spec_verifier/test_checkpoint_differential.py).
+#[test]
+fn damage_at_the_end_of_the_log_is_not_a_torn_tail() {
+    for framing in [Framing::Jsonl, Framing::Binary] {
+        let d = tempfile::tempdir().unwrap();
+        let log = new_log(d.path(), "a.log", framing, 10);
+        let all = sign(&log); // 11 records
+        let mut opts = CheckpointOptions::default();
+        opts.size = Some(10);
+        let ten = checkpoint::create(&log, &log_key(), &opts).unwrap();
+        let data = std::fs::read(&log).unwrap();
+        let ends = record_ends(&log);
+        let last = ends[9] as usize; // the last record's first byte
+        let case = |name: &str, bytes: &[u8]| {
+            let p = d.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let chain = evident::verify(&p, &Default::default()).unwrap();
+            let torn = chain.only_torn_tail();
+            (
+                full(&p, &ten),
+                full(&p, &all),
+                incr_copy(&log, &p, &ten),
+                torn,
+            )
+        };
+        // Damage, each as the log's verification sees it.
+        let mut damaged: Vec<(&str, Vec<u8>)> = Vec::new();
+        let mut flipped = data.clone();
+        flipped[last + 20] ^= 0x40;
+        damaged.push(("last record changed", flipped));
+        if framing == Framing::Binary {
+            damaged.push((
+                "garbage appended",
+                [&data[..], b"\x01\x02\x03garbage"].concat(),
+            ));
+        } else {
+            damaged.push(("garbage line appended", [&data[..], b"garbage\n"].concat()));
+            let mut no_lf = data.clone();
+            *no_lf.last_mut().unwrap() = b' ';
+            damaged.push(("last line feed changed", no_lf));
+        }
+        for (name, bytes) in &damaged {
+            let (ten_r, all_r, incr_r, torn) = case(name, bytes);
+            assert!(
+                !torn,
+                "{framing:?} {name}: the log's verification calls it damage"
+            );
+            assert_eq!(
+                ten_r.outcome,
+                CheckpointOutcome::Match,
+                "{framing:?} {name}"
+            );
+            assert!(
+                !ten_r.valid,
+                "{framing:?} {name}: damage after the checkpoint"
+            );
+            assert!(
+                !incr_r.valid,
+                "{framing:?} {name}: damage after the checkpoint (incremental)"
+            );
+            let last_changed = *name == "last record changed" || *name == "last line feed changed";
+            let want = if last_changed {
+                CheckpointOutcome::Damaged
+            } else {
+                CheckpointOutcome::Match
+            };
+            assert_eq!(all_r.outcome, want, "{framing:?} {name}");
+            assert!(!all_r.valid, "{framing:?} {name}");
+        }
+        // Torn tails stay harmless: the last record cut short, zeros.
+        let torn: Vec<(&str, Vec<u8>)> = vec![
+            ("last record cut short", data[..data.len() - 7].to_vec()),
+            ("zeros appended", [&data[..], &[0u8; 64][..]].concat()),
+            ("lost block in the last record", {
+                let mut z = data.clone();
+                z[last + 10..last + 30].fill(0);
+                z
+            }),
+        ];
+        for (name, bytes) in &torn {
+            let (ten_r, all_r, incr_r, torn) = case(name, bytes);
+            assert!(
+                torn,
+                "{framing:?} {name}: the log's verification calls it torn"
+            );
+            assert_eq!(
+                ten_r.outcome,
+                CheckpointOutcome::Match,
+                "{framing:?} {name}"
+            );
+            assert!(
+                ten_r.valid,
+                "{framing:?} {name}: a torn tail is not a failure"
+            );
+            assert!(
+                incr_r.valid,
+                "{framing:?} {name}: a torn tail is not a failure (incremental)"
+            );
+            let want = if *name == "zeros appended" {
+                CheckpointOutcome::Match
+            } else {
+                CheckpointOutcome::Truncated
+            };
+            assert_eq!(all_r.outcome, want, "{framing:?} {name}");
+        }
+    }
+}
+
+/// The incremental check of a copy of `log` (with `log`'s stored tree).
+fn incr_copy(log: &Path, copy: &Path, cp: &SignedCheckpoint) -> checkpoint::CheckpointReport {
+    let tree = |p: &Path| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(".tree");
+        PathBuf::from(s)
+    };
+    std::fs::copy(tree(log), tree(copy)).unwrap();
+    incr(copy, cp)
+}
