@@ -354,6 +354,13 @@ def mutated_logs(data: bytes, alg: str, n: int, rng: random.Random):
         if framing == "jsonl":
             yield "record n-1 without LF", assemble(framing, recs[:n])[:-1]
     yield "garbage appended", data + (b"garbage\n" if framing == "jsonl" else b"\1\2\3garbage")
+    yield "garbage appended, no LF", data + b"garbage"
+    if framing == "jsonl":
+        yield "last LF changed", data[:-1] + b" "
+    last = len(assemble(framing, recs[:-1]))
+    yield "lost block in the last record", data[:last + 10] + b"\0" * 20 + data[last + 30:]
+    yield "lost block, then a record", data[:last + 10] + b"\0" * 20 + data[last + 30:] + \
+        assemble(framing, recs)[len(assemble(framing, recs[:1])):][:len(assemble(framing, recs[1:2]))]
     yield "zeros appended", data + b"\0" * 64
     for j in sorted({1, n // 2, n - 1} & set(range(1, total))):
         b = bodies[j]
