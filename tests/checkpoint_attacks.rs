@@ -721,3 +721,34 @@ fn incr_copy(log: &Path, copy: &Path, cp: &SignedCheckpoint) -> checkpoint::Chec
     std::fs::copy(tree(log), tree(copy)).unwrap();
     incr(copy, cp)
 }
+
+/// The cosigned message does not name the witness (tlog-cosignature: "the
+/// same public key can't be used across multiple cosigners"), so one
+/// witness key trusted under two names must count once: otherwise one
+/// cosigner meets `min_witnesses = 2` by repeating its line under the
+/// other name (found by tests/spec_verifier/test_checkpoint_differential.py).
+#[test]
+fn one_witness_key_under_two_names_counts_once() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.log", Framing::Jsonl, 5);
+    let mut cp = sign(&log);
+    let alias = NoteSigner::from_seed("witness.example/alias", KeyType::Cosignature, [2; 32]);
+    cp.note
+        .add_signature(&witness_key(), 1_700_000_000)
+        .unwrap();
+    cp.note.add_signature(&alias, 1_700_000_000).unwrap();
+    let trusted = vec![witness_key().verifier(), alias.verifier()];
+    assert_eq!(cp.witnesses(&trusted).unwrap().len(), 1);
+    let mut o = CheckOptions::default();
+    o.witness_keys = trusted;
+    o.min_witnesses = 2;
+    let r = checkpoint::verify_against(&log, &cp, &log_key().verifier(), &o).unwrap();
+    assert_eq!(r.outcome, CheckpointOutcome::TooFewWitnesses, "{r:?}");
+    // Two witnesses with their own keys still make two.
+    let other = NoteSigner::from_seed("witness.example/w2", KeyType::Cosignature, [4; 32]);
+    cp.note.add_signature(&other, 1_700_000_000).unwrap();
+    o.witness_keys.push(other.verifier());
+    let r = checkpoint::verify_against(&log, &cp, &log_key().verifier(), &o).unwrap();
+    assert_eq!(r.outcome, CheckpointOutcome::Match, "{r:?}");
+    assert_eq!(r.witnesses.len(), 2);
+}
