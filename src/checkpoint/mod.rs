@@ -180,6 +180,9 @@ impl SignedCheckpoint {
     /// verifies. Fails when a cosignature by one of them is forged. A type
     /// 0x01 key is taken as the cosignature key of the same public key
     /// ([`NoteVerifier::as_cosignature`]): only cosignatures count.
+    /// Witnesses are distinct by public key: the cosigned message does not
+    /// name the witness (tlog-cosignature), so a key trusted under two
+    /// names is one witness.
     pub fn witnesses(
         &self,
         witness_keys: &[NoteVerifier],
@@ -188,7 +191,18 @@ impl SignedCheckpoint {
             .iter()
             .map(NoteVerifier::as_cosignature)
             .collect();
-        self.note.verified_by(&keys)
+        let mut counted: Vec<&NoteVerifier> = Vec::new();
+        let mut out = Vec::new();
+        for v in self.note.verified_by(&keys)? {
+            let Some(k) = keys.iter().find(|k| k.name() == v.name && k.id() == v.id) else {
+                continue;
+            };
+            if !counted.iter().any(|c| c.same_public_key(k)) {
+                counted.push(k);
+                out.push(v);
+            }
+        }
+        Ok(out)
     }
 }
 
