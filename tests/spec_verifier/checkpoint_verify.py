@@ -233,6 +233,15 @@ def check_note(note, log_key, witness_keys=()):
     return log_ok, witnesses
 
 
+def distinct_witnesses(wits, witness_keys):
+    """Rule 20's "distinct witness keys": by public key (the cosigned
+    message does not name the witness, so one key under two names is one
+    witness; the spec said so only after this verifier found the CLI
+    counting names)."""
+    pubs = {(k.name, k.id): k.pub for k in witness_keys}
+    return {pubs[w] for w in wits}
+
+
 class BadSignature(Exception):
     pass
 
@@ -290,7 +299,7 @@ def checkpoint_outcome(data, log_key, origin, witness_keys=(), min_witnesses=0):
         return "bad_signature", cp
     if origin is not None and cp.origin != origin:
         return "bad_signature", cp
-    if len(wits) < min_witnesses:
+    if len(distinct_witnesses(wits, wkeys)) < min_witnesses:
         return "too_few_witnesses", cp
     return None, cp
 

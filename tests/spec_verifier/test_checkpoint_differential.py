@@ -914,6 +914,8 @@ def test_witness_policy(world, tmp_path):
     write_file(tmp_path / "go.pub", g.vkey().encode())
     gc = g.as_cosig()
     unknown = cv.new_key("witness.example/w1", 4, bytes([9]) * 32)   # same name, other key
+    alias = cv.Key("witness.example/alias", 4, w.w1.pub, w.w1.seed)  # w1's key, another name
+    write_file(tmp_path / "alias.pub", alias.vkey().encode())
     variants = [
         ("none", block),
         ("w1", block + cosig_line(w.w1, text, now)),
@@ -935,6 +937,7 @@ def test_witness_policy(world, tmp_path):
         ("same name other key", block + cosig_line(unknown, text, now)),
         ("go-made witness", block + cosig_line(gc, text, now)),
         ("log key as cosigner", block + cosig_line(w.skey.as_cosig(), text, now)),
+        ("w1 and its alias", block + cosig_line(w.w1, text, now) + cosig_line(alias, text, now)),
     ]
     policies = [
         ("w1 k=1", [("w1.key.pub", w.w1)], 1),
@@ -945,6 +948,9 @@ def test_witness_policy(world, tmp_path):
         ("go key k=1", [(tmp_path / "go.pub", g)], 1),
         ("log key as witness k=1", [("log.key.pub", w.vkey)], 1),
         ("no witness k=1", [], 1),
+        ("w1 and its alias k=2", [("w1.key.pub", w.w1), (tmp_path / "alias.pub", alias)], 2),
+        ("w1, alias, w2 k=2", [("w1.key.pub", w.w1), (tmp_path / "alias.pub", alias),
+                               ("w2.key.pub", w.w2)], 2),
     ]
     cases = []
     for vlabel, blk in variants:
