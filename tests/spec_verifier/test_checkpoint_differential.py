@@ -333,6 +333,11 @@ def signature_variants(w, cp: bytes):
     yield "trailing space", text + b"\n" + ("\u2014 %s %s \n" % (name, s)).encode()
     yield "hyphen for em dash", text + b"\n" + ("- %s %s\n" % (name, s)).encode()
     yield "blank line between sigs", text + b"\n" + unk + b"\n" + genuine
+    for label, odd in (("NBSP", "a\u00a0b"), ("EM SPACE", "a\u2003b"), ("plus", "a+b"),
+                       ("ideographic space", "a\u3000b"), ("NEL", "a\u0085b")):
+        yield "name with %s + genuine" % label, text + b"\n" + line(odd, b"\1\2\3\4", b"\5" * 64) + genuine
+    yield "name with NBSP of the log key", text + b"\n" + line(name + "\u00a0", w.skey.id, w.skey.sign(text))
+    yield "empty name + genuine", text + b"\n" + ("\u2014  %s\n" % b64(b"\1\2\3\4\5")).encode() + genuine
 
 
 # ---------------------------------------------------------------------------
