@@ -752,3 +752,46 @@ fn one_witness_key_under_two_names_counts_once() {
     assert_eq!(r.outcome, CheckpointOutcome::Match, "{r:?}");
     assert_eq!(r.witnesses.len(), 2);
 }
+
+/// A checkpoint is signed only when its text reads back as the same
+/// checkpoint: an origin holding a line feed would sign other lines (here
+/// a size of 1000 records and a root the log never had), an empty origin
+/// or a control character a note no verifier accepts, and an origin
+/// starting with "— " would read as a signature line in the checkpoints
+/// sidecar (spec/checkpoints.md rules 6, 10a). Found by
+/// tests/spec_verifier/test_checkpoint_differential.py's author trying
+/// `evident checkpoint --origin`.
+#[test]
+fn an_origin_that_is_not_one_line_is_not_signed() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.log", Framing::Jsonl, 5);
+    let genuine = sign(&log);
+    let injected = format!(
+        "{}\n1000\n{}",
+        genuine.checkpoint.origin, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    );
+    for origin in [
+        injected.as_str(),
+        "",
+        "a\tb",
+        "a\rb",
+        "\u{2014} evil",
+        "x\n",
+    ] {
+        let mut o = CheckpointOptions::default();
+        o.origin = Some(origin.to_string());
+        let r = checkpoint::create(&log, &log_key(), &o);
+        assert!(
+            r.is_err(),
+            "{origin:?} was signed: {:?}",
+            r.map(|c| c.to_text())
+        );
+    }
+    for origin in ["example.com/audit", "evident/x y", "\u{2014}x"] {
+        let mut o = CheckpointOptions::default();
+        o.origin = Some(origin.to_string());
+        let cp = checkpoint::create(&log, &log_key(), &o).unwrap();
+        assert_eq!(cp.checkpoint.origin, origin);
+        assert_eq!(cp.checkpoint.size, genuine.checkpoint.size);
+    }
+}
