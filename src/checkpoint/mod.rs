@@ -143,8 +143,27 @@ impl SignedCheckpoint {
                 "a checkpoint is signed with a log key (type Ed25519), not a cosigner key".into(),
             ));
         }
+        // Sign only a text that reads back as this checkpoint: an origin
+        // or extension holding a line feed would sign other lines (another
+        // size and root), an empty one or a control character a note no
+        // verifier accepts. An origin starting with "— " would read as a
+        // signature line in the checkpoints sidecar (rule 10a).
+        let bad = |why: &str| {
+            Err(Error::InvalidArgument(format!(
+                "cannot sign a checkpoint with origin {:?}: {why}",
+                checkpoint.origin
+            )))
+        };
+        if checkpoint.origin.starts_with("\u{2014} ") {
+            return bad("it starts with \"\u{2014} \", which reads as a signature line");
+        }
         let note = Note::sign(&checkpoint.to_text(), &[signer], 0)
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        match SignedCheckpoint::parse(note.to_text().as_bytes()) {
+            Ok(back) if back.checkpoint == checkpoint => {}
+            Ok(_) => return bad("its text reads back as another checkpoint (a line feed?)"),
+            Err(e) => return bad(&e.to_string()),
+        }
         Ok(SignedCheckpoint { checkpoint, note })
     }
 
