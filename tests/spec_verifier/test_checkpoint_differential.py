@@ -1210,3 +1210,29 @@ def test_verifier_keys(world):
         if not same_class(mine, theirs):
             bad.append((label, "mine", mine, "cli", theirs, r.stderr[-200:]))
     check_all(bad, "verifier keys")
+
+
+def test_signed_origins(world):
+    """What `evident checkpoint --origin` signs reads back (rule 6) as a
+    checkpoint of that origin, of the log's size and root, or is refused:
+    an origin holding a line feed must not sign other lines."""
+    w = world
+    lg = w.logs["plain.jsonl"]
+    c13 = cv.parse_checkpoint(lg.cps[13])
+    bad = []
+    for origin in ("example.com/audit", "evident/x y", "\u2014x", "µ/漢字",
+                   "%s\n1000\n%s" % (lg.origin, b64(b"\0" * 32)), "", "a\tb", "a\rb",
+                   "\u2014 evil", "x\n", "a\x7fb"):
+        r = run("checkpoint", lg.path, "--key", w.dir / "log.key", "--no-sidecar", "--origin", origin)
+        if r.returncode != 0:
+            continue
+        try:
+            cp = cv.parse_checkpoint(r.stdout)
+        except cv.Malformed as e:
+            bad.append((origin, "signed a malformed checkpoint", str(e)))
+            continue
+        if (cp.origin, cp.size, cp.root) != (origin, 13, c13.root) or cp.extensions:
+            bad.append((origin, "signed", cp.origin, cp.size, cp.extensions))
+        elif not cv.check_note(cp.note, w.vkey)[0]:
+            bad.append((origin, "signature does not verify"))
+    check_all(bad, "signed origins")
