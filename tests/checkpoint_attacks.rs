@@ -795,3 +795,35 @@ fn an_origin_that_is_not_one_line_is_not_signed() {
         assert_eq!(cp.checkpoint.size, genuine.checkpoint.size);
     }
 }
+
+/// Only an incomplete last note of the checkpoints sidecar is ignored
+/// (spec/checkpoints.md rule 10a: what a crash during an append leaves).
+/// A complete note that does not parse is damage: skipping it made the
+/// writer check a new checkpoint against the one before it, so a log
+/// rolled back and appended to was signed again, a fork of the checkpoint
+/// whose note was damaged (rule 9).
+#[test]
+fn a_damaged_last_note_of_the_sidecar_is_not_skipped() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.jsonl", Framing::Jsonl, 3);
+    let sidecar = checkpoint::checkpoints_path(&log);
+    let mut o = CheckpointOptions::default();
+    o.size = Some(2);
+    let cp2 = checkpoint::create(&log, &log_key(), &o).unwrap();
+    checkpoint::append_checkpoint(&sidecar, &cp2).unwrap();
+    let cp4 = sign(&log);
+    assert_eq!(cp4.checkpoint.size, 4);
+    checkpoint::append_checkpoint(&sidecar, &cp4).unwrap();
+    let text = std::fs::read_to_string(&sidecar).unwrap();
+    // A torn last note is ignored.
+    std::fs::write(&sidecar, &text[..text.len() - 5]).unwrap();
+    let last = checkpoint::last_checkpoint(&sidecar).unwrap().unwrap();
+    assert_eq!(last.checkpoint.size, 2);
+    assert_eq!(checkpoint::read_checkpoints(&sidecar).unwrap().len(), 1);
+    // A complete last note whose size line is damaged is not.
+    let damaged = text.replacen("\n4\n", "\nx\n", 1);
+    assert_ne!(damaged, text);
+    std::fs::write(&sidecar, &damaged).unwrap();
+    assert!(checkpoint::last_checkpoint(&sidecar).is_err());
+    assert!(checkpoint::read_checkpoints(&sidecar).is_err());
+}
