@@ -1122,24 +1122,18 @@ fn read_sidecar(sidecar: &Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// The last checkpoint in a checkpoints sidecar (`None` when it does not
-/// exist or is empty). A torn last checkpoint is skipped.
+/// exist or is empty). An incomplete last checkpoint is skipped; a
+/// complete note that does not parse is an error (see [`read_checkpoints`]).
 pub fn last_checkpoint(sidecar: &Path) -> Result<Option<SignedCheckpoint>> {
-    let Some(bytes) = read_sidecar(sidecar)? else {
-        return Ok(None);
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let mut last = None;
-    for chunk in split_notes(&text) {
-        if let Ok(c) = SignedCheckpoint::parse(chunk.as_bytes()) {
-            last = Some(c);
-        }
-    }
-    Ok(last)
+    Ok(read_checkpoints(sidecar)?.pop())
 }
 
 /// Every complete checkpoint in a checkpoints sidecar, in order (none
-/// when it does not exist). An incomplete last note is skipped; a note
-/// that does not parse is an error naming the file.
+/// when it does not exist). An incomplete last note (no signature line
+/// ending in a newline: what a crash during an append leaves) is skipped;
+/// any other note that does not parse, the last one too, is an error
+/// naming the file (spec/checkpoints.md rule 10a): skipping a damaged last
+/// note would let the writer check a new checkpoint against an older one.
 pub fn read_checkpoints(sidecar: &Path) -> Result<Vec<SignedCheckpoint>> {
     let Some(bytes) = read_sidecar(sidecar)? else {
         return Ok(Vec::new());
@@ -1151,11 +1145,21 @@ pub fn read_checkpoints(sidecar: &Path) -> Result<Vec<SignedCheckpoint>> {
     for (i, chunk) in parts.into_iter().enumerate() {
         match SignedCheckpoint::parse(chunk.as_bytes()) {
             Ok(c) => out.push(c),
-            Err(_) if i + 1 == n => {} // a torn last append
+            Err(_) if i + 1 == n && !complete_note(&chunk) => {} // a torn last append
             Err(e) => return Err(note_err(sidecar, e)),
         }
     }
     Ok(out)
+}
+
+/// Whether a note of the sidecar is complete: a blank line, then a
+/// signature line, and a final newline.
+fn complete_note(chunk: &str) -> bool {
+    chunk.ends_with('\n')
+        && chunk
+            .find("\n\n")
+            .and_then(|i| chunk.get(i + 2..))
+            .is_some_and(|sigs| sigs.starts_with("\u{2014} "))
 }
 
 /// Splits concatenated notes (each: text, blank line, signature lines).
