@@ -1027,6 +1027,19 @@ def test_sidecar(world, tmp_path):
                 or not aside[0].name.endswith("-at-%d" % start):
             bad.append(("cut %d" % cut, "torn bytes not moved aside exactly",
                         [p.name for p in aside]))
+    # a complete last note that does not parse is damage, not a torn append:
+    # the next checkpoint is refused (it could not be checked against it)
+    d = tmp_path / "damaged"
+    d.mkdir()
+    log = write_file(d / lg.path.name, lg.data)
+    damaged = side[:start] + last.replace(b"\n13\n", b"\nx3\n", 1)
+    write_file(d / (lg.path.name + ".checkpoints"), damaged)
+    mine = cv.verify_sidecar(lg.data, damaged, w.vkey)
+    if mine["checkpoints"][-1] != "malformed" or mine["incomplete_tail"]:
+        bad.append(("damaged last note", "mine", mine))
+    r = run("checkpoint", log, "--key", w.dir / "log.key")
+    if r.returncode == 0:
+        bad.append(("damaged last note", "the CLI signed past it", r.stdout))
     check_all(bad, "sidecar")
 
 
