@@ -22,14 +22,14 @@ EVIDENT_CKPT_DIFF_SEED (default 1) seeds the random choices.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import os
 import random
+import re
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -797,7 +797,7 @@ def test_consistency_proofs(world):
 # ---------------------------------------------------------------------------
 # Witnesses (§ 6)
 
-WITNESS_STATUS = __import__("re").compile(r"witness: (\d{3}) (\w+)")
+WITNESS_STATUS = re.compile(r"witness: (\d{3}) (\w+)")
 
 
 def cli_witness(w, store: Path, req: bytes, wkey: Path, *extra):
@@ -884,7 +884,6 @@ def test_witness(world, tmp_path):
                 _, wits = cv.check_note(note, w.vkey, [w.w1])
                 sig = note.sigs[0][2]
                 t = struct.unpack(">Q", sig[:8])[0]
-                import time
                 if len(wits) != 1 or abs(t - time.time()) > 3600:
                     bad.append((label, "cosignature", wits, t))
             if st == 409 and "latest" not in label:
