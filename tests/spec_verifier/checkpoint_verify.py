@@ -483,7 +483,8 @@ class LogTree:
         self.bodies = []        # leaf data, by seq
         self.records = []       # sv.Record of each leaf
         self.stop = "end"       # "end", "torn_tail", "damaged", "not_a_log", "unsupported",
-        #                         "genesis_hash" (its hash check fails: no tree)
+        #                         "genesis_hash" (its hash check fails: no tree),
+        #                         "wrong_key" (a key given that is not the log's)
         self.log_id = None
         self.framing = None
         self.alg = None
@@ -524,11 +525,14 @@ def log_tree(data, key=None):
         return t
     t.log_id, t.alg = g.log_id, g.alg
     n = sv.HASH_LEN[g.alg]
-    # "hash when the verifier can compute it" (rule 4): keyless, or the right key
-    if g.alg == "sha256":
-        can_hash = key is None
-    else:
-        can_hash = key is not None and g.key_id is not None and sv.key_id_of(key) == g.key_id
+    # "hash when the verifier can compute it" (rule 4): keyless, or the right
+    # key. A key that is not the log's (or any key for a keyless log) is
+    # refused: the spec was silent, the CLI reports an error (wrong_key)
+    if key is not None and (g.alg == "sha256" or g.key_id is None
+                            or sv.key_id_of(key) != g.key_id):
+        t.stop = "wrong_key"
+        return t
+    can_hash = g.alg == "sha256" or key is not None
     t.hash_checked = can_hash
     if can_hash and sv.record_hash(g.alg, key, g.body) != g.hash:
         # the spec is silent; the CLI refuses the log (an error, exit 2)
@@ -569,7 +573,7 @@ def verify_log(data, cp_data, log_key, origin=None, key=None, witness_keys=(),
     """Rule 14. Returns a dict: outcome, size, root, log_size, valid."""
     t = log_tree(data, key)
     res = {"outcome": None, "log_size": len(t.bodies), "stop": t.stop}
-    if t.stop in ("not_a_log", "unsupported", "genesis_hash"):
+    if t.stop in ("not_a_log", "unsupported", "genesis_hash", "wrong_key"):
         res["outcome"] = t.stop
         res["valid"] = False
         return res

@@ -158,6 +158,7 @@ def world(tmp_path_factory):
     w.w2 = cv.parse_skey((d / "w2.key").read_bytes())
     write_file(d / "k256", HMAC_KEY.hex().encode())
     write_file(d / "k512", HMAC_KEY512.hex().encode())
+    write_file(d / "kother", bytes(range(1, 33)).hex().encode())
     w.logs = {}
     # keyless JSONL and binary, hmac-sha256 by the CLI
     for name, keyfile in (("plain.jsonl", None), ("plain.evl", None), ("hmac.jsonl", d / "k256")):
@@ -440,7 +441,7 @@ def same_class(mine: str, theirs: str) -> bool:
         return True
     if mine == "malformed":
         return theirs in ("error", "bad_signature")
-    if mine in ("not_a_log", "unsupported", "genesis_hash"):
+    if mine in ("not_a_log", "unsupported", "genesis_hash", "wrong_key"):
         return theirs == "error"
     return False
 
@@ -599,6 +600,8 @@ def test_log_mutations(world):
                 if lg.keyfile:   # also without the HMAC key: hashes not computable
                     cases.append((lg, "%s size %d (no key): %s" % (name, size, label),
                                   lg.cps[size], data, None))
+        # a key that is not the log's (any key, for a keyless log)
+        cases.append((lg, "%s: another HMAC key" % name, lg.cps[5], lg.data, w.dir / "kother"))
     check_all(parallel(lambda c: _cmp_verify(w, c[0], c[1], c[2], log_data=c[3], keyfile=c[4]),
                        cases), "log mutations")
 
