@@ -76,10 +76,11 @@ if [ -d bindings/python ]; then
   # The seed examples (tests/seeds) use pandas and matplotlib, as the
   # documents they come from do; pypdf reads the PDF reports back and
   # pypdfium2 draws them; orjson is the optional fast encoder
-  # (evident-audit[fast]; tests/test_json_fast.py covers both paths). One
-  # pip command, so that one resolution satisfies all of them
-  # (tm_data_types needs numba, which bounds numpy).
-  "$venv/bin/pip" install --quiet pytest numpy tm_data_types pandas matplotlib pypdf pypdfium2 orjson
+  # (evident-audit[fast]; tests/test_json_fast.py covers both paths);
+  # cryptography (Ed25519) serves the clean-room checkpoint verifier
+  # (tests/spec_verifier). One pip command, so that one resolution
+  # satisfies all of them (tm_data_types needs numba, which bounds numpy).
+  "$venv/bin/pip" install --quiet pytest numpy tm_data_types pandas matplotlib pypdf pypdfium2 orjson cryptography
   EVIDENT_CARGO_PROFILE=release "$venv/bin/pip" install --quiet "$root/bindings/python"
   # Headless Chromium renders the HTML reports (tests/test_report_browser.py);
   # installed from Debian's packages where this script may (root, apt-get).
@@ -102,6 +103,11 @@ if [ -d bindings/python ]; then
   # against `evident session verify|versions|info`: about 10 s.
   EVIDENT_CLI="$root/target/release/evident" "$venv/bin/python" -m pytest -q \
     tests/spec_verifier/test_session_differential.py
+  # The clean-room checkpoint verifier (written from spec/checkpoints.md
+  # alone; Ed25519 from `cryptography`) against `evident checkpoint|prove|
+  # verify-proof|witness|verify --checkpoint|--in-log`: fixed seed, ~15 s.
+  EVIDENT_CLI="$root/target/release/evident" EVIDENT_CKPT_DIFF_SEED=1 "$venv/bin/python" -m pytest -q \
+    tests/spec_verifier/test_checkpoint_differential.py
 fi
 
 if [ -d bindings/go ]; then

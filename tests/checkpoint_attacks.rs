@@ -595,3 +595,235 @@ fn a_type_01_witness_key_cosigns_as_its_cosignature_key() {
     // As a note signature by that key (a log's signature) it does not count.
     assert!(cosigned.verify_log(&note_key.verifier()).is_err());
 }
+
+/// What follows a checkpoint's records is judged as spec/format.md § 9.5
+/// judges a log's end (spec/checkpoints.md rules 4 and 14): only the
+/// beginning of a record, or a lost block, is a torn tail. A complete
+/// record failing its check, garbage that no record starts with, or a line
+/// whose line feed was changed is damage: a checkpoint of the records
+/// before it matches but the log is not valid against it, and a
+/// checkpoint covering the damaged record reports `damaged`, not
+/// `truncated` (found by tests/spec_verifier/test_checkpoint_differential.py).
+#[test]
+fn damage_at_the_end_of_the_log_is_not_a_torn_tail() {
+    for framing in [Framing::Jsonl, Framing::Binary] {
+        let d = tempfile::tempdir().unwrap();
+        let log = new_log(d.path(), "a.log", framing, 10);
+        let all = sign(&log); // 11 records
+        let mut opts = CheckpointOptions::default();
+        opts.size = Some(10);
+        let ten = checkpoint::create(&log, &log_key(), &opts).unwrap();
+        let data = std::fs::read(&log).unwrap();
+        let ends = record_ends(&log);
+        let last = ends[9] as usize; // the last record's first byte
+        let case = |name: &str, bytes: &[u8]| {
+            let p = d.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let chain = evident::verify(&p, &Default::default()).unwrap();
+            let torn = chain.only_torn_tail();
+            (
+                full(&p, &ten),
+                full(&p, &all),
+                incr_copy(&log, &p, &ten),
+                torn,
+            )
+        };
+        // Damage, each as the log's verification sees it.
+        let mut damaged: Vec<(&str, Vec<u8>)> = Vec::new();
+        let mut flipped = data.clone();
+        flipped[last + 20] ^= 0x40;
+        damaged.push(("last record changed", flipped));
+        if framing == Framing::Binary {
+            damaged.push((
+                "garbage appended",
+                [&data[..], b"\x01\x02\x03garbage"].concat(),
+            ));
+        } else {
+            damaged.push(("garbage line appended", [&data[..], b"garbage\n"].concat()));
+            let mut no_lf = data.clone();
+            *no_lf.last_mut().unwrap() = b' ';
+            damaged.push(("last line feed changed", no_lf));
+        }
+        for (name, bytes) in &damaged {
+            let (ten_r, all_r, incr_r, torn) = case(name, bytes);
+            assert!(
+                !torn,
+                "{framing:?} {name}: the log's verification calls it damage"
+            );
+            assert_eq!(
+                ten_r.outcome,
+                CheckpointOutcome::Match,
+                "{framing:?} {name}"
+            );
+            assert!(
+                !ten_r.valid,
+                "{framing:?} {name}: damage after the checkpoint"
+            );
+            assert!(
+                !incr_r.valid,
+                "{framing:?} {name}: damage after the checkpoint (incremental)"
+            );
+            let last_changed = *name == "last record changed" || *name == "last line feed changed";
+            let want = if last_changed {
+                CheckpointOutcome::Damaged
+            } else {
+                CheckpointOutcome::Match
+            };
+            assert_eq!(all_r.outcome, want, "{framing:?} {name}");
+            assert!(!all_r.valid, "{framing:?} {name}");
+        }
+        // Torn tails stay harmless: the last record cut short, zeros.
+        let torn: Vec<(&str, Vec<u8>)> = vec![
+            ("last record cut short", data[..data.len() - 7].to_vec()),
+            ("zeros appended", [&data[..], &[0u8; 64][..]].concat()),
+            ("lost block in the last record", {
+                let mut z = data.clone();
+                z[last + 10..last + 30].fill(0);
+                z
+            }),
+        ];
+        for (name, bytes) in &torn {
+            let (ten_r, all_r, incr_r, torn) = case(name, bytes);
+            assert!(
+                torn,
+                "{framing:?} {name}: the log's verification calls it torn"
+            );
+            assert_eq!(
+                ten_r.outcome,
+                CheckpointOutcome::Match,
+                "{framing:?} {name}"
+            );
+            assert!(
+                ten_r.valid,
+                "{framing:?} {name}: a torn tail is not a failure"
+            );
+            assert!(
+                incr_r.valid,
+                "{framing:?} {name}: a torn tail is not a failure (incremental)"
+            );
+            let want = if *name == "zeros appended" {
+                CheckpointOutcome::Match
+            } else {
+                CheckpointOutcome::Truncated
+            };
+            assert_eq!(all_r.outcome, want, "{framing:?} {name}");
+        }
+    }
+}
+
+/// The incremental check of a copy of `log` (with `log`'s stored tree).
+fn incr_copy(log: &Path, copy: &Path, cp: &SignedCheckpoint) -> checkpoint::CheckpointReport {
+    let tree = |p: &Path| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(".tree");
+        PathBuf::from(s)
+    };
+    std::fs::copy(tree(log), tree(copy)).unwrap();
+    incr(copy, cp)
+}
+
+/// The cosigned message does not name the witness (tlog-cosignature: "the
+/// same public key can't be used across multiple cosigners"), so one
+/// witness key trusted under two names must count once: otherwise one
+/// cosigner meets `min_witnesses = 2` by repeating its line under the
+/// other name (found by tests/spec_verifier/test_checkpoint_differential.py).
+#[test]
+fn one_witness_key_under_two_names_counts_once() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.log", Framing::Jsonl, 5);
+    let mut cp = sign(&log);
+    let alias = NoteSigner::from_seed("witness.example/alias", KeyType::Cosignature, [2; 32]);
+    cp.note
+        .add_signature(&witness_key(), 1_700_000_000)
+        .unwrap();
+    cp.note.add_signature(&alias, 1_700_000_000).unwrap();
+    let trusted = vec![witness_key().verifier(), alias.verifier()];
+    assert_eq!(cp.witnesses(&trusted).unwrap().len(), 1);
+    let mut o = CheckOptions::default();
+    o.witness_keys = trusted;
+    o.min_witnesses = 2;
+    let r = checkpoint::verify_against(&log, &cp, &log_key().verifier(), &o).unwrap();
+    assert_eq!(r.outcome, CheckpointOutcome::TooFewWitnesses, "{r:?}");
+    // Two witnesses with their own keys still make two.
+    let other = NoteSigner::from_seed("witness.example/w2", KeyType::Cosignature, [4; 32]);
+    cp.note.add_signature(&other, 1_700_000_000).unwrap();
+    o.witness_keys.push(other.verifier());
+    let r = checkpoint::verify_against(&log, &cp, &log_key().verifier(), &o).unwrap();
+    assert_eq!(r.outcome, CheckpointOutcome::Match, "{r:?}");
+    assert_eq!(r.witnesses.len(), 2);
+}
+
+/// A checkpoint is signed only when its text reads back as the same
+/// checkpoint: an origin holding a line feed would sign other lines (here
+/// a size of 1000 records and a root the log never had), an empty origin
+/// or a control character a note no verifier accepts, and an origin
+/// starting with "— " would read as a signature line in the checkpoints
+/// sidecar (spec/checkpoints.md rules 6, 10a). Found by
+/// tests/spec_verifier/test_checkpoint_differential.py's author trying
+/// `evident checkpoint --origin`.
+#[test]
+fn an_origin_that_is_not_one_line_is_not_signed() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.log", Framing::Jsonl, 5);
+    let genuine = sign(&log);
+    let injected = format!(
+        "{}\n1000\n{}",
+        genuine.checkpoint.origin, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    );
+    for origin in [
+        injected.as_str(),
+        "",
+        "a\tb",
+        "a\rb",
+        "\u{2014} evil",
+        "x\n",
+    ] {
+        let mut o = CheckpointOptions::default();
+        o.origin = Some(origin.to_string());
+        let r = checkpoint::create(&log, &log_key(), &o);
+        assert!(
+            r.is_err(),
+            "{origin:?} was signed: {:?}",
+            r.map(|c| c.to_text())
+        );
+    }
+    for origin in ["example.com/audit", "evident/x y", "\u{2014}x"] {
+        let mut o = CheckpointOptions::default();
+        o.origin = Some(origin.to_string());
+        let cp = checkpoint::create(&log, &log_key(), &o).unwrap();
+        assert_eq!(cp.checkpoint.origin, origin);
+        assert_eq!(cp.checkpoint.size, genuine.checkpoint.size);
+    }
+}
+
+/// Only an incomplete last note of the checkpoints sidecar is ignored
+/// (spec/checkpoints.md rule 10a: what a crash during an append leaves).
+/// A complete note that does not parse is damage: skipping it made the
+/// writer check a new checkpoint against the one before it, so a log
+/// rolled back and appended to was signed again, a fork of the checkpoint
+/// whose note was damaged (rule 9).
+#[test]
+fn a_damaged_last_note_of_the_sidecar_is_not_skipped() {
+    let d = tempfile::tempdir().unwrap();
+    let log = new_log(d.path(), "a.jsonl", Framing::Jsonl, 3);
+    let sidecar = checkpoint::checkpoints_path(&log);
+    let mut o = CheckpointOptions::default();
+    o.size = Some(2);
+    let cp2 = checkpoint::create(&log, &log_key(), &o).unwrap();
+    checkpoint::append_checkpoint(&sidecar, &cp2).unwrap();
+    let cp4 = sign(&log);
+    assert_eq!(cp4.checkpoint.size, 4);
+    checkpoint::append_checkpoint(&sidecar, &cp4).unwrap();
+    let text = std::fs::read_to_string(&sidecar).unwrap();
+    // A torn last note is ignored.
+    std::fs::write(&sidecar, &text[..text.len() - 5]).unwrap();
+    let last = checkpoint::last_checkpoint(&sidecar).unwrap().unwrap();
+    assert_eq!(last.checkpoint.size, 2);
+    assert_eq!(checkpoint::read_checkpoints(&sidecar).unwrap().len(), 1);
+    // A complete last note whose size line is damaged is not.
+    let damaged = text.replacen("\n4\n", "\nx\n", 1);
+    assert_ne!(damaged, text);
+    std::fs::write(&sidecar, &damaged).unwrap();
+    assert!(checkpoint::last_checkpoint(&sidecar).is_err());
+    assert!(checkpoint::read_checkpoints(&sidecar).is_err());
+}

@@ -143,8 +143,27 @@ impl SignedCheckpoint {
                 "a checkpoint is signed with a log key (type Ed25519), not a cosigner key".into(),
             ));
         }
+        // Sign only a text that reads back as this checkpoint: an origin
+        // or extension holding a line feed would sign other lines (another
+        // size and root), an empty one or a control character a note no
+        // verifier accepts. An origin starting with "— " would read as a
+        // signature line in the checkpoints sidecar (rule 10a).
+        let bad = |why: &str| {
+            Err(Error::InvalidArgument(format!(
+                "cannot sign a checkpoint with origin {:?}: {why}",
+                checkpoint.origin
+            )))
+        };
+        if checkpoint.origin.starts_with("\u{2014} ") {
+            return bad("it starts with \"\u{2014} \", which reads as a signature line");
+        }
         let note = Note::sign(&checkpoint.to_text(), &[signer], 0)
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        match SignedCheckpoint::parse(note.to_text().as_bytes()) {
+            Ok(back) if back.checkpoint == checkpoint => {}
+            Ok(_) => return bad("its text reads back as another checkpoint (a line feed?)"),
+            Err(e) => return bad(&e.to_string()),
+        }
         Ok(SignedCheckpoint { checkpoint, note })
     }
 
@@ -180,6 +199,9 @@ impl SignedCheckpoint {
     /// verifies. Fails when a cosignature by one of them is forged. A type
     /// 0x01 key is taken as the cosignature key of the same public key
     /// ([`NoteVerifier::as_cosignature`]): only cosignatures count.
+    /// Witnesses are distinct by public key: the cosigned message does not
+    /// name the witness (tlog-cosignature), so a key trusted under two
+    /// names is one witness.
     pub fn witnesses(
         &self,
         witness_keys: &[NoteVerifier],
@@ -188,7 +210,18 @@ impl SignedCheckpoint {
             .iter()
             .map(NoteVerifier::as_cosignature)
             .collect();
-        self.note.verified_by(&keys)
+        let mut counted: Vec<&NoteVerifier> = Vec::new();
+        let mut out = Vec::new();
+        for v in self.note.verified_by(&keys)? {
+            let Some(k) = keys.iter().find(|k| k.name() == v.name && k.id() == v.id) else {
+                continue;
+            };
+            if !counted.iter().any(|c| c.same_public_key(k)) {
+                counted.push(k);
+                out.push(v);
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -1089,24 +1122,18 @@ fn read_sidecar(sidecar: &Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// The last checkpoint in a checkpoints sidecar (`None` when it does not
-/// exist or is empty). A torn last checkpoint is skipped.
+/// exist or is empty). An incomplete last checkpoint is skipped; a
+/// complete note that does not parse is an error (see [`read_checkpoints`]).
 pub fn last_checkpoint(sidecar: &Path) -> Result<Option<SignedCheckpoint>> {
-    let Some(bytes) = read_sidecar(sidecar)? else {
-        return Ok(None);
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let mut last = None;
-    for chunk in split_notes(&text) {
-        if let Ok(c) = SignedCheckpoint::parse(chunk.as_bytes()) {
-            last = Some(c);
-        }
-    }
-    Ok(last)
+    Ok(read_checkpoints(sidecar)?.pop())
 }
 
 /// Every complete checkpoint in a checkpoints sidecar, in order (none
-/// when it does not exist). An incomplete last note is skipped; a note
-/// that does not parse is an error naming the file.
+/// when it does not exist). An incomplete last note (no signature line
+/// ending in a newline: what a crash during an append leaves) is skipped;
+/// any other note that does not parse, the last one too, is an error
+/// naming the file (spec/checkpoints.md rule 10a): skipping a damaged last
+/// note would let the writer check a new checkpoint against an older one.
 pub fn read_checkpoints(sidecar: &Path) -> Result<Vec<SignedCheckpoint>> {
     let Some(bytes) = read_sidecar(sidecar)? else {
         return Ok(Vec::new());
@@ -1118,11 +1145,21 @@ pub fn read_checkpoints(sidecar: &Path) -> Result<Vec<SignedCheckpoint>> {
     for (i, chunk) in parts.into_iter().enumerate() {
         match SignedCheckpoint::parse(chunk.as_bytes()) {
             Ok(c) => out.push(c),
-            Err(_) if i + 1 == n => {} // a torn last append
+            Err(_) if i + 1 == n && !complete_note(&chunk) => {} // a torn last append
             Err(e) => return Err(note_err(sidecar, e)),
         }
     }
     Ok(out)
+}
+
+/// Whether a note of the sidecar is complete: a blank line, then a
+/// signature line, and a final newline.
+fn complete_note(chunk: &str) -> bool {
+    chunk.ends_with('\n')
+        && chunk
+            .find("\n\n")
+            .and_then(|i| chunk.get(i + 2..))
+            .is_some_and(|sigs| sigs.starts_with("\u{2014} "))
 }
 
 /// Splits concatenated notes (each: text, blank line, signature lines).

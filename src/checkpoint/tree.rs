@@ -218,6 +218,24 @@ impl LogLeaves {
         }
     }
 
+    /// Whether the bytes from `offset` (an unreadable span) to the end of
+    /// the file are a torn tail (spec/format.md § 9.5): no readable record
+    /// after them, and only a record prefix or a lost block (what
+    /// `evident verify` reports as `torn_tail`).
+    fn torn_from(&self, offset: u64) -> Result<bool> {
+        let framing = self.gi.framing;
+        let mut fwd = Forward::new(&self.file, framing, offset, self.len, 1);
+        while let Some(item) = fwd.next_item() {
+            let (item, _) = item.map_err(|e| Error::io(&self.path, "read", e))?;
+            if item.kind == SpanKind::Record && format::parse(framing, &item.bytes).is_ok() {
+                return Ok(false);
+            }
+        }
+        let tail = crate::tail::classify(&self.file, framing, offset, self.len)
+            .map_err(|e| Error::io(&self.path, "read", e))?;
+        Ok(matches!(tail, crate::tail::Tail::Torn { .. }))
+    }
+
     /// Checks a record's stored hash with the chain, when there is one.
     pub fn hash_ok(&self, r: &LeafRecord) -> bool {
         match &self.chain {
@@ -330,7 +348,31 @@ impl LeafReader<'_> {
         };
         match item.kind {
             SpanKind::Record => {}
-            SpanKind::Partial => {
+            SpanKind::Partial | SpanKind::Bad => {
+                // A torn tail only as spec/format.md § 9.5 says (the
+                // verifier's rule): a complete record failing its check,
+                // or bytes no record starts with, are damage, also at
+                // the end of the file (spec/checkpoints.md rule 4).
+                if self.log.torn_from(item.offset)? {
+                    return stop(
+                        self,
+                        ViolationKind::TornTail,
+                        None,
+                        "bytes at the end of the file are not a complete record".into(),
+                    );
+                }
+                let msg = if item.kind == SpanKind::Bad {
+                    "damaged bytes: no valid frame"
+                } else {
+                    "bytes at the end of the file that no interrupted write leaves (a record that fails its check)"
+                };
+                return stop(self, ViolationKind::Malformed, None, msg.into());
+            }
+        }
+        let p = match format::parse(self.log.gi.framing, &item.bytes) {
+            Ok(p) => p,
+            // A complete line holding a lost block is torn too (§ 9.5).
+            Err(_) if self.log.torn_from(item.offset)? => {
                 return stop(
                     self,
                     ViolationKind::TornTail,
@@ -338,17 +380,6 @@ impl LeafReader<'_> {
                     "bytes at the end of the file are not a complete record".into(),
                 )
             }
-            SpanKind::Bad => {
-                return stop(
-                    self,
-                    ViolationKind::Malformed,
-                    None,
-                    "damaged bytes: no valid frame".into(),
-                )
-            }
-        }
-        let p = match format::parse(self.log.gi.framing, &item.bytes) {
-            Ok(p) => p,
             Err(d) => return stop(self, ViolationKind::Malformed, None, d.0),
         };
         if p.kind == RecordKind::Genesis || p.raw.hash.as_bytes().len() != self.hash_len {
