@@ -130,6 +130,39 @@ fn binary_log_ships_the_same_bytes() {
     let _ = id;
 }
 
+/// A changed last record is not left behind in silence: shipping stops
+/// there with an error naming it (a binary frame whose CRC fails, a JSONL
+/// line whose line feed was changed), while a record cut short (a torn or
+/// in-flight write) is left for a later pass, as before.
+#[test]
+fn a_changed_last_record_is_reported_not_left_unshipped() {
+    for (name, flip) in [("b.evl", 40usize), ("j.jsonl", 1)] {
+        let Some(url) = fresh_db("lastrec") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        write_log(&p, 20, "h");
+        let good = std::fs::read(&p).unwrap();
+        let mut img = good.clone();
+        let at = img.len() - flip;
+        img[at] ^= 0x01;
+        std::fs::write(&p, &img).unwrap();
+        let err = match ship_all(&p, &url) {
+            Err(e) => e.to_string(),
+            Ok(r) => panic!("{name}: shipped without a word: {r:?}"),
+        };
+        assert!(err.contains("not shipped"), "{name}: {err}");
+        // Cut short instead: the complete records ship, the rest waits.
+        let Some(url) = fresh_db("lastrec") else {
+            return;
+        };
+        std::fs::write(&p, &good[..good.len() - 7]).unwrap();
+        let r = ship_all(&p, &url).unwrap();
+        assert_eq!(r[0].head_seq, 19, "{name}: {r:?}");
+    }
+}
+
 /// Runs SQL as the superuser, bypassing the append-only triggers (what an
 /// attacker with database access could do).
 fn tamper(url: &str, sql: &str) {

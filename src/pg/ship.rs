@@ -575,7 +575,8 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// The next complete record; `None` at the end of the file or at a
-    /// record being written (or torn: left for a later pass or repair).
+    /// record being written (or torn: left for a later pass or repair); an
+    /// error at a changed last record.
     fn next_row(&mut self) -> FResult<Option<Row>> {
         let Some(r) = self.src.next_record()? else {
             return Ok(None);
@@ -587,7 +588,24 @@ impl Reader<'_> {
             seq: None,
         };
         match r.kind {
-            SourceKind::Partial => return Ok(None),
+            // A record cut short (torn, or being written: the file grew
+            // since) waits for a later pass or `repair`; anything else at
+            // the end is a record that fails its check (spec § 9.5).
+            SourceKind::Partial => {
+                let end = r.offset + r.bytes.len() as u64;
+                if crate::tail::may_be_cut_short(self.c.framing, &r.bytes, r.offset)
+                    || std::fs::metadata(path).is_ok_and(|m| m.len() > end)
+                {
+                    return Ok(None);
+                }
+                return Err(Error::malformed(
+                    path,
+                    at,
+                    "a complete record at the end of the file that fails its check: not shipped \
+                     (run `evident verify`)",
+                )
+                .into());
+            }
             SourceKind::Damaged => {
                 return Err(Error::malformed(
                     path,
