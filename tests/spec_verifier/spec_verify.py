@@ -313,6 +313,19 @@ def frame_at(data, p):
     return data[p + 8:p + 8 + blen], data[p + 8 + blen:p + 8 + blen + hlen], total
 
 
+
+def split_records(data):
+    """(framing, [(body, hash bytes), ...]) of a log every record of which
+    is readable (the differential tests take logs apart with it)."""
+    if data[:8] == MAGIC:
+        out, p = [], 16
+        while p < len(data):
+            body, h, total = frame_at(data, p)
+            out.append((body, h))
+            p += total
+        return "binary", out
+    return "jsonl", [jsonl_line(line) for line in data.split(b"\n")[:-1]]
+
 def binary_spans(data, start):
     spans = []
     p = start

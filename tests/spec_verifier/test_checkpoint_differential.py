@@ -73,15 +73,7 @@ def b64(b: bytes) -> str:
 # Logs: records, framings, re-chaining (format.md § 6-8)
 
 
-def split_records(data: bytes) -> Tuple[str, List[Tuple[bytes, bytes]]]:
-    if data[:8] == sv.MAGIC:
-        out, p = [], 16
-        while p < len(data):
-            body, h, total = sv.frame_at(data, p)
-            out.append((body, h))
-            p += total
-        return "binary", out
-    return "jsonl", [sv.jsonl_line(line) for line in data.split(b"\n")[:-1]]
+split_records = sv.split_records
 
 
 def frame(body: bytes, h: bytes) -> bytes:

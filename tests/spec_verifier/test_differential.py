@@ -96,18 +96,7 @@ def write_base(tmp: Path, framing: str, alg: Optional[str]) -> Path:
 # Records, framings, re-chaining
 
 
-def split_records(data: bytes) -> Tuple[str, List[Tuple[bytes, bytes]]]:
-    if data[:8] == sv.MAGIC:
-        out, p = [], 16
-        while p < len(data):
-            body, h, total = sv.frame_at(data, p)
-            out.append((body, h))
-            p += total
-        return "binary", out
-    out = []
-    for line in data.split(b"\n")[:-1]:
-        out.append(sv.jsonl_line(line))
-    return "jsonl", out
+split_records = sv.split_records
 
 
 def frame(body: bytes, h: bytes, flags: int = 0) -> bytes:
