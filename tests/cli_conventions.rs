@@ -83,10 +83,27 @@ fn since_and_until_take_relative_times_and_day_names() {
         actions(&["--since", "3d", "--until", "yesterday"]),
         ["two_days"]
     );
+    // Which entries fall on which UTC day depends on the time of day the
+    // test runs (shortly after midnight, "3 hours ago" is yesterday).
+    let times = [
+        ("yesterday", today - TimeDelta::hours(12)),
+        ("three_hours", now - TimeDelta::hours(3)),
+        ("ninety_min", now - TimeDelta::minutes(90)),
+        ("ten_min", now - TimeDelta::minutes(10)),
+    ];
+    let on = |from: chrono::DateTime<Utc>, to: chrono::DateTime<Utc>| -> Vec<String> {
+        times
+            .iter()
+            .filter(|(_, t)| *t >= from && *t < to)
+            .map(|(a, _)| a.to_string())
+            .collect()
+    };
     let y = actions(&["--since", "yesterday", "--until", "today"]);
-    assert_eq!(y, ["yesterday"]);
+    assert_eq!(y, on(today - TimeDelta::days(1), today));
+    assert!(y.contains(&"yesterday".to_string()));
     let t = actions(&["--since", "today"]);
-    assert!(!t.contains(&"yesterday".to_string()) && t.contains(&"ten_min".to_string()));
+    assert_eq!(t, on(today, now + TimeDelta::days(1)));
+    assert!(!t.contains(&"yesterday".to_string()));
     // absolute times still work
     let rfc = (now - TimeDelta::minutes(20)).to_rfc3339();
     assert_eq!(actions(&["--since", &rfc]), ["ten_min"]);
