@@ -212,10 +212,16 @@ def test_damaged_binary_frames(tmp_path: Path) -> None:
     path = tmp_path / "d.evl"
     populate(path, 8)
     good = path.read_bytes()
-    # The last frame damaged: the backward scan takes it for a torn tail.
+    # The last frame damaged: reported like any damage (a complete frame
+    # that fails its check is not a torn write, spec § 9.5).
     data = bytearray(good)
     data[-30] ^= 0x55
     path.write_bytes(bytes(data))
+    fast, slow = outcomes(path, 3)
+    assert fast == slow
+    assert fast.startswith("error: ") and path.name in fast, fast
+    # The last frame cut short (a torn write): not an entry, no error.
+    path.write_bytes(good[:-7])
     fast, slow = outcomes(path, 3)
     assert fast == slow
     assert last(path, 3) == [7, 6, 5]
