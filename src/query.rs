@@ -163,8 +163,6 @@ enum Dir {
 /// its position) and goes on with the next one where the framing allows.
 pub struct QueryIter {
     path: PathBuf,
-    /// The file's length when the query started.
-    len: u64,
     framing: Framing,
     dir: Dir,
     q: Query,
@@ -191,7 +189,6 @@ pub fn query(path: impl AsRef<Path>, q: &Query) -> Result<QueryIter> {
     };
     Ok(QueryIter {
         path,
-        len,
         framing: gi.framing,
         dir,
         q: q.clone(),
@@ -204,10 +201,11 @@ impl QueryIter {
     /// Whether `item`, the bytes at the end of the file that are not a
     /// complete record, can be what an interrupted write or a power cut
     /// leaves (spec § 9.5), or a record a writer is appending right now
-    /// (the file grew since the query started).
+    /// (the file grew past them since they were read).
     fn is_torn_or_in_flight(&self, item: &Item) -> bool {
+        let end = item.offset + item.bytes.len() as u64;
         crate::tail::may_be_cut_short(self.framing, &item.bytes, item.offset)
-            || std::fs::metadata(&self.path).is_ok_and(|m| m.len() > self.len)
+            || std::fs::metadata(&self.path).is_ok_and(|m| m.len() > end)
     }
 
     fn next_raw(&mut self) -> Option<std::io::Result<(Item, u64)>> {
@@ -251,7 +249,7 @@ impl QueryIter {
                     return Some(Err(Error::malformed(
                         &self.path,
                         at,
-                        "a complete record at the end of the file that fails its check",
+                        crate::tail::CHANGED_END,
                     )));
                 }
                 SpanKind::Bad => {

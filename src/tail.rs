@@ -97,6 +97,11 @@ pub(crate) fn may_be_cut_short(framing: Framing, bytes: &[u8], offset: u64) -> b
     is_record_prefix(framing, bytes) || has_lost_block(bytes, offset, end)
 }
 
+/// What readers say of bytes at the end of the file that are not a complete
+/// record and not what a crash leaves ([`may_be_cut_short`] is false).
+pub(crate) const CHANGED_END: &str =
+    "a complete record at the end of the file that fails its check";
+
 /// Bytes after the last readable record that a crash cannot explain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TailDamage {
@@ -162,7 +167,7 @@ pub(crate) fn classify(
                 if is_record_prefix(framing, &item.bytes) {
                     continue;
                 }
-                "a complete record at the end of the file that fails its check"
+                CHANGED_END
             }
             SpanKind::Partial | SpanKind::Bad => "damaged bytes that are not a record",
         };

@@ -598,13 +598,11 @@ impl Reader<'_> {
                 {
                     return Ok(None);
                 }
-                return Err(Error::malformed(
-                    path,
-                    at,
-                    "a complete record at the end of the file that fails its check: not shipped \
-                     (run `evident verify`)",
-                )
-                .into());
+                let msg = format!(
+                    "{}: not shipped (run `evident verify`)",
+                    crate::tail::CHANGED_END
+                );
+                return Err(Error::malformed(path, at, msg).into());
             }
             SourceKind::Damaged => {
                 return Err(Error::malformed(

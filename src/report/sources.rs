@@ -28,11 +28,7 @@ pub fn source_entries(src: &mut dyn RecordSource, q: &Query, out: &mut Vec<Entry
                 continue
             }
             SourceKind::Partial => {
-                return Err(Error::malformed(
-                    src.name(),
-                    at,
-                    "a complete record at the end of the file that fails its check",
-                ))
+                return Err(Error::malformed(src.name(), at, crate::tail::CHANGED_END))
             }
             SourceKind::Damaged => {
                 return Err(Error::malformed(
