@@ -120,7 +120,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 9
+#define EVIDENT_ABI_VERSION_MINOR 10
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -1528,6 +1528,17 @@ evident_status evident_open_options_set_create(evident_open_options *options, bo
  * Sets whether opening fails when the log already exists (default false).
  */
 evident_status evident_open_options_set_create_new(evident_open_options *options, bool create_new);
+
+/**
+ * Sets whether an existing *empty* file becomes a new log instead of
+ * being refused (default false): for systems that open their logs in
+ * append mode (a file made by `touch` or `mkstemp`). The empty file is
+ * replaced atomically, keeping its permission bits; the cost is that a log
+ * truncated to zero bytes restarts as a new log instead of being refused.
+ * Needs `create` (the default). Since ABI 1.10.
+ */
+evident_status evident_open_options_set_adopt_empty(evident_open_options *options,
+                                                    bool adopt_empty);
 
 /**
  * Sets the actor written for entries that name none (copied). NULL

@@ -86,6 +86,14 @@ pub struct OpenOptions {
     pub create: bool,
     /// Fail if the log already exists.
     pub create_new: bool,
+    /// Create the log in place of an existing *empty* file instead of
+    /// refusing it (default false). For systems that open their logs in
+    /// append mode, so that a file made by `touch` or `mkstemp` works. The
+    /// empty file is replaced atomically by a new log (its permission bits
+    /// kept). The cost: a log truncated to zero bytes then restarts as a
+    /// new log (a new `log_id`) instead of being refused; checkpoints and
+    /// witnesses, not the file, show the loss. Needs `create`.
+    pub adopt_empty: bool,
     /// Default actor for entries that name none (default: the OS user).
     pub actor: Option<String>,
     /// Default host (default: this machine's host name).
@@ -135,6 +143,7 @@ impl Default for OpenOptions {
             lock_timeout: None,
             create: true,
             create_new: false,
+            adopt_empty: false,
             actor: None,
             host: None,
             buffer_size: 64 * 1024,
@@ -156,6 +165,7 @@ impl std::fmt::Debug for OpenOptions {
             .field("lock", &self.lock)
             .field("lock_timeout", &self.lock_timeout)
             .field("create", &self.create)
+            .field("adopt_empty", &self.adopt_empty)
             .finish_non_exhaustive()
     }
 }
@@ -213,6 +223,12 @@ impl OpenOptions {
     /// Sets whether open fails when the log already exists.
     pub fn create_new(mut self, c: bool) -> Self {
         self.create_new = c;
+        self
+    }
+    /// Sets whether an existing empty file becomes a new log (see
+    /// [`OpenOptions::adopt_empty`]).
+    pub fn adopt_empty(mut self, a: bool) -> Self {
+        self.adopt_empty = a;
         self
     }
     /// Sets the default actor for entries that name none.
@@ -434,6 +450,13 @@ impl Log {
             LockMode::Exclusive => Duration::ZERO,
             LockMode::Shared => Duration::from_secs(10),
         });
+        if !created
+            && opts.adopt_empty
+            && opts.create
+            && std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0)
+        {
+            created = adopt_empty_file(&path, &opts, lock_timeout)?;
+        }
         let (lock, held) = FileLock::open_and_lock(
             &path,
             Some(crate::storage::Access::ReadAppend),
@@ -1505,26 +1528,7 @@ impl Drop for Log {
 /// which is made durable and then linked into place (never replacing an
 /// existing file). Returns false if another process created it first.
 fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
-    let framing = opts.framing.unwrap_or_else(|| default_framing(path));
-    let alg = opts.alg.unwrap_or(if opts.key.is_some() {
-        HashAlg::HmacSha256
-    } else {
-        HashAlg::Sha256
-    });
-    let chain = Chain::new(alg, opts.key.as_ref())?;
-    let genesis = Genesis {
-        version: format::FORMAT_VERSION,
-        ts: Utc::now(),
-        alg,
-        key_id: chain.key_id().map(str::to_string),
-        log_id: hex::encode(rand::random::<[u8; 16]>()),
-        critical: Vec::new(),
-    };
-    let mut body = Vec::new();
-    format::encode_genesis(&mut body, &genesis);
-    let mut bytes = framing.file_header();
-    format::frame(&mut bytes, framing, &body, &chain.hash(&body));
-
+    let bytes = new_log_bytes(path, opts)?;
     // Also removes the temporary files of creators killed before (named
     // ones: other systems, or earlier versions).
     let (dir, tmp) = crate::storage::temp_sibling(path, "creating");
@@ -1548,6 +1552,88 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
         }
         Err(e) => Err(Error::io(path, "create", e)),
     }
+}
+
+/// Replaces the existing empty file `path` by a new log ([`OpenOptions::
+/// adopt_empty`]): holding the file's writer lock, it checks that the file
+/// is still empty, writes the new log to a temporary sibling, gives it the
+/// file's permission bits, makes it durable and renames it over the file
+/// (the one a symbolic link names), so the path holds either the empty
+/// file or a complete log. Returns false if the file was no longer empty
+/// or no longer the same file (someone else made it a log meanwhile).
+fn adopt_empty_file(path: &Path, opts: &OpenOptions, lock_timeout: Duration) -> Result<bool> {
+    let (lock, held) =
+        FileLock::open_and_lock(path, Some(crate::storage::Access::ReadAppend), lock_timeout)?;
+    let result = (|| {
+        let data = lock
+            .data()
+            .ok_or_else(|| Error::io(path, "open", std::io::ErrorKind::NotFound.into()))?;
+        let meta = data.metadata().map_err(|e| Error::io(path, "stat", e))?;
+        if meta.len() != 0 {
+            return Ok(false);
+        }
+        let id = crate::sys::file_id(data).map_err(|e| Error::io(path, "stat", e))?;
+        let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, "resolve path", e))?;
+        let bytes = new_log_bytes(path, opts)?;
+        let (dir, tmp) = crate::storage::temp_sibling(&target, "creating");
+        let write = || -> Result<()> {
+            let mut f = FsOpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| Error::io(&tmp, "create", e))?;
+            f.write_all(&bytes)
+                .map_err(|e| Error::io(&tmp, "write", e))?;
+            crate::storage::copy_access(&f, &tmp, &meta)?;
+            f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))
+        };
+        let same = || {
+            crate::storage::open_regular(&target, crate::storage::Access::Read, "open")
+                .ok()
+                .and_then(|f| Some((crate::sys::file_id(&f).ok()?, f.metadata().ok()?.len())))
+                == Some((id, 0))
+        };
+        let placed = write().and_then(|()| {
+            if !same() {
+                return Ok(false);
+            }
+            std::fs::rename(&tmp, &target)
+                .map(|()| true)
+                .map_err(|e| Error::io(&target, "rename into place", e))
+        });
+        if !matches!(placed, Ok(true)) {
+            let _ = std::fs::remove_file(&tmp);
+            return placed;
+        }
+        sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))?;
+        Ok(true)
+    })();
+    lock.release(held);
+    result
+}
+
+/// A new log's bytes: the binary header (if binary) and the genesis.
+fn new_log_bytes(path: &Path, opts: &OpenOptions) -> Result<Vec<u8>> {
+    let framing = opts.framing.unwrap_or_else(|| default_framing(path));
+    let alg = opts.alg.unwrap_or(if opts.key.is_some() {
+        HashAlg::HmacSha256
+    } else {
+        HashAlg::Sha256
+    });
+    let chain = Chain::new(alg, opts.key.as_ref())?;
+    let genesis = Genesis {
+        version: format::FORMAT_VERSION,
+        ts: Utc::now(),
+        alg,
+        key_id: chain.key_id().map(str::to_string),
+        log_id: hex::encode(rand::random::<[u8; 16]>()),
+        critical: Vec::new(),
+    };
+    let mut body = Vec::new();
+    format::encode_genesis(&mut body, &genesis);
+    let mut bytes = framing.file_header();
+    format::frame(&mut bytes, framing, &body, &chain.hash(&body));
+    Ok(bytes)
 }
 
 /// Creates `path` holding `bytes` through the temporary file `tmp` next

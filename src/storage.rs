@@ -253,6 +253,25 @@ pub(crate) fn link_into_place(tmp: &Path, dst: &Path) -> io::Result<()> {
     }
 }
 
+/// Gives `f` the permission bits of `like`, and its owner and group where
+/// the process may (a file written aside that replaces `like`, such as a
+/// compacted session file or a log created in place of an empty file, must
+/// not become readable by more users than the original was).
+pub(crate) fn copy_access(
+    f: &std::fs::File,
+    tmp: &Path,
+    like: &std::fs::Metadata,
+) -> crate::Result<()> {
+    let mode = sys::mode(like) & 0o7777;
+    sys::set_mode(f, mode).map_err(|e| crate::Error::io(tmp, "set permissions", e))?;
+    // Changing the owner needs privileges; without them the group alone may
+    // still be changed (to a group of the caller); failing both, the file
+    // keeps the caller's ids.
+    sys::copy_owner(f, like);
+    // chown may clear set-id bits: set the mode again.
+    sys::set_mode(f, mode).map_err(|e| crate::Error::io(tmp, "set permissions", e))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -101,6 +101,83 @@ fn an_existing_empty_file_is_refused_and_left_alone() {
     }
 }
 
+/// Asked explicitly (`adopt_empty`, for systems that open their logs in
+/// append mode: a file made by `touch` or `mkstemp`), a writer creates
+/// the log in place of an existing empty file: atomically (a complete
+/// genesis or the empty file, never half a genesis), keeping the file's
+/// permission bits, through a symbolic link replacing the file it names,
+/// and never a file that is not empty.
+#[test]
+fn an_existing_empty_file_is_adopted_only_when_asked() {
+    for name in ["a.jsonl", "a.evl"] {
+        let dir = tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let log = Log::open(&path, OpenOptions::new().adopt_empty(true)).unwrap();
+        assert!(log.recovery().created, "{name}: reported as created");
+        log.append(&ev(1)).unwrap();
+        log.close().unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: permission bits kept");
+        }
+        let r = verify(&path, &VerifyOptions::default()).unwrap();
+        assert!(r.violations.is_empty(), "{name}: {r:?}");
+        assert_eq!(r.entries, 1, "{name}");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains("creating"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        // An adopted log is a log: opened again with the option, it is
+        // continued, not replaced.
+        let log = Log::open(&path, OpenOptions::new().adopt_empty(true)).unwrap();
+        assert!(!log.recovery().created);
+        assert_eq!(log.head().seq, 1);
+        log.close().unwrap();
+    }
+    // Not empty: refused as before, and left alone.
+    let dir = tempdir().unwrap();
+    let path = dir.path().join("x.jsonl");
+    std::fs::write(&path, b"hello\n").unwrap();
+    let err = Log::open(&path, OpenOptions::new().adopt_empty(true)).unwrap_err();
+    assert!(err.to_string().contains("not an evident log"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"hello\n");
+    // Without `create`, an empty file is not adopted.
+    let path = dir.path().join("y.jsonl");
+    std::fs::File::create(&path).unwrap();
+    let err = Log::open(&path, OpenOptions::new().adopt_empty(true).create(false)).unwrap_err();
+    assert!(err.to_string().contains("file is empty"), "{err}");
+    // Through a symbolic link: the link stays, the file it names becomes
+    // the log.
+    #[cfg(unix)]
+    {
+        let target = dir.path().join("target.jsonl");
+        std::fs::File::create(&target).unwrap();
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let log = Log::open(&link, OpenOptions::new().adopt_empty(true)).unwrap();
+        log.append(&ev(2)).unwrap();
+        log.close().unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            verify(&target, &VerifyOptions::default()).unwrap().entries,
+            1
+        );
+    }
+}
+
 #[test]
 fn creating_a_log_removes_temporary_files_of_creators_that_are_gone() {
     // What a creator killed between writing its temporary file and linking

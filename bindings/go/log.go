@@ -50,6 +50,13 @@ type Options struct {
 	LockTimeout time.Duration
 	// Create says whether a missing log is created (zero: CreateIfMissing).
 	Create CreateMode
+	// AdoptEmpty makes Open create the log in place of an existing EMPTY
+	// file instead of refusing it ("file is empty: not an evident log"),
+	// for systems that open their logs in append mode (a file made by
+	// touch or os.CreateTemp). The empty file is replaced atomically, its
+	// permission bits kept. The cost: a log truncated to zero bytes then
+	// restarts as a new log instead of being refused. Needs CreateIfMissing.
+	AdoptEmpty bool
 	// Actor and Host are written for entries that name none (defaults: the
 	// OS user and this machine's host name).
 	Actor string
@@ -183,15 +190,16 @@ func Open(path string, opts Options) (*Log, error) {
 		return nil, goError(StatusInvalidArgument, "evident: BufferSize must not be negative")
 	}
 	a := C.evgo_open_args{
-		path:       s.add(path),
-		actor:      s.addOpt(opts.Actor),
-		host:       s.addOpt(opts.Host),
-		cp_skey:    -1,
-		key:        s.addBytes(opts.Key), // last: see Verify
-		key_len:    C.size_t(len(opts.Key)),
-		framing:    C.uint32_t(opts.Framing),
-		alg:        C.uint32_t(opts.Alg),
-		create_new: C.bool(opts.Create == CreateNew),
+		path:        s.add(path),
+		actor:       s.addOpt(opts.Actor),
+		host:        s.addOpt(opts.Host),
+		cp_skey:     -1,
+		key:         s.addBytes(opts.Key), // last: see Verify
+		key_len:     C.size_t(len(opts.Key)),
+		framing:     C.uint32_t(opts.Framing),
+		alg:         C.uint32_t(opts.Alg),
+		create_new:  C.bool(opts.Create == CreateNew),
+		adopt_empty: C.bool(opts.AdoptEmpty),
 	}
 	if opts.Durability != 0 {
 		a.set_durability, a.durability = true, C.uint32_t(opts.Durability)

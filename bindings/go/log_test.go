@@ -3,6 +3,7 @@ package evident_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -579,5 +580,40 @@ func TestStatusNames(t *testing.T) {
 		if e := (&evident.Error{Status: c.st}); e.Error() != c.sentinel.Error() {
 			t.Errorf("message-less error %q, want %q", e.Error(), c.sentinel.Error())
 		}
+	}
+}
+
+// An existing empty file (os.CreateTemp) is refused by default and becomes a
+// new log with AdoptEmpty, keeping its permission bits.
+func TestAdoptEmpty(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "audit-*.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := f.Name()
+	f.Close()
+	if _, err := evident.Open(path, evident.Options{}); !errors.Is(err, evident.ErrMalformed) {
+		t.Fatalf("empty file opened without AdoptEmpty: %v", err)
+	}
+	l, err := evident.Open(path, evident.Options{AdoptEmpty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := l.Recovery(); err != nil || !rec.Created {
+		t.Errorf("an adopted file is reported as created: %+v %v", rec, err)
+	}
+	if _, err := l.Append(evident.Entry{EventType: "T", Action: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, %v (os.CreateTemp makes 0600)", st.Mode(), err)
+	}
+	r, err := evident.Verify(path, evident.VerifyOptions{})
+	if err != nil || !r.Valid || r.Entries != 1 {
+		t.Fatalf("verify: %+v %v", r, err)
 	}
 }

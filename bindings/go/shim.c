@@ -76,6 +76,9 @@ evident_status evgo_log_open(const char *strs, const evgo_open_args *a, evident_
         TRY(evident_open_options_set_create(o, a->create));
     }
     TRY(evident_open_options_set_create_new(o, a->create_new));
+    if (a->adopt_empty) {
+        TRY(evident_open_options_set_adopt_empty(o, true));
+    }
     if (a->actor >= 0) {
         TRY(evident_open_options_set_actor(o, str_at(strs, a->actor)));
     }

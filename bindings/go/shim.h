@@ -46,6 +46,7 @@ typedef struct {
     bool set_create;
     bool create;
     bool create_new;
+    bool adopt_empty;
     bool set_buffer_size;
     size_t buffer_size;
     uint64_t commit_delay_us;

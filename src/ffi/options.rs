@@ -204,6 +204,24 @@ pub extern "C" fn evident_open_options_set_create_new(
     })
 }
 
+/// Sets whether an existing *empty* file becomes a new log instead of
+/// being refused (default false): for systems that open their logs in
+/// append mode (a file made by `touch` or `mkstemp`). The empty file is
+/// replaced atomically, keeping its permission bits; the cost is that a log
+/// truncated to zero bytes restarts as a new log instead of being refused.
+/// Needs `create` (the default). Since ABI 1.10.
+#[no_mangle]
+pub extern "C" fn evident_open_options_set_adopt_empty(
+    options: *mut evident_open_options,
+    adopt_empty: bool,
+) -> evident_status {
+    ffi_status!({
+        let o = try_mut!(options, "options");
+        o.opts.adopt_empty = adopt_empty;
+        Ok(evident_status::Ok)
+    })
+}
+
 /// Sets the actor written for entries that name none (copied). NULL
 /// restores the default (the OS user).
 #[no_mangle]

@@ -711,21 +711,6 @@ fn resolve_links(path: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Gives `f` the permission bits of `like`, and its owner and group where
-/// the process may (a compacted file replaces the original: it must not
-/// become readable by more users than the original was).
-fn copy_access(f: &std::fs::File, tmp: &Path, like: &std::fs::Metadata) -> Result<()> {
-    use crate::sys;
-    let mode = sys::mode(like) & 0o7777;
-    sys::set_mode(f, mode).map_err(|e| Error::io(tmp, "set permissions", e))?;
-    // Changing the owner needs privileges; without them the group alone may
-    // still be changed (to a group of the caller); failing both, the file
-    // keeps the caller's ids.
-    sys::copy_owner(f, like);
-    // chown may clear set-id bits: set the mode again.
-    sys::set_mode(f, mode).map_err(|e| Error::io(tmp, "set permissions", e))
-}
-
 /// Creates a session file atomically (written to a temporary file, made
 /// durable, linked into place; an existing file is never replaced). With
 /// `like` (a compaction), the new file is private to the caller (0600)
@@ -1500,7 +1485,7 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
         .open(&tmp_path)
         .map_err(|e| Error::io(&tmp_path, "open", e))
         .and_then(|t| {
-            copy_access(&t, &tmp_path, &meta)?;
+            crate::storage::copy_access(&t, &tmp_path, &meta)?;
             t.sync_all().map_err(|e| Error::io(&tmp_path, "fsync", e))
         });
     if let Err(e) = access {

@@ -86,6 +86,30 @@ int main(int argc, char **argv) {
     CHECK_STR(evident_status_name(EVIDENT_STATUS_LOCKED), "EVIDENT_STATUS_LOCKED");
     CHECK_STR(evident_violation_kind_name(EVIDENT_VIOLATION_KIND_HASH_MISMATCH), "hash_mismatch");
 
+    /* ---- an existing empty file: refused, or adopted when asked ---- */
+    {
+        char *empty = join(argv[1], "empty.jsonl");
+        FILE *f = fopen(empty, "w");
+        CHECK(f != NULL);
+        fclose(f);
+        evident_log *el = NULL;
+        EXPECT(evident_log_open(empty, NULL, &el), EVIDENT_STATUS_MALFORMED);
+        CHECK(el == NULL);
+        evident_open_options *eo = NULL;
+        OK(evident_open_options_new(&eo));
+        EXPECT(evident_open_options_set_adopt_empty(NULL, true), EVIDENT_STATUS_NULL_ARGUMENT);
+        OK(evident_open_options_set_adopt_empty(eo, true));
+        OK(evident_log_open(empty, eo, &el));
+        evident_recovery *er = NULL;
+        OK(evident_log_recovery(el, &er));
+        CHECK(evident_recovery_created(er));
+        evident_recovery_free(er);
+        OK(evident_log_close(el));
+        evident_log_free(el);
+        evident_open_options_free(eo);
+        free(empty);
+    }
+
     /* ---- create ---- */
     evident_open_options *opts = NULL;
     OK(evident_open_options_new(&opts));

@@ -52,7 +52,7 @@ from .errors import (
 )
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 9
+ABI_VERSION_MINOR = 10
 HASH_HEX_CAPACITY = 129
 UINT64_MAX = 2**64 - 1
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
@@ -145,6 +145,7 @@ _CORE_PROTOTYPES = {
     "evident_open_options_set_lock_timeout_ms": (_S, [_P, c_uint64]),
     "evident_open_options_set_create": (_S, [_P, c_bool]),
     "evident_open_options_set_create_new": (_S, [_P, c_bool]),
+    "evident_open_options_set_adopt_empty": (_S, [_P, c_bool]),
     "evident_open_options_set_actor": (_S, [_P, c_char_p]),
     "evident_open_options_set_host": (_S, [_P, c_char_p]),
     "evident_open_options_set_buffer_size": (_S, [_P, c_size_t]),

@@ -408,6 +408,12 @@ class AuditLog(Managed):
         default, 0 for exclusive and 10 s for shared mode).
     :param create: create the log when missing. ``create_new``: fail when it
         exists.
+    :param adopt_empty: create the log in place of an existing *empty* file
+        instead of refusing it ("file is empty: not an evident log"), for
+        code that makes the file first (``tempfile.mkstemp``, ``touch``).
+        The empty file is replaced atomically, its permission bits kept.
+        The cost: a log truncated to zero bytes then restarts as a new log
+        instead of being refused. The compatibility modules turn it on.
     :param actor: / :param host: defaults for entries that name none (the OS
         user and the host name otherwise).
     :param buffer_size: bytes buffered in ``"buffered"`` mode.
@@ -447,6 +453,7 @@ class AuditLog(Managed):
         lock_timeout: Optional[float] = None,
         create: bool = True,
         create_new: bool = False,
+        adopt_empty: bool = False,
         actor: Optional[str] = None,
         host: Optional[str] = None,
         buffer_size: Optional[int] = None,
@@ -466,6 +473,7 @@ class AuditLog(Managed):
                 lock=lock,
                 lock_timeout=lock_timeout,
                 create=create,
+                adopt_empty=adopt_empty,
                 actor=actor,
                 host=host,
                 buffer_size=buffer_size,
@@ -512,6 +520,8 @@ class AuditLog(Managed):
                 N.check(lib.evident_open_options_set_lock_timeout_ms(opts, timeout_ms))
             N.check(lib.evident_open_options_set_create(opts, bool(create)))
             N.check(lib.evident_open_options_set_create_new(opts, bool(create_new)))
+            if adopt_empty:
+                N.check(lib.evident_open_options_set_adopt_empty(opts, True))
             if actor_b is not None:
                 N.check(lib.evident_open_options_set_actor(opts, actor_b))
             if host_b is not None:

@@ -105,9 +105,12 @@ class Query:
 
 class AuditLogger:
     """Creates or opens the audit log at ``path`` (keyword ``options`` go to
-    :class:`evident.AuditLog`, e.g. ``key=`` or ``lock="shared"``)."""
+    :class:`evident.AuditLog`, e.g. ``key=`` or ``lock="shared"``). An
+    existing empty file (``tempfile.mkstemp``, ``touch``) becomes a new log,
+    as with OpenParallax (``adopt_empty=True`` unless given)."""
 
     def __init__(self, path: PathLike, **options: Any) -> None:
+        options.setdefault("adopt_empty", True)
         self._log = AuditLog(path, **options)
 
     def log(

@@ -1,0 +1,65 @@
+"""An existing empty file (made by ``tempfile`` or ``touch`` before the log
+is opened) is refused by default and becomes a new log when asked
+(``adopt_empty=True``); the OpenParallax compatibility module asks, as
+OpenParallax's ``AuditLogger`` "creates or opens" the file at its path."""
+
+import os
+import stat
+import tempfile
+
+import pytest
+
+import evident
+from evident.compat import openparallax as op
+
+
+def test_default_refuses_an_empty_file_and_leaves_it(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.touch()
+    with pytest.raises(evident.errors.MalformedLogError, match="file is empty"):
+        evident.AuditLog(path)
+    assert path.stat().st_size == 0
+
+
+@pytest.mark.parametrize("name", ["a.jsonl", "a.evl"])
+def test_adopt_empty_makes_a_log_of_a_mkstemp_file(tmp_path, name):
+    fd, raw = tempfile.mkstemp(dir=tmp_path, suffix=name)
+    os.close(fd)
+    mode = stat.S_IMODE(os.stat(raw).st_mode)
+    with evident.AuditLog(raw, adopt_empty=True) as log:
+        log.log("T", "one", details={"i": 1})
+        log.log("T", "two", details={"i": 2})
+    assert stat.S_IMODE(os.stat(raw).st_mode) == mode
+    report = evident.verify(raw)
+    assert report.valid and report.entries == 2
+    # Opened again (with or without the option) it is continued.
+    with evident.AuditLog(raw, adopt_empty=True) as log:
+        assert log.log("T", "three").seq == 3
+    assert [e.action for e in evident.read_entries(raw)] == ["one", "two", "three"]
+    assert not [n for n in os.listdir(tmp_path) if "creating" in n]
+
+
+def test_adopt_empty_never_replaces_a_file_with_content(tmp_path):
+    path = tmp_path / "notes.jsonl"
+    path.write_bytes(b'{"not": "a log"}\n')
+    with pytest.raises(evident.errors.MalformedLogError):
+        evident.AuditLog(path, adopt_empty=True)
+    assert path.read_bytes() == b'{"not": "a log"}\n'
+
+
+def test_openparallax_logger_opens_a_named_temporary_file():
+    with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as f:
+        path = f.name
+    try:
+        with op.AuditLogger(path) as logger:
+            logger.log(event_type=op.EventType.ACTION_PROPOSED, action_type="run_command",
+                       session_id="sess-001", details={"command": "ls -la"})
+        result = op.verify_integrity(path)
+        assert result.valid and result.entries >= 1
+        entries = op.read_entries(path)
+        assert [e.action_type for e in entries] == ["run_command"]
+        assert entries[0].event_type == op.EventType.ACTION_PROPOSED
+    finally:
+        for p in (path, path + ".lock"):
+            if os.path.exists(p):
+                os.unlink(p)
