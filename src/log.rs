@@ -1555,25 +1555,34 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
 }
 
 /// Replaces the existing empty file `path` by a new log ([`OpenOptions::
-/// adopt_empty`]): holding the file's writer lock, it checks that the file
-/// is still empty, writes the new log to a temporary sibling, gives it the
-/// file's permission bits, makes it durable and renames it over the file
-/// (the one a symbolic link names), so the path holds either the empty
-/// file or a complete log. Returns false if the file was no longer empty
-/// or no longer the same file (someone else made it a log meanwhile).
+/// adopt_empty`]): holding the file's writer lock (the lock file, which
+/// every writer takes first), it checks that the file is still empty and
+/// has one name, writes the new log to a temporary sibling, gives it the
+/// file's permission bits, makes it durable, checks that the name still
+/// denotes the same empty file and renames the new log over it (over the
+/// file a symbolic link names), so the path holds either the empty file or
+/// a complete log. No descriptor of the empty file is open during the
+/// rename (Windows without POSIX rename semantics refuses to replace an
+/// open file). Returns false if the file was no longer empty or no longer
+/// the same file (another writer made it a log meanwhile).
 fn adopt_empty_file(path: &Path, opts: &OpenOptions, lock_timeout: Duration) -> Result<bool> {
-    let (lock, held) =
-        FileLock::open_and_lock(path, Some(crate::storage::Access::ReadAppend), lock_timeout)?;
+    use crate::storage::{open_regular, Access};
+    let (lock, held) = FileLock::open_and_lock(path, None, lock_timeout)?;
     let result = (|| {
-        let data = lock
-            .data()
-            .ok_or_else(|| Error::io(path, "open", std::io::ErrorKind::NotFound.into()))?;
-        let meta = data.metadata().map_err(|e| Error::io(path, "stat", e))?;
-        if meta.len() != 0 {
+        let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, "resolve path", e))?;
+        // The file's identity, size, links and metadata; no descriptor is
+        // kept.
+        let probe = || -> Result<(crate::sys::FileId, u64, u64, std::fs::Metadata)> {
+            let f = open_regular(&target, Access::Read, "open")?;
+            let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
+            let id = crate::sys::file_id(&f).map_err(|e| Error::io(path, "stat", e))?;
+            let links = crate::sys::nlink(&f, &meta).map_err(|e| Error::io(path, "stat", e))?;
+            Ok((id, meta.len(), links, meta))
+        };
+        let (id, len, links, meta) = probe()?;
+        if len != 0 || links > 1 {
             return Ok(false);
         }
-        let id = crate::sys::file_id(data).map_err(|e| Error::io(path, "stat", e))?;
-        let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, "resolve path", e))?;
         let bytes = new_log_bytes(path, opts)?;
         let (dir, tmp) = crate::storage::temp_sibling(&target, "creating");
         let write = || -> Result<()> {
@@ -1587,14 +1596,8 @@ fn adopt_empty_file(path: &Path, opts: &OpenOptions, lock_timeout: Duration) -> 
             crate::storage::copy_access(&f, &tmp, &meta)?;
             f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))
         };
-        let same = || {
-            crate::storage::open_regular(&target, crate::storage::Access::Read, "open")
-                .ok()
-                .and_then(|f| Some((crate::sys::file_id(&f).ok()?, f.metadata().ok()?.len())))
-                == Some((id, 0))
-        };
         let placed = write().and_then(|()| {
-            if !same() {
+            if !probe().is_ok_and(|(i, l, n, _)| i == id && l == 0 && n <= 1) {
                 return Ok(false);
             }
             std::fs::rename(&tmp, &target)

@@ -156,6 +156,13 @@ fn an_existing_empty_file_is_adopted_only_when_asked() {
     std::fs::File::create(&path).unwrap();
     let err = Log::open(&path, OpenOptions::new().adopt_empty(true).create(false)).unwrap_err();
     assert!(err.to_string().contains("file is empty"), "{err}");
+    // An empty file with a second name is not adopted (the other name
+    // would keep the empty file): refused as before.
+    let path = dir.path().join("z.jsonl");
+    std::fs::File::create(&path).unwrap();
+    std::fs::hard_link(&path, dir.path().join("z2.jsonl")).unwrap();
+    let err = Log::open(&path, OpenOptions::new().adopt_empty(true)).unwrap_err();
+    assert!(err.to_string().contains("file is empty"), "{err}");
     // Through a symbolic link: the link stays, the file it names becomes
     // the log.
     #[cfg(unix)]
