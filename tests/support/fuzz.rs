@@ -7,7 +7,6 @@
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 /// The most a single allocation of a harness may take (the inputs are at
@@ -42,18 +41,21 @@ pub fn panic_text(e: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_default()
 }
 
-thread_local! {
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
+#[path = "peak_slot.rs"]
+mod peak_slot;
 
 fn note(size: usize) {
-    let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+    if size > peak_slot::get() {
+        peak_slot::set(size);
+    }
 }
 
 /// The largest allocation made by this thread since the last call (and
 /// resets it).
 pub fn take_largest() -> usize {
-    LARGEST.with(|l| l.replace(0))
+    let v = peak_slot::get();
+    peak_slot::set(0);
+    v
 }
 
 struct Guard;
