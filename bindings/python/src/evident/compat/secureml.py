@@ -88,57 +88,70 @@ def _clean(s: str) -> str:
         return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def summarize(v: Any, depth: int = 0) -> Any:
+# How deep ``summarize(..., cut=False)`` follows containers: the engine takes
+# details nested up to 128 levels, and an event's fields sit two levels down.
+_WHOLE_DEPTH = 100
+
+
+def summarize(v: Any, depth: int = 0, cut: bool = True) -> Any:
     """A JSON-safe summary of ``v``: DataFrames, Series and arrays become
     their type, shape and columns/dtype; long sequences and strings are
     cut; other objects become their ``repr`` (cut to 200 characters);
-    lone surrogates in text become ``\\udcff`` escapes."""
+    lone surrogates in text become ``\\udcff`` escapes.
+
+    With ``cut=False`` (the values given to the ``log_*`` methods, the
+    context and the close details) nothing is cut: strings, lists and dicts
+    are recorded whole, only objects that are not JSON values are
+    converted."""
     if v is None or isinstance(v, (bool, int)):
         return v
     if isinstance(v, float):
         return v if math.isfinite(v) else str(v)
     if isinstance(v, str):
         v = _clean(v)
-        return v if len(v) <= 1000 else v[:1000] + f"… ({len(v)} characters)"
+        return v if not cut or len(v) <= 1000 else v[:1000] + f"… ({len(v)} characters)"
     if isinstance(v, (datetime, date)):
         return v.isoformat()
     if isinstance(v, os.PathLike):
-        return summarize(os.fsdecode(v), depth + 1)
+        return summarize(os.fsdecode(v), depth + 1, cut)
     tname = type(v).__name__
     shape = getattr(v, "shape", None)
     if shape is not None and hasattr(v, "columns"):  # pandas DataFrame
+        columns = list(v.columns)
         return {
             "type": tname,
             "shape": [int(x) for x in shape],
-            "columns": [_clean(str(c)) for c in list(v.columns)[:100]],
+            "columns": [_clean(str(c)) for c in (columns[:100] if cut else columns)],
         }
     if shape is not None and hasattr(v, "dtype"):  # numpy array, pandas Series
         if shape == ():
             item = getattr(v, "item", None)
             if callable(item):
-                return summarize(item(), depth + 1)
+                return summarize(item(), depth + 1, cut)
         out = {"type": tname, "shape": [int(x) for x in shape], "dtype": str(v.dtype)}
         name = getattr(v, "name", None)
         if name is not None and isinstance(name, (str, int)):
             out["name"] = _clean(name) if isinstance(name, str) else name
         return out
-    if depth > 5:
+    if depth > (5 if cut else _WHOLE_DEPTH):
         return _clean(repr(v)[:200])
     if isinstance(v, dict):
         items = list(v.items())
+        if not cut:
+            return {_clean(str(k)): summarize(x, depth + 1, cut) for k, x in items}
         out = {_clean(str(k)): summarize(x, depth + 1) for k, x in items[:100]}
         if len(items) > 100:
             out["…"] = f"{len(items) - 100} more keys"
         return out
     if isinstance(v, (list, tuple, set, frozenset)):
         seq = list(v)
-        if len(seq) > 100:
+        if cut and len(seq) > 100:
             return {
                 "type": tname,
                 "length": len(seq),
                 "head": [summarize(x, depth + 1) for x in seq[:10]],
             }
-        return [summarize(x, depth + 1) for x in seq]
+        return [summarize(x, depth + 1, cut) for x in seq]
     return _clean(repr(v)[:200])
 
 
@@ -185,12 +198,13 @@ class AuditTrail:
         """Records one event; returns its fields as :func:`get_audit_logs` does."""
         if self._log is None:
             raise RuntimeError(f"the audit trail of {self.operation_name!r} is closed")
-        fields = summarize(dict(details or {}))
+        # recorded whole: what the caller logs is what the trail holds
+        fields = summarize(dict(details or {}), cut=False)
         body = {
             **fields,
             "operation_id": self.operation_id,
             "operation_name": self.operation_name,
-            "context": summarize(self.context),
+            "context": summarize(self.context, cut=False),
             "regulations": self.regulations,
         }
         head = self._log.log(
@@ -387,7 +401,8 @@ def audit_function(
                     arguments = dict(bound.arguments) if bound else {"args": args, "kwargs": kwargs}
                 except TypeError:
                     arguments = {"args": args, "kwargs": kwargs}
-                call = {"function": fn.__qualname__, "arguments": arguments}
+                # summaries: a call's arguments (DataFrames, long lists) are not copied
+                call = {"function": fn.__qualname__, "arguments": summarize(arguments)}
             else:
                 call = {"function": fn.__qualname__}
             trail.log_event("function_call", call)
@@ -416,7 +431,7 @@ def audit_function(
                 {
                     "function": fn.__qualname__,
                     "duration_seconds": dur,
-                    **({"result": result} if log_result else {}),
+                    **({"result": summarize(result)} if log_result else {}),
                 },
                 success=True,
                 duration_ms=dur * 1000.0,
