@@ -249,6 +249,21 @@ def test_context_and_parameters_with_non_json_values(workdir):
     all_valid()
 
 
+def test_columns_accessed_as_an_index_array_or_one_name(workdir):
+    """``columns_accessed`` given as ``data.columns`` (without ``list``), a
+    numpy array, or one column name: the columns, not an error or letters."""
+    data = sample_data()
+    audit = AuditTrail(operation_name="cols_op", log_dir="audit_logs")
+    audit.log_data_access(dataset_name="a", columns_accessed=data.columns)
+    audit.log_data_access(dataset_name="b", columns_accessed=data.columns.to_numpy())
+    audit.log_data_access(dataset_name="c", columns_accessed="email")
+    audit.log_data_access(dataset_name="d", columns_accessed=data.columns[:0])
+    audit.close()
+    got = {log["dataset_name"]: log["columns_accessed"]
+           for log in logs_of("cols_op") if log["event_type"] == "data_access"}
+    assert got == {"a": list(data.columns), "b": list(data.columns), "c": ["email"], "d": []}
+
+
 def test_close_twice_and_close_with_defaults(workdir):
     audit = AuditTrail(operation_name="twice", log_dir="audit_logs")
     audit.close(status="completed", details={"n": 1})

@@ -155,6 +155,16 @@ def summarize(v: Any, depth: int = 0, cut: bool = True) -> Any:
     return _clean(repr(v)[:200])
 
 
+def _names(columns: Any) -> List[str]:
+    """Column names given as a list, a pandas ``Index``, an array or one
+    name (not tested for truth: an ``Index`` refuses it)."""
+    if columns is None:
+        return []
+    if isinstance(columns, (str, bytes)):
+        columns = [columns]
+    return [_clean(c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)) for c in columns]
+
+
 class AuditTrail:
     """The audit trail of one operation run: events go to
     ``<log_dir>/<operation_name>.jsonl``; :meth:`close` ends the run."""
@@ -233,7 +243,7 @@ class AuditTrail:
             "data_access",
             {
                 "dataset_name": dataset_name,
-                "columns_accessed": [str(c) for c in (columns_accessed or [])],
+                "columns_accessed": _names(columns_accessed),
                 "num_records": num_records,
                 "purpose": purpose,
                 "user": user or self.user,
