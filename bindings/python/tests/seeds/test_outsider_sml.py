@@ -357,6 +357,49 @@ def test_other_files_in_log_dir_are_not_logs(workdir):
     assert len(get_audit_logs(log_dir="audit_logs")) == 2
 
 
+def test_audit_trail_as_a_context_manager(workdir):
+    with AuditTrail(operation_name="cm_ok", log_dir="audit_logs") as audit:
+        audit.log_data_access(dataset_name="d")
+    end = logs_of("cm_ok")[-1]
+    assert end["event_type"] == "operation_end" and end["success"] is True
+    with pytest.raises(KeyError):
+        with AuditTrail(operation_name="cm_fail", log_dir="audit_logs") as audit:
+            raise KeyError("missing column")
+    end = logs_of("cm_fail")[-1]
+    assert end["event_type"] == "operation_end" and end["success"] is False
+    assert "missing column" in json.dumps(end)
+
+
+def test_logging_after_close_is_refused_not_lost(workdir):
+    """An event logged after close is not silently dropped: it raises."""
+    audit = AuditTrail(operation_name="closed_op", log_dir="audit_logs")
+    audit.close()
+    with pytest.raises(Exception):
+        audit.log_data_access(dataset_name="late")
+    assert [log["event_type"] for log in logs_of("closed_op")] == ["operation_start", "operation_end"]
+
+
+def test_log_dir_that_is_a_file_raises_an_os_error(workdir):
+    Path("not_a_dir").write_text("x")
+    with pytest.raises(OSError):
+        AuditTrail(operation_name="x", log_dir="not_a_dir")
+    assert Path("not_a_dir").read_text() == "x"
+
+
+def test_a_two_megabyte_value_and_many_events(workdir):
+    big = "x" * (2 * 1024 * 1024)
+    audit = AuditTrail(operation_name="bulk", log_dir="audit_logs")
+    audit.log_data_transformation("serialisation", big, "out")
+    for i in range(500):
+        audit.log_data_access(dataset_name=f"part_{i}", num_records=i)
+    audit.close()
+    logs = logs_of("bulk")
+    assert len(logs) == 503
+    assert logs[1]["input_data"] == big
+    assert [log["num_records"] for log in logs[2:-1]] == list(range(500))
+    all_valid()
+
+
 # --- Using the Audit Function Decorator -------------------------------------------
 
 
@@ -624,6 +667,17 @@ def test_compliance_auditor_positional_and_repeated(workdir):
     names = {log.get("dataset_name") for log in logs if log["event_type"] == "data_access"}
     assert names == {"customer_records", "customer_records_2"}
     all_valid()
+
+
+@pytest.mark.parametrize("regulation", ["GDPR", "CCPA", "HIPAA"])
+def test_compliance_auditor_records_its_regulation(workdir, regulation):
+    report = ComplianceAuditor(regulation=regulation, log_dir="audit_logs").audit_dataset(
+        dataset=sample_data(), dataset_name="customer_records")
+    assert report is not None
+    logs = get_audit_logs(log_dir="audit_logs")
+    assert logs and all(log["regulations"] == [regulation] for log in logs)
+    checks = [log for log in logs if log["event_type"] == "compliance_check"]
+    assert checks and all(log["regulation"] == regulation for log in checks)
 
 
 def test_whole_document_twice_in_one_directory(workdir, capsys):
