@@ -542,6 +542,30 @@ def test_start_time_for_today_with_datetime_now(workdir):
     assert len(a) == 2 and a == b == c
 
 
+def test_timestamps_have_one_format_for_analysis_with_pandas(workdir):
+    """"Retrieve and analyze audit logs": every timestamp has the same ISO
+    8601 form, so pandas reads the column at once, also when an event was
+    recorded at a whole second (here one imported into the operation's
+    evident log, README: each operation has one log <log_dir>/<name>.jsonl)."""
+    import re
+
+    audit = AuditTrail(operation_name="analysed", log_dir="audit_logs")
+    audit.log_data_access(dataset_name="d", num_records=2)
+    audit.close()
+    whole = datetime.datetime(2024, 3, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
+    with evident.AuditLog("audit_logs/analysed.jsonl", lock="shared") as log:
+        log.log("data_access", "analysed", source="secureml", ts=whole,
+                details={"dataset_name": "imported", "operation_name": "analysed"})
+    logs = get_audit_logs(operation_name="analysed", log_dir="audit_logs")
+    forms = {re.sub(r"\d", "9", log["timestamp"]) for log in logs}
+    assert len(forms) == 1, forms
+    df = pd.DataFrame(logs)
+    ts = pd.to_datetime(df["timestamp"])
+    assert ts.min() == pd.Timestamp(whole)
+    assert df.groupby("event_type").size().to_dict() == {
+        "data_access": 2, "operation_end": 1, "operation_start": 1}
+
+
 def test_specific_operation_among_foreign_files(workdir):
     """"Get logs for a specific operation" reads that operation's logs only:
     unrelated files in the directory do not matter."""

@@ -191,7 +191,10 @@ class AuditTrail:
         self.log_file = self.log_dir / _file_name(self.operation_name)
         self._log: Optional[AuditLog] = AuditLog(self.log_file, lock="shared")
         self.closed = False
-        self.log_event("operation_start", {"start_time": datetime.now(timezone.utc).isoformat()})
+        self.log_event(
+            "operation_start",
+            {"start_time": datetime.now(timezone.utc).isoformat(timespec="microseconds")},
+        )
 
     # -- events ------------------------------------------------------------
 
@@ -494,7 +497,7 @@ def _as_dict(e: _q.Entry, log_file: Path) -> Dict[str, Any]:
     out = dict(d)
     out.update(
         {
-            "timestamp": e.ts.isoformat(),
+            "timestamp": e.ts.isoformat(timespec="microseconds"),  # one form for every event
             "event_type": e.event_type,
             "operation_name": d.get("operation_name", e.action),
             "operation_id": d.get("operation_id", e.session_id),
