@@ -650,6 +650,40 @@ def test_report_of_one_operations_logs_and_of_analysed_logs(workdir):
     assert "auditor_7" in text and "analyst_123" in html.unescape(text)
 
 
+@pytest.mark.parametrize("suffix", [".html", ".pdf"])
+def test_report_of_logs_analysed_with_pandas(workdir, suffix):
+    """Logs retrieved, analysed in a pandas DataFrame (timestamps parsed,
+    rows filtered) and turned back into records are reported: the fields an
+    event does not have (NaN in the frame) are not shown as values."""
+    import re
+
+    _doc_logs()
+
+    @audit_function(operation_name="model_training_example", log_dir="audit_logs")
+    def train_model(data, model_type="random_forest", **params):
+        return {"model": f"{model_type}_model", "accuracy": 0.92}
+
+    train_model(sample_data(), model_type="gradient_boosting")
+    df = pd.DataFrame(get_audit_logs(log_dir="audit_logs"))
+    df["timestamp"] = pd.to_datetime(df["timestamp"])
+    records = df[df["event_type"] != "operation_start"].to_dict("records")
+    # NaN where an event has no such field
+    assert any(isinstance(r["duration_ms"], float) and pd.isna(r["duration_ms"]) for r in records)
+    assert any(isinstance(r.get("num_records"), float) and pd.isna(r["num_records"]) for r in records)
+    out = ReportGenerator().generate_audit_report(logs=records, output_file="analysed" + suffix,
+                                                  title="Analysed")
+    if suffix == ".pdf":
+        import pypdf
+
+        text = "".join(p.extract_text() for p in pypdf.PdfReader(out).pages)
+        assert f"Entries ({len(records)})" in text
+    else:
+        text = html.unescape(Path(out).read_text(encoding="utf-8"))
+        assert text.count("<tr><td>") == len(records)
+    assert "analyst_123" in text and "gradient_boosting" in text
+    assert not re.search(r"\bnan\b", text, flags=re.I)
+
+
 def test_report_title_and_values_with_unicode_and_markup(workdir):
     audit = AuditTrail(operation_name="opération", log_dir="audit_logs")
     audit.log_data_access(dataset_name="données <clients> & co", user="анализ")

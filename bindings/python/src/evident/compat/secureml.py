@@ -559,6 +559,13 @@ def get_audit_logs(
 
 # --- reporting ------------------------------------------------------------------
 
+def _not_a_value(v: Any) -> bool:
+    """NaN or pandas' NaT: what a DataFrame holds where a record had no value."""
+    if isinstance(v, float):
+        return math.isnan(v)
+    return type(v).__name__ == "NaTType"
+
+
 _ENTRY_KEYS = {
     "timestamp",
     "event_type",
@@ -598,6 +605,9 @@ class ReportGenerator:
         fmt = "pdf" if os.fsdecode(os.fspath(output_file)).lower().endswith(".pdf") else "html"
         entries, files = [], []
         for i, log in enumerate(logs):
+            # a record back from a pandas DataFrame: NaN / NaT stand for the
+            # fields this event does not have (get_audit_logs never gives NaN)
+            log = {k: v for k, v in log.items() if not _not_a_value(v)}
             ts = log.get("timestamp")
             if isinstance(ts, datetime):
                 ts = _time_arg(ts, "timestamp").isoformat()  # type: ignore[union-attr]
