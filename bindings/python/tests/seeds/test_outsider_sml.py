@@ -627,6 +627,26 @@ def test_timestamps_have_one_format_for_analysis_with_pandas(workdir):
         "data_access": 2, "operation_end": 1, "operation_start": 1}
 
 
+def test_the_documents_time_filter_leaves_out_earlier_days(workdir):
+    """"Get logs for a time period": today's query leaves out an event of
+    two days ago (imported into the operation's evident log), which the
+    query for the operation still finds."""
+    audit = AuditTrail(operation_name="data_preprocessing_example", log_dir="audit_logs")
+    audit.close()
+    old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)
+    with evident.AuditLog("audit_logs/data_preprocessing_example.jsonl", lock="shared") as log:
+        log.log("data_access", "data_preprocessing_example", source="secureml", ts=old,
+                details={"dataset_name": "old", "operation_name": "data_preprocessing_example"})
+    today = datetime.datetime.now().strftime("%Y-%m-%d")
+    all_logs = get_audit_logs(start_time=f"{today}T00:00:00", log_dir="audit_logs")
+    assert [log["event_type"] for log in all_logs] == ["operation_start", "operation_end"]
+    every = get_audit_logs(operation_name="data_preprocessing_example", log_dir="audit_logs")
+    assert [log["event_type"] for log in every] == ["data_access", "operation_start", "operation_end"]
+    assert every[0]["dataset_name"] == "old"
+    upto = get_audit_logs(end_time=f"{today}T00:00:00", log_dir="audit_logs")
+    assert [log.get("dataset_name") for log in upto] == ["old"]
+
+
 def test_specific_operation_among_foreign_files(workdir):
     """"Get logs for a specific operation" reads that operation's logs only:
     unrelated files in the directory do not matter."""
