@@ -88,58 +88,81 @@ def _clean(s: str) -> str:
         return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def summarize(v: Any, depth: int = 0) -> Any:
+# How deep ``summarize(..., cut=False)`` follows containers: the engine takes
+# details nested up to 128 levels, and an event's fields sit two levels down.
+_WHOLE_DEPTH = 100
+
+
+def summarize(v: Any, depth: int = 0, cut: bool = True) -> Any:
     """A JSON-safe summary of ``v``: DataFrames, Series and arrays become
     their type, shape and columns/dtype; long sequences and strings are
     cut; other objects become their ``repr`` (cut to 200 characters);
-    lone surrogates in text become ``\\udcff`` escapes."""
+    lone surrogates in text become ``\\udcff`` escapes.
+
+    With ``cut=False`` (the values given to the ``log_*`` methods, the
+    context and the close details) nothing is cut: strings, lists and dicts
+    are recorded whole, only objects that are not JSON values are
+    converted."""
     if v is None or isinstance(v, (bool, int)):
         return v
     if isinstance(v, float):
         return v if math.isfinite(v) else str(v)
     if isinstance(v, str):
         v = _clean(v)
-        return v if len(v) <= 1000 else v[:1000] + f"… ({len(v)} characters)"
+        return v if not cut or len(v) <= 1000 else v[:1000] + f"… ({len(v)} characters)"
     if isinstance(v, (datetime, date)):
         return v.isoformat()
     if isinstance(v, os.PathLike):
-        return summarize(os.fsdecode(v), depth + 1)
+        return summarize(os.fsdecode(v), depth + 1, cut)
     tname = type(v).__name__
     shape = getattr(v, "shape", None)
     if shape is not None and hasattr(v, "columns"):  # pandas DataFrame
+        columns = list(v.columns)
         return {
             "type": tname,
             "shape": [int(x) for x in shape],
-            "columns": [_clean(str(c)) for c in list(v.columns)[:100]],
+            "columns": [_clean(str(c)) for c in (columns[:100] if cut else columns)],
         }
     if shape is not None and hasattr(v, "dtype"):  # numpy array, pandas Series
         if shape == ():
             item = getattr(v, "item", None)
             if callable(item):
-                return summarize(item(), depth + 1)
+                return summarize(item(), depth + 1, cut)
         out = {"type": tname, "shape": [int(x) for x in shape], "dtype": str(v.dtype)}
         name = getattr(v, "name", None)
         if name is not None and isinstance(name, (str, int)):
             out["name"] = _clean(name) if isinstance(name, str) else name
         return out
-    if depth > 5:
+    if depth > (5 if cut else _WHOLE_DEPTH):
         return _clean(repr(v)[:200])
     if isinstance(v, dict):
         items = list(v.items())
+        if not cut:
+            return {_clean(str(k)): summarize(x, depth + 1, cut) for k, x in items}
         out = {_clean(str(k)): summarize(x, depth + 1) for k, x in items[:100]}
         if len(items) > 100:
             out["…"] = f"{len(items) - 100} more keys"
         return out
     if isinstance(v, (list, tuple, set, frozenset)):
         seq = list(v)
-        if len(seq) > 100:
+        if cut and len(seq) > 100:
             return {
                 "type": tname,
                 "length": len(seq),
                 "head": [summarize(x, depth + 1) for x in seq[:10]],
             }
-        return [summarize(x, depth + 1) for x in seq]
+        return [summarize(x, depth + 1, cut) for x in seq]
     return _clean(repr(v)[:200])
+
+
+def _names(columns: Any) -> List[str]:
+    """Column names given as a list, a pandas ``Index``, an array or one
+    name (not tested for truth: an ``Index`` refuses it)."""
+    if columns is None:
+        return []
+    if isinstance(columns, (str, bytes)):
+        columns = [columns]
+    return [_clean(c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)) for c in columns]
 
 
 class AuditTrail:
@@ -168,7 +191,10 @@ class AuditTrail:
         self.log_file = self.log_dir / _file_name(self.operation_name)
         self._log: Optional[AuditLog] = AuditLog(self.log_file, lock="shared")
         self.closed = False
-        self.log_event("operation_start", {"start_time": datetime.now(timezone.utc).isoformat()})
+        self.log_event(
+            "operation_start",
+            {"start_time": datetime.now(timezone.utc).isoformat(timespec="microseconds")},
+        )
 
     # -- events ------------------------------------------------------------
 
@@ -185,12 +211,13 @@ class AuditTrail:
         """Records one event; returns its fields as :func:`get_audit_logs` does."""
         if self._log is None:
             raise RuntimeError(f"the audit trail of {self.operation_name!r} is closed")
-        fields = summarize(dict(details or {}))
+        # recorded whole: what the caller logs is what the trail holds
+        fields = summarize(dict(details or {}), cut=False)
         body = {
             **fields,
             "operation_id": self.operation_id,
             "operation_name": self.operation_name,
-            "context": summarize(self.context),
+            "context": summarize(self.context, cut=False),
             "regulations": self.regulations,
         }
         head = self._log.log(
@@ -219,7 +246,7 @@ class AuditTrail:
             "data_access",
             {
                 "dataset_name": dataset_name,
-                "columns_accessed": [str(c) for c in (columns_accessed or [])],
+                "columns_accessed": _names(columns_accessed),
                 "num_records": num_records,
                 "purpose": purpose,
                 "user": user or self.user,
@@ -387,7 +414,8 @@ def audit_function(
                     arguments = dict(bound.arguments) if bound else {"args": args, "kwargs": kwargs}
                 except TypeError:
                     arguments = {"args": args, "kwargs": kwargs}
-                call = {"function": fn.__qualname__, "arguments": arguments}
+                # summaries: a call's arguments (DataFrames, long lists) are not copied
+                call = {"function": fn.__qualname__, "arguments": summarize(arguments)}
             else:
                 call = {"function": fn.__qualname__}
             trail.log_event("function_call", call)
@@ -416,7 +444,7 @@ def audit_function(
                 {
                     "function": fn.__qualname__,
                     "duration_seconds": dur,
-                    **({"result": result} if log_result else {}),
+                    **({"result": summarize(result)} if log_result else {}),
                 },
                 success=True,
                 duration_ms=dur * 1000.0,
@@ -469,7 +497,7 @@ def _as_dict(e: _q.Entry, log_file: Path) -> Dict[str, Any]:
     out = dict(d)
     out.update(
         {
-            "timestamp": e.ts.isoformat(),
+            "timestamp": e.ts.isoformat(timespec="microseconds"),  # one form for every event
             "event_type": e.event_type,
             "operation_name": d.get("operation_name", e.action),
             "operation_id": d.get("operation_id", e.session_id),
@@ -531,6 +559,13 @@ def get_audit_logs(
 
 # --- reporting ------------------------------------------------------------------
 
+def _not_a_value(v: Any) -> bool:
+    """NaN or pandas' NaT: what a DataFrame holds where a record had no value."""
+    if isinstance(v, float):
+        return math.isnan(v)
+    return type(v).__name__ == "NaTType"
+
+
 _ENTRY_KEYS = {
     "timestamp",
     "event_type",
@@ -570,6 +605,9 @@ class ReportGenerator:
         fmt = "pdf" if os.fsdecode(os.fspath(output_file)).lower().endswith(".pdf") else "html"
         entries, files = [], []
         for i, log in enumerate(logs):
+            # a record back from a pandas DataFrame: NaN / NaT stand for the
+            # fields this event does not have (get_audit_logs never gives NaN)
+            log = {k: v for k, v in log.items() if not _not_a_value(v)}
             ts = log.get("timestamp")
             if isinstance(ts, datetime):
                 ts = _time_arg(ts, "timestamp").isoformat()  # type: ignore[union-attr]
