@@ -912,3 +912,47 @@ def test_postgres_audit_logs_columns_hold_the_documented_types_and_values(monkey
     assert v[9] == "f" and v[10] == "no such parameter"
     ids = sql("SELECT id FROM audit_logs")
     assert len(ids) == 2 and len(set(ids)) == 2 and all(ids)
+
+
+def test_a_write_cut_short_by_a_crash_loses_no_operation():
+    """README: "A writer survives being killed at any instant … a torn final
+    record is moved aside into a sidecar file, never dropped": the readers
+    still work, the next operation is recorded and the log verifies."""
+    from evident.compat.rtgs import log_custom_operation, recent_logs, log_path, generate_report
+
+    for i in range(3):
+        with log_custom_operation("sensing-data", f"op{i}"):
+            pass
+    p = log_path()
+    last = p.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[1]
+    with open(p, "ab") as f:
+        f.write(last[: len(last) // 2])  # half of a fourth record, as a crash leaves it
+    assert [l["operation"] for l in recent_logs()] == ["op2", "op1", "op0"]
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert len(generate_report(today, today, "./crash")) == 1
+    with log_custom_operation("sensing-data", "after"):
+        pass
+    assert [l["operation"] for l in recent_logs()] == ["after", "op2", "op1", "op0"]
+    assert evident.verify(p).valid
+    torn = [q for q in p.parent.iterdir() if ".torn" in q.name]
+    assert len(torn) == 1 and torn[0].read_bytes() == last[: len(last) // 2]
+
+
+def test_custom_script_filters_take_one_name_as_well_as_a_list():
+    """config "include_tools" / "exclude_operations" name tools and
+    operations; one name given as a plain string means that name (not its
+    characters, which silently matched nothing)."""
+    from evident.compat.rtgs import generate_report, create_custom_reproduction_script
+
+    june_pair()
+    rec("sensing-data", "list-projects", utc(2023, 6, 1, 15, 0))
+    generate_report("2023-06-01", "2023-06-01", "./filtered_logs")
+    one = create_custom_reproduction_script(
+        logs_dir="./filtered_logs", output_file="one.sh",
+        config={"include_tools": "sensing-data", "exclude_operations": "list-projects"})
+    listed = create_custom_reproduction_script(
+        logs_dir="./filtered_logs", output_file="listed.sh",
+        config={"include_tools": ["sensing-data"], "exclude_operations": ["list-projects"]})
+    assert one["operation_count"] == listed["operation_count"] == 1
+    text = Path(one).read_text(encoding="utf-8")
+    assert "rtgs sensing-data extract" in text and "list-projects" not in text
