@@ -669,6 +669,33 @@ def test_several_processes_log_at_once_and_the_log_stays_valid(workdir):
     assert res.valid
 
 
+def _pool_work(i):
+    from evident.compat.rtgs import log_custom_operation
+
+    with log_custom_operation("pool", f"op{i}") as lg:
+        lg.add_result("i", i)
+    return i
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork")
+def test_forked_workers_log_after_the_parent_has():
+    """Research code parallelises with multiprocessing (fork): workers
+    forked after the parent logged record their operations too."""
+    import multiprocessing as mp
+    from evident.compat.rtgs import log_custom_operation, recent_logs, log_path
+
+    with log_custom_operation("pool", "start"):
+        pass
+    with mp.get_context("fork").Pool(3) as pool:
+        assert sorted(pool.map(_pool_work, range(12))) == list(range(12))
+    with log_custom_operation("pool", "end"):
+        pass
+    ops = [l["operation"] for l in recent_logs(limit=100)]
+    assert ops[0] == "end" and ops[-1] == "start"
+    assert sorted(ops[1:-1]) == sorted(f"op{i}" for i in range(12))
+    assert evident.verify(log_path()).valid
+
+
 def test_threads_log_at_once():
     from evident.compat.rtgs import log_custom_operation, recent_logs
 
