@@ -623,14 +623,24 @@ class ScriptPath(str):
         return int(self.info["operation_count"])
 
 
+def _names(v: Any) -> List[str]:
+    """A ``config`` list of tool or operation names; one name may be given
+    as a plain string (not taken as its characters)."""
+    if v is None:
+        return []
+    if isinstance(v, (str, bytes)):
+        v = [v]
+    return [x.decode() if isinstance(x, bytes) else str(x) for x in v]
+
+
 def create_custom_reproduction_script(
     logs_dir: Any = "logs",
     output_file: Any = "reproduce_commands.sh",
     config: Optional[Dict[str, Any]] = None,
 ) -> ScriptPath:
     """Like :func:`create_reproduction_script` with ``config`` keys
-    ``include_tools``, ``exclude_operations``, ``add_timing``,
-    ``add_error_handling``, ``skip_failed``. Returns the script's path,
+    ``include_tools``, ``exclude_operations`` (lists of names, or one name
+    as a string), ``add_timing``, ``add_error_handling``, ``skip_failed``. Returns the script's path,
     which also answers ``["operation_count"]`` etc."""
     cfg = dict(config or {})
     known = {
@@ -648,8 +658,8 @@ def create_custom_reproduction_script(
     info = _script(
         [logs_dir],
         output_file,
-        include_tools=cfg.get("include_tools") or (),
-        exclude_operations=cfg.get("exclude_operations") or (),
+        include_tools=_names(cfg.get("include_tools")),
+        exclude_operations=_names(cfg.get("exclude_operations")),
         add_timing=bool(cfg.get("add_timing", False)),
         add_error_handling=bool(cfg.get("add_error_handling", False)),
         skip_failed=bool(cfg.get("skip_failed", False)),
