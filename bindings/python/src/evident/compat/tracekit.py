@@ -54,6 +54,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 from .. import _native as N
 from .. import query as _q
+from .._convert import json_bytes as _json
 from ..errors import InvalidArgumentError
 from ..log import AuditLog, PathLike
 from ..session import (
@@ -583,9 +584,30 @@ class OperationHistory(_OperationHistory):
     """TraceKit's ``OperationHistory``; :meth:`to_script` writes TraceKit's
     script (it runs with TraceKit or with this module): string values in
     double quotes, local times, ``import tracekit`` falling back to this
-    module. The layout is the library's (``evident_session_history_script``)."""
+    module. The layout is the library's (``evident_session_history_script``).
+
+    The constructor takes TraceKit's dataclass fields in their order:
+    ``entries`` (:class:`HistoryEntry` objects or their ``to_dict()``
+    dicts, recorded as they are), ``max_entries`` (0: unlimited) and
+    ``auto_record``."""
 
     _script_style = 1
+
+    def __init__(
+        self,
+        entries: Optional[List[Union[HistoryEntry, Mapping[str, Any]]]] = None,
+        max_entries: int = 0,
+        auto_record: bool = True,
+    ) -> None:
+        super().__init__(max_entries=max_entries, auto_record=auto_record)
+        for e in entries or ():
+            if isinstance(e, Mapping):
+                e = HistoryEntry.from_dict(e)
+            if not isinstance(e, HistoryEntry):
+                raise InvalidArgumentError(
+                    f"OperationHistory entries must be HistoryEntry objects, not {type(e).__name__}"
+                )
+            self._session._call(N.lib.evident_session_record_history, _json(e.to_dict(), "history entry"))
 
 
 def _default_name(name: str) -> str:
