@@ -19,6 +19,7 @@ import getpass
 import hashlib
 import hmac as hmac_mod
 import json
+import math
 import os
 import socket
 import tempfile
@@ -261,6 +262,39 @@ def test_measurement_on_a_session_trace_is_recorded_with_unit_and_trace_name():
     s.record_measurement("frequency", freq, unit="Hz", trace_name="5V_RAIL")
     assert s.get_measurements()["frequency"]["value"] == pytest.approx(1e3, rel=1e-3)
 
+
+def test_a_measurement_that_could_not_be_made_is_still_recorded():
+    # "value: Any" / "**metadata: Any". The workflow records what
+    # tk.frequency(trace) returned, and a flat trace has no frequency (NaN);
+    # Example 3 prints each one as f"{data['value']} {data['unit']}".
+    s = tk.Session()
+    s.add_trace("DC", tk.WaveformTrace(data=np.full(1000, 5.0), sample_rate=1e6))
+    freq = tk.frequency(s.get_trace("DC"))
+    assert math.isnan(freq)
+    s.record_measurement("frequency", freq, unit="Hz", trace_name="DC")
+    s.record_measurement("gain", float("inf"), unit="dB", measured=datetime(2026, 1, 8, 10, 30))
+    s.record_measurement("impedance", complex(50, 1), unit="ohm")
+    s.save("nan.tks")
+    for session in (s, tk.load_session("nan.tks")):
+        m = session.get_measurements()
+        assert list(m) == ["frequency", "gain", "impedance"]
+        printed = [f"{name}: {d['value']} {d['unit']}" for name, d in m.items()]
+        assert printed == ["frequency: nan Hz", "gain: inf dB", "impedance: (50+1j) ohm"]
+        assert math.isnan(float(m["frequency"]["value"]))
+        assert m["frequency"]["trace_name"] == "DC"
+        assert str(m["gain"]["measured"]) == "2026-01-08 10:30:00"
+
+
+def test_session_metadata_takes_a_naive_datetime():
+    # "Add Metadata: Store project context in metadata"
+    s = tk.Session(name="Meta")
+    s.metadata["project"] = "PSU-REV-B"
+    s.metadata["started"] = datetime(2026, 1, 8, 10, 30)
+    assert s.metadata["started"] == datetime(2026, 1, 8, 10, 30)
+    s.save("meta.tks")
+    back = tk.load_session("meta.tks")
+    assert back.metadata["project"] == "PSU-REV-B"
+    assert str(back.metadata["started"]) == "2026-01-08 10:30:00"
 
 # ---------------------------------------------------------------------------
 # annotate / get_annotations / annotation_layers

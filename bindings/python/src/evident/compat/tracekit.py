@@ -55,6 +55,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 from .. import _native as N
 from .. import query as _q
 from .._convert import json_bytes as _json
+from .._convert import plain as _plain
 from ..errors import InvalidArgumentError
 from ..log import AuditLog, PathLike
 from ..session import (
@@ -677,6 +678,36 @@ class Session(_Session):
                     a.color = props.get("color") or None
                     break
         super()._annotate(layer, a)
+
+    def record_measurement(  # type: ignore[override]
+        self,
+        name: str,
+        value: Any,
+        unit: str = "",
+        trace_name: Optional[str] = None,
+        **metadata: Any,
+    ) -> None:
+        """Records a measurement. TraceKit keeps any value: one that JSON
+        cannot hold (NaN and infinities, such as a measurement of a trace
+        that has no edge, naive datetimes, complex numbers) is recorded as
+        its text, which prints as TraceKit's value does (``float()`` reads
+        ``"nan"`` and ``"inf"`` back)."""
+        what = f"measurement {name!r}"
+        super().record_measurement(
+            name,
+            _plain(value, f"{what} value", lenient=True),
+            unit,
+            trace_name,
+            **{k: _plain(v, f"{what} metadata[{k!r}]", lenient=True) for k, v in metadata.items()},
+        )
+
+    def _sync_metadata(self) -> None:
+        # TraceKit keeps any metadata value: what JSON cannot hold (a naive
+        # datetime, say) is written as its text; the live dict keeps the object.
+        with self._mutex:
+            text = _json(self._metadata_view, "metadata", lenient=True)
+            self._call(N.lib.evident_session_set_metadata_json, text)
+            self._metadata_pending = False
 
     def _native_trace(self, name: str) -> Trace:
         return super().get_trace(name)
