@@ -954,3 +954,58 @@ def test_trail_in_a_pre_created_empty_log_file():
     audit = tk.AuditTrail(secret_key=KEY, path=name)
     audit.record_action("a", {})
     assert audit.verify_integrity() is True
+
+
+# ---------------------------------------------------------------------------
+# One trail shared by threads (the global trail is a process-wide singleton)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [None, "threads.jsonl"])
+def test_a_trail_recorded_from_several_threads_stays_intact(path):
+    import threading
+
+    audit = tk.AuditTrail(secret_key=KEY, path=path)
+
+    def work(i: int) -> None:
+        for j in range(100):
+            audit.record_action("act", {"thread": i, "j": j})
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = audit.get_entries()
+    assert len(entries) == 800
+    assert entries[0].previous_hash == "GENESIS"
+    assert all(b.previous_hash == a.hmac for a, b in zip(entries, entries[1:]))
+    # nobody tampered with it
+    assert audit.verify_integrity() is True
+    if path is not None:
+        audit.close()
+        again = tk.AuditTrail(secret_key=KEY, path=path)
+        assert [e.hmac for e in again.get_entries()] == [e.hmac for e in entries]
+        assert again.verify_integrity() is True
+
+
+def test_the_global_trail_is_one_trail_when_first_asked_for_by_several_threads():
+    import threading
+
+    barrier = threading.Barrier(8)
+    got = []
+
+    def work() -> None:
+        barrier.wait()
+        got.append(tk.get_global_audit_trail())
+        tk.record_audit("started", {})
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(g is got[0] for g in got)
+    audit = tk.get_global_audit_trail()
+    assert len(audit.get_entries()) == 8
+    assert audit.verify_integrity() is True

@@ -45,6 +45,7 @@ import getpass
 import json
 import os
 import re
+import threading
 import warnings
 import weakref
 from dataclasses import asdict, dataclass, field
@@ -204,6 +205,9 @@ class AuditTrail:
         self._hash_algorithm = hash_algorithm
         self._event_type = event_type
         self._entries: List[AuditEntry] = []
+        # one action at a time: each entry links to the one before it, and
+        # the log holds the entries in the trail's order
+        self._lock = threading.RLock()
         self._log: Optional[AuditLog] = None
         self._log_key = bytes(secret_key) if strong and secret_key else None
         if path is not None:
@@ -259,22 +263,29 @@ class AuditTrail:
         if user is None:
             user = _user()
         json.dumps(details, sort_keys=True)  # TraceKit's TypeError for non-JSON details
-        now, host = datetime.now(timezone.utc), _host()
-        entry = self._entry(_ts(now), action, details, user, host)
+        host = _host()
         if self._log is not None:
             N.check(N.measure_lib().evident_tracekit_check_log_details(json.dumps(details).encode()))
-            # the log entry carries the same time, user and host, so the
-            # trail rebuilt from the log has the same HMACs
-            self._log.log(self._event_type, action, actor=user, host=host, details=details, ts=now)
-        self._entries.append(entry)
+        with self._lock:
+            now = datetime.now(timezone.utc)
+            entry = self._entry(_ts(now), action, details, user, host)
+            if self._log is not None:
+                # the log entry carries the same time, user and host, so the
+                # trail rebuilt from the log has the same HMACs
+                self._log.log(
+                    self._event_type, action, actor=user, host=host, details=details, ts=now
+                )
+            self._entries.append(entry)
         return entry
 
     def verify_integrity(self) -> bool:
         """True when every entry's HMAC and link is intact (and, with a
         log file, the log verifies)."""
         bad = ctypes.c_int64()
+        with self._lock:
+            entries = list(self._entries)
         try:
-            text = _entries_text([_fields(e) for e in self._entries])
+            text = _entries_text([_fields(e) for e in entries])
             N.check(
                 N.measure_lib().evident_tracekit_verify_entries(
                     self._hash_algorithm.encode(),
@@ -301,16 +312,19 @@ class AuditTrail:
         ``evident_tracekit_filter``)."""
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
+        with self._lock:
+            entries = list(self._entries)
+        heads = [{"timestamp": e.timestamp, "action": e.action} for e in entries]
         out = ctypes.c_void_p()
         N.check(
             N.measure_lib().evident_tracekit_filter(
-                json.dumps([{"timestamp": e.timestamp, "action": e.action} for e in self._entries]).encode(),
+                json.dumps(heads).encode(),
                 None if since is None else since.isoformat().encode(),
                 None if action_type is None else action_type.encode(),
                 ctypes.byref(out),
             )
         )
-        return [self._entries[i] for i in json.loads(N.take_string(out))]
+        return [entries[i] for i in json.loads(N.take_string(out))]
 
     def export_audit_log(self, path: str, format: str = "json") -> None:
         """Writes the trail to ``path`` in TraceKit's JSON or CSV layout."""
@@ -321,12 +335,14 @@ class AuditTrail:
         # The layout and the chain are the library's (evident_tracekit_export_file,
         # which writes the exact text, NULs included); the entries' own
         # previous_hash and hmac are written as they are.
+        with self._lock:
+            text = _entries_text([_fields(e) for e in self._entries])
         N.check(
             N.measure_lib().evident_tracekit_export_file(
                 self._hash_algorithm.encode(),
                 _key(self._secret_key),
                 len(self._secret_key),
-                _entries_text([_fields(e) for e in self._entries]),
+                text,
                 format.encode(),
                 N.path_arg(out),
             )
@@ -345,6 +361,7 @@ class AuditTrail:
 
 
 _global_audit_trail: Optional[AuditTrail] = None
+_global_lock = threading.Lock()
 
 
 def get_global_audit_trail(
@@ -353,9 +370,10 @@ def get_global_audit_trail(
     """The process-wide trail, created on the first call (``secret_key`` and
     ``path`` are used then only)."""
     global _global_audit_trail
-    if _global_audit_trail is None:
-        _global_audit_trail = AuditTrail(secret_key=secret_key, path=path)
-    return _global_audit_trail
+    with _global_lock:  # one trail, also when threads ask for it first at once
+        if _global_audit_trail is None:
+            _global_audit_trail = AuditTrail(secret_key=secret_key, path=path)
+        return _global_audit_trail
 
 
 def record_audit(action: str, details: Dict[str, Any], user: Optional[str] = None) -> AuditEntry:
@@ -608,7 +626,8 @@ class OperationHistory(_OperationHistory):
                 raise InvalidArgumentError(
                     f"OperationHistory entries must be HistoryEntry objects, not {type(e).__name__}"
                 )
-            self._session._call(N.lib.evident_session_record_history, _json(e.to_dict(), "history entry"))
+            text = _json(e.to_dict(), "history entry")
+            self._session._call(N.lib.evident_session_record_history, text)
 
 
 def _default_name(name: str) -> str:
