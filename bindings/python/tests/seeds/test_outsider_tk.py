@@ -1009,3 +1009,82 @@ def test_the_global_trail_is_one_trail_when_first_asked_for_by_several_threads()
     audit = tk.get_global_audit_trail()
     assert len(audit.get_entries()) == 8
     assert audit.verify_integrity() is True
+
+
+# ---------------------------------------------------------------------------
+# More save / load behaviour a user relies on
+# ---------------------------------------------------------------------------
+
+
+def test_save_as_another_path_then_save_goes_to_the_new_path():
+    s = tk.Session(name="A")
+    s.save("first.tks")
+    back = tk.load_session("first.tks")
+    assert back.save("second.tks") == Path("second.tks")
+    back.record_measurement("m", 1)
+    assert Path(back.save()).resolve() == Path("second.tks").resolve()
+    assert "m" in tk.load_session("second.tks").get_measurements()
+    assert tk.load_session("first.tks").get_measurements() == {}
+
+
+def test_the_file_holds_what_was_saved_last():
+    s = tk.Session(name="A")
+    s.add_trace("CH1", tk.WaveformTrace(data=np.arange(10.0), sample_rate=1.0))
+    s.save("x.tks", include_traces=False)
+    s.save("x.tks")
+    assert tk.load_session("x.tks").list_traces() == ["CH1"]
+    s.save("y.tks")
+    s.save("y.tks", include_traces=False)
+    assert tk.load_session("y.tks").list_traces() == []
+    s.record_measurement("unsaved", 1)
+    assert tk.load_session("y.tks").get_measurements() == {}
+    s.name = "Renamed"
+    s.save("y.tks")
+    assert tk.load_session("y.tks").name == "Renamed"
+
+
+def test_annotation_and_history_timestamps_survive_save_and_load():
+    s = tk.Session()
+    s.annotate("a", time=1.0, layer="L")
+    s.history.record("op", parameters={"p": 1}, duration_ms=3.5)
+    s.save("t.tks")
+    back = tk.load_session("t.tks")
+    [a0], [a1] = s.get_annotations(layer="L"), back.get_annotations(layer="L")
+    assert isinstance(a1.created_at, datetime)
+    assert a1.created_at == a0.created_at
+    [h0], [h1] = s.history.entries, back.history.entries
+    assert h1.timestamp == h0.timestamp
+    assert (h1.operation, h1.parameters, h1.duration_ms) == ("op", {"p": 1}, 3.5)
+
+
+def test_paths_that_are_directories_raise_os_errors():
+    os.makedirs("adir")
+    with pytest.raises(OSError):
+        tk.load_session("adir")
+    with pytest.raises(OSError):
+        tk.Session().save("adir")
+    audit = tk.AuditTrail(secret_key=KEY)
+    audit.record_action("a", {})
+    with pytest.raises(OSError):
+        audit.export_audit_log("adir")
+
+
+def test_history_script_of_awkward_file_names_and_values_is_valid_python():
+    import ast
+
+    names = ['we"ird\\name.csv', "ü ✓.csv", "it's.csv", "tab\there.csv"]
+    s = tk.Session()
+    for n in names:
+        write_csv(n, sine(50), 1e3)
+        s.load_trace(n)
+    s.history.record("note", parameters={"text": "a\nb\"c'\\", "none": None, "l": [1, {"a": True}]})
+    script = s.history.to_script()
+    calls = [
+        node.value
+        for node in ast.parse(script).body
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+    ]
+    got = [{k.arg: ast.literal_eval(k.value) for k in c.keywords} for c in calls]
+    assert got == [{"path": n} for n in names] + [
+        {"text": "a\nb\"c'\\", "none": None, "l": [1, {"a": True}]}
+    ]
