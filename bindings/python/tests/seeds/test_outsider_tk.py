@@ -1088,3 +1088,45 @@ def test_history_script_of_awkward_file_names_and_values_is_valid_python():
     assert got == [{"path": n} for n in names] + [
         {"text": "a\nb\"c'\\", "none": None, "l": [1, {"a": True}]}
     ]
+
+
+# ---------------------------------------------------------------------------
+# annotate's "Additional annotation parameters" are the Annotation's fields
+# ---------------------------------------------------------------------------
+
+
+def test_annotate_takes_the_annotation_fields_as_keyword_arguments():
+    s = tk.Session()
+    s.annotate(
+        "Threshold", amplitude=3.3, annotation_type=tk.AnnotationType.HORIZONTAL,
+        layer="ref", visible=False,
+    )
+    s.annotate("Operating range", time_range=(0, 1e-3), amplitude_range=(2.5, 3.5), layer="ref")
+    s.annotate("Tagged", time=1e-6, layer="ref", metadata={"source": "decoder", "channel": 2})
+    s.save("fields.tks")
+    for session in (s, tk.load_session("fields.tks")):
+        th, rng, tagged = session.get_annotations(layer="ref")
+        assert (th.amplitude, th.annotation_type, th.visible) == (3.3, tk.AnnotationType.HORIZONTAL, False)
+        assert rng.amplitude_range == (2.5, 3.5)
+        assert rng.annotation_type == tk.AnnotationType.REGION
+        # metadata= is the Annotation's "metadata: Additional metadata"
+        assert tagged.metadata == {"source": "decoder", "channel": 2}
+
+
+def test_annotations_and_history_entries_made_with_naive_datetimes():
+    # TraceKit's created_at / timestamp are plain datetime.now() values
+    made = datetime(2026, 1, 8, 10, 30, 0)
+    s = tk.Session()
+    layer_ann = tk.Annotation(text="restored", time=1.0, created_at=made)
+    s.annotate("now", time=2.0, created_at=made)
+    s.annotate("placeholder", time=0.0, layer="L")
+    s.annotation_layers["L"].add(layer_ann)
+    standalone = tk.AnnotationLayer(name="S", annotations=[tk.Annotation(text="s", time=0.5, created_at=made)])
+    history = tk.OperationHistory(entries=[tk.HistoryEntry(operation="load_trace", timestamp=made)])
+    expected = made.astimezone()  # a naive datetime is local time, as datetime.now() gives it
+    assert s.get_annotations(layer="default")[0].created_at == expected
+    assert s.get_annotations(layer="L")[1].created_at == expected
+    assert standalone.annotations[0].created_at == expected
+    assert history.entries[0].timestamp == expected
+    s.save("naive.tks")
+    assert tk.load_session("naive.tks").get_annotations(layer="L")[1].created_at == expected

@@ -48,14 +48,17 @@ import re
 import threading
 import warnings
 import weakref
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from .. import _native as N
 from .. import query as _q
 from .._convert import json_bytes as _json
+from .._convert import now as _now
+from .._convert import number as _number
 from .._convert import plain as _plain
 from ..errors import InvalidArgumentError
 from ..log import AuditLog, PathLike
@@ -626,6 +629,9 @@ class OperationHistory(_OperationHistory):
                 raise InvalidArgumentError(
                     f"OperationHistory entries must be HistoryEntry objects, not {type(e).__name__}"
                 )
+            if isinstance(e.timestamp, datetime) and e.timestamp.tzinfo is None:
+                # TraceKit's timestamps are naive datetime.now() values: local time
+                e = dataclasses.replace(e, timestamp=e.timestamp.astimezone())
             text = _json(e.to_dict(), "history entry")
             self._session._call(N.lib.evident_session_record_history, text)
 
@@ -656,6 +662,18 @@ class AnnotationLayer(_AnnotationLayer):
             self.add(a)
         if locked:
             self._session.set_layer(name, locked=True)
+
+
+_ANNOTATION_FIELDS = (
+    "amplitude",
+    "amplitude_range",
+    "annotation_type",
+    "color",
+    "style",
+    "visible",
+    "created_at",
+    "metadata",
+)
 
 
 class _TkLayers(_Layers):
@@ -689,6 +707,46 @@ class Session(_Session):
         super().set_layer(name, **props)
         return AnnotationLayer._bound(self, name)
 
+    def annotate(  # type: ignore[override]
+        self,
+        text: str,
+        *,
+        time: Optional[float] = None,
+        time_range: Optional[Tuple[float, float]] = None,
+        layer: str = "default",
+        **kwargs: Any,
+    ) -> Annotation:
+        """Adds an annotation to ``layer`` and returns it. ``kwargs`` are
+        the :class:`Annotation`'s other fields (``amplitude``,
+        ``amplitude_range``, ``annotation_type``, ``color``, ``style``,
+        ``visible``, ``created_at``, ``metadata``); any other keyword is an
+        entry of its ``metadata``."""
+        fields = {k: kwargs.pop(k) for k in _ANNOTATION_FIELDS if k in kwargs}
+        metadata = fields.pop("metadata", None)
+        if metadata is None:
+            metadata = {}
+        elif not isinstance(metadata, Mapping):
+            raise InvalidArgumentError(f"metadata must be a dict, not {type(metadata).__name__}")
+        time, amplitude = (
+            None if v is None else _number(v, k)
+            for k, v in (("time", time), ("amplitude", fields.get("amplitude")))
+        )
+        a = Annotation(
+            text,
+            time,
+            time_range,
+            amplitude,
+            fields.get("amplitude_range"),
+            fields.get("annotation_type"),
+            fields.get("color"),
+            fields.get("style", "solid"),
+            fields.get("visible", True),
+            fields.get("created_at") or _now(),
+            {**metadata, **kwargs},
+        )
+        self._annotate(layer, a)
+        return a
+
     def _annotate(self, layer: str, a: Annotation) -> None:
         # TraceKit: the layer's colour is the default colour of a new annotation
         if a.color is None:
@@ -696,7 +754,16 @@ class Session(_Session):
                 if props.get("name") == layer:
                     a.color = props.get("color") or None
                     break
-        super()._annotate(layer, a)
+        # TraceKit's created_at is a naive datetime.now(): local time
+        if isinstance(a.created_at, datetime) and a.created_at.tzinfo is None:
+            a.created_at = a.created_at.astimezone()
+        # and its metadata may hold anything: what JSON cannot hold is saved as its text
+        kept = a.metadata
+        a.metadata = _plain(kept, "annotation metadata", lenient=True)
+        try:
+            super()._annotate(layer, a)
+        finally:
+            a.metadata = kept
 
     def record_measurement(  # type: ignore[override]
         self,
