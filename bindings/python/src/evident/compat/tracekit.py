@@ -52,7 +52,7 @@ import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, cast
 
 from .. import _native as N
 from .. import query as _q
@@ -60,7 +60,7 @@ from .._convert import json_bytes as _json
 from .._convert import now as _now
 from .._convert import number as _number
 from .._convert import plain as _plain
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NotFoundError
 from ..log import AuditLog, PathLike
 from ..session import (
     Annotation,
@@ -663,6 +663,17 @@ class AnnotationLayer(_AnnotationLayer):
         if locked:
             self._session.set_layer(name, locked=True)
 
+    def _props(self) -> Dict[str, Any]:
+        """The layer's properties, its annotations as their number (the
+        library's one-layer call: reading a property or adding to a big
+        layer does not copy every annotation of the session)."""
+        return cast(
+            Dict[str, Any], self._session._cached("layer_json", N.text(self._name, "layer"))
+        )
+
+    def __len__(self) -> int:
+        return int(self._get("annotations") or 0)
+
 
 _ANNOTATION_FIELDS = (
     "amplitude",
@@ -683,6 +694,14 @@ class _TkLayers(_Layers):
         layer = AnnotationLayer._bound(self._session, name)
         layer._props()  # NotFoundError (a KeyError) when there is none
         return layer
+
+    def __setitem__(self, name: str, layer: _AnnotationLayer) -> None:
+        if isinstance(layer, _AnnotationLayer):
+            # the whole layer, annotations included (evident's _props)
+            whole = _json(dict(_AnnotationLayer._props(layer), name=name), "layer")
+            self._session._call(N.lib.evident_session_put_layer_json, whole)
+            return
+        super().__setitem__(name, layer)
 
 
 class Session(_Session):
@@ -750,10 +769,11 @@ class Session(_Session):
     def _annotate(self, layer: str, a: Annotation) -> None:
         # TraceKit: the layer's colour is the default colour of a new annotation
         if a.color is None:
-            for props in self._cached("layers_json"):
-                if props.get("name") == layer:
-                    a.color = props.get("color") or None
-                    break
+            try:
+                props = self._cached("layer_json", N.text(layer, "layer"))
+            except NotFoundError:  # a new layer: no colour
+                props = {}
+            a.color = props.get("color") or None
         # TraceKit's created_at is a naive datetime.now(): local time
         if isinstance(a.created_at, datetime) and a.created_at.tzinfo is None:
             a.created_at = a.created_at.astimezone()
