@@ -1147,3 +1147,16 @@ def test_annotating_thousands_of_points_takes_linear_time():
     assert len(s.annotation_layers["uart"]) == 3001
     assert elapsed < 5.0, f"{elapsed:.1f} s for 3,000 annotations"
     assert {a.color for a in s.get_annotations(layer="uart")[1:]} == {"#0000FF"}
+
+
+def test_get_entries_since_a_datetime_in_another_time_zone():
+    audit = tk.AuditTrail(secret_key=KEY)
+    audit.record_action("early", {})
+    time_mod.sleep(0.01)
+    mid = datetime.now(UTC)
+    time_mod.sleep(0.01)
+    audit.record_action("late", {})
+    plus_two = timezone(timedelta(hours=2))
+    minus_five = timezone(timedelta(hours=-5))
+    assert [e.action for e in audit.get_entries(since=mid.astimezone(plus_two))] == ["late"]
+    assert [e.action for e in audit.get_entries(since=mid.astimezone(minus_five))] == ["late"]

@@ -28,7 +28,16 @@ on evident: switch by changing the import line only::
   traces are :class:`WaveformTrace` / :class:`DigitalTrace`; ``load_trace``
   reads CSV, ``.npy``, sigrok ``.sr`` and Tektronix ``.wfm``; an
   :class:`AnnotationLayer`'s ``color`` is the default colour of the
-  annotations added to it (TraceKit's), by ``add`` or ``Session.annotate``.
+  annotations added to it (TraceKit's), by ``add`` or ``Session.annotate``,
+  whose keyword arguments are the :class:`Annotation`'s fields
+  (``metadata=`` included). As TraceKit's, measurements and metadata take
+  any value: one JSON cannot hold (NaN from a measurement that could not
+  be made, a naive datetime, a complex number) is saved as its text; a
+  naive ``created_at`` or history ``timestamp`` (TraceKit's
+  ``datetime.now()``) is local time. ``OperationHistory(entries,
+  max_entries, auto_record)`` takes TraceKit's dataclass fields.
+- :class:`AuditTrail` records one action at a time, so a trail shared by
+  threads (the global one, say) keeps its chain.
 - The measurements (:func:`frequency`, :func:`amplitude`, :func:`rise_time`,
   :func:`fall_time`, :func:`duty_cycle`, :func:`period`, :func:`thd`) are
   the library's; measuring a trace of a session records ``measure_<name>``
