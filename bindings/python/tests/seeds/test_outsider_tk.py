@@ -391,6 +391,10 @@ def test_a_layer_put_into_annotation_layers_is_part_of_the_session():
     s.annotation_layers["custom"] = layer
     assert texts(s.get_annotations(layer="custom")) == ["c1"]
     assert s.annotation_layers["custom"].description == "made by hand"
+    assert len(s.annotation_layers["custom"]) == 1
+    layer.add(text="c2", time=2e-6)
+    s.annotation_layers["copy"] = layer
+    assert texts(s.annotation_layers["copy"].annotations) == ["c1", "c2"]
 
 
 def test_layer_properties_survive_save_and_load():

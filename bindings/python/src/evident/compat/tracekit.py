@@ -672,13 +672,17 @@ class AnnotationLayer(_AnnotationLayer):
         if locked:
             self._session.set_layer(name, locked=True)
 
-    def _props(self) -> Dict[str, Any]:
+    def _brief(self) -> Dict[str, Any]:
         """The layer's properties, its annotations as their number (the
-        library's one-layer call: reading a property or adding to a big
-        layer does not copy every annotation of the session)."""
+        library's one-layer call: reading a property of a big layer, or
+        adding to it, does not copy every annotation of the session).
+        NotFoundError (a KeyError) when there is no such layer."""
         return cast(
             Dict[str, Any], self._session._cached("layer_json", N.text(self._name, "layer"))
         )
+
+    def _get(self, key: str) -> Any:
+        return self._brief().get(key)
 
     def __len__(self) -> int:
         return int(self._get("annotations") or 0)
@@ -701,16 +705,8 @@ class _TkLayers(_Layers):
 
     def __getitem__(self, name: str) -> AnnotationLayer:
         layer = AnnotationLayer._bound(self._session, name)
-        layer._props()  # NotFoundError (a KeyError) when there is none
+        layer._brief()  # NotFoundError (a KeyError) when there is none
         return layer
-
-    def __setitem__(self, name: str, layer: _AnnotationLayer) -> None:
-        if isinstance(layer, _AnnotationLayer):
-            # the whole layer, annotations included (evident's _props)
-            whole = _json(dict(_AnnotationLayer._props(layer), name=name), "layer")
-            self._session._call(N.lib.evident_session_put_layer_json, whole)
-            return
-        super().__setitem__(name, layer)
 
 
 class Session(_Session):
