@@ -1138,7 +1138,8 @@ def test_annotations_and_history_entries_made_with_naive_datetimes():
 
 def test_annotating_thousands_of_points_takes_linear_time():
     # a protocol decode annotates every bit; the evident session does 3,000
-    # in well under a second, so 5 s leaves room for a loaded machine
+    # in well under a second (17 s before this was linear), so 8 s leaves room for a
+    # loaded machine
     s = tk.Session()
     s.annotate("x" * 1_000_000, time=0.0, layer="notes")
     s.annotate("first", time=0.0, layer="uart")
@@ -1149,7 +1150,7 @@ def test_annotating_thousands_of_points_takes_linear_time():
         s.annotation_layers["uart"].add(text=f"edge {i}", time=i * 1e-6 + 5e-7)
     elapsed = time_mod.perf_counter() - started
     assert len(s.annotation_layers["uart"]) == 3001
-    assert elapsed < 5.0, f"{elapsed:.1f} s for 3,000 annotations"
+    assert elapsed < 8.0, f"{elapsed:.1f} s for 3,000 annotations"
     assert {a.color for a in s.get_annotations(layer="uart")[1:]} == {"#0000FF"}
 
 
