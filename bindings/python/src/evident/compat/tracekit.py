@@ -28,7 +28,16 @@ on evident: switch by changing the import line only::
   traces are :class:`WaveformTrace` / :class:`DigitalTrace`; ``load_trace``
   reads CSV, ``.npy``, sigrok ``.sr`` and Tektronix ``.wfm``; an
   :class:`AnnotationLayer`'s ``color`` is the default colour of the
-  annotations added to it (TraceKit's), by ``add`` or ``Session.annotate``.
+  annotations added to it (TraceKit's), by ``add`` or ``Session.annotate``,
+  whose keyword arguments are the :class:`Annotation`'s fields
+  (``metadata=`` included). As TraceKit's, measurements and metadata take
+  any value: one JSON cannot hold (NaN from a measurement that could not
+  be made, a naive datetime, a complex number) is saved as its text; a
+  naive ``created_at`` or history ``timestamp`` (TraceKit's
+  ``datetime.now()``) is local time. ``OperationHistory(entries,
+  max_entries, auto_record)`` takes TraceKit's dataclass fields.
+- :class:`AuditTrail` records one action at a time, so a trail shared by
+  threads (the global one, say) keeps its chain.
 - The measurements (:func:`frequency`, :func:`amplitude`, :func:`rise_time`,
   :func:`fall_time`, :func:`duty_cycle`, :func:`period`, :func:`thd`) are
   the library's; measuring a trace of a session records ``measure_<name>``
@@ -45,16 +54,22 @@ import getpass
 import json
 import os
 import re
+import threading
 import warnings
 import weakref
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, cast
 
 from .. import _native as N
 from .. import query as _q
-from ..errors import InvalidArgumentError
+from .._convert import json_bytes as _json
+from .._convert import now as _now
+from .._convert import number as _number
+from .._convert import plain as _plain
+from ..errors import InvalidArgumentError, NotFoundError
 from ..log import AuditLog, PathLike
 from ..session import (
     Annotation,
@@ -202,6 +217,9 @@ class AuditTrail:
         self._hash_algorithm = hash_algorithm
         self._event_type = event_type
         self._entries: List[AuditEntry] = []
+        # one action at a time: each entry links to the one before it, and
+        # the log holds the entries in the trail's order
+        self._lock = threading.RLock()
         self._log: Optional[AuditLog] = None
         self._log_key = bytes(secret_key) if strong and secret_key else None
         if path is not None:
@@ -257,22 +275,29 @@ class AuditTrail:
         if user is None:
             user = _user()
         json.dumps(details, sort_keys=True)  # TraceKit's TypeError for non-JSON details
-        now, host = datetime.now(timezone.utc), _host()
-        entry = self._entry(_ts(now), action, details, user, host)
+        host = _host()
         if self._log is not None:
             N.check(N.measure_lib().evident_tracekit_check_log_details(json.dumps(details).encode()))
-            # the log entry carries the same time, user and host, so the
-            # trail rebuilt from the log has the same HMACs
-            self._log.log(self._event_type, action, actor=user, host=host, details=details, ts=now)
-        self._entries.append(entry)
+        with self._lock:
+            now = datetime.now(timezone.utc)
+            entry = self._entry(_ts(now), action, details, user, host)
+            if self._log is not None:
+                # the log entry carries the same time, user and host, so the
+                # trail rebuilt from the log has the same HMACs
+                self._log.log(
+                    self._event_type, action, actor=user, host=host, details=details, ts=now
+                )
+            self._entries.append(entry)
         return entry
 
     def verify_integrity(self) -> bool:
         """True when every entry's HMAC and link is intact (and, with a
         log file, the log verifies)."""
         bad = ctypes.c_int64()
+        with self._lock:
+            entries = list(self._entries)
         try:
-            text = _entries_text([_fields(e) for e in self._entries])
+            text = _entries_text([_fields(e) for e in entries])
             N.check(
                 N.measure_lib().evident_tracekit_verify_entries(
                     self._hash_algorithm.encode(),
@@ -299,16 +324,19 @@ class AuditTrail:
         ``evident_tracekit_filter``)."""
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
+        with self._lock:
+            entries = list(self._entries)
+        heads = [{"timestamp": e.timestamp, "action": e.action} for e in entries]
         out = ctypes.c_void_p()
         N.check(
             N.measure_lib().evident_tracekit_filter(
-                json.dumps([{"timestamp": e.timestamp, "action": e.action} for e in self._entries]).encode(),
+                json.dumps(heads).encode(),
                 None if since is None else since.isoformat().encode(),
                 None if action_type is None else action_type.encode(),
                 ctypes.byref(out),
             )
         )
-        return [self._entries[i] for i in json.loads(N.take_string(out))]
+        return [entries[i] for i in json.loads(N.take_string(out))]
 
     def export_audit_log(self, path: str, format: str = "json") -> None:
         """Writes the trail to ``path`` in TraceKit's JSON or CSV layout."""
@@ -319,12 +347,14 @@ class AuditTrail:
         # The layout and the chain are the library's (evident_tracekit_export_file,
         # which writes the exact text, NULs included); the entries' own
         # previous_hash and hmac are written as they are.
+        with self._lock:
+            text = _entries_text([_fields(e) for e in self._entries])
         N.check(
             N.measure_lib().evident_tracekit_export_file(
                 self._hash_algorithm.encode(),
                 _key(self._secret_key),
                 len(self._secret_key),
-                _entries_text([_fields(e) for e in self._entries]),
+                text,
                 format.encode(),
                 N.path_arg(out),
             )
@@ -343,6 +373,7 @@ class AuditTrail:
 
 
 _global_audit_trail: Optional[AuditTrail] = None
+_global_lock = threading.Lock()
 
 
 def get_global_audit_trail(
@@ -351,9 +382,10 @@ def get_global_audit_trail(
     """The process-wide trail, created on the first call (``secret_key`` and
     ``path`` are used then only)."""
     global _global_audit_trail
-    if _global_audit_trail is None:
-        _global_audit_trail = AuditTrail(secret_key=secret_key, path=path)
-    return _global_audit_trail
+    with _global_lock:  # one trail, also when threads ask for it first at once
+        if _global_audit_trail is None:
+            _global_audit_trail = AuditTrail(secret_key=secret_key, path=path)
+        return _global_audit_trail
 
 
 def record_audit(action: str, details: Dict[str, Any], user: Optional[str] = None) -> AuditEntry:
@@ -583,9 +615,34 @@ class OperationHistory(_OperationHistory):
     """TraceKit's ``OperationHistory``; :meth:`to_script` writes TraceKit's
     script (it runs with TraceKit or with this module): string values in
     double quotes, local times, ``import tracekit`` falling back to this
-    module. The layout is the library's (``evident_session_history_script``)."""
+    module. The layout is the library's (``evident_session_history_script``).
+
+    The constructor takes TraceKit's dataclass fields in their order:
+    ``entries`` (:class:`HistoryEntry` objects or their ``to_dict()``
+    dicts, recorded as they are), ``max_entries`` (0: unlimited) and
+    ``auto_record``."""
 
     _script_style = 1
+
+    def __init__(
+        self,
+        entries: Optional[List[Union[HistoryEntry, Mapping[str, Any]]]] = None,
+        max_entries: int = 0,
+        auto_record: bool = True,
+    ) -> None:
+        super().__init__(max_entries=max_entries, auto_record=auto_record)
+        for e in entries or ():
+            if isinstance(e, Mapping):
+                e = HistoryEntry.from_dict(e)
+            if not isinstance(e, HistoryEntry):
+                raise InvalidArgumentError(
+                    f"OperationHistory entries must be HistoryEntry objects, not {type(e).__name__}"
+                )
+            if isinstance(e.timestamp, datetime) and e.timestamp.tzinfo is None:
+                # TraceKit's timestamps are naive datetime.now() values: local time
+                e = dataclasses.replace(e, timestamp=e.timestamp.astimezone())
+            text = _json(e.to_dict(), "history entry")
+            self._session._call(N.lib.evident_session_record_history, text)
 
 
 def _default_name(name: str) -> str:
@@ -615,13 +672,40 @@ class AnnotationLayer(_AnnotationLayer):
         if locked:
             self._session.set_layer(name, locked=True)
 
+    def _brief(self) -> Dict[str, Any]:
+        """The layer's properties, its annotations as their number (the
+        library's one-layer call: reading a property of a big layer, or
+        adding to it, does not copy every annotation of the session).
+        NotFoundError (a KeyError) when there is no such layer."""
+        return cast(
+            Dict[str, Any], self._session._cached("layer_json", N.text(self._name, "layer"))
+        )
+
+    def _get(self, key: str) -> Any:
+        return self._brief().get(key)
+
+    def __len__(self) -> int:
+        return int(self._get("annotations") or 0)
+
+
+_ANNOTATION_FIELDS = (
+    "amplitude",
+    "amplitude_range",
+    "annotation_type",
+    "color",
+    "style",
+    "visible",
+    "created_at",
+    "metadata",
+)
+
 
 class _TkLayers(_Layers):
     """``session.annotation_layers`` with this module's :class:`AnnotationLayer`."""
 
     def __getitem__(self, name: str) -> AnnotationLayer:
         layer = AnnotationLayer._bound(self._session, name)
-        layer._props()  # NotFoundError (a KeyError) when there is none
+        layer._brief()  # NotFoundError (a KeyError) when there is none
         return layer
 
 
@@ -647,14 +731,94 @@ class Session(_Session):
         super().set_layer(name, **props)
         return AnnotationLayer._bound(self, name)
 
+    def annotate(  # type: ignore[override]
+        self,
+        text: str,
+        *,
+        time: Optional[float] = None,
+        time_range: Optional[Tuple[float, float]] = None,
+        layer: str = "default",
+        **kwargs: Any,
+    ) -> Annotation:
+        """Adds an annotation to ``layer`` and returns it. ``kwargs`` are
+        the :class:`Annotation`'s other fields (``amplitude``,
+        ``amplitude_range``, ``annotation_type``, ``color``, ``style``,
+        ``visible``, ``created_at``, ``metadata``); any other keyword is an
+        entry of its ``metadata``."""
+        fields = {k: kwargs.pop(k) for k in _ANNOTATION_FIELDS if k in kwargs}
+        metadata = fields.pop("metadata", None)
+        if metadata is None:
+            metadata = {}
+        elif not isinstance(metadata, Mapping):
+            raise InvalidArgumentError(f"metadata must be a dict, not {type(metadata).__name__}")
+        time, amplitude = (
+            None if v is None else _number(v, k)
+            for k, v in (("time", time), ("amplitude", fields.get("amplitude")))
+        )
+        a = Annotation(
+            text,
+            time,
+            time_range,
+            amplitude,
+            fields.get("amplitude_range"),
+            fields.get("annotation_type"),
+            fields.get("color"),
+            fields.get("style", "solid"),
+            fields.get("visible", True),
+            fields.get("created_at") or _now(),
+            {**metadata, **kwargs},
+        )
+        self._annotate(layer, a)
+        return a
+
     def _annotate(self, layer: str, a: Annotation) -> None:
         # TraceKit: the layer's colour is the default colour of a new annotation
         if a.color is None:
-            for props in self._cached("layers_json"):
-                if props.get("name") == layer:
-                    a.color = props.get("color") or None
-                    break
-        super()._annotate(layer, a)
+            try:
+                props = self._cached("layer_json", N.text(layer, "layer"))
+            except NotFoundError:  # a new layer: no colour
+                props = {}
+            a.color = props.get("color") or None
+        # TraceKit's created_at is a naive datetime.now(): local time
+        if isinstance(a.created_at, datetime) and a.created_at.tzinfo is None:
+            a.created_at = a.created_at.astimezone()
+        # and its metadata may hold anything: what JSON cannot hold is saved as its text
+        kept = a.metadata
+        a.metadata = _plain(kept, "annotation metadata", lenient=True)
+        try:
+            super()._annotate(layer, a)
+        finally:
+            a.metadata = kept
+
+    def record_measurement(  # type: ignore[override]
+        self,
+        name: str,
+        value: Any,
+        unit: str = "",
+        trace_name: Optional[str] = None,
+        **metadata: Any,
+    ) -> None:
+        """Records a measurement. TraceKit keeps any value: one that JSON
+        cannot hold (NaN and infinities, such as a measurement of a trace
+        that has no edge, naive datetimes, complex numbers) is recorded as
+        its text, which prints as TraceKit's value does (``float()`` reads
+        ``"nan"`` and ``"inf"`` back)."""
+        what = f"measurement {name!r}"
+        super().record_measurement(
+            name,
+            _plain(value, f"{what} value", lenient=True),
+            unit,
+            trace_name,
+            **{k: _plain(v, f"{what} metadata[{k!r}]", lenient=True) for k, v in metadata.items()},
+        )
+
+    def _sync_metadata(self) -> None:
+        # TraceKit keeps any metadata value: what JSON cannot hold (a naive
+        # datetime, say) is written as its text; the live dict keeps the object.
+        with self._mutex:
+            text = _json(self._metadata_view, "metadata", lenient=True)
+            self._call(N.lib.evident_session_set_metadata_json, text)
+            self._metadata_pending = False
 
     def _native_trace(self, name: str) -> Trace:
         return super().get_trace(name)
