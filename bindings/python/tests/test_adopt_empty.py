@@ -63,3 +63,18 @@ def test_openparallax_logger_opens_a_named_temporary_file():
         for p in (path, path + ".lock"):
             if os.path.exists(p):
                 os.unlink(p)
+
+
+def test_rtgs_store_made_empty_beforehand_is_read_as_empty_and_then_written(tmp_path, monkeypatch):
+    from evident.compat import rtgs
+
+    monkeypatch.setenv("EVIDENT_RTGS_DIR", str(tmp_path))
+    rtgs.log_path().parent.mkdir(parents=True, exist_ok=True)
+    rtgs.log_path().touch()
+    assert rtgs.recent_logs() == []
+    assert rtgs.generate_report("2020-01-01", "2099-12-31", output_dir=str(tmp_path / "r")) == []
+    with rtgs.log_custom_operation("sensing-data", "get_data", {"project": "p"}) as op:
+        op.add_result("rows", 3)
+    logs = rtgs.recent_logs()
+    assert [(r["tool_name"], r["operation"]) for r in logs] == [("sensing-data", "get_data")]
+    assert evident.verify(rtgs.log_path()).valid

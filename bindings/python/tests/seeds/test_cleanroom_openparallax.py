@@ -543,20 +543,19 @@ def test_verify_entries_counts_the_whole_file():
     assert (result.valid, result.entries) == (True, 25)
 
 
-def test_existing_empty_file_is_refused_with_audit_error():
-    """An existing empty file has no chain to recover: evident refuses it
-    (spec vector empty.log, "open: refuses"; a log truncated to zero bytes
-    must not restart silently), with an AuditError naming the file, and
-    leaves it as it is. Removing it lets the logger create the log."""
+def test_existing_empty_file_becomes_the_log():
+    """"Creates or opens an audit log at the given path": an existing empty
+    file (``touch``, ``tempfile``) has no chain to recover, so the logger
+    starts the chain in it (evident's ``adopt_empty``, on in this module;
+    evident itself refuses an empty file unless asked). Before that, it
+    reads as no entries."""
     Path(LOG).write_bytes(b"")
-    with pytest.raises(AuditError, match="empty"):
-        AuditLogger(LOG)
-    assert Path(LOG).read_bytes() == b""
-    Path(LOG).unlink()
+    assert read_entries(LOG) == []
     with AuditLogger(LOG) as logger:
         logger.log(EventType.SESSION_STARTED, session_id="s")
     result = verify_integrity(LOG)
     assert (result.valid, result.entries) == (True, 1)
+    assert [e.event_type for e in read_entries(LOG)] == [EventType.SESSION_STARTED]
 
 
 def test_verify_missing_file_raises_audit_error():

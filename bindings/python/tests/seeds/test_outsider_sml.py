@@ -385,8 +385,6 @@ def test_a_dataframe_logged_as_input_data_is_summarised_not_copied(workdir):
         assert col in text
 
 
-@pytest.mark.xfail(reason="the engine refuses an existing empty file ('file is empty: not an "
-                   "evident log'); the lead adds an open option for it", strict=False)
 def test_pre_created_empty_log_file_is_used(workdir):
     """README: each operation has one log, <log_dir>/<operation_name>.jsonl.
     A tester who creates that file empty beforehand (touch) still gets a trail."""
@@ -398,8 +396,6 @@ def test_pre_created_empty_log_file_is_used(workdir):
     assert len(get_audit_logs(log_dir="audit_logs")) == 2
 
 
-@pytest.mark.xfail(reason="the engine refuses an existing empty file ('file is empty: not an "
-                   "evident log'); the lead adds an open option for it", strict=False)
 def test_empty_jsonl_in_log_dir_does_not_break_reading(workdir):
     AuditTrail(operation_name="real", log_dir="audit_logs").close()
     Path("audit_logs/placeholder.jsonl").touch()

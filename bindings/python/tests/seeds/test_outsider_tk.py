@@ -951,7 +951,6 @@ def test_trail_in_a_log_reopens_and_continues_with_relative_unicode_paths():
     ]
 
 
-@EMPTY_FILE
 def test_trail_in_a_pre_created_empty_log_file():
     fd, name = tempfile.mkstemp(suffix=".jsonl", dir=".")
     os.close(fd)

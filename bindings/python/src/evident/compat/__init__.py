@@ -14,3 +14,25 @@
 
 All are thin: the log, its chain and its checks are evident's.
 """
+
+import os as _os
+import stat as _stat
+from typing import Any as _Any
+
+
+def _is_empty_file(path: _Any) -> bool:
+    """An existing regular file of zero bytes: made by hand (``touch``,
+    ``tempfile``) where a log is expected. The seed systems open their logs
+    in append mode, so their users may make the file first; their writers
+    here adopt it (``AuditLog(adopt_empty=True)``) and their readers read
+    no entries from it."""
+    try:
+        st = _os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return _stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
+def _has_log(path: _Any) -> bool:
+    """The file exists and is not an empty file (see :func:`_is_empty_file`)."""
+    return _os.path.exists(path) and not _is_empty_file(path)

@@ -22,6 +22,7 @@ from enum import IntEnum
 from typing import Any, List, Optional, Union
 
 from .. import query as _q
+from . import _is_empty_file
 from ..errors import EvidentError, InvalidArgumentError
 from ..log import AuditLog, Details, Head, PathLike
 from ..verify import VerifyResult, verify
@@ -155,8 +156,11 @@ def verify_integrity(path: PathLike, *, key: Optional[bytes] = None) -> VerifyRe
 
 
 def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEntry]:
-    """Entries matching ``query``, most recent first."""
+    """Entries matching ``query``, most recent first (none from an empty
+    file, which :class:`AuditLogger` would make a log)."""
     q = query or Query()
+    if _is_empty_file(path):
+        return []
     event_type = _event_type_name(q.event_type) if q.event_type not in (0, "") else None
     entries = _q.read_entries(
         path,

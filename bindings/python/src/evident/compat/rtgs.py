@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 from .. import _native as _N
-from . import _time
+from . import _has_log, _time
 from .. import pg as _pg
 from .. import query as _q
 from ..errors import EvidentError
@@ -128,7 +128,7 @@ def _ship() -> None:
     """Ships the local log to the configured database. A failure warns and
     leaves the entries for the next ship: the user's operation succeeds."""
     url = _pg_url()
-    if url is None or not log_path().exists():
+    if url is None or not _has_log(log_path()):
         return
     try:
         _pg.ship(log_path(), url, retry_for=0)
@@ -275,7 +275,7 @@ def record_operation(
         timestamp = timestamp.astimezone(timezone.utc)
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with AuditLog(path, lock="shared") as log:
+    with AuditLog(path, lock="shared", adopt_empty=True) as log:
         log.log(
             EVENT_TYPE,
             operation,
@@ -370,7 +370,7 @@ def _read(query: _q.Query) -> List[Dict[str, Any]]:
         _ship()
         return _records(_pg.db_query(url, query))
     path = log_path()
-    if not path.exists():
+    if not _has_log(path):
         return []
     return _records(_q.read_entries(path, query))
 
@@ -422,7 +422,7 @@ def recent_logs(
         )
         return _records(_pg.db_query(url, q))
     path = log_path()
-    if not path.exists():
+    if not _has_log(path):
         return []
     text = _N.compat_call(
         "evident_compat_rtgs_recent",
@@ -485,7 +485,7 @@ def _reports(
             return []
         return _report_entries(entries, output_dir, format="md", by=by)
     path = log_path()
-    if not path.exists():
+    if not _has_log(path):
         return []
     return _report(
         [path],
@@ -577,7 +577,7 @@ def create_reproduction_script(
             # other readers above read it).
             _ship()
             return _script([url], output_file, since=since, event_type=EVENT_TYPE)
-        if not log_path().exists():
+        if not _has_log(log_path()):
             return _empty_script(output_file)
         return _script([log_path()], output_file, since=since, event_type=EVENT_TYPE)
     if not os.path.exists(logs_dir):

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
 
 from .. import _native as _N
-from . import _time
+from . import _time, _is_empty_file
 from .. import compliance as _compliance
 from .. import query as _q
 from ..log import AuditLog
@@ -189,7 +189,7 @@ class AuditTrail:
         self.start_time = time.time()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_file = self.log_dir / _file_name(self.operation_name)
-        self._log: Optional[AuditLog] = AuditLog(self.log_file, lock="shared")
+        self._log: Optional[AuditLog] = AuditLog(self.log_file, lock="shared", adopt_empty=True)
         self.closed = False
         self.log_event(
             "operation_start",
@@ -551,6 +551,8 @@ def get_audit_logs(
     )
     out = []
     for f in sel["files"]:
+        if _is_empty_file(f):
+            continue  # made by hand (touch); an AuditTrail would make it a log
         # absolute: a report made from another directory still finds the log
         out.extend(_as_dict(e, Path(f).absolute()) for e in _q.read_entries(f, q))
     out.sort(key=lambda r: (r["timestamp"], r["seq"]))

@@ -224,7 +224,7 @@ class AuditTrail:
         self._log_key = bytes(secret_key) if strong and secret_key else None
         if path is not None:
             alg = ("hmac-" + hash_algorithm) if self._log_key else "sha256"
-            self._log = AuditLog(path, key=self._log_key, alg=alg, **options)
+            self._log = AuditLog(path, key=self._log_key, alg=alg, **{"adopt_empty": True, **options})
             self._log.sync()
             for e in _q.read_entries(self._log.path, _q.Query()):
                 self._append(_ts(e.ts), e.action, e.details, e.actor, e.host)
