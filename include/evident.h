@@ -2283,6 +2283,15 @@ evident_status evident_save_options_set_key(evident_save_options *options,
 evident_status evident_save_options_set_sync(evident_save_options *options, bool sync);
 
 /**
+ * Whether a save into an existing *empty* file (made by `touch` or
+ * `mkstemp`) replaces it atomically by a new session file, keeping its
+ * permission bits, instead of refusing it as not a session file (default
+ * false). Since ABI 1.10.
+ */
+evident_status evident_save_options_set_adopt_empty(evident_save_options *options,
+                                                    bool adopt_empty);
+
+/**
  * How long a save waits for another process's save of the same file to
  * finish, in milliseconds (default 10000; 0: fail at once). When it runs
  * out the save returns `EVIDENT_STATUS_LOCKED`, naming the holder.
@@ -2587,7 +2596,8 @@ evident_status evident_session_layer_names_json(const evident_session *session, 
  * false: none, or a zstd level, at most 22), `include_traces` (boolean,
  * default true), `sync` (boolean, default true) and `lock_timeout`
  * (seconds to wait for another writer, a number >= 0 or `"inf"`; default
- * 10). The same options may be given as a marshalled Go struct would give
+ * 10), `adopt_empty` (boolean, default false: save into an existing empty
+ * file instead of refusing it, since ABI 1.10). The same options may be given as a marshalled Go struct would give
  * them, where every zero value is the default: `exclude_traces`, `no_sync`
  * (booleans) and `lock_timeout_ns` (integer nanoseconds, rounded up to
  * milliseconds; 0: the default). Unknown members are refused.

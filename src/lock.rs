@@ -637,6 +637,72 @@ fn lock_inode(data: &File, timeout: Duration) -> io::Result<bool> {
     }
 }
 
+/// Replaces the existing empty file `path` by the new file `bytes()`
+/// (a new log, [`crate::OpenOptions::adopt_empty`], or a new session file,
+/// [`crate::session::SaveOptions::adopt_empty`]): holding the file's writer lock (the lock file, which
+/// every writer takes first), it checks that the file is still empty and
+/// has one name, writes the new log to a temporary sibling, gives it the
+/// file's permission bits, makes it durable, checks that the name still
+/// denotes the same empty file and renames the new log over it (over the
+/// file a symbolic link names), so the path holds either the empty file or
+/// a complete log. No descriptor of the empty file is open during the
+/// rename (Windows without POSIX rename semantics refuses to replace an
+/// open file). Returns false if the file was no longer empty or no longer
+/// the same file (another writer made it a log meanwhile).
+pub(crate) fn adopt_empty_file(
+    path: &Path,
+    lock_timeout: Duration,
+    bytes: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<bool> {
+    use std::io::Write as _;
+    let (lock, held) = FileLock::open_and_lock(path, None, lock_timeout)?;
+    let result = (|| {
+        let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, "resolve path", e))?;
+        // The file's identity, size, links and metadata; no descriptor is
+        // kept.
+        let probe = || -> Result<(sys::FileId, u64, u64, std::fs::Metadata)> {
+            let f = storage::open_regular(&target, Access::Read, "open")?;
+            let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
+            let id = sys::file_id(&f).map_err(|e| Error::io(path, "stat", e))?;
+            let links = sys::nlink(&f, &meta).map_err(|e| Error::io(path, "stat", e))?;
+            Ok((id, meta.len(), links, meta))
+        };
+        let (id, len, links, meta) = probe()?;
+        if len != 0 || links > 1 {
+            return Ok(false);
+        }
+        let bytes = bytes()?;
+        let (dir, tmp) = storage::temp_sibling(&target, "creating");
+        let write = || -> Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| Error::io(&tmp, "create", e))?;
+            f.write_all(&bytes)
+                .map_err(|e| Error::io(&tmp, "write", e))?;
+            storage::copy_access(&f, &tmp, &meta)?;
+            f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))
+        };
+        let placed = write().and_then(|()| {
+            if !probe().is_ok_and(|(i, l, n, _)| i == id && l == 0 && n <= 1) {
+                return Ok(false);
+            }
+            std::fs::rename(&tmp, &target)
+                .map(|()| true)
+                .map_err(|e| Error::io(&target, "rename into place", e))
+        });
+        if !matches!(placed, Ok(true)) {
+            let _ = std::fs::remove_file(&tmp);
+            return placed;
+        }
+        storage::sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))?;
+        Ok(true)
+    })();
+    lock.release(held);
+    result
+}
+
 /// An exclusive writer lock on a file, the same lock [`crate::Log::open`]
 /// takes, for other writers built on the engine (the session container).
 /// Released when dropped.

@@ -455,7 +455,8 @@ impl Log {
             && opts.create
             && std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0)
         {
-            created = adopt_empty_file(&path, &opts, lock_timeout)?;
+            created =
+                crate::lock::adopt_empty_file(&path, lock_timeout, || new_log_bytes(&path, &opts))?;
         }
         let (lock, held) = FileLock::open_and_lock(
             &path,
@@ -1552,67 +1553,6 @@ fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
         }
         Err(e) => Err(Error::io(path, "create", e)),
     }
-}
-
-/// Replaces the existing empty file `path` by a new log ([`OpenOptions::
-/// adopt_empty`]): holding the file's writer lock (the lock file, which
-/// every writer takes first), it checks that the file is still empty and
-/// has one name, writes the new log to a temporary sibling, gives it the
-/// file's permission bits, makes it durable, checks that the name still
-/// denotes the same empty file and renames the new log over it (over the
-/// file a symbolic link names), so the path holds either the empty file or
-/// a complete log. No descriptor of the empty file is open during the
-/// rename (Windows without POSIX rename semantics refuses to replace an
-/// open file). Returns false if the file was no longer empty or no longer
-/// the same file (another writer made it a log meanwhile).
-fn adopt_empty_file(path: &Path, opts: &OpenOptions, lock_timeout: Duration) -> Result<bool> {
-    use crate::storage::{open_regular, Access};
-    let (lock, held) = FileLock::open_and_lock(path, None, lock_timeout)?;
-    let result = (|| {
-        let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, "resolve path", e))?;
-        // The file's identity, size, links and metadata; no descriptor is
-        // kept.
-        let probe = || -> Result<(crate::sys::FileId, u64, u64, std::fs::Metadata)> {
-            let f = open_regular(&target, Access::Read, "open")?;
-            let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
-            let id = crate::sys::file_id(&f).map_err(|e| Error::io(path, "stat", e))?;
-            let links = crate::sys::nlink(&f, &meta).map_err(|e| Error::io(path, "stat", e))?;
-            Ok((id, meta.len(), links, meta))
-        };
-        let (id, len, links, meta) = probe()?;
-        if len != 0 || links > 1 {
-            return Ok(false);
-        }
-        let bytes = new_log_bytes(path, opts)?;
-        let (dir, tmp) = crate::storage::temp_sibling(&target, "creating");
-        let write = || -> Result<()> {
-            let mut f = FsOpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(|e| Error::io(&tmp, "create", e))?;
-            f.write_all(&bytes)
-                .map_err(|e| Error::io(&tmp, "write", e))?;
-            crate::storage::copy_access(&f, &tmp, &meta)?;
-            f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))
-        };
-        let placed = write().and_then(|()| {
-            if !probe().is_ok_and(|(i, l, n, _)| i == id && l == 0 && n <= 1) {
-                return Ok(false);
-            }
-            std::fs::rename(&tmp, &target)
-                .map(|()| true)
-                .map_err(|e| Error::io(&target, "rename into place", e))
-        });
-        if !matches!(placed, Ok(true)) {
-            let _ = std::fs::remove_file(&tmp);
-            return placed;
-        }
-        sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))?;
-        Ok(true)
-    })();
-    lock.release(held);
-    result
 }
 
 /// A new log's bytes: the binary header (if binary) and the genesis.

@@ -351,3 +351,55 @@ fn saving_a_loaded_session_elsewhere_refuses_altered_samples() {
     let e = s.save(Some(&d.path().join("z.evs")), &z).unwrap_err();
     assert!(matches!(e, Error::Corrupt { .. }), "{e}");
 }
+
+/// A save into an existing empty file (`mkstemp`, `touch`) is refused as
+/// not a session file unless asked (`adopt_empty`); asked, the empty file
+/// becomes a session file with its permission bits, counted as created,
+/// and a file with content is never replaced.
+#[test]
+fn a_save_into_an_empty_file_adopts_it_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pre.evs");
+    std::fs::File::create(&path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+    let mut s = sample_session();
+    let orig = s.clone();
+    s.save(Some(&path), &SaveOptions::default()).unwrap_err();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as it was");
+    let info = s
+        .save(Some(&path), &SaveOptions::default().adopt_empty(true))
+        .unwrap();
+    assert_eq!(info.version, 1);
+    assert_eq!(
+        info.bytes_written,
+        std::fs::metadata(&path).unwrap().len(),
+        "the new file's header and genesis count as written"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
+    }
+    let back = Session::load(&path, &LoadOptions::default()).unwrap();
+    same_content(&orig, &back);
+    assert!(verify_session(&path, None).unwrap().problems.is_empty());
+    // The next save appends a version, whatever the option says.
+    s.annotate("default", Annotation::new("later").at(1.0))
+        .unwrap();
+    let info = s
+        .save(None, &SaveOptions::default().adopt_empty(true))
+        .unwrap();
+    assert_eq!(info.version, 2);
+    // Content that is not a session file is refused and kept.
+    let other = dir.path().join("other.tks");
+    std::fs::write(&other, b"\x80\x04pickle").unwrap();
+    let mut t = sample_session();
+    t.save(Some(&other), &SaveOptions::default().adopt_empty(true))
+        .unwrap_err();
+    assert_eq!(std::fs::read(&other).unwrap(), b"\x80\x04pickle");
+}

@@ -166,6 +166,7 @@ type SaveOptions struct {
 	NoSync        bool          `json:"no_sync"`         // skip the fsyncs (README.md: what a power cut may lose)
 	LockTimeout   time.Duration `json:"lock_timeout_ns"` // for another process's save (0 = library default, 10 s)
 	AuditLog      *Log          `json:"-"`               // receives an entry naming the saved version
+	AdoptEmpty    bool          `json:"adopt_empty"`     // save into an existing empty file (os.CreateTemp) instead of refusing it
 }
 
 // SaveInfo is the result of Save.

@@ -2092,3 +2092,31 @@ func TestSessionBoolsArePrivate(t *testing.T) {
 		t.Fatal("bools changed")
 	}
 }
+
+// A save into an existing empty file (os.CreateTemp) is refused unless
+// AdoptEmpty; with it the file becomes the session file.
+func TestSessionSaveAdoptEmpty(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "s-*.evs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := f.Name()
+	f.Close()
+	s, err := evident.NewSession("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Save(path, nil); err == nil {
+		t.Fatal("an empty file was saved into without AdoptEmpty")
+	}
+	info, err := s.Save(path, &evident.SaveOptions{AdoptEmpty: true})
+	if err != nil || info.Version != 1 {
+		t.Fatalf("save: %+v %v", info, err)
+	}
+	back, err := evident.LoadSession(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.Close()
+}

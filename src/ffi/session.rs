@@ -132,6 +132,7 @@ pub struct evident_save_options {
     sync: bool,
     lock_timeout: Duration,
     audit: Option<AuditLog>,
+    adopt_empty: bool,
 }
 
 /// A borrowed `evident_log` (the caller keeps it alive across every save
@@ -1056,6 +1057,7 @@ pub extern "C" fn evident_save_options_new(out: *mut *mut evident_save_options) 
             sync: d.sync,
             lock_timeout: d.lock_timeout,
             audit: None,
+            adopt_empty: d.adopt_empty,
         }));
         Ok(evident_status::Ok)
     })
@@ -1148,6 +1150,22 @@ pub extern "C" fn evident_save_options_set_sync(
     })
 }
 
+/// Whether a save into an existing *empty* file (made by `touch` or
+/// `mkstemp`) replaces it atomically by a new session file, keeping its
+/// permission bits, instead of refusing it as not a session file (default
+/// false). Since ABI 1.10.
+#[no_mangle]
+pub extern "C" fn evident_save_options_set_adopt_empty(
+    options: *mut evident_save_options,
+    adopt_empty: bool,
+) -> evident_status {
+    ffi_status!({
+        let o = try_mut!(options, "options");
+        o.adopt_empty = adopt_empty;
+        Ok(evident_status::Ok)
+    })
+}
+
 /// How long a save waits for another process's save of the same file to
 /// finish, in milliseconds (default 10000; 0: fail at once). When it runs
 /// out the save returns `EVIDENT_STATUS_LOCKED`, naming the holder.
@@ -1215,6 +1233,7 @@ pub extern "C" fn evident_session_save(
             opts.key = o.key.clone();
             opts.sync = o.sync;
             opts.lock_timeout = o.lock_timeout;
+            opts.adopt_empty = o.adopt_empty;
             // SAFETY: the audit log outlives this call (header contract).
             opts.audit = o.audit.as_ref().map(|a| &unsafe { a.0.as_ref() }.log);
         }

@@ -24,11 +24,12 @@ use crate::session::{
 /// The fields of `options_json` of `evident_session_save_json`.
 /// `exclude_traces`, `no_sync` and `lock_timeout_ns` are the same options in
 /// the shape of a marshalled Go struct (every zero value is the default).
-const SAVE_FIELDS: [&str; 7] = [
+const SAVE_FIELDS: [&str; 8] = [
     "compress",
     "include_traces",
     "sync",
     "lock_timeout",
+    "adopt_empty",
     "exclude_traces",
     "no_sync",
     "lock_timeout_ns",
@@ -87,6 +88,7 @@ fn save_options(text: Option<&str>) -> FfiResult<SaveOptions<'static>> {
             }
             "include_traces" => o.include_traces = bool_field(&k, &v)?,
             "sync" => o.sync = bool_field(&k, &v)?,
+            "adopt_empty" => o.adopt_empty = bool_field(&k, &v)?,
             "lock_timeout" if v.is_null() => {}
             "lock_timeout" => o.lock_timeout = lock_timeout(&v)?,
             "exclude_traces" => o.include_traces = !bool_field(&k, &v)?,
@@ -119,7 +121,8 @@ fn save_options(text: Option<&str>) -> FfiResult<SaveOptions<'static>> {
 /// false: none, or a zstd level, at most 22), `include_traces` (boolean,
 /// default true), `sync` (boolean, default true) and `lock_timeout`
 /// (seconds to wait for another writer, a number >= 0 or `"inf"`; default
-/// 10). The same options may be given as a marshalled Go struct would give
+/// 10), `adopt_empty` (boolean, default false: save into an existing empty
+/// file instead of refusing it, since ABI 1.10). The same options may be given as a marshalled Go struct would give
 /// them, where every zero value is the default: `exclude_traces`, `no_sync`
 /// (booleans) and `lock_timeout_ns` (integer nanoseconds, rounded up to
 /// milliseconds; 0: the default). Unknown members are refused.

@@ -70,6 +70,12 @@ pub struct SaveOptions<'a> {
     /// An audit log to record the save in (a `SESSION_SAVED` entry naming
     /// the file, the version and the commit hash).
     pub audit: Option<&'a Log>,
+    /// Save into an existing *empty* file (made by `touch` or `mkstemp`)
+    /// instead of refusing it as not a session file (default false): the
+    /// empty file is replaced atomically by a new session file with its
+    /// permission bits, as [`crate::OpenOptions::adopt_empty`] does for
+    /// logs.
+    pub adopt_empty: bool,
 }
 
 impl Default for SaveOptions<'_> {
@@ -81,6 +87,7 @@ impl Default for SaveOptions<'_> {
             sync: true,
             lock_timeout: Duration::from_secs(10),
             audit: None,
+            adopt_empty: false,
         }
     }
 }
@@ -136,6 +143,11 @@ impl<'a> SaveOptions<'a> {
     /// An audit log to record the save in.
     pub fn audit(mut self, log: &'a Log) -> Self {
         self.audit = Some(log);
+        self
+    }
+    /// Save into an existing empty file (see [`SaveOptions::adopt_empty`]).
+    pub fn adopt_empty(mut self, on: bool) -> Self {
+        self.adopt_empty = on;
         self
     }
 }
@@ -661,8 +673,13 @@ impl Session {
                 ))
             }
         };
+        let adopted = opts.adopt_empty
+            && std::fs::metadata(&target).is_ok_and(|m| m.is_file() && m.len() == 0)
+            && crate::lock::adopt_empty_file(&target, opts.lock_timeout, || {
+                new_file_bytes(opts.key.as_ref(), None)
+            })?;
         let _lock = WriterLock::acquire(&target, opts.lock_timeout)?;
-        let info = save_locked(self, &target, opts, None)?;
+        let info = save_locked(self, &target, opts, None, adopted)?;
         if let Some(log) = opts.audit {
             let session_id = self
                 .bound
@@ -721,29 +738,7 @@ fn create_file(
     log_id: Option<&str>,
     like: Option<&std::fs::Metadata>,
 ) -> Result<()> {
-    let alg = if key.is_some() {
-        HashAlg::HmacSha256
-    } else {
-        HashAlg::Sha256
-    };
-    let chain = Chain::new(alg, key)?;
-    let log_id = match log_id {
-        Some(id) => id.to_string(),
-        None => {
-            let mut id = [0u8; 16];
-            rand::thread_rng().fill_bytes(&mut id);
-            hex::encode(id)
-        }
-    };
-    let g = GenesisPayload {
-        format: GENESIS_FORMAT.to_string(),
-        alg: alg.name().to_string(),
-        key_id: key.map(|k| k.key_id()),
-        log_id,
-    };
-    let body = record_body(0, &chain.zero(), "genesis", &Utc::now(), &g)?;
-    let mut bytes = file_header().to_vec();
-    format::frame(&mut bytes, Framing::Binary, &body, &chain.hash(&body));
+    let bytes = new_file_bytes(key, log_id)?;
     let (dir, tmp) = temp_sibling(path, "creating");
     let written = {
         let mut o = FsOpenOptions::new();
@@ -772,6 +767,35 @@ fn create_file(
         Err(e) => return Err(Error::io(path, "create", e)),
     }
     sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))
+}
+
+/// A new session file's bytes: the header and the genesis record (a new
+/// random log id unless `log_id` is given).
+fn new_file_bytes(key: Option<&Key>, log_id: Option<&str>) -> Result<Vec<u8>> {
+    let alg = if key.is_some() {
+        HashAlg::HmacSha256
+    } else {
+        HashAlg::Sha256
+    };
+    let chain = Chain::new(alg, key)?;
+    let log_id = match log_id {
+        Some(id) => id.to_string(),
+        None => {
+            let mut id = [0u8; 16];
+            rand::thread_rng().fill_bytes(&mut id);
+            hex::encode(id)
+        }
+    };
+    let g = GenesisPayload {
+        format: GENESIS_FORMAT.to_string(),
+        alg: alg.name().to_string(),
+        key_id: key.map(|k| k.key_id()),
+        log_id,
+    };
+    let body = record_body(0, &chain.zero(), "genesis", &Utc::now(), &g)?;
+    let mut bytes = file_header().to_vec();
+    format::frame(&mut bytes, Framing::Binary, &body, &chain.hash(&body));
+    Ok(bytes)
 }
 
 /// Windows refuses to shorten a file while any mapping of it exists
@@ -1034,14 +1058,17 @@ struct CompactCtx {
     from: CompactedFrom,
 }
 
+/// `adopted`: the file was an empty file that became a new session file
+/// just before ([`SaveOptions::adopt_empty`]): counted as created.
 fn save_locked(
     s: &mut Session,
     path: &Path,
     opts: &SaveOptions<'_>,
     compact: Option<CompactCtx>,
+    adopted: bool,
 ) -> Result<SaveInfo> {
-    let created = !path.exists();
-    if created {
+    let created = adopted || !path.exists();
+    if created && !adopted {
         create_file(path, opts.key.as_ref(), None, None)?;
     }
     // One open: the file scanned is the file written to.
@@ -1467,6 +1494,7 @@ pub fn compact(path: impl AsRef<Path>, key: Option<&Key>) -> Result<CompactInfo>
                 commit: cr.hash.to_hex(),
             },
         }),
+        false,
     );
     let info = match result {
         Ok(i) => i,

@@ -526,6 +526,15 @@ int main(int argc, char **argv) {
     OK(evident_save_options_new(&o));
     OK(evident_save_options_set_audit_log(o, log));
     OK(evident_save_options_set_lock_timeout_ms(o, 1000));
+    /* The file made empty beforehand (mkstemp): refused, unless adopted. */
+    {
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        fclose(f);
+    }
+    CHECK(evident_session_save(s, path, o, NULL) != EVIDENT_STATUS_OK);
+    EXPECT(evident_save_options_set_adopt_empty(NULL, true), EVIDENT_STATUS_NULL_ARGUMENT);
+    OK(evident_save_options_set_adopt_empty(o, true));
     char *save1 = NULL;
     OK(evident_session_save(s, path, o, &save1));
     CHECK_HAS(save1, "\"version\":1");

@@ -78,3 +78,20 @@ def test_rtgs_store_made_empty_beforehand_is_read_as_empty_and_then_written(tmp_
     logs = rtgs.recent_logs()
     assert [(r["tool_name"], r["operation"]) for r in logs] == [("sensing-data", "get_data")]
     assert evident.verify(rtgs.log_path()).valid
+
+
+def test_session_save_into_an_empty_file_only_when_asked(tmp_path):
+    fd, raw = tempfile.mkstemp(dir=tmp_path, suffix=".evs")
+    os.close(fd)
+    s = evident.Session(name="s")
+    s.record_measurement("m", 1.5)
+    with pytest.raises(evident.errors.EvidentError):
+        s.save(raw)
+    assert os.path.getsize(raw) == 0
+    assert s.save(raw, adopt_empty=True) == evident.Session.load(raw).path
+    assert evident.Session.load(raw).get_measurements()["m"]["value"] == 1.5
+    other = tmp_path / "other.evs"
+    other.write_bytes(b"not a session")
+    with pytest.raises(evident.errors.EvidentError):
+        evident.Session(name="t").save(other, adopt_empty=True)
+    assert other.read_bytes() == b"not a session"

@@ -1152,12 +1152,16 @@ class Session(Managed):
     def save(self, path: Optional[PathLike] = None, *, include_traces: bool = True,
              compress: Union[bool, int] = False, audit_log: Optional[AuditLog] = None,
              key: Optional[bytes] = None, sync: bool = True,
-             lock_timeout: Optional[float] = None) -> Path:
-        """Saves a new version and returns the file's path (details in :attr:`last_save`)."""
+             lock_timeout: Optional[float] = None, adopt_empty: bool = False) -> Path:
+        """Saves a new version and returns the file's path (details in :attr:`last_save`).
+        ``adopt_empty``: save into an existing empty file (``mkstemp``) instead of
+        refusing it as not a session file."""
         if audit_log is not None and not isinstance(audit_log, AuditLog):
             raise InvalidArgumentError(
                 f"audit_log must be an evident.AuditLog, not {type(audit_log).__name__}")
         opts = {"compress": compress, "include_traces": bool(include_traces), "sync": bool(sync)}
+        if adopt_empty:
+            opts["adopt_empty"] = True
         if lock_timeout is not None:  # the library checks the values; JSON has no infinity
             t = _number(lock_timeout, "lock_timeout")
             opts["lock_timeout"] = t if math.isfinite(t) else str(t)

@@ -719,15 +719,6 @@ def test_resume_and_continue_then_save_in_place():
     assert again.modified_at >= again.created_at
 
 
-EMPTY_FILE = pytest.mark.xfail(
-    strict=True,
-    reason="known, handled by the lead: the engine refuses a path that exists as an empty "
-    "file ('empty file, not a session file' / 'file is empty: not an evident log'); "
-    "remove this mark when the engine's open option lands",
-)
-
-
-@EMPTY_FILE
 def test_save_into_a_pre_created_empty_file():
     # a natural thing to do: tempfile.NamedTemporaryFile / mkstemp, then save there
     fd, name = tempfile.mkstemp(suffix=".tks", dir=".")

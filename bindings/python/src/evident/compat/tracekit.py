@@ -862,6 +862,7 @@ class Session(_Session):
     ) -> Path:
         if path is None and self.path is None:
             path = _default_name(self.name)
+        kwargs.setdefault("adopt_empty", True)  # TraceKit writes over a file made beforehand
         return super().save(path, include_traces=include_traces, compress=compress, **kwargs)
 
 
