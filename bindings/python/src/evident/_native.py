@@ -302,6 +302,7 @@ _SESSION_PROTOTYPES = {
     "evident_save_options_set_include_traces": (_S, [_P, c_bool]),
     "evident_save_options_set_key": (_S, [_P, _U8P, c_size_t]),
     "evident_save_options_set_sync": (_S, [_P, c_bool]),
+    "evident_save_options_set_adopt_empty": (_S, [_P, c_bool]),
     "evident_save_options_set_lock_timeout_ms": (_S, [_P, c_uint64]),
     "evident_save_options_set_audit_log": (_S, [_P, _P]),
     "evident_session_save": (_S, [_P, c_char_p, _P, _PP]),

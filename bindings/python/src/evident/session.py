@@ -552,14 +552,16 @@ class AnnotationLayer:
         return layer
 
     def _props(self) -> Dict[str, Any]:
-        """The layer's properties (parsed once until the session changes)."""
+        """The whole layer, its annotations included (to copy it)."""
         for layer in self._session._cached("layers_json"):
             if layer.get("name") == self._name:
                 return cast(Dict[str, Any], layer)
         raise NotFoundError(f"no annotation layer named {self._name!r}")
 
     def _get(self, key: str) -> Any:
-        return self._props().get(key)
+        """One property, ``annotations`` as their number (the library's one-layer
+        read, cached until a change: NotFoundError when the layer is gone)."""
+        return self._session._cached("layer_json", N.text(self._name, "layer")).get(key)
 
     name = property(lambda self: self._name)
     visible = _Prop("visible", lambda v: v is not False, set=_layer_setter("visible"))
@@ -570,7 +572,7 @@ class AnnotationLayer:
     @property
     def annotations(self) -> List[Annotation]:
         """The layer's annotations, oldest first."""
-        self._props()  # NotFoundError when the layer is gone
+        self._get("name")  # NotFoundError when the layer is gone
         return self._session.get_annotations(self._name)
 
     def add(self, annotation: Optional[Annotation] = None, **kwargs: Any) -> Annotation:
@@ -605,7 +607,7 @@ class AnnotationLayer:
         return self._session.get_annotations(self._name, rng)
 
     def __len__(self) -> int:
-        return len(self._get("annotations") or ())
+        return int(self._get("annotations") or 0)
 
     def __iter__(self) -> Iterator[Annotation]:
         return iter(self.annotations)
@@ -626,7 +628,7 @@ class _Layers(MutableMapping[str, AnnotationLayer]):
 
     def __getitem__(self, name: str) -> AnnotationLayer:
         layer = AnnotationLayer._bound(self._session, name)
-        layer._props()  # NotFoundError (a KeyError) when there is none
+        layer._get("name")  # NotFoundError (a KeyError) when there is none
         return layer
 
     def __setitem__(self, name: str, layer: AnnotationLayer) -> None:
