@@ -403,3 +403,36 @@ fn a_save_into_an_empty_file_adopts_it_only_when_asked() {
         .unwrap_err();
     assert_eq!(std::fs::read(&other).unwrap(), b"\x80\x04pickle");
 }
+
+/// A TraceKit user's old `.tks` (a pickle, gzip-compressed by default)
+/// under the name a script saves to: the load says what it is and that
+/// evident never loads pickles; the save says it never writes over it and
+/// what to do. Neither touches the file.
+#[test]
+fn an_old_tracekit_pickle_is_named_and_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, what) in [
+        ("gz.tks", &b"\x1f\x8b\x08\x00rest"[..], "gzip data"),
+        ("raw.tks", &b"\x80\x04\x95\x10\x00rest"[..], "Python pickle"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = Session::load(&path, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(what) && err.contains("never loads pickles"),
+            "{err}"
+        );
+        let err = sample_session()
+            .save(Some(&path), &SaveOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(what), "{err}");
+        assert!(
+            err.contains("never writes over a file that is not an evident session file"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+}

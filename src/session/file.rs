@@ -539,6 +539,22 @@ fn check_header(path: &Path, map: &[u8]) -> Result<()> {
                 format!("file of {} bytes ends inside the session header", map.len()),
             ))
         }
+        // What a TraceKit user may still have under the same name: its
+        // sessions are pickles, gzip-compressed by default.
+        _ if map.starts_with(&[0x1f, 0x8b]) => Err(Error::malformed(
+            path,
+            at0,
+            "not a session file (bad magic): gzip data, such as a TraceKit .tks session \
+             (a compressed pickle); evident never loads pickles (loading one runs its code)",
+        )),
+        _ if map.first() == Some(&0x80) && map.get(1).is_some_and(|p| (2..=5).contains(p)) => {
+            Err(Error::malformed(
+                path,
+                at0,
+                "not a session file (bad magic): a Python pickle, such as an uncompressed \
+                 TraceKit .tks session; evident never loads pickles (loading one runs its code)",
+            ))
+        }
         _ => Err(Error::malformed(
             path,
             at0,

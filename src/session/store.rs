@@ -1077,7 +1077,18 @@ fn save_locked(
         crate::storage::Access::ReadWrite,
         "open for writing",
     )?);
-    let mut scan = file::scan_file(path, f.clone(), opts.key.as_ref())?;
+    let mut scan = file::scan_file(path, f.clone(), opts.key.as_ref()).map_err(|e| match e {
+        // A file that is not a session file at all: say what to do.
+        Error::Malformed { path, at, msg } if at.offset == 0 && !created => Error::Malformed {
+            path,
+            at,
+            msg: format!(
+                "{msg}; a save never writes over a file that is not an evident session file \
+                 (remove or rename it, or save under another name)"
+            ),
+        },
+        e => e,
+    })?;
     // Damage to a version is reported, never written over.
     if let Some(e) = scan.problem_before(scan.committed_end()) {
         return Err(e);
