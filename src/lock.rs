@@ -569,6 +569,19 @@ impl FileLock {
         ))
     }
 
+    /// Closes the descriptor of the locked file, releasing its inode lock
+    /// (the lock file stays locked): for replacing the file by a rename,
+    /// which Windows without POSIX semantics refuses for an open file.
+    pub(crate) fn close_data(&mut self, g: &mut Guard) {
+        if g.inode {
+            if let Some(d) = &self.data {
+                let _ = sys::unlock(d);
+            }
+            g.inode = false;
+        }
+        self.data = None;
+    }
+
     /// Releases both locks.
     pub(crate) fn release(&self, g: Guard) {
         if g.inode {
@@ -637,16 +650,17 @@ fn lock_inode(data: &File, timeout: Duration) -> io::Result<bool> {
     }
 }
 
-/// Replaces the existing empty file `path` by the new file `bytes()`
-/// (a new log, [`crate::OpenOptions::adopt_empty`], or a new session file,
-/// [`crate::session::SaveOptions::adopt_empty`]): holding the file's writer lock (the lock file, which
-/// every writer takes first), it checks that the file is still empty and
-/// has one name, writes the new log to a temporary sibling, gives it the
-/// file's permission bits, makes it durable, checks that the name still
-/// denotes the same empty file and renames the new log over it (over the
-/// file a symbolic link names), so the path holds either the empty file or
-/// a complete log. No descriptor of the empty file is open during the
-/// rename (Windows without POSIX rename semantics refuses to replace an
+/// Replaces the existing empty file `path` by the new file `bytes()` (a
+/// new log, [`crate::OpenOptions::adopt_empty`], or a new session file,
+/// `session::SaveOptions::adopt_empty`). It takes the file's writer locks
+/// as any writer does, then keeps only the lock file's (which every writer
+/// takes first); checks that the file is still empty and has one name;
+/// writes the new file to a temporary sibling with the empty file's
+/// permission bits and makes it durable; checks that the name still
+/// denotes the same empty file; and renames the new file over it (over the
+/// file a symbolic link names). The path holds either the empty file or
+/// the complete new one. No descriptor of the empty file is open during
+/// the rename (Windows without POSIX rename semantics refuses to replace an
 /// open file). Returns false if the file was no longer empty or no longer
 /// the same file (another writer made it a log meanwhile).
 pub(crate) fn adopt_empty_file(
@@ -655,7 +669,11 @@ pub(crate) fn adopt_empty_file(
     bytes: impl FnOnce() -> Result<Vec<u8>>,
 ) -> Result<bool> {
     use std::io::Write as _;
-    let (lock, held) = FileLock::open_and_lock(path, None, lock_timeout)?;
+    // Both locks, as any writer takes them (the lock file gets the file's
+    // permission bits); then the descriptor goes, with its inode lock: the
+    // lock file alone keeps other writers out.
+    let (mut lock, mut held) = FileLock::open_and_lock(path, Some(Access::Read), lock_timeout)?;
+    lock.close_data(&mut held);
     let result = (|| {
         let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, "resolve path", e))?;
         // The file's identity, size, links and metadata; no descriptor is

@@ -127,6 +127,9 @@ fn an_existing_empty_file_is_adopted_only_when_asked() {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{name}: permission bits kept");
+            let lock = dir.path().join(format!("{name}.lock"));
+            let mode = std::fs::metadata(&lock).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{name}: the lock file is no wider");
         }
         let r = verify(&path, &VerifyOptions::default()).unwrap();
         assert!(r.violations.is_empty(), "{name}: {r:?}");
