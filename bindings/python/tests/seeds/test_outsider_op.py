@@ -281,8 +281,9 @@ def test_details_empty_dict_and_empty_json_object_text():
     with AuditLogger(LOG) as logger:
         logger.log(EventType.ACTION_EXECUTED, "a", details={})
         logger.log(EventType.ACTION_EXECUTED, "b", details="{}")
-    b, a = _assert_chain(LOG, 2)
-    assert a.details == {} and b.details == {}
+        logger.log(EventType.ACTION_EXECUTED, "c", details="")  # an empty str: no details
+    c, b, a = _assert_chain(LOG, 3)
+    assert a.details == {} and b.details == {} and c.details == {}
 
 
 def test_details_json_text_with_unicode():
@@ -301,9 +302,22 @@ def test_details_str_that_is_plain_text_is_logged():
                    details="limit raised from 5 to 10")
         logger.log(EventType.ACTION_FAILED, "run_command", "sess-001",
                    details="exit status 1: {oops")
-    failed, changed = _assert_chain(LOG, 2)
+        logger.log(EventType.SHIELD_ERROR, details="NaN")  # not JSON either
+    nan, failed, changed = _assert_chain(LOG, 3)
     assert changed.details == "limit raised from 5 to 10"
     assert failed.details == "exit status 1: {oops"
+    assert nan.details == "NaN"
+
+
+def test_details_json_text_too_deep_is_still_an_audit_error():
+    """A JSON text is used as the details JSON, never turned into a string,
+    also when it is nested too deeply to be kept or is a broken object."""
+    with AuditLogger(LOG) as logger:
+        with pytest.raises(AuditError):
+            logger.log(EventType.ACTION_EXECUTED, details="[" * 5000 + "]" * 5000)
+        with pytest.raises(AuditError):
+            logger.log(EventType.ACTION_EXECUTED, details=' {"command": "ls",')
+    assert read_entries(LOG) == []
 
 
 def test_details_dict_serialized_as_json_does_it():
