@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import stat
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -456,3 +457,30 @@ def test_query_is_reusable_and_unchanged_by_reading():
     second = read_entries(LOG, q)
     assert first == second and len(first) == 1
     assert (q.session_id, q.event_type, q.limit) == ("sess-001", 0, 1)
+
+
+# ---------------------------------------------------------------------------
+# "identical hash computation and chain behavior": other implementations
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.environ.get("EVIDENT_CLI"), reason="EVIDENT_CLI not set")
+def test_the_evident_cli_checks_the_same_chain():
+    """README: the file is an evident log that `evident verify` checks; the
+    command agrees with verify_integrity, before and after tampering."""
+    cli = os.environ["EVIDENT_CLI"]
+    _doc_log_example()
+    with AuditLogger(LOG) as logger:
+        logger.log(EventType.CONFIG_CHANGED, "note", details="plain message")
+    ok = subprocess.run([cli, "verify", LOG], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert verify_integrity(LOG).valid is True
+
+    text = Path(LOG).read_text(encoding="utf-8")
+    assert text.count('"rm -rf /"') == 1
+    Path(LOG).write_text(text.replace('"rm -rf /"', '"rm -rf ~"'), encoding="utf-8")
+    bad = subprocess.run([cli, "verify", LOG], capture_output=True, text=True)
+    assert bad.returncode != 0
+    result = verify_integrity(LOG)
+    assert result.valid is False
+    assert f"line {result.line}" in bad.stdout + bad.stderr
