@@ -90,6 +90,20 @@ def test_touched_file_reads_as_no_entries_whatever_the_query():
     assert Path(LOG).stat().st_size == 0  # reading does not write
 
 
+def test_a_bad_query_fails_the_same_on_a_touched_file_and_on_a_log():
+    """"All functions raise AuditError on failure": a query that fails on a
+    log fails on a file that is still empty too."""
+    Path("touched.jsonl").touch()
+    with AuditLogger("log.jsonl") as logger:
+        logger.log(EventType.ACTION_EXECUTED)
+    for path in ("log.jsonl", "touched.jsonl"):
+        with pytest.raises(AuditError):
+            read_entries(path, Query(event_type=99))
+        with pytest.raises(AuditError):
+            read_entries(path, Query(limit=-1))
+    assert read_entries("touched.jsonl", Query(event_type=EventType.ACTION_EXECUTED)) == []
+
+
 def test_touched_file_opened_and_closed_without_logging_is_an_empty_log():
     Path(LOG).touch()
     with AuditLogger(LOG):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, List, Optional, Union
 
+from .. import _native
 from .. import query as _q
 from . import _is_empty_file
 from ..errors import EvidentError, InvalidArgumentError
@@ -187,9 +188,11 @@ def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEnt
     """Entries matching ``query``, most recent first (none from an empty
     file, which :class:`AuditLogger` would make a log)."""
     q = query or Query()
-    if _is_empty_file(path):
-        return []
     event_type = _event_type_name(q.event_type) if q.event_type not in (0, "") else None
+    if _is_empty_file(path):
+        # The query is checked as it would be on a log.
+        _native.unsigned(q.limit or 0, "limit")
+        return []
     entries = _q.read_entries(
         path,
         _q.Query(
