@@ -443,6 +443,23 @@ def test_a_second_logger_on_an_open_log_is_an_audit_error():
     assert [e.action_type for e in _assert_chain(LOG, 3)] == ["c", "b", "a"]
 
 
+def test_reopen_after_a_write_cut_short_continues_from_the_last_entry():
+    """A crash mid-write leaves half a line; the next logger "recovers the
+    chain hash from the last entry" (the last complete one) and goes on."""
+    with AuditLogger(LOG) as logger:
+        for i in range(3):
+            logger.log(EventType.ACTION_EXECUTED, f"a{i}", details={"i": i})
+    data = Path(LOG).read_bytes()
+    last_start = data.rstrip(b"\n").rfind(b"\n") + 1
+    Path(LOG).write_bytes(data[: last_start + (len(data) - last_start) // 2])
+    assert len(read_entries(LOG)) == 2  # the torn line is no entry
+    with AuditLogger(LOG) as logger:
+        logger.log(EventType.ACTION_FAILED, "after-crash")
+    after, a1, a0 = _assert_chain(LOG, 3)
+    assert (after.action_type, a1.action_type, a0.action_type) == ("after-crash", "a1", "a0")
+    assert after.previous_hash == a1.hash
+
+
 def test_timestamps_do_not_go_back_across_reopen():
     for round_ in range(3):
         with AuditLogger(LOG) as logger:
