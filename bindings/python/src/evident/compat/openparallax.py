@@ -6,8 +6,11 @@ Replace ``from openparallax_audit import ...`` by
 - entries are evident entries (the log is an evident JSONL or binary log,
   not OpenParallax's file format); ``event_type`` is stored as the
   :class:`EventType` name (e.g. ``"ACTION_BLOCKED"``);
-- ``details`` given as a ``str`` must be a JSON text (as OpenParallax's
-  ``details_json``);
+- ``details`` given as a ``str`` is taken as the JSON text (as
+  OpenParallax's ``details_json``); a plain message (a ``str`` that is
+  not a JSON value and does not open an object or array) is recorded as a
+  JSON string and read back as given, and a broken object or array text
+  (``"{broken"``) is an ``AuditError``; ``""`` is no details;
 - :class:`AuditEntry` ``id`` is the entry's seq (as a string);
 - ``AuditError`` is :class:`evident.EvidentError`, so every evident error
   (with its precise subclass) is an ``AuditError``;
@@ -17,10 +20,12 @@ Replace ``from openparallax_audit import ...`` by
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, List, Optional, Union
 
+from .. import _native
 from .. import query as _q
 from . import _is_empty_file
 from ..errors import EvidentError, InvalidArgumentError
@@ -123,7 +128,14 @@ class AuditLogger:
         otr: bool = False,
         source: str = "",
     ) -> Head:
-        """Appends an entry (durable when this returns); returns the new head."""
+        """Appends an entry (durable when this returns); returns the new head.
+        ``details``: a dict (serialized to JSON), a JSON text, or a plain
+        message (recorded as a JSON string)."""
+        if isinstance(details, str):
+            if not details.strip():
+                details = None  # an empty details_json: no details
+            elif _is_plain_text(details):
+                details = json.dumps(details, ensure_ascii=False)
         return self._log.log(
             _event_type_name(event_type),
             action_type,
@@ -149,6 +161,23 @@ class AuditLogger:
         self.close()
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _is_plain_text(text: str) -> bool:
+    """``text`` is a message, not meant as a JSON text: it does not open
+    an object or array and is not one JSON value (NaN and Infinity are
+    not JSON). A broken object or array text stays an error."""
+    if text.lstrip()[:1] in ("{", "["):
+        return False
+    try:
+        json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        return True
+    return False
+
+
 def verify_integrity(path: PathLike, *, key: Optional[bytes] = None) -> VerifyResult:
     """Checks the whole log: ``valid``, ``entries``, and for the first
     violation its ``line`` and ``error`` (0 and ``""`` when valid)."""
@@ -159,9 +188,11 @@ def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEnt
     """Entries matching ``query``, most recent first (none from an empty
     file, which :class:`AuditLogger` would make a log)."""
     q = query or Query()
-    if _is_empty_file(path):
-        return []
     event_type = _event_type_name(q.event_type) if q.event_type not in (0, "") else None
+    if _is_empty_file(path):
+        # The query is checked as it would be on a log.
+        _native.unsigned(q.limit or 0, "limit")
+        return []
     entries = _q.read_entries(
         path,
         _q.Query(
