@@ -448,8 +448,12 @@ fn check_file(dir: &Path, path: &Path, bytes: &[u8], key: Option<Key>, name: &st
     // 3. A file that verifies (torn tail allowed) takes a new version.
     if ok {
         let before = versions(path, key.as_ref()).unwrap();
-        let mut s = match &loaded {
-            Ok(s) => s.clone(),
+        // The loaded session itself (not a copy next to it): on Windows a
+        // save cannot cut a torn tail while another session maps the file
+        // (ERROR_USER_MAPPED_FILE; the save says so), and it detaches only
+        // its own session's mappings.
+        let mut s = match loaded {
+            Ok(s) => s,
             Err(_) => Session::new("fuzz"),
         };
         s.annotate("fuzz", Annotation::new("appended by the fuzz harness"))
