@@ -1,0 +1,123 @@
+//! An outside review of crash safety and tamper evidence (second round).
+//!
+//! A log cut back below the length its lock file records as synced (spec
+//! § 10.4) lost entries that were acknowledged as durable: no crash does
+//! that (the record is written after the fsync and is never ahead of the
+//! truth). Opening it for writing must refuse, not take the cut record for
+//! a torn tail, move it aside and append new entries under the lost
+//! entries' sequence numbers (which made a truncation look like a crash).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use evident::{Error, Event, Framing, Log, OpenOptions, Repair};
+
+fn ev(i: u64) -> Event {
+    Event::new("OUTSIDE", format!("action-{i}"))
+        .details(serde_json::json!({ "i": i, "pad": "p".repeat(40) }))
+}
+
+fn opts(framing: Framing) -> OpenOptions {
+    OpenOptions::new().framing(framing)
+}
+
+/// A log of `n` entries; returns its path and the byte offset where each
+/// entry ends.
+fn log_of(dir: &Path, framing: Framing, n: u64) -> (PathBuf, Vec<u64>) {
+    let name = match framing {
+        Framing::Jsonl => "a.jsonl",
+        Framing::Binary => "a.evl",
+    };
+    let path = dir.join(name);
+    let log = Log::open(&path, opts(framing)).unwrap();
+    let mut ends = Vec::new();
+    for i in 1..=n {
+        log.append(&ev(i)).unwrap();
+        ends.push(fs::metadata(&path).unwrap().len());
+    }
+    log.close().unwrap();
+    (path, ends)
+}
+
+fn sidecars(path: &Path) -> Vec<PathBuf> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut v: Vec<PathBuf> = fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{name}.torn-"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_log_cut_below_its_synced_length_is_refused_not_taken_for_a_crash() {
+    for framing in [Framing::Jsonl, Framing::Binary] {
+        // Cut inside entry 4 (looks like a torn tail) and at the end of
+        // entry 3 (looks like a shorter log).
+        for mid_record in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let (path, ends) = log_of(dir.path(), framing, 6);
+            let cut = if mid_record { ends[2] + 10 } else { ends[2] };
+            let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.set_len(cut).unwrap();
+            drop(f);
+            let img = fs::read(&path).unwrap();
+            let ctx = format!("{framing:?} mid_record={mid_record}");
+            match Log::open(&path, opts(framing)) {
+                Err(Error::Corrupt { msg, at, .. }) => {
+                    assert_eq!(at.offset, cut, "{ctx}");
+                    assert!(msg.contains("synced"), "{ctx}: {msg}");
+                    assert!(msg.contains(".lock"), "{ctx}: {msg}");
+                }
+                Ok(log) => panic!(
+                    "{ctx}: opened at head seq {} (torn: {:?}); entries 4..6 were acknowledged",
+                    log.head().seq,
+                    log.recovery().torn
+                ),
+                Err(e) => panic!("{ctx}: {e:?}"),
+            }
+            // Nothing changed, nothing moved aside.
+            assert_eq!(fs::read(&path).unwrap(), img, "{ctx}");
+            assert!(sidecars(&path).is_empty(), "{ctx}");
+            // Also in shared mode.
+            assert!(
+                matches!(
+                    Log::open(&path, opts(framing).lock(evident::LockMode::Shared)),
+                    Err(Error::Corrupt { .. })
+                ),
+                "{ctx}"
+            );
+            // `Repair::Force` (after the damage is recorded) accepts the
+            // shorter log and moves the cut record aside, keeping it.
+            let log = Log::open(&path, opts(framing).repair(Repair::Force)).unwrap();
+            assert_eq!(log.head().seq, 3, "{ctx}");
+            log.append(&ev(99)).unwrap();
+            log.close().unwrap();
+            assert_eq!(sidecars(&path).len(), usize::from(mid_record), "{ctx}");
+            // From then on the log opens as usual.
+            let log = Log::open(&path, opts(framing)).unwrap();
+            assert_eq!(log.head().seq, 4, "{ctx}");
+            log.close().unwrap();
+        }
+    }
+}
+
+/// Without a lock file (a copy elsewhere) nothing says how long the log
+/// was: a cut copy opens as before (the verifier with an expected head is
+/// what catches that).
+#[test]
+fn a_cut_copy_without_its_lock_file_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, ends) = log_of(dir.path(), Framing::Jsonl, 5);
+    let copy = dir.path().join("copy.jsonl");
+    fs::write(&copy, &fs::read(&path).unwrap()[..ends[2] as usize]).unwrap();
+    let log = Log::open(&copy, opts(Framing::Jsonl)).unwrap();
+    assert_eq!(log.head().seq, 3);
+    log.close().unwrap();
+}
