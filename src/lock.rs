@@ -669,9 +669,11 @@ pub(crate) fn adopt_empty_file(
     let result = (|| {
         let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, "resolve path", e))?;
         // The file's identity, size, links and metadata; no descriptor is
-        // kept.
+        // kept. Opened for writing: a file the caller may not write (a
+        // read-only file in a directory it may write to) is refused as the
+        // writer's own open would refuse it, before anything is replaced.
         let probe = || -> Result<(sys::FileId, u64, u64, std::fs::Metadata)> {
-            let f = storage::open_regular(&target, Access::Read, "open")?;
+            let f = storage::open_regular(&target, Access::ReadAppend, "open")?;
             let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
             let id = sys::file_id(&f).map_err(|e| Error::io(path, "stat", e))?;
             let links = sys::nlink(&f, &meta).map_err(|e| Error::io(path, "stat", e))?;

@@ -121,3 +121,71 @@ fn a_cut_copy_without_its_lock_file_still_opens() {
     assert_eq!(log.head().seq, 3);
     log.close().unwrap();
 }
+
+/// `adopt_empty` replaces an empty file the caller may not write to (a
+/// read-only file, in a directory it may write to): the file became a
+/// read-only log, and then the open failed ("Permission denied"), so a call
+/// that failed had changed the file. Now the empty file is opened for
+/// writing before anything is done, and a file the caller cannot write is
+/// refused unchanged. (Run as another user when the tests run as root,
+/// whom permission bits do not stop.)
+#[cfg(unix)]
+#[test]
+fn a_read_only_empty_file_is_not_adopted() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    const CHILD: &str = "EVIDENT_OUTSIDE_ADOPT_CHILD";
+    if let Some(p) = std::env::var_os(CHILD) {
+        let path = PathBuf::from(p);
+        let log = Log::open(&path, OpenOptions::new().adopt_empty(true));
+        assert!(log.is_err(), "a read-only empty file was adopted");
+        let s = evident::session::Session::new("s").save(
+            Some(&path),
+            &evident::session::SaveOptions::default().adopt_empty(true),
+        );
+        assert!(s.is_err(), "a read-only empty file was saved into");
+        assert_eq!(
+            fs::metadata(&path).unwrap().len(),
+            0,
+            "the empty file was replaced"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let path = dir.path().join("ro.jsonl");
+    fs::write(&path, b"").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "a_read_only_empty_file_is_not_adopted",
+        "--test-threads=1",
+    ])
+    .env(CHILD, &path);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        const NOBODY: u32 = 65534;
+        std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(NOBODY) != 0
+                    || libc::setuid(NOBODY) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::metadata(&path).unwrap().len(), 0);
+}
