@@ -189,3 +189,46 @@ fn a_read_only_empty_file_is_not_adopted() {
     );
     assert_eq!(fs::metadata(&path).unwrap().len(), 0);
 }
+
+/// The stored Merkle tree (`<log>.tree`) was rebuilt in a temporary file
+/// with a predictable name (`<log>.tree.tmp-<pid>`), opened with
+/// create+truncate: a symbolic link planted at that name made `evident
+/// checkpoint` truncate and overwrite the file it names, and a checkpoint
+/// killed while rebuilding left the temporary file behind for good. Now the
+/// temporary file has a random name, is created new (never through a
+/// link), and leftovers of processes that no longer run are removed.
+#[cfg(unix)]
+#[test]
+fn the_stored_tree_is_rebuilt_in_a_fresh_temporary_file() {
+    use evident::checkpoint::{self, CheckpointOptions, KeyType, NoteSigner};
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = log_of(dir.path(), Framing::Jsonl, 5);
+    let victim = dir.path().join("victim.txt");
+    fs::write(&victim, b"not yours").unwrap();
+    let planted = PathBuf::from(format!(
+        "{}.tree.tmp-{}",
+        path.display(),
+        std::process::id()
+    ));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    // A leftover of a checkpoint killed while rebuilding (pid 0x7ffffffe
+    // does not run).
+    let stale = dir
+        .path()
+        .join(".a.jsonl.tree.tree-2147483646-00112233aabbccdd");
+    fs::write(&stale, b"partial").unwrap();
+    let signer = NoteSigner::generate("example.com/outside", KeyType::Ed25519).unwrap();
+    checkpoint::create(&path, &signer, &CheckpointOptions::default()).unwrap();
+    assert_eq!(
+        fs::read(&victim).unwrap(),
+        b"not yours",
+        "written through a planted link"
+    );
+    assert!(!stale.exists(), "a dead process's temporary tree was left");
+    let left: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tree.") && !n.ends_with(&format!("tmp-{}", std::process::id())))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
