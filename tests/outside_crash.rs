@@ -232,3 +232,23 @@ fn the_stored_tree_is_rebuilt_in_a_fresh_temporary_file() {
         .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
+
+/// An adopted `mkstemp` file (0600) got a lock file with the default
+/// permission bits (0644 under the usual umask): the holder record (pid,
+/// user, host) and the log id were readable by everyone, while a log
+/// opened the ordinary way gives its lock file the log's bits.
+#[cfg(unix)]
+#[test]
+fn an_adopted_private_file_gets_a_private_lock_file() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private.jsonl");
+    fs::write(&path, b"").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    let log = Log::open(&path, OpenOptions::new().adopt_empty(true)).unwrap();
+    log.append(&ev(1)).unwrap();
+    log.close().unwrap();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("private.jsonl.lock")), 0o600);
+}
