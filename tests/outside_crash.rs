@@ -252,3 +252,51 @@ fn an_adopted_private_file_gets_a_private_lock_file() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&dir.path().join("private.jsonl.lock")), 0o600);
 }
+
+/// `evident follow` said nothing when the log it followed was cut to zero
+/// bytes or overwritten with something that is not a log (a failed
+/// `inspect` was taken for a log being created): a reader silently stopped
+/// printing. Now it says so on stderr, once.
+#[test]
+fn follow_says_when_the_file_stops_being_a_log() {
+    use std::io::{BufRead as _, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = log_of(dir.path(), Framing::Jsonl, 3);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evident"))
+        .args(["follow", "--interval", "0.05"])
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..3 {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        assert!(l.contains("action-"), "{l}");
+    }
+    fs::write(&path, b"").unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(err).lines() {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = Vec::new();
+    let found = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains("no longer a readable log") => break true,
+            Ok(l) => seen.push(l),
+            Err(_) => break false,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found, "no note on stderr; saw {seen:?}");
+}
