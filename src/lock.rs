@@ -452,7 +452,13 @@ impl FileLock {
                 let id = sys::file_id(f).map_err(|e| Error::io(path, "stat", e))?;
                 (Some(id), sys::mode(&m) & 0o666)
             }
-            None => (None, 0o666),
+            // No descriptor: a file not created yet, or an empty file to
+            // be adopted, whose permission bits the lock file takes (a
+            // private `mkstemp` file gets a private lock file).
+            None => (
+                None,
+                std::fs::metadata(path).map_or(0o666, |m| sys::mode(&m) & 0o666),
+            ),
         };
         let lpath = lock_path(&canonical);
         let lock_file = open_lock_file(&lpath, mode)?;
@@ -624,6 +630,16 @@ impl FileLock {
         }
     }
 
+    /// The lock file's path.
+    pub(crate) fn lock_path(&self) -> &Path {
+        &self.lpath
+    }
+
+    /// Makes the lock file's content durable.
+    pub(crate) fn sync_lock_file(&self) -> io::Result<()> {
+        self.lock_file.sync_data()
+    }
+
     pub(crate) fn clear_holder(&self) {
         write_holder_record(&self.lock_file, "");
     }
@@ -677,9 +693,11 @@ pub(crate) fn adopt_empty_file(
     let result = (|| {
         let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, "resolve path", e))?;
         // The file's identity, size, links and metadata; no descriptor is
-        // kept.
+        // kept. Opened for writing: a file the caller may not write (a
+        // read-only file in a directory it may write to) is refused as the
+        // writer's own open would refuse it, before anything is replaced.
         let probe = || -> Result<(sys::FileId, u64, u64, std::fs::Metadata)> {
-            let f = storage::open_regular(&target, Access::Read, "open")?;
+            let f = storage::open_regular(&target, Access::ReadAppend, "open")?;
             let meta = f.metadata().map_err(|e| Error::io(path, "stat", e))?;
             let id = sys::file_id(&f).map_err(|e| Error::io(path, "stat", e))?;
             let links = sys::nlink(&f, &meta).map_err(|e| Error::io(path, "stat", e))?;

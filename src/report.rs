@@ -1183,19 +1183,16 @@ pub fn render_pdf(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) -
 }
 
 fn write_atomic(path: &Path, text: impl AsRef<[u8]>, executable: bool) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("report"),
-        std::process::id()
-    ));
+    // A fresh name (never a file or link already there; leftovers of
+    // writes killed before the rename are removed once their process is
+    // gone).
+    let (_, tmp) = crate::storage::temp_sibling(path, "tmp");
     let res = (|| {
-        let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "create", e))?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::io(&tmp, "create", e))?;
         f.write_all(text.as_ref())
             .map_err(|e| Error::io(&tmp, "write", e))?;
         #[cfg(unix)]

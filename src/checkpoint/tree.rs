@@ -716,14 +716,14 @@ impl StoredTree {
     /// then renamed over the old one).
     pub fn rebuild(log: &LogLeaves) -> Result<(StoredTree, Option<Violation>)> {
         let path = tree_path(log.path());
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp-{}", std::process::id()));
-        let tmp = PathBuf::from(tmp);
+        // A fresh name (never a file or link already there; leftovers of
+        // rebuilds killed before the rename are removed once their process
+        // is gone).
+        let (_, tmp) = crate::storage::temp_sibling(&path, "tree");
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::io(&tmp, "create stored tree", e))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, &file);

@@ -14,7 +14,9 @@
 //!   entries that later take their seqs are printed. A change is seen by
 //!   size, modification time or identity; each read also re-reads the last
 //!   entry printed and compares its hash, so a file cut back and written
-//!   again to the same size between two checks is noticed too.
+//!   again to the same size between two checks is noticed too;
+//! - a file that stops being a readable log (cut to zero bytes, overwritten
+//!   with something else): a note says so, once, and it waits.
 //!
 //! Resuming: `--from-seq N` starts at seq N; `--position-file FILE` keeps
 //! the log id and the last seq seen (written atomically after each batch)
@@ -171,6 +173,8 @@ struct Follower<'a> {
     label: Option<String>,
     /// The file was found missing (noted once until it reappears).
     missing: bool,
+    /// Why the file is not a readable log now (noted once per reason).
+    unreadable: Option<String>,
     q: Query,
     json: bool,
     ident: Option<(u64, u64)>,
@@ -387,8 +391,28 @@ impl Follower<'_> {
         {
             // Which log is it now (another file may have taken the name, or
             // this one may have been cut back and written again)?
-            let Ok(info) = evident::inspect(self.path) else {
-                return Ok(()); // being created: its genesis is not written yet
+            // A log's header and genesis are written before it gets its
+            // name: a file without them was cut back or replaced by
+            // something else (said once, then waited on).
+            let info = match evident::inspect(self.path) {
+                Ok(info) => {
+                    self.unreadable = None;
+                    info
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    if self.unreadable.as_deref() != Some(why.as_str()) {
+                        note(
+                            self.path,
+                            &format!(
+                                "the file is no longer a readable log ({why}); nothing more is \
+                                 printed until it is one again"
+                            ),
+                        );
+                        self.unreadable = Some(why);
+                    }
+                    return Ok(());
+                }
             };
             self.missing = false;
             if info.genesis.log_id != self.log_id {
@@ -468,6 +492,7 @@ fn start<'a>(
         path,
         label,
         missing: false,
+        unreadable: None,
         q: to_query(&a.filters),
         json: a.json,
         ident: Some(ident(&m)),

@@ -411,7 +411,8 @@ class AuditLog(Managed):
     :param adopt_empty: create the log in place of an existing *empty* file
         instead of refusing it ("file is empty: not an evident log"), for
         code that makes the file first (``tempfile.mkstemp``, ``touch``).
-        The empty file is replaced atomically, its permission bits kept.
+        The empty file is replaced atomically, its permission bits kept
+        (one you may not write is refused unchanged).
         The cost: a log truncated to zero bytes then restarts as a new log
         instead of being refused. The compatibility modules turn it on.
     :param actor: / :param host: defaults for entries that name none (the OS
