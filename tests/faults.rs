@@ -1030,10 +1030,6 @@ fn failures_while_moving_a_torn_tail_aside_lose_nothing() {
             };
             let torn = &full[good.len()..good.len() + (full.len() - good.len()) / 2];
             std::fs::write(&path, [good.as_slice(), torn].concat()).unwrap();
-            // A crash leaves a torn record unsynced: the lock file's record
-            // of the synced length (which covers the whole record here, so
-            // the cut log would be refused as cut back) goes too.
-            let _ = std::fs::remove_file(format!("{}.lock", path.display()));
 
             let plan = FaultPlan::new();
             let mut opts = base_opts(framing, Durability::Sync);

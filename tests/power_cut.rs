@@ -296,14 +296,6 @@ fn assert_reads(path: &Path, want: &[Entry], ctx: &str) {
 
 type Corrupt = fn(&Built, &mut Vec<u8>) -> usize;
 
-/// These cuts stand for crashes of a log written without fsync: nothing
-/// recorded the cut bytes as synced. The writer's lock file did (they were
-/// appended in Sync mode), and a log shorter than that is refused as cut
-/// back (spec § 10.3), so the record is removed with the lock file.
-fn forget_synced(path: &Path) {
-    let _ = fs::remove_file(format!("{}.lock", path.display()));
-}
-
 /// etcd's `testRepair`: write, corrupt, open (repairs the tail), append
 /// ten more, close, reopen, read everything back in both orders.
 fn repair_round_trip(cfg: Cfg, n: usize, what: &str, corrupt: Corrupt) {
@@ -319,7 +311,6 @@ fn repair_round_trip_with(cfg: Cfg, n: usize, what: &str, corrupt: Corrupt, repa
     let mut bytes = b.bytes.clone();
     let complete = corrupt(&b, &mut bytes);
     fs::write(&b.path, &bytes).unwrap();
-    forget_synced(&b.path);
 
     // Before any repair, readers return the complete entries and never a
     // partial record (a damaged complete JSONL line at the tail may be
@@ -541,7 +532,6 @@ fn repeated_cuts_keep_every_complete_entry() {
             let k = m - rng.gen_range(0..3usize);
             let off = rng.gen_range(bounds[k] + 1..bounds[k + 1]);
             fs::write(&path, &bytes[..off as usize]).unwrap();
-            forget_synced(&path);
             let log = Log::open(&path, cfg.open_opts()).unwrap();
             assert_eq!(log.head().seq, k as u64 - 1, "{ctx} round {round}");
             log.close().unwrap();
