@@ -630,16 +630,6 @@ impl FileLock {
         }
     }
 
-    /// The lock file's path.
-    pub(crate) fn lock_path(&self) -> &Path {
-        &self.lpath
-    }
-
-    /// Makes the lock file's content durable.
-    pub(crate) fn sync_lock_file(&self) -> io::Result<()> {
-        self.lock_file.sync_data()
-    }
-
     pub(crate) fn clear_holder(&self) {
         write_holder_record(&self.lock_file, "");
     }

@@ -599,7 +599,6 @@ impl Log {
         let log = self;
         let path = &self.path;
         {
-            log.check_not_cut_back(len)?;
             let synced = log.read_synced_hint(len);
             let recovered = match synced {
                 Some(x) if x < len => log.recover_unsynced(inner, x, len)?,
@@ -704,49 +703,13 @@ impl Log {
     /// The synced length the lock file records for this log, if it is one
     /// this file can have (see [`Log::write_synced_hint`]).
     fn read_synced_hint(&self, len: u64) -> Option<u64> {
-        self.recorded_synced()
-            .filter(|x| (self.genesis_end..=len).contains(x))
-    }
-
-    /// The synced length the lock file records for this log id, whatever it
-    /// is.
-    fn recorded_synced(&self) -> Option<u64> {
         let text = self.lock.read_synced()?;
         let mut words = text.split_whitespace();
         if words.next()? != "synced" || words.next()? != self.genesis.log_id {
             return None;
         }
-        words.next()?.parse().ok()
-    }
-
-    /// Refuses a log shorter than the length its lock file records as
-    /// synced (spec § 10.3): the record is written only after an fsync
-    /// made those bytes durable and is never ahead of the truth, so no
-    /// crash leaves the file shorter. Entries acknowledged as durable were
-    /// cut off (a truncation, an older copy put in its place); recovering
-    /// and appending would take the cut for a torn tail and give new
-    /// entries the lost entries' numbers. `Repair::Force` accepts it.
-    fn check_not_cut_back(&self, len: u64) -> Result<()> {
-        match self.recorded_synced() {
-            Some(s) if s > len && self.repair != Repair::Force => Err(Error::Corrupt {
-                path: self.path.clone(),
-                at: Position {
-                    offset: len,
-                    line: 0,
-                    seq: None,
-                },
-                msg: format!(
-                    "the log is {len} bytes long, but its lock file {} records that {s} bytes \
-                     of it were synced: entries acknowledged as durable were cut off (the file \
-                     was truncated, or an older copy was put in its place); refusing to write, \
-                     which would hide that (run `evident verify` with the expected head; to \
-                     accept the shorter log, record it, then run `evident repair --force` or \
-                     remove the lock file while no writer runs)",
-                    self.lock.lock_path().display()
-                ),
-            }),
-            _ => Ok(()),
-        }
+        let x: u64 = words.next()?.parse().ok()?;
+        (self.genesis_end..=len).contains(&x).then_some(x)
     }
 
     /// Records in the lock file that this log is durable up to `upto`, after
@@ -966,16 +929,6 @@ impl Log {
         // On failure, dropping `side` removes its temporary file.
         copy()?;
         let sidecar = side.finish()?;
-        // Cutting below the synced length the lock file records (a forced
-        // repair of a damaged synced end): record the lower length first,
-        // durably, so that a crash before the cut's fsync leaves no record
-        // that the shorter log would fail (`check_not_cut_back`).
-        if self.recorded_synced().is_some_and(|s| s > from) {
-            self.write_synced_hint(from);
-            self.lock
-                .sync_lock_file()
-                .map_err(|e| Error::io(self.lock.lock_path(), "fsync", e))?;
-        }
         let cut = self
             .storage
             .truncate(from)
