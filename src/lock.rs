@@ -452,13 +452,7 @@ impl FileLock {
                 let id = sys::file_id(f).map_err(|e| Error::io(path, "stat", e))?;
                 (Some(id), sys::mode(&m) & 0o666)
             }
-            // No descriptor: a file not created yet, or an empty file to
-            // be adopted, whose permission bits the lock file takes (a
-            // private `mkstemp` file gets a private lock file).
-            None => (
-                None,
-                std::fs::metadata(path).map_or(0o666, |m| sys::mode(&m) & 0o666),
-            ),
+            None => (None, 0o666), // a file not created yet
         };
         let lpath = lock_path(&canonical);
         let lock_file = open_lock_file(&lpath, mode)?;

@@ -90,9 +90,10 @@ pub struct OpenOptions {
     /// refusing it (default false). For systems that open their logs in
     /// append mode, so that a file made by `touch` or `mkstemp` works. The
     /// empty file is replaced atomically by a new log (its permission bits
-    /// kept); one the caller may not write is refused unchanged. The cost: a log truncated to zero bytes then restarts as a
-    /// new log (a new `log_id`) instead of being refused; checkpoints and
-    /// witnesses, not the file, show the loss. Needs `create`.
+    /// kept); one the caller may not write is refused unchanged. The cost:
+    /// a log truncated to zero bytes then restarts as a new log (a new
+    /// `log_id`) instead of being refused; checkpoints and witnesses, not
+    /// the file, show the loss. Needs `create`.
     pub adopt_empty: bool,
     /// Default actor for entries that name none (default: the OS user).
     pub actor: Option<String>,

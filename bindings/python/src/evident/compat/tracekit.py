@@ -61,7 +61,7 @@ import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, cast
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from .. import _native as N
 from .. import query as _q
@@ -672,21 +672,6 @@ class AnnotationLayer(_AnnotationLayer):
         if locked:
             self._session.set_layer(name, locked=True)
 
-    def _brief(self) -> Dict[str, Any]:
-        """The layer's properties, its annotations as their number (the
-        library's one-layer call: reading a property of a big layer, or
-        adding to it, does not copy every annotation of the session).
-        NotFoundError (a KeyError) when there is no such layer."""
-        return cast(
-            Dict[str, Any], self._session._cached("layer_json", N.text(self._name, "layer"))
-        )
-
-    def _get(self, key: str) -> Any:
-        return self._brief().get(key)
-
-    def __len__(self) -> int:
-        return int(self._get("annotations") or 0)
-
 
 _ANNOTATION_FIELDS = (
     "amplitude",
@@ -705,7 +690,7 @@ class _TkLayers(_Layers):
 
     def __getitem__(self, name: str) -> AnnotationLayer:
         layer = AnnotationLayer._bound(self._session, name)
-        layer._brief()  # NotFoundError (a KeyError) when there is none
+        layer._get("name")  # NotFoundError (a KeyError) when there is none
         return layer
 
 
