@@ -319,7 +319,10 @@ def log_custom_operation(
     """Records the operation run inside the ``with`` block: parameters,
     results (``add_result``), note (``add_note``), duration, success or the
     exception (which propagates), user, git branch and commit of the working
-    directory, and an operation id. With logging off nothing is recorded."""
+    directory, and an operation id. With logging off nothing is recorded.
+    When the operation raised and its record cannot be written, the
+    operation's exception still propagates, with a ``RuntimeWarning`` and
+    a note (``__notes__``) saying the record was not written."""
     lg = OperationLogger(tool_name, operation, parameters)
     if note is not None:
         lg.add_note(note)
@@ -329,7 +332,15 @@ def log_custom_operation(
     except BaseException as e:
         if get_logging_status()["enabled"]:
             msg = f"{type(e).__name__}: {e}"
-            _record(lg, False, time.perf_counter() - start, msg)
+            try:
+                _record(lg, False, time.perf_counter() - start, msg)
+            except Exception as audit_error:
+                # The operation's own exception propagates; the failed audit
+                # record is said twice, never swallowed.
+                said = f"audit record of {tool_name} {operation} not recorded: {audit_error}"
+                warnings.warn(said, RuntimeWarning, stacklevel=3)
+                if hasattr(e, "add_note"):
+                    e.add_note(said)
         raise
     if get_logging_status()["enabled"]:
         _record(lg, True, time.perf_counter() - start, None)
