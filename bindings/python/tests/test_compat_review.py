@@ -40,3 +40,14 @@ def test_rtgs_failing_audit_store_still_raises_when_the_operation_succeeds(rtgs_
         with rtgs.log_custom_operation("tool", "op"):
             pass
     assert not isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("make", ["trail", "auditor"])
+def test_secureml_unknown_keyword_arguments_are_named(tmp_path, make):
+    from evident.compat.secureml import AuditTrail, ComplianceAuditor
+
+    with pytest.warns(UserWarning, match="regulation_list"):
+        if make == "trail":
+            AuditTrail("op", log_dir=str(tmp_path), regulation_list=["GDPR"]).close()
+        else:
+            ComplianceAuditor("GDPR", log_dir=str(tmp_path), regulation_list=["GDPR"])

@@ -35,6 +35,7 @@ import math
 import os
 import time
 import uuid
+import warnings
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
@@ -165,6 +166,15 @@ def _names(columns: Any) -> List[str]:
     return [_clean(c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)) for c in columns]
 
 
+def _warn_ignored(what: str, ignored: Dict[str, Any]) -> None:
+    """Keyword arguments this module does not know are accepted (other
+    SecureML versions have more) but named, so a misspelt one
+    (``regulation=`` for ``regulations=``) is not dropped in silence."""
+    if ignored:
+        names = ", ".join(sorted(ignored))
+        warnings.warn(f"{what} ignores unknown keyword argument(s): {names}", UserWarning, stacklevel=3)
+
+
 class AuditTrail:
     """The audit trail of one operation run: events go to
     ``<log_dir>/<operation_name>.jsonl``; :meth:`close` ends the run."""
@@ -178,6 +188,7 @@ class AuditTrail:
         user: Optional[str] = None,
         **_ignored: Any,
     ) -> None:
+        _warn_ignored("AuditTrail", _ignored)
         self.operation_name = _clean(str(operation_name))
         self.log_dir = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
         self.context = dict(context or {})
@@ -749,6 +760,7 @@ class ComplianceAuditor:
         log_dir: Union[str, "os.PathLike[str]", None] = None,
         **_ignored: Any,
     ) -> None:
+        _warn_ignored("ComplianceAuditor", _ignored)
         self.regulation = str(regulation).upper()
         self.log_dir = log_dir
 
