@@ -22,6 +22,7 @@ import errno
 import os
 import random
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -112,6 +113,16 @@ def _check_log(path: Path, acked: List[str]) -> List[evident.Entry]:
     return entries
 
 
+def _first_ack(p: "subprocess.Popen[bytes]", timeout: float = 60.0) -> bytes:
+    """Waits (at most `timeout` s) for a writer's first output line, so that
+    the random delay before a kill starts once the writer is appending: on a
+    loaded machine starting Python and opening the log alone can take longer
+    than the delay. The line is returned, to be counted with the rest."""
+    assert p.stdout is not None
+    ready, _, _ = select.select([p.stdout], [], [], timeout)
+    return p.stdout.readline() if ready else b""
+
+
 def _no_panic(err: bytes) -> None:
     text = err.decode(errors="replace")
     assert "panicked" not in text and "RUST_BACKTRACE" not in text, text[-2000:]
@@ -144,12 +155,13 @@ def test_sigkill_at_random_moments(tmp_path: Path, durability: str, lock: str, f
             )
             for k in range(nproc)
         ]
-        time.sleep(rng.uniform(0.2, 0.45))
+        first = [_first_ack(p) for p in procs]
+        time.sleep(rng.uniform(0.0, 0.25))
         for p in procs:
             p.kill()
-        for p in procs:
+        for p, line in zip(procs, first):
             out, err = p.communicate()
-            acked += _acked(out)
+            acked += _acked(line + out)
             _no_panic(err)
         # reopen (recovers any torn tail), then check
         with evident.AuditLog(path, lock=lock) as log:
@@ -167,10 +179,11 @@ def test_threads_sharing_one_handle_killed_group_commit(tmp_path: Path) -> None:
     for rnd in range(3):
         p = subprocess.Popen([PY, "-c", WRITER, str(path), "group", "exclusive", "8", f"g{rnd}", "20000"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
-        time.sleep(0.3 + 0.15 * rnd)
+        line = _first_ack(p)
+        time.sleep(0.1 + 0.15 * rnd)
         p.kill()
         out, err = p.communicate()
-        acked += _acked(out)
+        acked += _acked(line + out)
         _no_panic(err)
         evident.AuditLog(path).close()
         _check_log(path, acked)
@@ -206,13 +219,14 @@ def test_batches_killed_acknowledged_batches_survive(tmp_path: Path, durability:
         n = 2 if lock == "shared" else 1
         ps = [subprocess.Popen([PY, "-c", BATCH_WRITER, str(path), durability, lock, f"r{rnd}w{k}"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()) for k in range(n)]
-        time.sleep(0.35 + 0.2 * rnd)
+        first = [_first_ack(p) for p in ps]
+        time.sleep(0.1 + 0.2 * rnd)
         for p in ps:
             p.kill()
-        for p in ps:
+        for p, line in zip(ps, first):
             out, err = p.communicate()
             _no_panic(err)
-            acked += _acked(out)
+            acked += _acked(line + out)
         evident.AuditLog(path, lock=lock).close()
         entries = _check_log(path, [])
         present = {e.action for e in entries}
