@@ -425,8 +425,10 @@ def test_tail_default_10_and_stdin(tmp_path):
 
 
 def _follow(args, tmp_path, then=None, wait=1.5) -> str:
+    # SIGINT back to its default in the child: a test run started in the
+    # background by a shell without job control inherits SIGINT ignored.
     p = subprocess.Popen([EVIDENT, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+                         text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(0.7)
     if then:
         then()
