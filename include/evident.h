@@ -120,7 +120,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 10
+#define EVIDENT_ABI_VERSION_MINOR 13
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -1372,6 +1372,20 @@ void evident_recovery_free(evident_recovery *recovery);
  * Whether the log was created by this open (false if `recovery` is NULL).
  */
 bool evident_recovery_created(const evident_recovery *recovery);
+
+/**
+ * Whether open found the log shorter than the length an earlier writer had
+ * made durable (recorded in the lock file): bytes were removed from its
+ * end after they were synced, which no crash does (a truncation, or an
+ * older copy put in its place). Open recovers as always (a torn tail is
+ * moved aside, the chain goes on from the last complete entry) and reports
+ * it here, once. When true, `*out_durable_len` and `*out_len` (each may be
+ * NULL) receive the durable length and the length at open; otherwise 0.
+ * False if `recovery` is NULL. Since ABI 1.13.
+ */
+bool evident_recovery_truncated(const evident_recovery *recovery,
+                                uint64_t *out_durable_len,
+                                uint64_t *out_len);
 
 /**
  * The number of torn tails moved aside (0 if `recovery` is NULL).

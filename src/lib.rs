@@ -108,6 +108,7 @@ pub use error::{Error, Position, Result};
 pub use format::{Entry, Event, Framing, Genesis};
 pub use log::{
     inspect, Durability, Head, LockMode, Log, LogInfo, OpenOptions, Recovery, Repair, TornTail,
+    Truncated,
 };
 pub use query::{query, Order, Query, QueryIter};
 pub use verify::{verify, ExpectedHead, VerifyOptions, VerifyReport, Violation, ViolationKind};

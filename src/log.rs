@@ -292,6 +292,23 @@ pub struct Recovery {
     pub torn: Vec<TornTail>,
     /// Whether the log was created by this open.
     pub created: bool,
+    /// The log was shorter at open than the length an earlier writer had
+    /// made durable (spec § 10.3): bytes were removed from its end after
+    /// they were synced, which no crash does (a truncation, or an older
+    /// copy put in its place). Open recovers as always; this says what it
+    /// found, once (the lock file then records the new length).
+    pub truncated: Option<Truncated>,
+}
+
+/// A log found cut below its durable length at open (see
+/// [`Recovery::truncated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Truncated {
+    /// The length the lock file recorded as made durable by an fsync.
+    pub durable_len: u64,
+    /// The log's length when it was opened.
+    pub len: u64,
 }
 
 /// A record this handle wrote: where it is and what it was.
@@ -566,6 +583,7 @@ impl Log {
                 recovery: Recovery {
                     torn: Vec::new(),
                     created,
+                    truncated: None,
                 },
                 closed: false,
             }),
@@ -600,6 +618,12 @@ impl Log {
         let log = self;
         let path = &self.path;
         {
+            // Synced bytes missing: not a crash's doing (§ 10.3); said, and
+            // then recovered from like any other tail.
+            inner.recovery.truncated = log
+                .read_synced_record()
+                .filter(|&durable_len| durable_len > len)
+                .map(|durable_len| Truncated { durable_len, len });
             let synced = log.read_synced_hint(len);
             let recovered = match synced {
                 Some(x) if x < len => log.recover_unsynced(inner, x, len)?,
@@ -704,13 +728,19 @@ impl Log {
     /// The synced length the lock file records for this log, if it is one
     /// this file can have (see [`Log::write_synced_hint`]).
     fn read_synced_hint(&self, len: u64) -> Option<u64> {
+        self.read_synced_record()
+            .filter(|x| (self.genesis_end..=len).contains(x))
+    }
+
+    /// The synced length the lock file records for this log id, whatever
+    /// the file's length.
+    fn read_synced_record(&self) -> Option<u64> {
         let text = self.lock.read_synced()?;
         let mut words = text.split_whitespace();
         if words.next()? != "synced" || words.next()? != self.genesis.log_id {
             return None;
         }
-        let x: u64 = words.next()?.parse().ok()?;
-        (self.genesis_end..=len).contains(&x).then_some(x)
+        words.next()?.parse().ok()
     }
 
     /// Records in the lock file that this log is durable up to `upto`, after

@@ -271,6 +271,8 @@ fn a_lost_unsynced_page_before_surviving_records_is_moved_aside() {
             let log = Log::open(&copy, opts(framing)).unwrap();
             let head = log.head();
             let rec = log.recovery();
+            // Unsynced bytes lost are a crash's doing, not a truncation.
+            assert!(rec.truncated.is_none(), "{framing:?}");
             if keep_lock_file {
                 // The head is the last record that ends before the lost page.
                 let keep = 10 + ends.iter().filter(|e| **e <= page).count() as u64;
@@ -570,4 +572,70 @@ fn cli_append_refuses_a_damaged_end_and_repair_force_moves_it() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(fs::metadata(&path).unwrap().len(), len);
     assert_eq!(cli(&["verify", p]).0, 0);
+}
+
+/// A log cut back below the length its last writer made durable (recorded in
+/// the lock file, spec § 10.4) was not cut by a crash: no crash removes
+/// synced bytes. Open still recovers as before (a torn tail moved aside, the
+/// chain continued from the last complete entry), and now says so in
+/// `Recovery::truncated` instead of hiding it.
+#[test]
+fn a_log_cut_below_its_durable_length_is_reported_at_open() {
+    for framing in FRAMINGS {
+        for cut_in_record in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let (path, last_start) = log_of(dir.path(), framing, 3, None);
+            let durable = fs::metadata(&path).unwrap().len();
+            let cut = if cut_in_record {
+                last_start + 5
+            } else {
+                last_start
+            };
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(cut)
+                .unwrap();
+            let log = Log::open(&path, opts(framing)).unwrap();
+            let rec = log.recovery();
+            let t = rec.truncated.expect("the cut is reported");
+            assert_eq!((t.durable_len, t.len), (durable, cut), "{framing:?}");
+            assert_eq!(rec.torn.len(), usize::from(cut_in_record), "{framing:?}");
+            assert_eq!(log.head().seq, 2, "{framing:?}");
+            log.append(&ev(9)).unwrap();
+            log.close().unwrap();
+            // Reported once: the lock file now records the new length.
+            let log = Log::open(&path, opts(framing)).unwrap();
+            assert!(log.recovery().truncated.is_none(), "{framing:?}");
+            log.close().unwrap();
+        }
+    }
+    // The command says it, on the writer's open (append) and in repair.
+    for cmd in ["append", "repair"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, last_start) = log_of(dir.path(), Framing::Jsonl, 3, None);
+        let durable = fs::metadata(&path).unwrap().len();
+        let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(last_start + 5).unwrap();
+        drop(f);
+        let p = path.to_str().unwrap();
+        let args: Vec<&str> = match cmd {
+            "append" => vec!["append", p, "--event-type", "X", "--action", "y"],
+            _ => vec!["repair", p],
+        };
+        let (code, out, err) = cli(&args);
+        assert_eq!(code, 0, "{cmd}: {out}{err}");
+        let want = format!(
+            "the log is {} bytes long, but an earlier writer had made {durable} bytes durable",
+            last_start + 5
+        );
+        assert!(
+            err.contains("warning:") && err.contains(&want),
+            "{cmd}: {err}"
+        );
+        let (code, _, err) = cli(&args);
+        assert_eq!(code, 0, "{cmd}: {err}");
+        assert!(!err.contains("warning:"), "{cmd}: said twice: {err}");
+    }
 }

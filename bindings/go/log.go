@@ -154,6 +154,20 @@ type Recovery struct {
 	// TornTails lists the torn tails moved aside (at Open, or in Shared mode
 	// on a later append after another writer crashed).
 	TornTails []TornTail
+	// Truncated is set when Open found the log shorter than the length an
+	// earlier writer had made durable: bytes were removed from its end
+	// after they were synced, which no crash does (a truncation, or an
+	// older copy put in its place). Open recovered as always; this is said
+	// once (the lock file then records the new length).
+	Truncated *Truncated
+}
+
+// Truncated is a log found cut below its durable length (Recovery.Truncated).
+type Truncated struct {
+	// DurableLen is the length an earlier writer had made durable.
+	DurableLen uint64
+	// Len is the log's length when it was opened.
+	Len uint64
 }
 
 // Log is an open audit log. It is safe for concurrent use by several
@@ -497,6 +511,10 @@ func (l *Log) Recovery() (Recovery, error) {
 	}
 	defer C.evident_recovery_free(rec)
 	r := Recovery{Created: bool(created)}
+	var durable, length C.uint64_t
+	if C.evident_recovery_truncated(rec, &durable, &length) {
+		r.Truncated = &Truncated{DurableLen: uint64(durable), Len: uint64(length)}
+	}
 	for i := C.size_t(0); i < n; i++ {
 		var off, length C.uint64_t
 		var sidecar *C.char

@@ -409,6 +409,33 @@ func TestRecoveryMovesTornTail(t *testing.T) {
 	}
 }
 
+func TestRecoveryReportsATruncation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.jsonl")
+	l := mustOpen(t, path, evident.Options{})
+	mustAppend(t, l, evident.Entry{Action: "a"})
+	st, _ := os.Stat(path)
+	cut := st.Size()
+	mustAppend(t, l, evident.Entry{Action: "b"})
+	l.Close()
+	st, _ = os.Stat(path)
+	durable := st.Size()
+	if err := os.Truncate(path, cut); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, path, evident.Options{Create: evident.OpenExisting})
+	rec, err := l.Recovery()
+	want := evident.Truncated{DurableLen: uint64(durable), Len: uint64(cut)}
+	if err != nil || rec.Truncated == nil || *rec.Truncated != want || len(rec.TornTails) != 0 {
+		t.Fatalf("recovery %+v %v, want truncated %+v", rec, err, want)
+	}
+	l.Close()
+	l = mustOpen(t, path, evident.Options{Create: evident.OpenExisting})
+	if rec, err := l.Recovery(); err != nil || rec.Truncated != nil {
+		t.Fatalf("reported twice: %+v %v", rec, err)
+	}
+	l.Close()
+}
+
 func TestOpenOptions(t *testing.T) {
 	dir := t.TempDir()
 

@@ -104,6 +104,8 @@ pub struct evident_event {
 pub struct evident_recovery {
     created: bool,
     torn: Vec<(u64, u64, CString)>,
+    /// (durable length, length at open) of a log found cut below it.
+    truncated: Option<(u64, u64)>,
 }
 
 fn path_cstring(p: &Path) -> CString {
@@ -629,6 +631,7 @@ pub extern "C" fn evident_log_recovery(
                 .iter()
                 .map(|t| (t.offset, t.len, path_cstring(&t.sidecar)))
                 .collect(),
+            truncated: r.truncated.map(|t| (t.durable_len, t.len)),
         };
         *out = Box::into_raw(Box::new(rec));
         Ok(evident_status::Ok)
@@ -702,6 +705,37 @@ pub extern "C" fn evident_recovery_created(recovery: *const evident_recovery) ->
     ffi_value!(false, {
         // SAFETY: `recovery` is NULL or a live report.
         unsafe { recovery.as_ref() }.is_some_and(|r| r.created)
+    })
+}
+
+/// Whether open found the log shorter than the length an earlier writer had
+/// made durable (recorded in the lock file): bytes were removed from its
+/// end after they were synced, which no crash does (a truncation, or an
+/// older copy put in its place). Open recovers as always (a torn tail is
+/// moved aside, the chain goes on from the last complete entry) and reports
+/// it here, once. When true, `*out_durable_len` and `*out_len` (each may be
+/// NULL) receive the durable length and the length at open; otherwise 0.
+/// False if `recovery` is NULL. Since ABI 1.13.
+#[no_mangle]
+pub extern "C" fn evident_recovery_truncated(
+    recovery: *const evident_recovery,
+    out_durable_len: *mut u64,
+    out_len: *mut u64,
+) -> bool {
+    ffi_value!(false, {
+        // SAFETY: `recovery` is NULL or a live report.
+        let t = unsafe { recovery.as_ref() }.and_then(|r| r.truncated);
+        let (durable, len) = t.unwrap_or((0, 0));
+        // SAFETY: each out-pointer is NULL or writable.
+        unsafe {
+            if let Some(o) = out_durable_len.as_mut() {
+                *o = durable;
+            }
+            if let Some(o) = out_len.as_mut() {
+                *o = len;
+            }
+        }
+        t.is_some()
     })
 }
 
@@ -838,6 +872,11 @@ mod tests {
         evident_recovery_free(std::ptr::null_mut());
         evident_open_options_free(std::ptr::null_mut());
         assert_eq!(evident_recovery_torn_count(std::ptr::null()), 0);
+        assert!(!evident_recovery_truncated(
+            std::ptr::null(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut()
+        ));
         assert_eq!(
             evident_open_options_set_durability(std::ptr::null_mut(), 1),
             evident_status::NullArgument

@@ -422,6 +422,44 @@ int main(int argc, char **argv) {
     CHECK(evident_verify_result_entries(res) == 5);
     evident_verify_result_free(res);
 
+    /* ---- a copy cut below its durable length (lock file copied too):
+     * open recovers as always and reports the cut, once ---- */
+    {
+        char *cut = join(argv[1], "cut.jsonl");
+        char *lock = join(argv[1], "audit.jsonl.lock");
+        char *cut_lock = join(argv[1], "cut.jsonl.lock");
+        size_t full = 0, lock_len = 0;
+        char *bytes5 = read_file(path, &full);
+        char *lock_bytes = read_file(lock, &lock_len);
+        write_file(cut, bytes5, full - 3);
+        write_file(cut_lock, lock_bytes, lock_len);
+        uint64_t durable = 1, at_open = 1;
+        OK(evident_log_open(cut, NULL, &log));
+        OK(evident_log_recovery(log, &rec));
+        CHECK(evident_recovery_truncated(rec, &durable, &at_open));
+        CHECK(durable == full && at_open == full - 3);
+        CHECK(evident_recovery_truncated(rec, NULL, NULL));
+        CHECK(evident_recovery_torn_count(rec) == 1);
+        evident_recovery_free(rec);
+        OK(evident_log_head(log, &head));
+        CHECK(head.seq == 4);
+        OK(evident_log_close(log));
+        evident_log_free(log);
+        OK(evident_log_open(cut, NULL, &log));
+        OK(evident_log_recovery(log, &rec));
+        CHECK(!evident_recovery_truncated(rec, &durable, &at_open));
+        CHECK(durable == 0 && at_open == 0);
+        evident_recovery_free(rec);
+        OK(evident_log_close(log));
+        evident_log_free(log);
+        log = NULL;
+        free(bytes5);
+        free(lock_bytes);
+        free(cut);
+        free(lock);
+        free(cut_lock);
+    }
+
     /* ---- query ---- */
     evident_query *q = NULL;
     uint64_t seqs[16];

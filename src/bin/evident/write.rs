@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use evident::format::format_ts;
 use evident::{
-    ConvertOptions, Durability, Event, Framing, LockMode, Log, OpenOptions, Repair, VerifyOptions,
-    ViolationKind,
+    ConvertOptions, Durability, Event, Framing, LockMode, Log, OpenOptions, Recovery, Repair,
+    VerifyOptions, ViolationKind,
 };
 use serde_json::{Map, Value};
 
@@ -104,6 +104,7 @@ pub fn append(a: AppendArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         opts.lock_timeout = Some(t);
     }
     let log = Log::open(&path, opts).map_err(|e| Failure::lib(&path, e))?;
+    warn_truncated(&path, &log.recovery());
     for t in log.recovery().torn {
         eprintln!(
             "evident: {}: note: a torn tail ({} bytes at byte offset {}) from an interrupted write was moved to {}",
@@ -252,6 +253,7 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             // Opening the log for writing moves a torn tail aside.
             let log = Log::open(path, o).map_err(|e| Failure::lib(path, e))?;
             let rec = log.recovery();
+            warn_truncated(path, &rec);
             let head = log.head();
             log.close().map_err(|e| Failure::lib(path, e))?;
             if rec.torn.is_empty() && st == "torn_tail" {
@@ -323,5 +325,21 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             };
             Err(Failure::failed(path, msg))
         }
+    }
+}
+
+/// Says, on standard error, that open found the log cut below the length
+/// an earlier writer had made durable (spec § 10.3; reported once).
+fn warn_truncated(path: &Path, rec: &Recovery) {
+    if let Some(t) = rec.truncated {
+        eprintln!(
+            "evident: {}: warning: the log is {} bytes long, but an earlier writer had made {} bytes durable: \
+             {} bytes were removed from its end after they were written (no crash does that: a truncation, \
+             or an older copy put in its place); a checkpoint or witness shows which entries",
+            path.display(),
+            t.len,
+            t.durable_len,
+            t.durable_len - t.len
+        );
     }
 }

@@ -33,7 +33,7 @@ from .errors import (
     WrongKeyError,
 )
 from .handler import AuditHandler
-from .log import AuditLog, Head, Recovery, TornTail
+from .log import AuditLog, Head, Recovery, TornTail, Truncated
 from .query import (
     Entry,
     EntryIterator,
@@ -79,6 +79,7 @@ __all__ = [
     "AuditHandler",
     "Head",
     "Recovery",
+    "Truncated",
     "TornTail",
     "verify",
     "VerifyResult",

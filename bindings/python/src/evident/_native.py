@@ -52,7 +52,7 @@ from .errors import (
 )
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 10
+ABI_VERSION_MINOR = 13
 HASH_HEX_CAPACITY = 129
 UINT64_MAX = 2**64 - 1
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
@@ -130,6 +130,7 @@ _CORE_PROTOTYPES = {
     "evident_recovery_free": (None, [_P]),
     "evident_recovery_created": (c_bool, [_P]),
     "evident_recovery_torn_count": (c_size_t, [_P]),
+    "evident_recovery_truncated": (c_bool, [_P, POINTER(c_uint64), POINTER(c_uint64)]),
     "evident_recovery_torn_tail": (
         _S,
         [_P, c_size_t, POINTER(c_uint64), POINTER(c_uint64), POINTER(c_char_p)],

@@ -20,7 +20,7 @@ from ._convert import ts_text
 from ._managed import Managed
 from .errors import ClosedError, InvalidArgumentError
 
-__all__ = ["AuditLog", "Head", "Recovery", "TornTail", "Details", "PathLike"]
+__all__ = ["AuditLog", "Head", "Recovery", "TornTail", "Truncated", "Details", "PathLike"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: Details of an entry: a JSON-serialisable object, or a JSON text.
@@ -44,11 +44,23 @@ class TornTail(NamedTuple):
     sidecar: str
 
 
+class Truncated(NamedTuple):
+    """The log was found shorter than the length an earlier writer had made
+    durable: bytes were removed from its end after they were synced, which
+    no crash does (a truncation, or an older copy put in its place)."""
+
+    durable_length: int
+    length: int
+
+
 class Recovery(NamedTuple):
-    """What opening the log (or, in shared mode, a later append) repaired."""
+    """What opening the log (or, in shared mode, a later append) repaired.
+    ``truncated`` (a :class:`Truncated`, else ``None``): the log was cut
+    below its durable length; open recovered as always and says so once."""
 
     created: bool
     torn: List[TornTail]
+    truncated: Optional[Truncated] = None
 
 
 def _choice(table: Mapping[Any, int], value: Any, name: str) -> int:
@@ -901,8 +913,9 @@ class AuditLog(Managed):
 
     @property
     def recovery(self) -> Recovery:
-        """Whether this open created the log, and every torn tail moved aside
-        (offset, length, sidecar path) by this handle."""
+        """Whether this open created the log, every torn tail moved aside
+        (offset, length, sidecar path) by this handle, and whether open
+        found the log cut below its durable length (``truncated``)."""
         if self._final_recovery is not None and self.closed:
             return self._final_recovery
         ptr = self._acquire()
@@ -926,7 +939,10 @@ class AuditLog(Managed):
                     )
                 )
                 torn.append(TornTail(off.value, length.value, N.decode(side.value) or ""))
-            return Recovery(bool(lib.evident_recovery_created(rec)), torn)
+            durable, length = ctypes.c_uint64(), ctypes.c_uint64()
+            cut = lib.evident_recovery_truncated(rec, ctypes.byref(durable), ctypes.byref(length))
+            truncated = Truncated(durable.value, length.value) if cut else None
+            return Recovery(bool(lib.evident_recovery_created(rec)), torn, truncated)
         finally:
             lib.evident_recovery_free(rec)
 
