@@ -21,8 +21,7 @@ use rand::RngCore;
 use crate::sys::{self, FileExt as _};
 
 mod atomic;
-#[allow(unused_imports)] // `Step` only where a caller words a step itself
-pub(crate) use atomic::{Durable, Failed, NewFile, Perm, Place, Step, TempFile};
+pub(crate) use atomic::{Durable, NewFile, Perm, Place, Step, TempFile};
 #[cfg(any(test, feature = "__internal"))]
 mod test_hooks;
 #[cfg(any(test, feature = "__internal"))]
@@ -270,6 +269,7 @@ pub(crate) fn link_into_place(tmp: &Path, dst: &Path) -> io::Result<()> {
 /// the process may (a file written aside that replaces `like`, such as a
 /// compacted session file or a log created in place of an empty file, must
 /// not become readable by more users than the original was).
+#[cfg_attr(not(feature = "session"), allow(dead_code))]
 pub(crate) fn copy_access(
     f: &std::fs::File,
     tmp: &Path,

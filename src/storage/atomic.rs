@@ -48,6 +48,7 @@ pub(crate) enum Perm {
     Default,
     /// 0o600 (less the umask) from creation on: a file whose caller gives
     /// it other permissions later (a compaction's copy of a session file).
+    #[cfg_attr(not(feature = "session"), allow(dead_code))]
     Private,
     /// Exactly these bits whatever the umask, set when sealed (a
     /// reproduction script, 0o755). Best effort, a refusal is ignored: the
