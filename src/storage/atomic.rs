@@ -1,9 +1,10 @@
 //! Writing a new file whole under a temporary name, then giving it its
 //! final name in one step, so that the final name never denotes a partial
 //! file: new logs and session files, files adopted in place of an empty
-//! file, the stored Merkle tree, witness state, report files.
+//! file, converted logs, the stored Merkle tree, witness state, report
+//! files.
 //!
-//! The sequence, and what each step guards against:
+//! The sequence:
 //!
 //! 1. **Create** a fresh temporary sibling `.NAME.WHAT-PID-HEX` of the
 //!    final name ([`temp_sibling`](super::temp_sibling), which also removes
