@@ -35,16 +35,16 @@
 //! # Ok::<(), evident::Error>(())
 //! ```
 
-use std::fs::{self, OpenOptions as FsOpenOptions};
+use std::fs;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::chain::Key;
 use crate::error::{Error, Position, Result};
 use crate::format::{self, Framing};
 use crate::log::Head;
 use crate::scan::{Forward, SpanKind};
-use crate::storage::sync_dir;
+use crate::storage::{Durable, NewFile, Perm, Place, Step, TempFile};
 use crate::verify::{verify, VerifyOptions, VerifyReport, Violation, ViolationKind};
 
 /// Options for [`convert`].
@@ -147,10 +147,18 @@ pub fn convert(
         )));
     }
 
-    let tmp = TempFile::new(dst)?;
-    let bytes_out = copy_records(src, &tmp.path, from, to, &report)?;
+    // Removed on any error below (dropped unplaced).
+    let mut tmp = NewFile {
+        what: "converting",
+        perm: Perm::Default,
+        durable: Durable::FileAndDir,
+        place: Place::NoReplace,
+    }
+    .create(dst)
+    .map_err(|f| Error::io(dst, "create", f.error))?;
+    let bytes_out = copy_records(src, &mut tmp, from, to, &report)?;
 
-    let check = verify(&tmp.path, &vopts)?;
+    let check = verify(tmp.tmp(), &vopts)?;
     if let Some(v) = check.first() {
         return Err(Error::malformed(
             dst,
@@ -177,7 +185,10 @@ pub fn convert(
             ),
         ));
     }
-    tmp.publish(dst)?;
+    tmp.place().map_err(|f| match f.step {
+        Step::Link if f.error.kind() == io::ErrorKind::AlreadyExists => exists(dst),
+        _ => f.into(),
+    })?;
     Ok(ConvertReport {
         from,
         to,
@@ -236,18 +247,14 @@ fn refuse(src: &Path, v: &Violation) -> Error {
 /// in the `to` framing, then fsyncs it. Returns the bytes written.
 fn copy_records(
     src: &Path,
-    tmp: &Path,
+    tmp: &mut TempFile,
     from: Framing,
     to: Framing,
     report: &VerifyReport,
 ) -> Result<u64> {
     let file = crate::storage::open_regular(src, crate::storage::Access::Read, "open")?;
-    let out = FsOpenOptions::new()
-        .write(true)
-        .open(tmp)
-        .map_err(|e| Error::io(tmp, "open", e))?;
-    let mut w = BufWriter::with_capacity(256 * 1024, out);
-    let wio = |e| Error::io(tmp, "write", e);
+    let mut w = BufWriter::with_capacity(256 * 1024, tmp.file());
+    let wio = |e| Error::io(tmp.tmp(), "write", e);
     w.write_all(&to.file_header()).map_err(wio)?;
     let mut written = to.file_header().len() as u64;
     let mut fwd = Forward::new(&file, from, from.data_start(), report.bytes, 1);
@@ -287,63 +294,9 @@ fn copy_records(
             ),
         ));
     }
-    let out = w.into_inner().map_err(|e| wio(e.into_error()))?;
-    out.sync_all().map_err(|e| Error::io(tmp, "fsync", e))?;
+    w.into_inner().map_err(|e| wio(e.into_error()))?;
+    tmp.seal()?;
     Ok(written)
-}
-
-/// A temporary file next to the destination, removed unless published.
-struct TempFile {
-    path: PathBuf,
-    dir: PathBuf,
-    published: bool,
-}
-
-impl TempFile {
-    fn new(dst: &Path) -> Result<TempFile> {
-        let dir = match dst.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = dst
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "log".into());
-        let path = dir.join(format!(
-            ".{name}.converting-{}-{}",
-            std::process::id(),
-            hex::encode(rand::random::<[u8; 4]>())
-        ));
-        FsOpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| Error::io(dst, "create", e))?;
-        Ok(TempFile {
-            path,
-            dir,
-            published: false,
-        })
-    }
-
-    /// Links the file into place at `dst` (never replacing a file there).
-    fn publish(mut self, dst: &Path) -> Result<()> {
-        match crate::storage::link_into_place(&self.path, dst) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(exists(dst)),
-            Err(e) => return Err(Error::io(dst, "link into place", e)),
-        }
-        self.published = true;
-        sync_dir(&self.dir).map_err(|e| Error::io(&self.dir, "fsync directory", e))
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.published {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -655,20 +655,20 @@ fn lock_inode(data: &File, timeout: Duration) -> io::Result<bool> {
 /// `session::SaveOptions::adopt_empty`). It takes the file's writer locks
 /// as any writer does, then keeps only the lock file's (which every writer
 /// takes first); checks that the file is still empty and has one name;
-/// writes the new file to a temporary sibling with the empty file's
-/// permission bits and makes it durable; checks that the name still
-/// denotes the same empty file; and renames the new file over it (over the
-/// file a symbolic link names). The path holds either the empty file or
-/// the complete new one. No descriptor of the empty file is open during
-/// the rename (Windows without POSIX rename semantics refuses to replace an
-/// open file). Returns false if the file was no longer empty or no longer
+/// writes the new file to a temporary sibling (private while written, then
+/// given the empty file's permission bits and owner, see
+/// [`storage::Perm::Like`]) and makes it durable; checks that the name
+/// still denotes the same empty file; and renames the new file over it
+/// (over the file a symbolic link names). The path holds either the empty
+/// file or the complete new one. No descriptor of the empty file is open
+/// during the rename (Windows without POSIX rename semantics refuses to
+/// replace an open file). Returns false if the file was no longer empty or no longer
 /// the same file (another writer made it a log meanwhile).
 pub(crate) fn adopt_empty_file(
     path: &Path,
     lock_timeout: Duration,
     bytes: impl FnOnce() -> Result<Vec<u8>>,
 ) -> Result<bool> {
-    use std::io::Write as _;
     // Both locks, as any writer takes them (the lock file gets the file's
     // permission bits); then the descriptor goes, with its inode lock: the
     // lock file alone keeps other writers out.
@@ -692,31 +692,20 @@ pub(crate) fn adopt_empty_file(
             return Ok(false);
         }
         let bytes = bytes()?;
-        let (dir, tmp) = storage::temp_sibling(&target, "creating");
-        let write = || -> Result<()> {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(|e| Error::io(&tmp, "create", e))?;
-            f.write_all(&bytes)
-                .map_err(|e| Error::io(&tmp, "write", e))?;
-            storage::copy_access(&f, &tmp, &meta)?;
-            f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))
-        };
-        let placed = write().and_then(|()| {
-            if !probe().is_ok_and(|(i, l, n, _)| i == id && l == 0 && n <= 1) {
-                return Ok(false);
-            }
-            std::fs::rename(&tmp, &target)
-                .map(|()| true)
-                .map_err(|e| Error::io(&target, "rename into place", e))
-        });
-        if !matches!(placed, Ok(true)) {
-            let _ = std::fs::remove_file(&tmp);
-            return placed;
+        // Removed unless placed (on an error, or when the check fails).
+        let mut tmp = storage::NewFile {
+            what: "creating",
+            perm: storage::Perm::Like(meta),
+            durable: storage::Durable::FileAndDir,
+            place: storage::Place::RenameOver,
         }
-        storage::sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))?;
+        .create(&target)?;
+        tmp.write_all(&bytes)?;
+        tmp.seal()?;
+        if !probe().is_ok_and(|(i, l, n, _)| i == id && l == 0 && n <= 1) {
+            return Ok(false);
+        }
+        tmp.place()?;
         Ok(true)
     })();
     lock.release(held);

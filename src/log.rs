@@ -1561,12 +1561,20 @@ impl Drop for Log {
 /// existing file). Returns false if another process created it first.
 fn create_log(path: &Path, opts: &OpenOptions) -> Result<bool> {
     let bytes = new_log_bytes(path, opts)?;
-    // Also removes the temporary files of creators killed before (named
-    // ones: other systems, or earlier versions).
-    let (dir, tmp) = crate::storage::temp_sibling(path, "creating");
+    let dir = crate::storage::parent_dir(path);
     let linked = match crate::sys::create_unnamed_then_link(&dir, path, &bytes) {
-        Ok(true) => Ok(()),
-        Ok(false) => create_named_then_link(&tmp, path, &bytes),
+        Ok(true) => {
+            // The temporary files of creators killed before (named ones:
+            // other systems, or earlier versions); the named way below
+            // removes them itself.
+            crate::storage::remove_stale(path, "creating");
+            Ok(())
+        }
+        // Where there are no unnamed files (not Linux), a process killed
+        // before the link leaves the temporary `.NAME.creating-PID-HEX`
+        // behind, removed by the next creation of a log of that name once
+        // that process is gone.
+        Ok(false) => NEW_LOG.write(path, &bytes).map_err(|f| f.error),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
         Err(e) => return Err(Error::io(path, "create", e)),
     };
@@ -1610,28 +1618,15 @@ fn new_log_bytes(path: &Path, opts: &OpenOptions) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Creates `path` holding `bytes` through the temporary file `tmp` next
-/// to it, linked at `path` (fails with `AlreadyExists` when taken) and
-/// removed. Where there are no unnamed files (not Linux), a process killed
-/// in between leaves the temporary `.NAME.creating-PID-HEX` behind; the
-/// next creation of a log of that name removes it once that process is gone.
-fn create_named_then_link(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let write = || -> std::io::Result<()> {
-        let mut f = FsOpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(tmp);
-        return Err(e);
-    }
-    let linked = crate::storage::link_into_place(tmp, path);
-    let _ = fs::remove_file(tmp);
-    linked
-}
+/// A new log written under a temporary name, made durable, and linked at
+/// its name, never replacing a file there (the caller fsyncs the
+/// directory, as for an unnamed file).
+const NEW_LOG: crate::storage::NewFile = crate::storage::NewFile {
+    what: "creating",
+    perm: crate::storage::Perm::Default,
+    durable: crate::storage::Durable::File,
+    place: crate::storage::Place::NoReplace,
+};
 
 /// A log's genesis as read from its file.
 pub(crate) struct GenesisInfo {

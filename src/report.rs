@@ -24,7 +24,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
@@ -1182,33 +1182,22 @@ pub fn render_pdf(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) -
     pdf::render(&model(entries, logs, opts))
 }
 
+/// Replaces `path` with `text` (a temporary file, fsynced, renamed over
+/// it); `executable`: mode 0755.
 fn write_atomic(path: &Path, text: impl AsRef<[u8]>, executable: bool) -> Result<()> {
-    // A fresh name (never a file or link already there; leftovers of
-    // writes killed before the rename are removed once their process is
-    // gone).
-    let (_, tmp) = crate::storage::temp_sibling(path, "tmp");
-    let res = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, "create", e))?;
-        f.write_all(text.as_ref())
-            .map_err(|e| Error::io(&tmp, "write", e))?;
-        #[cfg(unix)]
-        if executable {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = f.set_permissions(fs::Permissions::from_mode(0o755));
-        }
-        #[cfg(not(unix))]
-        let _ = executable;
-        f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))?;
-        fs::rename(&tmp, path).map_err(|e| Error::io(path, "rename into place", e))
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
+    use crate::storage::{Durable, NewFile, Perm, Place};
+    NewFile {
+        what: "tmp",
+        perm: if executable {
+            Perm::Exact(0o755)
+        } else {
+            Perm::Default
+        },
+        durable: Durable::File,
+        place: Place::RenameOver,
     }
-    res
+    .write(path, text.as_ref())?;
+    Ok(())
 }
 
 fn write_rendered(

@@ -20,6 +20,8 @@ use rand::RngCore;
 
 use crate::sys::{self, FileExt as _};
 
+mod atomic;
+pub(crate) use atomic::{Durable, NewFile, Perm, Place, Step, TempFile};
 #[cfg(any(test, feature = "__internal"))]
 mod test_hooks;
 #[cfg(any(test, feature = "__internal"))]
@@ -183,37 +185,47 @@ pub(crate) fn set_blocking(file: &File) -> io::Result<()> {
     sys::set_blocking(file)
 }
 
-/// The directory of `path` and a temporary name next to it
-/// (`.<name>.<what>-<pid>-<random hex>`), after removing such names that
-/// processes no longer running left there ([`remove_stale`]).
-pub(crate) fn temp_sibling(path: &Path, what: &str) -> (PathBuf, PathBuf) {
-    let dir = match path.parent() {
+/// The directory `path` is in (`.` for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
-    };
+    }
+}
+
+/// The directory of `path` and a temporary name next to it
+/// (`.<name>.<what>-<pid>-<random hex>`), after removing such names that
+/// processes no longer running left there ([`remove_stale`]). Files are
+/// written under such names by [`NewFile`].
+pub(crate) fn temp_sibling(path: &Path, what: &str) -> (PathBuf, PathBuf) {
+    let dir = parent_dir(path);
     let mut rnd = [0u8; 8];
     rand::thread_rng().fill_bytes(&mut rnd);
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let tmp = dir.join(format!(
-        ".{base}.{what}-{}-{}",
+        ".{}.{what}-{}-{}",
+        base_name(path),
         std::process::id(),
         hex::encode(rnd)
     ));
-    remove_stale(&dir, &base, what);
+    remove_stale(path, what);
     (dir, tmp)
 }
 
-/// Removes temporary files `.<base>.<what>-<pid>-<hex>` left by processes
-/// of this host that no longer run (killed while creating a log or
-/// session file, or compacting a session file). They are partial copies,
-/// never the only copy of anything: the file itself is untouched until the
-/// link or rename.
-pub(crate) fn remove_stale(dir: &Path, base: &str, what: &str) {
-    let prefix = format!(".{base}.{what}-");
-    let Ok(entries) = std::fs::read_dir(dir) else {
+fn base_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Removes the temporary files `.<name>.<what>-<pid>-<hex>` next to `path`
+/// left by processes of this host that no longer run (killed while
+/// creating a log or session file, or compacting a session file). They
+/// are partial copies, never the only copy of anything: the file itself is
+/// untouched until the link or rename.
+pub(crate) fn remove_stale(path: &Path, what: &str) {
+    let dir = parent_dir(path);
+    let prefix = format!(".{}.{what}-", base_name(path));
+    let Ok(entries) = std::fs::read_dir(&dir) else {
         return;
     };
     for e in entries.flatten() {
@@ -257,19 +269,25 @@ pub(crate) fn link_into_place(tmp: &Path, dst: &Path) -> io::Result<()> {
 /// the process may (a file written aside that replaces `like`, such as a
 /// compacted session file or a log created in place of an empty file, must
 /// not become readable by more users than the original was).
+#[cfg_attr(not(feature = "session"), allow(dead_code))]
 pub(crate) fn copy_access(
     f: &std::fs::File,
     tmp: &Path,
     like: &std::fs::Metadata,
 ) -> crate::Result<()> {
+    give_access(f, like).map_err(|e| crate::Error::io(tmp, "set permissions", e))
+}
+
+/// [`copy_access`] without the path for the error.
+pub(crate) fn give_access(f: &std::fs::File, like: &std::fs::Metadata) -> io::Result<()> {
     let mode = sys::mode(like) & 0o7777;
-    sys::set_mode(f, mode).map_err(|e| crate::Error::io(tmp, "set permissions", e))?;
+    sys::set_mode(f, mode)?;
     // Changing the owner needs privileges; without them the group alone may
     // still be changed (to a group of the caller); failing both, the file
     // keeps the caller's ids.
     sys::copy_owner(f, like);
     // chown may clear set-id bits: set the mode again.
-    sys::set_mode(f, mode).map_err(|e| crate::Error::io(tmp, "set permissions", e))
+    sys::set_mode(f, mode)
 }
 
 #[cfg(test)]

@@ -357,24 +357,13 @@ impl Witness {
 /// Replaces `path` with `bytes`: a temporary file in the same directory,
 /// fsync, rename over `path`, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // A fresh name (never a file or link already there; leftovers of
-    // writes killed before the rename are removed once their process is
-    // gone).
-    let (_, tmp) = crate::storage::temp_sibling(path, "tmp");
-    let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        crate::storage::sync_dir(dir)
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, "replace", e));
+    use crate::storage::{Durable, NewFile, Perm, Place};
+    NewFile {
+        what: "tmp",
+        perm: Perm::Default,
+        durable: Durable::FileAndDir,
+        place: Place::RenameOver,
     }
-    Ok(())
+    .write(path, bytes)
+    .map_err(|f| Error::io(path, "replace", f.error))
 }

@@ -524,6 +524,21 @@ fn slot_bytes(out: &mut Vec<u8>, slot: u64, hash: &Node, offset: u64) {
     out.extend_from_slice(&slot_crc(slot, hash, offset).to_le_bytes());
 }
 
+/// The stored tree's header: magic, log id, size, where the last covered
+/// record ends and starts, framing, CRC.
+fn header(log: &LogLeaves, size: u64, last_end: u64, last_offset: u64) -> [u8; HEADER as usize] {
+    let mut h = [0u8; HEADER as usize];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..24].copy_from_slice(&log_id_bytes(log.log_id()));
+    h[24..32].copy_from_slice(&size.to_le_bytes());
+    h[32..40].copy_from_slice(&last_end.to_le_bytes());
+    h[40..48].copy_from_slice(&last_offset.to_le_bytes());
+    h[48..52].copy_from_slice(&u32::from(log.framing() == Framing::Binary).to_le_bytes());
+    let crc = crc32fast::hash(&h[..56]);
+    h[56..60].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
 /// The stored tree's path for a log.
 pub fn tree_path(log: &Path) -> PathBuf {
     let mut s = log.as_os_str().to_owned();
@@ -713,22 +728,23 @@ impl StoredTree {
     }
 
     /// Rebuilds the stored tree from the log (written to a temporary file,
-    /// then renamed over the old one).
+    /// then renamed over the old one; not fsynced: the tree is checked
+    /// whenever it is opened and rebuilt when it does not match).
     pub fn rebuild(log: &LogLeaves) -> Result<(StoredTree, Option<Violation>)> {
+        use crate::storage::{Durable, NewFile, Perm, Place};
         let path = tree_path(log.path());
-        // A fresh name (never a file or link already there; leftovers of
-        // rebuilds killed before the rename are removed once their process
-        // is gone).
-        let (_, tmp) = crate::storage::temp_sibling(&path, "tree");
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, "create stored tree", e))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, &file);
+        // Removed on any error below (dropped unplaced).
+        let tmp = NewFile {
+            what: "tree",
+            perm: Perm::Default,
+            durable: Durable::No,
+            place: Place::RenameOver,
+        }
+        .create(&path)
+        .map_err(|f| Error::io(&f.path, "create stored tree", f.error))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.file());
         w.write_all(&[0u8; HEADER as usize])
-            .map_err(|e| Error::io(&tmp, "write", e))?;
+            .map_err(|e| Error::io(tmp.tmp(), "write", e))?;
         let mut frontier = Frontier::new();
         let mut slot = 0u64;
         let mut write_err = None;
@@ -745,49 +761,34 @@ impl StoredTree {
                 }
                 slot += 1;
             }
-        });
-        let end = match end {
-            Ok(e) => e,
-            Err(e) => {
-                drop(w);
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
+        })?;
         let flushed = w.flush();
         drop(w);
         if let Some(e) = write_err.or(flushed.err()) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io(&tmp, "write", e));
+            return Err(Error::io(tmp.tmp(), "write", e));
         }
-        let mut t = StoredTree {
-            path: path.clone(),
+        let size = frontier.size();
+        let (last_offset, last_end) = (end.last.offset, end.last.end);
+        tmp.file()
+            .write_all_at(&header(log, size, last_end, last_offset), 0)
+            .map_err(|e| Error::io(tmp.tmp(), "write", e))?;
+        let file = tmp
+            .place_open()
+            .map_err(|f| Error::io(&f.path, "rename stored tree", f.error))?;
+        let t = StoredTree {
+            path,
             file,
-            size: frontier.size(),
-            last_offset: end.last.offset,
-            last_end: end.last.end,
+            size,
+            last_offset,
+            last_end,
             last_hash: Some(end.last.hash),
             frontier,
         };
-        t.write_header(log)
-            .map_err(|e| Error::io(&tmp, "write", e))?;
-        if let Err(e) = std::fs::rename(&tmp, &path) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io(&path, "rename stored tree", e));
-        }
         Ok((t, end.problem))
     }
 
     fn write_header(&mut self, log: &LogLeaves) -> std::io::Result<()> {
-        let mut h = [0u8; HEADER as usize];
-        h[..8].copy_from_slice(MAGIC);
-        h[8..24].copy_from_slice(&log_id_bytes(log.log_id()));
-        h[24..32].copy_from_slice(&self.size.to_le_bytes());
-        h[32..40].copy_from_slice(&self.last_end.to_le_bytes());
-        h[40..48].copy_from_slice(&self.last_offset.to_le_bytes());
-        h[48..52].copy_from_slice(&u32::from(log.framing() == Framing::Binary).to_le_bytes());
-        let crc = crc32fast::hash(&h[..56]);
-        h[56..60].copy_from_slice(&crc.to_le_bytes());
+        let h = header(log, self.size, self.last_end, self.last_offset);
         self.file.write_all_at(&h, 0)
     }
 

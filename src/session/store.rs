@@ -738,34 +738,28 @@ fn create_file(
     log_id: Option<&str>,
     like: Option<&std::fs::Metadata>,
 ) -> Result<()> {
+    use crate::storage::{Durable, NewFile, Perm, Place, Step};
     let bytes = new_file_bytes(key, log_id)?;
-    let (dir, tmp) = temp_sibling(path, "creating");
-    let written = {
-        let mut o = FsOpenOptions::new();
-        o.write(true).create_new(true);
-        if like.is_some() {
-            // no wider than the original while it is written
-            crate::sys::create_mode(&mut o, 0o600);
-        }
-        o.open(&tmp)
-            .map_err(|e| Error::io(&tmp, "write new session file", e))
+    let linked = NewFile {
+        what: "creating",
+        // no wider than the original while it is written
+        perm: if like.is_some() {
+            Perm::Private
+        } else {
+            Perm::Default
+        },
+        durable: Durable::File,
+        place: Place::NoReplace,
     }
-    .and_then(|mut f| {
-        f.write_all(&bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| Error::io(&tmp, "write new session file", e))
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    let linked = crate::storage::link_into_place(&tmp, path);
-    let _ = std::fs::remove_file(&tmp);
+    .write(path, &bytes);
     match linked {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::io(path, "create", e)),
+        // Another process created it first.
+        Err(f) if f.error.kind() == std::io::ErrorKind::AlreadyExists && f.step == Step::Link => {}
+        Err(f) if f.step == Step::Link => return Err(Error::io(path, "create", f.error)),
+        Err(f) => return Err(Error::io(&f.path, "write new session file", f.error)),
     }
+    let dir = crate::storage::parent_dir(path);
     sync_dir(&dir).map_err(|e| Error::io(&dir, "fsync directory", e))
 }
 
