@@ -1991,7 +1991,8 @@ void evident_session_free(evident_session *session);
  * `created_at`, `modified_at` (RFC 3339), `path` (the file it was loaded
  * from or last saved to, or null), `version` and `commit` (hex) of that
  * file (or null), the counts `traces`, `layers`, `annotations`,
- * `measurements`, `history`, `history_limit` (0: unlimited), and
+ * `measurements`, `history`, `history_limit` (0: unlimited),
+ * `history_auto_record` (whether loading a trace records itself), and
  * `load_notice` (null, or a sentence when loading the newest version
  * skipped newer commits whose saves, made without sync, lost pages in a
  * power cut).
@@ -2248,6 +2249,14 @@ evident_status evident_session_history_json(const evident_session *session, char
  * oldest now and on later records.
  */
 evident_status evident_session_set_history_limit(evident_session *session, uint64_t max_entries);
+
+/**
+ * Sets whether loading a trace records itself in the history (TraceKit's
+ * `OperationHistory.auto_record`; default true). It is saved with the
+ * session and given back by `evident_session_info_json` as
+ * `history_auto_record`. Since ABI 1.13.
+ */
+evident_status evident_session_set_history_auto_record(evident_session *session, bool on);
 
 /**
  * Creates save options with the defaults (see `evident_save_options`).
@@ -2578,7 +2587,7 @@ evident_status evident_session_change_json(evident_session *session,
  * a JSON string, `"version"` a number or `null`, …): `name`, `created_at`,
  * `modified_at`, `path`, `version`, `commit`, `traces`, `layers`,
  * `annotations`, `measurements`, `history`, `history_limit`,
- * `load_notice`; another name gives `EVIDENT_STATUS_INVALID_ARGUMENT`.
+ * `history_auto_record`, `load_notice`; another name gives `EVIDENT_STATUS_INVALID_ARGUMENT`.
  * `*out` receives a string to free with `evident_string_free` (NULL on
  * failure).
  */

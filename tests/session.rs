@@ -436,3 +436,37 @@ fn an_old_tracekit_pickle_is_named_and_never_overwritten() {
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
     }
 }
+
+/// TraceKit's `OperationHistory.auto_record` is saved with the session:
+/// written in `meta` only when off (spec/session.md § 4.3), so that other
+/// sessions are written as before the member existed.
+#[test]
+fn history_auto_record_is_saved_only_when_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let on = dir.path().join("on.tks");
+    let off = dir.path().join("off.tks");
+    let mut s = sample_session();
+    assert!(s.history_auto_record());
+    s.save(Some(&on), &SaveOptions::default().compress(None))
+        .unwrap();
+    let text = std::fs::read(&on).unwrap();
+    assert!(!text.windows(19).any(|w| w == b"history_auto_record"));
+    assert!(load_ok(&on).unwrap().history_auto_record());
+    assert!(s.to_json().get("history_auto_record").is_none());
+
+    s.set_history_auto_record(false);
+    assert_eq!(s.to_json()["history_auto_record"], json!(false));
+    s.save(Some(&off), &SaveOptions::default().compress(None))
+        .unwrap();
+    let text = std::fs::read(&off).unwrap();
+    assert!(text
+        .windows(27)
+        .any(|w| w == br#""history_auto_record":false"#));
+    let mut back = load_ok(&off).unwrap();
+    assert!(!back.history_auto_record());
+    // Turned on again: a new version that reads back as on.
+    back.set_history_auto_record(true);
+    back.save(None, &SaveOptions::default().compress(None))
+        .unwrap();
+    assert!(load_ok(&off).unwrap().history_auto_record());
+}

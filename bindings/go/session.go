@@ -155,7 +155,8 @@ type SessionInfo struct {
 	Annotations  int       `json:"annotations"`
 	Measurements int       `json:"measurements"`
 	History      int       `json:"history"`
-	HistoryLimit int       `json:"history_limit"` // 0 = unlimited
+	HistoryLimit int       `json:"history_limit"`       // 0 = unlimited
+	AutoRecord   bool      `json:"history_auto_record"` // TraceKit's history.auto_record, saved with the session
 }
 
 // SaveOptions for Save; the zero value (or nil) saves uncompressed, with fsync (README.md).

@@ -48,6 +48,16 @@ func TestSessionOperationsByName(t *testing.T) {
 	if n := s.Name(); n != "renamed" {
 		t.Fatalf("name %q after refused calls", n)
 	}
+	// TraceKit's auto_record, through the library's operation.
+	if err := s.do(true, "set_history_auto_record", nil, "no"); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("auto_record of a string: %v", err)
+	}
+	if err := s.do(true, "set_history_auto_record", nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.do(false, "info", &info); err != nil || info.AutoRecord {
+		t.Fatalf("info %+v, %v", info, err)
+	}
 	s.Close()
 	if err := s.do(false, "info", nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after Close: %v", err)

@@ -303,7 +303,7 @@ func checkFull(t *testing.T, s *evident.Session, f fullFixture) {
 	info, err := s.Info()
 	check(t, err)
 	if info.Name != f.name || s.Name() != f.name || info.Traces != 12 || info.Layers != 3 || info.Annotations != 7 ||
-		info.Measurements != 4 || info.History != 3 || info.HistoryLimit != f.historyLimit ||
+		info.Measurements != 4 || info.History != 3 || info.HistoryLimit != f.historyLimit || !info.AutoRecord ||
 		info.CreatedAt.IsZero() || info.ModifiedAt.Before(info.CreatedAt) {
 		t.Fatalf("info %+v", info)
 	}

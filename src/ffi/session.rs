@@ -434,7 +434,8 @@ pub extern "C" fn evident_session_free(session: *mut evident_session) {
 /// `created_at`, `modified_at` (RFC 3339), `path` (the file it was loaded
 /// from or last saved to, or null), `version` and `commit` (hex) of that
 /// file (or null), the counts `traces`, `layers`, `annotations`,
-/// `measurements`, `history`, `history_limit` (0: unlimited), and
+/// `measurements`, `history`, `history_limit` (0: unlimited),
+/// `history_auto_record` (whether loading a trace records itself), and
 /// `load_notice` (null, or a sentence when loading the newest version
 /// skipped newer commits whose saves, made without sync, lost pages in a
 /// power cut).
@@ -1035,6 +1036,21 @@ pub extern "C" fn evident_session_set_history_limit(
         let s = &mut try_mut!(session, "session").s;
         let n = usize::try_from(max_entries).unwrap_or(usize::MAX);
         s.set_history_limit(n);
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Sets whether loading a trace records itself in the history (TraceKit's
+/// `OperationHistory.auto_record`; default true). It is saved with the
+/// session and given back by `evident_session_info_json` as
+/// `history_auto_record`. Since ABI 1.13.
+#[no_mangle]
+pub extern "C" fn evident_session_set_history_auto_record(
+    session: *mut evident_session,
+    on: bool,
+) -> evident_status {
+    ffi_status!({
+        try_mut!(session, "session").s.set_history_auto_record(on);
         Ok(evident_status::Ok)
     })
 }

@@ -30,7 +30,7 @@ const GET_OPS: [&str; 12] = [
 ];
 
 /// The operations of `evident_session_change_json`.
-const CHANGE_OPS: [&str; 12] = [
+const CHANGE_OPS: [&str; 13] = [
     "set_name",
     "set_metadata",
     "remove_trace",
@@ -42,6 +42,7 @@ const CHANGE_OPS: [&str; 12] = [
     "record_measurement",
     "record_history",
     "set_history_limit",
+    "set_history_auto_record",
     "load_trace",
 ];
 
@@ -297,6 +298,10 @@ fn change_op(s: *mut evident_session, op: &str, args: Option<&str>) -> FfiResult
                 a.count(0, "n", negative)?,
             ))?
         }
+        "set_history_auto_record" => match a.get(0) {
+            Value::Bool(on) => lift(f::evident_session_set_history_auto_record(s, *on))?,
+            _ => return Err(a.bad("on", "true or false")),
+        },
         "load_trace" => {
             let (path, name) = (a.req(0, "path")?, a.text(1, "name", true)?);
             // null, an object, or an array of at most one (Go's variadic

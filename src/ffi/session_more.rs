@@ -16,7 +16,7 @@ use crate::format::format_ts;
 use crate::session::Session;
 
 /// The fields of `evident_session_info_json`, in its order.
-pub(super) const INFO_FIELDS: [&str; 13] = [
+pub(super) const INFO_FIELDS: [&str; 14] = [
     "name",
     "created_at",
     "modified_at",
@@ -29,6 +29,7 @@ pub(super) const INFO_FIELDS: [&str; 13] = [
     "measurements",
     "history",
     "history_limit",
+    "history_auto_record",
     "load_notice",
 ];
 
@@ -51,6 +52,7 @@ pub(super) fn info_field(s: &Session, field: &str) -> FfiResult<Value> {
         "measurements" => json!(s.measurements().len()),
         "history" => json!(s.history().len()),
         "history_limit" => json!(s.history_limit()),
+        "history_auto_record" => json!(s.history_auto_record()),
         "load_notice" => json!(s.load_notice()),
         _ => {
             return Err(Failure::invalid(format!(
@@ -70,7 +72,7 @@ fn json_out(v: &Value) -> *mut c_char {
 /// a JSON string, `"version"` a number or `null`, …): `name`, `created_at`,
 /// `modified_at`, `path`, `version`, `commit`, `traces`, `layers`,
 /// `annotations`, `measurements`, `history`, `history_limit`,
-/// `load_notice`; another name gives `EVIDENT_STATUS_INVALID_ARGUMENT`.
+/// `history_auto_record`, `load_notice`; another name gives `EVIDENT_STATUS_INVALID_ARGUMENT`.
 /// `*out` receives a string to free with `evident_string_free` (NULL on
 /// failure).
 #[no_mangle]

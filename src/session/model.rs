@@ -1136,6 +1136,9 @@ pub struct Session {
     pub(crate) measurements: Vec<Measurement>,
     pub(crate) history: VecDeque<HistoryEntry>,
     pub(crate) history_limit: usize,
+    /// Whether loading a trace records itself in the history (TraceKit's
+    /// `OperationHistory.auto_record`); saved with the session.
+    pub(crate) history_auto_record: bool,
     pub(crate) bound: Option<Bound>,
 }
 
@@ -1162,6 +1165,7 @@ impl Session {
             measurements: Vec::new(),
             history: VecDeque::new(),
             history_limit: 0,
+            history_auto_record: true,
             bound: None,
         }
     }
@@ -1492,13 +1496,29 @@ impl Session {
         self.history_limit
     }
 
+    /// Sets whether loading a trace records itself in the history
+    /// (TraceKit's `OperationHistory.auto_record`; default true). Saved
+    /// with the session (spec/session.md § 4.3).
+    pub fn set_history_auto_record(&mut self, on: bool) {
+        if self.history_auto_record != on {
+            self.history_auto_record = on;
+            self.touch();
+        }
+    }
+
+    /// Whether loading a trace records itself in the history.
+    pub fn history_auto_record(&self) -> bool {
+        self.history_auto_record
+    }
+
     /// Everything but the samples, as JSON: `name`, `created_at`,
     /// `modified_at`, `metadata`, `path`, `version`, `commit`, `traces`
     /// (name, dtype, len, info, mapped, compressed), `layers`,
-    /// `measurements`, `history`, `history_limit`.
+    /// `measurements`, `history`, `history_limit`, and
+    /// `history_auto_record` only when it is false (as in the file).
     pub fn to_json(&self) -> Value {
         let traces: Vec<Value> = self.traces.iter().map(|(n, t)| trace_json(n, t)).collect();
-        serde_json::json!({
+        let mut doc = serde_json::json!({
             "name": self.name,
             "created_at": crate::format::format_ts(&self.created_at),
             "modified_at": crate::format::format_ts(&self.modified_at),
@@ -1511,7 +1531,13 @@ impl Session {
             "measurements": self.measurements,
             "history": self.history,
             "history_limit": self.history_limit,
-        })
+        });
+        if !self.history_auto_record {
+            if let Some(o) = doc.as_object_mut() {
+                o.insert("history_auto_record".into(), Value::Bool(false));
+            }
+        }
+        doc
     }
 
     /// `doc` — [`Session::to_json`] of this session, members may have

@@ -259,17 +259,33 @@ struct Meta {
     modified_at: DateTime<Utc>,
     #[serde(default)]
     history_limit: usize,
+    #[serde(default = "yes")]
+    history_auto_record: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn section_content(s: &Session, name: &str) -> Result<Value> {
     match name {
-        "meta" => Ok(json!({
-            "name": s.name,
-            "metadata": s.metadata,
-            "created_at": format::format_ts(&s.created_at),
-            "modified_at": format::format_ts(&s.modified_at),
-            "history_limit": s.history_limit,
-        })),
+        "meta" => {
+            let mut meta = json!({
+                "name": s.name,
+                "metadata": s.metadata,
+                "created_at": format::format_ts(&s.created_at),
+                "modified_at": format::format_ts(&s.modified_at),
+                "history_limit": s.history_limit,
+            });
+            // Written only when off, so that other sessions are written
+            // as before the member existed (spec/session.md § 4.3).
+            if !s.history_auto_record {
+                if let Some(o) = meta.as_object_mut() {
+                    o.insert("history_auto_record".into(), Value::Bool(false));
+                }
+            }
+            Ok(meta)
+        }
         "layers" => serde_json::to_value(&s.layers),
         "measurements" => serde_json::to_value(&s.measurements),
         _ => history_content(&s.history),
@@ -400,6 +416,7 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
                 s.created_at = m.created_at;
                 s.modified_at = m.modified_at;
                 s.history_limit = m.history_limit;
+                s.history_auto_record = m.history_auto_record;
                 seen[0] = true;
             }
             "layers" => {

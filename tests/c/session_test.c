@@ -466,6 +466,26 @@ static void check_history_limit(void) {
     evident_string_free(out);
     char *i = info(s);
     CHECK_HAS(i, "\"history_limit\":2");
+    CHECK_HAS(i, "\"history_auto_record\":true");
+    evident_string_free(i);
+    evident_session_free(s);
+}
+
+/* TraceKit's auto_record: set, reported by info, saved and loaded back. */
+static void check_history_auto_record(const char *path) {
+    evident_session *s = NULL;
+    OK(evident_session_new("a", &s));
+    EXPECT(evident_session_set_history_auto_record(NULL, false), EVIDENT_STATUS_NULL_ARGUMENT);
+    OK(evident_session_set_history_auto_record(s, false));
+    char *i = info(s);
+    CHECK_HAS(i, "\"history_auto_record\":false");
+    evident_string_free(i);
+    OK(evident_session_save(s, path, NULL, NULL));
+    evident_session_free(s);
+    s = NULL;
+    OK(evident_session_load(path, NULL, 0, 0, &s));
+    i = info(s);
+    CHECK_HAS(i, "\"history_auto_record\":false");
     evident_string_free(i);
     evident_session_free(s);
 }
@@ -496,6 +516,11 @@ int main(int argc, char **argv) {
     error_paths(s);
     locked_layers(s);
     check_history_limit();
+    {
+        char *ar = join(argv[1], "auto_record.evs");
+        check_history_auto_record(ar);
+        free(ar);
+    }
 
     /* A trace object outlives its session and a replaced trace. */
     evident_trace *kept = NULL;

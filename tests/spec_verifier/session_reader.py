@@ -654,6 +654,8 @@ class Ctx:
             "history_limit": meta.get("history_limit"),
             "layers": layers, "measurements": meas, "history": history,
             "traces": traces}
+        if meta.get("history_auto_record") is False:  # written only when off
+            content["history_auto_record"] = False
         hp = [param_order(e) if isinstance(e, dict) else [] for e in hist]
         return content, hp
 

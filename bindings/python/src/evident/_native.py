@@ -273,6 +273,7 @@ _SESSION_PROTOTYPES = {
     "evident_session_record_history": (_S, [_P, c_char_p]),
     "evident_session_history_json": (_S, [_P, _PP]),
     "evident_session_set_history_limit": (_S, [_P, c_uint64]),
+    "evident_session_set_history_auto_record": (_S, [_P, c_bool]),
     # logic shared by the bindings
     "evident_session_remove_annotation": (_S, [_P, c_char_p, c_uint64]),
     "evident_dtype_from_name": (_S, [c_char_p, POINTER(c_uint32)]),

@@ -739,12 +739,12 @@ class OperationHistory:
     def __init__(self, max_entries: int = 0, auto_record: bool = True) -> None:
         self._session = Session(name="history")
         self.max_entries = max_entries
-        self.auto_record = auto_record  # whether Session.load_trace records itself
+        self.auto_record = auto_record
 
     @classmethod
     def _bound(cls, session: "Session") -> "OperationHistory":
         h = cls.__new__(cls)
-        h._session, h.auto_record = session, True
+        h._session = session
         return h
 
     def _get(self, key: str) -> Any:
@@ -755,6 +755,10 @@ class OperationHistory:
         self._session._call(N.lib.evident_session_set_history_limit, value)
 
     max_entries = _Prop("history_limit", lambda v: int(v or 0), "0: unlimited.", set=_set_limit)
+    auto_record = _Prop(
+        "history_auto_record", lambda v: v is not False,
+        "Whether Session.load_trace records itself (saved with the session).",
+        set=lambda h, v: h._session._call(N.lib.evident_session_set_history_auto_record, bool(v)))
 
     @property
     def entries(self) -> List[HistoryEntry]:
