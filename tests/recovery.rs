@@ -611,7 +611,12 @@ fn a_log_cut_below_its_durable_length_is_reported_at_open() {
             log.close().unwrap();
         }
     }
-    // The command says it, on the writer's open (append) and in repair.
+}
+
+/// The command says it, on the writer's open (append) and in repair.
+#[cfg(feature = "cli")]
+#[test]
+fn the_command_warns_of_a_log_cut_below_its_durable_length() {
     for cmd in ["append", "repair"] {
         let dir = tempfile::tempdir().unwrap();
         let (path, last_start) = log_of(dir.path(), Framing::Jsonl, 3, None);
