@@ -809,10 +809,12 @@ fn open_lines(path: &Path) -> Result<Lines<BufReader<File>>> {
 // --- recognising --------------------------------------------------------
 
 /// Whether the file at `path` is an OpenParallax audit file: not an
-/// evident log (neither framing's header), and its first non-blank line
-/// is a JSON object with OpenParallax's keys `id`, `event_type`,
-/// `timestamp`, `previous_hash` and `hash`. An empty or blank file is
-/// not (it could become either).
+/// evident log (neither the binary header nor a record with `seq`), and
+/// one of its first 16 non-blank lines a JSON object with OpenParallax's
+/// keys `id`, `event_type`, `timestamp`, `previous_hash` and `hash`
+/// (looking past damaged first lines: a file whose first line was
+/// tampered with is still recognised, and its verification names that
+/// line). An empty or blank file is not (it could become either).
 pub fn is_openparallax(path: impl AsRef<Path>) -> Result<bool> {
     let path = path.as_ref();
     let mut f = File::open(path).map_err(|e| Error::io(path, "open", e))?;
@@ -830,20 +832,31 @@ pub fn is_openparallax(path: impl AsRef<Path>) -> Result<bool> {
         return Ok(false);
     }
     let mut lines = open_lines(path)?;
+    let mut looked = 0;
     while let Some((_, line)) = lines.next().map_err(|e| Error::io(path, "read", e))? {
         let Line::Text(text) = line else {
-            return Ok(false);
+            looked += 1;
+            continue;
         };
-        if trim_go_space(&text).is_empty() {
+        let t = trim_go_space(&text);
+        if t.is_empty() {
             continue;
         }
-        let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(trim_go_space(&text)) else {
-            return Ok(false);
-        };
-        return Ok(["id", "event_type", "timestamp", "previous_hash", "hash"]
-            .iter()
-            .all(|k| m.contains_key(*k))
-            && !m.contains_key("seq"));
+        looked += 1;
+        if looked > 16 {
+            break;
+        }
+        if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(t) {
+            if m.contains_key("seq") {
+                return Ok(false);
+            }
+            if ["id", "event_type", "timestamp", "previous_hash", "hash"]
+                .iter()
+                .all(|k| m.contains_key(*k))
+            {
+                return Ok(true);
+            }
+        }
     }
     Ok(false)
 }
@@ -1304,7 +1317,7 @@ fn write_import(src: &Path, tmp: &Path, opts: &ImportOptions) -> Result<ImportRe
             msg: format!("the imported log does not verify ({v}); nothing imported"),
         });
     }
-    if check.entries != r.entries + 1 || check.head() != Some(head.clone()) {
+    if check.entries != r.entries + 1 || check.head() != Some(head) {
         return Err(Error::Corrupt {
             path: tmp.to_path_buf(),
             at: Position::default(),

@@ -232,6 +232,13 @@ fn every_kind_of_tampering_is_found_at_its_line() {
     let last = l.last_mut().unwrap();
     last.truncate(last.len() - 10);
     check("truncated.jsonl", l, 6, LegacyViolation::InvalidJson);
+    // A damaged first line: still recognised, the damage named.
+    let mut l = base.clone();
+    l[0].truncate(20);
+    let p = dir.path().join("first.jsonl");
+    write_lines(&p, &l);
+    assert!(op::is_openparallax(&p).unwrap());
+    check("first.jsonl", l, 1, LegacyViolation::InvalidJson);
     // A blank line between entries (Go trims only the file's ends).
     let mut l = base.clone();
     l.insert(2, b"  ".to_vec());

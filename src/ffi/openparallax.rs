@@ -111,7 +111,7 @@ fn import_options(options_json: Option<&str>) -> Result<op::ImportOptions, Error
             ("framing", Value::String(s)) if s == "jsonl" => o = o.framing(Framing::Jsonl),
             ("framing", Value::String(s)) if s == "binary" => o = o.framing(Framing::Binary),
             ("lock_timeout", Value::Number(n))
-                if n.as_f64().is_some_and(|f| f >= 0.0 && f < 1e9) =>
+                if n.as_f64().is_some_and(|f| (0.0..1e9).contains(&f)) =>
             {
                 o.lock_timeout = Some(std::time::Duration::from_secs_f64(
                     n.as_f64().unwrap_or(0.0),

@@ -116,6 +116,7 @@ def test_this_test_s_writer_agrees_with_go(tmp_path):
         ("reordered lines", lambda l: l[:3] + [l[4], l[3]] + l[5:], 4, "chain broken"),
         ("truncated last line", lambda l: l[:-1] + [l[-1][:-7]], 6, "invalid JSON"),
         ("first line removed", lambda l: l[1:], 1, "chain broken"),
+        ("damaged first line", lambda l: [l[0][:20]] + l[1:], 1, "invalid JSON"),
     ],
 )
 def test_each_kind_of_tampering_is_found_at_its_line(basic, name, edit, line, words):
