@@ -968,6 +968,7 @@ fn walk(path: &Path, mut each: impl FnMut(&LegacyEntry) -> Result<()>) -> Result
             continue;
         }
         if let Some((ln, msg)) = pending_trim.take() {
+            r.entries = r.entries.saturating_sub(1); // not the last line: not an entry
             fail(
                 &mut r,
                 ln,
@@ -1092,6 +1093,30 @@ impl LegacyQuery {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Only entries of this session.
+    pub fn session_id(mut self, s: impl Into<String>) -> Self {
+        self.session_id = Some(s.into());
+        self
+    }
+
+    /// Only entries of this event type number.
+    pub fn event_type(mut self, n: i64) -> Self {
+        self.event_type = Some(n);
+        self
+    }
+
+    /// Only entries of this action type.
+    pub fn action_type(mut self, a: impl Into<String>) -> Self {
+        self.action_type = Some(a.into());
+        self
+    }
+
+    /// At most `n` entries (the newest; 0: all).
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = n;
+        self
+    }
 }
 
 /// The entries of the OpenParallax file at `path` matching `q`, newest
@@ -1141,12 +1166,20 @@ pub struct ImportOptions {
 }
 
 impl ImportOptions {
+    /// The defaults: JSONL, a 10 s lock timeout.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// The new log's framing.
     pub fn framing(mut self, f: Framing) -> Self {
         self.framing = Some(f);
+        self
+    }
+
+    /// How long [`migrate_in_place`] waits for the writer lock (default 10 s).
+    pub fn lock_timeout(mut self, t: Duration) -> Self {
+        self.lock_timeout = Some(t);
         self
     }
 }

@@ -279,6 +279,21 @@ fn what_go_accepts_verifies() {
     fs::write(&p, &b).unwrap();
     let r = op::verify(&p).unwrap();
     assert!(r.valid, "{r:?}");
+    // Go trims Unicode white space (U+00A0) off the file's ends only.
+    let mut l = base.clone();
+    l[5].extend_from_slice("\u{a0}".as_bytes());
+    write_lines(&p, &l);
+    let r = op::verify(&p).unwrap();
+    assert!(r.valid && r.entries == 6, "{r:?}");
+    l[0].splice(0..0, "\u{a0}\u{2003}".bytes());
+    write_lines(&p, &l);
+    assert!(op::verify(&p).unwrap().valid);
+    let mut l = base.clone();
+    l[4].extend_from_slice("\u{a0}".as_bytes());
+    write_lines(&p, &l);
+    let r = op::verify(&p).unwrap();
+    assert_eq!((r.valid, r.line, r.entries), (false, 5, 4), "{r:?}");
+    assert!(r.error.starts_with("line 5: invalid JSON"), "{}", r.error);
     // An empty file and a blank one: valid, no entries, not recognised.
     for text in [&b""[..], b"\n\n  \n"] {
         fs::write(&p, text).unwrap();
@@ -318,23 +333,22 @@ fn entries_are_read_newest_first_with_openparallax_filters() {
         e.line = 1;
         e
     });
-    let mut q = LegacyQuery::new();
-    q.limit = 3;
-    q.session_id = Some("s-even".into());
+    let q = LegacyQuery::new().limit(3).session_id("s-even");
     let got: Vec<String> = op::read_entries(&p, &q)
         .unwrap()
         .into_iter()
         .map(|e| e.id)
         .collect();
     assert_eq!(got, ["id-48", "id-46", "id-44"]);
-    let mut q = LegacyQuery::new();
-    q.event_type = Some(4);
+    let q = LegacyQuery::new().event_type(4);
     let got: Vec<String> = op::read_entries(&p, &q)
         .unwrap()
         .into_iter()
         .map(|e| e.id)
         .collect();
     assert_eq!(got, ["id-49", "id-26", "id-3"]);
+    let q = LegacyQuery::new().action_type("act7");
+    assert_eq!(op::read_entries(&p, &q).unwrap()[0].id, "id-7");
     // As OpenParallax's reader: a line that is not an entry is skipped.
     let mut l = lines_of(&p);
     l.insert(10, b"{broken".to_vec());
