@@ -66,7 +66,7 @@ fn go_written_vectors_verify_as_the_manifest_says() {
     let manifest: Value =
         serde_json::from_slice(&fs::read(vectors().join("manifest.json")).unwrap()).unwrap();
     let m = manifest.as_object().unwrap();
-    assert_eq!(m.len(), 4);
+    assert_eq!(m.len(), 5);
     for (name, want) in m {
         let p = vectors().join(name);
         assert!(op::is_openparallax(&p).unwrap(), "{name}");
@@ -319,6 +319,55 @@ fn what_go_accepts_verifies() {
 }
 
 #[test]
+fn mutated_lines_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = lines_of(&vectors().join("random.jsonl"));
+    let p = dir.path().join("m.jsonl");
+    let mut seen = (0, 0);
+    for line in lines.iter().take(6) {
+        for i in 0..line.len() {
+            for b in [
+                None,
+                Some(0u8),
+                Some(b'"'),
+                Some(b'\\'),
+                Some(b'{'),
+                Some(0xff),
+                Some(b'1'),
+            ] {
+                let mut m = line.clone();
+                match b {
+                    None => {
+                        m.remove(i);
+                    }
+                    Some(b) => m[i] = b,
+                }
+                match parse_line(&m) {
+                    Ok(e) => {
+                        seen.0 += 1;
+                        let _ = e.computed_hash();
+                    }
+                    Err(msg) => {
+                        seen.1 += 1;
+                        assert!(!msg.is_empty());
+                    }
+                }
+            }
+        }
+        // Whole files: the mutated line first, then the rest.
+        let mut m = line.clone();
+        m.truncate(line.len() / 2);
+        let mut all = vec![m];
+        all.extend(lines.iter().cloned());
+        write_lines(&p, &all);
+        let r = op::verify(&p).unwrap();
+        assert!(!r.valid && r.line == 1, "{r:?}");
+        assert_eq!(op::read_entries(&p, &LegacyQuery::new()).unwrap().len(), 60);
+    }
+    assert!(seen.0 > 100 && seen.1 > 100, "{seen:?}");
+}
+
+#[test]
 fn entries_are_read_newest_first_with_openparallax_filters() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a.jsonl");
@@ -359,7 +408,7 @@ fn entries_are_read_newest_first_with_openparallax_filters() {
 #[test]
 fn import_keeps_every_entry_and_anchors_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["basic.jsonl", "tricky.jsonl"] {
+    for name in ["basic.jsonl", "tricky.jsonl", "random.jsonl"] {
         let src = dir.path().join(name);
         fs::copy(vectors().join(name), &src).unwrap();
         let before = fs::read(&src).unwrap();
@@ -371,12 +420,14 @@ fn import_keeps_every_entry_and_anchors_the_file() {
             before,
             "the legacy file is unchanged"
         );
+        let n = v.entries;
+        assert!(n >= 6);
         assert_eq!(
             (r.entries, r.lines, r.last_hash.as_str(), r.head_seq),
-            (6, 6, v.last_hash.as_str(), 7)
+            (n, n, v.last_hash.as_str(), n + 1)
         );
         let rep = evident::verify(&dst, &VerifyOptions::default()).unwrap();
-        assert!(rep.valid && rep.entries == 7, "{rep:?}");
+        assert!(rep.valid && rep.entries == n + 1, "{rep:?}");
         let entries: Vec<_> = query(&dst, &Query::default())
             .unwrap()
             .collect::<Result<_, _>>()
@@ -405,8 +456,8 @@ fn import_keeps_every_entry_and_anchors_the_file() {
         assert_eq!(anchor.event_type, op::ANCHOR_EVENT_TYPE);
         assert!(op::legacy_of(anchor).is_none());
         let a = &anchor.details["openparallax_import"];
-        assert_eq!(a["lines"], 6);
-        assert_eq!(a["entries"], 6);
+        assert_eq!(a["lines"], n);
+        assert_eq!(a["entries"], n);
         assert_eq!(a["last_hash"], v.last_hash.as_str());
         assert_eq!(a["bytes"], before.len());
         assert_eq!(a["sha256"], hex::encode(Sha256::digest(&before)).as_str());

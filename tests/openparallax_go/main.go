@@ -8,6 +8,8 @@
 // OpenParallax's LogEntry type. Written for evident; not OpenParallax code.
 //
 // Usage: go run tests/openparallax_go/main.go OUTDIR
+//
+//	go run tests/openparallax_go/main.go random FILE SEED N   (N random entries)
 package main
 
 import (
@@ -15,9 +17,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -108,7 +112,50 @@ func write(path string, es []entry) {
 	fmt.Println(path, len(es), prev)
 }
 
+// randomEntries makes n entries with strings drawn from characters Go's
+// encoding escapes in every way (and invalid UTF-8), and integers from the
+// whole int64 range, for differential checks of a verifier.
+func randomEntries(n int, seed int64) []entry {
+	r := rand.New(rand.NewSource(seed))
+	pool := []string{"a", "Z", "0", " ", "<", ">", "&", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t",
+		"\x00", "\x01", "\x1f", "\x7f", "\u0080", "\u00a0", "é", "\u2028", "\u2029", "\ufeff", "\ufffd",
+		"日", "😀", "\xff", "\xe2\x82", "\xed\xa0\x80", "{", "}", "[", "]", ":", ","}
+	str := func() string {
+		if r.Intn(4) == 0 {
+			return ""
+		}
+		var b strings.Builder
+		for i := r.Intn(12); i >= 0; i-- {
+			b.WriteString(pool[r.Intn(len(pool))])
+		}
+		return b.String()
+	}
+	num := func() int64 {
+		switch r.Intn(4) {
+		case 0:
+			return int64(r.Intn(40)) - 5
+		case 1:
+			return r.Int63()
+		case 2:
+			return -r.Int63()
+		}
+		return 1711929600000 + r.Int63n(1<<40)
+	}
+	es := make([]entry, n)
+	for i := range es {
+		es[i] = entry{ID: str(), EventType: int(num()), Timestamp: num(), SessionID: str(),
+			ActionType: str(), DetailsJSON: str(), OTR: r.Intn(2) == 0, Source: str()}
+	}
+	return es
+}
+
 func main() {
+	if len(os.Args) == 5 && os.Args[1] == "random" {
+		seed, _ := strconv.ParseInt(os.Args[3], 10, 64)
+		n, _ := strconv.Atoi(os.Args[4])
+		write(os.Args[2], randomEntries(n, seed))
+		return
+	}
 	dir := os.Args[1]
 	basic := []entry{
 		{ID: "6f1f0d3a-6b0e-4c55-9d3e-0a4f7a1d2b01", EventType: 17, Timestamp: 1711929600000, SessionID: "sess-001", Source: "engine"},
