@@ -1479,10 +1479,21 @@ pub fn migrate_in_place(
         return Ok(None);
     }
     let timeout = opts.lock_timeout.unwrap_or(Duration::from_secs(10));
-    let lock = crate::lock::WriterLock::acquire(path, timeout)?;
+    // Both writer locks, as any writer takes them; then the file's
+    // descriptor goes (Windows without POSIX rename semantics refuses to
+    // replace an open file): the lock file's lock alone keeps other
+    // writers out, as for `OpenOptions::adopt_empty`.
+    let (mut lock, mut held) =
+        crate::lock::FileLock::open_and_lock(path, Some(crate::storage::Access::Read), timeout)?;
+    lock.close_data(&mut held);
+    let result = migrate_locked(path, opts);
+    lock.release(held);
+    result
+}
+
+fn migrate_locked(path: &Path, opts: &ImportOptions) -> Result<Option<ImportReport>> {
     // Another process may have migrated it while we waited.
     if !is_openparallax(path)? {
-        drop(lock);
         return Ok(None);
     }
     let copy = legacy_copy_path(path);
@@ -1518,7 +1529,6 @@ pub fn migrate_in_place(
     // (3) the new log at the path.
     std::fs::rename(&tmp.path, path).map_err(|e| Error::io(path, "rename into place", e))?;
     sync(&dir)?;
-    drop(lock);
     report.log = path.to_path_buf();
     report.legacy = copy;
     Ok(Some(report))

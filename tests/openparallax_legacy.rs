@@ -545,6 +545,24 @@ fn migration_in_place_keeps_the_legacy_bytes_and_resumes() {
     );
 }
 
+#[test]
+fn concurrent_migrations_migrate_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.jsonl");
+    fs::copy(vectors().join("random.jsonl"), &p).unwrap();
+    let legacy = fs::read(&p).unwrap();
+    let results: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| op::migrate_in_place(&p, &ImportOptions::new()).unwrap()))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|r| r.is_some()).count(), 1);
+    assert_eq!(fs::read(op::legacy_copy_path(&p)).unwrap(), legacy);
+    let r = evident::verify(&p, &VerifyOptions::default()).unwrap();
+    assert!(r.valid && r.entries == 61, "{r:?}");
+}
+
 fn cli(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_evident"))
         .args(args)
