@@ -50,6 +50,8 @@ are read as they are (the rules are evident's Rust library's,
   ``previous_hash`` and ``hash`` (OpenParallax's, kept in the entry under
   ``details["openparallax"]``); the evident chain over them is checked by
   :func:`verify_integrity` as for any log.
+
+These need the evident library's ABI 1.11 and UTF-8 paths.
 """
 
 from __future__ import annotations
