@@ -1301,6 +1301,26 @@ fn write_import(src: &Path, tmp: &Path, opts: &ImportOptions) -> Result<ImportRe
     let mut batch_bytes = 0usize;
     let result = (|| {
         let second = walk(src, |e| {
+            if e.details_json.len() > 1 << 20 {
+                // A large entry alone, so that a record too large for the
+                // format is refused naming its line.
+                if !batch.is_empty() {
+                    log.append_batch(&batch)?;
+                    batch.clear();
+                    batch_bytes = 0;
+                }
+                return match log.append(&legacy_event(e)) {
+                    Ok(_) => Ok(()),
+                    Err(Error::TooLarge { size, max, .. }) => Err(Error::Unsupported {
+                        path: src.to_path_buf(),
+                        msg: format!(
+                            "line {}: the entry makes an evident record of {size} bytes, above the maximum of {max} bytes (its details are kept twice: parsed and as text); nothing imported",
+                            e.line
+                        ),
+                    }),
+                    Err(err) => Err(err),
+                };
+            }
             batch_bytes += e.details_json.len() * 2 + 512;
             batch.push(legacy_event(e));
             if batch.len() >= 1024 || batch_bytes >= 8 << 20 {

@@ -546,6 +546,36 @@ fn migration_in_place_keeps_the_legacy_bytes_and_resumes() {
 }
 
 #[test]
+fn an_entry_too_large_for_a_record_is_refused_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.jsonl");
+    let mut es = chain(3, |i| format!("{{\"i\":{i}}}"));
+    // 9 MiB of details: 18 MiB as a record (parsed and as text).
+    es[1].details_json = format!("{{\"blob\":\"{}\"}}", "b".repeat(9 << 20));
+    es[1].hash = es[1].computed_hash();
+    es[2].previous_hash = es[1].hash.clone();
+    es[2].hash = es[2].computed_hash();
+    write_chain(&p, &es);
+    assert!(op::verify(&p).unwrap().valid);
+    let dst = dir.path().join("new.jsonl");
+    let e = op::import(&p, &dst, &ImportOptions::new()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("line 2: the entry makes an evident record"),
+        "{e}"
+    );
+    assert!(!dst.exists());
+    // 2 MiB is fine.
+    es[1].details_json = format!("{{\"blob\":\"{}\"}}", "b".repeat(2 << 20));
+    es[1].hash = es[1].computed_hash();
+    es[2].previous_hash = es[1].hash.clone();
+    es[2].hash = es[2].computed_hash();
+    write_chain(&p, &es);
+    let r = op::import(&p, &dst, &ImportOptions::new()).unwrap();
+    assert_eq!(r.entries, 3);
+}
+
+#[test]
 fn concurrent_migrations_migrate_once() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
