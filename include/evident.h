@@ -120,7 +120,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 13
+#define EVIDENT_ABI_VERSION_MINOR 11
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -1381,7 +1381,7 @@ bool evident_recovery_created(const evident_recovery *recovery);
  * moved aside, the chain goes on from the last complete entry) and reports
  * it here, once. When true, `*out_durable_len` and `*out_len` (each may be
  * NULL) receive the durable length and the length at open; otherwise 0.
- * False if `recovery` is NULL. Since ABI 1.13.
+ * False if `recovery` is NULL. Since ABI 1.11.
  */
 bool evident_recovery_truncated(const evident_recovery *recovery,
                                 uint64_t *out_durable_len,
@@ -1479,6 +1479,57 @@ evident_status evident_session_load_trace_with(evident_session *session,
                                                const char *name,
                                                const char *options_json,
                                                char **out_name);
+
+/**
+ * Whether `path` is an OpenParallax audit file (not an evident log; its
+ * first non-blank line an object with OpenParallax's keys).
+ * `*out_is` receives 1 or 0.
+ */
+evident_status evident_openparallax_detect(const char *path, int32_t *out_is);
+
+/**
+ * Checks the chain of the OpenParallax file `path` by OpenParallax's rule.
+ * `*out_json` receives `{"valid", "entries", "line", "error", "kind"
+ * ("invalid_json", "chain_broken", "hash_mismatch", "line_too_long" or
+ * null), "lines", "last_hash", "bytes", "sha256"}`; a violation is not an
+ * error status (an unreadable file is).
+ */
+evident_status evident_openparallax_verify(const char *path, char **out_json);
+
+/**
+ * OpenParallax's `ReadEntries`: the entries of `path` matching
+ * `query_json` (NULL or an object with optional `session_id`,
+ * `event_type` (a number), `action_type`, `limit`; empty / 0: no filter),
+ * newest first; lines that are not entries are skipped, nothing is
+ * verified. `*out_json` receives an array of objects with `line`, `id`,
+ * `event_type`, `timestamp` (Unix ms), `session_id`, `action_type`,
+ * `details_json`, `previous_hash`, `hash`, `otr`, `source`.
+ */
+evident_status evident_openparallax_read(const char *path, const char *query_json, char **out_json);
+
+/**
+ * Imports the OpenParallax file `src` into a new evident log at `dst`
+ * (which must not exist). `options_json`: NULL or `{"framing": "jsonl" |
+ * "binary"}`. `src` must verify: else `EVIDENT_CORRUPT`, naming the line.
+ * `*out_json` receives `{"entries", "lines", "bytes", "sha256",
+ * "last_hash", "head_seq", "head_hash", "log", "legacy"}`.
+ */
+evident_status evident_openparallax_import(const char *src,
+                                           const char *dst,
+                                           const char *options_json,
+                                           char **out_json);
+
+/**
+ * Turns the OpenParallax file at `path` into an evident log at the same
+ * path, crash-safely, keeping its bytes at `PATH.openparallax` (see
+ * `legacy_openparallax::migrate_in_place`). `options_json`: NULL or
+ * `{"framing": …, "lock_timeout": seconds}`. `*out_json` receives the
+ * import report (as `evident_openparallax_import`), or `null` when `path`
+ * is not an OpenParallax file (nothing changed).
+ */
+evident_status evident_openparallax_migrate(const char *path,
+                                            const char *options_json,
+                                            char **out_json);
 
 /**
  * Creates an options object with the defaults.
@@ -2254,7 +2305,7 @@ evident_status evident_session_set_history_limit(evident_session *session, uint6
  * Sets whether loading a trace records itself in the history (TraceKit's
  * `OperationHistory.auto_record`; default true). It is saved with the
  * session and given back by `evident_session_info_json` as
- * `history_auto_record`. Since ABI 1.13.
+ * `history_auto_record`. Since ABI 1.11.
  */
 evident_status evident_session_set_history_auto_record(evident_session *session, bool on);
 

@@ -73,6 +73,7 @@ pub mod format {
     #[cfg(not(feature = "__internal"))]
     pub(crate) use crate::format_impl::*;
 }
+pub mod legacy_openparallax;
 mod lock;
 pub mod log;
 #[cfg(feature = "session")]

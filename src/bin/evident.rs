@@ -34,6 +34,8 @@ mod follow;
 mod measure;
 #[path = "evident/multi.rs"]
 mod multi;
+#[path = "evident/openparallax.rs"]
+mod openparallax;
 #[path = "evident/output.rs"]
 mod output;
 #[path = "evident/read.rs"]
@@ -152,6 +154,19 @@ enum Cmd {
     /// fsynced, verified against the source's head, and only then linked
     /// into place.
     Convert(ConvertArgs),
+    /// Import an OpenParallax audit file (its own `audit.jsonl`) into a new
+    /// evident log.
+    ///
+    /// The file's chain must verify by OpenParallax's rule (else the first
+    /// bad line is named and nothing is written). Each OpenParallax entry
+    /// becomes an evident entry (event type name, session, action, details,
+    /// its time; its id, number, details text and hashes under
+    /// details.openparallax), followed by an anchor entry
+    /// (OPENPARALLAX_IMPORT) with the file's line count, size, SHA-256 and
+    /// last hash. DST must not exist; it is written to a temporary file,
+    /// fsynced, verified, then linked into place. SRC is only read.
+    /// `evident verify` checks an OpenParallax file by its own rule.
+    ImportOpenparallax(openparallax::ImportArgs),
     /// Move a torn tail (an interrupted write, of any size) aside into a
     /// sidecar file.
     ///
@@ -222,6 +237,7 @@ impl Cmd {
             Cmd::Stats(a) => (&a.log, "stats"),
             Cmd::Export(a) => (&a.log, "export"),
             Cmd::Convert(a) => (&a.src, "convert"),
+            Cmd::ImportOpenparallax(_) => return None,
             Cmd::Repair(a) => (&a.log, "repair"),
             Cmd::Checkpoint(a) => (&a.log, "checkpoint"),
             Cmd::Prove(a) => (&a.log, "prove"),
@@ -564,6 +580,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Failure> {
 
 /// Runs one command on (at most) one log.
 fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
+    if let Some(r) = openparallax::intercept(&cmd, out) {
+        return r;
+    }
     if let Some((path, name)) = cmd.log() {
         output::set_paths(vec![path.display().to_string()]);
         session::refuse_session_file(path, name)?;
@@ -594,6 +613,7 @@ fn run_cmd(cmd: Cmd, out: &mut dyn Write) -> Result<u8, Failure> {
         Cmd::Stats(a) => read::stats(a, out),
         Cmd::Export(a) => read::export(a, out),
         Cmd::Convert(a) => write::convert(a, out),
+        Cmd::ImportOpenparallax(a) => openparallax::import(a, out),
         Cmd::Repair(a) => write::repair(a, out),
         Cmd::Demo(a) => demo::demo(a, out),
         Cmd::Session(a) => session::run(a, out),

@@ -715,7 +715,7 @@ pub extern "C" fn evident_recovery_created(recovery: *const evident_recovery) ->
 /// moved aside, the chain goes on from the last complete entry) and reports
 /// it here, once. When true, `*out_durable_len` and `*out_len` (each may be
 /// NULL) receive the durable length and the length at open; otherwise 0.
-/// False if `recovery` is NULL. Since ABI 1.13.
+/// False if `recovery` is NULL. Since ABI 1.11.
 #[no_mangle]
 pub extern "C" fn evident_recovery_truncated(
     recovery: *const evident_recovery,

@@ -34,6 +34,7 @@ pub mod compliance; // dataset compliance checks (SecureML)
 pub mod log;
 #[cfg(feature = "session")]
 pub mod measure;
+pub mod openparallax; // existing OpenParallax audit files (ABI 1.11)
 pub mod options;
 #[cfg(feature = "postgres")]
 pub mod pg; // ship and query a PostgreSQL store
@@ -59,7 +60,7 @@ pub mod verify;
 pub const EVIDENT_ABI_VERSION_MAJOR: u32 = 1;
 
 /// Minor version of the C ABI, raised whenever something is added.
-pub const EVIDENT_ABI_VERSION_MINOR: u32 = 13;
+pub const EVIDENT_ABI_VERSION_MINOR: u32 = 11;
 
 /// The ABI version this header describes: `(major << 16) | minor`. Compare
 /// it with the value returned by `evident_abi_version()` at run time.

@@ -1043,7 +1043,7 @@ pub extern "C" fn evident_session_set_history_limit(
 /// Sets whether loading a trace records itself in the history (TraceKit's
 /// `OperationHistory.auto_record`; default true). It is saved with the
 /// session and given back by `evident_session_info_json` as
-/// `history_auto_record`. Since ABI 1.13.
+/// `history_auto_record`. Since ABI 1.11.
 #[no_mangle]
 pub extern "C" fn evident_session_set_history_auto_record(
     session: *mut evident_session,

@@ -52,7 +52,7 @@ from .errors import (
 )
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 13
+ABI_VERSION_MINOR = 11
 HASH_HEX_CAPACITY = 129
 UINT64_MAX = 2**64 - 1
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
@@ -368,6 +368,15 @@ _COMPAT_PROTOTYPES = {
     "evident_compat_secureml_select": (_S, [c_char_p, c_char_p, c_char_p, c_char_p, _PP]),
 }
 
+# ABI 1.11: existing OpenParallax audit files (src/ffi/openparallax.rs)
+_OPENPARALLAX_PROTOTYPES = {
+    "evident_openparallax_detect": (_S, [c_char_p, POINTER(ctypes.c_int32)]),
+    "evident_openparallax_verify": (_S, [c_char_p, _PP]),
+    "evident_openparallax_read": (_S, [c_char_p, c_char_p, _PP]),
+    "evident_openparallax_import": (_S, [c_char_p, c_char_p, c_char_p, _PP]),
+    "evident_openparallax_migrate": (_S, [c_char_p, c_char_p, _PP]),
+}
+
 #: enum evident_measure, by name.
 MEASURES = {
     "frequency": 1,
@@ -387,6 +396,7 @@ _PROTOTYPES = {
     **_BATCH_PROTOTYPES,
     **_ARRAY_PROTOTYPES,
     **_COMPAT_PROTOTYPES,
+    **_OPENPARALLAX_PROTOTYPES,
 }
 
 
@@ -463,6 +473,7 @@ _batch_missing = _bind(lib, _BATCH_PROTOTYPES)
 #: AuditLog.log_many uses it then, else newline-separated JSON.
 _array_missing = _bind(lib, _ARRAY_PROTOTYPES)
 _compat_missing = _bind(lib, _COMPAT_PROTOTYPES)
+_openparallax_missing = _bind(lib, _OPENPARALLAX_PROTOTYPES)
 
 
 def compat_call(name: str, *args: Any) -> str:
@@ -476,6 +487,41 @@ def compat_call(name: str, *args: Any) -> str:
     out = c_void_p()
     check(getattr(lib, name)(*args, ctypes.byref(out)))
     return take_string(out)
+
+
+def openparallax_call(name: str, *args: Any) -> str:
+    """Calls one of the ``evident_openparallax_*`` functions (ABI 1.11)
+    whose last argument receives a string; returns that string. Paths and
+    strings are passed as UTF-8 (``str`` or ``os.PathLike``)."""
+    if _openparallax_missing:
+        raise UnsupportedError(
+            f"the evident library {library_path} lacks {', '.join(_openparallax_missing)}: "
+            "rebuild it (ABI 1.11 or later)"
+        )
+    out = c_void_p()
+    check(getattr(lib, name)(*[_utf8(a) for a in args], ctypes.byref(out)))
+    return take_string(out)
+
+
+def openparallax_detect(path: Any) -> bool:
+    """``evident_openparallax_detect``: whether ``path`` is an OpenParallax
+    audit file."""
+    if _openparallax_missing:
+        raise UnsupportedError(
+            f"the evident library {library_path} lacks {', '.join(_openparallax_missing)}: "
+            "rebuild it (ABI 1.11 or later)"
+        )
+    out = ctypes.c_int32(0)
+    check(lib.evident_openparallax_detect(_utf8(path), ctypes.byref(out)))
+    return bool(out.value)
+
+
+def _utf8(a: Any) -> Optional[bytes]:
+    if a is None:
+        return None
+    if isinstance(a, bytes):
+        return a
+    return path_arg(a)
 
 
 def batch_lib() -> ctypes.CDLL:

@@ -16,11 +16,48 @@ Replace ``from openparallax_audit import ...`` by
   (with its precise subclass) is an ``AuditError``;
 - :func:`verify_integrity` returns :class:`evident.VerifyResult` (it has
   ``valid``, ``entries``, ``line`` and ``error``, and more).
+
+Existing OpenParallax files (an ``audit.jsonl`` OpenParallax itself wrote)
+are read as they are (the rules are evident's Rust library's,
+``evident::legacy_openparallax``, spec/openparallax.md):
+
+- :func:`verify_integrity` checks such a file with OpenParallax's own rule
+  (chain link and entry hash, Go's JSON serialisation): ``valid``,
+  ``entries``, and the first violation's 1-based ``line`` and ``error``
+  (``"line 3: hash mismatch: ..."``, ``"line 4: chain broken: ..."``,
+  ``"line 6: invalid JSON: ..."``); ``kind`` is ``"hash_mismatch"``,
+  ``"chain_break"`` or ``"malformed"``;
+- :func:`read_entries` reads it as OpenParallax does (newest first, lines
+  that are not entries skipped, ``id`` the entry's UUID, ``event_type``
+  the number as :class:`EventType`, ``details`` parsed from
+  ``details_json``);
+- ``AuditLogger(path)`` on such a file **migrates it** (choice (a) of
+  issue 11), crash-safely, before opening it: the file's chain must verify
+  (else :class:`AuditError` naming the line, and nothing changes); its
+  bytes get a second name, ``PATH.openparallax`` (never changed or
+  deleted); then a new evident log with every entry (and an
+  ``OPENPARALLAX_IMPORT`` anchor entry recording the file's line count,
+  size, SHA-256 and last hash) replaces it at ``PATH`` in one rename. A
+  kill at any point leaves either the untouched file at ``PATH`` or the
+  complete new log with the copy beside it; a new ``AuditLogger(path)``
+  goes on. The logger then continues the chain from the last entry, as the
+  seed says. ``AuditLogger(path).migrated`` is the migration's report
+  (``None`` when there was nothing to migrate). :func:`migrate` does the
+  same without opening; :func:`import_file` copies a file into a new log
+  elsewhere and leaves the file alone;
+- entries imported from such a file read back (:func:`read_entries` on the
+  new log) with their original ``id``, ``timestamp``, ``details``,
+  ``previous_hash`` and ``hash`` (OpenParallax's, kept in the entry under
+  ``details["openparallax"]``); the evident chain over them is checked by
+  :func:`verify_integrity` as for any log.
+
+These need the evident library's ABI 1.11 and UTF-8 paths.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, List, Optional, Union
@@ -30,7 +67,7 @@ from .. import query as _q
 from . import _is_empty_file
 from ..errors import EvidentError, InvalidArgumentError
 from ..log import AuditLog, Details, Head, PathLike
-from ..verify import VerifyResult, verify
+from ..verify import VerifyResult, Violation, verify
 
 __all__ = [
     "AuditLogger",
@@ -41,6 +78,8 @@ __all__ = [
     "AuditError",
     "verify_integrity",
     "read_entries",
+    "migrate",
+    "import_file",
 ]
 
 #: Every error raised here (an evident error of the precise subclass).
@@ -117,6 +156,21 @@ class AuditLogger:
 
     def __init__(self, path: PathLike, **options: Any) -> None:
         options.setdefault("adopt_empty", True)
+        #: The report of the migration of an OpenParallax file at ``path``
+        #: (see the module documentation); ``None`` when there was none.
+        self.migrated: Optional[dict] = None
+        if _is_openparallax(path):
+            if options.get("key") is not None:
+                raise InvalidArgumentError(
+                    f"{os.fspath(path)}: an OpenParallax audit file is migrated into a "
+                    "keyless log; migrate it first (evident.compat.openparallax.migrate), "
+                    "or import it elsewhere (import_file)"
+                )
+            self.migrated = migrate(
+                path,
+                framing=options.get("framing"),
+                lock_timeout=options.get("lock_timeout"),
+            )
         self._log = AuditLog(path, **options)
 
     def log(
@@ -180,14 +234,91 @@ def _is_plain_text(text: str) -> bool:
 
 def verify_integrity(path: PathLike, *, key: Optional[bytes] = None) -> VerifyResult:
     """Checks the whole log: ``valid``, ``entries``, and for the first
-    violation its ``line`` and ``error`` (0 and ``""`` when valid)."""
+    violation its ``line`` and ``error`` (0 and ``""`` when valid). An
+    OpenParallax file is checked with OpenParallax's rule."""
+    if _is_openparallax(path):
+        r = json.loads(_native.openparallax_call("evident_openparallax_verify", path))
+        kind = _KINDS.get(r["kind"], r["kind"])
+        violations = [] if r["valid"] else [Violation(kind, None, r["line"], 0, r["error"])]
+        return VerifyResult(
+            valid=r["valid"],
+            entries=r["entries"],
+            head=None,
+            line=r["line"],
+            offset=0,
+            seq=None,
+            kind=kind,
+            error=r["error"],
+            violations=violations,
+            violations_total=len(violations),
+            bytes=r["bytes"],
+        )
     return verify(path, key=key)
+
+
+#: The legacy reader's violation kinds as evident's names.
+_KINDS = {
+    "hash_mismatch": "hash_mismatch",
+    "chain_broken": "chain_break",
+    "invalid_json": "malformed",
+    "line_too_long": "malformed",
+}
+
+
+def _is_openparallax(path: PathLike) -> bool:
+    """``path`` is an existing OpenParallax audit file (not an evident log)."""
+    try:
+        if not os.path.isfile(path):
+            return False
+        return _native.openparallax_detect(path)
+    except (OSError, TypeError, ValueError, EvidentError):
+        return False
+
+
+def _options_json(framing: Optional[str], lock_timeout: Optional[float]) -> Optional[str]:
+    o: dict = {}
+    if framing not in (None, "auto"):
+        o["framing"] = framing
+    if lock_timeout is not None:
+        o["lock_timeout"] = lock_timeout
+    return json.dumps(o) if o else None
+
+
+def migrate(
+    path: PathLike,
+    *,
+    framing: Optional[str] = None,
+    lock_timeout: Optional[float] = None,
+) -> Optional[dict]:
+    """Turns the OpenParallax file at ``path`` into an evident log at the
+    same path, keeping its bytes at ``PATH.openparallax`` (crash-safe; see
+    the module documentation). Returns the report (``entries``, ``lines``,
+    ``bytes``, ``sha256``, ``last_hash``, ``head_seq``, ``head_hash``,
+    ``log``, ``legacy``), or ``None`` when ``path`` is not an OpenParallax
+    file (nothing changed). A file whose chain does not verify is an
+    :class:`AuditError` naming the line."""
+    text = _native.openparallax_call(
+        "evident_openparallax_migrate", path, _options_json(framing, lock_timeout)
+    )
+    return json.loads(text)
+
+
+def import_file(src: PathLike, dst: PathLike, *, framing: Optional[str] = None) -> dict:
+    """Imports the OpenParallax file ``src`` into a new evident log at
+    ``dst`` (which must not exist); ``src`` is only read. Returns the
+    report (as :func:`migrate`)."""
+    text = _native.openparallax_call(
+        "evident_openparallax_import", src, dst, _options_json(framing, None)
+    )
+    return json.loads(text)
 
 
 def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEntry]:
     """Entries matching ``query``, most recent first (none from an empty
     file, which :class:`AuditLogger` would make a log)."""
     q = query or Query()
+    if _is_openparallax(path):
+        return _read_openparallax(path, q)
     event_type = _event_type_name(q.event_type) if q.event_type not in (0, "") else None
     if _is_empty_file(path):
         # The query is checked as it would be on a log.
@@ -203,7 +334,7 @@ def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEnt
         ),
     )
     return [
-        AuditEntry(
+        _imported(e) or AuditEntry(
             id=str(e.seq),
             event_type=EventType.__members__.get(e.event_type, e.event_type),
             timestamp=_unix_ms(e),
@@ -222,3 +353,84 @@ def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEnt
 def _unix_ms(e: _q.Entry) -> int:
     delta = e.ts - _q._EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def _event_type(n: int) -> Union[EventType, int]:
+    try:
+        return EventType(n)
+    except ValueError:
+        return n
+
+
+def _details(text: str) -> Any:
+    """OpenParallax's ``details_json`` parsed (``{}`` when empty, the text
+    when it is not JSON)."""
+    if not text:
+        return {}
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        return text
+
+
+def _event_type_number(event_type: Union[EventType, int, str]) -> int:
+    if isinstance(event_type, str) and not isinstance(event_type, EventType):
+        try:
+            return EventType[event_type].value
+        except KeyError:
+            raise InvalidArgumentError(
+                f"unknown OpenParallax event type {event_type!r}"
+            ) from None
+    if isinstance(event_type, bool) or not isinstance(event_type, int):
+        raise InvalidArgumentError(f"unknown OpenParallax event type {event_type!r}")
+    return int(event_type)
+
+
+def _read_openparallax(path: PathLike, q: Query) -> List[AuditEntry]:
+    query: dict = {"limit": _native.unsigned(q.limit or 0, "limit")}
+    if q.session_id:
+        query["session_id"] = q.session_id
+    if q.event_type not in (0, ""):
+        query["event_type"] = _event_type_number(q.event_type)
+    text = _native.openparallax_call("evident_openparallax_read", path, json.dumps(query))
+    return [
+        AuditEntry(
+            id=r["id"],
+            event_type=_event_type(r["event_type"]),
+            timestamp=r["timestamp"],
+            session_id=r["session_id"],
+            action_type=r["action_type"],
+            details=_details(r["details_json"]),
+            previous_hash=r["previous_hash"],
+            hash=r["hash"],
+            otr=r["otr"],
+            source=r["source"],
+        )
+        for r in json.loads(text)
+    ]
+
+
+def _imported(e: _q.Entry) -> Optional[AuditEntry]:
+    """An entry imported from an OpenParallax file, as OpenParallax read it
+    (its id, number, time, details and hashes are kept in the entry)."""
+    d = e.details
+    if not isinstance(d, dict) or len(d) != 2 or "details" not in d:
+        return None
+    o = d.get("openparallax")
+    if not isinstance(o, dict):
+        return None
+    try:
+        return AuditEntry(
+            id=o["id"],
+            event_type=_event_type(o["event_type"]),
+            timestamp=o["timestamp"],
+            session_id=e.session_id,
+            action_type=e.action,
+            details=d["details"],
+            previous_hash=o["previous_hash"],
+            hash=o["hash"],
+            otr=e.otr,
+            source=e.source,
+        )
+    except (KeyError, TypeError):
+        return None
