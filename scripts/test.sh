@@ -117,6 +117,11 @@ if [ -d bindings/go ]; then
     export EVIDENT_CLI="$root/target/release/evident"
     export EVIDENT_PYTHON="$root/target/py-venv/bin/python"
     export EVIDENT_GO_REQUIRE_PEERS=1
+    # Go's build cache does not see a change of include/evident.h (outside
+    # the package): a cgo object compiled against an older header would be
+    # reused. The header's hash in CGO_CFLAGS is part of the cache key.
+    CGO_CFLAGS="${CGO_CFLAGS:--g -O2} -DEVIDENT_HEADER_SHA256_$(sha256sum "$root/include/evident.h" | cut -c1-16)"
+    export CGO_CFLAGS
     # evident_dev: link this checkout's target/release/libevident.a (without
     # the tag the package uses the installed library through pkg-config,
     # tested by scripts/test-install.sh).
