@@ -152,6 +152,18 @@ const NULL_ALLOWED: &[(&str, &str)] = &[
         "opaque, passed back unchanged",
     ),
     ("evident_verify:options", "`options` NULL: defaults"),
+    (
+        "evident_openparallax_read:query_json",
+        "`query_json` NULL: every entry, newest first",
+    ),
+    (
+        "evident_openparallax_import:options_json",
+        "`options_json` NULL: defaults",
+    ),
+    (
+        "evident_openparallax_migrate:options_json",
+        "`options_json` NULL: defaults",
+    ),
 ];
 
 /// Under valgrind the sweep makes every this many-th call (cases 0, n, 2n, …
