@@ -620,11 +620,11 @@ impl Log {
         {
             // Synced bytes missing: not a crash's doing (§ 10.3); said, and
             // then recovered from like any other tail.
-            inner.recovery.truncated = log
-                .read_synced_record()
+            let recorded = log.read_synced_record();
+            inner.recovery.truncated = recorded
                 .filter(|&durable_len| durable_len > len)
                 .map(|durable_len| Truncated { durable_len, len });
-            let synced = log.read_synced_hint(len);
+            let synced = recorded.filter(|x| (log.genesis_end..=len).contains(x));
             let recovered = match synced {
                 Some(x) if x < len => log.recover_unsynced(inner, x, len)?,
                 _ => false,
