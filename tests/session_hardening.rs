@@ -329,6 +329,21 @@ fn commit_members_are_checked() {
             "compacted_from",
             Box::new(|v| v["compacted_from"] = json!({"commit": "00".repeat(32), "version": 2})),
         ),
+        // § 4.4: a reference's name is the trace record's name, and a
+        // section is named once (else readers would disagree on which
+        // name or which section counts).
+        (
+            "trace reference renamed",
+            Box::new(|v| v["traces"][0]["name"] = json!("CH2")),
+        ),
+        (
+            "section named twice",
+            Box::new(|v| {
+                let s = v["sections"].as_array_mut().unwrap();
+                let first = s[0].clone();
+                s.push(first);
+            }),
+        ),
     ];
     for (what, edit) in cases {
         let p = dir

@@ -408,6 +408,17 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
         let bad = |e: serde_json::Error| {
             corrupt(path, scan.pos(r), format!("section {:?}: {e}", p.section))
         };
+        let slot = ["meta", "layers", "measurements", "history"]
+            .iter()
+            .position(|n| *n == p.section);
+        if slot.is_some_and(|i| seen.get(i).copied().unwrap_or(false)) {
+            // Readers would disagree on which one counts (spec § 4.4).
+            return Err(corrupt(
+                path,
+                cpos,
+                format!("commit names section {:?} twice", p.section),
+            ));
+        }
         match p.section.as_str() {
             "meta" => {
                 let m: Meta = serde_json::from_value(p.content.clone()).map_err(bad)?;
@@ -453,6 +464,17 @@ fn load_commit(scan: &Scan, i: usize) -> Result<Session> {
         let rpos = scan.pos(r);
         let p: TracePayload = serde_json::from_slice(&scan.record_body(r)?)
             .map_err(|e| corrupt(path, rpos, format!("trace record: {e}")))?;
+        if p.name != tr.name {
+            // Readers would disagree on the trace's name (spec § 4.4).
+            return Err(corrupt(
+                path,
+                cpos,
+                format!(
+                    "commit names trace {:?} at byte offset {}, the record there is trace {:?}",
+                    tr.name, tr.at, p.name
+                ),
+            ));
+        }
         trace_bytes = trace_bytes.saturating_add(p.data.raw_len);
         let d = scan
             .data_at(p.data.frame)

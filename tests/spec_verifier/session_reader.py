@@ -590,11 +590,13 @@ class Ctx:
             to = t.obj
             info = to["info"]
             trace_bytes += to["data"]["raw_len"]
-            # the trace's name in the version is its reference's (the
-            # library's choice; spec silent), and names are unique (§ 4.4)
+            # the reference's name is the trace record's name, and names
+            # are unique (§ 4.4)
             name = ref.get("name")
             if not isinstance(name, str):
                 raise Fail("corrupt", "trace reference without a name")
+            if to.get("name") != name:
+                raise Fail("corrupt", "trace reference names another name")
             if name in names:
                 raise Fail("corrupt", "commit names trace %r twice" % name)
             names.add(name)
@@ -621,6 +623,8 @@ class Ctx:
             if name not in SECTIONS:
                 # (the library: "needs a newer reader"; spec § 4.3)
                 raise Fail("unsupported", "section %r needs a newer reader" % name)
+            if name in sections:
+                raise Fail("corrupt", "section %r named twice" % name)  # § 4.4
             sections[name] = s.obj.get("content")
         if "meta" not in sections or not isinstance(sections["meta"], dict):
             raise Fail("corrupt", "no meta section")
