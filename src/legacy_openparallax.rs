@@ -1286,15 +1286,32 @@ fn refuse(src: &Path, r: &LegacyReport) -> Error {
 
 /// Writes the evident log for the OpenParallax file `src` at `tmp` (which
 /// must not exist); returns the report (without paths).
-fn write_import(src: &Path, tmp: &Path, opts: &ImportOptions) -> Result<ImportReport> {
+/// Writes the import of `src` into the new log `tmp`. `private`: `tmp` is
+/// created 0o600 (an empty file adopted as the log keeps its bits), so that
+/// no other user can open it while the entries are written; the caller
+/// gives it its final permission bits.
+fn write_import(
+    src: &Path,
+    tmp: &Path,
+    opts: &ImportOptions,
+    private: bool,
+) -> Result<ImportReport> {
     let first = verify(src)?;
     if !first.valid {
         return Err(refuse(src, &first));
     }
     let mut o = OpenOptions::new()
         .framing(opts.framing.unwrap_or(Framing::Jsonl))
-        .durability(Durability::Buffered)
-        .create_new(true);
+        .durability(Durability::Buffered);
+    if private {
+        let mut f = std::fs::OpenOptions::new();
+        f.write(true).create_new(true);
+        crate::sys::create_mode(&mut f, 0o600);
+        f.open(tmp).map_err(|e| Error::io(tmp, "create", e))?;
+        o = o.adopt_empty(true);
+    } else {
+        o = o.create_new(true);
+    }
     o = o.actor("").host("");
     let log = Log::open(tmp, o)?;
     let mut batch: Vec<Event> = Vec::new();
@@ -1439,7 +1456,7 @@ pub fn import(
         return Err(not_openparallax(src));
     }
     let tmp = Temp::new(dst, "importing");
-    let mut report = write_import(src, &tmp.path, opts)?;
+    let mut report = write_import(src, &tmp.path, opts, false)?;
     match crate::storage::link_into_place(&tmp.path, dst) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -1517,8 +1534,19 @@ fn migrate_locked(path: &Path, opts: &ImportOptions) -> Result<Option<ImportRepo
         return Ok(None);
     }
     let copy = legacy_copy_path(path);
+    let like = std::fs::metadata(path).map_err(|e| Error::io(path, "stat", e))?;
     let tmp = Temp::new(path, "migrating");
-    let mut report = write_import(path, &tmp.path, opts)?;
+    let mut report = write_import(path, &tmp.path, opts, true)?;
+    // The new log takes the file's place: its permission bits and owner,
+    // never wider access than the OpenParallax file had.
+    {
+        let f = File::options()
+            .write(true)
+            .open(&tmp.path)
+            .map_err(|e| Error::io(&tmp.path, "open", e))?;
+        crate::storage::copy_access(&f, &tmp.path, &like)?;
+        f.sync_all().map_err(|e| Error::io(&tmp.path, "fsync", e))?;
+    }
     let dir = parent_dir(path);
     let sync =
         |d: &Path| crate::storage::sync_dir(d).map_err(|e| Error::io(d, "fsync directory", e));
