@@ -1222,8 +1222,15 @@ pub fn legacy_event(e: &LegacyEntry) -> Event {
         .timestamp_millis_opt(e.timestamp)
         .single()
         .filter(|t| ts_writable(t).is_ok());
+    // `details` is level 2 of a record and holds D at level 3 (spec
+    // format.md § 5.5): D nested deeper than a record holds (Go accepted
+    // it) is kept as its text, as text that is not JSON is.
+    let mut details = e.details();
+    if json_depth(&details) + 2 > crate::format::MAX_DEPTH {
+        details = Value::String(e.details_json.clone());
+    }
     let mut ev = Event::new(name, e.action_type.clone()).details(json!({
-        "details": e.details(),
+        "details": details,
         "openparallax": {
             "line": e.line,
             "id": e.id,
@@ -1241,6 +1248,16 @@ pub fn legacy_event(e: &LegacyEntry) -> Event {
     ev.host = Some(String::new());
     ev.ts = ts;
     ev
+}
+
+/// How deep arrays and objects nest in `v` (0 for a scalar). Recursive:
+/// serde_json parses at most 128 levels.
+fn json_depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(m) => 1 + m.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// The legacy entry an evident entry imported by [`import`] holds (from
@@ -1673,5 +1690,23 @@ mod tests {
         assert!(parse_line(deep.as_bytes()).is_ok());
         let deeper = format!("{{\"x\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(parse_line(deeper.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn details_deeper_than_a_record_holds_are_kept_as_text() {
+        // D is level 3 of a record: 126 levels are kept parsed; 127 (which
+        // serde_json still parses) and more are kept as their text, so the
+        // entry can be appended.
+        let d = tempfile::tempdir().unwrap();
+        let log = Log::open(d.path().join("a.jsonl"), OpenOptions::new()).unwrap();
+        for (depth, parsed) in [(126, true), (127, false), (128, false)] {
+            let mut e = entry("");
+            e.details_json = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let ev = legacy_event(&e);
+            let kept = ev.details.as_ref().unwrap().get("details").unwrap();
+            assert_eq!(kept.is_array(), parsed, "{depth}");
+            assert_eq!(!kept.is_string(), parsed, "{depth}");
+            log.append(&ev).unwrap();
+        }
     }
 }
