@@ -259,6 +259,21 @@ def test_vector_cli_verify_json(name):
         assert doc[k] == m[k], k
 
 
+def test_cli_verify_reads_an_openparallax_file_from_stdin_and_among_logs(tmp_path):
+    for name, code in (("basic.jsonl", 0), ("modified_field.jsonl", 1)):
+        r = subprocess.run([str(cli()), "verify", "-"], input=(VECTORS / name).read_bytes(),
+                           capture_output=True, timeout=60)
+        assert r.returncode == code, r
+        assert b"OpenParallax" in r.stdout
+    log = tmp_path / "log.jsonl"
+    _make_log(log, 2)
+    run("verify", VECTORS / "basic.jsonl", log, check=0)
+    r = run("verify", "--json", VECTORS / "deleted_line.jsonl", log, check=1)
+    docs = json.loads(r.stdout)
+    assert [d["valid"] for d in docs] == [False, True]
+    assert docs[0]["path"].endswith("deleted_line.jsonl") and docs[1]["path"] == str(log)
+
+
 def test_vector_basic_fields_as_the_seed_describes():
     es = op.read_entries(VECTORS / "basic.jsonl")
     first = es[-1]
