@@ -468,6 +468,84 @@ def test_wrong_types_are_invalid_json(op_file):
         assert r.error.startswith("line 2: invalid JSON"), (bad, r.error)
 
 
+def test_null_line_is_an_entry_with_every_field_empty(op_file):
+    lines = _lines(op_file)
+    op_file.write_bytes(b"\n".join(lines[:2] + [b"null"] + lines[2:]))
+    r = op.verify_integrity(op_file)
+    assert (r.valid, r.line) == (False, 3)
+    assert r.error.startswith("line 3: chain broken: "), r.error
+
+
+def test_more_invalid_lines(op_file):
+    deep = b'"x":' + b"[" * 10_001 + b"]" * 10_001 + b","
+    for bad in (lambda l: l.replace(b'"event_type":1', b'"event_type":99999999999999999999'),
+                lambda l: l.replace(b'"otr":false', b'"otr":0'),
+                lambda l: l.replace(b'"id":', deep + b'"id":'),
+                lambda l: b"[" + l + b"]",
+                lambda l: l + b" x"):
+        lines = _lines(op_file)
+        lines[1] = bad(lines[1])
+        p = op_file.with_name("bad.jsonl")
+        p.write_bytes(b"\n".join(lines))
+        r = op.verify_integrity(p)
+        assert (r.valid, r.line) == (False, 2), r.error
+        assert r.error.startswith("line 2: invalid JSON"), r.error
+
+
+def test_unicode_case_folding_of_keys(tmp_path):
+    es = make_entries([{"event_type": 17, "session_id": "a"},
+                       {"event_type": 1, "source": "src", "session_id": "b"}])
+    lines = [go_line(e) for e in es]
+    lines[1] = lines[1].replace('"source":', '"\u017fource":').replace(
+        '"session_id":', '"Session_Id":')
+    p = tmp_path / "audit.jsonl"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = op.verify_integrity(p)
+    assert (r.valid, r.entries) == (True, 2), r.error
+    assert op.read_entries(p)[0].source == "src"
+
+
+def test_leading_white_space_and_unicode_spaces_at_the_end(op_file):
+    data = op_file.read_bytes()
+    op_file.write_bytes(b"\n\n" + data + "\u00a0\u0085\u3000\n".encode())
+    r = op.verify_integrity(op_file)
+    assert (r.valid, r.entries) == (True, len(SAMPLE)), r.error
+    # lines are physical lines of the file
+    lines = _lines(op_file)
+    e = json.loads(lines[3])
+    e["otr"] = True
+    lines[3] = go_line(e).encode()
+    op_file.write_bytes(b"\n".join(lines))
+    r = op.verify_integrity(op_file)
+    assert (r.valid, r.line) == (False, 4), r.error
+
+
+def test_files_that_are_not_recognised(tmp_path):
+    """spec § 5: the first non-blank line needs id, event_type, timestamp,
+    previous_hash and hash, and no seq."""
+    e = make_entries(SAMPLE)[0]
+    no_hash = {k: v for k, v in e.items() if k != "hash"}
+    with_seq = dict(e, seq=0)
+    for first in (json.dumps(no_hash), json.dumps(with_seq)):
+        p = tmp_path / "x.jsonl"
+        p.write_text(first + "\n")
+        assert op.migrate(p) is None
+        r = run("verify", p)
+        assert r.returncode == 2 and "not an evident log" in (r.stdout + r.stderr), r
+        assert "OpenParallax audit file" not in r.stdout
+
+
+def test_a_line_longer_than_64_mib_is_refused(tmp_path):
+    es = make_entries([{"event_type": 1}, {"event_type": 2, "details_json": "z" * (64 << 20)}])
+    p = tmp_path / "audit.jsonl"
+    write_op(p, es)
+    r = op.verify_integrity(p)
+    assert (r.valid, r.line, r.entries) == (False, 2, 1), r.error[:200]
+    assert r.error.startswith("line 2: ")
+    doc = json.loads(run("verify", "--json", p, check=1).stdout)
+    assert (doc["kind"], doc["line"]) == ("line_too_long", 2)
+
+
 def test_timestamps_beyond_2_53_hash_through_a_float(tmp_path):
     es = make_entries([
         {"event_type": 1, "timestamp": 2**53 + 1},
@@ -1037,6 +1115,16 @@ def test_an_older_copy_put_in_place_is_reported(log_path, tmp_path):
     os.replace(old, log_path)
     with evident.AuditLog(log_path) as log:
         assert log.recovery.truncated is not None
+
+
+def test_another_smaller_log_put_in_place_is_not_this_logs_truncation(log_path, tmp_path):
+    """The synced length is recorded for a log id (spec § 10.4)."""
+    _make_log(log_path, 5)
+    other = tmp_path / "other.jsonl"
+    _make_log(other, 1)
+    os.replace(other, log_path)
+    with evident.AuditLog(log_path) as log:
+        assert log.recovery.truncated is None
 
 
 def test_ordinary_torn_tail_is_not_a_truncation(log_path, tmp_path):
