@@ -1444,6 +1444,33 @@ impl Drop for Temp {
     }
 }
 
+/// Removes what a migration killed while its new log was being created
+/// (in place of its empty private temporary) left next to `path`:
+/// `..NAME.migrating-PID-HEX.creating-…` (a genesis record, mode 0600),
+/// once process PID no longer runs on this host. The temporaries
+/// `.NAME.migrating-…` themselves are removed by [`Temp::new`].
+fn remove_stale_creations(path: &Path) {
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let prefix = format!("..{}.migrating-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = n.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != 0 && pid != std::process::id() && crate::sys::process_exists(pid) == Some(false) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn parent_dir(p: &Path) -> PathBuf {
     match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -1552,6 +1579,7 @@ fn migrate_locked(path: &Path, opts: &ImportOptions) -> Result<Option<ImportRepo
     }
     let copy = legacy_copy_path(path);
     let like = std::fs::metadata(path).map_err(|e| Error::io(path, "stat", e))?;
+    remove_stale_creations(path);
     let tmp = Temp::new(path, "migrating");
     let mut report = write_import(path, &tmp.path, opts, true)?;
     // The new log takes the file's place: its permission bits and owner,

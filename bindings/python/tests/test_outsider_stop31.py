@@ -879,6 +879,29 @@ def test_migration_goes_on_after_a_crash_between_link_and_rename(tmp_path, op_fi
     assert got[-1].action == "x"
 
 
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_the_next_migration_removes_leftovers_of_killed_ones(tmp_path, op_file):
+    """spec § 6: temporaries a killed migration left are removed by the next
+    migration in that directory once their process no longer runs."""
+    dead = _dead_pid()
+    left = [".audit.jsonl.migrating-%d-0011223344556677" % dead,
+            ".audit.jsonl.migrating-%d-0011223344556677.lock" % dead,
+            "..audit.jsonl.migrating-%d-0011223344556677.creating-%d-8899aabbccddeeff"
+            % (dead, dead)]
+    alive = ".audit.jsonl.migrating-%d-00aa" % os.getpid()
+    for n in left + [alive]:
+        (tmp_path / n).write_bytes(b"partial")
+    op.migrate(op_file)
+    names = dir_names(tmp_path)
+    assert not set(left) & names, names
+    assert alive in names
+
+
 MIGRATE_CHILD = r"""
 import sys, evident.compat.openparallax as op
 print("start", flush=True)
@@ -916,7 +939,8 @@ def test_migration_killed_at_any_moment(tmp_path):
             assert legacy.read_bytes() == data
             assert evident.verify(p).valid
         leftovers = dir_names(d) - {"audit.jsonl", "audit.jsonl.openparallax", "audit.jsonl.lock"}
-        assert all(n.startswith(".audit.jsonl.migrating-") for n in leftovers), leftovers
+        assert all(n.startswith((".audit.jsonl.migrating-", "..audit.jsonl.migrating-"))
+                   for n in leftovers), leftovers
         if os.name == "posix":
             # a temporary holding the entries is never open to other users
             for n in leftovers:
