@@ -1298,6 +1298,20 @@ def test_auto_record_is_saved_per_version(tmp_path):
     assert v1.get("history_auto_record", True) is True
 
 
+def test_member_is_written_only_when_off(tmp_path):
+    """spec/session.md § 4.3: written only when false, never as true."""
+    import evident.compat.tracekit as tk
+
+    on, off = tmp_path / "on.tks", tmp_path / "off.tks"
+    tk.Session(name="on").save(str(on), compress=False)
+    s = tk.Session(name="off")
+    s.history.auto_record = False
+    s.save(str(off), compress=False, include_traces=False)
+    assert b"history_auto_record" not in on.read_bytes()
+    assert b'"history_auto_record":false' in off.read_bytes()
+    assert tk.load_session(str(off)).history.auto_record is False
+
+
 def test_absent_means_true(tmp_path):
     import evident.compat.tracekit as tk
 
