@@ -1302,11 +1302,10 @@ fn refuse(src: &Path, r: &LegacyReport) -> Error {
 }
 
 /// Writes the evident log for the OpenParallax file `src` at `tmp` (which
-/// must not exist); returns the report (without paths).
-/// Writes the import of `src` into the new log `tmp`. `private`: `tmp` is
-/// created 0o600 (an empty file adopted as the log keeps its bits), so that
-/// no other user can open it while the entries are written; the caller
-/// gives it its final permission bits.
+/// must not exist); returns the report (without paths). `private`: `tmp`
+/// is created 0o600 (an empty file adopted as the log keeps its bits), so
+/// that no other user can open it while the entries are written; the
+/// caller gives it its final permission bits.
 fn write_import(
     src: &Path,
     tmp: &Path,
