@@ -1222,8 +1222,15 @@ pub fn legacy_event(e: &LegacyEntry) -> Event {
         .timestamp_millis_opt(e.timestamp)
         .single()
         .filter(|t| ts_writable(t).is_ok());
+    // `details` is level 2 of a record and holds D at level 3 (spec
+    // format.md § 5.5): D nested deeper than a record holds (Go accepted
+    // it) is kept as its text, as text that is not JSON is.
+    let mut details = e.details();
+    if json_depth(&details) + 2 > crate::format::MAX_DEPTH {
+        details = Value::String(e.details_json.clone());
+    }
     let mut ev = Event::new(name, e.action_type.clone()).details(json!({
-        "details": e.details(),
+        "details": details,
         "openparallax": {
             "line": e.line,
             "id": e.id,
@@ -1241,6 +1248,16 @@ pub fn legacy_event(e: &LegacyEntry) -> Event {
     ev.host = Some(String::new());
     ev.ts = ts;
     ev
+}
+
+/// How deep arrays and objects nest in `v` (0 for a scalar). Recursive:
+/// serde_json parses at most 128 levels.
+fn json_depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(m) => 1 + m.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// The legacy entry an evident entry imported by [`import`] holds (from
@@ -1285,16 +1302,32 @@ fn refuse(src: &Path, r: &LegacyReport) -> Error {
 }
 
 /// Writes the evident log for the OpenParallax file `src` at `tmp` (which
-/// must not exist); returns the report (without paths).
-fn write_import(src: &Path, tmp: &Path, opts: &ImportOptions) -> Result<ImportReport> {
+/// must not exist); returns the report (without paths). `private`: `tmp`
+/// is created 0o600 (an empty file adopted as the log keeps its bits), so
+/// that no other user can open it while the entries are written; the
+/// caller gives it its final permission bits.
+fn write_import(
+    src: &Path,
+    tmp: &Path,
+    opts: &ImportOptions,
+    private: bool,
+) -> Result<ImportReport> {
     let first = verify(src)?;
     if !first.valid {
         return Err(refuse(src, &first));
     }
     let mut o = OpenOptions::new()
         .framing(opts.framing.unwrap_or(Framing::Jsonl))
-        .durability(Durability::Buffered)
-        .create_new(true);
+        .durability(Durability::Buffered);
+    if private {
+        let mut f = std::fs::OpenOptions::new();
+        f.write(true).create_new(true);
+        crate::sys::create_mode(&mut f, 0o600);
+        f.open(tmp).map_err(|e| Error::io(tmp, "create", e))?;
+        o = o.adopt_empty(true);
+    } else {
+        o = o.create_new(true);
+    }
     o = o.actor("").host("");
     let log = Log::open(tmp, o)?;
     let mut batch: Vec<Event> = Vec::new();
@@ -1410,6 +1443,33 @@ impl Drop for Temp {
     }
 }
 
+/// Removes what a migration killed while its new log was being created
+/// (in place of its empty private temporary) left next to `path`:
+/// `..NAME.migrating-PID-HEX.creating-…` (a genesis record, mode 0600),
+/// once process PID no longer runs on this host. The temporaries
+/// `.NAME.migrating-…` themselves are removed by [`Temp::new`].
+fn remove_stale_creations(path: &Path) {
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let prefix = format!("..{}.migrating-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = n.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != 0 && pid != std::process::id() && crate::sys::process_exists(pid) == Some(false) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn parent_dir(p: &Path) -> PathBuf {
     match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -1439,7 +1499,7 @@ pub fn import(
         return Err(not_openparallax(src));
     }
     let tmp = Temp::new(dst, "importing");
-    let mut report = write_import(src, &tmp.path, opts)?;
+    let mut report = write_import(src, &tmp.path, opts, false)?;
     match crate::storage::link_into_place(&tmp.path, dst) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -1517,8 +1577,20 @@ fn migrate_locked(path: &Path, opts: &ImportOptions) -> Result<Option<ImportRepo
         return Ok(None);
     }
     let copy = legacy_copy_path(path);
+    let like = std::fs::metadata(path).map_err(|e| Error::io(path, "stat", e))?;
+    remove_stale_creations(path);
     let tmp = Temp::new(path, "migrating");
-    let mut report = write_import(path, &tmp.path, opts)?;
+    let mut report = write_import(path, &tmp.path, opts, true)?;
+    // The new log takes the file's place: its permission bits and owner,
+    // never wider access than the OpenParallax file had.
+    {
+        let f = File::options()
+            .write(true)
+            .open(&tmp.path)
+            .map_err(|e| Error::io(&tmp.path, "open", e))?;
+        crate::storage::copy_access(&f, &tmp.path, &like)?;
+        f.sync_all().map_err(|e| Error::io(&tmp.path, "fsync", e))?;
+    }
     let dir = parent_dir(path);
     let sync =
         |d: &Path| crate::storage::sync_dir(d).map_err(|e| Error::io(d, "fsync directory", e));
@@ -1645,5 +1717,23 @@ mod tests {
         assert!(parse_line(deep.as_bytes()).is_ok());
         let deeper = format!("{{\"x\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(parse_line(deeper.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn details_deeper_than_a_record_holds_are_kept_as_text() {
+        // D is level 3 of a record: 126 levels are kept parsed; 127 (which
+        // serde_json still parses) and more are kept as their text, so the
+        // entry can be appended.
+        let d = tempfile::tempdir().unwrap();
+        let log = Log::open(d.path().join("a.jsonl"), OpenOptions::new()).unwrap();
+        for (depth, parsed) in [(126, true), (127, false), (128, false)] {
+            let mut e = entry("");
+            e.details_json = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let ev = legacy_event(&e);
+            let kept = ev.details.as_ref().unwrap().get("details").unwrap();
+            assert_eq!(kept.is_array(), parsed, "{depth}");
+            assert_eq!(!kept.is_string(), parsed, "{depth}");
+            log.append(&ev).unwrap();
+        }
     }
 }
