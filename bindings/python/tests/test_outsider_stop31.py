@@ -923,6 +923,7 @@ def test_migration_killed_at_any_moment(tmp_path):
         d.mkdir()
         p = d / "audit.jsonl"
         shutil.copyfile(src, p)
+        mode = stat.S_IMODE(p.stat().st_mode)
         child = subprocess.Popen([sys.executable, "-c", MIGRATE_CHILD, str(p)],
                                  stdout=subprocess.PIPE, text=True)
         assert child.stdout.readline().strip() == "start"
@@ -942,9 +943,12 @@ def test_migration_killed_at_any_moment(tmp_path):
         assert all(n.startswith((".audit.jsonl.migrating-", "..audit.jsonl.migrating-"))
                    for n in leftovers), leftovers
         if os.name == "posix":
-            # a temporary holding the entries is never open to other users
+            # a temporary holding the entries is never open to more users
+            # than the OpenParallax file was (private while written, the
+            # file's own bits just before the rename)
             for n in leftovers:
-                assert stat.S_IMODE((d / n).stat().st_mode) & 0o077 == 0, n
+                extra = stat.S_IMODE((d / n).stat().st_mode) & ~mode & 0o777
+                assert extra == 0, (n, oct(extra))
         # the next AuditLogger(path) goes on
         with op.AuditLogger(p) as logger:
             logger.log(event_type=op.EventType.ACTION_EXECUTED, action_type="after")
