@@ -92,6 +92,16 @@ static void jfree(char **objs, int n) { for (int i = 0; i < n && i < 64; i++) fr
 
 /* ---------- helpers ---------- */
 
+/* ct_path's ring holds 16 paths; these tests keep more alive at once, so: a ring of 1024 */
+static char *tp(const char *name) {
+    static char bufs[1024][300];
+    static int i = 0;
+    if (i == 1024) { fprintf(stderr, "tp: ring exhausted\n"); exit(2); }
+    char *b = bufs[i++];
+    snprintf(b, sizeof bufs[0], "%s/%s", ct_dir, name);
+    return b;
+}
+
 static const char *vec_dir(void) {
     const char *d = getenv("EVIDENT_OP_VECTORS");
     return d ? d : "spec/vectors/openparallax";
@@ -103,7 +113,7 @@ static char *copy_vec(const char *name, const char *as) {
     long n = 0;
     char *data = ct_read_file(src, &n);
     if (!data) { fprintf(stderr, "cannot read vector %s\n", src); exit(2); }
-    char *dst = ct_path(as);
+    char *dst = tp(as);
     ct_write_file(dst, data, n);
     free(data);
     return dst;
@@ -210,7 +220,7 @@ static void op_write_file(const char *path, const op_entry *es, int n, char hash
     char prev[65] = "";
     FILE *out = fopen(path, "wb");
     for (int i = 0; i < n; i++) {
-        char *tmp = ct_path("hash_input.tmp");
+        char *tmp = ct_path("hash_input.tmp");  /* short-lived */
         FILE *h = fopen(tmp, "wb");
         op_write(h, &es[i], prev, "", true);
         fclose(h);
@@ -247,48 +257,48 @@ static void test_detect(void) {
     char *data = ct_read_file(basic, &n);
     char *buf = malloc((size_t)n + 16);
     memcpy(buf, "\n\n  \n", 5); memcpy(buf + 5, data, (size_t)n);
-    char *lead = ct_path("d_lead.jsonl");
+    char *lead = tp("d_lead.jsonl");
     ct_write_file(lead, buf, n + 5);
     is = 7; CHECK_ST(evident_openparallax_detect(lead, &is), EVIDENT_STATUS_OK);
     CHECK(is == 1);
     free(buf); free(data);
 
     /* an evident log (JSONL and binary) is not */
-    char *elog = ct_path("d_elog.jsonl");
+    char *elog = tp("d_elog.jsonl");
     make_log(elog, 2);
     is = 7; CHECK_ST(evident_openparallax_detect(elog, &is), EVIDENT_STATUS_OK);
     CHECK(is == 0);
-    char *blog = ct_path("d_elog.evl");
+    char *blog = tp("d_elog.evl");
     make_log(blog, 2);
     is = 7; CHECK_ST(evident_openparallax_detect(blog, &is), EVIDENT_STATUS_OK);
     CHECK(is == 0);
 
     /* § 5: an object with the keys but also `seq`, one missing a key, non-JSON, empty */
     const char *seqobj = "{\"id\":\"x\",\"event_type\":1,\"timestamp\":1,\"previous_hash\":\"\",\"hash\":\"\",\"seq\":1}\n";
-    char *p = ct_path("d_seq.jsonl"); ct_write_file(p, seqobj, (long)strlen(seqobj));
+    char *p = tp("d_seq.jsonl"); ct_write_file(p, seqobj, (long)strlen(seqobj));
     is = 7; CHECK_ST(evident_openparallax_detect(p, &is), EVIDENT_STATUS_OK);
     CHECK(is == 0);
     const char *nohash = "{\"id\":\"x\",\"event_type\":1,\"timestamp\":1,\"previous_hash\":\"\"}\n";
-    p = ct_path("d_nohash.jsonl"); ct_write_file(p, nohash, (long)strlen(nohash));
+    p = tp("d_nohash.jsonl"); ct_write_file(p, nohash, (long)strlen(nohash));
     is = 7; CHECK_ST(evident_openparallax_detect(p, &is), EVIDENT_STATUS_OK);
     CHECK(is == 0);
-    p = ct_path("d_text.txt"); ct_write_file(p, "hello world\n", 12);
+    p = tp("d_text.txt"); ct_write_file(p, "hello world\n", 12);
     is = 7; CHECK_ST(evident_openparallax_detect(p, &is), EVIDENT_STATUS_OK);
     CHECK(is == 0);
-    p = ct_path("d_empty.jsonl"); ct_write_file(p, "", 0);
+    p = tp("d_empty.jsonl"); ct_write_file(p, "", 0);
     is = 7; CHECK_ST(evident_openparallax_detect(p, &is), EVIDENT_STATUS_OK);
     CHECK(is == 0);
-    p = ct_path("d_ws.jsonl"); ct_write_file(p, " \n\n\t\n", 5);
+    p = tp("d_ws.jsonl"); ct_write_file(p, " \n\n\t\n", 5);
     is = 7; CHECK_ST(evident_openparallax_detect(p, &is), EVIDENT_STATUS_OK);
     CHECK(is == 0);
-    p = ct_path("d_array.jsonl"); ct_write_file(p, "[1,2]\n", 6);
+    p = tp("d_array.jsonl"); ct_write_file(p, "[1,2]\n", 6);
     is = 7; CHECK_ST(evident_openparallax_detect(p, &is), EVIDENT_STATUS_OK);
     CHECK(is == 0);
 
     /* errors: NULL arguments, a missing file (out zeroed on failure), non-UTF-8 path */
     CHECK_ST(evident_openparallax_detect(NULL, &is), EVIDENT_STATUS_NULL_ARGUMENT);
     CHECK_ST(evident_openparallax_detect(basic, NULL), EVIDENT_STATUS_NULL_ARGUMENT);
-    char *missing = ct_path("d_missing.jsonl");
+    char *missing = tp("d_missing.jsonl");
     is = 7; CHECK_ST(evident_openparallax_detect(missing, &is), EVIDENT_STATUS_IO);
     CHECK(is == 0);
     CHECK(CONTAINS(evident_last_error(), "d_missing.jsonl"));
@@ -344,7 +354,7 @@ static void test_verify_vectors(void) {
         evident_string_free(out);
     }
     /* the deleted-line message names the two hashes (§ 4) */
-    char *out = op_verify(ct_path("v_deleted_line.jsonl"));
+    char *out = op_verify(tp("v_deleted_line.jsonl"));
     CHECK(jstr_contains(out, "error", BASIC_H[2]) && jstr_contains(out, "error", BASIC_H[1]));
     evident_string_free(out);
 }
@@ -358,7 +368,7 @@ static void test_verify_own(void) {
         {"c-4", 42, -5, "s1", "x", "", "src", false},
     };
     char hashes[4][65];
-    char *p = ct_path("own.jsonl");
+    char *p = tp("own.jsonl");
     op_write_file(p, es, 4, hashes);
     int32_t is = 0;
     CHECK_ST(evident_openparallax_detect(p, &is), EVIDENT_STATUS_OK);
@@ -377,7 +387,7 @@ static void test_verify_own(void) {
     size_t first = (size_t)(nl - data + 1);
     char *buf = malloc((size_t)n + 64);
     memcpy(buf, data, first); buf[first] = '\n'; memcpy(buf + first + 1, data + first, (size_t)n - first);
-    char *p2 = ct_path("own_blank.jsonl");
+    char *p2 = tp("own_blank.jsonl");
     ct_write_file(p2, buf, n + 1);
     out = op_verify(p2);
     CHECK(jlit_is(out, "valid", "true") && jnum_is(out, "entries", 4));
@@ -398,7 +408,7 @@ static void test_verify_own(void) {
     char *crlf = malloc((size_t)n * 2 + 8);
     size_t k = 0;
     for (long i = 0; i < n; i++) { if (data[i] == '\n') crlf[k++] = '\r'; crlf[k++] = data[i]; }
-    char *p3 = ct_path("own_crlf.jsonl");
+    char *p3 = tp("own_crlf.jsonl");
     ct_write_file(p3, crlf, (long)k);
     out = op_verify(p3);
     CHECK(jlit_is(out, "valid", "true") && jnum_is(out, "entries", 4));
@@ -410,7 +420,7 @@ static void test_verify_own(void) {
     size_t two = (size_t)(l2 - data + 1);
     char *bad = malloc(two + 256);
     memcpy(bad, data, two); memcpy(bad + two, "{not json\n", 10);
-    char *p4 = ct_path("own_badjson.jsonl");
+    char *p4 = tp("own_badjson.jsonl");
     ct_write_file(p4, bad, (long)two + 10);
     out = op_verify(p4);
     CHECK(jlit_is(out, "valid", "false") && jnum_is(out, "line", 3) && jstr_is(out, "kind", "invalid_json"));
@@ -429,7 +439,7 @@ static void test_verify_own(void) {
     /* a broken chain on the first entry: previous_hash not "" */
     op_entry one = {"z-1", 1, 1, "", "", "", "", false};
     char h1[1][65];
-    char *p5 = ct_path("own_first.jsonl");
+    char *p5 = tp("own_first.jsonl");
     op_write_file(p5, &one, 1, h1);
     long m = 0;
     char *d5 = ct_read_file(p5, &m);
@@ -452,7 +462,7 @@ static void test_verify_own(void) {
     free(data);
 
     /* an empty or white-space-only file verifies with 0 entries (§ 4) */
-    char *pe = ct_path("own_empty.jsonl"); ct_write_file(pe, "", 0);
+    char *pe = tp("own_empty.jsonl"); ct_write_file(pe, "", 0);
     out = op_verify(pe);
     CHECK(jlit_is(out, "valid", "true") && jnum_is(out, "entries", 0) && jnum_is(out, "bytes", 0));
     evident_string_free(out);
@@ -466,7 +476,7 @@ static void test_verify_own(void) {
 static void test_verify_long_line(void) {
     op_entry one = {"l-1", 1, 1, "", "", "", "", false};
     char h1[1][65];
-    char *p = ct_path("long.jsonl");
+    char *p = tp("long.jsonl");
     op_write_file(p, &one, 1, h1);
     FILE *f = fopen(p, "ab");
     fputs("{\"id\":\"", f);
@@ -486,8 +496,8 @@ static void test_verify_errors(void) {
     char *out = (char *)0x1;
     CHECK_ST(evident_openparallax_verify(NULL, &out), EVIDENT_STATUS_NULL_ARGUMENT);
     CHECK(out == NULL);
-    CHECK_ST(evident_openparallax_verify(ct_path("v_basic.jsonl"), NULL), EVIDENT_STATUS_NULL_ARGUMENT);
-    char *missing = ct_path("v_missing.jsonl");
+    CHECK_ST(evident_openparallax_verify(tp("v_basic.jsonl"), NULL), EVIDENT_STATUS_NULL_ARGUMENT);
+    char *missing = tp("v_missing.jsonl");
     out = (char *)0x1;
     CHECK_ST(evident_openparallax_verify(missing, &out), EVIDENT_STATUS_IO);
     CHECK(out == NULL);
@@ -502,7 +512,7 @@ static void test_verify_errors(void) {
     CHECK_ST(evident_openparallax_verify("/tmp/\xff.jsonl", &out), EVIDENT_STATUS_INVALID_UTF8);
     CHECK(out == NULL);
     /* an evident log is not an OpenParallax file: never reported valid */
-    char *elog = ct_path("v_elog.jsonl");
+    char *elog = tp("v_elog.jsonl");
     make_log(elog, 2);
     out = NULL;
     s = evident_openparallax_verify(elog, &out);
@@ -592,14 +602,14 @@ static void test_read(void) {
     memcpy(buf, data, first);
     memcpy(buf + first, "garbage line\n\n", 14);
     memcpy(buf + first + 14, data + first, (size_t)len - first);
-    char *p2 = ct_path("r_garbage.jsonl");
+    char *p2 = tp("r_garbage.jsonl");
     ct_write_file(p2, buf, len + 14);
     n = op_read(p2, NULL, objs);
     int shifted[] = {8, 7, 6, 5, 4, 1};
     CHECK(lines_are(objs, n, shifted, 6)); jfree(objs, n);
     free(buf); free(data);
     /* an empty file reads as [] */
-    char *pe = ct_path("r_empty.jsonl"); ct_write_file(pe, "", 0);
+    char *pe = tp("r_empty.jsonl"); ct_write_file(pe, "", 0);
     n = op_read(pe, NULL, objs);
     CHECK(n == 0); jfree(objs, n);
 
@@ -609,7 +619,7 @@ static void test_read(void) {
     CHECK(out == NULL);
     CHECK_ST(evident_openparallax_read(p, NULL, NULL), EVIDENT_STATUS_NULL_ARGUMENT);
     out = (char *)0x1;
-    CHECK_ST(evident_openparallax_read(ct_path("r_missing.jsonl"), NULL, &out), EVIDENT_STATUS_IO);
+    CHECK_ST(evident_openparallax_read(tp("r_missing.jsonl"), NULL, &out), EVIDENT_STATUS_IO);
     CHECK(out == NULL && CONTAINS(evident_last_error(), "r_missing.jsonl"));
     out = (char *)0x1;
     CHECK_ST(evident_openparallax_read(p, "not json", &out), EVIDENT_STATUS_INVALID_ARGUMENT);
@@ -706,7 +716,7 @@ static void check_imported_basic(const char *src, const char *dst, const char *r
 
 static void test_import(void) {
     char *src = copy_vec("basic.jsonl", "i_basic.jsonl");
-    char *dst = ct_path("i_out.jsonl");
+    char *dst = tp("i_out.jsonl");
     char *out = (char *)0x1;
     CHECK_ST(evident_openparallax_import(src, dst, NULL, &out), EVIDENT_STATUS_OK);
     CHECK(out != NULL);
@@ -729,13 +739,13 @@ static void test_import(void) {
     char sha_after[65]; sha256_file(dst, sha_after);
     CHECK(ct_file_size(dst) == before && strcmp(sha_before, sha_after) == 0);
     /* ... even an empty file */
-    char *emptyd = ct_path("i_empty_dst.jsonl"); ct_write_file(emptyd, "", 0);
+    char *emptyd = tp("i_empty_dst.jsonl"); ct_write_file(emptyd, "", 0);
     out = (char *)0x1;
     s = evident_openparallax_import(src, emptyd, NULL, &out);
     CHECK(s != EVIDENT_STATUS_OK && out == NULL && ct_file_size(emptyd) == 0);
 
     /* binary framing */
-    char *dstb = ct_path("i_out_bin.log");
+    char *dstb = tp("i_out_bin.log");
     out = NULL;
     CHECK_ST(evident_openparallax_import(src, dstb, "{\"framing\":\"binary\"}", &out), EVIDENT_STATUS_OK);
     if (out) check_imported_basic(src, dstb, out);
@@ -744,7 +754,7 @@ static void test_import(void) {
     CHECK_ST(evident_log_open(dstb, NULL, &log), EVIDENT_STATUS_OK);
     CHECK(evident_log_framing(log) == EVIDENT_FRAMING_BINARY);
     evident_log_free(log);
-    char *dstj = ct_path("i_out_j.evl");
+    char *dstj = tp("i_out_j.evl");
     out = NULL;
     CHECK_ST(evident_openparallax_import(src, dstj, "{\"framing\":\"jsonl\"}", &out), EVIDENT_STATUS_OK);
     evident_string_free(out);
@@ -755,7 +765,7 @@ static void test_import(void) {
 
     /* tricky: event types outside 1–29 as text; all hashes kept */
     char *tsrc = copy_vec("tricky.jsonl", "i_tricky.jsonl");
-    char *tdst = ct_path("i_tricky_out.jsonl");
+    char *tdst = tp("i_tricky_out.jsonl");
     out = NULL;
     CHECK_ST(evident_openparallax_import(tsrc, tdst, NULL, &out), EVIDENT_STATUS_OK);
     CHECK(jnum_is(out, "entries", 6) && jnum_is(out, "head_seq", 7));
@@ -765,6 +775,11 @@ static void test_import(void) {
     evident_entry *e = NULL;
     int i = 0;
     while (evident_query_next(it, &e) == EVIDENT_STATUS_OK) {
+        if (i == 0) {  /* details_json parsed: \u003c etc. are plain characters in D */
+            CHECK(CONTAINS(evident_entry_details_json(e), "\"session_id\"") == false);
+            CHECK(strcmp(evident_entry_session_id(e), "sess-\xc3\xbc") == 0);
+            CHECK(strstr(evident_entry_details_json(e), "/tmp/") != NULL);
+        }
         if (i == 3) {
             CHECK(strcmp(evident_entry_event_type(e), "99") == 0);
             CHECK(CONTAINS(evident_entry_details_json(e), "\"timestamp\":9007199254740993"));
@@ -783,12 +798,26 @@ static void test_import(void) {
     CHECK(i == 7);
     evident_query_iter_free(it);
 
+    /* random.jsonl: every escape, invalid UTF-8, the whole int64 range */
+    char *rsrc = copy_vec("random.jsonl", "i_random.jsonl");
+    char *rdst = tp("i_random_out.evl");
+    out = NULL;
+    CHECK_ST(evident_openparallax_import(rsrc, rdst, NULL, &out), EVIDENT_STATUS_OK);
+    CHECK(jnum_is(out, "entries", 60) && jnum_is(out, "head_seq", 61)
+          && jstr_is(out, "last_hash", "3a91095b6df812167d6c278571ba6428962b46670329dd5c5291e594e0276556"));
+    evident_string_free(out);
+    evident_verify_result *vr = NULL;
+    CHECK_ST(evident_verify(rdst, NULL, &vr), EVIDENT_STATUS_OK);
+    CHECK(evident_verify_result_valid(vr));
+    evident_verify_result_free(vr);
+    CHECK(count_entries(rdst) == 61);
+
     /* a tampered source: EVIDENT_STATUS_CORRUPT naming the line; nothing created */
     const char *tampered[2] = {"modified_field.jsonl", "deleted_line.jsonl"};
     for (int k = 0; k < 2; k++) {
         char as[64]; snprintf(as, sizeof as, "i_t%d.jsonl", k);
         char *ts = copy_vec(tampered[k], as);
-        char *td = ct_path(k ? "i_t1_out.jsonl" : "i_t0_out.jsonl");
+        char *td = tp(k ? "i_t1_out.jsonl" : "i_t0_out.jsonl");
         out = (char *)0x1;
         CHECK_ST(evident_openparallax_import(ts, td, NULL, &out), EVIDENT_STATUS_CORRUPT);
         CHECK(out == NULL);
@@ -797,14 +826,14 @@ static void test_import(void) {
         CHECK(!file_exists(td));
     }
     /* a missing source: IO, nothing created */
-    char *md = ct_path("i_m_out.jsonl");
+    char *md = tp("i_m_out.jsonl");
     out = (char *)0x1;
-    CHECK_ST(evident_openparallax_import(ct_path("i_missing.jsonl"), md, NULL, &out), EVIDENT_STATUS_IO);
+    CHECK_ST(evident_openparallax_import(tp("i_missing.jsonl"), md, NULL, &out), EVIDENT_STATUS_IO);
     CHECK(out == NULL && CONTAINS(evident_last_error(), "i_missing.jsonl") && !file_exists(md));
     /* a source that is not OpenParallax's (an evident log): refused, nothing created */
-    char *elog = ct_path("i_elog.jsonl");
+    char *elog = tp("i_elog.jsonl");
     make_log(elog, 2);
-    char *ed = ct_path("i_e_out.jsonl");
+    char *ed = tp("i_e_out.jsonl");
     out = (char *)0x1;
     s = evident_openparallax_import(elog, ed, NULL, &out);
     CHECK(s != EVIDENT_STATUS_OK && out == NULL && !file_exists(ed));
@@ -815,13 +844,20 @@ static void test_import(void) {
     s = evident_openparallax_import(src, src, NULL, &out);
     CHECK(s != EVIDENT_STATUS_OK && out == NULL);
     CHECK(same_bytes(src, copy_vec("basic.jsonl", "i_basic_ref2.jsonl")));
+    /* a dangling symlink at the destination is an existing name: refused, its target not created */
+    char *sl = tp("i_link.jsonl");
+    char *target = tp("i_link_target.jsonl");
+    CHECK(symlink(target, sl) == 0);
+    out = (char *)0x1;
+    s = evident_openparallax_import(src, sl, NULL, &out);
+    CHECK(s != EVIDENT_STATUS_OK && out == NULL && !file_exists(target));
     /* a destination in a missing directory: IO naming it */
     out = (char *)0x1;
-    CHECK_ST(evident_openparallax_import(src, ct_path("nodir/x.jsonl"), NULL, &out), EVIDENT_STATUS_IO);
+    CHECK_ST(evident_openparallax_import(src, tp("nodir/x.jsonl"), NULL, &out), EVIDENT_STATUS_IO);
     CHECK(out == NULL && CONTAINS(evident_last_error(), "nodir"));
     /* an empty source verifies (0 entries) but is not recognised as OpenParallax's (§ 4) */
-    char *es = ct_path("i_empty_src.jsonl"); ct_write_file(es, "", 0);
-    char *esd = ct_path("i_empty_src_out.jsonl");
+    char *es = tp("i_empty_src.jsonl"); ct_write_file(es, "", 0);
+    char *esd = tp("i_empty_src_out.jsonl");
     out = NULL;
     s = evident_openparallax_import(es, esd, NULL, &out);
     printf("  note: import(empty file) -> %s %s\n", evident_status_name(s), s == EVIDENT_STATUS_OK ? out : evident_last_error());
@@ -829,7 +865,7 @@ static void test_import(void) {
     else CHECK(out == NULL && !file_exists(esd));
 
     /* arguments */
-    char *ad = ct_path("i_a_out.jsonl");
+    char *ad = tp("i_a_out.jsonl");
     out = (char *)0x1;
     CHECK_ST(evident_openparallax_import(NULL, ad, NULL, &out), EVIDENT_STATUS_NULL_ARGUMENT);
     CHECK(out == NULL);
@@ -851,29 +887,29 @@ static void test_import(void) {
 
 static void test_migrate(void) {
     /* not an OpenParallax file: null, nothing changed */
-    char *elog = ct_path("m_elog.jsonl");
+    char *elog = tp("m_elog.jsonl");
     make_log(elog, 3);
-    char *copy = ct_path("m_elog_copy");
+    char *copy = tp("m_elog_copy");
     long n = 0; char *d = ct_read_file(elog, &n); ct_write_file(copy, d, n); free(d);
     char *out = NULL;
     CHECK_ST(evident_openparallax_migrate(elog, NULL, &out), EVIDENT_STATUS_OK);
     CHECK(out && strcmp(out, "null") == 0);
     evident_string_free(out);
-    CHECK(same_bytes(elog, copy) && !file_exists(ct_path("m_elog.jsonl.openparallax")));
-    char *txt = ct_path("m_text.txt"); ct_write_file(txt, "hello\n", 6);
+    CHECK(same_bytes(elog, copy) && !file_exists(tp("m_elog.jsonl.openparallax")));
+    char *txt = tp("m_text.txt"); ct_write_file(txt, "hello\n", 6);
     out = NULL;
     CHECK_ST(evident_openparallax_migrate(txt, NULL, &out), EVIDENT_STATUS_OK);
     CHECK(out && strcmp(out, "null") == 0);
     evident_string_free(out);
-    CHECK(ct_file_size(txt) == 6 && !file_exists(ct_path("m_text.txt.openparallax")));
+    CHECK(ct_file_size(txt) == 6 && !file_exists(tp("m_text.txt.openparallax")));
 
     /* an empty file is not recognised (§ 4): null, unchanged */
-    char *pe = ct_path("m_empty.jsonl"); ct_write_file(pe, "", 0);
+    char *pe = tp("m_empty.jsonl"); ct_write_file(pe, "", 0);
     out = NULL;
     CHECK_ST(evident_openparallax_migrate(pe, NULL, &out), EVIDENT_STATUS_OK);
     CHECK(out && strcmp(out, "null") == 0);
     evident_string_free(out);
-    CHECK(ct_file_size(pe) == 0 && !file_exists(ct_path("m_empty.jsonl.openparallax")));
+    CHECK(ct_file_size(pe) == 0 && !file_exists(tp("m_empty.jsonl.openparallax")));
 
     /* the real thing, with the file's permission bits kept */
     char *p = copy_vec("basic.jsonl", "m_audit.jsonl");
@@ -881,7 +917,7 @@ static void test_migrate(void) {
     chmod(p, 0640);
     out = NULL;
     CHECK_ST(evident_openparallax_migrate(p, NULL, &out), EVIDENT_STATUS_OK);
-    char *legacy = ct_path("m_audit.jsonl.openparallax");
+    char *legacy = tp("m_audit.jsonl.openparallax");
     CHECK(out && strcmp(out, "null") != 0);
     if (out && strcmp(out, "null") != 0) {
         check_imported_basic(legacy, p, out);
@@ -924,17 +960,36 @@ static void test_migrate(void) {
     CHECK(evident_log_framing(log) == EVIDENT_FRAMING_BINARY);
     evident_log_free(log);
 
+    /* a writer holds PATH's lock: with lock_timeout 0 the migration is refused, nothing changed */
+    char *pl = tp("m_locked.jsonl");
+    evident_log *holder = NULL;
+    CHECK_ST(evident_log_open(pl, NULL, &holder), EVIDENT_STATUS_OK);
+    char *staged = copy_vec("basic.jsonl", "m_locked.staged");
+    CHECK(rename(staged, pl) == 0);  /* an OpenParallax file now sits at the held path */
+    out = (char *)0x1;
+    evident_status ls = evident_openparallax_migrate(pl, "{\"lock_timeout\":0}", &out);
+    printf("  note: migrate while a writer holds the lock -> %s %s\n", evident_status_name(ls),
+           ls == EVIDENT_STATUS_OK ? out : evident_last_error());
+    CHECK(ls == EVIDENT_STATUS_LOCKED && out == NULL);
+    CHECK(same_bytes(pl, ref) && !file_exists(tp("m_locked.jsonl.openparallax")));
+    if (ls == EVIDENT_STATUS_OK) evident_string_free(out);
+    evident_log_free(holder);
+    out = NULL;
+    CHECK_ST(evident_openparallax_migrate(pl, "{\"lock_timeout\":0}", &out), EVIDENT_STATUS_OK);
+    CHECK(out && jnum_is(out, "entries", 6));
+    evident_string_free(out);
+
     /* a tampered file: refused naming the line, nothing changed */
     char *pt = copy_vec("deleted_line.jsonl", "m_tampered.jsonl");
     char *pt_ref = copy_vec("deleted_line.jsonl", "m_tampered_ref");
     out = (char *)0x1;
     CHECK_ST(evident_openparallax_migrate(pt, NULL, &out), EVIDENT_STATUS_CORRUPT);
     CHECK(out == NULL && CONTAINS(evident_last_error(), "line 3"));
-    CHECK(same_bytes(pt, pt_ref) && !file_exists(ct_path("m_tampered.jsonl.openparallax")));
+    CHECK(same_bytes(pt, pt_ref) && !file_exists(tp("m_tampered.jsonl.openparallax")));
 
     /* an existing PATH.openparallax with other bytes stops the migration (§ 6) */
     char *pc = copy_vec("basic.jsonl", "m_clash.jsonl");
-    char *clash = ct_path("m_clash.jsonl.openparallax");
+    char *clash = tp("m_clash.jsonl.openparallax");
     ct_write_file(clash, "other bytes\n", 12);
     out = (char *)0x1;
     evident_status s = evident_openparallax_migrate(pc, NULL, &out);
@@ -949,7 +1004,7 @@ static void test_migrate(void) {
     CHECK_ST(evident_openparallax_migrate(ps, NULL, &out), EVIDENT_STATUS_OK);
     CHECK(out && jnum_is(out, "entries", 6));
     evident_string_free(out);
-    CHECK(count_entries(ps) == 7 && same_bytes(ct_path("m_same.jsonl.openparallax"), ref));
+    CHECK(count_entries(ps) == 7 && same_bytes(tp("m_same.jsonl.openparallax"), ref));
 
     /* arguments and a missing file */
     out = (char *)0x1;
@@ -966,8 +1021,8 @@ static void test_migrate(void) {
     out = (char *)0x1;
     CHECK_ST(evident_openparallax_migrate(pa, "nope", &out), EVIDENT_STATUS_INVALID_ARGUMENT);
     CHECK(out == NULL);
-    CHECK(same_bytes(pa, ref) && !file_exists(ct_path("m_args.jsonl.openparallax")));
-    char *pm = ct_path("m_missing.jsonl");
+    CHECK(same_bytes(pa, ref) && !file_exists(tp("m_args.jsonl.openparallax")));
+    char *pm = tp("m_missing.jsonl");
     out = (char *)0x1;
     s = evident_openparallax_migrate(pm, NULL, &out);
     printf("  note: migrate(missing file) -> %s %s\n", evident_status_name(s), out && out != (char *)0x1 ? out : evident_last_error());
@@ -1006,7 +1061,7 @@ static void test_truncated(void) {
     CHECK(evident_recovery_truncated(NULL, NULL, NULL) == false);
 
     /* a new log: not truncated */
-    char *p = ct_path("t_log.jsonl");
+    char *p = tp("t_log.jsonl");
     evident_recovery *r = open_recovery(p);
     CHECK(evident_recovery_created(r));
     dl = l = 99;
@@ -1068,8 +1123,48 @@ static void test_truncated(void) {
     evident_recovery_free(r);
     CHECK(ct_file_size(p) == len);
 
+    /* every entry cut away (down to the genesis): reported, the chain starts again */
+    char *pg = tp("t_gen.jsonl");
+    make_log(pg, 2);
+    long gfull = ct_file_size(pg);
+    long n0 = 0;
+    char *gd = ct_read_file(pg, &n0);
+    long gen_end = (long)(strchr(gd, '\n') - gd + 1);
+    free(gd);
+    cut(pg, gen_end);
+    evident_log *gl = NULL;
+    CHECK_ST(evident_log_open(pg, NULL, &gl), EVIDENT_STATUS_OK);
+    r = NULL;
+    CHECK_ST(evident_log_recovery(gl, &r), EVIDENT_STATUS_OK);
+    dl = l = 99;
+    CHECK(evident_recovery_truncated(r, &dl, &l) == true && dl == (uint64_t)gfull && l == (uint64_t)gen_end);
+    evident_recovery_free(r);
+    evident_head gh;
+    CHECK_ST(evident_log_append_json(gl, "{\"event_type\":\"t\",\"action\":\"again\"}", &gh), EVIDENT_STATUS_OK);
+    CHECK(gh.seq == 1);
+    evident_log_free(gl);
+    r = open_recovery(pg);
+    CHECK(evident_recovery_truncated(r, NULL, NULL) == false);
+    evident_recovery_free(r);
+    /* the report is a snapshot: taken twice from one handle, both say so */
+    make_log(tp("t_twice.jsonl"), 2);
+    cut(tp("t_twice.jsonl"), last_line_start(tp("t_twice.jsonl")));
+    gl = NULL;
+    CHECK_ST(evident_log_open(tp("t_twice.jsonl"), NULL, &gl), EVIDENT_STATUS_OK);
+    evident_recovery *r1 = NULL, *r2 = NULL;
+    CHECK_ST(evident_log_recovery(gl, &r1), EVIDENT_STATUS_OK);
+    CHECK_ST(evident_log_recovery(gl, &r2), EVIDENT_STATUS_OK);
+    CHECK(evident_recovery_truncated(r1, NULL, NULL) && evident_recovery_truncated(r2, NULL, NULL));
+    evident_log_free(gl);
+    CHECK(evident_recovery_truncated(r1, NULL, NULL));  /* outlives its log */
+    evident_recovery_free(r1); evident_recovery_free(r2);
+    /* out-pointers on failure of evident_log_recovery */
+    r = (evident_recovery *)0x1;
+    CHECK_ST(evident_log_recovery(NULL, &r), EVIDENT_STATUS_NULL_ARGUMENT);
+    CHECK(r == NULL);
+
     /* the binary framing too */
-    char *pb = ct_path("t_log.evl");
+    char *pb = tp("t_log.evl");
     make_log(pb, 3);
     long bfull = ct_file_size(pb);
     cut(pb, bfull - 5);
@@ -1113,7 +1208,7 @@ static evident_status load_following_flag(evident_session *s, const char *csv, c
 }
 
 static void test_auto_record(void) {
-    char *csv = ct_path("trace.csv");
+    char *csv = tp("trace.csv");
     const char *c = "time,value\n0.0,1.0\n0.001,2.0\n0.002,3.0\n0.003,2.0\n";
     ct_write_file(csv, c, (long)strlen(c));
     evident_session *s = NULL;
@@ -1148,7 +1243,7 @@ static void test_auto_record(void) {
     CHECK(info_auto(s, "false"));
 
     /* saved with the session */
-    char *file = ct_path("sess.evs");
+    char *file = tp("sess.evs");
     CHECK_ST(evident_session_save(s, file, NULL, NULL), EVIDENT_STATUS_OK);
     evident_session *s2 = NULL;
     CHECK_ST(evident_session_load(file, NULL, 0, 0, &s2), EVIDENT_STATUS_OK);
@@ -1202,7 +1297,7 @@ static void *fail_thread(void *arg) {
 }
 static void test_threads(void) {
     char *p = copy_vec("random.jsonl", "th_random.jsonl");
-    char *m = ct_path("th_missing.jsonl");
+    char *m = tp("th_missing.jsonl");
     pthread_t t[4];
     for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, i % 2 ? fail_thread : verify_thread, i % 2 ? m : p);
     for (int i = 0; i < 4; i++) {
