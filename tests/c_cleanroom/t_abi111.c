@@ -461,6 +461,113 @@ static void test_verify_own(void) {
     free(d5);
     free(data);
 
+    /* § 1: white space at the start and end of the file is ignored, numbers stay physical;
+     * a line of only white space between entries is invalid JSON */
+    {
+        long mn = 0;
+        char *md = ct_read_file(tp("v_modified_field.jsonl"), &mn);
+        char *b2 = malloc((size_t)mn + 64);
+        memcpy(b2, "\n \n", 3); memcpy(b2 + 3, md, (size_t)mn); memcpy(b2 + 3 + mn, "\n\n \t\n", 5);
+        char *pw = tp("own_ws.jsonl");
+        ct_write_file(pw, b2, mn + 8);
+        out = op_verify(pw);
+        CHECK(jlit_is(out, "valid", "false") && jnum_is(out, "line", 5) && jstr_is(out, "kind", "hash_mismatch"));
+        CHECK(jstr_contains(out, "error", "line 5: hash mismatch"));
+        evident_string_free(out);
+        long bn = 0;
+        char *bd = ct_read_file(tp("v_basic.jsonl"), &bn);
+        memcpy(b2, "\n \n", 3); memcpy(b2 + 3, bd, (size_t)bn); memcpy(b2 + 3 + bn, "\n\n \t\n", 5);
+        ct_write_file(pw, b2, bn + 8);
+        out = op_verify(pw);
+        CHECK(jlit_is(out, "valid", "true") && jnum_is(out, "entries", 6) && jstr_is(out, "last_hash", BASIC_LAST));
+        evident_string_free(out);
+        /* "  " between line 1 and 2 */
+        char *e1 = strchr(bd, '\n');
+        size_t l1 = (size_t)(e1 - bd + 1);
+        memcpy(b2, bd, l1); memcpy(b2 + l1, "  \n", 3); memcpy(b2 + l1 + 3, bd + l1, (size_t)bn - l1);
+        ct_write_file(pw, b2, bn + 3);
+        out = op_verify(pw);
+        CHECK(jlit_is(out, "valid", "false") && jnum_is(out, "line", 2) && jstr_is(out, "kind", "invalid_json"));
+        CHECK(jnum_is(out, "entries", 1));
+        evident_string_free(out);
+        free(bd); free(md); free(b2);
+    }
+
+    /* § 2: keys match case-insensitively, the last of duplicate keys wins, other keys are
+     * ignored (none is covered by the hash, which is of the canonical form) */
+    {
+        op_entry ce[2] = {
+            {"k-1", 2, 1700000000000LL, "sess-k", "act", "{}", "src", false},
+            {"k-2", 3, 1700000000001LL, "sess-k", "", "", "", true},
+        };
+        char kh[2][65];
+        char *pk = tp("own_keys.jsonl");
+        op_write_file(pk, ce, 2, kh);
+        long kn = 0;
+        char *kd = ct_read_file(pk, &kn);
+        char *k2 = malloc((size_t)kn * 2 + 256);
+        /* line 1: "Session_Id", "ID", an extra key; line 2: a wrong "otr" first, the right one last */
+        const char *q = kd;
+        size_t w = 0;
+        const char *e1 = strchr(kd, '\n');
+        for (; q < e1; q++) {
+            if (strncmp(q, "\"session_id\"", 12) == 0) { memcpy(k2 + w, "\"Session_Id\"", 12); w += 12; q += 11; }
+            else if (strncmp(q, "{\"id\"", 5) == 0) {
+                const char *rep = "{\"extra\":[1,{\"a\":null}],\"ID\"";
+                memcpy(k2 + w, rep, strlen(rep)); w += strlen(rep); q += 4;
+            }
+            else k2[w++] = *q;
+        }
+        k2[w++] = '\n';
+        memcpy(k2 + w, "{\"otr\":false,", 13); w += 13;
+        memcpy(k2 + w, e1 + 2, (size_t)(kd + kn - (e1 + 2))); w += (size_t)(kd + kn - (e1 + 2));
+        ct_write_file(pk, k2, (long)w);
+        int32_t isk = 0;
+        CHECK_ST(evident_openparallax_detect(pk, &isk), EVIDENT_STATUS_OK);
+        out = op_verify(pk);
+        CHECK(jlit_is(out, "valid", "true") && jnum_is(out, "entries", 2) && jstr_is(out, "last_hash", kh[1]));
+        if (!jlit_is(out, "valid", "true")) fprintf(stderr, "  keys file: %s\n%.*s", out, (int)w, k2);
+        evident_string_free(out);
+        char *objs[4];
+        char *ro = NULL;
+        CHECK_ST(evident_openparallax_read(pk, "{\"session_id\":\"sess-k\"}", &ro), EVIDENT_STATUS_OK);
+        int rn = jsplit(ro, objs, 4);
+        CHECK(rn == 2);
+        if (rn == 2) {
+            CHECK(jstr_is(objs[1], "id", "k-1") && jstr_is(objs[1], "session_id", "sess-k"));
+            CHECK(jlit_is(objs[0], "otr", "true"));
+        }
+        jfree(objs, rn);
+        evident_string_free(ro);
+        free(kd); free(k2);
+    }
+
+    /* § 2: a `null` line is an entry with every field empty */
+    {
+        char *pn = tp("own_null.jsonl");
+        ct_write_file(pn, "null\n", 5);
+        out = op_verify(pn);
+        CHECK(jlit_is(out, "valid", "false") && jnum_is(out, "line", 1) && jstr_is(out, "kind", "hash_mismatch"));
+        evident_string_free(out);
+        char *ro = NULL;
+        CHECK_ST(evident_openparallax_read(pn, NULL, &ro), EVIDENT_STATUS_OK);
+        char *objs[4];
+        int rn = jsplit(ro, objs, 4);
+        CHECK(rn == 1 && jnum_is(objs[0], "line", 1) && jstr_is(objs[0], "id", "") && jnum_is(objs[0], "event_type", 0)
+              && jstr_is(objs[0], "hash", ""));
+        jfree(objs, rn);
+        evident_string_free(ro);
+        /* an array is not an entry: invalid JSON for verify, skipped by read */
+        ct_write_file(pn, "[]\n", 3);
+        out = op_verify(pn);
+        CHECK(jlit_is(out, "valid", "false") && jnum_is(out, "line", 1) && jstr_is(out, "kind", "invalid_json"));
+        evident_string_free(out);
+        ro = NULL;
+        CHECK_ST(evident_openparallax_read(pn, NULL, &ro), EVIDENT_STATUS_OK);
+        CHECK(ro && jsplit(ro, objs, 4) == 0);
+        evident_string_free(ro);
+    }
+
     /* an empty or white-space-only file verifies with 0 entries (§ 4) */
     char *pe = tp("own_empty.jsonl"); ct_write_file(pe, "", 0);
     out = op_verify(pe);
