@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 
 /* ---------- tiny JSON helpers (enough for the library's flat reports) ---------- */
 
@@ -1269,6 +1270,64 @@ static void test_truncated(void) {
     r = (evident_recovery *)0x1;
     CHECK_ST(evident_log_recovery(NULL, &r), EVIDENT_STATUS_NULL_ARGUMENT);
     CHECK(r == NULL);
+
+    /* shared lock mode and buffered durability: the synced length is recorded there too */
+    for (int mode = 0; mode < 2; mode++) {
+        char *pm = tp(mode ? "t_buffered.jsonl" : "t_shared.jsonl");
+        evident_open_options *o = NULL;
+        CHECK_ST(evident_open_options_new(&o), EVIDENT_STATUS_OK);
+        if (mode) CHECK_ST(evident_open_options_set_durability(o, EVIDENT_DURABILITY_BUFFERED), EVIDENT_STATUS_OK);
+        else CHECK_ST(evident_open_options_set_lock_mode(o, EVIDENT_LOCK_MODE_SHARED), EVIDENT_STATUS_OK);
+        evident_log *ml = NULL;
+        CHECK_ST(evident_log_open(pm, o, &ml), EVIDENT_STATUS_OK);
+        for (int i = 0; i < 3; i++)
+            CHECK_ST(evident_log_append_json(ml, "{\"event_type\":\"t\",\"action\":\"m\"}", NULL), EVIDENT_STATUS_OK);
+        CHECK_ST(evident_log_close(ml), EVIDENT_STATUS_OK);
+        evident_log_free(ml);
+        long mfull = ct_file_size(pm);
+        long mcut = last_line_start(pm);
+        cut(pm, mcut);
+        ml = NULL;
+        CHECK_ST(evident_log_open(pm, o, &ml), EVIDENT_STATUS_OK);
+        r = NULL;
+        CHECK_ST(evident_log_recovery(ml, &r), EVIDENT_STATUS_OK);
+        dl = l = 99;
+        CHECK(evident_recovery_truncated(r, &dl, &l) == true && dl == (uint64_t)mfull && l == (uint64_t)mcut);
+        evident_recovery_free(r);
+        CHECK_ST(evident_log_close(ml), EVIDENT_STATUS_OK);
+        evident_log_free(ml);
+        ml = NULL;
+        CHECK_ST(evident_log_open(pm, o, &ml), EVIDENT_STATUS_OK);
+        r = NULL;
+        CHECK_ST(evident_log_recovery(ml, &r), EVIDENT_STATUS_OK);
+        CHECK(evident_recovery_truncated(r, NULL, NULL) == false);
+        evident_recovery_free(r);
+        evident_log_free(ml);
+        evident_open_options_free(o);
+    }
+
+    /* the new synced length is recorded by the open that reports the cut (§ 10.3: after
+     * recovery), not only at close: a writer killed right after opening still reports once */
+    {
+        char *pk = tp("t_killed.jsonl");
+        make_log(pk, 3);
+        cut(pk, last_line_start(pk));
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            evident_log *kl = NULL;
+            evident_recovery *kr = NULL;
+            int code = 3;
+            if (evident_log_open(pk, NULL, &kl) == EVIDENT_STATUS_OK && evident_log_recovery(kl, &kr) == EVIDENT_STATUS_OK)
+                code = evident_recovery_truncated(kr, NULL, NULL) ? 0 : 1;
+            _exit(code);  /* no close, no free */
+        }
+        int wst = 0;
+        CHECK(pid > 0 && waitpid(pid, &wst, 0) == pid && WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+        r = open_recovery(pk);
+        CHECK(evident_recovery_truncated(r, NULL, NULL) == false);
+        evident_recovery_free(r);
+    }
 
     /* the binary framing too */
     char *pb = tp("t_log.evl");
