@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <time.h>
 #include <sys/wait.h>
 
 /* ---------- tiny JSON helpers (enough for the library's flat reports) ---------- */
@@ -1030,6 +1031,7 @@ static void test_migrate(void) {
     if (out && strcmp(out, "null") != 0) {
         check_imported_basic(legacy, p, out);
         CHECK(jstr_is(out, "log", p));
+        CHECK(jstr_is(out, "legacy", legacy));
     }
     evident_string_free(out);
     CHECK(same_bytes(legacy, ref));
@@ -1081,6 +1083,15 @@ static void test_migrate(void) {
     CHECK(ls == EVIDENT_STATUS_LOCKED && out == NULL);
     CHECK(same_bytes(pl, ref) && !file_exists(tp("m_locked.jsonl.openparallax")));
     if (ls == EVIDENT_STATUS_OK) evident_string_free(out);
+    /* lock_timeout in seconds: waits that long, then gives up */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    out = (char *)0x1;
+    CHECK_ST(evident_openparallax_migrate(pl, "{\"lock_timeout\":0.4}", &out), EVIDENT_STATUS_LOCKED);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(out == NULL && waited >= 0.35 && waited < 10.0);
+    CHECK(same_bytes(pl, ref));
     evident_log_free(holder);
     out = NULL;
     CHECK_ST(evident_openparallax_migrate(pl, "{\"lock_timeout\":0}", &out), EVIDENT_STATUS_OK);
