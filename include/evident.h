@@ -1491,8 +1491,10 @@ evident_status evident_openparallax_detect(const char *path, int32_t *out_is);
  * Checks the chain of the OpenParallax file `path` by OpenParallax's rule.
  * `*out_json` receives `{"valid", "entries", "line", "error", "kind"
  * ("invalid_json", "chain_broken", "hash_mismatch", "line_too_long" or
- * null), "lines", "last_hash", "bytes", "sha256"}`; a violation is not an
- * error status (an unreadable file is).
+ * null), "lines", "last_hash", "bytes", "sha256"}` (free it with
+ * `evident_string_free`; NULL on failure); a violation is not an error
+ * status (an unreadable file is). A file that is not OpenParallax's is
+ * checked by the same rule (`evident_openparallax_detect` tells first).
  */
 evident_status evident_openparallax_verify(const char *path, char **out_json);
 
@@ -1503,16 +1505,22 @@ evident_status evident_openparallax_verify(const char *path, char **out_json);
  * newest first; lines that are not entries are skipped, nothing is
  * verified. `*out_json` receives an array of objects with `line`, `id`,
  * `event_type`, `timestamp` (Unix ms), `session_id`, `action_type`,
- * `details_json`, `previous_hash`, `hash`, `otr`, `source`.
+ * `details_json`, `previous_hash`, `hash`, `otr`, `source` (free it with
+ * `evident_string_free`; NULL on failure).
  */
 evident_status evident_openparallax_read(const char *path, const char *query_json, char **out_json);
 
 /**
  * Imports the OpenParallax file `src` into a new evident log at `dst`
- * (which must not exist). `options_json`: NULL or `{"framing": "jsonl" |
- * "binary"}`. `src` must verify: else `EVIDENT_CORRUPT`, naming the line.
- * `*out_json` receives `{"entries", "lines", "bytes", "sha256",
- * "last_hash", "head_seq", "head_hash", "log", "legacy"}`.
+ * (which must not exist: else `EVIDENT_STATUS_IO`, "refusing to
+ * overwrite an existing file"). `options_json`: NULL or `{"framing":
+ * "jsonl" | "binary"}` (a `lock_timeout` member, as for
+ * `evident_openparallax_migrate`, is accepted and not used). `src` must be an OpenParallax file (else
+ * `EVIDENT_STATUS_UNSUPPORTED`) that verifies (else
+ * `EVIDENT_STATUS_CORRUPT`, naming the line). `*out_json` receives
+ * `{"entries", "lines", "bytes", "sha256", "last_hash", "head_seq",
+ * "head_hash", "log", "legacy"}` (free it with `evident_string_free`;
+ * NULL on failure).
  */
 evident_status evident_openparallax_import(const char *src,
                                            const char *dst,
@@ -1522,10 +1530,13 @@ evident_status evident_openparallax_import(const char *src,
 /**
  * Turns the OpenParallax file at `path` into an evident log at the same
  * path, crash-safely, keeping its bytes at `PATH.openparallax` (see
- * `legacy_openparallax::migrate_in_place`). `options_json`: NULL or
- * `{"framing": …, "lock_timeout": seconds}`. `*out_json` receives the
- * import report (as `evident_openparallax_import`), or `null` when `path`
- * is not an OpenParallax file (nothing changed).
+ * spec/openparallax.md § 6). `options_json`: NULL or `{"framing": …,
+ * "lock_timeout": seconds}`. `*out_json` receives the import report (as
+ * `evident_openparallax_import`; free it with `evident_string_free`, NULL
+ * on failure), or `null` when `path` is not an OpenParallax file (nothing
+ * changed; a missing file is `EVIDENT_STATUS_IO`). A `PATH.openparallax`
+ * holding other bytes is `EVIDENT_STATUS_IO`, a writer holding the log
+ * `EVIDENT_STATUS_LOCKED`; neither changes anything.
  */
 evident_status evident_openparallax_migrate(const char *path,
                                             const char *options_json,
@@ -2043,7 +2054,8 @@ void evident_session_free(evident_session *session);
  * from or last saved to, or null), `version` and `commit` (hex) of that
  * file (or null), the counts `traces`, `layers`, `annotations`,
  * `measurements`, `history`, `history_limit` (0: unlimited),
- * `history_auto_record` (whether loading a trace records itself), and
+ * `history_auto_record` (TraceKit's `auto_record` flag; see
+ * `evident_session_set_history_auto_record`), and
  * `load_notice` (null, or a sentence when loading the newest version
  * skipped newer commits whose saves, made without sync, lost pages in a
  * power cut).
@@ -2302,10 +2314,15 @@ evident_status evident_session_history_json(const evident_session *session, char
 evident_status evident_session_set_history_limit(evident_session *session, uint64_t max_entries);
 
 /**
- * Sets whether loading a trace records itself in the history (TraceKit's
- * `OperationHistory.auto_record`; default true). It is saved with the
- * session and given back by `evident_session_info_json` as
- * `history_auto_record`. Since ABI 1.11.
+ * Sets the session's `history_auto_record` flag (TraceKit's
+ * `OperationHistory.auto_record`: whether loading a trace records itself
+ * in the history; default true). The library stores it: it is saved with
+ * the session and given back by `evident_session_info_json` as
+ * `history_auto_record`. No loading function reads it:
+ * `evident_session_load_trace` and `evident_session_load_trace_with` never
+ * record, and `evident_session_load_trace_json` records when its
+ * `record_history` argument is true (pass this flag there to follow
+ * TraceKit). Since ABI 1.11.
  */
 evident_status evident_session_set_history_auto_record(evident_session *session, bool on);
 

@@ -143,7 +143,8 @@ wine_tests() {
     c_abi checkpoint_attacks checkpoint_auto checkpoint_vectors cli cli_checkpoint cli_conventions
     cli_report cli_seeds cli_session fast_record faults recovery session session_import
     session_layering session_threads session_vectors checkpoint_fuzz_regressions
-    import_fuzz_regressions session_fuzz_regressions text_fuzz_regressions openparallax_legacy)
+    import_fuzz_regressions session_fuzz_regressions text_fuzz_regressions openparallax_legacy
+    openparallax_fuzz_regressions)
   local args=()
   for t in "${tests[@]}"; do args+=(--test "$t"); done
   echo "== Windows: unit tests and integration tests build (${tests[*]})"

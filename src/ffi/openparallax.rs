@@ -34,8 +34,10 @@ pub extern "C" fn evident_openparallax_detect(
 /// Checks the chain of the OpenParallax file `path` by OpenParallax's rule.
 /// `*out_json` receives `{"valid", "entries", "line", "error", "kind"
 /// ("invalid_json", "chain_broken", "hash_mismatch", "line_too_long" or
-/// null), "lines", "last_hash", "bytes", "sha256"}`; a violation is not an
-/// error status (an unreadable file is).
+/// null), "lines", "last_hash", "bytes", "sha256"}` (free it with
+/// `evident_string_free`; NULL on failure); a violation is not an error
+/// status (an unreadable file is). A file that is not OpenParallax's is
+/// checked by the same rule (`evident_openparallax_detect` tells first).
 #[no_mangle]
 pub extern "C" fn evident_openparallax_verify(
     path: *const c_char,
@@ -55,7 +57,8 @@ pub extern "C" fn evident_openparallax_verify(
 /// newest first; lines that are not entries are skipped, nothing is
 /// verified. `*out_json` receives an array of objects with `line`, `id`,
 /// `event_type`, `timestamp` (Unix ms), `session_id`, `action_type`,
-/// `details_json`, `previous_hash`, `hash`, `otr`, `source`.
+/// `details_json`, `previous_hash`, `hash`, `otr`, `source` (free it with
+/// `evident_string_free`; NULL on failure).
 #[no_mangle]
 pub extern "C" fn evident_openparallax_read(
     path: *const c_char,
@@ -128,10 +131,15 @@ fn import_options(options_json: Option<&str>) -> Result<op::ImportOptions, Error
 }
 
 /// Imports the OpenParallax file `src` into a new evident log at `dst`
-/// (which must not exist). `options_json`: NULL or `{"framing": "jsonl" |
-/// "binary"}`. `src` must verify: else `EVIDENT_CORRUPT`, naming the line.
-/// `*out_json` receives `{"entries", "lines", "bytes", "sha256",
-/// "last_hash", "head_seq", "head_hash", "log", "legacy"}`.
+/// (which must not exist: else `EVIDENT_STATUS_IO`, "refusing to
+/// overwrite an existing file"). `options_json`: NULL or `{"framing":
+/// "jsonl" | "binary"}` (a `lock_timeout` member, as for
+/// `evident_openparallax_migrate`, is accepted and not used). `src` must be an OpenParallax file (else
+/// `EVIDENT_STATUS_UNSUPPORTED`) that verifies (else
+/// `EVIDENT_STATUS_CORRUPT`, naming the line). `*out_json` receives
+/// `{"entries", "lines", "bytes", "sha256", "last_hash", "head_seq",
+/// "head_hash", "log", "legacy"}` (free it with `evident_string_free`;
+/// NULL on failure).
 #[no_mangle]
 pub extern "C" fn evident_openparallax_import(
     src: *const c_char,
@@ -154,10 +162,13 @@ pub extern "C" fn evident_openparallax_import(
 
 /// Turns the OpenParallax file at `path` into an evident log at the same
 /// path, crash-safely, keeping its bytes at `PATH.openparallax` (see
-/// `legacy_openparallax::migrate_in_place`). `options_json`: NULL or
-/// `{"framing": …, "lock_timeout": seconds}`. `*out_json` receives the
-/// import report (as `evident_openparallax_import`), or `null` when `path`
-/// is not an OpenParallax file (nothing changed).
+/// spec/openparallax.md § 6). `options_json`: NULL or `{"framing": …,
+/// "lock_timeout": seconds}`. `*out_json` receives the import report (as
+/// `evident_openparallax_import`; free it with `evident_string_free`, NULL
+/// on failure), or `null` when `path` is not an OpenParallax file (nothing
+/// changed; a missing file is `EVIDENT_STATUS_IO`). A `PATH.openparallax`
+/// holding other bytes is `EVIDENT_STATUS_IO`, a writer holding the log
+/// `EVIDENT_STATUS_LOCKED`; neither changes anything.
 #[no_mangle]
 pub extern "C" fn evident_openparallax_migrate(
     path: *const c_char,

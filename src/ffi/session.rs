@@ -435,7 +435,8 @@ pub extern "C" fn evident_session_free(session: *mut evident_session) {
 /// from or last saved to, or null), `version` and `commit` (hex) of that
 /// file (or null), the counts `traces`, `layers`, `annotations`,
 /// `measurements`, `history`, `history_limit` (0: unlimited),
-/// `history_auto_record` (whether loading a trace records itself), and
+/// `history_auto_record` (TraceKit's `auto_record` flag; see
+/// `evident_session_set_history_auto_record`), and
 /// `load_notice` (null, or a sentence when loading the newest version
 /// skipped newer commits whose saves, made without sync, lost pages in a
 /// power cut).
@@ -1040,10 +1041,15 @@ pub extern "C" fn evident_session_set_history_limit(
     })
 }
 
-/// Sets whether loading a trace records itself in the history (TraceKit's
-/// `OperationHistory.auto_record`; default true). It is saved with the
-/// session and given back by `evident_session_info_json` as
-/// `history_auto_record`. Since ABI 1.11.
+/// Sets the session's `history_auto_record` flag (TraceKit's
+/// `OperationHistory.auto_record`: whether loading a trace records itself
+/// in the history; default true). The library stores it: it is saved with
+/// the session and given back by `evident_session_info_json` as
+/// `history_auto_record`. No loading function reads it:
+/// `evident_session_load_trace` and `evident_session_load_trace_with` never
+/// record, and `evident_session_load_trace_json` records when its
+/// `record_history` argument is true (pass this flag there to follow
+/// TraceKit). Since ABI 1.11.
 #[no_mangle]
 pub extern "C" fn evident_session_set_history_auto_record(
     session: *mut evident_session,
