@@ -201,8 +201,10 @@ struct Waiter {
 /// The waiters by lock file (device, inode).
 type Waiters = Mutex<HashMap<(u64, u64), Arc<Waiter>>>;
 
+/// Every lock file's waiter in this process.
+static WAITERS: OnceLock<Waiters> = OnceLock::new();
+
 fn waiter_for(key: (u64, u64)) -> Arc<Waiter> {
-    static WAITERS: OnceLock<Waiters> = OnceLock::new();
     let map = WAITERS.get_or_init(Default::default);
     let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
     Arc::clone(m.entry(key).or_insert_with(|| {
@@ -238,6 +240,15 @@ fn acquire_file(
         path: path.to_path_buf(),
         holder: holder(),
     };
+    // A waiter thread of this process left by a wait that timed out may be
+    // the one holding the lock: it takes it when the holder lets go and
+    // drops it at once (nobody waits for it any more). Give it that moment
+    // instead of reporting a holder that is gone.
+    let timeout = if timeout < WAITER_GRACE && own_waiter_thread(lock_file) {
+        WAITER_GRACE
+    } else {
+        timeout
+    };
     if timeout.is_zero() {
         return Err(locked());
     }
@@ -267,6 +278,30 @@ fn acquire_file(
         std::thread::sleep(sleep.min(deadline - now));
         sleep = (sleep * 2).min(Duration::from_millis(2));
     }
+}
+
+/// How long a lock attempt waits when a waiter thread of this process
+/// (left by a wait that timed out) may be holding the lock for a moment.
+const WAITER_GRACE: Duration = Duration::from_millis(100);
+
+/// Whether a waiter thread of this process is blocked on, or holding for a
+/// moment, the flock of `lock_file` (see [`WAITER_GRACE`]).
+fn own_waiter_thread(lock_file: &File) -> bool {
+    let Ok(id) = sys::file_id(lock_file) else {
+        return false;
+    };
+    let w = {
+        let Some(map) = WAITERS.get() else {
+            return false;
+        };
+        let m = map.lock().unwrap_or_else(|e| e.into_inner());
+        match m.get(&id) {
+            Some(w) => Arc::clone(w),
+            None => return false,
+        }
+    };
+    let g = w.state.lock().unwrap_or_else(|e| e.into_inner());
+    g.pid == std::process::id() && g.thread
 }
 
 /// Waits for the lock through the lock's waiter thread until `deadline`.
