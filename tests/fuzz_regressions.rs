@@ -482,14 +482,7 @@ mod tests {
     #[test]
     fn random_mutations() {
         let seeds: Vec<Vec<u8>> = fixtures("fuzz").into_iter().map(|(_, b)| b).collect();
-        let cases: u64 = std::env::var("EVIDENT_FUZZ_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(2000);
-        let seed: u64 = std::env::var("EVIDENT_FUZZ_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0xF022);
+        let (cases, seed) = cases_and_seed(2000, 0xF022);
         let mut rng = StdRng::seed_from_u64(seed);
         for case in 0..cases {
             let mut b = mutate(&mut rng, &seeds);

@@ -437,14 +437,7 @@ mod tests {
             .into_iter()
             .map(|(_, b)| b)
             .collect();
-        let cases: u64 = std::env::var("EVIDENT_FUZZ_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(3000);
-        let seed: u64 = std::env::var("EVIDENT_FUZZ_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0x1A7E_F022);
+        let (cases, seed) = cases_and_seed(3000, 0x1A7E_F022);
         let mut rng = StdRng::seed_from_u64(seed);
         for case in 0..cases {
             let input = mutate(&mut rng, &seeds);

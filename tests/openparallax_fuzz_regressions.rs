@@ -179,18 +179,10 @@ mod tests {
     use super::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     fn run(what: &str, input: &[u8]) {
-        let r = std::panic::catch_unwind(|| {
-            let t0 = Instant::now();
-            fuzz_one(input);
-            let took = t0.elapsed();
-            assert!(took <= Duration::from_secs(2), "took {took:?}");
-        });
-        if let Err(e) = r {
-            panic!("{what}: {}", panic_text(e));
-        }
+        run_within(what, Duration::from_secs(2), || fuzz_one(input));
     }
 
     #[test]
@@ -262,14 +254,7 @@ mod tests {
             .into_iter()
             .map(|(_, b)| b)
             .collect();
-        let cases: u64 = std::env::var("EVIDENT_FUZZ_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1500);
-        let seed: u64 = std::env::var("EVIDENT_FUZZ_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0x0FA1_1A11);
+        let (cases, seed) = cases_and_seed(1500, 0x0FA1_1A11);
         let mut rng = StdRng::seed_from_u64(seed);
         for case in 0..cases {
             let input = mutate(&mut rng, &seeds);

@@ -96,18 +96,10 @@ mod tests {
     use super::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     fn run(what: &str, input: &[u8]) {
-        let r = std::panic::catch_unwind(|| {
-            let t0 = Instant::now();
-            fuzz_one(input);
-            let took = t0.elapsed();
-            assert!(took <= Duration::from_secs(1), "took {took:?}");
-        });
-        if let Err(e) = r {
-            panic!("{what}: {}", panic_text(e));
-        }
+        run_within(what, Duration::from_secs(1), || fuzz_one(input));
     }
 
     #[test]
@@ -170,14 +162,7 @@ mod tests {
     #[test]
     fn text_random_mutations() {
         let seeds: Vec<Vec<u8>> = fixtures("fuzz-text").into_iter().map(|(_, b)| b).collect();
-        let cases: u64 = std::env::var("EVIDENT_FUZZ_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(2000);
-        let seed: u64 = std::env::var("EVIDENT_FUZZ_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0x7E47_0001);
+        let (cases, seed) = cases_and_seed(2000, 0x7E47_0001);
         let mut rng = StdRng::seed_from_u64(seed);
         for case in 0..cases {
             let input = mutate(&mut rng, &seeds);

@@ -1,6 +1,7 @@
 //! Shared by the fuzz-regression tests (`tests/*fuzz_regressions.rs`,
 //! each included as `#[cfg(test)] #[path = "support/fuzz.rs"] mod fuzz_support;`):
-//! the corpus reader, the text of a caught panic, and an allocation guard
+//! the corpus reader, the text of a caught panic, a runner with a time
+//! limit, the number of random cases and their seed, and an allocation guard
 //! (this module installs it as the test binary's global allocator) that
 //! records the largest single allocation, to catch allocations sized by
 //! what a file claims.
@@ -39,6 +40,35 @@ pub fn panic_text(e: Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
+}
+
+/// Runs `f` (one input of a harness), failing with `what` and the panic's
+/// text when it panics or takes longer than `limit`.
+pub fn run_within(what: &str, limit: std::time::Duration, f: impl FnOnce()) {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let t0 = std::time::Instant::now();
+        f();
+        let took = t0.elapsed();
+        assert!(took <= limit, "took {took:?}");
+    }));
+    if let Err(e) = r {
+        panic!("{what}: {}", panic_text(e));
+    }
+}
+
+/// How many random mutations to run and from which seed:
+/// `EVIDENT_FUZZ_CASES` and `EVIDENT_FUZZ_SEED`, else the harness's own.
+pub fn cases_and_seed(cases: u64, seed: u64) -> (u64, u64) {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    (
+        var("EVIDENT_FUZZ_CASES", cases),
+        var("EVIDENT_FUZZ_SEED", seed),
+    )
 }
 
 #[path = "peak_slot.rs"]

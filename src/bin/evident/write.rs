@@ -208,6 +208,21 @@ pub fn convert(a: ConvertArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// One line per torn tail that opening the log moved aside.
+fn write_moved(out: &mut dyn Write, rec: &Recovery) -> Result<(), Failure> {
+    for t in &rec.torn {
+        writeln!(
+            out,
+            "moved {} bytes from byte offset {} to {}",
+            t.len,
+            t.offset,
+            t.sidecar.display()
+        )
+        .map_err(stdout_err)?;
+    }
+    Ok(())
+}
+
 pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let path = &a.log;
     let key = load_key(a.key.key_file.as_deref())?;
@@ -240,16 +255,7 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             if let Ok(log) = Log::open(path, o) {
                 let rec = log.recovery();
                 warn_truncated(path, &rec);
-                for t in &rec.torn {
-                    writeln!(
-                        out,
-                        "moved {} bytes from byte offset {} to {}",
-                        t.len,
-                        t.offset,
-                        t.sidecar.display()
-                    )
-                    .map_err(w)?;
-                }
+                write_moved(out, &rec)?;
                 log.close().map_err(|e| Failure::lib(path, e))?;
             }
             writeln!(
@@ -293,16 +299,7 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                 )
                 .map_err(w)?;
             }
-            for t in &rec.torn {
-                writeln!(
-                    out,
-                    "moved {} bytes from byte offset {} to {}",
-                    t.len,
-                    t.offset,
-                    t.sidecar.display()
-                )
-                .map_err(w)?;
-            }
+            write_moved(out, &rec)?;
             let after = evident::verify(path, &vopts).map_err(|e| Failure::lib(path, e))?;
             if !after.valid {
                 for v in &after.violations {
