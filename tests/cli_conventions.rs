@@ -1064,3 +1064,58 @@ fn tail_export_and_json_arrays_of_several_logs() {
     assert_eq!(arr[0]["valid"], true);
     assert_eq!(arr[1]["valid"], false);
 }
+
+// --- a standard error nobody reads ----------------------------------------------
+
+/// Runs the CLI with standard error a pipe whose reading end is closed (as
+/// under `2>&1 | head -1` once `head` has gone, or a supervisor that
+/// closed its end), standard output discarded or closed the same way.
+#[cfg(unix)]
+fn run_with_closed_stderr(args: &[&str], close_stdout_too: bool) -> std::process::ExitStatus {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    let closed_pipe = || {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe(2) returns.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both descriptors were just returned by pipe(2) and are owned here.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        drop(r);
+        Stdio::from(w)
+    };
+    let stdout = if close_stdout_too {
+        closed_pipe()
+    } else {
+        Stdio::null()
+    };
+    let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("evident"))
+        .args(args)
+        .stdout(stdout)
+        .stderr(closed_pipe())
+        .status()
+        .unwrap();
+    assert_eq!(status.signal(), None, "{args:?} was killed: {status:?}");
+    status
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_standard_error_never_crashes_the_command() {
+    let dir = tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    append(&log, &["one", "two"], None);
+    let missing = dir.path().join("missing.log");
+    // `cat` writes a note ("hashes are not checked") to standard error.
+    let st = run_with_closed_stderr(&["cat", s(&log)], false);
+    assert_eq!(st.code(), Some(0), "cat");
+    // A failure keeps its exit status when its message cannot be written.
+    let st = run_with_closed_stderr(&["cat", s(&missing)], false);
+    assert_eq!(st.code(), Some(2), "cat of a missing file");
+    let st = run_with_closed_stderr(&["verify", "--no-such-flag", s(&log)], false);
+    assert_eq!(st.code(), Some(2), "usage error");
+    let st = run_with_closed_stderr(&["verify", s(&log)], false);
+    assert_eq!(st.code(), Some(0), "verify");
+    // Both streams gone: still no crash.
+    let st = run_with_closed_stderr(&["cat", s(&log)], true);
+    assert!(matches!(st.code(), Some(0 | 2)), "cat, both closed: {st:?}");
+}

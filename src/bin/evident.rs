@@ -10,6 +10,8 @@
 //! key file, a locked log. Errors are one line on stderr:
 //! `evident: <file>: <problem>`.
 
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +19,18 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
+
+/// A line on standard error that never panics: a standard error nobody
+/// reads (a pipe whose reader is gone) loses the message, not the command
+/// or its exit status. `eprintln!` would panic there, and the panic's own
+/// message would then abort the process. Standard output goes through
+/// `out` and `util::stdout_err` instead.
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 #[path = "evident/check.rs"]
 mod check;
@@ -671,7 +685,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
             msg
         }
     };
-    eprintln!(
+    stderr_line!(
         "{}",
         output::usage_line(&format!("{msg} (see `{cmd} --help`)"))
     );
@@ -709,7 +723,7 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
+        stderr_line!(
             "evident: internal error{at}: {} (this is a bug; please report it)",
             util::one_line(&msg)
         );
@@ -735,7 +749,7 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => code,
         Ok(Err(f)) => {
             if !f.msg.is_empty() {
-                eprintln!("{}", output::failure_line(&f));
+                stderr_line!("{}", output::failure_line(&f));
             }
             f.code
         }

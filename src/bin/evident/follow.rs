@@ -157,9 +157,9 @@ fn ident(m: &fs::Metadata) -> (u64, u64) {
 fn note(path: &Path, msg: &str) {
     if crate::output::json_errors() {
         let v = serde_json::json!({"note": {"message": msg, "path": path.display().to_string()}});
-        eprintln!("{v}");
+        stderr_line!("{v}");
     } else {
-        eprintln!(
+        stderr_line!(
             "evident: {}: note: {}",
             path.display(),
             crate::util::one_line(msg)
@@ -230,7 +230,7 @@ impl Follower<'_> {
             _ => u64::MAX,
         };
         if self.reported.insert(off) {
-            eprintln!("{}", crate::output::damage_line(self.path, &e));
+            stderr_line!("{}", crate::output::damage_line(self.path, &e));
         }
         Ok(())
     }

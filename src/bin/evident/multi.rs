@@ -219,7 +219,7 @@ fn report(r: Result<u8, Failure>) -> u8 {
         Ok(c) => c,
         Err(f) => {
             if !f.msg.is_empty() {
-                eprintln!("{}", crate::output::failure_line(&f));
+                stderr_line!("{}", crate::output::failure_line(&f));
             }
             f.code
         }

@@ -53,7 +53,7 @@ impl<'a> Damage<'a> {
         if matches!(e, Error::Io { .. }) {
             return Err(Failure::lib(self.path, e));
         }
-        eprintln!("{}", crate::output::damage_line(self.path, &e));
+        stderr_line!("{}", crate::output::damage_line(self.path, &e));
         self.count += 1;
         Ok(())
     }
@@ -94,7 +94,7 @@ pub fn note_unchecked(path: &std::path::Path, as_json: bool, r: &Result<u8, Fail
         Err(f) => f.code == crate::util::EXIT_FAILED,
     };
     if read && !as_json {
-        eprintln!(
+        stderr_line!(
             "{}",
             crate::output::renamed(format!(
                 "evident: {}: note: {UNCHECKED_NOTE}",
@@ -187,7 +187,7 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                         .map(str::to_string)
                         .unwrap_or_default()
                 });
-                eprintln!(
+                stderr_line!(
                     "evident: {}: note: the head below is the last complete entry; {what}",
                     path.display()
                 );

@@ -226,7 +226,7 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         writeln!(out, "{}", f.path.display()).map_err(util::stdout_err)?;
     }
     if files.is_empty() {
-        eprintln!("evident: no entries matched; no report written");
+        stderr_line!("evident: no entries matched; no report written");
     }
     Ok(0)
 }

@@ -108,7 +108,7 @@ pub fn ship(a: ShipArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         // but then only links and seqs are checked: said, never silent.
         for log in &a.logs {
             if evident::inspect(log).is_ok_and(|i| i.genesis.alg.is_keyed()) {
-                eprintln!(
+                stderr_line!(
                     "{}",
                     crate::output::renamed(format!(
                         "evident: {}: note: a keyed log shipped without --key-file: links and seqs checked, not the hashes (verify the database copy with the key)",
@@ -124,16 +124,30 @@ pub fn ship(a: ShipArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let results: Vec<(PathBuf, evident::Result<Vec<pg::ShipReport>>)> =
         if a.follow && a.logs.len() > 1 {
             std::thread::scope(|s| {
+                // A thread the OS refuses is that log's error, not a panic.
                 let handles: Vec<_> = a
                     .logs
                     .iter()
-                    .map(|log| (log.clone(), s.spawn(|| pg::ship::ship_to(log, &t, &opts))))
+                    .map(|log| {
+                        let (t, opts) = (&t, &opts);
+                        let h = std::thread::Builder::new()
+                            .name("evident-ship".into())
+                            .spawn_scoped(s, move || pg::ship::ship_to(log, t, opts))
+                            .map_err(|source| Error::Io {
+                                path: log.clone(),
+                                op: "start a shipping thread",
+                                source,
+                            });
+                        (log.clone(), h)
+                    })
                     .collect();
                 handles
                     .into_iter()
                     .map(|(log, h)| {
-                        let r = h.join().unwrap_or_else(|_| {
-                            Err(Error::InvalidArgument("shipper thread failed".into()))
+                        let r = h.and_then(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(Error::InvalidArgument("shipper thread failed".into()))
+                            })
                         });
                         (log, r)
                     })
@@ -176,7 +190,7 @@ pub fn ship(a: ShipArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             Err(e) => {
                 let f = db_failure(&name, e);
                 code = code.max(f.code);
-                eprintln!("evident: {}", crate::util::one_line(&f.msg));
+                stderr_line!("evident: {}", crate::util::one_line(&f.msg));
                 first_err.get_or_insert(f);
             }
         }
@@ -317,7 +331,9 @@ fn entries(
         }
     }
     if !json {
-        eprintln!("evident: {name}: note: hashes are not checked; run `evident verify` for that");
+        stderr_line!(
+            "evident: {name}: note: hashes are not checked; run `evident verify` for that"
+        );
     }
     Ok(0)
 }

@@ -106,7 +106,7 @@ pub fn append(a: AppendArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let log = Log::open(&path, opts).map_err(|e| Failure::lib(&path, e))?;
     warn_truncated(&path, &log.recovery());
     for t in log.recovery().torn {
-        eprintln!(
+        stderr_line!(
             "evident: {}: note: a torn tail ({} bytes at byte offset {}) from an interrupted write was moved to {}",
             path.display(),
             t.len,
@@ -351,7 +351,7 @@ pub fn repair(a: RepairArgs, out: &mut dyn Write) -> Result<u8, Failure> {
 /// an earlier writer had made durable (spec § 10.3; reported once).
 fn warn_truncated(path: &Path, rec: &Recovery) {
     if let Some(t) = rec.truncated {
-        eprintln!(
+        stderr_line!(
             "evident: {}: warning: the log is {} bytes long, but an earlier writer had made {} bytes durable: \
              {} bytes were removed from its end after they were written (no crash does that: a truncation, \
              or an older copy put in its place); a checkpoint or witness shows which entries",
