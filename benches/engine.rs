@@ -15,6 +15,7 @@
 //!
 //! At the end a summary with the ratios the targets are stated in is
 //! printed (from criterion's estimates of this run).
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

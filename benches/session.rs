@@ -33,6 +33,7 @@
 //! - `EVIDENT_BENCH_ROUNDS`: alternating save rounds (default 3; 0 skips).
 //! - `EVIDENT_BENCH_DIR`: where files are written and the open files cached
 //!   (default `<target>/tmp/evident-session-bench`).
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::hint::black_box;
 use std::io::Write;

@@ -786,6 +786,7 @@ impl Drop for WriterLock {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 mod tests {
     use super::*;
 

@@ -1,4 +1,5 @@
 //! Batch appends (`Log::append_batch`) and details given as JSON text.
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 mod support;
 

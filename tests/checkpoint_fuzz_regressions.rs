@@ -26,6 +26,7 @@
 //! the witness fails only on I/O, and what it cosigns verifies with its
 //! key.
 #![allow(dead_code)]
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::path::{Path, PathBuf};
 

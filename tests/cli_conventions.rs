@@ -2,6 +2,7 @@
 //! relative times, several files and `-` for stdin, `--color`, JSON error
 //! objects, shell completions and a man page, and Python reproduction
 //! scripts.
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};

@@ -5,6 +5,7 @@
 //! Child processes are this test binary re-run with `EVIDENT_CONC_CHILD`
 //! set (`--exact conc_child --nocapture`); they report on stdout with lines
 //! starting with `@`.
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -16,6 +16,7 @@
 //! Every round appends to the same log, so the chain must continue across
 //! kills. Environment knobs: `EVIDENT_CRASH_ROUNDS` (rounds per test,
 //! default 28) and `EVIDENT_CRASH_SEED` (RNG seed; printed on failure).
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -28,6 +28,7 @@
 //! has as many sample bytes as its length and type say and a finite
 //! positive sample rate (the option's when the file has none).
 #![allow(dead_code)]
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

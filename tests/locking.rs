@@ -7,6 +7,7 @@
 //! The fork test re-runs this binary with `EVIDENT_LOCKING_CHILD` set
 //! (`--exact locking_child`), so that fork() happens in a process whose
 //! only other thread is the harness's idle main thread.
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::fs;
 use std::io::Write;

@@ -3,6 +3,7 @@
 //! wrote (spec/vectors/openparallax/, made by tests/openparallax_go/main.go),
 //! each kind of tampering, reading, import, in-place migration, and the
 //! CLI.
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 //! Its own test binary (cargo runs test binaries one at a time), because
 //! the restart drops every connection to the cluster. Needs
 //! EVIDENT_PG_DIR (the cluster directory of scripts/pg-cluster.sh).
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 #[path = "pg_support/mod.rs"]
 mod pg_support;

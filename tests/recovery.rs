@@ -1,6 +1,7 @@
 //! Tail recovery: what a writer may move aside when it opens a log, and what
 //! it must refuse (spec § 9.5, § 10.3). Regression tests for issue 9 items
 //! 5, 6, 8, 9, 12, 20, 24 and the sidecar part of 25.
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -25,6 +25,7 @@
 //!    zeroed tails, lost pages of an unsynced save.
 //! 3. Tampering: a forged record with a recomputed keyless hash, forgeries of
 //!    a keyed file, swapped sample bytes.
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -2,6 +2,7 @@
 //! renamed over while it is loaded, bool samples in a shared mapping,
 //! compaction of a private file and through a symbolic link, and the
 //! commit checks of spec/session.md § 4.4.
+#![allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 
 use evident::session::*;
 use evident::{Error, Key};

@@ -774,6 +774,7 @@ fn thread_safety_promises() {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 mod tests {
     use super::*;
 
