@@ -7,7 +7,7 @@ Prints, per round and as medians over the rounds:
   (target >= 1.5x);
 - ``log_many`` (batches of 1000) 1 thread, Buffered vs ``Writer.append``
   (target >= 5x);
-- durable: ``log_many`` batches of 100 in Sync mode, and 8 threads calling
+- durable: ``log_many`` batches of 100 and of 1000 in Sync mode, and 8 threads calling
   ``log`` in group-commit mode (with a commit delay), vs Sync from one
   thread (target >= 50x);
 - ``logging`` through ``AuditHandler`` from 8 threads vs ``AuditLog.log``
@@ -196,6 +196,7 @@ def main() -> int:
         ("ev log_many buffered, std json", lambda: std_json(c.ev_log_many)),
         ("ev Sync 1 thread", c.ev_sync_1),
         ("ev log_many(100) Sync", lambda: c.ev_log_many("sync", 100, n_sync * 100)),
+        ("ev log_many(1000) Sync", lambda: c.ev_log_many("sync", 1000, n_sync * 1000)),
         ("ev group 8 threads", lambda: c.ev_group_8(n_per, a.commit_delay)),
         ("ev group 8 threads, no delay", lambda: c.ev_group_8(n_per, 0.0)),
         ("ev AuditLog.log 8 threads group", lambda: c.ev_group_8(n_per, 0.0)),
@@ -226,6 +227,7 @@ def main() -> int:
         ("log_many, std json, per CPU-second",
          med("ev log_many buffered, std json", 1) / med("og Writer.append", 1), 5.0),
         ("durable log_many(100) vs Sync 1 thread", med("ev log_many(100) Sync") / med("ev Sync 1 thread"), 50.0),
+        ("durable log_many(1000) vs Sync 1 thread", med("ev log_many(1000) Sync") / med("ev Sync 1 thread"), 50.0),
         ("durable 8 threads group+delay vs Sync 1 thread", med("ev group 8 threads") / med("ev Sync 1 thread"), 50.0),
         ("durable 8 threads group, no delay vs Sync 1 thread",
          med("ev group 8 threads, no delay") / med("ev Sync 1 thread"), 50.0),
