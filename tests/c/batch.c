@@ -1,6 +1,7 @@
 /*
  * Batch appends from C: evident_log_append_batch (an array of events) and
- * evident_log_append_jsonl (newline-separated JSON objects), heads out,
+ * evident_log_append_jsonl (newline-separated JSON objects),
+ * evident_log_append_json_array_no_null (a JSON array without null), heads out,
  * all-or-nothing on an invalid event, then verify.
  *
  * Usage: batch WORKDIR   (an empty, writable directory)
@@ -73,13 +74,30 @@ int main(int argc, char **argv) {
     CHECK(strstr(evident_last_error(), "line 2") != NULL);
     OK(evident_log_head(log, &head));
     CHECK(head.seq == 6);
+
+    /* A JSON array, refused whole when it holds a null (ABI 1.12); the word
+     * inside a string is no null. */
+    const char *with_null = "[{\"event_type\":\"A1\"},{\"event_type\":\"A2\",\"details\":{\"x\":null}}]";
+    EXPECT(evident_log_append_json_array_no_null(log, with_null, strlen(with_null), NULL, 0, &count),
+           EVIDENT_STATUS_INVALID_ARGUMENT);
+    CHECK(count == 0);
+    CHECK(strstr(evident_last_error(), "null") != NULL);
+    OK(evident_log_head(log, &head));
+    CHECK(head.seq == 6);
+    const char *no_null = "[{\"event_type\":\"A1\",\"action\":\"null\"},{\"event_type\":\"A2\"}]";
+    evident_head ah[2];
+    OK(evident_log_append_json_array_no_null(log, no_null, strlen(no_null), ah, 2, &count));
+    CHECK(count == 2);
+    CHECK(ah[0].seq == 7 && ah[1].seq == 8);
+    OK(evident_log_head(log, &head));
+    CHECK(head.seq == 8);
     OK(evident_log_close(log));
     evident_log_free(log);
 
     evident_verify_result *res = NULL;
     OK(evident_verify(path, NULL, &res));
     CHECK(evident_verify_result_valid(res));
-    CHECK(evident_verify_result_entries(res) == 6);
+    CHECK(evident_verify_result_entries(res) == 8);
     evident_verify_result_free(res);
     free(path);
     printf("all checks passed\n");

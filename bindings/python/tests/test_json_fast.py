@@ -185,3 +185,32 @@ def test_the_fast_encoder_is_what_log_and_log_many_use(
         assert calls == [{"k": 1}]
         log.log_many([{"event_type": "E", "details": {"k": 2}}] * 3)
         assert len(calls) == 2 and len(calls[1]) == 3, "the batch is encoded in one call"
+
+
+def test_log_many_without_the_no_null_call_writes_and_refuses_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With orjson, ``log_many`` lets the library refuse a batch holding a
+    null (``evident_log_append_json_array_no_null``, ABI 1.12) instead of
+    searching orjson's output itself; a library without that call (older
+    than 1.12) gives the same entries and the same errors."""
+    if evident_log._fast_dumps is None or evident_log._append_array_no_null is None:
+        pytest.skip("needs orjson and a library of ABI 1.12")
+    results = []
+    for with_call in (True, False):
+        if not with_call:
+            monkeypatch.setattr(evident_log, "_append_array_no_null", None)
+        path = tmp_path / f"{with_call}.jsonl"
+        errors = []
+        with evident.AuditLog(path, actor="a", host="h") as log:
+            log.log_many([{"event_type": "B", "details": d, "ts": TS} for d in DETAILS])
+            # None as a field's value, NaN (orjson's null) among valid events.
+            log.log_many([{"event_type": "N", "actor": None, "details": {"x": None}, "ts": TS}])
+            for bad in BAD:
+                with pytest.raises(evident.InvalidArgumentError) as e:
+                    log.log_many([{"event_type": "E", "ts": TS}, {"event_type": "E", "details": bad}])
+                errors.append(str(e.value))
+            assert log.head().seq == len(DETAILS) + 1, "no refused batch wrote anything"
+        results.append((_lines(path), errors))
+    assert results[0] == results[1]
+    assert '"actor":"a"' in results[0][0][-1] and '"details":{"x":null}' in results[0][0][-1]

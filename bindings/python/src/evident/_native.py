@@ -353,6 +353,14 @@ _ARRAY_PROTOTYPES = {
     ),
 }
 
+# --- the same, refusing a null (ABI 1.12) --------------------------------------
+_ARRAY_NO_NULL_PROTOTYPES = {
+    "evident_log_append_json_array_no_null": (
+        _S,
+        [_P, c_char_p, c_size_t, POINTER(evident_head), c_size_t, POINTER(c_size_t)],
+    ),
+}
+
 # --- the compatibility layers' rules (ABI 1.5) --------------------------------
 _COMPAT_PROTOTYPES = {
     "evident_compat_rtgs_records": (_S, [c_char_p, _PP]),
@@ -395,6 +403,7 @@ _PROTOTYPES = {
     **_MEASURE_PROTOTYPES,
     **_BATCH_PROTOTYPES,
     **_ARRAY_PROTOTYPES,
+    **_ARRAY_NO_NULL_PROTOTYPES,
     **_COMPAT_PROTOTYPES,
     **_OPENPARALLAX_PROTOTYPES,
 }
@@ -472,6 +481,9 @@ _batch_missing = _bind(lib, _BATCH_PROTOTYPES)
 #: Empty when the library has evident_log_append_json_array (ABI 1.7);
 #: AuditLog.log_many uses it then, else newline-separated JSON.
 _array_missing = _bind(lib, _ARRAY_PROTOTYPES)
+#: Empty when the library has evident_log_append_json_array_no_null (ABI
+#: 1.12): log_many then needs no search for orjson's null of its own.
+_array_no_null_missing = _bind(lib, _ARRAY_NO_NULL_PROTOTYPES)
 _compat_missing = _bind(lib, _COMPAT_PROTOTYPES)
 _openparallax_missing = _bind(lib, _OPENPARALLAX_PROTOTYPES)
 
