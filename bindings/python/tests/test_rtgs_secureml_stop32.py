@@ -1908,3 +1908,13 @@ class TestSecureMLGenerators:
         logs = secureml.get_audit_logs(operation_name="gen_send", log_dir="audit_logs")
         assert logs[-1]["event_type"] == "operation_end"
         assert "function_error" not in [x["event_type"] for x in logs]
+        (res,) = [x for x in logs if x["event_type"] == "function_result"]
+        assert res["closed_early"] is True
+
+    def test_generator_made_but_never_iterated_ran_nothing(self, ws):
+        @secureml.audit_function(operation_name="gen_idle", log_dir="audit_logs")
+        def g():
+            yield 1
+
+        g()
+        assert secureml.get_audit_logs(operation_name="gen_idle", log_dir="audit_logs") == []

@@ -407,7 +407,10 @@ def audit_function(
 ) -> Callable[[F], F]:
     """Audits every call of the decorated function in its own
     :class:`AuditTrail`: the arguments (JSON-safe summaries), the result,
-    the duration, and an exception (recorded, then re-raised)."""
+    the duration, and an exception (recorded, then re-raised). A coroutine
+    function is audited when it is awaited, a generator function while it
+    is iterated (from the first ``next()`` to its end; closed early by the
+    consumer, its result says ``closed_early``)."""
 
     def deco(fn: F) -> F:
         name = operation_name or fn.__name__
@@ -448,7 +451,7 @@ def audit_function(
             )
             trail.close("failed", {"error_type": type(e).__name__, "error_message": str(e)})
 
-        def done(trail: "AuditTrail", start: float, result: Any) -> Any:
+        def done(trail: "AuditTrail", start: float, result: Any, closed_early: bool = False) -> Any:
             dur = time.perf_counter() - start
             trail.log_event(
                 "function_result",
@@ -456,6 +459,7 @@ def audit_function(
                     "function": fn.__qualname__,
                     "duration_seconds": dur,
                     **({"result": summarize(result)} if log_result else {}),
+                    **({"closed_early": True} if closed_early else {}),
                 },
                 success=True,
                 duration_ms=dur * 1000.0,
@@ -478,6 +482,27 @@ def audit_function(
                 return done(trail, start, result)
 
             return awaited  # type: ignore[return-value]
+
+        if inspect.isgeneratorfunction(fn):
+            # A generator function: its body runs while it is iterated, so
+            # the call is audited from the first next() to its end (its
+            # return value, its duration, an exception raised while
+            # iterating), not when the generator object is made. Closed
+            # early by the consumer it is completed, with "closed_early".
+            @functools.wraps(fn)
+            def iterated(*args: Any, **kwargs: Any) -> Any:
+                trail, start = begin(args, kwargs)
+                try:
+                    result = yield from fn(*args, **kwargs)
+                except GeneratorExit:
+                    done(trail, start, None, closed_early=True)
+                    raise
+                except BaseException as e:
+                    failed(trail, start, e)
+                    raise
+                return done(trail, start, result)
+
+            return iterated  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
