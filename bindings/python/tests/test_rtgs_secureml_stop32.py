@@ -1918,3 +1918,405 @@ class TestSecureMLGenerators:
 
         g()
         assert secureml.get_audit_logs(operation_name="gen_idle", log_dir="audit_logs") == []
+
+
+# ---------------------------------------------------------------- PostgreSQL
+# Seed 002: "The audit system uses PostgreSQL for storage with the following
+# tables: audit_logs: …" and "POSTGRES_HOST … in .env file". Only when a
+# PostgreSQL server can be started here (pg_ctl and initdb on PATH).
+
+_PG_BIN = shutil.which("pg_ctl") and shutil.which("initdb")
+
+
+def _sql(port: int, sql: str, user="audit_user", db="rtgs_audit"):
+    """Minimal PostgreSQL simple-query client (trust authentication): rows
+    of text (None for NULL) and the column names."""
+    import struct
+
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+
+    def send(t: bytes, body: bytes):
+        s.sendall(t + struct.pack("!I", len(body) + 4) + body)
+
+    def recv_exact(n):
+        b = b""
+        while len(b) < n:
+            c = s.recv(n - len(b))
+            if not c:
+                raise ConnectionError("closed")
+            b += c
+        return b
+
+    def msg():
+        t = recv_exact(1)
+        (n,) = struct.unpack("!I", recv_exact(4))
+        return t, recv_exact(n - 4)
+
+    params = f"user\0{user}\0database\0{db}\0\0".encode()
+    body = struct.pack("!I", 196608) + params
+    s.sendall(struct.pack("!I", len(body) + 4) + body)
+    while True:
+        t, b = msg()
+        if t == b"E":
+            raise RuntimeError(b.decode(errors="replace"))
+        if t == b"R" and struct.unpack("!I", b[:4])[0] != 0:
+            raise RuntimeError("authentication other than trust")
+        if t == b"Z":
+            break
+    send(b"Q", sql.encode() + b"\0")
+    cols, rows, err = [], [], None
+    while True:
+        t, b = msg()
+        if t == b"T":
+            (nf,) = struct.unpack("!H", b[:2])
+            i = 2
+            for _ in range(nf):
+                j = b.index(b"\0", i)
+                cols.append(b[i:j].decode())
+                i = j + 1 + 18
+        elif t == b"D":
+            (nc,) = struct.unpack("!H", b[:2])
+            i, row = 2, []
+            for _ in range(nc):
+                (ln,) = struct.unpack("!i", b[i : i + 4])
+                i += 4
+                if ln < 0:
+                    row.append(None)
+                else:
+                    row.append(b[i : i + ln].decode())
+                    i += ln
+            rows.append(row)
+        elif t == b"E":
+            err = b.decode(errors="replace")
+        elif t == b"Z":
+            break
+    send(b"X", b"")
+    s.close()
+    if err:
+        raise RuntimeError(err)
+    return cols, rows
+
+
+@pytest.fixture(scope="module")
+def pg_server():
+    if not _PG_BIN:
+        pytest.skip("no pg_ctl/initdb on PATH")
+    import pwd
+    import tempfile
+
+    runas = []
+    if os.geteuid() == 0:
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root without a postgres user")
+        runas = ["runuser", "-u", "postgres", "--"]
+    d = Path(tempfile.mkdtemp(prefix="rs32pg", dir="/tmp"))
+    if runas:
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        port = so.getsockname()[1]
+    subprocess.run(
+        [*runas, "initdb", "-D", str(d / "data"), "-A", "trust", "-U", "postgres", "--no-sync"],
+        check=True, capture_output=True,
+    )
+    subprocess.run(
+        [*runas, "pg_ctl", "-D", str(d / "data"), "-l", str(d / "log"), "-w", "-o",
+         f"-p {port} -k {d} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+        check=True, capture_output=True,
+    )
+    try:
+        _sql(port, "CREATE ROLE audit_user LOGIN SUPERUSER PASSWORD 'audit_password'", user="postgres", db="postgres")
+        _sql(port, "CREATE DATABASE rtgs_audit OWNER audit_user", user="postgres", db="postgres")
+        yield port
+    finally:
+        subprocess.run([*runas, "pg_ctl", "-D", str(d / "data"), "-m", "fast", "-w", "stop"], capture_output=True)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def pg(pg_server, ws, monkeypatch):
+    """RTGS configured for PostgreSQL as in the seed's .env (fresh tables)."""
+    _sql(pg_server, "DROP SCHEMA IF EXISTS evident CASCADE")
+    cfg = {
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": str(pg_server),
+        "POSTGRES_DB": "rtgs_audit",
+        "POSTGRES_USER": "audit_user",
+        "POSTGRES_PASSWORD": "audit_password",
+    }
+    for k, v in cfg.items():
+        monkeypatch.setenv(k, v)
+    return pg_server, cfg
+
+
+AUDIT_LOGS_COLUMNS = [
+    "id", "timestamp", "operation_id", "tool_name", "operation", "user_name", "git_branch",
+    "git_commit_hash", "parameters", "results", "duration_seconds", "success", "error_message", "note",
+]
+
+
+class TestRtgsPostgres:
+    def test_operations_reach_the_audit_logs_table(self, pg):
+        port, _ = pg
+        rtgs.record_operation(
+            "sensing-data", "extract", parameters=dict(EXTRACT_PARAMS), results=dict(EXTRACT_RESULTS),
+            duration_seconds=45.7, note="Monthly analysis for winter conditions", user="username",
+            git_branch="feature/analysis", git_commit="abc123", timestamp=june(),
+        )
+        rtgs.record_operation("gridded-data", "download", success=False, error_message="HTTP 503",
+                              timestamp=june(m=40))
+        assert rtgs.log_path().exists()  # still written locally first
+        cols, rows = _sql(port, "SET search_path = evident, public; SELECT * FROM audit_logs ORDER BY timestamp")
+        assert cols[: len(AUDIT_LOGS_COLUMNS)] == AUDIT_LOGS_COLUMNS
+        r = dict(zip(cols, rows[0]))
+        assert r["tool_name"] == "sensing-data" and r["operation"] == "extract"
+        assert r["user_name"] == "username" and r["git_branch"] == "feature/analysis"
+        assert r["git_commit_hash"] == "abc123"
+        assert json.loads(r["parameters"]) == EXTRACT_PARAMS
+        assert json.loads(r["results"])["records_extracted"] == 15420
+        assert float(r["duration_seconds"]) == pytest.approx(45.7)
+        assert r["success"] == "t" and r["error_message"] is None
+        assert r["note"] == "Monthly analysis for winter conditions"
+        assert r["timestamp"].startswith("2023-06-15 14:30:22.123")
+        assert r["id"]
+        assert uuid.UUID(r["operation_id"])
+        r2 = dict(zip(cols, rows[1]))
+        assert r2["success"] == "f" and r2["error_message"] == "HTTP 503"
+
+    def test_readers_read_the_database_of_every_machine(self, pg, tmp_path):
+        _, cfg = pg
+        other = tmp_path / "other_machine"
+        other.mkdir()
+        run_child(
+            """
+            from evident.compat import rtgs
+            with rtgs.log_custom_operation("remote-tool", "op", parameters={"who": "other"}):
+                pass
+            """,
+            other,
+            {"EVIDENT_RTGS_DIR": str(other / "data")},
+        )
+        with rtgs.log_custom_operation("local-tool", "op"):
+            pass
+        assert {x["tool_name"] for x in rtgs.recent_logs()} == {"remote-tool", "local-tool"}
+        assert [x["parameters"] for x in rtgs.recent_logs(tool_name="remote-tool")] == [{"who": "other"}]
+        today = datetime.now(UTC).strftime("%Y-%m-%d")
+        assert len(rtgs.AuditService().get_audit_logs(today, today)) == 2
+        files = rtgs.generate_report(start_date=today, end_date=today, output_dir="./pgr")
+        text = "".join(Path(f).read_text(encoding="utf-8") for f in files)
+        assert "remote-tool op" in text and "local-tool op" in text
+        rtgs_cli("reproduce", "--recent", "--minutes", "30", "--output-file", "recent_work.sh", cwd=tmp_path, check=0)
+        s = (tmp_path / "recent_work.sh").read_text()
+        assert "rtgs remote-tool op" in s and "rtgs local-tool op" in s
+        st = rtgs.get_logging_status()
+        assert st["enabled"] is True and st.get("storage") == "postgresql"
+        assert "audit_password" not in json.dumps(st)
+
+    def test_dotenv_configuration(self, pg, monkeypatch):
+        port, cfg = pg
+        for k in cfg:
+            monkeypatch.delenv(k)
+        Path(".env").write_text("# In .env file\n" + "".join(f"{k}={v}\n" for k, v in cfg.items()))
+        with rtgs.log_custom_operation("dotenv-tool", "op"):
+            pass
+        _, rows = _sql(port, "SELECT tool_name FROM evident.audit_logs")
+        assert rows == [["dotenv-tool"]]
+
+    def test_database_down_the_operation_still_works(self, pg, monkeypatch):
+        port, _ = pg
+        with socket.socket() as so:
+            so.bind(("127.0.0.1", 0))
+            dead = so.getsockname()[1]
+        monkeypatch.setenv("POSTGRES_PORT", str(dead))
+        with pytest.warns(RuntimeWarning):
+            with rtgs.log_custom_operation("offline", "op"):
+                pass
+        assert [e.source for e in evident.read_entries(str(rtgs.log_path()))] == ["offline"]
+        monkeypatch.setenv("POSTGRES_PORT", str(port))
+        with rtgs.log_custom_operation("online", "op"):
+            pass
+        _, rows = _sql(port, "SELECT tool_name FROM evident.audit_logs ORDER BY timestamp")
+        assert rows == [["offline"], ["online"]]  # the next ship caught up
+
+
+# ---------------------------------------------------------------- README: reports and scripts
+
+
+class TestReportSafety:
+    """README "Reports and reproduction scripts": recorded values are text."""
+
+    NASTY = "x -->\n<!-- y <script>alert(1)</script> [l](http://e) *em* # h | c ❌ \u202e z"
+
+    def test_markdown_values_are_inert_and_marks_are_the_reports_own(self, ws):
+        rtgs.record_operation("tool❌", "op", parameters={"project": self.NASTY}, note=self.NASTY, timestamp=june())
+        (f,) = rtgs.generate_report(start_date="2023-06-15", end_date="2023-06-15", output_dir="./r")
+        md = Path(f).read_text(encoding="utf-8")
+        assert md.count("❌") == 0 and md.count("✅") == 1
+        assert "U+274C" in md
+        assert "<script>" not in md
+        assert "\u202e" not in md
+        body, _, tail = md.partition("<!--")
+        assert "-->" not in body
+        assert tail.count("-->") == 1 and tail.rstrip().endswith("-->")
+        assert all(ord(c) < 128 for c in tail)
+        for line in body.splitlines():
+            assert not line.startswith("# h")
+        # the QA example: only the report's own ❌ marks failures
+        ns, out = run_example(
+            """
+            from rtgs_lab_tools.audit import generate_report
+            qa_files = generate_report(start_date="2023-06-15", end_date="2023-06-15", output_dir="./qa_review")
+            failed_ops = []
+            for file_path in qa_files:
+                with open(file_path, 'r') as f:
+                    content = f.read()
+                    if '❌' in content:  # Failed operation marker
+                        failed_ops.append(file_path)
+            print(f"QA Review: {len(failed_ops)} files contain failed operations")
+            """
+        )
+        assert "QA Review: 0 files" in out
+        # and the curated report still reproduces the exact values
+        info = rtgs.create_reproduction_script(logs_dir="./r", output_file="n.sh")
+        bindir, calls = _recording_rtgs(ws)
+        s = Path(info["script_path"]).read_text().replace("git checkout", "true")
+        Path(info["script_path"]).write_text(s)
+        env = dict(os.environ, PATH=str(bindir) + os.pathsep + os.environ["PATH"])
+        r = subprocess.run(["bash", info["script_path"]], cwd=ws, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        (call,) = [json.loads(x) for x in calls.read_text().splitlines()]
+        assert call["argv"][:4] == ["tool❌", "op", "--project", self.NASTY]
+
+    def test_hidden_and_linked_directories_are_not_entered(self, ws):
+        rtgs.record_operation("t", "visible", timestamp=june(day=2))
+        rtgs.record_operation("t", "hidden", timestamp=june(day=3))
+        rtgs.record_operation("t", "linked", timestamp=june(day=4))
+        rtgs.generate_report(start_date="2023-06-02", end_date="2023-06-02", output_dir="./reports/week_a")
+        rtgs.generate_report(start_date="2023-06-03", end_date="2023-06-03", output_dir="./reports/.hidden")
+        rtgs.generate_report(start_date="2023-06-04", end_date="2023-06-04", output_dir="./elsewhere")
+        os.symlink(ws / "elsewhere", ws / "reports" / "link")
+        info = rtgs.create_reproduction_script(logs_dir="./reports", output_file="h.sh")
+        s = Path(info["script_path"]).read_text()
+        assert "rtgs t visible" in s
+        assert "rtgs t hidden" not in s and "rtgs t linked" not in s
+
+
+@needs_cli
+class TestScriptRefusals:
+    def _log(self, ws, **kw):
+        p = ws / "a.jsonl"
+        with evident.AuditLog(str(p)) as log:
+            log.log("tool_operation", kw.pop("action", "op"), source=kw.pop("source", "tool"), **kw)
+        return p
+
+    def test_recorded_command_is_never_run(self, ws):
+        self._log(ws, details={"command": "touch pwned", "parameters": {"a": "1"}})
+        evident_cli("reproduce", "a.jsonl", "--program", "echo", "-o", "s.sh", cwd=ws, check=0)
+        s = (ws / "s.sh").read_text()
+        assert "touch pwned" in s
+        r = subprocess.run(["bash", "s.sh"], cwd=ws, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert not (ws / "pwned").exists()
+        assert "tool op --a 1" in r.stdout
+
+    def test_non_hex_commit_is_not_checked_out(self, ws):
+        rtgs.record_operation("t", "op", git_commit="main; touch pwned2", timestamp=june())
+        rtgs.generate_report(start_date="2023-06-15", end_date="2023-06-15", output_dir="./logs")
+        info = rtgs.create_reproduction_script(logs_dir="./logs", output_file="c.sh")
+        s = Path(info["script_path"]).read_text()
+        assert not re.search(r"^git checkout", s, re.M)
+        bindir, calls = _recording_rtgs(ws)
+        env = dict(os.environ, PATH=str(bindir) + os.pathsep + os.environ["PATH"])
+        subprocess.run(["bash", info["script_path"]], cwd=ws, env=env, capture_output=True, text=True)
+        assert not (ws / "pwned2").exists()
+
+    @pytest.mark.parametrize("field", ["source", "action"])
+    def test_dash_source_or_action_is_refused_naming_the_entry(self, ws, field):
+        self._log(ws, **{field: "-rf"})
+        p = evident_cli("reproduce", "a.jsonl", "--program", "rtgs", "-o", "d.sh", cwd=ws)
+        assert p.returncode != 0
+        assert "1" in p.stderr and "-rf" in p.stderr
+        assert not (ws / "d.sh").exists()
+
+    def test_nul_in_a_replayed_word_is_refused(self, ws):
+        self._log(ws, details={"parameters": {"a": "x\u0000y"}})
+        p = evident_cli("reproduce", "a.jsonl", "--program", "rtgs", "-o", "z.sh", cwd=ws)
+        assert p.returncode != 0 and p.stderr.startswith("evident: ")
+        assert not (ws / "z.sh").exists()
+
+    def test_html_report_charts_and_verification(self, ws):
+        seed_day(commit="abc1230000000000000000000000000000000000")
+        evident_cli("report", str(rtgs.log_path()), "--format", "html", "-o", "r.html", cwd=ws, check=0)
+        h = (ws / "r.html").read_text(encoding="utf-8")
+        head = evident_cli("head", str(rtgs.log_path()), cwd=ws, check=0).stdout.split()[0]
+        assert head.split(":")[1] in h
+        assert h.count("<svg") >= 6
+        assert h.index(head.split(":")[1]) < h.index("<svg")
+        assert not re.search(r"""(src|href)\s*=\s*["']https?:""", h)
+
+
+class TestSecureMLAsync:
+    def test_coroutine_function_is_audited_when_awaited(self, ws):
+        import asyncio
+
+        @secureml.audit_function(operation_name="co", log_dir="audit_logs")
+        async def co(x):
+            await asyncio.sleep(0.03)
+            if x < 0:
+                raise ValueError("negative")
+            return x * 2
+
+        assert asyncio.run(co(2)) == 4
+        with pytest.raises(ValueError):
+            asyncio.run(co(-1))
+        logs = secureml.get_audit_logs(operation_name="co", log_dir="audit_logs")
+        res = [x for x in logs if x["event_type"] == "function_result"]
+        assert len(res) == 1 and res[0]["duration_seconds"] >= 0.02
+        assert [x["event_type"] for x in logs].count("function_error") == 1
+
+    def test_async_generator_is_audited_while_iterated(self, ws):
+        import asyncio
+
+        @secureml.audit_function(operation_name="agen", log_dir="audit_logs")
+        async def agen(n):
+            for i in range(n):
+                await asyncio.sleep(0.02)
+                yield i
+            if n == 2:
+                raise RuntimeError("after two")
+
+        async def collect(n):
+            return [x async for x in agen(n)]
+
+        assert asyncio.run(collect(3)) == [0, 1, 2]
+        with pytest.raises(RuntimeError, match="after two"):
+            asyncio.run(collect(2))
+        logs = secureml.get_audit_logs(operation_name="agen", log_dir="audit_logs")
+        res = [x for x in logs if x["event_type"] == "function_result"]
+        err = [x for x in logs if x["event_type"] == "function_error"]
+        assert len(res) == 1 and res[0]["duration_seconds"] >= 0.05
+        assert len(err) == 1 and err[0]["error_type"] == "RuntimeError"
+
+    def test_async_generator_asend_and_early_close(self, ws):
+        import asyncio
+
+        @secureml.audit_function(operation_name="asend", log_dir="audit_logs")
+        async def acc():
+            total = 0
+            while True:
+                x = yield total
+                total += x
+
+        async def drive():
+            g = acc()
+            out = [await g.asend(None), await g.asend(5), await g.asend(2)]
+            await g.aclose()
+            return out
+
+        assert asyncio.run(drive()) == [0, 5, 7]
+        logs = secureml.get_audit_logs(operation_name="asend", log_dir="audit_logs")
+        (res,) = [x for x in logs if x["event_type"] == "function_result"]
+        assert res["closed_early"] is True
+        assert logs[-1]["event_type"] == "operation_end"
