@@ -2320,3 +2320,37 @@ class TestSecureMLAsync:
         (res,) = [x for x in logs if x["event_type"] == "function_result"]
         assert res["closed_early"] is True
         assert logs[-1]["event_type"] == "operation_end"
+
+    def test_exceptions_thrown_in_are_forwarded(self, ws):
+        import asyncio
+
+        @secureml.audit_function(operation_name="thr", log_dir="audit_logs")
+        def g():
+            while True:
+                try:
+                    yield "ok"
+                except KeyError:
+                    yield "handled"
+
+        @secureml.audit_function(operation_name="athr", log_dir="audit_logs")
+        async def ag():
+            while True:
+                try:
+                    yield "ok"
+                except KeyError:
+                    yield "handled"
+
+        it = g()
+        assert next(it) == "ok" and it.throw(KeyError("k")) == "handled"
+        it.close()
+
+        async def drive():
+            a = ag()
+            out = [await a.__anext__(), await a.athrow(KeyError("k"))]
+            await a.aclose()
+            return out
+
+        assert asyncio.run(drive()) == ["ok", "handled"]
+        for name in ("thr", "athr"):
+            types = [x["event_type"] for x in secureml.get_audit_logs(operation_name=name, log_dir="audit_logs")]
+            assert "function_error" not in types and types[-1] == "operation_end"

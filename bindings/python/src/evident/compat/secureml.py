@@ -408,9 +408,9 @@ def audit_function(
     """Audits every call of the decorated function in its own
     :class:`AuditTrail`: the arguments (JSON-safe summaries), the result,
     the duration, and an exception (recorded, then re-raised). A coroutine
-    function is audited when it is awaited, a generator function while it
-    is iterated (from the first ``next()`` to its end; closed early by the
-    consumer, its result says ``closed_early``)."""
+    function is audited when it is awaited, a (sync or async) generator
+    function while it is iterated (from the first ``next()`` to its end;
+    closed early by the consumer, its result says ``closed_early``)."""
 
     def deco(fn: F) -> F:
         name = operation_name or fn.__name__
@@ -503,6 +503,36 @@ def audit_function(
                 return done(trail, start, result)
 
             return iterated  # type: ignore[return-value]
+
+        if inspect.isasyncgenfunction(fn):
+            # An async generator function, likewise: audited while it is
+            # iterated, values sent in and exceptions thrown in forwarded.
+            @functools.wraps(fn)
+            async def aiterated(*args: Any, **kwargs: Any) -> Any:
+                trail, start = begin(args, kwargs)
+                agen = fn(*args, **kwargs)
+                try:
+                    value = await agen.__anext__()
+                    while True:
+                        try:
+                            sent = yield value
+                        except GeneratorExit:
+                            await agen.aclose()
+                            raise
+                        except BaseException as thrown:
+                            value = await agen.athrow(thrown)
+                        else:
+                            value = await agen.asend(sent)
+                except StopAsyncIteration:
+                    done(trail, start, None)
+                except GeneratorExit:
+                    done(trail, start, None, closed_early=True)
+                    raise
+                except BaseException as e:
+                    failed(trail, start, e)
+                    raise
+
+            return aiterated  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
