@@ -2354,3 +2354,36 @@ class TestSecureMLAsync:
         for name in ("thr", "athr"):
             types = [x["event_type"] for x in secureml.get_audit_logs(operation_name=name, log_dir="audit_logs")]
             assert "function_error" not in types and types[-1] == "operation_end"
+
+
+class TestScriptIsATextFile:
+    """A generated script is a text file: it ends with a newline, so a line
+    appended with `>>` is a command of its own."""
+
+    def test_script_ends_with_newline_and_appending_works(self, ws):
+        rtgs.record_operation("t", "op", timestamp=june())
+        rtgs.generate_report(start_date="2023-06-15", end_date="2023-06-15", output_dir="./logs")
+        for out, kw in [("a.sh", {}), ("b.sh", {"add_timing": True, "add_error_handling": True})]:
+            if kw:
+                p = Path(str(rtgs.create_custom_reproduction_script(logs_dir="./logs", output_file=out, config=kw)))
+            else:
+                p = Path(rtgs.create_reproduction_script(logs_dir="./logs", output_file=out)["script_path"])
+            text = p.read_text()
+            assert text.endswith("\n") and not text.endswith("\n\n"), repr(text[-40:])
+            assert text.splitlines()[-1].endswith('"Reproduction script completed successfully"')
+            with open(p, "a") as f:
+                f.write("echo appended-line\n")
+            bindir, _ = _recording_rtgs(ws)
+            env = dict(os.environ, PATH=str(bindir) + os.pathsep + os.environ["PATH"])
+            s = p.read_text().replace("git checkout", "true")
+            p.write_text(s)
+            r = subprocess.run(["bash", str(p)], cwd=ws, env=env, capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+            assert r.stdout.splitlines()[-2:] == ["Reproduction script completed successfully", "appended-line"]
+
+    @needs_cli
+    def test_empty_script_ends_with_newline(self, ws):
+        with evident.AuditLog(str(ws / "e.jsonl")):
+            pass
+        evident_cli("reproduce", "e.jsonl", "-o", "e.sh", cwd=ws, check=0)
+        assert (ws / "e.sh").read_text().endswith('successfully"\n')
