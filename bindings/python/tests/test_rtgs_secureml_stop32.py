@@ -2387,3 +2387,15 @@ class TestScriptIsATextFile:
             pass
         evident_cli("reproduce", "e.jsonl", "-o", "e.sh", cwd=ws, check=0)
         assert (ws / "e.sh").read_text().endswith('successfully"\n')
+
+
+class TestSecureMLFileNames:
+    def test_file_name_rule_and_names_sharing_a_file(self, ws):
+        for n in ("préparation/v2", "pr_paration_v2", "plain-name.v1"):
+            t = secureml.AuditTrail(operation_name=n, log_dir="audit_logs")
+            t.close()
+        names = sorted(p.name for p in (ws / "audit_logs").glob("*.jsonl"))
+        assert names == ["plain-name.v1.jsonl", "pr_paration_v2.jsonl"]
+        for n in ("préparation/v2", "pr_paration_v2", "plain-name.v1"):
+            logs = secureml.get_audit_logs(operation_name=n, log_dir="audit_logs")
+            assert len(logs) == 2 and {x["operation_name"] for x in logs} == {n}

@@ -6,7 +6,9 @@ import ...`` and ``from secureml.compliance import ...`` by
 ``from evident.compat.secureml import ...``.
 
 Each operation name has one evident log, ``<log_dir>/<operation_name>.jsonl``
-(several runs and processes append to it in shared lock mode, through the
+(in the file name, characters other than ASCII letters, digits, ``.``,
+``_`` and ``-`` become ``_``; names sharing a file are told apart by
+``action``; several runs and processes append to it in shared lock mode, through the
 lock file ``<operation_name>.jsonl.lock`` beside it). Each event
 is an ordinary evident entry: ``event_type`` = the SecureML event
 (``operation_start``, ``data_access``, ``data_transformation``,
