@@ -2399,3 +2399,72 @@ class TestSecureMLFileNames:
         for n in ("préparation/v2", "pr_paration_v2", "plain-name.v1"):
             logs = secureml.get_audit_logs(operation_name=n, log_dir="audit_logs")
             assert len(logs) == 2 and {x["operation_name"] for x in logs} == {n}
+
+
+class TestReadmeOrdersAndChecks:
+    def test_results_and_parameters_keep_their_order(self, ws):
+        rtgs.record_operation(
+            "t", "op", parameters={"zeta": "1", "alpha": "2", "mid": "3"},
+            results={"success": True, "z_count": 2, "a_file": "f"}, timestamp=june(),
+        )
+        (log,) = rtgs.recent_logs()
+        assert list(log["parameters"]) == ["zeta", "alpha", "mid"]
+        assert list(log["results"]) == ["success", "z_count", "a_file"]
+        (f,) = rtgs.generate_report(start_date="2023-06-15", end_date="2023-06-15", output_dir="./r")
+        md = Path(f).read_text(encoding="utf-8")
+        assert md.index("**Zeta**") < md.index("**Alpha**") < md.index("**Mid**")
+        s = Path(rtgs.create_reproduction_script(logs_dir="./r", output_file="o.sh")["script_path"]).read_text()
+        assert s.index("--zeta") < s.index("--alpha") < s.index("--mid")
+
+    def test_compliance_special_categories_and_personal_values(self, ws):
+        import pandas as pd
+
+        df = pd.DataFrame({
+            "religion": ["x", "y"],
+            "notes": ["write to alice.s@example.com", "bob.j@example.com"],
+            "score": [1, 2],
+        })
+        rep = secureml.ComplianceAuditor(regulation="GDPR", log_dir="audit_logs").audit_dataset(
+            dataset=df, dataset_name="d"
+        )
+        assert rep.has_issues()
+        blob = json.dumps(rep.to_dict(), default=str)
+        assert "religion" in blob
+        assert "notes" in rep.personal_data_columns
+        assert "score" not in rep.personal_data_columns
+        trail = secureml.get_audit_logs(log_dir="audit_logs")
+        assert trail[-1]["event_type"] == "operation_end"
+        assert "religion" in json.dumps(trail, default=str)
+
+
+class TestSecureMLConcurrentProcesses:
+    def test_open_trails_in_three_processes_share_one_file(self, ws):
+        code = textwrap.dedent(
+            """
+            import os
+            from evident.compat.secureml import AuditTrail, audit_function
+            a = AuditTrail(operation_name="shared_op", log_dir="audit_logs", context={"pid": os.getpid()})
+            for i in range(20):
+                a.log_data_access(dataset_name=f"d{i}", columns_accessed=["c"], num_records=i,
+                                  purpose="p", user=str(os.getpid()))
+
+            @audit_function(operation_name="shared_op", log_dir="audit_logs")
+            def f(x):
+                return x
+
+            f(1)
+            a.close()
+            """
+        )
+        procs = [subprocess.Popen([PY, "-c", code], cwd=ws, env=child_env(), stderr=subprocess.PIPE)
+                 for _ in range(3)]
+        for p in procs:
+            assert p.wait(timeout=120) == 0, p.stderr.read()
+        f = ws / "audit_logs" / "shared_op.jsonl"
+        assert evident.verify(str(f)).valid
+        logs = secureml.get_audit_logs(operation_name="shared_op", log_dir="audit_logs")
+        # per process: start, 20 accesses, end; per call of f: start, call, result, end
+        assert len(logs) == 3 * 22 + 3 * 4
+        assert len({x["operation_id"] for x in logs}) == 6
+        access = secureml.get_audit_logs(operation_name="shared_op", log_dir="audit_logs", event_type="data_access")
+        assert len(access) == 60 and len({x["user"] for x in access}) == 3
