@@ -2468,3 +2468,95 @@ class TestSecureMLConcurrentProcesses:
         assert len({x["operation_id"] for x in logs}) == 6
         access = secureml.get_audit_logs(operation_name="shared_op", log_dir="audit_logs", event_type="data_access")
         assert len(access) == 60 and len({x["user"] for x in access}) == 3
+
+
+@needs_cli
+class TestEvidentCliHelpStatements:
+    """Statements of `evident report --help` / `evident reproduce --help`."""
+
+    def _log(self, ws):
+        seed_day(commit="abc1230000000000000000000000000000000000")
+        rtgs.record_operation("visualization", "create", parameters={"p": "x"}, timestamp=june(day=16))
+        return str(rtgs.log_path())
+
+    def test_report_of_reports_equals_report_of_log(self, ws):
+        log = self._log(ws)
+        evident_cli("report", log, "-o", "a", cwd=ws, check=0)
+        evident_cli("report", "a", "-o", "b", cwd=ws, check=0)
+        for f in sorted((ws / "a").glob("*.md")):
+            g = ws / "b" / f.name
+            strip = lambda t: re.sub(r"(?s)## Evidence.*?(?=<!--)", "", t)  # noqa: E731
+            assert strip(g.read_text(encoding="utf-8")) == strip(f.read_text(encoding="utf-8"))
+        evident_cli("report", "a", "--format", "html", "-o", "a.html", cwd=ws, check=0)
+        assert "sensing-data" in (ws / "a.html").read_text(encoding="utf-8")
+
+    def test_relative_times(self, ws):
+        now = datetime.now(UTC)
+        rtgs.record_operation("t", "recent", timestamp=now - timedelta(minutes=10))
+        rtgs.record_operation("t", "older", timestamp=now - timedelta(hours=3))
+        rtgs.record_operation("t", "days_ago", timestamp=now - timedelta(days=3))
+        log = str(rtgs.log_path())
+        for since, want in [("1h", {"recent"}), ("2d", {"recent", "older"})]:
+            evident_cli("reproduce", log, "--since", since, "-o", "s.sh", cwd=ws, check=0)
+            s = (ws / "s.sh").read_text()
+            got = {op for op in ("recent", "older", "days_ago") if f"\nt {op}" in s}
+            assert got == want, (since, s)
+        evident_cli("reproduce", log, "--since", "today", "-o", "t.sh", cwd=ws, check=0)
+        assert "\nt days_ago" not in (ws / "t.sh").read_text()
+        evident_cli("reproduce", log, "--until", "yesterday", "-o", "y.sh", cwd=ws, check=0)
+        y = (ws / "y.sh").read_text()
+        assert "\nt days_ago" in y and "\nt recent" not in y
+        p = evident_cli("reproduce", log, "--since", "last tuesday", "-o", "bad.sh", cwd=ws)
+        assert p.returncode == 2
+
+    def test_output_replaced_with_mode_0755_and_title(self, ws):
+        log = self._log(ws)
+        (ws / "o.sh").write_text("old content")
+        os.chmod(ws / "o.sh", 0o600)
+        evident_cli("reproduce", log, "--title", "June analysis", "--program", "rtgs", "-o", "o.sh",
+                    cwd=ws, check=0)
+        s = (ws / "o.sh").read_text()
+        assert "old content" not in s
+        assert stat.S_IMODE(os.stat(ws / "o.sh").st_mode) == 0o755
+        assert 'echo "Starting reproduction of June analysis..."' in s
+
+    def test_event_type_filter(self, ws):
+        log = self._log(ws)
+        with evident.AuditLog(log, lock="shared") as lg:
+            lg.log("other", "x", source="elsewhere")
+        evident_cli("reproduce", log, "--event-type", "tool_operation", "--program", "rtgs", "-o", "e.sh",
+                    cwd=ws, check=0)
+        assert "elsewhere" not in (ws / "e.sh").read_text()
+        evident_cli("report", log, "--event-type", "other", "-o", "er", cwd=ws, check=0)
+        t = "".join(f.read_text(encoding="utf-8") for f in (ws / "er").glob("*.md"))
+        assert "elsewhere x" in t and "sensing-data" not in t
+
+    def test_pdf_into_directory(self, ws):
+        log = self._log(ws)
+        (ws / "pd").mkdir()
+        evident_cli("report", log, "--format", "pdf", "-o", "pd", cwd=ws, check=0)
+        assert (ws / "pd" / "audit_report.pdf").read_bytes().startswith(b"%PDF")
+
+    def test_timing_and_error_handling_flags(self, ws):
+        log = self._log(ws)
+        evident_cli("reproduce", log, "--program", "rtgs", "--timing", "--error-handling", "-o", "te.sh",
+                    cwd=ws, check=0)
+        evident_cli("reproduce", log, "--program", "rtgs", "-o", "plain.sh", cwd=ws, check=0)
+        te, plain = (ws / "te.sh").read_text(), (ws / "plain.sh").read_text()
+        assert "took" in te and "took" not in plain
+        assert "Reproduction failed" in te and "Reproduction failed" not in plain
+
+
+class TestEvidentCliOnPostgres:
+    @needs_cli
+    def test_report_and_reproduce_from_the_database(self, pg):
+        port, _ = pg
+        seed_day(commit="abc1230000000000000000000000000000000000")
+        url = f"postgres://audit_user@127.0.0.1:{port}/rtgs_audit"
+        evident_cli("reproduce", url, "--program", "rtgs", "-o", "again.sh", cwd=".", check=0)
+        s = re.sub(r"\\\n\s*", "", Path("again.sh").read_text())
+        assert 'rtgs sensing-data extract --project "Winter Turf - v3"' in s
+        assert s.count("\nrtgs ") == 12
+        evident_cli("report", url, "-o", "pgrep", cwd=".", check=0)
+        (f,) = Path("pgrep").glob("*.md")
+        assert "- Total Operations: 12" in f.read_text(encoding="utf-8")
