@@ -1645,6 +1645,13 @@ pub fn render_reproduction<'a>(
             error_handling => opts.add_error_handling,
         },
     )?;
+    // A script is a text file: it ends with a newline (the template engine
+    // drops the template's last one), so a line appended with `>>` is a
+    // command of its own.
+    let mut text = text;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
     Ok((text, ops))
 }
 
@@ -1953,9 +1960,7 @@ mod tests {
         assert!(text.contains("echo \"Executing: sensing-data extract (2023-06-15 14:30:22)\"\nrtgs sensing-data extract \\\n  --end-date \"2023-01-31\" \\\n  --project \"Winter Turf - v3\" \\\n  --start-date \"2023-01-01\" \\\n  --note \"Reproduction: Monthly analysis\"\n"), "{text}");
         assert!(text.contains(r#"--file "a \"b\" \$HOME""#));
         assert!(!text.contains("list-projects"));
-        assert!(text
-            .trim_end()
-            .ends_with("echo \"Reproduction script completed successfully\""));
+        assert!(text.ends_with("echo \"Reproduction script completed successfully\"\n"));
     }
 
     #[test]

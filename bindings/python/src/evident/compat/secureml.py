@@ -6,7 +6,9 @@ import ...`` and ``from secureml.compliance import ...`` by
 ``from evident.compat.secureml import ...``.
 
 Each operation name has one evident log, ``<log_dir>/<operation_name>.jsonl``
-(several runs and processes append to it in shared lock mode, through the
+(in the file name, characters other than ASCII letters, digits, ``.``,
+``_`` and ``-`` become ``_``; names sharing a file are told apart by
+``action``; several runs and processes append to it in shared lock mode, through the
 lock file ``<operation_name>.jsonl.lock`` beside it). Each event
 is an ordinary evident entry: ``event_type`` = the SecureML event
 (``operation_start``, ``data_access``, ``data_transformation``,
@@ -407,7 +409,10 @@ def audit_function(
 ) -> Callable[[F], F]:
     """Audits every call of the decorated function in its own
     :class:`AuditTrail`: the arguments (JSON-safe summaries), the result,
-    the duration, and an exception (recorded, then re-raised)."""
+    the duration, and an exception (recorded, then re-raised). A coroutine
+    function is audited when it is awaited, a (sync or async) generator
+    function while it is iterated (from the first ``next()`` to its end;
+    closed early by the consumer, its result says ``closed_early``)."""
 
     def deco(fn: F) -> F:
         name = operation_name or fn.__name__
@@ -448,7 +453,7 @@ def audit_function(
             )
             trail.close("failed", {"error_type": type(e).__name__, "error_message": str(e)})
 
-        def done(trail: "AuditTrail", start: float, result: Any) -> Any:
+        def done(trail: "AuditTrail", start: float, result: Any, closed_early: bool = False) -> Any:
             dur = time.perf_counter() - start
             trail.log_event(
                 "function_result",
@@ -456,6 +461,7 @@ def audit_function(
                     "function": fn.__qualname__,
                     "duration_seconds": dur,
                     **({"result": summarize(result)} if log_result else {}),
+                    **({"closed_early": True} if closed_early else {}),
                 },
                 success=True,
                 duration_ms=dur * 1000.0,
@@ -478,6 +484,57 @@ def audit_function(
                 return done(trail, start, result)
 
             return awaited  # type: ignore[return-value]
+
+        if inspect.isgeneratorfunction(fn):
+            # A generator function: its body runs while it is iterated, so
+            # the call is audited from the first next() to its end (its
+            # return value, its duration, an exception raised while
+            # iterating), not when the generator object is made. Closed
+            # early by the consumer it is completed, with "closed_early".
+            @functools.wraps(fn)
+            def iterated(*args: Any, **kwargs: Any) -> Any:
+                trail, start = begin(args, kwargs)
+                try:
+                    result = yield from fn(*args, **kwargs)
+                except GeneratorExit:
+                    done(trail, start, None, closed_early=True)
+                    raise
+                except BaseException as e:
+                    failed(trail, start, e)
+                    raise
+                return done(trail, start, result)
+
+            return iterated  # type: ignore[return-value]
+
+        if inspect.isasyncgenfunction(fn):
+            # An async generator function, likewise: audited while it is
+            # iterated, values sent in and exceptions thrown in forwarded.
+            @functools.wraps(fn)
+            async def aiterated(*args: Any, **kwargs: Any) -> Any:
+                trail, start = begin(args, kwargs)
+                agen = fn(*args, **kwargs)
+                try:
+                    value = await agen.__anext__()
+                    while True:
+                        try:
+                            sent = yield value
+                        except GeneratorExit:
+                            await agen.aclose()
+                            raise
+                        except BaseException as thrown:
+                            value = await agen.athrow(thrown)
+                        else:
+                            value = await agen.asend(sent)
+                except StopAsyncIteration:
+                    done(trail, start, None)
+                except GeneratorExit:
+                    done(trail, start, None, closed_early=True)
+                    raise
+                except BaseException as e:
+                    failed(trail, start, e)
+                    raise
+
+            return aiterated  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
