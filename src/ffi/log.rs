@@ -423,7 +423,7 @@ pub extern "C" fn evident_log_append_jsonl(
         out_heads,
         heads_capacity,
         out_count,
-        |bytes| {
+        |bytes, _| {
             let mut evs = Vec::new();
             for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -462,7 +462,7 @@ fn append_events(
     out_heads: *mut evident_head,
     heads_capacity: usize,
     out_count: *mut usize,
-    parse: impl FnOnce(&[u8]) -> FfiResult<Vec<Event>>,
+    parse: impl FnOnce(&[u8], usize) -> FfiResult<Vec<Event>>,
 ) -> evident_status {
     ffi_status!({
         // SAFETY: `out_count` is NULL or points to a writable size_t.
@@ -471,7 +471,9 @@ fn append_events(
         }
         let l = try_ref!(log.cast_const(), "log");
         let bytes = c_slice(buf.cast::<u8>(), len, "buf")?;
-        let evs = parse(bytes)?;
+        // The caller's head slots: a batch of n events usually comes with
+        // n (at most one event per 2 bytes).
+        let evs = parse(bytes, heads_capacity.min(bytes.len() / 2))?;
         let heads = l.log.append_batch(&evs)?;
         write_heads(out_heads, heads_capacity, &heads);
         // SAFETY: as above.
@@ -482,14 +484,29 @@ fn append_events(
     })
 }
 
-/// The events of a JSON array of event objects, parsed in one pass. An
-/// invalid array is parsed again element by element to name the first
-/// invalid event (`event <index>: ...`) with the message
-/// `evident_log_append_json` would give for it.
-fn events_from_json_array(text: &str) -> FfiResult<Vec<Event>> {
-    let parsed = match serde_json::from_str::<Vec<EventJson<'_>>>(text) {
-        Ok(evs) => evs,
+/// The events of a JSON array of event objects, parsed in one pass and
+/// converted as they are parsed, into a vector made for `hint` events (so
+/// that neither it nor the parsed forms are moved as it grows). An invalid
+/// array is parsed again element by element to name the first invalid
+/// event (`event <index>: ...`) with the message `evident_log_append_json`
+/// would give for it.
+fn events_from_json_array(text: &str, hint: usize) -> FfiResult<Vec<Event>> {
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = serde::de::DeserializeSeed::deserialize(
+        EventsSeed {
+            hint,
+            failure: &mut failure,
+        },
+        &mut de,
+    )
+    .and_then(|evs| de.end().map(|()| evs));
+    match parsed {
+        Ok(evs) => Ok(evs),
         Err(first) => {
+            if let Some(f) = failure {
+                return Err(f); // a conversion's failure, with its index
+            }
             let items: Vec<&serde_json::value::RawValue> =
                 serde_json::from_str(text).map_err(|e| {
                     if e.is_syntax() || e.is_eof() {
@@ -503,16 +520,48 @@ fn events_from_json_array(text: &str) -> FfiResult<Vec<Event>> {
                     .map_err(|f| Failure::invalid(format!("event {i}: {}", f.message)))?;
             }
             // Every element is valid alone: not expected; say what serde said.
-            return Err(Failure::invalid(format!("events JSON: {first}")));
+            Err(Failure::invalid(format!("events JSON: {first}")))
         }
-    };
-    parsed
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            event_from_parsed(e).map_err(|f| Failure::invalid(format!("event {i}: {}", f.message)))
-        })
-        .collect()
+    }
+}
+
+/// The array of `events_from_json_array`: each event converted as soon as
+/// it is parsed; a conversion's failure is kept in `failure`, naming the
+/// event's index.
+struct EventsSeed<'f> {
+    hint: usize,
+    failure: &'f mut Option<Failure>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for EventsSeed<'_> {
+    type Value = Vec<Event>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Event>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EventsSeed<'_> {
+    type Value = Vec<Event>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array of event objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Event>, A::Error> {
+        let mut out = Vec::with_capacity(self.hint);
+        while let Some(e) = seq.next_element::<EventJson<'de>>()? {
+            match event_from_parsed(e) {
+                Ok(ev) => out.push(ev),
+                Err(f) => {
+                    let msg = format!("event {}: {}", out.len(), f.message);
+                    *self.failure = Some(Failure::invalid(msg));
+                    return Err(serde::de::Error::custom("an event is not valid"));
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Appends the events of a JSON array of event objects (each of the form
@@ -546,14 +595,14 @@ pub extern "C" fn evident_log_append_json_array(
         out_heads,
         heads_capacity,
         out_count,
-        |bytes| {
+        |bytes, hint| {
             let text = std::str::from_utf8(bytes).map_err(|e| {
                 Failure::new(
                     evident_status::InvalidUtf8,
                     format!("events JSON is not UTF-8: {e}"),
                 )
             })?;
-            let evs = events_from_json_array(text)?;
+            let evs = events_from_json_array(text, hint)?;
             Ok(evs)
         },
     )
@@ -610,14 +659,14 @@ pub extern "C" fn evident_log_append_json_array_no_null(
         out_heads,
         heads_capacity,
         out_count,
-        |bytes| {
+        |bytes, hint| {
             let text = std::str::from_utf8(bytes).map_err(|e| {
                 Failure::new(
                     evident_status::InvalidUtf8,
                     format!("events JSON is not UTF-8: {e}"),
                 )
             })?;
-            let evs = events_from_json_array(text)?;
+            let evs = events_from_json_array(text, hint)?;
             if holds_null(bytes) {
                 return Err(Failure::invalid(
                     "events JSON holds a null (refused by evident_log_append_json_array_no_null)",
