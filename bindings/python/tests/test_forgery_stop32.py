@@ -962,3 +962,70 @@ def test_complete_json_without_its_line_feed_is_never_a_record(tmp_path: Path) -
         for args in (["cat", p, "--json"], ["tail", p, "--json"]):
             out = lines(run(*args).stdout)
             assert [json.loads(x)["seq"] for x in out] == [1, 2], args
+
+
+# --------------------------------------------------------------------------
+# Forward and backward readers of a crafted binary region (§ 8 rule 3)
+
+
+def _overlapping_frames() -> Tuple[bytes, int]:
+    """A binary log where entry 3 (actor alice) is a valid frame G1, and a
+    second valid frame G2 (entry 3 again, actor mallory, correctly hashed)
+    starts at G1's 4-byte frame_len: G2's body_len is G1's frame_len, its
+    hash_len and flags follow G1, and it ends exactly where entry 4 (linked
+    to G2) starts. Read forward (§ 8 rule 3: frame after frame from offset
+    16), the log holds G1, then damaged bytes (G2 without its first four
+    bytes), then entry 4; G2 is not a record of the log. Returns the bytes
+    and the offset where forward reading finds the damage."""
+    g = genesis()
+    hs = [rhash(g)]
+    frames = [frame(g, hs[0])]
+    for seq in (1, 2):
+        b = entry(seq, hs[-1].hex())
+        hs.append(rhash(b))
+        frames.append(frame(b, hs[-1]))
+    g1 = entry(3, hs[2].hex(), actor="alice")
+    f1 = frame(g1, rhash(g1))
+    base = entry(3, hs[2].hex(), ',"details":{"pad":""}', actor="mallory")
+    g2 = entry(3, hs[2].hex(), ',"details":{"pad":"' + "x" * (len(f1) - len(base)) + '"}', actor="mallory")
+    assert len(g2) == len(f1)
+    f2 = frame(g2, rhash(g2))
+    assert f2[:4] == f1[-4:]
+    e4 = entry(4, rhash(g2).hex())
+    data = HEADER + b"".join(frames) + f1 + f2[4:] + frame(e4, rhash(e4))
+    return data, len(HEADER) + sum(map(len, frames)) + len(f1)
+
+
+def test_overlapping_frames_are_damage_for_the_verifier(tmp_path: Path) -> None:
+    data, damage_at = _overlapping_frames()
+    p = write(tmp_path, "binary", data)
+    assert_first(p, "malformed", None)
+    assert py_violations(p) == [("malformed", None, 0, damage_at)]
+    # Forward readers show G1 (alice) as entry 3 and report the damage.
+    with pytest.raises(evident.MalformedLogError):
+        evident.read_entries(p)
+    if _cli() is not None:
+        r = run("cat", p, "--json")
+        assert r.returncode == 1
+        assert [json.loads(x)["actor"] for x in lines(r.stdout)] == ["alice"] * 4
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="backward reading (src/scan.rs Backward::prev_binary, used by evident tail, "
+    "cat --newest-first, read_last and the writer's walk back) takes a valid frame that "
+    "ends where the next record starts without checking that it starts where the forward "
+    "walk of § 8 rule 3 has a record: it shows G2 (mallory), a frame the forward walk "
+    "never reads, and tail -n 2 reports no damage at all (exit 0). Fixing it needs a "
+    "forward re-read of the region behind the oldest frame returned",
+)
+def test_backward_readers_do_not_show_a_frame_the_forward_walk_never_reads(tmp_path: Path) -> None:
+    data, _ = _overlapping_frames()
+    p = write(tmp_path, "binary", data)
+    last = evident.read_entries(p, Query(newest_first=True, limit=2))
+    assert [e.actor for e in last] == ["alice", "alice"]
+    if _cli() is not None:
+        r = run("tail", p, "-n", "2", "--json")
+        assert "mallory" not in r.stdout.decode()
+        r = run("cat", p, "--newest-first", "--json")
+        assert "mallory" not in r.stdout.decode()
