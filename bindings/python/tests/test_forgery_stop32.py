@@ -1029,3 +1029,37 @@ def test_backward_readers_do_not_show_a_frame_the_forward_walk_never_reads(tmp_p
         assert "mallory" not in r.stdout.decode()
         r = run("cat", p, "--newest-first", "--json")
         assert "mallory" not in r.stdout.decode()
+
+
+# --------------------------------------------------------------------------
+# Record times at the edges of § 5.3 (years 0000-9999, leap seconds)
+
+EDGE_TS = [
+    "2026-03-01T23:59:60.500000Z",
+    "2024-02-29T00:00:00.000000Z",
+    "0000-01-01T00:00:00.000000Z",
+    "9999-12-31T23:59:60.999999Z",
+]
+
+
+def test_edge_times_verify_and_every_reader_shows_the_text(tmp_path: Path, framing: str) -> None:
+    b = build(framing, [ent(ts=t) for t in EDGE_TS])
+    p = write(tmp_path, framing, b.data)
+    assert_valid(p, len(EDGE_TS))
+    got = assert_readers_agree(p, len(EDGE_TS))
+    assert [e["ts"] for e in got] == EDGE_TS
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Python's datetime has no year 0 nor a time after 9999-12-31T23:59:59.999999: "
+    "Entry.ts raises ValueError / OverflowError and EntryList.to_pandas() fails for "
+    "records that verify and that evident cat shows (spec § 5.3 allows years 0000-9999; "
+    "§ 2: a record a verifier accepts never makes a reader fail). Needs a decision: "
+    "an evident error naming the seq, or a documented limitation",
+)
+def test_python_entry_times_cover_every_record_time(tmp_path: Path) -> None:
+    b = build("jsonl", [ent(ts=t) for t in EDGE_TS])
+    p = write(tmp_path, "jsonl", b.data)
+    entries = evident.read_entries(p)
+    assert [e.ts.year for e in entries][2:] == [0, 9999]
