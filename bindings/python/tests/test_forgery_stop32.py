@@ -1063,3 +1063,51 @@ def test_python_entry_times_cover_every_record_time(tmp_path: Path) -> None:
     p = write(tmp_path, "jsonl", b.data)
     entries = evident.read_entries(p)
     assert [e.ts.year for e in entries][2:] == [0, 9999]
+
+
+# --------------------------------------------------------------------------
+# MAX_BODY (§ 12) and standard input
+
+
+@pytest.mark.parametrize("extra", [0, 1], ids=["max-body", "one-byte-more"])
+def test_max_body_boundary_in_every_reader(tmp_path: Path, framing: str, extra: int) -> None:
+    max_body = 16_777_216
+
+    def big(seq: int, prev: str) -> bytes:
+        b = entry(seq, prev, ',"details":"PAD"')
+        return b.replace(b"PAD", b"x" * (max_body + extra - (len(b) - 3)))
+
+    b = build(framing, [big, ent()])
+    assert len(b.bodies[1]) == max_body + extra
+    p = write(tmp_path, framing, b.data)
+    if extra == 0:
+        assert_valid(p, 2)
+        assert [e.seq for e in evident.read_entries(p)] == [1, 2]
+        assert [e.seq for e in evident.read_entries(p, Query(newest_first=True, limit=2))] == [2, 1]
+        if _cli() is not None:
+            r = run("tail", p, "-n", "2", "--json")
+            assert r.returncode == 0 and [json.loads(x)["seq"] for x in lines(r.stdout)] == [1, 2]
+    else:
+        assert_first(p, "malformed", None)
+        with pytest.raises(evident.MalformedLogError):
+            evident.read_entries(p)
+        with pytest.raises(evident.MalformedLogError):
+            evident.read_entries(p, Query(newest_first=True, limit=2))
+        if _cli() is not None:
+            r = run("tail", p, "-n", "2", "--json")
+            assert r.returncode == 1 and [json.loads(x)["seq"] for x in lines(r.stdout)] == [2]
+
+
+@needs_cli
+def test_verify_of_standard_input_is_the_verify_of_the_file(tmp_path: Path, framing: str) -> None:
+    b = build(framing, [ent(), ent(), ent()])
+    data = bytearray(b.data)
+    at = b.offset(2) + b.records[2].find(b"alice")
+    data[at] = ord("A")
+    p = write(tmp_path, framing, bytes(data))
+    cli = _cli()
+    assert cli is not None
+    r = subprocess.run([cli, "verify", "-", "--json", "--all"], input=bytes(data), capture_output=True, timeout=60)
+    rc, doc = cli_verify(p)
+    assert r.returncode == rc == 1
+    assert json.loads(r.stdout)["violations"] == doc["violations"]
