@@ -1010,25 +1010,24 @@ def test_overlapping_frames_are_damage_for_the_verifier(tmp_path: Path) -> None:
         assert [json.loads(x)["actor"] for x in lines(r.stdout)] == ["alice"] * 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backward reading (src/scan.rs Backward::prev_binary, used by evident tail, "
-    "cat --newest-first, read_last and the writer's walk back) takes a valid frame that "
-    "ends where the next record starts without checking that it starts where the forward "
-    "walk of § 8 rule 3 has a record: it shows G2 (mallory), a frame the forward walk "
-    "never reads, and tail -n 2 reports no damage at all (exit 0). Fixing it needs a "
-    "forward re-read of the region behind the oldest frame returned",
-)
 def test_backward_readers_do_not_show_a_frame_the_forward_walk_never_reads(tmp_path: Path) -> None:
-    data, _ = _overlapping_frames()
+    """Backward reading (evident tail, cat --newest-first, read_last, the
+    writer's walk back) took G2, a valid frame ending where entry 4 starts,
+    without seeing that G1 overlaps its start: it showed mallory as entry 3,
+    and tail -n 2 reported no damage (exit 0)."""
+    data, damage_at = _overlapping_frames()
     p = write(tmp_path, "binary", data)
-    last = evident.read_entries(p, Query(newest_first=True, limit=2))
-    assert [e.actor for e in last] == ["alice", "alice"]
+    with pytest.raises(evident.MalformedLogError, match=f"byte offset {damage_at}"):
+        evident.read_entries(p, Query(newest_first=True, limit=2))
     if _cli() is not None:
+        for args in (["tail", p, "-n", "2", "--json"], ["cat", p, "--newest-first", "--json"]):
+            r = run(*args)
+            assert r.returncode == 1, args
+            assert f"byte offset {damage_at}".encode() in r.stderr
+            shown = [json.loads(x) for x in lines(r.stdout)]
+            assert shown and all(e["actor"] == "alice" for e in shown), (args, shown)
         r = run("tail", p, "-n", "2", "--json")
-        assert "mallory" not in r.stdout.decode()
-        r = run("cat", p, "--newest-first", "--json")
-        assert "mallory" not in r.stdout.decode()
+        assert [json.loads(x)["seq"] for x in lines(r.stdout)] == [3, 4]
 
 
 # --------------------------------------------------------------------------
