@@ -598,10 +598,41 @@ impl<R: ReadAt> Backward<R> {
         Ok(ok.then_some(start))
     }
 
+    /// The end of a valid frame that starts before `start` and ends inside
+    /// the first 8 bytes of the frame at `start`, if there is one. Reading
+    /// forward (spec § 8 rule 3), such a frame is read first and the frame
+    /// at `start` never is: its first bytes are the other frame's. Only its
+    /// length fields can hold the other frame's trailer (no trailer fits in
+    /// a body, whose bytes are JSON text, nor can a body span a frame's
+    /// length fields, which hold zero bytes), so these 8 ends are all.
+    fn overlapping_end(&mut self, start: u64) -> io::Result<Option<u64>> {
+        for at in start + 1..=(start + 8).min(self.end) {
+            if let Some(s) = self.frame_ending_at(at)? {
+                if s < start {
+                    return Ok(Some(at));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     fn prev_binary(&mut self) -> io::Result<Item> {
         let end = self.end;
         if let Some(start) = self.frame_ending_at(end)? {
-            return Ok(self.take(start, end, end, SpanKind::Record));
+            // A frame that the forward walk does not read (another valid
+            // frame overlaps its start) is damage to a backward reader too,
+            // from where that other frame ends: reading on backward then
+            // finds that frame, as reading forward does.
+            let Some(cut) = self.overlapping_end(start)? else {
+                return Ok(self.take(start, end, end, SpanKind::Record));
+            };
+            let kind = if end == self.file_end {
+                SpanKind::Partial
+            } else {
+                SpanKind::Bad
+            };
+            self.ensure(cut)?;
+            return Ok(self.take(cut, end, end, kind));
         }
         // Damage: find the last position below `end` where a valid frame ends.
         // Look back at most RESYNC_WINDOW bytes per step so memory stays
