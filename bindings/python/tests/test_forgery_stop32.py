@@ -1110,3 +1110,75 @@ def test_verify_of_standard_input_is_the_verify_of_the_file(tmp_path: Path, fram
     rc, doc = cli_verify(p)
     assert r.returncode == rc == 1
     assert json.loads(r.stdout)["violations"] == doc["violations"]
+
+
+def _force_crc(data: bytearray, pos: int, target: int) -> None:
+    """Sets data[pos:pos+4] so that the CRC-32 of data is ``target`` (the
+    CRC is affine in those 32 bits: solve over GF(2))."""
+    data[pos : pos + 4] = bytes(4)
+    base = zlib.crc32(bytes(data))
+    basis: Dict[int, Tuple[int, int]] = {}
+    for bit in range(32):
+        d = bytearray(data)
+        d[pos + bit // 8] ^= 1 << (bit % 8)
+        v, m = zlib.crc32(bytes(d)) ^ base, 1 << bit
+        for b in range(31, -1, -1):
+            if (v >> b) & 1:
+                if b not in basis:
+                    basis[b] = (v, m)
+                    break
+                v, m = v ^ basis[b][0], m ^ basis[b][1]
+    x, v = 0, base ^ target
+    for b in range(31, -1, -1):
+        if (v >> b) & 1:
+            v, x = v ^ basis[b][0], x ^ basis[b][1]
+    data[pos : pos + 4] = x.to_bytes(4, "little")
+    assert zlib.crc32(bytes(data)) == target
+
+
+def test_backward_readers_and_a_frame_hidden_inside_an_unreadable_frame(tmp_path: Path) -> None:
+    """The general case: a valid (CRC-correct) frame P with an unreadable
+    body that contains a whole readable frame F (entry 3, mallory) and ends
+    inside F's hash, where F's hash bytes are P's length trailer (F ground
+    until a hash byte is 0) and P's CRC is forced to F's bytes. Reading
+    forward, P is read (malformed) and F never is; reading backward must
+    not show F."""
+    g = genesis()
+    hs = [rhash(g)]
+    data = bytearray(HEADER + frame(g, hs[0]))
+    for seq in (1, 2):
+        b = entry(seq, hs[-1].hex())
+        hs.append(rhash(b))
+        data += frame(b, hs[-1])
+    for nonce in range(100_000):
+        body = entry(3, hs[2].hex(), f',"details":{{"n":{nonce}}}', actor="mallory")
+        h = rhash(body)
+        js = [j for j in range(3, 32) if h[j] == 0 and 400 < int.from_bytes(h[j - 3 : j + 1], "little") <= 4_000_000]
+        if js:
+            break
+    j = js[0]
+    n = int.from_bytes(h[j - 3 : j + 1], "little")
+    f = frame(body, h)
+    p_start = len(data)
+    f_start = p_start + n - (8 + len(body) + j + 1)
+    region = bytearray(b"x" * (f_start - p_start)) + f
+    region[0:8] = struct.pack("<IHH", n - 16 - 32, 32, 0)
+    head = region[: n - 8]
+    _force_crc(head, 8, int.from_bytes(bytes(region[n - 8 : n - 4]), "little"))
+    region[: n - 8] = head
+    assert bytes(region[f_start - p_start :]) == f
+    e4 = entry(4, h.hex())
+    data += region + frame(e4, rhash(e4))
+    p = write(tmp_path, "binary", bytes(data))
+    assert [(v.kind, v.offset) for v in evident.verify(p, all=True).violations] == [
+        ("malformed", p_start),
+        ("malformed", p_start + n),
+    ]
+    with pytest.raises(evident.MalformedLogError):
+        evident.read_entries(p, Query(newest_first=True, limit=2))
+    if _cli() is not None:
+        r = run("tail", p, "-n", "2", "--json")
+        assert r.returncode == 1
+        assert b"mallory" not in r.stdout
+        r = run("cat", p, "--json")
+        assert b"mallory" not in r.stdout
