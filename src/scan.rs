@@ -598,10 +598,61 @@ impl<R: ReadAt> Backward<R> {
         Ok(ok.then_some(start))
     }
 
+    /// The end of a valid frame that starts before `start` and ends inside
+    /// the frame `[start, end)`, if there is one. Reading forward (spec § 8
+    /// rule 3), such a frame is read first and the frame at `start` never
+    /// is. Its trailer ends at a byte 0x00 or 0x01 (the high byte of a
+    /// length of at most 16 MiB + 80), which a readable body never holds:
+    /// the candidates are in the length fields, hash, CRC and trailer of
+    /// the frame, and each is checked by its 8 header bytes (read alone)
+    /// before any CRC.
+    fn overlapping_end(&mut self, start: u64, end: u64) -> io::Result<Option<u64>> {
+        let f = self.slice(start, end);
+        let candidates: Vec<(u64, u64)> = memchr::memchr2_iter(0, 1, f)
+            .filter_map(|i| {
+                let t: [u8; 4] = f.get(i.checked_sub(3)?..=i)?.try_into().ok()?;
+                Some((start + i as u64 + 1, u64::from(u32::from_le_bytes(t))))
+            })
+            .collect();
+        for (at, n) in candidates {
+            if at >= end
+                || n < (format::FRAME_OVERHEAD + 2 + 32) as u64
+                || n > (format::FRAME_OVERHEAD + MAX_BODY + 64) as u64
+                || at < self.floor + n
+                || at - n >= start
+            {
+                continue;
+            }
+            let mut head = [0u8; 8];
+            if self.src.read_full_at(&mut head, at - n)? != 8
+                || frame_size(&head) != FrameSize::Len(n as usize)
+            {
+                continue;
+            }
+            if self.frame_ending_at(at)?.is_some_and(|s| s < start) {
+                return Ok(Some(at));
+            }
+        }
+        Ok(None)
+    }
+
     fn prev_binary(&mut self) -> io::Result<Item> {
         let end = self.end;
         if let Some(start) = self.frame_ending_at(end)? {
-            return Ok(self.take(start, end, end, SpanKind::Record));
+            // A frame that the forward walk does not read (another valid
+            // frame overlaps its start) is damage to a backward reader too,
+            // from where that other frame ends: reading on backward then
+            // finds that frame, as reading forward does.
+            let Some(cut) = self.overlapping_end(start, end)? else {
+                return Ok(self.take(start, end, end, SpanKind::Record));
+            };
+            let kind = if end == self.file_end {
+                SpanKind::Partial
+            } else {
+                SpanKind::Bad
+            };
+            self.ensure(cut)?;
+            return Ok(self.take(cut, end, end, kind));
         }
         // Damage: find the last position below `end` where a valid frame ends.
         // Look back at most RESYNC_WINDOW bytes per step so memory stays

@@ -119,10 +119,43 @@ _BASE = frozenset(
      "session_id", "source", "details", "hash")
 )
 _KNOWN = frozenset(_FIELDS)
-_loads = json.loads
-# The C scanner of the standard decoder: one call per record line (which
-# the engine checked), without json.loads's per-call checks.
-_scan = json.JSONDecoder().scan_once
+
+
+def _engine_int_slow(text: str) -> Union[int, float]:
+    """:func:`_engine_int` for texts of 19 characters or more, and -0."""
+    v = int(text)
+    if v == 0 and text[0] == "-":
+        return -0.0
+    if -(1 << 63) <= v < (1 << 64):
+        return v
+    return float(text)
+
+
+def _engine_int(text: str) -> Union[int, float]:
+    """An integer as the engine reads it (spec § 5.5 rule 2, serde_json):
+    exactly when it fits a signed or unsigned 64-bit integer, else the
+    nearest double; ``-0`` is the double -0.0. (Python's json reads every
+    integer exactly, which showed such numbers differently from the
+    engine, the CLI and the other bindings.)"""
+    if len(text) < 19 and text != "-0":
+        return int(text)
+    return _engine_int_slow(text)
+
+
+_engine_decoder = json.JSONDecoder(parse_int=_engine_int)
+# The C scanner of the decoder: one call per record line (which the engine
+# checked), without json.loads's per-call checks.
+_scan_line_text = _engine_decoder.scan_once
+_decode = _engine_decoder.decode
+
+
+def _scan_line(line: bytes) -> Any:
+    return _scan_line_text(line.decode("utf-8"), 0)[0]
+
+
+def _loads_lines(text: bytes) -> Any:
+    """A JSON text of record lines (an array), read as the engine reads it."""
+    return _decode(text.decode("utf-8"))
 
 
 def _clean(r: Dict[str, Any]) -> Dict[str, Any]:
@@ -153,14 +186,14 @@ def _clean_rest(r: Dict[str, Any]) -> Dict[str, Any]:
 def _record(line: bytes) -> Dict[str, Any]:
     """The record of one JSONL record line (UTF-8, which the engine
     checked)."""
-    return _clean(_scan(line.decode("utf-8"), 0)[0])
+    return _clean(_scan_line(line))
 
 
 def _records_of_lines(lines: List[bytes]) -> List[Dict[str, Any]]:
     """The records of many record lines, parsed in one call."""
     if not lines:
         return []
-    return list(map(_clean, _loads(b"[" + b",".join(lines) + b"]")))
+    return list(map(_clean, _loads_lines(b"[" + b",".join(lines) + b"]")))
 
 
 def _records_of_texts(texts: List[bytes]) -> List[Dict[str, Any]]:
@@ -168,7 +201,7 @@ def _records_of_texts(texts: List[bytes]) -> List[Dict[str, Any]]:
     newline), parsed one batch per call without splitting the lines."""
     out: List[Dict[str, Any]] = []
     for t in texts:
-        out.extend(map(_clean, _loads(b"[" + t[:-1].replace(b"\n", b",") + b"]")))
+        out.extend(map(_clean, _loads_lines(b"[" + t[:-1].replace(b"\n", b",") + b"]")))
     return out
 
 
@@ -224,7 +257,7 @@ class Entry:
 
     def _parse(self) -> Dict[str, Any]:
         # _record, inlined: this runs once per entry read.
-        r: Dict[str, Any] = _scan(self._l.decode("utf-8"), 0)[0]
+        r: Dict[str, Any] = _scan_line_text(self._l.decode("utf-8"), 0)[0]
         del r["v"], r["kind"]
         if len(r) != 11 or not r.keys() <= _BASE:
             _clean_rest(r)
