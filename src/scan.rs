@@ -427,6 +427,10 @@ pub(crate) struct Backward<R: ReadAt> {
 /// How far back one step of binary resynchronisation looks.
 const RESYNC_WINDOW: u64 = 1024 * 1024;
 
+/// How far below the buffer a header that `overlapping_end` checks is read
+/// into the buffer rather than alone.
+const NEAR_HEADER: u64 = 256 * 1024;
+
 impl<R: ReadAt> Backward<R> {
     pub fn new(src: R, framing: Framing, floor: u64, end: u64) -> Self {
         Backward {
@@ -623,10 +627,19 @@ impl<R: ReadAt> Backward<R> {
             {
                 continue;
             }
-            let mut head = [0u8; 8];
-            if self.src.read_full_at(&mut head, at - n)? != 8
-                || frame_size(&head) != FrameSize::Len(n as usize)
-            {
+            // The header from the buffer, which is extended when it is
+            // near (a backward walk reads those bytes next anyway); a far
+            // one (up to 16 MiB back) is read alone.
+            if self.buf_start.saturating_sub(at - n) <= NEAR_HEADER {
+                self.ensure(at - n)?;
+            }
+            let head = if at - n >= self.buf_start {
+                self.slice(at - n, at - n + 8).try_into().ok()
+            } else {
+                let mut h = [0u8; 8];
+                (self.src.read_full_at(&mut h, at - n)? == 8).then_some(h)
+            };
+            if head.map(|h: [u8; 8]| frame_size(&h)) != Some(FrameSize::Len(n as usize)) {
                 continue;
             }
             if self.frame_ending_at(at)?.is_some_and(|s| s < start) {
