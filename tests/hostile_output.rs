@@ -551,3 +551,45 @@ fn csv_export_keeps_formula_like_values_exact() {
 fn csv_reader(b: &[u8]) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new().from_reader(b)
 }
+
+/// Characters that show nothing at all (zero-width space, joiners, word
+/// joiner, invisible operators, BOM, soft hyphen, Mongolian vowel
+/// separator): printed raw, `actor=alice` and `actor=alice\u{200b}` look
+/// the same on a terminal while `--actor alice` matches only one.
+#[test]
+fn human_lines_show_invisible_characters_escaped() {
+    let d = tempdir().unwrap();
+    let log_path = d.path().join("audit.jsonl");
+    let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+    let hidden = [
+        '\u{ad}', '\u{180e}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{2063}',
+        '\u{feff}',
+    ];
+    for (i, c) in hidden.iter().enumerate() {
+        append(&log, i as u32, |e| {
+            e.actor = Some(format!("alice{c}"));
+            e.details = Some(json!({format!("k{c}"): format!("v{c}")}));
+        });
+    }
+    log.close().unwrap();
+    let p = log_path.to_str().unwrap();
+    for args in [vec!["cat", p], vec!["tail", "-n", "20", p]] {
+        let out = evident().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let s = String::from_utf8(out.stdout).unwrap();
+        for c in hidden {
+            assert!(
+                !s.contains(c),
+                "{args:?} printed U+{:04X} raw: {s:?}",
+                c as u32
+            );
+            let esc = format!("actor=\"alice\\u{:04x}\"", c as u32);
+            assert!(s.contains(&esc), "{args:?}: no {esc} in {s:?}");
+        }
+    }
+    // --json stays the exact value.
+    let out = evident().args(["cat", "--json", p]).output().unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["actor"], json!("alice\u{ad}"));
+}

@@ -228,12 +228,14 @@ pub fn io_err(path: &Path, op: &'static str, source: io::Error) -> Error {
 /// terminal and every line splits unambiguously). Like `git log` and
 /// `journalctl`, nothing a terminal acts on is printed raw: C0, DEL, C1
 /// (a lone U+009B is a CSI to some terminals) and the bidi controls
-/// (which reorder what the line shows) are `\uXXXX` escapes.
+/// (which reorder what the line shows) are `\uXXXX` escapes; so are the
+/// characters that show nothing ([`is_invisible_format`]).
 pub fn word(v: &str) -> String {
     let plain = !v.is_empty()
         && v.chars().all(|c| {
             !c.is_whitespace()
                 && !evident::report::is_invisible_control(c)
+                && !is_invisible_format(c)
                 && c != '"'
                 && c != '='
                 && c != '\\'
@@ -245,14 +247,34 @@ pub fn word(v: &str) -> String {
     }
 }
 
+/// Characters that show nothing at all on a terminal: the soft hyphen, the
+/// Mongolian vowel separator, zero-width space and (non-)joiners, the word
+/// joiner and invisible operators, the BOM (zero-width no-break space).
+/// Printed raw, `alice` and `alice` followed by one of them look the same.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{180e}' | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
 /// JSON text (`serde_json` output) with the characters serde_json leaves
-/// raw but a terminal acts on (DEL, C1, bidi controls) as `\uXXXX`
-/// escapes: still the same JSON value.
+/// raw but a terminal acts on (DEL, C1, bidi controls) or that show
+/// nothing ([`is_invisible_format`]) as `\uXXXX` escapes: still the same
+/// JSON value (they only occur inside its strings).
 pub fn terminal_json(j: &str) -> String {
-    evident::report::escape_invisible(j, |c, out| {
+    let escaped = evident::report::escape_invisible(j, |c, out| {
         let _ = write!(out, "\\u{:04x}", c as u32);
-    })
-    .into_owned()
+    });
+    if !escaped.chars().any(is_invisible_format) {
+        return escaped.into_owned();
+    }
+    let mut out = String::with_capacity(escaped.len() + 16);
+    for c in escaped.chars() {
+        if is_invisible_format(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One entry as one human-readable line.
