@@ -608,19 +608,14 @@ impl<R: ReadAt> Backward<R> {
     /// is. Its trailer ends at a byte 0x00 or 0x01 (the high byte of a
     /// length of at most 16 MiB + 80), which a readable body never holds:
     /// the candidates are in the length fields, hash, CRC and trailer of
-    /// the frame, and each is checked by its 8 header bytes (read alone)
+    /// the frame (anywhere in an unreadable one). They are visited one at a
+    /// time (memory stays bounded), each checked by its 8 header bytes
     /// before any CRC.
     fn overlapping_end(&mut self, start: u64, end: u64) -> io::Result<Option<u64>> {
-        let f = self.slice(start, end);
-        let candidates: Vec<(u64, u64)> = memchr::memchr2_iter(0, 1, f)
-            .filter_map(|i| {
-                let t: [u8; 4] = f.get(i.checked_sub(3)?..=i)?.try_into().ok()?;
-                Some((start + i as u64 + 1, u64::from(u32::from_le_bytes(t))))
-            })
-            .collect();
-        for (at, n) in candidates {
-            if at >= end
-                || n < (format::FRAME_OVERHEAD + 2 + 32) as u64
+        let mut from = start;
+        while let Some((at, n)) = self.next_trailer(start, from, end) {
+            from = at;
+            if n < (format::FRAME_OVERHEAD + 2 + 32) as u64
                 || n > (format::FRAME_OVERHEAD + MAX_BODY + 64) as u64
                 || at < self.floor + n
                 || at - n >= start
@@ -647,6 +642,24 @@ impl<R: ReadAt> Backward<R> {
             }
         }
         Ok(None)
+    }
+
+    /// The next candidate trailer inside the frame `[start, end)` that ends
+    /// after `from` and before `end`: its end and the length it holds (the
+    /// 4 bytes ending at a byte 0x00 or 0x01, all inside the frame).
+    fn next_trailer(&self, start: u64, from: u64, end: u64) -> Option<(u64, u64)> {
+        let f = self.slice(start, end);
+        let mut i = (from - start) as usize;
+        loop {
+            i += memchr::memchr2(0, 1, f.get(i..)?)? + 1;
+            if start + i as u64 >= end {
+                return None;
+            }
+            if let Some(t) = i.checked_sub(4).and_then(|a| f.get(a..i)) {
+                let t: [u8; 4] = t.try_into().ok()?;
+                return Some((start + i as u64, u64::from(u32::from_le_bytes(t))));
+            }
+        }
     }
 
     fn prev_binary(&mut self) -> io::Result<Item> {

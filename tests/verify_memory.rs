@@ -101,3 +101,42 @@ fn verify_memory_does_not_grow_with_bad_lines_or_threads() {
         eprintln!("threads {threads} all {all}: peak heap {} MiB", peak >> 20);
     }
 }
+
+/// Reading backward checks every position of the last frame where another
+/// frame could end (spec § 8 rule 5): a CRC-valid frame of 4 MiB of zero
+/// bytes has a candidate at every byte, and they must not be collected
+/// (16 bytes each: 64 MiB) but visited one at a time.
+#[test]
+fn backward_reading_memory_does_not_grow_with_candidate_frame_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zeros.evl");
+    let log = Log::open(&path, OpenOptions::new().framing(Framing::Binary)).unwrap();
+    log.append(&evident::Event::new("T", "a")).unwrap();
+    log.close().unwrap();
+    drop(log);
+    let body = vec![0u8; 4 << 20];
+    let mut f = Vec::with_capacity(body.len() + 48);
+    f.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    f.extend_from_slice(&32u16.to_le_bytes());
+    f.extend_from_slice(&0u16.to_le_bytes());
+    f.extend_from_slice(&body);
+    f.extend_from_slice(&[0u8; 32]);
+    let crc = crc32fast::hash(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    f.extend_from_slice(&(f.len() as u32 + 4).to_le_bytes());
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(&f)
+        .unwrap();
+    drop((body, f));
+    let q = evident::Query::last(1);
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let got: Vec<_> = evident::query(&path, &q).unwrap().collect();
+    let peak = PEAK.load(Relaxed) - before;
+    // The frame is unreadable (its body is not JSON): damage, then the entry.
+    assert!(got.iter().any(|r| r.is_ok()), "{got:?}");
+    assert!(peak < 24 << 20, "peak {} MiB", peak >> 20);
+}

@@ -525,6 +525,18 @@ fn events_from_json_array(text: &str, hint: usize) -> FfiResult<Vec<Event>> {
     }
 }
 
+/// The events of `bytes`, UTF-8 holding a JSON array of event objects
+/// (see `events_from_json_array`).
+fn json_array_events(bytes: &[u8], hint: usize) -> FfiResult<Vec<Event>> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Failure::new(
+            evident_status::InvalidUtf8,
+            format!("events JSON is not UTF-8: {e}"),
+        )
+    })?;
+    events_from_json_array(text, hint)
+}
+
 /// The array of `events_from_json_array`: each event converted as soon as
 /// it is parsed; a conversion's failure is kept in `failure`, naming the
 /// event's index.
@@ -595,23 +607,13 @@ pub extern "C" fn evident_log_append_json_array(
         out_heads,
         heads_capacity,
         out_count,
-        |bytes, hint| {
-            let text = std::str::from_utf8(bytes).map_err(|e| {
-                Failure::new(
-                    evident_status::InvalidUtf8,
-                    format!("events JSON is not UTF-8: {e}"),
-                )
-            })?;
-            let evs = events_from_json_array(text, hint)?;
-            Ok(evs)
-        },
+        json_array_events,
     )
 }
 
 /// Whether the JSON text holds a `null` literal (outside strings). Linear;
 /// a text without the bytes `null` is settled by one vectorised search.
-/// Meant for valid JSON: in invalid text the answer does not matter, as
-/// the parser refuses it afterwards.
+/// Meant for valid JSON: it runs once the parser has accepted the text.
 fn holds_null(text: &[u8]) -> bool {
     if memchr::memmem::find(text, b"null").is_none() {
         return false;
@@ -660,13 +662,7 @@ pub extern "C" fn evident_log_append_json_array_no_null(
         heads_capacity,
         out_count,
         |bytes, hint| {
-            let text = std::str::from_utf8(bytes).map_err(|e| {
-                Failure::new(
-                    evident_status::InvalidUtf8,
-                    format!("events JSON is not UTF-8: {e}"),
-                )
-            })?;
-            let evs = events_from_json_array(text, hint)?;
+            let evs = json_array_events(bytes, hint)?;
             if holds_null(bytes) {
                 return Err(Failure::invalid(
                     "events JSON holds a null (refused by evident_log_append_json_array_no_null)",

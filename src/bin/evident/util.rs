@@ -260,15 +260,10 @@ pub fn is_invisible_format(c: char) -> bool {
 /// nothing ([`is_invisible_format`]) as `\uXXXX` escapes: still the same
 /// JSON value (they only occur inside its strings).
 pub fn terminal_json(j: &str) -> String {
-    let escaped = evident::report::escape_invisible(j, |c, out| {
-        let _ = write!(out, "\\u{:04x}", c as u32);
-    });
-    if !escaped.chars().any(is_invisible_format) {
-        return escaped.into_owned();
-    }
-    let mut out = String::with_capacity(escaped.len() + 16);
-    for c in escaped.chars() {
-        if is_invisible_format(c) {
+    let hidden = |c: char| evident::report::is_invisible_control(c) || is_invisible_format(c);
+    let mut out = String::with_capacity(j.len());
+    for c in j.chars() {
+        if hidden(c) {
             let _ = write!(out, "\\u{:04x}", c as u32);
         } else {
             out.push(c);
