@@ -18,6 +18,45 @@ pub(crate) fn is_canonical(text: &[u8], max_depth: usize) -> bool {
     c.value(0) && c.i == text.len()
 }
 
+/// Digits without a leading zero (or `0` alone).
+fn no_leading_zero(digits: &str) -> bool {
+    digits == "0" || !digits.starts_with('0')
+}
+
+/// The index of the first byte at or after `i` that needs a look inside a
+/// string (`"`, `\\` or a control character), or `b.len()`: eight bytes
+/// at a time.
+fn skip_plain(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let x = u64::from_le_bytes(bytes);
+        // A byte's high bit is set in `below` when the byte is < 0x20, in
+        // `quote` / `backslash` when it is that character (the lowest
+        // flagged byte is always exact: borrows only run upwards).
+        let below = x.wrapping_sub(ONES * 0x20) & !x;
+        let q = x ^ (ONES * u64::from(b'"'));
+        let quote = q.wrapping_sub(ONES) & !q;
+        let e = x ^ (ONES * u64::from(b'\\'));
+        let backslash = e.wrapping_sub(ONES) & !e;
+        let found = (below | quote | backslash) & HIGH;
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
 struct Canon<'a> {
     b: &'a [u8],
     i: usize,
@@ -59,6 +98,7 @@ impl Canon<'_> {
         let mut i = start;
         let mut escaped = false;
         loop {
+            i = skip_plain(self.b, i);
             match *self.b.get(i)? {
                 b'"' => {
                     self.i = i + 1;
@@ -139,10 +179,12 @@ impl Canon<'_> {
         };
         if !float {
             // Plain decimal that fits a 64-bit integer, as written back.
+            // (No leading zero, no `-0`, and in range: then the text is
+            // what writing the parsed integer gives.)
             let ok = if let Some(neg) = s.strip_prefix('-') {
-                neg != "0" && s.parse::<i64>().is_ok_and(|v| v.to_string() == s)
+                no_leading_zero(neg) && neg != "0" && s.parse::<i64>().is_ok()
             } else {
-                s.parse::<u64>().is_ok_and(|v| v.to_string() == s)
+                no_leading_zero(s) && s.parse::<u64>().is_ok()
             };
             return ok;
         }
@@ -282,6 +324,71 @@ mod tests {
         for c in cases {
             let same = reserialised(c).as_deref() == Some(c);
             assert_eq!(is_canonical(c.as_bytes(), 128), same, "{c}");
+        }
+    }
+
+    #[test]
+    fn strings_are_checked_at_every_place_in_an_eight_byte_chunk() {
+        // The scan reads eight bytes at a time: put each byte that needs a
+        // look (or one that does not) at every offset around two chunks,
+        // in values and in names.
+        let specials: [&str; 12] = [
+            "\\n",
+            "\\\"",
+            "\\\\",
+            "\\u0001",
+            "\\u001f",
+            "\\u000a",
+            "\\/",
+            "\n",
+            "\u{1}",
+            "\u{1f}",
+            "\u{7f}",
+            "\u{e9}\u{20ac}",
+        ];
+        for len in 0..20 {
+            for at in 0..=len {
+                for sp in specials {
+                    let body = format!("{}{sp}{}", "x".repeat(at), "y".repeat(len - at));
+                    for text in [
+                        format!("\"{body}\""),
+                        format!("{{\"{body}\":[\"{body}\"]}}"),
+                    ] {
+                        let same = reserialised(&text).as_deref() == Some(text.as_str());
+                        // Names with escapes are left to the full path.
+                        let escaped_name = text.starts_with('{') && body.contains('\\');
+                        assert_eq!(
+                            is_canonical(text.as_bytes(), 128),
+                            same && !escaped_name,
+                            "{text:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integers_are_canonical_exactly_when_written_back_the_same() {
+        for text in [
+            "0",
+            "-0",
+            "00",
+            "01",
+            "-01",
+            "10",
+            "-10",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "9223372036854775808",
+            "-1",
+            "1",
+            "007",
+        ] {
+            let same = reserialised(text).as_deref() == Some(text);
+            assert_eq!(is_canonical(text.as_bytes(), 128), same, "{text}");
         }
     }
 

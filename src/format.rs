@@ -265,6 +265,57 @@ impl Event {
     }
 }
 
+/// An event's fields as the writer reads them, borrowed: from an [`Event`]
+/// ([`Event::view`]) or straight from the caller's parsed JSON (the C
+/// ABI's JSON calls), so that appending copies each field once, into the
+/// record.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct EventView<'a> {
+    pub(crate) event_type: &'a str,
+    pub(crate) action: &'a str,
+    pub(crate) actor: Option<&'a str>,
+    pub(crate) host: Option<&'a str>,
+    pub(crate) session_id: &'a str,
+    pub(crate) source: &'a str,
+    pub(crate) otr: bool,
+    pub(crate) success: Option<bool>,
+    pub(crate) duration_ms: Option<f64>,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) note: Option<&'a str>,
+    pub(crate) git_commit: Option<&'a str>,
+    pub(crate) details: Option<&'a Value>,
+    pub(crate) details_json: Option<&'a str>,
+    pub(crate) ts: Option<&'a DateTime<Utc>>,
+}
+
+/// What the writer appends: anything that shows its fields as an
+/// [`EventView`].
+pub(crate) trait AsEventView {
+    fn event_view(&self) -> EventView<'_>;
+}
+
+impl AsEventView for Event {
+    fn event_view(&self) -> EventView<'_> {
+        EventView {
+            event_type: &self.event_type,
+            action: &self.action,
+            actor: self.actor.as_deref(),
+            host: self.host.as_deref(),
+            session_id: &self.session_id,
+            source: &self.source,
+            otr: self.otr,
+            success: self.success,
+            duration_ms: self.duration_ms,
+            error: self.error.as_deref(),
+            note: self.note.as_deref(),
+            git_commit: self.git_commit.as_deref(),
+            details: self.details.as_ref(),
+            details_json: self.details_json.as_deref(),
+            ts: self.ts.as_ref(),
+        }
+    }
+}
+
 /// One entry as read back from a log.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 pub struct Entry {
@@ -516,7 +567,7 @@ pub fn encode_entry(
     host: &str,
 ) -> Result<(), String> {
     out.clear();
-    push_entry(out, seq, prev, ts, ev, actor, host)
+    push_entry(out, seq, prev, ts, &ev.event_view(), actor, host)
 }
 
 /// Encodes entry `seq` and frames it at the end of `out`, in place (no
@@ -533,7 +584,7 @@ pub(crate) fn push_framed_entry(
     seq: u64,
     prev: &Hash,
     ts: &DateTime<Utc>,
-    ev: &Event,
+    ev: &EventView<'_>,
     actor: &str,
     host: &str,
 ) -> Result<(Hash, usize), String> {
@@ -573,14 +624,14 @@ fn push_entry(
     seq: u64,
     prev: &Hash,
     ts: &DateTime<Utc>,
-    ev: &Event,
+    ev: &EventView<'_>,
     actor: &str,
     host: &str,
 ) -> Result<(), String> {
     let body_start = out.len();
     ts_writable(ts)?;
     let parsed;
-    let details = match (&ev.details, &ev.details_json) {
+    let details = match (ev.details, ev.details_json) {
         (Some(_), Some(_)) => return Err("both details and details_json are set".into()),
         (None, Some(text)) if crate::canon::is_canonical(text.as_bytes(), MAX_DEPTH - 1) => {
             Details::Text(text)
@@ -604,12 +655,12 @@ fn push_entry(
         }
     }
     push_head(out, seq, prev, "entry", ts);
-    push_field_str(out, "event_type", &ev.event_type);
-    push_field_str(out, "action", &ev.action);
+    push_field_str(out, "event_type", ev.event_type);
+    push_field_str(out, "action", ev.action);
     push_field_str(out, "actor", actor);
     push_field_str(out, "host", host);
-    push_field_str(out, "session_id", &ev.session_id);
-    push_field_str(out, "source", &ev.source);
+    push_field_str(out, "session_id", ev.session_id);
+    push_field_str(out, "source", ev.source);
     if ev.otr {
         out.extend_from_slice(b",\"otr\":true");
     }
@@ -627,13 +678,13 @@ fn push_entry(
         out.extend_from_slice(b",\"duration_ms\":");
         let _ = serde_json::to_writer(&mut *out, &d);
     }
-    if let Some(e) = &ev.error {
+    if let Some(e) = ev.error {
         push_field_str(out, "error", e);
     }
-    if let Some(n) = &ev.note {
+    if let Some(n) = ev.note {
         push_field_str(out, "note", n);
     }
-    if let Some(g) = &ev.git_commit {
+    if let Some(g) = ev.git_commit {
         push_field_str(out, "git_commit", g);
     }
     out.extend_from_slice(b",\"details\":");

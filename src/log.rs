@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::chain::{Chain, Hash, HashAlg, Key};
 use crate::error::{Error, Position, Result};
-use crate::format::{self, Event, Framing, Genesis, RecordKind, MAX_BODY};
+use crate::format::{self, AsEventView, Event, Framing, Genesis, RecordKind, MAX_BODY};
 use crate::lock::{FileLock, Guard};
 use crate::scan::{self, Backward, ReadAt, SpanKind};
 use crate::storage::{sync_dir, FileStorage, Storage};
@@ -1106,6 +1106,11 @@ impl Log {
     /// `GroupCommit` modes the entry is durable when this returns `Ok`; on
     /// `Err` it is not acknowledged (and may or may not be on disk).
     pub fn append(&self, ev: &Event) -> Result<Head> {
+        self.append_one(ev)
+    }
+
+    /// [`Log::append`] of an event in any form the writer reads.
+    pub(crate) fn append_one<E: AsEventView>(&self, ev: &E) -> Result<Head> {
         self.append_events(std::slice::from_ref(ev), None)
     }
 
@@ -1124,6 +1129,12 @@ impl Log {
     /// without a `ts` of their own share one timestamp, taken at the call.
     /// An empty batch writes nothing and returns no heads.
     pub fn append_batch(&self, evs: &[Event]) -> Result<Vec<Head>> {
+        self.append_batch_of(evs)
+    }
+
+    /// [`Log::append_batch`] of events in any form the writer reads (the C
+    /// ABI's parsed JSON, borrowed from the caller's buffer).
+    pub(crate) fn append_batch_of<E: AsEventView>(&self, evs: &[E]) -> Result<Vec<Head>> {
         let mut heads = Vec::with_capacity(evs.len());
         if evs.is_empty() {
             self.check_process()?;
@@ -1136,7 +1147,11 @@ impl Log {
 
     /// Appends `evs` (not empty) as one batch; returns the last head and
     /// pushes every head onto `heads` when given.
-    fn append_events(&self, evs: &[Event], heads: Option<&mut Vec<Head>>) -> Result<Head> {
+    fn append_events<E: AsEventView>(
+        &self,
+        evs: &[E],
+        heads: Option<&mut Vec<Head>>,
+    ) -> Result<Head> {
         self.check_process()?;
         let _in_flight = (self.durability == Durability::GroupCommit
             && !self.commit_delay.is_zero())
@@ -1235,10 +1250,10 @@ impl Log {
         }
     }
 
-    fn append_locked(
+    fn append_locked<E: AsEventView>(
         &self,
         inner: &mut Inner,
-        evs: &[Event],
+        evs: &[E],
         now: &DateTime<Utc>,
         mut heads: Option<&mut Vec<Head>>,
     ) -> Result<Head> {
@@ -1260,6 +1275,7 @@ impl Log {
         let mut last_len = 0u64;
         let mut encoded = Ok(());
         for (i, ev) in evs.iter().enumerate() {
+            let ev = ev.event_view();
             // Only a forged or damaged head can carry the largest seq; refuse
             // to extend it rather than overflow (or wrap to seq 0).
             let Some(seq) = head.seq.checked_add(1) else {
@@ -1274,9 +1290,9 @@ impl Log {
                 });
                 break;
             };
-            let actor = ev.actor.as_deref().unwrap_or(&self.actor);
-            let host = ev.host.as_deref().unwrap_or(&self.host);
-            let ts = ev.ts.as_ref().unwrap_or(now);
+            let actor = ev.actor.unwrap_or(&self.actor);
+            let host = ev.host.unwrap_or(&self.host);
+            let ts = ev.ts.unwrap_or(now);
             let start = inner.pending.len();
             match format::push_framed_entry(
                 &mut inner.pending,
@@ -1285,7 +1301,7 @@ impl Log {
                 seq,
                 &head.hash,
                 ts,
-                ev,
+                &ev,
                 actor,
                 host,
             ) {

@@ -11,7 +11,9 @@ use super::{
     run_value, to_cstring, try_out, try_ref, try_str, Failure, FfiResult,
     EVIDENT_HASH_HEX_CAPACITY,
 };
-use crate::format::Event;
+use std::borrow::Cow;
+
+use crate::format::{AsEventView, Event, EventView};
 use crate::log::{Head, Log, OpenOptions};
 
 /// An open log.
@@ -160,25 +162,36 @@ fn event_from_c(ev: &evident_event) -> FfiResult<Event> {
 }
 
 /// The JSON form of an event, read with its details kept as text (checked
-/// and, when canonical, written as given by the writer).
+/// and, when canonical, written as given by the writer). Strings without
+/// escapes are borrowed from the caller's buffer, not copied.
 #[derive(serde::Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 struct EventJson<'a> {
-    event_type: String,
-    action: String,
-    actor: Option<String>,
-    host: Option<String>,
-    session_id: String,
-    source: String,
+    #[serde(borrow)]
+    event_type: Cow<'a, str>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    host: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    session_id: Cow<'a, str>,
+    #[serde(borrow)]
+    source: Cow<'a, str>,
     otr: bool,
     success: Option<bool>,
     duration_ms: Option<f64>,
-    error: Option<String>,
-    note: Option<String>,
-    git_commit: Option<String>,
+    #[serde(borrow)]
+    error: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    note: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    git_commit: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "raw_details")]
     details: Option<&'a serde_json::value::RawValue>,
-    ts: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    ts: Option<Cow<'a, str>>,
 }
 
 /// `details` given as JSON `null` is kept (written `null`); absent details
@@ -189,8 +202,38 @@ fn raw_details<'de, D: serde::Deserializer<'de>>(
     <&serde_json::value::RawValue as serde::Deserialize>::deserialize(d).map(Some)
 }
 
+/// An event of the JSON calls, parsed from the caller's buffer (and
+/// borrowing from it) with its timestamp checked: what the writer appends.
+struct ParsedEvent<'a> {
+    json: EventJson<'a>,
+    ts: Option<DateTime<Utc>>,
+}
+
+impl AsEventView for ParsedEvent<'_> {
+    fn event_view(&self) -> EventView<'_> {
+        let e = &self.json;
+        EventView {
+            event_type: &e.event_type,
+            action: &e.action,
+            actor: e.actor.as_deref(),
+            host: e.host.as_deref(),
+            session_id: &e.session_id,
+            source: &e.source,
+            otr: e.otr,
+            success: e.success,
+            duration_ms: e.duration_ms,
+            error: e.error.as_deref(),
+            note: e.note.as_deref(),
+            git_commit: e.git_commit.as_deref(),
+            details: None,
+            details_json: e.details.map(|r| r.get()),
+            ts: self.ts.as_ref(),
+        }
+    }
+}
+
 /// Parses an event from a JSON object (unknown fields are rejected).
-pub(crate) fn event_from_json(text: &str) -> FfiResult<Event> {
+fn event_from_json(text: &str) -> FfiResult<ParsedEvent<'_>> {
     let t = text.trim_start();
     if !t.starts_with('{') {
         // Say what it is rather than what serde expected.
@@ -212,24 +255,14 @@ pub(crate) fn event_from_json(text: &str) -> FfiResult<Event> {
 }
 
 /// An event from its parsed JSON form (the timestamp checked here).
-fn event_from_parsed(e: EventJson<'_>) -> FfiResult<Event> {
-    Ok(Event {
-        event_type: e.event_type,
-        action: e.action,
-        actor: e.actor,
-        host: e.host,
-        session_id: e.session_id,
-        source: e.source,
-        otr: e.otr,
-        success: e.success,
-        duration_ms: e.duration_ms,
-        error: e.error,
-        note: e.note,
-        git_commit: e.git_commit,
-        details: None,
-        details_json: e.details.map(|r| r.get().to_owned()),
-        ts: e.ts.map(|t| parse_ts(&t, "ts")).transpose()?,
-    })
+fn event_from_parsed(e: EventJson<'_>) -> FfiResult<ParsedEvent<'_>> {
+    let ts = event_ts(&e)?;
+    Ok(ParsedEvent { json: e, ts })
+}
+
+/// The event's own timestamp, checked.
+fn event_ts(e: &EventJson<'_>) -> FfiResult<Option<DateTime<Utc>>> {
+    e.ts.as_deref().map(|t| parse_ts(t, "ts")).transpose()
 }
 
 fn write_head(out: *mut evident_head, head: &Head) {
@@ -341,7 +374,7 @@ pub extern "C" fn evident_log_append_json(
         clear_head(out_head);
         let l = try_ref!(log.cast_const(), "log");
         let ev = event_from_json(try_str!(event_json, "event_json"))?;
-        let head = l.log.append(&ev)?;
+        let head = l.log.append_one(&ev)?;
         write_head(out_head, &head);
         Ok(evident_status::Ok)
     })
@@ -455,14 +488,14 @@ pub extern "C" fn evident_log_append_jsonl(
 /// the events `parse` reads from the `len` bytes at `buf` appended as one
 /// batch, their heads written to `out_heads` and their number to
 /// `out_count`.
-fn append_events(
+fn append_events<'b>(
     log: *mut evident_log,
     buf: *const c_char,
     len: usize,
     out_heads: *mut evident_head,
     heads_capacity: usize,
     out_count: *mut usize,
-    parse: impl FnOnce(&[u8], usize) -> FfiResult<Vec<Event>>,
+    parse: impl FnOnce(&'b [u8], usize) -> FfiResult<Vec<ParsedEvent<'b>>>,
 ) -> evident_status {
     ffi_status!({
         // SAFETY: `out_count` is NULL or points to a writable size_t.
@@ -474,7 +507,7 @@ fn append_events(
         // The caller's head slots: a batch of n events usually comes with
         // n (at most one event per 2 bytes).
         let evs = parse(bytes, heads_capacity.min(bytes.len() / 2))?;
-        let heads = l.log.append_batch(&evs)?;
+        let heads = l.log.append_batch_of(&evs)?;
         write_heads(out_heads, heads_capacity, &heads);
         // SAFETY: as above.
         if let Some(c) = unsafe { out_count.as_mut() } {
@@ -490,7 +523,7 @@ fn append_events(
 /// array is parsed again element by element to name the first invalid
 /// event (`event <index>: ...`) with the message `evident_log_append_json`
 /// would give for it.
-fn events_from_json_array(text: &str, hint: usize) -> FfiResult<Vec<Event>> {
+fn events_from_json_array(text: &str, hint: usize) -> FfiResult<Vec<ParsedEvent<'_>>> {
     let mut failure = None;
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = serde::de::DeserializeSeed::deserialize(
@@ -527,7 +560,7 @@ fn events_from_json_array(text: &str, hint: usize) -> FfiResult<Vec<Event>> {
 
 /// The events of `bytes`, UTF-8 holding a JSON array of event objects
 /// (see `events_from_json_array`).
-fn json_array_events(bytes: &[u8], hint: usize) -> FfiResult<Vec<Event>> {
+fn json_array_events(bytes: &[u8], hint: usize) -> FfiResult<Vec<ParsedEvent<'_>>> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         Failure::new(
             evident_status::InvalidUtf8,
@@ -546,25 +579,33 @@ struct EventsSeed<'f> {
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for EventsSeed<'_> {
-    type Value = Vec<Event>;
+    type Value = Vec<ParsedEvent<'de>>;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Event>, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> Result<Vec<ParsedEvent<'de>>, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
 impl<'de> serde::de::Visitor<'de> for EventsSeed<'_> {
-    type Value = Vec<Event>;
+    type Value = Vec<ParsedEvent<'de>>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON array of event objects")
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Event>, A::Error> {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<Vec<ParsedEvent<'de>>, A::Error> {
         let mut out = Vec::with_capacity(self.hint);
-        while let Some(e) = seq.next_element::<EventJson<'de>>()? {
-            match event_from_parsed(e) {
-                Ok(ev) => out.push(ev),
+        while let Some(json) = seq.next_element::<EventJson<'de>>()? {
+            // Checked by reference and moved once, into its slot (the
+            // parsed form is a few hundred bytes).
+            match event_ts(&json) {
+                Ok(ts) => out.push(ParsedEvent { json, ts }),
                 Err(f) => {
                     let msg = format!("event {}: {}", out.len(), f.message);
                     *self.failure = Some(Failure::invalid(msg));
