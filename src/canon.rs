@@ -18,6 +18,17 @@ pub(crate) fn is_canonical(text: &[u8], max_depth: usize) -> bool {
     c.value(0) && c.i == text.len()
 }
 
+/// Whether `a` sorts strictly before `b` by bytes. Names are short and
+/// usually differ early: a loop, not a call to `memcmp`.
+fn ascending(a: &[u8], b: &[u8]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x < y;
+        }
+    }
+    a.len() < b.len()
+}
+
 /// Digits without a leading zero (or `0` alone).
 fn no_leading_zero(digits: &str) -> bool {
     digits == "0" || !digits.starts_with('0')
@@ -241,7 +252,10 @@ impl Canon<'_> {
             }
             if let Some((ps, pe)) = prev {
                 // Strictly ascending by UTF-8 bytes: sorted and unique.
-                if self.b.get(ps..pe) >= self.b.get(s..e) {
+                let (Some(p), Some(n)) = (self.b.get(ps..pe), self.b.get(s..e)) else {
+                    return false;
+                };
+                if !ascending(p, n) {
                     return false;
                 }
             }
