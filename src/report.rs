@@ -1199,10 +1199,16 @@ fn model<'a>(entries: &[Entry], logs: &'a [LogStatus], opts: &ReportOptions) -> 
 
 /// Renders the HTML report of `entries`.
 pub fn render_html(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) -> Result<String> {
-    render(
+    let mut text = render(
         "report.html",
         minijinja::Value::from_serialize(model(entries, logs, opts)),
-    )
+    )?;
+    // A text file ends with a newline, as the Markdown reports do (the
+    // template engine drops the template's last one).
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
 }
 
 /// Renders the PDF report of `entries`: what the HTML report shows, in

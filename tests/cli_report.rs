@@ -555,3 +555,28 @@ fn pdf_report_stays_valid_and_shows_hostile_strings() {
         );
     }
 }
+
+/// Every report is a text file ending with a newline: the Markdown ones
+/// did, the HTML one lost the template's last newline.
+#[test]
+fn html_report_ends_with_a_newline_as_markdown_reports_do() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    sample(&log);
+    let html = d.path().join("r.html");
+    evident()
+        .args(["report", log.to_str().unwrap(), "--format", "html", "-o"])
+        .arg(&html)
+        .assert()
+        .success();
+    let h = fs::read_to_string(&html).unwrap();
+    assert!(h.ends_with("</html>\n"), "{:?}", &h[h.len() - 20..]);
+    let md = d.path().join("md");
+    evident()
+        .args(["report", log.to_str().unwrap(), "-o"])
+        .arg(&md)
+        .assert()
+        .success();
+    let m = fs::read_to_string(md.join("audit_report_2023-06-15.md")).unwrap();
+    assert!(m.ends_with("-->\n"), "{:?}", &m[m.len() - 20..]);
+}
