@@ -68,10 +68,12 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupBy {
-    /// One file per UTC day (`audit_report_YYYY-MM-DD.md`).
+    /// One file per UTC day (`audit_report_YYYY-MM-DD.md`; with a
+    /// [`ReportOptions::source`], `audit_report_YYYY-MM-DD_TOOL.md`).
     #[default]
     Day,
-    /// One file per ISO week (`weekly_report_YYYY-Www.md`).
+    /// One file per ISO week (`weekly_report_YYYY-Www.md`; with a
+    /// [`ReportOptions::source`], `weekly_report_YYYY-Www_TOOL.md`).
     Week,
     /// One file per tool (entry `source`) (`tool_report_NAME.md`).
     Tool,
@@ -88,7 +90,10 @@ pub struct ReportOptions {
     pub since: Option<DateTime<Utc>>,
     /// Entries with `ts < until`.
     pub until: Option<DateTime<Utc>>,
-    /// Only entries of this tool (`source`).
+    /// Only entries of this tool (`source`); the daily and weekly Markdown
+    /// reports' file names end with it (`_TOOL`, characters other than
+    /// ASCII letters, digits, `-` and `.` as `_`), so they do not replace
+    /// the reports of every tool.
     pub source: Option<String>,
     /// Only entries of this event type.
     pub event_type: Option<String>,
@@ -987,6 +992,14 @@ pub fn render_markdown(
         };
         groups.entry(key).or_default().push(e);
     }
+    // The daily and weekly reports of one tool (`source`, RTGS's `report
+    // --tool-name`) are named after it too: written where the reports of
+    // every tool are, they must not replace them.
+    let only = opts
+        .source
+        .as_deref()
+        .map(|t| format!("_{}", safe_name(if t.is_empty() { "none" } else { t })))
+        .unwrap_or_default();
     let mut out = Vec::new();
     for (key, group) in groups {
         let ops: Vec<Op> = group.iter().map(|e| op(e)).collect();
@@ -995,7 +1008,7 @@ pub fn render_markdown(
         let last = group[group.len() - 1].ts.format("%Y-%m-%d").to_string();
         let (name, text) = match opts.by {
             GroupBy::Day => (
-                format!("audit_report_{key}.md"),
+                format!("audit_report_{key}{only}.md"),
                 render(
                     "daily.md",
                     context! { day => key, s => summary(&group), ops => ops, logs => logs, block => block },
@@ -1013,7 +1026,7 @@ pub fn render_markdown(
                     .map(|(a, b)| (a.to_string(), b.to_string()))
                     .unwrap_or((first, last));
                 (
-                    format!("weekly_report_{key}.md"),
+                    format!("weekly_report_{key}{only}.md"),
                     render(
                         "weekly.md",
                         context! {
