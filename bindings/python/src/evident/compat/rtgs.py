@@ -28,7 +28,9 @@ Differences from RTGS Lab Tools:
   recording on and off (a file ``logging.json`` next to the log, so the
   switch holds across processes); with logging off operations still run
   and nothing is recorded;
-- dates are UTC days; an ``end_date`` given as a date includes that day;
+- dates are UTC days (as the records' ``…Z`` timestamps and the daily
+  reports show them); an ``end_date`` given as a date includes that day;
+  naive times are local time;
 - :func:`generate_report` writes one Markdown file per day
   (``audit_report_YYYY-MM-DD.md``; with ``tool_name``,
   ``audit_report_YYYY-MM-DD_TOOL.md``, so that it does not replace the
