@@ -2334,11 +2334,12 @@ evident_status evident_session_set_history_limit(evident_session *session, uint6
  * `OperationHistory.auto_record`: whether loading a trace records itself
  * in the history; default true). The library stores it: it is saved with
  * the session and given back by `evident_session_info_json` as
- * `history_auto_record`. No loading function reads it:
- * `evident_session_load_trace` and `evident_session_load_trace_with` never
- * record, and `evident_session_load_trace_json` records when its
- * `record_history` argument is true (pass this flag there to follow
- * TraceKit). Since ABI 1.11.
+ * `history_auto_record`. `evident_session_load_trace` and
+ * `evident_session_load_trace_with` never record;
+ * `evident_session_load_trace_json` records when its `record_history`
+ * argument is true (pass this flag there to follow TraceKit, as Python
+ * does); the `load_trace` operation of `evident_session_change_json` (Go's
+ * `LoadTrace`) passes this flag. Since ABI 1.11.
  */
 evident_status evident_session_set_history_auto_record(evident_session *session, bool on);
 
@@ -2651,10 +2652,12 @@ evident_status evident_session_get_json(const evident_session *session,
  * gives `EVIDENT_STATUS_NOT_FOUND`), `record_measurement`
  * `[measurement]`, `record_history` `[entry]`, `set_history_limit` `[n]`
  * (0: unlimited; negative: `EVIDENT_STATUS_INVALID_ARGUMENT`),
- * `load_trace` `[path, name, options]` (name null or `""`: from the file
- * name; options null, the loader options object of
- * `evident_session_load_trace_with`, or an array of at most one such
- * object; result: the name used, a JSON string). In the annotation, measurement
+ * `load_trace` `[path, name, options]` (`evident_session_load_trace_json`
+ * with `record_history` = the session's `history_auto_record` flag: the
+ * attempt is recorded in the history as Python's `load_trace` records it;
+ * name null or `""`: from the file name; options null, the loader options
+ * object of `evident_session_load_trace_with`, or an array of at most one
+ * such object; result: the name used, a JSON string). In the annotation, measurement
  * and entry objects Go's zero values mean "unset", as for
  * `evident_args_from_go_json`.
  *

@@ -68,10 +68,12 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupBy {
-    /// One file per UTC day (`audit_report_YYYY-MM-DD.md`).
+    /// One file per UTC day (`audit_report_YYYY-MM-DD.md`; with a
+    /// [`ReportOptions::source`], `audit_report_YYYY-MM-DD_TOOL.md`).
     #[default]
     Day,
-    /// One file per ISO week (`weekly_report_YYYY-Www.md`).
+    /// One file per ISO week (`weekly_report_YYYY-Www.md`; with a
+    /// [`ReportOptions::source`], `weekly_report_YYYY-Www_TOOL.md`).
     Week,
     /// One file per tool (entry `source`) (`tool_report_NAME.md`).
     Tool,
@@ -88,7 +90,10 @@ pub struct ReportOptions {
     pub since: Option<DateTime<Utc>>,
     /// Entries with `ts < until`.
     pub until: Option<DateTime<Utc>>,
-    /// Only entries of this tool (`source`).
+    /// Only entries of this tool (`source`); the daily and weekly Markdown
+    /// reports' file names end with it (`_TOOL`, characters other than
+    /// ASCII letters, digits, `-` and `.` as `_`), so they do not replace
+    /// the reports of every tool.
     pub source: Option<String>,
     /// Only entries of this event type.
     pub event_type: Option<String>,
@@ -494,7 +499,8 @@ fn is_line_break(c: char) -> bool {
 /// it holds. Markdown's active characters are backslash-escaped (no HTML
 /// tag, comment, link, image, code span, emphasis, table cell or heading
 /// from content; `_` only where it could open or close emphasis), other
-/// control and bidi characters are written `\u{..}`, and the outcome marks
+/// control, bidi and invisible characters ([`is_hidden`]) are written
+/// `\u{..}`, and the outcome marks
 /// ✅ ❌ as `U+2705` `U+274C` so that only the report's own marks show.
 fn md(s: &str) -> String {
     let cs: Vec<char> = s.chars().collect();
@@ -502,7 +508,7 @@ fn md(s: &str) -> String {
     for (i, &c) in cs.iter().enumerate() {
         match c {
             c if is_line_break(c) => out.push(' '),
-            c if is_invisible_control(c) => out.push_str(&c.escape_unicode().to_string()),
+            c if is_hidden(c) => out.push_str(&c.escape_unicode().to_string()),
             '✅' => out.push_str("U+2705"),
             '❌' => out.push_str("U+274C"),
             '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' => {
@@ -526,9 +532,9 @@ fn md(s: &str) -> String {
 }
 
 /// A recorded value as a Markdown code span: one line, the fence one
-/// backtick longer than the longest run of backticks inside, control and
-/// bidi characters written `\u{..}` (a code span shows everything else
-/// literally, HTML included).
+/// backtick longer than the longest run of backticks inside, control, bidi
+/// and invisible characters ([`is_hidden`]) written `\u{..}` (a code span
+/// shows everything else literally, HTML included).
 fn md_code(s: &str) -> String {
     let mut body = String::with_capacity(s.len());
     let (mut run, mut longest) = (0usize, 0usize);
@@ -537,7 +543,7 @@ fn md_code(s: &str) -> String {
         longest = longest.max(run);
         if is_line_break(c) {
             body.push(' ');
-        } else if is_invisible_control(c) {
+        } else if is_hidden(c) {
             body.push_str(&c.escape_unicode().to_string());
         } else {
             body.push(c);
@@ -888,6 +894,7 @@ fn env() -> Environment<'static> {
     env.set_trim_blocks(false);
     env.add_filter("md", |s: String| md(&s));
     env.add_filter("mdcode", |s: String| md_code(&s));
+    env.set_formatter(html_formatter);
     for (name, src) in [
         ("daily.md", DAILY_MD),
         ("weekly.md", WEEKLY_MD),
@@ -901,6 +908,33 @@ fn env() -> Environment<'static> {
         env.add_template(name, src).expect("built-in template");
     }
     env
+}
+
+/// The HTML report's output of a value: HTML-escaped, with the characters
+/// a reader cannot see ([`is_hidden`]: control, bidi and invisible
+/// characters) written `\u{..}` as in the Markdown reports, so that
+/// `alice` and `alice` followed by a zero-width space do not look the
+/// same. Markup already rendered (a macro's output) is left as it is: its
+/// values went through here. Other templates: minijinja's default.
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &minijinja::Value,
+) -> std::result::Result<(), minijinja::Error> {
+    if matches!(state.auto_escape(), minijinja::AutoEscape::Html) && !value.is_safe() {
+        if let Some(s) = value.as_str().filter(|s| s.chars().any(is_hidden)) {
+            let mut shown = String::with_capacity(s.len() + 16);
+            for c in s.chars() {
+                if is_hidden(c) {
+                    shown.push_str(&c.escape_unicode().to_string());
+                } else {
+                    shown.push(c);
+                }
+            }
+            return minijinja::escape_formatter(out, state, &minijinja::Value::from(shown));
+        }
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 fn render(name: &str, ctx: minijinja::Value) -> Result<String> {
@@ -958,6 +992,14 @@ pub fn render_markdown(
         };
         groups.entry(key).or_default().push(e);
     }
+    // The daily and weekly reports of one tool (`source`, RTGS's `report
+    // --tool-name`) are named after it too: written where the reports of
+    // every tool are, they must not replace them.
+    let only = opts
+        .source
+        .as_deref()
+        .map(|t| format!("_{}", safe_name(if t.is_empty() { "none" } else { t })))
+        .unwrap_or_default();
     let mut out = Vec::new();
     for (key, group) in groups {
         let ops: Vec<Op> = group.iter().map(|e| op(e)).collect();
@@ -966,7 +1008,7 @@ pub fn render_markdown(
         let last = group[group.len() - 1].ts.format("%Y-%m-%d").to_string();
         let (name, text) = match opts.by {
             GroupBy::Day => (
-                format!("audit_report_{key}.md"),
+                format!("audit_report_{key}{only}.md"),
                 render(
                     "daily.md",
                     context! { day => key, s => summary(&group), ops => ops, logs => logs, block => block },
@@ -984,7 +1026,7 @@ pub fn render_markdown(
                     .map(|(a, b)| (a.to_string(), b.to_string()))
                     .unwrap_or((first, last));
                 (
-                    format!("weekly_report_{key}.md"),
+                    format!("weekly_report_{key}{only}.md"),
                     render(
                         "weekly.md",
                         context! {
@@ -1170,10 +1212,16 @@ fn model<'a>(entries: &[Entry], logs: &'a [LogStatus], opts: &ReportOptions) -> 
 
 /// Renders the HTML report of `entries`.
 pub fn render_html(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) -> Result<String> {
-    render(
+    let mut text = render(
         "report.html",
         minijinja::Value::from_serialize(model(entries, logs, opts)),
-    )
+    )?;
+    // A text file ends with a newline, as the Markdown reports do (the
+    // template engine drops the template's last one).
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
 }
 
 /// Renders the PDF report of `entries`: what the HTML report shows, in
@@ -1388,6 +1436,22 @@ pub fn is_invisible_control(c: char) -> bool {
         )
         || ('\u{202a}'..='\u{202e}').contains(&c)
         || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Characters that show nothing at all: the soft hyphen, the Mongolian
+/// vowel separator, zero-width space and (non-)joiners, the word joiner
+/// and invisible operators, the BOM (zero-width no-break space). Shown
+/// raw, `alice` and `alice` followed by one of them look the same.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{180e}' | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
+/// Characters a reader cannot see as themselves: those that change how
+/// text is shown ([`is_invisible_control`]) and those that show nothing
+/// ([`is_invisible_format`]). What a person reads (a terminal line, a
+/// Markdown or HTML report) writes them as escapes.
+pub fn is_hidden(c: char) -> bool {
+    is_invisible_control(c) || is_invisible_format(c)
 }
 
 /// `s` with each [`is_invisible_control`] character replaced by what

@@ -555,3 +555,76 @@ fn pdf_report_stays_valid_and_shows_hostile_strings() {
         );
     }
 }
+
+/// Every report is a text file ending with a newline: the Markdown ones
+/// did, the HTML one lost the template's last newline.
+#[test]
+fn html_report_ends_with_a_newline_as_markdown_reports_do() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    sample(&log);
+    let html = d.path().join("r.html");
+    evident()
+        .args(["report", log.to_str().unwrap(), "--format", "html", "-o"])
+        .arg(&html)
+        .assert()
+        .success();
+    let h = fs::read_to_string(&html).unwrap();
+    assert!(h.ends_with("</html>\n"), "{:?}", &h[h.len() - 20..]);
+    let md = d.path().join("md");
+    evident()
+        .args(["report", log.to_str().unwrap(), "-o"])
+        .arg(&md)
+        .assert()
+        .success();
+    let m = fs::read_to_string(md.join("audit_report_2023-06-15.md")).unwrap();
+    assert!(m.ends_with("-->\n"), "{:?}", &m[m.len() - 20..]);
+}
+
+/// RTGS's `report --tool-name visualization` writes into the same output
+/// directory as the unfiltered report: a daily (or weekly) report of one
+/// tool has a name of its own (`audit_report_DAY_TOOL.md`) instead of
+/// replacing the day's report of all operations.
+#[test]
+fn a_report_filtered_by_tool_keeps_the_report_of_all_tools() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    sample(&log);
+    let out = d.path().join("reports");
+    let p = log.to_str().unwrap();
+    for by in ["day", "week"] {
+        evident()
+            .args(["report", p, "--by", by, "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        evident()
+            .args(["report", p, "--by", by, "--source", "visualization", "-o"])
+            .arg(&out)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("_visualization.md"));
+    }
+    let mut names: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "audit_report_2023-06-15.md",
+            "audit_report_2023-06-15_visualization.md",
+            "audit_report_2023-06-16.md",
+            "audit_report_2023-06-22.md",
+            "weekly_report_2023-W24.md",
+            "weekly_report_2023-W24_visualization.md",
+            "weekly_report_2023-W25.md",
+        ]
+    );
+    // the day's report still holds every tool's operations
+    let all = fs::read_to_string(out.join("audit_report_2023-06-15.md")).unwrap();
+    assert!(all.contains("sensing-data extract") && all.contains("visualization create"));
+    let one = fs::read_to_string(out.join("audit_report_2023-06-15_visualization.md")).unwrap();
+    assert!(!one.contains("sensing-data extract") && one.contains("visualization create"));
+}

@@ -593,3 +593,83 @@ fn human_lines_show_invisible_characters_escaped() {
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(first["actor"], json!("alice\u{ad}"));
 }
+
+/// The Markdown and HTML reports show the invisible characters as the
+/// terminal lines do (one definition, `evident::report::is_hidden`): a
+/// report must not show `alice` for an actor that is `alice` followed by a
+/// zero-width space, nor let a bidi control reorder what it shows.
+#[test]
+fn reports_show_invisible_characters_escaped() {
+    let d = tempdir().unwrap();
+    let log_path = d.path().join("audit.jsonl");
+    let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+    let hidden = [
+        '\u{ad}', '\u{180e}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}',
+        '\u{2060}', '\u{2063}', '\u{2064}', '\u{feff}', '\u{202e}', '\u{2066}',
+    ];
+    for (i, c) in hidden.iter().enumerate() {
+        append(&log, i as u32, |e| {
+            e.action = format!("extract{c}");
+            if i == 2 {
+                // one tool (a tool report's file name replaces the
+                // character: tools differing in it alone share one file)
+                e.source = format!("sensing{c}");
+            }
+            e.actor = Some(format!("alice{c}"));
+            e.success = Some(false);
+            e.error = Some(format!("err{c}"));
+            e.details = Some(json!({
+                "parameters": {format!("k{c}"): format!("v{c}"), "obj": {"a": format!("w{c}")}},
+                "results": {"r": format!("x{c}")},
+            }));
+        });
+    }
+    log.close().unwrap();
+    let p = log_path.to_str().unwrap();
+    // `words`: values the report shows (weekly and tool reports show no
+    // actor)
+    let check = |what: &str, text: &str, words: &[&str]| {
+        for c in hidden {
+            assert!(
+                !text.contains(c),
+                "{what} shows U+{:04X} raw: {:?}",
+                c as u32,
+                text.lines()
+                    .filter(|l| l.contains(c))
+                    .take(3)
+                    .collect::<Vec<_>>()
+            );
+            for w in words {
+                let esc = format!("{w}\\u{{{:x}}}", c as u32);
+                assert!(text.contains(&esc), "{what}: no {esc}");
+            }
+        }
+    };
+    for by in ["day", "week", "tool"] {
+        let out = d.path().join(by);
+        evident()
+            .args(["report", p, "--by", by, "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        let mut text = String::new();
+        for f in fs::read_dir(&out).unwrap() {
+            text.push_str(&fs::read_to_string(f.unwrap().path()).unwrap());
+        }
+        let words: &[&str] = match by {
+            "day" => &["extract", "alice", "err", "K", "v", "w", "x"],
+            _ => &["extract"],
+        };
+        check(&format!("markdown --by {by}"), &text, words);
+    }
+    let html = d.path().join("r.html");
+    evident()
+        .args(["report", p, "--format", "html", "-o"])
+        .arg(&html)
+        .assert()
+        .success();
+    let text = fs::read_to_string(&html).unwrap();
+    check("html", &text, &["extract", "alice", "err", "k", "v", "w"]);
+    // escaped once: HTML-escaping does not touch the `\u{..}` text
+    assert!(text.contains("<td>alice\\u{200b}</td>"), "html");
+}

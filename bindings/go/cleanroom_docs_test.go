@@ -1028,11 +1028,10 @@ func TestCleanroomSessionFiles(t *testing.T) {
 	if used != "cap" {
 		t.Fatalf("used %q", used)
 	}
-	// Go's LoadTrace (evident_session_load_trace[_with]) records no history entry,
-	// unlike Python's load_trace (evident_session_load_trace_json): doubtful, see report.
+	// Go's LoadTrace records itself in the history, as Python's load_trace does.
 	h, _ := s2.History()
-	if len(h) != 0 {
-		t.Logf("LoadTrace now records history: %+v", h)
+	if len(h) != 1 || h[0].Operation != "load_trace" {
+		t.Fatalf("history %+v", h)
 	}
 	tr, err := s2.GetTrace("cap")
 	mustOK(t, err)

@@ -591,6 +591,12 @@ func (s *Session) HistoryScript(module, alias string, style int) (string, error)
 // SetHistoryLimit bounds the history to n entries (0 = unlimited), dropping the oldest.
 func (s *Session) SetHistoryLimit(n int) error { return s.do(true, "set_history_limit", nil, n) }
 
+// SetHistoryAutoRecord sets whether LoadTrace records itself in the history (TraceKit's
+// history.auto_record, Python's session.history.auto_record; default true, saved with the session).
+func (s *Session) SetHistoryAutoRecord(on bool) error {
+	return s.do(true, "set_history_auto_record", nil, on)
+}
+
 // Save appends the changes and a commit to path ("" = the session's file), crash-safely.
 func (s *Session) Save(path string, opts *SaveOptions) (SaveInfo, error) {
 	o := deref(opts)

@@ -2120,3 +2120,49 @@ func TestSessionSaveAdoptEmpty(t *testing.T) {
 	}
 	back.Close()
 }
+
+// LoadTrace records the attempt in the history as Python's load_trace does (the path,
+// the name given, the loader options; a failure too), unless auto-record is off.
+func TestSessionLoadTraceRecordsHistory(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "cap.csv")
+	check(t, os.WriteFile(csv, []byte("1\n2\n3\n"), 0o644))
+	s := mustSession(t, "history")
+	_, err := s.LoadTrace(csv, "")
+	check(t, err)
+	_, err = s.LoadTrace(csv, "slow", evident.TraceLoadOptions{SampleRate: 50})
+	check(t, err)
+	absent := filepath.Join(dir, "absent.csv")
+	if _, err = s.LoadTrace(absent, ""); err == nil {
+		t.Fatal("an absent file loaded")
+	}
+	h, err := s.History()
+	check(t, err)
+	type rec struct {
+		Op     string
+		OK     bool
+		Params map[string]any
+		Result any
+	}
+	var got []rec
+	for _, e := range h {
+		got = append(got, rec{e.Operation, e.Success == nil || *e.Success, e.Parameters, e.Result})
+	}
+	wantEqual(t, "history", got, []rec{
+		{"load_trace", true, map[string]any{"path": csv}, "loaded 'cap'"},
+		{"load_trace", true, map[string]any{"path": csv, "name": "slow", "sample_rate": 50.0}, "loaded 'slow'"},
+		{"load_trace", false, map[string]any{"path": absent}, nil},
+	})
+	if h[2].ErrorMessage == "" {
+		t.Fatal("the failure has no error message")
+	}
+	check(t, s.SetHistoryAutoRecord(false))
+	_, err = s.LoadTrace(csv, "again")
+	check(t, err)
+	if h, err = s.History(); err != nil || len(h) != 3 {
+		t.Fatalf("auto-record off: %d entries, %v", len(h), err)
+	}
+	if info, err := s.Info(); err != nil || info.AutoRecord {
+		t.Fatalf("info %+v, %v", info, err)
+	}
+}

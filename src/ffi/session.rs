@@ -1045,11 +1045,12 @@ pub extern "C" fn evident_session_set_history_limit(
 /// `OperationHistory.auto_record`: whether loading a trace records itself
 /// in the history; default true). The library stores it: it is saved with
 /// the session and given back by `evident_session_info_json` as
-/// `history_auto_record`. No loading function reads it:
-/// `evident_session_load_trace` and `evident_session_load_trace_with` never
-/// record, and `evident_session_load_trace_json` records when its
-/// `record_history` argument is true (pass this flag there to follow
-/// TraceKit). Since ABI 1.11.
+/// `history_auto_record`. `evident_session_load_trace` and
+/// `evident_session_load_trace_with` never record;
+/// `evident_session_load_trace_json` records when its `record_history`
+/// argument is true (pass this flag there to follow TraceKit, as Python
+/// does); the `load_trace` operation of `evident_session_change_json` (Go's
+/// `LoadTrace`) passes this flag. Since ABI 1.11.
 #[no_mangle]
 pub extern "C" fn evident_session_set_history_auto_record(
     session: *mut evident_session,

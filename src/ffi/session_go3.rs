@@ -316,22 +316,25 @@ fn change_op(s: *mut evident_session, op: &str, args: Option<&str>) -> FfiResult
                 }
                 _ => return Err(a.bad("options", "an object of loader options or null")),
             };
-            let used = match opts {
-                None => take(|o| f::evident_session_load_trace(s, path.as_ptr(), ptr(&name), o))?,
-                Some(v) => {
-                    let opts = CString::new(v.to_string())
-                        .map_err(|_| Failure::invalid("JSON text holds a NUL byte"))?;
-                    take(|o| {
-                        crate::ffi::measure::evident_session_load_trace_with(
-                            s,
-                            path.as_ptr(),
-                            ptr(&name),
-                            opts.as_ptr(),
-                            o,
-                        )
-                    })?
-                }
-            };
+            let opts = opts
+                .map(|v| {
+                    CString::new(v.to_string())
+                        .map_err(|_| Failure::invalid("JSON text holds a NUL byte"))
+                })
+                .transpose()?;
+            // Recorded in the history as Python's load_trace records it,
+            // unless the session's auto-record flag is off.
+            let record = try_ref!(s, "session").s.history_auto_record();
+            let used = take(|o| {
+                crate::ffi::session_py::evident_session_load_trace_json(
+                    s,
+                    path.as_ptr(),
+                    ptr(&name),
+                    ptr(&opts),
+                    record,
+                    o,
+                )
+            })?;
             return Ok(quoted(used));
         }
         _ => {
@@ -396,10 +399,12 @@ pub extern "C" fn evident_session_get_json(
 /// gives `EVIDENT_STATUS_NOT_FOUND`), `record_measurement`
 /// `[measurement]`, `record_history` `[entry]`, `set_history_limit` `[n]`
 /// (0: unlimited; negative: `EVIDENT_STATUS_INVALID_ARGUMENT`),
-/// `load_trace` `[path, name, options]` (name null or `""`: from the file
-/// name; options null, the loader options object of
-/// `evident_session_load_trace_with`, or an array of at most one such
-/// object; result: the name used, a JSON string). In the annotation, measurement
+/// `load_trace` `[path, name, options]` (`evident_session_load_trace_json`
+/// with `record_history` = the session's `history_auto_record` flag: the
+/// attempt is recorded in the history as Python's `load_trace` records it;
+/// name null or `""`: from the file name; options null, the loader options
+/// object of `evident_session_load_trace_with`, or an array of at most one
+/// such object; result: the name used, a JSON string). In the annotation, measurement
 /// and entry objects Go's zero values mean "unset", as for
 /// `evident_args_from_go_json`.
 ///

@@ -229,13 +229,13 @@ pub fn io_err(path: &Path, op: &'static str, source: io::Error) -> Error {
 /// `journalctl`, nothing a terminal acts on is printed raw: C0, DEL, C1
 /// (a lone U+009B is a CSI to some terminals) and the bidi controls
 /// (which reorder what the line shows) are `\uXXXX` escapes; so are the
-/// characters that show nothing ([`is_invisible_format`]).
+/// characters that show nothing (the library's one definition of both:
+/// [`evident::report::is_hidden`], which the reports use too).
 pub fn word(v: &str) -> String {
     let plain = !v.is_empty()
         && v.chars().all(|c| {
             !c.is_whitespace()
-                && !evident::report::is_invisible_control(c)
-                && !is_invisible_format(c)
+                && !evident::report::is_hidden(c)
                 && c != '"'
                 && c != '='
                 && c != '\\'
@@ -247,23 +247,14 @@ pub fn word(v: &str) -> String {
     }
 }
 
-/// Characters that show nothing at all on a terminal: the soft hyphen, the
-/// Mongolian vowel separator, zero-width space and (non-)joiners, the word
-/// joiner and invisible operators, the BOM (zero-width no-break space).
-/// Printed raw, `alice` and `alice` followed by one of them look the same.
-pub fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{ad}' | '\u{180e}' | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
-}
-
 /// JSON text (`serde_json` output) with the characters serde_json leaves
 /// raw but a terminal acts on (DEL, C1, bidi controls) or that show
-/// nothing ([`is_invisible_format`]) as `\uXXXX` escapes: still the same
-/// JSON value (they only occur inside its strings).
+/// nothing ([`evident::report::is_hidden`]) as `\uXXXX` escapes: still the
+/// same JSON value (they only occur inside its strings).
 pub fn terminal_json(j: &str) -> String {
-    let hidden = |c: char| evident::report::is_invisible_control(c) || is_invisible_format(c);
     let mut out = String::with_capacity(j.len());
     for c in j.chars() {
-        if hidden(c) {
+        if evident::report::is_hidden(c) {
             let _ = write!(out, "\\u{:04x}", c as u32);
         } else {
             out.push(c);
