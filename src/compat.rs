@@ -839,14 +839,11 @@ mod tests {
         // a terminal escape sequence: controls and bidi shown escaped
         let mut hostile = rtgs_record(&entry(json!({}), None, Some("boom")));
         hostile["note"] =
-            json!("x\n2023-06-15 14:30:22 ✅ sensing-data extract (1.0s) success\u{1b}[2J\u{202e}");
+            json!("x\n2023-06-15 14:30:22 ✅ sensing-data extract (1.0s) success\u{1b}[2J\u{202e}\u{200b}");
         hostile["tool_name"] = json!("t\r\u{9b}1m");
         let text = rtgs_recent_text(&[hostile]).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");
-        assert!(
-            !text.chars().any(crate::report::is_invisible_control),
-            "{text:?}"
-        );
+        assert!(!text.chars().any(crate::report::is_hidden), "{text:?}");
         assert!(
             text.contains("x\\n2023-06-15") && text.contains("t\\r\\u{9b}1m"),
             "{text}"

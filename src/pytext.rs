@@ -3,13 +3,43 @@
 
 /// Characters Python's `repr()` writes as they are (an approximation of
 /// `str.isprintable()`: controls, line and paragraph separators, the
-/// no-break and other non-ASCII spaces and the soft hyphen are escaped).
+/// no-break and other non-ASCII spaces and the format characters are
+/// escaped; unassigned code points are not known here and written as
+/// they are).
 fn printable(c: char) -> bool {
     !(c.is_control()
-        || c == '\u{ad}'
         || (c != ' ' && c.is_whitespace())
-        // the bidi controls are format characters (Cf), escaped too
-        || crate::report::is_invisible_control(c))
+        || is_format(c)
+        || crate::report::is_hidden(c))
+}
+
+/// Unicode's format characters (general category Cf, Unicode 15): the
+/// soft hyphen, bidi controls, zero-width characters, the BOM, tags, ...
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
 }
 
 /// Python's `repr()` of a string.
@@ -58,6 +88,11 @@ mod tests {
         );
         assert_eq!(repr_str("\u{2028}é€"), "'\\u2028é€'");
         assert_eq!(repr_str("😀"), "'😀'");
+        // format characters (Cf) show nothing: escaped
+        assert_eq!(
+            repr_str("\u{200b}\u{feff}\u{e0001}\u{600}\u{2061}\u{1d173}x"),
+            "'\\u200b\\ufeff\\U000e0001\\u0600\\u2061\\U0001d173x'"
+        );
         assert_eq!(
             repr_str("\u{202e}\u{2066}\u{200e}"),
             "'\\u202e\\u2066\\u200e'"

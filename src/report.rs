@@ -1454,16 +1454,16 @@ pub fn is_hidden(c: char) -> bool {
     is_invisible_control(c) || is_invisible_format(c)
 }
 
-/// `s` with each [`is_invisible_control`] character replaced by what
-/// `escape` writes for it (the escape syntax of where the text goes:
-/// JSON, Python, a terminal line); `s` unchanged, not copied, without any.
+/// `s` with each [`is_hidden`] character replaced by what `escape` writes
+/// for it (the escape syntax of where the text goes: JSON, Python, a
+/// terminal line); `s` unchanged, not copied, without any.
 pub fn escape_invisible(s: &str, escape: impl Fn(char, &mut String)) -> Cow<'_, str> {
-    if !s.chars().any(is_invisible_control) {
+    if !s.chars().any(is_hidden) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
-        if is_invisible_control(c) {
+        if is_hidden(c) {
             escape(c, &mut out);
         } else {
             out.push(c);
@@ -1473,15 +1473,16 @@ pub fn escape_invisible(s: &str, escape: impl Fn(char, &mut String)) -> Cow<'_, 
 }
 
 /// Double-quoted (the layout of RTGS scripts) with `\ " $ `` ` escaped; a
-/// value with control or bidi characters is ANSI-C quoted (`$'...'`) with
+/// value with control, bidi or invisible characters ([`is_hidden`]) is
+/// ANSI-C quoted (`$'...'`) with
 /// those characters as `\xHH` bytes, so the script shows them escaped and
 /// bash passes them exactly. A NUL byte cannot be passed: see [`bash_values`].
 fn dq(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    if s.chars().any(is_invisible_control) {
+    if s.chars().any(is_hidden) {
         out.push_str("$'");
         for c in s.chars() {
-            if is_invisible_control(c) {
+            if is_hidden(c) {
                 let mut b = [0u8; 4];
                 for byte in c.encode_utf8(&mut b).bytes() {
                     out.push_str(&format!("\\x{byte:02x}"));
@@ -1507,12 +1508,13 @@ fn dq(s: &str) -> String {
     out
 }
 
-/// Text in a `#` comment of a script: one line, control and bidi
-/// characters escaped (`\u{1b}`), so nothing in it is run or hidden.
+/// Text in a `#` comment of a script: one line, control, bidi and
+/// invisible characters escaped (`\u{1b}`), so nothing in it is run or
+/// hidden.
 fn comment_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if is_invisible_control(c) {
+        if is_hidden(c) {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);

@@ -51,6 +51,8 @@ fn hostile_params(m: &Path) -> Vec<(String, String)> {
         ("e".into(), "\u{202e}bidi\u{2066}".into()),
         ("f".into(), "trailing\\".into()),
         ("g".into(), "!event ${HOME} '$'".into()),
+        // characters that show nothing: passed exactly, shown escaped
+        ("h".into(), "v\u{200b}a\u{feff}l\u{ad}".into()),
         (format!("k$(touch {})", payload(m, 4)), "v".into()),
     ]
 }
@@ -120,6 +122,11 @@ fn bash_reproduction_runs_exactly_the_recorded_operations() {
         .assert()
         .success();
     let text = fs::read_to_string(&script).unwrap();
+    let raw: Vec<char> = text
+        .chars()
+        .filter(|c| *c != '\n' && evident::report::is_hidden(*c))
+        .collect();
+    assert!(raw.is_empty(), "the script holds {raw:?} raw:\n{text}");
     let check = std::process::Command::new("bash")
         .arg("-n")
         .arg(&script)
@@ -157,7 +164,7 @@ fn bash_reproduction_runs_exactly_the_recorded_operations() {
     assert!(
         !shown
             .chars()
-            .any(|c| c != '\n' && evident::report::is_invisible_control(c)),
+            .any(|c| c != '\n' && evident::report::is_hidden(c)),
         "{shown:?}"
     );
 
@@ -269,7 +276,7 @@ fn python_reproduction_is_literals_and_shows_no_raw_controls() {
     append(&log, 2, |e| {
         e.action = "os.system\n__import__('os')".into();
         e.success = Some(false);
-        e.error = Some("bad\n\u{2028}import os\u{202e}".into());
+        e.error = Some("bad\n\u{2028}import os\u{202e}\u{200b}".into());
     });
     log.close().unwrap();
     let script = d.path().join("again.py");
@@ -286,10 +293,10 @@ fn python_reproduction_is_literals_and_shows_no_raw_controls() {
         .success();
     let text = fs::read_to_string(&script).unwrap();
     assert!(
-        !text.chars().any(evident::report::is_invisible_control) || {
+        !text.chars().any(evident::report::is_hidden) || {
             // only the newlines of the layout itself
             text.chars()
-                .filter(|c| evident::report::is_invisible_control(*c))
+                .filter(|c| evident::report::is_hidden(*c))
                 .all(|c| c == '\n')
         },
         "{text:?}"

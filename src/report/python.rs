@@ -46,16 +46,17 @@ fn is_operation(s: &str) -> bool {
 }
 
 /// A JSON string as a Python string literal (JSON's escapes are Python's).
-/// Bidi controls and C1/DEL are written as `\uXXXX` too, so a literal
-/// cannot reorder how the rest of its line is shown (trojan source).
+/// Bidi controls, C1/DEL and characters that show nothing are written as
+/// `\uXXXX` too, so a literal cannot reorder or hide what its line shows
+/// (trojan source).
 fn py_str(s: &str) -> String {
     let j = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
-    if !j.chars().any(super::is_invisible_control) {
+    if !j.chars().any(super::is_hidden) {
         return j;
     }
     let mut out = String::with_capacity(j.len() + 8);
     for c in j.chars() {
-        if super::is_invisible_control(c) {
+        if super::is_hidden(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -130,12 +131,12 @@ fn call(e: &Entry, alias: &str) -> Result<String> {
     Ok(format!("{alias}.{}({})", e.action, args.join(", ")))
 }
 
-/// Text for a comment: one line, control characters escaped (a NUL byte
-/// would stop Python from reading the script at all).
+/// Text for a comment: one line, control and invisible characters escaped
+/// (a NUL byte would stop Python from reading the script at all).
 fn comment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if super::is_invisible_control(c) {
+        if super::is_hidden(c) {
             out.push_str(&c.escape_default().to_string());
         } else {
             out.push(c);

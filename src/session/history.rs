@@ -98,7 +98,8 @@ fn py_space(c: char) -> bool {
 }
 
 /// Text on one comment line: runs of whitespace become one space, and
-/// the other control and bidi characters are written as Python escapes
+/// the other control, bidi and invisible characters
+/// ([`crate::report::is_hidden`]) are written as Python escapes
 /// (`\x00`, `\x1b`, `\u202e`): a NUL byte would stop Python from reading
 /// the script, an escape sequence or bidi override would change what a
 /// reader of the script sees.
@@ -359,7 +360,7 @@ mod tests {
 
     #[test]
     fn comments_show_controls_escaped_and_no_line_breaks() {
-        let mut e = HistoryEntry::new("op\0\u{1b}[2J\u{202e}x\u{85}y");
+        let mut e = HistoryEntry::new("op\0\u{1b}[2J\u{202e}x\u{85}y\u{200b}");
         e.success = false;
         e.error_message = Some("bad\0\u{1b}]0;t\u{7}\u{9b}\u{2066}\r\nimport os".into());
         let mut ok = HistoryEntry::new("load");
@@ -368,7 +369,7 @@ mod tests {
             let s = script([&e, &ok], "tracekit", "tk", style, Utc::now()).unwrap();
             let raw: Vec<char> = s
                 .chars()
-                .filter(|c| *c != '\n' && crate::report::is_invisible_control(*c))
+                .filter(|c| *c != '\n' && crate::report::is_hidden(*c))
                 .collect();
             assert!(raw.is_empty(), "{raw:?} in {s:?}");
             assert!(s.contains("# FAILED: "), "{s}");
