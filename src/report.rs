@@ -31,6 +31,7 @@ use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use minijinja::{context, Environment};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sha2::Digest as _;
 
 use crate::chain::Key;
 use crate::error::{Error, Result};
@@ -944,22 +945,28 @@ fn render(name: &str, ctx: minijinja::Value) -> Result<String> {
         .map_err(|e| Error::InvalidArgument(format!("rendering {name}: {e}")))
 }
 
+/// `s` as part of a file name: as it is when it is one already (ASCII
+/// letters, digits, `-` and `.`, not starting with `.`, at most 80
+/// characters); otherwise its other characters replaced by `_`, cut at
+/// 80, and followed by `-` and the first 8 hex digits of its SHA-256, so
+/// that names differing only in what was replaced (`a b`, `a_b`, `a/b`)
+/// give files of their own.
 fn safe_name(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    if !s.is_empty() && s.len() <= 80 && !s.starts_with('.') && s.chars().all(safe) {
+        return s.to_string();
+    }
     let t: String = s
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if safe(c) { c } else { '_' })
         .take(80)
         .collect();
-    if t.is_empty() || t.starts_with('.') {
-        format!("_{t}")
+    let digest = sha2::Sha256::digest(s.as_bytes());
+    let tag = hex::encode(digest.get(..4).unwrap_or_default());
+    if t.starts_with('.') {
+        format!("_{t}-{tag}")
     } else {
-        t
+        format!("{t}-{tag}")
     }
 }
 

@@ -628,3 +628,65 @@ fn a_report_filtered_by_tool_keeps_the_report_of_all_tools() {
     let one = fs::read_to_string(out.join("audit_report_2023-06-15_visualization.md")).unwrap();
     assert!(!one.contains("sensing-data extract") && one.contains("visualization create"));
 }
+
+/// Tools whose names differ only in characters a file name cannot hold
+/// (`sensing data`, `sensing_data`, `sensing/data`) each get a report of
+/// their own: the name is made safe and, when that changed it, followed by
+/// a short hash of the tool's own name, so no report replaces another.
+#[test]
+fn tools_whose_names_differ_in_unsafe_characters_get_reports_of_their_own() {
+    let d = tempdir().unwrap();
+    let log_path = d.path().join("audit.jsonl");
+    let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+    let tools = [
+        "sensing data",
+        "sensing_data",
+        "sensing/data",
+        "sensing-data",
+    ];
+    for (i, tool) in tools.iter().enumerate() {
+        let mut e = Event::new("tool_operation", "extract").source(*tool);
+        e.ts = Some(Utc.with_ymd_and_hms(2023, 6, 15, 14, i as u32, 0).unwrap());
+        log.append(&e).unwrap();
+    }
+    log.close().unwrap();
+    let p = log_path.to_str().unwrap();
+    let out = d.path().join("tools");
+    evident()
+        .args(["report", p, "--by", "tool", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let files: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), tools.len(), "{files:?}");
+    // each report is its tool's
+    for tool in tools {
+        let shown = files
+            .iter()
+            .filter(|f| {
+                fs::read_to_string(f)
+                    .unwrap()
+                    .contains(&format!("# Tool Report - {tool}\n"))
+            })
+            .count();
+        assert_eq!(shown, 1, "{tool}: {files:?}");
+    }
+    // a name that is already safe stays as it is
+    assert!(
+        out.join("tool_report_sensing-data.md").exists(),
+        "{files:?}"
+    );
+    // the day's report of one tool, too
+    let days = d.path().join("days");
+    for tool in tools {
+        evident()
+            .args(["report", p, "--by", "day", "--source", tool, "-o"])
+            .arg(&days)
+            .assert()
+            .success();
+    }
+    assert_eq!(fs::read_dir(&days).unwrap().count(), tools.len());
+}

@@ -618,8 +618,7 @@ fn reports_show_invisible_characters_escaped() {
         append(&log, i as u32, |e| {
             e.action = format!("extract{c}");
             if i == 2 {
-                // one tool (a tool report's file name replaces the
-                // character: tools differing in it alone share one file)
+                // one tool with a hidden character in its name
                 e.source = format!("sensing{c}");
             }
             e.actor = Some(format!("alice{c}"));
