@@ -96,12 +96,13 @@ fn win_ansi(c: char) -> Option<u8> {
     }
 }
 
-/// `s` as it is shown: every character the fonts have, the others as
+/// `s` as it is shown: every character the fonts have, the others and
+/// those that show nothing (the soft hyphen, [`super::is_hidden`]) as
 /// `<U+XXXX>` (tabs and line breaks as a space).
 fn displayable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if win_ansi(c).is_some() {
+        if win_ansi(c).is_some() && !super::is_hidden(c) {
             out.push(c);
         } else if c.is_whitespace() {
             out.push(' ');
@@ -641,6 +642,14 @@ mod tests {
         assert_eq!(win_ansi('中'), None);
         assert_eq!(win_ansi('\n'), None);
         assert_eq!(displayable("a\tb中✓"), "a b<U+4E2D><U+2713>");
+    }
+
+    #[test]
+    fn characters_that_show_nothing_are_shown_as_code_points() {
+        // U+00AD is in Windows-1252, but a soft hyphen shows nothing: `alice`
+        // followed by one must not look like `alice`.
+        assert_eq!(displayable("alice\u{ad}"), "alice<U+00AD>");
+        assert_eq!(displayable("a\u{200b}\u{202e}b"), "a<U+200B><U+202E>b");
     }
 
     #[test]
