@@ -123,19 +123,19 @@ class AuditHandler(logging.Handler):
             # The `extra=` keys: one set difference in C instead of a test
             # per attribute (a record has about 20). Their order does not
             # matter: details are written with sorted keys.
-            extra = attrs.keys() - _STANDARD
-            if extra:
-                for k in sorted(extra):
-                    if k in _FIELDS:
-                        fields[k] = attrs[k]
-                    else:
-                        details[k] = attrs[k]
+            for k in attrs.keys() - _STANDARD:
+                if k in _FIELDS:
+                    fields[k] = attrs[k]
+                else:
+                    details[k] = attrs[k]
             error: Optional[str] = None
             if record.exc_info:
                 error = logging.Formatter().formatException(record.exc_info)
-            event_type = fields.pop("event_type", record.levelname)
-            action = fields.pop("action", message)
-            source = fields.pop("source", record.name)
+            event_type, action, source = record.levelname, message, record.name
+            if fields:
+                event_type = fields.pop("event_type", event_type)
+                action = fields.pop("action", action)
+                source = fields.pop("source", source)
             try:
                 # Details are serialised once, by the log call.
                 self.audit_log.log(
