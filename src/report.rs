@@ -956,6 +956,23 @@ fn safe_name(s: &str) -> String {
     if !s.is_empty() && s.len() <= 80 && !s.starts_with('.') && s.chars().all(safe) {
         return s.to_string();
     }
+    hashed_name(s)
+}
+
+/// A tool (entry `source`) in a file name: `none` for entries without
+/// one, so a tool named `none` is given the hashed form of [`safe_name`].
+fn tool_file_name(tool: &str) -> String {
+    match tool {
+        "" => "none".to_string(),
+        "none" => hashed_name(tool),
+        _ => safe_name(tool),
+    }
+}
+
+/// `s` with what is unsafe in a file name replaced, then `-` and 8 hex
+/// digits of its SHA-256 (so that names that differ stay apart).
+fn hashed_name(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
     let t: String = s
         .chars()
         .map(|c| if safe(c) { c } else { '_' })
@@ -1005,7 +1022,7 @@ pub fn render_markdown(
     let only = opts
         .source
         .as_deref()
-        .map(|t| format!("_{}", safe_name(if t.is_empty() { "none" } else { t })))
+        .map(|t| format!("_{}", tool_file_name(t)))
         .unwrap_or_default();
     let mut out = Vec::new();
     for (key, group) in groups {
@@ -1046,10 +1063,7 @@ pub fn render_markdown(
                 )
             }
             GroupBy::Tool => (
-                format!(
-                    "tool_report_{}.md",
-                    safe_name(if key.is_empty() { "none" } else { &key })
-                ),
+                format!("tool_report_{}.md", tool_file_name(&key)),
                 render(
                     "tool.md",
                     context! {

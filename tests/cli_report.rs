@@ -690,3 +690,61 @@ fn tools_whose_names_differ_in_unsafe_characters_get_reports_of_their_own() {
     }
     assert_eq!(fs::read_dir(&days).unwrap().count(), tools.len());
 }
+
+#[test]
+fn a_tool_named_none_and_entries_without_a_tool_get_reports_of_their_own() {
+    let d = tempdir().unwrap();
+    let log_path = d.path().join("audit.jsonl");
+    let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+    for (i, tool) in ["", "none"].iter().enumerate() {
+        let mut e = Event::new("tool_operation", "extract").source(*tool);
+        e.ts = Some(Utc.with_ymd_and_hms(2023, 6, 15, 14, i as u32, 0).unwrap());
+        log.append(&e).unwrap();
+    }
+    log.close().unwrap();
+    let out = d.path().join("tools");
+    evident()
+        .args(["report", log_path.to_str().unwrap(), "--by", "tool", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let texts: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    for title in ["# Tool Report - (none)\n", "# Tool Report - none\n"] {
+        assert_eq!(
+            texts.iter().filter(|t| t.contains(title)).count(),
+            1,
+            "{title}"
+        );
+    }
+    // entries without a tool keep the name they always had
+    let none = fs::read_to_string(out.join("tool_report_none.md")).unwrap();
+    assert!(none.contains("# Tool Report - (none)\n"), "{none}");
+}
+
+#[test]
+fn the_daily_report_of_a_tool_named_none_is_not_that_of_entries_without_a_tool() {
+    let d = tempdir().unwrap();
+    let log_path = d.path().join("audit.jsonl");
+    let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+    for (i, tool) in ["", "none"].iter().enumerate() {
+        let mut e = Event::new("tool_operation", "extract").source(*tool);
+        e.ts = Some(Utc.with_ymd_and_hms(2023, 6, 15, 14, i as u32, 0).unwrap());
+        log.append(&e).unwrap();
+    }
+    log.close().unwrap();
+    let out = d.path().join("days");
+    for tool in ["", "none"] {
+        evident()
+            .args(["report", log_path.to_str().unwrap(), "--by", "day"])
+            .args(["--source", tool, "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+    }
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 2);
+    assert!(out.join("audit_report_2023-06-15_none.md").exists());
+}
