@@ -9,7 +9,9 @@
 /// Whether `text` is a JSON value in canonical form (spec § 5: no
 /// whitespace, object members sorted by name and unique, canonical string
 /// escapes and numbers) nesting at most `max_depth` levels (a scalar is 0).
-pub(crate) fn is_canonical(text: &[u8], max_depth: usize) -> bool {
+/// A `str`: the check leaves UTF-8 to the type.
+pub(crate) fn is_canonical(text: &str, max_depth: usize) -> bool {
+    let text = text.as_bytes();
     let mut c = Canon {
         b: text,
         i: 0,
@@ -337,7 +339,7 @@ mod tests {
         ];
         for c in cases {
             let same = reserialised(c).as_deref() == Some(c);
-            assert_eq!(is_canonical(c.as_bytes(), 128), same, "{c}");
+            assert_eq!(is_canonical(c, 128), same, "{c}");
         }
     }
 
@@ -371,11 +373,7 @@ mod tests {
                         let same = reserialised(&text).as_deref() == Some(text.as_str());
                         // Names with escapes are left to the full path.
                         let escaped_name = text.starts_with('{') && body.contains('\\');
-                        assert_eq!(
-                            is_canonical(text.as_bytes(), 128),
-                            same && !escaped_name,
-                            "{text:?}"
-                        );
+                        assert_eq!(is_canonical(&text, 128), same && !escaped_name, "{text:?}");
                     }
                 }
             }
@@ -402,20 +400,128 @@ mod tests {
             "007",
         ] {
             let same = reserialised(text).as_deref() == Some(text);
-            assert_eq!(is_canonical(text.as_bytes(), 128), same, "{text}");
+            assert_eq!(is_canonical(text, 128), same, "{text}");
         }
     }
 
     #[test]
     fn escaped_names_take_the_full_path() {
         // Canonical, but left to the full path (conservative).
-        assert!(!is_canonical(br#"{"a\"":1}"#, 128));
+        assert!(!is_canonical(r#"{"a\"":1}"#, 128));
     }
 
     #[test]
     fn depth_is_bounded() {
         let deep = format!("{}{}", "[".repeat(5), "]".repeat(5));
-        assert!(is_canonical(deep.as_bytes(), 5));
-        assert!(!is_canonical(deep.as_bytes(), 4));
+        assert!(is_canonical(&deep, 5));
+        assert!(!is_canonical(&deep, 4));
+    }
+
+    /// A random JSON value: short strings of bytes that need a look,
+    /// numbers of every spelling, nesting.
+    fn random_value(rng: &mut impl rand::Rng, depth: usize) -> serde_json::Value {
+        use serde_json::Value;
+        const CHARS: [&str; 14] = [
+            "a",
+            "Z",
+            "0",
+            " ",
+            "\"",
+            "\\",
+            "/",
+            "\n",
+            "\u{1}",
+            "\u{1f}",
+            "\u{7f}",
+            "\u{e9}",
+            "\u{2028}",
+            "\u{1f600}",
+        ];
+        fn text(rng: &mut impl rand::Rng) -> String {
+            let n = rng.gen_range(0..12);
+            (0..n)
+                .map(|_| CHARS[rng.gen_range(0..CHARS.len())])
+                .collect()
+        }
+        match rng.gen_range(0..if depth == 0 { 6 } else { 8 }) {
+            0 => Value::Null,
+            1 => Value::Bool(rng.gen()),
+            2 => Value::from(rng.gen::<i64>() >> rng.gen_range(0..64)),
+            3 => Value::from(rng.gen::<u64>()),
+            4 => Value::from(f64::from_bits(rng.gen()))
+                .as_f64()
+                .map_or(Value::Null, |f| {
+                    Value::from(f * 10f64.powi(rng.gen_range(-30..30)))
+                }),
+            5 => Value::String(text(rng)),
+            6 => Value::Array(
+                (0..rng.gen_range(0..4))
+                    .map(|_| random_value(rng, depth - 1))
+                    .collect(),
+            ),
+            _ => Value::Object(
+                (0..rng.gen_range(0..4))
+                    .map(|_| (text(rng), random_value(rng, depth - 1)))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn escaped_name(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Array(a) => a.iter().any(escaped_name),
+            serde_json::Value::Object(o) => o.iter().any(|(k, v)| {
+                k.chars().any(|c| c == '"' || c == '\\' || c < ' ') || escaped_name(v)
+            }),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn random_values_and_their_mutations_agree_with_reserialising() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_cafe);
+        const BYTES: &[u8] =
+            b"\"\\{}[]:,.-+eE0123456789 \n\tuanlfrtx\x01\x1f\x7f\xc3\xa9\xe2\x80\xa8\xff";
+        let (mut accepted, mut mutants_accepted) = (0, 0);
+        for _ in 0..100_000 {
+            let v = random_value(&mut rng, 4);
+            let text = serde_json::to_string(&v).unwrap();
+            // Canonical as written; refused only for a name with an
+            // escape (left to the full path).
+            if is_canonical(&text, 128) {
+                accepted += 1;
+            } else {
+                assert!(escaped_name(&v), "canonical text refused: {text}");
+            }
+            // Changed by one to three bytes: accepted only when it is
+            // exactly what re-serialising gives (never a second spelling).
+            let mut b = text.into_bytes();
+            for _ in 0..rng.gen_range(1..=3) {
+                let at = rng.gen_range(0..=b.len());
+                let c = BYTES[rng.gen_range(0..BYTES.len())];
+                match rng.gen_range(0..3) {
+                    0 => b.insert(at, c),
+                    1 if at < b.len() => {
+                        b.remove(at);
+                    }
+                    _ if at < b.len() => b[at] = c,
+                    _ => b.push(c),
+                }
+            }
+            let Ok(t) = std::str::from_utf8(&b) else {
+                continue; // not a str: cannot be given
+            };
+            if is_canonical(t, 128) {
+                mutants_accepted += 1;
+                assert_eq!(
+                    reserialised(t).as_deref(),
+                    Some(t),
+                    "a second spelling accepted"
+                );
+            }
+        }
+        assert!(accepted > 85_000, "{accepted}");
+        assert!(mutants_accepted > 5_000, "{mutants_accepted}");
     }
 }

@@ -633,7 +633,7 @@ fn push_entry(
     let parsed;
     let details = match (ev.details, ev.details_json) {
         (Some(_), Some(_)) => return Err("both details and details_json are set".into()),
-        (None, Some(text)) if crate::canon::is_canonical(text.as_bytes(), MAX_DEPTH - 1) => {
+        (None, Some(text)) if crate::canon::is_canonical(text, MAX_DEPTH - 1) => {
             Details::Text(text)
         }
         (None, Some(text)) => {
