@@ -1049,19 +1049,33 @@ def test_edge_times_verify_and_every_reader_shows_the_text(tmp_path: Path, frami
     assert [e["ts"] for e in got] == EDGE_TS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Python's datetime has no year 0 nor a time after 9999-12-31T23:59:59.999999: "
-    "Entry.ts raises ValueError / OverflowError and EntryList.to_pandas() fails for "
-    "records that verify and that evident cat shows (spec § 5.3 allows years 0000-9999; "
-    "§ 2: a record a verifier accepts never makes a reader fail). Needs a decision: "
-    "an evident error naming the seq, or a documented limitation",
-)
-def test_python_entry_times_cover_every_record_time(tmp_path: Path) -> None:
+def test_python_entry_times_beyond_datetime_are_a_clear_error_not_a_failed_read(
+    tmp_path: Path,
+) -> None:
+    """Python's datetime has no year 0 nor a time after 9999-12-31T23:59:59.999999,
+    which spec § 5.3 allows: reading such records never fails (§ 2); the text is
+    there (``record()``, ``repr``, equality) and ``Entry.ts`` / ``to_pandas()`` raise
+    UnsupportedError naming the entry and its time (README, Reading)."""
     b = build("jsonl", [ent(ts=t) for t in EDGE_TS])
     p = write(tmp_path, "jsonl", b.data)
     entries = evident.read_entries(p)
-    assert [e.ts.year for e in entries][2:] == [0, 9999]
+    assert [e.seq for e in entries] == [1, 2, 3, 4]
+    assert [e.record()["ts"] for e in entries] == EDGE_TS
+    assert [e.ts.year for e in entries[:2]] == [2026, 2024]
+    for e in entries[2:]:
+        with pytest.raises(evident.UnsupportedError) as info:
+            e.ts
+        assert f"seq {e.seq}" in str(info.value) and e.record()["ts"] in str(info.value)
+        assert e.record()["ts"] in repr(e)
+        assert e == evident.read_entries(p)[e.seq - 1]
+    assert entries[2] != entries[3]
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        return
+    with pytest.raises(evident.UnsupportedError, match="seq 3"):
+        entries.to_pandas()
+    assert list(evident.read_entries(p, Query(seq_max=2)).to_pandas()["seq"]) == [1, 2]
 
 
 # --------------------------------------------------------------------------

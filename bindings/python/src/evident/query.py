@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Union
 from . import _native as N
 from ._managed import Managed
 from .errors import ClosedError, InternalError, InvalidArgumentError, STATUS_END
+from .errors import UnsupportedError
 from .log import PathLike, _ts_text
 
 __all__ = [
@@ -84,16 +85,27 @@ _UTC = timezone.utc
 _SECOND = timedelta(seconds=1)
 
 
-def _parse_ts(s: str) -> datetime:
+def _parse_ts(s: str, seq: Any = None) -> datetime:
     """A record time (``YYYY-MM-DDTHH:MM:SS.ffffffZ``, which the engine
     checked) as an aware UTC datetime; a leap second (``:60``) is the next
-    second, as the engine's Unix time makes it."""
+    second, as the engine's Unix time makes it. UnsupportedError for the
+    times spec § 5.3 allows and datetime cannot hold (year 0, and a leap
+    second ending 9999-12-31)."""
     sec = int(s[17:19])
-    t = datetime(
-        int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]),
-        min(sec, 59), int(s[20:26]), _UTC,
-    )
-    return t + _SECOND if sec == 60 else t
+    try:
+        t = datetime(
+            int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]),
+            min(sec, 59), int(s[20:26]), _UTC,
+        )
+        return t + _SECOND if sec == 60 else t
+    except (ValueError, OverflowError):
+        raise _beyond_datetime(s, seq) from None
+
+
+def _beyond_datetime(ts: str, seq: Any) -> UnsupportedError:
+    return UnsupportedError(
+        f"entry seq {seq}: its time {ts} is valid in a log but beyond Python's datetime "
+        "(years 1-9999); entry.record()['ts'] gives it as text")
 
 
 def _field(name: str, default: Any = None, optional: bool = False) -> property:
@@ -289,9 +301,16 @@ class Entry:
             r = self._r
             if r is None:
                 r = self._parse()
-            t = _parse_ts(r["ts"])
+            t = _parse_ts(r["ts"], r["seq"])
             object.__setattr__(self, "_ts", t)
         return t
+
+    def _ts_value(self) -> Any:
+        """``ts``, or its text when datetime cannot hold it (for ==, hash, repr)."""
+        try:
+            return self.ts
+        except UnsupportedError:
+            return self._r["ts"]  # type: ignore[index]
 
     def record(self) -> Dict[str, Any]:
         """The entry as a dict of its fields (``ts`` as the log's RFC 3339
@@ -308,7 +327,7 @@ class Entry:
         return r
 
     def _values(self) -> tuple:
-        return tuple(getattr(self, f) for f in _FIELDS)
+        return tuple(self._ts_value() if f == "ts" else getattr(self, f) for f in _FIELDS)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -319,7 +338,7 @@ class Entry:
         return hash(self._values())
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in _FIELDS)
+        inner = ", ".join(f"{f}={v!r}" for f, v in zip(_FIELDS, self._values()))
         return f"Entry({inner})"
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -375,8 +394,22 @@ def _to_pandas(records: List[Dict[str, Any]]) -> Any:
     for k, absent in _OPTIONAL.items():
         if absent is not None:
             df[k] = df[k].fillna(absent).astype(bool)
-    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        df["ts"] = pd.to_datetime(df["ts"], utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
+    except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
+        for r in records:  # the first time pandas cannot hold, named
+            try:
+                pd.to_datetime([r["ts"]], utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
+            except (ValueError, OverflowError):
+                raise _beyond_pandas(r, pd) from None
+        raise
     return df
+
+
+def _beyond_pandas(r: Dict[str, Any], pd: Any) -> UnsupportedError:
+    return UnsupportedError(
+        f"entry seq {r['seq']}: its time {r['ts']} is valid in a log but beyond pandas "
+        f"{pd.__version__}'s datetimes; select the entries (Query) or use records()")
 
 
 def _ts_arg(value: Union[datetime, str, None], name: str) -> Optional[bytes]:
