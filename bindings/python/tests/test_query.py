@@ -132,3 +132,16 @@ def test_reading_while_a_writer_is_open(log_path: Path) -> None:
         assert actions(log_path) == [1]
         log.log("B")
         assert actions(log_path, evident.Query(newest_first=True, limit=1)) == [2]
+
+
+def test_entries_with_details_are_hashable_and_equal_entries_hash_alike(any_log_path: Path) -> None:
+    # Entry is immutable and compares by its fields; details (a dict) made
+    # hash() fail, so entries could not go into a set or be dict keys.
+    with evident.AuditLog(any_log_path) as log:
+        for i in range(4):
+            log.log("ACTION_EXECUTED", "run", details={"i": i, "args": [i, {"k": "v"}]})
+    first = evident.read_entries(any_log_path)
+    again = evident.read_entries(any_log_path)
+    assert {hash(a) for a in first} == {hash(b) for b in again}
+    assert len(set(first) | set(again)) == len(first) == 4
+    assert {e: e.seq for e in first}[again[2]] == 3

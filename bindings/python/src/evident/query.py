@@ -335,7 +335,9 @@ class Entry:
         return self._values() == other._values()  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash(self._values())
+        # Of fields that are always hashable (details may be a dict): equal
+        # entries have equal ones.
+        return hash((self.seq, self.hash, self.prev))
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{f}={v!r}" for f, v in zip(_FIELDS, self._values()))
