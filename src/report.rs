@@ -69,12 +69,10 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupBy {
-    /// One file per UTC day (`audit_report_YYYY-MM-DD.md`; with a
-    /// [`ReportOptions::source`], `audit_report_YYYY-MM-DD_TOOL.md`).
+    /// One file per UTC day (`audit_report_YYYY-MM-DD.md`).
     #[default]
     Day,
-    /// One file per ISO week (`weekly_report_YYYY-Www.md`; with a
-    /// [`ReportOptions::source`], `weekly_report_YYYY-Www_TOOL.md`).
+    /// One file per ISO week (`weekly_report_YYYY-Www.md`).
     Week,
     /// One file per tool (entry `source`) (`tool_report_NAME.md`).
     Tool,
@@ -91,10 +89,7 @@ pub struct ReportOptions {
     pub since: Option<DateTime<Utc>>,
     /// Entries with `ts < until`.
     pub until: Option<DateTime<Utc>>,
-    /// Only entries of this tool (`source`); the daily and weekly Markdown
-    /// reports' file names end with it (`_TOOL`, characters other than
-    /// ASCII letters, digits, `-` and `.` as `_`), so they do not replace
-    /// the reports of every tool.
+    /// Only entries of this tool (`source`).
     pub source: Option<String>,
     /// Only entries of this event type.
     pub event_type: Option<String>,
@@ -1016,14 +1011,6 @@ pub fn render_markdown(
         };
         groups.entry(key).or_default().push(e);
     }
-    // The daily and weekly reports of one tool (`source`, RTGS's `report
-    // --tool-name`) are named after it too: written where the reports of
-    // every tool are, they must not replace them.
-    let only = opts
-        .source
-        .as_deref()
-        .map(|t| format!("_{}", tool_file_name(t)))
-        .unwrap_or_default();
     let mut out = Vec::new();
     for (key, group) in groups {
         let ops: Vec<Op> = group.iter().map(|e| op(e)).collect();
@@ -1032,7 +1019,7 @@ pub fn render_markdown(
         let last = group[group.len() - 1].ts.format("%Y-%m-%d").to_string();
         let (name, text) = match opts.by {
             GroupBy::Day => (
-                format!("audit_report_{key}{only}.md"),
+                format!("audit_report_{key}.md"),
                 render(
                     "daily.md",
                     context! { day => key, s => summary(&group), ops => ops, logs => logs, block => block },
@@ -1050,7 +1037,7 @@ pub fn render_markdown(
                     .map(|(a, b)| (a.to_string(), b.to_string()))
                     .unwrap_or((first, last));
                 (
-                    format!("weekly_report_{key}{only}.md"),
+                    format!("weekly_report_{key}.md"),
                     render(
                         "weekly.md",
                         context! {

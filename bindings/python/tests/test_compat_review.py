@@ -51,36 +51,3 @@ def test_secureml_unknown_keyword_arguments_are_named(tmp_path, make):
             AuditTrail("op", log_dir=str(tmp_path), regulation_list=["GDPR"]).close()
         else:
             ComplianceAuditor("GDPR", log_dir=str(tmp_path), regulation_list=["GDPR"])
-
-
-def test_rtgs_report_of_one_tool_keeps_the_report_of_every_tool(tmp_path, monkeypatch):
-    """Seed 002: ``rtgs audit report --tool-name visualization`` writes into
-    the same output directory (default ``logs``) as the unfiltered report,
-    whose daily file shows "all operations for a specific day": the report
-    of one tool has a name of its own instead of replacing it."""
-    import os
-    from datetime import datetime, timedelta, timezone
-    from pathlib import Path
-
-    from evident.compat import rtgs
-
-    for k in list(os.environ):
-        if k.startswith("POSTGRES_"):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("EVIDENT_RTGS_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    ts = datetime(2023, 6, 15, 14, tzinfo=timezone.utc)
-    rtgs.record_operation("sensing-data", "extract", timestamp=ts)
-    rtgs.record_operation("visualization", "create", timestamp=ts + timedelta(minutes=5))
-    every = rtgs.generate_report("2023-06-01", "2023-06-30")
-    one = rtgs.generate_report("2023-06-01", "2023-06-30", tool_name="visualization")
-    assert [Path(f).name for f in every] == ["audit_report_2023-06-15.md"]
-    assert [Path(f).name for f in one] == ["audit_report_2023-06-15_visualization.md"]
-    assert "- Total Operations: 2" in Path(every[0]).read_text(encoding="utf-8")
-    assert "- Total Operations: 1" in Path(one[0]).read_text(encoding="utf-8")
-    weekly = rtgs.ReportService().generate_weekly_reports(
-        "2023-06-01", "2023-06-30", tool_name="visualization"
-    )
-    assert [Path(p).name for p in weekly.values()] == ["weekly_report_2023-W24_visualization.md"]
-    # the directory reproduces each operation once
-    assert rtgs.create_reproduction_script("logs", "again.sh")["operation_count"] == 2

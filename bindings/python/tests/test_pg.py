@@ -200,7 +200,7 @@ def test_rtgs_reports_read_from_postgres(rtgs, monkeypatch, tmp_path):
     today = datetime.now(timezone.utc).date()
     files = rtgs.generate_report(today, today, tmp_path / "reports", tool_name=tool)
     assert len(files) == 1
-    # the report of one tool does not replace the day's report of every tool
-    assert os.path.basename(files[0]) == f"audit_report_{today}_{tool}.md"
+    # the report of one tool has the day's name, as RTGS's (seed 002)
+    assert os.path.basename(files[0]) == f"audit_report_{today}.md"
     text = open(files[0]).read()
     assert "remote_op" in text and tool in text

@@ -54,7 +54,7 @@ pub struct ReportArgs {
     /// Only entries before this time (RFC 3339, YYYY-MM-DD (UTC), 1h, 2d, yesterday, today).
     #[arg(long, value_name = "TIME", value_parser = crate::timespec::parse_time)]
     pub until: Option<DateTime<Utc>>,
-    /// Only entries of this tool (source); the daily and weekly Markdown files are named after it (`audit_report_DAY_TOOL.md`).
+    /// Only entries of this tool (source).
     #[arg(long, value_name = "TOOL")]
     pub source: Option<String>,
     /// Only entries of this event type.

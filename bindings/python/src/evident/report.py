@@ -131,7 +131,6 @@ def report_entries(
     *,
     format: str = "html",
     by: str = "day",
-    source: Optional[str] = None,
     title: Optional[str] = None,
     charts: bool = True,
     logs: Sequence[PathLike] = (),
@@ -139,9 +138,7 @@ def report_entries(
 ) -> List[ReportFile]:
     """Like :func:`report` for entries given as mappings with the fields of
     an evident entry (``ts`` required; ``datetime`` values allowed). The
-    ``logs`` are verified and shown at the top. ``source``: only the
-    entries of this tool, as for :func:`report` (its daily and weekly
-    Markdown reports are named after it)."""
+    ``logs`` are verified and shown at the top."""
     rows = []
     for e in entries:
         row = dict(e)
@@ -152,7 +149,6 @@ def report_entries(
     opts = _options(
         format=format,
         by=by,
-        source=source,
         title=title,
         no_charts=not charts,
         key_hex=_key_hex(key),

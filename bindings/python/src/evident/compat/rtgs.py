@@ -32,9 +32,7 @@ Differences from RTGS Lab Tools:
   reports show them); an ``end_date`` given as a date includes that day;
   naive times are local time;
 - :func:`generate_report` writes one Markdown file per day
-  (``audit_report_YYYY-MM-DD.md``; with ``tool_name``,
-  ``audit_report_YYYY-MM-DD_TOOL.md``, so that it does not replace the
-  day's report of every tool) in the layout of RTGS's documentation;
+  (``audit_report_YYYY-MM-DD.md``) in the layout of RTGS's documentation;
   each file ends with the entries it covers in an HTML comment, which
   :func:`create_reproduction_script` reads: a directory of reports curated
   by deleting files reproduces exactly what is left.
@@ -498,8 +496,7 @@ def _reports(
         entries = [e.record() for e in _pg.db_query(url, q)]
         if not entries:
             return []
-        # `source` names the files of one tool (the entries are its already)
-        return _report_entries(entries, output_dir, format="md", by=by, source=tool_name)
+        return _report_entries(entries, output_dir, format="md", by=by)
     path = log_path()
     if not _has_log(path):
         return []
