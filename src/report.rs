@@ -947,11 +947,15 @@ fn render(name: &str, ctx: minijinja::Value) -> Result<String> {
 /// that names differing only in what was replaced (`a b`, `a_b`, `a/b`)
 /// give files of their own.
 fn safe_name(s: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
-    if !s.is_empty() && s.len() <= 80 && !s.starts_with('.') && s.chars().all(safe) {
+    if !s.is_empty() && s.len() <= 80 && !s.starts_with('.') && s.chars().all(file_safe) {
         return s.to_string();
     }
     hashed_name(s)
+}
+
+/// A character kept as it is in a file name made of a value.
+fn file_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '.'
 }
 
 /// A tool (entry `source`) in a file name: `none` for entries without
@@ -967,10 +971,9 @@ fn tool_file_name(tool: &str) -> String {
 /// `s` with what is unsafe in a file name replaced, then `-` and 8 hex
 /// digits of its SHA-256 (so that names that differ stay apart).
 fn hashed_name(s: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
     let t: String = s
         .chars()
-        .map(|c| if safe(c) { c } else { '_' })
+        .map(|c| if file_safe(c) { c } else { '_' })
         .take(80)
         .collect();
     let digest = sha2::Sha256::digest(s.as_bytes());

@@ -83,6 +83,7 @@ _OPTIONAL = {
 }
 _UTC = timezone.utc
 _SECOND = timedelta(seconds=1)
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # a record's time (spec § 5.3)
 
 
 def _parse_ts(s: str, seq: Any = None) -> datetime:
@@ -320,7 +321,7 @@ class Entry:
             r = self._parse()
         r = dict(r)
         if isinstance(r["ts"], datetime):
-            r["ts"] = r["ts"].astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            r["ts"] = r["ts"].astimezone(_UTC).strftime(_TS_FORMAT)
         for k, absent in _OPTIONAL.items():
             if k in r and r[k] == absent and (absent is None or r[k] is absent):
                 del r[k]
@@ -397,11 +398,11 @@ def _to_pandas(records: List[Dict[str, Any]]) -> Any:
         if absent is not None:
             df[k] = df[k].fillna(absent).astype(bool)
     try:
-        df["ts"] = pd.to_datetime(df["ts"], utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
+        df["ts"] = pd.to_datetime(df["ts"], utc=True, format=_TS_FORMAT)
     except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
         for r in records:  # the first time pandas cannot hold, named
             try:
-                pd.to_datetime([r["ts"]], utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
+                pd.to_datetime([r["ts"]], utc=True, format=_TS_FORMAT)
             except (ValueError, OverflowError):
                 raise _beyond_pandas(r, pd) from None
         raise
