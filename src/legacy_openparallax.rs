@@ -37,7 +37,7 @@
 )]
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -798,12 +798,16 @@ impl<R: BufRead> Lines<R> {
 
 fn open_lines(path: &Path) -> Result<Lines<BufReader<File>>> {
     let f = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-    Ok(Lines {
+    Ok(lines_of(f))
+}
+
+fn lines_of(f: File) -> Lines<BufReader<File>> {
+    Lines {
         r: BufReader::with_capacity(1 << 16, f),
         n: 0,
         sha: Sha256::new(),
         bytes: 0,
-    })
+    }
 }
 
 // --- recognising --------------------------------------------------------
@@ -831,7 +835,11 @@ pub fn is_openparallax(path: impl AsRef<Path>) -> Result<bool> {
     if Framing::detect(head.get(..got).unwrap_or_default()) == Some(Framing::Binary) {
         return Ok(false);
     }
-    let mut lines = open_lines(path)?;
+    // The same descriptor, read again from the start: a second open could
+    // be refused (no descriptor left) and read as "not such a file".
+    f.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, "seek", e))?;
+    let mut lines = lines_of(f);
     let mut looked = 0;
     while let Some((_, line)) = lines.next().map_err(|e| Error::io(path, "read", e))? {
         let Line::Text(text) = line else {

@@ -27,8 +27,14 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-fn is_op(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file()) && op::is_openparallax(path).unwrap_or(false)
+/// Whether `path` is an OpenParallax file. A file that could not be read
+/// to tell (no descriptor or memory left, a read error) is an error, not
+/// "no": the command would otherwise call it "not an evident log".
+fn is_op(path: &Path) -> Result<bool, Failure> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(false);
+    }
+    op::is_openparallax(path).map_err(|e| Failure::lib(path, e))
 }
 
 fn import_hint(path: &Path) -> String {
@@ -53,8 +59,10 @@ fn shell_word(s: &str) -> String {
 /// it, the other commands refuse it. `None`: not such a file.
 pub fn intercept(cmd: &Cmd, out: &mut dyn Write) -> Option<Result<u8, Failure>> {
     let (path, name) = cmd.log()?;
-    if !is_op(path) {
-        return None;
+    match is_op(path) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(f) => return Some(Err(f)),
     }
     if let Cmd::Verify(a) = cmd {
         return Some(verify(&a.log, a.json, out));
