@@ -1860,7 +1860,10 @@ impl TornSidecar {
     }
 
     /// fsyncs the file, links it at its final name (never replacing a
-    /// file), removes the temporary name and fsyncs the directory.
+    /// file), removes the temporary name and fsyncs the directory. On
+    /// failure no sidecar is left: the caller has not cut the tail from the
+    /// file, and a sidecar left beside it would be a second copy of those
+    /// bytes once a later attempt moves them aside.
     pub(crate) fn finish(mut self) -> Result<PathBuf> {
         let path = self.path.clone();
         self.file
@@ -1873,7 +1876,11 @@ impl TornSidecar {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        sync_dir(dir).map_err(|e| Error::io(dir, "fsync directory", e))?;
+        if let Err(e) = sync_dir(dir) {
+            // Opening the directory can be refused (no descriptor left).
+            let _ = fs::remove_file(&path);
+            return Err(Error::io(dir, "fsync directory", e));
+        }
         Ok(path)
     }
 }

@@ -15,6 +15,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use evident::{Framing, HashAlg};
 use support::*;
 
 fn evident_bin() -> &'static str {
@@ -94,4 +95,61 @@ fn verify_of_an_openparallax_file_is_never_called_not_a_log() {
     }
     assert!(ok > 0, "verify never ran");
     assert!(refused > 0, "no limit was low enough to test anything");
+}
+
+/// `evident repair` moves a torn tail into a sidecar, then cuts the log.
+/// When the directory could not be opened to fsync the new sidecar's name
+/// (no descriptor left), the sidecar stayed while the tail stayed in the
+/// log: every retry added another copy of the same bytes.
+#[test]
+fn a_refused_repair_leaves_no_sidecar() {
+    let dir = scratch();
+    for cfg in [
+        Cfg::new(Framing::Jsonl, HashAlg::Sha256),
+        Cfg::new(Framing::Binary, HashAlg::Sha256),
+    ] {
+        let b = build(dir.path(), cfg, 10);
+        let torn: Vec<u8> = {
+            let mut t = b.bytes.clone();
+            t.extend_from_slice(&b.record(5)[..20]);
+            t
+        };
+        let (mut ok, mut refused) = (0, 0);
+        for n in LIMITS {
+            let sub = dir.path().join(format!("{n}-{}", cfg.file_name()));
+            fs::create_dir(&sub).unwrap();
+            let path = sub.join(cfg.file_name());
+            fs::write(&path, &torn).unwrap();
+            let o = run_limited(n, &["repair", path.to_str().unwrap()]);
+            let (stdout, stderr) = text(&o);
+            assert_no_panic(n, &o, &stderr);
+            let sides = sidecars(&path);
+            if o.status.code() == Some(0) {
+                assert_eq!(sides.len(), 1, "ulimit -n {n}: {stdout}");
+                assert_eq!(fs::read(&sides[0]).unwrap(), &b.record(5)[..20]);
+                assert_eq!(fs::read(&path).unwrap(), b.bytes, "ulimit -n {n}");
+                ok += 1;
+                continue;
+            }
+            refused += 1;
+            assert!(
+                sides.is_empty(),
+                "ulimit -n {n}: {stderr}: a sidecar was left: {sides:?}"
+            );
+            assert_eq!(fs::read(&path).unwrap(), torn, "ulimit -n {n}: {stderr}");
+            // Without the limit, the repair is done once, into one sidecar.
+            let o = Command::new(evident_bin())
+                .arg("repair")
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(0), "{o:?}");
+            let sides = sidecars(&path);
+            assert_eq!(sides.len(), 1, "ulimit -n {n}: {sides:?}");
+            assert_eq!(fs::read(&sides[0]).unwrap(), &b.record(5)[..20]);
+            assert_eq!(fs::read(&path).unwrap(), b.bytes);
+        }
+        assert!(ok > 0, "{cfg:?}: repair never ran");
+        assert!(refused > 0, "{cfg:?}: no limit was low enough");
+    }
 }
