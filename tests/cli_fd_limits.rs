@@ -153,3 +153,43 @@ fn a_refused_repair_leaves_no_sidecar() {
         assert!(refused > 0, "{cfg:?}: no limit was low enough");
     }
 }
+
+/// `evident keygen -o FILE` wrote the private key, then failed to write
+/// FILE.pub (no descriptor left for its temporary file): the private key
+/// stayed without its public key, and the next `keygen -o FILE` refused
+/// the name as taken.
+#[test]
+fn a_refused_keygen_leaves_no_key_behind() {
+    let dir = scratch();
+    let (mut ok, mut refused) = (0, 0);
+    for n in LIMITS {
+        let skey = dir.path().join(format!("k{n}"));
+        let vkey = dir.path().join(format!("k{n}.pub"));
+        let args = [
+            "keygen",
+            "--name",
+            "log.example/limits",
+            "-o",
+            skey.to_str().unwrap(),
+        ];
+        let o = run_limited(n, &args);
+        let (stdout, stderr) = text(&o);
+        assert_no_panic(n, &o, &stderr);
+        if o.status.code() == Some(0) {
+            assert!(skey.is_file() && vkey.is_file(), "ulimit -n {n}: {stdout}");
+            ok += 1;
+            continue;
+        }
+        refused += 1;
+        assert!(
+            !skey.exists() && !vkey.exists(),
+            "ulimit -n {n}: {stderr}: a key file was left"
+        );
+        // Without the limit, the same name works.
+        let o = Command::new(evident_bin()).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "ulimit -n {n}: {o:?}");
+        assert!(skey.is_file() && vkey.is_file());
+    }
+    assert!(ok > 0, "keygen never ran");
+    assert!(refused > 0, "no limit was low enough");
+}

@@ -250,14 +250,26 @@ pub fn keygen(a: KeygenArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             let mut f = o
                 .open(p)
                 .map_err(|e| Failure::at(p, format!("create private key: {e}")))?;
-            f.write_all(format!("{}\n", s.to_skey()).as_bytes())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| Failure::at(p, format!("write: {e}")))?;
             let mut pubp = p.as_os_str().to_owned();
             pubp.push(".pub");
             let pubp = PathBuf::from(pubp);
-            evident::witness::write_atomic(&pubp, format!("{vkey}\n").as_bytes())
-                .map_err(|e| lib(&pubp, e))?;
+            let written = f
+                .write_all(format!("{}\n", s.to_skey()).as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| Failure::at(p, format!("write: {e}")))
+                .and_then(|()| {
+                    // Closed first: writing the public key needs descriptors.
+                    drop(f);
+                    evident::witness::write_atomic(&pubp, format!("{vkey}\n").as_bytes())
+                        .map_err(|e| lib(&pubp, e))
+                });
+            if let Err(e) = written {
+                // A private key without its public key (or a partial one)
+                // would make the next `keygen -o` refuse the name: nothing
+                // has used it yet, so it goes.
+                let _ = std::fs::remove_file(p);
+                return Err(e);
+            }
             writeln!(out, "{vkey}").map_err(util::stdout_err)?;
         }
         None => {
