@@ -1036,18 +1036,32 @@ where
         }
     };
     let read_err = |e| Error::io(path, "read", e);
-    let sequential = |reader: &mut ChunkReader, joiner: &mut Joiner| -> Result<()> {
-        while let Some(chunk) = reader.next_chunk().map_err(read_err)? {
+    let sequential = |first: Option<Chunk>, reader: &mut ChunkReader, joiner: &mut Joiner| {
+        let mut next = first;
+        loop {
+            let chunk = match next.take() {
+                Some(c) => c,
+                None => match reader.next_chunk().map_err(read_err)? {
+                    Some(c) => c,
+                    None => return Ok(()),
+                },
+            };
             let r = work(&chunk);
             recycle(&free_tx, chunk, chunk_len);
             report(r.bytes_end);
             joiner.join(r);
         }
-        Ok(())
     };
     if threads <= 1 {
-        return sequential(&mut reader, joiner);
+        return sequential(None, &mut reader, joiner);
     }
+    // The first chunk is read before any thread starts: its buffer comes
+    // before their stacks, so that memory enough for the calling thread
+    // alone is never refused for the threads' sake (then fewer of them
+    // start, or none).
+    let Some(first) = reader.next_chunk().map_err(read_err)? else {
+        return Ok(());
+    };
     let window = threads * 2;
     let (job_tx, job_rx) = mpsc::sync_channel::<Chunk>(window);
     let job_rx = Mutex::new(job_rx);
@@ -1083,10 +1097,17 @@ where
         drop(res_tx);
         if workers == 0 {
             drop(job_tx);
-            return sequential(&mut reader, joiner);
+            return sequential(Some(first), &mut reader, joiner);
+        }
+        if job_tx.send(first).is_err() {
+            return Err(Error::io(
+                path,
+                "verify",
+                std::io::Error::other("a verification thread stopped"),
+            ));
         }
         let mut pending = BTreeMap::new();
-        let (mut sent, mut joined) = (0u64, 0u64);
+        let (mut sent, mut joined) = (1u64, 0u64);
         let mut receive = |pending: &mut BTreeMap<u64, ChunkResult>, joined: &mut u64| -> bool {
             let Ok(r) = res_rx.recv() else {
                 return false;
@@ -1116,6 +1137,15 @@ where
                     sent += 1;
                 }
                 Ok(None) => break,
+                // Memory for another chunk was refused: fewer chunks in
+                // flight. Wait for one to come back (its buffer is freed
+                // for the next read), then read again.
+                Err(e) if e.kind() == std::io::ErrorKind::OutOfMemory && sent > joined => {
+                    if !receive(&mut pending, &mut joined) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
                 Err(e) => {
                     failed = Some(e);
                     break;
@@ -1159,7 +1189,33 @@ struct ChunkReader<'a> {
     chunk: usize,
 }
 
+/// A read buffer the allocator refused: the caller waits for a chunk in
+/// flight to come back (its buffer), or fails with a clear error when
+/// none is in flight, instead of the process aborting.
+fn out_of_memory() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::OutOfMemory,
+        "out of memory for a read buffer",
+    )
+}
+
 impl ChunkReader<'_> {
+    /// Grows `buf` to `need` bytes, keeping `buf[..filled]`. When the
+    /// allocator refuses, the buffers the workers gave back are freed and
+    /// it is asked once more; then `OutOfMemory` (the reader's state is
+    /// unchanged, so the call can be repeated).
+    fn grow(&mut self, need: usize) -> std::io::Result<()> {
+        let more = need.saturating_sub(self.buf.len());
+        if self.buf.try_reserve_exact(more).is_err() {
+            while self.free.try_recv().is_ok() {}
+            self.buf
+                .try_reserve_exact(more)
+                .map_err(|_| out_of_memory())?;
+        }
+        self.buf.resize(need, 0);
+        Ok(())
+    }
+
     fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         loop {
             let read_from = self.pos + self.filled as u64;
@@ -1173,8 +1229,7 @@ impl ChunkReader<'_> {
                 if self.buf.len() < need {
                     // Exact: amortized doubling would allocate up to twice
                     // the longest line on a damaged file.
-                    self.buf.reserve_exact(need - self.buf.len());
-                    self.buf.resize(need, 0);
+                    self.grow(need)?;
                 }
                 let got = self.file.read_full_at(
                     self.buf.get_mut(self.filled..need).unwrap_or_default(),
@@ -1200,6 +1255,8 @@ impl ChunkReader<'_> {
             let rest = self.filled - consumed;
             let mut next = self.free.try_recv().unwrap_or_default();
             if next.len() < rest {
+                next.try_reserve_exact(rest - next.len())
+                    .map_err(|_| out_of_memory())?;
                 next.resize(rest, 0);
             }
             if let (Some(dst), Some(src)) =

@@ -194,3 +194,88 @@ fn cli_verify_when_the_os_refuses_threads() {
     }
     assert!(ok > 0, "verify never ran under any limit");
 }
+
+/// The size in a "memory allocation of N bytes failed" abort, if any.
+#[cfg(all(unix, feature = "cli"))] // runs the `evident` command
+fn failed_allocation(stderr: &str) -> Option<usize> {
+    let rest = stderr.split("memory allocation of ").nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// A log of several 4 MiB verification chunks under an address-space
+/// limit: the chunk buffers can be refused, not only the threads. Before,
+/// `verify --threads 4` aborted ("memory allocation of 4194304 bytes
+/// failed") under limits where `--threads 1` verified the log, and both
+/// aborted below that. Now the first chunk is read before the threads
+/// start, the chunks in flight shrink to what memory allows, and a buffer
+/// refused with nothing in flight is an error naming the file. (An abort
+/// for a small allocation right at the edge, or in the C library as a
+/// thread starts, is not what this is about.)
+#[cfg(all(unix, feature = "cli"))] // runs the `evident` command
+#[test]
+fn cli_verify_when_the_os_refuses_chunk_buffers() {
+    let dir = scratch();
+    let path = dir.path().join("chunks.jsonl");
+    let log =
+        evident::Log::open(&path, Cfg::new(Framing::Jsonl, HashAlg::Sha256).open_opts()).unwrap();
+    // About 12 MiB: three chunks.
+    let pad = "p".repeat(4000);
+    for i in 0..3000 {
+        let e = evident::Event::new("ACTION_EXECUTED", "act")
+            .details(serde_json::json!({"i": i, "pad": pad}));
+        log.append(&e).unwrap();
+    }
+    log.close().unwrap();
+    let starts = |kib: u32| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {kib} && exec \"$0\" --version"))
+            .arg(evident_bin())
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let Some(base) = (6_000..=2_000_000).step_by(2_000).find(|&k| starts(k)) else {
+        panic!("the evident command does not start under any address-space limit");
+    };
+    let (mut ok, mut refused) = (0, 0);
+    for kib in (base..=base + 30_000).step_by(1_000) {
+        for threads in ["1", "4"] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "ulimit -v {kib} && exec \"$0\" verify \"$1\" --threads {threads}",
+                ))
+                .arg(evident_bin())
+                .arg(&path)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let at = format!("ulimit -v {kib}, --threads {threads}");
+            assert!(
+                !stderr.contains("panicked") && !stderr.contains("internal error"),
+                "{at}: {stderr}"
+            );
+            if let Some(size) = failed_allocation(&stderr) {
+                assert!(size < 1 << 20, "{at}: {stderr}");
+            }
+            match out.status.code() {
+                Some(0) => {
+                    assert!(stdout.contains("valid: 3000 entries"), "{at}: {stdout}");
+                    ok += 1;
+                }
+                Some(2) => {
+                    assert!(
+                        stderr.contains(&*path.to_string_lossy())
+                            && stderr.contains("out of memory"),
+                        "{at}: {stderr}"
+                    );
+                    refused += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(ok > 0, "verify never ran under any limit");
+    assert!(refused > 0, "no limit was low enough to refuse a buffer");
+}
