@@ -1084,3 +1084,99 @@ fn measure_and_compact_refuse_samples_that_do_not_match_their_hash() {
     assert_eq!(fs::read(&p).unwrap(), before, "compact changed nothing");
     session(&["verify"], &p).assert().code(1);
 }
+
+/// The size in a "memory allocation of N bytes failed" abort, if any.
+#[cfg(unix)]
+fn failed_allocation(stderr: &str) -> Option<usize> {
+    let rest = stderr.split("memory allocation of ").nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// A compressed trace decoded under an address-space limit (`ulimit -v`).
+/// Before: `session verify` called the intact file "TAMPERED/damaged"
+/// (exit 1) when the zstd decoder could not allocate its window ("zstd:
+/// Allocation error : not enough memory"), and `session verify` and
+/// `session export` aborted ("memory allocation of 16000001 bytes
+/// failed") on the buffer for the decoded samples, whose size the file
+/// names. Now memory refused while decoding is an error naming the file
+/// (exit 2), never a verdict on the data, and no allocation of the
+/// samples' size aborts. (A small allocation right at the edge may still
+/// abort: not what this is about.)
+#[cfg(unix)]
+#[test]
+fn a_compressed_trace_under_a_memory_limit_is_never_called_damaged() {
+    let tmp = tempdir().unwrap();
+    let path = tmp.path().join("z.evs");
+    let mut s = Session::new("compressed");
+    // 16 MB of samples that compress to little: the decoded size, not
+    // the file, is what needs the memory.
+    let samples: Vec<f64> = (0..2_000_000).map(|i| f64::from(i % 1000)).collect();
+    s.add_trace(
+        "Z",
+        Trace::from_slice(&samples, TraceInfo::with_rate(1e6)).unwrap(),
+    )
+    .unwrap();
+    s.save(Some(&path), &SaveOptions::default().compress(Some(3)))
+        .unwrap();
+    drop(s);
+    let bin = assert_cmd::cargo::cargo_bin("evident");
+    let limited = |kib: u32, args: &[&str]| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
+            .arg(&bin)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let Some(base) = (6_000..=2_000_000)
+        .step_by(2_000)
+        .find(|&k| limited(k, &["--version"]).status.success())
+    else {
+        panic!("the evident command does not start under any address-space limit");
+    };
+    let p = path.to_str().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = out_dir.to_str().unwrap();
+    let (mut ok, mut refused) = (0, 0);
+    for kib in (base..=base + 50_000).step_by(500) {
+        for args in [
+            &["session", "verify", p][..],
+            &[
+                "session", "export", "--format", "npy", "--force", "--out", out, p,
+            ][..],
+        ] {
+            let o = limited(kib, args);
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            let at = format!("ulimit -v {kib}, {}", args[1]);
+            assert!(
+                !stderr.contains("panicked") && !stderr.contains("internal error"),
+                "{at}: {stderr}"
+            );
+            assert!(
+                !stdout.contains("TAMPERED") && !stderr.contains("TAMPERED"),
+                "{at}: {stdout}{stderr}"
+            );
+            if let Some(size) = failed_allocation(&stderr) {
+                assert!(size < 1 << 20, "{at}: {stderr}");
+            }
+            match o.status.code() {
+                Some(0) => ok += 1,
+                Some(2) => {
+                    assert!(
+                        stderr.contains("z.evs")
+                            && (stderr.contains("out of memory")
+                                || stderr.contains("Cannot allocate memory")),
+                        "{at}: {stderr}"
+                    );
+                    refused += 1;
+                }
+                Some(1) => panic!("{at}: a finding on an intact file: {stdout}{stderr}"),
+                _ => {}
+            }
+        }
+    }
+    assert!(ok > 0, "never ran under any limit");
+    assert!(refused > 0, "no limit was low enough");
+}

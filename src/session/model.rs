@@ -321,6 +321,77 @@ fn one_zstd_frame(src: &[u8]) -> std::result::Result<(), String> {
     }
 }
 
+/// Why compressed samples did not decode.
+enum Decode {
+    /// The data is not what its record says.
+    Damage(String),
+    /// Memory the allocator refused: nothing is known about the data.
+    NoMemory(std::io::Error),
+}
+
+fn classify(e: std::io::Error) -> Decode {
+    if zstd_codec::is_out_of_memory(&e) {
+        Decode::NoMemory(std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            format!("out of memory (zstd: {e})"),
+        ))
+    } else {
+        Decode::Damage(format!("zstd: {e}"))
+    }
+}
+
+fn no_memory() -> Decode {
+    Decode::NoMemory(std::io::ErrorKind::OutOfMemory.into())
+}
+
+/// Decodes the compressed samples `src` (`None`: outside the file), which
+/// must give exactly `raw_len` bytes, into 8-byte aligned words. Memory
+/// follows what the data really decompresses to, not what the record
+/// claims (a hostile record may claim a terabyte over a frame that does
+/// not record its size): at most 64 MiB reserved up front, growing while
+/// decoding, which stops one byte past the claimed size. Every allocation
+/// may be refused (an error, not an abort).
+fn decode_all(src: Option<&[u8]>, raw_len: usize) -> std::result::Result<Vec<u64>, Decode> {
+    use std::io::Read;
+    let src = src.ok_or_else(|| Decode::Damage("compressed samples outside the file".into()))?;
+    one_zstd_frame(src).map_err(Decode::Damage)?;
+    let mut dec = zstd_codec::decoder(src)
+        .map_err(classify)?
+        .take((raw_len as u64).saturating_add(1));
+    let mut out: Vec<u8> = Vec::new();
+    let mut n = 0;
+    loop {
+        if n == out.len() {
+            let more = if out.is_empty() {
+                raw_len.saturating_add(1).min(64 << 20)
+            } else {
+                out.len()
+            };
+            out.try_reserve_exact(more).map_err(|_| no_memory())?;
+            out.resize(out.len() + more, 0);
+        }
+        let k = dec
+            .read(out.get_mut(n..).unwrap_or_default())
+            .map_err(classify)?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    if n != raw_len {
+        return Err(Decode::Damage(format!(
+            "decompressed to {n} bytes, the record says {raw_len}"
+        )));
+    }
+    let mut words: Vec<u64> = Vec::new();
+    words
+        .try_reserve_exact(raw_len.div_ceil(8))
+        .map_err(|_| no_memory())?;
+    words.resize(raw_len.div_ceil(8), 0);
+    fill_words(&mut words, out.get(..n).unwrap_or_default());
+    Ok(words)
+}
+
 /// Zstandard through the `zstd` crate; in a build without the `zstd`
 /// feature, errors that say so (raw traces still read and write).
 pub(crate) mod zstd_codec {
@@ -340,16 +411,34 @@ pub(crate) mod zstd_codec {
     }
 
     /// A streaming decoder of `src`.
-    pub(crate) fn decoder(src: &[u8]) -> Result<Box<dyn std::io::Read + '_>, String> {
+    pub(crate) fn decoder(src: &[u8]) -> std::io::Result<Box<dyn std::io::Read + '_>> {
         #[cfg(feature = "zstd")]
         return zstd::stream::read::Decoder::with_buffer(src)
-            .map(|d| Box::new(d) as Box<dyn std::io::Read>)
-            .map_err(|e| format!("zstd: {e}"));
+            .map(|d| Box::new(d) as Box<dyn std::io::Read>);
         #[cfg(not(feature = "zstd"))]
         {
             let _ = src;
-            Err(MISSING.into())
+            Err(std::io::Error::other(MISSING))
         }
+    }
+
+    /// Whether a decoder error is memory the allocator refused (for its
+    /// context or window), which says nothing about the data.
+    pub(crate) fn is_out_of_memory(e: &std::io::Error) -> bool {
+        if e.kind() == std::io::ErrorKind::OutOfMemory {
+            return true;
+        }
+        #[cfg(feature = "zstd")]
+        {
+            use zstd::zstd_safe::zstd_sys::ZSTD_ErrorCode;
+            if let Some(z) = e.get_ref().and_then(|i| i.downcast_ref::<zstd::Error>()) {
+                return z.is(ZSTD_ErrorCode::ZSTD_error_memory_allocation);
+            }
+            // The decompression context (the crate says so in words only).
+            e.to_string().contains("could not allocate")
+        }
+        #[cfg(not(feature = "zstd"))]
+        false
     }
 
     /// `bytes` compressed at `level`.
@@ -519,32 +608,24 @@ impl Trace {
                 path,
                 plain,
             } => {
-                let r = plain.get_or_init(|| {
-                    let src = map
-                        .get(*at..at + len)
-                        .ok_or_else(|| "compressed samples outside the file".to_string())?;
-                    one_zstd_frame(src)?;
-                    // Memory follows what the data really decompresses to,
-                    // not what the record claims (a hostile record may claim
-                    // a terabyte over a frame that does not record its size):
-                    // at most 64 MiB reserved up front, growing while
-                    // decoding, which stops one byte past the claimed size.
-                    let mut out = Vec::with_capacity((*raw_len).min(64 << 20));
-                    {
-                        use std::io::Read;
-                        let dec = zstd_codec::decoder(src)?;
-                        dec.take((*raw_len as u64).saturating_add(1))
-                            .read_to_end(&mut out)
-                            .map_err(|e| format!("zstd: {e}"))?;
+                if plain.get().is_none() {
+                    let src = map.get(*at..at + len);
+                    match decode_all(src, *raw_len) {
+                        Ok(words) => {
+                            let _ = plain.set(Ok(words));
+                        }
+                        // Not kept: memory may be there the next time.
+                        Err(Decode::NoMemory(e)) => {
+                            return Err(Error::io(path, "decompress trace samples", e))
+                        }
+                        Err(Decode::Damage(msg)) => {
+                            let _ = plain.set(Err(msg));
+                        }
                     }
-                    if out.len() != *raw_len {
-                        return Err(format!(
-                            "decompressed to {} bytes, the record says {raw_len}",
-                            out.len()
-                        ));
-                    }
-                    Ok(aligned_copy(&out))
-                });
+                }
+                let r = plain
+                    .get()
+                    .ok_or_else(|| Error::InvalidArgument("trace samples not decoded".into()))?;
                 match r {
                     Ok(words) => Ok(words_to_bytes(words, *raw_len)),
                     Err(msg) => Err(Error::Malformed {
@@ -609,25 +690,50 @@ impl Trace {
     /// compressed trace is decoded as a stream and must give exactly the
     /// length its record names; bool samples must be 0 or 1. (The SHA-256
     /// of the stored bytes is [`Trace::verify`]'s job.)
-    pub(crate) fn check_samples(&self) -> std::result::Result<(), String> {
+    /// `Err`: the samples could not be checked (memory the allocator
+    /// refused); `Ok(Err(msg))`: they are damaged.
+    pub(crate) fn check_samples(&self) -> Result<std::result::Result<(), String>> {
         match &self.inner.samples {
             Samples::Compressed {
                 map,
                 at,
                 len,
                 raw_len,
+                path,
                 ..
             } => {
                 use std::io::Read;
-                let src = map
-                    .get(*at..at + len)
-                    .ok_or_else(|| "compressed samples outside the file".to_string())?;
-                one_zstd_frame(src)?;
-                let mut dec = zstd_codec::decoder(src)?.take((*raw_len as u64).saturating_add(1));
-                let mut buf = vec![0u8; 1 << 20];
+                let no_memory = |e| Error::io(path, "decompress trace samples", e);
+                let Some(src) = map.get(*at..at + len) else {
+                    return Ok(Err("compressed samples outside the file".to_string()));
+                };
+                if let Err(msg) = one_zstd_frame(src) {
+                    return Ok(Err(msg));
+                }
+                let mut dec = match zstd_codec::decoder(src) {
+                    Ok(d) => d.take((*raw_len as u64).saturating_add(1)),
+                    Err(e) => {
+                        return match classify(e) {
+                            Decode::NoMemory(e) => Err(no_memory(e)),
+                            Decode::Damage(msg) => Ok(Err(msg)),
+                        }
+                    }
+                };
+                let mut buf = Vec::new();
+                buf.try_reserve_exact(1 << 20)
+                    .map_err(|_| no_memory(std::io::ErrorKind::OutOfMemory.into()))?;
+                buf.resize(1 << 20, 0);
                 let (mut n, mut bad_bool) = (0usize, false);
                 loop {
-                    let k = dec.read(&mut buf).map_err(|e| format!("zstd: {e}"))?;
+                    let k = match dec.read(&mut buf) {
+                        Ok(k) => k,
+                        Err(e) => {
+                            return match classify(e) {
+                                Decode::NoMemory(e) => Err(no_memory(e)),
+                                Decode::Damage(msg) => Ok(Err(msg)),
+                            }
+                        }
+                    };
                     if k == 0 {
                         break;
                     }
@@ -636,21 +742,21 @@ impl Trace {
                     n += k;
                 }
                 if n != *raw_len {
-                    return Err(format!(
+                    return Ok(Err(format!(
                         "compressed samples decode to {n} bytes, the record says {raw_len}"
-                    ));
+                    )));
                 }
                 if bad_bool {
-                    return Err("a bool sample is neither 0 nor 1".into());
+                    return Ok(Err("a bool sample is neither 0 nor 1".into()));
                 }
-                Ok(())
+                Ok(Ok(()))
             }
-            _ if self.inner.dtype == Dtype::Bool => match self.bytes() {
+            _ if self.inner.dtype == Dtype::Bool => Ok(match self.bytes() {
                 Ok(b) if b.iter().any(|x| *x > 1) => Err("a bool sample is neither 0 nor 1".into()),
                 Ok(_) => Ok(()),
                 Err(e) => Err(e.to_string()),
-            },
-            _ => Ok(()),
+            }),
+            _ => Ok(Ok(())),
         }
     }
 
@@ -1663,7 +1769,7 @@ mod tests {
         let one = zstd::bulk::compress(&a, 3).unwrap();
         let t = compressed(&one, 100);
         assert_eq!(t.bytes().unwrap(), &a[..]);
-        assert!(t.check_samples().is_ok());
+        assert!(matches!(t.check_samples(), Ok(Ok(()))));
 
         let mut two = zstd::bulk::compress(&a[..50], 3).unwrap();
         two.extend(zstd::bulk::compress(&a[50..], 3).unwrap());
@@ -1678,7 +1784,7 @@ mod tests {
         ] {
             let t = compressed(&stored, 100);
             assert!(t.bytes().is_err(), "{what}: decoded");
-            assert!(t.check_samples().is_err(), "{what}: checked");
+            assert!(matches!(t.check_samples(), Ok(Err(_))), "{what}: checked");
         }
     }
 }

@@ -1607,7 +1607,7 @@ pub fn verify_session(path: impl AsRef<Path>, key: Option<&Key>) -> Result<Sessi
                     if !decoded.insert((st.frame, t.dtype() as u32, t.len())) {
                         continue;
                     }
-                    if let Err(msg) = t.check_samples() {
+                    if let Err(msg) = t.check_samples()? {
                         problems.push(Problem {
                             offset: st.frame,
                             seq: None,
