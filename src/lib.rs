@@ -78,6 +78,7 @@ mod lock;
 pub mod log;
 #[cfg(feature = "session")]
 pub mod measure;
+pub mod output;
 #[cfg(feature = "postgres")]
 pub mod pg;
 mod pytext;

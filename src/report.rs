@@ -1241,22 +1241,15 @@ pub fn render_pdf(entries: &[Entry], logs: &[LogStatus], opts: &ReportOptions) -
     pdf::render(&model(entries, logs, opts))
 }
 
-/// Replaces `path` with `text` (a temporary file, fsynced, renamed over
-/// it); `executable`: mode 0755.
+/// Replaces `path` with `text` ([`crate::output`]: a temporary file,
+/// fsynced, renamed over it; a device or a pipe is written into);
+/// `executable`: mode 0755.
 fn write_atomic(path: &Path, text: impl AsRef<[u8]>, executable: bool) -> Result<()> {
-    use crate::storage::{Durable, NewFile, Perm, Place};
-    NewFile {
-        what: "tmp",
-        perm: if executable {
-            Perm::Exact(0o755)
-        } else {
-            Perm::Default
-        },
-        durable: Durable::File,
-        place: Place::RenameOver,
+    crate::output::Output {
+        replace: true,
+        executable,
     }
-    .write(path, text.as_ref())?;
-    Ok(())
+    .write(path, text.as_ref())
 }
 
 fn write_rendered(

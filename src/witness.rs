@@ -355,15 +355,12 @@ impl Witness {
 }
 
 /// Replaces `path` with `bytes`: a temporary file in the same directory,
-/// fsync, rename over `path`, fsync the directory.
+/// fsync, rename over `path`, fsync the directory ([`crate::output`]: a
+/// device or a pipe is written into instead).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use crate::storage::{Durable, NewFile, Perm, Place};
-    NewFile {
-        what: "tmp",
-        perm: Perm::Default,
-        durable: Durable::FileAndDir,
-        place: Place::RenameOver,
+    crate::output::Output {
+        replace: true,
+        executable: false,
     }
     .write(path, bytes)
-    .map_err(|f| Error::io(path, "replace", f.error))
 }

@@ -1120,3 +1120,60 @@ fn a_closed_standard_error_never_crashes_the_command() {
     let st = run_with_closed_stderr(&["cat", s(&log)], true);
     assert!(matches!(st.code(), Some(0 | 2)), "cat, both closed: {st:?}");
 }
+
+/// `-o` naming a FIFO (or a device such as /dev/null, or a shell's
+/// `>(cmd)`) is written into, as a shell's `>` would: a file renamed over
+/// it replaced the FIFO itself (run as root, `-o /dev/null` left a regular
+/// file at `/dev/null` for the whole machine). Exports, reproduction
+/// scripts and HTML reports.
+#[cfg(unix)]
+#[test]
+fn output_to_a_fifo_or_device_is_written_into_not_replaced() {
+    use std::io::Read as _;
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    let dir = tempdir().unwrap();
+    let log = dir.path().join("a.jsonl");
+    append(&log, &["one", "two"], None);
+    let cases: [(&str, Vec<&str>); 3] = [
+        (
+            "export.json",
+            vec!["export", s(&log), "--format", "json", "-o"],
+        ),
+        ("script.sh", vec!["reproduce", s(&log), "-o"]),
+        (
+            "report.html",
+            vec!["report", s(&log), "--format", "html", "-o"],
+        ),
+    ];
+    for (name, args) in cases {
+        let p = dir.path().join(name);
+        let c = std::ffi::CString::new(s(&p)).unwrap();
+        // SAFETY: a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // The reader opens first (without blocking), so the command's open
+        // for writing returns; the outputs fit in the pipe's buffer.
+        let mut r = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&p)
+            .unwrap();
+        let out = evident().args(&args).arg(&p).output().unwrap();
+        let mut got = Vec::new();
+        let _ = r.read_to_end(&mut got);
+        let kind = fs::symlink_metadata(&p).unwrap().file_type();
+        assert!(
+            kind.is_fifo(),
+            "{name}: the FIFO was replaced ({kind:?}); {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{name}: {out:?}");
+        assert!(!got.is_empty(), "{name}: nothing written into the FIFO");
+    }
+    // Nothing but the log, its lock and the FIFOs: no temporary file left.
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}

@@ -6,7 +6,6 @@
 //! the end; export stops (an export must not be silently incomplete).
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions as FsOpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -553,52 +552,30 @@ pub fn export_logs(
         return Ok(0);
     };
     // Written to a temporary file next to the destination, then renamed
-    // over it: a reader never sees a half-written export.
-    let tmp = temp_name(dest);
+    // over it: a reader never sees a half-written export (a device or a
+    // pipe is written into: evident::output).
     let werr = |e: io::Error| Failure::lib(dest, io_err(dest, "write", e));
     let result = (|| -> Result<u64, Failure> {
-        let f = FsOpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Failure::lib(dest, io_err(dest, "create", e)))?;
-        let mut bw = BufWriter::new(f);
+        let lib = |e| Failure::lib(dest, e);
+        let f = evident::output::Output {
+            replace: true,
+            executable: false,
+        }
+        .create(dest)
+        .map_err(lib)?;
+        let mut bw = BufWriter::new(f.file());
         let n = write_export(logs, label, &q, a.format, tk.as_ref(), &mut bw, &werr)?;
-        let f = bw.into_inner().map_err(|e| werr(e.into_error()))?;
-        f.sync_all().map_err(werr)?;
-        fs::rename(&tmp, dest).map_err(|e| Failure::lib(dest, io_err(dest, "rename", e)))?;
+        bw.into_inner().map_err(|e| werr(e.into_error()))?;
+        f.finish().map_err(lib)?;
         Ok(n)
     })();
-    match result {
-        Ok(n) => {
-            writeln!(
-                out,
-                "exported {n} entries ({}) to {}",
-                format!("{:?}", a.format).to_lowercase(),
-                dest.display()
-            )
-            .map_err(stdout_err)?;
-            Ok(0)
-        }
-        Err(f) => {
-            let _ = fs::remove_file(&tmp);
-            Err(f)
-        }
-    }
-}
-
-fn temp_name(dest: &Path) -> PathBuf {
-    let dir = match dest.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".into());
-    dir.join(format!(
-        ".{name}.exporting-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ))
+    let n = result?;
+    writeln!(
+        out,
+        "exported {n} entries ({}) to {}",
+        format!("{:?}", a.format).to_lowercase(),
+        dest.display()
+    )
+    .map_err(stdout_err)?;
+    Ok(0)
 }
