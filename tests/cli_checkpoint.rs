@@ -371,3 +371,24 @@ fn bad_keys_and_files_are_errors() {
         .assert()
         .code(2);
 }
+
+/// keygen never overwrites a key, the public one included: a `k.pub`
+/// left from another key pair (its private key moved away) was replaced
+/// by the new public key, so what verifiers were given as `k.pub` silently
+/// changed. Now the command fails before writing anything.
+#[test]
+fn keygen_never_replaces_a_public_key() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join("k.pub"), "someone else's key\n").unwrap();
+    evident(p)
+        .args(["keygen", "--name", "example.com/a", "-o", "k"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("k.pub"));
+    assert_eq!(
+        std::fs::read_to_string(p.join("k.pub")).unwrap(),
+        "someone else's key\n"
+    );
+    assert!(!p.join("k").exists(), "a private key was left behind");
+}

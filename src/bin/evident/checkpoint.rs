@@ -240,6 +240,18 @@ pub fn keygen(a: KeygenArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let vkey = s.verifier().to_vkey();
     match &a.out {
         Some(p) => {
+            let mut pubp = p.as_os_str().to_owned();
+            pubp.push(".pub");
+            let pubp = PathBuf::from(pubp);
+            // Neither key is ever replaced: a public key already there may
+            // be what verifiers were given (checked again when it is
+            // written, which never replaces it).
+            if std::fs::symlink_metadata(&pubp).is_ok() {
+                return Err(Failure::at(
+                    &pubp,
+                    "create public key: already exists (keygen never replaces a key)",
+                ));
+            }
             let mut o = std::fs::OpenOptions::new();
             o.write(true).create_new(true);
             #[cfg(unix)]
@@ -250,9 +262,6 @@ pub fn keygen(a: KeygenArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             let mut f = o
                 .open(p)
                 .map_err(|e| Failure::at(p, format!("create private key: {e}")))?;
-            let mut pubp = p.as_os_str().to_owned();
-            pubp.push(".pub");
-            let pubp = PathBuf::from(pubp);
             let written = f
                 .write_all(format!("{}\n", s.to_skey()).as_bytes())
                 .and_then(|_| f.sync_all())
@@ -260,8 +269,12 @@ pub fn keygen(a: KeygenArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                 .and_then(|()| {
                     // Closed first: writing the public key needs descriptors.
                     drop(f);
-                    evident::witness::write_atomic(&pubp, format!("{vkey}\n").as_bytes())
-                        .map_err(|e| lib(&pubp, e))
+                    evident::output::Output {
+                        replace: false,
+                        executable: false,
+                    }
+                    .write(&pubp, format!("{vkey}\n").as_bytes())
+                    .map_err(|e| lib(&pubp, e))
                 });
             if let Err(e) = written {
                 // A private key without its public key (or a partial one)
