@@ -17,8 +17,8 @@
 //! apply (nothing is replaced).
 
 use std::fs::File;
-use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::storage::{Durable, NewFile, Perm, Place, TempFile};
@@ -37,10 +37,7 @@ pub struct Output {
 /// [`OutputFile::finish`]. Dropped unfinished, a temporary file is removed
 /// and the name is left as it was.
 #[derive(Debug)]
-pub struct OutputFile {
-    path: PathBuf,
-    to: To,
-}
+pub struct OutputFile(To);
 
 #[derive(Debug)]
 enum To {
@@ -50,7 +47,7 @@ enum To {
 
 /// Whether `path` exists and is neither a regular file nor a directory
 /// (symbolic links followed): a device, a FIFO or a socket.
-pub fn is_special(path: &Path) -> bool {
+fn is_special(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| {
         let t = m.file_type();
         !t.is_file() && !t.is_dir()
@@ -84,10 +81,7 @@ impl Output {
             .create(path)?;
             To::Temp(Box::new(t))
         };
-        Ok(OutputFile {
-            path: path.to_path_buf(),
-            to,
-        })
+        Ok(OutputFile(to))
     }
 
     /// Writes `path` with `bytes` whole.
@@ -103,28 +97,17 @@ impl Output {
 impl OutputFile {
     /// The file to write into (buffer it: every write is a system call).
     pub fn file(&self) -> &File {
-        match &self.to {
+        match &self.0 {
             To::Temp(t) => t.file(),
             To::Direct(f) => f,
         }
     }
 
-    /// The name given.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Makes the written file durable and gives it its name (a temporary
     /// file), or closes the target (a device or a pipe).
     pub fn finish(self) -> Result<()> {
-        match self.to {
-            To::Temp(t) => t.place().map_err(|f| {
-                if f.error.kind() == io::ErrorKind::AlreadyExists {
-                    Error::io(&self.path, "create", f.error)
-                } else {
-                    f.into()
-                }
-            }),
+        match self.0 {
+            To::Temp(t) => Ok(t.place()?),
             To::Direct(f) => {
                 drop(f);
                 Ok(())

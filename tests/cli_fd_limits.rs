@@ -24,13 +24,7 @@ fn evident_bin() -> &'static str {
 
 /// Runs `evident ARGS` with at most `n` open descriptors.
 fn run_limited(n: u32, args: &[&str]) -> Output {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
-        .arg(evident_bin())
-        .args(args)
-        .output()
-        .unwrap()
+    run_under_ulimit(evident_bin().as_ref(), "-n", n, args)
 }
 
 fn text(o: &Output) -> (String, String) {

@@ -3,6 +3,8 @@
 //! library (`evident::session`); the binary is run on them and its output,
 //! exit codes and files are checked against what the library says.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -1085,13 +1087,6 @@ fn measure_and_compact_refuse_samples_that_do_not_match_their_hash() {
     session(&["verify"], &p).assert().code(1);
 }
 
-/// The size in a "memory allocation of N bytes failed" abort, if any.
-#[cfg(unix)]
-fn failed_allocation(stderr: &str) -> Option<usize> {
-    let rest = stderr.split("memory allocation of ").nth(1)?;
-    rest.split_whitespace().next()?.parse().ok()
-}
-
 /// A compressed trace decoded under an address-space limit (`ulimit -v`).
 /// Before: `session verify` called the intact file "TAMPERED/damaged"
 /// (exit 1) when the zstd decoder could not allocate its window ("zstd:
@@ -1120,21 +1115,8 @@ fn a_compressed_trace_under_a_memory_limit_is_never_called_damaged() {
         .unwrap();
     drop(s);
     let bin = assert_cmd::cargo::cargo_bin("evident");
-    let limited = |kib: u32, args: &[&str]| {
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
-            .arg(&bin)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let Some(base) = (6_000..=2_000_000)
-        .step_by(2_000)
-        .find(|&k| limited(k, &["--version"]).status.success())
-    else {
-        panic!("the evident command does not start under any address-space limit");
-    };
+    let limited = |kib: u32, args: &[&str]| support::run_under_ulimit(&bin, "-v", kib, args);
+    let base = support::smallest_address_space_kib(&bin);
     let p = path.to_str().unwrap();
     let out_dir = tmp.path().join("out");
     let out = out_dir.to_str().unwrap();
@@ -1158,7 +1140,7 @@ fn a_compressed_trace_under_a_memory_limit_is_never_called_damaged() {
                 !stdout.contains("TAMPERED") && !stderr.contains("TAMPERED"),
                 "{at}: {stdout}{stderr}"
             );
-            if let Some(size) = failed_allocation(&stderr) {
+            if let Some(size) = support::failed_allocation(&stderr) {
                 assert!(size < 1 << 20, "{at}: {stderr}");
             }
             match o.status.code() {

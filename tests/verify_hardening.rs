@@ -159,28 +159,12 @@ fn cli_verify_when_the_os_refuses_threads() {
     // The smallest limit under which the command starts at all (the debug
     // binary with every feature maps well over 40 MiB), then 34 MiB above
     // it in 500 KiB steps: from "threads cannot start" to "they start".
-    let starts = |kib: u32| {
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v {kib} && exec \"$0\" --version"))
-            .arg(evident_bin())
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let Some(base) = (6_000..=2_000_000).step_by(2_000).find(|&k| starts(k)) else {
-        panic!("the evident command does not start under any address-space limit");
-    };
+    let base = smallest_address_space_kib(evident_bin().as_ref());
     let mut ok = 0;
     for kib in (base..=base + 34_000).step_by(500) {
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v {kib} && exec \"$0\" verify \"$1\" --threads 4",
-            ))
-            .arg(evident_bin())
-            .arg(&b.path)
-            .output()
-            .unwrap();
+        let path = b.path.to_str().unwrap();
+        let args = ["verify", path, "--threads", "4"];
+        let out = run_under_ulimit(evident_bin().as_ref(), "-v", kib, &args);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -193,13 +177,6 @@ fn cli_verify_when_the_os_refuses_threads() {
         }
     }
     assert!(ok > 0, "verify never ran under any limit");
-}
-
-/// The size in a "memory allocation of N bytes failed" abort, if any.
-#[cfg(all(unix, feature = "cli"))] // runs the `evident` command
-fn failed_allocation(stderr: &str) -> Option<usize> {
-    let rest = stderr.split("memory allocation of ").nth(1)?;
-    rest.split_whitespace().next()?.parse().ok()
 }
 
 /// A log of several 4 MiB verification chunks under an address-space
@@ -226,29 +203,12 @@ fn cli_verify_when_the_os_refuses_chunk_buffers() {
         log.append(&e).unwrap();
     }
     log.close().unwrap();
-    let starts = |kib: u32| {
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v {kib} && exec \"$0\" --version"))
-            .arg(evident_bin())
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let Some(base) = (6_000..=2_000_000).step_by(2_000).find(|&k| starts(k)) else {
-        panic!("the evident command does not start under any address-space limit");
-    };
+    let base = smallest_address_space_kib(evident_bin().as_ref());
     let (mut ok, mut refused) = (0, 0);
     for kib in (base..=base + 30_000).step_by(1_000) {
         for threads in ["1", "4"] {
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!(
-                    "ulimit -v {kib} && exec \"$0\" verify \"$1\" --threads {threads}",
-                ))
-                .arg(evident_bin())
-                .arg(&path)
-                .output()
-                .unwrap();
+            let args = ["verify", path.to_str().unwrap(), "--threads", threads];
+            let out = run_under_ulimit(evident_bin().as_ref(), "-v", kib, &args);
             let stdout = String::from_utf8_lossy(&out.stdout);
             let stderr = String::from_utf8_lossy(&out.stderr);
             let at = format!("ulimit -v {kib}, --threads {threads}");

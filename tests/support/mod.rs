@@ -324,3 +324,44 @@ pub fn clean_case(path: &Path) {
         fs::remove_file(s).unwrap();
     }
 }
+
+/// Runs the command `bin ARGS` under `ulimit LIMIT N` (`-n`: open
+/// descriptors, `-v`: address space in KiB), through `sh -c`. Unix only.
+#[cfg(unix)]
+pub fn run_under_ulimit(
+    bin: &std::path::Path,
+    limit: &str,
+    n: u32,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit {limit} {n} && exec \"$0\" \"$@\""))
+        .arg(bin)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The smallest address-space limit (KiB, in 2 MiB steps) under which
+/// `bin --version` starts at all: where a sweep of `ulimit -v` begins.
+#[cfg(unix)]
+pub fn smallest_address_space_kib(bin: &std::path::Path) -> u32 {
+    let Some(base) = (6_000..=2_000_000).step_by(2_000).find(|&k| {
+        run_under_ulimit(bin, "-v", k, &["--version"])
+            .status
+            .success()
+    }) else {
+        panic!(
+            "{} does not start under any address-space limit",
+            bin.display()
+        );
+    };
+    base
+}
+
+/// The size in a "memory allocation of N bytes failed" abort, if any.
+pub fn failed_allocation(stderr: &str) -> Option<usize> {
+    let rest = stderr.split("memory allocation of ").nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
