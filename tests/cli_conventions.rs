@@ -448,6 +448,23 @@ impl Running {
     }
 }
 
+/// Waits (up to 20 s) until the position file `pos` holds JSON for which
+/// `done` holds: `follow` saves it just after printing, and a loaded
+/// machine may run it later than the test reads the line.
+fn wait_saved(pos: &Path, done: impl Fn(&Value) -> bool) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        let saved = fs::read_to_string(pos).ok();
+        if saved
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .is_some_and(|v| done(&v))
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -576,7 +593,7 @@ fn follow_resumes_from_a_position_file_and_from_seq() {
         append(&log, &["e4"], None);
         assert_eq!(actions(&r.take(1)), ["e4"]);
         // the position is saved once the line is out
-        std::thread::sleep(Duration::from_millis(200));
+        wait_saved(&pos, |v| v["seq"] == 4);
     }
     let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
     assert_eq!(saved["seq"], 4, "{saved}");
@@ -621,7 +638,7 @@ fn follow_resumes_from_a_position_file_and_from_seq() {
         s(&pos),
     ]);
     assert_eq!(actions(&r.take(1)), ["x"]);
-    std::thread::sleep(Duration::from_millis(200));
+    wait_saved(&pos, |v| v["seq"] == 1);
     drop(r);
     let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
     assert_eq!(saved["seq"], 1, "{saved}");
@@ -730,7 +747,10 @@ fn follow_several_logs_labels_entries_and_survives_a_rotation() {
     {
         let r = Running::start(&args);
         assert_eq!(r.take(7).len(), 7, "a1..a4 and c1..c3");
-        std::thread::sleep(Duration::from_millis(200));
+        wait_saved(&pos, |v| {
+            v.as_array()
+                .is_some_and(|a| a.len() == 2 && a[1]["seq"] == 3)
+        });
     }
     let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
     let saved = saved.as_array().unwrap_or_else(|| panic!("{saved}"));

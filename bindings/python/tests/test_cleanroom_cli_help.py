@@ -233,7 +233,10 @@ def test_log_locked_by_a_writer_is_exit_2_and_lock_timeout_waits(tmp_path):
     holder = subprocess.Popen([EVIDENT, "append", str(log), "--json", "-"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)
+        # The holder has the lock once it printed the head of an entry.
+        holder.stdin.write('{"event_type":"E","action":"first"}\n')
+        holder.stdin.flush()
+        assert holder.stdout.readline().startswith("2:")
         p = run("append", log, "--event-type", "E", "--action", "x")
         assert_clean_error(p, 2, names="L.jsonl")
         t = time.monotonic()
