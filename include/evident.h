@@ -1425,7 +1425,9 @@ evident_status evident_recovery_torn_tail(const evident_recovery *recovery,
  * Measures `len` samples taken at `sample_rate` Hz (`measure`: an
  * `evident_measure`). `*out` receives the value, NaN when the signal does
  * not allow the measurement (too short, flat, no complete transition or
- * period). `samples` may be NULL when `len` is 0.
+ * period). `samples` may be NULL when `len` is 0. `EVIDENT_STATUS_IO`
+ * ("out of memory") when memory for the working buffers (about the size
+ * of the samples, for frequency, period, duty cycle and THD) is refused.
  */
 evident_status evident_measure_samples(const double *samples,
                                        size_t len,
@@ -1435,7 +1437,8 @@ evident_status evident_measure_samples(const double *samples,
 
 /**
  * Measures a trace (its samples converted to double; bools and bits as 0
- * and 1; its sample rate). `*out` as for `evident_measure_samples`.
+ * and 1; its sample rate). `*out`, and refused memory, as for
+ * `evident_measure_samples`.
  */
 evident_status evident_trace_measure(const evident_trace *trace, uint32_t measure, double *out);
 

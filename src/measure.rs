@@ -4,7 +4,12 @@
 //! Every function takes plain samples (`&[f64]`) and the sample rate in Hz,
 //! and returns `f64::NAN` when the signal does not allow the measurement
 //! (too short, flat, no complete transition or period), never an error or a
-//! panic.
+//! panic. Time is linear in the number of samples (the FFT's n log n).
+//!
+//! Memory: `frequency`, `period`, `duty_cycle` and `thd` need working
+//! buffers about the size of the samples. [`Measure::try_apply`] (and
+//! [`measure`], [`measure_trace`]) report memory the allocator refuses
+//! as [`OutOfMemory`]; the plain functions abort then, as a `Vec` does.
 //!
 //! Definitions (IEEE 181-2011):
 //! - the state levels *base* and *top* are the modes of the histogram of
@@ -24,13 +29,54 @@
 //! [`measure_trace`] applies a measurement to a session's trace and
 //! records it in the session's operation history (`measure_<name>`).
 
+use std::alloc::{handle_alloc_error, Layout};
+use std::path::Path;
 use std::time::Instant;
 
+use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::session::{Dtype, HistoryEntry, Session, Trace};
+
+/// Memory the allocator refused for a measurement's working buffers
+/// ([`Measure::try_apply`]); nothing is wrong with the samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("out of memory for the measurement's working buffers")]
+pub struct OutOfMemory;
+
+impl From<OutOfMemory> for std::io::Error {
+    fn from(e: OutOfMemory) -> Self {
+        std::io::Error::new(std::io::ErrorKind::OutOfMemory, e)
+    }
+}
+
+type Mem<T> = std::result::Result<T, OutOfMemory>;
+
+/// An empty vector with room for `n` items, or `OutOfMemory`.
+fn buffer<T>(n: usize) -> Mem<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| OutOfMemory)?;
+    Ok(v)
+}
+
+/// `v.push(x)`, growing `v` fallibly.
+fn push<T>(v: &mut Vec<T>, x: T) -> Mem<()> {
+    if v.len() == v.capacity() {
+        v.try_reserve(1).map_err(|_| OutOfMemory)?;
+    }
+    v.push(x);
+    Ok(())
+}
+
+/// The result of a plain (infallible) function: refused memory aborts
+/// with the size of the samples, as a failed `Vec` of them would.
+fn or_abort(r: Mem<f64>, samples: &[f64]) -> f64 {
+    r.unwrap_or_else(|OutOfMemory| {
+        handle_alloc_error(Layout::array::<f64>(samples.len()).unwrap_or(Layout::new::<f64>()))
+    })
+}
 
 /// A measurement, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,16 +142,24 @@ impl Measure {
     }
 
     /// Applies the measurement to `samples` taken at `sample_rate` Hz.
+    /// Aborts when memory for the working buffers is refused (see
+    /// [`Measure::try_apply`]).
     pub fn apply(self, samples: &[f64], sample_rate: f64) -> f64 {
-        match self {
-            Measure::Frequency => frequency(samples, sample_rate),
-            Measure::Period => period(samples, sample_rate),
+        or_abort(self.try_apply(samples, sample_rate), samples)
+    }
+
+    /// [`Measure::apply`], with memory refused for the working buffers
+    /// (about the size of the samples) as an error.
+    pub fn try_apply(self, samples: &[f64], sample_rate: f64) -> Mem<f64> {
+        Ok(match self {
+            Measure::Frequency => try_frequency(samples, sample_rate)?,
+            Measure::Period => try_period(samples, sample_rate)?,
             Measure::Amplitude => amplitude(samples),
             Measure::RiseTime => rise_time(samples, sample_rate),
             Measure::FallTime => fall_time(samples, sample_rate),
-            Measure::DutyCycle => duty_cycle(samples, sample_rate),
-            Measure::Thd => thd(samples, sample_rate),
-        }
+            Measure::DutyCycle => try_duty_cycle(samples, sample_rate)?,
+            Measure::Thd => try_thd(samples, sample_rate)?,
+        })
     }
 }
 
@@ -176,7 +230,11 @@ pub fn amplitude(samples: &[f64]) -> f64 {
 /// Time (in samples, fractional) where the signal crosses `level` between
 /// samples `i - 1` and `i`.
 fn cross(samples: &[f64], i: usize, level: f64) -> f64 {
-    let (a, b) = (samples[i - 1], samples[i]);
+    cross_between(samples[i - 1], samples[i], i, level)
+}
+
+/// [`cross`] of the samples `a` (at `i - 1`) and `b` (at `i`).
+fn cross_between(a: f64, b: f64, i: usize, level: f64) -> f64 {
     if b == a {
         i as f64
     } else {
@@ -199,21 +257,21 @@ fn transition_time(samples: &[f64], sample_rate: f64, rising: bool) -> f64 {
     } else {
         (-(base + 0.9 * (top - base)), -(base + 0.1 * (top - base)))
     };
-    let v: Vec<f64> = samples.iter().map(|&x| s(x)).collect();
     let mut start: Option<f64> = None;
-    let mut armed = v[0] < lo;
-    for i in 1..v.len() {
-        if v[i] < lo {
+    let mut armed = s(samples[0]) < lo;
+    for i in 1..samples.len() {
+        let (a, b) = (s(samples[i - 1]), s(samples[i]));
+        if b < lo {
             armed = true;
             start = None;
             continue;
         }
-        if armed && start.is_none() && v[i - 1] < lo && v[i] >= lo {
-            start = Some(cross(&v, i, lo));
+        if armed && start.is_none() && a < lo && b >= lo {
+            start = Some(cross_between(a, b, i, lo));
         }
         if let Some(t0) = start {
-            if v[i] >= hi {
-                let t1 = cross(&v, i, hi).max(t0);
+            if b >= hi {
+                let t1 = cross_between(a, b, i, hi).max(t0);
                 return (t1 - t0) / sample_rate;
             }
         }
@@ -233,8 +291,10 @@ pub fn fall_time(samples: &[f64], sample_rate: f64) -> f64 {
 
 /// Interpolated mid-reference crossings (sample index units), with
 /// hysteresis: `(rising, falling)`.
-fn mid_crossings(samples: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
-    let (base, top) = state_levels(samples)?;
+fn mid_crossings(samples: &[f64]) -> Mem<Option<(Vec<f64>, Vec<f64>)>> {
+    let Some((base, top)) = state_levels(samples) else {
+        return Ok(None);
+    };
     let amp = top - base;
     let mid = base + 0.5 * amp;
     let (lo, hi) = (mid - 0.1 * amp, mid + 0.1 * amp);
@@ -255,65 +315,78 @@ fn mid_crossings(samples: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
         }
         if x >= hi && state != Some(true) {
             if let Some((true, t)) = pending.take() {
-                rising.push(t);
+                push(&mut rising, t)?;
             }
             state = Some(true);
         } else if x <= lo && state != Some(false) {
             if let Some((false, t)) = pending.take() {
-                falling.push(t);
+                push(&mut falling, t)?;
             }
             state = Some(false);
         }
     }
-    Some((rising, falling))
+    Ok(Some((rising, falling)))
 }
 
 /// Mean period between rising mid-reference crossings, seconds.
 pub fn period(samples: &[f64], sample_rate: f64) -> f64 {
+    or_abort(try_period(samples, sample_rate), samples)
+}
+
+fn try_period(samples: &[f64], sample_rate: f64) -> Mem<f64> {
     if !usable(samples, sample_rate) {
-        return f64::NAN;
+        return Ok(f64::NAN);
     }
-    match mid_crossings(samples) {
+    Ok(match mid_crossings(samples)? {
         Some((r, _)) if r.len() >= 2 => {
             (r[r.len() - 1] - r[0]) / (r.len() - 1) as f64 / sample_rate
         }
         _ => f64::NAN,
-    }
+    })
 }
 
 /// `1 / period`, Hz.
 pub fn frequency(samples: &[f64], sample_rate: f64) -> f64 {
-    let p = period(samples, sample_rate);
-    if p > 0.0 {
-        1.0 / p
-    } else {
-        f64::NAN
-    }
+    or_abort(try_frequency(samples, sample_rate), samples)
+}
+
+fn try_frequency(samples: &[f64], sample_rate: f64) -> Mem<f64> {
+    let p = try_period(samples, sample_rate)?;
+    Ok(if p > 0.0 { 1.0 / p } else { f64::NAN })
 }
 
 /// Percentage of time above the mid-reference level, over the whole
 /// periods between the first and last rising crossing.
 pub fn duty_cycle(samples: &[f64], sample_rate: f64) -> f64 {
+    or_abort(try_duty_cycle(samples, sample_rate), samples)
+}
+
+fn try_duty_cycle(samples: &[f64], sample_rate: f64) -> Mem<f64> {
     if !usable(samples, sample_rate) {
-        return f64::NAN;
+        return Ok(f64::NAN);
     }
-    let Some((r, f)) = mid_crossings(samples) else {
-        return f64::NAN;
+    let Some((r, f)) = mid_crossings(samples)? else {
+        return Ok(f64::NAN);
     };
     if r.len() < 2 {
-        return f64::NAN;
+        return Ok(f64::NAN);
     }
     let (t0, t1) = (r[0], r[r.len() - 1]);
     let mut high = 0.0;
+    // Both lists ascend: one pass over the falling crossings (a search
+    // from the start for each period took time quadratic in their number).
+    let mut next = 0;
     for w in r.windows(2) {
-        // the falling crossing inside this period
-        if let Some(fc) = f.iter().find(|&&x| x > w[0] && x < w[1]) {
-            high += fc - w[0];
-        } else {
-            return f64::NAN;
+        // the first falling crossing inside this period
+        while next < f.len() && f[next] <= w[0] {
+            next += 1;
+        }
+        match f.get(next) {
+            Some(&fc) if fc < w[1] => high += fc - w[0],
+            _ => return Ok(f64::NAN),
         }
     }
-    100.0 * high / (t1 - t0)
+    Ok(100.0 * high / (t1 - t0))
 }
 
 /// Highest harmonic counted by [`thd`].
@@ -322,26 +395,63 @@ pub const THD_HARMONICS: usize = 10;
 /// Total harmonic distortion in percent: RMS of harmonics 2..=10 over the
 /// fundamental (the largest non-DC component), from a Hann-windowed FFT.
 pub fn thd(samples: &[f64], sample_rate: f64) -> f64 {
+    or_abort(try_thd(samples, sample_rate), samples)
+}
+
+/// How many doubles per sample [`try_thd`] checks it can have before
+/// `realfft` makes its plan, which allocates its tables itself (and would
+/// abort if refused). Measured peaks of the planning (realfft 3.5, rustfft
+/// 6.4): at most 2 doubles per sample for lengths whose prime factors are
+/// 2, 3, 5 and 7 (4.75 below 32 samples), up to 21.1 for lengths with a
+/// large prime factor (Bluestein's algorithm).
+fn fft_plan_doubles(n: usize) -> usize {
+    let mut m = n.max(1);
+    for p in [2, 3, 5, 7] {
+        while m % p == 0 {
+            m /= p;
+        }
+    }
+    if m == 1 {
+        if n < 32 {
+            5
+        } else {
+            3
+        }
+    } else {
+        22
+    }
+}
+
+fn try_thd(samples: &[f64], sample_rate: f64) -> Mem<f64> {
     if !usable(samples, sample_rate) || samples.len() < 16 {
-        return f64::NAN;
+        return Ok(f64::NAN);
     }
     let n = samples.len();
     let mean = samples.iter().sum::<f64>() / n as f64;
-    let mut input: Vec<f64> = samples
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| {
-            let w = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos();
-            (x - mean) * w
-        })
-        .collect();
+    let mut input = buffer::<f64>(n)?;
+    input.extend(samples.iter().enumerate().map(|(i, &x)| {
+        let w = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos();
+        (x - mean) * w
+    }));
+    let mut spectrum = buffer::<Complex<f64>>(n / 2 + 1)?;
+    spectrum.resize(n / 2 + 1, Complex::new(0.0, 0.0));
+    // Room for the plan's tables, checked while the buffers above are held
+    // (the reservation only takes address space, and is given back).
+    drop(buffer::<f64>(n.saturating_mul(fft_plan_doubles(n)))?);
     let mut planner = RealFftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(n);
-    let mut spectrum = fft.make_output_vec();
-    if fft.process(&mut input, &mut spectrum).is_err() {
-        return f64::NAN;
+    let mut scratch = buffer::<Complex<f64>>(fft.get_scratch_len())?;
+    scratch.resize(fft.get_scratch_len(), Complex::new(0.0, 0.0));
+    if fft
+        .process_with_scratch(&mut input, &mut spectrum, &mut scratch)
+        .is_err()
+    {
+        return Ok(f64::NAN);
     }
-    let power: Vec<f64> = spectrum.iter().map(|c| c.norm_sqr()).collect();
+    drop((input, scratch));
+    let mut power = buffer::<f64>(spectrum.len())?;
+    power.extend(spectrum.iter().map(|c| c.norm_sqr()));
+    drop(spectrum);
     let bins = power.len();
     // Hann main lobe: +-2 bins around a component.
     const LOBE: usize = 2;
@@ -349,7 +459,7 @@ pub fn thd(samples: &[f64], sample_rate: f64) -> f64 {
         .max_by(|&a, &b| power[a].total_cmp(&power[b]))
         .unwrap_or(0);
     if fund == 0 || power[fund] <= 0.0 {
-        return f64::NAN;
+        return Ok(f64::NAN);
     }
     // Refine the fundamental's position (centroid of the lobe) so that
     // harmonics of a frequency between bins land on the right bins.
@@ -380,7 +490,7 @@ pub fn thd(samples: &[f64], sample_rate: f64) -> f64 {
         let (a, b) = lobe(peak);
         ph += power[a..=b].iter().sum::<f64>();
     }
-    100.0 * (ph / p1).sqrt()
+    Ok(100.0 * (ph / p1).sqrt())
 }
 
 /// The samples of a trace as `f64` (bools and bits as 0 and 1).
@@ -388,15 +498,17 @@ pub fn trace_samples(trace: &Trace) -> Result<Vec<f64>> {
     let bytes = trace.bytes()?;
     let len = usize::try_from(trace.len())
         .map_err(|_| Error::InvalidArgument("trace too long for this platform".into()))?;
+    let mut v = buffer::<f64>(len).map_err(out_of_memory)?;
     macro_rules! conv {
         ($t:ty) => {
-            bytes
-                .chunks_exact(std::mem::size_of::<$t>())
-                .map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
-                .collect()
+            v.extend(
+                bytes
+                    .chunks_exact(std::mem::size_of::<$t>())
+                    .map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or_default()) as f64),
+            )
         };
     }
-    let v: Vec<f64> = match trace.dtype() {
+    match trace.dtype() {
         Dtype::F64 => conv!(f64),
         Dtype::F32 => conv!(f32),
         Dtype::I8 => conv!(i8),
@@ -407,18 +519,23 @@ pub fn trace_samples(trace: &Trace) -> Result<Vec<f64>> {
         Dtype::U16 => conv!(u16),
         Dtype::U32 => conv!(u32),
         Dtype::U64 => conv!(u64),
-        Dtype::Bool => bytes.iter().map(|&b| f64::from(b != 0)).collect(),
-        Dtype::Bit => (0..len)
-            .map(|i| f64::from((bytes[i / 8] >> (i % 8)) & 1))
-            .collect(),
-    };
+        Dtype::Bool => v.extend(bytes.iter().map(|&b| f64::from(b != 0))),
+        Dtype::Bit => v.extend((0..len).map(|i| f64::from((bytes[i / 8] >> (i % 8)) & 1))),
+    }
     Ok(v)
+}
+
+/// Memory refused while measuring a trace, as an I/O error (the trace's
+/// file is not known here; the callers name it).
+fn out_of_memory(e: OutOfMemory) -> Error {
+    Error::io(Path::new("trace samples"), "measure", e.into())
 }
 
 /// Applies `m` to a trace.
 pub fn measure(trace: &Trace, m: Measure) -> Result<f64> {
     let v = trace_samples(trace)?;
-    Ok(m.apply(&v, trace.info().sample_rate))
+    m.try_apply(&v, trace.info().sample_rate)
+        .map_err(out_of_memory)
 }
 
 /// Applies `m` to the session's trace `name` and records it in the
@@ -498,6 +615,23 @@ mod tests {
         assert_eq!(state_levels(&x), Some((0.0, 1.0)));
         let y: Vec<f64> = x.iter().map(|v| 5.0 * v + 1.0).collect();
         assert!(close(amplitude(&y), 5.0, 1e-12));
+    }
+
+    /// 500,000 periods: each period's falling crossing was searched from
+    /// the first one, 10^11 comparisons (minutes); now one pass.
+    #[test]
+    fn duty_cycle_of_many_periods_is_linear() {
+        let x = square(250_000.0, 1e6, 2_000_000, 0.5);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .spawn(move || {
+                let _ = tx.send(duty_cycle(&x, 1e6));
+            })
+            .expect("a thread");
+        let d = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("duty_cycle of 500,000 periods takes more than a minute");
+        assert!(close(d, 50.0, 1e-9), "{d}");
     }
 
     #[test]

@@ -1162,3 +1162,74 @@ fn a_compressed_trace_under_a_memory_limit_is_never_called_damaged() {
     assert!(ok > 0, "never ran under any limit");
     assert!(refused > 0, "no limit was low enough");
 }
+
+/// `evident measure` of a large trace under `ulimit -v`: the measurements'
+/// working buffers (the samples as doubles, the crossings, the FFT's
+/// input, output, scratch and plan) are the size of the trace; memory
+/// refused for them is an error naming the file (exit 2), never an abort.
+/// (Aborts on small allocations, where the limit leaves no room for
+/// anything, are tolerated as in the test above.)
+#[cfg(unix)]
+#[test]
+fn measure_under_a_memory_limit_fails_cleanly() {
+    // A prime length (the largest FFT plan, Bluestein's), a power of two
+    // and twice a prime.
+    for n in [300_007usize, 262_144, 300_002] {
+        measure_under_memory_limits(n);
+    }
+}
+
+#[cfg(unix)]
+fn measure_under_memory_limits(n: usize) {
+    let tmp = tempdir().unwrap();
+    let path = tmp.path().join("m.evs");
+    let mut s = Session::new("measure");
+    let samples: Vec<f64> = (0..n)
+        .map(|i| (i as f64 * 0.01).sin() + 0.2 * (i as f64 * 0.03).sin())
+        .collect();
+    s.add_trace(
+        "W",
+        Trace::from_slice(&samples, TraceInfo::with_rate(1e5)).unwrap(),
+    )
+    .unwrap();
+    s.save(Some(&path), &SaveOptions::default()).unwrap();
+    drop(s);
+    let bin = assert_cmd::cargo::cargo_bin("evident");
+    let base = support::smallest_address_space_kib(&bin);
+    let p = path.to_str().unwrap();
+    let (mut ok, mut refused) = (0, 0);
+    for kib in (base..=base + 120_000).step_by(2_000) {
+        let o = support::run_under_ulimit(&bin, "-v", kib, &["measure", "--json", p]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let at = format!("{n} samples, ulimit -v {kib}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("internal error"),
+            "{at}: {stderr}"
+        );
+        if let Some(size) = support::failed_allocation(&stderr) {
+            assert!(size < 1 << 20, "{at}: {stderr}");
+        }
+        match o.status.code() {
+            Some(0) => {
+                let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+                assert!(v["W"]["thd"]["value"].is_number(), "{at}: {v}");
+                ok += 1;
+            }
+            Some(2) => {
+                assert!(
+                    stderr.contains("m.evs")
+                        && (stderr.contains("out of memory")
+                            || stderr.contains("Cannot allocate memory")),
+                    "{at}: {stderr}"
+                );
+                refused += 1;
+            }
+            other => assert!(
+                other.is_none() || support::failed_allocation(&stderr).is_some(),
+                "{at}: exit {other:?}: {stderr}"
+            ),
+        }
+    }
+    assert!(ok > 0, "{n} samples: never ran under any limit");
+    assert!(refused > 0, "{n} samples: no limit was low enough");
+}

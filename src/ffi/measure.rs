@@ -50,7 +50,9 @@ fn measure_arg(m: u32) -> FfiResult<Measure> {
 /// Measures `len` samples taken at `sample_rate` Hz (`measure`: an
 /// `evident_measure`). `*out` receives the value, NaN when the signal does
 /// not allow the measurement (too short, flat, no complete transition or
-/// period). `samples` may be NULL when `len` is 0.
+/// period). `samples` may be NULL when `len` is 0. `EVIDENT_STATUS_IO`
+/// ("out of memory") when memory for the working buffers (about the size
+/// of the samples, for frequency, period, duty cycle and THD) is refused.
 #[no_mangle]
 pub extern "C" fn evident_measure_samples(
     samples: *const f64,
@@ -73,13 +75,16 @@ pub extern "C" fn evident_measure_samples(
             // (header contract); the byte length fits isize (checked).
             unsafe { std::slice::from_raw_parts(samples, len) }
         };
-        *out = m.apply(data, sample_rate);
+        *out = m.try_apply(data, sample_rate).map_err(|e| {
+            crate::error::Error::io(std::path::Path::new("samples"), "measure", e.into())
+        })?;
         Ok(evident_status::Ok)
     })
 }
 
 /// Measures a trace (its samples converted to double; bools and bits as 0
-/// and 1; its sample rate). `*out` as for `evident_measure_samples`.
+/// and 1; its sample rate). `*out`, and refused memory, as for
+/// `evident_measure_samples`.
 #[no_mangle]
 pub extern "C" fn evident_trace_measure(
     trace: *const evident_trace,

@@ -75,7 +75,15 @@ pub fn run(a: MeasureArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         trace.verify().map_err(|e| Failure::lib(&a.session, e))?;
         let samples = measure::trace_samples(trace).map_err(|e| Failure::lib(&a.session, e))?;
         let rate = trace.info().sample_rate;
-        let row: Vec<(Measure, f64)> = what.iter().map(|m| (*m, m.apply(&samples, rate))).collect();
+        let row = what
+            .iter()
+            .map(|m| {
+                let v = m.try_apply(&samples, rate).map_err(|e| {
+                    Failure::at(&a.session, format!("trace {name:?}: {}: {e}", m.name()))
+                })?;
+                Ok((*m, v))
+            })
+            .collect::<Result<Vec<(Measure, f64)>, Failure>>()?;
         results.push((name.clone(), trace.info().units.clone(), row));
     }
     let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(stdout_err);
