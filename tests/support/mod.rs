@@ -360,6 +360,46 @@ pub fn smallest_address_space_kib(bin: &std::path::Path) -> u32 {
     base
 }
 
+/// How a run of `evident` under `ulimit -v` ended.
+#[cfg(unix)]
+pub enum UnderLimit {
+    /// Exit 0.
+    Ran,
+    /// Exit 2, naming the file and saying that memory was refused.
+    Refused,
+    /// Anything else: another exit status, or a signal (`None`: an abort
+    /// on a small allocation, where the limit leaves no room at all).
+    Other(Option<i32>),
+}
+
+/// Checks a run `o` under `ulimit -v` (`at` names it in messages): no
+/// panic; an abort only on an allocation under 1 MiB; exit 2 only naming
+/// `file` and saying out of memory.
+#[cfg(unix)]
+pub fn under_memory_limit(at: &str, file: &str, o: &std::process::Output) -> UnderLimit {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("internal error"),
+        "{at}: {stderr}"
+    );
+    if let Some(size) = failed_allocation(&stderr) {
+        assert!(size < 1 << 20, "{at}: {stderr}");
+    }
+    match o.status.code() {
+        Some(0) => UnderLimit::Ran,
+        Some(2) => {
+            assert!(
+                stderr.contains(file)
+                    && (stderr.contains("out of memory")
+                        || stderr.contains("Cannot allocate memory")),
+                "{at}: {stderr}"
+            );
+            UnderLimit::Refused
+        }
+        code => UnderLimit::Other(code),
+    }
+}
+
 /// The size in a "memory allocation of N bytes failed" abort, if any.
 pub fn failed_allocation(stderr: &str) -> Option<usize> {
     let rest = stderr.split("memory allocation of ").nth(1)?;
