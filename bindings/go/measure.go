@@ -67,19 +67,9 @@ func MeasureSamples(samples []float64, sampleRate float64, m Measure) (float64, 
 
 // Measure measures the trace (samples as float64, bools as 0 and 1).
 func (t *Trace) Measure(m Measure) (float64, error) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if t.h == nil {
-		return 0, t.closedError()
-	}
 	var out C.double
-	var msg *C.char
-	st := C.evgo_trace_measure(t.h, C.uint32_t(m), &out, &msg)
-	runtime.KeepAlive(t)
-	if err := statusError(st, msg); err != nil {
-		return 0, err
-	}
-	return float64(out), nil
+	err := t.call(func(msg **C.char) C.evident_status { return C.evgo_trace_measure(t.h, C.uint32_t(m), &out, msg) })
+	return float64(out), err
 }
 
 // Measure measures the session's trace name and records measure_<name>

@@ -6,6 +6,7 @@ package evident
 import "C"
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -706,44 +707,37 @@ func (t *Trace) Info() TraceInfo { return t.m.TraceInfo }
 
 // Verify checks the stored samples against the SHA-256 in the file's trace record.
 func (t *Trace) Verify() error {
+	return t.call(func(msg **C.char) C.evident_status { return C.evgo_trace_verify(t.h, msg) })
+}
+
+// call runs one shim call on the open trace, read-locked (so that Close waits for it).
+func (t *Trace) call(f func(msg **C.char) C.evident_status) error {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.h == nil {
-		return t.closedError()
+		return goError(StatusClosed, "evident: trace "+strconv.Quote(t.m.Name)+" is closed")
 	}
 	defer runtime.KeepAlive(t)
-	return callC(func(msg **C.char) C.evident_status { return C.evgo_trace_verify(t.h, msg) })
-}
-
-func (t *Trace) closedError() error {
-	return goError(StatusClosed, "evident: trace "+strconv.Quote(t.m.Name)+" is closed")
+	return callC(f)
 }
 
 // samples returns t's samples (bytes for want 0 and DTypeBit) as []T when t's dtype is want.
 func samples[T any](t *Trace, want DType) ([]T, error) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if t.h == nil {
-		return nil, t.closedError()
-	}
-	if want != 0 && t.dtype != want {
-		return nil, goError(StatusInvalidArgument,
-			fmt.Sprintf("evident: trace %q holds %s samples, not %s", t.m.Name, t.dtype, want))
-	}
-	var zero T
-	if !littleEndian && unsafe.Sizeof(zero) > 1 {
-		return nil, goError(StatusUnsupported, "evident: typed sample access needs a little-endian machine (use Bytes)")
-	}
 	var p unsafe.Pointer
 	var n, nb C.uint64_t
 	var dt C.uint32_t
-	err := callC(func(msg **C.char) C.evident_status { return C.evgo_trace_data(t.h, &p, &n, &nb, &dt, msg) })
-	runtime.KeepAlive(t)
-	if want == 0 || want == DTypeBit {
-		n = nb
-	}
-	if err != nil {
+	if err := t.call(func(msg **C.char) C.evident_status { return C.evgo_trace_data(t.h, &p, &n, &nb, &dt, msg) }); err != nil {
 		return nil, err
+	}
+	var zero T
+	switch {
+	case want != 0 && t.dtype != want:
+		return nil, goError(StatusInvalidArgument,
+			fmt.Sprintf("evident: trace %q holds %s samples, not %s", t.m.Name, t.dtype, want))
+	case !littleEndian && unsafe.Sizeof(zero) > 1:
+		return nil, goError(StatusUnsupported, "evident: typed sample access needs a little-endian machine (use Bytes)")
+	case want == 0 || want == DTypeBit:
+		n = nb
 	}
 	if n == 0 {
 		return []T{}, nil
@@ -756,10 +750,7 @@ func samples[T any](t *Trace, want DType) ([]T, error) {
 }
 
 // littleEndian: the typed accessors alias little-endian samples.
-var littleEndian = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // Bytes returns the raw little-endian sample bytes (any dtype).
 func (t *Trace) Bytes() ([]byte, error) { return samples[byte](t, 0) }
