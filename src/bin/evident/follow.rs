@@ -134,9 +134,34 @@ fn write_position<T: Serialize>(file: &Path, p: &T) -> Result<(), Failure> {
     t.write_all(text.as_bytes())
         .and_then(|_| t.write_all(b"\n"))
         .map_err(|e| fail("write", e))?;
-    t.persist(file).map_err(|e| fail("rename", e.error))?;
-    Ok(())
+    // On Windows a file another process has open cannot be replaced unless
+    // it allowed deletion (std's rename then uses POSIX semantics; Wine
+    // refuses it whatever the sharing): a reader of the position file would
+    // stop `follow`. Such a reader lets go quickly, so the rename is tried
+    // again for up to about 2 s. Elsewhere a failed rename does not heal by
+    // waiting.
+    let tmp = t.into_temp_path();
+    let mut waits = if cfg!(windows) { RENAME_WAITS_MS } else { &[] }.iter();
+    loop {
+        match fs::rename(&tmp, file) {
+            Ok(()) => {
+                // renamed: the temporary name is gone (on an error, drop removes it)
+                let _ = tmp.keep();
+                return Ok(());
+            }
+            Err(e) => match waits.next() {
+                Some(ms) => std::thread::sleep(Duration::from_millis(*ms)),
+                None => return Err(fail("rename", e)),
+            },
+        }
+    }
 }
+
+/// The pauses between tries of the position file's rename on Windows
+/// (2,035 ms in all).
+const RENAME_WAITS_MS: &[u64] = &[
+    5, 10, 20, 40, 80, 160, 160, 160, 200, 200, 200, 200, 200, 200, 200,
+];
 
 /// The identity of the file at a path: device and inode (Unix), so a file
 /// that takes the name is seen even with the same size.
