@@ -113,7 +113,9 @@ pub use log::{
     Truncated,
 };
 pub use query::{query, Order, Query, QueryIter};
-pub use verify::{verify, ExpectedHead, VerifyOptions, VerifyReport, Violation, ViolationKind};
+pub use verify::{
+    verify, ExpectedHead, VerifyOptions, VerifyReport, Violation, ViolationKind, IN_FLIGHT_WAIT,
+};
 
 /// Compiles the README's examples as doctests.
 #[cfg(doctest)]

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::chain::{Chain, Hash, Key};
 use crate::error::{Error, Result};
@@ -127,7 +128,18 @@ pub struct VerifyOptions {
     pub threads: usize,
     /// Called with (bytes checked, total bytes) as verification proceeds.
     pub progress: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
+    /// How long a torn tail that is only a record's beginning is watched
+    /// for the file to grow, i.e. for a writer still appending that record
+    /// (spec/format.md § 9.5, "in flight"). `None`: [`IN_FLIGHT_WAIT`].
+    /// `Some(Duration::ZERO)` checks the size once without waiting: for
+    /// logs nobody appends to any more (archives, copies), whose torn
+    /// tails are then reported without a pause.
+    pub in_flight_wait: Option<Duration>,
 }
+
+/// How long [`verify`] watches a torn tail for a writer still appending
+/// it, unless [`VerifyOptions::in_flight_wait`] says otherwise.
+pub const IN_FLIGHT_WAIT: Duration = Duration::from_millis(126);
 
 impl VerifyOptions {
     /// The defaults: no key, no expected head or log id, first violation
@@ -171,6 +183,13 @@ impl VerifyOptions {
         self.progress = Some(Arc::new(f));
         self
     }
+
+    /// How long a torn tail is watched for a writer still appending it
+    /// (default [`IN_FLIGHT_WAIT`]; `Duration::ZERO`: no pause).
+    pub fn in_flight_wait(mut self, wait: Duration) -> Self {
+        self.in_flight_wait = Some(wait);
+        self
+    }
 }
 
 impl std::fmt::Debug for VerifyOptions {
@@ -181,6 +200,7 @@ impl std::fmt::Debug for VerifyOptions {
             .field("expected_log_id", &self.expected_log_id)
             .field("all", &self.all)
             .field("threads", &self.threads)
+            .field("in_flight_wait", &self.in_flight_wait)
             .finish_non_exhaustive()
     }
 }
@@ -390,7 +410,8 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
         {
             crate::tail::Tail::Torn { lost_block } => {
                 joiner.sink.retain_before(off);
-                if !lost_block && growing(&file, len) {
+                let wait = opts.in_flight_wait.unwrap_or(IN_FLIGHT_WAIT);
+                if !lost_block && growing(&file, len, wait) {
                     report.in_flight_tail = Some(len - off);
                 } else {
                     joiner.sink.push(Violation {
@@ -415,16 +436,24 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
     Ok(joiner.sink.finish(report))
 }
 
-/// Whether the file grows within a moment: a writer is appending, so an
-/// incomplete record at its end is in flight, not torn. Waits about 0.1 s.
-fn growing(file: &File, len: u64) -> bool {
-    for ms in [0u64, 2, 4, 8, 16, 32, 64] {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
+/// Whether the file grows within `wait`: a writer is appending, so an
+/// incomplete record at its end is in flight, not torn. Looks at once, then
+/// after pauses of 2, 4, 8, ... ms (the last one cut to end at `wait`).
+fn growing(file: &File, len: u64, wait: Duration) -> bool {
+    let mut waited = Duration::ZERO;
+    let mut pause = Duration::from_millis(2);
+    loop {
         if file.metadata().map(|m| m.len()).unwrap_or(len) > len {
             return true;
         }
+        let Some(left) = wait.checked_sub(waited).filter(|l| !l.is_zero()) else {
+            return false;
+        };
+        let p = pause.min(left);
+        std::thread::sleep(p);
+        waited += p;
+        pause = pause.saturating_mul(2);
     }
-    false
 }
 
 /// Kind and position (offset, line) of a violation for a log whose header
@@ -1484,6 +1513,52 @@ mod tests {
     use crate::chain::HashAlg;
     use crate::format::Event;
     use crate::log::{Durability, Log, OpenOptions};
+
+    /// `growing` with no wait looks once; with a wait it sees a file that
+    /// grows during it, and a file already longer than the length read.
+    #[test]
+    fn growing_looks_once_without_a_wait_and_sees_growth_within_one() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"0123").unwrap();
+        let file = File::open(&path).unwrap();
+        assert!(!growing(&file, 4, Duration::ZERO));
+        assert!(!growing(&file, 4, Duration::from_millis(5)));
+        assert!(growing(&file, 3, Duration::ZERO));
+        let p = path.clone();
+        let writer = std::thread::Builder::new()
+            .spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+                f.write_all(b"45").unwrap();
+            })
+            .unwrap();
+        // A wait far longer than the writer's pause (a loaded machine).
+        assert!(growing(&file, 4, Duration::from_secs(60)));
+        writer.join().unwrap();
+    }
+
+    /// A torn tail checked without a wait is reported as torn (the
+    /// default would have watched it for about 0.1 s first).
+    #[test]
+    fn a_torn_tail_without_an_in_flight_wait_is_torn() {
+        let dir = tempfile::tempdir().unwrap();
+        for framing in [Framing::Jsonl, Framing::Binary] {
+            let path = dir.path().join(format!("t-{framing:?}"));
+            let (bytes, offsets) = build(&path, framing, 3);
+            let last = offsets[offsets.len() - 2];
+            let cut = last + (bytes.len() - last) / 2;
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            for o in [opts(1), opts(1).in_flight_wait(Duration::ZERO)] {
+                let r = verify(&path, &o).unwrap();
+                assert!(!r.valid && r.in_flight_tail.is_none(), "{framing:?}");
+                assert_eq!(r.violations[0].kind, ViolationKind::TornTail, "{framing:?}");
+                assert_eq!(r.violations[0].offset, last as u64, "{framing:?}");
+                assert_eq!(r.entries, 2, "{framing:?}");
+            }
+        }
+    }
 
     /// A log of `n` entries and the offsets of its records (genesis first,
     /// then the file length).
