@@ -690,6 +690,12 @@ fn follow_keeps_going_while_its_position_file_is_open() {
     drop(r);
     let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
     assert_eq!(saved["seq"], 5, "{saved}");
+    #[cfg(windows)]
+    {
+        // not left marked as a temporary file (FILE_ATTRIBUTE_TEMPORARY)
+        use std::os::windows::fs::MetadataExt;
+        assert_eq!(fs::metadata(&pos).unwrap().file_attributes() & 0x100, 0);
+    }
     let left: Vec<_> = fs::read_dir(d.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -140,18 +140,23 @@ fn write_position<T: Serialize>(file: &Path, p: &T) -> Result<(), Failure> {
     // stop `follow`. Such a reader lets go quickly, so the rename is tried
     // again for up to about 2 s. Elsewhere a failed rename does not heal by
     // waiting.
-    let tmp = t.into_temp_path();
+    // `keep` first: on Windows it clears the temporary-file attribute, which
+    // the position file must not carry (tempfile's `persist` does the same,
+    // but renames with MoveFileEx alone).
+    let tmp = t
+        .into_temp_path()
+        .keep()
+        .map_err(|e| fail("write", e.error))?;
     let mut waits = if cfg!(windows) { RENAME_WAITS_MS } else { &[] }.iter();
     loop {
         match fs::rename(&tmp, file) {
-            Ok(()) => {
-                // renamed: the temporary name is gone (on an error, drop removes it)
-                let _ = tmp.keep();
-                return Ok(());
-            }
+            Ok(()) => return Ok(()),
             Err(e) => match waits.next() {
                 Some(ms) => std::thread::sleep(Duration::from_millis(*ms)),
-                None => return Err(fail("rename", e)),
+                None => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(fail("rename", e));
+                }
             },
         }
     }
