@@ -120,7 +120,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 12
+#define EVIDENT_ABI_VERSION_MINOR 13
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -2965,6 +2965,16 @@ evident_status evident_verify_options_set_all(evident_verify_options *options, b
  * Sets the number of worker threads (0: one per core).
  */
 evident_status evident_verify_options_set_threads(evident_verify_options *options, size_t threads);
+
+/**
+ * Sets how long a torn tail that is only a record's beginning is watched
+ * for the file to grow (a writer still appending it: reported as in
+ * flight, spec/format.md § 9.5), in milliseconds. Default 126 (about
+ * 0.1 s); 0 looks once without a pause, for logs nobody appends to any
+ * more. Since C ABI 1.13.
+ */
+evident_status evident_verify_options_set_in_flight_wait_ms(evident_verify_options *options,
+                                                            uint64_t wait_ms);
 
 /**
  * Sets a progress callback (NULL removes it); `user_data` is passed back

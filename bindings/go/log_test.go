@@ -386,6 +386,33 @@ func TestRecoveryMovesTornTail(t *testing.T) {
 	if r.First().Kind.String() != "torn_tail" || !strings.Contains(r.First().String(), "torn_tail at seq none, line 5") {
 		t.Errorf("violation text %q", r.First().String())
 	}
+	// Without watching the tail for a writer (a negative InFlightWait): the same report.
+	if r2 := mustVerify(t, path, evident.VerifyOptions{InFlightWait: -1}); r2.Valid || !r2.OnlyTornTail ||
+		r2.InFlightTail != 0 || r2.First().Offset != uint64(size) || r2.Entries != 3 {
+		t.Fatalf("verify of a torn tail without a wait: %+v", r2)
+	}
+	// A wait far longer than a writer's pause: the record it completes is in flight.
+	for round := 0; ; round++ {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(200 * time.Millisecond)
+			f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			f.Write([]byte("x"))
+			f.Close()
+		}()
+		r3 := mustVerify(t, path, evident.VerifyOptions{InFlightWait: 5 * time.Second})
+		<-done
+		if err := os.Truncate(path, size+int64(len(torn))); err != nil {
+			t.Fatal(err)
+		}
+		if r3.Valid && r3.InFlightTail == uint64(len(torn)) && r3.Entries == 3 {
+			break
+		}
+		if round == 9 { // a loaded machine may run the writer before verify looks
+			t.Fatalf("verify while the file grows: %+v", r3)
+		}
+	}
 
 	l2 := mustOpen(t, path, evident.Options{Create: evident.OpenExisting})
 	rec, err = l2.Recovery()

@@ -198,6 +198,9 @@ evident_status evgo_verify(const char *strs, const evgo_verify_args *a,
     }
     TRY(evident_verify_options_set_all(o, a->all));
     TRY(evident_verify_options_set_threads(o, a->threads));
+    if (a->set_in_flight_wait) {
+        TRY(evident_verify_options_set_in_flight_wait_ms(o, a->in_flight_wait_ms));
+    }
     if (a->progress != 0) {
         TRY(evident_verify_options_set_progress(o, progress_trampoline, (void *)a->progress));
     }

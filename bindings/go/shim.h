@@ -102,6 +102,8 @@ typedef struct {
     bool all;
     size_t threads;
     uintptr_t progress; /* a runtime/cgo.Handle, 0 = no callback */
+    bool set_in_flight_wait;
+    uint64_t in_flight_wait_ms;
 } evgo_verify_args;
 
 typedef struct {

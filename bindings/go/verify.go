@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/cgo"
 	"strconv"
+	"time"
 )
 
 // ViolationKind is the kind of a verification violation (the numbers of
@@ -89,6 +90,12 @@ type VerifyOptions struct {
 	// Progress, if set, is called on the calling goroutine with the bytes
 	// checked so far and the file size.
 	Progress func(done, total uint64)
+	// InFlightWait is how long a torn tail (a record's beginning) is
+	// watched for a writer still appending it, then reported as
+	// Result.InFlightTail: 0 means the library's default (about 0.1 s); a
+	// negative value looks once without a pause, for logs nobody appends
+	// to any more. Rounded to milliseconds.
+	InFlightWait time.Duration
 }
 
 // Result is the outcome of Verify.
@@ -177,6 +184,10 @@ func Verify(path string, opts VerifyOptions) (Result, error) {
 		expected_log_id: s.addOpt(opts.ExpectedLogID),
 		all:             C.bool(opts.All),
 		threads:         C.size_t(opts.Threads),
+	}
+	if w := opts.InFlightWait; w != 0 {
+		a.set_in_flight_wait = true
+		a.in_flight_wait_ms = C.uint64_t(max(w, 0).Round(time.Millisecond) / time.Millisecond)
 	}
 	if opts.ExpectedHead != nil {
 		if hasNUL(opts.ExpectedHead.Hash) {

@@ -179,6 +179,23 @@ pub extern "C" fn evident_verify_options_set_threads(
     })
 }
 
+/// Sets how long a torn tail that is only a record's beginning is watched
+/// for the file to grow (a writer still appending it: reported as in
+/// flight, spec/format.md § 9.5), in milliseconds. Default 126 (about
+/// 0.1 s); 0 looks once without a pause, for logs nobody appends to any
+/// more. Since C ABI 1.13.
+#[no_mangle]
+pub extern "C" fn evident_verify_options_set_in_flight_wait_ms(
+    options: *mut evident_verify_options,
+    wait_ms: u64,
+) -> evident_status {
+    ffi_status!({
+        let o = try_mut!(options, "options");
+        o.opts.in_flight_wait = Some(std::time::Duration::from_millis(wait_ms));
+        Ok(evident_status::Ok)
+    })
+}
+
 /// Sets a progress callback (NULL removes it); `user_data` is passed back
 /// to it unchanged.
 #[no_mangle]

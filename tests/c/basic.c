@@ -396,6 +396,19 @@ int main(int argc, char **argv) {
     CHECK(evident_violation_get_kind(viol) == EVIDENT_VIOLATION_KIND_TORN_TAIL);
     CHECK(evident_violation_offset(viol) == before);
     evident_verify_result_free(res);
+    /* the same without watching the tail for a writer (C ABI 1.13) */
+    evident_verify_options *nowait = NULL;
+    OK(evident_verify_options_new(&nowait));
+    OK(evident_verify_options_set_in_flight_wait_ms(nowait, 0));
+    EXPECT(evident_verify_options_set_in_flight_wait_ms(NULL, 0), EVIDENT_STATUS_NULL_ARGUMENT);
+    OK(evident_verify(path, nowait, &res));
+    CHECK(evident_verify_result_only_torn_tail(res));
+    CHECK(evident_verify_result_in_flight_tail(res) == 0);
+    OK(evident_verify_result_violation(res, 0, &viol));
+    CHECK(evident_violation_get_kind(viol) == EVIDENT_VIOLATION_KIND_TORN_TAIL);
+    CHECK(evident_violation_offset(viol) == before);
+    evident_verify_result_free(res);
+    evident_verify_options_free(nowait);
 
     OK(evident_log_open(path, NULL, &log));
     OK(evident_log_recovery(log, &rec));

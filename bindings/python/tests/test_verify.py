@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,51 @@ def test_absurd_thread_counts_verify_quietly(
     assert r.valid and r.entries == 20 and r.head == head
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")  # the library never prints (no panic message)
+
+
+
+def test_in_flight_wait(log_path: Path) -> None:
+    """``in_flight_wait``: 0 reports a torn tail without a pause; a long
+    wait sees a writer complete the record (in flight, the log valid)."""
+    write(log_path, 3)
+    clean = log_path.read_bytes()
+    with evident.AuditLog(log_path) as log:
+        log.log("V", "a3")
+    record = log_path.read_bytes()[len(clean):]
+    first, rest = record[: len(record) // 2], record[len(record) // 2:]
+    log_path.write_bytes(clean + first)
+    r = evident.verify(log_path, in_flight_wait=0)
+    assert not r.valid and r.only_torn_tail and r.in_flight_tail is None
+    assert r.offset == len(clean) and r.entries == 3
+    for bad in (-1, float("nan"), "1", True, [1]):
+        with pytest.raises(evident.InvalidArgumentError, match="in_flight_wait"):
+            evident.verify(log_path, in_flight_wait=bad)
+
+    def finish() -> None:
+        time.sleep(0.2)
+        with open(log_path, "ab") as f:
+            f.write(rest)
+
+    seen = []
+    for _ in range(10):  # a loaded machine may run the writer before verify looks
+        log_path.write_bytes(clean + first)
+        t = threading.Thread(target=finish)
+        t.start()
+        r = evident.verify(log_path, in_flight_wait=30)
+        t.join()
+        assert r.valid, (r.kind, r.error)
+        seen.append(r.in_flight_tail)
+        if r.in_flight_tail == len(first):
+            assert r.entries == 3
+            break
+        assert r.entries == 4 and r.in_flight_tail is None
+    assert seen[-1] == len(first), seen
+
+
+def test_in_flight_wait_needs_abi_1_13(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(log_path, 1)
+    missing = ["evident_verify_options_set_in_flight_wait_ms"]
+    monkeypatch.setattr(evident._native, "_in_flight_wait_missing", missing)
+    with pytest.raises(evident.UnsupportedError, match="1.13"):
+        evident.verify(log_path, in_flight_wait=0)
+    assert evident.verify(log_path).valid

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.machinery
+import math
 import os
 from ctypes import (
     POINTER,
@@ -376,6 +377,11 @@ _COMPAT_PROTOTYPES = {
     "evident_compat_secureml_select": (_S, [c_char_p, c_char_p, c_char_p, c_char_p, _PP]),
 }
 
+# ABI 1.13: how long verify watches a torn tail for a writer
+_IN_FLIGHT_WAIT_PROTOTYPES = {
+    "evident_verify_options_set_in_flight_wait_ms": (_S, [_P, c_uint64]),
+}
+
 # ABI 1.11: existing OpenParallax audit files (src/ffi/openparallax.rs)
 _OPENPARALLAX_PROTOTYPES = {
     "evident_openparallax_detect": (_S, [c_char_p, POINTER(ctypes.c_int32)]),
@@ -406,6 +412,7 @@ _PROTOTYPES = {
     **_ARRAY_NO_NULL_PROTOTYPES,
     **_COMPAT_PROTOTYPES,
     **_OPENPARALLAX_PROTOTYPES,
+    **_IN_FLIGHT_WAIT_PROTOTYPES,
 }
 
 
@@ -486,6 +493,9 @@ _array_missing = _bind(lib, _ARRAY_PROTOTYPES)
 _array_no_null_missing = _bind(lib, _ARRAY_NO_NULL_PROTOTYPES)
 _compat_missing = _bind(lib, _COMPAT_PROTOTYPES)
 _openparallax_missing = _bind(lib, _OPENPARALLAX_PROTOTYPES)
+#: Empty when the library has evident_verify_options_set_in_flight_wait_ms
+#: (ABI 1.13), which verify(in_flight_wait=...) needs.
+_in_flight_wait_missing = _bind(lib, _IN_FLIGHT_WAIT_PROTOTYPES)
 
 
 def compat_call(name: str, *args: Any) -> str:
@@ -635,6 +645,16 @@ def unsigned(value: Any, name: str, maximum: int = UINT64_MAX) -> int:
     if value < 0 or value > maximum:
         raise InvalidArgumentError(f"`{name}` must be between 0 and {maximum}, got {value}")
     return value
+
+
+def milliseconds(value: Any, name: str) -> int:
+    """A number of seconds (>= 0; infinity: the longest) as whole
+    milliseconds for a ``uint64_t`` argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(f"`{name}` must be a number of seconds")
+    if math.isnan(value) or value < 0:
+        raise InvalidArgumentError(f"`{name}` must be >= 0, got {value}")
+    return UINT64_MAX if math.isinf(value) else min(int(round(value * 1000)), UINT64_MAX)
 
 
 def key_arg(key: Optional[bytes]) -> Tuple[Any, int]:

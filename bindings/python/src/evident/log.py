@@ -7,7 +7,6 @@ import ctypes
 import enum
 import json
 import json.encoder as _json_encoder
-import math
 import os
 import sys
 import uuid
@@ -515,15 +514,7 @@ class AuditLog(Managed):
         key_buf, key_len = N.key_arg(key)
         actor_b = N.text(actor, "actor")
         host_b = N.text(host, "host")
-        timeout_ms: Optional[int] = None
-        if lock_timeout is not None:
-            if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, (int, float)):
-                raise InvalidArgumentError("`lock_timeout` must be a number of seconds")
-            if math.isnan(lock_timeout) or lock_timeout < 0:
-                raise InvalidArgumentError(f"`lock_timeout` must be >= 0, got {lock_timeout}")
-            timeout_ms = (
-                N.UINT64_MAX if math.isinf(lock_timeout) else int(round(lock_timeout * 1000))
-            )
+        timeout_ms = None if lock_timeout is None else N.milliseconds(lock_timeout, "lock_timeout")
         if buffer_size is not None:
             N.unsigned(buffer_size, "buffer_size", N.SIZE_MAX)
         delay_us: Optional[int] = None

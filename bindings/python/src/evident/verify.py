@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Tuple, Union
 
 from . import _native as N
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, UnsupportedError
 from .log import Head, PathLike
 
 __all__ = ["verify", "VerifyResult", "Violation", "ExpectedHead"]
@@ -100,6 +100,7 @@ def verify(
     all: bool = False,
     threads: int = 0,
     progress: Optional[Callable[[int, int], None]] = None,
+    in_flight_wait: Optional[float] = None,
 ) -> VerifyResult:
     """Checks the whole log at ``path``: every hash, link and seq, the key,
     and the expectations given.
@@ -113,6 +114,11 @@ def verify(
     :param all: report every violation instead of stopping at the first.
     :param threads: worker threads (0: one per core).
     :param progress: called with ``(bytes_done, bytes_total)`` while checking.
+    :param in_flight_wait: seconds a torn tail (a record's beginning) is
+        watched for a writer still appending it, reported then as
+        ``in_flight_tail`` (None: the library's default, about 0.1 s; 0: no
+        pause, for logs nobody appends to any more). Needs a library of ABI
+        1.13 or later.
 
     Returns a :class:`VerifyResult` whenever the file could be read, valid or
     not; raises (e.g. :class:`~evident.errors.EvidentIOError` for a missing
@@ -125,6 +131,12 @@ def verify(
     head_hash = None if head_arg is None else N.text(head_arg[1], "expected_head hash")
     log_id = N.text(expected_log_id, "expected_log_id")
     threads = N.unsigned(threads, "threads", N.SIZE_MAX)
+    wait_ms = None if in_flight_wait is None else N.milliseconds(in_flight_wait, "in_flight_wait")
+    if wait_ms is not None and N._in_flight_wait_missing:
+        raise UnsupportedError(
+            f"the evident library {N.library_path} lacks "
+            "evident_verify_options_set_in_flight_wait_ms: rebuild it (ABI 1.13 or later)"
+        )
 
     callback = None
     errors: List[BaseException] = []
@@ -152,6 +164,8 @@ def verify(
             N.check(lib.evident_verify_options_set_expected_log_id(opts, log_id))
         N.check(lib.evident_verify_options_set_all(opts, bool(all)))
         N.check(lib.evident_verify_options_set_threads(opts, threads))
+        if wait_ms is not None:
+            N.check(lib.evident_verify_options_set_in_flight_wait_ms(opts, wait_ms))
         if callback is not None:
             N.check(lib.evident_verify_options_set_progress(opts, callback, None))
         N.check(lib.evident_verify(raw_path, opts, ctypes.byref(result)))
