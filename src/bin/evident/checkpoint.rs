@@ -25,8 +25,9 @@ pub struct KeygenArgs {
     /// Make a witness (cosignature) key instead of a log key.
     #[arg(long)]
     pub witness: bool,
-    /// Write the private key here (mode 0600, never overwritten) and the
-    /// public key to FILE.pub; without it, both are printed.
+    /// Write the private key here (never overwritten; mode 0600 on Unix, on
+    /// Windows the directory's permissions: use a directory only you can
+    /// read) and the public key to FILE.pub; without it, both are printed.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
