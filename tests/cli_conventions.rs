@@ -467,6 +467,24 @@ fn wait_saved(pos: &Path, done: impl Fn(&Value) -> bool) {
     }
 }
 
+/// `evident follow LOG --json --interval 0.05 --position-file POS`.
+fn follow_saving(log: &Path, pos: &Path) -> Running {
+    Running::start(&[
+        "follow",
+        s(log),
+        "--json",
+        "--interval",
+        "0.05",
+        "--position-file",
+        s(pos),
+    ])
+}
+
+/// The JSON in the position file `pos`.
+fn read_saved(pos: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(pos).unwrap()).unwrap()
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -582,35 +600,19 @@ fn follow_resumes_from_a_position_file_and_from_seq() {
     let pos = d.path().join("a.pos");
     append(&log, &["e1", "e2", "e3"], None);
     {
-        let r = Running::start(&[
-            "follow",
-            s(&log),
-            "--json",
-            "--interval",
-            "0.05",
-            "--position-file",
-            s(&pos),
-        ]);
+        let r = follow_saving(&log, &pos);
         assert_eq!(actions(&r.take(3)), ["e1", "e2", "e3"]);
         append(&log, &["e4"], None);
         assert_eq!(actions(&r.take(1)), ["e4"]);
         // the position is saved once the line is out
         wait_saved(&pos, |v| v["seq"] == 4);
     }
-    let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
+    let saved = read_saved(&pos);
     assert_eq!(saved["seq"], 4, "{saved}");
     // written while nobody followed: printed after a restart, once
     append(&log, &["e5", "e6"], None);
     {
-        let r = Running::start(&[
-            "follow",
-            s(&log),
-            "--json",
-            "--interval",
-            "0.05",
-            "--position-file",
-            s(&pos),
-        ]);
+        let r = follow_saving(&log, &pos);
         assert_eq!(actions(&r.take(2)), ["e5", "e6"]);
         r.quiet(300);
     }
@@ -630,19 +632,11 @@ fn follow_resumes_from_a_position_file_and_from_seq() {
     // the new log is followed from its first entry, and the file updated
     let other = d.path().join("b.jsonl");
     append(&other, &["x"], None);
-    let r = Running::start(&[
-        "follow",
-        s(&other),
-        "--json",
-        "--interval",
-        "0.05",
-        "--position-file",
-        s(&pos),
-    ]);
+    let r = follow_saving(&other, &pos);
     assert_eq!(actions(&r.take(1)), ["x"]);
     wait_saved(&pos, |v| v["seq"] == 1);
     drop(r);
-    let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
+    let saved = read_saved(&pos);
     assert_eq!(saved["seq"], 1, "{saved}");
     // the follow options need -f
     evident()
@@ -664,15 +658,7 @@ fn follow_keeps_going_while_its_position_file_is_open() {
     let log = d.path().join("a.evl");
     let pos = d.path().join("a.pos");
     append(&log, &["e1"], None);
-    let r = Running::start(&[
-        "follow",
-        s(&log),
-        "--json",
-        "--interval",
-        "0.05",
-        "--position-file",
-        s(&pos),
-    ]);
+    let r = follow_saving(&log, &pos);
     assert_eq!(actions(&r.take(1)), ["e1"]);
     wait_saved(&pos, |v| v["seq"] == 1);
     for (i, held_ms) in [(2, 300u64), (3, 50), (4, 600)] {
@@ -688,7 +674,7 @@ fn follow_keeps_going_while_its_position_file_is_open() {
     assert_eq!(actions(&r.take(1)), ["e5"]);
     wait_saved(&pos, |v| v["seq"] == 5);
     drop(r);
-    let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
+    let saved = read_saved(&pos);
     assert_eq!(saved["seq"], 5, "{saved}");
     #[cfg(windows)]
     {
@@ -806,7 +792,7 @@ fn follow_several_logs_labels_entries_and_survives_a_rotation() {
                 .is_some_and(|a| a.len() == 2 && a[1]["seq"] == 3)
         });
     }
-    let saved: Value = serde_json::from_str(&fs::read_to_string(&pos).unwrap()).unwrap();
+    let saved = read_saved(&pos);
     let saved = saved.as_array().unwrap_or_else(|| panic!("{saved}"));
     assert_eq!(saved.len(), 2, "{saved:?}");
     assert_eq!(
