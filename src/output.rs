@@ -94,6 +94,19 @@ impl Output {
     }
 }
 
+/// Creates the new file `path` for a secret (a private key) that only the
+/// user running this process may open, and opens it for reading and
+/// writing. Never an existing name (an error of kind `AlreadyExists`, the
+/// file left alone) and never through a symbolic link. Unix: mode 0600
+/// (less the umask) from creation on. Windows: the file's DACL is set when
+/// it is created, before anything is written: one entry granting the
+/// current user (the process token's user) full access, protected from
+/// the directory's inheritable entries. The file is written in place, not
+/// under a temporary name: if writing fails, the caller removes it.
+pub fn create_private(path: &Path) -> Result<File> {
+    crate::sys::create_private(path).map_err(|e| Error::io(path, "create private key", e))
+}
+
 impl OutputFile {
     /// The file to write into (buffer it: every write is a system call).
     pub fn file(&self) -> &File {
@@ -127,6 +140,28 @@ mod tests {
         let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: a NUL-terminated path that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    /// A private file: mode 0600, never an existing name, never through a
+    /// symbolic link (a dangling one would otherwise create its target).
+    #[test]
+    fn a_private_file_is_new_and_0600() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("key");
+        let mut f = create_private(&p).unwrap();
+        f.write_all(b"secret").unwrap();
+        drop(f);
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & !0o600, 0, "{mode:o}");
+        let e = create_private(&p).unwrap_err();
+        assert!(e.to_string().contains("create private key"), "{e}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"secret");
+        let target = dir.path().join("target");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        create_private(&link).unwrap_err();
+        assert!(!target.exists(), "the link was followed");
     }
 
     #[test]

@@ -392,3 +392,168 @@ fn keygen_never_replaces_a_public_key() {
     );
     assert!(!p.join("k").exists(), "a private key was left behind");
 }
+
+/// The private key file of `keygen -o` may be opened by the user who made
+/// it and nobody else. On Unix it is mode 0600; on Windows it took the
+/// directory's inherited ACL (in a shared directory such as
+/// `C:\ProgramData`, readable by every user of the machine). Now its DACL
+/// is set when the file is created: one entry, the current user, full
+/// access, protected from inheritance. The public key is not restricted.
+#[test]
+fn keygen_private_key_only_its_user_may_open() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    evident(p)
+        .args(["keygen", "--name", "example.com/a", "-o", "k"])
+        .assert()
+        .success();
+    let skey = std::fs::read_to_string(p.join("k")).unwrap();
+    assert!(skey.starts_with("PRIVATE+KEY+example.com/a+"), "{skey}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(p.join("k")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    #[cfg(windows)]
+    {
+        // Allowed: this user and SYSTEM (which has every access anyway;
+        // Wine, which maps a DACL to Unix permission bits and back, lists
+        // it). Before, the directory's entries were inherited: under Wine,
+        // Everyone (S-1-1-0) could read the key.
+        let me = windows_acl::current_user();
+        let aces = windows_acl::dacl(&p.join("k"));
+        assert!(
+            aces.iter()
+                .any(|a| a.allowed && a.sid == me && a.mask == windows_acl::FILE_ALL_ACCESS),
+            "{aces:?}"
+        );
+        assert!(
+            aces.iter()
+                .all(|a| !a.allowed || a.sid == me || a.sid == "S-1-5-18"),
+            "another user may open the private key: {aces:?} (this user: {me})"
+        );
+        // The public key is for everyone: it keeps the directory's ACL.
+        let _ = windows_acl::dacl(&p.join("k.pub"));
+    }
+}
+
+/// Reads a file's DACL (Win32 security calls, as the library sets it).
+#[cfg(windows)]
+mod windows_acl {
+    use std::os::windows::ffi::OsStrExt as _;
+    use std::path::Path;
+
+    use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE};
+    use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
+    use windows_sys::Win32::Security::{
+        GetAce, GetFileSecurityW, GetSecurityDescriptorDacl, GetTokenInformation, TokenUser,
+        ACCESS_ALLOWED_ACE, ACE_HEADER, ACL, DACL_SECURITY_INFORMATION, PSID, TOKEN_QUERY,
+        TOKEN_USER,
+    };
+    use windows_sys::Win32::System::SystemServices::ACCESS_ALLOWED_ACE_TYPE;
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+
+    pub const FILE_ALL_ACCESS: u32 = 0x001F_01FF;
+
+    /// One entry of a DACL: allowed or denied, the access mask, the SID
+    /// as a string (`S-1-…`).
+    #[derive(Debug)]
+    pub struct Ace {
+        pub allowed: bool,
+        pub mask: u32,
+        pub sid: String,
+    }
+
+    /// `sid` as a string.
+    unsafe fn sid_string(sid: PSID) -> String {
+        let mut sp: *mut u16 = std::ptr::null_mut();
+        assert_ne!(ConvertSidToStringSidW(sid, &mut sp), 0);
+        let mut n = 0;
+        while *sp.add(n) != 0 {
+            n += 1;
+        }
+        let s = String::from_utf16_lossy(std::slice::from_raw_parts(sp, n));
+        LocalFree(sp.cast());
+        s
+    }
+
+    /// The SID of the user running the tests.
+    pub fn current_user() -> String {
+        let mut token: HANDLE = std::ptr::null_mut();
+        // SAFETY: test code; documented Win32 calls with valid pointers.
+        unsafe {
+            assert_ne!(
+                OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token),
+                0
+            );
+            let mut len = 0u32;
+            GetTokenInformation(token, TokenUser, std::ptr::null_mut(), 0, &mut len);
+            let mut buf = vec![0usize; (len as usize).div_ceil(8)];
+            assert_ne!(
+                GetTokenInformation(token, TokenUser, buf.as_mut_ptr().cast(), len, &mut len),
+                0
+            );
+            CloseHandle(token);
+            sid_string((*buf.as_ptr().cast::<TOKEN_USER>()).User.Sid)
+        }
+    }
+
+    /// The entries of the file's DACL (it must have one).
+    pub fn dacl(path: &Path) -> Vec<Ace> {
+        let wide: Vec<u16> = path.as_os_str().encode_wide().chain([0]).collect();
+        // SAFETY: test code; documented Win32 calls with valid pointers and
+        // buffers of the sizes the calls asked for.
+        unsafe {
+            let mut len = 0u32;
+            GetFileSecurityW(
+                wide.as_ptr(),
+                DACL_SECURITY_INFORMATION,
+                std::ptr::null_mut(),
+                0,
+                &mut len,
+            );
+            assert!(len > 0, "{}", std::io::Error::last_os_error());
+            let mut sd = vec![0usize; (len as usize).div_ceil(8)];
+            assert_ne!(
+                GetFileSecurityW(
+                    wide.as_ptr(),
+                    DACL_SECURITY_INFORMATION,
+                    sd.as_mut_ptr().cast(),
+                    len,
+                    &mut len
+                ),
+                0
+            );
+            let (mut present, mut defaulted) = (0, 0);
+            let mut acl: *mut ACL = std::ptr::null_mut();
+            assert_ne!(
+                GetSecurityDescriptorDacl(
+                    sd.as_mut_ptr().cast(),
+                    &mut present,
+                    &mut acl,
+                    &mut defaulted
+                ),
+                0
+            );
+            assert!(
+                present != 0 && !acl.is_null(),
+                "no DACL: everyone may open it"
+            );
+            let mut aces = Vec::new();
+            for i in 0..u32::from((*acl).AceCount) {
+                let mut ace: *mut core::ffi::c_void = std::ptr::null_mut();
+                assert_ne!(GetAce(acl, i, &mut ace), 0);
+                let header = *ace.cast::<ACE_HEADER>();
+                // Allowed and denied entries have the same layout.
+                let a = ace.cast::<ACCESS_ALLOWED_ACE>();
+                aces.push(Ace {
+                    allowed: u32::from(header.AceType) == ACCESS_ALLOWED_ACE_TYPE,
+                    mask: (*a).Mask,
+                    sid: sid_string(std::ptr::addr_of_mut!((*a).SidStart).cast()),
+                });
+            }
+            aces
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //! | process liveness | `kill(pid, 0)` | `OpenProcess` + `GetExitCodeProcess` |
 //! | no-follow open | `O_NOFOLLOW` | `FILE_FLAG_OPEN_REPARSE_POINT`, then refuse a symbolic link |
 //! | durability | `fdatasync` (`F_FULLFSYNC` on macOS, by the standard library) | `FlushFileBuffers` |
+//! | a file only its creator may open (`create_private`) | mode 0600, `O_EXCL`, `O_NOFOLLOW` | `CreateFileW` (`CREATE_NEW`) with a protected DACL granting the user of the process token full access and nobody else anything |
 //!
 //! Why not the whole-file locks of `fs2` or `std::fs::File::lock` on
 //! Windows: both take a *mandatory* `LockFileEx` lock over the whole file

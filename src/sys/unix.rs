@@ -46,6 +46,19 @@ pub(crate) fn create_mode(o: &mut OpenOptions, mode: u32) {
     o.mode(mode);
 }
 
+/// Creates the new file `path` (never an existing name, never through a
+/// symbolic link) that only its owner may open: mode 0600 (less the umask)
+/// from creation on. Read and write access.
+pub(crate) fn create_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
 /// Sets the permission bits of `f` to `mode`.
 pub(crate) fn set_mode(f: &File, mode: u32) -> io::Result<()> {
     f.set_permissions(std::fs::Permissions::from_mode(mode))

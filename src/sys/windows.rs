@@ -10,14 +10,24 @@ use std::path::Path;
 use windows_sys::Win32::Foundation::{
     CloseHandle, ERROR_ACCESS_DENIED, ERROR_DIRECTORY_NOT_SUPPORTED, ERROR_DISK_FULL,
     ERROR_HANDLE_DISK_FULL, ERROR_INVALID_PARAMETER, ERROR_IO_PENDING, ERROR_LOCK_VIOLATION,
-    STILL_ACTIVE,
+    GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, STILL_ACTIVE,
+};
+use windows_sys::Win32::Security::{
+    AddAccessAllowedAce, GetLengthSid, GetTokenInformation, InitializeAcl,
+    InitializeSecurityDescriptor, SetSecurityDescriptorControl, SetSecurityDescriptorDacl,
+    TokenUser, ACCESS_ALLOWED_ACE, ACL, ACL_REVISION, PSECURITY_DESCRIPTOR, PSID,
+    SECURITY_ATTRIBUTES, SECURITY_DESCRIPTOR, SE_DACL_PROTECTED, TOKEN_QUERY, TOKEN_USER,
 };
 use windows_sys::Win32::Storage::FileSystem::{
-    GetFileInformationByHandle, LockFileEx, MoveFileExW, UnlockFileEx, BY_HANDLE_FILE_INFORMATION,
-    FILE_FLAG_OPEN_REPARSE_POINT, LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY,
+    CreateFileW, GetFileInformationByHandle, LockFileEx, MoveFileExW, UnlockFileEx,
+    BY_HANDLE_FILE_INFORMATION, CREATE_NEW, FILE_ALL_ACCESS, FILE_ATTRIBUTE_NORMAL,
+    FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+    LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY,
 };
+use windows_sys::Win32::System::SystemServices::SECURITY_DESCRIPTOR_REVISION;
 use windows_sys::Win32::System::Threading::{
-    GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+    GetCurrentProcess, GetExitCodeProcess, OpenProcess, OpenProcessToken,
+    PROCESS_QUERY_LIMITED_INFORMATION,
 };
 use windows_sys::Win32::System::IO::{OVERLAPPED, OVERLAPPED_0, OVERLAPPED_0_0};
 
@@ -93,6 +103,155 @@ pub(crate) fn mode(_m: &Metadata) -> u32 {
 
 /// No permission bits on Windows: new files inherit the directory's ACLs.
 pub(crate) fn create_mode(_o: &mut OpenOptions, _mode: u32) {}
+
+/// The SID of the user the process runs as (its token's user), in a buffer
+/// aligned for the `TOKEN_USER` it holds.
+struct ProcessUser(Vec<usize>);
+
+impl ProcessUser {
+    fn current() -> io::Result<ProcessUser> {
+        let mut token: HANDLE = std::ptr::null_mut();
+        // SAFETY: the pseudo-handle of this process and a pointer to a local.
+        if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let result = (|| {
+            let mut len = 0u32;
+            // SAFETY: asks for the size only (no buffer); fails with
+            // ERROR_INSUFFICIENT_BUFFER and sets `len`.
+            unsafe { GetTokenInformation(token, TokenUser, std::ptr::null_mut(), 0, &mut len) };
+            if (len as usize) < std::mem::size_of::<TOKEN_USER>() {
+                return Err(io::Error::last_os_error());
+            }
+            let words = (len as usize).div_ceil(std::mem::size_of::<usize>());
+            let mut buf: Vec<usize> = Vec::new();
+            buf.try_reserve_exact(words)
+                .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+            buf.resize(words, 0);
+            // SAFETY: a writable buffer of at least `len` bytes, aligned for
+            // TOKEN_USER (pointer-sized words).
+            let ok = unsafe {
+                GetTokenInformation(token, TokenUser, buf.as_mut_ptr().cast(), len, &mut len)
+            };
+            if ok == 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(ProcessUser(buf))
+        })();
+        // SAFETY: the token handle opened above, closed once.
+        unsafe { CloseHandle(token) };
+        result
+    }
+
+    /// The user's SID; valid while `self` is.
+    fn sid(&self) -> PSID {
+        // SAFETY: GetTokenInformation filled the buffer with a TOKEN_USER
+        // (the size was checked), whose SID points into the same buffer.
+        unsafe { (*self.0.as_ptr().cast::<TOKEN_USER>()).User.Sid }
+    }
+}
+
+/// A security descriptor whose DACL grants the user running this process
+/// full access and nobody else anything, protected (no inheritable entry of
+/// a parent directory is added to it).
+struct PrivateDescriptor {
+    sd: SECURITY_DESCRIPTOR,
+    /// The ACL `sd` points to (a heap buffer: it stays put when `self`
+    /// moves).
+    _acl: Vec<u32>,
+}
+
+impl PrivateDescriptor {
+    fn new() -> io::Result<PrivateDescriptor> {
+        let user = ProcessUser::current()?;
+        let sid = user.sid();
+        // SAFETY: a valid SID from the token.
+        let sid_len = unsafe { GetLengthSid(sid) } as usize;
+        // The ACL's header, then one ACCESS_ALLOWED_ACE whose last member
+        // (`SidStart`, a u32) is where the SID begins.
+        let acl_len = std::mem::size_of::<ACL>() + std::mem::size_of::<ACCESS_ALLOWED_ACE>()
+            - std::mem::size_of::<u32>()
+            + sid_len;
+        let acl_len_u32 = u32::try_from(acl_len).map_err(|_| io::Error::other("SID too long"))?;
+        // u32 words: an ACL is DWORD-aligned.
+        let mut acl = vec![0u32; acl_len.div_ceil(4)];
+        let pacl = acl.as_mut_ptr().cast::<ACL>();
+        // SAFETY: `pacl` points to `acl_len` writable, aligned bytes; `sid`
+        // is valid (AddAccessAllowedAce copies it).
+        let acl_ok = unsafe {
+            InitializeAcl(pacl, acl_len_u32, ACL_REVISION) != 0
+                && AddAccessAllowedAce(pacl, ACL_REVISION, FILE_ALL_ACCESS, sid) != 0
+        };
+        if !acl_ok {
+            return Err(io::Error::last_os_error());
+        }
+        let mut d = PrivateDescriptor {
+            // SAFETY: all-zero is a valid value of this plain C struct,
+            // which InitializeSecurityDescriptor fills.
+            sd: unsafe { std::mem::zeroed() },
+            _acl: acl,
+        };
+        let psd = d.as_ptr();
+        // SAFETY: `psd` points to the SECURITY_DESCRIPTOR in `d`; the ACL
+        // lives (unmoved, on the heap) as long as `d`.
+        let sd_ok = unsafe {
+            InitializeSecurityDescriptor(psd, SECURITY_DESCRIPTOR_REVISION) != 0
+                && SetSecurityDescriptorDacl(psd, 1, pacl, 0) != 0
+                && SetSecurityDescriptorControl(psd, SE_DACL_PROTECTED, SE_DACL_PROTECTED) != 0
+        };
+        if !sd_ok {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(d)
+    }
+
+    fn as_ptr(&mut self) -> PSECURITY_DESCRIPTOR {
+        std::ptr::addr_of_mut!(self.sd).cast()
+    }
+}
+
+/// Creates the new file `path` (never an existing name, never through a
+/// symbolic link) that only the user running this process may open: its
+/// DACL ([`PrivateDescriptor`]) is set at creation, so there is no moment
+/// with the directory's inherited ACL when another user could open the
+/// file and keep the handle. Read and write access.
+pub(crate) fn create_private(path: &Path) -> io::Result<File> {
+    use std::os::windows::ffi::OsStrExt as _;
+    use std::os::windows::io::{FromRawHandle as _, RawHandle};
+
+    let mut wide: Vec<u16> = path.as_os_str().encode_wide().collect();
+    if wide.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "path contains a NUL character",
+        ));
+    }
+    wide.push(0);
+    let mut sd = PrivateDescriptor::new()?;
+    let sa = SECURITY_ATTRIBUTES {
+        nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+        lpSecurityDescriptor: sd.as_ptr(),
+        bInheritHandle: 0,
+    };
+    // SAFETY: a NUL-terminated path, and security attributes whose
+    // descriptor and ACL are alive for the call.
+    let h = unsafe {
+        CreateFileW(
+            wide.as_ptr(),
+            GENERIC_READ | GENERIC_WRITE,
+            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+            &sa,
+            CREATE_NEW,
+            FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT,
+            std::ptr::null_mut(),
+        )
+    };
+    if h == INVALID_HANDLE_VALUE {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a handle CreateFileW just opened, owned by nobody else.
+    Ok(unsafe { File::from_raw_handle(h as RawHandle) })
+}
 
 /// No permission bits on Windows.
 pub(crate) fn set_mode(_f: &File, _mode: u32) -> io::Result<()> {
@@ -346,5 +505,69 @@ pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::io::{Read as _, Seek as _, Write as _};
+    use windows_sys::Win32::Security::{
+        EqualSid, GetAce, GetSecurityDescriptorControl, GetSecurityDescriptorDacl, ACE_HEADER,
+    };
+    use windows_sys::Win32::System::SystemServices::ACCESS_ALLOWED_ACE_TYPE;
+
+    /// The descriptor a private file is created with, read back through
+    /// the security calls: protected, and one entry, this user, full
+    /// access. (Wine keeps no DACL on files: it maps one to Unix permission
+    /// bits and back, so a file's own DACL cannot be checked there.)
+    #[test]
+    fn the_private_descriptor_grants_this_user_alone() {
+        let mut d = PrivateDescriptor::new().unwrap();
+        let psd = d.as_ptr();
+        let user = ProcessUser::current().unwrap();
+        // SAFETY: a valid descriptor and pointers to locals.
+        unsafe {
+            let (mut control, mut rev) = (0u16, 0u32);
+            assert_ne!(GetSecurityDescriptorControl(psd, &mut control, &mut rev), 0);
+            assert_ne!(control & SE_DACL_PROTECTED, 0, "{control:#x}");
+            let (mut present, mut defaulted) = (0, 0);
+            let mut acl: *mut ACL = std::ptr::null_mut();
+            assert_ne!(
+                GetSecurityDescriptorDacl(psd, &mut present, &mut acl, &mut defaulted),
+                0
+            );
+            assert!(present != 0 && !acl.is_null() && defaulted == 0);
+            assert_eq!((*acl).AceCount, 1);
+            let mut ace: *mut core::ffi::c_void = std::ptr::null_mut();
+            assert_ne!(GetAce(acl, 0, &mut ace), 0);
+            let header = *ace.cast::<ACE_HEADER>();
+            assert_eq!(u32::from(header.AceType), ACCESS_ALLOWED_ACE_TYPE);
+            assert_eq!(header.AceFlags, 0, "not inheritable, not inherited");
+            let a = ace.cast::<ACCESS_ALLOWED_ACE>();
+            assert_eq!((*a).Mask, FILE_ALL_ACCESS);
+            let sid = std::ptr::addr_of_mut!((*a).SidStart).cast();
+            assert_ne!(EqualSid(sid, user.sid()), 0);
+        }
+    }
+
+    #[test]
+    fn a_private_file_is_new_and_readable_by_its_creator() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("key");
+        let mut f = create_private(&p).unwrap();
+        f.write_all(b"secret").unwrap();
+        f.rewind().unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "secret");
+        drop(f);
+        assert_eq!(std::fs::read(&p).unwrap(), b"secret");
+        let e = create_private(&p).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"secret", "left alone");
+        let e = create_private(Path::new("a\0b")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
     }
 }

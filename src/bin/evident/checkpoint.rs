@@ -25,9 +25,9 @@ pub struct KeygenArgs {
     /// Make a witness (cosignature) key instead of a log key.
     #[arg(long)]
     pub witness: bool,
-    /// Write the private key here (never overwritten; mode 0600 on Unix, on
-    /// Windows the directory's permissions: use a directory only you can
-    /// read) and the public key to FILE.pub; without it, both are printed.
+    /// Write the private key here (never overwritten; only you may open it:
+    /// mode 0600 on Unix, on Windows an access list granting your user
+    /// alone) and the public key to FILE.pub; without it, both are printed.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -253,16 +253,9 @@ pub fn keygen(a: KeygenArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                     "create public key: already exists (keygen never replaces a key)",
                 ));
             }
-            let mut o = std::fs::OpenOptions::new();
-            o.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                o.mode(0o600);
-            }
-            let mut f = o
-                .open(p)
-                .map_err(|e| Failure::at(p, format!("create private key: {e}")))?;
+            // Only this user may open it (Unix: 0600; Windows: an ACL
+            // for this user alone), from its creation on.
+            let mut f = evident::output::create_private(p).map_err(|e| lib(p, e))?;
             let written = f
                 .write_all(format!("{}\n", s.to_skey()).as_bytes())
                 .and_then(|_| f.sync_all())
