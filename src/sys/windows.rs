@@ -210,23 +210,64 @@ impl PrivateDescriptor {
     }
 }
 
+/// `path` as the NUL-terminated UTF-16 string `CreateFileW` takes. A path
+/// too long for the classic limit (260 characters with the NUL) is made
+/// absolute and given the `\\?\` prefix (`\\?\UNC\` for a share; a
+/// device path `\\.\` is left as it is), as the standard library does
+/// for its own opens.
+fn wide_path(path: &Path) -> io::Result<Vec<u16>> {
+    use std::os::windows::ffi::OsStrExt as _;
+
+    const CLASSIC_MAX: usize = 248; // MAX_PATH less room for an 8.3 name
+    let nul = || io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL character");
+    let plain: Vec<u16> = path.as_os_str().encode_wide().collect();
+    if plain.contains(&0) {
+        return Err(nul());
+    }
+    let verbatim = [
+        u16::from(b'\\'),
+        u16::from(b'\\'),
+        u16::from(b'?'),
+        u16::from(b'\\'),
+    ];
+    let mut wide = if plain.len() < CLASSIC_MAX || plain.starts_with(&verbatim) {
+        plain
+    } else {
+        let abs: Vec<u16> = std::path::absolute(path)?
+            .as_os_str()
+            .encode_wide()
+            .collect();
+        let mut v: Vec<u16> = Vec::with_capacity(abs.len() + 8);
+        let device = [
+            u16::from(b'\\'),
+            u16::from(b'\\'),
+            u16::from(b'.'),
+            u16::from(b'\\'),
+        ];
+        if abs.starts_with(&verbatim) || abs.starts_with(&device) {
+            v.extend_from_slice(&abs);
+        } else if let Some(share) = abs.strip_prefix(&[u16::from(b'\\'), u16::from(b'\\')][..]) {
+            v.extend(r"\\?\UNC\".encode_utf16());
+            v.extend_from_slice(share);
+        } else {
+            v.extend_from_slice(&verbatim);
+            v.extend_from_slice(&abs);
+        }
+        v
+    };
+    wide.push(0);
+    Ok(wide)
+}
+
 /// Creates the new file `path` (never an existing name, never through a
 /// symbolic link) that only the user running this process may open: its
 /// DACL ([`PrivateDescriptor`]) is set at creation, so there is no moment
 /// with the directory's inherited ACL when another user could open the
 /// file and keep the handle. Read and write access.
 pub(crate) fn create_private(path: &Path) -> io::Result<File> {
-    use std::os::windows::ffi::OsStrExt as _;
     use std::os::windows::io::{FromRawHandle as _, RawHandle};
 
-    let mut wide: Vec<u16> = path.as_os_str().encode_wide().collect();
-    if wide.contains(&0) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "path contains a NUL character",
-        ));
-    }
-    wide.push(0);
+    let wide = wide_path(path)?;
     let mut sd = PrivateDescriptor::new()?;
     let sa = SECURITY_ATTRIBUTES {
         nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
@@ -567,6 +608,16 @@ mod tests {
         let e = create_private(&p).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
         assert_eq!(std::fs::read(&p).unwrap(), b"secret", "left alone");
+        // A path longer than the classic 260-character limit.
+        let mut long = dir.path().to_path_buf();
+        for i in 0..6 {
+            long.push(format!("{i}{}", "d".repeat(60)));
+        }
+        std::fs::create_dir_all(&long).unwrap();
+        let long = long.join("key");
+        assert!(long.as_os_str().len() > 300);
+        create_private(&long).unwrap().write_all(b"long").unwrap();
+        assert_eq!(std::fs::read(&long).unwrap(), b"long");
         let e = create_private(Path::new("a\0b")).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
     }
