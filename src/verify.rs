@@ -1514,11 +1514,28 @@ mod tests {
     use crate::format::Event;
     use crate::log::{Durability, Log, OpenOptions};
 
+    /// A thread that appends `bytes` to `path` after `delay` (a writer
+    /// finishing a record while verify watches the tail).
+    fn append_later(
+        path: &Path,
+        delay: Duration,
+        bytes: &'static [u8],
+    ) -> std::thread::JoinHandle<()> {
+        use std::io::Write;
+        let p = path.to_path_buf();
+        std::thread::Builder::new()
+            .spawn(move || {
+                std::thread::sleep(delay);
+                let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+                f.write_all(bytes).unwrap();
+            })
+            .unwrap()
+    }
+
     /// `growing` with no wait looks once; with a wait it sees a file that
     /// grows during it, and a file already longer than the length read.
     #[test]
     fn growing_looks_once_without_a_wait_and_sees_growth_within_one() {
-        use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"0123").unwrap();
@@ -1526,14 +1543,7 @@ mod tests {
         assert!(!growing(&file, 4, Duration::ZERO));
         assert!(!growing(&file, 4, Duration::from_millis(5)));
         assert!(growing(&file, 3, Duration::ZERO));
-        let p = path.clone();
-        let writer = std::thread::Builder::new()
-            .spawn(move || {
-                std::thread::sleep(Duration::from_millis(20));
-                let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
-                f.write_all(b"45").unwrap();
-            })
-            .unwrap();
+        let writer = append_later(&path, Duration::from_millis(20), b"45");
         // A wait far longer than the writer's pause (a loaded machine).
         assert!(growing(&file, 4, Duration::from_secs(60)));
         writer.join().unwrap();
@@ -1544,7 +1554,6 @@ mod tests {
     /// 20 s, its bytes reported in flight and the log valid.
     #[test]
     fn a_long_in_flight_wait_sees_a_slow_writer() {
-        use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("slow.jsonl");
         let (bytes, offsets) = build(&path, Framing::Jsonl, 3);
@@ -1553,14 +1562,7 @@ mod tests {
         let mut rounds = 0;
         let r = loop {
             std::fs::write(&path, torn).unwrap();
-            let p = path.clone();
-            let writer = std::thread::Builder::new()
-                .spawn(move || {
-                    std::thread::sleep(Duration::from_millis(300));
-                    let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
-                    f.write_all(b"x").unwrap();
-                })
-                .unwrap();
+            let writer = append_later(&path, Duration::from_millis(300), b"x");
             let r = verify(&path, &opts(1).in_flight_wait(Duration::from_secs(20))).unwrap();
             writer.join().unwrap();
             rounds += 1;

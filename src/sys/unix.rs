@@ -50,13 +50,11 @@ pub(crate) fn create_mode(o: &mut OpenOptions, mode: u32) {
 /// symbolic link) that only its owner may open: mode 0600 (less the umask)
 /// from creation on. Read and write access.
 pub(crate) fn create_private(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+    let mut o = OpenOptions::new();
+    o.read(true).write(true).create_new(true);
+    create_mode(&mut o, 0o600);
+    nofollow_open(&mut o);
+    o.open(path)
 }
 
 /// Sets the permission bits of `f` to `mode`.
