@@ -630,7 +630,7 @@ impl Log {
                 _ => false,
             };
             if !recovered {
-                log.recover_tail(inner, len)?;
+                log.recover_tail(inner, len, synced)?;
             }
             // Everything kept is durable from now on: record it, so the
             // next open knows where unsynced bytes begin.
@@ -760,11 +760,31 @@ impl Log {
     }
 
     /// Finds the chain head from the end of the file (spec § 10.3) and moves
-    /// a torn tail aside. Sets `inner.head` and `inner.file_len`.
-    fn recover_tail(&self, inner: &mut Inner, len: u64) -> Result<()> {
-        let found = self.find_head(len, self.read_synced_hint(len))?;
+    /// a torn tail aside. Sets `inner.head` and `inner.file_len`. `synced`:
+    /// where the lock file says the durable bytes end (≤ `len`).
+    fn recover_tail(&self, inner: &mut Inner, len: u64, synced: Option<u64>) -> Result<()> {
+        let found = self.find_head(len, synced)?;
         match found.tail {
             Tail::Clean => {}
+            // Bytes an fsync made durable cannot be a crash's torn write:
+            // they were overwritten (§ 10.3 B rule 4), evidence to keep.
+            Tail::Torn { .. }
+                if self.repair != Repair::Force && synced.is_some_and(|s| s > found.end) =>
+            {
+                let durable = synced.unwrap_or_default();
+                return Err(Error::Corrupt {
+                    path: self.path.clone(),
+                    at: Position {
+                        offset: found.end,
+                        line: 0,
+                        seq: None,
+                    },
+                    msg: format!(
+                        "the bytes after the last readable record (entry seq {}) look like an interrupted write, but an earlier writer had made the log durable up to byte {durable} (the lock file records it): durable bytes were changed, which no crash does{LOG_CORRUPT_HINT}; `evident repair --force` moves them aside into a sidecar file, keeping every byte",
+                        found.head.seq
+                    ),
+                });
+            }
             Tail::Torn { .. } => {
                 let torn = self.move_aside(found.end, len)?;
                 inner.recovery.torn.push(torn);
@@ -1004,8 +1024,13 @@ impl Log {
             Framing::Binary => got,
         };
         let same = got == buf.len()
-            && format::parse(self.framing, buf.get(..content_len).unwrap_or_default())
-                .is_ok_and(|p| p.seq == own.seq && p.raw.hash == own.hash);
+            && format::parse(self.framing, buf.get(..content_len).unwrap_or_default()).is_ok_and(
+                |p| {
+                    p.seq == own.seq
+                        && p.raw.hash == own.hash
+                        && p.raw.compute_hash(&self.chain) == own.hash
+                },
+            );
         if !same {
             return Err(rolled_back("the file no longer holds it there"));
         }
@@ -1262,11 +1287,13 @@ impl Log {
                 .storage
                 .len()
                 .map_err(|e| Error::io(&self.path, "stat", e))?;
+            // Its own last record is looked at every time: rewritten in
+            // place, the file keeps its length.
+            if let Some(own) = inner.own_last {
+                self.check_own_record(&own, len)?;
+            }
             if len != inner.file_len {
-                if let Some(own) = inner.own_last {
-                    self.check_own_record(&own, len)?;
-                }
-                self.recover_tail(inner, len)?;
+                self.recover_tail(inner, len, self.read_synced_hint(len))?;
             }
         }
         let before = inner.pending.len();
@@ -1535,13 +1562,40 @@ impl Log {
     }
 
     /// The current head (including entries buffered but not yet synced).
+    ///
+    /// Takes the log's lock: in a child process after `fork()` (see
+    /// [`Log::forked`]) it blocks for ever if a thread of the parent held
+    /// that lock at the fork. Use [`Log::try_head`] there.
     pub fn head(&self) -> Head {
         self.lock_inner().head
     }
 
-    /// What open found and repaired.
+    /// [`Log::head`], or `Error::Forked` without taking any lock when this
+    /// handle was inherited over `fork()`.
+    pub fn try_head(&self) -> Result<Head> {
+        self.check_process()?;
+        Ok(self.head())
+    }
+
+    /// What open found and repaired (takes the log's lock, as
+    /// [`Log::head`] does: see [`Log::try_recovery`] after `fork()`).
     pub fn recovery(&self) -> Recovery {
         self.lock_inner().recovery.clone()
+    }
+
+    /// [`Log::recovery`], or `Error::Forked` without taking any lock when
+    /// this handle was inherited over `fork()`.
+    pub fn try_recovery(&self) -> Result<Recovery> {
+        self.check_process()?;
+        Ok(self.recovery())
+    }
+
+    /// Whether this handle was opened by another process (inherited over
+    /// `fork()`): every append, sync and close then fails with
+    /// `Error::Forked`, and so do [`Log::try_head`] and
+    /// [`Log::try_recovery`].
+    pub fn forked(&self) -> bool {
+        self.check_process().is_err()
     }
 
     /// The log's genesis (format version, algorithm, key id, log id).

@@ -185,7 +185,10 @@ pub fn query(path: impl AsRef<Path>, q: &Query) -> Result<QueryIter> {
             let line = u64::from(gi.framing == Framing::Jsonl) * 2;
             Dir::Fwd(Forward::new(file, gi.framing, gi.end, len, line))
         }
-        Order::NewestFirst => Dir::Back(Backward::new(file, gi.framing, gi.end, len)),
+        // A torn tail is not an entry, however long (spec § 9.5).
+        Order::NewestFirst => {
+            Dir::Back(Backward::new(file, gi.framing, gi.end, len).skip_long_torn_tail())
+        }
     };
     Ok(QueryIter {
         path,

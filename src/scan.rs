@@ -422,10 +422,21 @@ pub(crate) struct Backward<R: ReadAt> {
     file_end: u64,
     /// CRCs of candidate frames (see `frame_ending_at`).
     crc: SuffixCrc,
+    /// Skip a torn tail longer than [`RESYNC_WINDOW`] (see
+    /// [`Backward::skip_long_torn_tail`]).
+    skip_torn: bool,
 }
 
 /// How far back one step of binary resynchronisation looks.
 const RESYNC_WINDOW: u64 = 1024 * 1024;
+
+/// The longest binary frame (spec § 8): a torn tail, the beginning of one
+/// frame, is shorter.
+const MAX_FRAME: u64 = (format::FRAME_OVERHEAD + MAX_BODY + 64) as u64;
+
+/// Bytes looked at per step when searching for the start of a long torn
+/// tail.
+const TORN_BLOCK: u64 = 64 * 1024;
 
 /// How far below the buffer a header that `overlapping_end` checks is read
 /// into the buffer rather than alone.
@@ -442,7 +453,22 @@ impl<R: ReadAt> Backward<R> {
             end,
             file_end: end,
             crc: SuffixCrc::default(),
+            skip_torn: false,
         }
+    }
+
+    /// Makes a binary reader skip a torn tail (spec § 9.5: the beginning of
+    /// a record cut short, or bytes holding a lost block) at `end` that is
+    /// longer than one resynchronisation step, as readers skip it reading
+    /// forward, instead of returning it as pieces that are each damage. Its
+    /// start is found with bounded memory, and whether it is a record
+    /// prefix is decided from the length fields there, without reading it
+    /// whole. Only for readers of entries: `end` must be the end of the
+    /// file. (A shorter torn tail is returned as a `Partial` item, which
+    /// such readers skip too.)
+    pub fn skip_long_torn_tail(mut self) -> Self {
+        self.skip_torn = true;
+        self
     }
 
     /// Makes sure bytes `[from, end)` are buffered (`from >= floor`).
@@ -482,16 +508,33 @@ impl<R: ReadAt> Backward<R> {
         self.buf.truncate((new_end - self.buf_start) as usize);
     }
 
+    /// Moves `end` down to `new_end`, keeping what is buffered below it.
+    fn move_end(&mut self, new_end: u64) {
+        if new_end >= self.buf_start {
+            self.consume(new_end);
+        } else {
+            self.buf = Vec::new();
+            self.buf_start = new_end;
+            self.end = new_end;
+        }
+    }
+
     /// The previous item, or `None` at the floor.
     pub fn prev_item(&mut self) -> Option<io::Result<Item>> {
-        if self.end <= self.floor {
-            return None;
+        loop {
+            if self.end <= self.floor {
+                return None;
+            }
+            let r = match self.framing {
+                Framing::Jsonl => self.prev_jsonl().map(Some),
+                Framing::Binary => self.prev_binary(),
+            };
+            match r {
+                Ok(Some(item)) => return Some(Ok(item)),
+                Ok(None) => continue, // a long torn tail skipped
+                Err(e) => return Some(Err(e)),
+            }
         }
-        let r = match self.framing {
-            Framing::Jsonl => self.prev_jsonl(),
-            Framing::Binary => self.prev_binary(),
-        };
-        Some(r)
     }
 
     fn prev_jsonl(&mut self) -> io::Result<Item> {
@@ -519,8 +562,15 @@ impl<R: ReadAt> Backward<R> {
                 return Ok(self.take(start, search_to, end, kind));
             }
         }
+        // The window doubles at each step (each byte is read and copied a
+        // bounded number of times, however long the line), and stops just
+        // past the longest possible line.
+        let mut step = 64 * 1024;
         loop {
-            let lo = from.saturating_sub(64 * 1024).max(self.floor);
+            let lo = from
+                .saturating_sub(step)
+                .max(self.floor)
+                .max(search_to.saturating_sub(MAX_LINE as u64 + 1));
             self.ensure(lo)?;
             if let Some(i) = memchr::memrchr(b'\n', self.slice(lo, from)) {
                 let start = lo + i as u64 + 1;
@@ -535,6 +585,7 @@ impl<R: ReadAt> Backward<R> {
                 return Ok(self.take(start, search_to, end, SpanKind::Bad));
             }
             from = lo;
+            step = search_to - lo;
         }
     }
 
@@ -662,7 +713,8 @@ impl<R: ReadAt> Backward<R> {
         }
     }
 
-    fn prev_binary(&mut self) -> io::Result<Item> {
+    /// The previous item; `None` when a long torn tail was skipped.
+    fn prev_binary(&mut self) -> io::Result<Option<Item>> {
         let end = self.end;
         if let Some(start) = self.frame_ending_at(end)? {
             // A frame that the forward walk does not read (another valid
@@ -670,7 +722,7 @@ impl<R: ReadAt> Backward<R> {
             // from where that other frame ends: reading on backward then
             // finds that frame, as reading forward does.
             let Some(cut) = self.overlapping_end(start, end)? else {
-                return Ok(self.take(start, end, end, SpanKind::Record));
+                return Ok(Some(self.take(start, end, end, SpanKind::Record)));
             };
             let kind = if end == self.file_end {
                 SpanKind::Partial
@@ -678,7 +730,7 @@ impl<R: ReadAt> Backward<R> {
                 SpanKind::Bad
             };
             self.ensure(cut)?;
-            return Ok(self.take(cut, end, end, kind));
+            return Ok(Some(self.take(cut, end, end, kind)));
         }
         // Damage: find the last position below `end` where a valid frame ends.
         // Look back at most RESYNC_WINDOW bytes per step so memory stays
@@ -691,6 +743,14 @@ impl<R: ReadAt> Backward<R> {
             }
             p -= 1;
         }
+        // No frame ends in the window at the end of the file: a torn tail
+        // may still start below it (a large record cut short).
+        if p == lowest && lowest > self.floor && end == self.file_end && self.skip_torn {
+            if let Some(start) = self.long_torn_start(lowest)? {
+                self.move_end(start);
+                return Ok(None);
+            }
+        }
         let kind = if end == self.file_end {
             SpanKind::Partial
         } else {
@@ -699,7 +759,115 @@ impl<R: ReadAt> Backward<R> {
         // `frame_ending_at` buffers nothing below `floor + 4`: make sure
         // `[p, end)` is buffered before taking it.
         self.ensure(p)?;
-        Ok(self.take(p, end, end, kind))
+        Ok(Some(self.take(p, end, end, kind)))
+    }
+
+    /// The start of a torn tail that the file ends in, when it starts at or
+    /// below `below` (no valid frame ends above `below`): the highest
+    /// offset at or below `below` where a valid frame ends (or the floor),
+    /// when the bytes from there to the end of the file may be cut short
+    /// (spec § 9.5: a record prefix, decided from the length fields there,
+    /// or a span holding a lost block). A record prefix is shorter than
+    /// [`MAX_FRAME`], so the search stops that far back.
+    ///
+    /// Memory stays bounded: the bytes above the position looked at are
+    /// dropped as the search goes down, and candidates are found as in the
+    /// resynchronisation of `prev_binary` (a trailer ends at a byte 0x00 or
+    /// 0x01, then `frame_ending_at`, with suffix CRCs). When there is no
+    /// such tail the reader's state is as it was.
+    fn long_torn_start(&mut self, below: u64) -> io::Result<Option<u64>> {
+        let file_end = self.file_end;
+        let lo = file_end.saturating_sub(MAX_FRAME).max(self.floor);
+        let saved = (
+            std::mem::take(&mut self.buf),
+            self.buf_start,
+            self.end,
+            std::mem::take(&mut self.crc),
+        );
+        self.buf_start = file_end;
+        self.end = file_end;
+        let found = self.highest_frame_end(lo, below);
+        let start = match found {
+            Ok(Some(s)) => self.may_be_cut_short(s).map(|ok| ok.then_some(s)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        if !matches!(start, Ok(Some(_))) {
+            (self.buf, self.buf_start, self.end, self.crc) = saved;
+        }
+        start
+    }
+
+    /// The highest offset in `[lo, below]` where a valid frame ends, or
+    /// `lo` if it is the floor and none does.
+    fn highest_frame_end(&mut self, lo: u64, below: u64) -> io::Result<Option<u64>> {
+        let mut top = below + 1; // offsets below `top` are left to look at
+        while top > lo {
+            let a = top.saturating_sub(TORN_BLOCK).max(lo);
+            self.move_end(top);
+            // A frame ending at `at` > floor has its trailer's high byte,
+            // 0x00 or 0x01, at `at - 1`: look at bytes `[base, top - 1)`.
+            let base = a.saturating_sub(1).max(self.floor);
+            if base < top - 1 {
+                self.ensure(base)?;
+            }
+            let mut j = (top - 1).saturating_sub(base) as usize;
+            while let Some(i) = memchr::memrchr2(0, 1, self.slice(base, base + j as u64)) {
+                let at = base + i as u64 + 1;
+                if at >= a && self.frame_ending_at(at)?.is_some() {
+                    return Ok(Some(at));
+                }
+                j = i;
+            }
+            top = a;
+        }
+        Ok((lo == self.floor).then_some(lo))
+    }
+
+    /// Whether the bytes from `start` to the end of the file, which hold no
+    /// valid frame end, may be cut short: a record prefix by the length
+    /// fields at `start`, or a span holding a lost block (looked at in
+    /// blocks).
+    fn may_be_cut_short(&self, start: u64) -> io::Result<bool> {
+        let file_end = self.file_end;
+        let len = file_end - start;
+        let mut head = [0u8; 8];
+        let mut last = [0u8; 4];
+        let short = |n: usize, want: usize| {
+            if n == want {
+                Ok(())
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shrank while reading",
+                ))
+            }
+        };
+        if len < 8 {
+            return Ok(true);
+        }
+        short(self.src.read_full_at(&mut head, start)?, 8)?;
+        short(self.src.read_full_at(&mut last, file_end - 4)?, 4)?;
+        if crate::tail::is_binary_prefix(&head, len, u32::from_le_bytes(last)) {
+            return Ok(true);
+        }
+        // Blocks overlapping by a lost block's length less one, so that
+        // each run of zeros that is one lies within a block.
+        let over = crate::tail::LOST_RUN as u64 - 1;
+        let mut block = Vec::new();
+        let mut a = start;
+        loop {
+            let b = (a + TORN_BLOCK + over).min(file_end);
+            block.resize((b - a) as usize, 0);
+            short(self.src.read_full_at(&mut block, a)?, block.len())?;
+            if crate::tail::has_lost_block(&block, a, file_end) {
+                return Ok(true);
+            }
+            if b == file_end {
+                return Ok(false);
+            }
+            a += TORN_BLOCK;
+        }
     }
 }
 
@@ -839,6 +1007,80 @@ mod tests {
             eprintln!("Backward: {} CRC bytes per byte", w / len);
             assert!(w <= bound, "Backward: {w} CRC bytes for {len} bytes");
         }
+    }
+
+    /// The crafted candidates more than a resynchronisation step below the
+    /// end of the file, where a backward reader skipping a long torn tail
+    /// looks for its start: bounded CRC work too, and no record.
+    #[test]
+    fn crafted_candidates_below_a_long_tail_cost_linear_crc_work() {
+        let mut buf = crafted(8_000);
+        buf.resize(buf.len() + RESYNC_WINDOW as usize + 4096, b'x');
+        let len = buf.len() as u64;
+        crc_work();
+        let mut back = Backward::new(Mem(buf), Framing::Binary, 0, len).skip_long_torn_tail();
+        while let Some(item) = back.prev_item() {
+            assert_ne!(item.unwrap().kind, SpanKind::Record);
+        }
+        let w = crc_work();
+        assert!(w <= 64 * len, "Backward: {w} CRC bytes for {len} bytes");
+    }
+
+    /// A frame cut short more than a resynchronisation step after its
+    /// start: a backward reader skipping long torn tails goes on with the
+    /// frames before it, as reading forward does; bytes that are not a
+    /// record prefix are still returned (damage).
+    #[test]
+    fn a_long_torn_tail_is_skipped_backward() {
+        let chain = crate::chain::Chain::new(crate::chain::HashAlg::Sha256, None).unwrap();
+        let mut data = Vec::new();
+        for b in [&b"{\"a\":1}"[..], b"{\"b\":2}"] {
+            format::frame(&mut data, Framing::Binary, b, &chain.hash(b));
+        }
+        let records = data.len();
+        let body = format!("{{\"x\":\"{}\"}}", "x".repeat(3 << 20)).into_bytes();
+        format::frame(&mut data, Framing::Binary, &body, &chain.hash(&body));
+        let kinds = |data: &[u8], skip: bool| {
+            let len = data.len() as u64;
+            let mut back = Backward::new(Mem(data.to_vec()), Framing::Binary, 0, len);
+            if skip {
+                back = back.skip_long_torn_tail();
+            }
+            let mut kinds = Vec::new();
+            while let Some(item) = back.prev_item() {
+                kinds.push(item.unwrap().kind);
+            }
+            kinds
+        };
+        let r = SpanKind::Record;
+        for cut in [1000 << 10, 1100 << 10, 2 << 20, (3 << 20) + 10] {
+            let torn = &data[..records + cut];
+            // A shorter one is returned, for the caller to classify.
+            let want: &[SpanKind] = if cut < RESYNC_WINDOW as usize {
+                &[SpanKind::Partial, r, r]
+            } else {
+                &[r, r]
+            };
+            assert_eq!(kinds(torn, true), want, "cut {cut}");
+            // Without skipping: pieces, the first one at the end Partial.
+            assert_eq!(kinds(torn, false)[0], SpanKind::Partial, "cut {cut}");
+        }
+        // The same length of bytes that no frame announces: damage.
+        let mut garbage = data[..records].to_vec();
+        garbage.resize(records + (2 << 20), 7);
+        let k = kinds(&garbage, true);
+        assert_eq!(k[0], SpanKind::Partial);
+        assert!(k[1..].starts_with(&[SpanKind::Bad]), "{k:?}");
+        // A frame cut short right after the floor, and a lost block in the
+        // middle of bytes that no longer start with their length fields.
+        let end = records + (2 << 20);
+        let src = Mem(data[..end].to_vec());
+        let mut back = Backward::new(src, Framing::Binary, records as u64, end as u64);
+        back = back.skip_long_torn_tail();
+        assert!(back.prev_item().is_none());
+        let mut lost = data[..records + (2 << 20)].to_vec();
+        lost[records..records + 4096].fill(0);
+        assert_eq!(kinds(&lost, true), [r, r]);
     }
 
     /// Valid frames each followed by a candidate claiming most of the rest

@@ -68,23 +68,30 @@ pub(crate) fn is_record_prefix(framing: Framing, bytes: &[u8]) -> bool {
                 None => true,
             }
         }
-        Framing::Binary if bytes.len() < 8 => true,
-        Framing::Binary => match frame_size(bytes) {
-            FrameSize::NeedMore => true,
-            FrameSize::Bad => false,
-            FrameSize::Len(n) => {
-                // A frame that claims more bytes than remain, unless what
-                // remains ends in its own length: then it is a complete
-                // frame whose length field was changed.
-                let len = bytes.len();
-                let trailer = len
-                    .checked_sub(4)
-                    .and_then(|t| bytes.get(t..))
-                    .and_then(|t| <[u8; 4]>::try_from(t).ok())
-                    .map(u32::from_le_bytes);
-                n > len && trailer != Some(len as u32)
-            }
-        },
+        Framing::Binary => {
+            let (Some(head), Some(last)) = (
+                bytes.first_chunk::<8>(),
+                bytes.last_chunk::<4>().map(|t| u32::from_le_bytes(*t)),
+            ) else {
+                return true; // shorter than 8 bytes
+            };
+            is_binary_prefix(head, bytes.len() as u64, last)
+        }
+    }
+}
+
+/// [`is_record_prefix`] for binary bytes at least 8 bytes long, from their
+/// first 8 bytes (`head`), their length and their last 4 bytes read as
+/// u32le (`last`): the frame's length fields decide, so a long span need
+/// not be read whole.
+pub(crate) fn is_binary_prefix(head: &[u8; 8], len: u64, last: u32) -> bool {
+    match frame_size(head) {
+        FrameSize::NeedMore => true,
+        FrameSize::Bad => false,
+        // A frame that claims more bytes than remain, unless what remains
+        // ends in its own length: then it is a complete frame whose length
+        // field was changed.
+        FrameSize::Len(n) => n as u64 > len && u64::from(last) != len,
     }
 }
 

@@ -821,7 +821,7 @@ fn check_chunk(
                 "the end of the file is a record that fails its check (not a cut-short write)"
                     .to_string(),
             ),
-            SpanKind::Bad => Err("damaged bytes: no valid frame".to_string()),
+            SpanKind::Bad => Err(bad_span_message(framing).to_string()),
         };
         let p = match parsed {
             Ok(p) => p,
@@ -976,6 +976,14 @@ fn worker_threads(requested: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let n = if requested == 0 { cores } else { requested };
     n.min(cores).clamp(1, MAX_THREADS)
+}
+
+/// What verify says of bytes no record starts with, in the framing's words.
+pub(crate) fn bad_span_message(framing: Framing) -> &'static str {
+    match framing {
+        Framing::Jsonl => "damaged bytes: no valid record line",
+        Framing::Binary => "damaged bytes: no valid frame",
+    }
 }
 
 #[cfg(test)]

@@ -181,6 +181,49 @@ fn a_changed_last_record_is_not_silently_dropped_by_readers() {
     }
 }
 
+/// A torn tail of any length (a large append cut short by a crash) is
+/// skipped by newest-first and last-N reads as by forward reads: the
+/// backward reader does not report the part of it beyond its resync window
+/// (about 1 MiB) as damage.
+#[test]
+fn a_long_torn_tail_is_skipped_by_backward_reads() {
+    use evident::{query, Order, Query};
+    let entries = |path: &Path, q: Query| -> Vec<u64> {
+        query(path, &q)
+            .unwrap()
+            .map(|r| r.unwrap_or_else(|e| panic!("{e}")).seq)
+            .collect()
+    };
+    for framing in FRAMINGS {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = log_of(dir.path(), framing, 3, None);
+        let len = fs::metadata(&path).unwrap().len();
+        // A 6 MiB entry, appended whole, then cut inside its record.
+        let log = Log::open(&path, opts(framing)).unwrap();
+        let big = "x".repeat(6 << 20);
+        log.append(&Event::new("RECOVERY", "big").details(json!({ "big": big })))
+            .unwrap();
+        log.close().unwrap();
+        let whole = fs::read(&path).unwrap();
+        let copy = dir.path().join(format!("copy-{}", name(framing)));
+        for cut in [500 << 10, 1100 << 10, 5 << 20] {
+            fs::write(&copy, &whole[..len as usize + cut]).unwrap();
+            let forward = entries(&copy, Query::default());
+            assert_eq!(forward, [1, 2, 3], "{framing:?} cut {cut}");
+            let back = entries(&copy, Query::default().order(Order::NewestFirst));
+            assert_eq!(back, [3, 2, 1], "{framing:?} cut {cut}");
+            assert_eq!(
+                entries(&copy, Query::last(2)),
+                [3, 2],
+                "{framing:?} cut {cut}"
+            );
+            let r = verify(&copy, &one_thread()).unwrap();
+            assert_eq!(r.violations.len(), 1, "{framing:?} cut {cut}");
+            assert_eq!(r.violations[0].kind, ViolationKind::TornTail);
+        }
+    }
+}
+
 /// Item 8: a copy of an old record appended at the end is not a head to
 /// continue from.
 #[test]
@@ -657,5 +700,114 @@ fn the_command_warns_of_a_log_cut_below_its_durable_length() {
         let (code, _, err) = cli(&args);
         assert_eq!(code, 0, "{cmd}: {err}");
         assert!(!err.contains("warning:"), "{cmd}: said twice: {err}");
+    }
+}
+
+/// Bytes an earlier writer made durable (the lock file records the synced
+/// length) that now look like a torn write — overwritten in place with
+/// garbage or zeros, or a last line feed removed and bytes added — were
+/// moved aside as a torn tail: acknowledged entries left the log, and the
+/// next append continued the chain without them. No crash damages durable
+/// bytes, so this is damage: open refuses and changes nothing; `Repair::Force`
+/// still moves it aside (every byte kept). Without a lock file nothing says
+/// the bytes were durable, and the tail is moved aside as before.
+#[test]
+fn durable_bytes_that_look_torn_are_damage_not_a_torn_tail() {
+    for framing in FRAMINGS {
+        let fill = if framing == Framing::Jsonl { b'A' } else { 0 };
+        type Damage = Box<dyn Fn(&[u8], usize) -> Vec<u8>>;
+        let variants: Vec<(&str, Damage)> = vec![
+            (
+                "overwritten",
+                Box::new(move |img: &[u8], from: usize| {
+                    let mut img = img.to_vec();
+                    img[from..].fill(fill);
+                    img
+                }),
+            ),
+            (
+                "last byte changed, bytes added",
+                Box::new(|img: &[u8], _| {
+                    let mut img = img.to_vec();
+                    img.pop();
+                    img.extend_from_slice(b"xy");
+                    img
+                }),
+            ),
+        ];
+        for (what, damage) in &variants {
+            let dir = tempfile::tempdir().unwrap();
+            let (path, _) = log_of(dir.path(), framing, 5, None);
+            let orig = fs::read(&path).unwrap();
+            // Where entry 3 starts: the length of a log of 2 (entries of
+            // one size: the same details, fixed-width times and ids).
+            let d2 = tempfile::tempdir().unwrap();
+            let third = fs::read(log_of(d2.path(), framing, 2, None).0)
+                .unwrap()
+                .len();
+            let img = damage(&orig, third);
+            fs::write(&path, &img).unwrap();
+            let at = format!("{framing:?}, {what}");
+            match Log::open(&path, opts(framing)) {
+                Err(Error::Corrupt { msg, .. }) => {
+                    // (A binary frame with a changed last byte is a complete
+                    // frame that fails its check: refused as before.)
+                    let binary_frame = framing == Framing::Binary && *what != "overwritten";
+                    assert!(msg.contains("durable") || binary_frame, "{at}: {msg}")
+                }
+                other => panic!("{at}: {other:?}"),
+            }
+            assert_eq!(fs::read(&path).unwrap(), img, "{at}");
+            assert!(sidecars(&path).is_empty(), "{at}");
+            // Recorded and moved aside on request, every byte kept.
+            let log = Log::open(&path, opts(framing).repair(Repair::Force)).unwrap();
+            let torn = log.recovery().torn.clone();
+            log.close().unwrap();
+            assert_eq!(torn.len(), 1, "{at}");
+            let kept = fs::read(&torn[0].sidecar).unwrap();
+            let now = fs::read(&path).unwrap();
+            assert_eq!([&now[..], &kept[..]].concat(), img, "{at}");
+            if framing == Framing::Binary && *what != "overwritten" {
+                continue; // damage with or without the lock file
+            }
+            // Without the lock file, nothing says the bytes were durable.
+            fs::write(&path, &img).unwrap();
+            fs::remove_file(format!("{}.lock", path.display())).unwrap();
+            let log = Log::open(&path, opts(framing)).unwrap();
+            assert_eq!(log.recovery().torn.len(), 1, "{at}");
+            log.close().unwrap();
+        }
+    }
+}
+
+/// Spec § 10.3: a shared-mode writer refuses to append when the file "no
+/// longer holds" its own last record — also when it was rewritten in place
+/// and the file kept its length (before, only a change of length was
+/// looked at, and the writer appended on top of the rewritten record).
+#[test]
+fn a_shared_writer_refuses_its_own_record_rewritten_in_place() {
+    for framing in FRAMINGS {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name(framing));
+        let a = Log::open(&path, opts(framing).lock(LockMode::Shared)).unwrap();
+        for i in 0..3 {
+            a.append(&ev(i)).unwrap();
+        }
+        // One byte of the last entry's details changed ("a b c" -> "a x c"),
+        // the stored hash kept: same length, same seq and hash field (in
+        // the binary framing the frame's CRC fails too).
+        let mut img = fs::read(&path).unwrap();
+        let at = img.windows(5).rposition(|w| w == b"a b c").unwrap() + 2;
+        img[at] = b'x';
+        fs::write(&path, &img).unwrap();
+        match a.append(&ev(9)) {
+            Err(Error::RolledBack { seq, .. }) => assert_eq!(seq, 3, "{framing:?}"),
+            other => panic!("{framing:?}: {other:?}"),
+        }
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            img,
+            "{framing:?}: nothing appended"
+        );
     }
 }

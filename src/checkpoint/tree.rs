@@ -362,7 +362,7 @@ impl LeafReader<'_> {
                     );
                 }
                 let msg = if item.kind == SpanKind::Bad {
-                    "damaged bytes: no valid frame"
+                    crate::verify::bad_span_message(self.log.gi.framing)
                 } else {
                     "bytes at the end of the file that no interrupted write leaves (a record that fails its check)"
                 };
