@@ -1338,14 +1338,15 @@ void evident_log_free(evident_log *log);
 
 /**
  * Writes the current head (including entries buffered but not yet synced)
- * to `*out_head`.
+ * to `*out_head`. On a handle inherited over fork(): `EVIDENT_STATUS_FORKED`.
  */
 evident_status evident_log_head(const evident_log *log, evident_head *out_head);
 
 /**
  * Takes a snapshot of what this handle found and repaired: whether open
  * created the log and every torn tail moved aside. `*out_recovery`
- * receives it (NULL on failure); free it with `evident_recovery_free`.
+ * receives it (NULL on failure); free it with `evident_recovery_free`. On a
+ * handle inherited over fork(): `EVIDENT_STATUS_FORKED`.
  */
 evident_status evident_log_recovery(const evident_log *log, evident_recovery **out_recovery);
 

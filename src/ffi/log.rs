@@ -750,7 +750,7 @@ pub extern "C" fn evident_log_free(log: *mut evident_log) {
 }
 
 /// Writes the current head (including entries buffered but not yet synced)
-/// to `*out_head`.
+/// to `*out_head`. On a handle inherited over fork(): `EVIDENT_STATUS_FORKED`.
 #[no_mangle]
 pub extern "C" fn evident_log_head(
     log: *const evident_log,
@@ -762,14 +762,18 @@ pub extern "C" fn evident_log_head(
         if out_head.is_null() {
             return Err(Failure::null("out_head"));
         }
-        write_head(out_head, &l.log.head());
+        // In a forked child, without taking the log's lock (a thread of
+        // the parent may have held it at the fork: the child would wait
+        // for ever).
+        write_head(out_head, &l.log.try_head()?);
         Ok(evident_status::Ok)
     })
 }
 
 /// Takes a snapshot of what this handle found and repaired: whether open
 /// created the log and every torn tail moved aside. `*out_recovery`
-/// receives it (NULL on failure); free it with `evident_recovery_free`.
+/// receives it (NULL on failure); free it with `evident_recovery_free`. On a
+/// handle inherited over fork(): `EVIDENT_STATUS_FORKED`.
 #[no_mangle]
 pub extern "C" fn evident_log_recovery(
     log: *const evident_log,
@@ -778,7 +782,7 @@ pub extern "C" fn evident_log_recovery(
     ffi_status!({
         let out = try_out!(out_recovery, "out_recovery", std::ptr::null_mut());
         let l = try_ref!(log, "log");
-        let r = l.log.recovery();
+        let r = l.log.try_recovery()?;
         let rec = evident_recovery {
             created: r.created,
             torn: r

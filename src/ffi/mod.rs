@@ -392,7 +392,14 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 pub(crate) fn run_status(f: impl FnOnce() -> FfiResult<evident_status>) -> evident_status {
     clear_last_error();
     match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(status)) => status,
+        Ok(Ok(status)) => {
+            // A call made inside this one (from a progress callback, say)
+            // may have failed and set it: success leaves no message.
+            if status == evident_status::Ok {
+                clear_last_error();
+            }
+            status
+        }
         Ok(Err(fail)) => {
             set_last_failure(&fail.message, fail.errno, fail.path.as_deref());
             fail.status
@@ -777,6 +784,23 @@ fn thread_safety_promises() {
 #[allow(clippy::disallowed_methods)] // a test may panic when the OS refuses a thread
 mod tests {
     use super::*;
+
+    /// The header: the last error is `""` when the last status-returning
+    /// call on this thread succeeded, also when a call made inside it (from
+    /// a verify progress callback) failed. Before, that failure's message
+    /// was left.
+    #[test]
+    fn success_leaves_no_message_of_a_nested_failure() {
+        let st = ffi_status!({
+            let nested = ffi_status!({ Err(Failure::null("nested_arg")) });
+            assert_eq!(nested, evident_status::NullArgument);
+            Ok(evident_status::Ok)
+        });
+        assert_eq!(st, evident_status::Ok);
+        // SAFETY: evident_last_error never returns NULL.
+        let msg = unsafe { CStr::from_ptr(evident_last_error()) };
+        assert_eq!(msg.to_bytes(), b"", "{msg:?}");
+    }
 
     #[test]
     fn panic_becomes_status_and_message() {

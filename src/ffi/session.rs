@@ -340,18 +340,6 @@ pub(super) fn opt_out<'a>(out: *mut *mut c_char) -> Option<&'a mut *mut c_char> 
     Some(r)
 }
 
-/// A copy of `bytes` in 8-byte aligned memory (the first `bytes.len()`
-/// bytes of the words).
-fn aligned_copy(bytes: &[u8]) -> Vec<u64> {
-    let mut words = vec![0u64; bytes.len().div_ceil(8)];
-    for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
-        let mut b = [0u8; 8];
-        b[..chunk.len()].copy_from_slice(chunk);
-        *w = u64::from_ne_bytes(b);
-    }
-    words
-}
-
 /// Writes through an optional out-pointer (NULL: nothing).
 fn set_out<T>(p: *mut T, v: T) {
     // SAFETY: `p` is NULL or writable (header contract).
@@ -722,7 +710,9 @@ impl evident_trace {
             if (bytes.as_ptr() as usize) % align == 0 {
                 Ok(None)
             } else {
-                Ok(Some(aligned_copy(bytes)))
+                crate::session::aligned_copy(bytes)
+                    .map(Some)
+                    .map_err(|e| (evident_status::Io, e.to_string()))
             }
         });
         match view {
@@ -2150,12 +2140,12 @@ mod tests {
     #[test]
     fn aligned_copy_keeps_the_bytes() {
         let bytes: Vec<u8> = (0..=20).collect();
-        let words = aligned_copy(&bytes[1..]);
+        let words = crate::session::aligned_copy(&bytes[1..]).unwrap();
         assert_eq!(words.len(), 3);
         // SAFETY: viewing u64 words as bytes.
         let back = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), 24) };
         assert_eq!(&back[..20], &bytes[1..]);
-        assert!(aligned_copy(&[]).is_empty());
+        assert!(crate::session::aligned_copy(&[]).unwrap().is_empty());
     }
 
     #[test]

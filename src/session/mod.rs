@@ -31,9 +31,10 @@ mod params;
 mod store;
 
 pub use capture::read_trace_file_with;
-pub use file::{CompactedFrom, Counts, Problem, SESSION_MAGIC};
+pub use file::{CompactedFrom, Counts, Problem, CORRUPT_HINT, SESSION_MAGIC};
 pub use history::{script as history_script, summary as history_summary, ScriptStyle};
 pub use import::{ChannelSel, ImportOptions};
+pub(crate) use model::aligned_copy;
 pub use model::{
     trace_json, Annotation, AnnotationKind, Dtype, HistoryEntry, Layer, LayerProps, Measurement,
     Sample, Session, Trace, TraceInfo,

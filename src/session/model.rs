@@ -288,10 +288,24 @@ fn words_to_bytes(words: &[u64], len: usize) -> &[u8] {
     all.get(..len).unwrap_or(all)
 }
 
-pub(crate) fn aligned_copy(bytes: &[u8]) -> Vec<u64> {
-    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+/// A copy of `bytes` in 8-byte aligned memory (the first `bytes.len()`
+/// bytes of the words); memory the allocator refuses is an
+/// `OutOfMemory` error, not an abort.
+pub(crate) fn aligned_copy(bytes: &[u8]) -> std::io::Result<Vec<u64>> {
+    let n = bytes.len().div_ceil(8);
+    let mut words = Vec::new();
+    words.try_reserve_exact(n).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            format!(
+                "out of memory for a copy of {} bytes of samples",
+                bytes.len()
+            ),
+        )
+    })?;
+    words.resize(n, 0);
     fill_words(&mut words, bytes);
-    words
+    Ok(words)
 }
 
 /// Copies `bytes` into the start of `words` (which holds at least as many).
@@ -514,7 +528,8 @@ impl Trace {
                 dtype,
                 len,
                 samples: Samples::Owned {
-                    words: aligned_copy(bytes),
+                    words: aligned_copy(bytes)
+                        .map_err(|e| Error::io(Path::new("trace samples"), "copy", e))?,
                     len: bytes.len(),
                 },
                 stored: None,
@@ -804,7 +819,7 @@ impl Trace {
             Samples::Mapped { .. } => {
                 let r = self.inner.private.get_or_init(|| {
                     let src = self.bytes().map_err(|e| e.to_string())?;
-                    let words = aligned_copy(src);
+                    let words = aligned_copy(src).map_err(|e| e.to_string())?;
                     check(words_to_bytes(&words, src.len()))?;
                     Ok(words)
                 });

@@ -119,6 +119,49 @@ def test_log_handle_is_refused_in_a_forked_child(log_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_never_waits_for_the_parents_lock(log_path: Path) -> None:
+    """Forked while parent threads append (one of them may hold the log's
+    lock at the fork, and no thread of the child will release it): the
+    child's head(), recovery and close() fail with ForkedError or do
+    nothing at once. Before, head() and close() (which reads the final
+    head) waited for ever in about 7 forks of 10."""
+    import signal
+    import threading
+    import time
+
+    log = evident.AuditLog(log_path, durability="sync")
+    stop = threading.Event()
+
+    def append() -> None:
+        while not stop.is_set():
+            log.log("TEST", "parent")
+
+    threads = [threading.Thread(target=append) for _ in range(3)]
+    for t in threads:
+        t.start()
+
+    def child() -> int:
+        signal.alarm(5)  # a hang ends the child: exit by signal, not 0
+        for op in (log.head, lambda: log.recovery, log.close):
+            try:
+                op()
+            except evident.ForkedError:
+                pass
+        return 0
+
+    try:
+        for _ in range(10):
+            time.sleep(0.002)
+            assert _fork_and_wait(child) == 0
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    log.close()
+    assert evident.verify(log_path).valid
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_handler_reopens_in_a_forked_child(log_path: Path) -> None:
     logger = logging.getLogger("evident.test.fork")
     logger.setLevel(logging.INFO)

@@ -255,6 +255,43 @@ def test_import_file_leaves_the_source_alone(basic, tmp_path):
         op.import_file(basic, dst)
 
 
+_IMPORT_CHILD = r"""
+import sys
+from evident import EvidentIOError
+from evident.compat import openparallax as op
+try:
+    op.import_file(sys.argv[1], sys.argv[2])
+except EvidentIOError as e:
+    print("EvidentIOError", isinstance(e, op.AuditError), e)
+else:
+    print("imported")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_import_file_refuses_what_is_not_a_regular_file(tmp_path):
+    """A FIFO or a device is refused at once (EvidentIOError, an
+    AuditError, "not a regular file"): never blocking on a FIFO nobody
+    writes to, never reading /dev/zero forever. In a child, so that a hang
+    fails the test instead of blocking it."""
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    for src in (str(fifo), "/dev/zero"):
+        dst = tmp_path / "new.jsonl"
+        try:
+            out = subprocess.run(
+                [sys.executable, "-c", _IMPORT_CHILD, src, str(dst)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{src}: still importing after 30 s")
+        assert out.stdout.startswith("EvidentIOError True "), (src, out)
+        assert "not a regular file" in out.stdout and src in out.stdout, out.stdout
+        assert not dst.exists()
+
+
 _KILLED_CHILD = r"""
 import sys
 from evident.compat import openparallax as op

@@ -4,12 +4,15 @@ Python module only converts. These tests pin what moved into Rust."""
 from __future__ import annotations
 
 import ctypes
+import subprocess
+import sys
 from datetime import datetime, timezone
 from typing import Any, List
 
 import pytest
 
 import evident
+from conftest import run_python
 from evident import _native as N
 from evident.session import Annotation, AnnotationType
 
@@ -162,3 +165,31 @@ def test_metadata_lives_on_the_native_session() -> None:
     assert "x" not in _native_metadata(s)
     s.metadata = {"replaced": True}
     assert _native_metadata(s) == {"replaced": True} == s.metadata
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as Linux applies it")
+def test_add_trace_refused_memory_is_an_error_not_an_abort() -> None:
+    """The library's copy of the samples asks for memory the allocator
+    refuses (an address-space limit below it): an error naming the trace
+    samples, the interpreter alive. Before, the copy was an infallible
+    allocation: "memory allocation of N bytes failed", SIGABRT."""
+    code = r'''
+import resource, sys
+import evident
+data = bytes(256 << 20)
+with open("/proc/self/statm") as f:
+    size = int(f.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (size + (96 << 20), resource.RLIM_INFINITY))
+s = evident.Session(name="oom")
+try:
+    s.add_trace("t", data, dtype="u8")
+except evident.EvidentError as e:
+    print("refused:", e)
+    sys.exit(0)
+print("added")
+'''
+    p = run_python(code, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, (p.returncode, out, err[-2000:])
+    text = out.decode()
+    assert "refused:" in text and "out of memory" in text, (text, err[-2000:])

@@ -11,13 +11,14 @@ import os
 import sys
 import uuid
 import weakref
+from contextlib import suppress
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native as N
 from ._convert import ts_text
 from ._managed import Managed
-from .errors import ClosedError, InvalidArgumentError
+from .errors import ClosedError, ForkedError, InvalidArgumentError
 
 __all__ = ["AuditLog", "Head", "Recovery", "TornTail", "Truncated", "Details", "PathLike"]
 
@@ -1002,8 +1003,11 @@ class AuditLog(Managed):
         try:
             N.check(N.lib.evident_log_close(ptr))
         finally:
-            self._final_head = self._head_of(ptr)
-            self._final_recovery = self._recovery_of(ptr)
+            # A handle inherited over fork() has nothing to keep (and its
+            # close raised ForkedError): reading it would only fail again.
+            with suppress(ForkedError):
+                self._final_head = self._head_of(ptr)
+                self._final_recovery = self._recovery_of(ptr)
 
     def close(self) -> None:
         """Flushes, syncs and releases the lock. Later appends raise
