@@ -7,6 +7,8 @@ use assert_cmd::Command;
 use evident::{Durability, Event, Log, OpenOptions};
 use predicates::prelude::*;
 
+mod support;
+
 fn evident(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("evident").unwrap();
     c.current_dir(dir);
@@ -315,6 +317,38 @@ fn bad_keys_and_files_are_errors() {
         .args(["checkpoint", "a.jsonl", "--key", "missing.key"])
         .assert()
         .code(2);
+    // A key file too long to be one is a bad key (exit 2), as an empty or
+    // garbled one is, not a failed check (exit 1).
+    std::fs::write(p.join("long.key"), vec![0u8; 1 << 20]).unwrap();
+    for args in [
+        &["checkpoint", "a.jsonl", "--key", "long.key"][..],
+        &[
+            "verify",
+            "a.jsonl",
+            "--checkpoint",
+            "cp",
+            "--pubkey",
+            "long.key",
+        ],
+        &[
+            "witness",
+            "--store",
+            "s",
+            "--key",
+            "long.key",
+            "--log-key",
+            "x.pub",
+            "-",
+        ],
+    ] {
+        evident(p)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "long.key: key file is longer than 4096 bytes",
+            ));
+    }
     evident(p)
         .args(["keygen", "--name", "has space"])
         .assert()
@@ -370,6 +404,28 @@ fn bad_keys_and_files_are_errors() {
         .write_stdin("old 0\n\n")
         .assert()
         .code(2);
+    // A request the witness refuses names the request.
+    evident(p)
+        .args(["keygen", "--name", "w.example/w2", "--witness", "-o", "w2"])
+        .assert()
+        .success();
+    std::fs::write(p.join("req"), "").unwrap();
+    evident(p)
+        .args([
+            "witness",
+            "--store",
+            "s",
+            "--key",
+            "w2",
+            "--log-key",
+            "k.pub",
+            "req",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "evident: req: witness: 400 bad_request",
+        ));
 }
 
 /// keygen never overwrites a key, the public one included: a `k.pub`
@@ -553,5 +609,65 @@ mod windows_acl {
             }
             aces
         }
+    }
+}
+
+/// A `<log>.checkpoints` sidecar (or a `--checkpoint` file) of hundreds of
+/// megabytes with no note in it: it was read whole and copied (twice its
+/// size in memory; under a 2 GB limit a 1 GB file aborted the command).
+/// Now it is read a line at a time and refused at the first note longer
+/// than a note may be (1 MiB), naming the file, in bounded memory.
+#[cfg(unix)]
+#[test]
+fn a_huge_checkpoints_sidecar_is_refused_in_bounded_memory() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    append(&p.join("a.jsonl"), 0, 3);
+    evident(p)
+        .args(["keygen", "--name", "example.com/a", "-o", "k"])
+        .assert()
+        .success();
+    let sidecar = p.join("a.jsonl.checkpoints");
+    std::fs::File::create(&sidecar)
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("evident");
+    let limit = support::smallest_address_space_kib(&bin) + 100_000;
+    for args in [
+        &["checkpoint", "a.jsonl", "--key", "k", "-o", "cp"][..],
+        &[
+            "verify",
+            "a.jsonl",
+            "--checkpoint",
+            "a.jsonl.checkpoints",
+            "--pubkey",
+            "k.pub",
+        ],
+        &[
+            "prove",
+            "a.jsonl",
+            "--seq",
+            "1",
+            "--checkpoint",
+            "a.jsonl.checkpoints",
+        ],
+    ] {
+        let o = std::process::Command::new("sh")
+            .current_dir(p)
+            .arg("-c")
+            .arg(format!("ulimit -v {limit} && exec \"$0\" \"$@\""))
+            .arg(&bin)
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            matches!(o.status.code(), Some(1 | 2))
+                && err.contains("a.jsonl.checkpoints")
+                && err.contains("longer than"),
+            "{args:?}: {:?} {err}",
+            o.status
+        );
     }
 }

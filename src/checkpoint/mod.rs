@@ -256,10 +256,19 @@ fn key_err(path: &Path, msg: String) -> Error {
     Error::InvalidArgument(format!("{}: {msg}", path.display()))
 }
 
+/// The text of a key file: too long or not UTF-8 is an invalid argument
+/// (a bad key given), not a malformed log.
+fn read_key_file(path: &Path) -> Result<String> {
+    let b = read_small(path, 4096).map_err(|e| match e {
+        Error::Malformed { msg, .. } => key_err(path, format!("key {msg}")),
+        e => e,
+    })?;
+    String::from_utf8(b).map_err(|_| key_err(path, "key file is not UTF-8".into()))
+}
+
 /// Reads a private key file (`PRIVATE+KEY+…`).
 pub fn read_signer(path: &Path) -> Result<NoteSigner> {
-    let b = read_small(path, 4096)?;
-    let s = String::from_utf8(b).map_err(|_| key_err(path, "key file is not UTF-8".into()))?;
+    let s = read_key_file(path)?;
     NoteSigner::from_skey(&s).map_err(|e| key_err(path, e.to_string()))
 }
 
@@ -273,8 +282,7 @@ pub fn read_verifier(arg: &str) -> Result<NoteVerifier> {
         return NoteVerifier::from_vkey(arg)
             .map_err(|e| Error::InvalidArgument(format!("public key {arg:?}: {e}")));
     }
-    let b = read_small(path, 4096)?;
-    let s = String::from_utf8(b).map_err(|_| key_err(path, "key file is not UTF-8".into()))?;
+    let s = read_key_file(path)?;
     NoteVerifier::from_vkey(&s).map_err(|e| key_err(path, e.to_string()))
 }
 
@@ -1105,27 +1113,75 @@ pub fn checkpoints_path(log: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The bytes of a checkpoints sidecar (`None` when it does not exist). A
-/// FIFO, device or directory is refused without blocking in open(2) or
-/// reading without end (`/dev/zero`).
-fn read_sidecar(sidecar: &Path) -> Result<Option<Vec<u8>>> {
-    use std::io::Read as _;
+/// Calls `f` with every note of a checkpoints sidecar, in order, as text
+/// (invalid UTF-8 replaced), and whether it is the last; nothing when the
+/// sidecar does not exist. A FIFO, device or directory is refused without
+/// blocking in open(2) or reading without end (`/dev/zero`). The file is
+/// read a line at a time: a note longer than a note may be (rule 8) is an
+/// error naming the file and its offset, found in bounded memory (no torn
+/// append leaves one: it cuts a note that was at most that long).
+fn each_note(sidecar: &Path, mut f: impl FnMut(&str, bool) -> Result<()>) -> Result<()> {
+    use std::io::{BufRead as _, Read as _};
     match std::fs::metadata(sidecar) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         _ => {}
     }
-    let f = crate::storage::open_regular(sidecar, crate::storage::Access::Read, "read")?;
-    let mut bytes = Vec::new();
-    (&f).read_to_end(&mut bytes)
-        .map_err(|e| Error::io(sidecar, "read", e))?;
-    Ok(Some(bytes))
+    let file = crate::storage::open_regular(sidecar, crate::storage::Access::Read, "read")?;
+    let mut r = std::io::BufReader::with_capacity(64 << 10, file);
+    let too_long = |at: u64| {
+        Error::malformed(
+            sidecar,
+            crate::error::Position {
+                offset: at,
+                ..Default::default()
+            },
+            format!(
+                "a note longer than {} bytes (spec/checkpoints.md rule 8)",
+                note::MAX_NOTE
+            ),
+        )
+    };
+    let (mut line, mut cur) = (Vec::new(), String::new());
+    let (mut offset, mut start, mut in_sigs) = (0u64, 0u64, false);
+    loop {
+        line.clear();
+        let n = (&mut r)
+            .take(note::MAX_NOTE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(sidecar, "read", e))?;
+        if n == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        // A note is text, a blank line and signature lines: the first line
+        // after a signature line that is not one starts the next note.
+        if in_sigs && !text.starts_with('\u{2014}') {
+            f(&cur, false)?;
+            cur.clear();
+            (start, in_sigs) = (offset, false);
+        }
+        if text == "\n" {
+            in_sigs = true;
+        }
+        cur.push_str(&text);
+        if cur.len() > note::MAX_NOTE {
+            return Err(too_long(start));
+        }
+        offset += n as u64;
+    }
+    if !cur.is_empty() {
+        f(&cur, true)?;
+    }
+    Ok(())
 }
 
 /// The last checkpoint in a checkpoints sidecar (`None` when it does not
 /// exist or is empty). An incomplete last checkpoint is skipped; a
 /// complete note that does not parse is an error (see [`read_checkpoints`]).
 pub fn last_checkpoint(sidecar: &Path) -> Result<Option<SignedCheckpoint>> {
-    Ok(read_checkpoints(sidecar)?.pop())
+    let mut last = None;
+    each_checkpoint(sidecar, |c| last = Some(c))?;
+    Ok(last)
 }
 
 /// Every complete checkpoint in a checkpoints sidecar, in order (none
@@ -1135,21 +1191,21 @@ pub fn last_checkpoint(sidecar: &Path) -> Result<Option<SignedCheckpoint>> {
 /// naming the file (spec/checkpoints.md rule 10a): skipping a damaged last
 /// note would let the writer check a new checkpoint against an older one.
 pub fn read_checkpoints(sidecar: &Path) -> Result<Vec<SignedCheckpoint>> {
-    let Some(bytes) = read_sidecar(sidecar)? else {
-        return Ok(Vec::new());
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let parts = split_notes(&text);
-    let n = parts.len();
-    let mut out = Vec::with_capacity(n);
-    for (i, chunk) in parts.into_iter().enumerate() {
+    let mut out = Vec::new();
+    each_checkpoint(sidecar, |c| out.push(c))?;
+    Ok(out)
+}
+
+/// [`read_checkpoints`], one checkpoint at a time.
+fn each_checkpoint(sidecar: &Path, mut f: impl FnMut(SignedCheckpoint)) -> Result<()> {
+    each_note(sidecar, |chunk, last| {
         match SignedCheckpoint::parse(chunk.as_bytes()) {
-            Ok(c) => out.push(c),
-            Err(_) if i + 1 == n && !complete_note(&chunk) => {} // a torn last append
+            Ok(c) => f(c),
+            Err(_) if last && !complete_note(chunk) => {} // a torn last append
             Err(e) => return Err(note_err(sidecar, e)),
         }
-    }
-    Ok(out)
+        Ok(())
+    })
 }
 
 /// Whether a note of the sidecar is complete: a blank line, then a
@@ -1160,27 +1216,6 @@ fn complete_note(chunk: &str) -> bool {
             .find("\n\n")
             .and_then(|i| chunk.get(i + 2..))
             .is_some_and(|sigs| sigs.starts_with("\u{2014} "))
-}
-
-/// Splits concatenated notes (each: text, blank line, signature lines).
-fn split_notes(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_sigs = false;
-    for line in text.split_inclusive('\n') {
-        if in_sigs && !line.starts_with('\u{2014}') {
-            out.push(std::mem::take(&mut cur));
-            in_sigs = false;
-        }
-        if line == "\n" {
-            in_sigs = true;
-        }
-        cur.push_str(line);
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// Where the complete notes of a checkpoints sidecar end: just past its
@@ -1311,7 +1346,7 @@ mod tests {
     }
 
     #[test]
-    fn split_notes_finds_each() {
+    fn the_notes_of_a_sidecar_are_read_one_at_a_time() {
         let s = NoteSigner::from_seed("a.example/l", KeyType::Ed25519, [1; 32]);
         let mk = |n| {
             SignedCheckpoint::sign(
@@ -1326,15 +1361,32 @@ mod tests {
             .unwrap()
             .to_text()
         };
-        let all = format!("{}{}{}", mk(1), mk(2), mk(3));
-        let parts = split_notes(&all);
-        assert_eq!(parts.len(), 3);
-        assert_eq!(
-            SignedCheckpoint::parse(parts[2].as_bytes())
-                .unwrap()
-                .checkpoint
-                .size,
-            3
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.checkpoints");
+        std::fs::write(&p, format!("{}{}{}", mk(1), mk(2), mk(3))).unwrap();
+        let sizes = |p: &Path| -> Vec<u64> {
+            let all = read_checkpoints(p).unwrap();
+            all.iter().map(|c| c.checkpoint.size).collect()
+        };
+        assert_eq!(sizes(&p), [1, 2, 3]);
+        assert_eq!(last_checkpoint(&p).unwrap().unwrap().checkpoint.size, 3);
+        // A torn last append is skipped; the same damage before it is not.
+        let torn = mk(4);
+        let torn = &torn[..torn.len() - 5];
+        std::fs::write(&p, format!("{}{}{torn}", mk(1), mk(2))).unwrap();
+        assert_eq!(sizes(&p), [1, 2]);
+        assert_eq!(last_checkpoint(&p).unwrap().unwrap().checkpoint.size, 2);
+        let bad = "not a checkpoint\n\n\u{2014} k AAAA\n";
+        std::fs::write(&p, format!("{}{bad}{}", mk(1), mk(2))).unwrap();
+        assert!(read_checkpoints(&p).is_err());
+        assert!(last_checkpoint(&p).is_err());
+        // No note is longer than 1 MiB, the last one neither.
+        let long = format!("{}{}\n", mk(1), "x".repeat(note::MAX_NOTE));
+        std::fs::write(&p, long).unwrap();
+        let e = last_checkpoint(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("longer than 1048576") && e.contains("a.checkpoints"),
+            "{e}"
         );
     }
 }

@@ -501,8 +501,14 @@ pub fn witness(a: WitnessArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         }
         other => Err(Failure {
             code: EXIT_FAILED,
+            // Named as every error is (`<file>: <problem>`): the request.
             msg: format!(
-                "witness: {} {}: {}",
+                "{}: witness: {} {}: {}",
+                if a.request.as_os_str() == "-" {
+                    "standard input".into()
+                } else {
+                    a.request.display().to_string()
+                },
                 other.status(),
                 other.name(),
                 other.message()
