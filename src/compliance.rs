@@ -30,17 +30,41 @@
 //!
 //! The regulation (any name; upper-cased) chooses the wording of the
 //! recommendations; GDPR, CCPA (CPRA) and HIPAA have their own.
+//!
+//! A dataset file (`evident compliance-check`) is opened with
+//! [`open_dataset`] (a regular file only) and read one line or record at a
+//! time into a [`DatasetBuilder`], with bounds that keep memory small
+//! whatever the file's size: a line or record is at most
+//! [`MAX_RECORD_BYTES`], a dataset has at most [`MAX_COLUMNS`] columns and
+//! its sample of values takes at most [`MAX_SAMPLE_BYTES`]
+//! ([`DatasetBuilder::try_record`]).
 
 use regex::Regex;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 
 /// Values looked at per column.
 pub const MAX_VALUES: usize = 1000;
+
+/// The longest line (JSON lines) or record (CSV) of a dataset file read
+/// (64 MiB, as an OpenParallax line: room for a record holding an encoded
+/// image or document); a longer one is refused.
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// The most columns [`DatasetBuilder::try_header`] and
+/// [`DatasetBuilder::try_record`] accept.
+pub const MAX_COLUMNS: usize = 100_000;
+
+/// The most memory [`DatasetBuilder::try_record`] keeps for the columns and
+/// their sample of values (1 GiB; a value counts its string's length plus
+/// the size of a JSON value).
+pub const MAX_SAMPLE_BYTES: usize = 1 << 30;
 
 /// Column-name patterns that look like personal data, by category.
 pub const PERSONAL_COLUMNS: &[(&str, &[&str])] = &[
@@ -510,13 +534,53 @@ pub fn audit_json(regulation: &str, dataset_json: &str) -> Result<String> {
     Ok(audit_dataset(regulation, &d).to_json())
 }
 
+/// Opens the dataset file at `path` for reading: a regular file only. A
+/// FIFO, socket, device or directory is refused at once with an error
+/// naming the file ("not a regular file"), as for an evident log: the open
+/// never blocks (a FIFO nobody writes to) and nothing without an end
+/// (`/dev/zero`) is read.
+pub fn open_dataset(path: impl AsRef<Path>) -> Result<std::fs::File> {
+    crate::storage::open_regular(path.as_ref(), crate::storage::Access::Read, "open dataset")
+}
+
 /// Builds a [`Dataset`] from records (JSON objects; columns in the order
 /// they first appear), keeping at most [`MAX_VALUES`] values per column and
 /// counting every record.
 #[derive(Debug, Default)]
 pub struct DatasetBuilder {
     columns: Vec<Column>,
+    /// Column name → index in `columns`.
+    index: HashMap<String, usize>,
     records: u64,
+    /// Memory kept for the columns and their values
+    /// ([`DatasetBuilder::try_record`]).
+    kept: usize,
+    /// The bound of `kept` (0: [`MAX_SAMPLE_BYTES`]; tests set less).
+    limit: usize,
+}
+
+/// What one value of the sample costs against [`MAX_SAMPLE_BYTES`].
+fn value_cost(v: &Value) -> usize {
+    std::mem::size_of::<Value>() + v.as_str().map_or(0, str::len)
+}
+
+/// What one column costs against [`MAX_SAMPLE_BYTES`].
+fn column_cost(name: &str) -> usize {
+    std::mem::size_of::<Column>() + 2 * name.len() + 2 * std::mem::size_of::<usize>()
+}
+
+fn no_memory(what: &str) -> Error {
+    Error::InvalidArgument(format!("out of memory for {what}"))
+}
+
+/// `v` as kept in the sample: arrays and objects become empty ones (only
+/// strings are checked, the others only count), other values as they are.
+pub fn sample_value(v: Value) -> Value {
+    match v {
+        Value::Array(_) => Value::Array(Vec::new()),
+        Value::Object(_) => Value::Object(Map::new()),
+        v => v,
+    }
 }
 
 impl DatasetBuilder {
@@ -531,17 +595,65 @@ impl DatasetBuilder {
         }
     }
 
+    /// [`header`](Self::header) within the bounds of
+    /// [`try_record`](Self::try_record).
+    pub fn try_header<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
+        for n in names {
+            self.try_column(n.as_ref())?;
+        }
+        Ok(())
+    }
+
     fn column(&mut self, name: &str) -> usize {
-        match self.columns.iter().position(|c| c.name == name) {
-            Some(i) => i,
+        match self.index.get(name) {
+            Some(&i) => i,
             None => {
                 self.columns.push(Column {
                     name: name.into(),
                     values: Vec::new(),
                 });
+                self.index.insert(name.into(), self.columns.len() - 1);
                 self.columns.len() - 1
             }
         }
+    }
+
+    /// [`column`](Self::column), refusing a column beyond [`MAX_COLUMNS`]
+    /// or [`MAX_SAMPLE_BYTES`], and memory the allocator refuses.
+    fn try_column(&mut self, name: &str) -> Result<usize> {
+        if let Some(&i) = self.index.get(name) {
+            return Ok(i);
+        }
+        if self.columns.len() >= MAX_COLUMNS {
+            return Err(Error::InvalidArgument(format!(
+                "more than {MAX_COLUMNS} columns"
+            )));
+        }
+        self.charge(column_cost(name))?;
+        self.columns
+            .try_reserve(1)
+            .map_err(|_| no_memory("the columns"))?;
+        self.index
+            .try_reserve(1)
+            .map_err(|_| no_memory("the columns"))?;
+        Ok(self.column(name))
+    }
+
+    fn charge(&mut self, cost: usize) -> Result<()> {
+        let kept = self.kept.saturating_add(cost);
+        let limit = if self.limit == 0 {
+            MAX_SAMPLE_BYTES
+        } else {
+            self.limit
+        };
+        if kept > limit {
+            return Err(Error::InvalidArgument(format!(
+                "the columns and their sample of values (the first {MAX_VALUES} of each column) take more than {} MiB",
+                limit >> 20
+            )));
+        }
+        self.kept = kept;
+        Ok(())
     }
 
     /// Adds one record: `(column, value)` pairs.
@@ -554,6 +666,33 @@ impl DatasetBuilder {
                 c.values.push(v);
             }
         }
+    }
+
+    /// [`record`](Self::record) with bounded memory, for records read from
+    /// a file: values are kept as [`sample_value`] makes them; a record
+    /// that would make more than [`MAX_COLUMNS`] columns, or whose kept
+    /// values would take the sample beyond [`MAX_SAMPLE_BYTES`], is an
+    /// error, as is memory the allocator refuses (never an abort). After an
+    /// error the builder may hold part of the record.
+    pub fn try_record<'a>(
+        &mut self,
+        fields: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<()> {
+        self.records += 1;
+        for (k, v) in fields {
+            let i = self.try_column(k)?;
+            if self.columns[i].values.len() >= MAX_VALUES {
+                continue;
+            }
+            let v = sample_value(v);
+            self.charge(value_cost(&v))?;
+            let c = &mut self.columns[i];
+            c.values
+                .try_reserve(1)
+                .map_err(|_| no_memory("the sample of values"))?;
+            c.values.push(v);
+        }
+        Ok(())
     }
 
     /// The dataset, named `name`, with `metadata`.
@@ -771,5 +910,42 @@ mod tests {
                 .unwrap();
         assert_eq!(out["personal_data_columns"], json!({"email": "email"}));
         assert_eq!(out["dataset_name"], "dataset");
+    }
+
+    #[test]
+    fn try_record_bounds_columns_and_the_sample() {
+        let mut b = DatasetBuilder::new();
+        b.try_header(&["a"]).unwrap();
+        b.try_record([
+            ("a", json!([1, [2]])),
+            ("b", json!({"x": 1})),
+            ("c", json!("s")),
+        ])
+        .unwrap();
+        let d = b.finish("d", Map::new());
+        let vals: Vec<_> = d.columns.iter().map(|c| c.values[0].clone()).collect();
+        // nested values are kept empty: only strings are checked
+        assert_eq!(vals, [json!([]), json!({}), json!("s")]);
+
+        let mut b = DatasetBuilder::new();
+        let names: Vec<String> = (0..=MAX_COLUMNS).map(|i| format!("c{i}")).collect();
+        let e = b.try_header(&names).unwrap_err().to_string();
+        assert!(e.contains("more than 100000 columns"), "{e}");
+
+        // (The bound lowered to 256 MiB: the test keeps less in memory.)
+        let mut b = DatasetBuilder {
+            limit: 256 << 20,
+            ..DatasetBuilder::new()
+        };
+        let big = "x".repeat(1 << 20);
+        let mut refused = None;
+        for i in 0..MAX_VALUES {
+            if let Err(e) = b.try_record([("a", Value::String(big.clone()))]) {
+                refused = Some((i, e.to_string()));
+                break;
+            }
+        }
+        let (i, e) = refused.expect("refused");
+        assert!(i < 256 && e.contains("256 MiB"), "{i} {e}");
     }
 }

@@ -350,3 +350,100 @@ fn measure_traces_of_a_session_text_and_json() {
         .code(2)
         .stderr(predicate::str::contains("missing.evs"));
 }
+
+/// `compliance-check` of a FIFO, a device or a directory (also behind a
+/// name with a dataset extension) is refused at once, naming the file, as
+/// every other command refuses them; it never blocks nor reads forever.
+#[cfg(unix)]
+#[test]
+fn compliance_check_refuses_what_is_not_a_regular_file() {
+    let dir = tempdir().unwrap();
+    let fifo = dir.path().join("f");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let cases = [
+        ("f.csv", fifo.clone()),
+        ("f.jsonl", fifo.clone()),
+        ("z.jsonl", "/dev/zero".into()),
+        ("z.csv", "/dev/zero".into()),
+        ("d.tsv", dir.path().to_path_buf()),
+    ];
+    for (name, target) in cases {
+        let link = dir.path().join(name);
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let out = evident()
+            .args(["compliance-check"])
+            .arg(&link)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {out:?}");
+        assert!(err.contains(name), "{name}: {err}");
+        assert!(
+            err.contains("not a regular file") || err.contains("directory"),
+            "{name}: {err}"
+        );
+    }
+}
+
+/// One line (JSON lines) or record (CSV) longer than the bound is refused
+/// naming the file and line, after reading no more than the bound: memory
+/// stays bounded whatever the file's size or its lines' length (a sparse
+/// 1.5 GB CSV file without a line break, a line of 64 MiB and one byte).
+#[test]
+fn compliance_check_refuses_an_over_long_line_or_record() {
+    let dir = tempdir().unwrap();
+    let long = "x".repeat(64 << 20);
+    let jsonl = dir.path().join("long.jsonl");
+    fs::write(&jsonl, format!("{{\"a\": 1}}\n{{\"a\": \"{long}\"}}\n")).unwrap();
+    let csv = dir.path().join("long.csv");
+    fs::write(&csv, format!("a,b\n1,2\n3,\"{long}\"\n")).unwrap();
+    let sparse = dir.path().join("sparse.csv");
+    fs::File::create(&sparse)
+        .unwrap()
+        .set_len(1500 << 20)
+        .unwrap();
+    let sparse_jsonl = dir.path().join("sparse.jsonl");
+    fs::File::create(&sparse_jsonl)
+        .unwrap()
+        .set_len(1500 << 20)
+        .unwrap();
+    for (path, line) in [
+        (&jsonl, "line 2"),
+        (&csv, "line 3"),
+        (&sparse, "line 1"),
+        (&sparse_jsonl, "line 1"),
+    ] {
+        let out = evident()
+            .args(["compliance-check"])
+            .arg(path)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path:?}: {out:?}");
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(
+            err.contains(name) && err.contains(line) && err.contains("longer than"),
+            "{path:?}: {err}"
+        );
+    }
+    // Long values within the bound are read as before.
+    let ok = dir.path().join("ok.jsonl");
+    let value = "y".repeat(5 << 20);
+    fs::write(
+        &ok,
+        format!("{{\"note\": \"{value}\", \"n\": [1, {{\"x\": 2}}]}}\n{{\"n\": 3}}\n"),
+    )
+    .unwrap();
+    evident()
+        .args(["compliance-check"])
+        .arg(&ok)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ok.jsonl: GDPR (2 records, 2 columns): no issues",
+        ));
+}

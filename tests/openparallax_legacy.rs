@@ -675,3 +675,126 @@ fn the_cli_verifies_and_imports_openparallax_files() {
     assert!(err.contains("line 3"), "{err}");
     assert!(!dir.path().join("x.jsonl").exists());
 }
+
+/// Runs `args` with a deadline: `None` when it was still running after
+/// `secs` (then killed).
+fn cli_within(args: &[&str], secs: u64) -> Option<(i32, String)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_evident"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return Some((status.code().unwrap_or(-1), err));
+        }
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A FIFO, a device or a directory given to `import-openparallax` (or to
+/// the library's readers) is refused at once, "not a regular file", as
+/// `verify`, `convert` and `repair` refuse them: never blocking on a FIFO
+/// nobody writes to, never reading a device that has no end.
+#[cfg(unix)]
+#[test]
+fn import_refuses_what_is_not_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.jsonl");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let zero = Path::new("/dev/zero").to_path_buf();
+    let sub = dir.path().join("sub");
+    fs::create_dir(&sub).unwrap();
+    for (src, what) in [
+        (&fifo, "not a regular file"),
+        (&zero, "not a regular file"),
+        (&sub, "directory"),
+    ] {
+        let dst = dir.path().join("new.jsonl");
+        let got = cli_within(
+            &[
+                "import-openparallax",
+                src.to_str().unwrap(),
+                "-o",
+                dst.to_str().unwrap(),
+            ],
+            20,
+        );
+        let (code, err) = got.unwrap_or_else(|| panic!("{src:?}: still running after 20 s"));
+        assert_eq!(code, 2, "{src:?}: {err}");
+        assert!(
+            err.contains(src.to_str().unwrap()) && err.contains(what),
+            "{src:?}: {err}"
+        );
+        assert!(!dst.exists());
+    }
+    // The library's readers, on a thread so that a hang fails the test.
+    for src in [fifo.clone(), zero.clone()] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (s, d) = (src.clone(), dir.path().join("lib.jsonl"));
+        std::thread::spawn(move || {
+            let r = (
+                op::is_openparallax(&s).map_err(|e| e.to_string()),
+                op::verify(&s).map(|_| ()).map_err(|e| e.to_string()),
+                op::read_entries(&s, &LegacyQuery::new())
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                op::import(&s, &d, &ImportOptions::new())
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+            );
+            let _ = tx.send(r);
+        });
+        let (a, b, c, d) = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("{src:?}: still reading after 20 s"));
+        for r in [a.map(|_| ()), b, c, d] {
+            let e = r.unwrap_err();
+            assert!(e.contains("not a regular file"), "{src:?}: {e}");
+        }
+    }
+}
+
+/// A line longer than MAX_LINE (64 MiB, spec/openparallax.md) is refused
+/// naming the file and its line; nothing is imported.
+#[test]
+fn import_refuses_an_over_long_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("long.jsonl");
+    let es = chain(1, |_| String::new());
+    let mut bytes = es[0].to_line();
+    bytes.push(b'\n');
+    bytes.resize(bytes.len() + op::MAX_LINE + 1, b' ');
+    bytes.extend_from_slice(b"\n");
+    fs::write(&p, &bytes).unwrap();
+    drop(bytes);
+    let dst = dir.path().join("new.jsonl");
+    let (code, err) = cli_within(
+        &[
+            "import-openparallax",
+            p.to_str().unwrap(),
+            "-o",
+            dst.to_str().unwrap(),
+        ],
+        120,
+    )
+    .expect("finished");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(p.to_str().unwrap()) && err.contains("line 2") && err.contains("longer than"),
+        "{err}"
+    );
+    assert!(!dst.exists());
+}
