@@ -10,7 +10,7 @@ fn printable(c: char) -> bool {
     !(c.is_control()
         || (c != ' ' && c.is_whitespace())
         || is_format(c)
-        || crate::report::is_hidden(c))
+        || crate::report::is_invisible_control(c))
 }
 
 /// Unicode's format characters (general category Cf, Unicode 15): the

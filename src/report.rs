@@ -22,7 +22,7 @@
 //! compiled into the library.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -245,10 +245,17 @@ fn report_entries(path: &Path) -> Result<Vec<Entry>> {
 /// Entries and log statuses read from inputs.
 #[derive(Debug, Default)]
 pub struct Collected {
-    /// Oldest first, each entry once (duplicates by hash dropped).
+    /// Oldest first, each entry once (duplicates by hash dropped; an
+    /// entry of a log wins over a Markdown report's copy).
     pub entries: Vec<Entry>,
     /// Every log read (not the Markdown reports).
     pub logs: Vec<PathBuf>,
+    /// What the Markdown reports read cannot vouch for, as statuses to
+    /// show next to the logs' (never valid): a report whose entry differs
+    /// from a log's entry of the same hash (the report was edited; the
+    /// log's entry is kept), and a report with entries found in no log
+    /// read (not verified against a hash chain).
+    pub report_problems: Vec<LogStatus>,
 }
 
 fn filter_query(opts_since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Query {
@@ -286,12 +293,22 @@ pub fn collect(
         }
     }
     let mut out = Collected::default();
-    let mut seen = HashSet::new();
+    // The logs' (and databases') entries first, so that a Markdown
+    // report's copy of an entry, which nothing verifies, never stands in
+    // for the log's: it is compared with it instead.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut reports = Vec::new();
     for (path, explicit) in files {
-        let entries = match sniff(&path)? {
+        match sniff(&path)? {
             Kind::Log => {
                 out.logs.push(path.clone());
-                query(&path, &q)?.collect::<Result<Vec<_>>>()?
+                for e in query(&path, &q)? {
+                    let e = e?;
+                    if !seen.contains_key(&e.hash) {
+                        seen.insert(e.hash.clone(), out.entries.len());
+                        out.entries.push(e);
+                    }
+                }
             }
             Kind::Report => {
                 let es = report_entries(&path)?;
@@ -301,7 +318,7 @@ pub fn collect(
                         path.display()
                     )));
                 }
-                es.into_iter().filter(|e| q.matches(e)).collect()
+                reports.push((path, es));
             }
             Kind::Other if explicit => {
                 return Err(Error::InvalidArgument(format!(
@@ -310,16 +327,54 @@ pub fn collect(
                 )))
             }
             Kind::Other => continue,
-        };
-        for e in entries {
-            if seen.insert(e.hash.clone()) {
-                out.entries.push(e);
-            }
         }
     }
     for e in db_entries {
-        if seen.insert(e.hash.clone()) {
+        if !seen.contains_key(&e.hash) {
+            seen.insert(e.hash.clone(), out.entries.len());
             out.entries.push(e);
+        }
+    }
+    let verified = out.entries.len();
+    for (path, es) in reports {
+        let (mut edited, mut alone) = (Vec::new(), 0u64);
+        for e in es.into_iter().filter(|e| q.matches(e)) {
+            match seen.get(&e.hash).copied() {
+                Some(i) if i < verified => {
+                    if out.entries.get(i) != Some(&e) {
+                        edited.push(e.seq);
+                    }
+                }
+                Some(_) => {} // in another report already
+                None => {
+                    alone += 1;
+                    seen.insert(e.hash.clone(), out.entries.len());
+                    out.entries.push(e);
+                }
+            }
+        }
+        let status = |problem: String| LogStatus {
+            path: path.display().to_string(),
+            valid: false,
+            entries: 0,
+            head: String::new(),
+            problem: Some(problem),
+        };
+        if !edited.is_empty() {
+            let seqs: Vec<String> = edited.iter().take(10).map(u64::to_string).collect();
+            out.report_problems.push(status(format!(
+                "{} recorded {} (seq {}{}) from the log's entries of the same hash: the report was edited; the log's entries are shown",
+                edited.len(),
+                if edited.len() == 1 { "entry differs" } else { "entries differ" },
+                seqs.join(", "),
+                if edited.len() > 10 { ", …" } else { "" }
+            )));
+        }
+        if alone > 0 {
+            out.report_problems.push(status(format!(
+                "{alone} {} read from this Markdown report alone, in no log given: not verified against a hash chain",
+                if alone == 1 { "entry" } else { "entries" }
+            )));
         }
     }
     out.entries
@@ -507,9 +562,18 @@ fn md(s: &str) -> String {
             c if is_hidden(c) => out.push_str(&c.escape_unicode().to_string()),
             '✅' => out.push_str("U+2705"),
             '❌' => out.push_str("U+274C"),
-            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' => {
+            // `:` also: GitHub's Markdown links a bare `https://…`,
+            // `ftp://…`, `mailto:…`; and the `.` of `www.` (a bare `www.x`).
+            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' | ':' => {
                 out.push('\\');
                 out.push(c);
+            }
+            '.' if i >= 3
+                && cs
+                    .get(i - 3..i)
+                    .is_some_and(|w| w.iter().all(|c| c.eq_ignore_ascii_case(&'w'))) =>
+            {
+                out.push_str("\\.");
             }
             '_' => {
                 let word = |j: Option<usize>| {
@@ -1317,7 +1381,8 @@ pub fn write_reports(
         .key
         .clone()
         .map_or_else(|| key_of(&opts.key_hex), |k| Ok(Some(k)))?;
-    let logs: Vec<LogStatus> = c.logs.iter().map(|p| log_status(p, key.as_ref())).collect();
+    let mut logs: Vec<LogStatus> = c.logs.iter().map(|p| log_status(p, key.as_ref())).collect();
+    logs.extend(c.report_problems);
     write_rendered(&c.entries, &logs, opts, out)
 }
 
@@ -1442,12 +1507,35 @@ pub fn is_invisible_control(c: char) -> bool {
         || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
-/// Characters that show nothing at all: the soft hyphen, the Mongolian
-/// vowel separator, zero-width space and (non-)joiners, the word joiner
-/// and invisible operators, the BOM (zero-width no-break space). Shown
-/// raw, `alice` and `alice` followed by one of them look the same.
+/// Characters that show nothing at all: Unicode's default-ignorable code
+/// points (DerivedCoreProperties, Unicode 15): the soft hyphen, the
+/// combining grapheme joiner, the Hangul fillers, the Mongolian free
+/// variation selectors and vowel separator, zero-width space and
+/// (non-)joiners, the word joiner and invisible operators, variation
+/// selectors, the BOM (zero-width no-break space), shorthand format
+/// controls, musical symbol formatting and the tag characters. Shown raw,
+/// `alice` and `alice` followed by one of them look the same.
 pub fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{ad}' | '\u{180e}' | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
+    )
 }
 
 /// Characters a reader cannot see as themselves: those that change how
@@ -1997,6 +2085,62 @@ mod tests {
         actions.sort_unstable();
         assert_eq!(actions, ["deeper", "nested", "top"]);
         assert_eq!(got.logs.len(), 3);
+    }
+
+    /// Bare URLs and `www.` names are not links in GitHub's Markdown (its
+    /// autolink extension): the `:` and the `.` after `www` are escaped,
+    /// which renders them as they are. (A bare e-mail address is still
+    /// linked there, as `mailto:`: no escape stops that.)
+    #[test]
+    fn recorded_urls_are_not_links() {
+        assert_eq!(
+            md("see https://evil.example/x and WWW.evil.example, ftp://a"),
+            "see https\\://evil.example/x and WWW\\.evil.example, ftp\\://a"
+        );
+        assert_eq!(md("10:30 v1.2 www"), "10\\:30 v1.2 www");
+    }
+
+    /// A Markdown report next to its log, its recorded entry edited (the
+    /// hash kept): the entry read first (the report's name sorts first)
+    /// replaced the log's in every report and script, under the log's
+    /// "valid". Now the log's entry is kept and the report named as
+    /// edited; entries only a report holds are named as not verified.
+    #[test]
+    fn an_edited_report_never_stands_in_for_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log_path = dir.path().join("prod.jsonl");
+        let log = crate::Log::open(&log_path, crate::OpenOptions::new()).unwrap();
+        log.append(&crate::Event::new("ACTION_EXECUTED", "delete_backups").actor("mallory"))
+            .unwrap();
+        log.close().unwrap();
+        let md = dir.path().join("md");
+        let files = write_reports(
+            std::slice::from_ref(&log_path),
+            &ReportOptions::default(),
+            &md,
+        )
+        .unwrap();
+        let text = fs::read_to_string(&files[0].path).unwrap();
+        let edited = text
+            .replace("delete_backups", "read_metrics")
+            .replace("mallory", "alice");
+        let name = files[0].path.file_name().unwrap();
+        fs::write(dir.path().join(name), &edited).unwrap(); // "audit_…" < "prod…"
+        let got = collect(&[dir.path().to_path_buf()], None, None).unwrap();
+        assert_eq!(got.entries.len(), 1);
+        assert_eq!(got.entries[0].action, "delete_backups");
+        assert_eq!(got.report_problems.len(), 1, "{:?}", got.report_problems);
+        let p = got.report_problems[0].problem.as_deref().unwrap();
+        assert!(!got.report_problems[0].valid && p.contains("edited"), "{p}");
+        // The same report alone: its entry is shown, as not verified.
+        let alone = collect(&[dir.path().join(name)], None, None).unwrap();
+        assert_eq!(alone.entries[0].action, "read_metrics");
+        let p = alone.report_problems[0].problem.as_deref().unwrap();
+        assert!(p.contains("not verified"), "{p}");
+        // An unedited copy next to its log says nothing.
+        fs::write(dir.path().join(name), &text).unwrap();
+        let got = collect(&[dir.path().to_path_buf()], None, None).unwrap();
+        assert!(got.report_problems.is_empty(), "{:?}", got.report_problems);
     }
 
     #[test]

@@ -776,7 +776,11 @@ fn verify_names_the_offset_of_a_damaged_record() {
     // offset; version 1 (before the damage) still loads.
     let a = session(&["info"], &f.path).assert().code(1);
     assert_one_line_error(&a, &format!("byte offset {at}"));
-    assert!(stderr_of(&a).contains("evident session verify"));
+    // Pointed to verify once, with the file's name (the library's own
+    // pointer, without it, was printed too).
+    let err = stderr_of(&a);
+    assert_eq!(err.matches("evident session verify").count(), 1, "{err}");
+    assert!(err.contains("(run `evident session verify "), "{err}");
     session(&["info", "--version", "1"], &f.path)
         .assert()
         .success();

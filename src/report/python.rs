@@ -57,7 +57,12 @@ fn py_str(s: &str) -> String {
     let mut out = String::with_capacity(j.len() + 8);
     for c in j.chars() {
         if super::is_hidden(c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+            // Beyond the BMP (the tag characters): Python's 8-digit form.
+            if (c as u32) < 0x10000 {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                out.push_str(&format!("\\U{:08x}", c as u32));
+            }
         } else {
             out.push(c);
         }

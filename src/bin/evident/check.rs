@@ -31,6 +31,7 @@ pub fn violation_line(path: &Path, v: &Violation) -> String {
     let mut msg = v.message.as_str();
     msg = msg
         .strip_prefix(&format!("{}: ", path.display()))
+        .or_else(|| msg.strip_prefix(&format!("{}: ", crate::util::shown(path))))
         .unwrap_or(msg);
     let at = evident::Position {
         offset: v.offset,
@@ -39,7 +40,7 @@ pub fn violation_line(path: &Path, v: &Violation) -> String {
     };
     msg = msg.strip_prefix(&format!("{at}: ")).unwrap_or(msg);
     v.message = msg.to_string();
-    format!("{}: {}: {v}", path.display(), verdict(v.kind))
+    format!("{}: {}: {v}", crate::util::shown(path), verdict(v.kind))
 }
 
 /// The failure for a report of a file that is not an evident log (exit 2).
@@ -122,6 +123,10 @@ pub fn verify(a: VerifyArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     if a.json {
         let text = serde_json::to_string_pretty(&r.to_json())
             .map_err(|e| Failure::usage(e.to_string()))?;
+        // The same JSON value, nothing in it a terminal acts on (line by
+        // line: the line breaks are the pretty layout's, outside strings).
+        let text: Vec<String> = text.lines().map(crate::util::terminal_json).collect();
+        let text = text.join("\n");
         writeln!(out, "{text}").map_err(stdout_err)?;
         return Ok(code);
     }
@@ -166,7 +171,7 @@ pub fn print_report(
         writeln!(
             out,
             "{}: {}: {} verified ({desc})",
-            path.display(),
+            crate::util::shown(path),
             crate::output::paint(crate::output::green(), "valid"),
             entries(r.entries)
         )?;

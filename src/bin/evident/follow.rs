@@ -191,7 +191,7 @@ fn note(path: &Path, msg: &str) {
     } else {
         stderr_line!(
             "evident: {}: note: {}",
-            path.display(),
+            crate::util::shown(path),
             crate::util::one_line(msg)
         );
     }
@@ -231,6 +231,7 @@ impl Follower<'_> {
                     // {"file": LABEL, ...the entry's members}
                     let text = serde_json::to_string(e).map_err(|e| stdout_err(e.into()))?;
                     let name = serde_json::to_string(label).map_err(|e| stdout_err(e.into()))?;
+                    let name = crate::util::terminal_json(&name);
                     let rest = text.strip_prefix('{').unwrap_or(&text);
                     writeln!(out, "{{\"file\":{name},{rest}").map_err(stdout_err)?;
                 }
@@ -238,6 +239,7 @@ impl Follower<'_> {
                     writeln!(out, "{}", crate::output::entry_line(e)).map_err(stdout_err)?;
                 }
                 (Some(label), false) => {
+                    let label = crate::util::one_line(label);
                     writeln!(out, "{label}: {}", crate::output::entry_line(e))
                         .map_err(stdout_err)?;
                 }

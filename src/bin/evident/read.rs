@@ -97,7 +97,7 @@ pub fn note_unchecked(path: &std::path::Path, as_json: bool, r: &Result<u8, Fail
             "{}",
             crate::output::renamed(format!(
                 "evident: {}: note: {UNCHECKED_NOTE}",
-                path.display()
+                crate::util::shown(path)
             ))
         );
     }
@@ -182,13 +182,13 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             "torn_tail" => {
                 let what = r.first().map_or_else(String::new, |v| {
                     violation_line(path, v)
-                        .strip_prefix(&format!("{}: ", path.display()))
+                        .strip_prefix(&format!("{}: ", crate::util::shown(path)))
                         .map(str::to_string)
                         .unwrap_or_default()
                 });
                 stderr_line!(
                     "evident: {}: note: the head below is the last complete entry; {what}",
-                    path.display()
+                    crate::util::shown(path)
                 );
             }
             _ => {
@@ -196,7 +196,7 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                 let first = r.first().map_or_else(String::new, |v| {
                     let line = violation_line(path, v);
                     let line = line
-                        .strip_prefix(&format!("{}: ", path.display()))
+                        .strip_prefix(&format!("{}: ", crate::util::shown(path)))
                         .unwrap_or(&line)
                         .to_string();
                     line
@@ -360,7 +360,7 @@ pub fn stats(a: StatsArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             writeln!(
                 out,
                 "log:      {} ({}, {}, log id {})",
-                path.display(),
+                crate::util::shown(path),
                 g.framing,
                 g.genesis.alg,
                 g.genesis.log_id

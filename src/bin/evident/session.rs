@@ -230,7 +230,10 @@ fn fail(path: &Path, e: Error, key_given: bool, hint: bool) -> Failure {
     match e {
         Error::Corrupt { at, msg, .. } | Error::Malformed { at, msg, .. } => Failure {
             code: EXIT_FAILED,
+            // The library's own pointer to verify (without the file name)
+            // gives way to this one.
             msg: if hint {
+                let msg = msg.trim_end_matches(evident::session::CORRUPT_HINT);
                 format!(
                     "{}: {at}: {msg} (run `evident session verify {}`)",
                     path.display(),
@@ -892,9 +895,10 @@ pub fn export(a: ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             Error::Corrupt { at, msg, .. } | Error::Malformed { at, msg, .. } => Failure {
                 code: EXIT_FAILED,
                 msg: format!(
-                    "{}: trace {}: {at}: {msg}; the export stopped (run `evident session verify {}`)",
+                    "{}: trace {}: {at}: {}; the export stopped (run `evident session verify {}`)",
                     a.file.display(),
                     word(name),
+                    msg.trim_end_matches(evident::session::CORRUPT_HINT),
                     a.file.display()
                 ),
             },

@@ -96,13 +96,21 @@ pub fn one_line(msg: &str) -> String {
             '\n' => s.push_str("\\n"),
             '\r' => s.push_str("\\r"),
             '\t' => s.push_str("\\t"),
-            c if c.is_control() => {
+            // Also what reorders the line (bidi) or shows nothing.
+            c if c.is_control() || evident::report::is_hidden(c) => {
                 let _ = write!(s, "\\u{{{:x}}}", c as u32);
             }
             c => s.push(c),
         }
     }
     s
+}
+
+/// A file's name as a line shows it: escaped as in [`one_line`], so a
+/// name cannot move the cursor, end the line or hide itself (a log named
+/// `x\e[1A\e[2K\rprod.jsonl: valid…` would rewrite the line above).
+pub fn shown(path: &std::path::Path) -> String {
+    one_line(&path.display().to_string())
 }
 
 /// A failed write to standard output. A closed pipe (`evident cat | head`)
@@ -255,7 +263,11 @@ pub fn terminal_json(j: &str) -> String {
     let mut out = String::with_capacity(j.len());
     for c in j.chars() {
         if evident::report::is_hidden(c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
+            // JSON escapes UTF-16 units: a pair beyond the BMP.
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{:04x}", u);
+            }
         } else {
             out.push(c);
         }
