@@ -76,12 +76,15 @@ const KEYWORDS: &[&str] = &[
     "with", "yield",
 ];
 
-/// Python's `str.isidentifier()`.
+/// A name written bare as a keyword argument: ASCII letters, digits and
+/// `_`, not starting with a digit. Other names go through `**{...}`:
+/// Python reads a non-ASCII name NFKC-normalised (`ﬁle` as `file`), and
+/// refuses some that `unicode-ident` accepts (`k` + U+200D).
 fn is_identifier(s: &str) -> bool {
     let mut cs = s.chars();
     cs.next()
-        .is_some_and(|c| c == '_' || unicode_ident::is_xid_start(c))
-        && cs.all(unicode_ident::is_xid_continue)
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && cs.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 /// An operation a script may call: one plain ASCII name, not a keyword.
@@ -113,7 +116,8 @@ pub(crate) fn comment(text: &str) -> String {
         out.push_str(&crate::report::escape_invisible(w, |c, out| {
             match c as u32 {
                 n @ 0..=0xff => out.push_str(&format!("\\x{n:02x}")),
-                n => out.push_str(&format!("\\u{n:04x}")),
+                n @ 0..=0xffff => out.push_str(&format!("\\u{n:04x}")),
+                n => out.push_str(&format!("\\U{n:08x}")),
             }
         }));
     }
@@ -222,7 +226,9 @@ pub(crate) fn to_code(e: &HistoryEntry, alias: &str, style: ScriptStyle) -> Stri
                 format!("{k}={}", py_repr(v))
             }
             ScriptStyle::Evident => format!("**{{{}: {}}}", crate::pytext::repr_str(k), py_repr(v)),
-            ScriptStyle::TraceKit if is_identifier(k) => format!("{k}={}", tk_value(v)),
+            ScriptStyle::TraceKit if is_identifier(k) && !KEYWORDS.contains(&k.as_str()) => {
+                format!("{k}={}", tk_value(v))
+            }
             ScriptStyle::TraceKit => format!("**{{{}: {}}}", json_ascii(k), tk_value(v)),
         })
         .collect();
@@ -356,6 +362,35 @@ mod tests {
             "tk.load(**{'a b': 'x'}, **{'class': 1})"
         );
         assert!(script([&e], "os; x", "tk", ScriptStyle::Evident, Utc::now()).is_err());
+    }
+
+    /// Parameter names Python would read differently, or not at all, as
+    /// bare keyword arguments go through `**{...}`: before, `k` + U+200D
+    /// was written bare (a SyntaxError), `ﬁle` bare (Python reads `file`:
+    /// another call, or "keyword argument repeated" next to `file`), and
+    /// in TraceKit's style a keyword (`class=1`: a SyntaxError).
+    #[test]
+    fn only_plain_names_are_bare_keyword_arguments() {
+        let mut e = HistoryEntry::new("op");
+        for (k, v) in [
+            ("k\u{200d}", 1),
+            ("\u{fb01}le", 2),
+            ("file", 3),
+            ("class", 4),
+            ("ok_1", 5),
+        ] {
+            e.parameters.insert(k.into(), json!(v));
+        }
+        for style in [ScriptStyle::Evident, ScriptStyle::TraceKit] {
+            let s = script([&e], "tracekit", "tk", style, Utc::now()).unwrap();
+            let call = s.lines().find(|l| l.starts_with("tk.op(")).unwrap();
+            for bare in ["k\u{200d}=", "\u{fb01}le=", "class="] {
+                assert!(!call.contains(bare), "{style:?}: {call}");
+            }
+            for kept in ["file=3", "ok_1=5", "**{"] {
+                assert!(call.contains(kept), "{style:?}: {call}");
+            }
+        }
     }
 
     #[test]
