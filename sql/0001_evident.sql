@@ -63,20 +63,34 @@ CREATE TRIGGER refusals_append_only BEFORE UPDATE OR DELETE ON evident.refusals
 -- Roles (cluster-wide, created once): grant them to login roles.
 --   evident_shipper  reads heads, inserts records and refusals; nothing else
 --   evident_reviewer reads everything; nothing else
+-- Created when missing and the migrating role may create roles; a database
+-- owner without CREATEROLE (a plain `POSTGRES_USER`) migrates all the same,
+-- granting to the roles that exist (PostgreSQL checks the privilege before
+-- whether the role exists, so CREATE ROLE is not even tried when it does).
 DO $$
+DECLARE
+    r text;
 BEGIN
-    BEGIN
-        CREATE ROLE evident_shipper NOLOGIN;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-    END;
-    BEGIN
-        CREATE ROLE evident_reviewer NOLOGIN;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-    END;
+    FOREACH r IN ARRAY ARRAY['evident_shipper', 'evident_reviewer'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+            EXCEPTION
+                WHEN duplicate_object OR unique_violation THEN NULL;
+                WHEN insufficient_privilege THEN
+                    RAISE NOTICE 'evident: role % not created (no CREATEROLE); a role that may create roles can run this migration again', r;
+            END;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'evident_shipper') THEN
+        GRANT USAGE ON SCHEMA evident TO evident_shipper;
+        GRANT SELECT, INSERT ON evident.records, evident.refusals TO evident_shipper;
+        GRANT USAGE ON SEQUENCE evident.refusals_id_seq TO evident_shipper;
+        GRANT SELECT ON evident.schema_migrations TO evident_shipper;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'evident_reviewer') THEN
+        GRANT USAGE ON SCHEMA evident TO evident_reviewer;
+        GRANT SELECT ON evident.records, evident.refusals TO evident_reviewer;
+        GRANT SELECT ON evident.schema_migrations TO evident_reviewer;
+    END IF;
 END $$;
-
-GRANT USAGE ON SCHEMA evident TO evident_shipper, evident_reviewer;
-GRANT SELECT, INSERT ON evident.records, evident.refusals TO evident_shipper;
-GRANT USAGE ON SEQUENCE evident.refusals_id_seq TO evident_shipper;
-GRANT SELECT ON evident.records, evident.refusals TO evident_reviewer;
-GRANT SELECT ON evident.schema_migrations TO evident_shipper, evident_reviewer;

@@ -52,4 +52,10 @@ CROSS JOIN LATERAL (
 ) b
 WHERE r.kind = 'entry' AND r.event_type = 'tool_operation';
 
-GRANT SELECT ON evident.audit_logs TO evident_reviewer;
+-- (to the reviewer role when it exists: see 0001)
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'evident_reviewer') THEN
+        GRANT SELECT ON evident.audit_logs TO evident_reviewer;
+    END IF;
+END $$;

@@ -343,6 +343,51 @@ fn sql_injection_in_filters_and_log_ids_is_inert() {
     assert_eq!(count(&url, &id), (51, Some(50)));
 }
 
+/// A database owned by a role without CREATEROLE (RTGS's `audit_user`
+/// owning `rtgs_audit`): its first ship applies the migrations. Before, the
+/// migration's CREATE ROLE failed on the privilege even when the evident
+/// roles existed, so every ship failed and RTGS reads returned nothing.
+/// And TRUNCATE of the refusals is refused to every role, the owner too.
+#[test]
+fn an_owner_without_createrole_migrates_and_refusals_are_not_truncated() {
+    let Some(admin_url) = admin_url() else { return };
+    let suffix = format!("{}_{}", std::process::id(), line!());
+    let (owner, db) = (format!("own_{suffix}"), format!("evt_owner_{suffix}"));
+    let mut admin = connect(&admin_url);
+    // The roles exist (another database's migration, or made here).
+    admin
+        .batch_execute(&format!(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'evident_shipper') THEN CREATE ROLE evident_shipper NOLOGIN; END IF;
+                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'evident_reviewer') THEN CREATE ROLE evident_reviewer NOLOGIN; END IF;
+             END $$;
+             CREATE ROLE {owner} LOGIN NOCREATEROLE NOSUPERUSER;"
+        ))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db} OWNER {owner}"))
+        .unwrap();
+    let url = with_user(&with_db(&admin_url, &db), &owner, "unused");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.jsonl");
+    write_log(&p, 5, "h");
+    let reps = ship_all(&p, &url).unwrap();
+    assert_eq!(reps[0].shipped, 6);
+    let mut c = connect(&url);
+    let t = Target::parse(&url).unwrap();
+    assert_eq!(
+        pg::schema_version(&t, &mut c).unwrap(),
+        pg::MIGRATIONS.len() as i32
+    );
+    for sql in ["TRUNCATE evident.refusals", "TRUNCATE evident.records"] {
+        let e = c.batch_execute(sql).unwrap_err();
+        assert!(
+            e.to_string().contains("append-only") || format!("{e:?}").contains("append-only"),
+            "{sql}: {e:?}"
+        );
+    }
+}
+
 #[test]
 fn the_shipping_role_only_inserts_and_the_reviewer_only_reads() {
     let Some(url) = fresh_db("roles") else { return };
@@ -1205,4 +1250,85 @@ fn a_keyed_log_shipped_without_its_key_says_its_hashes_were_not_checked() {
     o.key = Some(key);
     let reps = pg::ship(&p, &url, &o).unwrap();
     assert!(reps[0].hashes_checked, "{reps:?}");
+}
+
+/// One log's entries come back from the database in its file's order, as
+/// a query of the file gives them, also when their times are out of order
+/// (entries appended with an explicit `ts`, as imports do): before, the
+/// database ordered them by time, so `cat` and `--limit` differed.
+#[test]
+fn one_logs_entries_come_back_in_file_order() {
+    let Some(url) = fresh_db("order") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.jsonl");
+    let log = evident::Log::open(&p, evident::OpenOptions::new()).unwrap();
+    let base = chrono::Utc::now() - chrono::Duration::hours(1);
+    for (i, minutes) in [(1, 20), (2, 10), (3, 30)] {
+        let mut ev = evident::Event::new("IMPORT", format!("op{i}"));
+        ev.ts = Some(base + chrono::Duration::minutes(minutes));
+        log.append(&ev).unwrap();
+    }
+    let id = log.genesis().log_id.clone();
+    log.close().unwrap();
+    ship_all(&p, &url).unwrap();
+    let t = Target::parse(&format!("{url}?log_id={id}")).unwrap();
+    for (order, limit) in [
+        (evident::Order::OldestFirst, None),
+        (evident::Order::NewestFirst, None),
+        (evident::Order::OldestFirst, Some(1)),
+        (evident::Order::NewestFirst, Some(2)),
+    ] {
+        let mut q = Query::default().order(order);
+        q.limit = limit;
+        let file: Vec<u64> = evident::query(&p, &q)
+            .unwrap()
+            .map(|e| e.unwrap().seq)
+            .collect();
+        let mut dq = DbQuery::default();
+        dq.q = q;
+        let db: Vec<u64> = pg::query_db(&t, &dq)
+            .unwrap()
+            .iter()
+            .map(|e| e.entry.seq)
+            .collect();
+        assert_eq!(db, file, "{order:?} {limit:?}");
+    }
+}
+
+/// Rows moved to another log id in the database (two logs' ids swapped,
+/// triggers disabled by the owner): each log id then holds the genesis of
+/// another log. Before, verify called both valid; now `wrong_log_id`.
+#[test]
+fn rows_under_another_log_id_are_found() {
+    let Some(url) = fresh_db("swapid") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    let (ia, ib) = (write_log(&a, 5, "h"), write_log(&b, 5, "h"));
+    ship_all(&a, &url).unwrap();
+    ship_all(&b, &url).unwrap();
+    assert!(pg::verify_db(&url, &VerifyOptions::default())
+        .unwrap()
+        .iter()
+        .all(|r| r.valid));
+    let mut c = connect(&url);
+    c.batch_execute(&format!(
+        "SET session_replication_role = replica;
+         UPDATE evident.records SET log_id = 'tmp' WHERE log_id = '{ia}';
+         UPDATE evident.records SET log_id = '{ia}' WHERE log_id = '{ib}';
+         UPDATE evident.records SET log_id = '{ib}' WHERE log_id = 'tmp';"
+    ))
+    .unwrap();
+    let reps = pg::verify_db(&url, &VerifyOptions::default()).unwrap();
+    assert_eq!(reps.len(), 2);
+    for r in &reps {
+        assert!(!r.valid, "{r:?}");
+        assert!(
+            r.violations
+                .iter()
+                .any(|v| v.kind == ViolationKind::WrongLogId),
+            "{r:?}"
+        );
+    }
 }

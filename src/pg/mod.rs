@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 mod query;
 pub mod ship;
 mod source;
+mod tls;
 
 pub use query::{query_db, query_sql, stats_db, DbEntry, DbQuery, DbStats};
 pub use ship::{ship, ShipOptions, ShipReport};
@@ -27,14 +28,18 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../sql/0001_evident.sql")),
     (2, include_str!("../../sql/0002_lean_indexes.sql")),
     (3, include_str!("../../sql/0003_rtgs_audit_logs.sql")),
+    (4, include_str!("../../sql/0004_refusals_no_truncate.sql")),
 ];
 
 /// A database to ship to or read from, parsed from a `postgres://` or
-/// `postgresql://` URL. The URL's own parameters `log_id` (one log) are
-/// taken off before the rest is handed to the driver.
+/// `postgresql://` URL. The URL's own parameter `log_id` (one log) and the
+/// TLS parameters `sslmode` and `sslrootcert`, which follow libpq's rules
+/// (see `docs/postgres.md`), are taken off before the rest is handed to the
+/// driver.
 #[derive(Clone)]
 pub struct Target {
     config: Config,
+    tls: tls::Policy,
     /// `log_id=` in the URL.
     pub log_id: Option<String>,
     redacted: String,
@@ -65,11 +70,16 @@ impl Target {
             None => (url, None),
         };
         let mut log_id = None;
+        let (mut sslmode, mut sslrootcert) = (None, None);
         let mut kept = Vec::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            if k == "log_id" {
-                let v = percent_decode(v);
+            if k == "sslmode" {
+                sslmode = Some(percent_decode(v, false));
+            } else if k == "sslrootcert" {
+                sslrootcert = Some(percent_decode(v, false));
+            } else if k == "log_id" {
+                let v = percent_decode(v, true);
                 if v.is_empty() || v.chars().any(char::is_control) {
                     return Err(Error::InvalidArgument(
                         "log_id= is empty or holds control characters".into(),
@@ -85,15 +95,23 @@ impl Target {
         } else {
             format!("{base}?{}", kept.join("&"))
         };
-        let redacted = redact(base, log_id.as_deref());
-        let config: Config = driver_url
-            .parse()
-            .map_err(|e: postgres::Error| Error::Database {
-                target: redacted.clone(),
-                msg: format!("invalid database URL: {}", scrub(&e.to_string(), url)),
-            })?;
+        let redacted = redact(url, log_id.as_deref());
+        let invalid = |msg: String| Error::Database {
+            target: redacted.clone(),
+            msg: format!("invalid database URL: {}", scrub(&msg, url)),
+        };
+        let tls = tls::Policy::new(sslmode.as_deref(), sslrootcert.as_deref()).map_err(invalid)?;
+        let mut config: Config = driver_url.parse().map_err(|e: postgres::Error| {
+            // The driver's cause names the option ("unknown option `x`").
+            match std::error::Error::source(&e) {
+                Some(src) => invalid(format!("{e}: {src}")),
+                None => invalid(e.to_string()),
+            }
+        })?;
+        config.ssl_mode(tls.mode);
         Ok(Target {
             config,
+            tls,
             log_id,
             redacted,
         })
@@ -115,6 +133,7 @@ impl Target {
             .to_string();
         Target {
             config: self.config.clone(),
+            tls: self.tls.clone(),
             redacted: redact(&base, log_id.as_deref()),
             log_id,
         }
@@ -134,14 +153,21 @@ impl Target {
         } else if let Some(src) = std::error::Error::source(&e) {
             msg = format!("{msg}: {src}");
         }
+        if certificate_refused(&e) {
+            msg.push_str(&format!(
+                " (checked against {}: name the CA that signed the server's certificate \
+                 with sslrootcert=FILE)",
+                self.tls.roots_name()
+            ));
+        }
         Error::Database {
             target: self.redacted.clone(),
             msg: format!("{what}: {msg}"),
         }
     }
 
-    /// Connects (TLS when the server offers it or `sslmode=require`;
-    /// rustls, server certificates checked against the Mozilla roots).
+    /// Connects, with TLS by libpq's `sslmode` and `sslrootcert` rules
+    /// (rustls; `docs/postgres.md`).
     pub fn connect(&self) -> Result<Client> {
         match self.connect_pg()? {
             Ok(c) => Ok(c),
@@ -150,30 +176,80 @@ impl Target {
     }
 
     /// Connects; the driver's error kept for classification.
+    ///
+    /// `connect_timeout` bounds the whole connection, as in libpq: the
+    /// driver applies it to the TCP connect alone, so a server that
+    /// accepts the connection but never answers (stopped, or a firewall
+    /// that swallows packets) held the caller for ever. The connection is
+    /// then made on a thread of its own, abandoned (left to fail by
+    /// itself) when the time is up.
     pub(crate) fn connect_pg(&self) -> Result<std::result::Result<Client, postgres::Error>> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Database {
-                target: self.redacted.clone(),
-                msg: format!("TLS setup: {e}"),
-            })?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = self.tls.client_config().map_err(|msg| Error::Database {
+            target: self.redacted.clone(),
+            msg,
+        })?;
         let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
-        Ok(self.config.connect(tls))
+        let Some(limit) = self.config.get_connect_timeout().copied() else {
+            return Ok(self.config.connect(tls));
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (config, make) = (self.config.clone(), tls.clone());
+        let spawned = std::thread::Builder::new()
+            .name("evident-pg-connect".into())
+            .spawn(move || {
+                let _ = tx.send(config.connect(make));
+            });
+        if spawned.is_err() {
+            // No thread to be had: connect here, bounded as the driver bounds it.
+            return Ok(self.config.connect(tls));
+        }
+        // Each host may take the limit (libpq's rule); one more second for
+        // the driver's own timeout to be the one that answers.
+        let hosts = self.config.get_hosts().len().max(1) as u32;
+        match rx.recv_timeout(limit * hosts + std::time::Duration::from_secs(1)) {
+            Ok(r) => Ok(r),
+            Err(_) => Err(Error::Database {
+                target: self.redacted.clone(),
+                msg: format!(
+                    "cannot connect: no answer from the server within connect_timeout ({} s)",
+                    limit.as_secs()
+                ),
+            }),
+        }
     }
 }
 
+/// Whether the driver's error is the server's certificate failing its
+/// check (no use retrying).
+pub(crate) fn certificate_refused(e: &postgres::Error) -> bool {
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let tls = s.downcast_ref::<rustls::Error>().or_else(|| {
+            s.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(t) = tls {
+            return matches!(t, rustls::Error::InvalidCertificate(_));
+        }
+        src = s.source();
+    }
+    false
+}
+
 /// Takes the password (and anything after `?`) out of a URL.
-fn redact(base: &str, log_id: Option<&str>) -> String {
-    let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
+///
+/// The user's part ends at the *last* `@` of the whole URL, as a password
+/// written without percent-encoding may hold `@ : / ? # &` (the driver
+/// refuses such a URL, and its error must not show it either); what
+/// follows is cut at `?` or `#`.
+fn redact(url: &str, log_id: Option<&str>) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
     let (auth, hostpath) = match rest.rsplit_once('@') {
         Some((a, h)) => (Some(a), h),
         None => (None, rest),
     };
+    let hostpath = hostpath.split(['?', '#']).next().unwrap_or_default();
     let user = auth.map(|a| a.split(':').next().unwrap_or_default());
     let mut s = match user {
         Some(u) if !u.is_empty() => format!("{scheme}://{u}@{hostpath}"),
@@ -201,7 +277,9 @@ fn scrub(msg: &str, url: &str) -> String {
     m
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` decoded; `+` is a space when `plus` (a form value), else kept
+/// (libpq's rule for URI parameters, which a file name follows).
+fn percent_decode(s: &str, plus: bool) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -219,7 +297,7 @@ fn percent_decode(s: &str) -> String {
                 }
             }
         }
-        out.push(if c == b'+' { b' ' } else { c });
+        out.push(if plus && c == b'+' { b' ' } else { c });
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -337,6 +415,39 @@ pub(crate) fn origin(path: &Path) -> String {
 mod tests {
     use super::*;
 
+    /// A server that accepts the connection and never answers: with
+    /// `connect_timeout`, connecting fails within about that time (before,
+    /// the driver bounded the TCP connect alone and waited for ever).
+    #[test]
+    fn connect_timeout_bounds_a_server_that_never_answers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = std::thread::Builder::new()
+            .spawn(move || {
+                let conns: Vec<_> = listener.incoming().take(1).collect();
+                std::thread::sleep(std::time::Duration::from_secs(30));
+                drop(conns);
+            })
+            .unwrap();
+        let url = format!("postgres://u@127.0.0.1:{port}/db?connect_timeout=1&sslmode=disable");
+        let t = Target::parse(&url).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .spawn(move || {
+                let _ = tx.send(t.connect().map(|_| ()).map_err(|e| e.to_string()));
+            })
+            .unwrap();
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("connect still waiting after 20 s with connect_timeout=1");
+        let e = got.unwrap_err();
+        assert!(
+            e.contains("connect_timeout") || e.contains("timed out"),
+            "{e}"
+        );
+        drop(held);
+    }
+
     #[test]
     fn redaction_drops_password_and_parameters() {
         let t = Target::parse(
@@ -352,5 +463,19 @@ mod tests {
             .err()
             .unwrap();
         assert!(!e.to_string().contains("hunter2"), "{e}");
+        // Passwords written without percent-encoding: before, what came
+        // before a `?` or after an `@` in them was shown.
+        for (url, secret) in [
+            ("postgres://pwuser:SECRET?x=1@127.0.0.1:5/t_pw", "SECRET"),
+            ("postgres://pwuser:p@ss:w/o%rd#x?y&z@127.0.0.1:5/db", "ss:w"),
+            ("postgres://pwuser:a#b@h/db", "a#b"),
+        ] {
+            let msg = match Target::parse(url) {
+                Ok(t) => t.redacted().to_string(),
+                Err(e) => e.to_string(),
+            };
+            assert!(!msg.contains(secret), "{url}: {msg}");
+            assert!(msg.contains("pwuser"), "{url}: {msg}");
+        }
     }
 }

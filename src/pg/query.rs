@@ -73,9 +73,14 @@ fn build(dq: &DbQuery, select: &str) -> (String, Vec<Box<dyn ToSql + Sync>>) {
 /// The SQL and parameters of a query (for EXPLAIN in tests).
 pub fn query_sql(dq: &DbQuery) -> (String, Vec<Box<dyn ToSql + Sync>>) {
     let (mut sql, mut params) = build(dq, "log_id, body, hash");
-    sql.push_str(match dq.q.order {
-        Order::OldestFirst => " ORDER BY ts, log_id, seq",
-        Order::NewestFirst => " ORDER BY ts DESC, log_id DESC, seq DESC",
+    // One log: the file's order (seq), as a query of the file gives it
+    // (entries appended with `--ts` may be out of time order); several: by
+    // time.
+    sql.push_str(match (dq.log_id.is_some(), dq.q.order) {
+        (true, Order::OldestFirst) => " ORDER BY seq",
+        (true, Order::NewestFirst) => " ORDER BY seq DESC",
+        (false, Order::OldestFirst) => " ORDER BY ts, log_id, seq",
+        (false, Order::NewestFirst) => " ORDER BY ts DESC, log_id DESC, seq DESC",
     });
     if let Some(l) = dq.q.limit {
         params.push(Box::new(l.min(i64::MAX as usize) as i64));
@@ -85,7 +90,8 @@ pub fn query_sql(dq: &DbQuery) -> (String, Vec<Box<dyn ToSql + Sync>>) {
 }
 
 /// Entries matching `dq` across the logs in the database, ordered by time
-/// (then log id and seq). Each entry is decoded from its stored body, the
+/// (then log id and seq); of one log (`log_id`), in seq order, as a query
+/// of its file. Each entry is decoded from its stored body, the
 /// same way a file query decodes it.
 pub fn query_db(target: &Target, dq: &DbQuery) -> Result<Vec<DbEntry>> {
     let mut dq = dq.clone();

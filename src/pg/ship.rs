@@ -134,7 +134,8 @@ struct Cursor {
 
 fn retryable(e: &postgres::Error) -> bool {
     match e.as_db_error() {
-        None => true,
+        // A certificate refused now is refused on every try.
+        None => !super::certificate_refused(e),
         // connection exceptions, operator intervention (shutdown, restart)
         Some(db) => {
             let c = db.code().code();

@@ -143,8 +143,15 @@ pub fn verify_db(url: &str, opts: &VerifyOptions) -> Result<Vec<VerifyReport>> {
     let ids = super::log_ids(&target, &mut client)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
+        // The rows stored under a log id hold that log: a genesis of
+        // another log under it (ids swapped or rows relabelled in the
+        // database) is a `wrong_log_id` finding.
+        let mut o = opts.clone();
+        if o.expected_log_id.is_none() {
+            o.expected_log_id = Some(id.clone());
+        }
         let mut src = DbSource::new(&mut client, &target, &id);
-        out.push(verify_source(&mut src, opts)?);
+        out.push(verify_source(&mut src, &o)?);
     }
     Ok(out)
 }
