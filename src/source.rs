@@ -57,6 +57,23 @@ pub trait RecordSource {
     fn name(&self) -> &Path;
     /// The next record, or `None` at the end.
     fn next_record(&mut self) -> Result<Option<SourceRecord>>;
+    /// What the source found wrong with records it yielded that the chain
+    /// check does not see (a database row whose query columns disagree
+    /// with its hashed body), taken once after the last record: the first
+    /// findings and how many more there were.
+    fn take_findings(&mut self) -> (Vec<SourceFinding>, u64) {
+        (Vec::new(), 0)
+    }
+}
+
+/// A source's own finding about one record it yielded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFinding {
+    /// The record's offset and line, as in its [`SourceRecord`].
+    pub offset: u64,
+    pub line: u64,
+    pub seq: u64,
+    pub message: String,
 }
 
 /// The records of a log file, read forward in chunks without a lock.

@@ -32,7 +32,8 @@ pub enum ViolationKind {
     ChainBreak = 2,
     /// A record's `seq` is not one more than the previous record's.
     SeqGap = 3,
-    /// Bytes that are not a record (bad framing, CRC, JSON or fields).
+    /// Bytes that are not a record (bad framing, CRC, JSON or fields); in a
+    /// database, also a row whose query columns disagree with its body.
     Malformed = 4,
     /// The file ends in bytes that are not a complete record (a torn write):
     /// open moves them aside; nothing before them is damaged.
@@ -1491,6 +1492,18 @@ pub fn verify_source(
         end = r.end(framing);
     }
     flush(&mut chunk, end, &mut joiner);
+    // The source's own findings (a database row's columns changed).
+    let (found, more) = src.take_findings();
+    for f in found {
+        joiner.sink.push(Violation {
+            kind: ViolationKind::Malformed,
+            seq: Some(f.seq),
+            line: f.line,
+            offset: f.offset,
+            message: f.message,
+        });
+    }
+    joiner.sink.total += more;
     // A partial record at the end after the last readable one: a torn tail.
     if let (Some((off, line, len)), Some((t_off, _))) = (last_partial, joiner.tail_start) {
         if t_off == off {

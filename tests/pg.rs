@@ -196,8 +196,7 @@ fn tampered_rows_are_found_by_verify() {
         "UPDATE evident.records SET body = convert_to(replace(convert_from(body, 'UTF8'), 'run 119.bin', 'run 911.bin'), 'UTF8') WHERE seq = 120",
     );
     assert_eq!(first(&url), (ViolationKind::HashMismatch, Some(120)));
-    // The typed columns are not evidence; the body is. Restore by re-ship? No:
-    // a tampered database is refused for further shipping.
+    // A tampered body stays a finding after more entries are shipped.
     let e = {
         append(&p, 5, "more");
         // the head (300) is intact, so shipping goes on; verify still fails
@@ -1331,4 +1330,113 @@ fn rows_under_another_log_id_are_found() {
             "{r:?}"
         );
     }
+}
+
+/// Appends one entry given as event JSON through the C ABI (the path that
+/// keeps the details' exact text).
+fn append_json_entries(path: &Path, events: &[&str]) -> String {
+    use evident::ffi;
+    use std::ffi::CString;
+    let cpath = CString::new(path.to_str().unwrap()).unwrap();
+    let mut log = std::ptr::null_mut();
+    assert_eq!(
+        ffi::log::evident_log_open(cpath.as_ptr(), std::ptr::null(), &mut log),
+        ffi::evident_status::Ok
+    );
+    for ev in events {
+        let c = CString::new(*ev).unwrap();
+        assert_eq!(
+            ffi::log::evident_log_append_json(log, c.as_ptr(), std::ptr::null_mut()),
+            ffi::evident_status::Ok,
+            "{ev}"
+        );
+    }
+    assert_eq!(ffi::log::evident_log_close(log), ffi::evident_status::Ok);
+    ffi::log::evident_log_free(log);
+    let text = std::fs::read_to_string(path).unwrap();
+    let g: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    g["log_id"].as_str().unwrap().to_string()
+}
+
+/// The typed columns are what queries, filters, statistics and the RTGS
+/// `audit_logs` view show, so they must say what the hashed body says. A
+/// row whose `success`, `source`, `details`, `ts`, ... was changed in the
+/// database (body and hash untouched) is found by verify, which names the
+/// seq and the column. Before, verify checked only body and hash and
+/// called such a database valid. The columns as shipped (jsonb's own
+/// spelling of numbers, keys and escapes; NUL replaced; times to the
+/// microsecond) are not findings.
+#[test]
+fn a_changed_query_column_is_found_by_verify() {
+    let Some(url) = fresh_db("columns") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.jsonl");
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let deep_ev = format!(r#"{{"event_type":"E","action":"deep","details":{{"d":{deep}}}}}"#);
+    let mut events = vec![
+        r#"{"event_type":"E","action":"a1","source":"s","success":true,"duration_ms":1.5,"details":{"n":1e2,"m":1.50,"z":-0,"big":12345678901234567890,"huge":123456789012345678901234,"f":0.1,"s":"caf\u00e9 \"q\"","d":{"b":1,"a":2},"arr":[1,2.0,{"x":null}]}}"#,
+        r#"{"event_type":"E","action":"nul\u0000here","host":"h","details":{"t":"x\u0000y"}}"#,
+        r#"{"event_type":"E","action":"a3","details":{"k":1,"k":2}}"#,
+        r#"{"event_type":"E","action":"a4","ts":"2026-01-02T03:04:05.123456789Z","success":false}"#,
+        &deep_ev,
+    ];
+    let plain: Vec<String> = (6..=14)
+        .map(|i| {
+            format!(
+                r#"{{"event_type":"E","action":"op{i}","actor":"u","host":"h","session_id":"s1","source":"tool","success":true,"duration_ms":2.25,"details":{{"i":{i},"x":[1,2]}}}}"#
+            )
+        })
+        .collect();
+    events.extend(plain.iter().map(String::as_str));
+    let id = append_json_entries(&p, &events);
+    ship_all(&p, &url).unwrap();
+    conformance(&p, &url, &id);
+    let all = VerifyOptions::default().all(true);
+    let r = pg::verify_db(&url, &all).unwrap();
+    assert!(r[0].valid, "{:?}", r[0].violations);
+    // Each changed column on its own row (the body and hash untouched).
+    let changes = [
+        (6, "success", "success = false"),
+        (7, "source", "source = 'other'"),
+        (8, "details", "details = '{\"i\": 8, \"x\": [1, 3]}'"),
+        (9, "ts", "ts = ts + interval '1 microsecond'"),
+        (10, "action", "action = 'rm -rf'"),
+        (11, "duration_ms", "duration_ms = 2.5"),
+        (12, "actor", "actor = NULL"),
+        (13, "kind", "kind = 'other'"),
+        (
+            1,
+            "details",
+            "details = jsonb_set(details, '{huge}', '123456789012345678901235')",
+        ),
+        (5, "details", "details = '[1]'"),
+        (14, "host", "host = 'h2'"),
+        (0, "ts", "ts = 'infinity'"),
+    ];
+    let sql: Vec<String> = changes
+        .iter()
+        .map(|(seq, _, set)| format!("UPDATE evident.records SET {set} WHERE seq = {seq}"))
+        .collect();
+    tamper(&url, &sql.join("; "));
+    let r = pg::verify_db(&url, &all).unwrap();
+    let r = &r[0];
+    assert!(!r.valid);
+    let found: Vec<(Option<u64>, String)> = r
+        .violations
+        .iter()
+        .map(|v| (v.seq, v.message.clone()))
+        .collect();
+    for (seq, column, _) in changes {
+        assert!(
+            found
+                .iter()
+                .any(|(s, m)| *s == Some(seq) && m.contains(&format!("column `{column}`"))),
+            "seq {seq} {column}: {found:#?}"
+        );
+    }
+    assert_eq!(r.violations_total, changes.len() as u64, "{found:#?}");
+    // The chain itself is intact: the entries and head are the file's.
+    assert_eq!(r.head_seq, 14);
 }

@@ -14,6 +14,7 @@ use postgres::{Client, Config};
 
 use crate::error::{Error, Result};
 
+mod columns;
 mod query;
 pub mod ship;
 mod source;

@@ -1,6 +1,5 @@
 //! Shipping a local log into PostgreSQL.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +9,6 @@ use std::time::{Duration, Instant};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use postgres::Client;
-use serde_json::value::RawValue;
 
 use super::Target;
 use crate::chain::{Chain, Hash, Key};
@@ -673,44 +671,6 @@ impl Reader<'_> {
     }
 }
 
-/// The fields of a record that have typed columns, borrowed from its JSON
-/// (`details` as its exact text: no value is built).
-#[derive(serde::Deserialize)]
-struct Typed<'a> {
-    #[serde(borrow, default)]
-    ts: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    event_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    action: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    actor: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    host: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    session_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    source: Option<Cow<'a, str>>,
-    #[serde(default)]
-    success: Option<bool>,
-    #[serde(default)]
-    duration_ms: Option<f64>,
-    #[serde(borrow, default)]
-    details: Option<&'a RawValue>,
-}
-
-/// Text for a `text` column: PostgreSQL refuses NUL characters (the exact
-/// text stays in `body`).
-fn no_nul(s: Option<Cow<'_, str>>) -> Option<Cow<'_, str>> {
-    s.map(|s| {
-        if s.contains('\0') {
-            Cow::Owned(s.replace('\0', "\u{FFFD}"))
-        } else {
-            s
-        }
-    })
-}
-
 enum RowErr {
     Local(Error),
     Db(postgres::Error),
@@ -724,66 +684,25 @@ fn write_row(
     path: &Path,
 ) -> std::result::Result<(), RowErr> {
     let p = r.parsed(path).map_err(RowErr::Local)?;
-    let kind = match &p.kind {
-        RecordKind::Genesis => "genesis",
-        RecordKind::Entry => "entry",
-        RecordKind::Other(k) => k.as_str(),
-    };
     let body = p.raw.body();
     let seq = r.seq as i64;
-    // Typed columns: from an entry (or a genesis: its time). A record
-    // whose fields do not decode keeps NULLs there (its bytes are kept).
-    let mut de = serde_json::Deserializer::from_slice(p.raw.json);
-    de.disable_recursion_limit();
-    let typed = <Typed<'_> as serde::Deserialize>::deserialize(&mut de).ok();
-    let entry = p.kind == RecordKind::Entry;
-    let ts = typed
-        .as_ref()
-        .and_then(|t| t.ts.as_deref())
-        .and_then(format::parse_ts)
-        .filter(|ts| {
-            use chrono::Datelike;
-            ts.year() >= 1
-        });
-    let (ev, action, actor, host, session, source, success, duration, details) =
-        match typed.filter(|_| entry) {
-            Some(t) => {
-                let details = match t.details {
-                    // jsonb refuses \u0000; the exact text stays in `body`.
-                    Some(d) if d.get().contains("\\u0000") => None,
-                    Some(d) => Some(d),
-                    None => serde_json::from_str::<&RawValue>("null").ok(),
-                };
-                (
-                    no_nul(t.event_type),
-                    no_nul(t.action),
-                    no_nul(t.actor),
-                    no_nul(t.host),
-                    no_nul(t.session_id),
-                    no_nul(t.source),
-                    t.success,
-                    t.duration_ms.filter(|d| d.is_finite()),
-                    details,
-                )
-            }
-            None => (None, None, None, None, None, None, None, None, None),
-        };
-    let details = details.map(postgres::types::Json);
+    let c = super::columns::columns(&p);
+    let details = c.details.map(postgres::types::Json);
     w.write(&[
         &log_id,
         &seq,
-        &kind,
+        &c.kind,
         &body,
         &p.raw.hash.as_bytes(),
-        &ts,
-        &ev.as_deref(),
-        &action.as_deref(),
-        &actor.as_deref(),
-        &host.as_deref(),
-        &session.as_deref(),
-        &source.as_deref(),
-        &success,
-        &duration,
+        &c.ts,
+        &c.event_type.as_deref(),
+        &c.action.as_deref(),
+        &c.actor.as_deref(),
+        &c.host.as_deref(),
+        &c.session_id.as_deref(),
+        &c.source.as_deref(),
+        &c.success,
+        &c.duration_ms,
         &details,
     ])
     .map_err(RowErr::Db)

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use postgres::Client;
 
-use super::Target;
+use super::{columns, Target};
 use crate::error::Result;
 use crate::format::Framing;
-use crate::source::{FileSource, RecordSource, SourceKind, SourceRecord};
+use crate::source::{FileSource, RecordSource, SourceFinding, SourceKind, SourceRecord};
 use crate::verify::{verify_source, VerifyOptions, VerifyReport};
 
 /// A stored record: (seq, body, hash).
@@ -15,6 +15,9 @@ pub type StoredRecord = (u64, Vec<u8>, Vec<u8>);
 
 /// Rows fetched per round trip.
 const PAGE: i64 = 10_000;
+
+/// Findings kept (the rest are counted).
+const MAX_FINDINGS: usize = 1000;
 
 /// One log's records in the database, in seq order, each rendered as the
 /// JSONL line its stored body and hash make (exactly the line a JSONL log
@@ -25,11 +28,15 @@ pub struct DbSource<'c> {
     target: Target,
     log_id: String,
     name: PathBuf,
-    page: std::vec::IntoIter<StoredRecord>,
+    page: std::vec::IntoIter<(StoredRecord, Option<String>)>,
     after: i64,
     done: bool,
     offset: u64,
     line: u64,
+    /// Where the last row's typed columns disagree with its body.
+    pending: Option<String>,
+    findings: Vec<SourceFinding>,
+    more_findings: u64,
 }
 
 impl<'c> DbSource<'c> {
@@ -46,13 +53,17 @@ impl<'c> DbSource<'c> {
             done: false,
             offset: 0,
             line: 1,
+            pending: None,
+            findings: Vec::new(),
+            more_findings: 0,
         }
     }
 
     /// The next stored (seq, body, hash).
     pub fn next_row(&mut self) -> Result<Option<StoredRecord>> {
         loop {
-            if let Some(r) = self.page.next() {
+            if let Some((r, disagreement)) = self.page.next() {
+                self.pending = disagreement;
                 return Ok(Some(r));
             }
             if self.done {
@@ -72,26 +83,47 @@ impl<'c> DbSource<'c> {
                 .map_err(|e| self.target.err("reading records", e))?;
             let rows = tx
                 .query(
-                    "SELECT seq, body, hash FROM evident.records WHERE log_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    &format!(
+                        "SELECT seq, body, hash, {} FROM evident.records WHERE log_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                        columns::SELECT
+                    ),
                     &[&self.log_id, &self.after, &PAGE],
                 )
                 .map_err(|e| self.target.err("reading records", e))?;
             tx.commit()
                 .map_err(|e| self.target.err("reading records", e))?;
             self.done = (rows.len() as i64) < PAGE;
-            let page: Vec<_> = rows
-                .iter()
-                .map(|r| {
-                    let seq: i64 = r.get(0);
-                    (seq as u64, r.get::<_, Vec<u8>>(1), r.get::<_, Vec<u8>>(2))
-                })
-                .collect();
+            let mut page = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let get = || -> std::result::Result<_, postgres::Error> {
+                    let seq: i64 = r.try_get(0)?;
+                    let stored = columns::StoredColumns::get(r, 3)?;
+                    Ok((
+                        seq,
+                        r.try_get::<_, Vec<u8>>(1)?,
+                        r.try_get::<_, Vec<u8>>(2)?,
+                        stored,
+                    ))
+                };
+                let (seq, body, hash, stored) =
+                    get().map_err(|e| self.target.err("reading records", e))?;
+                let disagreement = row_disagreement(&body, &hash, &stored);
+                page.push(((seq as u64, body, hash), disagreement));
+            }
             if let Some(last) = page.last() {
-                self.after = last.0 as i64;
+                self.after = last.0 .0 as i64;
             }
             self.page = page.into_iter();
         }
     }
+}
+
+/// Where a row's typed columns disagree with its body (`None` also when
+/// the body is no record: verify reports that).
+fn row_disagreement(body: &[u8], hash: &[u8], stored: &columns::StoredColumns) -> Option<String> {
+    let line = jsonl_line(body, hash);
+    let p = crate::format::parse(Framing::Jsonl, &line).ok()?;
+    columns::disagreement(&columns::columns(&p), stored)
 }
 
 /// The JSONL line of a stored body and hash. Bytes that could not have
@@ -117,7 +149,7 @@ impl RecordSource for DbSource<'_> {
         &self.name
     }
     fn next_record(&mut self) -> Result<Option<SourceRecord>> {
-        let Some((_, body, hash)) = self.next_row()? else {
+        let Some((seq, body, hash)) = self.next_row()? else {
             return Ok(None);
         };
         let bytes = jsonl_line(&body, &hash);
@@ -127,9 +159,27 @@ impl RecordSource for DbSource<'_> {
             kind: SourceKind::Record,
             bytes,
         };
+        if let Some(message) = self.pending.take() {
+            if self.findings.len() < MAX_FINDINGS {
+                self.findings.push(SourceFinding {
+                    offset: r.offset,
+                    line: r.line,
+                    seq,
+                    message,
+                });
+            } else {
+                self.more_findings += 1;
+            }
+        }
         self.offset = r.end(Framing::Jsonl);
         self.line += 1;
         Ok(Some(r))
+    }
+    fn take_findings(&mut self) -> (Vec<SourceFinding>, u64) {
+        (
+            std::mem::take(&mut self.findings),
+            std::mem::take(&mut self.more_findings),
+        )
     }
 }
 
