@@ -20,7 +20,7 @@ pub mod ship;
 mod source;
 mod tls;
 
-pub use query::{query_db, query_sql, stats_db, DbEntry, DbQuery, DbStats};
+pub use query::{for_each_db_entry, query_db, query_sql, stats_db, DbEntry, DbQuery, DbStats};
 pub use ship::{ship, ShipOptions, ShipReport};
 pub use source::{cross_check, verify_db, CrossCheck, DbSource};
 

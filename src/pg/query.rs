@@ -89,11 +89,33 @@ pub fn query_sql(dq: &DbQuery) -> (String, Vec<Box<dyn ToSql + Sync>>) {
     (sql, params)
 }
 
+/// Rows fetched per round trip by [`for_each_db_entry`].
+const PAGE: i32 = 10_000;
+
 /// Entries matching `dq` across the logs in the database, ordered by time
 /// (then log id and seq); of one log (`log_id`), in seq order, as a query
 /// of its file. Each entry is decoded from its stored body, the
-/// same way a file query decodes it.
+/// same way a file query decodes it. All of them are in memory at once:
+/// give a limit, or read them with [`for_each_db_entry`].
 pub fn query_db(target: &Target, dq: &DbQuery) -> Result<Vec<DbEntry>> {
+    let mut out = Vec::new();
+    for_each_db_entry(target, dq, |e| {
+        out.push(e);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with each entry [`query_db`] returns, in its order, read
+/// page by page (10 000 rows) through one portal of one read-only
+/// transaction: memory is bounded by a page, whatever the number of
+/// entries, and every page comes from the same snapshot. An error `f`
+/// returns stops the read and is returned.
+pub fn for_each_db_entry(
+    target: &Target,
+    dq: &DbQuery,
+    mut f: impl FnMut(DbEntry) -> Result<()>,
+) -> Result<()> {
     let mut dq = dq.clone();
     if dq.log_id.is_none() {
         dq.log_id = target.log_id.clone();
@@ -101,37 +123,52 @@ pub fn query_db(target: &Target, dq: &DbQuery) -> Result<Vec<DbEntry>> {
     let mut client = target.connect()?;
     let (sql, params) = query_sql(&dq);
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
-    let rows = match client.query(sql.as_str(), &refs) {
-        Ok(rows) => rows,
+    let mut tx = client
+        .build_transaction()
+        .read_only(true)
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .start()
+        .map_err(|e| target.err("query", e))?;
+    let portal = match tx.bind(sql.as_str(), &refs) {
+        Ok(p) => p,
         // A database nothing was shipped to yet has no evident tables:
         // no entries (as the readers of a log that does not exist yet).
-        Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => {
-            return Ok(Vec::new())
-        }
+        Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => return Ok(()),
         Err(e) => return Err(target.err("query", e)),
     };
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let log_id: String = r.get(0);
-        let body: Vec<u8> = r.get(1);
-        let hash: Vec<u8> = r.get(2);
-        let mut line = body.clone();
-        line.pop();
-        line.extend_from_slice(b",\"hash\":\"");
-        line.extend_from_slice(hex::encode(&hash).as_bytes());
-        line.extend_from_slice(b"\"}");
-        let named = target.with_log_id(Some(log_id.clone())).name();
-        let at = Position::default();
-        let p =
-            format::parse(Framing::Jsonl, &line).map_err(|d| Error::malformed(&named, at, d.0))?;
-        let at = Position {
-            seq: Some(p.seq),
-            ..at
-        };
-        let entry = format::decode_entry(&p).map_err(|d| Error::malformed(&named, at, d.0))?;
-        out.push(DbEntry { log_id, entry });
+    loop {
+        let rows = tx
+            .query_portal(&portal, PAGE)
+            .map_err(|e| target.err("query", e))?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            f(decode(target, r)?)?;
+        }
     }
-    Ok(out)
+    tx.commit().map_err(|e| target.err("query", e))
+}
+
+/// The entry of a row of `log_id, body, hash`.
+fn decode(target: &Target, r: &postgres::Row) -> Result<DbEntry> {
+    let log_id: String = r.try_get(0).map_err(|e| target.err("query", e))?;
+    let body: Vec<u8> = r.try_get(1).map_err(|e| target.err("query", e))?;
+    let hash: Vec<u8> = r.try_get(2).map_err(|e| target.err("query", e))?;
+    let mut line = body;
+    line.pop();
+    line.extend_from_slice(b",\"hash\":\"");
+    line.extend_from_slice(hex::encode(&hash).as_bytes());
+    line.extend_from_slice(b"\"}");
+    let named = target.with_log_id(Some(log_id.clone())).name();
+    let at = Position::default();
+    let p = format::parse(Framing::Jsonl, &line).map_err(|d| Error::malformed(&named, at, d.0))?;
+    let at = Position {
+        seq: Some(p.seq),
+        ..at
+    };
+    let entry = format::decode_entry(&p).map_err(|d| Error::malformed(&named, at, d.0))?;
+    Ok(DbEntry { log_id, entry })
 }
 
 /// Counts over the database for `evident stats postgres://…`.

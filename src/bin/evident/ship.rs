@@ -318,17 +318,36 @@ fn entries(
     dq.q = q;
     dq.host = host;
     dq.log_id = None;
-    let mut list = pg::query_db(&t, &dq).map_err(|e| db_failure(&name, e))?;
-    if chronological {
-        list.reverse();
-    }
-    for e in &list {
+    let print = |out: &mut dyn Write, e: &pg::DbEntry| -> Result<(), Failure> {
         if json {
             serde_json::to_writer(&mut *out, e).map_err(|e| stdout_err(e.into()))?;
-            writeln!(out).map_err(stdout_err)?;
+            writeln!(out).map_err(stdout_err)
         } else {
-            writeln!(out, "{}", human_entry(&e.entry)).map_err(stdout_err)?;
+            writeln!(out, "{}", human_entry(&e.entry)).map_err(stdout_err)
         }
+    };
+    if chronological {
+        // The newest N (tail: always a limit) come first; shown oldest
+        // first.
+        let mut list = pg::query_db(&t, &dq).map_err(|e| db_failure(&name, e))?;
+        list.reverse();
+        for e in &list {
+            print(out, e)?;
+        }
+    } else {
+        // Streamed: a whole database is never in memory at once. A failed
+        // write to stdout stops the read.
+        let mut failed = None;
+        let r = pg::for_each_db_entry(&t, &dq, |e| {
+            print(out, &e).map_err(|f| {
+                failed = Some(f);
+                evident::Error::InvalidArgument("stdout".into())
+            })
+        });
+        if let Some(f) = failed {
+            return Err(f);
+        }
+        r.map_err(|e| db_failure(&name, e))?;
     }
     if !json {
         stderr_line!(
