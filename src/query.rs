@@ -307,6 +307,13 @@ impl QueryIter {
                 if !self.q.matches_fields(s, k.ts, k.seq) {
                     continue;
                 }
+                // The line's room first: an allocation the allocator
+                // refuses is an error, `out` unchanged.
+                let room = item.bytes.len() + 2 * p.raw.hash.as_bytes().len() + 64;
+                if out.try_reserve(room).is_err() {
+                    let e = crate::scan::no_memory(out.len().saturating_add(room));
+                    return Some(Err(Error::io(&self.path, "read", e)));
+                }
                 self.returned += 1;
                 match self.framing {
                     Framing::Jsonl => {
@@ -318,6 +325,16 @@ impl QueryIter {
                     }
                 }
                 return Some(Ok(None));
+            }
+            // Decoding builds the entry's values in allocations that cannot
+            // fail softly: for a large record, room for them is asked for
+            // first (a few times the record's size), so that a limit on
+            // memory fails this read instead of aborting the process.
+            if item.bytes.len() >= 64 * 1024
+                && !crate::scan::headroom(item.bytes.len().saturating_mul(4))
+            {
+                let e = crate::scan::no_memory(item.bytes.len().saturating_mul(4));
+                return Some(Err(Error::io(&self.path, "read", e)));
             }
             let e = match format::decode_entry(&p) {
                 Ok(e) => e,

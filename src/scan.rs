@@ -356,7 +356,9 @@ impl<R: ReadAt> Forward<R> {
             let old = self.buf.len();
             // Exact: amortized doubling would allocate up to twice the
             // longest line (MAX_LINE) on a damaged file.
-            self.buf.reserve_exact(want);
+            self.buf
+                .try_reserve_exact(want)
+                .map_err(|_| no_memory(old + want))?;
             self.buf.resize(old + want, 0);
             let got = self
                 .src
@@ -370,7 +372,9 @@ impl<R: ReadAt> Forward<R> {
         let mut spans = Vec::new();
         let consumed = split(self.framing, &self.buf, at_eof, &mut spans);
         self.span_buf.clear();
-        self.span_buf.reserve_exact(consumed);
+        self.span_buf
+            .try_reserve_exact(consumed)
+            .map_err(|_| no_memory(consumed))?;
         self.span_buf
             .extend_from_slice(self.buf.get(..consumed).unwrap_or_default());
         self.span_base = self.buf_offset;
@@ -384,11 +388,14 @@ impl<R: ReadAt> Forward<R> {
     pub fn next_item(&mut self) -> Option<io::Result<(Item, u64)>> {
         loop {
             if let Some(span) = self.spans.pop_front() {
-                let bytes = self
-                    .span_buf
-                    .get(span.start..span.start + span.len)
-                    .unwrap_or_default()
-                    .to_vec();
+                let bytes = match copy_of(
+                    self.span_buf
+                        .get(span.start..span.start + span.len)
+                        .unwrap_or_default(),
+                ) {
+                    Ok(b) => b,
+                    Err(e) => return Some(Err(e)),
+                };
                 let line = self.next_line;
                 // Lines are counted by LF bytes: only records end in one.
                 if self.framing == Framing::Jsonl && span.kind == SpanKind::Record {
@@ -408,6 +415,33 @@ impl<R: ReadAt> Forward<R> {
             }
         }
     }
+}
+
+/// The error for a buffer the allocator refused (an address-space or
+/// memory limit): the caller's read fails instead of the process aborting.
+pub(crate) fn no_memory(n: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        format!("out of memory for a buffer of {n} bytes of records"),
+    )
+}
+
+/// Whether the allocator grants `n` bytes now (asked for and given back):
+/// taken before work whose allocations cannot fail softly (building a
+/// record's JSON values), so that a memory limit fails the call instead of
+/// aborting the process.
+pub(crate) fn headroom(n: usize) -> bool {
+    let mut v: Vec<u8> = Vec::new();
+    v.try_reserve_exact(n).is_ok()
+}
+
+/// A copy of `bytes` in memory the allocator may refuse ([`no_memory`]).
+pub(crate) fn copy_of(bytes: &[u8]) -> io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(bytes.len())
+        .map_err(|_| no_memory(bytes.len()))?;
+    v.extend_from_slice(bytes);
+    Ok(v)
 }
 
 /// Reads records backward from `end` down to `floor` (the data start).
@@ -479,7 +513,11 @@ impl<R: ReadAt> Backward<R> {
         let want: u64 = (self.buf_start - from).max(64 * 1024);
         let new_start = self.buf_start.saturating_sub(want).max(self.floor);
         let n = (self.buf_start - new_start) as usize;
-        let mut block = vec![0u8; n + self.buf.len()];
+        let mut block = Vec::new();
+        block
+            .try_reserve_exact(n + self.buf.len())
+            .map_err(|_| no_memory(n + self.buf.len()))?;
+        block.resize(n + self.buf.len(), 0);
         let got = self
             .src
             .read_full_at(block.get_mut(..n).unwrap_or_default(), new_start)?;
@@ -559,7 +597,7 @@ impl<R: ReadAt> Backward<R> {
         if buffered_lo < from {
             if let Some(i) = memchr::memrchr(b'\n', self.slice(buffered_lo, from)) {
                 let start = buffered_lo + i as u64 + 1;
-                return Ok(self.take(start, search_to, end, kind));
+                return self.take(start, search_to, end, kind);
             }
         }
         // The window doubles at each step (each byte is read and copied a
@@ -574,30 +612,30 @@ impl<R: ReadAt> Backward<R> {
             self.ensure(lo)?;
             if let Some(i) = memchr::memrchr(b'\n', self.slice(lo, from)) {
                 let start = lo + i as u64 + 1;
-                return Ok(self.take(start, search_to, end, kind));
+                return self.take(start, search_to, end, kind);
             }
             if lo == self.floor {
-                return Ok(self.take(self.floor, search_to, end, kind));
+                return self.take(self.floor, search_to, end, kind);
             }
             if search_to - lo > MAX_LINE as u64 {
                 // No newline within the longest possible line: damage.
                 let start = search_to - MAX_LINE as u64;
-                return Ok(self.take(start, search_to, end, SpanKind::Bad));
+                return self.take(start, search_to, end, SpanKind::Bad);
             }
             from = lo;
             step = search_to - lo;
         }
     }
 
-    fn take(&mut self, start: u64, content_end: u64, end: u64, kind: SpanKind) -> Item {
+    fn take(&mut self, start: u64, content_end: u64, end: u64, kind: SpanKind) -> io::Result<Item> {
         let _ = end;
-        let bytes = self.slice(start, content_end).to_vec();
+        let bytes = copy_of(self.slice(start, content_end))?;
         self.consume(start);
-        Item {
+        Ok(Item {
             offset: start,
             kind,
             bytes,
-        }
+        })
     }
 
     /// Is there a valid frame ending exactly at `at`? Returns its start.
@@ -722,7 +760,7 @@ impl<R: ReadAt> Backward<R> {
             // from where that other frame ends: reading on backward then
             // finds that frame, as reading forward does.
             let Some(cut) = self.overlapping_end(start, end)? else {
-                return Ok(Some(self.take(start, end, end, SpanKind::Record)));
+                return Ok(Some(self.take(start, end, end, SpanKind::Record)?));
             };
             let kind = if end == self.file_end {
                 SpanKind::Partial
@@ -730,7 +768,7 @@ impl<R: ReadAt> Backward<R> {
                 SpanKind::Bad
             };
             self.ensure(cut)?;
-            return Ok(Some(self.take(cut, end, end, kind)));
+            return Ok(Some(self.take(cut, end, end, kind)?));
         }
         // Damage: find the last position below `end` where a valid frame ends.
         // Look back at most RESYNC_WINDOW bytes per step so memory stays
@@ -759,7 +797,7 @@ impl<R: ReadAt> Backward<R> {
         // `frame_ending_at` buffers nothing below `floor + 4`: make sure
         // `[p, end)` is buffered before taking it.
         self.ensure(p)?;
-        Ok(Some(self.take(p, end, end, kind)))
+        Ok(Some(self.take(p, end, end, kind)?))
     }
 
     /// The start of a torn tail that the file ends in, when it starts at or

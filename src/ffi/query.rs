@@ -394,8 +394,15 @@ pub extern "C" fn evident_query_next_batch(
 
 /// Hands JSONL text (lines without NUL: JSON text holds none) to C as an
 /// owned string, with its length.
-fn owned_lines(text: Vec<u8>, out: &mut *mut c_char, len: &mut usize) -> Result<(), Failure> {
+fn owned_lines(mut text: Vec<u8>, out: &mut *mut c_char, len: &mut usize) -> Result<(), Failure> {
     let n = text.len();
+    // The C string's NUL without a reallocation the allocator may refuse.
+    text.try_reserve_exact(1).map_err(|_| {
+        Failure::new(
+            evident_status::Io,
+            format!("out of memory for {n} bytes of record lines"),
+        )
+    })?;
     let c = CString::new(text)
         .map_err(|_| Failure::invalid("a record line holds a NUL byte".to_string()))?;
     *out = c.into_raw();

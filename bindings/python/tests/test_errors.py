@@ -365,3 +365,58 @@ def test_poisoned_after_a_failed_write(log_path: Path) -> None:
         log.log("OK", "reopened")
     assert [e.action for e in evident.read_entries(log_path)] == ["before", "reopened"]
     assert evident.verify(log_path).valid
+
+
+_BIG_READ = r'''
+import resource, sys
+import evident
+from evident import Query
+path, what, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
+reads = {
+    "forward": lambda: evident.read_entries(path),
+    "records": lambda: evident.read_records(path),
+    "newest": lambda: evident.read_entries(path, Query(newest_first=True)),
+    "last": lambda: evident.read_entries(path, Query(newest_first=True, limit=2)),
+    "iterate": lambda: [e.details for e in evident.iter_entries(path)],
+}
+with open("/proc/self/statm") as f:
+    size = int(f.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (size + (mib << 20), resource.RLIM_INFINITY))
+try:
+    got = reads[what]()
+    print("read", len(got))
+except MemoryError:
+    print("MemoryError")
+except evident.EvidentError as e:
+    print("refused:", type(e).__name__, e)
+'''
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as Linux applies it")
+@pytest.mark.parametrize("what", ["forward", "records", "newest", "last", "iterate"])
+def test_reading_a_large_entry_with_memory_refused_is_an_error_not_an_abort(
+    tmp_path: Path, what: str
+) -> None:
+    """An 8 MiB entry read while the allocator refuses the memory for it
+    (an address-space limit a little above the process's size): an error
+    (``EvidentError`` naming the file, or Python's ``MemoryError``), the
+    interpreter alive. Before, the library's buffers were infallible
+    allocations: "memory allocation of N bytes failed", SIGABRT."""
+    import subprocess
+
+    path = tmp_path / "big.jsonl"
+    with evident.AuditLog(path) as log:
+        log.log("BIG", "big", details={"x": "y" * (8 << 20)})
+        log.log("OK", "small")
+    outcomes = []
+    for mib in (6, 12, 20, 30, 45, 200):
+        p = run_python(_BIG_READ, str(path), what, str(mib),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, (mib, p.returncode, out, err[-2000:])
+        outcomes.append(out.strip())
+        if out.startswith("refused:"):
+            assert str(path) in out, out
+    # The smallest limits refuse the read; with room enough, it works.
+    assert outcomes[0].startswith(("refused:", "MemoryError")), outcomes
+    assert outcomes[-1] == "read 2", outcomes
