@@ -288,6 +288,27 @@ pub(crate) struct EventView<'a> {
     pub(crate) ts: Option<&'a DateTime<Utc>>,
 }
 
+impl EventView<'_> {
+    /// The length of the event's text fields and details text (details
+    /// given as a value count 0): what its record holds at least.
+    pub(crate) fn text_len(&self) -> usize {
+        [
+            self.event_type,
+            self.action,
+            self.actor.unwrap_or_default(),
+            self.host.unwrap_or_default(),
+            self.session_id,
+            self.source,
+            self.error.unwrap_or_default(),
+            self.note.unwrap_or_default(),
+            self.git_commit.unwrap_or_default(),
+            self.details_json.unwrap_or_default(),
+        ]
+        .iter()
+        .fold(0usize, |n, s| n.saturating_add(s.len()))
+    }
+}
+
 /// What the writer appends: anything that shows its fields as an
 /// [`EventView`].
 pub(crate) trait AsEventView {

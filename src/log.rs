@@ -1317,6 +1317,22 @@ impl Log {
                 });
                 break;
             };
+            // A large event's record is built in allocations that cannot
+            // fail softly (its details are parsed and written again): the
+            // room is asked for first, so that a memory limit fails this
+            // append (nothing of it kept) instead of aborting the process.
+            let need = ev.text_len();
+            if need >= 64 * 1024
+                && (inner
+                    .pending
+                    .try_reserve(need.saturating_add(need / 4).saturating_add(4096))
+                    .is_err()
+                    || !crate::scan::headroom(need.saturating_mul(3)))
+            {
+                let e = crate::scan::no_memory(need.saturating_mul(3));
+                encoded = Err(Error::io(&self.path, "append", e));
+                break;
+            }
             let actor = ev.actor.unwrap_or(&self.actor);
             let host = ev.host.unwrap_or(&self.host);
             let ts = ev.ts.unwrap_or(now);

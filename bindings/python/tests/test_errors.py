@@ -420,3 +420,57 @@ def test_reading_a_large_entry_with_memory_refused_is_an_error_not_an_abort(
     # The smallest limits refuse the read; with room enough, it works.
     assert outcomes[0].startswith(("refused:", "MemoryError")), outcomes
     assert outcomes[-1] == "read 2", outcomes
+
+
+_BIG_APPEND = r'''
+import json, resource, sys
+import evident
+path, mib = sys.argv[1], int(sys.argv[2])
+log = evident.AuditLog(path)
+log.log("OK", "before")
+text = json.dumps({"event_type": "BIG", "action": "b", "details": {"x": "z" * (8 << 20)}})
+with open("/proc/self/statm") as f:
+    size = int(f.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (size + (mib << 20), resource.RLIM_INFINITY))
+try:
+    log.append_json(text)
+    print("appended")
+except MemoryError:
+    print("MemoryError")
+except evident.EvidentError as e:
+    print("refused:", type(e).__name__, e)
+# The limit lifted, the log goes on: nothing of a refused append was kept.
+resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+log.log("OK", "after")
+log.close()
+r = evident.verify(path)
+print("valid", r.valid, r.entries)
+'''
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as Linux applies it")
+def test_appending_a_large_entry_with_memory_refused_is_an_error_not_an_abort(
+    tmp_path: Path,
+) -> None:
+    """An 8 MiB event appended (``append_json``) while the allocator refuses
+    the memory to build its record: an ``EvidentIOError`` naming the file,
+    nothing of it written, and the log goes on. Before, the record's buffer
+    and the parsed details were infallible allocations: SIGABRT."""
+    import subprocess
+
+    outcomes = []
+    for mib in (8, 16, 24, 32, 200):
+        path = tmp_path / f"big{mib}.jsonl"
+        p = run_python(_BIG_APPEND, str(path), str(mib),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, (mib, p.returncode, out, err[-2000:])
+        first, last = out.strip().splitlines()
+        outcomes.append(first)
+        if first.startswith("refused:"):
+            assert "EvidentIOError" in first and str(path) in first, first
+            assert last == "valid True 2", out
+        elif first == "appended":
+            assert last == "valid True 3", out
+    assert outcomes[0].startswith(("refused:", "MemoryError")), outcomes
+    assert outcomes[-1] == "appended", outcomes
