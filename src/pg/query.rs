@@ -155,11 +155,7 @@ fn decode(target: &Target, r: &postgres::Row) -> Result<DbEntry> {
     let log_id: String = r.try_get(0).map_err(|e| target.err("query", e))?;
     let body: Vec<u8> = r.try_get(1).map_err(|e| target.err("query", e))?;
     let hash: Vec<u8> = r.try_get(2).map_err(|e| target.err("query", e))?;
-    let mut line = body;
-    line.pop();
-    line.extend_from_slice(b",\"hash\":\"");
-    line.extend_from_slice(hex::encode(&hash).as_bytes());
-    line.extend_from_slice(b"\"}");
+    let line = super::source::jsonl_line(&body, &hash);
     let named = target.with_log_id(Some(log_id.clone())).name();
     let at = Position::default();
     let p = format::parse(Framing::Jsonl, &line).map_err(|d| Error::malformed(&named, at, d.0))?;

@@ -129,7 +129,7 @@ fn row_disagreement(body: &[u8], hash: &[u8], stored: &columns::StoredColumns) -
 /// The JSONL line of a stored body and hash. Bytes that could not have
 /// come from a record (a body not ending in `}`, a hash of another length)
 /// are rendered as they are, so that verify reports them as malformed.
-fn jsonl_line(body: &[u8], hash: &[u8]) -> Vec<u8> {
+pub(super) fn jsonl_line(body: &[u8], hash: &[u8]) -> Vec<u8> {
     let mut line = Vec::with_capacity(body.len() + 10 + hash.len() * 2);
     match body.split_last() {
         Some((b'}', head)) => line.extend_from_slice(head),
