@@ -28,13 +28,14 @@ pub struct DbSource<'c> {
     target: Target,
     log_id: String,
     name: PathBuf,
-    page: std::vec::IntoIter<(StoredRecord, Option<String>)>,
+    page: std::vec::IntoIter<(StoredRecord, columns::StoredColumns)>,
     after: i64,
     done: bool,
     offset: u64,
     line: u64,
-    /// Where the last row's typed columns disagree with its body.
-    pending: Option<String>,
+    /// The last row's typed columns (checked by `next_record` against the
+    /// line it makes of the body).
+    pending: Option<columns::StoredColumns>,
     findings: Vec<SourceFinding>,
     more_findings: u64,
 }
@@ -62,8 +63,8 @@ impl<'c> DbSource<'c> {
     /// The next stored (seq, body, hash).
     pub fn next_row(&mut self) -> Result<Option<StoredRecord>> {
         loop {
-            if let Some((r, disagreement)) = self.page.next() {
-                self.pending = disagreement;
+            if let Some((r, stored)) = self.page.next() {
+                self.pending = Some(stored);
                 return Ok(Some(r));
             }
             if self.done {
@@ -107,8 +108,7 @@ impl<'c> DbSource<'c> {
                 };
                 let (seq, body, hash, stored) =
                     get().map_err(|e| self.target.err("reading records", e))?;
-                let disagreement = row_disagreement(&body, &hash, &stored);
-                page.push(((seq as u64, body, hash), disagreement));
+                page.push(((seq as u64, body, hash), stored));
             }
             if let Some(last) = page.last() {
                 self.after = last.0 .0 as i64;
@@ -120,9 +120,8 @@ impl<'c> DbSource<'c> {
 
 /// Where a row's typed columns disagree with its body (`None` also when
 /// the body is no record: verify reports that).
-fn row_disagreement(body: &[u8], hash: &[u8], stored: &columns::StoredColumns) -> Option<String> {
-    let line = jsonl_line(body, hash);
-    let p = crate::format::parse(Framing::Jsonl, &line).ok()?;
+fn row_disagreement(line: &[u8], stored: &columns::StoredColumns) -> Option<String> {
+    let p = crate::format::parse(Framing::Jsonl, line).ok()?;
     columns::disagreement(&columns::columns(&p), stored)
 }
 
@@ -153,13 +152,17 @@ impl RecordSource for DbSource<'_> {
             return Ok(None);
         };
         let bytes = jsonl_line(&body, &hash);
+        let disagreement = self
+            .pending
+            .take()
+            .and_then(|stored| row_disagreement(&bytes, &stored));
         let r = SourceRecord {
             offset: self.offset,
             line: self.line,
             kind: SourceKind::Record,
             bytes,
         };
-        if let Some(message) = self.pending.take() {
+        if let Some(message) = disagreement {
             if self.findings.len() < MAX_FINDINGS {
                 self.findings.push(SourceFinding {
                     offset: r.offset,
