@@ -321,10 +321,16 @@ pub fn collect(
                 reports.push((path, es));
             }
             Kind::Other if explicit => {
+                let what = if crate::legacy_openparallax::is_openparallax(&path)? {
+                    "an OpenParallax audit file, not an evident log: import it first \
+                     (`evident import-openparallax FILE -o NEW.jsonl`)"
+                } else {
+                    "neither an evident log nor a report written by `evident report`"
+                };
                 return Err(Error::InvalidArgument(format!(
-                    "{}: neither an evident log nor a report written by `evident report`",
+                    "{}: {what}",
                     path.display()
-                )))
+                )));
             }
             Kind::Other => continue,
         }

@@ -696,3 +696,38 @@ fn a_tool_named_none_and_entries_without_a_tool_get_reports_of_their_own() {
     let none = fs::read_to_string(out.join("tool_report_none.md")).unwrap();
     assert!(none.contains("# Tool Report - (none)\n"), "{none}");
 }
+
+/// README ("Switching from OpenParallax"): every command but `verify`
+/// refuses an OpenParallax audit file and names the import. `report` and
+/// `reproduce` said only "neither an evident log nor a report".
+#[test]
+fn report_and_reproduce_name_the_import_of_an_openparallax_file() {
+    let dir = tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("spec/vectors/openparallax/basic.jsonl");
+    let audit = dir.path().join("audit.jsonl");
+    fs::copy(src, &audit).unwrap();
+    let before = fs::read(&audit).unwrap();
+    for args in [
+        vec![
+            "report".into(),
+            audit.clone(),
+            "-o".into(),
+            dir.path().join("rep"),
+        ],
+        vec![
+            "reproduce".into(),
+            audit.clone(),
+            "-o".into(),
+            dir.path().join("r.sh"),
+        ],
+    ] {
+        evident()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("OpenParallax audit file"))
+            .stderr(predicate::str::contains("evident import-openparallax"));
+    }
+    assert_eq!(fs::read(&audit).unwrap(), before, "the file is only read");
+}
