@@ -15,7 +15,12 @@ Replace ``from openparallax_audit import ...`` by
 - ``AuditError`` is :class:`evident.EvidentError`, so every evident error
   (with its precise subclass) is an ``AuditError``;
 - :func:`verify_integrity` returns :class:`evident.VerifyResult` (it has
-  ``valid``, ``entries``, ``line`` and ``error``, and more).
+  ``valid``, ``entries``, ``line`` and ``error``, and more);
+- several :class:`AuditLogger` objects (in one process or several) may
+  write the same file at once, as with OpenParallax: they open it with
+  evident's shared lock (``lock="shared"``; each append is made under the
+  lock at the chain's end). Pass ``lock="exclusive"`` to keep every other
+  writer out while the logger is open.
 
 Existing OpenParallax files (an ``audit.jsonl`` OpenParallax itself wrote)
 are read as they are (the rules are evident's Rust library's,
@@ -114,12 +119,30 @@ class EventType(IntEnum):
     SANDBOX_CANARY_RESULT = 23
 
 
+#: Event types of later OpenParallax versions, which its files may hold
+#: (the library's import table, ``evident::legacy_openparallax``, has
+#: 1-29). Not :class:`EventType` members (that enum is the documented API's
+#: 23); logged, queried and read back by number all the same.
+_LATER_TYPES = {
+    24: "SECURITY_MODE_CHANGED",
+    25: "SEALED_CONFIG_TAMPER_DETECTED",
+    26: "PROTECTION_BYPASS_ATTEMPTED",
+    27: "IFC_BLOCKED",
+    28: "IFC_AUDIT_WOULD_BLOCK",
+    29: "IFC_SWEEP",
+}
+_LATER_NUMBERS = {name: n for n, name in _LATER_TYPES.items()}
+
+
 def _event_type_name(event_type: Union[EventType, int, str]) -> str:
     if isinstance(event_type, str) and not isinstance(event_type, EventType):
         return event_type
     try:
         return EventType(event_type).name
     except ValueError:
+        later = _LATER_TYPES.get(event_type) if type(event_type) is int else None
+        if later is not None:
+            return later
         raise InvalidArgumentError(f"unknown OpenParallax event type {event_type!r}") from None
 
 
@@ -156,6 +179,10 @@ class AuditLogger:
 
     def __init__(self, path: PathLike, **options: Any) -> None:
         options.setdefault("adopt_empty", True)
+        # OpenParallax takes no lock: a second logger on the same path (in
+        # this process or another) continues the chain. The shared lock
+        # lets it, each append taken under the lock at the chain's end.
+        options.setdefault("lock", "shared")
         #: The report of the migration of an OpenParallax file at ``path``
         #: (see the module documentation); ``None`` when there was none.
         self.migrated: Optional[dict] = None
@@ -336,7 +363,9 @@ def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEnt
     return [
         _imported(e) or AuditEntry(
             id=str(e.seq),
-            event_type=EventType.__members__.get(e.event_type, e.event_type),
+            event_type=EventType.__members__.get(
+                e.event_type, _LATER_NUMBERS.get(e.event_type, e.event_type)
+            ),
             timestamp=_unix_ms(e),
             session_id=e.session_id,
             action_type=e.action,
@@ -378,6 +407,8 @@ def _event_type_number(event_type: Union[EventType, int, str]) -> int:
         try:
             return EventType[event_type].value
         except KeyError:
+            if event_type in _LATER_NUMBERS:
+                return _LATER_NUMBERS[event_type]
             raise InvalidArgumentError(
                 f"unknown OpenParallax event type {event_type!r}"
             ) from None

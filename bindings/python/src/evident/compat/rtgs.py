@@ -275,6 +275,9 @@ def record_operation(
             details[order] = names
     if isinstance(timestamp, datetime):
         timestamp = timestamp.astimezone(timezone.utc)
+    elif isinstance(timestamp, str) and _time.parse(timestamp, "timestamp")[0] != "instant":
+        # A naive time or a day as text is local time (README), as datetime.now().
+        timestamp = _time.instant(timestamp, "timestamp")
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with AuditLog(path, lock="shared", adopt_empty=True) as log:
@@ -465,9 +468,13 @@ class AuditService:
         first. ``include_details=False`` leaves ``parameters`` and
         ``results`` empty."""
         since, until = _range(start_date, end_date)
-        logs = _read(
-            _q.Query(event_type=EVENT_TYPE, source=tool_name, since=since, until=until, limit=limit)
-        )
+        n = None if limit is None else _N.unsigned(limit, "limit", _N.SIZE_MAX)
+        logs = _read(_q.Query(event_type=EVENT_TYPE, source=tool_name, since=since, until=until))
+        # Oldest first by time (operations imported with their timestamp may
+        # have been appended out of order); the limit keeps the oldest.
+        logs.sort(key=lambda log: log["timestamp"])
+        if n is not None:
+            del logs[n:]
         if not include_details:
             for log in logs:
                 log["parameters"], log["results"] = {}, {}

@@ -1,0 +1,116 @@
+"""Defects an outside review of the compat modules found (seeds 002 and 004,
+README "Switching from OpenParallax" / "Switching from RTGS Lab Tools").
+Each test failed before its fix."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from evident.compat import openparallax as op
+from evident.compat import rtgs
+
+VECTORS = Path(__file__).resolve().parents[3] / "spec" / "vectors" / "openparallax"
+
+
+def _op_entry(prev: str, i: int, event_type: int) -> dict:
+    e = {"id": f"00000000-0000-4000-8000-00000000000{i}", "event_type": event_type,
+         "timestamp": 1711929600000 + i, "session_id": "sess-001", "action_type": "mode",
+         "previous_hash": prev, "hash": "", "otr": False}
+    e["hash"] = hashlib.sha256(
+        json.dumps(e, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return e
+
+
+def test_event_types_24_to_29_are_read_the_same_before_and_after_migration(tmp_path):
+    # The library imports OpenParallax's event types 1-29; the Python
+    # EventType stopped at 23, so a migrated file's type 24 could not be
+    # queried (or logged) any more.
+    p = tmp_path / "audit.jsonl"
+    a = _op_entry("", 1, 17)
+    b = _op_entry(a["hash"], 2, 24)
+    p.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in (a, b)))
+    before = [(e.id, e.event_type) for e in op.read_entries(p, op.Query(event_type=24))]
+    assert before == [(b["id"], 24)]
+    op.AuditLogger(p).close()  # migrates
+    after = [(e.id, e.event_type) for e in op.read_entries(p, op.Query(event_type=24))]
+    assert after == before
+    assert len(op.EventType) == 23  # the seed's enum; later numbers by number
+    with op.AuditLogger(p) as lg:
+        lg.log(27, "flow")
+    got = op.read_entries(p, op.Query(event_type=27))
+    assert [(e.action_type, e.event_type) for e in got] == [("flow", 27)]
+    got = op.read_entries(p, op.Query(event_type="IFC_BLOCKED"))
+    assert [e.event_type for e in got] == [27]
+    with pytest.raises(op.AuditError):
+        op.read_entries(p, op.Query(event_type=30))
+
+
+def test_a_second_logger_on_the_same_path_continues_the_chain(tmp_path):
+    # Seed 004: "Creates or opens an audit log at the given path. If the
+    # file already exists, the logger recovers the chain hash from the last
+    # entry." OpenParallax takes no lock; a second logger made while the
+    # first is still referenced was refused (LockedError).
+    p = tmp_path / "audit.jsonl"
+    logger = op.AuditLogger(p)
+    logger.log(op.EventType.ACTION_PROPOSED, "a")
+    logger = op.AuditLogger(p)  # the first one is still alive here
+    logger.log(op.EventType.ACTION_PROPOSED, "b")
+    other = op.AuditLogger(p)
+    other.log(op.EventType.ACTION_EXECUTED, "c")
+    logger.log(op.EventType.ACTION_FAILED, "d")
+    logger.close()
+    other.close()
+    r = op.verify_integrity(p)
+    assert r.valid, r.error
+    assert r.entries == 4
+    assert [e.action_type for e in op.read_entries(p)] == ["d", "c", "b", "a"]
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    for k in list(os.environ):
+        if k.startswith("POSTGRES_"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("EVIDENT_RTGS_DIR", str(tmp_path / "rtgsdata"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_record_operation_takes_a_naive_time_as_text_as_local_time(ws):
+    # README (RTGS): a naive time (datetime.now(), "2023-06-15T14:00:00") is
+    # the host's local time; record_operation(timestamp=...) refused the text.
+    naive = datetime(2023, 6, 15, 14, 30, 22, 123456)
+    for i, text in enumerate(["2023-06-15T14:30:22.123456", "2023-06-15 14:30:22.123456"]):
+        rtgs.record_operation("tool", f"op{i}", timestamp=text)
+    rtgs.record_operation("tool", "dt", timestamp=naive)
+    rtgs.record_operation("tool", "day", timestamp="2023-06-15")
+    rtgs.record_operation("tool", "utc", timestamp="2023-06-15T14:30:22.123456Z")
+    logs = {r["operation"]: r["timestamp"] for r in
+            rtgs.AuditService().get_audit_logs("2023-06-01", "2023-06-30")}
+    want = naive.astimezone(timezone.utc)
+    for name in ("op0", "op1", "dt"):
+        assert logs[name] == want, name
+    assert logs["day"] == datetime(2023, 6, 15).astimezone(timezone.utc)
+    assert logs["utc"] == datetime(2023, 6, 15, 14, 30, 22, 123456, tzinfo=timezone.utc)
+    with pytest.raises(ValueError):
+        rtgs.record_operation("tool", "bad", timestamp="15/06/2023")
+
+
+def test_get_audit_logs_is_oldest_first_by_time(ws):
+    # Its documentation says oldest first; operations imported out of order
+    # came back in the order they were appended, and limit= kept the first
+    # appended instead of the oldest.
+    rtgs.record_operation("a", "late", timestamp="2023-06-20T10:00:00Z")
+    rtgs.record_operation("a", "early", timestamp="2023-06-10T10:00:00Z")
+    rtgs.record_operation("a", "mid", timestamp="2023-06-15T10:00:00Z")
+    svc = rtgs.AuditService()
+    got = [r["operation"] for r in svc.get_audit_logs("2023-06-01", "2023-06-30")]
+    assert got == ["early", "mid", "late"]
+    got = [r["operation"] for r in svc.get_audit_logs("2023-06-01", "2023-06-30", limit=2)]
+    assert got == ["early", "mid"]
