@@ -184,7 +184,10 @@ fn tk_value(v: &Value) -> String {
     }
 }
 
-/// `json.dumps(s)` (ensure_ascii).
+/// `json.dumps(s)` (ensure_ascii), read as a Python string literal: a
+/// character beyond U+FFFF is written `\UXXXXXXXX`, not as JSON's pair of
+/// `\uXXXX` surrogates, which Python would read as two lone surrogates
+/// (another value, which cannot even be encoded as UTF-8).
 fn json_ascii(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
@@ -197,12 +200,8 @@ fn json_ascii(s: &str) -> String {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             c if (' '..='~').contains(&c) => out.push(c),
-            c => {
-                let mut buf = [0u16; 2];
-                for u in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{u:04x}"));
-                }
-            }
+            c if u32::from(c) > 0xFFFF => out.push_str(&format!("\\U{:08x}", u32::from(c))),
+            c => out.push_str(&format!("\\u{:04x}", u32::from(c))),
         }
     }
     out.push('"');
@@ -344,6 +343,9 @@ mod tests {
         );
         assert_eq!(py_repr(&json!("é\u{7}")), "'é\\x07'");
         assert_eq!(tk_value(&json!("é")), "\"\\u00e9\"");
+        // Python reads "\ud83d\ude00" as two lone surrogates, not the emoji.
+        assert_eq!(tk_value(&json!("a\u{1F600}b")), "\"a\\U0001f600b\"");
+        assert_eq!(json_ascii("\u{10FFFF}\u{FFFF}"), "\"\\U0010ffff\\uffff\"");
     }
 
     #[test]
