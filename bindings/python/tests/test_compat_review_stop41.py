@@ -114,3 +114,44 @@ def test_get_audit_logs_is_oldest_first_by_time(ws):
     assert got == ["early", "mid", "late"]
     got = [r["operation"] for r in svc.get_audit_logs("2023-06-01", "2023-06-30", limit=2)]
     assert got == ["early", "mid"]
+
+
+# --- TraceKit (seeds 000 and 001) -------------------------------------------------
+
+import evident.compat.tracekit as tk  # noqa: E402
+
+
+def test_a_locked_layer_refuses_with_a_value_error(tmp_path):
+    # TraceKit's AnnotationLayer.add/remove/clear raise ValueError on a
+    # locked layer; LayerLockedError was not one.
+    s = tk.Session(name="s")
+    layer = s.set_layer("marks", locked=True)
+    for call in (lambda: s.annotate("x", time=1.0, layer="marks"),
+                 lambda: layer.add(tk.Annotation("y", time=2.0)),
+                 lambda: layer.clear()):
+        with pytest.raises(ValueError):
+            call()
+
+
+def test_the_seed_modules_names_are_there_to_patch(monkeypatch):
+    # Seed 001 imports socket, hashlib, hmac, UTC and format_timestamp at
+    # module level; tests patch them (the host fallback, frozen times).
+    for name in ("socket", "hashlib", "hmac", "UTC", "format_timestamp", "getpass", "json"):
+        assert hasattr(tk, name), name
+    monkeypatch.setattr(tk.socket, "gethostname", lambda: "bench-7")
+    monkeypatch.setattr(tk, "format_timestamp",
+                        lambda dt, format="iso8601": "2026-01-08T10:30:00.000000Z")
+    trail = tk.AuditTrail(secret_key=b"0123456789abcdef0123")
+    e = trail.record_action("load_trace", {"file": "a.wfm"})
+    assert (e.host, e.timestamp) == ("bench-7", "2026-01-08T10:30:00.000000Z")
+    assert trail.verify_integrity()
+
+
+def test_an_unsupported_hash_algorithm_fails_when_an_action_is_recorded():
+    # Seed 001: __init__ stores any hash_algorithm; _compute_hmac raises
+    # ValueError("Unsupported hash algorithm: ...") when an action is recorded.
+    trail = tk.AuditTrail(secret_key=b"0123456789abcdef0123", hash_algorithm="md5")
+    assert trail.verify_integrity()  # no entry: nothing to compute
+    with pytest.raises(ValueError, match="Unsupported hash algorithm: md5"):
+        trail.record_action("x", {})
+    assert trail.get_entries() == []

@@ -196,9 +196,10 @@ class NotFoundError(EvidentError, KeyError):
         return self.message
 
 
-class LayerLockedError(EvidentError):
+class LayerLockedError(EvidentError, ValueError):
     """The annotation layer is locked: unlock it (``layer.locked = False``)
-    before adding, clearing or removing annotations."""
+    before adding, clearing or removing annotations. Also a ``ValueError``,
+    which TraceKit raises for a locked layer."""
 
 
 class ForkedError(EvidentError):

@@ -51,6 +51,8 @@ from __future__ import annotations
 import array
 import ctypes
 import getpass
+import hashlib  # noqa: F401  (seed 001's module names, which tests patch)
+import hmac  # noqa: F401
 import json
 import os
 import re
@@ -136,6 +138,21 @@ class AuditEntry:
         return cls(**data)
 
 
+#: ``datetime.UTC`` (Python 3.11+), as seed 001's module imports it.
+UTC = timezone.utc
+
+
+def format_timestamp(dt: datetime, format: str = "iso8601") -> str:
+    """An aware time as ISO 8601 UTC with microseconds and ``Z`` (TraceKit's
+    ``tracekit.core.logging.format_timestamp``, which the trail calls for
+    each action's time; a naive time is UTC)."""
+    if format != "iso8601":
+        raise InvalidArgumentError(f"Unsupported timestamp format: {format}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return _ts(dt)
+
+
 def _ts(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -175,11 +192,24 @@ def _user() -> str:
 
 def _host() -> str:
     try:
-        import socket  # here, not at import: evident opens no network module by itself
+        import socket  # here, not at import: evident imports no network module by itself
 
         return socket.gethostname()
     except Exception:
         return "unknown"
+
+
+def __getattr__(name: str) -> Any:
+    """``socket``, as seed 001's module has it (tests patch
+    ``socket.gethostname``), imported when first asked for."""
+    if name == "socket":
+        import socket
+
+        return socket
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_ALGORITHMS = ("sha256", "sha512")
 
 
 class AuditTrail:
@@ -203,8 +233,10 @@ class AuditTrail:
         event_type: str = "tracekit",
         **options: Any,
     ) -> None:
-        if hash_algorithm not in ("sha256", "sha512"):
+        if path is not None and hash_algorithm not in _ALGORITHMS:
             raise InvalidArgumentError(f"Unsupported hash algorithm: {hash_algorithm}")
+        # Without a log, as TraceKit: any name is kept, and refused when an
+        # HMAC is computed (record_action, verify_integrity).
         if secret_key and len(secret_key) < MIN_KEY_BYTES:  # b"" is no key (a random one)
             warnings.warn(
                 f"AuditTrail secret_key is {len(secret_key)} bytes; use at least "
@@ -239,8 +271,13 @@ class AuditTrail:
         """The underlying :class:`evident.AuditLog`, if any."""
         return self._log
 
+    def _check_algorithm(self) -> None:
+        if self._hash_algorithm not in _ALGORITHMS:
+            raise InvalidArgumentError(f"Unsupported hash algorithm: {self._hash_algorithm}")
+
     def _compute_hmac(self, entry: AuditEntry) -> str:
         """The entry's HMAC (the library's ``evident_tracekit_chain``)."""
+        self._check_algorithm()
         wire = _fields(entry, hmac=False)
         out = ctypes.c_void_p()
         N.check(
@@ -278,14 +315,16 @@ class AuditTrail:
         host = _host()
         if self._log is not None:
             N.check(N.measure_lib().evident_tracekit_check_log_details(json.dumps(details).encode()))
+        self._check_algorithm()
         with self._lock:
-            now = datetime.now(timezone.utc)
-            entry = self._entry(_ts(now), action, details, user, host)
+            now = datetime.now(UTC)
+            stamp = format_timestamp(now, format="iso8601")
+            entry = self._entry(stamp, action, details, user, host)
             if self._log is not None:
                 # the log entry carries the same time, user and host, so the
                 # trail rebuilt from the log has the same HMACs
                 self._log.log(
-                    self._event_type, action, actor=user, host=host, details=details, ts=now
+                    self._event_type, action, actor=user, host=host, details=details, ts=stamp
                 )
             self._entries.append(entry)
         return entry
@@ -293,22 +332,24 @@ class AuditTrail:
     def verify_integrity(self) -> bool:
         """True when every entry's HMAC and link is intact (and, with a
         log file, the log verifies)."""
-        bad = ctypes.c_int64()
+        bad = ctypes.c_int64(-1)
         with self._lock:
             entries = list(self._entries)
-        try:
-            text = _entries_text([_fields(e) for e in entries])
-            N.check(
-                N.measure_lib().evident_tracekit_verify_entries(
-                    self._hash_algorithm.encode(),
-                    _key(self._secret_key),
-                    len(self._secret_key),
-                    text,
-                    ctypes.byref(bad),
+        if entries:  # none: nothing to compute (TraceKit computes no HMAC either)
+            self._check_algorithm()
+            try:
+                text = _entries_text([_fields(e) for e in entries])
+                N.check(
+                    N.measure_lib().evident_tracekit_verify_entries(
+                        self._hash_algorithm.encode(),
+                        _key(self._secret_key),
+                        len(self._secret_key),
+                        text,
+                        ctypes.byref(bad),
+                    )
                 )
-            )
-        except (TypeError, ValueError, InvalidArgumentError):
-            return False  # details changed into something that is not JSON
+            except (TypeError, ValueError, InvalidArgumentError):
+                return False  # details changed into something that is not JSON
         if bad.value != -1:
             return False
         if self._log is not None:
