@@ -305,6 +305,65 @@ fn json_errors_on_stderr_keep_the_exit_codes() {
 
 // --- several files and stdin ------------------------------------------------------------
 
+/// `-` was copied into a named file in the temporary directory without
+/// bound: `verify - < /dev/zero` filled the disk, and a run killed (Ctrl-C)
+/// while copying left a copy of the input behind. Input that cannot start
+/// a log is now not copied beyond its first bytes, and on Linux the copy
+/// has no name.
+#[cfg(unix)]
+#[test]
+fn standard_input_is_not_copied_without_bound_or_left_behind() {
+    let d = tempdir().unwrap();
+    let tmp = d.path().join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    // /dev/zero: refused at once as not a log (was: copied until the disk filled)
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("evident"))
+        .args(["verify", "-"])
+        .env("TMPDIR", &tmp)
+        .stdin(fs::File::open("/dev/zero").unwrap())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let mut stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        let mut e = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut e).unwrap();
+        tx.send(e).unwrap();
+    });
+    let Ok(err) = rx.recv_timeout(Duration::from_secs(20)) else {
+        child.kill().unwrap();
+        panic!("`verify - < /dev/zero` still copying after 20 s");
+    };
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    assert!(
+        err.contains("<stdin>") && err.contains("not an evident log"),
+        "{err}"
+    );
+    // Killed while copying a log-looking input: nothing is left (Linux: the
+    // copy has no name; elsewhere it is removed when the command ends).
+    if cfg!(target_os = "linux") {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("evident"))
+            .args(["verify", "-"])
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(&vec![b'{'; 1 << 20]).unwrap();
+        input.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        drop(input);
+    }
+    let left: Vec<_> = fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
+
 #[test]
 fn several_files_and_stdin() {
     let d = tempdir().unwrap();

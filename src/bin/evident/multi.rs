@@ -105,16 +105,79 @@ fn export_many(a: crate::ExportArgs, out: &mut dyn Write) -> Result<u8, Failure>
     crate::read::export_logs(a, &logs, out)
 }
 
-/// Copies standard input into a temporary file.
-fn stdin_copy() -> Result<tempfile::NamedTempFile, Failure> {
+/// Standard input copied into a temporary file, read by the commands
+/// through [`StdinCopy::path`].
+pub struct StdinCopy {
+    /// Keeps the file (and, with a name, removes it when dropped).
+    _file: StdinFile,
+    path: PathBuf,
+}
+
+enum StdinFile {
+    /// Linux: a file without a name (nothing is left behind when the
+    /// process is killed, by Ctrl-C say), read through `/proc/self/fd/N`.
+    #[cfg(target_os = "linux")]
+    Unnamed(std::fs::File),
+    /// Elsewhere: a named file, removed when the command ends normally.
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    Named(tempfile::NamedTempFile),
+}
+
+impl StdinCopy {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Copies standard input into a temporary file. Input whose first bytes
+/// cannot start a log (neither `{` nor the binary magic: `/dev/zero`, say)
+/// is not copied beyond them: the command then reads those bytes and says
+/// what they are, instead of filling the disk with the rest.
+fn stdin_copy() -> Result<StdinCopy, Failure> {
     let stdin = Path::new(STDIN_NAME);
-    let mut t = tempfile::Builder::new()
-        .prefix("evident-stdin-")
-        .tempfile()
-        .map_err(|e| Failure::lib(stdin, io_err(stdin, "create temporary file", e)))?;
-    io::copy(&mut io::stdin().lock(), t.as_file_mut())
-        .map_err(|e| Failure::lib(stdin, io_err(stdin, "read", e)))?;
-    Ok(t)
+    let create = |e| Failure::lib(stdin, io_err(stdin, "create temporary file", e));
+    #[cfg(target_os = "linux")]
+    let (mut file, path) = {
+        use std::os::fd::AsRawFd;
+        let f = tempfile::tempfile().map_err(create)?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()));
+        (StdinFile::Unnamed(f), path)
+    };
+    #[cfg(not(target_os = "linux"))]
+    let (mut file, path) = {
+        let t = tempfile::Builder::new()
+            .prefix("evident-stdin-")
+            .tempfile()
+            .map_err(create)?;
+        let path = t.path().to_path_buf();
+        (StdinFile::Named(t), path)
+    };
+    let out: &mut std::fs::File = match &mut file {
+        #[cfg(target_os = "linux")]
+        StdinFile::Unnamed(f) => f,
+        StdinFile::Named(t) => t.as_file_mut(),
+    };
+    let read_err = |e| Failure::lib(stdin, io_err(stdin, "read", e));
+    let mut input = io::stdin().lock();
+    let mut head = [0u8; 8];
+    let mut n = 0;
+    while n < head.len() {
+        match io::Read::read(&mut input, &mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_err(e)),
+        }
+    }
+    let head = &head[..n];
+    let write_err = |e| Failure::lib(stdin, io_err(stdin, "write temporary file", e));
+    out.write_all(head).map_err(write_err)?;
+    let magic = &evident::format::BINARY_MAGIC;
+    let may_be_log = head.first() == Some(&b'{') || (!head.is_empty() && magic.starts_with(head));
+    if may_be_log {
+        io::copy(&mut input, out).map_err(read_err)?;
+    }
+    Ok(StdinCopy { _file: file, path })
 }
 
 /// Runs `cmd` once per log when it names several logs or `-`; else as is.
