@@ -1296,3 +1296,29 @@ fn output_to_a_fifo_or_device_is_written_into_not_replaced() {
         .collect();
     assert!(names.is_empty(), "{names:?}");
 }
+
+/// README: file names are shown escaped in notes too (a crafted name
+/// cannot rewrite the line above). `append`'s torn-tail note printed the
+/// log's and the sidecar's names raw.
+#[cfg(unix)]
+#[test]
+fn append_notes_show_a_crafted_file_name_escaped() {
+    let d = tempdir().unwrap();
+    let p = d.path().join("log\u{1b}[1A\u{1b}[2K\rFAKE\u{202e}.jsonl");
+    append(&p, &["a"], None);
+    let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+    f.write_all(b"{\"v\":1").unwrap(); // a torn tail, moved aside by the next open
+    drop(f);
+    let out = evident()
+        .args(["append", s(&p), "--event-type", "E", "--action", "b"])
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert!(err.contains("torn tail"), "{err}");
+    for raw in ['\u{1b}', '\r', '\u{202e}'] {
+        assert!(!err.contains(raw), "raw {raw:?} in {err:?}");
+    }
+}

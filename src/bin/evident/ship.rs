@@ -112,7 +112,7 @@ pub fn ship(a: ShipArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                     "{}",
                     crate::output::renamed(format!(
                         "evident: {}: note: a keyed log shipped without --key-file: links and seqs checked, not the hashes (verify the database copy with the key)",
-                        log.display()
+                        crate::util::shown(log)
                     ))
                 );
             }

@@ -108,10 +108,10 @@ pub fn append(a: AppendArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     for t in log.recovery().torn {
         stderr_line!(
             "evident: {}: note: a torn tail ({} bytes at byte offset {}) from an interrupted write was moved to {}",
-            path.display(),
+            crate::util::shown(&path),
             t.len,
             t.offset,
-            t.sidecar.display()
+            crate::util::shown(&t.sidecar)
         );
     }
     let result = match single {
@@ -355,7 +355,7 @@ fn warn_truncated(path: &Path, rec: &Recovery) {
             "evident: {}: warning: the log is {} bytes long, but an earlier writer had made {} bytes durable: \
              {} bytes were removed from its end after they were written (no crash does that: a truncation, \
              or an older copy put in its place); a checkpoint or witness shows which entries",
-            path.display(),
+            crate::util::shown(path),
             t.len,
             t.durable_len,
             t.durable_len - t.len
