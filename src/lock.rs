@@ -134,10 +134,21 @@ fn check_lock_content(file: &File, lpath: &Path) -> Result<()> {
     }
     let blank = |b: &u8| matches!(b, b' ' | b'\n' | 0);
     // A record: blank (spaces, zeros after a power cut, a hole), or one line
-    // starting with `prefix`, padded with spaces to a final newline.
+    // starting with `prefix` and padded with spaces: to a final newline (as
+    // evident writes it), or after the newline that ends the text (the
+    // spec's words allow that layout too, § 10.4); nothing but blanks
+    // after the line.
     let record = |rec: &[u8], prefix: &[u8]| {
-        matches!(rec.last(), Some(b'\n') | Some(0))
-            && (rec.iter().all(blank) || (rec.starts_with(prefix) && !rec.contains(&0)))
+        if rec.iter().all(blank) {
+            return matches!(rec.last(), Some(b'\n') | Some(0));
+        }
+        let after_line = rec
+            .iter()
+            .position(|&b| b == b'\n')
+            .and_then(|i| rec.get(i + 1..));
+        rec.starts_with(prefix)
+            && !rec.contains(&0)
+            && after_line.is_some_and(|rest| rest.iter().all(|&b| matches!(b, b' ' | b'\n')))
     };
     let holder = buf.get(..HOLDER_LEN).unwrap_or_default();
     let synced = buf

@@ -129,6 +129,46 @@ fn foreign_or_hard_linked_lock_file_is_never_written() {
     drop(l);
 }
 
+/// Spec § 10.4: the synced-length record is `synced <log_id> <length>` and
+/// a line feed, padded with spaces to 128 bytes. Evident writes the padding
+/// before the line feed (as in the holder record); a lock file another
+/// writer laid out with the line feed straight after the text was refused
+/// ("not an evident lock file"), locking evident out of the log.
+#[test]
+fn a_synced_record_with_the_line_feed_after_the_text_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path(), "audit.jsonl");
+    let info = evident::inspect(&log).unwrap();
+    let len = fs::metadata(&log).unwrap().len();
+    let lock = lock_of(&log);
+    let mut rec = vec![b' '; 255];
+    rec.push(b'\n');
+    let mut synced = format!("synced {} {len}\n", info.genesis.log_id).into_bytes();
+    synced.resize(128, b' ');
+    rec.extend_from_slice(&synced);
+    fs::write(&lock, &rec).unwrap();
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    assert_eq!(l.recovery().truncated, None);
+    l.append(&ev(1)).unwrap();
+    l.close().unwrap();
+    // and the length it records is still read: the log cut below it is reported
+    let full = fs::read(&log).unwrap();
+    let mut synced = format!("synced {} {}\n", info.genesis.log_id, full.len()).into_bytes();
+    synced.resize(128, b' ');
+    rec.truncate(256);
+    rec.extend_from_slice(&synced);
+    fs::write(&lock, &rec).unwrap();
+    let first_line = full.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let second = first_line + full[first_line..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    fs::write(&log, &full[..second]).unwrap();
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    let t = l
+        .recovery()
+        .truncated
+        .expect("the cut below the synced length is reported");
+    assert_eq!((t.len, t.durable_len), (second as u64, full.len() as u64));
+}
+
 // ---- 2. the lock belongs to the file, not to the path string -----------
 
 #[test]
