@@ -1747,7 +1747,8 @@ pub(crate) fn read_genesis(
         .map_err(|e| Error::io(path, "read", e))?;
     let at0 = Position {
         offset: 0,
-        line: 1,
+        // A binary header (§ 9.7: binary positions have line 0).
+        line: u64::from(!first.starts_with(&format::BINARY_MAGIC)),
         seq: None,
     };
     let framing = Framing::detect(first.get(..n).unwrap_or_default()).ok_or_else(|| {
@@ -1801,7 +1802,8 @@ pub(crate) fn read_genesis(
     }
     let at = Position {
         offset: framing.data_start(),
-        line: 1,
+        // Lines are JSONL's; a binary log's positions have line 0 (§ 9.7).
+        line: u64::from(framing == Framing::Jsonl),
         seq: Some(0),
     };
     let (bytes, end) = scan::read_first_record(src, framing, len)

@@ -1322,3 +1322,27 @@ fn append_notes_show_a_crafted_file_name_escaped() {
         assert!(!err.contains(raw), "raw {raw:?} in {err:?}");
     }
 }
+
+/// Spec § 9.7: a binary log's positions have line 0 (lines are JSONL's).
+/// The "not an evident log" message of a binary file said "line 1".
+#[test]
+fn a_binary_file_that_is_not_a_log_is_named_without_a_line() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/vectors");
+    let err = evident()
+        .args(["verify", s(&vectors.join("genesis_malformed.evl"))])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.contains("not an evident log (byte offset 16: "),
+        "{err}"
+    );
+    evident()
+        .args(["verify", s(&vectors.join("genesis_malformed.jsonl"))])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("(line 1, byte offset 0: "));
+}
