@@ -37,7 +37,7 @@ use crate::chain::Key;
 use crate::error::{Error, Result};
 use crate::format::{Entry, BINARY_MAGIC};
 use crate::query::{query, Query};
-use crate::verify::{verify, VerifyOptions};
+use crate::verify::{verify, VerifyOptions, ViolationKind};
 
 mod pdf;
 mod python;
@@ -1485,6 +1485,12 @@ pub struct ReproInfo {
     /// UTC date of the first and last operation (`None` without operations).
     pub start_date: Option<String>,
     pub end_date: Option<String>,
+    /// The input logs that do not verify, as `path: first problem` (a
+    /// keyed log is checked without its key: links and seqs only). The
+    /// script is written from their entries as they are, and says so at
+    /// its top; empty when every log verifies.
+    #[serde(default)]
+    pub unverified: Vec<String>,
 }
 
 /// A bash word: bare when it has only safe characters, else quoted (in
@@ -1828,7 +1834,28 @@ pub fn write_reproduction(
     out: &Path,
 ) -> Result<ReproInfo> {
     let c = collect(inputs, opts.since, opts.until)?;
-    write_reproduction_of(&c.entries, opts, out)
+    let mut unverified = Vec::new();
+    for log in &c.logs {
+        // No key here: a keyed log's missing key is not a finding; its
+        // links and seqs are still checked.
+        let r = match verify(log, &VerifyOptions::default()) {
+            Ok(r) => r,
+            Err(e) => {
+                unverified.push(e.to_string());
+                continue;
+            }
+        };
+        let found = r
+            .violations
+            .iter()
+            .find(|v| v.kind != ViolationKind::WrongKey);
+        if let Some(v) = found {
+            unverified.push(format!("{}: {v}", log.display()));
+        }
+    }
+    let mut info = write_reproduction_with(&c.entries, opts, out, &unverified)?;
+    info.unverified = unverified;
+    Ok(info)
 }
 
 /// Like [`write_reproduction`] for entries given directly.
@@ -1837,7 +1864,31 @@ pub fn write_reproduction_of(
     opts: &ReproOptions,
     out: &Path,
 ) -> Result<ReproInfo> {
-    let (text, ops) = render_reproduction(entries, opts)?;
+    write_reproduction_with(entries, opts, out, &[])
+}
+
+/// [`write_reproduction_of`], the script saying first which logs did not
+/// verify (`unverified`, from [`write_reproduction`]).
+fn write_reproduction_with(
+    entries: &[Entry],
+    opts: &ReproOptions,
+    out: &Path,
+    unverified: &[String],
+) -> Result<ReproInfo> {
+    let (mut text, ops) = render_reproduction(entries, opts)?;
+    if !unverified.is_empty() {
+        // After the `#!` line: a comment in bash and in Python alike.
+        let at = text.find('\n').map_or(0, |i| i + 1);
+        let mut warn = String::new();
+        for u in unverified {
+            warn.push_str(&format!(
+                "# WARNING: a log did not verify; its operations below are as read, \
+                 not as recorded: {}\n",
+                comment_text(u)
+            ));
+        }
+        text.insert_str(at, &warn);
+    }
     if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(p).map_err(|e| Error::io(p, "create directory", e))?;
     }
@@ -1848,6 +1899,7 @@ pub fn write_reproduction_of(
         operation_count: ops.len(),
         start_date: day(ops.first()),
         end_date: day(ops.last()),
+        unverified: Vec::new(),
     })
 }
 

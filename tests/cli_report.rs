@@ -731,3 +731,45 @@ fn report_and_reproduce_name_the_import_of_an_openparallax_file() {
     }
     assert_eq!(fs::read(&audit).unwrap(), before, "the file is only read");
 }
+
+/// A script written from a log that does not verify was written silently
+/// (exit 0, no warning) with the changed values in it. It is still written
+/// (the operations are what the file holds), but says so at its top, on
+/// standard error, and by exit 1.
+#[test]
+fn reproduce_from_a_log_that_does_not_verify_says_so() {
+    let dir = tempdir().unwrap();
+    let log = dir.path().join("a.jsonl");
+    sample(&log);
+    let text = fs::read_to_string(&log).unwrap();
+    let line2 = text.lines().nth(1).unwrap().to_string();
+    let changed = line2.replacen("\"action\":\"", "\"action\":\"x", 1);
+    assert_ne!(line2, changed);
+    fs::write(&log, text.replacen(&line2, &changed, 1)).unwrap();
+    let script = dir.path().join("again.sh");
+    evident()
+        .arg("reproduce")
+        .arg(&log)
+        .arg("-o")
+        .arg(&script)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("warning").and(predicate::str::contains("hash_mismatch")));
+    let s = fs::read_to_string(&script).unwrap();
+    let second = s.lines().nth(1).unwrap();
+    assert!(second.starts_with("# WARNING: a log did not verify"), "{s}");
+    // an intact log: exit 0, no warning
+    let good = dir.path().join("b.jsonl");
+    sample(&good);
+    evident()
+        .arg("reproduce")
+        .arg(&good)
+        .arg("-o")
+        .arg(dir.path().join("b.sh"))
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    assert!(!fs::read_to_string(dir.path().join("b.sh"))
+        .unwrap()
+        .contains("WARNING"));
+}

@@ -196,7 +196,9 @@ enum Cmd {
     /// Reports: Markdown per day, week or tool, or one HTML file with charts
     /// and the verification result of each log; prints the files written.
     Report(report::ReportArgs),
-    /// Write a script that re-runs the recorded operations in time order.
+    /// Write a script that re-runs the recorded operations in time order;
+    /// exit 1 when a log given does not verify (the script is still
+    /// written, from its entries as they are, and says so at its top).
     Reproduce(report::ReproduceArgs),
     /// Check a dataset (CSV or JSON lines) for personal data, per regulation
     /// (GDPR, CCPA, HIPAA); exit 0 no issues, 1 issues found.

@@ -262,5 +262,14 @@ pub fn reproduce(a: ReproduceArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         }
     )
     .map_err(util::stdout_err)?;
-    Ok(0)
+    if info.unverified.is_empty() {
+        return Ok(0);
+    }
+    for u in &info.unverified {
+        stderr_line!(
+            "evident: warning: {}; the script was written from its entries as they are",
+            util::one_line(u)
+        );
+    }
+    Ok(1)
 }
