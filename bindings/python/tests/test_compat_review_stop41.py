@@ -49,6 +49,10 @@ def test_event_types_24_to_29_are_read_the_same_before_and_after_migration(tmp_p
     assert [e.event_type for e in got] == [27]
     with pytest.raises(op.AuditError):
         op.read_entries(p, op.Query(event_type=30))
+    # "All functions raise AuditError on failure": a query that is not a
+    # Query was an AttributeError
+    with pytest.raises(op.AuditError):
+        op.read_entries(p, {"limit": 1})
 
 
 def test_a_second_logger_on_the_same_path_continues_the_chain(tmp_path):

@@ -343,7 +343,9 @@ def import_file(src: PathLike, dst: PathLike, *, framing: Optional[str] = None) 
 def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEntry]:
     """Entries matching ``query``, most recent first (none from an empty
     file, which :class:`AuditLogger` would make a log)."""
-    q = query or Query()
+    q = Query() if query is None else query
+    if not isinstance(q, Query):
+        raise InvalidArgumentError(f"query must be a Query, not {type(q).__name__}")
     if _is_openparallax(path):
         return _read_openparallax(path, q)
     event_type = _event_type_name(q.event_type) if q.event_type not in (0, "") else None
