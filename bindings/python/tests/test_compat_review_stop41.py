@@ -159,3 +159,43 @@ def test_an_unsupported_hash_algorithm_fails_when_an_action_is_recorded():
     with pytest.raises(ValueError, match="Unsupported hash algorithm: md5"):
         trail.record_action("x", {})
     assert trail.get_entries() == []
+
+
+def test_tracekit_times_are_naive_local_times_as_datetime_now(tmp_path):
+    # TraceKit's created_at, modified_at, HistoryEntry.timestamp and
+    # Annotation.created_at are datetime.now() values: naive local times.
+    # Aware UTC values made `session.created_at <= datetime.now()` and
+    # `datetime.now() - session.modified_at` raise TypeError.
+    from datetime import datetime as dt
+    before = dt.now()
+    s = tk.Session(name="naive")
+    assert s.created_at.tzinfo is None and s.modified_at.tzinfo is None
+    assert before - (dt.now() - before) <= s.created_at <= dt.now()
+    assert (dt.now() - s.modified_at).total_seconds() < 60
+    e = s.history.record("measure", {"n": 1})
+    assert e.timestamp.tzinfo is None
+    (got,) = s.history.entries
+    assert got.timestamp.tzinfo is None and got.timestamp <= dt.now()
+    assert got.timestamp == e.timestamp
+    assert tk.HistoryEntry(operation="measure", timestamp=dt.now()).to_dict()["operation"] == "measure"
+    h = tk.HistoryEntry(operation="measure")
+    assert h.timestamp.tzinfo is None
+    a = s.annotate("peak", time=1.5)
+    assert a.created_at.tzinfo is None and a.created_at <= dt.now()
+    (b,) = s.get_annotations()
+    assert b.created_at == a.created_at and b == a
+    layer = s.annotation_layers["default"]
+    c = layer.add(text="later", time=2.0)
+    assert c.created_at.tzinfo is None
+    mine = dt(2026, 1, 1, 9, 30)  # a naive time given is local time
+    d = s.annotate("given", time=3.0, created_at=mine)
+    assert d.created_at == mine
+    assert [x.created_at for x in s.get_annotations()][-1] == mine
+    path = s.save(tmp_path / "n.tks")
+    back = tk.load_session(path)
+    assert back.created_at == s.created_at and back.created_at.tzinfo is None
+    assert [x.created_at for x in back.get_annotations()] == [a.created_at, c.created_at, mine]
+    assert back.history.entries[0].timestamp == e.timestamp
+    # evident's own classes keep aware UTC times
+    import evident
+    assert evident.Session(name="aware").created_at.tzinfo is not None

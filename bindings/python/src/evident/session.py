@@ -579,7 +579,7 @@ class AnnotationLayer:
         """Adds an :class:`Annotation` or one made from keyword arguments; returns it."""
         if annotation is not None and kwargs:
             raise InvalidArgumentError("pass either an Annotation or keyword arguments, not both")
-        annotation = annotation or Annotation(**kwargs)
+        annotation = annotation or self._session._annotation_class(**kwargs)
         self._session._annotate(self._name, annotation)
         return annotation
 
@@ -735,6 +735,7 @@ class OperationHistory:
     """The history of operations (TraceKit's); ``session.history`` is a live view."""
 
     _script_style = 0  # the layout of to_script: 0 evident's, 1 TraceKit's
+    _entry_class = HistoryEntry  # the class of the entries returned
 
     def __init__(self, max_entries: int = 0, auto_record: bool = True) -> None:
         self._session = Session(name="history")
@@ -763,24 +764,24 @@ class OperationHistory:
     @property
     def entries(self) -> List[HistoryEntry]:
         """Every entry, oldest first."""
-        return [HistoryEntry.from_dict(e) for e in self._session._json_of("history_json")]
+        return [self._entry_class.from_dict(e) for e in self._session._json_of("history_json")]
 
     def record(self, operation: str, parameters: Optional[Mapping[str, Any]] = None,
                result: Any = None, duration_ms: float = 0.0, success: bool = True,
                error_message: Optional[str] = None, *, timestamp: Optional[datetime] = None,
                **metadata: Any) -> HistoryEntry:
         """Records one operation (JSON; what JSON cannot hold as ``str()``); returns it."""
-        d = HistoryEntry(operation, dict(parameters or {}), result, timestamp or _now(),
+        d = self._entry_class(operation, dict(parameters or {}), result, timestamp or _now(),
                          duration_ms, success, error_message, dict(metadata)).to_dict()
         self._session._call(N.lib.evident_session_record_history, _json(d, "history entry"))
-        return cast(HistoryEntry, HistoryEntry.from_dict(d))
+        return cast(HistoryEntry, self._entry_class.from_dict(d))
 
     def find(self, operation: Optional[str] = None,
              success_only: bool = False) -> List[HistoryEntry]:
         """Entries of ``operation`` (all when None), only successful ones with ``success_only``."""
         found = self._session._json_of("history_find_json", N.text(operation, "operation"),
                                        bool(success_only))
-        return [HistoryEntry.from_dict(e) for e in found]
+        return [self._entry_class.from_dict(e) for e in found]
 
     def summary(self) -> Dict[str, Any]:
         """Counts and durations, by operation too, and the ``first`` and ``last`` times."""
@@ -914,6 +915,7 @@ class Session(Managed):
 
     _free_fn = staticmethod(lambda ptr: N.lib.evident_session_free(ptr))  # type: ignore[assignment]
     _what = "session"
+    _annotation_class = Annotation  # the class of the annotations returned
 
     def __init__(self, name: str = "Untitled Session", *,
                  metadata: Optional[Mapping[str, Any]] = None) -> None:
@@ -1118,7 +1120,7 @@ class Session(Managed):
         rng = _pair(time_range, "time_range")  # a missing layer has none (the library's rule)
         found = self._json_of("annotations_json", N.text(layer, "layer"), int(rng is not None),
                               *(rng or (0.0, 0.0)))
-        return [Annotation.from_dict(x["annotation"], x.get("layer")) for x in found]
+        return [self._annotation_class.from_dict(x["annotation"], x.get("layer")) for x in found]
 
     annotation_layers = property(lambda self: _Layers(self), doc="The layers by name (live views).")
 

@@ -32,9 +32,10 @@ on evident: switch by changing the import line only::
   whose keyword arguments are the :class:`Annotation`'s fields
   (``metadata=`` included). As TraceKit's, measurements and metadata take
   any value: one JSON cannot hold (NaN from a measurement that could not
-  be made, a naive datetime, a complex number) is saved as its text; a
-  naive ``created_at`` or history ``timestamp`` (TraceKit's
-  ``datetime.now()``) is local time. ``OperationHistory(entries,
+  be made, a naive datetime, a complex number) is saved as its text. Times
+  (``Session.created_at`` and ``modified_at``, ``HistoryEntry.timestamp``,
+  ``Annotation.created_at``) are naive local times, as TraceKit's
+  ``datetime.now()`` (stored as UTC); a naive time given is local time. ``OperationHistory(entries,
   max_entries, auto_record)`` takes TraceKit's dataclass fields.
 - :class:`AuditTrail` records one action at a time, so a trail shared by
   threads (the global one, say) keeps its chain.
@@ -73,14 +74,14 @@ from .._convert import number as _number
 from .._convert import plain as _plain
 from ..errors import InvalidArgumentError, NotFoundError
 from ..log import AuditLog, PathLike
+from ..session import Annotation as _Annotation
 from ..session import (
-    Annotation,
     AnnotationType,
-    HistoryEntry,
     Trace,
     _Layers,
     _numpy,
 )
+from ..session import HistoryEntry as _HistoryEntry
 from ..session import AnnotationLayer as _AnnotationLayer
 from ..session import OperationHistory as _OperationHistory
 from ..session import Session as _Session
@@ -652,6 +653,60 @@ measure_thd = _replayed("thd")
 # --- session ---------------------------------------------------------------------
 
 
+def _local(t: Any) -> Any:
+    """An aware time as the naive local time TraceKit's ``datetime.now()``
+    gives (a naive time and anything else as it is)."""
+    if isinstance(t, datetime) and t.tzinfo is not None:
+        return t.astimezone().replace(tzinfo=None)
+    return t
+
+
+def _aware(t: Any) -> Any:
+    """A naive time as the local time it is (TraceKit's), aware."""
+    if isinstance(t, datetime) and t.tzinfo is None:
+        return t.astimezone()
+    return t
+
+
+@dataclass
+class HistoryEntry(_HistoryEntry):
+    """TraceKit's ``HistoryEntry``: ``timestamp`` is a naive local time, as
+    TraceKit's ``datetime.now()`` (the session stores it as UTC)."""
+
+    timestamp: datetime = field(default_factory=datetime.now)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Any:
+        e = super().from_dict(d)
+        e.timestamp = _local(e.timestamp)
+        return e
+
+    def to_dict(self) -> Dict[str, Any]:
+        return _HistoryEntry.to_dict(dataclasses.replace(self, timestamp=_aware(self.timestamp)))
+
+
+@dataclass
+class Annotation(_Annotation):
+    """TraceKit's ``Annotation``: ``created_at`` is a naive local time, as
+    TraceKit's ``datetime.now()`` (the session stores it as UTC)."""
+
+    created_at: datetime = field(default_factory=datetime.now)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], layer: Optional[str] = None) -> "Annotation":
+        a = super().from_dict(d, layer)
+        a.created_at = _local(a.created_at)
+        return a
+
+    def to_dict(self) -> Dict[str, Any]:
+        created, self.created_at = self.created_at, _aware(self.created_at)
+        try:
+            return _Annotation.to_dict(self)
+        finally:
+            self.created_at = created
+
+
+
 class OperationHistory(_OperationHistory):
     """TraceKit's ``OperationHistory``; :meth:`to_script` writes TraceKit's
     script (it runs with TraceKit or with this module): string values in
@@ -664,6 +719,7 @@ class OperationHistory(_OperationHistory):
     ``auto_record``."""
 
     _script_style = 1
+    _entry_class = HistoryEntry
 
     def __init__(
         self,
@@ -679,10 +735,9 @@ class OperationHistory(_OperationHistory):
                 raise InvalidArgumentError(
                     f"OperationHistory entries must be HistoryEntry objects, not {type(e).__name__}"
                 )
-            if isinstance(e.timestamp, datetime) and e.timestamp.tzinfo is None:
-                # TraceKit's timestamps are naive datetime.now() values: local time
-                e = dataclasses.replace(e, timestamp=e.timestamp.astimezone())
-            text = _json(e.to_dict(), "history entry")
+            # TraceKit's timestamps are naive datetime.now() values: local time
+            e = dataclasses.replace(e, timestamp=_aware(e.timestamp))
+            text = _json(_HistoryEntry.to_dict(e), "history entry")
             self._session._call(N.lib.evident_session_record_history, text)
 
 
@@ -745,9 +800,19 @@ class Session(_Session):
     them records the measurement in the history.
     """
 
+    _annotation_class = Annotation
+
     def _init(self, ptr: int, key: Optional[bytes]) -> None:
         super()._init(ptr, key)
         self._history = OperationHistory._bound(self)
+
+    # TraceKit's times are naive local times (datetime.now()).
+    created_at = property(  # type: ignore[assignment]
+        lambda self: _local(_Session.created_at.__get__(self)), doc="Creation time (local)."
+    )
+    modified_at = property(  # type: ignore[assignment]
+        lambda self: _local(_Session.modified_at.__get__(self)), doc="Last change (local)."
+    )
 
     annotation_layers = property(  # type: ignore[assignment]
         lambda self: _TkLayers(self), doc="The layers by name (live views)."
@@ -791,7 +856,7 @@ class Session(_Session):
             fields.get("color"),
             fields.get("style", "solid"),
             fields.get("visible", True),
-            fields.get("created_at") or _now(),
+            fields.get("created_at") or datetime.now(),
             {**metadata, **kwargs},
         )
         self._annotate(layer, a)
@@ -805,9 +870,6 @@ class Session(_Session):
             except NotFoundError:  # a new layer: no colour
                 props = {}
             a.color = props.get("color") or None
-        # TraceKit's created_at is a naive datetime.now(): local time
-        if isinstance(a.created_at, datetime) and a.created_at.tzinfo is None:
-            a.created_at = a.created_at.astimezone()
         # and its metadata may hold anything: what JSON cannot hold is saved as its text
         kept = a.metadata
         a.metadata = _plain(kept, "annotation metadata", lenient=True)
