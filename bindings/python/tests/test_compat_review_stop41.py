@@ -199,3 +199,26 @@ def test_tracekit_times_are_naive_local_times_as_datetime_now(tmp_path):
     # evident's own classes keep aware UTC times
     import evident
     assert evident.Session(name="aware").created_at.tzinfo is not None
+
+
+def test_a_session_gives_back_the_same_trace_object(tmp_path):
+    # Seed 000: "traces: Dictionary of loaded traces (name -> trace)";
+    # get_trace and traces[...] made a new wrapper on every call.
+    csv = tmp_path / "data.csv"
+    csv.write_text("time,v\n" + "".join(f"{i / 1000},{(i % 10) / 10}\n" for i in range(200)))
+    s = tk.Session(name="same")
+    t1 = s.load_trace(csv, name="CH1")
+    assert s.get_trace("CH1") is t1 and s.traces["CH1"] is t1
+    tk.frequency(t1)  # measuring (recorded in the history) keeps it
+    assert s.get_trace("CH1") is t1
+    w = tk.WaveformTrace(data=[0.0, 1.0, 0.0, 1.0], sample_rate=10.0)
+    s.add_trace("W", w)
+    assert s.get_trace("W") is w and s.traces["W"] is w
+    assert s.get_trace("CH1") is t1
+    t2 = s.load_trace(csv, name="CH1")  # replaced: the new trace from now on
+    assert t2 is not t1 and s.get_trace("CH1") is t2
+    s.add_trace("W", [1.0, 2.0])
+    assert s.get_trace("W") is not w and len(s.get_trace("W")) == 2
+    s.remove_trace("W")
+    with pytest.raises(KeyError):
+        s.get_trace("W")

@@ -805,6 +805,10 @@ class Session(_Session):
     def _init(self, ptr: int, key: Optional[bytes]) -> None:
         super()._init(ptr, key)
         self._history = OperationHistory._bound(self)
+        # TraceKit's traces dict hands back the trace object it was given
+        # or loaded: the same object for a name until the trace changes.
+        self._objects: Dict[str, WaveformTrace] = {}
+        self._reloading = False
 
     # TraceKit's times are naive local times (datetime.now()).
     created_at = property(  # type: ignore[assignment]
@@ -914,17 +918,40 @@ class Session(_Session):
     def load_trace(  # type: ignore[override]
         self, path: PathLike, name: Optional[str] = None, **load_kwargs: Any
     ) -> WaveformTrace:
-        t = super().load_trace(path, name, **load_kwargs)  # wrapped by get_trace
+        self._reloading = True  # the trace loaded replaces any of its name
+        try:
+            t = super().load_trace(path, name, **load_kwargs)  # wrapped by get_trace
+        finally:
+            self._reloading = False
         return t if isinstance(t, WaveformTrace) else _wrap(t, self)
 
     def get_trace(self, name: str) -> WaveformTrace:  # type: ignore[override]
-        return _wrap(super().get_trace(name), self)
+        """The trace ``name``: the object given to :meth:`add_trace` or
+        returned by :meth:`load_trace` / an earlier call, as TraceKit's
+        dict gives it back, until the trace is replaced or removed."""
+        t = None if self._reloading else self._objects.get(name)
+        if t is not None and name in self.list_traces():
+            return t
+        t = _wrap(super().get_trace(name), self)
+        self._objects[name] = t
+        return t
+
+    def remove_trace(self, name: str) -> None:
+        super().remove_trace(name)
+        self._objects.pop(name, None)
 
     @property
     def traces(self) -> Dict[str, WaveformTrace]:  # type: ignore[override]
         return {n: self.get_trace(n) for n in self.list_traces()}
 
     def add_trace(self, name: str, trace: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        given = trace
+        self._objects.pop(name, None)
+        self._add_trace(name, trace, **kwargs)
+        if isinstance(given, WaveformTrace):
+            self._objects[name] = given
+
+    def _add_trace(self, name: str, trace: Any, **kwargs: Any) -> None:
         if isinstance(trace, WaveformTrace):
             if trace._trace is not None and not trace._trace.closed:
                 trace = trace._trace
