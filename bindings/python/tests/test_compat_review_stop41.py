@@ -222,3 +222,17 @@ def test_a_session_gives_back_the_same_trace_object(tmp_path):
     s.remove_trace("W")
     with pytest.raises(KeyError):
         s.get_trace("W")
+
+
+def test_reproduce_from_a_log_that_does_not_verify_warns(tmp_path):
+    import evident
+    log = tmp_path / "a.jsonl"
+    with evident.AuditLog(log) as a:
+        a.log("tool_operation", "extract", source="sensing-data",
+              details={"parameters": {"project": "Winter"}})
+    text = log.read_text().replace("Winter", "Summer")
+    log.write_text(text)
+    with pytest.warns(UserWarning, match="hash_mismatch"):
+        info = evident.reproduce(log, tmp_path / "r.sh")
+    assert len(info["unverified"]) == 1
+    assert "# WARNING: a log did not verify" in (tmp_path / "r.sh").read_text()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import warnings
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
@@ -180,7 +181,10 @@ def reproduce(
 ) -> Dict[str, Any]:
     """Writes a script (mode 0755) that re-runs the recorded operations of
     ``logs`` in time order; returns ``script_path``, ``operation_count``,
-    ``start_date`` and ``end_date`` (UTC dates, ``None`` without operations).
+    ``start_date`` and ``end_date`` (UTC dates, ``None`` without operations)
+    and ``unverified``: the logs that do not verify (``"path: problem"``),
+    whose entries the script was written from as they are (it says so at
+    its top, and a ``UserWarning`` is given).
 
     ``format="bash"`` (default): RTGS Lab Tools' layout, one shell command
     per operation (``program``, ``add_timing``, ``add_error_handling``,
@@ -206,4 +210,10 @@ def reproduce(
         no_note=not note,
     )
     info: Dict[str, Any] = _call("evident_reproduce_write", _paths(logs), opts, output_file)
+    for problem in info.get("unverified") or ():
+        warnings.warn(
+            f"{problem}; the script was written from its entries as they are",
+            UserWarning,
+            stacklevel=2,
+        )
     return info
