@@ -86,6 +86,10 @@ type ReproduceInfo struct {
 	OperationCount int     `json:"operation_count"`
 	StartDate      *string `json:"start_date"`
 	EndDate        *string `json:"end_date"`
+	// Unverified lists the logs that do not verify ("path: problem"):
+	// the script was written from their entries as they are, and says so
+	// at its top. Empty when every log verifies.
+	Unverified []string `json:"unverified"`
 }
 
 func reportCall(which C.int, a []byte, opts any, out string, v any) error {

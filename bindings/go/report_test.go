@@ -104,3 +104,35 @@ func TestReproducePython(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A script written from a log that does not verify names it in Unverified
+// (it was written silently before).
+func TestReproduceNamesALogThatDoesNotVerify(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.jsonl")
+	l, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(Entry{EventType: "tool_operation", Action: "run", Source: "tool",
+		Details: map[string]any{"parameters": map[string]any{"project": "Winter"}}}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	info, err := Reproduce([]string{path}, filepath.Join(dir, "ok.sh"), ReproduceOptions{})
+	if err != nil || len(info.Unverified) != 0 {
+		t.Fatalf("%+v %v", info, err)
+	}
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, bytes.Replace(b, []byte("Winter"), []byte("Summer"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, err = Reproduce([]string{path}, filepath.Join(dir, "bad.sh"), ReproduceOptions{})
+	if err != nil || len(info.Unverified) != 1 || !strings.Contains(info.Unverified[0], "hash_mismatch") {
+		t.Fatalf("%+v %v", info, err)
+	}
+	sh, _ := os.ReadFile(info.ScriptPath)
+	if !strings.Contains(string(sh), "# WARNING: a log did not verify") {
+		t.Fatal(string(sh))
+	}
+}
