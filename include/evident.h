@@ -2030,7 +2030,10 @@ evident_status evident_report_write_entries(const char *entries_json,
  * (default `tracekit`, falling back to `evident.compat.tracekit`) and
  * `alias` (default `tk`).
  * `*out_info_json` receives `{"script_path", "operation_count",
- * "start_date", "end_date"}` (free with `evident_string_free`).
+ * "start_date", "end_date", "unverified"}` (free with
+ * `evident_string_free`); `unverified` lists the input logs that do not
+ * verify (`"path: problem"`), whose entries the script was written from as
+ * they are (it says so at its top); the call still succeeds.
  */
 evident_status evident_reproduce_write(const char *inputs_json,
                                        const char *options_json,
