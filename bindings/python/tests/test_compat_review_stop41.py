@@ -236,3 +236,22 @@ def test_reproduce_from_a_log_that_does_not_verify_warns(tmp_path):
         info = evident.reproduce(log, tmp_path / "r.sh")
     assert len(info["unverified"]) == 1
     assert "# WARNING: a log did not verify" in (tmp_path / "r.sh").read_text()
+
+
+def test_a_measurement_of_nan_or_infinity_reads_back_as_the_float(tmp_path):
+    # Seed 000: record_measurement(value: Any); TraceKit keeps NaN (a rise
+    # time of a trace without an edge). It came back as the text 'nan', so
+    # math.isnan(value) raised TypeError.
+    import math
+    s = tk.Session(name="nan")
+    s.record_measurement("rise_time", float("nan"), unit="s")
+    s.record_measurement("gain", float("inf"))
+    s.record_measurement("low", float("-inf"))
+    s.record_measurement("label", "nan-ish")
+    for sess in (s, tk.load_session(s.save(tmp_path / "m.tks"))):
+        m = sess.get_measurements()
+        assert math.isnan(m["rise_time"]["value"]) and m["rise_time"]["unit"] == "s"
+        assert m["gain"]["value"] == math.inf and m["low"]["value"] == -math.inf
+        assert m["label"]["value"] == "nan-ish"
+        assert math.isnan(sess.measurements["rise_time"]["value"])
+        assert math.isnan(sess.measurement_records()[0].value)

@@ -653,6 +653,15 @@ measure_thd = _replayed("thd")
 # --- session ---------------------------------------------------------------------
 
 
+#: The text a measurement of NaN or an infinity is recorded as (JSON has
+#: neither), read back as the float.
+_NON_FINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
+def _non_finite(v: Any) -> Any:
+    return _NON_FINITE[v] if isinstance(v, str) and v in _NON_FINITE else v
+
+
 def _local(t: Any) -> Any:
     """An aware time as the naive local time TraceKit's ``datetime.now()``
     gives (a naive time and anything else as it is)."""
@@ -893,8 +902,8 @@ class Session(_Session):
         """Records a measurement. TraceKit keeps any value: one that JSON
         cannot hold (NaN and infinities, such as a measurement of a trace
         that has no edge, naive datetimes, complex numbers) is recorded as
-        its text, which prints as TraceKit's value does (``float()`` reads
-        ``"nan"`` and ``"inf"`` back)."""
+        its text; NaN and the infinities read back as floats
+        (:meth:`get_measurements`), the others as their text."""
         what = f"measurement {name!r}"
         super().record_measurement(
             name,
@@ -903,6 +912,20 @@ class Session(_Session):
             trace_name,
             **{k: _plain(v, f"{what} metadata[{k!r}]", lenient=True) for k, v in metadata.items()},
         )
+
+    def get_measurements(self) -> Dict[str, Dict[str, Any]]:
+        """The latest measurement of each name, in TraceKit's shape (a value
+        recorded as NaN or an infinity is that float again)."""
+        d = super().get_measurements()
+        for m in d.values():
+            m["value"] = _non_finite(m.get("value"))
+        return d
+
+    measurements = property(get_measurements, doc="Same as :meth:`get_measurements`.")
+
+    def measurement_records(self) -> List[Any]:
+        records = super().measurement_records()
+        return [dataclasses.replace(m, value=_non_finite(m.value)) for m in records]
 
     def _sync_metadata(self) -> None:
         # TraceKit keeps any metadata value: what JSON cannot hold (a naive
