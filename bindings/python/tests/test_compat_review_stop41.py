@@ -49,6 +49,18 @@ def test_event_types_24_to_29_are_read_the_same_before_and_after_migration(tmp_p
     assert [e.event_type for e in got] == [27]
     with pytest.raises(op.AuditError):
         op.read_entries(p, op.Query(event_type=30))
+    # Seed 004: log(event_type: EventType): an unknown number was refused,
+    # but any string (a typo such as "ACTION_BLOKED"), True and 4.0 were
+    # written.
+    with op.AuditLogger(p) as lg:
+        for bad in (99, "ACTION_BLOKED", "not an event", True, 4.0, None):
+            with pytest.raises(op.AuditError):
+                lg.log(bad, "x")
+        lg.log("ACTION_BLOCKED", "by name")
+    assert [e.event_type for e in op.read_entries(p, op.Query(limit=1))] == [
+        op.EventType.ACTION_BLOCKED]
+    anchors = op.read_entries(p, op.Query(event_type="OPENPARALLAX_IMPORT"))
+    assert len(anchors) == 1  # the migration's anchor entry
     # "All functions raise AuditError on failure": a query that is not a
     # Query was an AttributeError
     with pytest.raises(op.AuditError):

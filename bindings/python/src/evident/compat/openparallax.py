@@ -132,18 +132,26 @@ _LATER_TYPES = {
     29: "IFC_SWEEP",
 }
 _LATER_NUMBERS = {name: n for n, name in _LATER_TYPES.items()}
+#: The event type of the anchor entry an import appends.
+_ANCHOR_EVENT_TYPE = "OPENPARALLAX_IMPORT"
 
 
-def _event_type_name(event_type: Union[EventType, int, str]) -> str:
-    if isinstance(event_type, str) and not isinstance(event_type, EventType):
-        return event_type
-    try:
-        return EventType(event_type).name
-    except ValueError:
-        later = _LATER_TYPES.get(event_type) if type(event_type) is int else None
-        if later is not None:
-            return later
-        raise InvalidArgumentError(f"unknown OpenParallax event type {event_type!r}") from None
+def _event_type_name(event_type: Union[EventType, int, str], query: bool = False) -> str:
+    """The stored name of an event type given as :class:`EventType`, its
+    number or its name (a query may also name the import's anchor)."""
+    if isinstance(event_type, str):
+        if event_type in EventType.__members__ or event_type in _LATER_NUMBERS:
+            return event_type
+        if query and event_type == _ANCHOR_EVENT_TYPE:
+            return event_type
+    elif isinstance(event_type, int) and not isinstance(event_type, bool):
+        if isinstance(event_type, EventType):
+            return event_type.name
+        if 1 <= event_type <= len(EventType):
+            return EventType(event_type).name
+        if event_type in _LATER_TYPES:
+            return _LATER_TYPES[event_type]
+    raise InvalidArgumentError(f"unknown OpenParallax event type {event_type!r}")
 
 
 @dataclass
@@ -348,7 +356,7 @@ def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEnt
         raise InvalidArgumentError(f"query must be a Query, not {type(q).__name__}")
     if _is_openparallax(path):
         return _read_openparallax(path, q)
-    event_type = _event_type_name(q.event_type) if q.event_type not in (0, "") else None
+    event_type = _event_type_name(q.event_type, query=True) if q.event_type not in (0, "") else None
     if _is_empty_file(path):
         # The query is checked as it would be on a log.
         _native.unsigned(q.limit or 0, "limit")
