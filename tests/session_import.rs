@@ -590,6 +590,40 @@ fn csv_time_and_value() {
     assert_eq!(t.info().start_time, 2.5);
 }
 
+/// A header naming the time column second (`voltage,time`) was read with
+/// column 1 as time ("times must increase"), and `;` or tab separated
+/// exports (common from spreadsheets and European scope software) were
+/// refused ("is not a number").
+#[test]
+fn csv_time_column_by_name_and_other_separators() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = csv(
+        dir.path(),
+        "Voltage (V),Time (s)\n0.5,0\n0.25,0.001\n0,0.002\n",
+    );
+    let t = load(&p).unwrap();
+    assert_eq!(t.as_slice::<f64>().unwrap(), &[0.5, 0.25, 0.0]);
+    assert!(
+        (t.info().sample_rate - 1000.0).abs() < 1e-9,
+        "{:?}",
+        t.info()
+    );
+    assert_eq!(t.info().units, "V");
+    assert_eq!(t.info().metadata["column"], json!("Voltage (V)"));
+    assert_eq!(t.info().metadata["time_column"], json!("Time (s)"));
+    for (sep, name) in [(";", "semicolon"), ("\t", "tab")] {
+        let text = format!("# {name}\ntime{sep}v\n0{sep}1.5\n0.5{sep}2.5\n1{sep}3.5\n");
+        let p = csv(dir.path(), &text);
+        let t = load(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(t.as_slice::<f64>().unwrap(), &[1.5, 2.5, 3.5], "{name}");
+        assert_eq!(t.info().sample_rate, 2.0, "{name}");
+    }
+    // one column with `;` after each value, and a value column then time without a header stay
+    // as before: the first column is the time
+    let p = csv(dir.path(), "0,1\n1,2\n");
+    assert_eq!(load(&p).unwrap().as_slice::<f64>().unwrap(), &[1.0, 2.0]);
+}
+
 /// Times as scopes print them: 6 significant digits, so the printed steps
 /// vary by far more than 1e-6 of the step; and epoch timestamps, whose f64
 /// rounding does too. Both are uniform sampling and load; the rate comes

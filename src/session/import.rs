@@ -713,8 +713,56 @@ fn parse_num(field: &[u8]) -> Option<f64> {
     std::str::from_utf8(field).ok()?.parse::<f64>().ok()
 }
 
-pub(super) fn read_csv(path: &Path, file: File) -> Result<Trace> {
+/// Whether a header cell names a time column (`time`, `Time (s)`, `t`,
+/// `seconds`, `timestamp`, case aside).
+fn is_time_name(cell: &str) -> bool {
+    let cell = cell.trim();
+    let name = match header_unit(cell) {
+        Some(unit) => cell
+            .strip_suffix(|c| c == ')' || c == ']')
+            .and_then(|c| c.strip_suffix(unit))
+            .map_or(cell, |c| c.trim_end_matches(['(', '[', ' '])),
+        None => cell,
+    };
+    let name = name.trim().to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "time" | "t" | "seconds" | "timestamp" | "time_s"
+    )
+}
+
+/// The field separator of a CSV file: `,` unless its first line that is
+/// neither empty nor a comment has none and has `;` (spreadsheet exports
+/// where the comma is the decimal mark) or tabs. The file is read from the
+/// start again afterwards.
+fn csv_separator(path: &Path, file: &mut File) -> Result<u8> {
+    use std::io::Seek;
+    let mut head = Vec::new();
+    (&mut *file)
+        .take(1 << 16)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, "read", e))?;
+    file.rewind().map_err(|e| Error::io(path, "read", e))?;
+    let line = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.trim_ascii())
+        .find(|l| !l.is_empty() && !l.starts_with(b"#"))
+        .unwrap_or_default();
+    Ok(if line.contains(&b',') {
+        b','
+    } else if line.contains(&b';') {
+        b';'
+    } else if line.contains(&b'\t') {
+        b'\t'
+    } else {
+        b','
+    })
+}
+
+pub(super) fn read_csv(path: &Path, mut file: File) -> Result<Trace> {
+    let separator = csv_separator(path, &mut file)?;
     let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(separator)
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
@@ -728,6 +776,9 @@ pub(super) fn read_csv(path: &Path, file: File) -> Result<Trace> {
     // of the first data row.
     let mut mode: Option<(usize, u64)> = None;
     let mut scale = 1.0;
+    // The columns of the time and the value when there are two: the time
+    // first, unless the header names the second one as the time.
+    let (mut tcol, mut vcol) = (0usize, 1usize);
     let mut values: Vec<f64> = Vec::new();
     let mut times: Vec<f64> = Vec::new();
     // Per row (time mode): line, byte offset, exponent of the time's last
@@ -789,7 +840,11 @@ pub(super) fn read_csv(path: &Path, file: File) -> Result<Trace> {
                         ));
                     }
                     if cols == 2 {
-                        if let Some(unit) = names.first().and_then(|t| header_unit(t)) {
+                        let named = |i: usize| names.get(i).is_some_and(|n| is_time_name(n));
+                        if named(1) && !named(0) {
+                            (tcol, vcol) = (1, 0);
+                        }
+                        if let Some(unit) = names.get(tcol).and_then(|t| header_unit(t)) {
                             scale = time_scale(unit).ok_or_else(|| {
                                 invalid(
                                     path,
@@ -846,7 +901,7 @@ pub(super) fn read_csv(path: &Path, file: File) -> Result<Trace> {
             values.push(number(0)?);
             continue;
         }
-        let t = number(0)? * scale;
+        let t = number(tcol)? * scale;
         if !t.is_finite() {
             return Err(Error::malformed(
                 path,
@@ -866,9 +921,9 @@ pub(super) fn read_csv(path: &Path, file: File) -> Result<Trace> {
                 ));
             }
         }
-        values.push(number(1)?);
+        values.push(number(vcol)?);
         times.push(t);
-        let exp = last_digit_exp(field(0)).clamp(i32::from(i16::MIN), i32::from(i16::MAX));
+        let exp = last_digit_exp(field(tcol)).clamp(i32::from(i16::MIN), i32::from(i16::MAX));
         rows.push((at.line, at.offset, exp as i16));
     }
     if values.is_empty() {
@@ -883,13 +938,16 @@ pub(super) fn read_csv(path: &Path, file: File) -> Result<Trace> {
         ..TraceInfo::default()
     };
     if let Some((names, _)) = &header {
-        let value_col = names.get(if times.is_empty() { 0 } else { 1 });
+        let value_col = names.get(if times.is_empty() { 0 } else { vcol });
         if let Some(name) = value_col.filter(|n| !n.is_empty()) {
             info.metadata
                 .insert("column".into(), Value::String(name.clone()));
             info.units = header_unit(name).unwrap_or("").to_string();
         }
-        if let Some(name) = names.first().filter(|n| !n.is_empty() && !times.is_empty()) {
+        if let Some(name) = names
+            .get(tcol)
+            .filter(|n| !n.is_empty() && !times.is_empty())
+        {
             info.metadata
                 .insert("time_column".into(), Value::String(name.clone()));
         }
