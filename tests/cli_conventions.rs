@@ -360,8 +360,50 @@ fn standard_input_is_not_copied_without_bound_or_left_behind() {
         child.wait().unwrap();
         drop(input);
     }
-    let left: Vec<_> = fs::read_dir(&tmp).unwrap().collect();
+    // At most a dangling symbolic link (the name the copy was read by),
+    // never a file holding the input.
+    let left: Vec<_> = fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            !fs::read_link(p).is_ok_and(|t| t.to_string_lossy().starts_with("/proc/self/fd/"))
+        })
+        .collect();
     assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
+
+/// The copy of `-` is shown as `<stdin>`: only its own (random) name is
+/// replaced, never text in the entries (a fixed name such as
+/// `/proc/self/fd/3` would have been replaced in an entry that holds it).
+#[test]
+fn entries_read_from_standard_input_are_printed_as_stored() {
+    let d = tempdir().unwrap();
+    let a = d.path().join("a.jsonl");
+    let log = Log::open(&a, OpenOptions::new().durability(Durability::Buffered)).unwrap();
+    for fd in 0..12 {
+        let cmd = format!("cat /proc/self/fd/{fd} > out; ls /dev/fd/{fd}");
+        log.append(&Event::new("RUN", cmd)).unwrap();
+    }
+    log.close().unwrap();
+    let by_name = evident()
+        .args(["cat", s(&a), "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let by_stdin = evident()
+        .args(["cat", "-", "--json"])
+        .write_stdin(fs::read(&a).unwrap())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(by_stdin).unwrap(),
+        String::from_utf8(by_name).unwrap()
+    );
 }
 
 #[test]

@@ -114,12 +114,18 @@ pub struct StdinCopy {
 }
 
 enum StdinFile {
-    /// Linux: a file without a name (nothing is left behind when the
-    /// process is killed, by Ctrl-C say), read through `/proc/self/fd/N`.
+    /// Linux: a file without a name, read through a symbolic link of a
+    /// random name to `/proc/self/fd/N` (the name the commands show as
+    /// `<stdin>`, unlikely to occur in an entry's text). A process killed
+    /// while copying (Ctrl-C, say) leaves at most that dangling link, never
+    /// a copy of the input.
     #[cfg(target_os = "linux")]
-    Unnamed(std::fs::File),
-    /// Elsewhere: a named file, removed when the command ends normally.
-    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    Unnamed {
+        file: std::fs::File,
+        _link: tempfile::NamedTempFile<()>,
+    },
+    /// Elsewhere (and without `/proc`): a named file, removed when the
+    /// command ends normally.
     Named(tempfile::NamedTempFile),
 }
 
@@ -136,25 +142,46 @@ impl StdinCopy {
 fn stdin_copy() -> Result<StdinCopy, Failure> {
     let stdin = Path::new(STDIN_NAME);
     let create = |e| Failure::lib(stdin, io_err(stdin, "create temporary file", e));
-    #[cfg(target_os = "linux")]
-    let (mut file, path) = {
-        use std::os::fd::AsRawFd;
-        let f = tempfile::tempfile().map_err(create)?;
-        let path = PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()));
-        (StdinFile::Unnamed(f), path)
-    };
-    #[cfg(not(target_os = "linux"))]
-    let (mut file, path) = {
+    let named = || -> Result<(StdinFile, PathBuf), Failure> {
         let t = tempfile::Builder::new()
             .prefix("evident-stdin-")
             .tempfile()
             .map_err(create)?;
         let path = t.path().to_path_buf();
-        (StdinFile::Named(t), path)
+        Ok((StdinFile::Named(t), path))
     };
+    #[cfg(target_os = "linux")]
+    let (mut file, path) = {
+        use std::os::fd::AsRawFd;
+        let f = tempfile::tempfile().map_err(create)?;
+        let target = PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()));
+        let link = if std::fs::metadata(&target).is_ok_and(|m| m.is_file()) {
+            tempfile::Builder::new()
+                .prefix("evident-stdin-")
+                .make(|p| std::os::unix::fs::symlink(&target, p))
+                .ok()
+        } else {
+            None // no /proc: a named copy
+        };
+        match link {
+            Some(link) => {
+                let path = link.path().to_path_buf();
+                (
+                    StdinFile::Unnamed {
+                        file: f,
+                        _link: link,
+                    },
+                    path,
+                )
+            }
+            None => named()?,
+        }
+    };
+    #[cfg(not(target_os = "linux"))]
+    let (mut file, path) = named()?;
     let out: &mut std::fs::File = match &mut file {
         #[cfg(target_os = "linux")]
-        StdinFile::Unnamed(f) => f,
+        StdinFile::Unnamed { file, .. } => file,
         StdinFile::Named(t) => t.as_file_mut(),
     };
     let read_err = |e| Failure::lib(stdin, io_err(stdin, "read", e));
