@@ -2028,7 +2028,8 @@ evident_status evident_report_write_entries(const char *entries_json,
  * `exclude_operations`, `event_type`, `skip_failed`; bash only: `program`,
  * `add_timing`, `add_error_handling`, `no_note`; Python only: `module`
  * (default `tracekit`, falling back to `evident.compat.tracekit`) and
- * `alias` (default `tk`).
+ * `alias` (default `tk`); `key_hex`: the HMAC key of keyed logs, whose
+ * hashes are checked only with it (their links and seqs always are).
  * `*out_info_json` receives `{"script_path", "operation_count",
  * "start_date", "end_date", "unverified"}` (free with
  * `evident_string_free`); `unverified` lists the input logs that do not

@@ -1475,6 +1475,13 @@ pub struct ReproOptions {
     pub add_error_handling: bool,
     /// Do not append `--note "Reproduction: …"` to each command.
     pub no_note: bool,
+    /// HMAC key (hex) of keyed logs, to verify them before their entries
+    /// are used (without it a keyed log's links and seqs are checked, not
+    /// its hashes).
+    pub key_hex: Option<String>,
+    /// The same as a key (set by Rust callers; wins over `key_hex`).
+    #[serde(skip)]
+    pub key: Option<Key>,
 }
 
 /// What [`write_reproduction`] wrote.
@@ -1485,10 +1492,12 @@ pub struct ReproInfo {
     /// UTC date of the first and last operation (`None` without operations).
     pub start_date: Option<String>,
     pub end_date: Option<String>,
-    /// The input logs that do not verify, as `path: first problem` (a
-    /// keyed log is checked without its key: links and seqs only). The
-    /// script is written from their entries as they are, and says so at
-    /// its top; empty when every log verifies.
+    /// The input log files that do not verify, as `path: first problem`
+    /// (a keyed log without [`ReproOptions::key`]: its links and seqs
+    /// only). The script is written from their entries as they are, and
+    /// says so at its top; empty when every log verifies. Markdown reports
+    /// and databases given as inputs are read, not verified (see the
+    /// README's known limitations; `evident verify postgres://…`).
     #[serde(default)]
     pub unverified: Vec<String>,
 }
@@ -1833,12 +1842,17 @@ pub fn write_reproduction(
     opts: &ReproOptions,
     out: &Path,
 ) -> Result<ReproInfo> {
+    let key = opts
+        .key
+        .clone()
+        .map_or_else(|| key_of(&opts.key_hex), |k| Ok(Some(k)))?;
     let c = collect(inputs, opts.since, opts.until)?;
     let mut unverified = Vec::new();
     for log in &c.logs {
-        // No key here: a keyed log's missing key is not a finding; its
-        // links and seqs are still checked.
-        let r = match verify(log, &VerifyOptions::default()) {
+        // Every violation (a keyed log checked without its key reports
+        // that first; its links and seqs are still checked).
+        let vo = VerifyOptions::default().key(key.clone()).all(true);
+        let r = match verify(log, &vo) {
             Ok(r) => r,
             Err(e) => {
                 unverified.push(e.to_string());
@@ -1855,6 +1869,7 @@ pub fn write_reproduction(
             unverified.push(format!("{}: {v}", log.display()));
         }
     }
+
     let mut info = write_reproduction_with(&c.entries, opts, out, &unverified)?;
     info.unverified = unverified;
     Ok(info)

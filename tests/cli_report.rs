@@ -777,3 +777,59 @@ fn reproduce_from_a_log_that_does_not_verify_says_so() {
         .unwrap()
         .contains("WARNING"));
 }
+
+/// A keyed log is verified with `--key-file` (its hashes), and without it
+/// its links and seqs still are: only the first violation (the missing
+/// key) was looked at, so nothing in a keyed log was ever reported.
+#[test]
+fn reproduce_checks_a_keyed_log_with_its_key_and_its_links_without() {
+    let dir = tempdir().unwrap();
+    let keyfile = dir.path().join("key.hex");
+    fs::write(
+        &keyfile,
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+    )
+    .unwrap();
+    let key = evident::Key::new(
+        hex::decode("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff").unwrap(),
+    )
+    .unwrap();
+    let log = dir.path().join("k.jsonl");
+    let l = Log::open(&log, OpenOptions::new().key(key)).unwrap();
+    for op in ["a", "b", "c"] {
+        l.append(&Event::new("tool_operation", op).source("tool"))
+            .unwrap();
+    }
+    l.close().unwrap();
+    let text = fs::read_to_string(&log).unwrap();
+    let run = |file: &std::path::Path, with_key: bool| {
+        let mut c = evident();
+        c.arg("reproduce")
+            .arg(file)
+            .arg("-o")
+            .arg(dir.path().join("s.sh"));
+        if with_key {
+            c.arg("--key-file").arg(&keyfile);
+        }
+        c.assert().get_output().status.code()
+    };
+    assert_eq!(run(&log, true), Some(0));
+    assert_eq!(run(&log, false), Some(0));
+    // an entry changed: found with the key
+    let changed = dir.path().join("changed.jsonl");
+    fs::write(
+        &changed,
+        text.replacen("\"action\":\"b\"", "\"action\":\"x\"", 1),
+    )
+    .unwrap();
+    assert_eq!(run(&changed, true), Some(1));
+    // an entry removed: found without the key too (a seq gap)
+    let lines: Vec<&str> = text.lines().collect();
+    let removed = dir.path().join("removed.jsonl");
+    fs::write(
+        &removed,
+        format!("{}\n{}\n{}\n", lines[0], lines[1], lines[3]),
+    )
+    .unwrap();
+    assert_eq!(run(&removed, false), Some(1));
+}

@@ -77,6 +77,9 @@ type ReproduceOptions struct {
 	AddTiming         bool       `json:"add_timing,omitempty"`
 	AddErrorHandling  bool       `json:"add_error_handling,omitempty"`
 	NoNote            bool       `json:"no_note,omitempty"`
+	// KeyHex is the HMAC key (hex) of keyed logs, to check their hashes
+	// before their entries are used (their links and seqs always are).
+	KeyHex string `json:"key_hex,omitempty"`
 }
 
 // ReproduceInfo describes a written script (dates are UTC days; empty when

@@ -267,3 +267,15 @@ def test_a_measurement_of_nan_or_infinity_reads_back_as_the_float(tmp_path):
         assert m["label"]["value"] == "nan-ish"
         assert math.isnan(sess.measurements["rise_time"]["value"])
         assert math.isnan(sess.measurement_records()[0].value)
+
+
+def test_reproduce_verifies_a_keyed_log_with_its_key(tmp_path):
+    import evident
+    key = bytes(range(32))
+    log = tmp_path / "k.jsonl"
+    with evident.AuditLog(log, key=key) as a:
+        a.log("tool_operation", "run", source="tool", details={"parameters": {"n": 1}})
+    log.write_text(log.read_text().replace('"n":1', '"n":2'))
+    with pytest.warns(UserWarning, match="hash_mismatch"):
+        info = evident.reproduce(log, tmp_path / "r.sh", key=key)
+    assert len(info["unverified"]) == 1

@@ -79,6 +79,10 @@ pub struct ReproduceArgs {
     /// them, or PostgreSQL databases (postgres://…, ?log_id=ID for one log).
     #[arg(required = true)]
     pub logs: Vec<PathBuf>,
+    /// The key of keyed logs, to verify them before their entries are used
+    /// (without it only their links and seqs are checked).
+    #[command(flatten)]
+    pub key: KeyArg,
     /// Script language.
     #[arg(long, value_enum, default_value_t = ScriptFormat::Bash)]
     pub format: ScriptFormat,
@@ -250,6 +254,7 @@ pub fn reproduce(a: ReproduceArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     opts.add_timing = a.timing;
     opts.add_error_handling = a.error_handling;
     opts.no_note = a.no_note;
+    opts.key = util::load_key(a.key.key_file.as_deref())?;
     let info = report::write_reproduction(&a.logs, &opts, &a.output).map_err(fail)?;
     writeln!(
         out,

@@ -178,13 +178,16 @@ def reproduce(
     format: str = "bash",
     module: Optional[str] = None,
     alias: Optional[str] = None,
+    key: Optional[bytes] = None,
 ) -> Dict[str, Any]:
     """Writes a script (mode 0755) that re-runs the recorded operations of
     ``logs`` in time order; returns ``script_path``, ``operation_count``,
     ``start_date`` and ``end_date`` (UTC dates, ``None`` without operations)
     and ``unverified``: the logs that do not verify (``"path: problem"``),
     whose entries the script was written from as they are (it says so at
-    its top, and a ``UserWarning`` is given).
+    its top, and a ``UserWarning`` is given). ``key``: the HMAC key of keyed
+    logs, whose hashes are checked only with it (their links and seqs
+    always are).
 
     ``format="bash"`` (default): RTGS Lab Tools' layout, one shell command
     per operation (``program``, ``add_timing``, ``add_error_handling``,
@@ -208,6 +211,7 @@ def reproduce(
         add_timing=add_timing,
         add_error_handling=add_error_handling,
         no_note=not note,
+        key_hex=_key_hex(key),
     )
     info: Dict[str, Any] = _call("evident_reproduce_write", _paths(logs), opts, output_file)
     for problem in info.get("unverified") or ():
