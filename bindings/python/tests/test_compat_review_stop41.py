@@ -224,13 +224,18 @@ def test_a_session_gives_back_the_same_trace_object(tmp_path):
     tk.frequency(t1)  # measuring (recorded in the history) keeps it
     assert s.get_trace("CH1") is t1
     w = tk.WaveformTrace(data=[0.0, 1.0, 0.0, 1.0], sample_rate=10.0)
-    s.add_trace("W", w)
-    assert s.get_trace("W") is w and s.traces["W"] is w
+    s.add_trace("W", w)  # the session's copy, one object for it
+    tw = s.get_trace("W")
+    assert tw is s.traces["W"] and tw.name == "W"
+    assert tk.frequency(tw) == tk.frequency(w)
+    assert s.history.entries[-1].operation == "measure_frequency"  # bound: recorded
+    s.add_trace("c", t1)  # a copy under another name: its own object
+    assert s.get_trace("c") is not t1 and s.get_trace("c").name == "c"
     assert s.get_trace("CH1") is t1
     t2 = s.load_trace(csv, name="CH1")  # replaced: the new trace from now on
     assert t2 is not t1 and s.get_trace("CH1") is t2
     s.add_trace("W", [1.0, 2.0])
-    assert s.get_trace("W") is not w and len(s.get_trace("W")) == 2
+    assert s.get_trace("W") is not tw and len(s.get_trace("W")) == 2
     s.remove_trace("W")
     with pytest.raises(KeyError):
         s.get_trace("W")
@@ -279,3 +284,55 @@ def test_reproduce_verifies_a_keyed_log_with_its_key(tmp_path):
     with pytest.warns(UserWarning, match="hash_mismatch"):
         info = evident.reproduce(log, tmp_path / "r.sh", key=key)
     assert len(info["unverified"]) == 1
+
+
+def test_openparallax_logger_options_and_event_type_forms(tmp_path):
+    # The shared lock by default must not refuse automatic checkpoints
+    # (they need the exclusive lock); queries may name any stored type;
+    # numpy integers are event type numbers.
+    import evident
+    p = tmp_path / "a.jsonl"
+    with evident.AuditLog(p) as a:
+        a.log("deploy", "by another writer")
+    assert [e.action_type for e in op.read_entries(p, op.Query(event_type="deploy"))] == [
+        "by another writer"]
+    from evident.checkpoint import AutoCheckpoint, keygen
+    skey, _vkey = keygen("example.org/log")
+    with op.AuditLogger(tmp_path / "c.jsonl", checkpoint=AutoCheckpoint(skey, every_entries=1)) as lg:
+        lg.log(op.EventType.ACTION_EXECUTED, "x")
+    assert op.verify_integrity(tmp_path / "c.jsonl").valid
+    np = pytest.importorskip("numpy")
+    with op.AuditLogger(p) as lg:
+        lg.log(np.int64(4), "numpy")
+    assert op.read_entries(p, op.Query(limit=1))[0].event_type == op.EventType.ACTION_BLOCKED
+
+
+def test_tracekit_local_times_survive_the_repeated_daylight_saving_hour(tmp_path):
+    # In the hour a DST change repeats, the naive local time of the second
+    # occurrence mapped back to the first (an hour off).
+    import subprocess
+    import sys
+    code = r'''
+import time
+from datetime import datetime, timezone
+import evident
+import evident.compat.tracekit as tk
+time.tzset()
+s = tk.Session(name="dst")
+when = datetime(2026, 11, 1, 6, 30, tzinfo=timezone.utc)  # 01:30 EST, the second 01:30
+a = s.annotate("x", time=1.0, created_at=when)
+b = s.get_annotations()[0]
+assert b.created_at == a.created_at and b.created_at.tzinfo is None, (a, b)
+assert b.created_at.astimezone(timezone.utc) == when, b.created_at
+h = tk.OperationHistory(entries=[evident.HistoryEntry("op", timestamp=when)])
+e = h.entries[0]
+assert e.timestamp.astimezone(timezone.utc) == when, e.timestamp
+first = datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc)  # 01:30 EDT
+c = s.annotate("y", time=2.0, created_at=first)
+assert s.get_annotations()[1].created_at.astimezone(timezone.utc) == first
+print("ok")
+'''
+    import os
+    env = dict(os.environ, TZ="America/New_York")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

@@ -20,7 +20,8 @@ Replace ``from openparallax_audit import ...`` by
   write the same file at once, as with OpenParallax: they open it with
   evident's shared lock (``lock="shared"``; each append is made under the
   lock at the chain's end). Pass ``lock="exclusive"`` to keep every other
-  writer out while the logger is open.
+  writer out while the logger is open (automatic checkpoints,
+  ``checkpoint=``, need it and imply it).
 
 Existing OpenParallax files (an ``audit.jsonl`` OpenParallax itself wrote)
 are read as they are (the rules are evident's Rust library's,
@@ -62,6 +63,7 @@ These need the evident library's ABI 1.11 and UTF-8 paths.
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from dataclasses import dataclass
 from enum import IntEnum
@@ -132,25 +134,24 @@ _LATER_TYPES = {
     29: "IFC_SWEEP",
 }
 _LATER_NUMBERS = {name: n for n, name in _LATER_TYPES.items()}
-#: The event type of the anchor entry an import appends.
-_ANCHOR_EVENT_TYPE = "OPENPARALLAX_IMPORT"
 
 
 def _event_type_name(event_type: Union[EventType, int, str], query: bool = False) -> str:
     """The stored name of an event type given as :class:`EventType`, its
-    number or its name (a query may also name the import's anchor)."""
+    number or its name."""
     if isinstance(event_type, str):
-        if event_type in EventType.__members__ or event_type in _LATER_NUMBERS:
+        # A query may name any stored type (other writers' names, the
+        # import's anchor); an entry only OpenParallax's.
+        if query or event_type in EventType.__members__ or event_type in _LATER_NUMBERS:
             return event_type
-        if query and event_type == _ANCHOR_EVENT_TYPE:
-            return event_type
-    elif isinstance(event_type, int) and not isinstance(event_type, bool):
+    elif isinstance(event_type, numbers.Integral) and not isinstance(event_type, bool):
         if isinstance(event_type, EventType):
             return event_type.name
-        if 1 <= event_type <= len(EventType):
-            return EventType(event_type).name
-        if event_type in _LATER_TYPES:
-            return _LATER_TYPES[event_type]
+        n = int(event_type)  # numpy integers too
+        if 1 <= n <= len(EventType):
+            return EventType(n).name
+        if n in _LATER_TYPES:
+            return _LATER_TYPES[n]
     raise InvalidArgumentError(f"unknown OpenParallax event type {event_type!r}")
 
 
@@ -190,7 +191,9 @@ class AuditLogger:
         # OpenParallax takes no lock: a second logger on the same path (in
         # this process or another) continues the chain. The shared lock
         # lets it, each append taken under the lock at the chain's end.
-        options.setdefault("lock", "shared")
+        # (Automatic checkpoints need the exclusive lock: asked for, it is.)
+        if options.get("checkpoint") is None:
+            options.setdefault("lock", "shared")
         #: The report of the migration of an OpenParallax file at ``path``
         #: (see the module documentation); ``None`` when there was none.
         self.migrated: Optional[dict] = None

@@ -664,9 +664,14 @@ def _non_finite(v: Any) -> Any:
 
 def _local(t: Any) -> Any:
     """An aware time as the naive local time TraceKit's ``datetime.now()``
-    gives (a naive time and anything else as it is)."""
+    gives (a naive time and anything else as it is). In the hour a
+    daylight-saving change repeats, the second one has ``fold=1``, so the
+    naive time maps back to the same instant."""
     if isinstance(t, datetime) and t.tzinfo is not None:
-        return t.astimezone().replace(tzinfo=None)
+        naive = t.astimezone().replace(tzinfo=None)
+        if naive.astimezone() != t:
+            naive = naive.replace(fold=1)
+        return naive
     return t
 
 
@@ -740,7 +745,7 @@ class OperationHistory(_OperationHistory):
         for e in entries or ():
             if isinstance(e, Mapping):
                 e = HistoryEntry.from_dict(e)
-            if not isinstance(e, HistoryEntry):
+            if not isinstance(e, _HistoryEntry):  # evident's own entries too
                 raise InvalidArgumentError(
                     f"OperationHistory entries must be HistoryEntry objects, not {type(e).__name__}"
                 )
@@ -875,7 +880,7 @@ class Session(_Session):
         self._annotate(layer, a)
         return a
 
-    def _annotate(self, layer: str, a: Annotation) -> None:
+    def _annotate(self, layer: str, a: _Annotation) -> None:
         # TraceKit: the layer's colour is the default colour of a new annotation
         if a.color is None:
             try:
@@ -883,13 +888,17 @@ class Session(_Session):
             except NotFoundError:  # a new layer: no colour
                 props = {}
             a.color = props.get("color") or None
-        # and its metadata may hold anything: what JSON cannot hold is saved as its text
-        kept = a.metadata
+        # and its metadata may hold anything: what JSON cannot hold is saved as
+        # its text. Its created_at is a naive local time, as TraceKit's (an
+        # aware one given becomes that, so it equals what is read back), stored
+        # as UTC.
+        kept, created = a.metadata, _local(a.created_at)
         a.metadata = _plain(kept, "annotation metadata", lenient=True)
+        a.created_at = _aware(created)
         try:
             super()._annotate(layer, a)
         finally:
-            a.metadata = kept
+            a.metadata, a.created_at = kept, created
 
     def record_measurement(  # type: ignore[override]
         self,
@@ -949,9 +958,9 @@ class Session(_Session):
         return t if isinstance(t, WaveformTrace) else _wrap(t, self)
 
     def get_trace(self, name: str) -> WaveformTrace:  # type: ignore[override]
-        """The trace ``name``: the object given to :meth:`add_trace` or
-        returned by :meth:`load_trace` / an earlier call, as TraceKit's
-        dict gives it back, until the trace is replaced or removed."""
+        """The trace ``name``: the same object on every call (the one
+        :meth:`load_trace` returned, say), as TraceKit's dict gives it
+        back, until the trace is replaced or removed."""
         t = None if self._reloading else self._objects.get(name)
         if t is not None and name in self.list_traces():
             return t
@@ -968,11 +977,10 @@ class Session(_Session):
         return {n: self.get_trace(n) for n in self.list_traces()}
 
     def add_trace(self, name: str, trace: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        given = trace
+        # The session's copy: get_trace gives back one object for it (bound
+        # to this session, so measuring it is recorded), not the one given.
         self._objects.pop(name, None)
         self._add_trace(name, trace, **kwargs)
-        if isinstance(given, WaveformTrace):
-            self._objects[name] = given
 
     def _add_trace(self, name: str, trace: Any, **kwargs: Any) -> None:
         if isinstance(trace, WaveformTrace):
