@@ -618,8 +618,20 @@ fn csv_time_column_by_name_and_other_separators() {
         assert_eq!(t.as_slice::<f64>().unwrap(), &[1.5, 2.5, 3.5], "{name}");
         assert_eq!(t.info().sample_rate, 2.0, "{name}");
     }
-    // one column with `;` after each value, and a value column then time without a header stay
-    // as before: the first column is the time
+    // a BOM before a comment, and a quoted header cell holding a comma
+    let p = csv(
+        dir.path(),
+        "\u{feff}# export, v2\n\"Time, s\";V\n0;1\n1;2\n",
+    );
+    let t = load(&p).unwrap();
+    assert_eq!(t.as_slice::<f64>().unwrap(), &[1.0, 2.0]);
+    assert_eq!(t.info().metadata["time_column"], json!("Time, s"));
+    // one column whose header holds a `;`: one column, as before
+    let p = csv(dir.path(), "Voltage; probe x10\n1.5\n2.5\n");
+    let t = load(&p).unwrap();
+    assert_eq!(t.as_slice::<f64>().unwrap(), &[1.5, 2.5]);
+    assert_eq!(t.info().metadata["column"], json!("Voltage; probe x10"));
+    // no header: the first column is the time, as before
     let p = csv(dir.path(), "0,1\n1,2\n");
     assert_eq!(load(&p).unwrap().as_slice::<f64>().unwrap(), &[1.0, 2.0]);
 }

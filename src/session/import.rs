@@ -731,10 +731,11 @@ fn is_time_name(cell: &str) -> bool {
     )
 }
 
-/// The field separator of a CSV file: `,` unless its first line that is
-/// neither empty nor a comment has none and has `;` (spreadsheet exports
-/// where the comma is the decimal mark) or tabs. The file is read from the
-/// start again afterwards.
+/// The field separator of a CSV file: `,`, else `;` or a tab when every one
+/// of its first two lines that are neither empty nor comments has that
+/// separator outside quotes (and none has a comma), as spreadsheets and
+/// some scope software export. The file is read from the start again
+/// afterwards. (Numbers are read with a decimal point either way.)
 fn csv_separator(path: &Path, file: &mut File) -> Result<u8> {
     use std::io::Seek;
     let mut head = Vec::new();
@@ -743,16 +744,29 @@ fn csv_separator(path: &Path, file: &mut File) -> Result<u8> {
         .read_to_end(&mut head)
         .map_err(|e| Error::io(path, "read", e))?;
     file.rewind().map_err(|e| Error::io(path, "read", e))?;
-    let line = head
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let lines: Vec<&[u8]> = head
         .split(|&b| b == b'\n')
         .map(|l| l.trim_ascii())
-        .find(|l| !l.is_empty() && !l.starts_with(b"#"))
-        .unwrap_or_default();
-    Ok(if line.contains(&b',') {
+        .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
+        .take(2)
+        .collect();
+    // Separators outside double quotes.
+    let has = |line: &[u8], sep: u8| {
+        let mut quoted = false;
+        line.iter().any(|&b| {
+            if b == b'"' {
+                quoted = !quoted;
+            }
+            !quoted && b == sep
+        })
+    };
+    let all = |sep: u8| !lines.is_empty() && lines.iter().all(|l| has(l, sep));
+    Ok(if lines.iter().any(|l| has(l, b',')) {
         b','
-    } else if line.contains(&b';') {
+    } else if all(b';') {
         b';'
-    } else if line.contains(&b'\t') {
+    } else if all(b'\t') {
         b'\t'
     } else {
         b','
