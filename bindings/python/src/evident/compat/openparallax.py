@@ -16,12 +16,9 @@ Replace ``from openparallax_audit import ...`` by
   (with its precise subclass) is an ``AuditError``;
 - :func:`verify_integrity` returns :class:`evident.VerifyResult` (it has
   ``valid``, ``entries``, ``line`` and ``error``, and more);
-- several :class:`AuditLogger` objects (in one process or several) may
-  write the same file at once, as with OpenParallax: they open it with
-  evident's shared lock (``lock="shared"``; each append is made under the
-  lock at the chain's end). Pass ``lock="exclusive"`` to keep every other
-  writer out while the logger is open (automatic checkpoints,
-  ``checkpoint=``, need it and imply it).
+- one :class:`AuditLogger` writes a file at a time (evident's exclusive
+  lock; a second one fails with an ``AuditError`` naming the holder); pass
+  ``lock="shared"`` for several writers at once.
 
 Existing OpenParallax files (an ``audit.jsonl`` OpenParallax itself wrote)
 are read as they are (the rules are evident's Rust library's,
@@ -124,7 +121,7 @@ class EventType(IntEnum):
 #: Event types of later OpenParallax versions, which its files may hold
 #: (the library's import table, ``evident::legacy_openparallax``, has
 #: 1-29). Not :class:`EventType` members (that enum is the documented API's
-#: 23); logged, queried and read back by number all the same.
+#: 23, and ``log`` takes those): queried and read back by number.
 _LATER_TYPES = {
     24: "SECURITY_MODE_CHANGED",
     25: "SEALED_CONFIG_TAMPER_DETECTED",
@@ -150,7 +147,7 @@ def _event_type_name(event_type: Union[EventType, int, str], query: bool = False
         n = int(event_type)  # numpy integers too
         if 1 <= n <= len(EventType):
             return EventType(n).name
-        if n in _LATER_TYPES:
+        if query and n in _LATER_TYPES:  # read back from a migrated file
             return _LATER_TYPES[n]
     raise InvalidArgumentError(f"unknown OpenParallax event type {event_type!r}")
 
@@ -188,12 +185,6 @@ class AuditLogger:
 
     def __init__(self, path: PathLike, **options: Any) -> None:
         options.setdefault("adopt_empty", True)
-        # OpenParallax takes no lock: a second logger on the same path (in
-        # this process or another) continues the chain. The shared lock
-        # lets it, each append taken under the lock at the chain's end.
-        # (Automatic checkpoints need the exclusive lock: asked for, it is.)
-        if options.get("checkpoint") is None:
-            options.setdefault("lock", "shared")
         #: The report of the migration of an OpenParallax file at ``path``
         #: (see the module documentation); ``None`` when there was none.
         self.migrated: Optional[dict] = None

@@ -32,10 +32,9 @@ on evident: switch by changing the import line only::
   whose keyword arguments are the :class:`Annotation`'s fields
   (``metadata=`` included). As TraceKit's, measurements and metadata take
   any value: one JSON cannot hold (NaN from a measurement that could not
-  be made, a naive datetime, a complex number) is saved as its text. Times
-  (``Session.created_at`` and ``modified_at``, ``HistoryEntry.timestamp``,
-  ``Annotation.created_at``) are naive local times, as TraceKit's
-  ``datetime.now()`` (stored as UTC); a naive time given is local time. ``OperationHistory(entries,
+  be made, a naive datetime, a complex number) is saved as its text; a
+  naive ``created_at`` or history ``timestamp`` (TraceKit's
+  ``datetime.now()``) is local time. ``OperationHistory(entries,
   max_entries, auto_record)`` takes TraceKit's dataclass fields.
 - :class:`AuditTrail` records one action at a time, so a trail shared by
   threads (the global one, say) keeps its chain.
@@ -234,10 +233,8 @@ class AuditTrail:
         event_type: str = "tracekit",
         **options: Any,
     ) -> None:
-        if path is not None and hash_algorithm not in _ALGORITHMS:
+        if hash_algorithm not in _ALGORITHMS:
             raise InvalidArgumentError(f"Unsupported hash algorithm: {hash_algorithm}")
-        # Without a log, as TraceKit: any name is kept, and refused when an
-        # HMAC is computed (record_action, verify_integrity).
         if secret_key and len(secret_key) < MIN_KEY_BYTES:  # b"" is no key (a random one)
             warnings.warn(
                 f"AuditTrail secret_key is {len(secret_key)} bytes; use at least "
@@ -662,19 +659,6 @@ def _non_finite(v: Any) -> Any:
     return _NON_FINITE[v] if isinstance(v, str) and v in _NON_FINITE else v
 
 
-def _local(t: Any) -> Any:
-    """An aware time as the naive local time TraceKit's ``datetime.now()``
-    gives (a naive time and anything else as it is). In the hour a
-    daylight-saving change repeats, the second one has ``fold=1``, so the
-    naive time maps back to the same instant."""
-    if isinstance(t, datetime) and t.tzinfo is not None:
-        naive = t.astimezone().replace(tzinfo=None)
-        if naive.astimezone() != t:
-            naive = naive.replace(fold=1)
-        return naive
-    return t
-
-
 def _aware(t: Any) -> Any:
     """A naive time as the local time it is (TraceKit's), aware."""
     if isinstance(t, datetime) and t.tzinfo is None:
@@ -684,16 +668,8 @@ def _aware(t: Any) -> Any:
 
 @dataclass
 class HistoryEntry(_HistoryEntry):
-    """TraceKit's ``HistoryEntry``: ``timestamp`` is a naive local time, as
-    TraceKit's ``datetime.now()`` (the session stores it as UTC)."""
-
-    timestamp: datetime = field(default_factory=datetime.now)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Any:
-        e = super().from_dict(d)
-        e.timestamp = _local(e.timestamp)
-        return e
+    """TraceKit's ``HistoryEntry``: a naive ``timestamp`` given (TraceKit's
+    ``datetime.now()``) is local time; read back, times are aware (UTC)."""
 
     def to_dict(self) -> Dict[str, Any]:
         return _HistoryEntry.to_dict(dataclasses.replace(self, timestamp=_aware(self.timestamp)))
@@ -701,16 +677,8 @@ class HistoryEntry(_HistoryEntry):
 
 @dataclass
 class Annotation(_Annotation):
-    """TraceKit's ``Annotation``: ``created_at`` is a naive local time, as
-    TraceKit's ``datetime.now()`` (the session stores it as UTC)."""
-
-    created_at: datetime = field(default_factory=datetime.now)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], layer: Optional[str] = None) -> "Annotation":
-        a = super().from_dict(d, layer)
-        a.created_at = _local(a.created_at)
-        return a
+    """TraceKit's ``Annotation``: a naive ``created_at`` given (TraceKit's
+    ``datetime.now()``) is local time; read back, times are aware (UTC)."""
 
     def to_dict(self) -> Dict[str, Any]:
         created, self.created_at = self.created_at, _aware(self.created_at)
@@ -824,14 +792,6 @@ class Session(_Session):
         self._objects: Dict[str, WaveformTrace] = {}
         self._reloading = False
 
-    # TraceKit's times are naive local times (datetime.now()).
-    created_at = property(  # type: ignore[assignment]
-        lambda self: _local(_Session.created_at.__get__(self)), doc="Creation time (local)."
-    )
-    modified_at = property(  # type: ignore[assignment]
-        lambda self: _local(_Session.modified_at.__get__(self)), doc="Last change (local)."
-    )
-
     annotation_layers = property(  # type: ignore[assignment]
         lambda self: _TkLayers(self), doc="The layers by name (live views)."
     )
@@ -874,7 +834,7 @@ class Session(_Session):
             fields.get("color"),
             fields.get("style", "solid"),
             fields.get("visible", True),
-            fields.get("created_at") or datetime.now(),
+            fields.get("created_at") or _now(),
             {**metadata, **kwargs},
         )
         self._annotate(layer, a)
@@ -888,17 +848,15 @@ class Session(_Session):
             except NotFoundError:  # a new layer: no colour
                 props = {}
             a.color = props.get("color") or None
-        # and its metadata may hold anything: what JSON cannot hold is saved as
-        # its text. Its created_at is a naive local time, as TraceKit's (an
-        # aware one given becomes that, so it equals what is read back), stored
-        # as UTC.
-        kept, created = a.metadata, _local(a.created_at)
+        # TraceKit's created_at is a naive datetime.now(): local time
+        a.created_at = _aware(a.created_at)
+        # and its metadata may hold anything: what JSON cannot hold is saved as its text
+        kept = a.metadata
         a.metadata = _plain(kept, "annotation metadata", lenient=True)
-        a.created_at = _aware(created)
         try:
             super()._annotate(layer, a)
         finally:
-            a.metadata, a.created_at = kept, created
+            a.metadata = kept
 
     def record_measurement(  # type: ignore[override]
         self,
