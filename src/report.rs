@@ -206,7 +206,9 @@ fn sniff(path: &Path) -> Result<Kind> {
 }
 
 /// Entries embedded in a Markdown report written by [`write_reports`].
-fn report_entries(path: &Path) -> Result<Vec<Entry>> {
+/// The entries recorded in a Markdown report, and its Evidence lines that
+/// say a log did not verify when the report was written.
+fn report_entries(path: &Path) -> Result<(Vec<Entry>, Vec<String>)> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
     // The block starts a line (values in the report's body never do: they
     // are written on one line after `- **Key**: `).
@@ -216,13 +218,25 @@ fn report_entries(path: &Path) -> Result<Vec<Entry>> {
         text.rfind(&format!("\n{ENTRIES_MARKER}")).map(|i| i + 1)
     };
     let Some(start) = start else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let before = text.get(..start).unwrap_or_default();
+    let not_valid = match before.rfind("\n## Evidence\n") {
+        Some(at) => before
+            .get(at..)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("- "))
+            .filter(|l| l.contains(": NOT VALID: "))
+            .map(str::to_string)
+            .collect(),
+        None => Vec::new(),
     };
     let mut out = Vec::new();
     for (i, line) in text[start..].lines().enumerate().skip(1) {
         let line = line.trim();
         if line == "-->" {
-            return Ok(out);
+            return Ok((out, not_valid));
         }
         if line.is_empty() {
             continue;
@@ -256,6 +270,10 @@ pub struct Collected {
     /// log's entry is kept), and a report with entries found in no log
     /// read (not verified against a hash chain).
     pub report_problems: Vec<LogStatus>,
+    /// The reports that cannot be trusted, as `path: problem`: one whose
+    /// entry differs from a log's entry of the same hash (edited), or one
+    /// whose Evidence says its log did not verify when it was written.
+    pub report_failures: Vec<String>,
 }
 
 fn filter_query(opts_since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Query {
@@ -311,14 +329,14 @@ pub fn collect(
                 }
             }
             Kind::Report => {
-                let es = report_entries(&path)?;
+                let (es, not_valid) = report_entries(&path)?;
                 if es.is_empty() && explicit {
                     return Err(Error::InvalidArgument(format!(
                         "{}: a Markdown file without recorded entries (not written by `evident report`)",
                         path.display()
                     )));
                 }
-                reports.push((path, es));
+                reports.push((path, es, not_valid));
             }
             Kind::Other if explicit => {
                 let what = if crate::legacy_openparallax::is_openparallax(&path)? {
@@ -342,7 +360,7 @@ pub fn collect(
         }
     }
     let verified = out.entries.len();
-    for (path, es) in reports {
+    for (path, es, not_valid) in reports {
         let (mut edited, mut alone) = (Vec::new(), 0u64);
         for e in es.into_iter().filter(|e| q.matches(e)) {
             match seen.get(&e.hash).copied() {
@@ -366,21 +384,31 @@ pub fn collect(
             head: String::new(),
             problem: Some(problem),
         };
+        let shown = path.display();
         if !edited.is_empty() {
             let seqs: Vec<String> = edited.iter().take(10).map(u64::to_string).collect();
-            out.report_problems.push(status(format!(
+            let problem = format!(
                 "{} recorded {} (seq {}{}) from the log's entries of the same hash: the report was edited; the log's entries are shown",
                 edited.len(),
                 if edited.len() == 1 { "entry differs" } else { "entries differ" },
                 seqs.join(", "),
                 if edited.len() > 10 { ", …" } else { "" }
-            )));
+            );
+            out.report_failures.push(format!("{shown}: {problem}"));
+            out.report_problems.push(status(problem));
+        }
+        for line in not_valid {
+            let problem =
+                format!("the report says a log did not verify when it was written: {line}");
+            out.report_failures.push(format!("{shown}: {problem}"));
+            out.report_problems.push(status(problem));
         }
         if alone > 0 {
-            out.report_problems.push(status(format!(
+            let problem = format!(
                 "{alone} {} read from this Markdown report alone, in no log given: not verified against a hash chain",
                 if alone == 1 { "entry" } else { "entries" }
-            )));
+            );
+            out.report_problems.push(status(problem));
         }
     }
     out.entries
@@ -1500,6 +1528,12 @@ pub struct ReproInfo {
     /// README's known limitations; `evident verify postgres://…`).
     #[serde(default)]
     pub unverified: Vec<String>,
+    /// The keyed logs given without their key, as `path: what` (not a
+    /// failure; the script is as usual): their links and seqs were checked,
+    /// not their hashes. (Entries read from Markdown reports alone are not
+    /// verified either, as documented; an edited report is `unverified`.)
+    #[serde(default)]
+    pub unchecked: Vec<String>,
 }
 
 /// A bash word: bare when it has only safe characters, else quoted (in
@@ -1848,6 +1882,7 @@ pub fn write_reproduction(
         .map_or_else(|| key_of(&opts.key_hex), |k| Ok(Some(k)))?;
     let c = collect(inputs, opts.since, opts.until)?;
     let mut unverified = Vec::new();
+    let mut unchecked = Vec::new();
     for log in &c.logs {
         // Every violation (a keyed log checked without its key reports
         // that first; its links and seqs are still checked).
@@ -1864,14 +1899,37 @@ pub fn write_reproduction(
             .iter()
             // A torn tail is an interrupted write, not a changed entry:
             // the entries before it verify, and it holds none.
-            .find(|v| !matches!(v.kind, ViolationKind::WrongKey | ViolationKind::TornTail));
+            // Without a key, a keyed log's missing key is noted below; with
+            // one, a wrong key is a failure like any other.
+            .find(|v| match v.kind {
+                ViolationKind::TornTail => false,
+                ViolationKind::WrongKey => key.is_some(),
+                _ => true,
+            });
         if let Some(v) = found {
             unverified.push(format!("{}: {v}", log.display()));
+        } else if r
+            .violations
+            .iter()
+            .any(|v| matches!(v.kind, ViolationKind::WrongKey))
+        {
+            unchecked.push(log.display().to_string());
         }
     }
 
+    unverified.extend(c.report_failures.iter().cloned());
+    let notes: Vec<String> = unchecked
+        .iter()
+        .map(|p| {
+            format!(
+                "{p}: the log is keyed and no key was given (--key-file, key=): its \
+                 hashes were not checked, its links and sequence numbers were"
+            )
+        })
+        .collect();
     let mut info = write_reproduction_with(&c.entries, opts, out, &unverified)?;
     info.unverified = unverified;
+    info.unchecked = notes;
     Ok(info)
 }
 
@@ -1885,7 +1943,9 @@ pub fn write_reproduction_of(
 }
 
 /// [`write_reproduction_of`], the script saying first which logs did not
-/// verify (`unverified`, from [`write_reproduction`]).
+/// verify (`unverified`, from [`write_reproduction`]). What could not be
+/// checked is not written into the script: its layout (RTGS's) stays as
+/// it is for the usual case, a directory of reports.
 fn write_reproduction_with(
     entries: &[Entry],
     opts: &ReproOptions,
@@ -1893,19 +1953,17 @@ fn write_reproduction_with(
     unverified: &[String],
 ) -> Result<ReproInfo> {
     let (mut text, ops) = render_reproduction(entries, opts)?;
-    if !unverified.is_empty() {
-        // After the `#!` line: a comment in bash and in Python alike.
-        let at = text.find('\n').map_or(0, |i| i + 1);
-        let mut warn = String::new();
-        for u in unverified {
-            warn.push_str(&format!(
-                "# WARNING: a log did not verify; its operations below are as read, \
-                 not as recorded: {}\n",
-                comment_text(u)
-            ));
-        }
-        text.insert_str(at, &warn);
+    // After the `#!` line: a comment in bash and in Python alike.
+    let mut warn = String::new();
+    for u in unverified {
+        warn.push_str(&format!(
+            "# WARNING: a log did not verify; its operations below are as read, \
+             not as recorded: {}\n",
+            comment_text(u)
+        ));
     }
+    let at = text.find('\n').map_or(0, |i| i + 1);
+    text.insert_str(at, &warn);
     if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(p).map_err(|e| Error::io(p, "create directory", e))?;
     }
@@ -1917,6 +1975,7 @@ fn write_reproduction_with(
         start_date: day(ops.first()),
         end_date: day(ops.last()),
         unverified: Vec::new(),
+        unchecked: Vec::new(),
     })
 }
 
@@ -2003,7 +2062,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.md");
         fs::write(&p, text).unwrap();
-        report_entries(&p).unwrap()
+        report_entries(&p).unwrap().0
     }
 
     #[test]

@@ -815,6 +815,41 @@ fn reproduce_checks_a_keyed_log_with_its_key_and_its_links_without() {
     };
     assert_eq!(run(&log, true), Some(0));
     assert_eq!(run(&log, false), Some(0));
+    // without the key the hashes are not checked: said on standard error
+    // and at the script's top (a changed entry would pass unseen)
+    let out = evident()
+        .arg("reproduce")
+        .arg(&log)
+        .arg("-o")
+        .arg(dir.path().join("n.sh"))
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("evident: note:")
+            && err.contains("its hashes were not checked")
+            && err.contains("--key-file"),
+        "{err}"
+    );
+    let script = fs::read_to_string(dir.path().join("n.sh")).unwrap();
+    assert!(
+        !script.contains("# NOTE") && !script.contains("# WARNING"),
+        "{script}"
+    );
+    assert_eq!(run(&log, true), Some(0));
+    // a wrong key is a failure, not a note
+    let wrong = dir.path().join("wrong.hex");
+    fs::write(&wrong, "ff".repeat(32)).unwrap();
+    evident()
+        .arg("reproduce")
+        .arg(&log)
+        .arg("-o")
+        .arg(dir.path().join("w.sh"))
+        .arg("--key-file")
+        .arg(&wrong)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("wrong_key"));
     // an entry changed: found with the key
     let changed = dir.path().join("changed.jsonl");
     fs::write(
@@ -832,4 +867,92 @@ fn reproduce_checks_a_keyed_log_with_its_key_and_its_links_without() {
     )
     .unwrap();
     assert_eq!(run(&removed, false), Some(1));
+}
+
+/// Reproducing from Markdown reports: a report whose recorded entry differs
+/// from its log's (the report was edited) and a report that says its log
+/// did not verify were replayed silently (exit 0, no warning): both are
+/// now failures (WARNING at the script's top, exit 1). Entries read from
+/// reports alone are read as they are (documented): the script is RTGS's
+/// as usual, nothing on standard error, exit 0.
+#[test]
+fn reproduce_from_an_edited_report_or_one_of_a_bad_log_warns() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    sample(&log);
+    let reports = d.path().join("reports");
+    evident()
+        .arg("report")
+        .arg(&log)
+        .arg("-o")
+        .arg(&reports)
+        .assert()
+        .success();
+    let script = d.path().join("r.sh");
+    let reproduce = |inputs: &[&std::path::Path]| {
+        let mut c = evident();
+        c.arg("reproduce").args(inputs).arg("-o").arg(&script);
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+            fs::read_to_string(&script).unwrap(),
+        )
+    };
+    // reports alone: read as they are
+    let (code, err, s) = reproduce(&[&reports]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(
+        s.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("# Reproduction script generated on "),
+        "{s}"
+    );
+    // with the log: nothing to say
+    let (code, err, s) = reproduce(&[&log, &reports]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(!s.contains("# NOTE") && !s.contains("# WARNING"), "{s}");
+    // an edited report next to its log: a failure
+    let day = reports.join("audit_report_2023-06-15.md");
+    let text = fs::read_to_string(&day).unwrap();
+    let edited = text.replacen(
+        "\"project\":\"Winter Turf - v3\"",
+        "\"project\":\"EVIL\"",
+        1,
+    );
+    assert_ne!(text, edited);
+    fs::write(&day, &edited).unwrap();
+    let (code, err, s) = reproduce(&[&log, &reports]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("the report was edited"), "{err}");
+    assert!(s.lines().nth(1).unwrap().starts_with("# WARNING: "), "{s}");
+    assert!(!s.contains("EVIL"), "the log's entry is replayed: {s}");
+    // reports written from a log that did not verify: they say so, and
+    // reproducing from them alone says so too
+    let bad = d.path().join("bad.jsonl");
+    let t = fs::read_to_string(&log).unwrap();
+    fs::write(
+        &bad,
+        t.replacen(
+            "\"project\":\"Winter Turf - v3\"",
+            "\"project\":\"EVIL\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let bad_reports = d.path().join("bad-reports");
+    evident()
+        .arg("report")
+        .arg(&bad)
+        .arg("-o")
+        .arg(&bad_reports)
+        .output()
+        .unwrap();
+    let (code, err, s) = reproduce(&[&bad_reports]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("NOT VALID"), "{err}");
+    assert!(s.lines().nth(1).unwrap().starts_with("# WARNING: "), "{s}");
 }

@@ -93,6 +93,10 @@ type ReproduceInfo struct {
 	// the script was written from their entries as they are, and says so
 	// at its top. Empty when every log verifies.
 	Unverified []string `json:"unverified"`
+	// Unchecked lists the keyed logs given without their key ("path:
+	// what"; not a failure): their links and seqs were checked, not their
+	// hashes.
+	Unchecked []string `json:"unchecked"`
 }
 
 func reportCall(which C.int, a []byte, opts any, out string, v any) error {

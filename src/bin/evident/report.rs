@@ -267,6 +267,9 @@ pub fn reproduce(a: ReproduceArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         }
     )
     .map_err(util::stdout_err)?;
+    for u in &info.unchecked {
+        stderr_line!("evident: note: {}", util::one_line(u));
+    }
     if info.unverified.is_empty() {
         return Ok(0);
     }

@@ -185,9 +185,10 @@ def reproduce(
     ``start_date`` and ``end_date`` (UTC dates, ``None`` without operations)
     and ``unverified``: the logs that do not verify (``"path: problem"``),
     whose entries the script was written from as they are (it says so at
-    its top, and a ``UserWarning`` is given). ``key``: the HMAC key of keyed
-    logs, whose hashes are checked only with it (their links and seqs
-    always are).
+    its top, and a ``UserWarning`` is given), and ``unchecked``: the keyed
+    logs given without their key (``"path: what"``; no warning), whose
+    hashes were not checked. ``key``: the HMAC key of keyed logs, whose
+    hashes are checked only with it (their links and seqs always are).
 
     ``format="bash"`` (default): RTGS Lab Tools' layout, one shell command
     per operation (``program``, ``add_timing``, ``add_error_handling``,

@@ -61,7 +61,7 @@ from .. import _native as _N
 from . import _has_log, _time
 from .. import pg as _pg
 from .. import query as _q
-from ..errors import EvidentError
+from ..errors import EvidentError, InvalidArgumentError
 from ..log import AuditLog
 from ..report import reproduce as _reproduce
 from ..report import report as _report
@@ -425,7 +425,10 @@ def recent_logs(
     limit: int = 10, tool_name: Optional[str] = None, minutes: Optional[int] = None
 ) -> List[Dict[str, Any]]:
     """The ``limit`` most recent operations by time (``None``: all), newest
-    first (the library's rule, ``evident_compat_rtgs_recent``)."""
+    first (the library's rule, ``evident_compat_rtgs_recent``); a negative
+    ``limit`` is refused (PostgreSQL's ``LIMIT`` refuses it too)."""
+    if limit is not None and (isinstance(limit, bool) or int(limit) < 0):
+        raise InvalidArgumentError(f"limit must be a number of entries (0 or more), not {limit!r}")
     since = None
     if minutes is not None:
         since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
@@ -769,6 +772,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"   Operations: {info['operation_count']}")
             if info["start_date"]:
                 print(f"   Time span: {info['start_date']} to {info['end_date']}")
+            if info.get("unverified"):  # said by a UserWarning and at the script's top
+                print("Error: the script was written from logs that did not verify",
+                      file=sys.stderr)
+                return 1
         else:
             if a.cmd == "enable-postgres-logging":
                 set_global_logging(True)
