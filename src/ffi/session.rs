@@ -1573,27 +1573,9 @@ pub extern "C" fn evident_measurement_tracekit_json(
     ffi_status!({
         let out = try_out!(out, "out", std::ptr::null_mut());
         let m: Measurement = MEASUREMENT.parse(try_str!(measurement_json, "measurement_json"))?;
-        *out = owned_string(&ordered_object(tracekit_pairs(&m))?);
+        *out = owned_string(&ordered_object(m.tracekit_pairs())?);
         Ok(evident_status::Ok)
     })
-}
-
-/// TraceKit's members of a measurement in Python's order: `dict(metadata)`
-/// updated with `value`, `unit`, `trace_name`, `timestamp` (a key the
-/// metadata already has keeps its place).
-fn tracekit_pairs(m: &Measurement) -> Vec<(String, Value)> {
-    let mut shape = m.as_tracekit();
-    let mut pairs: Vec<(String, Value)> = m
-        .metadata
-        .keys()
-        .filter_map(|k| shape.remove(k).map(|v| (k.clone(), v)))
-        .collect();
-    for k in ["value", "unit", "trace_name", "timestamp"] {
-        if let Some(v) = shape.remove(k) {
-            pairs.push((k.to_string(), v));
-        }
-    }
-    pairs
 }
 
 /// A JSON object with its members in the order given.
@@ -1629,7 +1611,7 @@ pub extern "C" fn evident_session_measurements_tracekit_json(
         let mut by_name: Vec<(String, String)> = Vec::new();
         let mut index: std::collections::HashMap<String, usize> = Default::default();
         for m in s.measurements() {
-            let text = ordered_object(tracekit_pairs(m))?;
+            let text = ordered_object(m.tracekit_pairs())?;
             match index.get(&m.name).and_then(|&i| by_name.get_mut(i)) {
                 Some(slot) => slot.1 = text,
                 None => {

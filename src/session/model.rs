@@ -1133,24 +1133,45 @@ impl Measurement {
 }
 
 impl Measurement {
-    /// TraceKit's shape of a measurement: the metadata's members, then
-    /// `value`, `unit`, `trace_name` (null when unset) and `timestamp`
-    /// (`recorded_at` as Python's `datetime.isoformat()` writes a UTC time:
-    /// `2026-01-08T10:30:00.123456+00:00`, without the fraction when it is
-    /// zero).
+    /// TraceKit's shape of a measurement, `{value, unit, trace_name,
+    /// timestamp, **metadata}`: `trace_name` null when unset, `timestamp`
+    /// `recorded_at` as Python's `datetime.isoformat()` writes a UTC time
+    /// (`2026-01-08T10:30:00.123456+00:00`, without the fraction when it is
+    /// zero), then the metadata's members: a `timestamp` among them takes
+    /// the place of the recorded one, as Python's `**metadata` does (a
+    /// `value`, `unit` or `trace_name` there, which Python's keyword
+    /// arguments cannot give, is not shown: the measurement's own are).
+    /// [`Measurement::tracekit_pairs`] gives the members in that order.
     pub fn as_tracekit(&self) -> Map<String, Value> {
-        let mut d = self.metadata.clone();
-        d.insert("value".into(), self.value.clone());
-        d.insert("unit".into(), Value::String(self.unit.clone()));
-        d.insert(
-            "trace_name".into(),
-            self.trace_name.clone().map_or(Value::Null, Value::String),
-        );
-        d.insert(
-            "timestamp".into(),
-            Value::String(py_isoformat(&self.recorded_at)),
-        );
-        d
+        self.tracekit_pairs().into_iter().collect()
+    }
+
+    /// [`Measurement::as_tracekit`]'s members in TraceKit's order.
+    pub fn tracekit_pairs(&self) -> Vec<(String, Value)> {
+        let trace_name = self.trace_name.clone().map_or(Value::Null, Value::String);
+        let mut pairs: Vec<(String, Value)> = vec![
+            ("value".into(), self.value.clone()),
+            ("unit".into(), Value::String(self.unit.clone())),
+            ("trace_name".into(), trace_name),
+            (
+                "timestamp".into(),
+                Value::String(py_isoformat(&self.recorded_at)),
+            ),
+        ];
+        for (k, v) in &self.metadata {
+            match k.as_str() {
+                // the measurement's own fields (Python's keyword arguments:
+                // never in its **metadata)
+                "value" | "unit" | "trace_name" => {}
+                "timestamp" => {
+                    if let Some(slot) = pairs.get_mut(3) {
+                        slot.1 = v.clone();
+                    }
+                }
+                _ => pairs.push((k.clone(), v.clone())),
+            }
+        }
+        pairs
     }
 }
 

@@ -37,7 +37,15 @@ def ts_out(dt: datetime, name: str = "ts") -> str:
         raise InvalidArgumentError(f"`{name}` must be a datetime, not {type(dt).__name__}")
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise InvalidArgumentError(f"`{name}` must be timezone-aware (e.g. tzinfo=timezone.utc)")
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_text(dt)
+
+
+def utc_text(dt: datetime) -> str:
+    """An aware datetime as a record's time (spec § 5.3): UTC, microseconds,
+    four-digit year (``strftime("%Y")`` does not pad years below 1000)."""
+    u = dt.astimezone(timezone.utc)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:"
+            f"{u.second:02d}.{u.microsecond:06d}Z")
 
 
 def ts_text(ts: Union[datetime, str, None], name: str = "ts") -> Optional[str]:

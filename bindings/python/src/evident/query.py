@@ -13,6 +13,7 @@ from . import _native as N
 from ._managed import Managed
 from .errors import ClosedError, InternalError, InvalidArgumentError, STATUS_END
 from .errors import UnsupportedError
+from ._convert import utc_text
 from .log import PathLike, _ts_text
 
 __all__ = [
@@ -321,7 +322,7 @@ class Entry:
             r = self._parse()
         r = dict(r)
         if isinstance(r["ts"], datetime):
-            r["ts"] = r["ts"].astimezone(_UTC).strftime(_TS_FORMAT)
+            r["ts"] = utc_text(r["ts"])
         for k, absent in _OPTIONAL.items():
             if k in r and r[k] == absent and (absent is None or r[k] is absent):
                 del r[k]

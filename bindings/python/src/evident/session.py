@@ -479,7 +479,8 @@ class Annotation:
         self.time_range = _pair(self.time_range, "time_range")
         self.amplitude_range = _pair(self.amplitude_range, "amplitude_range")
         fn = N.session_lib().evident_annotation_normalise_json
-        d = _json_out(fn, _json({"text": "", **self._geometry()}, "annotation"))
+        text = self.text if isinstance(self.text, str) else ""  # named in an error
+        d = _json_out(fn, _json({"text": text, **self._geometry()}, "annotation"))
         self.annotation_type = AnnotationType(d["type"])
 
     def _geometry(self) -> Dict[str, Any]:

@@ -71,7 +71,8 @@ from .._convert import json_bytes as _json
 from .._convert import now as _now
 from .._convert import number as _number
 from .._convert import plain as _plain
-from ..errors import InvalidArgumentError, NotFoundError
+from .._convert import utc_text as _utc_text
+from ..errors import InvalidArgumentError, NotFoundError, UnsupportedError
 from ..log import AuditLog, PathLike
 from ..session import Annotation as _Annotation
 from ..session import (
@@ -154,7 +155,7 @@ def format_timestamp(dt: datetime, format: str = "iso8601") -> str:
 
 
 def _ts(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _utc_text(dt)
 
 
 def _key(key: bytes) -> Any:
@@ -192,9 +193,10 @@ def _user() -> str:
 
 def _host() -> str:
     try:
-        import socket  # here, not at import: evident imports no network module by itself
-
-        return socket.gethostname()
+        # a `socket` patched into this module (seed code's tests do), else
+        # imported here: evident imports no network module by itself
+        sock = globals().get("socket") or __getattr__("socket")
+        return str(sock.gethostname())
     except Exception:
         return "unknown"
 
@@ -255,9 +257,29 @@ class AuditTrail:
         if path is not None:
             alg = ("hmac-" + hash_algorithm) if self._log_key else "sha256"
             self._log = AuditLog(path, key=self._log_key, alg=alg, **{"adopt_empty": True, **options})
+            if self._log.alg != alg:  # an existing log keeps its own: its HMACs would all change
+                found = self._log.alg
+                self._log.close()
+                raise InvalidArgumentError(
+                    f"{self._log.path}: the log's entries are {found}, not {alg}: open it with "
+                    f"hash_algorithm={found.replace('hmac-', '')!r} (and its key)")
             self._log.sync()
             for e in _q.read_entries(self._log.path, _q.Query()):
                 self._append(_ts(e.ts), e.action, e.details, e.actor, e.host)
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """An in-memory trail copies and pickles as TraceKit's does (its
+        entries, key and algorithm); one writing to a log does not (the
+        log has one writer)."""
+        if self._log is not None:
+            raise TypeError(f"an AuditTrail writing to the log {self._log.path} cannot be "
+                            "copied or pickled: open the log again instead")
+        with self._lock:
+            return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     @property
     def path(self) -> Optional[str]:
@@ -307,6 +329,10 @@ class AuditTrail:
         json.dumps(details, sort_keys=True)  # TraceKit's TypeError for non-JSON details
         host = _host()
         if self._log is not None:
+            if not isinstance(details, Mapping):  # the log would read {} back: another HMAC
+                raise InvalidArgumentError(
+                    f"details must be a dict to be written to the log {self._log.path}, "
+                    f"not {type(details).__name__}")
             N.check(N.measure_lib().evident_tracekit_check_log_details(json.dumps(details).encode()))
         with self._lock:
             now = datetime.now(UTC)
@@ -327,6 +353,15 @@ class AuditTrail:
         bad = ctypes.c_int64(-1)
         with self._lock:
             entries = list(self._entries)
+        if type(self)._compute_hmac is not AuditTrail._compute_hmac:
+            # a subclass computing its own HMAC: checked with it, as TraceKit does
+            prev = "GENESIS"
+            for e in entries:
+                if e.previous_hash != prev or not hmac.compare_digest(
+                        str(e.hmac), str(self._compute_hmac(e))):
+                    return False
+                prev = e.hmac
+            entries = []
         if entries:  # none: nothing to compute
             try:
                 text = _entries_text([_fields(e) for e in entries])
@@ -704,21 +739,121 @@ class OperationHistory(_OperationHistory):
     ) -> None:
         super().__init__(max_entries=max_entries, auto_record=auto_record)
         for e in entries or ():
-            if isinstance(e, Mapping):
-                e = HistoryEntry.from_dict(e)
-            if not isinstance(e, _HistoryEntry):  # evident's own entries too
-                raise InvalidArgumentError(
-                    f"OperationHistory entries must be HistoryEntry objects, not {type(e).__name__}"
-                )
-            # TraceKit's timestamps are naive datetime.now() values: local time
-            e = dataclasses.replace(e, timestamp=_aware(e.timestamp))
-            text = _json(_HistoryEntry.to_dict(e), "history entry")
-            self._session._call(N.lib.evident_session_record_history, text)
+            self._put(e)
+
+    def _put(self, e: Any) -> None:
+        """Records an entry as it is (its own time, result and outcome)."""
+        if isinstance(e, Mapping):
+            e = HistoryEntry.from_dict(e)
+        if not isinstance(e, _HistoryEntry):  # evident's own entries too
+            raise InvalidArgumentError(
+                f"OperationHistory entries must be HistoryEntry objects, not {type(e).__name__}"
+            )
+        # TraceKit's timestamps are naive datetime.now() values: local time
+        e = dataclasses.replace(e, timestamp=_aware(e.timestamp))
+        text = _json(_HistoryEntry.to_dict(e), "history entry")
+        self._session._call(N.lib.evident_session_record_history, text)
+
+    @property
+    def entries(self) -> List[HistoryEntry]:  # type: ignore[override]
+        """Every entry, oldest first; ``append`` and ``extend`` record."""
+        return _ThroughList(super().entries, "history.entries", self._put)
 
 
 def _default_name(name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or "session"
     return f"{slug}_{datetime.now().strftime('%Y%m%d_%H%M%S')}.tks"
+
+
+class _ThroughList(list):  # type: ignore[type-arg]
+    """A copy of a session's list (TraceKit's dataclass lists) whose
+    ``append``, ``extend`` and ``+=`` (and ``remove``, ``clear`` where the
+    session can) are written through; other in-place changes are refused,
+    not lost."""
+
+    def __init__(self, items: Any, what: str, add: Any, remove: Any = None, clear: Any = None):
+        super().__init__(items)
+        self._what, self._add, self._remove, self._clear = what, add, remove, clear
+
+    def append(self, item: Any) -> None:
+        self._add(item)
+        super().append(item)
+
+    def extend(self, items: Any) -> None:
+        for item in list(items):
+            self.append(item)
+
+    def __iadd__(self, items: Any) -> "_ThroughList":
+        self.extend(items)
+        return self
+
+    def remove(self, item: Any) -> None:
+        if self._remove is None:
+            self._refused("remove")
+        super().remove(item)  # ValueError when it is not here
+        self._remove(item)
+
+    def clear(self) -> None:
+        if self._clear is None:
+            self._refused("clear")
+        self._clear()
+        super().clear()
+
+    def _refused(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        raise UnsupportedError(
+            f"{self._what}.{name}() would not be kept by the session: use append/extend"
+            + (", remove or clear" if self._remove is not None else "")
+        )
+
+
+for _name in ("insert", "pop", "sort", "reverse", "__setitem__", "__delitem__", "__imul__"):
+    setattr(_ThroughList, _name,
+            lambda self, *a, _n=_name, **k: _ThroughList._refused(self, _n))
+
+
+class _ThroughDict(dict):  # type: ignore[type-arg]
+    """A copy of a session's dict (``traces``, ``measurements``) whose
+    changes are written through by ``put(name, value)`` (and ``drop(name)``
+    where the session can remove one)."""
+
+    def __init__(self, items: Any, what: str, put: Any, drop: Any = None) -> None:
+        super().__init__(items)
+        self._what, self._put, self._drop = what, put, drop
+
+    def __setitem__(self, name: Any, value: Any) -> None:
+        super().__setitem__(name, self._put(name, value))
+
+    def __delitem__(self, name: Any) -> None:
+        if self._drop is None:
+            raise UnsupportedError(f"{self._what}: the session keeps every one recorded")
+        value = self[name]  # KeyError when missing
+        self._drop(name)
+        super().__delitem__(name)
+        del value
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for k, v in dict(*args, **kwargs).items():
+            self[k] = v
+
+    def setdefault(self, name: Any, value: Any = None) -> Any:
+        if name not in self:
+            self[name] = value
+        return self[name]
+
+    def pop(self, name: Any, *default: Any) -> Any:
+        if name not in self and default:
+            return default[0]
+        value = self[name]
+        del self[name]
+        return value
+
+    def popitem(self) -> Any:
+        name = next(reversed(self))
+        return name, self.pop(name)
+
+    def clear(self) -> None:
+        for name in list(self):
+            del self[name]
 
 
 class AnnotationLayer(_AnnotationLayer):
@@ -743,6 +878,12 @@ class AnnotationLayer(_AnnotationLayer):
         if locked:
             self._session.set_layer(name, locked=True)
 
+    @property
+    def annotations(self) -> List[Annotation]:  # type: ignore[override]
+        """The layer's annotations, oldest first; ``append``, ``extend``,
+        ``remove`` and ``clear`` change the layer."""
+        return _ThroughList(super().annotations, "annotations", self.add, self.remove, self.clear)
+
 
 _ANNOTATION_FIELDS = (
     "amplitude",
@@ -764,6 +905,12 @@ class _TkLayers(_Layers):
         layer._get("name")  # NotFoundError (a KeyError) when there is none
         return layer
 
+    def __setitem__(self, name: str, layer: Any) -> None:
+        super().__setitem__(name, layer)
+        # TraceKit's dict holds the object: what is done to it later is the
+        # session's layer's (it is bound to it, under this name)
+        layer._session, layer._name = self._session, name
+
 
 class Session(_Session):
     """TraceKit's ``Session`` on evident's session container.
@@ -776,6 +923,39 @@ class Session(_Session):
     """
 
     _annotation_class = Annotation
+
+    def __init__(
+        self,
+        name: str = "Untitled Session",
+        traces: Optional[Mapping[str, Any]] = None,
+        annotation_layers: Optional[Mapping[str, Any]] = None,
+        measurements: Optional[Mapping[str, Any]] = None,
+        history: Optional[Any] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        """TraceKit's dataclass fields, in their order (``created_at`` and
+        ``modified_at`` are the session's own): the traces, layers,
+        measurements (``{name: {"value": ..., "unit": ...}}``) and history
+        (an :class:`OperationHistory` or a list of entries) given are
+        copied in; the layer and history objects given are bound to this
+        session afterwards."""
+        super().__init__(name, metadata=metadata)
+        for n, t in (traces or {}).items():
+            self.add_trace(n, t)
+        for n, layer in (annotation_layers or {}).items():
+            self.annotation_layers[n] = layer
+        for n, m in (measurements or {}).items():
+            self._put_measurement(n, m)
+        if isinstance(history, _OperationHistory):
+            self.history.max_entries = history.max_entries
+            self.history.auto_record = history.auto_record
+            for e in history.entries:
+                self.history._put(e)
+            history._session = self
+            self._history = history if isinstance(history, OperationHistory) else self._history
+        elif history is not None:
+            for e in history:
+                self.history._put(e)
 
     def _init(self, ptr: int, key: Optional[bytes]) -> None:
         super()._init(ptr, key)
@@ -881,7 +1061,21 @@ class Session(_Session):
             m["value"] = _non_finite(m.get("value"))
         return d
 
-    measurements = property(get_measurements, doc="Same as :meth:`get_measurements`.")
+    def _put_measurement(self, name: str, m: Any) -> Any:
+        """``measurements[name] = m``: TraceKit's shape (a dict with
+        ``value``) or a bare value, recorded."""
+        if isinstance(m, Mapping) and "value" in m:
+            rest = {k: v for k, v in m.items() if k not in ("value", "unit", "trace_name")}
+            self.record_measurement(name, m["value"], m.get("unit") or "", m.get("trace_name"),
+                                    **rest)
+        else:
+            self.record_measurement(name, m)
+        return self.get_measurements()[name]
+
+    @property
+    def measurements(self) -> Dict[str, Dict[str, Any]]:  # type: ignore[override]
+        """Same as :meth:`get_measurements`; setting a name records it."""
+        return _ThroughDict(self.get_measurements(), "measurements", self._put_measurement)
 
     def measurement_records(self) -> List[Any]:
         records = super().measurement_records()
@@ -925,7 +1119,14 @@ class Session(_Session):
 
     @property
     def traces(self) -> Dict[str, WaveformTrace]:  # type: ignore[override]
-        return {n: self.get_trace(n) for n in self.list_traces()}
+        """Every trace by name; setting or deleting a name adds or removes it."""
+
+        def put(name: str, trace: Any) -> WaveformTrace:
+            self.add_trace(name, trace)
+            return self.get_trace(name)
+
+        items = {n: self.get_trace(n) for n in self.list_traces()}
+        return _ThroughDict(items, "traces", put, self.remove_trace)
 
     def add_trace(self, name: str, trace: Any, **kwargs: Any) -> None:  # type: ignore[override]
         # The session's copy: get_trace gives back one object for it (bound
