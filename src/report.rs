@@ -37,7 +37,7 @@ use crate::chain::Key;
 use crate::error::{Error, Result};
 use crate::format::{Entry, BINARY_MAGIC};
 use crate::query::{query, Query};
-use crate::verify::{verify, VerifyOptions, ViolationKind};
+use crate::verify::{verify, VerifyOptions, VerifyReport, ViolationKind};
 
 mod pdf;
 mod python;
@@ -154,11 +154,7 @@ impl LogStatus {
 
 /// Verifies `path` for a report; an unreadable log is a status, not an error.
 pub fn log_status(path: &Path, key: Option<&Key>) -> LogStatus {
-    let opts = VerifyOptions {
-        key: key.cloned(),
-        ..VerifyOptions::default()
-    };
-    match verify(path, &opts) {
+    match verify_given_key(path, key, false) {
         Ok(r) => LogStatus::from_report(&r),
         Err(e) => LogStatus {
             path: path.display().to_string(),
@@ -168,6 +164,18 @@ pub fn log_status(path: &Path, key: Option<&Key>) -> LogStatus {
             problem: Some(e.to_string()),
         },
     }
+}
+
+/// Verifies `path` (every violation with `all`) with `key` when the log is
+/// keyed. The one key given for several logs is for the keyed ones: a
+/// keyless log is checked without it (given a key, its hashes would not
+/// be checked at all, only a `wrong_key` reported).
+fn verify_given_key(path: &Path, key: Option<&Key>, all: bool) -> Result<VerifyReport> {
+    let r = verify(path, &VerifyOptions::default().key(key.cloned()).all(all))?;
+    if key.is_some() && r.alg.as_deref().is_some_and(|a| !a.starts_with("hmac-")) {
+        return verify(path, &VerifyOptions::default().all(all));
+    }
+    Ok(r)
 }
 
 // --- inputs ------------------------------------------------------------------
@@ -206,9 +214,7 @@ fn sniff(path: &Path) -> Result<Kind> {
 }
 
 /// Entries embedded in a Markdown report written by [`write_reports`].
-/// The entries recorded in a Markdown report, and its Evidence lines that
-/// say a log did not verify when the report was written.
-fn report_entries(path: &Path) -> Result<(Vec<Entry>, Vec<String>)> {
+fn report_entries(path: &Path) -> Result<Vec<Entry>> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
     // The block starts a line (values in the report's body never do: they
     // are written on one line after `- **Key**: `).
@@ -218,25 +224,13 @@ fn report_entries(path: &Path) -> Result<(Vec<Entry>, Vec<String>)> {
         text.rfind(&format!("\n{ENTRIES_MARKER}")).map(|i| i + 1)
     };
     let Some(start) = start else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let before = text.get(..start).unwrap_or_default();
-    let not_valid = match before.rfind("\n## Evidence\n") {
-        Some(at) => before
-            .get(at..)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.strip_prefix("- "))
-            .filter(|l| l.contains(": NOT VALID: "))
-            .map(str::to_string)
-            .collect(),
-        None => Vec::new(),
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for (i, line) in text[start..].lines().enumerate().skip(1) {
         let line = line.trim();
         if line == "-->" {
-            return Ok((out, not_valid));
+            return Ok(out);
         }
         if line.is_empty() {
             continue;
@@ -271,8 +265,7 @@ pub struct Collected {
     /// read (not verified against a hash chain).
     pub report_problems: Vec<LogStatus>,
     /// The reports that cannot be trusted, as `path: problem`: one whose
-    /// entry differs from a log's entry of the same hash (edited), or one
-    /// whose Evidence says its log did not verify when it was written.
+    /// entry differs from a log's entry of the same hash (edited).
     pub report_failures: Vec<String>,
 }
 
@@ -329,14 +322,14 @@ pub fn collect(
                 }
             }
             Kind::Report => {
-                let (es, not_valid) = report_entries(&path)?;
+                let es = report_entries(&path)?;
                 if es.is_empty() && explicit {
                     return Err(Error::InvalidArgument(format!(
                         "{}: a Markdown file without recorded entries (not written by `evident report`)",
                         path.display()
                     )));
                 }
-                reports.push((path, es, not_valid));
+                reports.push((path, es));
             }
             Kind::Other if explicit => {
                 let what = if crate::legacy_openparallax::is_openparallax(&path)? {
@@ -360,7 +353,7 @@ pub fn collect(
         }
     }
     let verified = out.entries.len();
-    for (path, es, not_valid) in reports {
+    for (path, es) in reports {
         let (mut edited, mut alone) = (Vec::new(), 0u64);
         for e in es.into_iter().filter(|e| q.matches(e)) {
             match seen.get(&e.hash).copied() {
@@ -394,12 +387,6 @@ pub fn collect(
                 seqs.join(", "),
                 if edited.len() > 10 { ", …" } else { "" }
             );
-            out.report_failures.push(format!("{shown}: {problem}"));
-            out.report_problems.push(status(problem));
-        }
-        for line in not_valid {
-            let problem =
-                format!("the report says a log did not verify when it was written: {line}");
             out.report_failures.push(format!("{shown}: {problem}"));
             out.report_problems.push(status(problem));
         }
@@ -1886,32 +1873,33 @@ pub fn write_reproduction(
     for log in &c.logs {
         // Every violation (a keyed log checked without its key reports
         // that first; its links and seqs are still checked).
-        let vo = VerifyOptions::default().key(key.clone()).all(true);
-        let r = match verify(log, &vo) {
+        let r = match verify_given_key(log, key.as_ref(), true) {
             Ok(r) => r,
             Err(e) => {
                 unverified.push(e.to_string());
                 continue;
             }
         };
+        let keyed = r.alg.as_deref().is_some_and(|a| a.starts_with("hmac-"));
         let found = r
             .violations
             .iter()
             // A torn tail is an interrupted write, not a changed entry:
             // the entries before it verify, and it holds none.
             // Without a key, a keyed log's missing key is noted below; with
-            // one, a wrong key is a failure like any other.
+            // one, a wrong key is a failure like any other. The one key is
+            // for the keyed logs given: a keyless log given with it is fine.
             .find(|v| match v.kind {
                 ViolationKind::TornTail => false,
-                ViolationKind::WrongKey => key.is_some(),
+                ViolationKind::WrongKey => key.is_some() && keyed,
                 _ => true,
             });
         if let Some(v) = found {
             unverified.push(format!("{}: {v}", log.display()));
-        } else if r
-            .violations
-            .iter()
-            .any(|v| matches!(v.kind, ViolationKind::WrongKey))
+        } else if key.is_none()
+            && r.violations
+                .iter()
+                .any(|v| matches!(v.kind, ViolationKind::WrongKey))
         {
             unchecked.push(log.display().to_string());
         }
@@ -2062,7 +2050,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.md");
         fs::write(&p, text).unwrap();
-        report_entries(&p).unwrap().0
+        report_entries(&p).unwrap()
     }
 
     #[test]

@@ -215,3 +215,72 @@ def test_a_reversed_time_range_names_the_annotation():
     s = tk.Session()
     with pytest.raises(evident.InvalidArgumentError, match='annotation "e"'):
         s.annotate("e", time_range=(5e-6, 1e-6))
+
+
+def test_tracekit_containers_copy_and_pickle_as_plain_ones():
+    import copy
+    import pickle
+    s = tk.Session()
+    s.record_measurement("m", 1.0, "V")
+    s.history.record("op")
+    s.annotate("a", time=1.0, layer="L")
+    lay = s.annotation_layers["L"]
+    for c in (s.measurements, s.history.entries, lay.annotations, s.traces):
+        for other in (copy.copy(c), copy.deepcopy(c), pickle.loads(pickle.dumps(c))):
+            assert other == c and type(other) in (dict, list)
+    assert len(s.measurement_records()) == 1 and len(s.history) == 1 and len(lay) == 1
+
+
+def test_tracekit_in_place_operators_write_through_or_refuse():
+    s = tk.Session()
+    lay = s.set_layer("L")
+    lay.annotations += [tk.Annotation(text="a", time=1.0)]
+    s.history.entries += [tk.HistoryEntry(operation="op")]
+    m = s.measurements
+    m |= {"x": {"value": 2, "unit": "V"}}
+    s.measurements |= {"y": 3}
+    assert [a.text for a in lay.annotations] == ["a"]
+    assert [e.operation for e in s.history.entries] == ["op"]
+    assert s.measurements["x"]["value"] == 2 and s.measurements["y"]["value"] == 3
+    s.measurements["q"] = {"value": 1, "name": "n", "timestamp": "t"}
+    assert s.measurements["q"]["timestamp"] == "t"
+    with pytest.raises(KeyError):
+        tk.Session("b").traces.popitem()
+
+
+def test_tracekit_sessions_built_from_another_session_copy_it():
+    s1 = tk.Session("one")
+    s1.history.record("op1")
+    layer = s1.set_layer("X")
+    layer.add(text="first", time=1.0)
+    s2 = tk.Session("two", history=s1.history, annotation_layers={"X": layer})
+    s1.history.record("op2")
+    layer.add(text="second", time=2.0)
+    assert [e.operation for e in s1.history.entries] == ["op1", "op2"]
+    assert [e.operation for e in s2.history.entries] == ["op1"]
+    assert [a.text for a in s1.get_annotations(layer="X")] == ["first", "second"]
+    assert [a.text for a in s2.get_annotations(layer="X")] == ["first"]
+
+
+def test_tracekit_patched_compute_hmac_is_used_by_verify():
+    from unittest import mock
+    t = tk.AuditTrail(KEY)
+    t.record_action("a", {"x": 1})
+    with mock.patch.object(t, "_compute_hmac", return_value="bad"):
+        assert not t.verify_integrity()
+    with mock.patch.object(tk.AuditTrail, "_compute_hmac", return_value="bad"):
+        assert not t.verify_integrity()
+    assert t.verify_integrity()
+
+
+def test_measurement_as_tracekit_keeps_a_timestamp_given():
+    m = evident.Measurement("x", 1, "V", None, {"timestamp": "t"})
+    assert m.as_tracekit()["timestamp"] == "t"
+    assert "timestamp" not in evident.Measurement("x", 1, "V").as_tracekit()
+
+
+def test_rtgs_recent_refuses_a_negative_fraction(tmp_path, monkeypatch):
+    from evident.compat import rtgs
+    monkeypatch.setenv("EVIDENT_RTGS_DIR", str(tmp_path / "store"))
+    with pytest.raises(ValueError, match="limit"):
+        rtgs.recent_logs(limit=-0.5)

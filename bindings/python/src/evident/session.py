@@ -691,7 +691,7 @@ class Measurement(_Record):
         m = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
         fn = N.session_lib().evident_measurement_tracekit_json
         d: Dict[str, Any] = _json_out(fn, _json({"value": None, **m}, "measurement"))
-        if self.recorded_at is None:
+        if self.recorded_at is None and "timestamp" not in (self.metadata or {}):
             d.pop("timestamp", None)
         return d
 

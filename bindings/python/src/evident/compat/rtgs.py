@@ -427,7 +427,7 @@ def recent_logs(
     """The ``limit`` most recent operations by time (``None``: all), newest
     first (the library's rule, ``evident_compat_rtgs_recent``); a negative
     ``limit`` is refused (PostgreSQL's ``LIMIT`` refuses it too)."""
-    if limit is not None and (isinstance(limit, bool) or int(limit) < 0):
+    if limit is not None and (isinstance(limit, bool) or limit < 0):
         raise InvalidArgumentError(f"limit must be a number of entries (0 or more), not {limit!r}")
     since = None
     if minutes is not None:

@@ -35,7 +35,16 @@ on evident: switch by changing the import line only::
   be made, a naive datetime, a complex number) is saved as its text; a
   naive ``created_at`` or history ``timestamp`` (TraceKit's
   ``datetime.now()``) is local time. ``OperationHistory(entries,
-  max_entries, auto_record)`` takes TraceKit's dataclass fields.
+  max_entries, auto_record)`` and ``Session(name, traces,
+  annotation_layers, measurements, history, metadata)`` take TraceKit's
+  dataclass fields. TraceKit's containers are the session's, written
+  through: ``session.traces[name] = trace`` (and ``del``),
+  ``session.measurements[name] = {...}``, ``layer.annotations.append(a)``
+  (``extend``, ``remove``, ``clear``, ``+=``) and
+  ``session.history.entries.append(e)``; a change they cannot keep
+  (``sort``, ``insert``, ...) raises :class:`evident.UnsupportedError`
+  rather than being lost, and a change inside an item (a measurement's
+  dict, an annotation's text) is not kept.
 - :class:`AuditTrail` records one action at a time, so a trail shared by
   threads (the global one, say) keeps its chain.
 - The measurements (:func:`frequency`, :func:`amplitude`, :func:`rise_time`,
@@ -49,6 +58,7 @@ Only names and arguments are mapped here; the engine is the library's.
 from __future__ import annotations
 
 import array
+import copy
 import ctypes
 import getpass
 import hashlib  # noqa: F401  (seed 001's module names, which tests patch)
@@ -353,8 +363,8 @@ class AuditTrail:
         bad = ctypes.c_int64(-1)
         with self._lock:
             entries = list(self._entries)
-        if type(self)._compute_hmac is not AuditTrail._compute_hmac:
-            # a subclass computing its own HMAC: checked with it, as TraceKit does
+        if getattr(self._compute_hmac, "__func__", None) is not _COMPUTE_HMAC:
+            # a subclass's own HMAC, or a patched one: checked with it, as TraceKit does
             prev = "GENESIS"
             for e in entries:
                 if e.previous_hash != prev or not hmac.compare_digest(
@@ -438,6 +448,8 @@ class AuditTrail:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
+_COMPUTE_HMAC = AuditTrail._compute_hmac  # the library's (verify_integrity's fast path)
 
 _global_audit_trail: Optional[AuditTrail] = None
 _global_lock = threading.Lock()
@@ -757,7 +769,11 @@ class OperationHistory(_OperationHistory):
     @property
     def entries(self) -> List[HistoryEntry]:  # type: ignore[override]
         """Every entry, oldest first; ``append`` and ``extend`` record."""
-        return _ThroughList(super().entries, "history.entries", self._put)
+        return _ThroughList(super().entries, "history.entries", self, self._put)
+
+    @entries.setter
+    def entries(self, value: Any) -> None:
+        _same(value, self, "history.entries")
 
 
 def _default_name(name: str) -> str:
@@ -771,9 +787,20 @@ class _ThroughList(list):  # type: ignore[type-arg]
     session can) are written through; other in-place changes are refused,
     not lost."""
 
-    def __init__(self, items: Any, what: str, add: Any, remove: Any = None, clear: Any = None):
+    def __init__(self, items: Any, what: str, owner: Any, add: Any, remove: Any = None,
+                 clear: Any = None):
         super().__init__(items)
-        self._what, self._add, self._remove, self._clear = what, add, remove, clear
+        self._what, self._owner = what, owner
+        self._add, self._remove, self._clear = add, remove, clear
+
+    def __copy__(self) -> List[Any]:  # copies and pickles are plain lists
+        return list(self)
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> List[Any]:
+        return copy.deepcopy(list(self), memo)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (list, (list(self),))
 
     def append(self, item: Any) -> None:
         self._add(item)
@@ -816,9 +843,22 @@ class _ThroughDict(dict):  # type: ignore[type-arg]
     changes are written through by ``put(name, value)`` (and ``drop(name)``
     where the session can remove one)."""
 
-    def __init__(self, items: Any, what: str, put: Any, drop: Any = None) -> None:
+    def __init__(self, items: Any, what: str, owner: Any, put: Any, drop: Any = None) -> None:
         super().__init__(items)
-        self._what, self._put, self._drop = what, put, drop
+        self._what, self._owner, self._put, self._drop = what, owner, put, drop
+
+    def __copy__(self) -> Dict[Any, Any]:  # copies and pickles are plain dicts
+        return dict(self)
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> Dict[Any, Any]:
+        return copy.deepcopy(dict(self), memo)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (dict, (dict(self),))
+
+    def __ior__(self, other: Any) -> "_ThroughDict":
+        self.update(other)
+        return self
 
     def __setitem__(self, name: Any, value: Any) -> None:
         super().__setitem__(name, self._put(name, value))
@@ -848,12 +888,22 @@ class _ThroughDict(dict):  # type: ignore[type-arg]
         return value
 
     def popitem(self) -> Any:
+        if not self:
+            raise KeyError("popitem(): dictionary is empty")
         name = next(reversed(self))
         return name, self.pop(name)
 
     def clear(self) -> None:
         for name in list(self):
             del self[name]
+
+
+def _same(value: Any, owner: Any, what: str) -> bool:
+    """True when ``value`` is the write-through container of ``owner`` (an
+    in-place operator such as ``+=`` assigns it back: nothing to do)."""
+    if isinstance(value, (_ThroughList, _ThroughDict)) and value._owner is owner:
+        return True
+    raise UnsupportedError(f"{what} cannot be replaced: change it in place (append, [name] =)")
 
 
 class AnnotationLayer(_AnnotationLayer):
@@ -870,8 +920,10 @@ class AnnotationLayer(_AnnotationLayer):
         color: Optional[str] = None,
         description: str = "",
     ) -> None:
-        # as evident's, in a session of this module (which applies the colour)
+        # as evident's, in a session of this module (which applies the colour),
+        # until it is put into a session's annotation_layers (then that one's)
         self._session, self._name = Session(name="annotation layer"), name
+        self._standalone = True
         self._session.set_layer(name, visible=visible, color=color or "", description=description)
         for a in annotations or []:
             self.add(a)
@@ -882,7 +934,17 @@ class AnnotationLayer(_AnnotationLayer):
     def annotations(self) -> List[Annotation]:  # type: ignore[override]
         """The layer's annotations, oldest first; ``append``, ``extend``,
         ``remove`` and ``clear`` change the layer."""
-        return _ThroughList(super().annotations, "annotations", self.add, self.remove, self.clear)
+        return _ThroughList(super().annotations, "annotations", self, self.add, self.remove,
+                            self.clear)
+
+    @annotations.setter
+    def annotations(self, value: List[Annotation]) -> None:
+        if isinstance(value, _ThroughList) and value._owner is self:
+            return  # `+=`: already written through
+        items = list(value)
+        self.clear()
+        for a in items:
+            self.add(a)
 
 
 _ANNOTATION_FIELDS = (
@@ -907,9 +969,11 @@ class _TkLayers(_Layers):
 
     def __setitem__(self, name: str, layer: Any) -> None:
         super().__setitem__(name, layer)
-        # TraceKit's dict holds the object: what is done to it later is the
-        # session's layer's (it is bound to it, under this name)
-        layer._session, layer._name = self._session, name
+        # TraceKit's dict holds the object: a layer made on its own is bound
+        # to this session's, under this name, so that what is done to it
+        # later is kept (one of another session stays that session's)
+        if getattr(layer, "_standalone", False):
+            layer._session, layer._name, layer._standalone = self._session, name, False
 
 
 class Session(_Session):
@@ -937,8 +1001,8 @@ class Session(_Session):
         ``modified_at`` are the session's own): the traces, layers,
         measurements (``{name: {"value": ..., "unit": ...}}``) and history
         (an :class:`OperationHistory` or a list of entries) given are
-        copied in; the layer and history objects given are bound to this
-        session afterwards."""
+        copied in (a layer made on its own is bound to this session
+        afterwards, as ``annotation_layers[name] = layer`` does)."""
         super().__init__(name, metadata=metadata)
         for n, t in (traces or {}).items():
             self.add_trace(n, t)
@@ -946,13 +1010,11 @@ class Session(_Session):
             self.annotation_layers[n] = layer
         for n, m in (measurements or {}).items():
             self._put_measurement(n, m)
-        if isinstance(history, _OperationHistory):
+        if isinstance(history, _OperationHistory):  # copied (it may be another session's)
             self.history.max_entries = history.max_entries
             self.history.auto_record = history.auto_record
             for e in history.entries:
                 self.history._put(e)
-            history._session = self
-            self._history = history if isinstance(history, OperationHistory) else self._history
         elif history is not None:
             for e in history:
                 self.history._put(e)
@@ -1065,7 +1127,8 @@ class Session(_Session):
         """``measurements[name] = m``: TraceKit's shape (a dict with
         ``value``) or a bare value, recorded."""
         if isinstance(m, Mapping) and "value" in m:
-            rest = {k: v for k, v in m.items() if k not in ("value", "unit", "trace_name")}
+            own = ("name", "value", "unit", "trace_name")  # record_measurement's own
+            rest = {k: v for k, v in m.items() if k not in own}
             self.record_measurement(name, m["value"], m.get("unit") or "", m.get("trace_name"),
                                     **rest)
         else:
@@ -1075,7 +1138,12 @@ class Session(_Session):
     @property
     def measurements(self) -> Dict[str, Dict[str, Any]]:  # type: ignore[override]
         """Same as :meth:`get_measurements`; setting a name records it."""
-        return _ThroughDict(self.get_measurements(), "measurements", self._put_measurement)
+        return _ThroughDict(self.get_measurements(), "measurements", self,
+                            self._put_measurement)
+
+    @measurements.setter
+    def measurements(self, value: Any) -> None:
+        _same(value, self, "measurements")
 
     def measurement_records(self) -> List[Any]:
         records = super().measurement_records()
@@ -1126,7 +1194,11 @@ class Session(_Session):
             return self.get_trace(name)
 
         items = {n: self.get_trace(n) for n in self.list_traces()}
-        return _ThroughDict(items, "traces", put, self.remove_trace)
+        return _ThroughDict(items, "traces", self, put, self.remove_trace)
+
+    @traces.setter
+    def traces(self, value: Any) -> None:
+        _same(value, self, "traces")
 
     def add_trace(self, name: str, trace: Any, **kwargs: Any) -> None:  # type: ignore[override]
         # The session's copy: get_trace gives back one object for it (bound
