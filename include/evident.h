@@ -2946,9 +2946,9 @@ evident_status evident_verify_options_set_key(evident_verify_options *options,
 
 /**
  * Sets a head kept outside the log (from `evident_log_head`): the log must
- * still contain entry `seq` with hash `hash_hex`, which detects truncation.
- * `hash_hex` NULL removes the expectation; invalid hex gives
- * `EVIDENT_STATUS_INVALID_ARGUMENT`.
+ * still contain entry `seq` with hash `hash_hex` (hex digits in either
+ * case), which detects truncation. `hash_hex` NULL removes the
+ * expectation; invalid hex gives `EVIDENT_STATUS_INVALID_ARGUMENT`.
  */
 evident_status evident_verify_options_set_expected_head(evident_verify_options *options,
                                                         uint64_t seq,

@@ -115,9 +115,9 @@ pub extern "C" fn evident_verify_options_set_key(
 }
 
 /// Sets a head kept outside the log (from `evident_log_head`): the log must
-/// still contain entry `seq` with hash `hash_hex`, which detects truncation.
-/// `hash_hex` NULL removes the expectation; invalid hex gives
-/// `EVIDENT_STATUS_INVALID_ARGUMENT`.
+/// still contain entry `seq` with hash `hash_hex` (hex digits in either
+/// case), which detects truncation. `hash_hex` NULL removes the
+/// expectation; invalid hex gives `EVIDENT_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub extern "C" fn evident_verify_options_set_expected_head(
     options: *mut evident_verify_options,
@@ -129,7 +129,7 @@ pub extern "C" fn evident_verify_options_set_expected_head(
         o.opts.expected_head = match try_opt_str!(hash_hex, "hash_hex") {
             None => None,
             Some(h) => {
-                let hash = Hash::from_hex(h).ok_or_else(|| {
+                let hash = Hash::from_hex(&h.to_ascii_lowercase()).ok_or_else(|| {
                     Failure::invalid(format!("hash_hex is not a hash in hex: {h:?}"))
                 })?;
                 Some(ExpectedHead { seq, hash })

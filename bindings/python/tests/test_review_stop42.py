@@ -284,3 +284,11 @@ def test_rtgs_recent_refuses_a_negative_fraction(tmp_path, monkeypatch):
     monkeypatch.setenv("EVIDENT_RTGS_DIR", str(tmp_path / "store"))
     with pytest.raises(ValueError, match="limit"):
         rtgs.recent_logs(limit=-0.5)
+
+
+def test_an_expected_head_in_upper_case_is_the_same_hash(tmp_path):
+    # spec § 9.6: X is compared as a hash (the CLI took upper case, C did not)
+    p = tmp_path / "a.jsonl"
+    with evident.AuditLog(p) as a:
+        h = a.log("E", "a")
+    assert evident.verify(p, expected_head=(h.seq, h.hash.upper())).valid
