@@ -866,10 +866,10 @@ class _ThroughDict(dict):  # type: ignore[type-arg]
     def __delitem__(self, name: Any) -> None:
         if self._drop is None:
             raise UnsupportedError(f"{self._what}: the session keeps every one recorded")
-        value = self[name]  # KeyError when missing
+        if name not in self:
+            raise KeyError(name)
         self._drop(name)
         super().__delitem__(name)
-        del value
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         for k, v in dict(*args, **kwargs).items():
