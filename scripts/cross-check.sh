@@ -21,8 +21,9 @@
 # (its PyPI package cannot be installed), aarch64 is only type-checked.
 # `macos_link` and `macos_wheel` (each of the two) link or fail.
 #
-# Usage: scripts/cross-check.sh [windows|windows_wheel|macos|msrv|macos_link|macos_wheel]...
-#        (default: windows windows_wheel macos msrv)
+# Usage: scripts/cross-check.sh [check|windows|windows_wheel|macos|msrv|macos_link|macos_wheel]...
+#        (default: windows windows_wheel macos msrv, about an hour on two
+#        cores; `check`, run by scripts/test.sh in CI, type-checks only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -381,7 +382,7 @@ macos_cargo() {
     RUSTC="$rustc" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$root/target/xcheck" CARGO_INCREMENTAL=0 \
     CARGO_ZIGBUILD_ZIG_PATH="$zig" CARGO_ZIGBUILD_CACHE_DIR="$root/target/zig-cache" \
     ZIG_GLOBAL_CACHE_DIR="$root/target/zig-cache/zig" ZIG_LOCAL_CACHE_DIR="$root/target/zig-cache/zig-local" \
-    "$root/target/py-tools/bin/cargo-zigbuild" zigbuild --locked -Zbuild-std=std,panic_abort,panic_unwind \
+    "$root/target/py-tools/bin/cargo-zigbuild" "${macos_sub:-zigbuild}" --locked -Zbuild-std=std,panic_abort,panic_unwind \
     --target "$t" --no-default-features --features "$macos_features" "$@"
 }
 
@@ -485,6 +486,27 @@ macos_wheel() {
   done
 }
 
+# The quick form, run by scripts/test.sh in CI (the full one takes about an
+# hour here, more than CI's time with everything else): the library, the C
+# ABI and the CLI type-checked for Windows and for macOS by Debian's rustc
+# 1.85, the declared MSRV, which so checks the MSRV as well (all code but
+# the Linux-only lines; `msrv` builds for Linux). Build scripts run, so
+# zstd's C sources are compiled for each target (mingw; zig cc). Nothing is
+# linked, packaged or run: `windows`, `windows_wheel` and `macos` do that.
+# About 8 minutes from nothing on two cores (the toolchain downloaded).
+check() {
+  mingw_setup
+  echo "== Windows (x86_64-pc-windows-gnu): library, C ABI and CLI type-checked with Rust $("$rustc" -V | cut -d' ' -f2), the MSRV (not linked, not run)"
+  xcargo check --locked -Zbuild-std=std,panic_abort,panic_unwind \
+    --target x86_64-pc-windows-gnu --lib --bins
+  if ! zig_tools; then
+    echo "cross-check: ziglang and cargo-zigbuild could not be installed: macOS not checked" >&2
+    return 1
+  fi
+  echo "== macOS (aarch64-apple-darwin): library, C ABI and CLI with every feature type-checked with Rust $("$rustc" -V | cut -d' ' -f2) (not linked)"
+  macos_sub=check macos_cargo aarch64-apple-darwin "" --lib --bins
+}
+
 msrv() {
   # The library and the CLI (what a user of the crate compiles); the tests,
   # benches and examples use newer dev-dependencies and are built with the
@@ -503,7 +525,7 @@ clean_after() {
   [ "${CI:-}" = true ] || [ "${EVIDENT_CROSS_CLEAN:-}" = 1 ] || return 0
   local d s
   case $1 in
-    windows) d=(x86_64-pc-windows-gnu wine-c) ;;
+    windows | check) d=(x86_64-pc-windows-gnu wine-c aarch64-apple-darwin) ;;
     windows_wheel) d=(x86_64-pc-windows-gnu wine-wheel) ;;
     macos | macos_link | macos_wheel) d=(aarch64-apple-darwin x86_64-apple-darwin) ;;
     *) return 0 ;;
