@@ -51,7 +51,8 @@ disk
 
 # Windows and macOS with Debian's rustc 1.85 (see the script). In CI, the
 # quick form: the library, the C ABI and the CLI type-checked for both by
-# the MSRV's compiler, about 8 minutes. EVIDENT_CROSS=1 runs the whole of it
+# the MSRV's compiler, about 6 minutes (EVIDENT_CROSS=check asks for it
+# outside CI). EVIDENT_CROSS=1 runs the whole of it
 # (links for both, the Rust tests and C programs under Wine, the Windows
 # and macOS wheels): about an hour on two cores, more than CI's time with
 # everything else, so it is run by hand (README, "Platforms").
