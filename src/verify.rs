@@ -742,6 +742,10 @@ struct ChunkResult {
     /// Unreadable spans before the first readable record (all of them if
     /// there is none).
     leading_unreadable: u64,
+    /// How many of `violations`, from the first, are malformed spans
+    /// before the first readable record (their messages do not yet say
+    /// which record they follow).
+    leading_malformed: usize,
     /// Expectation after the chunk, when it holds a readable record.
     expect_after: Option<Expect>,
     /// Last parsed record: (seq, hash, end offset).
@@ -781,6 +785,7 @@ fn check_chunk(
         lines: 0,
         first: None,
         leading_unreadable: 0,
+        leading_malformed: 0,
         expect_after: None,
         last: None,
         trailing_bad: None,
@@ -819,20 +824,29 @@ fn check_chunk(
             // Reported only when the tail is not torn (§ 9.5): usually a
             // complete record that fails its check, not a cut write.
             SpanKind::Partial => Err(
-                "the end of the file is a record that fails its check (not a cut-short write)"
+                "the end of the file is a record that fails its check, not a cut-short write"
                     .to_string(),
             ),
-            SpanKind::Bad => Err(bad_span_message(framing).to_string()),
+            SpanKind::Bad => Err(bad_span_message(framing, span.len)),
         };
         let p = match parsed {
             Ok(p) => p,
             Err(msg) => {
+                // Which record it follows: known here after this chunk's
+                // first readable record, else said by the joiner.
+                let message = match &expect {
+                    Some(e) => after_seq(msg, e.seq),
+                    None => {
+                        r.leading_malformed += 1;
+                        msg
+                    }
+                };
                 r.push(Violation {
                     kind: ViolationKind::Malformed,
                     seq: None,
                     line,
                     offset,
-                    message: msg,
+                    message,
                 });
                 if r.trailing_bad.is_none() {
                     r.trailing_bad = Some((offset, line));
@@ -899,8 +913,11 @@ struct Joiner {
 }
 
 impl Joiner {
-    fn join(&mut self, r: ChunkResult) {
+    fn join(&mut self, mut r: ChunkResult) {
         let base = self.line_base;
+        for v in r.violations.iter_mut().take(r.leading_malformed) {
+            v.message = after_seq(std::mem::take(&mut v.message), self.expect.seq);
+        }
         let fix_line = |mut v: Violation| {
             if v.line > 0 {
                 v.line += base;
@@ -979,12 +996,23 @@ fn worker_threads(requested: usize) -> usize {
     n.min(cores).clamp(1, MAX_THREADS)
 }
 
-/// What verify says of bytes no record starts with, in the framing's words.
-pub(crate) fn bad_span_message(framing: Framing) -> &'static str {
-    match framing {
-        Framing::Jsonl => "damaged bytes: no valid record line",
-        Framing::Binary => "damaged bytes: no valid frame",
-    }
+/// What verify says of `len` bytes no record starts with, in the
+/// framing's words.
+pub(crate) fn bad_span_message(framing: Framing, len: usize) -> String {
+    let what = match framing {
+        Framing::Jsonl => "no valid record line",
+        Framing::Binary => "no valid frame",
+    };
+    format!("damaged bytes: {len} bytes with {what}")
+}
+
+/// The message of a malformed span, which has no seq of its own, saying
+/// which readable record it follows: the one before `next_seq` (the genesis
+/// is seq 0).
+pub(crate) fn after_seq(mut message: String, next_seq: u64) -> String {
+    use std::fmt::Write as _;
+    let _ = write!(message, " (after seq {})", next_seq.wrapping_sub(1));
+    message
 }
 
 #[cfg(test)]
@@ -1739,6 +1767,69 @@ mod tests {
         }
         SPAWN_BUDGET.with(|s| s.set(None));
         CHUNK_SIZE.with(|c| c.set(VERIFY_CHUNK));
+    }
+
+    /// A malformed span has no seq of its own: its message says which
+    /// readable record it follows (and, for damaged bytes, how many there
+    /// are), whatever the chunking and the threads.
+    #[test]
+    fn damage_says_which_record_it_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        for framing in [Framing::Jsonl, Framing::Binary] {
+            let src = dir.path().join(format!("src.{}", framing.name()));
+            let (bytes, b) = build(&src, framing, 12);
+            // seq k is bytes[b[k]..b[k + 1]] (b[0] = 0: the genesis first)
+            let flip = |seq: usize, with: u8| {
+                let mut v = bytes.clone();
+                v[(b[seq] + b[seq + 1]) / 2] = with;
+                v
+            };
+            let garbage: &[u8] = match framing {
+                Framing::Jsonl => &[0x7f; 201],
+                Framing::Binary => &[0x7f; 200],
+            };
+            let mut garbage = garbage.to_vec();
+            if framing == Framing::Jsonl {
+                garbage[200] = b'\n';
+            }
+            let cases = [
+                (flip(4, 0x01), 3u64),
+                (flip(1, 0x01), 0),
+                (flip(12, 0x01), 11),
+                ([&bytes[..b[7]], &garbage[..], &bytes[b[7]..]].concat(), 6),
+            ];
+            for (i, (v, after)) in cases.iter().enumerate() {
+                let path = dir.path().join(format!("d{i}.{}", framing.name()));
+                std::fs::write(&path, v).unwrap();
+                for chunk in [1, 64, 333, VERIFY_CHUNK] {
+                    CHUNK_SIZE.with(|c| c.set(chunk));
+                    for threads in [1, 2] {
+                        let r = verify(&path, &opts(threads)).unwrap();
+                        let m: Vec<_> = r
+                            .violations
+                            .iter()
+                            .filter(|v| v.kind == ViolationKind::Malformed)
+                            .collect();
+                        let what = format!("{framing} case {i} chunk {chunk} threads {threads}");
+                        assert_eq!(m.len(), 1, "{what}: {:?}", r.violations);
+                        let msg = &m[0].message;
+                        assert!(
+                            msg.ends_with(&format!("(after seq {after})")),
+                            "{what}: {msg}"
+                        );
+                        if framing == Framing::Binary && i != 2 {
+                            // (the last frame damaged is a complete record
+                            // failing its check: said so, not "damaged bytes")
+                            assert!(msg.contains(" bytes with no valid frame"), "{what}: {msg}");
+                        }
+                        if i == 3 && framing == Framing::Binary {
+                            assert!(msg.contains("damaged bytes: 200 bytes"), "{what}: {msg}");
+                        }
+                    }
+                }
+                CHUNK_SIZE.with(|c| c.set(VERIFY_CHUNK));
+            }
+        }
     }
 
     #[test]

@@ -503,7 +503,15 @@ fn incremental_reads_only_the_new_records() {
     let r = incr(&log, &cp);
     assert!(!r.valid);
     assert_eq!(r.mode, "incremental");
-    assert!(r.problem.is_some());
+    // It says where: the damaged frame has no seq, but follows seq 515.
+    let p = r.problem.unwrap();
+    assert_eq!(p.offset, ends[515]);
+    assert!(
+        p.message.starts_with("damaged bytes: ")
+            && p.message.contains(" bytes with no valid frame")
+            && p.message.ends_with("(after seq 515)"),
+        "{p:?}"
+    );
 }
 
 /// Found by the interop test against the Go reference

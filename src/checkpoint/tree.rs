@@ -362,11 +362,12 @@ impl LeafReader<'_> {
                     );
                 }
                 let msg = if item.kind == SpanKind::Bad {
-                    crate::verify::bad_span_message(self.log.gi.framing)
+                    crate::verify::bad_span_message(self.log.gi.framing, item.bytes.len())
                 } else {
-                    "bytes at the end of the file that no interrupted write leaves (a record that fails its check)"
+                    "bytes at the end of the file that no interrupted write leaves (a record that fails its check)".into()
                 };
-                return stop(self, ViolationKind::Malformed, None, msg.into());
+                let msg = crate::verify::after_seq(msg, self.seq);
+                return stop(self, ViolationKind::Malformed, None, msg);
             }
         }
         let p = match format::parse(self.log.gi.framing, &item.bytes) {
@@ -380,7 +381,10 @@ impl LeafReader<'_> {
                     "bytes at the end of the file are not a complete record".into(),
                 )
             }
-            Err(d) => return stop(self, ViolationKind::Malformed, None, d.0),
+            Err(d) => {
+                let msg = crate::verify::after_seq(d.0, self.seq);
+                return stop(self, ViolationKind::Malformed, None, msg);
+            }
         };
         if p.kind == RecordKind::Genesis || p.raw.hash.as_bytes().len() != self.hash_len {
             return stop(
