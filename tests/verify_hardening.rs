@@ -179,7 +179,7 @@ fn cli_verify_when_the_os_refuses_threads() {
     assert!(ok > 0, "verify never ran under any limit");
 }
 
-/// A log of several 4 MiB verification chunks under an address-space
+/// A log of several verification chunks (1 MiB) under an address-space
 /// limit: the chunk buffers can be refused, not only the threads. Before,
 /// `verify --threads 4` aborted ("memory allocation of 4194304 bytes
 /// failed") under limits where `--threads 1` verified the log, and both
@@ -195,7 +195,7 @@ fn cli_verify_when_the_os_refuses_chunk_buffers() {
     let path = dir.path().join("chunks.jsonl");
     let log =
         evident::Log::open(&path, Cfg::new(Framing::Jsonl, HashAlg::Sha256).open_opts()).unwrap();
-    // About 12 MiB: three chunks.
+    // About 12 MiB: twelve chunks.
     let pad = "p".repeat(4000);
     for i in 0..3000 {
         let e = evident::Event::new("ACTION_EXECUTED", "act")
@@ -205,7 +205,10 @@ fn cli_verify_when_the_os_refuses_chunk_buffers() {
     log.close().unwrap();
     let base = smallest_address_space_kib(evident_bin().as_ref());
     let (mut ok, mut refused) = (0, 0);
-    for kib in (base..=base + 30_000).step_by(1_000) {
+    // Steps smaller than a chunk buffer, so that some limit falls between
+    // "the threads start" and "their buffers fit"; from below `base`,
+    // which is found in steps of 2 MiB.
+    for kib in (base.saturating_sub(2_000)..=base + 12_000).step_by(250) {
         for threads in ["1", "4"] {
             let args = ["verify", path.to_str().unwrap(), "--threads", threads];
             let out = run_under_ulimit(evident_bin().as_ref(), "-v", kib, &args);
