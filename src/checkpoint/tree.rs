@@ -364,7 +364,7 @@ impl LeafReader<'_> {
                 let msg = if item.kind == SpanKind::Bad {
                     crate::verify::bad_span_message(self.log.gi.framing, item.bytes.len())
                 } else {
-                    "bytes at the end of the file that no interrupted write leaves (a record that fails its check)".into()
+                    "bytes at the end of the file that no interrupted write leaves: a record that fails its check".into()
                 };
                 let msg = crate::verify::after_seq(msg, self.seq);
                 return stop(self, ViolationKind::Malformed, None, msg);

@@ -378,6 +378,11 @@ pub enum UnderLimit {
 #[cfg(unix)]
 pub fn under_memory_limit(at: &str, file: &str, o: &std::process::Output) -> UnderLimit {
     let stderr = String::from_utf8_lossy(&o.stderr);
+    // Rust's runtime could not start the program (the main thread's signal
+    // stack refused, before `main`): no room at all, not the program's doing.
+    if stderr.contains("fatal runtime error: initialization or cleanup bug") {
+        return UnderLimit::Other(o.status.code());
+    }
     assert!(
         !stderr.contains("panicked") && !stderr.contains("internal error"),
         "{at}: {stderr}"
