@@ -1693,7 +1693,8 @@ fn has_nul_byte(v: &Value) -> bool {
 /// Refuses an entry whose replayed words hold a NUL byte: no command line
 /// can carry one (bash would cut or drop it), so the replay would differ.
 /// Refuses a tool or operation name starting with `-` too: it would reach
-/// the replayed program as an option, not as the name recorded.
+/// the replayed program as an option, not as the name recorded; and a
+/// parameter named "" (the word `--`, which ends the options).
 fn bash_values(e: &Entry, opts: &ReproOptions) -> Result<()> {
     for (what, word) in [
         ("tool (source)", &e.source),
@@ -1713,6 +1714,13 @@ fn bash_values(e: &Entry, opts: &ReproOptions) -> Result<()> {
     let mut has_nul = texts.iter().any(|t| t.contains('\0'));
     if let Some(params) = obj(&e.details, "parameters") {
         for (k, v) in params {
+            if k.is_empty() && !matches!(v, Value::Null | Value::Bool(false)) {
+                return Err(Error::InvalidArgument(format!(
+                    "reproduce: entry seq {}: a parameter has an empty name, which would \
+                     be the word `--` and end the replayed command's options",
+                    e.seq
+                )));
+            }
             has_nul |= k.contains('\0') || has_nul_byte(v);
         }
     }

@@ -679,3 +679,30 @@ fn reports_show_invisible_characters_escaped() {
     // escaped once: HTML-escaping does not touch the `\u{..}` text
     assert!(text.contains("<td>alice\\u{200b}</td>"), "html");
 }
+
+/// A parameter recorded with an empty name would become the word `--`,
+/// which ends the replayed program's options: every flag after it would
+/// reach the program as a plain argument. Refused, naming the entry.
+#[test]
+fn bash_reproduction_refuses_an_empty_parameter_name() {
+    let d = tempdir().unwrap();
+    let log_path = d.path().join("audit.jsonl");
+    let log = Log::open(&log_path, OpenOptions::new()).unwrap();
+    append(&log, 1, |_| {});
+    append(&log, 2, |e| {
+        e.details = Some(json!({"parameters": {"": "x", "verbose": true}}));
+    });
+    log.close().unwrap();
+    let script = d.path().join("again.sh");
+    let out = evident()
+        .args(["reproduce", log_path.to_str().unwrap(), "--program", "rtgs"])
+        .arg("-o")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = fs::read_to_string(&script).unwrap_or_default();
+    assert!(!out.status.success(), "accepted:\n{text}");
+    assert!(err.contains("seq 2") && err.contains("empty"), "{err}");
+    assert!(!script.exists());
+}
