@@ -187,6 +187,12 @@ enum Kind {
     Other,
 }
 
+/// Whether `path` starts as an evident log (either framing's first
+/// record), whatever its name; a FIFO or device is refused.
+pub(crate) fn is_log_file(path: &Path) -> Result<bool> {
+    Ok(matches!(sniff(path)?, Kind::Log))
+}
+
 fn sniff(path: &Path) -> Result<Kind> {
     // Refuses a FIFO, socket or device without blocking in open(2).
     let mut f = crate::storage::open_regular(path, crate::storage::Access::Read, "read")?;
@@ -213,8 +219,10 @@ fn sniff(path: &Path) -> Result<Kind> {
     Ok(if md { Kind::Report } else { Kind::Other })
 }
 
-/// Entries embedded in a Markdown report written by [`write_reports`].
-fn report_entries(path: &Path) -> Result<Vec<Entry>> {
+/// Entries embedded in a Markdown report written by [`write_reports`],
+/// and what its text shows of them ([`curated`]); `None` without an
+/// entries block.
+fn report_entries(path: &Path) -> Result<Option<(Vec<Entry>, Curation)>> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
     // The block starts a line (values in the report's body never do: they
     // are written on one line after `- **Key**: `).
@@ -224,13 +232,13 @@ fn report_entries(path: &Path) -> Result<Vec<Entry>> {
         text.rfind(&format!("\n{ENTRIES_MARKER}")).map(|i| i + 1)
     };
     let Some(start) = start else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let mut out = Vec::new();
     for (i, line) in text[start..].lines().enumerate().skip(1) {
         let line = line.trim();
         if line == "-->" {
-            return Ok(out);
+            return curated(&text[..start], out).map(Some);
         }
         if line.is_empty() {
             continue;
@@ -248,6 +256,146 @@ fn report_entries(path: &Path) -> Result<Vec<Entry>> {
         "{}: the recorded entries block is not closed (`-->` missing)",
         path.display()
     )))
+}
+
+/// What the text of a report shows of the entries embedded in it.
+#[derive(Debug, Default)]
+struct Curation {
+    /// Seqs of the entries whose section differs from the one the report
+    /// was written with.
+    edited: Vec<u64>,
+    /// Sections that show none of the entries (a heading changed, say).
+    unknown: usize,
+    /// The first line is none of the layouts `evident report` writes.
+    layout_unknown: bool,
+}
+
+impl Curation {
+    /// What makes the report's text untrustworthy, if anything.
+    fn problem(&self) -> Option<String> {
+        if self.layout_unknown {
+            return Some(
+                "its first line is not one `evident report` writes: the report was edited; \
+                 its recorded entries are used as they are"
+                    .into(),
+            );
+        }
+        let mut parts = Vec::new();
+        if !self.edited.is_empty() {
+            let seqs: Vec<String> = self.edited.iter().take(10).map(u64::to_string).collect();
+            parts.push(format!(
+                "{} operation {} from the recorded {} (seq {}{})",
+                self.edited.len(),
+                if self.edited.len() == 1 {
+                    "section differs"
+                } else {
+                    "sections differ"
+                },
+                if self.edited.len() == 1 {
+                    "entry it shows"
+                } else {
+                    "entries they show"
+                },
+                seqs.join(", "),
+                if self.edited.len() > 10 { ", …" } else { "" }
+            ));
+        }
+        if self.unknown > 0 {
+            parts.push(format!(
+                "{} operation {} no recorded entry",
+                self.unknown,
+                if self.unknown == 1 {
+                    "section shows"
+                } else {
+                    "sections show"
+                }
+            ));
+        }
+        (!parts.is_empty()).then(|| {
+            format!(
+                "{}: the report was edited; the recorded entries are used, not its text",
+                parts.join(" and ")
+            )
+        })
+    }
+}
+
+/// Compares the Operations section of a report (`body`: its text before
+/// the entries block) with the sections its `entries` give (the same
+/// templates, line ends and trailing blanks aside), for reports curated by
+/// hand. An entry whose section was deleted is left out; a section that
+/// differs from its entry's, or that shows no entry, is counted as edited
+/// (the entry is kept as recorded: the report's text is not read back).
+fn curated(body: &str, entries: Vec<Entry>) -> Result<(Vec<Entry>, Curation)> {
+    let first = body.lines().next().unwrap_or("");
+    let (name, dated, headed) = if first.starts_with("# Audit Report - ") {
+        ("op.md", false, true)
+    } else if first.starts_with("# Tool Report - ") {
+        ("op.md", true, true)
+    } else if first.starts_with("# Weekly Audit Report - ") {
+        ("op_line.md", false, false)
+    } else {
+        let c = Curation {
+            layout_unknown: true,
+            ..Curation::default()
+        };
+        return Ok((entries, c));
+    };
+    let lines: Vec<&str> = body
+        .lines()
+        .map(str::trim_end)
+        .skip_while(|l| *l != "## Operations")
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut items: Vec<Vec<&str>> = Vec::new();
+    for l in lines {
+        match items.last_mut() {
+            Some(item) if headed && !l.starts_with("### ") => item.push(l),
+            _ => items.push(vec![l]),
+        }
+    }
+    let env = env();
+    let template = env
+        .get_template(name)
+        .map_err(|e| Error::InvalidArgument(format!("rendering {name}: {e}")))?;
+    let mut shown = Vec::with_capacity(entries.len());
+    // Entries by the first line of their section, in order.
+    let mut by_head: HashMap<String, std::collections::VecDeque<usize>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        let text = template
+            .render(context! { op => op(e), dated => dated })
+            .map_err(|e| Error::InvalidArgument(format!("rendering {name}: {e}")))?;
+        let section: Vec<String> = text
+            .lines()
+            .map(|l| l.trim_end().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let head = section.first().cloned().unwrap_or_default();
+        by_head.entry(head).or_default().push_back(i);
+        shown.push(section);
+    }
+    let mut c = Curation::default();
+    let mut kept = vec![false; entries.len()];
+    for item in &items {
+        let head = item.first().copied().unwrap_or_default();
+        match by_head.get_mut(head).and_then(|q| q.pop_front()) {
+            Some(i) => {
+                kept[i] = true;
+                if !shown[i].iter().map(String::as_str).eq(item.iter().copied()) {
+                    c.edited.push(entries[i].seq);
+                }
+            }
+            None => c.unknown += 1,
+        }
+    }
+    let entries = entries
+        .into_iter()
+        .zip(kept)
+        .filter_map(|(e, k)| k.then_some(e))
+        .collect();
+    Ok((entries, c))
 }
 
 /// Entries and log statuses read from inputs.
@@ -322,14 +470,16 @@ pub fn collect(
                 }
             }
             Kind::Report => {
-                let es = report_entries(&path)?;
-                if es.is_empty() && explicit {
-                    return Err(Error::InvalidArgument(format!(
-                        "{}: a Markdown file without recorded entries (not written by `evident report`)",
-                        path.display()
-                    )));
+                match report_entries(&path)? {
+                    Some((es, curation)) => reports.push((path, es, curation)),
+                    None if explicit => {
+                        return Err(Error::InvalidArgument(format!(
+                            "{}: a Markdown file without recorded entries (not written by `evident report`)",
+                            path.display()
+                        )))
+                    }
+                    None => {}
                 }
-                reports.push((path, es));
             }
             Kind::Other if explicit => {
                 let what = if crate::legacy_openparallax::is_openparallax(&path)? {
@@ -353,7 +503,7 @@ pub fn collect(
         }
     }
     let verified = out.entries.len();
-    for (path, es) in reports {
+    for (path, es, curation) in reports {
         let (mut edited, mut alone) = (Vec::new(), 0u64);
         for e in es.into_iter().filter(|e| q.matches(e)) {
             match seen.get(&e.hash).copied() {
@@ -387,6 +537,10 @@ pub fn collect(
                 seqs.join(", "),
                 if edited.len() > 10 { ", …" } else { "" }
             );
+            out.report_failures.push(format!("{shown}: {problem}"));
+            out.report_problems.push(status(problem));
+        }
+        if let Some(problem) = curation.problem() {
             out.report_failures.push(format!("{shown}: {problem}"));
             out.report_problems.push(status(problem));
         }
@@ -908,11 +1062,17 @@ const DAILY_MD: &str = r#"# Audit Report - {{ day }}
 {% endif %}- Tools Used: {% for t in s.tools %}{{ t|md }}{% if not loop.last %}, {% endif %}{% endfor %}
 
 ## Operations
-{% for op in ops %}
-### {{ op.time }} - {{ op.title }} {{ op.mark }}
-{% for f in op.fields %}- **{{ f[0] }}**: {{ f[1] }}
-{% endfor %}{% endfor %}
+{% for op in ops %}{% include "op.md" %}{% endfor %}
 {% include "evidence.md" %}"#;
+
+/// One operation of a daily or tool report (`dated`: with its day), and
+/// of a weekly report: what `evident reproduce` compares with the entry
+/// it shows ([`curated`]).
+const OP_MD: &str = r#"
+### {% if dated %}{{ op.date }} {% endif %}{{ op.time }} - {{ op.title }} {{ op.mark }}
+{% for f in op.fields %}- **{{ f[0] }}**: {{ f[1] }}
+{% endfor %}"#;
+const OP_LINE_MD: &str = r#"- {{ op.date }} {{ op.time }} - {{ op.title }} {{ op.mark }}"#;
 
 const WEEKLY_MD: &str = r#"# Weekly Audit Report - {{ week }} ({{ first }} to {{ last }})
 
@@ -937,7 +1097,7 @@ const WEEKLY_MD: &str = r#"# Weekly Audit Report - {{ week }} ({{ first }} to {{
 {% for r in days %}| {{ r.name }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} |
 {% endfor %}
 ## Operations
-{% for op in ops %}- {{ op.date }} {{ op.time }} - {{ op.title }} {{ op.mark }}
+{% for op in ops %}{% include "op_line.md" %}
 {% endfor %}
 {% include "evidence.md" %}"#;
 
@@ -956,10 +1116,7 @@ const TOOL_MD: &str = r#"# Tool Report - {{ tool|md }}
 {% for r in actions %}| {{ r.name|md }} | {{ r.count }} | {{ r.ok }} | {{ r.failed }} | {{ r.mean_duration }} |
 {% endfor %}
 ## Operations
-{% for op in ops %}
-### {{ op.date }} {{ op.time }} - {{ op.title }} {{ op.mark }}
-{% for f in op.fields %}- **{{ f[0] }}**: {{ f[1] }}
-{% endfor %}{% endfor %}
+{% for op in ops %}{% with dated = true %}{% include "op.md" %}{% endwith %}{% endfor %}
 {% include "evidence.md" %}"#;
 
 const EVIDENCE_MD: &str = r#"{% if logs %}## Evidence
@@ -981,6 +1138,8 @@ fn env() -> Environment<'static> {
         ("weekly.md", WEEKLY_MD),
         ("tool.md", TOOL_MD),
         ("evidence.md", EVIDENCE_MD),
+        ("op.md", OP_MD),
+        ("op_line.md", OP_LINE_MD),
         ("report.html", HTML),
         ("reproduce.sh", BASH),
     ] {
@@ -2058,7 +2217,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.md");
         fs::write(&p, text).unwrap();
-        report_entries(&p).unwrap()
+        let (es, curation) = report_entries(&p).unwrap().unwrap();
+        assert_eq!(curation.problem(), None, "as written: {curation:?}");
+        es
     }
 
     #[test]

@@ -976,3 +976,103 @@ fn reproduce_from_an_edited_report_next_to_its_log_warns() {
     assert_eq!(code, Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
 }
+
+/// Reports curated by hand (RTGS: "create script from curated log files"):
+/// an operation's section deleted from a report is not replayed; a value
+/// changed in the text a reader sees (not in the embedded entries) was
+/// replayed as recorded without a word: now the script and the command
+/// warn (exit 1) and the recorded value is replayed. Line ends changed to
+/// CRLF (a Windows checkout) change nothing.
+#[test]
+fn reproduce_from_reports_curated_by_hand() {
+    let d = tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    sample(&log);
+    let script = d.path().join("r.sh");
+    let reproduce = |dir: &std::path::Path| {
+        let out = evident()
+            .arg("reproduce")
+            .arg(dir)
+            .args(["--program", "rtgs", "-o"])
+            .arg(&script)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+            fs::read_to_string(&script).unwrap(),
+        )
+    };
+    let write_reports = |dir: &std::path::Path, by: &str| {
+        evident()
+            .arg("report")
+            .arg(&log)
+            .args(["--by", by, "-o"])
+            .arg(dir)
+            .assert()
+            .success();
+    };
+    for by in ["day", "tool", "week"] {
+        let reports = d.path().join(format!("reports-{by}"));
+        write_reports(&reports, by);
+        let (code, out, err, _) = reproduce(&reports);
+        assert_eq!(code, Some(0), "{by}: {err}");
+        assert!(out.contains("4 operation(s)"), "{by}: {out}");
+        // CRLF line ends: the same
+        for f in fs::read_dir(&reports).unwrap() {
+            let p = f.unwrap().path();
+            let t = fs::read_to_string(&p).unwrap().replace('\n', "\r\n");
+            fs::write(&p, t).unwrap();
+        }
+        let (code, out, err, s) = reproduce(&reports);
+        assert_eq!(code, Some(0), "{by} CRLF: {err}");
+        assert!(out.contains("4 operation(s)"), "{by} CRLF: {out}");
+        assert!(!s.contains("# WARNING"), "{by} CRLF: {s}");
+    }
+
+    // a section deleted: that operation is not replayed, nothing to warn of
+    let reports = d.path().join("reports");
+    write_reports(&reports, "day");
+    let day = reports.join("audit_report_2023-06-15.md");
+    let text = fs::read_to_string(&day).unwrap();
+    let start = text.find("\n### 15:00:00 - visualization create").unwrap();
+    let end = start + 1 + text[start + 1..].find("\n\n").unwrap();
+    let curated = format!("{}{}", &text[..start], &text[end..]);
+    fs::write(&day, &curated).unwrap();
+    let (code, out, err, s) = reproduce(&reports);
+    assert_eq!(code, Some(0), "{err}\n{curated}");
+    assert!(out.contains("3 operation(s)"), "{out}");
+    assert!(!s.contains("visualization create"), "{s}");
+    assert!(!s.contains("# WARNING"), "{s}");
+
+    // a value changed in the visible text: replayed as recorded, with a warning
+    let edited = curated.replacen(
+        "- **Project**: Winter Turf - v3",
+        "- **Project**: Summer Turf - v4",
+        1,
+    );
+    assert_ne!(edited, curated);
+    fs::write(&day, &edited).unwrap();
+    let (code, out, err, s) = reproduce(&reports);
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(err.contains("edited") && err.contains("seq 1"), "{err}");
+    assert!(s.lines().nth(1).unwrap().starts_with("# WARNING: "), "{s}");
+    assert!(
+        s.contains("Winter Turf - v3") && !s.contains("Summer"),
+        "{s}"
+    );
+
+    // a heading changed: an operation the report does not show as recorded
+    let renamed = curated.replacen(
+        "### 14:00:00 - sensing-data extract",
+        "### 14:00:00 - sensing-data extract-all",
+        1,
+    );
+    assert_ne!(renamed, curated);
+    fs::write(&day, &renamed).unwrap();
+    let (code, _, err, s) = reproduce(&reports);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("edited"), "{err}");
+    assert!(s.lines().nth(1).unwrap().starts_with("# WARNING: "), "{s}");
+}
