@@ -863,6 +863,15 @@ class SessionReport(_Record):
         return self.ok
 
 
+def _restore(container: Any, before: Any) -> None:
+    """Puts back the items a tracked dict or list held before a change."""
+    if isinstance(container, dict):
+        dict.clear(container)
+        dict.update(container, before)
+    else:
+        list.__setitem__(container, slice(None), before)
+
+
 def _tracked(base: type, mutators: str) -> Any:
     """A ``base`` (dict or list) in the metadata ``_root`` that writes every change through."""
 
@@ -880,11 +889,16 @@ def _tracked(base: type, mutators: str) -> Any:
 
     def mutator(name: str) -> Any:
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            before = base(self)
             out = getattr(base, name)(self, *args, **kwargs)
             self._adopt()
             session = self._root._owner() if self._root._owner is not None else None
             if session is not None:
-                session._sync_metadata()
+                try:
+                    session._sync_metadata()
+                except BaseException:  # refused by the library: the change is undone
+                    _restore(self, before)
+                    raise
             if name == "setdefault":
                 return base.__getitem__(self, args[0])
             return self if name.startswith("__i") else out
@@ -1016,10 +1030,15 @@ class Session(Managed):
         if not isinstance(value, Mapping):
             raise InvalidArgumentError("metadata must be a dict")
         view = self._metadata_view
+        before = dict(view)
         dict.clear(view)
         dict.update(view, dict(value))
         view._adopt()
-        self._sync_metadata()
+        try:
+            self._sync_metadata()
+        except BaseException:
+            _restore(view, before)
+            raise
 
     def info(self) -> Dict[str, Any]:
         """Name, times, path, version, commit and counts, as the library reports them."""
@@ -1049,7 +1068,7 @@ class Session(Managed):
     def measure(self, trace_name: str, what: str) -> float:
         """Measures trace ``trace_name`` (NaN when it cannot) and records it in the history."""
         code, out = _measure_code(what), ctypes.c_double()
-        name_b = N.text(trace_name, "trace_name")
+        name_b = N.text(_text(trace_name, "trace_name"), "trace_name")
         self._call(N.measure_lib().evident_session_measure, name_b, code, ctypes.byref(out))
         return out.value
 
@@ -1058,7 +1077,7 @@ class Session(Managed):
                   units: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None,
                   length: Optional[int] = None) -> None:
         """Adds (or replaces) trace ``name``, copying the samples."""
-        name_b = N.text(name, "name")
+        name_b = N.text(_text(name, "name"), "name")
         s = _samples(trace, None if dtype is None else _dtype_name(dtype), length)
         info = dict(s.info)
         for key, v, conv in (("sample_rate", sample_rate, _number),
@@ -1077,14 +1096,15 @@ class Session(Managed):
     def get_trace(self, name: str) -> Trace:
         """The trace ``name`` (NotFoundError, a KeyError, when there is none)."""
         out = ctypes.c_void_p()
-        self._call(N.lib.evident_session_get_trace, N.text(name, "name"), ctypes.byref(out))
+        name_b = N.text(_text(name, "name"), "name")
+        self._call(N.lib.evident_session_get_trace, name_b, ctypes.byref(out))
         if not out.value:
             raise InternalError("the library returned a NULL trace")
         return Trace(out.value)
 
     def remove_trace(self, name: str) -> None:
         """Removes the trace ``name`` (NotFoundError when there is none)."""
-        self._call(N.lib.evident_session_remove_trace, N.text(name, "name"))
+        self._call(N.lib.evident_session_remove_trace, N.text(_text(name, "name"), "name"))
 
     @property
     def traces(self) -> Dict[str, Trace]:

@@ -571,16 +571,30 @@ def _wrap(trace: Trace, session: Optional["Session"] = None) -> WaveformTrace:
     return (DigitalTrace if digital and trace.dtype != "f32" else WaveformTrace)._of(trace, session)
 
 
+def _unchanged(trace: WaveformTrace) -> Optional[Trace]:
+    """The library's trace ``trace`` was made from, if its samples and
+    description were not given new values since (``data`` is read-only)."""
+    t = trace._trace
+    if t is None or t.closed or trace.data is not t.data:
+        return None
+    if (trace.sample_rate, trace.start_time, trace.units) != (t.sample_rate, t.start_time, t.units):
+        return None
+    return t
+
+
 def _measure(trace: Any, what: str, **ignored: Any) -> float:
     """Measures ``trace``: through its session (recorded in the history)
-    when it is a session's trace, else on its samples."""
-    session = None
-    if isinstance(trace, WaveformTrace) and trace._session is not None:
-        session = trace._session()
-    if session is not None and not session.closed and trace.name in session.list_traces():
-        if session.history.auto_record:
-            return float(session.measure(trace.name, what))
-        return float(session._native_trace(trace.name).measure(what))
+    when it is still the session's trace of its name, else on its samples."""
+    if isinstance(trace, WaveformTrace):
+        native = _unchanged(trace)
+        session = None if trace._session is None else trace._session()
+        if native is not None and session is not None and not session.closed \
+                and session._objects.get(trace.name) is trace and trace.name in session.list_traces():
+            if session.history.auto_record:
+                return float(session.measure(trace.name, what))
+            return float(native.measure(what))
+        if native is not None:
+            return float(native.measure(what))
     if isinstance(trace, Trace):
         return trace.measure(what)
     data = getattr(trace, "data", trace)
@@ -1208,7 +1222,7 @@ class Session(_Session):
 
     def _add_trace(self, name: str, trace: Any, **kwargs: Any) -> None:
         if isinstance(trace, WaveformTrace):
-            if trace._trace is not None and not trace._trace.closed:
+            if _unchanged(trace) is not None:
                 trace = trace._trace
             else:
                 kwargs.setdefault("sample_rate", trace.sample_rate)
