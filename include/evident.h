@@ -1168,9 +1168,12 @@ evident_status evident_compat_secureml_status_success(const char *status, char *
  * `operation_name`'s log (NULL: every `*.jsonl` file, in name order), and
  * the time range from `start_time` and `end_time` (each NULL for none; RFC
  * 3339 with offset; `end_time` included). `*out_json` receives
- * `{"files": [paths of existing files], "since": …, "until": …}` (RFC 3339
- * UTC text or null; `until` exclusive). A missing directory or log gives
- * no files; a time in another form is `EVIDENT_INVALID_ARGUMENT`.
+ * `{"files": [paths of existing files], "skipped": [paths], "since": …,
+ * "until": …}` (RFC 3339 UTC text or null; `until` exclusive). Reading
+ * every log, `skipped` lists the `*.jsonl` files that do not start as an
+ * evident log (another program's), which are not in `files`; empty files
+ * are in neither. A missing directory or log gives no files; a time in
+ * another form is `EVIDENT_INVALID_ARGUMENT`.
  */
 evident_status evident_compat_secureml_select(const char *log_dir,
                                               const char *operation_name,

@@ -553,6 +553,10 @@ pub fn secureml_status_success(status: &str) -> bool {
 pub struct SecuremlSelection {
     /// Existing log files to read, in name order.
     pub files: Vec<std::path::PathBuf>,
+    /// Other `*.jsonl` files of the directory (every log read), which do
+    /// not start as an evident log: not read (another program's; empty
+    /// files are left out of both lists).
+    pub skipped: Vec<std::path::PathBuf>,
     /// Events at or after this instant.
     pub since: Option<DateTime<Utc>>,
     /// Events strictly before this instant (`end_time` plus one
@@ -584,7 +588,7 @@ pub fn secureml_select(
     let until = end
         .map(|s| time(s, "end_time").map(|t| t + Duration::microseconds(1)))
         .transpose()?;
-    let mut files = Vec::new();
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
     if let Some(name) = operation_name {
         let f = log_dir.join(secureml_file_name(name));
         if f.is_file() {
@@ -597,13 +601,21 @@ pub fn secureml_select(
                 && p.file_stem().is_some_and(|s| !s.is_empty())
                 && p.is_file()
             {
-                files.push(p);
+                if p.metadata().is_ok_and(|m| m.len() == 0) {
+                    continue; // made by hand (touch)
+                }
+                match crate::report::is_log_file(&p) {
+                    Ok(false) => skipped.push(p),
+                    Ok(true) | Err(_) => files.push(p), // its reader names the error
+                }
             }
         }
         files.sort();
+        skipped.sort();
     }
     Ok(SecuremlSelection {
         files,
+        skipped,
         since,
         until,
     })

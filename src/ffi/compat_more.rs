@@ -262,9 +262,12 @@ pub extern "C" fn evident_compat_secureml_status_success(
 /// `operation_name`'s log (NULL: every `*.jsonl` file, in name order), and
 /// the time range from `start_time` and `end_time` (each NULL for none; RFC
 /// 3339 with offset; `end_time` included). `*out_json` receives
-/// `{"files": [paths of existing files], "since": …, "until": …}` (RFC 3339
-/// UTC text or null; `until` exclusive). A missing directory or log gives
-/// no files; a time in another form is `EVIDENT_INVALID_ARGUMENT`.
+/// `{"files": [paths of existing files], "skipped": [paths], "since": …,
+/// "until": …}` (RFC 3339 UTC text or null; `until` exclusive). Reading
+/// every log, `skipped` lists the `*.jsonl` files that do not start as an
+/// evident log (another program's), which are not in `files`; empty files
+/// are in neither. A missing directory or log gives no files; a time in
+/// another form is `EVIDENT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub extern "C" fn evident_compat_secureml_select(
     log_dir: *const c_char,
@@ -281,13 +284,14 @@ pub extern "C" fn evident_compat_secureml_select(
             try_opt_str!(start_time, "start_time"),
             try_opt_str!(end_time, "end_time"),
         )?;
-        let files: Vec<String> = sel
-            .files
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
+        let names = |ps: &[std::path::PathBuf]| -> Vec<String> {
+            ps.iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect()
+        };
         let text = serde_json::json!({
-            "files": files,
+            "files": names(&sel.files),
+            "skipped": names(&sel.skipped),
             "since": sel.since.map(|t| format_ts(&t)),
             "until": sel.until.map(|t| format_ts(&t)),
         });

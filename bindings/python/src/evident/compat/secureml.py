@@ -177,6 +177,16 @@ def _warn_ignored(what: str, ignored: Dict[str, Any]) -> None:
         warnings.warn(f"{what} ignores unknown keyword argument(s): {names}", UserWarning, stacklevel=3)
 
 
+def _exc_message(e: BaseException) -> str:
+    """``str(e)``, shortened as arguments and results are (:func:`summarize`);
+    an exception whose ``__str__`` fails is named by its type."""
+    try:
+        text = str(e)
+    except Exception:  # noqa: BLE001
+        text = f"<unprintable {type(e).__name__}>"
+    return summarize(text)
+
+
 class AuditTrail:
     """The audit trail of one operation run: events go to
     ``<log_dir>/<operation_name>.jsonl``; :meth:`close` ends the run."""
@@ -394,7 +404,8 @@ class AuditTrail:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc is not None:
-            self.close("failed", {"error": f"{exc_type.__name__}: {exc}"})
+            # shortened: a huge message must not replace the exception
+            self.close("failed", {"error": f"{exc_type.__name__}: {_exc_message(exc)}"})
         else:
             self.close()
 
@@ -412,7 +423,13 @@ def audit_function(
     the duration, and an exception (recorded, then re-raised). A coroutine
     function is audited when it is awaited, a (sync or async) generator
     function while it is iterated (from the first ``next()`` to its end;
-    closed early by the consumer, its result says ``closed_early``)."""
+    closed early by the consumer, its result says ``closed_early``).
+
+    Used bare (``@audit_function`` without parentheses) it audits with the
+    defaults. The function's exception and return value always reach the
+    caller: the exception's message is shortened as arguments and results
+    are, and an error or result that cannot be recorded all the same is a
+    ``RuntimeWarning`` (the operation is still closed)."""
 
     def deco(fn: F) -> F:
         name = operation_name or fn.__name__
@@ -437,36 +454,67 @@ def audit_function(
             trail.log_event("function_call", call)
             return trail, time.perf_counter()
 
+        # Auditing never changes what the function does: its exception and
+        # its result reach the caller; an event that cannot be recorded is
+        # a warning, and the operation is still closed.
+        def unrecorded(what: str, err: Exception) -> None:
+            warnings.warn(
+                f"audit_function({name!r}) could not record {what}: "
+                f"{type(err).__name__}: {err}",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+
+        def close(trail: "AuditTrail", status: str, details: Dict[str, Any]) -> None:
+            try:
+                trail.close(status, details)
+            except Exception as err:  # noqa: BLE001
+                unrecorded("operation_end", err)
+                if trail._log is not None:  # release the file all the same
+                    try:
+                        trail._log.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    trail._log = None
+                    trail.closed = True
+
         def failed(trail: "AuditTrail", start: float, e: BaseException) -> None:
             dur = time.perf_counter() - start
-            trail.log_event(
-                "function_error",
-                {
-                    "function": fn.__qualname__,
-                    "error_type": type(e).__name__,
-                    "error_message": str(e),
-                    "duration_seconds": dur,
-                },
-                success=False,
-                error=f"{type(e).__name__}: {e}",
-                duration_ms=dur * 1000.0,
-            )
-            trail.close("failed", {"error_type": type(e).__name__, "error_message": str(e)})
+            message = _exc_message(e)  # shortened as arguments and results are
+            try:
+                trail.log_event(
+                    "function_error",
+                    {
+                        "function": fn.__qualname__,
+                        "error_type": type(e).__name__,
+                        "error_message": message,
+                        "duration_seconds": dur,
+                    },
+                    success=False,
+                    error=f"{type(e).__name__}: {message}",
+                    duration_ms=dur * 1000.0,
+                )
+            except Exception as err:  # noqa: BLE001
+                unrecorded("function_error", err)
+            close(trail, "failed", {"error_type": type(e).__name__, "error_message": message})
 
         def done(trail: "AuditTrail", start: float, result: Any, closed_early: bool = False) -> Any:
             dur = time.perf_counter() - start
-            trail.log_event(
-                "function_result",
-                {
-                    "function": fn.__qualname__,
-                    "duration_seconds": dur,
-                    **({"result": summarize(result)} if log_result else {}),
-                    **({"closed_early": True} if closed_early else {}),
-                },
-                success=True,
-                duration_ms=dur * 1000.0,
-            )
-            trail.close("completed", {"duration_seconds": dur})
+            try:
+                trail.log_event(
+                    "function_result",
+                    {
+                        "function": fn.__qualname__,
+                        "duration_seconds": dur,
+                        **({"result": summarize(result)} if log_result else {}),
+                        **({"closed_early": True} if closed_early else {}),
+                    },
+                    success=True,
+                    duration_ms=dur * 1000.0,
+                )
+            except Exception as err:  # noqa: BLE001
+                unrecorded("function_result", err)
+            close(trail, "completed", {"duration_seconds": dur})
             return result
 
         if inspect.iscoroutinefunction(fn):
@@ -548,6 +596,15 @@ def audit_function(
 
         return wrapper  # type: ignore[return-value]
 
+    if callable(operation_name) and not isinstance(operation_name, str):
+        # @audit_function without parentheses: given the function itself
+        if (log_dir, regulations, context, log_args, log_result) != (None, None, None, True, True):
+            raise TypeError(
+                "audit_function takes the operation name first, not a function; "
+                "write @audit_function(...) to give other arguments"
+            )
+        fn0, operation_name = operation_name, None
+        return deco(fn0)  # type: ignore[return-value]
     return deco
 
 
@@ -596,7 +653,12 @@ def get_audit_logs(
     ``operation_id`` selects one run.
     Each dict has ``event_type``, ``timestamp`` (ISO 8601, UTC),
     ``operation_name``, ``operation_id``, ``context``, ``regulations``,
-    the event's fields, and ``log_file`` (absolute path), ``seq``, ``hash``."""
+    the event's fields, and ``log_file`` (absolute path), ``seq``, ``hash``.
+
+    Reading every log of ``log_dir``, a ``.jsonl`` file there that is not
+    an evident log (it does not start with a genesis record) is skipped
+    with a warning; an evident log damaged further on raises, as the log of
+    a named operation that is not an evident log does."""
     d = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
     if operation_name is not None:
         operation_name = _clean(str(operation_name))
@@ -617,6 +679,10 @@ def get_audit_logs(
         until=sel["until"],
         session_id=operation_id,
     )
+    for f in sel.get("skipped", ()):
+        # another program's .jsonl file beside the logs (SecureML too skips
+        # what it cannot read): named, not dropped in silence
+        warnings.warn(f"get_audit_logs skips {f}: not an evident log", UserWarning, stacklevel=2)
     out = []
     for f in sel["files"]:
         if _is_empty_file(f):
