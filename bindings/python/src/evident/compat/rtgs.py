@@ -47,6 +47,8 @@ import contextlib
 import getpass
 import json
 import math
+import numbers
+import operator
 import os
 import subprocess
 import sys
@@ -143,13 +145,25 @@ def _ship() -> None:
         )
 
 
+def _flag(v: Any, name: str) -> bool:
+    """``True`` or ``False`` (also numpy's); anything else (``"false"``,
+    ``0``, ``None``…) is refused rather than read by its truthiness."""
+    if isinstance(v, bool):
+        return v
+    if type(v).__module__ == "numpy" and type(v).__name__ in ("bool_", "bool"):
+        return bool(v)
+    raise InvalidArgumentError(f"`{name}` must be True or False, not {v!r}")
+
+
 def set_global_logging(enabled: bool) -> None:
     """Turns recording on or off for every process of this user (kept in
-    ``logging.json`` next to the log)."""
+    ``logging.json`` next to the log). ``enabled`` is ``True`` or ``False``
+    (``"false"``, ``0``… are refused)."""
+    on = _flag(enabled, "enabled")
     p = _status_file()
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".logging.json.{os.getpid()}")
-    tmp.write_text(json.dumps({"enabled": bool(enabled)}))
+    tmp.write_text(json.dumps({"enabled": on}))
     os.replace(tmp, p)
 
 
@@ -421,17 +435,63 @@ def _range(
     return _utc(r["since"]), _utc(r["until"])
 
 
+def _limit(limit: Any) -> Optional[int]:
+    """``limit`` as a count of entries, ``None`` for no limit (``None``,
+    infinity, or more than any log holds); a negative or fractional
+    number, NaN or anything but a number is refused."""
+    if limit is None:
+        return None
+    bad = InvalidArgumentError(f"limit must be a number of entries (0 or more), not {limit!r}")
+    if isinstance(limit, bool):
+        raise bad
+    try:
+        n = operator.index(limit)  # int, numpy integers
+    except TypeError:
+        if not isinstance(limit, numbers.Real):
+            raise bad from None
+        f = float(limit)
+        if f == math.inf:
+            return None
+        if not f.is_integer():  # NaN, -inf, 2.5
+            raise bad from None
+        n = int(f)
+    if n < 0:
+        raise bad
+    return None if n >= 2**63 - 1 else n
+
+
+# A start after every record: "the last -N minutes" for N beyond the calendar.
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def _since_minutes(minutes: Any) -> Optional[datetime]:
+    """The start of "the last ``minutes`` minutes": ``None`` (no bound)
+    when that is before the calendar's first day (``inf``, ``10**12``),
+    after every record when it is past the calendar's last one (``-inf``);
+    NaN or anything but a number is refused."""
+    if isinstance(minutes, bool) or not isinstance(minutes, numbers.Real):
+        raise InvalidArgumentError(f"minutes must be a number of minutes, not {minutes!r}")
+    m: Union[int, float] = (
+        int(minutes) if isinstance(minutes, numbers.Integral) else float(minutes)
+    )
+    if m != m:
+        raise InvalidArgumentError(f"minutes must be a number of minutes, not {minutes!r}")
+    try:
+        return datetime.now(timezone.utc) - timedelta(minutes=m)
+    except OverflowError:
+        return None if m > 0 else _NEVER
+
+
 def recent_logs(
     limit: int = 10, tool_name: Optional[str] = None, minutes: Optional[int] = None
 ) -> List[Dict[str, Any]]:
     """The ``limit`` most recent operations by time (``None``: all), newest
     first (the library's rule, ``evident_compat_rtgs_recent``); a negative
-    ``limit`` is refused (PostgreSQL's ``LIMIT`` refuses it too)."""
-    if limit is not None and (isinstance(limit, bool) or limit < 0):
-        raise InvalidArgumentError(f"limit must be a number of entries (0 or more), not {limit!r}")
-    since = None
-    if minutes is not None:
-        since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    ``limit`` is refused (PostgreSQL's ``LIMIT`` refuses it too), as is a
+    NaN or non-number ``limit`` or ``minutes``. ``minutes`` reaching back
+    before the calendar (``float("inf")``) is every operation."""
+    limit = _limit(limit)
+    since = None if minutes is None else _since_minutes(minutes)
     url = _pg_url()
     if url is not None:
         # The database orders by time.
@@ -593,7 +653,7 @@ def create_reproduction_script(
     60) in the log (in the database when PostgreSQL is configured). Returns ``script_path``, ``operation_count``,
     ``start_date``, ``end_date``."""
     if recent:
-        since = datetime.now(timezone.utc) - timedelta(minutes=minutes or 60)
+        since = _since_minutes(minutes or 60)
         url = _pg_url()
         if url is not None:
             # The database holds every machine's operations (as the
@@ -663,8 +723,10 @@ def create_custom_reproduction_script(
 ) -> ScriptPath:
     """Like :func:`create_reproduction_script` with ``config`` keys
     ``include_tools``, ``exclude_operations`` (lists of names, or one name
-    as a string), ``add_timing``, ``add_error_handling``, ``skip_failed``. Returns the script's path,
-    which also answers ``["operation_count"]`` etc."""
+    as a string), ``add_timing``, ``add_error_handling``, ``skip_failed``
+    (``True`` or ``False``; ``None``: not given; ``"no"``, ``1``… are
+    refused). Returns the script's path, which also answers
+    ``["operation_count"]`` etc."""
     cfg = dict(config or {})
     known = {
         "include_tools",
@@ -676,6 +738,10 @@ def create_custom_reproduction_script(
     unknown = set(cfg) - known
     if unknown:
         raise ValueError(f"unknown reproduction script option(s): {', '.join(sorted(unknown))}")
+    flags = {
+        k: False if cfg.get(k) is None else _flag(cfg[k], k)
+        for k in ("add_timing", "add_error_handling", "skip_failed")
+    }
     if not os.path.exists(logs_dir):
         raise FileNotFoundError(f"logs directory not found: {logs_dir}")
     info = _script(
@@ -683,9 +749,7 @@ def create_custom_reproduction_script(
         output_file,
         include_tools=_names(cfg.get("include_tools")),
         exclude_operations=_names(cfg.get("exclude_operations")),
-        add_timing=bool(cfg.get("add_timing", False)),
-        add_error_handling=bool(cfg.get("add_error_handling", False)),
-        skip_failed=bool(cfg.get("skip_failed", False)),
+        **flags,
     )
     return ScriptPath(info)
 
