@@ -261,9 +261,9 @@ fn report_entries(path: &Path) -> Result<Option<(Vec<Entry>, Curation)>> {
 /// What the text of a report shows of the entries embedded in it.
 #[derive(Debug, Default)]
 struct Curation {
-    /// Seqs of the entries whose section differs from the one the report
-    /// was written with.
-    edited: Vec<u64>,
+    /// Hashes of the entries whose section differs from the one the
+    /// report was written with.
+    edited: Vec<String>,
     /// Sections that show none of the entries (a heading changed, say).
     unknown: usize,
     /// The first line is none of the layouts `evident report` writes.
@@ -271,40 +271,44 @@ struct Curation {
 }
 
 impl Curation {
-    /// What makes the report's text untrustworthy, if anything.
-    fn problem(&self) -> Option<String> {
+    /// What the text of a report shows that its recorded entries do not:
+    /// `edited`, the seqs of its sections that differ (of entries also
+    /// read from a log). `None`: nothing.
+    fn problem(&self, edited: &[u64]) -> Option<String> {
         if self.layout_unknown {
             return Some(
                 "its first line is not one `evident report` writes: the report was edited; \
-                 its recorded entries are used as they are"
+                 its recorded entries are used, not its text"
                     .into(),
             );
         }
         let mut parts = Vec::new();
-        if !self.edited.is_empty() {
-            let seqs: Vec<String> = self.edited.iter().take(10).map(u64::to_string).collect();
+        if !edited.is_empty() {
+            let seqs: Vec<String> = edited.iter().take(10).map(u64::to_string).collect();
+            let one = edited.len() == 1;
             parts.push(format!(
                 "{} operation {} from the recorded {} (seq {}{})",
-                self.edited.len(),
-                if self.edited.len() == 1 {
+                edited.len(),
+                if one {
                     "section differs"
                 } else {
                     "sections differ"
                 },
-                if self.edited.len() == 1 {
+                if one {
                     "entry it shows"
                 } else {
                     "entries they show"
                 },
                 seqs.join(", "),
-                if self.edited.len() > 10 { ", …" } else { "" }
+                if edited.len() > 10 { ", …" } else { "" }
             ));
         }
         if self.unknown > 0 {
+            let one = self.unknown == 1;
             parts.push(format!(
                 "{} operation {} no recorded entry",
                 self.unknown,
-                if self.unknown == 1 {
+                if one {
                     "section shows"
                 } else {
                     "sections show"
@@ -323,9 +327,11 @@ impl Curation {
 /// Compares the Operations section of a report (`body`: its text before
 /// the entries block) with the sections its `entries` give (the same
 /// templates, line ends and trailing blanks aside), for reports curated by
-/// hand. An entry whose section was deleted is left out; a section that
-/// differs from its entry's, or that shows no entry, is counted as edited
-/// (the entry is kept as recorded: the report's text is not read back).
+/// hand. When every section shows one of the entries, an entry whose
+/// section was deleted is left out; otherwise (a section shows none: its
+/// heading, or the entry, was changed) every entry is kept. A section that
+/// differs from its entry's is counted (the entry is kept as recorded: the
+/// report's text is never read back).
 fn curated(body: &str, entries: Vec<Entry>) -> Result<(Vec<Entry>, Curation)> {
     let first = body.lines().next().unwrap_or("");
     let (name, dated, headed) = if first.starts_with("# Audit Report - ") {
@@ -384,11 +390,14 @@ fn curated(body: &str, entries: Vec<Entry>) -> Result<(Vec<Entry>, Curation)> {
             Some(i) => {
                 kept[i] = true;
                 if !shown[i].iter().map(String::as_str).eq(item.iter().copied()) {
-                    c.edited.push(entries[i].seq);
+                    c.edited.push(entries[i].hash.clone());
                 }
             }
             None => c.unknown += 1,
         }
+    }
+    if c.unknown > 0 {
+        return Ok((entries, c));
     }
     let entries = entries
         .into_iter()
@@ -504,12 +513,19 @@ pub fn collect(
     }
     let verified = out.entries.len();
     for (path, es, curation) in reports {
-        let (mut edited, mut alone) = (Vec::new(), 0u64);
+        // Entries also read from a log: the report's copies are compared
+        // with them, and its text with its copies (read alone, a report is
+        // taken as it is).
+        let (mut edited, mut alone, mut text_edited, mut checked) =
+            (Vec::new(), 0u64, Vec::new(), false);
         for e in es.into_iter().filter(|e| q.matches(e)) {
             match seen.get(&e.hash).copied() {
                 Some(i) if i < verified => {
+                    checked = true;
                     if out.entries.get(i) != Some(&e) {
                         edited.push(e.seq);
+                    } else if curation.edited.contains(&e.hash) {
+                        text_edited.push(e.seq);
                     }
                 }
                 Some(_) => {} // in another report already
@@ -540,7 +556,7 @@ pub fn collect(
             out.report_failures.push(format!("{shown}: {problem}"));
             out.report_problems.push(status(problem));
         }
-        if let Some(problem) = curation.problem() {
+        if let Some(problem) = curation.problem(&text_edited).filter(|_| checked) {
             out.report_failures.push(format!("{shown}: {problem}"));
             out.report_problems.push(status(problem));
         }
@@ -2218,7 +2234,8 @@ mod tests {
         let p = dir.path().join("r.md");
         fs::write(&p, text).unwrap();
         let (es, curation) = report_entries(&p).unwrap().unwrap();
-        assert_eq!(curation.problem(), None, "as written: {curation:?}");
+        assert!(curation.edited.is_empty(), "as written: {curation:?}");
+        assert_eq!(curation.problem(&[]), None, "as written: {curation:?}");
         es
     }
 

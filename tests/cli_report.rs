@@ -978,21 +978,23 @@ fn reproduce_from_an_edited_report_next_to_its_log_warns() {
 }
 
 /// Reports curated by hand (RTGS: "create script from curated log files"):
-/// an operation's section deleted from a report is not replayed; a value
-/// changed in the text a reader sees (not in the embedded entries) was
-/// replayed as recorded without a word: now the script and the command
-/// warn (exit 1) and the recorded value is replayed. Line ends changed to
-/// CRLF (a Windows checkout) change nothing.
+/// an operation's section deleted from a report was replayed all the same
+/// (only the embedded entries were read): now it is left out. A value
+/// changed in the text a reader sees, with the log given too, was replayed
+/// as recorded without a word: now the script and the command warn (exit
+/// 1) and the recorded value is replayed. Read alone, a report is taken as
+/// it is (README). Line ends changed to CRLF (a Windows checkout) change
+/// nothing.
 #[test]
 fn reproduce_from_reports_curated_by_hand() {
     let d = tempdir().unwrap();
     let log = d.path().join("audit.jsonl");
     sample(&log);
     let script = d.path().join("r.sh");
-    let reproduce = |dir: &std::path::Path| {
+    let reproduce_from = |inputs: &[&std::path::Path]| {
         let out = evident()
             .arg("reproduce")
-            .arg(dir)
+            .args(inputs)
             .args(["--program", "rtgs", "-o"])
             .arg(&script)
             .output()
@@ -1004,6 +1006,7 @@ fn reproduce_from_reports_curated_by_hand() {
             fs::read_to_string(&script).unwrap(),
         )
     };
+    let reproduce = |dir: &std::path::Path| reproduce_from(&[dir]);
     let write_reports = |dir: &std::path::Path, by: &str| {
         evident()
             .arg("report")
@@ -1046,7 +1049,8 @@ fn reproduce_from_reports_curated_by_hand() {
     assert!(!s.contains("visualization create"), "{s}");
     assert!(!s.contains("# WARNING"), "{s}");
 
-    // a value changed in the visible text: replayed as recorded, with a warning
+    // a value changed in the visible text: replayed as recorded; with the
+    // log given, a warning naming the entry
     let edited = curated.replacen(
         "- **Project**: Winter Turf - v3",
         "- **Project**: Summer Turf - v4",
@@ -1054,16 +1058,27 @@ fn reproduce_from_reports_curated_by_hand() {
     );
     assert_ne!(edited, curated);
     fs::write(&day, &edited).unwrap();
-    let (code, out, err, s) = reproduce(&reports);
+    let (code, _, err, s) = reproduce(&reports);
+    assert_eq!(code, Some(0), "read alone, as it is: {err}");
+    assert!(
+        s.contains("Winter Turf - v3") && !s.contains("Summer"),
+        "{s}"
+    );
+    let (code, out, err, s) = reproduce_from(&[&log, &reports]);
     assert_eq!(code, Some(1), "{out}\n{err}");
-    assert!(err.contains("edited") && err.contains("seq 1"), "{err}");
+    assert!(
+        err.contains("the report was edited") && err.contains("seq 1"),
+        "{err}"
+    );
     assert!(s.lines().nth(1).unwrap().starts_with("# WARNING: "), "{s}");
     assert!(
         s.contains("Winter Turf - v3") && !s.contains("Summer"),
         "{s}"
     );
 
-    // a heading changed: an operation the report does not show as recorded
+    // a heading changed: a section showing no recorded entry; nothing is
+    // left out (a deletion cannot be told from an edit), a warning with
+    // the log given
     let renamed = curated.replacen(
         "### 14:00:00 - sensing-data extract",
         "### 14:00:00 - sensing-data extract-all",
@@ -1071,8 +1086,11 @@ fn reproduce_from_reports_curated_by_hand() {
     );
     assert_ne!(renamed, curated);
     fs::write(&day, &renamed).unwrap();
-    let (code, _, err, s) = reproduce(&reports);
+    let (code, out, err, _) = reproduce(&reports);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("4 operation(s)"), "the deleted one too: {out}");
+    let (code, _, err, s) = reproduce_from(&[&log, &reports]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("edited"), "{err}");
+    assert!(err.contains("shows no recorded entry"), "{err}");
     assert!(s.lines().nth(1).unwrap().starts_with("# WARNING: "), "{s}");
 }
