@@ -798,3 +798,61 @@ fn import_refuses_an_over_long_line_naming_it() {
     );
     assert!(!dst.exists());
 }
+
+/// `evident verify` checks an OpenParallax file by OpenParallax's rule, but
+/// the options that state what an evident log must be (a head it holds, its
+/// log id, its key, a checkpoint and its witnesses) cannot hold for one: an
+/// OpenParallax file (anyone can write one: a keyless chain) put where the
+/// log was passed them all with exit 0. It now fails (exit 1), naming the
+/// options; `--all`, `--json` and `--threads` are fine.
+#[test]
+fn verify_of_an_openparallax_file_fails_what_only_an_evident_log_can_hold() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("audit.jsonl");
+    fs::copy(vectors().join("basic.jsonl"), &p).unwrap();
+    let key = d.path().join("k.hex");
+    fs::write(&key, "00112233445566778899aabbccddeeff").unwrap();
+    let head = format!("3:{}", "ab".repeat(32));
+    let cases: Vec<Vec<String>> = vec![
+        vec!["--expect-head".into(), head],
+        vec![
+            "--expect-log-id".into(),
+            "5eeac3bb4d4c684920bef826e3607383".into(),
+        ],
+        vec!["--key-file".into(), key.display().to_string()],
+        vec!["--min-witnesses".into(), "1".into()],
+        vec!["--witness-key".into(), "w+0123abcd+AAAA".into()],
+    ];
+    for args in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_evident"))
+            .arg("verify")
+            .arg(&p)
+            .args(&args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+        assert!(
+            text.contains(args[0].as_str()) && text.contains("OpenParallax"),
+            "{args:?}: {text}"
+        );
+    }
+    for args in [
+        vec![],
+        vec!["--all"],
+        vec!["--json"],
+        vec!["--threads", "2"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_evident"))
+            .arg("verify")
+            .arg(&p)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+}

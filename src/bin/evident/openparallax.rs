@@ -65,6 +65,18 @@ pub fn intercept(cmd: &Cmd, out: &mut dyn Write) -> Option<Result<u8, Failure>> 
         Err(f) => return Some(Err(f)),
     }
     if let Cmd::Verify(a) = cmd {
+        let evident_only = evident_only_options(a);
+        if !evident_only.is_empty() {
+            return Some(Err(Failure::failed(
+                path,
+                format!(
+                    "an OpenParallax audit file, not an evident log: {} cannot hold for it \
+                     (they state what an evident log holds); `evident verify` without them \
+                     checks its chain by OpenParallax's rule",
+                    evident_only.join(", ")
+                ),
+            )));
+        }
         return Some(verify(&a.log, a.json, out));
     }
     Some(Err(Failure::at(
@@ -75,6 +87,28 @@ pub fn intercept(cmd: &Cmd, out: &mut dyn Write) -> Option<Result<u8, Failure>> 
             import_hint(path)
         ),
     )))
+}
+
+/// The options of `evident verify` given that only an evident log can
+/// satisfy (a head it holds, its id, its key, a checkpoint, witnesses): an
+/// OpenParallax file, which anyone can write, must not pass them.
+fn evident_only_options(a: &crate::VerifyArgs) -> Vec<&'static str> {
+    let w = &a.cp.witnesses;
+    [
+        ("--expect-head", a.expect_head.is_some()),
+        ("--expect-log-id", a.expect_log_id.is_some()),
+        ("--key-file", a.key.key_file.is_some()),
+        ("--checkpoint", a.cp.checkpoint.is_some()),
+        ("--pubkey", a.cp.pubkey.is_some()),
+        ("--incremental", a.cp.incremental),
+        ("--in-log", a.cp.in_log),
+        ("--origin", a.cp.origin.is_some()),
+        ("--witness-key", !w.witness_keys.is_empty()),
+        ("--min-witnesses", w.min_witnesses > 0),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect()
 }
 
 /// `evident verify` of an OpenParallax file: its chain, by OpenParallax's
