@@ -36,7 +36,8 @@ pub enum ViolationKind {
     /// database, also a row whose query columns disagree with its body.
     Malformed = 4,
     /// The file ends in bytes that are not a complete record (a torn write):
-    /// open moves them aside; nothing before them is damaged.
+    /// open moves them aside (unless the lock file records them as durable:
+    /// then open refuses them); nothing before them is damaged.
     TornTail = 5,
     /// The key does not match the log (or a keyed log was checked without
     /// its key, or a keyless log where a key was expected).
@@ -421,7 +422,7 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
                         line: if framing == Framing::Jsonl { line } else { 0 },
                         offset: off,
                         message: format!(
-                            "{} bytes at the end of the file are not a complete record (an interrupted write or a power cut); open moves them aside",
+                            "{} bytes at the end of the file are not a complete record (an interrupted write or a power cut); opening the log moves them aside, unless its lock file records them as written durably (then open refuses them and `evident repair --force` moves them)",
                             len - off
                         ),
                     });
@@ -1553,7 +1554,7 @@ pub fn verify_source(
                 line: if framing == Framing::Jsonl { line } else { 0 },
                 offset: off,
                 message: format!(
-                    "{len} bytes at the end of the file are not a complete record (an interrupted write or a power cut); open moves them aside"
+                    "{len} bytes at the end of the file are not a complete record (an interrupted write or a power cut); opening the log moves them aside, unless its lock file records them as written durably (then open refuses them and `evident repair --force` moves them)"
                 ),
             });
         }

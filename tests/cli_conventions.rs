@@ -1388,3 +1388,41 @@ fn a_binary_file_that_is_not_a_log_is_named_without_a_line() {
         .code(2)
         .stderr(predicate::str::contains("(line 1, byte offset 0: "));
 }
+
+/// Errors are one line, `evident: <file>: <problem>` (the top-level help):
+/// a key file too short said `evident: not a usable key file: FILE: …`.
+#[test]
+fn a_key_file_error_names_the_file_first() {
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("k15hex");
+    std::fs::write(&key, "000102030405060708090a0b0c0d0e").unwrap();
+    let out = evident()
+        .current_dir(d.path())
+        .args(["append", "x.jsonl", "--key-file", "k15hex"])
+        .args(["--event-type", "a", "--action", "b"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("evident: k15hex: not a usable key file: key file holds 30 hex digits"),
+        "{err}"
+    );
+    assert!(!d.path().join("x.jsonl").exists());
+}
+
+/// `-` is standard input for every reading command; `append -` created a
+/// log named `-` in the working directory. Refused, pointing to `--json -`.
+#[test]
+fn append_refuses_dash_as_the_log() {
+    let d = tempfile::tempdir().unwrap();
+    let out = evident()
+        .current_dir(d.path())
+        .args(["append", "-", "--event-type", "a", "--action", "b"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--json -"), "{err}");
+    assert!(!d.path().join("-").exists());
+}

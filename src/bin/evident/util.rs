@@ -128,8 +128,12 @@ pub fn stdout_err(e: io::Error) -> Failure {
 pub fn load_key(file: Option<&Path>) -> Result<Option<Key>, Failure> {
     let Some(f) = file else { return Ok(None) };
     Key::from_file(f).map(Some).map_err(|e| match e {
-        // The library's message already names the file.
-        Error::InvalidArgument(m) => Failure::usage(format!("not a usable key file: {m}")),
+        // The library's message names the file first: `evident: FILE: problem`.
+        Error::InvalidArgument(m) => {
+            let named = format!("{}: ", f.display());
+            let m = m.strip_prefix(named.as_str()).unwrap_or(&m);
+            Failure::at(f, format!("not a usable key file: {m}"))
+        }
         Error::Io { source, op, .. } => Failure::at(f, format!("{op}: {source}")),
         other => Failure::at(f, format!("not a usable key file: {other}")),
     })

@@ -70,6 +70,13 @@ fn parse_obj(text: &str) -> Result<Value, String> {
 
 pub fn append(a: AppendArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let path = a.log.clone();
+    if path.as_os_str() == "-" {
+        // Elsewhere `-` is standard input; a log named `-` is never meant.
+        return Err(Failure::usage(
+            "append writes to a log file, and `-` (standard input) is none: \
+             `evident append --json - LOG` reads entries from standard input (`./-` for a file named -)",
+        ));
+    }
     let base = flag_fields(&a)?;
     // Check a single entry before opening, so a usage error creates nothing.
     let single = match a.json.as_deref() {
