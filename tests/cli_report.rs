@@ -981,10 +981,10 @@ fn reproduce_from_an_edited_report_next_to_its_log_warns() {
 /// an operation's section deleted from a report was replayed all the same
 /// (only the embedded entries were read): now it is left out. A value
 /// changed in the text a reader sees, with the log given too, was replayed
-/// as recorded without a word: now the script and the command warn (exit
-/// 1) and the recorded value is replayed. Read alone, a report is taken as
-/// it is (README). Line ends changed to CRLF (a Windows checkout) change
-/// nothing.
+/// as recorded without a word: now the script and the command warn (with
+/// exit status 1) and the recorded value is replayed. Read alone, a report
+/// is taken as it is (README). Line ends changed to CRLF (a Windows
+/// checkout) change nothing.
 #[test]
 fn reproduce_from_reports_curated_by_hand() {
     let d = tempdir().unwrap();
