@@ -1328,7 +1328,9 @@ evident_status evident_log_sync(evident_log *log);
 /**
  * Flushes, syncs and releases the lock. Later appends and syncs return
  * `EVIDENT_STATUS_CLOSED`; closing twice is OK. The object stays valid (for
- * the accessors) until `evident_log_free`. Call this before
+ * the accessors) until `evident_log_free`, and so do its open file
+ * descriptors (the log and its lock file; the lock itself is released
+ * here): free a closed log when done with it. Call this before
  * `evident_log_free` to see a failing final sync.
  */
 evident_status evident_log_close(evident_log *log);
@@ -1813,7 +1815,7 @@ evident_status evident_query_run(const char *path,
 evident_status evident_query_next(evident_query_iter *iter, evident_entry **out_entry);
 
 /**
- * Reads up to `max` (at least 1) more entries in one call: `*out_json`
+ * Reads up to `max` more entries in one call (`max` 0 counts as 1): `*out_json`
  * receives a JSON array of them, oldest or newest first as the query
  * reads, each element the object `evident_entry_to_json` gives (seq, ts,
  * every field, details, prev, hash), to free with `evident_string_free`;
@@ -1830,7 +1832,7 @@ evident_status evident_query_next_batch(evident_query_iter *iter,
                                         size_t *out_count);
 
 /**
- * Reads up to `max` (at least 1) more entries in one call, as their JSONL
+ * Reads up to `max` more entries in one call (`max` 0 counts as 1), as their JSONL
  * record lines: `*out_lines` receives the lines one after another, each
  * ending with `\n` (no line holds another `\n` or a NUL), NUL-terminated,
  * to free with `evident_string_free`; `*out_len` its length in bytes

@@ -726,7 +726,9 @@ pub extern "C" fn evident_log_sync(log: *mut evident_log) -> evident_status {
 
 /// Flushes, syncs and releases the lock. Later appends and syncs return
 /// `EVIDENT_STATUS_CLOSED`; closing twice is OK. The object stays valid (for
-/// the accessors) until `evident_log_free`. Call this before
+/// the accessors) until `evident_log_free`, and so do its open file
+/// descriptors (the log and its lock file; the lock itself is released
+/// here): free a closed log when done with it. Call this before
 /// `evident_log_free` to see a failing final sync.
 #[no_mangle]
 pub extern "C" fn evident_log_close(log: *mut evident_log) -> evident_status {

@@ -328,7 +328,7 @@ pub extern "C" fn evident_query_next(
     })
 }
 
-/// Reads up to `max` (at least 1) more entries in one call: `*out_json`
+/// Reads up to `max` more entries in one call (`max` 0 counts as 1): `*out_json`
 /// receives a JSON array of them, oldest or newest first as the query
 /// reads, each element the object `evident_entry_to_json` gives (seq, ts,
 /// every field, details, prev, hash), to free with `evident_string_free`;
@@ -410,7 +410,7 @@ fn owned_lines(mut text: Vec<u8>, out: &mut *mut c_char, len: &mut usize) -> Res
     Ok(())
 }
 
-/// Reads up to `max` (at least 1) more entries in one call, as their JSONL
+/// Reads up to `max` more entries in one call (`max` 0 counts as 1), as their JSONL
 /// record lines: `*out_lines` receives the lines one after another, each
 /// ending with `\n` (no line holds another `\n` or a NUL), NUL-terminated,
 /// to free with `evident_string_free`; `*out_len` its length in bytes

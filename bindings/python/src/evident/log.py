@@ -1015,9 +1015,11 @@ class AuditLog(Managed):
 
         Appends take no Python lock (the native handle is thread-safe): an
         append running in another thread either finishes before the close
-        or fails with :class:`~evident.errors.ClosedError`. The handle's
-        memory is therefore freed when the object is garbage-collected, not
-        here (no call can be using it then)."""
+        or fails with :class:`~evident.errors.ClosedError`. The handle is
+        therefore freed when the object is garbage-collected, not here (no
+        call can be using it then): until then it keeps the log's and the
+        lock file's descriptors open (the lock itself is released here), so
+        do not keep closed logs in a list by the hundred."""
         ptr = self._detach()
         if ptr is None:
             return
