@@ -301,3 +301,11 @@ def test_parenthesized_forms_unchanged(tmp_path: Path) -> None:
     assert a() == 1 and b() == 2
     assert _types(tmp_path, "a")[-1] == "operation_end"
     assert _types(tmp_path, "named")[-1] == "operation_end"
+
+
+def test_a_report_of_logs_that_are_not_dicts_names_the_item(tmp_path):
+    from evident.compat.secureml import ReportGenerator
+    with pytest.raises(TypeError, match=r"logs\[1\] is a str"):
+        ReportGenerator().generate_audit_report(
+            logs=[{"event_type": "x", "timestamp": "2026-01-01T00:00:00Z"}, "oops"],
+            output_file=str(tmp_path / "r.html"))

@@ -40,7 +40,7 @@ import uuid
 import warnings
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
 
 from .. import _native as _N
 from . import _time, _is_empty_file
@@ -741,6 +741,10 @@ class ReportGenerator:
         fmt = "pdf" if os.fsdecode(os.fspath(output_file)).lower().endswith(".pdf") else "html"
         entries, files = [], []
         for i, log in enumerate(logs):
+            if not isinstance(log, Mapping):
+                raise TypeError(
+                    f"logs[{i}] is a {type(log).__name__}, not a dict as get_audit_logs returns"
+                )
             # a record back from a pandas DataFrame: NaN / NaT stand for the
             # fields this event does not have (get_audit_logs never gives NaN)
             log = {k: v for k, v in log.items() if not _not_a_value(v)}
