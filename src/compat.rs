@@ -554,8 +554,8 @@ pub struct SecuremlSelection {
     /// Existing log files to read, in name order.
     pub files: Vec<std::path::PathBuf>,
     /// Other `*.jsonl` files of the directory (every log read), which do
-    /// not start as an evident log: not read (another program's; empty
-    /// files are left out of both lists).
+    /// not start as an evident log: not read (another program's). An empty
+    /// file is in `files`.
     pub skipped: Vec<std::path::PathBuf>,
     /// Events at or after this instant.
     pub since: Option<DateTime<Utc>>,
@@ -601,12 +601,12 @@ pub fn secureml_select(
                 && p.file_stem().is_some_and(|s| !s.is_empty())
                 && p.is_file()
             {
-                if p.metadata().is_ok_and(|m| m.len() == 0) {
-                    continue; // made by hand (touch)
-                }
+                // An empty file (made by hand: `touch`) is listed, its reader
+                // finds nothing; an error is named by the reader.
+                let empty = p.metadata().is_ok_and(|m| m.len() == 0);
                 match crate::report::is_log_file(&p) {
-                    Ok(false) => skipped.push(p),
-                    Ok(true) | Err(_) => files.push(p), // its reader names the error
+                    Ok(false) if !empty => skipped.push(p),
+                    _ => files.push(p),
                 }
             }
         }
@@ -877,6 +877,25 @@ mod tests {
         for s in ["failed", "error", "aborted", "", "completed "] {
             assert!(!secureml_status_success(s), "{s}");
         }
+    }
+
+    #[test]
+    fn secureml_selection_skips_what_is_not_a_log() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("data.jsonl"), "{\"a\": 1}\n").unwrap();
+        std::fs::write(d.path().join("empty.jsonl"), "").unwrap();
+        let log = d.path().join("op.jsonl");
+        crate::Log::open(&log, crate::OpenOptions::new())
+            .unwrap()
+            .close()
+            .unwrap();
+        let s = secureml_select(d.path(), None, None, None).unwrap();
+        assert_eq!(s.files, [d.path().join("empty.jsonl"), log]);
+        assert_eq!(s.skipped, [d.path().join("data.jsonl")]);
+        // a log asked for by name is read whatever it holds
+        let s = secureml_select(d.path(), Some("data"), None, None).unwrap();
+        assert_eq!(s.files, [d.path().join("data.jsonl")]);
+        assert!(s.skipped.is_empty());
     }
 
     #[test]

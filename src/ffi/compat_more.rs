@@ -265,8 +265,8 @@ pub extern "C" fn evident_compat_secureml_status_success(
 /// `{"files": [paths of existing files], "skipped": [paths], "since": …,
 /// "until": …}` (RFC 3339 UTC text or null; `until` exclusive). Reading
 /// every log, `skipped` lists the `*.jsonl` files that do not start as an
-/// evident log (another program's), which are not in `files`; empty files
-/// are in neither. A missing directory or log gives no files; a time in
+/// evident log (another program's), which are not in `files` (an empty
+/// file is). A missing directory or log gives no files; a time in
 /// another form is `EVIDENT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub extern "C" fn evident_compat_secureml_select(
