@@ -22,7 +22,7 @@
 //! compiled into the library.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -263,10 +263,11 @@ fn report_entries(path: &Path) -> Result<Option<(Vec<Entry>, Curation)>> {
 struct Curation {
     /// Hashes of the entries whose section differs from the one the
     /// report was written with.
-    edited: Vec<String>,
+    edited: HashSet<String>,
     /// Sections that show none of the entries (a heading changed, say).
     unknown: usize,
-    /// The first line is none of the layouts `evident report` writes.
+    /// The first line is none of the layouts `evident report` writes, or
+    /// the Operations heading is gone.
     layout_unknown: bool,
 }
 
@@ -277,8 +278,8 @@ impl Curation {
     fn problem(&self, edited: &[u64]) -> Option<String> {
         if self.layout_unknown {
             return Some(
-                "its first line is not one `evident report` writes: the report was edited; \
-                 its recorded entries are used, not its text"
+                "its first line, or its Operations heading, is not what `evident report` \
+                 writes: the report was edited; its recorded entries are used, not its text"
                     .into(),
             );
         }
@@ -341,12 +342,15 @@ fn curated(body: &str, entries: Vec<Entry>) -> Result<(Vec<Entry>, Curation)> {
     } else if first.starts_with("# Weekly Audit Report - ") {
         ("op_line.md", false, false)
     } else {
+        ("", false, false)
+    };
+    if name.is_empty() || !body.lines().any(|l| l.trim_end() == "## Operations") {
         let c = Curation {
             layout_unknown: true,
             ..Curation::default()
         };
         return Ok((entries, c));
-    };
+    }
     let lines: Vec<&str> = body
         .lines()
         .map(str::trim_end)
@@ -390,7 +394,7 @@ fn curated(body: &str, entries: Vec<Entry>) -> Result<(Vec<Entry>, Curation)> {
             Some(i) => {
                 kept[i] = true;
                 if !shown[i].iter().map(String::as_str).eq(item.iter().copied()) {
-                    c.edited.push(entries[i].hash.clone());
+                    c.edited.insert(entries[i].hash.clone());
                 }
             }
             None => c.unknown += 1,

@@ -1093,4 +1093,11 @@ fn reproduce_from_reports_curated_by_hand() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("shows no recorded entry"), "{err}");
     assert!(s.lines().nth(1).unwrap().starts_with("# WARNING: "), "{s}");
+
+    // the Operations heading itself deleted: nothing to compare, nothing
+    // left out
+    fs::write(&day, curated.replacen("## Operations\n", "", 1)).unwrap();
+    let (code, out, err, _) = reproduce(&reports);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("4 operation(s)"), "{out}");
 }
