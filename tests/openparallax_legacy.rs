@@ -813,6 +813,14 @@ fn verify_of_an_openparallax_file_fails_what_only_an_evident_log_can_hold() {
     let key = d.path().join("k.hex");
     fs::write(&key, "00112233445566778899aabbccddeeff").unwrap();
     let head = format!("3:{}", "ab".repeat(32));
+    let verify = |args: &[String]| {
+        Command::new(env!("CARGO_BIN_EXE_evident"))
+            .arg("verify")
+            .arg(&p)
+            .args(args)
+            .output()
+            .unwrap()
+    };
     let cases: Vec<Vec<String>> = vec![
         vec!["--expect-head".into(), head],
         vec![
@@ -824,12 +832,7 @@ fn verify_of_an_openparallax_file_fails_what_only_an_evident_log_can_hold() {
         vec!["--witness-key".into(), "w+0123abcd+AAAA".into()],
     ];
     for args in cases {
-        let out = Command::new(env!("CARGO_BIN_EXE_evident"))
-            .arg("verify")
-            .arg(&p)
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = verify(&args);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -841,18 +844,8 @@ fn verify_of_an_openparallax_file_fails_what_only_an_evident_log_can_hold() {
             "{args:?}: {text}"
         );
     }
-    for args in [
-        vec![],
-        vec!["--all"],
-        vec!["--json"],
-        vec!["--threads", "2"],
-    ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_evident"))
-            .arg("verify")
-            .arg(&p)
-            .args(&args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    for args in [&[][..], &["--all"], &["--json"], &["--threads", "2"]] {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        assert_eq!(verify(&args).status.code(), Some(0), "{args:?}");
     }
 }
