@@ -87,6 +87,7 @@ pub mod report;
 pub(crate) mod scan;
 #[cfg(feature = "session")]
 pub mod session;
+mod sha_lanes;
 pub mod source;
 // File access (the `Storage` trait) and the fault- and crash-injecting test
 // hooks: internal; public only with the `__internal` feature.
