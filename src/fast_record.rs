@@ -119,7 +119,7 @@ fn members(b: &[u8]) -> Option<()> {
         // A value, opening as many containers as it starts with.
         loop {
             match *b.get(i)? {
-                b'"' => i = string(b, i + 1)?.0,
+                b'"' => i = short_string(b, i + 1)?.0,
                 c @ (b'{' | b'[') => {
                     depth += 1;
                     if depth > MAX_DEPTH {
@@ -168,7 +168,7 @@ fn key(b: &[u8], i: usize, top: bool) -> Option<usize> {
     if b.get(i) != Some(&b'"') {
         return None;
     }
-    let (end, escaped) = string(b, i + 1)?;
+    let (end, escaped) = short_string(b, i + 1)?;
     if top {
         let name = b.get(i + 1..end - 1)?;
         if escaped || matches!(name, b"v" | b"seq" | b"prev" | b"kind") {
@@ -176,6 +176,51 @@ fn key(b: &[u8], i: usize, top: bool) -> Option<usize> {
         }
     }
     (b.get(end) == Some(&b':')).then_some(end + 1)
+}
+
+/// [`string`], with the common case inline: a string whose closing quote
+/// comes within the next 16 bytes, with nothing special before it.
+#[inline(always)]
+fn short_string(b: &[u8], i: usize) -> Option<(usize, bool)> {
+    let j = find_special_16(b, i);
+    if j < b.len() && b.get(j) == Some(&b'"') {
+        return Some((j + 1, false));
+    }
+    string(b, i)
+}
+
+/// [`find_special`] within the 16 bytes from `i` only: the index of the
+/// first special byte there, or `b.len()` when there is none or fewer than
+/// 16 bytes are left.
+#[inline(always)]
+fn find_special_16(b: &[u8], i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        if i + 16 <= b.len() {
+            // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes
+            // from `i`, inside `b` (i + 16 <= b.len()), unaligned allowed.
+            let mask = unsafe {
+                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+                let m = _mm_or_si128(
+                    _mm_or_si128(
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
+                    ),
+                    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                );
+                _mm_movemask_epi8(m) as u32
+            };
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+        }
+    }
+    let _ = i;
+    b.len()
 }
 
 /// A string whose opening quote is just before `i`: the index after its

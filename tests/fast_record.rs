@@ -212,6 +212,42 @@ fn fast_and_full_readers_agree_at_the_edges() {
     let deep_obj = |n: usize| format!("{head},\"a\":{}1{}}}", "{\"k\":".repeat(n), "}".repeat(n));
     bodies.push(deep_obj(127).into_bytes());
     bodies.push(deep_obj(128).into_bytes());
+    // A special byte at every position about the 16 bytes the string
+    // reader looks at first (member names and values, with bytes left
+    // after them or not).
+    for special in [
+        &b"\\n"[..],
+        b"\\u00e9",
+        b"\\",
+        b"\x01",
+        b"\x1f",
+        b"\x7f",
+        "\u{e9}".as_bytes(),
+        "\u{1F600}".as_bytes(),
+        b"\xe9",
+        b"\xc3",
+    ] {
+        for before in 0..20 {
+            for after in [0usize, 1, 15, 16, 17] {
+                let mut text = "x".repeat(before).into_bytes();
+                text.extend_from_slice(special);
+                text.extend(std::iter::repeat(b'y').take(after));
+                for form in [0, 1] {
+                    let mut body = head.as_bytes().to_vec();
+                    body.extend_from_slice(b",\"");
+                    if form == 0 {
+                        body.extend_from_slice(b"a\":\"");
+                        body.extend_from_slice(&text);
+                        body.extend_from_slice(b"\"}");
+                    } else {
+                        body.extend_from_slice(&text);
+                        body.extend_from_slice(b"\":1}");
+                    }
+                    bodies.push(body);
+                }
+            }
+        }
+    }
     for (v, seq) in [
         ("0", "1"),
         ("4294967295", "1"),
