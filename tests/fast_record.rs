@@ -231,7 +231,7 @@ fn fast_and_full_readers_agree_at_the_edges() {
             for after in [0usize, 1, 15, 16, 17] {
                 let mut text = "x".repeat(before).into_bytes();
                 text.extend_from_slice(special);
-                text.extend(std::iter::repeat(b'y').take(after));
+                text.extend(std::iter::repeat_n(b'y', after));
                 for form in [0, 1] {
                     let mut body = head.as_bytes().to_vec();
                     body.extend_from_slice(b",\"");
