@@ -432,25 +432,32 @@ impl Chain {
             out.extend(bodies.iter().map(|(h, t)| self.hash_parts(&[h, t])));
             return;
         };
-        let msgs: Vec<Msg<'_>> = bodies
-            .iter()
-            .map(|&(head, tail)| Msg { head, tail })
-            .collect();
-        let mut digests = vec![[0u8; 32]; msgs.len()];
-        sha_lanes::hash_all(inner, &msgs, &mut digests);
-        if let Some(outer) = outer {
-            let inner_digests = digests.clone();
-            let msgs: Vec<Msg<'_>> = inner_digests
-                .iter()
-                .map(|d| Msg { head: d, tail: &[] })
-                .collect();
-            sha_lanes::hash_all(outer, &msgs, &mut digests);
+        fn msg<'a>(&(head, tail): &(&'a [u8], &'a [u8])) -> Msg<'a> {
+            Msg { head, tail }
         }
-        out.extend(
-            digests
-                .iter()
-                .map(|d| Hash::from_slice(d).unwrap_or(Hash::zero(32))),
-        );
+        fn digest(d: &[u8; 32]) -> Msg<'_> {
+            Msg { head: d, tail: &[] }
+        }
+        let hash = |d: &[u8; 32]| Hash::from_slice(d).unwrap_or(Hash::zero(32));
+        let mut pairs = bodies.chunks_exact(2);
+        for pair in pairs.by_ref() {
+            if let [a, b] = pair {
+                let d = sha_lanes::together(inner, &[msg(a), msg(b)]);
+                let d = match outer {
+                    Some(outer) => sha_lanes::together(outer, &d.each_ref().map(digest)),
+                    None => d,
+                };
+                out.extend(d.iter().map(hash));
+            }
+        }
+        for body in pairs.remainder() {
+            let d = sha_lanes::one(inner, msg(body));
+            let d = match outer {
+                Some(outer) => sha_lanes::one(outer, digest(&d)),
+                None => d,
+            };
+            out.push(hash(&d));
+        }
     }
 
     /// The algorithm.

@@ -182,45 +182,14 @@ fn key(b: &[u8], i: usize, top: bool) -> Option<usize> {
 /// comes within the next 16 bytes, with nothing special before it.
 #[inline(always)]
 fn short_string(b: &[u8], i: usize) -> Option<(usize, bool)> {
-    let j = find_special_16(b, i);
-    if j < b.len() && b.get(j) == Some(&b'"') {
-        return Some((j + 1, false));
-    }
-    string(b, i)
-}
-
-/// [`find_special`] within the 16 bytes from `i` only: the index of the
-/// first special byte there, or `b.len()` when there is none or fewer than
-/// 16 bytes are left.
-#[inline(always)]
-fn find_special_16(b: &[u8], i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-            _mm_or_si128, _mm_set1_epi8,
-        };
-        if i + 16 <= b.len() {
-            // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes
-            // from `i`, inside `b` (i + 16 <= b.len()), unaligned allowed.
-            let mask = unsafe {
-                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-                let m = _mm_or_si128(
-                    _mm_or_si128(
-                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
-                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
-                    ),
-                    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                );
-                _mm_movemask_epi8(m) as u32
-            };
-            if mask != 0 {
-                return i + mask.trailing_zeros() as usize;
-            }
+    if let Some(mask) = special_mask_16(b, i).filter(|&m| m != 0) {
+        let j = i + mask.trailing_zeros() as usize;
+        if b.get(j) == Some(&b'"') {
+            return Some((j + 1, false));
         }
     }
-    let _ = i;
-    b.len()
+    string(b, i)
 }
 
 /// A string whose opening quote is just before `i`: the index after its
@@ -307,31 +276,11 @@ fn number(b: &[u8], mut i: usize) -> Option<usize> {
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))] // only the SIMD loop advances `i`
 fn find_special(b: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-            _mm_or_si128, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of x86_64; every load reads 16 bytes inside
-        // `b` (i + 16 <= b.len()), unaligned loads allowed.
-        unsafe {
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
-            let space = _mm_set1_epi8(0x20);
-            while i + 16 <= b.len() {
-                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-                // Signed: bytes below 0x20 and from 0x80 on are both less.
-                let m = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                    _mm_cmplt_epi8(v, space),
-                );
-                let mask = _mm_movemask_epi8(m) as u32;
-                if mask != 0 {
-                    return i + mask.trailing_zeros() as usize;
-                }
-                i += 16;
-            }
+    while let Some(mask) = special_mask_16(b, i) {
+        if mask != 0 {
+            return i + mask.trailing_zeros() as usize;
         }
+        i += 16;
     }
     b.get(i..)
         .and_then(|rest| {
@@ -339,6 +288,35 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
                 .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
         })
         .map_or(b.len(), |p| i + p)
+}
+
+/// Bit k set when byte `i + k` of `b` ends a plain string run (see
+/// [`find_special`]), for the 16 bytes from `i`; `None` when fewer than 16
+/// are left.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn special_mask_16(b: &[u8], i: usize) -> Option<u32> {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    if i.checked_add(16)? > b.len() {
+        return None;
+    }
+    // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes from `i`,
+    // inside `b` (checked above), unaligned loads allowed.
+    unsafe {
+        let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+        // Signed: bytes below 0x20 and from 0x80 on are both less.
+        let m = _mm_or_si128(
+            _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
+            ),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+        );
+        Some(_mm_movemask_epi8(m) as u32)
+    }
 }
 
 #[cfg(test)]

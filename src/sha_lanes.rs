@@ -137,31 +137,9 @@ fn digest(state: &[u32; 8]) -> [u8; 32] {
     out
 }
 
-/// The SHA-256 of each message of `msgs` from `start`, into `out` (as
-/// long; extra entries of either are left alone): two messages at a time
-/// where [`available`] (more at once measured slower: the states and
-/// message words of more than two no longer fit the 16 vector registers),
-/// else one at a time.
-pub(crate) fn hash_all(start: &Start, msgs: &[Msg<'_>], out: &mut [[u8; 32]]) {
-    let mut done = 0;
-    if available() {
-        for (m, o) in msgs.chunks_exact(2).zip(out.chunks_exact_mut(2)) {
-            if let (Ok(m), Ok(o)) = (
-                <&[Msg<'_>; 2]>::try_from(m),
-                <&mut [[u8; 32]; 2]>::try_from(o),
-            ) {
-                *o = together(start, m);
-                done += 2;
-            }
-        }
-    }
-    for (m, o) in msgs.iter().zip(out.iter_mut()).skip(done) {
-        *o = one(start, *m);
-    }
-}
-
-/// One message, through `sha2`'s own compression (SHA-NI when present).
-fn one(start: &Start, m: Msg<'_>) -> [u8; 32] {
+/// The SHA-256 of one message from `start`, through `sha2`'s own
+/// compression (SHA-NI when present).
+pub(crate) fn one(start: &Start, m: Msg<'_>) -> [u8; 32] {
     let blocks = Blocks::new(m, start);
     let mut state = start.state;
     finish(&blocks, 0, &mut state);
@@ -177,9 +155,12 @@ fn finish(blocks: &Blocks<'_>, from: usize, state: &mut [u32; 8]) {
     }
 }
 
-/// `N` messages: their blocks compressed side by side while all have
-/// blocks left, then each one's rest alone. Only when [`available`].
-fn together<const N: usize>(start: &Start, msgs: &[Msg<'_>; N]) -> [[u8; 32]; N] {
+/// The SHA-256 of `N` messages from `start`: their blocks compressed side
+/// by side while all have blocks left, then each one's rest alone. Only
+/// when [`available`]; two at a time (more at once measured slower: the
+/// states and message words of more than two no longer fit the 16 vector
+/// registers).
+pub(crate) fn together<const N: usize>(start: &Start, msgs: &[Msg<'_>; N]) -> [[u8; 32]; N] {
     let blocks = msgs.map(|m| Blocks::new(m, start));
     let mut states = [start.state; N];
     #[cfg(target_arch = "x86_64")]
