@@ -215,9 +215,12 @@ def test_audit_logger_migrates_and_continues_the_chain(basic):
     assert verify(basic).valid and verify(basic).entries == 8
     now = op.read_entries(basic)
     assert now[0].action_type == "read_file" and now[0].details == {"path": "/x"}
-    assert now[1].event_type == "OPENPARALLAX_IMPORT"
-    # The imported entries read back as OpenParallax read them.
-    assert now[2:] == old
+    # The imported entries read back as OpenParallax read them; the
+    # import's anchor entry only when asked for (review, 7 December: its
+    # event type is no EventType, which seed code reading entries breaks on).
+    assert now[1:] == old
+    anchor = op.read_entries(basic, op.Query(event_type="OPENPARALLAX_IMPORT"))
+    assert [e.event_type for e in anchor] == ["OPENPARALLAX_IMPORT"]
     with op.AuditLogger(basic) as again:
         assert again.migrated is None
     assert [e.id for e in op.read_entries(basic, op.Query(session_id="sess-001",
@@ -250,7 +253,7 @@ def test_import_file_leaves_the_source_alone(basic, tmp_path):
     r = op.import_file(basic, dst)
     assert r["entries"] == 6 and basic.read_bytes() == before
     assert verify(dst).valid
-    assert op.read_entries(dst)[1:] == op.read_entries(basic)
+    assert op.read_entries(dst) == op.read_entries(basic)
     with pytest.raises(op.AuditError):
         op.import_file(basic, dst)
 
@@ -328,5 +331,5 @@ def test_a_kill_at_any_point_leaves_the_file_or_the_complete_log(tmp_path):
         with op.AuditLogger(p) as log:
             log.log(op.EventType.ACTION_EXECUTED, "after")
         assert Path(str(p) + ".openparallax").read_bytes() == legacy
-        assert op.read_entries(p)[2:] == want
+        assert op.read_entries(p)[1:] == want  # the new entry, then the imported ones
     assert "legacy" in outcomes

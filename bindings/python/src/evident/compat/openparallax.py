@@ -40,7 +40,9 @@ are read as they are (the rules are evident's Rust library's,
   bytes get a second name, ``PATH.openparallax`` (never changed or
   deleted); then a new evident log with every entry (and an
   ``OPENPARALLAX_IMPORT`` anchor entry recording the file's line count,
-  size, SHA-256 and last hash) replaces it at ``PATH`` in one rename. A
+  size, SHA-256 and last hash; :func:`read_entries` leaves it out unless
+  the query names ``"OPENPARALLAX_IMPORT"``, so every entry it returns is
+  an OpenParallax event) replaces it at ``PATH`` in one rename. A
   kill at any point leaves either the untouched file at ``PATH`` or the
   complete new log with the copy beside it; a new ``AuditLogger(path)``
   goes on. The logger then continues the chain from the last entry, as the
@@ -49,7 +51,8 @@ are read as they are (the rules are evident's Rust library's,
   same without opening; :func:`import_file` copies a file into a new log
   elsewhere and leaves the file alone;
 - entries imported from such a file read back (:func:`read_entries` on the
-  new log) with their original ``id``, ``timestamp``, ``details``,
+  new log) with their original ``id``, ``timestamp``, ``details`` (parsed
+  from the ``details_json`` text kept, as OpenParallax's reader does),
   ``previous_hash`` and ``hash`` (OpenParallax's, kept in the entry under
   ``details["openparallax"]``); the evident chain over them is checked by
   :func:`verify_integrity` as for any log.
@@ -355,15 +358,7 @@ def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEnt
         # The query is checked as it would be on a log.
         _native.unsigned(q.limit or 0, "limit")
         return []
-    entries = _q.read_entries(
-        path,
-        _q.Query(
-            session_id=q.session_id or None,
-            event_type=event_type,
-            limit=q.limit or None,
-            newest_first=True,
-        ),
-    )
+    entries = _without_anchors(path, q, event_type)
     return [
         _imported(e) or AuditEntry(
             id=str(e.seq),
@@ -381,6 +376,25 @@ def read_entries(path: PathLike, query: Optional[Query] = None) -> List[AuditEnt
         )
         for e in entries
     ]
+
+
+#: The event type of the entry a migration adds (evident's record of the
+#: import, not an OpenParallax event: read back only when asked for).
+_ANCHOR = "OPENPARALLAX_IMPORT"
+
+
+def _without_anchors(path: PathLike, q: Query, event_type: Optional[str]) -> List[_q.Entry]:
+    """The entries of ``q``, newest first, without the import's anchor
+    entries unless ``q`` asks for them (``limit`` counts the others)."""
+    limit, extra = q.limit or None, 1
+    while True:
+        query = _q.Query(session_id=q.session_id or None, event_type=event_type,
+                         limit=None if limit is None else limit + extra, newest_first=True)
+        got = _q.read_entries(path, query)
+        kept = got if event_type == _ANCHOR else [e for e in got if e.event_type != _ANCHOR]
+        if limit is None or len(kept) >= limit or len(got) < limit + extra:
+            return kept[:limit]
+        extra *= 2  # more anchors than asked for room: ask for more
 
 
 def _unix_ms(e: _q.Entry) -> int:
@@ -461,7 +475,10 @@ def _imported(e: _q.Entry) -> Optional[AuditEntry]:
             timestamp=o["timestamp"],
             session_id=e.session_id,
             action_type=e.action,
-            details=d["details"],
+            # OpenParallax's own text, parsed as its reader does (integers of
+            # any size, keys in their order), as before the migration.
+            details=_details(o["details_json"]) if isinstance(o.get("details_json"), str)
+            else d["details"],
             previous_hash=o["previous_hash"],
             hash=o["hash"],
             otr=e.otr,
