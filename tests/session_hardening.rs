@@ -433,3 +433,72 @@ fn flipped_byte_after_a_save_without_sync_is_damage() {
     let r = verify_session(&p, None).unwrap();
     assert!(r.ok && r.incomplete_versions == vec![2], "{r:?}");
 }
+
+/// Outside review, 7 December: a sample byte flipped in a saved (synced)
+/// file was handed out as data, compressed or not; only `Trace::verify` and
+/// `verify_session` saw it. Samples are checked against the SHA-256 their
+/// chained record names when they are first read, so damaged samples are
+/// an error naming the file, never numbers.
+#[test]
+fn damaged_samples_are_never_read_as_data() {
+    let dir = tempfile::tempdir().unwrap();
+    // Noise (does not compress: zstd stores it as it is).
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let noise: Vec<u64> = (0..20_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        })
+        .collect();
+    let bytes: Vec<u8> = noise.iter().flat_map(|v| v.to_le_bytes()).collect();
+    for level in [None, Some(3)] {
+        let path = dir.path().join(format!("n{level:?}.evs"));
+        let mut s = Session::new("noise");
+        s.add_trace(
+            "X",
+            Trace::from_slice(&noise, TraceInfo::with_rate(1.0)).unwrap(),
+        )
+        .unwrap();
+        s.add_trace(
+            "Y",
+            Trace::from_slice(&[1.0f64, 2.0], TraceInfo::with_rate(1.0)).unwrap(),
+        )
+        .unwrap();
+        s.save(Some(&path), &SaveOptions::default().compress(level))
+            .unwrap();
+        let mut file = std::fs::read(&path).unwrap();
+        let at = file
+            .windows(64)
+            .position(|w| w == &bytes[8000..8064])
+            .expect("the samples in the file")
+            + 10;
+        file[at] ^= 0x10;
+        std::fs::write(&path, &file).unwrap();
+        let back = Session::load(&path, &LoadOptions::default()).unwrap();
+        let t = back.trace("X").unwrap();
+        assert_eq!(t.is_compressed(), level.is_some());
+        for r in [t.bytes().map(|_| ()), t.as_slice::<u64>().map(|_| ())] {
+            match r {
+                Err(Error::Corrupt { path: p, msg, .. }) => {
+                    assert_eq!(p, path, "{level:?}");
+                    assert!(msg.contains("trace \"X\""), "{level:?}: {msg}");
+                }
+                other => panic!("{level:?}: damaged samples read: {other:?}"),
+            }
+        }
+        assert!(t.verify().is_err());
+        // The trace beside it is intact and reads.
+        let y = back.trace("Y").unwrap();
+        assert_eq!(y.as_slice::<f64>().unwrap(), &[1.0, 2.0]);
+        // The intact file reads the same samples.
+        file[at] ^= 0x10;
+        std::fs::write(&path, &file).unwrap();
+        let back = Session::load(&path, &LoadOptions::default()).unwrap();
+        assert_eq!(
+            back.trace("X").unwrap().as_slice::<u64>().unwrap(),
+            &noise[..]
+        );
+    }
+}

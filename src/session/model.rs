@@ -477,6 +477,10 @@ struct TraceInner {
     /// program that can write the file, so a slice of `bool` over it could
     /// change into invalid values after the check.
     private: OnceLock<std::result::Result<Vec<u64>, String>>,
+    /// The outcome of the first check of the stored samples against the
+    /// SHA-256 their chained record names (`Some(msg)`: they do not match),
+    /// made when the samples are first read ([`Trace::bytes`]).
+    checked: OnceLock<Option<String>>,
 }
 
 /// A trace: typed samples plus what they mean. Cheap to clone; the samples
@@ -534,6 +538,7 @@ impl Trace {
                 },
                 stored: None,
                 private: OnceLock::new(),
+                checked: OnceLock::new(),
             }),
         })
     }
@@ -566,6 +571,7 @@ impl Trace {
                 samples,
                 stored,
                 private: OnceLock::new(),
+                checked: OnceLock::new(),
             }),
         }
     }
@@ -609,7 +615,13 @@ impl Trace {
     /// The samples as little-endian bytes (packed for bits). Zero-copy for
     /// owned and mapped traces; a compressed trace is decompressed on the
     /// first call (and kept).
+    ///
+    /// Samples read from a file are first checked, once, against the
+    /// SHA-256 their chained record names: damaged samples are an
+    /// [`Error::Corrupt`] naming the file and the trace, never data (the
+    /// check reads every stored byte once; opening the session does not).
     pub fn bytes(&self) -> Result<&[u8]> {
+        self.checked()?;
         match &self.inner.samples {
             Samples::Owned { words, len } => Ok(words_to_bytes(words, *len)),
             Samples::Mapped { map, at, len } => map.get(*at..at + len).ok_or_else(|| {
@@ -697,6 +709,7 @@ impl Trace {
                 },
                 stored: self.inner.stored.clone(),
                 private: OnceLock::new(),
+                checked: OnceLock::new(),
             }),
         }))
     }
@@ -838,38 +851,72 @@ impl Trace {
     }
 
     /// Checks the stored bytes against the SHA-256 its chained record names
-    /// (reads every byte of the trace). Traces not loaded from a file have
-    /// nothing to check.
+    /// (reads every byte of the trace, each time). Traces not loaded from a
+    /// file have nothing to check.
     pub fn verify(&self) -> Result<()> {
+        match self.mismatch()? {
+            Some(msg) => Err(self.corrupt(msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Trace::verify`] once for the life of the trace (every clone), for
+    /// [`Trace::bytes`].
+    fn checked(&self) -> Result<()> {
+        let found = match self.inner.checked.get() {
+            Some(found) => found,
+            None => {
+                let found = self.mismatch()?;
+                self.inner.checked.get_or_init(|| found)
+            }
+        };
+        match found {
+            Some(msg) => Err(self.corrupt(msg.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// `Some(message)` when the stored bytes do not hash to the SHA-256
+    /// their chained record names.
+    fn mismatch(&self) -> Result<Option<String>> {
         let Some(st) = &self.inner.stored else {
-            return Ok(());
+            return Ok(None);
         };
         let (map, at) = match &self.inner.samples {
             Samples::Mapped { map, at, .. } => (map, *at),
             Samples::Compressed { map, at, .. } => (map, *at),
-            Samples::Owned { .. } => return Ok(()),
+            Samples::Owned { .. } => return Ok(None),
         };
         let bytes = map
             .get(at..at + st.stored_len as usize)
             .ok_or_else(|| Error::InvalidArgument("trace samples outside the file".into()))?;
         let got = super::base::sha256(bytes);
-        if got != st.sha256 {
-            return Err(Error::Corrupt {
-                path: st.path.clone(),
-                at: crate::error::Position {
-                    offset: st.frame,
-                    line: 0,
-                    seq: None,
-                },
-                msg: format!(
-                    "trace {:?}: its samples hash to {got}, the chained trace record names {}{}",
-                    st.name,
-                    st.sha256,
-                    super::base::CORRUPT_HINT
-                ),
-            });
+        Ok((got != st.sha256).then(|| {
+            format!(
+                "trace {:?}: its samples hash to {got}, the chained trace record names {}{}",
+                st.name,
+                st.sha256,
+                super::base::CORRUPT_HINT
+            )
+        }))
+    }
+
+    fn corrupt(&self, msg: String) -> Error {
+        let (path, frame) = self
+            .inner
+            .stored
+            .as_ref()
+            .map(|st| (st.path.clone(), st.frame))
+            .unwrap_or_default();
+        Error::Corrupt {
+            path,
+            at: crate::error::Position {
+                offset: frame,
+                line: 0,
+                seq: None,
+            },
+            msg,
         }
-        Ok(())
     }
 
     pub(crate) fn stored(&self) -> Option<&Stored> {
