@@ -159,6 +159,9 @@ enum Dir {
     Back(Backward<File>),
 }
 
+/// What a reader says of a genesis record after the start of the log.
+pub(crate) const GENESIS_AFTER_START: &str = "a genesis record after the start of the log";
+
 /// Iterator over matching entries. Yields `Err` for a damaged record (with
 /// its position) and goes on with the next one where the framing allows.
 pub struct QueryIter {
@@ -275,8 +278,15 @@ impl QueryIter {
                 Ok(p) => p,
                 Err(d) => return Some(Err(Error::malformed(&self.path, at, d.0))),
             };
-            if p.kind != RecordKind::Entry {
-                continue; // genesis copies and kinds from later versions
+            match p.kind {
+                RecordKind::Entry => {}
+                // Reading starts after the log's own genesis: another one is
+                // a second log spliced in (`cat a b`), damage as `verify`
+                // reports it (spec § 9.3), never entries of this log.
+                RecordKind::Genesis => {
+                    return Some(Err(Error::malformed(&self.path, at, GENESIS_AFTER_START)))
+                }
+                _ => continue, // kinds of later versions (spec § 13.2)
             }
             let newest_first = matches!(self.dir, Dir::Back(_));
             if newest_first && self.q.seq_min.is_some_and(|m| p.seq < m) {

@@ -10,13 +10,15 @@ use crate::query::Query;
 use crate::source::{RecordSource, SourceKind};
 
 /// Appends the entries of `src` matching `q` (filters only: order and
-/// limit are the caller's) to `out`. Genesis records and record kinds of
-/// later versions are not entries; a torn record at the end is skipped (as
+/// limit are the caller's) to `out`. The genesis record (the first) and
+/// record kinds of later versions are not entries; a genesis after the
+/// first record is damage; a torn record at the end is skipped (as
 /// a file query skips it); damaged bytes, an undecodable record or a
 /// changed last record are an error naming the source and the record's
 /// position.
 pub fn source_entries(src: &mut dyn RecordSource, q: &Query, out: &mut Vec<Entry>) -> Result<()> {
     let framing = src.framing();
+    let mut first = true;
     while let Some(r) = src.next_record()? {
         let at = Position {
             offset: r.offset,
@@ -41,9 +43,23 @@ pub fn source_entries(src: &mut dyn RecordSource, q: &Query, out: &mut Vec<Entry
         }
         let p =
             format::parse(framing, &r.bytes).map_err(|d| Error::malformed(src.name(), at, d.0))?;
-        if p.kind != RecordKind::Entry {
-            continue;
+        match p.kind {
+            RecordKind::Entry => {}
+            // The source's first record is its genesis; another is a
+            // second log spliced in: damage, never entries of this log.
+            RecordKind::Genesis if !first => {
+                return Err(Error::malformed(
+                    src.name(),
+                    at,
+                    crate::query::GENESIS_AFTER_START,
+                ))
+            }
+            _ => {
+                first = false;
+                continue;
+            }
         }
+        first = false;
         let at = Position {
             seq: Some(p.seq),
             ..at

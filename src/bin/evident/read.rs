@@ -477,6 +477,9 @@ fn write_export(
             n = crate::tracekit::write(path, entries, fmt, tk, w, &|e| stop(path, e), werr)?;
         }
         ExportFormat::Csv => {
+            // Every log is opened before anything is written: a log that
+            // cannot be opened leaves no header behind.
+            let opened = open_all(logs, &open)?;
             let mut cw = csv::Writer::from_writer(&mut *w);
             let cerr = |e: csv::Error| match e.into_kind() {
                 csv::ErrorKind::Io(e) => werr(e),
@@ -485,9 +488,9 @@ fn write_export(
             let file_col = label.then_some("file");
             cw.write_record(file_col.into_iter().chain(CSV_COLUMNS))
                 .map_err(cerr)?;
-            for (path, name) in logs {
+            for ((path, name), entries) in logs.iter().zip(opened) {
                 let file_col = label.then_some(name.clone());
-                for r in open(path)? {
+                for r in entries {
                     let e = r.map_err(|e| stop(path, e))?;
                     cw.write_record(file_col.iter().cloned().chain(csv_row(&e)))
                         .map_err(cerr)?;
@@ -498,12 +501,13 @@ fn write_export(
         }
         ExportFormat::Json | ExportFormat::Jsonl => {
             let array = fmt == ExportFormat::Json;
+            let opened = open_all(logs, &open)?;
             if array {
                 w.write_all(b"[").map_err(werr)?;
             }
-            for (path, name) in logs {
+            for ((path, name), entries) in logs.iter().zip(opened) {
                 let name = serde_json::to_string(name).map_err(|e| werr(e.into()))?;
-                for r in open(path)? {
+                for r in entries {
                     let e = r.map_err(|e| stop(path, e))?;
                     if array {
                         w.write_all(if n == 0 { b"\n" } else { b",\n" })
@@ -530,6 +534,14 @@ fn write_export(
         }
     }
     Ok(n)
+}
+
+/// `open` of every log, in order; the first failure.
+fn open_all<T>(
+    logs: &[(PathBuf, String)],
+    open: &dyn Fn(&Path) -> Result<T, Failure>,
+) -> Result<Vec<T>, Failure> {
+    logs.iter().map(|(path, _)| open(path)).collect()
 }
 
 pub fn export(a: ExportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
