@@ -830,6 +830,8 @@ impl Trace {
         };
         let bytes = match &self.inner.samples {
             Samples::Mapped { .. } => {
+                // Samples that fail their hash are that error (Corrupt).
+                self.bytes()?;
                 let r = self.inner.private.get_or_init(|| {
                     let src = self.bytes().map_err(|e| e.to_string())?;
                     let words = aligned_copy(src).map_err(|e| e.to_string())?;
