@@ -1246,6 +1246,58 @@ pub struct ImportReport {
     pub log: PathBuf,
     /// Where the legacy bytes are ([`migrate_in_place`]: the sibling copy).
     pub legacy: PathBuf,
+    /// The file's last line, cut short by a write OpenParallax did not
+    /// finish (no line feed, not JSON): not imported, kept in the legacy
+    /// bytes (spec/openparallax.md § 6).
+    pub torn_tail: Option<TornTail>,
+}
+
+/// A last line cut short in an OpenParallax file ([`ImportReport`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TornTail {
+    /// Its 1-based line number.
+    pub line: u64,
+    /// Its byte offset in the file.
+    pub offset: u64,
+    /// Its length in bytes (to the end of the file).
+    pub bytes: u64,
+}
+
+/// `Some` when the only violation `r` found is the file's last line, cut
+/// short: it does not end in a line feed and is not JSON (what a killed
+/// OpenParallax writer leaves; anything else is refused).
+fn cut_short_tail(src: &Path, r: &LegacyReport) -> Result<Option<TornTail>> {
+    if r.valid || r.kind != Some(LegacyViolation::InvalidJson) || r.line != r.lines {
+        return Ok(None);
+    }
+    let mut f = File::open(src).map_err(|e| Error::io(src, "open", e))?;
+    // The start of the last line: after the last line feed.
+    let mut end = r.bytes;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut first_chunk = true;
+    let start = loop {
+        if end == 0 {
+            break 0;
+        }
+        let from = end.saturating_sub(buf.len() as u64);
+        let chunk = buf.get_mut(..(end - from) as usize).unwrap_or_default();
+        f.seek(SeekFrom::Start(from))
+            .and_then(|_| f.read_exact(chunk))
+            .map_err(|e| Error::io(src, "read", e))?;
+        if first_chunk && chunk.last() == Some(&b'\n') {
+            return Ok(None); // a complete line that is not JSON: damage
+        }
+        first_chunk = false;
+        if let Some(i) = chunk.iter().rposition(|&c| c == b'\n') {
+            break from + i as u64 + 1;
+        }
+        end = from;
+    };
+    Ok(Some(TornTail {
+        line: r.line,
+        offset: start,
+        bytes: r.bytes - start,
+    }))
 }
 
 /// The evident event for legacy entry `e`: its event type's name (the
@@ -1354,7 +1406,8 @@ fn write_import(
     private: bool,
 ) -> Result<ImportReport> {
     let first = verify(src)?;
-    if !first.valid {
+    let torn = cut_short_tail(src, &first)?;
+    if !first.valid && torn.is_none() {
         return Err(refuse(src, &first));
     }
     let mut o = OpenOptions::new()
@@ -1373,8 +1426,12 @@ fn write_import(
     let log = Log::open(tmp, o)?;
     let mut batch: Vec<Event> = Vec::new();
     let mut batch_bytes = 0usize;
+    // The last entry imported (the file's last hash, or the one before a
+    // last line cut short).
+    let mut last_hash = String::new();
     let result = (|| {
-        let second = walk(src, |e| {
+        let mut second = walk(src, |e| {
+            last_hash.clone_from(&e.hash);
             if e.details_json.len() > 1 << 20 {
                 // A large entry alone, so that a record too large for the
                 // format is refused naming its line.
@@ -1409,22 +1466,30 @@ fn write_import(
         }
         // The file must be the one verified (an OpenParallax writer may
         // have appended meanwhile: refused, nothing half-imported).
-        if !second.valid || second.sha256 != first.sha256 {
+        if second.sha256 != first.sha256 || (second.valid, second.line) != (first.valid, first.line)
+        {
             return Err(Error::InvalidArgument(format!(
                 "{}: the OpenParallax file changed while it was imported (is OpenParallax still writing to it?); nothing imported",
                 src.display()
             )));
         }
-        let anchor = Event::new(ANCHOR_EVENT_TYPE, "import").details(json!({
-            "openparallax_import": {
-                "file": src.display().to_string(),
-                "lines": second.lines,
-                "entries": second.entries,
-                "bytes": second.bytes,
-                "sha256": second.sha256,
-                "last_hash": second.last_hash,
-            }
-        }));
+        second.last_hash = std::mem::take(&mut last_hash);
+        let mut record = json!({
+            "file": src.display().to_string(),
+            "lines": second.lines,
+            "entries": second.entries,
+            "bytes": second.bytes,
+            "sha256": second.sha256,
+            "last_hash": second.last_hash,
+        });
+        if let (Some(t), Some(o)) = (&torn, record.as_object_mut()) {
+            o.insert(
+                "torn_tail".into(),
+                json!({"line": t.line, "offset": t.offset, "bytes": t.bytes}),
+            );
+        }
+        let anchor = Event::new(ANCHOR_EVENT_TYPE, "import")
+            .details(json!({ "openparallax_import": record }));
         let head = log.append(&anchor)?;
         log.close()?;
         Ok((second, head))
@@ -1461,6 +1526,7 @@ fn write_import(
         head_hash: head.hash.to_string(),
         log: PathBuf::new(),
         legacy: src.to_path_buf(),
+        torn_tail: torn,
     })
 }
 

@@ -849,3 +849,76 @@ fn verify_of_an_openparallax_file_fails_what_only_an_evident_log_can_hold() {
         assert_eq!(verify(&args).status.code(), Some(0), "{args:?}");
     }
 }
+
+/// Outside review, 7 December: OpenParallax killed in the middle of a
+/// write leaves a last line cut short (no line feed, not JSON). Migration
+/// refused the whole file, so a service that crashed once could not start
+/// after the switch. The entries before the cut are imported; the cut
+/// bytes stay in the file's copy, never changed, and the anchor and the
+/// report say where they are. A bad line that is not such a cut is still
+/// refused.
+#[test]
+fn a_last_line_cut_short_is_left_in_the_copy_and_the_rest_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let es = chain(3, |i| format!(r#"{{"i":{i}}}"#));
+    let p = dir.path().join("audit.jsonl");
+    write_chain(&p, &es);
+    let whole = fs::read(&p).unwrap();
+    let cut = &whole[..whole.len() - 15];
+    let last_line_at = whole[..whole.len() - 1]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .unwrap()
+        + 1;
+    fs::write(&p, cut).unwrap();
+    let r = op::migrate_in_place(&p, &ImportOptions::new())
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.entries, r.lines, r.head_seq), (2, 3, 3), "{r:?}");
+    assert_eq!(r.last_hash, es[1].hash);
+    let torn = r.torn_tail.clone().expect("the cut is reported");
+    assert_eq!(
+        (torn.line, torn.offset, torn.bytes),
+        (3, last_line_at as u64, (cut.len() - last_line_at) as u64)
+    );
+    assert_eq!(fs::read(op::legacy_copy_path(&p)).unwrap(), cut);
+    let rep = evident::verify(&p, &VerifyOptions::default()).unwrap();
+    assert!(rep.valid && rep.entries == 3, "{rep:?}");
+    let all: Vec<_> = query(&p, &Query::default())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(all.len(), 3);
+    let anchor = &all[2].details["openparallax_import"];
+    assert_eq!(anchor["torn_tail"]["line"], 3, "{anchor}");
+    assert_eq!(anchor["torn_tail"]["bytes"], torn.bytes, "{anchor}");
+    // The logger goes on.
+    let log = evident::Log::open(&p, evident::OpenOptions::new()).unwrap();
+    log.append(&evident::Event::new("ACTION_EXECUTED", "after"))
+        .unwrap();
+    log.close().unwrap();
+
+    // Not a cut write: a bad last line ending in a line feed, or a bad line
+    // in the middle, or a cut line followed by another. Refused, untouched.
+    let mut bad_end = whole[..last_line_at].to_vec();
+    bad_end.extend_from_slice(b"{\"id\":\n");
+    let mut bad_middle = whole[..last_line_at].to_vec();
+    bad_middle.extend_from_slice(b"garbage\n");
+    bad_middle.extend_from_slice(&whole[last_line_at..]);
+    for (what, bytes) in [("bad end", bad_end), ("bad middle", bad_middle)] {
+        let q = dir.path().join(format!("{what}.jsonl"));
+        fs::write(&q, &bytes).unwrap();
+        let e = op::migrate_in_place(&q, &ImportOptions::new()).unwrap_err();
+        assert!(e.to_string().contains("line 3"), "{what}: {e}");
+        assert_eq!(fs::read(&q).unwrap(), bytes, "{what}");
+        assert!(!op::legacy_copy_path(&q).exists(), "{what}");
+    }
+    // import (to a new log) takes the same rule and leaves the file alone.
+    let src = dir.path().join("src.jsonl");
+    fs::write(&src, cut).unwrap();
+    let dst = dir.path().join("dst.jsonl");
+    let r = op::import(&src, &dst, &ImportOptions::new()).unwrap();
+    assert_eq!(r.entries, 2);
+    assert!(r.torn_tail.is_some());
+    assert_eq!(fs::read(&src).unwrap(), cut);
+}

@@ -188,5 +188,17 @@ pub fn import(a: ImportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         a.src.display(),
     )
     .map_err(crate::util::stdout_err)?;
+    if let Some(t) = &r.torn_tail {
+        writeln!(
+            out,
+            "line {} ({} bytes at byte offset {}) was cut short by an unfinished write and was not imported; \
+             its bytes are still in {}",
+            t.line,
+            t.bytes,
+            t.offset,
+            a.src.display()
+        )
+        .map_err(crate::util::stdout_err)?;
+    }
     Ok(0)
 }

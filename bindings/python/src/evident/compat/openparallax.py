@@ -36,7 +36,9 @@ are read as they are (the rules are evident's Rust library's,
   ``details_json``);
 - ``AuditLogger(path)`` on such a file **migrates it** (choice (a) of
   issue 11), crash-safely, before opening it: the file's chain must verify
-  (else :class:`AuditError` naming the line, and nothing changes); its
+  (else :class:`AuditError` naming the line, and nothing changes; a last
+  line cut short by a killed writer, no line feed and not JSON, is left
+  out and kept in the copy, the report's ``torn_tail`` naming it); its
   bytes get a second name, ``PATH.openparallax`` (never changed or
   deleted); then a new evident log with every entry (and an
   ``OPENPARALLAX_IMPORT`` anchor entry recording the file's line count,
@@ -326,7 +328,8 @@ def migrate(
     same path, keeping its bytes at ``PATH.openparallax`` (crash-safe; see
     the module documentation). Returns the report (``entries``, ``lines``,
     ``bytes``, ``sha256``, ``last_hash``, ``head_seq``, ``head_hash``,
-    ``log``, ``legacy``), or ``None`` when ``path`` is not an OpenParallax
+    ``log``, ``legacy``, ``torn_tail``: ``{"line", "offset", "bytes"}`` of a
+    last line cut short, left out, else ``None``), or ``None`` when ``path`` is not an OpenParallax
     file (nothing changed). A file whose chain does not verify is an
     :class:`AuditError` naming the line."""
     text = _native.openparallax_call(
