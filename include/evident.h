@@ -120,7 +120,7 @@
 /**
  * Minor version of the C ABI, raised whenever something is added.
  */
-#define EVIDENT_ABI_VERSION_MINOR 13
+#define EVIDENT_ABI_VERSION_MINOR 14
 
 /**
  * The ABI version this header describes: `(major << 16) | minor`. Compare
@@ -2198,17 +2198,19 @@ void evident_trace_free(evident_trace *trace);
  *
  * The memory belongs to the trace object: read-only, valid until
  * `evident_trace_free` (whatever happens to the session). For a loaded
- * uncompressed trace it is the file mapping itself (pages are read on
- * first access); a compressed trace is decompressed on the first call and
- * kept. Calls from several threads at once are safe. Because the samples
- * are the file mapping, another program that truncates the session file
- * while they are read makes the process receive SIGBUS (evident never cuts
- * committed bytes; compaction replaces the file by rename, which is safe).
+ * uncompressed trace it is the file mapping itself; a compressed trace is
+ * decompressed on the first call and kept. Calls from several threads at
+ * once are safe. Because the samples are the file mapping, another
+ * program that truncates the session file while they are read makes the
+ * process receive SIGBUS (evident never cuts committed bytes; compaction
+ * replaces the file by rename, which is safe).
  *
- * A trace whose compressed bytes are damaged gives
- * `EVIDENT_STATUS_MALFORMED`; so does an `EVIDENT_DTYPE_BOOL` trace holding
- * a byte other than 0 or 1. Use `evident_trace_verify` to check the
- * samples against their hash.
+ * The first call on a loaded trace checks its stored bytes against the
+ * SHA-256 its chained record names (reading them all once, as
+ * `evident_trace_verify` does): damaged samples give
+ * `EVIDENT_STATUS_CORRUPT` naming the file and the trace, never data.
+ * Compressed bytes that do not decode, and an `EVIDENT_DTYPE_BOOL` trace
+ * holding a byte other than 0 or 1, give `EVIDENT_STATUS_MALFORMED`.
  */
 evident_status evident_trace_data(const evident_trace *trace,
                                   const void **data,
@@ -2282,7 +2284,8 @@ evident_status evident_session_remove_layer(evident_session *session, const char
 evident_status evident_session_layers_json(const evident_session *session, char **out);
 
 /**
- * Annotations as a JSON array of `{"layer": name, "annotation": {…}}`, in
+ * Annotations as a JSON array of `{"layer": name, "index": i,
+ * "annotation": {…}}` (`index`: its place in its layer, from 0), in
  * layer order then insertion order: those of the layer named `layer` (NULL:
  * every layer; a layer that does not exist gives `[]`), and, when
  * `has_range` is non-zero, only those touching the time range `[t0, t1]`
@@ -2513,6 +2516,24 @@ evident_status evident_session_verify(const char *path,
 evident_status evident_session_remove_annotation(evident_session *session,
                                                  const char *layer,
                                                  uint64_t index);
+
+/**
+ * Replaces an annotation of the layer `layer` with `annotation_json` (the
+ * form `evident_session_annotate` takes): the one at `index` (0-based, as
+ * `evident_session_annotations_json` gives it) if it is still
+ * `expected_json` (the annotation as the caller read it, compared after
+ * normalising both), else the first one equal to it (annotations before
+ * it were removed since): `EVIDENT_STATUS_NOT_FOUND` when the layer does
+ * not exist or holds no such annotation (it was changed or removed
+ * since), `EVIDENT_STATUS_LAYER_LOCKED`
+ * on a locked layer, `EVIDENT_STATUS_INVALID_ARGUMENT` for an annotation
+ * the session cannot hold. Nothing changes on failure. (C ABI 1.14.)
+ */
+evident_status evident_session_replace_annotation(evident_session *session,
+                                                  const char *layer,
+                                                  uint64_t index,
+                                                  const char *expected_json,
+                                                  const char *annotation_json);
 
 /**
  * The sample type named `name`: a dtype name (`"f64"` … `"bit"`) or a

@@ -60,7 +60,7 @@ pub mod verify;
 pub const EVIDENT_ABI_VERSION_MAJOR: u32 = 1;
 
 /// Minor version of the C ABI, raised whenever something is added.
-pub const EVIDENT_ABI_VERSION_MINOR: u32 = 13;
+pub const EVIDENT_ABI_VERSION_MINOR: u32 = 14;
 
 /// The ABI version this header describes: `(major << 16) | minor`. Compare
 /// it with the value returned by `evident_abi_version()` at run time.

@@ -740,17 +740,19 @@ impl evident_trace {
 ///
 /// The memory belongs to the trace object: read-only, valid until
 /// `evident_trace_free` (whatever happens to the session). For a loaded
-/// uncompressed trace it is the file mapping itself (pages are read on
-/// first access); a compressed trace is decompressed on the first call and
-/// kept. Calls from several threads at once are safe. Because the samples
-/// are the file mapping, another program that truncates the session file
-/// while they are read makes the process receive SIGBUS (evident never cuts
-/// committed bytes; compaction replaces the file by rename, which is safe).
+/// uncompressed trace it is the file mapping itself; a compressed trace is
+/// decompressed on the first call and kept. Calls from several threads at
+/// once are safe. Because the samples are the file mapping, another
+/// program that truncates the session file while they are read makes the
+/// process receive SIGBUS (evident never cuts committed bytes; compaction
+/// replaces the file by rename, which is safe).
 ///
-/// A trace whose compressed bytes are damaged gives
-/// `EVIDENT_STATUS_MALFORMED`; so does an `EVIDENT_DTYPE_BOOL` trace holding
-/// a byte other than 0 or 1. Use `evident_trace_verify` to check the
-/// samples against their hash.
+/// The first call on a loaded trace checks its stored bytes against the
+/// SHA-256 its chained record names (reading them all once, as
+/// `evident_trace_verify` does): damaged samples give
+/// `EVIDENT_STATUS_CORRUPT` naming the file and the trace, never data.
+/// Compressed bytes that do not decode, and an `EVIDENT_DTYPE_BOOL` trace
+/// holding a byte other than 0 or 1, give `EVIDENT_STATUS_MALFORMED`.
 #[no_mangle]
 pub extern "C" fn evident_trace_data(
     trace: *const evident_trace,
@@ -899,7 +901,8 @@ pub extern "C" fn evident_session_layers_json(
     })
 }
 
-/// Annotations as a JSON array of `{"layer": name, "annotation": {…}}`, in
+/// Annotations as a JSON array of `{"layer": name, "index": i,
+/// "annotation": {…}}` (`index`: its place in its layer, from 0), in
 /// layer order then insertion order: those of the layer named `layer` (NULL:
 /// every layer; a layer that does not exist gives `[]`), and, when
 /// `has_range` is non-zero, only those touching the time range `[t0, t1]`
@@ -931,9 +934,9 @@ pub extern "C" fn evident_session_annotations_json(
             None
         };
         let list: Vec<Value> = s
-            .annotations(layer, range)
+            .annotations_at(layer, range)
             .into_iter()
-            .map(|(l, a)| json!({ "layer": l, "annotation": a }))
+            .map(|(l, i, a)| json!({ "layer": l, "index": i, "annotation": a }))
             .collect();
         *out = to_json_string(&list, "the annotations")?;
         Ok(evident_status::Ok)
@@ -1431,6 +1434,35 @@ pub extern "C" fn evident_session_remove_annotation(
         let layer = try_str!(layer, "layer");
         let i = usize::try_from(index).unwrap_or(usize::MAX);
         s.remove_annotation(layer, i)?;
+        Ok(evident_status::Ok)
+    })
+}
+
+/// Replaces an annotation of the layer `layer` with `annotation_json` (the
+/// form `evident_session_annotate` takes): the one at `index` (0-based, as
+/// `evident_session_annotations_json` gives it) if it is still
+/// `expected_json` (the annotation as the caller read it, compared after
+/// normalising both), else the first one equal to it (annotations before
+/// it were removed since): `EVIDENT_STATUS_NOT_FOUND` when the layer does
+/// not exist or holds no such annotation (it was changed or removed
+/// since), `EVIDENT_STATUS_LAYER_LOCKED`
+/// on a locked layer, `EVIDENT_STATUS_INVALID_ARGUMENT` for an annotation
+/// the session cannot hold. Nothing changes on failure. (C ABI 1.14.)
+#[no_mangle]
+pub extern "C" fn evident_session_replace_annotation(
+    session: *mut evident_session,
+    layer: *const c_char,
+    index: u64,
+    expected_json: *const c_char,
+    annotation_json: *const c_char,
+) -> evident_status {
+    ffi_status!({
+        let s = &mut try_mut!(session, "session").s;
+        let layer = try_str!(layer, "layer");
+        let expected: Annotation = ANNOTATION.parse(try_str!(expected_json, "expected_json"))?;
+        let new: Annotation = ANNOTATION.parse(try_str!(annotation_json, "annotation_json"))?;
+        let i = usize::try_from(index).unwrap_or(usize::MAX);
+        s.replace_annotation(layer, i, &expected, new)?;
         Ok(evident_status::Ok)
     })
 }
@@ -1956,7 +1988,10 @@ mod tests {
         assert_eq!(json_out(|o| evident_session_metadata_json(s, o)), meta);
         let listed =
             json_out(|o| evident_session_annotations_json(s, std::ptr::null(), 0, 0.0, 0.0, o));
-        assert_eq!(listed, json!([{"layer": "faults", "annotation": ann}]));
+        assert_eq!(
+            listed,
+            json!([{"layer": "faults", "index": 0, "annotation": ann}])
+        );
 
         // What comes out goes back in: a second session built from the
         // output is identical.

@@ -1603,12 +1603,83 @@ impl Session {
         layer: Option<&str>,
         time_range: Option<(f64, f64)>,
     ) -> Vec<(&str, &Annotation)> {
+        self.annotations_at(layer, time_range)
+            .into_iter()
+            .map(|(l, _, a)| (l, a))
+            .collect()
+    }
+
+    /// [`Session::annotations`], each with its index in its layer.
+    pub(crate) fn annotations_at(
+        &self,
+        layer: Option<&str>,
+        time_range: Option<(f64, f64)>,
+    ) -> Vec<(&str, usize, &Annotation)> {
         self.layers
             .iter()
             .filter(|l| layer.is_none_or(|n| n == l.name))
-            .flat_map(|l| l.annotations.iter().map(move |a| (l.name.as_str(), a)))
-            .filter(|(_, a)| time_range.is_none_or(|(t0, t1)| a.in_time_range(t0, t1)))
+            .flat_map(|l| {
+                let name = l.name.as_str();
+                l.annotations
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, a)| (name, i, a))
+            })
+            .filter(|(_, _, a)| time_range.is_none_or(|(t0, t1)| a.in_time_range(t0, t1)))
             .collect()
+    }
+
+    /// Replaces an annotation of a layer with `new`: the one at `index` if
+    /// it is still `expected` (the annotation as the caller read it), else
+    /// the first one equal to `expected` (annotations before it were
+    /// removed since). [`Error::NotFound`] when the layer does not exist or
+    /// holds no such annotation (it was changed or removed since),
+    /// [`Error::LayerLocked`] on a locked layer. What a binding's annotation
+    /// object writes through when one of its fields is set (TraceKit code
+    /// changes annotations in place).
+    pub fn replace_annotation(
+        &mut self,
+        layer: &str,
+        index: usize,
+        expected: &Annotation,
+        new: Annotation,
+    ) -> Result<()> {
+        // Compared as the session file stores them (normalised JSON).
+        let want = expected
+            .clone()
+            .normalise()
+            .ok()
+            .and_then(|e| serde_json::to_value(e).ok());
+        let is_it = |a: &Annotation| want.is_some() && serde_json::to_value(a).ok() == want;
+        let at = self
+            .layer(layer)
+            .and_then(|l| match l.annotations.get(index) {
+                Some(a) if is_it(a) => Some(index),
+                _ => l.annotations.iter().position(is_it),
+            });
+        let Some(index) = at else {
+            return Err(Error::NotFound {
+                what: format!(
+                    "annotation {:?} in layer {layer:?} as it was read (it was changed or removed since; read it again)",
+                    expected.text
+                ),
+            });
+        };
+        let new = new.normalise()?;
+        if !finite_json(&Value::Object(new.metadata.clone())) {
+            return Err(Error::InvalidArgument(
+                "annotation metadata holds a non-finite number".into(),
+            ));
+        }
+        let slot = self
+            .unlocked(layer)?
+            .annotations
+            .get_mut(index)
+            .ok_or_else(|| Error::NotFound {
+                what: format!("annotation {index} of layer {layer:?}"),
+            })?;
+        *slot = new;
+        Ok(())
     }
 
     /// Records a measurement.
@@ -1820,6 +1891,55 @@ pub fn trace_json(name: &str, t: &Trace) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replace_annotation_finds_the_one_read_or_refuses() {
+        let mut s = Session::new("r");
+        let (a, b) = (Annotation::new("a").at(1.0), Annotation::new("b").at(2.0));
+        s.annotate("L", a.clone()).unwrap();
+        s.annotate("L", b.clone()).unwrap();
+        let texts = |s: &Session| -> Vec<String> {
+            s.annotations(Some("L"), None)
+                .iter()
+                .map(|(_, a)| a.text.clone())
+                .collect()
+        };
+        // At its index.
+        s.replace_annotation("L", 1, &b, Annotation::new("b2").at(2.0))
+            .unwrap();
+        assert_eq!(texts(&s), ["a", "b2"]);
+        // Moved: the one before it was removed.
+        let b2 = s.layer("L").unwrap().annotations[1].clone();
+        s.remove_annotation("L", 0).unwrap();
+        s.replace_annotation("L", 1, &b2, Annotation::new("b3").at(2.0))
+            .unwrap();
+        assert_eq!(texts(&s), ["b3"]);
+        // Changed since (or gone), an unknown layer: not found, unchanged.
+        for (layer, expected) in [("L", &b2), ("L", &a), ("M", &a)] {
+            let e = s
+                .replace_annotation(layer, 0, expected, Annotation::new("x"))
+                .unwrap_err();
+            assert!(matches!(e, Error::NotFound { .. }), "{e}");
+        }
+        let b3 = s.layer("L").unwrap().annotations[0].clone();
+        // What the session cannot hold, and a locked layer: unchanged.
+        let bad = Annotation::new("bad").over(2.0, 1.0);
+        assert!(matches!(
+            s.replace_annotation("L", 0, &b3, bad),
+            Err(Error::InvalidArgument(_))
+        ));
+        s.set_layer(&LayerProps {
+            name: "L".into(),
+            locked: Some(true),
+            ..LayerProps::default()
+        })
+        .unwrap();
+        assert!(matches!(
+            s.replace_annotation("L", 0, &b3, Annotation::new("y")),
+            Err(Error::LayerLocked { .. })
+        ));
+        assert_eq!(texts(&s), ["b3"]);
+    }
 
     fn compressed(stored: &[u8], raw_len: usize) -> Trace {
         let dir = tempfile::tempdir().unwrap();

@@ -443,6 +443,42 @@ static void locked_layers(evident_session *s) {
     evident_string_free(out);
 }
 
+/* evident_session_replace_annotation (ABI 1.14): the one read, found
+ * where it is; a stale copy, a bad replacement and NULLs refused. */
+static void replace_annotations(void) {
+    evident_session *s = NULL;
+    char *out = NULL;
+    OK(evident_session_new("replace", &s));
+    OK(evident_session_annotate(s, "L", "{\"text\":\"a\",\"time\":1,"
+                                        "\"created_at\":\"2024-05-01T12:00:00Z\"}"));
+    OK(evident_session_annotate(s, "L", "{\"text\":\"b\",\"time\":2,"
+                                        "\"created_at\":\"2024-05-01T12:00:00Z\"}"));
+    const char *b = "{\"text\":\"b\",\"time\":2,\"created_at\":\"2024-05-01T12:00:00Z\"}";
+    OK(evident_session_replace_annotation(s, "L", 1, b, "{\"text\":\"b2\",\"time\":2}"));
+    EXPECT(evident_session_replace_annotation(s, "L", 1, b, "{\"text\":\"b3\"}"),
+           EVIDENT_STATUS_NOT_FOUND); /* b is b2 now */
+    EXPECT(evident_session_replace_annotation(s, "M", 0, b, "{\"text\":\"x\"}"),
+           EVIDENT_STATUS_NOT_FOUND);
+    const char *a = "{\"text\":\"a\",\"time\":1,\"created_at\":\"2024-05-01T12:00:00Z\"}";
+    EXPECT(evident_session_replace_annotation(s, "L", 0, a, "{\"text\":\"a\",\"time\":\"x\"}"),
+           EVIDENT_STATUS_INVALID_ARGUMENT);
+    EXPECT(evident_session_replace_annotation(s, "L", 0, NULL, a), EVIDENT_STATUS_NULL_ARGUMENT);
+    EXPECT(evident_session_replace_annotation(NULL, "L", 0, a, a), EVIDENT_STATUS_NULL_ARGUMENT);
+    OK(evident_session_set_layer(s, "{\"name\":\"L\",\"locked\":true}"));
+    EXPECT(evident_session_replace_annotation(s, "L", 0, a, a), EVIDENT_STATUS_LAYER_LOCKED);
+    OK(evident_session_set_layer(s, "{\"name\":\"L\",\"locked\":false}"));
+    /* Index 5 is stale: the first annotation equal to `a` is replaced. */
+    OK(evident_session_replace_annotation(s, "L", 5, a, "{\"text\":\"a2\",\"time\":1}"));
+    out = json_of(evident_session_annotations_json(s, "L", 0, 0, 0, &out), &out,
+                  "annotations_json");
+    CHECK(count(out, "\"index\":") == 2);
+    CHECK_HAS(out, "\"text\":\"a2\"");
+    CHECK(strstr(out, "\"text\":\"b2\"") > strstr(out, "\"text\":\"a2\""));
+    CHECK(strstr(out, "\"text\":\"a\"") == NULL);
+    evident_string_free(out);
+    evident_session_free(s);
+}
+
 static void check_history_limit(void) {
     evident_session *s = NULL;
     OK(evident_session_new("h", &s));
@@ -515,6 +551,7 @@ int main(int argc, char **argv) {
     check_contents(s, "bench run 7");
     error_paths(s);
     locked_layers(s);
+    replace_annotations();
     check_history_limit();
     {
         char *ar = join(argv[1], "auto_record.evs");

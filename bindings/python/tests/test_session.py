@@ -1614,7 +1614,8 @@ def test_session_prototypes_match_the_header() -> None:
         m = re.search(r"\b(evident_(?:session|trace|save_options)\w*)\s*\((.*)\)$", st)
         if m and "typedef" not in st:
             found[m.group(1)] = [a for a in m.group(2).split(",") if a.strip() != "void"]
-    protos = {**_native._SESSION_PROTOTYPES, **_native._MEASURE_PROTOTYPES}
+    protos = {**_native._SESSION_PROTOTYPES, **_native._MEASURE_PROTOTYPES,
+              **_native._REPLACE_ANNOTATION_PROTOTYPES}
     assert set(found) == {n for n in protos if re.match(r"evident_(session|trace|save_options)", n)}
     for name, args in found.items():
         restype, argtypes = protos[name]

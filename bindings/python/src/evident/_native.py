@@ -382,6 +382,11 @@ _IN_FLIGHT_WAIT_PROTOTYPES = {
     "evident_verify_options_set_in_flight_wait_ms": (_S, [_P, c_uint64]),
 }
 
+# ABI 1.14: an annotation changed in place writes through
+_REPLACE_ANNOTATION_PROTOTYPES = {
+    "evident_session_replace_annotation": (_S, [_P, c_char_p, c_uint64, c_char_p, c_char_p]),
+}
+
 # ABI 1.11: existing OpenParallax audit files (src/ffi/openparallax.rs)
 _OPENPARALLAX_PROTOTYPES = {
     "evident_openparallax_detect": (_S, [c_char_p, POINTER(ctypes.c_int32)]),
@@ -413,6 +418,7 @@ _PROTOTYPES = {
     **_COMPAT_PROTOTYPES,
     **_OPENPARALLAX_PROTOTYPES,
     **_IN_FLIGHT_WAIT_PROTOTYPES,
+    **_REPLACE_ANNOTATION_PROTOTYPES,
 }
 
 
@@ -496,6 +502,8 @@ _openparallax_missing = _bind(lib, _OPENPARALLAX_PROTOTYPES)
 #: Empty when the library has evident_verify_options_set_in_flight_wait_ms
 #: (ABI 1.13), which verify(in_flight_wait=...) needs.
 _in_flight_wait_missing = _bind(lib, _IN_FLIGHT_WAIT_PROTOTYPES)
+#: Empty when the library has evident_session_replace_annotation (ABI 1.14).
+_replace_annotation_missing = _bind(lib, _REPLACE_ANNOTATION_PROTOTYPES)
 
 
 def compat_call(name: str, *args: Any) -> str:

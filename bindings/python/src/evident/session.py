@@ -491,6 +491,27 @@ class Annotation:
                 d[key] = list(v) if key.endswith("_range") else _number(v, key)
         return d
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # One read from a session (or added to it) writes a changed field
+        # through, as TraceKit's list of annotations changes in place.
+        where = self.__dict__.get("_where")
+        if name == "annotation_type":
+            value = _annotation_type(value)
+        if where is None or name not in _ANNOTATION_FIELDS:
+            return object.__setattr__(self, name, value)
+        session, layer = where[0](), where[1]
+        old, before = self.to_dict(), self.__dict__.get(name)
+        object.__setattr__(self, name, value)
+        try:
+            if session is not None and not session.closed:
+                session._replace_annotation(layer, where[2], old, self)
+        except BaseException:  # refused by the library: the change is undone
+            object.__setattr__(self, name, before)
+            raise
+
+    def __getstate__(self) -> Dict[str, Any]:  # copies and pickles are not bound
+        return {k: v for k, v in self.__dict__.items() if k != "_where"}
+
     start_time = property(lambda self: self.time_range[0] if self.time_range else self.time,
                           doc="``time``, or the start of ``time_range``.")
     end_time = property(lambda self: self.time_range[1] if self.time_range else self.time,
@@ -520,6 +541,9 @@ class Annotation:
         if a.annotation_type is None:
             a.__post_init__()
         return a
+
+
+_ANNOTATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Annotation)) - {"layer"}
 
 
 def _layer_setter(key: str) -> Callable[[Any, Any], None]:
@@ -1134,6 +1158,20 @@ class Session(Managed):
         body = _json(a.to_dict(), "annotation")
         self._call(N.lib.evident_session_annotate, N.text(layer, "layer"), body)
         a.layer = layer
+        count = self._cached("layer_json", N.text(layer, "layer")).get("annotations") or 0
+        self._bind(a, layer, int(count) - 1)
+
+    def _bind(self, a: Annotation, layer: Optional[str], index: Any) -> Annotation:
+        """``a``, whose changed fields now write through to annotation
+        ``index`` of ``layer`` (ABI 1.14; an older library: not bound)."""
+        if layer is not None and index is not None and not N._replace_annotation_missing:
+            object.__setattr__(a, "_where", (weakref.ref(self), layer, int(index)))
+        return a
+
+    def _replace_annotation(self, layer: str, index: int, old: Dict[str, Any],
+                            a: Annotation) -> None:
+        self._call(N.lib.evident_session_replace_annotation, N.text(layer, "layer"), index,
+                   _json(old, "annotation"), _json(a.to_dict(), "annotation"))
 
     def get_annotations(self, layer: Optional[str] = None,
                         time_range: Optional[Tuple[float, float]] = None) -> List[Annotation]:
@@ -1141,7 +1179,8 @@ class Session(Managed):
         rng = _pair(time_range, "time_range")  # a missing layer has none (the library's rule)
         found = self._json_of("annotations_json", N.text(layer, "layer"), int(rng is not None),
                               *(rng or (0.0, 0.0)))
-        return [self._annotation_class.from_dict(x["annotation"], x.get("layer")) for x in found]
+        return [self._bind(self._annotation_class.from_dict(x["annotation"], x.get("layer")),
+                           x.get("layer"), x.get("index")) for x in found]
 
     annotation_layers = property(lambda self: _Layers(self), doc="The layers by name (live views).")
 

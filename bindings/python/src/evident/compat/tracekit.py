@@ -735,11 +735,14 @@ class Annotation(_Annotation):
     ``datetime.now()``) is local time; read back, times are aware (UTC)."""
 
     def to_dict(self) -> Dict[str, Any]:
-        created, self.created_at = self.created_at, _aware(self.created_at)
+        # Set around the call, not written through (a session's annotation
+        # writes a changed field through to the session).
+        created = self.created_at
+        object.__setattr__(self, "created_at", _aware(created))
         try:
             return _Annotation.to_dict(self)
         finally:
-            self.created_at = created
+            object.__setattr__(self, "created_at", created)
 
 
 
