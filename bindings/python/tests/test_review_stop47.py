@@ -47,3 +47,93 @@ def test_read_entries_returns_openparallax_events_only(tmp_path):
     assert len(anchor) == 1 and anchor[0].details["openparallax_import"]["entries"] == 3
     # evident's own readers still show every entry.
     assert [e.event_type for e in evident.read_entries(p)][3] == "OPENPARALLAX_IMPORT"
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_damaged_samples_raise_instead_of_loading(tmp_path, compress):
+    np = pytest.importorskip("numpy")
+    import evident.compat.tracekit as tk
+
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal(20_000)  # does not compress: stored as it is
+    p = tmp_path / "s.tks"
+    s = tk.Session()
+    s.add_trace("X", tk.WaveformTrace(data=data, sample_rate=1.0))
+    s.add_trace("Y", tk.WaveformTrace(data=np.arange(4.0), sample_rate=1.0))
+    s.save(str(p), compress=compress)
+    b = bytearray(p.read_bytes())
+    # Inside X's samples: their bytes, or X's zstd frame (the first).
+    at = bytes(b).find(b"\x28\xb5\x2f\xfd" if compress else data[1000:1008].tobytes())
+    assert at > 0
+    b[at + 5000] ^= 0x10
+    p.write_bytes(bytes(b))
+    back = tk.load_session(str(p))
+    with pytest.raises(evident.CorruptLogError, match="s.tks") as e:
+        np.asarray(back.get_trace("X").data).sum()
+    assert "'X'" in str(e.value) or '"X"' in str(e.value)
+    # The other trace reads; the file says which trace is damaged.
+    assert list(back.get_trace("Y").data) == [0.0, 1.0, 2.0, 3.0]
+    assert not evident.verify_session(p).ok
+
+
+@pytest.fixture(params=["evident", "tracekit"])
+def mod(request):
+    if request.param == "tracekit":
+        import evident.compat.tracekit as tk
+        return tk
+    return evident
+
+
+def test_an_annotation_changed_in_place_is_kept(mod, tmp_path):
+    """Review, 7 December: changing an annotation read from a session (or
+    added to it) was silently lost; TraceKit code does this."""
+    s = mod.Session()
+    s.annotate("orig", time=1.0, layer="E")
+    s.annotate("other", time=2.0, layer="E")
+    a = s.annotation_layers["E"].annotations[1]
+    a.text, a.visible, a.color = "edited", False, "#FF0000"
+    a.metadata = {"by": "me"}
+    got = s.get_annotations("E")
+    assert [x.text for x in got] == ["orig", "edited"]
+    assert (got[1].visible, got[1].color, got[1].metadata) == (False, "#FF0000", {"by": "me"})
+    # What add/annotate return writes through too, and so does a field of
+    # one read by time.
+    b = s.annotation_layers["E"].add(text="added", time=3.0)
+    b.time = 4.0
+    c = s.annotate("third", time=5.0, layer="F")
+    c.style = "dashed"
+    # An annotation removed before it: found where it is now.
+    assert s.annotation_layers["E"].remove(got[0])
+    a.text = "again"
+    for x in s.annotation_layers["E"].find_at_time(4.0):
+        x.visible = False
+    p = tmp_path / "a.evs"
+    s.save(p)
+    back = mod.load_session(p) if hasattr(mod, "load_session") else evident.load_session(p)
+    e = back.get_annotations("E")
+    assert [(x.text, x.time, x.visible) for x in e] == [("again", 2.0, False), ("added", 4.0, False)]
+    assert back.get_annotations("F")[0].style == "dashed"
+
+
+def test_an_annotation_change_the_session_refuses_is_undone(tmp_path):
+    s = evident.Session()
+    a = s.annotate("x", time_range=(1.0, 2.0), layer="L")
+    with pytest.raises(evident.InvalidArgumentError):
+        a.time_range = (3.0, 1.0)
+    assert a.time_range == (1.0, 2.0)
+    s.set_layer("L", locked=True)
+    with pytest.raises(evident.LayerLockedError):
+        a.text = "y"
+    assert a.text == "x" and s.get_annotations("L")[0].text == "x"
+    # Removed from the session: the change cannot be kept, and says so.
+    s.set_layer("L", locked=False)
+    s.annotation_layers["L"].clear()
+    with pytest.raises(evident.NotFoundError):
+        a.text = "z"
+    # Copies and free annotations are not bound.
+    import copy
+    b = copy.copy(s.annotate("w", time=1.0, layer="L"))
+    b.text = "copy"
+    free = evident.Annotation("free", time=1.0)
+    free.text = "still free"
+    assert [x.text for x in s.get_annotations("L")] == ["w"]

@@ -389,7 +389,7 @@ _ANCHOR = "OPENPARALLAX_IMPORT"
 def _without_anchors(path: PathLike, q: Query, event_type: Optional[str]) -> List[_q.Entry]:
     """The entries of ``q``, newest first, without the import's anchor
     entries unless ``q`` asks for them (``limit`` counts the others)."""
-    limit, extra = q.limit or None, 1
+    limit, extra = _native.unsigned(q.limit or 0, "limit") or None, 1
     while True:
         query = _q.Query(session_id=q.session_id or None, event_type=event_type,
                          limit=None if limit is None else limit + extra, newest_first=True)
