@@ -111,7 +111,8 @@ type Entry struct {
 	// Details holds free-form data. For Append: nil means {} (no details;
 	// json.RawMessage("null") or a typed nil pointer is stored as null), a
 	// json.RawMessage is used as JSON text, anything else is encoded with
-	// encoding/json. Entries read back hold a json.RawMessage (see
+	// encoding/json (a string in it that is not valid UTF-8: ErrInvalidUTF8,
+	// never replaced). Entries read back hold a json.RawMessage (see
 	// DecodeDetails).
 	Details any
 	// Prev is the previous record's hash (hex). Read only.
@@ -575,6 +576,14 @@ func detailsJSON(d any) ([]byte, error) {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return nil, goError(StatusInvalidArgument, "evident: details: "+err.Error())
+	}
+	// encoding/json writes an invalid UTF-8 byte as \ufffd: refused, as
+	// everywhere else in the package (the value is walked only when the
+	// text holds that escape).
+	if bytes.Contains(b, []byte(`\ufffd`)) {
+		if err := checkValue("details", d); err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }

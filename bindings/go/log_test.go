@@ -671,3 +671,36 @@ func TestAdoptEmpty(t *testing.T) {
 		t.Fatalf("verify: %+v %v", r, err)
 	}
 }
+
+// Outside review, 7 December: invalid UTF-8 inside Details (a map, a
+// struct) was replaced by U+FFFD by encoding/json and the changed value
+// logged; it is refused as everywhere else. A real U+FFFD, and the text
+// `\ufffd` itself, are kept.
+func TestInvalidUTF8InDetails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.jsonl")
+	l := mustOpen(t, path, evident.Options{})
+	defer l.Close()
+	type inner struct{ S string }
+	for _, d := range []any{
+		map[string]any{"k": "\xff"},
+		map[string]any{"\xfe": 1},
+		[]any{"ok", map[string]string{"x": "a\xc3"}},
+		inner{S: "\xff"},
+	} {
+		_, err := l.Append(evident.Entry{EventType: "E", Details: d})
+		wantErr(t, err, evident.ErrInvalidUTF8, evident.StatusInvalidUTF8)
+		_, err = l.AppendBatch([]evident.Entry{{EventType: "E"}, {EventType: "E", Details: d}})
+		wantErr(t, err, evident.ErrInvalidUTF8, evident.StatusInvalidUTF8)
+	}
+	if h, _ := l.Head(); h.Seq != 0 {
+		t.Fatal("an entry was appended")
+	}
+	mustAppend(t, l, evident.Entry{EventType: "E", Details: map[string]any{"r": "\ufffd", "t": `\ufffd`}})
+	es, err := evident.ReadEntries(path, evident.QueryOptions{})
+	check(t, err)
+	var d map[string]any
+	check(t, es[0].DecodeDetails(&d))
+	if d["r"] != "\ufffd" || d["t"] != `\ufffd` {
+		t.Fatalf("%q", d)
+	}
+}

@@ -1586,7 +1586,8 @@ func TestSessionTraceVerifyMessage(t *testing.T) {
 }
 
 // A bool trace holding a byte other than 0 or 1 (a Go bool must be one of
-// them) is refused when its samples are read.
+// them) is refused when its samples are read: the changed byte fails the
+// samples' hash, checked before they are handed out (ErrCorrupt).
 func TestSessionHostileBoolSamples(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "b.evs")
 	s := mustSession(t, "b")
@@ -1609,7 +1610,7 @@ func TestSessionHostileBoolSamples(t *testing.T) {
 	defer l.Close()
 	tr := mustTrace(t, l, "flags")
 	_, err = tr.Bools()
-	wantErr(t, err, evident.ErrMalformed, evident.StatusMalformed)
+	wantErr(t, err, evident.ErrCorrupt, evident.StatusCorrupt)
 	wantErr(t, tr.Verify(), evident.ErrCorrupt, evident.StatusCorrupt)
 }
 
