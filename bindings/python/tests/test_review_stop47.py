@@ -137,3 +137,49 @@ def test_an_annotation_change_the_session_refuses_is_undone(tmp_path):
     free = evident.Annotation("free", time=1.0)
     free.text = "still free"
     assert [x.text for x in s.get_annotations("L")] == ["w"]
+
+
+def test_prove_refuses_a_seq_ctypes_would_wrap(tmp_path):
+    """Review, 7 December: prove(log, 2**64 + 3, cp) proved entry 3."""
+    from evident import checkpoint as cp
+
+    log = tmp_path / "a.jsonl"
+    with evident.AuditLog(log) as a:
+        for i in range(5):
+            a.log("E", f"a{i}")
+    skey, vkey = cp.keygen("example.com/review")
+    c = cp.create(log, skey)
+    for bad in (2**64 + 3, 2**64, -1, "3", 3.0, None, True):
+        with pytest.raises(evident.InvalidArgumentError):
+            cp.prove(log, bad, c)
+    assert cp.verify_proof(cp.prove(log, 3, c), vkey) == (True, None)
+
+
+def test_the_logging_handler_keeps_records_a_log_refuses_as_they_are(tmp_path):
+    """Review, 7 December: a message holding a lone surrogate (a file name
+    from os.listdir) or an extra nested too deep was handed to handleError
+    and the audit record lost; it is written with those values as text."""
+    import logging
+
+    log_path = tmp_path / "h.jsonl"
+    h = evident.AuditHandler(log_path)
+    h.raise_errors = True
+    lg = logging.getLogger("review47")
+    lg.propagate = False
+    lg.addHandler(h)
+    try:
+        lg.warning("deleting %s", "report-\udce9.txt")
+        deep: dict = {}
+        for _ in range(200):
+            deep = {"d": deep}
+        lg.warning("deep", extra={"payload": deep, "name_": "x\udc80", "ok": 1})
+        lg.warning("plain", extra={"n": 2})
+    finally:
+        lg.removeHandler(h)
+        h.close()
+    got = evident.read_entries(log_path)
+    assert [e.action for e in got] == ["deleting report-\\udce9.txt", "deep", "plain"]
+    d = got[1].details
+    assert d["ok"] == 1 and d["name_"] == "x\\udc80" and d["payload"].startswith("{'d': ")
+    assert got[2].details["n"] == 2
+    assert evident.verify(log_path).valid

@@ -148,7 +148,8 @@ def verify(
 def prove(log: PathLike, seq: int, checkpoint: str) -> str:
     """The inclusion proof (``c2sp.org/tlog-proof@v1``) of entry ``seq``."""
     out = _P()
-    N.check(_lib().evident_checkpoint_prove(N.path_arg(log), seq, _text(checkpoint, "checkpoint"), ctypes.byref(out)))
+    n = N.unsigned(seq, "seq", N.UINT64_MAX)  # ctypes would wrap 2**64 + 3 to 3
+    N.check(_lib().evident_checkpoint_prove(N.path_arg(log), n, _text(checkpoint, "checkpoint"), ctypes.byref(out)))
     return N.take_string(out)
 
 

@@ -36,7 +36,11 @@ class AuditHandler(logging.Handler):
     keys ``event_type``, ``action``, ``session_id``, ``actor``, ``source``,
     ``success`` and ``duration_ms`` set those entry fields instead.
 
-    A failed append goes to :meth:`logging.Handler.handleError`, like any
+    A record the log refuses as it is (an ``extra`` value JSON cannot hold,
+    nested too deep, or text with a lone surrogate, as ``os.listdir`` gives
+    for a name that is not UTF-8) is written once more with those values as
+    text (``repr()``; a surrogate as ``\\udcXX``) rather than lost. A failed
+    append goes to :meth:`logging.Handler.handleError`, like any
     handler, unless ``raise_errors=True``, which lets the
     :class:`~evident.errors.EvidentError` reach the caller of the logging call.
 
@@ -141,16 +145,17 @@ class AuditHandler(logging.Handler):
                 self.audit_log.log(
                     event_type, action, source=source, details=details, error=error, **fields
                 )
-            except InvalidArgumentError as e:
-                if "cannot be written as JSON" not in str(e):
-                    raise
+            except InvalidArgumentError:
+                # Refused (a value JSON cannot hold, nesting too deep, a
+                # lone surrogate from a file name): written once more with
+                # such values as text rather than losing the record.
                 self.audit_log.log(
-                    event_type,
-                    action,
-                    source=source,
+                    _text(event_type),
+                    _text(action),
+                    source=_text(source),
                     details=_jsonable(details),
-                    error=error,
-                    **fields,
+                    error=None if error is None else _text(error),
+                    **{k: _text(v) if isinstance(v, str) else v for k, v in fields.items()},
                 )
         except Exception:
             if self.raise_errors:
@@ -185,13 +190,31 @@ class AuditHandler(logging.Handler):
 
 
 def _jsonable(details: Dict[str, Any]) -> Dict[str, Any]:
-    # Log records carry arbitrary objects in `extra`; write what JSON cannot
-    # represent as its repr() rather than dropping the record.
+    # Log records carry arbitrary objects in `extra`; write what a record
+    # cannot hold (not JSON, a lone surrogate, nested too deep) as its
+    # repr() rather than dropping the record.
     out = {}
     for k, v in details.items():
         try:
-            json.dumps(v, allow_nan=False)
-            out[k] = v
-        except (TypeError, ValueError):
-            out[k] = repr(v)
+            json.dumps(v, allow_nan=False, ensure_ascii=False).encode("utf-8")
+            out[_text(str(k))] = v if _shallow(v) else _text(repr(v))
+        except (TypeError, ValueError):  # UnicodeEncodeError too
+            out[_text(str(k))] = _text(v if isinstance(v, str) else repr(v))
     return out
+
+
+def _text(s: str) -> str:
+    """``s`` with lone surrogates (``os.listdir`` of a non-UTF-8 name)
+    written as ``\\udcXX`` text, as the standard streams write them."""
+    return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _shallow(v: Any, depth: int = 0) -> bool:
+    """``v`` nests few enough levels for a record's details (spec § 5.5)."""
+    if depth > 100:
+        return False
+    if isinstance(v, dict):
+        return all(_shallow(x, depth + 1) for x in v.values())
+    if isinstance(v, (list, tuple)):
+        return all(_shallow(x, depth + 1) for x in v)
+    return True
