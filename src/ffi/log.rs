@@ -562,12 +562,45 @@ fn events_from_json_array(text: &str, hint: usize) -> FfiResult<Vec<ParsedEvent<
 /// (see `events_from_json_array`).
 fn json_array_events(bytes: &[u8], hint: usize) -> FfiResult<Vec<ParsedEvent<'_>>> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        let which = bytes
+            .get(..at)
+            .and_then(array_element_at_end)
+            .map_or_else(String::new, |i| format!("event {i}: "));
         Failure::new(
             evident_status::InvalidUtf8,
-            format!("events JSON is not UTF-8: {e}"),
+            format!(
+                "{which}events JSON is not UTF-8 at byte {at} (a lone surrogate, or bytes that are not text): {e}"
+            ),
         )
     })?;
     events_from_json_array(text, hint)
+}
+
+/// The 0-based index of the element of a JSON array that `prefix`, the
+/// start of the array's text, ends inside (`None` when it ends outside
+/// any element): commas at depth 1, outside strings, counted.
+fn array_element_at_end(prefix: &[u8]) -> Option<usize> {
+    let (mut depth, mut index, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &c in prefix {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => index += 1,
+            _ => {}
+        }
+    }
+    (depth >= 1).then_some(index)
 }
 
 /// The array of `events_from_json_array`: each event converted as soon as
@@ -960,6 +993,31 @@ pub extern "C" fn evident_recovery_torn_tail(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_element_a_prefix_ends_in_is_named() {
+        let at = |s: &str| array_element_at_end(s.as_bytes());
+        assert_eq!(at(""), None);
+        assert_eq!(at("["), Some(0));
+        assert_eq!(at(r#"[{"a":"x"#), Some(0));
+        assert_eq!(at(r#"[{"a":1},{"b":[1,2,{"c":"x"#), Some(1));
+        assert_eq!(at(r#"[{"a":"1,2"},{"b":"\","}, {"c":"#), Some(2));
+        assert_eq!(at(r#"[{"a":1}]"#), None);
+        let json = [
+            &br#"[{"event_type":"ok"},{"event_type":"x","details":{"k":""#[..],
+            b"\xed\xb2\x80\"}}]",
+        ]
+        .concat();
+        let e = json_array_events(&json, 2)
+            .err()
+            .map(|f| f.message)
+            .unwrap_or_default();
+        assert!(
+            e.starts_with("event 1: events JSON is not UTF-8 at byte "),
+            "{e}"
+        );
+    }
+
     use super::*;
     use crate::ffi::options::*;
     use std::ffi::CStr;

@@ -183,3 +183,13 @@ def test_the_logging_handler_keeps_records_a_log_refuses_as_they_are(tmp_path):
     assert d["ok"] == 1 and d["name_"] == "x\\udc80" and d["payload"].startswith("{'d': ")
     assert got[2].details["n"] == 2
     assert evident.verify(log_path).valid
+
+
+def test_log_many_names_the_event_with_a_lone_surrogate(tmp_path):
+    with evident.AuditLog(tmp_path / "a.jsonl") as log:
+        for evs, which in (([{"event_type": "ok"}, {"event_type": "\udc80"}], "event 1"),
+                           ([{"event_type": "ok"}, {"event_type": "x"},
+                             {"event_type": "x", "details": {"k": ["\udc80"]}}], "event 2")):
+            with pytest.raises(evident.InvalidArgumentError, match=which):
+                log.log_many(evs)
+        assert log.head().seq == 0
