@@ -1597,7 +1597,9 @@ evident_status evident_open_options_set_key(evident_open_options *options,
                                             size_t key_len);
 
 /**
- * Sets the hash algorithm of a new log (an `EVIDENT_ALG_*` value).
+ * Sets the hash algorithm of a new log (an `EVIDENT_ALG_*` value); opening
+ * an existing log that uses another one fails with
+ * `EVIDENT_STATUS_INVALID_ARGUMENT`, as a framing that is not the log's does.
  */
 evident_status evident_open_options_set_alg(evident_open_options *options, uint32_t alg);
 

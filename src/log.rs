@@ -186,7 +186,8 @@ impl OpenOptions {
         self.key = Some(k);
         self
     }
-    /// Sets the algorithm for a new log.
+    /// Sets the algorithm for a new log; an existing log using another one
+    /// is refused (`InvalidArgument`), as a framing is.
     pub fn alg(mut self, a: HashAlg) -> Self {
         self.alg = Some(a);
         self
@@ -522,6 +523,15 @@ impl Log {
                 return Err(Error::InvalidArgument(format!(
                     "{}: log is {framing}-framed, not {want}",
                     path.display()
+                )));
+            }
+        }
+        if let Some(want) = opts.alg {
+            if want != gi.genesis.alg {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: log uses {}, not {want}",
+                    path.display(),
+                    gi.genesis.alg
                 )));
             }
         }

@@ -134,3 +134,30 @@ fn export_writes_nothing_when_a_log_cannot_be_opened() {
         }
     }
 }
+
+/// An algorithm asked for that is not the existing log's is refused, as a
+/// framing is (review, 7 December: `alg="hmac-sha512"` on an HMAC-SHA256
+/// log was silently ignored, so the caller believed it wrote HMAC-SHA512).
+#[test]
+fn an_algorithm_other_than_the_logs_is_refused() {
+    use evident::{HashAlg, Key};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.jsonl");
+    let key = Key::new(vec![7u8; 32]).unwrap();
+    let log = Log::open(&p, OpenOptions::new().key(key.clone())).unwrap();
+    log.close().unwrap();
+    let e = Log::open(
+        &p,
+        OpenOptions::new().key(key.clone()).alg(HashAlg::HmacSha512),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(e.to_string().contains("hmac-sha256"), "{e}");
+    // The log's own algorithm, or none, opens it.
+    for o in [
+        OpenOptions::new().key(key.clone()).alg(HashAlg::HmacSha256),
+        OpenOptions::new().key(key.clone()),
+    ] {
+        Log::open(&p, o).unwrap().close().unwrap();
+    }
+}

@@ -38,7 +38,8 @@ type Options struct {
 	// new log unless Alg says otherwise; for an existing log it must match
 	// the log's key id. The library keeps a copy.
 	Key []byte
-	// Alg is the hash algorithm of a new log.
+	// Alg is the hash algorithm of a new log; an existing log using
+	// another one is refused (ErrInvalidArgument), as a framing is.
 	Alg Alg
 	// Durability (zero: Sync).
 	Durability Durability

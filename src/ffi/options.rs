@@ -108,7 +108,9 @@ pub extern "C" fn evident_open_options_set_key(
     })
 }
 
-/// Sets the hash algorithm of a new log (an `EVIDENT_ALG_*` value).
+/// Sets the hash algorithm of a new log (an `EVIDENT_ALG_*` value); opening
+/// an existing log that uses another one fails with
+/// `EVIDENT_STATUS_INVALID_ARGUMENT`, as a framing that is not the log's does.
 #[no_mangle]
 pub extern "C" fn evident_open_options_set_alg(
     options: *mut evident_open_options,

@@ -199,11 +199,16 @@ fn db_entries(
     Ok(None)
 }
 
-/// A file input that is not an evident log is "not an evident log" (exit
-/// 2), as `verify` says, not a log that failed a check (exit 1). Database
-/// URLs name no file and pass.
-fn refuse_non_logs(inputs: &[PathBuf]) -> Result<(), Failure> {
-    inputs.iter().try_for_each(|p| util::refuse_non_log(p))
+/// [`fail`], except that a log file whose header or genesis record cannot be
+/// read is "not an evident log" (exit 2), as `verify` says, not a log that
+/// failed a check (exit 1).
+fn fail_input(e: evident::Error) -> Failure {
+    if let evident::Error::Malformed { path, .. } = &e {
+        if let Err(refused) = util::refuse_non_log(path) {
+            return refused;
+        }
+    }
+    fail(e)
 }
 
 pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
@@ -226,14 +231,13 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     opts.title = a.title;
     opts.no_charts = a.no_charts;
     opts.key = key;
-    refuse_non_logs(&a.logs)?;
     let files = match db_entries(&a.logs, &opts)? {
         Some((entries, logs)) => {
             report::write_entries_report_with_status(&entries, &logs, &opts, &a.output)
         }
         None => report::write_reports(&a.logs, &opts, &a.output),
     }
-    .map_err(fail)?;
+    .map_err(fail_input)?;
     for f in &files {
         writeln!(out, "{}", f.path.display()).map_err(util::stdout_err)?;
     }
@@ -263,8 +267,7 @@ pub fn reproduce(a: ReproduceArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     opts.add_error_handling = a.error_handling;
     opts.no_note = a.no_note;
     opts.key = util::load_key(a.key.key_file.as_deref())?;
-    refuse_non_logs(&a.logs)?;
-    let info = report::write_reproduction(&a.logs, &opts, &a.output).map_err(fail)?;
+    let info = report::write_reproduction(&a.logs, &opts, &a.output).map_err(fail_input)?;
     writeln!(
         out,
         "{}: {} operation(s){}",

@@ -424,7 +424,8 @@ class AuditLog(Managed):
         for ``.evl`` / ``.bin`` paths, else JSONL; existing logs: the file's).
     :param key: the HMAC key (at least 16 bytes) of a keyed log.
     :param alg: ``"sha256"``, ``"hmac-sha256"`` or ``"hmac-sha512"`` for a new
-        log (``None``: HMAC-SHA256 with a key, SHA-256 without).
+        log (``None``: HMAC-SHA256 with a key, SHA-256 without); an existing
+        log using another one is refused, as a framing is.
     :param durability: ``"sync"`` (every append is on disk when it returns),
         ``"group"`` (concurrent appenders share fsyncs, each still durable on
         return) or ``"buffered"`` (durable after :meth:`sync` / :meth:`close`).
