@@ -79,6 +79,10 @@ private:
     std::string path_;
 };
 
+/// A C string the library returns as `std::string` ("" for NULL, which
+/// several accessors return when there is no value).
+inline std::string text_or_empty(const char *s) { return s ? std::string(s) : std::string(); }
+
 /// Throws evident::error unless `st` is EVIDENT_STATUS_OK. Call it right
 /// after the failed call, on the same thread (the message is per thread).
 inline void check(evident_status st) {
@@ -163,7 +167,7 @@ public:
         check(evident_log_head(ptr_.get(), &h));
         return h;
     }
-    std::string log_id() const { return evident_log_log_id(ptr_.get()); }
+    std::string log_id() const { return text_or_empty(evident_log_log_id(ptr_.get())); }
     evident_log *get() const noexcept { return ptr_.get(); }
 
 private:
@@ -179,7 +183,10 @@ public:
     bool not_a_log() const noexcept { return evident_verify_result_not_a_log(ptr_.get()); }
     uint64_t entries() const noexcept { return evident_verify_result_entries(ptr_.get()); }
     uint64_t head_seq() const noexcept { return evident_verify_result_head_seq(ptr_.get()); }
-    std::string head_hash() const { return evident_verify_result_head_hash(ptr_.get()); }
+    /// "" when the file has no complete record (the C call's NULL).
+    std::string head_hash() const {
+        return text_or_empty(evident_verify_result_head_hash(ptr_.get()));
+    }
     std::string to_json() const {
         char *s = nullptr;
         check(evident_verify_result_to_json(ptr_.get(), &s));

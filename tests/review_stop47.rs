@@ -161,3 +161,25 @@ fn an_algorithm_other_than_the_logs_is_refused() {
         Log::open(&p, o).unwrap().close().unwrap();
     }
 }
+
+/// Under --json every line `head` writes to stderr is a JSON object, as
+/// `follow`'s notes are (review, 7 December: the torn-tail note was text).
+#[test]
+fn head_json_notes_are_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.jsonl");
+    write(&p, Framing::Jsonl, &["a1", "a2"]);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+    std::io::Write::write_all(&mut f, br#"{"v":1,"seq":3,"pr"#).unwrap();
+    drop(f);
+    let out = evident().args(["head", "--json"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.trim().is_empty());
+    for line in err.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect(line);
+        assert!(v["note"]["message"].as_str().unwrap().contains("last complete"), "{v}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["head_seq"], 2);
+}

@@ -44,6 +44,12 @@ int main(int argc, char **argv) {
         } catch (const evident::error &e) {
             if (e.status() != EVIDENT_STATUS_IO || e.path().empty()) throw;
         }
+        {
+            // A file that is not a log: no head (the C call's NULL), "" here.
+            std::fclose(std::fopen((path + ".empty").c_str(), "w"));
+            evident::verify_result none = evident::verify(path + ".empty");
+            if (none.valid() || !none.not_a_log() || !none.head_hash().empty()) return 1;
+        }
         std::printf("ok %u\n", n);
         return 0;
     } catch (const evident::error &e) {

@@ -42,6 +42,7 @@ use evident::{Entry, Error, Order, Query};
 use serde::{Deserialize, Serialize};
 
 use crate::read::to_query;
+use crate::util::note;
 use crate::util::{io_err, stdout_err, Failure};
 use crate::TailArgs;
 
@@ -180,20 +181,6 @@ fn ident(m: &fs::Metadata) -> (u64, u64) {
     {
         let _ = m;
         (0, 0)
-    }
-}
-
-/// A note on stderr (an object under --json).
-fn note(path: &Path, msg: &str) {
-    if crate::output::json_errors() {
-        let v = serde_json::json!({"note": {"message": msg, "path": path.display().to_string()}});
-        stderr_line!("{v}");
-    } else {
-        stderr_line!(
-            "evident: {}: note: {}",
-            crate::util::shown(path),
-            crate::util::one_line(msg)
-        );
     }
 }
 

@@ -186,9 +186,9 @@ pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                         .map(str::to_string)
                         .unwrap_or_default()
                 });
-                stderr_line!(
-                    "evident: {}: note: the head below is the last complete entry; {what}",
-                    crate::util::shown(path)
+                crate::util::note(
+                    path,
+                    &format!("the head below is the last complete entry; {what}"),
                 );
             }
             _ => {

@@ -185,6 +185,17 @@ pub fn head_str(seq: u64, hash: impl std::fmt::Display) -> String {
     format!("{seq}:{hash}")
 }
 
+/// A note on stderr (an object `{"note": {"message", "path"}}` under
+/// --json, where stderr holds one JSON object per line).
+pub fn note(path: &Path, msg: &str) {
+    if crate::output::json_errors() {
+        let v = serde_json::json!({"note": {"message": msg, "path": path.display().to_string()}});
+        stderr_line!("{v}");
+    } else {
+        stderr_line!("evident: {}: note: {}", shown(path), one_line(msg));
+    }
+}
+
 /// "not an evident log" for a file that does not start with a readable
 /// genesis record (spec § 9.2): exit 2, one line naming the file, the
 /// position and the reason.
