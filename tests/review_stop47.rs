@@ -178,8 +178,46 @@ fn head_json_notes_are_json() {
     assert!(!err.trim().is_empty());
     for line in err.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect(line);
-        assert!(v["note"]["message"].as_str().unwrap().contains("last complete"), "{v}");
+        assert!(
+            v["note"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("last complete"),
+            "{v}"
+        );
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["head_seq"], 2);
+}
+
+/// `-` is standard input for cat, tail, verify, stats and export; `head`
+/// and `convert` refused to read it as a file named `-`, or made one
+/// (review, 7 December). They say so instead (exit 2), writing nothing.
+#[test]
+fn head_and_convert_say_that_they_do_not_take_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.jsonl");
+    write(&p, Framing::Jsonl, &["a1"]);
+    for args in [
+        vec!["head".to_string(), "-".into()],
+        vec!["convert".into(), p.display().to_string(), "-".into()],
+        vec![
+            "convert".into(),
+            "-".into(),
+            dir.path().join("b.evl").display().to_string(),
+        ],
+    ] {
+        let out = evident()
+            .current_dir(dir.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("`-`"),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert!(!dir.path().join("-").exists());
+    assert!(!dir.path().join("b.evl").exists());
 }

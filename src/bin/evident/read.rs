@@ -141,6 +141,11 @@ pub fn tail(a: TailArgs, out: &mut dyn Write) -> Result<u8, Failure> {
 
 pub fn head(a: HeadArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let path = &a.log;
+    if path.as_os_str() == "-" {
+        return Err(Failure::usage(
+            "head reads the log's last records from its file: name the file (`-`, standard input, is not read here)",
+        ));
+    }
     let g = read_genesis(path)?;
     let (entries, seq, hash, verified, torn) = if a.no_verify {
         let mut it = evident::query(path, &Query::last(1)).map_err(|e| Failure::lib(path, e))?;

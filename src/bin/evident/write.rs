@@ -179,6 +179,11 @@ fn append_stdin(log: &Log, base: &Map<String, Value>, out: &mut dyn Write) -> Re
 }
 
 pub fn convert(a: ConvertArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    if a.src.as_os_str() == "-" || a.dst.as_os_str() == "-" {
+        return Err(Failure::usage(
+            "convert reads a log file and writes a new one: name both (`-` is not standard input or output here)",
+        ));
+    }
     let mut opts = ConvertOptions::new()
         .key(load_key(a.key.key_file.as_deref())?)
         .threads(a.threads);
