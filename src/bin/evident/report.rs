@@ -204,8 +204,15 @@ fn db_entries(
 /// failed a check (exit 1).
 fn fail_input(e: evident::Error) -> Failure {
     if let evident::Error::Malformed { path, .. } = &e {
-        if let Err(refused) = util::refuse_non_log(path) {
-            return refused;
+        // A Markdown report's own damage keeps its message.
+        let markdown = path
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| x.eq_ignore_ascii_case("md") || x.eq_ignore_ascii_case("markdown"));
+        if !markdown {
+            if let Err(refused) = util::refuse_non_log(path) {
+                return refused;
+            }
         }
     }
     fail(e)
