@@ -193,3 +193,18 @@ def test_log_many_names_the_event_with_a_lone_surrogate(tmp_path):
             with pytest.raises(evident.InvalidArgumentError, match=which):
                 log.log_many(evs)
         assert log.head().seq == 0
+
+
+def test_the_handler_still_reports_a_field_of_the_wrong_type(tmp_path):
+    import logging
+
+    h = evident.AuditHandler(tmp_path / "t.jsonl", raise_errors=True)
+    lg = logging.getLogger("review47b")
+    lg.propagate = False
+    lg.addHandler(h)
+    try:
+        with pytest.raises(evident.InvalidArgumentError):  # not an AttributeError of the retry
+            lg.warning("x", extra={"event_type": 5})
+    finally:
+        lg.removeHandler(h)
+        h.close()

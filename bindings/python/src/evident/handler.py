@@ -155,7 +155,7 @@ class AuditHandler(logging.Handler):
                     source=_text(source),
                     details=_jsonable(details),
                     error=None if error is None else _text(error),
-                    **{k: _text(v) if isinstance(v, str) else v for k, v in fields.items()},
+                    **{k: _text(v) for k, v in fields.items()},
                 )
         except Exception:
             if self.raise_errors:
@@ -203,9 +203,12 @@ def _jsonable(details: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def _text(s: str) -> str:
+def _text(s: Any) -> Any:
     """``s`` with lone surrogates (``os.listdir`` of a non-UTF-8 name)
-    written as ``\\udcXX`` text, as the standard streams write them."""
+    written as ``\\udcXX`` text, as the standard streams write them (a
+    value that is not a str as it is: the log says what is wrong with it)."""
+    if not isinstance(s, str):
+        return s
     return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
