@@ -778,6 +778,20 @@ pub(crate) fn adopt_empty_file(
         if len != 0 || links > 1 {
             return Ok(false);
         }
+        // An empty file whose lock file records bytes an fsync made
+        // durable was a log, cut to nothing (spec § 10.3): evidence of a
+        // loss, refused unchanged as any empty file is without adoption.
+        if let Some(durable) = lock.read_synced().as_deref().and_then(synced_length) {
+            return Err(Error::malformed(
+                path,
+                crate::error::Position::default(),
+                format!(
+                    "file is empty, but its lock file records {durable} bytes of an evident \
+                     log made durable: the log was truncated (not adopted as a new log; \
+                     restore it, or remove the file and its .lock file to start a new log)"
+                ),
+            ));
+        }
         let bytes = bytes()?;
         // Removed unless placed (on an error, or when the check fails).
         let mut tmp = storage::NewFile {
@@ -797,6 +811,17 @@ pub(crate) fn adopt_empty_file(
     })();
     lock.release(held);
     result
+}
+
+/// The length a synced-length record (`synced <log_id> <length>`, see
+/// `Log::write_synced_hint`) says was made durable, when it names one.
+fn synced_length(text: &str) -> Option<u64> {
+    let mut words = text.split_whitespace();
+    if words.next()? != "synced" {
+        return None;
+    }
+    words.next()?;
+    words.next()?.parse().ok().filter(|&n: &u64| n > 0)
 }
 
 /// An exclusive writer lock on a file, the same lock [`crate::Log::open`]

@@ -92,8 +92,10 @@ pub struct OpenOptions {
     /// empty file is replaced atomically by a new log (its permission bits
     /// kept); one the caller may not write is refused unchanged. The cost:
     /// a log truncated to zero bytes then restarts as a new log (a new
-    /// `log_id`) instead of being refused; checkpoints and witnesses, not
-    /// the file, show the loss. Needs `create`.
+    /// `log_id`) instead of being refused, unless its lock file still
+    /// records the length an fsync made durable (then it is refused as
+    /// truncated); otherwise checkpoints and witnesses, not the file, show
+    /// the loss. Needs `create`.
     pub adopt_empty: bool,
     /// Default actor for entries that name none (default: the OS user).
     pub actor: Option<String>,

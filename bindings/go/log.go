@@ -56,7 +56,9 @@ type Options struct {
 	// for systems that open their logs in append mode (a file made by
 	// touch or os.CreateTemp). The empty file is replaced atomically, its
 	// permission bits kept. The cost: a log truncated to zero bytes then
-	// restarts as a new log instead of being refused. Needs CreateIfMissing.
+	// restarts as a new log instead of being refused, unless its lock file
+	// records bytes made durable (then it is refused as truncated). Needs
+	// CreateIfMissing.
 	AdoptEmpty bool
 	// Actor and Host are written for entries that name none (defaults: the
 	// OS user and this machine's host name).

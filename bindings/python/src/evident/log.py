@@ -441,7 +441,9 @@ class AuditLog(Managed):
         The empty file is replaced atomically, its permission bits kept
         (one you may not write is refused unchanged).
         The cost: a log truncated to zero bytes then restarts as a new log
-        instead of being refused. The compatibility modules turn it on.
+        instead of being refused, unless its lock file records bytes made
+        durable (then it is refused as truncated). The compatibility
+        modules turn it on.
     :param actor: / :param host: defaults for entries that name none (the OS
         user and the host name otherwise).
     :param buffer_size: bytes buffered in ``"buffered"`` mode.
