@@ -638,7 +638,28 @@ impl Log {
                 .map(|durable_len| Truncated { durable_len, len });
             let synced = recorded.filter(|x| (log.genesis_end..=len).contains(x));
             let recovered = match synced {
-                Some(x) if x < len => log.recover_unsynced(inner, x, len)?,
+                Some(x) if x < len => {
+                    // An honest writer records only the end of a record,
+                    // after its fsync: a durable length inside a record
+                    // means durable bytes were rewritten (§ 10.3).
+                    let ok = log.recover_unsynced(inner, x, len)?;
+                    if !ok && log.repair != Repair::Force {
+                        return Err(Error::Corrupt {
+                            path: path.clone(),
+                            at: Position {
+                                offset: x,
+                                line: 0,
+                                seq: None,
+                            },
+                            msg: format!(
+                                "the lock file records {x} bytes made durable, but no record \
+                                 ends there: bytes an fsync made durable were rewritten\
+                                 {LOG_CORRUPT_HINT}"
+                            ),
+                        });
+                    }
+                    ok
+                }
                 _ => false,
             };
             if !recovered {

@@ -42,3 +42,47 @@ fn a_wiped_log_is_not_adopted_as_an_empty_file() {
         log.close().unwrap();
     }
 }
+
+/// The last entry of a keyless log rewritten, longer, with its hash
+/// recomputed (anyone can: a SHA-256 chain has no key). The lock file
+/// records where the durable bytes ended; that point now falls inside a
+/// record, which no crash and no honest writer leaves. Open took the
+/// rewritten record as the head and appended after it; it must refuse.
+#[test]
+fn a_rewritten_last_entry_across_the_durable_length_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (framing, ext) in [(Framing::Jsonl, "jsonl"), (Framing::Binary, "evl")] {
+        let path = dir.path().join(format!("audit.{ext}"));
+        let opts = || {
+            OpenOptions::new()
+                .framing(framing)
+                .durability(Durability::Sync)
+        };
+        let log = Log::open(&path, opts()).unwrap();
+        log.append(&Event::new("X", "a1")).unwrap();
+        log.append(&Event::new("X", "a2")).unwrap();
+        let two = std::fs::metadata(&path).unwrap().len();
+        log.append(&Event::new("X", "approved: no")).unwrap();
+        log.close().unwrap();
+        // The forger's copy: the first two entries, then a longer third
+        // entry appended by the library itself (so its hash is right).
+        let forged = dir.path().join(format!("forged.{ext}"));
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&forged, &bytes[..two as usize]).unwrap();
+        let f = Log::open(&forged, opts()).unwrap();
+        f.append(&Event::new("X", "approved: yes, by the head of the lab"))
+            .unwrap();
+        f.close().unwrap();
+        std::fs::copy(&forged, &path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let err = Log::open(&path, opts())
+            .err()
+            .expect("a log rewritten across its durable length was opened");
+        assert!(
+            matches!(err, evident::Error::Corrupt { .. }),
+            "{ext}: {err}"
+        );
+        assert!(err.to_string().contains("durable"), "{ext}: {err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{ext}: changed");
+    }
+}
