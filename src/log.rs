@@ -1325,6 +1325,12 @@ impl Log {
             if let Some(own) = inner.own_last {
                 self.check_own_record(&own, len)?;
             }
+            // Another writer's durable bytes cut off (it records its
+            // synced length under this lock): reported as open reports it
+            // (§ 10.3), before this append records a new length.
+            if let Some(durable_len) = self.read_synced_record().filter(|&d| d > len) {
+                inner.recovery.truncated = Some(Truncated { durable_len, len });
+            }
             if len != inner.file_len {
                 self.recover_tail(inner, len, self.read_synced_hint(len))?;
             }

@@ -86,3 +86,42 @@ fn a_rewritten_last_entry_across_the_durable_length_is_refused() {
         assert_eq!(std::fs::read(&path).unwrap(), before, "{ext}: changed");
     }
 }
+
+/// Shared mode: a long-lived writer, another process's acknowledged
+/// (durable) entry, then the file cut back to the long-lived writer's last
+/// record. Its next append took the removed entry's seq, said nothing, and
+/// overwrote the lock file's record of the durable length, so no later
+/// open could report the cut either. It must report it as open does
+/// (`Recovery::truncated`).
+#[test]
+fn a_shared_writer_reports_a_cut_below_another_writers_durable_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = Log::open(
+        &path,
+        OpenOptions::new()
+            .lock(evident::LockMode::Shared)
+            .durability(Durability::Sync),
+    )
+    .unwrap();
+    log.append(&Event::new("X", "a1")).unwrap();
+    let mine = std::fs::metadata(&path).unwrap().len();
+    assert_cmd::Command::cargo_bin("evident")
+        .unwrap()
+        .args(["append", "--shared", "--event-type", "X", "--action", "b1"])
+        .arg(&path)
+        .assert()
+        .success();
+    assert!(std::fs::metadata(&path).unwrap().len() > mine);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(mine).unwrap(); // the other writer's entry, cut at its start
+    drop(f);
+    log.append(&Event::new("X", "a2")).unwrap();
+    let t = log
+        .recovery()
+        .truncated
+        .expect("the cut below another writer's durable entry was not reported");
+    assert_eq!(t.len, mine);
+    assert!(t.durable_len > mine);
+    log.close().unwrap();
+}
