@@ -164,12 +164,14 @@ def test_tracekit_sha512_and_keyless(tmp_path: Path) -> None:
     with tk.AuditTrail(None, "sha512", path=tmp_path / "y.jsonl") as audit:
         assert len(audit.record_action("x", {}).hmac) == 128
         assert audit.audit_log.alg == "sha256" and audit.verify_integrity()
-    # a key too short for evident's HMAC: accepted with a warning, keyless log
+    # a key too short for evident's HMAC: refused for a log (the file could
+    # be rewritten unnoticed; test_review_stop48_tracekit.py), in memory a warning
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        tk.AuditTrail(b"key", path=tmp_path / "z.jsonl")
     with pytest.warns(UserWarning, match="3 bytes"):
-        short = tk.AuditTrail(b"key", path=tmp_path / "z.jsonl")
-    with short:
-        short.record_action("x", {})
-        assert short.audit_log.alg == "sha256" and short.verify_integrity()
+        short = tk.AuditTrail(b"key")
+    short.record_action("x", {})
+    assert short.verify_integrity()
 
 
 def test_tracekit_buffered_read_back(tmp_path: Path) -> None:

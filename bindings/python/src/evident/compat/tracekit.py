@@ -11,9 +11,9 @@ on evident: switch by changing the import line only::
   TraceKit's does; with ``path=`` every action is also an ordinary entry of
   the evident log at ``path`` (checked by ``evident verify``), and the trail
   is rebuilt from that log when it is opened again. Keys of any length are
-  accepted (a key shorter than 16 bytes gives a warning, and the evident
-  log, which needs at least 16 bytes for HMAC, is then a keyless SHA-256
-  chain). ``export_audit_log`` writes TraceKit's JSON and CSV layouts, which
+  accepted in memory (a key shorter than 16 bytes gives a warning); a
+  trail kept in a log (``path=``) needs at least 16 bytes, the log's HMAC
+  key, and refuses a shorter one (the file could be rewritten unnoticed). ``export_audit_log`` writes TraceKit's JSON and CSV layouts, which
   TraceKit's own checker accepts. The HMAC input (TraceKit's
   ``json.dumps(details, sort_keys=True)``) is built by the library, so
   every interface computes the same HMAC; strings with a lone surrogate
@@ -227,8 +227,9 @@ _ALGORITHMS = ("sha256", "sha512")
 class AuditTrail:
     """TraceKit's tamper-evident audit trail (HMAC chain).
 
-    :param secret_key: HMAC key, any length (shorter than 16 bytes: a
-        warning); ``None``: a random key, as TraceKit does.
+    :param secret_key: HMAC key, any length in memory (shorter than 16
+        bytes: a warning; with ``path=`` refused); ``None``: a random key,
+        as TraceKit does.
     :param hash_algorithm: ``"sha256"`` or ``"sha512"``.
     :param path: optional evident log that receives every action (created if
         missing; an existing one is read back into the trail).
@@ -247,6 +248,15 @@ class AuditTrail:
     ) -> None:
         if hash_algorithm not in _ALGORITHMS:
             raise InvalidArgumentError(f"Unsupported hash algorithm: {hash_algorithm}")
+        if secret_key and len(secret_key) < MIN_KEY_BYTES and path is not None:
+            # The log cannot be keyed with it, and the trail's HMACs are
+            # rebuilt from the file when it is opened again: the file could
+            # be rewritten and still pass verify_integrity().
+            raise InvalidArgumentError(
+                f"{os.fspath(path)}: a trail kept in a log (path=) needs a secret_key of at "
+                f"least {MIN_KEY_BYTES} bytes, not {len(secret_key)}: with a shorter key the "
+                "log could be rewritten without detection (use os.urandom(32); in memory, "
+                "without path=, any key is accepted as TraceKit does)")
         if secret_key and len(secret_key) < MIN_KEY_BYTES:  # b"" is no key (a random one)
             warnings.warn(
                 f"AuditTrail secret_key is {len(secret_key)} bytes; use at least "
