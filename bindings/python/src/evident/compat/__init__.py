@@ -17,6 +17,7 @@ All are thin: the log, its chain and its checks are evident's.
 
 import os as _os
 import stat as _stat
+import warnings as _warnings
 from typing import Any as _Any
 
 
@@ -36,3 +37,30 @@ def _is_empty_file(path: _Any) -> bool:
 def _has_log(path: _Any) -> bool:
     """The file exists and is not an empty file (see :func:`_is_empty_file`)."""
     return _os.path.exists(path) and not _is_empty_file(path)
+
+
+def _warn_recovery(log: _Any, stacklevel: int = 3) -> None:
+    """What opening ``log`` (an :class:`evident.AuditLog`) found at its end,
+    as warnings: the systems these modules stand for have no recovery
+    report, so their users hear of it here or not at all. A cut below the
+    length made durable (acknowledged entries removed: a truncation, or an
+    older copy put in place) and a torn tail moved aside (its bytes kept in
+    the sidecar file named)."""
+    r = log.recovery
+    if r.truncated is not None:
+        t = r.truncated
+        _warnings.warn(
+            f"{log.path}: the log is {t.length} bytes, shorter than the {t.durable_length} "
+            "bytes made durable before: acknowledged entries were removed (a truncation, "
+            "or an older copy put in its place); new entries continue from its last "
+            "complete one. Compare it with a checkpoint or a copy (`evident verify`).",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    for torn in r.torn:
+        _warnings.warn(
+            f"{log.path}: {torn.length} bytes of an interrupted write at byte {torn.offset} "
+            f"were moved aside into {torn.sidecar} (kept, not part of the log)",
+            UserWarning,
+            stacklevel=stacklevel,
+        )

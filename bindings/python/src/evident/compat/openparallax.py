@@ -73,7 +73,7 @@ from typing import Any, List, Optional, Union
 
 from .. import _native
 from .. import query as _q
-from . import _is_empty_file
+from . import _is_empty_file, _warn_recovery
 from ..errors import EvidentError, InvalidArgumentError
 from ..log import AuditLog, Details, Head, PathLike
 from ..verify import VerifyResult, Violation, verify
@@ -206,6 +206,7 @@ class AuditLogger:
                 lock_timeout=options.get("lock_timeout"),
             )
         self._log = AuditLog(path, **options)
+        _warn_recovery(self._log)
 
     def log(
         self,

@@ -84,6 +84,7 @@ from .._convert import plain as _plain
 from .._convert import utc_text as _utc_text
 from ..errors import InvalidArgumentError, NotFoundError, UnsupportedError
 from ..log import AuditLog, PathLike
+from . import _warn_recovery
 from ..session import Annotation as _Annotation
 from ..session import (
     AnnotationType,
@@ -283,6 +284,7 @@ class AuditTrail:
                 raise InvalidArgumentError(
                     f"{self._log.path}: the log's entries are {found}, not {alg}: open it with "
                     f"hash_algorithm={found.replace('hmac-', '')!r} (and its key)")
+            _warn_recovery(self._log)
             self._log.sync()
             for e in _q.read_entries(self._log.path, _q.Query()):
                 self._append(_ts(e.ts), e.action, e.details, e.actor, e.host)
