@@ -1484,6 +1484,79 @@ fn gen_framing(out: &mut Out, fr: Framing) {
         );
     }
 
+    // ---- A member present as null is not absent (§ 3 rule 4): in a keyed
+    // log too, where it is not a wrong key.
+    for (name, keyed, description) in [
+        (
+            "genesis_key_id_null",
+            false,
+            "the keyless genesis has \"key_id\":null (hash recomputed): a key_id that is present must be a string, null included, so the genesis is malformed (the value of key_id is ignored in a sha256 log, its type is not)",
+        ),
+        (
+            "genesis_key_id_null_keyed",
+            true,
+            "the hmac-sha256 genesis has \"key_id\":null (hash recomputed), verified with the log's key: the genesis is malformed, not a wrong key",
+        ),
+    ] {
+        let mut g = if keyed {
+            LogB::new(HashAlg::HmacSha256, Some(&ka), &log_id_for(name), &[])
+        } else {
+            LogB::keyless(name)
+        };
+        if keyed {
+            let id = format!(r#""key_id":"{}""#, ka.key_id());
+            g.edit(0, &id, r#""key_id":null"#);
+        } else {
+            g.edit(0, r#""alg":"sha256""#, r#""alg":"sha256","key_id":null"#);
+        }
+        g.rehash(0);
+        g.entry(&evs[0]);
+        let f = File::of(&g, fr);
+        let log = out.log(name, &f);
+        let mut e = exp(name, description, &log, &f).invalid(
+            "malformed",
+            Some(0),
+            f.genesis_pos(),
+            1,
+            0,
+        );
+        if keyed {
+            e = e.key(key_a());
+        }
+        out.expect(e);
+    }
+
+    // ---- No record follows seq 2⁶⁴ − 1 (§ 9.3): entries 1, 2, 3 become
+    // seq 2⁶⁴ − 1, 0, 1, each linked to the one before it as stored.
+    {
+        let name = "seq_after_max";
+        let mut g = LogB::keyless(name);
+        for e in &evs[..3] {
+            g.entry(e);
+        }
+        for (i, seq) in [(1usize, u64::MAX), (2, 0), (3, 1)] {
+            let old = g.recs[i].hash.to_hex();
+            g.edit(i, &format!(r#""seq":{i},"#), &format!(r#""seq":{seq},"#));
+            g.rehash(i);
+            if i + 1 < g.recs.len() {
+                let new = g.recs[i].hash.to_hex();
+                g.edit(i + 1, &old, &new);
+            }
+        }
+        let f = File::of(&g, fr);
+        let log = out.log(name, &f);
+        out.expect(
+            exp(
+                name,
+                "entries of seq 18446744073709551615 (2^64 - 1), 0 and 1, each linking to the record before it: seq 2^64 - 1 is a seq_gap after the genesis, and seq 0 one after it (no seq follows 2^64 - 1: a verifier must not wrap it to 0)",
+                &log,
+                &f,
+            )
+            .invalid("seq_gap", Some(u64::MAX), pos(&f, 1), 2, 3)
+            .head(g.head()),
+        );
+    }
+
     // ---- Duplicated genesis members that decide (§ 3 rules 2 and 3).
     for (name, insert, kind, description) in [
         (

@@ -180,6 +180,42 @@ fn de_ts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Err
     })
 }
 
+/// An optional member of a record read back: absent is `None`; present,
+/// it must have its type, and `null` is not absent (spec § 3 rule 4, § 4:
+/// an optional member that is absent is omitted, never written as null).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    name: &str,
+) -> Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(format!(
+            "member \"{name}\" is null (an optional member that is absent is omitted, never null)"
+        ))),
+    }
+}
+
+/// [`present`] for each optional member that may not be `null`, by name
+/// (`present_key_id` is also the session file's, spec/session.md § 5).
+macro_rules! present_members {
+    ($($f:ident: $name:literal),* $(,)?) => {$(
+        pub(crate) fn $f<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+            d: D,
+        ) -> Result<Option<T>, D::Error> {
+            present(d, $name)
+        }
+    )*};
+}
+
+present_members!(
+    present_key_id: "key_id",
+    present_success: "success",
+    present_duration_ms: "duration_ms",
+    present_error: "error",
+    present_note: "note",
+    present_git_commit: "git_commit",
+);
+
 /// `details` given as JSON `null` is kept as `null`; only absent details
 /// (`None`) are written `{}` (spec § 4).
 fn de_details<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -1445,7 +1481,7 @@ struct GenesisJson {
     ts: DateTime<Utc>,
     format: String,
     alg: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_key_id")]
     key_id: Option<String>,
     log_id: String,
     #[serde(default)]
@@ -1519,15 +1555,15 @@ struct EntryJson<D> {
     source: String,
     #[serde(default)]
     otr: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_success")]
     success: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_duration_ms")]
     duration_ms: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_error")]
     error: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_note")]
     note: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_git_commit")]
     git_commit: Option<String>,
     #[serde(default)]
     details: D,

@@ -375,11 +375,7 @@ pub fn verify(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyRepo
 
     let mut joiner = Joiner {
         sink,
-        expect: Expect {
-            seq: 1,
-            hash: genesis_hash,
-            unreadable: 0,
-        },
+        expect: Expect::after_genesis(genesis_hash),
         line_base: g_line,
         last_good_end: genesis_end,
         tail_start: None,
@@ -623,19 +619,33 @@ fn records_held(framing: Framing, span: &Span) -> u64 {
 /// and how many records the unreadable spans since the last readable
 /// record could have held (after one, the hash is forgotten and the seq
 /// may advance by at most that many records, § 9.4).
+///
+/// The next seq is kept as the seq of the last readable record (`last`):
+/// it is `last + 1`, and none after 2⁶⁴ − 1 (no record has seq 2⁶⁴, § 2;
+/// a seq that wrapped to 0 would make the record after 2⁶⁴ − 1 look like
+/// its successor).
 #[derive(Clone, Copy)]
 pub(crate) struct Expect {
-    seq: u64,
+    last: u64,
     hash: Hash,
     unreadable: u64,
 }
 
 impl Expect {
+    /// The expectation after the genesis, whose stored hash is `hash`.
+    fn after_genesis(hash: Hash) -> Expect {
+        Expect {
+            last: 0,
+            hash,
+            unreadable: 0,
+        }
+    }
+
     /// The expectation after the readable record `p`: the chain goes on
     /// from it as stored, whatever its violations.
     pub(crate) fn after(p: &format::Parsed<'_>) -> Expect {
         Expect {
-            seq: p.seq.wrapping_add(1),
+            last: p.seq,
             hash: p.raw.hash,
             unreadable: 0,
         }
@@ -644,9 +654,10 @@ impl Expect {
     /// The link violation of a record with `seq` and `prev` under this
     /// expectation, if any.
     fn check(&self, seq: u64, prev: &Hash) -> Option<(ViolationKind, String)> {
-        let last = self.seq.wrapping_sub(1);
+        let last = self.last;
         if self.unreadable == 0 {
-            if seq != self.seq {
+            // `None` after 2⁶⁴ − 1: every record is a gap.
+            if Some(seq) != last.checked_add(1) {
                 return Some((
                     ViolationKind::SeqGap,
                     format!("seq {seq} follows seq {last}"),
@@ -666,10 +677,13 @@ impl Expect {
         } else {
             format!("unreadable bytes that can hold at most {k} records")
         };
-        match seq.checked_sub(self.seq) {
-            Some(d) if d <= k => None,
+        // The record is accepted when its seq is in [last + 1, last + 1 + K]
+        // (§ 9.4); `d` = seq − last, so 1 ≤ d ≤ K + 1 (none after 2⁶⁴ − 1:
+        // d would be 0).
+        match seq.checked_sub(last).filter(|d| *d > 0) {
+            Some(d) if d - 1 <= k => None,
             Some(d) => {
-                let missing = d - k;
+                let missing = d - 1 - k;
                 let what = if missing == 1 {
                     "1 entry is missing".to_string()
                 } else {
@@ -865,7 +879,7 @@ fn check_chunk(
                     // Which record it follows: known here after this chunk's
                     // first readable record, else said by the joiner.
                     let message = match &expect {
-                        Some(e) => after_seq(msg, e.seq),
+                        Some(e) => after_record(msg, e.last),
                         None => {
                             r.leading_malformed += 1;
                             msg
@@ -948,7 +962,7 @@ impl Joiner {
     fn join(&mut self, mut r: ChunkResult) {
         let base = self.line_base;
         for v in r.violations.iter_mut().take(r.leading_malformed) {
-            v.message = after_seq(std::mem::take(&mut v.message), self.expect.seq);
+            v.message = after_record(std::mem::take(&mut v.message), self.expect.last);
         }
         let fix_line = |mut v: Violation| {
             if v.line > 0 {
@@ -1053,9 +1067,14 @@ pub(crate) fn bad_span_message(framing: Framing, len: usize) -> String {
 /// The message of a malformed span, which has no seq of its own, saying
 /// which readable record it follows: the one before `next_seq` (the genesis
 /// is seq 0).
-pub(crate) fn after_seq(mut message: String, next_seq: u64) -> String {
+pub(crate) fn after_seq(message: String, next_seq: u64) -> String {
+    after_record(message, next_seq.wrapping_sub(1))
+}
+
+/// [`after_seq`] by the seq of the readable record the span follows.
+fn after_record(mut message: String, last_seq: u64) -> String {
     use std::fmt::Write as _;
-    let _ = write!(message, " (after seq {})", next_seq.wrapping_sub(1));
+    let _ = write!(message, " (after seq {last_seq})");
     message
 }
 
@@ -1501,11 +1520,7 @@ pub fn verify_source(
     let chain = check_genesis(&path, &gi, opts, &mut sink, g_line, g_off)?;
     let mut joiner = Joiner {
         sink,
-        expect: Expect {
-            seq: 1,
-            hash: gi.hash,
-            unreadable: 0,
-        },
+        expect: Expect::after_genesis(gi.hash),
         line_base: g_line,
         last_good_end: gi.end,
         tail_start: None,
@@ -1910,6 +1925,74 @@ mod tests {
                         if i == 3 && framing == Framing::Binary {
                             assert!(msg.contains("damaged bytes: 200 bytes"), "{what}: {msg}");
                         }
+                    }
+                }
+                CHUNK_SIZE.with(|c| c.set(VERIFY_CHUNK));
+            }
+        }
+    }
+
+    /// No record follows seq 2⁶⁴ − 1 (§ 2, § 9.3): the next one, seq 0, is a
+    /// seq gap, also right after an unreadable span (§ 9.4), in every
+    /// chunking (the link is then checked when chunks are joined).
+    #[test]
+    fn no_seq_follows_the_largest() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = crate::chain::Chain::new(HashAlg::Sha256, None).unwrap();
+        let zero = "0".repeat(64);
+        for framing in [Framing::Jsonl, Framing::Binary] {
+            for damaged in [false, true] {
+                let mut bytes = framing.file_header();
+                let mut prev = String::new();
+                for (i, seq) in [0, u64::MAX, 0, 1].into_iter().enumerate() {
+                    let body = if i == 0 {
+                        format!(
+                            r#"{{"v":1,"seq":0,"prev":"{zero}","kind":"genesis","ts":"2026-03-01T09:00:00.000000Z","format":"evident","alg":"sha256","log_id":"00112233445566778899aabbccddeeff"}}"#
+                        )
+                    } else {
+                        format!(r#"{{"v":1,"seq":{seq},"prev":"{prev}","kind":"entry"}}"#)
+                    };
+                    let hash = chain.hash(body.as_bytes());
+                    format::frame(&mut bytes, framing, body.as_bytes(), &hash);
+                    if i == 1 && damaged {
+                        bytes.extend_from_slice(match framing {
+                            Framing::Jsonl => b"garbage\n".as_slice(),
+                            Framing::Binary => &[0x7f; 20],
+                        });
+                    }
+                    prev = hash.to_hex();
+                }
+                let path = dir
+                    .path()
+                    .join(format!("wrap-{damaged}.{}", framing.name()));
+                std::fs::write(&path, &bytes).unwrap();
+                let mut want = vec![
+                    (ViolationKind::SeqGap, Some(u64::MAX)),
+                    (ViolationKind::SeqGap, Some(0)),
+                ];
+                if damaged {
+                    want.insert(1, (ViolationKind::Malformed, None));
+                }
+                for chunk in [1, 64, 333, VERIFY_CHUNK] {
+                    CHUNK_SIZE.with(|c| c.set(chunk));
+                    for threads in [1, 2] {
+                        let o = VerifyOptions {
+                            all: true,
+                            threads,
+                            ..Default::default()
+                        };
+                        let r = verify(&path, &o).unwrap();
+                        let got: Vec<_> = r.violations.iter().map(|v| (v.kind, v.seq)).collect();
+                        let what = format!("{framing} {damaged} chunk {chunk} threads {threads}");
+                        assert_eq!(got, want, "{what}: {:?}", r.violations);
+                        let gap = r.violations.last().unwrap();
+                        assert!(
+                            gap.message
+                                .contains("seq 0 follows seq 18446744073709551615"),
+                            "{what}: {}",
+                            gap.message
+                        );
+                        assert_eq!((r.entries, r.head_seq), (3, 1), "{what}");
                     }
                 }
                 CHUNK_SIZE.with(|c| c.set(VERIFY_CHUNK));

@@ -107,15 +107,29 @@ fn the_whole_workflow() {
         .code(1)
         .stderr(predicate::str::contains("cannot be read"))
         .stderr(predicate::str::contains("hash_mismatch at entry seq 6"));
-    // The proof does not verify with another key.
+    // The proof does not verify with another key. (Given --log: without
+    // it, or --origin, an inclusion proof is a usage error, exit 2,
+    // spec/checkpoints.md rule 8a.)
     evident(p)
         .args(["keygen", "--name", "example.com/audit", "-o", "other.key"])
         .assert()
         .success();
     evident(p)
-        .args(["verify-proof", "p7", "--pubkey", "other.key.pub"])
+        .args([
+            "verify-proof",
+            "p7",
+            "--pubkey",
+            "other.key.pub",
+            "--log",
+            "audit.jsonl",
+        ])
         .assert()
         .code(1);
+    evident(p)
+        .args(["verify-proof", "p7", "--pubkey", "log.key.pub"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--log LOG"));
     // Consistency proof, as a witness request.
     evident(p)
         .args([

@@ -220,6 +220,14 @@ enum Cmd {
     /// consistency proof between two checkpoints.
     Prove(checkpoint::ProveArgs),
     /// Check a proof from `evident prove` with the log's public key.
+    ///
+    /// The proof's checkpoint must have the origin you expect
+    /// (spec/checkpoints.md rule 8a). An inclusion proof needs
+    /// --log or --origin: --log LOG expects the origin of that log,
+    /// `evident/<log id>`, and checks that the proven entry is the log's;
+    /// --origin ORIGIN names the origin. A consistency proof's new
+    /// checkpoint must have the origin of the --old checkpoint (and the
+    /// one --origin or --log names, if given).
     VerifyProof(checkpoint::VerifyProofArgs),
     /// Cosign a checkpoint that extends the last one this witness cosigned
     /// (C2SP tlog-witness); refuses and keeps the evidence of a split view.

@@ -87,9 +87,15 @@ impl Checkpoint {
         let size_ok = !size.is_empty()
             && size.bytes().all(|b| b.is_ascii_digit())
             && (size == "0" || !size.starts_with('0'));
-        let Some(size) = size.parse::<u64>().ok().filter(|_| size_ok) else {
+        if !size_ok {
             return bad(format!(
                 "checkpoint size {size:?} is not a decimal number without leading zeros"
+            ));
+        }
+        // Digits alone: the parse fails only past u64 (rule 6).
+        let Ok(size) = size.parse::<u64>() else {
+            return bad(format!(
+                "checkpoint size {size} is too large: a tree size is at most 18446744073709551615 (2^64 - 1)"
             ));
         };
         let root: Node = match B64.decode(root).ok().and_then(|v| v.try_into().ok()) {
@@ -1122,13 +1128,14 @@ pub fn checkpoints_path(log: &Path) -> PathBuf {
 }
 
 /// Calls `f` with every note of a checkpoints sidecar, in order, as text
-/// (invalid UTF-8 replaced), and whether it is the last; nothing when the
-/// sidecar does not exist. A FIFO, device or directory is refused without
-/// blocking in open(2) or reading without end (`/dev/zero`). The file is
-/// read a line at a time: a note longer than a note may be (rule 8) is an
-/// error naming the file and its offset, found in bounded memory (no torn
-/// append leaves one: it cuts a note that was at most that long).
-fn each_note(sidecar: &Path, mut f: impl FnMut(&str, bool) -> Result<()>) -> Result<()> {
+/// (invalid UTF-8 replaced), its offset in the file and whether it is the
+/// last; nothing when the sidecar does not exist. A FIFO, device or
+/// directory is refused without blocking in open(2) or reading without end
+/// (`/dev/zero`). The file is read a line at a time: a note longer than a
+/// note may be (rule 8) is an error naming the file and its offset, found
+/// in bounded memory (no torn append leaves one: it cuts a note that was
+/// at most that long).
+fn each_note(sidecar: &Path, mut f: impl FnMut(&str, u64, bool) -> Result<()>) -> Result<()> {
     use std::io::{BufRead as _, Read as _};
     match std::fs::metadata(sidecar) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -1164,7 +1171,7 @@ fn each_note(sidecar: &Path, mut f: impl FnMut(&str, bool) -> Result<()>) -> Res
         // A note is text, a blank line and signature lines: the first line
         // after a signature line that is not one starts the next note.
         if in_sigs && !text.starts_with('\u{2014}') {
-            f(&cur, false)?;
+            f(&cur, start, false)?;
             cur.clear();
             (start, in_sigs) = (offset, false);
         }
@@ -1178,7 +1185,7 @@ fn each_note(sidecar: &Path, mut f: impl FnMut(&str, bool) -> Result<()>) -> Res
         offset += n as u64;
     }
     if !cur.is_empty() {
-        f(&cur, true)?;
+        f(&cur, start, true)?;
     }
     Ok(())
 }
@@ -1198,6 +1205,10 @@ pub fn last_checkpoint(sidecar: &Path) -> Result<Option<SignedCheckpoint>> {
 /// any other note that does not parse, the last one too, is an error
 /// naming the file (spec/checkpoints.md rule 10a): skipping a damaged last
 /// note would let the writer check a new checkpoint against an older one.
+/// So is a note whose size is smaller than the one before it (sizes never
+/// decrease: such a sidecar was not written by appending, and its last
+/// note is not the last checkpoint signed); the error names the note by
+/// its number and offset.
 pub fn read_checkpoints(sidecar: &Path) -> Result<Vec<SignedCheckpoint>> {
     let mut out = Vec::new();
     each_checkpoint(sidecar, |c| out.push(c))?;
@@ -1206,9 +1217,27 @@ pub fn read_checkpoints(sidecar: &Path) -> Result<Vec<SignedCheckpoint>> {
 
 /// [`read_checkpoints`], one checkpoint at a time.
 fn each_checkpoint(sidecar: &Path, mut f: impl FnMut(SignedCheckpoint)) -> Result<()> {
-    each_note(sidecar, |chunk, last| {
+    let (mut number, mut size) = (0u64, 0u64);
+    each_note(sidecar, |chunk, offset, last| {
+        number += 1;
         match SignedCheckpoint::parse(chunk.as_bytes()) {
-            Ok(c) => f(c),
+            Ok(c) if c.checkpoint.size < size => {
+                return Err(Error::malformed(
+                    sidecar,
+                    crate::error::Position {
+                        offset,
+                        ..Default::default()
+                    },
+                    format!(
+                        "note {number} has size {}, after a note of size {size}: the sizes of a checkpoints sidecar never decrease (spec/checkpoints.md rule 10a)",
+                        c.checkpoint.size
+                    ),
+                ))
+            }
+            Ok(c) => {
+                size = c.checkpoint.size;
+                f(c)
+            }
             Err(_) if last && !complete_note(chunk) => {} // a torn last append
             Err(e) => return Err(note_err(sidecar, e)),
         }

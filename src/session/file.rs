@@ -105,7 +105,13 @@ pub fn record_body<T: Serialize>(
 pub struct GenesisPayload {
     pub format: String,
     pub alg: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Absent in a keyless file; when present a string (`null` is not
+    /// absent: the genesis is malformed, format.md § 3 rule 4).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "format::present_key_id"
+    )]
     pub key_id: Option<String>,
     pub log_id: String,
 }

@@ -821,7 +821,11 @@ def test_prove_and_verify_proof(tmp_path, signed):
     log, key, pub, c1, c2 = signed
     p2 = tmp_path / "p2"
     assert run("prove", "--seq", "2", "--checkpoint", c2, "-o", p2, log).returncode == 0
-    assert run("verify-proof", "--pubkey", pub, p2).returncode == 0
+    # An inclusion proof needs the origin to expect: --log or --origin (rule 8a).
+    assert_clean_error(run("verify-proof", "--pubkey", pub, p2), 2)
+    origin = c2.read_text().splitlines()[0]
+    assert run("verify-proof", "--pubkey", pub, "--origin", origin, p2).returncode == 0
+    assert run("verify-proof", "--pubkey", pub, "--origin", "other/o", p2).returncode == 1
     assert run("verify-proof", "--pubkey", pub, "--log", log, p2).returncode == 0
     other = make_log(tmp_path / "other.jsonl", 1)
     assert run("verify-proof", "--pubkey", pub, "--log", other, p2).returncode != 0

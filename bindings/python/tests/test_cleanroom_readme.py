@@ -208,7 +208,9 @@ def test_checkpoints_and_witness_walkthrough(cwd):
     ev("checkpoint", "audit.jsonl", "--key", "log.key", "-o", "cp-old", check=0)
     assert (cwd / "audit.jsonl.checkpoints").exists()
     ev("prove", "audit.jsonl", "--seq", "42", "--checkpoint", "cp-old", "-o", "p42", check=0)
-    ev("verify-proof", "p42", "--pubkey", "log.key.pub", check=0)
+    ev("verify-proof", "p42", "--pubkey", "log.key.pub", "--log", "audit.jsonl", check=0)
+    # Without --log or --origin there is no origin to expect (spec/checkpoints.md rule 8a).
+    ev("verify-proof", "p42", "--pubkey", "log.key.pub", check=2)
     (cwd / "req0").write_bytes(b"old 0\n\n" + (cwd / "cp-old").read_bytes())
     ev("witness", "--store", "wdir", "--key", "w.key", "--log-key", "log.key.pub", "req0",
        "--cosigned", "cp-w0", check=0)

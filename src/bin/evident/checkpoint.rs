@@ -96,11 +96,15 @@ pub struct VerifyProofArgs {
     /// For a consistency proof: the old checkpoint.
     #[arg(long, value_name = "FILE")]
     pub old: Option<PathBuf>,
-    /// For an inclusion proof: the log; its entry must be the proven one.
+    /// For an inclusion proof: the log; its entry must be the proven one,
+    /// and the checkpoint's origin `evident/<log id>` unless --origin names
+    /// another.
     #[arg(long, value_name = "LOG")]
     pub log: Option<PathBuf>,
-    /// The origin the checkpoint must have (default with --log:
-    /// `evident/<log id>`; without: any, printed).
+    /// The origin the checkpoint must have (spec/checkpoints.md rule 8a;
+    /// default with --log: `evident/<log id>`). An inclusion proof needs
+    /// --log or --origin; a consistency proof's origin must also be the
+    /// --old checkpoint's.
     #[arg(long)]
     pub origin: Option<String>,
     #[command(flatten)]
@@ -196,10 +200,16 @@ fn verifier(arg: &str) -> Result<NoteVerifier, Failure> {
 fn read_checkpoint(path: &Path) -> Result<SignedCheckpoint, Failure> {
     match SignedCheckpoint::read(path) {
         Ok(c) => Ok(c),
-        Err(e) => match checkpoint::last_checkpoint(path) {
-            Ok(Some(c)) if path.extension().is_some_and(|x| x == "checkpoints") => Ok(c),
-            _ => Err(lib(path, e)),
-        },
+        Err(e) if path.extension().is_some_and(|x| x == "checkpoints") => {
+            match checkpoint::last_checkpoint(path) {
+                Ok(Some(c)) => Ok(c),
+                Ok(None) => Err(lib(path, e)),
+                // Read as a sidecar, what is wrong with it (a damaged note,
+                // sizes that decrease), not why it is not one checkpoint.
+                Err(sidecar) => Err(lib(path, sidecar)),
+            }
+        }
+        Err(e) => Err(lib(path, e)),
     }
 }
 
@@ -378,6 +388,14 @@ pub fn verify_proof(a: VerifyProofArgs, out: &mut dyn Write) -> Result<u8, Failu
         |cp: &SignedCheckpoint| expected.as_ref().and_then(|o| cp.check_origin(o).err());
     let (ok, cp) = if bytes.starts_with(checkpoint::TLOG_PROOF_HEADER.as_bytes()) {
         let p = InclusionProof::parse(&bytes).map_err(|e| Failure::failed(&a.proof, e))?;
+        // Without an origin to expect, a checkpoint signed by the log's
+        // key under any origin (a fork the witnesses cosign as a new log)
+        // would pass: refuse rather than check less than rule 8a asks.
+        if expected.is_none() {
+            return Err(Failure::usage(
+                "an inclusion proof needs the origin its checkpoint must have: give --log LOG (the origin evident/<log id> of that log) or --origin ORIGIN (spec/checkpoints.md rule 8a)",
+            ));
+        }
         let body = match &a.log {
             Some(log) => Some(entry_body(log, p.index)?),
             None => None,
