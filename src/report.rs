@@ -238,7 +238,11 @@ fn report_entries(path: &Path) -> Result<Option<(Vec<Entry>, Curation)>> {
     for (i, line) in text[start..].lines().enumerate().skip(1) {
         let line = line.trim();
         if line == "-->" {
-            return curated(&text[..start], out).map(Some);
+            let body = &text[..start];
+            return curated(body, out).map(|(es, mut c)| {
+                c.not_valid = not_valid_lines(body);
+                Some((es, c))
+            });
         }
         if line.is_empty() {
             continue;
@@ -269,6 +273,32 @@ struct Curation {
     /// The first line is none of the layouts `evident report` writes, or
     /// the Operations heading is gone.
     layout_unknown: bool,
+    /// The report's own Evidence lines saying that a log (not another
+    /// Markdown report) it was written from was NOT VALID.
+    not_valid: Vec<String>,
+}
+
+/// The lines of the Evidence section of a report's `body` that say a log
+/// it was written from was NOT VALID (`- `PATH`: NOT VALID: …`). The
+/// statuses of Markdown reports read to write it are left out: they say
+/// their entries were read alone or that the report was edited, and the
+/// log's entries were then shown, both said of reports read alone anyway.
+fn not_valid_lines(body: &str) -> Vec<String> {
+    const SAYS: &str = ": NOT VALID: ";
+    body.lines()
+        .map(str::trim_end)
+        .skip_while(|l| *l != "## Evidence")
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with("- `"))
+        .filter(|l| {
+            l.find(SAYS).is_some_and(|i| {
+                let path = l[..i].trim_end_matches('`').to_ascii_lowercase();
+                !(path.ends_with(".md") || path.ends_with(".markdown"))
+            })
+        })
+        .map(|l| l[2..].to_string())
+        .collect()
 }
 
 impl Curation {
@@ -371,7 +401,13 @@ fn curated(body: &str, entries: Vec<Entry>) -> Result<(Vec<Entry>, Curation)> {
         .get_template(name)
         .map_err(|e| Error::InvalidArgument(format!("rendering {name}: {e}")))?;
     let mut shown = Vec::with_capacity(entries.len());
-    // Entries by the first line of their section, in order.
+    // Entries by their whole section and by its first line, in order:
+    // sections whose headings are equal (same second, tool and action)
+    // differ in the entry they show (its seq), so a section is matched to
+    // the entry it is, and only a section that is no entry's (edited) to
+    // the first entry left with its heading. Each index leaves each queue
+    // once: linear in the entries.
+    let mut by_text: HashMap<String, std::collections::VecDeque<usize>> = HashMap::new();
     let mut by_head: HashMap<String, std::collections::VecDeque<usize>> = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
         let text = template
@@ -384,13 +420,26 @@ fn curated(body: &str, entries: Vec<Entry>) -> Result<(Vec<Entry>, Curation)> {
             .collect();
         let head = section.first().cloned().unwrap_or_default();
         by_head.entry(head).or_default().push_back(i);
+        by_text.entry(section.join("\n")).or_default().push_back(i);
         shown.push(section);
     }
     let mut c = Curation::default();
     let mut kept = vec![false; entries.len()];
+    let unkept = |q: &mut std::collections::VecDeque<usize>, kept: &[bool]| {
+        while let Some(i) = q.pop_front() {
+            if !kept.get(i).copied().unwrap_or(true) {
+                return Some(i);
+            }
+        }
+        None
+    };
     for item in &items {
         let head = item.first().copied().unwrap_or_default();
-        match by_head.get_mut(head).and_then(|q| q.pop_front()) {
+        let found = by_text
+            .get_mut(&item.join("\n"))
+            .and_then(|q| unkept(q, &kept))
+            .or_else(|| by_head.get_mut(head).and_then(|q| unkept(q, &kept)));
+        match found {
             Some(i) => {
                 kept[i] = true;
                 if !shown[i].iter().map(String::as_str).eq(item.iter().copied()) {
@@ -565,6 +614,24 @@ pub fn collect(
             out.report_problems.push(status(problem));
         }
         if alone > 0 {
+            if let Some(first) = curation.not_valid.first() {
+                out.report_failures.push(format!(
+                    "{shown}: the report records that {} it was written from did not verify \
+                     ({first}{}); its {alone} {} read from it alone {} as read, not as recorded",
+                    if curation.not_valid.len() == 1 {
+                        "a log"
+                    } else {
+                        "logs"
+                    },
+                    if curation.not_valid.len() > 1 {
+                        "; …"
+                    } else {
+                        ""
+                    },
+                    if alone == 1 { "entry" } else { "entries" },
+                    if alone == 1 { "is" } else { "are" },
+                ));
+            }
             let problem = format!(
                 "{alone} {} read from this Markdown report alone, in no log given: not verified against a hash chain",
                 if alone == 1 { "entry" } else { "entries" }
@@ -753,8 +820,9 @@ fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for (i, &c) in cs.iter().enumerate() {
         match c {
-            c if is_line_break(c) => out.push(' '),
-            c if is_hidden(c) => out.push_str(&c.escape_unicode().to_string()),
+            // A line break is a control character too: shown as `\u{a}`,
+            // not as a space a real space cannot be told from.
+            c if is_line_break(c) || is_hidden(c) => out.push_str(&c.escape_unicode().to_string()),
             '✅' => out.push_str("U+2705"),
             '❌' => out.push_str("U+274C"),
             // `:` also: GitHub's Markdown links a bare `https://…`,
@@ -796,9 +864,7 @@ fn md_code(s: &str) -> String {
     for c in s.chars() {
         run = if c == '`' { run + 1 } else { 0 };
         longest = longest.max(run);
-        if is_line_break(c) {
-            body.push(' ');
-        } else if is_hidden(c) {
+        if is_line_break(c) || is_hidden(c) {
             body.push_str(&c.escape_unicode().to_string());
         } else {
             body.push(c);
@@ -883,6 +949,19 @@ pub(crate) fn recorded_order<'a>(
     out
 }
 
+/// The label of a parameter or result named `key`: its title case
+/// (`project_name` → `Project Name`), or, when that is empty (a name of
+/// only `-`, `_` and spaces, or ""), the name itself quoted as a code span
+/// (`"--"`), never an empty `****`.
+fn label(key: &str) -> String {
+    let t = title_case(key);
+    if t.is_empty() {
+        md_code(&py_repr(key))
+    } else {
+        md(&t)
+    }
+}
+
 /// The `- **Key**: value` lines of one operation.
 fn op_fields(e: &Entry) -> Vec<(String, String)> {
     let mut f = Vec::new();
@@ -899,7 +978,7 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
                     continue;
                 }
             }
-            f.push((md(&title_case(k)), show(v)));
+            f.push((label(k), show(v)));
         }
     }
     // RTGS's layout: the results, the duration, then the output file.
@@ -914,7 +993,7 @@ fn op_fields(e: &Entry) -> Vec<(String, String)> {
                     output = Some(show(v));
                     continue;
                 }
-                _ => md(&title_case(k)),
+                _ => label(k),
             };
             f.push((label, show(v)));
         }
@@ -1576,14 +1655,28 @@ pub fn write_reports(
     opts: &ReportOptions,
     out: &Path,
 ) -> Result<Vec<ReportFile>> {
+    write_reports_with_status(inputs, opts, out).map(|(files, _)| files)
+}
+
+/// [`write_reports`], also returning the verification result of every log
+/// read (not the Markdown reports'), as the reports show it: a caller
+/// warns about the ones not `valid` (`evident report` exits 1; the
+/// reports are written all the same, saying NOT VALID).
+pub fn write_reports_with_status(
+    inputs: &[PathBuf],
+    opts: &ReportOptions,
+    out: &Path,
+) -> Result<(Vec<ReportFile>, Vec<LogStatus>)> {
     let c = collect(inputs, opts.since, opts.until)?;
     let key = opts
         .key
         .clone()
         .map_or_else(|| key_of(&opts.key_hex), |k| Ok(Some(k)))?;
-    let mut logs: Vec<LogStatus> = c.logs.iter().map(|p| log_status(p, key.as_ref())).collect();
+    let statuses: Vec<LogStatus> = c.logs.iter().map(|p| log_status(p, key.as_ref())).collect();
+    let mut logs = statuses.clone();
     logs.extend(c.report_problems);
-    write_rendered(&c.entries, &logs, opts, out)
+    let files = write_rendered(&c.entries, &logs, opts, out)?;
+    Ok((files, statuses))
 }
 
 /// Like [`write_reports`] for entries given directly (e.g. read and
@@ -1597,14 +1690,139 @@ pub fn write_entries_report(
         .key
         .clone()
         .map_or_else(|| key_of(&opts.key_hex), |k| Ok(Some(k)))?;
-    let logs: Vec<LogStatus> = opts
+    let mut logs: Vec<LogStatus> = opts
         .logs
         .iter()
         .map(|p| log_status(p, key.as_ref()))
         .collect();
-    let mut es = entries.to_vec();
+    let mut es = if opts.logs.is_empty() {
+        entries.to_vec()
+    } else {
+        let (es, problems) = checked_against_logs(entries, &opts.logs);
+        logs.extend(problems);
+        es
+    };
     es.sort_by(|a, b| a.ts.cmp(&b.ts).then(a.seq.cmp(&b.seq)));
     write_rendered(&es, &logs, opts, out)
+}
+
+/// `seqs` as a report names them: the first ten, then `…`.
+fn seq_list(seqs: &[u64]) -> String {
+    let shown: Vec<String> = seqs.iter().take(10).map(u64::to_string).collect();
+    format!(
+        "{}{}",
+        shown.join(", "),
+        if seqs.len() > 10 { ", …" } else { "" }
+    )
+}
+
+/// Whether the details given for an entry agree with the log's: every
+/// member of the log's details that the given details also have holds the
+/// same value (numbers compared as numbers: `2` and `2.0` agree, as a
+/// pandas round trip makes them); members added or left out are the
+/// caller's. Details that are not objects must be equal.
+fn details_agree(log: &Value, given: &Value) -> bool {
+    fn same(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                x == y || matches!((x.as_f64(), y.as_f64()), (Some(p), Some(q)) if p == q)
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            }
+            _ => a == b,
+        }
+    }
+    match (log, given) {
+        (Value::Object(l), Value::Object(g)) => {
+            l.iter().all(|(k, v)| g.get(k).is_none_or(|w| same(v, w)))
+        }
+        (Value::Null, _) | (_, Value::Null) => true,
+        _ => same(log, given),
+    }
+}
+
+/// The entries given to [`write_entries_report`] checked against the
+/// `logs` given with them (read as a stream; only the entries whose hash
+/// is among the given ones are kept, so memory is bounded by `entries`).
+/// Entries are shown as given, once per hash (a binding maps fields, users
+/// add columns while analysing); one whose seq, time, event type or a
+/// detail the log's entry holds differs from the log's is counted as
+/// edited, one found in no log as unverified. Returns the entries to show
+/// and the NOT VALID statuses to show next to the logs'.
+fn checked_against_logs(entries: &[Entry], logs: &[PathBuf]) -> (Vec<Entry>, Vec<LogStatus>) {
+    let wanted: HashSet<&str> = entries.iter().map(|e| e.hash.as_str()).collect();
+    let mut found: HashMap<String, Entry> = HashMap::new();
+    for path in logs {
+        // A log that cannot be read (or is damaged from some point on) is
+        // NOT VALID in its own status; its entries before that are used.
+        let Ok(iter) = query(path, &Query::default()) else {
+            continue;
+        };
+        for e in iter {
+            let Ok(e) = e else { break };
+            if wanted.contains(e.hash.as_str()) && !found.contains_key(&e.hash) {
+                found.insert(e.hash.clone(), e);
+            }
+        }
+    }
+    let (mut out, mut edited, mut alone) =
+        (Vec::with_capacity(entries.len()), Vec::new(), Vec::new());
+    let mut shown: HashSet<&str> = HashSet::new();
+    for e in entries {
+        match found.get(&e.hash) {
+            Some(l) => {
+                // Shown as given (a binding maps fields, users add columns
+                // while analysing); what the log holds must not differ.
+                if l.seq != e.seq
+                    || l.ts != e.ts
+                    || l.event_type != e.event_type
+                    || !details_agree(&l.details, &e.details)
+                {
+                    edited.push(e.seq);
+                }
+                if shown.insert(e.hash.as_str()) {
+                    out.push(e.clone());
+                }
+            }
+            None => {
+                alone.push(e.seq);
+                out.push(e.clone());
+            }
+        }
+    }
+    let status = |problem: String| LogStatus {
+        path: "entries given".into(),
+        valid: false,
+        entries: 0,
+        head: String::new(),
+        problem: Some(problem),
+    };
+    let mut problems = Vec::new();
+    if !edited.is_empty() {
+        let one = edited.len() == 1;
+        problems.push(status(format!(
+            "{} {} given {} from the log's entry of the same hash (seq, time, event type or a detail the log holds; seq {}): edited, shown as given",
+            edited.len(),
+            if one { "entry" } else { "entries" },
+            if one { "differs" } else { "differ" },
+            seq_list(&edited),
+        )));
+    }
+    if !alone.is_empty() {
+        let one = alone.len() == 1;
+        problems.push(status(format!(
+            "{} {} given {} in no log given: not verified against a hash chain (seq {})",
+            alone.len(),
+            if one { "entry" } else { "entries" },
+            if one { "is" } else { "are" },
+            seq_list(&alone),
+        )));
+    }
+    (out, problems)
 }
 
 /// Like [`write_entries_report`] with the verification results to show
@@ -1900,6 +2118,13 @@ fn bash_values(e: &Entry, opts: &ReproOptions) -> Result<()> {
                     e.seq
                 )));
             }
+            if k.contains('=') && !matches!(v, Value::Null | Value::Bool(false)) {
+                return Err(Error::InvalidArgument(format!(
+                    "reproduce: entry seq {}: the parameter name {:?} holds '=', so the \
+                     replayed command would read `--NAME=…` as another option with a value",
+                    e.seq, k
+                )));
+            }
             has_nul |= k.contains('\0') || has_nul_byte(v);
         }
     }
@@ -2071,13 +2296,12 @@ pub fn write_reproduction(
         let found = r
             .violations
             .iter()
-            // A torn tail is an interrupted write, not a changed entry:
-            // the entries before it verify, and it holds none.
+            // A torn tail fails too, as `verify` fails it: the bytes cut
+            // off may be an acknowledged entry, cut on purpose.
             // Without a key, a keyed log's missing key is noted below; with
             // one, a wrong key is a failure like any other. The one key is
             // for the keyed logs given: a keyless log given with it is fine.
             .find(|v| match v.kind {
-                ViolationKind::TornTail => false,
                 ViolationKind::WrongKey => key.is_some() && keyed,
                 _ => true,
             });
@@ -2263,7 +2487,7 @@ mod tests {
             Some("line1\n<!-- evident-entries -->")
         );
         assert!(
-            text.contains("- **Note**: line1 \\<!-- evident-entries --\\>"),
+            text.contains("- **Note**: line1\\u{a}\\<!-- evident-entries --\\>"),
             "one line in the Markdown, no comment opened: {text}"
         );
 

@@ -238,11 +238,12 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     opts.title = a.title;
     opts.no_charts = a.no_charts;
     opts.key = key;
-    let files = match db_entries(&a.logs, &opts)? {
+    let (files, statuses) = match db_entries(&a.logs, &opts)? {
         Some((entries, logs)) => {
             report::write_entries_report_with_status(&entries, &logs, &opts, &a.output)
+                .map(|files| (files, logs))
         }
-        None => report::write_reports(&a.logs, &opts, &a.output),
+        None => report::write_reports_with_status(&a.logs, &opts, &a.output),
     }
     .map_err(fail_input)?;
     for f in &files {
@@ -251,7 +252,18 @@ pub fn report(a: ReportArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     if files.is_empty() {
         stderr_line!("evident: no entries matched; no report written");
     }
-    Ok(0)
+    // A log that does not verify (a torn tail too, as `verify` says) is
+    // NOT VALID in the reports, which are written all the same; the
+    // command says so and fails, as `verify` and `reproduce` do.
+    let bad: Vec<&report::LogStatus> = statuses.iter().filter(|l| !l.valid).collect();
+    for l in &bad {
+        stderr_line!(
+            "evident: warning: {}: NOT VALID: {}; the report says so",
+            util::one_line(&l.path),
+            util::one_line(l.problem.as_deref().unwrap_or("does not verify"))
+        );
+    }
+    Ok(if bad.is_empty() { 0 } else { util::EXIT_FAILED })
 }
 
 pub fn reproduce(a: ReproduceArgs, out: &mut dyn Write) -> Result<u8, Failure> {

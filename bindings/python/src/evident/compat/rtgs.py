@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 from .. import _native as _N
-from . import _has_log, _time
+from . import _has_log, _time, _warn_recovery
 from .. import pg as _pg
 from .. import query as _q
 from ..errors import EvidentError, InvalidArgumentError
@@ -138,8 +138,10 @@ def _ship() -> None:
         _pg.ship(log_path(), url, retry_for=0)
     except EvidentError as e:
         warnings.warn(
-            f"evident.compat.rtgs: operation recorded in {log_path()} but not shipped to "
-            f"PostgreSQL ({e}); the next operation ships it",
+            # Also before a read (which records nothing): the message names
+            # the local log, whose entries wait for the next ship.
+            f"evident.compat.rtgs: {log_path()} not shipped to PostgreSQL ({e}); "
+            f"its entries stay in it and the next operation or read ships them",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -295,6 +297,7 @@ def record_operation(
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with AuditLog(path, lock="shared", adopt_empty=True) as log:
+        _warn_recovery(log)
         log.log(
             EVENT_TYPE,
             operation,
@@ -371,6 +374,10 @@ def log_custom_operation(
 def _utc(text: Optional[str]) -> Optional[datetime]:
     if text is None:
         return None
+    if len(text.split("-", 1)[0].lstrip("+")) > 4:
+        # Past the calendar's last day (the end of ``end_date="9999-12-31"``,
+        # 10000-01-01): Python's last instant, after every record.
+        return datetime.max.replace(tzinfo=timezone.utc)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
@@ -555,9 +562,29 @@ class AuditService:
 # --- reports and reproduction ------------------------------------------------------
 
 
+def _not_valid(path: Path) -> Optional[str]:
+    """``"path: NOT VALID: problem"`` when the log does not verify (a torn
+    tail too, as ``evident verify`` says), else ``None``."""
+    from ..verify import verify as _verify
+
+    r = _verify(path)
+    if r.valid:
+        return None
+    return f"{path}: NOT VALID: {r.kind or 'invalid'}: {r.error}"
+
+
 def _reports(
-    start_date: DateLike, end_date: DateLike, output_dir: Any, by: str, tool_name: Optional[str]
+    start_date: DateLike,
+    end_date: DateLike,
+    output_dir: Any,
+    by: str,
+    tool_name: Optional[str],
+    problems: Optional[List[str]] = None,
 ) -> List[Any]:
+    """The reports written; a log that does not verify is NOT VALID in
+    them (they are written all the same) and warned about with a
+    ``UserWarning``, or added to ``problems`` when it is given (the
+    command line says so and exits 1)."""
     since, until = _range(start_date, end_date)
     url = _pg_url()
     if url is not None:
@@ -570,7 +597,7 @@ def _reports(
     path = log_path()
     if not _has_log(path):
         return []
-    return _report(
+    files = _report(
         [path],
         output_dir,
         format="md",
@@ -580,6 +607,17 @@ def _reports(
         source=tool_name,
         event_type=EVENT_TYPE,
     )
+    bad = _not_valid(path)
+    if bad is not None:
+        if problems is not None:
+            problems.append(bad)
+        else:
+            warnings.warn(
+                f"{bad}; the reports were written from its entries as they are and say so",
+                UserWarning,
+                stacklevel=3,
+            )
+    return files
 
 
 def generate_report(
@@ -821,13 +859,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 a.start_date.date() if a.start_date.time() == datetime.min.time() else a.start_date
             )
             end = a.end_date.date() if a.end_date.time() == datetime.min.time() else a.end_date
-            files = generate_report(start, end, a.output_dir, a.tool_name)
+            problems: List[str] = []
+            reports = _reports(start, end, a.output_dir, "day", a.tool_name, problems)
+            files = [str(p) for p in reports]
             if files:
                 print(f"✅ Generated {len(files)} audit report files in {a.output_dir}")
                 for f in files:
                     print(f"   - {f}")
             else:
                 print("No logs found for the specified criteria.")
+            if problems:
+                for bad in problems:
+                    print(f"Warning: {bad}; the reports say so", file=sys.stderr)
+                print("Error: the reports were written from a log that did not verify",
+                      file=sys.stderr)
+                return 1
         elif a.cmd == "reproduce":
             info = create_reproduction_script(
                 a.logs_dir, a.output_file, recent=a.recent, minutes=a.minutes
