@@ -468,6 +468,15 @@ where
             format!("{a}@")
         }
     };
+    if host.starts_with('/') {
+        // A unix socket's directory: psql's form, the host as the `host=`
+        // parameter (in the authority it would end at its first `/`).
+        let q = format!("host={}&port={}", url_quote(host), url_quote(port));
+        return Some(RtgsPg {
+            url: format!("postgres://{}/{db}?{q}&connect_timeout=5", at(&auth)),
+            database: format!("postgres://{}/{db}?{q}", at(&user)),
+        });
+    }
     Some(RtgsPg {
         url: format!(
             "postgres://{}{host}:{port}/{db}?connect_timeout=5",

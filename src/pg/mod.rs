@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use postgres::config::SslMode;
 use postgres::{Client, Config};
 
 use crate::error::{Error, Result};
@@ -87,8 +88,13 @@ impl Target {
                     ));
                 }
                 log_id = Some(v);
+            } else if k == "host" && v.contains(',') {
+                // libpq: `host=` is a comma-separated list (the driver
+                // takes the whole value as one host, a socket directory
+                // `/a,b` when it starts with `/`).
+                kept.extend(v.split(',').map(|h| format!("host={h}")));
             } else {
-                kept.push(pair);
+                kept.push(pair.to_string());
             }
         }
         let driver_url = if kept.is_empty() {
@@ -109,6 +115,16 @@ impl Target {
                 None => invalid(e.to_string()),
             }
         })?;
+        // libpq: sslmode is ignored over unix sockets (a host that starts
+        // with `/`, the `host=` parameter or percent-encoded in the
+        // authority), where the server offers no TLS: a socket is
+        // connected to in plain text whatever the mode. (In a list mixing
+        // sockets and TCP hosts, a mode that requires TLS stays, and fails
+        // on the sockets: the driver has one mode for every host.)
+        let mut tls = tls;
+        if unix_sockets_only(&config) {
+            tls.mode = SslMode::Disable;
+        }
         config.ssl_mode(tls.mode);
         Ok(Target {
             config,
@@ -185,11 +201,10 @@ impl Target {
     /// then made on a thread of its own, abandoned (left to fail by
     /// itself) when the time is up.
     pub(crate) fn connect_pg(&self) -> Result<std::result::Result<Client, postgres::Error>> {
-        let tls = self.tls.client_config().map_err(|msg| Error::Database {
+        let tls = self.tls.make_tls().map_err(|msg| Error::Database {
             target: self.redacted.clone(),
             msg,
         })?;
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
         let Some(limit) = self.config.get_connect_timeout().copied() else {
             return Ok(self.config.connect(tls));
         };
@@ -218,6 +233,17 @@ impl Target {
             }),
         }
     }
+}
+
+/// Whether every host the configuration names is a unix socket's
+/// directory (and no `hostaddr` takes the connection to TCP).
+fn unix_sockets_only(config: &Config) -> bool {
+    let hosts = config.get_hosts();
+    #[cfg(unix)]
+    let socket = |h: &postgres::config::Host| matches!(h, postgres::config::Host::Unix(_));
+    #[cfg(not(unix))]
+    let socket = |_: &postgres::config::Host| false;
+    !hosts.is_empty() && config.get_hostaddrs().is_empty() && hosts.iter().all(socket)
 }
 
 /// Whether the driver's error is the server's certificate failing its
@@ -447,6 +473,43 @@ mod tests {
             "{e}"
         );
         drop(held);
+    }
+
+    /// A host that starts with `/` is a unix socket's directory (the
+    /// `host=` parameter, a comma-separated list as in libpq, or
+    /// percent-encoded in the authority); over sockets alone sslmode is
+    /// ignored, as libpq ignores it (no TLS there).
+    #[test]
+    fn socket_hosts_and_sslmode() {
+        use postgres::config::Host;
+        let t = |url: &str| Target::parse(url).unwrap();
+        for url in [
+            "postgres://u@/db?host=/run/pg&port=5433&sslmode=verify-full",
+            "postgres://u@/db?host=%2Frun%2Fpg&sslmode=require",
+            "postgres://u:pw@%2Frun%2Fpg:5433/db",
+        ] {
+            let t = t(url);
+            assert_eq!(
+                t.config.get_hosts(),
+                [Host::Unix("/run/pg".into())],
+                "{url}"
+            );
+            assert_eq!(t.config.get_ssl_mode(), SslMode::Disable, "{url}");
+            assert_eq!(t.tls.mode, SslMode::Disable, "{url}");
+        }
+        let mixed = t("postgres://u@/db?host=/run/pg,db.example&sslmode=require");
+        assert_eq!(
+            mixed.config.get_hosts(),
+            [Host::Unix("/run/pg".into()), Host::Tcp("db.example".into())]
+        );
+        assert_eq!(mixed.config.get_ssl_mode(), SslMode::Require);
+        // A TCP host keeps its mode; a hostaddr is TCP.
+        for url in [
+            "postgres://u@db.example/db?sslmode=require",
+            "postgres://u@/db?host=/run/pg&hostaddr=127.0.0.1&sslmode=require",
+        ] {
+            assert_eq!(t(url).config.get_ssl_mode(), SslMode::Require, "{url}");
+        }
     }
 
     #[test]

@@ -13,11 +13,21 @@
 //!
 //! Unlike libpq, a failed check is an error in every mode: a connection is
 //! never retried in plain text after a TLS failure.
+//!
+//! As in libpq, there is no TLS over a unix socket (a host that starts with
+//! `/`): `sslmode` is ignored there, and [`MakeTls`] never starts TLS for a
+//! connection the driver gives no host name (a socket). With `sslmode=disable`
+//! nothing of TLS is set up (not even `sslrootcert` read).
 
+use std::future::Future;
+use std::io;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use postgres::config::SslMode;
+use postgres::tls::{MakeTlsConnect, TlsConnect};
+use postgres::Socket;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
@@ -130,6 +140,66 @@ impl Policy {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth())
+    }
+}
+
+impl Policy {
+    /// What the driver is handed to make TLS connections: nothing with
+    /// `sslmode=disable`, else rustls with [`Policy::client_config`].
+    pub(crate) fn make_tls(&self) -> Result<MakeTls, String> {
+        if self.mode == SslMode::Disable {
+            return Ok(MakeTls(None));
+        }
+        let config = self.client_config()?;
+        Ok(MakeTls(Some(
+            tokio_postgres_rustls::MakeRustlsConnect::new(config),
+        )))
+    }
+}
+
+type Rustls = tokio_postgres_rustls::MakeRustlsConnect;
+type RustlsConnect = <Rustls as MakeTlsConnect<Socket>>::TlsConnect;
+type RustlsStream = <Rustls as MakeTlsConnect<Socket>>::Stream;
+
+/// rustls for connections to a named host; none for a unix socket (the
+/// driver names no host for one: `make_tls_connect("")`, which rustls
+/// refused as an invalid DNS name, failing every socket connection, even
+/// with `sslmode=disable`) and none at all with `sslmode=disable`.
+#[derive(Clone)]
+pub(crate) struct MakeTls(Option<Rustls>);
+
+/// One connection's TLS: `None` when there is none to be had.
+pub(crate) struct Connect(Option<RustlsConnect>);
+
+impl MakeTlsConnect<Socket> for MakeTls {
+    type Stream = RustlsStream;
+    type TlsConnect = Connect;
+    type Error = rustls::pki_types::InvalidDnsNameError;
+
+    fn make_tls_connect(&mut self, hostname: &str) -> Result<Connect, Self::Error> {
+        match &mut self.0 {
+            Some(make) if !hostname.is_empty() => {
+                MakeTlsConnect::<Socket>::make_tls_connect(make, hostname).map(|c| Connect(Some(c)))
+            }
+            _ => Ok(Connect(None)),
+        }
+    }
+}
+
+impl TlsConnect<Socket> for Connect {
+    type Stream = RustlsStream;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = io::Result<RustlsStream>> + Send>>;
+
+    fn connect(self, stream: Socket) -> Self::Future {
+        match self.0 {
+            Some(c) => Box::pin(c.connect(stream)),
+            // Not reached: the driver asks for TLS only with a host name,
+            // and the server offers none over a unix socket.
+            None => Box::pin(std::future::ready(Err(io::Error::other(
+                "no TLS without a host name (a unix socket)",
+            )))),
+        }
     }
 }
 
