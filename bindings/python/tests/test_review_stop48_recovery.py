@@ -12,6 +12,8 @@ from typing import Callable, List
 import pytest
 
 from evident.compat import openparallax as op
+from evident.compat import rtgs
+from evident.compat import secureml
 from evident.compat import tracekit as tk
 
 KEY = b"k" * 32
@@ -42,6 +44,18 @@ def _openparallax(path: Path) -> Callable[[], None]:
     return write
 
 
+def _rtgs(path: Path) -> Callable[[], None]:
+    def write() -> None:
+        rtgs.record_operation("tool", "op", parameters={"n": 1})
+    return write
+
+
+def _secureml(path: Path) -> Callable[[], None]:
+    def write() -> None:
+        secureml.AuditTrail("op", log_dir=str(path.parent)).close()
+    return write
+
+
 def _messages(write: Callable[[], None]) -> List[str]:
     with warnings.catch_warnings(record=True) as got:
         warnings.simplefilter("always")
@@ -49,11 +63,18 @@ def _messages(write: Callable[[], None]) -> List[str]:
     return [str(w.message) for w in got if issubclass(w.category, UserWarning)]
 
 
-@pytest.mark.parametrize("make", [_tracekit, _openparallax])
-def test_a_cut_and_a_torn_tail_are_said(tmp_path: Path, make: Callable[..., Callable[[], None]]) -> None:
+@pytest.mark.parametrize("make", [_tracekit, _openparallax, _rtgs, _secureml])
+def test_a_cut_and_a_torn_tail_are_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        make: Callable[..., Callable[[], None]]) -> None:
+    monkeypatch.setenv("EVIDENT_RTGS_DIR", str(tmp_path / "store"))
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "audit.jsonl"
     write = make(path)
     write()
+    if make is _rtgs:
+        path = rtgs.log_path()
+    elif make is _secureml:
+        path = next(tmp_path.glob("*.jsonl"))
     write()
     assert _messages(write) == []  # nothing to say
     _cut_last_record(path)

@@ -20,21 +20,24 @@ operation name, ``session_id`` = the run's operation id, ``source`` =
 with the operation's ``context`` and ``regulations``. ``evident verify``
 checks every file.
 
-Differences from SecureML: the HTML report (or the PDF report, for an
-``output_file`` ending in ``.pdf``) is written by the evident library,
-with charts and the verification result of each log at the top; the
-compliance checks are the simple, documented ones of
-:class:`ComplianceAuditor`.
+Differences from SecureML: :func:`get_audit_logs` verifies each log it
+reads and raises for one that does not verify; the HTML report (or the PDF
+report, for an ``output_file`` ending in ``.pdf``) is written by the
+evident library, with charts and the verification result of each log at
+the top (its templates, CSS and logo cannot be replaced); the compliance
+checks are the simple, documented ones of :class:`ComplianceAuditor`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import getpass
 import inspect
 import json
 import math
 import os
+import threading
 import time
 import uuid
 import warnings
@@ -43,11 +46,13 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
 
 from .. import _native as _N
-from . import _time, _is_empty_file
+from . import _time, _is_empty_file, _warn_recovery
 from .. import compliance as _compliance
 from .. import query as _q
+from ..errors import ClosedError, CorruptLogError, InvalidArgumentError, MalformedLogError
 from ..log import AuditLog
 from ..report import report_entries as _report_entries
+from ..verify import verify as _verify
 
 __all__ = [
     "AuditTrail",
@@ -105,9 +110,60 @@ def summarize(v: Any, depth: int = 0, cut: bool = True) -> Any:
     With ``cut=False`` (the values given to the ``log_*`` methods, the
     context and the close details) nothing is cut: strings, lists and dicts
     are recorded whole, only objects that are not JSON values are
-    converted."""
-    if v is None or isinstance(v, (bool, int)):
+    converted.
+
+    Never raises: a value that cannot be summarised (its ``repr`` or a
+    key's ``str`` raises, ...) becomes ``<unrepresentable TYPE: ERROR>``,
+    an integer beyond what a log holds (over 1024 bits) ``<int of N
+    digits>``."""
+    return _summary(v, depth, cut, None)
+
+
+def _placeholder(v: Any, e: BaseException) -> str:
+    try:
+        tname = type(v).__name__
+    except Exception:  # noqa: BLE001
+        tname = "object"
+    return f"<unrepresentable {_clean(str(tname))}: {type(e).__name__}>"
+
+
+def _int_size(v: int) -> str:
+    """``<int of N digits>``: an integer the engine cannot take as a number
+    (beyond a double's range; ``str`` of it may even be refused)."""
+    n = abs(v)
+    d = int((n.bit_length() - 1) * 0.30102999566398120) + 1  # digits of 2**(bits-1)
+    d += n >= 10**d
+    return f"<{'negative ' if v < 0 else ''}int of {d} digits>"
+
+
+def _key(k: Any, bad: Optional[List[str]]) -> str:
+    try:
+        return _clean(str(k))
+    except Exception as e:  # noqa: BLE001
+        text = _placeholder(k, e)
+        if bad is not None:
+            bad.append(text)
+        return text
+
+
+def _summary(v: Any, depth: int, cut: bool, bad: Optional[List[str]]) -> Any:
+    """:func:`summarize`; the placeholders given are added to ``bad``."""
+    try:
+        out = _summary_of(v, depth, cut, bad)
+        if not (isinstance(out, str) and isinstance(v, int)):
+            return out  # else an integer given by its size only
+    except Exception as e:  # noqa: BLE001
+        out = _placeholder(v, e)
+    if bad is not None:
+        bad.append(out)
+    return out
+
+
+def _summary_of(v: Any, depth: int, cut: bool, bad: Optional[List[str]]) -> Any:
+    if v is None or isinstance(v, bool):
         return v
+    if isinstance(v, int):
+        return _int_size(v) if v.bit_length() > 1024 else v
     if isinstance(v, float):
         return v if math.isfinite(v) else str(v)
     if isinstance(v, str):
@@ -116,7 +172,7 @@ def summarize(v: Any, depth: int = 0, cut: bool = True) -> Any:
     if isinstance(v, (datetime, date)):
         return v.isoformat()
     if isinstance(v, os.PathLike):
-        return summarize(os.fsdecode(v), depth + 1, cut)
+        return _summary(os.fsdecode(v), depth + 1, cut, bad)
     tname = type(v).__name__
     shape = getattr(v, "shape", None)
     if shape is not None and hasattr(v, "columns"):  # pandas DataFrame
@@ -124,13 +180,13 @@ def summarize(v: Any, depth: int = 0, cut: bool = True) -> Any:
         return {
             "type": tname,
             "shape": [int(x) for x in shape],
-            "columns": [_clean(str(c)) for c in (columns[:100] if cut else columns)],
+            "columns": [_key(c, bad) for c in (columns[:100] if cut else columns)],
         }
     if shape is not None and hasattr(v, "dtype"):  # numpy array, pandas Series
         if shape == ():
             item = getattr(v, "item", None)
             if callable(item):
-                return summarize(item(), depth + 1, cut)
+                return _summary(item(), depth + 1, cut, bad)
         out = {"type": tname, "shape": [int(x) for x in shape], "dtype": str(v.dtype)}
         name = getattr(v, "name", None)
         if name is not None and isinstance(name, (str, int)):
@@ -141,8 +197,8 @@ def summarize(v: Any, depth: int = 0, cut: bool = True) -> Any:
     if isinstance(v, dict):
         items = list(v.items())
         if not cut:
-            return {_clean(str(k)): summarize(x, depth + 1, cut) for k, x in items}
-        out = {_clean(str(k)): summarize(x, depth + 1) for k, x in items[:100]}
+            return {_key(k, bad): _summary(x, depth + 1, cut, bad) for k, x in items}
+        out = {_key(k, bad): _summary(x, depth + 1, cut, bad) for k, x in items[:100]}
         if len(items) > 100:
             out["…"] = f"{len(items) - 100} more keys"
         return out
@@ -152,9 +208,9 @@ def summarize(v: Any, depth: int = 0, cut: bool = True) -> Any:
             return {
                 "type": tname,
                 "length": len(seq),
-                "head": [summarize(x, depth + 1) for x in seq[:10]],
+                "head": [_summary(x, depth + 1, cut, bad) for x in seq[:10]],
             }
-        return [summarize(x, depth + 1, cut) for x in seq]
+        return [_summary(x, depth + 1, cut, bad) for x in seq]
     return _clean(repr(v)[:200])
 
 
@@ -175,6 +231,26 @@ def _warn_ignored(what: str, ignored: Dict[str, Any]) -> None:
     if ignored:
         names = ", ".join(sorted(ignored))
         warnings.warn(f"{what} ignores unknown keyword argument(s): {names}", UserWarning, stacklevel=3)
+
+
+def _no_nul(value: str, name: str) -> str:
+    """``value``, refused when it holds NUL: the reader cannot select by it
+    (an operation name, an event type)."""
+    if "\x00" in value:
+        raise InvalidArgumentError(f"`{name}` contains a NUL character (U+0000): {value!r}")
+    return value
+
+
+def _unrepresented(who: str, what: str, bad: List[str], stacklevel: int) -> None:
+    """The warning for values recorded as placeholders (:func:`summarize`)."""
+    if bad:
+        warnings.warn(
+            f"{who} recorded {len(bad)} value(s) of {what} as placeholders: "
+            + ", ".join(bad[:3])
+            + (", …" if len(bad) > 3 else ""),
+            RuntimeWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def _exc_message(e: BaseException) -> str:
@@ -201,7 +277,7 @@ class AuditTrail:
         **_ignored: Any,
     ) -> None:
         _warn_ignored("AuditTrail", _ignored)
-        self.operation_name = _clean(str(operation_name))
+        self.operation_name = _no_nul(_clean(str(operation_name)), "operation_name")
         self.log_dir = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
         self.context = dict(context or {})
         if isinstance(regulations, str):  # regulations="GDPR": one regulation
@@ -212,12 +288,24 @@ class AuditTrail:
         self.start_time = time.time()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_file = self.log_dir / _file_name(self.operation_name)
+        # close() and the log_* methods exclude each other: once close()
+        # begins, nothing more lands and every log_* raises ClosedError
+        self._lock = threading.RLock()
         self._log: Optional[AuditLog] = AuditLog(self.log_file, lock="shared", adopt_empty=True)
+        _warn_recovery(self._log)
         self.closed = False
-        self.log_event(
-            "operation_start",
-            {"start_time": datetime.now(timezone.utc).isoformat(timespec="microseconds")},
-        )
+        try:
+            self.log_event(
+                "operation_start",
+                {"start_time": datetime.now(timezone.utc).isoformat(timespec="microseconds")},
+            )
+        except BaseException:
+            log, self._log, self.closed = self._log, None, True
+            try:
+                log.close()  # no run: the file is not held
+            except Exception:  # noqa: BLE001
+                pass
+            raise
 
     # -- events ------------------------------------------------------------
 
@@ -231,29 +319,35 @@ class AuditTrail:
         error: Optional[str] = None,
         duration_ms: Optional[float] = None,
     ) -> Dict[str, Any]:
-        """Records one event; returns its fields as :func:`get_audit_logs` does."""
-        if self._log is None:
-            raise RuntimeError(f"the audit trail of {self.operation_name!r} is closed")
+        """Records one event; returns its fields as :func:`get_audit_logs` does.
+        A value that cannot be recorded is a placeholder (:func:`summarize`)
+        and a ``RuntimeWarning``; after :meth:`close`, ClosedError."""
+        kind = _no_nul(_clean(str(event_type)), "event_type")
         # recorded whole: what the caller logs is what the trail holds
-        fields = summarize(dict(details or {}), cut=False)
+        bad: List[str] = []
+        fields = _summary(dict(details or {}), 0, False, bad)
         body = {
             **fields,
             "operation_id": self.operation_id,
             "operation_name": self.operation_name,
-            "context": summarize(self.context, cut=False),
+            "context": _summary(self.context, 0, False, bad),
             "regulations": self.regulations,
         }
-        head = self._log.log(
-            _clean(str(event_type)),
-            self.operation_name,
-            session_id=self.operation_id,
-            source=SOURCE,
-            actor=_clean(str(user)) if user else self.user,
-            details=body,
-            success=success,
-            error=None if error is None else _clean(str(error)),
-            duration_ms=duration_ms,
-        )
+        _unrepresented(f"AuditTrail({self.operation_name!r})", kind, bad, 2)
+        with self._lock:
+            if self._log is None:
+                raise ClosedError(f"the audit trail of {self.operation_name!r} is closed")
+            head = self._log.log(
+                kind,
+                self.operation_name,
+                session_id=self.operation_id,
+                source=SOURCE,
+                actor=_clean(str(user)) if user else self.user,
+                details=body,
+                success=success,
+                error=None if error is None else _clean(str(error)),
+                duration_ms=duration_ms,
+            )
         return {"event_type": event_type, "seq": head.seq, **body}
 
     def log_data_access(
@@ -380,24 +474,38 @@ class AuditTrail:
 
     def close(self, status: str = "completed", details: Optional[Dict[str, Any]] = None) -> None:
         """Records the end of the operation (``status``, ``details``,
-        duration) and closes the log. Closing twice does nothing."""
-        if self._log is None:
-            return
-        duration = time.time() - self.start_time
-        ok = json.loads(
-            _N.compat_call(
-                "evident_compat_secureml_status_success", _text(str(status))
-            )
-        )
-        self.log_event(
-            "operation_end",
-            {"status": status, "details": details or {}, "duration_seconds": duration},
-            success=ok,
-            duration_ms=duration * 1000.0,
-        )
-        self._log.close()
-        self._log = None
-        self.closed = True
+        duration) and closes the log; the log is closed even when the end
+        cannot be recorded (that error is raised). Closing twice does
+        nothing; ``log_*`` calls of other threads wait for it, and raise
+        ClosedError once it has begun."""
+        with self._lock:
+            if self._log is None:
+                return
+            log, ended = self._log, False
+            try:
+                duration = time.time() - self.start_time
+                ok = json.loads(
+                    _N.compat_call(
+                        "evident_compat_secureml_status_success", _text(str(status))
+                    )
+                )
+                self.log_event(
+                    "operation_end",
+                    {"status": status, "details": details or {}, "duration_seconds": duration},
+                    success=ok,
+                    duration_ms=duration * 1000.0,
+                )
+                ended = True
+            finally:
+                self._log = None
+                self.closed = True
+                if ended:
+                    log.close()
+                else:
+                    try:
+                        log.close()
+                    except Exception:  # noqa: BLE001  (the end's own error is raised)
+                        pass
 
     def __enter__(self) -> "AuditTrail":
         return self
@@ -429,30 +537,22 @@ def audit_function(
     defaults. The function's exception and return value always reach the
     caller: the exception's message is shortened as arguments and results
     are, and an error or result that cannot be recorded all the same is a
-    ``RuntimeWarning`` (the operation is still closed)."""
+    ``RuntimeWarning`` (the operation is still closed). An argument or
+    result that cannot be summarised is recorded as a placeholder
+    (:func:`summarize`), with a ``RuntimeWarning``. When the log cannot be
+    opened (another writer holds its lock past the library's wait, the
+    directory cannot be made, ...) the function runs unaudited, with a
+    ``RuntimeWarning``, and nothing is written for that call. An operation
+    name holding NUL is refused here (InvalidArgumentError)."""
+    if isinstance(operation_name, str):
+        _no_nul(operation_name, "operation_name")
 
     def deco(fn: F) -> F:
-        name = operation_name or fn.__name__
+        name = _no_nul(_clean(str(operation_name or fn.__name__)), "operation_name")
         try:
             sig: Optional[inspect.Signature] = inspect.signature(fn)
         except (TypeError, ValueError):
             sig = None
-
-        def begin(args: Any, kwargs: Any) -> Tuple["AuditTrail", float]:
-            ctx = {"function": fn.__qualname__, "module": fn.__module__, **(context or {})}
-            trail = AuditTrail(name, log_dir, context=ctx, regulations=regulations)
-            if log_args:
-                try:
-                    bound = sig.bind(*args, **kwargs) if sig else None
-                    arguments = dict(bound.arguments) if bound else {"args": args, "kwargs": kwargs}
-                except TypeError:
-                    arguments = {"args": args, "kwargs": kwargs}
-                # summaries: a call's arguments (DataFrames, long lists) are not copied
-                call = {"function": fn.__qualname__, "arguments": summarize(arguments)}
-            else:
-                call = {"function": fn.__qualname__}
-            trail.log_event("function_call", call)
-            return trail, time.perf_counter()
 
         # Auditing never changes what the function does: its exception and
         # its result reach the caller; an event that cannot be recorded is
@@ -460,25 +560,47 @@ def audit_function(
         def unrecorded(what: str, err: Exception) -> None:
             warnings.warn(
                 f"audit_function({name!r}) could not record {what}: "
-                f"{type(err).__name__}: {err}",
+                f"{type(err).__name__}: {_exc_message(err)}",
                 RuntimeWarning,
                 stacklevel=4,
             )
 
+        def begin(args: Any, kwargs: Any) -> Tuple[Optional["AuditTrail"], float]:
+            ctx = {"function": fn.__qualname__, "module": fn.__module__, **(context or {})}
+            try:
+                trail = AuditTrail(name, log_dir, context=ctx, regulations=regulations)
+            except Exception as err:  # noqa: BLE001
+                # the log cannot be opened (locked, ...): the call runs
+                # unaudited, nothing of it written
+                unrecorded("the call (its log cannot be opened)", err)
+                return None, time.perf_counter()
+            if log_args:
+                try:
+                    bound = sig.bind(*args, **kwargs) if sig else None
+                    arguments = dict(bound.arguments) if bound else {"args": args, "kwargs": kwargs}
+                except TypeError:
+                    arguments = {"args": args, "kwargs": kwargs}
+                # summaries: a call's arguments (DataFrames, long lists) are not copied
+                bad: List[str] = []
+                call = {"function": fn.__qualname__, "arguments": _summary(arguments, 0, True, bad)}
+                _unrepresented(f"audit_function({name!r})", "the arguments", bad, 3)
+            else:
+                call = {"function": fn.__qualname__}
+            try:
+                trail.log_event("function_call", call)
+            except Exception as err:  # noqa: BLE001
+                unrecorded("function_call", err)
+            return trail, time.perf_counter()
+
         def close(trail: "AuditTrail", status: str, details: Dict[str, Any]) -> None:
             try:
-                trail.close(status, details)
+                trail.close(status, details)  # releases the file even when it raises
             except Exception as err:  # noqa: BLE001
                 unrecorded("operation_end", err)
-                if trail._log is not None:  # release the file all the same
-                    try:
-                        trail._log.close()
-                    except Exception:  # noqa: BLE001
-                        pass
-                    trail._log = None
-                    trail.closed = True
 
-        def failed(trail: "AuditTrail", start: float, e: BaseException) -> None:
+        def failed(trail: Optional["AuditTrail"], start: float, e: BaseException) -> None:
+            if trail is None:
+                return
             dur = time.perf_counter() - start
             message = _exc_message(e)  # shortened as arguments and results are
             try:
@@ -498,15 +620,22 @@ def audit_function(
                 unrecorded("function_error", err)
             close(trail, "failed", {"error_type": type(e).__name__, "error_message": message})
 
-        def done(trail: "AuditTrail", start: float, result: Any, closed_early: bool = False) -> Any:
+        def done(
+            trail: Optional["AuditTrail"], start: float, result: Any, closed_early: bool = False
+        ) -> Any:
+            if trail is None:
+                return result
             dur = time.perf_counter() - start
+            bad: List[str] = []
+            shown = {"result": _summary(result, 0, True, bad)} if log_result else {}
+            _unrepresented(f"audit_function({name!r})", "the result", bad, 3)
             try:
                 trail.log_event(
                     "function_result",
                     {
                         "function": fn.__qualname__,
                         "duration_seconds": dur,
-                        **({"result": summarize(result)} if log_result else {}),
+                        **shown,
                         **({"closed_early": True} if closed_early else {}),
                     },
                     success=True,
@@ -640,6 +769,30 @@ def _as_dict(e: _q.Entry, log_file: Path) -> Dict[str, Any]:
     return out
 
 
+def _verified_head(path: str) -> Optional[int]:
+    """The seq of the last entry of the evident log at ``path``, once the
+    whole log verifies (``evident verify``: every hash, link and seq).
+    A keyed log, read without its key, has its links and seqs checked, not
+    its hashes (the package's rule, as :func:`evident.reproduce`). A log
+    that does not verify raises CorruptLogError naming the first problem (a
+    file that is not an evident log: MalformedLogError)."""
+    r = _verify(path, all=True)
+    # a keyed log without its key: "a key is needed", not a problem here
+    keyless = [v for v in r.violations if not (v.kind == "wrong_key" and r.key_id)]
+    total = r.violations_total - (len(r.violations) - len(keyless))
+    if total == 0:
+        return None if r.head is None else r.head.seq
+    first = "a problem"
+    if keyless:  # as `evident verify` names it
+        v = keyless[0]
+        seq = "" if v.seq is None else f"entry seq {v.seq}, "
+        first = f"{v.kind} at {seq}line {v.line}, byte offset {v.offset}: {v.message}"
+    if r.not_a_log:
+        raise MalformedLogError(f"{path}: not an evident log: {first}")
+    more = f" ({total} problems)" if total > 1 else ""
+    raise CorruptLogError(f"{path}: does not verify: {first}{more}")
+
+
 def get_audit_logs(
     operation_name: Optional[str] = None,
     start_time: Union[str, datetime, date, None] = None,
@@ -655,13 +808,26 @@ def get_audit_logs(
     ``operation_name``, ``operation_id``, ``context``, ``regulations``,
     the event's fields, and ``log_file`` (absolute path), ``seq``, ``hash``.
 
+    Every log read is verified first (as ``evident verify``; a keyed log,
+    read without its key, has its links and seqs checked, not its hashes):
+    one that does not verify (an edited, deleted, duplicated or forged
+    entry, a cut line) raises CorruptLogError naming the file and its first
+    problem, and no entries are returned. Entries appended while reading
+    are left out (only what was verified is returned).
+
     Reading every log of ``log_dir``, a ``.jsonl`` file there that is not
     an evident log (it does not start with a genesis record) is skipped
-    with a warning; an evident log damaged further on raises, as the log of
-    a named operation that is not an evident log does."""
+    with a warning, and an empty file (made by hand, ``touch``; an
+    :class:`AuditTrail` makes it a log) is read as no entries, without a
+    warning; the log of a named operation that is not an evident log
+    raises (MalformedLogError). An operation name or event type holding
+    NUL is refused (InvalidArgumentError), as :class:`AuditTrail` refuses
+    it."""
     d = Path(log_dir if log_dir is not None else DEFAULT_LOG_DIR)
     if operation_name is not None:
-        operation_name = _clean(str(operation_name))
+        operation_name = _no_nul(_clean(str(operation_name)), "operation_name")
+    if event_type is not None:
+        event_type = _no_nul(_clean(str(event_type)), "event_type")
     since, until = _time_arg(start_time, "start_time"), _time_arg(end_time, "end_time")
     sel = json.loads(
         _N.compat_call(
@@ -673,7 +839,7 @@ def get_audit_logs(
         )
     )
     q = _q.Query(
-        event_type=None if event_type is None else _clean(event_type),
+        event_type=event_type,
         action=operation_name,
         since=sel["since"],
         until=sel["until"],
@@ -687,8 +853,13 @@ def get_audit_logs(
     for f in sel["files"]:
         if _is_empty_file(f):
             continue  # made by hand (touch); an AuditTrail would make it a log
+        head = _verified_head(f)  # one verify per file, at hash speed
+        if head is None:
+            continue
+        # up to the verified head: an entry appended meanwhile was not checked
+        fq = dataclasses.replace(q, seq_max=head)
         # absolute: a report made from another directory still finds the log
-        out.extend(_as_dict(e, Path(f).absolute()) for e in _q.read_entries(f, q))
+        out.extend(_as_dict(e, Path(f).absolute()) for e in _q.read_entries(f, fq))
     out.sort(key=lambda r: (r["timestamp"], r["seq"]))
     return out
 
@@ -717,12 +888,34 @@ _ENTRY_KEYS = {
 }
 
 
+def _warn_unsupported(what: str, given: Dict[str, Any]) -> None:
+    """SecureML arguments the library's report has no place for: accepted,
+    named in a warning, not honoured."""
+    names = [k for k, v in given.items() if v is not None]
+    if names:
+        warnings.warn(
+            f"{what} ignores {', '.join(names)}: the evident report has its own "
+            "layout and style and shows the logs' own contents only",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 class ReportGenerator:
-    """SecureML's report generator: self-contained HTML with charts."""
+    """SecureML's report generator: self-contained HTML with charts.
+
+    The report's layout and style are the library's: ``templates_dir``,
+    ``custom_css`` and ``logo_path`` (and ``generate_audit_report``'s
+    ``additional_context``) are accepted but not used, with a
+    ``UserWarning`` naming them."""
 
     def __init__(
         self, templates_dir: Any = None, custom_css: Any = None, logo_path: Any = None
     ) -> None:
+        _warn_unsupported(
+            "ReportGenerator",
+            {"templates_dir": templates_dir, "custom_css": custom_css, "logo_path": logo_path},
+        )
         self.templates_dir = templates_dir
 
     def generate_audit_report(
@@ -737,7 +930,9 @@ class ReportGenerator:
         :func:`get_audit_logs`) to ``output_file``: the verification result
         of each log they come from, counts, charts (activity over time, by
         event type, operation, user, tool, success rate) and every event.
-        HTML, or PDF when ``output_file`` ends in ``.pdf``."""
+        HTML, or PDF when ``output_file`` ends in ``.pdf``.
+        ``additional_context`` is not shown (a ``UserWarning`` says so)."""
+        _warn_unsupported("generate_audit_report", {"additional_context": additional_context})
         fmt = "pdf" if os.fsdecode(os.fspath(output_file)).lower().endswith(".pdf") else "html"
         entries, files = [], []
         for i, log in enumerate(logs):
