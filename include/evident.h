@@ -1637,7 +1637,9 @@ evident_status evident_open_options_set_create_new(evident_open_options *options
  * being refused (default false): for systems that open their logs in
  * append mode (a file made by `touch` or `mkstemp`). The empty file is
  * replaced atomically, keeping its permission bits; the cost is that a log
- * truncated to zero bytes restarts as a new log instead of being refused.
+ * truncated to zero bytes restarts as a new log instead of being refused
+ * (unless its lock file records bytes made durable: then it is refused as
+ * truncated).
  * Needs `create` (the default). Since ABI 1.10.
  */
 evident_status evident_open_options_set_adopt_empty(evident_open_options *options,

@@ -27,9 +27,14 @@ fn a_wiped_log_is_not_adopted_as_an_empty_file() {
         }
         log.close().unwrap();
         std::fs::write(&path, b"").unwrap(); // `: > audit.jsonl`
-        let err = Log::open(&path, opts()).err().expect("a wiped log was adopted");
+        let Err(err) = Log::open(&path, opts()) else {
+            panic!("{ext}: a wiped log was adopted")
+        };
         let msg = err.to_string();
-        assert!(msg.contains("durable") && msg.contains("empty"), "{ext}: {msg}");
+        assert!(
+            msg.contains("durable") && msg.contains("empty"),
+            "{ext}: {msg}"
+        );
         // Refused unchanged: still empty, for whoever investigates.
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "{ext}");
 
@@ -75,9 +80,9 @@ fn a_rewritten_last_entry_across_the_durable_length_is_refused() {
         f.close().unwrap();
         std::fs::copy(&forged, &path).unwrap();
         let before = std::fs::read(&path).unwrap();
-        let err = Log::open(&path, opts())
-            .err()
-            .expect("a log rewritten across its durable length was opened");
+        let Err(err) = Log::open(&path, opts()) else {
+            panic!("{ext}: a log rewritten across its durable length was opened")
+        };
         assert!(
             matches!(err, evident::Error::Corrupt { .. }),
             "{ext}: {err}"
