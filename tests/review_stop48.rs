@@ -130,3 +130,39 @@ fn a_shared_writer_reports_a_cut_below_another_writers_durable_entry() {
     assert!(t.durable_len > mine);
     log.close().unwrap();
 }
+
+/// `evident checkpoint --key FIFO` called the key "not an evident log or
+/// session file" (the message of a log opened by mistake); a key, proof or
+/// checkpoint file that is not a regular file is named as such.
+#[cfg(unix)]
+#[test]
+fn a_key_that_is_not_a_regular_file_is_not_called_a_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.jsonl");
+    let l = Log::open(&log, OpenOptions::new()).unwrap();
+    l.append(&Event::new("X", "a")).unwrap();
+    l.close().unwrap();
+    let fifo = dir.path().join("k");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = assert_cmd::Command::cargo_bin("evident")
+        .unwrap()
+        .arg("checkpoint")
+        .arg(&log)
+        .arg("--key")
+        .arg(&fifo)
+        .arg("-o")
+        .arg(dir.path().join("cp"))
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not a regular file") && !err.contains("evident log"),
+        "{err}"
+    );
+}

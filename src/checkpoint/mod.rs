@@ -243,7 +243,9 @@ pub(crate) fn note_err(path: &Path, e: NoteError) -> Error {
 /// bytes.
 pub fn read_small(path: &Path, max: usize) -> Result<Vec<u8>> {
     use std::io::Read as _;
-    let f = crate::storage::open_regular(path, crate::storage::Access::Read, "open")?;
+    // Keys, checkpoints, proofs and requests: not "open", whose message
+    // calls a file that is not a regular one "not an evident log".
+    let f = crate::storage::open_regular(path, crate::storage::Access::Read, "open file")?;
     let mut buf = Vec::new();
     f.take(max as u64 + 1)
         .read_to_end(&mut buf)
