@@ -1379,11 +1379,36 @@ pub fn legacy_of(entry: &crate::format::Entry) -> Option<LegacyEntry> {
     })
 }
 
+/// The byte offset of the 1-based `line` of `path` (its newlines
+/// counted; `0` when the file cannot be read again).
+fn line_offset(path: &Path, line: u64) -> u64 {
+    let Ok(f) = open_source(path) else { return 0 };
+    let mut r = BufReader::with_capacity(1 << 16, f);
+    let (mut seen, mut offset) = (1u64, 0u64);
+    while seen < line {
+        let chunk = match r.fill_buf() {
+            Ok([]) | Err(_) => break,
+            Ok(c) => c,
+        };
+        let mut used = chunk.len();
+        for p in memchr::memchr_iter(b'\n', chunk) {
+            seen += 1;
+            if seen == line {
+                used = p + 1;
+                break;
+            }
+        }
+        offset += used as u64;
+        r.consume(used);
+    }
+    offset
+}
+
 fn refuse(src: &Path, r: &LegacyReport) -> Error {
     Error::Corrupt {
         path: src.to_path_buf(),
         at: Position {
-            offset: 0,
+            offset: line_offset(src, r.line),
             line: r.line,
             seq: None,
         },

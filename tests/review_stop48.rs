@@ -166,3 +166,29 @@ fn a_key_that_is_not_a_regular_file_is_not_called_a_log() {
         "{err}"
     );
 }
+
+/// Importing an OpenParallax file that does not verify named the line of
+/// the violation but "byte offset 0"; the offset is the line's.
+#[test]
+fn an_openparallax_refusal_names_the_lines_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("spec/vectors/openparallax/modified_field.jsonl");
+    let text = std::fs::read(&bad).unwrap();
+    let line3: usize = text
+        .split_inclusive(|&b| b == b'\n')
+        .take(2)
+        .map(<[u8]>::len)
+        .sum();
+    let err = evident::legacy_openparallax::import(
+        &bad,
+        dir.path().join("new.jsonl"),
+        &Default::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("line 3") && err.contains(&format!("byte offset {line3}")),
+        "{err}"
+    );
+}
