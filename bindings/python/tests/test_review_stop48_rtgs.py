@@ -182,3 +182,24 @@ def test_markdown_line_breaks_and_odd_parameter_names(rtgs, tmp_path):
                           timestamp="2023-06-15T11:00:00Z")
     with pytest.raises(EvidentError, match="="):
         rtgs.create_reproduction_script(logs_dir="store", output_file="s.sh")
+
+
+# --- G. RTGS readers: a tampered log read silently -----------------------------
+
+
+def test_rtgs_readers_refuse_a_log_that_does_not_verify(rtgs, tmp_path):
+    from evident.errors import CorruptLogError
+
+    _ops(rtgs)
+    assert len(rtgs.recent_logs()) == 3  # intact: read as before
+    assert len(rtgs.AuditService().get_audit_logs()) == 3
+    path = rtgs.log_path()
+    text = path.read_text()
+    path.write_text(text.replace("Winter Turf - v3", "Winter Turf - v4", 1))
+    with pytest.raises(CorruptLogError, match="does not verify: hash_mismatch"):
+        rtgs.recent_logs()
+    with pytest.raises(CorruptLogError, match=str(path)):
+        rtgs.AuditService().get_audit_logs()
+    r = _cli("recent", cwd=tmp_path)
+    assert r.returncode != 0 and "does not verify" in r.stdout + r.stderr, r
+    assert "Winter Turf - v4" not in r.stdout

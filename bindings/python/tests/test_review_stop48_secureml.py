@@ -146,14 +146,14 @@ def test_entries_appended_while_reading_are_only_those_verified(tmp_path: Path) 
         t.log_event("late", {})
         return r
 
-    import evident.compat.secureml as sml
+    import evident.compat as compat
 
-    old = sml._verify
-    sml._verify = verify_then_append
+    old = compat._verify
+    compat._verify = verify_then_append
     try:
         logs = get_audit_logs("op", log_dir=tmp_path)
     finally:
-        sml._verify = old
+        compat._verify = old
     t.close()
     assert [e["event_type"] for e in logs] == ["operation_start"]
     assert _types(tmp_path, "op") == ["operation_start", "late", "operation_end"]

@@ -19,6 +19,7 @@ import os as _os
 import stat as _stat
 import warnings as _warnings
 from typing import Any as _Any
+from typing import Optional as _Optional
 
 
 def _is_empty_file(path: _Any) -> bool:
@@ -64,3 +65,41 @@ def _warn_recovery(log: _Any, stacklevel: int = 3) -> None:
             UserWarning,
             stacklevel=stacklevel,
         )
+
+
+def _verify(path: _Any, **options: _Any) -> _Any:
+    """:func:`evident.verify` (imported when first used)."""
+    from ..verify import verify
+
+    return verify(path, **options)
+
+
+def _verified_head(path: _Any) -> _Optional[int]:
+    """The seq of the last entry of the evident log at ``path``, once the
+    whole log verifies (``evident verify``: every hash, link and seq).
+    A keyed log, read without its key, has its links and seqs checked, not
+    its hashes (the package's rule, as :func:`evident.reproduce`); an
+    incomplete last record is skipped, as readers skip it. A log that does
+    not verify otherwise raises CorruptLogError naming the first problem (a
+    file that is not an evident log: MalformedLogError)."""
+    from ..errors import CorruptLogError, MalformedLogError
+
+    r = _verify(path, all=True)
+    # A keyed log without its key: "a key is needed", not a problem here.
+    # An incomplete last record (a crash's, or one being written) is not
+    # an entry and readers skip it, as every reader does (README).
+    skipped = ("torn_tail", "in_flight_tail")
+    keyless = [v for v in r.violations
+               if not (v.kind == "wrong_key" and r.key_id) and v.kind not in skipped]
+    total = r.violations_total - (len(r.violations) - len(keyless))
+    if total == 0:
+        return None if r.head is None else r.head.seq
+    first = "a problem"
+    if keyless:  # as `evident verify` names it
+        v = keyless[0]
+        seq = "" if v.seq is None else f"entry seq {v.seq}, "
+        first = f"{v.kind} at {seq}line {v.line}, byte offset {v.offset}: {v.message}"
+    if r.not_a_log:
+        raise MalformedLogError(f"{path}: not an evident log: {first}")
+    more = f" ({total} problems)" if total > 1 else ""
+    raise CorruptLogError(f"{path}: does not verify: {first}{more}")

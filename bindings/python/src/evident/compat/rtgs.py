@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 from .. import _native as _N
-from . import _has_log, _time, _warn_recovery
+from . import _has_log, _time, _verified_head, _warn_recovery
 from .. import pg as _pg
 from .. import query as _q
 from ..errors import EvidentError, InvalidArgumentError
@@ -409,6 +409,7 @@ def _read(query: _q.Query) -> List[Dict[str, Any]]:
     path = log_path()
     if not _has_log(path):
         return []
+    _verified_head(path)  # a log that does not verify raises, naming its first problem
     return _records(_q.read_entries(path, query))
 
 
@@ -496,7 +497,8 @@ def recent_logs(
     first (the library's rule, ``evident_compat_rtgs_recent``); a negative
     ``limit`` is refused (PostgreSQL's ``LIMIT`` refuses it too), as is a
     NaN or non-number ``limit`` or ``minutes``. ``minutes`` reaching back
-    before the calendar (``float("inf")``) is every operation."""
+    before the calendar (``float("inf")``) is every operation. The log file
+    is verified first (CorruptLogError when it does not verify)."""
     limit = _limit(limit)
     since = None if minutes is None else _since_minutes(minutes)
     url = _pg_url()
@@ -510,6 +512,7 @@ def recent_logs(
     path = log_path()
     if not _has_log(path):
         return []
+    _verified_head(path)  # as _read
     text = _N.compat_call(
         "evident_compat_rtgs_recent",
         os.fsencode(path),
@@ -536,7 +539,8 @@ class AuditService:
     ) -> List[Dict[str, Any]]:
         """Operations between the dates (``end_date``'s day included), oldest
         first. ``include_details=False`` leaves ``parameters`` and
-        ``results`` empty."""
+        ``results`` empty. The log file is verified first (CorruptLogError
+        when it does not verify)."""
         since, until = _range(start_date, end_date)
         n = None if limit is None else _N.unsigned(limit, "limit", _N.SIZE_MAX)
         logs = _read(_q.Query(event_type=EVENT_TYPE, source=tool_name, since=since, until=until))

@@ -46,13 +46,12 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
 
 from .. import _native as _N
-from . import _time, _is_empty_file, _warn_recovery
+from . import _time, _is_empty_file, _verified_head, _warn_recovery
 from .. import compliance as _compliance
 from .. import query as _q
 from ..errors import ClosedError, CorruptLogError, InvalidArgumentError, MalformedLogError
 from ..log import AuditLog
 from ..report import report_entries as _report_entries
-from ..verify import verify as _verify
 
 __all__ = [
     "AuditTrail",
@@ -769,30 +768,6 @@ def _as_dict(e: _q.Entry, log_file: Path) -> Dict[str, Any]:
     return out
 
 
-def _verified_head(path: str) -> Optional[int]:
-    """The seq of the last entry of the evident log at ``path``, once the
-    whole log verifies (``evident verify``: every hash, link and seq).
-    A keyed log, read without its key, has its links and seqs checked, not
-    its hashes (the package's rule, as :func:`evident.reproduce`). A log
-    that does not verify raises CorruptLogError naming the first problem (a
-    file that is not an evident log: MalformedLogError)."""
-    r = _verify(path, all=True)
-    # a keyed log without its key: "a key is needed", not a problem here
-    keyless = [v for v in r.violations if not (v.kind == "wrong_key" and r.key_id)]
-    total = r.violations_total - (len(r.violations) - len(keyless))
-    if total == 0:
-        return None if r.head is None else r.head.seq
-    first = "a problem"
-    if keyless:  # as `evident verify` names it
-        v = keyless[0]
-        seq = "" if v.seq is None else f"entry seq {v.seq}, "
-        first = f"{v.kind} at {seq}line {v.line}, byte offset {v.offset}: {v.message}"
-    if r.not_a_log:
-        raise MalformedLogError(f"{path}: not an evident log: {first}")
-    more = f" ({total} problems)" if total > 1 else ""
-    raise CorruptLogError(f"{path}: does not verify: {first}{more}")
-
-
 def get_audit_logs(
     operation_name: Optional[str] = None,
     start_time: Union[str, datetime, date, None] = None,
@@ -811,9 +786,11 @@ def get_audit_logs(
     Every log read is verified first (as ``evident verify``; a keyed log,
     read without its key, has its links and seqs checked, not its hashes):
     one that does not verify (an edited, deleted, duplicated or forged
-    entry, a cut line) raises CorruptLogError naming the file and its first
-    problem, and no entries are returned. Entries appended while reading
-    are left out (only what was verified is returned).
+    entry, a line cut before the end) raises CorruptLogError naming the
+    file and its first problem, and no entries are returned; an incomplete
+    last record, as a crash leaves it, is skipped as every reader skips it.
+    Entries appended while reading are left out (only what was verified is
+    returned).
 
     Reading every log of ``log_dir``, a ``.jsonl`` file there that is not
     an evident log (it does not start with a genesis record) is skipped
