@@ -470,6 +470,9 @@ def test_vectors_through_the_cli(tmp_path):
             args = ["verify-proof", d / v["proof"], "--pubkey", d / man["log_vkey"]]
             if v["kind"] == "consistency":
                 args += ["--old", d / v["old"]]
+            else:  # rule 8a: the origin expected (without it: refused, exit 2)
+                assert run(*args).returncode == 2
+                args += ["--origin", man["origin"]]
             r = run(*args)
             if (r.returncode == 0) != (v["expect"] == "ok"):
                 bad.append((v, r.returncode))
@@ -702,8 +705,9 @@ def test_inclusion_proofs(world):
 
     def compare(c):
         label, lg, m = c
-        mine = cv.inclusion_outcome(m, w.vkey)
-        rc, msg = cli_verify_proof(w, m)
+        # rule 8a: the origin expected is given (without it the CLI refuses)
+        mine = cv.inclusion_outcome(m, w.vkey, lg.origin)
+        rc, msg = cli_verify_proof(w, m, "--origin", lg.origin)
         if (mine == "ok") != (rc == 0) or rc not in (0, 1):
             return (label, "mine", mine, "cli", rc, msg[:200])
         # with the log: its entry must be the proven one, origin the log's
