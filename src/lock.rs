@@ -781,7 +781,8 @@ pub(crate) fn adopt_empty_file(
         // An empty file whose lock file records bytes an fsync made
         // durable was a log, cut to nothing (spec § 10.3): evidence of a
         // loss, refused unchanged as any empty file is without adoption.
-        if let Some(durable) = lock.read_synced().as_deref().and_then(synced_length) {
+        let synced = lock.read_synced();
+        if let Some((_, durable)) = synced.as_deref().and_then(parse_synced).filter(|s| s.1 > 0) {
             return Err(Error::malformed(
                 path,
                 crate::error::Position::default(),
@@ -813,15 +814,15 @@ pub(crate) fn adopt_empty_file(
     result
 }
 
-/// The length a synced-length record (`synced <log_id> <length>`, see
-/// `Log::write_synced_hint`) says was made durable, when it names one.
-fn synced_length(text: &str) -> Option<u64> {
+/// The log id and length of a synced-length record (`synced <log_id>
+/// <length>`, written by `Log::write_synced_hint`).
+pub(crate) fn parse_synced(text: &str) -> Option<(&str, u64)> {
     let mut words = text.split_whitespace();
     if words.next()? != "synced" {
         return None;
     }
-    words.next()?;
-    words.next()?.parse().ok().filter(|&n: &u64| n > 0)
+    let id = words.next()?;
+    Some((id, words.next()?.parse().ok()?))
 }
 
 /// An exclusive writer lock on a file, the same lock [`crate::Log::open`]

@@ -769,11 +769,8 @@ impl Log {
     /// the file's length.
     fn read_synced_record(&self) -> Option<u64> {
         let text = self.lock.read_synced()?;
-        let mut words = text.split_whitespace();
-        if words.next()? != "synced" || words.next()? != self.genesis.log_id {
-            return None;
-        }
-        words.next()?.parse().ok()
+        let (id, len) = crate::lock::parse_synced(&text)?;
+        (id == self.genesis.log_id).then_some(len)
     }
 
     /// Records in the lock file that this log is durable up to `upto`, after
